@@ -1,0 +1,1 @@
+//! Brook bench (workspace member; see Cargo.toml).

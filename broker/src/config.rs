@@ -1,0 +1,421 @@
+//! Broker and topic configuration, settable from Kafka's string keys (`log.retention.ms`,
+//! `cleanup.policy`, ...). Defaults are Kafka's.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// `cleanup.policy`: delete old segments, compact by key, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CleanupPolicy {
+    /// Old segments are deleted by `retention.ms` / `retention.bytes`.
+    pub delete: bool,
+    /// The log is compacted: the latest record per key is kept.
+    pub compact: bool,
+}
+
+impl CleanupPolicy {
+    /// Parses `delete`, `compact`, `compact,delete` or `delete,compact`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for anything else.
+    pub fn parse(s: &str) -> Result<CleanupPolicy> {
+        let mut p = CleanupPolicy {
+            delete: false,
+            compact: false,
+        };
+        for part in s.split(',').map(str::trim) {
+            match part {
+                "delete" => p.delete = true,
+                "compact" => p.compact = true,
+                other => {
+                    return Err(Error::InvalidConfig(format!(
+                        "invalid value {other:?} for cleanup.policy (delete, compact)"
+                    )))
+                }
+            }
+        }
+        Ok(p)
+    }
+}
+
+impl std::fmt::Display for CleanupPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.compact, self.delete) {
+            (true, true) => f.write_str("compact,delete"),
+            (true, false) => f.write_str("compact"),
+            _ => f.write_str("delete"),
+        }
+    }
+}
+
+/// `message.timestamp.type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimestampType {
+    /// The producer's timestamp is kept.
+    CreateTime,
+    /// The broker stamps the append time.
+    LogAppendTime,
+}
+
+/// Per-topic log configuration. Broker defaults come from [`BrokerConfig::topic_defaults`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicConfig {
+    /// `cleanup.policy`. Default: delete.
+    pub cleanup_policy: CleanupPolicy,
+    /// `retention.ms`; -1 keeps forever. Default: 7 days.
+    pub retention_ms: i64,
+    /// `retention.bytes` per partition; -1 is unbounded. Default: -1.
+    pub retention_bytes: i64,
+    /// `segment.bytes`: roll the active segment past this size. Default: 1 GiB.
+    pub segment_bytes: u64,
+    /// `segment.ms`: roll the active segment after this age. Default: 7 days.
+    pub segment_ms: i64,
+    /// `index.interval.bytes`: bytes between offset index entries. Default: 4096.
+    pub index_interval_bytes: u64,
+    /// `delete.retention.ms`: how long tombstones survive compaction. Default: 1 day.
+    pub delete_retention_ms: i64,
+    /// `min.compaction.lag.ms`. Default: 0.
+    pub min_compaction_lag_ms: i64,
+    /// `min.cleanable.dirty.ratio`. Default: 0.5.
+    pub min_cleanable_dirty_ratio: f64,
+    /// `flush.messages`: fsync after this many messages. Default: never (i64::MAX).
+    pub flush_messages: i64,
+    /// `flush.ms`: fsync after this long. Default: never (i64::MAX).
+    pub flush_ms: i64,
+    /// `max.message.bytes`: largest batch accepted. Default: 1048588.
+    pub max_message_bytes: usize,
+    /// `message.timestamp.type`. Default: CreateTime.
+    pub timestamp_type: TimestampType,
+}
+
+impl Default for TopicConfig {
+    fn default() -> Self {
+        TopicConfig {
+            cleanup_policy: CleanupPolicy {
+                delete: true,
+                compact: false,
+            },
+            retention_ms: 7 * 24 * 3600 * 1000,
+            retention_bytes: -1,
+            segment_bytes: 1 << 30,
+            segment_ms: 7 * 24 * 3600 * 1000,
+            index_interval_bytes: 4096,
+            delete_retention_ms: 24 * 3600 * 1000,
+            min_compaction_lag_ms: 0,
+            min_cleanable_dirty_ratio: 0.5,
+            flush_messages: i64::MAX,
+            flush_ms: i64::MAX,
+            max_message_bytes: 1_048_588,
+            timestamp_type: TimestampType::CreateTime,
+        }
+    }
+}
+
+/// The topic-level keys Brook understands, in the order `describe` prints them.
+pub const TOPIC_CONFIG_KEYS: &[&str] = &[
+    "cleanup.policy",
+    "delete.retention.ms",
+    "flush.messages",
+    "flush.ms",
+    "index.interval.bytes",
+    "max.message.bytes",
+    "message.timestamp.type",
+    "min.cleanable.dirty.ratio",
+    "min.compaction.lag.ms",
+    "retention.bytes",
+    "retention.ms",
+    "segment.bytes",
+    "segment.ms",
+];
+
+fn parse_num<T: std::str::FromStr>(key: &str, v: &str) -> Result<T> {
+    v.trim()
+        .parse()
+        .map_err(|_| Error::InvalidConfig(format!("invalid value {v:?} for {key}")))
+}
+
+fn parse_bool(key: &str, v: &str) -> Result<bool> {
+    match v.trim() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(Error::InvalidConfig(format!(
+            "invalid value {v:?} for {key} (true or false)"
+        ))),
+    }
+}
+
+impl TopicConfig {
+    /// Applies one topic-level key.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for an unknown key or a bad value.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        match key {
+            "cleanup.policy" => self.cleanup_policy = CleanupPolicy::parse(value)?,
+            "retention.ms" => self.retention_ms = parse_num(key, value)?,
+            "retention.bytes" => self.retention_bytes = parse_num(key, value)?,
+            "segment.bytes" => {
+                let v: u64 = parse_num(key, value)?;
+                if v < 14 {
+                    return Err(Error::InvalidConfig(format!("{key} must be at least 14")));
+                }
+                self.segment_bytes = v
+            }
+            "segment.ms" => self.segment_ms = parse_num(key, value)?,
+            "index.interval.bytes" => self.index_interval_bytes = parse_num(key, value)?,
+            "delete.retention.ms" => self.delete_retention_ms = parse_num(key, value)?,
+            "min.compaction.lag.ms" => self.min_compaction_lag_ms = parse_num(key, value)?,
+            "min.cleanable.dirty.ratio" => {
+                self.min_cleanable_dirty_ratio = parse_num(key, value)?
+            }
+            "flush.messages" => self.flush_messages = parse_num(key, value)?,
+            "flush.ms" => self.flush_ms = parse_num(key, value)?,
+            "max.message.bytes" => self.max_message_bytes = parse_num(key, value)?,
+            "message.timestamp.type" => {
+                self.timestamp_type = match value {
+                    "CreateTime" => TimestampType::CreateTime,
+                    "LogAppendTime" => TimestampType::LogAppendTime,
+                    _ => {
+                        return Err(Error::InvalidConfig(format!(
+                            "invalid value {value:?} for {key} (CreateTime, LogAppendTime)"
+                        )))
+                    }
+                }
+            }
+            _ => return Err(Error::InvalidConfig(format!("unknown topic config {key:?}"))),
+        }
+        Ok(())
+    }
+
+    /// The defaults with `overrides` applied.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for an unknown key or a bad value.
+    pub fn with_overrides(&self, overrides: &BTreeMap<String, String>) -> Result<TopicConfig> {
+        let mut c = self.clone();
+        for (k, v) in overrides {
+            c.set(k, v)?;
+        }
+        Ok(c)
+    }
+
+    /// The value of a topic-level key as Kafka prints it.
+    pub fn get(&self, key: &str) -> Option<String> {
+        Some(match key {
+            "cleanup.policy" => self.cleanup_policy.to_string(),
+            "retention.ms" => self.retention_ms.to_string(),
+            "retention.bytes" => self.retention_bytes.to_string(),
+            "segment.bytes" => self.segment_bytes.to_string(),
+            "segment.ms" => self.segment_ms.to_string(),
+            "index.interval.bytes" => self.index_interval_bytes.to_string(),
+            "delete.retention.ms" => self.delete_retention_ms.to_string(),
+            "min.compaction.lag.ms" => self.min_compaction_lag_ms.to_string(),
+            "min.cleanable.dirty.ratio" => self.min_cleanable_dirty_ratio.to_string(),
+            "flush.messages" => self.flush_messages.to_string(),
+            "flush.ms" => self.flush_ms.to_string(),
+            "max.message.bytes" => self.max_message_bytes.to_string(),
+            "message.timestamp.type" => match self.timestamp_type {
+                TimestampType::CreateTime => "CreateTime".into(),
+                TimestampType::LogAppendTime => "LogAppendTime".into(),
+            },
+            _ => return None,
+        })
+    }
+}
+
+/// Broker-wide configuration (`server.properties`).
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// `log.dirs`: where partition logs live. Default: `./data`.
+    pub log_dir: PathBuf,
+    /// `node.id` / `broker.id`. Default: 0.
+    pub node_id: i32,
+    /// `num.partitions` for auto-created topics. Default: 1.
+    pub num_partitions: i32,
+    /// `auto.create.topics.enable`. Default: true.
+    pub auto_create_topics: bool,
+    /// `delete.topic.enable`. Default: true.
+    pub delete_topic_enable: bool,
+    /// `message.max.bytes`: the broker-wide default for `max.message.bytes`. Default: 1048588.
+    pub message_max_bytes: usize,
+    /// `log.retention.check.interval.ms`. Default: 5 minutes.
+    pub retention_check_interval: Duration,
+    /// `log.cleaner.backoff.ms`: how often the cleaner looks for work. Default: 15 s.
+    pub cleaner_backoff: Duration,
+    /// `offsets.retention.minutes`: committed offsets of empty groups expire after this.
+    /// Default: 7 days.
+    pub offsets_retention: Duration,
+    /// `offsets.topic.num.partitions`. Default: 50.
+    pub offsets_topic_partitions: i32,
+    /// `transaction.state.log.num.partitions`. Default: 50.
+    pub transaction_topic_partitions: i32,
+    /// `transaction.max.timeout.ms`. Default: 15 minutes.
+    pub transaction_max_timeout: Duration,
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`. Default: 10 s.
+    pub transaction_abort_interval: Duration,
+    /// `group.min.session.timeout.ms`. Default: 6 s.
+    pub group_min_session_timeout: Duration,
+    /// `group.max.session.timeout.ms`. Default: 30 minutes.
+    pub group_max_session_timeout: Duration,
+    /// `group.initial.rebalance.delay.ms`: how long a new group waits for more members.
+    /// Default: 3 s.
+    pub group_initial_rebalance_delay: Duration,
+    /// Defaults for every topic-level key (`log.retention.ms`, `log.segment.bytes`, ...).
+    pub topic_defaults: TopicConfig,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            log_dir: PathBuf::from("./data"),
+            node_id: 0,
+            num_partitions: 1,
+            auto_create_topics: true,
+            delete_topic_enable: true,
+            message_max_bytes: 1_048_588,
+            retention_check_interval: Duration::from_millis(300_000),
+            cleaner_backoff: Duration::from_millis(15_000),
+            offsets_retention: Duration::from_secs(7 * 24 * 3600),
+            offsets_topic_partitions: 50,
+            transaction_topic_partitions: 50,
+            transaction_max_timeout: Duration::from_millis(900_000),
+            transaction_abort_interval: Duration::from_millis(10_000),
+            group_min_session_timeout: Duration::from_millis(6_000),
+            group_max_session_timeout: Duration::from_millis(1_800_000),
+            group_initial_rebalance_delay: Duration::from_millis(3_000),
+            topic_defaults: TopicConfig::default(),
+        }
+    }
+}
+
+fn ms(key: &str, v: &str) -> Result<Duration> {
+    let n: u64 = parse_num(key, v)?;
+    Ok(Duration::from_millis(n))
+}
+
+impl BrokerConfig {
+    /// A configuration whose logs live in `dir`, everything else at its default.
+    pub fn new(dir: impl Into<PathBuf>) -> BrokerConfig {
+        BrokerConfig {
+            log_dir: dir.into(),
+            ..BrokerConfig::default()
+        }
+    }
+
+    /// Applies one `server.properties` key.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for an unknown key or a bad value.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        let d = &mut self.topic_defaults;
+        match key {
+            "log.dirs" | "log.dir" => {
+                self.log_dir = PathBuf::from(value.split(',').next().unwrap_or(value).trim())
+            }
+            "node.id" | "broker.id" => self.node_id = parse_num(key, value)?,
+            "num.partitions" => {
+                let n: i32 = parse_num(key, value)?;
+                if n < 1 {
+                    return Err(Error::InvalidConfig(format!("{key} must be at least 1")));
+                }
+                self.num_partitions = n
+            }
+            "auto.create.topics.enable" => self.auto_create_topics = parse_bool(key, value)?,
+            "delete.topic.enable" => self.delete_topic_enable = parse_bool(key, value)?,
+            "message.max.bytes" => {
+                self.message_max_bytes = parse_num(key, value)?;
+                d.max_message_bytes = self.message_max_bytes;
+            }
+            "log.retention.check.interval.ms" => self.retention_check_interval = ms(key, value)?,
+            "log.cleaner.backoff.ms" => self.cleaner_backoff = ms(key, value)?,
+            "offsets.retention.minutes" => {
+                let m: u64 = parse_num(key, value)?;
+                self.offsets_retention = Duration::from_secs(m * 60)
+            }
+            "offsets.topic.num.partitions" => self.offsets_topic_partitions = parse_num(key, value)?,
+            "transaction.state.log.num.partitions" => {
+                self.transaction_topic_partitions = parse_num(key, value)?
+            }
+            "transaction.max.timeout.ms" => self.transaction_max_timeout = ms(key, value)?,
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms" => {
+                self.transaction_abort_interval = ms(key, value)?
+            }
+            "group.min.session.timeout.ms" => self.group_min_session_timeout = ms(key, value)?,
+            "group.max.session.timeout.ms" => self.group_max_session_timeout = ms(key, value)?,
+            "group.initial.rebalance.delay.ms" => {
+                self.group_initial_rebalance_delay = ms(key, value)?
+            }
+            "log.retention.ms" => d.retention_ms = parse_num(key, value)?,
+            "log.retention.minutes" => d.retention_ms = parse_num::<i64>(key, value)? * 60_000,
+            "log.retention.hours" => d.retention_ms = parse_num::<i64>(key, value)? * 3_600_000,
+            "log.retention.bytes" => d.retention_bytes = parse_num(key, value)?,
+            "log.segment.bytes" => d.set("segment.bytes", value)?,
+            "log.roll.ms" => d.segment_ms = parse_num(key, value)?,
+            "log.roll.hours" => d.segment_ms = parse_num::<i64>(key, value)? * 3_600_000,
+            "log.index.interval.bytes" => d.index_interval_bytes = parse_num(key, value)?,
+            "log.cleanup.policy" => d.cleanup_policy = CleanupPolicy::parse(value)?,
+            "log.cleaner.delete.retention.ms" => d.delete_retention_ms = parse_num(key, value)?,
+            "log.cleaner.min.compaction.lag.ms" => {
+                d.min_compaction_lag_ms = parse_num(key, value)?
+            }
+            "log.cleaner.min.cleanable.ratio" => {
+                d.min_cleanable_dirty_ratio = parse_num(key, value)?
+            }
+            "log.flush.interval.messages" => d.flush_messages = parse_num(key, value)?,
+            "log.flush.interval.ms" => d.flush_ms = parse_num(key, value)?,
+            "log.message.timestamp.type" => d.set("message.timestamp.type", value)?,
+            _ => return Err(Error::InvalidConfig(format!("unknown broker config {key:?}"))),
+        }
+        Ok(())
+    }
+
+    /// Parses a Java-properties file body (`key=value` lines, `#` comments).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for a line without `=`, an unknown key or a bad value.
+    pub fn apply_properties(&mut self, text: &str) -> Result<()> {
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+                continue;
+            }
+            let (k, v) = line.split_once('=').ok_or_else(|| {
+                Error::InvalidConfig(format!("line {}: expected key=value, got {line:?}", n + 1))
+            })?;
+            self.set(k.trim(), v.trim())?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn properties_override_defaults() {
+        let mut c = BrokerConfig::default();
+        c.apply_properties("# comment\nnum.partitions=3\nlog.retention.hours=1\nlog.cleanup.policy=compact,delete\n")
+            .unwrap();
+        assert_eq!(c.num_partitions, 3);
+        assert_eq!(c.topic_defaults.retention_ms, 3_600_000);
+        assert_eq!(c.topic_defaults.cleanup_policy.to_string(), "compact,delete");
+        assert!(matches!(c.set("no.such.key", "1"), Err(Error::InvalidConfig(_))));
+        assert!(matches!(c.set("num.partitions", "zero"), Err(Error::InvalidConfig(_))));
+        assert!(matches!(c.apply_properties("oops"), Err(Error::InvalidConfig(_))));
+    }
+
+    #[test]
+    fn topic_keys_round_trip() {
+        let mut t = TopicConfig::default();
+        for key in TOPIC_CONFIG_KEYS {
+            let v = t.get(key).unwrap();
+            t.set(key, &v).unwrap();
+        }
+        assert_eq!(t, TopicConfig::default());
+        assert!(matches!(t.set("cleanup.policy", "shred"), Err(Error::InvalidConfig(_))));
+    }
+}

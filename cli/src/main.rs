@@ -1,0 +1,2 @@
+//! The `brook` command line.
+fn main() {}

@@ -1,0 +1,1 @@
+//! Brook examples (workspace member; see Cargo.toml).

@@ -1,0 +1,1 @@
+//! ksqlDB-dialect SQL engine: parser, catalog, planner lowered to the Streams DSL. Not built yet.

@@ -1,0 +1,1 @@
+//! State stores for Brook. Being built (issue 4).

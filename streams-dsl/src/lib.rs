@@ -1,0 +1,1 @@
+//! Streams DSL (`StreamsBuilder`, `KStream`, `KTable`, ...) lowered to processor-api topologies. Not built yet (issue 6).

@@ -1,0 +1,1 @@
+//! Brook tests (workspace member; see Cargo.toml).
