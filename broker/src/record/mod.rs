@@ -1,5 +1,12 @@
 //! Kafka's v2 record batch format: headers, records, compression and batch building.
 
 pub mod batch;
+pub mod compression;
+pub mod records;
 
 pub use batch::{BatchHeader, BATCH_HEADER_LEN};
+pub use compression::Compression;
+pub use records::{
+    control_batch, control_type, decode_batch, decode_batch_bytes, rebuild_batch, BatchBuilder,
+    ControlType, Header, Record,
+};
