@@ -1,15 +1,28 @@
 //! Brook's Kafka-compatible broker: partition logs on disk, topics, consumer groups, idempotent and
 //! transactional producers, and the embedded client API.
+//!
+//! ```
+//! # #[tokio::main] async fn main() -> brook_broker::Result<()> {
+//! use brook_broker::{Broker, BrokerConfig};
+//! let dir = tempfile::tempdir().unwrap();
+//! let broker = Broker::open(BrokerConfig::new(dir.path())).await?;
+//! broker.create_topic("greetings", 1, Default::default())?;
+//! # broker.shutdown().await;
+//! # Ok(()) }
+//! ```
 
+pub mod broker;
 pub mod config;
 pub mod error;
-// Temporary while the group and log modules are written in parallel: the lead builds with
-// RUSTFLAGS="--cfg brook_lead_only" to test the rest.
-#[cfg(not(brook_lead_only))]
 pub(crate) mod group;
-#[cfg(not(brook_lead_only))]
 pub(crate) mod log;
+pub mod partition;
 pub mod record;
+pub mod server;
+pub mod topic;
+pub mod txn;
 
+pub use broker::{Broker, OffsetSpec, PartitionInfo, TopicDescription};
 pub use config::{BrokerConfig, CleanupPolicy, TimestampType, TopicConfig};
 pub use error::{Error, ErrorCode, Result};
+pub use partition::{AbortedTxn, AppendResult, FetchData, IsolationLevel, ProducerState};

@@ -1,0 +1,704 @@
+//! The [`Broker`]: topics and partitions, the coordinators, background maintenance.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::watch;
+
+use crate::config::{BrokerConfig, TopicConfig};
+use crate::error::{Error, Result};
+use crate::group::{GroupConfig, GroupCoordinator, OffsetsLog};
+use crate::partition::{AppendResult, FetchData, IsolationLevel, Partition};
+use crate::record::batch::BatchHeader;
+use crate::record::{BatchBuilder, Compression};
+use crate::topic::{self, Topic, TopicMeta, OFFSETS_TOPIC};
+use crate::txn::TxnState;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// One partition as `describe` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionInfo {
+    /// Partition index.
+    pub partition: i32,
+    /// Leader node id (always this node).
+    pub leader: i32,
+    /// Log start offset.
+    pub log_start_offset: i64,
+    /// High watermark.
+    pub high_watermark: i64,
+}
+
+/// A topic as `describe` reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicDescription {
+    /// Topic name.
+    pub name: String,
+    /// Topic id (a UUID's 16 bytes).
+    pub id: [u8; 16],
+    /// Whether this is one of Kafka's internal topics.
+    pub internal: bool,
+    /// Partitions in order.
+    pub partitions: Vec<PartitionInfo>,
+    /// The per-topic config overrides.
+    pub overrides: BTreeMap<String, String>,
+    /// The effective config.
+    pub config: TopicConfig,
+}
+
+/// Which offset `list_offset` looks up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetSpec {
+    /// The log start offset (Kafka's timestamp -2).
+    Earliest,
+    /// The high watermark, or the last stable offset under read_committed (timestamp -1).
+    Latest,
+    /// The offset of the record with the largest timestamp (timestamp -3).
+    MaxTimestamp,
+    /// The first offset whose timestamp is at or after this time.
+    Timestamp(i64),
+}
+
+impl OffsetSpec {
+    /// Kafka's ListOffsets encoding: -2, -1, -3 or a timestamp.
+    pub fn from_timestamp(ts: i64) -> OffsetSpec {
+        match ts {
+            -2 => OffsetSpec::Earliest,
+            -1 => OffsetSpec::Latest,
+            -3 => OffsetSpec::MaxTimestamp,
+            t => OffsetSpec::Timestamp(t),
+        }
+    }
+}
+
+/// The shared state behind a [`Broker`] handle.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) config: BrokerConfig,
+    topics: RwLock<BTreeMap<String, Arc<Topic>>>,
+    /// Serializes catalog changes (create, delete, add partitions, alter configs).
+    catalog: Mutex<()>,
+    pub(crate) groups: Arc<GroupCoordinator>,
+    pub(crate) txns: Mutex<TxnState>,
+    changed: watch::Sender<u64>,
+    shutdown: watch::Sender<bool>,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+/// A handle to a running broker; cheap to clone. The embedded client, the wire-protocol server
+/// and the stream runtime all talk to it.
+///
+/// # Examples
+/// ```
+/// # #[tokio::main] async fn main() -> brook_broker::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let broker = brook_broker::Broker::open(brook_broker::BrokerConfig::new(dir.path())).await?;
+/// broker.create_topic("orders", 3, Default::default())?;
+/// assert_eq!(broker.describe_topic("orders")?.partitions.len(), 3);
+/// broker.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Broker {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// Appends `__consumer_offsets` records for the group coordinator.
+#[derive(Debug)]
+struct OffsetsWriter(Weak<Inner>);
+
+impl OffsetsLog for OffsetsWriter {
+    fn append(
+        &self,
+        partition: i32,
+        records: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+        producer: Option<(i64, i16)>,
+    ) -> Result<()> {
+        let inner = self.0.upgrade().ok_or(Error::Shutdown)?;
+        let p = inner.internal_partition(OFFSETS_TOPIC, partition)?;
+        let mut b = BatchBuilder::new(Compression::None);
+        if let Some((pid, epoch)) = producer {
+            b.producer(pid, epoch, -1).transactional(true);
+        }
+        let now = now_ms();
+        for (k, v) in &records {
+            b.push(now, Some(k), v.as_deref(), &[]);
+        }
+        let mut bytes = b.build()?;
+        p.append(&mut bytes, now)?;
+        Ok(())
+    }
+
+    /// The transaction coordinator writes the markers to every partition of the transaction,
+    /// `__consumer_offsets` ones included, before it calls `complete_txn`.
+    fn append_marker(&self, _: i32, _: i64, _: i16, _: bool) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl Broker {
+    /// Opens the data directory, recovers every partition, replays the internal topics and
+    /// starts background maintenance (retention, compaction, group and transaction timers).
+    /// Must be called inside a tokio runtime.
+    ///
+    /// # Errors
+    /// Storage errors reading the catalog or opening a log.
+    pub async fn open(config: BrokerConfig) -> Result<Broker> {
+        let root = config.log_dir.clone();
+        std::fs::create_dir_all(&root)
+            .map_err(|e| Error::storage(format!("creating {}", root.display()), e))?;
+        remove_deleted_dirs(&root);
+        let metas = topic::load_catalog(&root)?;
+        let (changed, _) = watch::channel(0u64);
+        let (shutdown, _) = watch::channel(false);
+        let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
+            groups: GroupCoordinator::new(
+                GroupConfig::from(&config),
+                Arc::new(OffsetsWriter(weak.clone())),
+            ),
+            txns: Mutex::new(TxnState::default()),
+            config,
+            topics: RwLock::new(BTreeMap::new()),
+            catalog: Mutex::new(()),
+            changed,
+            shutdown,
+            tasks: Mutex::new(Vec::new()),
+        });
+        for meta in metas {
+            let t = inner.open_topic(&meta)?;
+            inner.topics.write().insert(meta.name.clone(), t);
+        }
+        inner.replay_offsets()?;
+        inner.replay_transactions()?;
+        let broker = Broker { inner };
+        broker.start_background();
+        tracing::info!(dir = %root.display(), topics = broker.inner.topics.read().len(), "broker open");
+        Ok(broker)
+    }
+
+    /// The configuration the broker runs with.
+    pub fn config(&self) -> &BrokerConfig {
+        &self.inner.config
+    }
+
+    fn start_background(&self) {
+        let mut tasks = self.inner.tasks.lock();
+        tasks.push(self.inner.groups.spawn_ticker(Duration::from_millis(100)));
+        let c = &self.inner.config;
+        let jobs: [(Duration, fn(&Inner)); 3] = [
+            (c.retention_check_interval, |i| i.run_cleanup(false)),
+            (c.cleaner_backoff, |i| i.run_cleanup(true)),
+            (c.transaction_abort_interval, |i| i.abort_timed_out_transactions()),
+        ];
+        for (every, job) in jobs {
+            let weak = Arc::downgrade(&self.inner);
+            let mut stop = self.inner.shutdown.subscribe();
+            tasks.push(tokio::spawn(async move {
+                let mut t = tokio::time::interval(every.max(Duration::from_millis(10)));
+                t.tick().await;
+                loop {
+                    tokio::select! {
+                        _ = t.tick() => {}
+                        _ = stop.changed() => return,
+                    }
+                    let Some(inner) = weak.upgrade() else { return };
+                    let _ = tokio::task::block_in_place(|| job(&inner));
+                }
+            }));
+        }
+    }
+
+    /// Stops background work and fsyncs every partition.
+    pub async fn shutdown(&self) {
+        let _ = self.inner.shutdown.send(true);
+        let tasks: Vec<_> = std::mem::take(&mut *self.inner.tasks.lock());
+        for t in tasks {
+            t.abort();
+        }
+        for t in self.inner.topics.read().values() {
+            for p in t.partitions.read().iter() {
+                if let Err(e) = p.flush() {
+                    tracing::warn!(topic = %p.topic, partition = p.index, error = %e, "flush on shutdown failed");
+                }
+            }
+        }
+    }
+
+    /// Runs retention (and compaction when `compact`) on every partition now, as the background
+    /// tasks do periodically.
+    pub fn run_cleanup(&self, compact: bool) {
+        self.inner.run_cleanup(compact)
+    }
+
+    /// Creates a topic.
+    ///
+    /// # Errors
+    /// `InvalidTopic` (bad or internal name), `TopicAlreadyExists` (also for a name differing
+    /// only in `.` versus `_`), `InvalidPartitions`, `InvalidConfig`, storage errors.
+    pub fn create_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        configs: BTreeMap<String, String>,
+    ) -> Result<()> {
+        if topic::is_internal(name) {
+            return Err(Error::InvalidTopic(format!(
+                "topic {name} is an internal topic and is created by the broker"
+            )));
+        }
+        self.inner.create_topic(name, partitions, configs)
+    }
+
+    /// Checks what [`create_topic`](Self::create_topic) would check, without creating.
+    ///
+    /// # Errors
+    /// As `create_topic`.
+    pub fn validate_new_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        configs: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        topic::validate_name(name)?;
+        if topic::is_internal(name) {
+            return Err(Error::InvalidTopic(format!("topic {name} is internal")));
+        }
+        if partitions < 1 {
+            return Err(Error::InvalidPartitions(format!(
+                "number of partitions must be larger than 0, got {partitions}"
+            )));
+        }
+        self.inner.config.topic_defaults.with_overrides(configs)?;
+        self.inner.check_collision(name, &self.inner.topics.read())
+    }
+
+    /// Deletes a topic and its data.
+    ///
+    /// # Errors
+    /// `UnknownTopicOrPartition`, `TopicDeletionDisabled`, `InvalidTopic` for internal topics.
+    pub fn delete_topic(&self, name: &str) -> Result<()> {
+        if !self.inner.config.delete_topic_enable {
+            return Err(Error::TopicDeletionDisabled);
+        }
+        if topic::is_internal(name) {
+            return Err(Error::InvalidTopic(format!("internal topic {name} cannot be deleted")));
+        }
+        self.inner.delete_topic(name)
+    }
+
+    /// Names of all topics, internal ones included, sorted.
+    pub fn list_topics(&self) -> Vec<String> {
+        self.inner.topics.read().keys().cloned().collect()
+    }
+
+    /// Describes one topic.
+    ///
+    /// # Errors
+    /// `UnknownTopicOrPartition`.
+    pub fn describe_topic(&self, name: &str) -> Result<TopicDescription> {
+        let t = self.inner.topic(name)?;
+        let overrides = t.overrides.read().clone();
+        let config = t.config.read().clone();
+        let partitions = t
+            .partitions
+            .read()
+            .iter()
+            .map(|p| PartitionInfo {
+                partition: p.index,
+                leader: self.inner.config.node_id,
+                log_start_offset: p.log_start_offset(),
+                high_watermark: p.high_watermark(),
+            })
+            .collect();
+        Ok(TopicDescription {
+            name: t.name.clone(),
+            id: t.id,
+            internal: t.is_internal(),
+            partitions,
+            overrides,
+            config,
+        })
+    }
+
+    /// Number of partitions of a topic, creating it with `num.partitions` first when it is
+    /// missing and `auto.create.topics.enable` is on (what a Metadata request does).
+    ///
+    /// # Errors
+    /// `UnknownTopicOrPartition` when missing and not auto-created; `InvalidTopic`.
+    pub fn partition_count(&self, name: &str, auto_create: bool) -> Result<i32> {
+        if let Ok(t) = self.inner.topic(name) {
+            return Ok(t.partitions.read().len() as i32);
+        }
+        if auto_create && self.inner.config.auto_create_topics && !topic::is_internal(name) {
+            match self.inner.create_topic(name, self.inner.config.num_partitions, BTreeMap::new()) {
+                Ok(()) | Err(Error::TopicAlreadyExists(_)) => {}
+                Err(e) => return Err(e),
+            }
+            return Ok(self.inner.topic(name)?.partitions.read().len() as i32);
+        }
+        Err(Error::UnknownTopicOrPartition(name.to_owned()))
+    }
+
+    /// Raises a topic's partition count (never lowers it).
+    ///
+    /// # Errors
+    /// `InvalidPartitions` if `count` is not larger than the current count.
+    pub fn create_partitions(&self, name: &str, count: i32) -> Result<()> {
+        self.inner.create_partitions(name, count)
+    }
+
+    /// Sets (`Some`) or removes (`None`) per-topic config overrides; with `replace`, every
+    /// override not named is removed too (the legacy AlterConfigs semantics).
+    ///
+    /// # Errors
+    /// `InvalidConfig`; `UnknownTopicOrPartition`.
+    pub fn alter_topic_config(
+        &self,
+        name: &str,
+        changes: &BTreeMap<String, Option<String>>,
+        replace: bool,
+        validate_only: bool,
+    ) -> Result<()> {
+        self.inner.alter_topic_config(name, changes, replace, validate_only)
+    }
+
+    /// Appends the batches of a produce request to one partition.
+    ///
+    /// # Errors
+    /// See [`Partition`]'s checks: corrupt batches, sizes, producer epochs and sequences.
+    pub fn produce(&self, topic: &str, partition: i32, batches: &mut [u8]) -> Result<AppendResult> {
+        let p = self.inner.partition(topic, partition)?;
+        if topic::is_internal(topic) {
+            return Err(Error::InvalidTopic(format!("clients may not write to {topic}")));
+        }
+        let now = now_ms();
+        let res = p.append(batches, now)?;
+        self.inner.notify_append();
+        Ok(res)
+    }
+
+    /// Reads from one partition.
+    ///
+    /// # Errors
+    /// `UnknownTopicOrPartition`, `OffsetOutOfRange`, storage errors.
+    pub fn fetch(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        max_bytes: usize,
+        isolation: IsolationLevel,
+    ) -> Result<FetchData> {
+        self.inner.partition(topic, partition)?.read(offset, max_bytes, isolation)
+    }
+
+    /// A receiver that changes whenever any partition is appended to: long-polling fetches
+    /// wait on it.
+    pub fn data_changes(&self) -> watch::Receiver<u64> {
+        self.inner.changed.subscribe()
+    }
+
+    /// Looks up an offset (ListOffsets): `(offset, timestamp)`, timestamp -1 when not known.
+    ///
+    /// # Errors
+    /// `UnknownTopicOrPartition`, storage errors.
+    pub fn list_offset(
+        &self,
+        topic: &str,
+        partition: i32,
+        spec: OffsetSpec,
+        isolation: IsolationLevel,
+    ) -> Result<(i64, i64)> {
+        let p = self.inner.partition(topic, partition)?;
+        Ok(match spec {
+            OffsetSpec::Earliest => (p.log_start_offset(), -1),
+            OffsetSpec::Latest => match isolation {
+                IsolationLevel::ReadUncommitted => (p.high_watermark(), -1),
+                IsolationLevel::ReadCommitted => (p.last_stable_offset(), -1),
+            },
+            OffsetSpec::MaxTimestamp => p.max_timestamp_offset()?.unwrap_or((-1, -1)),
+            OffsetSpec::Timestamp(ts) => p.offset_for_timestamp(ts)?.unwrap_or((-1, -1)),
+        })
+    }
+
+    /// Moves the log start offset of a partition (DeleteRecords); -1 means the high watermark.
+    /// Returns the new low watermark.
+    ///
+    /// # Errors
+    /// `OffsetOutOfRange`, `UnknownTopicOrPartition`.
+    pub fn delete_records(&self, topic: &str, partition: i32, offset: i64) -> Result<i64> {
+        self.inner.partition(topic, partition)?.delete_records(offset)
+    }
+
+    /// Producer states of one partition (DescribeProducers).
+    ///
+    /// # Errors
+    /// `UnknownTopicOrPartition`.
+    pub fn describe_producers(
+        &self,
+        topic: &str,
+        partition: i32,
+    ) -> Result<Vec<crate::partition::ProducerState>> {
+        Ok(self.inner.partition(topic, partition)?.producers())
+    }
+}
+
+impl Inner {
+    pub(crate) fn topic(&self, name: &str) -> Result<Arc<Topic>> {
+        self.topics
+            .read()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::UnknownTopicOrPartition(name.to_owned()))
+    }
+
+    pub(crate) fn partition(&self, topic: &str, partition: i32) -> Result<Arc<Partition>> {
+        self.topic(topic)?
+            .partition(partition)
+            .ok_or_else(|| Error::UnknownTopicOrPartition(format!("{topic}-{partition}")))
+    }
+
+    pub(crate) fn notify_append(&self) {
+        self.changed.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    fn open_topic(&self, meta: &TopicMeta) -> Result<Arc<Topic>> {
+        let config = self.config.topic_defaults.with_overrides(&meta.configs)?;
+        let partitions = (0..meta.partitions)
+            .map(|p| {
+                let dir = topic::partition_dir(&self.config.log_dir, &meta.name, p);
+                Partition::open(&meta.name, p, dir, config.clone()).map(Arc::new)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Arc::new(Topic {
+            name: meta.name.clone(),
+            id: meta.id,
+            overrides: RwLock::new(meta.configs.clone()),
+            config: RwLock::new(config),
+            partitions: RwLock::new(partitions),
+        }))
+    }
+
+    fn check_collision(&self, name: &str, topics: &BTreeMap<String, Arc<Topic>>) -> Result<()> {
+        if topics.contains_key(name) {
+            return Err(Error::TopicAlreadyExists(format!("topic '{name}' already exists")));
+        }
+        let unified = topic::unify_collision_chars(name);
+        if let Some(other) = topics
+            .keys()
+            .find(|t| topic::unify_collision_chars(t) == unified)
+        {
+            return Err(Error::kafka(
+                crate::ErrorCode::InvalidTopicException,
+                format!("topic '{name}' collides with existing topic: {other}"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn save_catalog(&self) -> Result<()> {
+        let metas: Vec<TopicMeta> = self.topics.read().values().map(|t| t.meta()).collect();
+        topic::store_catalog(&self.config.log_dir, &metas)
+    }
+
+    pub(crate) fn create_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        configs: BTreeMap<String, String>,
+    ) -> Result<()> {
+        topic::validate_name(name)?;
+        if partitions < 1 {
+            return Err(Error::InvalidPartitions(format!(
+                "number of partitions must be larger than 0, got {partitions}"
+            )));
+        }
+        let _guard = self.catalog.lock();
+        self.check_collision(name, &self.topics.read())?;
+        if topic::has_collision_chars(name) && name.contains('.') && name.contains('_') {
+            tracing::warn!(topic = name, "topic names with a period ('.') or underscore ('_') could collide");
+        }
+        let meta = TopicMeta {
+            name: name.to_owned(),
+            id: rand::random(),
+            partitions,
+            configs,
+        };
+        let t = self.open_topic(&meta)?;
+        self.topics.write().insert(name.to_owned(), t);
+        if let Err(e) = self.save_catalog() {
+            self.topics.write().remove(name);
+            return Err(e);
+        }
+        tracing::info!(topic = name, partitions, "created topic");
+        Ok(())
+    }
+
+    fn delete_topic(&self, name: &str) -> Result<()> {
+        let _guard = self.catalog.lock();
+        let t = self
+            .topics
+            .write()
+            .remove(name)
+            .ok_or_else(|| Error::UnknownTopicOrPartition(name.to_owned()))?;
+        self.save_catalog()?;
+        let parts: Vec<Arc<Partition>> = std::mem::take(&mut *t.partitions.write());
+        for p in parts {
+            match Arc::try_unwrap(p) {
+                Ok(p) => p.delete()?,
+                Err(p) => {
+                    // A reader still holds it: move the directory aside; it is removed on the
+                    // next start.
+                    let dir = topic::partition_dir(&self.config.log_dir, name, p.index);
+                    let aside = dir.with_extension(format!("{:x}-delete", rand::random::<u64>()));
+                    let _ = std::fs::rename(&dir, &aside);
+                }
+            }
+        }
+        tracing::info!(topic = name, "deleted topic");
+        Ok(())
+    }
+
+    fn create_partitions(&self, name: &str, count: i32) -> Result<()> {
+        let _guard = self.catalog.lock();
+        let t = self.topic(name)?;
+        let current = t.partitions.read().len() as i32;
+        if count <= current {
+            return Err(Error::InvalidPartitions(format!(
+                "topic currently has {current} partitions, which is higher than the requested {count}"
+            )));
+        }
+        let config = t.config.read().clone();
+        for p in current..count {
+            let dir = topic::partition_dir(&self.config.log_dir, name, p);
+            let part = Partition::open(name, p, dir, config.clone())?;
+            t.partitions.write().push(Arc::new(part));
+        }
+        self.save_catalog()
+    }
+
+    fn alter_topic_config(
+        &self,
+        name: &str,
+        changes: &BTreeMap<String, Option<String>>,
+        replace: bool,
+        validate_only: bool,
+    ) -> Result<()> {
+        let _guard = self.catalog.lock();
+        let t = self.topic(name)?;
+        let mut overrides = if replace { BTreeMap::new() } else { t.overrides.read().clone() };
+        for (k, v) in changes {
+            match v {
+                Some(v) => overrides.insert(k.clone(), v.clone()),
+                None => overrides.remove(k),
+            };
+        }
+        let config = self.config.topic_defaults.with_overrides(&overrides)?;
+        if validate_only {
+            return Ok(());
+        }
+        for p in t.partitions.read().iter() {
+            p.set_config(config.clone());
+        }
+        *t.config.write() = config;
+        *t.overrides.write() = overrides;
+        self.save_catalog()
+    }
+
+    /// A partition of an internal topic, creating the topic on first use.
+    pub(crate) fn internal_partition(&self, name: &str, partition: i32) -> Result<Arc<Partition>> {
+        if let Ok(p) = self.partition(name, partition) {
+            return Ok(p);
+        }
+        let count = if name == OFFSETS_TOPIC {
+            self.config.offsets_topic_partitions
+        } else {
+            self.config.transaction_topic_partitions
+        };
+        let configs = BTreeMap::from([
+            ("cleanup.policy".to_owned(), "compact".to_owned()),
+            ("segment.bytes".to_owned(), (100u64 << 20).to_string()),
+        ]);
+        match self.create_topic(name, count, configs) {
+            Ok(()) | Err(Error::TopicAlreadyExists(_)) => {}
+            Err(e) => return Err(e),
+        }
+        self.partition(name, partition)
+    }
+
+    fn run_cleanup(&self, compact: bool) {
+        let now = now_ms();
+        let topics: Vec<Arc<Topic>> = self.topics.read().values().cloned().collect();
+        for t in topics {
+            for p in t.partitions.read().iter() {
+                if let Err(e) = p.cleanup(now, compact) {
+                    tracing::warn!(topic = %p.topic, partition = p.index, error = %e, "log cleanup failed");
+                }
+            }
+        }
+    }
+
+    /// Rebuilds committed offsets and groups from `__consumer_offsets`.
+    fn replay_offsets(&self) -> Result<()> {
+        let Ok(t) = self.topic(OFFSETS_TOPIC) else { return Ok(()) };
+        let started = Instant::now();
+        for p in t.partitions.read().iter() {
+            let index = p.index;
+            p.scan(&mut |h: &BatchHeader, bytes: &[u8]| {
+                replay_batch(h, bytes, |pid, marker, key, value| match (marker, pid) {
+                    (Some(commit), Some((pid, _))) => self.groups.replay_marker(index, pid, commit),
+                    (None, Some((pid, epoch))) => self.groups.replay_txn(pid, epoch, key, value),
+                    (None, None) => self.groups.replay(key, value),
+                    (Some(_), None) => {}
+                });
+                Ok(())
+            })?;
+        }
+        tracing::debug!(elapsed = ?started.elapsed(), "replayed {OFFSETS_TOPIC}");
+        Ok(())
+    }
+}
+
+/// Decodes one batch of an internal topic and hands each record to `f` as
+/// `(transactional producer id, Some(commit) for a marker, key, value)`. Undecodable batches are
+/// skipped with a warning.
+pub(crate) fn replay_batch(
+    h: &BatchHeader,
+    bytes: &[u8],
+    mut f: impl FnMut(Option<(i64, i16)>, Option<bool>, &[u8], Option<&[u8]>),
+) {
+    let pid = (h.is_transactional() && h.has_producer_id()).then_some((h.producer_id, h.producer_epoch));
+    if h.is_control() {
+        match crate::record::control_type(bytes) {
+            Ok(kind) => f(pid, Some(kind == crate::record::ControlType::Commit), &[], None),
+            Err(e) => tracing::warn!(offset = h.base_offset, error = %e, "skipping bad marker"),
+        }
+        return;
+    }
+    match crate::record::decode_batch(bytes) {
+        Ok((_, records)) => {
+            for r in records {
+                if let Some(k) = r.key.as_deref() {
+                    f(pid, None, k, r.value.as_deref());
+                }
+            }
+        }
+        Err(e) => tracing::warn!(offset = h.base_offset, error = %e, "skipping undecodable batch"),
+    }
+}
+
+fn remove_deleted_dirs(root: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(root) else { return };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().ends_with("-delete") {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}

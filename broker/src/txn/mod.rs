@@ -1,0 +1,455 @@
+//! The transaction coordinator: producer ids and epochs, transaction state persisted in
+//! `__transaction_state` (Kafka's `TransactionLogKey` / `TransactionLogValue` v0 schema), commit
+//! and abort markers, and the timeout that aborts abandoned transactions.
+
+mod log;
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::broker::{now_ms, replay_batch, Broker, Inner};
+use crate::error::{Error, ErrorCode, Result};
+use crate::record::{BatchBuilder, Compression, ControlType};
+use crate::topic::{self, OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC};
+
+pub(crate) use log::{decode_key, decode_value, encode_key, encode_value};
+
+/// How many producer ids are reserved on disk at a time.
+const PID_BLOCK: i64 = 1000;
+const PID_FILE: &str = "brook-producer-ids";
+
+/// Kafka's `TransactionState`, with its on-disk status byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxnStatus {
+    /// No transaction in progress.
+    Empty = 0,
+    /// Partitions were added; data may have been written.
+    Ongoing = 1,
+    /// Commit decided; markers being written.
+    PrepareCommit = 2,
+    /// Abort decided; markers being written.
+    PrepareAbort = 3,
+    /// The last transaction committed.
+    CompleteCommit = 4,
+    /// The last transaction aborted.
+    CompleteAbort = 5,
+    /// The transactional id expired.
+    Dead = 6,
+}
+
+impl TxnStatus {
+    pub(crate) fn from_byte(b: i8) -> Option<TxnStatus> {
+        Some(match b {
+            0 => TxnStatus::Empty,
+            1 => TxnStatus::Ongoing,
+            2 => TxnStatus::PrepareCommit,
+            3 => TxnStatus::PrepareAbort,
+            4 => TxnStatus::CompleteCommit,
+            5 => TxnStatus::CompleteAbort,
+            6 => TxnStatus::Dead,
+            _ => return None,
+        })
+    }
+
+    /// The name Kafka's tools print.
+    pub fn name(self) -> &'static str {
+        match self {
+            TxnStatus::Empty => "Empty",
+            TxnStatus::Ongoing => "Ongoing",
+            TxnStatus::PrepareCommit => "PrepareCommit",
+            TxnStatus::PrepareAbort => "PrepareAbort",
+            TxnStatus::CompleteCommit => "CompleteCommit",
+            TxnStatus::CompleteAbort => "CompleteAbort",
+            TxnStatus::Dead => "Dead",
+        }
+    }
+}
+
+/// One transactional id's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxnMetadata {
+    /// The transactional id.
+    pub transactional_id: String,
+    /// Its producer id.
+    pub producer_id: i64,
+    /// Its current epoch.
+    pub producer_epoch: i16,
+    /// `transaction.timeout.ms`.
+    pub timeout_ms: i32,
+    /// Where the transaction is.
+    pub status: TxnStatus,
+    /// Partitions in the current transaction.
+    pub partitions: BTreeSet<(String, i32)>,
+    /// When the current transaction started (ms), -1 if none.
+    pub start_ms: i64,
+    /// When the state last changed (ms).
+    pub last_update_ms: i64,
+}
+
+/// The coordinator's in-memory state.
+#[derive(Debug, Default)]
+pub(crate) struct TxnState {
+    txns: HashMap<String, TxnMetadata>,
+    next_pid: i64,
+    pid_block_end: i64,
+}
+
+fn fenced(msg: String) -> Error {
+    Error::kafka(ErrorCode::ProducerFenced, msg)
+}
+
+fn check_producer(m: &TxnMetadata, producer_id: i64, epoch: i16) -> Result<()> {
+    if m.producer_id != producer_id {
+        return Err(Error::kafka(
+            ErrorCode::InvalidProducerIdMapping,
+            format!(
+                "producer id {producer_id} is not the one of transactional id {} ({})",
+                m.transactional_id, m.producer_id
+            ),
+        ));
+    }
+    if epoch != m.producer_epoch {
+        return Err(fenced(format!(
+            "producer epoch {epoch} of {} is fenced by epoch {}",
+            m.transactional_id, m.producer_epoch
+        )));
+    }
+    Ok(())
+}
+
+impl Inner {
+    fn alloc_producer_id(&self, st: &mut TxnState) -> Result<i64> {
+        if st.next_pid >= st.pid_block_end {
+            let root = &self.config.log_dir;
+            let start = read_pid_block(root)?.max(st.next_pid);
+            let end = start + PID_BLOCK;
+            topic::write_atomically(root, PID_FILE, end.to_string().as_bytes())?;
+            st.next_pid = start;
+            st.pid_block_end = end;
+        }
+        let pid = st.next_pid;
+        st.next_pid += 1;
+        Ok(pid)
+    }
+
+    fn txn_partition(&self, transactional_id: &str) -> i32 {
+        let h = crate::group::coordinator::java_hash(transactional_id);
+        let abs = if h == i32::MIN { 0 } else { h.abs() };
+        abs % self.config.transaction_topic_partitions.max(1)
+    }
+
+    fn persist(&self, m: &TxnMetadata) -> Result<()> {
+        let p = self.internal_partition(TRANSACTION_STATE_TOPIC, self.txn_partition(&m.transactional_id))?;
+        let now = now_ms();
+        let mut b = BatchBuilder::new(Compression::None);
+        b.push(now, Some(&encode_key(&m.transactional_id)), Some(&encode_value(m)), &[]);
+        let mut bytes = b.build()?;
+        p.append(&mut bytes, now)?;
+        Ok(())
+    }
+
+    /// Writes the markers, completes the group offsets and moves to the complete state.
+    fn complete(&self, m: &mut TxnMetadata, commit: bool) -> Result<()> {
+        m.status = if commit { TxnStatus::PrepareCommit } else { TxnStatus::PrepareAbort };
+        m.last_update_ms = now_ms();
+        self.persist(m)?;
+        let kind = if commit { ControlType::Commit } else { ControlType::Abort };
+        let now = now_ms();
+        for (t, p) in &m.partitions {
+            match self.partition(t, *p) {
+                Ok(part) => {
+                    part.write_marker(m.producer_id, m.producer_epoch, kind, 0, now)?;
+                }
+                Err(_) => tracing::warn!(topic = %t, partition = p, "partition gone; marker skipped"),
+            }
+        }
+        if m.partitions.iter().any(|(t, _)| t == OFFSETS_TOPIC) {
+            self.groups.complete_txn(m.producer_id, commit);
+        }
+        self.notify_append();
+        m.status = if commit { TxnStatus::CompleteCommit } else { TxnStatus::CompleteAbort };
+        m.partitions.clear();
+        m.start_ms = -1;
+        m.last_update_ms = now_ms();
+        self.persist(m)
+    }
+
+    /// Aborts transactions that ran past their timeout, bumping the epoch so that the
+    /// abandoned producer is fenced.
+    pub(crate) fn abort_timed_out_transactions(&self) {
+        let now = now_ms();
+        let mut st = self.txns.lock();
+        let expired: Vec<String> = st
+            .txns
+            .values()
+            .filter(|m| m.status == TxnStatus::Ongoing && now - m.start_ms > m.timeout_ms as i64)
+            .map(|m| m.transactional_id.clone())
+            .collect();
+        for id in expired {
+            let Some(mut m) = st.txns.get(&id).cloned() else { continue };
+            tracing::info!(transactional_id = %id, "aborting transaction past transaction.timeout.ms");
+            m.producer_epoch = m.producer_epoch.saturating_add(1);
+            if let Err(e) = self.complete(&mut m, false) {
+                tracing::warn!(transactional_id = %id, error = %e, "timed-out abort failed");
+                continue;
+            }
+            st.txns.insert(id, m);
+        }
+    }
+
+    /// Rebuilds transaction state from `__transaction_state` and finishes transactions that
+    /// were between their decision and their markers when the broker stopped.
+    pub(crate) fn replay_transactions(&self) -> Result<()> {
+        let mut st = self.txns.lock();
+        if let Ok(t) = self.topic(TRANSACTION_STATE_TOPIC) {
+            for p in t.partitions.read().iter() {
+                p.scan(&mut |h, bytes| {
+                    replay_batch(h, bytes, |_, _, key, value| {
+                        let Ok(id) = decode_key(key) else {
+                            tracing::warn!("skipping undecodable transaction log key");
+                            return;
+                        };
+                        match value.map(|v| decode_value(&id, v)) {
+                            None => {
+                                st.txns.remove(&id);
+                            }
+                            Some(Ok(m)) => {
+                                st.txns.insert(id, m);
+                            }
+                            Some(Err(e)) => tracing::warn!(error = %e, "skipping bad transaction log value"),
+                        }
+                    });
+                    Ok(())
+                })?;
+            }
+        }
+        let pending: Vec<TxnMetadata> = st
+            .txns
+            .values()
+            .filter(|m| matches!(m.status, TxnStatus::PrepareCommit | TxnStatus::PrepareAbort))
+            .cloned()
+            .collect();
+        for mut m in pending {
+            let commit = m.status == TxnStatus::PrepareCommit;
+            tracing::info!(transactional_id = %m.transactional_id, commit, "completing transaction after restart");
+            self.complete(&mut m, commit)?;
+            st.txns.insert(m.transactional_id.clone(), m);
+        }
+        Ok(())
+    }
+}
+
+fn read_pid_block(root: &std::path::Path) -> Result<i64> {
+    match std::fs::read_to_string(root.join(PID_FILE)) {
+        Ok(s) => s.trim().parse().map_err(|_| {
+            Error::storage(
+                "reading producer id block",
+                std::io::Error::new(std::io::ErrorKind::InvalidData, format!("bad content {s:?}")),
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(Error::storage("reading producer id block", e)),
+    }
+}
+
+impl Broker {
+    /// InitProducerId: a fresh producer id for an idempotent producer, or, for a transactional
+    /// id, its producer id with a bumped epoch (aborting its open transaction and fencing any
+    /// older instance).
+    ///
+    /// # Errors
+    /// `InvalidTransactionTimeout`; storage errors.
+    pub fn init_producer_id(&self, transactional_id: Option<&str>, timeout_ms: i32) -> Result<(i64, i16)> {
+        let inner = &self.inner;
+        let mut st = inner.txns.lock();
+        let Some(id) = transactional_id else {
+            return Ok((inner.alloc_producer_id(&mut st)?, 0));
+        };
+        if timeout_ms <= 0 || timeout_ms as u128 > inner.config.transaction_max_timeout.as_millis() {
+            return Err(Error::kafka(
+                ErrorCode::InvalidTransactionTimeout,
+                format!(
+                    "transaction timeout {timeout_ms} ms must be in 1..={} ms (transaction.max.timeout.ms)",
+                    inner.config.transaction_max_timeout.as_millis()
+                ),
+            ));
+        }
+        let now = now_ms();
+        let mut m = match st.txns.get(id).cloned() {
+            Some(mut m) => {
+                if m.status == TxnStatus::Ongoing {
+                    m.producer_epoch = m.producer_epoch.saturating_add(1);
+                    inner.complete(&mut m, false)?;
+                }
+                if m.producer_epoch >= i16::MAX - 1 {
+                    m.producer_id = inner.alloc_producer_id(&mut st)?;
+                    m.producer_epoch = 0;
+                } else {
+                    m.producer_epoch += 1;
+                }
+                m
+            }
+            None => TxnMetadata {
+                transactional_id: id.to_owned(),
+                producer_id: inner.alloc_producer_id(&mut st)?,
+                producer_epoch: 0,
+                timeout_ms,
+                status: TxnStatus::Empty,
+                partitions: BTreeSet::new(),
+                start_ms: -1,
+                last_update_ms: now,
+            },
+        };
+        m.timeout_ms = timeout_ms;
+        m.status = TxnStatus::Empty;
+        m.partitions.clear();
+        m.last_update_ms = now;
+        inner.persist(&m)?;
+        let res = (m.producer_id, m.producer_epoch);
+        st.txns.insert(id.to_owned(), m);
+        Ok(res)
+    }
+
+    /// AddPartitionsToTxn.
+    ///
+    /// # Errors
+    /// `ProducerFenced`, `InvalidProducerIdMapping`, `UnknownTopicOrPartition`,
+    /// `ConcurrentTransactions`.
+    pub fn add_partitions_to_txn(
+        &self,
+        transactional_id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        partitions: &[(String, i32)],
+    ) -> Result<()> {
+        for (t, p) in partitions {
+            self.inner.partition(t, *p)?;
+        }
+        self.add_to_txn(transactional_id, producer_id, producer_epoch, partitions)
+    }
+
+    fn add_to_txn(
+        &self,
+        transactional_id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        partitions: &[(String, i32)],
+    ) -> Result<()> {
+        let inner = &self.inner;
+        let mut st = inner.txns.lock();
+        let m = st.txns.get_mut(transactional_id).ok_or_else(|| {
+            Error::kafka(
+                ErrorCode::InvalidProducerIdMapping,
+                format!("unknown transactional id {transactional_id}"),
+            )
+        })?;
+        check_producer(m, producer_id, producer_epoch)?;
+        match m.status {
+            TxnStatus::PrepareCommit | TxnStatus::PrepareAbort => {
+                return Err(Error::kafka(ErrorCode::ConcurrentTransactions, "transaction is completing"))
+            }
+            TxnStatus::Dead => return Err(Error::kafka(ErrorCode::InvalidTxnState, "transactional id expired")),
+            TxnStatus::Ongoing => {}
+            _ => {
+                m.status = TxnStatus::Ongoing;
+                m.start_ms = now_ms();
+            }
+        }
+        let before = m.partitions.len();
+        m.partitions.extend(partitions.iter().cloned());
+        if m.partitions.len() != before || m.last_update_ms < m.start_ms {
+            m.last_update_ms = now_ms();
+            let snapshot = m.clone();
+            inner.persist(&snapshot)?;
+        }
+        Ok(())
+    }
+
+    /// AddOffsetsToTxn: adds the group's `__consumer_offsets` partition to the transaction.
+    ///
+    /// # Errors
+    /// As [`add_partitions_to_txn`](Self::add_partitions_to_txn).
+    pub fn add_offsets_to_txn(
+        &self,
+        transactional_id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        group_id: &str,
+    ) -> Result<()> {
+        let p = self.inner.groups.partition_for(group_id);
+        self.inner.internal_partition(OFFSETS_TOPIC, p)?;
+        self.add_to_txn(transactional_id, producer_id, producer_epoch, &[(OFFSETS_TOPIC.to_owned(), p)])
+    }
+
+    /// EndTxn: commits or aborts the transaction, writing markers to every partition in it.
+    ///
+    /// # Errors
+    /// `ProducerFenced`, `InvalidProducerIdMapping`, `InvalidTxnState`; storage errors.
+    pub fn end_txn(&self, transactional_id: &str, producer_id: i64, producer_epoch: i16, commit: bool) -> Result<()> {
+        let inner = &self.inner;
+        let mut st = inner.txns.lock();
+        let m = st.txns.get_mut(transactional_id).ok_or_else(|| {
+            Error::kafka(
+                ErrorCode::InvalidProducerIdMapping,
+                format!("unknown transactional id {transactional_id}"),
+            )
+        })?;
+        check_producer(m, producer_id, producer_epoch)?;
+        match (m.status, commit) {
+            (TxnStatus::Ongoing, _) => {
+                let mut work = m.clone();
+                inner.complete(&mut work, commit)?;
+                *m = work;
+                Ok(())
+            }
+            (TxnStatus::CompleteCommit, true) | (TxnStatus::CompleteAbort, false) => Ok(()),
+            (s, _) => Err(Error::kafka(
+                ErrorCode::InvalidTxnState,
+                format!(
+                    "cannot {} transaction of {transactional_id} in state {}",
+                    if commit { "commit" } else { "abort" },
+                    s.name()
+                ),
+            )),
+        }
+    }
+
+    /// TxnOffsetCommit: offsets that become visible when the transaction commits.
+    ///
+    /// # Errors
+    /// `ProducerFenced`, `InvalidTxnState` when the group was not added to the transaction,
+    /// group coordinator errors.
+    pub(crate) fn txn_offset_commit(
+        &self,
+        transactional_id: &str,
+        group_id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        offsets: &[crate::group::OffsetCommit],
+    ) -> Result<Vec<ErrorCode>> {
+        {
+            let st = self.inner.txns.lock();
+            let m = st.txns.get(transactional_id).ok_or_else(|| {
+                Error::kafka(ErrorCode::InvalidProducerIdMapping, "unknown transactional id")
+            })?;
+            check_producer(m, producer_id, producer_epoch)?;
+            let p = self.inner.groups.partition_for(group_id);
+            if m.status != TxnStatus::Ongoing || !m.partitions.contains(&(OFFSETS_TOPIC.to_owned(), p)) {
+                return Err(Error::kafka(
+                    ErrorCode::InvalidTxnState,
+                    format!("group {group_id} was not added to the transaction (AddOffsetsToTxn)"),
+                ));
+            }
+        }
+        self.inner
+            .groups
+            .txn_commit_offsets(group_id, producer_id, producer_epoch, offsets)
+            .map_err(|code| Error::kafka(code, format!("offset commit for group {group_id} failed")))
+    }
+
+    /// DescribeTransactions / ListTransactions: the state of every transactional id.
+    pub fn transactions(&self) -> Vec<TxnMetadata> {
+        let mut v: Vec<TxnMetadata> = self.inner.txns.lock().txns.values().cloned().collect();
+        v.sort_by(|a, b| a.transactional_id.cmp(&b.transactional_id));
+        v
+    }
+}
