@@ -229,6 +229,9 @@ pub enum Error {
     /// The broker is shutting down or the operation was cancelled.
     #[error("broker is shut down")]
     Shutdown,
+    /// A consumer's poll was interrupted by its wakeup handle.
+    #[error("consumer poll was woken up")]
+    Wakeup,
     /// A client-side timeout expired.
     #[error("timed out: {0}")]
     Timeout(String),
@@ -252,6 +255,7 @@ impl Error {
             Error::Kafka { code, .. } => *code,
             Error::Shutdown => ErrorCode::UnknownServerError,
             Error::Timeout(_) => ErrorCode::RequestTimedOut,
+            Error::Wakeup => ErrorCode::UnknownServerError,
         }
     }
 

@@ -12,12 +12,14 @@
 //! ```
 
 pub mod broker;
+pub mod client;
 pub mod config;
 pub mod error;
 pub(crate) mod group;
 pub(crate) mod log;
 pub mod partition;
 pub mod record;
+#[cfg(not(brook_lead_only))]
 pub mod server;
 pub mod topic;
 pub mod txn;

@@ -1,0 +1,828 @@
+//! The embedded consumer: group membership through the classic protocol with client-side
+//! assignors, positions, auto and manual commits, `read_committed` filtering, pause / resume,
+//! seek, rebalance listeners and a wakeup handle.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use tokio::sync::{watch, Notify};
+
+use super::assignor::{PartitionAssignor, RangeAssignor};
+use super::consumer_protocol::{Assignment, Subscription, PROTOCOL_TYPE, SUBSCRIPTION_VERSION};
+use super::{parse_ms, TopicPartition};
+use crate::broker::{Broker, OffsetSpec};
+use crate::error::{Error, ErrorCode, Result};
+use crate::group::{JoinGroup, OffsetCommit, SyncGroup};
+use crate::partition::IsolationLevel;
+use crate::record::{self, batch, Header};
+
+/// Where to start when a partition has no committed offset (`auto.offset.reset`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetReset {
+    /// The log start.
+    Earliest,
+    /// The log end.
+    Latest,
+    /// Fail the poll.
+    None,
+}
+
+/// Consumer settings, with the Java client's names and defaults.
+#[derive(Clone)]
+pub struct ConsumerConfig {
+    /// `group.id`; required for `subscribe` and commits.
+    pub group_id: Option<String>,
+    /// `group.instance.id` (static membership).
+    pub group_instance_id: Option<String>,
+    /// `client.id`.
+    pub client_id: String,
+    /// `auto.offset.reset`. Default: latest.
+    pub auto_offset_reset: OffsetReset,
+    /// `enable.auto.commit`. Default: true.
+    pub enable_auto_commit: bool,
+    /// `auto.commit.interval.ms`. Default: 5 s.
+    pub auto_commit_interval: Duration,
+    /// `max.poll.records`. Default: 500.
+    pub max_poll_records: usize,
+    /// `isolation.level`. Default: read_uncommitted.
+    pub isolation_level: IsolationLevel,
+    /// `session.timeout.ms`. Default: 45 s.
+    pub session_timeout: Duration,
+    /// `heartbeat.interval.ms`. Default: 3 s.
+    pub heartbeat_interval: Duration,
+    /// `max.poll.interval.ms`, also the rebalance timeout. Default: 5 minutes.
+    pub max_poll_interval: Duration,
+    /// `max.partition.fetch.bytes`. Default: 1 MiB.
+    pub max_partition_fetch_bytes: usize,
+    /// `partition.assignment.strategy`, in order of preference. Default: range.
+    pub assignors: Vec<Arc<dyn PartitionAssignor>>,
+}
+
+impl std::fmt::Debug for ConsumerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsumerConfig")
+            .field("group_id", &self.group_id)
+            .field("client_id", &self.client_id)
+            .field("assignors", &self.assignors.iter().map(|a| a.name().to_owned()).collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ConsumerConfig {
+    fn default() -> Self {
+        ConsumerConfig {
+            group_id: None,
+            group_instance_id: None,
+            client_id: "brook-consumer".into(),
+            auto_offset_reset: OffsetReset::Latest,
+            enable_auto_commit: true,
+            auto_commit_interval: Duration::from_secs(5),
+            max_poll_records: 500,
+            isolation_level: IsolationLevel::ReadUncommitted,
+            session_timeout: Duration::from_secs(45),
+            heartbeat_interval: Duration::from_secs(3),
+            max_poll_interval: Duration::from_secs(300),
+            max_partition_fetch_bytes: 1 << 20,
+            assignors: vec![Arc::new(RangeAssignor)],
+        }
+    }
+}
+
+impl ConsumerConfig {
+    /// A config for a group.
+    pub fn with_group(group_id: impl Into<String>) -> ConsumerConfig {
+        ConsumerConfig {
+            group_id: Some(group_id.into()),
+            ..Default::default()
+        }
+    }
+
+    /// Applies Java-client property keys.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for an unknown key or a bad value.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<&mut Self> {
+        let bad = || Error::InvalidConfig(format!("invalid value {value:?} for {key}"));
+        match key {
+            "group.id" => self.group_id = Some(value.into()),
+            "group.instance.id" => self.group_instance_id = Some(value.into()),
+            "client.id" => self.client_id = value.into(),
+            "auto.offset.reset" => {
+                self.auto_offset_reset = match value {
+                    "earliest" => OffsetReset::Earliest,
+                    "latest" => OffsetReset::Latest,
+                    "none" => OffsetReset::None,
+                    _ => return Err(bad()),
+                }
+            }
+            "enable.auto.commit" => self.enable_auto_commit = value.parse().map_err(|_| bad())?,
+            "auto.commit.interval.ms" => self.auto_commit_interval = parse_ms(key, value)?,
+            "max.poll.records" => self.max_poll_records = value.parse().map_err(|_| bad())?,
+            "isolation.level" => {
+                self.isolation_level = match value {
+                    "read_committed" => IsolationLevel::ReadCommitted,
+                    "read_uncommitted" => IsolationLevel::ReadUncommitted,
+                    _ => return Err(bad()),
+                }
+            }
+            "session.timeout.ms" => self.session_timeout = parse_ms(key, value)?,
+            "heartbeat.interval.ms" => self.heartbeat_interval = parse_ms(key, value)?,
+            "max.poll.interval.ms" => self.max_poll_interval = parse_ms(key, value)?,
+            "max.partition.fetch.bytes" => self.max_partition_fetch_bytes = value.parse().map_err(|_| bad())?,
+            "partition.assignment.strategy" => {
+                let mut v: Vec<Arc<dyn PartitionAssignor>> = Vec::new();
+                for name in value.split(',').map(str::trim) {
+                    v.push(super::assignor_by_name(name).ok_or_else(bad)?);
+                }
+                self.assignors = v;
+            }
+            "bootstrap.servers" | "key.deserializer" | "value.deserializer" => {}
+            _ => return Err(Error::InvalidConfig(format!("unknown consumer config {key:?}"))),
+        }
+        Ok(self)
+    }
+}
+
+/// A consumed record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerRecord {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+    /// Timestamp.
+    pub timestamp: i64,
+    /// Key.
+    pub key: Option<Bytes>,
+    /// Value; `None` for a tombstone.
+    pub value: Option<Bytes>,
+    /// Headers.
+    pub headers: Vec<Header>,
+}
+
+/// Told about partitions moving to and from this consumer; revocation comes before the
+/// rebalance, assignment after it, as in the Java client.
+pub trait RebalanceListener: Send {
+    /// Partitions taken away; commit their offsets here.
+    fn on_partitions_revoked(&mut self, partitions: &[TopicPartition]);
+    /// Partitions given to this consumer.
+    fn on_partitions_assigned(&mut self, partitions: &[TopicPartition]);
+}
+
+/// Interrupts a blocking [`Consumer::poll`] from another task or thread.
+#[derive(Debug, Clone)]
+pub struct WakeupHandle {
+    flag: Arc<AtomicBool>,
+    notify: Arc<Notify>,
+}
+
+impl WakeupHandle {
+    /// Makes the current or next poll return [`Error::Wakeup`].
+    pub fn wakeup(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+}
+
+#[derive(Debug, Default)]
+struct Membership {
+    member_id: String,
+    generation: i32,
+    needs_rejoin: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct PartState {
+    position: Option<i64>,
+    paused: bool,
+}
+
+/// An embedded Kafka consumer. Like the Java client it is used from one task at a time.
+pub struct Consumer {
+    broker: Broker,
+    config: ConsumerConfig,
+    subscription: Option<Vec<String>>,
+    listener: Option<Box<dyn RebalanceListener>>,
+    assigned: BTreeMap<TopicPartition, PartState>,
+    buffer: VecDeque<ConsumerRecord>,
+    member: Arc<Mutex<Membership>>,
+    heartbeat: Option<tokio::task::JoinHandle<()>>,
+    last_commit: Instant,
+    wakeup: WakeupHandle,
+    changes: watch::Receiver<u64>,
+    closed: bool,
+}
+
+impl std::fmt::Debug for Consumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer")
+            .field("config", &self.config)
+            .field("assigned", &self.assigned.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Consumer {
+    /// Creates a consumer over an embedded broker.
+    pub fn new(broker: Broker, config: ConsumerConfig) -> Consumer {
+        let changes = broker.data_changes();
+        Consumer {
+            broker,
+            config,
+            subscription: None,
+            listener: None,
+            assigned: BTreeMap::new(),
+            buffer: VecDeque::new(),
+            member: Arc::new(Mutex::new(Membership {
+                generation: -1,
+                ..Default::default()
+            })),
+            heartbeat: None,
+            last_commit: Instant::now(),
+            wakeup: WakeupHandle {
+                flag: Arc::new(AtomicBool::new(false)),
+                notify: Arc::new(Notify::new()),
+            },
+            changes,
+            closed: false,
+        }
+    }
+
+    /// Joins the group and consumes the partitions the group assigns.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] without a `group.id`.
+    pub fn subscribe(&mut self, topics: &[&str], listener: Option<Box<dyn RebalanceListener>>) -> Result<()> {
+        if self.config.group_id.is_none() {
+            return Err(Error::InvalidConfig("subscribe needs group.id".into()));
+        }
+        self.subscription = Some(topics.iter().map(|t| t.to_string()).collect());
+        self.listener = listener;
+        self.member.lock().needs_rejoin = true;
+        Ok(())
+    }
+
+    /// Consumes exactly these partitions, without group membership.
+    pub fn assign(&mut self, partitions: &[TopicPartition]) {
+        self.subscription = None;
+        self.buffer.clear();
+        self.assigned = partitions.iter().map(|tp| (tp.clone(), PartState::default())).collect();
+    }
+
+    /// The partitions currently assigned.
+    pub fn assignment(&self) -> Vec<TopicPartition> {
+        self.assigned.keys().cloned().collect()
+    }
+
+    /// A handle that interrupts `poll`.
+    pub fn wakeup_handle(&self) -> WakeupHandle {
+        self.wakeup.clone()
+    }
+
+    /// `(group id, generation, member id)` for `send_offsets_to_transaction`.
+    pub fn group_metadata(&self) -> (Option<String>, i32, String) {
+        let m = self.member.lock();
+        (self.config.group_id.clone(), m.generation, m.member_id.clone())
+    }
+
+    /// Stops fetching from these partitions until resumed.
+    pub fn pause(&mut self, partitions: &[TopicPartition]) {
+        for tp in partitions {
+            // Records already buffered for a paused partition are dropped: rewind to the first.
+            let first = self.buffer.iter().find(|r| r.topic == tp.topic && r.partition == tp.partition).map(|r| r.offset);
+            if let Some(s) = self.assigned.get_mut(tp) {
+                s.paused = true;
+                if first.is_some() {
+                    s.position = first;
+                }
+            }
+        }
+        self.buffer.retain(|r| !partitions.iter().any(|tp| tp.topic == r.topic && tp.partition == r.partition));
+    }
+
+    /// Resumes fetching.
+    pub fn resume(&mut self, partitions: &[TopicPartition]) {
+        for tp in partitions {
+            if let Some(s) = self.assigned.get_mut(tp) {
+                s.paused = false;
+            }
+        }
+    }
+
+    /// The offset of the next record that will be returned for `tp`.
+    ///
+    /// # Errors
+    /// When `tp` is not assigned, or its committed offset cannot be read.
+    pub async fn position(&mut self, tp: &TopicPartition) -> Result<i64> {
+        self.ensure_positions()?;
+        let buffered = self.buffer.iter().find(|r| r.topic == tp.topic && r.partition == tp.partition).map(|r| r.offset);
+        let state = self
+            .assigned
+            .get(tp)
+            .ok_or_else(|| Error::InvalidConfig(format!("{tp} is not assigned")))?;
+        Ok(buffered.or(state.position).unwrap_or(-1))
+    }
+
+    /// Moves the position of an assigned partition.
+    pub fn seek(&mut self, tp: &TopicPartition, offset: i64) {
+        if let Some(s) = self.assigned.get_mut(tp) {
+            s.position = Some(offset);
+            self.buffer.retain(|r| !(r.topic == tp.topic && r.partition == tp.partition));
+        }
+    }
+
+    /// Seeks to the log start of each partition.
+    ///
+    /// # Errors
+    /// Unknown partitions.
+    pub fn seek_to_beginning(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        for tp in partitions {
+            let (o, _) = self.broker.list_offset(&tp.topic, tp.partition, OffsetSpec::Earliest, self.config.isolation_level)?;
+            self.seek(tp, o);
+        }
+        Ok(())
+    }
+
+    /// Seeks to the end of each partition.
+    ///
+    /// # Errors
+    /// Unknown partitions.
+    pub fn seek_to_end(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        for tp in partitions {
+            let (o, _) = self.broker.list_offset(&tp.topic, tp.partition, OffsetSpec::Latest, self.config.isolation_level)?;
+            self.seek(tp, o);
+        }
+        Ok(())
+    }
+
+    /// Committed offsets of the group for these partitions (-1 when none).
+    ///
+    /// # Errors
+    /// Without a `group.id`; coordinator errors.
+    pub fn committed(&self, partitions: &[TopicPartition]) -> Result<BTreeMap<TopicPartition, i64>> {
+        let group = self.group_id()?;
+        let tps: Vec<(String, i32)> = partitions.iter().map(|tp| (tp.topic.clone(), tp.partition)).collect();
+        let fetched = self
+            .broker
+            .inner
+            .groups
+            .fetch_offsets(&group, Some(&tps), false)
+            .map_err(|c| Error::kafka(c, format!("fetching offsets of group {group}")))?;
+        Ok(fetched
+            .into_iter()
+            .map(|f| (TopicPartition::new(f.topic, f.partition), f.offset))
+            .collect())
+    }
+
+    fn group_id(&self) -> Result<String> {
+        self.config
+            .group_id
+            .clone()
+            .ok_or_else(|| Error::InvalidConfig("this operation needs group.id".into()))
+    }
+
+    /// Returns buffered or newly fetched records, waiting up to `timeout` for some.
+    ///
+    /// # Errors
+    /// [`Error::Wakeup`] after [`WakeupHandle::wakeup`]; `OffsetOutOfRange` with
+    /// `auto.offset.reset=none`; group errors.
+    pub async fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.wakeup.flag.swap(false, Ordering::SeqCst) {
+                return Err(Error::Wakeup);
+            }
+            if self.subscription.is_some() {
+                self.ensure_membership().await?;
+            }
+            self.maybe_auto_commit();
+            if self.buffer.is_empty() {
+                self.ensure_positions()?;
+                self.changes.borrow_and_update();
+                self.fetch()?;
+            }
+            if !self.buffer.is_empty() {
+                let n = self.buffer.len().min(self.config.max_poll_records);
+                return Ok(self.buffer.drain(..n).collect());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(Vec::new());
+            }
+            let wait = (deadline - now).min(self.config.heartbeat_interval).min(Duration::from_millis(500));
+            let notify = self.wakeup.notify.clone();
+            tokio::select! {
+                _ = self.changes.changed() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = notify.notified() => {}
+            }
+        }
+    }
+
+    fn ensure_positions(&mut self) -> Result<()> {
+        let missing: Vec<TopicPartition> = self
+            .assigned
+            .iter()
+            .filter(|(_, s)| s.position.is_none())
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let committed = match &self.config.group_id {
+            Some(_) => self.committed(&missing)?,
+            None => BTreeMap::new(),
+        };
+        for tp in missing {
+            let pos = match committed.get(&tp) {
+                Some(&o) if o >= 0 => o,
+                _ => self.reset_offset(&tp)?,
+            };
+            if let Some(s) = self.assigned.get_mut(&tp) {
+                s.position = Some(pos);
+            }
+        }
+        Ok(())
+    }
+
+    fn reset_offset(&self, tp: &TopicPartition) -> Result<i64> {
+        let spec = match self.config.auto_offset_reset {
+            OffsetReset::Earliest => OffsetSpec::Earliest,
+            OffsetReset::Latest => OffsetSpec::Latest,
+            OffsetReset::None => {
+                return Err(Error::kafka(
+                    ErrorCode::OffsetOutOfRange,
+                    format!("no committed offset for {tp} and auto.offset.reset=none"),
+                ))
+            }
+        };
+        Ok(self.broker.list_offset(&tp.topic, tp.partition, spec, self.config.isolation_level)?.0)
+    }
+
+    fn fetch(&mut self) -> Result<()> {
+        let parts: Vec<(TopicPartition, i64)> = self
+            .assigned
+            .iter()
+            .filter(|(_, s)| !s.paused)
+            .filter_map(|(tp, s)| s.position.map(|p| (tp.clone(), p)))
+            .collect();
+        for (tp, pos) in parts {
+            let data = match self.broker.fetch(&tp.topic, tp.partition, pos, self.config.max_partition_fetch_bytes, self.config.isolation_level) {
+                Ok(d) => d,
+                Err(Error::OffsetOutOfRange { .. }) => {
+                    let reset = self.reset_offset(&tp)?;
+                    tracing::info!(%tp, from = pos, to = reset, "offset out of range; resetting");
+                    self.seek(&tp, reset);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let next = self.decode_into_buffer(&tp, pos, &data)?;
+            if let Some(s) = self.assigned.get_mut(&tp) {
+                s.position = Some(next);
+            }
+        }
+        Ok(())
+    }
+
+    /// Decodes fetched batches, skipping control batches and aborted transactions; returns the
+    /// next position.
+    fn decode_into_buffer(&mut self, tp: &TopicPartition, mut pos: i64, data: &crate::FetchData) -> Result<i64> {
+        let mut aborted: VecDeque<_> = {
+            let mut v = data.aborted.clone();
+            v.sort_by_key(|a| a.first_offset);
+            v.into()
+        };
+        let mut aborted_pids: HashSet<i64> = HashSet::new();
+        for (h, range) in batch::split_batches(&data.records)? {
+            if h.next_offset() <= pos {
+                continue;
+            }
+            while aborted.front().is_some_and(|a| a.first_offset <= h.last_offset()) {
+                if let Some(a) = aborted.pop_front() {
+                    aborted_pids.insert(a.producer_id);
+                }
+            }
+            if h.is_control() {
+                if record::control_type(&data.records[range.clone()])? == record::ControlType::Abort {
+                    aborted_pids.remove(&h.producer_id);
+                }
+                pos = h.next_offset();
+                continue;
+            }
+            if h.is_transactional() && aborted_pids.contains(&h.producer_id) {
+                pos = h.next_offset();
+                continue;
+            }
+            let (_, records) = record::decode_batch_bytes(data.records.slice(range))?;
+            for r in records.into_iter().filter(|r| r.offset >= pos) {
+                self.buffer.push_back(ConsumerRecord {
+                    topic: tp.topic.clone(),
+                    partition: tp.partition,
+                    offset: r.offset,
+                    timestamp: r.timestamp,
+                    key: r.key,
+                    value: r.value,
+                    headers: r.headers,
+                });
+            }
+            pos = h.next_offset();
+        }
+        Ok(pos)
+    }
+
+    fn maybe_auto_commit(&mut self) {
+        if self.config.enable_auto_commit
+            && self.config.group_id.is_some()
+            && self.last_commit.elapsed() >= self.config.auto_commit_interval
+        {
+            if let Err(e) = self.commit_sync() {
+                tracing::warn!(error = %e, "auto commit failed");
+            }
+        }
+    }
+
+    /// The positions to commit: the offset of the next record the application will see.
+    fn consumed_offsets(&self) -> BTreeMap<TopicPartition, i64> {
+        let mut out: BTreeMap<TopicPartition, i64> = BTreeMap::new();
+        for (tp, s) in &self.assigned {
+            if let Some(p) = s.position {
+                out.insert(tp.clone(), p);
+            }
+        }
+        // Records still buffered were not returned yet: commit up to the first of them.
+        for r in &self.buffer {
+            let tp = TopicPartition::new(r.topic.clone(), r.partition);
+            if let Some(o) = out.get_mut(&tp) {
+                *o = (*o).min(r.offset);
+            }
+        }
+        out
+    }
+
+    /// Commits the current positions.
+    ///
+    /// # Errors
+    /// `RebalanceInProgress` / `IllegalGeneration` / `UnknownMemberId` when the group moved
+    /// on (the partitions were reassigned); without a `group.id`.
+    pub fn commit_sync(&mut self) -> Result<()> {
+        let offsets = self.consumed_offsets();
+        self.commit_offsets(&offsets)
+    }
+
+    /// Commits explicit offsets (the offset of the next record to read).
+    ///
+    /// # Errors
+    /// As [`commit_sync`](Self::commit_sync).
+    pub fn commit_offsets(&mut self, offsets: &BTreeMap<TopicPartition, i64>) -> Result<()> {
+        let group = self.group_id()?;
+        self.last_commit = Instant::now();
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let (generation, member_id) = {
+            let m = self.member.lock();
+            if self.subscription.is_some() {
+                (m.generation, m.member_id.clone())
+            } else {
+                (-1, String::new())
+            }
+        };
+        let commits: Vec<OffsetCommit> = offsets
+            .iter()
+            .map(|(tp, &offset)| OffsetCommit {
+                topic: tp.topic.clone(),
+                partition: tp.partition,
+                offset,
+                leader_epoch: -1,
+                metadata: Some(String::new()),
+            })
+            .collect();
+        let res = self.broker.inner.groups.commit_offsets(
+            &group,
+            generation,
+            &member_id,
+            self.config.group_instance_id.as_deref(),
+            &commits,
+        );
+        let code = match res {
+            Ok(codes) => codes.into_iter().find(|c| *c != ErrorCode::None),
+            Err(c) => Some(c),
+        };
+        match code {
+            None => Ok(()),
+            Some(c) => {
+                if matches!(c, ErrorCode::RebalanceInProgress | ErrorCode::IllegalGeneration | ErrorCode::UnknownMemberId) {
+                    self.member.lock().needs_rejoin = true;
+                }
+                Err(Error::kafka(c, format!("commit failed for group {group}")))
+            }
+        }
+    }
+
+    async fn ensure_membership(&mut self) -> Result<()> {
+        if !self.member.lock().needs_rejoin {
+            return Ok(());
+        }
+        let group = self.group_id()?;
+        let topics = self.subscription.clone().unwrap_or_default();
+        // Eager protocol: give everything up before rejoining.
+        let revoked: Vec<TopicPartition> = self.assigned.keys().cloned().collect();
+        if !revoked.is_empty() {
+            if self.config.enable_auto_commit {
+                let _ = self.commit_sync();
+            }
+            if let Some(l) = self.listener.as_mut() {
+                l.on_partitions_revoked(&revoked);
+            }
+        }
+        self.assigned.clear();
+        self.buffer.clear();
+        let groups = self.broker.inner.groups.clone();
+        loop {
+            let member_id = self.member.lock().member_id.clone();
+            let owned = Vec::new();
+            let protocols = self
+                .config
+                .assignors
+                .iter()
+                .map(|a| {
+                    let mut s = Subscription::new(topics.iter().cloned());
+                    s.owned_partitions = owned.clone();
+                    (a.name().to_owned(), s.encode(SUBSCRIPTION_VERSION))
+                })
+                .collect();
+            let join = groups
+                .join_group(JoinGroup {
+                    group_id: group.clone(),
+                    session_timeout_ms: self.config.session_timeout.as_millis() as i32,
+                    rebalance_timeout_ms: self.config.max_poll_interval.as_millis() as i32,
+                    member_id,
+                    group_instance_id: self.config.group_instance_id.clone(),
+                    protocol_type: PROTOCOL_TYPE.to_owned(),
+                    protocols,
+                    client_id: self.config.client_id.clone(),
+                    client_host: "/127.0.0.1".to_owned(),
+                    require_known_member_id: true,
+                })
+                .await;
+            match join.error {
+                ErrorCode::None => {}
+                ErrorCode::MemberIdRequired => {
+                    self.member.lock().member_id = join.member_id;
+                    continue;
+                }
+                ErrorCode::UnknownMemberId => {
+                    self.member.lock().member_id.clear();
+                    continue;
+                }
+                ErrorCode::RebalanceInProgress => continue,
+                code => return Err(Error::kafka(code, format!("JoinGroup for {group} failed"))),
+            }
+            {
+                let mut m = self.member.lock();
+                m.member_id = join.member_id.clone();
+                m.generation = join.generation_id;
+            }
+            let assignments = if join.leader == join.member_id {
+                self.assign_as_leader(&join)?
+            } else {
+                Vec::new()
+            };
+            let sync = groups
+                .sync_group(SyncGroup {
+                    group_id: group.clone(),
+                    generation: join.generation_id,
+                    member_id: join.member_id.clone(),
+                    instance_id: self.config.group_instance_id.clone(),
+                    protocol_type: join.protocol_type.clone(),
+                    protocol_name: join.protocol_name.clone(),
+                    assignments,
+                })
+                .await;
+            match sync.error {
+                ErrorCode::None => {}
+                ErrorCode::RebalanceInProgress | ErrorCode::IllegalGeneration => continue,
+                ErrorCode::UnknownMemberId => {
+                    self.member.lock().member_id.clear();
+                    continue;
+                }
+                code => return Err(Error::kafka(code, format!("SyncGroup for {group} failed"))),
+            }
+            let assignment = Assignment::decode(&sync.assignment)?;
+            let tps: Vec<TopicPartition> = assignment
+                .topic_partitions()
+                .into_iter()
+                .map(|(t, p)| TopicPartition::new(t, p))
+                .collect();
+            self.assigned = tps.iter().map(|tp| (tp.clone(), PartState::default())).collect();
+            self.member.lock().needs_rejoin = false;
+            self.start_heartbeat(group.clone());
+            if let Some(l) = self.listener.as_mut() {
+                l.on_partitions_assigned(&tps);
+            }
+            return Ok(());
+        }
+    }
+
+    fn assign_as_leader(&self, join: &crate::group::JoinGroupResult) -> Result<Vec<(String, Vec<u8>)>> {
+        let name = join.protocol_name.clone().unwrap_or_default();
+        let assignor = self
+            .config
+            .assignors
+            .iter()
+            .find(|a| a.name() == name)
+            .ok_or_else(|| Error::kafka(ErrorCode::InconsistentGroupProtocol, format!("no assignor {name}")))?;
+        let mut subs = BTreeMap::new();
+        let mut topics = BTreeSet::new();
+        for m in &join.members {
+            let s = Subscription::decode(&m.metadata)?;
+            topics.extend(s.topics.iter().cloned());
+            subs.insert(m.member_id.clone(), s);
+        }
+        let mut counts = BTreeMap::new();
+        for t in topics {
+            if let Ok(n) = self.broker.partition_count(&t, true) {
+                counts.insert(t, n);
+            }
+        }
+        let plan = assignor.assign(&counts, &subs);
+        Ok(join
+            .members
+            .iter()
+            .map(|m| {
+                let tps = plan.get(&m.member_id).cloned().unwrap_or_default();
+                (m.member_id.clone(), Assignment::from_partitions(&tps).encode(super::consumer_protocol::ASSIGNMENT_VERSION))
+            })
+            .collect())
+    }
+
+    fn start_heartbeat(&mut self, group: String) {
+        if let Some(h) = self.heartbeat.take() {
+            h.abort();
+        }
+        let member = Arc::downgrade(&self.member);
+        let groups = self.broker.inner.groups.clone();
+        let every = self.config.heartbeat_interval;
+        let instance = self.config.group_instance_id.clone();
+        let notify = self.wakeup.notify.clone();
+        self.heartbeat = Some(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(member) = member.upgrade() else { return };
+                let (generation, member_id) = {
+                    let m = member.lock();
+                    (m.generation, m.member_id.clone())
+                };
+                let code = groups.heartbeat(&group, generation, &member_id, instance.as_deref());
+                if code != ErrorCode::None {
+                    member.lock().needs_rejoin = true;
+                    // Wake a waiting poll so it rejoins promptly.
+                    notify.notify_waiters();
+                    return;
+                }
+            }
+        }));
+    }
+
+    /// Commits (with auto commit on), leaves the group at once and stops heartbeating.
+    pub async fn close(mut self) {
+        self.close_inner();
+    }
+
+    fn close_inner(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        if let Some(h) = self.heartbeat.take() {
+            h.abort();
+        }
+        if self.subscription.is_some() {
+            if self.config.enable_auto_commit {
+                let _ = self.commit_sync();
+            }
+            if let Some(group) = self.config.group_id.clone() {
+                let member_id = self.member.lock().member_id.clone();
+                if !member_id.is_empty() {
+                    self.broker
+                        .inner
+                        .groups
+                        .leave_group(&group, &[(member_id, self.config.group_instance_id.clone())]);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        self.close_inner();
+    }
+}

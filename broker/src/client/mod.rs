@@ -1,0 +1,66 @@
+//! The embedded client: [`Producer`], [`Consumer`] and [`Admin`] talking to an in-process
+//! [`Broker`](crate::Broker) without sockets, plus the pieces the Java client keeps on the client
+//! side (partitioner, consumer protocol, assignors).
+
+pub mod admin;
+pub mod assignor;
+pub mod consumer;
+pub mod consumer_protocol;
+pub mod partitioner;
+pub mod producer;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use admin::{Admin, ConsumerGroupLag, GroupDescription, GroupMember, NewTopic, PartitionLag};
+pub use assignor::{CooperativeStickyAssignor, PartitionAssignor, RangeAssignor, RoundRobinAssignor};
+pub use consumer::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset, RebalanceListener, WakeupHandle};
+pub use partitioner::Partitioner;
+pub use producer::{DeliveryFuture, Producer, ProducerConfig, ProducerRecord, RecordMetadata};
+
+use crate::error::{Error, Result};
+
+/// A topic and a partition.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TopicPartition {
+    /// Topic name.
+    pub topic: String,
+    /// Partition index.
+    pub partition: i32,
+}
+
+impl TopicPartition {
+    /// A topic-partition.
+    pub fn new(topic: impl Into<String>, partition: i32) -> TopicPartition {
+        TopicPartition {
+            topic: topic.into(),
+            partition,
+        }
+    }
+}
+
+impl std::fmt::Display for TopicPartition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.topic, self.partition)
+    }
+}
+
+pub(crate) fn parse_ms(key: &str, value: &str) -> Result<Duration> {
+    value
+        .trim()
+        .parse::<u64>()
+        .map(Duration::from_millis)
+        .map_err(|_| Error::InvalidConfig(format!("invalid value {value:?} for {key}")))
+}
+
+/// The assignor Kafka's `partition.assignment.strategy` names: `range`, `roundrobin`,
+/// `cooperative-sticky` (or the Java class names).
+pub fn assignor_by_name(name: &str) -> Option<Arc<dyn PartitionAssignor>> {
+    let short = name.rsplit('.').next().unwrap_or(name);
+    Some(match short {
+        "range" | "RangeAssignor" => Arc::new(RangeAssignor),
+        "roundrobin" | "RoundRobinAssignor" => Arc::new(RoundRobinAssignor),
+        "cooperative-sticky" | "CooperativeStickyAssignor" => Arc::new(CooperativeStickyAssignor),
+        _ => return None,
+    })
+}

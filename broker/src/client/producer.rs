@@ -1,0 +1,592 @@
+//! The embedded producer: batching by `linger.ms` / `batch.size`, the Java client's partitioner,
+//! compression, idempotence and transactions, writing straight into the in-process broker.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+
+use super::partitioner::{partition_for_key, Partitioner};
+use super::{parse_ms, TopicPartition};
+use crate::broker::{now_ms, Broker};
+use crate::error::{Error, ErrorCode, Result};
+use crate::group::OffsetCommit;
+use crate::record::{BatchBuilder, Compression, Header};
+
+/// Producer settings, with the Java client's names and defaults.
+#[derive(Debug, Clone)]
+pub struct ProducerConfig {
+    /// `client.id`.
+    pub client_id: String,
+    /// `linger.ms`: how long a batch waits for more records. Default: 5 ms.
+    pub linger: Duration,
+    /// `batch.size`: bytes after which a batch is sent at once. Default: 16384.
+    pub batch_size: usize,
+    /// `compression.type`. Default: none.
+    pub compression: Compression,
+    /// `enable.idempotence`. Default: true.
+    pub enable_idempotence: bool,
+    /// `transactional.id`. Default: none.
+    pub transactional_id: Option<String>,
+    /// `transaction.timeout.ms`. Default: 60 s.
+    pub transaction_timeout: Duration,
+    /// `acks`: 0, 1 or -1 (`all`). In-process every append is synchronous, so this only
+    /// documents intent. Default: all.
+    pub acks: i16,
+    /// A custom partitioner (`partitioner.class`).
+    pub partitioner: Option<Arc<dyn Partitioner>>,
+}
+
+impl Default for ProducerConfig {
+    fn default() -> Self {
+        ProducerConfig {
+            client_id: "brook-producer".into(),
+            linger: Duration::from_millis(5),
+            batch_size: 16384,
+            compression: Compression::None,
+            enable_idempotence: true,
+            transactional_id: None,
+            transaction_timeout: Duration::from_secs(60),
+            acks: -1,
+            partitioner: None,
+        }
+    }
+}
+
+impl ProducerConfig {
+    /// Applies Java-client property keys.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for an unknown key or a bad value.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<&mut Self> {
+        let bad = || Error::InvalidConfig(format!("invalid value {value:?} for {key}"));
+        match key {
+            "client.id" => self.client_id = value.into(),
+            "linger.ms" => self.linger = parse_ms(key, value)?,
+            "batch.size" => self.batch_size = value.parse().map_err(|_| bad())?,
+            "compression.type" => self.compression = Compression::parse(value)?,
+            "enable.idempotence" => self.enable_idempotence = value.parse().map_err(|_| bad())?,
+            "transactional.id" => self.transactional_id = Some(value.into()),
+            "transaction.timeout.ms" => self.transaction_timeout = parse_ms(key, value)?,
+            "acks" => {
+                self.acks = match value {
+                    "all" | "-1" => -1,
+                    "0" => 0,
+                    "1" => 1,
+                    _ => return Err(bad()),
+                }
+            }
+            "bootstrap.servers" | "key.serializer" | "value.serializer" => {}
+            _ => return Err(Error::InvalidConfig(format!("unknown producer config {key:?}"))),
+        }
+        Ok(self)
+    }
+}
+
+/// A record to send.
+#[derive(Debug, Clone, Default)]
+pub struct ProducerRecord {
+    /// Destination topic.
+    pub topic: String,
+    /// Explicit partition, else the partitioner decides.
+    pub partition: Option<i32>,
+    /// Key bytes.
+    pub key: Option<Bytes>,
+    /// Value bytes; `None` is a tombstone.
+    pub value: Option<Bytes>,
+    /// Timestamp; now when `None`.
+    pub timestamp: Option<i64>,
+    /// Headers.
+    pub headers: Vec<Header>,
+}
+
+impl ProducerRecord {
+    /// A record with a key and a value.
+    pub fn new(topic: impl Into<String>, key: Option<impl Into<Bytes>>, value: Option<impl Into<Bytes>>) -> Self {
+        ProducerRecord {
+            topic: topic.into(),
+            key: key.map(Into::into),
+            value: value.map(Into::into),
+            ..Default::default()
+        }
+    }
+}
+
+/// Where a record landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordMetadata {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+    /// The record's timestamp (the append time under `LogAppendTime`).
+    pub timestamp: i64,
+}
+
+type SendOutcome = std::result::Result<(i64, i64), (ErrorCode, String)>;
+
+#[derive(Debug, Default)]
+struct BatchSlot {
+    outcome: Option<SendOutcome>,
+    wakers: Vec<Waker>,
+}
+
+/// The completion shared by every record of one batch.
+#[derive(Debug, Default)]
+struct BatchShared(Mutex<BatchSlot>);
+
+impl BatchShared {
+    fn complete(&self, outcome: SendOutcome) {
+        let wakers = {
+            let mut s = self.0.lock();
+            s.outcome = Some(outcome);
+            std::mem::take(&mut s.wakers)
+        };
+        for w in wakers {
+            w.wake();
+        }
+    }
+}
+
+/// Resolves to the record's [`RecordMetadata`] once its batch is appended.
+#[derive(Debug)]
+pub struct DeliveryFuture {
+    shared: Arc<BatchShared>,
+    index: i64,
+    topic: Arc<str>,
+    partition: i32,
+    timestamp: i64,
+}
+
+impl Future for DeliveryFuture {
+    type Output = Result<RecordMetadata>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut s = self.shared.0.lock();
+        match &s.outcome {
+            Some(Ok((base, append_time))) => Poll::Ready(Ok(RecordMetadata {
+                topic: self.topic.to_string(),
+                partition: self.partition,
+                offset: base + self.index,
+                timestamp: if *append_time >= 0 { *append_time } else { self.timestamp },
+            })),
+            Some(Err((code, msg))) => Poll::Ready(Err(Error::kafka(*code, msg.clone()))),
+            None => {
+                if !s.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                    s.wakers.push(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Pending {
+    builder: BatchBuilder,
+    shared: Arc<BatchShared>,
+    created: Instant,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    producer_id: i64,
+    epoch: i16,
+    sequences: HashMap<TopicPartition, i32>,
+    pending: HashMap<TopicPartition, Pending>,
+    sticky: HashMap<String, i32>,
+    topics: HashMap<String, (Arc<str>, i32)>,
+    in_txn: bool,
+    txn_partitions: HashSet<TopicPartition>,
+    fatal: Option<(ErrorCode, String)>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    broker: Broker,
+    config: ProducerConfig,
+    state: Mutex<State>,
+}
+
+/// An embedded Kafka producer.
+///
+/// # Examples
+/// ```
+/// # #[tokio::main] async fn main() -> brook_broker::Result<()> {
+/// use brook_broker::client::{Producer, ProducerConfig, ProducerRecord};
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let broker = brook_broker::Broker::open(brook_broker::BrokerConfig::new(dir.path())).await?;
+/// broker.create_topic("t", 1, Default::default())?;
+/// let producer = Producer::new(broker.clone(), ProducerConfig::default())?;
+/// let md = producer.send(ProducerRecord::new("t", Some("k"), Some("v"))).await?;
+/// assert_eq!(md.offset, 0);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Producer {
+    shared: Arc<Shared>,
+    _linger: Arc<LingerTask>,
+}
+
+#[derive(Debug)]
+struct LingerTask(tokio::task::JoinHandle<()>);
+
+impl Drop for LingerTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Producer {
+    /// Creates a producer; an idempotent one gets its producer id now. Must be called inside a
+    /// tokio runtime (a background task sends lingering batches).
+    ///
+    /// # Errors
+    /// Errors from `InitProducerId`.
+    pub fn new(broker: Broker, config: ProducerConfig) -> Result<Producer> {
+        let mut state = State {
+            producer_id: -1,
+            epoch: -1,
+            ..Default::default()
+        };
+        if config.enable_idempotence && config.transactional_id.is_none() {
+            let (pid, epoch) = broker.init_producer_id(None, 0)?;
+            state.producer_id = pid;
+            state.epoch = epoch;
+        }
+        let shared = Arc::new(Shared {
+            broker,
+            config,
+            state: Mutex::new(state),
+        });
+        let weak = Arc::downgrade(&shared);
+        let linger = shared.config.linger.max(Duration::from_millis(1));
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(linger).await;
+                let Some(s) = weak.upgrade() else { return };
+                s.flush_expired(linger);
+            }
+        });
+        Ok(Producer {
+            shared,
+            _linger: Arc::new(LingerTask(task)),
+        })
+    }
+
+    /// Queues a record; the returned future resolves when its batch is appended.
+    pub fn send(&self, record: ProducerRecord) -> DeliveryFuture {
+        self.shared.send(record)
+    }
+
+    /// Sends every queued batch now.
+    pub fn flush(&self) {
+        let mut st = self.shared.state.lock();
+        let keys: Vec<TopicPartition> = st.pending.keys().cloned().collect();
+        for tp in keys {
+            self.shared.send_batch(&mut st, &tp);
+        }
+    }
+
+    /// InitProducerId for the `transactional.id`: fences older instances and aborts their
+    /// open transaction.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] without a transactional id; coordinator errors.
+    pub fn init_transactions(&self) -> Result<()> {
+        let id = self.transactional_id()?;
+        let (pid, epoch) = self
+            .shared
+            .broker
+            .init_producer_id(Some(&id), self.shared.config.transaction_timeout.as_millis() as i32)?;
+        let mut st = self.shared.state.lock();
+        st.producer_id = pid;
+        st.epoch = epoch;
+        st.sequences.clear();
+        st.fatal = None;
+        Ok(())
+    }
+
+    fn transactional_id(&self) -> Result<String> {
+        self.shared
+            .config
+            .transactional_id
+            .clone()
+            .ok_or_else(|| Error::InvalidConfig("transactional.id is not set".into()))
+    }
+
+    /// Starts a transaction.
+    ///
+    /// # Errors
+    /// `InvalidTxnState` if one is open or the producer was fenced.
+    pub fn begin_transaction(&self) -> Result<()> {
+        self.transactional_id()?;
+        let mut st = self.shared.state.lock();
+        check_fatal(&st)?;
+        if st.in_txn || st.producer_id < 0 {
+            return Err(Error::kafka(
+                ErrorCode::InvalidTxnState,
+                "a transaction is already open, or init_transactions was not called",
+            ));
+        }
+        st.in_txn = true;
+        st.txn_partitions.clear();
+        Ok(())
+    }
+
+    /// Adds consumed offsets to the open transaction; they are committed with it.
+    ///
+    /// # Errors
+    /// Coordinator errors (`ProducerFenced`, ...).
+    pub fn send_offsets_to_transaction(
+        &self,
+        offsets: &BTreeMap<TopicPartition, i64>,
+        group_id: &str,
+    ) -> Result<()> {
+        let id = self.transactional_id()?;
+        self.flush();
+        let (pid, epoch) = {
+            let st = self.shared.state.lock();
+            check_fatal(&st)?;
+            (st.producer_id, st.epoch)
+        };
+        let b = &self.shared.broker;
+        self.fatal_on_fence(b.add_offsets_to_txn(&id, pid, epoch, group_id))?;
+        let commits: Vec<OffsetCommit> = offsets
+            .iter()
+            .map(|(tp, &offset)| OffsetCommit {
+                topic: tp.topic.clone(),
+                partition: tp.partition,
+                offset,
+                leader_epoch: -1,
+                metadata: Some(String::new()),
+            })
+            .collect();
+        let codes = self.fatal_on_fence(b.txn_offset_commit(&id, group_id, pid, epoch, &commits))?;
+        if let Some(code) = codes.into_iter().find(|c| *c != ErrorCode::None) {
+            return Err(Error::kafka(code, "transactional offset commit failed"));
+        }
+        Ok(())
+    }
+
+    /// Sends what is queued and commits the transaction.
+    ///
+    /// # Errors
+    /// A failed send in the transaction (the transaction must then be aborted), or coordinator
+    /// errors.
+    pub fn commit_transaction(&self) -> Result<()> {
+        self.end(true)
+    }
+
+    /// Drops what is queued and aborts the transaction.
+    ///
+    /// # Errors
+    /// Coordinator errors.
+    pub fn abort_transaction(&self) -> Result<()> {
+        self.end(false)
+    }
+
+    fn end(&self, commit: bool) -> Result<()> {
+        let id = self.transactional_id()?;
+        if commit {
+            self.flush();
+        }
+        let (pid, epoch, added) = {
+            let mut st = self.shared.state.lock();
+            if !commit {
+                for (_, p) in st.pending.drain() {
+                    p.shared
+                        .complete(Err((ErrorCode::InvalidTxnState, "transaction aborted".into())));
+                }
+            }
+            check_fatal(&st)?;
+            if !st.in_txn {
+                return Err(Error::kafka(ErrorCode::InvalidTxnState, "no open transaction"));
+            }
+            st.in_txn = false;
+            (st.producer_id, st.epoch, !st.txn_partitions.is_empty())
+        };
+        let res = self.shared.broker.end_txn(&id, pid, epoch, commit);
+        match res {
+            // Nothing was added: Kafka's client does not even send EndTxn.
+            Err(e) if !added && e.code() == ErrorCode::InvalidTxnState => Ok(()),
+            other => self.fatal_on_fence(other),
+        }
+    }
+
+    fn fatal_on_fence<T>(&self, r: Result<T>) -> Result<T> {
+        if let Err(e) = &r {
+            if matches!(e.code(), ErrorCode::ProducerFenced | ErrorCode::InvalidProducerEpoch) {
+                self.shared.state.lock().fatal = Some((e.code(), e.to_string()));
+            }
+        }
+        r
+    }
+}
+
+fn check_fatal(st: &State) -> Result<()> {
+    match &st.fatal {
+        Some((code, msg)) => Err(Error::kafka(*code, format!("producer is fenced: {msg}"))),
+        None => Ok(()),
+    }
+}
+
+impl Shared {
+    fn topic_meta(&self, st: &mut State, topic: &str) -> Result<(Arc<str>, i32)> {
+        if let Some(m) = st.topics.get(topic) {
+            return Ok(m.clone());
+        }
+        let n = self.broker.partition_count(topic, true)?;
+        let m = (Arc::<str>::from(topic), n);
+        st.topics.insert(topic.to_owned(), m.clone());
+        Ok(m)
+    }
+
+    fn send(&self, r: ProducerRecord) -> DeliveryFuture {
+        let timestamp = r.timestamp.unwrap_or_else(now_ms);
+        let mut st = self.state.lock();
+        let failed = |code: ErrorCode, msg: String, topic: &str| {
+            let shared = Arc::new(BatchShared::default());
+            shared.complete(Err((code, msg)));
+            DeliveryFuture {
+                shared,
+                index: 0,
+                topic: Arc::from(topic),
+                partition: -1,
+                timestamp,
+            }
+        };
+        if let Some((code, msg)) = &st.fatal {
+            return failed(*code, msg.clone(), &r.topic);
+        }
+        if self.config.transactional_id.is_some() && !st.in_txn {
+            return failed(ErrorCode::InvalidTxnState, "send outside a transaction".into(), &r.topic);
+        }
+        let (topic, count) = match self.topic_meta(&mut st, &r.topic) {
+            Ok(m) => m,
+            Err(e) => return failed(e.code(), e.to_string(), &r.topic),
+        };
+        let partition = match r.partition {
+            Some(p) if (0..count).contains(&p) => p,
+            Some(p) => {
+                return failed(
+                    ErrorCode::UnknownTopicOrPartition,
+                    format!("partition {p} of {} does not exist", r.topic),
+                    &r.topic,
+                )
+            }
+            None => self.choose_partition(&mut st, &r, count),
+        };
+        let tp = TopicPartition::new(&*topic, partition);
+        let record_size = r.key.as_ref().map_or(0, |k| k.len()) + r.value.as_ref().map_or(0, |v| v.len()) + 16;
+        if st
+            .pending
+            .get(&tp)
+            .is_some_and(|p| p.builder.size() + record_size > self.config.batch_size && !p.builder.is_empty())
+        {
+            self.send_batch(&mut st, &tp);
+            if r.key.is_none() && r.partition.is_none() {
+                // A full batch ends the sticky partition, as the Java client's partitioner does.
+                st.sticky.remove(&r.topic);
+            }
+        }
+        let compression = self.config.compression;
+        let pending = st.pending.entry(tp.clone()).or_insert_with(|| Pending {
+            builder: BatchBuilder::new(compression),
+            shared: Arc::new(BatchShared::default()),
+            created: Instant::now(),
+        });
+        let index = pending.builder.len() as i64;
+        pending
+            .builder
+            .push(timestamp, r.key.as_deref(), r.value.as_deref(), &r.headers);
+        let fut = DeliveryFuture {
+            shared: pending.shared.clone(),
+            index,
+            topic,
+            partition,
+            timestamp,
+        };
+        if pending.builder.size() >= self.config.batch_size || self.config.linger.is_zero() {
+            self.send_batch(&mut st, &tp);
+        }
+        fut
+    }
+
+    fn choose_partition(&self, st: &mut State, r: &ProducerRecord, count: i32) -> i32 {
+        if let Some(p) = &self.config.partitioner {
+            if let Some(n) = p.partition(&r.topic, r.key.as_deref(), r.value.as_deref(), count) {
+                return n.rem_euclid(count.max(1));
+            }
+        }
+        match &r.key {
+            Some(k) => partition_for_key(k, count),
+            None => {
+                let sticky = st
+                    .sticky
+                    .entry(r.topic.clone())
+                    .or_insert_with(|| (rand::random::<u32>() & 0x7fff_ffff) as i32);
+                *sticky % count.max(1)
+            }
+        }
+    }
+
+    fn send_batch(&self, st: &mut State, tp: &TopicPartition) {
+        let Some(mut p) = st.pending.remove(tp) else { return };
+        if st.producer_id >= 0 {
+            let seq = *st.sequences.get(tp).unwrap_or(&0);
+            p.builder.producer(st.producer_id, st.epoch, seq);
+            p.builder.transactional(st.in_txn);
+        }
+        let outcome = (|| -> Result<(i64, i64)> {
+            if st.in_txn && !st.txn_partitions.contains(tp) {
+                let id = self.config.transactional_id.clone().unwrap_or_default();
+                self.broker.add_partitions_to_txn(
+                    &id,
+                    st.producer_id,
+                    st.epoch,
+                    &[(tp.topic.clone(), tp.partition)],
+                )?;
+                st.txn_partitions.insert(tp.clone());
+            }
+            let mut bytes = p.builder.build()?;
+            let res = self.broker.produce(&tp.topic, tp.partition, &mut bytes)?;
+            Ok((res.base_offset, res.log_append_time))
+        })();
+        match outcome {
+            Ok(ok) => {
+                if st.producer_id >= 0 {
+                    let n = p.builder.len() as i32;
+                    let seq = st.sequences.entry(tp.clone()).or_insert(0);
+                    *seq = seq.wrapping_add(n) & i32::MAX;
+                }
+                p.shared.complete(Ok(ok));
+            }
+            Err(e) => {
+                if matches!(e.code(), ErrorCode::ProducerFenced | ErrorCode::InvalidProducerEpoch) {
+                    st.fatal = Some((e.code(), e.to_string()));
+                }
+                p.shared.complete(Err((e.code(), e.to_string())));
+            }
+        }
+    }
+
+    fn flush_expired(&self, linger: Duration) {
+        let mut st = self.state.lock();
+        let due: Vec<TopicPartition> = st
+            .pending
+            .iter()
+            .filter(|(_, p)| p.created.elapsed() >= linger)
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        for tp in due {
+            self.send_batch(&mut st, &tp);
+        }
+    }
+}
