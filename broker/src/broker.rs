@@ -132,7 +132,7 @@ impl OffsetsLog for OffsetsWriter {
             b.push(now, Some(k), v.as_deref(), &[]);
         }
         let mut bytes = b.build()?;
-        p.append(&mut bytes, now)?;
+        p.append_internal(&mut bytes, now)?;
         Ok(())
     }
 

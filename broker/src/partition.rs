@@ -290,6 +290,16 @@ impl Partition {
     /// `CorruptMessage` for a bad batch, `MessageTooLarge`, `InvalidProducerEpoch`,
     /// `OutOfOrderSequenceNumber`; nothing is appended for a batch that fails.
     pub(crate) fn append(&self, batches: &mut [u8], now_ms: i64) -> Result<AppendResult> {
+        self.append_from(batches, now_ms, true)
+    }
+
+    /// Appends records the broker writes itself (coordinator records): no client checks of
+    /// producer sequences, as Kafka's `AppendOrigin.COORDINATOR`.
+    pub(crate) fn append_internal(&self, batches: &mut [u8], now_ms: i64) -> Result<AppendResult> {
+        self.append_from(batches, now_ms, false)
+    }
+
+    fn append_from(&self, batches: &mut [u8], now_ms: i64, from_client: bool) -> Result<AppendResult> {
         let ranges = batch::split_batches(batches)?;
         if ranges.is_empty() {
             return Err(Error::kafka(ErrorCode::InvalidRecord, "empty record set"));
@@ -303,13 +313,13 @@ impl Partition {
             if h.total_len() > max {
                 return Err(Error::MessageTooLarge { size: h.total_len(), max });
             }
-            if h.is_control() {
+            if h.is_control() && from_client {
                 return Err(Error::kafka(
                     ErrorCode::InvalidRecord,
                     "clients may not write control batches",
                 ));
             }
-            if h.has_producer_id() {
+            if h.has_producer_id() && from_client {
                 if let Check::Duplicate(offset) = st.check_producer(&h)? {
                     first.get_or_insert(offset);
                     continue;

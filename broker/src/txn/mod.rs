@@ -143,7 +143,7 @@ impl Inner {
         let mut b = BatchBuilder::new(Compression::None);
         b.push(now, Some(&encode_key(&m.transactional_id)), Some(&encode_value(m)), &[]);
         let mut bytes = b.build()?;
-        p.append(&mut bytes, now)?;
+        p.append_internal(&mut bytes, now)?;
         Ok(())
     }
 
