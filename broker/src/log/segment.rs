@@ -1,0 +1,378 @@
+//! One log segment: a `.log` file of concatenated v2 batches plus its offset and time indexes.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::record::batch::{BatchHeader, BATCH_HEADER_LEN};
+
+use super::index::{open_rw, OffsetEntry, OffsetIndex, TimeEntry, TimeIndex};
+
+/// Suffix of segment data files.
+pub(crate) const LOG_SUFFIX: &str = "log";
+/// Suffix of offset index files.
+pub(crate) const INDEX_SUFFIX: &str = "index";
+/// Suffix of time index files.
+pub(crate) const TIME_INDEX_SUFFIX: &str = "timeindex";
+
+/// Largest size a segment may reach: positions are 4-byte fields in the index.
+pub(crate) const MAX_SEGMENT_BYTES: u64 = i32::MAX as u64;
+/// Chunk in which batches are read sequentially.
+const READ_CHUNK: usize = 1 << 20;
+/// Read-ahead of index-guided lookups (a little more than the default index interval).
+const LOOKUP_CHUNK: usize = 8 << 10;
+
+/// `00000000000000000042.log` for base offset 42 and suffix `log`.
+pub(crate) fn file_name(base: i64, suffix: &str) -> String {
+    format!("{base:020}.{suffix}")
+}
+
+/// A segment: `base_offset` is the offset its name carries, `next_offset` the offset after its
+/// last batch (the base offset while it is empty).
+#[derive(Debug)]
+pub(crate) struct Segment {
+    pub(crate) base_offset: i64,
+    pub(crate) next_offset: i64,
+    pub(crate) size: u64,
+    /// Largest batch max timestamp, -1 when there is none.
+    pub(crate) max_timestamp: i64,
+    /// Time of the first append (or the first batch's timestamp after a reload), for segment.ms.
+    pub(crate) rolling_ms: Option<i64>,
+    /// Written since the last fsync.
+    pub(crate) dirty: bool,
+    path: PathBuf,
+    file: File,
+    pub(crate) index: OffsetIndex,
+    pub(crate) time_index: TimeIndex,
+    bytes_since_index: u64,
+    offset_of_max_timestamp: i64,
+}
+
+/// The result of asking a reader for its next batch.
+#[derive(Debug)]
+pub(crate) enum Next<'a> {
+    /// A structurally sound batch (CRC not checked) at file position `pos`.
+    Batch(BatchHeader, u64, &'a [u8]),
+    /// The end of the data.
+    End,
+    /// A torn or malformed batch at `pos`.
+    Invalid(u64, String),
+}
+
+/// Reads whole batches sequentially from a file, in large chunks.
+#[derive(Debug)]
+pub(crate) struct BatchReader<'f> {
+    file: &'f File,
+    pos: u64,
+    end: u64,
+    buf: Vec<u8>,
+    buf_start: u64,
+    chunk: usize,
+}
+
+impl<'f> BatchReader<'f> {
+    pub(crate) fn new(file: &'f File, pos: u64, end: u64) -> Self {
+        BatchReader {
+            file,
+            pos,
+            end,
+            buf: Vec::new(),
+            buf_start: pos,
+            chunk: READ_CHUNK,
+        }
+    }
+
+    /// A reader that reads ahead `chunk` bytes at a time (small for index-guided lookups).
+    pub(crate) fn with_chunk(file: &'f File, pos: u64, end: u64, chunk: usize) -> Self {
+        BatchReader {
+            chunk,
+            ..BatchReader::new(file, pos, end)
+        }
+    }
+
+    /// Makes `[self.pos, self.pos + need)` available in the buffer.
+    fn fill(&mut self, need: usize) -> io::Result<()> {
+        let have_from = (self.pos - self.buf_start) as usize;
+        if self.pos >= self.buf_start && have_from + need <= self.buf.len() {
+            return Ok(());
+        }
+        let want = need.max(self.chunk).min((self.end - self.pos) as usize);
+        self.buf.resize(want, 0);
+        self.file.read_exact_at(&mut self.buf, self.pos)?;
+        self.buf_start = self.pos;
+        Ok(())
+    }
+
+    pub(crate) fn next_batch(&mut self) -> Result<Next<'_>> {
+        let remaining = self.end.saturating_sub(self.pos);
+        if remaining == 0 {
+            return Ok(Next::End);
+        }
+        let pos = self.pos;
+        if remaining < BATCH_HEADER_LEN as u64 {
+            return Ok(Next::Invalid(pos, format!("torn batch header of {remaining} bytes")));
+        }
+        self.fill(BATCH_HEADER_LEN)
+            .map_err(|e| Error::storage("reading a log segment", e))?;
+        let off = (pos - self.buf_start) as usize;
+        let h = match BatchHeader::parse(&self.buf[off..]) {
+            Ok(h) => h,
+            Err(e) => return Ok(Next::Invalid(pos, e.to_string())),
+        };
+        if h.base_offset < 0 || h.base_offset > i64::MAX - (1 << 32) {
+            return Ok(Next::Invalid(pos, format!("batch base offset {} out of range", h.base_offset)));
+        }
+        let len = h.total_len();
+        if len as u64 > remaining {
+            return Ok(Next::Invalid(
+                pos,
+                format!("batch declares {len} bytes, only {remaining} remain"),
+            ));
+        }
+        self.fill(len)
+            .map_err(|e| Error::storage("reading a log segment", e))?;
+        self.pos += len as u64;
+        let off = (pos - self.buf_start) as usize;
+        Ok(Next::Batch(h, pos, &self.buf[off..off + len]))
+    }
+}
+
+/// Reads the batch header at `pos` of `file`.
+pub(crate) fn read_header(file: &File, pos: u64) -> Result<BatchHeader> {
+    let mut b = [0u8; BATCH_HEADER_LEN];
+    file.read_exact_at(&mut b, pos)
+        .map_err(|e| Error::storage("reading a batch header", e))?;
+    BatchHeader::parse(&b)
+}
+
+impl Segment {
+    /// Creates an empty segment (truncating stale files of the same name).
+    pub(crate) fn create(dir: &Path, base: i64) -> Result<Segment> {
+        let path = dir.join(file_name(base, LOG_SUFFIX));
+        let file = open_rw(&path).map_err(|e| Error::storage(format!("creating {}", path.display()), e))?;
+        file.set_len(0)
+            .map_err(|e| Error::storage(format!("creating {}", path.display()), e))?;
+        Ok(Segment::from_parts(dir, base, path, file, 0))
+    }
+
+    /// A segment over an open file, with empty in-memory state to be filled by recovery.
+    pub(crate) fn from_parts(dir: &Path, base: i64, path: PathBuf, file: File, size: u64) -> Segment {
+        Segment {
+            base_offset: base,
+            next_offset: base,
+            size,
+            max_timestamp: -1,
+            rolling_ms: None,
+            dirty: false,
+            path,
+            file,
+            index: OffsetIndex::empty(dir.join(file_name(base, INDEX_SUFFIX))),
+            time_index: TimeIndex::empty(dir.join(file_name(base, TIME_INDEX_SUFFIX))),
+            bytes_since_index: 0,
+            offset_of_max_timestamp: -1,
+        }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn file(&self) -> &File {
+        &self.file
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.size == 0
+    }
+
+    /// Whether `offset` can be stored relative to the base offset in 4 bytes.
+    pub(crate) fn can_hold(&self, offset: i64) -> bool {
+        offset >= self.base_offset && offset - self.base_offset <= i32::MAX as i64
+    }
+
+    /// Records one batch already written at `pos` in the in-memory state and indexes.
+    pub(crate) fn track_batch(&mut self, h: &BatchHeader, pos: u64, interval: u64) {
+        if h.max_timestamp > self.max_timestamp {
+            self.max_timestamp = h.max_timestamp;
+            self.offset_of_max_timestamp = h.last_offset();
+        }
+        if self.rolling_ms.is_none() {
+            self.rolling_ms = Some(h.max_timestamp);
+        }
+        if self.bytes_since_index > interval {
+            self.index.push(OffsetEntry {
+                rel: (h.last_offset() - self.base_offset) as u32,
+                pos: pos as u32,
+            });
+            self.maybe_time_entry();
+            self.bytes_since_index = 0;
+        }
+        self.bytes_since_index += h.total_len() as u64;
+        self.next_offset = h.next_offset();
+    }
+
+    fn maybe_time_entry(&mut self) {
+        if self.offset_of_max_timestamp < self.base_offset {
+            return;
+        }
+        if self.time_index.last().is_none_or(|l| self.max_timestamp > l.ts) {
+            self.time_index.push(TimeEntry {
+                ts: self.max_timestamp,
+                rel: (self.offset_of_max_timestamp - self.base_offset) as u32,
+            });
+        }
+    }
+
+    /// Appends `bytes` (whole batches described by `headers`). On an I/O error the file is cut
+    /// back to its previous size and no state changes.
+    pub(crate) fn append(&mut self, bytes: &[u8], headers: &[BatchHeader], interval: u64) -> Result<()> {
+        let start = self.size;
+        if let Err(e) = self.file.write_all_at(bytes, start) {
+            if let Err(e2) = self.file.set_len(start) {
+                tracing::error!(path = %self.path.display(), error = %e2, "could not cut a failed append back");
+            }
+            return Err(Error::storage(format!("appending to {}", self.path.display()), e));
+        }
+        let mut pos = start;
+        for h in headers {
+            self.track_batch(h, pos, interval);
+            pos += h.total_len() as u64;
+        }
+        self.size = pos;
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Called when the segment stops being the active one: a final time index entry, and data
+    /// and indexes synced (as Kafka flushes rolled segments), so recovery can trust closed
+    /// segments whose indexes are sane.
+    pub(crate) fn close_for_append(&mut self) -> Result<()> {
+        self.maybe_time_entry();
+        self.flush()
+    }
+
+    pub(crate) fn persist_indexes(&mut self, sync: bool) -> Result<()> {
+        self.index
+            .persist(sync)
+            .and_then(|()| self.time_index.persist(sync))
+            .map_err(|e| Error::storage(format!("writing the indexes of {}", self.path.display()), e))
+    }
+
+    /// fsyncs data and indexes.
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        self.file
+            .sync_data()
+            .map_err(|e| Error::storage(format!("syncing {}", self.path.display()), e))?;
+        self.persist_indexes(true)?;
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Position from which a forward scan finds the batch containing `offset`.
+    pub(crate) fn scan_start(&self, offset: i64) -> u64 {
+        let rel = (offset - self.base_offset).clamp(0, u32::MAX as i64) as u32;
+        self.index.floor_position(rel) as u64
+    }
+
+    /// Position and header of the first batch whose last offset is >= `offset`, if any.
+    pub(crate) fn locate(&self, offset: i64) -> Result<Option<(u64, BatchHeader)>> {
+        self.find(self.scan_start(offset), |h| h.last_offset() >= offset)
+    }
+
+    /// Position and header of the first batch whose max timestamp is >= `ts` (and last offset
+    /// >= `min_offset`), if any.
+    pub(crate) fn locate_timestamp(&self, ts: i64, min_offset: i64) -> Result<Option<(u64, BatchHeader)>> {
+        let from = match self.time_index.last_below(ts) {
+            Some(rel) => self.base_offset + rel as i64,
+            None => self.base_offset,
+        };
+        self.find(self.scan_start(from.max(min_offset)), |h| {
+            h.max_timestamp >= ts && h.last_offset() >= min_offset
+        })
+    }
+
+    /// Scans forward from `pos` for the first batch matching `pred`.
+    fn find(&self, pos: u64, pred: impl Fn(&BatchHeader) -> bool) -> Result<Option<(u64, BatchHeader)>> {
+        let mut r = BatchReader::with_chunk(&self.file, pos, self.size, LOOKUP_CHUNK);
+        loop {
+            match r.next_batch()? {
+                Next::End => return Ok(None),
+                Next::Invalid(pos, why) => {
+                    return Err(Error::Corrupt(format!("{} at {pos}: {why}", self.path.display())))
+                }
+                Next::Batch(h, pos, _) if pred(&h) => return Ok(Some((pos, h))),
+                Next::Batch(..) => {}
+            }
+        }
+    }
+
+    /// Reads `len` bytes at `pos`.
+    pub(crate) fn read_bytes(&self, pos: u64, len: usize) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; len];
+        self.file
+            .read_exact_at(&mut buf, pos)
+            .map_err(|e| Error::storage(format!("reading {}", self.path.display()), e))?;
+        Ok(buf)
+    }
+
+    pub(crate) fn reader(&self, pos: u64) -> BatchReader<'_> {
+        BatchReader::new(&self.file, pos, self.size)
+    }
+
+    /// Cuts the segment at `pos` (a batch boundary), dropping index entries past it.
+    pub(crate) fn truncate_at(&mut self, pos: u64) -> Result<()> {
+        self.file
+            .set_len(pos)
+            .map_err(|e| Error::storage(format!("truncating {}", self.path.display()), e))?;
+        self.size = pos;
+        Ok(())
+    }
+
+    /// Resets the in-memory state before a rebuild from the data.
+    pub(crate) fn reset_state(&mut self) {
+        self.next_offset = self.base_offset;
+        self.max_timestamp = -1;
+        self.offset_of_max_timestamp = -1;
+        self.rolling_ms = None;
+        self.bytes_since_index = 0;
+        self.index.truncate(0);
+        self.index.mark_unpersisted();
+        self.time_index.truncate(0);
+        self.time_index.mark_unpersisted();
+    }
+
+    /// Sets the state recovered from intact index files and a scan of the tail.
+    pub(crate) fn set_loaded_state(&mut self, next_offset: i64, max_timestamp: i64, rolling_ms: Option<i64>) {
+        self.next_offset = next_offset;
+        self.max_timestamp = max_timestamp;
+        self.rolling_ms = rolling_ms;
+    }
+
+    /// Swaps the data file handle (tests inject a read-only handle to provoke I/O errors).
+    #[cfg(test)]
+    pub(crate) fn replace_file_for_test(&mut self, file: File) -> File {
+        std::mem::replace(&mut self.file, file)
+    }
+
+    /// Removes the segment's files.
+    pub(crate) fn delete_files(self) -> Result<()> {
+        let Segment {
+            path,
+            file,
+            index,
+            time_index,
+            ..
+        } = self;
+        drop(file);
+        for p in [path.as_path(), index.path(), time_index.path()] {
+            match std::fs::remove_file(p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::storage(format!("deleting {}", p.display()), e)),
+            }
+        }
+        Ok(())
+    }
+}
