@@ -19,7 +19,6 @@ pub(crate) mod group;
 pub(crate) mod log;
 pub mod partition;
 pub mod record;
-#[cfg(not(brook_lead_only))]
 pub mod server;
 pub mod topic;
 pub mod txn;

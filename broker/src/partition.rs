@@ -439,16 +439,13 @@ impl Partition {
     /// # Errors
     /// Storage or corruption errors.
     pub(crate) fn max_timestamp_offset(&self) -> Result<Option<(i64, i64)>> {
-        let mut best: Option<(i64, Vec<u8>)> = None;
-        self.scan(&mut |h: &BatchHeader, bytes: &[u8]| {
-            if !h.is_control() && best.as_ref().is_none_or(|(ts, _)| h.max_timestamp > *ts) {
-                best = Some((h.max_timestamp, bytes.to_vec()));
-            }
-            Ok(())
-        })?;
-        let Some((ts, bytes)) = best else { return Ok(None) };
-        let (_, records) = record::decode_batch(&bytes)?;
-        Ok(records.iter().find(|r| r.timestamp == ts).map(|r| (r.offset, r.timestamp)))
+        let found = self.state.lock().log.batch_with_max_timestamp()?;
+        let Some((h, bytes)) = found else { return Ok(None) };
+        let (_, records) = record::decode_batch_bytes(bytes)?;
+        Ok(records
+            .iter()
+            .find(|r| r.timestamp == h.max_timestamp)
+            .map(|r| (r.offset, r.timestamp)))
     }
 
     /// Moves the log start offset forward (DeleteRecords). -1 means the high watermark.
@@ -494,11 +491,6 @@ impl Partition {
     /// Applies a new topic configuration.
     pub(crate) fn set_config(&self, config: TopicConfig) {
         self.state.lock().log.set_config(config);
-    }
-
-    /// Size of the log in bytes.
-    pub(crate) fn size_bytes(&self) -> u64 {
-        self.state.lock().log.size_bytes()
     }
 
     /// Producer states for `DescribeProducers`.

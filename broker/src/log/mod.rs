@@ -419,7 +419,6 @@ impl Log {
     ///
     /// # Errors
     /// [`Error::Storage`] / [`Error::Corrupt`] when the data cannot be read.
-    #[cfg_attr(not(test), allow(dead_code))] // no caller yet
     pub(crate) fn batch_with_max_timestamp(&self) -> Result<Option<(BatchHeader, Bytes)>> {
         let best = self
             .segments
