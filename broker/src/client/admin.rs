@@ -6,7 +6,6 @@ use super::consumer_protocol::Assignment;
 use super::TopicPartition;
 use crate::broker::{Broker, OffsetSpec, TopicDescription};
 use crate::error::{Error, ErrorCode, Result};
-use crate::group::OffsetCommit;
 use crate::partition::IsolationLevel;
 
 /// A topic to create.
@@ -276,16 +275,7 @@ impl Admin {
                 format!("group {group_id} has active members; stop them first"),
             ));
         }
-        let commits: Vec<OffsetCommit> = offsets
-            .iter()
-            .map(|(tp, &offset)| OffsetCommit {
-                topic: tp.topic.clone(),
-                partition: tp.partition,
-                offset,
-                leader_epoch: -1,
-                metadata: Some(String::new()),
-            })
-            .collect();
+        let commits = super::offset_commits(offsets);
         let codes = self
             .broker
             .inner

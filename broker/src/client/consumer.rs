@@ -16,7 +16,7 @@ use super::consumer_protocol::{Assignment, Subscription, PROTOCOL_TYPE, SUBSCRIP
 use super::{parse_ms, TopicPartition};
 use crate::broker::{Broker, OffsetSpec};
 use crate::error::{Error, ErrorCode, Result};
-use crate::group::{JoinGroup, OffsetCommit, SyncGroup};
+use crate::group::{JoinGroup, SyncGroup};
 use crate::partition::IsolationLevel;
 use crate::record::{self, batch, Header};
 
@@ -594,16 +594,7 @@ impl Consumer {
                 (-1, String::new())
             }
         };
-        let commits: Vec<OffsetCommit> = offsets
-            .iter()
-            .map(|(tp, &offset)| OffsetCommit {
-                topic: tp.topic.clone(),
-                partition: tp.partition,
-                offset,
-                leader_epoch: -1,
-                metadata: Some(String::new()),
-            })
-            .collect();
+        let commits = super::offset_commits(offsets);
         let res = self.broker.inner.groups.commit_offsets(
             &group,
             generation,

@@ -45,6 +45,20 @@ impl std::fmt::Display for TopicPartition {
     }
 }
 
+/// Offsets to commit as the group coordinator takes them.
+pub(crate) fn offset_commits(offsets: &std::collections::BTreeMap<TopicPartition, i64>) -> Vec<crate::group::OffsetCommit> {
+    offsets
+        .iter()
+        .map(|(tp, &offset)| crate::group::OffsetCommit {
+            topic: tp.topic.clone(),
+            partition: tp.partition,
+            offset,
+            leader_epoch: -1,
+            metadata: Some(String::new()),
+        })
+        .collect()
+}
+
 pub(crate) fn parse_ms(key: &str, value: &str) -> Result<Duration> {
     value
         .trim()

@@ -15,7 +15,6 @@ use super::partitioner::{partition_for_key, Partitioner};
 use super::{parse_ms, TopicPartition};
 use crate::broker::{now_ms, Broker};
 use crate::error::{Error, ErrorCode, Result};
-use crate::group::OffsetCommit;
 use crate::record::{BatchBuilder, Compression, Header};
 
 /// Producer settings, with the Java client's names and defaults.
@@ -358,16 +357,7 @@ impl Producer {
         };
         let b = &self.shared.broker;
         self.fatal_on_fence(b.add_offsets_to_txn(&id, pid, epoch, group_id))?;
-        let commits: Vec<OffsetCommit> = offsets
-            .iter()
-            .map(|(tp, &offset)| OffsetCommit {
-                topic: tp.topic.clone(),
-                partition: tp.partition,
-                offset,
-                leader_epoch: -1,
-                metadata: Some(String::new()),
-            })
-            .collect();
+        let commits = super::offset_commits(offsets);
         let codes = self.fatal_on_fence(b.txn_offset_commit(&id, group_id, pid, epoch, &commits))?;
         if let Some(code) = codes.into_iter().find(|c| *c != ErrorCode::None) {
             return Err(Error::kafka(code, "transactional offset commit failed"));

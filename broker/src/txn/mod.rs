@@ -97,6 +97,20 @@ fn fenced(msg: String) -> Error {
     Error::kafka(ErrorCode::ProducerFenced, msg)
 }
 
+impl TxnState {
+    /// The metadata of `transactional_id`, if `producer_id` and `epoch` are its current ones.
+    fn checked_mut(&mut self, transactional_id: &str, producer_id: i64, epoch: i16) -> Result<&mut TxnMetadata> {
+        let m = self.txns.get_mut(transactional_id).ok_or_else(|| {
+            Error::kafka(
+                ErrorCode::InvalidProducerIdMapping,
+                format!("unknown transactional id {transactional_id}"),
+            )
+        })?;
+        check_producer(m, producer_id, epoch)?;
+        Ok(m)
+    }
+}
+
 fn check_producer(m: &TxnMetadata, producer_id: i64, epoch: i16) -> Result<()> {
     if m.producer_id != producer_id {
         return Err(Error::kafka(
@@ -336,13 +350,7 @@ impl Broker {
     ) -> Result<()> {
         let inner = &self.inner;
         let mut st = inner.txns.lock();
-        let m = st.txns.get_mut(transactional_id).ok_or_else(|| {
-            Error::kafka(
-                ErrorCode::InvalidProducerIdMapping,
-                format!("unknown transactional id {transactional_id}"),
-            )
-        })?;
-        check_producer(m, producer_id, producer_epoch)?;
+        let m = st.checked_mut(transactional_id, producer_id, producer_epoch)?;
         match m.status {
             TxnStatus::PrepareCommit | TxnStatus::PrepareAbort => {
                 return Err(Error::kafka(ErrorCode::ConcurrentTransactions, "transaction is completing"))
@@ -387,13 +395,7 @@ impl Broker {
     pub fn end_txn(&self, transactional_id: &str, producer_id: i64, producer_epoch: i16, commit: bool) -> Result<()> {
         let inner = &self.inner;
         let mut st = inner.txns.lock();
-        let m = st.txns.get_mut(transactional_id).ok_or_else(|| {
-            Error::kafka(
-                ErrorCode::InvalidProducerIdMapping,
-                format!("unknown transactional id {transactional_id}"),
-            )
-        })?;
-        check_producer(m, producer_id, producer_epoch)?;
+        let m = st.checked_mut(transactional_id, producer_id, producer_epoch)?;
         match (m.status, commit) {
             (TxnStatus::Ongoing, _) => {
                 let mut work = m.clone();
@@ -427,11 +429,8 @@ impl Broker {
         offsets: &[crate::group::OffsetCommit],
     ) -> Result<Vec<ErrorCode>> {
         {
-            let st = self.inner.txns.lock();
-            let m = st.txns.get(transactional_id).ok_or_else(|| {
-                Error::kafka(ErrorCode::InvalidProducerIdMapping, "unknown transactional id")
-            })?;
-            check_producer(m, producer_id, producer_epoch)?;
+            let mut st = self.inner.txns.lock();
+            let m = st.checked_mut(transactional_id, producer_id, producer_epoch)?;
             let p = self.inner.groups.partition_for(group_id);
             if m.status != TxnStatus::Ongoing || !m.partitions.contains(&(OFFSETS_TOPIC.to_owned(), p)) {
                 return Err(Error::kafka(
