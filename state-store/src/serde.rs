@@ -147,6 +147,35 @@ mod tests {
     }
 
     #[test]
+    fn decoders_never_panic() {
+        use crate::serde::{SessionKeySchema, SessionWindowedSerde, TimeWindowedSerde, WindowKeySchema};
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..64usize {
+            for _ in 0..50 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x as u8
+                    })
+                    .collect();
+                let _ = StringSerde.deserialize("t", &bytes);
+                let _ = I32Serde.deserialize("t", &bytes);
+                let _ = I64Serde.deserialize("t", &bytes);
+                let _ = F64Serde.deserialize("t", &bytes);
+                let _ = JsonSerde::<serde_json::Value>::new().deserialize("t", &bytes);
+                let _ = TimeWindowedSerde::new(StringSerde, i64::MAX).deserialize("t", &bytes);
+                let _: Result<crate::serde::Windowed<Bytes>> = SessionWindowedSerde(BytesSerde).deserialize("t", &bytes);
+                let _ = <BytesSerde as Serde<Vec<u8>>>::deserialize(&BytesSerde, "t", &bytes);
+                let _ = WindowKeySchema::from_store_key_binary(&bytes);
+                let _ = SessionKeySchema::from_binary(&bytes);
+                let _ = crate::serde::ValueAndTimestamp::from_bytes(&Bytes::from(bytes.clone()));
+            }
+        }
+    }
+
+    #[test]
     fn json_round_trip() {
         let json = JsonSerde::<Vec<String>>::new();
         let bytes = json.serialize("t", &vec!["a".to_owned()]).unwrap();

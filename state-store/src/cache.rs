@@ -1,0 +1,413 @@
+//! The record cache (Kafka's `ThreadCache` / `NamedCache`): write-back, bounded by
+//! `statestore.cache.max.bytes`, shared by the stores of a stream thread, one namespace per store,
+//! least-recently-used eviction.
+
+pub(crate) mod caching;
+
+use std::collections::{BTreeMap, HashMap};
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+
+use crate::state::backend::KeyRange;
+use crate::state::memory::bounds;
+
+const NIL: usize = usize::MAX;
+/// Bookkeeping bytes charged per entry on top of key and value.
+const ENTRY_OVERHEAD: usize = 64;
+
+/// A cache shared by the stores of one stream thread. Cloning shares it.
+///
+/// # Examples
+/// ```
+/// let cache = brook_state_store::ThreadCache::new(10 << 20);
+/// assert_eq!(cache.max_bytes(), 10 << 20);
+/// ```
+#[derive(Clone)]
+pub struct ThreadCache(Arc<Mutex<CacheInner>>);
+
+impl fmt::Debug for ThreadCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.stats();
+        f.debug_struct("ThreadCache").field("stats", &s).finish()
+    }
+}
+
+/// Counters of a [`ThreadCache`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Configured bound.
+    pub max_bytes: usize,
+    /// Bytes in use.
+    pub size_bytes: usize,
+    /// Entries held.
+    pub entries: usize,
+    /// Reads answered from the cache.
+    pub hits: u64,
+    /// Reads that went to the store.
+    pub misses: u64,
+    /// Entries evicted.
+    pub evictions: u64,
+    /// Dirty entries written to stores (on flush or eviction).
+    pub flushed: u64,
+}
+
+/// A dirty record leaving the cache for its store.
+#[derive(Debug, Clone)]
+pub(crate) struct DirtyEntry {
+    pub(crate) key: Bytes,
+    pub(crate) value: Option<Bytes>,
+    pub(crate) timestamp: i64,
+}
+
+struct CacheInner {
+    max_bytes: usize,
+    size: usize,
+    caches: Vec<NamedCache>,
+    names: HashMap<String, usize>,
+    stats: CacheStats,
+}
+
+#[derive(Debug)]
+struct Node {
+    key: Bytes,
+    value: Option<Bytes>,
+    timestamp: i64,
+    dirty: bool,
+    dirty_seq: u64,
+    prev: usize,
+    next: usize,
+}
+
+impl Node {
+    fn size(&self) -> usize {
+        self.key.len() + self.value.as_ref().map_or(0, Bytes::len) + ENTRY_OVERHEAD
+    }
+}
+
+/// One store's part of the cache: a hash map for point lookups, an ordered index for ranges,
+/// and an LRU list (head = most recent) in a slab.
+#[derive(Default)]
+struct NamedCache {
+    lookup: HashMap<Bytes, usize>,
+    index: BTreeMap<Bytes, usize>,
+    nodes: Vec<Node>,
+    free: Vec<usize>,
+    head: usize,
+    tail: usize,
+    dirty: Vec<usize>,
+    seq: u64,
+    size: usize,
+}
+
+impl NamedCache {
+    fn new() -> Self {
+        NamedCache { head: NIL, tail: NIL, ..Default::default() }
+    }
+
+    fn unlink(&mut self, i: usize) {
+        let (p, n) = (self.nodes[i].prev, self.nodes[i].next);
+        if p == NIL { self.head = n } else { self.nodes[p].next = n }
+        if n == NIL { self.tail = p } else { self.nodes[n].prev = p }
+    }
+
+    fn push_front(&mut self, i: usize) {
+        self.nodes[i].prev = NIL;
+        self.nodes[i].next = self.head;
+        if self.head != NIL {
+            self.nodes[self.head].prev = i;
+        }
+        self.head = i;
+        if self.tail == NIL {
+            self.tail = i;
+        }
+    }
+
+    fn touch(&mut self, i: usize) {
+        if self.head != i {
+            self.unlink(i);
+            self.push_front(i);
+        }
+    }
+
+    /// Inserts or updates; returns the size delta.
+    fn put(&mut self, key: Bytes, value: Option<Bytes>, timestamp: i64, dirty: bool) -> isize {
+        self.seq += 1;
+        if let Some(&i) = self.lookup.get(&key) {
+            let node = &mut self.nodes[i];
+            let before = node.size() as isize;
+            node.value = value;
+            node.timestamp = timestamp;
+            if dirty {
+                if !node.dirty {
+                    node.dirty = true;
+                    self.dirty.push(i);
+                }
+                node.dirty_seq = self.seq;
+            }
+            let delta = node.size() as isize - before;
+            self.size = self.size.saturating_add_signed(delta);
+            self.touch(i);
+            return delta;
+        }
+        let node = Node { key: key.clone(), value, timestamp, dirty, dirty_seq: self.seq, prev: NIL, next: NIL };
+        let size = node.size() as isize;
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.nodes[i] = node;
+                i
+            }
+            None => {
+                self.nodes.push(node);
+                self.nodes.len() - 1
+            }
+        };
+        if dirty {
+            self.dirty.push(i);
+        }
+        self.index.insert(key.clone(), i);
+        self.lookup.insert(key, i);
+        self.push_front(i);
+        self.size += size as usize;
+        size
+    }
+
+    fn remove(&mut self, i: usize) -> usize {
+        self.unlink(i);
+        let node = &mut self.nodes[i];
+        let size = node.size();
+        let key = std::mem::take(&mut node.key);
+        node.value = None;
+        node.dirty = false;
+        self.index.remove(&key);
+        self.lookup.remove(&key);
+        self.free.push(i);
+        self.size -= size;
+        size
+    }
+
+    /// Takes every dirty entry, oldest update first, and marks them clean.
+    fn take_dirty(&mut self) -> Vec<DirtyEntry> {
+        let mut taken: Vec<(u64, usize)> = Vec::with_capacity(self.dirty.len());
+        for i in std::mem::take(&mut self.dirty) {
+            let node = &mut self.nodes[i];
+            if node.dirty {
+                node.dirty = false;
+                taken.push((node.dirty_seq, i));
+            }
+        }
+        taken.sort_unstable();
+        taken
+            .into_iter()
+            .map(|(_, i)| {
+                let n = &self.nodes[i];
+                DirtyEntry { key: n.key.clone(), value: n.value.clone(), timestamp: n.timestamp }
+            })
+            .collect()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+}
+
+impl ThreadCache {
+    /// A cache holding at most `max_bytes` (`statestore.cache.max.bytes`; Kafka's default is
+    /// 10 MiB). With 0, every write goes straight to the store.
+    #[must_use]
+    pub fn new(max_bytes: usize) -> Self {
+        ThreadCache(Arc::new(Mutex::new(CacheInner {
+            max_bytes,
+            size: 0,
+            caches: Vec::new(),
+            names: HashMap::new(),
+            stats: CacheStats::default(),
+        })))
+    }
+
+    /// The configured bound.
+    #[must_use]
+    pub fn max_bytes(&self) -> usize {
+        self.0.lock().max_bytes
+    }
+
+    /// Hit, miss, eviction and size counters.
+    #[must_use]
+    pub fn stats(&self) -> CacheStats {
+        let g = self.0.lock();
+        let entries = g.caches.iter().map(|c| c.index.len()).sum();
+        CacheStats { max_bytes: g.max_bytes, size_bytes: g.size, entries, ..g.stats }
+    }
+
+    /// The namespace of `name` (`<task>-<store>`), created on first use.
+    pub(crate) fn namespace(&self, name: &str) -> usize {
+        let mut g = self.0.lock();
+        if let Some(&ns) = g.names.get(name) {
+            return ns;
+        }
+        g.caches.push(NamedCache::new());
+        let ns = g.caches.len() - 1;
+        g.names.insert(name.to_owned(), ns);
+        ns
+    }
+
+    /// `Some(value)` on a hit (`Some(None)` is a cached delete).
+    pub(crate) fn get(&self, ns: usize, key: &[u8]) -> Option<Option<Bytes>> {
+        let mut g = self.0.lock();
+        let c = &mut g.caches[ns];
+        match c.lookup.get(key).copied() {
+            Some(i) => {
+                c.touch(i);
+                let v = c.nodes[i].value.clone();
+                g.stats.hits += 1;
+                Some(v)
+            }
+            None => {
+                g.stats.misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Caches a dirty write; returns the dirty entries evicted from this namespace to make room,
+    /// which the caller must write to its store.
+    pub(crate) fn put(&self, ns: usize, key: Bytes, value: Option<Bytes>, timestamp: i64) -> Vec<DirtyEntry> {
+        let mut g = self.0.lock();
+        let delta = g.caches[ns].put(key, value, timestamp, true);
+        g.size = g.size.saturating_add_signed(delta);
+        g.maybe_evict(ns)
+    }
+
+    /// Caches a clean value read from the store, only if it fits without evicting.
+    pub(crate) fn put_clean_if_room(&self, ns: usize, key: Bytes, value: Bytes) {
+        let mut g = self.0.lock();
+        if g.size + key.len() + value.len() + ENTRY_OVERHEAD <= g.max_bytes {
+            let delta = g.caches[ns].put(key, Some(value), -1, false);
+            g.size = g.size.saturating_add_signed(delta);
+        }
+    }
+
+    /// Cached entries in `range`, in iteration order.
+    pub(crate) fn range(&self, ns: usize, range: &KeyRange, reverse: bool) -> Vec<(Bytes, Option<Bytes>)> {
+        if range.is_empty() {
+            return Vec::new();
+        }
+        let g = self.0.lock();
+        let c = &g.caches[ns];
+        let it = c.index.range::<[u8], _>(bounds(range)).map(|(k, &i)| (k.clone(), c.nodes[i].value.clone()));
+        if reverse { it.rev().collect() } else { it.collect() }
+    }
+
+    /// Takes the dirty entries of a namespace (they stay cached, clean).
+    pub(crate) fn flush(&self, ns: usize) -> Vec<DirtyEntry> {
+        let mut g = self.0.lock();
+        let out = g.caches[ns].take_dirty();
+        g.stats.flushed += out.len() as u64;
+        out
+    }
+
+    /// Drops the entries of `range` (expired segments), dirty or not.
+    pub(crate) fn delete_range(&self, ns: usize, range: &KeyRange) {
+        if range.is_empty() {
+            return;
+        }
+        let mut g = self.0.lock();
+        let c = &mut g.caches[ns];
+        let idx: Vec<usize> = c.index.range::<[u8], _>(bounds(range)).map(|(_, &i)| i).collect();
+        let freed: usize = idx.into_iter().map(|i| c.remove(i)).sum();
+        g.size -= freed;
+    }
+
+    /// Drops every entry of a namespace.
+    pub(crate) fn clear(&self, ns: usize) {
+        let mut g = self.0.lock();
+        let freed = g.caches[ns].size;
+        g.caches[ns] = NamedCache::new();
+        g.size -= freed;
+    }
+}
+
+impl CacheInner {
+    /// Kafka's `ThreadCache.maybeEvict`: evict from the namespace being written until the cache
+    /// fits; evicting a dirty entry first flushes every dirty entry of the namespace.
+    fn maybe_evict(&mut self, ns: usize) -> Vec<DirtyEntry> {
+        let mut flushed = Vec::new();
+        while self.size > self.max_bytes {
+            let c = &mut self.caches[ns];
+            if c.is_empty() {
+                break;
+            }
+            let eldest = c.tail;
+            if c.nodes[eldest].dirty {
+                let dirty = c.take_dirty();
+                self.stats.flushed += dirty.len() as u64;
+                flushed.extend(dirty);
+            }
+            let c = &mut self.caches[ns];
+            let freed = c.remove(eldest);
+            self.size -= freed;
+            self.stats.evictions += 1;
+        }
+        flushed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    #[test]
+    fn dedups_and_flushes_in_update_order() {
+        let cache = ThreadCache::new(1 << 20);
+        let ns = cache.namespace("s");
+        assert!(cache.put(ns, b("a"), Some(b("1")), 1).is_empty());
+        assert!(cache.put(ns, b("b"), Some(b("2")), 2).is_empty());
+        assert!(cache.put(ns, b("a"), Some(b("3")), 3).is_empty());
+        let out = cache.flush(ns);
+        let got: Vec<_> = out.iter().map(|e| (e.key.clone(), e.value.clone(), e.timestamp)).collect();
+        assert_eq!(got, vec![(b("b"), Some(b("2")), 2), (b("a"), Some(b("3")), 3)]);
+        assert!(cache.flush(ns).is_empty());
+        assert_eq!(cache.get(ns, b"a"), Some(Some(b("3"))));
+    }
+
+    #[test]
+    fn evicts_least_recently_used_and_flushes_dirty() {
+        let cache = ThreadCache::new(3 * (ENTRY_OVERHEAD + 2));
+        let ns = cache.namespace("s");
+        let other = cache.namespace("o");
+        assert_ne!(ns, other);
+        for k in ["a", "b", "c"] {
+            assert!(cache.put(ns, b(k), Some(b("v")), 0).is_empty());
+        }
+        cache.flush(ns);
+        assert!(cache.get(ns, b"a").is_some()); // a is now most recent; b is eldest
+        let evicted = cache.put(ns, b("d"), Some(b("v")), 0);
+        assert!(evicted.is_empty(), "b was clean");
+        assert!(cache.get(ns, b"b").is_none());
+        assert!(cache.put(ns, b("e"), Some(b("v")), 0).is_empty(), "c was clean");
+        assert!(cache.put(ns, b("f"), Some(b("v")), 0).is_empty(), "a was clean");
+        // d is now the eldest and dirty: evicting it flushes every dirty entry of the namespace.
+        let evicted = cache.put(ns, b("g"), Some(b("v")), 0);
+        let keys: Vec<_> = evicted.iter().map(|e| e.key.clone()).collect();
+        assert_eq!(keys, vec![b("d"), b("e"), b("f"), b("g")]);
+        assert_eq!(cache.stats().evictions, 4);
+        assert_eq!(cache.stats().entries, 3);
+    }
+
+    #[test]
+    fn zero_size_writes_straight_through() {
+        let cache = ThreadCache::new(0);
+        let ns = cache.namespace("s");
+        let out = cache.put(ns, b("k"), None, 5);
+        assert_eq!(out.len(), 1);
+        assert_eq!(cache.stats().entries, 0);
+        assert_eq!(cache.stats().size_bytes, 0);
+    }
+}

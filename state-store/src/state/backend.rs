@@ -1,0 +1,193 @@
+//! The byte-level store every store shape is built on, and the layers that decorate it.
+//!
+//! Key-value, window, session and versioned stores map their keys onto one ordered byte map
+//! (a [`Backend`]); caching and changelogging are backend decorators, so every shape gets them
+//! with one implementation and both backends behave identically.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::iter::Peekable;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::error::Result;
+use crate::state::{FlushListener, OpenOutcome};
+
+/// `[lo, hi)` over raw keys; `None` is unbounded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct KeyRange {
+    pub(crate) lo: Option<Bytes>,
+    pub(crate) hi: Option<Bytes>,
+}
+
+impl KeyRange {
+    pub(crate) fn all() -> Self {
+        KeyRange::default()
+    }
+
+    /// `[from, to]` with both ends inclusive.
+    pub(crate) fn inclusive(from: Option<&[u8]>, to: Option<&[u8]>) -> Self {
+        KeyRange {
+            lo: from.map(Bytes::copy_from_slice),
+            hi: to.map(|t| {
+                let mut b = BytesMut::with_capacity(t.len() + 1);
+                b.put_slice(t);
+                b.put_u8(0);
+                b.freeze()
+            }),
+        }
+    }
+
+    /// Every key starting with `prefix`.
+    pub(crate) fn prefix(prefix: &[u8]) -> Self {
+        KeyRange { lo: Some(Bytes::copy_from_slice(prefix)), hi: prefix_end(prefix) }
+    }
+
+    pub(crate) fn contains(&self, key: &[u8]) -> bool {
+        self.lo.as_deref().is_none_or(|lo| key >= lo) && self.hi.as_deref().is_none_or(|hi| key < hi)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        matches!((&self.lo, &self.hi), (Some(lo), Some(hi)) if lo >= hi)
+    }
+}
+
+/// The smallest key greater than every key starting with `prefix` (`None` when there is none).
+pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Bytes> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(Bytes::from(end));
+        }
+    }
+    None
+}
+
+/// Iterator over raw entries.
+pub(crate) type RawIter<'a> = Box<dyn Iterator<Item = Result<(Bytes, Bytes)>> + 'a>;
+
+/// An ordered byte map with buffered writes: the RocksDB and in-memory backends, and the caching
+/// and changelogging layers over them.
+pub(crate) trait Backend: Send + fmt::Debug {
+    fn get(&self, key: &[u8]) -> Result<Option<Bytes>>;
+    /// Writes `value`, or deletes when `None`.
+    fn put(&mut self, key: Bytes, value: Option<Bytes>) -> Result<()>;
+    fn put_all(&mut self, entries: Vec<(Bytes, Option<Bytes>)>) -> Result<()> {
+        entries.into_iter().try_for_each(|(k, v)| self.put(k, v))
+    }
+    fn range(&self, range: &KeyRange, reverse: bool) -> Result<RawIter<'_>>;
+    /// Drops every key in `range` (expired segments); not logged.
+    fn delete_range(&mut self, range: &KeyRange) -> Result<()>;
+    /// Deletes `key` without logging it (pruning old versions).
+    fn remove_unlogged(&mut self, key: Bytes) -> Result<()> {
+        self.put(key, None)
+    }
+    fn approximate_num_entries(&self) -> Result<u64>;
+    fn flush(&mut self) -> Result<()>;
+    fn commit(&mut self, offset: Option<i64>) -> Result<()>;
+    fn committed_offset(&self) -> Option<i64>;
+    /// Writes restored entries straight into the innermost backend in one batch.
+    fn restore_batch(&mut self, entries: Vec<(Bytes, Option<Bytes>)>, last_offset: i64) -> Result<()>;
+    fn close(&mut self) -> Result<()>;
+    fn persistent(&self) -> bool;
+    fn open_outcome(&self) -> OpenOutcome;
+    fn set_flush_listener(&mut self, _listener: FlushListener) -> bool {
+        false
+    }
+}
+
+/// Translates a store's raw keys and values into changelog records and flushed records.
+pub(crate) trait KeyCodec: Send + Sync + fmt::Debug {
+    /// Changelog `(key, value, timestamp override)` of a raw write.
+    fn changelog(&self, key: &Bytes, value: Option<&Bytes>) -> (Bytes, Option<Bytes>, Option<i64>);
+    /// Key handed to flush listeners.
+    fn forward_key(&self, key: &Bytes) -> Bytes;
+}
+
+/// Key-value stores: raw keys are the user keys.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IdentityCodec;
+
+impl KeyCodec for IdentityCodec {
+    fn changelog(&self, key: &Bytes, value: Option<&Bytes>) -> (Bytes, Option<Bytes>, Option<i64>) {
+        (key.clone(), value.cloned(), None)
+    }
+    fn forward_key(&self, key: &Bytes) -> Bytes {
+        key.clone()
+    }
+}
+
+/// Merges an overlay of pending writes (`None` = deleted) over an ordered iterator; the overlay
+/// wins on equal keys. Both inputs must be sorted in the iteration direction.
+pub(crate) struct MergeIter<I: Iterator<Item = Result<(Bytes, Bytes)>>> {
+    overlay: Peekable<std::vec::IntoIter<(Bytes, Option<Bytes>)>>,
+    inner: Peekable<I>,
+    reverse: bool,
+}
+
+impl<I: Iterator<Item = Result<(Bytes, Bytes)>>> MergeIter<I> {
+    pub(crate) fn new(overlay: Vec<(Bytes, Option<Bytes>)>, inner: I, reverse: bool) -> Self {
+        MergeIter { overlay: overlay.into_iter().peekable(), inner: inner.peekable(), reverse }
+    }
+}
+
+impl<I: Iterator<Item = Result<(Bytes, Bytes)>>> Iterator for MergeIter<I> {
+    type Item = Result<(Bytes, Bytes)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let order = match (self.overlay.peek(), self.inner.peek()) {
+                (None, None) => return None,
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(_), Some(Err(_))) => Ordering::Greater,
+                (Some((ok, _)), Some(Ok((ik, _)))) => {
+                    let o = ok.cmp(ik);
+                    if self.reverse { o.reverse() } else { o }
+                }
+            };
+            match order {
+                Ordering::Greater => return self.inner.next(),
+                Ordering::Equal => {
+                    self.inner.next();
+                }
+                Ordering::Less => {}
+            }
+            if let Some((k, Some(v))) = self.overlay.next() {
+                return Some(Ok((k, v)));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    #[test]
+    fn merge_prefers_overlay_and_hides_deletes() {
+        let inner = vec![Ok((b("a"), b("1"))), Ok((b("b"), b("2"))), Ok((b("d"), b("4")))];
+        let overlay = vec![(b("b"), None), (b("c"), Some(b("3"))), (b("d"), Some(b("x")))];
+        let got: Vec<_> = MergeIter::new(overlay, inner.into_iter(), false).map(|r| r.unwrap()).collect();
+        assert_eq!(got, vec![(b("a"), b("1")), (b("c"), b("3")), (b("d"), b("x"))]);
+        let inner = vec![Ok((b("d"), b("4"))), Ok((b("a"), b("1")))];
+        let overlay = vec![(b("c"), Some(b("3"))), (b("a"), None)];
+        let got: Vec<_> = MergeIter::new(overlay, inner.into_iter(), true).map(|r| r.unwrap()).collect();
+        assert_eq!(got, vec![(b("d"), b("4")), (b("c"), b("3"))]);
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(prefix_end(b"a\xff"), Some(b("b")));
+        assert_eq!(prefix_end(b"\xff\xff"), None);
+        let r = KeyRange::inclusive(Some(b"b"), Some(b"d"));
+        assert!(r.contains(b"b") && r.contains(b"d") && !r.contains(b"d\0") && !r.contains(b"a"));
+        assert!(KeyRange::inclusive(Some(b"z"), Some(b"a")).is_empty());
+        assert!(KeyRange::prefix(b"ab").contains(b"abz") && !KeyRange::prefix(b"ab").contains(b"ac"));
+    }
+}

@@ -1,0 +1,355 @@
+//! Window stores (Kafka's `WindowStore`): values per key and window start, split into time
+//! segments so expiry drops whole segments. Raw layout: `segment id (8) + key + start (8) +
+//! seqnum (4)`; the changelog key is the same without the segment id (Kafka's
+//! `WindowKeySchema` store layout).
+
+pub(crate) mod segments;
+
+use bytes::Bytes;
+
+use self::segments::{raw_key, Segments};
+use crate::error::{Error, Result};
+use crate::serde::{Window, WindowKeySchema, Windowed};
+use crate::state::backend::{Backend, KeyCodec, KeyRange, RawIter};
+use crate::state::{backed_state_store, ChangelogRecord, StateStore};
+
+/// `(window start, value)` pairs of one key.
+pub type WindowIter<'a> = Box<dyn Iterator<Item = Result<(i64, Bytes)>> + 'a>;
+/// `(windowed key, value)` pairs.
+pub type WindowedIter<'a> = Box<dyn Iterator<Item = Result<(Windowed<Bytes>, Bytes)>> + 'a>;
+
+/// Reads of a window store. Time bounds are inclusive window starts; records older than the
+/// retention period (relative to the largest window start seen) are never returned.
+pub trait ReadOnlyWindowStore {
+    /// The value of the window of `key` starting at `window_start` (the first one when duplicates
+    /// are retained).
+    ///
+    /// # Errors
+    /// I/O or RocksDB errors, or a closed store.
+    fn fetch_one(&self, key: &[u8], window_start: i64) -> Result<Option<Bytes>>;
+    /// Windows of `key` with `time_from <= start <= time_to`, oldest first.
+    ///
+    /// # Errors
+    /// As [`ReadOnlyWindowStore::fetch_one`].
+    fn fetch(&self, key: &[u8], time_from: i64, time_to: i64) -> Result<WindowIter<'_>>;
+    /// As [`ReadOnlyWindowStore::fetch`], newest first.
+    ///
+    /// # Errors
+    /// As [`ReadOnlyWindowStore::fetch_one`].
+    fn backward_fetch(&self, key: &[u8], time_from: i64, time_to: i64) -> Result<WindowIter<'_>>;
+    /// Windows of keys in `[key_from, key_to]` (`None`: unbounded) in the time range, ordered by
+    /// segment, then key, then start.
+    ///
+    /// # Errors
+    /// As [`ReadOnlyWindowStore::fetch_one`].
+    fn fetch_key_range(
+        &self,
+        key_from: Option<&[u8]>,
+        key_to: Option<&[u8]>,
+        time_from: i64,
+        time_to: i64,
+    ) -> Result<WindowedIter<'_>>;
+    /// As [`ReadOnlyWindowStore::fetch_key_range`], in reverse order.
+    ///
+    /// # Errors
+    /// As [`ReadOnlyWindowStore::fetch_one`].
+    fn backward_fetch_key_range(
+        &self,
+        key_from: Option<&[u8]>,
+        key_to: Option<&[u8]>,
+        time_from: i64,
+        time_to: i64,
+    ) -> Result<WindowedIter<'_>>;
+    /// Every window in the time range.
+    ///
+    /// # Errors
+    /// As [`ReadOnlyWindowStore::fetch_one`].
+    fn fetch_all(&self, time_from: i64, time_to: i64) -> Result<WindowedIter<'_>> {
+        self.fetch_key_range(None, None, time_from, time_to)
+    }
+    /// Every window in the time range, in reverse order.
+    ///
+    /// # Errors
+    /// As [`ReadOnlyWindowStore::fetch_one`].
+    fn backward_fetch_all(&self, time_from: i64, time_to: i64) -> Result<WindowedIter<'_>> {
+        self.backward_fetch_key_range(None, None, time_from, time_to)
+    }
+    /// Every live window.
+    ///
+    /// # Errors
+    /// As [`ReadOnlyWindowStore::fetch_one`].
+    fn all(&self) -> Result<WindowedIter<'_>> {
+        self.fetch_all(i64::MIN, i64::MAX)
+    }
+    /// Every live window, in reverse order.
+    ///
+    /// # Errors
+    /// As [`ReadOnlyWindowStore::fetch_one`].
+    fn backward_all(&self) -> Result<WindowedIter<'_>> {
+        self.backward_fetch_all(i64::MIN, i64::MAX)
+    }
+}
+
+/// A window store.
+pub trait WindowStore: ReadOnlyWindowStore + StateStore {
+    /// Writes `value` (or deletes, with `None`) for the window of `key` starting at
+    /// `window_start`. Writes to expired segments are dropped. With retain-duplicates every put
+    /// is kept (a unique sequence number is appended) and `None` is ignored.
+    ///
+    /// # Errors
+    /// As [`ReadOnlyWindowStore::fetch_one`].
+    fn put(&mut self, key: Bytes, value: Option<Bytes>, window_start: i64) -> Result<()>;
+    /// The largest window start seen (Kafka's observed stream time); `-1` before any.
+    fn observed_stream_time(&self) -> i64;
+    /// Retention period in ms.
+    fn retention_period(&self) -> i64;
+    /// Window size in ms.
+    fn window_size(&self) -> i64;
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WindowCodec;
+
+impl KeyCodec for WindowCodec {
+    fn changelog(&self, key: &Bytes, value: Option<&Bytes>) -> (Bytes, Option<Bytes>, Option<i64>) {
+        (key.slice(8.min(key.len())..), value.cloned(), None)
+    }
+    fn forward_key(&self, key: &Bytes) -> Bytes {
+        let end = key.len().saturating_sub(WindowKeySchema::SEQNUM_SIZE).max(8.min(key.len()));
+        key.slice(8.min(key.len())..end)
+    }
+}
+
+fn split_raw(raw: &[u8]) -> Result<(&[u8], i64, u32)> {
+    let rest = raw.get(8..).ok_or_else(|| Error::decode("window store key", "no segment id"))?;
+    WindowKeySchema::from_store_key_binary(rest)
+}
+
+/// Runs `backend.range` over each segment, lazily, in order.
+pub(crate) fn scan_segments<'a>(
+    backend: &'a dyn Backend,
+    segs: Vec<i64>,
+    range_of: impl Fn(i64) -> KeyRange + 'a,
+    reverse: bool,
+) -> RawIter<'a> {
+    Box::new(segs.into_iter().flat_map(move |s| -> RawIter<'a> {
+        match backend.range(&range_of(s), reverse) {
+            Ok(it) => it,
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        }
+    }))
+}
+
+#[derive(Debug)]
+pub(crate) struct SegmentedWindowStore {
+    name: String,
+    backend: Box<dyn Backend>,
+    open: bool,
+    segments: Segments,
+    window_size: i64,
+    retain_duplicates: bool,
+    seqnum: u32,
+    observed: i64,
+}
+
+impl SegmentedWindowStore {
+    pub(crate) fn open(
+        name: &str,
+        backend: Box<dyn Backend>,
+        retention: i64,
+        window_size: i64,
+        retain_duplicates: bool,
+    ) -> Result<Self> {
+        let mut segments = Segments::new(retention);
+        let (mut observed, mut seqnum) = (-1, 0);
+        if let Some(last) = segments.discover(&*backend)? {
+            let range = KeyRange::prefix(&segments::seg_prefix(last));
+            for r in backend.range(&range, false)? {
+                let (k, _) = r?;
+                let (_, start, seq) = split_raw(&k)?;
+                observed = observed.max(start);
+                seqnum = seqnum.max(seq);
+            }
+        }
+        Ok(SegmentedWindowStore {
+            name: name.to_owned(),
+            backend,
+            open: true,
+            segments,
+            window_size,
+            retain_duplicates,
+            // Continue after the newest duplicate so reopened stores do not overwrite them.
+            seqnum,
+            observed,
+        })
+    }
+
+    fn decode_changelog(&mut self, records: &[ChangelogRecord]) -> Result<Vec<(Bytes, Option<Bytes>)>> {
+        let mut out = Vec::with_capacity(records.len());
+        for r in records {
+            let (_, start, seq) = WindowKeySchema::from_store_key_binary(&r.key)?;
+            self.observed = self.observed.max(start);
+            self.seqnum = self.seqnum.max(seq);
+            let id = self.segments.id(start);
+            if id < self.segments.min_live(self.observed) {
+                continue;
+            }
+            self.segments.add(id);
+            out.push((raw_key(id, &[&r.key]), r.value.clone()));
+        }
+        Ok(out)
+    }
+
+    fn after_restore(&mut self) -> Result<()> {
+        self.segments.expire(&mut *self.backend, self.observed)
+    }
+
+    fn actual_from(&self, time_from: i64) -> i64 {
+        time_from.max(self.observed.saturating_sub(self.segments.retention).saturating_add(1))
+    }
+
+    fn fetch_key(&self, key: &[u8], time_from: i64, time_to: i64, reverse: bool) -> Result<WindowIter<'_>> {
+        self.check_open()?;
+        let from = self.actual_from(time_from);
+        if from > time_to {
+            return Ok(Box::new(std::iter::empty()));
+        }
+        let segs = self.segments.between(self.segments.id(from), self.segments.id(time_to), reverse);
+        let key_owned = Bytes::copy_from_slice(key);
+        let k2 = key_owned.clone();
+        let raw = scan_segments(
+            &*self.backend,
+            segs,
+            move |s| {
+                // Timestamps are big-endian i64: negative ones sort last, so start the scan at 0 at least.
+                let lo = raw_key(s, &[&k2, &from.max(0).to_be_bytes(), &[0; 4]]);
+                let hi = raw_key(s, &[&k2, &time_to.to_be_bytes(), &[0xff; 4]]);
+                KeyRange::inclusive(Some(&lo), Some(&hi))
+            },
+            reverse,
+        );
+        Ok(Box::new(raw.filter_map(move |r| match r.and_then(|(k, v)| {
+            let (key, start, _) = split_raw(&k)?;
+            Ok((key == &key_owned[..] && (from..=time_to).contains(&start)).then_some((start, v)))
+        }) {
+            Ok(Some(x)) => Some(Ok(x)),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        })))
+    }
+
+    fn fetch_range(
+        &self,
+        key_from: Option<&[u8]>,
+        key_to: Option<&[u8]>,
+        time_from: i64,
+        time_to: i64,
+        reverse: bool,
+    ) -> Result<WindowedIter<'_>> {
+        self.check_open()?;
+        let from = self.actual_from(time_from);
+        if from > time_to || matches!((key_from, key_to), (Some(a), Some(b)) if a > b) {
+            return Ok(Box::new(std::iter::empty()));
+        }
+        let segs = self.segments.between(self.segments.id(from), self.segments.id(time_to), reverse);
+        let kf = key_from.map(Bytes::copy_from_slice);
+        let kt = key_to.map(Bytes::copy_from_slice);
+        let (kf2, kt2) = (kf.clone(), kt.clone());
+        let raw = scan_segments(
+            &*self.backend,
+            segs,
+            move |s| {
+                let lo = raw_key(s, &[kf2.as_deref().unwrap_or(&[])]);
+                match &kt2 {
+                    Some(kt) => {
+                        let hi = raw_key(s, &[kt, &[0xff; 12]]);
+                        KeyRange::inclusive(Some(&lo), Some(&hi))
+                    }
+                    None => KeyRange { lo: Some(lo), hi: Some(Bytes::copy_from_slice(&segments::seg_prefix(s + 1))) },
+                }
+            },
+            reverse,
+        );
+        let size = self.window_size;
+        Ok(Box::new(raw.filter_map(move |r| {
+            let item = r.and_then(|(k, v)| {
+                let (key, start, _) = split_raw(&k)?;
+                let in_keys = kf.as_deref().is_none_or(|f| key >= f) && kt.as_deref().is_none_or(|t| key <= t);
+                Ok((in_keys && (from..=time_to).contains(&start)).then(|| {
+                    let w = Window::new(start, start.saturating_add(size));
+                    (Windowed::new(Bytes::copy_from_slice(key), w), v)
+                }))
+            });
+            item.transpose()
+        })))
+    }
+}
+
+backed_state_store!(SegmentedWindowStore);
+
+impl ReadOnlyWindowStore for SegmentedWindowStore {
+    fn fetch_one(&self, key: &[u8], window_start: i64) -> Result<Option<Bytes>> {
+        self.fetch_key(key, window_start, window_start, false)?.next().transpose().map(|o| o.map(|(_, v)| v))
+    }
+    fn fetch(&self, key: &[u8], time_from: i64, time_to: i64) -> Result<WindowIter<'_>> {
+        self.fetch_key(key, time_from, time_to, false)
+    }
+    fn backward_fetch(&self, key: &[u8], time_from: i64, time_to: i64) -> Result<WindowIter<'_>> {
+        self.fetch_key(key, time_from, time_to, true)
+    }
+    fn fetch_key_range(
+        &self,
+        key_from: Option<&[u8]>,
+        key_to: Option<&[u8]>,
+        time_from: i64,
+        time_to: i64,
+    ) -> Result<WindowedIter<'_>> {
+        self.fetch_range(key_from, key_to, time_from, time_to, false)
+    }
+    fn backward_fetch_key_range(
+        &self,
+        key_from: Option<&[u8]>,
+        key_to: Option<&[u8]>,
+        time_from: i64,
+        time_to: i64,
+    ) -> Result<WindowedIter<'_>> {
+        self.fetch_range(key_from, key_to, time_from, time_to, true)
+    }
+}
+
+impl WindowStore for SegmentedWindowStore {
+    fn put(&mut self, key: Bytes, value: Option<Bytes>, window_start: i64) -> Result<()> {
+        self.check_open()?;
+        if self.retain_duplicates && value.is_none() {
+            return Ok(());
+        }
+        self.observed = self.observed.max(window_start);
+        let id = self.segments.id(window_start);
+        if id < self.segments.min_live(self.observed) {
+            tracing::debug!(store = %self.name, window_start, "skipping write to an expired window");
+            return Ok(());
+        }
+        let seq = if self.retain_duplicates {
+            self.seqnum = (self.seqnum + 1) & 0x7fff_ffff;
+            self.seqnum
+        } else {
+            0
+        };
+        self.segments.add(id);
+        let raw = raw_key(id, &[&key, &window_start.to_be_bytes(), &seq.to_be_bytes()]);
+        self.backend.put(raw, value)?;
+        self.segments.expire(&mut *self.backend, self.observed)
+    }
+
+    fn observed_stream_time(&self) -> i64 {
+        self.observed
+    }
+
+    fn retention_period(&self) -> i64 {
+        self.segments.retention
+    }
+
+    fn window_size(&self) -> i64 {
+        self.window_size
+    }
+}

@@ -1,0 +1,116 @@
+//! Time segments shared by window and session stores: every raw key starts with an 8-byte
+//! segment id, so expiry drops whole segments with one range delete (Kafka's `Segments`).
+
+use std::collections::BTreeSet;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::error::Result;
+use crate::state::backend::{Backend, KeyRange};
+
+/// Kafka's segment interval: `max(retention / 2, 60 s)`.
+pub(crate) fn segment_interval(retention: i64) -> i64 {
+    (retention / 2).max(60_000)
+}
+
+/// Order-preserving encoding of a (possibly negative) segment id.
+pub(crate) fn seg_prefix(id: i64) -> [u8; 8] {
+    ((id as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+fn seg_from_prefix(key: &[u8]) -> Option<i64> {
+    let arr: [u8; 8] = key.get(..8)?.try_into().ok()?;
+    Some((u64::from_be_bytes(arr) ^ (1 << 63)) as i64)
+}
+
+/// `prefix(id) + parts...`
+pub(crate) fn raw_key(id: i64, parts: &[&[u8]]) -> Bytes {
+    let len = 8 + parts.iter().map(|p| p.len()).sum::<usize>();
+    let mut b = BytesMut::with_capacity(len);
+    b.put_slice(&seg_prefix(id));
+    for p in parts {
+        b.put_slice(p);
+    }
+    b.freeze()
+}
+
+#[derive(Debug)]
+pub(crate) struct Segments {
+    pub(crate) interval: i64,
+    pub(crate) retention: i64,
+    live: BTreeSet<i64>,
+}
+
+impl Segments {
+    pub(crate) fn new(retention: i64) -> Self {
+        Segments { interval: segment_interval(retention), retention, live: BTreeSet::new() }
+    }
+
+    pub(crate) fn id(&self, ts: i64) -> i64 {
+        ts.div_euclid(self.interval)
+    }
+
+    /// The smallest segment id still live at `observed` stream time.
+    pub(crate) fn min_live(&self, observed: i64) -> i64 {
+        self.id(observed.saturating_sub(self.retention))
+    }
+
+    pub(crate) fn add(&mut self, id: i64) {
+        self.live.insert(id);
+    }
+
+    /// Live segments with ids in `[from, to]`, in iteration order.
+    pub(crate) fn between(&self, from: i64, to: i64, reverse: bool) -> Vec<i64> {
+        if from > to {
+            return Vec::new();
+        }
+        let it = self.live.range(from..=to).copied();
+        if reverse { it.rev().collect() } else { it.collect() }
+    }
+
+    /// Finds the segments present in `backend` (one seek per segment) and returns the highest.
+    pub(crate) fn discover(&mut self, backend: &dyn Backend) -> Result<Option<i64>> {
+        let mut lo = Bytes::new();
+        loop {
+            let range = KeyRange { lo: Some(lo.clone()), hi: None };
+            let Some(first) = backend.range(&range, false)?.next().transpose()? else { break };
+            let Some(id) = seg_from_prefix(&first.0) else { break };
+            self.live.insert(id);
+            if id == i64::MAX {
+                break;
+            }
+            lo = Bytes::copy_from_slice(&seg_prefix(id + 1));
+        }
+        Ok(self.live.last().copied())
+    }
+
+    /// Drops segments that are no longer live at `observed`.
+    pub(crate) fn expire(&mut self, backend: &mut dyn Backend, observed: i64) -> Result<()> {
+        let min_live = self.min_live(observed);
+        let Some(&first) = self.live.first() else { return Ok(()) };
+        if first >= min_live {
+            return Ok(());
+        }
+        let range = KeyRange {
+            lo: Some(Bytes::copy_from_slice(&seg_prefix(first))),
+            hi: Some(Bytes::copy_from_slice(&seg_prefix(min_live))),
+        };
+        backend.delete_range(&range)?;
+        self.live = self.live.split_off(&min_live);
+        tracing::debug!(below = min_live, "dropped expired segments");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_sort_like_ids() {
+        assert!(seg_prefix(-1) < seg_prefix(0) && seg_prefix(0) < seg_prefix(1));
+        assert_eq!(seg_from_prefix(&seg_prefix(-5)), Some(-5));
+        assert_eq!(segment_interval(1_000), 60_000);
+        assert_eq!(segment_interval(1_000_000), 500_000);
+    }
+}
