@@ -3,7 +3,34 @@
 pub mod config;
 pub mod engine;
 mod error;
+pub mod runtime;
+
+// processor api
+mod context;
+mod processor;
+mod record;
+mod store_ref;
+pub mod task;
+pub mod test_driver;
+pub mod topology;
 
 pub use config::{HandlerResponse, ProcessingGuarantee, StreamsConfig, UncaughtExceptionResponse};
 pub use engine::{InputRecord, OutputRecord, RecordCollector, SubtopologyInfo, TaskEngine, TaskFactory, TaskId};
 pub use error::{Error, Result};
+
+// processor api
+pub use context::ProcessorContext;
+pub use processor::{
+    Cancellable, OffsetReset, Processor, ProcessorSupplier, PunctuationType, RecordTimestampExtractor, TimestampExtractor,
+};
+pub use record::{Record, RecordMetadata};
+pub use store_ref::{GlobalStores, StoreRef, TypedKeyValueStoreRef};
+pub use task::{StreamTask, TaskResources, TopologyTaskFactory};
+pub use test_driver::{TestInputTopic, TestOutputTopic, TestRecord, TopologyTestDriver};
+
+pub use topology::{
+    Partitioner, SinkOptions, SourceOptions, StoreFactory, TopicNameExtractor, Topology, TopologyDescription,
+};
+
+// runtime
+pub use runtime::{Embedded, KafkaStreams, State};

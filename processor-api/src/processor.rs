@@ -1,0 +1,218 @@
+//! The [`Processor`] trait (Kafka's `api.Processor<KIn, VIn, KOut, VOut>`) and the small types
+//! around it: punctuation, timestamp extraction, offset reset.
+//!
+//! # Typed at the API, erased in the graph
+//!
+//! A processor is written against concrete types: it receives `Record<KIn, VIn>` and forwards
+//! `Record<KOut, VOut>` through a [`ProcessorContext<KOut, VOut>`](crate::ProcessorContext).
+//! Inside a task's graph, records travel as `Record<Box<dyn Any + Send>, Box<dyn Any + Send>>`:
+//! forwarding boxes key and value, and the receiving node downcasts them to its input types. A
+//! mismatch (a processor wired behind a parent that forwards other types) is reported as
+//! [`Error::Processing`] naming both the node and the expected type, on the first record. This
+//! keeps the graph a plain `Vec` of nodes (no generic parameters leak into [`crate::Topology`])
+//! at the cost of two small allocations per forward. Forwarding to several children clones the
+//! record, so output types are `Clone`.
+//!
+//! Sources deserialize with their serdes and forward `Record<Option<K>, Option<V>>` (`None` is
+//! Kafka's null key or value, a tombstone); sinks accept either `K`/`V` or `Option<K>`/`Option<V>`.
+
+use std::any::{type_name, Any};
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::context::ProcessorContext;
+use crate::engine::InputRecord;
+use crate::error::{Error, Result};
+use crate::record::Record;
+use crate::task::core::NodeCx;
+
+/// A boxed key or value inside the graph.
+pub(crate) type AnyBox = Box<dyn Any + Send>;
+/// A record inside the graph.
+pub(crate) type ErasedRecord = Record<AnyBox, AnyBox>;
+
+/// A stream processor: `init` once per task, `process` per record, `close` on shutdown.
+///
+/// The context is passed to every call (rather than kept from `init`, as Kafka does) so a
+/// processor needs no interior mutability to forward.
+///
+/// # Examples
+/// ```
+/// use brook_processor_api::{Processor, ProcessorContext, Record, Result};
+/// struct Upper;
+/// impl Processor<Option<String>, Option<String>, Option<String>, String> for Upper {
+///     fn process(&mut self, ctx: &mut ProcessorContext<'_, Option<String>, String>, r: Record<Option<String>, Option<String>>) -> Result<()> {
+///         let v = r.value().clone().unwrap_or_default().to_uppercase();
+///         ctx.forward(r.with_value(v))
+///     }
+/// }
+/// ```
+pub trait Processor<KIn, VIn, KOut = KIn, VOut = VIn>: Send {
+    /// Called once before the first record (stores are open and restored): schedule
+    /// punctuators, look up stores.
+    ///
+    /// # Errors
+    /// Any error fails the task.
+    fn init(&mut self, ctx: &mut ProcessorContext<'_, KOut, VOut>) -> Result<()> {
+        let _ = ctx;
+        Ok(())
+    }
+
+    /// Processes one record.
+    ///
+    /// # Errors
+    /// [`Error::Processing`] is subject to `processing.exception.handler`; other errors fail the
+    /// task.
+    fn process(&mut self, ctx: &mut ProcessorContext<'_, KOut, VOut>, record: Record<KIn, VIn>) -> Result<()>;
+
+    /// Called once when the task closes.
+    ///
+    /// # Errors
+    /// Reported by the task's `close`.
+    fn close(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Creates a fresh processor instance per task (Kafka's `ProcessorSupplier`): any
+/// `Fn() -> P + Send + Sync` closure is one.
+pub trait ProcessorSupplier<KIn, VIn, KOut, VOut>: Send + Sync + 'static {
+    /// A new processor.
+    fn get(&self) -> Box<dyn Processor<KIn, VIn, KOut, VOut>>;
+}
+
+impl<F, P, KIn, VIn, KOut, VOut> ProcessorSupplier<KIn, VIn, KOut, VOut> for F
+where
+    F: Fn() -> P + Send + Sync + 'static,
+    P: Processor<KIn, VIn, KOut, VOut> + 'static,
+{
+    fn get(&self) -> Box<dyn Processor<KIn, VIn, KOut, VOut>> {
+        Box::new(self())
+    }
+}
+
+/// When a punctuator fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PunctuationType {
+    /// When stream time (the largest record timestamp the task has seen) passes the schedule;
+    /// schedules are aligned to 0, so the first one fires with the first record.
+    StreamTime,
+    /// When wall-clock time passes the schedule; the first one fires one interval after
+    /// scheduling.
+    WallClockTime,
+}
+
+/// A handle on a scheduled punctuator.
+#[derive(Debug, Clone)]
+pub struct Cancellable(pub(crate) Arc<AtomicBool>);
+
+impl Cancellable {
+    /// Cancels the punctuator (also from inside it); it does not fire again.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`Cancellable::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Extracts the timestamp of an input record (Kafka's `TimestampExtractor`); a negative result
+/// makes the task skip the record with a warning (Kafka's `LogAndSkipOnInvalidTimestamp`).
+pub trait TimestampExtractor: Send + Sync {
+    /// The record's timestamp; `partition_time` is the largest timestamp seen on its partition
+    /// (-1 before the first).
+    fn extract(&self, record: &InputRecord, partition_time: i64) -> i64;
+}
+
+/// The default extractor: the record's own timestamp (Kafka's `FailOnInvalidTimestamp`, except
+/// that invalid timestamps skip the record rather than failing).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RecordTimestampExtractor;
+
+impl TimestampExtractor for RecordTimestampExtractor {
+    fn extract(&self, record: &InputRecord, _partition_time: i64) -> i64 {
+        record.timestamp
+    }
+}
+
+impl<F> TimestampExtractor for F
+where
+    F: Fn(&InputRecord, i64) -> i64 + Send + Sync,
+{
+    fn extract(&self, record: &InputRecord, partition_time: i64) -> i64 {
+        self(record, partition_time)
+    }
+}
+
+/// Where a source starts when its group has no committed offset (`auto.offset.reset`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetReset {
+    /// From the beginning.
+    Earliest,
+    /// From the end.
+    Latest,
+}
+
+/// A node of the graph as the task engine drives it.
+pub(crate) trait ErasedProcessor: Send {
+    fn init(&mut self, cx: NodeCx<'_>) -> Result<()>;
+    fn process(&mut self, cx: NodeCx<'_>, record: ErasedRecord) -> Result<()>;
+    fn close(&mut self) -> Result<()>;
+}
+
+/// Builds a fresh erased node per task; sinks get their resolved static topic (internal topics
+/// prefixed with the application id).
+pub(crate) type NodeFactory = Arc<dyn Fn(Option<&str>) -> Box<dyn ErasedProcessor> + Send + Sync>;
+
+pub(crate) struct TypedProcessor<KIn, VIn, KOut, VOut> {
+    inner: Box<dyn Processor<KIn, VIn, KOut, VOut>>,
+    _types: PhantomData<fn(KIn, VIn, KOut, VOut)>,
+}
+
+impl<KIn, VIn, KOut, VOut> fmt::Debug for TypedProcessor<KIn, VIn, KOut, VOut> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TypedProcessor")
+    }
+}
+
+impl<KIn, VIn, KOut, VOut> TypedProcessor<KIn, VIn, KOut, VOut> {
+    pub(crate) fn new(inner: Box<dyn Processor<KIn, VIn, KOut, VOut>>) -> Self {
+        TypedProcessor { inner, _types: PhantomData }
+    }
+}
+
+/// Downcasts a boxed key or value to exactly `T`; a mismatch names the node and the type.
+pub(crate) fn downcast<T: 'static>(node: &str, what: &str, value: AnyBox) -> Result<T> {
+    value.downcast::<T>().map(|b| *b).map_err(|_| Error::Processing {
+        processor: node.to_owned(),
+        message: format!("{what} is not of the expected type {}", type_name::<T>()),
+    })
+}
+
+impl<KIn, VIn, KOut, VOut> ErasedProcessor for TypedProcessor<KIn, VIn, KOut, VOut>
+where
+    KIn: Send + 'static,
+    VIn: Send + 'static,
+    KOut: 'static,
+    VOut: 'static,
+{
+    fn init(&mut self, cx: NodeCx<'_>) -> Result<()> {
+        self.inner.init(&mut ProcessorContext::new(cx))
+    }
+
+    fn process(&mut self, cx: NodeCx<'_>, record: ErasedRecord) -> Result<()> {
+        let name = cx.name();
+        let (k, v, ts, headers) = record.into_parts();
+        let key: KIn = downcast(&name, "key", k)?;
+        let value: VIn = downcast(&name, "value", v)?;
+        self.inner.process(&mut ProcessorContext::new(cx), Record::with_all(key, value, ts, headers))
+    }
+
+    fn close(&mut self) -> Result<()> {
+        self.inner.close()
+    }
+}

@@ -1,0 +1,670 @@
+//! The client seam: what a stream thread needs from Kafka, as three small traits, and
+//! [`Embedded`], their implementation over the in-process broker.
+//!
+//! The traits are synchronous: a stream thread is an OS thread. The embedded implementation
+//! drives the async embedded client on a current-thread tokio runtime owned by each client, so
+//! no store or processor work ever runs on a shared tokio worker.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use brook_broker::client::{
+    self as bc, Admin, Consumer, ConsumerConfig, DeliveryFuture, NewTopic, OffsetReset, Producer, ProducerConfig,
+    ProducerRecord,
+};
+use brook_broker::{Broker, ErrorCode, IsolationLevel, OffsetSpec};
+
+use crate::engine::{InputRecord, OutputRecord, TopicPartition};
+use crate::error::{Error, Result};
+
+/// The consumer group identity that `send_offsets_to_transaction` fences with.
+#[derive(Clone, Default)]
+pub struct GroupMetadata {
+    /// `group.id` (the application id).
+    pub group_id: String,
+    /// The generation of the last join, -1 before the first.
+    pub generation: i32,
+    /// The member id, empty before the first join.
+    pub member_id: String,
+    /// The librdkafka handle, when the metadata comes from the Kafka seam.
+    #[cfg(feature = "kafka")]
+    pub(crate) rdkafka: Option<Arc<rdkafka::consumer::ConsumerGroupMetadata>>,
+}
+
+impl fmt::Debug for GroupMetadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GroupMetadata")
+            .field("group_id", &self.group_id)
+            .field("generation", &self.generation)
+            .field("member_id", &self.member_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Told about partitions moving; both calls happen inside [`StreamsConsumer::poll`], on the
+/// stream thread. Revocation comes before the group rebalances, so it is the place to commit.
+pub trait RebalanceHandler: Send {
+    /// Partitions taken away from this member. `commit` commits consumer offsets from inside
+    /// the callback where the seam allows it (Kafka), else it returns an error (the embedded
+    /// consumer is mid-poll).
+    fn on_revoked(&mut self, partitions: &[TopicPartition], group: &GroupMetadata, commit: &mut OffsetCommitFn<'_>);
+    /// Partitions given to this member.
+    fn on_assigned(&mut self, partitions: &[TopicPartition]);
+}
+
+/// Commits consumer offsets from inside a rebalance callback.
+pub type OffsetCommitFn<'a> = dyn FnMut(&BTreeMap<TopicPartition, i64>) -> Result<()> + 'a;
+
+/// Consumer settings the runtime decides.
+#[derive(Debug, Clone)]
+pub struct ConsumerSettings {
+    /// `group.id`; `None` for the restore consumer.
+    pub group_id: Option<String>,
+    /// `client.id`.
+    pub client_id: String,
+    /// `isolation.level=read_committed` under exactly-once.
+    pub read_committed: bool,
+    /// `session.timeout.ms`.
+    pub session_timeout: Duration,
+    /// `heartbeat.interval.ms`.
+    pub heartbeat_interval: Duration,
+    /// `max.poll.records`.
+    pub max_poll_records: usize,
+    /// `consumer.*` overrides from the streams config, prefix stripped.
+    pub overrides: BTreeMap<String, String>,
+}
+
+/// Producer settings the runtime decides.
+#[derive(Debug, Clone)]
+pub struct ProducerSettings {
+    /// `client.id`.
+    pub client_id: String,
+    /// `transactional.id` under exactly-once.
+    pub transactional_id: Option<String>,
+    /// `producer.*` overrides from the streams config, prefix stripped.
+    pub overrides: BTreeMap<String, String>,
+}
+
+/// An internal topic to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InternalTopic {
+    /// Full name.
+    pub name: String,
+    /// Partition count.
+    pub partitions: i32,
+    /// Topic configs.
+    pub configs: BTreeMap<String, String>,
+}
+
+/// The group consumer of a stream thread.
+pub trait StreamsConsumer: Send {
+    /// Subscribes (range assignor, group id = application id); `handler` hears about
+    /// assignments.
+    ///
+    /// # Errors
+    /// Client errors.
+    fn subscribe(&mut self, topics: &[String], handler: Box<dyn RebalanceHandler>) -> Result<()>;
+    /// Records fetched, waiting up to `timeout`; rebalance callbacks run inside.
+    ///
+    /// # Errors
+    /// Client errors.
+    fn poll(&mut self, timeout: Duration) -> Result<Vec<InputRecord>>;
+    /// Stops fetching from these partitions.
+    fn pause(&mut self, partitions: &[TopicPartition]);
+    /// Resumes fetching.
+    fn resume(&mut self, partitions: &[TopicPartition]);
+    /// Moves the position of an assigned partition.
+    fn seek(&mut self, partition: &TopicPartition, offset: i64);
+    /// The committed offsets of these partitions (-1 / absent when none).
+    ///
+    /// # Errors
+    /// Client errors.
+    fn committed(&mut self, partitions: &[TopicPartition]) -> Result<BTreeMap<TopicPartition, i64>>;
+    /// Commits offsets (the next offset to read) synchronously.
+    ///
+    /// # Errors
+    /// `RebalanceInProgress`, `IllegalGeneration`, ... when the group moved on.
+    fn commit(&mut self, offsets: &BTreeMap<TopicPartition, i64>) -> Result<()>;
+    /// The group identity for `send_offsets_to_transaction`.
+    fn group_metadata(&self) -> GroupMetadata;
+    /// The partitions assigned now.
+    fn assignment(&self) -> Vec<TopicPartition>;
+    /// Leaves the group.
+    fn close(self: Box<Self>);
+}
+
+/// The producer of a stream thread (transactional under exactly-once).
+pub trait StreamsProducer: Send {
+    /// Queues one record.
+    ///
+    /// # Errors
+    /// Immediate errors (unknown topic, fenced producer).
+    fn send(&mut self, record: OutputRecord) -> Result<()>;
+    /// Sends everything queued and waits for it; returns, per partition written since the
+    /// last flush, the offset after the last record written.
+    ///
+    /// # Errors
+    /// The first failed delivery.
+    fn flush(&mut self) -> Result<BTreeMap<TopicPartition, i64>>;
+    /// Registers the transactional id, fencing older producers with it.
+    ///
+    /// # Errors
+    /// Coordinator errors.
+    fn init_transactions(&mut self) -> Result<()>;
+    /// Opens a transaction.
+    ///
+    /// # Errors
+    /// Fenced or already open.
+    fn begin_transaction(&mut self) -> Result<()>;
+    /// Adds the input offsets to the open transaction.
+    ///
+    /// # Errors
+    /// Fenced, coordinator errors.
+    fn send_offsets_to_transaction(&mut self, offsets: &BTreeMap<TopicPartition, i64>, group: &GroupMetadata) -> Result<()>;
+    /// Commits the open transaction.
+    ///
+    /// # Errors
+    /// Fenced, failed sends in the transaction.
+    fn commit_transaction(&mut self) -> Result<()>;
+    /// Aborts the open transaction.
+    ///
+    /// # Errors
+    /// Coordinator errors.
+    fn abort_transaction(&mut self) -> Result<()>;
+}
+
+/// Topic administration and changelog reads.
+pub trait StreamsAdmin: Send + Sync {
+    /// Partition count of a topic, `None` when it does not exist.
+    ///
+    /// # Errors
+    /// Client errors other than "unknown topic".
+    fn partition_count(&self, topic: &str) -> Result<Option<i32>>;
+    /// Creates topics that do not exist yet; existing ones are left alone.
+    ///
+    /// # Errors
+    /// Client errors other than "already exists".
+    fn create_topics(&self, topics: &[InternalTopic]) -> Result<()>;
+    /// The end offset of a partition: the last stable offset when `read_committed`.
+    ///
+    /// # Errors
+    /// Client errors.
+    fn end_offset(&self, partition: &TopicPartition, read_committed: bool) -> Result<i64>;
+    /// The log start offset of a partition.
+    ///
+    /// # Errors
+    /// Client errors.
+    fn start_offset(&self, partition: &TopicPartition) -> Result<i64>;
+    /// Which member (`client.id`) of a group owns each partition; empty when the seam cannot
+    /// tell.
+    ///
+    /// # Errors
+    /// Client errors.
+    fn group_owners(&self, _group_id: &str) -> Result<BTreeMap<TopicPartition, String>> {
+        Ok(BTreeMap::new())
+    }
+}
+
+/// A consumer without a group, reading changelogs for restore.
+pub trait RestoreConsumer: Send {
+    /// Reads `[from, to)` of one partition, handing batches of records to `sink`; returns the
+    /// position reached (`>= to`, control records included).
+    ///
+    /// # Errors
+    /// Client errors and the sink's.
+    fn read(
+        &mut self,
+        partition: &TopicPartition,
+        from: i64,
+        to: i64,
+        sink: &mut dyn FnMut(&[InputRecord]) -> Result<()>,
+    ) -> Result<i64>;
+}
+
+/// Makes the clients of a [`KafkaStreams`](super::KafkaStreams) instance.
+pub trait ClientSupplier: Send + Sync + fmt::Debug {
+    /// The admin client.
+    ///
+    /// # Errors
+    /// Connection errors.
+    fn admin(&self) -> Result<Arc<dyn StreamsAdmin>>;
+    /// A stream thread's group consumer.
+    ///
+    /// # Errors
+    /// Connection or config errors.
+    fn consumer(&self, settings: &ConsumerSettings) -> Result<Box<dyn StreamsConsumer>>;
+    /// A stream thread's producer.
+    ///
+    /// # Errors
+    /// Connection or config errors.
+    fn producer(&self, settings: &ProducerSettings) -> Result<Box<dyn StreamsProducer>>;
+    /// A restore consumer.
+    ///
+    /// # Errors
+    /// Connection or config errors.
+    fn restore_consumer(&self, settings: &ConsumerSettings) -> Result<Box<dyn RestoreConsumer>>;
+}
+
+/// The client seam over an in-process [`Broker`].
+#[derive(Debug, Clone)]
+pub struct Embedded {
+    broker: Broker,
+}
+
+impl Embedded {
+    /// Clients over this broker handle.
+    pub fn new(broker: Broker) -> Embedded {
+        Embedded { broker }
+    }
+
+    /// The broker.
+    pub fn broker(&self) -> &Broker {
+        &self.broker
+    }
+}
+
+fn current_thread_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Broker(brook_broker::Error::storage("starting a client runtime", e)))
+}
+
+fn tp_of(tp: &TopicPartition) -> bc::TopicPartition {
+    bc::TopicPartition::new(tp.0.clone(), tp.1)
+}
+
+fn tp_from(tp: &bc::TopicPartition) -> TopicPartition {
+    (tp.topic.clone(), tp.partition)
+}
+
+fn input_record(r: bc::ConsumerRecord, topics: &mut BTreeMap<String, Arc<str>>) -> InputRecord {
+    let topic = match topics.get(&r.topic) {
+        Some(t) => t.clone(),
+        None => {
+            let t: Arc<str> = Arc::from(r.topic.as_str());
+            topics.insert(r.topic.clone(), t.clone());
+            t
+        }
+    };
+    InputRecord {
+        topic,
+        partition: r.partition,
+        offset: r.offset,
+        timestamp: r.timestamp,
+        key: r.key,
+        value: r.value,
+        headers: r.headers,
+    }
+}
+
+impl ClientSupplier for Embedded {
+    fn admin(&self) -> Result<Arc<dyn StreamsAdmin>> {
+        Ok(Arc::new(EmbeddedAdmin {
+            broker: self.broker.clone(),
+            admin: Admin::new(self.broker.clone()),
+        }))
+    }
+
+    fn consumer(&self, s: &ConsumerSettings) -> Result<Box<dyn StreamsConsumer>> {
+        let mut config = ConsumerConfig {
+            group_id: s.group_id.clone(),
+            client_id: s.client_id.clone(),
+            auto_offset_reset: OffsetReset::Earliest,
+            enable_auto_commit: false,
+            max_poll_records: s.max_poll_records,
+            isolation_level: if s.read_committed { IsolationLevel::ReadCommitted } else { IsolationLevel::ReadUncommitted },
+            session_timeout: s.session_timeout,
+            heartbeat_interval: s.heartbeat_interval,
+            ..Default::default()
+        };
+        for (k, v) in &s.overrides {
+            config.set(k, v)?;
+        }
+        let rt = current_thread_runtime()?;
+        let consumer = Consumer::new(self.broker.clone(), config);
+        Ok(Box::new(EmbeddedConsumer {
+            consumer,
+            rt,
+            topics: BTreeMap::new(),
+        }))
+    }
+
+    fn producer(&self, s: &ProducerSettings) -> Result<Box<dyn StreamsProducer>> {
+        let mut config = ProducerConfig {
+            client_id: s.client_id.clone(),
+            transactional_id: s.transactional_id.clone(),
+            linger: Duration::from_millis(100),
+            batch_size: 64 << 10,
+            ..Default::default()
+        };
+        for (k, v) in &s.overrides {
+            config.set(k, v)?;
+        }
+        // The runtime only gives the producer's linger task a home; it is never driven, so
+        // batches leave when full or on flush.
+        let rt = current_thread_runtime()?;
+        let producer = {
+            let _guard = rt.enter();
+            Producer::new(self.broker.clone(), config)?
+        };
+        Ok(Box::new(EmbeddedProducer {
+            producer,
+            _rt: rt,
+            inflight: Vec::new(),
+        }))
+    }
+
+    fn restore_consumer(&self, s: &ConsumerSettings) -> Result<Box<dyn RestoreConsumer>> {
+        Ok(Box::new(EmbeddedRestore {
+            broker: self.broker.clone(),
+            isolation: if s.read_committed { IsolationLevel::ReadCommitted } else { IsolationLevel::ReadUncommitted },
+            topics: BTreeMap::new(),
+        }))
+    }
+}
+
+struct EmbeddedAdmin {
+    broker: Broker,
+    admin: Admin,
+}
+
+impl fmt::Debug for EmbeddedAdmin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmbeddedAdmin").finish_non_exhaustive()
+    }
+}
+
+impl StreamsAdmin for EmbeddedAdmin {
+    fn partition_count(&self, topic: &str) -> Result<Option<i32>> {
+        match self.broker.partition_count(topic, false) {
+            Ok(n) => Ok(Some(n)),
+            Err(e) if e.code() == ErrorCode::UnknownTopicOrPartition => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn create_topics(&self, topics: &[InternalTopic]) -> Result<()> {
+        let new: Vec<NewTopic> = topics
+            .iter()
+            .map(|t| NewTopic {
+                name: t.name.clone(),
+                partitions: t.partitions,
+                configs: t.configs.clone(),
+            })
+            .collect();
+        for r in self.admin.create_topics(&new) {
+            match r {
+                Ok(()) => {}
+                Err(e) if e.code() == ErrorCode::TopicAlreadyExists => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    fn end_offset(&self, tp: &TopicPartition, read_committed: bool) -> Result<i64> {
+        let iso = if read_committed { IsolationLevel::ReadCommitted } else { IsolationLevel::ReadUncommitted };
+        Ok(self.broker.list_offset(&tp.0, tp.1, OffsetSpec::Latest, iso)?.0)
+    }
+
+    fn start_offset(&self, tp: &TopicPartition) -> Result<i64> {
+        Ok(self.broker.list_offset(&tp.0, tp.1, OffsetSpec::Earliest, IsolationLevel::ReadUncommitted)?.0)
+    }
+
+    fn group_owners(&self, group_id: &str) -> Result<BTreeMap<TopicPartition, String>> {
+        let d = self.admin.describe_group(group_id);
+        Ok(d.members
+            .iter()
+            .flat_map(|m| m.assignment.iter().map(|tp| (tp_from(tp), m.client_id.clone())))
+            .collect())
+    }
+}
+
+struct EmbeddedConsumer {
+    consumer: Consumer,
+    rt: tokio::runtime::Runtime,
+    topics: BTreeMap<String, Arc<str>>,
+}
+
+impl fmt::Debug for EmbeddedConsumer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmbeddedConsumer").field("consumer", &self.consumer).finish_non_exhaustive()
+    }
+}
+
+/// Adapts a [`RebalanceHandler`] to the embedded consumer's listener.
+struct ListenerAdapter {
+    handler: Box<dyn RebalanceHandler>,
+    group: GroupMetadata,
+}
+
+impl bc::RebalanceListener for ListenerAdapter {
+    fn on_partitions_revoked(&mut self, partitions: &[bc::TopicPartition]) {
+        let tps: Vec<TopicPartition> = partitions.iter().map(tp_from).collect();
+        let mut commit = |_: &BTreeMap<TopicPartition, i64>| -> Result<()> {
+            Err(Error::IllegalState("the embedded consumer cannot commit inside a rebalance callback".into()))
+        };
+        self.handler.on_revoked(&tps, &self.group, &mut commit);
+    }
+
+    fn on_partitions_assigned(&mut self, partitions: &[bc::TopicPartition]) {
+        let tps: Vec<TopicPartition> = partitions.iter().map(tp_from).collect();
+        self.handler.on_assigned(&tps);
+    }
+}
+
+impl StreamsConsumer for EmbeddedConsumer {
+    fn subscribe(&mut self, topics: &[String], handler: Box<dyn RebalanceHandler>) -> Result<()> {
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        let (group_id, _, _) = self.consumer.group_metadata();
+        let adapter = ListenerAdapter {
+            handler,
+            // The embedded transaction coordinator fences by producer epoch; the group id is
+            // what TxnOffsetCommit needs.
+            group: GroupMetadata {
+                group_id: group_id.unwrap_or_default(),
+                generation: -1,
+                ..Default::default()
+            },
+        };
+        self.consumer.subscribe(&names, Some(Box::new(adapter)))?;
+        Ok(())
+    }
+
+    fn poll(&mut self, timeout: Duration) -> Result<Vec<InputRecord>> {
+        let consumer = &mut self.consumer;
+        let records = self.rt.block_on(async move {
+            // Yield to the runtime once, so the heartbeat task and timers run even when the
+            // poll itself completes at once (a busy thread polls with a zero timeout).
+            tokio::task::yield_now().await;
+            consumer.poll(timeout).await
+        })?;
+        let topics = &mut self.topics;
+        Ok(records.into_iter().map(|r| input_record(r, topics)).collect())
+    }
+
+    fn pause(&mut self, partitions: &[TopicPartition]) {
+        let tps: Vec<bc::TopicPartition> = partitions.iter().map(tp_of).collect();
+        self.consumer.pause(&tps);
+    }
+
+    fn resume(&mut self, partitions: &[TopicPartition]) {
+        let tps: Vec<bc::TopicPartition> = partitions.iter().map(tp_of).collect();
+        self.consumer.resume(&tps);
+    }
+
+    fn seek(&mut self, partition: &TopicPartition, offset: i64) {
+        self.consumer.seek(&tp_of(partition), offset);
+    }
+
+    fn committed(&mut self, partitions: &[TopicPartition]) -> Result<BTreeMap<TopicPartition, i64>> {
+        let tps: Vec<bc::TopicPartition> = partitions.iter().map(tp_of).collect();
+        Ok(self.consumer.committed(&tps)?.iter().map(|(tp, o)| (tp_from(tp), *o)).collect())
+    }
+
+    fn commit(&mut self, offsets: &BTreeMap<TopicPartition, i64>) -> Result<()> {
+        let offsets: BTreeMap<bc::TopicPartition, i64> = offsets.iter().map(|(tp, o)| (tp_of(tp), *o)).collect();
+        self.consumer.commit_offsets(&offsets)?;
+        Ok(())
+    }
+
+    fn group_metadata(&self) -> GroupMetadata {
+        let (group_id, generation, member_id) = self.consumer.group_metadata();
+        GroupMetadata {
+            group_id: group_id.unwrap_or_default(),
+            generation,
+            member_id,
+            ..Default::default()
+        }
+    }
+
+    fn assignment(&self) -> Vec<TopicPartition> {
+        self.consumer.assignment().iter().map(tp_from).collect()
+    }
+
+    fn close(self: Box<Self>) {
+        let EmbeddedConsumer { consumer, rt, .. } = *self;
+        rt.block_on(consumer.close());
+    }
+}
+
+struct EmbeddedProducer {
+    producer: Producer,
+    _rt: tokio::runtime::Runtime,
+    inflight: Vec<DeliveryFuture>,
+}
+
+impl fmt::Debug for EmbeddedProducer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmbeddedProducer").field("inflight", &self.inflight.len()).finish_non_exhaustive()
+    }
+}
+
+impl StreamsProducer for EmbeddedProducer {
+    fn send(&mut self, r: OutputRecord) -> Result<()> {
+        let fut = self.producer.send(ProducerRecord {
+            topic: r.topic,
+            partition: r.partition,
+            key: r.key,
+            value: r.value,
+            timestamp: Some(r.timestamp),
+            headers: r.headers,
+        });
+        self.inflight.push(fut);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<BTreeMap<TopicPartition, i64>> {
+        self.producer.flush();
+        let mut ends: BTreeMap<TopicPartition, i64> = BTreeMap::new();
+        let mut first_err = None;
+        // Every batch was appended synchronously by `flush`: the futures are complete.
+        for fut in self.inflight.drain(..) {
+            match futures_now(fut) {
+                Some(Ok(md)) => {
+                    let e = ends.entry((md.topic, md.partition)).or_insert(0);
+                    *e = (*e).max(md.offset + 1);
+                }
+                Some(Err(e)) => {
+                    if first_err.is_none() {
+                        first_err = Some(e);
+                    }
+                }
+                None => {
+                    if first_err.is_none() {
+                        first_err = Some(brook_broker::Error::Timeout("a record was not sent by flush".into()));
+                    }
+                }
+            }
+        }
+        match first_err {
+            Some(e) => Err(e.into()),
+            None => Ok(ends),
+        }
+    }
+
+    fn init_transactions(&mut self) -> Result<()> {
+        Ok(self.producer.init_transactions()?)
+    }
+
+    fn begin_transaction(&mut self) -> Result<()> {
+        Ok(self.producer.begin_transaction()?)
+    }
+
+    fn send_offsets_to_transaction(&mut self, offsets: &BTreeMap<TopicPartition, i64>, group: &GroupMetadata) -> Result<()> {
+        let offsets: BTreeMap<bc::TopicPartition, i64> = offsets.iter().map(|(tp, o)| (tp_of(tp), *o)).collect();
+        Ok(self.producer.send_offsets_to_transaction(&offsets, &group.group_id)?)
+    }
+
+    fn commit_transaction(&mut self) -> Result<()> {
+        Ok(self.producer.commit_transaction()?)
+    }
+
+    fn abort_transaction(&mut self) -> Result<()> {
+        self.inflight.clear();
+        Ok(self.producer.abort_transaction()?)
+    }
+}
+
+/// Polls a future once with a no-op waker.
+fn futures_now<F: std::future::Future + Unpin>(mut fut: F) -> Option<F::Output> {
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    match std::pin::Pin::new(&mut fut).poll(&mut cx) {
+        std::task::Poll::Ready(v) => Some(v),
+        std::task::Poll::Pending => None,
+    }
+}
+
+struct EmbeddedRestore {
+    broker: Broker,
+    isolation: IsolationLevel,
+    topics: BTreeMap<String, Arc<str>>,
+}
+
+impl fmt::Debug for EmbeddedRestore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmbeddedRestore").finish_non_exhaustive()
+    }
+}
+
+impl RestoreConsumer for EmbeddedRestore {
+    fn read(
+        &mut self,
+        tp: &TopicPartition,
+        from: i64,
+        to: i64,
+        sink: &mut dyn FnMut(&[InputRecord]) -> Result<()>,
+    ) -> Result<i64> {
+        // A consumer without a group, assigned to the one partition: it filters aborted
+        // transactions and control batches like any read_committed consumer.
+        let config = ConsumerConfig {
+            group_id: None,
+            enable_auto_commit: false,
+            auto_offset_reset: OffsetReset::Earliest,
+            isolation_level: self.isolation,
+            max_poll_records: 10_000,
+            max_partition_fetch_bytes: 4 << 20,
+            ..Default::default()
+        };
+        let rt = current_thread_runtime()?;
+        let mut consumer = Consumer::new(self.broker.clone(), config);
+        let btp = tp_of(tp);
+        consumer.assign(std::slice::from_ref(&btp));
+        consumer.seek(&btp, from);
+        let mut pos = from;
+        while pos < to {
+            let batch = rt.block_on(consumer.poll(Duration::from_millis(200)))?;
+            let topics = &mut self.topics;
+            let records: Vec<InputRecord> = batch.into_iter().filter(|r| r.offset < to).map(|r| input_record(r, topics)).collect();
+            if !records.is_empty() {
+                sink(&records)?;
+            }
+            pos = rt.block_on(consumer.position(&btp))?;
+        }
+        Ok(pos)
+    }
+}

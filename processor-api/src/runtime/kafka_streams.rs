@@ -1,0 +1,641 @@
+//! `KafkaStreams`: the client that runs a topology's tasks on stream threads.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use parking_lot::{Condvar, Mutex};
+
+use super::client::{ClientSupplier, InternalTopic, ProducerSettings};
+use super::metadata::{KeyQueryMetadata, ThreadMetadata};
+use super::process_id;
+use super::state::{State, ThreadState};
+use super::stream_thread::{self, ThreadContext, ThreadShared};
+use super::topics;
+use crate::config::{StreamsConfig, UncaughtExceptionResponse};
+use crate::engine::{OutputRecord, TaskEngine, TaskFactory, TaskId};
+use crate::error::{Error, Result};
+
+/// Told about every state change: `(new, old)`, as Kafka's `StateListener.onChange`.
+pub type StateListener = Box<dyn Fn(State, State) + Send + Sync>;
+
+/// Decides what happens when a stream thread dies of an error.
+pub type UncaughtExceptionHandler = Box<dyn Fn(&Error) -> UncaughtExceptionResponse + Send + Sync>;
+
+struct ThreadEntry {
+    shared: Arc<ThreadShared>,
+    handle: Option<JoinHandle<()>>,
+}
+
+struct Inner {
+    factory: Arc<dyn TaskFactory>,
+    config: Arc<StreamsConfig>,
+    supplier: Arc<dyn ClientSupplier>,
+    process_id: String,
+    app_dir: PathBuf,
+    state: Mutex<State>,
+    state_cv: Condvar,
+    listener: Mutex<Option<StateListener>>,
+    handler: Mutex<Option<UncaughtExceptionHandler>>,
+    threads: Mutex<Vec<ThreadEntry>>,
+    ctx: Mutex<Option<Arc<ThreadContext>>>,
+    /// The lock on `state.dir/<application.id>` held while running.
+    dir_lock: Mutex<Option<std::fs::File>>,
+}
+
+/// Runs a topology: stream threads consume the topology's source topics as one consumer group
+/// (`application.id`), each task (sub-topology x partition) restoring its stores from their
+/// changelogs before it processes.
+///
+/// Dropping a running instance without [`close`](Self::close) abandons its threads as a crash
+/// would: nothing is committed, open transactions are left to be fenced by the next instance.
+///
+/// # Examples
+/// ```no_run
+/// # fn factory() -> std::sync::Arc<dyn brook_processor_api::TaskFactory> { unimplemented!() }
+/// # fn main() -> brook_processor_api::Result<()> {
+/// # let rt = tokio::runtime::Runtime::new().unwrap();
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let broker = rt.block_on(brook_broker::Broker::open(brook_broker::BrokerConfig::new(dir.path())))?;
+/// use brook_processor_api::{KafkaStreams, StreamsConfig, runtime::Embedded};
+/// let mut config = StreamsConfig::new("word-count");
+/// config.set("processing.guarantee", "exactly_once_v2")?;
+/// let streams = KafkaStreams::new(factory(), config, Embedded::new(broker))?;
+/// streams.start()?;
+/// // ...
+/// streams.close(std::time::Duration::from_secs(30));
+/// # Ok(()) }
+/// ```
+pub struct KafkaStreams {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for KafkaStreams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaStreams")
+            .field("application_id", &self.inner.config.application_id)
+            .field("process_id", &self.inner.process_id)
+            .field("state", &*self.inner.state.lock())
+            .finish_non_exhaustive()
+    }
+}
+
+impl KafkaStreams {
+    /// An instance in state `CREATED`. The process id is read from (or written to)
+    /// `state.dir/<application.id>/kafka-streams-process-metadata`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an empty application id; I/O errors on the state directory.
+    pub fn new(factory: Arc<dyn TaskFactory>, config: StreamsConfig, client: impl ClientSupplier + 'static) -> Result<KafkaStreams> {
+        if config.application_id.is_empty() {
+            return Err(Error::Config("application.id must be set".into()));
+        }
+        if config.num_stream_threads == 0 {
+            tracing::warn!("num.stream.threads=0: the instance runs no tasks until a thread is added");
+        }
+        let app_dir = config.state_dir.join(&config.application_id);
+        let process_id = process_id::load_or_create(&app_dir)?;
+        Ok(KafkaStreams {
+            inner: Arc::new(Inner {
+                factory,
+                config: Arc::new(config),
+                supplier: Arc::new(client),
+                process_id,
+                app_dir,
+                state: Mutex::new(State::Created),
+                state_cv: Condvar::new(),
+                listener: Mutex::new(None),
+                handler: Mutex::new(None),
+                threads: Mutex::new(Vec::new()),
+                ctx: Mutex::new(None),
+                dir_lock: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        *self.inner.state.lock()
+    }
+
+    /// The process id (a UUID stable per state directory).
+    pub fn process_id(&self) -> &str {
+        &self.inner.process_id
+    }
+
+    /// Sets the state listener; only before `start`.
+    ///
+    /// # Errors
+    /// [`Error::IllegalState`] after `start`.
+    pub fn set_state_listener(&self, listener: impl Fn(State, State) + Send + Sync + 'static) -> Result<()> {
+        self.require_created("set_state_listener")?;
+        *self.inner.listener.lock() = Some(Box::new(listener));
+        Ok(())
+    }
+
+    /// Sets the uncaught exception handler (default: the config's
+    /// `uncaught_exception_response`); only before `start`.
+    ///
+    /// # Errors
+    /// [`Error::IllegalState`] after `start`.
+    pub fn set_uncaught_exception_handler(
+        &self,
+        handler: impl Fn(&Error) -> UncaughtExceptionResponse + Send + Sync + 'static,
+    ) -> Result<()> {
+        self.require_created("set_uncaught_exception_handler")?;
+        *self.inner.handler.lock() = Some(Box::new(handler));
+        Ok(())
+    }
+
+    fn require_created(&self, what: &str) -> Result<()> {
+        match self.state() {
+            State::Created => Ok(()),
+            s => Err(Error::IllegalState(format!("{what} is only allowed in state CREATED, not {s}"))),
+        }
+    }
+
+    /// Creates the internal topics (checking co-partitioning) and starts
+    /// `num.stream.threads` threads; the state becomes `REBALANCING`, then `RUNNING` once
+    /// every thread restored its tasks.
+    ///
+    /// # Errors
+    /// [`Error::IllegalState`] unless `CREATED`; [`Error::Topology`] for a missing source
+    /// topic or topics that are not co-partitioned; client errors.
+    pub fn start(&self) -> Result<()> {
+        self.require_created("start")?;
+        let inner = &self.inner;
+        Inner::lock_state_dir(inner)?;
+        let prepared = inner
+            .supplier
+            .admin()
+            .and_then(|admin| Ok((topics::prepare(inner.factory.subtopologies(), admin.as_ref(), &inner.config)?, admin)));
+        let (topics, admin) = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                *inner.dir_lock.lock() = None;
+                return Err(e);
+            }
+        };
+        // Shutdown requests of other instances are the ones after this offset.
+        let request_tp = (shutdown_topic(&inner.config.application_id), 0);
+        let baseline = match admin.partition_count(&request_tp.0) {
+            Ok(Some(_)) => admin.end_offset(&request_tp, false).unwrap_or(0),
+            _ => 0,
+        };
+        let weak: Weak<Inner> = Arc::downgrade(inner);
+        let ctx = Arc::new(ThreadContext {
+            config: inner.config.clone(),
+            factory: inner.factory.clone(),
+            topics: Arc::new(topics),
+            supplier: inner.supplier.clone(),
+            admin,
+            process_id: inner.process_id.clone(),
+            app_dir: inner.app_dir.clone(),
+            on_state_change: Arc::new(move || {
+                if let Some(inner) = weak.upgrade() {
+                    Inner::recompute_state(&inner);
+                }
+            }),
+        });
+        *inner.ctx.lock() = Some(ctx);
+        tracing::info!(application = %inner.config.application_id, process = %inner.process_id, threads = inner.config.num_stream_threads, "starting");
+        Inner::set_state(inner, State::Rebalancing);
+        for _ in 0..inner.config.num_stream_threads {
+            Inner::spawn_thread(inner, None)?;
+        }
+        Inner::recompute_state(inner);
+        let weak = Arc::downgrade(inner);
+        std::thread::Builder::new()
+            .name("streams-supervisor".into())
+            .spawn(move || supervise(weak, request_tp, baseline))
+            .map_err(|e| Error::Broker(brook_broker::Error::storage("spawning the supervisor thread", e)))?;
+        Ok(())
+    }
+
+    /// Adds a stream thread; returns its name.
+    ///
+    /// # Errors
+    /// [`Error::IllegalState`] unless running or rebalancing.
+    pub fn add_stream_thread(&self) -> Result<String> {
+        if !self.state().is_running_or_rebalancing() {
+            return Err(Error::IllegalState(format!("cannot add a stream thread in state {}", self.state())));
+        }
+        let name = Inner::spawn_thread(&self.inner, None)?;
+        Inner::recompute_state(&self.inner);
+        Ok(name)
+    }
+
+    /// Stops one stream thread cleanly (its tasks are committed and move to the others);
+    /// returns its name, `None` when there is no live thread.
+    ///
+    /// # Errors
+    /// [`Error::IllegalState`] unless running or rebalancing; [`Error::Timeout`] when the
+    /// thread did not stop in time.
+    pub fn remove_stream_thread(&self, timeout: Duration) -> Result<Option<String>> {
+        if !self.state().is_running_or_rebalancing() {
+            return Err(Error::IllegalState(format!("cannot remove a stream thread in state {}", self.state())));
+        }
+        let entry = {
+            let mut threads = self.inner.threads.lock();
+            let pos = threads.iter().rposition(|t| t.shared.state() != ThreadState::Dead);
+            pos.map(|p| threads.remove(p))
+        };
+        let Some(mut entry) = entry else { return Ok(None) };
+        entry.shared.stop.store(true, Ordering::SeqCst);
+        let name = entry.shared.name.clone();
+        if !join_until(&mut entry.handle, Instant::now() + timeout) {
+            return Err(Error::Timeout(format!("stream thread {name} did not stop within {timeout:?}")));
+        }
+        Inner::recompute_state(&self.inner);
+        Ok(Some(name))
+    }
+
+    /// Stops every thread cleanly (final commit, tasks closed with checkpoints, group left)
+    /// and waits up to `timeout`; returns whether they all stopped in time.
+    pub fn close(&self, timeout: Duration) -> bool {
+        Inner::shutdown(&self.inner, timeout, false, State::NotRunning)
+    }
+
+    /// Deletes the local state of this application (`state.dir/<application.id>`), keeping
+    /// the process id.
+    ///
+    /// # Errors
+    /// [`Error::IllegalState`] while running; I/O errors.
+    pub fn cleanup(&self) -> Result<()> {
+        if self.state().is_running_or_rebalancing() || self.state() == State::PendingShutdown {
+            return Err(Error::IllegalState(format!("cleanup needs a stopped instance, not {}", self.state())));
+        }
+        let Ok(entries) = std::fs::read_dir(&self.inner.app_dir) else { return Ok(()) };
+        for entry in entries.flatten() {
+            if entry.file_name() == process_id::PROCESS_FILE || entry.file_name() == ".lock" {
+                continue;
+            }
+            let path = entry.path();
+            let res = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+            res.map_err(|e| Error::Broker(brook_broker::Error::storage(format!("removing {}", path.display()), e)))?;
+        }
+        tracing::info!(dir = %self.inner.app_dir.display(), "local state wiped");
+        Ok(())
+    }
+
+    /// Waits until `pred(state)` holds or `timeout` passes; returns the last state seen and
+    /// whether the predicate held.
+    pub fn wait_for_state(&self, timeout: Duration, pred: impl Fn(State) -> bool) -> (State, bool) {
+        let deadline = Instant::now() + timeout;
+        let mut st = self.inner.state.lock();
+        loop {
+            if pred(*st) {
+                return (*st, true);
+            }
+            if self.inner.state_cv.wait_until(&mut st, deadline).timed_out() {
+                return (*st, pred(*st));
+            }
+        }
+    }
+
+    /// Metadata of this instance's live threads.
+    pub fn metadata_for_local_threads(&self) -> Vec<ThreadMetadata> {
+        self.inner.threads.lock().iter().map(|t| t.shared.metadata()).collect()
+    }
+
+    /// Runs `f` on every initialised task engine of this instance (under the owning thread's
+    /// lock): downcast with [`TaskEngine::as_any`] to query its stores.
+    pub fn with_tasks(&self, mut f: impl FnMut(TaskId, &dyn TaskEngine)) {
+        let threads: Vec<Arc<ThreadShared>> = self.inner.threads.lock().iter().map(|t| t.shared.clone()).collect();
+        for t in threads {
+            t.for_each_task(&mut f);
+        }
+    }
+
+    /// Interactive queries over a named store across this instance's tasks.
+    ///
+    /// # Errors
+    /// Always [`Error::IllegalState`] for now: store handles come from the task engine of the
+    /// Processor API, which this runtime does not know yet; use [`with_tasks`](Self::with_tasks)
+    /// and downcast the engine meanwhile.
+    pub fn store(&self, name: &str) -> Result<()> {
+        Err(Error::IllegalState(format!(
+            "interactive queries on store {name:?} are not yet supported by the runtime; use KafkaStreams::with_tasks"
+        )))
+    }
+
+    /// Where the partition of `key` (serialized bytes) of a logged store lives.
+    ///
+    /// # Errors
+    /// [`Error::IllegalState`] before `start`; [`Error::Config`] for a store without a
+    /// changelog in this topology.
+    pub fn query_metadata_for_key(&self, store: &str, key: &[u8]) -> Result<KeyQueryMetadata> {
+        let ctx = self
+            .inner
+            .ctx
+            .lock()
+            .clone()
+            .ok_or_else(|| Error::IllegalState("query_metadata_for_key needs a started instance".into()))?;
+        let changelog = format!("{}-{store}-changelog", self.inner.config.application_id);
+        let sub = ctx
+            .topics
+            .subtopologies
+            .values()
+            .find(|s| s.changelog_topics.iter().any(|(t, _)| *t == changelog))
+            .ok_or_else(|| Error::Config(format!("no logged store {store:?} in this topology")))?;
+        let count = ctx.topics.partitions[&sub.id];
+        let partition = brook_broker::client::partitioner::partition_for_key(key, count);
+        let task = TaskId {
+            subtopology: sub.id,
+            partition,
+        };
+        let mut local = false;
+        self.with_tasks(|id, _| local |= id == task);
+        let owners = ctx.admin.group_owners(&self.inner.config.application_id).unwrap_or_default();
+        let owner_client_id = sub
+            .source_topics
+            .iter()
+            .chain(&sub.repartition_source_topics)
+            .find_map(|t| owners.get(&(t.clone(), partition)).cloned());
+        Ok(KeyQueryMetadata {
+            partition,
+            task,
+            local,
+            owner_client_id,
+        })
+    }
+}
+
+impl Drop for KafkaStreams {
+    fn drop(&mut self) {
+        let st = self.state();
+        if st.is_running_or_rebalancing() {
+            tracing::warn!(application = %self.inner.config.application_id, "KafkaStreams dropped without close: abandoning its threads");
+            Inner::shutdown(&self.inner, Duration::from_secs(30), true, State::NotRunning);
+        }
+    }
+}
+
+/// Joins a thread, waiting at most until `deadline`; `true` when it finished.
+fn join_until(handle: &mut Option<JoinHandle<()>>, deadline: Instant) -> bool {
+    let Some(h) = handle.take() else { return true };
+    while !h.is_finished() {
+        if Instant::now() >= deadline {
+            *handle = Some(h);
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = h.join();
+    true
+}
+
+impl Inner {
+    /// Locks the application's state directory, so two instances never share it (they would
+    /// share a process id, hence transactional ids, and fence each other).
+    fn lock_state_dir(inner: &Arc<Inner>) -> Result<()> {
+        let path = inner.app_dir.join(".lock");
+        let io = |e: std::io::Error| Error::Broker(brook_broker::Error::storage(format!("locking {}", path.display()), e));
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {
+                *inner.dir_lock.lock() = Some(file);
+                Ok(())
+            }
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::IllegalState(format!(
+                "state directory {} is in use by another instance of {}",
+                inner.app_dir.display(),
+                inner.config.application_id
+            ))),
+            Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+        }
+    }
+
+    fn set_state(inner: &Arc<Inner>, new: State) {
+        let old = {
+            let mut st = inner.state.lock();
+            let old = *st;
+            if old == new {
+                return;
+            }
+            *st = new;
+            old
+        };
+        Inner::announce(inner, old, new);
+    }
+
+    /// Wakes waiters and tells the state listener about a transition already made.
+    fn announce(inner: &Arc<Inner>, old: State, new: State) {
+        inner.state_cv.notify_all();
+        tracing::info!(application = %inner.config.application_id, from = %old, to = %new, "state transition");
+        if let Some(l) = &*inner.listener.lock() {
+            l(new, old);
+        }
+    }
+
+    /// Derives the instance state from its threads while it runs.
+    fn recompute_state(inner: &Arc<Inner>) {
+        let current = *inner.state.lock();
+        if !current.is_running_or_rebalancing() {
+            return;
+        }
+        let states: Vec<ThreadState> = inner.threads.lock().iter().map(|t| t.shared.state()).collect();
+        let live: Vec<ThreadState> = states.into_iter().filter(|s| *s != ThreadState::Dead && *s != ThreadState::PendingShutdown).collect();
+        let new = if live.is_empty() {
+            if inner.config.num_stream_threads == 0 {
+                State::Running
+            } else {
+                return;
+            }
+        } else if live.iter().all(|s| *s == ThreadState::Running) {
+            State::Running
+        } else {
+            State::Rebalancing
+        };
+        Inner::set_state(inner, new);
+    }
+
+    fn spawn_thread(inner: &Arc<Inner>, index: Option<usize>) -> Result<String> {
+        let ctx = inner
+            .ctx
+            .lock()
+            .clone()
+            .ok_or_else(|| Error::IllegalState("the instance is not started".into()))?;
+        let mut threads = inner.threads.lock();
+        let index = index.unwrap_or_else(|| {
+            let used: Vec<usize> = threads.iter().filter(|t| t.shared.state() != ThreadState::Dead).map(|t| t.shared.index).collect();
+            (1..).find(|i| !used.contains(i)).unwrap_or(1)
+        });
+        threads.retain(|t| !(t.shared.index == index && t.shared.state() == ThreadState::Dead));
+        let shared = ThreadShared::new(ctx, index);
+        let name = shared.name.clone();
+        let weak = Arc::downgrade(inner);
+        let s = shared.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("StreamThread-{index}"))
+            .spawn(move || {
+                let result = stream_thread::run(&s);
+                *s.state.lock() = ThreadState::Dead;
+                if let Some(inner) = weak.upgrade() {
+                    Inner::thread_exited(&inner, &s, result);
+                }
+            })
+            .map_err(|e| Error::Broker(brook_broker::Error::storage("spawning a stream thread", e)))?;
+        threads.push(ThreadEntry {
+            shared,
+            handle: Some(handle),
+        });
+        Ok(name)
+    }
+
+    /// Runs on the exiting thread: applies the uncaught exception handler.
+    fn thread_exited(inner: &Arc<Inner>, thread: &Arc<ThreadShared>, result: Result<()>) {
+        let stopping = thread.stop.load(Ordering::SeqCst) || thread.abandon.load(Ordering::SeqCst);
+        let err = match result {
+            Ok(()) => {
+                Inner::recompute_state(inner);
+                return;
+            }
+            Err(e) => e,
+        };
+        tracing::error!(thread = %thread.name, error = %err, "stream thread died");
+        if stopping || !inner.state.lock().is_running_or_rebalancing() {
+            return;
+        }
+        let response = match &*inner.handler.lock() {
+            Some(h) => h(&err),
+            None => inner.config.uncaught_exception_response,
+        };
+        match response {
+            UncaughtExceptionResponse::ReplaceThread => {
+                tracing::info!(thread = %thread.name, "replacing the dead stream thread");
+                if let Err(e) = Inner::spawn_thread(inner, Some(thread.index)) {
+                    tracing::error!(error = %e, "could not replace the stream thread");
+                }
+                Inner::recompute_state(inner);
+            }
+            UncaughtExceptionResponse::ShutdownClient | UncaughtExceptionResponse::ShutdownApplication => {
+                if response == UncaughtExceptionResponse::ShutdownApplication {
+                    if let Err(e) = Inner::request_application_shutdown(inner, &thread.name) {
+                        tracing::error!(error = %e, "could not ask the other instances to shut down");
+                    }
+                }
+                // Not from this thread: shutdown joins the threads.
+                let inner = inner.clone();
+                let _ = std::thread::Builder::new().name("streams-shutdown".into()).spawn(move || {
+                    Inner::shutdown(&inner, Duration::from_secs(60), false, State::Error);
+                });
+            }
+        }
+    }
+
+    /// SHUTDOWN_APPLICATION: appends a request to `<application.id>-shutdown-requests`, which
+    /// every instance's supervisor watches.
+    fn request_application_shutdown(inner: &Arc<Inner>, thread: &str) -> Result<()> {
+        let topic = shutdown_topic(&inner.config.application_id);
+        let admin = inner.supplier.admin()?;
+        admin.create_topics(&[InternalTopic {
+            name: topic.clone(),
+            partitions: 1,
+            configs: BTreeMap::from([("retention.ms".to_owned(), "604800000".to_owned())]),
+        }])?;
+        let mut producer = inner.supplier.producer(&ProducerSettings {
+            client_id: format!("{thread}-shutdown-requester"),
+            transactional_id: None,
+            overrides: BTreeMap::new(),
+        })?;
+        producer.send(OutputRecord {
+            topic,
+            partition: Some(0),
+            key: Some(Bytes::from(inner.process_id.clone())),
+            value: Some(Bytes::from(format!("shutdown requested by {thread}"))),
+            timestamp: brook_broker::broker::now_ms(),
+            headers: Vec::new(),
+        })?;
+        producer.flush()?;
+        tracing::error!(thread, "SHUTDOWN_APPLICATION: every instance of the application is asked to shut down");
+        Ok(())
+    }
+
+    fn shutdown(inner: &Arc<Inner>, timeout: Duration, abandon: bool, final_state: State) -> bool {
+        let deadline = Instant::now() + timeout;
+        let old = {
+            let mut st = inner.state.lock();
+            match *st {
+                State::NotRunning | State::Error => return true,
+                State::PendingShutdown => {
+                    // Another caller is shutting down: wait for it.
+                    while !matches!(*st, State::NotRunning | State::Error) {
+                        if inner.state_cv.wait_until(&mut st, deadline).timed_out() {
+                            return false;
+                        }
+                    }
+                    return true;
+                }
+                State::Created => {
+                    *st = State::NotRunning;
+                    drop(st);
+                    Inner::announce(inner, State::Created, State::NotRunning);
+                    return true;
+                }
+                old => {
+                    *st = State::PendingShutdown;
+                    old
+                }
+            }
+        };
+        Inner::announce(inner, old, State::PendingShutdown);
+        let mut entries: Vec<ThreadEntry> = std::mem::take(&mut *inner.threads.lock());
+        for t in &entries {
+            if abandon {
+                t.shared.abandon.store(true, Ordering::SeqCst);
+            }
+            t.shared.stop.store(true, Ordering::SeqCst);
+        }
+        let mut all = true;
+        for t in &mut entries {
+            all &= join_until(&mut t.handle, deadline);
+        }
+        // Threads replaced while we were joining.
+        let late: Vec<ThreadEntry> = std::mem::take(&mut *inner.threads.lock());
+        for mut t in late {
+            t.shared.stop.store(true, Ordering::SeqCst);
+            all &= join_until(&mut t.handle, deadline);
+        }
+        if all {
+            *inner.dir_lock.lock() = None;
+        }
+        Inner::set_state(inner, final_state);
+        all
+    }
+}
+
+/// The topic that carries SHUTDOWN_APPLICATION requests between instances.
+fn shutdown_topic(application_id: &str) -> String {
+    format!("{application_id}-shutdown-requests")
+}
+
+/// Watches for shutdown requests of other instances while the instance runs.
+fn supervise(inner: Weak<Inner>, request_tp: (String, i32), baseline: i64) {
+    let Some(admin) = inner.upgrade().and_then(|i| i.ctx.lock().as_ref().map(|c| c.admin.clone())) else { return };
+    loop {
+        {
+            let Some(inner) = inner.upgrade() else { return };
+            let mut st = inner.state.lock();
+            if !st.is_running_or_rebalancing() {
+                return;
+            }
+            inner.state_cv.wait_for(&mut st, Duration::from_millis(500));
+            if !st.is_running_or_rebalancing() {
+                return;
+            }
+        }
+        let requested = matches!(admin.partition_count(&request_tp.0), Ok(Some(_)))
+            && admin.end_offset(&request_tp, false).is_ok_and(|end| end > baseline);
+        if requested {
+            let Some(inner) = inner.upgrade() else { return };
+            tracing::error!(application = %inner.config.application_id, "another instance requested SHUTDOWN_APPLICATION; shutting down");
+            Inner::shutdown(&inner, Duration::from_secs(60), false, State::Error);
+            return;
+        }
+    }
+}

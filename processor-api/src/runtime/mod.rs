@@ -1,0 +1,31 @@
+//! The runtime: [`KafkaStreams`] runs a topology's tasks on stream threads (OS threads), over a
+//! client seam ([`ClientSupplier`]): [`Embedded`] for the in-process broker, `Kafka` (feature
+//! `kafka`) for any Kafka-protocol cluster through librdkafka.
+//!
+//! A stream thread loops poll -> add records to tasks -> process (bounded) -> punctuate ->
+//! commit every `commit.interval.ms`. Tasks (sub-topology x partition) come from the consumer
+//! group (group id = `application.id`, range assignor); each task's stores are restored from
+//! their changelogs before it processes. Under `exactly_once_v2` each thread has one
+//! transactional producer (`<application.id>-<process id>-<thread index>`), and output,
+//! changelogs and input offsets commit in one transaction.
+
+pub mod client;
+#[cfg(feature = "kafka")]
+pub mod kafka;
+mod kafka_streams;
+mod metadata;
+mod process_id;
+mod state;
+mod stream_thread;
+mod task_manager;
+mod topics;
+
+pub use client::{
+    ClientSupplier, ConsumerSettings, Embedded, GroupMetadata, InternalTopic, ProducerSettings, RebalanceHandler,
+    RestoreConsumer, StreamsAdmin, StreamsConsumer, StreamsProducer,
+};
+#[cfg(feature = "kafka")]
+pub use kafka::Kafka;
+pub use kafka_streams::{KafkaStreams, StateListener, UncaughtExceptionHandler};
+pub use metadata::{KeyQueryMetadata, ThreadMetadata};
+pub use state::State;

@@ -1,0 +1,290 @@
+//! A stream thread: an OS thread looping poll -> add records -> process -> punctuate -> commit
+//! over the tasks its group consumer was assigned.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use super::client::{
+    ClientSupplier, ConsumerSettings, GroupMetadata, OffsetCommitFn, ProducerSettings, RebalanceHandler, StreamsAdmin,
+    StreamsConsumer,
+};
+use super::metadata::ThreadMetadata;
+use super::state::ThreadState;
+use super::task_manager::{is_fenced, Core};
+use super::topics::TopologyTopics;
+use crate::config::StreamsConfig;
+use crate::engine::{TaskEngine, TaskFactory, TaskId, TopicPartition};
+use crate::error::Result;
+
+/// What every thread of one `KafkaStreams` instance shares.
+pub(crate) struct ThreadContext {
+    pub(crate) config: Arc<StreamsConfig>,
+    pub(crate) factory: Arc<dyn TaskFactory>,
+    pub(crate) topics: Arc<TopologyTopics>,
+    pub(crate) supplier: Arc<dyn ClientSupplier>,
+    pub(crate) admin: Arc<dyn StreamsAdmin>,
+    pub(crate) process_id: String,
+    pub(crate) app_dir: PathBuf,
+    /// Called after a thread changes state.
+    pub(crate) on_state_change: Arc<dyn Fn() + Send + Sync>,
+}
+
+/// The part of a thread the instance sees: its state, stop flags and tasks.
+pub(crate) struct ThreadShared {
+    pub(crate) index: usize,
+    pub(crate) name: String,
+    pub(crate) transactional_id: Option<String>,
+    pub(crate) state: Mutex<ThreadState>,
+    /// Clean shutdown requested.
+    pub(crate) stop: AtomicBool,
+    /// Stop at once without committing (the instance was dropped without `close`).
+    pub(crate) abandon: AtomicBool,
+    pub(crate) core: Mutex<Option<Core>>,
+    ctx: Arc<ThreadContext>,
+}
+
+impl std::fmt::Debug for ThreadShared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ThreadShared").field("name", &self.name).field("state", &*self.state.lock()).finish_non_exhaustive()
+    }
+}
+
+impl ThreadShared {
+    pub(crate) fn new(ctx: Arc<ThreadContext>, index: usize) -> Arc<ThreadShared> {
+        let app = &ctx.config.application_id;
+        Arc::new(ThreadShared {
+            index,
+            name: format!("{app}-{}-StreamThread-{index}", ctx.process_id),
+            transactional_id: ctx.config.exactly_once().then(|| format!("{app}-{}-{index}", ctx.process_id)),
+            state: Mutex::new(ThreadState::Starting),
+            stop: AtomicBool::new(false),
+            abandon: AtomicBool::new(false),
+            core: Mutex::new(None),
+            ctx,
+        })
+    }
+
+    pub(crate) fn state(&self) -> ThreadState {
+        *self.state.lock()
+    }
+
+    fn set_state(&self, s: ThreadState) {
+        let changed = {
+            let mut st = self.state.lock();
+            let changed = *st != s && *st != ThreadState::Dead;
+            if changed {
+                tracing::debug!(thread = %self.name, from = ?*st, to = ?s, "stream thread state");
+                *st = s;
+            }
+            changed
+        };
+        if changed {
+            (self.ctx.on_state_change)();
+        }
+    }
+
+    pub(crate) fn metadata(&self) -> ThreadMetadata {
+        let (active_tasks, partitions) = match &*self.core.lock() {
+            Some(core) => (
+                core.tasks.keys().copied().collect(),
+                core.tasks.values().flat_map(|t| t.inputs.iter().cloned()).collect(),
+            ),
+            None => (BTreeSet::new(), BTreeSet::new()),
+        };
+        ThreadMetadata {
+            thread_name: self.name.clone(),
+            state: match self.state() {
+                ThreadState::Starting => "STARTING",
+                ThreadState::Rebalancing => "PARTITIONS_ASSIGNED",
+                ThreadState::Running => "RUNNING",
+                ThreadState::PendingShutdown => "PENDING_SHUTDOWN",
+                ThreadState::Dead => "DEAD",
+            }
+            .to_owned(),
+            active_tasks,
+            partitions,
+            transactional_id: self.transactional_id.clone(),
+        }
+    }
+
+    /// Runs `f` on every task engine of this thread.
+    pub(crate) fn for_each_task(&self, f: &mut dyn FnMut(TaskId, &dyn TaskEngine)) {
+        if let Some(core) = &*self.core.lock() {
+            for (id, t) in &core.tasks {
+                if t.initialized {
+                    f(*id, t.engine.as_ref());
+                }
+            }
+        }
+    }
+}
+
+fn prefixed(config: &StreamsConfig, prefix: &str) -> BTreeMap<String, String> {
+    config
+        .extra
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix(prefix).map(|k| (k.to_owned(), v.clone())))
+        .collect()
+}
+
+pub(crate) fn producer_settings(config: &StreamsConfig, thread: &str, transactional_id: Option<String>) -> ProducerSettings {
+    ProducerSettings {
+        client_id: format!("{thread}-producer"),
+        transactional_id,
+        overrides: prefixed(config, "producer."),
+    }
+}
+
+/// Consumer settings of a thread's group consumer (`group`) or restore consumer. A
+/// `group.instance.id` in the config makes each thread a static member `<id>-<thread index>`,
+/// as Kafka Streams does, so a restarted instance takes its tasks back without waiting for the
+/// session timeout.
+pub(crate) fn consumer_settings(config: &StreamsConfig, client_id: String, group: bool, thread_index: usize) -> ConsumerSettings {
+    let mut overrides = if group { prefixed(config, "consumer.") } else { prefixed(config, "restore.consumer.") };
+    if group {
+        if let Some(id) = config.extra.get("group.instance.id").or_else(|| overrides.get("group.instance.id")).cloned() {
+            overrides.insert("group.instance.id".into(), format!("{id}-{thread_index}"));
+        }
+    } else {
+        overrides.remove("group.instance.id");
+    }
+    ConsumerSettings {
+        group_id: group.then(|| config.application_id.clone()),
+        client_id,
+        read_committed: config.exactly_once(),
+        session_timeout: config.session_timeout,
+        heartbeat_interval: config.heartbeat_interval,
+        max_poll_records: 1000,
+        overrides,
+    }
+}
+
+/// The rebalance callbacks of a thread's consumer.
+struct Handler {
+    shared: Arc<ThreadShared>,
+}
+
+impl RebalanceHandler for Handler {
+    fn on_revoked(&mut self, partitions: &[TopicPartition], group: &GroupMetadata, committer: &mut OffsetCommitFn<'_>) {
+        self.shared.set_state(ThreadState::Rebalancing);
+        if self.shared.abandon.load(Ordering::SeqCst) {
+            return;
+        }
+        if let Some(core) = self.shared.core.lock().as_mut() {
+            core.on_revoked(partitions, group, committer);
+        }
+    }
+
+    fn on_assigned(&mut self, partitions: &[TopicPartition]) {
+        self.shared.set_state(ThreadState::Rebalancing);
+        if let Some(core) = self.shared.core.lock().as_mut() {
+            core.pending_assignment = Some(partitions.to_vec());
+        }
+    }
+}
+
+/// Runs a stream thread to its end; the error is what the uncaught exception handler sees.
+pub(crate) fn run(shared: &Arc<ThreadShared>) -> Result<()> {
+    let ctx = shared.ctx.clone();
+    let config = &ctx.config;
+    let mut producer = ctx
+        .supplier
+        .producer(&producer_settings(config, &shared.name, shared.transactional_id.clone()))?;
+    if config.exactly_once() {
+        producer.init_transactions()?;
+    }
+    let restore = ctx
+        .supplier
+        .restore_consumer(&consumer_settings(config, format!("{}-restore-consumer", shared.name), false, shared.index))?;
+    let mut consumer = ctx
+        .supplier
+        .consumer(&consumer_settings(config, format!("{}-consumer", shared.name), true, shared.index))?;
+    *shared.core.lock() = Some(Core {
+        ctx: ctx.clone(),
+        name: shared.name.clone(),
+        transactional_id: shared.transactional_id.clone(),
+        producer,
+        restore,
+        tasks: BTreeMap::new(),
+        paused: BTreeSet::new(),
+        in_txn: false,
+        written: BTreeMap::new(),
+        pending_assignment: None,
+        needs_reinit: false,
+        last_commit: Instant::now(),
+        processed_since_commit: 0,
+    });
+    consumer.subscribe(&ctx.topics.subscription(), Box::new(Handler { shared: shared.clone() }))?;
+    tracing::info!(thread = %shared.name, topics = ?ctx.topics.subscription(), "stream thread started");
+    let result = run_loop(shared, consumer.as_mut());
+    if shared.abandon.load(Ordering::SeqCst) {
+        // Like a crash: nothing is committed; the tasks and clients are just dropped.
+        *shared.core.lock() = None;
+        drop(consumer);
+        return result;
+    }
+    shared.set_state(ThreadState::PendingShutdown);
+    if let Some(core) = shared.core.lock().as_mut() {
+        match &result {
+            Ok(()) => core.shutdown(consumer.as_mut()),
+            Err(_) => core.close_dirty(),
+        }
+    }
+    consumer.close();
+    *shared.core.lock() = None;
+    tracing::info!(thread = %shared.name, "stream thread stopped");
+    result
+}
+
+fn run_loop(shared: &Arc<ThreadShared>, consumer: &mut dyn StreamsConsumer) -> Result<()> {
+    let poll_timeout = shared.ctx.config.poll;
+    loop {
+        if shared.stop.load(Ordering::SeqCst) || shared.abandon.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let busy = shared.core.lock().as_ref().is_some_and(Core::has_buffered);
+        let records = consumer.poll(if busy { Duration::ZERO } else { poll_timeout })?;
+        if shared.abandon.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let mut guard = shared.core.lock();
+        let Some(core) = guard.as_mut() else { return Ok(()) };
+        if let Some(assigned) = core.pending_assignment.take() {
+            core.assign(&assigned)?;
+            drop(guard);
+            shared.set_state(ThreadState::Running);
+            guard = shared.core.lock();
+        }
+        let Some(core) = guard.as_mut() else { return Ok(()) };
+        if core.needs_reinit {
+            core.reinit(consumer)?;
+            // Records fetched before the rewind are dropped; they come again.
+            continue;
+        }
+        core.add_records(records, consumer);
+        let step = core.process().and_then(|_| core.punctuate());
+        if let Err(e) = step {
+            if core.eos() && is_fenced(&e) {
+                core.recover_from_failed_commit(&e)?;
+                continue;
+            }
+            return Err(e);
+        }
+        core.resume_drained(consumer);
+        if core.commit_due() {
+            let group = consumer.group_metadata();
+            if let Err(e) = core.commit(&mut |o| consumer.commit(o), &group) {
+                if core.eos() {
+                    core.recover_from_failed_commit(&e)?;
+                } else {
+                    return Err(e);
+                }
+            }
+        }
+    }
+}

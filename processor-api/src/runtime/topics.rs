@@ -1,0 +1,246 @@
+//! Startup topic work: partition counts per sub-topology, internal topic creation,
+//! co-partitioning checks, and the map from input partitions to tasks.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::client::{InternalTopic, StreamsAdmin};
+use crate::config::StreamsConfig;
+use crate::engine::{SubtopologyInfo, TaskId, TopicPartition};
+use crate::error::{Error, Result};
+
+/// The resolved topics of a topology.
+#[derive(Debug, Clone)]
+pub(crate) struct TopologyTopics {
+    /// Sub-topology by id.
+    pub(crate) subtopologies: BTreeMap<u32, SubtopologyInfo>,
+    /// Every topic a sub-topology reads -> that sub-topology.
+    pub(crate) source_of: BTreeMap<String, u32>,
+    /// Partition count of each sub-topology (its task count).
+    pub(crate) partitions: BTreeMap<u32, i32>,
+}
+
+impl TopologyTopics {
+    /// Topics the stream threads subscribe to.
+    pub(crate) fn subscription(&self) -> Vec<String> {
+        self.source_of.keys().cloned().collect()
+    }
+
+    /// The task an input partition belongs to.
+    pub(crate) fn task_of(&self, tp: &TopicPartition) -> Option<TaskId> {
+        self.source_of.get(&tp.0).map(|&s| TaskId {
+            subtopology: s,
+            partition: tp.1,
+        })
+    }
+
+    /// Groups assigned partitions into tasks.
+    pub(crate) fn tasks_of(&self, assigned: &[TopicPartition]) -> BTreeMap<TaskId, Vec<TopicPartition>> {
+        let mut out: BTreeMap<TaskId, Vec<TopicPartition>> = BTreeMap::new();
+        for tp in assigned {
+            if let Some(t) = self.task_of(tp) {
+                out.entry(t).or_default().push(tp.clone());
+            }
+        }
+        out
+    }
+}
+
+/// Resolves partition counts, checks co-partitioning and creates the internal topics.
+pub(crate) fn prepare(subs: Vec<SubtopologyInfo>, admin: &dyn StreamsAdmin, config: &StreamsConfig) -> Result<TopologyTopics> {
+    let mut counts: BTreeMap<String, i32> = BTreeMap::new();
+    let repartition: BTreeSet<String> = subs
+        .iter()
+        .flat_map(|s| s.repartition_sink_topics.iter().chain(&s.repartition_source_topics))
+        .cloned()
+        .collect();
+    for s in &subs {
+        for t in &s.source_topics {
+            match admin.partition_count(t)? {
+                Some(n) => {
+                    counts.insert(t.clone(), n);
+                }
+                None => {
+                    return Err(Error::Topology(format!(
+                        "source topic {t:?} of sub-topology {} does not exist; create it before starting",
+                        s.id
+                    )))
+                }
+            }
+        }
+    }
+    // Existing repartition topics keep their count; new ones take the max source partitions of
+    // the sub-topology writing them. Iterate to a fixed point (chains of repartitions).
+    for t in &repartition {
+        if let Some(n) = admin.partition_count(t)? {
+            counts.insert(t.clone(), n);
+        }
+    }
+    let mut partitions: BTreeMap<u32, i32> = BTreeMap::new();
+    for _ in 0..=subs.len() {
+        let mut changed = false;
+        for s in &subs {
+            let n = s
+                .source_topics
+                .iter()
+                .chain(&s.repartition_source_topics)
+                .filter_map(|t| counts.get(t).copied())
+                .max();
+            if let Some(n) = n {
+                if partitions.get(&s.id) != Some(&n) {
+                    partitions.insert(s.id, n);
+                    changed = true;
+                }
+                for t in &s.repartition_sink_topics {
+                    if !counts.contains_key(t) {
+                        counts.insert(t.clone(), n);
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    for s in &subs {
+        if !partitions.contains_key(&s.id) {
+            return Err(Error::Topology(format!("cannot determine the partition count of sub-topology {}", s.id)));
+        }
+    }
+    // Co-partitioning.
+    for s in &subs {
+        for group in &s.copartition_groups {
+            let got: BTreeMap<&str, i32> = group.iter().filter_map(|t| counts.get(t).map(|n| (t.as_str(), *n))).collect();
+            let distinct: BTreeSet<i32> = got.values().copied().collect();
+            if distinct.len() > 1 {
+                let detail: Vec<String> = got.iter().map(|(t, n)| format!("{t}: {n}")).collect();
+                return Err(Error::Topology(format!(
+                    "topics {group:?} must be co-partitioned (same partition count) but have {}",
+                    detail.join(", ")
+                )));
+            }
+        }
+    }
+    // Internal topics.
+    let mut create = Vec::new();
+    for s in &subs {
+        for t in &s.repartition_sink_topics {
+            create.push(InternalTopic {
+                name: t.clone(),
+                partitions: counts[t],
+                configs: BTreeMap::from([
+                    ("cleanup.policy".to_owned(), "delete".to_owned()),
+                    ("retention.ms".to_owned(), "-1".to_owned()),
+                ]),
+            });
+        }
+        for (t, cfg) in &s.changelog_topics {
+            let want = partitions[&s.id];
+            if let Some(have) = admin.partition_count(t)? {
+                if have != want {
+                    return Err(Error::Topology(format!(
+                        "changelog topic {t:?} has {have} partitions but sub-topology {} has {want} tasks",
+                        s.id
+                    )));
+                }
+            }
+            create.push(InternalTopic {
+                name: t.clone(),
+                partitions: want,
+                configs: cfg.clone(),
+            });
+        }
+    }
+    if !create.is_empty() {
+        tracing::info!(application = %config.application_id, topics = ?create.iter().map(|t| &t.name).collect::<Vec<_>>(), "creating internal topics");
+        admin.create_topics(&create)?;
+    }
+    let mut source_of = BTreeMap::new();
+    for s in &subs {
+        for t in s.source_topics.iter().chain(&s.repartition_source_topics) {
+            if let Some(prev) = source_of.insert(t.clone(), s.id) {
+                if prev != s.id {
+                    return Err(Error::Topology(format!("topic {t:?} is read by sub-topologies {prev} and {}", s.id)));
+                }
+            }
+        }
+    }
+    Ok(TopologyTopics {
+        subtopologies: subs.into_iter().map(|s| (s.id, s)).collect(),
+        source_of,
+        partitions,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::TopicPartition;
+    use parking_lot::Mutex;
+
+    #[derive(Default)]
+    struct FakeAdmin {
+        topics: Mutex<BTreeMap<String, i32>>,
+        created: Mutex<Vec<InternalTopic>>,
+    }
+
+    impl StreamsAdmin for FakeAdmin {
+        fn partition_count(&self, topic: &str) -> Result<Option<i32>> {
+            Ok(self.topics.lock().get(topic).copied())
+        }
+        fn create_topics(&self, topics: &[InternalTopic]) -> Result<()> {
+            for t in topics {
+                self.topics.lock().entry(t.name.clone()).or_insert(t.partitions);
+            }
+            self.created.lock().extend(topics.iter().cloned());
+            Ok(())
+        }
+        fn end_offset(&self, _: &TopicPartition, _: bool) -> Result<i64> {
+            Ok(0)
+        }
+        fn start_offset(&self, _: &TopicPartition) -> Result<i64> {
+            Ok(0)
+        }
+    }
+
+    fn sub(id: u32, sources: &[&str], rep_in: &[&str], rep_out: &[&str], changelogs: &[&str]) -> SubtopologyInfo {
+        SubtopologyInfo {
+            id,
+            source_topics: sources.iter().map(|s| s.to_string()).collect(),
+            repartition_source_topics: rep_in.iter().map(|s| s.to_string()).collect(),
+            repartition_sink_topics: rep_out.iter().map(|s| s.to_string()).collect(),
+            changelog_topics: changelogs.iter().map(|s| (s.to_string(), BTreeMap::new())).collect(),
+            copartition_groups: vec![],
+        }
+    }
+
+    #[test]
+    fn repartition_topics_take_the_partition_count_of_their_writer() {
+        let admin = FakeAdmin::default();
+        admin.topics.lock().insert("in".into(), 4);
+        let subs = vec![
+            sub(0, &["in"], &[], &["app-rep-repartition"], &[]),
+            sub(1, &[], &["app-rep-repartition"], &[], &["app-agg-changelog"]),
+        ];
+        let t = prepare(subs, &admin, &StreamsConfig::new("app")).unwrap();
+        assert_eq!(t.partitions, BTreeMap::from([(0, 4), (1, 4)]));
+        let created: BTreeMap<String, i32> = admin.created.lock().iter().map(|t| (t.name.clone(), t.partitions)).collect();
+        assert_eq!(created, BTreeMap::from([("app-agg-changelog".into(), 4), ("app-rep-repartition".into(), 4)]));
+        assert_eq!(t.subscription(), ["app-rep-repartition", "in"]);
+        let tasks = t.tasks_of(&[("in".into(), 2), ("app-rep-repartition".into(), 2), ("other".into(), 0)]);
+        let ids: Vec<String> = tasks.keys().map(ToString::to_string).collect();
+        assert_eq!(ids, ["0_2", "1_2"]);
+    }
+
+    #[test]
+    fn mismatched_internal_topics_and_copartitioning_are_rejected() {
+        let admin = FakeAdmin::default();
+        admin.topics.lock().extend([("a".to_owned(), 2), ("b".to_owned(), 3), ("app-s-changelog".to_owned(), 5)]);
+        let err = prepare(vec![sub(0, &["a"], &[], &[], &["app-s-changelog"])], &admin, &StreamsConfig::new("app")).unwrap_err();
+        assert!(matches!(&err, Error::Topology(m) if m.contains("has 5 partitions but sub-topology 0 has 2 tasks")), "{err}");
+        let mut s = sub(0, &["a", "b"], &[], &[], &[]);
+        s.copartition_groups = vec![vec!["a".into(), "b".into()]];
+        let err = prepare(vec![s], &admin, &StreamsConfig::new("app")).unwrap_err();
+        assert!(matches!(&err, Error::Topology(m) if m.contains("co-partitioned") && m.contains("a: 2, b: 3")), "{err}");
+    }
+}

@@ -1,0 +1,191 @@
+//! [`StoreRef`]: a borrowed store, and [`GlobalStores`]: the global stores an instance shares
+//! between the task that updates them and every task that reads them.
+
+use std::cell::RefMut;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
+use brook_state_store::{AnyStore, KeyValueStore, Serde, SessionStore, VersionedKeyValueStore, WindowStore};
+use bytes::Bytes;
+use parking_lot::{MappedMutexGuard, Mutex};
+
+/// A store borrowed from a [`crate::ProcessorContext`] or a [`crate::TopologyTestDriver`]:
+/// dereferences to the store. Global stores stay locked while it lives, so keep it short.
+pub struct StoreRef<'a, S: ?Sized> {
+    inner: Inner<'a, S>,
+}
+
+enum Inner<'a, S: ?Sized> {
+    Local(&'a mut S),
+    Global(MappedMutexGuard<'a, S>),
+    Cell(RefMut<'a, S>),
+}
+
+impl<'a, S: ?Sized> StoreRef<'a, S> {
+    pub(crate) fn local(s: &'a mut S) -> Self {
+        StoreRef { inner: Inner::Local(s) }
+    }
+    pub(crate) fn global(s: MappedMutexGuard<'a, S>) -> Self {
+        StoreRef { inner: Inner::Global(s) }
+    }
+    pub(crate) fn cell(s: RefMut<'a, S>) -> Self {
+        StoreRef { inner: Inner::Cell(s) }
+    }
+}
+
+impl<S: ?Sized> Deref for StoreRef<'_, S> {
+    type Target = S;
+    fn deref(&self) -> &S {
+        match &self.inner {
+            Inner::Local(s) => s,
+            Inner::Global(s) => s,
+            Inner::Cell(s) => s,
+        }
+    }
+}
+
+impl<S: ?Sized> DerefMut for StoreRef<'_, S> {
+    fn deref_mut(&mut self) -> &mut S {
+        match &mut self.inner {
+            Inner::Local(s) => s,
+            Inner::Global(s) => s,
+            Inner::Cell(s) => s,
+        }
+    }
+}
+
+impl<S: ?Sized> fmt::Debug for StoreRef<'_, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StoreRef")
+    }
+}
+
+/// A global store, shared.
+pub(crate) type SharedStore = Arc<Mutex<AnyStore>>;
+
+/// The global stores of one instance, by name. Cloning shares them: hand the same value to
+/// every task (see [`crate::TaskResources`]).
+#[derive(Clone, Default)]
+pub struct GlobalStores(Arc<Mutex<BTreeMap<String, SharedStore>>>);
+
+impl fmt::Debug for GlobalStores {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("GlobalStores").field(&self.names()).finish()
+    }
+}
+
+impl GlobalStores {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Names of the registered stores.
+    pub fn names(&self) -> Vec<String> {
+        self.0.lock().keys().cloned().collect()
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<SharedStore> {
+        self.0.lock().get(name).cloned()
+    }
+
+    pub(crate) fn insert(&self, name: &str, store: AnyStore) -> SharedStore {
+        let shared = Arc::new(Mutex::new(store));
+        self.0.lock().insert(name.to_owned(), shared.clone());
+        shared
+    }
+}
+
+/// Shape selectors that keep the stores' `'static` object lifetime.
+pub(crate) fn any(s: &mut AnyStore) -> Option<&mut AnyStore> {
+    Some(s)
+}
+pub(crate) fn key_value(s: &mut AnyStore) -> Option<&mut (dyn KeyValueStore + 'static)> {
+    match s {
+        AnyStore::KeyValue(s) => Some(&mut **s),
+        _ => None,
+    }
+}
+pub(crate) fn window(s: &mut AnyStore) -> Option<&mut (dyn WindowStore + 'static)> {
+    match s {
+        AnyStore::Window(s) => Some(&mut **s),
+        _ => None,
+    }
+}
+pub(crate) fn session(s: &mut AnyStore) -> Option<&mut (dyn SessionStore + 'static)> {
+    match s {
+        AnyStore::Session(s) => Some(&mut **s),
+        _ => None,
+    }
+}
+pub(crate) fn versioned(s: &mut AnyStore) -> Option<&mut (dyn VersionedKeyValueStore + 'static)> {
+    match s {
+        AnyStore::Versioned(s) => Some(&mut **s),
+        _ => None,
+    }
+}
+
+/// A key-value store seen through serdes (called with the store's changelog topic, as Kafka's
+/// metered stores do), borrowed from a [`crate::ProcessorContext`].
+pub struct TypedKeyValueStoreRef<'a, K, V> {
+    pub(crate) store: &'a mut dyn KeyValueStore,
+    pub(crate) topic: String,
+    pub(crate) keys: Arc<dyn Serde<K>>,
+    pub(crate) values: Arc<dyn Serde<V>>,
+}
+
+impl<K, V> fmt::Debug for TypedKeyValueStoreRef<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TypedKeyValueStoreRef").field("topic", &self.topic).finish_non_exhaustive()
+    }
+}
+
+impl<K, V> TypedKeyValueStoreRef<'_, K, V> {
+    /// The value of `key`.
+    ///
+    /// # Errors
+    /// Store or serde errors.
+    pub fn get(&self, key: &K) -> crate::Result<Option<V>> {
+        let k = self.keys.serialize(&self.topic, key)?;
+        Ok(self.store.get(&k)?.map(|v| self.values.deserialize(&self.topic, &v)).transpose()?)
+    }
+
+    /// Writes `value` for `key` (`None` deletes).
+    ///
+    /// # Errors
+    /// Store or serde errors.
+    pub fn put(&mut self, key: &K, value: Option<&V>) -> crate::Result<()> {
+        let k = Bytes::from(self.keys.serialize(&self.topic, key)?);
+        let v = value.map(|v| self.values.serialize(&self.topic, v)).transpose()?.map(Bytes::from);
+        Ok(self.store.put(k, v)?)
+    }
+
+    /// Deletes `key`; returns its old value.
+    ///
+    /// # Errors
+    /// Store or serde errors.
+    pub fn delete(&mut self, key: &K) -> crate::Result<Option<V>> {
+        let k = self.keys.serialize(&self.topic, key)?;
+        Ok(self.store.delete(&k)?.map(|v| self.values.deserialize(&self.topic, &v)).transpose()?)
+    }
+
+    /// Every entry, in the byte order of the serialized keys.
+    ///
+    /// # Errors
+    /// Store or serde errors.
+    pub fn all(&self) -> crate::Result<Vec<(K, V)>> {
+        let mut out = Vec::new();
+        for kv in self.store.all()? {
+            let (k, v) = kv?;
+            out.push((self.keys.deserialize(&self.topic, &k)?, self.values.deserialize(&self.topic, &v)?));
+        }
+        Ok(out)
+    }
+
+    /// The byte store.
+    pub fn inner(&mut self) -> &mut dyn KeyValueStore {
+        &mut *self.store
+    }
+}

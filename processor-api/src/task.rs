@@ -1,0 +1,615 @@
+//! [`StreamTask`]: the task engine of one sub-topology x partition (Kafka's `StreamTask`),
+//! implementing [`TaskEngine`], and [`TopologyTaskFactory`], the [`crate::TaskFactory`] of a
+//! [`Topology`].
+//!
+//! - One record queue per input partition; the next record is the queue head with the smallest
+//!   timestamp. While some partition is empty the task waits up to `max.task.idle.ms` of wall
+//!   clock, then processes what it has (enforced processing).
+//! - Stream time is the largest timestamp processed; stream-time punctuators fire after each
+//!   record, wall-clock ones from [`TaskEngine::punctuate`].
+//! - Stores live under `state_dir/<application.id>/<task id>/` and are opened through a
+//!   [`StateManager`]; changelog records are buffered by the task's [`ChangelogSink`] and sent
+//!   through the [`RecordCollector`] after each record and on commit, so they precede the
+//!   commit of the input offsets.
+
+pub(crate) mod core;
+mod factory;
+pub(crate) mod nodes;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use brook_state_store::{
+    AnyStore, ChangelogRecord, ChangelogSink, RecordContext, RocksDbEnv, SharedChangelogSink, StateManager, StoreContext,
+    ThreadCache,
+};
+use bytes::Bytes;
+use parking_lot::Mutex;
+
+pub use self::factory::TopologyTaskFactory;
+use self::core::{dispatch, drain_flushed, may_punctuate, NodeCx, NodeSlot, TaskCore};
+use crate::config::{HandlerResponse, StreamsConfig};
+use crate::engine::{InputRecord, OutputRecord, RecordCollector, TaskEngine, TaskId, TopicPartition};
+use crate::error::{Error, Result};
+use crate::processor::{AnyBox, PunctuationType, RecordTimestampExtractor, TimestampExtractor};
+use crate::record::{Record, RecordMetadata};
+use crate::store_ref::{GlobalStores, StoreRef};
+use crate::topology::pattern::TopicPattern;
+use crate::topology::{NodeKind, Topology};
+
+/// Buffers changelog records until the task hands them to its `RecordCollector`.
+struct BufferingSink(Arc<Mutex<Vec<OutputRecord>>>);
+
+impl ChangelogSink for BufferingSink {
+    fn send(&mut self, topic: &str, partition: i32, key: &[u8], value: Option<&[u8]>, timestamp: i64) {
+        self.0.lock().push(OutputRecord {
+            topic: topic.to_owned(),
+            partition: Some(partition),
+            key: Some(Bytes::copy_from_slice(key)),
+            value: value.map(Bytes::copy_from_slice),
+            timestamp,
+            headers: Vec::new(),
+        });
+    }
+}
+
+struct SourceInput {
+    topics: Vec<String>,
+    pattern: Option<TopicPattern>,
+    node: usize,
+    extractor: Option<Arc<dyn TimestampExtractor>>,
+}
+
+impl SourceInput {
+    fn reads(&self, topic: &str) -> bool {
+        self.topics.iter().any(|t| t == topic) || self.pattern.as_ref().is_some_and(|p| p.matches(topic))
+    }
+}
+
+struct PartitionQueue {
+    /// Records with their extracted timestamp (`None`: invalid, skipped when reached).
+    records: VecDeque<(Option<i64>, InputRecord)>,
+    partition_time: i64,
+    source: usize,
+    extractor: Arc<dyn TimestampExtractor>,
+}
+
+/// What the tasks of a stream thread share.
+#[derive(Debug, Clone, Default)]
+pub struct TaskResources {
+    /// The thread's record cache.
+    pub cache: Option<ThreadCache>,
+    /// The RocksDB environment (block cache, write-buffer limits); `None`: the state-store
+    /// crate's default.
+    pub rocksdb: Option<RocksDbEnv>,
+    /// The instance's global stores: the global-store task registers them, every task can
+    /// read them.
+    pub global_stores: GlobalStores,
+}
+
+/// The task engine of one task of a [`Topology`].
+pub struct StreamTask {
+    core: TaskCore,
+    nodes: Vec<NodeSlot>,
+    queues: BTreeMap<TopicPartition, PartitionQueue>,
+    idle_since: Option<i64>,
+    max_idle_ms: i64,
+    consumed: BTreeMap<TopicPartition, i64>,
+    changelogs: Arc<Mutex<Vec<OutputRecord>>>,
+    changelog_to_store: BTreeMap<String, String>,
+    committed_changelog: BTreeMap<String, i64>,
+    deserialization_handler: HandlerResponse,
+    processing_handler: HandlerResponse,
+    production_handler: HandlerResponse,
+    initialized: bool,
+    closed: bool,
+    /// Sources by the topic names and patterns they read, to accept new partitions.
+    source_topics: Vec<SourceInput>,
+}
+
+impl fmt::Debug for StreamTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamTask")
+            .field("id", &self.core.task_id)
+            .field("nodes", &self.nodes)
+            .field("partitions", &self.queues.keys().collect::<Vec<_>>())
+            .field("stream_time", &self.core.stream_time)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+impl StreamTask {
+    /// Creates task `id` of `topology`: builds its nodes and opens its stores under
+    /// `state_dir/<application.id>/<id>/` (`state_dir` is `state.dir` itself). `resources`
+    /// holds the stream thread's record cache (`None`, or `statestore.cache.max.bytes` = 0,
+    /// disables caching) and the shared RocksDB environment.
+    ///
+    /// # Errors
+    /// [`Error::Topology`] for an unknown or global sub-topology or an input partition no
+    /// source reads; store errors.
+    pub fn new(
+        topology: &Topology,
+        id: TaskId,
+        inputs: &[TopicPartition],
+        state_dir: &Path,
+        config: &StreamsConfig,
+        resources: TaskResources,
+    ) -> Result<StreamTask> {
+        let app = config.application_id.as_str();
+        let groups = topology.node_groups();
+        let Some((group, global)) = groups.get(id.subtopology as usize) else {
+            return Err(Error::Topology(format!("no sub-topology {}", id.subtopology)));
+        };
+        if *global {
+            return Err(Error::Topology(format!("sub-topology {} is a global store and has no tasks", id.subtopology)));
+        }
+        Self::build(topology, id, group, inputs, state_dir, config, resources, app)
+    }
+
+    /// Builds the engine for the nodes `group` (also used for global-store groups by the test
+    /// driver).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn build(
+        topology: &Topology,
+        id: TaskId,
+        group: &[usize],
+        inputs: &[TopicPartition],
+        state_dir: &Path,
+        config: &StreamsConfig,
+        resources: TaskResources,
+        app: &str,
+    ) -> Result<StreamTask> {
+        let changelogs = Arc::new(Mutex::new(Vec::new()));
+        let sink: SharedChangelogSink = Arc::new(Mutex::new(BufferingSink(changelogs.clone())));
+        let record_context = RecordContext::default();
+        let mut ctx = StoreContext::new(state_dir, app, id.to_string(), id.partition)
+            .with_changelog_sink(sink)
+            .with_record_context(record_context.clone())
+            .with_transactional_offsets(config.exactly_once());
+        if let Some(cache) = resources.cache.filter(|_| config.cache_max_bytes > 0) {
+            ctx = ctx.with_thread_cache(cache);
+        }
+        if let Some(env) = resources.rocksdb {
+            ctx = ctx.with_rocksdb(env);
+        }
+        let mut stores = StateManager::new(ctx.clone());
+        let mut changelog_to_store = BTreeMap::new();
+        let mut opened: Vec<String> = Vec::new();
+        let mut owned_globals = Vec::new();
+        for &i in group {
+            for s in &topology.nodes[i].stores {
+                if opened.contains(s) {
+                    continue;
+                }
+                let def = &topology.stores[s];
+                if def.global {
+                    if resources.global_stores.get(s).is_none() {
+                        resources.global_stores.insert(s, def.factory.build_store(&ctx)?);
+                    }
+                    owned_globals.push(s.clone());
+                    opened.push(s.clone());
+                    continue;
+                }
+                let store: AnyStore = def.factory.build_store(&ctx)?;
+                stores.register(store);
+                if def.factory.logging_enabled() && !def.global {
+                    changelog_to_store.insert(ctx.changelog_topic(s), s.clone());
+                }
+                opened.push(s.clone());
+            }
+        }
+
+        let local = |name: &str| group.iter().position(|&i| topology.nodes[i].name == name);
+        let mut nodes: Vec<NodeSlot> = Vec::with_capacity(group.len());
+        for &i in group {
+            let def = &topology.nodes[i];
+            let resolved = match &def.kind {
+                NodeKind::Sink { topic: Some(t), .. } => Some(topology.resolve_topic(app, t)),
+                _ => None,
+            };
+            nodes.push(NodeSlot {
+                name: Arc::from(def.name.as_str()),
+                children: Vec::new(),
+                stores: def.stores.clone(),
+                proc: Some((def.factory)(resolved.as_deref())),
+            });
+        }
+        for (j, &i) in group.iter().enumerate() {
+            for p in &topology.nodes[i].parents {
+                if let Some(pi) = local(p) {
+                    if !nodes[pi].children.contains(&j) {
+                        nodes[pi].children.push(j);
+                    }
+                }
+            }
+        }
+
+        let source_topics: Vec<_> = group
+            .iter()
+            .enumerate()
+            .filter_map(|(j, &i)| match &topology.nodes[i].kind {
+                NodeKind::Source { topics, pattern, extractor, .. } => Some(SourceInput {
+                    topics: topics.iter().map(|t| topology.resolve_topic(app, t)).collect(),
+                    pattern: pattern.clone(),
+                    node: j,
+                    extractor: extractor.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+
+        let mut task = StreamTask {
+            core: TaskCore {
+                application_id: app.to_owned(),
+                task_id: id,
+                stores,
+                metadata: None,
+                stream_time: -1,
+                wall_clock: now_ms(),
+                commit_requested: false,
+                output: Vec::new(),
+                record_context,
+                schedules: Vec::new(),
+                next_schedule_id: 0,
+                flushed: Arc::new(Mutex::new(Vec::new())),
+                flush_handlers: BTreeMap::new(),
+                globals: resources.global_stores,
+                global_cache: BTreeMap::new(),
+                owned_globals,
+            },
+            nodes,
+            queues: BTreeMap::new(),
+            idle_since: None,
+            max_idle_ms: i64::try_from(config.max_task_idle.as_millis()).unwrap_or(i64::MAX),
+            consumed: BTreeMap::new(),
+            changelogs,
+            changelog_to_store,
+            committed_changelog: BTreeMap::new(),
+            deserialization_handler: config.deserialization_exception_handler,
+            processing_handler: config.processing_exception_handler,
+            production_handler: config.production_exception_handler,
+            initialized: false,
+            closed: false,
+            source_topics,
+        };
+        for tp in inputs {
+            if !task.add_partition(tp) {
+                return Err(Error::Topology(format!("no source of sub-topology {} reads {}", id.subtopology, tp.0)));
+            }
+        }
+        Ok(task)
+    }
+
+    /// Whether a source of this task reads `topic` (by name or pattern).
+    pub fn reads_topic(&self, topic: &str) -> bool {
+        self.source_topics.iter().any(|s| s.reads(topic))
+    }
+
+    /// Starts reading `tp` if a source reads its topic (by name or pattern); returns whether
+    /// the task reads it.
+    pub fn add_partition(&mut self, tp: &TopicPartition) -> bool {
+        if self.queues.contains_key(tp) {
+            return true;
+        }
+        let Some(found) = self.source_topics.iter().find(|s| s.reads(&tp.0)) else { return false };
+        let extractor = found.extractor.clone().unwrap_or_else(|| Arc::new(RecordTimestampExtractor));
+        self.queues.insert(tp.clone(), PartitionQueue { records: VecDeque::new(), partition_time: -1, source: found.node, extractor });
+        true
+    }
+
+    /// Sets the wall-clock time wall-clock punctuators scheduled in `init` start from (the
+    /// test driver's mock clock). Default: the system clock when the task was created.
+    pub fn set_wall_clock(&mut self, wall_clock_ms: i64) {
+        self.core.wall_clock = wall_clock_ms;
+    }
+
+    /// The task's stream time (-1 before the first record).
+    pub fn stream_time(&self) -> i64 {
+        self.core.stream_time
+    }
+
+    /// A store of this task by name, or a global store this task updates (interactive
+    /// queries, tests).
+    pub fn store_mut(&mut self, name: &str) -> Option<StoreRef<'_, AnyStore>> {
+        if self.core.stores.store_names().any(|n| n == name) {
+            return self.core.stores.get_mut(name).map(StoreRef::local);
+        }
+        if !self.core.owned_globals.iter().any(|n| n == name) {
+            return None;
+        }
+        let shared = self.core.global_store(name)?;
+        Some(StoreRef::global(parking_lot::MutexGuard::map(shared.lock(), |s| s)))
+    }
+
+    /// Names of this task's stores (global stores it updates included).
+    pub fn store_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.core.stores.store_names().map(str::to_owned).collect();
+        names.extend(self.core.owned_globals.iter().cloned());
+        names
+    }
+
+    pub(crate) fn local_store_names(&self) -> Vec<String> {
+        self.core.stores.store_names().map(str::to_owned).collect()
+    }
+
+    pub(crate) fn local_store_mut(&mut self, name: &str) -> Option<&mut AnyStore> {
+        self.core.stores.get_mut(name)
+    }
+
+    /// The input partitions.
+    pub fn partitions(&self) -> Vec<TopicPartition> {
+        self.queues.keys().cloned().collect()
+    }
+
+    fn send_all(&mut self, out: &mut dyn RecordCollector) -> Result<()> {
+        let mut records = std::mem::take(&mut *self.changelogs.lock());
+        records.append(&mut self.core.output);
+        for r in records {
+            let (topic, partition) = (r.topic.clone(), r.partition);
+            if let Err(e) = out.send(r) {
+                match self.production_handler {
+                    HandlerResponse::Continue => {
+                        tracing::warn!(task = %self.core.task_id, %topic, ?partition, error = %e, "send failed; skipping the record (production.exception.handler=continue)")
+                    }
+                    HandlerResponse::Fail => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Chooses the partition to process next, or `None` to wait.
+    fn choose(&mut self, wall_clock: i64) -> Option<TopicPartition> {
+        // Drop invalid-timestamp heads first: they are consumed without processing.
+        for (tp, q) in &mut self.queues {
+            while let Some((None, r)) = q.records.front() {
+                let next = r.offset + 1;
+                q.records.pop_front();
+                self.consumed.insert(tp.clone(), next);
+            }
+        }
+        let any_empty = self.queues.values().any(|q| q.records.is_empty());
+        let all_empty = self.queues.values().all(|q| q.records.is_empty());
+        if all_empty {
+            return None;
+        }
+        if any_empty {
+            let since = *self.idle_since.get_or_insert(wall_clock);
+            if wall_clock.saturating_sub(since) < self.max_idle_ms {
+                return None;
+            }
+            tracing::debug!(task = %self.core.task_id, "max.task.idle.ms passed; enforced processing");
+        } else {
+            self.idle_since = None;
+        }
+        self.queues
+            .iter()
+            .filter_map(|(tp, q)| q.records.front().and_then(|(ts, _)| ts.map(|ts| (ts, tp))))
+            .min_by_key(|(ts, _)| *ts)
+            .map(|(_, tp)| tp.clone())
+    }
+
+    fn handle(&mut self, result: Result<()>, meta: &RecordMetadata) -> Result<()> {
+        match result {
+            Ok(()) => Ok(()),
+            Err(e @ Error::Deserialization { .. }) => match self.deserialization_handler {
+                HandlerResponse::Continue => {
+                    tracing::warn!(task = %self.core.task_id, topic = %meta.topic, partition = meta.partition, offset = meta.offset, error = %e, "skipping record that failed to deserialize");
+                    Ok(())
+                }
+                HandlerResponse::Fail => Err(e),
+            },
+            Err(e @ Error::Processing { .. }) => match self.processing_handler {
+                HandlerResponse::Continue => {
+                    tracing::warn!(task = %self.core.task_id, topic = %meta.topic, partition = meta.partition, offset = meta.offset, error = %e, "skipping record that failed processing");
+                    Ok(())
+                }
+                HandlerResponse::Fail => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    fn flush_stores(&mut self) -> Result<()> {
+        let names = self.local_store_names();
+        // Flushing a cache may forward records that write other stores: repeat until quiet.
+        for _ in 0..16 {
+            for n in &names {
+                if let Some(s) = self.core.stores.get_mut(n) {
+                    s.state_store_mut().flush()?;
+                }
+            }
+            for n in self.core.owned_globals.clone() {
+                if let Some(s) = self.core.global_store(&n) {
+                    s.lock().state_store_mut().flush()?;
+                }
+            }
+            if !drain_flushed(&mut self.core, &mut self.nodes)? {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl TaskEngine for StreamTask {
+    fn id(&self) -> TaskId {
+        self.core.task_id
+    }
+
+    fn changelog_start_offsets(&self) -> BTreeMap<TopicPartition, i64> {
+        let starts = self.core.stores.restore_start_offsets().unwrap_or_else(|e| {
+            tracing::warn!(task = %self.core.task_id, error = %e, "unreadable checkpoint; restoring from the beginning");
+            BTreeMap::new()
+        });
+        self.changelog_to_store
+            .iter()
+            .map(|(topic, store)| ((topic.clone(), self.core.task_id.partition), starts.get(store).copied().flatten().unwrap_or(0)))
+            .collect()
+    }
+
+    fn restore(&mut self, changelog: &TopicPartition, records: &[InputRecord]) -> Result<()> {
+        let Some(store) = self.changelog_to_store.get(&changelog.0).cloned() else {
+            return Err(Error::IllegalState(format!("task {} has no store for changelog {}", self.core.task_id, changelog.0)));
+        };
+        let batch: Vec<ChangelogRecord> = records
+            .iter()
+            .filter_map(|r| {
+                Some(ChangelogRecord { key: r.key.clone()?, value: r.value.clone(), offset: r.offset, timestamp: r.timestamp })
+            })
+            .collect();
+        if let Some(last) = records.last() {
+            self.committed_changelog.insert(store.clone(), last.offset);
+        }
+        let Some(s) = self.core.stores.get_mut(&store) else { return Ok(()) };
+        s.state_store_mut().restore_batch(&batch)?;
+        Ok(())
+    }
+
+    fn initialize(&mut self) -> Result<()> {
+        if self.initialized {
+            return Ok(());
+        }
+        for i in 0..self.nodes.len() {
+            let Some(mut p) = self.nodes[i].proc.take() else { continue };
+            let r = p.init(NodeCx { core: &mut self.core, nodes: &mut self.nodes, node: i });
+            self.nodes[i].proc = Some(p);
+            r?;
+        }
+        self.initialized = true;
+        Ok(())
+    }
+
+    fn add_records(&mut self, partition: &TopicPartition, records: Vec<InputRecord>) {
+        let Some(q) = self.queues.get_mut(partition) else {
+            tracing::warn!(task = %self.core.task_id, topic = %partition.0, partition = partition.1, "records for a partition this task does not own");
+            return;
+        };
+        for r in records {
+            let ts = q.extractor.extract(&r, q.partition_time);
+            if ts < 0 {
+                tracing::warn!(topic = %r.topic, partition = r.partition, offset = r.offset, timestamp = ts, "skipping record with invalid timestamp");
+                q.records.push_back((None, r));
+            } else {
+                q.partition_time = q.partition_time.max(ts);
+                q.records.push_back((Some(ts), r));
+            }
+        }
+    }
+
+    fn buffered(&self, partition: &TopicPartition) -> usize {
+        self.queues.get(partition).map_or(0, |q| q.records.len())
+    }
+
+    fn process(&mut self, wall_clock_ms: i64, out: &mut dyn RecordCollector) -> Result<bool> {
+        self.core.wall_clock = wall_clock_ms;
+        let Some(tp) = self.choose(wall_clock_ms) else { return Ok(false) };
+        let q = self.queues.get_mut(&tp).expect("chosen partition");
+        let (ts, r) = q.records.pop_front().expect("non-empty");
+        let source = q.source;
+        let ts = ts.expect("valid heads only");
+        self.core.stream_time = self.core.stream_time.max(ts);
+        let meta = RecordMetadata { topic: r.topic.to_string(), partition: r.partition, offset: r.offset };
+        self.core.metadata = Some(meta.clone());
+        let record = Record::with_all(Box::new(r.key) as AnyBox, Box::new(r.value) as AnyBox, ts, r.headers);
+        let result = dispatch(&mut self.core, &mut self.nodes, source, record);
+        self.core.metadata = None;
+        self.consumed.insert(tp, r.offset + 1);
+        let result = self.handle(result, &meta);
+        if result.is_err() {
+            // Nothing of a failed record leaves the task.
+            self.core.output.clear();
+        }
+        result?;
+        drain_flushed(&mut self.core, &mut self.nodes)?;
+        self.send_all(out)?;
+        let now = self.core.stream_time;
+        may_punctuate(&mut self.core, &mut self.nodes, PunctuationType::StreamTime, now)?;
+        drain_flushed(&mut self.core, &mut self.nodes)?;
+        self.send_all(out)?;
+        Ok(true)
+    }
+
+    fn punctuate(&mut self, wall_clock_ms: i64, out: &mut dyn RecordCollector) -> Result<bool> {
+        self.core.wall_clock = wall_clock_ms;
+        let fired = may_punctuate(&mut self.core, &mut self.nodes, PunctuationType::WallClockTime, wall_clock_ms)?;
+        drain_flushed(&mut self.core, &mut self.nodes)?;
+        self.send_all(out)?;
+        Ok(fired)
+    }
+
+    fn prepare_commit(&mut self, out: &mut dyn RecordCollector) -> Result<BTreeMap<TopicPartition, i64>> {
+        self.flush_stores()?;
+        self.send_all(out)?;
+        Ok(std::mem::take(&mut self.consumed))
+    }
+
+    fn post_commit(&mut self, changelog_offsets: &BTreeMap<TopicPartition, i64>) -> Result<()> {
+        for ((topic, partition), end) in changelog_offsets {
+            if *partition != self.core.task_id.partition {
+                continue;
+            }
+            if let Some(store) = self.changelog_to_store.get(topic) {
+                // End offsets are exclusive; the stores record the last offset they include.
+                self.committed_changelog.insert(store.clone(), end - 1);
+            }
+        }
+        let offsets = self.committed_changelog.clone();
+        self.core.stores.commit(&offsets)?;
+        self.core.commit_requested = false;
+        Ok(())
+    }
+
+    fn commit_requested(&mut self) -> bool {
+        self.core.commit_requested
+    }
+
+    fn close(&mut self, clean: bool) -> Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        self.closed = true;
+        let mut result = Ok(());
+        for n in &mut self.nodes {
+            if let Some(p) = n.proc.as_mut() {
+                if let Err(e) = p.close() {
+                    result = result.and(Err(e));
+                }
+            }
+        }
+        for n in self.core.owned_globals.clone() {
+            if let Some(s) = self.core.global_store(&n) {
+                if let Err(e) = s.lock().state_store_mut().close() {
+                    result = result.and(Err(e.into()));
+                }
+            }
+        }
+        if clean {
+            let offsets = self.committed_changelog.clone();
+            result = result.and(self.core.stores.commit(&offsets).map_err(Error::from));
+            result = result.and(self.core.stores.close().map_err(Error::from));
+        } else {
+            for n in self.local_store_names() {
+                if let Some(s) = self.core.stores.get_mut(&n) {
+                    if let Err(e) = s.state_store_mut().close() {
+                        tracing::warn!(task = %self.core.task_id, store = %n, error = %e, "closing a dirty store failed");
+                    }
+                }
+            }
+        }
+        result
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}

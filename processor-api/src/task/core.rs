@@ -1,0 +1,236 @@
+//! The state a task's nodes share while processing: stores, punctuation schedules, output
+//! buffer, clocks, and the node slots the graph is made of.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use brook_state_store::{FlushedRecord, RecordContext, StateManager};
+use parking_lot::Mutex;
+
+use crate::engine::{OutputRecord, TaskId};
+use crate::error::{Error, Result};
+use crate::processor::{ErasedProcessor, ErasedRecord, PunctuationType};
+use crate::record::RecordMetadata;
+use crate::store_ref::{GlobalStores, SharedStore};
+
+/// An erased punctuator: called with its node's context and the punctuation time.
+pub(crate) type PunctuateFn = Box<dyn FnMut(NodeCx<'_>, i64) -> Result<()> + Send>;
+/// An erased cache-flush callback.
+pub(crate) type FlushFn = Box<dyn FnMut(NodeCx<'_>, FlushedRecord) -> Result<()> + Send>;
+
+/// One node of a task's graph.
+pub(crate) struct NodeSlot {
+    pub(crate) name: Arc<str>,
+    pub(crate) children: Vec<usize>,
+    pub(crate) stores: Vec<String>,
+    /// Taken out while the node runs (the graph is a DAG, so a node never re-enters itself).
+    pub(crate) proc: Option<Box<dyn ErasedProcessor>>,
+}
+
+impl fmt::Debug for NodeSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NodeSlot").field("name", &self.name).field("children", &self.children).finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Schedule {
+    pub(crate) id: u64,
+    pub(crate) node: usize,
+    pub(crate) ty: PunctuationType,
+    pub(crate) next: i64,
+    pub(crate) interval: i64,
+    pub(crate) cancelled: Arc<AtomicBool>,
+    pub(crate) f: Option<PunctuateFn>,
+}
+
+/// Shared task state.
+pub(crate) struct TaskCore {
+    pub(crate) application_id: String,
+    pub(crate) task_id: TaskId,
+    pub(crate) stores: StateManager,
+    pub(crate) metadata: Option<RecordMetadata>,
+    pub(crate) stream_time: i64,
+    pub(crate) wall_clock: i64,
+    pub(crate) commit_requested: bool,
+    pub(crate) output: Vec<OutputRecord>,
+    pub(crate) record_context: RecordContext,
+    pub(crate) schedules: Vec<Schedule>,
+    pub(crate) next_schedule_id: u64,
+    pub(crate) flushed: Arc<Mutex<Vec<(String, FlushedRecord)>>>,
+    pub(crate) flush_handlers: BTreeMap<String, (usize, Option<FlushFn>)>,
+    pub(crate) globals: GlobalStores,
+    /// Global stores looked up so far (their guards borrow from here).
+    pub(crate) global_cache: BTreeMap<String, SharedStore>,
+    /// Global stores this task updates (the global-store task): flushed and closed by it.
+    pub(crate) owned_globals: Vec<String>,
+}
+
+impl TaskCore {
+    pub(crate) fn global_store(&mut self, name: &str) -> Option<&SharedStore> {
+        if !self.global_cache.contains_key(name) {
+            let s = self.globals.get(name)?;
+            self.global_cache.insert(name.to_owned(), s);
+        }
+        self.global_cache.get(name)
+    }
+}
+
+impl fmt::Debug for TaskCore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskCore")
+            .field("task_id", &self.task_id)
+            .field("stream_time", &self.stream_time)
+            .field("schedules", &self.schedules.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A node's view of the task while it runs.
+pub(crate) struct NodeCx<'a> {
+    pub(crate) core: &'a mut TaskCore,
+    pub(crate) nodes: &'a mut [NodeSlot],
+    pub(crate) node: usize,
+}
+
+impl NodeCx<'_> {
+    pub(crate) fn name(&self) -> Arc<str> {
+        self.nodes[self.node].name.clone()
+    }
+
+    /// The children a forward goes to: all, or the one named `child`.
+    pub(crate) fn targets(&self, child: Option<&str>) -> Result<Vec<usize>> {
+        let children = &self.nodes[self.node].children;
+        match child {
+            None => Ok(children.clone()),
+            Some(c) => children.iter().copied().find(|&i| &*self.nodes[i].name == c).map(|i| vec![i]).ok_or_else(|| {
+                Error::Processing {
+                    processor: self.nodes[self.node].name.to_string(),
+                    message: format!("unknown child \"{c}\""),
+                }
+            }),
+        }
+    }
+
+    /// Runs node `target` on `record`.
+    pub(crate) fn dispatch(&mut self, target: usize, record: ErasedRecord) -> Result<()> {
+        dispatch(self.core, self.nodes, target, record)
+    }
+
+    pub(crate) fn check_store_access(&self, store: &str) -> Result<()> {
+        if self.nodes[self.node].stores.iter().any(|s| s == store) {
+            Ok(())
+        } else {
+            Err(Error::Processing {
+                processor: self.nodes[self.node].name.to_string(),
+                message: format!("store \"{store}\" is not connected to this processor"),
+            })
+        }
+    }
+
+    pub(crate) fn schedule(&mut self, interval: i64, ty: PunctuationType, f: PunctuateFn) -> Arc<AtomicBool> {
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let next = match ty {
+            // Aligned to 0: punctuates as soon as there is data.
+            PunctuationType::StreamTime => 0,
+            PunctuationType::WallClockTime => self.core.wall_clock.saturating_add(interval),
+        };
+        let id = self.core.next_schedule_id;
+        self.core.next_schedule_id += 1;
+        self.core.schedules.push(Schedule { id, node: self.node, ty, next, interval, cancelled: cancelled.clone(), f: Some(f) });
+        cancelled
+    }
+}
+
+/// Runs node `target` on `record` with the task's shared state.
+pub(crate) fn dispatch(core: &mut TaskCore, nodes: &mut [NodeSlot], target: usize, record: ErasedRecord) -> Result<()> {
+    let Some(mut p) = nodes[target].proc.take() else {
+        return Err(Error::IllegalState(format!("node {} re-entered", nodes[target].name)));
+    };
+    core.record_context.set_timestamp(record.timestamp());
+    let result = p.process(NodeCx { core, nodes, node: target }, record);
+    nodes[target].proc = Some(p);
+    result
+}
+
+/// Kafka's `PunctuationSchedule.next`: the first schedule time after `now`, aligned to the
+/// original schedule.
+fn next_time(scheduled: i64, interval: i64, now: i64) -> i64 {
+    let next = scheduled.saturating_add(interval);
+    if now >= next {
+        let missed = (now - scheduled) / interval;
+        scheduled.saturating_add((missed + 1).saturating_mul(interval))
+    } else {
+        next
+    }
+}
+
+/// Kafka's `PunctuationQueue.mayPunctuate`: fires every due schedule of type `ty` once, earliest
+/// first, with `now` as the punctuation time. Returns whether any fired.
+pub(crate) fn may_punctuate(core: &mut TaskCore, nodes: &mut [NodeSlot], ty: PunctuationType, now: i64) -> Result<bool> {
+    let mut fired = false;
+    loop {
+        core.schedules.retain(|s| !s.cancelled.load(Ordering::Relaxed));
+        let due = core
+            .schedules
+            .iter()
+            .filter(|s| s.ty == ty && s.next <= now && s.f.is_some())
+            .min_by_key(|s| (s.next, s.id))
+            .map(|s| s.id);
+        let Some(id) = due else { break };
+        let i = core.schedules.iter().position(|s| s.id == id).expect("schedule present");
+        let node = core.schedules[i].node;
+        let mut f = core.schedules[i].f.take().expect("checked");
+        let saved = core.metadata.take();
+        core.record_context.set_timestamp(now);
+        let result = f(NodeCx { core: &mut *core, nodes: &mut *nodes, node }, now);
+        core.metadata = saved;
+        if let Some(s) = core.schedules.iter_mut().find(|s| s.id == id) {
+            s.next = next_time(s.next, s.interval, now);
+            s.f = Some(f);
+        }
+        fired = true;
+        result?;
+    }
+    Ok(fired)
+}
+
+/// Runs the cache-flush callbacks for records the stores' caches flushed or evicted.
+pub(crate) fn drain_flushed(core: &mut TaskCore, nodes: &mut [NodeSlot]) -> Result<bool> {
+    let mut any = false;
+    loop {
+        let batch = std::mem::take(&mut *core.flushed.lock());
+        if batch.is_empty() {
+            return Ok(any);
+        }
+        any = true;
+        for (store, rec) in batch {
+            let Some((node, f)) = core.flush_handlers.get_mut(&store) else { continue };
+            let node = *node;
+            let Some(mut f) = f.take() else { continue };
+            core.record_context.set_timestamp(rec.timestamp);
+            let saved = core.metadata.take();
+            let result = f(NodeCx { core: &mut *core, nodes: &mut *nodes, node }, rec);
+            core.metadata = saved;
+            if let Some((_, slot)) = core.flush_handlers.get_mut(&store) {
+                *slot = Some(f);
+            }
+            result?;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_time;
+
+    #[test]
+    fn next_punctuation_stays_aligned() {
+        assert_eq!(next_time(0, 10, 0), 10);
+        assert_eq!(next_time(0, 10, 9), 10);
+        assert_eq!(next_time(0, 10, 10), 20);
+        assert_eq!(next_time(0, 10, 35), 40);
+        assert_eq!(next_time(5, 10, 100), 105);
+    }
+}

@@ -1,0 +1,685 @@
+//! [`Topology`]: the processor graph built with the Processor API (Kafka's `Topology`), its
+//! validation, sub-topologies and [`Topology::describe`].
+
+mod describe;
+pub(crate) mod pattern;
+mod store;
+
+use std::any::{type_name, TypeId};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::Arc;
+
+use brook_state_store::{BytesSerde, Serde};
+use bytes::Bytes;
+
+pub use self::describe::TopologyDescription;
+pub use self::store::StoreFactory;
+use self::pattern::TopicPattern;
+use crate::error::{Error, Result};
+use crate::processor::{NodeFactory, OffsetReset, ProcessorSupplier, TimestampExtractor, TypedProcessor};
+use crate::task::nodes::{SinkNode, SourceNode};
+
+/// Picks the output topic of each record (Kafka's `TopicNameExtractor`).
+pub type TopicNameExtractor<K, V> = Arc<dyn Fn(Option<&K>, Option<&V>) -> String + Send + Sync>;
+/// Picks the partition of each output record (Kafka's `StreamPartitioner`); `None` leaves it to
+/// the producer's default partitioner.
+pub type Partitioner<K, V> = Arc<dyn Fn(&str, Option<&K>, Option<&V>) -> Option<i32> + Send + Sync>;
+
+/// How a source subscribes and decodes.
+///
+/// # Examples
+/// ```
+/// use std::sync::Arc;
+/// use brook_processor_api::{OffsetReset, SourceOptions};
+/// use brook_state_store::StringSerde;
+/// let o = SourceOptions::topics(["a", "b"]).with_serdes(Arc::new(StringSerde), Arc::new(StringSerde)).with_offset_reset(OffsetReset::Earliest);
+/// # let _ = o;
+/// ```
+pub struct SourceOptions<K, V> {
+    topics: Vec<String>,
+    pattern: Option<String>,
+    keys: Arc<dyn Serde<K>>,
+    values: Arc<dyn Serde<V>>,
+    extractor: Option<Arc<dyn TimestampExtractor>>,
+    reset: Option<OffsetReset>,
+}
+
+impl<K, V> fmt::Debug for SourceOptions<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SourceOptions").field("topics", &self.topics).field("pattern", &self.pattern).finish_non_exhaustive()
+    }
+}
+
+impl SourceOptions<Bytes, Bytes> {
+    /// A source of these topics, forwarding raw bytes.
+    pub fn topics<I: IntoIterator<Item = S>, S: Into<String>>(topics: I) -> Self {
+        SourceOptions {
+            topics: topics.into_iter().map(Into::into).collect(),
+            pattern: None,
+            keys: Arc::new(BytesSerde),
+            values: Arc::new(BytesSerde),
+            extractor: None,
+            reset: None,
+        }
+    }
+
+    /// A source of every topic whose whole name matches `regex`.
+    pub fn pattern(regex: impl Into<String>) -> Self {
+        let mut o = Self::topics(Vec::<String>::new());
+        o.pattern = Some(regex.into());
+        o
+    }
+}
+
+impl<K, V> SourceOptions<K, V> {
+    /// Decodes keys and values with these serdes.
+    pub fn with_serdes<K2, V2>(self, keys: Arc<dyn Serde<K2>>, values: Arc<dyn Serde<V2>>) -> SourceOptions<K2, V2> {
+        SourceOptions { topics: self.topics, pattern: self.pattern, keys, values, extractor: self.extractor, reset: self.reset }
+    }
+
+    /// Uses `extractor` for record timestamps. Default: the record's timestamp.
+    #[must_use]
+    pub fn with_timestamp_extractor(mut self, extractor: Arc<dyn TimestampExtractor>) -> Self {
+        self.extractor = Some(extractor);
+        self
+    }
+
+    /// Uses `reset` when the group has no committed offset. Default: the client's.
+    #[must_use]
+    pub fn with_offset_reset(mut self, reset: OffsetReset) -> Self {
+        self.reset = Some(reset);
+        self
+    }
+}
+
+/// Where a sink writes and how it encodes.
+pub struct SinkOptions<K, V> {
+    topic: Option<String>,
+    extractor: Option<(TopicNameExtractor<K, V>, String)>,
+    keys: Arc<dyn Serde<K>>,
+    values: Arc<dyn Serde<V>>,
+    partitioner: Option<Partitioner<K, V>>,
+}
+
+impl<K, V> fmt::Debug for SinkOptions<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SinkOptions").field("topic", &self.topic).finish_non_exhaustive()
+    }
+}
+
+impl<K, V> SinkOptions<K, V> {
+    /// Writes to `topic`, encoding with these serdes.
+    pub fn topic(topic: impl Into<String>, keys: Arc<dyn Serde<K>>, values: Arc<dyn Serde<V>>) -> Self {
+        SinkOptions { topic: Some(topic.into()), extractor: None, keys, values, partitioner: None }
+    }
+
+    /// Writes each record to the topic `extractor` picks; `description` is what `describe()`
+    /// prints as the extractor class.
+    pub fn extractor(
+        extractor: TopicNameExtractor<K, V>,
+        description: impl Into<String>,
+        keys: Arc<dyn Serde<K>>,
+        values: Arc<dyn Serde<V>>,
+    ) -> Self {
+        SinkOptions { topic: None, extractor: Some((extractor, description.into())), keys, values, partitioner: None }
+    }
+
+    /// Picks partitions with `partitioner`.
+    #[must_use]
+    pub fn with_partitioner(mut self, partitioner: Partitioner<K, V>) -> Self {
+        self.partitioner = Some(partitioner);
+        self
+    }
+}
+
+#[derive(Clone)]
+pub(crate) enum NodeKind {
+    Source {
+        topics: Vec<String>,
+        pattern: Option<TopicPattern>,
+        extractor: Option<Arc<dyn TimestampExtractor>>,
+        reset: Option<OffsetReset>,
+        global: bool,
+    },
+    Processor,
+    Sink {
+        topic: Option<String>,
+        extractor: Option<String>,
+    },
+}
+
+/// The key and value types a node forwards or accepts, checked when nodes are connected.
+#[derive(Clone, Copy)]
+pub(crate) struct Types {
+    key: TypeId,
+    value: TypeId,
+    key_name: &'static str,
+    value_name: &'static str,
+}
+
+impl Types {
+    fn of<K: 'static, V: 'static>() -> Self {
+        Types { key: TypeId::of::<K>(), value: TypeId::of::<V>(), key_name: type_name::<K>(), value_name: type_name::<V>() }
+    }
+}
+
+/// What a node accepts: exactly its input types, or (sinks) `K`/`Option<K>` and `V`/`Option<V>`.
+#[derive(Clone, Copy)]
+pub(crate) struct Accepts {
+    exact: Types,
+    nullable: Option<Types>,
+}
+
+impl Accepts {
+    fn accepts(&self, out: &Types) -> (bool, bool) {
+        let key = out.key == self.exact.key || self.nullable.is_some_and(|n| n.key == out.key);
+        let value = out.value == self.exact.value || self.nullable.is_some_and(|n| n.value == out.value);
+        (key, value)
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct NodeDef {
+    pub(crate) name: String,
+    pub(crate) output: Option<Types>,
+    pub(crate) parents: Vec<String>,
+    pub(crate) kind: NodeKind,
+    /// Connected stores, in connection order.
+    pub(crate) stores: Vec<String>,
+    pub(crate) factory: NodeFactory,
+}
+
+#[derive(Clone)]
+pub(crate) struct StoreDef {
+    pub(crate) factory: Arc<dyn StoreFactory>,
+    pub(crate) global: bool,
+}
+
+/// A processor graph: sources, processors, sinks and state stores.
+///
+/// Every `add_*` validates at once and returns [`Error::Topology`] for an unknown parent, a
+/// duplicate name, a topic read by two sources, ...; [`Topology::validate`] also rejects stores
+/// no processor uses.
+///
+/// # Examples
+/// ```
+/// use std::sync::Arc;
+/// use brook_processor_api::{Processor, ProcessorContext, Record, Result, SinkOptions, SourceOptions, Topology};
+/// use brook_state_store::StringSerde;
+///
+/// struct Upper;
+/// impl Processor<Option<String>, Option<String>> for Upper {
+///     fn process(&mut self, ctx: &mut ProcessorContext<'_, Option<String>, Option<String>>, r: Record<Option<String>, Option<String>>) -> Result<()> {
+///         let v = r.value().as_ref().map(|v| v.to_uppercase());
+///         ctx.forward(r.with_value(v))
+///     }
+/// }
+///
+/// let s = Arc::new(StringSerde);
+/// let mut t = Topology::new();
+/// t.add_source("src", SourceOptions::topics(["in"]).with_serdes(s.clone(), s.clone())).unwrap()
+///     .add_processor("upper", || Upper, &["src"]).unwrap()
+///     .add_sink("out", SinkOptions::topic("out", s.clone(), s), &["upper"]).unwrap();
+/// assert!(t.describe().to_string().starts_with("Topologies:\n   Sub-topology: 0\n    Source: src (topics: [in])\n"));
+/// ```
+#[derive(Clone, Default)]
+pub struct Topology {
+    pub(crate) nodes: Vec<NodeDef>,
+    pub(crate) stores: BTreeMap<String, StoreDef>,
+    pub(crate) internal_topics: BTreeSet<String>,
+    pub(crate) copartition: Vec<Vec<String>>,
+}
+
+impl fmt::Debug for Topology {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Topology")
+            .field("nodes", &self.nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>())
+            .field("stores", &self.stores.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+fn topo_err(msg: String) -> Error {
+    Error::Topology(msg)
+}
+
+impl Topology {
+    /// An empty topology.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub(crate) fn node(&self, name: &str) -> Option<&NodeDef> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    fn check_new_name(&self, name: &str) -> Result<()> {
+        if name.is_empty() {
+            return Err(topo_err("node names must not be empty".to_owned()));
+        }
+        if self.node(name).is_some() {
+            return Err(topo_err(format!("processor \"{name}\" is already added")));
+        }
+        Ok(())
+    }
+
+    fn check_parents(&self, name: &str, parents: &[&str], accepts: Accepts) -> Result<Vec<String>> {
+        if parents.is_empty() {
+            return Err(topo_err(format!("processor \"{name}\" must have at least one parent")));
+        }
+        for p in parents {
+            if *p == name {
+                return Err(topo_err(format!("processor \"{name}\" cannot be a parent of itself")));
+            }
+            match self.node(p) {
+                None => return Err(topo_err(format!("parent processor \"{p}\" is not added yet for \"{name}\""))),
+                Some(NodeDef { kind: NodeKind::Sink { .. }, .. }) => {
+                    return Err(topo_err(format!("sink \"{p}\" cannot be used as a parent of \"{name}\"")))
+                }
+                Some(NodeDef { kind: NodeKind::Source { global: true, .. }, .. }) => {
+                    return Err(topo_err(format!("global source \"{p}\" cannot be used as a parent of \"{name}\"")))
+                }
+                Some(parent) => {
+                    if let Some(out) = &parent.output {
+                        let (key_ok, value_ok) = accepts.accepts(out);
+                        if !key_ok {
+                            return Err(topo_err(format!(
+                                "\"{name}\" takes keys of type {} but parent \"{p}\" forwards {}",
+                                accepts.exact.key_name, out.key_name
+                            )));
+                        }
+                        if !value_ok {
+                            return Err(topo_err(format!(
+                                "\"{name}\" takes values of type {} but parent \"{p}\" forwards {}",
+                                accepts.exact.value_name, out.value_name
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(parents.iter().map(|p| (*p).to_owned()).collect())
+    }
+
+    fn check_source_topics(&self, name: &str, topics: &[String], pattern: Option<&TopicPattern>) -> Result<()> {
+        if topics.is_empty() && pattern.is_none() {
+            return Err(topo_err(format!("source \"{name}\" must have at least one topic or a pattern")));
+        }
+        for t in topics {
+            crate::topology::validate_topic_name(t)?;
+            for n in &self.nodes {
+                if let NodeKind::Source { topics: other, pattern: p, .. } = &n.kind {
+                    if other.contains(t) {
+                        return Err(topo_err(format!("topic {t} has already been registered by another source")));
+                    }
+                    if p.as_ref().is_some_and(|p| p.matches(t)) {
+                        return Err(topo_err(format!("topic {t} matches the pattern of source \"{}\"", n.name)));
+                    }
+                }
+            }
+        }
+        if let Some(p) = pattern {
+            for n in &self.nodes {
+                if let NodeKind::Source { topics: other, .. } = &n.kind {
+                    if let Some(t) = other.iter().find(|t| p.matches(t)) {
+                        return Err(topo_err(format!("pattern {} matches topic {t} of source \"{}\"", p.as_str(), n.name)));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a source reading `options`' topics (or pattern), forwarding
+    /// `Record<Option<K>, Option<V>>`.
+    ///
+    /// # Errors
+    /// [`Error::Topology`]: duplicate name, no topic, a topic another source reads, a bad
+    /// pattern.
+    pub fn add_source<K, V>(&mut self, name: &str, options: SourceOptions<K, V>) -> Result<&mut Self>
+    where
+        K: Clone + Send + 'static,
+        V: Clone + Send + 'static,
+    {
+        self.add_source_inner(name, options, false)
+    }
+
+    fn add_source_inner<K, V>(&mut self, name: &str, options: SourceOptions<K, V>, global: bool) -> Result<&mut Self>
+    where
+        K: Clone + Send + 'static,
+        V: Clone + Send + 'static,
+    {
+        self.check_new_name(name)?;
+        let pattern = options.pattern.as_deref().map(TopicPattern::compile).transpose()?;
+        self.check_source_topics(name, &options.topics, pattern.as_ref())?;
+        let (keys, values) = (options.keys, options.values);
+        let factory: NodeFactory = Arc::new(move |_| Box::new(SourceNode { keys: keys.clone(), values: values.clone() }));
+        self.nodes.push(NodeDef {
+            name: name.to_owned(),
+            output: Some(Types::of::<Option<K>, Option<V>>()),
+            parents: Vec::new(),
+            kind: NodeKind::Source { topics: options.topics, pattern, extractor: options.extractor, reset: options.reset, global },
+            stores: Vec::new(),
+            factory,
+        });
+        Ok(self)
+    }
+
+    /// Adds a processor receiving the records its parents forward.
+    ///
+    /// # Errors
+    /// [`Error::Topology`]: duplicate name, no parent, an unknown parent, a sink as parent.
+    pub fn add_processor<KIn, VIn, KOut, VOut, S>(&mut self, name: &str, supplier: S, parents: &[&str]) -> Result<&mut Self>
+    where
+        S: ProcessorSupplier<KIn, VIn, KOut, VOut>,
+        KIn: Send + 'static,
+        VIn: Send + 'static,
+        KOut: 'static,
+        VOut: 'static,
+    {
+        self.check_new_name(name)?;
+        let parents = self.check_parents(name, parents, Accepts { exact: Types::of::<KIn, VIn>(), nullable: None })?;
+        let supplier = Arc::new(supplier);
+        let factory: NodeFactory = Arc::new(move |_| Box::new(TypedProcessor::new(supplier.get())));
+        self.nodes.push(NodeDef {
+            name: name.to_owned(),
+            output: Some(Types::of::<KOut, VOut>()),
+            parents,
+            kind: NodeKind::Processor,
+            stores: Vec::new(),
+            factory,
+        });
+        Ok(self)
+    }
+
+    /// Adds a sink writing what its parents forward (`K`/`V` or `Option<K>`/`Option<V>`).
+    ///
+    /// # Errors
+    /// [`Error::Topology`]: duplicate name, no parent, an unknown parent, a bad topic name.
+    pub fn add_sink<K: 'static, V: 'static>(&mut self, name: &str, options: SinkOptions<K, V>, parents: &[&str]) -> Result<&mut Self> {
+        self.check_new_name(name)?;
+        let accepts = Accepts { exact: Types::of::<K, V>(), nullable: Some(Types::of::<Option<K>, Option<V>>()) };
+        let parents = self.check_parents(name, parents, accepts)?;
+        if let Some(t) = &options.topic {
+            validate_topic_name(t)?;
+        }
+        let description = options.extractor.as_ref().map(|(_, d)| d.clone());
+        let SinkOptions { topic, extractor, keys, values, partitioner } = options;
+        let extractor = extractor.map(|(x, _)| x);
+        let factory: NodeFactory = Arc::new(move |resolved| {
+            Box::new(SinkNode {
+                topic: resolved.map(str::to_owned),
+                extractor: extractor.clone(),
+                keys: keys.clone(),
+                values: values.clone(),
+                partitioner: partitioner.clone(),
+            })
+        });
+        self.nodes.push(NodeDef {
+            name: name.to_owned(),
+            output: None,
+            parents,
+            kind: NodeKind::Sink { topic, extractor: description },
+            stores: Vec::new(),
+            factory,
+        });
+        Ok(self)
+    }
+
+    /// Declares `topic` an internal (repartition) topic: sources and sinks name it without the
+    /// prefix; tasks read and write `<application.id>-<topic>`, and the runtime creates it.
+    ///
+    /// # Errors
+    /// [`Error::Topology`] for an invalid name.
+    pub fn add_internal_topic(&mut self, topic: &str) -> Result<&mut Self> {
+        validate_topic_name(topic)?;
+        self.internal_topics.insert(topic.to_owned());
+        Ok(self)
+    }
+
+    /// Requires the topics of these sources to be co-partitioned (same partition count), as a
+    /// join of their streams needs; the runtime checks it before creating tasks.
+    ///
+    /// # Errors
+    /// [`Error::Topology`] for a name that is not a source.
+    pub fn copartition_sources(&mut self, sources: &[&str]) -> Result<&mut Self> {
+        for s in sources {
+            if !matches!(self.node(s), Some(NodeDef { kind: NodeKind::Source { global: false, .. }, .. })) {
+                return Err(topo_err(format!("\"{s}\" is not a source")));
+            }
+        }
+        self.copartition.push(sources.iter().map(|s| (*s).to_owned()).collect());
+        Ok(self)
+    }
+
+    /// Adds a state store and connects it to `processors` (which may be empty: connect later
+    /// with [`Topology::connect_processor_and_state_stores`]).
+    ///
+    /// # Errors
+    /// [`Error::Topology`]: a store of that name exists, or a processor is unknown.
+    pub fn add_state_store<F: StoreFactory + 'static>(&mut self, builder: F, processors: &[&str]) -> Result<&mut Self> {
+        let name = builder.name().to_owned();
+        if self.stores.contains_key(&name) {
+            return Err(topo_err(format!("state store \"{name}\" is already added")));
+        }
+        self.stores.insert(name.clone(), StoreDef { factory: Arc::new(builder), global: false });
+        for p in processors {
+            self.connect_processor_and_state_stores(p, &[&name])?;
+        }
+        Ok(self)
+    }
+
+    /// Gives `processor` access to `stores`.
+    ///
+    /// # Errors
+    /// [`Error::Topology`]: unknown processor or store, a source or sink, a global store.
+    pub fn connect_processor_and_state_stores(&mut self, processor: &str, stores: &[&str]) -> Result<&mut Self> {
+        for s in stores {
+            match self.stores.get(*s) {
+                None => return Err(topo_err(format!("state store \"{s}\" is not added yet"))),
+                Some(d) if d.global => {
+                    return Err(topo_err(format!("global state store \"{s}\" cannot be connected to a processor")))
+                }
+                Some(_) => {}
+            }
+        }
+        let node = self
+            .nodes
+            .iter_mut()
+            .find(|n| n.name == processor)
+            .ok_or_else(|| topo_err(format!("processor \"{processor}\" is not added yet")))?;
+        if !matches!(node.kind, NodeKind::Processor) {
+            return Err(topo_err(format!("\"{processor}\" is not a processor; only processors can use state stores")));
+        }
+        for s in stores {
+            if !node.stores.iter().any(|x| x == s) {
+                node.stores.push((*s).to_owned());
+            }
+        }
+        Ok(self)
+    }
+
+    /// Adds a global store: every instance reads all partitions of `source`'s single topic
+    /// through `processor` (which writes the store), and no tasks are generated for it. Its
+    /// topic is its changelog, so `builder` must have logging disabled.
+    ///
+    /// # Errors
+    /// [`Error::Topology`]: duplicate names, logging enabled, not exactly one topic.
+    pub fn add_global_store<K, V, KOut, VOut, F, S>(
+        &mut self,
+        builder: F,
+        source_name: &str,
+        source: SourceOptions<K, V>,
+        processor_name: &str,
+        supplier: S,
+    ) -> Result<&mut Self>
+    where
+        F: StoreFactory + 'static,
+        S: ProcessorSupplier<Option<K>, Option<V>, KOut, VOut>,
+        K: Clone + Send + 'static,
+        V: Clone + Send + 'static,
+        KOut: 'static,
+        VOut: 'static,
+    {
+        let store = builder.name().to_owned();
+        if builder.logging_enabled() {
+            return Err(topo_err(format!("global state store \"{store}\" must have logging disabled")));
+        }
+        if source.topics.len() != 1 || source.pattern.is_some() {
+            return Err(topo_err(format!("global source \"{source_name}\" must read exactly one topic")));
+        }
+        if self.stores.contains_key(&store) {
+            return Err(topo_err(format!("state store \"{store}\" is already added")));
+        }
+        self.check_new_name(processor_name)?;
+        if source_name == processor_name {
+            return Err(topo_err(format!("processor \"{processor_name}\" is already added")));
+        }
+        self.add_source_inner(source_name, source, true)?;
+        let supplier = Arc::new(supplier);
+        let factory: NodeFactory = Arc::new(move |_| Box::new(TypedProcessor::new(supplier.get())));
+        self.nodes.push(NodeDef {
+            name: processor_name.to_owned(),
+            output: Some(Types::of::<KOut, VOut>()),
+            parents: vec![source_name.to_owned()],
+            kind: NodeKind::Processor,
+            stores: vec![store.clone()],
+            factory,
+        });
+        self.stores.insert(store, StoreDef { factory: Arc::new(builder), global: true });
+        Ok(self)
+    }
+
+    /// Checks what the `add_*` calls cannot check one at a time: every store is used by a
+    /// processor, and sources/sinks reading or writing internal topics are consistent.
+    ///
+    /// # Errors
+    /// [`Error::Topology`].
+    pub fn validate(&self) -> Result<()> {
+        for name in self.stores.keys() {
+            if !self.nodes.iter().any(|n| n.stores.contains(name)) {
+                return Err(topo_err(format!("state store \"{name}\" is not connected to any processor")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The printable description, in Kafka Streams' exact format.
+    pub fn describe(&self) -> TopologyDescription {
+        describe::describe(self)
+    }
+
+    /// Groups of connected nodes (through parents and shared stores), numbered in the order of
+    /// their first node; each with whether it is a global-store group.
+    pub(crate) fn node_groups(&self) -> Vec<(Vec<usize>, bool)> {
+        let n = self.nodes.len();
+        let mut parent: Vec<usize> = (0..n).collect();
+        fn root(p: &mut [usize], mut i: usize) -> usize {
+            while p[i] != i {
+                p[i] = p[p[i]];
+                i = p[i];
+            }
+            i
+        }
+        let index: BTreeMap<&str, usize> = self.nodes.iter().enumerate().map(|(i, d)| (d.name.as_str(), i)).collect();
+        let mut store_user: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, d) in self.nodes.iter().enumerate() {
+            for p in &d.parents {
+                let (a, b) = (root(&mut parent, i), root(&mut parent, index[p.as_str()]));
+                parent[a] = b;
+            }
+            for s in &d.stores {
+                if let Some(&j) = store_user.get(s.as_str()) {
+                    let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                    parent[a] = b;
+                } else {
+                    store_user.insert(s, i);
+                }
+            }
+        }
+        let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+        for i in 0..n {
+            let r = root(&mut parent, i);
+            match groups.iter_mut().find(|(gr, _)| *gr == r) {
+                Some((_, g)) => g.push(i),
+                None => groups.push((r, vec![i])),
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(_, g)| {
+                let global = g.iter().any(|&i| matches!(self.nodes[i].kind, NodeKind::Source { global: true, .. }));
+                (g, global)
+            })
+            .collect()
+    }
+
+    /// Pattern subscriptions, per sub-topology id: the runtime resolves them against the
+    /// cluster's topics and passes the matching partitions to `create_task`.
+    pub fn source_patterns(&self) -> Vec<(u32, String)> {
+        let mut out = Vec::new();
+        for (id, (group, _)) in self.node_groups().into_iter().enumerate() {
+            for &i in &group {
+                if let NodeKind::Source { pattern: Some(p), .. } = &self.nodes[i].kind {
+                    out.push((id as u32, p.as_str().to_owned()));
+                }
+            }
+        }
+        out
+    }
+
+    /// The `auto.offset.reset` override of each source topic (or pattern) that has one.
+    pub fn offset_resets(&self) -> BTreeMap<String, OffsetReset> {
+        let mut out = BTreeMap::new();
+        for n in &self.nodes {
+            if let NodeKind::Source { topics, pattern, reset: Some(r), .. } = &n.kind {
+                for t in topics {
+                    out.insert(t.clone(), *r);
+                }
+                if let Some(p) = pattern {
+                    out.insert(p.as_str().to_owned(), *r);
+                }
+            }
+        }
+        out
+    }
+
+    /// Global stores: `(store, topic)`. Each instance reads every partition of the topic
+    /// into the store before processing (not through tasks); the test driver runs them.
+    pub fn global_stores(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for n in &self.nodes {
+            if let NodeKind::Source { topics, global: true, .. } = &n.kind {
+                let processor = self.nodes.iter().find(|p| p.parents.contains(&n.name));
+                if let (Some(p), Some(t)) = (processor, topics.first()) {
+                    out.push((p.stores.first().cloned().unwrap_or_default(), t.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// The topic a task reads or writes for `topic` (internal topics get the prefix).
+    pub(crate) fn resolve_topic(&self, application_id: &str, topic: &str) -> String {
+        if self.internal_topics.contains(topic) {
+            format!("{application_id}-{topic}")
+        } else {
+            topic.to_owned()
+        }
+    }
+}
+
+/// Kafka's `Topic.validate`: 1..249 characters of `[a-zA-Z0-9._-]`, not `.` or `..`.
+pub(crate) fn validate_topic_name(topic: &str) -> Result<()> {
+    let ok = !topic.is_empty()
+        && topic.len() <= 249
+        && topic != "."
+        && topic != ".."
+        && topic.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(topo_err(format!("invalid topic name \"{topic}\"")))
+    }
+}
