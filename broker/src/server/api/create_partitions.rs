@@ -1,0 +1,38 @@
+//! CreatePartitions (37).
+
+use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
+use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse, RequestHeader};
+
+use super::{code, s, Ctx};
+use crate::error::{Error, Result};
+use crate::server::conn::ConnState;
+
+pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: CreatePartitionsRequest) -> CreatePartitionsResponse {
+    let mut resp = CreatePartitionsResponse::default();
+    for t in req.topics {
+        let name = t.name.0.to_string();
+        let res: Result<()> = if req.validate_only {
+            ctx.broker.describe_topic(&name).and_then(|d| {
+                let current = d.partitions.len() as i32;
+                if t.count <= current {
+                    Err(Error::InvalidPartitions(format!(
+                        "Topic currently has {current} partitions, which is higher than the requested {}.",
+                        t.count
+                    )))
+                } else {
+                    Ok(())
+                }
+            })
+        } else {
+            ctx.broker.create_partitions(&name, t.count)
+        };
+        let mut r = CreatePartitionsTopicResult::default();
+        r.name = t.name;
+        if let Err(e) = res {
+            r.error_code = code(&e);
+            r.error_message = Some(s(e.to_string()));
+        }
+        resp.results.push(r);
+    }
+    resp
+}

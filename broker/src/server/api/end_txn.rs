@@ -1,0 +1,21 @@
+//! EndTxn (26): commit or abort, writing the markers.
+
+use kafka_protocol::messages::{EndTxnRequest, EndTxnResponse, RequestHeader};
+
+use super::{err_code, Ctx};
+use crate::server::conn::ConnState;
+
+pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: EndTxnRequest) -> EndTxnResponse {
+    let r = ctx.broker.end_txn(
+        req.transactional_id.0.as_str(),
+        req.producer_id.0,
+        req.producer_epoch,
+        req.committed,
+    );
+    if let Err(e) = &r {
+        tracing::debug!(txn = %req.transactional_id.0.as_str(), error = %e, "EndTxn failed");
+    }
+    let mut resp = EndTxnResponse::default();
+    resp.error_code = err_code(&r);
+    resp
+}

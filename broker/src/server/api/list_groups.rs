@@ -1,0 +1,28 @@
+//! ListGroups (16).
+
+use kafka_protocol::messages::list_groups_response::ListedGroup;
+use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse, RequestHeader};
+
+use super::{s, Ctx};
+use crate::server::conn::ConnState;
+
+pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: ListGroupsRequest) -> ListGroupsResponse {
+    let states: Vec<String> = req.states_filter.iter().map(|s| s.to_string()).collect();
+    let mut resp = ListGroupsResponse::default();
+    resp.groups = ctx
+        .broker
+        .inner
+        .groups
+        .list_groups(&states)
+        .into_iter()
+        .map(|g| {
+            let mut l = ListedGroup::default();
+            l.group_id = GroupId(s(g.group_id));
+            l.protocol_type = s(g.protocol_type);
+            l.group_state = s(g.state);
+            l.group_type = s("classic");
+            l
+        })
+        .collect();
+    resp
+}

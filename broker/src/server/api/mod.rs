@@ -1,0 +1,240 @@
+//! One module per Kafka API; this one holds the shared context, the supported-version table and
+//! the dispatcher.
+
+use std::net::SocketAddr;
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::StrBytes;
+
+use super::conn::ConnState;
+use super::frame::{decode_body, encode_response, parse_frame, FrameError};
+use super::ServerConfig;
+use crate::broker::Broker;
+use crate::error::{Error, ErrorCode, Result};
+
+mod add_offsets_to_txn;
+mod add_partitions_to_txn;
+mod alter_configs;
+pub(crate) mod api_versions;
+mod create_partitions;
+mod create_topics;
+mod delete_groups;
+mod delete_records;
+mod delete_topics;
+mod describe_cluster;
+mod describe_configs;
+mod describe_groups;
+mod describe_producers;
+mod describe_transactions;
+mod end_txn;
+mod fetch;
+mod find_coordinator;
+mod heartbeat;
+mod incremental_alter_configs;
+mod init_producer_id;
+mod join_group;
+mod leave_group;
+mod list_groups;
+mod list_offsets;
+mod list_transactions;
+mod metadata;
+mod offset_commit;
+mod offset_delete;
+mod offset_fetch;
+mod offset_for_leader_epoch;
+mod produce;
+mod sasl_handshake;
+pub(crate) mod sasl_authenticate;
+mod sync_group;
+mod txn_offset_commit;
+
+/// What the connection does after a request.
+#[derive(Debug)]
+pub(crate) enum Reply {
+    /// Write these bytes (size prefix included).
+    Send(BytesMut),
+    /// No response (Produce with acks=0).
+    Nothing,
+    /// Close the connection.
+    Close(String),
+}
+
+/// What every handler can see: the broker and this node's identity.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    pub(crate) broker: Broker,
+    pub(crate) config: ServerConfig,
+    pub(crate) node_id: i32,
+    pub(crate) host: String,
+    pub(crate) port: i32,
+    pub(crate) cluster_id: String,
+}
+
+impl Ctx {
+    pub(crate) fn new(broker: Broker, config: ServerConfig, local: SocketAddr) -> Result<Ctx> {
+        let (host, port) = match &config.advertised {
+            Some((h, p)) => (h.clone(), i32::from(*p)),
+            None => {
+                let ip = local.ip();
+                let host = if ip.is_unspecified() { "localhost".to_owned() } else { ip.to_string() };
+                (host, i32::from(local.port()))
+            }
+        };
+        let cluster_id = cluster_id(&broker.config().log_dir)?;
+        Ok(Ctx { node_id: broker.config().node_id, broker, config, host, port, cluster_id })
+    }
+}
+
+/// The cluster id, stored in `meta.properties` in the data directory (created on first start).
+fn cluster_id(dir: &std::path::Path) -> Result<String> {
+    let path = dir.join("meta.properties");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        if let Some(id) = text.lines().find_map(|l| l.strip_prefix("cluster.id=")) {
+            return Ok(id.trim().to_owned());
+        }
+    }
+    let id = base64url(&rand::random::<[u8; 16]>());
+    let body = format!("version=1\ncluster.id={id}\n");
+    crate::topic::write_atomically(dir, "meta.properties", body.as_bytes())?;
+    Ok(id)
+}
+
+/// Unpadded base64url, as Kafka prints cluster ids and topic ids.
+pub(crate) fn base64url(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+pub(crate) fn s(v: impl Into<String>) -> StrBytes {
+    StrBytes::from_string(v.into())
+}
+
+pub(crate) fn topic_name(v: &str) -> TopicName {
+    TopicName(s(v))
+}
+
+pub(crate) fn code(e: &Error) -> i16 {
+    e.code().as_i16()
+}
+
+pub(crate) fn err_code<T>(r: &Result<T>) -> i16 {
+    r.as_ref().err().map_or(0, code)
+}
+
+pub(crate) fn kafka_code(c: ErrorCode) -> i16 {
+    c.as_i16()
+}
+
+macro_rules! apis {
+    ($( $key:ident => $module:ident, $req:ty, $resp:ty, $min:literal ..= $max:literal; )*) => {
+        /// The versions this broker implements, per API.
+        pub(crate) fn supported_versions(key: ApiKey) -> Option<(i16, i16)> {
+            match key {
+                $(ApiKey::$key => Some(($min, $max)),)*
+                _ => None,
+            }
+        }
+
+        /// Every supported API with its version range, in key order of the table.
+        pub(crate) const SUPPORTED: &[(ApiKey, i16, i16)] = &[$((ApiKey::$key, $min, $max),)*];
+
+        async fn dispatch(ctx: &Ctx, conn: &mut ConnState, api_key: ApiKey, header: RequestHeader, mut body: Bytes) -> std::result::Result<Reply, FrameError> {
+            let v = header.request_api_version;
+            match api_key {
+                $(ApiKey::$key => {
+                    let req: $req = decode_body(&mut body, v)?;
+                    let resp: Option<$resp> = $module::handle(ctx, conn, &header, req).await.into();
+                    Ok(match resp {
+                        None => Reply::Nothing,
+                        Some(r) => match encode_response(header.correlation_id, api_key.response_header_version(v), v, &r) {
+                            Ok(b) => Reply::Send(b),
+                            Err(e) => Reply::Close(format!("cannot encode {api_key:?} v{v} response: {e}")),
+                        },
+                    })
+                })*
+                _ => Err(FrameError::UnknownApiKey { api_key: api_key as i16, correlation_id: header.correlation_id }),
+            }
+        }
+
+        /// Decodes a whole request frame (header and body) without handling it: the fuzz target's
+        /// entry point.
+        ///
+        /// # Errors
+        /// As [`parse_frame`], plus undecodable bodies.
+        pub fn decode_request(frame: Bytes) -> std::result::Result<RequestHeader, FrameError> {
+            let f = parse_frame(frame)?;
+            let v = f.header.request_api_version;
+            let mut body = f.body;
+            match f.api_key {
+                $(ApiKey::$key => { let _: $req = decode_body(&mut body, v)?; })*
+                _ => {}
+            }
+            Ok(f.header)
+        }
+    };
+}
+
+apis! {
+    Produce => produce, ProduceRequest, ProduceResponse, 3..=11;
+    Fetch => fetch, FetchRequest, FetchResponse, 4..=12;
+    ListOffsets => list_offsets, ListOffsetsRequest, ListOffsetsResponse, 1..=8;
+    Metadata => metadata, MetadataRequest, MetadataResponse, 0..=12;
+    OffsetCommit => offset_commit, OffsetCommitRequest, OffsetCommitResponse, 2..=9;
+    OffsetFetch => offset_fetch, OffsetFetchRequest, OffsetFetchResponse, 1..=9;
+    FindCoordinator => find_coordinator, FindCoordinatorRequest, FindCoordinatorResponse, 0..=4;
+    JoinGroup => join_group, JoinGroupRequest, JoinGroupResponse, 0..=9;
+    Heartbeat => heartbeat, HeartbeatRequest, HeartbeatResponse, 0..=4;
+    LeaveGroup => leave_group, LeaveGroupRequest, LeaveGroupResponse, 0..=5;
+    SyncGroup => sync_group, SyncGroupRequest, SyncGroupResponse, 0..=5;
+    DescribeGroups => describe_groups, DescribeGroupsRequest, DescribeGroupsResponse, 0..=5;
+    ListGroups => list_groups, ListGroupsRequest, ListGroupsResponse, 0..=4;
+    SaslHandshake => sasl_handshake, SaslHandshakeRequest, SaslHandshakeResponse, 0..=1;
+    ApiVersions => api_versions, ApiVersionsRequest, ApiVersionsResponse, 0..=3;
+    CreateTopics => create_topics, CreateTopicsRequest, CreateTopicsResponse, 2..=7;
+    DeleteTopics => delete_topics, DeleteTopicsRequest, DeleteTopicsResponse, 1..=6;
+    DeleteRecords => delete_records, DeleteRecordsRequest, DeleteRecordsResponse, 0..=2;
+    InitProducerId => init_producer_id, InitProducerIdRequest, InitProducerIdResponse, 0..=4;
+    OffsetForLeaderEpoch => offset_for_leader_epoch, OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, 2..=4;
+    AddPartitionsToTxn => add_partitions_to_txn, AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, 0..=3;
+    AddOffsetsToTxn => add_offsets_to_txn, AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, 0..=3;
+    EndTxn => end_txn, EndTxnRequest, EndTxnResponse, 0..=3;
+    TxnOffsetCommit => txn_offset_commit, TxnOffsetCommitRequest, TxnOffsetCommitResponse, 0..=3;
+    DescribeConfigs => describe_configs, DescribeConfigsRequest, DescribeConfigsResponse, 1..=4;
+    AlterConfigs => alter_configs, AlterConfigsRequest, AlterConfigsResponse, 0..=2;
+    SaslAuthenticate => sasl_authenticate, SaslAuthenticateRequest, SaslAuthenticateResponse, 0..=2;
+    CreatePartitions => create_partitions, CreatePartitionsRequest, CreatePartitionsResponse, 0..=3;
+    DeleteGroups => delete_groups, DeleteGroupsRequest, DeleteGroupsResponse, 0..=2;
+    IncrementalAlterConfigs => incremental_alter_configs, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, 0..=1;
+    OffsetDelete => offset_delete, OffsetDeleteRequest, OffsetDeleteResponse, 0..=0;
+    DescribeCluster => describe_cluster, DescribeClusterRequest, DescribeClusterResponse, 0..=1;
+    DescribeProducers => describe_producers, DescribeProducersRequest, DescribeProducersResponse, 0..=0;
+    DescribeTransactions => describe_transactions, DescribeTransactionsRequest, DescribeTransactionsResponse, 0..=0;
+    ListTransactions => list_transactions, ListTransactionsRequest, ListTransactionsResponse, 0..=1;
+}
+
+/// Handles one frame (without its size prefix).
+pub(crate) async fn handle_frame(ctx: &Ctx, conn: &mut ConnState, frame: Bytes) -> Reply {
+    let f = match parse_frame(frame) {
+        Ok(f) => f,
+        Err(FrameError::UnsupportedVersion { api_key: ApiKey::ApiVersions, correlation_id, .. }) => {
+            return api_versions::unsupported(correlation_id);
+        }
+        Err(e) => return Reply::Close(e.to_string()),
+    };
+    let open = matches!(f.api_key, ApiKey::ApiVersions | ApiKey::SaslHandshake | ApiKey::SaslAuthenticate);
+    if !conn.authenticated && !open {
+        return Reply::Close(format!("{:?} before SASL authentication", f.api_key));
+    }
+    match dispatch(ctx, conn, f.api_key, f.header, f.body).await {
+        Ok(r) => r,
+        Err(e) => Reply::Close(e.to_string()),
+    }
+}

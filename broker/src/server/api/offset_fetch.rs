@@ -1,0 +1,96 @@
+//! OffsetFetch (9): one group (v0-7) or many (v8+); all partitions when the topic list is null.
+
+use std::collections::BTreeMap;
+
+use kafka_protocol::messages::offset_fetch_response::{
+    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
+    OffsetFetchResponseTopic, OffsetFetchResponseTopics,
+};
+use kafka_protocol::messages::{GroupId, OffsetFetchRequest, OffsetFetchResponse, RequestHeader};
+
+use super::{s, topic_name, Ctx};
+use crate::group::FetchedOffset;
+use crate::server::conn::ConnState;
+
+fn fetch(ctx: &Ctx, group: &str, topics: Option<Vec<(String, i32)>>, stable: bool) -> Result<Vec<FetchedOffset>, i16> {
+    ctx.broker
+        .inner
+        .groups
+        .fetch_offsets(group, topics.as_deref(), stable)
+        .map_err(|c| c.as_i16())
+}
+
+fn by_topic(offsets: Vec<FetchedOffset>) -> BTreeMap<String, Vec<FetchedOffset>> {
+    let mut m: BTreeMap<String, Vec<FetchedOffset>> = BTreeMap::new();
+    for o in offsets {
+        m.entry(o.topic.clone()).or_default().push(o);
+    }
+    m
+}
+
+pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, h: &RequestHeader, req: OffsetFetchRequest) -> OffsetFetchResponse {
+    let mut resp = OffsetFetchResponse::default();
+    if h.request_api_version >= 8 {
+        for g in req.groups {
+            let topics = g.topics.map(|ts| {
+                ts.iter()
+                    .flat_map(|t| t.partition_indexes.iter().map(move |p| (t.name.0.to_string(), *p)))
+                    .collect()
+            });
+            let mut gr = OffsetFetchResponseGroup::default();
+            match fetch(ctx, g.group_id.0.as_str(), topics, req.require_stable) {
+                Ok(offsets) => {
+                    for (name, parts) in by_topic(offsets) {
+                        let mut t = OffsetFetchResponseTopics::default();
+                        t.name = topic_name(&name);
+                        t.partitions = parts
+                            .into_iter()
+                            .map(|o| {
+                                let mut p = OffsetFetchResponsePartitions::default();
+                                p.partition_index = o.partition;
+                                p.committed_offset = o.offset;
+                                p.committed_leader_epoch = o.leader_epoch;
+                                p.metadata = Some(s(o.metadata));
+                                p.error_code = o.error.as_i16();
+                                p
+                            })
+                            .collect();
+                        gr.topics.push(t);
+                    }
+                }
+                Err(c) => gr.error_code = c,
+            }
+            gr.group_id = GroupId(g.group_id.0);
+            resp.groups.push(gr);
+        }
+        return resp;
+    }
+    let topics = req.topics.map(|ts| {
+        ts.iter()
+            .flat_map(|t| t.partition_indexes.iter().map(move |p| (t.name.0.to_string(), *p)))
+            .collect()
+    });
+    match fetch(ctx, req.group_id.0.as_str(), topics, req.require_stable) {
+        Ok(offsets) => {
+            for (name, parts) in by_topic(offsets) {
+                let mut t = OffsetFetchResponseTopic::default();
+                t.name = topic_name(&name);
+                t.partitions = parts
+                    .into_iter()
+                    .map(|o| {
+                        let mut p = OffsetFetchResponsePartition::default();
+                        p.partition_index = o.partition;
+                        p.committed_offset = o.offset;
+                        p.committed_leader_epoch = o.leader_epoch;
+                        p.metadata = Some(s(o.metadata));
+                        p.error_code = o.error.as_i16();
+                        p
+                    })
+                    .collect();
+                resp.topics.push(t);
+            }
+        }
+        Err(c) => resp.error_code = c,
+    }
+    resp
+}

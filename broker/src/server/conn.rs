@@ -1,0 +1,89 @@
+//! One client connection: read frames, answer them in order.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use super::api::{self, Ctx, Reply};
+
+/// Per-connection state.
+#[derive(Debug)]
+pub(crate) struct ConnState {
+    pub(crate) peer: SocketAddr,
+    /// True once SASL succeeded, or from the start when SASL is off.
+    pub(crate) authenticated: bool,
+    /// The mechanism chosen by SaslHandshake.
+    pub(crate) sasl_mechanism: Option<String>,
+    /// After a SaslHandshake v0 the next frame is a raw SASL token, not a Kafka request.
+    pub(crate) raw_sasl_next: bool,
+}
+
+impl ConnState {
+    pub(crate) fn new(peer: SocketAddr, sasl: bool) -> ConnState {
+        ConnState {
+            peer,
+            authenticated: !sasl,
+            sasl_mechanism: None,
+            raw_sasl_next: false,
+        }
+    }
+}
+
+/// Serves one connection until the client closes it, a bad frame arrives, it idles for
+/// `connections.max.idle.ms`, or the server stops.
+pub(crate) async fn run(ctx: Arc<Ctx>, stream: TcpStream, peer: SocketAddr, mut stop: watch::Receiver<bool>) {
+    let (rd, wr) = stream.into_split();
+    let mut rd = BufReader::with_capacity(64 * 1024, rd);
+    let mut wr = BufWriter::with_capacity(64 * 1024, wr);
+    let mut state = ConnState::new(peer, !ctx.config.sasl_users.is_empty());
+    let idle = ctx.config.connections_max_idle;
+    let max = ctx.config.socket_request_max_bytes;
+    tracing::debug!(%peer, "connection open");
+    loop {
+        let mut len = [0u8; 4];
+        tokio::select! {
+            r = tokio::time::timeout(idle, rd.read_exact(&mut len)) => match r {
+                Ok(Ok(_)) => {}
+                Ok(Err(_)) => break,
+                Err(_) => {
+                    tracing::debug!(%peer, "closing idle connection");
+                    break;
+                }
+            },
+            _ = stop.wait_for(|s| *s) => break,
+        }
+        let size = i32::from_be_bytes(len);
+        if size < 0 || size as usize > max {
+            tracing::warn!(%peer, size, max, "invalid request size; closing connection");
+            break;
+        }
+        let mut frame = BytesMut::zeroed(size as usize);
+        match tokio::time::timeout(idle, rd.read_exact(&mut frame)).await {
+            Ok(Ok(_)) => {}
+            _ => break,
+        }
+        let reply = if state.raw_sasl_next {
+            api::sasl_authenticate::raw_token(&ctx, &mut state, &frame)
+        } else {
+            api::handle_frame(&ctx, &mut state, frame.freeze()).await
+        };
+        match reply {
+            Reply::Send(bytes) => {
+                if wr.write_all(&bytes).await.is_err() || wr.flush().await.is_err() {
+                    break;
+                }
+            }
+            Reply::Nothing => {}
+            Reply::Close(why) => {
+                tracing::info!(%peer, reason = %why, "closing connection");
+                let _ = wr.flush().await;
+                break;
+            }
+        }
+    }
+    tracing::debug!(%peer, "connection closed");
+}

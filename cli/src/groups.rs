@@ -1,0 +1,286 @@
+//! `brook consumer-groups`: kafka-consumer-groups.sh.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use anyhow::{anyhow, bail};
+use brook_broker::server::client::Client;
+use bytes::Buf;
+use clap::Args;
+use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
+use kafka_protocol::messages::{
+    DeleteGroupsRequest, DescribeGroupsRequest, GroupId, ListGroupsRequest, OffsetCommitRequest, OffsetFetchRequest,
+};
+
+use crate::admin::{connect, error_name, partitions, s, tn};
+use crate::records::list_offsets;
+use crate::Bootstrap;
+
+/// Flags of `brook consumer-groups`.
+#[derive(Debug, Clone, Args)]
+pub struct GroupsArgs {
+    #[command(flatten)]
+    bootstrap: Bootstrap,
+    /// List all groups.
+    #[arg(long)]
+    list: bool,
+    /// Describe a group: offsets, lag, members.
+    #[arg(long)]
+    describe: bool,
+    /// Reset a group's offsets (dry run unless --execute).
+    #[arg(long = "reset-offsets")]
+    reset_offsets: bool,
+    /// Delete a group.
+    #[arg(long)]
+    delete: bool,
+    /// The group.
+    #[arg(long)]
+    group: Option<String>,
+    /// The topic for --reset-offsets.
+    #[arg(long)]
+    topic: Option<String>,
+    /// Reset to the earliest offset.
+    #[arg(long = "to-earliest")]
+    to_earliest: bool,
+    /// Reset to the latest offset.
+    #[arg(long = "to-latest")]
+    to_latest: bool,
+    /// Reset to this offset.
+    #[arg(long = "to-offset")]
+    to_offset: Option<i64>,
+    /// Apply the reset (otherwise only print the plan).
+    #[arg(long)]
+    execute: bool,
+}
+
+/// Commits `offsets` for `topic` as a standalone consumer (generation -1, no member id).
+pub(crate) async fn commit(c: &mut Client, group: &str, topic: &str, offsets: &BTreeMap<i32, i64>) -> anyhow::Result<()> {
+    let mut t = OffsetCommitRequestTopic::default();
+    t.name = tn(topic);
+    t.partitions = offsets
+        .iter()
+        .map(|(p, o)| {
+            let mut rp = OffsetCommitRequestPartition::default();
+            rp.partition_index = *p;
+            rp.committed_offset = *o;
+            rp.committed_leader_epoch = -1;
+            rp.committed_metadata = Some(s(""));
+            rp
+        })
+        .collect();
+    let mut req = OffsetCommitRequest::default();
+    req.group_id = GroupId(s(group));
+    req.generation_id_or_member_epoch = -1;
+    req.retention_time_ms = -1;
+    req.topics = vec![t];
+    let resp = c.send(req).await?;
+    for p in resp.topics.iter().flat_map(|t| t.partitions.iter()) {
+        if p.error_code != 0 {
+            bail!("committing offsets of group {group} failed: {}", error_name(p.error_code));
+        }
+    }
+    Ok(())
+}
+
+/// All committed offsets of `group`: (topic, partition) -> offset.
+pub(crate) async fn committed(c: &mut Client, group: &str) -> anyhow::Result<BTreeMap<(String, i32), i64>> {
+    let mut req = OffsetFetchRequest::default();
+    req.group_id = GroupId(s(group));
+    req.topics = None;
+    let mut req8 = OffsetFetchRequest::default();
+    let mut g = kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup::default();
+    g.group_id = GroupId(s(group));
+    g.topics = None;
+    req8.groups = vec![g];
+    let v = c.version_for::<OffsetFetchRequest>()?;
+    let resp = c.send_version(if v >= 8 { req8 } else { req }, v).await?;
+    let mut out = BTreeMap::new();
+    if v >= 8 {
+        for g in &resp.groups {
+            if g.error_code != 0 {
+                bail!("fetching offsets of group {group} failed: {}", error_name(g.error_code));
+            }
+            for t in &g.topics {
+                for p in &t.partitions {
+                    out.insert((t.name.0.to_string(), p.partition_index), p.committed_offset);
+                }
+            }
+        }
+    } else {
+        for t in &resp.topics {
+            for p in &t.partitions {
+                out.insert((t.name.0.to_string(), p.partition_index), p.committed_offset);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Decodes a consumer-protocol assignment: topic -> partitions.
+fn assignment(mut b: &[u8]) -> Vec<(String, i32)> {
+    let mut out = Vec::new();
+    let mut go = || -> Option<()> {
+        if b.remaining() < 6 {
+            return None;
+        }
+        b.get_i16();
+        let topics = b.get_i32();
+        for _ in 0..topics.max(0) {
+            if b.remaining() < 2 {
+                return None;
+            }
+            let len = b.get_i16().max(0) as usize;
+            if b.remaining() < len + 4 {
+                return None;
+            }
+            let name = String::from_utf8_lossy(&b[..len]).into_owned();
+            b.advance(len);
+            let n = b.get_i32().max(0);
+            for _ in 0..n {
+                if b.remaining() < 4 {
+                    return None;
+                }
+                out.push((name.clone(), b.get_i32()));
+            }
+        }
+        Some(())
+    };
+    let _ = go();
+    out
+}
+
+pub(crate) async fn run(a: GroupsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let mut c = connect(&a.bootstrap).await?;
+    let group = || a.group.clone().ok_or_else(|| anyhow!("--group is required"));
+    if a.list {
+        let resp = c.send(ListGroupsRequest::default()).await?;
+        let mut ids: Vec<String> = resp.groups.iter().map(|g| g.group_id.0.to_string()).collect();
+        ids.sort();
+        for id in ids {
+            writeln!(out, "{id}")?;
+        }
+    } else if a.describe {
+        describe(&mut c, &group()?, out).await?;
+    } else if a.reset_offsets {
+        reset(&mut c, &a, &group()?, out).await?;
+    } else if a.delete {
+        let g = group()?;
+        let mut req = DeleteGroupsRequest::default();
+        req.groups_names = vec![GroupId(s(&g))];
+        let resp = c.send(req).await?;
+        match resp.results.first().map_or(0, |r| r.error_code) {
+            0 => writeln!(out, "Deletion of requested consumer groups ('{g}') was successful.")?,
+            69 => bail!("Error: Deletion of some consumer groups failed: Group '{g}' could not be deleted due to: The group id does not exist."),
+            e => bail!("Error: Deletion of some consumer groups failed: Group '{g}' could not be deleted due to: {}", error_name(e)),
+        }
+    } else {
+        bail!("Command must include exactly one action: --list, --describe, --delete, --reset-offsets");
+    }
+    Ok(())
+}
+
+async fn group_state(c: &mut Client, g: &str) -> anyhow::Result<kafka_protocol::messages::describe_groups_response::DescribedGroup> {
+    let mut req = DescribeGroupsRequest::default();
+    req.groups = vec![GroupId(s(g))];
+    let resp = c.send(req).await?;
+    let d = resp.groups.into_iter().next().ok_or_else(|| anyhow!("empty DescribeGroups response"))?;
+    if d.error_code != 0 {
+        bail!("Error: describing group {g} failed: {}", error_name(d.error_code));
+    }
+    Ok(d)
+}
+
+async fn describe(c: &mut Client, g: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+    let d = group_state(c, g).await?;
+    let offsets = committed(c, g).await?;
+    if d.group_state.as_str() == "Dead" && offsets.is_empty() {
+        bail!("Error: Consumer group '{g}' does not exist.");
+    }
+    // (topic, partition) -> (consumer id, host, client id)
+    let mut owners: BTreeMap<(String, i32), (String, String, String)> = BTreeMap::new();
+    for m in &d.members {
+        for tp in assignment(&m.member_assignment) {
+            owners.insert(tp, (m.member_id.to_string(), m.client_host.to_string(), m.client_id.to_string()));
+        }
+    }
+    let mut keys: Vec<(String, i32)> = offsets.keys().cloned().chain(owners.keys().cloned()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut ends: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for (t, _) in &keys {
+        if !ends.contains_key(t) {
+            let n = partitions(c, t).await.unwrap_or(0);
+            let e = if n > 0 { list_offsets(c, t, n, -1).await.unwrap_or_default() } else { Vec::new() };
+            ends.insert(t.clone(), e);
+        }
+    }
+    if d.members.is_empty() {
+        writeln!(out, "\nConsumer group '{g}' has no active members.")?;
+    }
+    let dash = || "-".to_owned();
+    let rows: Vec<[String; 9]> = keys
+        .iter()
+        .map(|(t, p)| {
+            let cur = offsets.get(&(t.clone(), *p)).copied().filter(|o| *o >= 0);
+            let end = ends.get(t).and_then(|e| e.get(*p as usize)).copied();
+            let lag = match (cur, end) {
+                (Some(c), Some(e)) => (e - c).max(0).to_string(),
+                _ => dash(),
+            };
+            let (cid, host, client) = owners.get(&(t.clone(), *p)).cloned().unwrap_or_else(|| (dash(), dash(), dash()));
+            [g.to_owned(), t.clone(), p.to_string(), cur.map_or_else(dash, |c| c.to_string()), end.map_or_else(dash, |e| e.to_string()), lag, cid, host, client]
+        })
+        .collect();
+    let w = |i: usize, min: usize| rows.iter().map(|r| r[i].len()).max().unwrap_or(0).max(min);
+    let (wg, wt, wc, wh) = (w(0, 15), w(1, 15), w(6, 15), w(7, 15));
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:wg$} {:wt$} {:10} {:15} {:15} {:15} {:wc$} {:wh$} CLIENT-ID",
+        "GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST"
+    )?;
+    for r in rows {
+        writeln!(
+            out,
+            "{:wg$} {:wt$} {:10} {:15} {:15} {:15} {:wc$} {:wh$} {}",
+            r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]
+        )?;
+    }
+    Ok(())
+}
+
+async fn reset(c: &mut Client, a: &GroupsArgs, g: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+    let topic = a.topic.clone().ok_or_else(|| anyhow!("--topic is required with --reset-offsets"))?;
+    let d = group_state(c, g).await?;
+    let state = d.group_state.to_string();
+    if state != "Empty" && state != "Dead" {
+        bail!("Error: Assignments can only be reset if the group '{g}' is inactive, but the current state is {state}.");
+    }
+    let n = partitions(c, &topic).await?;
+    let earliest = list_offsets(c, &topic, n, -2).await?;
+    let latest = list_offsets(c, &topic, n, -1).await?;
+    let target: BTreeMap<i32, i64> = (0..n)
+        .map(|p| {
+            let (lo, hi) = (earliest[p as usize], latest[p as usize]);
+            let o = if a.to_earliest {
+                lo
+            } else if a.to_latest {
+                hi
+            } else {
+                a.to_offset.unwrap_or(hi).clamp(lo, hi)
+            };
+            (p, o)
+        })
+        .collect();
+    if !(a.to_earliest || a.to_latest || a.to_offset.is_some()) {
+        bail!("One of the reset scopes should be defined: --to-earliest, --to-latest, --to-offset");
+    }
+    if a.execute {
+        commit(c, g, &topic, &target).await?;
+    }
+    writeln!(out, "\n{:30} {:30} {:10} {:15}", "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET")?;
+    for (p, o) in &target {
+        writeln!(out, "{:30} {:30} {:10} {:15}", g, topic, p, o)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! The `brook` command line as a library, so tests can drive every subcommand in-process:
+//! `brook server`, the Kafka-style admin tools (`topics`, `console-producer`, `console-consumer`,
+//! `consumer-groups`) and the perf tools.
+//!
+//! ```no_run
+//! # async fn f() -> anyhow::Result<()> {
+//! use clap::Parser;
+//! let cli = brook_cli::Cli::parse_from(["brook", "topics", "--bootstrap-server", "127.0.0.1:9092", "--list"]);
+//! let mut out = Vec::new();
+//! brook_cli::run(cli, &mut std::io::empty(), &mut out).await?;
+//! # Ok(()) }
+//! ```
+
+use std::io::{BufRead, Write};
+
+use clap::{Args, Parser, Subcommand};
+
+mod admin;
+mod consumer;
+mod groups;
+mod perf;
+mod producer;
+mod records;
+pub mod server;
+mod topics;
+
+/// `brook`: Kafka Streams and ksqlDB in one binary, on its own Kafka-compatible broker.
+#[derive(Debug, Parser)]
+#[command(name = "brook", version, about)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the Kafka-compatible broker.
+    Server(server::ServerArgs),
+    /// Create, list, describe, alter and delete topics (kafka-topics.sh).
+    Topics(topics::TopicsArgs),
+    /// Produce lines from stdin (kafka-console-producer.sh).
+    ConsoleProducer(producer::ConsoleProducerArgs),
+    /// Print records to stdout (kafka-console-consumer.sh).
+    ConsoleConsumer(consumer::ConsoleConsumerArgs),
+    /// List, describe, reset and delete consumer groups (kafka-consumer-groups.sh).
+    ConsumerGroups(groups::GroupsArgs),
+    /// Producer throughput and latency (kafka-producer-perf-test.sh).
+    ProducerPerfTest(perf::ProducerPerfArgs),
+    /// Consumer throughput (kafka-consumer-perf-test.sh).
+    ConsumerPerfTest(perf::ConsumerPerfArgs),
+}
+
+/// `--bootstrap-server`, shared by the client tools.
+#[derive(Debug, Clone, Args)]
+pub struct Bootstrap {
+    /// The broker to connect to, `host:port` (the first of a comma-separated list is used).
+    #[arg(long = "bootstrap-server", value_name = "HOST:PORT")]
+    pub bootstrap_server: String,
+}
+
+impl Bootstrap {
+    fn addr(&self) -> &str {
+        self.bootstrap_server.split(',').next().unwrap_or("").trim()
+    }
+}
+
+impl Cli {
+    /// The log filter when `RUST_LOG` is not set: `info` for the server, `warn` for the tools.
+    pub fn default_log_filter(&self) -> &'static str {
+        match self.command {
+            Command::Server(_) => "info",
+            _ => "warn",
+        }
+    }
+}
+
+/// Runs one command; `input` is what `console-producer` reads, `out` gets what Kafka's tools
+/// print to stdout.
+///
+/// # Errors
+/// Everything that makes the command fail; the message is meant to be printed on one line.
+pub async fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Server(a) => server::run(a).await,
+        Command::Topics(a) => topics::run(a, out).await,
+        Command::ConsoleProducer(a) => producer::run(a, input).await,
+        Command::ConsoleConsumer(a) => consumer::run(a, out).await,
+        Command::ConsumerGroups(a) => groups::run(a, out).await,
+        Command::ProducerPerfTest(a) => perf::producer(a, out).await,
+        Command::ConsumerPerfTest(a) => perf::consumer(a, out).await,
+    }
+}
+
+/// Parses `k=v` pairs.
+fn parse_kv(items: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    items
+        .iter()
+        .map(|s| {
+            s.split_once('=')
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                .ok_or_else(|| anyhow::anyhow!("expected key=value, got {s:?}"))
+        })
+        .collect()
+}

@@ -1,0 +1,88 @@
+//! `brook console-producer`: kafka-console-producer.sh. Lines from stdin become records, sent in
+//! batches (one Produce request per 1,000 lines, and at end of input), keyed records partitioned
+//! like the Java client, unkeyed ones round-robin per batch.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::admin::connect;
+use crate::records::{partition_for, produce, Rec};
+use crate::Bootstrap;
+
+/// Flags of `brook console-producer`.
+#[derive(Debug, Clone, Args)]
+pub struct ConsoleProducerArgs {
+    #[command(flatten)]
+    bootstrap: Bootstrap,
+    /// The topic to produce to.
+    #[arg(long)]
+    topic: String,
+    /// `parse.key=true`, `key.separator=:` (repeatable).
+    #[arg(long = "property")]
+    property: Vec<String>,
+    /// acks: 1 or -1 (all). Default: -1.
+    #[arg(long = "request-required-acks", default_value = "-1", allow_hyphen_values = true)]
+    acks: i16,
+    /// Lines per Produce request.
+    #[arg(long = "batch-size", default_value_t = 1000)]
+    batch_size: usize,
+}
+
+pub(crate) async fn run(a: ConsoleProducerArgs, input: &mut dyn BufRead) -> anyhow::Result<()> {
+    let props: BTreeMap<String, String> = crate::parse_kv(&a.property)?.into_iter().collect();
+    let parse_key = props.get("parse.key").is_some_and(|v| v == "true");
+    let sep = props.get("key.separator").cloned().unwrap_or_else(|| "\t".to_owned());
+    let mut c = connect(&a.bootstrap).await?;
+    let parts = {
+        // Metadata with auto-creation, as the Java producer triggers it.
+        let mut req = kafka_protocol::messages::MetadataRequest::default();
+        let mut t = kafka_protocol::messages::metadata_request::MetadataRequestTopic::default();
+        t.name = Some(crate::admin::tn(&a.topic));
+        req.topics = Some(vec![t]);
+        req.allow_auto_topic_creation = true;
+        let md = c.send(req).await?;
+        let t = md.topics.first().context("no metadata")?;
+        if t.error_code != 0 {
+            anyhow::bail!("{} (topic {})", crate::admin::error_name(t.error_code), a.topic);
+        }
+        t.partitions.len() as i32
+    };
+    let mut batch: BTreeMap<i32, Vec<Rec>> = BTreeMap::new();
+    let mut pending = 0usize;
+    let mut rr = rand::random::<u32>() as i32 & 0x7fff_ffff;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = input.read_line(&mut line).context("reading stdin")?;
+        if n > 0 {
+            let l = line.strip_suffix('\n').unwrap_or(&line);
+            let l = l.strip_suffix('\r').unwrap_or(l);
+            let (key, value) = if parse_key {
+                match l.split_once(sep.as_str()) {
+                    Some((k, v)) => (Some(k.as_bytes().to_vec()), v.as_bytes().to_vec()),
+                    None => anyhow::bail!("No key separator found on line number {}: '{l}'", pending + 1),
+                }
+            } else {
+                (None, l.as_bytes().to_vec())
+            };
+            let p = match &key {
+                Some(k) => partition_for(k, parts),
+                None => rr % parts.max(1),
+            };
+            batch.entry(p).or_default().push((key, value));
+            pending += 1;
+        }
+        if (n == 0 || pending >= a.batch_size) && pending > 0 {
+            produce(&mut c, &a.topic, &batch, a.acks).await?;
+            batch.clear();
+            pending = 0;
+            rr = rr.wrapping_add(1) & 0x7fff_ffff;
+        }
+        if n == 0 {
+            return Ok(());
+        }
+    }
+}

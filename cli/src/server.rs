@@ -1,0 +1,129 @@
+//! `brook server`: the broker with its Kafka listener.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use brook_broker::server::{serve, ServerConfig};
+use brook_broker::{Broker, BrokerConfig};
+use clap::Args;
+
+/// Flags of `brook server`.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// A `server.properties`-style file (broker keys and `listeners`, `advertised.listeners`,
+    /// `socket.request.max.bytes`, `connections.max.idle.ms`, `sasl.plain.users`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// `key=value`, applied after the file (repeatable).
+    #[arg(long = "override", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// Listen address. Default: 127.0.0.1:9092 (or `listeners` from the config).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub listen: Option<String>,
+    /// Data directory. Default: ./data (or `log.dirs` from the config).
+    #[arg(long = "data-dir", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Builds both configurations from the flags.
+///
+/// # Errors
+/// Unreadable files, unknown keys, bad values.
+pub fn configs(args: &ServerArgs) -> anyhow::Result<(BrokerConfig, ServerConfig)> {
+    let mut broker = BrokerConfig::default();
+    let mut server = ServerConfig::default();
+    let mut apply = |k: &str, v: &str| -> anyhow::Result<()> {
+        if !server.set(k, v)? {
+            broker.set(k, v)?;
+        }
+        Ok(())
+    };
+    if let Some(path) = &args.config {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+                continue;
+            }
+            let (k, v) = line
+                .split_once('=')
+                .with_context(|| format!("{}:{}: expected key=value", path.display(), n + 1))?;
+            apply(k.trim(), v.trim()).with_context(|| format!("{}:{}", path.display(), n + 1))?;
+        }
+    }
+    for (k, v) in crate::parse_kv(&args.overrides)? {
+        apply(&k, &v)?;
+    }
+    if let Some(l) = &args.listen {
+        server.listen = l.parse().with_context(|| format!("invalid --listen address {l:?}"))?;
+    }
+    if let Some(d) = &args.data_dir {
+        broker.log_dir = d.clone();
+    }
+    Ok((broker, server))
+}
+
+pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    let (bc, sc) = configs(&args)?;
+    let listener = tokio::net::TcpListener::bind(sc.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", sc.listen))?;
+    let broker = Broker::open(bc).await.context("cannot open the broker")?;
+    serve(broker, listener, sc, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_file_then_overrides_then_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("server.properties");
+        std::fs::write(
+            &file,
+            "# brook\nnum.partitions=3\nlisteners=PLAINTEXT://127.0.0.1:29092\nsasl.plain.users=alice:secret\nlog.dirs=/tmp/x\n",
+        )
+        .unwrap();
+        let args = ServerArgs {
+            config: Some(file.clone()),
+            overrides: vec!["num.partitions=5".into(), "connections.max.idle.ms=1000".into()],
+            listen: None,
+            data_dir: Some(dir.path().join("data")),
+        };
+        let (b, s) = configs(&args).unwrap();
+        assert_eq!(b.num_partitions, 5);
+        assert_eq!(b.log_dir, dir.path().join("data"));
+        assert_eq!(s.listen.port(), 29092);
+        assert_eq!(s.connections_max_idle.as_millis(), 1000);
+        assert_eq!(s.sasl_users.get("alice").map(String::as_str), Some("secret"));
+
+        let bad = ServerArgs { overrides: vec!["no.such.key=1".into()], ..args.clone() };
+        let err = configs(&bad).unwrap_err().to_string();
+        assert!(err.contains("no.such.key"), "{err}");
+        let bad = ServerArgs { config: Some(dir.path().join("missing")), ..args };
+        assert!(configs(&bad).unwrap_err().to_string().starts_with("cannot read"));
+    }
+}
