@@ -67,7 +67,13 @@ impl TaskFactory for CountFactory {
         }]
     }
 
-    fn create_task(&self, id: TaskId, inputs: Vec<TopicPartition>, state_dir: &Path, config: &StreamsConfig) -> Result<Box<dyn TaskEngine>> {
+    fn create_task(
+        &self,
+        id: TaskId,
+        inputs: Vec<TopicPartition>,
+        state_dir: &Path,
+        config: &StreamsConfig,
+    ) -> Result<Box<dyn TaskEngine>> {
         let dir = state_dir.join(id.to_string());
         std::fs::create_dir_all(&dir).unwrap();
         let changelog = (self.changelog(), id.partition);
@@ -179,11 +185,7 @@ impl TaskEngine for CountEngine {
     }
 
     fn process(&mut self, _wall_clock_ms: i64, out: &mut dyn RecordCollector) -> Result<bool> {
-        let next = self
-            .buffers
-            .iter()
-            .filter_map(|(tp, q)| q.front().map(|r| (r.timestamp, tp.clone())))
-            .min();
+        let next = self.buffers.iter().filter_map(|(tp, q)| q.front().map(|r| (r.timestamp, tp.clone()))).min();
         let Some((_, tp)) = next else { return Ok(false) };
         let r = self.buffers.get_mut(&tp).unwrap().pop_front().unwrap();
         self.next_offsets.insert(tp, r.offset + 1);
@@ -195,10 +197,7 @@ impl TaskEngine for CountEngine {
             }
         }
         if key.as_ref() == b"poison" {
-            return Err(Error::Processing {
-                processor: "count".into(),
-                message: "poison record".into(),
-            });
+            return Err(Error::Processing { processor: "count".into(), message: "poison record".into() });
         }
         let n = self.counts.entry(key.clone()).or_insert(0);
         *n += 1;
@@ -288,10 +287,8 @@ impl TestBroker {
     fn produce(&self, topic: &str, records: &[(String, String)]) {
         let _g = self.rt.enter();
         let p = Producer::new(self.broker.clone(), ProducerConfig::default()).unwrap();
-        let futs: Vec<_> = records
-            .iter()
-            .map(|(k, v)| p.send(ProducerRecord::new(topic, Some(k.clone()), Some(v.clone()))))
-            .collect();
+        let futs: Vec<_> =
+            records.iter().map(|(k, v)| p.send(ProducerRecord::new(topic, Some(k.clone()), Some(v.clone())))).collect();
         p.flush();
         self.rt.block_on(async {
             for f in futs {
@@ -311,11 +308,7 @@ impl TestBroker {
                 let end = self.broker.list_offset(topic, p, OffsetSpec::Latest, iso).unwrap().0;
                 let mut c = Consumer::new(
                     self.broker.clone(),
-                    ConsumerConfig {
-                        isolation_level: iso,
-                        enable_auto_commit: false,
-                        ..Default::default()
-                    },
+                    ConsumerConfig { isolation_level: iso, enable_auto_commit: false, ..Default::default() },
                 );
                 let tp = bc::TopicPartition::new(topic, p);
                 c.assign(std::slice::from_ref(&tp));
@@ -337,10 +330,7 @@ impl TestBroker {
 
     /// The last count per key in `output`.
     fn final_counts(&self, read_committed: bool) -> BTreeMap<String, u64> {
-        self.read_all("output", read_committed)
-            .into_iter()
-            .map(|(k, v)| (k, v.parse().unwrap()))
-            .collect()
+        self.read_all("output", read_committed).into_iter().map(|(k, v)| (k, v.parse().unwrap())).collect()
     }
 }
 
@@ -410,7 +400,12 @@ fn at_least_once_counts_and_walks_through_the_states() {
     b.create("output", 3);
     b.produce("input", &records(10, 20, "a"));
     let dir = tempfile::tempdir().unwrap();
-    let streams = KafkaStreams::new(CountFactory::new("alos"), config("alos", dir.path(), false), Embedded::new(b.broker.clone())).unwrap();
+    let streams = KafkaStreams::new(
+        CountFactory::new("alos"),
+        config("alos", dir.path(), false),
+        Embedded::new(b.broker.clone()),
+    )
+    .unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s2 = seen.clone();
     streams.set_state_listener(move |new, old| s2.lock().unwrap().push((old, new))).unwrap();
@@ -432,9 +427,17 @@ fn at_least_once_counts_and_walks_through_the_states() {
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.first(), Some(&(State::Created, State::Rebalancing)));
     assert!(seen.contains(&(State::Rebalancing, State::Running)));
-    assert_eq!(&seen[seen.len() - 2..], &[(State::Running, State::PendingShutdown), (State::PendingShutdown, State::NotRunning)]);
+    assert_eq!(
+        &seen[seen.len() - 2..],
+        &[(State::Running, State::PendingShutdown), (State::PendingShutdown, State::NotRunning)]
+    );
     // Offsets were committed: a restart reads nothing again and counts go on.
-    let streams = KafkaStreams::new(CountFactory::new("alos"), config("alos", dir.path(), false), Embedded::new(b.broker.clone())).unwrap();
+    let streams = KafkaStreams::new(
+        CountFactory::new("alos"),
+        config("alos", dir.path(), false),
+        Embedded::new(b.broker.clone()),
+    )
+    .unwrap();
     streams.start().unwrap();
     wait_running(&streams);
     b.produce("input", &records(10, 1, "b"));
@@ -448,7 +451,10 @@ fn exactly_once_counts_exactly_across_a_crash() {
     b.create("input", 2);
     b.create("output", 2);
     let dir = tempfile::tempdir().unwrap();
-    let make = || KafkaStreams::new(CountFactory::new("eos"), config("eos", dir.path(), true), Embedded::new(b.broker.clone())).unwrap();
+    let make = || {
+        KafkaStreams::new(CountFactory::new("eos"), config("eos", dir.path(), true), Embedded::new(b.broker.clone()))
+            .unwrap()
+    };
     b.produce("input", &records(8, 50, "a"));
     let streams = make();
     streams.start().unwrap();
@@ -476,8 +482,18 @@ fn two_instances_split_the_tasks_and_take_over_each_others() {
     b.create("output", 4);
     let dir_a = tempfile::tempdir().unwrap();
     let dir_b = tempfile::tempdir().unwrap();
-    let a = KafkaStreams::new(CountFactory::new("scale"), config("scale", dir_a.path(), true), Embedded::new(b.broker.clone())).unwrap();
-    let c = KafkaStreams::new(CountFactory::new("scale"), config("scale", dir_b.path(), true), Embedded::new(b.broker.clone())).unwrap();
+    let a = KafkaStreams::new(
+        CountFactory::new("scale"),
+        config("scale", dir_a.path(), true),
+        Embedded::new(b.broker.clone()),
+    )
+    .unwrap();
+    let c = KafkaStreams::new(
+        CountFactory::new("scale"),
+        config("scale", dir_b.path(), true),
+        Embedded::new(b.broker.clone()),
+    )
+    .unwrap();
     assert_ne!(a.process_id(), c.process_id());
     a.start().unwrap();
     wait_running(&a);
@@ -505,7 +521,9 @@ fn two_instances_split_the_tasks_and_take_over_each_others() {
     assert!(matches!(a.query_metadata_for_key("nope", b"k"), Err(Error::Config(_))));
     // Stop one: the other restores its tasks from the changelogs and goes on exactly.
     assert!(c.close(Duration::from_secs(30)));
-    wait_until("a owns all tasks again", Duration::from_secs(30), || local_tasks(&a).len() == 4 && a.state() == State::Running);
+    wait_until("a owns all tasks again", Duration::from_secs(30), || {
+        local_tasks(&a).len() == 4 && a.state() == State::Running
+    });
     b.produce("input", &records(12, 10, "c"));
     wait_until("counts of 30", Duration::from_secs(30), || b.final_counts(true) == expect_counts(12, 30));
     assert_exact_sequences(&b.read_all("output", true), 12, 30);
@@ -518,7 +536,14 @@ fn state_is_restored_from_the_changelog_after_cleanup() {
     b.create("input", 2);
     b.create("output", 2);
     let dir = tempfile::tempdir().unwrap();
-    let make = || KafkaStreams::new(CountFactory::new("restore"), config("restore", dir.path(), false), Embedded::new(b.broker.clone())).unwrap();
+    let make = || {
+        KafkaStreams::new(
+            CountFactory::new("restore"),
+            config("restore", dir.path(), false),
+            Embedded::new(b.broker.clone()),
+        )
+        .unwrap()
+    };
     b.produce("input", &records(5, 30, "a"));
     let streams = make();
     streams.start().unwrap();
@@ -564,7 +589,12 @@ fn stream_threads_can_be_added_and_removed() {
     b.create("input", 4);
     b.create("output", 4);
     let dir = tempfile::tempdir().unwrap();
-    let streams = KafkaStreams::new(CountFactory::new("threads"), config("threads", dir.path(), false), Embedded::new(b.broker.clone())).unwrap();
+    let streams = KafkaStreams::new(
+        CountFactory::new("threads"),
+        config("threads", dir.path(), false),
+        Embedded::new(b.broker.clone()),
+    )
+    .unwrap();
     assert!(matches!(streams.add_stream_thread(), Err(Error::IllegalState(_))));
     streams.start().unwrap();
     wait_running(&streams);
@@ -593,7 +623,12 @@ fn an_uncaught_error_shuts_the_client_down_or_replaces_the_thread() {
     b.create("input", 1);
     b.create("output", 1);
     let dir = tempfile::tempdir().unwrap();
-    let streams = KafkaStreams::new(CountFactory::new("poison"), config("poison", dir.path(), false), Embedded::new(b.broker.clone())).unwrap();
+    let streams = KafkaStreams::new(
+        CountFactory::new("poison"),
+        config("poison", dir.path(), false),
+        Embedded::new(b.broker.clone()),
+    )
+    .unwrap();
     let seen = Arc::new(Mutex::new(0));
     let s2 = seen.clone();
     streams
@@ -624,7 +659,12 @@ fn start_checks_source_topics_and_co_partitioning() {
     let b = TestBroker::new();
     b.create("output", 1);
     let dir = tempfile::tempdir().unwrap();
-    let streams = KafkaStreams::new(CountFactory::new("topics"), config("topics", dir.path(), false), Embedded::new(b.broker.clone())).unwrap();
+    let streams = KafkaStreams::new(
+        CountFactory::new("topics"),
+        config("topics", dir.path(), false),
+        Embedded::new(b.broker.clone()),
+    )
+    .unwrap();
     let err = streams.start().unwrap_err();
     assert!(matches!(&err, Error::Topology(m) if m.contains("\"input\" of sub-topology 0 does not exist")), "{err}");
     b.create("input", 3);
@@ -633,15 +673,27 @@ fn start_checks_source_topics_and_co_partitioning() {
         copartition_with: Some("other".into()),
         ..(*CountFactory::new("topics")).clone_fields()
     });
-    let streams = KafkaStreams::new(factory, config("topics", dir.path(), false), Embedded::new(b.broker.clone())).unwrap();
+    let streams =
+        KafkaStreams::new(factory, config("topics", dir.path(), false), Embedded::new(b.broker.clone())).unwrap();
     let err = streams.start().unwrap_err();
-    assert!(matches!(&err, Error::Topology(m) if m.contains("co-partitioned") && m.contains("input: 3") && m.contains("other: 2")), "{err}");
+    assert!(
+        matches!(&err, Error::Topology(m) if m.contains("co-partitioned") && m.contains("input: 3") && m.contains("other: 2")),
+        "{err}"
+    );
     assert_eq!(streams.state(), State::Created);
     // Internal topics are created with the sub-topology's partition count.
-    let streams = KafkaStreams::new(CountFactory::new("topics"), config("topics", dir.path(), false), Embedded::new(b.broker.clone())).unwrap();
+    let streams = KafkaStreams::new(
+        CountFactory::new("topics"),
+        config("topics", dir.path(), false),
+        Embedded::new(b.broker.clone()),
+    )
+    .unwrap();
     streams.start().unwrap();
     assert_eq!(b.broker.partition_count("topics-counts-changelog", false).unwrap(), 3);
-    assert_eq!(b.broker.describe_topic("topics-counts-changelog").unwrap().config.get("cleanup.policy").as_deref(), Some("compact"));
+    assert_eq!(
+        b.broker.describe_topic("topics-counts-changelog").unwrap().config.get("cleanup.policy").as_deref(),
+        Some("compact")
+    );
     assert!(streams.close(Duration::from_secs(30)));
     assert!(matches!(streams.store("counts"), Err(Error::IllegalState(_))));
 }
@@ -664,14 +716,21 @@ impl CountFactory {
 mod topology {
     use std::sync::Arc;
 
-    use brook_processor_api::{Processor, ProcessorContext, Record, Result, SinkOptions, SourceOptions, StreamsConfig, Topology, TopologyTaskFactory};
-    use brook_state_store::{KeyValueStore, StringSerde, Stores};
+    use brook_processor_api::{
+        Processor, ProcessorContext, Record, Result, SinkOptions, SourceOptions, StreamsConfig, Topology,
+        TopologyTaskFactory,
+    };
+    use brook_state_store::{KeyValueStore, Stores, StringSerde};
     use bytes::Bytes;
 
     struct Count;
 
     impl Processor<Option<String>, Option<String>, String, String> for Count {
-        fn process(&mut self, ctx: &mut ProcessorContext<'_, String, String>, r: Record<Option<String>, Option<String>>) -> Result<()> {
+        fn process(
+            &mut self,
+            ctx: &mut ProcessorContext<'_, String, String>,
+            r: Record<Option<String>, Option<String>>,
+        ) -> Result<()> {
             let store: &mut dyn KeyValueStore = ctx.get_key_value_store("counts")?;
             let key = r.key().clone().unwrap_or_default();
             let old: u64 = match store.get(key.as_bytes())? {
@@ -686,14 +745,17 @@ mod topology {
 
     pub(crate) fn factory(config: &StreamsConfig) -> Arc<TopologyTaskFactory> {
         let mut t = Topology::new();
-        t.add_source("source", SourceOptions::topics(["input"]).with_serdes(Arc::new(StringSerde), Arc::new(StringSerde)))
-            .unwrap()
-            .add_processor("count", || Count, &["source"])
-            .unwrap()
-            .add_state_store(Stores::persistent_key_value_store("counts"), &["count"])
-            .unwrap()
-            .add_sink("sink", SinkOptions::topic("output", Arc::new(StringSerde), Arc::new(StringSerde)), &["count"])
-            .unwrap();
+        t.add_source(
+            "source",
+            SourceOptions::topics(["input"]).with_serdes(Arc::new(StringSerde), Arc::new(StringSerde)),
+        )
+        .unwrap()
+        .add_processor("count", || Count, &["source"])
+        .unwrap()
+        .add_state_store(Stores::persistent_key_value_store("counts"), &["count"])
+        .unwrap()
+        .add_sink("sink", SinkOptions::topic("output", Arc::new(StringSerde), Arc::new(StringSerde)), &["count"])
+        .unwrap();
         Arc::new(TopologyTaskFactory::new(t, config).unwrap())
     }
 }
@@ -735,7 +797,12 @@ fn a_fenced_thread_aborts_restores_and_stays_exact() {
     b.create("input", 2);
     b.create("output", 2);
     let dir = tempfile::tempdir().unwrap();
-    let streams = KafkaStreams::new(CountFactory::new("fence"), config("fence", dir.path(), true), Embedded::new(b.broker.clone())).unwrap();
+    let streams = KafkaStreams::new(
+        CountFactory::new("fence"),
+        config("fence", dir.path(), true),
+        Embedded::new(b.broker.clone()),
+    )
+    .unwrap();
     streams.start().unwrap();
     wait_running(&streams);
     b.produce("input", &records(4, 20, "a"));
@@ -744,8 +811,7 @@ fn a_fenced_thread_aborts_restores_and_stays_exact() {
     let txn_id = streams.metadata_for_local_threads()[0].transactional_id.clone().unwrap();
     {
         let _g = b.rt.enter();
-        let mut pc = ProducerConfig::default();
-        pc.transactional_id = Some(txn_id);
+        let pc = ProducerConfig { transactional_id: Some(txn_id), ..Default::default() };
         let p = Producer::new(b.broker.clone(), pc).unwrap();
         p.init_transactions().unwrap();
     }
@@ -762,7 +828,10 @@ fn two_instances_cannot_share_a_state_directory() {
     b.create("input", 1);
     b.create("output", 1);
     let dir = tempfile::tempdir().unwrap();
-    let make = || KafkaStreams::new(CountFactory::new("lock"), config("lock", dir.path(), true), Embedded::new(b.broker.clone())).unwrap();
+    let make = || {
+        KafkaStreams::new(CountFactory::new("lock"), config("lock", dir.path(), true), Embedded::new(b.broker.clone()))
+            .unwrap()
+    };
     let first = make();
     first.start().unwrap();
     let second = make();
@@ -783,7 +852,12 @@ fn shutdown_application_stops_every_instance() {
     let instances: Vec<KafkaStreams> = dirs
         .iter()
         .map(|d| {
-            let s = KafkaStreams::new(CountFactory::new("app-stop"), config("app-stop", d.path(), false), Embedded::new(b.broker.clone())).unwrap();
+            let s = KafkaStreams::new(
+                CountFactory::new("app-stop"),
+                config("app-stop", d.path(), false),
+                Embedded::new(b.broker.clone()),
+            )
+            .unwrap();
             s.set_uncaught_exception_handler(|_| UncaughtExceptionResponse::ShutdownApplication).unwrap();
             s.start().unwrap();
             s
@@ -809,20 +883,153 @@ fn a_busy_thread_keeps_its_group_membership() {
     let mut c = config("busy", dir.path(), true);
     c.session_timeout = Duration::from_millis(1000);
     c.heartbeat_interval = Duration::from_millis(100);
-    let factory = Arc::new(CountFactory {
-        per_record: Duration::from_micros(300),
-        ..CountFactory::new("busy").clone_fields()
-    });
+    let factory =
+        Arc::new(CountFactory { per_record: Duration::from_micros(300), ..CountFactory::new("busy").clone_fields() });
     let streams = KafkaStreams::new(factory, c, Embedded::new(b.broker.clone())).unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s2 = seen.clone();
     streams.set_state_listener(move |new, old| s2.lock().unwrap().push((old, new))).unwrap();
     streams.start().unwrap();
     wait_running(&streams);
-    // About 3 s of uninterrupted processing, three session timeouts.
-    b.produce("input", &records(10, 1000, "a"));
-    wait_until("counts of 1000", Duration::from_secs(60), || b.final_counts(true) == expect_counts(10, 1000));
+    // Over 2 s of uninterrupted processing, two session timeouts.
+    b.produce("input", &records(10, 700, "a"));
+    wait_until("counts of 700", Duration::from_secs(60), || b.final_counts(true) == expect_counts(10, 700));
     let seen = seen.lock().unwrap().clone();
-    assert_eq!(seen, [(State::Created, State::Rebalancing), (State::Rebalancing, State::Running)], "no rebalance while busy");
+    assert_eq!(
+        seen,
+        [(State::Created, State::Rebalancing), (State::Rebalancing, State::Running)],
+        "no rebalance while busy"
+    );
     assert!(streams.close(Duration::from_secs(30)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Kafka client seam (librdkafka) against the broker's wire-protocol server.
+
+#[cfg(feature = "kafka")]
+mod over_kafka {
+    use super::*;
+    use brook_processor_api::runtime::Kafka;
+
+    /// Serves the Kafka protocol for the test broker; returns `host:port`.
+    fn serve(b: &TestBroker) -> String {
+        let listener = b.rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let config =
+            brook_broker::server::ServerConfig { listen: listener.local_addr().unwrap(), ..Default::default() };
+        let broker = b.broker.clone();
+        b.rt.spawn(async move {
+            brook_broker::server::serve(broker, listener, config, std::future::pending::<()>()).await.unwrap();
+        });
+        addr
+    }
+
+    fn start(addr: &str, dir: &Path, eos: bool) -> KafkaStreams {
+        let mut c = config("kafka-seam", dir, eos);
+        c.set("bootstrap.servers", addr).unwrap();
+        let s = KafkaStreams::new(CountFactory::new("kafka-seam"), c, Kafka::new(addr)).unwrap();
+        s.start().unwrap();
+        s
+    }
+
+    fn rebalance_between_two_instances(eos: bool) {
+        let b = TestBroker::new();
+        b.create("input", 4);
+        b.create("output", 4);
+        let addr = serve(&b);
+        let (dir_a, dir_c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let a = start(&addr, dir_a.path(), eos);
+        wait_until("a owns all tasks", Duration::from_secs(60), || {
+            local_tasks(&a).len() == 4 && a.state() == State::Running
+        });
+        b.produce("input", &records(8, 10, "a"));
+        wait_until("counts of 10", Duration::from_secs(60), || b.final_counts(eos) == expect_counts(8, 10));
+        let c = start(&addr, dir_c.path(), eos);
+        wait_until("the tasks are split", Duration::from_secs(60), || {
+            local_tasks(&a).len() == 2
+                && local_tasks(&c).len() == 2
+                && a.state() == State::Running
+                && c.state() == State::Running
+        });
+        b.produce("input", &records(8, 10, "b"));
+        wait_until("counts of 20", Duration::from_secs(60), || {
+            let got = b.final_counts(eos);
+            if eos {
+                got == expect_counts(8, 20)
+            } else {
+                got >= expect_counts(8, 20)
+            }
+        });
+        assert!(c.close(Duration::from_secs(30)));
+        wait_until("a owns all tasks again", Duration::from_secs(60), || {
+            local_tasks(&a).len() == 4 && a.state() == State::Running
+        });
+        b.produce("input", &records(8, 10, "c"));
+        wait_until("counts of 30", Duration::from_secs(60), || {
+            let got = b.final_counts(eos);
+            if eos {
+                got == expect_counts(8, 30)
+            } else {
+                got >= expect_counts(8, 30)
+            }
+        });
+        if eos {
+            assert_exact_sequences(&b.read_all("output", true), 8, 30);
+        }
+        assert!(a.close(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn two_instances_rebalance_over_the_kafka_protocol_exactly_once() {
+        rebalance_between_two_instances(true);
+    }
+
+    #[test]
+    fn two_instances_rebalance_over_the_kafka_protocol_at_least_once() {
+        rebalance_between_two_instances(false);
+    }
+}
+
+#[test]
+fn at_least_once_commits_before_a_rebalance_so_counts_stay_exact() {
+    let b = TestBroker::new();
+    b.create("input", 4);
+    b.create("output", 4);
+    let (dir_a, dir_c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let make = |dir: &Path| {
+        let mut c = config("alos-rebalance", dir, false);
+        // Nothing is committed by the interval: only rebalances and close commit.
+        c.commit_interval = Duration::from_secs(600);
+        KafkaStreams::new(CountFactory::new("alos-rebalance"), c, Embedded::new(b.broker.clone())).unwrap()
+    };
+    let a = make(dir_a.path());
+    a.start().unwrap();
+    b.produce("input", &records(8, 10, "a"));
+    wait_until("counts of 10", Duration::from_secs(30), || b.final_counts(false) == expect_counts(8, 10));
+    let c = make(dir_c.path());
+    c.start().unwrap();
+    wait_until("the tasks are split", Duration::from_secs(30), || {
+        a.state() == State::Running
+            && c.state() == State::Running
+            && local_tasks(&a).len() == 2
+            && local_tasks(&c).len() == 2
+    });
+    b.produce("input", &records(8, 10, "b"));
+    wait_until("counts of 20", Duration::from_secs(30), || b.final_counts(false) == expect_counts(8, 20));
+    assert!(c.close(Duration::from_secs(30)));
+    wait_until("a owns all tasks again", Duration::from_secs(30), || {
+        local_tasks(&a).len() == 4 && a.state() == State::Running
+    });
+    b.produce("input", &records(8, 10, "c"));
+    wait_until("counts of 30", Duration::from_secs(30), || b.final_counts(false) == expect_counts(8, 30));
+    // Nothing was processed twice.
+    assert_eq!(b.read_all("output", false).len(), 8 * 30);
+    assert!(a.close(Duration::from_secs(30)));
+}
+
+#[test]
+fn the_client_can_be_shared_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<KafkaStreams>();
+    send_sync::<Embedded>();
 }

@@ -5,3 +5,4 @@ mod kcat;
 mod python;
 mod rdkafka_clients;
 mod util;
+mod streams_crash;

@@ -2,8 +2,9 @@
 //! [`Embedded`], their implementation over the in-process broker.
 //!
 //! The traits are synchronous: a stream thread is an OS thread. The embedded implementation
-//! drives the async embedded client on a current-thread tokio runtime owned by each client, so
-//! no store or processor work ever runs on a shared tokio worker.
+//! drives the async embedded client with `block_on` on small runtimes owned by each client (the
+//! group consumer's has one worker thread for its heartbeats), so no store or processor work
+//! ever runs on a shared tokio worker.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -162,7 +163,11 @@ pub trait StreamsProducer: Send {
     ///
     /// # Errors
     /// Fenced, coordinator errors.
-    fn send_offsets_to_transaction(&mut self, offsets: &BTreeMap<TopicPartition, i64>, group: &GroupMetadata) -> Result<()>;
+    fn send_offsets_to_transaction(
+        &mut self,
+        offsets: &BTreeMap<TopicPartition, i64>,
+        group: &GroupMetadata,
+    ) -> Result<()>;
     /// Commits the open transaction.
     ///
     /// # Errors
@@ -204,6 +209,12 @@ pub trait StreamsAdmin: Send + Sync {
     /// Client errors.
     fn group_owners(&self, _group_id: &str) -> Result<BTreeMap<TopicPartition, String>> {
         Ok(BTreeMap::new())
+    }
+    /// Whether the group is preparing a rebalance (members are rejoining), `None` when the
+    /// seam cannot tell. A seam whose consumer cannot commit inside the revocation callback
+    /// answers this, so at-least-once threads commit before they rejoin.
+    fn rebalance_in_progress(&self, _group_id: &str) -> Option<bool> {
+        None
     }
 }
 
@@ -302,10 +313,7 @@ fn input_record(r: bc::ConsumerRecord, topics: &mut BTreeMap<String, Arc<str>>) 
 
 impl ClientSupplier for Embedded {
     fn admin(&self) -> Result<Arc<dyn StreamsAdmin>> {
-        Ok(Arc::new(EmbeddedAdmin {
-            broker: self.broker.clone(),
-            admin: Admin::new(self.broker.clone()),
-        }))
+        Ok(Arc::new(EmbeddedAdmin { broker: self.broker.clone(), admin: Admin::new(self.broker.clone()) }))
     }
 
     fn consumer(&self, s: &ConsumerSettings) -> Result<Box<dyn StreamsConsumer>> {
@@ -315,7 +323,11 @@ impl ClientSupplier for Embedded {
             auto_offset_reset: OffsetReset::Earliest,
             enable_auto_commit: false,
             max_poll_records: s.max_poll_records,
-            isolation_level: if s.read_committed { IsolationLevel::ReadCommitted } else { IsolationLevel::ReadUncommitted },
+            isolation_level: if s.read_committed {
+                IsolationLevel::ReadCommitted
+            } else {
+                IsolationLevel::ReadUncommitted
+            },
             session_timeout: s.session_timeout,
             heartbeat_interval: s.heartbeat_interval,
             ..Default::default()
@@ -323,13 +335,17 @@ impl ClientSupplier for Embedded {
         for (k, v) in &s.overrides {
             config.set(k, v)?;
         }
-        let rt = current_thread_runtime()?;
+        // The consumer's heartbeat task runs on this runtime's one worker thread, so a busy
+        // stream thread (processing between polls) keeps its group membership, as the Java
+        // client's heartbeat thread does. Polls run on the stream thread itself.
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name(format!("{}-heartbeat", s.client_id))
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Broker(brook_broker::Error::storage("starting the consumer runtime", e)))?;
         let consumer = Consumer::new(self.broker.clone(), config);
-        Ok(Box::new(EmbeddedConsumer {
-            consumer,
-            rt,
-            topics: BTreeMap::new(),
-        }))
+        Ok(Box::new(EmbeddedConsumer { consumer, rt, topics: BTreeMap::new() }))
     }
 
     fn producer(&self, s: &ProducerSettings) -> Result<Box<dyn StreamsProducer>> {
@@ -343,18 +359,19 @@ impl ClientSupplier for Embedded {
         for (k, v) in &s.overrides {
             config.set(k, v)?;
         }
-        // The runtime only gives the producer's linger task a home; it is never driven, so
-        // batches leave when full or on flush.
-        let rt = current_thread_runtime()?;
+        // The producer's linger task sends batches older than `linger.ms` from this runtime's
+        // one worker thread; full batches and flushes go out from the stream thread.
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name(format!("{}-linger", s.client_id))
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Broker(brook_broker::Error::storage("starting the producer runtime", e)))?;
         let producer = {
             let _guard = rt.enter();
             Producer::new(self.broker.clone(), config)?
         };
-        Ok(Box::new(EmbeddedProducer {
-            producer,
-            _rt: rt,
-            inflight: Vec::new(),
-        }))
+        Ok(Box::new(EmbeddedProducer { producer, _rt: rt, inflight: Vec::new() }))
     }
 
     fn restore_consumer(&self, s: &ConsumerSettings) -> Result<Box<dyn RestoreConsumer>> {
@@ -389,11 +406,7 @@ impl StreamsAdmin for EmbeddedAdmin {
     fn create_topics(&self, topics: &[InternalTopic]) -> Result<()> {
         let new: Vec<NewTopic> = topics
             .iter()
-            .map(|t| NewTopic {
-                name: t.name.clone(),
-                partitions: t.partitions,
-                configs: t.configs.clone(),
-            })
+            .map(|t| NewTopic { name: t.name.clone(), partitions: t.partitions, configs: t.configs.clone() })
             .collect();
         for r in self.admin.create_topics(&new) {
             match r {
@@ -416,10 +429,11 @@ impl StreamsAdmin for EmbeddedAdmin {
 
     fn group_owners(&self, group_id: &str) -> Result<BTreeMap<TopicPartition, String>> {
         let d = self.admin.describe_group(group_id);
-        Ok(d.members
-            .iter()
-            .flat_map(|m| m.assignment.iter().map(|tp| (tp_from(tp), m.client_id.clone())))
-            .collect())
+        Ok(d.members.iter().flat_map(|m| m.assignment.iter().map(|tp| (tp_from(tp), m.client_id.clone()))).collect())
+    }
+
+    fn rebalance_in_progress(&self, group_id: &str) -> Option<bool> {
+        Some(self.admin.describe_group(group_id).state == "PreparingRebalance")
     }
 }
 
@@ -464,24 +478,14 @@ impl StreamsConsumer for EmbeddedConsumer {
             handler,
             // The embedded transaction coordinator fences by producer epoch; the group id is
             // what TxnOffsetCommit needs.
-            group: GroupMetadata {
-                group_id: group_id.unwrap_or_default(),
-                generation: -1,
-                ..Default::default()
-            },
+            group: GroupMetadata { group_id: group_id.unwrap_or_default(), generation: -1, ..Default::default() },
         };
         self.consumer.subscribe(&names, Some(Box::new(adapter)))?;
         Ok(())
     }
 
     fn poll(&mut self, timeout: Duration) -> Result<Vec<InputRecord>> {
-        let consumer = &mut self.consumer;
-        let records = self.rt.block_on(async move {
-            // Yield to the runtime once, so the heartbeat task and timers run even when the
-            // poll itself completes at once (a busy thread polls with a zero timeout).
-            tokio::task::yield_now().await;
-            consumer.poll(timeout).await
-        })?;
+        let records = self.rt.block_on(self.consumer.poll(timeout))?;
         let topics = &mut self.topics;
         Ok(records.into_iter().map(|r| input_record(r, topics)).collect())
     }
@@ -513,12 +517,7 @@ impl StreamsConsumer for EmbeddedConsumer {
 
     fn group_metadata(&self) -> GroupMetadata {
         let (group_id, generation, member_id) = self.consumer.group_metadata();
-        GroupMetadata {
-            group_id: group_id.unwrap_or_default(),
-            generation,
-            member_id,
-            ..Default::default()
-        }
+        GroupMetadata { group_id: group_id.unwrap_or_default(), generation, member_id, ..Default::default() }
     }
 
     fn assignment(&self) -> Vec<TopicPartition> {
@@ -594,7 +593,11 @@ impl StreamsProducer for EmbeddedProducer {
         Ok(self.producer.begin_transaction()?)
     }
 
-    fn send_offsets_to_transaction(&mut self, offsets: &BTreeMap<TopicPartition, i64>, group: &GroupMetadata) -> Result<()> {
+    fn send_offsets_to_transaction(
+        &mut self,
+        offsets: &BTreeMap<TopicPartition, i64>,
+        group: &GroupMetadata,
+    ) -> Result<()> {
         let offsets: BTreeMap<bc::TopicPartition, i64> = offsets.iter().map(|(tp, o)| (tp_of(tp), *o)).collect();
         Ok(self.producer.send_offsets_to_transaction(&offsets, &group.group_id)?)
     }
@@ -656,10 +659,18 @@ impl RestoreConsumer for EmbeddedRestore {
         consumer.assign(std::slice::from_ref(&btp));
         consumer.seek(&btp, from);
         let mut pos = from;
+        let mut progress_at = std::time::Instant::now();
         while pos < to {
+            if progress_at.elapsed() > Duration::from_secs(300) {
+                return Err(Error::Timeout(format!("restoring {}-{} made no progress at {pos} of {to}", tp.0, tp.1)));
+            }
             let batch = rt.block_on(consumer.poll(Duration::from_millis(200)))?;
+            if !batch.is_empty() {
+                progress_at = std::time::Instant::now();
+            }
             let topics = &mut self.topics;
-            let records: Vec<InputRecord> = batch.into_iter().filter(|r| r.offset < to).map(|r| input_record(r, topics)).collect();
+            let records: Vec<InputRecord> =
+                batch.into_iter().filter(|r| r.offset < to).map(|r| input_record(r, topics)).collect();
             if !records.is_empty() {
                 sink(&records)?;
             }

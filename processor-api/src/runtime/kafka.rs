@@ -39,10 +39,7 @@ pub struct Kafka {
 impl Kafka {
     /// Clients for this cluster.
     pub fn new(bootstrap_servers: impl Into<String>) -> Kafka {
-        Kafka {
-            bootstrap_servers: bootstrap_servers.into(),
-            common: BTreeMap::new(),
-        }
+        Kafka { bootstrap_servers: bootstrap_servers.into(), common: BTreeMap::new() }
     }
 
     /// Adds a librdkafka property applied to every client.
@@ -91,7 +88,9 @@ fn kerr(e: KafkaError) -> Error {
         Some(RDKafkaErrorCode::RebalanceInProgress) => ErrorCode::RebalanceInProgress,
         Some(RDKafkaErrorCode::IllegalGeneration) => ErrorCode::IllegalGeneration,
         Some(RDKafkaErrorCode::UnknownMemberId) => ErrorCode::UnknownMemberId,
-        Some(RDKafkaErrorCode::UnknownTopicOrPartition) | Some(RDKafkaErrorCode::UnknownTopic) => ErrorCode::UnknownTopicOrPartition,
+        Some(RDKafkaErrorCode::UnknownTopicOrPartition) | Some(RDKafkaErrorCode::UnknownTopic) => {
+            ErrorCode::UnknownTopicOrPartition
+        }
         Some(RDKafkaErrorCode::TopicAlreadyExists) => ErrorCode::TopicAlreadyExists,
         Some(RDKafkaErrorCode::InvalidTransactionalState) => ErrorCode::InvalidTxnState,
         _ => ErrorCode::UnknownServerError,
@@ -123,12 +122,7 @@ fn input_of<M: Message>(m: &M, topics: &mut BTreeMap<String, Arc<str>>) -> Input
     let headers = m
         .headers()
         .map(|hs| {
-            hs.iter()
-                .map(|h| Header {
-                    key: h.key.to_owned(),
-                    value: h.value.map(Bytes::copy_from_slice),
-                })
-                .collect()
+            hs.iter().map(|h| Header { key: h.key.to_owned(), value: h.value.map(Bytes::copy_from_slice) }).collect()
         })
         .unwrap_or_default();
     InputRecord {
@@ -147,25 +141,20 @@ impl ClientSupplier for Kafka {
         let admin: AdminClient<DefaultClientContext> = self.base().create().map_err(kerr)?;
         let mut meta = self.base();
         meta.set("enable.auto.commit", "false").set("group.id", "brook-streams-metadata");
-        let uncommitted: BaseConsumer = meta.clone().set("isolation.level", "read_uncommitted").create().map_err(kerr)?;
+        let uncommitted: BaseConsumer =
+            meta.clone().set("isolation.level", "read_uncommitted").create().map_err(kerr)?;
         let committed: BaseConsumer = meta.set("isolation.level", "read_committed").create().map_err(kerr)?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| Error::Broker(brook_broker::Error::storage("starting the admin runtime", e)))?;
-        Ok(Arc::new(KafkaAdmin {
-            admin,
-            uncommitted,
-            committed,
-            rt: Mutex::new(rt),
-        }))
+        Ok(Arc::new(KafkaAdmin { admin, uncommitted, committed, rt: Mutex::new(rt) }))
     }
 
     fn consumer(&self, s: &ConsumerSettings) -> Result<Box<dyn StreamsConsumer>> {
-        let context = StreamsContext {
-            handler: Mutex::new(None),
-        };
-        let consumer: BaseConsumer<StreamsContext> = self.consumer_config(s).create_with_context(context).map_err(kerr)?;
+        let context = StreamsContext { handler: Mutex::new(None) };
+        let consumer: BaseConsumer<StreamsContext> =
+            self.consumer_config(s).create_with_context(context).map_err(kerr)?;
         Ok(Box::new(KafkaConsumer {
             consumer,
             max_poll_records: s.max_poll_records.max(1),
@@ -176,21 +165,15 @@ impl ClientSupplier for Kafka {
 
     fn producer(&self, s: &ProducerSettings) -> Result<Box<dyn StreamsProducer>> {
         let mut c = self.base();
-        c.set("client.id", &s.client_id)
-            .set("linger.ms", "5")
-            .set("enable.idempotence", "true")
-            .set("acks", "all");
+        c.set("client.id", &s.client_id).set("linger.ms", "5").set("enable.idempotence", "true").set("acks", "all");
         if let Some(id) = &s.transactional_id {
             c.set("transactional.id", id).set("transaction.timeout.ms", "60000");
         }
         for (k, v) in &s.overrides {
             c.set(k, v);
         }
-        let producer: BaseProducer<DeliveryContext> = c
-            .create_with_context(DeliveryContext {
-                state: Mutex::new(Deliveries::default()),
-            })
-            .map_err(kerr)?;
+        let producer: BaseProducer<DeliveryContext> =
+            c.create_with_context(DeliveryContext { state: Mutex::new(Deliveries::default()) }).map_err(kerr)?;
         Ok(Box::new(KafkaProducer { producer }))
     }
 
@@ -198,12 +181,13 @@ impl ClientSupplier for Kafka {
         let mut settings = s.clone();
         settings.group_id = None;
         let mut c = self.consumer_config(&settings);
-        c.set("group.id", format!("{}-restore", s.client_id));
+        // The end of a changelog (its last stable offset under read_committed) shows up as a
+        // partition EOF, also when it ends with transaction markers.
+        c.set("group.id", format!("{}-restore", s.client_id))
+            .set("enable.partition.eof", "true")
+            .set("fetch.wait.max.ms", "10");
         let consumer: BaseConsumer = c.create().map_err(kerr)?;
-        Ok(Box::new(KafkaRestore {
-            consumer,
-            topics: BTreeMap::new(),
-        }))
+        Ok(Box::new(KafkaRestore { consumer, topics: BTreeMap::new() }))
     }
 }
 
@@ -231,7 +215,8 @@ impl StreamsAdmin for KafkaAdmin {
     }
 
     fn create_topics(&self, topics: &[InternalTopic]) -> Result<()> {
-        let configs: Vec<Vec<(String, String)>> = topics.iter().map(|t| t.configs.clone().into_iter().collect()).collect();
+        let configs: Vec<Vec<(String, String)>> =
+            topics.iter().map(|t| t.configs.clone().into_iter().collect()).collect();
         let new: Vec<NewTopic<'_>> = topics
             .iter()
             .zip(&configs)
@@ -338,9 +323,9 @@ impl StreamsConsumer for KafkaConsumer {
                 None => break,
                 Some(Ok(m)) => out.push(input_of(&m, &mut self.topics)),
                 Some(Err(e)) => {
-                    if out.is_empty() {
-                        return Err(kerr(e));
-                    }
+                    // librdkafka reports transient conditions (a broker connection lost, a
+                    // topic not yet known) through poll and retries by itself.
+                    tracing::warn!(error = %e, "consumer poll error");
                     break;
                 }
             }
@@ -459,13 +444,11 @@ impl StreamsProducer for KafkaProducer {
     fn send(&mut self, r: OutputRecord) -> Result<()> {
         let mut headers = OwnedHeaders::new();
         for h in &r.headers {
-            headers = headers.insert(RdHeader {
-                key: &h.key,
-                value: h.value.as_deref(),
-            });
+            headers = headers.insert(RdHeader { key: &h.key, value: h.value.as_deref() });
         }
         loop {
-            let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&r.topic).timestamp(r.timestamp).headers(headers.clone());
+            let mut rec: BaseRecord<'_, [u8], [u8]> =
+                BaseRecord::to(&r.topic).timestamp(r.timestamp).headers(headers.clone());
             if let Some(p) = r.partition {
                 rec = rec.partition(p);
             }
@@ -503,7 +486,11 @@ impl StreamsProducer for KafkaProducer {
         self.producer.begin_transaction().map_err(kerr)
     }
 
-    fn send_offsets_to_transaction(&mut self, offsets: &BTreeMap<TopicPartition, i64>, group: &GroupMetadata) -> Result<()> {
+    fn send_offsets_to_transaction(
+        &mut self,
+        offsets: &BTreeMap<TopicPartition, i64>,
+        group: &GroupMetadata,
+    ) -> Result<()> {
         let cgm = group
             .rdkafka
             .as_ref()
@@ -561,6 +548,18 @@ impl RestoreConsumer for KafkaRestore {
                         batch.clear();
                     }
                 }
+                Some(Err(KafkaError::PartitionEOF(p))) if p == tp.1 => {
+                    if let Ok(positions) = self.consumer.position() {
+                        if let Some(Offset::Offset(o)) = positions.find_partition(&tp.0, tp.1).map(|e| e.offset()) {
+                            pos = pos.max(o);
+                        }
+                    }
+                    if pos < to {
+                        // The end we were given was reached by other means (markers).
+                        pos = to;
+                    }
+                }
+                Some(Err(KafkaError::PartitionEOF(_))) => {}
                 Some(Err(e)) => return Err(kerr(e)),
                 None => {
                     // Trailing transaction markers: the position moves past them.

@@ -55,19 +55,37 @@ struct Inner {
 /// would: nothing is committed, open transactions are left to be fenced by the next instance.
 ///
 /// # Examples
-/// ```no_run
-/// # fn factory() -> std::sync::Arc<dyn brook_processor_api::TaskFactory> { unimplemented!() }
-/// # fn main() -> brook_processor_api::Result<()> {
-/// # let rt = tokio::runtime::Runtime::new().unwrap();
-/// # let dir = tempfile::tempdir().unwrap();
-/// # let broker = rt.block_on(brook_broker::Broker::open(brook_broker::BrokerConfig::new(dir.path())))?;
-/// use brook_processor_api::{KafkaStreams, StreamsConfig, runtime::Embedded};
-/// let mut config = StreamsConfig::new("word-count");
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use brook_broker::{Broker, BrokerConfig};
+/// use brook_processor_api::runtime::Embedded;
+/// use brook_processor_api::{KafkaStreams, SinkOptions, SourceOptions, State, StreamsConfig, Topology, TopologyTaskFactory};
+/// use brook_state_store::BytesSerde;
+/// use bytes::Bytes;
+///
+/// let rt = tokio::runtime::Runtime::new()?;
+/// let dir = tempfile::tempdir()?;
+/// let mut broker_config = BrokerConfig::new(dir.path().join("log"));
+/// broker_config.group_initial_rebalance_delay = Duration::ZERO;
+/// let broker = rt.block_on(Broker::open(broker_config))?;
+/// broker.create_topic("in", 2, Default::default())?;
+/// broker.create_topic("out", 2, Default::default())?;
+///
+/// let mut topology = Topology::new();
+/// topology
+///     .add_source("src", SourceOptions::topics(["in"]))?
+///     .add_sink("sink", SinkOptions::<Bytes, Bytes>::topic("out", Arc::new(BytesSerde), Arc::new(BytesSerde)), &["src"])?;
+/// let mut config = StreamsConfig::new("copy");
 /// config.set("processing.guarantee", "exactly_once_v2")?;
-/// let streams = KafkaStreams::new(factory(), config, Embedded::new(broker))?;
+/// config.state_dir = dir.path().join("state");
+/// let factory = Arc::new(TopologyTaskFactory::new(topology, &config)?);
+/// let streams = KafkaStreams::new(factory, config, Embedded::new(broker))?;
 /// streams.start()?;
-/// // ...
-/// streams.close(std::time::Duration::from_secs(30));
+/// assert!(streams.wait_for_state(Duration::from_secs(30), |s| s == State::Running).1);
+/// assert!(streams.close(Duration::from_secs(30)));
+/// assert_eq!(streams.state(), State::NotRunning);
 /// # Ok(()) }
 /// ```
 pub struct KafkaStreams {
@@ -90,7 +108,11 @@ impl KafkaStreams {
     ///
     /// # Errors
     /// [`Error::Config`] for an empty application id; I/O errors on the state directory.
-    pub fn new(factory: Arc<dyn TaskFactory>, config: StreamsConfig, client: impl ClientSupplier + 'static) -> Result<KafkaStreams> {
+    pub fn new(
+        factory: Arc<dyn TaskFactory>,
+        config: StreamsConfig,
+        client: impl ClientSupplier + 'static,
+    ) -> Result<KafkaStreams> {
         if config.application_id.is_empty() {
             return Err(Error::Config("application.id must be set".into()));
         }
@@ -169,10 +191,9 @@ impl KafkaStreams {
         self.require_created("start")?;
         let inner = &self.inner;
         Inner::lock_state_dir(inner)?;
-        let prepared = inner
-            .supplier
-            .admin()
-            .and_then(|admin| Ok((topics::prepare(inner.factory.subtopologies(), admin.as_ref(), &inner.config)?, admin)));
+        let prepared = inner.supplier.admin().and_then(|admin| {
+            Ok((topics::prepare(inner.factory.subtopologies(), admin.as_ref(), &inner.config)?, admin))
+        });
         let (topics, admin) = match prepared {
             Ok(p) => p,
             Err(e) => {
@@ -344,10 +365,7 @@ impl KafkaStreams {
             .ok_or_else(|| Error::Config(format!("no logged store {store:?} in this topology")))?;
         let count = ctx.topics.partitions[&sub.id];
         let partition = brook_broker::client::partitioner::partition_for_key(key, count);
-        let task = TaskId {
-            subtopology: sub.id,
-            partition,
-        };
+        let task = TaskId { subtopology: sub.id, partition };
         let mut local = false;
         self.with_tasks(|id, _| local |= id == task);
         let owners = ctx.admin.group_owners(&self.inner.config.application_id).unwrap_or_default();
@@ -356,12 +374,7 @@ impl KafkaStreams {
             .iter()
             .chain(&sub.repartition_source_topics)
             .find_map(|t| owners.get(&(t.clone(), partition)).cloned());
-        Ok(KeyQueryMetadata {
-            partition,
-            task,
-            local,
-            owner_client_id,
-        })
+        Ok(KeyQueryMetadata { partition, task, local, owner_client_id })
     }
 }
 
@@ -394,7 +407,8 @@ impl Inner {
     /// share a process id, hence transactional ids, and fence each other).
     fn lock_state_dir(inner: &Arc<Inner>) -> Result<()> {
         let path = inner.app_dir.join(".lock");
-        let io = |e: std::io::Error| Error::Broker(brook_broker::Error::storage(format!("locking {}", path.display()), e));
+        let io =
+            |e: std::io::Error| Error::Broker(brook_broker::Error::storage(format!("locking {}", path.display()), e));
         let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io)?;
         match file.try_lock() {
             Ok(()) => {
@@ -439,7 +453,8 @@ impl Inner {
             return;
         }
         let states: Vec<ThreadState> = inner.threads.lock().iter().map(|t| t.shared.state()).collect();
-        let live: Vec<ThreadState> = states.into_iter().filter(|s| *s != ThreadState::Dead && *s != ThreadState::PendingShutdown).collect();
+        let live: Vec<ThreadState> =
+            states.into_iter().filter(|s| *s != ThreadState::Dead && *s != ThreadState::PendingShutdown).collect();
         let new = if live.is_empty() {
             if inner.config.num_stream_threads == 0 {
                 State::Running
@@ -455,14 +470,11 @@ impl Inner {
     }
 
     fn spawn_thread(inner: &Arc<Inner>, index: Option<usize>) -> Result<String> {
-        let ctx = inner
-            .ctx
-            .lock()
-            .clone()
-            .ok_or_else(|| Error::IllegalState("the instance is not started".into()))?;
+        let ctx = inner.ctx.lock().clone().ok_or_else(|| Error::IllegalState("the instance is not started".into()))?;
         let mut threads = inner.threads.lock();
         let index = index.unwrap_or_else(|| {
-            let used: Vec<usize> = threads.iter().filter(|t| t.shared.state() != ThreadState::Dead).map(|t| t.shared.index).collect();
+            let used: Vec<usize> =
+                threads.iter().filter(|t| t.shared.state() != ThreadState::Dead).map(|t| t.shared.index).collect();
             (1..).find(|i| !used.contains(i)).unwrap_or(1)
         });
         threads.retain(|t| !(t.shared.index == index && t.shared.state() == ThreadState::Dead));
@@ -480,10 +492,7 @@ impl Inner {
                 }
             })
             .map_err(|e| Error::Broker(brook_broker::Error::storage("spawning a stream thread", e)))?;
-        threads.push(ThreadEntry {
-            shared,
-            handle: Some(handle),
-        });
+        threads.push(ThreadEntry { shared, handle: Some(handle) });
         Ok(name)
     }
 

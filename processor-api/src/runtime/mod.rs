@@ -8,6 +8,15 @@
 //! their changelogs before it processes. Under `exactly_once_v2` each thread has one
 //! transactional producer (`<application.id>-<process id>-<thread index>`), and output,
 //! changelogs and input offsets commit in one transaction.
+//!
+//! Not supported yet: standby replicas (`num.standby.replicas`), global stores and pattern
+//! sources (they are not part of [`SubtopologyInfo`](crate::SubtopologyInfo)), store handles
+//! for interactive queries ([`KafkaStreams::store`] returns an error; use
+//! [`KafkaStreams::with_tasks`]), and cooperative rebalancing (threads use the eager range
+//! assignor). With the embedded seam, at-least-once threads commit before polling instead of
+//! inside the revocation callback (the embedded consumer is mid-poll there), and the
+//! transactional offset commit is not fenced by the group generation (the embedded producer's
+//! `send_offsets_to_transaction` takes the group id only).
 
 pub mod client;
 #[cfg(feature = "kafka")]
@@ -21,8 +30,8 @@ mod task_manager;
 mod topics;
 
 pub use client::{
-    ClientSupplier, ConsumerSettings, Embedded, GroupMetadata, InternalTopic, ProducerSettings, RebalanceHandler,
-    RestoreConsumer, StreamsAdmin, StreamsConsumer, StreamsProducer,
+    ClientSupplier, ConsumerSettings, Embedded, GroupMetadata, InternalTopic, OffsetCommitFn, ProducerSettings,
+    RebalanceHandler, RestoreConsumer, StreamsAdmin, StreamsConsumer, StreamsProducer,
 };
 #[cfg(feature = "kafka")]
 pub use kafka::Kafka;

@@ -66,7 +66,10 @@ mod tests {
         assert_eq!(a.len(), 36);
         assert_eq!(load_or_create(dir.path()).unwrap(), a);
         assert_ne!(new_uuid(), a);
-        assert_eq!(parse("{\"processId\": \"0f8fad5b-d9cb-469f-a165-70867728950e\"}").as_deref(), Some("0f8fad5b-d9cb-469f-a165-70867728950e"));
+        assert_eq!(
+            parse("{\"processId\": \"0f8fad5b-d9cb-469f-a165-70867728950e\"}").as_deref(),
+            Some("0f8fad5b-d9cb-469f-a165-70867728950e")
+        );
         assert_eq!(parse("{\"processId\":\"x\"}"), None);
     }
 }

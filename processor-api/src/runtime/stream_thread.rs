@@ -50,7 +50,10 @@ pub(crate) struct ThreadShared {
 
 impl std::fmt::Debug for ThreadShared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ThreadShared").field("name", &self.name).field("state", &*self.state.lock()).finish_non_exhaustive()
+        f.debug_struct("ThreadShared")
+            .field("name", &self.name)
+            .field("state", &*self.state.lock())
+            .finish_non_exhaustive()
     }
 }
 
@@ -125,14 +128,14 @@ impl ThreadShared {
 }
 
 fn prefixed(config: &StreamsConfig, prefix: &str) -> BTreeMap<String, String> {
-    config
-        .extra
-        .iter()
-        .filter_map(|(k, v)| k.strip_prefix(prefix).map(|k| (k.to_owned(), v.clone())))
-        .collect()
+    config.extra.iter().filter_map(|(k, v)| k.strip_prefix(prefix).map(|k| (k.to_owned(), v.clone()))).collect()
 }
 
-pub(crate) fn producer_settings(config: &StreamsConfig, thread: &str, transactional_id: Option<String>) -> ProducerSettings {
+pub(crate) fn producer_settings(
+    config: &StreamsConfig,
+    thread: &str,
+    transactional_id: Option<String>,
+) -> ProducerSettings {
     ProducerSettings {
         client_id: format!("{thread}-producer"),
         transactional_id,
@@ -144,10 +147,16 @@ pub(crate) fn producer_settings(config: &StreamsConfig, thread: &str, transactio
 /// `group.instance.id` in the config makes each thread a static member `<id>-<thread index>`,
 /// as Kafka Streams does, so a restarted instance takes its tasks back without waiting for the
 /// session timeout.
-pub(crate) fn consumer_settings(config: &StreamsConfig, client_id: String, group: bool, thread_index: usize) -> ConsumerSettings {
+pub(crate) fn consumer_settings(
+    config: &StreamsConfig,
+    client_id: String,
+    group: bool,
+    thread_index: usize,
+) -> ConsumerSettings {
     let mut overrides = if group { prefixed(config, "consumer.") } else { prefixed(config, "restore.consumer.") };
     if group {
-        if let Some(id) = config.extra.get("group.instance.id").or_else(|| overrides.get("group.instance.id")).cloned() {
+        if let Some(id) = config.extra.get("group.instance.id").or_else(|| overrides.get("group.instance.id")).cloned()
+        {
             overrides.insert("group.instance.id".into(), format!("{id}-{thread_index}"));
         }
     } else {
@@ -159,7 +168,10 @@ pub(crate) fn consumer_settings(config: &StreamsConfig, client_id: String, group
         read_committed: config.exactly_once(),
         session_timeout: config.session_timeout,
         heartbeat_interval: config.heartbeat_interval,
-        max_poll_records: 1000,
+        // Hand every fetched record to the tasks at once: a paused partition's records left in
+        // the consumer would be dropped and fetched again. `buffered.records.per.partition`
+        // bounds the task buffers (softly, by one fetch).
+        max_poll_records: 100_000,
         overrides,
     }
 }
@@ -192,18 +204,19 @@ impl RebalanceHandler for Handler {
 pub(crate) fn run(shared: &Arc<ThreadShared>) -> Result<()> {
     let ctx = shared.ctx.clone();
     let config = &ctx.config;
-    let mut producer = ctx
-        .supplier
-        .producer(&producer_settings(config, &shared.name, shared.transactional_id.clone()))?;
+    let mut producer =
+        ctx.supplier.producer(&producer_settings(config, &shared.name, shared.transactional_id.clone()))?;
     if config.exactly_once() {
         producer.init_transactions()?;
     }
-    let restore = ctx
-        .supplier
-        .restore_consumer(&consumer_settings(config, format!("{}-restore-consumer", shared.name), false, shared.index))?;
-    let mut consumer = ctx
-        .supplier
-        .consumer(&consumer_settings(config, format!("{}-consumer", shared.name), true, shared.index))?;
+    let restore = ctx.supplier.restore_consumer(&consumer_settings(
+        config,
+        format!("{}-restore-consumer", shared.name),
+        false,
+        shared.index,
+    ))?;
+    let mut consumer =
+        ctx.supplier.consumer(&consumer_settings(config, format!("{}-consumer", shared.name), true, shared.index))?;
     *shared.core.lock() = Some(Core {
         ctx: ctx.clone(),
         name: shared.name.clone(),
@@ -241,6 +254,29 @@ pub(crate) fn run(shared: &Arc<ThreadShared>) -> Result<()> {
     result
 }
 
+/// Under at-least-once with a seam whose consumer cannot commit inside the revocation callback
+/// (the embedded one, whose `poll` rejoins the group as soon as its heartbeat sees a
+/// rebalance): commits before polling when the group is preparing a rebalance, and before an
+/// idle (blocking) poll when records were processed since the last commit. So the next owners
+/// of the tasks start where this thread stopped; the only miss is a rebalance that starts
+/// between this check and a non-blocking poll.
+fn commit_before_rebalance(shared: &Arc<ThreadShared>, consumer: &mut dyn StreamsConsumer, idle: bool) {
+    let ctx = &shared.ctx;
+    if ctx.config.exactly_once() {
+        return;
+    }
+    let Some(preparing) = ctx.admin.rebalance_in_progress(&ctx.config.application_id) else { return };
+    let mut guard = shared.core.lock();
+    let Some(core) = guard.as_mut() else { return };
+    if core.tasks.is_empty() || !(preparing || (idle && core.processed_since_commit > 0)) {
+        return;
+    }
+    let group = consumer.group_metadata();
+    if let Err(e) = core.commit(&mut |o| consumer.commit(o), &group) {
+        tracing::warn!(thread = %shared.name, error = %e, "commit before polling failed");
+    }
+}
+
 fn run_loop(shared: &Arc<ThreadShared>, consumer: &mut dyn StreamsConsumer) -> Result<()> {
     let poll_timeout = shared.ctx.config.poll;
     loop {
@@ -248,6 +284,7 @@ fn run_loop(shared: &Arc<ThreadShared>, consumer: &mut dyn StreamsConsumer) -> R
             return Ok(());
         }
         let busy = shared.core.lock().as_ref().is_some_and(Core::has_buffered);
+        commit_before_rebalance(shared, consumer, !busy);
         let records = consumer.poll(if busy { Duration::ZERO } else { poll_timeout })?;
         if shared.abandon.load(Ordering::SeqCst) {
             return Ok(());

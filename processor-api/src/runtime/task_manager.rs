@@ -112,18 +112,8 @@ impl Core {
             if self.tasks.contains_key(&id) {
                 continue;
             }
-            let engine = self
-                .ctx
-                .factory
-                .create_task(id, inputs.clone(), &self.ctx.app_dir, &self.ctx.config)?;
-            self.tasks.insert(
-                id,
-                TaskSlot {
-                    engine,
-                    inputs,
-                    initialized: false,
-                },
-            );
+            let engine = self.ctx.factory.create_task(id, inputs.clone(), &self.ctx.app_dir, &self.ctx.config)?;
+            self.tasks.insert(id, TaskSlot { engine, inputs, initialized: false });
         }
         let ids: Vec<TaskId> = self.tasks.iter().filter(|(_, t)| !t.initialized).map(|(id, _)| *id).collect();
         for id in ids {
@@ -176,13 +166,21 @@ impl Core {
         if records.is_empty() {
             return;
         }
-        let mut by_tp: BTreeMap<TopicPartition, Vec<InputRecord>> = BTreeMap::new();
-        for r in records {
-            by_tp.entry((r.topic.to_string(), r.partition)).or_default().push(r);
+        // Consumers return each partition's records in runs: split them without a lookup per
+        // record.
+        let mut runs: Vec<(TopicPartition, Vec<InputRecord>)> = Vec::new();
+        let mut iter = records.into_iter().peekable();
+        while let Some(first) = iter.next() {
+            let (topic, partition) = (first.topic.clone(), first.partition);
+            let mut run = vec![first];
+            while let Some(r) = iter.next_if(|r| r.partition == partition && r.topic == topic) {
+                run.push(r);
+            }
+            runs.push(((topic.to_string(), partition), run));
         }
         let limit = self.ctx.config.buffered_records_per_partition.max(1);
         let mut pause = Vec::new();
-        for (tp, recs) in by_tp {
+        for (tp, recs) in runs {
             let task = self.ctx.topics.task_of(&tp).and_then(|id| self.tasks.get_mut(&id));
             match task {
                 Some(t) if t.initialized => {
@@ -211,12 +209,8 @@ impl Core {
         let limit = self.ctx.config.buffered_records_per_partition.max(1);
         let mut resume = Vec::new();
         for tp in &self.paused {
-            let buffered = self
-                .ctx
-                .topics
-                .task_of(tp)
-                .and_then(|id| self.tasks.get(&id))
-                .map_or(0, |t| t.engine.buffered(tp));
+            let buffered =
+                self.ctx.topics.task_of(tp).and_then(|id| self.tasks.get(&id)).map_or(0, |t| t.engine.buffered(tp));
             if buffered < limit {
                 resume.push(tp.clone());
             }
@@ -248,12 +242,7 @@ impl Core {
                 if !slot.initialized {
                     continue;
                 }
-                let mut out = Collector {
-                    producer: self.producer.as_mut(),
-                    eos,
-                    in_txn: &mut self.in_txn,
-                    handler,
-                };
+                let mut out = Collector { producer: self.producer.as_mut(), eos, in_txn: &mut self.in_txn, handler };
                 for _ in 0..PROCESS_BATCH {
                     if !slot.engine.process(now, &mut out)? {
                         break;
@@ -275,12 +264,7 @@ impl Core {
         let eos = self.eos();
         let handler = self.ctx.config.production_exception_handler;
         for slot in self.tasks.values_mut().filter(|t| t.initialized) {
-            let mut out = Collector {
-                producer: self.producer.as_mut(),
-                eos,
-                in_txn: &mut self.in_txn,
-                handler,
-            };
+            let mut out = Collector { producer: self.producer.as_mut(), eos, in_txn: &mut self.in_txn, handler };
             slot.engine.punctuate(now, &mut out)?;
         }
         Ok(())
@@ -363,7 +347,11 @@ impl Core {
         self.close_tasks(&ids, false);
         // A fenced producer is unusable, and after a failed commit the transaction state is
         // unknown: start over with a new producer (its init_transactions aborts anything left).
-        self.producer = self.ctx.supplier.producer(&producer_settings(&self.ctx.config, &self.name, self.transactional_id.clone()))?;
+        self.producer = self.ctx.supplier.producer(&producer_settings(
+            &self.ctx.config,
+            &self.name,
+            self.transactional_id.clone(),
+        ))?;
         self.producer.init_transactions()?;
         self.needs_reinit = true;
         Ok(())
@@ -398,7 +386,12 @@ impl Core {
     }
 
     /// Rebalance: partitions taken away. Commit, then close their tasks.
-    pub(crate) fn on_revoked(&mut self, partitions: &[TopicPartition], group: &GroupMetadata, committer: &mut OffsetCommitFn<'_>) {
+    pub(crate) fn on_revoked(
+        &mut self,
+        partitions: &[TopicPartition],
+        group: &GroupMetadata,
+        committer: &mut OffsetCommitFn<'_>,
+    ) {
         let ids: Vec<TaskId> = self
             .tasks
             .iter()
@@ -451,4 +444,3 @@ impl Core {
         self.close_tasks(&ids, false);
     }
 }
-

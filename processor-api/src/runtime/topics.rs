@@ -27,10 +27,7 @@ impl TopologyTopics {
 
     /// The task an input partition belongs to.
     pub(crate) fn task_of(&self, tp: &TopicPartition) -> Option<TaskId> {
-        self.source_of.get(&tp.0).map(|&s| TaskId {
-            subtopology: s,
-            partition: tp.1,
-        })
+        self.source_of.get(&tp.0).map(|&s| TaskId { subtopology: s, partition: tp.1 })
     }
 
     /// Groups assigned partitions into tasks.
@@ -46,7 +43,11 @@ impl TopologyTopics {
 }
 
 /// Resolves partition counts, checks co-partitioning and creates the internal topics.
-pub(crate) fn prepare(subs: Vec<SubtopologyInfo>, admin: &dyn StreamsAdmin, config: &StreamsConfig) -> Result<TopologyTopics> {
+pub(crate) fn prepare(
+    subs: Vec<SubtopologyInfo>,
+    admin: &dyn StreamsAdmin,
+    config: &StreamsConfig,
+) -> Result<TopologyTopics> {
     let mut counts: BTreeMap<String, i32> = BTreeMap::new();
     let repartition: BTreeSet<String> = subs
         .iter()
@@ -79,12 +80,8 @@ pub(crate) fn prepare(subs: Vec<SubtopologyInfo>, admin: &dyn StreamsAdmin, conf
     for _ in 0..=subs.len() {
         let mut changed = false;
         for s in &subs {
-            let n = s
-                .source_topics
-                .iter()
-                .chain(&s.repartition_source_topics)
-                .filter_map(|t| counts.get(t).copied())
-                .max();
+            let n =
+                s.source_topics.iter().chain(&s.repartition_source_topics).filter_map(|t| counts.get(t).copied()).max();
             if let Some(n) = n {
                 if partitions.get(&s.id) != Some(&n) {
                     partitions.insert(s.id, n);
@@ -110,7 +107,8 @@ pub(crate) fn prepare(subs: Vec<SubtopologyInfo>, admin: &dyn StreamsAdmin, conf
     // Co-partitioning.
     for s in &subs {
         for group in &s.copartition_groups {
-            let got: BTreeMap<&str, i32> = group.iter().filter_map(|t| counts.get(t).map(|n| (t.as_str(), *n))).collect();
+            let got: BTreeMap<&str, i32> =
+                group.iter().filter_map(|t| counts.get(t).map(|n| (t.as_str(), *n))).collect();
             let distinct: BTreeSet<i32> = got.values().copied().collect();
             if distinct.len() > 1 {
                 let detail: Vec<String> = got.iter().map(|(t, n)| format!("{t}: {n}")).collect();
@@ -144,11 +142,7 @@ pub(crate) fn prepare(subs: Vec<SubtopologyInfo>, admin: &dyn StreamsAdmin, conf
                     )));
                 }
             }
-            create.push(InternalTopic {
-                name: t.clone(),
-                partitions: want,
-                configs: cfg.clone(),
-            });
+            create.push(InternalTopic { name: t.clone(), partitions: want, configs: cfg.clone() });
         }
     }
     if !create.is_empty() {
@@ -165,11 +159,7 @@ pub(crate) fn prepare(subs: Vec<SubtopologyInfo>, admin: &dyn StreamsAdmin, conf
             }
         }
     }
-    Ok(TopologyTopics {
-        subtopologies: subs.into_iter().map(|s| (s.id, s)).collect(),
-        source_of,
-        partitions,
-    })
+    Ok(TopologyTopics { subtopologies: subs.into_iter().map(|s| (s.id, s)).collect(), source_of, partitions })
 }
 
 #[cfg(test)]
@@ -224,7 +214,8 @@ mod tests {
         ];
         let t = prepare(subs, &admin, &StreamsConfig::new("app")).unwrap();
         assert_eq!(t.partitions, BTreeMap::from([(0, 4), (1, 4)]));
-        let created: BTreeMap<String, i32> = admin.created.lock().iter().map(|t| (t.name.clone(), t.partitions)).collect();
+        let created: BTreeMap<String, i32> =
+            admin.created.lock().iter().map(|t| (t.name.clone(), t.partitions)).collect();
         assert_eq!(created, BTreeMap::from([("app-agg-changelog".into(), 4), ("app-rep-repartition".into(), 4)]));
         assert_eq!(t.subscription(), ["app-rep-repartition", "in"]);
         let tasks = t.tasks_of(&[("in".into(), 2), ("app-rep-repartition".into(), 2), ("other".into(), 0)]);
@@ -236,11 +227,18 @@ mod tests {
     fn mismatched_internal_topics_and_copartitioning_are_rejected() {
         let admin = FakeAdmin::default();
         admin.topics.lock().extend([("a".to_owned(), 2), ("b".to_owned(), 3), ("app-s-changelog".to_owned(), 5)]);
-        let err = prepare(vec![sub(0, &["a"], &[], &[], &["app-s-changelog"])], &admin, &StreamsConfig::new("app")).unwrap_err();
-        assert!(matches!(&err, Error::Topology(m) if m.contains("has 5 partitions but sub-topology 0 has 2 tasks")), "{err}");
+        let err = prepare(vec![sub(0, &["a"], &[], &[], &["app-s-changelog"])], &admin, &StreamsConfig::new("app"))
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Topology(m) if m.contains("has 5 partitions but sub-topology 0 has 2 tasks")),
+            "{err}"
+        );
         let mut s = sub(0, &["a", "b"], &[], &[], &[]);
         s.copartition_groups = vec![vec!["a".into(), "b".into()]];
         let err = prepare(vec![s], &admin, &StreamsConfig::new("app")).unwrap_err();
-        assert!(matches!(&err, Error::Topology(m) if m.contains("co-partitioned") && m.contains("a: 2, b: 3")), "{err}");
+        assert!(
+            matches!(&err, Error::Topology(m) if m.contains("co-partitioned") && m.contains("a: 2, b: 3")),
+            "{err}"
+        );
     }
 }

@@ -1,0 +1,78 @@
+//! Word count with the Streams DSL (Kafka's `WordCountDemo`): lines of text in, a running
+//! count per word out.
+//!
+//! ```text
+//! cargo run --example word_count
+//! ```
+//!
+//! Runs over an embedded broker with Brook's `KafkaStreams` runtime and prints the topology
+//! and the final count of every word.
+
+#[allow(dead_code)]
+#[path = "dsl/harness.rs"]
+pub(crate) mod harness;
+
+use std::collections::BTreeMap;
+
+use brook_streams_dsl::{Consumed, Grouped, Materialized, Produced, StreamsBuilder, Topology};
+use harness::{long, text, Input, Output};
+
+const INPUT: &str = "streams-plaintext-input";
+const OUTPUT: &str = "streams-wordcount-output";
+
+/// `stream -> flatMapValues(split) -> groupBy(word) -> count("counts-store") -> toStream -> to`.
+pub(crate) fn topology() -> Topology {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<String, String>(&[INPUT], Consumed::default())
+        .flat_map_values(|line| {
+            line.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_owned).collect::<Vec<_>>()
+        })
+        .group_by(|_, word| word.clone(), Grouped::default())
+        .count(Materialized::named("counts-store"))
+        .to_stream()
+        .to(OUTPUT, Produced::default());
+    builder.build().expect("a valid DSL program")
+}
+
+pub(crate) fn inputs() -> Vec<Input> {
+    ["all streams lead to kafka", "hello kafka streams", "join kafka summit"]
+        .iter()
+        .enumerate()
+        .map(|(i, line)| Input::str(INPUT, None, line, i as i64 * 1000))
+        .collect()
+}
+
+/// The last count of every word.
+pub(crate) fn final_counts(out: &[Output]) -> BTreeMap<String, i64> {
+    out.iter().map(|(k, v, _)| (text(k), long(v))).collect()
+}
+
+/// Runs the example with `KafkaStreams` over an embedded broker (no fallback).
+pub(crate) fn run_embedded() -> anyhow::Result<Vec<Output>> {
+    harness::run_embedded("word-count", topology(), &[INPUT, OUTPUT], &inputs(), OUTPUT, |o| final_counts(o).get("kafka") == Some(&3), std::time::Duration::from_secs(60))
+}
+
+fn main() -> anyhow::Result<()> {
+    println!("{}", topology().describe());
+    let out = harness::run_or_fall_back(run_embedded, || harness::run_test_driver("word-count", topology(), &inputs(), OUTPUT))?;
+    for (word, count) in final_counts(&out) {
+        println!("{word}: {count}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_words_through_the_test_driver() {
+        let out = harness::run_test_driver("word-count", topology(), &inputs(), OUTPUT).unwrap();
+        let counts = final_counts(&out);
+        assert_eq!(counts["kafka"], 3);
+        assert_eq!(counts["streams"], 2);
+        assert_eq!(counts["summit"], 1);
+        assert_eq!(counts.len(), 8);
+    }
+}

@@ -1,0 +1,11 @@
+//! Integration tests of the Streams DSL: every operation through the TopologyTestDriver, and
+//! `describe()` compared with what Kafka Streams prints for the same programs.
+
+mod aggregate;
+mod common;
+mod describe;
+mod examples;
+mod joins;
+mod stateless;
+mod tables;
+mod windowed;
