@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use brook_broker::client::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset, Producer, ProducerConfig, ProducerRecord};
 use brook_broker::{Broker, BrokerConfig};
 
-pub fn config(dir: &std::path::Path) -> BrokerConfig {
+pub(crate) fn config(dir: &std::path::Path) -> BrokerConfig {
     let mut c = BrokerConfig::new(dir);
     c.group_initial_rebalance_delay = Duration::ZERO;
     c.group_min_session_timeout = Duration::from_millis(100);
@@ -15,11 +15,11 @@ pub fn config(dir: &std::path::Path) -> BrokerConfig {
     c
 }
 
-pub async fn broker(dir: &std::path::Path) -> Broker {
+pub(crate) async fn broker(dir: &std::path::Path) -> Broker {
     Broker::open(config(dir)).await.expect("broker opens")
 }
 
-pub fn consumer_config(group: &str) -> ConsumerConfig {
+pub(crate) fn consumer_config(group: &str) -> ConsumerConfig {
     let mut c = ConsumerConfig::with_group(group);
     c.auto_offset_reset = OffsetReset::Earliest;
     c.enable_auto_commit = false;
@@ -30,12 +30,12 @@ pub fn consumer_config(group: &str) -> ConsumerConfig {
 }
 
 /// Produces `n` records `key-i` / `value-i` (keys cycle over `keys`) and waits for them.
-pub async fn produce(broker: &Broker, topic: &str, n: usize, keys: usize) {
+pub(crate) async fn produce(broker: &Broker, topic: &str, n: usize, keys: usize) {
     produce_from(broker, topic, 0, n, keys).await
 }
 
 /// Like [`produce`], numbering the records from `start`.
-pub async fn produce_from(broker: &Broker, topic: &str, start: usize, n: usize, keys: usize) {
+pub(crate) async fn produce_from(broker: &Broker, topic: &str, start: usize, n: usize, keys: usize) {
     let p = Producer::new(broker.clone(), ProducerConfig::default()).unwrap();
     let futs: Vec<_> = (start..start + n)
         .map(|i| {
@@ -53,7 +53,7 @@ pub async fn produce_from(broker: &Broker, topic: &str, start: usize, n: usize, 
 }
 
 /// Polls until `want` records arrived or `within` passed.
-pub async fn poll_n(c: &mut Consumer, want: usize, within: Duration) -> Vec<ConsumerRecord> {
+pub(crate) async fn poll_n(c: &mut Consumer, want: usize, within: Duration) -> Vec<ConsumerRecord> {
     let deadline = Instant::now() + within;
     let mut out = Vec::new();
     while out.len() < want && Instant::now() < deadline {
@@ -63,7 +63,7 @@ pub async fn poll_n(c: &mut Consumer, want: usize, within: Duration) -> Vec<Cons
 }
 
 /// Waits until `cond` holds, failing the test after `within`.
-pub async fn wait_until<F, Fut>(within: Duration, what: &str, mut cond: F)
+pub(crate) async fn wait_until<F, Fut>(within: Duration, what: &str, mut cond: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
@@ -75,6 +75,6 @@ where
     }
 }
 
-pub fn value_str(r: &ConsumerRecord) -> String {
+pub(crate) fn value_str(r: &ConsumerRecord) -> String {
     String::from_utf8(r.value.clone().unwrap_or_default().to_vec()).unwrap()
 }
