@@ -13,6 +13,7 @@
 
 pub mod broker;
 pub mod client;
+pub(crate) mod codec;
 pub mod config;
 pub mod error;
 pub(crate) mod group;

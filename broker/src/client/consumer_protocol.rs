@@ -11,6 +11,7 @@
 //! As in Kafka, a version newer than Brook knows is read as the newest one it knows (later versions
 //! only append fields), and bytes after the last known field are ignored.
 
+use crate::codec::Reader;
 use crate::{Error, Result};
 
 /// The newest Subscription version Brook reads and writes.
@@ -101,15 +102,15 @@ impl Subscription {
     /// [`Error::Corrupt`] when the bytes are truncated, a count or version is negative, or a
     /// string is not UTF-8.
     pub fn decode(bytes: &[u8]) -> Result<Subscription> {
-        let mut r = Reader { buf: bytes, pos: 0 };
-        let version = r.version()?.min(SUBSCRIPTION_VERSION);
+        let mut r = Reader::new(bytes, "consumer protocol data");
+        let version = version(&mut r)?.min(SUBSCRIPTION_VERSION);
         let mut s = Subscription::default();
         for _ in 0..r.count()? {
             s.topics.push(r.string()?);
         }
         s.user_data = r.nullable_bytes()?;
         if version >= 1 {
-            s.owned_partitions = r.topic_partitions()?;
+            s.owned_partitions = topic_partitions(&mut r)?;
         }
         if version >= 2 {
             s.generation_id = r.i32()?;
@@ -167,10 +168,10 @@ impl Assignment {
         if bytes.is_empty() {
             return Ok(Assignment::default());
         }
-        let mut r = Reader { buf: bytes, pos: 0 };
-        r.version()?;
+        let mut r = Reader::new(bytes, "consumer protocol data");
+        version(&mut r)?;
         Ok(Assignment {
-            partitions: r.topic_partitions()?,
+            partitions: topic_partitions(&mut r)?,
             user_data: r.nullable_bytes()?,
         })
     }
@@ -208,89 +209,25 @@ fn put_topic_partitions(b: &mut Vec<u8>, tps: &[(String, Vec<i32>)]) {
     }
 }
 
-/// A bounds-checked big-endian reader over untrusted bytes.
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
+fn version(r: &mut Reader<'_>) -> Result<i16> {
+    let v = r.i16()?;
+    if v < 0 {
+        return Err(Error::Corrupt(format!("consumer protocol version {v}")));
+    }
+    Ok(v)
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|e| *e <= self.buf.len())
-            .ok_or_else(|| Error::Corrupt("consumer protocol data is truncated".into()))?;
-        let s = &self.buf[self.pos..end];
-        self.pos = end;
-        Ok(s)
-    }
-
-    fn i16(&mut self) -> Result<i16> {
-        let b = self.take(2)?;
-        Ok(i16::from_be_bytes([b[0], b[1]]))
-    }
-
-    fn i32(&mut self) -> Result<i32> {
-        let b = self.take(4)?;
-        Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    fn version(&mut self) -> Result<i16> {
-        let v = self.i16()?;
-        if v < 0 {
-            return Err(Error::Corrupt(format!("consumer protocol version {v}")));
+fn topic_partitions(r: &mut Reader<'_>) -> Result<Vec<(String, Vec<i32>)>> {
+    let mut out = Vec::new();
+    for _ in 0..r.count()? {
+        let topic = r.string()?;
+        let mut ps = Vec::new();
+        for _ in 0..r.count()? {
+            ps.push(r.i32()?);
         }
-        Ok(v)
+        out.push((topic, ps));
     }
-
-    /// A non-nullable array length.
-    fn count(&mut self) -> Result<i32> {
-        let n = self.i32()?;
-        if n < 0 {
-            return Err(Error::Corrupt(
-                "null array in consumer protocol data".into(),
-            ));
-        }
-        Ok(n)
-    }
-
-    fn nullable_string(&mut self) -> Result<Option<String>> {
-        let len = self.i16()?;
-        if len < 0 {
-            return Ok(None);
-        }
-        let b = self.take(len as usize)?;
-        std::str::from_utf8(b)
-            .map(|s| Some(s.to_owned()))
-            .map_err(|_| Error::Corrupt("consumer protocol string is not UTF-8".into()))
-    }
-
-    fn string(&mut self) -> Result<String> {
-        self.nullable_string()?
-            .ok_or_else(|| Error::Corrupt("null string in consumer protocol data".into()))
-    }
-
-    fn nullable_bytes(&mut self) -> Result<Option<Vec<u8>>> {
-        let len = self.i32()?;
-        if len < 0 {
-            return Ok(None);
-        }
-        Ok(Some(self.take(len as usize)?.to_vec()))
-    }
-
-    fn topic_partitions(&mut self) -> Result<Vec<(String, Vec<i32>)>> {
-        let mut out = Vec::new();
-        for _ in 0..self.count()? {
-            let topic = self.string()?;
-            let mut ps = Vec::new();
-            for _ in 0..self.count()? {
-                ps.push(self.i32()?);
-            }
-            out.push((topic, ps));
-        }
-        Ok(out)
-    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //!   `[member id, instance id (v3+, nullable), client id, client host, rebalance timeout i32 (v1+),
 //!   session timeout i32, subscription bytes, assignment bytes]` (Brook writes v3).
 
+use crate::codec::Reader;
 use crate::{Error, Result};
 
 /// A decoded `__consumer_offsets` key.
@@ -143,79 +144,18 @@ pub(crate) fn group_value(v: &GroupValue) -> Vec<u8> {
     b
 }
 
-/// A bounds-checked big-endian reader.
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn new(buf: &'a [u8]) -> Self {
-        Reader { buf, pos: 0 }
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).filter(|e| *e <= self.buf.len());
-        let end =
-            end.ok_or_else(|| Error::Corrupt("__consumer_offsets record is truncated".into()))?;
-        let s = &self.buf[self.pos..end];
-        self.pos = end;
-        Ok(s)
-    }
-
-    fn i16(&mut self) -> Result<i16> {
-        let b = self.take(2)?;
-        Ok(i16::from_be_bytes([b[0], b[1]]))
-    }
-
-    fn i32(&mut self) -> Result<i32> {
-        let b = self.take(4)?;
-        Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    fn i64(&mut self) -> Result<i64> {
-        let b = self.take(8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Ok(i64::from_be_bytes(a))
-    }
-
-    fn nullable_str(&mut self) -> Result<Option<String>> {
-        let len = self.i16()?;
-        if len < 0 {
-            return Ok(None);
-        }
-        let b = self.take(len as usize)?;
-        String::from_utf8(b.to_vec())
-            .map(Some)
-            .map_err(|_| Error::Corrupt("__consumer_offsets string is not UTF-8".into()))
-    }
-
-    fn str(&mut self) -> Result<String> {
-        self.nullable_str()?
-            .ok_or_else(|| Error::Corrupt("null string in __consumer_offsets record".into()))
-    }
-
-    fn bytes(&mut self) -> Result<Vec<u8>> {
-        let len = self.i32()?;
-        if len < 0 {
-            return Ok(Vec::new());
-        }
-        Ok(self.take(len as usize)?.to_vec())
-    }
-}
 
 /// Decodes a key. `Ok(None)` for key versions Brook does not use (Kafka's newer consumer-group
 /// protocol records), which replay skips.
 pub(crate) fn decode_key(key: &[u8]) -> Result<Option<RecordKey>> {
-    let mut r = Reader::new(key);
+    let mut r = Reader::new(key, "__consumer_offsets record");
     match r.i16()? {
         0 | 1 => Ok(Some(RecordKey::Offset {
-            group: r.str()?,
-            topic: r.str()?,
+            group: r.string()?,
+            topic: r.string()?,
             partition: r.i32()?,
         })),
-        2 => Ok(Some(RecordKey::Group { group: r.str()? })),
+        2 => Ok(Some(RecordKey::Group { group: r.string()? })),
         v if v > 2 => Ok(None),
         v => Err(Error::Corrupt(format!(
             "__consumer_offsets key version {v}"
@@ -225,7 +165,7 @@ pub(crate) fn decode_key(key: &[u8]) -> Result<Option<RecordKey>> {
 
 /// Decodes an `OffsetCommitValue` of version 0..=3.
 pub(crate) fn decode_offset_value(value: &[u8]) -> Result<OffsetValue> {
-    let mut r = Reader::new(value);
+    let mut r = Reader::new(value, "__consumer_offsets record");
     let version = r.i16()?;
     if !(0..=3).contains(&version) {
         return Err(Error::Corrupt(format!(
@@ -234,7 +174,7 @@ pub(crate) fn decode_offset_value(value: &[u8]) -> Result<OffsetValue> {
     }
     let offset = r.i64()?;
     let leader_epoch = if version >= 3 { r.i32()? } else { -1 };
-    let metadata = r.str()?;
+    let metadata = r.string()?;
     let commit_timestamp = r.i64()?;
     let expire_timestamp = if version == 1 {
         Some(r.i64()?).filter(|t| *t >= 0)
@@ -252,29 +192,29 @@ pub(crate) fn decode_offset_value(value: &[u8]) -> Result<OffsetValue> {
 
 /// Decodes a `GroupMetadataValue` of version 0..=3.
 pub(crate) fn decode_group_value(value: &[u8]) -> Result<GroupValue> {
-    let mut r = Reader::new(value);
+    let mut r = Reader::new(value, "__consumer_offsets record");
     let version = r.i16()?;
     if !(0..=3).contains(&version) {
         return Err(Error::Corrupt(format!(
             "GroupMetadataValue version {version}"
         )));
     }
-    let protocol_type = r.str()?;
+    let protocol_type = r.string()?;
     let generation = r.i32()?;
-    let protocol = r.nullable_str()?;
-    let leader = r.nullable_str()?;
+    let protocol = r.nullable_string()?;
+    let leader = r.nullable_string()?;
     let current_state_timestamp = if version >= 2 { r.i64()? } else { -1 };
     let n = r.i32()?;
     let mut members = Vec::new();
     for _ in 0..n.max(0) {
-        let member_id = r.str()?;
+        let member_id = r.string()?;
         let instance_id = if version >= 3 {
-            r.nullable_str()?
+            r.nullable_string()?
         } else {
             None
         };
-        let client_id = r.str()?;
-        let client_host = r.str()?;
+        let client_id = r.string()?;
+        let client_host = r.string()?;
         let session_and_rebalance = if version >= 1 {
             let rebalance = r.i32()?;
             (r.i32()?, rebalance)

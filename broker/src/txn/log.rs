@@ -1,6 +1,7 @@
 //! Kafka's `__transaction_state` record schema: `TransactionLogKey` v0 (transactional id) and
 //! `TransactionLogValue` v0 (producer id, epoch, timeout, status, partitions, timestamps).
 
+use crate::codec::Reader;
 use std::collections::BTreeSet;
 
 use super::{TxnMetadata, TxnStatus};
@@ -47,60 +48,10 @@ pub(crate) fn encode_value(m: &TxnMetadata) -> Vec<u8> {
     b
 }
 
-struct Reader<'a> {
-    b: &'a [u8],
-    pos: usize,
-}
-
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8]> {
-        let s = self
-            .pos
-            .checked_add(n)
-            .and_then(|end| self.b.get(self.pos..end))
-            .ok_or_else(|| Error::Corrupt("transaction log record truncated".into()))?;
-        self.pos += n;
-        Ok(s)
-    }
-    fn i8(&mut self) -> Result<i8> {
-        Ok(self.take(1)?[0] as i8)
-    }
-    fn i16(&mut self) -> Result<i16> {
-        let s = self.take(2)?;
-        Ok(i16::from_be_bytes([s[0], s[1]]))
-    }
-    fn i32(&mut self) -> Result<i32> {
-        let s = self.take(4)?;
-        Ok(i32::from_be_bytes([s[0], s[1], s[2], s[3]]))
-    }
-    fn i64(&mut self) -> Result<i64> {
-        let s = self.take(8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(s);
-        Ok(i64::from_be_bytes(a))
-    }
-    fn string(&mut self) -> Result<String> {
-        let n = self.i16()?;
-        let n = usize::try_from(n).map_err(|_| Error::Corrupt(format!("bad string length {n}")))?;
-        String::from_utf8(self.take(n)?.to_vec())
-            .map_err(|_| Error::Corrupt("string is not UTF-8".into()))
-    }
-    fn count(&mut self) -> Result<usize> {
-        let n = self.i32()?;
-        if n < 0 {
-            return Ok(0);
-        }
-        let n = n as usize;
-        if n > self.b.len() - self.pos {
-            return Err(Error::Corrupt(format!("array of {n} entries cannot fit")));
-        }
-        Ok(n)
-    }
-}
 
 /// Decodes a record key into the transactional id.
 pub(crate) fn decode_key(key: &[u8]) -> Result<String> {
-    let mut r = Reader { b: key, pos: 0 };
+    let mut r = Reader::new(key, "transaction log key");
     match r.i16()? {
         0 => r.string(),
         v => Err(Error::Corrupt(format!("unknown transaction log key version {v}"))),
@@ -109,7 +60,7 @@ pub(crate) fn decode_key(key: &[u8]) -> Result<String> {
 
 /// Decodes a record value.
 pub(crate) fn decode_value(transactional_id: &str, value: &[u8]) -> Result<TxnMetadata> {
-    let mut r = Reader { b: value, pos: 0 };
+    let mut r = Reader::new(value, "transaction log value");
     let version = r.i16()?;
     if version != 0 {
         return Err(Error::Corrupt(format!("unknown transaction log value version {version}")));

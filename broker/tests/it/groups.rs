@@ -12,7 +12,7 @@ use crate::support::{broker, consumer_config, produce, produce_from, value_str, 
 
 #[derive(Debug)]
 enum Event {
-    Record(String, i32, String),
+    Record(String, String),
     Assigned(String, Vec<TopicPartition>),
 }
 
@@ -39,7 +39,7 @@ fn spawn_member(
         while !flag.load(Ordering::SeqCst) {
             let recs = c.poll(Duration::from_millis(50)).await.expect("poll");
             for r in &recs {
-                tx.send(Event::Record(name.clone(), r.partition, value_str(r))).unwrap();
+                tx.send(Event::Record(name.clone(), value_str(r))).unwrap();
             }
             if !recs.is_empty() {
                 // A commit can race a rebalance; the records are then re-delivered to the new
@@ -76,7 +76,7 @@ async fn three_members_share_six_partitions_and_two_take_over_when_one_leaves() 
     produce(&b, "events", 300, 300).await;
     while seen.len() < 300 {
         match tokio::time::timeout_at(deadline, rx.recv()).await.expect("phase one records") {
-            Some(Event::Record(m, _, v)) => {
+            Some(Event::Record(m, v)) => {
                 *seen.entry(v).or_default() += 1;
                 *by_member.entry(m).or_default() += 1;
             }
@@ -96,7 +96,7 @@ async fn three_members_share_six_partitions_and_two_take_over_when_one_leaves() 
         let ev = tokio::time::timeout_at(deadline, rx.recv()).await;
         let ev = ev.unwrap_or_else(|_| panic!("phase two: {} records, assignments {latest:?}", seen.len()));
         match ev {
-            Some(Event::Record(_, _, v)) => *seen.entry(v).or_default() += 1,
+            Some(Event::Record(_, v)) => *seen.entry(v).or_default() += 1,
             Some(Event::Assigned(m, p)) if m != "c3" => {
                 latest.insert(m, p);
             }
