@@ -358,7 +358,7 @@ impl Producer {
         let b = &self.shared.broker;
         self.fatal_on_fence(b.add_offsets_to_txn(&id, pid, epoch, group_id))?;
         let commits = super::offset_commits(offsets);
-        let codes = self.fatal_on_fence(b.txn_offset_commit(&id, group_id, pid, epoch, &commits))?;
+        let codes = self.fatal_on_fence(b.txn_offset_commit(&id, group_id, pid, epoch, None, &commits))?;
         if let Some(code) = codes.into_iter().find(|c| *c != ErrorCode::None) {
             return Err(Error::kafka(code, "transactional offset commit failed"));
         }

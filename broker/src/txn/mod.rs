@@ -85,6 +85,17 @@ pub struct TxnMetadata {
     pub last_update_ms: i64,
 }
 
+/// The consumer group member a transactional offset commit speaks for (TxnOffsetCommit v3+).
+#[derive(Debug, Clone, Copy)]
+pub struct GroupMember<'a> {
+    /// The member's generation.
+    pub generation: i32,
+    /// The member id.
+    pub member_id: &'a str,
+    /// `group.instance.id` for static members.
+    pub instance_id: Option<&'a str>,
+}
+
 /// The coordinator's in-memory state.
 #[derive(Debug, Default)]
 pub(crate) struct TxnState {
@@ -426,6 +437,7 @@ impl Broker {
         group_id: &str,
         producer_id: i64,
         producer_epoch: i16,
+        member: Option<GroupMember<'_>>,
         offsets: &[crate::group::OffsetCommit],
     ) -> Result<Vec<ErrorCode>> {
         {
@@ -439,10 +451,22 @@ impl Broker {
                 ));
             }
         }
-        self.inner
-            .groups
-            .txn_commit_offsets(group_id, producer_id, producer_epoch, offsets)
-            .map_err(|code| Error::kafka(code, format!("offset commit for group {group_id} failed")))
+        let groups = &self.inner.groups;
+        match member {
+            // TxnOffsetCommit v3+ names the consumer's generation: an expelled member's producer
+            // is fenced by the group coordinator, as in Kafka.
+            Some(m) => groups.txn_commit_offsets_as_member(
+                group_id,
+                m.generation,
+                m.member_id,
+                m.instance_id,
+                producer_id,
+                producer_epoch,
+                offsets,
+            ),
+            None => groups.txn_commit_offsets(group_id, producer_id, producer_epoch, offsets),
+        }
+        .map_err(|code| Error::kafka(code, format!("offset commit for group {group_id} failed")))
     }
 
     /// DescribeTransactions / ListTransactions: the state of every transactional id.

@@ -28,6 +28,11 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req:
         req.group_id.0.as_str(),
         req.producer_id.0,
         req.producer_epoch,
+        (req.generation_id >= 0 && !req.member_id.is_empty()).then(|| crate::txn::GroupMember {
+            generation: req.generation_id,
+            member_id: req.member_id.as_str(),
+            instance_id: req.group_instance_id.as_ref().map(|i| i.as_str()),
+        }),
         &offsets,
     );
     let codes: Vec<i16> = match res {
