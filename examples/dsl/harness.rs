@@ -1,5 +1,5 @@
 //! Shared by the DSL examples: run a topology over the embedded broker (Brook's
-//! `KafkaStreams` runtime) or through the `TopologyTestDriver`, feeding the same input
+//! `KafkaStreams` runtime) (the tests also run them through the `TopologyTestDriver`), feeding the same input
 //! records, and collect an output topic.
 
 use std::sync::Arc;
@@ -115,24 +115,6 @@ pub(crate) fn run_embedded(
     anyhow::ensure!(closed, "the stream threads did not stop within 30 s");
     anyhow::ensure!(done(&got), "timed out waiting for the output of {output} (got {} records)", got.len());
     Ok(got)
-}
-
-/// Runs `embedded` (the topology over the embedded broker); if the runtime fails, says so
-/// and runs `driver` (the same topology through the TopologyTestDriver) instead.
-pub(crate) fn run_or_fall_back(
-    embedded: impl FnOnce() -> anyhow::Result<Vec<Output>>,
-    driver: impl FnOnce() -> anyhow::Result<Vec<Output>>,
-) -> anyhow::Result<Vec<Output>> {
-    match embedded() {
-        Ok(out) => {
-            println!("(ran with KafkaStreams over the embedded broker)");
-            Ok(out)
-        }
-        Err(e) => {
-            println!("(the embedded runtime failed: {e:#}; running through the TopologyTestDriver)");
-            driver()
-        }
-    }
 }
 
 /// A UTF-8 string of output bytes.
