@@ -38,6 +38,9 @@ struct Args {
     /// buffered.records.per.partition.
     #[arg(long, default_value_t = 1000)]
     buffered_records: usize,
+    /// Run only this topology (`pass-through` or `count`).
+    #[arg(long)]
+    only: Option<String>,
 }
 
 /// User + system CPU seconds of this process.
@@ -80,6 +83,9 @@ fn main() -> anyhow::Result<()> {
     );
     println!("{:<14} {:<16} {:>12} {:>10} {:>18}", "topology", "guarantee", "records/s", "seconds", "cpu-s/M records");
     for (name, stateful) in [("pass-through", false), ("count", true)] {
+        if args.only.as_deref().is_some_and(|only| only != name) {
+            continue;
+        }
         for guarantee in ["at_least_once", "exactly_once_v2"] {
             let app = format!("bench-{name}-{guarantee}");
             let mut config = StreamsConfig::new(&app);

@@ -54,8 +54,8 @@ pub struct InputRecord {
 /// A record a task sends: sink output, changelog or repartition record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputRecord {
-    /// Destination topic.
-    pub topic: String,
+    /// Destination topic (shared: a sink sends every record to the same few topics).
+    pub topic: Arc<str>,
     /// Explicit partition (changelogs: the task's partition), else the default partitioner.
     pub partition: Option<i32>,
     /// Key bytes.

@@ -45,7 +45,7 @@ struct BufferingSink(Arc<Mutex<Vec<OutputRecord>>>);
 impl ChangelogSink for BufferingSink {
     fn send(&mut self, topic: &str, partition: i32, key: &[u8], value: Option<&[u8]>, timestamp: i64) {
         self.0.lock().push(OutputRecord {
-            topic: topic.to_owned(),
+            topic: Arc::from(topic),
             partition: Some(partition),
             key: Some(Bytes::copy_from_slice(key)),
             value: value.map(Bytes::copy_from_slice),
@@ -74,6 +74,9 @@ struct PartitionQueue {
     partition_time: i64,
     source: usize,
     extractor: Arc<dyn TimestampExtractor>,
+    /// The offset to commit (the next one after the last record consumed) since the last
+    /// commit.
+    consumed: Option<i64>,
 }
 
 /// What the tasks of a stream thread share.
@@ -96,7 +99,9 @@ pub struct StreamTask {
     queues: BTreeMap<TopicPartition, PartitionQueue>,
     idle_since: Option<i64>,
     max_idle_ms: i64,
-    consumed: BTreeMap<TopicPartition, i64>,
+    /// The metadata of the previous record, kept so the next one of the same topic reuses
+    /// its topic string.
+    spare_metadata: Option<RecordMetadata>,
     changelogs: Arc<Mutex<Vec<OutputRecord>>>,
     changelog_to_store: BTreeMap<String, String>,
     committed_changelog: BTreeMap<String, i64>,
@@ -270,7 +275,7 @@ impl StreamTask {
             queues: BTreeMap::new(),
             idle_since: None,
             max_idle_ms: i64::try_from(config.max_task_idle.as_millis()).unwrap_or(i64::MAX),
-            consumed: BTreeMap::new(),
+            spare_metadata: None,
             changelogs,
             changelog_to_store,
             committed_changelog: BTreeMap::new(),
@@ -302,7 +307,13 @@ impl StreamTask {
         }
         let Some(found) = self.source_topics.iter().find(|s| s.reads(&tp.0)) else { return false };
         let extractor = found.extractor.clone().unwrap_or_else(|| Arc::new(RecordTimestampExtractor));
-        self.queues.insert(tp.clone(), PartitionQueue { records: VecDeque::new(), partition_time: -1, source: found.node, extractor });
+        self.queues.insert(tp.clone(), PartitionQueue {
+                records: VecDeque::new(),
+                partition_time: -1,
+                source: found.node,
+                extractor,
+                consumed: None,
+            });
         true
     }
 
@@ -351,9 +362,15 @@ impl StreamTask {
     }
 
     fn send_all(&mut self, out: &mut dyn RecordCollector) -> Result<()> {
-        let mut records = std::mem::take(&mut *self.changelogs.lock());
-        records.append(&mut self.core.output);
-        for r in records {
+        let changelogs = {
+            let mut c = self.changelogs.lock();
+            if c.is_empty() {
+                Vec::new()
+            } else {
+                std::mem::take(&mut *c)
+            }
+        };
+        for r in changelogs.into_iter().chain(self.core.output.drain(..)) {
             let (topic, partition) = (r.topic.clone(), r.partition);
             if let Err(e) = out.send(r) {
                 match self.production_handler {
@@ -367,14 +384,13 @@ impl StreamTask {
         Ok(())
     }
 
-    /// Chooses the partition to process next, or `None` to wait.
-    fn choose(&mut self, wall_clock: i64) -> Option<TopicPartition> {
+    /// Chooses the partition to process next (its position in `queues`), or `None` to wait.
+    fn choose(&mut self, wall_clock: i64) -> Option<usize> {
         // Drop invalid-timestamp heads first: they are consumed without processing.
-        for (tp, q) in &mut self.queues {
+        for q in self.queues.values_mut() {
             while let Some((None, r)) = q.records.front() {
-                let next = r.offset + 1;
+                q.consumed = Some(r.offset + 1);
                 q.records.pop_front();
-                self.consumed.insert(tp.clone(), next);
             }
         }
         let any_empty = self.queues.values().any(|q| q.records.is_empty());
@@ -392,10 +408,11 @@ impl StreamTask {
             self.idle_since = None;
         }
         self.queues
-            .iter()
-            .filter_map(|(tp, q)| q.records.front().and_then(|(ts, _)| ts.map(|ts| (ts, tp))))
+            .values()
+            .enumerate()
+            .filter_map(|(i, q)| q.records.front().and_then(|(ts, _)| ts.map(|ts| (ts, i))))
             .min_by_key(|(ts, _)| *ts)
-            .map(|(_, tp)| tp.clone())
+            .map(|(_, i)| i)
     }
 
     fn handle(&mut self, result: Result<()>, meta: &RecordMetadata) -> Result<()> {
@@ -512,19 +529,29 @@ impl TaskEngine for StreamTask {
 
     fn process(&mut self, wall_clock_ms: i64, out: &mut dyn RecordCollector) -> Result<bool> {
         self.core.wall_clock = wall_clock_ms;
-        let Some(tp) = self.choose(wall_clock_ms) else { return Ok(false) };
-        let q = self.queues.get_mut(&tp).expect("chosen partition");
+        let Some(chosen) = self.choose(wall_clock_ms) else { return Ok(false) };
+        let q = self.queues.values_mut().nth(chosen).expect("chosen partition");
         let (ts, r) = q.records.pop_front().expect("non-empty");
+        q.consumed = Some(r.offset + 1);
         let source = q.source;
         let ts = ts.expect("valid heads only");
         self.core.stream_time = self.core.stream_time.max(ts);
-        let meta = RecordMetadata { topic: r.topic.to_string(), partition: r.partition, offset: r.offset };
-        self.core.metadata = Some(meta.clone());
+        let mut meta = match self.spare_metadata.take() {
+            Some(m) if *m.topic == *r.topic => m,
+            _ => RecordMetadata { topic: r.topic.to_string(), partition: r.partition, offset: r.offset },
+        };
+        meta.partition = r.partition;
+        meta.offset = r.offset;
+        self.core.metadata = Some(meta);
         let record = Record::with_all(Box::new(r.key) as AnyBox, Box::new(r.value) as AnyBox, ts, r.headers);
         let result = dispatch(&mut self.core, &mut self.nodes, source, record);
-        self.core.metadata = None;
-        self.consumed.insert(tp, r.offset + 1);
+        let meta = self.core.metadata.take().unwrap_or_else(|| RecordMetadata {
+            topic: r.topic.to_string(),
+            partition: r.partition,
+            offset: r.offset,
+        });
         let result = self.handle(result, &meta);
+        self.spare_metadata = Some(meta);
         if result.is_err() {
             // Nothing of a failed record leaves the task.
             self.core.output.clear();
@@ -550,7 +577,7 @@ impl TaskEngine for StreamTask {
     fn prepare_commit(&mut self, out: &mut dyn RecordCollector) -> Result<BTreeMap<TopicPartition, i64>> {
         self.flush_stores()?;
         self.send_all(out)?;
-        Ok(std::mem::take(&mut self.consumed))
+        Ok(self.queues.iter_mut().filter_map(|(tp, q)| Some((tp.clone(), q.consumed.take()?))).collect())
     }
 
     fn post_commit(&mut self, changelog_offsets: &BTreeMap<TopicPartition, i64>) -> Result<()> {

@@ -89,15 +89,15 @@ impl Inner {
 
     fn capture(&mut self, records: Vec<OutputRecord>) {
         for r in records {
-            self.produced.insert(r.topic.clone());
-            let feed_back = self.internal_topics.contains(&r.topic)
-                || self.source_topics.contains(&r.topic)
-                || self.global_topics.contains(&r.topic)
+            self.produced.insert(r.topic.to_string());
+            let feed_back = self.internal_topics.contains(&*r.topic)
+                || self.source_topics.contains(&*r.topic)
+                || self.global_topics.contains(&*r.topic)
                 || self.tasks.iter().any(|t| t.reads_topic(&r.topic));
             let offset = self.next_offset(&r.topic);
             if feed_back {
                 self.pending.push_back(InputRecord {
-                    topic: Arc::from(r.topic.as_str()),
+                    topic: r.topic.clone(),
                     partition: 0,
                     offset,
                     timestamp: r.timestamp,
@@ -106,7 +106,7 @@ impl Inner {
                     headers: r.headers.clone(),
                 });
             }
-            self.outputs.entry(r.topic.clone()).or_default().push_back(r);
+            self.outputs.entry(r.topic.to_string()).or_default().push_back(r);
         }
     }
 

@@ -409,7 +409,7 @@ impl Topology {
         let extractor = extractor.map(|(x, _)| x);
         let factory: NodeFactory = Arc::new(move |resolved| {
             Box::new(SinkNode {
-                topic: resolved.map(str::to_owned),
+                topic: resolved.map(Arc::from),
                 extractor: extractor.clone(),
                 keys: keys.clone(),
                 values: values.clone(),

@@ -204,7 +204,7 @@ impl TaskEngine for CountEngine {
         let n = *n;
         self.dirty.insert(key.clone(), n);
         out.send(OutputRecord {
-            topic: self.output.clone(),
+            topic: self.output.as_str().into(),
             partition: None,
             key: Some(key),
             value: Some(Bytes::from(n.to_string())),
@@ -221,7 +221,7 @@ impl TaskEngine for CountEngine {
     fn prepare_commit(&mut self, out: &mut dyn RecordCollector) -> Result<BTreeMap<TopicPartition, i64>> {
         for (k, n) in std::mem::take(&mut self.dirty) {
             out.send(OutputRecord {
-                topic: self.changelog.0.clone(),
+                topic: self.changelog.0.as_str().into(),
                 partition: Some(self.changelog.1),
                 key: Some(k),
                 value: Some(Bytes::from(n.to_string())),

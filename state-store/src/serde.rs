@@ -28,6 +28,22 @@ pub trait Serde<T>: Send + Sync {
     /// # Errors
     /// [`Error::Decode`] when the bytes are not a valid encoding.
     fn deserialize(&self, topic: &str, bytes: &[u8]) -> Result<T>;
+    /// [`serialize`](Self::serialize) into shared bytes; serdes of byte types override it to
+    /// hand the value over without a copy.
+    ///
+    /// # Errors
+    /// As [`serialize`](Self::serialize).
+    fn serialize_bytes(&self, topic: &str, value: &T) -> Result<Bytes> {
+        self.serialize(topic, value).map(Bytes::from)
+    }
+    /// [`deserialize`](Self::deserialize) from shared bytes; serdes of byte types override it
+    /// to keep a reference instead of copying.
+    ///
+    /// # Errors
+    /// As [`deserialize`](Self::deserialize).
+    fn deserialize_bytes(&self, topic: &str, bytes: &Bytes) -> Result<T> {
+        self.deserialize(topic, bytes)
+    }
 }
 
 /// UTF-8 strings (Kafka's `StringSerde`).
@@ -53,6 +69,12 @@ impl Serde<Bytes> for BytesSerde {
     }
     fn deserialize(&self, _topic: &str, bytes: &[u8]) -> Result<Bytes> {
         Ok(Bytes::copy_from_slice(bytes))
+    }
+    fn serialize_bytes(&self, _topic: &str, value: &Bytes) -> Result<Bytes> {
+        Ok(value.clone())
+    }
+    fn deserialize_bytes(&self, _topic: &str, bytes: &Bytes) -> Result<Bytes> {
+        Ok(bytes.clone())
     }
 }
 

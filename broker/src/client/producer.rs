@@ -1,7 +1,7 @@
 //! The embedded producer: batching by `linger.ms` / `batch.size`, the Java client's partitioner,
 //! compression, idempotence and transactions, writing straight into the in-process broker.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::partitioner::{partition_for_key, Partitioner};
 use super::{parse_ms, TopicPartition};
@@ -116,6 +117,16 @@ impl ProducerRecord {
     }
 }
 
+/// A record to queue, borrowed from the caller.
+struct Outgoing<'a> {
+    topic: &'a str,
+    partition: Option<i32>,
+    key: Option<&'a [u8]>,
+    value: Option<&'a [u8]>,
+    timestamp: Option<i64>,
+    headers: &'a [Header],
+}
+
 /// Where a record landed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordMetadata {
@@ -164,6 +175,24 @@ pub struct DeliveryFuture {
     timestamp: i64,
 }
 
+impl DeliveryFuture {
+    /// The record's topic.
+    pub fn topic(&self) -> &Arc<str> {
+        &self.topic
+    }
+
+    /// The record's partition and offset once its batch completed, without polling: `None`
+    /// while the batch is queued. What a caller that flushed synchronously uses instead of
+    /// awaiting every record.
+    pub fn try_offset(&self) -> Option<Result<(i32, i64)>> {
+        match &self.shared.0.lock().outcome {
+            Some(Ok((base, _))) => Some(Ok((self.partition, base + self.index))),
+            Some(Err((code, msg))) => Some(Err(Error::kafka(*code, msg.clone()))),
+            None => None,
+        }
+    }
+}
+
 impl Future for DeliveryFuture {
     type Output = Result<RecordMetadata>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -193,16 +222,21 @@ struct Pending {
     created: Instant,
 }
 
+/// A partition as the producer's hot path keys it: cloning it allocates nothing.
+type PartitionKey = (Arc<str>, i32);
+
 #[derive(Debug, Default)]
 struct State {
     producer_id: i64,
     epoch: i16,
-    sequences: HashMap<TopicPartition, i32>,
-    pending: HashMap<TopicPartition, Pending>,
-    sticky: HashMap<String, i32>,
-    topics: HashMap<String, (Arc<str>, i32)>,
+    sequences: FxHashMap<PartitionKey, i32>,
+    pending: FxHashMap<PartitionKey, Pending>,
+    sticky: FxHashMap<String, i32>,
+    topics: FxHashMap<String, (Arc<str>, i32)>,
+    /// The topic of the last record: producers mostly send runs to one topic.
+    last_topic: Option<(Arc<str>, i32)>,
     in_txn: bool,
-    txn_partitions: HashSet<TopicPartition>,
+    txn_partitions: FxHashSet<PartitionKey>,
     fatal: Option<(ErrorCode, String)>,
 }
 
@@ -281,13 +315,34 @@ impl Producer {
 
     /// Queues a record; the returned future resolves when its batch is appended.
     pub fn send(&self, record: ProducerRecord) -> DeliveryFuture {
-        self.shared.send(record)
+        self.shared.send(Outgoing {
+            topic: &record.topic,
+            partition: record.partition,
+            key: record.key.as_deref(),
+            value: record.value.as_deref(),
+            timestamp: record.timestamp,
+            headers: &record.headers,
+        })
+    }
+
+    /// [`send`](Self::send) from borrowed parts: what a caller that already holds encoded
+    /// records (the stream runtime) uses to queue them without building a [`ProducerRecord`].
+    pub fn send_parts(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        timestamp: Option<i64>,
+        headers: &[Header],
+    ) -> DeliveryFuture {
+        self.shared.send(Outgoing { topic, partition, key, value, timestamp, headers })
     }
 
     /// Sends every queued batch now.
     pub fn flush(&self) {
         let mut st = self.shared.state.lock();
-        let keys: Vec<TopicPartition> = st.pending.keys().cloned().collect();
+        let keys: Vec<PartitionKey> = st.pending.keys().cloned().collect();
         for tp in keys {
             self.shared.send_batch(&mut st, &tp);
         }
@@ -429,7 +484,11 @@ fn check_fatal(st: &State) -> Result<()> {
 
 impl Shared {
     fn topic_meta(&self, st: &mut State, topic: &str) -> Result<(Arc<str>, i32)> {
+        if let Some(m) = st.last_topic.as_ref().filter(|(t, _)| **t == *topic) {
+            return Ok(m.clone());
+        }
         if let Some(m) = st.topics.get(topic) {
+            st.last_topic = Some(m.clone());
             return Ok(m.clone());
         }
         let n = self.broker.partition_count(topic, true)?;
@@ -438,7 +497,7 @@ impl Shared {
         Ok(m)
     }
 
-    fn send(&self, r: ProducerRecord) -> DeliveryFuture {
+    fn send(&self, r: Outgoing<'_>) -> DeliveryFuture {
         let timestamp = r.timestamp.unwrap_or_else(now_ms);
         let mut st = self.state.lock();
         let failed = |code: ErrorCode, msg: String, topic: &str| {
@@ -453,14 +512,14 @@ impl Shared {
             }
         };
         if let Some((code, msg)) = &st.fatal {
-            return failed(*code, msg.clone(), &r.topic);
+            return failed(*code, msg.clone(), r.topic);
         }
         if self.config.transactional_id.is_some() && !st.in_txn {
-            return failed(ErrorCode::InvalidTxnState, "send outside a transaction".into(), &r.topic);
+            return failed(ErrorCode::InvalidTxnState, "send outside a transaction".into(), r.topic);
         }
-        let (topic, count) = match self.topic_meta(&mut st, &r.topic) {
+        let (topic, count) = match self.topic_meta(&mut st, r.topic) {
             Ok(m) => m,
-            Err(e) => return failed(e.code(), e.to_string(), &r.topic),
+            Err(e) => return failed(e.code(), e.to_string(), r.topic),
         };
         let partition = match r.partition {
             Some(p) if (0..count).contains(&p) => p,
@@ -468,13 +527,27 @@ impl Shared {
                 return failed(
                     ErrorCode::UnknownTopicOrPartition,
                     format!("partition {p} of {} does not exist", r.topic),
-                    &r.topic,
+                    r.topic,
                 )
             }
             None => self.choose_partition(&mut st, &r, count),
         };
-        let tp = TopicPartition::new(&*topic, partition);
-        let record_size = r.key.as_ref().map_or(0, |k| k.len()) + r.value.as_ref().map_or(0, |v| v.len()) + 16;
+        let tp: PartitionKey = (topic, partition);
+        let record_size = r.key.map_or(0, <[u8]>::len) + r.value.map_or(0, <[u8]>::len) + 16;
+        // Fast path: the partition's batch is open and has room.
+        let batch_size = self.config.batch_size;
+        if let Some(p) = st.pending.get_mut(&tp) {
+            if p.builder.size() + record_size <= batch_size || p.builder.is_empty() {
+                let index = p.builder.len() as i64;
+                p.builder.push(timestamp, r.key, r.value, r.headers);
+                let full = p.builder.size() >= batch_size || self.config.linger.is_zero();
+                let shared = p.shared.clone();
+                if full {
+                    self.send_batch(&mut st, &tp);
+                }
+                return DeliveryFuture { shared, index, topic: tp.0, partition, timestamp };
+            }
+        }
         if st
             .pending
             .get(&tp)
@@ -483,51 +556,53 @@ impl Shared {
             self.send_batch(&mut st, &tp);
             if r.key.is_none() && r.partition.is_none() {
                 // A full batch ends the sticky partition, as the Java client's partitioner does.
-                st.sticky.remove(&r.topic);
+                st.sticky.remove(r.topic);
             }
         }
         let compression = self.config.compression;
-        let pending = st.pending.entry(tp.clone()).or_insert_with(|| Pending {
-            builder: BatchBuilder::new(compression),
-            shared: Arc::new(BatchShared::default()),
-            created: Instant::now(),
-        });
-        let index = pending.builder.len() as i64;
-        pending
-            .builder
-            .push(timestamp, r.key.as_deref(), r.value.as_deref(), &r.headers);
-        let fut = DeliveryFuture {
-            shared: pending.shared.clone(),
-            index,
-            topic,
-            partition,
-            timestamp,
+        let pending = match st.pending.get_mut(&tp) {
+            Some(p) => p,
+            None => st.pending.entry(tp.clone()).or_insert_with(|| Pending {
+                builder: BatchBuilder::new(compression),
+                shared: Arc::new(BatchShared::default()),
+                created: Instant::now(),
+            }),
         };
-        if pending.builder.size() >= self.config.batch_size || self.config.linger.is_zero() {
+        let index = pending.builder.len() as i64;
+        pending.builder.push(timestamp, r.key, r.value, r.headers);
+        let full = pending.builder.size() >= self.config.batch_size || self.config.linger.is_zero();
+        let shared = pending.shared.clone();
+        if full {
             self.send_batch(&mut st, &tp);
         }
-        fut
+        DeliveryFuture {
+            shared,
+            index,
+            topic: tp.0,
+            partition,
+            timestamp,
+        }
     }
 
-    fn choose_partition(&self, st: &mut State, r: &ProducerRecord, count: i32) -> i32 {
+    fn choose_partition(&self, st: &mut State, r: &Outgoing<'_>, count: i32) -> i32 {
         if let Some(p) = &self.config.partitioner {
-            if let Some(n) = p.partition(&r.topic, r.key.as_deref(), r.value.as_deref(), count) {
+            if let Some(n) = p.partition(r.topic, r.key, r.value, count) {
                 return n.rem_euclid(count.max(1));
             }
         }
-        match &r.key {
+        match r.key {
             Some(k) => partition_for_key(k, count),
             None => {
-                let sticky = st
-                    .sticky
-                    .entry(r.topic.clone())
-                    .or_insert_with(|| (rand::random::<u32>() & 0x7fff_ffff) as i32);
+                let sticky = match st.sticky.get_mut(r.topic) {
+                    Some(s) => s,
+                    None => st.sticky.entry(r.topic.to_owned()).or_insert_with(|| (rand::random::<u32>() & 0x7fff_ffff) as i32),
+                };
                 *sticky % count.max(1)
             }
         }
     }
 
-    fn send_batch(&self, st: &mut State, tp: &TopicPartition) {
+    fn send_batch(&self, st: &mut State, tp: &PartitionKey) {
         let Some(mut p) = st.pending.remove(tp) else { return };
         if st.producer_id >= 0 {
             let seq = *st.sequences.get(tp).unwrap_or(&0);
@@ -541,12 +616,12 @@ impl Shared {
                     &id,
                     st.producer_id,
                     st.epoch,
-                    &[(tp.topic.clone(), tp.partition)],
+                    &[(tp.0.to_string(), tp.1)],
                 )?;
                 st.txn_partitions.insert(tp.clone());
             }
             let mut bytes = p.builder.build()?;
-            let res = self.broker.produce(&tp.topic, tp.partition, &mut bytes)?;
+            let res = self.broker.produce(&tp.0, tp.1, &mut bytes)?;
             Ok((res.base_offset, res.log_append_time))
         })();
         match outcome {
@@ -569,7 +644,7 @@ impl Shared {
 
     fn flush_expired(&self, linger: Duration) {
         let mut st = self.state.lock();
-        let due: Vec<TopicPartition> = st
+        let due: Vec<PartitionKey> = st
             .pending
             .iter()
             .filter(|(_, p)| p.created.elapsed() >= linger)

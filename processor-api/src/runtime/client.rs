@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use brook_broker::client::{
     self as bc, Admin, Consumer, ConsumerConfig, DeliveryFuture, NewTopic, OffsetReset, Producer, ProducerConfig,
-    ProducerRecord,
 };
 use brook_broker::{Broker, ErrorCode, IsolationLevel, OffsetSpec};
 
@@ -544,28 +543,33 @@ impl fmt::Debug for EmbeddedProducer {
 
 impl StreamsProducer for EmbeddedProducer {
     fn send(&mut self, r: OutputRecord) -> Result<()> {
-        let fut = self.producer.send(ProducerRecord {
-            topic: r.topic,
-            partition: r.partition,
-            key: r.key,
-            value: r.value,
-            timestamp: Some(r.timestamp),
-            headers: r.headers,
-        });
+        let fut = self.producer.send_parts(
+            &r.topic,
+            r.partition,
+            r.key.as_deref(),
+            r.value.as_deref(),
+            Some(r.timestamp),
+            &r.headers,
+        );
         self.inflight.push(fut);
         Ok(())
     }
 
     fn flush(&mut self) -> Result<BTreeMap<TopicPartition, i64>> {
         self.producer.flush();
-        let mut ends: BTreeMap<TopicPartition, i64> = BTreeMap::new();
+        // End offsets per partition; a handful of partitions, so a scan beats a map keyed by
+        // topic strings.
+        let mut ends: Vec<(Arc<str>, i32, i64)> = Vec::new();
         let mut first_err = None;
         // Every batch was appended synchronously by `flush`: the futures are complete.
         for fut in self.inflight.drain(..) {
-            match futures_now(fut) {
-                Some(Ok(md)) => {
-                    let e = ends.entry((md.topic, md.partition)).or_insert(0);
-                    *e = (*e).max(md.offset + 1);
+            match fut.try_offset() {
+                Some(Ok((partition, offset))) => {
+                    let topic = fut.topic();
+                    match ends.iter_mut().find(|(t, p, _)| *p == partition && (Arc::ptr_eq(t, topic) || t == topic)) {
+                        Some(e) => e.2 = e.2.max(offset + 1),
+                        None => ends.push((topic.clone(), partition, offset + 1)),
+                    }
                 }
                 Some(Err(e)) => {
                     if first_err.is_none() {
@@ -581,7 +585,7 @@ impl StreamsProducer for EmbeddedProducer {
         }
         match first_err {
             Some(e) => Err(e.into()),
-            None => Ok(ends),
+            None => Ok(ends.into_iter().map(|(t, p, o)| ((t.to_string(), p), o)).collect()),
         }
     }
 
@@ -609,16 +613,6 @@ impl StreamsProducer for EmbeddedProducer {
     fn abort_transaction(&mut self) -> Result<()> {
         self.inflight.clear();
         Ok(self.producer.abort_transaction()?)
-    }
-}
-
-/// Polls a future once with a no-op waker.
-fn futures_now<F: std::future::Future + Unpin>(mut fut: F) -> Option<F::Output> {
-    let waker = std::task::Waker::noop();
-    let mut cx = std::task::Context::from_waker(waker);
-    match std::pin::Pin::new(&mut fut).poll(&mut cx) {
-        std::task::Poll::Ready(v) => Some(v),
-        std::task::Poll::Pending => None,
     }
 }
 

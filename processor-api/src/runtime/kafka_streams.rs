@@ -553,7 +553,7 @@ impl Inner {
             overrides: BTreeMap::new(),
         })?;
         producer.send(OutputRecord {
-            topic,
+            topic: topic.into(),
             partition: Some(0),
             key: Some(Bytes::from(inner.process_id.clone())),
             value: Some(Bytes::from(format!("shutdown requested by {thread}"))),

@@ -167,16 +167,25 @@ impl Core {
             return;
         }
         // Consumers return each partition's records in runs: split them without a lookup per
-        // record.
-        let mut runs: Vec<(TopicPartition, Vec<InputRecord>)> = Vec::new();
-        let mut iter = records.into_iter().peekable();
-        while let Some(first) = iter.next() {
-            let (topic, partition) = (first.topic.clone(), first.partition);
-            let mut run = vec![first];
-            while let Some(r) = iter.next_if(|r| r.partition == partition && r.topic == topic) {
-                run.push(r);
+        // record, each run moved once into a vector of its exact size.
+        let mut lengths: Vec<usize> = Vec::new();
+        let mut start = 0;
+        for i in 1..=records.len() {
+            let boundary = i == records.len()
+                || records[i].partition != records[start].partition
+                || records[i].topic != records[start].topic;
+            if boundary {
+                lengths.push(i - start);
+                start = i;
             }
-            runs.push(((topic.to_string(), partition), run));
+        }
+        let mut iter = records.into_iter();
+        let mut runs: Vec<(TopicPartition, Vec<InputRecord>)> = Vec::with_capacity(lengths.len());
+        for len in lengths {
+            let run: Vec<InputRecord> = iter.by_ref().take(len).collect();
+            let Some(first) = run.first() else { continue };
+            let tp = (first.topic.to_string(), first.partition);
+            runs.push((tp, run));
         }
         let limit = self.ctx.config.buffered_records_per_partition.max(1);
         let mut pause = Vec::new();

@@ -87,6 +87,9 @@ impl fmt::Debug for TaskCore {
     }
 }
 
+/// Node indexes a record is forwarded to.
+pub(crate) type Targets = smallvec::SmallVec<[usize; 4]>;
+
 /// A node's view of the task while it runs.
 pub(crate) struct NodeCx<'a> {
     pub(crate) core: &'a mut TaskCore,
@@ -99,12 +102,13 @@ impl NodeCx<'_> {
         self.nodes[self.node].name.clone()
     }
 
-    /// The children a forward goes to: all, or the one named `child`.
-    pub(crate) fn targets(&self, child: Option<&str>) -> Result<Vec<usize>> {
+    /// The children a forward goes to: all, or the one named `child` (inline up to a few, so
+    /// a forward allocates nothing).
+    pub(crate) fn targets(&self, child: Option<&str>) -> Result<Targets> {
         let children = &self.nodes[self.node].children;
         match child {
-            None => Ok(children.clone()),
-            Some(c) => children.iter().copied().find(|&i| &*self.nodes[i].name == c).map(|i| vec![i]).ok_or_else(|| {
+            None => Ok(Targets::from_slice(children)),
+            Some(c) => children.iter().copied().find(|&i| &*self.nodes[i].name == c).map(|i| Targets::from_slice(&[i])).ok_or_else(|| {
                 Error::Processing {
                     processor: self.nodes[self.node].name.to_string(),
                     message: format!("unknown child \"{c}\""),

@@ -30,17 +30,17 @@ impl<K: Clone + Send + 'static, V: Clone + Send + 'static> ErasedProcessor for S
         let k: Option<Bytes> = crate::processor::downcast(&name, "key", k)?;
         let v: Option<Bytes> = crate::processor::downcast(&name, "value", v)?;
         let (topic, partition, offset) = match &cx.core.metadata {
-            Some(m) => (m.topic.clone(), m.partition, m.offset),
-            None => (String::new(), -1, -1),
+            Some(m) => (m.topic.as_str(), m.partition, m.offset),
+            None => ("", -1, -1),
         };
         let fail = |what: &str, e: brook_state_store::Error| Error::Deserialization {
-            topic: topic.clone(),
+            topic: topic.to_owned(),
             partition,
             offset,
             message: format!("{what}: {e}"),
         };
-        let key = k.map(|b| self.keys.deserialize(&topic, &b)).transpose().map_err(|e| fail("key", e))?;
-        let value = v.map(|b| self.values.deserialize(&topic, &b)).transpose().map_err(|e| fail("value", e))?;
+        let key = k.map(|b| self.keys.deserialize_bytes(topic, &b)).transpose().map_err(|e| fail("key", e))?;
+        let value = v.map(|b| self.values.deserialize_bytes(topic, &b)).transpose().map_err(|e| fail("value", e))?;
         let targets = cx.targets(None)?;
         let Some((&last, rest)) = targets.split_last() else { return Ok(()) };
         for &t in rest {
@@ -57,7 +57,7 @@ impl<K: Clone + Send + 'static, V: Clone + Send + 'static> ErasedProcessor for S
 
 /// Serializes and buffers the record for the task's `RecordCollector`.
 pub(crate) struct SinkNode<K, V> {
-    pub(crate) topic: Option<String>,
+    pub(crate) topic: Option<Arc<str>>,
     pub(crate) extractor: Option<TopicNameExtractor<K, V>>,
     pub(crate) keys: Arc<dyn Serde<K>>,
     pub(crate) values: Arc<dyn Serde<V>>,
@@ -90,21 +90,22 @@ impl<K: 'static, V: 'static> ErasedProcessor for SinkNode<K, V> {
         let value: Option<V> = nullable(&name, "value", v)?;
         let topic = match (&self.topic, &self.extractor) {
             (Some(t), _) => t.clone(),
-            (None, Some(x)) => x(key.as_ref(), value.as_ref()),
+            (None, Some(x)) => Arc::from(x(key.as_ref(), value.as_ref())),
             (None, None) => return Err(Error::IllegalState(format!("sink {name} has no topic"))),
         };
         let ser_err = |what: &str, e: brook_state_store::Error| Error::Processing {
             processor: name.to_string(),
             message: format!("cannot serialize {what} for topic {topic}: {e}"),
         };
-        let kb = key.as_ref().map(|k| self.keys.serialize(&topic, k)).transpose().map_err(|e| ser_err("key", e))?;
-        let vb = value.as_ref().map(|v| self.values.serialize(&topic, v)).transpose().map_err(|e| ser_err("value", e))?;
+        let kb = key.as_ref().map(|k| self.keys.serialize_bytes(&topic, k)).transpose().map_err(|e| ser_err("key", e))?;
+        let vb =
+            value.as_ref().map(|v| self.values.serialize_bytes(&topic, v)).transpose().map_err(|e| ser_err("value", e))?;
         let partition = self.partitioner.as_ref().and_then(|p| p(&topic, key.as_ref(), value.as_ref()));
         cx.core.output.push(OutputRecord {
             topic,
             partition,
-            key: kb.map(Bytes::from),
-            value: vb.map(Bytes::from),
+            key: kb,
+            value: vb,
             timestamp,
             headers,
         });

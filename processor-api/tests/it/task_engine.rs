@@ -144,7 +144,7 @@ fn changelog_commit_checkpoint_and_restore() {
     task.add_records(&input, vec![rec("words-input", 0, 1, "a b a")]);
     let mut out = Collect::default();
     assert!(task.process(0, &mut out).unwrap());
-    let logged: Vec<_> = out.0.iter().filter(|r| r.topic == changelog.0).collect();
+    let logged: Vec<_> = out.0.iter().filter(|r| *r.topic == *changelog.0).collect();
     assert_eq!(logged.len(), 3, "no cache: every write is logged");
     assert!(logged.iter().all(|r| r.partition == Some(0)));
     let offsets = task.prepare_commit(&mut out).unwrap();
@@ -174,7 +174,7 @@ fn changelog_commit_checkpoint_and_restore() {
     let counts: Vec<(String, i64)> = out
         .0
         .iter()
-        .filter(|r| r.topic == "counts-output")
+        .filter(|r| &*r.topic == "counts-output")
         .map(|r| (String::from_utf8(r.key.clone().unwrap().to_vec()).unwrap(), I64Serde.deserialize("", r.value.as_ref().unwrap()).unwrap()))
         .collect();
     assert_eq!(counts, vec![("c".to_owned(), 8), ("a".to_owned(), 3)]);
@@ -224,9 +224,9 @@ fn caches_compact_until_commit_and_forward_on_flush() {
     while task.process(0, &mut out).unwrap() {}
     assert!(out.0.is_empty(), "all updates still in the cache");
     task.prepare_commit(&mut out).unwrap();
-    let topics: Vec<&str> = out.0.iter().map(|r| r.topic.as_str()).collect();
+    let topics: Vec<&str> = out.0.iter().map(|r| &*r.topic).collect();
     assert_eq!(topics.iter().filter(|t| **t == "test-app-counts-changelog").count(), 1);
-    let forwarded: Vec<_> = out.0.iter().filter(|r| r.topic == "out").collect();
+    let forwarded: Vec<_> = out.0.iter().filter(|r| &*r.topic == "out").collect();
     assert_eq!(forwarded.len(), 1);
     assert_eq!(I64Serde.deserialize("", forwarded[0].value.as_ref().unwrap()).unwrap(), 5);
     assert_eq!(forwarded[0].timestamp, 4, "timestamp of the last update");
@@ -418,7 +418,7 @@ fn exactly_once_commits_offsets_with_the_data() {
     let counts: Vec<i64> = out
         .0
         .iter()
-        .filter(|r| r.topic == "counts-output")
+        .filter(|r| &*r.topic == "counts-output")
         .map(|r| I64Serde.deserialize("", r.value.as_ref().unwrap()).unwrap())
         .collect();
     assert_eq!(counts, vec![1, 2], "b counted once, a resumed from the committed 1");
