@@ -1,5 +1,11 @@
 //! `KafkaStreams`: the client that runs a topology's tasks on stream threads.
 
+mod queries;
+
+pub use self::queries::{
+    ReadOnlyKeyValueView, ReadOnlySessionView, ReadOnlyWindowView, StoreQueryParameters, TypedKeyValueView,
+};
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -11,6 +17,7 @@ use bytes::Bytes;
 use parking_lot::{Condvar, Mutex};
 
 use super::client::{ClientSupplier, InternalTopic, ProducerSettings};
+use super::global_thread::GlobalThread;
 use super::metadata::{KeyQueryMetadata, ThreadMetadata};
 use super::process_id;
 use super::state::{State, ThreadState};
@@ -42,6 +49,8 @@ struct Inner {
     listener: Mutex<Option<StateListener>>,
     handler: Mutex<Option<UncaughtExceptionHandler>>,
     threads: Mutex<Vec<ThreadEntry>>,
+    /// The global stream thread, when the topology has global stores.
+    global: Mutex<Option<Arc<GlobalThread>>>,
     ctx: Mutex<Option<Arc<ThreadContext>>>,
     /// The lock on `state.dir/<application.id>` held while running.
     dir_lock: Mutex<Option<std::fs::File>>,
@@ -133,6 +142,7 @@ impl KafkaStreams {
                 listener: Mutex::new(None),
                 handler: Mutex::new(None),
                 threads: Mutex::new(Vec::new()),
+                global: Mutex::new(None),
                 ctx: Mutex::new(None),
                 dir_lock: Mutex::new(None),
             }),
@@ -222,9 +232,35 @@ impl KafkaStreams {
                 }
             }),
         });
-        *inner.ctx.lock() = Some(ctx);
+        *inner.ctx.lock() = Some(ctx.clone());
         tracing::info!(application = %inner.config.application_id, process = %inner.process_id, threads = inner.config.num_stream_threads, "starting");
         Inner::set_state(inner, State::Rebalancing);
+        // Global stores are bootstrapped before any stream thread processes (Kafka's
+        // GlobalStreamThread start).
+        let weak = Arc::downgrade(inner);
+        let global = GlobalThread::start(
+            inner.factory.as_ref(),
+            &inner.config,
+            inner.supplier.as_ref(),
+            ctx.admin.clone(),
+            &inner.app_dir,
+            format!("{}-{}-GlobalStreamThread", inner.config.application_id, inner.process_id),
+            Box::new(move |_err| {
+                let Some(inner) = weak.upgrade() else { return };
+                let _ = std::thread::Builder::new().name("streams-shutdown".into()).spawn(move || {
+                    Inner::shutdown(&inner, Duration::from_secs(60), false, State::Error);
+                });
+            }),
+        );
+        match global {
+            Ok(g) => *inner.global.lock() = g,
+            Err(e) => {
+                tracing::error!(error = %e, "bootstrapping the global stores failed");
+                *inner.dir_lock.lock() = None;
+                Inner::set_state(inner, State::Error);
+                return Err(e);
+            }
+        }
         for _ in 0..inner.config.num_stream_threads {
             Inner::spawn_thread(inner, None)?;
         }
@@ -330,18 +366,6 @@ impl KafkaStreams {
         for t in threads {
             t.for_each_task(&mut f);
         }
-    }
-
-    /// Interactive queries over a named store across this instance's tasks.
-    ///
-    /// # Errors
-    /// Always [`Error::IllegalState`] for now: store handles come from the task engine of the
-    /// Processor API, which this runtime does not know yet; use [`with_tasks`](Self::with_tasks)
-    /// and downcast the engine meanwhile.
-    pub fn store(&self, name: &str) -> Result<()> {
-        Err(Error::IllegalState(format!(
-            "interactive queries on store {name:?} are not yet supported by the runtime; use KafkaStreams::with_tasks"
-        )))
     }
 
     /// Where the partition of `key` (serialized bytes) of a logged store lives.
@@ -609,6 +633,11 @@ impl Inner {
         for mut t in late {
             t.shared.stop.store(true, Ordering::SeqCst);
             all &= join_until(&mut t.handle, deadline);
+        }
+        // The global thread stops last, as in Kafka.
+        let global = inner.global.lock().take();
+        if let Some(g) = global {
+            all &= g.shutdown(abandon, deadline);
         }
         if all {
             *inner.dir_lock.lock() = None;

@@ -21,6 +21,7 @@
 pub mod client;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+mod global_thread;
 mod kafka_streams;
 mod metadata;
 mod process_id;
@@ -35,6 +36,9 @@ pub use client::{
 };
 #[cfg(feature = "kafka")]
 pub use kafka::Kafka;
-pub use kafka_streams::{KafkaStreams, StateListener, UncaughtExceptionHandler};
+pub use kafka_streams::{
+    KafkaStreams, ReadOnlyKeyValueView, ReadOnlySessionView, ReadOnlyWindowView, StateListener, StoreQueryParameters,
+    TypedKeyValueView, UncaughtExceptionHandler,
+};
 pub use metadata::{KeyQueryMetadata, ThreadMetadata};
 pub use state::State;
