@@ -129,6 +129,10 @@ impl GlobalThread {
         // partitions.
         let mut global_config = config.clone();
         global_config.max_task_idle = std::time::Duration::ZERO;
+        // Global stores are checkpointed by file, after a flush, under either guarantee
+        // (transactional stores would drop what no changelog commit covers); records are
+        // still read `read_committed` under exactly-once.
+        global_config.processing_guarantee = crate::config::ProcessingGuarantee::AtLeastOnce;
         let Some(mut engine) = factory.create_global_engine(inputs.clone(), app_dir, &global_config)? else {
             return Ok(None);
         };
