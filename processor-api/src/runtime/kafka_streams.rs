@@ -202,7 +202,15 @@ impl KafkaStreams {
         let inner = &self.inner;
         Inner::lock_state_dir(inner)?;
         let prepared = inner.supplier.admin().and_then(|admin| {
-            Ok((topics::prepare(inner.factory.subtopologies(), admin.as_ref(), &inner.config)?, admin))
+            Ok((
+                topics::prepare(
+                    inner.factory.subtopologies(),
+                    inner.factory.source_patterns(),
+                    admin.as_ref(),
+                    &inner.config,
+                )?,
+                admin,
+            ))
         });
         let (topics, admin) = match prepared {
             Ok(p) => p,
@@ -393,11 +401,8 @@ impl KafkaStreams {
         let mut local = false;
         self.with_tasks(|id, _| local |= id == task);
         let owners = ctx.admin.group_owners(&self.inner.config.application_id).unwrap_or_default();
-        let owner_client_id = sub
-            .source_topics
-            .iter()
-            .chain(&sub.repartition_source_topics)
-            .find_map(|t| owners.get(&(t.clone(), partition)).cloned());
+        let owner_client_id =
+            ctx.topics.topics_of(sub.id).into_iter().find_map(|t| owners.get(&(t, partition)).cloned());
         Ok(KeyQueryMetadata { partition, task, local, owner_client_id })
     }
 }
@@ -652,9 +657,18 @@ fn shutdown_topic(application_id: &str) -> String {
     format!("{application_id}-shutdown-requests")
 }
 
-/// Watches for shutdown requests of other instances while the instance runs.
+/// Watches for shutdown requests of other instances while the instance runs, and every
+/// `metadata.max.age.ms` for new topics matching pattern sources (the stream threads then
+/// re-subscribe).
 fn supervise(inner: Weak<Inner>, request_tp: (String, i32), baseline: i64) {
-    let Some(admin) = inner.upgrade().and_then(|i| i.ctx.lock().as_ref().map(|c| c.admin.clone())) else { return };
+    let Some((admin, topics, max_age)) = inner
+        .upgrade()
+        .and_then(|i| i.ctx.lock().as_ref().map(|c| (c.admin.clone(), c.topics.clone(), c.config.metadata_max_age)))
+    else {
+        return;
+    };
+    let mut last_refresh = Instant::now();
+    let tick = if topics.has_patterns() { max_age.min(Duration::from_millis(500)) } else { Duration::from_millis(500) };
     loop {
         {
             let Some(inner) = inner.upgrade() else { return };
@@ -662,9 +676,15 @@ fn supervise(inner: Weak<Inner>, request_tp: (String, i32), baseline: i64) {
             if !st.is_running_or_rebalancing() {
                 return;
             }
-            inner.state_cv.wait_for(&mut st, Duration::from_millis(500));
+            inner.state_cv.wait_for(&mut st, tick);
             if !st.is_running_or_rebalancing() {
                 return;
+            }
+        }
+        if topics.has_patterns() && last_refresh.elapsed() >= max_age {
+            last_refresh = Instant::now();
+            if let Err(e) = topics.refresh(admin.as_ref()) {
+                tracing::warn!(error = %e, "looking for topics matching pattern sources failed");
             }
         }
         let requested = matches!(admin.partition_count(&request_tp.0), Ok(Some(_)))
