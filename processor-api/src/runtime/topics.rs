@@ -294,6 +294,9 @@ mod tests {
             self.created.lock().extend(topics.iter().cloned());
             Ok(())
         }
+        fn list_topics(&self) -> Result<Vec<String>> {
+            Ok(self.topics.lock().keys().cloned().collect())
+        }
         fn end_offset(&self, _: &TopicPartition, _: bool) -> Result<i64> {
             Ok(0)
         }
@@ -349,5 +352,34 @@ mod tests {
             matches!(&err, Error::Topology(m) if m.contains("co-partitioned") && m.contains("a: 2, b: 3")),
             "{err}"
         );
+    }
+
+    #[test]
+    fn pattern_sources_match_user_topics_only_and_pick_up_new_ones() {
+        let admin = FakeAdmin::default();
+        admin.topics.lock().extend(
+            [("in-a", 2), ("in-b", 2), ("other", 2), ("__in-x", 1), ("in-app-s-changelog", 2), ("in-app-r-repartition", 2)]
+                .map(|(t, n)| (t.to_owned(), n)),
+        );
+        let subs = vec![sub(0, &[], &[], &[], &["in-app-s-changelog"])];
+        let t = prepare(subs, vec![(0, "in-.*".into())], &admin, &StreamsConfig::new("in-app")).unwrap();
+        assert_eq!(t.subscription(), ["in-a", "in-b"]);
+        assert_eq!(t.partitions, BTreeMap::from([(0, 2)]));
+        assert_eq!(t.version(), 0);
+        assert!(!t.refresh(&admin).unwrap(), "nothing new");
+        admin.topics.lock().extend([("in-c".to_owned(), 1), ("in-wide".to_owned(), 4)]);
+        assert!(t.refresh(&admin).unwrap());
+        assert_eq!(t.version(), 1);
+        // `in-wide` has more partitions than the sub-topology has tasks: not subscribed.
+        assert_eq!(t.subscription(), ["in-a", "in-b", "in-c"]);
+        assert_eq!(t.task_of(&("in-c".into(), 0)), Some(TaskId { subtopology: 0, partition: 0 }));
+        assert_eq!(t.topics_of(0), ["in-a", "in-b", "in-c"]);
+
+        let err = prepare(vec![sub(0, &[], &[], &[], &[])], vec![(0, "nothing-.*".into())], &admin, &StreamsConfig::new("app"))
+            .unwrap_err();
+        assert!(matches!(&err, Error::Topology(m) if m.contains("no topic matches the pattern source \"nothing-.*\"")), "{err}");
+        assert!(is_internal("app", "__consumer_offsets"));
+        assert!(is_internal("app", "app-store-changelog"));
+        assert!(!is_internal("app", "other-store-changelog"));
     }
 }

@@ -136,6 +136,11 @@ impl Provider {
     }
 }
 
+/// Key-value entries.
+type Entries = Vec<(Bytes, Bytes)>;
+/// Windowed entries.
+type WindowedEntries = Vec<(Windowed<Bytes>, Bytes)>;
+
 fn wrong_shape(name: &str, want: &str) -> Error {
     Error::InvalidStateStore(format!("state store {name} is not a {want} store"))
 }
@@ -191,7 +196,7 @@ impl ReadOnlyKeyValueView {
 
     fn gather(
         &self,
-        f: &dyn Fn(&dyn brook_state_store::KeyValueStore) -> brook_state_store::Result<Vec<(Bytes, Bytes)>>,
+        f: &dyn Fn(&dyn brook_state_store::KeyValueStore) -> brook_state_store::Result<Entries>,
     ) -> Result<Vec<(Bytes, Bytes)>> {
         let name = self.name().to_owned();
         let mut out = Vec::new();
@@ -362,7 +367,7 @@ impl ReadOnlyWindowView {
 
     fn gather(
         &self,
-        f: &dyn Fn(&dyn brook_state_store::WindowStore) -> Result<Vec<(Windowed<Bytes>, Bytes)>>,
+        f: &dyn Fn(&dyn brook_state_store::WindowStore) -> Result<WindowedEntries>,
     ) -> Result<Vec<(Windowed<Bytes>, Bytes)>> {
         let name = self.name();
         let mut out = Vec::new();
@@ -462,6 +467,56 @@ impl KafkaStreams {
     /// global key-value store (Kafka's `store(StoreQueryParameters)` with
     /// `QueryableStoreTypes.keyValueStore()`). Reads go through the stores' caches, so they
     /// see every processed record (read-your-writes), committed or not.
+    ///
+    /// # Examples
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use brook_broker::{Broker, BrokerConfig};
+    /// use brook_processor_api::runtime::Embedded;
+    /// use brook_processor_api::{
+    ///     Error, KafkaStreams, Processor, ProcessorContext, Record, SourceOptions, State, StoreQueryParameters,
+    ///     StreamsConfig, Topology, TopologyTaskFactory,
+    /// };
+    /// use brook_state_store::{Stores, StringSerde};
+    /// use bytes::Bytes;
+    ///
+    /// struct Last;
+    /// impl Processor<Option<Bytes>, Option<Bytes>, (), ()> for Last {
+    ///     fn process(&mut self, ctx: &mut ProcessorContext<'_, (), ()>, r: Record<Option<Bytes>, Option<Bytes>>) -> brook_processor_api::Result<()> {
+    ///         let (k, v, _, _) = r.into_parts();
+    ///         ctx.get_key_value_store("last")?.put(k.unwrap_or_default(), v)?;
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let rt = tokio::runtime::Runtime::new()?;
+    /// let dir = tempfile::tempdir()?;
+    /// let mut broker_config = BrokerConfig::new(dir.path().join("log"));
+    /// broker_config.group_initial_rebalance_delay = Duration::ZERO;
+    /// let broker = rt.block_on(Broker::open(broker_config))?;
+    /// broker.create_topic("in", 2, Default::default())?;
+    /// let mut topology = Topology::new();
+    /// topology
+    ///     .add_source("src", SourceOptions::topics(["in"]))?
+    ///     .add_processor("last", || Last, &["src"])?
+    ///     .add_state_store(Stores::persistent_key_value_store("last"), &["last"])?;
+    /// let mut config = StreamsConfig::new("iq-doc");
+    /// config.state_dir = dir.path().join("state");
+    /// let factory = Arc::new(TopologyTaskFactory::new(topology, &config)?);
+    /// let streams = KafkaStreams::new(factory, config, Embedded::new(broker))?;
+    /// streams.start()?;
+    /// assert!(streams.wait_for_state(Duration::from_secs(30), |s| s == State::Running).1);
+    /// let view = streams.key_value_store(StoreQueryParameters::from_name("last"))?;
+    /// assert_eq!(view.get(b"nobody")?, None);
+    /// let typed = view.with_serdes(Arc::new(StringSerde), Arc::new(StringSerde));
+    /// assert!(typed.all()?.is_empty());
+    /// let unknown = streams.key_value_store(StoreQueryParameters::from_name("nope"));
+    /// assert!(matches!(unknown, Err(Error::InvalidStateStore(_))));
+    /// assert!(streams.close(Duration::from_secs(30)));
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`Error::InvalidStateStore`] for a store the topology does not have, or unless the
