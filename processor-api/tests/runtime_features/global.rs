@@ -41,7 +41,7 @@ impl Processor<B, B, Bytes, Bytes> for Enrich {
     }
 }
 
-fn factory(c: &brook_processor_api::StreamsConfig, updates: Arc<AtomicUsize>) -> Arc<TopologyTaskFactory> {
+pub(crate) fn factory(c: &brook_processor_api::StreamsConfig, updates: Arc<AtomicUsize>) -> Arc<TopologyTaskFactory> {
     let mut t = Topology::new();
     t.add_global_store(
         Stores::persistent_key_value_store("countries").with_logging_disabled(),
@@ -60,11 +60,11 @@ fn factory(c: &brook_processor_api::StreamsConfig, updates: Arc<AtomicUsize>) ->
     Arc::new(TopologyTaskFactory::new(t, c).unwrap())
 }
 
-fn enriched(b: &TestBroker, order: &str) -> Option<String> {
+pub(crate) fn enriched(b: &TestBroker, order: &str) -> Option<String> {
     b.read_all("enriched").into_iter().rev().find(|(k, _)| k == order).map(|(_, v)| v)
 }
 
-fn global_name(streams: &KafkaStreams, code: &str) -> Option<String> {
+pub(crate) fn global_name(streams: &KafkaStreams, code: &str) -> Option<String> {
     let view = streams.key_value_store(StoreQueryParameters::from_name("countries")).unwrap();
     view.get(code.as_bytes()).unwrap().map(|v| String::from_utf8(v.to_vec()).unwrap())
 }

@@ -5,3 +5,5 @@ mod global;
 mod harness;
 mod patterns;
 mod queries;
+#[cfg(feature = "kafka")]
+mod kafka_seam;

@@ -25,7 +25,7 @@ impl Processor<B, B, (), ()> for Remember {
     }
 }
 
-fn seen(streams: &KafkaStreams) -> BTreeSet<(String, String)> {
+pub(crate) fn seen(streams: &KafkaStreams) -> BTreeSet<(String, String)> {
     let Ok(view) = streams.key_value_store(StoreQueryParameters::from_name("seen")) else { return BTreeSet::new() };
     view.all()
         .map(|all| {
@@ -34,6 +34,17 @@ fn seen(streams: &KafkaStreams) -> BTreeSet<(String, String)> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+pub(crate) fn factory(c: &brook_processor_api::StreamsConfig) -> Arc<TopologyTaskFactory> {
+    let mut t = Topology::new();
+    t.add_source("src", SourceOptions::pattern("in-.*"))
+        .unwrap()
+        .add_processor("remember", || Remember, &["src"])
+        .unwrap()
+        .add_state_store(Stores::persistent_key_value_store("seen"), &["remember"])
+        .unwrap();
+    Arc::new(TopologyTaskFactory::new(t, c).unwrap())
 }
 
 #[test]
@@ -48,14 +59,7 @@ fn a_pattern_source_reads_existing_and_new_matching_topics() {
     // The application id starts like the pattern, so its changelog matches `in-.*` by name.
     let mut c = config("in-pattern", dir.path(), false);
     c.set("metadata.max.age.ms", "100").unwrap();
-    let mut t = Topology::new();
-    t.add_source("src", SourceOptions::pattern("in-.*"))
-        .unwrap()
-        .add_processor("remember", || Remember, &["src"])
-        .unwrap()
-        .add_state_store(Stores::persistent_key_value_store("seen"), &["remember"])
-        .unwrap();
-    let factory = Arc::new(TopologyTaskFactory::new(t, &c).unwrap());
+    let factory = factory(&c);
     let streams = KafkaStreams::new(factory, c, Embedded::new(b.broker.clone())).unwrap();
     streams.start().unwrap();
     wait_running(&streams);
