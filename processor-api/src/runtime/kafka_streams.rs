@@ -18,7 +18,7 @@ use parking_lot::{Condvar, Mutex};
 
 use super::client::{ClientSupplier, InternalTopic, ProducerSettings};
 use super::global_thread::GlobalThread;
-use super::metadata::{KeyQueryMetadata, ThreadMetadata};
+use super::metadata::ThreadMetadata;
 use super::process_id;
 use super::state::{State, ThreadState};
 use super::stream_thread::{self, ThreadContext, ThreadShared};
@@ -374,36 +374,6 @@ impl KafkaStreams {
         for t in threads {
             t.for_each_task(&mut f);
         }
-    }
-
-    /// Where the partition of `key` (serialized bytes) of a logged store lives.
-    ///
-    /// # Errors
-    /// [`Error::IllegalState`] before `start`; [`Error::Config`] for a store without a
-    /// changelog in this topology.
-    pub fn query_metadata_for_key(&self, store: &str, key: &[u8]) -> Result<KeyQueryMetadata> {
-        let ctx = self
-            .inner
-            .ctx
-            .lock()
-            .clone()
-            .ok_or_else(|| Error::IllegalState("query_metadata_for_key needs a started instance".into()))?;
-        let changelog = format!("{}-{store}-changelog", self.inner.config.application_id);
-        let sub = ctx
-            .topics
-            .subtopologies
-            .values()
-            .find(|s| s.changelog_topics.iter().any(|(t, _)| *t == changelog))
-            .ok_or_else(|| Error::Config(format!("no logged store {store:?} in this topology")))?;
-        let count = ctx.topics.partitions[&sub.id];
-        let partition = brook_broker::client::partitioner::partition_for_key(key, count);
-        let task = TaskId { subtopology: sub.id, partition };
-        let mut local = false;
-        self.with_tasks(|id, _| local |= id == task);
-        let owners = ctx.admin.group_owners(&self.inner.config.application_id).unwrap_or_default();
-        let owner_client_id =
-            ctx.topics.topics_of(sub.id).into_iter().find_map(|t| owners.get(&(t, partition)).cloned());
-        Ok(KeyQueryMetadata { partition, task, local, owner_client_id })
     }
 }
 

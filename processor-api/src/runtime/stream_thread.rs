@@ -288,7 +288,14 @@ fn resubscribe(shared: &Arc<ThreadShared>, consumer: &mut dyn StreamsConsumer, v
     if let Some(core) = shared.core.lock().as_mut() {
         if !core.tasks.is_empty() {
             let group = consumer.group_metadata();
-            core.commit(&mut |o| consumer.commit(o), &group)?;
+            if let Err(e) = core.commit(&mut |o| consumer.commit(o), &group) {
+                if core.eos() {
+                    core.recover_from_failed_commit(&e)?;
+                } else {
+                    // The tasks' next owners start from the last committed offsets.
+                    tracing::warn!(thread = %shared.name, error = %e, "commit before re-subscribing failed");
+                }
+            }
         }
     }
     let (v, topics) = ctx.topics.versioned_subscription();

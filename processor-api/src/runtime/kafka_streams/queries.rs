@@ -9,6 +9,8 @@ use brook_state_store::{AnyStore, Serde, Windowed};
 use bytes::Bytes;
 
 use super::{Inner, KafkaStreams};
+use crate::engine::TaskId;
+use crate::runtime::metadata::KeyQueryMetadata;
 use crate::error::{Error, Result};
 use crate::runtime::state::State;
 use crate::task::StreamTask;
@@ -540,5 +542,53 @@ impl KafkaStreams {
     /// As [`key_value_store`](Self::key_value_store).
     pub fn session_store(&self, params: StoreQueryParameters) -> Result<ReadOnlySessionView> {
         Ok(ReadOnlySessionView { provider: self.provider(params)? })
+    }
+
+    /// Where the partition of `key` (serialized bytes) of a logged store lives. A global store
+    /// is on every instance: partition -1, the global task (`u32::MAX`, -1), local.
+    ///
+    /// # Errors
+    /// [`Error::IllegalState`] before `start`; [`Error::Config`] for a store without a
+    /// changelog in this topology.
+    pub fn query_metadata_for_key(&self, store: &str, key: &[u8]) -> Result<KeyQueryMetadata> {
+        let global = self.inner.global.lock().clone();
+        if let Some(g) = global {
+            let mut is_global = false;
+            g.with_engine(&mut |e| {
+                is_global = e.as_any().downcast_ref::<crate::task::StreamTask>().is_some_and(|t| {
+                    t.read_global_store(store, |_| ()).is_some()
+                });
+            });
+            if is_global {
+                return Ok(KeyQueryMetadata {
+                    partition: -1,
+                    task: TaskId { subtopology: u32::MAX, partition: -1 },
+                    local: true,
+                    owner_client_id: None,
+                });
+            }
+        }
+        let ctx = self
+            .inner
+            .ctx
+            .lock()
+            .clone()
+            .ok_or_else(|| Error::IllegalState("query_metadata_for_key needs a started instance".into()))?;
+        let changelog = format!("{}-{store}-changelog", self.inner.config.application_id);
+        let sub = ctx
+            .topics
+            .subtopologies
+            .values()
+            .find(|s| s.changelog_topics.iter().any(|(t, _)| *t == changelog))
+            .ok_or_else(|| Error::Config(format!("no logged store {store:?} in this topology")))?;
+        let count = ctx.topics.partitions[&sub.id];
+        let partition = brook_broker::client::partitioner::partition_for_key(key, count);
+        let task = TaskId { subtopology: sub.id, partition };
+        let mut local = false;
+        self.with_tasks(|id, _| local |= id == task);
+        let owners = ctx.admin.group_owners(&self.inner.config.application_id).unwrap_or_default();
+        let owner_client_id =
+            ctx.topics.topics_of(sub.id).into_iter().find_map(|t| owners.get(&(t, partition)).cloned());
+        Ok(KeyQueryMetadata { partition, task, local, owner_client_id })
     }
 }
