@@ -119,9 +119,7 @@ impl GlobalThread {
         let mut inputs = Vec::new();
         for t in &topics {
             let Some(n) = admin.partition_count(t)? else {
-                return Err(Error::Topology(format!(
-                    "global topic {t:?} does not exist; create it before starting"
-                )));
+                return Err(Error::Topology(format!("global topic {t:?} does not exist; create it before starting")));
             };
             inputs.extend((0..n).map(|p| (t.clone(), p)));
         }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use brook_processor_api::runtime::{Embedded, KafkaStreams, StoreQueryParameters};
-use brook_processor_api::{Processor, ProcessorContext, Record, Result, SinkOptions, SourceOptions, Topology, TopologyTaskFactory};
+use brook_processor_api::{
+    Processor, ProcessorContext, Record, Result, SinkOptions, SourceOptions, Topology, TopologyTaskFactory,
+};
 use brook_state_store::{BytesSerde, Stores};
 use bytes::Bytes;
 
@@ -55,7 +57,11 @@ pub(crate) fn factory(c: &brook_processor_api::StreamsConfig, updates: Arc<Atomi
     .unwrap()
     .add_processor("enrich", || Enrich, &["orders"])
     .unwrap()
-    .add_sink("out", SinkOptions::<Bytes, Bytes>::topic("enriched", Arc::new(BytesSerde), Arc::new(BytesSerde)), &["enrich"])
+    .add_sink(
+        "out",
+        SinkOptions::<Bytes, Bytes>::topic("enriched", Arc::new(BytesSerde), Arc::new(BytesSerde)),
+        &["enrich"],
+    )
     .unwrap();
     Arc::new(TopologyTaskFactory::new(t, c).unwrap())
 }
@@ -96,7 +102,9 @@ fn global_store_follows_its_topic(eos: bool) {
 
     // Updates after start reach the store and the tasks reading it.
     b.produce("countries", &[("fr", "France"), ("it", "Italia")]);
-    wait_until("the update is visible", Duration::from_secs(30), || global_name(&streams, "fr").as_deref() == Some("France"));
+    wait_until("the update is visible", Duration::from_secs(30), || {
+        global_name(&streams, "fr").as_deref() == Some("France")
+    });
     b.produce("orders", &[("o2", "fr")]);
     wait_until("o2 enriched", Duration::from_secs(30), || enriched(&b, "o2").is_some());
     assert_eq!(enriched(&b, "o2").as_deref(), Some("fr:France"));
@@ -140,5 +148,8 @@ fn a_missing_global_topic_fails_start() {
     let c = config("global-missing", dir.path(), false);
     let streams = KafkaStreams::new(factory(&c, Arc::default()), c, Embedded::new(b.broker.clone())).unwrap();
     let err = streams.start().unwrap_err();
-    assert!(matches!(&err, brook_processor_api::Error::Topology(m) if m.contains("\"countries\" does not exist")), "{err}");
+    assert!(
+        matches!(&err, brook_processor_api::Error::Topology(m) if m.contains("\"countries\" does not exist")),
+        "{err}"
+    );
 }

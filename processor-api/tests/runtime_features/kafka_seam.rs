@@ -34,8 +34,7 @@ fn a_global_store_follows_its_topic_over_the_kafka_protocol() {
     let mut c = config("global-kafka", dir.path(), true);
     c.set("bootstrap.servers", &addr).unwrap();
     let updates = Arc::new(AtomicUsize::new(0));
-    let streams =
-        KafkaStreams::new(crate::global::factory(&c, updates.clone()), c, Kafka::new(addr.clone())).unwrap();
+    let streams = KafkaStreams::new(crate::global::factory(&c, updates.clone()), c, Kafka::new(addr.clone())).unwrap();
     streams.start().unwrap();
     assert_eq!(updates.load(Ordering::SeqCst), 1, "bootstrapped before start returns");
     wait_running(&streams);

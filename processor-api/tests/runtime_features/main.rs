@@ -3,7 +3,7 @@
 
 mod global;
 mod harness;
-mod patterns;
-mod queries;
 #[cfg(feature = "kafka")]
 mod kafka_seam;
+mod patterns;
+mod queries;

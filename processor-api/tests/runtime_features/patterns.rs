@@ -74,8 +74,9 @@ fn a_pattern_source_reads_existing_and_new_matching_topics() {
     b.produce("in-a", &[("k1", "x"), ("k2", "x")]);
     b.produce("in-b", &[("k3", "x")]);
     b.produce("other", &[("k9", "x")]);
-    let expected =
-        |pairs: &[(&str, &str)]| -> BTreeSet<(String, String)> { pairs.iter().map(|(k, t)| (k.to_string(), t.to_string())).collect() };
+    let expected = |pairs: &[(&str, &str)]| -> BTreeSet<(String, String)> {
+        pairs.iter().map(|(k, t)| (k.to_string(), t.to_string())).collect()
+    };
     wait_until("in-a and in-b processed", Duration::from_secs(30), || {
         seen(&streams) == expected(&[("k1", "in-a"), ("k2", "in-a"), ("k3", "in-b")])
     });
@@ -87,7 +88,14 @@ fn a_pattern_source_reads_existing_and_new_matching_topics() {
     b.produce("in-a", &[("k6", "x")]);
     wait_until("in-c processed", Duration::from_secs(30), || {
         seen(&streams)
-            == expected(&[("k1", "in-a"), ("k2", "in-a"), ("k3", "in-b"), ("k4", "in-c"), ("k5", "in-c"), ("k6", "in-a")])
+            == expected(&[
+                ("k1", "in-a"),
+                ("k2", "in-a"),
+                ("k3", "in-b"),
+                ("k4", "in-c"),
+                ("k5", "in-c"),
+                ("k6", "in-a"),
+            ])
     });
     wait_running(&streams);
     let partitions: BTreeSet<String> = streams
@@ -97,6 +105,9 @@ fn a_pattern_source_reads_existing_and_new_matching_topics() {
         .map(|(t, p)| format!("{t}-{p}"))
         .collect();
     assert_eq!(partitions.len(), 6, "{partitions:?}");
-    assert!(partitions.iter().all(|p| p.starts_with("in-a") || p.starts_with("in-b") || p.starts_with("in-c")), "{partitions:?}");
+    assert!(
+        partitions.iter().all(|p| p.starts_with("in-a") || p.starts_with("in-b") || p.starts_with("in-c")),
+        "{partitions:?}"
+    );
     assert!(streams.close(Duration::from_secs(30)));
 }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use brook_processor_api::runtime::{Embedded, KafkaStreams, StoreQueryParameters};
-use brook_processor_api::{Error, Processor, ProcessorContext, Record, Result, SourceOptions, Topology, TopologyTaskFactory};
+use brook_processor_api::{
+    Error, Processor, ProcessorContext, Record, Result, SourceOptions, Topology, TopologyTaskFactory,
+};
 use brook_state_store::{KeyValueStore, Stores, StringSerde};
 use bytes::Bytes;
 
@@ -16,15 +18,21 @@ use crate::harness::{config, wait_running, wait_until, TestBroker};
 struct Count;
 
 impl Processor<Option<String>, Option<String>, (), ()> for Count {
-    fn process(&mut self, ctx: &mut ProcessorContext<'_, (), ()>, r: Record<Option<String>, Option<String>>) -> Result<()> {
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, (), ()>,
+        r: Record<Option<String>, Option<String>>,
+    ) -> Result<()> {
         let key = r.key().clone().unwrap_or_default();
         let store: &mut dyn KeyValueStore = ctx.get_key_value_store("counts")?;
         let old: u64 = store.get(key.as_bytes())?.and_then(|b| std::str::from_utf8(&b).ok()?.parse().ok()).unwrap_or(0);
         store.put(Bytes::from(key.clone()), Some(Bytes::from((old + 1).to_string())))?;
         let start = r.timestamp() - r.timestamp() % 3_600_000;
         let hourly = ctx.get_window_store("hourly")?;
-        let old: u64 =
-            hourly.fetch_one(key.as_bytes(), start)?.and_then(|b| std::str::from_utf8(&b).ok()?.parse().ok()).unwrap_or(0);
+        let old: u64 = hourly
+            .fetch_one(key.as_bytes(), start)?
+            .and_then(|b| std::str::from_utf8(&b).ok()?.parse().ok())
+            .unwrap_or(0);
         hourly.put(Bytes::from(key), Some(Bytes::from((old + 1).to_string())), start)?;
         Ok(())
     }
@@ -74,12 +82,8 @@ fn counts_are_queryable_across_tasks_windows_and_partitions() {
     wait_until("every count is 5", Duration::from_secs(30), || {
         keys.iter().all(|k| counts.get(k.as_bytes()).unwrap().is_some_and(|v| text(&v) == "5"))
     });
-    let tasks: Vec<String> = streams
-        .metadata_for_local_threads()
-        .into_iter()
-        .flat_map(|t| t.active_tasks)
-        .map(|t| t.to_string())
-        .collect();
+    let tasks: Vec<String> =
+        streams.metadata_for_local_threads().into_iter().flat_map(|t| t.active_tasks).map(|t| t.to_string()).collect();
     assert_eq!(tasks, ["0_0", "0_1"]);
 
     // Each key lives in the task of the partition query_metadata_for_key names, only there.
@@ -89,9 +93,8 @@ fn counts_are_queryable_across_tasks_windows_and_partitions() {
         assert!(md.local);
         assert_eq!(md.task.partition, md.partition);
         *per_partition.entry(md.partition).or_default() += 1;
-        let here = streams
-            .key_value_store(StoreQueryParameters::from_name("counts").with_partition(md.partition))
-            .unwrap();
+        let here =
+            streams.key_value_store(StoreQueryParameters::from_name("counts").with_partition(md.partition)).unwrap();
         assert_eq!(here.get(k.as_bytes()).unwrap().map(|v| text(&v)).as_deref(), Some("5"), "{k}");
         let other = streams
             .key_value_store(StoreQueryParameters::from_name("counts").with_partition(1 - md.partition))
@@ -137,7 +140,8 @@ fn counts_are_queryable_across_tasks_windows_and_partitions() {
     assert!(matches!(&unknown, Err(Error::InvalidStateStore(m)) if m.contains("no such store")), "{unknown:?}");
     let wrong = streams.window_store(StoreQueryParameters::from_name("counts")).unwrap().fetch(b"key-1", 0, 1);
     assert!(matches!(&wrong, Err(Error::InvalidStateStore(m)) if m.contains("not a window store")), "{wrong:?}");
-    let missing = streams.key_value_store(StoreQueryParameters::from_name("counts").with_partition(7)).unwrap().get(b"x");
+    let missing =
+        streams.key_value_store(StoreQueryParameters::from_name("counts").with_partition(7)).unwrap().get(b"x");
     assert!(matches!(&missing, Err(Error::InvalidStateStore(m)) if m.contains("may have migrated")), "{missing:?}");
 
     assert!(streams.close(Duration::from_secs(30)));

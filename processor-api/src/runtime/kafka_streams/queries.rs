@@ -10,8 +10,8 @@ use bytes::Bytes;
 
 use super::{Inner, KafkaStreams};
 use crate::engine::TaskId;
-use crate::runtime::metadata::KeyQueryMetadata;
 use crate::error::{Error, Result};
+use crate::runtime::metadata::KeyQueryMetadata;
 use crate::runtime::state::State;
 use crate::task::StreamTask;
 
@@ -555,9 +555,10 @@ impl KafkaStreams {
         if let Some(g) = global {
             let mut is_global = false;
             g.with_engine(&mut |e| {
-                is_global = e.as_any().downcast_ref::<crate::task::StreamTask>().is_some_and(|t| {
-                    t.read_global_store(store, |_| ()).is_some()
-                });
+                is_global = e
+                    .as_any()
+                    .downcast_ref::<crate::task::StreamTask>()
+                    .is_some_and(|t| t.read_global_store(store, |_| ()).is_some());
             });
             if is_global {
                 return Ok(KeyQueryMetadata {
