@@ -75,6 +75,9 @@ pub struct StreamsConfig {
     pub session_timeout: Duration,
     /// `heartbeat.interval.ms` of the consumer. Default: 3 s.
     pub heartbeat_interval: Duration,
+    /// `metadata.max.age.ms`: how often the runtime looks for new topics matching a pattern
+    /// source (and re-subscribes). Default: 5 min.
+    pub metadata_max_age: Duration,
     /// Other `key=value` pairs (client overrides such as `consumer.*`, `producer.*`).
     pub extra: BTreeMap<String, String>,
 }
@@ -101,6 +104,7 @@ impl StreamsConfig {
             poll: Duration::from_millis(100),
             session_timeout: Duration::from_secs(45),
             heartbeat_interval: Duration::from_secs(3),
+            metadata_max_age: Duration::from_secs(300),
             extra: BTreeMap::new(),
         }
     }
@@ -163,6 +167,7 @@ impl StreamsConfig {
             "poll.ms" => self.poll = ms(value)?,
             "session.timeout.ms" => self.session_timeout = ms(value)?,
             "heartbeat.interval.ms" => self.heartbeat_interval = ms(value)?,
+            "metadata.max.age.ms" => self.metadata_max_age = ms(value)?,
             _ => {
                 self.extra.insert(key.into(), value.into());
             }

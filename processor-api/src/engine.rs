@@ -107,6 +107,34 @@ pub trait TaskFactory: Send + Sync {
     /// # Errors
     /// Store errors (opening RocksDB, a corrupt directory that cannot be wiped).
     fn create_task(&self, id: TaskId, inputs: Vec<TopicPartition>, state_dir: &Path, config: &StreamsConfig) -> Result<Box<dyn TaskEngine>>;
+
+    /// Regex patterns of pattern sources, with the sub-topology reading them (Java regex
+    /// syntax, whole-name match). The runtime subscribes to every topic that matches, now and
+    /// whenever it refreshes its metadata (`metadata.max.age.ms`). Default: none.
+    fn source_patterns(&self) -> Vec<(u32, String)> {
+        Vec::new()
+    }
+
+    /// The topics of global stores (each read in full by every instance). Default: none.
+    fn global_source_topics(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Creates the engine that keeps the global stores up to date from `inputs` (every
+    /// partition of [`global_source_topics`](Self::global_source_topics)); its state lives
+    /// under `state_dir/global/`. `None` without global stores (the default).
+    ///
+    /// # Errors
+    /// As [`create_task`](Self::create_task).
+    fn create_global_engine(&self, _inputs: Vec<TopicPartition>, _state_dir: &Path, _config: &StreamsConfig) -> Result<Option<Box<dyn TaskEngine>>> {
+        Ok(None)
+    }
+
+    /// Names of the stores interactive queries may ask for (local and global). Default: none
+    /// known, so an unknown store reads as "not (yet) here" rather than "not in the topology".
+    fn store_names(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// One task's processor graph, stores and punctuators.

@@ -45,6 +45,10 @@ pub enum Error {
     /// A timeout.
     #[error("timed out: {0}")]
     Timeout(String),
+    /// An interactive query cannot use the store now (Kafka's `InvalidStateStoreException`):
+    /// unknown store, instance not running, or a rebalance moving it.
+    #[error("invalid state store: {0}")]
+    InvalidStateStore(String),
 }
 
 /// The processor API's result type.

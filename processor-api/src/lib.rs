@@ -33,4 +33,4 @@ pub use topology::{
 };
 
 // runtime
-pub use runtime::{Embedded, KafkaStreams, State};
+pub use runtime::{Embedded, KafkaStreams, State, StoreQueryParameters};

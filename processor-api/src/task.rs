@@ -176,7 +176,10 @@ impl StreamTask {
         let changelogs = Arc::new(Mutex::new(Vec::new()));
         let sink: SharedChangelogSink = Arc::new(Mutex::new(BufferingSink(changelogs.clone())));
         let record_context = RecordContext::default();
-        let mut ctx = StoreContext::new(state_dir, app, id.to_string(), id.partition)
+        // The global-store task (see `TopologyTaskFactory::create_global_task`) lives in
+        // `state.dir/<application.id>/global`, as Kafka's global state directory.
+        let dir_name = if id.subtopology == u32::MAX { "global".to_owned() } else { id.to_string() };
+        let mut ctx = StoreContext::new(state_dir, app, dir_name, id.partition)
             .with_changelog_sink(sink)
             .with_record_context(record_context.clone())
             .with_transactional_offsets(config.exactly_once());
@@ -197,7 +200,9 @@ impl StreamTask {
                 }
                 let def = &topology.stores[s];
                 if def.global {
-                    if resources.global_stores.get(s).is_none() {
+                    // The global-store task always opens its stores afresh (a factory may be
+                    // reused after an earlier instance closed them).
+                    if id.subtopology == u32::MAX || resources.global_stores.get(s).is_none() {
                         resources.global_stores.insert(s, def.factory.build_store(&ctx)?);
                     }
                     owned_globals.push(s.clone());
@@ -346,6 +351,21 @@ impl StreamTask {
         let mut names: Vec<String> = self.core.stores.store_names().map(str::to_owned).collect();
         names.extend(self.core.owned_globals.iter().cloned());
         names
+    }
+
+    /// Runs `f` on a store of this task (not a global store) for reads; `None` when the task
+    /// has no such store. Reads go through the store's layers, caching included, so they see
+    /// the task's latest writes (interactive queries).
+    pub fn read_store<R>(&self, name: &str, f: impl FnOnce(&AnyStore) -> R) -> Option<R> {
+        self.core.stores.get(name).map(f)
+    }
+
+    /// Runs `f` on a global store of the instance (shared by every task) for reads; `None`
+    /// when there is no such global store.
+    pub fn read_global_store<R>(&self, name: &str, f: impl FnOnce(&AnyStore) -> R) -> Option<R> {
+        let shared = self.core.globals.get(name)?;
+        let guard = shared.lock();
+        Some(f(&guard))
     }
 
     pub(crate) fn local_store_names(&self) -> Vec<String> {

@@ -695,7 +695,8 @@ fn start_checks_source_topics_and_co_partitioning() {
         Some("compact")
     );
     assert!(streams.close(Duration::from_secs(30)));
-    assert!(matches!(streams.store("counts"), Err(Error::IllegalState(_))));
+    let closed = streams.key_value_store(brook_processor_api::runtime::StoreQueryParameters::from_name("counts"));
+    assert!(matches!(closed, Err(Error::InvalidStateStore(_))), "{closed:?}");
 }
 
 impl CountFactory {

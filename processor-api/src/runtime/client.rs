@@ -201,6 +201,13 @@ pub trait StreamsAdmin: Send + Sync {
     /// # Errors
     /// Client errors.
     fn start_offset(&self, partition: &TopicPartition) -> Result<i64>;
+    /// Names of every topic of the cluster (pattern sources match against them).
+    ///
+    /// # Errors
+    /// Client errors; the default implementation says the seam cannot list topics.
+    fn list_topics(&self) -> Result<Vec<String>> {
+        Err(Error::IllegalState("this client seam cannot list topics (needed by pattern sources)".into()))
+    }
     /// Which member (`client.id`) of a group owns each partition; empty when the seam cannot
     /// tell.
     ///
@@ -424,6 +431,10 @@ impl StreamsAdmin for EmbeddedAdmin {
 
     fn start_offset(&self, tp: &TopicPartition) -> Result<i64> {
         Ok(self.broker.list_offset(&tp.0, tp.1, OffsetSpec::Earliest, IsolationLevel::ReadUncommitted)?.0)
+    }
+
+    fn list_topics(&self) -> Result<Vec<String>> {
+        Ok(self.admin.list_topics())
     }
 
     fn group_owners(&self, group_id: &str) -> Result<BTreeMap<TopicPartition, String>> {

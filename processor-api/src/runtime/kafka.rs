@@ -247,6 +247,11 @@ impl StreamsAdmin for KafkaAdmin {
         Ok(())
     }
 
+    fn list_topics(&self) -> Result<Vec<String>> {
+        let md = self.uncommitted.fetch_metadata(None, TIMEOUT).map_err(kerr)?;
+        Ok(md.topics().iter().filter(|t| t.error().is_none()).map(|t| t.name().to_owned()).collect())
+    }
+
     fn end_offset(&self, tp: &TopicPartition, read_committed: bool) -> Result<i64> {
         let c = if read_committed { &self.committed } else { &self.uncommitted };
         Ok(c.fetch_watermarks(&tp.0, tp.1, TIMEOUT).map_err(kerr)?.1)

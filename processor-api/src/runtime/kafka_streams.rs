@@ -1,5 +1,11 @@
 //! `KafkaStreams`: the client that runs a topology's tasks on stream threads.
 
+mod queries;
+
+pub use self::queries::{
+    ReadOnlyKeyValueView, ReadOnlySessionView, ReadOnlyWindowView, StoreQueryParameters, TypedKeyValueView,
+};
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -11,7 +17,8 @@ use bytes::Bytes;
 use parking_lot::{Condvar, Mutex};
 
 use super::client::{ClientSupplier, InternalTopic, ProducerSettings};
-use super::metadata::{KeyQueryMetadata, ThreadMetadata};
+use super::global_thread::GlobalThread;
+use super::metadata::ThreadMetadata;
 use super::process_id;
 use super::state::{State, ThreadState};
 use super::stream_thread::{self, ThreadContext, ThreadShared};
@@ -42,6 +49,8 @@ struct Inner {
     listener: Mutex<Option<StateListener>>,
     handler: Mutex<Option<UncaughtExceptionHandler>>,
     threads: Mutex<Vec<ThreadEntry>>,
+    /// The global stream thread, when the topology has global stores.
+    global: Mutex<Option<Arc<GlobalThread>>>,
     ctx: Mutex<Option<Arc<ThreadContext>>>,
     /// The lock on `state.dir/<application.id>` held while running.
     dir_lock: Mutex<Option<std::fs::File>>,
@@ -133,6 +142,7 @@ impl KafkaStreams {
                 listener: Mutex::new(None),
                 handler: Mutex::new(None),
                 threads: Mutex::new(Vec::new()),
+                global: Mutex::new(None),
                 ctx: Mutex::new(None),
                 dir_lock: Mutex::new(None),
             }),
@@ -192,7 +202,15 @@ impl KafkaStreams {
         let inner = &self.inner;
         Inner::lock_state_dir(inner)?;
         let prepared = inner.supplier.admin().and_then(|admin| {
-            Ok((topics::prepare(inner.factory.subtopologies(), admin.as_ref(), &inner.config)?, admin))
+            Ok((
+                topics::prepare(
+                    inner.factory.subtopologies(),
+                    inner.factory.source_patterns(),
+                    admin.as_ref(),
+                    &inner.config,
+                )?,
+                admin,
+            ))
         });
         let (topics, admin) = match prepared {
             Ok(p) => p,
@@ -222,9 +240,35 @@ impl KafkaStreams {
                 }
             }),
         });
-        *inner.ctx.lock() = Some(ctx);
+        *inner.ctx.lock() = Some(ctx.clone());
         tracing::info!(application = %inner.config.application_id, process = %inner.process_id, threads = inner.config.num_stream_threads, "starting");
         Inner::set_state(inner, State::Rebalancing);
+        // Global stores are bootstrapped before any stream thread processes (Kafka's
+        // GlobalStreamThread start).
+        let weak = Arc::downgrade(inner);
+        let global = GlobalThread::start(
+            inner.factory.as_ref(),
+            &inner.config,
+            inner.supplier.as_ref(),
+            ctx.admin.clone(),
+            &inner.app_dir,
+            format!("{}-{}-GlobalStreamThread", inner.config.application_id, inner.process_id),
+            Box::new(move |_err| {
+                let Some(inner) = weak.upgrade() else { return };
+                let _ = std::thread::Builder::new().name("streams-shutdown".into()).spawn(move || {
+                    Inner::shutdown(&inner, Duration::from_secs(60), false, State::Error);
+                });
+            }),
+        );
+        match global {
+            Ok(g) => *inner.global.lock() = g,
+            Err(e) => {
+                tracing::error!(error = %e, "bootstrapping the global stores failed");
+                *inner.dir_lock.lock() = None;
+                Inner::set_state(inner, State::Error);
+                return Err(e);
+            }
+        }
         for _ in 0..inner.config.num_stream_threads {
             Inner::spawn_thread(inner, None)?;
         }
@@ -330,51 +374,6 @@ impl KafkaStreams {
         for t in threads {
             t.for_each_task(&mut f);
         }
-    }
-
-    /// Interactive queries over a named store across this instance's tasks.
-    ///
-    /// # Errors
-    /// Always [`Error::IllegalState`] for now: store handles come from the task engine of the
-    /// Processor API, which this runtime does not know yet; use [`with_tasks`](Self::with_tasks)
-    /// and downcast the engine meanwhile.
-    pub fn store(&self, name: &str) -> Result<()> {
-        Err(Error::IllegalState(format!(
-            "interactive queries on store {name:?} are not yet supported by the runtime; use KafkaStreams::with_tasks"
-        )))
-    }
-
-    /// Where the partition of `key` (serialized bytes) of a logged store lives.
-    ///
-    /// # Errors
-    /// [`Error::IllegalState`] before `start`; [`Error::Config`] for a store without a
-    /// changelog in this topology.
-    pub fn query_metadata_for_key(&self, store: &str, key: &[u8]) -> Result<KeyQueryMetadata> {
-        let ctx = self
-            .inner
-            .ctx
-            .lock()
-            .clone()
-            .ok_or_else(|| Error::IllegalState("query_metadata_for_key needs a started instance".into()))?;
-        let changelog = format!("{}-{store}-changelog", self.inner.config.application_id);
-        let sub = ctx
-            .topics
-            .subtopologies
-            .values()
-            .find(|s| s.changelog_topics.iter().any(|(t, _)| *t == changelog))
-            .ok_or_else(|| Error::Config(format!("no logged store {store:?} in this topology")))?;
-        let count = ctx.topics.partitions[&sub.id];
-        let partition = brook_broker::client::partitioner::partition_for_key(key, count);
-        let task = TaskId { subtopology: sub.id, partition };
-        let mut local = false;
-        self.with_tasks(|id, _| local |= id == task);
-        let owners = ctx.admin.group_owners(&self.inner.config.application_id).unwrap_or_default();
-        let owner_client_id = sub
-            .source_topics
-            .iter()
-            .chain(&sub.repartition_source_topics)
-            .find_map(|t| owners.get(&(t.clone(), partition)).cloned());
-        Ok(KeyQueryMetadata { partition, task, local, owner_client_id })
     }
 }
 
@@ -610,6 +609,11 @@ impl Inner {
             t.shared.stop.store(true, Ordering::SeqCst);
             all &= join_until(&mut t.handle, deadline);
         }
+        // The global thread stops last, as in Kafka.
+        let global = inner.global.lock().take();
+        if let Some(g) = global {
+            all &= g.shutdown(abandon, deadline);
+        }
         if all {
             *inner.dir_lock.lock() = None;
         }
@@ -623,9 +627,18 @@ fn shutdown_topic(application_id: &str) -> String {
     format!("{application_id}-shutdown-requests")
 }
 
-/// Watches for shutdown requests of other instances while the instance runs.
+/// Watches for shutdown requests of other instances while the instance runs, and every
+/// `metadata.max.age.ms` for new topics matching pattern sources (the stream threads then
+/// re-subscribe).
 fn supervise(inner: Weak<Inner>, request_tp: (String, i32), baseline: i64) {
-    let Some(admin) = inner.upgrade().and_then(|i| i.ctx.lock().as_ref().map(|c| c.admin.clone())) else { return };
+    let Some((admin, topics, max_age)) = inner
+        .upgrade()
+        .and_then(|i| i.ctx.lock().as_ref().map(|c| (c.admin.clone(), c.topics.clone(), c.config.metadata_max_age)))
+    else {
+        return;
+    };
+    let mut last_refresh = Instant::now();
+    let tick = if topics.has_patterns() { max_age.min(Duration::from_millis(500)) } else { Duration::from_millis(500) };
     loop {
         {
             let Some(inner) = inner.upgrade() else { return };
@@ -633,9 +646,15 @@ fn supervise(inner: Weak<Inner>, request_tp: (String, i32), baseline: i64) {
             if !st.is_running_or_rebalancing() {
                 return;
             }
-            inner.state_cv.wait_for(&mut st, Duration::from_millis(500));
+            inner.state_cv.wait_for(&mut st, tick);
             if !st.is_running_or_rebalancing() {
                 return;
+            }
+        }
+        if topics.has_patterns() && last_refresh.elapsed() >= max_age {
+            last_refresh = Instant::now();
+            if let Err(e) = topics.refresh(admin.as_ref()) {
+                tracing::warn!(error = %e, "looking for topics matching pattern sources failed");
             }
         }
         let requested = matches!(admin.partition_count(&request_tp.0), Ok(Some(_)))

@@ -9,18 +9,71 @@
 //! transactional producer (`<application.id>-<process id>-<thread index>`), and output,
 //! changelogs and input offsets commit in one transaction.
 //!
-//! Not supported yet: standby replicas (`num.standby.replicas`), global stores and pattern
-//! sources (they are not part of [`SubtopologyInfo`](crate::SubtopologyInfo)), store handles
-//! for interactive queries ([`KafkaStreams::store`] returns an error; use
-//! [`KafkaStreams::with_tasks`]), and cooperative rebalancing (threads use the eager range
-//! assignor). With the embedded seam, at-least-once threads commit before polling instead of
-//! inside the revocation callback (the embedded consumer is mid-poll there), and the
-//! transactional offset commit is not fenced by the group generation (the embedded producer's
-//! `send_offsets_to_transaction` takes the group id only).
+//! # Interactive queries
+//!
+//! [`KafkaStreams::key_value_store`], [`window_store`](KafkaStreams::window_store) and
+//! [`session_store`](KafkaStreams::session_store) take a [`StoreQueryParameters`] (Kafka's
+//! `store(StoreQueryParameters)`) and return a read-only view across this instance's active
+//! tasks, or of a global store: `get` answers from the first task that has the key, `range` /
+//! `all` / `fetch_all` gather every task's entries (each task in key order, tasks one after the
+//! other, as Kafka's composite stores). Reads go through the stores' caches, so they see every
+//! processed record, committed or not. Raw bytes, plus [`TypedKeyValueView`] through serdes.
+//! Errors are [`Error::InvalidStateStore`](crate::Error::InvalidStateStore), Kafka's
+//! `InvalidStateStoreException`: a store the topology does not have, an instance that is not
+//! RUNNING (REBALANCING is allowed with
+//! [`enable_stale_stores`](StoreQueryParameters::enable_stale_stores)), or no local task with
+//! the store ("may have migrated to another instance"). [`KafkaStreams::query_metadata_for_key`]
+//! says which partition, task and member hold a key.
+//!
+//! Differences from Kafka: results are collected into a `Vec` while the owning stream thread
+//! is paused (Kafka hands out iterators over live stores), so keep ranges small; there is no
+//! `QueryableStoreType` (one method per store shape instead), no IQv2 (`query(StateQueryRequest)`),
+//! and standby tasks are not queried with stale stores enabled.
+//!
+//! # Global stores
+//!
+//! A topology with global stores ([`Topology::add_global_store`](crate::Topology::add_global_store),
+//! or a `GlobalKTable` of the DSL) gets a global stream thread (Kafka's `GlobalStreamThread`).
+//! [`KafkaStreams::start`] first bootstraps every global store: each partition of its topic
+//! (assigned, not subscribed; `read_committed` under exactly-once) is read from the local
+//! checkpoint, or the log start, up to the end offset, through the global processor, before
+//! any stream thread starts (a missing global topic fails `start`). The thread then keeps
+//! reading what is appended, polling every `poll.ms`, and writes the checkpoint
+//! `state.dir/<application.id>/global/.checkpoint` every `commit.interval.ms` and on close,
+//! so a restart reads only what is new. The stores live under
+//! `state.dir/<application.id>/global/` and every task reads the same instance of them.
+//!
+//! Differences from Kafka: records are always replayed through the global processor on
+//! bootstrap (Kafka 3.x, unless `reprocessOnRestore`, copies them into the store as they
+//! are); in-memory global stores ignore the checkpoint and bootstrap from the beginning; a
+//! global thread that fails moves the client to ERROR without a replacement.
+//!
+//! # Pattern sources
+//!
+//! A source added with [`SourceOptions::pattern`](crate::SourceOptions::pattern) reads every
+//! topic whose whole name matches (Java regex semantics for the supported syntax) when the
+//! instance starts, and, every `metadata.max.age.ms` (default 5 min), topics created since:
+//! the stream threads commit, re-subscribe, and the rebalance gives the tasks the new
+//! partitions. Internal topics never match: names starting with `__` and this application's
+//! changelog and repartition topics. At least one topic must match at start (the partition
+//! count of the sub-topology comes from them).
+//!
+//! Differences from Kafka: a deleted topic stays in the subscription; a topic matched later
+//! with more partitions than the sub-topology has tasks is not subscribed (logged as an error;
+//! Kafka fails on the internal topics' partition count instead).
+//!
+//! # Not supported yet
+//!
+//! Standby replicas (`num.standby.replicas`) and cooperative rebalancing (threads use the
+//! eager range assignor). With the embedded seam, at-least-once threads commit before polling
+//! instead of inside the revocation callback (the embedded consumer is mid-poll there), and
+//! the transactional offset commit is not fenced by the group generation (the embedded
+//! producer's `send_offsets_to_transaction` takes the group id only).
 
 pub mod client;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+mod global_thread;
 mod kafka_streams;
 mod metadata;
 mod process_id;
@@ -35,6 +88,9 @@ pub use client::{
 };
 #[cfg(feature = "kafka")]
 pub use kafka::Kafka;
-pub use kafka_streams::{KafkaStreams, StateListener, UncaughtExceptionHandler};
+pub use kafka_streams::{
+    KafkaStreams, ReadOnlyKeyValueView, ReadOnlySessionView, ReadOnlyWindowView, StateListener, StoreQueryParameters,
+    TypedKeyValueView, UncaughtExceptionHandler,
+};
 pub use metadata::{KeyQueryMetadata, ThreadMetadata};
 pub use state::State;

@@ -232,9 +232,10 @@ pub(crate) fn run(shared: &Arc<ThreadShared>) -> Result<()> {
         last_commit: Instant::now(),
         processed_since_commit: 0,
     });
-    consumer.subscribe(&ctx.topics.subscription(), Box::new(Handler { shared: shared.clone() }))?;
-    tracing::info!(thread = %shared.name, topics = ?ctx.topics.subscription(), "stream thread started");
-    let result = run_loop(shared, consumer.as_mut());
+    let (version, topics) = ctx.topics.versioned_subscription();
+    consumer.subscribe(&topics, Box::new(Handler { shared: shared.clone() }))?;
+    tracing::info!(thread = %shared.name, ?topics, "stream thread started");
+    let result = run_loop(shared, consumer.as_mut(), version);
     if shared.abandon.load(Ordering::SeqCst) {
         // Like a crash: nothing is committed; the tasks and clients are just dropped.
         *shared.core.lock() = None;
@@ -277,12 +278,40 @@ fn commit_before_rebalance(shared: &Arc<ThreadShared>, consumer: &mut dyn Stream
     }
 }
 
-fn run_loop(shared: &Arc<ThreadShared>, consumer: &mut dyn StreamsConsumer) -> Result<()> {
+/// A pattern source matched new topics: commit, then subscribe to the new list (the group
+/// rebalances and the tasks get the new partitions).
+fn resubscribe(shared: &Arc<ThreadShared>, consumer: &mut dyn StreamsConsumer, version: &mut u64) -> Result<()> {
+    let ctx = &shared.ctx;
+    if ctx.topics.version() == *version {
+        return Ok(());
+    }
+    if let Some(core) = shared.core.lock().as_mut() {
+        if !core.tasks.is_empty() {
+            let group = consumer.group_metadata();
+            if let Err(e) = core.commit(&mut |o| consumer.commit(o), &group) {
+                if core.eos() {
+                    core.recover_from_failed_commit(&e)?;
+                } else {
+                    // The tasks' next owners start from the last committed offsets.
+                    tracing::warn!(thread = %shared.name, error = %e, "commit before re-subscribing failed");
+                }
+            }
+        }
+    }
+    let (v, topics) = ctx.topics.versioned_subscription();
+    tracing::info!(thread = %shared.name, ?topics, "re-subscribing: pattern sources match new topics");
+    consumer.subscribe(&topics, Box::new(Handler { shared: shared.clone() }))?;
+    *version = v;
+    Ok(())
+}
+
+fn run_loop(shared: &Arc<ThreadShared>, consumer: &mut dyn StreamsConsumer, mut version: u64) -> Result<()> {
     let poll_timeout = shared.ctx.config.poll;
     loop {
         if shared.stop.load(Ordering::SeqCst) || shared.abandon.load(Ordering::SeqCst) {
             return Ok(());
         }
+        resubscribe(shared, consumer, &mut version)?;
         let busy = shared.core.lock().as_ref().is_some_and(Core::has_buffered);
         commit_before_rebalance(shared, consumer, !busy);
         let records = consumer.poll(if busy { Duration::ZERO } else { poll_timeout })?;

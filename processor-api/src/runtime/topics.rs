@@ -1,33 +1,99 @@
 //! Startup topic work: partition counts per sub-topology, internal topic creation,
-//! co-partitioning checks, and the map from input partitions to tasks.
+//! co-partitioning checks, pattern sources, and the map from input partitions to tasks.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::RwLock;
 
 use super::client::{InternalTopic, StreamsAdmin};
 use crate::config::StreamsConfig;
 use crate::engine::{SubtopologyInfo, TaskId, TopicPartition};
 use crate::error::{Error, Result};
+use crate::topology::pattern::TopicPattern;
 
 /// The resolved topics of a topology.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct TopologyTopics {
-    /// Sub-topology by id.
+    /// Sub-topology by id (pattern sources: the topics matched at start).
     pub(crate) subtopologies: BTreeMap<u32, SubtopologyInfo>,
-    /// Every topic a sub-topology reads -> that sub-topology.
-    pub(crate) source_of: BTreeMap<String, u32>,
+    /// Every topic a sub-topology reads -> that sub-topology; grows when a new topic matches
+    /// a pattern source.
+    source_of: RwLock<BTreeMap<String, u32>>,
     /// Partition count of each sub-topology (its task count).
     pub(crate) partitions: BTreeMap<u32, i32>,
+    /// Pattern sources by sub-topology.
+    patterns: Vec<(u32, TopicPattern)>,
+    application_id: String,
+    /// Bumped whenever `source_of` changes: threads re-subscribe.
+    version: AtomicU64,
 }
 
 impl TopologyTopics {
     /// Topics the stream threads subscribe to.
+    #[cfg(test)]
     pub(crate) fn subscription(&self) -> Vec<String> {
-        self.source_of.keys().cloned().collect()
+        self.source_of.read().keys().cloned().collect()
+    }
+
+    /// The subscription and its version.
+    pub(crate) fn versioned_subscription(&self) -> (u64, Vec<String>) {
+        let map = self.source_of.read();
+        (self.version.load(Ordering::SeqCst), map.keys().cloned().collect())
+    }
+
+    /// The version of the subscription (changes when a pattern matches a new topic).
+    pub(crate) fn version(&self) -> u64 {
+        self.version.load(Ordering::SeqCst)
+    }
+
+    /// Whether a topology has pattern sources.
+    pub(crate) fn has_patterns(&self) -> bool {
+        !self.patterns.is_empty()
+    }
+
+    /// Input topics of a sub-topology.
+    pub(crate) fn topics_of(&self, subtopology: u32) -> Vec<String> {
+        self.source_of.read().iter().filter(|(_, &s)| s == subtopology).map(|(t, _)| t.clone()).collect()
     }
 
     /// The task an input partition belongs to.
     pub(crate) fn task_of(&self, tp: &TopicPartition) -> Option<TaskId> {
-        self.source_of.get(&tp.0).map(|&s| TaskId { subtopology: s, partition: tp.1 })
+        self.source_of.read().get(&tp.0).map(|&s| TaskId { subtopology: s, partition: tp.1 })
+    }
+
+    /// Looks for topics that newly match a pattern source (Kafka re-checks its metadata every
+    /// `metadata.max.age.ms`); returns whether the subscription changed. A topic with more
+    /// partitions than the sub-topology has tasks is not subscribed (its changelogs could not
+    /// hold the extra tasks), with an error log.
+    ///
+    /// # Errors
+    /// Client errors listing topics.
+    pub(crate) fn refresh(&self, admin: &dyn StreamsAdmin) -> Result<bool> {
+        if self.patterns.is_empty() {
+            return Ok(false);
+        }
+        let mut added = Vec::new();
+        for t in admin.list_topics()? {
+            if self.source_of.read().contains_key(&t) || is_internal(&self.application_id, &t) {
+                continue;
+            }
+            let Some(&(sub, _)) = self.patterns.iter().find(|(_, p)| p.matches(&t)) else { continue };
+            let Some(n) = admin.partition_count(&t)? else { continue };
+            let tasks = self.partitions.get(&sub).copied().unwrap_or(0);
+            if n > tasks {
+                tracing::error!(topic = %t, partitions = n, subtopology = sub, tasks, "a topic matching a pattern source has more partitions than the sub-topology has tasks; not subscribed");
+                continue;
+            }
+            added.push((t, sub));
+        }
+        if added.is_empty() {
+            return Ok(false);
+        }
+        tracing::info!(application = %self.application_id, topics = ?added.iter().map(|(t, _)| t).collect::<Vec<_>>(), "new topics match pattern sources");
+        self.source_of.write().extend(added);
+        self.version.fetch_add(1, Ordering::SeqCst);
+        Ok(true)
     }
 
     /// Groups assigned partitions into tasks.
@@ -42,12 +108,48 @@ impl TopologyTopics {
     }
 }
 
-/// Resolves partition counts, checks co-partitioning and creates the internal topics.
+/// Whether `topic` is internal: the broker's (`__consumer_offsets`, ...) or this
+/// application's changelog and repartition topics. Pattern sources never match those.
+pub(crate) fn is_internal(application_id: &str, topic: &str) -> bool {
+    topic.starts_with("__")
+        || (topic.starts_with(&format!("{application_id}-"))
+            && (topic.ends_with("-changelog") || topic.ends_with("-repartition")))
+}
+
+/// Resolves pattern sources against the existing topics and partition counts, checks
+/// co-partitioning and creates the internal topics.
 pub(crate) fn prepare(
-    subs: Vec<SubtopologyInfo>,
+    mut subs: Vec<SubtopologyInfo>,
+    patterns: Vec<(u32, String)>,
     admin: &dyn StreamsAdmin,
     config: &StreamsConfig,
 ) -> Result<TopologyTopics> {
+    let patterns: Vec<(u32, TopicPattern)> =
+        patterns.into_iter().map(|(s, p)| Ok((s, TopicPattern::compile(&p)?))).collect::<Result<_>>()?;
+    if !patterns.is_empty() {
+        let named: BTreeSet<String> = subs.iter().flat_map(|s| s.source_topics.iter().cloned()).collect();
+        for t in admin.list_topics()? {
+            if named.contains(&t) || is_internal(&config.application_id, &t) {
+                continue;
+            }
+            if let Some((sub, _)) = patterns.iter().find(|(_, p)| p.matches(&t)) {
+                if let Some(s) = subs.iter_mut().find(|s| s.id == *sub) {
+                    s.source_topics.push(t);
+                }
+            }
+        }
+        for (sub, p) in &patterns {
+            let empty = subs.iter().find(|s| s.id == *sub).is_some_and(|s| {
+                s.source_topics.is_empty() && s.repartition_source_topics.is_empty()
+            });
+            if empty {
+                return Err(Error::Topology(format!(
+                    "no topic matches the pattern source \"{}\" of sub-topology {sub}; create one before starting",
+                    p.as_str()
+                )));
+            }
+        }
+    }
     let mut counts: BTreeMap<String, i32> = BTreeMap::new();
     let repartition: BTreeSet<String> = subs
         .iter()
@@ -159,7 +261,14 @@ pub(crate) fn prepare(
             }
         }
     }
-    Ok(TopologyTopics { subtopologies: subs.into_iter().map(|s| (s.id, s)).collect(), source_of, partitions })
+    Ok(TopologyTopics {
+        subtopologies: subs.into_iter().map(|s| (s.id, s)).collect(),
+        source_of: RwLock::new(source_of),
+        partitions,
+        patterns,
+        application_id: config.application_id.clone(),
+        version: AtomicU64::new(0),
+    })
 }
 
 #[cfg(test)]
@@ -184,6 +293,9 @@ mod tests {
             }
             self.created.lock().extend(topics.iter().cloned());
             Ok(())
+        }
+        fn list_topics(&self) -> Result<Vec<String>> {
+            Ok(self.topics.lock().keys().cloned().collect())
         }
         fn end_offset(&self, _: &TopicPartition, _: bool) -> Result<i64> {
             Ok(0)
@@ -212,7 +324,7 @@ mod tests {
             sub(0, &["in"], &[], &["app-rep-repartition"], &[]),
             sub(1, &[], &["app-rep-repartition"], &[], &["app-agg-changelog"]),
         ];
-        let t = prepare(subs, &admin, &StreamsConfig::new("app")).unwrap();
+        let t = prepare(subs, vec![], &admin, &StreamsConfig::new("app")).unwrap();
         assert_eq!(t.partitions, BTreeMap::from([(0, 4), (1, 4)]));
         let created: BTreeMap<String, i32> =
             admin.created.lock().iter().map(|t| (t.name.clone(), t.partitions)).collect();
@@ -227,7 +339,7 @@ mod tests {
     fn mismatched_internal_topics_and_copartitioning_are_rejected() {
         let admin = FakeAdmin::default();
         admin.topics.lock().extend([("a".to_owned(), 2), ("b".to_owned(), 3), ("app-s-changelog".to_owned(), 5)]);
-        let err = prepare(vec![sub(0, &["a"], &[], &[], &["app-s-changelog"])], &admin, &StreamsConfig::new("app"))
+        let err = prepare(vec![sub(0, &["a"], &[], &[], &["app-s-changelog"])], vec![], &admin, &StreamsConfig::new("app"))
             .unwrap_err();
         assert!(
             matches!(&err, Error::Topology(m) if m.contains("has 5 partitions but sub-topology 0 has 2 tasks")),
@@ -235,10 +347,39 @@ mod tests {
         );
         let mut s = sub(0, &["a", "b"], &[], &[], &[]);
         s.copartition_groups = vec![vec!["a".into(), "b".into()]];
-        let err = prepare(vec![s], &admin, &StreamsConfig::new("app")).unwrap_err();
+        let err = prepare(vec![s], vec![], &admin, &StreamsConfig::new("app")).unwrap_err();
         assert!(
             matches!(&err, Error::Topology(m) if m.contains("co-partitioned") && m.contains("a: 2, b: 3")),
             "{err}"
         );
+    }
+
+    #[test]
+    fn pattern_sources_match_user_topics_only_and_pick_up_new_ones() {
+        let admin = FakeAdmin::default();
+        admin.topics.lock().extend(
+            [("in-a", 2), ("in-b", 2), ("other", 2), ("__in-x", 1), ("in-app-s-changelog", 2), ("in-app-r-repartition", 2)]
+                .map(|(t, n)| (t.to_owned(), n)),
+        );
+        let subs = vec![sub(0, &[], &[], &[], &["in-app-s-changelog"])];
+        let t = prepare(subs, vec![(0, "in-.*".into())], &admin, &StreamsConfig::new("in-app")).unwrap();
+        assert_eq!(t.subscription(), ["in-a", "in-b"]);
+        assert_eq!(t.partitions, BTreeMap::from([(0, 2)]));
+        assert_eq!(t.version(), 0);
+        assert!(!t.refresh(&admin).unwrap(), "nothing new");
+        admin.topics.lock().extend([("in-c".to_owned(), 1), ("in-wide".to_owned(), 4)]);
+        assert!(t.refresh(&admin).unwrap());
+        assert_eq!(t.version(), 1);
+        // `in-wide` has more partitions than the sub-topology has tasks: not subscribed.
+        assert_eq!(t.subscription(), ["in-a", "in-b", "in-c"]);
+        assert_eq!(t.task_of(&("in-c".into(), 0)), Some(TaskId { subtopology: 0, partition: 0 }));
+        assert_eq!(t.topics_of(0), ["in-a", "in-b", "in-c"]);
+
+        let err = prepare(vec![sub(0, &[], &[], &[], &[])], vec![(0, "nothing-.*".into())], &admin, &StreamsConfig::new("app"))
+            .unwrap_err();
+        assert!(matches!(&err, Error::Topology(m) if m.contains("no topic matches the pattern source \"nothing-.*\"")), "{err}");
+        assert!(is_internal("app", "__consumer_offsets"));
+        assert!(is_internal("app", "app-store-changelog"));
+        assert!(!is_internal("app", "other-store-changelog"));
     }
 }

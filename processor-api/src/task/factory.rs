@@ -208,4 +208,44 @@ impl TaskFactory for TopologyTaskFactory {
         let root = state_dir.parent().unwrap_or_else(|| Path::new(""));
         Ok(Box::new(StreamTask::new(&self.topology, id, &inputs, root, config, resources)?))
     }
+
+    fn source_patterns(&self) -> Vec<(u32, String)> {
+        let t = &self.topology;
+        let mut out = Vec::new();
+        for (id, (group, global)) in t.node_groups().into_iter().enumerate() {
+            if global {
+                continue;
+            }
+            for &i in &group {
+                if let NodeKind::Source { pattern: Some(p), .. } = &t.nodes[i].kind {
+                    out.push((id as u32, p.as_str().to_owned()));
+                }
+            }
+        }
+        out
+    }
+
+    fn global_source_topics(&self) -> Vec<String> {
+        let t = &self.topology;
+        let mut out = Vec::new();
+        for (group, global) in t.node_groups() {
+            if !global {
+                continue;
+            }
+            for &i in &group {
+                if let NodeKind::Source { topics, .. } = &t.nodes[i].kind {
+                    out.extend(topics.iter().map(|topic| t.resolve_topic(&self.application_id, topic)));
+                }
+            }
+        }
+        out
+    }
+
+    fn create_global_engine(&self, inputs: Vec<TopicPartition>, state_dir: &Path, config: &StreamsConfig) -> Result<Option<Box<dyn TaskEngine>>> {
+        Ok(self.create_global_task(inputs, state_dir, config)?.map(|t| Box::new(t) as Box<dyn TaskEngine>))
+    }
+
+    fn store_names(&self) -> Vec<String> {
+        self.topology.stores.keys().cloned().collect()
+    }
 }

@@ -149,6 +149,11 @@ impl StateManager {
         self.stores.insert(name, store);
     }
 
+    /// A store by name, for reads (interactive queries).
+    pub fn get(&self, name: &str) -> Option<&AnyStore> {
+        self.stores.get(name)
+    }
+
     /// A store by name.
     pub fn get_mut(&mut self, name: &str) -> Option<&mut AnyStore> {
         self.stores.get_mut(name)

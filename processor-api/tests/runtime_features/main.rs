@@ -1,0 +1,9 @@
+//! Runtime features over the embedded broker with Processor API topologies: interactive
+//! queries, global stores (the global stream thread) and pattern sources.
+
+mod global;
+mod harness;
+#[cfg(feature = "kafka")]
+mod kafka_seam;
+mod patterns;
+mod queries;
