@@ -563,7 +563,8 @@ impl Shared {
         let pending = match st.pending.get_mut(&tp) {
             Some(p) => p,
             None => st.pending.entry(tp.clone()).or_insert_with(|| Pending {
-                builder: BatchBuilder::new(compression),
+                // Java's producer also takes a `batch.size` buffer per open batch.
+                builder: BatchBuilder::with_capacity(compression, batch_size.min(1 << 20)),
                 shared: Arc::new(BatchShared::default()),
                 created: Instant::now(),
             }),

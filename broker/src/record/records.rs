@@ -241,15 +241,20 @@ pub struct BatchBuilder {
     base_sequence: i32,
     attributes: i16,
     fixed_base_timestamp: bool,
-    scratch: Vec<u8>,
 }
 
 impl BatchBuilder {
     /// An empty batch with the given codec and no producer id.
     pub fn new(compression: Compression) -> BatchBuilder {
+        BatchBuilder::with_capacity(compression, 0)
+    }
+
+    /// [`new`](Self::new) with room for `bytes` of records (a producer's `batch.size`), so
+    /// filling the batch never reallocates.
+    pub fn with_capacity(compression: Compression, bytes: usize) -> BatchBuilder {
         BatchBuilder {
             compression,
-            records: Vec::new(),
+            records: Vec::with_capacity(bytes),
             count: 0,
             base_timestamp: -1,
             max_timestamp: -1,
@@ -260,7 +265,6 @@ impl BatchBuilder {
             base_sequence: -1,
             attributes: compression.id(),
             fixed_base_timestamp: false,
-            scratch: Vec::new(),
         }
     }
 
@@ -328,10 +332,23 @@ impl BatchBuilder {
             self.base_timestamp = timestamp;
         }
         self.max_timestamp = self.max_timestamp.max(timestamp);
-        let s = &mut self.scratch;
-        s.clear();
+        // The length prefix comes first: size the record, then write it in place.
+        let ts_delta = timestamp - self.base_timestamp;
+        let nullable_len = |v: Option<&[u8]>| v.map_or(1, |b| varint_len(b.len() as i64) + b.len());
+        let mut len = 1
+            + varint_len(ts_delta)
+            + varint_len(i64::from(offset_delta))
+            + nullable_len(key)
+            + nullable_len(value)
+            + varint_len(headers.len() as i64);
+        for h in headers {
+            len += nullable_len(Some(h.key.as_bytes())) + nullable_len(h.value.as_deref());
+        }
+        let s = &mut self.records;
+        s.reserve(len + 5);
+        put_varint(s, len as i32);
         s.push(0);
-        put_varlong(s, timestamp - self.base_timestamp);
+        put_varlong(s, ts_delta);
         put_varint(s, offset_delta);
         put_nullable(s, key);
         put_nullable(s, value);
@@ -340,8 +357,6 @@ impl BatchBuilder {
             put_nullable(s, Some(h.key.as_bytes()));
             put_nullable(s, h.value.as_deref());
         }
-        put_varint(&mut self.records, s.len() as i32);
-        self.records.extend_from_slice(s);
         self.count += 1;
         self.last_offset_delta = offset_delta;
         self
