@@ -991,7 +991,7 @@ mod over_kafka {
 }
 
 #[test]
-fn at_least_once_commits_before_a_rebalance_so_counts_stay_exact() {
+fn at_least_once_commits_inside_the_revocation_callback_so_counts_stay_exact() {
     let b = TestBroker::new();
     b.create("input", 4);
     b.create("output", 4);

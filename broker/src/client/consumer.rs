@@ -169,7 +169,8 @@ pub struct ConsumerRecord {
 /// Told about partitions moving to and from this consumer; revocation comes before the
 /// rebalance, assignment after it, as in the Java client.
 pub trait RebalanceListener: Send {
-    /// Partitions taken away; commit their offsets here.
+    /// Partitions taken away; commit their offsets here, through a [`CommitHandle`] taken
+    /// from the consumer before `subscribe` (the member still has its generation now).
     fn on_partitions_revoked(&mut self, partitions: &[TopicPartition]);
     /// Partitions given to this consumer.
     fn on_partitions_assigned(&mut self, partitions: &[TopicPartition]);
@@ -190,11 +191,112 @@ impl WakeupHandle {
     }
 }
 
+/// The group identity of a consumer, as Kafka's `ConsumerGroupMetadata`: what
+/// [`Producer::send_offsets_to_transaction`](super::Producer::send_offsets_to_transaction) needs
+/// so that the group coordinator fences the producer of a member that was expelled from the
+/// group (a zombie).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerGroupMetadata {
+    /// `group.id`.
+    pub group_id: String,
+    /// The generation of the member's last join; -1 when not a member (no fencing).
+    pub generation_id: i32,
+    /// The member id; empty when not a member (no fencing).
+    pub member_id: String,
+    /// `group.instance.id` of a static member.
+    pub group_instance_id: Option<String>,
+}
+
+impl ConsumerGroupMetadata {
+    /// Metadata naming only the group, as Java's `new ConsumerGroupMetadata(groupId)`: the
+    /// transactional offset commit is then not fenced by the group generation.
+    pub fn new(group_id: impl Into<String>) -> ConsumerGroupMetadata {
+        ConsumerGroupMetadata { group_id: group_id.into(), generation_id: -1, member_id: String::new(), group_instance_id: None }
+    }
+}
+
+/// Commits offsets as the group member of a [`Consumer`], synchronously, from anywhere; notably
+/// from inside [`RebalanceListener::on_partitions_revoked`], where the consumer itself is busy
+/// (mid-poll) but the member still belongs to the group with its current generation, as in
+/// the Java client, whose listener commits through the consumer it captured.
+#[derive(Clone)]
+pub struct CommitHandle {
+    broker: Broker,
+    group_id: Option<String>,
+    group_instance_id: Option<String>,
+    member: Arc<Mutex<Membership>>,
+}
+
+impl std::fmt::Debug for CommitHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommitHandle").field("group_id", &self.group_id).finish_non_exhaustive()
+    }
+}
+
+impl CommitHandle {
+    /// Commits explicit offsets (the offset of the next record to read) with the member's
+    /// current generation.
+    ///
+    /// # Errors
+    /// As [`Consumer::commit_offsets`].
+    pub fn commit_offsets(&self, offsets: &BTreeMap<TopicPartition, i64>) -> Result<()> {
+        let group = self
+            .group_id
+            .clone()
+            .ok_or_else(|| Error::InvalidConfig("this operation needs group.id".into()))?;
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let (generation, member_id) = {
+            let m = self.member.lock();
+            if m.subscribed {
+                (m.generation, m.member_id.clone())
+            } else {
+                (-1, String::new())
+            }
+        };
+        let commits = super::offset_commits(offsets);
+        let res = self.broker.inner.groups.commit_offsets(
+            &group,
+            generation,
+            &member_id,
+            self.group_instance_id.as_deref(),
+            &commits,
+        );
+        let code = match res {
+            Ok(codes) => codes.into_iter().find(|c| *c != ErrorCode::None),
+            Err(c) => Some(c),
+        };
+        match code {
+            None => Ok(()),
+            Some(c) => {
+                if matches!(c, ErrorCode::RebalanceInProgress | ErrorCode::IllegalGeneration | ErrorCode::UnknownMemberId) {
+                    self.member.lock().needs_rejoin = true;
+                }
+                Err(Error::kafka(c, format!("commit failed for group {group}")))
+            }
+        }
+    }
+
+    /// The member's group identity now (see [`Consumer::group_metadata`]).
+    pub fn group_metadata(&self) -> ConsumerGroupMetadata {
+        let m = self.member.lock();
+        ConsumerGroupMetadata {
+            group_id: self.group_id.clone().unwrap_or_default(),
+            generation_id: m.generation,
+            member_id: m.member_id.clone(),
+            group_instance_id: self.group_instance_id.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Membership {
     member_id: String,
     generation: i32,
     needs_rejoin: bool,
+    /// Subscribed (group member) rather than manually assigned.
+    subscribed: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -264,13 +366,16 @@ impl Consumer {
         }
         self.subscription = Some(topics.iter().map(|t| t.to_string()).collect());
         self.listener = listener;
-        self.member.lock().needs_rejoin = true;
+        let mut m = self.member.lock();
+        m.needs_rejoin = true;
+        m.subscribed = true;
         Ok(())
     }
 
     /// Consumes exactly these partitions, without group membership.
     pub fn assign(&mut self, partitions: &[TopicPartition]) {
         self.subscription = None;
+        self.member.lock().subscribed = false;
         self.buffer.clear();
         self.assigned = partitions.iter().map(|tp| (tp.clone(), PartState::default())).collect();
     }
@@ -285,10 +390,24 @@ impl Consumer {
         self.wakeup.clone()
     }
 
-    /// `(group id, generation, member id)` for `send_offsets_to_transaction`.
-    pub fn group_metadata(&self) -> (Option<String>, i32, String) {
-        let m = self.member.lock();
-        (self.config.group_id.clone(), m.generation, m.member_id.clone())
+    /// The group identity for
+    /// [`Producer::send_offsets_to_transaction`](super::Producer::send_offsets_to_transaction)
+    /// (Java's `groupMetadata()`): group id (empty without one), generation and member id of the
+    /// last join (-1 and empty before it, or when partitions are assigned manually), and
+    /// `group.instance.id`.
+    pub fn group_metadata(&self) -> ConsumerGroupMetadata {
+        self.commit_handle().group_metadata()
+    }
+
+    /// A handle that commits offsets as this consumer's group member, usable inside a
+    /// [`RebalanceListener`] (give the listener a handle taken before `subscribe`).
+    pub fn commit_handle(&self) -> CommitHandle {
+        CommitHandle {
+            broker: self.broker.clone(),
+            group_id: self.config.group_id.clone(),
+            group_instance_id: self.config.group_instance_id.clone(),
+            member: self.member.clone(),
+        }
     }
 
     /// Stops fetching from these partitions until resumed.
@@ -581,40 +700,9 @@ impl Consumer {
     /// # Errors
     /// As [`commit_sync`](Self::commit_sync).
     pub fn commit_offsets(&mut self, offsets: &BTreeMap<TopicPartition, i64>) -> Result<()> {
-        let group = self.group_id()?;
+        self.group_id()?;
         self.last_commit = Instant::now();
-        if offsets.is_empty() {
-            return Ok(());
-        }
-        let (generation, member_id) = {
-            let m = self.member.lock();
-            if self.subscription.is_some() {
-                (m.generation, m.member_id.clone())
-            } else {
-                (-1, String::new())
-            }
-        };
-        let commits = super::offset_commits(offsets);
-        let res = self.broker.inner.groups.commit_offsets(
-            &group,
-            generation,
-            &member_id,
-            self.config.group_instance_id.as_deref(),
-            &commits,
-        );
-        let code = match res {
-            Ok(codes) => codes.into_iter().find(|c| *c != ErrorCode::None),
-            Err(c) => Some(c),
-        };
-        match code {
-            None => Ok(()),
-            Some(c) => {
-                if matches!(c, ErrorCode::RebalanceInProgress | ErrorCode::IllegalGeneration | ErrorCode::UnknownMemberId) {
-                    self.member.lock().needs_rejoin = true;
-                }
-                Err(Error::kafka(c, format!("commit failed for group {group}")))
-            }
-        }
+        self.commit_handle().commit_offsets(offsets)
     }
 
     async fn ensure_membership(&mut self) -> Result<()> {

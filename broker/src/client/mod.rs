@@ -14,7 +14,10 @@ use std::time::Duration;
 
 pub use admin::{Admin, ConsumerGroupLag, GroupDescription, GroupMember, NewTopic, PartitionLag};
 pub use assignor::{CooperativeStickyAssignor, PartitionAssignor, RangeAssignor, RoundRobinAssignor};
-pub use consumer::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset, RebalanceListener, WakeupHandle};
+pub use consumer::{
+    CommitHandle, Consumer, ConsumerConfig, ConsumerGroupMetadata, ConsumerRecord, OffsetReset, RebalanceListener,
+    WakeupHandle,
+};
 pub use partitioner::Partitioner;
 pub use producer::{DeliveryFuture, Producer, ProducerConfig, ProducerRecord, RecordMetadata};
 

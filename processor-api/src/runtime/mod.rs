@@ -13,10 +13,15 @@
 //! sources (they are not part of [`SubtopologyInfo`](crate::SubtopologyInfo)), store handles
 //! for interactive queries ([`KafkaStreams::store`] returns an error; use
 //! [`KafkaStreams::with_tasks`]), and cooperative rebalancing (threads use the eager range
-//! assignor). With the embedded seam, at-least-once threads commit before polling instead of
-//! inside the revocation callback (the embedded consumer is mid-poll there), and the
-//! transactional offset commit is not fenced by the group generation (the embedded producer's
-//! `send_offsets_to_transaction` takes the group id only).
+//! assignor).
+//!
+//! Rebalances: under at-least-once a thread commits its input offsets inside the revocation
+//! callback, before the group rebalances (both seams: the embedded consumer commits through a
+//! [`CommitHandle`](brook_broker::client::CommitHandle) with the generation the member still
+//! has), so the next owners start exactly where it stopped. Under exactly-once the
+//! transactional offset commit carries the member's group metadata (generation, member id,
+//! `group.instance.id`), so a thread expelled from the group is fenced by the group
+//! coordinator, as with Kafka's `ConsumerGroupMetadata`.
 
 pub mod client;
 #[cfg(feature = "kafka")]

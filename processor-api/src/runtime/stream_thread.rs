@@ -254,29 +254,6 @@ pub(crate) fn run(shared: &Arc<ThreadShared>) -> Result<()> {
     result
 }
 
-/// Under at-least-once with a seam whose consumer cannot commit inside the revocation callback
-/// (the embedded one, whose `poll` rejoins the group as soon as its heartbeat sees a
-/// rebalance): commits before polling when the group is preparing a rebalance, and before an
-/// idle (blocking) poll when records were processed since the last commit. So the next owners
-/// of the tasks start where this thread stopped; the only miss is a rebalance that starts
-/// between this check and a non-blocking poll.
-fn commit_before_rebalance(shared: &Arc<ThreadShared>, consumer: &mut dyn StreamsConsumer, idle: bool) {
-    let ctx = &shared.ctx;
-    if ctx.config.exactly_once() {
-        return;
-    }
-    let Some(preparing) = ctx.admin.rebalance_in_progress(&ctx.config.application_id) else { return };
-    let mut guard = shared.core.lock();
-    let Some(core) = guard.as_mut() else { return };
-    if core.tasks.is_empty() || !(preparing || (idle && core.processed_since_commit > 0)) {
-        return;
-    }
-    let group = consumer.group_metadata();
-    if let Err(e) = core.commit(&mut |o| consumer.commit(o), &group) {
-        tracing::warn!(thread = %shared.name, error = %e, "commit before polling failed");
-    }
-}
-
 fn run_loop(shared: &Arc<ThreadShared>, consumer: &mut dyn StreamsConsumer) -> Result<()> {
     let poll_timeout = shared.ctx.config.poll;
     loop {
@@ -284,7 +261,6 @@ fn run_loop(shared: &Arc<ThreadShared>, consumer: &mut dyn StreamsConsumer) -> R
             return Ok(());
         }
         let busy = shared.core.lock().as_ref().is_some_and(Core::has_buffered);
-        commit_before_rebalance(shared, consumer, !busy);
         let records = consumer.poll(if busy { Duration::ZERO } else { poll_timeout })?;
         if shared.abandon.load(Ordering::SeqCst) {
             return Ok(());

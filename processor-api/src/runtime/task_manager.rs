@@ -278,8 +278,9 @@ impl Core {
         requested || self.last_commit.elapsed() >= self.ctx.config.commit_interval
     }
 
-    /// Commits every task. `consumer` is `None` inside a rebalance callback (the consumer is
-    /// polling): under at-least-once the offsets are then not committed.
+    /// Commits every task; `committer` commits consumer offsets under at-least-once (inside a
+    /// rebalance callback too), `group` fences the transactional offset commit under
+    /// exactly-once.
     pub(crate) fn commit(&mut self, committer: &mut OffsetCommitFn<'_>, group: &GroupMetadata) -> Result<()> {
         self.last_commit = Instant::now();
         let mut offsets: BTreeMap<TopicPartition, i64> = BTreeMap::new();
@@ -310,14 +311,10 @@ impl Core {
             self.written.extend(ends);
             if !offsets.is_empty() {
                 if let Err(e) = committer(&offsets) {
-                    // The group moved on (or the seam cannot commit inside a rebalance
-                    // callback): the partitions are reprocessed from the last committed offsets
-                    // by their next owner, as at-least-once allows.
-                    if matches!(e, Error::IllegalState(_)) {
-                        tracing::debug!(thread = %self.name, error = %e, "offsets not committed");
-                    } else {
-                        tracing::warn!(thread = %self.name, error = %e, "offset commit failed");
-                    }
+                    // The group moved on (this member was expelled): the partitions are
+                    // reprocessed from the last committed offsets by their next owner, as
+                    // at-least-once allows.
+                    tracing::warn!(thread = %self.name, error = %e, "offset commit failed");
                     return Ok(());
                 }
             }
