@@ -579,7 +579,8 @@ impl TaskEngine for StreamTask {
         }
         self.closed = true;
         let mut result = Ok(());
-        for n in &mut self.nodes {
+        // A standby task's processors were never initialised: only its stores close.
+        for n in self.nodes.iter_mut().filter(|_| self.initialized) {
             if let Some(p) = n.proc.as_mut() {
                 if let Err(e) = p.close() {
                     result = result.and(Err(e));

@@ -1033,3 +1033,119 @@ fn the_client_can_be_shared_across_threads() {
     send_sync::<KafkaStreams>();
     send_sync::<Embedded>();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Standby replicas.
+
+fn changelog_end(b: &TestBroker, app: &str, partition: i32) -> i64 {
+    b.broker.list_offset(&format!("{app}-counts-changelog"), partition, OffsetSpec::Latest, IsolationLevel::ReadUncommitted).unwrap().0
+}
+
+fn standby_tasks(s: &KafkaStreams) -> Vec<TaskId> {
+    s.metadata_for_local_threads().into_iter().flat_map(|t| t.standby_tasks).collect()
+}
+
+type TaskCounts = BTreeMap<TaskId, BTreeMap<Bytes, u64>>;
+
+fn active_counts(s: &KafkaStreams) -> TaskCounts {
+    let mut out = BTreeMap::new();
+    s.with_tasks(|id, e| {
+        let e = e.as_any().downcast_ref::<CountEngine>().unwrap();
+        out.insert(id, e.counts.iter().map(|(k, v)| (k.clone(), *v)).collect());
+    });
+    out
+}
+
+fn standby_counts(s: &KafkaStreams) -> TaskCounts {
+    let mut out = BTreeMap::new();
+    s.with_standby_tasks(|id, e| {
+        let e = e.as_any().downcast_ref::<CountEngine>().unwrap();
+        out.insert(id, e.counts.iter().map(|(k, v)| (k.clone(), *v)).collect());
+    });
+    out
+}
+
+fn standby_replicas_take_over_with_only_the_tail(eos: bool) {
+    let app = if eos { "standby-eos" } else { "standby-alos" };
+    let b = TestBroker::new();
+    b.create("input", 2);
+    b.create("output", 2);
+    let (dir_a, dir_c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let make = |dir: &Path| {
+        let mut c = config(app, dir, eos);
+        c.set("num.standby.replicas", "1").unwrap();
+        KafkaStreams::new(CountFactory::new(app), c, Embedded::new(b.broker.clone())).unwrap()
+    };
+    let a = make(dir_a.path());
+    a.start().unwrap();
+    wait_until("a owns both tasks", Duration::from_secs(30), || local_tasks(&a).len() == 2 && a.state() == State::Running);
+    b.produce("input", &records(8, 20, "a"));
+    wait_until("counts of 20", Duration::from_secs(30), || b.final_counts(eos) == expect_counts(8, 20));
+    assert!(standby_tasks(&a).is_empty(), "no other instance: no standby");
+
+    let c = make(dir_c.path());
+    c.start().unwrap();
+    // Each instance keeps a standby of the other's task.
+    wait_until("tasks split with standbys", Duration::from_secs(30), || {
+        let (ta, tc) = (local_tasks(&a), local_tasks(&c));
+        a.state() == State::Running
+            && c.state() == State::Running
+            && ta.len() == 1
+            && tc.len() == 1
+            && standby_tasks(&a) == tc
+            && standby_tasks(&c) == ta
+    });
+    b.produce("input", &records(8, 10, "b"));
+    wait_until("counts of 30", Duration::from_secs(30), || b.final_counts(eos) == expect_counts(8, 30));
+    // The standbys converge to the active stores.
+    wait_until("standbys converge", Duration::from_secs(30), || {
+        let (aa, ac) = (active_counts(&a), active_counts(&c));
+        aa.values().chain(ac.values()).map(|m| m.values().sum::<u64>()).sum::<u64>() == 8 * 30
+            && standby_counts(&c) == aa
+            && standby_counts(&a) == ac
+    });
+    let moving = local_tasks(&a)[0];
+    let warm_position = changelog_end(&b, app, moving.partition);
+    assert!(warm_position > 0);
+
+    // More records, then the active instance goes away: the other takes its task over and
+    // restores only what its standby had not read yet.
+    b.produce("input", &records(8, 10, "c"));
+    wait_until("counts of 40", Duration::from_secs(30), || b.final_counts(eos) == expect_counts(8, 40));
+    assert!(a.close(Duration::from_secs(30)));
+    wait_until("c owns both tasks", Duration::from_secs(30), || local_tasks(&c).len() == 2 && c.state() == State::Running);
+    assert!(standby_tasks(&c).is_empty(), "no other instance left for standbys");
+    let end = changelog_end(&b, app, moving.partition);
+    let mut restored = BTreeMap::new();
+    c.with_tasks(|id, e| {
+        restored.insert(id, e.as_any().downcast_ref::<CountEngine>().unwrap().restored);
+    });
+    assert!(
+        (restored[&moving] as i64) <= end - warm_position,
+        "restored {} changelog records of {end}; the standby had read up to {warm_position}",
+        restored[&moving]
+    );
+    // Its own task was closed cleanly at the rebalance and restores nothing.
+    let own = *restored.keys().find(|id| **id != moving).unwrap();
+    assert_eq!(restored[&own], 0);
+
+    b.produce("input", &records(8, 10, "d"));
+    wait_until("counts of 50", Duration::from_secs(30), || b.final_counts(eos) == expect_counts(8, 50));
+    if eos {
+        assert_exact_sequences(&b.read_all("output", true), 8, 50);
+    } else {
+        // Nothing processed twice: offsets committed inside the revocation callbacks and on close.
+        assert_eq!(b.read_all("output", false).len(), 8 * 50);
+    }
+    assert!(c.close(Duration::from_secs(30)));
+}
+
+#[test]
+fn standby_replicas_take_over_with_only_the_tail_at_least_once() {
+    standby_replicas_take_over_with_only_the_tail(false);
+}
+
+#[test]
+fn standby_replicas_take_over_with_only_the_tail_exactly_once() {
+    standby_replicas_take_over_with_only_the_tail(true);
+}

@@ -216,6 +216,7 @@ impl KafkaStreams {
             admin,
             process_id: inner.process_id.clone(),
             app_dir: inner.app_dir.clone(),
+            standbys: Default::default(),
             on_state_change: Arc::new(move || {
                 if let Some(inner) = weak.upgrade() {
                     Inner::recompute_state(&inner);
@@ -329,6 +330,14 @@ impl KafkaStreams {
         let threads: Vec<Arc<ThreadShared>> = self.inner.threads.lock().iter().map(|t| t.shared.clone()).collect();
         for t in threads {
             t.for_each_task(&mut f);
+        }
+    }
+
+    /// Runs `f` on every standby task engine of this instance (`num.standby.replicas`); their
+    /// stores lag the active tasks' by what the standbys have not read yet.
+    pub fn with_standby_tasks(&self, mut f: impl FnMut(TaskId, &dyn TaskEngine)) {
+        if let Some(ctx) = self.inner.ctx.lock().clone() {
+            ctx.standbys.for_each(&mut f);
         }
     }
 

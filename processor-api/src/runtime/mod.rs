@@ -29,6 +29,7 @@ pub mod kafka;
 mod kafka_streams;
 mod metadata;
 mod process_id;
+mod standby;
 mod state;
 mod stream_thread;
 mod task_manager;

@@ -14,8 +14,9 @@ use super::client::{
     StreamsConsumer,
 };
 use super::metadata::ThreadMetadata;
+use super::standby::Standbys;
 use super::state::ThreadState;
-use super::task_manager::{is_fenced, Core};
+use super::task_manager::{is_fenced, Core, StandbyTimers};
 use super::topics::TopologyTopics;
 use crate::config::StreamsConfig;
 use crate::engine::{TaskEngine, TaskFactory, TaskId, TopicPartition};
@@ -30,6 +31,8 @@ pub(crate) struct ThreadContext {
     pub(crate) admin: Arc<dyn StreamsAdmin>,
     pub(crate) process_id: String,
     pub(crate) app_dir: PathBuf,
+    /// The instance's standby tasks, shared by its threads.
+    pub(crate) standbys: Standbys,
     /// Called after a thread changes state.
     pub(crate) on_state_change: Arc<dyn Fn() + Send + Sync>,
 }
@@ -110,6 +113,7 @@ impl ThreadShared {
             }
             .to_owned(),
             active_tasks,
+            standby_tasks: self.ctx.standbys.hosted_by(self.index),
             partitions,
             transactional_id: self.transactional_id.clone(),
         }
@@ -219,6 +223,7 @@ pub(crate) fn run(shared: &Arc<ThreadShared>) -> Result<()> {
         ctx.supplier.consumer(&consumer_settings(config, format!("{}-consumer", shared.name), true, shared.index))?;
     *shared.core.lock() = Some(Core {
         ctx: ctx.clone(),
+        index: shared.index,
         name: shared.name.clone(),
         transactional_id: shared.transactional_id.clone(),
         producer,
@@ -231,6 +236,7 @@ pub(crate) fn run(shared: &Arc<ThreadShared>) -> Result<()> {
         needs_reinit: false,
         last_commit: Instant::now(),
         processed_since_commit: 0,
+        standby: StandbyTimers::new(),
     });
     consumer.subscribe(&ctx.topics.subscription(), Box::new(Handler { shared: shared.clone() }))?;
     tracing::info!(thread = %shared.name, topics = ?ctx.topics.subscription(), "stream thread started");
@@ -238,6 +244,7 @@ pub(crate) fn run(shared: &Arc<ThreadShared>) -> Result<()> {
     if shared.abandon.load(Ordering::SeqCst) {
         // Like a crash: nothing is committed; the tasks and clients are just dropped.
         *shared.core.lock() = None;
+        ctx.standbys.abandon_hosted(shared.index);
         drop(consumer);
         return result;
     }
@@ -250,6 +257,7 @@ pub(crate) fn run(shared: &Arc<ThreadShared>) -> Result<()> {
     }
     consumer.close();
     *shared.core.lock() = None;
+    ctx.standbys.close_hosted(shared.index);
     tracing::info!(thread = %shared.name, "stream thread stopped");
     result
 }
@@ -289,6 +297,7 @@ fn run_loop(shared: &Arc<ThreadShared>, consumer: &mut dyn StreamsConsumer) -> R
             return Err(e);
         }
         core.resume_drained(consumer);
+        core.maintain_standbys();
         if core.commit_due() {
             let group = consumer.group_metadata();
             if let Err(e) = core.commit(&mut |o| consumer.commit(o), &group) {

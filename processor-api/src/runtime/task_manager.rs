@@ -20,6 +20,30 @@ const MAX_RECORDS_PER_ITERATION: usize = 20_000;
 /// At most this long processing before polling again.
 const MAX_PROCESS_TIME: Duration = Duration::from_millis(100);
 
+/// Changelog records applied to standby tasks per loop iteration, at most (about).
+const STANDBY_RECORDS_PER_ITERATION: usize = 10_000;
+/// How often a thread reads its standby tasks' changelogs.
+const STANDBY_UPDATE_INTERVAL: Duration = Duration::from_millis(100);
+/// How often standby placement is checked against the group without a rebalance.
+const STANDBY_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
+/// Retry delay after an incomplete standby placement.
+const STANDBY_RETRY: Duration = Duration::from_millis(500);
+
+/// When a thread last worked on its standby tasks.
+pub(crate) struct StandbyTimers {
+    /// Next placement check.
+    reconcile_at: Instant,
+    last_update: Instant,
+    last_checkpoint: Instant,
+}
+
+impl StandbyTimers {
+    pub(crate) fn new() -> StandbyTimers {
+        let now = Instant::now();
+        StandbyTimers { reconcile_at: now + STANDBY_REFRESH_INTERVAL, last_update: now, last_checkpoint: now }
+    }
+}
+
 /// One task and the runtime's bookkeeping about it.
 pub(crate) struct TaskSlot {
     pub(crate) engine: Box<dyn TaskEngine>,
@@ -31,6 +55,8 @@ pub(crate) struct TaskSlot {
 /// it polls).
 pub(crate) struct Core {
     pub(crate) ctx: Arc<ThreadContext>,
+    /// The thread index (hosts standby tasks by it).
+    pub(crate) index: usize,
     pub(crate) name: String,
     pub(crate) transactional_id: Option<String>,
     pub(crate) producer: Box<dyn StreamsProducer>,
@@ -46,6 +72,7 @@ pub(crate) struct Core {
     pub(crate) needs_reinit: bool,
     pub(crate) last_commit: Instant,
     pub(crate) processed_since_commit: usize,
+    pub(crate) standby: StandbyTimers,
 }
 
 struct Collector<'a> {
@@ -108,6 +135,11 @@ impl Core {
         if !stale.is_empty() {
             self.close_tasks(&stale, true);
         }
+        // Standby tasks of this instance that become active close first (with their
+        // checkpoint): the active task opens the same directory and restores from there.
+        let new: BTreeSet<TaskId> = wanted.keys().filter(|id| !self.tasks.contains_key(id)).copied().collect();
+        self.ctx.standbys.release(&new);
+        self.standby.reconcile_at = Instant::now();
         for (id, inputs) in wanted {
             if self.tasks.contains_key(&id) {
                 continue;
@@ -268,6 +300,31 @@ impl Core {
             slot.engine.punctuate(now, &mut out)?;
         }
         Ok(())
+    }
+
+    /// Standby work of one loop iteration: placement after a rebalance (and now and then),
+    /// a bounded changelog read, and checkpoints every `commit.interval.ms`.
+    pub(crate) fn maintain_standbys(&mut self) {
+        if self.ctx.config.num_standby_replicas == 0 {
+            return;
+        }
+        let now = Instant::now();
+        if now >= self.standby.reconcile_at {
+            let complete = self.ctx.standbys.reconcile(&self.ctx, self.index);
+            self.standby.reconcile_at = now + if complete { STANDBY_REFRESH_INTERVAL } else { STANDBY_RETRY };
+        }
+        if now.duration_since(self.standby.last_update) >= STANDBY_UPDATE_INTERVAL {
+            self.standby.last_update = now;
+            if let Err(e) =
+                self.ctx.standbys.update(&self.ctx, self.index, self.restore.as_mut(), STANDBY_RECORDS_PER_ITERATION)
+            {
+                tracing::warn!(thread = %self.name, error = %e, "updating standby tasks failed");
+            }
+        }
+        if now.duration_since(self.standby.last_checkpoint) >= self.ctx.config.commit_interval {
+            self.standby.last_checkpoint = now;
+            self.ctx.standbys.checkpoint(self.index);
+        }
     }
 
     pub(crate) fn commit_due(&mut self) -> bool {
