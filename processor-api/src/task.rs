@@ -330,6 +330,12 @@ impl StreamTask {
         Some(StoreRef::global(parking_lot::MutexGuard::map(shared.lock(), |s| s)))
     }
 
+    /// A local store of this task by name, to read (interactive queries on active and standby
+    /// tasks, tests).
+    pub fn store(&self, name: &str) -> Option<&AnyStore> {
+        self.core.stores.get(name)
+    }
+
     /// Names of this task's stores (global stores it updates included).
     pub fn store_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.core.stores.store_names().map(str::to_owned).collect();

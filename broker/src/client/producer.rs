@@ -365,7 +365,7 @@ impl Producer {
         let b = &self.shared.broker;
         self.fatal_on_fence(b.add_offsets_to_txn(&id, pid, epoch, group_id))?;
         let commits = super::offset_commits(offsets);
-        let member = (group.generation_id >= 0 && !group.member_id.is_empty()).then(|| crate::txn::GroupMember {
+        let member = (group.generation_id >= 0 && !group.member_id.is_empty()).then_some(crate::txn::GroupMember {
             generation: group.generation_id,
             member_id: group.member_id.as_str(),
             instance_id: group.group_instance_id.as_deref(),

@@ -170,8 +170,11 @@ async fn a_new_consumer_resumes_from_the_committed_offset() {
 struct CommitOnRevoke {
     handle: brook_broker::client::CommitHandle,
     consumed: Arc<std::sync::Mutex<BTreeMap<TopicPartition, i64>>>,
-    results: Arc<std::sync::Mutex<Vec<(i32, Result<(), String>)>>>,
+    results: Arc<std::sync::Mutex<Vec<CommitResult>>>,
 }
+
+/// The generation a commit was made with, and its outcome.
+type CommitResult = (i32, Result<(), String>);
 
 impl RebalanceListener for CommitOnRevoke {
     fn on_partitions_revoked(&mut self, revoked: &[TopicPartition]) {

@@ -465,6 +465,8 @@ struct ListenerAdapter {
     commits: bc::CommitHandle,
 }
 
+// With the `kafka` feature GroupMetadata has one more field.
+#[allow(clippy::needless_update)]
 fn group_metadata_of(m: bc::ConsumerGroupMetadata) -> GroupMetadata {
     GroupMetadata {
         group_id: m.group_id,

@@ -13,6 +13,7 @@ use parking_lot::{Condvar, Mutex};
 use super::client::{ClientSupplier, InternalTopic, ProducerSettings};
 use super::metadata::{KeyQueryMetadata, ThreadMetadata};
 use super::process_id;
+use super::restore_listener::StateRestoreListener;
 use super::state::{State, ThreadState};
 use super::stream_thread::{self, ThreadContext, ThreadShared};
 use super::topics;
@@ -41,6 +42,7 @@ struct Inner {
     state_cv: Condvar,
     listener: Mutex<Option<StateListener>>,
     handler: Mutex<Option<UncaughtExceptionHandler>>,
+    restore_listener: Mutex<Option<Arc<dyn StateRestoreListener>>>,
     threads: Mutex<Vec<ThreadEntry>>,
     ctx: Mutex<Option<Arc<ThreadContext>>>,
     /// The lock on `state.dir/<application.id>` held while running.
@@ -132,6 +134,7 @@ impl KafkaStreams {
                 state_cv: Condvar::new(),
                 listener: Mutex::new(None),
                 handler: Mutex::new(None),
+                restore_listener: Mutex::new(None),
                 threads: Mutex::new(Vec::new()),
                 ctx: Mutex::new(None),
                 dir_lock: Mutex::new(None),
@@ -147,6 +150,17 @@ impl KafkaStreams {
     /// The process id (a UUID stable per state directory).
     pub fn process_id(&self) -> &str {
         &self.inner.process_id
+    }
+
+    /// Sets the listener told about every restore of an active task's store (Kafka's
+    /// `setGlobalStateRestoreListener`); only before `start`.
+    ///
+    /// # Errors
+    /// [`Error::IllegalState`] after `start`.
+    pub fn set_global_state_restore_listener(&self, listener: impl StateRestoreListener + 'static) -> Result<()> {
+        self.require_created("set_global_state_restore_listener")?;
+        *self.inner.restore_listener.lock() = Some(Arc::new(listener));
+        Ok(())
     }
 
     /// Sets the state listener; only before `start`.
@@ -217,6 +231,7 @@ impl KafkaStreams {
             process_id: inner.process_id.clone(),
             app_dir: inner.app_dir.clone(),
             standbys: Default::default(),
+            restore_listener: inner.restore_listener.lock().clone(),
             on_state_change: Arc::new(move || {
                 if let Some(inner) = weak.upgrade() {
                     Inner::recompute_state(&inner);

@@ -9,7 +9,22 @@
 //! transactional producer (`<application.id>-<process id>-<thread index>`), and output,
 //! changelogs and input offsets commit in one transaction.
 //!
-//! Not supported yet: standby replicas (`num.standby.replicas`), global stores and pattern
+//! Standby replicas (`num.standby.replicas`, default 0): with `N > 0` every stateful task has
+//! warm copies on up to `N` other instances, which read the task's changelogs continuously
+//! (bounded per loop iteration, `read_committed` under exactly-once) and checkpoint the
+//! position they reached every `commit.interval.ms` and on close; when one of them gets the
+//! task as active it closes the standby and restores only the changelog tail from there.
+//! Threads list them in [`ThreadMetadata::standby_tasks`]; [`KafkaStreams::with_standby_tasks`]
+//! reaches their engines (stale reads). Difference from Kafka Streams: the active tasks come
+//! from the consumer group's built-in assignor, which knows nothing of standbys, so instead of
+//! Kafka's `StreamsPartitionAssignor` (which also moves active tasks to caught-up standbys and
+//! uses warmup replicas) every instance derives the standby placement from the group's
+//! membership: the processes of the members (from their `client.id`s), sorted, and for a task
+//! active on process `X`, `N` distinct other processes cyclically after `X`, starting at an
+//! offset that rotates with the task (so one instance's tasks spread over the others).
+//! [`KafkaStreams::set_global_state_restore_listener`] reports the restores of active tasks.
+//!
+//! Not supported yet: global stores and pattern
 //! sources (they are not part of [`SubtopologyInfo`](crate::SubtopologyInfo)), store handles
 //! for interactive queries ([`KafkaStreams::store`] returns an error; use
 //! [`KafkaStreams::with_tasks`]), and cooperative rebalancing (threads use the eager range
@@ -29,6 +44,7 @@ pub mod kafka;
 mod kafka_streams;
 mod metadata;
 mod process_id;
+mod restore_listener;
 mod standby;
 mod state;
 mod stream_thread;
@@ -43,4 +59,5 @@ pub use client::{
 pub use kafka::Kafka;
 pub use kafka_streams::{KafkaStreams, StateListener, UncaughtExceptionHandler};
 pub use metadata::{KeyQueryMetadata, ThreadMetadata};
+pub use restore_listener::StateRestoreListener;
 pub use state::State;

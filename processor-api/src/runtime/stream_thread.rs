@@ -14,6 +14,7 @@ use super::client::{
     StreamsConsumer,
 };
 use super::metadata::ThreadMetadata;
+use super::restore_listener::StateRestoreListener;
 use super::standby::Standbys;
 use super::state::ThreadState;
 use super::task_manager::{is_fenced, Core, StandbyTimers};
@@ -33,6 +34,8 @@ pub(crate) struct ThreadContext {
     pub(crate) app_dir: PathBuf,
     /// The instance's standby tasks, shared by its threads.
     pub(crate) standbys: Standbys,
+    /// Told about active tasks' restores.
+    pub(crate) restore_listener: Option<Arc<dyn StateRestoreListener>>,
     /// Called after a thread changes state.
     pub(crate) on_state_change: Arc<dyn Fn() + Send + Sync>,
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use brook_broker::ErrorCode;
 
 use super::client::{GroupMetadata, OffsetCommitFn, RestoreConsumer, StreamsConsumer, StreamsProducer};
+use super::restore_listener::store_of_changelog;
 use super::stream_thread::{producer_settings, ThreadContext};
 use crate::config::HandlerResponse;
 use crate::engine::{InputRecord, OutputRecord, RecordCollector, TaskEngine, TaskId, TopicPartition};
@@ -174,12 +175,20 @@ impl Core {
                 continue;
             }
             tracing::info!(task = %id, changelog = %format!("{}-{}", tp.0, tp.1), from, end, "restoring");
+            let listener = self.ctx.restore_listener.as_deref();
+            let store = store_of_changelog(&self.ctx.config.application_id, &tp.0);
+            if let Some(l) = listener {
+                l.on_restore_start(&tp, store, from, end);
+            }
             let t0 = Instant::now();
             let mut n = 0usize;
             let mut last_log = Instant::now();
             self.restore.read(&tp, from, end, &mut |records: &[InputRecord]| {
                 engine.restore(&tp, records)?;
                 n += records.len();
+                if let (Some(l), Some(last)) = (listener, records.last()) {
+                    l.on_batch_restored(&tp, store, last.offset, records.len() as u64);
+                }
                 if last_log.elapsed() >= Duration::from_secs(5) {
                     last_log = Instant::now();
                     let at = records.last().map_or(from, |r| r.offset);
@@ -188,6 +197,9 @@ impl Core {
                 Ok(())
             })?;
             tracing::info!(task = %id, changelog = %format!("{}-{}", tp.0, tp.1), records = n, ms = t0.elapsed().as_millis() as u64, "restored");
+            if let Some(l) = listener {
+                l.on_restore_end(&tp, store, n as u64);
+            }
             let w = self.written.entry(tp).or_insert(end);
             *w = (*w).max(end);
         }

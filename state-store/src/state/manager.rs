@@ -48,6 +48,15 @@ impl AnyStore {
         }
     }
 
+    /// The key-value store, if it is one, to read.
+    #[must_use]
+    pub fn as_key_value(&self) -> Option<&dyn KeyValueStore> {
+        match self {
+            AnyStore::KeyValue(s) => Some(&**s),
+            _ => None,
+        }
+    }
+
     /// The key-value store, if it is one.
     pub fn as_key_value_mut(&mut self) -> Option<&mut dyn KeyValueStore> {
         match self {
@@ -147,6 +156,12 @@ impl StateManager {
     pub fn register(&mut self, store: AnyStore) {
         let name = store.state_store().name().to_owned();
         self.stores.insert(name, store);
+    }
+
+    /// A store by name, to read.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&AnyStore> {
+        self.stores.get(name)
     }
 
     /// A store by name.
