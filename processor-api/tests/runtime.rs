@@ -988,6 +988,38 @@ mod over_kafka {
     fn two_instances_rebalance_over_the_kafka_protocol_at_least_once() {
         rebalance_between_two_instances(false);
     }
+
+    /// Standby placement reads the group through DescribeGroups (member client ids and
+    /// assignments) over the wire.
+    #[test]
+    fn standby_tasks_are_placed_over_the_kafka_protocol() {
+        let b = TestBroker::new();
+        b.create("input", 2);
+        b.create("output", 2);
+        let addr = serve(&b);
+        let (dir_a, dir_c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let start = |dir: &Path| {
+            let mut c = config("kafka-standby", dir, false);
+            c.set("bootstrap.servers", &addr).unwrap();
+            c.set("num.standby.replicas", "1").unwrap();
+            let s = KafkaStreams::new(CountFactory::new("kafka-standby"), c, Kafka::new(&addr)).unwrap();
+            s.start().unwrap();
+            s
+        };
+        let a = start(dir_a.path());
+        b.produce("input", &records(8, 10, "a"));
+        wait_until("counts of 10", Duration::from_secs(60), || b.final_counts(false) >= expect_counts(8, 10));
+        let c = start(dir_c.path());
+        wait_until("tasks split with standbys", Duration::from_secs(60), || {
+            let (ta, tc) = (local_tasks(&a), local_tasks(&c));
+            ta.len() == 1 && tc.len() == 1 && standby_tasks(&a) == tc && standby_tasks(&c) == ta
+        });
+        wait_until("standbys converge", Duration::from_secs(60), || {
+            standby_counts(&c) == active_counts(&a) && standby_counts(&a) == active_counts(&c)
+        });
+        assert!(c.close(Duration::from_secs(30)));
+        assert!(a.close(Duration::from_secs(30)));
+    }
 }
 
 #[test]

@@ -22,6 +22,7 @@
 //! standby first.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
@@ -202,7 +203,8 @@ impl Standbys {
     }
 
     /// Applies new changelog records to the standbys `host` hosts, at most about `budget`
-    /// records; returns how many were applied.
+    /// records and for at most about `max_time` (end-offset lookups are round trips with a
+    /// remote cluster); returns how many were applied.
     ///
     /// # Errors
     /// Client and store errors (the caller logs them; the standby retries later).
@@ -212,17 +214,23 @@ impl Standbys {
         host: usize,
         restore: &mut dyn RestoreConsumer,
         budget: usize,
+        max_time: Duration,
     ) -> Result<usize> {
+        let started = Instant::now();
         let eos = ctx.config.exactly_once();
         let mut tasks = self.tasks.lock();
         let mut applied = 0usize;
         for (id, t) in tasks.iter_mut().filter(|(_, t)| t.host == host) {
             let changelogs: Vec<(TopicPartition, i64)> = t.positions.iter().map(|(tp, o)| (tp.clone(), *o)).collect();
             for (tp, pos) in changelogs {
-                if applied >= budget {
+                if applied >= budget || started.elapsed() >= max_time {
                     return Ok(applied);
                 }
                 let end = ctx.admin.end_offset(&tp, eos)?;
+                if pos >= end {
+                    continue;
+                }
+                // Compaction or retention may have removed the start of what is left to read.
                 let from = pos.max(ctx.admin.start_offset(&tp)?);
                 if from >= end {
                     continue;

@@ -23,6 +23,8 @@ const MAX_PROCESS_TIME: Duration = Duration::from_millis(100);
 
 /// Changelog records applied to standby tasks per loop iteration, at most (about).
 const STANDBY_RECORDS_PER_ITERATION: usize = 10_000;
+/// At most about this long reading standby changelogs per loop iteration.
+const STANDBY_MAX_TIME_PER_ITERATION: Duration = Duration::from_millis(50);
 /// How often a thread reads its standby tasks' changelogs.
 const STANDBY_UPDATE_INTERVAL: Duration = Duration::from_millis(100);
 /// How often standby placement is checked against the group without a rebalance.
@@ -327,9 +329,14 @@ impl Core {
         }
         if now.duration_since(self.standby.last_update) >= STANDBY_UPDATE_INTERVAL {
             self.standby.last_update = now;
-            if let Err(e) =
-                self.ctx.standbys.update(&self.ctx, self.index, self.restore.as_mut(), STANDBY_RECORDS_PER_ITERATION)
-            {
+            let r = self.ctx.standbys.update(
+                &self.ctx,
+                self.index,
+                self.restore.as_mut(),
+                STANDBY_RECORDS_PER_ITERATION,
+                STANDBY_MAX_TIME_PER_ITERATION,
+            );
+            if let Err(e) = r {
                 tracing::warn!(thread = %self.name, error = %e, "updating standby tasks failed");
             }
         }
