@@ -13,7 +13,8 @@
 //! warm copies on up to `N` other instances, which read the task's changelogs continuously
 //! (bounded per loop iteration, `read_committed` under exactly-once) and checkpoint the
 //! position they reached every `commit.interval.ms` and on close; when one of them gets the
-//! task as active it closes the standby and restores only the changelog tail from there.
+//! task as active, the standby becomes the active task (its stores stay open) and restores
+//! only the changelog tail it had not read.
 //! Threads list them in [`ThreadMetadata::standby_tasks`]; [`KafkaStreams::with_standby_tasks`]
 //! reaches their engines (stale reads). Difference from Kafka Streams: the active tasks come
 //! from the consumer group's built-in assignor, which knows nothing of standbys, so instead of

@@ -16,10 +16,11 @@
 //! stream-thread iteration, `read_committed` under exactly-once) and records the position it
 //! reached through [`TaskEngine::post_commit`] every `commit.interval.ms` and on close (a
 //! checkpoint file under at-least-once; with the data in the stores' write batch under
-//! exactly-once), so that the active task created later from the same directory restores
-//! only from there. Standby tasks are shared by the instance's threads: the thread that
-//! created one hosts (updates) it, and a thread that gets the task as active closes the
-//! standby first.
+//! exactly-once), so that a task reopened from the same directory restores only from there.
+//! Standby tasks are shared by the instance's threads: the thread that created one hosts
+//! (updates) it, and a thread that gets the task as active takes the standby over (Kafka's
+//! task recycling: the stores stay open, in-memory ones included) and restores only the
+//! changelog records the standby had not read.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -34,6 +35,8 @@ use crate::error::Result;
 /// One standby task.
 pub(crate) struct StandbyTask {
     engine: Box<dyn TaskEngine>,
+    /// The input partitions it was created with.
+    inputs: Vec<TopicPartition>,
     /// The next changelog offset to read, per changelog partition.
     positions: BTreeMap<TopicPartition, i64>,
     /// Index of the stream thread hosting it.
@@ -108,17 +111,26 @@ impl Standbys {
         }
     }
 
-    /// Closes the standbys of tasks about to become active on this instance, with their
-    /// checkpoint, so the active task opens the same directory and restores from there.
-    pub(crate) fn release(&self, ids: &BTreeSet<TaskId>) {
-        let mut tasks = self.tasks.lock();
-        let taken: Vec<TaskId> = tasks.keys().filter(|id| ids.contains(id)).copied().collect();
-        for id in taken {
-            if let Some(t) = tasks.remove(&id) {
-                tracing::info!(task = %id, "standby task becomes active");
-                close(id, t);
-            }
+    /// Task `id` becomes active on this instance with `inputs`: its standby, if any, is
+    /// handed over (Kafka's task recycling) with the changelog positions it reached, so the
+    /// active task restores only the tail. A standby created for other input partitions is
+    /// closed with its checkpoint instead, and the active task opens the same directory.
+    pub(crate) fn take(
+        &self,
+        id: TaskId,
+        inputs: &[TopicPartition],
+    ) -> Option<(Box<dyn TaskEngine>, BTreeMap<TopicPartition, i64>)> {
+        let t = self.tasks.lock().remove(&id)?;
+        let same = |a: &[TopicPartition], b: &[TopicPartition]| {
+            a.iter().collect::<BTreeSet<_>>() == b.iter().collect::<BTreeSet<_>>()
+        };
+        if !same(&t.inputs, inputs) {
+            tracing::info!(task = %id, "standby task closed for its active task");
+            close(id, t);
+            return None;
         }
+        tracing::info!(task = %id, positions = ?t.positions, "standby task recycled into the active task");
+        Some((t.engine, t.positions))
     }
 
     /// Closes every standby a thread hosts (it is stopping); the next reconciliation places
@@ -270,7 +282,7 @@ fn create(ctx: &ThreadContext, id: TaskId, host: usize) -> Result<StandbyTask> {
         .get(&id.subtopology)
         .map(|s| s.source_topics.iter().chain(&s.repartition_source_topics).map(|t| (t.clone(), id.partition)).collect())
         .unwrap_or_default();
-    let mut engine = ctx.factory.create_task(id, inputs, &ctx.app_dir, &ctx.config)?;
+    let mut engine = ctx.factory.create_task(id, inputs.clone(), &ctx.app_dir, &ctx.config)?;
     let mut positions = BTreeMap::new();
     for (tp, start) in engine.changelog_start_offsets() {
         let log_start = match ctx.admin.start_offset(&tp) {
@@ -282,7 +294,7 @@ fn create(ctx: &ThreadContext, id: TaskId, host: usize) -> Result<StandbyTask> {
         };
         positions.insert(tp, start.max(log_start));
     }
-    Ok(StandbyTask { engine, positions, host, dirty: false })
+    Ok(StandbyTask { engine, inputs, positions, host, dirty: false })
 }
 
 fn close(id: TaskId, mut t: StandbyTask) {

@@ -52,6 +52,9 @@ pub(crate) struct TaskSlot {
     pub(crate) engine: Box<dyn TaskEngine>,
     pub(crate) inputs: Vec<TopicPartition>,
     pub(crate) initialized: bool,
+    /// For a task recycled from a standby: the changelog positions the standby reached, where
+    /// its restore starts.
+    pub(crate) standby_positions: BTreeMap<TopicPartition, i64>,
 }
 
 /// A thread's tasks and clients (the consumer stays outside: rebalance callbacks run while
@@ -138,17 +141,21 @@ impl Core {
         if !stale.is_empty() {
             self.close_tasks(&stale, true);
         }
-        // Standby tasks of this instance that become active close first (with their
-        // checkpoint): the active task opens the same directory and restores from there.
-        let new: BTreeSet<TaskId> = wanted.keys().filter(|id| !self.tasks.contains_key(id)).copied().collect();
-        self.ctx.standbys.release(&new);
         self.standby.reconcile_at = Instant::now();
         for (id, inputs) in wanted {
             if self.tasks.contains_key(&id) {
                 continue;
             }
-            let engine = self.ctx.factory.create_task(id, inputs.clone(), &self.ctx.app_dir, &self.ctx.config)?;
-            self.tasks.insert(id, TaskSlot { engine, inputs, initialized: false });
+            // A standby of this instance becomes the active task (its stores stay open, in-memory
+            // ones included) and restores only what it had not read yet.
+            let (engine, standby_positions) = match self.ctx.standbys.take(id, &inputs) {
+                Some(recycled) => recycled,
+                None => (
+                    self.ctx.factory.create_task(id, inputs.clone(), &self.ctx.app_dir, &self.ctx.config)?,
+                    BTreeMap::new(),
+                ),
+            };
+            self.tasks.insert(id, TaskSlot { engine, inputs, initialized: false, standby_positions });
         }
         let ids: Vec<TaskId> = self.tasks.iter().filter(|(_, t)| !t.initialized).map(|(id, _)| *id).collect();
         for id in ids {
@@ -166,7 +173,9 @@ impl Core {
         let eos = self.eos();
         let Some(slot) = self.tasks.get_mut(&id) else { return Ok(()) };
         let engine = &mut slot.engine;
-        for (tp, start) in engine.changelog_start_offsets() {
+        let mut starts = engine.changelog_start_offsets();
+        starts.extend(std::mem::take(&mut slot.standby_positions));
+        for (tp, start) in starts {
             let end = self.ctx.admin.end_offset(&tp, eos)?;
             let log_start = self.ctx.admin.start_offset(&tp)?;
             let from = start.max(log_start);
