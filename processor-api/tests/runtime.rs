@@ -1300,3 +1300,40 @@ fn a_rocksdb_standby_takes_over_with_only_the_tail_at_least_once() {
 fn a_rocksdb_standby_takes_over_with_only_the_tail_exactly_once() {
     topology_standby_takes_over_with_only_the_tail(true);
 }
+
+#[test]
+fn standbys_across_several_threads_take_over_exactly() {
+    let app = "topo-standby-threads";
+    let b = TestBroker::new();
+    b.create("input", 4);
+    b.create("output", 4);
+    let (dir_a, dir_c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let make = |dir: &Path| {
+        let mut c = config(app, dir, false);
+        c.set("num.standby.replicas", "1").unwrap();
+        c.set("num.stream.threads", "2").unwrap();
+        KafkaStreams::new(topology::factory(&c), c, Embedded::new(b.broker.clone())).unwrap()
+    };
+    let a = make(dir_a.path());
+    a.start().unwrap();
+    b.produce("input", &records(12, 10, "a"));
+    wait_until("counts of 10", Duration::from_secs(30), || b.final_counts(false) == expect_counts(12, 10));
+    let c = make(dir_c.path());
+    c.start().unwrap();
+    // Every task has its standby on the other instance, hosted by one of its threads.
+    wait_until("standbys everywhere", Duration::from_secs(30), || {
+        let (mut ta, mut tc, mut sa, mut sc) = (local_tasks(&a), local_tasks(&c), standby_tasks(&a), standby_tasks(&c));
+        for v in [&mut ta, &mut tc, &mut sa, &mut sc] {
+            v.sort();
+        }
+        a.state() == State::Running && c.state() == State::Running && ta.len() == 2 && tc.len() == 2 && sa == tc && sc == ta
+    });
+    b.produce("input", &records(12, 10, "b"));
+    wait_until("counts of 20", Duration::from_secs(30), || b.final_counts(false) == expect_counts(12, 20));
+    assert!(a.close(Duration::from_secs(30)));
+    wait_until("c owns every task", Duration::from_secs(30), || local_tasks(&c).len() == 4 && c.state() == State::Running);
+    b.produce("input", &records(12, 10, "c"));
+    wait_until("counts of 30", Duration::from_secs(30), || b.final_counts(false) == expect_counts(12, 30));
+    assert_eq!(b.read_all("output", false).len(), 12 * 30, "nothing processed twice");
+    assert!(c.close(Duration::from_secs(30)));
+}

@@ -111,20 +111,22 @@ impl Standbys {
         }
     }
 
-    /// Task `id` becomes active on this instance with `inputs`: its standby, if any, is
-    /// handed over (Kafka's task recycling) with the changelog positions it reached, so the
-    /// active task restores only the tail. A standby created for other input partitions is
-    /// closed with its checkpoint instead, and the active task opens the same directory.
+    /// Task `id` becomes active on thread `host` with `inputs`: its standby, if that thread
+    /// hosts it, is handed over (Kafka's task recycling) with the changelog positions it
+    /// reached, so the active task restores only the tail. A standby of another thread (its
+    /// stores use that thread's record cache) or created for other input partitions is closed
+    /// with its checkpoint instead, and the active task opens the same directory.
     pub(crate) fn take(
         &self,
         id: TaskId,
         inputs: &[TopicPartition],
+        host: usize,
     ) -> Option<(Box<dyn TaskEngine>, BTreeMap<TopicPartition, i64>)> {
         let t = self.tasks.lock().remove(&id)?;
         let same = |a: &[TopicPartition], b: &[TopicPartition]| {
             a.iter().collect::<BTreeSet<_>>() == b.iter().collect::<BTreeSet<_>>()
         };
-        if !same(&t.inputs, inputs) {
+        if t.host != host || !same(&t.inputs, inputs) {
             tracing::info!(task = %id, "standby task closed for its active task");
             close(id, t);
             return None;

@@ -148,7 +148,7 @@ impl Core {
             }
             // A standby of this instance becomes the active task (its stores stay open, in-memory
             // ones included) and restores only what it had not read yet.
-            let (engine, standby_positions) = match self.ctx.standbys.take(id, &inputs) {
+            let (engine, standby_positions) = match self.ctx.standbys.take(id, &inputs, self.index) {
                 Some(recycled) => recycled,
                 None => (
                     self.ctx.factory.create_task(id, inputs.clone(), &self.ctx.app_dir, &self.ctx.config)?,
