@@ -12,6 +12,7 @@ use parking_lot::Mutex;
 use tokio::sync::{watch, Notify};
 
 use super::assignor::{PartitionAssignor, RangeAssignor};
+pub use super::commit::{CommitHandle, ConsumerGroupMetadata};
 use super::consumer_protocol::{Assignment, Subscription, PROTOCOL_TYPE, SUBSCRIPTION_VERSION};
 use super::{parse_ms, TopicPartition};
 use crate::broker::{Broker, OffsetSpec};
@@ -191,112 +192,14 @@ impl WakeupHandle {
     }
 }
 
-/// The group identity of a consumer, as Kafka's `ConsumerGroupMetadata`: what
-/// [`Producer::send_offsets_to_transaction`](super::Producer::send_offsets_to_transaction) needs
-/// so that the group coordinator fences the producer of a member that was expelled from the
-/// group (a zombie).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsumerGroupMetadata {
-    /// `group.id`.
-    pub group_id: String,
-    /// The generation of the member's last join; -1 when not a member (no fencing).
-    pub generation_id: i32,
-    /// The member id; empty when not a member (no fencing).
-    pub member_id: String,
-    /// `group.instance.id` of a static member.
-    pub group_instance_id: Option<String>,
-}
-
-impl ConsumerGroupMetadata {
-    /// Metadata naming only the group, as Java's `new ConsumerGroupMetadata(groupId)`: the
-    /// transactional offset commit is then not fenced by the group generation.
-    pub fn new(group_id: impl Into<String>) -> ConsumerGroupMetadata {
-        ConsumerGroupMetadata { group_id: group_id.into(), generation_id: -1, member_id: String::new(), group_instance_id: None }
-    }
-}
-
-/// Commits offsets as the group member of a [`Consumer`], synchronously, from anywhere; notably
-/// from inside [`RebalanceListener::on_partitions_revoked`], where the consumer itself is busy
-/// (mid-poll) but the member still belongs to the group with its current generation, as in
-/// the Java client, whose listener commits through the consumer it captured.
-#[derive(Clone)]
-pub struct CommitHandle {
-    broker: Broker,
-    group_id: Option<String>,
-    group_instance_id: Option<String>,
-    member: Arc<Mutex<Membership>>,
-}
-
-impl std::fmt::Debug for CommitHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CommitHandle").field("group_id", &self.group_id).finish_non_exhaustive()
-    }
-}
-
-impl CommitHandle {
-    /// Commits explicit offsets (the offset of the next record to read) with the member's
-    /// current generation.
-    ///
-    /// # Errors
-    /// As [`Consumer::commit_offsets`].
-    pub fn commit_offsets(&self, offsets: &BTreeMap<TopicPartition, i64>) -> Result<()> {
-        let group = self
-            .group_id
-            .clone()
-            .ok_or_else(|| Error::InvalidConfig("this operation needs group.id".into()))?;
-        if offsets.is_empty() {
-            return Ok(());
-        }
-        let (generation, member_id) = {
-            let m = self.member.lock();
-            if m.subscribed {
-                (m.generation, m.member_id.clone())
-            } else {
-                (-1, String::new())
-            }
-        };
-        let commits = super::offset_commits(offsets);
-        let res = self.broker.inner.groups.commit_offsets(
-            &group,
-            generation,
-            &member_id,
-            self.group_instance_id.as_deref(),
-            &commits,
-        );
-        let code = match res {
-            Ok(codes) => codes.into_iter().find(|c| *c != ErrorCode::None),
-            Err(c) => Some(c),
-        };
-        match code {
-            None => Ok(()),
-            Some(c) => {
-                if matches!(c, ErrorCode::RebalanceInProgress | ErrorCode::IllegalGeneration | ErrorCode::UnknownMemberId) {
-                    self.member.lock().needs_rejoin = true;
-                }
-                Err(Error::kafka(c, format!("commit failed for group {group}")))
-            }
-        }
-    }
-
-    /// The member's group identity now (see [`Consumer::group_metadata`]).
-    pub fn group_metadata(&self) -> ConsumerGroupMetadata {
-        let m = self.member.lock();
-        ConsumerGroupMetadata {
-            group_id: self.group_id.clone().unwrap_or_default(),
-            generation_id: m.generation,
-            member_id: m.member_id.clone(),
-            group_instance_id: self.group_instance_id.clone(),
-        }
-    }
-}
-
+/// A consumer's group membership, shared with its heartbeat task and commit handles.
 #[derive(Debug, Default)]
-struct Membership {
-    member_id: String,
-    generation: i32,
-    needs_rejoin: bool,
+pub(super) struct Membership {
+    pub(super) member_id: String,
+    pub(super) generation: i32,
+    pub(super) needs_rejoin: bool,
     /// Subscribed (group member) rather than manually assigned.
-    subscribed: bool,
+    pub(super) subscribed: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -402,12 +305,12 @@ impl Consumer {
     /// A handle that commits offsets as this consumer's group member, usable inside a
     /// [`RebalanceListener`] (give the listener a handle taken before `subscribe`).
     pub fn commit_handle(&self) -> CommitHandle {
-        CommitHandle {
-            broker: self.broker.clone(),
-            group_id: self.config.group_id.clone(),
-            group_instance_id: self.config.group_instance_id.clone(),
-            member: self.member.clone(),
-        }
+        CommitHandle::new(
+            self.broker.clone(),
+            self.config.group_id.clone(),
+            self.config.group_instance_id.clone(),
+            self.member.clone(),
+        )
     }
 
     /// Stops fetching from these partitions until resumed.

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod assignor;
+mod commit;
 pub mod consumer;
 pub mod consumer_protocol;
 pub mod partitioner;

@@ -12,7 +12,8 @@ pub trait StateRestoreListener: Send + Sync {
     /// (exclusive).
     fn on_restore_start(&self, _changelog: &TopicPartition, _store: &str, _start_offset: i64, _end_offset: i64) {}
     /// A batch of `num_restored` records ending at `batch_end_offset` was restored.
-    fn on_batch_restored(&self, _changelog: &TopicPartition, _store: &str, _batch_end_offset: i64, _num_restored: u64) {}
+    fn on_batch_restored(&self, _changelog: &TopicPartition, _store: &str, _batch_end_offset: i64, _num_restored: u64) {
+    }
     /// Restoring `store` from `changelog` ended after `total_restored` records.
     fn on_restore_end(&self, _changelog: &TopicPartition, _store: &str, _total_restored: u64) {}
 }

@@ -173,7 +173,8 @@ impl Standbys {
         let mut active: BTreeMap<TaskId, String> = BTreeMap::new();
         for (tp, client) in &owners {
             let Some(id) = ctx.topics.task_of(tp) else { continue };
-            let stateful = ctx.topics.subtopologies.get(&id.subtopology).is_some_and(|s| !s.changelog_topics.is_empty());
+            let sub = ctx.topics.subtopologies.get(&id.subtopology);
+            let stateful = sub.is_some_and(|s| !s.changelog_topics.is_empty());
             if stateful {
                 let process = process_of_client(app, client);
                 processes.insert(process.clone());
@@ -282,7 +283,9 @@ fn create(ctx: &ThreadContext, id: TaskId, host: usize) -> Result<StandbyTask> {
         .topics
         .subtopologies
         .get(&id.subtopology)
-        .map(|s| s.source_topics.iter().chain(&s.repartition_source_topics).map(|t| (t.clone(), id.partition)).collect())
+        .map(|s| {
+            s.source_topics.iter().chain(&s.repartition_source_topics).map(|t| (t.clone(), id.partition)).collect()
+        })
         .unwrap_or_default();
     let mut engine = ctx.factory.create_task(id, inputs.clone(), &ctx.app_dir, &ctx.config)?;
     let mut positions = BTreeMap::new();
@@ -323,7 +326,8 @@ mod tests {
         let id = "0f8fad5b-d9cb-469f-a165-70867728950e";
         assert_eq!(process_of_client("my-app", &format!("my-app-{id}-StreamThread-2-consumer")), id);
         assert_eq!(process_of_client("my-app", "console-consumer"), "console-consumer");
-        assert_eq!(process_of_client("other", &format!("my-app-{id}-StreamThread-1-consumer")), format!("my-app-{id}-StreamThread-1-consumer"));
+        let foreign = format!("my-app-{id}-StreamThread-1-consumer");
+        assert_eq!(process_of_client("other", &foreign), foreign);
     }
 
     #[test]
