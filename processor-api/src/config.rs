@@ -57,7 +57,8 @@ pub struct StreamsConfig {
     pub max_task_idle: Duration,
     /// `buffered.records.per.partition`. Default: 1000.
     pub buffered_records_per_partition: usize,
-    /// `num.standby.replicas`. Default: 0.
+    /// `num.standby.replicas`: warm copies of each stateful task kept on other instances.
+    /// Default: 0.
     pub num_standby_replicas: usize,
     /// `replication.factor` for internal topics. Default: -1 (broker default).
     pub replication_factor: i16,

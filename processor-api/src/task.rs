@@ -346,6 +346,12 @@ impl StreamTask {
         Some(StoreRef::global(parking_lot::MutexGuard::map(shared.lock(), |s| s)))
     }
 
+    /// A local store of this task by name, to read (interactive queries on active and standby
+    /// tasks, tests).
+    pub fn store(&self, name: &str) -> Option<&AnyStore> {
+        self.core.stores.get(name)
+    }
+
     /// Names of this task's stores (global stores it updates included).
     pub fn store_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.core.stores.store_names().map(str::to_owned).collect();
@@ -626,7 +632,8 @@ impl TaskEngine for StreamTask {
         }
         self.closed = true;
         let mut result = Ok(());
-        for n in &mut self.nodes {
+        // A standby task's processors were never initialised: only its stores close.
+        for n in self.nodes.iter_mut().filter(|_| self.initialized) {
             if let Some(p) = n.proc.as_mut() {
                 if let Err(e) = p.close() {
                     result = result.and(Err(e));

@@ -1,7 +1,10 @@
 //! Runtime tests over the embedded broker, with a small counting task engine of their own:
 //! at-least-once and exactly-once counting, a crash (drop without close) under exactly-once,
 //! a rebalance between two instances, restore after wiping the state directory, thread
-//! management, the uncaught exception handler and co-partitioning checks.
+//! management, the uncaught exception handler, co-partitioning checks, at-least-once commits
+//! inside the revocation callback, and standby replicas (placement, convergence, takeover
+//! restoring only the tail; with the counting engine and with RocksDB stores; in
+//! `runtime/standby.rs`).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -909,6 +912,7 @@ fn a_busy_thread_keeps_its_group_membership() {
 
 #[cfg(feature = "kafka")]
 mod over_kafka {
+    use super::standby::{active_counts, standby_counts, standby_tasks};
     use super::*;
     use brook_processor_api::runtime::Kafka;
 
@@ -989,10 +993,42 @@ mod over_kafka {
     fn two_instances_rebalance_over_the_kafka_protocol_at_least_once() {
         rebalance_between_two_instances(false);
     }
+
+    /// Standby placement reads the group through DescribeGroups (member client ids and
+    /// assignments) over the wire.
+    #[test]
+    fn standby_tasks_are_placed_over_the_kafka_protocol() {
+        let b = TestBroker::new();
+        b.create("input", 2);
+        b.create("output", 2);
+        let addr = serve(&b);
+        let (dir_a, dir_c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let start = |dir: &Path| {
+            let mut c = config("kafka-standby", dir, false);
+            c.set("bootstrap.servers", &addr).unwrap();
+            c.set("num.standby.replicas", "1").unwrap();
+            let s = KafkaStreams::new(CountFactory::new("kafka-standby"), c, Kafka::new(&addr)).unwrap();
+            s.start().unwrap();
+            s
+        };
+        let a = start(dir_a.path());
+        b.produce("input", &records(8, 10, "a"));
+        wait_until("counts of 10", Duration::from_secs(60), || b.final_counts(false) >= expect_counts(8, 10));
+        let c = start(dir_c.path());
+        wait_until("tasks split with standbys", Duration::from_secs(60), || {
+            let (ta, tc) = (local_tasks(&a), local_tasks(&c));
+            ta.len() == 1 && tc.len() == 1 && standby_tasks(&a) == tc && standby_tasks(&c) == ta
+        });
+        wait_until("standbys converge", Duration::from_secs(60), || {
+            standby_counts(&c) == active_counts(&a) && standby_counts(&a) == active_counts(&c)
+        });
+        assert!(c.close(Duration::from_secs(30)));
+        assert!(a.close(Duration::from_secs(30)));
+    }
 }
 
 #[test]
-fn at_least_once_commits_before_a_rebalance_so_counts_stay_exact() {
+fn at_least_once_commits_inside_the_revocation_callback_so_counts_stay_exact() {
     let b = TestBroker::new();
     b.create("input", 4);
     b.create("output", 4);
@@ -1034,3 +1070,6 @@ fn the_client_can_be_shared_across_threads() {
     send_sync::<KafkaStreams>();
     send_sync::<Embedded>();
 }
+
+#[path = "runtime/standby.rs"]
+mod standby;

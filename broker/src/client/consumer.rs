@@ -12,6 +12,7 @@ use parking_lot::Mutex;
 use tokio::sync::{watch, Notify};
 
 use super::assignor::{PartitionAssignor, RangeAssignor};
+pub use super::commit::{CommitHandle, ConsumerGroupMetadata};
 use super::consumer_protocol::{Assignment, Subscription, PROTOCOL_TYPE, SUBSCRIPTION_VERSION};
 use super::{parse_ms, TopicPartition};
 use crate::broker::{Broker, OffsetSpec};
@@ -169,7 +170,8 @@ pub struct ConsumerRecord {
 /// Told about partitions moving to and from this consumer; revocation comes before the
 /// rebalance, assignment after it, as in the Java client.
 pub trait RebalanceListener: Send {
-    /// Partitions taken away; commit their offsets here.
+    /// Partitions taken away; commit their offsets here, through a [`CommitHandle`] taken
+    /// from the consumer before `subscribe` (the member still has its generation now).
     fn on_partitions_revoked(&mut self, partitions: &[TopicPartition]);
     /// Partitions given to this consumer.
     fn on_partitions_assigned(&mut self, partitions: &[TopicPartition]);
@@ -190,11 +192,14 @@ impl WakeupHandle {
     }
 }
 
+/// A consumer's group membership, shared with its heartbeat task and commit handles.
 #[derive(Debug, Default)]
-struct Membership {
-    member_id: String,
-    generation: i32,
-    needs_rejoin: bool,
+pub(super) struct Membership {
+    pub(super) member_id: String,
+    pub(super) generation: i32,
+    pub(super) needs_rejoin: bool,
+    /// Subscribed (group member) rather than manually assigned.
+    pub(super) subscribed: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -264,13 +269,16 @@ impl Consumer {
         }
         self.subscription = Some(topics.iter().map(|t| t.to_string()).collect());
         self.listener = listener;
-        self.member.lock().needs_rejoin = true;
+        let mut m = self.member.lock();
+        m.needs_rejoin = true;
+        m.subscribed = true;
         Ok(())
     }
 
     /// Consumes exactly these partitions, without group membership.
     pub fn assign(&mut self, partitions: &[TopicPartition]) {
         self.subscription = None;
+        self.member.lock().subscribed = false;
         self.buffer.clear();
         self.assigned = partitions.iter().map(|tp| (tp.clone(), PartState::default())).collect();
     }
@@ -285,10 +293,24 @@ impl Consumer {
         self.wakeup.clone()
     }
 
-    /// `(group id, generation, member id)` for `send_offsets_to_transaction`.
-    pub fn group_metadata(&self) -> (Option<String>, i32, String) {
-        let m = self.member.lock();
-        (self.config.group_id.clone(), m.generation, m.member_id.clone())
+    /// The group identity for
+    /// [`Producer::send_offsets_to_transaction`](super::Producer::send_offsets_to_transaction)
+    /// (Java's `groupMetadata()`): group id (empty without one), generation and member id of the
+    /// last join (-1 and empty before it, or when partitions are assigned manually), and
+    /// `group.instance.id`.
+    pub fn group_metadata(&self) -> ConsumerGroupMetadata {
+        self.commit_handle().group_metadata()
+    }
+
+    /// A handle that commits offsets as this consumer's group member, usable inside a
+    /// [`RebalanceListener`] (give the listener a handle taken before `subscribe`).
+    pub fn commit_handle(&self) -> CommitHandle {
+        CommitHandle::new(
+            self.broker.clone(),
+            self.config.group_id.clone(),
+            self.config.group_instance_id.clone(),
+            self.member.clone(),
+        )
     }
 
     /// Stops fetching from these partitions until resumed.
@@ -581,40 +603,9 @@ impl Consumer {
     /// # Errors
     /// As [`commit_sync`](Self::commit_sync).
     pub fn commit_offsets(&mut self, offsets: &BTreeMap<TopicPartition, i64>) -> Result<()> {
-        let group = self.group_id()?;
+        self.group_id()?;
         self.last_commit = Instant::now();
-        if offsets.is_empty() {
-            return Ok(());
-        }
-        let (generation, member_id) = {
-            let m = self.member.lock();
-            if self.subscription.is_some() {
-                (m.generation, m.member_id.clone())
-            } else {
-                (-1, String::new())
-            }
-        };
-        let commits = super::offset_commits(offsets);
-        let res = self.broker.inner.groups.commit_offsets(
-            &group,
-            generation,
-            &member_id,
-            self.config.group_instance_id.as_deref(),
-            &commits,
-        );
-        let code = match res {
-            Ok(codes) => codes.into_iter().find(|c| *c != ErrorCode::None),
-            Err(c) => Some(c),
-        };
-        match code {
-            None => Ok(()),
-            Some(c) => {
-                if matches!(c, ErrorCode::RebalanceInProgress | ErrorCode::IllegalGeneration | ErrorCode::UnknownMemberId) {
-                    self.member.lock().needs_rejoin = true;
-                }
-                Err(Error::kafka(c, format!("commit failed for group {group}")))
-            }
-        }
+        self.commit_handle().commit_offsets(offsets)
     }
 
     async fn ensure_membership(&mut self) -> Result<()> {

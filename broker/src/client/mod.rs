@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod assignor;
+mod commit;
 pub mod consumer;
 pub mod consumer_protocol;
 pub mod partitioner;
@@ -14,7 +15,10 @@ use std::time::Duration;
 
 pub use admin::{Admin, ConsumerGroupLag, GroupDescription, GroupMember, NewTopic, PartitionLag};
 pub use assignor::{CooperativeStickyAssignor, PartitionAssignor, RangeAssignor, RoundRobinAssignor};
-pub use consumer::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset, RebalanceListener, WakeupHandle};
+pub use consumer::{
+    CommitHandle, Consumer, ConsumerConfig, ConsumerGroupMetadata, ConsumerRecord, OffsetReset, RebalanceListener,
+    WakeupHandle,
+};
 pub use partitioner::Partitioner;
 pub use producer::{DeliveryFuture, Producer, ProducerConfig, ProducerRecord, RecordMetadata};
 

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::consumer::ConsumerGroupMetadata;
 use super::partitioner::{partition_for_key, Partitioner};
 use super::{parse_ms, TopicPartition};
 use crate::broker::{now_ms, Broker};
@@ -394,15 +395,21 @@ impl Producer {
         Ok(())
     }
 
-    /// Adds consumed offsets to the open transaction; they are committed with it.
+    /// Adds consumed offsets to the open transaction; they are committed with it. `group` is
+    /// the consuming member's [`Consumer::group_metadata`](super::Consumer::group_metadata):
+    /// with a generation and member id, the group coordinator fences a member that is no longer
+    /// in that generation (TxnOffsetCommit v3+ semantics); [`ConsumerGroupMetadata::new`]
+    /// names the group only and is not fenced by it.
     ///
     /// # Errors
-    /// Coordinator errors (`ProducerFenced`, ...).
+    /// Coordinator errors (`ProducerFenced`, ...); `IllegalGeneration`, `UnknownMemberId` or
+    /// `FencedInstanceId` when the member was expelled from the group (abort the transaction).
     pub fn send_offsets_to_transaction(
         &self,
         offsets: &BTreeMap<TopicPartition, i64>,
-        group_id: &str,
+        group: &ConsumerGroupMetadata,
     ) -> Result<()> {
+        let group_id = group.group_id.as_str();
         let id = self.transactional_id()?;
         self.flush();
         let (pid, epoch) = {
@@ -413,7 +420,12 @@ impl Producer {
         let b = &self.shared.broker;
         self.fatal_on_fence(b.add_offsets_to_txn(&id, pid, epoch, group_id))?;
         let commits = super::offset_commits(offsets);
-        let codes = self.fatal_on_fence(b.txn_offset_commit(&id, group_id, pid, epoch, None, &commits))?;
+        let member = (group.generation_id >= 0 && !group.member_id.is_empty()).then_some(crate::txn::GroupMember {
+            generation: group.generation_id,
+            member_id: group.member_id.as_str(),
+            instance_id: group.group_instance_id.as_deref(),
+        });
+        let codes = self.fatal_on_fence(b.txn_offset_commit(&id, group_id, pid, epoch, member, &commits))?;
         if let Some(code) = codes.into_iter().find(|c| *c != ErrorCode::None) {
             return Err(Error::kafka(code, "transactional offset commit failed"));
         }

@@ -164,3 +164,77 @@ async fn a_new_consumer_resumes_from_the_committed_offset() {
     c2.seek(&tp, 10);
     assert_eq!(c2.poll(Duration::from_secs(1)).await.unwrap()[0].offset, 10);
 }
+
+/// Commits the consumed positions from inside the revocation callback, as a Java listener
+/// does through the consumer it captured.
+struct CommitOnRevoke {
+    handle: brook_broker::client::CommitHandle,
+    consumed: Arc<std::sync::Mutex<BTreeMap<TopicPartition, i64>>>,
+    results: Arc<std::sync::Mutex<Vec<CommitResult>>>,
+}
+
+/// The generation a commit was made with, and its outcome.
+type CommitResult = (i32, Result<(), String>);
+
+impl RebalanceListener for CommitOnRevoke {
+    fn on_partitions_revoked(&mut self, revoked: &[TopicPartition]) {
+        let offsets: BTreeMap<TopicPartition, i64> =
+            self.consumed.lock().unwrap().iter().filter(|(tp, _)| revoked.contains(tp)).map(|(tp, o)| (tp.clone(), *o)).collect();
+        let generation = self.handle.group_metadata().generation_id;
+        let r = self.handle.commit_offsets(&offsets).map_err(|e| e.to_string());
+        self.results.lock().unwrap().push((generation, r));
+    }
+    fn on_partitions_assigned(&mut self, _: &[TopicPartition]) {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offsets_commit_inside_the_revocation_callback_so_the_next_owner_starts_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path()).await;
+    b.create_topic("events", 2, BTreeMap::new()).unwrap();
+    produce(&b, "events", 40, 8).await;
+    let consumed = Arc::new(std::sync::Mutex::new(BTreeMap::new()));
+    let results = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut c1 = Consumer::new(b.clone(), consumer_config("revoke"));
+    let listener = CommitOnRevoke { handle: c1.commit_handle(), consumed: consumed.clone(), results: results.clone() };
+    c1.subscribe(&["events"], Some(Box::new(listener))).unwrap();
+    let mut seen = 0;
+    while seen < 40 {
+        for r in c1.poll(Duration::from_millis(100)).await.unwrap() {
+            consumed.lock().unwrap().insert(TopicPartition::new(r.topic.clone(), r.partition), r.offset + 1);
+            seen += 1;
+        }
+    }
+    assert_eq!(c1.assignment().len(), 2);
+    let first_generation = c1.group_metadata().generation_id;
+    assert!(first_generation >= 1);
+    // Nothing was committed by polling.
+    let admin = Admin::new(b.clone());
+    assert!(admin.list_group_offsets("revoke").unwrap().is_empty());
+
+    // A second member joins; c1's next poll revokes, commits inside the callback, and rejoins.
+    let mut c2 = Consumer::new(b.clone(), consumer_config("revoke"));
+    c2.subscribe(&["events"], None).unwrap();
+    let second = tokio::spawn(async move {
+        let mut got = Vec::new();
+        while c2.assignment().is_empty() {
+            got.extend(c2.poll(Duration::from_millis(50)).await.unwrap());
+        }
+        // Whatever is left for c2 to read from its committed offset: nothing.
+        got.extend(c2.poll(Duration::from_millis(300)).await.unwrap());
+        (c2, got)
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while results.lock().unwrap().is_empty() || c1.assignment().len() != 1 {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for c1 to revoke and rejoin");
+        c1.poll(Duration::from_millis(50)).await.unwrap();
+    }
+    let (c2, got) = second.await.unwrap();
+    let results = results.lock().unwrap().clone();
+    assert_eq!(results, vec![(first_generation, Ok(()))], "committed with the generation it had");
+    let committed = admin.list_group_offsets("revoke").unwrap();
+    assert_eq!(committed, consumed.lock().unwrap().clone());
+    assert!(got.is_empty(), "the new owner re-read {} records", got.len());
+    c2.close().await;
+    c1.close().await;
+}

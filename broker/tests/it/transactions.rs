@@ -4,7 +4,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use brook_broker::client::{Admin, Consumer, ConsumerConfig, OffsetReset, Producer, ProducerConfig, ProducerRecord, TopicPartition};
+use brook_broker::client::{
+    Admin, Consumer, ConsumerConfig, ConsumerGroupMetadata, OffsetReset, Producer, ProducerConfig, ProducerRecord,
+    TopicPartition,
+};
 use brook_broker::{Broker, ErrorCode, IsolationLevel, OffsetSpec};
 
 use crate::support::{broker, config, poll_n, value_str, wait_until};
@@ -151,13 +154,13 @@ async fn consumed_offsets_commit_with_the_transaction_and_survive_restart() {
         let tp = TopicPartition::new("in", 0);
         p.begin_transaction().unwrap();
         send_all(&p, &["out1"]).await;
-        p.send_offsets_to_transaction(&BTreeMap::from([(tp.clone(), 42)]), "copy-group").unwrap();
+        p.send_offsets_to_transaction(&BTreeMap::from([(tp.clone(), 42)]), &ConsumerGroupMetadata::new("copy-group")).unwrap();
         let admin = Admin::new(b.clone());
         assert!(admin.list_group_offsets("copy-group").unwrap().is_empty(), "invisible before commit");
         p.commit_transaction().unwrap();
         assert_eq!(admin.list_group_offsets("copy-group").unwrap().get(&tp), Some(&42));
         p.begin_transaction().unwrap();
-        p.send_offsets_to_transaction(&BTreeMap::from([(tp.clone(), 99)]), "copy-group").unwrap();
+        p.send_offsets_to_transaction(&BTreeMap::from([(tp.clone(), 99)]), &ConsumerGroupMetadata::new("copy-group")).unwrap();
         p.abort_transaction().unwrap();
         assert_eq!(admin.list_group_offsets("copy-group").unwrap().get(&tp), Some(&42));
         // An open transaction at "crash" time stays invisible after restart.
@@ -176,4 +179,56 @@ async fn consumed_offsets_commit_with_the_transaction_and_survive_restart() {
     drop(p);
     assert!(rc.poll(Duration::from_millis(300)).await.unwrap().is_empty());
     assert_eq!(b.transactions()[0].status.name(), "Empty");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_producer_with_stale_group_metadata_is_fenced() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path()).await;
+    b.create_topic("t", 2, BTreeMap::new()).unwrap();
+    b.create_topic("in", 1, BTreeMap::new()).unwrap();
+    let tp = TopicPartition::new("in", 0);
+    let member = |b: &Broker| {
+        let mut c = crate::support::consumer_config("eos-group");
+        c.client_id = "member".into();
+        let mut c = Consumer::new(b.clone(), c);
+        c.subscribe(&["in"], None).unwrap();
+        c
+    };
+    let mut first = member(&b);
+    while first.assignment().is_empty() {
+        first.poll(Duration::from_millis(50)).await.unwrap();
+    }
+    let stale = first.group_metadata();
+    assert_eq!(stale.group_id, "eos-group");
+    assert!(stale.generation_id >= 1 && !stale.member_id.is_empty());
+    // The member leaves (as an expelled zombie would); a new member takes the partition.
+    first.close().await;
+    let mut second = member(&b);
+    while second.assignment().is_empty() {
+        second.poll(Duration::from_millis(50)).await.unwrap();
+    }
+    let current = second.group_metadata();
+    assert!(current.generation_id > stale.generation_id);
+
+    let p = txn_producer(&b, "zombie");
+    p.begin_transaction().unwrap();
+    send_all(&p, &["late"]).await;
+    let err = p.send_offsets_to_transaction(&BTreeMap::from([(tp.clone(), 7)]), &stale).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::UnknownMemberId, "{err}");
+    // The producer is not fatally fenced: it aborts and goes on.
+    p.abort_transaction().unwrap();
+    // The right member but an old generation: fenced too.
+    let old_generation = ConsumerGroupMetadata { generation_id: current.generation_id - 1, ..current.clone() };
+    p.begin_transaction().unwrap();
+    let err = p.send_offsets_to_transaction(&BTreeMap::from([(tp.clone(), 7)]), &old_generation).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::IllegalGeneration, "{err}");
+    p.abort_transaction().unwrap();
+    // The current member's metadata commits.
+    p.begin_transaction().unwrap();
+    p.send_offsets_to_transaction(&BTreeMap::from([(tp.clone(), 7)]), &current).unwrap();
+    p.commit_transaction().unwrap();
+    assert_eq!(Admin::new(b.clone()).list_group_offsets("eos-group").unwrap().get(&tp), Some(&7));
+    assert!(Admin::new(b.clone()).list_group_offsets("eos-group").unwrap().len() == 1);
+    second.close().await;
 }

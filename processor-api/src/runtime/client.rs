@@ -28,6 +28,8 @@ pub struct GroupMetadata {
     pub generation: i32,
     /// The member id, empty before the first join.
     pub member_id: String,
+    /// `group.instance.id` of a static member.
+    pub group_instance_id: Option<String>,
     /// The librdkafka handle, when the metadata comes from the Kafka seam.
     #[cfg(feature = "kafka")]
     pub(crate) rdkafka: Option<Arc<rdkafka::consumer::ConsumerGroupMetadata>>,
@@ -39,6 +41,7 @@ impl fmt::Debug for GroupMetadata {
             .field("group_id", &self.group_id)
             .field("generation", &self.generation)
             .field("member_id", &self.member_id)
+            .field("group_instance_id", &self.group_instance_id)
             .finish_non_exhaustive()
     }
 }
@@ -47,8 +50,8 @@ impl fmt::Debug for GroupMetadata {
 /// stream thread. Revocation comes before the group rebalances, so it is the place to commit.
 pub trait RebalanceHandler: Send {
     /// Partitions taken away from this member. `commit` commits consumer offsets from inside
-    /// the callback where the seam allows it (Kafka), else it returns an error (the embedded
-    /// consumer is mid-poll).
+    /// the callback, synchronously, with the member's current generation (`group`), as both
+    /// seams allow.
     fn on_revoked(&mut self, partitions: &[TopicPartition], group: &GroupMetadata, commit: &mut OffsetCommitFn<'_>);
     /// Partitions given to this member.
     fn on_assigned(&mut self, partitions: &[TopicPartition]);
@@ -216,11 +219,16 @@ pub trait StreamsAdmin: Send + Sync {
     fn group_owners(&self, _group_id: &str) -> Result<BTreeMap<TopicPartition, String>> {
         Ok(BTreeMap::new())
     }
-    /// Whether the group is preparing a rebalance (members are rejoining), `None` when the
-    /// seam cannot tell. A seam whose consumer cannot commit inside the revocation callback
-    /// answers this, so at-least-once threads commit before they rejoin.
-    fn rebalance_in_progress(&self, _group_id: &str) -> Option<bool> {
-        None
+    /// The `client.id` of every member of a group, those without partitions included; the
+    /// owners' ids when the seam cannot tell more.
+    ///
+    /// # Errors
+    /// Client errors.
+    fn group_members(&self, group_id: &str) -> Result<Vec<String>> {
+        let mut ids: Vec<String> = self.group_owners(group_id)?.into_values().collect();
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
     }
 }
 
@@ -442,8 +450,8 @@ impl StreamsAdmin for EmbeddedAdmin {
         Ok(d.members.iter().flat_map(|m| m.assignment.iter().map(|tp| (tp_from(tp), m.client_id.clone()))).collect())
     }
 
-    fn rebalance_in_progress(&self, group_id: &str) -> Option<bool> {
-        Some(self.admin.describe_group(group_id).state == "PreparingRebalance")
+    fn group_members(&self, group_id: &str) -> Result<Vec<String>> {
+        Ok(self.admin.describe_group(group_id).members.into_iter().map(|m| m.client_id).collect())
     }
 }
 
@@ -459,19 +467,36 @@ impl fmt::Debug for EmbeddedConsumer {
     }
 }
 
-/// Adapts a [`RebalanceHandler`] to the embedded consumer's listener.
+/// Adapts a [`RebalanceHandler`] to the embedded consumer's listener; offsets commit inside the
+/// revocation callback through the consumer's commit handle, with the generation the member
+/// still has then.
 struct ListenerAdapter {
     handler: Box<dyn RebalanceHandler>,
-    group: GroupMetadata,
+    commits: bc::CommitHandle,
+}
+
+// With the `kafka` feature GroupMetadata has one more field.
+#[allow(clippy::needless_update)]
+fn group_metadata_of(m: bc::ConsumerGroupMetadata) -> GroupMetadata {
+    GroupMetadata {
+        group_id: m.group_id,
+        generation: m.generation_id,
+        member_id: m.member_id,
+        group_instance_id: m.group_instance_id,
+        ..Default::default()
+    }
 }
 
 impl bc::RebalanceListener for ListenerAdapter {
     fn on_partitions_revoked(&mut self, partitions: &[bc::TopicPartition]) {
         let tps: Vec<TopicPartition> = partitions.iter().map(tp_from).collect();
-        let mut commit = |_: &BTreeMap<TopicPartition, i64>| -> Result<()> {
-            Err(Error::IllegalState("the embedded consumer cannot commit inside a rebalance callback".into()))
+        let group = group_metadata_of(self.commits.group_metadata());
+        let commits = &self.commits;
+        let mut commit = |offsets: &BTreeMap<TopicPartition, i64>| -> Result<()> {
+            let offsets: BTreeMap<bc::TopicPartition, i64> = offsets.iter().map(|(tp, o)| (tp_of(tp), *o)).collect();
+            Ok(commits.commit_offsets(&offsets)?)
         };
-        self.handler.on_revoked(&tps, &self.group, &mut commit);
+        self.handler.on_revoked(&tps, &group, &mut commit);
     }
 
     fn on_partitions_assigned(&mut self, partitions: &[bc::TopicPartition]) {
@@ -483,13 +508,7 @@ impl bc::RebalanceListener for ListenerAdapter {
 impl StreamsConsumer for EmbeddedConsumer {
     fn subscribe(&mut self, topics: &[String], handler: Box<dyn RebalanceHandler>) -> Result<()> {
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-        let (group_id, _, _) = self.consumer.group_metadata();
-        let adapter = ListenerAdapter {
-            handler,
-            // The embedded transaction coordinator fences by producer epoch; the group id is
-            // what TxnOffsetCommit needs.
-            group: GroupMetadata { group_id: group_id.unwrap_or_default(), generation: -1, ..Default::default() },
-        };
+        let adapter = ListenerAdapter { handler, commits: self.consumer.commit_handle() };
         self.consumer.subscribe(&names, Some(Box::new(adapter)))?;
         Ok(())
     }
@@ -526,8 +545,7 @@ impl StreamsConsumer for EmbeddedConsumer {
     }
 
     fn group_metadata(&self) -> GroupMetadata {
-        let (group_id, generation, member_id) = self.consumer.group_metadata();
-        GroupMetadata { group_id: group_id.unwrap_or_default(), generation, member_id, ..Default::default() }
+        group_metadata_of(self.consumer.group_metadata())
     }
 
     fn assignment(&self) -> Vec<TopicPartition> {
@@ -614,7 +632,13 @@ impl StreamsProducer for EmbeddedProducer {
         group: &GroupMetadata,
     ) -> Result<()> {
         let offsets: BTreeMap<bc::TopicPartition, i64> = offsets.iter().map(|(tp, o)| (tp_of(tp), *o)).collect();
-        Ok(self.producer.send_offsets_to_transaction(&offsets, &group.group_id)?)
+        let group = bc::ConsumerGroupMetadata {
+            group_id: group.group_id.clone(),
+            generation_id: group.generation,
+            member_id: group.member_id.clone(),
+            group_instance_id: group.group_instance_id.clone(),
+        };
+        Ok(self.producer.send_offsets_to_transaction(&offsets, &group)?)
     }
 
     fn commit_transaction(&mut self) -> Result<()> {

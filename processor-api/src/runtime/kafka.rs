@@ -260,6 +260,45 @@ impl StreamsAdmin for KafkaAdmin {
     fn start_offset(&self, tp: &TopicPartition) -> Result<i64> {
         Ok(self.uncommitted.fetch_watermarks(&tp.0, tp.1, TIMEOUT).map_err(kerr)?.0)
     }
+
+    fn group_owners(&self, group_id: &str) -> Result<BTreeMap<TopicPartition, String>> {
+        let mut owners = BTreeMap::new();
+        for (client_id, assignment) in self.describe_members(group_id)? {
+            for tp in assignment {
+                owners.insert(tp, client_id.clone());
+            }
+        }
+        Ok(owners)
+    }
+
+    fn group_members(&self, group_id: &str) -> Result<Vec<String>> {
+        Ok(self.describe_members(group_id)?.into_iter().map(|(client_id, _)| client_id).collect())
+    }
+}
+
+impl KafkaAdmin {
+    /// DescribeGroups: each member's `client.id` and assigned partitions (decoded from the
+    /// consumer protocol's assignment bytes).
+    fn describe_members(&self, group_id: &str) -> Result<Vec<(String, Vec<TopicPartition>)>> {
+        let list = self.uncommitted.fetch_group_list(Some(group_id), TIMEOUT).map_err(kerr)?;
+        let mut out = Vec::new();
+        for g in list.groups().iter().filter(|g| g.name() == group_id) {
+            for m in g.members() {
+                let tps = match m.assignment().filter(|a| !a.is_empty()) {
+                    Some(bytes) => match brook_broker::client::consumer_protocol::Assignment::decode(bytes) {
+                        Ok(a) => a.topic_partitions(),
+                        Err(e) => {
+                            tracing::debug!(member = m.id(), error = %e, "undecodable member assignment");
+                            Vec::new()
+                        }
+                    },
+                    None => Vec::new(),
+                };
+                out.push((m.client_id().to_owned(), tps));
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Runs the runtime's rebalance handler from librdkafka's callbacks (inside `poll`).
@@ -296,6 +335,7 @@ fn group_metadata<C: ConsumerContext>(consumer: &BaseConsumer<C>, group_id: &str
         group_id: group_id.to_owned(),
         generation: -1,
         member_id: String::new(),
+        group_instance_id: None,
         rdkafka: consumer.group_metadata().map(Arc::new),
     }
 }

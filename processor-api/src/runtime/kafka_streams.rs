@@ -20,6 +20,7 @@ use super::client::{ClientSupplier, InternalTopic, ProducerSettings};
 use super::global_thread::GlobalThread;
 use super::metadata::ThreadMetadata;
 use super::process_id;
+use super::restore_listener::StateRestoreListener;
 use super::state::{State, ThreadState};
 use super::stream_thread::{self, ThreadContext, ThreadShared};
 use super::topics;
@@ -48,6 +49,7 @@ struct Inner {
     state_cv: Condvar,
     listener: Mutex<Option<StateListener>>,
     handler: Mutex<Option<UncaughtExceptionHandler>>,
+    restore_listener: Mutex<Option<Arc<dyn StateRestoreListener>>>,
     threads: Mutex<Vec<ThreadEntry>>,
     /// The global stream thread, when the topology has global stores.
     global: Mutex<Option<Arc<GlobalThread>>>,
@@ -141,6 +143,7 @@ impl KafkaStreams {
                 state_cv: Condvar::new(),
                 listener: Mutex::new(None),
                 handler: Mutex::new(None),
+                restore_listener: Mutex::new(None),
                 threads: Mutex::new(Vec::new()),
                 global: Mutex::new(None),
                 ctx: Mutex::new(None),
@@ -157,6 +160,17 @@ impl KafkaStreams {
     /// The process id (a UUID stable per state directory).
     pub fn process_id(&self) -> &str {
         &self.inner.process_id
+    }
+
+    /// Sets the listener told about every restore of an active task's store (Kafka's
+    /// `setGlobalStateRestoreListener`); only before `start`.
+    ///
+    /// # Errors
+    /// [`Error::IllegalState`] after `start`.
+    pub fn set_global_state_restore_listener(&self, listener: impl StateRestoreListener + 'static) -> Result<()> {
+        self.require_created("set_global_state_restore_listener")?;
+        *self.inner.restore_listener.lock() = Some(Arc::new(listener));
+        Ok(())
     }
 
     /// Sets the state listener; only before `start`.
@@ -234,6 +248,8 @@ impl KafkaStreams {
             admin,
             process_id: inner.process_id.clone(),
             app_dir: inner.app_dir.clone(),
+            standbys: Default::default(),
+            restore_listener: inner.restore_listener.lock().clone(),
             on_state_change: Arc::new(move || {
                 if let Some(inner) = weak.upgrade() {
                     Inner::recompute_state(&inner);
@@ -373,6 +389,14 @@ impl KafkaStreams {
         let threads: Vec<Arc<ThreadShared>> = self.inner.threads.lock().iter().map(|t| t.shared.clone()).collect();
         for t in threads {
             t.for_each_task(&mut f);
+        }
+    }
+
+    /// Runs `f` on every standby task engine of this instance (`num.standby.replicas`); their
+    /// stores lag the active tasks' by what the standbys have not read yet.
+    pub fn with_standby_tasks(&self, mut f: impl FnMut(TaskId, &dyn TaskEngine)) {
+        if let Some(ctx) = self.inner.ctx.lock().clone() {
+            ctx.standbys.for_each(&mut f);
         }
     }
 }

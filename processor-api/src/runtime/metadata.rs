@@ -13,6 +13,8 @@ pub struct ThreadMetadata {
     pub state: String,
     /// The active tasks it runs.
     pub active_tasks: BTreeSet<TaskId>,
+    /// The standby tasks it keeps up to date (Kafka's `standbyTasks`).
+    pub standby_tasks: BTreeSet<TaskId>,
     /// Their input partitions.
     pub partitions: BTreeSet<TopicPartition>,
     /// The transactional id of its producer under exactly-once.

@@ -62,13 +62,37 @@
 //! with more partitions than the sub-topology has tasks is not subscribed (logged as an error;
 //! Kafka fails on the internal topics' partition count instead).
 //!
+//! # Standby replicas
+//!
+//! Standby replicas (`num.standby.replicas`, default 0): with `N > 0` every stateful task has
+//! warm copies on up to `N` other instances, which read the task's changelogs continuously
+//! (bounded per loop iteration, `read_committed` under exactly-once) and checkpoint the
+//! position they reached every `commit.interval.ms` and on close; when one of them gets the
+//! task as active, the standby becomes the active task (its stores stay open) and restores
+//! only the changelog tail it had not read.
+//! Threads list them in [`ThreadMetadata::standby_tasks`]; [`KafkaStreams::with_standby_tasks`]
+//! reaches their engines (stale reads). Difference from Kafka Streams: the active tasks come
+//! from the consumer group's built-in assignor, which knows nothing of standbys, so instead of
+//! Kafka's `StreamsPartitionAssignor` (which also moves active tasks to caught-up standbys and
+//! uses warmup replicas) every instance derives the standby placement from the group's
+//! membership: the processes of the members (from their `client.id`s), sorted, and for a task
+//! active on process `X`, `N` distinct other processes cyclically after `X`, starting at an
+//! offset that rotates with the task (so one instance's tasks spread over the others).
+//! [`KafkaStreams::set_global_state_restore_listener`] reports the restores of active tasks.
+//!
+//! # Rebalances
+//!
+//! Under at-least-once a thread commits its input offsets inside the revocation
+//! callback, before the group rebalances (both seams: the embedded consumer commits through a
+//! [`CommitHandle`](brook_broker::client::CommitHandle) with the generation the member still
+//! has), so the next owners start exactly where it stopped. Under exactly-once the
+//! transactional offset commit carries the member's group metadata (generation, member id,
+//! `group.instance.id`), so a thread expelled from the group is fenced by the group
+//! coordinator, as with Kafka's `ConsumerGroupMetadata`.
+//!
 //! # Not supported yet
 //!
-//! Standby replicas (`num.standby.replicas`) and cooperative rebalancing (threads use the
-//! eager range assignor). With the embedded seam, at-least-once threads commit before polling
-//! instead of inside the revocation callback (the embedded consumer is mid-poll there), and
-//! the transactional offset commit is not fenced by the group generation (the embedded
-//! producer's `send_offsets_to_transaction` takes the group id only).
+//! Cooperative rebalancing (threads use the eager range assignor).
 
 pub mod client;
 #[cfg(feature = "kafka")]
@@ -77,6 +101,8 @@ mod global_thread;
 mod kafka_streams;
 mod metadata;
 mod process_id;
+mod restore_listener;
+mod standby;
 mod state;
 mod stream_thread;
 mod task_manager;
@@ -93,4 +119,5 @@ pub use kafka_streams::{
     TypedKeyValueView, UncaughtExceptionHandler,
 };
 pub use metadata::{KeyQueryMetadata, ThreadMetadata};
+pub use restore_listener::StateRestoreListener;
 pub use state::State;

@@ -14,8 +14,10 @@ use super::client::{
     StreamsConsumer,
 };
 use super::metadata::ThreadMetadata;
+use super::restore_listener::StateRestoreListener;
+use super::standby::Standbys;
 use super::state::ThreadState;
-use super::task_manager::{is_fenced, Core};
+use super::task_manager::{is_fenced, Core, StandbyTimers};
 use super::topics::TopologyTopics;
 use crate::config::StreamsConfig;
 use crate::engine::{TaskEngine, TaskFactory, TaskId, TopicPartition};
@@ -30,6 +32,10 @@ pub(crate) struct ThreadContext {
     pub(crate) admin: Arc<dyn StreamsAdmin>,
     pub(crate) process_id: String,
     pub(crate) app_dir: PathBuf,
+    /// The instance's standby tasks, shared by its threads.
+    pub(crate) standbys: Standbys,
+    /// Told about active tasks' restores.
+    pub(crate) restore_listener: Option<Arc<dyn StateRestoreListener>>,
     /// Called after a thread changes state.
     pub(crate) on_state_change: Arc<dyn Fn() + Send + Sync>,
 }
@@ -110,6 +116,7 @@ impl ThreadShared {
             }
             .to_owned(),
             active_tasks,
+            standby_tasks: self.ctx.standbys.hosted_by(self.index),
             partitions,
             transactional_id: self.transactional_id.clone(),
         }
@@ -219,6 +226,7 @@ pub(crate) fn run(shared: &Arc<ThreadShared>) -> Result<()> {
         ctx.supplier.consumer(&consumer_settings(config, format!("{}-consumer", shared.name), true, shared.index))?;
     *shared.core.lock() = Some(Core {
         ctx: ctx.clone(),
+        index: shared.index,
         name: shared.name.clone(),
         transactional_id: shared.transactional_id.clone(),
         producer,
@@ -231,6 +239,7 @@ pub(crate) fn run(shared: &Arc<ThreadShared>) -> Result<()> {
         needs_reinit: false,
         last_commit: Instant::now(),
         processed_since_commit: 0,
+        standby: StandbyTimers::new(),
     });
     let (version, topics) = ctx.topics.versioned_subscription();
     consumer.subscribe(&topics, Box::new(Handler { shared: shared.clone() }))?;
@@ -239,6 +248,7 @@ pub(crate) fn run(shared: &Arc<ThreadShared>) -> Result<()> {
     if shared.abandon.load(Ordering::SeqCst) {
         // Like a crash: nothing is committed; the tasks and clients are just dropped.
         *shared.core.lock() = None;
+        ctx.standbys.abandon_hosted(shared.index);
         drop(consumer);
         return result;
     }
@@ -251,31 +261,9 @@ pub(crate) fn run(shared: &Arc<ThreadShared>) -> Result<()> {
     }
     consumer.close();
     *shared.core.lock() = None;
+    ctx.standbys.close_hosted(shared.index);
     tracing::info!(thread = %shared.name, "stream thread stopped");
     result
-}
-
-/// Under at-least-once with a seam whose consumer cannot commit inside the revocation callback
-/// (the embedded one, whose `poll` rejoins the group as soon as its heartbeat sees a
-/// rebalance): commits before polling when the group is preparing a rebalance, and before an
-/// idle (blocking) poll when records were processed since the last commit. So the next owners
-/// of the tasks start where this thread stopped; the only miss is a rebalance that starts
-/// between this check and a non-blocking poll.
-fn commit_before_rebalance(shared: &Arc<ThreadShared>, consumer: &mut dyn StreamsConsumer, idle: bool) {
-    let ctx = &shared.ctx;
-    if ctx.config.exactly_once() {
-        return;
-    }
-    let Some(preparing) = ctx.admin.rebalance_in_progress(&ctx.config.application_id) else { return };
-    let mut guard = shared.core.lock();
-    let Some(core) = guard.as_mut() else { return };
-    if core.tasks.is_empty() || !(preparing || (idle && core.processed_since_commit > 0)) {
-        return;
-    }
-    let group = consumer.group_metadata();
-    if let Err(e) = core.commit(&mut |o| consumer.commit(o), &group) {
-        tracing::warn!(thread = %shared.name, error = %e, "commit before polling failed");
-    }
 }
 
 /// A pattern source matched new topics: commit, then subscribe to the new list (the group
@@ -313,7 +301,6 @@ fn run_loop(shared: &Arc<ThreadShared>, consumer: &mut dyn StreamsConsumer, mut 
         }
         resubscribe(shared, consumer, &mut version)?;
         let busy = shared.core.lock().as_ref().is_some_and(Core::has_buffered);
-        commit_before_rebalance(shared, consumer, !busy);
         let records = consumer.poll(if busy { Duration::ZERO } else { poll_timeout })?;
         if shared.abandon.load(Ordering::SeqCst) {
             return Ok(());
@@ -342,6 +329,7 @@ fn run_loop(shared: &Arc<ThreadShared>, consumer: &mut dyn StreamsConsumer, mut 
             return Err(e);
         }
         core.resume_drained(consumer);
+        core.maintain_standbys();
         if core.commit_due() {
             let group = consumer.group_metadata();
             if let Err(e) = core.commit(&mut |o| consumer.commit(o), &group) {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use brook_broker::ErrorCode;
 
 use super::client::{GroupMetadata, OffsetCommitFn, RestoreConsumer, StreamsConsumer, StreamsProducer};
+use super::restore_listener::store_of_changelog;
 use super::stream_thread::{producer_settings, ThreadContext};
 use crate::config::HandlerResponse;
 use crate::engine::{InputRecord, OutputRecord, RecordCollector, TaskEngine, TaskId, TopicPartition};
@@ -20,17 +21,48 @@ const MAX_RECORDS_PER_ITERATION: usize = 20_000;
 /// At most this long processing before polling again.
 const MAX_PROCESS_TIME: Duration = Duration::from_millis(100);
 
+/// Changelog records applied to standby tasks per loop iteration, at most (about).
+const STANDBY_RECORDS_PER_ITERATION: usize = 10_000;
+/// At most about this long reading standby changelogs per loop iteration.
+const STANDBY_MAX_TIME_PER_ITERATION: Duration = Duration::from_millis(50);
+/// How often a thread reads its standby tasks' changelogs.
+const STANDBY_UPDATE_INTERVAL: Duration = Duration::from_millis(100);
+/// How often standby placement is checked against the group without a rebalance.
+const STANDBY_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
+/// Retry delay after an incomplete standby placement.
+const STANDBY_RETRY: Duration = Duration::from_millis(500);
+
+/// When a thread last worked on its standby tasks.
+pub(crate) struct StandbyTimers {
+    /// Next placement check.
+    reconcile_at: Instant,
+    last_update: Instant,
+    last_checkpoint: Instant,
+}
+
+impl StandbyTimers {
+    pub(crate) fn new() -> StandbyTimers {
+        let now = Instant::now();
+        StandbyTimers { reconcile_at: now + STANDBY_REFRESH_INTERVAL, last_update: now, last_checkpoint: now }
+    }
+}
+
 /// One task and the runtime's bookkeeping about it.
 pub(crate) struct TaskSlot {
     pub(crate) engine: Box<dyn TaskEngine>,
     pub(crate) inputs: Vec<TopicPartition>,
     pub(crate) initialized: bool,
+    /// For a task recycled from a standby: the changelog positions the standby reached, where
+    /// its restore starts.
+    pub(crate) standby_positions: BTreeMap<TopicPartition, i64>,
 }
 
 /// A thread's tasks and clients (the consumer stays outside: rebalance callbacks run while
 /// it polls).
 pub(crate) struct Core {
     pub(crate) ctx: Arc<ThreadContext>,
+    /// The thread index (hosts standby tasks by it).
+    pub(crate) index: usize,
     pub(crate) name: String,
     pub(crate) transactional_id: Option<String>,
     pub(crate) producer: Box<dyn StreamsProducer>,
@@ -46,6 +78,7 @@ pub(crate) struct Core {
     pub(crate) needs_reinit: bool,
     pub(crate) last_commit: Instant,
     pub(crate) processed_since_commit: usize,
+    pub(crate) standby: StandbyTimers,
 }
 
 struct Collector<'a> {
@@ -108,12 +141,21 @@ impl Core {
         if !stale.is_empty() {
             self.close_tasks(&stale, true);
         }
+        self.standby.reconcile_at = Instant::now();
         for (id, inputs) in wanted {
             if self.tasks.contains_key(&id) {
                 continue;
             }
-            let engine = self.ctx.factory.create_task(id, inputs.clone(), &self.ctx.app_dir, &self.ctx.config)?;
-            self.tasks.insert(id, TaskSlot { engine, inputs, initialized: false });
+            // A standby of this instance becomes the active task (its stores stay open, in-memory
+            // ones included) and restores only what it had not read yet.
+            let (engine, standby_positions) = match self.ctx.standbys.take(id, &inputs, self.index) {
+                Some(recycled) => recycled,
+                None => (
+                    self.ctx.factory.create_task(id, inputs.clone(), &self.ctx.app_dir, &self.ctx.config)?,
+                    BTreeMap::new(),
+                ),
+            };
+            self.tasks.insert(id, TaskSlot { engine, inputs, initialized: false, standby_positions });
         }
         let ids: Vec<TaskId> = self.tasks.iter().filter(|(_, t)| !t.initialized).map(|(id, _)| *id).collect();
         for id in ids {
@@ -131,7 +173,9 @@ impl Core {
         let eos = self.eos();
         let Some(slot) = self.tasks.get_mut(&id) else { return Ok(()) };
         let engine = &mut slot.engine;
-        for (tp, start) in engine.changelog_start_offsets() {
+        let mut starts = engine.changelog_start_offsets();
+        starts.extend(std::mem::take(&mut slot.standby_positions));
+        for (tp, start) in starts {
             let end = self.ctx.admin.end_offset(&tp, eos)?;
             let log_start = self.ctx.admin.start_offset(&tp)?;
             let from = start.max(log_start);
@@ -142,12 +186,20 @@ impl Core {
                 continue;
             }
             tracing::info!(task = %id, changelog = %format!("{}-{}", tp.0, tp.1), from, end, "restoring");
+            let listener = self.ctx.restore_listener.as_deref();
+            let store = store_of_changelog(&self.ctx.config.application_id, &tp.0);
+            if let Some(l) = listener {
+                l.on_restore_start(&tp, store, from, end);
+            }
             let t0 = Instant::now();
             let mut n = 0usize;
             let mut last_log = Instant::now();
             self.restore.read(&tp, from, end, &mut |records: &[InputRecord]| {
                 engine.restore(&tp, records)?;
                 n += records.len();
+                if let (Some(l), Some(last)) = (listener, records.last()) {
+                    l.on_batch_restored(&tp, store, last.offset, records.len() as u64);
+                }
                 if last_log.elapsed() >= Duration::from_secs(5) {
                     last_log = Instant::now();
                     let at = records.last().map_or(from, |r| r.offset);
@@ -156,6 +208,9 @@ impl Core {
                 Ok(())
             })?;
             tracing::info!(task = %id, changelog = %format!("{}-{}", tp.0, tp.1), records = n, ms = t0.elapsed().as_millis() as u64, "restored");
+            if let Some(l) = listener {
+                l.on_restore_end(&tp, store, n as u64);
+            }
             let w = self.written.entry(tp).or_insert(end);
             *w = (*w).max(end);
         }
@@ -279,6 +334,36 @@ impl Core {
         Ok(())
     }
 
+    /// Standby work of one loop iteration: placement after a rebalance (and now and then),
+    /// a bounded changelog read, and checkpoints every `commit.interval.ms`.
+    pub(crate) fn maintain_standbys(&mut self) {
+        if self.ctx.config.num_standby_replicas == 0 {
+            return;
+        }
+        let now = Instant::now();
+        if now >= self.standby.reconcile_at {
+            let complete = self.ctx.standbys.reconcile(&self.ctx, self.index);
+            self.standby.reconcile_at = now + if complete { STANDBY_REFRESH_INTERVAL } else { STANDBY_RETRY };
+        }
+        if now.duration_since(self.standby.last_update) >= STANDBY_UPDATE_INTERVAL {
+            self.standby.last_update = now;
+            let r = self.ctx.standbys.update(
+                &self.ctx,
+                self.index,
+                self.restore.as_mut(),
+                STANDBY_RECORDS_PER_ITERATION,
+                STANDBY_MAX_TIME_PER_ITERATION,
+            );
+            if let Err(e) = r {
+                tracing::warn!(thread = %self.name, error = %e, "updating standby tasks failed");
+            }
+        }
+        if now.duration_since(self.standby.last_checkpoint) >= self.ctx.config.commit_interval {
+            self.standby.last_checkpoint = now;
+            self.ctx.standbys.checkpoint(self.index);
+        }
+    }
+
     pub(crate) fn commit_due(&mut self) -> bool {
         let mut requested = false;
         for t in self.tasks.values_mut().filter(|t| t.initialized) {
@@ -287,8 +372,9 @@ impl Core {
         requested || self.last_commit.elapsed() >= self.ctx.config.commit_interval
     }
 
-    /// Commits every task. `consumer` is `None` inside a rebalance callback (the consumer is
-    /// polling): under at-least-once the offsets are then not committed.
+    /// Commits every task; `committer` commits consumer offsets under at-least-once (inside a
+    /// rebalance callback too), `group` fences the transactional offset commit under
+    /// exactly-once.
     pub(crate) fn commit(&mut self, committer: &mut OffsetCommitFn<'_>, group: &GroupMetadata) -> Result<()> {
         self.last_commit = Instant::now();
         let mut offsets: BTreeMap<TopicPartition, i64> = BTreeMap::new();
@@ -319,14 +405,10 @@ impl Core {
             self.written.extend(ends);
             if !offsets.is_empty() {
                 if let Err(e) = committer(&offsets) {
-                    // The group moved on (or the seam cannot commit inside a rebalance
-                    // callback): the partitions are reprocessed from the last committed offsets
-                    // by their next owner, as at-least-once allows.
-                    if matches!(e, Error::IllegalState(_)) {
-                        tracing::debug!(thread = %self.name, error = %e, "offsets not committed");
-                    } else {
-                        tracing::warn!(thread = %self.name, error = %e, "offset commit failed");
-                    }
+                    // The group moved on (this member was expelled): the partitions are
+                    // reprocessed from the last committed offsets by their next owner, as
+                    // at-least-once allows.
+                    tracing::warn!(thread = %self.name, error = %e, "offset commit failed");
                     return Ok(());
                 }
             }

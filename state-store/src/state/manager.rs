@@ -48,6 +48,15 @@ impl AnyStore {
         }
     }
 
+    /// The key-value store, if it is one, to read.
+    #[must_use]
+    pub fn as_key_value(&self) -> Option<&dyn KeyValueStore> {
+        match self {
+            AnyStore::KeyValue(s) => Some(&**s),
+            _ => None,
+        }
+    }
+
     /// The key-value store, if it is one.
     pub fn as_key_value_mut(&mut self) -> Option<&mut dyn KeyValueStore> {
         match self {
@@ -149,7 +158,8 @@ impl StateManager {
         self.stores.insert(name, store);
     }
 
-    /// A store by name, for reads (interactive queries).
+    /// A store by name, to read (interactive queries, standby tasks).
+    #[must_use]
     pub fn get(&self, name: &str) -> Option<&AnyStore> {
         self.stores.get(name)
     }
