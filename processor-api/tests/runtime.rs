@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use brook_broker::client::{self as bc, Consumer, ConsumerConfig, Producer, ProducerConfig, ProducerRecord};
-use brook_broker::{Broker, BrokerConfig, IsolationLevel, OffsetSpec};
+use brook_broker::client::{Producer, ProducerConfig};
+use brook_broker::{IsolationLevel, OffsetSpec};
 use brook_processor_api::engine::TopicPartition;
 use brook_processor_api::runtime::{Embedded, KafkaStreams, State};
 use brook_processor_api::{
@@ -20,6 +20,9 @@ use brook_processor_api::{
     TaskId, UncaughtExceptionResponse,
 };
 use bytes::Bytes;
+
+mod common;
+use common::{config, wait_running, wait_until, TestBroker};
 
 // ---------------------------------------------------------------------------------------------
 // A counting engine: counts records per key in memory, logs counts to `<app>-counts-changelog`
@@ -266,77 +269,6 @@ impl TaskEngine for CountEngine {
 // ---------------------------------------------------------------------------------------------
 // Harness.
 
-struct TestBroker {
-    rt: tokio::runtime::Runtime,
-    broker: Broker,
-    _dir: tempfile::TempDir,
-}
-
-impl TestBroker {
-    fn new() -> TestBroker {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = BrokerConfig::new(dir.path());
-        config.group_initial_rebalance_delay = Duration::ZERO;
-        config.group_min_session_timeout = Duration::from_millis(500);
-        let broker = rt.block_on(Broker::open(config)).unwrap();
-        TestBroker { rt, broker, _dir: dir }
-    }
-
-    fn create(&self, topic: &str, partitions: i32) {
-        self.broker.create_topic(topic, partitions, Default::default()).unwrap();
-    }
-
-    fn produce(&self, topic: &str, records: &[(String, String)]) {
-        let _g = self.rt.enter();
-        let p = Producer::new(self.broker.clone(), ProducerConfig::default()).unwrap();
-        let futs: Vec<_> =
-            records.iter().map(|(k, v)| p.send(ProducerRecord::new(topic, Some(k.clone()), Some(v.clone())))).collect();
-        p.flush();
-        self.rt.block_on(async {
-            for f in futs {
-                f.await.unwrap();
-            }
-        });
-    }
-
-    /// Every record of `topic` (committed ones only under `read_committed`), per partition in
-    /// offset order.
-    fn read_all(&self, topic: &str, read_committed: bool) -> Vec<(String, String)> {
-        let iso = if read_committed { IsolationLevel::ReadCommitted } else { IsolationLevel::ReadUncommitted };
-        let n = self.broker.partition_count(topic, false).unwrap();
-        let mut out = Vec::new();
-        self.rt.block_on(async {
-            for p in 0..n {
-                let end = self.broker.list_offset(topic, p, OffsetSpec::Latest, iso).unwrap().0;
-                let mut c = Consumer::new(
-                    self.broker.clone(),
-                    ConsumerConfig { isolation_level: iso, enable_auto_commit: false, ..Default::default() },
-                );
-                let tp = bc::TopicPartition::new(topic, p);
-                c.assign(std::slice::from_ref(&tp));
-                c.seek(&tp, 0);
-                while c.position(&tp).await.unwrap() < end {
-                    for r in c.poll(Duration::from_millis(100)).await.unwrap() {
-                        if r.offset < end {
-                            out.push((
-                                String::from_utf8(r.key.unwrap().to_vec()).unwrap(),
-                                String::from_utf8(r.value.unwrap().to_vec()).unwrap(),
-                            ));
-                        }
-                    }
-                }
-            }
-        });
-        out
-    }
-
-    /// The last count per key in `output`.
-    fn final_counts(&self, read_committed: bool) -> BTreeMap<String, u64> {
-        self.read_all("output", read_committed).into_iter().map(|(k, v)| (k, v.parse().unwrap())).collect()
-    }
-}
-
 fn records(keys: usize, per_key: usize, tag: &str) -> Vec<(String, String)> {
     let mut v = Vec::new();
     for i in 0..per_key {
@@ -347,34 +279,8 @@ fn records(keys: usize, per_key: usize, tag: &str) -> Vec<(String, String)> {
     v
 }
 
-fn config(app: &str, dir: &Path, eos: bool) -> StreamsConfig {
-    let mut c = StreamsConfig::new(app);
-    c.state_dir = dir.to_path_buf();
-    if eos {
-        c.set("processing.guarantee", "exactly_once_v2").unwrap();
-    }
-    c.commit_interval = Duration::from_millis(50);
-    c.session_timeout = Duration::from_secs(6);
-    c.heartbeat_interval = Duration::from_millis(200);
-    c.poll = Duration::from_millis(20);
-    c
-}
-
-fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn expect_counts(keys: usize, n: u64) -> BTreeMap<String, u64> {
     (0..keys).map(|k| (format!("key-{k}"), n)).collect()
-}
-
-fn wait_running(s: &KafkaStreams) {
-    let (st, ok) = s.wait_for_state(Duration::from_secs(30), |s| s == State::Running);
-    assert!(ok, "not RUNNING but {st}");
 }
 
 fn local_tasks(s: &KafkaStreams) -> Vec<TaskId> {
@@ -648,7 +554,7 @@ fn an_uncaught_error_shuts_the_client_down_or_replaces_the_thread() {
         .unwrap();
     streams.start().unwrap();
     wait_running(&streams);
-    b.produce("input", &[("poison".into(), "x".into())]);
+    b.produce("input", &[("poison", "x")]);
     // The replacement thread meets the same record and the handler shuts the client down.
     let (st, ok) = streams.wait_for_state(Duration::from_secs(30), |s| s == State::Error);
     assert!(ok, "state {st}");
@@ -871,7 +777,7 @@ fn shutdown_application_stops_every_instance() {
         instances.iter().all(|s| s.state() == State::Running && local_tasks(s).len() == 1)
     });
     // One poison record: only the instance owning its partition fails, and both stop.
-    b.produce("input", &[("poison".into(), "x".into())]);
+    b.produce("input", &[("poison", "x")]);
     for s in &instances {
         let (st, ok) = s.wait_for_state(Duration::from_secs(30), |s| s == State::Error);
         assert!(ok, "state {st}");

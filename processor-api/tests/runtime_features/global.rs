@@ -67,7 +67,7 @@ pub(crate) fn factory(c: &brook_processor_api::StreamsConfig, updates: Arc<Atomi
 }
 
 pub(crate) fn enriched(b: &TestBroker, order: &str) -> Option<String> {
-    b.read_all("enriched").into_iter().rev().find(|(k, _)| k == order).map(|(_, v)| v)
+    b.read_all("enriched", true).into_iter().rev().find(|(k, _)| k == order).map(|(_, v)| v)
 }
 
 pub(crate) fn global_name(streams: &KafkaStreams, code: &str) -> Option<String> {

@@ -2,6 +2,7 @@
 //! queries, global stores (the global stream thread) and pattern sources.
 
 mod global;
+#[path = "../common/mod.rs"]
 mod harness;
 #[cfg(feature = "kafka")]
 mod kafka_seam;

@@ -1,5 +1,8 @@
-//! A test broker, configs and polling helpers.
+//! The harness the runtime test binaries share: a test broker, configs and polling helpers.
+//! Each binary uses a subset.
+#![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -29,12 +32,12 @@ impl TestBroker {
         self.broker.create_topic(topic, partitions, Default::default()).unwrap();
     }
 
-    pub(crate) fn produce(&self, topic: &str, records: &[(&str, &str)]) {
+    pub(crate) fn produce<K: AsRef<str>, V: AsRef<str>>(&self, topic: &str, records: &[(K, V)]) {
         let _g = self.rt.enter();
         let p = Producer::new(self.broker.clone(), ProducerConfig::default()).unwrap();
         let futs: Vec<_> = records
             .iter()
-            .map(|(k, v)| p.send(ProducerRecord::new(topic, Some(k.to_string()), Some(v.to_string()))))
+            .map(|(k, v)| p.send(ProducerRecord::new(topic, Some(k.as_ref().to_owned()), Some(v.as_ref().to_owned()))))
             .collect();
         p.flush();
         self.rt.block_on(async {
@@ -44,9 +47,10 @@ impl TestBroker {
         });
     }
 
-    /// Every record of `topic`, per partition in offset order.
-    pub(crate) fn read_all(&self, topic: &str) -> Vec<(String, String)> {
-        let iso = IsolationLevel::ReadCommitted;
+    /// Every record of `topic` (committed ones only under `read_committed`), per partition in
+    /// offset order.
+    pub(crate) fn read_all(&self, topic: &str, read_committed: bool) -> Vec<(String, String)> {
+        let iso = if read_committed { IsolationLevel::ReadCommitted } else { IsolationLevel::ReadUncommitted };
         let n = self.broker.partition_count(topic, false).unwrap();
         let mut out = Vec::new();
         self.rt.block_on(async {
@@ -72,6 +76,11 @@ impl TestBroker {
             }
         });
         out
+    }
+
+    /// The last count per key in `output`.
+    pub(crate) fn final_counts(&self, read_committed: bool) -> BTreeMap<String, u64> {
+        self.read_all("output", read_committed).into_iter().map(|(k, v)| (k, v.parse().unwrap())).collect()
     }
 }
 
