@@ -7,6 +7,20 @@ fn changelog_end(b: &TestBroker, app: &str, partition: i32) -> i64 {
     b.broker.list_offset(&format!("{app}-counts-changelog"), partition, OffsetSpec::Latest, IsolationLevel::ReadUncommitted).unwrap().0
 }
 
+/// Produces 10 more records per key (after 40) and checks every count ends at exactly 50 and
+/// nothing was counted twice: exact output sequences under exactly-once; under at-least-once
+/// one output per input, since offsets are committed inside the revocation callbacks and on
+/// close.
+fn ten_more_then_exact(b: &TestBroker, keys: usize, eos: bool) {
+    b.produce("input", &records(keys, 10, "d"));
+    wait_until("counts of 50", Duration::from_secs(30), || b.final_counts(eos) == expect_counts(keys, 50));
+    if eos {
+        assert_exact_sequences(&b.read_all("output", true), keys, 50);
+    } else {
+        assert_eq!(b.read_all("output", false).len(), keys * 50);
+    }
+}
+
 pub(super) fn standby_tasks(s: &KafkaStreams) -> Vec<TaskId> {
     s.metadata_for_local_threads().into_iter().flat_map(|t| t.standby_tasks).collect()
 }
@@ -98,14 +112,7 @@ fn standby_replicas_take_over_with_only_the_tail(eos: bool) {
         });
         assert!(restored as i64 >= warm_position, "restored {restored}, standby read {warm_position}");
     }
-    b.produce("input", &records(8, 10, "d"));
-    wait_until("counts of 50", Duration::from_secs(30), || b.final_counts(eos) == expect_counts(8, 50));
-    if eos {
-        assert_exact_sequences(&b.read_all("output", true), 8, 50);
-    } else {
-        // Nothing processed twice: offsets committed inside the revocation callbacks and on close.
-        assert_eq!(b.read_all("output", false).len(), 8 * 50);
-    }
+    ten_more_then_exact(&b, 8, eos);
     assert!(c.close(Duration::from_secs(30)));
 }
 
@@ -213,13 +220,7 @@ fn topology_standby_takes_over_with_only_the_tail(eos: bool) {
     wait_until("c owns both tasks", Duration::from_secs(30), || local_tasks(&c).len() == 2 && c.state() == State::Running);
     let end = b.broker.list_offset(&changelog, moving.partition, OffsetSpec::Latest, IsolationLevel::ReadUncommitted).unwrap().0;
     check_takeover_restores(&restores.0.lock().unwrap(), moving, warm, end);
-    b.produce("input", &records(6, 10, "d"));
-    wait_until("counts of 50", Duration::from_secs(30), || b.final_counts(eos) == expect_counts(6, 50));
-    if eos {
-        assert_exact_sequences(&b.read_all("output", true), 6, 50);
-    } else {
-        assert_eq!(b.read_all("output", false).len(), 6 * 50);
-    }
+    ten_more_then_exact(&b, 6, eos);
     assert!(c.close(Duration::from_secs(30)));
 }
 
