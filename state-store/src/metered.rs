@@ -193,10 +193,7 @@ impl Backend for MeteredBackend {
     }
 
     fn range(&self, range: &KeyRange, reverse: bool) -> Result<RawIter<'_>> {
-        let t = Instant::now();
-        let r = self.inner.range(range, reverse);
-        self.range.record(1, t.elapsed());
-        r
+        self.sampled(&self.range, || self.inner.range(range, reverse))
     }
 
     fn delete_range(&mut self, range: &KeyRange) -> Result<()> {

@@ -289,7 +289,17 @@ backed_state_store!(SegmentedWindowStore);
 
 impl ReadOnlyWindowStore for SegmentedWindowStore {
     fn fetch_one(&self, key: &[u8], window_start: i64) -> Result<Option<Bytes>> {
-        self.fetch_key(key, window_start, window_start, false)?.next().transpose().map(|o| o.map(|(_, v)| v))
+        if self.retain_duplicates {
+            return self.fetch_key(key, window_start, window_start, false)?.next().transpose().map(|o| o.map(|(_, v)| v));
+        }
+        // Without duplicates a window has exactly one raw key (sequence number 0): a point
+        // lookup, answered by the cache's hash index when cached, instead of a range scan.
+        self.check_open()?;
+        let id = self.segments.id(window_start);
+        if window_start < self.actual_from(window_start) || !self.segments.is_live(id) {
+            return Ok(None);
+        }
+        self.backend.get(&raw_key(id, &[key, &window_start.to_be_bytes(), &0u32.to_be_bytes()]))
     }
     fn fetch(&self, key: &[u8], time_from: i64, time_to: i64) -> Result<WindowIter<'_>> {
         self.fetch_key(key, time_from, time_to, false)
