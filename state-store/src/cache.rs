@@ -5,8 +5,8 @@
 pub(crate) mod caching;
 
 use std::collections::{BTreeMap, HashMap};
-
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -16,6 +16,45 @@ use crate::state::backend::KeyRange;
 use crate::state::memory::bounds;
 
 const NIL: usize = usize::MAX;
+
+/// rustc's FxHash: the cache hashes a key on every read and write of a cached store, and
+/// SipHash was a measured 2-5% of a windowed aggregation. The cache is private to one stream
+/// thread and bounded; keys with colliding hashes cost lookups, never correctness.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().unwrap_or_default()));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            buf[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(buf));
+        }
+    }
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxBuild = BuildHasherDefault<FxHasher>;
 /// Bookkeeping bytes charged per entry on top of key and value.
 const ENTRY_OVERHEAD: usize = 64;
 
@@ -92,7 +131,7 @@ impl Node {
 /// and an LRU list (head = most recent) in a slab.
 #[derive(Default)]
 struct NamedCache {
-    lookup: HashMap<Bytes, usize>,
+    lookup: HashMap<Bytes, usize, FxBuild>,
     index: BTreeMap<Bytes, usize>,
     nodes: Vec<Node>,
     free: Vec<usize>,

@@ -299,7 +299,17 @@ impl ReadOnlyWindowStore for SegmentedWindowStore {
         if window_start < self.actual_from(window_start) || !self.segments.is_live(id) {
             return Ok(None);
         }
-        self.backend.get(&raw_key(id, &[key, &window_start.to_be_bytes(), &0u32.to_be_bytes()]))
+        // The raw key (segment, key, start, sequence 0) on the stack when it fits: this runs
+        // once per window of every aggregated record.
+        let mut buf = [0u8; 64];
+        let len = 8 + key.len() + 12;
+        if len > buf.len() {
+            return self.backend.get(&raw_key(id, &[key, &window_start.to_be_bytes(), &0u32.to_be_bytes()]));
+        }
+        buf[..8].copy_from_slice(&segments::seg_prefix(id));
+        buf[8..8 + key.len()].copy_from_slice(key);
+        buf[8 + key.len()..len - 4].copy_from_slice(&window_start.to_be_bytes());
+        self.backend.get(&buf[..len])
     }
     fn fetch(&self, key: &[u8], time_from: i64, time_to: i64) -> Result<WindowIter<'_>> {
         self.fetch_key(key, time_from, time_to, false)
