@@ -254,6 +254,9 @@ fn run_runtime(name: &str, topology: Topology, events: &[Event], output: &str, t
     rt.block_on(broker.shutdown());
 }
 
+/// Builds a query's topology; the flag enables the record cache on its aggregations.
+type Query = fn(bool) -> Topology;
+
 /// The user topics a topology reads.
 fn topology_sources(t: &Topology) -> Vec<&'static str> {
     let text = t.describe().to_string();
@@ -270,7 +273,7 @@ fn main() {
     let want = |q: &str| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == q));
     // The driver commits (and flushes caches) after every record, so caching only adds cost
     // there; the runtime commits every 100 ms and runs with caching, as Kafka Streams does.
-    let queries: [(&str, fn(bool) -> Topology); 5] = [("q0", q0), ("q5a", q5a), ("q5", q5), ("q7", q7), ("q8", q8)];
+    let queries: [(&str, Query); 5] = [("q0", q0), ("q5a", q5a), ("q5", q5), ("q7", q7), ("q8", q8)];
     for (name, q) in queries {
         if want(name) {
             if runtime {
