@@ -252,3 +252,41 @@ fn suppression_buffer_is_restored_from_its_changelog() {
     assert!(streams.close(Duration::from_secs(30)));
     assert_eq!(lines(&got), ["alice@0 -> 2", "alice@10000 -> 2", "bob@0 -> 1", "bob@10000 -> 1", "carol@20000 -> 1"]);
 }
+
+/// views(user) -> count -> suppress(until_time_limit(10 s)) -> count.
+fn limited_view_counts() -> Topology {
+    let b = StreamsBuilder::new();
+    b.stream::<String, String>(&["views"], Consumed::default())
+        .group_by_key(Grouped::default())
+        // Uncached, so every update reaches the buffer with its own timestamp (with the cache,
+        // a key's first buffered update is the one the cache flushes).
+        .count(Materialized::named("view-counts").with_caching_disabled())
+        .suppress(Suppressed::until_time_limit(Duration::from_secs(10)).with_name("limited"))
+        .to_stream()
+        .to("limited-counts", Produced::default());
+    b.build().unwrap()
+}
+
+/// As above for `until_time_limit`: a key's latest count is held for 10 s of stream time
+/// after its first buffered update, across a restart that rebuilds the buffer.
+#[test]
+fn time_limited_suppression_buffer_is_restored_from_its_changelog() {
+    let cluster = Cluster::new(&[("views", 1), ("limited-counts", 1)]);
+    let s = 1000;
+    // At 12 s, a (buffered at 1 s) and b (2 s) are due; d (5 s) and c (12 s) stay buffered.
+    let first = [("a", "/1", s), ("b", "/2", 2 * s), ("a", "/3", 3 * s), ("d", "/4", 5 * s), ("c", "/5", 12 * s)];
+    cluster.produce("views", &first);
+    let streams = cluster.start("limited", limited_view_counts(), "state-1");
+    let got = cluster.read_until("limited-counts", &BTreeMap::new(), |g| g.len() >= 2);
+    assert_eq!(lines(&got), ["a -> 2", "b -> 1"]);
+    wait_committed(&cluster, "limited", "views", first.len() as i64);
+    assert!(streams.close(Duration::from_secs(30)));
+
+    let streams = cluster.start("limited", limited_view_counts(), "state-2");
+    // 16 s releases d (5 s); 30 s then releases c (12 s) and e (16 s), the sentinel.
+    cluster.produce("views", &[("e", "/6", 16 * s)]);
+    cluster.produce("views", &[("f", "/7", 30 * s)]);
+    let got = cluster.read_until("limited-counts", &BTreeMap::new(), |g| g.iter().any(|(_, k, _)| k == "e"));
+    assert!(streams.close(Duration::from_secs(30)));
+    assert_eq!(lines(&got), ["a -> 2", "b -> 1", "c -> 1", "d -> 1", "e -> 1"]);
+}
