@@ -18,7 +18,8 @@
 //! The driver commits after every record (as Kafka's TopologyTestDriver does), so there the
 //! aggregations run without the record cache; `--runtime` commits every 100 ms with the cache
 //! on (Kafka Streams' default), one stream thread (`NEXMARK_THREADS`), one partition per topic
-//! (`NEXMARK_PARTITIONS`). `NEXMARK_QUERY=q5,q7` picks queries.
+//! (`NEXMARK_PARTITIONS`), `max.task.idle.ms` from `NEXMARK_TASK_IDLE_MS` (default 0).
+//! `NEXMARK_QUERY=q5,q7` picks queries.
 //!
 //! Prints events/s and CPU-seconds per million events for each query.
 
@@ -218,6 +219,9 @@ fn run_runtime(name: &str, topology: Topology, events: &[Event], output: &str, t
     // run ends within 100 ms of its last record; record cache at its default (10 MiB).
     c.set("commit.interval.ms", "100").unwrap();
     c.num_stream_threads = threads;
+    if let Ok(ms) = std::env::var("NEXMARK_TASK_IDLE_MS") {
+        c.set("max.task.idle.ms", &ms).unwrap();
+    }
     let sources: Vec<&str> = topology_sources(&topology);
     let factory = Arc::new(TopologyTaskFactory::new(topology, &c).unwrap());
     let streams = KafkaStreams::new(factory, c, Embedded::new(broker.clone())).unwrap();
