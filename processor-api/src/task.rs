@@ -518,11 +518,15 @@ impl TaskEngine for StreamTask {
         let source = q.source;
         let ts = ts.expect("valid heads only");
         self.core.stream_time = self.core.stream_time.max(ts);
-        let meta = RecordMetadata { topic: r.topic.to_string(), partition: r.partition, offset: r.offset };
-        self.core.metadata = Some(meta.clone());
+        self.core.metadata = Some(RecordMetadata { topic: r.topic.to_string(), partition: r.partition, offset: r.offset });
         let record = Record::with_all(Box::new(r.key) as AnyBox, Box::new(r.value) as AnyBox, ts, r.headers);
         let result = dispatch(&mut self.core, &mut self.nodes, source, record);
-        self.core.metadata = None;
+        // Taken back rather than cloned up front: one allocation less per record.
+        let meta = self.core.metadata.take().unwrap_or_else(|| RecordMetadata {
+            topic: r.topic.to_string(),
+            partition: r.partition,
+            offset: r.offset,
+        });
         self.consumed.insert(tp, r.offset + 1);
         let result = self.handle(result, &meta);
         if result.is_err() {

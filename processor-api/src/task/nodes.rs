@@ -29,18 +29,22 @@ impl<K: Clone + Send + 'static, V: Clone + Send + 'static> ErasedProcessor for S
         let name = cx.name();
         let k: Option<Bytes> = crate::processor::downcast(&name, "key", k)?;
         let v: Option<Bytes> = crate::processor::downcast(&name, "value", v)?;
-        let (topic, partition, offset) = match &cx.core.metadata {
-            Some(m) => (m.topic.clone(), m.partition, m.offset),
-            None => (String::new(), -1, -1),
+        let (key, value) = {
+            // Borrowed, not cloned: the topic is only copied into an error.
+            let (topic, partition, offset) = match &cx.core.metadata {
+                Some(m) => (m.topic.as_str(), m.partition, m.offset),
+                None => ("", -1, -1),
+            };
+            let fail = |what: &str, e: brook_state_store::Error| Error::Deserialization {
+                topic: topic.to_owned(),
+                partition,
+                offset,
+                message: format!("{what}: {e}"),
+            };
+            let key = k.map(|b| self.keys.deserialize(topic, &b)).transpose().map_err(|e| fail("key", e))?;
+            let value = v.map(|b| self.values.deserialize(topic, &b)).transpose().map_err(|e| fail("value", e))?;
+            (key, value)
         };
-        let fail = |what: &str, e: brook_state_store::Error| Error::Deserialization {
-            topic: topic.clone(),
-            partition,
-            offset,
-            message: format!("{what}: {e}"),
-        };
-        let key = k.map(|b| self.keys.deserialize(&topic, &b)).transpose().map_err(|e| fail("key", e))?;
-        let value = v.map(|b| self.values.deserialize(&topic, &b)).transpose().map_err(|e| fail("value", e))?;
         let targets = cx.targets(None)?;
         let Some((&last, rest)) = targets.split_last() else { return Ok(()) };
         for &t in rest {
