@@ -179,6 +179,8 @@ fn repartition_topic_is_created_with_the_requested_partition_count() {
     let per_partition: Vec<i64> = (0..3).map(|p| cluster.end_offset(topic, p)).collect();
     assert_eq!(per_partition.iter().sum::<i64>(), words.len() as i64, "{per_partition:?}");
     assert!(per_partition.iter().filter(|&&n| n > 0).count() > 1, "all records in one partition: {per_partition:?}");
+    // The counting sub-topology runs 3 tasks: its changelog has 3 partitions too.
+    assert_eq!(cluster.broker.partition_count("rep-word-counts-changelog", false).unwrap(), 3);
 }
 
 /// clicks(user) -> 10 s tumbling windows, no grace -> count -> suppress(until_window_closes)
