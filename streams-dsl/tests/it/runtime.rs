@@ -22,10 +22,18 @@ struct Cluster {
 
 impl Cluster {
     fn new(topics: &[(&str, i32)]) -> Cluster {
+        Cluster::with_config(topics, &[])
+    }
+
+    /// As [`Cluster::new`], with broker configs.
+    fn with_config(topics: &[(&str, i32)], configs: &[(&str, &str)]) -> Cluster {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let mut bc = BrokerConfig::new(dir.path().join("broker"));
         bc.group_initial_rebalance_delay = Duration::ZERO;
+        for (k, v) in configs {
+            bc.set(k, v).unwrap();
+        }
         let broker = rt.block_on(Broker::open(bc)).unwrap();
         for (t, n) in topics {
             broker.create_topic(t, *n, Default::default()).unwrap();
@@ -59,9 +67,17 @@ impl Cluster {
 
     /// Starts `KafkaStreams` for `topology` with its state under `state`.
     fn start(&self, app: &str, topology: Topology, state: &str) -> KafkaStreams {
+        self.start_with(app, topology, state, &[])
+    }
+
+    /// As [`Cluster::start`], with extra configs.
+    fn start_with(&self, app: &str, topology: Topology, state: &str, extra: &[(&str, &str)]) -> KafkaStreams {
         let mut config = StreamsConfig::new(app);
         config.state_dir = self.dir.path().join(state);
         config.set("commit.interval.ms", "100").unwrap();
+        for (k, v) in extra {
+            config.set(k, v).unwrap();
+        }
         let factory = Arc::new(TopologyTaskFactory::new(topology, &config).unwrap());
         let streams = KafkaStreams::new(factory, config, Embedded::new(self.broker.clone())).unwrap();
         streams.start().unwrap();
@@ -86,7 +102,8 @@ impl Cluster {
         self.rt.block_on(async {
             let mut c = Consumer::new(
                 self.broker.clone(),
-                ConsumerConfig { enable_auto_commit: false, ..Default::default() },
+                // Committed records only: exactly-once outputs of aborted transactions never count.
+                ConsumerConfig { enable_auto_commit: false, isolation_level: IsolationLevel::ReadCommitted, ..Default::default() },
             );
             let tps: Vec<TopicPartition> = (0..partitions).map(|p| TopicPartition::new(topic, p)).collect();
             c.assign(&tps);
@@ -186,11 +203,17 @@ fn repartition_topic_is_created_with_the_requested_partition_count() {
 /// clicks(user) -> 10 s tumbling windows, no grace -> count -> suppress(until_window_closes)
 /// -> "user@start" -> count.
 fn final_click_counts() -> Topology {
+    click_counts(true)
+}
+
+/// [`final_click_counts`], with or without the record cache on the count.
+fn click_counts(cached: bool) -> Topology {
     let b = StreamsBuilder::new();
+    let m = Materialized::named("click-counts");
     b.stream::<String, String>(&["clicks"], Consumed::default())
         .group_by_key(Grouped::default())
         .windowed_by(TimeWindows::of_size_with_no_grace(Duration::from_secs(10)))
-        .count(Materialized::named("click-counts"))
+        .count(if cached { m } else { m.with_caching_disabled() })
         .suppress(Suppressed::until_window_closes().with_name("final"))
         .to_stream()
         .map(|k, n| (format!("{}@{}", k.map_or("?", |k| k.key.as_str()), k.map_or(0, |k| k.window.start)), *n))
@@ -291,4 +314,67 @@ fn time_limited_suppression_buffer_is_restored_from_its_changelog() {
     let got = cluster.read_until("limited-counts", &BTreeMap::new(), |g| g.iter().any(|(_, k, _)| k == "e"));
     assert!(streams.close(Duration::from_secs(30)));
     assert_eq!(lines(&got), ["a -> 2", "b -> 1", "c -> 1", "d -> 1", "e -> 1"]);
+}
+
+/// Crash-like: the first instance is dropped without `close` (its threads are abandoned
+/// without a final commit) right after more input arrived, under exactly-once. Whatever it
+/// had committed, the next instance, with an empty state directory, restores the buffer and
+/// the counts from the changelogs and emits every window once.
+#[test]
+fn suppression_is_exactly_once_across_an_abandoned_instance() {
+    let cluster = Cluster::new(&[("clicks", 1), ("final-counts", 1)]);
+    let s = 1000;
+    let eos = [("processing.guarantee", "exactly_once_v2")];
+    let first = [("alice", "/a", s), ("bob", "/b", 2 * s), ("alice", "/c", 3 * s), ("alice", "/d", 12 * s), ("alice", "/e", 15 * s)];
+    cluster.produce("clicks", &first);
+    let streams = cluster.start_with("crash", final_click_counts(), "state-1", &eos);
+    let got = cluster.read_until("final-counts", &BTreeMap::new(), |g| g.len() >= 2);
+    assert_eq!(lines(&got), ["alice@0 -> 2", "bob@0 -> 1"]);
+    wait_committed(&cluster, "crash", "clicks", first.len() as i64);
+    // Processed or not, committed or not: the abandoned instance must not leave a trace.
+    cluster.produce("clicks", &[("bob", "/f", 16 * s)]);
+    drop(streams);
+
+    let streams = cluster.start_with("crash", final_click_counts(), "state-2", &eos);
+    cluster.produce("clicks", &[("carol", "/g", 25 * s)]);
+    cluster.produce("clicks", &[("dave", "/h", 41 * s)]);
+    let got = cluster.read_until("final-counts", &BTreeMap::new(), |g| g.iter().any(|(_, k, _)| k == "carol@20000"));
+    assert!(streams.close(Duration::from_secs(30)));
+    assert_eq!(lines(&got), ["alice@0 -> 2", "alice@10000 -> 2", "bob@0 -> 1", "bob@10000 -> 1", "carol@20000 -> 1"]);
+}
+
+/// Crash-like with nothing committed: the first instance processes everything inside one open
+/// transaction (60 s commit interval) and is abandoned. Its successor has an empty state
+/// directory, hence a new process id and transactional id, so it cannot fence the abandoned
+/// transaction: as in Kafka, the broker aborts it after `transaction.timeout.ms` (shortened
+/// here to 1 s; Kafka Streams uses 10 s, Brook's embedded producer defaults to 60 s), and
+/// until then the changelogs' last stable offset holds the restore back. The aborted writes
+/// to the changelogs and the output must then leave no trace.
+#[test]
+fn suppression_ignores_the_aborted_writes_of_an_abandoned_instance() {
+    let cluster = Cluster::with_config(
+        &[("clicks", 1), ("final-counts", 1)],
+        &[("transaction.abort.timed.out.transaction.cleanup.interval.ms", "100")],
+    );
+    let s = 1000;
+    let first = [("alice", "/a", s), ("bob", "/b", 2 * s), ("alice", "/c", 3 * s), ("alice", "/d", 12 * s), ("alice", "/e", 15 * s)];
+    cluster.produce("clicks", &first);
+    let eos = [("processing.guarantee", "exactly_once_v2"), ("producer.transaction.timeout.ms", "1000")];
+    let slow = [eos[0], eos[1], ("commit.interval.ms", "60000")];
+    // Uncached, so the updates reach the suppression buffer before any commit.
+    let streams = cluster.start_with("abort", click_counts(false), "state-1", &slow);
+    // The uncommitted writes reach the logs (the suppression buffer's changelog and the output).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while cluster.end_offset("abort-final-store-changelog", 0) == 0 || cluster.end_offset("final-counts", 0) == 0 {
+        assert!(Instant::now() < deadline, "the first instance wrote nothing before its commit");
+        std::thread::yield_now();
+    }
+    drop(streams);
+
+    let streams = cluster.start_with("abort", click_counts(false), "state-2", &eos);
+    cluster.produce("clicks", &[("carol", "/g", 25 * s)]);
+    cluster.produce("clicks", &[("dave", "/h", 41 * s)]);
+    let got = cluster.read_until("final-counts", &BTreeMap::new(), |g| g.iter().any(|(_, k, _)| k == "carol@20000"));
+    assert!(streams.close(Duration::from_secs(30)));
+    assert_eq!(lines(&got), ["alice@0 -> 2", "alice@10000 -> 2", "bob@0 -> 1", "carol@20000 -> 1"]);
 }
