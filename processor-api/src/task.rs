@@ -519,7 +519,7 @@ impl TaskEngine for StreamTask {
         let ts = ts.expect("valid heads only");
         self.core.stream_time = self.core.stream_time.max(ts);
         self.core.metadata = Some(RecordMetadata { topic: r.topic.to_string(), partition: r.partition, offset: r.offset });
-        let record = Record::with_all(Box::new(r.key) as AnyBox, Box::new(r.value) as AnyBox, ts, r.headers);
+        let record = Record::with_all(Box::new((r.key, r.value)) as AnyBox, (), ts, r.headers);
         let result = dispatch(&mut self.core, &mut self.nodes, source, record);
         // Taken back rather than cloned up front: one allocation less per record.
         let meta = self.core.metadata.take().unwrap_or_else(|| RecordMetadata {
