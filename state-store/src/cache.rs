@@ -175,25 +175,31 @@ impl NamedCache {
     }
 
     /// Inserts or updates; returns the size delta.
-    fn put(&mut self, key: Bytes, value: Option<Bytes>, timestamp: i64, dirty: bool) -> isize {
+    /// Updates entry `i` in place; returns the size delta.
+    fn update(&mut self, i: usize, value: Option<Bytes>, timestamp: i64, dirty: bool) -> isize {
         self.seq += 1;
-        if let Some(&i) = self.lookup.get(&key) {
-            let node = &mut self.nodes[i];
-            let before = node.size() as isize;
-            node.value = value;
-            node.timestamp = timestamp;
-            if dirty {
-                if !node.dirty {
-                    node.dirty = true;
-                    self.dirty.push(i);
-                }
-                node.dirty_seq = self.seq;
+        let node = &mut self.nodes[i];
+        let before = node.size() as isize;
+        node.value = value;
+        node.timestamp = timestamp;
+        if dirty {
+            if !node.dirty {
+                node.dirty = true;
+                self.dirty.push(i);
             }
-            let delta = node.size() as isize - before;
-            self.size = self.size.saturating_add_signed(delta);
-            self.touch(i);
-            return delta;
+            node.dirty_seq = self.seq;
         }
+        let delta = node.size() as isize - before;
+        self.size = self.size.saturating_add_signed(delta);
+        self.touch(i);
+        delta
+    }
+
+    fn put(&mut self, key: Bytes, value: Option<Bytes>, timestamp: i64, dirty: bool) -> isize {
+        if let Some(&i) = self.lookup.get(&key) {
+            return self.update(i, value, timestamp, dirty);
+        }
+        self.seq += 1;
         let node = Node { key: key.clone(), value, timestamp, dirty, dirty_seq: self.seq, prev: NIL, next: NIL };
         let size = node.size() as isize;
         let i = match self.free.pop() {
@@ -311,6 +317,17 @@ impl ThreadCache {
                 None
             }
         }
+    }
+
+    /// As [`ThreadCache::put`] with a borrowed key, copied only for a new entry.
+    pub(crate) fn put_key(&self, ns: usize, key: &[u8], value: Option<Bytes>, timestamp: i64) -> Vec<DirtyEntry> {
+        let mut g = self.0.lock();
+        let delta = match g.caches[ns].lookup.get(key).copied() {
+            Some(i) => g.caches[ns].update(i, value, timestamp, true),
+            None => g.caches[ns].put(Bytes::copy_from_slice(key), value, timestamp, true),
+        };
+        g.size = g.size.saturating_add_signed(delta);
+        g.maybe_evict(ns)
     }
 
     /// Caches a dirty write; returns the dirty entries evicted from this namespace to make room,

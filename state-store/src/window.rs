@@ -356,8 +356,18 @@ impl WindowStore for SegmentedWindowStore {
             0
         };
         self.segments.add(id);
-        let raw = raw_key(id, &[&key, &window_start.to_be_bytes(), &seq.to_be_bytes()]);
-        self.backend.put(raw, value)?;
+        // The raw key on the stack when it fits: the cache copies it only for a new window.
+        let len = 8 + key.len() + 12;
+        if len <= 64 {
+            let mut buf = [0u8; 64];
+            buf[..8].copy_from_slice(&segments::seg_prefix(id));
+            buf[8..8 + key.len()].copy_from_slice(&key);
+            buf[8 + key.len()..len - 4].copy_from_slice(&window_start.to_be_bytes());
+            buf[len - 4..len].copy_from_slice(&seq.to_be_bytes());
+            self.backend.put_key(&buf[..len], value)?;
+        } else {
+            self.backend.put(raw_key(id, &[&key, &window_start.to_be_bytes(), &seq.to_be_bytes()]), value)?;
+        }
         self.segments.expire(&mut *self.backend, self.observed)
     }
 
