@@ -10,7 +10,7 @@ use brook_state_store::{
 
 use crate::engine::TaskId;
 use crate::error::{Error, Result};
-use crate::processor::{AnyBox, Cancellable, PunctuationType};
+use crate::processor::{erase, Cancellable, PunctuationType};
 use crate::record::{Record, RecordMetadata};
 use crate::store_ref::{self, StoreRef, TypedKeyValueStoreRef};
 use brook_state_store::Serde;
@@ -270,6 +270,4 @@ where
     }
 }
 
-fn erase<K: Send + 'static, V: Send + 'static>(r: Record<K, V>) -> Record<AnyBox, AnyBox> {
-    r.map(|k, v| (Box::new(k) as AnyBox, Box::new(v) as AnyBox))
-}
+

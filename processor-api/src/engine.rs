@@ -79,7 +79,7 @@ pub trait RecordCollector {
 }
 
 /// What the runtime needs to know about one sub-topology to create topics and tasks.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SubtopologyInfo {
     /// Index, as in `describe()`.
     pub id: u32,
@@ -90,6 +90,10 @@ pub struct SubtopologyInfo {
     pub repartition_source_topics: Vec<String>,
     /// Repartition topics it writes.
     pub repartition_sink_topics: Vec<String>,
+    /// Repartition topics (among those it writes) created with a fixed partition count
+    /// (`Repartitioned::with_number_of_partitions`); the others take the partition count of
+    /// this sub-topology.
+    pub repartition_partition_counts: BTreeMap<String, i32>,
     /// Changelog topics of its stores, with the topic configs they are created with.
     pub changelog_topics: Vec<(String, BTreeMap<String, String>)>,
     /// Groups of source topics that must be co-partitioned (joins).

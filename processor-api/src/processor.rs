@@ -5,13 +5,13 @@
 //!
 //! A processor is written against concrete types: it receives `Record<KIn, VIn>` and forwards
 //! `Record<KOut, VOut>` through a [`ProcessorContext<KOut, VOut>`](crate::ProcessorContext).
-//! Inside a task's graph, records travel as `Record<Box<dyn Any + Send>, Box<dyn Any + Send>>`:
-//! forwarding boxes key and value, and the receiving node downcasts them to its input types. A
-//! mismatch (a processor wired behind a parent that forwards other types) is reported as
-//! [`Error::Processing`] naming both the node and the expected type, on the first record. This
-//! keeps the graph a plain `Vec` of nodes (no generic parameters leak into [`crate::Topology`])
-//! at the cost of two small allocations per forward. Forwarding to several children clones the
-//! record, so output types are `Clone`.
+//! Inside a task's graph, records travel with key and value boxed together as one
+//! `Box<dyn Any + Send>` holding `(K, V)`: forwarding boxes the pair, and the receiving node
+//! downcasts it to its input types. A mismatch (a processor wired behind a parent that forwards
+//! other types) is reported as [`Error::Processing`] naming both the node and the expected
+//! types, on the first record. This keeps the graph a plain `Vec` of nodes (no generic
+//! parameters leak into [`crate::Topology`]) at the cost of one small allocation per forward.
+//! Forwarding to several children clones the record, so output types are `Clone`.
 //!
 //! Sources deserialize with their serdes and forward `Record<Option<K>, Option<V>>` (`None` is
 //! Kafka's null key or value, a tombstone); sinks accept either `K`/`V` or `Option<K>`/`Option<V>`.
@@ -28,10 +28,16 @@ use crate::error::{Error, Result};
 use crate::record::Record;
 use crate::task::core::NodeCx;
 
-/// A boxed key or value inside the graph.
+/// A boxed `(key, value)` pair inside the graph.
 pub(crate) type AnyBox = Box<dyn Any + Send>;
-/// A record inside the graph.
-pub(crate) type ErasedRecord = Record<AnyBox, AnyBox>;
+/// A record inside the graph: the key slot holds the boxed `(key, value)` pair.
+pub(crate) type ErasedRecord = Record<AnyBox, ()>;
+
+/// Boxes a typed record for the graph.
+pub(crate) fn erase<K: Send + 'static, V: Send + 'static>(r: Record<K, V>) -> ErasedRecord {
+    let (k, v, ts, headers) = r.into_parts();
+    Record::with_all(Box::new((k, v)) as AnyBox, (), ts, headers)
+}
 
 /// A stream processor: `init` once per task, `process` per record, `close` on shutdown.
 ///
@@ -185,7 +191,8 @@ impl<KIn, VIn, KOut, VOut> TypedProcessor<KIn, VIn, KOut, VOut> {
     }
 }
 
-/// Downcasts a boxed key or value to exactly `T`; a mismatch names the node and the type.
+/// Downcasts a boxed `(key, value)` pair (or a part) to exactly `T`; a mismatch names the node
+/// and the type.
 pub(crate) fn downcast<T: 'static>(node: &str, what: &str, value: AnyBox) -> Result<T> {
     value.downcast::<T>().map(|b| *b).map_err(|_| Error::Processing {
         processor: node.to_owned(),
@@ -206,9 +213,8 @@ where
 
     fn process(&mut self, cx: NodeCx<'_>, record: ErasedRecord) -> Result<()> {
         let name = cx.name();
-        let (k, v, ts, headers) = record.into_parts();
-        let key: KIn = downcast(&name, "key", k)?;
-        let value: VIn = downcast(&name, "value", v)?;
+        let (kv, (), ts, headers) = record.into_parts();
+        let (key, value): (KIn, VIn) = downcast(&name, "the record (key, value)", kv)?;
         self.inner.process(&mut ProcessorContext::new(cx), Record::with_all(key, value, ts, headers))
     }
 

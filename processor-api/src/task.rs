@@ -569,7 +569,7 @@ impl TaskEngine for StreamTask {
         meta.partition = r.partition;
         meta.offset = r.offset;
         self.core.metadata = Some(meta);
-        let record = Record::with_all(Box::new(r.key) as AnyBox, Box::new(r.value) as AnyBox, ts, r.headers);
+        let record = Record::with_all(Box::new((r.key, r.value)) as AnyBox, (), ts, r.headers);
         let result = dispatch(&mut self.core, &mut self.nodes, source, record);
         let meta = self.core.metadata.take().unwrap_or_else(|| RecordMetadata {
             topic: r.topic.to_string(),

@@ -228,6 +228,8 @@ pub struct Topology {
     pub(crate) nodes: Vec<NodeDef>,
     pub(crate) stores: BTreeMap<String, StoreDef>,
     pub(crate) internal_topics: BTreeSet<String>,
+    /// Internal topics created with a fixed partition count (`Repartitioned::with_number_of_partitions`).
+    pub(crate) internal_topic_partitions: BTreeMap<String, i32>,
     pub(crate) copartition: Vec<Vec<String>>,
 }
 
@@ -436,6 +438,29 @@ impl Topology {
         validate_topic_name(topic)?;
         self.internal_topics.insert(topic.to_owned());
         Ok(self)
+    }
+
+    /// Declares `topic` an internal (repartition) topic created with exactly `partitions`
+    /// partitions (Kafka's `Repartitioned.withNumberOfPartitions`), instead of the partition
+    /// count of the sub-topology writing it. The sub-topology reading it gets that many tasks.
+    ///
+    /// # Errors
+    /// [`Error::Topology`] for an invalid name or a count below 1.
+    pub fn add_internal_topic_with_partitions(&mut self, topic: &str, partitions: i32) -> Result<&mut Self> {
+        if partitions < 1 {
+            return Err(topo_err(format!(
+                "internal topic \"{topic}\" needs at least 1 partition, got {partitions}"
+            )));
+        }
+        self.add_internal_topic(topic)?;
+        self.internal_topic_partitions.insert(topic.to_owned(), partitions);
+        Ok(self)
+    }
+
+    /// The fixed partition count of an internal topic (named without the application id
+    /// prefix), if it was declared with one.
+    pub fn internal_topic_partitions(&self, topic: &str) -> Option<i32> {
+        self.internal_topic_partitions.get(topic).copied()
     }
 
     /// Requires the topics of these sources to be co-partitioned (same partition count), as a

@@ -68,6 +68,7 @@ impl TaskFactory for CountFactory {
             source_topics: sources,
             repartition_source_topics: vec![],
             repartition_sink_topics: vec![],
+            repartition_partition_counts: BTreeMap::new(),
             changelog_topics: vec![(self.changelog(), BTreeMap::from([("cleanup.policy".into(), "compact".into())]))],
             copartition_groups: groups,
         }]

@@ -184,6 +184,17 @@ impl Backend for MeteredBackend {
         r
     }
 
+    fn put_key(&mut self, key: &[u8], value: Option<Bytes>) -> Result<()> {
+        if !self.should_time() {
+            self.put.record_untimed(1);
+            return self.inner.put_key(key, value);
+        }
+        let t = Instant::now();
+        let r = self.inner.put_key(key, value);
+        self.put.record(1, t.elapsed());
+        r
+    }
+
     fn put_all(&mut self, entries: Vec<(Bytes, Option<Bytes>)>) -> Result<()> {
         let t = Instant::now();
         let n = entries.len() as u64;
@@ -193,10 +204,7 @@ impl Backend for MeteredBackend {
     }
 
     fn range(&self, range: &KeyRange, reverse: bool) -> Result<RawIter<'_>> {
-        let t = Instant::now();
-        let r = self.inner.range(range, reverse);
-        self.range.record(1, t.elapsed());
-        r
+        self.sampled(&self.range, || self.inner.range(range, reverse))
     }
 
     fn delete_range(&mut self, range: &KeyRange) -> Result<()> {

@@ -289,7 +289,27 @@ backed_state_store!(SegmentedWindowStore);
 
 impl ReadOnlyWindowStore for SegmentedWindowStore {
     fn fetch_one(&self, key: &[u8], window_start: i64) -> Result<Option<Bytes>> {
-        self.fetch_key(key, window_start, window_start, false)?.next().transpose().map(|o| o.map(|(_, v)| v))
+        if self.retain_duplicates {
+            return self.fetch_key(key, window_start, window_start, false)?.next().transpose().map(|o| o.map(|(_, v)| v));
+        }
+        // Without duplicates a window has exactly one raw key (sequence number 0): a point
+        // lookup, answered by the cache's hash index when cached, instead of a range scan.
+        self.check_open()?;
+        let id = self.segments.id(window_start);
+        if window_start < self.actual_from(window_start) || !self.segments.is_live(id) {
+            return Ok(None);
+        }
+        // The raw key (segment, key, start, sequence 0) on the stack when it fits: this runs
+        // once per window of every aggregated record.
+        let mut buf = [0u8; 64];
+        let len = 8 + key.len() + 12;
+        if len > buf.len() {
+            return self.backend.get(&raw_key(id, &[key, &window_start.to_be_bytes(), &0u32.to_be_bytes()]));
+        }
+        buf[..8].copy_from_slice(&segments::seg_prefix(id));
+        buf[8..8 + key.len()].copy_from_slice(key);
+        buf[8 + key.len()..len - 4].copy_from_slice(&window_start.to_be_bytes());
+        self.backend.get(&buf[..len])
     }
     fn fetch(&self, key: &[u8], time_from: i64, time_to: i64) -> Result<WindowIter<'_>> {
         self.fetch_key(key, time_from, time_to, false)
@@ -336,8 +356,18 @@ impl WindowStore for SegmentedWindowStore {
             0
         };
         self.segments.add(id);
-        let raw = raw_key(id, &[&key, &window_start.to_be_bytes(), &seq.to_be_bytes()]);
-        self.backend.put(raw, value)?;
+        // The raw key on the stack when it fits: the cache copies it only for a new window.
+        let len = 8 + key.len() + 12;
+        if len <= 64 {
+            let mut buf = [0u8; 64];
+            buf[..8].copy_from_slice(&segments::seg_prefix(id));
+            buf[8..8 + key.len()].copy_from_slice(&key);
+            buf[8 + key.len()..len - 4].copy_from_slice(&window_start.to_be_bytes());
+            buf[len - 4..len].copy_from_slice(&seq.to_be_bytes());
+            self.backend.put_key(&buf[..len], value)?;
+        } else {
+            self.backend.put(raw_key(id, &[&key, &window_start.to_be_bytes(), &seq.to_be_bytes()]), value)?;
+        }
         self.segments.expire(&mut *self.backend, self.observed)
     }
 

@@ -8,6 +8,10 @@
 //! - Key-changing operations (`select_key`, `map`, `flat_map`, `group_by`, `process`) mark a
 //!   stream; a later grouping or join inserts `<name>-repartition` (sink, null-key filter,
 //!   source; three indices burned as in Kafka) and joins register co-partitioned sources.
+//!   The runtime creates a repartition topic with the partition count of the sub-topology
+//!   writing it, or with exactly `n` partitions for
+//!   [`Repartitioned::with_number_of_partitions`] (the reading sub-topology then has `n` tasks).
+//!   An existing repartition topic with another count is a startup error.
 //! - Serdes: per operation, else the one the stream carries, else one registered with
 //!   [`StreamsBuilder::with_default_serde`], else [`default_serde`] (String, i64, i32, f64,
 //!   bytes); a missing one is a [`StreamsBuilder::build`] error.

@@ -132,8 +132,9 @@ default_impl!(Repartitioned { partitions: None, partitioner: None });
 
 impl<K, V> Repartitioned<K, V> {
     serde_setters!();
-    /// The partition count of the topic (recorded; the runtime creates internal topics with
-    /// the partition count of the upstream topic).
+    /// The partition count of the repartition topic: the runtime creates it with `n`
+    /// partitions (instead of the partition count of the upstream sub-topology), and the
+    /// downstream sub-topology runs `n` tasks. A count below 1 fails `StreamsBuilder::build`.
     #[must_use]
     pub fn with_number_of_partitions(mut self, n: i32) -> Self {
         self.partitions = Some(n);

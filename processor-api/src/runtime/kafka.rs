@@ -167,7 +167,7 @@ impl ClientSupplier for Kafka {
         let mut c = self.base();
         c.set("client.id", &s.client_id).set("linger.ms", "5").set("enable.idempotence", "true").set("acks", "all");
         if let Some(id) = &s.transactional_id {
-            c.set("transactional.id", id).set("transaction.timeout.ms", "60000");
+            c.set("transactional.id", id);
         }
         for (k, v) in &s.overrides {
             c.set(k, v);

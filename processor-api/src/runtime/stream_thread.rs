@@ -143,11 +143,16 @@ pub(crate) fn producer_settings(
     thread: &str,
     transactional_id: Option<String>,
 ) -> ProducerSettings {
-    ProducerSettings {
-        client_id: format!("{thread}-producer"),
-        transactional_id,
-        overrides: prefixed(config, "producer."),
+    let mut overrides = prefixed(config, "producer.");
+    if transactional_id.is_some() {
+        // Kafka Streams' default for its exactly-once producers is 10 s (the client's is 60 s):
+        // a crashed instance's open transaction blocks readers of its partitions for this long
+        // when no restarted instance fences it. Kept above twice the commit interval, so a
+        // transaction is never aborted for living as long as it is meant to.
+        let ms = 10_000u128.max(2 * config.commit_interval.as_millis());
+        overrides.entry("transaction.timeout.ms".to_owned()).or_insert_with(|| ms.to_string());
     }
+    ProducerSettings { client_id: format!("{thread}-producer"), transactional_id, overrides }
 }
 
 /// Consumer settings of a thread's group consumer (`group`) or restore consumer. A

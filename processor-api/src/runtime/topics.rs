@@ -171,11 +171,22 @@ pub(crate) fn prepare(
             }
         }
     }
-    // Existing repartition topics keep their count; new ones take the max source partitions of
-    // the sub-topology writing them. Iterate to a fixed point (chains of repartitions).
+    // Existing repartition topics keep their count; new ones take their fixed count
+    // (`Repartitioned::with_number_of_partitions`) or else the max source partitions of the
+    // sub-topology writing them. Iterate to a fixed point (chains of repartitions).
+    let fixed: BTreeMap<&String, i32> = subs.iter().flat_map(|s| &s.repartition_partition_counts).map(|(t, n)| (t, *n)).collect();
     for t in &repartition {
-        if let Some(n) = admin.partition_count(t)? {
-            counts.insert(t.clone(), n);
+        let existing = admin.partition_count(t)?;
+        match (existing, fixed.get(t)) {
+            (Some(have), Some(&want)) if have != want => {
+                return Err(Error::Topology(format!(
+                    "repartition topic {t:?} exists with {have} partitions but the topology asks for {want}"
+                )))
+            }
+            (Some(n), _) | (None, Some(&n)) => {
+                counts.insert(t.clone(), n);
+            }
+            (None, None) => {}
         }
     }
     let mut partitions: BTreeMap<u32, i32> = BTreeMap::new();
@@ -311,6 +322,7 @@ mod tests {
             source_topics: sources.iter().map(|s| s.to_string()).collect(),
             repartition_source_topics: rep_in.iter().map(|s| s.to_string()).collect(),
             repartition_sink_topics: rep_out.iter().map(|s| s.to_string()).collect(),
+            repartition_partition_counts: BTreeMap::new(),
             changelog_topics: changelogs.iter().map(|s| (s.to_string(), BTreeMap::new())).collect(),
             copartition_groups: vec![],
         }
@@ -333,6 +345,40 @@ mod tests {
         let tasks = t.tasks_of(&[("in".into(), 2), ("app-rep-repartition".into(), 2), ("other".into(), 0)]);
         let ids: Vec<String> = tasks.keys().map(ToString::to_string).collect();
         assert_eq!(ids, ["0_2", "1_2"]);
+    }
+
+    #[test]
+    fn repartition_topics_with_a_fixed_count_get_it_and_so_do_their_readers() {
+        let admin = FakeAdmin::default();
+        admin.topics.lock().insert("in".into(), 4);
+        let mut writer = sub(0, &["in"], &[], &["app-a-repartition", "app-b-repartition"], &[]);
+        writer.repartition_partition_counts = BTreeMap::from([("app-a-repartition".into(), 7)]);
+        let subs = vec![
+            writer,
+            sub(1, &[], &["app-a-repartition"], &["app-c-repartition"], &["app-agg-changelog"]),
+            sub(2, &[], &["app-b-repartition"], &[], &[]),
+            sub(3, &[], &["app-c-repartition"], &[], &[]),
+        ];
+        let t = prepare(subs.clone(), vec![], &admin, &StreamsConfig::new("app")).unwrap();
+        // The fixed count wins over the writer's 4 and propagates down the chain.
+        assert_eq!(t.partitions, BTreeMap::from([(0, 4), (1, 7), (2, 4), (3, 7)]));
+        let created: BTreeMap<String, i32> =
+            admin.created.lock().iter().map(|t| (t.name.clone(), t.partitions)).collect();
+        assert_eq!(
+            created,
+            BTreeMap::from([
+                ("app-a-repartition".into(), 7),
+                ("app-agg-changelog".into(), 7),
+                ("app-b-repartition".into(), 4),
+                ("app-c-repartition".into(), 7),
+            ])
+        );
+        // A restart finds the topics as created and accepts them.
+        prepare(subs.clone(), vec![], &admin, &StreamsConfig::new("app")).unwrap();
+        // An existing topic with another count is an error, not silently used.
+        admin.topics.lock().insert("app-a-repartition".into(), 3);
+        let err = prepare(subs, vec![], &admin, &StreamsConfig::new("app")).unwrap_err();
+        assert!(matches!(&err, Error::Topology(m) if m.contains("exists with 3 partitions but the topology asks for 7")), "{err}");
     }
 
     #[test]

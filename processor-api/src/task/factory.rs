@@ -1,6 +1,6 @@
 //! [`TopologyTaskFactory`]: the runtime's [`TaskFactory`] for a [`Topology`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::thread::ThreadId;
 
@@ -146,6 +146,7 @@ impl TaskFactory for TopologyTaskFactory {
                 source_topics: Vec::new(),
                 repartition_source_topics: Vec::new(),
                 repartition_sink_topics: Vec::new(),
+                repartition_partition_counts: BTreeMap::new(),
                 changelog_topics: Vec::new(),
                 copartition_groups: Vec::new(),
             };
@@ -163,7 +164,11 @@ impl TaskFactory for TopologyTaskFactory {
                         }
                     }
                     NodeKind::Sink { topic: Some(topic), .. } if t.internal_topics.contains(topic) => {
-                        info.repartition_sink_topics.push(t.resolve_topic(app, topic));
+                        let full = t.resolve_topic(app, topic);
+                        if let Some(n) = t.internal_topic_partitions(topic) {
+                            info.repartition_partition_counts.insert(full.clone(), n);
+                        }
+                        info.repartition_sink_topics.push(full);
                     }
                     _ => {}
                 }

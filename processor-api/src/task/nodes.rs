@@ -25,29 +25,32 @@ impl<K: Clone + Send + 'static, V: Clone + Send + 'static> ErasedProcessor for S
     }
 
     fn process(&mut self, mut cx: NodeCx<'_>, record: ErasedRecord) -> Result<()> {
-        let (k, v, ts, headers) = record.into_parts();
+        let (kv, (), ts, headers) = record.into_parts();
         let name = cx.name();
-        let k: Option<Bytes> = crate::processor::downcast(&name, "key", k)?;
-        let v: Option<Bytes> = crate::processor::downcast(&name, "value", v)?;
-        let (topic, partition, offset) = match &cx.core.metadata {
-            Some(m) => (m.topic.as_str(), m.partition, m.offset),
-            None => ("", -1, -1),
+        let (k, v): (Option<Bytes>, Option<Bytes>) = crate::processor::downcast(&name, "the record (key, value)", kv)?;
+        let (key, value) = {
+            // Borrowed, not cloned: the topic is only copied into an error.
+            let (topic, partition, offset) = match &cx.core.metadata {
+                Some(m) => (m.topic.as_str(), m.partition, m.offset),
+                None => ("", -1, -1),
+            };
+            let fail = |what: &str, e: brook_state_store::Error| Error::Deserialization {
+                topic: topic.to_owned(),
+                partition,
+                offset,
+                message: format!("{what}: {e}"),
+            };
+            let key = k.map(|b| self.keys.deserialize_bytes(topic, &b)).transpose().map_err(|e| fail("key", e))?;
+            let value = v.map(|b| self.values.deserialize_bytes(topic, &b)).transpose().map_err(|e| fail("value", e))?;
+            (key, value)
         };
-        let fail = |what: &str, e: brook_state_store::Error| Error::Deserialization {
-            topic: topic.to_owned(),
-            partition,
-            offset,
-            message: format!("{what}: {e}"),
-        };
-        let key = k.map(|b| self.keys.deserialize_bytes(topic, &b)).transpose().map_err(|e| fail("key", e))?;
-        let value = v.map(|b| self.values.deserialize_bytes(topic, &b)).transpose().map_err(|e| fail("value", e))?;
         let targets = cx.targets(None)?;
         let Some((&last, rest)) = targets.split_last() else { return Ok(()) };
         for &t in rest {
-            let r = Record::with_all(Box::new(key.clone()) as AnyBox, Box::new(value.clone()) as AnyBox, ts, headers.clone());
+            let r = Record::with_all(Box::new((key.clone(), value.clone())) as AnyBox, (), ts, headers.clone());
             cx.dispatch(t, r)?;
         }
-        cx.dispatch(last, Record::with_all(Box::new(key) as AnyBox, Box::new(value) as AnyBox, ts, headers))
+        cx.dispatch(last, Record::with_all(Box::new((key, value)) as AnyBox, (), ts, headers))
     }
 
     fn close(&mut self) -> Result<()> {
@@ -64,17 +67,30 @@ pub(crate) struct SinkNode<K, V> {
     pub(crate) partitioner: Option<Partitioner<K, V>>,
 }
 
-/// Accepts `T` or `Option<T>`.
-fn nullable<T: 'static>(node: &str, what: &str, b: AnyBox) -> Result<Option<T>> {
-    match b.downcast::<Option<T>>() {
-        Ok(v) => Ok(*v),
-        Err(b) => match b.downcast::<T>() {
-            Ok(v) => Ok(Some(*v)),
-            Err(_) => Err(Error::Processing {
-                processor: node.to_owned(),
-                message: format!("{what} is neither {0} nor Option<{0}>", type_name::<T>()),
-            }),
-        },
+/// Accepts a `(key, value)` pair of `K` or `Option<K>` and `V` or `Option<V>`.
+fn nullable_pair<K: 'static, V: 'static>(node: &str, b: AnyBox) -> Result<(Option<K>, Option<V>)> {
+    let b = match b.downcast::<(Option<K>, Option<V>)>() {
+        Ok(p) => return Ok(*p),
+        Err(b) => b,
+    };
+    let b = match b.downcast::<(K, V)>() {
+        Ok(p) => return Ok((Some(p.0), Some(p.1))),
+        Err(b) => b,
+    };
+    let b = match b.downcast::<(Option<K>, V)>() {
+        Ok(p) => return Ok((p.0, Some(p.1))),
+        Err(b) => b,
+    };
+    match b.downcast::<(K, Option<V>)>() {
+        Ok(p) => Ok((Some(p.0), p.1)),
+        Err(_) => Err(Error::Processing {
+            processor: node.to_owned(),
+            message: format!(
+                "the record is not a (key, value) of {0} or Option<{0}> and {1} or Option<{1}>",
+                type_name::<K>(),
+                type_name::<V>()
+            ),
+        }),
     }
 }
 
@@ -85,9 +101,8 @@ impl<K: 'static, V: 'static> ErasedProcessor for SinkNode<K, V> {
 
     fn process(&mut self, cx: NodeCx<'_>, record: ErasedRecord) -> Result<()> {
         let name = cx.name();
-        let (k, v, timestamp, headers) = record.into_parts();
-        let key: Option<K> = nullable(&name, "key", k)?;
-        let value: Option<V> = nullable(&name, "value", v)?;
+        let (kv, (), timestamp, headers) = record.into_parts();
+        let (key, value): (Option<K>, Option<V>) = nullable_pair(&name, kv)?;
         let topic = match (&self.topic, &self.extractor) {
             (Some(t), _) => t.clone(),
             (None, Some(x)) => Arc::from(x(key.as_ref(), value.as_ref())),

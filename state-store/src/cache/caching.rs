@@ -87,6 +87,11 @@ impl Backend for CachingBackend {
         self.write_dirty(evicted)
     }
 
+    fn put_key(&mut self, key: &[u8], value: Option<Bytes>) -> Result<()> {
+        let evicted = self.cache.put_key(self.ns, key, value, self.record.timestamp());
+        self.write_dirty(evicted)
+    }
+
     fn range(&self, range: &KeyRange, reverse: bool) -> Result<RawIter<'_>> {
         let overlay = self.cache.range(self.ns, range, reverse);
         let inner = self.inner.range(range, reverse)?;

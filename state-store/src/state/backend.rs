@@ -73,6 +73,11 @@ pub(crate) trait Backend: Send + fmt::Debug {
     fn get(&self, key: &[u8]) -> Result<Option<Bytes>>;
     /// Writes `value`, or deletes when `None`.
     fn put(&mut self, key: Bytes, value: Option<Bytes>) -> Result<()>;
+    /// As [`Backend::put`] with a borrowed key: layers that may already hold the key (the
+    /// cache) copy it only when they need to.
+    fn put_key(&mut self, key: &[u8], value: Option<Bytes>) -> Result<()> {
+        self.put(Bytes::copy_from_slice(key), value)
+    }
     fn put_all(&mut self, entries: Vec<(Bytes, Option<Bytes>)>) -> Result<()> {
         entries.into_iter().try_for_each(|(k, v)| self.put(k, v))
     }

@@ -62,10 +62,17 @@ impl Backend for MemoryBackend {
         if range.is_empty() {
             return Ok(());
         }
-        let keys: Vec<Bytes> = self.map.range::<[u8], _>(bounds(range)).map(|(k, _)| k.clone()).collect();
-        for k in keys {
-            self.map.remove(&k);
-        }
+        // Split the map around the range instead of removing key by key: segment expiry drops
+        // whole segments, and this is linear in the entries dropped only through their drop.
+        let mut dropped = match &range.lo {
+            Some(lo) => self.map.split_off::<[u8]>(lo),
+            None => std::mem::take(&mut self.map),
+        };
+        let mut kept = match &range.hi {
+            Some(hi) => dropped.split_off::<[u8]>(hi),
+            None => BTreeMap::new(),
+        };
+        self.map.append(&mut kept);
         Ok(())
     }
 

@@ -55,6 +55,10 @@ impl Segments {
         self.id(observed.saturating_sub(self.retention))
     }
 
+    pub(crate) fn is_live(&self, id: i64) -> bool {
+        self.live.contains(&id)
+    }
+
     pub(crate) fn add(&mut self, id: i64) {
         self.live.insert(id);
     }

@@ -28,6 +28,13 @@ fn fetch_bounds_and_order(kind: Kind) {
         assert_eq!(st.fetch(b"a", 30, 0).unwrap().count(), 0, "from > to");
         assert_eq!(st.fetch_one(b"ab", 10).unwrap(), Some(b("ab10")));
         assert_eq!(st.fetch_one(b"ab", 0).unwrap(), None);
+        // A key too long for the point lookup's stack buffer takes the allocating path.
+        let long = "k".repeat(100);
+        st.put(b(&long), Some(b("long10")), 10).unwrap();
+        assert_eq!(st.fetch_one(long.as_bytes(), 10).unwrap(), Some(b("long10")));
+        assert_eq!(st.fetch_one(long.as_bytes(), 20).unwrap(), None);
+        assert_eq!(st.fetch_one(b"zz", 10).unwrap(), None, "unknown key");
+        assert_eq!(st.fetch_one(b"a", 600 * MIN).unwrap(), None, "segment never written");
         st.put(b("a"), None, 10).unwrap();
         assert_eq!(st.fetch_one(b"a", 10).unwrap(), None, "None deletes the window");
     }
@@ -67,6 +74,9 @@ fn expiry_drops_old_segments(kind: Kind) {
     assert_eq!(st.observed_stream_time(), 200_000);
     let got: Vec<_> = st.fetch(b"k", 0, i64::MAX).unwrap().map(|r| r.unwrap().0).collect();
     assert_eq!(got, vec![200_000], "t0's segment is dropped and t70 is older than the retention");
+    assert_eq!(st.fetch_one(b"k", 70_000).unwrap(), None, "point reads apply the retention too");
+    assert_eq!(st.fetch_one(b"k", 0).unwrap(), None);
+    assert_eq!(st.fetch_one(b"k", 200_000).unwrap(), Some(b("t200")));
     st.put(b("k"), Some(b("late")), 10).unwrap();
     assert_eq!(st.fetch_one(b"k", 10).unwrap(), None, "writes to expired segments are dropped");
     st.flush().unwrap();

@@ -22,7 +22,8 @@ pub(crate) fn is_generated(name: &str) -> bool {
 }
 
 /// Lowers a repartition after node `parent`; returns the name of the new source (which
-/// forwards `Option<K>, Option<V>` like any DSL stream node).
+/// forwards `Option<K>, Option<V>` like any DSL stream node). With `partitions`, the topic is
+/// created with that many partitions; without, it takes the partition count of its writer.
 pub(crate) fn repartition<K, V>(
     inner: &Shared,
     prefix: &str,
@@ -30,6 +31,7 @@ pub(crate) fn repartition<K, V>(
     keys: Arc<dyn Serde<K>>,
     values: Arc<dyn Serde<V>>,
     partitioner: Option<Partitioner<K, V>>,
+    partitions: Option<i32>,
 ) -> String
 where
     K: Clone + Send + Sync + 'static,
@@ -57,8 +59,11 @@ where
         sink_options = sink_options.with_partitioner(p);
     }
     inner.borrow_mut().with_topology(|t| {
-        t.add_internal_topic(&topic)?
-            .add_sink(&sink, sink_options, &[&filter])?
+        match partitions {
+            Some(n) => t.add_internal_topic_with_partitions(&topic, n)?,
+            None => t.add_internal_topic(&topic)?,
+        }
+        .add_sink(&sink, sink_options, &[&filter])?
             .add_source(&source, SourceOptions::topics([topic.clone()]).with_serdes(keys, values))
     });
     source

@@ -270,7 +270,7 @@ impl<K: Data, V: Data> KStream<K, V> {
         let prefix = self.name(options.name.clone(), "KSTREAM-REPARTITION-");
         let keys = resolve_serde(&self.inner, "key", &[&options.keys, &self.keys]);
         let values = resolve_serde(&self.inner, "value", &[&options.values, &self.values]);
-        let source = repartition(&self.inner, &prefix, &self.node, keys.clone(), values.clone(), options.partitioner);
+        let source = repartition(&self.inner, &prefix, &self.node, keys.clone(), values.clone(), options.partitioner, options.partitions);
         KStream::new(&self.inner, source.clone(), Some(keys), Some(values), false, vec![source])
     }
 
@@ -281,7 +281,7 @@ impl<K: Data, V: Data> KStream<K, V> {
         }
         let keys = resolve_serde(&self.inner, "key", &[keys, &self.keys]);
         let values = resolve_serde(&self.inner, "value", &[values, &self.values]);
-        let source = repartition(&self.inner, prefix, &self.node, keys.clone(), values.clone(), None);
+        let source = repartition(&self.inner, prefix, &self.node, keys.clone(), values.clone(), None, None);
         KStream::new(&self.inner, source.clone(), Some(keys), Some(values), false, vec![source])
     }
 

@@ -298,31 +298,34 @@ fn win_step<K: Data, V: Data, VA: Data>(
     let close = s.observed - s.windows.grace;
     let kb = Bytes::from(s.keys.serialize(&s.store, &k)?);
     let windows = s.windows.windows_for(ts);
-    // One range read for every window of the record (hopping windows overlap).
-    let (first, last) = (windows.first().map_or(0, |w| w.0), windows.last().map_or(0, |w| w.0));
-    let existing: Vec<(i64, Bytes)> = ctx.get_window_store(&s.store)?.fetch(&kb, first, last)?.collect::<Result<_, _>>()?;
-    for (start, end) in windows {
-        if end <= close {
-            s.metrics.drop_record();
-            continue;
-        }
+    let forward = s.emit == EmitStrategy::OnWindowUpdate && !s.cached;
+    let mut updates = Vec::new();
+    {
+        // One store lookup per record and one point read per window (Kafka's
+        // `windowStore.fetch(key, start)`; a hash lookup when the window is cached); the
+        // updates are forwarded after the store is written.
         let store = ctx.get_window_store(&s.store)?;
-        let old = existing
-            .iter()
-            .find(|(st, _)| *st == start)
-            .map(|(_, b)| untimestamped(s.values.as_ref(), &s.store, b))
-            .transpose()?;
-        let (old_value, old_ts) = match old {
-            Some((a, t)) => (Some(a), t),
-            None => (None, i64::MIN),
-        };
-        let new = (s.f)(&k, &v, old_value.clone());
-        let new_ts = ts.max(old_ts);
-        let vb = timestamped(s.values.serialize(&s.store, &new)?, new_ts);
-        store.put(kb.clone(), Some(vb), start)?;
-        if s.emit == EmitStrategy::OnWindowUpdate && !s.cached {
-            ctx.forward(Record::new(Windowed::new(k.clone(), Window::new(start, end)), Change::new(Some(new), old_value), new_ts))?;
+        for (start, end) in windows {
+            if end <= close {
+                s.metrics.drop_record();
+                continue;
+            }
+            let old = store.fetch_one(&kb, start)?.map(|b| untimestamped(s.values.as_ref(), &s.store, &b)).transpose()?;
+            let (old_value, old_ts) = match old {
+                Some((a, t)) => (Some(a), t),
+                None => (None, i64::MIN),
+            };
+            let new = (s.f)(&k, &v, old_value.clone());
+            let new_ts = ts.max(old_ts);
+            let vb = timestamped(s.values.serialize(&s.store, &new)?, new_ts);
+            store.put(kb.clone(), Some(vb), start)?;
+            if forward {
+                updates.push((Window::new(start, end), Change::new(Some(new), old_value), new_ts));
+            }
         }
+    }
+    for (window, change, t) in updates {
+        ctx.forward(Record::new(Windowed::new(k.clone(), window), change, t))?;
     }
     if s.emit == EmitStrategy::OnWindowClose {
         // Windows with end + grace <= stream time are final: emit those not emitted yet.

@@ -6,6 +6,7 @@ mod common;
 mod describe;
 mod examples;
 mod joins;
+mod runtime;
 mod stateless;
 mod tables;
 mod windowed;
