@@ -41,6 +41,9 @@ struct Args {
     /// Run only this topology (`pass-through` or `count`).
     #[arg(long)]
     only: Option<String>,
+    /// Run only this guarantee (`at_least_once` or `exactly_once_v2`).
+    #[arg(long)]
+    guarantee: Option<String>,
 }
 
 /// User + system CPU seconds of this process.
@@ -87,6 +90,9 @@ fn main() -> anyhow::Result<()> {
             continue;
         }
         for guarantee in ["at_least_once", "exactly_once_v2"] {
+            if args.guarantee.as_deref().is_some_and(|only| only != guarantee) {
+                continue;
+            }
             let app = format!("bench-{name}-{guarantee}");
             let mut config = StreamsConfig::new(&app);
             config.set("processing.guarantee", guarantee)?;
