@@ -385,7 +385,7 @@ impl ClientSupplier for Embedded {
             let _guard = rt.enter();
             Producer::new(self.broker.clone(), config)?
         };
-        Ok(Box::new(EmbeddedProducer { producer, _rt: rt, inflight: Vec::new() }))
+        Ok(Box::new(EmbeddedProducer { producer, _rt: rt, inflight: Vec::new(), done: Deliveries::default() }))
     }
 
     fn restore_consumer(&self, s: &ConsumerSettings) -> Result<Box<dyn RestoreConsumer>> {
@@ -558,10 +558,45 @@ impl StreamsConsumer for EmbeddedConsumer {
     }
 }
 
+/// Sent records whose batches are not known to be appended are kept at most this many at a
+/// time; beyond, the completed ones are folded into [`Deliveries`] (a 30 s at-least-once commit
+/// interval would otherwise keep tens of millions of futures).
+const MAX_INFLIGHT: usize = 8192;
+
 struct EmbeddedProducer {
     producer: Producer,
     _rt: tokio::runtime::Runtime,
     inflight: Vec<DeliveryFuture>,
+    done: Deliveries,
+}
+
+/// What the records sent since the last flush came to: end offsets per partition (a handful of
+/// partitions, so a scan beats a map keyed by topic strings) and the first error.
+#[derive(Default)]
+struct Deliveries {
+    ends: Vec<(Arc<str>, i32, i64)>,
+    error: Option<brook_broker::Error>,
+}
+
+impl Deliveries {
+    /// Takes in a sent record's outcome; `false` while its batch is still queued.
+    fn absorb(&mut self, fut: &DeliveryFuture) -> bool {
+        match fut.try_offset() {
+            Some(Ok((partition, offset))) => {
+                let topic = fut.topic();
+                match self.ends.iter_mut().find(|(t, p, _)| *p == partition && (Arc::ptr_eq(t, topic) || t == topic)) {
+                    Some(e) => e.2 = e.2.max(offset + 1),
+                    None => self.ends.push((topic.clone(), partition, offset + 1)),
+                }
+                true
+            }
+            Some(Err(e)) => {
+                self.error.get_or_insert(e);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl fmt::Debug for EmbeddedProducer {
@@ -581,38 +616,28 @@ impl StreamsProducer for EmbeddedProducer {
             &r.headers,
         );
         self.inflight.push(fut);
+        if self.inflight.len() >= MAX_INFLIGHT {
+            let done = &mut self.done;
+            self.inflight.retain(|f| !done.absorb(f));
+            if self.inflight.len() >= MAX_INFLIGHT / 2 {
+                // Mostly queued batches (long linger, many partitions): send them now.
+                self.producer.flush();
+                self.inflight.retain(|f| !done.absorb(f));
+            }
+        }
         Ok(())
     }
 
     fn flush(&mut self) -> Result<BTreeMap<TopicPartition, i64>> {
         self.producer.flush();
-        // End offsets per partition; a handful of partitions, so a scan beats a map keyed by
-        // topic strings.
-        let mut ends: Vec<(Arc<str>, i32, i64)> = Vec::new();
-        let mut first_err = None;
         // Every batch was appended synchronously by `flush`: the futures are complete.
         for fut in self.inflight.drain(..) {
-            match fut.try_offset() {
-                Some(Ok((partition, offset))) => {
-                    let topic = fut.topic();
-                    match ends.iter_mut().find(|(t, p, _)| *p == partition && (Arc::ptr_eq(t, topic) || t == topic)) {
-                        Some(e) => e.2 = e.2.max(offset + 1),
-                        None => ends.push((topic.clone(), partition, offset + 1)),
-                    }
-                }
-                Some(Err(e)) => {
-                    if first_err.is_none() {
-                        first_err = Some(e);
-                    }
-                }
-                None => {
-                    if first_err.is_none() {
-                        first_err = Some(brook_broker::Error::Timeout("a record was not sent by flush".into()));
-                    }
-                }
+            if !self.done.absorb(&fut) && self.done.error.is_none() {
+                self.done.error = Some(brook_broker::Error::Timeout("a record was not sent by flush".into()));
             }
         }
-        match first_err {
+        let Deliveries { ends, error } = std::mem::take(&mut self.done);
+        match error {
             Some(e) => Err(e.into()),
             None => Ok(ends.into_iter().map(|(t, p, o)| ((t.to_string(), p), o)).collect()),
         }
@@ -647,6 +672,7 @@ impl StreamsProducer for EmbeddedProducer {
 
     fn abort_transaction(&mut self) -> Result<()> {
         self.inflight.clear();
+        self.done = Deliveries::default();
         Ok(self.producer.abort_transaction()?)
     }
 }
@@ -706,5 +732,41 @@ impl RestoreConsumer for EmbeddedRestore {
             pos = rt.block_on(consumer.position(&btp))?;
         }
         Ok(pos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_producer_keeps_a_bounded_number_of_deliveries_and_their_end_offsets() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let broker = rt.block_on(Broker::open(brook_broker::BrokerConfig::new(dir.path()))).unwrap();
+        broker.create_topic("t", 2, Default::default()).unwrap();
+        let producer = {
+            let _g = rt.enter();
+            Producer::new(broker, ProducerConfig::default()).unwrap()
+        };
+        let mut p = EmbeddedProducer { producer, _rt: rt, inflight: Vec::new(), done: Deliveries::default() };
+        let n = 5 * MAX_INFLIGHT;
+        for i in 0..n {
+            p.send(OutputRecord {
+                topic: "t".into(),
+                partition: Some((i % 2) as i32),
+                key: None,
+                value: Some(bytes::Bytes::from_static(b"v")),
+                timestamp: 0,
+                headers: Vec::new(),
+            })
+            .unwrap();
+        }
+        assert!(p.inflight.len() < MAX_INFLIGHT, "{} deliveries kept", p.inflight.len());
+        let ends = p.flush().unwrap();
+        let half = (n / 2) as i64;
+        assert_eq!(ends, BTreeMap::from([(("t".to_owned(), 0), half), (("t".to_owned(), 1), half)]));
+        // The next flush reports only what was sent since.
+        assert!(p.flush().unwrap().is_empty());
     }
 }

@@ -19,6 +19,7 @@ use brook_state_store::OffsetCheckpoint;
 use parking_lot::{Condvar, Mutex};
 
 use super::client::{ClientSupplier, RestoreConsumer, StreamsAdmin};
+use super::kafka_streams::join_until;
 use super::stream_thread::consumer_settings;
 use crate::config::StreamsConfig;
 use crate::engine::{InputRecord, OutputRecord, RecordCollector, TaskEngine, TaskFactory, TopicPartition};
@@ -209,8 +210,9 @@ impl GlobalThread {
                     dirty = false;
                 }
                 if stopping {
-                    let mut engine = guard.take().expect("engine present");
-                    engine.close(true)?;
+                    let closed = engine.close(true);
+                    *guard = None;
+                    closed?;
                     tracing::info!(positions = ?reader.positions, "global stream thread stopped");
                     return Ok(());
                 }
@@ -243,18 +245,14 @@ impl GlobalThread {
             let _g = self.wake.0.lock();
             self.wake.1.notify_all();
         }
-        let Some(h) = self.handle.lock().take() else { return true };
-        if h.thread().id() == std::thread::current().id() {
+        let mut handle = self.handle.lock().take();
+        if handle.as_ref().is_some_and(|h| h.thread().id() == std::thread::current().id()) {
             return true;
         }
-        while !h.is_finished() {
-            if Instant::now() >= deadline {
-                *self.handle.lock() = Some(h);
-                return false;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(5));
+        let stopped = join_until(&mut handle, deadline);
+        if !stopped {
+            *self.handle.lock() = handle;
         }
-        let _ = h.join();
-        true
+        stopped
     }
 }

@@ -412,7 +412,7 @@ impl Drop for KafkaStreams {
 }
 
 /// Joins a thread, waiting at most until `deadline`; `true` when it finished.
-fn join_until(handle: &mut Option<JoinHandle<()>>, deadline: Instant) -> bool {
+pub(super) fn join_until(handle: &mut Option<JoinHandle<()>>, deadline: Instant) -> bool {
     let Some(h) = handle.take() else { return true };
     while !h.is_finished() {
         if Instant::now() >= deadline {
