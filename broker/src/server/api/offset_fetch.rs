@@ -28,6 +28,33 @@ fn by_topic(offsets: Vec<FetchedOffset>) -> BTreeMap<String, Vec<FetchedOffset>>
     m
 }
 
+/// The response topics of fetched offsets, in the message types of the request's version
+/// (v8+ groups and the older single-group form share the shape, not the types).
+macro_rules! response_topics {
+    ($offsets:expr, $topic:ident, $partition:ident) => {
+        by_topic($offsets)
+            .into_iter()
+            .map(|(name, parts)| {
+                let mut t = $topic::default();
+                t.name = topic_name(&name);
+                t.partitions = parts
+                    .into_iter()
+                    .map(|o| {
+                        let mut p = $partition::default();
+                        p.partition_index = o.partition;
+                        p.committed_offset = o.offset;
+                        p.committed_leader_epoch = o.leader_epoch;
+                        p.metadata = Some(s(o.metadata));
+                        p.error_code = o.error.as_i16();
+                        p
+                    })
+                    .collect();
+                t
+            })
+            .collect()
+    };
+}
+
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, h: &RequestHeader, req: OffsetFetchRequest) -> OffsetFetchResponse {
     let mut resp = OffsetFetchResponse::default();
     if h.request_api_version >= 8 {
@@ -39,25 +66,7 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, h: &RequestHeader, req:
             });
             let mut gr = OffsetFetchResponseGroup::default();
             match fetch(ctx, g.group_id.0.as_str(), topics, req.require_stable) {
-                Ok(offsets) => {
-                    for (name, parts) in by_topic(offsets) {
-                        let mut t = OffsetFetchResponseTopics::default();
-                        t.name = topic_name(&name);
-                        t.partitions = parts
-                            .into_iter()
-                            .map(|o| {
-                                let mut p = OffsetFetchResponsePartitions::default();
-                                p.partition_index = o.partition;
-                                p.committed_offset = o.offset;
-                                p.committed_leader_epoch = o.leader_epoch;
-                                p.metadata = Some(s(o.metadata));
-                                p.error_code = o.error.as_i16();
-                                p
-                            })
-                            .collect();
-                        gr.topics.push(t);
-                    }
-                }
+                Ok(offsets) => gr.topics = response_topics!(offsets, OffsetFetchResponseTopics, OffsetFetchResponsePartitions),
                 Err(c) => gr.error_code = c,
             }
             gr.group_id = GroupId(g.group_id.0);
@@ -71,25 +80,7 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, h: &RequestHeader, req:
             .collect()
     });
     match fetch(ctx, req.group_id.0.as_str(), topics, req.require_stable) {
-        Ok(offsets) => {
-            for (name, parts) in by_topic(offsets) {
-                let mut t = OffsetFetchResponseTopic::default();
-                t.name = topic_name(&name);
-                t.partitions = parts
-                    .into_iter()
-                    .map(|o| {
-                        let mut p = OffsetFetchResponsePartition::default();
-                        p.partition_index = o.partition;
-                        p.committed_offset = o.offset;
-                        p.committed_leader_epoch = o.leader_epoch;
-                        p.metadata = Some(s(o.metadata));
-                        p.error_code = o.error.as_i16();
-                        p
-                    })
-                    .collect();
-                resp.topics.push(t);
-            }
-        }
+        Ok(offsets) => resp.topics = response_topics!(offsets, OffsetFetchResponseTopic, OffsetFetchResponsePartition),
         Err(c) => resp.error_code = c,
     }
     resp
