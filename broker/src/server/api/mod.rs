@@ -13,6 +13,51 @@ use super::ServerConfig;
 use crate::broker::Broker;
 use crate::error::{Error, ErrorCode, Result};
 
+/// The offsets of an OffsetCommit or TxnOffsetCommit request (different message types, same
+/// shape) as the group coordinator takes them.
+macro_rules! offset_commits {
+    ($topics:expr) => {
+        $topics
+            .iter()
+            .flat_map(|t| {
+                t.partitions.iter().map(move |p| crate::group::OffsetCommit {
+                    topic: t.name.0.to_string(),
+                    partition: p.partition_index,
+                    offset: p.committed_offset,
+                    leader_epoch: p.committed_leader_epoch,
+                    metadata: p.committed_metadata.as_ref().map(|m| m.to_string()),
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+}
+
+/// The response topics of an offset commit: the request's topics and partitions with one error
+/// code each, in request order.
+macro_rules! commit_response_topics {
+    ($topics:expr, $codes:expr, $topic:ident, $partition:ident) => {{
+        let mut codes = $codes.into_iter();
+        $topics
+            .into_iter()
+            .map(|t| {
+                let mut tr = $topic::default();
+                tr.name = t.name;
+                tr.partitions = t
+                    .partitions
+                    .into_iter()
+                    .map(|p| {
+                        let mut pr = $partition::default();
+                        pr.partition_index = p.partition_index;
+                        pr.error_code = codes.next().unwrap_or(0);
+                        pr
+                    })
+                    .collect();
+                tr
+            })
+            .collect()
+    }};
+}
+
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
 mod alter_configs;

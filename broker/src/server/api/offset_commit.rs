@@ -4,23 +4,10 @@ use kafka_protocol::messages::offset_commit_response::{OffsetCommitResponseParti
 use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse, RequestHeader};
 
 use super::Ctx;
-use crate::group::OffsetCommit;
 use crate::server::conn::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: OffsetCommitRequest) -> OffsetCommitResponse {
-    let offsets: Vec<OffsetCommit> = req
-        .topics
-        .iter()
-        .flat_map(|t| {
-            t.partitions.iter().map(move |p| OffsetCommit {
-                topic: t.name.0.to_string(),
-                partition: p.partition_index,
-                offset: p.committed_offset,
-                leader_epoch: p.committed_leader_epoch,
-                metadata: p.committed_metadata.as_ref().map(|m| m.to_string()),
-            })
-        })
-        .collect();
+    let offsets = offset_commits!(req.topics);
     let res = ctx.broker.inner.groups.commit_offsets(
         req.group_id.0.as_str(),
         req.generation_id_or_member_epoch,
@@ -32,18 +19,7 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req:
         Ok(codes) => codes.iter().map(|c| c.as_i16()).collect(),
         Err(c) => vec![c.as_i16(); offsets.len()],
     };
-    let mut codes = codes.into_iter();
     let mut resp = OffsetCommitResponse::default();
-    for t in req.topics {
-        let mut tr = OffsetCommitResponseTopic::default();
-        tr.name = t.name;
-        for p in t.partitions {
-            let mut pr = OffsetCommitResponsePartition::default();
-            pr.partition_index = p.partition_index;
-            pr.error_code = codes.next().unwrap_or(0);
-            tr.partitions.push(pr);
-        }
-        resp.topics.push(tr);
-    }
+    resp.topics = commit_response_topics!(req.topics, codes, OffsetCommitResponseTopic, OffsetCommitResponsePartition);
     resp
 }
