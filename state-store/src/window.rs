@@ -7,7 +7,7 @@ pub(crate) mod segments;
 
 use bytes::Bytes;
 
-use self::segments::{raw_key, Segments};
+use self::segments::{raw_key, with_raw_key, Segments};
 use crate::error::{Error, Result};
 use crate::serde::{Window, WindowKeySchema, Windowed};
 use crate::state::backend::{Backend, KeyCodec, KeyRange, RawIter};
@@ -299,17 +299,9 @@ impl ReadOnlyWindowStore for SegmentedWindowStore {
         if window_start < self.actual_from(window_start) || !self.segments.is_live(id) {
             return Ok(None);
         }
-        // The raw key (segment, key, start, sequence 0) on the stack when it fits: this runs
-        // once per window of every aggregated record.
-        let mut buf = [0u8; 64];
-        let len = 8 + key.len() + 12;
-        if len > buf.len() {
-            return self.backend.get(&raw_key(id, &[key, &window_start.to_be_bytes(), &0u32.to_be_bytes()]));
-        }
-        buf[..8].copy_from_slice(&segments::seg_prefix(id));
-        buf[8..8 + key.len()].copy_from_slice(key);
-        buf[8 + key.len()..len - 4].copy_from_slice(&window_start.to_be_bytes());
-        self.backend.get(&buf[..len])
+        // The raw key (segment, key, start, sequence 0) on the stack: this runs once per window
+        // of every aggregated record.
+        with_raw_key(id, &[key, &window_start.to_be_bytes(), &0u32.to_be_bytes()], |raw| self.backend.get(raw))
     }
     fn fetch(&self, key: &[u8], time_from: i64, time_to: i64) -> Result<WindowIter<'_>> {
         self.fetch_key(key, time_from, time_to, false)
@@ -356,18 +348,9 @@ impl WindowStore for SegmentedWindowStore {
             0
         };
         self.segments.add(id);
-        // The raw key on the stack when it fits: the cache copies it only for a new window.
-        let len = 8 + key.len() + 12;
-        if len <= 64 {
-            let mut buf = [0u8; 64];
-            buf[..8].copy_from_slice(&segments::seg_prefix(id));
-            buf[8..8 + key.len()].copy_from_slice(&key);
-            buf[8 + key.len()..len - 4].copy_from_slice(&window_start.to_be_bytes());
-            buf[len - 4..len].copy_from_slice(&seq.to_be_bytes());
-            self.backend.put_key(&buf[..len], value)?;
-        } else {
-            self.backend.put(raw_key(id, &[&key, &window_start.to_be_bytes(), &seq.to_be_bytes()]), value)?;
-        }
+        // The raw key on the stack: the cache copies it only for a new window.
+        let backend = &mut self.backend;
+        with_raw_key(id, &[&key, &window_start.to_be_bytes(), &seq.to_be_bytes()], |raw| backend.put_key(raw, value))?;
         self.segments.expire(&mut *self.backend, self.observed)
     }
 

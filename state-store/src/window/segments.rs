@@ -34,6 +34,23 @@ pub(crate) fn raw_key(id: i64, parts: &[&[u8]]) -> Bytes {
     b.freeze()
 }
 
+/// Runs `f` on `prefix(id) + parts...` built on the stack when it fits in 64 bytes (the hot
+/// point lookups and puts of window stores), else on a [`raw_key`].
+pub(crate) fn with_raw_key<R>(id: i64, parts: &[&[u8]], f: impl FnOnce(&[u8]) -> R) -> R {
+    let len = 8 + parts.iter().map(|p| p.len()).sum::<usize>();
+    if len > 64 {
+        return f(&raw_key(id, parts));
+    }
+    let mut buf = [0u8; 64];
+    buf[..8].copy_from_slice(&seg_prefix(id));
+    let mut at = 8;
+    for p in parts {
+        buf[at..at + p.len()].copy_from_slice(p);
+        at += p.len();
+    }
+    f(&buf[..len])
+}
+
 #[derive(Debug)]
 pub(crate) struct Segments {
     pub(crate) interval: i64,

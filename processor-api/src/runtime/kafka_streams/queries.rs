@@ -582,7 +582,9 @@ impl KafkaStreams {
             .values()
             .find(|s| s.changelog_topics.iter().any(|(t, _)| *t == changelog))
             .ok_or_else(|| Error::Config(format!("no logged store {store:?} in this topology")))?;
-        let count = ctx.topics.partitions[&sub.id];
+        let count = *ctx.topics.partitions.get(&sub.id).ok_or_else(|| {
+            Error::IllegalState(format!("sub-topology {} has no partition count", sub.id))
+        })?;
         let partition = brook_broker::client::partitioner::partition_for_key(key, count);
         let task = TaskId { subtopology: sub.id, partition };
         let mut local = false;
