@@ -1,1 +1,14 @@
-//! ksqlDB-dialect SQL engine: parser, catalog, planner lowered to the Streams DSL. Not built yet.
+//! ksqlDB-dialect SQL engine: parser, catalog, planner lowered to the Streams DSL.
+//!
+//! Layout (see ARCHITECTURE.md):
+//! - [`parser`]: statement text -> [`parser::ast`] (sqlparser for expressions where it fits,
+//!   ksqlDB's own clauses around it);
+//! - [`value`]: [`SqlType`], [`Value`], [`Row`], [`LogicalSchema`];
+//! - [`Error`]: the crate's one error type.
+
+mod error;
+pub mod parser;
+pub mod value;
+
+pub use error::{Error, Result};
+pub use value::{Column, ColumnNamespace, Decimal, LogicalSchema, Row, SqlType, Value};

@@ -1,0 +1,3 @@
+//! ksqlDB statements as text -> [`ast::ParsedStatement`]s.
+
+pub mod ast;
