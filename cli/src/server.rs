@@ -1,8 +1,8 @@
 //! `brook server`: the broker with its Kafka listener.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use brook_broker::server::{serve, ServerConfig};
 use brook_broker::{Broker, BrokerConfig};
 use clap::Args;
@@ -51,7 +51,7 @@ pub fn configs(args: &ServerArgs) -> anyhow::Result<(BrokerConfig, ServerConfig)
             apply(k.trim(), v.trim()).with_context(|| format!("{}:{}", path.display(), n + 1))?;
         }
     }
-    for (k, v) in crate::parse_kv(&args.overrides)? {
+    for (k, v) in crate::parse_kv("--override", &args.overrides)? {
         apply(&k, &v)?;
     }
     if let Some(l) = &args.listen {
@@ -63,12 +63,37 @@ pub fn configs(args: &ServerArgs) -> anyhow::Result<(BrokerConfig, ServerConfig)
     Ok((broker, server))
 }
 
+/// Fails, naming the path, when the data directory (or a directory above it) is a file: the
+/// broker would only report `File exists` or `Not a directory`.
+pub fn check_data_dir(dir: &Path) -> anyhow::Result<()> {
+    for p in dir.ancestors().filter(|p| !p.as_os_str().is_empty()) {
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() => return Ok(()),
+            Ok(_) if p == dir => bail!(
+                "data directory {} is not a directory (a file is in the way): pass another --data-dir or remove the file",
+                dir.display()
+            ),
+            Ok(_) => bail!(
+                "data directory {} cannot be created: {} is not a directory (a file is in the way): pass another --data-dir or remove the file",
+                dir.display(),
+                p.display()
+            ),
+            Err(_) => continue,
+        }
+    }
+    Ok(())
+}
+
 pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let (bc, sc) = configs(&args)?;
-    let listener = tokio::net::TcpListener::bind(sc.listen)
+    check_data_dir(&bc.log_dir)?;
+    let listener = tokio::net::TcpListener::bind(sc.listen).await.with_context(|| {
+        format!("cannot listen on {} (is another broker running there? pick another address with --listen HOST:PORT)", sc.listen)
+    })?;
+    let dir = bc.log_dir.clone();
+    let broker = Broker::open(bc)
         .await
-        .with_context(|| format!("cannot listen on {}", sc.listen))?;
-    let broker = Broker::open(bc).await.context("cannot open the broker")?;
+        .with_context(|| format!("cannot open the broker's data directory {}", dir.display()))?;
     serve(broker, listener, sc, shutdown_signal()).await?;
     Ok(())
 }
