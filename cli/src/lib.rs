@@ -65,6 +65,17 @@ impl Bootstrap {
     fn addr(&self) -> &str {
         self.bootstrap_server.split(',').next().unwrap_or("").trim()
     }
+
+    /// The first address, checked to be `HOST:PORT` (Kafka's message otherwise).
+    fn checked_addr(&self) -> anyhow::Result<&str> {
+        let addr = self.addr();
+        match addr.rsplit_once(':') {
+            Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(addr),
+            _ => anyhow::bail!(
+                "Invalid url in bootstrap.servers: {addr} (expected HOST:PORT, e.g. 127.0.0.1:9092)"
+            ),
+        }
+    }
 }
 
 impl Cli {

@@ -1,5 +1,6 @@
 //! `brook server`: the broker with its Kafka listener.
 
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -52,15 +53,24 @@ pub fn configs(args: &ServerArgs) -> anyhow::Result<(BrokerConfig, ServerConfig)
         }
     }
     for (k, v) in crate::parse_kv("--override", &args.overrides)? {
-        apply(&k, &v)?;
+        apply(&k, &v).with_context(|| format!("--override {k}={v}"))?;
     }
     if let Some(l) = &args.listen {
-        server.listen = l.parse().with_context(|| format!("invalid --listen address {l:?}"))?;
+        server.listen = listen_addr(l)?;
     }
     if let Some(d) = &args.data_dir {
         broker.log_dir = d.clone();
     }
     Ok((broker, server))
+}
+
+/// `HOST:PORT` (a name such as `localhost:9092` resolves to its first address).
+fn listen_addr(l: &str) -> anyhow::Result<SocketAddr> {
+    let bad = || format!("invalid --listen address {l:?}: expected HOST:PORT, e.g. 127.0.0.1:9092");
+    if let Ok(a) = l.parse() {
+        return Ok(a);
+    }
+    l.to_socket_addrs().with_context(bad)?.next().with_context(bad)
 }
 
 /// Fails, naming the path, when the data directory (or a directory above it) is a file: the
@@ -85,6 +95,7 @@ pub fn check_data_dir(dir: &Path) -> anyhow::Result<()> {
 }
 
 pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal();
     let (bc, sc) = configs(&args)?;
     check_data_dir(&bc.log_dir)?;
     let listener = tokio::net::TcpListener::bind(sc.listen).await.with_context(|| {
@@ -94,29 +105,35 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let broker = Broker::open(bc)
         .await
         .with_context(|| format!("cannot open the broker's data directory {}", dir.display()))?;
-    serve(broker, listener, sc, shutdown_signal()).await?;
+    serve(broker, listener, sc, shutdown).await?;
     Ok(())
 }
 
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+/// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the future is
+/// first polled, so a signal that arrives while the broker opens still shuts it down cleanly.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
+    let signals = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+    };
+    async move {
+        #[cfg(unix)]
+        match signals {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
             }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
     }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
-    tracing::info!("shutting down");
 }
 
 #[cfg(test)]
@@ -146,8 +163,13 @@ mod tests {
         assert_eq!(s.sasl_users.get("alice").map(String::as_str), Some("secret"));
 
         let bad = ServerArgs { overrides: vec!["no.such.key=1".into()], ..args.clone() };
-        let err = configs(&bad).unwrap_err().to_string();
-        assert!(err.contains("no.such.key"), "{err}");
+        let err = crate::report(&configs(&bad).unwrap_err());
+        assert!(err.starts_with("--override no.such.key=1: ") && err.contains("no.such.key\""), "{err}");
+        let named = ServerArgs { listen: Some("localhost:0".into()), ..args.clone() };
+        assert!(configs(&named).unwrap().1.listen.ip().is_loopback());
+        let bad = ServerArgs { listen: Some("nope".into()), ..args.clone() };
+        let err = crate::report(&configs(&bad).unwrap_err());
+        assert!(err.starts_with("invalid --listen address \"nope\": expected HOST:PORT, e.g. 127.0.0.1:9092"), "{err}");
         let bad = ServerArgs { config: Some(dir.path().join("missing")), ..args };
         assert!(configs(&bad).unwrap_err().to_string().starts_with("cannot read"));
     }

@@ -36,6 +36,12 @@ async fn bad_values_get_kafkas_messages() {
     assert_eq!(err.to_string(), "Option --members can only be used with --describe");
     let err = brook(&["consumer-groups", "--bootstrap-server", b, "--list", "--state", "Sleeping"], "").await.unwrap_err();
     assert_eq!(err.to_string(), "Invalid state list 'Sleeping'. Valid states are: PreparingRebalance, CompletingRebalance, Stable, Dead, Empty");
+    for bad in ["localhost", "127.0.0.1:x", ":9092"] {
+        let err = brook(&["topics", "--bootstrap-server", bad, "--list"], "").await.unwrap_err();
+        assert_eq!(err.to_string(), format!("Invalid url in bootstrap.servers: {bad} (expected HOST:PORT, e.g. 127.0.0.1:9092)"));
+    }
+    let named = b.replace("127.0.0.1", "localhost");
+    brook(&["topics", "--bootstrap-server", &named, "--list"], "").await.unwrap();
     // Nothing was produced by the rejected commands.
     let out = brook(&["console-consumer", "--bootstrap-server", b, "--topic", "t", "--from-beginning", "--timeout-ms", "300"], "").await.unwrap();
     assert_eq!(out, "");
