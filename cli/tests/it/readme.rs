@@ -62,6 +62,30 @@ fn readme_examples_exist_and_run_in_release() {
     assert!(seen >= 4);
 }
 
+#[test]
+fn x_server_and_install_pass_the_users_flags_on() {
+    // `./x` with stand-ins for cargo and the built binary, which print their arguments.
+    let dir = tempfile::tempdir().unwrap();
+    let stubs = dir.path().join("bin");
+    std::fs::create_dir_all(stubs.join("release")).unwrap();
+    let echo = "#!/bin/sh\necho \"$(basename \"$0\") $*\"\n";
+    for f in ["cargo", "release/brook"] {
+        std::fs::write(stubs.join(f), echo).unwrap();
+        assert!(Command::new("chmod").arg("+x").arg(stubs.join(f)).status().unwrap().success());
+    }
+    let path = format!("{}:{}", stubs.display(), std::env::var("PATH").unwrap_or_default());
+    let x = |args: &[&str]| {
+        let out = Command::new(repo().join("x")).args(args).env("PATH", &path).env("CARGO_TARGET_DIR", &stubs).env("X_NO_DEPS", "1").output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(
+        x(&["server", "--data-dir", "/tmp/elsewhere", "--listen", "127.0.0.1:19092"]),
+        "cargo build --release -p brook-cli --bin brook\nbrook server --data-dir /tmp/elsewhere --listen 127.0.0.1:19092\n"
+    );
+    assert_eq!(x(&["install"]), "cargo install --path cli --locked\n");
+}
+
 /// A directory standing in for the checkout: an `x` whose `install` finds `brook` already on
 /// the PATH (the test puts the built binary there) and which refuses anything else.
 fn checkout_stub(dir: &Path) {
