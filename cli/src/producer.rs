@@ -1,9 +1,10 @@
 //! `brook console-producer`: kafka-console-producer.sh. Lines from stdin become records, sent in
-//! batches (one Produce request per 1,000 lines, and at end of input), keyed records partitioned
-//! like the Java client, unkeyed ones round-robin per batch.
+//! batches (one Produce request per 1,000 lines, and at end of input; each line as it is typed
+//! when stdin is a terminal), keyed records partitioned like the Java client, unkeyed ones
+//! round-robin per batch.
 
 use std::collections::BTreeMap;
-use std::io::BufRead;
+use std::io::{BufRead, IsTerminal};
 
 use anyhow::Context;
 use clap::Args;
@@ -59,6 +60,8 @@ pub(crate) async fn run(a: ConsoleProducerArgs, input: &mut dyn BufRead) -> anyh
     let mut rr = rand::random::<u32>() as i32 & 0x7fff_ffff;
     let mut line = String::new();
     let mut line_number = 0u64;
+    // Typed lines go out as they are typed, so a consumer shows them and Ctrl-C loses nothing.
+    let batch_size = if std::io::stdin().is_terminal() { 1 } else { a.batch_size.max(1) };
     loop {
         line.clear();
         let n = input.read_line(&mut line).context("reading stdin")?;
@@ -81,7 +84,7 @@ pub(crate) async fn run(a: ConsoleProducerArgs, input: &mut dyn BufRead) -> anyh
             batch.entry(p).or_default().push((key, value));
             pending += 1;
         }
-        if (n == 0 || pending >= a.batch_size) && pending > 0 {
+        if (n == 0 || pending >= batch_size) && pending > 0 {
             produce(&mut c, &a.topic, &batch, acks).await?;
             batch.clear();
             pending = 0;

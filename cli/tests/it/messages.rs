@@ -156,3 +156,36 @@ fn an_error_and_its_source_print_each_message_once() {
         "listing topics: reading a response from 127.0.0.1:9092: Connection reset by peer (os error 104)"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_lines_are_sent_as_they_are_typed() {
+    use std::io::Write;
+    if !crate::util::have("script") {
+        eprintln!("SKIPPED: script (util-linux) is not installed");
+        return;
+    }
+    let srv = TestServer::start().await;
+    let b = srv.addr.clone();
+    brook(&["topics", "--bootstrap-server", &b, "--create", "--topic", "typed", "--partitions", "1"], "").await.unwrap();
+    // `script` gives the producer a terminal as stdin, as when a user types.
+    let cmd = format!("{} console-producer --bootstrap-server {b} --topic typed", env!("CARGO_BIN_EXE_brook"));
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c", &cmd, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"typed by hand\n").unwrap();
+    stdin.flush().unwrap();
+    // The line arrives while the producer still waits for more input.
+    let out = brook(&["console-consumer", "--bootstrap-server", &b, "--topic", "typed", "--from-beginning", "--max-messages", "1", "--timeout-ms", "30000"], "")
+        .await
+        .unwrap();
+    assert_eq!(out, "typed by hand\n");
+    signal(&child, "INT");
+    drop(stdin);
+    tokio::task::spawn_blocking(move || wait(child, Duration::from_secs(30))).await.unwrap();
+    srv.stop().await;
+}
