@@ -151,17 +151,15 @@ pub(crate) async fn state(c: &mut Client, d: &DescribedGroup, verbose: bool, out
     let strategy = if d.protocol_data.is_empty() { MISSING.to_owned() } else { d.protocol_data.to_string() };
     let members = d.members.len().to_string();
     let (wg, wc) = (g.len().max(15), coordinator.len().max(25));
-    let (head, cells): (Vec<(&str, usize)>, Vec<(&str, usize)>) = if verbose {
-        (
-            vec![("GROUP", wg), ("COORDINATOR (ID)", wc), ("ASSIGNMENT-STRATEGY", 20), ("STATE", 20), ("GROUP-EPOCH", 15), ("TARGET-ASSIGNMENT-EPOCH", 25), ("#MEMBERS", 0)],
-            vec![(g, wg), (&coordinator, wc), (&strategy, 20), (d.group_state.as_str(), 20), (MISSING, 15), (MISSING, 25), (&members, 0)],
-        )
-    } else {
-        (
-            vec![("GROUP", wg), ("COORDINATOR (ID)", wc), ("ASSIGNMENT-STRATEGY", 20), ("STATE", 20), ("#MEMBERS", 0)],
-            vec![(g, wg), (&coordinator, wc), (&strategy, 20), (d.group_state.as_str(), 20), (&members, 0)],
-        )
-    };
+    let mut head = vec![("GROUP", wg), ("COORDINATOR (ID)", wc), ("ASSIGNMENT-STRATEGY", 20), ("STATE", 20)];
+    let mut cells = vec![(g, wg), (coordinator.as_str(), wc), (strategy.as_str(), 20), (d.group_state.as_str(), 20)];
+    if verbose {
+        // Classic-protocol groups have no group or target-assignment epochs.
+        head.extend([("GROUP-EPOCH", 15), ("TARGET-ASSIGNMENT-EPOCH", 25)]);
+        cells.extend([(MISSING, 15), (MISSING, 25)]);
+    }
+    head.push(("#MEMBERS", 0));
+    cells.push((members.as_str(), 0));
     writeln!(out, "\n{}\n{}", row(&head), row(&cells))?;
     Ok(())
 }
