@@ -163,7 +163,6 @@ pub(crate) fn assignment(mut b: &[u8]) -> Vec<(String, i32)> {
 }
 
 pub(crate) async fn run(a: GroupsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let mut c = connect(&a.bootstrap).await?;
     let group = || {
         a.group.clone().ok_or_else(|| anyhow!("Option --group is required with --describe, --delete and --reset-offsets: name the group (see --list)"))
     };
@@ -176,13 +175,14 @@ pub(crate) async fn run(a: GroupsArgs, out: &mut dyn Write) -> anyhow::Result<()
             bail!("Option --state can only be used with --describe or --list");
         }
     }
+    if a.members && a.state.is_some() {
+        bail!("Option --members cannot be used with --state: pick one view (--offsets, --members or --state)");
+    }
+    let mut c = connect(&a.bootstrap).await?;
     if a.list {
         views::list(&mut c, a.state.as_deref(), out).await?;
     } else if a.describe {
         let g = group()?;
-        if a.members && a.state.is_some() {
-            bail!("Option --members cannot be used with --state: pick one view (--offsets, --members or --state)");
-        }
         if a.members {
             let d = group_state(&mut c, &g).await?;
             views::members(&d, a.verbose, out)?;

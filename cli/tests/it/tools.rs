@@ -32,7 +32,8 @@ async fn bad_values_get_kafkas_messages() {
     assert_eq!(err.to_string(), "invalid --property \"print.key\": expected KEY=VALUE");
     let err = brook(&["consumer-groups", "--bootstrap-server", b, "--describe"], "").await.unwrap_err();
     assert!(err.to_string().starts_with("Option --group is required with --describe"), "{err}");
-    let err = brook(&["consumer-groups", "--bootstrap-server", b, "--list", "--members"], "").await.unwrap_err();
+    // Flag mistakes are reported before connecting.
+    let err = brook(&["consumer-groups", "--bootstrap-server", "127.0.0.1:1", "--list", "--members"], "").await.unwrap_err();
     assert_eq!(err.to_string(), "Option --members can only be used with --describe");
     let err = brook(&["consumer-groups", "--bootstrap-server", b, "--list", "--state", "Sleeping"], "").await.unwrap_err();
     assert_eq!(err.to_string(), "Invalid state list 'Sleeping'. Valid states are: PreparingRebalance, CompletingRebalance, Stable, Dead, Empty");
