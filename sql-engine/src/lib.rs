@@ -7,6 +7,8 @@
 //! - [`Error`]: the crate's one error type.
 
 mod error;
+pub mod expr;
+pub mod function;
 pub mod parser;
 pub mod value;
 
