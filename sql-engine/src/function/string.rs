@@ -1,6 +1,6 @@
 //! String functions (ksqlDB's `udf/string`). Positions are 1-based; lengths count characters.
 
-use super::args::{arg, array, bytes, int, opt_str_value, opt_string, string};
+use super::args::{arg, bytes, int, opt_str_value, opt_string, string};
 use super::{FunctionRegistry, Nulls};
 use crate::value::{SqlType, Value};
 use crate::{eval_err, Result};
@@ -312,11 +312,6 @@ fn field(a: &[Value], _: &SqlType) -> Result<Value> {
         return Ok(Value::Int(0));
     }
     Ok(Value::Int(a[1..].iter().position(|v| v == target).map_or(0, |p| p as i32 + 1)))
-}
-
-/// Joins an array of values as text (ARRAY_JOIN), used by the collections family.
-pub(crate) fn join_values(a: &[Value], sep: &str) -> Result<String> {
-    Ok(array(a, 0)?.iter().filter(|v| !v.is_null()).map(crate::expr::cast::to_text).collect::<Vec<_>>().join(sep))
 }
 
 #[cfg(test)]
