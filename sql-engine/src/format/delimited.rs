@@ -33,10 +33,15 @@ impl DelimitedFormat {
         };
         Ok(DelimitedFormat { delimiter })
     }
+
+    /// The serde for `columns` (unchecked: see [`Format::validate`]).
+    pub(crate) fn serde(&self, columns: &[Column]) -> DelimitedRowSerde {
+        DelimitedRowSerde::new(columns, self.delimiter)
+    }
 }
 
 /// ksqlDB's `Delimiter.parse`, plus Commons CSV's checks of the delimiter.
-pub(crate) fn parse_delimiter(s: &str) -> Result<char> {
+fn parse_delimiter(s: &str) -> Result<char> {
     if s.trim().is_empty() {
         return Err(Error::Analysis(
             "Delimiter cannot be empty, if you meant to have a tab or space for delimiter, please use the special values 'TAB' or 'SPACE'\nExample valid value: ';'".into(),
@@ -81,7 +86,7 @@ impl Format for DelimitedFormat {
 
     fn row_serde(&self, columns: &[Column], _is_key: bool) -> Result<Arc<dyn RowSerde>> {
         self.validate(columns)?;
-        Ok(Arc::new(DelimitedRowSerde::new(columns, self.delimiter)))
+        Ok(Arc::new(self.serde(columns)))
     }
 }
 
@@ -198,7 +203,7 @@ impl DelimitedRowSerde {
     }
 
     /// Parses the first CSV line of `text` into a row.
-    pub(crate) fn from_line(&self, text: &str, topic: &str) -> Result<Row, String> {
+    pub(crate) fn parse_line(&self, text: &str, topic: &str) -> Result<Row, String> {
         let fields = self.first_record(text)?;
         check_count(self.types.len(), fields.len(), false, topic).map_err(|e| e.to_string())?;
         fields.iter().zip(&self.types).map(|(f, ty)| parse_field(f, ty)).collect()
@@ -238,7 +243,7 @@ impl RowSerde for DelimitedRowSerde {
     fn deserialize(&self, bytes: Option<&[u8]>, ctx: &SerdeContext<'_>) -> Result<Option<Row>> {
         let Some(bytes) = bytes else { return Ok(None) };
         let text = String::from_utf8_lossy(bytes);
-        self.from_line(&text, ctx.topic)
+        self.parse_line(&text, ctx.topic)
             .map(Some)
             .map_err(|m| Error::Serde(format!("Error deserializing delimited. {m}")))
     }

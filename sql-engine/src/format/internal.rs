@@ -322,7 +322,7 @@ mod tests {
             Value::BigInt(i64::MAX),
             Value::Double(-0.0),
             Value::Double(f64::NAN),
-            Value::Decimal(Decimal { unscaled: -123_456_789_012_345_678_901_234_567_890_123_456_7, precision: 38, scale: 10 }),
+            Value::Decimal(Decimal { unscaled: -1_234_567_890_123_456_789_012_345_678_901_234_567, precision: 38, scale: 10 }),
             Value::Decimal(Decimal { unscaled: i128::MIN, precision: 38, scale: 0 }),
             Value::String("héllo \u{0}".into()),
             Value::Bytes(vec![0, 255, 7]),

@@ -80,7 +80,7 @@ impl JsonRowSerde {
     }
 
     /// The row a parsed document holds (`None` for a JSON `null` record).
-    pub(crate) fn from_tree(&self, doc: Option<&Json>) -> Result<Option<Row>, String> {
+    pub(crate) fn read_tree(&self, doc: Option<&Json>) -> Result<Option<Row>, String> {
         let mut path = String::from("$");
         if self.unwrapped {
             let v = match doc {
@@ -114,7 +114,7 @@ impl RowSerde for JsonRowSerde {
             Error::Serde(format!("Failed to deserialize {} from topic: {}. {m}", ctx.target(), ctx.topic))
         };
         let doc = json_tree::parse(bytes).map_err(fail)?;
-        self.from_tree(doc.as_ref()).map_err(fail)
+        self.read_tree(doc.as_ref()).map_err(fail)
     }
 }
 

@@ -149,7 +149,7 @@ mod tests {
         ];
         for (ty, v, bytes) in cases {
             let s = serde(ty);
-            assert_eq!(s.serialize(&[v.clone()], &ctx).unwrap(), Some(bytes.clone()));
+            assert_eq!(s.serialize(std::slice::from_ref(&v), &ctx).unwrap(), Some(bytes.clone()));
             assert_eq!(s.deserialize(Some(&bytes), &ctx).unwrap(), Some(vec![v]));
         }
     }

@@ -95,7 +95,7 @@ pub(crate) fn base64_encode(bytes: &[u8]) -> String {
 
 /// Decodes standard padded base64, as Jackson's default variant requires.
 pub(crate) fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 4 != 0 {
+    if !s.len().is_multiple_of(4) {
         return None;
     }
     let padded = s.len() - s.trim_end_matches('=').len();
