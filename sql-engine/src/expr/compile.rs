@@ -226,6 +226,7 @@ impl Compiler<'_> {
             (Some(t), None) | (None, Some(t)) => t.clone(),
             (Some(a), Some(SqlType::String)) if temporal(a) => a.clone(),
             (Some(SqlType::String), Some(b)) if temporal(b) => b.clone(),
+            (Some(SqlType::Date), Some(SqlType::Timestamp)) | (Some(SqlType::Timestamp), Some(SqlType::Date)) => SqlType::Timestamp,
             (Some(a), Some(b)) => match common_type(a, b) {
                 Some(t) => t,
                 None => return analysis_err!("Cannot compare {a} to {b} with {op:?}."),

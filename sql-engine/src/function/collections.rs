@@ -31,7 +31,7 @@ pub(crate) fn register(r: &mut FunctionRegistry) {
     r.scalar("MAP_KEYS", MAP, "The keys of a map.", &["(MAP<K, V>) -> ARRAY<K>"], Strict, |a, _| Ok(Value::Array(map(a, 0)?.iter().map(|(k, _)| k.clone()).collect())));
     r.scalar("MAP_VALUES", MAP, "The values of a map.", &["(MAP<K, V>) -> ARRAY<V>"], Strict, |a, _| Ok(Value::Array(map(a, 0)?.iter().map(|(_, v)| v.clone()).collect())));
     r.scalar("MAP_UNION", MAP, "Merges two maps; the second wins on equal keys.", &["(MAP<K, V>, MAP<K, V>) -> MAP<K, V>"], Handled, map_union);
-    r.scalar_with("ENTRIES", MAP, "The entries of a map as structs with fields K and V, optionally sorted by key.", &["(MAP<STRING, T>, BOOLEAN) -> STRUCT"], Strict, Some(entries_type), entries);
+    r.scalar_with("ENTRIES", MAP, "The entries of a map as structs with fields K and V, optionally sorted by key.", &["(MAP<STRING, T>, BOOLEAN) -> ARRAY<STRUCT>"], Strict, Some(entries_type), entries);
     r.scalar("TRANSFORM", LAMBDA, "Applies a lambda to each element of an array, or to each key and value of a map.", &["(ARRAY<T>, ANY) -> ARRAY<U>", "(MAP<K, V>, ANY, ANY) -> MAP<K, V>"], Handled, |_, _| eval_err!("TRANSFORM is compiled by the expression compiler"));
     r.scalar("FILTER", LAMBDA, "Keeps the elements (or entries) for which a lambda returns true.", &["(ARRAY<T>, ANY) -> ARRAY<T>", "(MAP<K, V>, ANY) -> MAP<K, V>"], Handled, |_, _| eval_err!("FILTER is compiled by the expression compiler"));
     r.scalar("REDUCE", LAMBDA, "Folds an array or map into a state with a lambda.", &["(ARRAY<T>, S, ANY) -> S", "(MAP<K, V>, S, ANY) -> S"], Handled, |_, _| eval_err!("REDUCE is compiled by the expression compiler"));

@@ -364,6 +364,21 @@ mod tests {
     }
 
     #[test]
+    fn show_functions_listing() {
+        let listing: Vec<String> = FunctionRegistry::new().describe().iter().map(|f| format!("{:<22} {:<9} {:<18} {}", f.name, format!("{:?}", f.kind).to_uppercase(), f.category, f.variants.iter().map(|v| format!("{} -> {}", v.arguments, v.return_type)).collect::<Vec<_>>().join(" | "))).collect();
+        insta::assert_snapshot!(listing.join("\n"));
+    }
+
+    #[test]
+    fn compiled_expressions_are_shareable() {
+        fn assert_send_sync_clone<T: Send + Sync + Clone>() {}
+        assert_send_sync_clone::<crate::expr::CompiledExpr>();
+        fn assert_send_sync<T: Send + Sync + ?Sized>() {}
+        assert_send_sync::<dyn AggregateFunction>();
+        assert_send_sync::<FunctionRegistry>();
+    }
+
+    #[test]
     fn duplicate_registration_is_rejected() {
         let mut r = FunctionRegistry::new();
         assert!(r.register_udf("LCASE", "", |s: String| s).is_err());
