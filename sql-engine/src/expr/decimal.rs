@@ -175,10 +175,13 @@ pub(crate) fn arith(op: char, a: &Decimal, b: &Decimal, precision: u8, scale: u8
             if y == 0 {
                 return eval_err!("Division by zero");
             }
-            // x / y with `scale` fraction digits, HALF_UP: scale x up by one extra digit, round.
-            let up = rescale(x, 0, scale + 1).ok_or_else(overflow)?;
-            let q = up / y;
-            (rescale(q, scale + 1, scale).ok_or_else(overflow)?, scale)
+            // ksqlDB divides with `MathContext(precision, UNNECESSARY)`: a quotient that
+            // does not end within the result scale fails the record ("Rounding necessary").
+            let up = rescale(x, 0, scale).ok_or_else(overflow)?;
+            if up % y != 0 {
+                return eval_err!("Rounding necessary: {a} / {b} does not fit DECIMAL({precision}, {scale}) exactly");
+            }
+            (up / y, scale)
         }
     };
     let u = rescale(u, s, scale).ok_or_else(overflow)?;
@@ -219,10 +222,10 @@ mod tests {
     }
 
     #[test]
-    fn division_rounds_to_result_scale() {
+    fn division_is_exact_or_fails() {
         let (p, s) = div_type(2, 0, 2, 0);
-        assert_eq!(arith('/', &d("10"), &d("3"), p, s).unwrap().to_string(), "3.333333");
-        assert_eq!(arith('/', &d("2"), &d("3"), p, s).unwrap().to_string(), "0.666667");
+        assert_eq!(arith('/', &d("10"), &d("4"), p, s).unwrap().to_string(), "2.500000");
+        assert!(arith('/', &d("2"), &d("3"), p, s).is_err(), "ksqlDB fails inexact decimal division");
         assert!(arith('/', &d("2"), &d("0"), p, s).is_err());
         assert_eq!(arith('+', &d("1.5"), &d("2.25"), 5, 2).unwrap().to_string(), "3.75");
         assert_eq!(arith('%', &d("7.5"), &d("2"), 2, 1).unwrap().to_string(), "1.5");

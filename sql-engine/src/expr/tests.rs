@@ -131,9 +131,10 @@ fn decimal_arithmetic_uses_ksqldb_result_types() {
     let e = bin(BinaryOp::Add, dec("1.25"), dec("10.5"));
     assert_eq!(compiled(&e).ty(), &SqlType::Decimal { precision: 5, scale: 2 });
     assert_eq!(eval(&e), decv(1175, 5, 2));
-    let e = bin(BinaryOp::Div, dec("1.0"), int(3));
+    let e = bin(BinaryOp::Div, dec("1.0"), int(4));
     assert_eq!(compiled(&e).ty(), &SqlType::Decimal { precision: 13, scale: 12 });
-    assert_eq!(eval(&e), decv(333_333_333_333, 13, 12));
+    assert_eq!(eval(&e), decv(250_000_000_000, 13, 12));
+    assert!(compiled(&bin(BinaryOp::Div, dec("1.0"), int(3))).eval(&row()).is_err(), "inexact decimal division fails as in ksqlDB");
     let e = bin(BinaryOp::Mul, col("A"), dec("0.5"));
     assert_eq!(compiled(&e).ty(), &SqlType::Decimal { precision: 12, scale: 1 });
     assert_eq!(eval(&e), decv(35, 12, 1));
