@@ -107,10 +107,7 @@ impl Parser<'_> {
                 match (chars.next(), chars.next()) {
                     (Some(c), None) => escape = Some(c),
                     _ => {
-                        return Err(self.error_at(
-                            pos,
-                            format!("line {}:{}: Expected single character escape but got: {s}", pos.line, pos.column),
-                        ))
+                        return Err(self.error_at(pos, format!("Expected single character escape but got: {s}")))
                     }
                 }
             }
@@ -543,6 +540,12 @@ impl Parser<'_> {
             let v = self.ty()?;
             self.expect(&Tok::Gt)?;
             return Ok(AstType::Map(Box::new(k), Box::new(v)));
+        }
+        // `STRUCT<>` lexes as `STRUCT` `<>`.
+        if self.nth_is_kw(0, "STRUCT") && matches!(self.nth(1), Tok::Neq) {
+            self.advance();
+            self.advance();
+            return Ok(AstType::Struct(Vec::new()));
         }
         if self.nth_is_kw(0, "STRUCT") && matches!(self.nth(1), Tok::Lt) {
             self.advance();

@@ -620,10 +620,10 @@ impl Parser<'_> {
     fn window_tail(&mut self) -> Result<(Option<u64>, Option<u64>)> {
         let mut retention = None;
         let mut grace = None;
-        while self.eat(&Tok::Comma) {
-            if retention.is_none() && grace.is_none() && self.eat_kw("RETENTION") {
+        while grace.is_none() && self.eat(&Tok::Comma) {
+            if retention.is_none() && self.eat_kw("RETENTION") {
                 retention = Some(self.duration("RETENTION")?);
-            } else if grace.is_none() && self.eat_kw("GRACE") {
+            } else if self.eat_kw("GRACE") {
                 self.expect_kw("PERIOD")?;
                 grace = Some(self.duration("GRACE PERIOD")?);
             } else {
