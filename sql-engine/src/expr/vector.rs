@@ -8,7 +8,6 @@
 //! keep the other rows (queries log the bad record and go on) then evaluate that batch with
 //! [`CompiledExpr::eval`] row by row.
 
-use std::cmp::Ordering;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
@@ -299,24 +298,13 @@ fn double_arith(op: ArithOp, l: &Float64Array, r: &Float64Array) -> Float64Array
     PrimitiveArray::new(values, nulls)
 }
 
-fn holds(op: CmpOp, ord: Option<Ordering>) -> bool {
-    match op {
-        CmpOp::Eq => ord == Some(Ordering::Equal),
-        CmpOp::NotEq => ord != Some(Ordering::Equal),
-        CmpOp::Lt => ord == Some(Ordering::Less),
-        CmpOp::LtEq => matches!(ord, Some(Ordering::Less | Ordering::Equal)),
-        CmpOp::Gt => ord == Some(Ordering::Greater),
-        CmpOp::GtEq => matches!(ord, Some(Ordering::Greater | Ordering::Equal)),
-    }
-}
-
 fn compare_primitive<T: ArrowPrimitiveType>(op: CmpOp, l: &dyn Array, r: &dyn Array) -> BooleanArray
 where
     T::Native: PartialOrd,
 {
     let (l, r) = (l.as_primitive::<T>(), r.as_primitive::<T>());
     let (a, b) = (l.values(), r.values());
-    BooleanArray::new(BooleanBuffer::collect_bool(a.len(), |i| holds(op, a[i].partial_cmp(&b[i]))), NullBuffer::union(l.nulls(), r.nulls()))
+    BooleanArray::new(BooleanBuffer::collect_bool(a.len(), |i| op.holds(a[i].partial_cmp(&b[i]))), NullBuffer::union(l.nulls(), r.nulls()))
 }
 
 fn compare(op: CmpOp, l: &dyn Array, r: &dyn Array) -> Result<BooleanArray> {
@@ -328,16 +316,16 @@ fn compare(op: CmpOp, l: &dyn Array, r: &dyn Array) -> Result<BooleanArray> {
         (DataType::Timestamp(..), DataType::Timestamp(..)) => compare_primitive::<TimestampMillisecondType>(op, l, r),
         (DataType::Utf8, DataType::Utf8) => {
             let (a, b) = (l.as_string::<i32>(), r.as_string::<i32>());
-            BooleanArray::new(BooleanBuffer::collect_bool(a.len(), |i| holds(op, Some(a.value(i).cmp(b.value(i))))), NullBuffer::union(a.nulls(), b.nulls()))
+            BooleanArray::new(BooleanBuffer::collect_bool(a.len(), |i| op.holds(Some(a.value(i).cmp(b.value(i))))), NullBuffer::union(a.nulls(), b.nulls()))
         }
         (DataType::Boolean, DataType::Boolean) => {
             let (a, b) = (l.as_boolean(), r.as_boolean());
-            BooleanArray::new(BooleanBuffer::collect_bool(a.len(), |i| holds(op, Some(a.value(i).cmp(&b.value(i))))), NullBuffer::union(a.nulls(), b.nulls()))
+            BooleanArray::new(BooleanBuffer::collect_bool(a.len(), |i| op.holds(Some(a.value(i).cmp(&b.value(i))))), NullBuffer::union(a.nulls(), b.nulls()))
         }
         (x, y) => {
             let values = (0..l.len()).map(|i| {
                 let (a, b) = (array_value(l, i), array_value(r, i));
-                (!a.is_null() && !b.is_null()).then(|| holds(op, super::node::sql_cmp(&a, &b)))
+                (!a.is_null() && !b.is_null()).then(|| op.holds(super::node::sql_cmp(&a, &b)))
             });
             let _ = (x, y);
             values.collect()
