@@ -180,10 +180,16 @@ impl DelimitedRowSerde {
                             Some(c) => field.push(c),
                         }
                     }
-                    match chars.peek() {
-                        None | Some('\r' | '\n') => {}
-                        Some(&c) if c == self.delimiter => {}
-                        Some(_) => return Err("invalid char between encapsulated token and delimiter".into()),
+                    // Whitespace may follow the closing quote; anything else is Commons CSV's error.
+                    loop {
+                        match chars.peek() {
+                            None | Some('\r' | '\n') => break,
+                            Some(&c) if c == self.delimiter => break,
+                            Some(&c) if c.is_whitespace() && c != '\u{a0}' => {
+                                chars.next();
+                            }
+                            Some(_) => return Err("invalid char between encapsulated token and delimiter".into()),
+                        }
                     }
                 }
                 None | Some('\r' | '\n') => {

@@ -95,6 +95,9 @@ fn field_count_mismatch_and_bad_fields() {
     assert!(read(&s, "\"1\"x,2").unwrap_err().to_string().contains("invalid char between encapsulated token"));
     assert_eq!(read(&s, "\n\n1,2\n3,4").unwrap().unwrap(), vec![Value::Int(1), Value::Int(2)]);
     assert_eq!(read(&s, "1,").unwrap().unwrap(), vec![Value::Int(1), Value::Null]);
+    assert_eq!(read(&s, "\"1\" ,2").unwrap().unwrap(), vec![Value::Int(1), Value::Int(2)]);
+    let text = serde_with(&[("A", SqlType::String), ("B", SqlType::String)], None);
+    assert_eq!(read(&text, " \"a\",b\"c").unwrap().unwrap(), vec![Value::String(" \"a\"".into()), Value::String("b\"c".into())]);
     let e = s.serialize(&[Value::Int(1)], &SerdeContext::value("t")).unwrap_err();
     assert_eq!(e.to_string(), "Column count mismatch on serialization. topic: t, expected: 2, got: 1");
     let d = serde_with(&[("D", SqlType::Decimal { precision: 3, scale: 1 })], None);
