@@ -4,7 +4,7 @@
 //! - [`parser`]: statement text -> [`parser::ast`] (sqlparser for expressions where it fits,
 //!   ksqlDB's own clauses around it);
 //! - [`value`]: [`SqlType`], [`Value`], [`Row`], [`LogicalSchema`];
-//! - [`format`]: key and value formats (JSON, DELIMITED, KAFKA, NONE) and the serdes over them;
+//! - [`format`](mod@format): key and value formats (JSON, DELIMITED, KAFKA, NONE) and the serdes over them;
 //! - [`Error`]: the crate's one error type.
 
 mod error;

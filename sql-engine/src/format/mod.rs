@@ -158,7 +158,8 @@ pub trait Format: Send + Sync + fmt::Debug {
     /// [`Error::Analysis`] with ksqlDB's message, e.g. `The 'KAFKA' format does not support type 'BOOLEAN'`.
     fn validate(&self, columns: &[Column]) -> Result<()>;
 
-    /// A serde for `columns`: the key columns when `is_key`, else the value columns.
+    /// A serde for `columns`: the key columns when `is_key`, else the value columns (without
+    /// header columns, which come from the record's headers).
     ///
     /// # Errors
     /// As [`validate`](Self::validate).

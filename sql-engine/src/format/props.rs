@@ -11,7 +11,7 @@
 use super::{format_for, Format, FormatInfo, DELIMITER, FULL_SCHEMA_NAME, KNOWN_FORMATS, SCHEMA_ID};
 use crate::error::{Error, Result};
 use crate::parser::ast::Literal;
-use crate::value::{Column, LogicalSchema};
+use crate::value::{Column, ColumnNamespace, LogicalSchema};
 
 /// Server-side defaults (`ksql.persistence.*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +44,8 @@ impl SourceFormats {
     /// [`Error::Analysis`] with ksqlDB's message.
     pub fn validate(&self, schema: &LogicalSchema) -> Result<()> {
         let key: Vec<Column> = schema.key().cloned().collect();
-        let value: Vec<Column> = schema.value().cloned().collect();
+        // Header columns come from the record's headers, not from the value format.
+        let value: Vec<Column> = schema.value().filter(|c| c.namespace == ColumnNamespace::Value).cloned().collect();
         let key_format = format_for(&self.key)?;
         key_format.validate(&key)?;
         let value_format = format_for(&self.value)?;

@@ -108,6 +108,11 @@ fn validate_checks_types_per_format() {
         msg(f.validate(&schema(&[SqlType::Int, SqlType::Int], &[SqlType::Int]))),
         "The 'KAFKA' format only supports a single field. Got: [`K0` INTEGER KEY, `K1` INTEGER KEY]"
     );
+    // Header columns are not part of the value format.
+    let kafka = read(&[("FORMAT", s("KAFKA"))]).unwrap();
+    let mut with_headers = schema(&[SqlType::Int], &[SqlType::String]);
+    with_headers.columns.push(Column { name: "H".into(), ty: SqlType::Bytes, namespace: ColumnNamespace::Header(Some("h".into())) });
+    kafka.validate(&with_headers).unwrap();
     // A keyless source keeps its declared KAFKA key format: no columns is the void serde.
     f.validate(&schema(&[], &[SqlType::Int])).unwrap();
     let none = read(&[("KEY_FORMAT", s("NONE")), ("VALUE_FORMAT", s("JSON"))]).unwrap();
