@@ -41,7 +41,7 @@ impl DelimitedFormat {
 }
 
 /// ksqlDB's `Delimiter.parse`, plus Commons CSV's checks of the delimiter.
-fn parse_delimiter(s: &str) -> Result<char> {
+pub(crate) fn parse_delimiter(s: &str) -> Result<char> {
     if s.trim().is_empty() {
         return Err(Error::Analysis(
             "Delimiter cannot be empty, if you meant to have a tab or space for delimiter, please use the special values 'TAB' or 'SPACE'\nExample valid value: ';'".into(),
@@ -78,8 +78,9 @@ impl Format for DelimitedFormat {
         match columns.iter().find(|c| matches!(c.ty, SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_))) {
             None => Ok(()),
             Some(c) => Err(Error::Analysis(format!(
-                "The 'DELIMITED' format does not support type '{}'",
-                super::base_type(&c.ty)
+                "The 'DELIMITED' format does not support type '{}', column: `{}`",
+                super::base_type(&c.ty),
+                c.name
             ))),
         }
     }

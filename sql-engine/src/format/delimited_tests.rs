@@ -145,6 +145,17 @@ fn every_supported_type_round_trips() {
 fn nested_types_are_rejected() {
     let f = format_for(&FormatInfo::of("DELIMITED")).unwrap();
     let e = f.validate(&cols(&[("A", SqlType::Array(Box::new(SqlType::Int)))])).unwrap_err();
-    assert_eq!(e.to_string(), "The 'DELIMITED' format does not support type 'ARRAY'");
+    assert_eq!(e.to_string(), "The 'DELIMITED' format does not support type 'ARRAY', column: `A`");
+    // ksqlDB's delimited.json "ARRAY - key".
+    let key = crate::format::test_util::key_cols(&[("K", SqlType::Array(Box::new(SqlType::Double)))]);
+    let e = crate::format::validate_columns(&FormatInfo::of("DELIMITED"), &key, true).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Key format does not support schema.\nformat: DELIMITED\nschema: Persistence{columns=[`K` ARRAY<DOUBLE> KEY], features=[]}\nreason: The 'DELIMITED' format does not support type 'ARRAY', column: `K`"
+    );
     assert!(f.row_serde(&cols(&[("M", SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Int)))]), false).is_err());
+    // ksqlDB's delimited.json "MAP - key": the map check comes before the format's.
+    let map_key = crate::format::test_util::key_cols(&[("K", SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Double)))]);
+    let e = crate::format::validate_columns(&FormatInfo::of("DELIMITED"), &map_key, true).unwrap_err();
+    assert_eq!(e.to_string(), "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `K`. Column type: MAP<STRING, DOUBLE>. See https://github.com/confluentinc/ksql/issues/6621 for more.");
 }

@@ -186,6 +186,47 @@ pub fn format_for(info: &FormatInfo) -> Result<Arc<dyn Format>> {
     }
 }
 
+/// Checks that `info`'s format can carry `columns` (the key columns when `is_key`), with
+/// ksqlDB's message: `Key format does not support schema.` then the format, the persistence
+/// schema and the reason, one per line.
+///
+/// # Errors
+/// As [`format_for`], and [`Error::Analysis`] when the columns do not fit.
+pub fn validate_columns(info: &FormatInfo, columns: &[Column], is_key: bool) -> Result<()> {
+    if is_key {
+        if let Some(c) = columns.iter().find(|c| contains_map(&c.ty)) {
+            return Err(Error::Analysis(format!(
+                "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{}`. Column type: {}. See https://github.com/confluentinc/ksql/issues/6621 for more.",
+                c.name, c.ty
+            )));
+        }
+    }
+    let format = format_for(info)?;
+    format.validate(columns).map_err(|reason| {
+        let feature = if is_key {
+            (columns.len() == 1 && format.supports_wrapping(true) && format.supports_wrapping(false)).then_some("UNWRAP_SINGLES")
+        } else {
+            info.wrap_single_value.map(|w| if w { "WRAP_SINGLES" } else { "UNWRAP_SINGLES" })
+        };
+        Error::Analysis(format!(
+            "{} format does not support schema.\nformat: {}\nschema: Persistence{{columns={}, features=[{}]}}\nreason: {reason}",
+            if is_key { "Key" } else { "Value" },
+            format.name(),
+            column_list(columns),
+            feature.unwrap_or_default()
+        ))
+    })
+}
+
+fn contains_map(ty: &SqlType) -> bool {
+    match ty {
+        SqlType::Map(..) => true,
+        SqlType::Array(t) => contains_map(t),
+        SqlType::Struct(fields) => fields.iter().any(|(_, t)| contains_map(t)),
+        _ => false,
+    }
+}
+
 /// Whether a format carrying `columns` writes one anonymous value instead of a record: a single
 /// key column always (where the format supports unwrapping), a single value column when
 /// `WRAP_SINGLE_VALUE` is false.

@@ -8,7 +8,7 @@
 //!   `VALUE_SCHEMA_ID` and `*_SCHEMA_FULL_NAME` the Schema Registry properties;
 //! - `WRAP_SINGLE_VALUE` must be supported by the value format and needs one value column.
 
-use super::{format_for, Format, FormatInfo, DELIMITER, FULL_SCHEMA_NAME, KNOWN_FORMATS, SCHEMA_ID};
+use super::{format_for, validate_columns, Format, FormatInfo, DELIMITER, FULL_SCHEMA_NAME, KNOWN_FORMATS, SCHEMA_ID};
 use crate::error::{Error, Result};
 use crate::parser::ast::Literal;
 use crate::value::{Column, ColumnNamespace, LogicalSchema};
@@ -46,11 +46,9 @@ impl SourceFormats {
         let key: Vec<Column> = schema.key().cloned().collect();
         // Header columns come from the record's headers, not from the value format.
         let value: Vec<Column> = schema.value().filter(|c| c.namespace == ColumnNamespace::Value).cloned().collect();
-        let key_format = format_for(&self.key)?;
-        key_format.validate(&key)?;
-        let value_format = format_for(&self.value)?;
-        check_wrapping(value_format.as_ref(), self.value.wrap_single_value, value.len())?;
-        value_format.validate(&value)
+        validate_columns(&self.key, &key, true)?;
+        check_wrapping(format_for(&self.value)?.as_ref(), self.value.wrap_single_value, value.len())?;
+        validate_columns(&self.value, &value, false)
 
     }
 }
@@ -115,11 +113,12 @@ pub fn formats_from_properties(props: &[(String, Literal)], defaults: &FormatDef
             return Err(Error::Analysis(format!("Unknown format: {}", info.format)));
         }
     }
-    if let Some(d) = string("KEY_DELIMITER")? {
-        key.properties.insert(DELIMITER.into(), d);
-    }
-    if let Some(d) = string("VALUE_DELIMITER")? {
-        value.properties.insert(DELIMITER.into(), d);
+    for (prop, info) in [("KEY_DELIMITER", &mut key), ("VALUE_DELIMITER", &mut value)] {
+        if let Some(d) = string(prop)? {
+            super::delimited::parse_delimiter(&d)
+                .map_err(|e| Error::Analysis(format!("Configuration {prop} is invalid: {e}")))?;
+            info.properties.insert(DELIMITER.into(), d);
+        }
     }
     for (prop, info) in [("KEY_SCHEMA_ID", &mut key), ("VALUE_SCHEMA_ID", &mut value)] {
         match get(prop) {

@@ -61,6 +61,17 @@ fn ksqldb_messages_for_bad_combinations() {
         "JSON does not support the following configs: [delimiter]"
     );
     assert!(msg(read(&[("VALUE_FORMAT", Literal::Int(1))])).starts_with("Invalid value 1 for property VALUE_FORMAT"));
+    // ksqlDB's delimited.json cases.
+    assert_eq!(
+        msg(read(&[("VALUE_FORMAT", s("DELIMITED")), ("VALUE_DELIMITER", s("<~>"))])),
+        "Configuration VALUE_DELIMITER is invalid: Invalid delimiter value: '<~>'. Delimiter must be a single character or TAB,SPACE\nExample valid value: ';'"
+    );
+    for blank in ["", " ", "\t"] {
+        assert_eq!(
+            msg(read(&[("VALUE_FORMAT", s("DELIMITED")), ("VALUE_DELIMITER", s(blank))])),
+            "Configuration VALUE_DELIMITER is invalid: Delimiter cannot be empty, if you meant to have a tab or space for delimiter, please use the special values 'TAB' or 'SPACE'\nExample valid value: ';'"
+        );
+    }
     assert_eq!(
         msg(read(&[("VALUE_FORMAT", s("JSON")), ("WRAP_SINGLE_VALUE", Literal::Int(3))])),
         "Invalid value 3 for property WRAP_SINGLE_VALUE: Expected value to be either true or false"
@@ -103,11 +114,14 @@ fn wrapping_rules() {
 fn validate_checks_types_per_format() {
     let f = read(&[("VALUE_FORMAT", s("JSON"))]).unwrap();
     f.validate(&schema(&[SqlType::BigInt], &[SqlType::Array(Box::new(SqlType::Int))])).unwrap();
-    assert_eq!(msg(f.validate(&schema(&[SqlType::Boolean], &[SqlType::Int]))), "The 'KAFKA' format does not support type 'BOOLEAN'");
+    assert!(msg(f.validate(&schema(&[SqlType::Boolean], &[SqlType::Int]))).ends_with("reason: The 'KAFKA' format does not support type 'BOOLEAN'"));
+    // ksqlDB's partition-by.json "multiple columns - KAFKA key format".
     assert_eq!(
         msg(f.validate(&schema(&[SqlType::Int, SqlType::Int], &[SqlType::Int]))),
-        "The 'KAFKA' format only supports a single field. Got: [`K0` INTEGER KEY, `K1` INTEGER KEY]"
+        "Key format does not support schema.\nformat: KAFKA\nschema: Persistence{columns=[`K0` INTEGER KEY, `K1` INTEGER KEY], features=[]}\nreason: The 'KAFKA' format only supports a single field. Got: [`K0` INTEGER KEY, `K1` INTEGER KEY]"
     );
+    let json_key = read(&[("FORMAT", s("JSON")), ("WRAP_SINGLE_VALUE", Literal::Boolean(false))]).unwrap();
+    json_key.validate(&schema(&[SqlType::Array(Box::new(SqlType::Int))], &[SqlType::Int])).unwrap();
     // Header columns are not part of the value format.
     let kafka = read(&[("FORMAT", s("KAFKA"))]).unwrap();
     let mut with_headers = schema(&[SqlType::Int], &[SqlType::String]);
@@ -116,5 +130,5 @@ fn validate_checks_types_per_format() {
     // A keyless source keeps its declared KAFKA key format: no columns is the void serde.
     f.validate(&schema(&[], &[SqlType::Int])).unwrap();
     let none = read(&[("KEY_FORMAT", s("NONE")), ("VALUE_FORMAT", s("JSON"))]).unwrap();
-    assert!(msg(none.validate(&schema(&[SqlType::String], &[SqlType::Int]))).starts_with("The 'NONE' format can only be used when no columns are defined. Got: [`K0` STRING KEY]"));
+    assert!(msg(none.validate(&schema(&[SqlType::String], &[SqlType::Int]))).ends_with("reason: The 'NONE' format can only be used when no columns are defined. Got: [`K0` STRING KEY]"));
 }
