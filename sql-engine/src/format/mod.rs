@@ -168,6 +168,24 @@ pub trait Format: Send + Sync + fmt::Debug {
 
 /// The format `info` names, configured with its properties.
 ///
+/// # Examples
+/// ```
+/// use brook_sql_engine::format::{format_for, FormatInfo, SerdeContext};
+/// use brook_sql_engine::{Column, ColumnNamespace, SqlType, Value};
+///
+/// let columns = vec![
+///     Column { name: "ID".into(), ty: SqlType::BigInt, namespace: ColumnNamespace::Value },
+///     Column { name: "NAME".into(), ty: SqlType::String, namespace: ColumnNamespace::Value },
+/// ];
+/// let serde = format_for(&FormatInfo::of("json"))?.row_serde(&columns, false)?;
+/// let ctx = SerdeContext::value("orders");
+/// let bytes = serde.serialize(&[Value::BigInt(1), Value::String("a".into())], &ctx)?.unwrap();
+/// assert_eq!(bytes, br#"{"ID":1,"NAME":"a"}"#);
+/// let row = serde.deserialize(Some(br#"{"id":"2","name":"b","extra":true}"#), &ctx)?.unwrap();
+/// assert_eq!(row, vec![Value::BigInt(2), Value::String("b".into())]);
+/// # Ok::<(), brook_sql_engine::Error>(())
+/// ```
+///
 /// # Errors
 /// [`Error::Analysis`] for an unknown name (`Unknown format: X`) or a property the format does
 /// not take (`JSON does not support the following configs: [delimiter]`);
