@@ -101,8 +101,11 @@ impl fmt::Display for FormatInfo {
 /// the value, and the headers (Schema Registry formats read the schema id from them).
 #[derive(Debug, Clone, Copy)]
 pub struct SerdeContext<'a> {
+    /// The record's topic (Schema Registry subjects derive from it).
     pub topic: &'a str,
+    /// Whether the key (else the value) is being serialized.
     pub is_key: bool,
+    /// The record's headers.
     pub headers: &'a [Header],
 }
 
