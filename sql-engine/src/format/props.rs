@@ -8,7 +8,7 @@
 //!   `VALUE_SCHEMA_ID` and `*_SCHEMA_FULL_NAME` the Schema Registry properties;
 //! - `WRAP_SINGLE_VALUE` must be supported by the value format and needs one value column.
 
-use super::{format_for, validate_columns, Format, FormatInfo, DELIMITER, FULL_SCHEMA_NAME, KNOWN_FORMATS, SCHEMA_ID};
+use super::{format_for, validate_columns, Format, RowSerdeAdapter, FormatInfo, DELIMITER, FULL_SCHEMA_NAME, KNOWN_FORMATS, SCHEMA_ID};
 use crate::error::{Error, Result};
 use crate::parser::ast::Literal;
 use crate::value::{Column, ColumnNamespace, LogicalSchema};
@@ -43,14 +43,29 @@ impl SourceFormats {
     /// # Errors
     /// [`Error::Analysis`] with ksqlDB's message.
     pub fn validate(&self, schema: &LogicalSchema) -> Result<()> {
-        let key: Vec<Column> = schema.key().cloned().collect();
-        // Header columns come from the record's headers, not from the value format.
-        let value: Vec<Column> = schema.value().filter(|c| c.namespace == ColumnNamespace::Value).cloned().collect();
+        let (key, value) = split(schema);
         validate_columns(&self.key, &key, true)?;
         check_wrapping(format_for(&self.value)?.as_ref(), self.value.wrap_single_value, value.len())?;
         validate_columns(&self.value, &value, false)
-
     }
+
+    /// The key and value serdes of a source with `schema`, for the Streams DSL.
+    ///
+    /// # Errors
+    /// As [`validate`](Self::validate).
+    pub fn serdes(&self, schema: &LogicalSchema) -> Result<(RowSerdeAdapter, RowSerdeAdapter)> {
+        self.validate(schema)?;
+        let (key, value) = split(schema);
+        Ok((RowSerdeAdapter::for_format(&self.key, &key, true)?, RowSerdeAdapter::for_format(&self.value, &value, false)?))
+    }
+}
+
+/// The key columns and the value columns of `schema`. Header columns come from the record's
+/// headers, not from the value format.
+fn split(schema: &LogicalSchema) -> (Vec<Column>, Vec<Column>) {
+    let key = schema.key().cloned().collect();
+    let value = schema.value().filter(|c| c.namespace == ColumnNamespace::Value).cloned().collect();
+    (key, value)
 }
 
 fn check_wrapping(format: &dyn Format, wrap: Option<bool>, value_columns: usize) -> Result<()> {

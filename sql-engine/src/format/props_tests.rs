@@ -132,3 +132,14 @@ fn validate_checks_types_per_format() {
     let none = read(&[("KEY_FORMAT", s("NONE")), ("VALUE_FORMAT", s("JSON"))]).unwrap();
     assert!(msg(none.validate(&schema(&[SqlType::String], &[SqlType::Int]))).ends_with("reason: The 'NONE' format can only be used when no columns are defined. Got: [`K0` STRING KEY]"));
 }
+
+#[test]
+fn serdes_for_a_source() {
+    use brook_state_store::Serde;
+    let f = read(&[("KEY_FORMAT", s("KAFKA")), ("VALUE_FORMAT", s("DELIMITED"))]).unwrap();
+    let (key, value) = f.serdes(&schema(&[SqlType::BigInt], &[SqlType::Int, SqlType::String])).unwrap();
+    assert_eq!(Serde::<crate::value::Row>::serialize(&key, "t", &vec![crate::Value::BigInt(1)]).unwrap(), 1i64.to_be_bytes());
+    let row = vec![crate::Value::Int(1), crate::Value::String("x".into())];
+    assert_eq!(Serde::<crate::value::Row>::serialize(&value, "t", &row).unwrap(), b"1,x");
+    assert!(f.serdes(&schema(&[SqlType::Boolean], &[SqlType::Int])).is_err());
+}
