@@ -135,7 +135,13 @@ pub fn formats_from_properties(props: &[(String, Literal)], defaults: &FormatDef
             info.properties.insert(DELIMITER.into(), d);
         }
     }
-    for (prop, info) in [("KEY_SCHEMA_ID", &mut key), ("VALUE_SCHEMA_ID", &mut value)] {
+    for (prop, format_prop, info) in [("KEY_SCHEMA_ID", "KEY_FORMAT", &mut key), ("VALUE_SCHEMA_ID", "VALUE_FORMAT", &mut value)] {
+        if get(prop).is_some() && !matches!(info.format.as_str(), "AVRO" | "JSON_SR" | "PROTOBUF") {
+            return Err(Error::Analysis(format!(
+                "{format_prop} should support schema inference when {prop} is provided. Current format is {}.",
+                info.format
+            )));
+        }
         match get(prop) {
             None => {}
             Some(Literal::Int(id)) => {

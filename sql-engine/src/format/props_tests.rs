@@ -86,8 +86,17 @@ fn delimiters_and_schema_properties_land_on_their_side() {
     let f = read(&[("FORMAT", s("AVRO")), ("KEY_SCHEMA_ID", Literal::Int(123)), ("VALUE_SCHEMA_ID", Literal::Int(456))]).unwrap();
     assert_eq!(f.key.properties.get(SCHEMA_ID).map(String::as_str), Some("123"));
     assert_eq!(f.value.properties.get(SCHEMA_ID).map(String::as_str), Some("456"));
+    // ksqlDB's elements.json "validate key schema id wrong format without elements FAILS".
+    assert_eq!(
+        msg(read(&[("KEY_FORMAT", s("kafka")), ("VALUE_FORMAT", s("protobuf")), ("KEY_SCHEMA_ID", Literal::Int(1))])),
+        "KEY_FORMAT should support schema inference when KEY_SCHEMA_ID is provided. Current format is KAFKA."
+    );
     assert_eq!(
         msg(read(&[("VALUE_FORMAT", s("JSON")), ("VALUE_SCHEMA_ID", Literal::Int(1))])),
+        "VALUE_FORMAT should support schema inference when VALUE_SCHEMA_ID is provided. Current format is JSON."
+    );
+    assert_eq!(
+        crate::format::format_for(&FormatInfo::of("JSON").with_property(SCHEMA_ID, "1")).unwrap_err().to_string(),
         "JSON does not support the following configs: [schemaId]"
     );
 }
