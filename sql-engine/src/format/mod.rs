@@ -133,8 +133,8 @@ impl<'a> SerdeContext<'a> {
 
 /// Serializes the key columns or the value columns of records.
 pub trait RowSerde: Send + Sync + fmt::Debug {
-    /// `row` to bytes; `Ok(None)` is a null (tombstone) record, as the `KAFKA` format writes a
-    /// single `NULL` column.
+    /// `row` to bytes; `Ok(None)` is a null (tombstone) record, as `KAFKA` and unwrapped `JSON`
+    /// write a single `NULL` column.
     ///
     /// # Errors
     /// [`Error::Serde`] when the row does not fit the columns.
