@@ -9,6 +9,8 @@
 //! - `WRAP_SINGLE_VALUE` must be supported by the value format and needs one value column.
 
 use super::{format_for, validate_columns, Format, RowSerdeAdapter, FormatInfo, DELIMITER, FULL_SCHEMA_NAME, KNOWN_FORMATS, SCHEMA_ID};
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Result};
 use crate::parser::ast::Literal;
 use crate::value::{Column, ColumnNamespace, LogicalSchema};
@@ -31,9 +33,11 @@ impl Default for FormatDefaults {
 }
 
 /// The key and value formats of a source.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SourceFormats {
+    /// Format of the key columns.
     pub key: FormatInfo,
+    /// Format of the value columns.
     pub value: FormatInfo,
 }
 
