@@ -8,6 +8,7 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 
 use crate::config::{BrokerConfig, TopicConfig};
+use crate::dir_lock::DirLock;
 use crate::error::{Error, Result};
 use crate::group::{GroupConfig, GroupCoordinator, OffsetsLog};
 use crate::partition::{AppendResult, FetchData, IsolationLevel, Partition};
@@ -90,6 +91,8 @@ pub(crate) struct Inner {
     changed: watch::Sender<u64>,
     shutdown: watch::Sender<bool>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// `<log.dirs>/.lock`, held from open until shutdown (or the last handle is dropped).
+    dir_lock: Mutex<Option<DirLock>>,
 }
 
 /// A handle to a running broker; cheap to clone. The embedded client, the wire-protocol server
@@ -154,6 +157,7 @@ impl Broker {
         let root = config.log_dir.clone();
         std::fs::create_dir_all(&root)
             .map_err(|e| Error::storage(format!("creating {}", root.display()), e))?;
+        let dir_lock = DirLock::acquire(&root, "broker")?;
         remove_deleted_dirs(&root);
         let metas = topic::load_catalog(&root)?;
         let (changed, _) = watch::channel(0u64);
@@ -170,6 +174,7 @@ impl Broker {
             changed,
             shutdown,
             tasks: Mutex::new(Vec::new()),
+            dir_lock: Mutex::new(Some(dir_lock)),
         });
         for meta in metas {
             let t = inner.open_topic(&meta)?;
@@ -215,7 +220,8 @@ impl Broker {
         }
     }
 
-    /// Stops background work and fsyncs every partition.
+    /// Stops background work, fsyncs every partition and releases the data directory's lock
+    /// (another broker may open it afterwards, so this handle must not write any more).
     pub async fn shutdown(&self) {
         let _ = self.inner.shutdown.send(true);
         let tasks: Vec<_> = std::mem::take(&mut *self.inner.tasks.lock());
@@ -229,6 +235,7 @@ impl Broker {
                 }
             }
         }
+        self.inner.dir_lock.lock().take();
     }
 
     /// Runs retention (and compaction when `compact`) on every partition now, as the background

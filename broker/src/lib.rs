@@ -15,6 +15,7 @@ pub mod broker;
 pub mod client;
 pub(crate) mod codec;
 pub mod config;
+pub mod dir_lock;
 pub mod error;
 pub(crate) mod group;
 pub(crate) mod log;
@@ -26,5 +27,6 @@ pub mod txn;
 
 pub use broker::{Broker, OffsetSpec, PartitionInfo, TopicDescription};
 pub use config::{BrokerConfig, CleanupPolicy, TimestampType, TopicConfig};
+pub use dir_lock::DirLock;
 pub use error::{Error, ErrorCode, Result};
 pub use partition::{AbortedTxn, AppendResult, FetchData, IsolationLevel, ProducerState};

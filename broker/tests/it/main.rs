@@ -1,6 +1,7 @@
 //! Broker integration tests: one binary, one module per area.
 
 mod decoder_regressions;
+mod dir_lock;
 mod durability;
 mod groups;
 mod support;
