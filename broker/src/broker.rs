@@ -8,6 +8,7 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 
 use crate::config::{BrokerConfig, TopicConfig};
+use crate::data_dir;
 use crate::dir_lock::DirLock;
 use crate::error::{Error, Result};
 use crate::group::{GroupConfig, GroupCoordinator, OffsetsLog};
@@ -158,8 +159,8 @@ impl Broker {
         std::fs::create_dir_all(&root)
             .map_err(|e| Error::storage(format!("creating {}", root.display()), e))?;
         let dir_lock = DirLock::acquire(&root, "broker")?;
-        remove_deleted_dirs(&root);
         let metas = topic::load_catalog(&root)?;
+        data_dir::sweep(&root, &metas);
         let (changed, _) = watch::channel(0u64);
         let (shutdown, _) = watch::channel(false);
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
@@ -282,6 +283,7 @@ impl Broker {
                 "number of partitions must be larger than 0, got {partitions}"
             )));
         }
+        data_dir::check_partition_limits(&self.inner.config, self.inner.partition_total(), partitions, partitions)?;
         self.inner.config.topic_defaults.with_overrides(configs)?;
         self.inner.check_collision(name, &self.inner.topics.read())
     }
@@ -510,6 +512,30 @@ impl Inner {
         Ok(())
     }
 
+    /// Partitions of every topic, internal ones included.
+    fn partition_total(&self) -> usize {
+        self.topics.read().values().map(|t| t.partitions.read().len()).sum()
+    }
+
+    /// Creates the logs of new partitions `range` of `name`. All or nothing: on a failure the
+    /// directories this call created are removed before the error is returned.
+    fn create_partition_logs(&self, name: &str, range: std::ops::Range<i32>, config: &TopicConfig) -> Result<Vec<Arc<Partition>>> {
+        let mut made = Vec::with_capacity(range.len());
+        for p in range.clone() {
+            let dir = topic::partition_dir(&self.config.log_dir, name, p);
+            match Partition::open(name, p, dir, config.clone()) {
+                Ok(part) => made.push(Arc::new(part)),
+                Err(e) => {
+                    drop(made);
+                    tracing::warn!(topic = name, partition = p, error = %e, "creating a partition failed");
+                    data_dir::remove_partitions(&self.config.log_dir, name, range.start..p + 1);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(made)
+    }
+
     fn save_catalog(&self) -> Result<()> {
         let metas: Vec<TopicMeta> = self.topics.read().values().map(|t| t.meta()).collect();
         topic::store_catalog(&self.config.log_dir, &metas)
@@ -529,6 +555,7 @@ impl Inner {
         }
         let _guard = self.catalog.lock();
         self.check_collision(name, &self.topics.read())?;
+        data_dir::check_partition_limits(&self.config, self.partition_total(), partitions, partitions)?;
         if topic::has_collision_chars(name) && name.contains('.') && name.contains('_') {
             tracing::warn!(topic = name, "topic names with a period ('.') or underscore ('_') could collide");
         }
@@ -538,10 +565,18 @@ impl Inner {
             partitions,
             configs,
         };
-        let t = self.open_topic(&meta)?;
+        let config = self.config.topic_defaults.with_overrides(&meta.configs)?;
+        let t = Arc::new(Topic {
+            partitions: RwLock::new(self.create_partition_logs(name, 0..partitions, &config)?),
+            name: meta.name,
+            id: meta.id,
+            overrides: RwLock::new(meta.configs),
+            config: RwLock::new(config),
+        });
         self.topics.write().insert(name.to_owned(), t);
         if let Err(e) = self.save_catalog() {
             self.topics.write().remove(name);
+            data_dir::remove_partitions(&self.config.log_dir, name, 0..partitions);
             return Err(e);
         }
         tracing::info!(topic = name, partitions, "created topic");
@@ -564,7 +599,7 @@ impl Inner {
                     // A reader still holds it: move the directory aside; it is removed on the
                     // next start.
                     let dir = topic::partition_dir(&self.config.log_dir, name, p.index);
-                    let aside = dir.with_extension(format!("{:x}-delete", rand::random::<u64>()));
+                    let aside = dir.with_extension(format!("{:x}{}", rand::random::<u64>(), data_dir::DELETE_SUFFIX));
                     let _ = std::fs::rename(&dir, &aside);
                 }
             }
@@ -582,13 +617,16 @@ impl Inner {
                 "topic currently has {current} partitions, which is higher than the requested {count}"
             )));
         }
+        data_dir::check_partition_limits(&self.config, self.partition_total(), count, count - current)?;
         let config = t.config.read().clone();
-        for p in current..count {
-            let dir = topic::partition_dir(&self.config.log_dir, name, p);
-            let part = Partition::open(name, p, dir, config.clone())?;
-            t.partitions.write().push(Arc::new(part));
+        let added = self.create_partition_logs(name, current..count, &config)?;
+        t.partitions.write().extend(added);
+        if let Err(e) = self.save_catalog() {
+            t.partitions.write().truncate(current as usize);
+            data_dir::remove_partitions(&self.config.log_dir, name, current..count);
+            return Err(e);
         }
-        self.save_catalog()
+        Ok(())
     }
 
     fn alter_topic_config(
@@ -698,14 +736,5 @@ pub(crate) fn replay_batch(
             }
         }
         Err(e) => tracing::warn!(offset = h.base_offset, error = %e, "skipping undecodable batch"),
-    }
-}
-
-fn remove_deleted_dirs(root: &std::path::Path) {
-    let Ok(entries) = std::fs::read_dir(root) else { return };
-    for e in entries.flatten() {
-        if e.file_name().to_string_lossy().ends_with("-delete") {
-            let _ = std::fs::remove_dir_all(e.path());
-        }
     }
 }

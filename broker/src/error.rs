@@ -66,6 +66,8 @@ pub enum ErrorCode {
     NotController = 41,
     /// The request parameters do not satisfy the configuration constraints.
     InvalidRequest = 42,
+    /// The request parameters do not satisfy the configured policy.
+    PolicyViolation = 44,
     /// The broker received an out of order sequence number.
     OutOfOrderSequenceNumber = 45,
     /// The broker received a duplicate sequence number.

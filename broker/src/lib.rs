@@ -15,6 +15,7 @@ pub mod broker;
 pub mod client;
 pub(crate) mod codec;
 pub mod config;
+pub(crate) mod data_dir;
 pub mod dir_lock;
 pub mod error;
 pub(crate) mod group;

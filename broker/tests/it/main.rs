@@ -1,5 +1,6 @@
 //! Broker integration tests: one binary, one module per area.
 
+mod creation;
 mod decoder_regressions;
 mod dir_lock;
 mod durability;
