@@ -5,5 +5,6 @@ mod decoder_regressions;
 mod dir_lock;
 mod durability;
 mod groups;
+mod request_memory;
 mod support;
 mod transactions;
