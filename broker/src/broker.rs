@@ -36,6 +36,8 @@ pub struct PartitionInfo {
     pub log_start_offset: i64,
     /// High watermark.
     pub high_watermark: i64,
+    /// Set while appends fail on a storage error (a full disk): see [`crate::storage_health`].
+    pub storage_fault: Option<crate::StorageFault>,
 }
 
 /// A topic as `describe` reports it.
@@ -324,6 +326,7 @@ impl Broker {
                 leader: self.inner.config.node_id,
                 log_start_offset: p.log_start_offset(),
                 high_watermark: p.high_watermark(),
+                storage_fault: p.storage_fault(),
             })
             .collect();
         Ok(TopicDescription {

@@ -23,6 +23,7 @@ pub(crate) mod log;
 pub mod partition;
 pub mod record;
 pub mod server;
+pub mod storage_health;
 pub mod topic;
 pub mod txn;
 
@@ -30,4 +31,5 @@ pub use broker::{Broker, OffsetSpec, PartitionInfo, TopicDescription};
 pub use config::{BrokerConfig, CleanupPolicy, TimestampType, TopicConfig};
 pub use dir_lock::DirLock;
 pub use error::{Error, ErrorCode, Result};
+pub use storage_health::StorageFault;
 pub use partition::{AbortedTxn, AppendResult, FetchData, IsolationLevel, ProducerState};

@@ -281,3 +281,22 @@ async fn unauthenticated_connections_may_not_announce_large_frames() {
     assert_eq!(srv.ctx.memory.in_use(), 0);
     srv.stop().await;
 }
+
+#[tokio::test]
+async fn metadata_lists_the_replica_offline_while_appends_fail_on_storage() {
+    let srv = start(ServerConfig::default()).await;
+    srv.ctx.broker.create_topic("t", 2, Default::default()).unwrap();
+    let p1 = srv.ctx.broker.inner.partition("t", 1).unwrap();
+    p1.inject_storage_fault(Some(std::io::ErrorKind::StorageFull));
+    let mut batch = crate::record::BatchBuilder::new(crate::record::Compression::None);
+    batch.push(1, None, Some(b"v"), &[]);
+    assert!(srv.ctx.broker.produce("t", 1, &mut batch.build().unwrap()).is_err());
+    let mut c = Client::connect(&srv.addr).await.unwrap();
+    let mut all = MetadataRequest::default();
+    all.topics = None;
+    let md = c.send(all).await.unwrap();
+    let t = md.topics.iter().find(|t| t.name.as_ref().is_some_and(|n| n.0.as_str() == "t")).unwrap();
+    let offline: Vec<Vec<i32>> = t.partitions.iter().map(|p| p.offline_replicas.iter().map(|b| b.0).collect()).collect();
+    assert_eq!(offline, [vec![], vec![0]]);
+    srv.stop().await;
+}
