@@ -366,6 +366,15 @@ impl Broker {
         self.inner.create_partitions(name, count)
     }
 
+    /// Checks what [`create_partitions`](Self::create_partitions) would check, without creating.
+    ///
+    /// # Errors
+    /// As `create_partitions`, and the partition limits.
+    pub fn validate_new_partitions(&self, name: &str, count: i32) -> Result<()> {
+        let t = self.inner.topic(name)?;
+        self.inner.check_new_partitions(&t, count).map(|_| ())
+    }
+
     /// Sets (`Some`) or removes (`None`) per-topic config overrides; with `replace`, every
     /// override not named is removed too (the legacy AlterConfigs semantics).
     ///
@@ -614,13 +623,7 @@ impl Inner {
     fn create_partitions(&self, name: &str, count: i32) -> Result<()> {
         let _guard = self.catalog.lock();
         let t = self.topic(name)?;
-        let current = t.partitions.read().len() as i32;
-        if count <= current {
-            return Err(Error::InvalidPartitions(format!(
-                "topic currently has {current} partitions, which is higher than the requested {count}"
-            )));
-        }
-        data_dir::check_partition_limits(&self.config, self.partition_total(), count, count - current)?;
+        let current = self.check_new_partitions(&t, count)?;
         let config = t.config.read().clone();
         let added = self.create_partition_logs(name, current..count, &config)?;
         t.partitions.write().extend(added);
@@ -630,6 +633,18 @@ impl Inner {
             return Err(e);
         }
         Ok(())
+    }
+
+    /// The current partition count, when raising it to `count` is allowed.
+    fn check_new_partitions(&self, t: &Topic, count: i32) -> Result<i32> {
+        let current = t.partitions.read().len() as i32;
+        if count <= current {
+            return Err(Error::InvalidPartitions(format!(
+                "topic currently has {current} partitions, which is higher than the requested {count}"
+            )));
+        }
+        data_dir::check_partition_limits(&self.config, self.partition_total(), count, count - current)?;
+        Ok(current)
     }
 
     fn alter_topic_config(

@@ -65,6 +65,8 @@ async fn the_broker_wide_limit_counts_every_topic() {
     assert!(err.to_string().contains("max.broker.partitions"), "{err}");
     assert_eq!(b.validate_new_topic("b", 5, &BTreeMap::new()).unwrap_err().code(), ErrorCode::PolicyViolation);
     assert_eq!(b.create_partitions("a", 11).unwrap_err().code(), ErrorCode::PolicyViolation);
+    assert_eq!(b.validate_new_partitions("a", 11).unwrap_err().code(), ErrorCode::PolicyViolation);
+    assert_eq!(b.validate_new_partitions("a", 6).unwrap_err().code(), ErrorCode::InvalidPartitions);
     b.create_topic("b", 4, BTreeMap::new()).unwrap();
     assert_eq!(partition_dirs(dir.path()).len(), 10);
     b.shutdown().await;
