@@ -70,7 +70,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, stream: TcpStream, peer: SocketAddr, mut 
         let reply = if state.raw_sasl_next {
             api::sasl_authenticate::raw_token(&ctx, &mut state, &body.bytes)
         } else {
-            api::handle_frame(&ctx, &mut state, body.bytes.freeze()).await
+            api::handle_frame(&ctx, &mut state, body.bytes.into()).await
         };
         drop(body.held);
         match reply {

@@ -1,19 +1,18 @@
 //! The bytes all in-flight requests may hold (Kafka's `queued.max.request.bytes`), and reading
 //! one request body against it.
 //!
-//! A frame's size prefix reserves nothing: the body buffer grows one chunk at a time as bytes
-//! arrive, and each chunk takes its bytes from the shared budget first. When the budget is spent
-//! the connections that want more wait (their reads pause; TCP pushes back on the clients) until
-//! finished requests give bytes back. So a client announcing 100 MiB and sending nothing holds
-//! nothing, and however many connections do it, the broker never holds more than the budget in
-//! request bodies (plus one chunk of slack per connection from the buffer's growth).
+//! A frame's size prefix reserves nothing: the body is read a chunk at a time as bytes arrive, and
+//! the buffer's capacity grows (doubling, never past the frame's size) only after the growth was
+//! taken from the shared budget. When the budget is spent the connections that want more wait
+//! (their reads pause; TCP pushes back on the clients) until finished requests give bytes back.
+//! So a client announcing 100 MiB and sending nothing holds nothing, and however many
+//! connections do it, request bodies never hold more memory than the budget.
 //!
 //! Kafka's `SimpleMemoryPool` reserves a whole request when its size prefix arrives; reserving as
 //! bytes arrive instead keeps a few stalled announcers from starving everyone else.
 
 use std::sync::Arc;
 
-use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -30,7 +29,7 @@ pub(crate) struct RequestMemory {
 /// A request body and the budget it holds; dropping it gives the bytes back.
 #[derive(Debug)]
 pub(crate) struct Body {
-    pub(crate) bytes: BytesMut,
+    pub(crate) bytes: Vec<u8>,
     /// The body's share of the budget.
     pub(crate) held: Option<OwnedSemaphorePermit>,
 }
@@ -53,8 +52,8 @@ impl RequestMemory {
         self.budget - self.free.available_permits()
     }
 
-    /// Reads a body of `size` bytes (at most the budget), growing the buffer and the reservation
-    /// chunk by chunk as the bytes arrive.
+    /// Reads a body of `size` bytes (at most the budget), growing the buffer, and first its
+    /// reservation, as the bytes arrive.
     ///
     /// # Errors
     /// The stream's errors, `UnexpectedEof` when it ends early.
@@ -63,22 +62,29 @@ impl RequestMemory {
     /// Cancel safe as far as the budget goes (whatever was reserved is given back); the stream
     /// is left in the middle of a frame, so the connection must be closed.
     pub(crate) async fn read_body<R: AsyncRead + Unpin>(&self, rd: &mut R, size: usize) -> std::io::Result<Body> {
-        let mut bytes = BytesMut::new();
+        let mut bytes: Vec<u8> = Vec::new();
         let mut held: Option<OwnedSemaphorePermit> = None;
+        let mut reserved = 0;
         while bytes.len() < size {
-            let want = (size - bytes.len()).min(CHUNK);
-            let permit = self
-                .free
-                .clone()
-                .acquire_many_owned(want as u32)
-                .await
-                .map_err(|_| std::io::Error::other("request memory pool closed"))?;
-            match &mut held {
-                Some(h) => h.merge(permit),
-                None => held = Some(permit),
-            }
             let start = bytes.len();
-            bytes.resize(start + want, 0);
+            let end = start + (size - start).min(CHUNK);
+            if reserved < end {
+                let capacity = end.max(reserved * 2).min(size);
+                let grow = u32::try_from(capacity - reserved).map_err(std::io::Error::other)?;
+                let permit = self
+                    .free
+                    .clone()
+                    .acquire_many_owned(grow)
+                    .await
+                    .map_err(|_| std::io::Error::other("request memory pool closed"))?;
+                match &mut held {
+                    Some(h) => h.merge(permit),
+                    None => held = Some(permit),
+                }
+                bytes.reserve_exact(capacity - start);
+                reserved = capacity;
+            }
+            bytes.resize(end, 0);
             rd.read_exact(&mut bytes[start..]).await?;
         }
         Ok(Body { bytes, held })
@@ -99,7 +105,8 @@ mod tests {
         let m = mem.clone();
         let reader = tokio::spawn(async move { m.read_body(&mut rx, 10 * CHUNK).await.map(|b| b.bytes.len()) });
         crate::server::tests::wait_for(|| mem.in_use() == CHUNK).await;
-        // Sending more than the budget: the reader stops at the budget and waits.
+        // Sending more than the budget: the buffer doubles to two chunks, then wants two more
+        // with one left; the reader waits (the semaphore already counts the one left as its).
         tx.write_all(&vec![2u8; 5 * CHUNK]).await.unwrap();
         crate::server::tests::wait_for(|| mem.in_use() == 3 * CHUNK).await;
         assert!(!reader.is_finished());
@@ -111,7 +118,8 @@ mod tests {
         tx.write_all(&vec![3u8; 2 * CHUNK + 5]).await.unwrap();
         let body = mem.read_body(&mut rx, 2 * CHUNK + 5).await.unwrap();
         assert_eq!(body.bytes.len(), 2 * CHUNK + 5);
-        assert_eq!(mem.in_use(), 2 * CHUNK + 5);
+        assert_eq!(mem.in_use(), 2 * CHUNK + 5, "the buffer grows to the frame's size, not past it");
+        assert_eq!(body.bytes.capacity(), 2 * CHUNK + 5);
         drop(body);
         assert_eq!(mem.in_use(), 0);
     }
