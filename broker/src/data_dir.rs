@@ -71,6 +71,7 @@ pub(crate) fn remove_partitions(root: &Path, topic: &str, range: Range<i32>) {
 /// quarantines (when holding records) partition directories the catalog does not list.
 pub(crate) fn sweep(root: &Path, topics: &[TopicMeta]) {
     let Ok(entries) = std::fs::read_dir(root) else { return };
+    let counts: std::collections::HashMap<&str, i32> = topics.iter().map(|m| (m.name.as_str(), m.partitions)).collect();
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         let path = e.path();
@@ -81,8 +82,7 @@ pub(crate) fn sweep(root: &Path, topics: &[TopicMeta]) {
             let _ = std::fs::remove_dir_all(&path);
             continue;
         }
-        let owned = parse_partition_dir(&name)
-            .is_some_and(|(t, p)| topics.iter().any(|m| m.name == t && p < m.partitions));
+        let owned = parse_partition_dir(&name).is_some_and(|(t, p)| counts.get(t).is_some_and(|n| p < *n));
         if owned {
             continue;
         }
