@@ -192,9 +192,15 @@ async fn describe(c: &mut brook_broker::server::client::Client, topic: Option<&s
         )?;
         for p in parts {
             let list = |v: &[kafka_protocol::messages::BrokerId]| v.iter().map(|b| b.0.to_string()).collect::<Vec<_>>().join(",");
+            // Offline while the partition's appends fail on a storage error (a full disk).
+            let offline = if p.offline_replicas.is_empty() {
+                String::new()
+            } else {
+                format!("\tOffline: {} (storage error, see the broker log)", list(&p.offline_replicas))
+            };
             writeln!(
                 out,
-                "\tTopic: {name}\tPartition: {}\tLeader: {}\tReplicas: {}\tIsr: {}",
+                "\tTopic: {name}\tPartition: {}\tLeader: {}\tReplicas: {}\tIsr: {}{offline}",
                 p.partition_index,
                 p.leader_id.0,
                 list(&p.replica_nodes),
