@@ -292,7 +292,10 @@ impl Parser<'_> {
                 format!("Illegal argument at line {}:{}. Variable '${{{v}}}' is not defined.", self.peek().pos.line, self.peek().pos.column),
             )),
             _ => {
-                for e in ["'NULL'", "'TRUE'", "'FALSE'", "STRING", "INTEGER_VALUE", "DECIMAL_VALUE", "FLOATING_POINT_VALUE"] {
+                for k in ["NULL", "TRUE", "FALSE"] {
+                    self.expecting_kw(k);
+                }
+                for e in ["STRING", "INTEGER_VALUE", "DECIMAL_VALUE", "FLOATING_POINT_VALUE"] {
                     self.expecting(e);
                 }
                 self.unexpected()
@@ -585,10 +588,10 @@ impl Parser<'_> {
             return Ok(AstType::Decimal { precision, scale });
         }
         if !self.nth_is_ident(0) {
-            self.expecting("'ARRAY'");
-            self.expecting("'MAP'");
-            self.expecting("'STRUCT'");
-            self.expecting("'DECIMAL'");
+            self.expecting_kw("ARRAY");
+            self.expecting_kw("MAP");
+            self.expecting_kw("STRUCT");
+            self.expecting_kw("DECIMAL");
             return self.expected_identifier();
         }
         let name = self.ident()?;
