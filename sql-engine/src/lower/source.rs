@@ -1,0 +1,141 @@
+//! `StreamSource` and `TableSource`: read the topic with its formats, then one processor
+//! (ksqlDB's source `transformValues`) builds the value row the rest of the query reads:
+//! value and header columns, `ROWTIME`, `ROWPARTITION`, `ROWOFFSET`, copies of the key
+//! columns. Tables are then materialized in `KsqlTopic-Reduce`.
+
+use std::sync::Arc;
+
+use brook_processor_api::{InputRecord, Processor, ProcessorContext, Record, Result as PResult};
+use brook_streams_dsl::{Consumed, KStream, Materialized, Named, StreamsBuilder};
+
+use crate::lower::serde::{internal_serde, SourceSerde};
+use crate::lower::{LowerContext, Lowered};
+use crate::plan::physical::SourceStep;
+use crate::{Column, ColumnNamespace, Result, Row, SqlType, Value};
+
+/// Where each value column of the source's schema comes from.
+#[derive(Debug, Clone)]
+enum Slot {
+    /// Position in the deserialized value row.
+    Value(usize),
+    /// All headers (`None`) or the last value of one header.
+    Header(Option<String>),
+}
+
+#[derive(Debug)]
+struct Layout {
+    slots: Vec<Slot>,
+    key_width: usize,
+    table: bool,
+}
+
+struct SourceProcessor {
+    layout: Arc<Layout>,
+}
+
+impl Processor<Option<Row>, Option<Row>, Option<Row>, Option<Row>> for SourceProcessor {
+    fn process(&mut self, ctx: &mut ProcessorContext<'_, Option<Row>, Option<Row>>, r: Record<Option<Row>, Option<Row>>) -> PResult<()> {
+        let (partition, offset) = ctx.record_metadata().map_or((-1, -1), |m| (m.partition, m.offset));
+        let (key, value, ts, headers) = r.into_parts();
+        let key = key.unwrap_or_else(|| vec![Value::Null; self.layout.key_width]);
+        let Some(value) = value else {
+            // A tombstone deletes a table row; streams have no use for it.
+            if self.layout.table {
+                return ctx.forward(Record::with_all(Some(key), None, ts, headers));
+            }
+            return Ok(());
+        };
+        let mut row: Row = Vec::with_capacity(self.layout.slots.len() + 3 + key.len());
+        for slot in &self.layout.slots {
+            row.push(match slot {
+                Slot::Value(i) => value.get(*i).cloned().unwrap_or(Value::Null),
+                Slot::Header(None) => Value::Array(
+                    headers
+                        .iter()
+                        .map(|h| {
+                            Value::Struct(vec![
+                                ("KEY".into(), Value::String(h.key.to_string())),
+                                ("VALUE".into(), h.value.as_ref().map_or(Value::Null, |v| Value::Bytes(v.to_vec()))),
+                            ])
+                        })
+                        .collect(),
+                ),
+                Slot::Header(Some(name)) => headers
+                    .iter()
+                    .rev()
+                    .find(|h| &*h.key == name.as_str())
+                    .and_then(|h| h.value.as_ref())
+                    .map_or(Value::Null, |v| Value::Bytes(v.to_vec())),
+            });
+        }
+        row.push(Value::BigInt(ts));
+        row.push(Value::Int(partition));
+        row.push(Value::BigInt(offset));
+        row.extend(key.iter().cloned());
+        ctx.forward(Record::with_all(Some(key), Some(row), ts, headers))
+    }
+}
+
+fn layout(s: &SourceStep, table: bool) -> (Layout, Vec<Column>, Vec<Column>) {
+    let key_cols: Vec<Column> = s.source_schema.key().cloned().collect();
+    let mut value_cols = Vec::new();
+    let mut slots = Vec::new();
+    for c in s.source_schema.value() {
+        match &c.namespace {
+            ColumnNamespace::Header(h) => slots.push(Slot::Header(h.clone())),
+            _ => {
+                slots.push(Slot::Value(value_cols.len()));
+                value_cols.push(c.clone());
+            }
+        }
+    }
+    (Layout { slots, key_width: key_cols.len(), table }, key_cols, value_cols)
+}
+
+/// Reads the source topic: the processed stream (tombstones kept for tables).
+fn read(s: &SourceStep, builder: &StreamsBuilder, cx: &LowerContext, table: bool) -> Result<KStream<Row, Row>> {
+    let logger = cx.logger(&s.props.ctx);
+    let (layout, key_cols, value_cols) = layout(s, table);
+    let keys = Arc::new(SourceSerde::new(&s.formats.key, &key_cols, true, logger.clone())?);
+    let values = Arc::new(SourceSerde::new(&s.formats.value, &value_cols, false, logger)?);
+    let mut consumed = Consumed::with(keys, values.clone());
+    if let Some(ts) = &s.timestamp {
+        let pos = value_cols.iter().position(|c| c.name == ts.column);
+        let key_pos = key_cols.iter().position(|c| c.name == ts.column);
+        let ty = value_cols.iter().chain(&key_cols).find(|c| c.name == ts.column).map(|c| c.ty.clone());
+        let key_serde = SourceSerde::new(&s.formats.key, &key_cols, true, cx.logger(&s.props.ctx))?;
+        let values = values.clone();
+        let extractor = move |r: &InputRecord, _partition_time: i64| -> i64 {
+            let v = match (pos, key_pos) {
+                (Some(i), _) => r.value.as_ref().and_then(|b| values.read(&r.topic, b).ok()).and_then(|row| row.get(i).cloned()),
+                (None, Some(i)) => r.key.as_ref().and_then(|b| key_serde.read(&r.topic, b).ok()).and_then(|row| row.get(i).cloned()),
+                _ => None,
+            };
+            match (v, &ty) {
+                (Some(Value::BigInt(ms)) | Some(Value::Timestamp(ms)), _) => ms,
+                (Some(Value::Int(ms)), Some(SqlType::Int)) => i64::from(ms),
+                // Unreadable or NULL timestamps: the record is skipped, as ksqlDB's extractors do.
+                _ => -1,
+            }
+        };
+        consumed = consumed.with_timestamp_extractor(Arc::new(extractor));
+    }
+    let stream: KStream<Row, Row> = builder.stream(&[&s.topic], consumed);
+    let layout = Arc::new(layout);
+    Ok(stream.process_values(move || SourceProcessor { layout: layout.clone() }, &[]))
+}
+
+/// `StreamSource`.
+pub(crate) fn stream_source(s: &SourceStep, builder: &StreamsBuilder, cx: &LowerContext) -> Result<Lowered> {
+    Ok(Lowered::Stream(read(s, builder, cx, false)?))
+}
+
+/// `TableSource`: the stream upserted into the `KsqlTopic-Reduce` store.
+pub(crate) fn table_source(s: &SourceStep, builder: &StreamsBuilder, cx: &LowerContext) -> Result<Lowered> {
+    let stream = read(s, builder, cx, true)?;
+    let mut m = Materialized::named("KsqlTopic-Reduce").with_key_serde(internal_serde()).with_value_serde(internal_serde());
+    if !cx.caching {
+        m = m.with_caching_disabled();
+    }
+    Ok(Lowered::Table(stream.to_table(Named::default(), m)))
+}

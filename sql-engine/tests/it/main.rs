@@ -1,0 +1,5 @@
+//! Integration tests of brook-sql-engine, one module per area.
+
+mod engine_aggregate;
+mod engine_csas;
+mod engine_support;
