@@ -2,4 +2,5 @@
 
 mod engine_aggregate;
 mod engine_csas;
+mod engine_live;
 mod engine_support;
