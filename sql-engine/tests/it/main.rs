@@ -3,4 +3,5 @@
 mod engine_aggregate;
 mod engine_csas;
 mod engine_live;
+mod engine_show;
 mod engine_support;
