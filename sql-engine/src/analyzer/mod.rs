@@ -53,7 +53,8 @@ pub(crate) struct QueryPlan {
 pub(crate) fn plan_query(query: &Query, catalog: &Catalog, env: &ExprEnv, sink: Option<&str>) -> Result<QueryPlan> {
     let left = resolve_source(catalog, &query.from.source.name)?;
     let alias = query.from.source.qualifier().to_owned();
-    let mut step = source_step(left, &alias);
+    let ctx = if query.from.joins.is_empty() { "KsqlTopic/Source" } else { "KafkaTopic_Left/Source" };
+    let mut step = source_step(left, &alias, ctx);
     let mut sources = vec![left.name.clone()];
     let mut window = left.window;
     let mut join_keys: Option<Vec<Expr>> = None;
@@ -291,9 +292,10 @@ pub(crate) fn source_formats(s: &DataSource) -> Formats {
     Formats { key: s.key_format.clone(), value: s.value_format.clone() }
 }
 
-/// The source step of `src` read as `alias`: value columns, pseudo-columns and copies of the
-/// key columns in the value.
-pub(crate) fn source_step(src: &DataSource, alias: &str) -> ExecutionStep {
+/// The source step of `src` read as `alias` in context `ctx` (`KsqlTopic/Source`, or
+/// `KafkaTopic_Left/Source` and `KafkaTopic_Right/Source` in joins): value columns,
+/// pseudo-columns and copies of the key columns in the value.
+pub(crate) fn source_step(src: &DataSource, alias: &str, ctx: &str) -> ExecutionStep {
     let q = Some(alias.to_owned());
     let col = |name: &str, ty: SqlType| PlanColumn { qualifier: q.clone(), name: name.to_owned(), ty };
     let key: Vec<PlanColumn> = src.schema.key().map(|c| col(&c.name, c.ty.clone())).collect();
@@ -307,7 +309,7 @@ pub(crate) fn source_step(src: &DataSource, alias: &str) -> ExecutionStep {
         value.push(col(WINDOWEND, SqlType::BigInt));
     }
     let s = SourceStep {
-        props: StepProperties { ctx: "KsqlTopic/Source".into(), schema: StepSchema { key, value } },
+        props: StepProperties { ctx: ctx.to_owned(), schema: StepSchema { key, value } },
         topic: src.topic.clone(),
         formats: source_formats(src),
         timestamp: src.timestamp.clone(),

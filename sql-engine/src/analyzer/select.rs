@@ -128,7 +128,12 @@ pub(crate) fn expand_select(
             SelectItem::Expr { expr, alias } => {
                 let written = qualify(expr, input)?;
                 let eval = rewrite(&written, &mut |x| replaced.iter().find(|(c, _)| c == x).map(|(_, r)| r.clone()));
-                raw.push((alias.clone(), written, eval));
+                // An unqualified column keeps its name, even in joins (only `L.A` becomes `L_A`).
+                let alias = match (alias, expr) {
+                    (None, Expr::Column { source: None, name }) => Some(name.clone()),
+                    (a, _) => a.clone(),
+                };
+                raw.push((alias, written, eval));
             }
         }
     }
@@ -203,6 +208,13 @@ fn assign_key(items: Vec<Item>, env: &ExprEnv, step: &ExecutionStep, input: &[Pl
     };
     let mut key_names: Vec<Option<String>> = vec![None; if any_one { 1 } else { exprs.len() }];
     let mut taken = vec![false; items.len()];
+    if any_one {
+        // A join's key is the first projected item equal to any of the join expressions.
+        if let Some(pos) = items.iter().position(|it| exprs.contains(&it.written)) {
+            taken[pos] = true;
+            key_names[0] = Some(items[pos].name.clone());
+        }
+    }
     for (k, e) in exprs.iter().enumerate() {
         let slot = if any_one { 0 } else { k };
         if key_names[slot].is_some() {

@@ -17,6 +17,7 @@
 //! so `HAVING` and the projection of windowed aggregations run on that stream.
 
 mod aggregate;
+mod join;
 pub(crate) mod serde;
 mod sink;
 mod source;
@@ -92,9 +93,10 @@ fn lower_with(step: &ExecutionStep, builder: &StreamsBuilder, cx: &LowerContext,
         StreamGroupBy { .. } | StreamGroupByKey { .. } | TableGroupBy { .. } => {
             Err(Error::Unsupported(format!("{} outside an aggregation", step.step_name())))
         }
-        StreamStreamJoin { .. } | StreamTableJoin(_) | TableTableJoin(_) | ForeignKeyTableTableJoin { .. } => {
-            Err(Error::Unsupported("joins are not supported by Brook yet".into()))
-        }
+        StreamStreamJoin { join, within } => join::stream_stream(join, within, builder, cx),
+        StreamTableJoin(j) => join::stream_table(j, builder, cx),
+        TableTableJoin(j) => join::table_table(j, builder, cx),
+        ForeignKeyTableTableJoin { join, foreign_key } => join::foreign_key(join, foreign_key, builder, cx),
         StreamSink(_) | TableSink(_) => Err(Error::Unsupported("a sink can only end a plan".into())),
     }
 }

@@ -133,7 +133,10 @@ pub(crate) fn stream_source(s: &SourceStep, builder: &StreamsBuilder, cx: &Lower
 /// `TableSource`: the stream upserted into the `KsqlTopic-Reduce` store.
 pub(crate) fn table_source(s: &SourceStep, builder: &StreamsBuilder, cx: &LowerContext) -> Result<Lowered> {
     let stream = read(s, builder, cx, true)?;
-    let mut m = Materialized::named("KsqlTopic-Reduce").with_key_serde(internal_serde()).with_value_serde(internal_serde());
+    // ksqlDB's store: the source context with `Reduce` for `Source` (`KsqlTopic-Reduce`,
+    // `KafkaTopic_Left-Reduce`, ...).
+    let store = format!("{}-Reduce", s.props.ctx.strip_suffix("/Source").unwrap_or(&s.props.ctx).replace('/', "-"));
+    let mut m = Materialized::named(store).with_key_serde(internal_serde()).with_value_serde(internal_serde());
     if !cx.caching {
         m = m.with_caching_disabled();
     }

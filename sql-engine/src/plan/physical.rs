@@ -105,6 +105,9 @@ pub struct JoinStep {
     /// Internal formats of the two sides (stores and repartition topics).
     pub left_formats: Formats,
     pub right_formats: Formats,
+    /// The join expressions of each side (`left_key = right_key`).
+    pub left_key: Expr,
+    pub right_key: Expr,
 }
 
 /// A sink's parameters.
