@@ -4,9 +4,11 @@
 //! - [`parser`]: statement text -> [`parser::ast`] (sqlparser for expressions where it fits,
 //!   ksqlDB's own clauses around it);
 //! - [`value`]: [`SqlType`], [`Value`], [`Row`], [`LogicalSchema`];
+//! - [`expr`]: expression type checking and evaluation; [`function`]: the function registry
+//!   (scalar, aggregate, table functions and Rust UDFs);
 //! - [`format`]: key and value formats (JSON, DELIMITED, KAFKA, NONE) and the serdes over them;
 //! - [`catalog`]: streams, tables, types and queries;
-//! - [`analyzer`] and [`plan`]: a `SELECT` against the catalog -> ksqlDB execution steps;
+//! - `analyzer` and [`plan`]: a `SELECT` against the catalog -> ksqlDB execution steps;
 //! - `lower`: execution steps -> a Streams DSL topology;
 //! - [`engine`]: statements in, typed results out; persistent queries on the runtime or, in
 //!   test mode, on one `TopologyTestDriver` each;
