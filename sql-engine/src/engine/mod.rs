@@ -15,6 +15,7 @@ pub mod entities;
 mod live;
 pub mod processing_log;
 pub mod push;
+mod pull;
 mod query;
 mod show;
 mod test_mode;

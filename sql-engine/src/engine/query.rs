@@ -261,8 +261,10 @@ pub(crate) fn terminate(engine: &mut Engine, target: &TerminateTarget, text: &st
     Ok(status(text, "Query terminated.".into(), None))
 }
 
-/// A transient `SELECT`: pull queries are not supported yet, push queries neither.
+/// A transient `SELECT`: a pull query without `EMIT`, else a push query.
 pub(crate) fn transient(engine: &mut Engine, q: &Query, _text: &str) -> Result<StatementResult> {
-    let _plan = plan_query(q, &engine.catalog, &engine.env, None)?;
-    Err(Error::Unsupported("transient queries are not supported by Brook yet".into()))
+    if q.emit.is_none() {
+        return crate::engine::pull::pull(engine, q);
+    }
+    Err(Error::Unsupported("push queries are not supported by Brook yet".into()))
 }

@@ -20,7 +20,7 @@ mod aggregate;
 mod join;
 pub(crate) mod serde;
 mod sink;
-mod source;
+pub(crate) mod source;
 mod stream;
 
 use std::sync::Arc;

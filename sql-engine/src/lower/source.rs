@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use brook_processor_api::engine::Header;
 use brook_processor_api::{InputRecord, Processor, ProcessorContext, Record, Result as PResult};
 use brook_streams_dsl::{Consumed, KStream, Materialized, Named, StreamsBuilder};
 
@@ -22,11 +23,49 @@ enum Slot {
     Header(Option<String>),
 }
 
+/// How a source record becomes the value row queries read.
 #[derive(Debug)]
-struct Layout {
+pub(crate) struct Layout {
     slots: Vec<Slot>,
-    key_width: usize,
+    pub(crate) key_width: usize,
     table: bool,
+}
+
+impl Layout {
+    /// Value and header columns, `ROWTIME`, `ROWPARTITION`, `ROWOFFSET`, the key columns, and
+    /// for windowed sources `WINDOWSTART`, `WINDOWEND`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn row(&self, key: &Row, value: &Row, ts: i64, partition: i32, offset: i64, headers: &[Header], window: Option<(i64, i64)>) -> Row {
+        let mut row: Row = Vec::with_capacity(self.slots.len() + 5 + key.len());
+        for slot in &self.slots {
+            row.push(match slot {
+                Slot::Value(i) => value.get(*i).cloned().unwrap_or(Value::Null),
+                Slot::Header(None) => Value::Array(
+                    headers
+                        .iter()
+                        .map(|h| {
+                            Value::Struct(vec![
+                                ("KEY".into(), Value::String(h.key.clone())),
+                                ("VALUE".into(), h.value.as_ref().map_or(Value::Null, |v| Value::Bytes(v.to_vec()))),
+                            ])
+                        })
+                        .collect(),
+                ),
+                Slot::Header(Some(name)) => {
+                    headers.iter().rev().find(|h| h.key == *name).and_then(|h| h.value.as_ref()).map_or(Value::Null, |v| Value::Bytes(v.to_vec()))
+                }
+            });
+        }
+        row.push(Value::BigInt(ts));
+        row.push(Value::Int(partition));
+        row.push(Value::BigInt(offset));
+        row.extend(key.iter().cloned());
+        if let Some((start, end)) = window {
+            row.push(Value::BigInt(start));
+            row.push(Value::BigInt(end));
+        }
+        row
+    }
 }
 
 struct SourceProcessor {
@@ -45,38 +84,13 @@ impl Processor<Option<Row>, Option<Row>, Option<Row>, Option<Row>> for SourcePro
             }
             return Ok(());
         };
-        let mut row: Row = Vec::with_capacity(self.layout.slots.len() + 3 + key.len());
-        for slot in &self.layout.slots {
-            row.push(match slot {
-                Slot::Value(i) => value.get(*i).cloned().unwrap_or(Value::Null),
-                Slot::Header(None) => Value::Array(
-                    headers
-                        .iter()
-                        .map(|h| {
-                            Value::Struct(vec![
-                                ("KEY".into(), Value::String(h.key.to_string())),
-                                ("VALUE".into(), h.value.as_ref().map_or(Value::Null, |v| Value::Bytes(v.to_vec()))),
-                            ])
-                        })
-                        .collect(),
-                ),
-                Slot::Header(Some(name)) => headers
-                    .iter()
-                    .rev()
-                    .find(|h| &*h.key == name.as_str())
-                    .and_then(|h| h.value.as_ref())
-                    .map_or(Value::Null, |v| Value::Bytes(v.to_vec())),
-            });
-        }
-        row.push(Value::BigInt(ts));
-        row.push(Value::Int(partition));
-        row.push(Value::BigInt(offset));
-        row.extend(key.iter().cloned());
+        let row = self.layout.row(&key, &value, ts, partition, offset, &headers, None);
         ctx.forward(Record::with_all(Some(key), Some(row), ts, headers))
     }
 }
 
-fn layout(s: &SourceStep, table: bool) -> (Layout, Vec<Column>, Vec<Column>) {
+/// The layout of a source, and its key and value columns (as the formats carry them).
+pub(crate) fn layout(s: &SourceStep, table: bool) -> (Layout, Vec<Column>, Vec<Column>) {
     let key_cols: Vec<Column> = s.source_schema.key().cloned().collect();
     let mut value_cols = Vec::new();
     let mut slots = Vec::new();

@@ -4,5 +4,6 @@ mod engine_aggregate;
 mod engine_csas;
 mod engine_join;
 mod engine_live;
+mod engine_pull;
 mod engine_show;
 mod engine_support;
