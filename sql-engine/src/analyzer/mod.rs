@@ -43,8 +43,6 @@ pub(crate) struct QueryPlan {
     pub(crate) source_topic: String,
     /// `LIMIT` of a push or pull query.
     pub(crate) limit: Option<u64>,
-    /// The query has `EMIT` (a push query when transient).
-    pub(crate) emit: Option<Emit>,
 }
 
 /// Plans `query`. `sink` is the name of the stream or table a persistent query writes (for
@@ -86,7 +84,6 @@ pub(crate) fn plan_query(query: &Query, catalog: &Catalog, env: &ExprEnv, sink: 
         formats: formats.clone(),
         source_topic: left.topic.clone(),
         limit: query.limit,
-        emit: query.emit,
     };
     if query.window.is_some() && !aggregating {
         return analysis_err!("WINDOW clause requires a GROUP BY clause.");

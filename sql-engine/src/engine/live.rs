@@ -92,6 +92,19 @@ pub(crate) fn read_all(broker: &Broker, topic: &str) -> Result<Vec<OutputRecord>
     Ok(out)
 }
 
+/// Runs `topology` on a new [`KafkaStreams`] and waits until it runs.
+pub(crate) fn launch(broker: &Broker, id: &str, mut config: StreamsConfig, topology: Topology) -> Result<KafkaStreams> {
+    config.deserialization_exception_handler = HandlerResponse::Continue;
+    let factory = Arc::new(TopologyTaskFactory::new(topology, &config).map_err(|e| Error::Eval(e.to_string()))?);
+    let streams = KafkaStreams::new(factory, config, Embedded::new(broker.clone())).map_err(|e| Error::Eval(e.to_string()))?;
+    streams.start().map_err(|e| Error::Eval(e.to_string()))?;
+    let (state, ok) = streams.wait_for_state(Duration::from_secs(30), |s| s == State::Running);
+    if !ok {
+        return Err(Error::Eval(format!("query {id} did not start: {}", state.name())));
+    }
+    Ok(streams)
+}
+
 impl LiveRuntime {
     pub(crate) fn new(broker: Broker, log: Arc<ProcessingLog>, log_topic: String) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
@@ -111,15 +124,8 @@ impl LiveRuntime {
     }
 
     /// Starts a query on the runtime and waits until it runs.
-    pub(crate) fn start(&mut self, id: &str, mut config: StreamsConfig, topology: Topology) -> Result<()> {
-        config.deserialization_exception_handler = HandlerResponse::Continue;
-        let factory = Arc::new(TopologyTaskFactory::new(topology, &config).map_err(|e| Error::Eval(e.to_string()))?);
-        let streams = KafkaStreams::new(factory, config, Embedded::new(self.broker.clone())).map_err(|e| Error::Eval(e.to_string()))?;
-        streams.start().map_err(|e| Error::Eval(e.to_string()))?;
-        let (state, ok) = streams.wait_for_state(Duration::from_secs(30), |s| s == State::Running);
-        if !ok {
-            return Err(Error::Eval(format!("query {id} did not start: {}", state.name())));
-        }
+    pub(crate) fn start(&mut self, id: &str, config: StreamsConfig, topology: Topology) -> Result<()> {
+        let streams = launch(&self.broker, id, config, topology)?;
         self.queries.insert(id.to_owned(), streams);
         Ok(())
     }
@@ -129,11 +135,6 @@ impl LiveRuntime {
         if let Some(s) = self.queries.remove(id) {
             s.close(Duration::from_secs(30));
         }
-    }
-
-    /// The runtime state of a query (`RUNNING`, `ERROR`, ...).
-    pub(crate) fn state(&self, id: &str) -> Option<State> {
-        self.queries.get(id).map(KafkaStreams::state)
     }
 }
 

@@ -331,6 +331,17 @@ impl Engine {
         matches!(self.runtime, Runtime::Live(_)) && self.property("cache.max.bytes.buffering").is_none_or(|v| v != "0")
     }
 
+    /// `auto.offset.reset` of live queries: `earliest` when set so, else ksqlDB's `latest`.
+    pub(crate) fn offset_reset(&self) -> Option<brook_processor_api::OffsetReset> {
+        match self.runtime {
+            Runtime::Test(_) => None,
+            Runtime::Live(_) => Some(match self.property("auto.offset.reset").map(String::as_str) {
+                Some("earliest") => brook_processor_api::OffsetReset::Earliest,
+                _ => brook_processor_api::OffsetReset::Latest,
+            }),
+        }
+    }
+
     /// The Kafka Streams configuration of a query.
     pub(crate) fn streams_config(&self, query_id: &str) -> Result<StreamsConfig> {
         let mut c = StreamsConfig::new(self.application_id(query_id));

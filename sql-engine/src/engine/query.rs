@@ -14,8 +14,14 @@ use crate::parser::ast::{CreateAsSelect, Expr, Literal, Query, SourceKind, Termi
 use crate::plan::physical::{ExecutionStep, Formats, PhysicalPlan, SinkStep, StepProperties};
 use crate::{analysis_err, Column, ColumnNamespace, Error, LogicalSchema, Result, Value};
 
-fn lower_context(engine: &Engine, query_id: &str) -> LowerContext {
-    LowerContext { env: engine.env.clone(), query_id: query_id.to_owned(), log: engine.log.clone(), caching: engine.caching() }
+pub(crate) fn lower_context(engine: &Engine, query_id: &str) -> LowerContext {
+    LowerContext {
+        env: engine.env.clone(),
+        query_id: query_id.to_owned(),
+        log: engine.log.clone(),
+        caching: engine.caching(),
+        offset_reset: engine.offset_reset(),
+    }
 }
 
 /// Builds the topology of `plan` and runs it.
@@ -25,7 +31,7 @@ fn start(engine: &mut Engine, plan: &PhysicalPlan, reads: Vec<String>) -> Result
     let topology = builder.build()?;
     let app = engine.application_id(&plan.query_id);
     match &mut engine.runtime {
-        Runtime::Test(p) => p.start(&plan.query_id, &app, topology, reads),
+        Runtime::Test(p) => p.start(&plan.query_id, &app, topology, reads, false),
         Runtime::Live(_) => {
             let config = engine.streams_config(&plan.query_id)?;
             let Runtime::Live(l) = &mut engine.runtime else { unreachable!() };
@@ -266,5 +272,5 @@ pub(crate) fn transient(engine: &mut Engine, q: &Query, _text: &str) -> Result<S
     if q.emit.is_none() {
         return crate::engine::pull::pull(engine, q);
     }
-    Err(Error::Unsupported("push queries are not supported by Brook yet".into()))
+    crate::engine::push::start(engine, q)
 }

@@ -43,7 +43,7 @@ pub(crate) struct Pipeline {
 type Job = Box<dyn FnOnce(&mut Pipeline) + Send>;
 
 /// The engine's handle on the pipeline thread.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct TestPipeline {
     jobs: mpsc::Sender<Job>,
     state_dir: PathBuf,
@@ -119,8 +119,9 @@ impl TestPipeline {
         rx.recv().map_err(|_| Error::Eval("the test pipeline stopped".into()))
     }
 
-    /// Starts a query: a driver over `topology`, reading `reads`.
-    pub(crate) fn start(&self, id: &str, application_id: &str, topology: Topology, reads: Vec<String>) -> Result<()> {
+    /// Starts a query: a driver over `topology`, reading `reads`; with `replay`, the records
+    /// already written to those topics are piped into it first (`auto.offset.reset=earliest`).
+    pub(crate) fn start(&self, id: &str, application_id: &str, topology: Topology, reads: Vec<String>, replay: bool) -> Result<()> {
         let mut config = StreamsConfig::new(application_id);
         config.state_dir = self.state_dir.clone();
         config.cache_max_bytes = 0;
@@ -128,6 +129,15 @@ impl TestPipeline {
         let id = id.to_owned();
         self.run(move |p| {
             let driver = TopologyTestDriver::new(topology, config, 0).map_err(|e| Error::Eval(format!("query {id} failed to start: {e}")))?;
+            if replay {
+                for t in &reads {
+                    for r in p.topics.get(t).cloned().unwrap_or_default() {
+                        driver
+                            .pipe_raw(t, r.key.map(Bytes::from), r.value.map(Bytes::from), r.timestamp, headers_of(&r.headers))
+                            .map_err(|e| Error::Eval(format!("query {id} failed: {e}")))?;
+                    }
+                }
+            }
             p.queries.push(Query { id, driver, reads });
             Ok(())
         })?
@@ -155,11 +165,5 @@ impl TestPipeline {
     pub(crate) fn records(&self, topic: &str) -> Result<Vec<OutputRecord>> {
         let topic = topic.to_owned();
         self.run(move |p| p.topics.get(&topic).cloned().unwrap_or_default())
-    }
-
-    /// Runs `f` with the driver of query `id` (for pull queries over its stores).
-    pub(crate) fn with_driver<R: Send + 'static>(&self, id: &str, f: impl FnOnce(&TopologyTestDriver) -> R + Send + 'static) -> Result<Option<R>> {
-        let id = id.to_owned();
-        self.run(move |p| p.queries.iter().find(|q| q.id == id).map(|q| f(&q.driver)))
     }
 }

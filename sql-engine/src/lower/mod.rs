@@ -41,6 +41,9 @@ pub(crate) struct LowerContext {
     pub(crate) log: Arc<ProcessingLog>,
     /// `cache.max.bytes.buffering` is 0: stores do not cache.
     pub(crate) caching: bool,
+    /// Where sources start without committed offsets (`auto.offset.reset`; ksqlDB's default
+    /// is `latest`). `None` leaves the runtime's default.
+    pub(crate) offset_reset: Option<brook_processor_api::OffsetReset>,
 }
 
 impl LowerContext {

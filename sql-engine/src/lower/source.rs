@@ -113,6 +113,9 @@ fn read(s: &SourceStep, builder: &StreamsBuilder, cx: &LowerContext, table: bool
     let keys = Arc::new(SourceSerde::new(&s.formats.key, &key_cols, true, logger.clone())?);
     let values = Arc::new(SourceSerde::new(&s.formats.value, &value_cols, false, logger)?);
     let mut consumed = Consumed::with(keys, values.clone());
+    if let Some(r) = cx.offset_reset {
+        consumed = consumed.with_offset_reset_policy(r);
+    }
     if let Some(ts) = &s.timestamp {
         let pos = value_cols.iter().position(|c| c.name == ts.column);
         let key_pos = key_cols.iter().position(|c| c.name == ts.column);

@@ -5,5 +5,6 @@ mod engine_csas;
 mod engine_join;
 mod engine_live;
 mod engine_pull;
+mod engine_push;
 mod engine_show;
 mod engine_support;
