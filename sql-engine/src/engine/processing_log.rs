@@ -145,23 +145,25 @@ fn base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// The schema of the `KSQL_PROCESSING_LOG` stream (the parts of ksqlDB's schema Brook fills).
+/// The schema of the `KSQL_PROCESSING_LOG` stream (the parts of ksqlDB's schema Brook fills;
+/// names upper case as ksqlDB declares them, the JSON fields match case-insensitively).
 pub(crate) fn processing_log_schema() -> LogicalSchema {
     use crate::{Column, ColumnNamespace, SqlType as T};
     let s = |fields: Vec<(&str, T)>| T::Struct(fields.into_iter().map(|(n, t)| (n.to_owned(), t)).collect());
+    let causes = || T::Array(Box::new(T::String));
     let message = s(vec![
-        ("type", T::Int),
+        ("TYPE", T::Int),
         (
-            "deserializationError",
-            s(vec![("target", T::String), ("errorMessage", T::String), ("recordB64", T::String), ("cause", T::Array(Box::new(T::String))), ("topic", T::String)]),
+            "DESERIALIZATIONERROR",
+            s(vec![("TARGET", T::String), ("ERRORMESSAGE", T::String), ("RECORDB64", T::String), ("CAUSE", causes()), ("TOPIC", T::String)]),
         ),
-        ("recordProcessingError", s(vec![("errorMessage", T::String), ("record", T::String), ("cause", T::Array(Box::new(T::String)))])),
-        ("productionError", s(vec![("errorMessage", T::String)])),
-        ("serializationError", s(vec![("target", T::String), ("errorMessage", T::String), ("record", T::String), ("cause", T::Array(Box::new(T::String))), ("topic", T::String)])),
-        ("kafkaStreamsThreadError", s(vec![("errorMessage", T::String), ("threadName", T::String), ("cause", T::Array(Box::new(T::String)))])),
+        ("RECORDPROCESSINGERROR", s(vec![("ERRORMESSAGE", T::String), ("RECORD", T::String), ("CAUSE", causes())])),
+        ("PRODUCTIONERROR", s(vec![("ERRORMESSAGE", T::String)])),
+        ("SERIALIZATIONERROR", s(vec![("TARGET", T::String), ("ERRORMESSAGE", T::String), ("RECORD", T::String), ("CAUSE", causes()), ("TOPIC", T::String)])),
+        ("KAFKASTREAMSTHREADERROR", s(vec![("ERRORMESSAGE", T::String), ("THREADNAME", T::String), ("CAUSE", causes())])),
     ]);
     let col = |name: &str, ty: T| Column { name: name.to_owned(), ty, namespace: ColumnNamespace::Value };
-    LogicalSchema { columns: vec![col("logger", T::String), col("level", T::String), col("time", T::BigInt), col("message", message)] }
+    LogicalSchema { columns: vec![col("LOGGER", T::String), col("LEVEL", T::String), col("TIME", T::BigInt), col("MESSAGE", message)] }
 }
 
 #[cfg(test)]

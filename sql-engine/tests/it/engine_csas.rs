@@ -140,3 +140,14 @@ fn terminate_stops_the_query_and_drop_checks_references() {
     let r = e.execute("DROP STREAM OUTPUT;").unwrap();
     assert_eq!(status(&r[0]), "Source `OUTPUT` (topic: OUTPUT) was dropped.");
 }
+
+#[test]
+fn the_processing_log_stream_is_queryable() {
+    let mut e = engine(INPUT);
+    e.execute("CREATE STREAM OUTPUT AS SELECT ID, NAME FROM INPUT;").unwrap();
+    e.execute("CREATE STREAM ERRORS AS SELECT LOGGER, MESSAGE->TYPE AS T, MESSAGE->DESERIALIZATIONERROR->`TOPIC` AS SRC FROM KSQL_PROCESSING_LOG;").unwrap();
+    pipe(&mut e, "input", &[(Some("1"), Some("[1,"), 1)]);
+    let out = lines(&e, "ERRORS");
+    assert_eq!(out.len(), 1);
+    assert!(out[0].starts_with(r#"<null> | {"LOGGER":"processing.CSAS_OUTPUT_0.KsqlTopic.Source.deserializer","T":0,"SRC":"input"} | "#), "{}", out[0]);
+}

@@ -30,10 +30,13 @@ fn explain_csas_shows_topology_and_steps() {
           --> KSTREAM-MAPVALUES-0000000002
           <-- KSTREAM-PROCESSVALUES-0000000001
         Processor: KSTREAM-MAPVALUES-0000000002 (stores: [])
-          --> KSTREAM-SINK-0000000003
+          --> KSTREAM-PROCESSVALUES-0000000003
           <-- WhereFilter
-        Sink: KSTREAM-SINK-0000000003 (topic: F)
+        Processor: KSTREAM-PROCESSVALUES-0000000003 (stores: [])
+          --> KSTREAM-SINK-0000000004
           <-- KSTREAM-MAPVALUES-0000000002
+        Sink: KSTREAM-SINK-0000000004 (topic: F)
+          <-- KSTREAM-PROCESSVALUES-0000000003
     "###);
     insta::assert_snapshot!(steps, @r###"
     > [ StreamSink ] | Schema: ID INTEGER KEY, V INTEGER | Logger: KsqlTopic
