@@ -256,7 +256,7 @@ fn plan_aggregate(query: &Query, env: &ExprEnv, mut step: ExecutionStep, formats
         step = ExecutionStep::TableFilter { props, source: Box::new(step), predicate };
     }
     let rewritten: Vec<(Expr, Expr)> = select_exprs.iter().map(|e| (e.clone(), replace(e))).collect();
-    let projection = select::project_aggregate(query, env, &step, &rewritten, sink, &group_by)?;
+    let projection = select::project_aggregate(query, env, &step, &rewritten, sink, &group_by, &input)?;
     let props = StepProperties { ctx: "Aggregate/Project".into(), schema: projection.schema };
     step = ExecutionStep::TableSelect { props, source: Box::new(step), key_names: projection.key_names, select: projection.select };
     if matches!(query.emit, Some(Emit::Final)) {

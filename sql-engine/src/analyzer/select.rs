@@ -170,6 +170,7 @@ pub(crate) fn project_aggregate(
     items: &[(Expr, Expr)],
     sink: Option<&str>,
     group_by: &[Expr],
+    source_columns: &[PlanColumn],
 ) -> Result<Projection> {
     let aliases = query.select.iter().map(|s| match s {
         SelectItem::Expr { alias, .. } => alias.clone(),
@@ -177,7 +178,8 @@ pub(crate) fn project_aggregate(
     });
     let raw = aliases.zip(items).map(|(a, (w, e))| (a, w.clone(), e.clone())).collect();
     let input = &step.schema().value;
-    let named = name_items(raw, input, false);
+    // Generated names skip the names of the source's columns, as ksqlDB's alias generator.
+    let named = name_items(raw, source_columns, false);
     // Key expressions evaluate over the aggregate row too; match on what was written.
     assign_key(named, env, step, input, sink, &KeyRequirement::Grouping(group_by.to_vec()))
 }
