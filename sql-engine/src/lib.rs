@@ -6,7 +6,7 @@
 //! - [`value`]: [`SqlType`], [`Value`], [`Row`], [`LogicalSchema`];
 //! - [`expr`]: expression type checking and evaluation; [`function`]: the function registry
 //!   (scalar, aggregate, table functions and Rust UDFs);
-//! - [`format`]: key and value formats (JSON, DELIMITED, KAFKA, NONE) and the serdes over them;
+//! - [`format`](mod@format): key and value formats (JSON, DELIMITED, KAFKA, NONE) and the serdes over them;
 //! - [`catalog`]: streams, tables, types and queries;
 //! - `analyzer` and [`plan`]: a `SELECT` against the catalog -> ksqlDB execution steps;
 //! - `lower`: execution steps -> a Streams DSL topology;

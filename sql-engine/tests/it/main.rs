@@ -1,4 +1,4 @@
-//! Integration tests of brook-sql-engine, one module per area.
+//! The sql-engine's integration tests, one module per area.
 
 mod engine_aggregate;
 mod engine_csas;
@@ -8,3 +8,4 @@ mod engine_pull;
 mod engine_push;
 mod engine_show;
 mod engine_support;
+mod parser;
