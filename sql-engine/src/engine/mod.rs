@@ -88,7 +88,7 @@ pub struct TopicSchema {
 /// ```
 /// use brook_sql_engine::Engine;
 /// let mut engine = Engine::new_test().unwrap();
-/// engine.execute("CREATE STREAM S (ID INT KEY, V INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');").unwrap();
+/// engine.execute("CREATE STREAM S (ID INT KEY, V INT) WITH (KAFKA_TOPIC='s', FORMAT='JSON');").unwrap();
 /// engine.execute("CREATE STREAM BIG AS SELECT ID, V FROM S WHERE V > 10;").unwrap();
 /// engine.pipe_input("s", Some(b"1".to_vec()), Some(br#"{"V":42}"#.to_vec()), 0, vec![]).unwrap();
 /// engine.pipe_input("s", Some(b"2".to_vec()), Some(br#"{"V":7}"#.to_vec()), 0, vec![]).unwrap();

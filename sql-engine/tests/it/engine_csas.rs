@@ -151,3 +151,32 @@ fn the_processing_log_stream_is_queryable() {
     assert_eq!(out.len(), 1);
     assert!(out[0].starts_with(r#"<null> | {"LOGGER":"processing.CSAS_OUTPUT_0.KsqlTopic.Source.deserializer","T":0,"SRC":"input"} | "#), "{}", out[0]);
 }
+
+#[test]
+fn keyless_streams_ignore_the_key_and_write_null_keys() {
+    let mut e = engine("CREATE STREAM NK (V INT) WITH (KAFKA_TOPIC='nk', VALUE_FORMAT='JSON');");
+    e.execute("CREATE STREAM NK2 AS SELECT V + 1 AS W FROM NK;").unwrap();
+    pipe(&mut e, "nk", &[(Some("whatever"), Some(r#"{"V":1}"#), 1), (None, Some(r#"{"V":2}"#), 2)]);
+    assert_eq!(lines(&e, "NK2"), vec![r#"<null> | {"W":2} | 1"#, r#"<null> | {"W":3} | 2"#]);
+}
+
+#[test]
+fn ctas_projecting_a_table_keeps_deletes() {
+    let mut e = engine("CREATE TABLE TB (ID INT PRIMARY KEY, NAME STRING, N INT) WITH (KAFKA_TOPIC='tb', FORMAT='JSON');");
+    e.execute("CREATE TABLE TB2 AS SELECT ID, UCASE(NAME) AS UP FROM TB WHERE N > 0;").unwrap();
+    pipe(&mut e, "tb", &[(Some("1"), Some(r#"{"NAME":"a","N":1}"#), 1), (Some("1"), Some(r#"{"NAME":"a","N":0}"#), 2), (Some("2"), Some(r#"{"NAME":"b","N":5}"#), 3), (Some("2"), None, 4)]);
+    insta::assert_snapshot!(lines(&e, "TB2").join("\n"), @r###"
+    1 | {"UP":"A"} | 1
+    1 | <null> | 2
+    2 | {"UP":"B"} | 3
+    2 | <null> | 4
+    "###);
+}
+
+#[test]
+fn timestamp_column_sets_rowtime() {
+    let mut e = engine("CREATE STREAM TS (ID INT KEY, T BIGINT, V INT) WITH (KAFKA_TOPIC='ts', FORMAT='JSON', TIMESTAMP='T');");
+    e.execute("CREATE STREAM TS2 AS SELECT ID, V, ROWTIME AS RT FROM TS;").unwrap();
+    pipe(&mut e, "ts", &[(Some("1"), Some(r#"{"T":5000,"V":1}"#), 1)]);
+    assert_eq!(lines(&e, "TS2"), vec![r#"1 | {"V":1,"RT":5000} | 5000"#]);
+}
