@@ -116,7 +116,9 @@ pub(crate) fn timestamp_of(props: &Properties, schema: &LogicalSchema) -> Result
     let format = prop_string(props, "TIMESTAMP_FORMAT")?;
     match (&c.ty, &format) {
         (crate::SqlType::BigInt | crate::SqlType::Timestamp, None) => {}
-        (crate::SqlType::String, Some(_)) => return Err(Error::Unsupported("TIMESTAMP_FORMAT on STRING columns is not supported by Brook yet".into())),
+        (crate::SqlType::String, Some(f)) => {
+            crate::function::javatime::to_strftime(f).map_err(|e| Error::Analysis(format!("Invalid timestamp format: {f}. {e}")))?;
+        }
         (t, _) => return analysis_err!("Timestamp column, `{col}`, should be LONG(INT64), TIMESTAMP, or a String with a timestamp_format specified. Got {t}"),
     }
     Ok(Some(TimestampColumn { column: col, format }))

@@ -122,6 +122,8 @@ fn read(s: &SourceStep, builder: &StreamsBuilder, cx: &LowerContext, table: bool
         let ty = value_cols.iter().chain(&key_cols).find(|c| c.name == ts.column).map(|c| c.ty.clone());
         let key_serde = SourceSerde::new(&s.formats.key, &key_cols, true, cx.logger(&s.props.ctx))?;
         let values = values.clone();
+        let format = ts.format.clone();
+        let utc = crate::function::javatime::Zone::parse("UTC")?;
         let extractor = move |r: &InputRecord, _partition_time: i64| -> i64 {
             let v = match (pos, key_pos) {
                 (Some(i), _) => r.value.as_ref().and_then(|b| values.read(&r.topic, b).ok()).and_then(|row| row.get(i).cloned()),
@@ -131,6 +133,10 @@ fn read(s: &SourceStep, builder: &StreamsBuilder, cx: &LowerContext, table: bool
             match (v, &ty) {
                 (Some(Value::BigInt(ms)) | Some(Value::Timestamp(ms)), _) => ms,
                 (Some(Value::Int(ms)), Some(SqlType::Int)) => i64::from(ms),
+                (Some(Value::String(text)), _) => match &format {
+                    Some(f) => crate::function::javatime::parse_instant(&text, f, &utc).unwrap_or(-1),
+                    None => -1,
+                },
                 // Unreadable or NULL timestamps: the record is skipped, as ksqlDB's extractors do.
                 _ => -1,
             }

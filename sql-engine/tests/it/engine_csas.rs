@@ -180,3 +180,11 @@ fn timestamp_column_sets_rowtime() {
     pipe(&mut e, "ts", &[(Some("1"), Some(r#"{"T":5000,"V":1}"#), 1)]);
     assert_eq!(lines(&e, "TS2"), vec![r#"1 | {"V":1,"RT":5000} | 5000"#]);
 }
+
+#[test]
+fn string_timestamp_column_with_format() {
+    let mut e = engine("CREATE STREAM TSF (ID INT KEY, T STRING, V INT) WITH (KAFKA_TOPIC='tsf', FORMAT='JSON', TIMESTAMP='T', TIMESTAMP_FORMAT='yyyy-MM-dd HH:mm:ss');");
+    e.execute("CREATE STREAM TSF2 AS SELECT ID, V FROM TSF;").unwrap();
+    pipe(&mut e, "tsf", &[(Some("1"), Some(r#"{"T":"1970-01-01 00:00:10","V":1}"#), 1), (Some("2"), Some(r#"{"T":"not a time","V":2}"#), 2)]);
+    assert_eq!(lines(&e, "TSF2"), vec![r#"1 | {"V":1} | 10000"#]);
+}
