@@ -87,7 +87,7 @@ pub(crate) fn start(engine: &mut Engine, q: &Query) -> Result<StatementResult> {
     match lower(&plan.root, &builder, &lower_context(engine, &id))? {
         Lowered::Stream(s) => s.foreach(move |_, v| send(v)),
         Lowered::Table(t) => t.to_stream().foreach(move |_, v| send(v)),
-        Lowered::Windowed(w) => w.foreach(move |_, v| send(v)),
+        Lowered::Windowed(w) | Lowered::WindowedStream(w) => w.foreach(move |_, v| send(v)),
     }
     let topology = builder.build()?;
     let reads: Vec<String> = plan.sources.iter().filter_map(|s| engine.catalog.source(s).map(|d| d.topic.clone())).collect();

@@ -58,6 +58,8 @@ pub(crate) enum Lowered {
     Table(KTable<Row, Row>),
     /// A windowed table, as its changelog stream (null values delete).
     Windowed(KStream<Windowed<Row>, Row>),
+    /// A stream with windowed keys (read from a windowed source).
+    WindowedStream(KStream<Windowed<Row>, Row>),
 }
 
 /// Lowers `step` (and its inputs) into `builder`.
@@ -71,9 +73,8 @@ fn lower_with(step: &ExecutionStep, builder: &StreamsBuilder, cx: &LowerContext,
     match step {
         StreamSource(s) => source::stream_source(s, builder, cx),
         TableSource(s) => source::table_source(s, builder, cx),
-        WindowedStreamSource(_) | WindowedTableSource(_) => {
-            Err(Error::Unsupported("reading windowed sources is not supported by Brook yet".into()))
-        }
+        WindowedStreamSource(s) => source::windowed_source(s, builder, cx, false),
+        WindowedTableSource(s) => source::windowed_source(s, builder, cx, true),
         StreamFilter { props, source, predicate } | TableFilter { props, source, predicate } => {
             let input = lower_with(source, builder, cx, emit_final)?;
             stream::filter(input, props, &source.schema().value, predicate, cx)

@@ -38,7 +38,7 @@ pub(crate) fn sink(input: Lowered, s: &SinkStep) -> Result<()> {
     match input {
         Lowered::Stream(st) => null_keys(st).to(&s.topic, Produced::with(keys, values)),
         Lowered::Table(t) => t.to_stream().to(&s.topic, Produced::with(keys, values)),
-        Lowered::Windowed(w) => {
+        Lowered::Windowed(w) | Lowered::WindowedStream(w) => {
             let Some(window) = &s.window else {
                 return Err(Error::Unsupported("a windowed result needs a windowed sink".into()));
             };

@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use brook_processor_api::engine::Header;
 use brook_processor_api::{InputRecord, Processor, ProcessorContext, Record, Result as PResult};
+use brook_state_store::{Serde, Windowed};
 use brook_streams_dsl::{Consumed, KStream, Materialized, Named, StreamsBuilder};
 
-use crate::lower::serde::{internal_serde, SourceSerde};
+use crate::lower::serde::{internal_serde, windowed_serde, SourceSerde};
 use crate::lower::{LowerContext, Lowered};
 use crate::plan::physical::SourceStep;
 use crate::{Column, ColumnNamespace, Result, Row, SqlType, Value};
@@ -68,15 +69,41 @@ impl Layout {
     }
 }
 
+/// The key of a source record: plain key columns, or key columns with their window.
+pub(crate) trait SourceKey: brook_streams_dsl::Data {
+    /// The key columns and the window bounds.
+    fn parts(&self) -> (&Row, Option<(i64, i64)>);
+    /// The key of a record without one (`None`: drop the record).
+    fn null(width: usize) -> Option<Self>;
+}
+
+impl SourceKey for Row {
+    fn parts(&self) -> (&Row, Option<(i64, i64)>) {
+        (self, None)
+    }
+    fn null(width: usize) -> Option<Self> {
+        Some(vec![Value::Null; width])
+    }
+}
+
+impl SourceKey for Windowed<Row> {
+    fn parts(&self) -> (&Row, Option<(i64, i64)>) {
+        (&self.key, Some((self.window.start, self.window.end)))
+    }
+    fn null(_width: usize) -> Option<Self> {
+        None
+    }
+}
+
 struct SourceProcessor {
     layout: Arc<Layout>,
 }
 
-impl Processor<Option<Row>, Option<Row>, Option<Row>, Option<Row>> for SourceProcessor {
-    fn process(&mut self, ctx: &mut ProcessorContext<'_, Option<Row>, Option<Row>>, r: Record<Option<Row>, Option<Row>>) -> PResult<()> {
+impl<K: SourceKey> Processor<Option<K>, Option<Row>, Option<K>, Option<Row>> for SourceProcessor {
+    fn process(&mut self, ctx: &mut ProcessorContext<'_, Option<K>, Option<Row>>, r: Record<Option<K>, Option<Row>>) -> PResult<()> {
         let (partition, offset) = ctx.record_metadata().map_or((-1, -1), |m| (m.partition, m.offset));
         let (key, value, ts, headers) = r.into_parts();
-        let key = key.unwrap_or_else(|| vec![Value::Null; self.layout.key_width]);
+        let Some(key) = key.or_else(|| K::null(self.layout.key_width)) else { return Ok(()) };
         let Some(value) = value else {
             // A tombstone deletes a table row; streams have no use for it.
             if self.layout.table {
@@ -84,7 +111,8 @@ impl Processor<Option<Row>, Option<Row>, Option<Row>, Option<Row>> for SourcePro
             }
             return Ok(());
         };
-        let row = self.layout.row(&key, &value, ts, partition, offset, &headers, None);
+        let (cols, window) = key.parts();
+        let row = self.layout.row(cols, &value, ts, partition, offset, &headers, window);
         ctx.forward(Record::with_all(Some(key), Some(row), ts, headers))
     }
 }
@@ -106,11 +134,18 @@ pub(crate) fn layout(s: &SourceStep, table: bool) -> (Layout, Vec<Column>, Vec<C
     (Layout { slots, key_width: key_cols.len(), table }, key_cols, value_cols)
 }
 
-/// Reads the source topic: the processed stream (tombstones kept for tables).
-fn read(s: &SourceStep, builder: &StreamsBuilder, cx: &LowerContext, table: bool) -> Result<KStream<Row, Row>> {
+/// Reads the source topic with key serde `keys` (made from the key columns' serde): the
+/// processed stream (tombstones kept for tables).
+fn read<K: SourceKey>(
+    s: &SourceStep,
+    builder: &StreamsBuilder,
+    cx: &LowerContext,
+    table: bool,
+    keys: impl FnOnce(Arc<dyn Serde<Row>>) -> Arc<dyn Serde<K>>,
+) -> Result<KStream<K, Row>> {
     let logger = cx.logger(&s.props.ctx);
     let (layout, key_cols, value_cols) = layout(s, table);
-    let keys = Arc::new(SourceSerde::new(&s.formats.key, &key_cols, true, logger.clone())?);
+    let keys = keys(Arc::new(SourceSerde::new(&s.formats.key, &key_cols, true, logger.clone())?));
     let values = Arc::new(SourceSerde::new(&s.formats.value, &value_cols, false, logger)?);
     let mut consumed = Consumed::with(keys, values.clone());
     if let Some(r) = cx.offset_reset {
@@ -143,19 +178,30 @@ fn read(s: &SourceStep, builder: &StreamsBuilder, cx: &LowerContext, table: bool
         };
         consumed = consumed.with_timestamp_extractor(Arc::new(extractor));
     }
-    let stream: KStream<Row, Row> = builder.stream(&[&s.topic], consumed);
+    let stream: KStream<K, Row> = builder.stream(&[&s.topic], consumed);
     let layout = Arc::new(layout);
     Ok(stream.process_values(move || SourceProcessor { layout: layout.clone() }, &[]))
 }
 
 /// `StreamSource`.
 pub(crate) fn stream_source(s: &SourceStep, builder: &StreamsBuilder, cx: &LowerContext) -> Result<Lowered> {
-    Ok(Lowered::Stream(read(s, builder, cx, false)?))
+    Ok(Lowered::Stream(read(s, builder, cx, false, |k| k)?))
+}
+
+/// `WindowedStreamSource` / `WindowedTableSource`: keys carry their window (Kafka Streams'
+/// windowed key layout); `WINDOWSTART` and `WINDOWEND` are columns. A windowed table is
+/// read as its changelog (not materialized).
+pub(crate) fn windowed_source(s: &SourceStep, builder: &StreamsBuilder, cx: &LowerContext, table: bool) -> Result<Lowered> {
+    let Some(window) = s.window else {
+        return Err(crate::Error::Unsupported("a windowed source without window information".into()));
+    };
+    let stream = read(s, builder, cx, table, |k| windowed_serde(k, &window))?;
+    Ok(if table { Lowered::Windowed(stream) } else { Lowered::WindowedStream(stream) })
 }
 
 /// `TableSource`: the stream upserted into the `KsqlTopic-Reduce` store.
 pub(crate) fn table_source(s: &SourceStep, builder: &StreamsBuilder, cx: &LowerContext) -> Result<Lowered> {
-    let stream = read(s, builder, cx, true)?;
+    let stream = read(s, builder, cx, true, |k| k)?;
     // ksqlDB's store: the source context with `Reduce` for `Source` (`KsqlTopic-Reduce`,
     // `KafkaTopic_Left-Reduce`, ...).
     let store = format!("{}-Reduce", s.props.ctx.strip_suffix("/Source").unwrap_or(&s.props.ctx).replace('/', "-"));

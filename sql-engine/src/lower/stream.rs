@@ -80,6 +80,7 @@ pub(crate) fn filter(input: Lowered, props: &StepProperties, cols: &[PlanColumn]
         Lowered::Stream(s) => Lowered::Stream(s.filter_named(move |_, v| test(&pred, v, &log), name)),
         Lowered::Table(t) => Lowered::Table(t.filter_named(move |_, v| test(&pred, v, &log), name)),
         Lowered::Windowed(s) => Lowered::Windowed(map_changelog(s, Arc::new(move |_, v| test(&pred, v, &log).then(|| v.clone())))),
+        Lowered::WindowedStream(s) => Lowered::WindowedStream(s.filter_named(move |_, v| test(&pred, v, &log), name)),
     })
 }
 
@@ -92,6 +93,7 @@ pub(crate) fn select(input: Lowered, props: &StepProperties, cols: &[PlanColumn]
         Lowered::Stream(s) => Lowered::Stream(s.map_values(move |v| project(&exprs, v, &log))),
         Lowered::Table(t) => Lowered::Table(t.map_values(move |v| project(&exprs, v, &log))),
         Lowered::Windowed(s) => Lowered::Windowed(map_changelog(s, Arc::new(move |_, v| Some(project(&exprs, v, &log))))),
+        Lowered::WindowedStream(s) => Lowered::WindowedStream(s.map_values(move |v| project(&exprs, v, &log))),
     })
 }
 

@@ -132,3 +132,21 @@ fn grouping_expression_missing_from_projection_is_rejected() {
     let err = e.execute("CREATE TABLE X AS SELECT COUNT(*) AS C FROM S GROUP BY K;").unwrap_err();
     assert!(err.to_string().contains("The query used to build `X` must include the grouping expression K in its projection (eg, SELECT K...)."), "{err}");
 }
+
+#[test]
+fn windowed_tables_and_streams_can_be_read_again() {
+    let mut e = engine(S);
+    e.execute("CREATE TABLE W AS SELECT K, COUNT(*) AS C FROM S WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY K;").unwrap();
+    e.execute("CREATE TABLE W2 AS SELECT K, C, WINDOWSTART AS WS FROM W WHERE C > 1;").unwrap();
+    e.execute("CREATE STREAM WS (K STRING KEY, C BIGINT) WITH (KAFKA_TOPIC='W', FORMAT='JSON', WINDOW_TYPE='TUMBLING', WINDOW_SIZE='10 SECONDS');").unwrap();
+    e.execute("CREATE STREAM WS2 AS SELECT K, C * 10 AS C10, WINDOWEND AS WE FROM WS;").unwrap();
+    pipe(&mut e, "s", &[(Some("1"), Some(r#"{"K":"a","V":1}"#), 1_000), (Some("2"), Some(r#"{"K":"a","V":2}"#), 2_000)]);
+    insta::assert_snapshot!(windowed_lines(&e, "W2").join("\n"), @r###"
+    "a"@0 | <null> | 1000
+    "a"@0 | {"C":2,"WS":0} | 2000
+    "###);
+    insta::assert_snapshot!(windowed_lines(&e, "WS2").join("\n"), @r###"
+    "a"@0 | {"C10":10,"WE":10000} | 1000
+    "a"@0 | {"C10":20,"WE":10000} | 2000
+    "###);
+}
