@@ -26,6 +26,15 @@ fn sorted_lines(e: &Engine, topic: &str) -> Vec<String> {
 
 #[test]
 fn csas_and_ctas_run_on_the_broker_and_bad_records_go_to_the_processing_log() {
+    run_live("at_least_once");
+}
+
+#[test]
+fn exactly_once_v2_queries_run_on_the_broker() {
+    run_live("exactly_once_v2");
+}
+
+fn run_live(guarantee: &str) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut bc = BrokerConfig::new(dir.path().join("log"));
@@ -35,6 +44,7 @@ fn csas_and_ctas_run_on_the_broker_and_bad_records_go_to_the_processing_log() {
     let mut config = EngineConfig::live(broker.clone(), dir.path().join("state"));
     config.properties.insert("ksql.streams.commit.interval.ms".into(), "50".into());
     config.properties.insert("ksql.streams.cache.max.bytes.buffering".into(), "0".into());
+    config.properties.insert("ksql.streams.processing.guarantee".into(), guarantee.into());
     let mut e = Engine::new(config).unwrap();
     e.execute("CREATE STREAM S (ID INT KEY, K STRING, V INT) WITH (KAFKA_TOPIC='s', PARTITIONS=2, FORMAT='JSON');").unwrap();
     e.execute("CREATE STREAM BIG AS SELECT ID, K, V FROM S WHERE V > 1;").unwrap();
