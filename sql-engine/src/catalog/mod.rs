@@ -181,8 +181,14 @@ impl Catalog {
     /// The next query id for `kind` writing into `sink`: `CSAS_<SINK>_<n>`, `CTAS_<SINK>_<n>`,
     /// `INSERTQUERY_<n>` (one counter, as ksqlDB).
     pub fn next_query_id(&mut self, kind: QueryKind, sink: &str) -> String {
-        let n = self.next_query;
+        let id = self.peek_query_id(kind, sink);
         self.next_query += 1;
+        id
+    }
+
+    /// The id [`Catalog::next_query_id`] would give, without taking it (for `EXPLAIN`).
+    pub fn peek_query_id(&self, kind: QueryKind, sink: &str) -> String {
+        let n = self.next_query;
         let sink = sink.to_uppercase();
         match kind {
             QueryKind::CreateStreamAs => format!("CSAS_{sink}_{n}"),

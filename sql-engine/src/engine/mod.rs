@@ -239,7 +239,7 @@ impl Engine {
             Statement::Show(show) => show::show(self, show),
             Statement::Describe { name, extended } => show::describe(self, name, *extended),
             Statement::DescribeFunction { name } => show::describe_function(self, name),
-            Statement::Explain(target) => show::explain(self, target),
+            Statement::Explain(target) => show::explain(self, target, &s.text),
             Statement::Print { topic, limit, .. } => show::print(self, topic, *limit),
             other => Err(Error::Unsupported(format!("Brook does not run this statement yet: {}", statement_kind(other)))),
         }
@@ -356,6 +356,16 @@ impl Engine {
             c.set(key, &v).map_err(|e| Error::Analysis(e.to_string()))?;
         }
         Ok(c)
+    }
+}
+
+impl Drop for Engine {
+    /// Closes the test drivers on their thread before the engine goes (a process exiting while
+    /// that thread still drops RocksDB stores aborts).
+    fn drop(&mut self) {
+        if let Runtime::Test(p) = &self.runtime {
+            p.close_all();
+        }
     }
 }
 

@@ -65,17 +65,16 @@ fn output_schema(plan: &QueryPlan) -> LogicalSchema {
     LogicalSchema { columns: key.chain(value).collect() }
 }
 
-/// `CREATE STREAM|TABLE ... AS SELECT`.
-pub(crate) fn create_as_select(engine: &mut Engine, c: &CreateAsSelect, text: &str) -> Result<StatementResult> {
-    if let Some(existing) = engine.catalog.source(&c.name) {
-        if c.if_not_exists {
-            return Ok(status(text, format!("Cannot add {} {}: A {} with the same name already exists.", kind_name(c.kind), c.name, kind_name(existing.kind)), None));
-        }
-        if !c.or_replace {
-            return analysis_err!("Cannot add {} '{}': A {} with the same name already exists", kind_name(c.kind), c.name, kind_name(existing.kind));
-        }
-        return Err(Error::Unsupported("CREATE OR REPLACE of an existing query is not supported by Brook yet".into()));
-    }
+/// A planned `CREATE ... AS SELECT`, not yet running.
+pub(crate) struct PreparedQuery {
+    pub(crate) info: QueryInfo,
+    /// The sink source to register (`None` for `INSERT INTO`, whose sink exists).
+    pub(crate) sink: Option<DataSource>,
+    pub(crate) partitions: i32,
+}
+
+/// Plans `CREATE STREAM|TABLE ... AS SELECT` (the query id is taken only when `take_id`).
+pub(crate) fn prepare_create_as(engine: &mut Engine, c: &CreateAsSelect, text: &str, take_id: bool) -> Result<PreparedQuery> {
     let plan = plan_query(&c.query, &engine.catalog, &engine.env, Some(&c.name))?;
     match (c.kind, plan.is_table) {
         (SourceKind::Stream, true) => return analysis_err!("Invalid result type. Your SELECT query produces a TABLE. Please use CREATE TABLE AS SELECT statement instead."),
@@ -103,41 +102,56 @@ pub(crate) fn create_as_select(engine: &mut Engine, c: &CreateAsSelect, text: &s
         None => topic_partitions(engine, &plan.source_topic).unwrap_or(1),
     };
     let kind = if c.kind == SourceKind::Stream { QueryKind::CreateStreamAs } else { QueryKind::CreateTableAs };
-    let query_id = engine.catalog.next_query_id(kind, &c.name);
+    let query_id = if take_id { engine.catalog.next_query_id(kind, &c.name) } else { engine.catalog.peek_query_id(kind, &c.name) };
     let sources = plan.sources.clone();
     let window = plan.window;
     let formats = Formats { key: formats.key, value: formats.value };
     let root = sink_step(plan, &topic, formats.clone(), c.kind == SourceKind::Table);
-    let physical = PhysicalPlan { query_id: query_id.clone(), root };
-    create_topic(engine, &topic, partitions)?;
-    let reads = sources.iter().filter_map(|s| engine.catalog.source(s).map(|d| d.topic.clone())).collect();
-    start(engine, &physical, reads)?;
-    engine.catalog.add_source(
-        DataSource {
-            name: c.name.clone(),
-            kind: c.kind,
-            schema,
-            topic: topic.clone(),
-            key_format: formats.key,
-            value_format: formats.value,
-            timestamp,
-            window,
-            is_source: false,
-            is_sink: true,
-            statement: text.to_owned(),
-        },
-        false,
-    )?;
-    engine.catalog.add_query(QueryInfo {
+    let sink = DataSource {
+        name: c.name.clone(),
+        kind: c.kind,
+        schema,
+        topic: topic.clone(),
+        key_format: formats.key,
+        value_format: formats.value,
+        timestamp,
+        window,
+        is_source: false,
+        is_sink: true,
+        statement: text.to_owned(),
+    };
+    let info = QueryInfo {
         id: query_id.clone(),
         kind,
         sources,
         sink: Some(c.name.clone()),
         sink_topic: Some(topic),
         statement: text.to_owned(),
-        plan: physical,
+        plan: PhysicalPlan { query_id, root },
         state: QueryState::Running,
-    });
+    };
+    Ok(PreparedQuery { info, sink: Some(sink), partitions })
+}
+
+/// `CREATE STREAM|TABLE ... AS SELECT`.
+pub(crate) fn create_as_select(engine: &mut Engine, c: &CreateAsSelect, text: &str) -> Result<StatementResult> {
+    if let Some(existing) = engine.catalog.source(&c.name) {
+        if c.if_not_exists {
+            return Ok(status(text, format!("Cannot add {} {}: A {} with the same name already exists.", kind_name(c.kind), c.name, kind_name(existing.kind)), None));
+        }
+        if !c.or_replace {
+            return analysis_err!("Cannot add {} '{}': A {} with the same name already exists", kind_name(c.kind), c.name, kind_name(existing.kind));
+        }
+        return Err(Error::Unsupported("CREATE OR REPLACE of an existing query is not supported by Brook yet".into()));
+    }
+    let prepared = prepare_create_as(engine, c, text, true)?;
+    let Some(sink) = prepared.sink else { unreachable!("CREATE AS SELECT has a sink") };
+    create_topic(engine, &sink.topic, prepared.partitions)?;
+    let reads = prepared.info.sources.iter().filter_map(|s| engine.catalog.source(s).map(|d| d.topic.clone())).collect();
+    start(engine, &prepared.info.plan, reads)?;
+    engine.catalog.add_source(sink, false)?;
+    let query_id = prepared.info.id.clone();
+    engine.catalog.add_query(prepared.info);
     Ok(status(text, format!("Created query with ID {query_id}"), Some(query_id)))
 }
 

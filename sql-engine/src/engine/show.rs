@@ -150,7 +150,7 @@ fn query_description(engine: &Engine, q: &QueryInfo) -> Result<QueryDescription>
     })
 }
 
-pub(crate) fn explain(engine: &mut Engine, target: &ExplainTarget) -> Result<StatementResult> {
+pub(crate) fn explain(engine: &mut Engine, target: &ExplainTarget, text: &str) -> Result<StatementResult> {
     match target {
         ExplainTarget::QueryId(id) => {
             let id = id.to_uppercase();
@@ -160,9 +160,13 @@ pub(crate) fn explain(engine: &mut Engine, target: &ExplainTarget) -> Result<Sta
             Ok(StatementResult::QueryDescription(Box::new(query_description(engine, q)?)))
         }
         ExplainTarget::Statement(s) => match &**s {
-            Statement::CreateAsSelect(_) | Statement::InsertInto { .. } => {
-                // Plan it against a copy of the catalog and describe without running it.
-                Err(Error::Unsupported("EXPLAIN of a statement is not supported by Brook yet; EXPLAIN a query id".into()))
+            Statement::CreateAsSelect(c) => {
+                // Planned, described, not run: the query id is not taken.
+                let inner = text.trim_start().get(7..).unwrap_or_default().trim_start();
+                let prepared = crate::engine::query::prepare_create_as(engine, c, inner, false)?;
+                let mut d = query_description(engine, &prepared.info)?;
+                d.state = None;
+                Ok(StatementResult::QueryDescription(Box::new(d)))
             }
             _ => Err(Error::Unsupported("EXPLAIN only explains queries".into())),
         },

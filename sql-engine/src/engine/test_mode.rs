@@ -155,6 +155,17 @@ impl TestPipeline {
         })?
     }
 
+    /// Closes every driver (their RocksDB stores) before returning.
+    pub(crate) fn close_all(&self) {
+        let _ = self.run(|p| {
+            for q in p.queries.drain(..) {
+                if let Err(e) = q.driver.close() {
+                    tracing::warn!(query = %q.id, error = %e, "closing a test driver failed");
+                }
+            }
+        });
+    }
+
     /// Writes a record to `topic` and runs every query it reaches.
     pub(crate) fn write(&self, topic: &str, record: OutputRecord) -> Result<()> {
         let topic = topic.to_owned();

@@ -195,3 +195,18 @@ fn set_properties_are_listed() {
     };
     assert!(props.iter().any(|p| p.name == "auto.offset.reset" && p.value == "earliest" && p.scope == "SESSION"));
 }
+
+#[test]
+fn explain_a_statement_plans_without_running() {
+    let mut e = engine(S);
+    let d = match e.execute("EXPLAIN CREATE STREAM F AS SELECT ID, V FROM S WHERE V > 0;").unwrap().remove(0) {
+        StatementResult::QueryDescription(d) => d,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(d.id, "CSAS_F_0");
+    assert_eq!(d.statement_text, "CREATE STREAM F AS SELECT ID, V FROM S WHERE V > 0");
+    assert!(d.topology.contains("Processor: WhereFilter"), "{}", d.topology);
+    assert!(e.catalog().source("F").is_none());
+    let r = e.execute("CREATE STREAM F AS SELECT ID, V FROM S WHERE V > 0;").unwrap();
+    assert_eq!(status(&r[0]), "Created query with ID CSAS_F_0");
+}
