@@ -150,3 +150,11 @@ fn windowed_tables_and_streams_can_be_read_again() {
     "a"@0 | {"C10":20,"WE":10000} | 2000
     "###);
 }
+
+#[test]
+fn aggregate_functions_over_expressions() {
+    let mut e = engine(S);
+    e.execute("CREATE TABLE AG AS SELECT K, SUM(V * 2) AS S2, MAX(V) AS MX, COLLECT_LIST(V) AS L, LATEST_BY_OFFSET(V) AS LAST FROM S GROUP BY K;").unwrap();
+    pipe(&mut e, "s", &[(Some("1"), Some(r#"{"K":"a","V":3}"#), 1), (Some("2"), Some(r#"{"K":"a","V":1}"#), 2)]);
+    assert_eq!(lines(&e, "AG"), vec![r#""a" | {"S2":6,"MX":3,"L":[3],"LAST":3} | 1"#, r#""a" | {"S2":8,"MX":3,"L":[3,1],"LAST":1} | 2"#]);
+}

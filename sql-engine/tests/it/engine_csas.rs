@@ -188,3 +188,27 @@ fn string_timestamp_column_with_format() {
     pipe(&mut e, "tsf", &[(Some("1"), Some(r#"{"T":"1970-01-01 00:00:10","V":1}"#), 1), (Some("2"), Some(r#"{"T":"not a time","V":2}"#), 2)]);
     assert_eq!(lines(&e, "TSF2"), vec![r#"1 | {"V":1} | 10000"#]);
 }
+
+#[test]
+fn explode_emits_one_row_per_element() {
+    let mut e = engine("CREATE STREAM AR (ID INT KEY, XS ARRAY<INT>, YS ARRAY<STRING>) WITH (KAFKA_TOPIC='ar', FORMAT='JSON');");
+    e.execute("CREATE STREAM EX AS SELECT ID, EXPLODE(XS) AS X, EXPLODE(YS) AS Y FROM AR;").unwrap();
+    pipe(&mut e, "ar", &[(Some("1"), Some(r#"{"XS":[1,2,3],"YS":["a"]}"#), 1), (Some("2"), Some(r#"{"XS":[],"YS":null}"#), 2)]);
+    assert_eq!(lines(&e, "EX"), vec![r#"1 | {"X":1,"Y":"a"} | 1"#, r#"1 | {"X":2,"Y":null} | 1"#, r#"1 | {"X":3,"Y":null} | 1"#]);
+}
+
+#[test]
+fn partition_by_several_expressions_makes_a_multi_column_key() {
+    let mut e = engine(INPUT);
+    e.execute("CREATE STREAM P2 AS SELECT NAME, ID * 10 AS ID10, PRICE FROM INPUT PARTITION BY NAME, ID * 10;").unwrap();
+    pipe(&mut e, "input", &[(Some("1"), Some(r#"{"NAME":"a","PRICE":1}"#), 5)]);
+    assert_eq!(lines(&e, "P2"), vec![r#"{"NAME":"a","ID10":10} | {"PRICE":1.0} | 5"#]);
+}
+
+#[test]
+fn structs_and_expressions_in_projections() {
+    let mut e = engine("CREATE STREAM ST (ID INT KEY, S STRUCT<A INT, B STRING>) WITH (KAFKA_TOPIC='st', FORMAT='JSON');");
+    e.execute("CREATE STREAM ST2 AS SELECT ID, S->A + 1 AS A1, S->B, CASE WHEN S->A > 1 THEN 'big' ELSE 'small' END AS SIZE_ FROM ST;").unwrap();
+    pipe(&mut e, "st", &[(Some("1"), Some(r#"{"S":{"A":2,"B":"x"}}"#), 1)]);
+    assert_eq!(lines(&e, "ST2"), vec![r#"1 | {"A1":3,"B":"x","SIZE_":"big"} | 1"#]);
+}
