@@ -7,7 +7,7 @@ use crate::catalog::{kind_name, DataSource, TimestampColumn, WindowInfo, WindowT
 use crate::engine::processing_log::{processing_log_schema, processing_log_topic, PROCESSING_LOG_STREAM};
 use crate::engine::{status, Engine, Runtime, StatementResult};
 use crate::format::{formats_from_properties, FormatDefaults, FormatInfo};
-use crate::parser::ast::{AstType, ColumnConstraint, CreateSource, Literal, Properties, SourceKind};
+use crate::parser::ast::{AstType, ColumnConstraint, CreateSource, Literal, Properties, SourceKind, TableElement};
 use crate::{analysis_err, Column, ColumnNamespace, Error, LogicalSchema, Result};
 
 /// A `WITH` property, by upper-case name (the last one written wins).
@@ -238,7 +238,7 @@ pub(crate) fn create_processing_log_stream(engine: &mut Engine) -> Result<()> {
 pub(crate) fn drop_source(engine: &mut Engine, kind: SourceKind, name: &str, if_exists: bool, delete_topic: bool, text: &str) -> Result<StatementResult> {
     if engine.catalog.source(name).is_none() {
         if if_exists {
-            return Ok(status(text, format!("Source `{name}` does not exist."), None));
+            return Ok(status(text, format!("Source {name} does not exist."), None));
         }
         return analysis_err!("Source {name} does not exist.");
     }
@@ -256,6 +256,37 @@ pub(crate) fn drop_source(engine: &mut Engine, kind: SourceKind, name: &str, if_
         }
     }
     Ok(status(text, format!("Source `{name}` (topic: {}) was dropped.", dropped.topic), None))
+}
+
+/// `ALTER STREAM|TABLE name ADD COLUMN ...`: value columns appended to a source's schema.
+pub(crate) fn alter_source(engine: &mut Engine, kind: SourceKind, name: &str, add: &[TableElement], text: &str) -> Result<StatementResult> {
+    let Some(existing) = engine.catalog.source(name) else {
+        return analysis_err!("Source {name} does not exist.");
+    };
+    if existing.kind != kind {
+        let (is, was) = (kind_name(existing.kind).to_uppercase(), kind_name(kind).to_uppercase());
+        return analysis_err!("Incompatible data source type is {is}, but statement was ALTER {was}");
+    }
+    if existing.is_sink {
+        return analysis_err!("ALTER command is not supported for CREATE ... AS statements.");
+    }
+    let mut source = existing.clone();
+    for e in add {
+        if source.schema.find(&e.name).is_some() {
+            return analysis_err!("Cannot add column {} to schema. A column with the same name already exists.", e.name);
+        }
+        let ty = e.ty.resolve(&|n| engine.catalog.named_type(n).cloned())?;
+        source.schema.columns.push(Column { name: e.name.clone(), ty, namespace: ColumnNamespace::Value });
+    }
+    formats_of(&source).validate(&source.schema)?;
+    source.statement = format!("{}; {text}", source.statement);
+    engine.catalog.add_source(source, true)?;
+    let what = if kind == SourceKind::Stream { "Stream" } else { "Table" };
+    Ok(status(text, format!("{what} {name} altered."), None))
+}
+
+fn formats_of(s: &DataSource) -> crate::format::SourceFormats {
+    crate::format::SourceFormats { key: s.key_format.clone(), value: s.value_format.clone() }
 }
 
 /// `CREATE TYPE`.

@@ -236,12 +236,12 @@ impl Engine {
                 let mut results = self.execute(&script)?;
                 Ok(results.pop().unwrap_or_else(|| status(&s.text, "Script ran.".into(), None)))
             }
+            Statement::AlterSource { kind, name, add_columns } => ddl::alter_source(self, *kind, name, add_columns, &s.text),
             Statement::Show(show) => show::show(self, show),
             Statement::Describe { name, extended } => show::describe(self, name, *extended),
             Statement::DescribeFunction { name } => show::describe_function(self, name),
             Statement::Explain(target) => show::explain(self, target, &s.text),
             Statement::Print { topic, limit, .. } => show::print(self, topic, *limit),
-            other => Err(Error::Unsupported(format!("Brook does not run this statement yet: {}", statement_kind(other)))),
         }
     }
 
@@ -378,11 +378,4 @@ fn statement_end(text: &str, s: &ParsedStatement) -> usize {
 
 pub(crate) fn status(text: &str, message: String, query_id: Option<String>) -> StatementResult {
     StatementResult::Status(CommandStatus { statement_text: text.to_owned(), status: "SUCCESS".into(), message, query_id })
-}
-
-fn statement_kind(s: &Statement) -> &'static str {
-    match s {
-        Statement::AlterSource { .. } => "ALTER",
-        _ => "statement",
-    }
 }

@@ -212,3 +212,17 @@ fn structs_and_expressions_in_projections() {
     pipe(&mut e, "st", &[(Some("1"), Some(r#"{"S":{"A":2,"B":"x"}}"#), 1)]);
     assert_eq!(lines(&e, "ST2"), vec![r#"1 | {"A1":3,"B":"x","SIZE_":"big"} | 1"#]);
 }
+
+#[test]
+fn alter_stream_adds_value_columns() {
+    let mut e = engine(INPUT);
+    let r = e.execute("ALTER STREAM INPUT ADD COLUMN QTY INT;").unwrap();
+    assert_eq!(status(&r[0]), "Stream INPUT altered.");
+    e.execute("CREATE STREAM Q AS SELECT ID, QTY FROM INPUT;").unwrap();
+    pipe(&mut e, "input", &[(Some("1"), Some(r#"{"NAME":"a","QTY":4}"#), 1)]);
+    assert_eq!(lines(&e, "Q"), vec![r#"1 | {"QTY":4} | 1"#]);
+    let err = e.execute("ALTER STREAM Q ADD COLUMN X INT;").unwrap_err();
+    assert_eq!(err.to_string(), "ALTER command is not supported for CREATE ... AS statements.");
+    let err = e.execute("ALTER STREAM INPUT ADD COLUMN NAME STRING;").unwrap_err();
+    assert_eq!(err.to_string(), "Cannot add column NAME to schema. A column with the same name already exists.");
+}
