@@ -74,8 +74,11 @@ fn apply(ops: &[Op], mut row: Row) -> Result<Option<Row>> {
     Ok(Some(row))
 }
 
+/// A window's start and end.
+type Bounds = (i64, i64);
+
 /// Splits a windowed key into its bytes and window.
-fn split_window<'a>(bytes: &'a [u8], src: &SourceStep) -> Option<(&'a [u8], Option<(i64, i64)>)> {
+fn split_window<'a>(bytes: &'a [u8], src: &SourceStep) -> Option<(&'a [u8], Option<Bounds>)> {
     let Some(w) = src.window else { return Some((bytes, None)) };
     let be = |b: &[u8]| i64::from_be_bytes(b.try_into().unwrap_or([0; 8]));
     match w.window_type {

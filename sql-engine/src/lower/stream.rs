@@ -47,9 +47,12 @@ pub(crate) fn project(exprs: &[(String, Arc<CompiledExpr>)], row: &[Value], log:
         .collect()
 }
 
-/// A value mapper on changelog streams: `None` turns the record into a tombstone.
+/// Maps a value seeing the key; `None` turns the record into a tombstone.
+pub(crate) type ChangelogFn<K> = Arc<dyn Fn(Option<&K>, &Row) -> Option<Row> + Send + Sync>;
+
+/// A value mapper on changelog streams.
 struct ChangelogMapper<K> {
-    f: Arc<dyn Fn(Option<&K>, &Row) -> Option<Row> + Send + Sync>,
+    f: ChangelogFn<K>,
 }
 
 impl<K: Data> Processor<Option<K>, Option<Row>, Option<K>, Option<Row>> for ChangelogMapper<K> {
@@ -62,7 +65,7 @@ impl<K: Data> Processor<Option<K>, Option<Row>, Option<K>, Option<Row>> for Chan
 /// Applies `f` to the values of a windowed changelog.
 pub(crate) fn map_changelog(
     s: brook_streams_dsl::KStream<brook_state_store::Windowed<Row>, Row>,
-    f: Arc<dyn Fn(Option<&brook_state_store::Windowed<Row>>, &Row) -> Option<Row> + Send + Sync>,
+    f: ChangelogFn<brook_state_store::Windowed<Row>>,
 ) -> brook_streams_dsl::KStream<brook_state_store::Windowed<Row>, Row> {
     s.process_values(move || ChangelogMapper { f: f.clone() }, &[])
 }
