@@ -130,6 +130,11 @@ impl LiveRuntime {
         Ok(())
     }
 
+    /// Whether the runtime of query `id` failed (its `KafkaStreams` is in `ERROR`).
+    pub(crate) fn failed(&self, id: &str) -> bool {
+        self.queries.get(id).is_some_and(|s| s.state() == State::Error)
+    }
+
     /// Stops a query.
     pub(crate) fn stop(&mut self, id: &str) {
         if let Some(s) = self.queries.remove(id) {

@@ -163,6 +163,16 @@ impl Engine {
         Arc::get_mut(&mut self.env.registry)
     }
 
+    /// The state of persistent query `id`: `RUNNING`, or `ERROR` once its runtime failed
+    /// (live mode); `None` for an unknown query.
+    pub fn query_state(&self, id: &str) -> Option<crate::catalog::QueryState> {
+        let q = self.catalog.query(id)?;
+        match &self.runtime {
+            Runtime::Live(l) if l.failed(id) => Some(crate::catalog::QueryState::Error),
+            _ => Some(q.state),
+        }
+    }
+
     /// How many records of query `id` went to the processing log.
     pub fn query_error_count(&self, id: &str) -> u64 {
         self.log.error_count(id)

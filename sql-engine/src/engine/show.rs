@@ -42,7 +42,11 @@ pub(crate) fn show(engine: &mut Engine, show: &Show) -> Result<StatementResult> 
             let names: Vec<String> = cat.sources().filter(|s| s.kind == kind).map(|s| s.name.clone()).collect();
             StatementResult::SourceDescriptions(names.iter().map(|n| source_description(engine, n, true)).collect::<Result<_>>()?)
         }
-        Show::Queries { .. } => StatementResult::Queries(cat.queries().map(running).collect()),
+        Show::Queries { .. } => StatementResult::Queries(
+            cat.queries()
+                .map(|q| RunningQuery { state: engine.query_state(&q.id).unwrap_or(q.state).as_str().into(), ..running(q) })
+                .collect(),
+        ),
         Show::Topics { all, .. } => {
             let mut topics: Vec<(String, i32)> = match &engine.runtime {
                 Runtime::Test(_) => engine.test_topics.iter().map(|(k, v)| (k.clone(), *v)).collect(),

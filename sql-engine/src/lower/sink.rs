@@ -14,21 +14,25 @@ use crate::lower::Lowered;
 use crate::plan::physical::SinkStep;
 use crate::{Error, Result, Row};
 
-/// Turns empty and all-`NULL` keys into null keys.
-struct NullKeys;
+/// Turns empty and all-`NULL` keys into null keys, and, with `null_values` (a `KAFKA` value
+/// of one column), `NULL` values into null records, as ksqlDB's serializers write them.
+struct NullKeys {
+    null_values: bool,
+}
 
 impl Processor<Option<Row>, Option<Row>, Option<Row>, Option<Row>> for NullKeys {
     fn process(&mut self, ctx: &mut ProcessorContext<'_, Option<Row>, Option<Row>>, r: Record<Option<Row>, Option<Row>>) -> PResult<()> {
-        let null = r.key().as_ref().is_none_or(|k| k.iter().all(crate::Value::is_null));
-        if null {
-            return ctx.forward(r.with_key(None));
+        let all_null = |row: &Option<Row>| row.as_ref().is_none_or(|k| k.iter().all(crate::Value::is_null));
+        let r = if all_null(r.key()) { r.with_key(None) } else { r };
+        if self.null_values && all_null(r.value()) {
+            return ctx.forward(r.with_value(None));
         }
         ctx.forward(r)
     }
 }
 
-fn null_keys(s: KStream<Row, Row>) -> KStream<Row, Row> {
-    s.process_values(|| NullKeys, &[])
+fn null_keys(s: KStream<Row, Row>, null_values: bool) -> KStream<Row, Row> {
+    s.process_values(move || NullKeys { null_values }, &[])
 }
 
 pub(crate) fn sink(input: Lowered, s: &SinkStep) -> Result<()> {
@@ -36,7 +40,10 @@ pub(crate) fn sink(input: Lowered, s: &SinkStep) -> Result<()> {
     let keys = topic_serde(&s.formats.key, &columns(&schema.key, true), true)?;
     let values = topic_serde(&s.formats.value, &columns(&schema.value, false), false)?;
     match input {
-        Lowered::Stream(st) => null_keys(st).to(&s.topic, Produced::with(keys, values)),
+        Lowered::Stream(st) => {
+            let null_values = s.formats.value.format == "KAFKA" && schema.value.len() == 1;
+            null_keys(st, null_values).to(&s.topic, Produced::with(keys, values))
+        }
         Lowered::Table(t) => t.to_stream().to(&s.topic, Produced::with(keys, values)),
         Lowered::Windowed(w) | Lowered::WindowedStream(w) => {
             let Some(window) = &s.window else {

@@ -226,3 +226,23 @@ fn alter_stream_adds_value_columns() {
     let err = e.execute("ALTER STREAM INPUT ADD COLUMN NAME STRING;").unwrap_err();
     assert_eq!(err.to_string(), "Cannot add column NAME to schema. A column with the same name already exists.");
 }
+
+#[test]
+fn kafka_single_null_values_are_written_as_null_records() {
+    let mut e = engine(INPUT);
+    e.execute("CREATE STREAM KV WITH (VALUE_FORMAT='KAFKA') AS SELECT ID, NAME FROM INPUT;").unwrap();
+    pipe(&mut e, "input", &[(Some("1"), Some(r#"{"NAME":"a"}"#), 1), (Some("2"), Some(r#"{"PRICE":1}"#), 2)]);
+    assert_eq!(lines(&e, "KV"), vec!["1 | a | 1", "2 | <null> | 2"]);
+}
+
+#[test]
+fn run_script_runs_every_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sql");
+    std::fs::write(&path, "CREATE STREAM RS (ID INT KEY, V INT) WITH (KAFKA_TOPIC='rs', FORMAT='JSON');\nCREATE STREAM RS2 AS SELECT * FROM RS;\n").unwrap();
+    let mut e = engine("");
+    let r = e.execute(&format!("RUN SCRIPT '{}';", path.display())).unwrap();
+    assert_eq!(status(&r[0]), "Created query with ID CSAS_RS2_0");
+    assert!(e.catalog().source("RS").is_some());
+    assert_eq!(e.query_state("CSAS_RS2_0").map(|s| s.as_str()), Some("RUNNING"));
+}
