@@ -131,7 +131,22 @@ pub(crate) fn plan_query(query: &Query, catalog: &Catalog, env: &ExprEnv, sink: 
 
 fn plan_aggregate(query: &Query, env: &ExprEnv, mut step: ExecutionStep, formats: Formats, sink: Option<&str>, base: QueryPlan) -> Result<QueryPlan> {
     if query.group_by.is_empty() {
-        return analysis_err!("Aggregate functions require a GROUP BY clause (Brook does not aggregate without one).");
+        if query.having.is_some() && !query.select.iter().any(|s| matches!(s, crate::parser::ast::SelectItem::Expr { expr, .. } if contains_aggregate(env, expr))) {
+            return analysis_err!("HAVING clause requires a GROUP BY clause.");
+        }
+        let mut names = Vec::new();
+        for s in &query.select {
+            if let crate::parser::ast::SelectItem::Expr { expr, .. } = s {
+                visit(expr, &mut |x| {
+                    if let Expr::Function { name, .. } = x {
+                        if env.is_aggregate(name) && !names.contains(name) {
+                            names.push(name.clone());
+                        }
+                    }
+                });
+            }
+        }
+        return analysis_err!("Use of aggregate functions requires a GROUP BY clause. Aggregate function(s): {}", names.join(", "));
     }
     if !query.partition_by.is_empty() {
         return analysis_err!("PARTITION BY and GROUP BY in the same query is not supported.");

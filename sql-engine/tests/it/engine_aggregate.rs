@@ -158,3 +158,10 @@ fn aggregate_functions_over_expressions() {
     pipe(&mut e, "s", &[(Some("1"), Some(r#"{"K":"a","V":3}"#), 1), (Some("2"), Some(r#"{"K":"a","V":1}"#), 2)]);
     assert_eq!(lines(&e, "AG"), vec![r#""a" | {"S2":6,"MX":3,"L":[3],"LAST":3} | 1"#, r#""a" | {"S2":8,"MX":3,"L":[3,1],"LAST":1} | 2"#]);
 }
+
+#[test]
+fn aggregates_without_group_by_are_rejected() {
+    let mut e = engine(S);
+    let err = e.execute("CREATE TABLE X AS SELECT COUNT(*) AS C FROM S;").unwrap_err();
+    assert_eq!(err.to_string(), "Use of aggregate functions requires a GROUP BY clause. Aggregate function(s): COUNT");
+}
