@@ -63,6 +63,12 @@ fn run_live(guarantee: &str) {
     assert_eq!(sorted_lines(&e, "BIG"), vec![r#"1 | {"K":"a","V":5}"#, r#"3 | {"K":"a","V":7}"#]);
     wait_for("COUNTS", || sorted_lines(&e, "COUNTS").contains(&r#""a" | {"N":2}"#.to_owned()));
     assert!(sorted_lines(&e, "COUNTS").contains(&r#""b" | {"N":1}"#.to_owned()));
+    match e.execute("SELECT K, N FROM COUNTS WHERE K = 'a';").unwrap().remove(0) {
+        brook_sql_engine::StatementResult::Rows { rows, .. } => {
+            assert_eq!(rows, vec![vec![brook_sql_engine::Value::String("a".into()), brook_sql_engine::Value::BigInt(2)]])
+        }
+        other => panic!("{other:?}"),
+    }
 
     // A record that does not deserialize is logged and skipped; the queries keep running.
     send("4", "{oops");
@@ -70,8 +76,16 @@ fn run_live(guarantee: &str) {
     let entry: serde_json::Value = serde_json::from_slice(e.read_output("default_ksql_processing_log").unwrap()[0].value.as_ref().unwrap()).unwrap();
     assert_eq!(entry["message"]["type"], 0);
     assert_eq!(entry["message"]["deserializationError"]["topic"], "s");
+    // A push query sees what is produced after it starts.
+    let mut push = match e.execute("SELECT ID, V FROM S WHERE V > 8 EMIT CHANGES LIMIT 1;").unwrap().remove(0) {
+        brook_sql_engine::StatementResult::PushQuery(p) => p,
+        other => panic!("{other:?}"),
+    };
     send("5", r#"{"K":"c","V":9}"#);
     wait_for("BIG after the bad record", || e.read_output("BIG").unwrap().len() == 3);
+    assert_eq!(push.next_row(Duration::from_secs(30)), Some(vec![brook_sql_engine::Value::Int(5), brook_sql_engine::Value::Int(9)]));
+    assert!(push.is_complete());
+    push.close();
     assert!(e.query_error_count("CSAS_BIG_0") >= 1);
     e.execute("TERMINATE ALL;").unwrap();
     drop(e);
