@@ -177,6 +177,14 @@ pub(crate) fn explain(engine: &mut Engine, target: &ExplainTarget, text: &str) -
     }
 }
 
+/// `PRINT`'s timestamps: `2021/03/23 16:26:39.869 Z` (UTC).
+fn print_time(ms: i64) -> String {
+    match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(t) => t.format("%Y/%m/%d %H:%M:%S%.3f Z").to_string(),
+        None => ms.to_string(),
+    }
+}
+
 pub(crate) fn print(engine: &mut Engine, topic: &str, limit: Option<u64>) -> Result<StatementResult> {
     if ddl::topic_partitions(engine, topic).is_none() {
         return analysis_err!("Could not find topic '{topic}', or the KSQL user does not have permissions to list the topic. Topic names are case-sensitive.");
@@ -187,7 +195,7 @@ pub(crate) fn print(engine: &mut Engine, topic: &str, limit: Option<u64>) -> Res
         .take(limit.map_or(usize::MAX, |l| l as usize))
         .map(|r| {
             let text = |b: &Option<Vec<u8>>| b.as_ref().map_or("<null>".to_owned(), |b| String::from_utf8_lossy(b).into_owned());
-            format!("rowtime: {}, key: {}, value: {}, partition: 0", r.timestamp, text(&r.key), text(&r.value))
+            format!("rowtime: {}, key: {}, value: {}, partition: 0", print_time(r.timestamp), text(&r.key), text(&r.value))
         })
         .collect();
     Ok(StatementResult::Printed(lines))

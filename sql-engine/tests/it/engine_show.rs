@@ -210,3 +210,19 @@ fn explain_a_statement_plans_without_running() {
     let r = e.execute("CREATE STREAM F AS SELECT ID, V FROM S WHERE V > 0;").unwrap();
     assert_eq!(status(&r[0]), "Created query with ID CSAS_F_0");
 }
+
+#[test]
+fn print_shows_records_as_ksqldb() {
+    let mut e = engine(S);
+    crate::engine_support::pipe(&mut e, "s", &[(Some("1"), Some(r#"{"K":"a","V":1}"#), 1_616_516_799_869), (None, None, 0)]);
+    let lines = match e.execute("PRINT 's' FROM BEGINNING LIMIT 2;").unwrap().remove(0) {
+        StatementResult::Printed(l) => l,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        lines,
+        vec![r#"rowtime: 2021/03/23 16:26:39.869 Z, key: 1, value: {"K":"a","V":1}, partition: 0"#, "rowtime: 1970/01/01 00:00:00.000 Z, key: <null>, value: <null>, partition: 0"]
+    );
+    let err = e.execute("PRINT 'nope';").unwrap_err();
+    assert!(err.to_string().starts_with("Could not find topic 'nope'"), "{err}");
+}
