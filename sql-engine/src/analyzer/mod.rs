@@ -118,7 +118,7 @@ pub(crate) fn plan_query(query: &Query, catalog: &Catalog, env: &ExprEnv, sink: 
     }
     let flat = select::plan_table_functions(query, env, step)?;
     step = flat.step;
-    let projection = expand_select(query, env, &step, &flat.replaced, sink, &key_req, false)?;
+    let projection = expand_select(query, env, &step, &flat.replaced, sink, &key_req)?;
     let props = StepProperties { ctx: "Project".into(), schema: projection.schema };
     let is_table = step.is_table();
     step = if is_table {

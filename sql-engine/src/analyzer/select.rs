@@ -81,7 +81,6 @@ pub(crate) fn expand_select(
     replaced: &[(Expr, Expr)],
     sink: Option<&str>,
     key_req: &KeyRequirement,
-    _aggregate: bool,
 ) -> Result<Projection> {
     let input = &step.schema().value;
     let join = !query.from.joins.is_empty();

@@ -109,7 +109,7 @@ impl LiveRuntime {
     pub(crate) fn new(broker: Broker, log: Arc<ProcessingLog>, log_topic: String) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let (b, s) = (broker.clone(), stop.clone());
-        let _ = thread::Builder::new().name("brook-sql-processing-log".into()).spawn(move || {
+        let spawned = thread::Builder::new().name("brook-sql-processing-log".into()).spawn(move || {
             while !s.load(Ordering::Relaxed) {
                 for e in log.drain() {
                     let rec = OutputRecord { key: None, value: Some(e.json.to_string().into_bytes()), timestamp: e.timestamp, headers: vec![] };
@@ -120,6 +120,9 @@ impl LiveRuntime {
                 thread::sleep(Duration::from_millis(100));
             }
         });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot start the processing-log flusher; entries stay in memory");
+        }
         LiveRuntime { broker, queries: BTreeMap::new(), stop_flusher: stop }
     }
 

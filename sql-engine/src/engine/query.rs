@@ -7,8 +7,7 @@ use crate::analyzer::{plan_query, QueryPlan};
 use crate::catalog::{kind_name, DataSource, QueryInfo, QueryKind, QueryState};
 use crate::engine::ddl::{create_topic, format_defaults, prop_int, prop_string, timestamp_of, topic_partitions};
 use crate::engine::{status, Engine, OutputRecord, Runtime, StatementResult};
-use crate::format::{formats_from_properties, RowSerdeAdapter};
-use crate::lower::serde::columns;
+use crate::format::formats_from_properties;
 use crate::lower::{lower_persistent, LowerContext};
 use crate::parser::ast::{CreateAsSelect, Expr, Literal, Query, SourceKind, TerminateTarget};
 use crate::plan::physical::{ExecutionStep, Formats, PhysicalPlan, SinkStep, StepProperties};
@@ -252,10 +251,8 @@ pub(crate) fn insert_values(engine: &mut Engine, target: &str, names: &[String],
     let ctx_value = crate::format::SerdeContext::value(&sink.topic);
     let key_bytes = if key_cols.is_empty() { None } else { crate::format::format_for(&sink.key_format)?.row_serde(&key_cols, true)?.serialize(&key, &ctx_key)? };
     let value_bytes = crate::format::format_for(&sink.value_format)?.row_serde(&value_cols, false)?.serialize(&value, &ctx_value)?;
-    let _ = RowSerdeAdapter::new;
     let ts = timestamp.unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64));
     engine.write_record(&sink.topic, OutputRecord { key: key_bytes, value: value_bytes, timestamp: ts, headers: vec![] })?;
-    let _ = columns;
     Ok(status(text, String::new(), None))
 }
 
