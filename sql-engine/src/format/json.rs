@@ -63,8 +63,12 @@ pub(crate) struct JsonRowSerde {
 }
 
 impl JsonRowSerde {
+    /// `unwrapped` applies only to a single column.
     pub(crate) fn new(columns: &[Column], unwrapped: bool) -> Self {
-        JsonRowSerde { columns: columns.iter().map(|c| (c.name.clone(), c.ty.clone())).collect(), unwrapped }
+        JsonRowSerde {
+            columns: columns.iter().map(|c| (c.name.clone(), c.ty.clone())).collect(),
+            unwrapped: unwrapped && columns.len() == 1,
+        }
     }
 
     /// The row as a JSON document (the object, or the bare value when unwrapped).
