@@ -43,7 +43,7 @@ use crate::value::{Column, Row, SqlType, Value};
 
 pub use adapter::RowSerdeAdapter;
 pub use internal::InternalRowSerde;
-pub use props::{formats_from_properties, FormatDefaults, SourceFormats};
+pub use props::{formats_from_properties, sink_formats, FormatDefaults, SourceFormats};
 pub use test_json::{row_from_json, row_to_json};
 
 /// Format property: the `DELIMITED` field separator (one character).
