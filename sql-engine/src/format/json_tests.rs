@@ -163,6 +163,11 @@ fn ksqldb_decimals_keep_their_digits() {
     let s = value_serde(&[("D", SqlType::Decimal { precision: 4, scale: 2 })]);
     let bytes = s.serialize(&[dec(1230, 4, 2)], &SerdeContext::value("t")).unwrap().unwrap();
     assert_eq!(bytes, br#"{"D":12.30}"#);
+    // Below 10^-6 Jackson writes BigDecimal.toString()'s exponent form; it reads back exactly.
+    let tiny = value_serde(&[("D", SqlType::Decimal { precision: 10, scale: 8 })]);
+    let bytes = tiny.serialize(&[dec(12, 10, 8)], &SerdeContext::value("t")).unwrap().unwrap();
+    assert_eq!(bytes, br#"{"D":1.2E-7}"#);
+    assert_eq!(tiny.deserialize(Some(&bytes), &SerdeContext::value("t")).unwrap().unwrap(), vec![dec(12, 10, 8)]);
 }
 
 #[test]
