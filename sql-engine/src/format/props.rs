@@ -9,9 +9,12 @@
 //! - `WRAP_SINGLE_VALUE` must be supported by the value format and needs one value column;
 //! - a `... AS SELECT` sink inherits the source's formats ([`sink_formats`]).
 
-use super::{format_for, validate_columns, Format, RowSerdeAdapter, FormatInfo, DELIMITER, FULL_SCHEMA_NAME, KNOWN_FORMATS, SCHEMA_ID};
 use serde::{Deserialize, Serialize};
 
+use super::{
+    format_for, validate_columns, Format, FormatInfo, RowSerdeAdapter, DELIMITER, FULL_SCHEMA_NAME, KNOWN_FORMATS,
+    SCHEMA_ID,
+};
 use crate::error::{Error, Result};
 use crate::parser::ast::Literal;
 use crate::value::{Column, ColumnNamespace, LogicalSchema};
