@@ -265,7 +265,7 @@ fn hostile_input_is_a_serde_error() {
     let m = err(s.deserialize(Some(b"{\"A\":[\"\xff\"]}"), &SerdeContext::value("t")));
     assert!(m.starts_with("Failed to deserialize value from topic: t. Invalid UTF-8"), "{m}");
     let m = err(read(&s, "{bad json containing personal info: do not log me"));
-    assert!(!m.contains("personal"), "{m}");
+    assert_eq!(m, "Failed to deserialize value from topic: bob. Unexpected character ('b' (code 98)): was expecting double-quote to start field name");
     for bad in ["{\"A\":", "{\"A\":[1,", "[", "\"", "{\"A\":\"\\ud800\"}"] {
         // Truncations fail; a lone surrogate escape decodes to U+FFFD as in Java.
         let r = read(&s, bad);

@@ -13,8 +13,8 @@
 //!
 //! Differences from ksqlDB (all listed in `docs/sql.md`, section Formats):
 //! - JSON nesting deeper than 256 levels is a deserialization error (Jackson allows 1000).
-//! - JSON parse errors are worded by Brook (ksqlDB's come from Jackson); as in ksqlDB they never
-//!   quote the record's content. As Jackson's `readTree`, bytes after the first value are ignored.
+//! - JSON parse errors follow Jackson's wording for the common cases only. As Jackson's
+//!   `readTree` does, bytes after the first value are ignored.
 //! - A JSON number read into a `STRING` column keeps the text as written (`1e5` stays `1e5`;
 //!   Jackson's `BigDecimal` prints `1E+5`).
 //! - Doubles are written with the shortest round-trip digits (Java 19+'s `Double.toString`).
