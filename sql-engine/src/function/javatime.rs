@@ -141,16 +141,16 @@ impl Zone {
     }
 
     /// The offset in effect at a UTC instant.
-    pub(crate) fn offset_at(&self, utc: &NaiveDateTime) -> FixedOffset {
+    pub(crate) fn offset_at(self, utc: &NaiveDateTime) -> FixedOffset {
         match self {
             Zone::Region(tz) => tz.offset_from_utc_datetime(utc).fix(),
-            Zone::Fixed(f) => *f,
+            Zone::Fixed(f) => f,
         }
     }
 
     /// The UTC instant of a local date-time (the earlier one in a DST overlap, the later
     /// side of a gap).
-    pub(crate) fn to_utc(&self, local: &NaiveDateTime) -> Option<DateTime<Utc>> {
+    pub(crate) fn to_utc(self, local: &NaiveDateTime) -> Option<DateTime<Utc>> {
         match self {
             Zone::Region(tz) => tz.from_local_datetime(local).earliest().or_else(|| tz.from_local_datetime(&(*local + chrono::Duration::hours(1))).earliest()).map(|d| d.with_timezone(&Utc)),
             Zone::Fixed(f) => f.from_local_datetime(local).earliest().map(|d| d.with_timezone(&Utc)),
