@@ -176,7 +176,7 @@ impl Node {
                 Value::Int(i) => Value::Int(i.wrapping_neg()),
                 Value::BigInt(i) => Value::BigInt(i.wrapping_neg()),
                 Value::Double(d) => Value::Double(-d),
-                Value::Decimal(d) => Value::Decimal(crate::Decimal { unscaled: -d.unscaled, ..d }),
+                Value::Decimal(d) => Value::Decimal(crate::Decimal { unscaled: d.unscaled.wrapping_neg(), ..d }),
                 other => other,
             },
             Node::Not(e) => opt_bool(boolean(e.eval(row, vars)?)?.map(|b| !b)),

@@ -312,3 +312,18 @@ fn fuzz_entry_never_panics_on_odd_rows() {
     let _ = fuzz_eval(&Expr::Subscript { base: Box::new(col("C0")), index: Box::new(int(i32::MIN)) }, &odd);
     assert!(fuzz_eval(&col("C9"), &odd).is_err());
 }
+
+#[test]
+fn malformed_values_and_extreme_arguments_do_not_panic() {
+    let weird = Value::Decimal(Decimal { unscaled: i128::MIN, precision: 3, scale: 200 });
+    let row = vec![weird.clone(), Value::Decimal(Decimal { unscaled: -1, precision: 1, scale: 0 })];
+    for op in [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Mod] {
+        let _ = fuzz_eval(&bin(op, col("C0"), col("C1")), &row);
+    }
+    let _ = fuzz_eval(&Expr::Unary { op: UnaryOp::Neg, expr: Box::new(col("C0")) }, &row);
+    let _ = fuzz_eval(&call("ABS", vec![col("C0")]), &row);
+    let _ = fuzz_eval(&call("ROUND", vec![dec("1.5"), int(i32::MIN)]), &[]);
+    assert!(fuzz_eval(&call("LPAD", vec![s("x"), int(i32::MAX), s("y")]), &[]).is_err());
+    assert!(fuzz_eval(&call("GENERATE_SERIES", vec![big(i64::MIN), big(i64::MAX)]), &[]).is_err());
+    let _ = fuzz_eval(&call("SLICE", vec![Expr::Array(vec![int(1)]), big(i64::MIN), big(i64::MIN)]), &[]);
+}

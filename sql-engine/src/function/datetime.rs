@@ -136,7 +136,7 @@ fn convert_tz(a: &[Value], _: &SqlType) -> Result<Value> {
         return eval_err!("timestamp {ts} out of range");
     };
     let shift = i64::from(to.offset_at(&utc).local_minus_utc() - from.offset_at(&utc).local_minus_utc()) * 1000;
-    Ok(Value::Timestamp(ts + shift))
+    Ok(Value::Timestamp(ts.saturating_add(shift)))
 }
 
 #[cfg(test)]

@@ -152,7 +152,7 @@ impl Zone {
     /// side of a gap).
     pub(crate) fn to_utc(self, local: &NaiveDateTime) -> Option<DateTime<Utc>> {
         match self {
-            Zone::Region(tz) => tz.from_local_datetime(local).earliest().or_else(|| tz.from_local_datetime(&(*local + chrono::Duration::hours(1))).earliest()).map(|d| d.with_timezone(&Utc)),
+            Zone::Region(tz) => tz.from_local_datetime(local).earliest().or_else(|| local.checked_add_signed(chrono::Duration::hours(1)).and_then(|later| tz.from_local_datetime(&later).earliest())).map(|d| d.with_timezone(&Utc)),
             Zone::Fixed(f) => f.from_local_datetime(local).earliest().map(|d| d.with_timezone(&Utc)),
         }
     }

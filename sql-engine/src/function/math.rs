@@ -49,7 +49,7 @@ fn abs(a: &[Value], _: &SqlType) -> Result<Value> {
         Value::Int(i) => Value::Int(i.wrapping_abs()),
         Value::BigInt(i) => Value::BigInt(i.wrapping_abs()),
         Value::Double(d) => Value::Double(d.abs()),
-        Value::Decimal(d) => Value::Decimal(Decimal { unscaled: d.unscaled.abs(), ..*d }),
+        Value::Decimal(d) => Value::Decimal(Decimal { unscaled: d.unscaled.wrapping_abs(), ..*d }),
         other => other.clone(),
     })
 }
@@ -83,7 +83,7 @@ pub(crate) enum Mode {
 
 /// `u * 10^-scale` rounded to `places` fraction digits, kept at `scale`.
 pub(crate) fn round_unscaled(u: i128, scale: u8, places: i32, mode: Mode) -> Option<i128> {
-    let drop = i32::from(scale) - places;
+    let drop = i32::from(scale).saturating_sub(places);
     if drop <= 0 {
         return Some(u);
     }
