@@ -1,0 +1,3 @@
+//! The sql-engine's integration tests, one module per area.
+
+mod parser;
