@@ -34,6 +34,8 @@ pub(crate) mod node;
 pub(crate) mod types;
 
 #[cfg(test)]
+mod golden;
+#[cfg(test)]
 mod tests;
 
 use std::sync::Arc;
