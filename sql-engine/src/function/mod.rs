@@ -29,6 +29,7 @@ pub(crate) mod signature;
 mod string;
 mod table;
 mod udf;
+mod url;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -161,6 +162,7 @@ impl FunctionRegistry {
         datetime::register(&mut r);
         json::register(&mut r);
         collections::register(&mut r);
+        url::register(&mut r);
         aggregate::register(&mut r);
         table::register(&mut r);
         r
