@@ -67,6 +67,33 @@ fn outcome(text: &str, scope: &Scope, row: &[Value], registry: &FunctionRegistry
     }
 }
 
+/// Mutations of every golden expression (truncated, extreme numbers, swapped operands) must
+/// compile and evaluate to a value or an error, never a panic.
+#[test]
+fn mutated_golden_expressions_never_panic() {
+    let (scope, row) = scope_and_row();
+    let registry = FunctionRegistry::new();
+    let text = std::fs::read_to_string(FILE).expect("golden file");
+    let exprs: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.rsplit_once(" => ").map(|(e, _)| e.trim())).collect();
+    let extremes = ["2147483647", "-2147483648", "9223372036854775807", "0", "-1", "NULL", "''", "1e308", "99999999999999999999999999999999999.9"];
+    let mut tried = 0;
+    for e in &exprs {
+        let mut variants = vec![e.replace('1', "0"), e.replace("2", "-2147483648"), e.replace("A", "N").replace("S,", "NS,")];
+        for cut in [e.len() / 3, e.len() / 2] {
+            variants.push(e.chars().take(cut).collect());
+        }
+        for x in extremes {
+            variants.push(e.replace("3", x));
+            variants.push(e.replace("'", "").replace("hello", x));
+        }
+        for v in variants {
+            tried += 1;
+            let _ = outcome(&v, &scope, &row, &registry);
+        }
+    }
+    assert!(tried > 1000, "only {tried} mutations");
+}
+
 #[test]
 fn golden_expressions() {
     let original = std::fs::read_to_string(FILE).expect("golden file");

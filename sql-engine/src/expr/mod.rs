@@ -228,6 +228,12 @@ pub fn fuzz_eval(expr: &Expr, row: &[Value]) -> Result<Value> {
     compile(expr, &Scope::new(columns), &registry, &|_| None)?.eval(row)
 }
 
+/// Parses, compiles and evaluates expression text on an empty row without panicking: the
+/// entry for a fuzz target over SQL text.
+pub fn fuzz_eval_text(text: &str) -> Result<Value> {
+    fuzz_eval(&crate::parser::parse_expression(text)?, &[])
+}
+
 /// The type of a value, as best it can be told (`STRING` for nulls and empty collections).
 pub fn value_type(v: &Value) -> SqlType {
     match v {
