@@ -59,6 +59,10 @@ fn temporal(t: &SqlType) -> bool {
 
 impl Compiler<'_> {
     pub(crate) fn compile(&mut self, expr: &Expr) -> Result<Typed> {
+        stacker::maybe_grow(super::node::STACK_RED_ZONE, super::node::STACK_SEGMENT, || self.compile_inner(expr))
+    }
+
+    fn compile_inner(&mut self, expr: &Expr) -> Result<Typed> {
         match expr {
             Expr::Literal(l) => literal(l),
             Expr::Column { source, name } => self.column(source.as_deref(), name),

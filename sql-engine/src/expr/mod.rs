@@ -167,6 +167,10 @@ fn collect_calls(expr: &Expr, wanted: &dyn Fn(&str) -> bool) -> Vec<Expr> {
 
 /// Visits `expr` and its sub-expressions, pre-order; `visit` returns whether to descend.
 pub fn walk(expr: &Expr, visit: &mut dyn FnMut(&Expr) -> bool) {
+    stacker::maybe_grow(node::STACK_RED_ZONE, node::STACK_SEGMENT, || walk_inner(expr, visit));
+}
+
+fn walk_inner(expr: &Expr, visit: &mut dyn FnMut(&Expr) -> bool) {
     if !visit(expr) {
         return;
     }

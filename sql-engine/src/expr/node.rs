@@ -12,6 +12,10 @@ use crate::function::{Nulls, ScalarImpl};
 use crate::value::{SqlType, Value};
 use crate::{eval_err, Result};
 
+/// Stack left below which recursion moves to a new segment, and that segment's size.
+pub(crate) const STACK_RED_ZONE: usize = 64 * 1024;
+pub(crate) const STACK_SEGMENT: usize = 1024 * 1024;
+
 /// Comparison operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CmpOp {
@@ -150,6 +154,18 @@ pub(crate) fn sql_cmp(a: &Value, b: &Value) -> Option<Ordering> {
 impl Node {
     /// Evaluates against a row and the current lambda variables.
     pub(crate) fn eval(&self, row: &[Value], vars: &[Value]) -> Result<Value> {
+        match self {
+            Node::Literal(v) => Ok(v.clone()),
+            Node::Column(i) => match row.get(*i) {
+                Some(v) => Ok(v.clone()),
+                None => eval_err!("row has {} columns, expression reads column {i}", row.len()),
+            },
+            // Trees may be 1,000 deep (the parser's limit): grow the stack instead of overflowing it.
+            _ => stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.eval_inner(row, vars)),
+        }
+    }
+
+    fn eval_inner(&self, row: &[Value], vars: &[Value]) -> Result<Value> {
         Ok(match self {
             Node::Literal(v) => v.clone(),
             Node::Column(i) => match row.get(*i) {

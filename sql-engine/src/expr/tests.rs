@@ -327,3 +327,17 @@ fn malformed_values_and_extreme_arguments_do_not_panic() {
     assert!(fuzz_eval(&call("GENERATE_SERIES", vec![big(i64::MIN), big(i64::MAX)]), &[]).is_err());
     let _ = fuzz_eval(&call("SLICE", vec![Expr::Array(vec![int(1)]), big(i64::MIN), big(i64::MIN)]), &[]);
 }
+
+#[test]
+fn deep_trees_compile_and_evaluate_on_a_small_stack() {
+    let mut e = int(1);
+    for _ in 0..1000 {
+        e = bin(BinaryOp::Add, e, Expr::Unary { op: UnaryOp::Neg, expr: Box::new(int(1)) });
+    }
+    let t = std::thread::Builder::new().stack_size(256 * 1024).spawn(move || {
+        let registry = FunctionRegistry::new();
+        assert_eq!(collect_aggregates(&e, &registry).len(), 0);
+        compile(&e, &Scope::default(), &registry, &|_| None).unwrap().eval(&[]).unwrap()
+    });
+    assert_eq!(t.unwrap().join().unwrap(), Value::Int(-999));
+}
