@@ -102,6 +102,19 @@ impl CompiledExpr {
         self.node.eval(row, &[])
     }
 
+    /// The scope columns the expression reads, ascending (for projection pushdown).
+    pub fn columns(&self) -> Vec<usize> {
+        let mut out = Vec::new();
+        self.node.visit(&mut |n| {
+            if let Node::Column(i) = n {
+                out.push(*i);
+            }
+        });
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// The value of an expression that reads no columns (`INSERT ... VALUES`, literals).
     ///
     /// # Errors

@@ -318,6 +318,56 @@ impl Node {
     }
 }
 
+impl Node {
+    /// Calls `f` on this node and every node below it.
+    pub(crate) fn visit(&self, f: &mut dyn FnMut(&Node)) {
+        f(self);
+        let mut go = |n: &Node| n.visit(f);
+        match self {
+            Node::Literal(_) | Node::Column(_) | Node::Var(_) => {}
+            Node::Field { base, .. } | Node::Neg(base) | Node::Not(base) | Node::IsNull { expr: base, .. } | Node::Cast { expr: base, .. } => go(base),
+            Node::Index { base, index: other } | Node::Key { base, key: other } => {
+                go(base);
+                go(other);
+            }
+            Node::Arith { left, right, .. } | Node::Compare { left, right, .. } | Node::Distinct { left, right, .. } | Node::And(left, right) | Node::Or(left, right) | Node::Concat(left, right) => {
+                go(left);
+                go(right);
+            }
+            Node::Like { expr, pattern, .. } => {
+                go(expr);
+                if let LikePattern::Dynamic { pattern, .. } = pattern {
+                    go(pattern);
+                }
+            }
+            Node::InList { expr, list, .. } => {
+                go(expr);
+                list.iter().for_each(go);
+            }
+            Node::Case { whens, otherwise } => {
+                for (w, t) in whens {
+                    go(w);
+                    go(t);
+                }
+                go(otherwise);
+            }
+            Node::Call { args, .. } | Node::MakeArray(args) => args.iter().for_each(go),
+            Node::MakeMap(entries) => entries.iter().for_each(|(k, v)| {
+                go(k);
+                go(v);
+            }),
+            Node::MakeStruct(fields) => fields.iter().for_each(|(_, v)| go(v)),
+            Node::Lambda { base, init, bodies, .. } => {
+                go(base);
+                if let Some(i) = init {
+                    go(i);
+                }
+                bodies.iter().for_each(go);
+            }
+        }
+    }
+}
+
 /// The 0-based position of SQL index `i` (1-based, negative from the end) in `len` items.
 pub(crate) fn array_position(len: usize, i: i64) -> Option<usize> {
     let len = i64::try_from(len).ok()?;

@@ -341,3 +341,11 @@ fn deep_trees_compile_and_evaluate_on_a_small_stack() {
     });
     assert_eq!(t.unwrap().join().unwrap(), Value::Int(-999));
 }
+
+#[test]
+fn referenced_columns() {
+    let e = call("TRANSFORM", vec![col("ARR"), lambda(&["X"], bin(BinaryOp::Add, col("X"), col("A")))]);
+    assert_eq!(compiled(&e).columns(), vec![0, 4]);
+    assert_eq!(compiled(&bin(BinaryOp::Add, col("B"), col("B"))).columns(), vec![1]);
+    assert!(compiled(&int(1)).columns().is_empty());
+}
