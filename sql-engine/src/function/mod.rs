@@ -22,6 +22,7 @@ mod conversion;
 mod datetime;
 pub(crate) mod javatime;
 mod json;
+mod jsondoc;
 mod math;
 mod nulls;
 mod regex;
