@@ -14,15 +14,9 @@ const CAT: &str = "JSON";
 pub(crate) fn register(r: &mut FunctionRegistry) {
     use Nulls::*;
     r.scalar("EXTRACTJSONFIELD", CAT, "The value at a JSONPath ($.a.b[0]) in JSON text: strings unquoted, other values as JSON.", &["(STRING, STRING) -> STRING"], Strict, extract_json_field);
-    r.scalar("JSON_ARRAY_LENGTH", CAT, "The length of a JSON array, NULL for anything else.", &["(STRING) -> INT"], Strict, |a, _| Ok(match parse(string(a, 0)?) {
-        Some(Json::Array(v)) => Value::Int(v.len() as i32),
-        _ => Value::Null,
-    }));
+    r.scalar("JSON_ARRAY_LENGTH", CAT, "The length of a JSON array, NULL for anything else.", &["(STRING) -> INT"], Strict, json_array_length);
     r.scalar("JSON_CONCAT", CAT, "Merges JSON objects, or concatenates JSON arrays (other values wrapped as one-element arrays).", &["(STRING, STRING...) -> STRING"], Handled, json_concat);
-    r.scalar("JSON_KEYS", CAT, "The keys of a JSON object.", &["(STRING) -> ARRAY<STRING>"], Strict, |a, _| Ok(match parse(string(a, 0)?) {
-        Some(Json::Object(o)) => Value::Array(o.into_iter().map(|(k, _)| Value::String(k)).collect()),
-        _ => Value::Null,
-    }));
+    r.scalar("JSON_KEYS", CAT, "The keys of a JSON object.", &["(STRING) -> ARRAY<STRING>"], Strict, json_keys);
     r.scalar("JSON_RECORDS", CAT, "The entries of a JSON object, values as JSON text.", &["(STRING) -> MAP<STRING, STRING>"], Strict, json_records);
     r.scalar("IS_JSON_STRING", CAT, "Whether the string is valid JSON.", &["(STRING) -> BOOLEAN"], Handled, |a, _| Ok(Value::Boolean(matches!(arg(a, 0), Value::String(s) if parse(s).is_some()))));
     r.scalar("TO_JSON_STRING", CAT, "Any value as JSON text.", &["(ANY) -> STRING"], Handled, |a, _| Ok(Value::String(to_json(arg(a, 0)).to_string())));
@@ -89,6 +83,20 @@ fn extract_json_field(a: &[Value], _: &SqlType) -> Result<Value> {
         Json::Null => Value::Null,
         Json::String(s) => Value::String(s),
         other => Value::String(other.to_string()),
+    })
+}
+
+fn json_array_length(a: &[Value], _: &SqlType) -> Result<Value> {
+    Ok(match parse(string(a, 0)?) {
+        Some(Json::Array(v)) => Value::Int(v.len() as i32),
+        _ => Value::Null,
+    })
+}
+
+fn json_keys(a: &[Value], _: &SqlType) -> Result<Value> {
+    Ok(match parse(string(a, 0)?) {
+        Some(Json::Object(o)) => Value::Array(o.into_iter().map(|(k, _)| Value::String(k)).collect()),
+        _ => Value::Null,
     })
 }
 
