@@ -349,3 +349,19 @@ fn referenced_columns() {
     assert_eq!(compiled(&bin(BinaryOp::Add, col("B"), col("B"))).columns(), vec![1]);
     assert!(compiled(&int(1)).columns().is_empty());
 }
+
+#[test]
+fn deterministic_calls_on_literals_fold() {
+    let folded = compiled(&call("PARSE_TIMESTAMP", vec![s("2020-01-01"), s("yyyy-MM-dd")]));
+    assert!(matches!(&*folded.node, Node::Literal(Value::Timestamp(1_577_836_800_000))), "{:?}", folded.node);
+    assert!(matches!(&*compiled(&call("RANDOM", vec![])).node, Node::Call { .. }));
+    assert!(matches!(&*compiled(&call("UUID", vec![])).node, Node::Call { .. }));
+    let failing = compiled(&call("PARSE_DATE", vec![s("nope"), s("yyyy")]));
+    assert!(matches!(&*failing.node, Node::Call { .. }));
+    assert!(failing.eval(&row()).is_err());
+    let mut registry = FunctionRegistry::new();
+    registry.register_udf("ONE", "", || 1i64).unwrap();
+    let udf = compile(&call("ONE", vec![]), &scope(), &registry, &|_| None).unwrap();
+    assert!(matches!(&*udf.node, Node::Call { .. }));
+    assert_eq!(udf.eval(&row()).unwrap(), Value::BigInt(1));
+}

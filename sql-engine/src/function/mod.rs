@@ -84,6 +84,16 @@ impl fmt::Debug for ScalarFunction {
     }
 }
 
+/// Built-ins whose result changes between calls with the same arguments.
+const NONDETERMINISTIC: &[&str] = &["RANDOM", "UUID", "UNIX_TIMESTAMP", "UNIX_DATE"];
+
+impl ScalarFunction {
+    /// Whether equal arguments always give equal results (user functions are assumed not to).
+    pub(crate) fn is_deterministic(&self) -> bool {
+        self.category != "USER" && !NONDETERMINISTIC.contains(&self.name.as_str())
+    }
+}
+
 /// A call resolved against one signature.
 #[derive(Debug, Clone)]
 pub(crate) struct ResolvedScalar {
