@@ -1,6 +1,7 @@
 //! The compiled expression tree and its evaluation. Every column, struct field, function and
 //! conversion is resolved by [`super::compile`]; evaluation only walks the tree.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -155,13 +156,21 @@ impl Node {
     /// Evaluates against a row and the current lambda variables.
     pub(crate) fn eval(&self, row: &[Value], vars: &[Value]) -> Result<Value> {
         match self {
-            Node::Literal(v) => Ok(v.clone()),
-            Node::Column(i) => match row.get(*i) {
-                Some(v) => Ok(v.clone()),
-                None => eval_err!("row has {} columns, expression reads column {i}", row.len()),
-            },
+            Node::Literal(_) | Node::Column(_) => self.eval_ref(row, vars).map(Cow::into_owned),
             // Trees may be 1,000 deep (the parser's limit): grow the stack instead of overflowing it.
             _ => stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.eval_inner(row, vars)),
+        }
+    }
+
+    /// [`Self::eval`] without copying a column's or literal's value.
+    fn eval_ref<'a>(&'a self, row: &'a [Value], vars: &[Value]) -> Result<Cow<'a, Value>> {
+        match self {
+            Node::Literal(v) => Ok(Cow::Borrowed(v)),
+            Node::Column(i) => match row.get(*i) {
+                Some(v) => Ok(Cow::Borrowed(v)),
+                None => eval_err!("row has {} columns, expression reads column {i}", row.len()),
+            },
+            _ => self.eval(row, vars).map(Cow::Owned),
         }
     }
 
@@ -173,8 +182,8 @@ impl Node {
                 None => return eval_err!("row has {} columns, expression reads column {i}", row.len()),
             },
             Node::Var(i) => vars.get(*i).cloned().unwrap_or(Value::Null),
-            Node::Field { base, index } => match base.eval(row, vars)? {
-                Value::Struct(mut fields) if *index < fields.len() => fields.swap_remove(*index).1,
+            Node::Field { base, index } => match base.eval_ref(row, vars)?.as_ref() {
+                Value::Struct(fields) => fields.get(*index).map_or(Value::Null, |(_, v)| v.clone()),
                 _ => Value::Null,
             },
             Node::Index { base, index } => match (base.eval(row, vars)?, index.eval(row, vars)?) {
@@ -205,7 +214,7 @@ impl Node {
                 arith(*op, ty, l, r)?
             }
             Node::Compare { op, left, right } => {
-                let (l, r) = (left.eval(row, vars)?, right.eval(row, vars)?);
+                let (l, r) = (left.eval_ref(row, vars)?, right.eval_ref(row, vars)?);
                 if l.is_null() || r.is_null() {
                     return Ok(Value::Null);
                 }
@@ -235,9 +244,9 @@ impl Node {
                 }
                 _ => Value::Null,
             },
-            Node::IsNull { expr, negated } => Value::Boolean(expr.eval(row, vars)?.is_null() != *negated),
+            Node::IsNull { expr, negated } => Value::Boolean(expr.eval_ref(row, vars)?.is_null() != *negated),
             Node::Distinct { left, right, negated } => {
-                let (l, r) = (left.eval(row, vars)?, right.eval(row, vars)?);
+                let (l, r) = (left.eval_ref(row, vars)?, right.eval_ref(row, vars)?);
                 let same = match (l.is_null(), r.is_null()) {
                     (true, true) => true,
                     (false, false) => sql_cmp(&l, &r) == Some(Ordering::Equal),
@@ -246,11 +255,12 @@ impl Node {
                 Value::Boolean(same == *negated)
             }
             Node::Like { expr, pattern, negated } => {
-                let Value::String(s) = expr.eval(row, vars)? else { return Ok(Value::Null) };
+                let v = expr.eval_ref(row, vars)?;
+                let Value::String(s) = v.as_ref() else { return Ok(Value::Null) };
                 let matched = match pattern {
-                    LikePattern::Fixed(re) => re.is_match(&s),
+                    LikePattern::Fixed(re) => re.is_match(s),
                     LikePattern::Dynamic { pattern, escape } => match pattern.eval(row, vars)? {
-                        Value::String(p) => like_regex(&p, *escape)?.is_match(&s),
+                        Value::String(p) => like_regex(&p, *escape)?.is_match(s),
                         _ => return Ok(Value::Null),
                     },
                 };
