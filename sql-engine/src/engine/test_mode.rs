@@ -94,18 +94,15 @@ impl Pipeline {
 }
 
 impl TestPipeline {
-    pub(crate) fn new(state_dir: PathBuf) -> Self {
+    pub(crate) fn new(state_dir: PathBuf) -> Result<Self> {
         let (tx, rx) = mpsc::channel::<Job>();
-        thread::Builder::new()
-            .name("brook-sql-test-pipeline".into())
-            .spawn(move || {
-                let mut p = Pipeline::default();
-                while let Ok(job) = rx.recv() {
-                    job(&mut p);
-                }
-            })
-            .expect("spawning the test pipeline thread");
-        TestPipeline { jobs: tx, state_dir }
+        thread::Builder::new().name("brook-sql-test-pipeline".into()).spawn(move || {
+            let mut p = Pipeline::default();
+            while let Ok(job) = rx.recv() {
+                job(&mut p);
+            }
+        })?;
+        Ok(TestPipeline { jobs: tx, state_dir })
     }
 
     /// Runs `f` on the pipeline thread and returns its result.
