@@ -152,6 +152,17 @@ impl TestPipeline {
         })?
     }
 
+    /// Every entry of key-value store `store` of query `id` (`None`: no such query or store).
+    pub(crate) fn store_entries(&self, id: &str, store: &str) -> Result<Option<Vec<(Bytes, Bytes)>>> {
+        let (id, store) = (id.to_owned(), store.to_owned());
+        self.run(move |p| -> Result<Option<Vec<(Bytes, Bytes)>>> {
+            let Some(q) = p.queries.iter().find(|q| q.id == id) else { return Ok(None) };
+            let Some(s) = q.driver.get_key_value_store(&store) else { return Ok(None) };
+            let entries = s.all().map_err(|e| Error::Eval(e.to_string()))?.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| Error::Eval(e.to_string()))?;
+            Ok(Some(entries))
+        })?
+    }
+
     /// Closes every driver (their RocksDB stores) before returning.
     pub(crate) fn close_all(&self) {
         let _ = self.run(|p| {
