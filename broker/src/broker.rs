@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use crate::config::{BrokerConfig, TopicConfig};
 use crate::error::{Error, Result};
 use crate::group::{GroupConfig, GroupCoordinator, OffsetsLog};
+use crate::log::LogShared;
 use crate::partition::{AppendResult, FetchData, IsolationLevel, Partition};
 use crate::record::batch::BatchHeader;
 use crate::record::{BatchBuilder, Compression};
@@ -87,6 +88,8 @@ pub(crate) struct Inner {
     catalog: Mutex<()>,
     pub(crate) groups: Arc<GroupCoordinator>,
     pub(crate) txns: Mutex<TxnState>,
+    /// What every partition log shares (open-file pool, cleaner memory).
+    logs: Arc<LogShared>,
     changed: watch::Sender<u64>,
     shutdown: watch::Sender<bool>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -164,6 +167,7 @@ impl Broker {
                 Arc::new(OffsetsWriter(weak.clone())),
             ),
             txns: Mutex::new(TxnState::default()),
+            logs: LogShared::new(&config),
             config,
             topics: RwLock::new(BTreeMap::new()),
             catalog: Mutex::new(()),
@@ -474,7 +478,7 @@ impl Inner {
         let partitions = (0..meta.partitions)
             .map(|p| {
                 let dir = topic::partition_dir(&self.config.log_dir, &meta.name, p);
-                Partition::open(&meta.name, p, dir, config.clone()).map(Arc::new)
+                Partition::open(&meta.name, p, dir, config.clone(), Arc::clone(&self.logs)).map(Arc::new)
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Arc::new(Topic {
@@ -578,7 +582,7 @@ impl Inner {
         let config = t.config.read().clone();
         for p in current..count {
             let dir = topic::partition_dir(&self.config.log_dir, name, p);
-            let part = Partition::open(name, p, dir, config.clone())?;
+            let part = Partition::open(name, p, dir, config.clone(), Arc::clone(&self.logs))?;
             t.partitions.write().push(Arc::new(part));
         }
         self.save_catalog()

@@ -263,6 +263,16 @@ pub struct BrokerConfig {
     /// `group.initial.rebalance.delay.ms`: how long a new group waits for more members.
     /// Default: 3 s.
     pub group_initial_rebalance_delay: Duration,
+    /// `log.open.files.max` (Brook's own): how many segment data files stay open at once,
+    /// across all partitions; the least recently used is closed when another is needed.
+    /// Default: half the soft `RLIMIT_NOFILE` at startup, between 32 and 65,536 (512 under the
+    /// usual `ulimit -n` of 1024).
+    pub log_open_files_max: usize,
+    /// `log.cleaner.dedupe.buffer.size`: bytes of the compaction offset map (32 bytes per slot,
+    /// filled to 90%); a log with more distinct keys in its dirty section is compacted in
+    /// several rounds.
+    /// Default: 128 MiB.
+    pub log_cleaner_dedupe_buffer_size: usize,
     /// Defaults for every topic-level key (`log.retention.ms`, `log.segment.bytes`, ...).
     pub topic_defaults: TopicConfig,
 }
@@ -286,6 +296,8 @@ impl Default for BrokerConfig {
             group_min_session_timeout: Duration::from_millis(6_000),
             group_max_session_timeout: Duration::from_millis(1_800_000),
             group_initial_rebalance_delay: Duration::from_millis(3_000),
+            log_open_files_max: crate::log::default_max_open_files(),
+            log_cleaner_dedupe_buffer_size: 128 << 20,
             topic_defaults: TopicConfig::default(),
         }
     }
@@ -347,6 +359,10 @@ impl BrokerConfig {
             "group.max.session.timeout.ms" => self.group_max_session_timeout = ms(key, value)?,
             "group.initial.rebalance.delay.ms" => {
                 self.group_initial_rebalance_delay = ms(key, value)?
+            }
+            "log.open.files.max" => self.log_open_files_max = parse_num(key, value)?,
+            "log.cleaner.dedupe.buffer.size" => {
+                self.log_cleaner_dedupe_buffer_size = parse_num(key, value)?
             }
             "log.retention.ms" => d.retention_ms = parse_num(key, value)?,
             "log.retention.minutes" => d.retention_ms = parse_num::<i64>(key, value)? * 60_000,

@@ -3,13 +3,14 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::config::TopicConfig;
 use crate::error::{Error, ErrorCode, Result};
-use crate::log::Log;
+use crate::log::{Log, LogShared};
 use crate::record::batch::{self, BatchHeader};
 use crate::record::{self, ControlType};
 
@@ -256,9 +257,16 @@ pub struct Partition {
 }
 
 impl Partition {
-    /// Opens the partition's log in `dir`, recovering it and rebuilding producer state.
-    pub(crate) fn open(topic: &str, index: i32, dir: PathBuf, config: TopicConfig) -> Result<Partition> {
-        let log = Log::open(dir, config)?;
+    /// Opens the partition's log in `dir` (its files through `shared`), recovering it and
+    /// rebuilding producer state.
+    pub(crate) fn open(
+        topic: &str,
+        index: i32,
+        dir: PathBuf,
+        config: TopicConfig,
+        shared: Arc<LogShared>,
+    ) -> Result<Partition> {
+        let log = Log::open_in(dir, config, shared)?;
         let mut state = State {
             log,
             producers: HashMap::new(),
