@@ -123,7 +123,7 @@ impl OffsetsLog for OffsetsWriter {
         partition: i32,
         records: Vec<(Vec<u8>, Option<Vec<u8>>)>,
         producer: Option<(i64, i16)>,
-    ) -> Result<()> {
+    ) -> Result<i64> {
         let inner = self.0.upgrade().ok_or(Error::Shutdown)?;
         let p = inner.internal_partition(OFFSETS_TOPIC, partition)?;
         let mut b = BatchBuilder::new(Compression::None);
@@ -136,7 +136,12 @@ impl OffsetsLog for OffsetsWriter {
         }
         let mut bytes = b.build()?;
         p.append_internal(&mut bytes, now)?;
-        Ok(())
+        Ok(p.high_watermark())
+    }
+
+    fn sync(&self, partition: i32, upto: i64) -> Result<()> {
+        let inner = self.0.upgrade().ok_or(Error::Shutdown)?;
+        inner.internal_partition(OFFSETS_TOPIC, partition)?.sync_to(upto)
     }
 
     /// The transaction coordinator writes the markers to every partition of the transaction,
@@ -626,10 +631,16 @@ impl Inner {
         } else {
             self.config.transaction_topic_partitions
         };
-        let configs = BTreeMap::from([
+        let mut configs = BTreeMap::from([
             ("cleanup.policy".to_owned(), "compact".to_owned()),
             ("segment.bytes".to_owned(), (100u64 << 20).to_string()),
         ]);
+        if name == OFFSETS_TOPIC {
+            // The group coordinator syncs its appends itself, outside its lock (group commit):
+            // no fsync inside an append.
+            configs.insert("flush.messages".to_owned(), i64::MAX.to_string());
+            configs.insert("flush.ms".to_owned(), i64::MAX.to_string());
+        }
         match self.create_topic(name, count, configs) {
             Ok(()) | Err(Error::TopicAlreadyExists(_)) => {}
             Err(e) => return Err(e),

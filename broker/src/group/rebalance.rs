@@ -270,6 +270,7 @@ impl GroupCoordinator {
         let record = (group_key(&group.id), Some(group_value(&value)));
         self.log
             .append(self.partition_for(&group.id), vec![record], None)
+            .map(|_| ())
             .map_err(|e| store_error(&e, false))
     }
 

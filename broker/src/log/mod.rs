@@ -40,7 +40,9 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::record::batch::{set_base_offset, set_log_append_time, split_batches, BatchHeader};
 
 pub(crate) use handles::{default_max_open_files, FilePool};
-use segment::{Segment, MAX_SEGMENT_BYTES};
+use segment::{Segment, SyncTarget, MAX_SEGMENT_BYTES};
+#[cfg(test)]
+pub(crate) use segment::SYNC_HOOK;
 
 /// What the logs of one broker share: the open-file pool and the cleaner's memory bound.
 #[derive(Debug)]
@@ -471,6 +473,16 @@ impl Log {
             Some((pos, h)) => Ok(Some((h, Bytes::from(seg.read_bytes(pos, h.total_len())?)))),
             None => Ok(None),
         }
+    }
+
+    /// What to fsync, outside the log's lock, to make every append so far durable: the active
+    /// segment (closed segments were fsynced when they were rolled). Its indexes need no sync:
+    /// recovery rebuilds the active segment's.
+    ///
+    /// # Errors
+    /// [`Error::Storage`] when the file cannot be reopened.
+    pub(crate) fn sync_target(&self) -> Result<SyncTarget> {
+        self.active().sync_target()
     }
 
     /// fsyncs every segment written since the last flush.

@@ -26,6 +26,42 @@ const READ_CHUNK: usize = 1 << 20;
 /// Read-ahead of index-guided lookups (a little more than the default index interval).
 const LOOKUP_CHUNK: usize = 8 << 10;
 
+/// Test hook: called with the path of every segment data file about to be fsynced (tests block
+/// in it to play a slow disk).
+#[cfg(test)]
+#[allow(clippy::type_complexity)]
+pub(crate) static SYNC_HOOK: std::sync::RwLock<Option<Arc<dyn Fn(&Path) + Send + Sync>>> =
+    std::sync::RwLock::new(None);
+
+/// fsyncs the data of the segment file `file` at `path`.
+pub(crate) fn sync_data(file: &File, path: &Path) -> Result<()> {
+    #[cfg(test)]
+    if let Some(hook) = SYNC_HOOK.read().ok().and_then(|h| h.clone()) {
+        hook(path);
+    }
+    file.sync_data()
+        .map_err(|e| Error::storage(format!("syncing {}", path.display()), e))
+}
+
+/// What syncing a log's appends so far needs: its active segment's file, outside the log's lock.
+#[derive(Debug)]
+pub(crate) struct SyncTarget {
+    file: Arc<File>,
+    path: PathBuf,
+    /// The log end offset when the target was taken: what a sync makes durable.
+    pub(crate) end: i64,
+}
+
+impl SyncTarget {
+    /// fsyncs the file.
+    ///
+    /// # Errors
+    /// [`Error::Storage`] when the fsync fails.
+    pub(crate) fn sync(&self) -> Result<()> {
+        sync_data(&self.file, &self.path)
+    }
+}
+
 /// `00000000000000000042.log` for base offset 42 and suffix `log`.
 pub(crate) fn file_name(base: i64, suffix: &str) -> String {
     format!("{base:020}.{suffix}")
@@ -305,12 +341,19 @@ impl Segment {
 
     /// fsyncs data and indexes.
     pub(crate) fn flush(&mut self) -> Result<()> {
-        self.file()?
-            .sync_data()
-            .map_err(|e| Error::storage(format!("syncing {}", self.path.display()), e))?;
+        sync_data(&*self.file()?, &self.path)?;
         self.persist_indexes(true)?;
         self.dirty = false;
         Ok(())
+    }
+
+    /// The data file to fsync to make the segment's appends so far durable.
+    pub(crate) fn sync_target(&self) -> Result<SyncTarget> {
+        Ok(SyncTarget {
+            file: self.file()?,
+            path: self.path.clone(),
+            end: self.next_offset,
+        })
     }
 
     /// Position from which a forward scan finds the batch containing `offset`.
