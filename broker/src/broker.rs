@@ -631,16 +631,14 @@ impl Inner {
         } else {
             self.config.transaction_topic_partitions
         };
-        let mut configs = BTreeMap::from([
+        // The coordinators sync their appends themselves, outside their locks (group commit):
+        // no fsync inside an append.
+        let configs = BTreeMap::from([
             ("cleanup.policy".to_owned(), "compact".to_owned()),
             ("segment.bytes".to_owned(), (100u64 << 20).to_string()),
+            ("flush.messages".to_owned(), i64::MAX.to_string()),
+            ("flush.ms".to_owned(), i64::MAX.to_string()),
         ]);
-        if name == OFFSETS_TOPIC {
-            // The group coordinator syncs its appends itself, outside its lock (group commit):
-            // no fsync inside an append.
-            configs.insert("flush.messages".to_owned(), i64::MAX.to_string());
-            configs.insert("flush.ms".to_owned(), i64::MAX.to_string());
-        }
         match self.create_topic(name, count, configs) {
             Ok(()) | Err(Error::TopicAlreadyExists(_)) => {}
             Err(e) => return Err(e),

@@ -3,6 +3,8 @@
 //! and abort markers, and the timeout that aborts abandoned transactions.
 
 mod log;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -104,6 +106,25 @@ pub(crate) struct TxnState {
     pid_block_end: i64,
 }
 
+/// A `__transaction_state` append to be made durable, outside the coordinator's lock.
+#[derive(Debug)]
+#[must_use = "the append is not durable until waited for"]
+struct Durable(std::sync::Arc<crate::partition::Partition>, i64);
+
+impl Durable {
+    /// Blocks until the append is durable (sharing fsyncs with concurrent callers).
+    fn wait(self) -> Result<()> {
+        self.0.sync_to(self.1)
+    }
+}
+
+fn concurrent(transactional_id: &str) -> Error {
+    Error::kafka(
+        ErrorCode::ConcurrentTransactions,
+        format!("the transaction of {transactional_id} is completing"),
+    )
+}
+
 fn fenced(msg: String) -> Error {
     Error::kafka(ErrorCode::ProducerFenced, msg)
 }
@@ -162,21 +183,31 @@ impl Inner {
         abs % self.config.transaction_topic_partitions.max(1)
     }
 
-    fn persist(&self, m: &TxnMetadata) -> Result<()> {
+    /// Appends `m` to `__transaction_state` (not yet durable: see [`Durable::wait`]).
+    fn persist(&self, m: &TxnMetadata) -> Result<Durable> {
         let p = self.internal_partition(TRANSACTION_STATE_TOPIC, self.txn_partition(&m.transactional_id))?;
         let now = now_ms();
         let mut b = BatchBuilder::new(Compression::None);
         b.push(now, Some(&encode_key(&m.transactional_id)), Some(&encode_value(m)), &[]);
         let mut bytes = b.build()?;
         p.append_internal(&mut bytes, now)?;
-        Ok(())
+        let upto = p.high_watermark();
+        Ok(Durable(p, upto))
     }
 
-    /// Writes the markers, completes the group offsets and moves to the complete state.
+    /// Writes the markers, completes the group offsets and moves to the complete state, syncing
+    /// the prepare record before the markers and the complete record before returning.
     fn complete(&self, m: &mut TxnMetadata, commit: bool) -> Result<()> {
         m.status = if commit { TxnStatus::PrepareCommit } else { TxnStatus::PrepareAbort };
         m.last_update_ms = now_ms();
-        self.persist(m)?;
+        self.persist(m)?.wait()?;
+        self.write_markers(m, commit)?;
+        self.mark_complete(m, commit)?.wait()
+    }
+
+    /// Writes the COMMIT or ABORT markers to every partition of the transaction and completes
+    /// its group offsets.
+    fn write_markers(&self, m: &TxnMetadata, commit: bool) -> Result<()> {
         let kind = if commit { ControlType::Commit } else { ControlType::Abort };
         let now = now_ms();
         for (t, p) in &m.partitions {
@@ -191,6 +222,11 @@ impl Inner {
             self.groups.complete_txn(m.producer_id, commit);
         }
         self.notify_append();
+        Ok(())
+    }
+
+    /// Moves `m` to the complete state and appends it.
+    fn mark_complete(&self, m: &mut TxnMetadata, commit: bool) -> Result<Durable> {
         m.status = if commit { TxnStatus::CompleteCommit } else { TxnStatus::CompleteAbort };
         m.partitions.clear();
         m.start_ms = -1;
@@ -300,6 +336,9 @@ impl Broker {
         }
         let now = now_ms();
         let mut m = match st.txns.get(id).cloned() {
+            Some(m) if matches!(m.status, TxnStatus::PrepareCommit | TxnStatus::PrepareAbort) => {
+                return Err(concurrent(id));
+            }
             Some(mut m) => {
                 if m.status == TxnStatus::Ongoing {
                     m.producer_epoch = m.producer_epoch.saturating_add(1);
@@ -328,9 +367,11 @@ impl Broker {
         m.status = TxnStatus::Empty;
         m.partitions.clear();
         m.last_update_ms = now;
-        inner.persist(&m)?;
+        let durable = inner.persist(&m)?;
         let res = (m.producer_id, m.producer_epoch);
         st.txns.insert(id.to_owned(), m);
+        drop(st);
+        durable.wait()?;
         Ok(res)
     }
 
@@ -378,7 +419,9 @@ impl Broker {
         if m.partitions.len() != before || m.last_update_ms < m.start_ms {
             m.last_update_ms = now_ms();
             let snapshot = m.clone();
-            inner.persist(&snapshot)?;
+            let durable = inner.persist(&snapshot)?;
+            drop(st);
+            durable.wait()?;
         }
         Ok(())
     }
@@ -405,24 +448,58 @@ impl Broker {
     /// `ProducerFenced`, `InvalidProducerIdMapping`, `InvalidTxnState`; storage errors.
     pub fn end_txn(&self, transactional_id: &str, producer_id: i64, producer_epoch: i16, commit: bool) -> Result<()> {
         let inner = &self.inner;
-        let mut st = inner.txns.lock();
-        let m = st.checked_mut(transactional_id, producer_id, producer_epoch)?;
-        match (m.status, commit) {
-            (TxnStatus::Ongoing, _) => {
-                let mut work = m.clone();
-                inner.complete(&mut work, commit)?;
-                *m = work;
-                Ok(())
+        let (work, prepared) = {
+            let mut st = inner.txns.lock();
+            let m = st.checked_mut(transactional_id, producer_id, producer_epoch)?;
+            match (m.status, commit) {
+                (TxnStatus::Ongoing, _) => {
+                    let mut work = m.clone();
+                    work.status = if commit { TxnStatus::PrepareCommit } else { TxnStatus::PrepareAbort };
+                    work.last_update_ms = now_ms();
+                    let prepared = inner.persist(&work)?;
+                    // In memory the transaction is completing from here on: other requests for
+                    // it get ConcurrentTransactions until it is done.
+                    m.status = work.status;
+                    (work, prepared)
+                }
+                (TxnStatus::CompleteCommit, true) | (TxnStatus::CompleteAbort, false) => return Ok(()),
+                (TxnStatus::PrepareCommit | TxnStatus::PrepareAbort, _) => return Err(concurrent(transactional_id)),
+                (s, _) => {
+                    return Err(Error::kafka(
+                        ErrorCode::InvalidTxnState,
+                        format!(
+                            "cannot {} transaction of {transactional_id} in state {}",
+                            if commit { "commit" } else { "abort" },
+                            s.name()
+                        ),
+                    ))
+                }
             }
-            (TxnStatus::CompleteCommit, true) | (TxnStatus::CompleteAbort, false) => Ok(()),
-            (s, _) => Err(Error::kafka(
-                ErrorCode::InvalidTxnState,
-                format!(
-                    "cannot {} transaction of {transactional_id} in state {}",
-                    if commit { "commit" } else { "abort" },
-                    s.name()
-                ),
-            )),
+        };
+        // The fsyncs and the markers happen without the coordinator's lock: other
+        // transactional ids go on meanwhile.
+        let done = prepared
+            .wait()
+            .and_then(|()| inner.write_markers(&work, commit))
+            .and_then(|()| {
+                let mut st = inner.txns.lock();
+                let m = st.checked_mut(transactional_id, producer_id, producer_epoch)?;
+                let mut finished = work.clone();
+                let durable = inner.mark_complete(&mut finished, commit)?;
+                *m = finished;
+                Ok(durable)
+            });
+        match done {
+            Ok(durable) => durable.wait(),
+            Err(e) => {
+                // As before the prepare step: the client may retry EndTxn.
+                if let Ok(m) = inner.txns.lock().checked_mut(transactional_id, producer_id, producer_epoch) {
+                    if m.status == work.status {
+                        m.status = TxnStatus::Ongoing;
+                    }
+                }
+                Err(e)
+            }
         }
     }
 

@@ -10,15 +10,12 @@ use crate::ErrorCode;
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: OffsetCommitRequest) -> OffsetCommitResponse {
     let offsets = offset_commits!(req.topics);
     let n = offsets.len();
-    let broker = ctx.broker.clone();
     let (group, generation) = (req.group_id.0.to_string(), req.generation_id_or_member_epoch);
     let (member, instance) = (req.member_id.to_string(), req.group_instance_id.as_ref().map(|i| i.to_string()));
-    // The commit waits for its fsync: off the async workers.
-    let res = tokio::task::spawn_blocking(move || {
-        broker.inner.groups.commit_offsets(&group, generation, &member, instance.as_deref(), &offsets)
-    })
-    .await
-    .unwrap_or(Err(ErrorCode::UnknownServerError));
+    let res = ctx
+        .blocking(move |b| b.inner.groups.commit_offsets(&group, generation, &member, instance.as_deref(), &offsets))
+        .await
+        .unwrap_or(Err(ErrorCode::CoordinatorNotAvailable));
     let codes: Vec<i16> = match res {
         Ok(codes) => codes.iter().map(|c| c.as_i16()).collect(),
         Err(c) => vec![c.as_i16(); n],
