@@ -260,20 +260,47 @@ mod tests {
         assert!(matches!(pool.get(ids[9]), Err(Error::Corrupt(_))));
     }
 
-    /// Runs [`serve_partitions_child`] in a child process whose `RLIMIT_NOFILE` is 1024.
-    #[test]
-    fn twenty_thousand_partitions_under_a_1024_descriptor_limit() {
+    /// Runs the ignored test `name` in a child process whose `RLIMIT_NOFILE` is 1024 and checks
+    /// that it printed `expect`.
+    fn run_under_1024_fds(name: &str, expect: &str) {
         let exe = std::env::current_exe().unwrap();
         let out = Command::new("prlimit")
             .arg("--nofile=1024:1024")
             .arg(exe)
-            .args(["--exact", "log::handles::tests::serve_partitions_child", "--ignored", "--nocapture"])
+            .args(["--exact", name, "--ignored", "--nocapture"])
             .output()
             .expect("prlimit (util-linux) runs");
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "child failed:\n{stdout}\n{stderr}");
-        assert!(stdout.contains("served 20000 partitions"), "child did not run:\n{stdout}\n{stderr}");
+        assert!(stdout.contains(expect), "child did not run:\n{stdout}\n{stderr}");
+    }
+
+    #[test]
+    fn twenty_thousand_partitions_under_a_1024_descriptor_limit() {
+        run_under_1024_fds("log::handles::tests::serve_partitions_child", "served 20000 partitions");
+    }
+
+    #[test]
+    fn running_out_of_descriptors_closes_idle_files_and_retries() {
+        run_under_1024_fds("log::handles::tests::emfile_child", "opened 3000 files");
+    }
+
+    #[test]
+    #[ignore = "run by running_out_of_descriptors_closes_idle_files_and_retries under prlimit"]
+    fn emfile_child() {
+        assert_eq!(soft_nofile_limit(), Some(1024), "run me under prlimit --nofile=1024");
+        let dir = tempfile::tempdir().unwrap();
+        // A bound far above the limit: only the EMFILE retry keeps this going.
+        let pool = FilePool::new(100_000);
+        let ids: Vec<FileId> = (0..3000)
+            .map(|i| pool.create(dir.path().join(format!("{i}.log")), true).unwrap())
+            .collect();
+        assert!(open_fds() < 1024);
+        for id in &ids {
+            pool.get(*id).unwrap();
+        }
+        println!("opened {} files, {} open now", ids.len(), pool.open_count());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
