@@ -37,6 +37,9 @@ pub(crate) struct GroupCoordinator {
     pub(super) config: GroupConfig,
     pub(super) log: Arc<dyn OffsetsLog>,
     pub(super) inner: Mutex<Inner>,
+    /// Per `__consumer_offsets` partition, the log end offset after the last group metadata
+    /// append: what a SyncGroup answer waits to be durable. Taken after `inner`, never before.
+    appended: Mutex<HashMap<i32, i64>>,
     /// A monotonic instant and the wall-clock milliseconds it corresponds to.
     anchor: (Instant, i64),
 }
@@ -102,6 +105,7 @@ impl GroupCoordinator {
                 last_retention_check: Some(now),
                 ..Inner::default()
             }),
+            appended: Mutex::new(HashMap::new()),
             anchor: (now, wall),
         })
     }
@@ -462,21 +466,39 @@ impl GroupCoordinator {
     /// # Cancel safety
     /// Dropping the future is harmless: the member keeps its assignment and can SyncGroup again.
     pub(crate) async fn sync_group(&self, req: SyncGroup) -> SyncGroupResult {
-        let rx = match self.sync_locked(&req, Self::now()) {
-            Ok(rx) => rx,
-            Err(r) => return r,
+        let r = match self.sync_locked(&req, Self::now()) {
+            Ok(rx) => self
+                .wait(&req.group_id, rx, |g| {
+                    matches!(g.state, GroupState::CompletingRebalance | GroupState::Stable)
+                        .then_some(g.sync_deadline)
+                        .flatten()
+                })
+                .await
+                .unwrap_or_else(|| SyncGroupResult::error(ErrorCode::UnknownMemberId)),
+            Err(r) => r,
         };
-        let r = self
-            .wait(&req.group_id, rx, |g| {
-                matches!(
-                    g.state,
-                    GroupState::CompletingRebalance | GroupState::Stable
-                )
-                .then_some(g.sync_deadline)
-                .flatten()
-            })
-            .await;
-        r.unwrap_or_else(|| SyncGroupResult::error(ErrorCode::UnknownMemberId))
+        if r.error != ErrorCode::None {
+            return r;
+        }
+        // The assignment is answered once the group metadata holding it is durable, synced on
+        // the blocking pool without the coordinator lock.
+        let partition = self.partition_for(&req.group_id);
+        let Some(upto) = self.appended.lock().get(&partition).copied() else {
+            return r;
+        };
+        let log = Arc::clone(&self.log);
+        match tokio::task::spawn_blocking(move || log.sync(partition, upto)).await {
+            Ok(Ok(())) => r,
+            Ok(Err(e)) => SyncGroupResult::error(super::rebalance::store_error(&e, false)),
+            Err(_) => SyncGroupResult::error(ErrorCode::CoordinatorNotAvailable),
+        }
+    }
+
+    /// Records that group metadata was appended to `partition` up to `upto`.
+    pub(super) fn note_appended(&self, partition: i32, upto: i64) {
+        let mut appended = self.appended.lock();
+        let e = appended.entry(partition).or_insert(upto);
+        *e = (*e).max(upto);
     }
 
     fn sync_locked(

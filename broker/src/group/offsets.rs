@@ -27,12 +27,17 @@ struct Appended {
     durable_at: Option<(i32, i64)>,
 }
 
+/// Sets every code that is still `None` to `code`.
+fn fail_all(codes: &mut [ErrorCode], code: ErrorCode) {
+    for c in codes.iter_mut().filter(|c| **c == ErrorCode::None) {
+        *c = code;
+    }
+}
+
 impl Appended {
     /// Fails every partition that had not failed already.
     fn fail(&mut self, code: ErrorCode) {
-        for c in self.codes.iter_mut().filter(|c| **c == ErrorCode::None) {
-            *c = code;
-        }
+        fail_all(&mut self.codes, code);
         self.offsets.clear();
         self.durable_at = None;
     }
@@ -422,19 +427,26 @@ impl GroupCoordinator {
                 }
             }
         }
+        let partition = self.partition_for(group_id);
+        let mut durable_at = None;
         if !records.is_empty() {
-            if let Err(e) = self.log.append(self.partition_for(group_id), records, None) {
-                let code = store_error(&e, true);
-                for c in codes.iter_mut().filter(|c| **c == ErrorCode::None) {
-                    *c = code;
+            match self.log.append(partition, records, None) {
+                Ok(upto) => durable_at = Some(upto),
+                Err(e) => {
+                    fail_all(&mut codes, store_error(&e, true));
+                    return Ok(codes);
                 }
-                return Ok(codes);
             }
         }
         for ((t, p), c) in partitions.iter().zip(&codes) {
             if *c == ErrorCode::None {
                 group.offsets.remove(&(t.clone(), *p));
             }
+        }
+        drop(inner);
+        // Answered once the tombstones are durable, synced without the coordinator lock.
+        if let Some(Err(e)) = durable_at.map(|upto| self.log.sync(partition, upto)) {
+            fail_all(&mut codes, store_error(&e, true));
         }
         Ok(codes)
     }

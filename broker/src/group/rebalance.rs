@@ -268,10 +268,13 @@ impl GroupCoordinator {
                 .collect(),
         };
         let record = (group_key(&group.id), Some(group_value(&value)));
-        self.log
-            .append(self.partition_for(&group.id), vec![record], None)
-            .map(|_| ())
-            .map_err(|e| store_error(&e, false))
+        let partition = self.partition_for(&group.id);
+        let upto = self
+            .log
+            .append(partition, vec![record], None)
+            .map_err(|e| store_error(&e, false))?;
+        self.note_appended(partition, upto);
+        Ok(())
     }
 
     /// Answers every member waiting in SyncGroup with its assignment (or `error`).

@@ -42,7 +42,7 @@ use crate::record::batch::{set_base_offset, set_log_append_time, split_batches, 
 pub(crate) use handles::{default_max_open_files, FilePool};
 use segment::{Segment, SyncTarget, MAX_SEGMENT_BYTES};
 #[cfg(test)]
-pub(crate) use segment::SYNC_HOOK;
+pub(crate) use segment::block_syncs_under;
 
 /// What the logs of one broker share: the open-file pool and the cleaner's memory bound.
 #[derive(Debug)]

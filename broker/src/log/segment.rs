@@ -26,18 +26,66 @@ const READ_CHUNK: usize = 1 << 20;
 /// Read-ahead of index-guided lookups (a little more than the default index interval).
 const LOOKUP_CHUNK: usize = 8 << 10;
 
-/// Test hook: called with the path of every segment data file about to be fsynced (tests block
-/// in it to play a slow disk).
+/// Test hooks: each is called with the path of every segment data file about to be fsynced
+/// (tests block in them to play a slow disk; see [`block_syncs_under`]).
 #[cfg(test)]
 #[allow(clippy::type_complexity)]
-pub(crate) static SYNC_HOOK: std::sync::RwLock<Option<Arc<dyn Fn(&Path) + Send + Sync>>> =
-    std::sync::RwLock::new(None);
+static SYNC_HOOKS: std::sync::Mutex<Vec<(u64, Arc<dyn Fn(&Path) + Send + Sync>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// A slow disk for the segments under one directory, from [`block_syncs_under`].
+#[cfg(test)]
+#[derive(Debug)]
+pub(crate) struct SlowDisk {
+    /// Receives one message per fsync that started blocking.
+    pub(crate) entered: std::sync::mpsc::Receiver<()>,
+    release: Option<std::sync::mpsc::Sender<()>>,
+    id: u64,
+}
+
+#[cfg(test)]
+impl SlowDisk {
+    /// Lets the blocked fsyncs, and all later ones, go through.
+    pub(crate) fn release(&mut self) {
+        self.release = None;
+    }
+}
+
+#[cfg(test)]
+impl Drop for SlowDisk {
+    fn drop(&mut self) {
+        if let Ok(mut hooks) = SYNC_HOOKS.lock() {
+            hooks.retain(|(id, _)| *id != self.id);
+        }
+    }
+}
+
+/// Test helper: until [`SlowDisk::release`], every fsync of a segment under `dir` announces
+/// itself on [`SlowDisk::entered`] and then blocks. Tests running in parallel do not interfere:
+/// each blocks only its own directory.
+#[cfg(test)]
+pub(crate) fn block_syncs_under(dir: PathBuf) -> SlowDisk {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let (entered_tx, entered) = std::sync::mpsc::channel();
+    let (release, release_rx) = std::sync::mpsc::channel::<()>();
+    let release_rx = std::sync::Mutex::new(release_rx);
+    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let hook = move |path: &Path| {
+        if path.starts_with(&dir) {
+            let _ = entered_tx.send(());
+            let _ = release_rx.lock().map(|rx| rx.recv());
+        }
+    };
+    SYNC_HOOKS.lock().unwrap().push((id, Arc::new(hook)));
+    SlowDisk { entered, release: Some(release), id }
+}
 
 /// fsyncs the data of the segment file `file` at `path`.
 pub(crate) fn sync_data(file: &File, path: &Path) -> Result<()> {
     #[cfg(test)]
-    if let Some(hook) = SYNC_HOOK.read().ok().and_then(|h| h.clone()) {
-        hook(path);
+    {
+        let hooks: Vec<_> = SYNC_HOOKS.lock().map(|h| h.iter().map(|(_, f)| Arc::clone(f)).collect()).unwrap_or_default();
+        hooks.iter().for_each(|hook| hook(path));
     }
     file.sync_data()
         .map_err(|e| Error::storage(format!("syncing {}", path.display()), e))

@@ -206,17 +206,25 @@ impl Inner {
     }
 
     /// Writes the COMMIT or ABORT markers to every partition of the transaction and completes
-    /// its group offsets.
+    /// its group offsets. Markers in `__consumer_offsets` are synced before this returns (the
+    /// group coordinator's replay needs them; data partitions follow their flush policy).
     fn write_markers(&self, m: &TxnMetadata, commit: bool) -> Result<()> {
         let kind = if commit { ControlType::Commit } else { ControlType::Abort };
         let now = now_ms();
+        let mut internal = Vec::new();
         for (t, p) in &m.partitions {
             match self.partition(t, *p) {
                 Ok(part) => {
-                    part.write_marker(m.producer_id, m.producer_epoch, kind, 0, now)?;
+                    let offset = part.write_marker(m.producer_id, m.producer_epoch, kind, 0, now)?;
+                    if t == OFFSETS_TOPIC {
+                        internal.push(Durable(part, offset + 1));
+                    }
                 }
                 Err(_) => tracing::warn!(topic = %t, partition = p, "partition gone; marker skipped"),
             }
+        }
+        for d in internal {
+            d.wait()?;
         }
         if m.partitions.iter().any(|(t, _)| t == OFFSETS_TOPIC) {
             self.groups.complete_txn(m.producer_id, commit);

@@ -1,10 +1,9 @@
 //! The transaction coordinator's fsyncs happen outside its lock.
 
-use std::path::Path;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::log::SYNC_HOOK;
+use crate::log::block_syncs_under;
 use crate::topic::{partition_dir, TRANSACTION_STATE_TOPIC};
 use crate::txn::TxnStatus;
 use crate::{Broker, BrokerConfig};
@@ -23,23 +22,14 @@ async fn a_slow_fsync_of_one_transaction_does_not_block_another_transactional_id
     let (pa, pb) = (broker.inner.txn_partition("a"), broker.inner.txn_partition("b"));
     assert_ne!(pa, pb);
 
-    // Every fsync of a's `__transaction_state` partition blocks until `release` is dropped.
-    let a_dir = partition_dir(dir.path(), TRANSACTION_STATE_TOPIC, pa);
-    let (entered_tx, entered) = mpsc::channel();
-    let (release, release_rx) = mpsc::channel::<()>();
-    let release_rx = Mutex::new(release_rx);
-    *SYNC_HOOK.write().unwrap() = Some(Arc::new(move |path: &Path| {
-        if path.starts_with(&a_dir) {
-            let _ = entered_tx.send(());
-            let _ = release_rx.lock().unwrap().recv();
-        }
-    }));
+    // Every fsync of a's `__transaction_state` partition blocks until `disk.release()`.
+    let mut disk = block_syncs_under(partition_dir(dir.path(), TRANSACTION_STATE_TOPIC, pa));
 
     let ender = {
         let broker = broker.clone();
         std::thread::spawn(move || broker.end_txn("a", pid, epoch, true))
     };
-    entered.recv_timeout(PATIENCE).expect("a's EndTxn reaches its fsync");
+    disk.entered.recv_timeout(PATIENCE).expect("a's EndTxn reaches its fsync");
     let (init_tx, init) = mpsc::channel();
     {
         let broker = broker.clone();
@@ -50,8 +40,7 @@ async fn a_slow_fsync_of_one_transaction_does_not_block_another_transactional_id
     let a = |b: &Broker| b.transactions().into_iter().find(|m| m.transactional_id == "a").unwrap();
     assert_eq!(a(&broker).status, TxnStatus::PrepareCommit);
 
-    drop(release);
+    disk.release();
     ender.join().unwrap().unwrap();
     assert_eq!(a(&broker).status, TxnStatus::CompleteCommit);
-    *SYNC_HOOK.write().unwrap() = None;
 }
