@@ -39,7 +39,7 @@ pub(crate) struct GroupCoordinator {
     pub(super) inner: Mutex<Inner>,
     /// Per `__consumer_offsets` partition, the log end offset after the last group metadata
     /// append: what a SyncGroup answer waits to be durable. Taken after `inner`, never before.
-    appended: Mutex<HashMap<i32, i64>>,
+    pub(super) appended: Mutex<HashMap<i32, i64>>,
     /// A monotonic instant and the wall-clock milliseconds it corresponds to.
     anchor: (Instant, i64),
 }
@@ -477,28 +477,7 @@ impl GroupCoordinator {
                 .unwrap_or_else(|| SyncGroupResult::error(ErrorCode::UnknownMemberId)),
             Err(r) => r,
         };
-        if r.error != ErrorCode::None {
-            return r;
-        }
-        // The assignment is answered once the group metadata holding it is durable, synced on
-        // the blocking pool without the coordinator lock.
-        let partition = self.partition_for(&req.group_id);
-        let Some(upto) = self.appended.lock().get(&partition).copied() else {
-            return r;
-        };
-        let log = Arc::clone(&self.log);
-        match tokio::task::spawn_blocking(move || log.sync(partition, upto)).await {
-            Ok(Ok(())) => r,
-            Ok(Err(e)) => SyncGroupResult::error(super::rebalance::store_error(&e, false)),
-            Err(_) => SyncGroupResult::error(ErrorCode::CoordinatorNotAvailable),
-        }
-    }
-
-    /// Records that group metadata was appended to `partition` up to `upto`.
-    pub(super) fn note_appended(&self, partition: i32, upto: i64) {
-        let mut appended = self.appended.lock();
-        let e = appended.entry(partition).or_insert(upto);
-        *e = (*e).max(upto);
+        self.when_group_durable(&req.group_id, r).await
     }
 
     fn sync_locked(
