@@ -419,6 +419,8 @@ mod tests {
         assert_eq!(c.num_partitions, 3);
         assert_eq!(c.topic_defaults.retention_ms, 3_600_000);
         assert_eq!(c.topic_defaults.cleanup_policy.to_string(), "compact,delete");
+        c.apply_properties("log.open.files.max=100\nlog.cleaner.dedupe.buffer.size=4096\n").unwrap();
+        assert_eq!((c.log_open_files_max, c.log_cleaner_dedupe_buffer_size), (100, 4096));
         assert!(matches!(c.set("no.such.key", "1"), Err(Error::InvalidConfig(_))));
         assert!(matches!(c.set("num.partitions", "zero"), Err(Error::InvalidConfig(_))));
         assert!(matches!(c.apply_properties("oops"), Err(Error::InvalidConfig(_))));
