@@ -246,22 +246,64 @@ impl Inner {
     /// abandoned producer is fenced.
     pub(crate) fn abort_timed_out_transactions(&self) {
         let now = now_ms();
-        let mut st = self.txns.lock();
-        let expired: Vec<String> = st
-            .txns
-            .values()
-            .filter(|m| m.status == TxnStatus::Ongoing && now - m.start_ms > m.timeout_ms as i64)
-            .map(|m| m.transactional_id.clone())
-            .collect();
-        for id in expired {
-            let Some(mut m) = st.txns.get(&id).cloned() else { continue };
-            tracing::info!(transactional_id = %id, "aborting transaction past transaction.timeout.ms");
-            m.producer_epoch = m.producer_epoch.saturating_add(1);
-            if let Err(e) = self.complete(&mut m, false) {
-                tracing::warn!(transactional_id = %id, error = %e, "timed-out abort failed");
-                continue;
+        let mut prepared = Vec::new();
+        {
+            let mut st = self.txns.lock();
+            for m in st.txns.values_mut() {
+                if m.status != TxnStatus::Ongoing || now - m.start_ms <= m.timeout_ms as i64 {
+                    continue;
+                }
+                tracing::info!(transactional_id = %m.transactional_id, "aborting transaction past transaction.timeout.ms");
+                let mut work = m.clone();
+                work.producer_epoch = work.producer_epoch.saturating_add(1);
+                work.status = TxnStatus::PrepareAbort;
+                work.last_update_ms = now;
+                match self.persist(&work) {
+                    Ok(durable) => {
+                        // The old producer is fenced from here on.
+                        (m.producer_epoch, m.status) = (work.producer_epoch, work.status);
+                        prepared.push((work, durable));
+                    }
+                    Err(e) => tracing::warn!(transactional_id = %m.transactional_id, error = %e, "timed-out abort failed"),
+                }
             }
-            st.txns.insert(id, m);
+        }
+        for (work, durable) in prepared {
+            let id = work.transactional_id.clone();
+            if let Err(e) = self.finish_outside_lock(work, durable, false) {
+                tracing::warn!(transactional_id = %id, error = %e, "timed-out abort failed");
+            }
+        }
+    }
+
+    /// Completes a transaction whose prepare record `prepared` was appended (its in-memory
+    /// status is already `work.status`): syncs it, writes the markers, appends and syncs the
+    /// completion, all without the coordinator's lock, so other transactional ids go on
+    /// meanwhile. On failure the transaction goes back to ongoing (EndTxn can be retried, the
+    /// timeout aborts it again).
+    fn finish_outside_lock(&self, work: TxnMetadata, prepared: Durable, commit: bool) -> Result<()> {
+        let (id, pid, epoch) = (work.transactional_id.as_str(), work.producer_id, work.producer_epoch);
+        let done = prepared
+            .wait()
+            .and_then(|()| self.write_markers(&work, commit))
+            .and_then(|()| {
+                let mut st = self.txns.lock();
+                let m = st.checked_mut(id, pid, epoch)?;
+                let mut finished = work.clone();
+                let durable = self.mark_complete(&mut finished, commit)?;
+                *m = finished;
+                Ok(durable)
+            });
+        match done {
+            Ok(durable) => durable.wait(),
+            Err(e) => {
+                if let Ok(m) = self.txns.lock().checked_mut(id, pid, epoch) {
+                    if m.status == work.status {
+                        m.status = TxnStatus::Ongoing;
+                    }
+                }
+                Err(e)
+            }
         }
     }
 
@@ -484,31 +526,7 @@ impl Broker {
                 }
             }
         };
-        // The fsyncs and the markers happen without the coordinator's lock: other
-        // transactional ids go on meanwhile.
-        let done = prepared
-            .wait()
-            .and_then(|()| inner.write_markers(&work, commit))
-            .and_then(|()| {
-                let mut st = inner.txns.lock();
-                let m = st.checked_mut(transactional_id, producer_id, producer_epoch)?;
-                let mut finished = work.clone();
-                let durable = inner.mark_complete(&mut finished, commit)?;
-                *m = finished;
-                Ok(durable)
-            });
-        match done {
-            Ok(durable) => durable.wait(),
-            Err(e) => {
-                // As before the prepare step: the client may retry EndTxn.
-                if let Ok(m) = inner.txns.lock().checked_mut(transactional_id, producer_id, producer_epoch) {
-                    if m.status == work.status {
-                        m.status = TxnStatus::Ongoing;
-                    }
-                }
-                Err(e)
-            }
-        }
+        inner.finish_outside_lock(work, prepared, commit)
     }
 
     /// TxnOffsetCommit: offsets that become visible when the transaction commits.
