@@ -254,16 +254,8 @@ impl Inner {
                     continue;
                 }
                 tracing::info!(transactional_id = %m.transactional_id, "aborting transaction past transaction.timeout.ms");
-                let mut work = m.clone();
-                work.producer_epoch = work.producer_epoch.saturating_add(1);
-                work.status = TxnStatus::PrepareAbort;
-                work.last_update_ms = now;
-                match self.persist(&work) {
-                    Ok(durable) => {
-                        // The old producer is fenced from here on.
-                        (m.producer_epoch, m.status) = (work.producer_epoch, work.status);
-                        prepared.push((work, durable));
-                    }
+                match self.prepare_abort(m, now) {
+                    Ok(aborting) => prepared.push(aborting),
                     Err(e) => tracing::warn!(transactional_id = %m.transactional_id, error = %e, "timed-out abort failed"),
                 }
             }
@@ -274,6 +266,19 @@ impl Inner {
                 tracing::warn!(transactional_id = %id, error = %e, "timed-out abort failed");
             }
         }
+    }
+
+    /// Starts aborting `m`'s open transaction with a bumped epoch: appends the PrepareAbort
+    /// record and marks `m` as aborting (its old producer is fenced from here on). Returns what
+    /// [`Inner::finish_outside_lock`] completes, after the lock is released.
+    fn prepare_abort(&self, m: &mut TxnMetadata, now: i64) -> Result<(TxnMetadata, Durable)> {
+        let mut work = m.clone();
+        work.producer_epoch = work.producer_epoch.saturating_add(1);
+        work.status = TxnStatus::PrepareAbort;
+        work.last_update_ms = now;
+        let durable = self.persist(&work)?;
+        (m.producer_epoch, m.status) = (work.producer_epoch, work.status);
+        Ok((work, durable))
     }
 
     /// Completes a transaction whose prepare record `prepared` was appended (its in-memory
@@ -371,9 +376,8 @@ impl Broker {
     /// `InvalidTransactionTimeout`; storage errors.
     pub fn init_producer_id(&self, transactional_id: Option<&str>, timeout_ms: i32) -> Result<(i64, i16)> {
         let inner = &self.inner;
-        let mut st = inner.txns.lock();
         let Some(id) = transactional_id else {
-            return Ok((inner.alloc_producer_id(&mut st)?, 0));
+            return Ok((inner.alloc_producer_id(&mut inner.txns.lock())?, 0));
         };
         if timeout_ms <= 0 || timeout_ms as u128 > inner.config.transaction_max_timeout.as_millis() {
             return Err(Error::kafka(
@@ -384,16 +388,23 @@ impl Broker {
                 ),
             ));
         }
+        // An open transaction is aborted first (with a bumped epoch), without holding the lock
+        // during its fsyncs and markers.
+        let mut st = loop {
+            let mut st = inner.txns.lock();
+            let aborting = match st.txns.get_mut(id) {
+                Some(m) if m.status == TxnStatus::Ongoing => inner.prepare_abort(m, now_ms())?,
+                _ => break st,
+            };
+            drop(st);
+            inner.finish_outside_lock(aborting.0, aborting.1, false)?;
+        };
         let now = now_ms();
         let mut m = match st.txns.get(id).cloned() {
             Some(m) if matches!(m.status, TxnStatus::PrepareCommit | TxnStatus::PrepareAbort) => {
                 return Err(concurrent(id));
             }
             Some(mut m) => {
-                if m.status == TxnStatus::Ongoing {
-                    m.producer_epoch = m.producer_epoch.saturating_add(1);
-                    inner.complete(&mut m, false)?;
-                }
                 if m.producer_epoch >= i16::MAX - 1 {
                     m.producer_id = inner.alloc_producer_id(&mut st)?;
                     m.producer_epoch = 0;
