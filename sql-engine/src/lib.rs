@@ -8,6 +8,7 @@
 
 mod error;
 pub mod parser;
+pub mod testing;
 pub mod value;
 
 pub use error::{Error, Result};
