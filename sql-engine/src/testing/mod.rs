@@ -8,7 +8,8 @@
 //! - [`compare`]: expected JSON against actual [`Value`](crate::Value)s, ksqlDB's rules;
 //! - [`executor`]: statements, then inputs, then outputs topic by topic, through the
 //!   [`TestDriver`] seam, with ksqlDB's failure messages;
-//! - [`statements`]: a statements file split into statements.
+//! - [`statements`]: a statements file split into statements;
+//! - [`EngineDriver`] / [`run_on_engine`]: the engine's test mode as the system under test.
 //!
 //! `brook test-runner` (crate `cli`) and the QTT conformance test (`tests/it/qtt.rs`) both
 //! build on this module.
@@ -21,11 +22,13 @@
 
 mod base64;
 pub mod compare;
+mod engine;
 pub mod executor;
 pub mod json;
 pub mod model;
 pub mod statements;
 
+pub use engine::{case_properties, run_on_engine, EngineDriver};
 pub use executor::{
     run_test, ActualRecord, DriverError, Failure, Outcome, TestDriver, BASE_PROPERTIES,
 };
