@@ -4,9 +4,11 @@
 //! - [`parser`]: statement text -> [`parser::ast`] (sqlparser for expressions where it fits,
 //!   ksqlDB's own clauses around it);
 //! - [`value`]: [`SqlType`], [`Value`], [`Row`], [`LogicalSchema`];
+//! - [`format`]: key and value formats (JSON, DELIMITED, KAFKA, NONE) and the serdes over them;
 //! - [`Error`]: the crate's one error type.
 
 mod error;
+pub mod format;
 pub mod parser;
 pub mod testing;
 pub mod value;

@@ -1,0 +1,338 @@
+//! ksqlDB's key and value formats: how the key columns and the value columns of a record
+//! become bytes and back.
+//!
+//! A [`FormatInfo`] (format name + properties, from a source's `WITH` clause, see
+//! [`formats_from_properties`]) gives a [`Format`] through [`format_for`]; a format and the
+//! columns it carries give a [`RowSerde`]. [`RowSerdeAdapter`] turns a `RowSerde` into the
+//! Streams DSL's [`Serde<Row>`](brook_state_store::Serde); [`InternalRowSerde`] is a compact
+//! self-describing encoding for state stores and internal topics.
+//!
+//! Formats here: `JSON`, `DELIMITED`, `KAFKA`, `NONE`. `AVRO`, `JSON_SR`, `PROTOBUF` and
+//! `PROTOBUF_NOSR` are known names (their properties are accepted) whose serdes need Schema
+//! Registry; [`format_for`] reports them as unsupported until they plug in behind [`Format`].
+//!
+//! Differences from ksqlDB (also in `docs/sql.md`, section Formats):
+//! - JSON keeps the first value of a record and ignores trailing bytes, as Jackson's
+//!   `readTree` does; parse error messages are our own wording (ksqlDB's come from Jackson) and,
+//!   as in ksqlDB, never quote the record's content.
+//! - A JSON number read into a `STRING` column keeps the text as written (`1e5` stays `1e5`;
+//!   Jackson's `BigDecimal` prints `1E+5`).
+//! - Doubles are written with the shortest round-trip digits (Java 19+'s `Double.toString`).
+
+mod adapter;
+mod delimited;
+mod internal;
+mod json;
+mod json_tree;
+mod kafka;
+mod none;
+mod props;
+mod scalar;
+mod test_json;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use brook_processor_api::engine::Header;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::value::{Column, Row, SqlType, Value};
+
+pub use adapter::RowSerdeAdapter;
+pub use internal::InternalRowSerde;
+pub use props::{formats_from_properties, FormatDefaults, SourceFormats};
+pub use test_json::{row_from_json, row_to_json};
+
+/// Format property: the `DELIMITED` field separator (one character).
+pub const DELIMITER: &str = "delimiter";
+/// Format property: the Schema Registry schema id (`KEY_SCHEMA_ID` / `VALUE_SCHEMA_ID`).
+pub const SCHEMA_ID: &str = "schemaId";
+/// Format property: the full schema name (`KEY_SCHEMA_FULL_NAME` / `VALUE_SCHEMA_FULL_NAME`).
+pub const FULL_SCHEMA_NAME: &str = "fullSchemaName";
+
+/// The formats ksqlDB knows, by their upper-case names.
+pub(crate) const KNOWN_FORMATS: [&str; 8] =
+    ["JSON", "DELIMITED", "KAFKA", "NONE", "AVRO", "JSON_SR", "PROTOBUF", "PROTOBUF_NOSR"];
+
+/// A key or value format as a statement declares it (ksqlDB's `FormatInfo` plus the value's
+/// wrapping setting, ksqlDB's `SerdeFeatures`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FormatInfo {
+    /// Upper-case format name: `JSON`, `DELIMITED`, `KAFKA`, `NONE`, `AVRO`, ...
+    pub format: String,
+    /// Format properties by ksqlDB's names ([`DELIMITER`], [`SCHEMA_ID`], ...).
+    pub properties: BTreeMap<String, String>,
+    /// `WRAP_SINGLE_VALUE` for a value format (`None`: the format's default, wrapped). Keys
+    /// ignore it: a single key column is always unwrapped where the format can unwrap.
+    pub wrap_single_value: Option<bool>,
+}
+
+impl FormatInfo {
+    /// A format without properties; the name is upper-cased.
+    #[must_use]
+    pub fn of(format: &str) -> Self {
+        FormatInfo { format: format.to_ascii_uppercase(), properties: BTreeMap::new(), wrap_single_value: None }
+    }
+
+    /// With one more property.
+    #[must_use]
+    pub fn with_property(mut self, key: &str, value: &str) -> Self {
+        self.properties.insert(key.to_string(), value.to_string());
+        self
+    }
+
+    /// With `WRAP_SINGLE_VALUE` set.
+    #[must_use]
+    pub fn with_wrap_single_value(mut self, wrap: bool) -> Self {
+        self.wrap_single_value = Some(wrap);
+        self
+    }
+}
+
+impl fmt::Display for FormatInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.format)
+    }
+}
+
+/// What a serde needs to know about the record: its topic, whether it serializes the key or
+/// the value, and the headers (Schema Registry formats read the schema id from them).
+#[derive(Debug, Clone, Copy)]
+pub struct SerdeContext<'a> {
+    pub topic: &'a str,
+    pub is_key: bool,
+    pub headers: &'a [Header],
+}
+
+impl<'a> SerdeContext<'a> {
+    /// The key of a record on `topic`, without headers.
+    #[must_use]
+    pub fn key(topic: &'a str) -> Self {
+        SerdeContext { topic, is_key: true, headers: &[] }
+    }
+
+    /// The value of a record on `topic`, without headers.
+    #[must_use]
+    pub fn value(topic: &'a str) -> Self {
+        SerdeContext { topic, is_key: false, headers: &[] }
+    }
+
+    pub(crate) fn target(&self) -> &'static str {
+        if self.is_key {
+            "key"
+        } else {
+            "value"
+        }
+    }
+}
+
+/// Serializes the key columns or the value columns of records.
+pub trait RowSerde: Send + Sync + fmt::Debug {
+    /// `row` to bytes; `Ok(None)` is a null (tombstone) record, as the `KAFKA` format writes a
+    /// single `NULL` column.
+    ///
+    /// # Errors
+    /// [`Error::Serde`] when the row does not fit the columns.
+    fn serialize(&self, row: &[Value], ctx: &SerdeContext<'_>) -> Result<Option<Vec<u8>>>;
+    /// Bytes to a row; `None` in (a null record) gives `None`, and so may a JSON `null`.
+    ///
+    /// # Errors
+    /// [`Error::Serde`] with ksqlDB's wording when the bytes do not match the format or columns.
+    fn deserialize(&self, bytes: Option<&[u8]>, ctx: &SerdeContext<'_>) -> Result<Option<Row>>;
+}
+
+/// A key or value format.
+pub trait Format: Send + Sync + fmt::Debug {
+    /// The upper-case name, as in `FormatInfo::format`.
+    fn name(&self) -> &'static str;
+
+    /// Whether `WRAP_SINGLE_VALUE` may be set to `wrap` (ksqlDB's `WRAP_SINGLES` /
+    /// `UNWRAP_SINGLES` features).
+    fn supports_wrapping(&self, wrap: bool) -> bool;
+
+    /// Checks that the format can carry `columns` (type support, column count).
+    ///
+    /// # Errors
+    /// [`Error::Analysis`] with ksqlDB's message, e.g. `The 'KAFKA' format does not support type 'BOOLEAN'`.
+    fn validate(&self, columns: &[Column]) -> Result<()>;
+
+    /// A serde for `columns`: the key columns when `is_key`, else the value columns.
+    ///
+    /// # Errors
+    /// As [`validate`](Self::validate).
+    fn row_serde(&self, columns: &[Column], is_key: bool) -> Result<Arc<dyn RowSerde>>;
+}
+
+/// The format `info` names, configured with its properties.
+///
+/// # Errors
+/// [`Error::Analysis`] for an unknown name (`Unknown format: X`) or a property the format does
+/// not take (`JSON does not support the following configs: [delimiter]`);
+/// [`Error::Unsupported`] for the Schema Registry formats.
+pub fn format_for(info: &FormatInfo) -> Result<Arc<dyn Format>> {
+    props::check_format_properties(info)?;
+    match info.format.as_str() {
+        "JSON" => Ok(Arc::new(json::JsonFormat::new(info.wrap_single_value))),
+        "KAFKA" => Ok(Arc::new(kafka::KafkaFormat)),
+        "DELIMITED" => Ok(Arc::new(delimited::DelimitedFormat::new(info)?)),
+        "NONE" => Ok(Arc::new(none::NoneFormat)),
+        f if KNOWN_FORMATS.contains(&f) => {
+            Err(Error::Unsupported(format!("the '{f}' format needs Schema Registry support, which Brook does not have yet")))
+        }
+        f => Err(Error::Analysis(format!("Unknown format: {f}"))),
+    }
+}
+
+/// Whether a format carrying `columns` writes one anonymous value instead of a record: a single
+/// key column always (where the format supports unwrapping), a single value column when
+/// `WRAP_SINGLE_VALUE` is false.
+pub(crate) fn unwrapped(columns: &[Column], is_key: bool, wrap_single_value: Option<bool>) -> bool {
+    columns.len() == 1 && (is_key || wrap_single_value == Some(false))
+}
+
+/// ``[`K` STRING KEY, `A` INTEGER]``, as ksqlDB lists columns in format errors.
+pub(crate) fn column_list(columns: &[Column]) -> String {
+    use crate::value::ColumnNamespace;
+    let cols: Vec<String> = columns
+        .iter()
+        .map(|c| match &c.namespace {
+            ColumnNamespace::Key => format!("`{}` {} KEY", c.name, c.ty),
+            ColumnNamespace::Value => format!("`{}` {}", c.name, c.ty),
+            ColumnNamespace::Header(None) => format!("`{}` {} HEADERS", c.name, c.ty),
+            ColumnNamespace::Header(Some(k)) => format!("`{}` {} HEADER('{k}')", c.name, c.ty),
+        })
+        .collect();
+    format!("[{}]", cols.join(", "))
+}
+
+/// ksqlDB's `SqlBaseType` name of a type: `INTEGER`, `DECIMAL`, `ARRAY`, ...
+pub(crate) fn base_type(ty: &SqlType) -> &'static str {
+    match ty {
+        SqlType::Boolean => "BOOLEAN",
+        SqlType::Int => "INTEGER",
+        SqlType::BigInt => "BIGINT",
+        SqlType::Double => "DOUBLE",
+        SqlType::Decimal { .. } => "DECIMAL",
+        SqlType::String => "STRING",
+        SqlType::Bytes => "BYTES",
+        SqlType::Date => "DATE",
+        SqlType::Time => "TIME",
+        SqlType::Timestamp => "TIMESTAMP",
+        SqlType::Array(_) => "ARRAY",
+        SqlType::Map(..) => "MAP",
+        SqlType::Struct(_) => "STRUCT",
+    }
+}
+
+/// `Column count mismatch on serialization. topic: t, expected: 2, got: 1` (ksqlDB's
+/// `SerdeUtils.throwOnColumnCountMismatch`).
+pub(crate) fn check_count(expected: usize, got: usize, serialization: bool, topic: &str) -> Result<()> {
+    if expected == got {
+        return Ok(());
+    }
+    Err(Error::Serde(format!(
+        "Column count mismatch on {}. topic: {topic}, expected: {expected}, got: {got}",
+        if serialization { "serialization" } else { "deserialization" }
+    )))
+}
+
+/// Deserializes arbitrary `bytes` as `info`'s format for `columns`: the entry point for fuzzing.
+/// Every outcome is an `Ok` or an [`Error`]; none panics.
+///
+/// # Errors
+/// Whatever the format reports for these bytes and columns.
+pub fn deserialize_arbitrary(info: &FormatInfo, columns: &[Column], is_key: bool, bytes: &[u8]) -> Result<Option<Row>> {
+    let serde = format_for(info)?.row_serde(columns, is_key)?;
+    let ctx = SerdeContext { topic: "fuzz", is_key, headers: &[] };
+    serde.deserialize(Some(bytes), &ctx)
+}
+
+/// A fuzz target body: the first bytes choose a format and a schema, the rest is the record.
+/// Also round-trips every row that decodes through [`InternalRowSerde`].
+pub fn fuzz_one(data: &[u8]) {
+    use brook_state_store::Serde;
+    let Some((&selector, rest)) = data.split_first() else { return };
+    let Some((&schema_seed, record)) = rest.split_first() else { return };
+    let info = match selector % 5 {
+        0 => FormatInfo::of("JSON"),
+        1 => FormatInfo::of("JSON").with_wrap_single_value(false),
+        2 => FormatInfo::of("DELIMITED"),
+        3 => FormatInfo::of("KAFKA"),
+        _ => FormatInfo::of("NONE"),
+    };
+    let pool = [
+        SqlType::Int,
+        SqlType::BigInt,
+        SqlType::Double,
+        SqlType::String,
+        SqlType::Boolean,
+        SqlType::Decimal { precision: 10, scale: 2 },
+        SqlType::Bytes,
+        SqlType::Timestamp,
+        SqlType::Array(Box::new(SqlType::Int)),
+        SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Double)),
+        SqlType::Struct(vec![("A".into(), SqlType::String), ("B".into(), SqlType::Array(Box::new(SqlType::Date)))]),
+    ];
+    let n = usize::from(schema_seed >> 5);
+    let columns: Vec<Column> = (0..n)
+        .map(|i| Column {
+            name: format!("C{i}"),
+            ty: pool[(usize::from(schema_seed) + i * 7) % pool.len()].clone(),
+            namespace: crate::value::ColumnNamespace::Value,
+        })
+        .collect();
+    if let Ok(Some(row)) = deserialize_arbitrary(&info, &columns, selector & 0x80 != 0, record) {
+        let internal = InternalRowSerde;
+        if let Ok(bytes) = Serde::<Row>::serialize(&internal, "fuzz", &row) {
+            let _ = Serde::<Row>::deserialize(&internal, "fuzz", &bytes);
+        }
+    }
+    let _ = Serde::<Row>::deserialize(&InternalRowSerde, "fuzz", record);
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    use crate::value::{Column, ColumnNamespace, SqlType};
+
+    /// Value columns from `(name, type)` pairs.
+    pub(crate) fn cols(spec: &[(&str, SqlType)]) -> Vec<Column> {
+        spec.iter().map(|(n, t)| Column { name: (*n).to_string(), ty: t.clone(), namespace: ColumnNamespace::Value }).collect()
+    }
+
+    /// Key columns from `(name, type)` pairs.
+    pub(crate) fn key_cols(spec: &[(&str, SqlType)]) -> Vec<Column> {
+        spec.iter().map(|(n, t)| Column { name: (*n).to_string(), ty: t.clone(), namespace: ColumnNamespace::Key }).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_and_registry_formats_are_errors() {
+        let e = format_for(&FormatInfo::of("bob")).unwrap_err();
+        assert_eq!(e.to_string(), "Unknown format: BOB");
+        assert!(matches!(format_for(&FormatInfo::of("avro")), Err(Error::Unsupported(_))));
+        assert_eq!(format_for(&FormatInfo::of("json")).unwrap().name(), "JSON");
+    }
+
+    #[test]
+    fn fuzz_entry_survives_hostile_input() {
+        let mut seeds: Vec<Vec<u8>> = vec![vec![], vec![0], vec![0, 0xff, b'{'], vec![2, 0x60, b'"', b'a']];
+        for sel in 0..5u8 {
+            for seed in [0u8, 0x20, 0x41, 0x63, 0xe7] {
+                for body in [&b"{\"C0\":[1,2,{\"A\":\"x\"}],\"c1\":\"1.5\"}"[..], b"1,2,\"x\"", b"\x00\x00\x00\x01", b"\xff\xfe", b"[[[[[[", b"\x01\x03\x0e\xff\xff\xff\xff\x0f"] {
+                    let mut d = vec![sel, seed];
+                    d.extend_from_slice(body);
+                    seeds.push(d);
+                }
+            }
+        }
+        for s in seeds {
+            fuzz_one(&s);
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Key and value formats from a source's `WITH` clause, with ksqlDB's rules and messages
+//! (`CreateSourceProperties`, `DefaultFormatInjector`, `SerdeFeaturesFactory`):
+//!
+//! - `FORMAT` sets both formats and excludes `KEY_FORMAT` and `VALUE_FORMAT`;
+//! - `KEY_FORMAT` defaults to `ksql.persistence.default.format.key` (`KAFKA`), `VALUE_FORMAT`
+//!   to `ksql.persistence.default.format.value` (unset: the property is required);
+//! - `KEY_DELIMITER` / `VALUE_DELIMITER` become the `delimiter` property, `KEY_SCHEMA_ID` /
+//!   `VALUE_SCHEMA_ID` and `*_SCHEMA_FULL_NAME` the Schema Registry properties;
+//! - `WRAP_SINGLE_VALUE` must be supported by the value format and needs one value column.
+
+use super::{format_for, Format, FormatInfo, DELIMITER, FULL_SCHEMA_NAME, KNOWN_FORMATS, SCHEMA_ID};
+use crate::error::{Error, Result};
+use crate::parser::ast::Literal;
+use crate::value::{Column, LogicalSchema};
+
+/// Server-side defaults (`ksql.persistence.*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatDefaults {
+    /// `ksql.persistence.default.format.key`. Default: `KAFKA`.
+    pub key_format: Option<String>,
+    /// `ksql.persistence.default.format.value`. Default: unset.
+    pub value_format: Option<String>,
+    /// `ksql.persistence.wrap.single.values`. Default: unset (wrapped).
+    pub wrap_single_values: Option<bool>,
+}
+
+impl Default for FormatDefaults {
+    fn default() -> Self {
+        FormatDefaults { key_format: Some("KAFKA".into()), value_format: None, wrap_single_values: None }
+    }
+}
+
+/// The key and value formats of a source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFormats {
+    pub key: FormatInfo,
+    pub value: FormatInfo,
+}
+
+impl SourceFormats {
+    /// Checks both formats against `schema` (types, column counts, wrapping).
+    ///
+    /// # Errors
+    /// [`Error::Analysis`] with ksqlDB's message.
+    pub fn validate(&self, schema: &LogicalSchema) -> Result<()> {
+        let key: Vec<Column> = schema.key().cloned().collect();
+        let value: Vec<Column> = schema.value().cloned().collect();
+        let key_format = format_for(&self.key)?;
+        key_format.validate(&key)?;
+        let value_format = format_for(&self.value)?;
+        check_wrapping(value_format.as_ref(), self.value.wrap_single_value, value.len())?;
+        value_format.validate(&value)
+
+    }
+}
+
+fn check_wrapping(format: &dyn Format, wrap: Option<bool>, value_columns: usize) -> Result<()> {
+    let Some(wrap) = wrap else { return Ok(()) };
+    if !format.supports_wrapping(wrap) {
+        return Err(Error::Analysis(format!(
+            "Format '{}' does not support 'WRAP_SINGLE_VALUE' set to '{wrap}'.",
+            format.name()
+        )));
+    }
+    if value_columns != 1 {
+        return Err(Error::Analysis("'WRAP_SINGLE_VALUE' is only valid for single-field value schemas".into()));
+    }
+    Ok(())
+}
+
+/// Reads the format properties of a `CREATE STREAM/TABLE` (or `... AS SELECT`) `WITH` clause.
+/// Other properties are ignored here.
+///
+/// # Errors
+/// [`Error::Analysis`] with ksqlDB's messages for conflicting, missing or ill-typed properties
+/// and unknown formats.
+pub fn formats_from_properties(props: &[(String, Literal)], defaults: &FormatDefaults) -> Result<SourceFormats> {
+    let get = |name: &str| props.iter().rev().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+    let string = |name: &str| -> Result<Option<String>> {
+        match get(name) {
+            None => Ok(None),
+            Some(Literal::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(Error::Analysis(format!(
+                "Invalid value {} for property {name}: Expected value to be a string, but it was a {}",
+                literal_text(other),
+                java_class(other)
+            ))),
+        }
+    };
+    let format = string("FORMAT")?;
+    for other in ["KEY_FORMAT", "VALUE_FORMAT"] {
+        if format.is_some() && get(other).is_some() {
+            return Err(Error::Analysis(format!(
+                "Cannot supply both '{other}' and 'FORMAT' properties, as 'FORMAT' sets both key and value formats. Either use just 'FORMAT', or use 'KEY_FORMAT' and 'VALUE_FORMAT'."
+            )));
+        }
+    }
+    let key_name = format.clone().or(string("KEY_FORMAT")?).or_else(|| defaults.key_format.clone());
+    let value_name = format.or(string("VALUE_FORMAT")?).or_else(|| defaults.value_format.clone());
+    let Some(value_name) = value_name else {
+        return Err(Error::Analysis(
+            "Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Either provide one or set a default via the 'ksql.persistence.default.format.value' config.".into(),
+        ));
+    };
+    let Some(key_name) = key_name else {
+        return Err(Error::Analysis(
+            "Statement is missing the 'KEY_FORMAT' property from the WITH clause. Either provide one or set a default via the 'ksql.persistence.default.format.key' config.".into(),
+        ));
+    };
+    let mut key = FormatInfo::of(&key_name);
+    let mut value = FormatInfo::of(&value_name);
+    for info in [&key, &value] {
+        if !KNOWN_FORMATS.contains(&info.format.as_str()) {
+            return Err(Error::Analysis(format!("Unknown format: {}", info.format)));
+        }
+    }
+    if let Some(d) = string("KEY_DELIMITER")? {
+        key.properties.insert(DELIMITER.into(), d);
+    }
+    if let Some(d) = string("VALUE_DELIMITER")? {
+        value.properties.insert(DELIMITER.into(), d);
+    }
+    for (prop, info) in [("KEY_SCHEMA_ID", &mut key), ("VALUE_SCHEMA_ID", &mut value)] {
+        match get(prop) {
+            None => {}
+            Some(Literal::Int(id)) => {
+                info.properties.insert(SCHEMA_ID.into(), id.to_string());
+            }
+            Some(Literal::String(s)) if s.trim().parse::<i32>().is_ok() => {
+                info.properties.insert(SCHEMA_ID.into(), s.trim().to_string());
+            }
+            Some(other) => {
+                return Err(Error::Analysis(format!(
+                    "Invalid value {} for property {prop}: Not a number of type INT",
+                    literal_text(other)
+                )))
+            }
+        }
+    }
+    if let Some(n) = string("KEY_SCHEMA_FULL_NAME")? {
+        key.properties.insert(FULL_SCHEMA_NAME.into(), n);
+    }
+    if let Some(a) = string("VALUE_AVRO_SCHEMA_FULL_NAME")? {
+        if get("VALUE_SCHEMA_FULL_NAME").is_some() {
+            return Err(Error::Analysis(
+                "Cannot supply both 'VALUE_AVRO_SCHEMA_FULL_NAME' and 'VALUE_SCHEMA_FULL_NAME' properties. Please only set 'VALUE_SCHEMA_FULL_NAME'.".into(),
+            ));
+        }
+        value.properties.insert(FULL_SCHEMA_NAME.into(), a);
+    }
+    if let Some(n) = string("VALUE_SCHEMA_FULL_NAME")? {
+        value.properties.insert(FULL_SCHEMA_NAME.into(), n);
+    }
+    value.wrap_single_value = match get("WRAP_SINGLE_VALUE") {
+        None => None,
+        Some(Literal::Boolean(b)) => Some(*b),
+        Some(Literal::String(s)) if s.trim().eq_ignore_ascii_case("true") => Some(true),
+        Some(Literal::String(s)) if s.trim().eq_ignore_ascii_case("false") => Some(false),
+        Some(other) => {
+            return Err(Error::Analysis(format!(
+                "Invalid value {} for property WRAP_SINGLE_VALUE: Expected value to be either true or false",
+                literal_text(other)
+            )))
+        }
+    };
+    if value.wrap_single_value.is_none() {
+        // The server default applies only where the format can honour it.
+        if let (Some(w), Ok(f)) = (defaults.wrap_single_values, format_for(&value)) {
+            if f.supports_wrapping(w) {
+                value.wrap_single_value = Some(w);
+            }
+        }
+    }
+    check_format_properties(&key)?;
+    check_format_properties(&value)?;
+    Ok(SourceFormats { key, value })
+}
+
+/// The properties each format takes; anything else is ksqlDB's `X does not support the
+/// following configs: [p]`, an empty value `p cannot be empty. Format configuration: {..}`.
+pub(crate) fn check_format_properties(info: &FormatInfo) -> Result<()> {
+    let supported: &[&str] = match info.format.as_str() {
+        "DELIMITED" => &[DELIMITER],
+        "AVRO" | "JSON_SR" | "PROTOBUF" => &[SCHEMA_ID, FULL_SCHEMA_NAME],
+        "PROTOBUF_NOSR" => &[],
+        _ => &[],
+    };
+    let unsupported: Vec<&str> = info.properties.keys().map(String::as_str).filter(|k| !supported.contains(k)).collect();
+    if !unsupported.is_empty() {
+        return Err(Error::Analysis(format!(
+            "{} does not support the following configs: [{}]",
+            info.format,
+            unsupported.join(", ")
+        )));
+    }
+    if let Some((k, _)) = info.properties.iter().find(|(k, v)| v.trim().is_empty() && k.as_str() != DELIMITER) {
+        let all: Vec<String> = info.properties.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        return Err(Error::Analysis(format!("{k} cannot be empty. Format configuration: {{{}}}", all.join(", "))));
+    }
+    Ok(())
+}
+
+fn literal_text(l: &Literal) -> String {
+    match l {
+        Literal::Null => "null".into(),
+        Literal::Boolean(b) => b.to_string(),
+        Literal::Int(i) => i.to_string(),
+        Literal::BigInt(i) => i.to_string(),
+        Literal::Decimal(d) => d.clone(),
+        Literal::Double(d) => super::scalar::java_double(*d),
+        Literal::String(s) => s.clone(),
+        Literal::Bytes(b) => format!("{b:?}"),
+    }
+}
+
+fn java_class(l: &Literal) -> &'static str {
+    match l {
+        Literal::Null => "null",
+        Literal::Boolean(_) => "java.lang.Boolean",
+        Literal::Int(_) => "java.lang.Integer",
+        Literal::BigInt(_) => "java.lang.Long",
+        Literal::Decimal(_) => "java.math.BigDecimal",
+        Literal::Double(_) => "java.lang.Double",
+        Literal::String(_) => "java.lang.String",
+        Literal::Bytes(_) => "[B",
+    }
+}
+
+#[cfg(test)]
+#[path = "props_tests.rs"]
+mod tests;

@@ -1,0 +1,115 @@
+use super::*;
+use crate::parser::ast::Properties;
+use crate::value::{ColumnNamespace, SqlType};
+
+fn props(spec: &[(&str, Literal)]) -> Properties {
+    spec.iter().map(|(k, v)| ((*k).to_string(), v.clone())).collect()
+}
+
+fn s(v: &str) -> Literal {
+    Literal::String(v.into())
+}
+
+fn read(spec: &[(&str, Literal)]) -> Result<SourceFormats> {
+    formats_from_properties(&props(spec), &FormatDefaults::default())
+}
+
+fn msg(r: Result<impl std::fmt::Debug>) -> String {
+    match r {
+        Err(Error::Analysis(m)) => m,
+        other => panic!("expected an analysis error, got {other:?}"),
+    }
+}
+
+fn schema(key: &[SqlType], value: &[SqlType]) -> LogicalSchema {
+    let mut columns = Vec::new();
+    for (i, t) in key.iter().enumerate() {
+        columns.push(Column { name: format!("K{i}"), ty: t.clone(), namespace: ColumnNamespace::Key });
+    }
+    for (i, t) in value.iter().enumerate() {
+        columns.push(Column { name: format!("V{i}"), ty: t.clone(), namespace: ColumnNamespace::Value });
+    }
+    LogicalSchema { columns }
+}
+
+#[test]
+fn defaults_and_format_shorthand() {
+    let f = read(&[("VALUE_FORMAT", s("json"))]).unwrap();
+    assert_eq!((f.key.format.as_str(), f.value.format.as_str()), ("KAFKA", "JSON"));
+    let f = read(&[("FORMAT", s("Delimited"))]).unwrap();
+    assert_eq!((f.key.format.as_str(), f.value.format.as_str()), ("DELIMITED", "DELIMITED"));
+    let f = read(&[("KEY_FORMAT", s("JSON")), ("VALUE_FORMAT", s("KAFKA"))]).unwrap();
+    assert_eq!((f.key.format.as_str(), f.value.format.as_str()), ("JSON", "KAFKA"));
+    let defaults = FormatDefaults { value_format: Some("JSON".into()), ..FormatDefaults::default() };
+    assert_eq!(formats_from_properties(&[], &defaults).unwrap().value.format, "JSON");
+}
+
+#[test]
+fn ksqldb_messages_for_bad_combinations() {
+    assert_eq!(
+        msg(read(&[("KEY_FORMAT", s("KAFKA")), ("FORMAT", s("JSON"))])),
+        "Cannot supply both 'KEY_FORMAT' and 'FORMAT' properties, as 'FORMAT' sets both key and value formats. Either use just 'FORMAT', or use 'KEY_FORMAT' and 'VALUE_FORMAT'."
+    );
+    assert!(msg(read(&[("VALUE_FORMAT", s("JSON")), ("FORMAT", s("KAFKA"))])).starts_with("Cannot supply both 'VALUE_FORMAT' and 'FORMAT'"));
+    assert_eq!(
+        msg(read(&[("KAFKA_TOPIC", s("t"))])),
+        "Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Either provide one or set a default via the 'ksql.persistence.default.format.value' config."
+    );
+    assert_eq!(msg(read(&[("VALUE_FORMAT", s("bob"))])), "Unknown format: BOB");
+    assert_eq!(
+        msg(read(&[("VALUE_FORMAT", s("JSON")), ("VALUE_DELIMITER", s("|"))])),
+        "JSON does not support the following configs: [delimiter]"
+    );
+    assert!(msg(read(&[("VALUE_FORMAT", Literal::Int(1))])).starts_with("Invalid value 1 for property VALUE_FORMAT"));
+    assert_eq!(
+        msg(read(&[("VALUE_FORMAT", s("JSON")), ("WRAP_SINGLE_VALUE", Literal::Int(3))])),
+        "Invalid value 3 for property WRAP_SINGLE_VALUE: Expected value to be either true or false"
+    );
+}
+
+#[test]
+fn delimiters_and_schema_properties_land_on_their_side() {
+    let f = read(&[("FORMAT", s("DELIMITED")), ("KEY_DELIMITER", s("TAB")), ("VALUE_DELIMITER", s("|"))]).unwrap();
+    assert_eq!(f.key.properties.get(DELIMITER).map(String::as_str), Some("TAB"));
+    assert_eq!(f.value.properties.get(DELIMITER).map(String::as_str), Some("|"));
+    let f = read(&[("FORMAT", s("AVRO")), ("KEY_SCHEMA_ID", Literal::Int(123)), ("VALUE_SCHEMA_ID", Literal::Int(456))]).unwrap();
+    assert_eq!(f.key.properties.get(SCHEMA_ID).map(String::as_str), Some("123"));
+    assert_eq!(f.value.properties.get(SCHEMA_ID).map(String::as_str), Some("456"));
+    assert_eq!(
+        msg(read(&[("VALUE_FORMAT", s("JSON")), ("VALUE_SCHEMA_ID", Literal::Int(1))])),
+        "JSON does not support the following configs: [schemaId]"
+    );
+}
+
+#[test]
+fn wrapping_rules() {
+    let one = schema(&[], &[SqlType::Int]);
+    let two = schema(&[], &[SqlType::Int, SqlType::Int]);
+    let f = read(&[("VALUE_FORMAT", s("JSON")), ("WRAP_SINGLE_VALUE", Literal::Boolean(false))]).unwrap();
+    assert_eq!(f.value.wrap_single_value, Some(false));
+    f.validate(&one).unwrap();
+    assert_eq!(msg(f.validate(&two)), "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas");
+    let f = read(&[("VALUE_FORMAT", s("KAFKA")), ("WRAP_SINGLE_VALUE", s("true"))]).unwrap();
+    assert_eq!(msg(f.validate(&one)), "Format 'KAFKA' does not support 'WRAP_SINGLE_VALUE' set to 'true'.");
+    let f = read(&[("VALUE_FORMAT", s("DELIMITED")), ("WRAP_SINGLE_VALUE", Literal::Boolean(false))]).unwrap();
+    f.validate(&one).unwrap();
+    // The server default applies only where the format honours it.
+    let defaults = FormatDefaults { wrap_single_values: Some(true), ..FormatDefaults::default() };
+    let f = formats_from_properties(&props(&[("VALUE_FORMAT", s("KAFKA"))]), &defaults).unwrap();
+    assert_eq!(f.value.wrap_single_value, None);
+}
+
+#[test]
+fn validate_checks_types_per_format() {
+    let f = read(&[("VALUE_FORMAT", s("JSON"))]).unwrap();
+    f.validate(&schema(&[SqlType::BigInt], &[SqlType::Array(Box::new(SqlType::Int))])).unwrap();
+    assert_eq!(msg(f.validate(&schema(&[SqlType::Boolean], &[SqlType::Int]))), "The 'KAFKA' format does not support type 'BOOLEAN'");
+    assert_eq!(
+        msg(f.validate(&schema(&[SqlType::Int, SqlType::Int], &[SqlType::Int]))),
+        "The 'KAFKA' format only supports a single field. Got: [`K0` INTEGER KEY, `K1` INTEGER KEY]"
+    );
+    // A keyless source keeps its declared KAFKA key format: no columns is the void serde.
+    f.validate(&schema(&[], &[SqlType::Int])).unwrap();
+    let none = read(&[("KEY_FORMAT", s("NONE")), ("VALUE_FORMAT", s("JSON"))]).unwrap();
+    assert!(msg(none.validate(&schema(&[SqlType::String], &[SqlType::Int]))).starts_with("The 'NONE' format can only be used when no columns are defined. Got: [`K0` STRING KEY]"));
+}
