@@ -8,6 +8,7 @@
 //! - [`compare`]: expected JSON against actual [`Value`](crate::Value)s, ksqlDB's rules;
 //! - [`executor`]: statements, then inputs, then outputs topic by topic, through the
 //!   [`TestDriver`] seam, with ksqlDB's failure messages;
+//! - [`records`]: test-file records to record bytes and back, with the topic's formats;
 //! - [`statements`]: a statements file split into statements;
 //! - [`EngineDriver`] / [`run_on_engine`]: the engine's test mode as the system under test.
 //!
@@ -26,6 +27,7 @@ mod engine;
 pub mod executor;
 pub mod json;
 pub mod model;
+pub mod records;
 pub mod statements;
 
 pub use engine::{case_properties, run_on_engine, EngineDriver};
