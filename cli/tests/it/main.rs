@@ -1,0 +1,3 @@
+//! The `brook` binary's integration tests, one binary (see STYLE.md).
+
+mod test_runner;
