@@ -9,6 +9,7 @@ use crate::value::Value;
 use super::base64;
 use super::compare::{java_string, matches};
 use super::model::{ExpectedException, Header, TestCase, TestRecord, WindowData};
+use super::post::{self, SourceSummary};
 
 /// Why the system under test refused a statement or a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +52,11 @@ pub trait TestDriver {
     /// # Errors
     /// A topic no source or query knows, or bytes that do not deserialize.
     fn read_output(&mut self, topic: &str) -> Result<Vec<ActualRecord>, DriverError>;
+
+    /// The catalog's sources, for QTT `post` conditions; `None` leaves them unchecked.
+    fn sources(&mut self) -> Option<Vec<SourceSummary>> {
+        None
+    }
 }
 
 /// Why a test failed, printed as ksqlDB prints it.
@@ -80,6 +86,8 @@ pub enum Failure {
         expected_timestamp: i64,
         actual: ActualRecord,
     },
+    /// A QTT `post` condition does not hold.
+    Post(String),
     /// The case expected an exception and none came.
     NoException(ExpectedException),
     /// An exception came, but not the expected one.
@@ -159,6 +167,7 @@ impl fmt::Display for Failure {
                     actual_text(actual)
                 )
             }
+            Failure::Post(m) => f.write_str(m),
             Failure::NoException(e) => write!(f, "Expected test to throw{e}"),
             Failure::WrongException { expected, actual } => {
                 write!(f, "\nExpected: {expected}\n     but: was <{actual}>")
@@ -283,6 +292,14 @@ fn run_steps(case: &TestCase, driver: &mut dyn TestDriver) -> Result<(), Stop> {
             })
         })?;
     }
+    if let (Some(conditions), Some(sources)) = (&case.post, driver.sources()) {
+        post::check(conditions, &sources).map_err(|m| {
+            Stop::Thrown(Thrown {
+                statement: None,
+                failure: Failure::Post(m),
+            })
+        })?;
+    }
     Ok(())
 }
 
@@ -327,6 +344,7 @@ fn compare_topic(
 #[cfg(test)]
 mod tests {
     use super::super::compare::value_from_json;
+    use super::super::json::Json;
     use super::super::model::{records_file, WindowType};
     use super::*;
 
@@ -366,6 +384,19 @@ mod tests {
                 None => self.topics.push((out, vec![record])),
             }
             Ok(())
+        }
+
+        fn sources(&mut self) -> Option<Vec<SourceSummary>> {
+            let schema = "`ID` INTEGER KEY, `V` STRING".to_owned();
+            let s = SourceSummary {
+                name: "A".into(),
+                kind: "STREAM".into(),
+                schema,
+                key_format: "KAFKA".into(),
+                window_type: None,
+                window_size_ms: None,
+            };
+            Some(vec![s])
         }
 
         fn read_output(&mut self, topic: &str) -> Result<Vec<ActualRecord>, DriverError> {
@@ -589,6 +620,23 @@ mod tests {
         assert_eq!(
             failure(&c),
             "Expected test to throwan instance of io.confluent.ksql.util.KsqlStatementException"
+        );
+    }
+
+    #[test]
+    fn post_conditions_are_checked_after_the_outputs() {
+        let mut c = case(&[], r#"{"inputs":[]}"#, r#"{"outputs":[]}"#);
+        c.post = Some(
+            Json::parse(
+                r#"{"sources":[{"name":"A","type":"stream","schema":"ID INT KEY, V VARCHAR"}]}"#,
+            )
+            .unwrap(),
+        );
+        assert_eq!(run_test(&c, &mut Echo::default()), Outcome::Passed);
+        c.post = Some(Json::parse(r#"{"sources":[{"name":"A","type":"table"}]}"#).unwrap());
+        assert_eq!(
+            failure(&c),
+            "Post condition failed: source A: expected type table, found STREAM"
         );
     }
 }

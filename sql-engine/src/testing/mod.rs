@@ -27,6 +27,7 @@ mod engine;
 pub mod executor;
 pub mod json;
 pub mod model;
+mod post;
 pub mod records;
 pub mod statements;
 
@@ -36,3 +37,4 @@ pub use executor::{
 };
 pub use json::Json;
 pub use model::{Header, TestCase, TestRecord, WindowData, WindowType};
+pub use post::SourceSummary;
