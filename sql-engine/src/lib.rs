@@ -4,11 +4,15 @@
 //! - [`parser`]: statement text -> [`parser::ast`] (sqlparser for expressions where it fits,
 //!   ksqlDB's own clauses around it);
 //! - [`value`]: [`SqlType`], [`Value`], [`Row`], [`LogicalSchema`];
+//! - [`expr`]: expression type checking and evaluation; [`function`]: the function registry
+//!   (scalar, aggregate, table functions and Rust UDFs);
 //! - [`format`]: key and value formats (JSON, DELIMITED, KAFKA, NONE) and the serdes over them;
 //! - [`Error`]: the crate's one error type.
 
 mod error;
+pub mod expr;
 pub mod format;
+pub mod function;
 pub mod parser;
 pub mod testing;
 pub mod value;

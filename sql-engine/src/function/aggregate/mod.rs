@@ -1,0 +1,95 @@
+//! Aggregate functions. An accumulator is a [`Value`] so state stores serialize it like any
+//! other value; `undo` exists where ksqlDB's UDAF is a `TableUdaf` (aggregating a table
+//! retracts old rows), and `None` marks aggregates that cannot run over tables.
+
+mod collect;
+mod numeric;
+
+use std::sync::Arc;
+
+use super::{AggregateFactory, FunctionRegistry};
+use crate::value::{SqlType, Value};
+use crate::{analysis_err, Result};
+
+/// One aggregate call site, created for concrete argument types.
+pub trait AggregateFunction: Send + Sync {
+    /// The type of [`Self::result`].
+    fn return_type(&self) -> SqlType;
+    /// The empty accumulator.
+    fn init(&self) -> Value;
+    /// Folds one row's arguments in.
+    ///
+    /// # Errors
+    /// [`crate::Error::Eval`] on overflow or a bad argument.
+    fn add(&self, acc: Value, args: &[Value]) -> Result<Value>;
+    /// Takes one row's arguments out; `None` when the aggregate cannot undo (it then cannot
+    /// aggregate a table, as in ksqlDB).
+    fn undo(&self, acc: Value, args: &[Value]) -> Option<Result<Value>>;
+    /// Combines two accumulators (session windows merging).
+    ///
+    /// # Errors
+    /// [`crate::Error::Eval`] on overflow.
+    fn merge(&self, a: Value, b: Value) -> Result<Value>;
+    /// The aggregate's value for an accumulator.
+    ///
+    /// # Errors
+    /// [`crate::Error::Eval`] for a corrupt accumulator.
+    fn result(&self, acc: &Value) -> Result<Value>;
+    /// Whether [`Self::undo`] is supported (checked by the planner before aggregating a table).
+    fn supports_undo(&self) -> bool {
+        self.undo(self.init(), &[]).is_some()
+    }
+}
+
+impl std::fmt::Debug for dyn AggregateFunction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AggregateFunction -> {}", self.return_type())
+    }
+}
+
+/// The first argument's type, or an error naming the function.
+pub(crate) fn first_type<'a>(name: &str, types: &'a [SqlType]) -> Result<&'a SqlType> {
+    match types.first() {
+        Some(t) => Ok(t),
+        None => analysis_err!("Function '{name}' requires an argument"),
+    }
+}
+
+/// A literal integer argument (`TOPK(x, 3)`).
+pub(crate) fn literal_int(name: &str, literals: &[Value], i: usize) -> Result<usize> {
+    match literals.get(i) {
+        Some(Value::Int(n)) if *n > 0 => Ok(*n as usize),
+        Some(Value::BigInt(n)) if *n > 0 => Ok(*n as usize),
+        _ => analysis_err!("Function '{name}' requires a positive integer literal as argument {}", i + 1),
+    }
+}
+
+fn factory(f: fn(&[SqlType], &[Value]) -> Result<Arc<dyn AggregateFunction>>) -> AggregateFactory {
+    Arc::new(f)
+}
+
+pub(crate) fn register(r: &mut FunctionRegistry) {
+    let mut add = |name: &str, category: &str, description: &str, sigs: &[&str], f: fn(&[SqlType], &[Value]) -> Result<Arc<dyn AggregateFunction>>| {
+        if let Err(e) = r.register_aggregate(name, category, description, sigs, factory(f)) {
+            tracing::error!(function = name, error = %e, "built-in aggregate not registered");
+        }
+    };
+    add("COUNT", "AGGREGATE", "Counts records (COUNT(*)) or non-null values.", &["(*) -> BIGINT", "(T) -> BIGINT"], numeric::count);
+    add("SUM", "AGGREGATE", "Sums the non-null values.", &["(INT) -> INT", "(BIGINT) -> BIGINT", "(DOUBLE) -> DOUBLE", "(DECIMAL) -> DECIMAL"], numeric::sum);
+    add("AVG", "AGGREGATE", "Averages the non-null values.", &["(INT) -> DOUBLE", "(BIGINT) -> DOUBLE", "(DOUBLE) -> DOUBLE", "(DECIMAL) -> DOUBLE"], numeric::avg);
+    add("MIN", "AGGREGATE", "The smallest non-null value.", &["(T) -> T"], numeric::min);
+    add("MAX", "AGGREGATE", "The largest non-null value.", &["(T) -> T"], numeric::max);
+    add("STDDEV_SAMP", "AGGREGATE", "Sample standard deviation of the non-null values.", &["(INT) -> DOUBLE", "(BIGINT) -> DOUBLE", "(DOUBLE) -> DOUBLE"], numeric::stddev_samp);
+    add("CORRELATION", "AGGREGATE", "Pearson correlation of two columns.", &["(DOUBLE, DOUBLE) -> DOUBLE"], numeric::correlation);
+    add("COUNT_DISTINCT", "AGGREGATE", "Counts distinct non-null values.", &["(T) -> BIGINT"], collect::count_distinct);
+    add("COLLECT_LIST", "AGGREGATE", "All values, in arrival order (at most 1000).", &["(T) -> ARRAY<T>"], collect::collect_list);
+    add("COLLECT_SET", "AGGREGATE", "The distinct values, in first-arrival order (at most 1000).", &["(T) -> ARRAY<T>"], collect::collect_set);
+    add("TOPK", "AGGREGATE", "The K largest values, largest first.", &["(T, INT) -> ARRAY<T>"], collect::topk);
+    add("TOPKDISTINCT", "AGGREGATE", "The K largest distinct values, largest first.", &["(T, INT) -> ARRAY<T>"], collect::topk_distinct);
+    add("HISTOGRAM", "AGGREGATE", "Counts of each distinct string (at most 1000 entries).", &["(STRING) -> MAP<STRING, BIGINT>"], collect::histogram);
+    add("EARLIEST_BY_OFFSET", "AGGREGATE", "The first value received (nulls ignored unless the second argument is false).", &["(T) -> T", "(T, BOOLEAN) -> T"], collect::earliest);
+    add("LATEST_BY_OFFSET", "AGGREGATE", "The last value received (nulls ignored unless the second argument is false).", &["(T) -> T", "(T, BOOLEAN) -> T"], collect::latest);
+}
+
+#[cfg(test)]
+mod tests;

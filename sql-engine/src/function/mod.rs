@@ -1,0 +1,388 @@
+//! The function registry: ksqlDB's built-in scalar functions (one file per family), aggregates
+//! ([`AggregateFunction`]), the table function `EXPLODE`, and user functions registered from
+//! Rust with a typed signature ([`FunctionRegistry::register_udf`]).
+//!
+//! A scalar function is a set of signatures (`"(STRING, INT) -> STRING"`, parsed once at
+//! registration) and one implementation that receives its arguments already converted to the
+//! matched signature's parameter types. Overloads resolve as in ksqlDB: exact match first, then
+//! implicit numeric widening.
+//!
+//! # Examples
+//! ```
+//! use brook_sql_engine::function::FunctionRegistry;
+//! let mut registry = FunctionRegistry::new();
+//! registry.register_udf("MY_ADD", "adds two numbers", |a: i64, b: i64| a + b).unwrap();
+//! assert!(registry.describe().iter().any(|f| f.name == "MY_ADD"));
+//! ```
+
+mod aggregate;
+pub(crate) mod args;
+mod collections;
+mod conversion;
+mod datetime;
+pub(crate) mod javatime;
+mod json;
+mod math;
+mod nulls;
+mod regex;
+pub(crate) mod signature;
+mod string;
+mod table;
+mod udf;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub use aggregate::AggregateFunction;
+pub use table::TableFunction;
+pub use udf::{IntoUdf, SqlArg, SqlResult};
+
+use crate::value::{SqlType, Value};
+use crate::{analysis_err, Result};
+use signature::Signature;
+
+/// A scalar implementation: arguments converted to the matched signature, and the call's
+/// resolved return type.
+pub type ScalarImpl = Arc<dyn Fn(&[Value], &SqlType) -> Result<Value> + Send + Sync>;
+
+/// Builds an aggregate for concrete argument types and the values of literal arguments
+/// (`TOPK(x, 3)`: `[Null, Int(3)]`, non-literals as `Null`).
+pub type AggregateFactory = Arc<dyn Fn(&[SqlType], &[Value]) -> Result<Arc<dyn AggregateFunction>> + Send + Sync>;
+
+/// How a scalar function treats `NULL` arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nulls {
+    /// Any `NULL` argument makes the result `NULL` without calling the implementation.
+    Strict,
+    /// The implementation sees `NULL`s.
+    Handled,
+}
+
+/// A custom return type rule, for results whose precision depends on the arguments.
+pub(crate) type ReturnRule = fn(&[SqlType]) -> Option<SqlType>;
+
+/// One scalar function: its signatures and implementation.
+#[derive(Clone)]
+pub(crate) struct ScalarFunction {
+    pub(crate) name: String,
+    pub(crate) category: String,
+    pub(crate) description: String,
+    pub(crate) signatures: Vec<Signature>,
+    pub(crate) nulls: Nulls,
+    pub(crate) ret_rule: Option<ReturnRule>,
+    pub(crate) imp: ScalarImpl,
+}
+
+impl fmt::Debug for ScalarFunction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScalarFunction").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// A call resolved against one signature.
+#[derive(Debug, Clone)]
+pub(crate) struct ResolvedScalar {
+    pub(crate) function: Arc<ScalarFunction>,
+    /// The type each argument converts to (`None`: keep as is).
+    pub(crate) arg_types: Vec<Option<SqlType>>,
+    pub(crate) ret: SqlType,
+}
+
+struct AggregateEntry {
+    category: String,
+    description: String,
+    signatures: Vec<String>,
+    factory: AggregateFactory,
+}
+
+struct TableEntry {
+    description: String,
+    signatures: Vec<String>,
+    factory: fn(&[SqlType]) -> Result<Arc<dyn TableFunction>>,
+}
+
+/// `SCALAR`, `AGGREGATE` or `TABLE`, as `SHOW FUNCTIONS` prints it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum FunctionKind {
+    Scalar,
+    Aggregate,
+    Table,
+}
+
+/// One signature of a function, for `DESCRIBE FUNCTION`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FunctionVariant {
+    /// Parameter types in parentheses: `(STRING, INT)`.
+    pub arguments: String,
+    pub return_type: String,
+}
+
+/// One function, for `SHOW FUNCTIONS` and `DESCRIBE FUNCTION`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FunctionDescription {
+    pub name: String,
+    pub kind: FunctionKind,
+    pub category: String,
+    pub description: String,
+    pub variants: Vec<FunctionVariant>,
+}
+
+/// All functions a query can call, by upper-case name.
+#[derive(Default)]
+pub struct FunctionRegistry {
+    scalars: BTreeMap<String, Arc<ScalarFunction>>,
+    aggregates: BTreeMap<String, AggregateEntry>,
+    tables: BTreeMap<String, TableEntry>,
+}
+
+impl fmt::Debug for FunctionRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FunctionRegistry")
+            .field("scalars", &self.scalars.len())
+            .field("aggregates", &self.aggregates.len())
+            .field("tables", &self.tables.len())
+            .finish()
+    }
+}
+
+impl FunctionRegistry {
+    /// A registry with every built-in function.
+    pub fn new() -> Self {
+        let mut r = FunctionRegistry::default();
+        string::register(&mut r);
+        math::register(&mut r);
+        nulls::register(&mut r);
+        regex::register(&mut r);
+        conversion::register(&mut r);
+        datetime::register(&mut r);
+        json::register(&mut r);
+        collections::register(&mut r);
+        aggregate::register(&mut r);
+        table::register(&mut r);
+        r
+    }
+
+    /// Registers a built-in scalar (signatures are static text; a bad one is a bug caught by
+    /// the registry's tests, and is skipped with an error log rather than a panic).
+    pub(crate) fn scalar(&mut self, name: &str, category: &str, description: &str, signatures: &[&str], nulls: Nulls, imp: fn(&[Value], &SqlType) -> Result<Value>) {
+        self.scalar_with(name, category, description, signatures, nulls, None, imp);
+    }
+
+    /// [`Self::scalar`] with a custom return type rule.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn scalar_with(&mut self, name: &str, category: &str, description: &str, signatures: &[&str], nulls: Nulls, ret_rule: Option<ReturnRule>, imp: fn(&[Value], &SqlType) -> Result<Value>) {
+        if let Err(e) = self.register_scalar(name, category, description, signatures, nulls, ret_rule, Arc::new(imp)) {
+            tracing::error!(function = name, error = %e, "built-in function not registered");
+        }
+    }
+
+    /// Registers a scalar function from signatures and an implementation. The implementation
+    /// receives its arguments converted to the matched signature's parameter types.
+    ///
+    /// # Errors
+    /// [`crate::Error::Analysis`] for a malformed signature or a name already taken.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn register_scalar(&mut self, name: &str, category: &str, description: &str, signatures: &[&str], nulls: Nulls, ret_rule: Option<ReturnRule>, imp: ScalarImpl) -> Result<()> {
+        let name = name.to_ascii_uppercase();
+        if self.scalars.contains_key(&name) || self.aggregates.contains_key(&name) || self.tables.contains_key(&name) {
+            return analysis_err!("function \"{name}\" already exists");
+        }
+        let signatures = signatures.iter().map(|s| Signature::parse(s)).collect::<Result<Vec<_>>>()?;
+        let f = ScalarFunction { name: name.clone(), category: category.into(), description: description.into(), signatures, nulls, ret_rule, imp };
+        self.scalars.insert(name, Arc::new(f));
+        Ok(())
+    }
+
+    /// Registers a typed Rust function as a scalar UDF; its signature comes from the Rust
+    /// argument and result types (see [`SqlArg`]). `NULL` arguments give `NULL` unless the
+    /// parameter is an `Option`.
+    ///
+    /// # Examples
+    /// ```
+    /// use brook_sql_engine::function::FunctionRegistry;
+    /// let mut registry = FunctionRegistry::new();
+    /// registry.register_udf("SHOUT", "upper-cases and appends !", |s: String| format!("{}!", s.to_uppercase())).unwrap();
+    /// registry.register_udf("SAFE_DIV", "null on zero", |a: i64, b: i64| if b == 0 { None } else { Some(a / b) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// [`crate::Error::Analysis`] if the name is taken.
+    pub fn register_udf<Args, F: IntoUdf<Args>>(&mut self, name: &str, description: &str, f: F) -> Result<()> {
+        let (signature, nulls, imp) = f.into_udf();
+        self.register_scalar(name, "USER", description, &[signature.as_str()], nulls, None, imp)
+    }
+
+    /// Registers an aggregate under `name`.
+    ///
+    /// # Errors
+    /// [`crate::Error::Analysis`] if the name is taken.
+    pub fn register_aggregate(&mut self, name: &str, category: &str, description: &str, signatures: &[&str], factory: AggregateFactory) -> Result<()> {
+        let name = name.to_ascii_uppercase();
+        if self.scalars.contains_key(&name) || self.aggregates.contains_key(&name) {
+            return analysis_err!("function \"{name}\" already exists");
+        }
+        let signatures = signatures.iter().map(|s| s.to_string()).collect();
+        self.aggregates.insert(name, AggregateEntry { category: category.into(), description: description.into(), signatures, factory });
+        Ok(())
+    }
+
+    pub(crate) fn table(&mut self, name: &str, description: &str, signatures: &[&str], factory: fn(&[SqlType]) -> Result<Arc<dyn TableFunction>>) {
+        let signatures = signatures.iter().map(|s| s.to_string()).collect();
+        self.tables.insert(name.into(), TableEntry { description: description.into(), signatures, factory });
+    }
+
+    /// Whether `name` (upper case) is a scalar function.
+    pub fn is_scalar(&self, name: &str) -> bool {
+        self.scalars.contains_key(name)
+    }
+
+    /// Whether `name` (upper case) is an aggregate function.
+    pub fn is_aggregate(&self, name: &str) -> bool {
+        self.aggregates.contains_key(name)
+    }
+
+    /// Whether `name` (upper case) is a table function.
+    pub fn is_table_function(&self, name: &str) -> bool {
+        self.tables.contains_key(name)
+    }
+
+    /// An aggregate instance for one call site.
+    ///
+    /// # Errors
+    /// [`crate::Error::Analysis`] for an unknown aggregate or unsupported argument types.
+    pub fn aggregate(&self, name: &str, arg_types: &[SqlType], literal_args: &[Value]) -> Result<Arc<dyn AggregateFunction>> {
+        match self.aggregates.get(name) {
+            Some(e) => (e.factory)(arg_types, literal_args),
+            None => analysis_err!("Can't find any functions with the name '{name}'"),
+        }
+    }
+
+    /// A table function instance for one call site.
+    ///
+    /// # Errors
+    /// [`crate::Error::Analysis`] for an unknown table function or bad argument types.
+    pub fn table_function(&self, name: &str, arg_types: &[SqlType]) -> Result<Arc<dyn TableFunction>> {
+        match self.tables.get(name) {
+            Some(e) => (e.factory)(arg_types),
+            None => analysis_err!("Can't find any functions with the name '{name}'"),
+        }
+    }
+
+    /// Resolves a scalar call; `None` argument types are untyped `NULL`s.
+    pub(crate) fn resolve_scalar(&self, name: &str, args: &[Option<SqlType>]) -> Result<ResolvedScalar> {
+        let Some(f) = self.scalars.get(name) else {
+            return analysis_err!("Can't find any functions with the name '{name}'");
+        };
+        let best = f.signatures.iter().filter_map(|s| s.matches(args)).min_by_key(|m| m.cost);
+        let Some(m) = best else {
+            let given = args.iter().map(|a| a.as_ref().map_or("null".to_string(), SqlType::to_string)).collect::<Vec<_>>().join(", ");
+            let valid = f.signatures.iter().map(|s| format!("{name}{}", s.params_text())).collect::<Vec<_>>().join(", ");
+            return analysis_err!("Function '{name}' does not accept parameters ({given}).\nValid alternatives are:\n{valid}");
+        };
+        let concrete: Vec<SqlType> = args.iter().zip(&m.arg_types).map(|(a, t)| t.clone().or_else(|| a.clone()).unwrap_or(SqlType::String)).collect();
+        let ret = match (f.ret_rule, m.ret) {
+            (Some(rule), _) => rule(&concrete),
+            (None, Some(t)) => Some(t),
+            (None, None) => concrete.iter().find(|t| matches!(t, SqlType::Decimal { .. } | SqlType::Struct(_))).cloned(),
+        };
+        let Some(ret) = ret else {
+            return analysis_err!("cannot infer the return type of '{name}' from its arguments");
+        };
+        Ok(ResolvedScalar { function: f.clone(), arg_types: m.arg_types, ret })
+    }
+
+    /// Every function, by name, for `SHOW FUNCTIONS` and `DESCRIBE FUNCTION`.
+    pub fn describe(&self) -> Vec<FunctionDescription> {
+        let variants = |sigs: &mut dyn Iterator<Item = (String, String)>| sigs.map(|(arguments, return_type)| FunctionVariant { arguments, return_type }).collect();
+        let split = |s: &String| {
+            let (a, r) = s.split_once("->").unwrap_or((s, ""));
+            (a.trim().to_string(), r.trim().to_string())
+        };
+        let mut out: Vec<FunctionDescription> = self
+            .scalars
+            .values()
+            .map(|f| FunctionDescription {
+                name: f.name.clone(),
+                kind: FunctionKind::Scalar,
+                category: f.category.clone(),
+                description: f.description.clone(),
+                variants: variants(&mut f.signatures.iter().map(|s| (s.params_text(), s.ret_text()))),
+            })
+            .collect();
+        out.extend(self.aggregates.iter().map(|(name, e)| FunctionDescription {
+            name: name.clone(),
+            kind: FunctionKind::Aggregate,
+            category: e.category.clone(),
+            description: e.description.clone(),
+            variants: variants(&mut e.signatures.iter().map(split)),
+        }));
+        out.extend(self.tables.iter().map(|(name, e)| FunctionDescription {
+            name: name.clone(),
+            kind: FunctionKind::Table,
+            category: "TABLE".into(),
+            description: e.description.clone(),
+            variants: variants(&mut e.signatures.iter().map(split)),
+        }));
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_signature_parses_and_names_are_unique() {
+        let r = FunctionRegistry::new();
+        let d = r.describe();
+        for f in &d {
+            assert!(!f.variants.is_empty(), "{} has no variants", f.name);
+            assert!(!f.description.is_empty(), "{} has no description", f.name);
+        }
+        let names: Vec<_> = d.iter().map(|f| f.name.as_str()).collect();
+        let mut dedup = names.clone();
+        dedup.dedup();
+        assert_eq!(names, dedup);
+        assert!(names.len() >= 60, "only {} functions", names.len());
+    }
+
+    #[test]
+    fn resolution_prefers_exact_then_widens() {
+        let r = FunctionRegistry::new();
+        let abs = r.resolve_scalar("ABS", &[Some(SqlType::Int)]).unwrap();
+        assert_eq!(abs.ret, SqlType::Int);
+        let sqrt = r.resolve_scalar("SQRT", &[Some(SqlType::Int)]).unwrap();
+        assert_eq!(sqrt.arg_types, vec![Some(SqlType::Double)]);
+        let err = r.resolve_scalar("LCASE", &[Some(SqlType::Int)]).unwrap_err().to_string();
+        assert!(err.contains("Function 'LCASE' does not accept parameters (INTEGER)"), "{err}");
+        assert!(r.resolve_scalar("NOPE", &[]).is_err());
+    }
+
+    #[test]
+    fn show_functions_listing() {
+        let listing: Vec<String> = FunctionRegistry::new().describe().iter().map(|f| format!("{:<22} {:<9} {:<18} {}", f.name, format!("{:?}", f.kind).to_uppercase(), f.category, f.variants.iter().map(|v| format!("{} -> {}", v.arguments, v.return_type)).collect::<Vec<_>>().join(" | "))).collect();
+        insta::assert_snapshot!(listing.join("\n"));
+    }
+
+    #[test]
+    fn compiled_expressions_are_shareable() {
+        fn assert_send_sync_clone<T: Send + Sync + Clone>() {}
+        assert_send_sync_clone::<crate::expr::CompiledExpr>();
+        fn assert_send_sync<T: Send + Sync + ?Sized>() {}
+        assert_send_sync::<dyn AggregateFunction>();
+        assert_send_sync::<FunctionRegistry>();
+    }
+
+    #[test]
+    fn duplicate_registration_is_rejected() {
+        let mut r = FunctionRegistry::new();
+        assert!(r.register_udf("LCASE", "", |s: String| s).is_err());
+        assert!(r.register_udf("MINE", "", |s: String| s).is_ok());
+        assert!(r.register_udf("mine", "", |s: String| s).is_err());
+    }
+}
