@@ -15,8 +15,9 @@ use std::fmt::Write;
 
 use crate::value::{Decimal, Value};
 
-use super::base64;
 use super::json::Json;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 
 /// A decimal as `BigDecimal` holds it: `unscaled * 10^-scale`, scale possibly negative.
 fn parse_decimal(text: &str) -> Option<(i128, i32)> {
@@ -63,7 +64,7 @@ pub fn matches(actual: &Value, expected: &Json) -> bool {
         Json::String(s) => match actual {
             Value::String(a) => a == s,
             Value::Decimal(d) => parse_decimal(s).is_some_and(|e| decimal_eq(d, e)),
-            Value::Bytes(b) => base64::encode(b) == *s,
+            Value::Bytes(b) => BASE64.encode(b) == *s,
             _ => false,
         },
         Json::Number(text) => match actual {
@@ -199,7 +200,7 @@ fn write_java(out: &mut String, value: &Value) {
             let _ = write!(out, "{d}");
         }
         Value::String(s) => out.push_str(s),
-        Value::Bytes(b) => out.push_str(&base64::encode(b)),
+        Value::Bytes(b) => out.push_str(&BASE64.encode(b)),
         Value::Array(items) => write_seq(out, "[]", items, |out, v| write_java(out, v)),
         Value::Map(entries) => write_seq(out, "{}", entries, |out, (k, v)| {
             write_java(out, k);

@@ -6,10 +6,11 @@ use std::fmt;
 
 use crate::value::Value;
 
-use super::base64;
 use super::compare::{java_string, matches};
 use super::model::{ExpectedException, Header, TestCase, TestRecord, WindowData};
 use super::post::{self, SourceSummary};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 
 /// Why the system under test refused a statement or a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +101,7 @@ pub enum Failure {
 fn headers_text(headers: &[Header]) -> String {
     let parts: Vec<String> = headers
         .iter()
-        .map(|h| format!("{{KEY={},VALUE={}}}", h.key, base64::encode(&h.value)))
+        .map(|h| format!("{{KEY={},VALUE={}}}", h.key, BASE64.encode(&h.value)))
         .collect();
     parts.join(", ")
 }

@@ -21,7 +21,6 @@
 //! assert_eq!(outputs[0].value, Json::parse(r#"{"PRICE":1.50}"#).unwrap());
 //! ```
 
-mod base64;
 pub mod compare;
 mod engine;
 pub mod executor;

@@ -8,8 +8,9 @@
 
 use std::fmt;
 
-use super::base64;
 use super::json::Json;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 
 /// A malformed test file or field. `path` says where, like `outputs[2].window.type`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,7 +164,9 @@ impl Header {
         let key = string(required(f, "KEY", path)?, &format!("{path}.KEY"))?;
         let value_path = format!("{path}.VALUE");
         let text = string(required(f, "VALUE", path)?, &value_path)?;
-        let value = base64::decode(&text).map_or_else(|| err(&value_path, "not base64"), Ok)?;
+        let value = BASE64
+            .decode(&text)
+            .or_else(|_| err(&value_path, "not base64"))?;
         Ok(Header { key, value })
     }
 }
