@@ -6,7 +6,7 @@
 //! - [`value`]: [`SqlType`], [`Value`], [`Row`], [`LogicalSchema`];
 //! - [`expr`]: expression type checking and evaluation; [`function`]: the function registry
 //!   (scalar, aggregate, table functions and Rust UDFs);
-//! - [`format`]: key and value formats (JSON, DELIMITED, KAFKA, NONE) and the serdes over them;
+//! - [`format`](mod@format): key and value formats (JSON, DELIMITED, KAFKA, NONE) and the serdes over them;
 //! - [`Error`]: the crate's one error type.
 
 mod error;

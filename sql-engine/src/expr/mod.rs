@@ -29,6 +29,7 @@ pub(crate) mod cast;
 mod compile;
 pub(crate) mod decimal;
 mod lambda;
+pub mod vector;
 pub(crate) mod node;
 pub(crate) mod types;
 

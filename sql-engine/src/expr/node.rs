@@ -23,6 +23,20 @@ pub(crate) enum CmpOp {
     GtEq,
 }
 
+impl CmpOp {
+    /// Whether the comparison holds for an ordering (`None`: unordered, NaN).
+    pub(crate) fn holds(self, ord: Option<Ordering>) -> bool {
+        match self {
+            CmpOp::Eq => ord == Some(Ordering::Equal),
+            CmpOp::NotEq => ord != Some(Ordering::Equal),
+            CmpOp::Lt => ord == Some(Ordering::Less),
+            CmpOp::LtEq => matches!(ord, Some(Ordering::Less | Ordering::Equal)),
+            CmpOp::Gt => ord == Some(Ordering::Greater),
+            CmpOp::GtEq => matches!(ord, Some(Ordering::Greater | Ordering::Equal)),
+        }
+    }
+}
+
 /// What a lambda-taking function does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LambdaKind {
@@ -179,15 +193,7 @@ impl Node {
                 if l.is_null() || r.is_null() {
                     return Ok(Value::Null);
                 }
-                let ord = sql_cmp(&l, &r);
-                Value::Boolean(match op {
-                    CmpOp::Eq => ord == Some(Ordering::Equal),
-                    CmpOp::NotEq => ord != Some(Ordering::Equal),
-                    CmpOp::Lt => ord == Some(Ordering::Less),
-                    CmpOp::LtEq => matches!(ord, Some(Ordering::Less | Ordering::Equal)),
-                    CmpOp::Gt => ord == Some(Ordering::Greater),
-                    CmpOp::GtEq => matches!(ord, Some(Ordering::Greater | Ordering::Equal)),
-                })
+                Value::Boolean(op.holds(sql_cmp(&l, &r)))
             }
             Node::And(a, b) => match boolean(a.eval(row, vars)?)? {
                 Some(false) => Value::Boolean(false),

@@ -41,7 +41,7 @@ impl DelimitedFormat {
 }
 
 /// ksqlDB's `Delimiter.parse`, plus Commons CSV's checks of the delimiter.
-fn parse_delimiter(s: &str) -> Result<char> {
+pub(crate) fn parse_delimiter(s: &str) -> Result<char> {
     if s.trim().is_empty() {
         return Err(Error::Analysis(
             "Delimiter cannot be empty, if you meant to have a tab or space for delimiter, please use the special values 'TAB' or 'SPACE'\nExample valid value: ';'".into(),
@@ -78,8 +78,9 @@ impl Format for DelimitedFormat {
         match columns.iter().find(|c| matches!(c.ty, SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_))) {
             None => Ok(()),
             Some(c) => Err(Error::Analysis(format!(
-                "The 'DELIMITED' format does not support type '{}'",
-                super::base_type(&c.ty)
+                "The 'DELIMITED' format does not support type '{}', column: `{}`",
+                super::base_type(&c.ty),
+                c.name
             ))),
         }
     }
@@ -180,10 +181,16 @@ impl DelimitedRowSerde {
                             Some(c) => field.push(c),
                         }
                     }
-                    match chars.peek() {
-                        None | Some('\r' | '\n') => {}
-                        Some(&c) if c == self.delimiter => {}
-                        Some(_) => return Err("invalid char between encapsulated token and delimiter".into()),
+                    // Whitespace may follow the closing quote; anything else is Commons CSV's error.
+                    loop {
+                        match chars.peek() {
+                            None | Some('\r' | '\n') => break,
+                            Some(&c) if c == self.delimiter => break,
+                            Some(&c) if c.is_whitespace() && c != '\u{a0}' => {
+                                chars.next();
+                            }
+                            Some(_) => return Err("invalid char between encapsulated token and delimiter".into()),
+                        }
                     }
                 }
                 None | Some('\r' | '\n') => {

@@ -95,6 +95,9 @@ fn field_count_mismatch_and_bad_fields() {
     assert!(read(&s, "\"1\"x,2").unwrap_err().to_string().contains("invalid char between encapsulated token"));
     assert_eq!(read(&s, "\n\n1,2\n3,4").unwrap().unwrap(), vec![Value::Int(1), Value::Int(2)]);
     assert_eq!(read(&s, "1,").unwrap().unwrap(), vec![Value::Int(1), Value::Null]);
+    assert_eq!(read(&s, "\"1\" ,2").unwrap().unwrap(), vec![Value::Int(1), Value::Int(2)]);
+    let text = serde_with(&[("A", SqlType::String), ("B", SqlType::String)], None);
+    assert_eq!(read(&text, " \"a\",b\"c").unwrap().unwrap(), vec![Value::String(" \"a\"".into()), Value::String("b\"c".into())]);
     let e = s.serialize(&[Value::Int(1)], &SerdeContext::value("t")).unwrap_err();
     assert_eq!(e.to_string(), "Column count mismatch on serialization. topic: t, expected: 2, got: 1");
     let d = serde_with(&[("D", SqlType::Decimal { precision: 3, scale: 1 })], None);
@@ -142,6 +145,17 @@ fn every_supported_type_round_trips() {
 fn nested_types_are_rejected() {
     let f = format_for(&FormatInfo::of("DELIMITED")).unwrap();
     let e = f.validate(&cols(&[("A", SqlType::Array(Box::new(SqlType::Int)))])).unwrap_err();
-    assert_eq!(e.to_string(), "The 'DELIMITED' format does not support type 'ARRAY'");
+    assert_eq!(e.to_string(), "The 'DELIMITED' format does not support type 'ARRAY', column: `A`");
+    // ksqlDB's delimited.json "ARRAY - key".
+    let key = crate::format::test_util::key_cols(&[("K", SqlType::Array(Box::new(SqlType::Double)))]);
+    let e = crate::format::validate_columns(&FormatInfo::of("DELIMITED"), &key, true).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Key format does not support schema.\nformat: DELIMITED\nschema: Persistence{columns=[`K` ARRAY<DOUBLE> KEY], features=[]}\nreason: The 'DELIMITED' format does not support type 'ARRAY', column: `K`"
+    );
     assert!(f.row_serde(&cols(&[("M", SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Int)))]), false).is_err());
+    // ksqlDB's delimited.json "MAP - key": the map check comes before the format's.
+    let map_key = crate::format::test_util::key_cols(&[("K", SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Double)))]);
+    let e = crate::format::validate_columns(&FormatInfo::of("DELIMITED"), &map_key, true).unwrap_err();
+    assert_eq!(e.to_string(), "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `K`. Column type: MAP<STRING, DOUBLE>. See https://github.com/confluentinc/ksql/issues/6621 for more.");
 }

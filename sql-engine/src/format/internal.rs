@@ -6,8 +6,9 @@
 //! Layout: a row is the version byte `0x01`, a varint count, then the values. A value is a tag
 //! byte then its payload: integers as zig-zag varints, doubles as 8 big-endian bytes, strings
 //! and bytes length-prefixed, decimals as precision, scale and a zig-zag varint of the unscaled
-//! `i128`, containers as a count then their elements. Equal values of the same variant encode
-//! to equal bytes, so the encoding works as a store key.
+//! `i128`, containers as a count then their elements. Identical values encode to identical
+//! bytes, so the encoding works as a store key (but `1.2` and `1.20`, equal as values, differ
+//! as bytes); it does not preserve order, so range scans over such keys are not in value order.
 //!
 //! Decoding trusts nothing: lengths are checked against the bytes left, nesting is bounded
 //! by [`json_tree::MAX_DEPTH`](super::json_tree::MAX_DEPTH), trailing bytes are an error.

@@ -3,7 +3,7 @@
 //!
 //! Writing: a record is an object with one field per column, named as the column is (upper
 //! case unless quoted); a single key column, or a single value column with
-//! `WRAP_SINGLE_VALUE=false`, is written bare. `DECIMAL` is a JSON number with exactly `scale`
+//! `WRAP_SINGLE_VALUE=false`, is written bare, and a bare `NULL` is a null record. `DECIMAL` is a JSON number with exactly `scale`
 //! fraction digits, `BYTES` a base64 string, `TIMESTAMP` epoch milliseconds, `TIME`
 //! milliseconds of the day, `DATE` days since the epoch, `DOUBLE` as Java prints it
 //! (`NaN`/`Infinity` as strings, as Jackson does).
@@ -104,7 +104,12 @@ fn missing_node(ty: &SqlType, path: &str) -> String {
 }
 
 impl RowSerde for JsonRowSerde {
+    /// An unwrapped `NULL` is a null record, as ksqlDB's unwrapped serializer hands the
+    /// converter a null.
     fn serialize(&self, row: &[Value], ctx: &SerdeContext<'_>) -> Result<Option<Vec<u8>>> {
+        if self.unwrapped && row.len() == 1 && row[0].is_null() {
+            return Ok(None);
+        }
         self.to_text(row, ctx.topic).map(|s| Some(s.into_bytes()))
     }
 

@@ -200,6 +200,9 @@ fn writes_objects_with_column_names_and_bare_single_keys() {
     let wrapped = JsonFormat::new(None).row_serde(&cols(&[("V", SqlType::Int)]), false).unwrap();
     assert_eq!(wrapped.serialize(&[Value::Int(5)], &ctx).unwrap().unwrap(), br#"{"V":5}"#);
     assert_eq!(unwrapped_serde(SqlType::Int).serialize(&[Value::Int(5)], &ctx).unwrap().unwrap(), b"5");
+    assert_eq!(unwrapped_serde(SqlType::Int).serialize(&[Value::Null], &ctx).unwrap(), None);
+    assert_eq!(key.serialize(&[Value::Null], &SerdeContext::key("t")).unwrap(), None);
+    assert_eq!(wrapped.serialize(&[Value::Null], &ctx).unwrap().unwrap(), br#"{"V":null}"#);
     let e = err(s.serialize(&[Value::Int(1)], &ctx));
     assert_eq!(e, "Column count mismatch on serialization. topic: t, expected: 3, got: 1");
 }

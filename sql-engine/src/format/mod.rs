@@ -101,8 +101,11 @@ impl fmt::Display for FormatInfo {
 /// the value, and the headers (Schema Registry formats read the schema id from them).
 #[derive(Debug, Clone, Copy)]
 pub struct SerdeContext<'a> {
+    /// The record's topic (Schema Registry subjects derive from it).
     pub topic: &'a str,
+    /// Whether the key (else the value) is being serialized.
     pub is_key: bool,
+    /// The record's headers.
     pub headers: &'a [Header],
 }
 
@@ -130,8 +133,8 @@ impl<'a> SerdeContext<'a> {
 
 /// Serializes the key columns or the value columns of records.
 pub trait RowSerde: Send + Sync + fmt::Debug {
-    /// `row` to bytes; `Ok(None)` is a null (tombstone) record, as the `KAFKA` format writes a
-    /// single `NULL` column.
+    /// `row` to bytes; `Ok(None)` is a null (tombstone) record, as `KAFKA` and unwrapped `JSON`
+    /// write a single `NULL` column.
     ///
     /// # Errors
     /// [`Error::Serde`] when the row does not fit the columns.
@@ -158,7 +161,8 @@ pub trait Format: Send + Sync + fmt::Debug {
     /// [`Error::Analysis`] with ksqlDB's message, e.g. `The 'KAFKA' format does not support type 'BOOLEAN'`.
     fn validate(&self, columns: &[Column]) -> Result<()>;
 
-    /// A serde for `columns`: the key columns when `is_key`, else the value columns.
+    /// A serde for `columns`: the key columns when `is_key`, else the value columns (without
+    /// header columns, which come from the record's headers).
     ///
     /// # Errors
     /// As [`validate`](Self::validate).
@@ -166,6 +170,24 @@ pub trait Format: Send + Sync + fmt::Debug {
 }
 
 /// The format `info` names, configured with its properties.
+///
+/// # Examples
+/// ```
+/// use brook_sql_engine::format::{format_for, FormatInfo, SerdeContext};
+/// use brook_sql_engine::{Column, ColumnNamespace, SqlType, Value};
+///
+/// let columns = vec![
+///     Column { name: "ID".into(), ty: SqlType::BigInt, namespace: ColumnNamespace::Value },
+///     Column { name: "NAME".into(), ty: SqlType::String, namespace: ColumnNamespace::Value },
+/// ];
+/// let serde = format_for(&FormatInfo::of("json"))?.row_serde(&columns, false)?;
+/// let ctx = SerdeContext::value("orders");
+/// let bytes = serde.serialize(&[Value::BigInt(1), Value::String("a".into())], &ctx)?.unwrap();
+/// assert_eq!(bytes, br#"{"ID":1,"NAME":"a"}"#);
+/// let row = serde.deserialize(Some(br#"{"id":"2","name":"b","extra":true}"#), &ctx)?.unwrap();
+/// assert_eq!(row, vec![Value::BigInt(2), Value::String("b".into())]);
+/// # Ok::<(), brook_sql_engine::Error>(())
+/// ```
 ///
 /// # Errors
 /// [`Error::Analysis`] for an unknown name (`Unknown format: X`) or a property the format does
@@ -182,6 +204,47 @@ pub fn format_for(info: &FormatInfo) -> Result<Arc<dyn Format>> {
             Err(Error::Unsupported(format!("the '{f}' format needs Schema Registry support, which Brook does not have yet")))
         }
         f => Err(Error::Analysis(format!("Unknown format: {f}"))),
+    }
+}
+
+/// Checks that `info`'s format can carry `columns` (the key columns when `is_key`), with
+/// ksqlDB's message: `Key format does not support schema.` then the format, the persistence
+/// schema and the reason, one per line.
+///
+/// # Errors
+/// As [`format_for`], and [`Error::Analysis`] when the columns do not fit.
+pub fn validate_columns(info: &FormatInfo, columns: &[Column], is_key: bool) -> Result<()> {
+    if is_key {
+        if let Some(c) = columns.iter().find(|c| contains_map(&c.ty)) {
+            return Err(Error::Analysis(format!(
+                "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{}`. Column type: {}. See https://github.com/confluentinc/ksql/issues/6621 for more.",
+                c.name, c.ty
+            )));
+        }
+    }
+    let format = format_for(info)?;
+    format.validate(columns).map_err(|reason| {
+        let feature = if is_key {
+            (columns.len() == 1 && format.supports_wrapping(true) && format.supports_wrapping(false)).then_some("UNWRAP_SINGLES")
+        } else {
+            info.wrap_single_value.map(|w| if w { "WRAP_SINGLES" } else { "UNWRAP_SINGLES" })
+        };
+        Error::Analysis(format!(
+            "{} format does not support schema.\nformat: {}\nschema: Persistence{{columns={}, features=[{}]}}\nreason: {reason}",
+            if is_key { "Key" } else { "Value" },
+            format.name(),
+            column_list(columns),
+            feature.unwrap_or_default()
+        ))
+    })
+}
+
+fn contains_map(ty: &SqlType) -> bool {
+    match ty {
+        SqlType::Map(..) => true,
+        SqlType::Array(t) => contains_map(t),
+        SqlType::Struct(fields) => fields.iter().any(|(_, t)| contains_map(t)),
+        _ => false,
     }
 }
 
@@ -317,6 +380,40 @@ mod tests {
         assert_eq!(e.to_string(), "Unknown format: BOB");
         assert!(matches!(format_for(&FormatInfo::of("avro")), Err(Error::Unsupported(_))));
         assert_eq!(format_for(&FormatInfo::of("json")).unwrap().name(), "JSON");
+    }
+
+    /// Every truncation and many single-byte corruptions of valid records decode to a value or
+    /// an error; the intact records decode.
+    #[test]
+    fn corrupted_records_never_panic() {
+        let struct_ty = SqlType::Struct(vec![("A".into(), SqlType::String), ("B".into(), SqlType::Array(Box::new(SqlType::Date)))]);
+        let columns = test_util::cols(&[
+            ("I", SqlType::Int),
+            ("D", SqlType::Decimal { precision: 6, scale: 2 }),
+            ("S", SqlType::String),
+            ("M", SqlType::Map(Box::new(SqlType::String), Box::new(struct_ty))),
+            ("B", SqlType::Bytes),
+        ]);
+        let flat = &columns[..3];
+        let cases: Vec<(FormatInfo, &[Column], &[u8])> = vec![
+            (FormatInfo::of("JSON"), &columns, br#"{"I":1,"d":"12.30","S":"h\u00e9","M":{"k":{"A":"x","B":[1,2]}},"B":"AAE="}"#),
+            (FormatInfo::of("DELIMITED"), flat, br#"1,12.30,"a,""b""#),
+            (FormatInfo::of("DELIMITED").with_property(DELIMITER, "TAB"), flat, b"1\t12.30\tx"),
+            (FormatInfo::of("KAFKA"), &columns[..1], &[0, 0, 0, 1]),
+        ];
+        let ctx = SerdeContext::value("t");
+        for (info, cols, record) in cases {
+            let serde = format_for(&info).unwrap().row_serde(cols, false).unwrap();
+            assert!(serde.deserialize(Some(record), &ctx).unwrap().is_some(), "{info:?}");
+            for n in 0..record.len() {
+                let _ = serde.deserialize(Some(&record[..n]), &ctx);
+                for b in [0u8, b'"', b'[', b'{', b'\\', b',', b'9', b'e', 0xff, 0xc3] {
+                    let mut bad = record.to_vec();
+                    bad[n] = b;
+                    let _ = serde.deserialize(Some(&bad), &ctx);
+                }
+            }
+        }
     }
 
     #[test]

@@ -8,10 +8,12 @@
 //!   `VALUE_SCHEMA_ID` and `*_SCHEMA_FULL_NAME` the Schema Registry properties;
 //! - `WRAP_SINGLE_VALUE` must be supported by the value format and needs one value column.
 
-use super::{format_for, Format, FormatInfo, DELIMITER, FULL_SCHEMA_NAME, KNOWN_FORMATS, SCHEMA_ID};
+use super::{format_for, validate_columns, Format, RowSerdeAdapter, FormatInfo, DELIMITER, FULL_SCHEMA_NAME, KNOWN_FORMATS, SCHEMA_ID};
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Result};
 use crate::parser::ast::Literal;
-use crate::value::{Column, LogicalSchema};
+use crate::value::{Column, ColumnNamespace, LogicalSchema};
 
 /// Server-side defaults (`ksql.persistence.*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,9 +33,11 @@ impl Default for FormatDefaults {
 }
 
 /// The key and value formats of a source.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SourceFormats {
+    /// Format of the key columns.
     pub key: FormatInfo,
+    /// Format of the value columns.
     pub value: FormatInfo,
 }
 
@@ -43,15 +47,29 @@ impl SourceFormats {
     /// # Errors
     /// [`Error::Analysis`] with ksqlDB's message.
     pub fn validate(&self, schema: &LogicalSchema) -> Result<()> {
-        let key: Vec<Column> = schema.key().cloned().collect();
-        let value: Vec<Column> = schema.value().cloned().collect();
-        let key_format = format_for(&self.key)?;
-        key_format.validate(&key)?;
-        let value_format = format_for(&self.value)?;
-        check_wrapping(value_format.as_ref(), self.value.wrap_single_value, value.len())?;
-        value_format.validate(&value)
-
+        let (key, value) = split(schema);
+        validate_columns(&self.key, &key, true)?;
+        check_wrapping(format_for(&self.value)?.as_ref(), self.value.wrap_single_value, value.len())?;
+        validate_columns(&self.value, &value, false)
     }
+
+    /// The key and value serdes of a source with `schema`, for the Streams DSL.
+    ///
+    /// # Errors
+    /// As [`validate`](Self::validate).
+    pub fn serdes(&self, schema: &LogicalSchema) -> Result<(RowSerdeAdapter, RowSerdeAdapter)> {
+        self.validate(schema)?;
+        let (key, value) = split(schema);
+        Ok((RowSerdeAdapter::for_format(&self.key, &key, true)?, RowSerdeAdapter::for_format(&self.value, &value, false)?))
+    }
+}
+
+/// The key columns and the value columns of `schema`. Header columns come from the record's
+/// headers, not from the value format.
+fn split(schema: &LogicalSchema) -> (Vec<Column>, Vec<Column>) {
+    let key = schema.key().cloned().collect();
+    let value = schema.value().filter(|c| c.namespace == ColumnNamespace::Value).cloned().collect();
+    (key, value)
 }
 
 fn check_wrapping(format: &dyn Format, wrap: Option<bool>, value_columns: usize) -> Result<()> {
@@ -114,13 +132,20 @@ pub fn formats_from_properties(props: &[(String, Literal)], defaults: &FormatDef
             return Err(Error::Analysis(format!("Unknown format: {}", info.format)));
         }
     }
-    if let Some(d) = string("KEY_DELIMITER")? {
-        key.properties.insert(DELIMITER.into(), d);
+    for (prop, info) in [("KEY_DELIMITER", &mut key), ("VALUE_DELIMITER", &mut value)] {
+        if let Some(d) = string(prop)? {
+            super::delimited::parse_delimiter(&d)
+                .map_err(|e| Error::Analysis(format!("Configuration {prop} is invalid: {e}")))?;
+            info.properties.insert(DELIMITER.into(), d);
+        }
     }
-    if let Some(d) = string("VALUE_DELIMITER")? {
-        value.properties.insert(DELIMITER.into(), d);
-    }
-    for (prop, info) in [("KEY_SCHEMA_ID", &mut key), ("VALUE_SCHEMA_ID", &mut value)] {
+    for (prop, format_prop, info) in [("KEY_SCHEMA_ID", "KEY_FORMAT", &mut key), ("VALUE_SCHEMA_ID", "VALUE_FORMAT", &mut value)] {
+        if get(prop).is_some() && !matches!(info.format.as_str(), "AVRO" | "JSON_SR" | "PROTOBUF") {
+            return Err(Error::Analysis(format!(
+                "{format_prop} should support schema inference when {prop} is provided. Current format is {}.",
+                info.format
+            )));
+        }
         match get(prop) {
             None => {}
             Some(Literal::Int(id)) => {

@@ -61,6 +61,17 @@ fn ksqldb_messages_for_bad_combinations() {
         "JSON does not support the following configs: [delimiter]"
     );
     assert!(msg(read(&[("VALUE_FORMAT", Literal::Int(1))])).starts_with("Invalid value 1 for property VALUE_FORMAT"));
+    // ksqlDB's delimited.json cases.
+    assert_eq!(
+        msg(read(&[("VALUE_FORMAT", s("DELIMITED")), ("VALUE_DELIMITER", s("<~>"))])),
+        "Configuration VALUE_DELIMITER is invalid: Invalid delimiter value: '<~>'. Delimiter must be a single character or TAB,SPACE\nExample valid value: ';'"
+    );
+    for blank in ["", " ", "\t"] {
+        assert_eq!(
+            msg(read(&[("VALUE_FORMAT", s("DELIMITED")), ("VALUE_DELIMITER", s(blank))])),
+            "Configuration VALUE_DELIMITER is invalid: Delimiter cannot be empty, if you meant to have a tab or space for delimiter, please use the special values 'TAB' or 'SPACE'\nExample valid value: ';'"
+        );
+    }
     assert_eq!(
         msg(read(&[("VALUE_FORMAT", s("JSON")), ("WRAP_SINGLE_VALUE", Literal::Int(3))])),
         "Invalid value 3 for property WRAP_SINGLE_VALUE: Expected value to be either true or false"
@@ -75,8 +86,17 @@ fn delimiters_and_schema_properties_land_on_their_side() {
     let f = read(&[("FORMAT", s("AVRO")), ("KEY_SCHEMA_ID", Literal::Int(123)), ("VALUE_SCHEMA_ID", Literal::Int(456))]).unwrap();
     assert_eq!(f.key.properties.get(SCHEMA_ID).map(String::as_str), Some("123"));
     assert_eq!(f.value.properties.get(SCHEMA_ID).map(String::as_str), Some("456"));
+    // ksqlDB's elements.json "validate key schema id wrong format without elements FAILS".
+    assert_eq!(
+        msg(read(&[("KEY_FORMAT", s("kafka")), ("VALUE_FORMAT", s("protobuf")), ("KEY_SCHEMA_ID", Literal::Int(1))])),
+        "KEY_FORMAT should support schema inference when KEY_SCHEMA_ID is provided. Current format is KAFKA."
+    );
     assert_eq!(
         msg(read(&[("VALUE_FORMAT", s("JSON")), ("VALUE_SCHEMA_ID", Literal::Int(1))])),
+        "VALUE_FORMAT should support schema inference when VALUE_SCHEMA_ID is provided. Current format is JSON."
+    );
+    assert_eq!(
+        crate::format::format_for(&FormatInfo::of("JSON").with_property(SCHEMA_ID, "1")).unwrap_err().to_string(),
         "JSON does not support the following configs: [schemaId]"
     );
 }
@@ -103,13 +123,32 @@ fn wrapping_rules() {
 fn validate_checks_types_per_format() {
     let f = read(&[("VALUE_FORMAT", s("JSON"))]).unwrap();
     f.validate(&schema(&[SqlType::BigInt], &[SqlType::Array(Box::new(SqlType::Int))])).unwrap();
-    assert_eq!(msg(f.validate(&schema(&[SqlType::Boolean], &[SqlType::Int]))), "The 'KAFKA' format does not support type 'BOOLEAN'");
+    assert!(msg(f.validate(&schema(&[SqlType::Boolean], &[SqlType::Int]))).ends_with("reason: The 'KAFKA' format does not support type 'BOOLEAN'"));
+    // ksqlDB's partition-by.json "multiple columns - KAFKA key format".
     assert_eq!(
         msg(f.validate(&schema(&[SqlType::Int, SqlType::Int], &[SqlType::Int]))),
-        "The 'KAFKA' format only supports a single field. Got: [`K0` INTEGER KEY, `K1` INTEGER KEY]"
+        "Key format does not support schema.\nformat: KAFKA\nschema: Persistence{columns=[`K0` INTEGER KEY, `K1` INTEGER KEY], features=[]}\nreason: The 'KAFKA' format only supports a single field. Got: [`K0` INTEGER KEY, `K1` INTEGER KEY]"
     );
+    let json_key = read(&[("FORMAT", s("JSON")), ("WRAP_SINGLE_VALUE", Literal::Boolean(false))]).unwrap();
+    json_key.validate(&schema(&[SqlType::Array(Box::new(SqlType::Int))], &[SqlType::Int])).unwrap();
+    // Header columns are not part of the value format.
+    let kafka = read(&[("FORMAT", s("KAFKA"))]).unwrap();
+    let mut with_headers = schema(&[SqlType::Int], &[SqlType::String]);
+    with_headers.columns.push(Column { name: "H".into(), ty: SqlType::Bytes, namespace: ColumnNamespace::Header(Some("h".into())) });
+    kafka.validate(&with_headers).unwrap();
     // A keyless source keeps its declared KAFKA key format: no columns is the void serde.
     f.validate(&schema(&[], &[SqlType::Int])).unwrap();
     let none = read(&[("KEY_FORMAT", s("NONE")), ("VALUE_FORMAT", s("JSON"))]).unwrap();
-    assert!(msg(none.validate(&schema(&[SqlType::String], &[SqlType::Int]))).starts_with("The 'NONE' format can only be used when no columns are defined. Got: [`K0` STRING KEY]"));
+    assert!(msg(none.validate(&schema(&[SqlType::String], &[SqlType::Int]))).ends_with("reason: The 'NONE' format can only be used when no columns are defined. Got: [`K0` STRING KEY]"));
+}
+
+#[test]
+fn serdes_for_a_source() {
+    use brook_state_store::Serde;
+    let f = read(&[("KEY_FORMAT", s("KAFKA")), ("VALUE_FORMAT", s("DELIMITED"))]).unwrap();
+    let (key, value) = f.serdes(&schema(&[SqlType::BigInt], &[SqlType::Int, SqlType::String])).unwrap();
+    assert_eq!(Serde::<crate::value::Row>::serialize(&key, "t", &vec![crate::Value::BigInt(1)]).unwrap(), 1i64.to_be_bytes());
+    let row = vec![crate::Value::Int(1), crate::Value::String("x".into())];
+    assert_eq!(Serde::<crate::value::Row>::serialize(&value, "t", &row).unwrap(), b"1,x");
+    assert!(f.serdes(&schema(&[SqlType::Boolean], &[SqlType::Int])).is_err());
 }

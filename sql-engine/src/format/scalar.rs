@@ -146,7 +146,8 @@ pub(crate) fn parse_big_decimal(s: &str) -> Option<(bool, String, i64)> {
         return None;
     }
     let exp: i64 = match exp {
-        Some(e) => parse_java_long(e).filter(|e| e.unsigned_abs() < 1_000_000)?,
+        // BigDecimal takes any int exponent; beyond 10^4 no DECIMAL(38) value is in reach.
+        Some(e) => parse_java_long(e).filter(|e| e.unsigned_abs() < 10_000)?,
         None => 0,
     };
     let digits = format!("{int}{frac}");

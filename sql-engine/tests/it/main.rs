@@ -1,3 +1,4 @@
-//! The SQL engine's integration tests, one binary (see STYLE.md).
+//! The sql-engine's integration tests, one module per area.
 
+mod parser;
 mod qtt;
