@@ -201,7 +201,7 @@ fn write_java(out: &mut String, value: &Value) {
         }
         Value::String(s) => out.push_str(s),
         Value::Bytes(b) => out.push_str(&BASE64.encode(b)),
-        Value::Array(items) => write_seq(out, "[]", items, |out, v| write_java(out, v)),
+        Value::Array(items) => write_seq(out, "[]", items, write_java),
         Value::Map(entries) => write_seq(out, "{}", entries, |out, (k, v)| {
             write_java(out, k);
             out.push('=');

@@ -83,9 +83,9 @@ pub enum Failure {
     Record {
         topic: String,
         index: usize,
-        expected: TestRecord,
+        expected: Box<TestRecord>,
         expected_timestamp: i64,
-        actual: ActualRecord,
+        actual: Box<ActualRecord>,
     },
     /// A QTT `post` condition does not hold.
     Post(String),
@@ -333,9 +333,9 @@ fn compare_topic(
             return Err(Failure::Record {
                 topic: topic.to_owned(),
                 index,
-                expected: (*e).clone(),
+                expected: Box::new((*e).clone()),
                 expected_timestamp,
-                actual: a,
+                actual: Box::new(a),
             });
         }
     }

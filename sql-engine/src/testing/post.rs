@@ -83,7 +83,7 @@ fn map_words(s: &str) -> String {
     out
 }
 
-fn text<'a>(v: Option<&'a Json>) -> Option<&'a str> {
+fn text(v: Option<&Json>) -> Option<&str> {
     match v {
         Some(Json::String(s)) => Some(s),
         _ => None,
