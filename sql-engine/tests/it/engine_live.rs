@@ -10,7 +10,7 @@ use brook_sql_engine::Engine;
 use crate::engine_support::line;
 
 /// Waits until `f` holds (polling every 20 ms), up to 30 s.
-fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !f() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
