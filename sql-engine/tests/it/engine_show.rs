@@ -39,10 +39,10 @@ fn explain_csas_shows_topology_and_steps() {
           <-- KSTREAM-PROCESSVALUES-0000000003
     "###);
     insta::assert_snapshot!(steps, @r###"
-    > [ StreamSink ] | Schema: ID INTEGER KEY, V INTEGER | Logger: KsqlTopic
-     > [ StreamSelect ] | Schema: ID INTEGER KEY, V INTEGER | Logger: Project
-    	 > [ StreamFilter ] | Schema: ID INTEGER KEY, K STRING, V INTEGER, ROWTIME BIGINT, ROWPARTITION INTEGER, ROWOFFSET BIGINT, ID INTEGER | Logger: WhereFilter
-    		 > [ StreamSource ] | Schema: ID INTEGER KEY, K STRING, V INTEGER, ROWTIME BIGINT, ROWPARTITION INTEGER, ROWOFFSET BIGINT, ID INTEGER | Logger: KsqlTopic/Source
+    > [ StreamSink ] | Schema: ID INTEGER KEY, V INTEGER | Logger: CSAS_F_0.KsqlTopic
+     > [ StreamSelect ] | Schema: ID INTEGER KEY, V INTEGER | Logger: CSAS_F_0.Project
+    	 > [ StreamFilter ] | Schema: ID INTEGER KEY, K STRING, V INTEGER, ROWTIME BIGINT, ROWPARTITION INTEGER, ROWOFFSET BIGINT, ID INTEGER | Logger: CSAS_F_0.WhereFilter
+    		 > [ StreamSource ] | Schema: ID INTEGER KEY, K STRING, V INTEGER, ROWTIME BIGINT, ROWPARTITION INTEGER, ROWOFFSET BIGINT, ID INTEGER | Logger: CSAS_F_0.KsqlTopic.Source
     "###);
 }
 
@@ -90,11 +90,11 @@ fn explain_ctas_names_stores_and_repartition_topics_as_ksqldb() {
           <-- KTABLE-TOSTREAM-0000000009
     "###);
     insta::assert_snapshot!(steps, @r###"
-    > [ TableSink ] | Schema: K STRING KEY, C BIGINT | Logger: KsqlTopic
-     > [ TableSelect ] | Schema: K STRING KEY, C BIGINT | Logger: Aggregate/Project
-    	 > [ StreamAggregate ] | Schema: K STRING KEY, K STRING, KSQL_AGG_VARIABLE_0 BIGINT | Logger: Aggregate/Aggregate
-    		 > [ StreamGroupBy ] | Schema: K STRING KEY, K STRING, V INTEGER, ROWTIME BIGINT, ROWPARTITION INTEGER, ROWOFFSET BIGINT, ID INTEGER | Logger: Aggregate/GroupBy
-    			 > [ StreamSource ] | Schema: ID INTEGER KEY, K STRING, V INTEGER, ROWTIME BIGINT, ROWPARTITION INTEGER, ROWOFFSET BIGINT, ID INTEGER | Logger: KsqlTopic/Source
+    > [ TableSink ] | Schema: K STRING KEY, C BIGINT | Logger: CTAS_T_0.KsqlTopic
+     > [ TableSelect ] | Schema: K STRING KEY, C BIGINT | Logger: CTAS_T_0.Aggregate.Project
+    	 > [ StreamAggregate ] | Schema: K STRING KEY, K STRING, KSQL_AGG_VARIABLE_0 BIGINT | Logger: CTAS_T_0.Aggregate.Aggregate
+    		 > [ StreamGroupBy ] | Schema: K STRING KEY, K STRING, V INTEGER, ROWTIME BIGINT, ROWPARTITION INTEGER, ROWOFFSET BIGINT, ID INTEGER | Logger: CTAS_T_0.Aggregate.GroupBy
+    			 > [ StreamSource ] | Schema: ID INTEGER KEY, K STRING, V INTEGER, ROWTIME BIGINT, ROWPARTITION INTEGER, ROWOFFSET BIGINT, ID INTEGER | Logger: CTAS_T_0.KsqlTopic.Source
     "###);
 }
 
@@ -346,11 +346,11 @@ CREATE TABLE C (ID INT PRIMARY KEY, NAME STRING) WITH (KAFKA_TOPIC='c', FORMAT='
           <-- KSTREAM-PROCESSVALUES-0000000009
     "###);
     insta::assert_snapshot!(steps, @r###"
-    > [ TableSink ] | Schema: CUSTOMER INTEGER KEY, N BIGINT | Logger: KsqlTopic
-     > [ TableSuppress ] | Schema: CUSTOMER INTEGER KEY, N BIGINT | Logger: Suppress
-    	 > [ TableSelect ] | Schema: CUSTOMER INTEGER KEY, N BIGINT | Logger: Aggregate/Project
-    		 > [ StreamWindowedAggregate ] | Schema: CUSTOMER INTEGER KEY, CUSTOMER INTEGER, KSQL_AGG_VARIABLE_0 BIGINT, WINDOWSTART BIGINT, WINDOWEND BIGINT | Logger: Aggregate/Aggregate
-    			 > [ StreamGroupBy ] | Schema: CUSTOMER INTEGER KEY, CUSTOMER INTEGER, AMOUNT INTEGER, ROWTIME BIGINT, ROWPARTITION INTEGER, ROWOFFSET BIGINT, ID INTEGER | Logger: Aggregate/GroupBy
-    				 > [ StreamSource ] | Schema: ID INTEGER KEY, CUSTOMER INTEGER, AMOUNT INTEGER, ROWTIME BIGINT, ROWPARTITION INTEGER, ROWOFFSET BIGINT, ID INTEGER | Logger: KsqlTopic/Source
+    > [ TableSink ] | Schema: CUSTOMER INTEGER KEY, N BIGINT | Logger: CTAS_W_1.KsqlTopic
+     > [ TableSuppress ] | Schema: CUSTOMER INTEGER KEY, N BIGINT | Logger: CTAS_W_1.Suppress
+    	 > [ TableSelect ] | Schema: CUSTOMER INTEGER KEY, N BIGINT | Logger: CTAS_W_1.Aggregate.Project
+    		 > [ StreamWindowedAggregate ] | Schema: CUSTOMER INTEGER KEY, CUSTOMER INTEGER, KSQL_AGG_VARIABLE_0 BIGINT, WINDOWSTART BIGINT, WINDOWEND BIGINT | Logger: CTAS_W_1.Aggregate.Aggregate
+    			 > [ StreamGroupBy ] | Schema: CUSTOMER INTEGER KEY, CUSTOMER INTEGER, AMOUNT INTEGER, ROWTIME BIGINT, ROWPARTITION INTEGER, ROWOFFSET BIGINT, ID INTEGER | Logger: CTAS_W_1.Aggregate.GroupBy
+    				 > [ StreamSource ] | Schema: ID INTEGER KEY, CUSTOMER INTEGER, AMOUNT INTEGER, ROWTIME BIGINT, ROWPARTITION INTEGER, ROWOFFSET BIGINT, ID INTEGER | Logger: CTAS_W_1.KsqlTopic.Source
     "###);
 }
