@@ -1,6 +1,7 @@
 //! `KafkaStreams`: the client that runs a topology's tasks on stream threads.
 
 mod queries;
+mod supervisor;
 
 pub use self::queries::{
     ReadOnlyKeyValueView, ReadOnlySessionView, ReadOnlyWindowView, StoreQueryParameters, TypedKeyValueView,
@@ -21,6 +22,7 @@ use super::global_thread::GlobalThread;
 use super::metadata::ThreadMetadata;
 use super::process_id;
 use super::restore_listener::StateRestoreListener;
+use super::shared::SharedRuntime;
 use super::state::{State, ThreadState};
 use super::stream_thread::{self, ThreadContext, ThreadShared};
 use super::topics;
@@ -130,6 +132,60 @@ impl KafkaStreams {
         if config.num_stream_threads == 0 {
             tracing::warn!("num.stream.threads=0: the instance runs no tasks until a thread is added");
         }
+        KafkaStreams::build(factory, config, client)
+    }
+
+    /// An instance in state `CREATED` whose clients run their background tasks (heartbeats,
+    /// lingering batches) on `runtime`, shared with the other instances given it, and whose
+    /// supervisor is a task there too, instead of runtimes and a thread of its own: its only
+    /// threads are its stream threads (and its global stream thread). A stream thread that
+    /// errors or panics stops only its own instance's work (as the uncaught exception handler
+    /// says), and a slow one blocks no shared worker: stream threads drive their clients on
+    /// their own OS threads.
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    ///
+    /// # Examples
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use std::sync::Arc;
+    /// # use brook_processor_api::runtime::{Embedded, SharedRuntime};
+    /// # use brook_processor_api::{KafkaStreams, SinkOptions, SourceOptions, StreamsConfig, Topology, TopologyTaskFactory};
+    /// # use brook_state_store::BytesSerde;
+    /// # use bytes::Bytes;
+    /// # let rt = tokio::runtime::Runtime::new()?;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let broker = rt.block_on(brook_broker::Broker::open(brook_broker::BrokerConfig::new(dir.path().join("log"))))?;
+    /// let shared = SharedRuntime::new()?;
+    /// let mut instances = Vec::new();
+    /// for i in 0..3 {
+    ///     let mut topology = Topology::new();
+    ///     topology
+    ///         .add_source("src", SourceOptions::topics(["in"]))?
+    ///         .add_sink("sink", SinkOptions::<Bytes, Bytes>::topic("out", Arc::new(BytesSerde), Arc::new(BytesSerde)), &["src"])?;
+    ///     let mut config = StreamsConfig::new(format!("app-{i}"));
+    ///     config.state_dir = dir.path().join("state");
+    ///     let factory = Arc::new(TopologyTaskFactory::new(topology, &config)?);
+    ///     instances.push(KafkaStreams::with_runtime(factory, config, Embedded::new(broker.clone()), shared.clone())?);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn with_runtime(
+        factory: Arc<dyn TaskFactory>,
+        mut config: StreamsConfig,
+        client: impl ClientSupplier + 'static,
+        runtime: SharedRuntime,
+    ) -> Result<KafkaStreams> {
+        config.runtime = Some(runtime);
+        KafkaStreams::build(factory, config, client)
+    }
+
+    fn build(
+        factory: Arc<dyn TaskFactory>,
+        config: StreamsConfig,
+        client: impl ClientSupplier + 'static,
+    ) -> Result<KafkaStreams> {
         let app_dir = config.state_dir.join(&config.application_id);
         let process_id = process_id::load_or_create(&app_dir)?;
         Ok(KafkaStreams {
@@ -289,11 +345,7 @@ impl KafkaStreams {
             Inner::spawn_thread(inner, None)?;
         }
         Inner::recompute_state(inner);
-        let weak = Arc::downgrade(inner);
-        std::thread::Builder::new()
-            .name("streams-supervisor".into())
-            .spawn(move || supervise(weak, request_tp, baseline))
-            .map_err(|e| Error::Broker(brook_broker::Error::storage("spawning the supervisor thread", e)))?;
+        supervisor::start(Arc::downgrade(inner), request_tp, baseline)?;
         Ok(())
     }
 
@@ -504,7 +556,13 @@ impl Inner {
         let handle = std::thread::Builder::new()
             .name(format!("StreamThread-{index}"))
             .spawn(move || {
-                let result = stream_thread::run(&s);
+                // A panic (a bug, in a processor or a client) ends this thread as an error
+                // would, for the handler to judge, instead of leaving it RUNNING and dead.
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| stream_thread::run(&s)))
+                    .unwrap_or_else(|panic| {
+                        *s.core.lock() = None;
+                        Err(Error::IllegalState(format!("stream thread panicked: {}", panic_message(panic.as_ref()))))
+                    });
                 *s.state.lock() = ThreadState::Dead;
                 if let Some(inner) = weak.upgrade() {
                     Inner::thread_exited(&inner, &s, result);
@@ -570,6 +628,7 @@ impl Inner {
             client_id: format!("{thread}-shutdown-requester"),
             transactional_id: None,
             overrides: BTreeMap::new(),
+            runtime: inner.config.runtime.clone(),
         })?;
         producer.send(OutputRecord {
             topic: topic.into(),
@@ -647,43 +706,11 @@ fn shutdown_topic(application_id: &str) -> String {
     format!("{application_id}-shutdown-requests")
 }
 
-/// Watches for shutdown requests of other instances while the instance runs, and every
-/// `metadata.max.age.ms` for new topics matching pattern sources (the stream threads then
-/// re-subscribe).
-fn supervise(inner: Weak<Inner>, request_tp: (String, i32), baseline: i64) {
-    let Some((admin, topics, max_age)) = inner
-        .upgrade()
-        .and_then(|i| i.ctx.lock().as_ref().map(|c| (c.admin.clone(), c.topics.clone(), c.config.metadata_max_age)))
-    else {
-        return;
-    };
-    let mut last_refresh = Instant::now();
-    let tick = if topics.has_patterns() { max_age.min(Duration::from_millis(500)) } else { Duration::from_millis(500) };
-    loop {
-        {
-            let Some(inner) = inner.upgrade() else { return };
-            let mut st = inner.state.lock();
-            if !st.is_running_or_rebalancing() {
-                return;
-            }
-            inner.state_cv.wait_for(&mut st, tick);
-            if !st.is_running_or_rebalancing() {
-                return;
-            }
-        }
-        if topics.has_patterns() && last_refresh.elapsed() >= max_age {
-            last_refresh = Instant::now();
-            if let Err(e) = topics.refresh(admin.as_ref()) {
-                tracing::warn!(error = %e, "looking for topics matching pattern sources failed");
-            }
-        }
-        let requested = matches!(admin.partition_count(&request_tp.0), Ok(Some(_)))
-            && admin.end_offset(&request_tp, false).is_ok_and(|end| end > baseline);
-        if requested {
-            let Some(inner) = inner.upgrade() else { return };
-            tracing::error!(application = %inner.config.application_id, "another instance requested SHUTDOWN_APPLICATION; shutting down");
-            Inner::shutdown(&inner, Duration::from_secs(60), false, State::Error);
-            return;
-        }
-    }
+/// The text of a caught panic.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned())
 }

@@ -102,6 +102,7 @@ mod kafka_streams;
 mod metadata;
 mod process_id;
 mod restore_listener;
+mod shared;
 mod standby;
 mod state;
 mod stream_thread;
@@ -120,4 +121,5 @@ pub use kafka_streams::{
 };
 pub use metadata::{KeyQueryMetadata, ThreadMetadata};
 pub use restore_listener::StateRestoreListener;
+pub use shared::SharedRuntime;
 pub use state::State;

@@ -152,7 +152,12 @@ pub(crate) fn producer_settings(
         let ms = 10_000u128.max(2 * config.commit_interval.as_millis());
         overrides.entry("transaction.timeout.ms".to_owned()).or_insert_with(|| ms.to_string());
     }
-    ProducerSettings { client_id: format!("{thread}-producer"), transactional_id, overrides }
+    ProducerSettings {
+        client_id: format!("{thread}-producer"),
+        transactional_id,
+        overrides,
+        runtime: config.runtime.clone(),
+    }
 }
 
 /// Consumer settings of a thread's group consumer (`group`) or restore consumer. A
@@ -185,6 +190,7 @@ pub(crate) fn consumer_settings(
         // bounds the task buffers (softly, by one fetch).
         max_poll_records: 100_000,
         overrides,
+        runtime: config.runtime.clone(),
     }
 }
 

@@ -1,28 +1,13 @@
 //! Live mode: persistent queries on KafkaStreams over the embedded broker.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use brook_broker::client::producer::{Producer, ProducerConfig, ProducerRecord};
 use brook_broker::{Broker, BrokerConfig};
 use brook_sql_engine::engine::EngineConfig;
 use brook_sql_engine::Engine;
 
-use crate::engine_support::line;
-
-/// Waits until `f` holds (polling every 20 ms), up to 30 s.
-fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn sorted_lines(e: &Engine, topic: &str) -> Vec<String> {
-    let mut l: Vec<String> = e.read_output(topic).unwrap().iter().map(line).map(|l| l.rsplit_once(" | ").unwrap().0.to_owned()).collect();
-    l.sort();
-    l
-}
+use crate::engine_support::{sorted_lines, wait_for};
 
 #[test]
 fn csas_and_ctas_run_on_the_broker_and_bad_records_go_to_the_processing_log() {

@@ -36,6 +36,22 @@ pub(crate) fn line(r: &OutputRecord) -> String {
     format!("{} | {} | {}", text(&r.key), text(&r.value), r.timestamp)
 }
 
+/// The records of `topic` as `key | value` lines, sorted.
+pub(crate) fn sorted_lines(e: &Engine, topic: &str) -> Vec<String> {
+    let mut l: Vec<String> = lines(e, topic).iter().map(|l| l.rsplit_once(" | ").expect("a timestamp").0.to_owned()).collect();
+    l.sort();
+    l
+}
+
+/// Waits until `f` holds (checking every 20 ms), up to 30 s.
+pub(crate) fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !f() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// A windowed key `key bytes + 8-byte start` as `key@start`.
 pub(crate) fn windowed_lines(e: &Engine, topic: &str) -> Vec<String> {
     e.read_output(topic)
