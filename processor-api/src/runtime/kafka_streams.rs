@@ -7,17 +7,15 @@ pub use self::queries::{
     ReadOnlyKeyValueView, ReadOnlySessionView, ReadOnlyWindowView, StoreQueryParameters, TypedKeyValueView,
 };
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use parking_lot::{Condvar, Mutex};
 
-use super::client::{ClientSupplier, InternalTopic, ProducerSettings};
+use super::client::ClientSupplier;
 use super::global_thread::GlobalThread;
 use super::metadata::ThreadMetadata;
 use super::process_id;
@@ -27,7 +25,7 @@ use super::state::{State, ThreadState};
 use super::stream_thread::{self, ThreadContext, ThreadShared};
 use super::topics;
 use crate::config::{StreamsConfig, UncaughtExceptionResponse};
-use crate::engine::{OutputRecord, TaskEngine, TaskFactory, TaskId};
+use crate::engine::{TaskEngine, TaskFactory, TaskId};
 use crate::error::{Error, Result};
 
 /// Told about every state change: `(new, old)`, as Kafka's `StateListener.onChange`.
@@ -141,36 +139,11 @@ impl KafkaStreams {
     /// threads are its stream threads (and its global stream thread). A stream thread that
     /// errors or panics stops only its own instance's work (as the uncaught exception handler
     /// says), and a slow one blocks no shared worker: stream threads drive their clients on
-    /// their own OS threads.
+    /// their own OS threads. See [`SharedRuntime`] for an example.
     ///
     /// # Errors
     /// As [`new`](Self::new).
     ///
-    /// # Examples
-    /// ```
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # use std::sync::Arc;
-    /// # use brook_processor_api::runtime::{Embedded, SharedRuntime};
-    /// # use brook_processor_api::{KafkaStreams, SinkOptions, SourceOptions, StreamsConfig, Topology, TopologyTaskFactory};
-    /// # use brook_state_store::BytesSerde;
-    /// # use bytes::Bytes;
-    /// # let rt = tokio::runtime::Runtime::new()?;
-    /// # let dir = tempfile::tempdir()?;
-    /// # let broker = rt.block_on(brook_broker::Broker::open(brook_broker::BrokerConfig::new(dir.path().join("log"))))?;
-    /// let shared = SharedRuntime::new()?;
-    /// let mut instances = Vec::new();
-    /// for i in 0..3 {
-    ///     let mut topology = Topology::new();
-    ///     topology
-    ///         .add_source("src", SourceOptions::topics(["in"]))?
-    ///         .add_sink("sink", SinkOptions::<Bytes, Bytes>::topic("out", Arc::new(BytesSerde), Arc::new(BytesSerde)), &["src"])?;
-    ///     let mut config = StreamsConfig::new(format!("app-{i}"));
-    ///     config.state_dir = dir.path().join("state");
-    ///     let factory = Arc::new(TopologyTaskFactory::new(topology, &config)?);
-    ///     instances.push(KafkaStreams::with_runtime(factory, config, Embedded::new(broker.clone()), shared.clone())?);
-    /// }
-    /// # Ok(()) }
-    /// ```
     pub fn with_runtime(
         factory: Arc<dyn TaskFactory>,
         mut config: StreamsConfig,
@@ -290,7 +263,7 @@ impl KafkaStreams {
             }
         };
         // Shutdown requests of other instances are the ones after this offset.
-        let request_tp = (shutdown_topic(&inner.config.application_id), 0);
+        let request_tp = (supervisor::shutdown_topic(&inner.config.application_id), 0);
         let baseline = match admin.partition_count(&request_tp.0) {
             Ok(Some(_)) => admin.end_offset(&request_tp, false).unwrap_or(0),
             _ => 0,
@@ -601,7 +574,7 @@ impl Inner {
             }
             UncaughtExceptionResponse::ShutdownClient | UncaughtExceptionResponse::ShutdownApplication => {
                 if response == UncaughtExceptionResponse::ShutdownApplication {
-                    if let Err(e) = Inner::request_application_shutdown(inner, &thread.name) {
+                    if let Err(e) = supervisor::request_application_shutdown(inner, &thread.name) {
                         tracing::error!(error = %e, "could not ask the other instances to shut down");
                     }
                 }
@@ -612,35 +585,6 @@ impl Inner {
                 });
             }
         }
-    }
-
-    /// SHUTDOWN_APPLICATION: appends a request to `<application.id>-shutdown-requests`, which
-    /// every instance's supervisor watches.
-    fn request_application_shutdown(inner: &Arc<Inner>, thread: &str) -> Result<()> {
-        let topic = shutdown_topic(&inner.config.application_id);
-        let admin = inner.supplier.admin()?;
-        admin.create_topics(&[InternalTopic {
-            name: topic.clone(),
-            partitions: 1,
-            configs: BTreeMap::from([("retention.ms".to_owned(), "604800000".to_owned())]),
-        }])?;
-        let mut producer = inner.supplier.producer(&ProducerSettings {
-            client_id: format!("{thread}-shutdown-requester"),
-            transactional_id: None,
-            overrides: BTreeMap::new(),
-            runtime: inner.config.runtime.clone(),
-        })?;
-        producer.send(OutputRecord {
-            topic: topic.into(),
-            partition: Some(0),
-            key: Some(Bytes::from(inner.process_id.clone())),
-            value: Some(Bytes::from(format!("shutdown requested by {thread}"))),
-            timestamp: brook_broker::broker::now_ms(),
-            headers: Vec::new(),
-        })?;
-        producer.flush()?;
-        tracing::error!(thread, "SHUTDOWN_APPLICATION: every instance of the application is asked to shut down");
-        Ok(())
     }
 
     fn shutdown(inner: &Arc<Inner>, timeout: Duration, abandon: bool, final_state: State) -> bool {
@@ -699,11 +643,6 @@ impl Inner {
         Inner::set_state(inner, final_state);
         all
     }
-}
-
-/// The topic that carries SHUTDOWN_APPLICATION requests between instances.
-fn shutdown_topic(application_id: &str) -> String {
-    format!("{application_id}-shutdown-requests")
 }
 
 /// The text of a caught panic.

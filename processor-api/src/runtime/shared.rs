@@ -34,10 +34,39 @@ use crate::error::{Error, Result};
 ///
 /// # Examples
 /// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use std::sync::Arc;
+/// # use brook_processor_api::runtime::Embedded;
 /// use brook_processor_api::runtime::SharedRuntime;
-///
-/// let shared = SharedRuntime::new().unwrap();
+/// # use brook_processor_api::{KafkaStreams, SinkOptions, SourceOptions, StreamsConfig, Topology, TopologyTaskFactory};
+/// # use brook_state_store::BytesSerde;
+/// # use bytes::Bytes;
+/// # let rt = tokio::runtime::Runtime::new()?;
+/// # let dir = tempfile::tempdir()?;
+/// # let broker = rt.block_on(brook_broker::Broker::open(brook_broker::BrokerConfig::new(dir.path().join("log"))))?;
+/// # broker.create_topic("in", 1, Default::default())?;
+/// # broker.create_topic("out", 1, Default::default())?;
+/// let shared = SharedRuntime::new()?;
+/// let mut instances = Vec::new();
+/// for i in 0..3 {
+///     let mut topology = Topology::new();
+///     topology
+///         .add_source("src", SourceOptions::topics(["in"]))?
+///         .add_sink("sink", SinkOptions::<Bytes, Bytes>::topic("out", Arc::new(BytesSerde), Arc::new(BytesSerde)), &["src"])?;
+///     let mut config = StreamsConfig::new(format!("app-{i}"));
+///     config.state_dir = dir.path().join("state");
+///     let factory = Arc::new(TopologyTaskFactory::new(topology, &config)?);
+///     instances.push(KafkaStreams::with_runtime(factory, config, Embedded::new(broker.clone()), shared.clone())?);
+/// }
+/// // Three instances, one thread each of their own; the rest are the shared runtime's.
 /// assert_eq!(shared.threads(), SharedRuntime::DEFAULT_WORKERS + SharedRuntime::DEFAULT_MAX_BLOCKING);
+/// for s in &instances {
+///     s.start()?;
+/// }
+/// for s in &instances {
+///     assert!(s.close(std::time::Duration::from_secs(30)));
+/// }
+/// # Ok(()) }
 /// ```
 #[derive(Clone)]
 pub struct SharedRuntime {

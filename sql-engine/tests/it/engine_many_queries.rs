@@ -6,15 +6,13 @@
 //! its own (this test binary re-run on this one test): tests running beside it in the harness
 //! would add their threads to `/proc/self/task`.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use brook_broker::{Broker, BrokerConfig};
 use brook_processor_api::runtime::SharedRuntime;
 use brook_sql_engine::catalog::QueryState;
-use brook_sql_engine::engine::EngineConfig;
 use brook_sql_engine::{Engine, StatementResult};
 
-use crate::engine_support::{sorted_lines, wait_for};
+use crate::engine_support::{live_setup, sorted_lines, wait_for};
 
 const CHILD_ENV: &str = "BROOK_MANY_QUERIES_CHILD";
 const QUERIES: usize = 200;
@@ -51,15 +49,8 @@ fn two_hundred_queries_share_one_runtime_and_a_failing_one_does_not_stop_the_oth
 }
 
 fn many_queries() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut bc = BrokerConfig::new(dir.path().join("log"));
-    bc.group_initial_rebalance_delay = Duration::ZERO;
-    let broker = rt.block_on(Broker::open(bc)).unwrap();
+    let (rt, _dir, broker, mut config) = live_setup(1);
     let _guard = rt.enter();
-    let mut config = EngineConfig::live(broker.clone(), dir.path().join("state"));
-    config.properties.insert("ksql.streams.commit.interval.ms".into(), "50".into());
-    config.properties.insert("ksql.streams.cache.max.bytes.buffering".into(), "0".into());
     config.properties.insert("ksql.streams.auto.offset.reset".into(), "earliest".into());
     // Stream threads notice a close within one poll: 200 queries close one after the other.
     config.properties.insert("ksql.streams.poll.ms".into(), "20".into());
@@ -109,9 +100,9 @@ fn many_queries() {
     }
     wait_for("query 0 to fail", || e.query_state(&ids[0]) == Some(QueryState::Error));
     wait_for("the other queries' output", || (1..QUERIES).all(|i| e.read_output(&format!("Q{i}")).unwrap().len() == expected(i, 4).len()));
-    for i in 1..QUERIES {
+    for (i, id) in ids.iter().enumerate().skip(1) {
         assert_eq!(sorted_lines(&e, &format!("Q{i}")), expected(i, 4), "query {i}");
-        assert_eq!(e.query_state(&ids[i]), Some(QueryState::Running), "query {i}");
+        assert_eq!(e.query_state(id), Some(QueryState::Running), "query {i}");
     }
     let t1 = Instant::now();
     drop(e);

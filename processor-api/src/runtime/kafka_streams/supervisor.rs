@@ -1,21 +1,59 @@
-//! The supervisor of a running instance: watches for shutdown requests of other instances and,
-//! every `metadata.max.age.ms`, for new topics matching pattern sources (the stream threads
-//! then re-subscribe).
+//! The supervisor of a running instance: watches for shutdown requests of other instances
+//! (SHUTDOWN_APPLICATION, sent by [`request_application_shutdown`]) and, every
+//! `metadata.max.age.ms`, for new topics matching pattern sources (the stream threads then
+//! re-subscribe).
 //!
 //! Without a shared runtime it is an OS thread of the instance; with one
 //! ([`KafkaStreams::with_runtime`](super::KafkaStreams::with_runtime)) it is a task there that
 //! sleeps between checks and runs each check (admin calls, which may block on the `Kafka` seam)
 //! on the runtime's bounded blocking pool, so no shared worker ever waits on a client.
 
-use std::sync::Weak;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+
 use super::Inner;
+use crate::engine::OutputRecord;
 use crate::error::{Error, Result};
-use crate::runtime::client::StreamsAdmin;
+use crate::runtime::client::{InternalTopic, ProducerSettings, StreamsAdmin};
 use crate::runtime::state::State;
 use crate::runtime::topics::TopologyTopics;
-use std::sync::Arc;
+
+/// The topic that carries SHUTDOWN_APPLICATION requests between instances.
+pub(super) fn shutdown_topic(application_id: &str) -> String {
+    format!("{application_id}-shutdown-requests")
+}
+
+/// SHUTDOWN_APPLICATION: appends a request to `<application.id>-shutdown-requests`, which
+/// every instance's supervisor watches.
+pub(super) fn request_application_shutdown(inner: &Arc<Inner>, thread: &str) -> Result<()> {
+    let topic = shutdown_topic(&inner.config.application_id);
+    let admin = inner.supplier.admin()?;
+    admin.create_topics(&[InternalTopic {
+        name: topic.clone(),
+        partitions: 1,
+        configs: BTreeMap::from([("retention.ms".to_owned(), "604800000".to_owned())]),
+    }])?;
+    let mut producer = inner.supplier.producer(&ProducerSettings {
+        client_id: format!("{thread}-shutdown-requester"),
+        transactional_id: None,
+        overrides: BTreeMap::new(),
+        runtime: inner.config.runtime.clone(),
+    })?;
+    producer.send(OutputRecord {
+        topic: topic.into(),
+        partition: Some(0),
+        key: Some(Bytes::from(inner.process_id.clone())),
+        value: Some(Bytes::from(format!("shutdown requested by {thread}"))),
+        timestamp: brook_broker::broker::now_ms(),
+        headers: Vec::new(),
+    })?;
+    producer.flush()?;
+    tracing::error!(thread, "SHUTDOWN_APPLICATION: every instance of the application is asked to shut down");
+    Ok(())
+}
 
 /// What one instance's supervisor keeps between checks.
 struct Supervisor {
