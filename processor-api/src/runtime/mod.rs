@@ -90,9 +90,19 @@
 //! `group.instance.id`), so a thread expelled from the group is fenced by the group
 //! coordinator, as with Kafka's `ConsumerGroupMetadata`.
 //!
+//! # Many instances in one process
+//!
+//! [`KafkaStreams::with_runtime`] runs an instance's client background tasks (heartbeats,
+//! lingering batches) and its supervisor on a [`SharedRuntime`] given to many instances, instead
+//! of two one-worker runtimes per stream thread and a supervisor thread per instance: `Q`
+//! instances of `T` stream threads then need `Q x T + SharedRuntime::threads()` threads, not
+//! `Q x (3 T + 1)`. Stream threads stay OS threads (a slow one holds no shared worker), and a
+//! stream thread that panics is handled as one that failed.
+//!
 //! # Not supported yet
 //!
-//! Cooperative rebalancing (threads use the eager range assignor).
+//! Cooperative rebalancing (threads use the eager range assignor). A bounded pool of stream
+//! threads shared by instances (each instance has its own `num.stream.threads`).
 
 pub mod client;
 #[cfg(feature = "kafka")]
