@@ -144,7 +144,16 @@ pub trait StreamsConsumer: Send {
     fn assignment(&self) -> Vec<TopicPartition>;
     /// Leaves the group.
     fn close(self: Box<Self>);
+    /// Something that makes a `poll` in progress (or the next one) return at once, with no
+    /// records, from another thread: closing instances then need not wait out their polls.
+    /// `None` (the default) when the seam cannot.
+    fn waker(&self) -> Option<Waker> {
+        None
+    }
 }
+
+/// Interrupts a consumer's `poll` ([`StreamsConsumer::waker`]).
+pub type Waker = Box<dyn Fn() + Send + Sync>;
 
 /// The producer of a stream thread (transactional under exactly-once).
 pub trait StreamsProducer: Send {
@@ -507,7 +516,11 @@ impl StreamsConsumer for EmbeddedConsumer {
     }
 
     fn poll(&mut self, timeout: Duration) -> Result<Vec<InputRecord>> {
-        let records = self.rt.block_on(self.consumer.poll(timeout))?;
+        let records = match self.rt.block_on(self.consumer.poll(timeout)) {
+            // Woken to stop: the stream thread looks at its flags.
+            Err(brook_broker::Error::Wakeup) => Vec::new(),
+            r => r?,
+        };
         let topics = &mut self.topics;
         Ok(records.into_iter().map(|r| input_record(r, topics)).collect())
     }
@@ -543,6 +556,11 @@ impl StreamsConsumer for EmbeddedConsumer {
 
     fn assignment(&self) -> Vec<TopicPartition> {
         self.consumer.assignment().iter().map(tp_from).collect()
+    }
+
+    fn waker(&self) -> Option<Waker> {
+        let handle = self.consumer.wakeup_handle();
+        Some(Box::new(move || handle.wakeup()))
     }
 
     fn close(self: Box<Self>) {

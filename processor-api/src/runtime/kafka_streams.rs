@@ -351,7 +351,7 @@ impl KafkaStreams {
             pos.map(|p| threads.remove(p))
         };
         let Some(mut entry) = entry else { return Ok(None) };
-        entry.shared.stop.store(true, Ordering::SeqCst);
+        entry.shared.request_stop();
         let name = entry.shared.name.clone();
         if !join_until(&mut entry.handle, Instant::now() + timeout) {
             return Err(Error::Timeout(format!("stream thread {name} did not stop within {timeout:?}")));
@@ -620,7 +620,7 @@ impl Inner {
             if abandon {
                 t.shared.abandon.store(true, Ordering::SeqCst);
             }
-            t.shared.stop.store(true, Ordering::SeqCst);
+            t.shared.request_stop();
         }
         let mut all = true;
         for t in &mut entries {
@@ -629,7 +629,7 @@ impl Inner {
         // Threads replaced while we were joining.
         let late: Vec<ThreadEntry> = std::mem::take(&mut *inner.threads.lock());
         for mut t in late {
-            t.shared.stop.store(true, Ordering::SeqCst);
+            t.shared.request_stop();
             all &= join_until(&mut t.handle, deadline);
         }
         // The global thread stops last, as in Kafka.

@@ -121,7 +121,7 @@ mod topics;
 
 pub use client::{
     ClientSupplier, ConsumerSettings, Embedded, GroupMetadata, InternalTopic, OffsetCommitFn, ProducerSettings,
-    RebalanceHandler, RestoreConsumer, StreamsAdmin, StreamsConsumer, StreamsProducer,
+    RebalanceHandler, RestoreConsumer, StreamsAdmin, StreamsConsumer, StreamsProducer, Waker,
 };
 #[cfg(feature = "kafka")]
 pub use kafka::Kafka;
