@@ -10,3 +10,4 @@ mod engine_push;
 mod engine_show;
 mod engine_support;
 mod parser;
+mod qtt;
