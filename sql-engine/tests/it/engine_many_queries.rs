@@ -12,18 +12,15 @@ use brook_processor_api::runtime::SharedRuntime;
 use brook_sql_engine::catalog::QueryState;
 use brook_sql_engine::{Engine, StatementResult};
 
-use crate::engine_support::{live_setup, sorted_lines, wait_for, BROKER_THREADS};
+use crate::engine_support::{live_setup, sorted_lines, wait_for};
 
 const CHILD_ENV: &str = "BROOK_MANY_QUERIES_CHILD";
 const QUERIES: usize = 200;
 const SOURCES: usize = 2;
 
-/// Threads of this process, and those of them that are not the test broker's (its runtime
-/// grows a thread while a periodic job runs in `block_in_place`).
-fn threads() -> (usize, usize) {
-    let names = thread_names();
-    let all: usize = names.values().sum();
-    (all, all - names.get(BROKER_THREADS).copied().unwrap_or(0))
+/// Threads of this process.
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task").expect("/proc/self/task").count()
 }
 
 /// How many threads of this process have each name.
@@ -69,7 +66,6 @@ fn many_queries() {
     // start one after the other.
     config.properties.insert("ksql.streams.poll.ms".into(), "20".into());
     // Before the engine: its processing-log flusher and the shared runtime come on top.
-    let (_, base) = threads();
     let mut e = Engine::new(config).unwrap();
     for s in 0..SOURCES {
         e.execute(&format!("CREATE STREAM S{s} (ID INT KEY, V INT) WITH (KAFKA_TOPIC='s{s}', PARTITIONS=1, FORMAT='JSON');")).unwrap();
@@ -84,14 +80,15 @@ fn many_queries() {
         }
     }
     let started = t0.elapsed();
-    let (total, running) = threads();
-    // The engine's processing-log flusher; per query, its stream threads (num.stream.threads =
-    // 1); shared by all, the client runtime's workers and its bounded blocking pool. Before,
-    // each query also had a heartbeat and a linger runtime thread and a supervisor thread:
-    // base + 1 + 4 x queries.
+    let running = threads();
+    // The harness's main and test threads; the test broker's runtime (1 worker, at most 1
+    // blocking thread); the engine's processing-log flusher; per query, its stream threads
+    // (num.stream.threads = 1); shared by all queries, the client runtime's workers and its
+    // bounded blocking pool. Before, each query also had a heartbeat and a linger runtime thread
+    // and a supervisor thread: 4 per query.
     let shared = SharedRuntime::DEFAULT_WORKERS + SharedRuntime::DEFAULT_MAX_BLOCKING;
-    let bound = base + 1 + QUERIES + shared;
-    println!("threads besides the broker's: {base} before the engine, {running} with {QUERIES} queries running (bound {bound}; {total} in all); started in {started:?}");
+    let bound = 2 + 2 + 1 + QUERIES + shared;
+    println!("threads: {running} with {QUERIES} queries running (bound {bound}); started in {started:?}");
     assert!(running <= bound, "{running} threads with {QUERIES} queries, bound {bound}: {:?}", thread_names());
 
     let send = |e: &mut Engine, s: usize, v: i32| {

@@ -43,13 +43,11 @@ pub(crate) fn sorted_lines(e: &Engine, topic: &str) -> Vec<String> {
     l
 }
 
-/// A live-mode set-up: a broker (no initial rebalance delay) on a runtime of `workers` threads
-/// (named [`BROKER_THREADS`]), in a temporary directory, and an engine config over it committing every 50 ms without a
+/// A live-mode set-up: a broker (no initial rebalance delay) on a runtime of `workers` worker
+/// threads and at most one blocking thread, in a temporary directory, and an engine config over it committing every 50 ms without a
 /// record cache. Enter the runtime (`rt.enter()`) before making the engine.
-pub(crate) const BROKER_THREADS: &str = "test-broker";
-
 pub(crate) fn live_setup(workers: usize) -> (tokio::runtime::Runtime, tempfile::TempDir, brook_broker::Broker, EngineConfig) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).thread_name(BROKER_THREADS).enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).max_blocking_threads(1).thread_name("test-broker").enable_all().build().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     let mut bc = brook_broker::BrokerConfig::new(dir.path().join("log"));
     bc.group_initial_rebalance_delay = std::time::Duration::ZERO;
