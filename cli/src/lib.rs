@@ -22,6 +22,7 @@ mod perf;
 mod producer;
 mod records;
 pub mod server;
+pub mod sql;
 mod topics;
 mod views;
 
@@ -51,6 +52,8 @@ pub enum Command {
     ProducerPerfTest(perf::ProducerPerfArgs),
     /// Consumer throughput (kafka-consumer-perf-test.sh).
     ConsumerPerfTest(perf::ConsumerPerfArgs),
+    /// The ksqlDB CLI look-alike over an embedded broker and SQL engine.
+    Sql(sql::SqlArgs),
 }
 
 /// `--bootstrap-server`, shared by the client tools.
@@ -102,6 +105,7 @@ pub async fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> anyh
         Command::ConsumerGroups(a) => groups::run(a, out).await,
         Command::ProducerPerfTest(a) => perf::producer(a, out).await,
         Command::ConsumerPerfTest(a) => perf::consumer(a, out).await,
+        Command::Sql(a) => sql::run(a, out).await,
     }
 }
 
