@@ -14,6 +14,8 @@ mod complete;
 mod describe;
 pub mod render;
 mod repl;
+#[cfg(test)]
+mod render_tests;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;

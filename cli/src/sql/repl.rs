@@ -52,23 +52,13 @@ impl std::fmt::Debug for Session<'_> {
 
 /// The welcome message (the ksql CLI's layout, Brook's name).
 pub(crate) fn banner(version: &str, location: &str) -> String {
+    let art = ["", "       ___                 _", "      | _ )_ _ ___  ___  _| |__", "      | _ \\ '_/ _ \\/ _ \\/ / / /",
+        "      |___/_| \\___/\\___/_/\\_\\", "", "  Streaming SQL Engine, Kafka-style"];
+    let frame = format!("{:18}{}\n", "", "=".repeat(43));
+    let body: String = art.iter().map(|l| format!("{:18}={}=\n", "", super::render::pad(l, 41))).collect();
     format!(
-        "
-                  ===========================================
-                  =        ___                 _            =
-                  =       | _ )_ _ ___  ___  _| |__         =
-                  =       | _ \\ '_/ _ \\/ _ \\/ / / /         =
-                  =       |___/_| \\___/\\___/_/\\_\\          =
-                  =                                         =
-                  =   Streaming SQL Engine, Kafka-style     =
-                  ===========================================
-
-CLI v{version}, Server v{version} located at {location}
-Server Status: RUNNING
-
-Having trouble? Type 'help' (case-insensitive) for a rundown of how things work!
-
-"
+        "\n{frame}{body}{frame}\nCLI v{version}, Server v{version} located at {location}\nServer Status: RUNNING\n\n\
+         Having trouble? Type 'help' (case-insensitive) for a rundown of how things work!\n\n"
     )
 }
 
