@@ -42,8 +42,9 @@ impl Json {
     }
 }
 
-/// Parses the first JSON value in `bytes`. `Ok(None)` when there is none (empty or blank input,
-/// Jackson's `MissingNode`).
+/// Parses the first JSON value in `bytes`; `Ok(None)` when there is none (empty or blank
+/// input, Jackson's `MissingNode`). Error messages follow Jackson's wording where it has one,
+/// without its location (ksqlDB clears it so records do not leak into logs).
 pub(crate) fn parse(bytes: &[u8]) -> Result<Option<Json>, String> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         format!("Invalid UTF-8 middle byte at byte offset {}", e.valid_up_to())
@@ -71,8 +72,8 @@ impl Parser<'_> {
 
     fn unexpected(&self, expecting: &str) -> String {
         match self.text[self.pos..].chars().next() {
-            None => format!("Unexpected end-of-input: expected {expecting}"),
-            Some(c) => format!("Unexpected character ('{c}' (code {})): expected {expecting}", c as u32),
+            None => format!("Unexpected end-of-input: was expecting {expecting}"),
+            Some(c) => format!("Unexpected character ('{c}' (code {})): was expecting {expecting}", c as u32),
         }
     }
 
@@ -88,7 +89,7 @@ impl Parser<'_> {
             Some(b't') => self.literal("true", Json::Bool(true)),
             Some(b'f') => self.literal("false", Json::Bool(false)),
             Some(b'n') => self.literal("null", Json::Null),
-            _ => Err(self.unexpected("a JSON value")),
+            _ => Err(self.unexpected("a valid value (JSON String, Number, Array, Object or token 'null', 'true' or 'false')")),
         }
     }
 
@@ -97,7 +98,7 @@ impl Parser<'_> {
             self.pos += word.len();
             Ok(v)
         } else {
-            Err(format!("Unrecognized token: was expecting '{word}'"))
+            Err("Unrecognized token: was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')".into())
         }
     }
 
@@ -137,7 +138,7 @@ impl Parser<'_> {
                     self.pos += 1;
                     return Ok(Json::Object(fields));
                 }
-                _ => return Err(self.unexpected("comma or '}' to end an object")),
+                _ => return Err(self.unexpected("comma to separate Object entries")),
             }
         }
     }
@@ -160,7 +161,7 @@ impl Parser<'_> {
                     self.pos += 1;
                     return Ok(Json::Array(items));
                 }
-                _ => return Err(self.unexpected("comma or ']' to end an array")),
+                _ => return Err(self.unexpected("comma to separate Array entries")),
             }
         }
     }
