@@ -10,7 +10,11 @@ use tokio::sync::oneshot;
 
 use crate::{Error, Result};
 
-type Job = Box<dyn FnOnce(&mut Engine) + Send>;
+enum Job {
+    Run(Box<dyn FnOnce(&mut Engine) + Send>),
+    /// Drops the engine (stopping its queries) and says when it is gone.
+    Stop(oneshot::Sender<()>),
+}
 
 /// A handle on the engine thread; the thread (and the engine, with its queries) stops when the
 /// last handle is dropped.
@@ -43,7 +47,14 @@ impl EngineThread {
                 }
             };
             while let Ok(job) = rx.recv() {
-                job(&mut engine);
+                match job {
+                    Job::Run(f) => f(&mut engine),
+                    Job::Stop(done) => {
+                        drop(engine);
+                        let _ = done.send(());
+                        return;
+                    }
+                }
             }
         })?;
         match ready_rx.recv() {
@@ -64,10 +75,21 @@ impl EngineThread {
     {
         let (tx, rx) = oneshot::channel();
         self.jobs
-            .send(Box::new(move |e: &mut Engine| {
+            .send(Job::Run(Box::new(move |e: &mut Engine| {
                 let _ = tx.send(f(e));
-            }))
+            })))
             .map_err(|_| Error::ShuttingDown)?;
         rx.await.map_err(|_| Error::ShuttingDown)
+    }
+
+    /// Stops the engine and its queries; later calls fail with [`Error::ShuttingDown`].
+    ///
+    /// # Cancel safety
+    /// Dropping the future does not cancel the stop.
+    pub(crate) async fn stop(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.jobs.send(Job::Stop(tx)).is_ok() {
+            let _ = rx.await;
+        }
     }
 }

@@ -7,8 +7,8 @@
 //! per endpoint under [`api`]) send it work and await the answer, so tokio workers never block.
 //!
 //! Where Brook differs from ksqlDB (the full list is the `REST API` section of `docs/sql.md`):
-//! statements run one at a time against one engine (no command topic yet, so a restarted
-//! server starts empty); `streamsProperties` and `sessionVariables` apply to the request only;
+//! statements run one at a time against one engine; the command topic records statements
+//! as JSON, not ksqlDB's serialized plans; `streamsProperties` and `sessionVariables` apply to the request only;
 //! there is no authentication, no `/ws/query`, and `/status` knows the commands of this process.
 //!
 //! ```no_run
@@ -21,6 +21,7 @@
 //! ```
 
 pub mod api;
+mod command_topic;
 mod engine_thread;
 mod error;
 mod json;
@@ -32,6 +33,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex};
 
 use brook_sql_engine::{Engine, EngineConfig};
+use command_topic::CommandTopic;
 
 pub use error::{Error, Result};
 use engine_thread::EngineThread;
@@ -65,6 +67,8 @@ pub(crate) struct Shared {
     pub(crate) sequence: Arc<AtomicU64>,
     /// `commandId` -> status message, for `/status`.
     pub(crate) commands: Mutex<HashMap<String, String>>,
+    /// The command topic (live mode).
+    pub(crate) command_topic: Option<Arc<CommandTopic>>,
     /// Running push queries: id -> the flag that stops them (`/close-query`).
     pub(crate) push_queries: Arc<Mutex<HashMap<String, Arc<AtomicBool>>>>,
 }
@@ -76,18 +80,30 @@ pub struct KsqlServer {
 }
 
 impl KsqlServer {
-    /// Starts the engine (`engine.service_id` is set from `config`) on its thread.
+    /// Starts the engine (`engine.service_id` is set from `config`) on its thread and, in live
+    /// mode, replays the command topic on it.
     ///
     /// # Errors
     /// The engine's errors (topic creation in live mode).
     pub fn start(mut engine: EngineConfig, config: KsqlServerConfig) -> Result<Self> {
         engine.service_id = config.service_id.clone();
-        let engine = EngineThread::spawn(move || Engine::new(engine))?;
+        let command_topic = engine.broker.clone().map(|b| CommandTopic::open(b, &config.service_id)).transpose()?.map(Arc::new);
+        let replay = command_topic.clone();
+        let engine = EngineThread::spawn(move || {
+            let mut engine = Engine::new(engine)?;
+            if let Some(c) = replay {
+                if let Err(e) = c.replay(&mut engine) {
+                    tracing::warn!(error = %e, "cannot replay the command topic");
+                }
+            }
+            Ok(engine)
+        })?;
         let shared = Shared {
             engine,
             config,
             sequence: Arc::new(AtomicU64::new(0)),
             commands: Mutex::new(HashMap::new()),
+            command_topic,
             push_queries: Arc::new(Mutex::new(HashMap::new())),
         };
         Ok(KsqlServer { shared: Arc::new(shared) })
@@ -98,7 +114,8 @@ impl KsqlServer {
         api::router(self.shared.clone())
     }
 
-    /// Serves HTTP/1.1 and HTTP/2 cleartext on `listener` until `shutdown` completes.
+    /// Serves HTTP/1.1 and HTTP/2 cleartext on `listener` until `shutdown` completes, then stops
+    /// the engine and its queries.
     ///
     /// # Errors
     /// Accept errors of the listener.
@@ -116,7 +133,9 @@ impl KsqlServer {
                 flag.store(true, std::sync::atomic::Ordering::Relaxed);
             }
         };
-        axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await?;
+        let served = axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await;
+        self.shared.engine.stop().await;
+        served?;
         Ok(())
     }
 }

@@ -20,6 +20,7 @@ use serde_json::Value as Json;
 
 use super::{properties, read_json, wants_json, State, JSON, KSQL_V1_JSON};
 use crate::error::{BAD_STATEMENT, QUERY_ENDPOINT, SERVER_ERROR};
+use crate::command_topic::CommandTopic;
 use crate::{json, session, Error, Result};
 
 /// ksqlDB's `KsqlRequest`.
@@ -62,7 +63,7 @@ fn query_endpoint(text: &str) -> Error {
 type Outcome = (Vec<Json>, Vec<(String, String)>);
 
 /// Runs every statement of `ksql` (on the engine thread).
-fn run(engine: &mut Engine, ksql: &str, seq: &AtomicU64) -> Result<Outcome> {
+fn run(engine: &mut Engine, ksql: &str, props: &BTreeMap<String, String>, seq: &AtomicU64, log: Option<&CommandTopic>) -> Result<Outcome> {
     let statements = match brook_sql_engine::parser::parse(ksql) {
         Ok(s) => s.into_iter().map(|s| (s.text.clone(), Some(s.statement))).collect::<Vec<_>>(),
         // `${var}` may not parse before substitution: the engine substitutes and runs it all.
@@ -74,8 +75,15 @@ fn run(engine: &mut Engine, ksql: &str, seq: &AtomicU64) -> Result<Outcome> {
     }
     let mut entities = Vec::new();
     let mut commands = Vec::new();
-    for (text, _) in &statements {
+    for (text, statement) in &statements {
         let results = engine.execute(text).map_err(|e| statement_error(&e, text, entities.clone()))?;
+        if let (Some(log), Some(s)) = (log, statement) {
+            if crate::command_topic::recorded(s) {
+                if let Err(e) = log.append(&json::command_id(text), text, props) {
+                    return Err(Error::Statement { code: SERVER_ERROR, message: e.to_string(), statement_text: text.clone(), entities });
+                }
+            }
+        }
         for r in &results {
             let n = if matches!(r, brook_sql_engine::StatementResult::Status(_)) { seq.fetch_add(1, Ordering::Relaxed) + 1 } else { seq.load(Ordering::Relaxed) };
             match json::statement_entity(text, r, n) {
@@ -98,8 +106,9 @@ pub(crate) async fn handle(state: State, headers: HeaderMap, body: Body) -> Resu
     let props = properties(&req.streams_properties)?;
     let vars = variables(&req.session_variables);
     let seq = Arc::clone(&state.sequence);
+    let log = state.command_topic.clone();
     let (entities, commands) =
-        state.engine.call(move |e| session::scoped(e, &props, &vars, |e| run(e, &req.ksql, &seq))).await??;
+        state.engine.call(move |e| session::scoped(e, &props, &vars, |e| run(e, &req.ksql, &props, &seq, log.as_deref()))).await??;
     state.commands.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(commands);
     let content_type = if wants_json(&headers) { JSON } else { KSQL_V1_JSON };
     Ok(([(header::CONTENT_TYPE, content_type)], Json::Array(entities).to_string()).into_response())

@@ -5,6 +5,8 @@
 //! the background, then shuts the server down) and the server keeps running; `deleteTopicList`
 //! takes exact topic names (no regular expressions), deleted with the source over them.
 
+use std::collections::BTreeMap;
+
 use axum::body::Body;
 use axum::Json;
 use brook_sql_engine::Engine;
@@ -12,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::State;
+use crate::command_topic::CommandTopic;
 use crate::Result;
 
 /// The request body.
@@ -22,11 +25,25 @@ struct TerminateArgs {
     delete_topic_list: Vec<String>,
 }
 
-/// Drops every source except the processing log, sinks before what they read.
-fn terminate_cluster(engine: &mut Engine, delete: &[String]) {
-    if let Err(e) = engine.execute("TERMINATE ALL;") {
-        tracing::debug!(error = %e, "TERMINATE ALL");
+/// Runs `sql`, recording it in the command topic when it succeeds.
+fn run(engine: &mut Engine, log: Option<&CommandTopic>, sql: &str) -> bool {
+    match engine.execute(sql) {
+        Ok(_) => {
+            if let Err(e) = log.map_or(Ok(()), |l| l.append(&crate::json::command_id(sql), sql, &BTreeMap::new())) {
+                tracing::warn!(error = %e, statement = sql, "cannot record a statement");
+            }
+            true
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, statement = sql, "terminate");
+            false
+        }
     }
+}
+
+/// Drops every source except the processing log, sinks before what they read.
+fn terminate_cluster(engine: &mut Engine, log: Option<&CommandTopic>, delete: &[String]) {
+    run(engine, log, "TERMINATE ALL;");
     loop {
         let sources: Vec<(String, String, bool)> = engine
             .catalog()
@@ -38,7 +55,7 @@ fn terminate_cluster(engine: &mut Engine, delete: &[String]) {
         for (name, topic, stream) in &sources {
             let kind = if *stream { "STREAM" } else { "TABLE" };
             let suffix = if delete.contains(topic) { " DELETE TOPIC" } else { "" };
-            dropped |= engine.execute(&format!("DROP {kind} `{name}`{suffix};")).is_ok();
+            dropped |= run(engine, log, &format!("DROP {kind} `{name}`{suffix};"));
         }
         if !dropped {
             return;
@@ -51,7 +68,8 @@ pub(crate) async fn handle(state: State, body: Body) -> Result<Json<Value>> {
     let bytes = axum::body::to_bytes(body, state.config.max_body_bytes).await.unwrap_or_default();
     let args: TerminateArgs = if bytes.is_empty() { TerminateArgs::default() } else { super::read_json(Body::from(bytes), usize::MAX).await? };
     let delete = args.delete_topic_list;
-    state.engine.call(move |e| terminate_cluster(e, &delete)).await?;
+    let log = state.command_topic.clone();
+    state.engine.call(move |e| terminate_cluster(e, log.as_deref(), &delete)).await?;
     Ok(Json(json!([{
         "@type": "currentStatus",
         "statementText": "TERMINATE CLUSTER;",

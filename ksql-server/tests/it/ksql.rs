@@ -58,3 +58,24 @@ async fn terminate_drops_every_query_stream_and_table() {
     let names: Vec<&str> = left[1]["streams"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["KSQL_PROCESSING_LOG"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_server_replays_the_command_topic() {
+    let srv = TestServer::start().await;
+    srv.ksql(
+        "CREATE TYPE PRICE AS STRUCT<AMOUNT DOUBLE>;\n\
+         CREATE STREAM S (ID INT KEY, P PRICE) WITH (KAFKA_TOPIC='s', PARTITIONS=1, FORMAT='JSON');\n\
+         CREATE STREAM T AS SELECT ID, P FROM S;\n\
+         CREATE STREAM U AS SELECT ID FROM S;\n\
+         CREATE TABLE C AS SELECT ID, COUNT(*) AS N FROM S GROUP BY ID;\n\
+         TERMINATE CSAS_U_1;\n\
+         DROP STREAM U;",
+    )
+    .await;
+    let show = "SHOW STREAMS; SHOW TABLES; SHOW TYPES; SHOW QUERIES;";
+    let before = srv.ksql(show).await;
+    let srv = srv.restart().await;
+    let after = srv.ksql(show).await;
+    assert_eq!(before, after);
+    insta::assert_json_snapshot!("replayed", after);
+}

@@ -12,7 +12,9 @@ pub(crate) struct TestServer {
     pub(crate) url: String,
     pub(crate) client: reqwest::Client,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
+    served: Option<tokio::task::JoinHandle<Result<(), brook_ksql_server::Error>>>,
+    broker: Broker,
+    dir: tempfile::TempDir,
 }
 
 impl TestServer {
@@ -21,7 +23,20 @@ impl TestServer {
         let mut bc = BrokerConfig::new(dir.path().join("log"));
         bc.group_initial_rebalance_delay = Duration::ZERO;
         let broker = Broker::open(bc).await.unwrap();
-        let mut engine = EngineConfig::live(broker, dir.path().join("state"));
+        Self::serve(broker, dir).await
+    }
+
+    /// Stops the server (and its engine), then starts a new one over the same broker.
+    pub(crate) async fn restart(mut self) -> Self {
+        let _ = self.stop.take().unwrap().send(());
+        self.served.take().unwrap().await.unwrap().unwrap();
+        let broker = self.broker.clone();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        Self::serve(broker, dir).await
+    }
+
+    async fn serve(broker: Broker, dir: tempfile::TempDir) -> Self {
+        let mut engine = EngineConfig::live(broker.clone(), dir.path().join("state"));
         engine.properties.insert("ksql.streams.commit.interval.ms".into(), "50".into());
         engine.properties.insert("ksql.streams.cache.max.bytes.buffering".into(), "0".into());
         let config = KsqlServerConfig { max_body_bytes: 64 * 1024, ..KsqlServerConfig::default() };
@@ -29,10 +44,10 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(server.serve(listener, async move {
+        let served = tokio::spawn(server.serve(listener, async move {
             let _ = stopped.await;
         }));
-        TestServer { url, client: reqwest::Client::new(), stop: Some(stop), _dir: dir }
+        TestServer { url, client: reqwest::Client::new(), stop: Some(stop), served: Some(served), broker, dir }
     }
 
     /// POSTs `body` (JSON text as given) and returns the status, content type and JSON body.
