@@ -5,6 +5,7 @@
 //! ```text
 //! CARGO_TARGET_DIR=$HOME/.cache/brook-target-dsl cargo bench -p brook-sql-engine --bench nexmark_sql -- 1000000
 //! NEXMARK_QUERY=q1,q2 ... # some queries only
+//! NEXMARK_SIDE=sql ...     # one side only (sql or dsl), e.g. under a profiler
 //! ```
 //!
 //! - The DSL reads comma-separated values, the SQL engine the same events as JSON
@@ -88,11 +89,16 @@ fn main() {
     let n: u64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1_000_000);
     let only = std::env::var("NEXMARK_QUERY").ok();
     let want = |q: &str| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == q));
+    let side = std::env::var("NEXMARK_SIDE").ok();
+    let (dsl_side, sql_side) = (side.as_deref() != Some("sql"), side.as_deref() != Some("dsl"));
     let (csv, json) = (generate(n, ValueFormat::Csv), generate(n, ValueFormat::Json));
     for q in SQL_QUERIES.iter().filter(|q| want(q.name)) {
-        if let Some((_, dsl)) = QUERIES.iter().find(|(name, _)| *name == q.name) {
-            run_runtime(&format!("{}-dsl", q.name), dsl(true), &csv, q.name, 1, 1);
+        match QUERIES.iter().find(|(name, _)| *name == q.name) {
+            Some((_, dsl)) if dsl_side => run_runtime(&format!("{}-dsl", q.name), dsl(true), &csv, q.name, 1, 1),
+            _ => {}
         }
-        run_sql(q, &json);
+        if sql_side {
+            run_sql(q, &json);
+        }
     }
 }

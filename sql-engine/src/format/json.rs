@@ -60,21 +60,36 @@ impl Format for JsonFormat {
 pub(crate) struct JsonRowSerde {
     columns: Vec<(String, SqlType)>,
     unwrapped: bool,
+    /// Each column's `"NAME":`, written once here rather than escaped per record.
+    prefixes: Vec<String>,
 }
 
 impl JsonRowSerde {
     pub(crate) fn new(columns: &[Column], unwrapped: bool) -> Self {
-        JsonRowSerde { columns: columns.iter().map(|c| (c.name.clone(), c.ty.clone())).collect(), unwrapped }
+        let prefixes = columns
+            .iter()
+            .map(|c| {
+                let mut p = String::new();
+                json_tree::write_str(&mut p, &c.name);
+                p.push(':');
+                p
+            })
+            .collect();
+        JsonRowSerde { columns: columns.iter().map(|c| (c.name.clone(), c.ty.clone())).collect(), unwrapped, prefixes }
     }
 
     /// The row as a JSON document (the object, or the bare value when unwrapped).
     pub(crate) fn to_text(&self, row: &[Value], topic: &str) -> Result<String> {
         check_count(self.columns.len(), row.len(), true, topic)?;
-        let mut out = String::new();
+        // The names plus a guess of 16 bytes a value: most rows then need no reallocation.
+        let mut out = String::with_capacity(2 + self.prefixes.iter().map(|p| p.len() + 17).sum::<usize>());
         if self.unwrapped {
             write_value(&mut out, &row[0]);
         } else {
-            write_fields(&mut out, self.columns.iter().map(|(n, _)| n.as_str()).zip(row));
+            json_tree::write_joined(&mut out, '{', '}', self.prefixes.iter().zip(row), |out, (prefix, v)| {
+                out.push_str(prefix);
+                write_value(out, v);
+            });
         }
         Ok(out)
     }

@@ -13,6 +13,9 @@ use std::fmt::Write;
 /// 2 MiB thread stack even in debug builds.
 pub(crate) const MAX_DEPTH: usize = 256;
 
+/// Up to this many fields, an object finds repeated keys by a linear scan.
+const SCAN_FIELDS: usize = 16;
+
 /// A parsed JSON value.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Json {
@@ -104,7 +107,9 @@ impl Parser<'_> {
     fn object(&mut self, depth: usize) -> Result<Json, String> {
         self.pos += 1;
         let mut fields: Vec<(String, Json)> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
+        // Repeated keys are found by a scan while the object is small (records are usually a
+        // few fields, where hashing every key cost more than the scan), by an index beyond.
+        let mut index: Option<HashMap<String, usize>> = None;
         self.skip_ws();
         if self.s.get(self.pos) == Some(&b'}') {
             self.pos += 1;
@@ -123,10 +128,19 @@ impl Parser<'_> {
             self.pos += 1;
             self.skip_ws();
             let v = self.value(depth + 1)?;
-            match index.get(&key) {
-                Some(&i) => fields[i].1 = v,
+            if index.is_none() && fields.len() == SCAN_FIELDS {
+                index = Some(fields.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect());
+            }
+            let seen = match &index {
+                Some(index) => index.get(&key).copied(),
+                None => fields.iter().position(|(k, _)| *k == key),
+            };
+            match seen {
+                Some(i) => fields[i].1 = v,
                 None => {
-                    index.insert(key.clone(), fields.len());
+                    if let Some(index) = &mut index {
+                        index.insert(key.clone(), fields.len());
+                    }
                     fields.push((key, v));
                 }
             }
@@ -275,6 +289,11 @@ impl Parser<'_> {
 /// except the short forms).
 pub(crate) fn write_str(out: &mut String, s: &str) {
     out.push('"');
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -366,6 +385,10 @@ mod tests {
     #[test]
     fn duplicate_keys_keep_first_position_last_value() {
         assert_eq!(round(r#"{"a":1,"b":2,"a":3}"#), r#"{"a":3,"b":2}"#);
+        // Beyond the scanned size, through the index.
+        let many: Vec<String> = (0..20).map(|i| format!(r#""k{i}":{i}"#)).collect();
+        let expected = many.iter().enumerate().map(|(i, f)| if i == 0 { r#""k0":99"#.to_owned() } else { f.clone() }).collect::<Vec<_>>();
+        assert_eq!(round(&format!("{{{},\"k0\":99}}", many.join(","))), format!("{{{}}}", expected.join(",")));
     }
 
     #[test]
