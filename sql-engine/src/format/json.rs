@@ -16,6 +16,7 @@
 //! Errors read `Failed to deserialize value from topic: T. Can't convert type. sourceType:
 //! BooleanNode, requiredType: BIGINT, path: $.ORDERTIME`.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -283,7 +284,7 @@ pub(crate) fn coerce(j: &Json, ty: &SqlType, path: &mut String) -> Result<Value,
             for (k, v) in fields {
                 let len = path.len();
                 let _ = write!(path, ".{k}.key");
-                let key = coerce(&Json::String(k.clone()), kt, path)?;
+                let key = coerce(&Json::String(Cow::Borrowed(k)), kt, path)?;
                 path.truncate(len);
                 let _ = write!(path, ".{k}.value");
                 let value = coerce(v, vt, path)?;
@@ -304,7 +305,7 @@ pub(crate) fn coerce(j: &Json, ty: &SqlType, path: &mut String) -> Result<Value,
 }
 
 /// The values of `fields` from a JSON object: exact name first, then the upper-cased keys.
-fn struct_fields(obj: &[(String, Json)], fields: &[(String, SqlType)], path: &mut String) -> Result<Vec<Value>, String> {
+fn struct_fields(obj: &[(Cow<'_, str>, Json<'_>)], fields: &[(String, SqlType)], path: &mut String) -> Result<Vec<Value>, String> {
     let upper: Option<Vec<String>> =
         if obj.iter().any(|(k, _)| k.bytes().any(|b| b.is_ascii_lowercase()) || !k.is_ascii()) {
             Some(obj.iter().map(|(k, _)| k.to_uppercase()).collect())
@@ -337,8 +338,7 @@ fn as_text(j: &Json, path: &mut String) -> Result<String, String> {
     Ok(match j {
         Json::Null => "null".into(),
         Json::Bool(b) => b.to_string(),
-        Json::Number(n) => n.clone(),
-        Json::String(s) => s.clone(),
+        Json::Number(t) | Json::String(t) => t.to_string(),
         Json::Object(_) => {
             let mut out = String::new();
             json_tree::write(&mut out, j);
