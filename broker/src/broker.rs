@@ -12,6 +12,7 @@ use crate::data_dir;
 use crate::dir_lock::DirLock;
 use crate::error::{Error, Result};
 use crate::group::{GroupConfig, GroupCoordinator, OffsetsLog};
+use crate::log::LogShared;
 use crate::partition::{AppendResult, FetchData, IsolationLevel, Partition};
 use crate::record::batch::BatchHeader;
 use crate::record::{BatchBuilder, Compression};
@@ -91,6 +92,8 @@ pub(crate) struct Inner {
     catalog: Mutex<()>,
     pub(crate) groups: Arc<GroupCoordinator>,
     pub(crate) txns: Mutex<TxnState>,
+    /// What every partition log shares (open-file pool, cleaner memory).
+    logs: Arc<LogShared>,
     changed: watch::Sender<u64>,
     shutdown: watch::Sender<bool>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -126,7 +129,7 @@ impl OffsetsLog for OffsetsWriter {
         partition: i32,
         records: Vec<(Vec<u8>, Option<Vec<u8>>)>,
         producer: Option<(i64, i16)>,
-    ) -> Result<()> {
+    ) -> Result<i64> {
         let inner = self.0.upgrade().ok_or(Error::Shutdown)?;
         let p = inner.internal_partition(OFFSETS_TOPIC, partition)?;
         let mut b = BatchBuilder::new(Compression::None);
@@ -139,7 +142,12 @@ impl OffsetsLog for OffsetsWriter {
         }
         let mut bytes = b.build()?;
         p.append_internal(&mut bytes, now)?;
-        Ok(())
+        Ok(p.high_watermark())
+    }
+
+    fn sync(&self, partition: i32, upto: i64) -> Result<()> {
+        let inner = self.0.upgrade().ok_or(Error::Shutdown)?;
+        inner.internal_partition(OFFSETS_TOPIC, partition)?.sync_to(upto)
     }
 
     /// The transaction coordinator writes the markers to every partition of the transaction,
@@ -171,6 +179,7 @@ impl Broker {
                 Arc::new(OffsetsWriter(weak.clone())),
             ),
             txns: Mutex::new(TxnState::default()),
+            logs: LogShared::new(&config),
             config,
             topics: RwLock::new(BTreeMap::new()),
             catalog: Mutex::new(()),
@@ -495,7 +504,7 @@ impl Inner {
         let partitions = (0..meta.partitions)
             .map(|p| {
                 let dir = topic::partition_dir(&self.config.log_dir, &meta.name, p);
-                Partition::open(&meta.name, p, dir, config.clone()).map(Arc::new)
+                Partition::open(&meta.name, p, dir, config.clone(), Arc::clone(&self.logs)).map(Arc::new)
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Arc::new(Topic {
@@ -535,7 +544,7 @@ impl Inner {
         let mut made = Vec::with_capacity(range.len());
         for p in range.clone() {
             let dir = topic::partition_dir(&self.config.log_dir, name, p);
-            match Partition::open(name, p, dir, config.clone()) {
+            match Partition::open(name, p, dir, config.clone(), Arc::clone(&self.logs)) {
                 Ok(part) => made.push(Arc::new(part)),
                 Err(e) => {
                     drop(made);
@@ -685,9 +694,13 @@ impl Inner {
         } else {
             self.config.transaction_topic_partitions
         };
+        // The coordinators sync their appends themselves, outside their locks (group commit):
+        // no fsync inside an append.
         let configs = BTreeMap::from([
             ("cleanup.policy".to_owned(), "compact".to_owned()),
             ("segment.bytes".to_owned(), (100u64 << 20).to_string()),
+            ("flush.messages".to_owned(), i64::MAX.to_string()),
+            ("flush.ms".to_owned(), i64::MAX.to_string()),
         ]);
         match self.create_topic(name, count, configs) {
             Ok(()) | Err(Error::TopicAlreadyExists(_)) => {}

@@ -269,6 +269,17 @@ pub struct BrokerConfig {
     /// `max.broker.partitions`: the most partitions (internal topics included) this broker
     /// hosts; more is refused with POLICY_VIOLATION. Default: 200000.
     pub max_broker_partitions: usize,
+
+    /// `log.open.files.max` (Brook's own): how many segment data files stay open at once,
+    /// across all partitions; the least recently used is closed when another is needed.
+    /// Default: half the soft `RLIMIT_NOFILE` at startup, between 32 and 65,536 (512 under the
+    /// usual `ulimit -n` of 1024).
+    pub log_open_files_max: usize,
+    /// `log.cleaner.dedupe.buffer.size`: bytes of the compaction offset map (32 bytes per slot,
+    /// filled to 90%); a log with more distinct keys in its dirty section is compacted in
+    /// several rounds.
+    /// Default: 128 MiB.
+    pub log_cleaner_dedupe_buffer_size: usize,
     /// Defaults for every topic-level key (`log.retention.ms`, `log.segment.bytes`, ...).
     pub topic_defaults: TopicConfig,
 }
@@ -294,6 +305,9 @@ impl Default for BrokerConfig {
             group_initial_rebalance_delay: Duration::from_millis(3_000),
             max_partitions_per_topic: 10_000,
             max_broker_partitions: 200_000,
+
+            log_open_files_max: crate::log::default_max_open_files(),
+            log_cleaner_dedupe_buffer_size: 128 << 20,
             topic_defaults: TopicConfig::default(),
         }
     }
@@ -358,6 +372,10 @@ impl BrokerConfig {
             "group.initial.rebalance.delay.ms" => {
                 self.group_initial_rebalance_delay = ms(key, value)?
             }
+            "log.open.files.max" => self.log_open_files_max = parse_num(key, value)?,
+            "log.cleaner.dedupe.buffer.size" => {
+                self.log_cleaner_dedupe_buffer_size = parse_num(key, value)?
+            }
             "log.retention.ms" => d.retention_ms = parse_num(key, value)?,
             "log.retention.minutes" => d.retention_ms = parse_num::<i64>(key, value)? * 60_000,
             "log.retention.hours" => d.retention_ms = parse_num::<i64>(key, value)? * 3_600_000,
@@ -413,6 +431,8 @@ mod tests {
         assert_eq!(c.num_partitions, 3);
         assert_eq!(c.topic_defaults.retention_ms, 3_600_000);
         assert_eq!(c.topic_defaults.cleanup_policy.to_string(), "compact,delete");
+        c.apply_properties("log.open.files.max=100\nlog.cleaner.dedupe.buffer.size=4096\n").unwrap();
+        assert_eq!((c.log_open_files_max, c.log_cleaner_dedupe_buffer_size), (100, 4096));
         assert!(matches!(c.set("no.such.key", "1"), Err(Error::InvalidConfig(_))));
         assert!(matches!(c.set("num.partitions", "zero"), Err(Error::InvalidConfig(_))));
         assert!(matches!(c.apply_properties("oops"), Err(Error::InvalidConfig(_))));

@@ -3,13 +3,14 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::config::TopicConfig;
 use crate::error::{Error, ErrorCode, Result};
-use crate::log::Log;
+use crate::log::{Log, LogShared};
 use crate::record::batch::{self, BatchHeader};
 use crate::record::{self, ControlType};
 use crate::storage_health::{StorageFault, StorageHealth};
@@ -255,12 +256,22 @@ pub struct Partition {
     pub(crate) index: i32,
     state: Mutex<State>,
     health: StorageHealth,
+
+    /// The offset below which the log is known durable; held while syncing (group commit).
+    durable: Mutex<i64>,
 }
 
 impl Partition {
-    /// Opens the partition's log in `dir`, recovering it and rebuilding producer state.
-    pub(crate) fn open(topic: &str, index: i32, dir: PathBuf, config: TopicConfig) -> Result<Partition> {
-        let log = Log::open(dir, config)?;
+    /// Opens the partition's log in `dir` (its files through `shared`), recovering it and
+    /// rebuilding producer state.
+    pub(crate) fn open(
+        topic: &str,
+        index: i32,
+        dir: PathBuf,
+        config: TopicConfig,
+        shared: Arc<LogShared>,
+    ) -> Result<Partition> {
+        let log = Log::open_in(dir, config, shared)?;
         let mut state = State {
             log,
             producers: HashMap::new(),
@@ -284,6 +295,8 @@ impl Partition {
             index,
             state: Mutex::new(state),
             health: StorageHealth::default(),
+
+            durable: Mutex::new(0),
         })
     }
 
@@ -499,6 +512,23 @@ impl Partition {
             st.log.compact(now_ms)?;
         }
         Ok(deleted)
+    }
+
+    /// Blocks until every record below `upto` is durable. The fsync runs without the
+    /// partition's lock, so appends go on meanwhile; callers arriving during an fsync wait for
+    /// it and usually find their records covered (group commit).
+    ///
+    /// # Errors
+    /// Storage errors of the fsync.
+    pub(crate) fn sync_to(&self, upto: i64) -> Result<()> {
+        let mut durable = self.durable.lock();
+        if *durable >= upto {
+            return Ok(());
+        }
+        let target = self.state.lock().log.sync_target()?;
+        target.sync()?;
+        *durable = target.end;
+        Ok(())
     }
 
     /// Forces an fsync.

@@ -1,6 +1,6 @@
 //! The `brook` command line as a library, so tests can drive every subcommand in-process:
 //! `brook server`, the Kafka-style admin tools (`topics`, `console-producer`, `console-consumer`,
-//! `consumer-groups`) and the perf tools.
+//! `consumer-groups`), the perf tools and `test-runner` (ksqlDB's `ksql-test-runner`).
 //!
 //! ```no_run
 //! # async fn f() -> anyhow::Result<()> {
@@ -22,6 +22,7 @@ mod perf;
 mod producer;
 mod records;
 pub mod server;
+pub mod test_runner;
 mod topics;
 mod views;
 
@@ -51,6 +52,8 @@ pub enum Command {
     ProducerPerfTest(perf::ProducerPerfArgs),
     /// Consumer throughput (kafka-consumer-perf-test.sh).
     ConsumerPerfTest(perf::ConsumerPerfArgs),
+    /// Run SQL statements on input records and compare the output (ksql-test-runner).
+    TestRunner(test_runner::TestRunnerArgs),
 }
 
 /// `--bootstrap-server`, shared by the client tools.
@@ -102,6 +105,7 @@ pub async fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> anyh
         Command::ConsumerGroups(a) => groups::run(a, out).await,
         Command::ProducerPerfTest(a) => perf::producer(a, out).await,
         Command::ConsumerPerfTest(a) => perf::consumer(a, out).await,
+        Command::TestRunner(a) => test_runner::run(a, out),
     }
 }
 

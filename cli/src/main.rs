@@ -1,4 +1,4 @@
-//! The `brook` command line: `brook server`, the admin tools and the perf tools.
+//! The `brook` command line: `brook server`, the admin tools, the perf tools and `brook test-runner`.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

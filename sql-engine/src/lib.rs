@@ -24,6 +24,7 @@ pub mod function;
 pub(crate) mod lower;
 pub mod parser;
 pub mod plan;
+pub mod testing;
 pub mod value;
 
 pub use engine::{Engine, EngineConfig, StatementResult};

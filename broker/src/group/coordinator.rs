@@ -37,6 +37,9 @@ pub(crate) struct GroupCoordinator {
     pub(super) config: GroupConfig,
     pub(super) log: Arc<dyn OffsetsLog>,
     pub(super) inner: Mutex<Inner>,
+    /// Per `__consumer_offsets` partition, the log end offset after the last group metadata
+    /// append: what a SyncGroup answer waits to be durable. Taken after `inner`, never before.
+    pub(super) appended: Mutex<HashMap<i32, i64>>,
     /// A monotonic instant and the wall-clock milliseconds it corresponds to.
     anchor: (Instant, i64),
 }
@@ -102,6 +105,7 @@ impl GroupCoordinator {
                 last_retention_check: Some(now),
                 ..Inner::default()
             }),
+            appended: Mutex::new(HashMap::new()),
             anchor: (now, wall),
         })
     }
@@ -462,21 +466,18 @@ impl GroupCoordinator {
     /// # Cancel safety
     /// Dropping the future is harmless: the member keeps its assignment and can SyncGroup again.
     pub(crate) async fn sync_group(&self, req: SyncGroup) -> SyncGroupResult {
-        let rx = match self.sync_locked(&req, Self::now()) {
-            Ok(rx) => rx,
-            Err(r) => return r,
+        let r = match self.sync_locked(&req, Self::now()) {
+            Ok(rx) => self
+                .wait(&req.group_id, rx, |g| {
+                    matches!(g.state, GroupState::CompletingRebalance | GroupState::Stable)
+                        .then_some(g.sync_deadline)
+                        .flatten()
+                })
+                .await
+                .unwrap_or_else(|| SyncGroupResult::error(ErrorCode::UnknownMemberId)),
+            Err(r) => r,
         };
-        let r = self
-            .wait(&req.group_id, rx, |g| {
-                matches!(
-                    g.state,
-                    GroupState::CompletingRebalance | GroupState::Stable
-                )
-                .then_some(g.sync_deadline)
-                .flatten()
-            })
-            .await;
-        r.unwrap_or_else(|| SyncGroupResult::error(ErrorCode::UnknownMemberId))
+        self.when_group_durable(&req.group_id, r).await
     }
 
     fn sync_locked(

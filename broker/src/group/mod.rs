@@ -26,6 +26,8 @@ pub(crate) mod storage;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_durability;
+#[cfg(test)]
 mod tests_offsets;
 #[cfg(test)]
 mod testutil;
@@ -77,10 +79,15 @@ impl From<&BrokerConfig> for GroupConfig {
 }
 
 /// Where the coordinator persists its records: the `__consumer_offsets` topic.
+///
+/// Appends happen under the coordinator's lock, so they keep the order of the requests; they
+/// only reach the page cache. [`OffsetsLog::sync`] makes them durable and is called after the
+/// lock is released, so one slow fsync never holds up another group's requests.
 pub(crate) trait OffsetsLog: Send + Sync {
     /// Appends records (key, value or tombstone) to partition `partition` of `__consumer_offsets`.
     /// `producer` = `Some((producer_id, epoch))` marks a transactional batch (TxnOffsetCommit).
-    /// Returns once appended.
+    /// Returns once appended (not necessarily durable), with the partition's log end offset:
+    /// pass it to [`OffsetsLog::sync`] to wait until the records are durable.
     ///
     /// # Errors
     /// Whatever the log returns; the coordinator then reports the request as failed and leaves
@@ -90,7 +97,14 @@ pub(crate) trait OffsetsLog: Send + Sync {
         partition: i32,
         records: Vec<(Vec<u8>, Option<Vec<u8>>)>,
         producer: Option<(i64, i16)>,
-    ) -> crate::Result<()>;
+    ) -> crate::Result<i64>;
+
+    /// Blocks until everything appended to `partition` below offset `upto` is durable. Callers
+    /// waiting at the same time share one fsync (group commit).
+    ///
+    /// # Errors
+    /// Whatever the fsync returns; the coordinator reports the request as failed.
+    fn sync(&self, partition: i32, upto: i64) -> crate::Result<()>;
 
     /// Appends a transaction marker (a control batch: COMMIT when `commit`, else ABORT) for
     /// `producer_id` to partition `partition`. The coordinator calls it from

@@ -13,6 +13,36 @@ use crate::ErrorCode;
 
 type Records = Vec<(Vec<u8>, Option<Vec<u8>>)>;
 
+/// Offsets appended to `__consumer_offsets`, waiting to be durable before they are applied.
+#[derive(Debug)]
+struct Appended {
+    group_id: String,
+    producer: Option<(i64, i16)>,
+    /// One per requested partition, in request order.
+    codes: Vec<ErrorCode>,
+    /// The offsets whose code is `None`, with their commit sequence numbers.
+    offsets: Vec<((String, i32), CommittedOffset)>,
+    /// The `__consumer_offsets` partition and the offset to sync up to, when anything was
+    /// appended.
+    durable_at: Option<(i32, i64)>,
+}
+
+/// Sets every code that is still `None` to `code`.
+fn fail_all(codes: &mut [ErrorCode], code: ErrorCode) {
+    for c in codes.iter_mut().filter(|c| **c == ErrorCode::None) {
+        *c = code;
+    }
+}
+
+impl Appended {
+    /// Fails every partition that had not failed already.
+    fn fail(&mut self, code: ErrorCode) {
+        fail_all(&mut self.codes, code);
+        self.offsets.clear();
+        self.durable_at = None;
+    }
+}
+
 impl GroupCoordinator {
     /// Handles an OffsetCommit. Generation -1 with an empty member id is a standalone commit,
     /// allowed while the group is empty or unknown.
@@ -30,7 +60,24 @@ impl GroupCoordinator {
         offsets: &[OffsetCommit],
     ) -> Result<Vec<ErrorCode>, ErrorCode> {
         let now = Self::now();
-        let mut inner = self.inner.lock();
+        let appended = {
+            let mut inner = self.inner.lock();
+            self.check_commit(&mut inner, group_id, generation, member_id, instance_id, now)?;
+            self.store_offsets(&mut inner, group_id, offsets, None, now)
+        };
+        Ok(self.when_durable(appended))
+    }
+
+    /// The group checks of an OffsetCommit (creating the group for a standalone commit).
+    fn check_commit(
+        &self,
+        inner: &mut Inner,
+        group_id: &str,
+        generation: i32,
+        member_id: &str,
+        instance_id: Option<&str>,
+        now: Instant,
+    ) -> Result<(), ErrorCode> {
         if !inner.groups.contains_key(group_id) {
             if generation >= 0 {
                 return Err(ErrorCode::IllegalGeneration);
@@ -66,7 +113,7 @@ impl GroupCoordinator {
                 GroupState::Empty | GroupState::Dead => return Err(ErrorCode::UnknownMemberId),
             }
         }
-        Ok(self.store_offsets(&mut inner, group_id, offsets, None, now))
+        Ok(())
     }
 
     /// Handles a TxnOffsetCommit without group membership information (TxnOffsetCommit v0-v2).
@@ -113,34 +160,32 @@ impl GroupCoordinator {
             return Err(ErrorCode::InvalidGroupId);
         }
         let now = Self::now();
-        let mut inner = self.inner.lock();
-        let group = inner
-            .groups
-            .entry(group_id.to_owned())
-            .or_insert_with(|| Group::new(group_id));
-        if group.is(GroupState::Dead) {
-            return Err(ErrorCode::CoordinatorNotAvailable);
-        }
-        if group.is_static_member_fenced(instance_id, member_id) {
-            return Err(ErrorCode::FencedInstanceId);
-        }
-        if !member_id.is_empty() && !group.members.contains_key(member_id) {
-            return Err(ErrorCode::UnknownMemberId);
-        }
-        if generation >= 0 && generation != group.generation {
-            return Err(ErrorCode::IllegalGeneration);
-        }
-        Ok(self.store_offsets(
-            &mut inner,
-            group_id,
-            offsets,
-            Some((producer_id, producer_epoch)),
-            now,
-        ))
+        let appended = {
+            let mut inner = self.inner.lock();
+            let group = inner
+                .groups
+                .entry(group_id.to_owned())
+                .or_insert_with(|| Group::new(group_id));
+            if group.is(GroupState::Dead) {
+                return Err(ErrorCode::CoordinatorNotAvailable);
+            }
+            if group.is_static_member_fenced(instance_id, member_id) {
+                return Err(ErrorCode::FencedInstanceId);
+            }
+            if !member_id.is_empty() && !group.members.contains_key(member_id) {
+                return Err(ErrorCode::UnknownMemberId);
+            }
+            if generation >= 0 && generation != group.generation {
+                return Err(ErrorCode::IllegalGeneration);
+            }
+            self.store_offsets(&mut inner, group_id, offsets, Some((producer_id, producer_epoch)), now)
+        };
+        Ok(self.when_durable(appended))
     }
 
-    /// Appends the offsets to `__consumer_offsets` and, once appended, applies them (or, for a
-    /// transaction, records them as pending).
+    /// Appends the offsets to `__consumer_offsets` (under the coordinator lock, which orders
+    /// them: each offset gets its commit sequence number here). [`GroupCoordinator::when_durable`]
+    /// applies them once they are durable.
     fn store_offsets(
         &self,
         inner: &mut Inner,
@@ -148,86 +193,92 @@ impl GroupCoordinator {
         offsets: &[OffsetCommit],
         producer: Option<(i64, i16)>,
         now: Instant,
-    ) -> Vec<ErrorCode> {
+    ) -> Appended {
         let ts = self.wall_ms(now);
-        let mut codes = Vec::with_capacity(offsets.len());
+        let mut appended = Appended {
+            group_id: group_id.to_owned(),
+            producer,
+            codes: Vec::with_capacity(offsets.len()),
+            offsets: Vec::new(),
+            durable_at: None,
+        };
         let mut records: Records = Vec::new();
         for o in offsets {
             let metadata = o.metadata.clone().unwrap_or_default();
             if metadata.len() > self.config.max_metadata_size {
-                codes.push(ErrorCode::OffsetMetadataTooLarge);
+                appended.codes.push(ErrorCode::OffsetMetadataTooLarge);
                 continue;
             }
-            codes.push(ErrorCode::None);
+            appended.codes.push(ErrorCode::None);
             let value = OffsetValue {
+                offset: o.offset,
+                leader_epoch: o.leader_epoch,
+                metadata: metadata.clone(),
+                commit_timestamp: ts,
+                expire_timestamp: None,
+            };
+            records.push((offset_key(group_id, &o.topic, o.partition), Some(offset_value(&value))));
+            let committed = CommittedOffset {
                 offset: o.offset,
                 leader_epoch: o.leader_epoch,
                 metadata,
                 commit_timestamp: ts,
                 expire_timestamp: None,
+                seq: 0,
             };
-            records.push((
-                offset_key(group_id, &o.topic, o.partition),
-                Some(offset_value(&value)),
-            ));
+            appended.offsets.push(((o.topic.clone(), o.partition), committed));
         }
         if records.is_empty() {
-            return codes;
+            return appended;
         }
-        if let Err(e) = self
-            .log
-            .append(self.partition_for(group_id), records, producer)
-        {
-            let code = store_error(&e, true);
-            tracing::warn!(group = group_id, error = %e, "offset commit append failed");
-            for c in codes.iter_mut().filter(|c| **c == ErrorCode::None) {
-                *c = code;
+        let partition = self.partition_for(group_id);
+        match self.log.append(partition, records, producer) {
+            Ok(upto) => appended.durable_at = Some((partition, upto)),
+            Err(e) => {
+                tracing::warn!(group = group_id, error = %e, "offset commit append failed");
+                appended.fail(store_error(&e, true));
+                return appended;
             }
-            return codes;
         }
-        let Inner {
-            groups,
-            txn_groups,
-            seq,
-            ..
-        } = inner;
-        let Some(group) = groups.get_mut(group_id) else {
-            return codes;
+        for (_, o) in &mut appended.offsets {
+            inner.seq += 1;
+            o.seq = inner.seq;
+        }
+        appended
+    }
+
+    /// Waits (without the coordinator lock) until `appended` is durable, then applies it: the
+    /// offsets become committed (or, for a transaction, pending), unless a later commit of the
+    /// same partition was applied first. Returns the per-partition codes.
+    fn when_durable(&self, mut appended: Appended) -> Vec<ErrorCode> {
+        let Some((partition, upto)) = appended.durable_at else {
+            return appended.codes;
         };
-        for (o, _) in offsets
-            .iter()
-            .zip(&codes)
-            .filter(|(_, c)| **c == ErrorCode::None)
-        {
-            *seq += 1;
-            let committed = CommittedOffset {
-                offset: o.offset,
-                leader_epoch: o.leader_epoch,
-                metadata: o.metadata.clone().unwrap_or_default(),
-                commit_timestamp: ts,
-                expire_timestamp: None,
-                seq: *seq,
-            };
-            let tp = (o.topic.clone(), o.partition);
-            match producer {
-                None => {
-                    group.offsets.insert(tp, committed);
-                }
-                Some((pid, epoch)) => {
-                    let entry = group
-                        .pending_txn
-                        .entry(pid)
-                        .or_insert_with(|| (epoch, HashMap::new()));
-                    entry.0 = epoch;
-                    entry.1.insert(tp, committed);
-                    txn_groups
-                        .entry(pid)
-                        .or_default()
-                        .insert(group_id.to_owned());
-                }
+        if let Err(e) = self.log.sync(partition, upto) {
+            tracing::warn!(group = %appended.group_id, error = %e, "offset commit sync failed");
+            appended.fail(store_error(&e, true));
+            return appended.codes;
+        }
+        let mut inner = self.inner.lock();
+        let Inner { groups, txn_groups, .. } = &mut *inner;
+        let Some(group) = groups.get_mut(&appended.group_id) else {
+            return appended.codes;
+        };
+        let target = match appended.producer {
+            None => &mut group.offsets,
+            Some((pid, epoch)) => {
+                txn_groups.entry(pid).or_default().insert(appended.group_id.clone());
+                let entry = group.pending_txn.entry(pid).or_insert_with(|| (epoch, HashMap::new()));
+                entry.0 = epoch;
+                &mut entry.1
+            }
+        };
+        for (tp, o) in appended.offsets {
+            if target.get(&tp).is_none_or(|cur| cur.seq < o.seq) {
+                target.insert(tp, o);
             }
         }
-        codes
+        appended.codes
     }
 
     /// Ends a transaction's offset commits once its markers are written: with `commit` the
@@ -376,19 +427,26 @@ impl GroupCoordinator {
                 }
             }
         }
+        let partition = self.partition_for(group_id);
+        let mut durable_at = None;
         if !records.is_empty() {
-            if let Err(e) = self.log.append(self.partition_for(group_id), records, None) {
-                let code = store_error(&e, true);
-                for c in codes.iter_mut().filter(|c| **c == ErrorCode::None) {
-                    *c = code;
+            match self.log.append(partition, records, None) {
+                Ok(upto) => durable_at = Some(upto),
+                Err(e) => {
+                    fail_all(&mut codes, store_error(&e, true));
+                    return Ok(codes);
                 }
-                return Ok(codes);
             }
         }
         for ((t, p), c) in partitions.iter().zip(&codes) {
             if *c == ErrorCode::None {
                 group.offsets.remove(&(t.clone(), *p));
             }
+        }
+        drop(inner);
+        // Answered once the tombstones are durable, synced without the coordinator lock.
+        if let Some(Err(e)) = durable_at.map(|upto| self.log.sync(partition, upto)) {
+            fail_all(&mut codes, store_error(&e, true));
         }
         Ok(codes)
     }
@@ -500,6 +558,7 @@ impl GroupCoordinator {
         records.push((group_key(&g.id), None));
         self.log
             .append(self.partition_for(&g.id), records, None)
+            .map(|_| ())
             .map_err(|e| store_error(&e, false))
     }
 

@@ -1,6 +1,7 @@
 //! The rebalance state machine (Kafka's `prepareRebalance`, `onCompleteJoin`, the delayed join,
 //! heartbeat and sync operations) and the timers that drive it.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::coordinator::{ms, GroupCoordinator, Inner};
@@ -268,9 +269,38 @@ impl GroupCoordinator {
                 .collect(),
         };
         let record = (group_key(&group.id), Some(group_value(&value)));
-        self.log
-            .append(self.partition_for(&group.id), vec![record], None)
-            .map_err(|e| store_error(&e, false))
+        let partition = self.partition_for(&group.id);
+        let upto = self
+            .log
+            .append(partition, vec![record], None)
+            .map_err(|e| store_error(&e, false))?;
+        self.note_appended(partition, upto);
+        Ok(())
+    }
+
+    /// Records that group metadata was appended to `partition` up to `upto`.
+    pub(super) fn note_appended(&self, partition: i32, upto: i64) {
+        let mut appended = self.appended.lock();
+        let e = appended.entry(partition).or_insert(upto);
+        *e = (*e).max(upto);
+    }
+
+    /// Returns a successful SyncGroup answer `r` once the group metadata holding the assignment
+    /// is durable, synced on the blocking pool without the coordinator lock.
+    pub(super) async fn when_group_durable(&self, group_id: &str, r: SyncGroupResult) -> SyncGroupResult {
+        if r.error != ErrorCode::None {
+            return r;
+        }
+        let partition = self.partition_for(group_id);
+        let Some(upto) = self.appended.lock().get(&partition).copied() else {
+            return r;
+        };
+        let log = Arc::clone(&self.log);
+        match tokio::task::spawn_blocking(move || log.sync(partition, upto)).await {
+            Ok(Ok(())) => r,
+            Ok(Err(e)) => SyncGroupResult::error(store_error(&e, false)),
+            Err(_) => SyncGroupResult::error(ErrorCode::CoordinatorNotAvailable),
+        }
     }
 
     /// Answers every member waiting in SyncGroup with its assignment (or `error`).

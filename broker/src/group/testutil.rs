@@ -38,15 +38,20 @@ impl OffsetsLog for MemLog {
         partition: i32,
         records: Vec<(Vec<u8>, Option<Vec<u8>>)>,
         producer: Option<(i64, i16)>,
-    ) -> crate::Result<()> {
+    ) -> crate::Result<i64> {
         if self.fail.load(Ordering::SeqCst) {
             return Err(Error::storage("append", std::io::Error::other("disk full")));
         }
-        self.entries.lock().push(Entry::Records {
+        let mut entries = self.entries.lock();
+        entries.push(Entry::Records {
             partition,
             records,
             producer,
         });
+        Ok(entries.len() as i64)
+    }
+
+    fn sync(&self, _partition: i32, _upto: i64) -> crate::Result<()> {
         Ok(())
     }
 

@@ -1,17 +1,25 @@
 //! Log compaction for `cleanup.policy` containing `compact`.
 //!
 //! One pass:
-//! 1. Reads every batch of the log (the active segment included) and records, per key, the
-//!    offset of its latest record. Transactional records count only once their commit marker
-//!    has been seen; records of aborted or still-open transactions never supersede anything.
-//! 2. Rewrites each *cleanable* segment that has something to drop: the closed segments, oldest
+//! 1. Scans the log for transaction outcomes: transactional records count only once their
+//!    commit marker has been seen; records of aborted or still-open transactions never supersede
+//!    anything.
+//! 2. Reads the batches of the *dirty section* (from the first segment not cleaned by an earlier
+//!    pass to the log end, the active segment included) into a bounded [`OffsetMap`]: per key,
+//!    the offset of its latest record. When the map (`log.cleaner.dedupe.buffer.size`) is full,
+//!    the range mapped so far is cleaned (step 3) and the next range mapped, as many rounds as
+//!    needed (Kafka instead leaves the rest for its next pass). Records past the mapped range are
+//!    kept as they are in that round, so the rounds together drop exactly what one unbounded
+//!    map would.
+//! 3. Rewrites each *cleanable* segment that has something to drop: the closed segments, oldest
 //!    first, up to the first one holding a batch newer than `min.compaction.lag.ms` (so records
 //!    newer than the lag are never dropped). A record is kept when it is the latest for its key
-//!    (or has a null key). A latest record that is a tombstone (null value) is dropped once its
+//!    (or has a null key); a key missing from the map had its last record cleaned by an earlier
+//!    pass, where everything older was dropped. A latest record that is a tombstone (null value) is dropped once its
 //!    batch's max timestamp is older than `now - delete.retention.ms`: consumers that keep up
 //!    within `delete.retention.ms` of the tombstone see it. Surviving records keep their offsets
 //!    (`rebuild_batch` keeps each batch's base and last offset).
-//! 3. Leaves alone: control batches (transaction markers), and transactional batches that are
+//! 4. Leaves alone: control batches (transaction markers), and transactional batches that are
 //!    aborted or not yet decided (aborted data may remain; `read_committed` consumers skip it
 //!    through the markers as before). A batch whose records were all dropped disappears, unless
 //!    it is the last batch of its producer id in the log, which stays as an empty batch so the
@@ -37,26 +45,30 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 
-use bytes::Bytes;
-
 use crate::error::{Error, Result};
 use crate::record::batch::set_partition_leader_epoch;
 use crate::record::{control_type, decode_batch, rebuild_batch, ControlType};
 
-use super::index::open_rw;
+use super::offset_map::OffsetMap;
 use super::recovery::{recover_segment, remove_segment_files, sync_dir, CLEANED_SUFFIX, SWAP_SUFFIX};
 use super::segment::{file_name, Next, Segment, LOG_SUFFIX, MAX_SEGMENT_BYTES};
 use super::{CompactionStats, Log};
 
-/// What the first pass learns about the log.
+/// What a scan of the whole log learns about transactions.
 #[derive(Debug, Default)]
-struct KeyMap {
-    /// Offset of the latest (committed) record per key.
-    latest: HashMap<Bytes, i64>,
+struct TxnStatus {
     /// Base offsets of transactional batches that are aborted or undecided.
     untouchable: HashSet<i64>,
     /// Base offset of the last batch of each producer id.
     last_of_producer: HashMap<i64, i64>,
+}
+
+/// The offset map of one round and the offset range it covers.
+#[derive(Debug)]
+struct Mapped<'m> {
+    map: &'m OffsetMap,
+    /// Records at or past this offset were not mapped: they are kept as they are.
+    end: i64,
 }
 
 /// What compaction remembers between passes.
@@ -77,16 +89,6 @@ struct Rules {
     retention: i64,
     /// The earliest expiry of a tombstone kept in this pass.
     next_expiry: Option<i64>,
-}
-
-/// An undecided transaction's batch base offsets and (key, offset) pairs.
-type OpenTxn = (Vec<i64>, Vec<(Bytes, i64)>);
-
-impl KeyMap {
-    fn note(&mut self, key: Bytes, offset: i64) {
-        let e = self.latest.entry(key).or_insert(offset);
-        *e = (*e).max(offset);
-    }
 }
 
 #[cfg(test)]
@@ -116,15 +118,7 @@ impl Log {
         if !self.config.cleanup_policy.compact {
             return Ok(stats);
         }
-        let lag = self.config.min_compaction_lag_ms;
-        let lag_limit = now_ms.saturating_sub(lag.max(0));
-        let cleanable: Vec<(i64, u64, i64)> = self
-            .segments
-            .values()
-            .take(self.segments.len() - 1)
-            .take_while(|s| lag <= 0 || s.max_timestamp <= lag_limit)
-            .map(|s| (s.base_offset, s.size, s.next_offset))
-            .collect();
+        let cleanable = self.cleanable(now_ms);
         if cleanable.is_empty() {
             return Ok(stats);
         }
@@ -137,15 +131,30 @@ impl Log {
         }
         let last = cleanable.last().map_or(0, |c| c.0);
         let dirty_end = self.segments.range(last + 1..).next().map_or(last, |(b, _)| *b);
-        let map = self.build_key_map()?;
+        let status = self.txn_status()?;
         let retention = self.config.delete_retention_ms.max(0);
         let mut rules = Rules {
             horizon: now_ms.saturating_sub(retention),
             retention,
             next_expiry: None,
         };
-        for group in self.groups(&cleanable) {
-            self.clean_group(&group, &map, &mut rules, &mut stats)?;
+        let log_end = self.log_end_offset();
+        let mut map = OffsetMap::with_memory(self.shared.dedupe_buffer_size);
+        let mut from = self.cleaner.first_dirty.max(self.log_start_offset);
+        loop {
+            map.clear();
+            let end = self.map_range(from, &status, &mut map)?;
+            stats.passes += 1;
+            let mapped = Mapped { map: &map, end };
+            let cleanable: Vec<_> = self.cleanable(now_ms).into_iter().filter(|c| c.0 < end).collect();
+            for group in self.groups(&cleanable) {
+                self.clean_group(&group, &mapped, &status, &mut rules, &mut stats)?;
+            }
+            if end >= log_end {
+                break;
+            }
+            tracing::debug!(dir = %self.dir.display(), from, end, keys = map.len(), "offset map full: compacting in another pass");
+            from = end;
         }
         self.cleaner = CleanerState {
             first_dirty: dirty_end,
@@ -154,51 +163,75 @@ impl Log {
         if stats.segments_cleaned > 0 {
             tracing::info!(
                 dir = %self.dir.display(), segments = stats.segments_cleaned,
-                records_removed = stats.records_removed, bytes_before = stats.bytes_before,
+                records_removed = stats.records_removed, passes = stats.passes, bytes_before = stats.bytes_before,
                 bytes_after = stats.bytes_after, "compacted"
             );
         }
         Ok(stats)
     }
 
-    fn build_key_map(&self) -> Result<KeyMap> {
-        let mut map = KeyMap::default();
-        // Per producer id: the open transaction's batches and keys.
-        let mut pending: HashMap<i64, OpenTxn> = HashMap::new();
+    /// The closed segments old enough for `min.compaction.lag.ms`, oldest first, as
+    /// (base offset, size, next offset).
+    fn cleanable(&self, now_ms: i64) -> Vec<(i64, u64, i64)> {
+        let lag = self.config.min_compaction_lag_ms;
+        let lag_limit = now_ms.saturating_sub(lag.max(0));
+        self.segments
+            .values()
+            .take(self.segments.len() - 1)
+            .take_while(|s| lag <= 0 || s.max_timestamp <= lag_limit)
+            .map(|s| (s.base_offset, s.size, s.next_offset))
+            .collect()
+    }
+
+    /// Which transactional batches are aborted or undecided, and each producer's last batch
+    /// (memory: one entry per such batch and per producer, not per key).
+    fn txn_status(&self) -> Result<TxnStatus> {
+        let mut status = TxnStatus::default();
+        // Per producer id: the base offsets of its open transaction's batches.
+        let mut pending: HashMap<i64, Vec<i64>> = HashMap::new();
         self.scan_batches(self.log_start_offset, &mut |h, bytes| {
             if h.has_producer_id() {
-                map.last_of_producer.insert(h.producer_id, h.base_offset);
+                status.last_of_producer.insert(h.producer_id, h.base_offset);
             }
             if h.is_control() {
-                let (batches, keys) = pending.remove(&h.producer_id).unwrap_or_default();
+                let batches = pending.remove(&h.producer_id).unwrap_or_default();
                 match control_type(bytes) {
-                    Ok(ControlType::Commit) => keys.into_iter().for_each(|(k, o)| map.note(k, o)),
-                    Ok(ControlType::Abort) => map.untouchable.extend(batches),
+                    Ok(ControlType::Commit) => {}
+                    Ok(ControlType::Abort) => status.untouchable.extend(batches),
                     Err(e) => {
                         tracing::warn!(offset = h.base_offset, error = %e, "unreadable control batch: keeping its transaction");
-                        map.untouchable.extend(batches);
+                        status.untouchable.extend(batches);
                     }
                 }
-                return Ok(());
-            }
-            let (_, records) = decode_batch(bytes)?;
-            if h.is_transactional() {
-                let p = pending.entry(h.producer_id).or_default();
-                p.0.push(h.base_offset);
-                p.1.extend(records.into_iter().filter_map(|r| Some((r.key?, r.offset))));
-            } else {
-                for r in records {
-                    if let Some(k) = r.key {
-                        map.note(k, r.offset);
-                    }
-                }
+            } else if h.is_transactional() {
+                pending.entry(h.producer_id).or_default().push(h.base_offset);
             }
             Ok(())
         })?;
-        for (_, (batches, _)) in pending {
-            map.untouchable.extend(batches);
-        }
-        Ok(map)
+        status.untouchable.extend(pending.into_values().flatten());
+        Ok(status)
+    }
+
+    /// Maps the latest offset of every key from offset `from` on (committed records only) until
+    /// the map is full; returns the offset where it stopped (the log end offset when it did not).
+    fn map_range(&self, from: i64, status: &TxnStatus, map: &mut OffsetMap) -> Result<i64> {
+        let mut end = self.log_end_offset();
+        self.scan_batches_while(from, &mut |h, bytes| {
+            if h.is_control() || status.untouchable.contains(&h.base_offset) {
+                return Ok(true);
+            }
+            let (_, records) = decode_batch(bytes)?;
+            for r in records.iter().filter(|r| r.offset >= from) {
+                if let Some(k) = &r.key {
+                    if !map.put(k, r.offset) {
+                        end = r.offset;
+                        return Ok(false);
+                    }
+                }
+            }
+            Ok(true)
+        })?;
+        Ok(end)
     }
 
     /// Splits the cleanable segments into runs to be merged: consecutive segments whose total
@@ -227,7 +260,14 @@ impl Log {
 
     /// Rewrites a run of segments into one, named after the first, if anything in them can be
     /// dropped or there is more than one.
-    fn clean_group(&mut self, group: &[i64], map: &KeyMap, rules: &mut Rules, stats: &mut CompactionStats) -> Result<()> {
+    fn clean_group(
+        &mut self,
+        group: &[i64],
+        mapped: &Mapped<'_>,
+        status: &TxnStatus,
+        rules: &mut Rules,
+        stats: &mut CompactionStats,
+    ) -> Result<()> {
         let Some(&base) = group.first() else { return Ok(()) };
         let dir = self.dir.clone();
         let cleaned_path = dir.join(format!("{}.{CLEANED_SUFFIX}", file_name(base, LOG_SUFFIX)));
@@ -239,7 +279,7 @@ impl Log {
         for b in group {
             let Some(seg) = self.segments.get(b) else { continue };
             before += seg.size;
-            let res = clean_into(seg, map, rules, &mut out, &cleaned_path);
+            let res = clean_into(seg, mapped, status, rules, &mut out, &cleaned_path);
             match res {
                 Ok((r, d)) => {
                     changed |= r > 0;
@@ -276,9 +316,7 @@ impl Log {
         sync_dir(&dir)?;
         // Until the new segment is in place, the old ones stay in the map: their open files
         // still read the replaced data, and the `.swap` (if any) is finished on the next open.
-        let file = open_rw(&log_path).map_err(|e| Error::storage(format!("opening {}", log_path.display()), e))?;
-        let size = file.metadata().map_err(|e| Error::storage(format!("opening {}", log_path.display()), e))?.len();
-        let mut seg = Segment::from_parts(&dir, base, log_path, file, size);
+        let mut seg = Segment::open(&dir, base, &self.shared.files)?;
         if recover_segment(&mut seg, self.config.index_interval_bytes)? {
             tracing::error!(segment = base, "a freshly cleaned segment failed validation and was cut");
         }
@@ -300,14 +338,15 @@ impl Log {
 /// number of records and of whole batches dropped.
 fn clean_into(
     seg: &Segment,
-    map: &KeyMap,
+    mapped: &Mapped<'_>,
+    status: &TxnStatus,
     rules: &mut Rules,
     out: &mut impl Write,
     out_path: &std::path::Path,
 ) -> Result<(usize, usize)> {
     let io_err = |e| Error::storage(format!("writing {}", out_path.display()), e);
     let (mut removed, mut dropped) = (0, 0);
-    let mut reader = seg.reader(0);
+    let mut reader = seg.reader(0)?;
     loop {
         let (h, bytes) = match reader.next_batch()? {
             Next::End => break,
@@ -316,7 +355,7 @@ fn clean_into(
             }
             Next::Batch(h, _, bytes) => (h, bytes),
         };
-        if h.is_control() || map.untouchable.contains(&h.base_offset) {
+        if h.is_control() || h.base_offset >= mapped.end || status.untouchable.contains(&h.base_offset) {
             out.write_all(bytes).map_err(io_err)?;
             continue;
         }
@@ -327,7 +366,12 @@ fn clean_into(
             .into_iter()
             .filter(|r| {
                 let Some(k) = &r.key else { return true };
-                let latest = map.latest.get(k).is_none_or(|&o| r.offset >= o);
+                if r.offset >= mapped.end {
+                    return true;
+                }
+                // A key missing from the map has no record in the mapped range: as far as this
+                // round knows, the record is its latest.
+                let latest = mapped.map.get(k).is_none_or(|o| r.offset >= o);
                 if !latest || r.value.is_some() {
                     return latest;
                 }
@@ -346,7 +390,7 @@ fn clean_into(
         }
         removed += total - kept.len();
         let last_of_producer =
-            h.has_producer_id() && map.last_of_producer.get(&h.producer_id) == Some(&h.base_offset);
+            h.has_producer_id() && status.last_of_producer.get(&h.producer_id) == Some(&h.base_offset);
         if kept.is_empty() && !last_of_producer {
             dropped += 1;
             continue;

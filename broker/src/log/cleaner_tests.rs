@@ -286,3 +286,74 @@ fn dirty_ratio_and_tombstone_expiry_trigger_passes() {
     }
     assert!(log.compact(2_000 + DAY + 2).unwrap().records_removed > 0);
 }
+
+/// Opens a log whose compaction offset map has room for `keys` keys only.
+fn open_with_map_room(path: std::path::PathBuf, config: TopicConfig, keys: usize) -> Log {
+    let shared = std::sync::Arc::new(super::LogShared {
+        files: super::FilePool::new(64),
+        // 32-byte slots filled to 0.9: `keys + 1` slots hold `keys` keys for small `keys`.
+        dedupe_buffer_size: (keys + 1) * 32,
+    });
+    Log::open_in(path, config, shared).unwrap()
+}
+
+/// The same history for both logs: 12 keys x 6 rounds in multi-record batches (some values are
+/// tombstones), a committed and an aborted transaction in the middle, then a few more rounds.
+fn history(log: &mut Log) {
+    let round = |log: &mut Log, r: i64| {
+        let mut b = BatchBuilder::new(Compression::None);
+        for k in 0..12 {
+            let value = ((k + r) % 5 != 0).then(|| format!("r{r}"));
+            b.push(1_000 + r, Some(format!("key{k}").as_bytes()), value.as_deref().map(str::as_bytes), &[]);
+        }
+        log.append(&mut b.build().unwrap(), 1_000 + r).unwrap();
+    };
+    for r in 0..3 {
+        round(log, r);
+    }
+    for (pid, marker) in [(7, ControlType::Commit), (8, ControlType::Abort)] {
+        let mut b = BatchBuilder::new(Compression::None);
+        b.producer(pid, 0, 0).transactional(true);
+        for k in 0..4 {
+            b.push(1_100, Some(format!("key{k}").as_bytes()), Some(format!("txn{pid}").as_bytes()), &[]);
+        }
+        log.append(&mut b.build().unwrap(), 1_100).unwrap();
+        log.append(&mut control_batch(pid, 0, marker, 0, 1_100), 1_100).unwrap();
+    }
+    for r in 3..6 {
+        round(log, r);
+    }
+}
+
+#[test]
+fn a_tiny_offset_map_compacts_in_several_passes_like_an_unbounded_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = compacted(300);
+    let mut tiny = open_with_map_room(dir.path().join("tiny"), config.clone(), 3);
+    let mut roomy = open_with_map_room(dir.path().join("roomy"), config, 1 << 16);
+    history(&mut tiny);
+    history(&mut roomy);
+    assert!(roomy.segment_base_offsets().len() > 4);
+    let before = contents(&roomy);
+    // Tombstones kept (within delete.retention.ms), then expired.
+    for now in [10_000, 10 * DAY] {
+        let t = tiny.compact(now).unwrap();
+        let r = roomy.compact(now).unwrap();
+        assert_eq!(r.passes, 1, "at {now}");
+        assert!(t.passes > 3, "12 keys through a 3-key map take several passes, got {}", t.passes);
+        assert_eq!(contents(&tiny), contents(&roomy), "at {now}");
+    }
+    // Expired tombstones gone (but in the active segment, never cleaned): the latest committed
+    // value of each key, and the aborted data.
+    let active = *roomy.segment_base_offsets().last().unwrap();
+    let aborted = |v: &Option<String>| v.as_deref() == Some("txn8");
+    let committed: BTreeMap<i64, _> = before.clone().into_iter().filter(|(_, (_, v))| !aborted(v)).collect();
+    let mut expected: BTreeMap<i64, (String, Option<String>)> = latest(&committed)
+        .into_iter()
+        .filter(|(_, (off, v))| v.is_some() || *off >= active)
+        .map(|(k, (off, v))| (off, (k, v)))
+        .collect();
+    expected.extend(before.into_iter().filter(|(_, (_, v))| aborted(v)));
+    assert_eq!(contents(&roomy), expected);
+    assert_eq!(tiny.log_end_offset(), roomy.log_end_offset());
+}

@@ -13,11 +13,16 @@
 //!   open only the active segment (and any segment with missing or inconsistent indexes) is
 //!   scanned batch by batch with CRC checks.
 //! - `log-start-offset.checkpoint` in the directory keeps the start offset set by DeleteRecords.
+//! - Segment data files are opened on demand through a [`FilePool`] shared by every log of the
+//!   broker, which keeps at most `log.open.files.max` open (see `handles`); index files are only
+//!   open while they are written.
 
 mod cleaner;
 #[cfg(test)]
 mod cleaner_tests;
+mod handles;
 mod index;
+mod offset_map;
 mod recovery;
 mod retention;
 mod segment;
@@ -26,14 +31,37 @@ mod tests;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::config::{TimestampType, TopicConfig};
+use crate::config::{BrokerConfig, TimestampType, TopicConfig};
 use crate::error::{Error, ErrorCode, Result};
 use crate::record::batch::{set_base_offset, set_log_append_time, split_batches, BatchHeader};
 
-use segment::{Segment, MAX_SEGMENT_BYTES};
+pub(crate) use handles::{default_max_open_files, FilePool};
+use segment::{Segment, SyncTarget, MAX_SEGMENT_BYTES};
+#[cfg(test)]
+pub(crate) use segment::block_syncs_under;
+
+/// What the logs of one broker share: the open-file pool and the cleaner's memory bound.
+#[derive(Debug)]
+pub(crate) struct LogShared {
+    /// Segment data files, at most `log.open.files.max` open at once.
+    pub(crate) files: Arc<FilePool>,
+    /// `log.cleaner.dedupe.buffer.size`: bytes of the compaction offset map.
+    pub(crate) dedupe_buffer_size: usize,
+}
+
+impl LogShared {
+    /// The shared resources for the logs of a broker running with `config`.
+    pub(crate) fn new(config: &BrokerConfig) -> Arc<LogShared> {
+        Arc::new(LogShared {
+            files: FilePool::new(config.log_open_files_max),
+            dedupe_buffer_size: config.log_cleaner_dedupe_buffer_size,
+        })
+    }
+}
 
 /// Kafka's default `segment.index.bytes` (10 MiB) in offset index entries.
 const DEFAULT_MAX_INDEX_ENTRIES: usize = 10 * 1024 * 1024 / 8;
@@ -75,6 +103,9 @@ pub(crate) struct CompactionStats {
     pub bytes_before: u64,
     /// Size of the rewritten segments after the pass.
     pub bytes_after: u64,
+    /// Rounds of mapping and cleaning: more than one when the offset map
+    /// (`log.cleaner.dedupe.buffer.size`) could not hold every key of the dirty section at once.
+    pub passes: usize,
 }
 
 /// One partition's log. Not internally synchronised: the caller holds it in a mutex.
@@ -91,6 +122,7 @@ pub(crate) struct Log {
     /// The latest `now_ms` an append saw.
     clock_ms: i64,
     max_index_entries: usize,
+    shared: Arc<LogShared>,
     /// Compaction state (in memory: after a restart the first pass treats everything as dirty).
     cleaner: cleaner::CleanerState,
     /// Test-only fault injection: appends fail with this error before touching the segment.
@@ -99,19 +131,26 @@ pub(crate) struct Log {
 }
 
 impl Log {
-    /// Opens (creating if missing) and recovers the log in `dir`.
+    /// Opens a log with resources of its own (the default broker settings).
+    #[cfg(test)]
+    pub(crate) fn open(dir: PathBuf, config: TopicConfig) -> Result<Log> {
+        Log::open_in(dir, config, LogShared::new(&BrokerConfig::default()))
+    }
+
+    /// Opens (creating if missing) and recovers the log in `dir`, its files opened through
+    /// `shared`.
     ///
     /// # Errors
     /// [`Error::Storage`] when the directory or its files cannot be read or written. A torn or
     /// corrupt tail is truncated (with a warning), never an error.
-    pub(crate) fn open(dir: PathBuf, config: TopicConfig) -> Result<Log> {
+    pub(crate) fn open_in(dir: PathBuf, config: TopicConfig, shared: Arc<LogShared>) -> Result<Log> {
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::storage(format!("creating {}", dir.display()), e))?;
-        let mut segments = recovery::open_segments(&dir, config.index_interval_bytes)?;
+        let mut segments = recovery::open_segments(&dir, config.index_interval_bytes, &shared.files)?;
         let checkpoint = retention::read_log_start_offset(&dir)?;
         if segments.is_empty() {
             let base = checkpoint.unwrap_or(0).max(0);
-            segments.insert(base, Segment::create(&dir, base)?);
+            segments.insert(base, Segment::create(&dir, base, &shared.files)?);
         }
         let mut log = Log {
             dir,
@@ -122,6 +161,7 @@ impl Log {
             last_flush_ms: None,
             clock_ms: 0,
             max_index_entries: DEFAULT_MAX_INDEX_ENTRIES,
+            shared,
             cleaner: cleaner::CleanerState::default(),
             #[cfg(test)]
             injected_fault: None,
@@ -346,7 +386,7 @@ impl Log {
         if !old.is_empty() {
             old.close_for_append()?;
         }
-        let new = Segment::create(&self.dir, base)?;
+        let new = Segment::create(&self.dir, base, &self.shared.files)?;
         self.segments.insert(base, new);
         if self.segments.get(&old_base).is_some_and(Segment::is_empty) {
             if let Some(s) = self.segments.remove(&old_base) {
@@ -444,6 +484,16 @@ impl Log {
         }
     }
 
+    /// What to fsync, outside the log's lock, to make every append so far durable: the active
+    /// segment (closed segments were fsynced when they were rolled). Its indexes need no sync:
+    /// recovery rebuilds the active segment's.
+    ///
+    /// # Errors
+    /// [`Error::Storage`] when the file cannot be reopened.
+    pub(crate) fn sync_target(&self) -> Result<SyncTarget> {
+        self.active().sync_target()
+    }
+
     /// fsyncs every segment written since the last flush.
     ///
     /// # Errors
@@ -467,9 +517,21 @@ impl Log {
         from: i64,
         f: &mut dyn FnMut(&BatchHeader, &[u8]) -> Result<()>,
     ) -> Result<()> {
+        self.scan_batches_while(from, &mut |h, bytes| f(h, bytes).map(|()| true))
+    }
+
+    /// As [`Log::scan_batches`], stopping after the first batch for which `f` returns false.
+    ///
+    /// # Errors
+    /// As [`Log::scan_batches`].
+    pub(crate) fn scan_batches_while(
+        &self,
+        from: i64,
+        f: &mut dyn FnMut(&BatchHeader, &[u8]) -> Result<bool>,
+    ) -> Result<()> {
         let start_base = self.segments.range(..=from).next_back().map_or(from, |(b, _)| *b);
         for seg in self.segments.range(start_base..).map(|(_, s)| s) {
-            let mut r = seg.reader(seg.scan_start(from));
+            let mut r = seg.reader(seg.scan_start(from))?;
             loop {
                 match r.next_batch()? {
                     segment::Next::End => break,
@@ -480,8 +542,8 @@ impl Log {
                         )))
                     }
                     segment::Next::Batch(h, _, bytes) => {
-                        if h.last_offset() >= from {
-                            f(&h, bytes)?;
+                        if h.last_offset() >= from && !f(&h, bytes)? {
+                            return Ok(());
                         }
                     }
                 }

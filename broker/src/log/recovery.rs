@@ -16,10 +16,12 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::record::batch::validate;
 
+use super::handles::FilePool;
 use super::index::{open_rw, OffsetIndex, TimeIndex};
 use super::segment::{
     file_name, Next, Segment, BatchReader, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX,
@@ -72,7 +74,7 @@ pub(crate) fn remove_segment_files(dir: &Path, base: i64) -> Result<()> {
 fn next_offset_of(path: &Path) -> Result<Option<i64>> {
     let file = open_rw(path).map_err(|e| storage("opening", path, e))?;
     let len = file.metadata().map_err(|e| storage("reading", path, e))?.len();
-    let mut r = BatchReader::new(&file, 0, len);
+    let mut r = BatchReader::new(std::sync::Arc::new(file), 0, len);
     let mut next = None;
     while let Next::Batch(h, _, bytes) = r.next_batch()? {
         if validate(bytes).is_err() {
@@ -144,7 +146,7 @@ pub(crate) fn recover_segment(seg: &mut Segment, interval: u64) -> Result<bool> 
     let mut cut: Option<(u64, String)> = None;
     let mut batches = Vec::new();
     {
-        let mut r = seg.reader(0);
+        let mut r = seg.reader(0)?;
         let mut expect = seg.base_offset;
         loop {
             match r.next_batch()? {
@@ -211,7 +213,7 @@ fn load_indexes(seg: &mut Segment, dir: &Path) -> Result<bool> {
         pos = e.pos as u64;
     }
     {
-        let mut r = seg.reader(pos);
+        let mut r = seg.reader(pos)?;
         let mut first = true;
         loop {
             match r.next_batch()? {
@@ -245,7 +247,7 @@ fn load_indexes(seg: &mut Segment, dir: &Path) -> Result<bool> {
         return Ok(false);
     }
     if seg.size > 0 {
-        first_ts = Some(super::segment::read_header(seg.file(), 0)?.max_timestamp);
+        first_ts = Some(super::segment::read_header(&*seg.file()?, 0)?.max_timestamp);
     }
     seg.index = index;
     seg.time_index = time;
@@ -253,16 +255,14 @@ fn load_indexes(seg: &mut Segment, dir: &Path) -> Result<bool> {
     Ok(true)
 }
 
-/// Opens every segment in `dir`. A corrupt closed segment ends the log there.
-pub(crate) fn open_segments(dir: &Path, interval: u64) -> Result<BTreeMap<i64, Segment>> {
+/// Opens every segment in `dir` (their files through `pool`). A corrupt closed segment ends the
+/// log there.
+pub(crate) fn open_segments(dir: &Path, interval: u64, pool: &Arc<FilePool>) -> Result<BTreeMap<i64, Segment>> {
     let bases = prepare_dir(dir)?;
     let mut segments = BTreeMap::new();
     let count = bases.len();
     for (i, &base) in bases.iter().enumerate() {
-        let path = dir.join(file_name(base, LOG_SUFFIX));
-        let file = open_rw(&path).map_err(|e| storage("opening", &path, e))?;
-        let size = file.metadata().map_err(|e| storage("reading", &path, e))?.len();
-        let mut seg = Segment::from_parts(dir, base, path, file, size);
+        let mut seg = Segment::open(dir, base, pool)?;
         let is_last = i + 1 == count;
         let cut = if !is_last && load_indexes(&mut seg, dir)? {
             false

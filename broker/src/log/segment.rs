@@ -4,11 +4,13 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::record::batch::{BatchHeader, BATCH_HEADER_LEN};
 
-use super::index::{open_rw, OffsetEntry, OffsetIndex, TimeEntry, TimeIndex};
+use super::handles::{FileId, FilePool};
+use super::index::{OffsetEntry, OffsetIndex, TimeEntry, TimeIndex};
 
 /// Suffix of segment data files.
 pub(crate) const LOG_SUFFIX: &str = "log";
@@ -23,6 +25,90 @@ pub(crate) const MAX_SEGMENT_BYTES: u64 = i32::MAX as u64;
 const READ_CHUNK: usize = 1 << 20;
 /// Read-ahead of index-guided lookups (a little more than the default index interval).
 const LOOKUP_CHUNK: usize = 8 << 10;
+
+/// Test hooks: each is called with the path of every segment data file about to be fsynced
+/// (tests block in them to play a slow disk; see [`block_syncs_under`]).
+#[cfg(test)]
+#[allow(clippy::type_complexity)]
+static SYNC_HOOKS: std::sync::Mutex<Vec<(u64, Arc<dyn Fn(&Path) + Send + Sync>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// A slow disk for the segments under one directory, from [`block_syncs_under`].
+#[cfg(test)]
+#[derive(Debug)]
+pub(crate) struct SlowDisk {
+    /// Receives one message per fsync that started blocking.
+    pub(crate) entered: std::sync::mpsc::Receiver<()>,
+    release: Option<std::sync::mpsc::Sender<()>>,
+    id: u64,
+}
+
+#[cfg(test)]
+impl SlowDisk {
+    /// Lets the blocked fsyncs, and all later ones, go through.
+    pub(crate) fn release(&mut self) {
+        self.release = None;
+    }
+}
+
+#[cfg(test)]
+impl Drop for SlowDisk {
+    fn drop(&mut self) {
+        if let Ok(mut hooks) = SYNC_HOOKS.lock() {
+            hooks.retain(|(id, _)| *id != self.id);
+        }
+    }
+}
+
+/// Test helper: until [`SlowDisk::release`], every fsync of a segment under `dir` announces
+/// itself on [`SlowDisk::entered`] and then blocks. Tests running in parallel do not interfere:
+/// each blocks only its own directory.
+#[cfg(test)]
+pub(crate) fn block_syncs_under(dir: PathBuf) -> SlowDisk {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let (entered_tx, entered) = std::sync::mpsc::channel();
+    let (release, release_rx) = std::sync::mpsc::channel::<()>();
+    let release_rx = std::sync::Mutex::new(release_rx);
+    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let hook = move |path: &Path| {
+        if path.starts_with(&dir) {
+            let _ = entered_tx.send(());
+            let _ = release_rx.lock().map(|rx| rx.recv());
+        }
+    };
+    SYNC_HOOKS.lock().unwrap().push((id, Arc::new(hook)));
+    SlowDisk { entered, release: Some(release), id }
+}
+
+/// fsyncs the data of the segment file `file` at `path`.
+pub(crate) fn sync_data(file: &File, path: &Path) -> Result<()> {
+    #[cfg(test)]
+    {
+        let hooks: Vec<_> = SYNC_HOOKS.lock().map(|h| h.iter().map(|(_, f)| Arc::clone(f)).collect()).unwrap_or_default();
+        hooks.iter().for_each(|hook| hook(path));
+    }
+    file.sync_data()
+        .map_err(|e| Error::storage(format!("syncing {}", path.display()), e))
+}
+
+/// What syncing a log's appends so far needs: its active segment's file, outside the log's lock.
+#[derive(Debug)]
+pub(crate) struct SyncTarget {
+    file: Arc<File>,
+    path: PathBuf,
+    /// The log end offset when the target was taken: what a sync makes durable.
+    pub(crate) end: i64,
+}
+
+impl SyncTarget {
+    /// fsyncs the file.
+    ///
+    /// # Errors
+    /// [`Error::Storage`] when the fsync fails.
+    pub(crate) fn sync(&self) -> Result<()> {
+        sync_data(&self.file, &self.path)
+    }
+}
 
 /// `00000000000000000042.log` for base offset 42 and suffix `log`.
 pub(crate) fn file_name(base: i64, suffix: &str) -> String {
@@ -43,11 +129,39 @@ pub(crate) struct Segment {
     /// Written since the last fsync.
     pub(crate) dirty: bool,
     path: PathBuf,
-    file: File,
+    file: PooledFile,
     pub(crate) index: OffsetIndex,
     pub(crate) time_index: TimeIndex,
     bytes_since_index: u64,
     offset_of_max_timestamp: i64,
+}
+
+/// A segment's data file, opened on demand through the broker's [`FilePool`].
+#[derive(Debug)]
+pub(crate) struct PooledFile {
+    id: FileId,
+    pool: Arc<FilePool>,
+}
+
+impl PooledFile {
+    /// Opens (creating, and truncating when `truncate`) `path` through `pool`.
+    pub(crate) fn open(pool: &Arc<FilePool>, path: PathBuf, truncate: bool) -> Result<PooledFile> {
+        Ok(PooledFile {
+            id: pool.create(path, truncate)?,
+            pool: Arc::clone(pool),
+        })
+    }
+
+    /// The open handle, reopened when the pool had closed it.
+    pub(crate) fn get(&self) -> Result<Arc<File>> {
+        self.pool.get(self.id)
+    }
+}
+
+impl Drop for PooledFile {
+    fn drop(&mut self) {
+        self.pool.forget(self.id);
+    }
 }
 
 /// The result of asking a reader for its next batch.
@@ -63,8 +177,8 @@ pub(crate) enum Next<'a> {
 
 /// Reads whole batches sequentially from a file, in large chunks.
 #[derive(Debug)]
-pub(crate) struct BatchReader<'f> {
-    file: &'f File,
+pub(crate) struct BatchReader {
+    file: Arc<File>,
     pos: u64,
     end: u64,
     buf: Vec<u8>,
@@ -72,8 +186,8 @@ pub(crate) struct BatchReader<'f> {
     chunk: usize,
 }
 
-impl<'f> BatchReader<'f> {
-    pub(crate) fn new(file: &'f File, pos: u64, end: u64) -> Self {
+impl BatchReader {
+    pub(crate) fn new(file: Arc<File>, pos: u64, end: u64) -> Self {
         BatchReader {
             file,
             pos,
@@ -85,7 +199,7 @@ impl<'f> BatchReader<'f> {
     }
 
     /// A reader that reads ahead `chunk` bytes at a time (small for index-guided lookups).
-    pub(crate) fn with_chunk(file: &'f File, pos: u64, end: u64, chunk: usize) -> Self {
+    pub(crate) fn with_chunk(file: Arc<File>, pos: u64, end: u64, chunk: usize) -> Self {
         BatchReader {
             chunk,
             ..BatchReader::new(file, pos, end)
@@ -149,16 +263,27 @@ pub(crate) fn read_header(file: &File, pos: u64) -> Result<BatchHeader> {
 
 impl Segment {
     /// Creates an empty segment (truncating stale files of the same name).
-    pub(crate) fn create(dir: &Path, base: i64) -> Result<Segment> {
+    pub(crate) fn create(dir: &Path, base: i64, pool: &Arc<FilePool>) -> Result<Segment> {
         let path = dir.join(file_name(base, LOG_SUFFIX));
-        let file = open_rw(&path).map_err(|e| Error::storage(format!("creating {}", path.display()), e))?;
-        file.set_len(0)
-            .map_err(|e| Error::storage(format!("creating {}", path.display()), e))?;
+        let file = PooledFile::open(pool, path.clone(), true)?;
         Ok(Segment::from_parts(dir, base, path, file, 0))
     }
 
-    /// A segment over an open file, with empty in-memory state to be filled by recovery.
-    pub(crate) fn from_parts(dir: &Path, base: i64, path: PathBuf, file: File, size: u64) -> Segment {
+    /// Opens the existing data file of segment `base`, with empty in-memory state to be filled
+    /// by recovery.
+    pub(crate) fn open(dir: &Path, base: i64, pool: &Arc<FilePool>) -> Result<Segment> {
+        let path = dir.join(file_name(base, LOG_SUFFIX));
+        let file = PooledFile::open(pool, path.clone(), false)?;
+        let size = file
+            .get()?
+            .metadata()
+            .map_err(|e| Error::storage(format!("reading {}", path.display()), e))?
+            .len();
+        Ok(Segment::from_parts(dir, base, path, file, size))
+    }
+
+    /// A segment over a pooled file, with empty in-memory state to be filled by recovery.
+    fn from_parts(dir: &Path, base: i64, path: PathBuf, file: PooledFile, size: u64) -> Segment {
         Segment {
             base_offset: base,
             next_offset: base,
@@ -179,8 +304,9 @@ impl Segment {
         &self.path
     }
 
-    pub(crate) fn file(&self) -> &File {
-        &self.file
+    /// The data file, reopened through the pool when it was closed.
+    pub(crate) fn file(&self) -> Result<Arc<File>> {
+        self.file.get()
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -229,8 +355,9 @@ impl Segment {
     /// back to its previous size and no state changes.
     pub(crate) fn append(&mut self, bytes: &[u8], headers: &[BatchHeader], interval: u64) -> Result<()> {
         let start = self.size;
-        if let Err(e) = self.file.write_all_at(bytes, start) {
-            if let Err(e2) = self.file.set_len(start) {
+        let file = self.file()?;
+        if let Err(e) = file.write_all_at(bytes, start) {
+            if let Err(e2) = file.set_len(start) {
                 tracing::error!(path = %self.path.display(), error = %e2, "could not cut a failed append back");
             }
             return Err(Error::storage(format!("appending to {}", self.path.display()), e));
@@ -262,12 +389,19 @@ impl Segment {
 
     /// fsyncs data and indexes.
     pub(crate) fn flush(&mut self) -> Result<()> {
-        self.file
-            .sync_data()
-            .map_err(|e| Error::storage(format!("syncing {}", self.path.display()), e))?;
+        sync_data(&*self.file()?, &self.path)?;
         self.persist_indexes(true)?;
         self.dirty = false;
         Ok(())
+    }
+
+    /// The data file to fsync to make the segment's appends so far durable.
+    pub(crate) fn sync_target(&self) -> Result<SyncTarget> {
+        Ok(SyncTarget {
+            file: self.file()?,
+            path: self.path.clone(),
+            end: self.next_offset,
+        })
     }
 
     /// Position from which a forward scan finds the batch containing `offset`.
@@ -295,7 +429,7 @@ impl Segment {
 
     /// Scans forward from `pos` for the first batch matching `pred`.
     fn find(&self, pos: u64, pred: impl Fn(&BatchHeader) -> bool) -> Result<Option<(u64, BatchHeader)>> {
-        let mut r = BatchReader::with_chunk(&self.file, pos, self.size, LOOKUP_CHUNK);
+        let mut r = BatchReader::with_chunk(self.file()?, pos, self.size, LOOKUP_CHUNK);
         loop {
             match r.next_batch()? {
                 Next::End => return Ok(None),
@@ -311,19 +445,19 @@ impl Segment {
     /// Reads `len` bytes at `pos`.
     pub(crate) fn read_bytes(&self, pos: u64, len: usize) -> Result<Vec<u8>> {
         let mut buf = vec![0u8; len];
-        self.file
+        self.file()?
             .read_exact_at(&mut buf, pos)
             .map_err(|e| Error::storage(format!("reading {}", self.path.display()), e))?;
         Ok(buf)
     }
 
-    pub(crate) fn reader(&self, pos: u64) -> BatchReader<'_> {
-        BatchReader::new(&self.file, pos, self.size)
+    pub(crate) fn reader(&self, pos: u64) -> Result<BatchReader> {
+        Ok(BatchReader::new(self.file()?, pos, self.size))
     }
 
     /// Cuts the segment at `pos` (a batch boundary), dropping index entries past it.
     pub(crate) fn truncate_at(&mut self, pos: u64) -> Result<()> {
-        self.file
+        self.file()?
             .set_len(pos)
             .map_err(|e| Error::storage(format!("truncating {}", self.path.display()), e))?;
         self.size = pos;
@@ -352,8 +486,8 @@ impl Segment {
 
     /// Swaps the data file handle (tests inject a read-only handle to provoke I/O errors).
     #[cfg(test)]
-    pub(crate) fn replace_file_for_test(&mut self, file: File) -> File {
-        std::mem::replace(&mut self.file, file)
+    pub(crate) fn replace_file_for_test(&mut self, file: File) {
+        self.file.pool.replace_for_test(self.file.id, file);
     }
 
     /// Removes the segment's files.

@@ -533,10 +533,11 @@ fn append_after_io_error() {
     let end = log.log_end_offset();
     let all = read_all(&log);
     let active = seg_path(&path, 0, "log");
-    let good = log.active_mut().replace_file_for_test(std::fs::File::open(&active).unwrap());
+    log.active_mut().replace_file_for_test(std::fs::File::open(&active).unwrap());
     assert!(matches!(log.append(&mut batch(2, 0), 0), Err(Error::Storage { .. })));
     assert_eq!(log.log_end_offset(), end);
     assert_eq!(read_all(&log), all, "nothing of the failed append is visible");
+    let good = std::fs::OpenOptions::new().read(true).write(true).open(&active).unwrap();
     log.active_mut().replace_file_for_test(good);
     assert_eq!(log.append(&mut batch(2, 0), 0).unwrap().first_offset, end);
     drop(log);

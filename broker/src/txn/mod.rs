@@ -3,6 +3,8 @@
 //! and abort markers, and the timeout that aborts abandoned transactions.
 
 mod log;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -104,6 +106,25 @@ pub(crate) struct TxnState {
     pid_block_end: i64,
 }
 
+/// A `__transaction_state` append to be made durable, outside the coordinator's lock.
+#[derive(Debug)]
+#[must_use = "the append is not durable until waited for"]
+struct Durable(std::sync::Arc<crate::partition::Partition>, i64);
+
+impl Durable {
+    /// Blocks until the append is durable (sharing fsyncs with concurrent callers).
+    fn wait(self) -> Result<()> {
+        self.0.sync_to(self.1)
+    }
+}
+
+fn concurrent(transactional_id: &str) -> Error {
+    Error::kafka(
+        ErrorCode::ConcurrentTransactions,
+        format!("the transaction of {transactional_id} is completing"),
+    )
+}
+
 fn fenced(msg: String) -> Error {
     Error::kafka(ErrorCode::ProducerFenced, msg)
 }
@@ -162,35 +183,58 @@ impl Inner {
         abs % self.config.transaction_topic_partitions.max(1)
     }
 
-    fn persist(&self, m: &TxnMetadata) -> Result<()> {
+    /// Appends `m` to `__transaction_state` (not yet durable: see [`Durable::wait`]).
+    fn persist(&self, m: &TxnMetadata) -> Result<Durable> {
         let p = self.internal_partition(TRANSACTION_STATE_TOPIC, self.txn_partition(&m.transactional_id))?;
         let now = now_ms();
         let mut b = BatchBuilder::new(Compression::None);
         b.push(now, Some(&encode_key(&m.transactional_id)), Some(&encode_value(m)), &[]);
         let mut bytes = b.build()?;
         p.append_internal(&mut bytes, now)?;
-        Ok(())
+        let upto = p.high_watermark();
+        Ok(Durable(p, upto))
     }
 
-    /// Writes the markers, completes the group offsets and moves to the complete state.
+    /// Writes the markers, completes the group offsets and moves to the complete state, syncing
+    /// the prepare record before the markers and the complete record before returning.
     fn complete(&self, m: &mut TxnMetadata, commit: bool) -> Result<()> {
         m.status = if commit { TxnStatus::PrepareCommit } else { TxnStatus::PrepareAbort };
         m.last_update_ms = now_ms();
-        self.persist(m)?;
+        self.persist(m)?.wait()?;
+        self.write_markers(m, commit)?;
+        self.mark_complete(m, commit)?.wait()
+    }
+
+    /// Writes the COMMIT or ABORT markers to every partition of the transaction and completes
+    /// its group offsets. Markers in `__consumer_offsets` are synced before this returns (the
+    /// group coordinator's replay needs them; data partitions follow their flush policy).
+    fn write_markers(&self, m: &TxnMetadata, commit: bool) -> Result<()> {
         let kind = if commit { ControlType::Commit } else { ControlType::Abort };
         let now = now_ms();
+        let mut internal = Vec::new();
         for (t, p) in &m.partitions {
             match self.partition(t, *p) {
                 Ok(part) => {
-                    part.write_marker(m.producer_id, m.producer_epoch, kind, 0, now)?;
+                    let offset = part.write_marker(m.producer_id, m.producer_epoch, kind, 0, now)?;
+                    if t == OFFSETS_TOPIC {
+                        internal.push(Durable(part, offset + 1));
+                    }
                 }
                 Err(_) => tracing::warn!(topic = %t, partition = p, "partition gone; marker skipped"),
             }
+        }
+        for d in internal {
+            d.wait()?;
         }
         if m.partitions.iter().any(|(t, _)| t == OFFSETS_TOPIC) {
             self.groups.complete_txn(m.producer_id, commit);
         }
         self.notify_append();
+        Ok(())
+    }
+
+    /// Moves `m` to the complete state and appends it.
+    fn mark_complete(&self, m: &mut TxnMetadata, commit: bool) -> Result<Durable> {
         m.status = if commit { TxnStatus::CompleteCommit } else { TxnStatus::CompleteAbort };
         m.partitions.clear();
         m.start_ms = -1;
@@ -202,22 +246,69 @@ impl Inner {
     /// abandoned producer is fenced.
     pub(crate) fn abort_timed_out_transactions(&self) {
         let now = now_ms();
-        let mut st = self.txns.lock();
-        let expired: Vec<String> = st
-            .txns
-            .values()
-            .filter(|m| m.status == TxnStatus::Ongoing && now - m.start_ms > m.timeout_ms as i64)
-            .map(|m| m.transactional_id.clone())
-            .collect();
-        for id in expired {
-            let Some(mut m) = st.txns.get(&id).cloned() else { continue };
-            tracing::info!(transactional_id = %id, "aborting transaction past transaction.timeout.ms");
-            m.producer_epoch = m.producer_epoch.saturating_add(1);
-            if let Err(e) = self.complete(&mut m, false) {
-                tracing::warn!(transactional_id = %id, error = %e, "timed-out abort failed");
-                continue;
+        let mut prepared = Vec::new();
+        {
+            let mut st = self.txns.lock();
+            for m in st.txns.values_mut() {
+                if m.status != TxnStatus::Ongoing || now - m.start_ms <= m.timeout_ms as i64 {
+                    continue;
+                }
+                tracing::info!(transactional_id = %m.transactional_id, "aborting transaction past transaction.timeout.ms");
+                match self.prepare_abort(m, now) {
+                    Ok(aborting) => prepared.push(aborting),
+                    Err(e) => tracing::warn!(transactional_id = %m.transactional_id, error = %e, "timed-out abort failed"),
+                }
             }
-            st.txns.insert(id, m);
+        }
+        for (work, durable) in prepared {
+            let id = work.transactional_id.clone();
+            if let Err(e) = self.finish_outside_lock(work, durable, false) {
+                tracing::warn!(transactional_id = %id, error = %e, "timed-out abort failed");
+            }
+        }
+    }
+
+    /// Starts aborting `m`'s open transaction with a bumped epoch: appends the PrepareAbort
+    /// record and marks `m` as aborting (its old producer is fenced from here on). Returns what
+    /// [`Inner::finish_outside_lock`] completes, after the lock is released.
+    fn prepare_abort(&self, m: &mut TxnMetadata, now: i64) -> Result<(TxnMetadata, Durable)> {
+        let mut work = m.clone();
+        work.producer_epoch = work.producer_epoch.saturating_add(1);
+        work.status = TxnStatus::PrepareAbort;
+        work.last_update_ms = now;
+        let durable = self.persist(&work)?;
+        (m.producer_epoch, m.status) = (work.producer_epoch, work.status);
+        Ok((work, durable))
+    }
+
+    /// Completes a transaction whose prepare record `prepared` was appended (its in-memory
+    /// status is already `work.status`): syncs it, writes the markers, appends and syncs the
+    /// completion, all without the coordinator's lock, so other transactional ids go on
+    /// meanwhile. On failure the transaction goes back to ongoing (EndTxn can be retried, the
+    /// timeout aborts it again).
+    fn finish_outside_lock(&self, work: TxnMetadata, prepared: Durable, commit: bool) -> Result<()> {
+        let (id, pid, epoch) = (work.transactional_id.as_str(), work.producer_id, work.producer_epoch);
+        let done = prepared
+            .wait()
+            .and_then(|()| self.write_markers(&work, commit))
+            .and_then(|()| {
+                let mut st = self.txns.lock();
+                let m = st.checked_mut(id, pid, epoch)?;
+                let mut finished = work.clone();
+                let durable = self.mark_complete(&mut finished, commit)?;
+                *m = finished;
+                Ok(durable)
+            });
+        match done {
+            Ok(durable) => durable.wait(),
+            Err(e) => {
+                if let Ok(m) = self.txns.lock().checked_mut(id, pid, epoch) {
+                    if m.status == work.status {
+                        m.status = TxnStatus::Ongoing;
+                    }
+                }
+                Err(e)
+            }
         }
     }
 
@@ -285,9 +376,8 @@ impl Broker {
     /// `InvalidTransactionTimeout`; storage errors.
     pub fn init_producer_id(&self, transactional_id: Option<&str>, timeout_ms: i32) -> Result<(i64, i16)> {
         let inner = &self.inner;
-        let mut st = inner.txns.lock();
         let Some(id) = transactional_id else {
-            return Ok((inner.alloc_producer_id(&mut st)?, 0));
+            return Ok((inner.alloc_producer_id(&mut inner.txns.lock())?, 0));
         };
         if timeout_ms <= 0 || timeout_ms as u128 > inner.config.transaction_max_timeout.as_millis() {
             return Err(Error::kafka(
@@ -298,13 +388,23 @@ impl Broker {
                 ),
             ));
         }
+        // An open transaction is aborted first (with a bumped epoch), without holding the lock
+        // during its fsyncs and markers.
+        let mut st = loop {
+            let mut st = inner.txns.lock();
+            let aborting = match st.txns.get_mut(id) {
+                Some(m) if m.status == TxnStatus::Ongoing => inner.prepare_abort(m, now_ms())?,
+                _ => break st,
+            };
+            drop(st);
+            inner.finish_outside_lock(aborting.0, aborting.1, false)?;
+        };
         let now = now_ms();
         let mut m = match st.txns.get(id).cloned() {
+            Some(m) if matches!(m.status, TxnStatus::PrepareCommit | TxnStatus::PrepareAbort) => {
+                return Err(concurrent(id));
+            }
             Some(mut m) => {
-                if m.status == TxnStatus::Ongoing {
-                    m.producer_epoch = m.producer_epoch.saturating_add(1);
-                    inner.complete(&mut m, false)?;
-                }
                 if m.producer_epoch >= i16::MAX - 1 {
                     m.producer_id = inner.alloc_producer_id(&mut st)?;
                     m.producer_epoch = 0;
@@ -328,9 +428,11 @@ impl Broker {
         m.status = TxnStatus::Empty;
         m.partitions.clear();
         m.last_update_ms = now;
-        inner.persist(&m)?;
+        let durable = inner.persist(&m)?;
         let res = (m.producer_id, m.producer_epoch);
         st.txns.insert(id.to_owned(), m);
+        drop(st);
+        durable.wait()?;
         Ok(res)
     }
 
@@ -378,7 +480,9 @@ impl Broker {
         if m.partitions.len() != before || m.last_update_ms < m.start_ms {
             m.last_update_ms = now_ms();
             let snapshot = m.clone();
-            inner.persist(&snapshot)?;
+            let durable = inner.persist(&snapshot)?;
+            drop(st);
+            durable.wait()?;
         }
         Ok(())
     }
@@ -405,25 +509,35 @@ impl Broker {
     /// `ProducerFenced`, `InvalidProducerIdMapping`, `InvalidTxnState`; storage errors.
     pub fn end_txn(&self, transactional_id: &str, producer_id: i64, producer_epoch: i16, commit: bool) -> Result<()> {
         let inner = &self.inner;
-        let mut st = inner.txns.lock();
-        let m = st.checked_mut(transactional_id, producer_id, producer_epoch)?;
-        match (m.status, commit) {
-            (TxnStatus::Ongoing, _) => {
-                let mut work = m.clone();
-                inner.complete(&mut work, commit)?;
-                *m = work;
-                Ok(())
+        let (work, prepared) = {
+            let mut st = inner.txns.lock();
+            let m = st.checked_mut(transactional_id, producer_id, producer_epoch)?;
+            match (m.status, commit) {
+                (TxnStatus::Ongoing, _) => {
+                    let mut work = m.clone();
+                    work.status = if commit { TxnStatus::PrepareCommit } else { TxnStatus::PrepareAbort };
+                    work.last_update_ms = now_ms();
+                    let prepared = inner.persist(&work)?;
+                    // In memory the transaction is completing from here on: other requests for
+                    // it get ConcurrentTransactions until it is done.
+                    m.status = work.status;
+                    (work, prepared)
+                }
+                (TxnStatus::CompleteCommit, true) | (TxnStatus::CompleteAbort, false) => return Ok(()),
+                (TxnStatus::PrepareCommit | TxnStatus::PrepareAbort, _) => return Err(concurrent(transactional_id)),
+                (s, _) => {
+                    return Err(Error::kafka(
+                        ErrorCode::InvalidTxnState,
+                        format!(
+                            "cannot {} transaction of {transactional_id} in state {}",
+                            if commit { "commit" } else { "abort" },
+                            s.name()
+                        ),
+                    ))
+                }
             }
-            (TxnStatus::CompleteCommit, true) | (TxnStatus::CompleteAbort, false) => Ok(()),
-            (s, _) => Err(Error::kafka(
-                ErrorCode::InvalidTxnState,
-                format!(
-                    "cannot {} transaction of {transactional_id} in state {}",
-                    if commit { "commit" } else { "abort" },
-                    s.name()
-                ),
-            )),
-        }
+        };
+        inner.finish_outside_lock(work, prepared, commit)
     }
 
     /// TxnOffsetCommit: offsets that become visible when the transaction commits.

@@ -133,6 +133,13 @@ impl LiveRuntime {
         Ok(())
     }
 
+    /// Every entry of key-value store `store` of query `id`, through interactive queries.
+    pub(crate) fn store_entries(&self, id: &str, store: &str) -> Result<Option<Vec<(Bytes, Bytes)>>> {
+        let Some(s) = self.queries.get(id) else { return Ok(None) };
+        let view = s.key_value_store(brook_processor_api::StoreQueryParameters::from_name(store)).map_err(|e| Error::Eval(e.to_string()))?;
+        Ok(Some(view.all().map_err(|e| Error::Eval(e.to_string()))?))
+    }
+
     /// Whether the runtime of query `id` failed (its `KafkaStreams` is in `ERROR`).
     pub(crate) fn failed(&self, id: &str) -> bool {
         self.queries.get(id).is_some_and(|s| s.state() == State::Error)

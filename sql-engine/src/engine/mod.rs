@@ -125,7 +125,7 @@ impl Engine {
         let log_topic = processing_log_topic(&config.service_id);
         let runtime = match &config.broker {
             Some(b) => Runtime::Live(LiveRuntime::new(b.clone(), log.clone(), log_topic)),
-            None => Runtime::Test(TestPipeline::new(config.state_dir.clone())),
+            None => Runtime::Test(TestPipeline::new(config.state_dir.clone())?),
         };
         let mut engine = Engine {
             config,
@@ -376,6 +376,28 @@ impl Drop for Engine {
         if let Runtime::Test(p) = &self.runtime {
             p.close_all();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>() {}
+
+    #[test]
+    fn engines_can_move_between_threads() {
+        // The server keeps an engine behind a mutex and hands it to request tasks.
+        assert_send::<Engine>();
+        assert_send::<push::PushQuery>();
+    }
+
+    #[test]
+    fn statement_end_finds_the_byte_after_a_statement() {
+        let text = "DEFINE a = 'x';\n  SELECT 1 FROM S;";
+        let parsed = crate::parser::parse(text).unwrap();
+        assert_eq!(&text[statement_end(text, &parsed[0])..], ";\n  SELECT 1 FROM S;");
+        assert_eq!(statement_end(text, &parsed[1]), text.len() - 1);
     }
 }
 

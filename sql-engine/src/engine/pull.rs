@@ -1,16 +1,26 @@
 //! Pull queries: `SELECT ... FROM table|stream [WHERE ...] [LIMIT n]` without `EMIT`, answered
 //! once from the current contents.
 //!
-//! Where Brook differs from ksqlDB: the answer is computed from the source's topic (a table:
-//! the latest row per key, tombstones deleting; a stream: every record), not from the state
-//! stores of the query that writes the table; so every table is queryable, not only
-//! materialized ones, and key lookups scan (no point reads). The restrictions on clauses are
-//! ksqlDB's.
+//! A table written by an aggregation (`CREATE TABLE ... AS SELECT ... GROUP BY`) is read from
+//! the query's `Aggregate-Aggregate-Materialize` store (the test driver's store in test mode,
+//! interactive queries in live mode), its rows turned into the table's rows by the writing
+//! query's own output conversion, `HAVING` and projection, as ksqlDB does.
+//!
+//! Where Brook differs from ksqlDB: other tables (source tables, projections of tables,
+//! windowed aggregations) are answered from their topic (the latest row per key, tombstones
+//! deleting), and streams by scanning their topic; so every table is queryable, not only
+//! materialized ones, and key lookups scan. The restrictions on clauses are ksqlDB's.
 
 use std::collections::BTreeMap;
 
+use brook_state_store::{Serde, ValueAndTimestamp};
+
 use crate::analyzer::{plan_query, ExprEnv};
-use crate::catalog::WindowType;
+use crate::catalog::{QueryKind, WindowType};
+use crate::engine::query::lower_context;
+use crate::engine::Runtime;
+use crate::format::InternalRowSerde;
+use crate::lower::aggregate::output_of;
 use crate::engine::entities::FieldInfo;
 use crate::engine::{Engine, StatementResult};
 use crate::expr::CompiledExpr;
@@ -94,6 +104,51 @@ fn split_window<'a>(bytes: &'a [u8], src: &SourceStep) -> Option<(&'a [u8], Opti
     }
 }
 
+/// The rows of `table` from the store of the aggregation that writes it, as (key, value,
+/// timestamp) in the table's schema: the store's aggregate rows turned into output rows, then
+/// the writing query's `HAVING` and projection. `None` when `table` is not an aggregation's
+/// (non-windowed) output.
+fn from_store(engine: &Engine, table: &str) -> Result<Option<Vec<(Row, Row, i64)>>> {
+    let writer = engine.catalog.queries().find(|q| q.sink.as_deref() == Some(table) && q.kind == QueryKind::CreateTableAs);
+    let Some(q) = writer else { return Ok(None) };
+    let ExecutionStep::TableSink(sink) = &q.plan.root else { return Ok(None) };
+    let mut steps = Vec::new();
+    let mut s: &ExecutionStep = &sink.source;
+    let agg = loop {
+        match s {
+            ExecutionStep::TableSelect { source, .. } | ExecutionStep::TableFilter { source, .. } => {
+                steps.push(s);
+                s = source;
+            }
+            ExecutionStep::StreamAggregate(a) | ExecutionStep::TableAggregate(a) => break a,
+            _ => return Ok(None),
+        }
+    };
+    steps.reverse();
+    let cx = lower_context(engine, &q.id);
+    let output = output_of(agg, &cx)?;
+    let ops = ops(&engine.env, &steps)?;
+    let entries = match &engine.runtime {
+        Runtime::Test(p) => p.store_entries(&q.id, STORE)?,
+        Runtime::Live(l) => l.store_entries(&q.id, STORE)?,
+    };
+    let Some(entries) = entries else { return Ok(None) };
+    let serde = InternalRowSerde;
+    let mut rows = Vec::with_capacity(entries.len());
+    for (k, v) in entries {
+        let key: Row = serde.deserialize(STORE, &k).map_err(|e| Error::Serde(e.to_string()))?;
+        let vt = ValueAndTimestamp::from_bytes(&v).map_err(|e| Error::Serde(e.to_string()))?;
+        let aggregate: Row = serde.deserialize(STORE, &vt.value).map_err(|e| Error::Serde(e.to_string()))?;
+        if let Some(value) = apply(&ops, output(&aggregate))? {
+            rows.push((key, value, vt.timestamp));
+        }
+    }
+    Ok(Some(rows))
+}
+
+/// The store ksqlDB materializes aggregations in.
+const STORE: &str = "Aggregate-Aggregate-Materialize";
+
 pub(crate) fn pull(engine: &Engine, q: &Query) -> Result<StatementResult> {
     if !q.group_by.is_empty() {
         return analysis_err!("Pull queries don't support GROUP BY clauses.");
@@ -114,6 +169,15 @@ pub(crate) fn pull(engine: &Engine, q: &Query) -> Result<StatementResult> {
     let (layout, key_cols, value_cols) = layout(src, table);
     let keys = format_for(&src.formats.key)?.row_serde(&key_cols, true)?;
     let values = format_for(&src.formats.value)?.row_serde(&value_cols, false)?;
+    // Tables written by an aggregation are read from its store, as ksqlDB does.
+    if table && src.window.is_none() {
+        if let Some(name) = source_name(engine, src) {
+            if let Some(entries) = from_store(engine, &name)? {
+                let rows: Vec<Row> = entries.iter().map(|(k, v, ts)| layout.row(k, v, *ts, 0, 0, &[], None)).collect();
+                return finish(q, &plan.root, &ops, rows);
+            }
+        }
+    }
     let records = engine.read_output(&src.topic)?;
     let mut latest: BTreeMap<Vec<u8>, Row> = BTreeMap::new();
     let mut rows = Vec::new();
@@ -146,16 +210,27 @@ pub(crate) fn pull(engine: &Engine, q: &Query) -> Result<StatementResult> {
     if table {
         rows = latest.into_values().collect();
     }
+    finish(q, &plan.root, &ops, rows)
+}
+
+/// The source the pull query reads, by name (the catalog source over the step's topic whose
+/// schema it carries).
+fn source_name(engine: &Engine, src: &SourceStep) -> Option<String> {
+    engine.catalog.sources().find(|s| s.topic == src.topic && s.schema == src.source_schema).map(|s| s.name.clone())
+}
+
+/// Applies the pull query's filters, projection and `LIMIT`.
+fn finish(q: &Query, root: &ExecutionStep, ops: &[Op], rows: Vec<Row>) -> Result<StatementResult> {
     let limit = q.limit.map_or(usize::MAX, |l| l as usize);
     let mut out = Vec::new();
     for row in rows {
         if out.len() >= limit {
             break;
         }
-        if let Some(r) = apply(&ops, row)? {
+        if let Some(r) = apply(ops, row)? {
             out.push(r);
         }
     }
-    let schema = plan.root.schema().value.iter().map(|c| FieldInfo::of(c, false)).collect();
+    let schema = root.schema().value.iter().map(|c| FieldInfo::of(c, false)).collect();
     Ok(StatementResult::Rows { schema, rows: out })
 }

@@ -11,7 +11,7 @@ use crate::format::formats_from_properties;
 use crate::lower::{lower_persistent, LowerContext};
 use crate::parser::ast::{CreateAsSelect, Expr, Literal, Query, SourceKind, TerminateTarget};
 use crate::plan::physical::{ExecutionStep, Formats, PhysicalPlan, SinkStep, StepProperties};
-use crate::{analysis_err, Column, ColumnNamespace, Error, LogicalSchema, Result, Value};
+use crate::{analysis_err, Column, ColumnNamespace, LogicalSchema, Result, Value};
 
 pub(crate) fn lower_context(engine: &Engine, query_id: &str) -> LowerContext {
     LowerContext {
@@ -141,7 +141,7 @@ pub(crate) fn create_as_select(engine: &mut Engine, c: &CreateAsSelect, text: &s
         if !c.or_replace {
             return analysis_err!("Cannot add {} '{}': A {} with the same name already exists", kind_name(c.kind), c.name, kind_name(existing.kind));
         }
-        return Err(Error::Unsupported("CREATE OR REPLACE of an existing query is not supported by Brook yet".into()));
+        return replace_create_as(engine, c, text);
     }
     let prepared = prepare_create_as(engine, c, text, true)?;
     let Some(sink) = prepared.sink else { unreachable!("CREATE AS SELECT has a sink") };
@@ -152,6 +152,43 @@ pub(crate) fn create_as_select(engine: &mut Engine, c: &CreateAsSelect, text: &s
     let query_id = prepared.info.id.clone();
     engine.catalog.add_query(prepared.info);
     Ok(status(text, format!("Created query with ID {query_id}"), Some(query_id)))
+}
+
+/// `CREATE OR REPLACE ... AS SELECT` over an existing sink: the query keeps its id (and so its
+/// application id, offsets and state) and runs the new plan; the sink's schema may only gain
+/// value columns at the end, as ksqlDB's upgrade check allows.
+fn replace_create_as(engine: &mut Engine, c: &CreateAsSelect, text: &str) -> Result<StatementResult> {
+    let Some(existing) = engine.catalog.source(&c.name).cloned() else { unreachable!("checked by the caller") };
+    let writer = engine.catalog.queries().find(|q| q.sink.as_deref() == Some(c.name.as_str()) && q.kind != QueryKind::InsertInto).map(|q| q.id.clone());
+    let (Some(old_id), true) = (writer, existing.kind == c.kind) else {
+        return analysis_err!("Cannot add {} '{}': A {} with the same name already exists", kind_name(c.kind), c.name, kind_name(existing.kind));
+    };
+    let mut prepared = prepare_create_as(engine, c, text, false)?;
+    prepared.info.id = old_id.clone();
+    prepared.info.plan.query_id = old_id.clone();
+    let Some(sink) = prepared.sink else { unreachable!("CREATE AS SELECT has a sink") };
+    let old = &existing.schema;
+    let new = &sink.schema;
+    let keys = |s: &LogicalSchema| s.key().cloned().collect::<Vec<_>>();
+    let values = |s: &LogicalSchema| s.value().cloned().collect::<Vec<_>>();
+    let (old_values, new_values) = (values(old), values(new));
+    if keys(old) != keys(new) || new_values.len() < old_values.len() || new_values[..old_values.len()] != old_values[..] {
+        return analysis_err!(
+            "Cannot upgrade data source: DataSource '`{}`' has schema = {} which is not upgrade compatible with {}",
+            c.name,
+            schema_text(old),
+            schema_text(new)
+        );
+    }
+    match &mut engine.runtime {
+        Runtime::Test(p) => p.stop(&old_id)?,
+        Runtime::Live(l) => l.stop(&old_id),
+    }
+    let reads = prepared.info.sources.iter().filter_map(|s| engine.catalog.source(s).map(|d| d.topic.clone())).collect();
+    start(engine, &prepared.info.plan, reads)?;
+    engine.catalog.add_source(sink, true)?;
+    engine.catalog.add_query(prepared.info);
+    Ok(status(text, format!("Created query with ID {old_id}"), Some(old_id)))
 }
 
 /// `INSERT INTO target SELECT ...`.

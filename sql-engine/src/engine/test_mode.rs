@@ -94,18 +94,15 @@ impl Pipeline {
 }
 
 impl TestPipeline {
-    pub(crate) fn new(state_dir: PathBuf) -> Self {
+    pub(crate) fn new(state_dir: PathBuf) -> Result<Self> {
         let (tx, rx) = mpsc::channel::<Job>();
-        thread::Builder::new()
-            .name("brook-sql-test-pipeline".into())
-            .spawn(move || {
-                let mut p = Pipeline::default();
-                while let Ok(job) = rx.recv() {
-                    job(&mut p);
-                }
-            })
-            .expect("spawning the test pipeline thread");
-        TestPipeline { jobs: tx, state_dir }
+        thread::Builder::new().name("brook-sql-test-pipeline".into()).spawn(move || {
+            let mut p = Pipeline::default();
+            while let Ok(job) = rx.recv() {
+                job(&mut p);
+            }
+        })?;
+        Ok(TestPipeline { jobs: tx, state_dir })
     }
 
     /// Runs `f` on the pipeline thread and returns its result.
@@ -152,6 +149,17 @@ impl TestPipeline {
                 q.driver.close().map_err(|e| Error::Eval(e.to_string()))?;
             }
             Ok(())
+        })?
+    }
+
+    /// Every entry of key-value store `store` of query `id` (`None`: no such query or store).
+    pub(crate) fn store_entries(&self, id: &str, store: &str) -> Result<Option<Vec<(Bytes, Bytes)>>> {
+        let (id, store) = (id.to_owned(), store.to_owned());
+        self.run(move |p| -> Result<Option<Vec<(Bytes, Bytes)>>> {
+            let Some(q) = p.queries.iter().find(|q| q.id == id) else { return Ok(None) };
+            let Some(s) = q.driver.get_key_value_store(&store) else { return Ok(None) };
+            let entries = s.all().map_err(|e| Error::Eval(e.to_string()))?.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| Error::Eval(e.to_string()))?;
+            Ok(Some(entries))
         })?
     }
 

@@ -59,6 +59,10 @@ fn temporal(t: &SqlType) -> bool {
 
 impl Compiler<'_> {
     pub(crate) fn compile(&mut self, expr: &Expr) -> Result<Typed> {
+        stacker::maybe_grow(super::node::STACK_RED_ZONE, super::node::STACK_SEGMENT, || self.compile_inner(expr))
+    }
+
+    fn compile_inner(&mut self, expr: &Expr) -> Result<Typed> {
         match expr {
             Expr::Literal(l) => literal(l),
             Expr::Column { source, name } => self.column(source.as_deref(), name),
@@ -364,7 +368,7 @@ impl Compiler<'_> {
         });
         let f = &resolved.function;
         let node = Node::Call { name: Arc::from(f.name.as_str()), imp: f.imp.clone(), nulls: f.nulls, ret: resolved.ret.clone(), args: nodes.collect() };
-        Ok(Typed::new(node, resolved.ret))
+        Ok(Typed::new(fold_constant_call(node, f.is_deterministic()), resolved.ret))
     }
 
     fn lambda_function(&mut self, name: &str, kind: LambdaKind, args: &[Expr]) -> Result<Typed> {
@@ -433,6 +437,19 @@ impl Compiler<'_> {
             .collect();
         let init = init.zip(init_ty).map(|(t, ty)| Box::new(coerce(t, &ty)));
         Ok(Typed::new(Node::Lambda { kind, base: Box::new(base.node), init, bodies, depth }, ty))
+    }
+}
+
+/// A deterministic call on literals, evaluated once at compile time (`PARSE_TIMESTAMP('...',
+/// '...')` in a filter). A call that fails stays, to fail each record as ksqlDB does.
+fn fold_constant_call(node: Node, deterministic: bool) -> Node {
+    let Node::Call { args, .. } = &node else { return node };
+    if !deterministic || !args.iter().all(|a| matches!(a, Node::Literal(_))) {
+        return node;
+    }
+    match node.eval(&[], &[]) {
+        Ok(v) => Node::Literal(v),
+        Err(_) => node,
     }
 }
 

@@ -118,25 +118,25 @@ pub(crate) fn parse(text: &str) -> Result<Decimal> {
 /// Result type of `+` and `-`.
 pub(crate) fn add_type(p1: u8, s1: u8, p2: u8, s2: u8) -> (u8, u8) {
     let scale = s1.max(s2);
-    (clamp(u32::from(scale) + u32::from((p1 - s1).max(p2 - s2)) + 1), scale)
+    (clamp(u32::from(scale) + u32::from(p1.saturating_sub(s1).max(p2.saturating_sub(s2))) + 1), scale)
 }
 
 /// Result type of `*`.
 pub(crate) fn mul_type(p1: u8, s1: u8, p2: u8, s2: u8) -> (u8, u8) {
-    (clamp(u32::from(p1) + u32::from(p2) + 1), (s1 + s2).min(MAX_PRECISION))
+    (clamp(u32::from(p1) + u32::from(p2) + 1), s1.saturating_add(s2).min(MAX_PRECISION))
 }
 
 /// Result type of `/`.
 pub(crate) fn div_type(p1: u8, s1: u8, p2: u8, s2: u8) -> (u8, u8) {
     let scale = 6u32.max(u32::from(s1) + u32::from(p2) + 1);
-    let precision = u32::from(p1 - s1) + u32::from(s2) + scale;
+    let precision = u32::from(p1.saturating_sub(s1)) + u32::from(s2) + scale;
     (clamp(precision), clamp(scale))
 }
 
 /// Result type of `%`.
 pub(crate) fn mod_type(p1: u8, s1: u8, p2: u8, s2: u8) -> (u8, u8) {
     let scale = s1.max(s2);
-    (clamp(u32::from((p1 - s1).min(p2 - s2)) + u32::from(scale)).max(1), scale)
+    (clamp(u32::from(p1.saturating_sub(s1).min(p2.saturating_sub(s2))) + u32::from(scale)).max(1), scale)
 }
 
 /// ksqlDB rejects types past 38 digits; Brook clamps result types to 38 and reports an overflow
@@ -164,12 +164,12 @@ pub(crate) fn arith(op: char, a: &Decimal, b: &Decimal, precision: u8, scale: u8
     let (u, s) = match op {
         '+' => (x.checked_add(y).ok_or_else(overflow)?, common),
         '-' => (x.checked_sub(y).ok_or_else(overflow)?, common),
-        '*' => (a.unscaled.checked_mul(b.unscaled).ok_or_else(overflow)?, a.scale + b.scale),
+        '*' => (a.unscaled.checked_mul(b.unscaled).ok_or_else(overflow)?, a.scale.saturating_add(b.scale)),
         '%' => {
             if y == 0 {
                 return eval_err!("Division by zero");
             }
-            (x % y, common)
+            (x.checked_rem(y).ok_or_else(overflow)?, common)
         }
         _ => {
             if y == 0 {
@@ -178,10 +178,10 @@ pub(crate) fn arith(op: char, a: &Decimal, b: &Decimal, precision: u8, scale: u8
             // ksqlDB divides with `MathContext(precision, UNNECESSARY)`: a quotient that
             // does not end within the result scale fails the record ("Rounding necessary").
             let up = rescale(x, 0, scale).ok_or_else(overflow)?;
-            if up % y != 0 {
+            if up.checked_rem(y).ok_or_else(overflow)? != 0 {
                 return eval_err!("Rounding necessary: {a} / {b} does not fit DECIMAL({precision}, {scale}) exactly");
             }
-            (up / y, scale)
+            (up.checked_div(y).ok_or_else(overflow)?, scale)
         }
     };
     let u = rescale(u, s, scale).ok_or_else(overflow)?;

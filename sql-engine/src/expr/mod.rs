@@ -34,6 +34,8 @@ pub(crate) mod node;
 pub(crate) mod types;
 
 #[cfg(test)]
+mod golden;
+#[cfg(test)]
 mod tests;
 
 use std::sync::Arc;
@@ -98,6 +100,19 @@ impl CompiledExpr {
     /// `CAST`, a function error); queries log it and go on, as ksqlDB does.
     pub fn eval(&self, row: &[Value]) -> Result<Value> {
         self.node.eval(row, &[])
+    }
+
+    /// The scope columns the expression reads, ascending (for projection pushdown).
+    pub fn columns(&self) -> Vec<usize> {
+        let mut out = Vec::new();
+        self.node.visit(&mut |n| {
+            if let Node::Column(i) = n {
+                out.push(*i);
+            }
+        });
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// The value of an expression that reads no columns (`INSERT ... VALUES`, literals).
@@ -165,6 +180,10 @@ fn collect_calls(expr: &Expr, wanted: &dyn Fn(&str) -> bool) -> Vec<Expr> {
 
 /// Visits `expr` and its sub-expressions, pre-order; `visit` returns whether to descend.
 pub fn walk(expr: &Expr, visit: &mut dyn FnMut(&Expr) -> bool) {
+    stacker::maybe_grow(node::STACK_RED_ZONE, node::STACK_SEGMENT, || walk_inner(expr, visit));
+}
+
+fn walk_inner(expr: &Expr, visit: &mut dyn FnMut(&Expr) -> bool) {
     if !visit(expr) {
         return;
     }
@@ -224,6 +243,12 @@ pub fn fuzz_eval(expr: &Expr, row: &[Value]) -> Result<Value> {
     let columns = row.iter().enumerate().map(|(i, v)| ScopeColumn { qualifier: None, name: format!("C{i}"), ty: value_type(v) }).collect();
     let registry = FunctionRegistry::new();
     compile(expr, &Scope::new(columns), &registry, &|_| None)?.eval(row)
+}
+
+/// Parses, compiles and evaluates expression text on an empty row without panicking: the
+/// entry for a fuzz target over SQL text.
+pub fn fuzz_eval_text(text: &str) -> Result<Value> {
+    fuzz_eval(&crate::parser::parse_expression(text)?, &[])
 }
 
 /// The type of a value, as best it can be told (`STRING` for nulls and empty collections).

@@ -1,6 +1,7 @@
 //! The compiled expression tree and its evaluation. Every column, struct field, function and
 //! conversion is resolved by [`super::compile`]; evaluation only walks the tree.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -11,6 +12,10 @@ use super::types::ArithOp;
 use crate::function::{Nulls, ScalarImpl};
 use crate::value::{SqlType, Value};
 use crate::{eval_err, Result};
+
+/// Stack left below which recursion moves to a new segment, and that segment's size.
+pub(crate) const STACK_RED_ZONE: usize = 64 * 1024;
+pub(crate) const STACK_SEGMENT: usize = 1024 * 1024;
 
 /// Comparison operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +155,26 @@ pub(crate) fn sql_cmp(a: &Value, b: &Value) -> Option<Ordering> {
 impl Node {
     /// Evaluates against a row and the current lambda variables.
     pub(crate) fn eval(&self, row: &[Value], vars: &[Value]) -> Result<Value> {
+        match self {
+            Node::Literal(_) | Node::Column(_) => self.eval_ref(row, vars).map(Cow::into_owned),
+            // Trees may be 1,000 deep (the parser's limit): grow the stack instead of overflowing it.
+            _ => stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.eval_inner(row, vars)),
+        }
+    }
+
+    /// [`Self::eval`] without copying a column's or literal's value.
+    fn eval_ref<'a>(&'a self, row: &'a [Value], vars: &[Value]) -> Result<Cow<'a, Value>> {
+        match self {
+            Node::Literal(v) => Ok(Cow::Borrowed(v)),
+            Node::Column(i) => match row.get(*i) {
+                Some(v) => Ok(Cow::Borrowed(v)),
+                None => eval_err!("row has {} columns, expression reads column {i}", row.len()),
+            },
+            _ => self.eval(row, vars).map(Cow::Owned),
+        }
+    }
+
+    fn eval_inner(&self, row: &[Value], vars: &[Value]) -> Result<Value> {
         Ok(match self {
             Node::Literal(v) => v.clone(),
             Node::Column(i) => match row.get(*i) {
@@ -157,8 +182,8 @@ impl Node {
                 None => return eval_err!("row has {} columns, expression reads column {i}", row.len()),
             },
             Node::Var(i) => vars.get(*i).cloned().unwrap_or(Value::Null),
-            Node::Field { base, index } => match base.eval(row, vars)? {
-                Value::Struct(mut fields) if *index < fields.len() => fields.swap_remove(*index).1,
+            Node::Field { base, index } => match base.eval_ref(row, vars)?.as_ref() {
+                Value::Struct(fields) => fields.get(*index).map_or(Value::Null, |(_, v)| v.clone()),
                 _ => Value::Null,
             },
             Node::Index { base, index } => match (base.eval(row, vars)?, index.eval(row, vars)?) {
@@ -176,7 +201,7 @@ impl Node {
                 Value::Int(i) => Value::Int(i.wrapping_neg()),
                 Value::BigInt(i) => Value::BigInt(i.wrapping_neg()),
                 Value::Double(d) => Value::Double(-d),
-                Value::Decimal(d) => Value::Decimal(crate::Decimal { unscaled: -d.unscaled, ..d }),
+                Value::Decimal(d) => Value::Decimal(crate::Decimal { unscaled: d.unscaled.wrapping_neg(), ..d }),
                 other => other,
             },
             Node::Not(e) => opt_bool(boolean(e.eval(row, vars)?)?.map(|b| !b)),
@@ -189,7 +214,7 @@ impl Node {
                 arith(*op, ty, l, r)?
             }
             Node::Compare { op, left, right } => {
-                let (l, r) = (left.eval(row, vars)?, right.eval(row, vars)?);
+                let (l, r) = (left.eval_ref(row, vars)?, right.eval_ref(row, vars)?);
                 if l.is_null() || r.is_null() {
                     return Ok(Value::Null);
                 }
@@ -219,9 +244,9 @@ impl Node {
                 }
                 _ => Value::Null,
             },
-            Node::IsNull { expr, negated } => Value::Boolean(expr.eval(row, vars)?.is_null() != *negated),
+            Node::IsNull { expr, negated } => Value::Boolean(expr.eval_ref(row, vars)?.is_null() != *negated),
             Node::Distinct { left, right, negated } => {
-                let (l, r) = (left.eval(row, vars)?, right.eval(row, vars)?);
+                let (l, r) = (left.eval_ref(row, vars)?, right.eval_ref(row, vars)?);
                 let same = match (l.is_null(), r.is_null()) {
                     (true, true) => true,
                     (false, false) => sql_cmp(&l, &r) == Some(Ordering::Equal),
@@ -230,11 +255,12 @@ impl Node {
                 Value::Boolean(same == *negated)
             }
             Node::Like { expr, pattern, negated } => {
-                let Value::String(s) = expr.eval(row, vars)? else { return Ok(Value::Null) };
+                let v = expr.eval_ref(row, vars)?;
+                let Value::String(s) = v.as_ref() else { return Ok(Value::Null) };
                 let matched = match pattern {
-                    LikePattern::Fixed(re) => re.is_match(&s),
+                    LikePattern::Fixed(re) => re.is_match(s),
                     LikePattern::Dynamic { pattern, escape } => match pattern.eval(row, vars)? {
-                        Value::String(p) => like_regex(&p, *escape)?.is_match(&s),
+                        Value::String(p) => like_regex(&p, *escape)?.is_match(s),
                         _ => return Ok(Value::Null),
                     },
                 };
@@ -299,6 +325,56 @@ impl Node {
                 super::lambda::apply(*kind, base, init, bodies, row, &vars[..(*depth).min(vars.len())])?
             }
         })
+    }
+}
+
+impl Node {
+    /// Calls `f` on this node and every node below it.
+    pub(crate) fn visit(&self, f: &mut dyn FnMut(&Node)) {
+        f(self);
+        let mut go = |n: &Node| n.visit(f);
+        match self {
+            Node::Literal(_) | Node::Column(_) | Node::Var(_) => {}
+            Node::Field { base, .. } | Node::Neg(base) | Node::Not(base) | Node::IsNull { expr: base, .. } | Node::Cast { expr: base, .. } => go(base),
+            Node::Index { base, index: other } | Node::Key { base, key: other } => {
+                go(base);
+                go(other);
+            }
+            Node::Arith { left, right, .. } | Node::Compare { left, right, .. } | Node::Distinct { left, right, .. } | Node::And(left, right) | Node::Or(left, right) | Node::Concat(left, right) => {
+                go(left);
+                go(right);
+            }
+            Node::Like { expr, pattern, .. } => {
+                go(expr);
+                if let LikePattern::Dynamic { pattern, .. } = pattern {
+                    go(pattern);
+                }
+            }
+            Node::InList { expr, list, .. } => {
+                go(expr);
+                list.iter().for_each(go);
+            }
+            Node::Case { whens, otherwise } => {
+                for (w, t) in whens {
+                    go(w);
+                    go(t);
+                }
+                go(otherwise);
+            }
+            Node::Call { args, .. } | Node::MakeArray(args) => args.iter().for_each(go),
+            Node::MakeMap(entries) => entries.iter().for_each(|(k, v)| {
+                go(k);
+                go(v);
+            }),
+            Node::MakeStruct(fields) => fields.iter().for_each(|(_, v)| go(v)),
+            Node::Lambda { base, init, bodies, .. } => {
+                go(base);
+                if let Some(i) = init {
+                    go(i);
+                }
+                bodies.iter().for_each(go);
+            }
+        }
     }
 }
 

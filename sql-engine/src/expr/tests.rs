@@ -312,3 +312,56 @@ fn fuzz_entry_never_panics_on_odd_rows() {
     let _ = fuzz_eval(&Expr::Subscript { base: Box::new(col("C0")), index: Box::new(int(i32::MIN)) }, &odd);
     assert!(fuzz_eval(&col("C9"), &odd).is_err());
 }
+
+#[test]
+fn malformed_values_and_extreme_arguments_do_not_panic() {
+    let weird = Value::Decimal(Decimal { unscaled: i128::MIN, precision: 3, scale: 200 });
+    let row = vec![weird.clone(), Value::Decimal(Decimal { unscaled: -1, precision: 1, scale: 0 })];
+    for op in [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Mod] {
+        let _ = fuzz_eval(&bin(op, col("C0"), col("C1")), &row);
+    }
+    let _ = fuzz_eval(&Expr::Unary { op: UnaryOp::Neg, expr: Box::new(col("C0")) }, &row);
+    let _ = fuzz_eval(&call("ABS", vec![col("C0")]), &row);
+    let _ = fuzz_eval(&call("ROUND", vec![dec("1.5"), int(i32::MIN)]), &[]);
+    assert!(fuzz_eval(&call("LPAD", vec![s("x"), int(i32::MAX), s("y")]), &[]).is_err());
+    assert!(fuzz_eval(&call("GENERATE_SERIES", vec![big(i64::MIN), big(i64::MAX)]), &[]).is_err());
+    let _ = fuzz_eval(&call("SLICE", vec![Expr::Array(vec![int(1)]), big(i64::MIN), big(i64::MIN)]), &[]);
+}
+
+#[test]
+fn deep_trees_compile_and_evaluate_on_a_small_stack() {
+    let mut e = int(1);
+    for _ in 0..1000 {
+        e = bin(BinaryOp::Add, e, Expr::Unary { op: UnaryOp::Neg, expr: Box::new(int(1)) });
+    }
+    let t = std::thread::Builder::new().stack_size(256 * 1024).spawn(move || {
+        let registry = FunctionRegistry::new();
+        assert_eq!(collect_aggregates(&e, &registry).len(), 0);
+        compile(&e, &Scope::default(), &registry, &|_| None).unwrap().eval(&[]).unwrap()
+    });
+    assert_eq!(t.unwrap().join().unwrap(), Value::Int(-999));
+}
+
+#[test]
+fn referenced_columns() {
+    let e = call("TRANSFORM", vec![col("ARR"), lambda(&["X"], bin(BinaryOp::Add, col("X"), col("A")))]);
+    assert_eq!(compiled(&e).columns(), vec![0, 4]);
+    assert_eq!(compiled(&bin(BinaryOp::Add, col("B"), col("B"))).columns(), vec![1]);
+    assert!(compiled(&int(1)).columns().is_empty());
+}
+
+#[test]
+fn deterministic_calls_on_literals_fold() {
+    let folded = compiled(&call("PARSE_TIMESTAMP", vec![s("2020-01-01"), s("yyyy-MM-dd")]));
+    assert!(matches!(&*folded.node, Node::Literal(Value::Timestamp(1_577_836_800_000))), "{:?}", folded.node);
+    assert!(matches!(&*compiled(&call("RANDOM", vec![])).node, Node::Call { .. }));
+    assert!(matches!(&*compiled(&call("UUID", vec![])).node, Node::Call { .. }));
+    let failing = compiled(&call("PARSE_DATE", vec![s("nope"), s("yyyy")]));
+    assert!(matches!(&*failing.node, Node::Call { .. }));
+    assert!(failing.eval(&row()).is_err());
+    let mut registry = FunctionRegistry::new();
+    registry.register_udf("ONE", "", || 1i64).unwrap();
+    let udf = compile(&call("ONE", vec![]), &scope(), &registry, &|_| None).unwrap();
+    assert!(matches!(&*udf.node, Node::Call { .. }));
+    assert_eq!(udf.eval(&row()).unwrap(), Value::BigInt(1));
+}

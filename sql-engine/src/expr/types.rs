@@ -52,7 +52,7 @@ pub(crate) fn common_type(a: &SqlType, b: &SqlType) -> Option<SqlType> {
         (x, y) if is_numeric(x) && is_numeric(y) => {
             let ((p1, s1), (p2, s2)) = (as_decimal(x)?, as_decimal(y)?);
             let scale = s1.max(s2);
-            let precision = ((p1 - s1).max(p2 - s2) + scale).min(decimal::MAX_PRECISION);
+            let precision = p1.saturating_sub(s1).max(p2.saturating_sub(s2)).saturating_add(scale).min(decimal::MAX_PRECISION);
             T::Decimal { precision, scale }
         }
         (T::Array(x), T::Array(y)) => T::Array(Box::new(common_type(x, y)?)),

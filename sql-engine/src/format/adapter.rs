@@ -8,8 +8,8 @@ use std::sync::Arc;
 use brook_state_store::{Error as StoreError, Result as StoreResult, Serde};
 
 use super::{RowSerde, SerdeContext};
-use crate::value::{Column, Row};
 use crate::error::Result;
+use crate::value::{Column, Row};
 
 /// A [`RowSerde`] bound to the key or the value side, usable wherever the DSL takes
 /// `Arc<dyn Serde<Row>>`.

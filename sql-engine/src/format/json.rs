@@ -3,8 +3,9 @@
 //!
 //! Writing: a record is an object with one field per column, named as the column is (upper
 //! case unless quoted); a single key column, or a single value column with
-//! `WRAP_SINGLE_VALUE=false`, is written bare, and a bare `NULL` is a null record. `DECIMAL` is a JSON number with exactly `scale`
-//! fraction digits, `BYTES` a base64 string, `TIMESTAMP` epoch milliseconds, `TIME`
+//! `WRAP_SINGLE_VALUE=false`, is written bare, and a bare `NULL` is a null record. `DECIMAL` is
+//! a JSON number with exactly `scale` fraction digits, in Java's `BigDecimal.toString` form
+//! (`1.2E-7` below 10^-6), `BYTES` a base64 string, `TIMESTAMP` epoch milliseconds, `TIME`
 //! milliseconds of the day, `DATE` days since the epoch, `DOUBLE` as Java prints it
 //! (`NaN`/`Infinity` as strings, as Jackson does).
 //!
@@ -66,6 +67,7 @@ pub(crate) struct JsonRowSerde {
 }
 
 impl JsonRowSerde {
+    /// `unwrapped` applies only to a single column.
     pub(crate) fn new(columns: &[Column], unwrapped: bool) -> Self {
         let prefixes = columns
             .iter()
@@ -76,7 +78,11 @@ impl JsonRowSerde {
                 p
             })
             .collect();
-        JsonRowSerde { columns: columns.iter().map(|c| (c.name.clone(), c.ty.clone())).collect(), unwrapped, prefixes }
+        JsonRowSerde {
+            columns: columns.iter().map(|c| (c.name.clone(), c.ty.clone())).collect(),
+            unwrapped: unwrapped && columns.len() == 1,
+            prefixes,
+        }
     }
 
     /// The row as a JSON document (the object, or the bare value when unwrapped).
@@ -152,9 +158,7 @@ pub(crate) fn write_value(out: &mut String, v: &Value) {
         }
         Value::Double(d) if d.is_finite() => out.push_str(&java_double(*d)),
         Value::Double(d) => json_tree::write_str(out, &java_double(*d)),
-        Value::Decimal(d) => {
-            let _ = write!(out, "{d}");
-        }
+        Value::Decimal(d) => out.push_str(&scalar::java_big_decimal(d)),
         Value::String(s) => json_tree::write_str(out, s),
         Value::Bytes(b) => json_tree::write_str(out, &scalar::base64_encode(b)),
         Value::Array(items) => json_tree::write_joined(out, '[', ']', items, write_value),

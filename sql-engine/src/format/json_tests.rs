@@ -163,6 +163,11 @@ fn ksqldb_decimals_keep_their_digits() {
     let s = value_serde(&[("D", SqlType::Decimal { precision: 4, scale: 2 })]);
     let bytes = s.serialize(&[dec(1230, 4, 2)], &SerdeContext::value("t")).unwrap().unwrap();
     assert_eq!(bytes, br#"{"D":12.30}"#);
+    // Below 10^-6 Jackson writes BigDecimal.toString()'s exponent form; it reads back exactly.
+    let tiny = value_serde(&[("D", SqlType::Decimal { precision: 10, scale: 8 })]);
+    let bytes = tiny.serialize(&[dec(12, 10, 8)], &SerdeContext::value("t")).unwrap().unwrap();
+    assert_eq!(bytes, br#"{"D":1.2E-7}"#);
+    assert_eq!(tiny.deserialize(Some(&bytes), &SerdeContext::value("t")).unwrap().unwrap(), vec![dec(12, 10, 8)]);
 }
 
 #[test]
@@ -260,7 +265,7 @@ fn hostile_input_is_a_serde_error() {
     let m = err(s.deserialize(Some(b"{\"A\":[\"\xff\"]}"), &SerdeContext::value("t")));
     assert!(m.starts_with("Failed to deserialize value from topic: t. Invalid UTF-8"), "{m}");
     let m = err(read(&s, "{bad json containing personal info: do not log me"));
-    assert!(!m.contains("personal"), "{m}");
+    assert_eq!(m, "Failed to deserialize value from topic: bob. Unexpected character ('b' (code 98)): was expecting double-quote to start field name");
     for bad in ["{\"A\":", "{\"A\":[1,", "[", "\"", "{\"A\":\"\\ud800\"}"] {
         // Truncations fail; a lone surrogate escape decodes to U+FFFD as in Java.
         let r = read(&s, bad);

@@ -47,8 +47,9 @@ impl Json<'_> {
     }
 }
 
-/// Parses the first JSON value in `bytes`. `Ok(None)` when there is none (empty or blank input,
-/// Jackson's `MissingNode`).
+/// Parses the first JSON value in `bytes`; `Ok(None)` when there is none (empty or blank
+/// input, Jackson's `MissingNode`). Error messages follow Jackson's wording where it has one,
+/// without its location (ksqlDB clears it so records do not leak into logs).
 pub(crate) fn parse(bytes: &[u8]) -> Result<Option<Json<'_>>, String> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         format!("Invalid UTF-8 middle byte at byte offset {}", e.valid_up_to())
@@ -76,8 +77,8 @@ impl<'a> Parser<'a> {
 
     fn unexpected(&self, expecting: &str) -> String {
         match self.text[self.pos..].chars().next() {
-            None => format!("Unexpected end-of-input: expected {expecting}"),
-            Some(c) => format!("Unexpected character ('{c}' (code {})): expected {expecting}", c as u32),
+            None => format!("Unexpected end-of-input: was expecting {expecting}"),
+            Some(c) => format!("Unexpected character ('{c}' (code {})): was expecting {expecting}", c as u32),
         }
     }
 
@@ -93,7 +94,7 @@ impl<'a> Parser<'a> {
             Some(b't') => self.literal("true", Json::Bool(true)),
             Some(b'f') => self.literal("false", Json::Bool(false)),
             Some(b'n') => self.literal("null", Json::Null),
-            _ => Err(self.unexpected("a JSON value")),
+            _ => Err(self.unexpected("a valid value (JSON String, Number, Array, Object or token 'null', 'true' or 'false')")),
         }
     }
 
@@ -102,7 +103,7 @@ impl<'a> Parser<'a> {
             self.pos += word.len();
             Ok(v)
         } else {
-            Err(format!("Unrecognized token: was expecting '{word}'"))
+            Err("Unrecognized token: was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')".into())
         }
     }
 
@@ -153,7 +154,7 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                     return Ok(Json::Object(fields));
                 }
-                _ => return Err(self.unexpected("comma or '}' to end an object")),
+                _ => return Err(self.unexpected("comma to separate Object entries")),
             }
         }
     }
@@ -176,7 +177,7 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                     return Ok(Json::Array(items));
                 }
-                _ => return Err(self.unexpected("comma or ']' to end an array")),
+                _ => return Err(self.unexpected("comma to separate Array entries")),
             }
         }
     }

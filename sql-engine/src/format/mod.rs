@@ -11,13 +11,14 @@
 //! `PROTOBUF_NOSR` are known names (their properties are accepted) whose serdes need Schema
 //! Registry; [`format_for`] reports them as unsupported until they plug in behind [`Format`].
 //!
-//! Differences from ksqlDB (also in `docs/sql.md`, section Formats):
-//! - JSON keeps the first value of a record and ignores trailing bytes, as Jackson's
-//!   `readTree` does; parse error messages are our own wording (ksqlDB's come from Jackson) and,
-//!   as in ksqlDB, never quote the record's content.
+//! Differences from ksqlDB (all listed in `docs/sql.md`, section Formats):
+//! - JSON nesting deeper than 256 levels is a deserialization error (Jackson allows 1000).
+//! - JSON parse errors follow Jackson's wording for the common cases only. As Jackson's
+//!   `readTree` does, bytes after the first value are ignored.
 //! - A JSON number read into a `STRING` column keeps the text as written (`1e5` stays `1e5`;
 //!   Jackson's `BigDecimal` prints `1E+5`).
 //! - Doubles are written with the shortest round-trip digits (Java 19+'s `Double.toString`).
+//! - Stores and internal topics use [`InternalRowSerde`], not the query's formats.
 
 mod adapter;
 mod delimited;
@@ -42,7 +43,7 @@ use crate::value::{Column, Row, SqlType, Value};
 
 pub use adapter::RowSerdeAdapter;
 pub use internal::InternalRowSerde;
-pub use props::{formats_from_properties, FormatDefaults, SourceFormats};
+pub use props::{formats_from_properties, sink_formats, FormatDefaults, SourceFormats};
 pub use test_json::{row_from_json, row_to_json};
 
 /// Format property: the `DELIMITED` field separator (one character).

@@ -6,11 +6,15 @@
 //!   to `ksql.persistence.default.format.value` (unset: the property is required);
 //! - `KEY_DELIMITER` / `VALUE_DELIMITER` become the `delimiter` property, `KEY_SCHEMA_ID` /
 //!   `VALUE_SCHEMA_ID` and `*_SCHEMA_FULL_NAME` the Schema Registry properties;
-//! - `WRAP_SINGLE_VALUE` must be supported by the value format and needs one value column.
+//! - `WRAP_SINGLE_VALUE` must be supported by the value format and needs one value column;
+//! - a `... AS SELECT` sink inherits the source's formats ([`sink_formats`]).
 
-use super::{format_for, validate_columns, Format, RowSerdeAdapter, FormatInfo, DELIMITER, FULL_SCHEMA_NAME, KNOWN_FORMATS, SCHEMA_ID};
 use serde::{Deserialize, Serialize};
 
+use super::{
+    format_for, validate_columns, Format, FormatInfo, RowSerdeAdapter, DELIMITER, FULL_SCHEMA_NAME, KNOWN_FORMATS,
+    SCHEMA_ID,
+};
 use crate::error::{Error, Result};
 use crate::parser::ast::Literal;
 use crate::value::{Column, ColumnNamespace, LogicalSchema};
@@ -93,6 +97,44 @@ fn check_wrapping(format: &dyn Format, wrap: Option<bool>, value_columns: usize)
 /// [`Error::Analysis`] with ksqlDB's messages for conflicting, missing or ill-typed properties
 /// and unknown formats.
 pub fn formats_from_properties(props: &[(String, Literal)], defaults: &FormatDefaults) -> Result<SourceFormats> {
+    let fallback = (defaults.key_format.as_deref().map(FormatInfo::of), defaults.value_format.as_deref().map(FormatInfo::of));
+    read_formats(props, fallback, defaults)
+}
+
+/// The formats of the sink of a `CREATE STREAM/TABLE ... AS SELECT`: what the `WITH` clause
+/// sets, else the source's format with its properties (a DELIMITED source's delimiter carries
+/// over, as in ksqlDB). A `NONE` key format is not inherited by a sink with key columns
+/// (`has_key_columns`): it gets `ksql.persistence.default.format.key`. `WRAP_SINGLE_VALUE` is
+/// never inherited.
+///
+/// # Errors
+/// As [`formats_from_properties`].
+pub fn sink_formats(
+    props: &[(String, Literal)],
+    source: &SourceFormats,
+    defaults: &FormatDefaults,
+    has_key_columns: bool,
+) -> Result<SourceFormats> {
+    // Only the delimiter carries over: a schema id or name belongs to the source's subject.
+    let inherit = |info: &FormatInfo| FormatInfo {
+        format: info.format.clone(),
+        properties: info.properties.iter().filter(|(k, _)| k.as_str() == DELIMITER).map(|(k, v)| (k.clone(), v.clone())).collect(),
+        wrap_single_value: None,
+    };
+    let key = if source.key.format == "NONE" && has_key_columns {
+        defaults.key_format.as_deref().map(FormatInfo::of)
+    } else {
+        Some(inherit(&source.key))
+    };
+    read_formats(props, (key, Some(inherit(&source.value))), defaults)
+}
+
+/// Formats from `props`, each side falling back to `fallback` when not named.
+fn read_formats(
+    props: &[(String, Literal)],
+    fallback: (Option<FormatInfo>, Option<FormatInfo>),
+    defaults: &FormatDefaults,
+) -> Result<SourceFormats> {
     let get = |name: &str| props.iter().rev().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
     let string = |name: &str| -> Result<Option<String>> {
         match get(name) {
@@ -113,25 +155,25 @@ pub fn formats_from_properties(props: &[(String, Literal)], defaults: &FormatDef
             )));
         }
     }
-    let key_name = format.clone().or(string("KEY_FORMAT")?).or_else(|| defaults.key_format.clone());
-    let value_name = format.or(string("VALUE_FORMAT")?).or_else(|| defaults.value_format.clone());
-    let Some(value_name) = value_name else {
+    let named = |name: Option<String>| -> Result<Option<FormatInfo>> {
+        let Some(info) = name.map(|n| FormatInfo::of(&n)) else { return Ok(None) };
+        if !KNOWN_FORMATS.contains(&info.format.as_str()) {
+            return Err(Error::Analysis(format!("Unknown format: {}", info.format)));
+        }
+        Ok(Some(info))
+    };
+    let key = named(format.clone().or(string("KEY_FORMAT")?))?.or(fallback.0);
+    let value = named(format.or(string("VALUE_FORMAT")?))?.or(fallback.1);
+    let Some(mut value) = value else {
         return Err(Error::Analysis(
             "Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Either provide one or set a default via the 'ksql.persistence.default.format.value' config.".into(),
         ));
     };
-    let Some(key_name) = key_name else {
+    let Some(mut key) = key else {
         return Err(Error::Analysis(
             "Statement is missing the 'KEY_FORMAT' property from the WITH clause. Either provide one or set a default via the 'ksql.persistence.default.format.key' config.".into(),
         ));
     };
-    let mut key = FormatInfo::of(&key_name);
-    let mut value = FormatInfo::of(&value_name);
-    for info in [&key, &value] {
-        if !KNOWN_FORMATS.contains(&info.format.as_str()) {
-            return Err(Error::Analysis(format!("Unknown format: {}", info.format)));
-        }
-    }
     for (prop, info) in [("KEY_DELIMITER", &mut key), ("VALUE_DELIMITER", &mut value)] {
         if let Some(d) = string(prop)? {
             super::delimited::parse_delimiter(&d)

@@ -152,3 +152,26 @@ fn serdes_for_a_source() {
     assert_eq!(Serde::<crate::value::Row>::serialize(&value, "t", &row).unwrap(), b"1,x");
     assert!(f.serdes(&schema(&[SqlType::Boolean], &[SqlType::Int])).is_err());
 }
+
+#[test]
+fn sinks_inherit_source_formats() {
+    let defaults = FormatDefaults::default();
+    // delimited.json: "should take source delimiter for sink", and an override.
+    let source = read(&[("VALUE_FORMAT", s("DELIMITED")), ("VALUE_DELIMITER", s("|"))]).unwrap();
+    let sink = sink_formats(&[], &source, &defaults, true).unwrap();
+    assert_eq!(sink, source);
+    let sink = sink_formats(&props(&[("VALUE_DELIMITER", s("$"))]), &source, &defaults, true).unwrap();
+    assert_eq!(sink.value.properties.get(DELIMITER).map(String::as_str), Some("$"));
+    let sink = sink_formats(&props(&[("VALUE_FORMAT", s("JSON"))]), &source, &defaults, true).unwrap();
+    assert_eq!(sink.value, FormatInfo::of("JSON"));
+    // none.json: a NONE key is not inherited once the sink has key columns.
+    let keyless = read(&[("KEY_FORMAT", s("NONE")), ("VALUE_FORMAT", s("JSON"))]).unwrap();
+    let json_default = FormatDefaults { key_format: Some("JSON".into()), ..FormatDefaults::default() };
+    assert_eq!(sink_formats(&[], &keyless, &json_default, true).unwrap().key, FormatInfo::of("JSON"));
+    assert_eq!(sink_formats(&[], &keyless, &json_default, false).unwrap().key, FormatInfo::of("NONE"));
+    // Schema ids and wrapping stay with the source.
+    let avro = read(&[("FORMAT", s("AVRO")), ("VALUE_SCHEMA_ID", Literal::Int(3)), ("WRAP_SINGLE_VALUE", Literal::Boolean(false))]).unwrap();
+    let sink = sink_formats(&[], &avro, &defaults, true).unwrap();
+    assert_eq!(sink.value, FormatInfo::of("AVRO"));
+    assert!(msg(sink_formats(&props(&[("FORMAT", s("JSON")), ("KEY_FORMAT", s("KAFKA"))]), &avro, &defaults, true)).starts_with("Cannot supply both"));
+}

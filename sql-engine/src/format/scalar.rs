@@ -46,6 +46,21 @@ pub(crate) fn java_double(d: f64) -> String {
     }
 }
 
+/// `BigDecimal.toString()` of a decimal, as Jackson writes decimals into JSON: plain notation
+/// unless the adjusted exponent is below -6 (`0.00000012` with scale 8 is `1.2E-7`, zero at
+/// scale 8 is `0E-8`).
+pub(crate) fn java_big_decimal(d: &Decimal) -> String {
+    let digits = d.unscaled.unsigned_abs().to_string();
+    let adjusted = digits.len() as i64 - 1 - i64::from(d.scale);
+    if adjusted >= -6 {
+        return d.to_string();
+    }
+    let sign = if d.unscaled < 0 { "-" } else { "" };
+    let (first, rest) = digits.split_at(1);
+    let point = if rest.is_empty() { "" } else { "." };
+    format!("{sign}{first}{point}{rest}E{adjusted}")
+}
+
 /// `Double.parseDouble`: trims ASCII whitespace, accepts `NaN`, `Infinity`, an optional sign
 /// and a trailing `d`/`f` type suffix.
 pub(crate) fn parse_java_double(s: &str) -> Option<f64> {
@@ -254,6 +269,22 @@ mod tests {
             if !d.is_nan() {
                 assert_eq!(parse_java_double(want), Some(d));
             }
+        }
+    }
+
+    #[test]
+    fn decimals_print_as_java_big_decimal_to_string() {
+        let d = |unscaled, scale| java_big_decimal(&Decimal { unscaled, precision: 38, scale });
+        assert_eq!(d(1230, 2), "12.30");
+        assert_eq!(d(1, 6), "0.000001");
+        assert_eq!(d(1, 7), "1E-7");
+        assert_eq!(d(12, 8), "1.2E-7");
+        assert_eq!(d(-123, 10), "-1.23E-8");
+        assert_eq!(d(0, 8), "0E-8");
+        assert_eq!(d(0, 6), "0.000000");
+        assert_eq!(d(5, 0), "5");
+        for text in [d(12, 8), d(0, 8), d(-123, 10)] {
+            assert!(parse_big_decimal(&text).is_some(), "{text}");
         }
     }
 

@@ -132,8 +132,8 @@ fn slice(a: &[Value], _: &SqlType) -> Result<Value> {
     let len = items.len() as i64;
     let from = if arg(a, 1).is_null() { 1 } else { long(a, 1)? };
     let to = if arg(a, 2).is_null() { len } else { long(a, 2)? };
-    let from = if from < 0 { len + from + 1 } else { from }.max(1);
-    let to = if to < 0 { len + to + 1 } else { to }.min(len);
+    let from = if from < 0 { len.saturating_add(from).saturating_add(1) } else { from }.max(1);
+    let to = if to < 0 { len.saturating_add(to).saturating_add(1) } else { to }.min(len);
     if from > to {
         return Ok(Value::Array(Vec::new()));
     }
@@ -141,8 +141,8 @@ fn slice(a: &[Value], _: &SqlType) -> Result<Value> {
 }
 
 fn generate_series(a: &[Value], ret: &SqlType) -> Result<Value> {
-    let (start, end) = (long(a, 0)?, long(a, 1)?);
-    let step = if a.len() > 2 { long(a, 2)? } else if end >= start { 1 } else { -1 };
+    let (start, end) = (i128::from(long(a, 0)?), i128::from(long(a, 1)?));
+    let step = if a.len() > 2 { i128::from(long(a, 2)?) } else if end >= start { 1 } else { -1 };
     if step == 0 {
         return eval_err!("GENERATE_SERIES step cannot be zero");
     }
@@ -154,7 +154,7 @@ fn generate_series(a: &[Value], ret: &SqlType) -> Result<Value> {
         return eval_err!("GENERATE_SERIES would produce {count} elements");
     }
     let ints = matches!(ret, SqlType::Array(e) if **e == SqlType::Int);
-    Ok(Value::Array((0..count).map(|i| start + i * step).map(|v| if ints { Value::Int(v as i32) } else { Value::BigInt(v) }).collect()))
+    Ok(Value::Array((0..count).map(|i| start + i * step).map(|v| if ints { Value::Int(v as i32) } else { Value::BigInt(v as i64) }).collect()))
 }
 
 fn as_map(a: &[Value], _: &SqlType) -> Result<Value> {

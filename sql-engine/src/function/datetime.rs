@@ -108,7 +108,7 @@ fn unit_ms(unit: &str) -> Result<(i128, i128)> {
 fn interval_ms(unit: &str, interval: i64, sign: i64) -> Result<i64> {
     let (num, den) = unit_ms(unit)?;
     let ms = i128::from(interval) * num / den * i128::from(sign);
-    i64::try_from(ms).or_else(|_| eval_err!("interval of {interval} {unit} overflows"))
+    i64::try_from(ms).map_err(|_| crate::Error::Eval(format!("interval of {interval} {unit} overflows")))
 }
 
 fn shift_date(a: &[Value], sign: i64) -> Result<Value> {
@@ -136,7 +136,7 @@ fn convert_tz(a: &[Value], _: &SqlType) -> Result<Value> {
         return eval_err!("timestamp {ts} out of range");
     };
     let shift = i64::from(to.offset_at(&utc).local_minus_utc() - from.offset_at(&utc).local_minus_utc()) * 1000;
-    Ok(Value::Timestamp(ts + shift))
+    Ok(Value::Timestamp(ts.saturating_add(shift)))
 }
 
 #[cfg(test)]

@@ -3,12 +3,13 @@
 //! names, `UTC`, `Z`, `+02:00`). Parsing fills missing fields as ksqlDB does: 1970-01-01,
 //! midnight.
 //!
-//! Differences from Java: `S` and `SS` print and parse three digits, `X` prints `+00:00`
-//! rather than `Z`, week-based fields (`w`, `W`, `Y`) are ISO weeks.
+//! Differences from Java: `S` and `SS` print and parse three digits; a single `X` prints
+//! `+hhmm` like `XX` (Java: `+hh`); week-based fields (`w`,
+//! `Y`) are ISO weeks.
 
 use std::fmt::Write;
 
-use chrono::format::{parse, Item, Parsed, StrftimeItems};
+use chrono::format::{parse, Fixed, Item, Parsed, StrftimeItems};
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
@@ -92,10 +93,10 @@ pub(crate) fn to_strftime(pattern: &str) -> Result<String> {
             ('G', _) => "AD",
             _ => return eval_err!("Unknown pattern letter: {c}"),
         };
-        if c == 'X' && n < 3 {
-            out.push_str("%z");
-        } else {
-            out.push_str(spec);
+        match (c, n) {
+            ('X', 1 | 2) => out.push(X_SHORT),
+            ('X', _) => out.push(X_COLON),
+            _ => out.push_str(spec),
         }
         i += n;
     }
@@ -110,13 +111,35 @@ fn push_literal(out: &mut String, c: char) {
     }
 }
 
-/// Items of a strftime string, rejecting ones chrono cannot handle.
+/// Java's `X`/`XX` (`+0200`, `Z` at zero) and `XXX` (`+02:00`, `Z`): chrono has these items
+/// but no strftime letters, so the translation marks them with private-use characters.
+const X_SHORT: char = '\u{E000}';
+const X_COLON: char = '\u{E001}';
+
+/// Items of a translated pattern, rejecting ones chrono cannot handle.
 fn items(fmt: &str) -> Result<Vec<Item<'_>>> {
-    let items: Vec<Item<'_>> = StrftimeItems::new(fmt).collect();
-    if items.iter().any(|i| matches!(i, Item::Error)) {
-        return eval_err!("Invalid pattern: {fmt}");
+    let mut out = Vec::new();
+    for item in StrftimeItems::new(fmt) {
+        match item {
+            Item::Error => return eval_err!("Invalid pattern: {fmt}"),
+            Item::Literal(s) if s.contains([X_SHORT, X_COLON]) => {
+                let mut rest = s;
+                while let Some(i) = rest.find([X_SHORT, X_COLON]) {
+                    if i > 0 {
+                        out.push(Item::Literal(&rest[..i]));
+                    }
+                    let marker = rest[i..].chars().next().unwrap_or(X_SHORT);
+                    out.push(Item::Fixed(if marker == X_SHORT { Fixed::TimezoneOffsetZ } else { Fixed::TimezoneOffsetColonZ }));
+                    rest = &rest[i + marker.len_utf8()..];
+                }
+                if !rest.is_empty() {
+                    out.push(Item::Literal(rest));
+                }
+            }
+            other => out.push(other),
+        }
     }
-    Ok(items)
+    Ok(out)
 }
 
 /// A time zone: a region (`America/New_York`, `UTC`) or a fixed offset (`+02:00`).
@@ -141,18 +164,18 @@ impl Zone {
     }
 
     /// The offset in effect at a UTC instant.
-    pub(crate) fn offset_at(&self, utc: &NaiveDateTime) -> FixedOffset {
+    pub(crate) fn offset_at(self, utc: &NaiveDateTime) -> FixedOffset {
         match self {
             Zone::Region(tz) => tz.offset_from_utc_datetime(utc).fix(),
-            Zone::Fixed(f) => *f,
+            Zone::Fixed(f) => f,
         }
     }
 
     /// The UTC instant of a local date-time (the earlier one in a DST overlap, the later
     /// side of a gap).
-    pub(crate) fn to_utc(&self, local: &NaiveDateTime) -> Option<DateTime<Utc>> {
+    pub(crate) fn to_utc(self, local: &NaiveDateTime) -> Option<DateTime<Utc>> {
         match self {
-            Zone::Region(tz) => tz.from_local_datetime(local).earliest().or_else(|| tz.from_local_datetime(&(*local + chrono::Duration::hours(1))).earliest()).map(|d| d.with_timezone(&Utc)),
+            Zone::Region(tz) => tz.from_local_datetime(local).earliest().or_else(|| local.checked_add_signed(chrono::Duration::hours(1)).and_then(|later| tz.from_local_datetime(&later).earliest())).map(|d| d.with_timezone(&Utc)),
             Zone::Fixed(f) => f.from_local_datetime(local).earliest().map(|d| d.with_timezone(&Utc)),
         }
     }

@@ -1,7 +1,7 @@
 //! JSON functions (ksqlDB's `udf/json`): JSON text in, text or SQL values out. Invalid JSON
 //! gives `NULL`, as in ksqlDB.
 
-use serde_json::Value as Json;
+use super::jsondoc::Doc as Json;
 
 use super::args::{arg, string};
 use super::{FunctionRegistry, Nulls};
@@ -14,16 +14,16 @@ const CAT: &str = "JSON";
 pub(crate) fn register(r: &mut FunctionRegistry) {
     use Nulls::*;
     r.scalar("EXTRACTJSONFIELD", CAT, "The value at a JSONPath ($.a.b[0]) in JSON text: strings unquoted, other values as JSON.", &["(STRING, STRING) -> STRING"], Strict, extract_json_field);
-    r.scalar("JSON_ARRAY_LENGTH", CAT, "The length of a JSON array, NULL for anything else.", &["(STRING) -> INT"], Strict, |a, _| Ok(parse(string(a, 0)?).and_then(|j| j.as_array().map(|v| Value::Int(v.len() as i32))).unwrap_or(Value::Null)));
+    r.scalar("JSON_ARRAY_LENGTH", CAT, "The length of a JSON array, NULL for anything else.", &["(STRING) -> INT"], Strict, json_array_length);
     r.scalar("JSON_CONCAT", CAT, "Merges JSON objects, or concatenates JSON arrays (other values wrapped as one-element arrays).", &["(STRING, STRING...) -> STRING"], Handled, json_concat);
-    r.scalar("JSON_KEYS", CAT, "The keys of a JSON object.", &["(STRING) -> ARRAY<STRING>"], Strict, |a, _| Ok(parse(string(a, 0)?).and_then(|j| j.as_object().map(|o| Value::Array(o.keys().map(|k| Value::String(k.clone())).collect()))).unwrap_or(Value::Null)));
+    r.scalar("JSON_KEYS", CAT, "The keys of a JSON object.", &["(STRING) -> ARRAY<STRING>"], Strict, json_keys);
     r.scalar("JSON_RECORDS", CAT, "The entries of a JSON object, values as JSON text.", &["(STRING) -> MAP<STRING, STRING>"], Strict, json_records);
     r.scalar("IS_JSON_STRING", CAT, "Whether the string is valid JSON.", &["(STRING) -> BOOLEAN"], Handled, |a, _| Ok(Value::Boolean(matches!(arg(a, 0), Value::String(s) if parse(s).is_some()))));
     r.scalar("TO_JSON_STRING", CAT, "Any value as JSON text.", &["(ANY) -> STRING"], Handled, |a, _| Ok(Value::String(to_json(arg(a, 0)).to_string())));
 }
 
 fn parse(s: &str) -> Option<Json> {
-    serde_json::from_str(s).ok()
+    Json::parse(s)
 }
 
 /// Path steps of `$.a['b'][0]`.
@@ -70,7 +70,7 @@ fn extract_json_field(a: &[Value], _: &SqlType) -> Result<Value> {
     };
     for step in steps {
         let next = match (&step, &mut node) {
-            (Step::Key(k), Json::Object(o)) => o.remove(k),
+            (Step::Key(k), Json::Object(o)) => o.iter().position(|(key, _)| key == k).map(|i| o.swap_remove(i).1),
             (Step::Index(i), Json::Array(v)) if *i < v.len() => Some(v.swap_remove(*i)),
             _ => None,
         };
@@ -86,6 +86,20 @@ fn extract_json_field(a: &[Value], _: &SqlType) -> Result<Value> {
     })
 }
 
+fn json_array_length(a: &[Value], _: &SqlType) -> Result<Value> {
+    Ok(match parse(string(a, 0)?) {
+        Some(Json::Array(v)) => Value::Int(v.len() as i32),
+        _ => Value::Null,
+    })
+}
+
+fn json_keys(a: &[Value], _: &SqlType) -> Result<Value> {
+    Ok(match parse(string(a, 0)?) {
+        Some(Json::Object(o)) => Value::Array(o.into_iter().map(|(k, _)| Value::String(k)).collect()),
+        _ => Value::Null,
+    })
+}
+
 fn json_concat(a: &[Value], _: &SqlType) -> Result<Value> {
     let mut docs = Vec::with_capacity(a.len());
     for v in a {
@@ -97,11 +111,13 @@ fn json_concat(a: &[Value], _: &SqlType) -> Result<Value> {
             _ => return Ok(Value::Null),
         }
     }
-    let merged = if docs.iter().all(Json::is_object) {
-        let mut out = serde_json::Map::new();
+    let merged = if docs.iter().all(|d| matches!(d, Json::Object(_))) {
+        let mut out = Vec::new();
         for d in docs {
             if let Json::Object(o) = d {
-                out.extend(o);
+                for (k, v) in o {
+                    Json::insert(&mut out, k, v);
+                }
             }
         }
         Json::Object(out)
@@ -124,8 +140,8 @@ pub(crate) fn to_json(v: &Value) -> Json {
     match v {
         Value::Null => Json::Null,
         Value::Boolean(b) => Json::Bool(*b),
-        Value::Int(i) => Json::from(*i),
-        Value::BigInt(i) => Json::from(*i),
+        Value::Int(i) => Json::Number((*i).into()),
+        Value::BigInt(i) => Json::Number((*i).into()),
         Value::Double(d) => serde_json::Number::from_f64(*d).map_or(Json::Null, Json::Number),
         Value::Decimal(d) => d.to_string().parse::<serde_json::Number>().map_or_else(|_| Json::String(d.to_string()), Json::Number),
         Value::String(s) => Json::String(s.clone()),

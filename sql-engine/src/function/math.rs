@@ -36,6 +36,7 @@ pub(crate) fn register(r: &mut FunctionRegistry) {
     r.scalar("ACOS", CAT, "The inverse cosine, in radians.", &["(DOUBLE) -> DOUBLE"], Strict, |a, _| unary(a, f64::acos));
     r.scalar("ATAN", CAT, "The inverse tangent, in radians.", &["(DOUBLE) -> DOUBLE"], Strict, |a, _| unary(a, f64::atan));
     r.scalar("ATAN2", CAT, "The angle of the point (x, y) given as ATAN2(y, x).", &["(DOUBLE, DOUBLE) -> DOUBLE"], Strict, |a, _| Ok(Value::Double(double(a, 0)?.atan2(double(a, 1)?))));
+    r.scalar("GEO_DISTANCE", "GEOSPATIAL", "The great-circle distance between two (latitude, longitude) points, in KM (default) or MI.", &["(DOUBLE, DOUBLE, DOUBLE, DOUBLE) -> DOUBLE", "(DOUBLE, DOUBLE, DOUBLE, DOUBLE, STRING) -> DOUBLE"], Strict, geo_distance);
     r.scalar("GREATEST", CAT, "The greatest non-null argument.", &["(T, T...) -> T"], Handled, |a, _| Ok(extreme(a, true)));
     r.scalar("LEAST", CAT, "The least non-null argument.", &["(T, T...) -> T"], Handled, |a, _| Ok(extreme(a, false)));
 }
@@ -49,9 +50,37 @@ fn abs(a: &[Value], _: &SqlType) -> Result<Value> {
         Value::Int(i) => Value::Int(i.wrapping_abs()),
         Value::BigInt(i) => Value::BigInt(i.wrapping_abs()),
         Value::Double(d) => Value::Double(d.abs()),
-        Value::Decimal(d) => Value::Decimal(Decimal { unscaled: d.unscaled.abs(), ..*d }),
+        Value::Decimal(d) => Value::Decimal(Decimal { unscaled: d.unscaled.wrapping_abs(), ..*d }),
         other => other.clone(),
     })
+}
+
+/// ksqlDB's `GeoDistance`: haversine on a sphere of 6371 km / 3959 miles.
+fn geo_distance(a: &[Value], _: &SqlType) -> Result<Value> {
+    let (lat1, lon1, lat2, lon2) = (double(a, 0)?, double(a, 1)?, double(a, 2)?, double(a, 3)?);
+    for lat in [lat1, lat2] {
+        if !(-90.0..=90.0).contains(&lat) {
+            return eval_err!("valid latitude values for GEO_DISTANCE are in the range of -90 to 90 degrees, got {}", crate::expr::cast::java_double(lat));
+        }
+    }
+    for lon in [lon1, lon2] {
+        if !(-180.0..=180.0).contains(&lon) {
+            return eval_err!("valid longitude values for GEO_DISTANCE are in the range of -180 to 180 degrees, got {}", crate::expr::cast::java_double(lon));
+        }
+    }
+    let radius = match a.get(4) {
+        None => 6371.0,
+        Some(Value::String(u)) => match u.to_ascii_uppercase().as_str() {
+            "KM" | "KILOMETER" | "KILOMETERS" | "KILOMETRE" | "KILOMETRES" => 6371.0,
+            "MI" | "MILE" | "MILES" => 3959.0,
+            other => return eval_err!("GEO_DISTANCE unit must be one of KM or MI, got '{other}'"),
+        },
+        Some(_) => return eval_err!("GEO_DISTANCE unit must be a STRING"),
+    };
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let (dlat, dlon) = ((lat2 - lat1).to_radians(), (lon2 - lon1).to_radians());
+    let h = (dlat / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dlon / 2.0).sin().powi(2);
+    Ok(Value::Double(2.0 * radius * h.sqrt().asin()))
 }
 
 fn log(a: &[Value], _: &SqlType) -> Result<Value> {
@@ -83,7 +112,7 @@ pub(crate) enum Mode {
 
 /// `u * 10^-scale` rounded to `places` fraction digits, kept at `scale`.
 pub(crate) fn round_unscaled(u: i128, scale: u8, places: i32, mode: Mode) -> Option<i128> {
-    let drop = i32::from(scale) - places;
+    let drop = i32::from(scale).saturating_sub(places);
     if drop <= 0 {
         return Some(u);
     }

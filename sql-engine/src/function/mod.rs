@@ -22,6 +22,7 @@ mod conversion;
 mod datetime;
 pub(crate) mod javatime;
 mod json;
+mod jsondoc;
 mod math;
 mod nulls;
 mod regex;
@@ -29,6 +30,7 @@ pub(crate) mod signature;
 mod string;
 mod table;
 mod udf;
+mod url;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -62,7 +64,7 @@ pub enum Nulls {
 }
 
 /// A custom return type rule, for results whose precision depends on the arguments.
-pub(crate) type ReturnRule = fn(&[SqlType]) -> Option<SqlType>;
+pub type ReturnRule = fn(&[SqlType]) -> Option<SqlType>;
 
 /// One scalar function: its signatures and implementation.
 #[derive(Clone)]
@@ -79,6 +81,16 @@ pub(crate) struct ScalarFunction {
 impl fmt::Debug for ScalarFunction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ScalarFunction").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// Built-ins whose result changes between calls with the same arguments.
+const NONDETERMINISTIC: &[&str] = &["RANDOM", "UUID", "UNIX_TIMESTAMP", "UNIX_DATE"];
+
+impl ScalarFunction {
+    /// Whether equal arguments always give equal results (user functions are assumed not to).
+    pub(crate) fn is_deterministic(&self) -> bool {
+        self.category != "USER" && !NONDETERMINISTIC.contains(&self.name.as_str())
     }
 }
 
@@ -161,6 +173,7 @@ impl FunctionRegistry {
         datetime::register(&mut r);
         json::register(&mut r);
         collections::register(&mut r);
+        url::register(&mut r);
         aggregate::register(&mut r);
         table::register(&mut r);
         r
@@ -180,13 +193,32 @@ impl FunctionRegistry {
         }
     }
 
-    /// Registers a scalar function from signatures and an implementation. The implementation
-    /// receives its arguments converted to the matched signature's parameter types.
+    /// Registers a scalar function from signatures and an implementation. Signatures are
+    /// text: `"(STRING, INT) -> STRING"`, generics `T`/`U`/`K`/`V`/`S` (`"(ARRAY<T>, T) ->
+    /// BOOLEAN"`), `DECIMAL` for any decimal, `ANY`, a last parameter repeating with `...`.
+    /// The implementation receives its arguments converted to the matched signature's types;
+    /// `ret_rule` overrides the return type when it depends on the arguments.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// use brook_sql_engine::function::{FunctionRegistry, Nulls};
+    /// use brook_sql_engine::Value;
+    /// let mut registry = FunctionRegistry::new();
+    /// registry
+    ///     .register_scalar("FIRST_OR", "USER", "first element or a default", &["(ARRAY<T>, T) -> T"], Nulls::Handled, None, Arc::new(|args: &[Value], _: &_| {
+    ///         Ok(match &args[0] {
+    ///             Value::Array(items) if !items.is_empty() => items[0].clone(),
+    ///             _ => args[1].clone(),
+    ///         })
+    ///     }))
+    ///     .unwrap();
+    /// ```
     ///
     /// # Errors
     /// [`crate::Error::Analysis`] for a malformed signature or a name already taken.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn register_scalar(&mut self, name: &str, category: &str, description: &str, signatures: &[&str], nulls: Nulls, ret_rule: Option<ReturnRule>, imp: ScalarImpl) -> Result<()> {
+    pub fn register_scalar(&mut self, name: &str, category: &str, description: &str, signatures: &[&str], nulls: Nulls, ret_rule: Option<ReturnRule>, imp: ScalarImpl) -> Result<()> {
         let name = name.to_ascii_uppercase();
         if self.scalars.contains_key(&name) || self.aggregates.contains_key(&name) || self.tables.contains_key(&name) {
             return analysis_err!("function \"{name}\" already exists");
@@ -233,6 +265,11 @@ impl FunctionRegistry {
     pub(crate) fn table(&mut self, name: &str, description: &str, signatures: &[&str], factory: fn(&[SqlType]) -> Result<Arc<dyn TableFunction>>) {
         let signatures = signatures.iter().map(|s| s.to_string()).collect();
         self.tables.insert(name.into(), TableEntry { description: description.into(), signatures, factory });
+    }
+
+    /// One function's description, for `DESCRIBE FUNCTION name` (upper case).
+    pub fn describe_function(&self, name: &str) -> Option<FunctionDescription> {
+        self.describe().into_iter().find(|f| f.name == name)
     }
 
     /// Whether `name` (upper case) is a scalar function.

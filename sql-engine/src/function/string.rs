@@ -6,6 +6,8 @@ use crate::value::{SqlType, Value};
 use crate::{eval_err, Result};
 
 const CAT: &str = "STRING";
+/// Brook's cap on LPAD/RPAD results, so one record cannot exhaust memory.
+const MAX_PADDED_LEN: usize = 10_000_000;
 
 pub(crate) fn register(r: &mut FunctionRegistry) {
     use Nulls::*;
@@ -144,6 +146,9 @@ fn pad_items<T: Clone>(input: &[T], len: usize, fill: &[T], left: bool) -> Vec<T
 
 fn pad(a: &[Value], left: bool) -> Result<Value> {
     let Ok(len) = usize::try_from(int(a, 1)?) else { return Ok(Value::Null) };
+    if len > MAX_PADDED_LEN {
+        return eval_err!("cannot pad to {len} characters (at most {MAX_PADDED_LEN})");
+    }
     Ok(match (arg(a, 0), arg(a, 2)) {
         (Value::Bytes(b), Value::Bytes(f)) if !f.is_empty() => Value::Bytes(pad_items(b, len, f, left)),
         (Value::String(s), Value::String(f)) if !f.is_empty() => {

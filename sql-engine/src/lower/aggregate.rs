@@ -180,8 +180,8 @@ fn group_stream(step: &ExecutionStep, builder: &StreamsBuilder, cx: &LowerContex
     }
 }
 
-/// `StreamAggregate`, `StreamWindowedAggregate`, `TableAggregate`.
-pub(crate) fn aggregate(a: &AggregateStep, window: Option<&WindowExpr>, builder: &StreamsBuilder, cx: &LowerContext, emit_final: bool) -> Result<Lowered> {
+/// The aggregator of an aggregation step.
+fn aggregator(a: &AggregateStep, cx: &LowerContext) -> Result<Arc<Aggregator>> {
     let input = &a.source.schema().value;
     let input_cols = match &*a.source {
         ExecutionStep::StreamGroupBy { source, .. } | ExecutionStep::StreamGroupByKey { source, .. } | ExecutionStep::TableGroupBy { source, .. } => {
@@ -197,6 +197,19 @@ pub(crate) fn aggregate(a: &AggregateStep, window: Option<&WindowExpr>, builder:
     let calls = a.aggregations.iter().map(|c| cx.env.aggregate(c, &input_cols)).collect::<Result<Vec<_>>>()?;
     let agg = Arc::new(Aggregator { non_agg, calls, log: cx.logger(&a.props.ctx) });
     debug_assert!(a.props.schema.value.iter().filter(|c| c.name.starts_with(AGG_PREFIX)).count() == agg.calls.len());
+    Ok(agg)
+}
+
+/// Turns a stored aggregate row into the aggregation's output row (ksqlDB's
+/// `ToOutputSchema`), for pull queries over the aggregation's store.
+pub(crate) fn output_of(a: &AggregateStep, cx: &LowerContext) -> Result<impl Fn(&Row) -> Row> {
+    let agg = aggregator(a, cx)?;
+    Ok(move |row: &Row| agg.output(row))
+}
+
+/// `StreamAggregate`, `StreamWindowedAggregate`, `TableAggregate`.
+pub(crate) fn aggregate(a: &AggregateStep, window: Option<&WindowExpr>, builder: &StreamsBuilder, cx: &LowerContext, emit_final: bool) -> Result<Lowered> {
+    let agg = aggregator(a, cx)?;
     if let ExecutionStep::TableGroupBy { props, source, group_by, .. } = &*a.source {
         let Lowered::Table(t) = lower(source, builder, cx)? else {
             return Err(Error::Unsupported("TableGroupBy of a stream".into()));

@@ -16,7 +16,7 @@
 //! Windowed tables become their changelog stream right after aggregation (and suppression),
 //! so `HAVING` and the projection of windowed aggregations run on that stream.
 
-mod aggregate;
+pub(crate) mod aggregate;
 mod join;
 pub(crate) mod serde;
 mod sink;

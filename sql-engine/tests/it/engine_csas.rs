@@ -246,3 +246,17 @@ fn run_script_runs_every_statement() {
     assert!(e.catalog().source("RS").is_some());
     assert_eq!(e.query_state("CSAS_RS2_0").map(|s| s.as_str()), Some("RUNNING"));
 }
+
+#[test]
+fn create_or_replace_upgrades_the_query_in_place() {
+    let mut e = engine(INPUT);
+    e.execute("CREATE STREAM OUTPUT AS SELECT ID, NAME FROM INPUT WHERE PRICE > 10;").unwrap();
+    pipe(&mut e, "input", &[(Some("1"), Some(r#"{"NAME":"a","PRICE":20}"#), 1), (Some("2"), Some(r#"{"NAME":"b","PRICE":5}"#), 2)]);
+    let r = e.execute("CREATE OR REPLACE STREAM OUTPUT AS SELECT ID, NAME, PRICE FROM INPUT WHERE PRICE > 1;").unwrap();
+    assert_eq!(status(&r[0]), "Created query with ID CSAS_OUTPUT_0");
+    pipe(&mut e, "input", &[(Some("3"), Some(r#"{"NAME":"c","PRICE":5}"#), 3)]);
+    assert_eq!(lines(&e, "OUTPUT"), vec![r#"1 | {"NAME":"a"} | 1"#, r#"3 | {"NAME":"c","PRICE":5.0} | 3"#]);
+    assert_eq!(e.catalog().queries().count(), 1);
+    let err = e.execute("CREATE OR REPLACE STREAM OUTPUT AS SELECT ID, PRICE FROM INPUT;").unwrap_err();
+    assert!(err.to_string().starts_with("Cannot upgrade data source: DataSource '`OUTPUT`' has schema = "), "{err}");
+}

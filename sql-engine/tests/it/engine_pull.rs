@@ -48,3 +48,14 @@ fn pull_query_restrictions_are_ksqldbs() {
     let err = e.execute("SELECT V, COUNT(*) FROM S GROUP BY V;").unwrap_err();
     assert_eq!(err.to_string(), "Pull queries don't support GROUP BY clauses.");
 }
+
+#[test]
+fn pull_from_an_aggregation_reads_its_store_not_its_topic() {
+    let mut e = engine("CREATE STREAM S (ID INT KEY, K STRING, V INT) WITH (KAFKA_TOPIC='s', FORMAT='JSON');
+CREATE TABLE T AS SELECT K, SUM(V) AS TOTAL FROM S GROUP BY K HAVING SUM(V) > 1;");
+    pipe(&mut e, "s", &[(Some("1"), Some(r#"{"K":"a","V":1}"#), 1), (Some("2"), Some(r#"{"K":"b","V":5}"#), 2)]);
+    // A record written to the sink topic by someone else is not the table's state.
+    pipe(&mut e, "T", &[(Some(r#""z""#), Some(r#"{"TOTAL":99}"#), 3)]);
+    let (_, r) = rows(&mut e, "SELECT K, TOTAL, ROWTIME FROM T;");
+    assert_eq!(r, vec![r#"[String("b"), Int(5), BigInt(2)]"#]);
+}

@@ -226,3 +226,32 @@ fn print_shows_records_as_ksqldb() {
     let err = e.execute("PRINT 'nope';").unwrap_err();
     assert!(err.to_string().starts_with("Could not find topic 'nope'"), "{err}");
 }
+
+#[test]
+fn types_topics_and_functions_are_listed() {
+    let mut e = engine(S);
+    let r = e.execute("CREATE TYPE ADDRESS AS STRUCT<STREET STRING, ZIP INT>;").unwrap();
+    assert_eq!(status(&r[0]), "Registered custom type with name 'ADDRESS' and SQL type STRUCT<`STREET` STRING, `ZIP` INTEGER>");
+    e.execute("CREATE STREAM P (ID INT KEY, A ADDRESS) WITH (KAFKA_TOPIC='p', FORMAT='JSON');").unwrap();
+    match e.execute("SHOW TYPES;").unwrap().remove(0) {
+        StatementResult::Types(t) => assert_eq!(t, vec![("ADDRESS".to_owned(), "STRUCT<`STREET` STRING, `ZIP` INTEGER>".to_owned())]),
+        other => panic!("{other:?}"),
+    }
+    match e.execute("SHOW TOPICS;").unwrap().remove(0) {
+        StatementResult::Topics(t) => {
+            let names: Vec<&str> = t.iter().map(|t| t.name.as_str()).collect();
+            assert_eq!(names, vec!["default_ksql_processing_log", "p", "s"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    match e.execute("DESCRIBE FUNCTION ucase;").unwrap().remove(0) {
+        StatementResult::FunctionDescription(f) => assert_eq!(f.name, "UCASE"),
+        other => panic!("{other:?}"),
+    }
+    match e.execute("SHOW FUNCTIONS;").unwrap().remove(0) {
+        StatementResult::Functions(f) => assert!(f.iter().any(|f| f.name == "COUNT" && f.kind == "AGGREGATE"), "{f:?}"),
+        other => panic!("{other:?}"),
+    }
+    let err = e.execute("DESCRIBE NOPE;").unwrap_err();
+    assert_eq!(err.to_string(), "Could not find STREAM/TABLE 'NOPE' in the Metastore");
+}

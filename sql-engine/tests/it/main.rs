@@ -9,3 +9,4 @@ mod engine_push;
 mod engine_show;
 mod engine_support;
 mod parser;
+mod qtt;

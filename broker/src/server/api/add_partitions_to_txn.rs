@@ -28,12 +28,9 @@ pub(crate) async fn handle(
     let result: Result<(), Error> = if unknown.iter().any(|u| *u) {
         Err(Error::UnknownTopicOrPartition(String::new()))
     } else {
-        ctx.broker.add_partitions_to_txn(
-            req.v3_and_below_transactional_id.0.as_str(),
-            req.v3_and_below_producer_id.0,
-            req.v3_and_below_producer_epoch,
-            &parts,
-        )
+        let id = req.v3_and_below_transactional_id.0.to_string();
+        let (pid, epoch, parts) = (req.v3_and_below_producer_id.0, req.v3_and_below_producer_epoch, parts.clone());
+        ctx.blocking(move |b| b.add_partitions_to_txn(&id, pid, epoch, &parts)).await.and_then(|r| r)
     };
     const OPERATION_NOT_ATTEMPTED: i16 = 55;
     let mut resp = AddPartitionsToTxnResponse::default();

@@ -6,12 +6,8 @@ use super::{err_code, Ctx};
 use crate::server::conn::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: EndTxnRequest) -> EndTxnResponse {
-    let r = ctx.broker.end_txn(
-        req.transactional_id.0.as_str(),
-        req.producer_id.0,
-        req.producer_epoch,
-        req.committed,
-    );
+    let (id, pid, epoch, commit) = (req.transactional_id.0.to_string(), req.producer_id.0, req.producer_epoch, req.committed);
+    let r = ctx.blocking(move |b| b.end_txn(&id, pid, epoch, commit)).await.and_then(|r| r);
     if let Err(e) = &r {
         tracing::debug!(txn = %req.transactional_id.0.as_str(), error = %e, "EndTxn failed");
     }

@@ -8,8 +8,8 @@ use crate::server::conn::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: InitProducerIdRequest) -> InitProducerIdResponse {
     let mut resp = InitProducerIdResponse::default();
-    let id = req.transactional_id.as_ref().map(|t| t.0.as_str());
-    match ctx.broker.init_producer_id(id, req.transaction_timeout_ms) {
+    let (id, timeout) = (req.transactional_id.as_ref().map(|t| t.0.to_string()), req.transaction_timeout_ms);
+    match ctx.blocking(move |b| b.init_producer_id(id.as_deref(), timeout)).await.and_then(|r| r) {
         Ok((pid, epoch)) => {
             resp.producer_id = ProducerId(pid);
             resp.producer_epoch = epoch;

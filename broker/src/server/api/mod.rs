@@ -132,6 +132,21 @@ impl Ctx {
         let memory = super::memory::RequestMemory::new(config.queued_max_request_bytes);
         Ok(Ctx { node_id: broker.config().node_id, broker, config, host, port, cluster_id, memory })
     }
+
+    /// Runs `f` on tokio's blocking pool: for the coordinator requests that wait for an fsync.
+    /// [`Error::Shutdown`] when the runtime drops the task.
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(Broker) -> T + Send + 'static,
+    ) -> Result<T> {
+        let broker = self.broker.clone();
+        tokio::task::spawn_blocking(move || f(broker))
+            .await
+            .map_err(|e| match e.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(_) => Error::Shutdown,
+            })
+    }
 }
 
 /// The cluster id, stored in `meta.properties` in the data directory (created on first start).

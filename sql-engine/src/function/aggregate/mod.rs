@@ -64,12 +64,15 @@ pub(crate) fn literal_int(name: &str, literals: &[Value], i: usize) -> Result<us
     }
 }
 
-fn factory(f: fn(&[SqlType], &[Value]) -> Result<Arc<dyn AggregateFunction>>) -> AggregateFactory {
+/// A built-in aggregate's constructor.
+type Builtin = fn(&[SqlType], &[Value]) -> Result<Arc<dyn AggregateFunction>>;
+
+fn factory(f: Builtin) -> AggregateFactory {
     Arc::new(f)
 }
 
 pub(crate) fn register(r: &mut FunctionRegistry) {
-    let mut add = |name: &str, category: &str, description: &str, sigs: &[&str], f: fn(&[SqlType], &[Value]) -> Result<Arc<dyn AggregateFunction>>| {
+    let mut add = |name: &str, category: &str, description: &str, sigs: &[&str], f: Builtin| {
         if let Err(e) = r.register_aggregate(name, category, description, sigs, factory(f)) {
             tracing::error!(function = name, error = %e, "built-in aggregate not registered");
         }
