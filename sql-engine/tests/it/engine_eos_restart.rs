@@ -4,16 +4,15 @@
 //! Re-executing the statements stands in for the server's command-topic replay.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use brook_broker::client::producer::{Producer, ProducerConfig, ProducerRecord};
 use brook_broker::client::{Consumer, ConsumerConfig, ConsumerRecord, TopicPartition};
-use brook_broker::{Broker, BrokerConfig, IsolationLevel};
+use brook_broker::{Broker, IsolationLevel};
 use brook_sql_engine::engine::EngineConfig;
 use brook_sql_engine::{Engine, StatementResult};
 
-use crate::engine_live::wait_for;
+use crate::engine_support::{live_setup, wait_for};
 
 const STATEMENTS: [&str; 3] = [
     "CREATE STREAM S (ID INT KEY, K STRING, V INT) WITH (KAFKA_TOPIC='s', PARTITIONS=2, FORMAT='JSON');",
@@ -25,13 +24,9 @@ const KEYS: [&str; 3] = ["a", "b", "c"];
 /// to the second one.
 const TOTAL: i32 = 90;
 
-/// Starts an engine on `broker` and runs [`STATEMENTS`]; returns it with its query ids.
-fn start_engine(broker: &Broker, state: &Path) -> (Engine, Vec<String>) {
-    let mut config = EngineConfig::live(broker.clone(), state);
-    config.properties.insert("ksql.streams.commit.interval.ms".into(), "50".into());
-    config.properties.insert("ksql.streams.cache.max.bytes.buffering".into(), "0".into());
-    config.properties.insert("ksql.streams.processing.guarantee".into(), "exactly_once_v2".into());
-    let mut e = Engine::new(config).unwrap();
+/// Starts an engine with `config` and runs [`STATEMENTS`]; returns it with its query ids.
+fn start_engine(config: &EngineConfig) -> (Engine, Vec<String>) {
+    let mut e = Engine::new(config.clone()).unwrap();
     let mut ids = Vec::new();
     for s in STATEMENTS {
         match e.execute(s).unwrap().remove(0) {
@@ -78,7 +73,9 @@ fn read_committed(rt: &tokio::runtime::Runtime, broker: &Broker, topic: &str) ->
         for tp in &partitions {
             end.push(ends.position(tp).await.unwrap());
         }
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
+            assert!(Instant::now() < deadline, "{topic}: did not reach the last stable offsets {end:?}");
             let mut done = true;
             for (tp, end) in partitions.iter().zip(&end) {
                 done &= c.position(tp).await.unwrap() >= *end;
@@ -110,16 +107,12 @@ fn big_ids(records: &[ConsumerRecord]) -> Vec<i32> {
 
 #[test]
 fn eos_csas_and_windowed_ctas_survive_an_engine_restart_exactly_once() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut bc = BrokerConfig::new(dir.path().join("log"));
-    bc.group_initial_rebalance_delay = Duration::ZERO;
-    let broker = rt.block_on(Broker::open(bc)).unwrap();
+    let (rt, _dir, broker, mut config) = live_setup(2);
+    config.properties.insert("ksql.streams.processing.guarantee".into(), "exactly_once_v2".into());
     let _guard = rt.enter();
-    let state = dir.path().join("state");
     let producer = Producer::new(broker.clone(), ProducerConfig { transactional_id: Some("eos-input".into()), ..ProducerConfig::default() }).unwrap();
 
-    let (first, first_ids) = start_engine(&broker, &state);
+    let (first, first_ids) = start_engine(&config);
     producer.init_transactions().unwrap();
     let passing = |ids: std::ops::Range<i32>| ids.filter(|&id| v_of(id) > 1).collect::<Vec<_>>();
     for chunk in [0..10, 10..20, 20..30] {
@@ -133,7 +126,7 @@ fn eos_csas_and_windowed_ctas_survive_an_engine_restart_exactly_once() {
     produce(&producer, 45..60);
     drop(first);
 
-    let (second, second_ids) = start_engine(&broker, &state);
+    let (second, second_ids) = start_engine(&config);
     assert_eq!(second_ids, first_ids, "the same statements get the same query ids");
     produce(&producer, 60..TOTAL);
     let expected_counts = |k: &str| (0..TOTAL).filter(|&id| k_of(id) == k).count() as i64;
