@@ -2,6 +2,7 @@
 
 mod engine_aggregate;
 mod engine_csas;
+mod engine_eos_restart;
 mod engine_join;
 mod engine_live;
 mod engine_many_queries;
