@@ -8,6 +8,8 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 
 use crate::config::{BrokerConfig, TopicConfig};
+use crate::data_dir;
+use crate::dir_lock::DirLock;
 use crate::error::{Error, Result};
 use crate::group::{GroupConfig, GroupCoordinator, OffsetsLog};
 use crate::partition::{AppendResult, FetchData, IsolationLevel, Partition};
@@ -34,6 +36,8 @@ pub struct PartitionInfo {
     pub log_start_offset: i64,
     /// High watermark.
     pub high_watermark: i64,
+    /// Set while appends fail on a storage error (a full disk): see [`crate::storage_health`].
+    pub storage_fault: Option<crate::StorageFault>,
 }
 
 /// A topic as `describe` reports it.
@@ -90,6 +94,8 @@ pub(crate) struct Inner {
     changed: watch::Sender<u64>,
     shutdown: watch::Sender<bool>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// `<log.dirs>/.lock`, held from open until shutdown (or the last handle is dropped).
+    dir_lock: Mutex<Option<DirLock>>,
 }
 
 /// A handle to a running broker; cheap to clone. The embedded client, the wire-protocol server
@@ -154,8 +160,9 @@ impl Broker {
         let root = config.log_dir.clone();
         std::fs::create_dir_all(&root)
             .map_err(|e| Error::storage(format!("creating {}", root.display()), e))?;
-        remove_deleted_dirs(&root);
+        let dir_lock = DirLock::acquire(&root, "broker")?;
         let metas = topic::load_catalog(&root)?;
+        data_dir::sweep(&root, &metas);
         let (changed, _) = watch::channel(0u64);
         let (shutdown, _) = watch::channel(false);
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
@@ -170,6 +177,7 @@ impl Broker {
             changed,
             shutdown,
             tasks: Mutex::new(Vec::new()),
+            dir_lock: Mutex::new(Some(dir_lock)),
         });
         for meta in metas {
             let t = inner.open_topic(&meta)?;
@@ -215,7 +223,8 @@ impl Broker {
         }
     }
 
-    /// Stops background work and fsyncs every partition.
+    /// Stops background work, fsyncs every partition and releases the data directory's lock
+    /// (another broker may open it afterwards, so this handle must not write any more).
     pub async fn shutdown(&self) {
         let _ = self.inner.shutdown.send(true);
         let tasks: Vec<_> = std::mem::take(&mut *self.inner.tasks.lock());
@@ -229,6 +238,7 @@ impl Broker {
                 }
             }
         }
+        self.inner.dir_lock.lock().take();
     }
 
     /// Runs retention (and compaction when `compact`) on every partition now, as the background
@@ -275,6 +285,7 @@ impl Broker {
                 "number of partitions must be larger than 0, got {partitions}"
             )));
         }
+        data_dir::check_partition_limits(&self.inner.config, self.inner.partition_total(), partitions, partitions)?;
         self.inner.config.topic_defaults.with_overrides(configs)?;
         self.inner.check_collision(name, &self.inner.topics.read())
     }
@@ -315,6 +326,7 @@ impl Broker {
                 leader: self.inner.config.node_id,
                 log_start_offset: p.log_start_offset(),
                 high_watermark: p.high_watermark(),
+                storage_fault: p.storage_fault(),
             })
             .collect();
         Ok(TopicDescription {
@@ -352,6 +364,15 @@ impl Broker {
     /// `InvalidPartitions` if `count` is not larger than the current count.
     pub fn create_partitions(&self, name: &str, count: i32) -> Result<()> {
         self.inner.create_partitions(name, count)
+    }
+
+    /// Checks what [`create_partitions`](Self::create_partitions) would check, without creating.
+    ///
+    /// # Errors
+    /// As `create_partitions`, and the partition limits.
+    pub fn validate_new_partitions(&self, name: &str, count: i32) -> Result<()> {
+        let t = self.inner.topic(name)?;
+        self.inner.check_new_partitions(&t, count).map(|_| ())
     }
 
     /// Sets (`Some`) or removes (`None`) per-topic config overrides; with `replace`, every
@@ -503,6 +524,30 @@ impl Inner {
         Ok(())
     }
 
+    /// Partitions of every topic, internal ones included.
+    fn partition_total(&self) -> usize {
+        self.topics.read().values().map(|t| t.partitions.read().len()).sum()
+    }
+
+    /// Creates the logs of new partitions `range` of `name`. All or nothing: on a failure the
+    /// directories this call created are removed before the error is returned.
+    fn create_partition_logs(&self, name: &str, range: std::ops::Range<i32>, config: &TopicConfig) -> Result<Vec<Arc<Partition>>> {
+        let mut made = Vec::with_capacity(range.len());
+        for p in range.clone() {
+            let dir = topic::partition_dir(&self.config.log_dir, name, p);
+            match Partition::open(name, p, dir, config.clone()) {
+                Ok(part) => made.push(Arc::new(part)),
+                Err(e) => {
+                    drop(made);
+                    tracing::warn!(topic = name, partition = p, error = %e, "creating a partition failed");
+                    data_dir::remove_partitions(&self.config.log_dir, name, range.start..p + 1);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(made)
+    }
+
     fn save_catalog(&self) -> Result<()> {
         let metas: Vec<TopicMeta> = self.topics.read().values().map(|t| t.meta()).collect();
         topic::store_catalog(&self.config.log_dir, &metas)
@@ -522,6 +567,7 @@ impl Inner {
         }
         let _guard = self.catalog.lock();
         self.check_collision(name, &self.topics.read())?;
+        data_dir::check_partition_limits(&self.config, self.partition_total(), partitions, partitions)?;
         if topic::has_collision_chars(name) && name.contains('.') && name.contains('_') {
             tracing::warn!(topic = name, "topic names with a period ('.') or underscore ('_') could collide");
         }
@@ -531,10 +577,18 @@ impl Inner {
             partitions,
             configs,
         };
-        let t = self.open_topic(&meta)?;
+        let config = self.config.topic_defaults.with_overrides(&meta.configs)?;
+        let t = Arc::new(Topic {
+            partitions: RwLock::new(self.create_partition_logs(name, 0..partitions, &config)?),
+            name: meta.name,
+            id: meta.id,
+            overrides: RwLock::new(meta.configs),
+            config: RwLock::new(config),
+        });
         self.topics.write().insert(name.to_owned(), t);
         if let Err(e) = self.save_catalog() {
             self.topics.write().remove(name);
+            data_dir::remove_partitions(&self.config.log_dir, name, 0..partitions);
             return Err(e);
         }
         tracing::info!(topic = name, partitions, "created topic");
@@ -557,7 +611,7 @@ impl Inner {
                     // A reader still holds it: move the directory aside; it is removed on the
                     // next start.
                     let dir = topic::partition_dir(&self.config.log_dir, name, p.index);
-                    let aside = dir.with_extension(format!("{:x}-delete", rand::random::<u64>()));
+                    let aside = dir.with_extension(format!("{:x}{}", rand::random::<u64>(), data_dir::DELETE_SUFFIX));
                     let _ = std::fs::rename(&dir, &aside);
                 }
             }
@@ -569,19 +623,28 @@ impl Inner {
     fn create_partitions(&self, name: &str, count: i32) -> Result<()> {
         let _guard = self.catalog.lock();
         let t = self.topic(name)?;
+        let current = self.check_new_partitions(&t, count)?;
+        let config = t.config.read().clone();
+        let added = self.create_partition_logs(name, current..count, &config)?;
+        t.partitions.write().extend(added);
+        if let Err(e) = self.save_catalog() {
+            t.partitions.write().truncate(current as usize);
+            data_dir::remove_partitions(&self.config.log_dir, name, current..count);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// The current partition count, when raising it to `count` is allowed.
+    fn check_new_partitions(&self, t: &Topic, count: i32) -> Result<i32> {
         let current = t.partitions.read().len() as i32;
         if count <= current {
             return Err(Error::InvalidPartitions(format!(
                 "topic currently has {current} partitions, which is higher than the requested {count}"
             )));
         }
-        let config = t.config.read().clone();
-        for p in current..count {
-            let dir = topic::partition_dir(&self.config.log_dir, name, p);
-            let part = Partition::open(name, p, dir, config.clone())?;
-            t.partitions.write().push(Arc::new(part));
-        }
-        self.save_catalog()
+        data_dir::check_partition_limits(&self.config, self.partition_total(), count, count - current)?;
+        Ok(current)
     }
 
     fn alter_topic_config(
@@ -691,14 +754,5 @@ pub(crate) fn replay_batch(
             }
         }
         Err(e) => tracing::warn!(offset = h.base_offset, error = %e, "skipping undecodable batch"),
-    }
-}
-
-fn remove_deleted_dirs(root: &std::path::Path) {
-    let Ok(entries) = std::fs::read_dir(root) else { return };
-    for e in entries.flatten() {
-        if e.file_name().to_string_lossy().ends_with("-delete") {
-            let _ = std::fs::remove_dir_all(e.path());
-        }
     }
 }

@@ -263,6 +263,12 @@ pub struct BrokerConfig {
     /// `group.initial.rebalance.delay.ms`: how long a new group waits for more members.
     /// Default: 3 s.
     pub group_initial_rebalance_delay: Duration,
+    /// `max.partitions.per.topic`: the most partitions one topic may have; more is refused with
+    /// INVALID_PARTITIONS before anything is created. Default: 10000.
+    pub max_partitions_per_topic: i32,
+    /// `max.broker.partitions`: the most partitions (internal topics included) this broker
+    /// hosts; more is refused with POLICY_VIOLATION. Default: 200000.
+    pub max_broker_partitions: usize,
     /// Defaults for every topic-level key (`log.retention.ms`, `log.segment.bytes`, ...).
     pub topic_defaults: TopicConfig,
 }
@@ -286,6 +292,8 @@ impl Default for BrokerConfig {
             group_min_session_timeout: Duration::from_millis(6_000),
             group_max_session_timeout: Duration::from_millis(1_800_000),
             group_initial_rebalance_delay: Duration::from_millis(3_000),
+            max_partitions_per_topic: 10_000,
+            max_broker_partitions: 200_000,
             topic_defaults: TopicConfig::default(),
         }
     }
@@ -323,6 +331,8 @@ impl BrokerConfig {
                 }
                 self.num_partitions = n
             }
+            "max.partitions.per.topic" => self.max_partitions_per_topic = parse_num(key, value)?,
+            "max.broker.partitions" => self.max_broker_partitions = parse_num(key, value)?,
             "auto.create.topics.enable" => self.auto_create_topics = parse_bool(key, value)?,
             "delete.topic.enable" => self.delete_topic_enable = parse_bool(key, value)?,
             "message.max.bytes" => {

@@ -66,6 +66,8 @@ pub enum ErrorCode {
     NotController = 41,
     /// The request parameters do not satisfy the configuration constraints.
     InvalidRequest = 42,
+    /// The request parameters do not satisfy the configured policy.
+    PolicyViolation = 44,
     /// The broker received an out of order sequence number.
     OutOfOrderSequenceNumber = 45,
     /// The broker received a duplicate sequence number.
@@ -226,6 +228,10 @@ pub enum Error {
         /// Human-readable detail.
         message: String,
     },
+    /// The data directory (or a stream application's state directory) is locked by another
+    /// broker or instance; the message names the holder's pid.
+    #[error("{0}")]
+    DirectoryLocked(String),
     /// The broker is shutting down or the operation was cancelled.
     #[error("broker is shut down")]
     Shutdown,
@@ -253,6 +259,7 @@ impl Error {
             Error::OffsetOutOfRange { .. } => ErrorCode::OffsetOutOfRange,
             Error::TopicDeletionDisabled => ErrorCode::TopicDeletionDisabled,
             Error::Kafka { code, .. } => *code,
+            Error::DirectoryLocked(_) => ErrorCode::KafkaStorageError,
             Error::Shutdown => ErrorCode::UnknownServerError,
             Error::Timeout(_) => ErrorCode::RequestTimedOut,
             Error::Wakeup => ErrorCode::UnknownServerError,

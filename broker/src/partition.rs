@@ -12,6 +12,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::log::Log;
 use crate::record::batch::{self, BatchHeader};
 use crate::record::{self, ControlType};
+use crate::storage_health::{StorageFault, StorageHealth};
 
 /// How many recent batches per producer are remembered for duplicate detection (Kafka: 5, the
 /// largest `max.in.flight.requests.per.connection` idempotence allows).
@@ -253,6 +254,7 @@ pub struct Partition {
     pub(crate) topic: String,
     pub(crate) index: i32,
     state: Mutex<State>,
+    health: StorageHealth,
 }
 
 impl Partition {
@@ -281,6 +283,7 @@ impl Partition {
             topic: topic.to_owned(),
             index,
             state: Mutex::new(state),
+            health: StorageHealth::default(),
         })
     }
 
@@ -290,13 +293,28 @@ impl Partition {
     /// `CorruptMessage` for a bad batch, `MessageTooLarge`, `InvalidProducerEpoch`,
     /// `OutOfOrderSequenceNumber`; nothing is appended for a batch that fails.
     pub(crate) fn append(&self, batches: &mut [u8], now_ms: i64) -> Result<AppendResult> {
-        self.append_from(batches, now_ms, true)
+        let r = self.append_from(batches, now_ms, true);
+        self.health.observe(&self.topic, self.index, &r, now_ms);
+        r
     }
 
     /// Appends records the broker writes itself (coordinator records): no client checks of
     /// producer sequences, as Kafka's `AppendOrigin.COORDINATOR`.
     pub(crate) fn append_internal(&self, batches: &mut [u8], now_ms: i64) -> Result<AppendResult> {
-        self.append_from(batches, now_ms, false)
+        let r = self.append_from(batches, now_ms, false);
+        self.health.observe(&self.topic, self.index, &r, now_ms);
+        r
+    }
+
+    /// The storage fault appends are failing on, if they are.
+    pub(crate) fn storage_fault(&self) -> Option<StorageFault> {
+        self.health.fault()
+    }
+
+    /// Makes the log's appends fail with `kind` (`None`: succeed again), as a full disk would.
+    #[cfg(test)]
+    pub(crate) fn inject_storage_fault(&self, kind: Option<std::io::ErrorKind>) {
+        self.state.lock().log.injected_fault = kind;
     }
 
     fn append_from(&self, batches: &mut [u8], now_ms: i64, from_client: bool) -> Result<AppendResult> {

@@ -9,10 +9,12 @@ use kafka_protocol::protocol::StrBytes;
 use crate::Bootstrap;
 
 pub(crate) async fn connect(b: &Bootstrap) -> anyhow::Result<Client> {
-    Client::connect(b.addr()).await.map_err(|e| match e {
-        ClientError::Io { .. } | ClientError::Timeout(_) => {
-            anyhow!("Connection to node -1 ({}) could not be established. Broker may not be available. ({e})", b.addr())
-        }
+    let addr = b.checked_addr()?;
+    Client::connect(addr).await.map_err(|e| match e {
+        ClientError::Io { .. } | ClientError::Timeout(_) => anyhow!(
+            "Connection to node -1 ({addr}) could not be established. Broker may not be available. ({e}) \
+             Is `brook server` running there? Check --bootstrap-server."
+        ),
         e => anyhow!(e),
     })
 }

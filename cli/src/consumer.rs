@@ -46,9 +46,9 @@ pub(crate) async fn run(a: ConsoleConsumerArgs, out: &mut dyn Write) -> anyhow::
     let read_committed = match a.isolation_level.as_str() {
         "read_committed" => true,
         "read_uncommitted" => false,
-        o => bail!("invalid isolation level {o:?} (read_committed or read_uncommitted)"),
+        o => bail!("Invalid value {o} for configuration isolation.level: String must be one of: read_committed, read_uncommitted"),
     };
-    let props: BTreeMap<String, String> = crate::parse_kv(&a.property)?.into_iter().collect();
+    let props: BTreeMap<String, String> = crate::parse_props("--property", &a.property)?.into_iter().collect();
     let flag = |k: &str| props.get(k).is_some_and(|v| v == "true");
     let (print_key, print_offset, print_partition) = (flag("print.key"), flag("print.offset"), flag("print.partition"));
     let sep = props.get("key.separator").cloned().unwrap_or_else(|| "\t".to_owned());
@@ -65,6 +65,9 @@ pub(crate) async fn run(a: ConsoleConsumerArgs, out: &mut dyn Write) -> anyhow::
     }
     let mut count = 0u64;
     let mut last = Instant::now();
+    // Ctrl-C ends the loop like --max-messages does, so the total is still printed.
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
     let result = loop {
         if a.max_messages.is_some_and(|m| count >= m) {
             break Ok(());
@@ -77,9 +80,12 @@ pub(crate) async fn run(a: ConsoleConsumerArgs, out: &mut dyn Write) -> anyhow::
         }
         let wait = a.timeout_ms.map_or(500, |t| t.min(500)) as i32;
         let before = pos.clone();
-        let recs = match fetch(&mut c, &a.topic, &mut pos, read_committed, wait).await {
-            Ok(r) => r,
-            Err(e) => break Err(e),
+        let recs = tokio::select! {
+            r = fetch(&mut c, &a.topic, &mut pos, read_committed, wait) => match r {
+                Ok(r) => r,
+                Err(e) => break Err(e),
+            },
+            _ = &mut interrupted => break Ok(()),
         };
         if recs.is_empty() {
             if before != pos && a.group.is_some() {

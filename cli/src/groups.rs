@@ -9,12 +9,12 @@ use bytes::Buf;
 use clap::Args;
 use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
 use kafka_protocol::messages::{
-    DeleteGroupsRequest, DescribeGroupsRequest, GroupId, ListGroupsRequest, OffsetCommitRequest, OffsetFetchRequest,
+    DeleteGroupsRequest, DescribeGroupsRequest, GroupId, OffsetCommitRequest, OffsetFetchRequest,
 };
 
 use crate::admin::{connect, error_name, partitions, s, tn};
 use crate::records::list_offsets;
-use crate::Bootstrap;
+use crate::{views, Bootstrap};
 
 /// Flags of `brook consumer-groups`.
 #[derive(Debug, Clone, Args)]
@@ -24,9 +24,22 @@ pub struct GroupsArgs {
     /// List all groups.
     #[arg(long)]
     list: bool,
-    /// Describe a group: offsets, lag, members.
+    /// Describe a group: offsets and lag (default), or --members, or --state.
     #[arg(long)]
     describe: bool,
+    /// With --describe: the group's members (consumer id, host, client id, partition count).
+    #[arg(long)]
+    members: bool,
+    /// With --describe: the group's coordinator, assignment strategy, state and member count.
+    /// With --list: a STATE column, only the groups in the given comma-separated states when any.
+    #[arg(long, value_name = "STATES", num_args = 0..=1, default_missing_value = "")]
+    state: Option<String>,
+    /// With --describe: the partition offsets (the default view).
+    #[arg(long)]
+    offsets: bool,
+    /// With --describe --members or --state: more columns (each member's assignment, epochs).
+    #[arg(long)]
+    verbose: bool,
     /// Reset a group's offsets (dry run unless --execute).
     #[arg(long = "reset-offsets")]
     reset_offsets: bool,
@@ -117,7 +130,7 @@ pub(crate) async fn committed(c: &mut Client, group: &str) -> anyhow::Result<BTr
 }
 
 /// Decodes a consumer-protocol assignment: topic -> partitions.
-fn assignment(mut b: &[u8]) -> Vec<(String, i32)> {
+pub(crate) fn assignment(mut b: &[u8]) -> Vec<(String, i32)> {
     let mut out = Vec::new();
     let mut go = || -> Option<()> {
         if b.remaining() < 6 {
@@ -150,17 +163,35 @@ fn assignment(mut b: &[u8]) -> Vec<(String, i32)> {
 }
 
 pub(crate) async fn run(a: GroupsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let mut c = connect(&a.bootstrap).await?;
-    let group = || a.group.clone().ok_or_else(|| anyhow!("--group is required"));
-    if a.list {
-        let resp = c.send(ListGroupsRequest::default()).await?;
-        let mut ids: Vec<String> = resp.groups.iter().map(|g| g.group_id.0.to_string()).collect();
-        ids.sort();
-        for id in ids {
-            writeln!(out, "{id}")?;
+    let group = || {
+        a.group.clone().ok_or_else(|| anyhow!("Option --group is required with --describe, --delete and --reset-offsets: name the group (see --list)"))
+    };
+    if !a.describe {
+        let misplaced = [("--members", a.members), ("--offsets", a.offsets), ("--verbose", a.verbose)];
+        if let Some((flag, _)) = misplaced.iter().find(|(_, set)| *set) {
+            bail!("Option {flag} can only be used with --describe");
         }
+        if a.state.is_some() && !a.list {
+            bail!("Option --state can only be used with --describe or --list");
+        }
+    }
+    if a.members && a.state.is_some() {
+        bail!("Option --members cannot be used with --state: pick one view (--offsets, --members or --state)");
+    }
+    let mut c = connect(&a.bootstrap).await?;
+    if a.list {
+        views::list(&mut c, a.state.as_deref(), out).await?;
     } else if a.describe {
-        describe(&mut c, &group()?, out).await?;
+        let g = group()?;
+        if a.members {
+            let d = group_state(&mut c, &g).await?;
+            views::members(&d, a.verbose, out)?;
+        } else if a.state.is_some() {
+            let d = group_state(&mut c, &g).await?;
+            views::state(&mut c, &d, a.verbose, out).await?;
+        } else {
+            describe(&mut c, &g, out).await?;
+        }
     } else if a.reset_offsets {
         reset(&mut c, &a, &group()?, out).await?;
     } else if a.delete {
@@ -179,7 +210,7 @@ pub(crate) async fn run(a: GroupsArgs, out: &mut dyn Write) -> anyhow::Result<()
     Ok(())
 }
 
-async fn group_state(c: &mut Client, g: &str) -> anyhow::Result<kafka_protocol::messages::describe_groups_response::DescribedGroup> {
+pub(crate) async fn group_state(c: &mut Client, g: &str) -> anyhow::Result<kafka_protocol::messages::describe_groups_response::DescribedGroup> {
     let mut req = DescribeGroupsRequest::default();
     req.groups = vec![GroupId(s(g))];
     let resp = c.send(req).await?;

@@ -24,6 +24,7 @@ mod records;
 pub mod server;
 pub mod test_runner;
 mod topics;
+mod views;
 
 /// `brook`: Kafka Streams and ksqlDB in one binary, on its own Kafka-compatible broker.
 #[derive(Debug, Parser)]
@@ -67,6 +68,17 @@ impl Bootstrap {
     fn addr(&self) -> &str {
         self.bootstrap_server.split(',').next().unwrap_or("").trim()
     }
+
+    /// The first address, checked to be `HOST:PORT` (Kafka's message otherwise).
+    fn checked_addr(&self) -> anyhow::Result<&str> {
+        let addr = self.addr();
+        match addr.rsplit_once(':') {
+            Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(addr),
+            _ => anyhow::bail!(
+                "Invalid url in bootstrap.servers: {addr} (expected HOST:PORT, e.g. 127.0.0.1:9092)"
+            ),
+        }
+    }
 }
 
 impl Cli {
@@ -97,14 +109,44 @@ pub async fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> anyh
     }
 }
 
-/// Parses `k=v` pairs.
-fn parse_kv(items: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+/// Parses the `KEY=VALUE` arguments of `flag`, trimming both sides (config files and
+/// `--config`, as Kafka trims topic configs).
+fn parse_kv(flag: &str, items: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    let mut kv = parse_props(flag, items)?;
+    for (k, v) in &mut kv {
+        *k = k.trim().to_owned();
+        *v = v.trim().to_owned();
+    }
+    Ok(kv)
+}
+
+/// Parses `--property`-style `KEY=VALUE` arguments of `flag` as Kafka's tools do: split at the
+/// first `=`, nothing trimmed (`key.separator= | ` keeps its spaces).
+fn parse_props(flag: &str, items: &[String]) -> anyhow::Result<Vec<(String, String)>> {
     items
         .iter()
         .map(|s| {
             s.split_once('=')
-                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-                .ok_or_else(|| anyhow::anyhow!("expected key=value, got {s:?}"))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .ok_or_else(|| anyhow::anyhow!("invalid {flag} {s:?}: expected KEY=VALUE"))
         })
         .collect()
+}
+
+/// An error and its causes on one line, as `brook` prints it: each cause once (errors whose
+/// message already includes their source would otherwise repeat it).
+#[must_use]
+pub fn report(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }

@@ -1,5 +1,6 @@
 //! The `brook` command line: `brook server`, the admin tools, the perf tools and `brook test-runner`.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -12,6 +13,8 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(cli.default_log_filter())),
         )
         .with_writer(std::io::stderr)
+        // Colours only on a terminal: a log file or a pipe gets plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -26,7 +29,7 @@ fn main() -> ExitCode {
     match rt.block_on(brook_cli::run(cli, &mut input, &mut out)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{e:#}");
+            eprintln!("{}", brook_cli::report(&e));
             ExitCode::FAILURE
         }
     }

@@ -5,16 +5,20 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::{anyhow, Context};
+use anyhow::{anyhow, bail, Context};
 use clap::Args;
 
 use crate::admin::{connect, partitions};
-use crate::records::{fetch, list_offsets, produce, Rec};
+use crate::records::{fetch, list_offsets, parse_acks, produce, Rec};
 use crate::Bootstrap;
 
 /// Flags of `brook producer-perf-test`.
 #[derive(Debug, Clone, Args)]
 pub struct ProducerPerfArgs {
+    /// The broker to connect to, `host:port`; takes precedence over `bootstrap.servers` in
+    /// --producer-props.
+    #[arg(long = "bootstrap-server", value_name = "HOST:PORT")]
+    bootstrap_server: Option<String>,
     /// The topic.
     #[arg(long)]
     topic: String,
@@ -49,13 +53,18 @@ pub struct ConsumerPerfArgs {
 }
 
 pub(crate) async fn producer(a: ProducerPerfArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let props: BTreeMap<String, String> = crate::parse_kv(&a.producer_props)?.into_iter().collect();
-    let bootstrap = props.get("bootstrap.servers").context("--producer-props bootstrap.servers=HOST:PORT is required")?;
-    let acks: i16 = match props.get("acks").map(String::as_str) {
-        None | Some("all") | Some("-1") => -1,
-        Some(v) => v.parse().map_err(|_| anyhow!("invalid acks {v}"))?,
+    let props: BTreeMap<String, String> = crate::parse_props("--producer-props", &a.producer_props)?.into_iter().collect();
+    let bootstrap = a.bootstrap_server.as_ref().or_else(|| props.get("bootstrap.servers")).context(
+        "Either --bootstrap-server or bootstrap.servers in --producer-props must be specified (e.g. --bootstrap-server 127.0.0.1:9092)",
+    )?;
+    let acks = parse_acks(props.get("acks").map_or("all", String::as_str))?;
+    let batch_size: usize = match props.get("batch.size") {
+        None => 16384,
+        Some(v) => v.parse().map_err(|_| anyhow!("Invalid value {v} for configuration batch.size: Not a number of type INT"))?,
     };
-    let batch_size: usize = props.get("batch.size").map_or(Ok(16384), |v| v.parse()).context("batch.size")?;
+    if a.record_size == 0 {
+        bail!("--record-size must be at least 1 (got 0)");
+    }
     let b = Bootstrap { bootstrap_server: bootstrap.clone() };
     let mut c = connect(&b).await?;
     let n = {

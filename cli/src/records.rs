@@ -48,6 +48,17 @@ pub(crate) fn partition_for(key: &[u8], partitions: i32) -> i32 {
     (murmur2(key) & 0x7fff_ffff) % partitions.max(1)
 }
 
+/// The producer's `acks`: `all`/`-1` or `1`, with the Java client's message for other values
+/// (`0` is valid in Kafka but the console and perf tools wait for every response).
+pub(crate) fn parse_acks(v: &str) -> anyhow::Result<i16> {
+    match v.trim() {
+        "all" | "-1" => Ok(-1),
+        "1" => Ok(1),
+        "0" => bail!("acks=0 is not supported by brook's console and perf tools: use acks=1 or acks=all"),
+        _ => bail!("Invalid value {v} for configuration acks: String must be one of: all, -1, 0, 1"),
+    }
+}
+
 /// One record to send.
 pub(crate) type Rec = (Option<Vec<u8>>, Vec<u8>);
 
@@ -75,9 +86,6 @@ pub(crate) async fn produce(c: &mut Client, topic: &str, batches: &BTreeMap<i32,
     req.acks = acks;
     req.timeout_ms = 30_000;
     req.topic_data = vec![td];
-    if acks == 0 {
-        bail!("acks=0 is not supported by the console tools");
-    }
     let resp = c.send(req).await?;
     for t in &resp.responses {
         for p in &t.partition_responses {

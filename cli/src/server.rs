@@ -1,8 +1,9 @@
 //! `brook server`: the broker with its Kafka listener.
 
-use std::path::PathBuf;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use brook_broker::server::{serve, ServerConfig};
 use brook_broker::{Broker, BrokerConfig};
 use clap::Args;
@@ -51,11 +52,11 @@ pub fn configs(args: &ServerArgs) -> anyhow::Result<(BrokerConfig, ServerConfig)
             apply(k.trim(), v.trim()).with_context(|| format!("{}:{}", path.display(), n + 1))?;
         }
     }
-    for (k, v) in crate::parse_kv(&args.overrides)? {
-        apply(&k, &v)?;
+    for (k, v) in crate::parse_kv("--override", &args.overrides)? {
+        apply(&k, &v).with_context(|| format!("--override {k}={v}"))?;
     }
     if let Some(l) = &args.listen {
-        server.listen = l.parse().with_context(|| format!("invalid --listen address {l:?}"))?;
+        server.listen = listen_addr(l)?;
     }
     if let Some(d) = &args.data_dir {
         broker.log_dir = d.clone();
@@ -63,35 +64,76 @@ pub fn configs(args: &ServerArgs) -> anyhow::Result<(BrokerConfig, ServerConfig)
     Ok((broker, server))
 }
 
-pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
-    let (bc, sc) = configs(&args)?;
-    let listener = tokio::net::TcpListener::bind(sc.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", sc.listen))?;
-    let broker = Broker::open(bc).await.context("cannot open the broker")?;
-    serve(broker, listener, sc, shutdown_signal()).await?;
+/// `HOST:PORT` (a name such as `localhost:9092` resolves to its first address).
+fn listen_addr(l: &str) -> anyhow::Result<SocketAddr> {
+    let bad = || format!("invalid --listen address {l:?}: expected HOST:PORT, e.g. 127.0.0.1:9092");
+    if let Ok(a) = l.parse() {
+        return Ok(a);
+    }
+    l.to_socket_addrs().with_context(bad)?.next().with_context(bad)
+}
+
+/// Fails, naming the path, when the data directory (or a directory above it) is a file: the
+/// broker would only report `File exists` or `Not a directory`.
+pub fn check_data_dir(dir: &Path) -> anyhow::Result<()> {
+    for p in dir.ancestors().filter(|p| !p.as_os_str().is_empty()) {
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() => return Ok(()),
+            Ok(_) if p == dir => bail!(
+                "data directory {} is not a directory (a file is in the way): pass another --data-dir or remove the file",
+                dir.display()
+            ),
+            Ok(_) => bail!(
+                "data directory {} cannot be created: {} is not a directory (a file is in the way): pass another --data-dir or remove the file",
+                dir.display(),
+                p.display()
+            ),
+            Err(_) => continue,
+        }
+    }
     Ok(())
 }
 
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal();
+    let (bc, sc) = configs(&args)?;
+    check_data_dir(&bc.log_dir)?;
+    let listener = tokio::net::TcpListener::bind(sc.listen).await.with_context(|| {
+        format!("cannot listen on {} (is another broker running there? pick another address with --listen HOST:PORT)", sc.listen)
+    })?;
+    let dir = bc.log_dir.clone();
+    let broker = Broker::open(bc)
+        .await
+        .with_context(|| format!("cannot open the broker's data directory {}", dir.display()))?;
+    serve(broker, listener, sc, shutdown).await?;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the future is
+/// first polled, so a signal that arrives while the broker opens still shuts it down cleanly.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
+    let signals = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+    };
+    async move {
+        #[cfg(unix)]
+        match signals {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
             }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
     }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
-    tracing::info!("shutting down");
 }
 
 #[cfg(test)]
@@ -121,8 +163,13 @@ mod tests {
         assert_eq!(s.sasl_users.get("alice").map(String::as_str), Some("secret"));
 
         let bad = ServerArgs { overrides: vec!["no.such.key=1".into()], ..args.clone() };
-        let err = configs(&bad).unwrap_err().to_string();
-        assert!(err.contains("no.such.key"), "{err}");
+        let err = crate::report(&configs(&bad).unwrap_err());
+        assert!(err.starts_with("--override no.such.key=1: ") && err.contains("no.such.key\""), "{err}");
+        let named = ServerArgs { listen: Some("localhost:0".into()), ..args.clone() };
+        assert!(configs(&named).unwrap().1.listen.ip().is_loopback());
+        let bad = ServerArgs { listen: Some("nope".into()), ..args.clone() };
+        let err = crate::report(&configs(&bad).unwrap_err());
+        assert!(err.starts_with("invalid --listen address \"nope\": expected HOST:PORT, e.g. 127.0.0.1:9092"), "{err}");
         let bad = ServerArgs { config: Some(dir.path().join("missing")), ..args };
         assert!(configs(&bad).unwrap_err().to_string().starts_with("cannot read"));
     }

@@ -38,11 +38,14 @@ pub struct TopicsArgs {
     #[arg(long)]
     topic: Option<String>,
     /// Partition count for --create and --alter.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     partitions: Option<i32>,
     /// Replication factor for --create (1 on a single node).
-    #[arg(long = "replication-factor")]
-    replication_factor: Option<i16>,
+    #[arg(long = "replication-factor", allow_negative_numbers = true)]
+    replication_factor: Option<i32>,
+    /// With --create: succeed quietly when the topic already exists.
+    #[arg(long = "if-not-exists")]
+    if_not_exists: bool,
     /// Topic config `key=value` for --create (repeatable).
     #[arg(long = "config")]
     config: Vec<String>,
@@ -57,14 +60,26 @@ pub(crate) async fn run(a: TopicsArgs, out: &mut dyn Write) -> anyhow::Result<()
         bail!("Command must include exactly one action: --list, --describe, --create, --alter or --delete");
     }
     let need_topic = || a.topic.clone().ok_or_else(|| fail("--topic is required"));
+    // Kafka's TopicCommand checks these before it talks to the cluster, with these messages.
+    if a.partitions.is_some_and(|p| p < 1) {
+        bail!("The partitions must be greater than 0");
+    }
+    let replication_factor = match a.replication_factor {
+        None => -1,
+        Some(rf) => i16::try_from(rf)
+            .ok()
+            .filter(|rf| *rf >= 1)
+            .ok_or_else(|| anyhow!("The replication factor must be between 1 and {} inclusive", i16::MAX))?,
+    };
+    let configs = crate::parse_kv("--config", &a.config)?;
     let mut c = connect(&a.bootstrap).await?;
     if a.create {
         let name = need_topic()?;
         let mut t = CreatableTopic::default();
         t.name = tn(&name);
         t.num_partitions = a.partitions.unwrap_or(-1);
-        t.replication_factor = a.replication_factor.unwrap_or(-1);
-        for (k, v) in crate::parse_kv(&a.config)? {
+        t.replication_factor = replication_factor;
+        for (k, v) in configs {
             let mut cfg = CreatableTopicConfig::default();
             cfg.name = s(&k);
             cfg.value = Some(s(&v));
@@ -75,6 +90,9 @@ pub(crate) async fn run(a: TopicsArgs, out: &mut dyn Write) -> anyhow::Result<()
         req.timeout_ms = 30_000;
         let resp = c.send(req).await?;
         let r = resp.topics.first().ok_or_else(|| fail("empty response"))?;
+        if r.error_code == 36 && a.if_not_exists {
+            return Ok(());
+        }
         if r.error_code != 0 {
             let msg = r.error_message.as_ref().map_or(error_name(r.error_code).to_owned(), |m| m.to_string());
             return Err(fail(msg));
@@ -174,9 +192,15 @@ async fn describe(c: &mut brook_broker::server::client::Client, topic: Option<&s
         )?;
         for p in parts {
             let list = |v: &[kafka_protocol::messages::BrokerId]| v.iter().map(|b| b.0.to_string()).collect::<Vec<_>>().join(",");
+            // Offline while the partition's appends fail on a storage error (a full disk).
+            let offline = if p.offline_replicas.is_empty() {
+                String::new()
+            } else {
+                format!("\tOffline: {} (storage error, see the broker log)", list(&p.offline_replicas))
+            };
             writeln!(
                 out,
-                "\tTopic: {name}\tPartition: {}\tLeader: {}\tReplicas: {}\tIsr: {}",
+                "\tTopic: {name}\tPartition: {}\tLeader: {}\tReplicas: {}\tIsr: {}{offline}",
                 p.partition_index,
                 p.leader_id.0,
                 list(&p.replica_nodes),

@@ -748,7 +748,8 @@ fn two_instances_cannot_share_a_state_directory() {
     let second = make();
     assert_eq!(first.process_id(), second.process_id());
     let err = second.start().unwrap_err();
-    assert!(matches!(&err, Error::IllegalState(m) if m.contains("in use by another instance")), "{err}");
+    let holder = format!("(pid {})", std::process::id());
+    assert!(matches!(&err, Error::IllegalState(m) if m.contains("in use by another instance") && m.contains(&holder)), "{err}");
     assert!(first.close(Duration::from_secs(30)));
     second.start().unwrap();
     assert!(second.close(Duration::from_secs(30)));

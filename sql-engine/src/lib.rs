@@ -7,15 +7,27 @@
 //! - [`expr`]: expression type checking and evaluation; [`function`]: the function registry
 //!   (scalar, aggregate, table functions and Rust UDFs);
 //! - [`format`](mod@format): key and value formats (JSON, DELIMITED, KAFKA, NONE) and the serdes over them;
+//! - [`catalog`]: streams, tables, types and queries;
+//! - `analyzer` and [`plan`]: a `SELECT` against the catalog -> ksqlDB execution steps;
+//! - `lower`: execution steps -> a Streams DSL topology;
+//! - [`engine`]: statements in, typed results out; persistent queries on the runtime or, in
+//!   test mode, on one `TopologyTestDriver` each;
+//! - [`testing`]: ksqlDB's test tooling (ksql-test-runner files, QTT cases) over the test mode;
 //! - [`Error`]: the crate's one error type.
 
+pub(crate) mod analyzer;
+pub mod catalog;
+pub mod engine;
 mod error;
 pub mod expr;
 pub mod format;
 pub mod function;
+pub(crate) mod lower;
 pub mod parser;
+pub mod plan;
 pub mod testing;
 pub mod value;
 
+pub use engine::{Engine, EngineConfig, StatementResult};
 pub use error::{Error, Result};
 pub use value::{Column, ColumnNamespace, Decimal, LogicalSchema, Row, SqlType, Value};

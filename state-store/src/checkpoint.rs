@@ -11,7 +11,6 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::state::rocksdb::write_atomically;
 
 /// File name of a task's checkpoint.
 pub const CHECKPOINT_FILE_NAME: &str = ".checkpoint";
@@ -117,6 +116,20 @@ impl OffsetCheckpoint {
             Err(e) => Err(Error::io(&self.path, e)),
         }
     }
+}
+
+/// Writes `contents` to `path` atomically: temp file, fsync, rename, fsync of the directory.
+pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut f = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    f.write_all(contents).map_err(|e| Error::io(&tmp, e))?;
+    f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    if let Some(dir) = path.parent() {
+        fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -23,6 +23,15 @@ pub enum Error {
         /// RocksDB's message.
         message: String,
     },
+    /// A persistent store was opened by a build without the `rocksdb` feature.
+    #[error(
+        "store \"{store}\" is persistent (RocksDB) but brook-state-store was built without its `rocksdb` feature: \
+         enable the feature (it is on by default) or use an in-memory store"
+    )]
+    RocksDbDisabled {
+        /// The store name.
+        store: String,
+    },
     /// Bytes could not be decoded (serde, key schema, checkpoint file).
     #[error("cannot decode {what}: {reason}")]
     Decode {
@@ -60,6 +69,7 @@ impl Error {
         Error::Io { path: path.into(), source }
     }
 
+    #[cfg(feature = "rocksdb")]
     pub(crate) fn rocks(store: &str, e: rocksdb::Error) -> Self {
         Error::RocksDb { store: store.to_owned(), message: e.into_string() }
     }

@@ -3,8 +3,10 @@
 
 pub(crate) mod backend;
 mod builder;
+mod env;
 mod manager;
 pub(crate) mod memory;
+#[cfg(feature = "rocksdb")]
 pub(crate) mod rocksdb;
 mod view;
 
@@ -19,7 +21,7 @@ pub use self::builder::{
     KeyValueSpec, SessionSpec, StoreBuilder, StoreKind, Stores, VersionedSpec, WindowSpec,
 };
 pub use self::manager::{AnyStore, StateManager};
-pub use self::rocksdb::{RocksDbConfig, RocksDbEnv};
+pub use self::env::{RocksDbConfig, RocksDbEnv};
 pub use self::view::{ReadOnlyGuard, ReadOnlyView};
 use crate::cache::ThreadCache;
 use crate::changelog::SharedChangelogSink;

@@ -149,13 +149,23 @@ impl<K, V> Repartitioned<K, V> {
 }
 
 /// A store backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreType {
-    /// RocksDB (Kafka's default).
-    #[default]
+    /// RocksDB (Kafka's default; needs the `rocksdb` feature, on by default).
     RocksDb,
     /// In memory.
     InMemory,
+}
+
+impl Default for StoreType {
+    /// RocksDB, as in Kafka; in-memory when built without the `rocksdb` feature.
+    fn default() -> Self {
+        if cfg!(feature = "rocksdb") {
+            StoreType::RocksDb
+        } else {
+            StoreType::InMemory
+        }
+    }
 }
 
 /// How a table or aggregation is materialized: store name, serdes, backend, caching, logging,
@@ -171,7 +181,7 @@ pub struct Materialized<K, V> {
 }
 debug_named!(Materialized);
 default_impl!(Materialized {
-    store_type: StoreType::RocksDb,
+    store_type: StoreType::default(),
     caching: true,
     logging: Some(BTreeMap::new()),
     retention: None
@@ -291,7 +301,7 @@ impl<K, V, VO> Default for StreamJoined<K, V, VO> {
             keys: None,
             values: None,
             other_values: None,
-            store_type: StoreType::RocksDb,
+            store_type: StoreType::default(),
             logging: true,
         }
     }

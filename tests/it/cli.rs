@@ -1,16 +1,6 @@
 //! The `brook` admin tools end to end, in-process, with exact output checks.
 
-use clap::Parser;
-
-use crate::util::TestServer;
-
-async fn brook(args: &[&str], input: &str) -> anyhow::Result<String> {
-    let cli = brook_cli::Cli::try_parse_from(std::iter::once("brook").chain(args.iter().copied()))?;
-    let mut out = Vec::new();
-    let mut input = input.as_bytes();
-    brook_cli::run(cli, &mut input, &mut out).await?;
-    Ok(String::from_utf8(out).unwrap())
-}
+use crate::util::{brook, TestServer};
 
 fn topic_id(id: [u8; 16]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

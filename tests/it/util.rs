@@ -75,3 +75,14 @@ pub(crate) fn have(program: &str) -> bool {
         .status()
         .is_ok()
 }
+
+/// Runs one `brook` command in-process; stdout as a string.
+#[allow(dead_code)]
+pub(crate) async fn brook(args: &[&str], input: &str) -> anyhow::Result<String> {
+    use clap::Parser;
+    let cli = brook_cli::Cli::try_parse_from(std::iter::once("brook").chain(args.iter().copied()))?;
+    let mut out = Vec::new();
+    let mut input = input.as_bytes();
+    brook_cli::run(cli, &mut input, &mut out).await?;
+    Ok(String::from_utf8(out).unwrap())
+}

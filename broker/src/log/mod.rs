@@ -93,6 +93,9 @@ pub(crate) struct Log {
     max_index_entries: usize,
     /// Compaction state (in memory: after a restart the first pass treats everything as dirty).
     cleaner: cleaner::CleanerState,
+    /// Test-only fault injection: appends fail with this error before touching the segment.
+    #[cfg(test)]
+    pub(crate) injected_fault: Option<std::io::ErrorKind>,
 }
 
 impl Log {
@@ -120,6 +123,8 @@ impl Log {
             clock_ms: 0,
             max_index_entries: DEFAULT_MAX_INDEX_ENTRIES,
             cleaner: cleaner::CleanerState::default(),
+            #[cfg(test)]
+            injected_fault: None,
         };
         let first = log.first_segment().base_offset;
         log.log_start_offset = checkpoint.unwrap_or(first).max(first).min(log.log_end_offset());
@@ -247,6 +252,10 @@ impl Log {
     }
 
     fn append_headers(&mut self, bytes: &[u8], headers: Vec<BatchHeader>, now_ms: i64) -> Result<AppendInfo> {
+        #[cfg(test)]
+        if let Some(kind) = self.injected_fault {
+            return Err(Error::storage(format!("appending to {}", self.dir.display()), kind.into()));
+        }
         self.clock_ms = self.clock_ms.max(now_ms);
         let (Some(first), Some(last)) = (headers.first(), headers.last()) else {
             let end = self.log_end_offset();

@@ -16,6 +16,12 @@ pub struct ServerConfig {
     pub advertised: Option<(String, u16)>,
     /// `socket.request.max.bytes`: the largest request frame accepted. Default: 104857600.
     pub socket_request_max_bytes: usize,
+    /// `queued.max.request.bytes`: the bytes all request bodies being read or handled may hold
+    /// together; reads pause beyond it. -1 is unbounded (Kafka's default). Default: 104857600.
+    pub queued_max_request_bytes: usize,
+    /// `sasl.server.max.receive.size`: the largest frame a connection may send before it has
+    /// authenticated (SASL on). Default: 524288, Kafka's.
+    pub sasl_server_max_receive_size: usize,
     /// `connections.max.idle.ms`: idle connections are closed after this. Default: 10 minutes.
     pub connections_max_idle: Duration,
     /// `sasl.plain.users` (`alice:secret,bob:pw`): SASL/PLAIN users; empty turns SASL off.
@@ -29,6 +35,8 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 9092)),
             advertised: None,
             socket_request_max_bytes: 104_857_600,
+            queued_max_request_bytes: 104_857_600,
+            sasl_server_max_receive_size: 524_288,
             connections_max_idle: Duration::from_millis(600_000),
             sasl_users: BTreeMap::new(),
         }
@@ -40,6 +48,8 @@ pub const SERVER_CONFIG_KEYS: &[&str] = &[
     "listeners",
     "advertised.listeners",
     "socket.request.max.bytes",
+    "queued.max.request.bytes",
+    "sasl.server.max.receive.size",
     "connections.max.idle.ms",
     "sasl.plain.users",
 ];
@@ -79,6 +89,16 @@ impl ServerConfig {
             "socket.request.max.bytes" => {
                 self.socket_request_max_bytes = value.trim().parse().map_err(|_| bad("a byte count"))?
             }
+            "queued.max.request.bytes" => {
+                let n: i64 = value.trim().parse().map_err(|_| bad("a byte count, or -1"))?;
+                self.queued_max_request_bytes = match n {
+                    -1 => usize::MAX,
+                    n => usize::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| bad("a positive byte count, or -1"))?,
+                }
+            }
+            "sasl.server.max.receive.size" => {
+                self.sasl_server_max_receive_size = value.trim().parse().map_err(|_| bad("a byte count"))?
+            }
             "connections.max.idle.ms" => {
                 let ms: u64 = value.trim().parse().map_err(|_| bad("milliseconds"))?;
                 self.connections_max_idle = Duration::from_millis(ms)
@@ -111,5 +131,8 @@ mod tests {
         assert_eq!(c.sasl_users.get("bob").map(String::as_str), Some("pw"));
         assert!(!c.set("num.partitions", "3").unwrap());
         assert!(matches!(c.set("socket.request.max.bytes", "x"), Err(Error::InvalidConfig(_))));
+        assert!(c.set("queued.max.request.bytes", "-1").unwrap());
+        assert_eq!(c.queued_max_request_bytes, usize::MAX);
+        assert!(matches!(c.set("queued.max.request.bytes", "0"), Err(Error::InvalidConfig(_))));
     }
 }

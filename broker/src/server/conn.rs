@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -41,7 +40,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, stream: TcpStream, peer: SocketAddr, mut 
     let mut wr = BufWriter::with_capacity(64 * 1024, wr);
     let mut state = ConnState::new(peer, !ctx.config.sasl_users.is_empty());
     let idle = ctx.config.connections_max_idle;
-    let max = ctx.config.socket_request_max_bytes;
+    let max = ctx.config.socket_request_max_bytes.min(ctx.memory.budget());
     tracing::debug!(%peer, "connection open");
     loop {
         let mut len = [0u8; 4];
@@ -57,20 +56,23 @@ pub(crate) async fn run(ctx: Arc<Ctx>, stream: TcpStream, peer: SocketAddr, mut 
             _ = stop.wait_for(|s| *s) => break,
         }
         let size = i32::from_be_bytes(len);
-        if size < 0 || size as usize > max {
-            tracing::warn!(%peer, size, max, "invalid request size; closing connection");
+        let max = if state.authenticated { max } else { max.min(ctx.config.sasl_server_max_receive_size) };
+        let Some(size) = usize::try_from(size).ok().filter(|s| *s <= max) else {
+            let authenticated = state.authenticated;
+            tracing::warn!(%peer, size, max, authenticated, "invalid request size; closing connection");
             break;
-        }
-        let mut frame = BytesMut::zeroed(size as usize);
-        match tokio::time::timeout(idle, rd.read_exact(&mut frame)).await {
-            Ok(Ok(_)) => {}
-            _ => break,
-        }
-        let reply = if state.raw_sasl_next {
-            api::sasl_authenticate::raw_token(&ctx, &mut state, &frame)
-        } else {
-            api::handle_frame(&ctx, &mut state, frame.freeze()).await
         };
+        // The body buffer and its share of `queued.max.request.bytes` grow as bytes arrive.
+        let body = match tokio::time::timeout(idle, ctx.memory.read_body(&mut rd, size)).await {
+            Ok(Ok(body)) => body,
+            _ => break,
+        };
+        let reply = if state.raw_sasl_next {
+            api::sasl_authenticate::raw_token(&ctx, &mut state, &body.bytes)
+        } else {
+            api::handle_frame(&ctx, &mut state, body.bytes.into()).await
+        };
+        drop(body.held);
         match reply {
             Reply::Send(bytes) => {
                 if wr.write_all(&bytes).await.is_err() || wr.flush().await.is_err() {

@@ -16,6 +16,7 @@ pub(crate) mod api;
 pub mod client;
 mod config;
 mod conn;
+mod memory;
 pub mod frame;
 #[cfg(test)]
 mod tests;
@@ -51,7 +52,15 @@ pub async fn serve(
     let local = listener
         .local_addr()
         .map_err(|e| Error::storage("reading the listener address", e))?;
-    let ctx = Arc::new(api::Ctx::new(broker.clone(), config, local)?);
+    let ctx = Arc::new(api::Ctx::new(broker, config, local)?);
+    serve_ctx(ctx, listener, shutdown).await
+}
+
+/// [`serve`] with its context built (tests look into it).
+pub(crate) async fn serve_ctx(ctx: Arc<api::Ctx>, listener: TcpListener, shutdown: impl Future) -> Result<()> {
+    let local = listener
+        .local_addr()
+        .map_err(|e| Error::storage("reading the listener address", e))?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut conns = JoinSet::new();
     tokio::pin!(shutdown);
@@ -81,7 +90,7 @@ pub async fn serve(
         tracing::warn!("connections did not finish within 30 s; closing them");
         conns.abort_all();
     }
-    broker.shutdown().await;
+    ctx.broker.shutdown().await;
     tracing::info!("server stopped");
     Ok(())
 }

@@ -12,11 +12,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::client::Client;
-use super::{serve, ServerConfig};
+use super::ServerConfig;
 use crate::{Broker, BrokerConfig};
 
 struct Server {
     addr: String,
+    ctx: std::sync::Arc<super::api::Ctx>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
@@ -27,11 +28,13 @@ async fn start(config: ServerConfig) -> Server {
     let broker = Broker::open(BrokerConfig::new(dir.path())).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
+    let ctx = std::sync::Arc::new(super::api::Ctx::new(broker, config, listener.local_addr().unwrap()).unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let c = ctx.clone();
     let task = tokio::spawn(async move {
-        serve(broker, listener, config, rx).await.unwrap();
+        super::serve_ctx(c, listener, rx).await.unwrap();
     });
-    Server { addr, stop: Some(tx), task, _dir: dir }
+    Server { addr, ctx, stop: Some(tx), task, _dir: dir }
 }
 
 impl Server {
@@ -69,6 +72,15 @@ async fn read_response(s: &mut TcpStream) -> Bytes {
     let mut body = vec![0u8; i32::from_be_bytes(len) as usize];
     s.read_exact(&mut body).await.unwrap();
     Bytes::from(body)
+}
+
+/// Waits until `cond` holds, failing the test after 10 s.
+pub(crate) async fn wait_for(cond: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "condition not reached within 10 s");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 async fn still_serving(addr: &str) {
@@ -229,5 +241,62 @@ async fn sasl_handshake_v0_takes_a_raw_token() {
     s.write_all(&frame(ApiKey::Metadata, 4, 2, &MetadataRequest::default())).await.unwrap();
     let mut r = read_response(&mut s).await;
     assert_eq!(ResponseHeader::decode(&mut r, 0).unwrap().correlation_id, 2);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn announced_frame_sizes_reserve_nothing_until_the_bytes_arrive() {
+    let srv = start(ServerConfig::default()).await;
+    // 300 connections each announce a 100 MiB request, send 100 bytes of it and stall.
+    let mut stalled = Vec::new();
+    for _ in 0..300 {
+        let mut s = TcpStream::connect(&srv.addr).await.unwrap();
+        let mut announce = 104_857_600i32.to_be_bytes().to_vec();
+        announce.extend_from_slice(&[0u8; 100]);
+        s.write_all(&announce).await.unwrap();
+        stalled.push(s);
+    }
+    // Each holds at most one 64 KiB chunk of the budget, not 100 MiB.
+    let bound = 300 * 64 * 1024;
+    wait_for(|| srv.ctx.memory.in_use() >= 100 * 300).await;
+    assert!(srv.ctx.memory.in_use() <= bound, "{} bytes held", srv.ctx.memory.in_use());
+    // Normal requests are still answered.
+    for _ in 0..3 {
+        still_serving(&srv.addr).await;
+    }
+    assert!(srv.ctx.memory.in_use() <= bound);
+    drop(stalled);
+    wait_for(|| srv.ctx.memory.in_use() == 0).await;
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn unauthenticated_connections_may_not_announce_large_frames() {
+    let mut config = ServerConfig::default();
+    config.set("sasl.plain.users", "alice:secret").unwrap();
+    let srv = start(config).await;
+    let mut s = TcpStream::connect(&srv.addr).await.unwrap();
+    s.write_all(&(1i32 << 20).to_be_bytes()).await.unwrap();
+    assert!(closed(&mut s).await, "1 MiB before authenticating is above sasl.server.max.receive.size");
+    assert_eq!(srv.ctx.memory.in_use(), 0);
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn metadata_lists_the_replica_offline_while_appends_fail_on_storage() {
+    let srv = start(ServerConfig::default()).await;
+    srv.ctx.broker.create_topic("t", 2, Default::default()).unwrap();
+    let p1 = srv.ctx.broker.inner.partition("t", 1).unwrap();
+    p1.inject_storage_fault(Some(std::io::ErrorKind::StorageFull));
+    let mut batch = crate::record::BatchBuilder::new(crate::record::Compression::None);
+    batch.push(1, None, Some(b"v"), &[]);
+    assert!(srv.ctx.broker.produce("t", 1, &mut batch.build().unwrap()).is_err());
+    let mut c = Client::connect(&srv.addr).await.unwrap();
+    let mut all = MetadataRequest::default();
+    all.topics = None;
+    let md = c.send(all).await.unwrap();
+    let t = md.topics.iter().find(|t| t.name.as_ref().is_some_and(|n| n.0.as_str() == "t")).unwrap();
+    let offline: Vec<Vec<i32>> = t.partitions.iter().map(|p| p.offline_replicas.iter().map(|b| b.0).collect()).collect();
+    assert_eq!(offline, [vec![], vec![0]]);
     srv.stop().await;
 }

@@ -1,3 +1,18 @@
-//! The `brook` binary's integration tests, one binary (see STYLE.md).
+//! `brook` as a user meets it: the README's commands as written, the binary's messages, and the
+//! crates used from a project outside the workspace.
 
+#[path = "../../../tests/it/util.rs"]
+mod util;
+
+mod embedding;
+mod messages;
+mod readme;
 mod test_runner;
+mod tools;
+
+use util::brook;
+
+/// The workspace root.
+fn repo() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+}

@@ -11,7 +11,6 @@ use brook_broker::ErrorCode;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -23,8 +22,11 @@ use super::client::{
     ClientSupplier, ConsumerSettings, GroupMetadata, InternalTopic, ProducerSettings, RebalanceHandler,
     RestoreConsumer, StreamsAdmin, StreamsConsumer, StreamsProducer,
 };
+use self::context::{log_error, SeamContext};
 use crate::engine::{Header, InputRecord, OutputRecord, TopicPartition};
 use crate::error::{Error, Result};
+
+mod context;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -138,12 +140,13 @@ fn input_of<M: Message>(m: &M, topics: &mut BTreeMap<String, Arc<str>>) -> Input
 
 impl ClientSupplier for Kafka {
     fn admin(&self) -> Result<Arc<dyn StreamsAdmin>> {
-        let admin: AdminClient<DefaultClientContext> = self.base().create().map_err(kerr)?;
+        let admin: AdminClient<SeamContext> = self.base().create_with_context(SeamContext).map_err(kerr)?;
         let mut meta = self.base();
         meta.set("enable.auto.commit", "false").set("group.id", "brook-streams-metadata");
-        let uncommitted: BaseConsumer =
-            meta.clone().set("isolation.level", "read_uncommitted").create().map_err(kerr)?;
-        let committed: BaseConsumer = meta.set("isolation.level", "read_committed").create().map_err(kerr)?;
+        let uncommitted: BaseConsumer<SeamContext> =
+            meta.clone().set("isolation.level", "read_uncommitted").create_with_context(SeamContext).map_err(kerr)?;
+        let committed: BaseConsumer<SeamContext> =
+            meta.set("isolation.level", "read_committed").create_with_context(SeamContext).map_err(kerr)?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -186,15 +189,15 @@ impl ClientSupplier for Kafka {
         c.set("group.id", format!("{}-restore", s.client_id))
             .set("enable.partition.eof", "true")
             .set("fetch.wait.max.ms", "10");
-        let consumer: BaseConsumer = c.create().map_err(kerr)?;
+        let consumer: BaseConsumer<SeamContext> = c.create_with_context(SeamContext).map_err(kerr)?;
         Ok(Box::new(KafkaRestore { consumer, topics: BTreeMap::new() }))
     }
 }
 
 struct KafkaAdmin {
-    admin: AdminClient<DefaultClientContext>,
-    uncommitted: BaseConsumer,
-    committed: BaseConsumer,
+    admin: AdminClient<SeamContext>,
+    uncommitted: BaseConsumer<SeamContext>,
+    committed: BaseConsumer<SeamContext>,
     rt: Mutex<tokio::runtime::Runtime>,
 }
 
@@ -306,7 +309,11 @@ struct StreamsContext {
     handler: Mutex<Option<Box<dyn RebalanceHandler>>>,
 }
 
-impl ClientContext for StreamsContext {}
+impl ClientContext for StreamsContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        log_error(&error, reason);
+    }
+}
 
 impl ConsumerContext for StreamsContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -454,7 +461,11 @@ struct DeliveryContext {
     state: Mutex<Deliveries>,
 }
 
-impl ClientContext for DeliveryContext {}
+impl ClientContext for DeliveryContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        log_error(&error, reason);
+    }
+}
 
 impl ProducerContext for DeliveryContext {
     type DeliveryOpaque = ();
@@ -557,7 +568,7 @@ impl StreamsProducer for KafkaProducer {
 }
 
 struct KafkaRestore {
-    consumer: BaseConsumer,
+    consumer: BaseConsumer<SeamContext>,
     topics: BTreeMap<String, Arc<str>>,
 }
 

@@ -55,7 +55,7 @@ struct Inner {
     global: Mutex<Option<Arc<GlobalThread>>>,
     ctx: Mutex<Option<Arc<ThreadContext>>>,
     /// The lock on `state.dir/<application.id>` held while running.
-    dir_lock: Mutex<Option<std::fs::File>>,
+    dir_lock: Mutex<Option<brook_broker::DirLock>>,
 }
 
 /// Runs a topology: stream threads consume the topology's source topics as one consumer group
@@ -429,21 +429,17 @@ impl Inner {
     /// Locks the application's state directory, so two instances never share it (they would
     /// share a process id, hence transactional ids, and fence each other).
     fn lock_state_dir(inner: &Arc<Inner>) -> Result<()> {
-        let path = inner.app_dir.join(".lock");
-        let io =
-            |e: std::io::Error| Error::Broker(brook_broker::Error::storage(format!("locking {}", path.display()), e));
-        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io)?;
-        match file.try_lock() {
-            Ok(()) => {
-                *inner.dir_lock.lock() = Some(file);
+        match brook_broker::DirLock::acquire(&inner.app_dir, "Kafka Streams instance") {
+            Ok(lock) => {
+                *inner.dir_lock.lock() = Some(lock);
                 Ok(())
             }
-            Err(std::fs::TryLockError::WouldBlock) => Err(Error::IllegalState(format!(
-                "state directory {} is in use by another instance of {}",
+            Err(brook_broker::Error::DirectoryLocked(why)) => Err(Error::IllegalState(format!(
+                "state directory {} is in use by another instance of {}: {why}",
                 inner.app_dir.display(),
                 inner.config.application_id
             ))),
-            Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+            Err(e) => Err(Error::Broker(e)),
         }
     }
 

@@ -34,15 +34,31 @@ pub(crate) struct Parser<'a> {
     pub(crate) toks: Vec<Token>,
     pub(crate) i: usize,
     /// What the grammar would have accepted at `i`, for "expecting ..." messages.
-    expected: Vec<String>,
+    expected: Vec<Expect>,
     depth: u32,
+}
+
+/// One entry of an "expecting" list: a keyword (shown quoted) or a token class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expect {
+    Keyword(&'static str),
+    Other(&'static str),
+}
+
+impl Expect {
+    fn show(self) -> String {
+        match self {
+            Expect::Keyword(k) => format!("'{k}'"),
+            Expect::Other(o) => o.to_string(),
+        }
+    }
 }
 
 /// A saved parser position for backtracking.
 #[derive(Debug, Clone)]
 pub(crate) struct Mark {
     i: usize,
-    expected: Vec<String>,
+    expected: Vec<Expect>,
 }
 
 impl<'a> Parser<'a> {
@@ -90,10 +106,19 @@ impl<'a> Parser<'a> {
         &self.toks[self.i.saturating_sub(1).min(self.toks.len().saturating_sub(1))]
     }
 
-    /// Records that `what` would have been accepted here.
-    pub(crate) fn expecting(&mut self, what: &str) {
-        if !self.expected.iter().any(|e| e == what) {
-            self.expected.push(what.to_string());
+    /// Records that the token class (or quoted punctuation) `what` would have been accepted here.
+    pub(crate) fn expecting(&mut self, what: &'static str) {
+        self.expect_entry(Expect::Other(what));
+    }
+
+    /// Records that the keyword `kw` would have been accepted here.
+    pub(crate) fn expecting_kw(&mut self, kw: &'static str) {
+        self.expect_entry(Expect::Keyword(kw));
+    }
+
+    fn expect_entry(&mut self, e: Expect) {
+        if !self.expected.contains(&e) {
+            self.expected.push(e);
         }
     }
 
@@ -103,16 +128,16 @@ impl<'a> Parser<'a> {
     }
 
     /// Whether the current token is the keyword `kw`; records it as expected when it is not.
-    pub(crate) fn check_kw(&mut self, kw: &str) -> bool {
+    pub(crate) fn check_kw(&mut self, kw: &'static str) -> bool {
         if self.nth_is_kw(0, kw) {
             true
         } else {
-            self.expecting(&format!("'{kw}'"));
+            self.expecting_kw(kw);
             false
         }
     }
 
-    pub(crate) fn eat_kw(&mut self, kw: &str) -> bool {
+    pub(crate) fn eat_kw(&mut self, kw: &'static str) -> bool {
         if self.check_kw(kw) {
             self.advance();
             true
@@ -121,7 +146,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    pub(crate) fn expect_kw(&mut self, kw: &str) -> crate::Result<()> {
+    pub(crate) fn expect_kw(&mut self, kw: &'static str) -> crate::Result<()> {
         if self.eat_kw(kw) {
             Ok(())
         } else {
@@ -180,10 +205,11 @@ impl<'a> Parser<'a> {
     /// `mismatched input 'X' expecting {...}` at the current token.
     pub(crate) fn unexpected<T>(&self) -> crate::Result<T> {
         let found = self.peek().display(self.src);
-        let detail = match self.expected.len() {
+        let expected: Vec<String> = self.expected.iter().map(|e| e.show()).collect();
+        let detail = match expected.len() {
             0 => format!("extraneous input {found}"),
-            1 => format!("mismatched input {found} expecting {}", self.expected[0]),
-            _ => format!("mismatched input {found} expecting {{{}}}", self.expected.join(", ")),
+            1 => format!("mismatched input {found} expecting {}", expected[0]),
+            _ => format!("mismatched input {found} expecting {{{}}}", expected.join(", ")),
         };
         self.syntax_error(detail)
     }

@@ -21,9 +21,12 @@ impl Parser<'_> {
     }
 
     /// Builds `left op right` for a left-associative chain, keeping the tree depth bounded.
-    fn chain(&mut self, depth: &mut usize, op: BinaryOp, left: Expr, right: Expr) -> Result<Expr> {
-        *depth = 1 + (*depth).max(tree_depth(&right));
-        if *depth > MAX_TREE_DEPTH {
+    /// `depth` is the depth of `left` once known (measured lazily: most operands have no
+    /// operator after them).
+    fn chain(&mut self, depth: &mut Option<usize>, op: BinaryOp, left: Expr, right: Expr) -> Result<Expr> {
+        let d = 1 + depth.unwrap_or_else(|| tree_depth(&left)).max(tree_depth(&right));
+        *depth = Some(d);
+        if d > MAX_TREE_DEPTH {
             return Err(self.error_at(self.prev().pos, TOO_DEEP.to_string()));
         }
         Ok(Expr::Binary { op, left: Box::new(left), right: Box::new(right) })
@@ -31,7 +34,7 @@ impl Parser<'_> {
 
     fn or_expr(&mut self) -> Result<Expr> {
         let mut left = self.and_expr()?;
-        let mut depth = tree_depth(&left);
+        let mut depth = None;
         while self.eat_kw("OR") {
             let right = self.and_expr()?;
             left = self.chain(&mut depth, BinaryOp::Or, left, right)?;
@@ -41,7 +44,7 @@ impl Parser<'_> {
 
     fn and_expr(&mut self) -> Result<Expr> {
         let mut left = self.not_expr()?;
-        let mut depth = tree_depth(&left);
+        let mut depth = None;
         while self.eat_kw("AND") {
             let right = self.not_expr()?;
             left = self.chain(&mut depth, BinaryOp::And, left, right)?;
@@ -133,7 +136,7 @@ impl Parser<'_> {
     /// `valueExpression`: arithmetic and `||`, no predicates.
     pub(crate) fn value_expr(&mut self) -> Result<Expr> {
         let mut left = self.additive()?;
-        let mut depth = tree_depth(&left);
+        let mut depth = None;
         while self.eat(&Tok::Concat) {
             let right = self.additive()?;
             left = self.chain(&mut depth, BinaryOp::Concat, left, right)?;
@@ -143,7 +146,7 @@ impl Parser<'_> {
 
     fn additive(&mut self) -> Result<Expr> {
         let mut left = self.multiplicative()?;
-        let mut depth = tree_depth(&left);
+        let mut depth = None;
         loop {
             let op = match self.nth(0) {
                 Tok::Plus => BinaryOp::Add,
@@ -162,7 +165,7 @@ impl Parser<'_> {
 
     fn multiplicative(&mut self) -> Result<Expr> {
         let mut left = self.unary()?;
-        let mut depth = tree_depth(&left);
+        let mut depth = None;
         loop {
             let op = match self.nth(0) {
                 Tok::Star => BinaryOp::Mul,
@@ -199,23 +202,25 @@ impl Parser<'_> {
     /// A primary expression followed by any `[index]` and `->field`.
     fn postfix(&mut self) -> Result<Expr> {
         let mut e = self.primary()?;
-        let mut depth = tree_depth(&e);
+        let mut depth: Option<usize> = None;
         loop {
+            let d;
             if self.eat(&Tok::LBracket) {
                 let index = self.value_expr()?;
                 self.expect(&Tok::RBracket)?;
-                depth = 1 + depth.max(tree_depth(&index));
+                d = 1 + depth.unwrap_or_else(|| tree_depth(&e)).max(tree_depth(&index));
                 e = Expr::Subscript { base: Box::new(e), index: Box::new(index) };
             } else if matches!(self.nth(0), Tok::Arrow) && !matches!(self.nth(1), Tok::Star) {
                 self.advance();
                 let field = self.ident()?;
-                depth += 1;
+                d = 1 + depth.unwrap_or_else(|| tree_depth(&e));
                 e = Expr::Dereference { base: Box::new(e), field };
             } else {
                 self.expecting("'->'");
                 return Ok(e);
             }
-            if depth > MAX_TREE_DEPTH {
+            depth = Some(d);
+            if d > MAX_TREE_DEPTH {
                 return Err(self.error_at(self.prev().pos, TOO_DEEP.to_string()));
             }
         }
@@ -287,7 +292,10 @@ impl Parser<'_> {
                 format!("Illegal argument at line {}:{}. Variable '${{{v}}}' is not defined.", self.peek().pos.line, self.peek().pos.column),
             )),
             _ => {
-                for e in ["'NULL'", "'TRUE'", "'FALSE'", "STRING", "INTEGER_VALUE", "DECIMAL_VALUE", "FLOATING_POINT_VALUE"] {
+                for k in ["NULL", "TRUE", "FALSE"] {
+                    self.expecting_kw(k);
+                }
+                for e in ["STRING", "INTEGER_VALUE", "DECIMAL_VALUE", "FLOATING_POINT_VALUE"] {
                     self.expecting(e);
                 }
                 self.unexpected()
@@ -580,10 +588,10 @@ impl Parser<'_> {
             return Ok(AstType::Decimal { precision, scale });
         }
         if !self.nth_is_ident(0) {
-            self.expecting("'ARRAY'");
-            self.expecting("'MAP'");
-            self.expecting("'STRUCT'");
-            self.expecting("'DECIMAL'");
+            self.expecting_kw("ARRAY");
+            self.expecting_kw("MAP");
+            self.expecting_kw("STRUCT");
+            self.expecting_kw("DECIMAL");
             return self.expected_identifier();
         }
         let name = self.ident()?;

@@ -25,7 +25,7 @@ impl Parser<'_> {
     pub(crate) fn statement(&mut self) -> Result<Statement> {
         let Tok::Word(first) = self.nth(0).clone() else {
             for s in STATEMENT_STARTS {
-                self.expecting(&format!("'{s}'"));
+                self.expecting_kw(s);
             }
             return self.unexpected();
         };
@@ -157,9 +157,9 @@ impl Parser<'_> {
         }
         let is_source = self.eat_kw("SOURCE");
         if !or_replace && !is_source {
-            self.expecting("'OR'");
-            self.expecting("'SOURCE'");
-            self.expecting("'TYPE'");
+            self.expecting_kw("OR");
+            self.expecting_kw("SOURCE");
+            self.expecting_kw("TYPE");
         }
         let kind = self.source_kind()?;
         let if_not_exists = self.if_not_exists()?;
@@ -285,7 +285,7 @@ impl Parser<'_> {
         if self.nth_is_kw(0, "CONNECTOR") {
             return self.unsupported("DROP CONNECTOR");
         }
-        self.expecting("'TYPE'");
+        self.expecting_kw("TYPE");
         let kind = self.source_kind()?;
         let if_exists = self.if_exists()?;
         let name = self.source_name()?;
@@ -367,8 +367,8 @@ impl Parser<'_> {
         // `DESCRIBE EXTENDED x` (the documented form) and `DESCRIBE x EXTENDED` (the grammar's).
         let mut extended = self.eat_kw("EXTENDED");
         if !extended {
-            self.expecting("'STREAMS'");
-            self.expecting("'FUNCTION'");
+            self.expecting_kw("STREAMS");
+            self.expecting_kw("FUNCTION");
         }
         let tables = self.nth_is_kw(0, "TABLES");
         let name = self.source_name()?;
@@ -435,7 +435,7 @@ impl Parser<'_> {
             self.advance();
             self.expr_list()?
         } else {
-            self.expecting("'PARTITION'");
+            self.expecting_kw("PARTITION");
             Vec::new()
         };
         let having = if self.eat_kw("HAVING") { Some(self.expr()?) } else { None };
@@ -582,8 +582,8 @@ impl Parser<'_> {
             _ => None,
         };
         let Some(unit) = unit else {
-            for u in ["'DAY'", "'HOUR'", "'MINUTE'", "'SECOND'", "'MILLISECOND'", "'DAYS'", "'HOURS'", "'MINUTES'", "'SECONDS'", "'MILLISECONDS'"] {
-                self.expecting(u);
+            for u in ["DAY", "HOUR", "MINUTE", "SECOND", "MILLISECOND", "DAYS", "HOURS", "MINUTES", "SECONDS", "MILLISECONDS"] {
+                self.expecting_kw(u);
             }
             return self.unexpected();
         };

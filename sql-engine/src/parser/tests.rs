@@ -421,3 +421,122 @@ fn deep_nesting_is_an_error_not_a_crash() {
     let ty = format!("CAST(x AS {}INT{})", "ARRAY<".repeat(5_000), ">".repeat(5_000));
     assert!(parse_expression(&ty).is_err());
 }
+
+#[test]
+fn substitution_then_parse() {
+    let vars: std::collections::HashMap<String, String> = [("format", "AVRO"), ("replicas", "3"), ("name", "orders"), ("min", "10")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let sql = super::substitute_variables(
+        "CREATE STREAM ${name} (id INT KEY) WITH (kafka_topic='${name}_topic', value_format='${format}', replicas=${replicas});\n\
+         SELECT * FROM ${name} WHERE id > ${min} EMIT CHANGES;",
+        &vars,
+    )
+    .unwrap();
+    let v = parse(&sql).unwrap();
+    let Statement::CreateSource(c) = &v[0].statement else { panic!() };
+    assert_eq!(c.name, "ORDERS");
+    assert_eq!(
+        c.properties,
+        vec![
+            ("KAFKA_TOPIC".into(), Literal::String("orders_topic".into())),
+            ("VALUE_FORMAT".into(), Literal::String("AVRO".into())),
+            ("REPLICAS".into(), Literal::Int(3)),
+        ]
+    );
+    let Statement::Query(q) = &v[1].statement else { panic!() };
+    assert_eq!(
+        q.where_clause,
+        Some(Expr::Binary { op: BinaryOp::Gt, left: Box::new(col("ID")), right: Box::new(lit(Literal::Int(10))) })
+    );
+    // Without substitution a reference is an error, not an identifier.
+    assert_eq!(
+        err("SELECT * FROM s WHERE id > ${min};"),
+        "line 1:28: Illegal argument at line 1:28. Variable '${min}' is not defined."
+    );
+}
+
+#[test]
+fn lexer_errors_have_positions() {
+    assert_eq!(err("SHOW STREAMS;\nSELECT `x FROM s;"), "line 2:8: Syntax Error\nunterminated back-quoted identifier: missing closing `");
+    assert_eq!(err("SHOW STREAMS;\r\n  /* open"), "line 2:3: Syntax Error\nunterminated comment: '/*' without '*/'");
+}
+
+#[test]
+fn insert_values_take_value_expressions() {
+    let Statement::InsertValues { target, columns, values } = one("INSERT INTO t (a, `B`) VALUES (-1, 'x' || 'y')") else { panic!() };
+    assert_eq!(target, "T");
+    assert_eq!(columns, vec!["A".to_string(), "B".to_string()]);
+    assert_eq!(values[0], lit(Literal::Int(-1)));
+    assert!(matches!(values[1], Expr::Binary { op: BinaryOp::Concat, .. }));
+    let Statement::InsertValues { columns, values, .. } = one("INSERT INTO t VALUES ()") else { panic!() };
+    assert!(columns.is_empty() && values.is_empty());
+}
+
+#[test]
+fn create_as_select_with_properties() {
+    let Statement::CreateAsSelect(c) = one("CREATE OR REPLACE TABLE IF NOT EXISTS t WITH (kafka_topic='t', partitions=2) AS SELECT * FROM s") else {
+        panic!()
+    };
+    assert!(c.or_replace && c.if_not_exists);
+    assert_eq!(c.kind, SourceKind::Table);
+    assert_eq!(c.properties.len(), 2);
+    let Statement::InsertInto { target, properties, query } = one("INSERT INTO t WITH (QUERY_ID='q1') SELECT * FROM s") else { panic!() };
+    assert_eq!(target, "T");
+    assert_eq!(properties, vec![("QUERY_ID".into(), Literal::String("q1".into()))]);
+    assert_eq!(query.emit, Some(Emit::Changes));
+}
+
+#[test]
+fn drop_alter_type() {
+    assert_eq!(
+        one("DROP TABLE IF EXISTS t DELETE TOPIC"),
+        Statement::DropSource { kind: SourceKind::Table, name: "T".into(), if_exists: true, delete_topic: true }
+    );
+    assert_eq!(one("DROP TYPE IF EXISTS `Addr`"), Statement::DropType { name: "Addr".into(), if_exists: true });
+    assert_eq!(
+        one("CREATE TYPE IF NOT EXISTS addr AS STRUCT<street STRING>"),
+        Statement::CreateType {
+            name: "ADDR".into(),
+            ty: AstType::Struct(vec![("STREET".into(), AstType::String)]),
+            if_not_exists: true
+        }
+    );
+    let Statement::AlterSource { kind, add_columns, .. } = one("ALTER TABLE t ADD COLUMN a INT, ADD b ARRAY<BIGINT>") else { panic!() };
+    assert_eq!(kind, SourceKind::Table);
+    assert_eq!(add_columns[1], TableElement { name: "B".into(), ty: AstType::Array(Box::new(AstType::BigInt)), constraint: ColumnConstraint::None });
+    assert_eq!(one("TERMINATE ALL"), Statement::Terminate(TerminateTarget::All));
+    assert_eq!(one("RUN SCRIPT '/tmp/x.sql'"), Statement::RunScript { path: "/tmp/x.sql".into() });
+    assert_eq!(one("UNDEFINE v"), Statement::UndefineVariable { name: "v".into() });
+    assert_eq!(one("UNSET 'a.b'"), Statement::UnsetProperty { name: "a.b".into() });
+}
+
+#[test]
+fn select_items() {
+    let q = query("SELECT *, s.*, s->*, a AS x, b y, `c` FROM s EMIT CHANGES");
+    assert_eq!(
+        q.select,
+        vec![
+            SelectItem::Star,
+            SelectItem::QualifiedStar("S".into()),
+            SelectItem::StructAll(col("S")),
+            SelectItem::Expr { expr: col("A"), alias: Some("X".into()) },
+            SelectItem::Expr { expr: col("B"), alias: Some("Y".into()) },
+            SelectItem::Expr { expr: col("c"), alias: None },
+        ]
+    );
+}
+
+#[test]
+fn large_inputs_parse_in_linear_time() {
+    let start = std::time::Instant::now();
+    let list: Vec<String> = (0..50_000).map(|i| i.to_string()).collect();
+    let sql = format!("SELECT * FROM s WHERE id IN ({}) EMIT CHANGES;", list.join(", "));
+    assert!(parse(&sql).is_ok());
+    let script = "INSERT INTO t (a, b) VALUES (1, 'x');\n".repeat(20_000);
+    assert_eq!(parse(&script).unwrap().len(), 20_000);
+    let nested = format!("SELECT {}1{} FROM s;", "ABS(".repeat(100), ")".repeat(100));
+    assert!(parse(&nested.repeat(200)).is_ok());
+    assert!(start.elapsed() < std::time::Duration::from_secs(30), "{:?}", start.elapsed());
+}

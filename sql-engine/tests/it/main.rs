@@ -1,4 +1,12 @@
 //! The sql-engine's integration tests, one module per area.
 
+mod engine_aggregate;
+mod engine_csas;
+mod engine_join;
+mod engine_live;
+mod engine_pull;
+mod engine_push;
+mod engine_show;
+mod engine_support;
 mod parser;
 mod qtt;

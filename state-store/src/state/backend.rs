@@ -43,6 +43,7 @@ impl KeyRange {
         KeyRange { lo: Some(Bytes::copy_from_slice(prefix)), hi: prefix_end(prefix) }
     }
 
+    #[cfg_attr(not(feature = "rocksdb"), allow(dead_code))]
     pub(crate) fn contains(&self, key: &[u8]) -> bool {
         self.lo.as_deref().is_none_or(|lo| key >= lo) && self.hi.as_deref().is_none_or(|hi| key < hi)
     }

@@ -13,7 +13,10 @@ use crate::metered::MeteredBackend;
 use crate::session::{SegmentedSessionStore, SessionCodec, SessionStore};
 use crate::state::backend::{Backend, IdentityCodec, KeyCodec};
 use crate::state::memory::MemoryBackend;
-use crate::state::rocksdb::{RocksDbBackend, RocksDbEnv};
+#[cfg(feature = "rocksdb")]
+use crate::state::rocksdb::RocksDbBackend;
+#[cfg(feature = "rocksdb")]
+use crate::state::RocksDbEnv;
 use crate::state::StoreContext;
 use crate::versioned::{BackedVersionedStore, VersionedCodec, VersionedKeyValueStore};
 use crate::window::{SegmentedWindowStore, WindowCodec, WindowStore};
@@ -186,11 +189,16 @@ impl<S: StoreKind> StoreBuilder<S> {
             return Err(Error::Config { key: "store name".to_owned(), reason: format!("invalid name {:?}", self.name) });
         }
         let mut b: Box<dyn Backend> = if self.persistent {
-            let env = match &ctx.rocksdb {
-                Some(env) => env.clone(),
-                None => RocksDbEnv::new(Default::default())?,
-            };
-            Box::new(RocksDbBackend::open(&self.name, &ctx.store_dir(&self.name), &env, ctx.transactional)?)
+            #[cfg(feature = "rocksdb")]
+            {
+                let env = match &ctx.rocksdb {
+                    Some(env) => env.clone(),
+                    None => RocksDbEnv::new(Default::default())?,
+                };
+                Box::new(RocksDbBackend::open(&self.name, &ctx.store_dir(&self.name), &env, ctx.transactional)?)
+            }
+            #[cfg(not(feature = "rocksdb"))]
+            return Err(Error::RocksDbDisabled { store: self.name.clone() });
         } else {
             Box::new(MemoryBackend::new(&self.name))
         };

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use bytes::Bytes;
 use rocksdb::{
@@ -19,6 +18,8 @@ use rocksdb::{
 use crate::error::{Error, Result};
 use crate::state::backend::{Backend, KeyRange, MergeIter, RawIter};
 use crate::state::memory::bounds;
+use crate::checkpoint::write_atomically;
+use crate::state::env::RocksDbEnv;
 use crate::state::OpenOutcome;
 
 const META_CF: &str = "brook-meta";
@@ -26,96 +27,11 @@ const OFFSET_KEY: &[u8] = b"changelog.offset";
 const FORMAT_FILE: &str = "BROOK-FORMAT";
 const FORMAT: &str = "brook-state-store 1\n";
 
-/// Memory settings shared by the RocksDB stores of a process.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RocksDbConfig {
-    /// Size of the one LRU block cache shared by all stores (`rocksdb.block.cache.bytes`).
-    /// Default: 64 MiB.
-    pub block_cache_bytes: usize,
-    /// Memtable size of each store (`rocksdb.write.buffer.bytes`). Default: 8 MiB.
-    pub write_buffer_bytes: usize,
-    /// Memtables per store (`rocksdb.max.write.buffers`). Default: 2.
-    pub max_write_buffers: i32,
-    /// Buffered (unflushed) bytes after which an at-least-once store writes its batch early
-    /// (`statestore.max.pending.bytes`). Default: 64 MiB.
-    pub max_pending_bytes: usize,
-}
-
-impl Default for RocksDbConfig {
-    fn default() -> Self {
-        RocksDbConfig {
-            block_cache_bytes: 64 << 20,
-            write_buffer_bytes: 8 << 20,
-            max_write_buffers: 2,
-            max_pending_bytes: 64 << 20,
-        }
-    }
-}
-
-impl RocksDbConfig {
-    /// Sets a field from its Kafka-style string key.
-    ///
-    /// # Errors
-    /// [`Error::Config`] for an unknown key or a value that is not a number.
-    pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
-        let bad = |reason: String| Error::Config { key: key.to_owned(), reason };
-        let n: u64 = value.trim().parse().map_err(|e| bad(format!("{value:?}: {e}")))?;
-        let usize_of = |n: u64| usize::try_from(n).map_err(|e| bad(e.to_string()));
-        match key {
-            "rocksdb.block.cache.bytes" => self.block_cache_bytes = usize_of(n)?,
-            "rocksdb.write.buffer.bytes" => self.write_buffer_bytes = usize_of(n)?,
-            "rocksdb.max.write.buffers" => {
-                self.max_write_buffers = i32::try_from(n).map_err(|e| bad(e.to_string()))?
-            }
-            "statestore.max.pending.bytes" => self.max_pending_bytes = usize_of(n)?,
-            _ => return Err(bad("unknown key".to_owned())),
-        }
-        Ok(())
-    }
-}
-
-/// RocksDB resources shared by every store of a process: the block cache and the limits.
-#[derive(Clone)]
-pub struct RocksDbEnv(Arc<EnvInner>);
-
-struct EnvInner {
-    config: RocksDbConfig,
-    cache: rocksdb::Cache,
-}
-
-impl fmt::Debug for RocksDbEnv {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RocksDbEnv").field("config", &self.0.config).finish_non_exhaustive()
-    }
-}
-
 impl RocksDbEnv {
-    /// Creates the shared block cache.
-    ///
-    /// # Errors
-    /// [`Error::RocksDb`] when RocksDB cannot allocate the cache.
-    pub fn new(config: RocksDbConfig) -> Result<Self> {
-        let cache = rocksdb::Cache::new_lru_cache(config.block_cache_bytes)
-            .map_err(|e| Error::rocks("<block cache>", e))?;
-        Ok(RocksDbEnv(Arc::new(EnvInner { config, cache })))
-    }
-
-    /// The configuration.
-    #[must_use]
-    pub fn config(&self) -> &RocksDbConfig {
-        &self.0.config
-    }
-
-    /// Bytes currently held by the shared block cache.
-    #[must_use]
-    pub fn block_cache_usage(&self) -> usize {
-        self.0.cache.get_usage()
-    }
-
     fn options(&self) -> Options {
-        let c = &self.0.config;
+        let c = self.config();
         let mut table = BlockBasedOptions::default();
-        table.set_block_cache(&self.0.cache);
+        table.set_block_cache(self.cache());
         table.set_cache_index_and_filter_blocks(true);
         table.set_pin_l0_filter_and_index_blocks_in_cache(true);
         table.set_bloom_filter(10.0, false);
@@ -163,20 +79,6 @@ impl fmt::Debug for RocksDbBackend {
 fn wipe(path: &Path) -> Result<()> {
     fs::remove_dir_all(path).map_err(|e| Error::io(path, e))?;
     fs::create_dir_all(path).map_err(|e| Error::io(path, e))
-}
-
-/// Writes `contents` to `path` atomically: temp file, fsync, rename, fsync of the directory.
-pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut f = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    f.write_all(contents).map_err(|e| Error::io(&tmp, e))?;
-    f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
-    if let Some(dir) = path.parent() {
-        fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))?;
-    }
-    Ok(())
 }
 
 impl RocksDbBackend {
@@ -456,6 +358,7 @@ impl Backend for RocksDbBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::RocksDbConfig;
 
     #[test]
     fn config_from_kafka_style_keys() {

@@ -4,7 +4,7 @@ use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicR
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse, RequestHeader};
 
 use super::{code, s, Ctx};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::server::conn::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: CreatePartitionsRequest) -> CreatePartitionsResponse {
@@ -12,17 +12,7 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req:
     for t in req.topics {
         let name = t.name.0.to_string();
         let res: Result<()> = if req.validate_only {
-            ctx.broker.describe_topic(&name).and_then(|d| {
-                let current = d.partitions.len() as i32;
-                if t.count <= current {
-                    Err(Error::InvalidPartitions(format!(
-                        "Topic currently has {current} partitions, which is higher than the requested {}.",
-                        t.count
-                    )))
-                } else {
-                    Ok(())
-                }
-            })
+            ctx.broker.validate_new_partitions(&name, t.count)
         } else {
             ctx.broker.create_partitions(&name, t.count)
         };

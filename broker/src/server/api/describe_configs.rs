@@ -28,6 +28,8 @@ fn broker_configs(ctx: &Ctx) -> Vec<(String, String, i8, bool)> {
         ("auto.create.topics.enable".to_owned(), c.auto_create_topics.to_string()),
         ("delete.topic.enable".to_owned(), c.delete_topic_enable.to_string()),
         ("message.max.bytes".to_owned(), c.message_max_bytes.to_string()),
+        ("max.partitions.per.topic".to_owned(), c.max_partitions_per_topic.to_string()),
+        ("max.broker.partitions".to_owned(), c.max_broker_partitions.to_string()),
         ("default.replication.factor".to_owned(), "1".to_owned()),
         ("offsets.topic.num.partitions".to_owned(), c.offsets_topic_partitions.to_string()),
         ("transaction.state.log.num.partitions".to_owned(), c.transaction_topic_partitions.to_string()),

@@ -54,6 +54,10 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, h: &RequestHeader, req:
                         mp.leader_epoch = 0;
                         mp.replica_nodes = vec![BrokerId(ctx.node_id)];
                         mp.isr_nodes = vec![BrokerId(ctx.node_id)];
+                        if p.storage_fault.is_some() {
+                            // Appends fail on a storage error: Kafka lists the replica offline.
+                            mp.offline_replicas = vec![BrokerId(ctx.node_id)];
+                        }
                         mp
                     })
                     .collect();

@@ -114,6 +114,8 @@ pub(crate) struct Ctx {
     pub(crate) host: String,
     pub(crate) port: i32,
     pub(crate) cluster_id: String,
+    /// `queued.max.request.bytes`: what all request bodies in flight may hold.
+    pub(crate) memory: super::memory::RequestMemory,
 }
 
 impl Ctx {
@@ -127,7 +129,8 @@ impl Ctx {
             }
         };
         let cluster_id = cluster_id(&broker.config().log_dir)?;
-        Ok(Ctx { node_id: broker.config().node_id, broker, config, host, port, cluster_id })
+        let memory = super::memory::RequestMemory::new(config.queued_max_request_bytes);
+        Ok(Ctx { node_id: broker.config().node_id, broker, config, host, port, cluster_id, memory })
     }
 }
 

@@ -1,0 +1,434 @@
+//! Analysis of a `SELECT` against the catalog, producing the steps of its plan: sources and
+//! their pseudo-columns, `WHERE`, `PARTITION BY`, `GROUP BY` + aggregates + `HAVING`, windows,
+//! joins, the projection with ksqlDB's column naming (`KSQL_COL_<n>`) and key derivation, and
+//! ksqlDB's validation messages.
+//!
+//! Where Brook differs from ksqlDB: the aggregate input is the whole source row (ksqlDB first
+//! projects the needed columns in an `Aggregate-Prepare` step); the analysis and the plan
+//! builder are one pass.
+
+pub(crate) mod env;
+mod join;
+mod select;
+pub(crate) mod walk;
+
+use crate::catalog::{Catalog, DataSource, WindowInfo, WindowType};
+use crate::parser::ast::{Emit, Expr, Query, SourceKind, WindowExpr};
+use crate::plan::physical::{AggregateStep, ExecutionStep, Formats, PlanColumn, SourceStep, StepProperties, StepSchema};
+use crate::{analysis_err, Result, SqlType};
+
+pub(crate) use self::env::ExprEnv;
+use self::select::{expand_select, KeyRequirement};
+use self::walk::{rewrite, sql_text, visit};
+
+pub(crate) const ROWTIME: &str = "ROWTIME";
+pub(crate) const ROWPARTITION: &str = "ROWPARTITION";
+pub(crate) const ROWOFFSET: &str = "ROWOFFSET";
+pub(crate) const WINDOWSTART: &str = "WINDOWSTART";
+pub(crate) const WINDOWEND: &str = "WINDOWEND";
+pub(crate) const AGG_PREFIX: &str = "KSQL_AGG_VARIABLE_";
+
+/// A planned `SELECT`: the steps up to (not including) the sink.
+#[derive(Debug, Clone)]
+pub(crate) struct QueryPlan {
+    pub(crate) root: ExecutionStep,
+    pub(crate) is_table: bool,
+    /// Windowed output keys.
+    pub(crate) window: Option<WindowInfo>,
+    /// The sources read, by name.
+    pub(crate) sources: Vec<String>,
+    /// Formats of the leftmost source (the sink's defaults).
+    pub(crate) formats: Formats,
+    /// The leftmost source's topic (the sink's default partition count).
+    pub(crate) source_topic: String,
+    /// `LIMIT` of a push or pull query.
+    pub(crate) limit: Option<u64>,
+}
+
+/// Plans `query`. `sink` is the name of the stream or table a persistent query writes (for
+/// key validation); `None` for transient queries, whose projection keeps every column in the
+/// value.
+pub(crate) fn plan_query(query: &Query, catalog: &Catalog, env: &ExprEnv, sink: Option<&str>) -> Result<QueryPlan> {
+    let left = resolve_source(catalog, &query.from.source.name)?;
+    let alias = query.from.source.qualifier().to_owned();
+    let ctx = if query.from.joins.is_empty() { "KsqlTopic/Source" } else { "KafkaTopic_Left/Source" };
+    let mut step = source_step(left, &alias, ctx);
+    let mut sources = vec![left.name.clone()];
+    let mut window = left.window;
+    let mut join_keys: Option<Vec<Expr>> = None;
+    if !query.from.joins.is_empty() {
+        let planned = join::plan_joins(query, catalog, env, step, &mut sources)?;
+        step = planned.step;
+        join_keys = Some(planned.key_expressions);
+        window = None;
+    }
+    if let Some(w) = &query.where_clause {
+        let predicate = qualify(w, &step.schema().value)?;
+        check_boolean(env, &predicate, &step.schema().value, "WHERE")?;
+        let props = StepProperties { ctx: "WhereFilter".into(), schema: step.schema().clone() };
+        step = if step.is_table() {
+            ExecutionStep::TableFilter { props, source: Box::new(step), predicate }
+        } else {
+            ExecutionStep::StreamFilter { props, source: Box::new(step), predicate }
+        };
+    }
+    let aggregating = !query.group_by.is_empty()
+        || query.having.is_some()
+        || query.select.iter().any(|s| matches!(s, crate::parser::ast::SelectItem::Expr { expr, .. } if contains_aggregate(env, expr)));
+    let formats = source_formats(left);
+    let base = QueryPlan {
+        root: step.clone(),
+        is_table: false,
+        window,
+        sources,
+        formats: formats.clone(),
+        source_topic: left.topic.clone(),
+        limit: query.limit,
+    };
+    if query.window.is_some() && !aggregating {
+        return analysis_err!("WINDOW clause requires a GROUP BY clause.");
+    }
+    if aggregating {
+        return plan_aggregate(query, env, step, formats, sink, base);
+    }
+    if matches!(query.emit, Some(Emit::Final)) {
+        return analysis_err!("EMIT FINAL is only supported for windowed aggregations.");
+    }
+    let mut key_req = match &join_keys {
+        Some(keys) => KeyRequirement::Join(keys.clone()),
+        None => KeyRequirement::Columns(step.schema().key.iter().map(column_ref).collect()),
+    };
+    if !query.partition_by.is_empty() {
+        if step.is_table() {
+            return analysis_err!("Unsupported operation. PARTITION BY is not supported on tables.");
+        }
+        let exprs = query.partition_by.iter().map(|e| qualify(e, &step.schema().value)).collect::<Result<Vec<_>>>()?;
+        let mut key = Vec::new();
+        for (i, e) in exprs.iter().enumerate() {
+            let ty = env.type_of(e, &step.schema().value)?;
+            key.push(PlanColumn { qualifier: None, name: default_key_name(e, i), ty });
+        }
+        let schema = StepSchema { key, value: step.schema().value.clone() };
+        step = ExecutionStep::StreamSelectKey {
+            props: StepProperties { ctx: "PartitionBy".into(), schema },
+            source: Box::new(step),
+            key_expressions: exprs.clone(),
+        };
+        key_req = KeyRequirement::Partition(exprs);
+    }
+    let flat = select::plan_table_functions(query, env, step)?;
+    step = flat.step;
+    let projection = expand_select(query, env, &step, &flat.replaced, sink, &key_req)?;
+    let props = StepProperties { ctx: "Project".into(), schema: projection.schema };
+    let is_table = step.is_table();
+    step = if is_table {
+        ExecutionStep::TableSelect { props, source: Box::new(step), key_names: projection.key_names, select: projection.select }
+    } else {
+        ExecutionStep::StreamSelect { props, source: Box::new(step), key_names: projection.key_names, select: projection.select }
+    };
+    Ok(QueryPlan { root: step, is_table, ..base })
+}
+
+fn plan_aggregate(query: &Query, env: &ExprEnv, mut step: ExecutionStep, formats: Formats, sink: Option<&str>, base: QueryPlan) -> Result<QueryPlan> {
+    if query.group_by.is_empty() {
+        if query.having.is_some() && !query.select.iter().any(|s| matches!(s, crate::parser::ast::SelectItem::Expr { expr, .. } if contains_aggregate(env, expr))) {
+            return analysis_err!("HAVING clause requires a GROUP BY clause.");
+        }
+        let mut names = Vec::new();
+        for s in &query.select {
+            if let crate::parser::ast::SelectItem::Expr { expr, .. } = s {
+                visit(expr, &mut |x| {
+                    if let Expr::Function { name, .. } = x {
+                        if env.is_aggregate(name) && !names.contains(name) {
+                            names.push(name.clone());
+                        }
+                    }
+                });
+            }
+        }
+        return analysis_err!("Use of aggregate functions requires a GROUP BY clause. Aggregate function(s): {}", names.join(", "));
+    }
+    if !query.partition_by.is_empty() {
+        return analysis_err!("PARTITION BY and GROUP BY in the same query is not supported.");
+    }
+    let input = step.schema().value.clone();
+    let group_by = query.group_by.iter().map(|e| qualify(e, &input)).collect::<Result<Vec<_>>>()?;
+    for g in &group_by {
+        if contains_aggregate(env, g) {
+            return analysis_err!("GROUP BY does not support aggregate functions: {} is an aggregate function.", sql_text(g));
+        }
+    }
+    // Aggregate calls of the select list and HAVING, each once.
+    let select_exprs: Vec<Expr> = query
+        .select
+        .iter()
+        .filter_map(|s| match s {
+            crate::parser::ast::SelectItem::Expr { expr, .. } => Some(qualify(expr, &input)),
+            _ => None,
+        })
+        .collect::<Result<_>>()?;
+    if query.select.iter().any(|s| !matches!(s, crate::parser::ast::SelectItem::Expr { .. })) {
+        return analysis_err!("Select * is not supported in aggregate queries (Brook).");
+    }
+    let having = query.having.as_ref().map(|h| qualify(h, &input)).transpose()?;
+    let mut calls: Vec<Expr> = Vec::new();
+    for e in select_exprs.iter().chain(having.iter()) {
+        collect_aggregates(env, e, &mut calls)?;
+    }
+    // Columns used outside aggregate calls (grouping columns included) are carried into the
+    // aggregate row.
+    let mut used: Vec<PlanColumn> = Vec::new();
+    let mut note = |e: &Expr| {
+        let stripped = rewrite(e, &mut |x| match x {
+            Expr::Function { name, .. } if env.is_aggregate(name) => Some(Expr::Literal(crate::parser::ast::Literal::Null)),
+            _ => None,
+        });
+        visit(&stripped, &mut |x| {
+            if let Expr::Column { source, name } = x {
+                if let Some(c) = input.iter().find(|c| &c.name == name && (source.is_none() || c.qualifier == *source)) {
+                    if !used.contains(c) {
+                        used.push(c.clone());
+                    }
+                }
+            }
+        });
+    };
+    for e in group_by.iter().chain(select_exprs.iter()).chain(having.iter()) {
+        note(e);
+    }
+    // Validation: non-aggregate select expressions must be built from grouping expressions.
+    let windowed = query.window.is_some();
+    let mut missing = Vec::new();
+    for e in select_exprs.iter().chain(having.iter()) {
+        let rest = rewrite(e, &mut |x| {
+            if group_by.contains(x) || matches!(x, Expr::Function { name, .. } if env.is_aggregate(name)) {
+                return Some(Expr::Literal(crate::parser::ast::Literal::Null));
+            }
+            None
+        });
+        visit(&rest, &mut |x| {
+            if let Expr::Column { name, .. } = x {
+                let window_bound = windowed && (name == WINDOWSTART || name == WINDOWEND);
+                if !window_bound && !missing.contains(&sql_text(x)) {
+                    missing.push(sql_text(x));
+                }
+            }
+        });
+    }
+    if !missing.is_empty() {
+        return analysis_err!("Non-aggregate SELECT expression(s) not part of GROUP BY: {}\nEither add the column to the GROUP BY or remove it from the SELECT.", missing.join(", "));
+    }
+    // Group by.
+    let mut key = Vec::new();
+    for (i, g) in group_by.iter().enumerate() {
+        key.push(PlanColumn { qualifier: None, name: default_key_name(g, i), ty: env.type_of(g, &input)? });
+    }
+    let group_schema = StepSchema { key: key.clone(), value: input.clone() };
+    let by_key = !step.is_table()
+        && group_by.len() == step.schema().key.len()
+        && group_by.iter().zip(&step.schema().key).all(|(g, k)| *g == column_ref(k));
+    let props = StepProperties { ctx: "Aggregate/GroupBy".into(), schema: group_schema };
+    let is_table_input = step.is_table();
+    step = if is_table_input {
+        ExecutionStep::TableGroupBy { props, source: Box::new(step), formats: formats.clone(), group_by: group_by.clone() }
+    } else if by_key {
+        ExecutionStep::StreamGroupByKey { props, source: Box::new(step), formats: formats.clone() }
+    } else {
+        ExecutionStep::StreamGroupBy { props, source: Box::new(step), formats: formats.clone(), group_by: group_by.clone() }
+    };
+    // Aggregate.
+    let mut value: Vec<PlanColumn> = used.clone();
+    for (i, c) in calls.iter().enumerate() {
+        let call = env.aggregate(c, &input)?;
+        value.push(PlanColumn::new(format!("{AGG_PREFIX}{i}"), call.function.return_type()));
+    }
+    if windowed {
+        value.push(PlanColumn::new(WINDOWSTART, SqlType::BigInt));
+        value.push(PlanColumn::new(WINDOWEND, SqlType::BigInt));
+    }
+    let agg = AggregateStep {
+        props: StepProperties { ctx: "Aggregate/Aggregate".into(), schema: StepSchema { key: key.clone(), value: value.clone() } },
+        source: Box::new(step),
+        non_aggregate_columns: used.iter().map(|c| c.name.clone()).collect(),
+        aggregations: calls.clone(),
+        formats,
+    };
+    let window = query.window.map(|w| window_info(&w));
+    step = match (&query.window, is_table_input) {
+        (Some(_), true) => return analysis_err!("Windowing is not supported on tables."),
+        (Some(w), false) => ExecutionStep::StreamWindowedAggregate { aggregate: agg, window: *w },
+        (None, true) => ExecutionStep::TableAggregate(agg),
+        (None, false) => ExecutionStep::StreamAggregate(agg),
+    };
+    // Replace aggregate calls by their result columns.
+    let replace = |e: &Expr| {
+        rewrite(e, &mut |x| calls.iter().position(|c| c == x).map(|i| Expr::Column { source: None, name: format!("{AGG_PREFIX}{i}") }))
+    };
+    if let Some(h) = &having {
+        let predicate = replace(h);
+        check_boolean(env, &predicate, &value, "HAVING")?;
+        let props = StepProperties { ctx: "Aggregate/HavingFilter".into(), schema: step.schema().clone() };
+        step = ExecutionStep::TableFilter { props, source: Box::new(step), predicate };
+    }
+    let rewritten: Vec<(Expr, Expr)> = select_exprs.iter().map(|e| (e.clone(), replace(e))).collect();
+    let projection = select::project_aggregate(query, env, &step, &rewritten, sink, &group_by, &input)?;
+    let props = StepProperties { ctx: "Aggregate/Project".into(), schema: projection.schema };
+    step = ExecutionStep::TableSelect { props, source: Box::new(step), key_names: projection.key_names, select: projection.select };
+    if matches!(query.emit, Some(Emit::Final)) {
+        if window.is_none() {
+            return analysis_err!("EMIT FINAL is only supported for windowed aggregations.");
+        }
+        let props = StepProperties { ctx: "Suppress".into(), schema: step.schema().clone() };
+        step = ExecutionStep::TableSuppress { props, source: Box::new(step) };
+    }
+    Ok(QueryPlan { root: step, is_table: true, window, ..base })
+}
+
+/// The `WindowInfo` of a windowed aggregation's output.
+pub(crate) fn window_info(w: &WindowExpr) -> WindowInfo {
+    match w {
+        WindowExpr::Tumbling { size_ms, .. } => WindowInfo { window_type: WindowType::Tumbling, size_ms: Some(*size_ms) },
+        WindowExpr::Hopping { size_ms, .. } => WindowInfo { window_type: WindowType::Hopping, size_ms: Some(*size_ms) },
+        WindowExpr::Session { .. } => WindowInfo { window_type: WindowType::Session, size_ms: None },
+    }
+}
+
+pub(crate) fn resolve_source<'a>(catalog: &'a Catalog, name: &str) -> Result<&'a DataSource> {
+    match catalog.source(name) {
+        Some(s) => Ok(s),
+        None => analysis_err!("{name} does not exist."),
+    }
+}
+
+pub(crate) fn source_formats(s: &DataSource) -> Formats {
+    Formats { key: s.key_format.clone(), value: s.value_format.clone() }
+}
+
+/// The source step of `src` read as `alias` in context `ctx` (`KsqlTopic/Source`, or
+/// `KafkaTopic_Left/Source` and `KafkaTopic_Right/Source` in joins): value columns,
+/// pseudo-columns and copies of the key columns in the value.
+pub(crate) fn source_step(src: &DataSource, alias: &str, ctx: &str) -> ExecutionStep {
+    let q = Some(alias.to_owned());
+    let col = |name: &str, ty: SqlType| PlanColumn { qualifier: q.clone(), name: name.to_owned(), ty };
+    let key: Vec<PlanColumn> = src.schema.key().map(|c| col(&c.name, c.ty.clone())).collect();
+    let mut value: Vec<PlanColumn> = src.schema.value().map(|c| col(&c.name, c.ty.clone())).collect();
+    value.push(col(ROWTIME, SqlType::BigInt));
+    value.push(col(ROWPARTITION, SqlType::Int));
+    value.push(col(ROWOFFSET, SqlType::BigInt));
+    value.extend(key.iter().cloned());
+    if src.window.is_some() {
+        value.push(col(WINDOWSTART, SqlType::BigInt));
+        value.push(col(WINDOWEND, SqlType::BigInt));
+    }
+    let s = SourceStep {
+        props: StepProperties { ctx: ctx.to_owned(), schema: StepSchema { key, value } },
+        topic: src.topic.clone(),
+        formats: source_formats(src),
+        timestamp: src.timestamp.clone(),
+        source_schema: src.schema.clone(),
+        alias: alias.to_owned(),
+        window: src.window,
+    };
+    match (src.kind, src.window.is_some()) {
+        (SourceKind::Stream, false) => ExecutionStep::StreamSource(s),
+        (SourceKind::Stream, true) => ExecutionStep::WindowedStreamSource(s),
+        (SourceKind::Table, false) => ExecutionStep::TableSource(s),
+        (SourceKind::Table, true) => ExecutionStep::WindowedTableSource(s),
+    }
+}
+
+/// A qualified reference to `c`.
+pub(crate) fn column_ref(c: &PlanColumn) -> Expr {
+    Expr::Column { source: c.qualifier.clone(), name: c.name.clone() }
+}
+
+/// The name a key column derived from `e` gets before the projection names it: the column's
+/// name for a column reference, else `KSQL_COL_<i>`.
+fn default_key_name(e: &Expr, i: usize) -> String {
+    match e {
+        Expr::Column { name, .. } => name.clone(),
+        _ => format!("KSQL_COL_{i}"),
+    }
+}
+
+/// `e` with every column reference qualified by the source it resolves to, so equal
+/// expressions compare equal however they were written. Unknown names are left for the
+/// expression compiler to report; ambiguous ones fail here.
+pub(crate) fn qualify(e: &Expr, cols: &[PlanColumn]) -> Result<Expr> {
+    fn go(e: &Expr, cols: &[PlanColumn], bound: &mut Vec<String>, err: &mut Option<crate::Error>) -> Expr {
+        match e {
+            Expr::Column { source: None, name } if !bound.contains(name) => {
+                let matches: Vec<&PlanColumn> = cols.iter().filter(|c| &c.name == name).collect();
+                let qualifiers: Vec<&Option<String>> = {
+                    let mut q: Vec<&Option<String>> = matches.iter().map(|c| &c.qualifier).collect();
+                    q.dedup();
+                    q
+                };
+                if qualifiers.len() > 1 && err.is_none() {
+                    let options: Vec<String> = matches.iter().map(|c| format!("{}.{}", c.qualifier.as_deref().unwrap_or(""), c.name)).collect();
+                    *err = Some(crate::Error::Analysis(format!("Column '{name}' is ambiguous. Could be any of: {}", options.join(", "))));
+                }
+                match matches.first() {
+                    Some(c) => Expr::Column { source: c.qualifier.clone(), name: name.clone() },
+                    None => e.clone(),
+                }
+            }
+            Expr::Lambda { params, body } => {
+                let n = bound.len();
+                bound.extend(params.iter().cloned());
+                let body = go(body, cols, bound, err);
+                bound.truncate(n);
+                Expr::Lambda { params: params.clone(), body: Box::new(body) }
+            }
+            _ => rewrite(e, &mut |x| if std::ptr::eq(x, e) { None } else { Some(go(x, cols, bound, err)) }),
+        }
+    }
+    let mut err = None;
+    let out = go(e, cols, &mut Vec::new(), &mut err);
+    match err {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+fn check_boolean(env: &ExprEnv, e: &Expr, cols: &[PlanColumn], clause: &str) -> Result<()> {
+    let ty = env.type_of(e, cols)?;
+    if ty != SqlType::Boolean {
+        return analysis_err!("Type error in {clause} expression: Should evaluate to boolean but is {} ({ty}) instead.", sql_text(e));
+    }
+    Ok(())
+}
+
+/// Whether `e` calls an aggregate function.
+pub(crate) fn contains_aggregate(env: &ExprEnv, e: &Expr) -> bool {
+    let mut found = false;
+    visit(e, &mut |x| {
+        if let Expr::Function { name, .. } = x {
+            found |= env.is_aggregate(name);
+        }
+    });
+    found
+}
+
+fn collect_aggregates(env: &ExprEnv, e: &Expr, out: &mut Vec<Expr>) -> Result<()> {
+    let mut nested = None;
+    visit(e, &mut |x| {
+        if let Expr::Function { name, args, .. } = x {
+            if env.is_aggregate(name) {
+                if args.iter().any(|a| contains_aggregate(env, a)) {
+                    nested = Some(sql_text(x));
+                }
+                if !out.contains(x) {
+                    out.push(x.clone());
+                }
+            }
+        }
+    });
+    match nested {
+        Some(t) => analysis_err!("Aggregate functions can not be nested: {t}"),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

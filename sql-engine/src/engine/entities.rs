@@ -1,0 +1,196 @@
+//! Typed statement results, shaped as ksqlDB's REST entities (`currentStatus`, `streams`,
+//! `tables`, `queries`, `sourceDescription`, `queryDescription`, ...), so the REST server
+//! serializes them as they are (camelCase field names).
+
+use serde::Serialize;
+
+use crate::plan::physical::PlanColumn;
+use crate::{Row, SqlType};
+
+/// One statement's result.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StatementResult {
+    /// DDL, DML, `SET`, `DEFINE`, `TERMINATE`: ksqlDB's `CommandStatusEntity`.
+    Status(CommandStatus),
+    Streams(Vec<SourceInfo>),
+    Tables(Vec<SourceInfo>),
+    Queries(Vec<RunningQuery>),
+    Topics(Vec<TopicInfo>),
+    Properties(Vec<Property>),
+    Variables(Vec<(String, String)>),
+    Types(Vec<(String, String)>),
+    Functions(Vec<FunctionInfo>),
+    SourceDescription(Box<SourceDescription>),
+    SourceDescriptions(Vec<SourceDescription>),
+    QueryDescription(Box<QueryDescription>),
+    FunctionDescription(crate::function::FunctionDescription),
+    /// A pull query's rows.
+    Rows { schema: Vec<FieldInfo>, rows: Vec<Row> },
+    /// A push query's stream of rows.
+    PushQuery(crate::engine::push::PushQuery),
+    /// `PRINT`: the records as ksqlDB prints them.
+    Printed(Vec<String>),
+}
+
+/// ksqlDB's `CommandStatusEntity`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommandStatus {
+    pub statement_text: String,
+    /// `SUCCESS`.
+    pub status: String,
+    pub message: String,
+    /// The query a `CREATE ... AS SELECT` or `INSERT INTO ... SELECT` started.
+    pub query_id: Option<String>,
+}
+
+/// One row of `SHOW STREAMS` / `SHOW TABLES`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceInfo {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub topic: String,
+    pub key_format: String,
+    pub value_format: String,
+    pub is_windowed: bool,
+}
+
+/// One row of `SHOW QUERIES`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunningQuery {
+    pub query_string: String,
+    pub sinks: Vec<String>,
+    pub sink_kafka_topics: Vec<String>,
+    pub id: String,
+    /// `PERSISTENT`.
+    pub query_type: String,
+    /// `RUNNING`, ...
+    pub state: String,
+}
+
+/// One row of `SHOW TOPICS`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopicInfo {
+    pub name: String,
+    pub replica_info: Vec<i32>,
+}
+
+/// One row of `SHOW PROPERTIES`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Property {
+    pub name: String,
+    pub scope: String,
+    pub value: String,
+}
+
+/// One row of `SHOW FUNCTIONS`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionInfo {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub category: String,
+}
+
+/// A column as `DESCRIBE` lists it: ksqlDB's `FieldInfo` (`type` with `KEY` for key columns).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldInfo {
+    pub name: String,
+    pub schema: FieldSchema,
+    /// `KEY`, `HEADERS` or absent.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+/// ksqlDB's `SchemaInfo`: the type name and, for containers, its parts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldSchema {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub fields: Option<Vec<FieldInfo>>,
+    pub member_schema: Option<Box<FieldSchema>>,
+}
+
+impl FieldSchema {
+    /// The schema of `ty` (`INTEGER`, `STRUCT` with fields, `ARRAY` with its member, ...).
+    pub fn of(ty: &SqlType) -> Self {
+        let plain = |n: &str| FieldSchema { type_name: n.to_owned(), fields: None, member_schema: None };
+        match ty {
+            SqlType::Array(m) => FieldSchema { type_name: "ARRAY".into(), fields: None, member_schema: Some(Box::new(Self::of(m))) },
+            SqlType::Map(_, v) => FieldSchema { type_name: "MAP".into(), fields: None, member_schema: Some(Box::new(Self::of(v))) },
+            SqlType::Struct(fs) => FieldSchema {
+                type_name: "STRUCT".into(),
+                fields: Some(fs.iter().map(|(n, t)| FieldInfo { name: n.clone(), schema: Self::of(t), kind: None }).collect()),
+                member_schema: None,
+            },
+            SqlType::Decimal { .. } => plain("DECIMAL"),
+            other => plain(&other.to_string()),
+        }
+    }
+}
+
+impl FieldInfo {
+    pub(crate) fn of(c: &PlanColumn, key: bool) -> Self {
+        FieldInfo { name: c.name.clone(), schema: FieldSchema::of(&c.ty), kind: key.then(|| "KEY".to_owned()) }
+    }
+}
+
+/// `DESCRIBE [EXTENDED] source`: ksqlDB's `SourceDescription`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceDescription {
+    pub name: String,
+    pub window_type: Option<String>,
+    pub read_queries: Vec<QueryRef>,
+    pub write_queries: Vec<QueryRef>,
+    pub fields: Vec<FieldInfo>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub timestamp: String,
+    pub statistics: String,
+    pub error_stats: String,
+    pub extended: bool,
+    pub key_format: String,
+    pub value_format: String,
+    pub topic: String,
+    pub partitions: i32,
+    pub replication: i32,
+    pub statement: String,
+}
+
+/// A query as a source description lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryRef {
+    pub id: String,
+    pub query_string: String,
+    pub sinks: Vec<String>,
+    pub state: String,
+}
+
+/// `EXPLAIN`: ksqlDB's `QueryDescription`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryDescription {
+    pub id: String,
+    pub statement_text: String,
+    pub window_type: Option<String>,
+    pub fields: Vec<FieldInfo>,
+    pub sources: Vec<String>,
+    pub sinks: Vec<String>,
+    /// `Topology::describe()` text.
+    pub topology: String,
+    pub execution_plan: String,
+    /// `PERSISTENT` or `PUSH`.
+    pub query_type: String,
+    pub state: Option<String>,
+}

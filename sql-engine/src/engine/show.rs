@@ -1,0 +1,202 @@
+//! `SHOW` / `LIST`, `DESCRIBE`, `DESCRIBE FUNCTION`, `EXPLAIN` and `PRINT`.
+
+use crate::catalog::{DataSource, QueryInfo};
+use crate::engine::entities::{
+    FieldInfo, FieldSchema, FunctionInfo, Property, QueryDescription, QueryRef, RunningQuery, SourceDescription, SourceInfo, TopicInfo,
+};
+use crate::engine::query::describe_topology;
+use crate::engine::{ddl, Engine, Runtime, StatementResult};
+use crate::parser::ast::{ExplainTarget, Show, SourceKind, Statement};
+use crate::plan::physical::PlanColumn;
+use crate::{analysis_err, ColumnNamespace, Error, Result};
+
+fn source_info(s: &DataSource) -> SourceInfo {
+    SourceInfo {
+        kind: if s.kind == SourceKind::Stream { "STREAM" } else { "TABLE" }.into(),
+        name: s.name.clone(),
+        topic: s.topic.clone(),
+        key_format: s.key_format.format.clone(),
+        value_format: s.value_format.format.clone(),
+        is_windowed: s.window.is_some(),
+    }
+}
+
+fn running(q: &QueryInfo) -> RunningQuery {
+    RunningQuery {
+        query_string: q.statement.clone(),
+        sinks: q.sink.iter().cloned().collect(),
+        sink_kafka_topics: q.sink_topic.iter().cloned().collect(),
+        id: q.id.clone(),
+        query_type: "PERSISTENT".into(),
+        state: q.state.as_str().into(),
+    }
+}
+
+pub(crate) fn show(engine: &mut Engine, show: &Show) -> Result<StatementResult> {
+    let cat = &engine.catalog;
+    Ok(match show {
+        Show::Streams { extended: false } => StatementResult::Streams(cat.sources().filter(|s| s.kind == SourceKind::Stream).map(source_info).collect()),
+        Show::Tables { extended: false } => StatementResult::Tables(cat.sources().filter(|s| s.kind == SourceKind::Table).map(source_info).collect()),
+        Show::Streams { extended: true } | Show::Tables { extended: true } => {
+            let kind = if matches!(show, Show::Streams { .. }) { SourceKind::Stream } else { SourceKind::Table };
+            let names: Vec<String> = cat.sources().filter(|s| s.kind == kind).map(|s| s.name.clone()).collect();
+            StatementResult::SourceDescriptions(names.iter().map(|n| source_description(engine, n, true)).collect::<Result<_>>()?)
+        }
+        Show::Queries { .. } => StatementResult::Queries(
+            cat.queries()
+                .map(|q| RunningQuery { state: engine.query_state(&q.id).unwrap_or(q.state).as_str().into(), ..running(q) })
+                .collect(),
+        ),
+        Show::Topics { all, .. } => {
+            let mut topics: Vec<(String, i32)> = match &engine.runtime {
+                Runtime::Test(_) => engine.test_topics.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+                Runtime::Live(l) => l.broker.list_topics().into_iter().filter_map(|t| Some((t.clone(), l.broker.partition_count(&t, false).ok()?))).collect(),
+            };
+            if !all {
+                topics.retain(|(t, _)| !t.starts_with('_'));
+            }
+            StatementResult::Topics(topics.into_iter().map(|(name, p)| TopicInfo { name, replica_info: vec![1; p.max(0) as usize] }).collect())
+        }
+        Show::Functions => StatementResult::Functions(
+            engine
+                .env
+                .registry
+                .describe()
+                .into_iter()
+                .map(|f| FunctionInfo { name: f.name.clone(), kind: format!("{:?}", f.kind).to_uppercase(), category: f.category.clone() })
+                .collect(),
+        ),
+        Show::Types => StatementResult::Types(cat.types().iter().map(|(n, t)| (n.clone(), t.to_string())).collect()),
+        Show::Properties => {
+            let mut props: Vec<Property> =
+                engine.config.properties.iter().map(|(k, v)| Property { name: k.clone(), scope: "KSQL".into(), value: v.clone() }).collect();
+            props.extend(engine.overrides.iter().map(|(k, v)| Property { name: k.clone(), scope: "SESSION".into(), value: v.clone() }));
+            props.push(Property { name: "ksql.service.id".into(), scope: "KSQL".into(), value: engine.config.service_id.clone() });
+            StatementResult::Properties(props)
+        }
+        Show::Variables => StatementResult::Variables(engine.variables.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+    })
+}
+
+fn fields(s: &DataSource) -> Vec<FieldInfo> {
+    s.schema
+        .columns
+        .iter()
+        .map(|c| FieldInfo {
+            name: c.name.clone(),
+            schema: FieldSchema::of(&c.ty),
+            kind: match &c.namespace {
+                ColumnNamespace::Key => Some("KEY".into()),
+                ColumnNamespace::Header(_) => Some("HEADERS".into()),
+                ColumnNamespace::Value => None,
+            },
+        })
+        .collect()
+}
+
+fn query_ref(q: &QueryInfo) -> QueryRef {
+    QueryRef { id: q.id.clone(), query_string: q.statement.clone(), sinks: q.sink.iter().cloned().collect(), state: q.state.as_str().into() }
+}
+
+fn source_description(engine: &Engine, name: &str, extended: bool) -> Result<SourceDescription> {
+    let Some(s) = engine.catalog.source(name) else {
+        return analysis_err!("Could not find STREAM/TABLE '{name}' in the Metastore");
+    };
+    let reads: Vec<QueryRef> = engine.catalog.queries().filter(|q| q.sources.iter().any(|x| x == name)).map(query_ref).collect();
+    let writes: Vec<QueryRef> = engine.catalog.queries().filter(|q| q.sink.as_deref() == Some(name)).map(query_ref).collect();
+    let errors: u64 = writes.iter().map(|q| engine.log.error_count(&q.id)).sum();
+    Ok(SourceDescription {
+        name: s.name.clone(),
+        window_type: s.window.map(|w| w.window_type.as_str().to_owned()),
+        read_queries: reads,
+        write_queries: writes,
+        fields: fields(s),
+        kind: if s.kind == SourceKind::Stream { "STREAM" } else { "TABLE" }.into(),
+        timestamp: s.timestamp.as_ref().map(|t| t.column.clone()).unwrap_or_default(),
+        statistics: String::new(),
+        error_stats: if extended { format!("processing-errors: {errors}") } else { String::new() },
+        extended,
+        key_format: s.key_format.format.clone(),
+        value_format: s.value_format.format.clone(),
+        topic: s.topic.clone(),
+        partitions: ddl::topic_partitions(engine, &s.topic).unwrap_or(0),
+        replication: 1,
+        statement: s.statement.clone(),
+    })
+}
+
+pub(crate) fn describe(engine: &mut Engine, name: &str, extended: bool) -> Result<StatementResult> {
+    Ok(StatementResult::SourceDescription(Box::new(source_description(engine, name, extended)?)))
+}
+
+pub(crate) fn describe_function(engine: &mut Engine, name: &str) -> Result<StatementResult> {
+    let upper = name.to_uppercase();
+    match engine.env.registry.describe().into_iter().find(|f| f.name == upper) {
+        Some(f) => Ok(StatementResult::FunctionDescription(f)),
+        None => analysis_err!("Can't find any functions with the name '{upper}'"),
+    }
+}
+
+fn query_description(engine: &Engine, q: &QueryInfo) -> Result<QueryDescription> {
+    let schema = q.plan.root.schema();
+    let fields = schema.key.iter().map(|c| FieldInfo::of(c, true)).chain(schema.value.iter().map(|c: &PlanColumn| FieldInfo::of(c, false))).collect();
+    Ok(QueryDescription {
+        id: q.id.clone(),
+        statement_text: q.statement.clone(),
+        window_type: None,
+        fields,
+        sources: q.sources.clone(),
+        sinks: q.sink.iter().cloned().collect(),
+        topology: describe_topology(engine, &q.plan)?,
+        execution_plan: q.plan.describe_steps(),
+        query_type: "PERSISTENT".into(),
+        state: Some(q.state.as_str().into()),
+    })
+}
+
+pub(crate) fn explain(engine: &mut Engine, target: &ExplainTarget, text: &str) -> Result<StatementResult> {
+    match target {
+        ExplainTarget::QueryId(id) => {
+            let id = id.to_uppercase();
+            let Some(q) = engine.catalog.query(&id) else {
+                return analysis_err!("Query with id:{id} does not exist, use SHOW QUERIES to view the full set of queries.");
+            };
+            Ok(StatementResult::QueryDescription(Box::new(query_description(engine, q)?)))
+        }
+        ExplainTarget::Statement(s) => match &**s {
+            Statement::CreateAsSelect(c) => {
+                // Planned, described, not run: the query id is not taken.
+                let inner = text.trim_start().get(7..).unwrap_or_default().trim_start();
+                let prepared = crate::engine::query::prepare_create_as(engine, c, inner, false)?;
+                let mut d = query_description(engine, &prepared.info)?;
+                d.state = None;
+                Ok(StatementResult::QueryDescription(Box::new(d)))
+            }
+            _ => Err(Error::Unsupported("EXPLAIN only explains queries".into())),
+        },
+    }
+}
+
+/// `PRINT`'s timestamps: `2021/03/23 16:26:39.869 Z` (UTC).
+fn print_time(ms: i64) -> String {
+    match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(t) => t.format("%Y/%m/%d %H:%M:%S%.3f Z").to_string(),
+        None => ms.to_string(),
+    }
+}
+
+pub(crate) fn print(engine: &mut Engine, topic: &str, limit: Option<u64>) -> Result<StatementResult> {
+    if ddl::topic_partitions(engine, topic).is_none() {
+        return analysis_err!("Could not find topic '{topic}', or the KSQL user does not have permissions to list the topic. Topic names are case-sensitive.");
+    }
+    let records = engine.read_output(topic)?;
+    let lines = records
+        .iter()
+        .take(limit.map_or(usize::MAX, |l| l as usize))
+        .map(|r| {
+            let text = |b: &Option<Vec<u8>>| b.as_ref().map_or("<null>".to_owned(), |b| String::from_utf8_lossy(b).into_owned());
+            format!("rowtime: {}, key: {}, value: {}, partition: 0", print_time(r.timestamp), text(&r.key), text(&r.value))
+        })
+        .collect();
+    Ok(StatementResult::Printed(lines))
+}
