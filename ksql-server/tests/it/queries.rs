@@ -109,3 +109,25 @@ async fn inserts_stream_acks_each_row() {
     assert_eq!(status, 400);
     insta::assert_json_snapshot!("inserts_stream_unknown_target", err);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_query_stops_when_its_client_disconnects() {
+    let srv = TestServer::start().await;
+    create_s(&srv).await;
+    let resp = srv.client.post(format!("{}/query-stream", srv.url)).body(json!({ "sql": "SELECT * FROM S EMIT CHANGES;" }).to_string()).send().await.unwrap();
+    let mut lines = Lines::new(resp);
+    let header: Value = serde_json::from_str(&lines.next().await.unwrap()).unwrap();
+    let id = header["queryId"].as_str().unwrap().to_owned();
+    drop(lines);
+    // Once the server notices, the query is gone: /close-query no longer knows it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, _, body) = srv.post("/close-query", &json!({ "queryId": id })).await;
+        if status == 400 {
+            assert_eq!(body["message"], format!("No query with id {id}"));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the push query still runs after its client left");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
