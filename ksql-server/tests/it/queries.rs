@@ -35,6 +35,14 @@ impl Lines {
     }
 }
 
+/// Starts `SELECT * FROM S EMIT CHANGES` and reads its header: the lines to come and the query id.
+async fn start_push(srv: &TestServer) -> (Lines, String) {
+    let resp = srv.client.post(format!("{}/query-stream", srv.url)).body(json!({ "sql": "SELECT * FROM S EMIT CHANGES;" }).to_string()).send().await.unwrap();
+    let mut lines = Lines::new(resp);
+    let header: Value = serde_json::from_str(&lines.next().await.unwrap()).unwrap();
+    (lines, header["queryId"].as_str().unwrap().to_owned())
+}
+
 async fn create_s(srv: &TestServer) {
     srv.ksql("CREATE STREAM S (ID INT KEY, NAME STRING, AMOUNT DOUBLE) WITH (KAFKA_TOPIC='s', PARTITIONS=1, FORMAT='JSON');").await;
 }
@@ -59,10 +67,7 @@ async fn push_query_streams_rows_inserted_after_it_started_until_its_limit() {
 async fn close_query_ends_a_push_query() {
     let srv = TestServer::start().await;
     create_s(&srv).await;
-    let resp = srv.client.post(format!("{}/query-stream", srv.url)).body(json!({ "sql": "SELECT * FROM S EMIT CHANGES;" }).to_string()).send().await.unwrap();
-    let mut lines = Lines::new(resp);
-    let header: Value = serde_json::from_str(&lines.next().await.unwrap()).unwrap();
-    let id = header["queryId"].as_str().unwrap().to_owned();
+    let (mut lines, id) = start_push(&srv).await;
     let (status, _, body) = srv.post("/close-query", &json!({ "queryId": id })).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(lines.next().await, None);
@@ -108,4 +113,23 @@ async fn inserts_stream_acks_each_row() {
     let (status, _, err) = srv.post_raw("/inserts-stream", "{\"target\":\"NOPE\"}\n").await;
     assert_eq!(status, 400);
     insta::assert_json_snapshot!("inserts_stream_unknown_target", err);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_query_stops_when_its_client_disconnects() {
+    let srv = TestServer::start().await;
+    create_s(&srv).await;
+    let (lines, id) = start_push(&srv).await;
+    drop(lines);
+    // Once the server notices, the query is gone: /close-query no longer knows it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, _, body) = srv.post("/close-query", &json!({ "queryId": id })).await;
+        if status == 400 {
+            assert_eq!(body["message"], format!("No query with id {id}"));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the push query still runs after its client left");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
