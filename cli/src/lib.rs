@@ -1,6 +1,7 @@
 //! The `brook` command line as a library, so tests can drive every subcommand in-process:
 //! `brook server`, the Kafka-style admin tools (`topics`, `console-producer`, `console-consumer`,
-//! `consumer-groups`), the perf tools and `test-runner` (ksqlDB's `ksql-test-runner`).
+//! `consumer-groups`), the perf tools, `test-runner` (ksqlDB's `ksql-test-runner`) and
+//! `sql` (the ksqlDB CLI).
 //!
 //! ```no_run
 //! # async fn f() -> anyhow::Result<()> {
@@ -22,6 +23,7 @@ mod perf;
 mod producer;
 mod records;
 pub mod server;
+pub mod sql;
 pub mod test_runner;
 mod topics;
 mod views;
@@ -52,6 +54,8 @@ pub enum Command {
     ProducerPerfTest(perf::ProducerPerfArgs),
     /// Consumer throughput (kafka-consumer-perf-test.sh).
     ConsumerPerfTest(perf::ConsumerPerfArgs),
+    /// The ksqlDB CLI look-alike over an embedded broker and SQL engine.
+    Sql(sql::SqlArgs),
     /// Run SQL statements on input records and compare the output (ksql-test-runner).
     TestRunner(test_runner::TestRunnerArgs),
 }
@@ -105,6 +109,7 @@ pub async fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> anyh
         Command::ConsumerGroups(a) => groups::run(a, out).await,
         Command::ProducerPerfTest(a) => perf::producer(a, out).await,
         Command::ConsumerPerfTest(a) => perf::consumer(a, out).await,
+        Command::Sql(a) => sql::run(a, out).await,
         Command::TestRunner(a) => test_runner::run(a, out),
     }
 }

@@ -12,6 +12,7 @@
 //! - `lower`: execution steps -> a Streams DSL topology;
 //! - [`engine`]: statements in, typed results out; persistent queries on the runtime or, in
 //!   test mode, on one `TopologyTestDriver` each;
+//! - [`testing`]: ksqlDB's test tooling (ksql-test-runner files, QTT cases) over the test mode;
 //! - [`Error`]: the crate's one error type.
 
 pub(crate) mod analyzer;

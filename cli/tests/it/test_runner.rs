@@ -59,37 +59,31 @@ fn extension_dir_is_refused() {
 }
 
 #[test]
-#[ignore = "needs the engine's test mode (branch engine)"]
 fn passing_project_filter() {
     golden("project-filter");
 }
 
 #[test]
-#[ignore = "needs the engine's test mode (branch engine)"]
 fn failing_comparison() {
     golden("wrong-value");
 }
 
 #[test]
-#[ignore = "needs the engine's test mode (branch engine)"]
 fn record_count_mismatch() {
     golden("missing-record");
 }
 
 #[test]
-#[ignore = "needs the engine's test mode (branch engine)"]
 fn rejected_statement() {
     golden("unknown-column");
 }
 
 #[test]
-#[ignore = "needs the engine's test mode (branch engine)"]
 fn insert_values_without_input_file() {
     golden("insert-values");
 }
 
 #[test]
-#[ignore = "needs the engine's test mode (branch engine)"]
 fn windowed_aggregate() {
     golden("tumbling-count");
 }

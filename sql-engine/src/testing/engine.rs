@@ -1,51 +1,161 @@
-//! The [`TestDriver`] over Brook's own engine in test mode, and [`run_on_engine`], which
-//! `brook test-runner` and the QTT conformance test both call.
+//! The [`TestDriver`] over Brook's own engine in test mode ([`Engine`] with a
+//! [`EngineConfig::test`] config: queries on `TopologyTestDriver`s, record caches off), and
+//! [`run_on_engine`], which `brook test-runner` and the QTT conformance test both call.
 //!
-//! Until the engine's test mode (`Engine::new_test`, `pipe_input`, `read_output`,
-//! `topic_schema`) lands, every case reports [`Outcome::Unsupported`]: the file handling and
-//! the comparison are exercised by the in-crate tests over a scripted driver.
+//! Records are encoded and decoded with the formats of the sources over their topic
+//! ([`Engine::topic_schema`]), see [`super::records`].
 
-use super::executor::{run_test, DriverError, Outcome, TestDriver, BASE_PROPERTIES};
-use super::model::{TestCase, TestRecord};
-use super::ActualRecord;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Brook's engine, in test mode, as the system under test.
+use crate::catalog::WindowType as CatalogWindow;
+use crate::engine::{Engine, EngineConfig, TopicSchema};
+use crate::parser::ast::SourceKind;
+use crate::Error;
+
+use super::executor::{run_test, ActualRecord, DriverError, Outcome, TestDriver, BASE_PROPERTIES};
+use super::model::{TestCase, TestRecord, WindowType};
+use super::post::SourceSummary;
+use super::records::{RawRecord, TopicFormat, Windowing};
+
+/// Brook's engine, in test mode, as the system under test. Each driver has its own state
+/// directory, removed when it is dropped.
 #[derive(Debug)]
 pub struct EngineDriver {
-    _private: (),
+    engine: Engine,
+    state_dir: PathBuf,
+}
+
+fn driver_error(e: Error) -> DriverError {
+    match e {
+        Error::Unsupported(m) => DriverError::Unsupported(m),
+        other => DriverError::Rejected(other.to_string()),
+    }
+}
+
+fn topic_format(s: TopicSchema) -> TopicFormat {
+    TopicFormat {
+        key: s.key,
+        key_format: s.key_format,
+        value: s.value,
+        value_format: s.value_format,
+        window: s.window.map(|w| Windowing {
+            kind: match w.window_type {
+                CatalogWindow::Session => WindowType::Session,
+                CatalogWindow::Tumbling | CatalogWindow::Hopping => WindowType::Time,
+            },
+            size_ms: w.size_ms,
+        }),
+    }
 }
 
 impl EngineDriver {
     /// An engine in test mode configured with `properties` (ksqlDB/Streams keys).
     ///
     /// # Errors
-    /// [`DriverError::Unsupported`] while the engine has no test mode.
+    /// The engine cannot start.
     pub fn new(properties: &[(String, String)]) -> Result<EngineDriver, DriverError> {
-        let _ = properties;
-        Err(DriverError::Unsupported(
-            "the SQL engine has no test mode yet".into(),
-        ))
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let state_dir = std::env::temp_dir().join(format!(
+            "brook-test-runner-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let mut config = EngineConfig::test();
+        config.state_dir = state_dir.clone();
+        config.properties = properties.iter().cloned().collect();
+        let engine = Engine::new(config).map_err(driver_error)?;
+        Ok(EngineDriver { engine, state_dir })
+    }
+
+    fn topic(&self, topic: &str) -> Result<TopicFormat, DriverError> {
+        self.engine.topic_schema(topic).map(topic_format).ok_or_else(|| {
+            DriverError::Rejected(format!("Failed to determine key type for\ntopic: {topic}\nreason: no source found for topic"))
+        })
+    }
+}
+
+impl Drop for EngineDriver {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.state_dir);
     }
 }
 
 impl TestDriver for EngineDriver {
-    fn execute(&mut self, _statement: &str) -> Result<(), DriverError> {
-        Err(DriverError::Unsupported(
-            "the SQL engine has no test mode yet".into(),
-        ))
+    fn execute(&mut self, statement: &str) -> Result<(), DriverError> {
+        self.engine
+            .execute(statement)
+            .map(drop)
+            .map_err(driver_error)
     }
 
-    fn pipe_input(&mut self, _record: &TestRecord) -> Result<(), DriverError> {
-        Err(DriverError::Unsupported(
-            "the SQL engine has no test mode yet".into(),
-        ))
+    fn pipe_input(&mut self, record: &TestRecord) -> Result<(), DriverError> {
+        let raw = self.topic(&record.topic)?.encode(record)?;
+        self.engine
+            .pipe_input(
+                &record.topic,
+                raw.key,
+                raw.value,
+                raw.timestamp,
+                raw.headers,
+            )
+            .map_err(driver_error)
     }
 
-    fn read_output(&mut self, _topic: &str) -> Result<Vec<ActualRecord>, DriverError> {
-        Err(DriverError::Unsupported(
-            "the SQL engine has no test mode yet".into(),
-        ))
+    fn read_output(&mut self, topic: &str) -> Result<Vec<ActualRecord>, DriverError> {
+        let format = self.topic(topic)?;
+        let records = self.engine.read_output(topic).map_err(driver_error)?;
+        records
+            .into_iter()
+            .map(|r| {
+                format.decode(
+                    topic,
+                    &RawRecord {
+                        key: r.key,
+                        value: r.value,
+                        timestamp: r.timestamp,
+                        headers: r.headers,
+                    },
+                )
+            })
+            .collect()
     }
+
+    fn sources(&mut self) -> Option<Vec<SourceSummary>> {
+        Some(
+            self.engine
+                .catalog()
+                .sources()
+                .map(|s| SourceSummary {
+                    name: s.name.clone(),
+                    kind: match s.kind {
+                        SourceKind::Stream => "STREAM".into(),
+                        SourceKind::Table => "TABLE".into(),
+                    },
+                    schema: schema_text(&s.schema),
+                    key_format: s.key_format.format.clone(),
+                    window_type: s.window.map(|w| w.window_type.as_str().to_owned()),
+                    window_size_ms: s.window.and_then(|w| w.size_ms),
+                })
+                .collect(),
+        )
+    }
+}
+
+/// ksqlDB's `LogicalSchema::toString`: `` `ID` BIGINT KEY, `NAME` STRING ``.
+fn schema_text(schema: &crate::LogicalSchema) -> String {
+    use crate::ColumnNamespace;
+    let cols: Vec<String> = schema
+        .columns
+        .iter()
+        .map(|c| match &c.namespace {
+            ColumnNamespace::Key => format!("`{}` {} KEY", c.name, c.ty),
+            ColumnNamespace::Value => format!("`{}` {}", c.name, c.ty),
+            ColumnNamespace::Header(None) => format!("`{}` {} HEADERS", c.name, c.ty),
+            ColumnNamespace::Header(Some(k)) => format!("`{}` {} HEADER('{k}')", c.name, c.ty),
+        })
+        .collect();
+    cols.join(", ")
 }
 
 /// The properties a case runs with: [`BASE_PROPERTIES`], then the case's own.

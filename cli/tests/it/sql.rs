@@ -1,0 +1,177 @@
+//! `brook sql`: scripts (`-e`, `-f`) without a terminal, and the REPL in a real terminal (tmux).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn brook_sql(data: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_brook"))
+        .env_remove("RUST_LOG")
+        .env("COLUMNS", "80")
+        .arg("sql")
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+const CREATE: &str = "CREATE STREAM RIVERS (ID INT KEY, NAME STRING) WITH (KAFKA_TOPIC='rivers', PARTITIONS=1, FORMAT='JSON');";
+
+#[test]
+fn execute_runs_statements_and_a_push_query_until_its_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let sql = format!(
+        "{CREATE}
+         INSERT INTO RIVERS (ID, NAME) VALUES (1, 'Loire');
+         INSERT INTO RIVERS (ID, NAME) VALUES (2, 'Rhine');
+         SET 'auto.offset.reset'='earliest';
+         SELECT * FROM RIVERS EMIT CHANGES LIMIT 2;
+         SHOW STREAMS"
+    );
+    let (ok, out, err) = brook_sql(dir.path(), &["-e", &sql]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("\n Message        \n----------------\n Stream created \n----------------\n"), "{out}");
+    assert!(out.contains("Successfully changed local property 'auto.offset.reset' to 'earliest'.\n"), "{out}");
+    let rows = "+--------------------------------------+--------------------------------------+\n\
+                |ID                                    |NAME                                  |\n\
+                +--------------------------------------+--------------------------------------+\n\
+                |1                                     |Loire                                 |\n\
+                |2                                     |Rhine                                 |\n\
+                Limit Reached\nQuery terminated\n";
+    assert!(out.contains(rows), "{out}");
+    assert!(out.contains(" RIVERS              | rivers                      | JSON       | JSON         | false    \n"), "{out}");
+
+    // The data directory keeps the topic: a second run sees the records.
+    let (ok, out, err) = brook_sql(dir.path(), &["--output", "json", "-e", "PRINT 'rivers' FROM BEGINNING LIMIT 1;"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("key: 1, value: {\"NAME\":\"Loire\"}"), "{out}");
+}
+
+#[test]
+fn file_runs_a_script_with_variables_and_stops_at_the_first_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let inner = dir.path().join("inner.sql");
+    std::fs::write(&inner, "SHOW VARIABLES;\n").unwrap();
+    let script = dir.path().join("script.sql");
+    std::fs::write(
+        &script,
+        format!(
+            "-- a comment; with a semicolon\nCREATE STREAM ${{name}} (ID INT KEY, NAME STRING)\n  WITH (KAFKA_TOPIC='${{name}}', PARTITIONS=1, FORMAT='JSON');\n\
+             RUN SCRIPT '{}';\nSELECT * FROM NOPE EMIT CHANGES;\nSHOW STREAMS;\n",
+            inner.display()
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let (ok, out, _) = brook_sql(&data, &["-d", "name=lakes", "-f", script.to_str().unwrap()]);
+    assert!(!ok, "a failing statement fails the run");
+    assert!(out.contains(" Stream created \n"), "{out}");
+    assert!(out.contains(" Variable Name | Value \n-----------------------\n name          | lakes \n"), "{out}");
+    assert!(out.contains("NOPE does not exist"), "{out}");
+    assert!(!out.contains("Stream Name"), "the statements after the error do not run: {out}");
+}
+
+#[test]
+fn a_rest_server_url_is_refused_with_a_way_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = brook_sql(dir.path(), &["http://localhost:8088"]);
+    assert!(!ok);
+    assert!(err.contains("not supported yet; run `brook sql` without a URL"), "{err}");
+}
+
+/// A tmux session running one command, killed on drop.
+struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    fn start(command: &str) -> Tmux {
+        let name = format!("brook-sql-test-{}", std::process::id());
+        let ok = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &name, "-x", "120", "-y", "50", command])
+            .status()
+            .expect("tmux is installed by ./x deps")
+            .success();
+        assert!(ok, "tmux new-session failed");
+        Tmux { name }
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux").args(["capture-pane", "-p", "-J", "-S", "-1000", "-t", &self.name]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until `text` shows `count` times.
+    fn wait_for(&self, text: &str, count: usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let screen = self.screen();
+            if screen.matches(text).count() >= count {
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {count} x {text:?} in:\n{screen}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        assert!(Command::new("tmux").args(["send-keys", "-t", &self.name]).args(keys).status().unwrap().success());
+    }
+
+    /// Types `line` and Enter (a final `;` escaped: tmux reads it as a command separator).
+    fn line(&self, line: &str) {
+        let text = match line.strip_suffix(';') {
+            Some(l) => format!("{l}\\;"),
+            None => line.to_owned(),
+        };
+        self.keys(&["-l", &text]);
+        self.keys(&["Enter"]);
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["kill-session", "-t", &self.name]).status();
+    }
+}
+
+#[test]
+fn the_repl_in_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("history");
+    let command = format!(
+        "env -u RUST_LOG BROOK_SQL_HISTORY={} {} sql --data-dir {}; echo BROOK-EXITED; sleep 60",
+        history.display(),
+        env!("CARGO_BIN_EXE_brook"),
+        dir.path().join("data").display()
+    );
+    let t = Tmux::start(&command);
+    t.wait_for("ksql>", 1);
+    t.line("CREATE STREAM RIVERS (ID INT KEY, NAME STRING)");
+    t.line("  WITH (KAFKA_TOPIC='rivers', PARTITIONS=1, FORMAT='JSON');");
+    t.wait_for("Stream created", 1);
+    t.line("INSERT INTO RIVERS (ID, NAME) VALUES (1, 'Loire');");
+    t.line("INSERT INTO RIVERS (ID, NAME) VALUES (2, 'Rhine');");
+    t.line("SET 'auto.offset.reset'='earliest';");
+    t.wait_for("Successfully changed local property", 1);
+    t.line("SELECT * FROM RIVERS EMIT CHANGES LIMIT 2;");
+    t.wait_for("Limit Reached", 1);
+    let screen = t.screen();
+    assert!(screen.contains("|1 ") && screen.contains("|Loire ") && screen.contains("|Rhine "), "{screen}");
+
+    // Without a LIMIT the query runs until Ctrl-C, which stops it and not the REPL.
+    t.line("SELECT NAME FROM RIVERS EMIT CHANGES;");
+    t.wait_for("|Rhine ", 2);
+    t.keys(&["C-c"]);
+    t.wait_for("Query terminated", 2);
+    t.line("SHOW STREAMS;");
+    t.wait_for(" RIVERS ", 1);
+    t.line("exit");
+    t.wait_for("Exiting Brook.", 1);
+    t.wait_for("BROOK-EXITED", 1);
+
+    let saved = std::fs::read_to_string(&history).unwrap();
+    assert!(saved.contains("CREATE STREAM RIVERS (ID INT KEY, NAME STRING)\\n  WITH (KAFKA_TOPIC='rivers'"), "{saved}");
+}
