@@ -103,7 +103,9 @@ impl JsonRowSerde {
 
     /// The row a parsed document holds (`None` for a JSON `null` record).
     pub(crate) fn read_tree(&self, doc: Option<&Json>) -> Result<Option<Row>, String> {
-        let mut path = String::from("$");
+        // Room for `$.COLUMN` paths, so building them per field does not reallocate.
+        let mut path = String::with_capacity(64);
+        path.push('$');
         if self.unwrapped {
             let v = match doc {
                 None => return Err(missing_node(&self.columns[0].1, &path)),
