@@ -289,6 +289,19 @@ pub struct Column {
     pub namespace: ColumnNamespace,
 }
 
+impl fmt::Display for Column {
+    /// ksqlDB's column text: `` `ID` BIGINT KEY ``, `` `H` BYTES HEADER('k') ``.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` {}", self.name, self.ty)?;
+        match &self.namespace {
+            ColumnNamespace::Key => f.write_str(" KEY"),
+            ColumnNamespace::Value => Ok(()),
+            ColumnNamespace::Header(None) => f.write_str(" HEADERS"),
+            ColumnNamespace::Header(Some(k)) => write!(f, " HEADER('{k}')"),
+        }
+    }
+}
+
 /// A source's columns: key columns, then value and header columns, each in declaration order.
 /// Pseudo-columns (ROWTIME, ...) and window bounds are not listed; the analyzer adds them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -144,27 +144,7 @@ pub(crate) fn parse_double(s: &str) -> Option<f64> {
     }
 }
 
-/// Java's `Double.toString`: `1.0`, `0.001`, `1.0E7`, `1.234E-5`, `NaN`, `Infinity`.
-pub(crate) fn java_double(d: f64) -> String {
-    if d.is_nan() {
-        return "NaN".into();
-    }
-    if d.is_infinite() {
-        return if d > 0.0 { "Infinity".into() } else { "-Infinity".into() };
-    }
-    if d == 0.0 {
-        return if d.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
-    }
-    let a = d.abs();
-    if (1e-3..1e7).contains(&a) {
-        let s = format!("{d}");
-        return if s.contains('.') { s } else { format!("{s}.0") };
-    }
-    let s = format!("{d:e}");
-    let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
-    let mantissa = if mantissa.contains('.') { mantissa.to_string() } else { format!("{mantissa}.0") };
-    format!("{mantissa}E{exp}")
-}
+pub(crate) use crate::format::scalar::java_double;
 
 /// The text of a value as `CAST(v AS STRING)` gives it.
 pub(crate) fn to_text(v: &Value) -> String {

@@ -28,7 +28,7 @@ mod json_tree;
 mod kafka;
 mod none;
 mod props;
-mod scalar;
+pub(crate) mod scalar;
 mod test_json;
 
 use std::collections::BTreeMap;
@@ -258,16 +258,7 @@ pub(crate) fn unwrapped(columns: &[Column], is_key: bool, wrap_single_value: Opt
 
 /// ``[`K` STRING KEY, `A` INTEGER]``, as ksqlDB lists columns in format errors.
 pub(crate) fn column_list(columns: &[Column]) -> String {
-    use crate::value::ColumnNamespace;
-    let cols: Vec<String> = columns
-        .iter()
-        .map(|c| match &c.namespace {
-            ColumnNamespace::Key => format!("`{}` {} KEY", c.name, c.ty),
-            ColumnNamespace::Value => format!("`{}` {}", c.name, c.ty),
-            ColumnNamespace::Header(None) => format!("`{}` {} HEADERS", c.name, c.ty),
-            ColumnNamespace::Header(Some(k)) => format!("`{}` {} HEADER('{k}')", c.name, c.ty),
-        })
-        .collect();
+    let cols: Vec<String> = columns.iter().map(ToString::to_string).collect();
     format!("[{}]", cols.join(", "))
 }
 

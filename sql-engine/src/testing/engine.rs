@@ -144,17 +144,7 @@ impl TestDriver for EngineDriver {
 
 /// ksqlDB's `LogicalSchema::toString`: `` `ID` BIGINT KEY, `NAME` STRING ``.
 fn schema_text(schema: &crate::LogicalSchema) -> String {
-    use crate::ColumnNamespace;
-    let cols: Vec<String> = schema
-        .columns
-        .iter()
-        .map(|c| match &c.namespace {
-            ColumnNamespace::Key => format!("`{}` {} KEY", c.name, c.ty),
-            ColumnNamespace::Value => format!("`{}` {}", c.name, c.ty),
-            ColumnNamespace::Header(None) => format!("`{}` {} HEADERS", c.name, c.ty),
-            ColumnNamespace::Header(Some(k)) => format!("`{}` {} HEADER('{k}')", c.name, c.ty),
-        })
-        .collect();
+    let cols: Vec<String> = schema.columns.iter().map(ToString::to_string).collect();
     cols.join(", ")
 }
 
