@@ -300,3 +300,51 @@ async fn metadata_lists_the_replica_offline_while_appends_fail_on_storage() {
     assert_eq!(offline, [vec![], vec![0]]);
     srv.stop().await;
 }
+
+/// Produce and Fetch do their file I/O off the async workers: with one worker, a produce stuck
+/// in its fsync (flush.messages=1 on a slow disk) must not stall another connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_produce_waiting_for_the_disk_does_not_stall_other_connections() {
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::messages::{ProduceResponse, TopicName};
+
+    let srv = start(ServerConfig::default()).await;
+    let config = [("flush.messages".to_owned(), "1".to_owned())].into_iter().collect();
+    srv.ctx.broker.create_topic("slow", 1, config).unwrap();
+    let mut disk = crate::log::block_syncs_under(crate::topic::partition_dir(srv._dir.path(), "slow", 0));
+
+    let mut batch = crate::record::BatchBuilder::new(crate::record::Compression::None);
+    batch.push(1, Some(b"k"), Some(b"v"), &[]);
+    let mut part = PartitionProduceData::default();
+    part.records = Some(Bytes::from(batch.build().unwrap()));
+    let mut topic = TopicProduceData::default();
+    topic.name = TopicName(StrBytes::from_static_str("slow"));
+    topic.partition_data.push(part);
+    let mut produce = ProduceRequest::default();
+    produce.acks = -1;
+    produce.timeout_ms = 10_000;
+    produce.topic_data.push(topic);
+    let mut a = TcpStream::connect(&srv.addr).await.unwrap();
+    a.write_all(&frame(ApiKey::Produce, 3, 1, &produce)).await.unwrap();
+    tokio::task::block_in_place(|| disk.entered.recv_timeout(Duration::from_secs(10))).expect("the produce reaches its fsync");
+
+    // The only worker is not held by the blocked append: another client is served meanwhile.
+    // The client runs on a runtime of its own, so a stalled server fails the test instead of
+    // also stalling the timer that would fail it.
+    let (served, addr) = (std::sync::mpsc::channel(), srv.addr.clone());
+    let tx = served.0;
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(still_serving(&addr));
+        let _ = tx.send(());
+    });
+    let answered = tokio::task::block_in_place(|| served.1.recv_timeout(Duration::from_secs(10)));
+    disk.release();
+    assert!(answered.is_ok(), "a Metadata request is answered while a produce waits for the disk");
+    let mut r = read_response(&mut a).await;
+    assert_eq!(ResponseHeader::decode(&mut r, 0).unwrap().correlation_id, 1);
+    let resp = ProduceResponse::decode(&mut r, 3).unwrap();
+    let p = &resp.responses[0].partition_responses[0];
+    assert_eq!((p.error_code, p.base_offset), (0, 0));
+    srv.stop().await;
+}

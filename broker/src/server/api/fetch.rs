@@ -27,18 +27,19 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req:
     let mut changes = ctx.broker.data_changes();
     changes.borrow_and_update();
     loop {
-        let (resp, bytes, stop) = read(ctx, &req);
+        let (resp, bytes, stop) = ctx.disk_io(|| read(ctx, &req));
         if stop || bytes >= req.min_bytes.max(1) as usize || Instant::now() >= deadline {
             return resp;
         }
         tokio::select! {
             r = changes.changed() => if r.is_err() { return resp },
-            _ = tokio::time::sleep_until(deadline) => return read(ctx, &req).0,
+            _ = tokio::time::sleep_until(deadline) => return ctx.disk_io(|| read(ctx, &req)).0,
         }
     }
 }
 
-/// One pass over the requested partitions: (response, record bytes, whether an error means the
+/// One pass over the requested partitions (file I/O: called through [`Ctx::disk_io`]):
+/// (response, record bytes, whether an error means the
 /// fetch must return at once).
 fn read(ctx: &Ctx, req: &FetchRequest) -> (FetchResponse, usize, bool) {
     let isolation = if req.isolation_level == 1 {

@@ -133,6 +133,17 @@ impl Ctx {
         Ok(Ctx { node_id: broker.config().node_id, broker, config, host, port, cluster_id, memory })
     }
 
+    /// Runs the file I/O of a Produce or Fetch (log appends with their fsyncs, segment reads)
+    /// without holding an async worker: on a multi-threaded runtime the worker hands its other
+    /// tasks to another thread for the duration (`block_in_place`), so a slow disk delays only
+    /// this request; on a current-thread runtime (tests, embedding) `f` runs in place.
+    pub(crate) fn disk_io<T>(&self, f: impl FnOnce() -> T) -> T {
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+            _ => f(),
+        }
+    }
+
     /// Runs `f` on tokio's blocking pool: for the coordinator requests that wait for an fsync.
     /// [`Error::Shutdown`] when the runtime drops the task.
     pub(crate) async fn blocking<T: Send + 'static>(

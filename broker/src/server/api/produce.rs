@@ -9,6 +9,11 @@ use crate::error::{Error, ErrorCode};
 use crate::server::conn::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: ProduceRequest) -> Option<ProduceResponse> {
+    ctx.disk_io(|| append(ctx, req))
+}
+
+/// Appends every partition's batches (file I/O: called through [`Ctx::disk_io`]).
+fn append(ctx: &Ctx, req: ProduceRequest) -> Option<ProduceResponse> {
     let mut resp = ProduceResponse::default();
     for t in req.topic_data {
         let topic = t.name.0.to_string();
