@@ -33,6 +33,8 @@ pub(crate) struct LiveRuntime {
     /// The queries' client runtime; `None` when it could not start (each query then has its own).
     shared: Option<SharedRuntime>,
     stop_flusher: Arc<AtomicBool>,
+    log: Arc<ProcessingLog>,
+    flusher: Option<thread::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for LiveRuntime {
@@ -119,23 +121,29 @@ fn launch(broker: &Broker, shared: Option<&SharedRuntime>, id: &str, mut config:
 impl LiveRuntime {
     pub(crate) fn new(broker: Broker, log: Arc<ProcessingLog>, log_topic: String) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
-        let (b, s) = (broker.clone(), stop.clone());
-        let spawned = thread::Builder::new().name("brook-sql-processing-log".into()).spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                for e in log.drain() {
-                    let rec = OutputRecord { key: None, value: Some(e.json.to_string().into_bytes()), timestamp: e.timestamp, headers: vec![] };
-                    if let Err(err) = append(&b, &log_topic, &rec) {
-                        tracing::warn!(error = %err, "cannot write the processing log");
-                    }
+        let (b, s, l) = (broker.clone(), stop.clone(), log.clone());
+        // Writes entries as they arrive; on stop, writes what is left and ends.
+        let spawned = thread::Builder::new().name("brook-sql-processing-log".into()).spawn(move || loop {
+            let stopping = s.load(Ordering::Acquire);
+            for e in l.wait_drain(Duration::from_millis(500)) {
+                let rec = OutputRecord { key: None, value: Some(e.json.to_string().into_bytes()), timestamp: e.timestamp, headers: vec![] };
+                if let Err(err) = append(&b, &log_topic, &rec) {
+                    tracing::warn!(error = %err, "cannot write the processing log");
                 }
-                thread::sleep(Duration::from_millis(100));
+            }
+            if stopping {
+                return;
             }
         });
-        if let Err(e) = spawned {
-            tracing::warn!(error = %e, "cannot start the processing-log flusher; entries stay in memory");
-        }
+        let flusher = match spawned {
+            Ok(h) => Some(h),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start the processing-log flusher; entries are only logged");
+                None
+            }
+        };
         let shared = SharedRuntime::new().map_err(|e| tracing::warn!(error = %e, "cannot start the shared query runtime; each query gets its own")).ok();
-        LiveRuntime { broker, queries: BTreeMap::new(), shared, stop_flusher: stop }
+        LiveRuntime { broker, queries: BTreeMap::new(), shared, stop_flusher: stop, log, flusher }
     }
 
     /// Runs `topology` on a new [`KafkaStreams`] of this runtime and waits until it runs.
@@ -172,10 +180,15 @@ impl LiveRuntime {
 
 impl Drop for LiveRuntime {
     fn drop(&mut self) {
-        self.stop_flusher.store(true, Ordering::Relaxed);
         let ids: Vec<String> = self.queries.keys().cloned().collect();
         for id in ids {
             self.stop(&id);
+        }
+        // After the queries: what they logged while stopping is written too.
+        self.stop_flusher.store(true, Ordering::Release);
+        self.log.wake();
+        if let Some(h) = self.flusher.take() {
+            let _ = h.join();
         }
     }
 }

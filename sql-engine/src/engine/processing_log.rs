@@ -6,15 +6,21 @@
 //! Where Brook differs from ksqlDB: entries are buffered in memory and written by the engine
 //! (after each piped record in test mode, by a background flusher in live mode) instead of a
 //! log4j appender; `recordB64`/`record` are always included (ksqlDB's
-//! `ksql.logging.processing.rows.include=true`).
+//! `ksql.logging.processing.rows.include=true`). At most [`MAX_PENDING`] entries wait to be
+//! written; beyond that the oldest are dropped (counted, and logged through `tracing` anyway),
+//! so a flood of bad records or a stalled writer never grows memory without bound.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value as Json};
 
 use crate::{LogicalSchema, Value};
+
+/// How many entries may wait to be written before the oldest are dropped.
+pub const MAX_PENDING: usize = 10_000;
 
 /// The name of the processing-log stream.
 pub const PROCESSING_LOG_STREAM: &str = "KSQL_PROCESSING_LOG";
@@ -34,8 +40,11 @@ pub struct LogEntry {
 /// Shared by every query of an engine.
 #[derive(Debug, Default)]
 pub struct ProcessingLog {
-    pending: Mutex<Vec<LogEntry>>,
+    pending: Mutex<VecDeque<LogEntry>>,
+    /// Signalled when an entry arrives or a writer is woken to stop.
+    ready: Condvar,
     errors: Mutex<BTreeMap<String, u64>>,
+    dropped: AtomicU64,
 }
 
 fn now_ms() -> i64 {
@@ -50,7 +59,27 @@ impl ProcessingLog {
 
     /// Takes the entries not yet written.
     pub fn drain(&self) -> Vec<LogEntry> {
-        std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner))
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner).drain(..).collect()
+    }
+
+    /// Takes the entries not yet written, waiting up to `timeout` (or until [`wake`](Self::wake))
+    /// for one to arrive when there are none.
+    pub fn wait_drain(&self, timeout: Duration) -> Vec<LogEntry> {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        if pending.is_empty() {
+            pending = self.ready.wait_timeout(pending, timeout).unwrap_or_else(PoisonError::into_inner).0;
+        }
+        pending.drain(..).collect()
+    }
+
+    /// Wakes a writer blocked in [`wait_drain`](Self::wait_drain).
+    pub fn wake(&self) {
+        self.ready.notify_all();
+    }
+
+    /// Entries dropped because [`MAX_PENDING`] were already waiting.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     /// How many records of `query_id` failed so far.
@@ -63,7 +92,14 @@ impl ProcessingLog {
         let time = now_ms();
         tracing::warn!(target: "brook_sql::processing", logger = %logger, message = %message, "record failed");
         let json = json!({ "level": "ERROR", "logger": logger, "time": time, "message": message });
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner).push(LogEntry { timestamp: time, json });
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        if pending.len() >= MAX_PENDING {
+            pending.pop_front();
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        pending.push_back(LogEntry { timestamp: time, json });
+        drop(pending);
+        self.ready.notify_one();
     }
 }
 
@@ -185,5 +221,36 @@ mod tests {
         assert_eq!(entries[0].json["message"]["deserializationError"]["errorMessage"], "Failed to deserialize value from topic: in. bad json");
         assert_eq!(entries[1].json["message"]["recordProcessingError"]["record"], "[1]");
         assert!(log.drain().is_empty());
+    }
+
+    #[test]
+    fn pending_entries_are_bounded_and_the_oldest_dropped() {
+        let log = ProcessingLog::new();
+        let l = QueryLogger::new(&log, "CSAS_OUT_0", "KsqlTopic/Source");
+        for i in 0..MAX_PENDING + 5 {
+            l.deserialization_error("in", false, &format!("bad {i}"), b"{x");
+        }
+        assert_eq!(log.error_count("CSAS_OUT_0"), (MAX_PENDING + 5) as u64);
+        assert_eq!(log.dropped(), 5);
+        let entries = log.wait_drain(Duration::from_secs(1));
+        assert_eq!(entries.len(), MAX_PENDING);
+        assert_eq!(entries[0].json["message"]["deserializationError"]["errorMessage"], "Failed to deserialize value from topic: in. bad 5");
+    }
+
+    #[test]
+    fn a_waiting_writer_is_woken_by_an_entry() {
+        let log = ProcessingLog::new();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let writer = log.clone();
+        std::thread::spawn(move || {
+            let mut got = 0;
+            while got == 0 {
+                got = writer.wait_drain(Duration::from_secs(60)).len();
+            }
+            let _ = tx.send(got);
+        });
+        QueryLogger::new(&log, "Q", "S").deserialization_error("in", false, "bad", b"x");
+        // Well before the writer's 60 s timeout: the entry itself woke it.
+        assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok(1));
     }
 }
