@@ -15,6 +15,9 @@ use crate::lower::{lower, Lowered};
 use crate::parser::ast::Query;
 use crate::{Result, Row};
 
+/// Rows a live push query holds for a reader that has not taken them yet.
+pub const PUSH_QUEUE_ROWS: usize = 500;
+
 /// A running push query: iterate [`PushQuery::next_row`] for its rows.
 pub struct PushQuery {
     /// The transient query's id (`transient_<SOURCE>_<n>`).
@@ -54,9 +57,11 @@ impl PushQuery {
         self.limit.is_some_and(|l| self.delivered >= l)
     }
 
-    /// Stops the query.
+    /// Stops the query. The row channel is dropped first, so a stream thread blocked on a full
+    /// queue returns before the query's threads are joined.
     pub fn close(&mut self) {
         if let Some(f) = self.on_close.take() {
+            drop(std::mem::replace(&mut self.rows, mpsc::channel().1));
             f();
         }
     }
@@ -77,10 +82,20 @@ pub(crate) fn start(engine: &mut Engine, q: &Query) -> Result<StatementResult> {
     let first = plan.sources.first().cloned().unwrap_or_default();
     let id = format!("transient_{first}_{n}");
     let builder = StreamsBuilder::new();
-    let (tx, rx) = mpsc::channel::<Row>();
+    // Live mode: at most PUSH_QUEUE_ROWS rows wait for a reader; a full queue holds back this
+    // query's own stream thread (ksqlDB's TransientQueryQueue blocks the same way), so a slow
+    // client costs no memory. Test mode pipes records on the caller's thread, which reads the
+    // rows only afterwards, and keeps every record anyway: unbounded there.
+    let (send_row, rx): (Box<dyn Fn(Row) + Send + Sync>, Receiver<Row>) = if matches!(engine.runtime, Runtime::Live(_)) {
+        let (tx, rx) = mpsc::sync_channel::<Row>(PUSH_QUEUE_ROWS);
+        (Box::new(move |r| drop(tx.send(r))), rx)
+    } else {
+        let (tx, rx) = mpsc::channel::<Row>();
+        (Box::new(move |r| drop(tx.send(r))), rx)
+    };
     let send = move |v: Option<&Row>| {
         if let Some(v) = v {
-            let _ = tx.send(v.clone());
+            send_row(v.clone());
         }
     };
     match lower(&plan.root, &builder, &lower_context(engine, &id))? {

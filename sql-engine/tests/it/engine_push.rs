@@ -47,3 +47,24 @@ fn push_query_over_an_aggregation_emits_each_update() {
     assert_eq!(q.next_row(t), Some(vec![Value::String("a".into()), Value::BigInt(2)]));
     q.close();
 }
+
+/// Live mode: more rows than the push queue holds arrive while nobody reads; the full queue
+/// holds the query back instead of dropping rows or growing, and every row is delivered once read.
+#[test]
+fn a_live_push_query_holds_back_on_a_full_queue_and_loses_nothing() {
+    use brook_sql_engine::engine::push::PUSH_QUEUE_ROWS;
+    let (rt, _dir, _broker, config) = crate::engine_support::live_setup(1);
+    let _guard = rt.enter();
+    let mut e = Engine::new(config).unwrap();
+    e.execute("CREATE STREAM S (ID INT KEY, V INT) WITH (KAFKA_TOPIC='s', PARTITIONS=1, FORMAT='JSON');").unwrap();
+    let n = PUSH_QUEUE_ROWS * 2 + 7;
+    let records: Vec<(String, String)> = (0..n).map(|i| (i.to_string(), format!(r#"{{"V":{i}}}"#))).collect();
+    let input: Vec<(Option<&str>, Option<&str>, i64)> = records.iter().map(|(k, v)| (Some(k.as_str()), Some(v.as_str()), 1)).collect();
+    pipe(&mut e, "s", &input);
+    e.execute("SET 'auto.offset.reset'='earliest';").unwrap();
+    let mut q = push(&mut e, "SELECT V FROM S EMIT CHANGES;");
+    let got: Vec<Value> = (0..n).map(|_| q.next_row(Duration::from_secs(30)).expect("a row").remove(0)).collect();
+    let want: Vec<Value> = (0..n).map(|i| Value::Int(i as i32)).collect();
+    assert_eq!(got, want);
+    q.close();
+}
