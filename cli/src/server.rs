@@ -1,4 +1,5 @@
-//! `brook server`: the broker with its Kafka listener.
+//! `brook server`: the broker with its Kafka listener, and the ksqlDB REST API (port 8088) with
+//! the SQL engine over the same broker, in one process.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -24,6 +25,12 @@ pub struct ServerArgs {
     /// Data directory. Default: ./data (or `log.dirs` from the config).
     #[arg(long = "data-dir", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// ksqlDB REST API address. Default: 127.0.0.1:8088.
+    #[arg(long = "ksql-listen", value_name = "HOST:PORT", default_value = "127.0.0.1:8088")]
+    pub ksql_listen: String,
+    /// Run the broker only, without the SQL engine and its REST API.
+    #[arg(long = "no-ksql")]
+    pub no_ksql: bool,
 }
 
 /// Builds both configurations from the flags.
@@ -105,8 +112,38 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let broker = Broker::open(bc)
         .await
         .with_context(|| format!("cannot open the broker's data directory {}", dir.display()))?;
-    serve(broker, listener, sc, shutdown).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let ksql = if args.no_ksql { None } else { Some(tokio::spawn(serve_ksql(&args.ksql_listen, broker.clone(), &dir, stopped.clone()).await?)) };
+    let signal = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
+    serve(broker, listener, sc, signal).await?;
+    if let Some(ksql) = ksql {
+        ksql.await.context("the ksqlDB REST server stopped")??;
+    }
     Ok(())
+}
+
+/// Binds the ksqlDB REST listener and starts the engine over `broker` (state under
+/// `<data dir>/ksql`); the returned future serves until `stopped` turns true.
+async fn serve_ksql(
+    addr: &str,
+    broker: Broker,
+    data_dir: &Path,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<()>>> {
+    let addr = listen_addr(addr).context("--ksql-listen")?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} for the ksqlDB REST API (pick another address with --ksql-listen HOST:PORT, or --no-ksql)"))?;
+    let engine = brook_sql_engine::EngineConfig::live(broker, data_dir.join("ksql"));
+    let config = brook_ksql_server::KsqlServerConfig { advertised: addr.to_string(), ..Default::default() };
+    let server = brook_ksql_server::KsqlServer::start(engine, config).context("cannot start the SQL engine")?;
+    let stop = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    };
+    Ok(async move { server.serve(listener, stop).await.context("ksqlDB REST API") })
 }
 
 /// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the future is
@@ -154,6 +191,8 @@ mod tests {
             overrides: vec!["num.partitions=5".into(), "connections.max.idle.ms=1000".into()],
             listen: None,
             data_dir: Some(dir.path().join("data")),
+            ksql_listen: "127.0.0.1:8088".into(),
+            no_ksql: true,
         };
         let (b, s) = configs(&args).unwrap();
         assert_eq!(b.num_partitions, 5);

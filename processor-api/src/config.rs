@@ -68,6 +68,10 @@ pub struct StreamsConfig {
     pub production_exception_handler: HandlerResponse,
     /// `processing.exception.handler`. Default: fail.
     pub processing_exception_handler: HandlerResponse,
+    /// The runtime shared with other instances, set by
+    /// [`KafkaStreams::with_runtime`](crate::KafkaStreams::with_runtime). Default: none (each
+    /// stream thread's clients own their runtimes).
+    pub(crate) runtime: Option<crate::runtime::SharedRuntime>,
     /// The uncaught exception handler's response. Default: shut the client down.
     pub uncaught_exception_response: UncaughtExceptionResponse,
     /// `poll.ms`. Default: 100 ms.
@@ -101,6 +105,7 @@ impl StreamsConfig {
             deserialization_exception_handler: HandlerResponse::Fail,
             production_exception_handler: HandlerResponse::Fail,
             processing_exception_handler: HandlerResponse::Fail,
+            runtime: None,
             uncaught_exception_response: UncaughtExceptionResponse::ShutdownClient,
             poll: Duration::from_millis(100),
             session_timeout: Duration::from_secs(45),

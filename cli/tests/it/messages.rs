@@ -94,7 +94,7 @@ async fn a_reset_connection_is_reported_once() {
 fn logs_to_a_file_have_no_colour_codes() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = bin()
-        .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["server", "--listen", "127.0.0.1:0", "--ksql-listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path().join("data"))
         .stderr(Stdio::piped())
         .spawn()

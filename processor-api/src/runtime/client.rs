@@ -2,9 +2,10 @@
 //! [`Embedded`], their implementation over the in-process broker.
 //!
 //! The traits are synchronous: a stream thread is an OS thread. The embedded implementation
-//! drives the async embedded client with `block_on` on small runtimes owned by each client (the
-//! group consumer's has one worker thread for its heartbeats), so no store or processor work
-//! ever runs on a shared tokio worker.
+//! drives the async embedded client with `block_on` on the stream thread, over small runtimes
+//! owned by each client (the group consumer's has one worker thread for its heartbeats, the
+//! producer's one for lingering batches) or, when the settings carry a [`SharedRuntime`], over
+//! that one; either way no store or processor work ever runs on a tokio worker.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,6 +17,7 @@ use brook_broker::client::{
 };
 use brook_broker::{Broker, ErrorCode, IsolationLevel, OffsetSpec};
 
+use super::shared::{ClientRuntime, SharedRuntime};
 use crate::engine::{InputRecord, OutputRecord, TopicPartition};
 use crate::error::{Error, Result};
 
@@ -77,6 +79,10 @@ pub struct ConsumerSettings {
     pub max_poll_records: usize,
     /// `consumer.*` overrides from the streams config, prefix stripped.
     pub overrides: BTreeMap<String, String>,
+    /// The runtime shared by the process's instances, when the instance was given one: seams
+    /// that drive async clients run their background tasks there instead of on runtimes of
+    /// their own (the `Kafka` seam's librdkafka threads are its own either way).
+    pub runtime: Option<SharedRuntime>,
 }
 
 /// Producer settings the runtime decides.
@@ -88,6 +94,8 @@ pub struct ProducerSettings {
     pub transactional_id: Option<String>,
     /// `producer.*` overrides from the streams config, prefix stripped.
     pub overrides: BTreeMap<String, String>,
+    /// The shared runtime, as [`ConsumerSettings::runtime`].
+    pub runtime: Option<SharedRuntime>,
 }
 
 /// An internal topic to create.
@@ -136,7 +144,16 @@ pub trait StreamsConsumer: Send {
     fn assignment(&self) -> Vec<TopicPartition>;
     /// Leaves the group.
     fn close(self: Box<Self>);
+    /// Something that makes a `poll` in progress (or the next one) return at once, with no
+    /// records, from another thread: closing instances then need not wait out their polls.
+    /// `None` (the default) when the seam cannot.
+    fn waker(&self) -> Option<Waker> {
+        None
+    }
 }
+
+/// Interrupts a consumer's `poll` ([`StreamsConsumer::waker`]).
+pub type Waker = Box<dyn Fn() + Send + Sync>;
 
 /// The producer of a stream thread (transactional under exactly-once).
 pub trait StreamsProducer: Send {
@@ -290,13 +307,6 @@ impl Embedded {
     }
 }
 
-fn current_thread_runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Broker(brook_broker::Error::storage("starting a client runtime", e)))
-}
-
 fn tp_of(tp: &TopicPartition) -> bc::TopicPartition {
     bc::TopicPartition::new(tp.0.clone(), tp.1)
 }
@@ -349,15 +359,10 @@ impl ClientSupplier for Embedded {
         for (k, v) in &s.overrides {
             config.set(k, v)?;
         }
-        // The consumer's heartbeat task runs on this runtime's one worker thread, so a busy
-        // stream thread (processing between polls) keeps its group membership, as the Java
-        // client's heartbeat thread does. Polls run on the stream thread itself.
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name(format!("{}-heartbeat", s.client_id))
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Broker(brook_broker::Error::storage("starting the consumer runtime", e)))?;
+        // The consumer's heartbeat task runs on a runtime worker (this runtime's one, or the
+        // shared runtime's), so a busy stream thread (processing between polls) keeps its group
+        // membership, as the Java client's heartbeat thread does. Polls run on the stream thread.
+        let rt = ClientRuntime::one_worker(s.runtime.as_ref(), format!("{}-heartbeat", s.client_id))?;
         let consumer = Consumer::new(self.broker.clone(), config);
         Ok(Box::new(EmbeddedConsumer { consumer, rt, topics: BTreeMap::new() }))
     }
@@ -373,14 +378,10 @@ impl ClientSupplier for Embedded {
         for (k, v) in &s.overrides {
             config.set(k, v)?;
         }
-        // The producer's linger task sends batches older than `linger.ms` from this runtime's
-        // one worker thread; full batches and flushes go out from the stream thread.
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name(format!("{}-linger", s.client_id))
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Broker(brook_broker::Error::storage("starting the producer runtime", e)))?;
+        // The producer's linger task sends batches older than `linger.ms` from a runtime worker
+        // (this runtime's one, or the shared runtime's); full batches and flushes go out from
+        // the stream thread.
+        let rt = ClientRuntime::one_worker(s.runtime.as_ref(), format!("{}-linger", s.client_id))?;
         let producer = {
             let _guard = rt.enter();
             Producer::new(self.broker.clone(), config)?
@@ -393,6 +394,7 @@ impl ClientSupplier for Embedded {
             broker: self.broker.clone(),
             isolation: if s.read_committed { IsolationLevel::ReadCommitted } else { IsolationLevel::ReadUncommitted },
             topics: BTreeMap::new(),
+            runtime: s.runtime.clone(),
         }))
     }
 }
@@ -457,7 +459,7 @@ impl StreamsAdmin for EmbeddedAdmin {
 
 struct EmbeddedConsumer {
     consumer: Consumer,
-    rt: tokio::runtime::Runtime,
+    rt: ClientRuntime,
     topics: BTreeMap<String, Arc<str>>,
 }
 
@@ -514,7 +516,11 @@ impl StreamsConsumer for EmbeddedConsumer {
     }
 
     fn poll(&mut self, timeout: Duration) -> Result<Vec<InputRecord>> {
-        let records = self.rt.block_on(self.consumer.poll(timeout))?;
+        let records = match self.rt.block_on(self.consumer.poll(timeout)) {
+            // Woken to stop: the stream thread looks at its flags.
+            Err(brook_broker::Error::Wakeup) => Vec::new(),
+            r => r?,
+        };
         let topics = &mut self.topics;
         Ok(records.into_iter().map(|r| input_record(r, topics)).collect())
     }
@@ -552,6 +558,11 @@ impl StreamsConsumer for EmbeddedConsumer {
         self.consumer.assignment().iter().map(tp_from).collect()
     }
 
+    fn waker(&self) -> Option<Waker> {
+        let handle = self.consumer.wakeup_handle();
+        Some(Box::new(move || handle.wakeup()))
+    }
+
     fn close(self: Box<Self>) {
         let EmbeddedConsumer { consumer, rt, .. } = *self;
         rt.block_on(consumer.close());
@@ -565,7 +576,7 @@ const MAX_INFLIGHT: usize = 8192;
 
 struct EmbeddedProducer {
     producer: Producer,
-    _rt: tokio::runtime::Runtime,
+    _rt: ClientRuntime,
     inflight: Vec<DeliveryFuture>,
     done: Deliveries,
 }
@@ -681,6 +692,7 @@ struct EmbeddedRestore {
     broker: Broker,
     isolation: IsolationLevel,
     topics: BTreeMap<String, Arc<str>>,
+    runtime: Option<SharedRuntime>,
 }
 
 impl fmt::Debug for EmbeddedRestore {
@@ -708,7 +720,7 @@ impl RestoreConsumer for EmbeddedRestore {
             max_partition_fetch_bytes: 4 << 20,
             ..Default::default()
         };
-        let rt = current_thread_runtime()?;
+        let rt = ClientRuntime::current_thread(self.runtime.as_ref())?;
         let mut consumer = Consumer::new(self.broker.clone(), config);
         let btp = tp_of(tp);
         consumer.assign(std::slice::from_ref(&btp));
@@ -749,7 +761,7 @@ mod tests {
             let _g = rt.enter();
             Producer::new(broker, ProducerConfig::default()).unwrap()
         };
-        let mut p = EmbeddedProducer { producer, _rt: rt, inflight: Vec::new(), done: Deliveries::default() };
+        let mut p = EmbeddedProducer { producer, _rt: ClientRuntime::Own(rt), inflight: Vec::new(), done: Deliveries::default() };
         let n = 5 * MAX_INFLIGHT;
         for i in 0..n {
             p.send(OutputRecord {

@@ -1,31 +1,31 @@
 //! `KafkaStreams`: the client that runs a topology's tasks on stream threads.
 
 mod queries;
+mod supervisor;
 
 pub use self::queries::{
     ReadOnlyKeyValueView, ReadOnlySessionView, ReadOnlyWindowView, StoreQueryParameters, TypedKeyValueView,
 };
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use parking_lot::{Condvar, Mutex};
 
-use super::client::{ClientSupplier, InternalTopic, ProducerSettings};
+use super::client::ClientSupplier;
 use super::global_thread::GlobalThread;
 use super::metadata::ThreadMetadata;
 use super::process_id;
 use super::restore_listener::StateRestoreListener;
+use super::shared::SharedRuntime;
 use super::state::{State, ThreadState};
 use super::stream_thread::{self, ThreadContext, ThreadShared};
 use super::topics;
 use crate::config::{StreamsConfig, UncaughtExceptionResponse};
-use crate::engine::{OutputRecord, TaskEngine, TaskFactory, TaskId};
+use crate::engine::{TaskEngine, TaskFactory, TaskId};
 use crate::error::{Error, Result};
 
 /// Told about every state change: `(new, old)`, as Kafka's `StateListener.onChange`.
@@ -130,6 +130,35 @@ impl KafkaStreams {
         if config.num_stream_threads == 0 {
             tracing::warn!("num.stream.threads=0: the instance runs no tasks until a thread is added");
         }
+        KafkaStreams::build(factory, config, client)
+    }
+
+    /// An instance in state `CREATED` whose clients run their background tasks (heartbeats,
+    /// lingering batches) on `runtime`, shared with the other instances given it, and whose
+    /// supervisor is a task there too, instead of runtimes and a thread of its own: its only
+    /// threads are its stream threads (and its global stream thread). A stream thread that
+    /// errors or panics stops only its own instance's work (as the uncaught exception handler
+    /// says), and a slow one blocks no shared worker: stream threads drive their clients on
+    /// their own OS threads. See [`SharedRuntime`] for an example.
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    ///
+    pub fn with_runtime(
+        factory: Arc<dyn TaskFactory>,
+        mut config: StreamsConfig,
+        client: impl ClientSupplier + 'static,
+        runtime: SharedRuntime,
+    ) -> Result<KafkaStreams> {
+        config.runtime = Some(runtime);
+        KafkaStreams::build(factory, config, client)
+    }
+
+    fn build(
+        factory: Arc<dyn TaskFactory>,
+        config: StreamsConfig,
+        client: impl ClientSupplier + 'static,
+    ) -> Result<KafkaStreams> {
         let app_dir = config.state_dir.join(&config.application_id);
         let process_id = process_id::load_or_create(&app_dir)?;
         Ok(KafkaStreams {
@@ -234,7 +263,7 @@ impl KafkaStreams {
             }
         };
         // Shutdown requests of other instances are the ones after this offset.
-        let request_tp = (shutdown_topic(&inner.config.application_id), 0);
+        let request_tp = (supervisor::shutdown_topic(&inner.config.application_id), 0);
         let baseline = match admin.partition_count(&request_tp.0) {
             Ok(Some(_)) => admin.end_offset(&request_tp, false).unwrap_or(0),
             _ => 0,
@@ -289,11 +318,7 @@ impl KafkaStreams {
             Inner::spawn_thread(inner, None)?;
         }
         Inner::recompute_state(inner);
-        let weak = Arc::downgrade(inner);
-        std::thread::Builder::new()
-            .name("streams-supervisor".into())
-            .spawn(move || supervise(weak, request_tp, baseline))
-            .map_err(|e| Error::Broker(brook_broker::Error::storage("spawning the supervisor thread", e)))?;
+        supervisor::start(Arc::downgrade(inner), request_tp, baseline)?;
         Ok(())
     }
 
@@ -326,7 +351,7 @@ impl KafkaStreams {
             pos.map(|p| threads.remove(p))
         };
         let Some(mut entry) = entry else { return Ok(None) };
-        entry.shared.stop.store(true, Ordering::SeqCst);
+        entry.shared.request_stop();
         let name = entry.shared.name.clone();
         if !join_until(&mut entry.handle, Instant::now() + timeout) {
             return Err(Error::Timeout(format!("stream thread {name} did not stop within {timeout:?}")));
@@ -504,7 +529,13 @@ impl Inner {
         let handle = std::thread::Builder::new()
             .name(format!("StreamThread-{index}"))
             .spawn(move || {
-                let result = stream_thread::run(&s);
+                // A panic (a bug, in a processor or a client) ends this thread as an error
+                // would, for the handler to judge, instead of leaving it RUNNING and dead.
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| stream_thread::run(&s)))
+                    .unwrap_or_else(|panic| {
+                        *s.core.lock() = None;
+                        Err(Error::IllegalState(format!("stream thread panicked: {}", panic_message(panic.as_ref()))))
+                    });
                 *s.state.lock() = ThreadState::Dead;
                 if let Some(inner) = weak.upgrade() {
                     Inner::thread_exited(&inner, &s, result);
@@ -543,7 +574,7 @@ impl Inner {
             }
             UncaughtExceptionResponse::ShutdownClient | UncaughtExceptionResponse::ShutdownApplication => {
                 if response == UncaughtExceptionResponse::ShutdownApplication {
-                    if let Err(e) = Inner::request_application_shutdown(inner, &thread.name) {
+                    if let Err(e) = supervisor::request_application_shutdown(inner, &thread.name) {
                         tracing::error!(error = %e, "could not ask the other instances to shut down");
                     }
                 }
@@ -554,34 +585,6 @@ impl Inner {
                 });
             }
         }
-    }
-
-    /// SHUTDOWN_APPLICATION: appends a request to `<application.id>-shutdown-requests`, which
-    /// every instance's supervisor watches.
-    fn request_application_shutdown(inner: &Arc<Inner>, thread: &str) -> Result<()> {
-        let topic = shutdown_topic(&inner.config.application_id);
-        let admin = inner.supplier.admin()?;
-        admin.create_topics(&[InternalTopic {
-            name: topic.clone(),
-            partitions: 1,
-            configs: BTreeMap::from([("retention.ms".to_owned(), "604800000".to_owned())]),
-        }])?;
-        let mut producer = inner.supplier.producer(&ProducerSettings {
-            client_id: format!("{thread}-shutdown-requester"),
-            transactional_id: None,
-            overrides: BTreeMap::new(),
-        })?;
-        producer.send(OutputRecord {
-            topic: topic.into(),
-            partition: Some(0),
-            key: Some(Bytes::from(inner.process_id.clone())),
-            value: Some(Bytes::from(format!("shutdown requested by {thread}"))),
-            timestamp: brook_broker::broker::now_ms(),
-            headers: Vec::new(),
-        })?;
-        producer.flush()?;
-        tracing::error!(thread, "SHUTDOWN_APPLICATION: every instance of the application is asked to shut down");
-        Ok(())
     }
 
     fn shutdown(inner: &Arc<Inner>, timeout: Duration, abandon: bool, final_state: State) -> bool {
@@ -617,7 +620,7 @@ impl Inner {
             if abandon {
                 t.shared.abandon.store(true, Ordering::SeqCst);
             }
-            t.shared.stop.store(true, Ordering::SeqCst);
+            t.shared.request_stop();
         }
         let mut all = true;
         for t in &mut entries {
@@ -626,7 +629,7 @@ impl Inner {
         // Threads replaced while we were joining.
         let late: Vec<ThreadEntry> = std::mem::take(&mut *inner.threads.lock());
         for mut t in late {
-            t.shared.stop.store(true, Ordering::SeqCst);
+            t.shared.request_stop();
             all &= join_until(&mut t.handle, deadline);
         }
         // The global thread stops last, as in Kafka.
@@ -642,48 +645,11 @@ impl Inner {
     }
 }
 
-/// The topic that carries SHUTDOWN_APPLICATION requests between instances.
-fn shutdown_topic(application_id: &str) -> String {
-    format!("{application_id}-shutdown-requests")
-}
-
-/// Watches for shutdown requests of other instances while the instance runs, and every
-/// `metadata.max.age.ms` for new topics matching pattern sources (the stream threads then
-/// re-subscribe).
-fn supervise(inner: Weak<Inner>, request_tp: (String, i32), baseline: i64) {
-    let Some((admin, topics, max_age)) = inner
-        .upgrade()
-        .and_then(|i| i.ctx.lock().as_ref().map(|c| (c.admin.clone(), c.topics.clone(), c.config.metadata_max_age)))
-    else {
-        return;
-    };
-    let mut last_refresh = Instant::now();
-    let tick = if topics.has_patterns() { max_age.min(Duration::from_millis(500)) } else { Duration::from_millis(500) };
-    loop {
-        {
-            let Some(inner) = inner.upgrade() else { return };
-            let mut st = inner.state.lock();
-            if !st.is_running_or_rebalancing() {
-                return;
-            }
-            inner.state_cv.wait_for(&mut st, tick);
-            if !st.is_running_or_rebalancing() {
-                return;
-            }
-        }
-        if topics.has_patterns() && last_refresh.elapsed() >= max_age {
-            last_refresh = Instant::now();
-            if let Err(e) = topics.refresh(admin.as_ref()) {
-                tracing::warn!(error = %e, "looking for topics matching pattern sources failed");
-            }
-        }
-        let requested = matches!(admin.partition_count(&request_tp.0), Ok(Some(_)))
-            && admin.end_offset(&request_tp, false).is_ok_and(|end| end > baseline);
-        if requested {
-            let Some(inner) = inner.upgrade() else { return };
-            tracing::error!(application = %inner.config.application_id, "another instance requested SHUTDOWN_APPLICATION; shutting down");
-            Inner::shutdown(&inner, Duration::from_secs(60), false, State::Error);
-            return;
-        }
-    }
+/// The text of a caught panic.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned())
 }

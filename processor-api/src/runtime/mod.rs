@@ -90,9 +90,19 @@
 //! `group.instance.id`), so a thread expelled from the group is fenced by the group
 //! coordinator, as with Kafka's `ConsumerGroupMetadata`.
 //!
+//! # Many instances in one process
+//!
+//! [`KafkaStreams::with_runtime`] runs an instance's client background tasks (heartbeats,
+//! lingering batches) and its supervisor on a [`SharedRuntime`] given to many instances, instead
+//! of two one-worker runtimes per stream thread and a supervisor thread per instance: `Q`
+//! instances of `T` stream threads then need `Q x T + SharedRuntime::threads()` threads, not
+//! `Q x (3 T + 1)`. Stream threads stay OS threads (a slow one holds no shared worker), and a
+//! stream thread that panics is handled as one that failed.
+//!
 //! # Not supported yet
 //!
-//! Cooperative rebalancing (threads use the eager range assignor).
+//! Cooperative rebalancing (threads use the eager range assignor). A bounded pool of stream
+//! threads shared by instances (each instance has its own `num.stream.threads`).
 
 pub mod client;
 #[cfg(feature = "kafka")]
@@ -102,6 +112,7 @@ mod kafka_streams;
 mod metadata;
 mod process_id;
 mod restore_listener;
+mod shared;
 mod standby;
 mod state;
 mod stream_thread;
@@ -110,7 +121,7 @@ mod topics;
 
 pub use client::{
     ClientSupplier, ConsumerSettings, Embedded, GroupMetadata, InternalTopic, OffsetCommitFn, ProducerSettings,
-    RebalanceHandler, RestoreConsumer, StreamsAdmin, StreamsConsumer, StreamsProducer,
+    RebalanceHandler, RestoreConsumer, StreamsAdmin, StreamsConsumer, StreamsProducer, Waker,
 };
 #[cfg(feature = "kafka")]
 pub use kafka::Kafka;
@@ -120,4 +131,5 @@ pub use kafka_streams::{
 };
 pub use metadata::{KeyQueryMetadata, ThreadMetadata};
 pub use restore_listener::StateRestoreListener;
+pub use shared::SharedRuntime;
 pub use state::State;

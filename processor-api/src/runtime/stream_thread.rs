@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 
 use super::client::{
     ClientSupplier, ConsumerSettings, GroupMetadata, OffsetCommitFn, ProducerSettings, RebalanceHandler, StreamsAdmin,
-    StreamsConsumer,
+    StreamsConsumer, Waker,
 };
 use super::metadata::ThreadMetadata;
 use super::restore_listener::StateRestoreListener;
@@ -51,6 +51,8 @@ pub(crate) struct ThreadShared {
     /// Stop at once without committing (the instance was dropped without `close`).
     pub(crate) abandon: AtomicBool,
     pub(crate) core: Mutex<Option<Core>>,
+    /// Interrupts the consumer's poll while the thread has a consumer that can be woken.
+    waker: Mutex<Option<Waker>>,
     ctx: Arc<ThreadContext>,
 }
 
@@ -74,8 +76,17 @@ impl ThreadShared {
             stop: AtomicBool::new(false),
             abandon: AtomicBool::new(false),
             core: Mutex::new(None),
+            waker: Mutex::new(None),
             ctx,
         })
+    }
+
+    /// Asks the thread to stop cleanly, waking its consumer's poll so it does at once.
+    pub(crate) fn request_stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(wake) = &*self.waker.lock() {
+            wake();
+        }
     }
 
     pub(crate) fn state(&self) -> ThreadState {
@@ -152,7 +163,12 @@ pub(crate) fn producer_settings(
         let ms = 10_000u128.max(2 * config.commit_interval.as_millis());
         overrides.entry("transaction.timeout.ms".to_owned()).or_insert_with(|| ms.to_string());
     }
-    ProducerSettings { client_id: format!("{thread}-producer"), transactional_id, overrides }
+    ProducerSettings {
+        client_id: format!("{thread}-producer"),
+        transactional_id,
+        overrides,
+        runtime: config.runtime.clone(),
+    }
 }
 
 /// Consumer settings of a thread's group consumer (`group`) or restore consumer. A
@@ -185,6 +201,7 @@ pub(crate) fn consumer_settings(
         // bounds the task buffers (softly, by one fetch).
         max_poll_records: 100_000,
         overrides,
+        runtime: config.runtime.clone(),
     }
 }
 
@@ -249,7 +266,9 @@ pub(crate) fn run(shared: &Arc<ThreadShared>) -> Result<()> {
     let (version, topics) = ctx.topics.versioned_subscription();
     consumer.subscribe(&topics, Box::new(Handler { shared: shared.clone() }))?;
     tracing::info!(thread = %shared.name, ?topics, "stream thread started");
+    *shared.waker.lock() = consumer.waker();
     let result = run_loop(shared, consumer.as_mut(), version);
+    *shared.waker.lock() = None;
     if shared.abandon.load(Ordering::SeqCst) {
         // Like a crash: nothing is committed; the tasks and clients are just dropped.
         *shared.core.lock() = None;

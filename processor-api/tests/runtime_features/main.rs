@@ -1,5 +1,6 @@
 //! Runtime features over the embedded broker with Processor API topologies: interactive
-//! queries, global stores (the global stream thread) and pattern sources.
+//! queries, global stores (the global stream thread), pattern sources and instances sharing a
+//! runtime.
 
 mod global;
 #[path = "../common/mod.rs"]
@@ -8,3 +9,4 @@ mod harness;
 mod kafka_seam;
 mod patterns;
 mod queries;
+mod shared_runtime;

@@ -2,8 +2,12 @@
 //! (application id `_confluent-ksql-<service id>query_<query id>`); `INSERT INTO ... VALUES`
 //! and the processing log append to topics directly.
 //!
-//! Where Brook differs from ksqlDB: one runtime instance (and its stream threads) per query,
-//! not a shared runtime; processing-log entries are appended by a flusher thread every 100 ms.
+//! The queries of one engine share one client runtime ([`SharedRuntime`]): each query's only
+//! threads of its own are its stream threads (docs/streams-runtime.md).
+//!
+//! Where Brook differs from ksqlDB: one `KafkaStreams` instance (and its stream threads) per
+//! query, not one shared instance; processing-log entries are appended by a flusher thread
+//! every 100 ms.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,7 +18,7 @@ use std::time::Duration;
 use brook_broker::client::partitioner::partition_for_key;
 use brook_broker::record::{decode_batch_bytes, BatchBuilder, Compression, Header};
 use brook_broker::{Broker, IsolationLevel};
-use brook_processor_api::runtime::Embedded;
+use brook_processor_api::runtime::{Embedded, SharedRuntime};
 use brook_processor_api::{HandlerResponse, KafkaStreams, State, StreamsConfig, Topology, TopologyTaskFactory};
 use bytes::Bytes;
 
@@ -26,6 +30,8 @@ use crate::{Error, Result};
 pub(crate) struct LiveRuntime {
     pub(crate) broker: Broker,
     queries: BTreeMap<String, KafkaStreams>,
+    /// The queries' client runtime; `None` when it could not start (each query then has its own).
+    shared: Option<SharedRuntime>,
     stop_flusher: Arc<AtomicBool>,
 }
 
@@ -92,11 +98,16 @@ pub(crate) fn read_all(broker: &Broker, topic: &str) -> Result<Vec<OutputRecord>
     Ok(out)
 }
 
-/// Runs `topology` on a new [`KafkaStreams`] and waits until it runs.
-pub(crate) fn launch(broker: &Broker, id: &str, mut config: StreamsConfig, topology: Topology) -> Result<KafkaStreams> {
+/// Runs `topology` on a new [`KafkaStreams`] (on the shared runtime, if any) and waits until it runs.
+fn launch(broker: &Broker, shared: Option<&SharedRuntime>, id: &str, mut config: StreamsConfig, topology: Topology) -> Result<KafkaStreams> {
     config.deserialization_exception_handler = HandlerResponse::Continue;
     let factory = Arc::new(TopologyTaskFactory::new(topology, &config).map_err(|e| Error::Eval(e.to_string()))?);
-    let streams = KafkaStreams::new(factory, config, Embedded::new(broker.clone())).map_err(|e| Error::Eval(e.to_string()))?;
+    let client = Embedded::new(broker.clone());
+    let streams = match shared {
+        Some(rt) => KafkaStreams::with_runtime(factory, config, client, rt.clone()),
+        None => KafkaStreams::new(factory, config, client),
+    }
+    .map_err(|e| Error::Eval(e.to_string()))?;
     streams.start().map_err(|e| Error::Eval(e.to_string()))?;
     let (state, ok) = streams.wait_for_state(Duration::from_secs(30), |s| s == State::Running);
     if !ok {
@@ -123,12 +134,18 @@ impl LiveRuntime {
         if let Err(e) = spawned {
             tracing::warn!(error = %e, "cannot start the processing-log flusher; entries stay in memory");
         }
-        LiveRuntime { broker, queries: BTreeMap::new(), stop_flusher: stop }
+        let shared = SharedRuntime::new().map_err(|e| tracing::warn!(error = %e, "cannot start the shared query runtime; each query gets its own")).ok();
+        LiveRuntime { broker, queries: BTreeMap::new(), shared, stop_flusher: stop }
+    }
+
+    /// Runs `topology` on a new [`KafkaStreams`] of this runtime and waits until it runs.
+    pub(crate) fn launch(&self, id: &str, config: StreamsConfig, topology: Topology) -> Result<KafkaStreams> {
+        launch(&self.broker, self.shared.as_ref(), id, config, topology)
     }
 
     /// Starts a query on the runtime and waits until it runs.
     pub(crate) fn start(&mut self, id: &str, config: StreamsConfig, topology: Topology) -> Result<()> {
-        let streams = launch(&self.broker, id, config, topology)?;
+        let streams = self.launch(id, config, topology)?;
         self.queries.insert(id.to_owned(), streams);
         Ok(())
     }

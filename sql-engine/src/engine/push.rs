@@ -9,7 +9,6 @@ use brook_streams_dsl::StreamsBuilder;
 
 use crate::analyzer::plan_query;
 use crate::engine::entities::FieldInfo;
-use crate::engine::live::launch;
 use crate::engine::query::lower_context;
 use crate::engine::{Engine, Runtime, StatementResult};
 use crate::lower::{lower, Lowered};
@@ -104,7 +103,7 @@ pub(crate) fn start(engine: &mut Engine, q: &Query) -> Result<StatementResult> {
         Runtime::Live(l) => {
             let mut config = engine.streams_config(&id)?;
             config.application_id = app;
-            let streams = launch(&l.broker, &id, config, topology)?;
+            let streams = l.launch(&id, config, topology)?;
             Box::new(move || {
                 streams.close(Duration::from_secs(30));
             })

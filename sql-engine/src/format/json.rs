@@ -17,6 +17,7 @@
 //! Errors read `Failed to deserialize value from topic: T. Can't convert type. sourceType:
 //! BooleanNode, requiredType: BIGINT, path: $.ORDERTIME`.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -61,25 +62,41 @@ impl Format for JsonFormat {
 pub(crate) struct JsonRowSerde {
     columns: Vec<(String, SqlType)>,
     unwrapped: bool,
+    /// Each column's `"NAME":`, written once here rather than escaped per record.
+    prefixes: Vec<String>,
 }
 
 impl JsonRowSerde {
     /// `unwrapped` applies only to a single column.
     pub(crate) fn new(columns: &[Column], unwrapped: bool) -> Self {
+        let prefixes = columns
+            .iter()
+            .map(|c| {
+                let mut p = String::new();
+                json_tree::write_str(&mut p, &c.name);
+                p.push(':');
+                p
+            })
+            .collect();
         JsonRowSerde {
             columns: columns.iter().map(|c| (c.name.clone(), c.ty.clone())).collect(),
             unwrapped: unwrapped && columns.len() == 1,
+            prefixes,
         }
     }
 
     /// The row as a JSON document (the object, or the bare value when unwrapped).
     pub(crate) fn to_text(&self, row: &[Value], topic: &str) -> Result<String> {
         check_count(self.columns.len(), row.len(), true, topic)?;
-        let mut out = String::new();
+        // The names plus a guess of 16 bytes a value: most rows then need no reallocation.
+        let mut out = String::with_capacity(2 + self.prefixes.iter().map(|p| p.len() + 17).sum::<usize>());
         if self.unwrapped {
             write_value(&mut out, &row[0]);
         } else {
-            write_fields(&mut out, self.columns.iter().map(|(n, _)| n.as_str()).zip(row));
+            json_tree::write_joined(&mut out, '{', '}', self.prefixes.iter().zip(row), |out, (prefix, v)| {
+                out.push_str(prefix);
+                write_value(out, v);
+            });
         }
         Ok(out)
     }
@@ -271,7 +288,7 @@ pub(crate) fn coerce(j: &Json, ty: &SqlType, path: &mut String) -> Result<Value,
             for (k, v) in fields {
                 let len = path.len();
                 let _ = write!(path, ".{k}.key");
-                let key = coerce(&Json::String(k.clone()), kt, path)?;
+                let key = coerce(&Json::String(Cow::Borrowed(k)), kt, path)?;
                 path.truncate(len);
                 let _ = write!(path, ".{k}.value");
                 let value = coerce(v, vt, path)?;
@@ -292,7 +309,7 @@ pub(crate) fn coerce(j: &Json, ty: &SqlType, path: &mut String) -> Result<Value,
 }
 
 /// The values of `fields` from a JSON object: exact name first, then the upper-cased keys.
-fn struct_fields(obj: &[(String, Json)], fields: &[(String, SqlType)], path: &mut String) -> Result<Vec<Value>, String> {
+fn struct_fields(obj: &[(Cow<'_, str>, Json<'_>)], fields: &[(String, SqlType)], path: &mut String) -> Result<Vec<Value>, String> {
     let upper: Option<Vec<String>> =
         if obj.iter().any(|(k, _)| k.bytes().any(|b| b.is_ascii_lowercase()) || !k.is_ascii()) {
             Some(obj.iter().map(|(k, _)| k.to_uppercase()).collect())
@@ -325,8 +342,7 @@ fn as_text(j: &Json, path: &mut String) -> Result<String, String> {
     Ok(match j {
         Json::Null => "null".into(),
         Json::Bool(b) => b.to_string(),
-        Json::Number(n) => n.clone(),
-        Json::String(s) => s.clone(),
+        Json::Number(t) | Json::String(t) => t.to_string(),
         Json::Object(_) => {
             let mut out = String::new();
             json_tree::write(&mut out, j);

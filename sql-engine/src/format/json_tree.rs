@@ -6,6 +6,7 @@
 //! and ignores anything after it, and a repeated object key keeps its first position with the
 //! last value.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write;
 
@@ -13,19 +14,23 @@ use std::fmt::Write;
 /// 2 MiB thread stack even in debug builds.
 pub(crate) const MAX_DEPTH: usize = 256;
 
-/// A parsed JSON value.
+/// Up to this many fields, an object finds repeated keys by a linear scan.
+const SCAN_FIELDS: usize = 16;
+
+/// A parsed JSON value. Numbers, strings and keys borrow from the parsed text unless they
+/// hold escapes, so reading a record allocates little more than its containers.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Json {
+pub(crate) enum Json<'a> {
     Null,
     Bool(bool),
     /// The number's text, validated against the JSON grammar.
-    Number(String),
-    String(String),
-    Array(Vec<Json>),
-    Object(Vec<(String, Json)>),
+    Number(Cow<'a, str>),
+    String(Cow<'a, str>),
+    Array(Vec<Json<'a>>),
+    Object(Vec<(Cow<'a, str>, Json<'a>)>),
 }
 
-impl Json {
+impl Json<'_> {
     /// Jackson's node class name, used in ksqlDB's "Can't convert type" messages.
     pub(crate) fn node_name(&self) -> &'static str {
         match self {
@@ -45,7 +50,7 @@ impl Json {
 /// Parses the first JSON value in `bytes`; `Ok(None)` when there is none (empty or blank
 /// input, Jackson's `MissingNode`). Error messages follow Jackson's wording where it has one,
 /// without its location (ksqlDB clears it so records do not leak into logs).
-pub(crate) fn parse(bytes: &[u8]) -> Result<Option<Json>, String> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<Option<Json<'_>>, String> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         format!("Invalid UTF-8 middle byte at byte offset {}", e.valid_up_to())
     })?;
@@ -63,7 +68,7 @@ struct Parser<'a> {
     pos: usize,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn skip_ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.s.get(self.pos) {
             self.pos += 1;
@@ -77,7 +82,7 @@ impl Parser<'_> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Json, String> {
+    fn value(&mut self, depth: usize) -> Result<Json<'a>, String> {
         if depth >= MAX_DEPTH {
             return Err(format!("Document nesting depth exceeds the maximum allowed ({MAX_DEPTH})"));
         }
@@ -93,7 +98,7 @@ impl Parser<'_> {
         }
     }
 
-    fn literal(&mut self, word: &str, v: Json) -> Result<Json, String> {
+    fn literal(&mut self, word: &str, v: Json<'a>) -> Result<Json<'a>, String> {
         if self.s[self.pos..].starts_with(word.as_bytes()) {
             self.pos += word.len();
             Ok(v)
@@ -102,10 +107,12 @@ impl Parser<'_> {
         }
     }
 
-    fn object(&mut self, depth: usize) -> Result<Json, String> {
+    fn object(&mut self, depth: usize) -> Result<Json<'a>, String> {
         self.pos += 1;
-        let mut fields: Vec<(String, Json)> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut fields: Vec<(Cow<'a, str>, Json<'a>)> = Vec::new();
+        // Repeated keys are found by a scan while the object is small (records are usually a
+        // few fields, where hashing every key cost more than the scan), by an index beyond.
+        let mut index: Option<HashMap<Cow<'a, str>, usize>> = None;
         self.skip_ws();
         if self.s.get(self.pos) == Some(&b'}') {
             self.pos += 1;
@@ -124,10 +131,19 @@ impl Parser<'_> {
             self.pos += 1;
             self.skip_ws();
             let v = self.value(depth + 1)?;
-            match index.get(&key) {
-                Some(&i) => fields[i].1 = v,
+            if index.is_none() && fields.len() == SCAN_FIELDS {
+                index = Some(fields.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect());
+            }
+            let seen = match &index {
+                Some(index) => index.get(&key).copied(),
+                None => fields.iter().position(|(k, _)| *k == key),
+            };
+            match seen {
+                Some(i) => fields[i].1 = v,
                 None => {
-                    index.insert(key.clone(), fields.len());
+                    if let Some(index) = &mut index {
+                        index.insert(key.clone(), fields.len());
+                    }
                     fields.push((key, v));
                 }
             }
@@ -143,7 +159,7 @@ impl Parser<'_> {
         }
     }
 
-    fn array(&mut self, depth: usize) -> Result<Json, String> {
+    fn array(&mut self, depth: usize) -> Result<Json<'a>, String> {
         self.pos += 1;
         let mut items = Vec::new();
         self.skip_ws();
@@ -166,7 +182,7 @@ impl Parser<'_> {
         }
     }
 
-    fn number(&mut self) -> Result<Json, String> {
+    fn number(&mut self) -> Result<Json<'a>, String> {
         let start = self.pos;
         let digits = |p: &mut Self| {
             let s = p.pos;
@@ -201,12 +217,13 @@ impl Parser<'_> {
                 return Err(self.unexpected("digit in the exponent"));
             }
         }
-        Ok(Json::Number(self.text[start..self.pos].to_string()))
+        Ok(Json::Number(Cow::Borrowed(&self.text[start..self.pos])))
     }
 
-    fn string(&mut self) -> Result<String, String> {
+    fn string(&mut self) -> Result<Cow<'a, str>, String> {
         self.pos += 1;
         let mut out = String::new();
+        let first = self.pos;
         loop {
             let start = self.pos;
             while let Some(&b) = self.s.get(self.pos) {
@@ -215,12 +232,17 @@ impl Parser<'_> {
                 }
                 self.pos += 1;
             }
+            // A string without escapes is a slice of the input.
+            if start == first && self.s.get(self.pos) == Some(&b'"') {
+                self.pos += 1;
+                return Ok(Cow::Borrowed(&self.text[start..self.pos - 1]));
+            }
             out.push_str(&self.text[start..self.pos]);
             match self.s.get(self.pos) {
                 None => return Err("Unexpected end-of-input: was expecting closing quote for a string value".into()),
                 Some(b'"') => {
                     self.pos += 1;
-                    return Ok(out);
+                    return Ok(Cow::Owned(out));
                 }
                 Some(b'\\') => {
                     self.pos += 1;
@@ -276,6 +298,11 @@ impl Parser<'_> {
 /// except the short forms).
 pub(crate) fn write_str(out: &mut String, s: &str) {
     out.push('"');
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -323,14 +350,14 @@ pub(crate) fn write_joined<T>(out: &mut String, open: char, close: char, items: 
 }
 
 /// From a `serde_json::Value` (numbers by their shortest text).
-pub(crate) fn from_serde(v: &serde_json::Value) -> Json {
+pub(crate) fn from_serde(v: &serde_json::Value) -> Json<'static> {
     match v {
         serde_json::Value::Null => Json::Null,
         serde_json::Value::Bool(b) => Json::Bool(*b),
-        serde_json::Value::Number(n) => Json::Number(n.to_string()),
-        serde_json::Value::String(s) => Json::String(s.clone()),
+        serde_json::Value::Number(n) => Json::Number(Cow::Owned(n.to_string())),
+        serde_json::Value::String(s) => Json::String(Cow::Owned(s.clone())),
         serde_json::Value::Array(a) => Json::Array(a.iter().map(from_serde).collect()),
-        serde_json::Value::Object(o) => Json::Object(o.iter().map(|(k, v)| (k.clone(), from_serde(v))).collect()),
+        serde_json::Value::Object(o) => Json::Object(o.iter().map(|(k, v)| (Cow::Owned(k.clone()), from_serde(v))).collect()),
     }
 }
 
@@ -342,9 +369,9 @@ pub(crate) fn to_serde(j: &Json) -> serde_json::Value {
         Json::Number(n) => serde_json::from_str::<serde_json::Number>(n)
             .map(serde_json::Value::Number)
             .unwrap_or_else(|_| n.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or(serde_json::Value::Null, serde_json::Value::Number)),
-        Json::String(s) => serde_json::Value::String(s.clone()),
+        Json::String(s) => serde_json::Value::String(s.to_string()),
         Json::Array(a) => serde_json::Value::Array(a.iter().map(to_serde).collect()),
-        Json::Object(o) => serde_json::Value::Object(o.iter().map(|(k, v)| (k.clone(), to_serde(v))).collect()),
+        Json::Object(o) => serde_json::Value::Object(o.iter().map(|(k, v)| (k.to_string(), to_serde(v))).collect()),
     }
 }
 
@@ -367,6 +394,10 @@ mod tests {
     #[test]
     fn duplicate_keys_keep_first_position_last_value() {
         assert_eq!(round(r#"{"a":1,"b":2,"a":3}"#), r#"{"a":3,"b":2}"#);
+        // Beyond the scanned size, through the index.
+        let many: Vec<String> = (0..20).map(|i| format!(r#""k{i}":{i}"#)).collect();
+        let expected = many.iter().enumerate().map(|(i, f)| if i == 0 { r#""k0":99"#.to_owned() } else { f.clone() }).collect::<Vec<_>>();
+        assert_eq!(round(&format!("{{{},\"k0\":99}}", many.join(","))), format!("{{{}}}", expected.join(",")));
     }
 
     #[test]

@@ -56,7 +56,19 @@ impl Aggregator {
             .collect()
     }
 
-    fn add(&self, v: &Row, mut agg: Row) -> Row {
+    /// `agg` if it has this aggregation's layout, else a fresh row (a store written by an
+    /// earlier plan of a replaced query).
+    fn checked(&self, agg: Row) -> Row {
+        if agg.len() == self.non_agg.len() + self.calls.len() {
+            agg
+        } else {
+            tracing::warn!(columns = agg.len(), "aggregate row of another layout; starting over");
+            self.init()
+        }
+    }
+
+    fn add(&self, v: &Row, agg: Row) -> Row {
+        let mut agg = self.checked(agg);
         let n = self.non_agg.len();
         for (j, &i) in self.non_agg.iter().enumerate() {
             agg[j] = v.get(i).cloned().unwrap_or(Value::Null);
@@ -75,7 +87,8 @@ impl Aggregator {
         agg
     }
 
-    fn undo(&self, v: &Row, mut agg: Row) -> Row {
+    fn undo(&self, v: &Row, agg: Row) -> Row {
+        let mut agg = self.checked(agg);
         let n = self.non_agg.len();
         for (j, call) in self.calls.iter().enumerate() {
             let args = self.args(call, v);
@@ -93,6 +106,7 @@ impl Aggregator {
     }
 
     fn merge(&self, a: Row, b: Row) -> Row {
+        let (a, b) = (self.checked(a), self.checked(b));
         let n = self.non_agg.len();
         let mut out = b.clone();
         for (j, call) in self.calls.iter().enumerate() {

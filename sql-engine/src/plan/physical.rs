@@ -265,9 +265,10 @@ pub struct PhysicalPlan {
 
 impl PhysicalPlan {
     /// `EXPLAIN`'s execution plan text: one line per step, indented by depth, as ksqlDB prints
-    /// `> [ SINK ] | Schema: ... | Logger: ...`.
+    /// `> [ SINK ] | Schema: ... | Logger: CSAS_S_0.Project` (steps instead of ksqlDB's plan
+    /// nodes).
     pub fn describe_steps(&self) -> String {
-        fn walk(step: &ExecutionStep, depth: usize, out: &mut String) {
+        fn walk(step: &ExecutionStep, id: &str, depth: usize, out: &mut String) {
             let schema = &step.schema();
             let cols: Vec<String> = schema
                 .key
@@ -276,18 +277,18 @@ impl PhysicalPlan {
                 .chain(schema.value.iter().map(|c| format!("{} {}", c.name, c.ty)))
                 .collect();
             out.push_str(&format!(
-                "{} > [ {} ] | Schema: {} | Logger: {}\n",
+                "{} > [ {} ] | Schema: {} | Logger: {id}.{}\n",
                 "\t".repeat(depth),
                 step.step_name(),
                 cols.join(", "),
-                step.props().ctx
+                step.props().ctx.replace('/', ".")
             ));
             for input in step.inputs() {
-                walk(input, depth + 1, out);
+                walk(input, id, depth + 1, out);
             }
         }
         let mut out = String::new();
-        walk(&self.root, 0, &mut out);
+        walk(&self.root, &self.query_id, 0, &mut out);
         out
     }
 }

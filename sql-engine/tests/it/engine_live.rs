@@ -1,28 +1,11 @@
 //! Live mode: persistent queries on KafkaStreams over the embedded broker.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use brook_broker::client::producer::{Producer, ProducerConfig, ProducerRecord};
-use brook_broker::{Broker, BrokerConfig};
-use brook_sql_engine::engine::EngineConfig;
 use brook_sql_engine::Engine;
 
-use crate::engine_support::line;
-
-/// Waits until `f` holds (polling every 20 ms), up to 30 s.
-fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn sorted_lines(e: &Engine, topic: &str) -> Vec<String> {
-    let mut l: Vec<String> = e.read_output(topic).unwrap().iter().map(line).map(|l| l.rsplit_once(" | ").unwrap().0.to_owned()).collect();
-    l.sort();
-    l
-}
+use crate::engine_support::{live_setup, sorted_lines, wait_for};
 
 #[test]
 fn csas_and_ctas_run_on_the_broker_and_bad_records_go_to_the_processing_log() {
@@ -35,15 +18,8 @@ fn exactly_once_v2_queries_run_on_the_broker() {
 }
 
 fn run_live(guarantee: &str) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut bc = BrokerConfig::new(dir.path().join("log"));
-    bc.group_initial_rebalance_delay = Duration::ZERO;
-    let broker = rt.block_on(Broker::open(bc)).unwrap();
+    let (rt, _dir, broker, mut config) = live_setup(2);
     let _guard = rt.enter();
-    let mut config = EngineConfig::live(broker.clone(), dir.path().join("state"));
-    config.properties.insert("ksql.streams.commit.interval.ms".into(), "50".into());
-    config.properties.insert("ksql.streams.cache.max.bytes.buffering".into(), "0".into());
     config.properties.insert("ksql.streams.processing.guarantee".into(), guarantee.into());
     let mut e = Engine::new(config).unwrap();
     e.execute("CREATE STREAM S (ID INT KEY, K STRING, V INT) WITH (KAFKA_TOPIC='s', PARTITIONS=2, FORMAT='JSON');").unwrap();

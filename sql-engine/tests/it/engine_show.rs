@@ -39,10 +39,10 @@ fn explain_csas_shows_topology_and_steps() {
           <-- KSTREAM-PROCESSVALUES-0000000003
     "###);
     insta::assert_snapshot!(steps, @r###"
-    > [ StreamSink ] | Schema: ID INTEGER KEY, V INTEGER | Logger: KsqlTopic
-     > [ StreamSelect ] | Schema: ID INTEGER KEY, V INTEGER | Logger: Project
-    	 > [ StreamFilter ] | Schema: ID INTEGER KEY, K STRING, V INTEGER, ROWTIME BIGINT, ROWPARTITION INTEGER, ROWOFFSET BIGINT, ID INTEGER | Logger: WhereFilter
-    		 > [ StreamSource ] | Schema: ID INTEGER KEY, K STRING, V INTEGER, ROWTIME BIGINT, ROWPARTITION INTEGER, ROWOFFSET BIGINT, ID INTEGER | Logger: KsqlTopic/Source
+    > [ StreamSink ] | Schema: ID INTEGER KEY, V INTEGER | Logger: CSAS_F_0.KsqlTopic
+     > [ StreamSelect ] | Schema: ID INTEGER KEY, V INTEGER | Logger: CSAS_F_0.Project
+    	 > [ StreamFilter ] | Schema: ID INTEGER KEY, K STRING, V INTEGER, ROWTIME BIGINT, ROWPARTITION INTEGER, ROWOFFSET BIGINT, ID INTEGER | Logger: CSAS_F_0.WhereFilter
+    		 > [ StreamSource ] | Schema: ID INTEGER KEY, K STRING, V INTEGER, ROWTIME BIGINT, ROWPARTITION INTEGER, ROWOFFSET BIGINT, ID INTEGER | Logger: CSAS_F_0.KsqlTopic.Source
     "###);
 }
 
@@ -90,11 +90,11 @@ fn explain_ctas_names_stores_and_repartition_topics_as_ksqldb() {
           <-- KTABLE-TOSTREAM-0000000009
     "###);
     insta::assert_snapshot!(steps, @r###"
-    > [ TableSink ] | Schema: K STRING KEY, C BIGINT | Logger: KsqlTopic
-     > [ TableSelect ] | Schema: K STRING KEY, C BIGINT | Logger: Aggregate/Project
-    	 > [ StreamAggregate ] | Schema: K STRING KEY, K STRING, KSQL_AGG_VARIABLE_0 BIGINT | Logger: Aggregate/Aggregate
-    		 > [ StreamGroupBy ] | Schema: K STRING KEY, K STRING, V INTEGER, ROWTIME BIGINT, ROWPARTITION INTEGER, ROWOFFSET BIGINT, ID INTEGER | Logger: Aggregate/GroupBy
-    			 > [ StreamSource ] | Schema: ID INTEGER KEY, K STRING, V INTEGER, ROWTIME BIGINT, ROWPARTITION INTEGER, ROWOFFSET BIGINT, ID INTEGER | Logger: KsqlTopic/Source
+    > [ TableSink ] | Schema: K STRING KEY, C BIGINT | Logger: CTAS_T_0.KsqlTopic
+     > [ TableSelect ] | Schema: K STRING KEY, C BIGINT | Logger: CTAS_T_0.Aggregate.Project
+    	 > [ StreamAggregate ] | Schema: K STRING KEY, K STRING, KSQL_AGG_VARIABLE_0 BIGINT | Logger: CTAS_T_0.Aggregate.Aggregate
+    		 > [ StreamGroupBy ] | Schema: K STRING KEY, K STRING, V INTEGER, ROWTIME BIGINT, ROWPARTITION INTEGER, ROWOFFSET BIGINT, ID INTEGER | Logger: CTAS_T_0.Aggregate.GroupBy
+    			 > [ StreamSource ] | Schema: ID INTEGER KEY, K STRING, V INTEGER, ROWTIME BIGINT, ROWPARTITION INTEGER, ROWOFFSET BIGINT, ID INTEGER | Logger: CTAS_T_0.KsqlTopic.Source
     "###);
 }
 
@@ -254,4 +254,103 @@ fn types_topics_and_functions_are_listed() {
     }
     let err = e.execute("DESCRIBE NOPE;").unwrap_err();
     assert_eq!(err.to_string(), "Could not find STREAM/TABLE 'NOPE' in the Metastore");
+}
+
+#[test]
+fn explain_join_and_windowed_aggregation_topologies() {
+    let mut e = engine("CREATE STREAM O (ID INT KEY, CUSTOMER INT, AMOUNT INT) WITH (KAFKA_TOPIC='o', FORMAT='JSON');
+CREATE TABLE C (ID INT PRIMARY KEY, NAME STRING) WITH (KAFKA_TOPIC='c', FORMAT='JSON');");
+    e.execute("CREATE STREAM E AS SELECT O.CUSTOMER, AMOUNT, NAME FROM O JOIN C ON O.CUSTOMER = C.ID;").unwrap();
+    e.execute("CREATE TABLE W AS SELECT CUSTOMER, COUNT(*) AS N FROM O WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY CUSTOMER EMIT FINAL;").unwrap();
+    let (join, _) = explain(&mut e, "CSAS_E_0");
+    insta::assert_snapshot!(join, @r###"
+    Topologies:
+       Sub-topology: 0
+        Source: KSTREAM-SOURCE-0000000000 (topics: [o])
+          --> KSTREAM-PROCESSVALUES-0000000001
+        Processor: KSTREAM-PROCESSVALUES-0000000001 (stores: [])
+          --> KSTREAM-KEY-SELECT-0000000002
+          <-- KSTREAM-SOURCE-0000000000
+        Processor: KSTREAM-KEY-SELECT-0000000002 (stores: [])
+          --> Join-repartition-filter
+          <-- KSTREAM-PROCESSVALUES-0000000001
+        Processor: Join-repartition-filter (stores: [])
+          --> Join-repartition-sink
+          <-- KSTREAM-KEY-SELECT-0000000002
+        Sink: Join-repartition-sink (topic: Join-repartition)
+          <-- Join-repartition-filter
+
+      Sub-topology: 1
+        Source: Join-repartition-source (topics: [Join-repartition])
+          --> Join
+        Processor: Join (stores: [KafkaTopic_Right-Reduce])
+          --> KSTREAM-MAPVALUES-0000000009
+          <-- Join-repartition-source
+        Processor: KSTREAM-MAPVALUES-0000000009 (stores: [])
+          --> KSTREAM-PROCESSVALUES-0000000010
+          <-- Join
+        Source: KSTREAM-SOURCE-0000000003 (topics: [c])
+          --> KSTREAM-PROCESSVALUES-0000000004
+        Processor: KSTREAM-PROCESSVALUES-0000000004 (stores: [])
+          --> KSTREAM-TOTABLE-0000000005
+          <-- KSTREAM-SOURCE-0000000003
+        Processor: KSTREAM-PROCESSVALUES-0000000010 (stores: [])
+          --> KSTREAM-SINK-0000000011
+          <-- KSTREAM-MAPVALUES-0000000009
+        Sink: KSTREAM-SINK-0000000011 (topic: E)
+          <-- KSTREAM-PROCESSVALUES-0000000010
+        Processor: KSTREAM-TOTABLE-0000000005 (stores: [KafkaTopic_Right-Reduce])
+          --> none
+          <-- KSTREAM-PROCESSVALUES-0000000004
+    "###);
+    let (windowed, steps) = explain(&mut e, "CTAS_W_1");
+    insta::assert_snapshot!(windowed, @r###"
+    Topologies:
+       Sub-topology: 0
+        Source: KSTREAM-SOURCE-0000000000 (topics: [o])
+          --> KSTREAM-PROCESSVALUES-0000000001
+        Processor: KSTREAM-PROCESSVALUES-0000000001 (stores: [])
+          --> KSTREAM-FILTER-0000000002
+          <-- KSTREAM-SOURCE-0000000000
+        Processor: KSTREAM-FILTER-0000000002 (stores: [])
+          --> Aggregate-GroupBy
+          <-- KSTREAM-PROCESSVALUES-0000000001
+        Processor: Aggregate-GroupBy (stores: [])
+          --> Aggregate-GroupBy-repartition-filter
+          <-- KSTREAM-FILTER-0000000002
+        Processor: Aggregate-GroupBy-repartition-filter (stores: [])
+          --> Aggregate-GroupBy-repartition-sink
+          <-- Aggregate-GroupBy
+        Sink: Aggregate-GroupBy-repartition-sink (topic: Aggregate-GroupBy-repartition)
+          <-- Aggregate-GroupBy-repartition-filter
+
+      Sub-topology: 1
+        Source: Aggregate-GroupBy-repartition-source (topics: [Aggregate-GroupBy-repartition])
+          --> KSTREAM-AGGREGATE-0000000003
+        Processor: KSTREAM-AGGREGATE-0000000003 (stores: [Aggregate-Aggregate-Materialize])
+          --> Suppress-suppress
+          <-- Aggregate-GroupBy-repartition-source
+        Processor: Suppress-suppress (stores: [Suppress-store])
+          --> KTABLE-TOSTREAM-0000000007
+          <-- KSTREAM-AGGREGATE-0000000003
+        Processor: KTABLE-TOSTREAM-0000000007 (stores: [])
+          --> KSTREAM-PROCESSVALUES-0000000008
+          <-- Suppress-suppress
+        Processor: KSTREAM-PROCESSVALUES-0000000008 (stores: [])
+          --> KSTREAM-PROCESSVALUES-0000000009
+          <-- KTABLE-TOSTREAM-0000000007
+        Processor: KSTREAM-PROCESSVALUES-0000000009 (stores: [])
+          --> KSTREAM-SINK-0000000010
+          <-- KSTREAM-PROCESSVALUES-0000000008
+        Sink: KSTREAM-SINK-0000000010 (topic: W)
+          <-- KSTREAM-PROCESSVALUES-0000000009
+    "###);
+    insta::assert_snapshot!(steps, @r###"
+    > [ TableSink ] | Schema: CUSTOMER INTEGER KEY, N BIGINT | Logger: CTAS_W_1.KsqlTopic
+     > [ TableSuppress ] | Schema: CUSTOMER INTEGER KEY, N BIGINT | Logger: CTAS_W_1.Suppress
+    	 > [ TableSelect ] | Schema: CUSTOMER INTEGER KEY, N BIGINT | Logger: CTAS_W_1.Aggregate.Project
+    		 > [ StreamWindowedAggregate ] | Schema: CUSTOMER INTEGER KEY, CUSTOMER INTEGER, KSQL_AGG_VARIABLE_0 BIGINT, WINDOWSTART BIGINT, WINDOWEND BIGINT | Logger: CTAS_W_1.Aggregate.Aggregate
+    			 > [ StreamGroupBy ] | Schema: CUSTOMER INTEGER KEY, CUSTOMER INTEGER, AMOUNT INTEGER, ROWTIME BIGINT, ROWPARTITION INTEGER, ROWOFFSET BIGINT, ID INTEGER | Logger: CTAS_W_1.Aggregate.GroupBy
+    				 > [ StreamSource ] | Schema: ID INTEGER KEY, CUSTOMER INTEGER, AMOUNT INTEGER, ROWTIME BIGINT, ROWPARTITION INTEGER, ROWOFFSET BIGINT, ID INTEGER | Logger: CTAS_W_1.KsqlTopic.Source
+    "###);
 }

@@ -1,7 +1,7 @@
 //! Helpers for engine tests: run statements, pipe JSON records, read outputs as text.
 
 use brook_sql_engine::engine::OutputRecord;
-use brook_sql_engine::{Engine, StatementResult};
+use brook_sql_engine::{Engine, EngineConfig, StatementResult};
 
 pub(crate) fn engine(statements: &str) -> Engine {
     let mut e = Engine::new_test().expect("engine");
@@ -34,6 +34,37 @@ pub(crate) fn lines(e: &Engine, topic: &str) -> Vec<String> {
 
 pub(crate) fn line(r: &OutputRecord) -> String {
     format!("{} | {} | {}", text(&r.key), text(&r.value), r.timestamp)
+}
+
+/// The records of `topic` as `key | value` lines, sorted.
+pub(crate) fn sorted_lines(e: &Engine, topic: &str) -> Vec<String> {
+    let mut l: Vec<String> = lines(e, topic).iter().map(|l| l.rsplit_once(" | ").expect("a timestamp").0.to_owned()).collect();
+    l.sort();
+    l
+}
+
+/// A live-mode set-up: a broker (no initial rebalance delay) on a runtime of `workers` worker
+/// threads and at most one blocking thread, in a temporary directory, and an engine config over it committing every 50 ms without a
+/// record cache. Enter the runtime (`rt.enter()`) before making the engine.
+pub(crate) fn live_setup(workers: usize) -> (tokio::runtime::Runtime, tempfile::TempDir, brook_broker::Broker, EngineConfig) {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).max_blocking_threads(1).thread_name("test-broker").enable_all().build().expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut bc = brook_broker::BrokerConfig::new(dir.path().join("log"));
+    bc.group_initial_rebalance_delay = std::time::Duration::ZERO;
+    let broker = rt.block_on(brook_broker::Broker::open(bc)).expect("broker");
+    let mut config = EngineConfig::live(broker.clone(), dir.path().join("state"));
+    config.properties.insert("ksql.streams.commit.interval.ms".into(), "50".into());
+    config.properties.insert("ksql.streams.cache.max.bytes.buffering".into(), "0".into());
+    (rt, dir, broker, config)
+}
+
+/// Waits until `f` holds (checking every 20 ms), up to 30 s.
+pub(crate) fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !f() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// A windowed key `key bytes + 8-byte start` as `key@start`.

@@ -2,8 +2,10 @@
 
 mod engine_aggregate;
 mod engine_csas;
+mod engine_eos_restart;
 mod engine_join;
 mod engine_live;
+mod engine_many_queries;
 mod engine_pull;
 mod engine_push;
 mod engine_show;

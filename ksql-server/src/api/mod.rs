@@ -1,0 +1,126 @@
+//! The endpoints, one file each, behind one route table ([`router`]), and what they share:
+//! reading a JSON body within the size limit, content negotiation, property validation.
+
+mod close_query;
+mod cluster_status;
+mod healthcheck;
+mod info;
+mod inserts_stream;
+mod is_valid_property;
+mod ksql;
+mod query;
+mod query_stream;
+mod status;
+mod streaming;
+mod terminate;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::de::DeserializeOwned;
+
+use crate::{Error, Result, Shared};
+
+/// `application/vnd.ksql.v1+json`: `/ksql`, `/query` and errors.
+pub const KSQL_V1_JSON: &str = "application/vnd.ksql.v1+json";
+/// `application/vnd.ksqlapi.delimited.v1`: `/query-stream` and `/inserts-stream` by default.
+pub const DELIMITED: &str = "application/vnd.ksqlapi.delimited.v1";
+/// `application/json`.
+pub const JSON: &str = "application/json";
+
+pub(crate) type State = axum::extract::State<Arc<Shared>>;
+
+/// Every route.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/ksql", post(ksql::handle))
+        .route("/ksql/terminate", post(terminate::handle))
+        .route("/query", post(query::handle))
+        .route("/query-stream", post(query_stream::handle))
+        .route("/close-query", post(close_query::handle))
+        .route("/inserts-stream", post(inserts_stream::handle))
+        .route("/info", get(info::handle))
+        .route("/healthcheck", get(healthcheck::handle))
+        .route("/status/{*command_id}", get(status::handle))
+        .route("/clusterStatus", get(cluster_status::handle))
+        .route("/is_valid_property/{name}", post(is_valid_property::handle))
+        .fallback(|| async { Error::not_found("HTTP 404 Not Found") })
+        .with_state(shared)
+}
+
+/// Reads a whole body (at most `limit` bytes) and parses it as `T`.
+pub(crate) async fn read_json<T: DeserializeOwned>(body: Body, limit: usize) -> Result<T> {
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| Error::Generic { code: 41300, message: format!("Request body is larger than the limit of {limit} bytes") })?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::bad_request(format!("Invalid JSON in request: {e}")))
+}
+
+/// Whether the client asked for `application/json` rather than ksqlDB's own type.
+pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains(JSON) && !a.contains("vnd.ksql"))
+}
+
+/// Kafka Streams, consumer and producer properties a request may set besides `ksql.*`.
+const STREAMS_PROPERTIES: &[&str] = &[
+    "auto.offset.reset",
+    "buffered.records.per.partition",
+    "cache.max.bytes.buffering",
+    "statestore.cache.max.bytes",
+    "commit.interval.ms",
+    "default.deserialization.exception.handler",
+    "default.production.exception.handler",
+    "max.task.idle.ms",
+    "num.standby.replicas",
+    "num.stream.threads",
+    "poll.ms",
+    "processing.guarantee",
+    "replication.factor",
+    "state.dir",
+    "topology.optimization",
+    "fetch.min.bytes",
+    "fetch.max.wait.ms",
+    "max.poll.records",
+    "isolation.level",
+    "linger.ms",
+    "batch.size",
+    "acks",
+    "compression.type",
+];
+
+/// Checks a property a request sets, with ksqlDB's messages.
+pub(crate) fn check_property(name: &str, value: &str) -> Result<()> {
+    let bare = name.strip_prefix("ksql.streams.").unwrap_or(name);
+    let bare = bare.strip_prefix("consumer.").or_else(|| bare.strip_prefix("producer.")).unwrap_or(bare);
+    if !(name.starts_with("ksql.") && !name.starts_with("ksql.streams.")) && !STREAMS_PROPERTIES.contains(&bare) {
+        return Err(Error::bad_request(format!("Not recognizable as ksql, streams, consumer, or producer property: '{name}'")));
+    }
+    if bare == "auto.offset.reset" && !matches!(value, "earliest" | "latest" | "none") {
+        return Err(Error::bad_request(format!("Invalid value {value} for configuration {name}: String must be one of: latest, earliest, none")));
+    }
+    Ok(())
+}
+
+/// A JSON property value as the engine takes it (`SET 'name'='value'`).
+pub(crate) fn property_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Validates `streamsProperties` / `properties` and returns them as strings.
+pub(crate) fn properties(props: &serde_json::Map<String, serde_json::Value>) -> Result<BTreeMap<String, String>> {
+    props
+        .iter()
+        .map(|(k, v)| {
+            let text = property_text(v);
+            check_property(k, &text)?;
+            Ok((k.clone(), text))
+        })
+        .collect()
+}

@@ -1,0 +1,141 @@
+//! ksqlDB's REST API over the Brook SQL engine: `/ksql`, `/query-stream`, `/close-query`,
+//! `/query`, `/inserts-stream`, `/info`, `/healthcheck`, `/status`, `/clusterStatus`,
+//! `/ksql/terminate`, `/is_valid_property`, on HTTP/1.1 and HTTP/2 cleartext (port 8088 in
+//! `brook server`).
+//!
+//! One [`Engine`] serves every request, on its own thread ([`engine_thread`]); handlers (one file
+//! per endpoint under [`api`]) send it work and await the answer, so tokio workers never block.
+//!
+//! Where Brook differs from ksqlDB (the full list is the `REST API` section of `docs/sql.md`):
+//! statements run one at a time against one engine; the command topic records statements
+//! as JSON, not ksqlDB's serialized plans; `streamsProperties` and `sessionVariables` apply to the request only;
+//! there is no authentication, no `/ws/query`, and `/status` knows the commands of this process.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), brook_ksql_server::Error> {
+//! use brook_ksql_server::{KsqlServer, KsqlServerConfig};
+//! let server = KsqlServer::start(brook_sql_engine::EngineConfig::test(), KsqlServerConfig::default())?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8088").await?;
+//! server.serve(listener, std::future::pending()).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod api;
+mod command_topic;
+mod engine_thread;
+mod error;
+mod json;
+mod session;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, Mutex};
+
+use brook_sql_engine::{Engine, EngineConfig};
+use command_topic::CommandTopic;
+
+pub use error::{Error, Result};
+use engine_thread::EngineThread;
+
+/// How the REST server is set up.
+#[derive(Debug, Clone)]
+pub struct KsqlServerConfig {
+    /// `ksql.service.id`. Default: `default_`.
+    pub service_id: String,
+    /// The `kafkaClusterId` `/info` reports. Default: `brook`.
+    pub cluster_id: String,
+    /// The address `/clusterStatus` names this server by. Default: `127.0.0.1:8088`.
+    pub advertised: String,
+    /// The largest request body accepted (and, on `/inserts-stream`, the largest row).
+    /// Default: 8 MiB.
+    pub max_body_bytes: usize,
+}
+
+impl Default for KsqlServerConfig {
+    fn default() -> Self {
+        KsqlServerConfig { service_id: "default_".into(), cluster_id: "brook".into(), advertised: "127.0.0.1:8088".into(), max_body_bytes: 8 << 20 }
+    }
+}
+
+/// What the handlers share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) engine: EngineThread,
+    pub(crate) config: KsqlServerConfig,
+    /// The last `commandSequenceNumber` given out.
+    pub(crate) sequence: Arc<AtomicU64>,
+    /// `commandId` -> status message, for `/status`.
+    pub(crate) commands: Mutex<HashMap<String, String>>,
+    /// The command topic (live mode).
+    pub(crate) command_topic: Option<Arc<CommandTopic>>,
+    /// Running push queries: id -> the flag that stops them (`/close-query`).
+    pub(crate) push_queries: Arc<Mutex<HashMap<String, Arc<AtomicBool>>>>,
+}
+
+/// The running REST server's state: cheap to clone, one engine behind it.
+#[derive(Debug, Clone)]
+pub struct KsqlServer {
+    shared: Arc<Shared>,
+}
+
+impl KsqlServer {
+    /// Starts the engine (`engine.service_id` is set from `config`) on its thread and, in live
+    /// mode, replays the command topic on it.
+    ///
+    /// # Errors
+    /// The engine's errors (topic creation in live mode).
+    pub fn start(mut engine: EngineConfig, config: KsqlServerConfig) -> Result<Self> {
+        engine.service_id = config.service_id.clone();
+        let command_topic = engine.broker.clone().map(|b| CommandTopic::open(b, &config.service_id)).transpose()?.map(Arc::new);
+        let replay = command_topic.clone();
+        let engine = EngineThread::spawn(move || {
+            let mut engine = Engine::new(engine)?;
+            if let Some(c) = replay {
+                if let Err(e) = c.replay(&mut engine) {
+                    tracing::warn!(error = %e, "cannot replay the command topic");
+                }
+            }
+            Ok(engine)
+        })?;
+        let shared = Shared {
+            engine,
+            config,
+            sequence: Arc::new(AtomicU64::new(0)),
+            commands: Mutex::new(HashMap::new()),
+            command_topic,
+            push_queries: Arc::new(Mutex::new(HashMap::new())),
+        };
+        Ok(KsqlServer { shared: Arc::new(shared) })
+    }
+
+    /// The routes, for embedding in another axum server.
+    pub fn router(&self) -> axum::Router {
+        api::router(self.shared.clone())
+    }
+
+    /// Serves HTTP/1.1 and HTTP/2 cleartext on `listener` until `shutdown` completes, then stops
+    /// the engine and its queries.
+    ///
+    /// # Errors
+    /// Accept errors of the listener.
+    ///
+    /// # Cancel safety
+    /// Dropping the future closes the listener; running push queries stop when their
+    /// connections close.
+    pub async fn serve(self, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+        tracing::info!(addr = ?listener.local_addr().ok(), "ksqlDB REST API listening");
+        let push_queries = self.shared.push_queries.clone();
+        let shutdown = async move {
+            shutdown.await;
+            // Push queries never end by themselves: stop them so their connections close.
+            for flag in push_queries.lock().unwrap_or_else(std::sync::PoisonError::into_inner).values() {
+                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        };
+        let served = axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await;
+        self.shared.engine.stop().await;
+        served?;
+        Ok(())
+    }
+}

@@ -1,0 +1,81 @@
+//! `POST /ksql`: entities of DDL, DML, SHOW, DESCRIBE and EXPLAIN; `/ksql/terminate`.
+
+use serde_json::json;
+
+use crate::support::{mask, TestServer};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ddl_show_describe_and_explain_return_ksqldb_entities() {
+    let srv = TestServer::start().await;
+    let created = srv
+        .ksql(
+            "CREATE STREAM PAGEVIEWS (ID INT KEY, PAGE STRING, MS BIGINT) WITH (KAFKA_TOPIC='pageviews', PARTITIONS=1, FORMAT='JSON');\n\
+             CREATE TABLE USERS (ID INT PRIMARY KEY, NAME STRING) WITH (KAFKA_TOPIC='users', PARTITIONS=1, FORMAT='JSON');\n\
+             CREATE STREAM LONG_VIEWS AS SELECT ID, PAGE FROM PAGEVIEWS WHERE MS > 1000;",
+        )
+        .await;
+    insta::assert_json_snapshot!("create", created);
+    insta::assert_json_snapshot!("show_streams_tables", srv.ksql("SHOW STREAMS; LIST TABLES;").await);
+    insta::assert_json_snapshot!("show_queries", srv.ksql("SHOW QUERIES;").await);
+    insta::assert_json_snapshot!("describe", srv.ksql("DESCRIBE PAGEVIEWS;").await);
+    let topics = srv.ksql("SHOW TOPICS;").await;
+    insta::assert_json_snapshot!("show_topics", topics);
+    let explain = srv.ksql("EXPLAIN CSAS_LONG_VIEWS_0;").await;
+    assert_eq!(explain[0]["@type"], "queryDescription", "{explain}");
+    assert_eq!(explain[0]["queryDescription"]["id"], "CSAS_LONG_VIEWS_0");
+    let function = srv.ksql("DESCRIBE FUNCTION UCASE;").await;
+    assert_eq!(function[0]["@type"], "describe_function", "{function}");
+    assert_eq!(function[0]["name"], "UCASE");
+
+    // The request's properties apply to it only.
+    let (status, _, body) = srv.post("/ksql", &json!({ "ksql": "SHOW PROPERTIES;", "streamsProperties": { "auto.offset.reset": "earliest" } })).await;
+    assert_eq!(status, 200, "{body}");
+    let props = body[0]["properties"].as_array().unwrap();
+    assert!(props.iter().any(|p| p["name"] == "auto.offset.reset" && p["value"] == "earliest"), "{body}");
+    let after = srv.ksql("SHOW PROPERTIES;").await;
+    assert!(!after[0]["properties"].as_array().unwrap().iter().any(|p| p["name"] == "auto.offset.reset"), "{after}");
+
+    // application/json when asked for.
+    let resp = srv.client.post(format!("{}/ksql", srv.url)).header("accept", "application/json").body(json!({ "ksql": "SHOW STREAMS;" }).to_string()).send().await.unwrap();
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    let resp = srv.client.post(format!("{}/ksql", srv.url)).body(json!({ "ksql": "SHOW STREAMS;" }).to_string()).send().await.unwrap();
+    assert_eq!(resp.headers()["content-type"], "application/vnd.ksql.v1+json");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminate_drops_every_query_stream_and_table() {
+    let srv = TestServer::start().await;
+    srv.ksql(
+        "CREATE STREAM S (ID INT KEY, V INT) WITH (KAFKA_TOPIC='s', PARTITIONS=1, FORMAT='JSON');\n\
+         CREATE STREAM T AS SELECT ID, V FROM S;",
+    )
+    .await;
+    let (status, _, body) = srv.post("/ksql/terminate", &json!({ "deleteTopicList": ["T"] })).await;
+    assert_eq!(status, 200, "{body}");
+    insta::assert_json_snapshot!("terminate", mask(body));
+    let left = srv.ksql("SHOW QUERIES; SHOW STREAMS;").await;
+    assert_eq!(left[0]["queries"], json!([]));
+    let names: Vec<&str> = left[1]["streams"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["KSQL_PROCESSING_LOG"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_server_replays_the_command_topic() {
+    let srv = TestServer::start().await;
+    srv.ksql(
+        "CREATE TYPE PRICE AS STRUCT<AMOUNT DOUBLE>;\n\
+         CREATE STREAM S (ID INT KEY, P PRICE) WITH (KAFKA_TOPIC='s', PARTITIONS=1, FORMAT='JSON');\n\
+         CREATE STREAM T AS SELECT ID, P FROM S;\n\
+         CREATE STREAM U AS SELECT ID FROM S;\n\
+         CREATE TABLE C AS SELECT ID, COUNT(*) AS N FROM S GROUP BY ID;\n\
+         TERMINATE CSAS_U_1;\n\
+         DROP STREAM U;",
+    )
+    .await;
+    let show = "SHOW STREAMS; SHOW TABLES; SHOW TYPES; SHOW QUERIES;";
+    let before = srv.ksql(show).await;
+    let srv = srv.restart().await;
+    let after = srv.ksql(show).await;
+    assert_eq!(before, after);
+    insta::assert_json_snapshot!("replayed", after);
+}

@@ -1,0 +1,111 @@
+//! `/query-stream` (push and pull, HTTP/1.1 and HTTP/2), `/close-query`, `/query`,
+//! `/inserts-stream`.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::{json, Value};
+
+use crate::support::{mask, TestServer};
+
+/// The lines of a streamed response.
+struct Lines {
+    stream: futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    buf: Vec<u8>,
+}
+
+impl Lines {
+    fn new(resp: reqwest::Response) -> Self {
+        Lines { stream: resp.bytes_stream().boxed(), buf: Vec::new() }
+    }
+
+    /// The next line, or `None` when the response ends (a guard fails the test after 60 s).
+    async fn next(&mut self) -> Option<String> {
+        loop {
+            if let Some(at) = self.buf.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=at).collect();
+                return Some(String::from_utf8(line).unwrap().trim_end().to_owned());
+            }
+            match tokio::time::timeout(Duration::from_secs(60), self.stream.next()).await.expect("no line within 60 s") {
+                Some(chunk) => self.buf.extend_from_slice(&chunk.unwrap()),
+                None if self.buf.is_empty() => return None,
+                None => return Some(String::from_utf8(std::mem::take(&mut self.buf)).unwrap()),
+            }
+        }
+    }
+}
+
+async fn create_s(srv: &TestServer) {
+    srv.ksql("CREATE STREAM S (ID INT KEY, NAME STRING, AMOUNT DOUBLE) WITH (KAFKA_TOPIC='s', PARTITIONS=1, FORMAT='JSON');").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_query_streams_rows_inserted_after_it_started_until_its_limit() {
+    let srv = TestServer::start().await;
+    create_s(&srv).await;
+    let resp = srv.client.post(format!("{}/query-stream", srv.url)).body(json!({ "sql": "SELECT ID, NAME, AMOUNT FROM S EMIT CHANGES LIMIT 2;" }).to_string()).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/vnd.ksqlapi.delimited.v1");
+    let mut lines = Lines::new(resp);
+    let header: Value = serde_json::from_str(&lines.next().await.unwrap()).unwrap();
+    insta::assert_json_snapshot!("push_header", mask(header));
+    srv.ksql("INSERT INTO S (ID, NAME, AMOUNT) VALUES (1, 'a', 1.5); INSERT INTO S (ID, NAME, AMOUNT) VALUES (2, 'b', 2.5);").await;
+    assert_eq!(lines.next().await.as_deref(), Some(r#"[1,"a",1.5]"#));
+    assert_eq!(lines.next().await.as_deref(), Some(r#"[2,"b",2.5]"#));
+    assert_eq!(lines.next().await, None, "the response ends at the LIMIT");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_query_ends_a_push_query() {
+    let srv = TestServer::start().await;
+    create_s(&srv).await;
+    let resp = srv.client.post(format!("{}/query-stream", srv.url)).body(json!({ "sql": "SELECT * FROM S EMIT CHANGES;" }).to_string()).send().await.unwrap();
+    let mut lines = Lines::new(resp);
+    let header: Value = serde_json::from_str(&lines.next().await.unwrap()).unwrap();
+    let id = header["queryId"].as_str().unwrap().to_owned();
+    let (status, _, body) = srv.post("/close-query", &json!({ "queryId": id })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(lines.next().await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_queries_over_http2_json_and_v1_query() {
+    let srv = TestServer::start().await;
+    create_s(&srv).await;
+    srv.ksql("INSERT INTO S (ID, NAME, AMOUNT) VALUES (1, 'a', 1.5); INSERT INTO S (ID, NAME, AMOUNT) VALUES (2, 'b', 2.5);").await;
+
+    let h2 = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+    let resp = h2
+        .post(format!("{}/query-stream", srv.url))
+        .header("accept", "application/json")
+        .body(json!({ "sql": "SELECT ID, NAME FROM S WHERE AMOUNT > 2;" }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.version(), reqwest::Version::HTTP_2);
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    let body: Value = resp.json().await.unwrap();
+    insta::assert_json_snapshot!("pull_json", mask(body));
+
+    let (status, ct, body) = srv.post("/query", &json!({ "ksql": "SELECT * FROM S;", "streamsProperties": {} })).await;
+    assert_eq!((status, ct.as_str()), (200, "application/vnd.ksql.v1+json"));
+    insta::assert_json_snapshot!("query_v1", mask(body));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inserts_stream_acks_each_row() {
+    let srv = TestServer::start().await;
+    create_s(&srv).await;
+    let body = "{\"target\":\"S\"}\n{\"ID\":3,\"NAME\":\"c\",\"AMOUNT\":3.5}\n{\"ID\":[1]}\nnot json\n{\"id\":4,\"name\":\"it's\"}\n";
+    let resp = srv.client.post(format!("{}/inserts-stream", srv.url)).body(body).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    insta::assert_snapshot!("inserts_stream_acks", text);
+    let (_, _, rows) = srv.post("/query-stream", &json!({ "sql": "SELECT ID, NAME FROM S;" })).await;
+    let lines: Vec<Value> = rows.as_str().unwrap().lines().map(|l| mask(serde_json::from_str(l).unwrap())).collect();
+    insta::assert_json_snapshot!("inserted_rows", lines);
+
+    let (status, _, err) = srv.post_raw("/inserts-stream", "{\"target\":\"NOPE\"}\n").await;
+    assert_eq!(status, 400);
+    insta::assert_json_snapshot!("inserts_stream_unknown_target", err);
+}

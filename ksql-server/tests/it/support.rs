@@ -1,0 +1,111 @@
+//! A REST server on a free port over a fresh broker, and a client for it.
+
+use std::time::Duration;
+
+use brook_broker::{Broker, BrokerConfig};
+use brook_ksql_server::{KsqlServer, KsqlServerConfig};
+use brook_sql_engine::EngineConfig;
+use serde_json::Value;
+
+/// A running server; stops when dropped.
+pub(crate) struct TestServer {
+    pub(crate) url: String,
+    pub(crate) client: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<Result<(), brook_ksql_server::Error>>>,
+    broker: Broker,
+    dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub(crate) async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bc = BrokerConfig::new(dir.path().join("log"));
+        bc.group_initial_rebalance_delay = Duration::ZERO;
+        let broker = Broker::open(bc).await.unwrap();
+        Self::serve(broker, dir).await
+    }
+
+    /// Stops the server (and its engine), then starts a new one over the same broker.
+    pub(crate) async fn restart(mut self) -> Self {
+        let _ = self.stop.take().unwrap().send(());
+        self.served.take().unwrap().await.unwrap().unwrap();
+        let broker = self.broker.clone();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        Self::serve(broker, dir).await
+    }
+
+    async fn serve(broker: Broker, dir: tempfile::TempDir) -> Self {
+        let mut engine = EngineConfig::live(broker.clone(), dir.path().join("state"));
+        engine.properties.insert("ksql.streams.commit.interval.ms".into(), "50".into());
+        engine.properties.insert("ksql.streams.cache.max.bytes.buffering".into(), "0".into());
+        let config = KsqlServerConfig { max_body_bytes: 64 * 1024, ..KsqlServerConfig::default() };
+        let server = KsqlServer::start(engine, config).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = tokio::spawn(server.serve(listener, async move {
+            let _ = stopped.await;
+        }));
+        TestServer { url, client: reqwest::Client::new(), stop: Some(stop), served: Some(served), broker, dir }
+    }
+
+    /// POSTs `body` (JSON text as given) and returns the status, content type and JSON body.
+    pub(crate) async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, String, Value) {
+        let resp = self.client.post(format!("{}{path}", self.url)).body(body).send().await.unwrap();
+        split(resp).await
+    }
+
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> (u16, String, Value) {
+        self.post_raw(path, body.to_string()).await
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> (u16, String, Value) {
+        split(self.client.get(format!("{}{path}", self.url)).send().await.unwrap()).await
+    }
+
+    /// Runs statements on `/ksql`, expecting success.
+    pub(crate) async fn ksql(&self, ksql: &str) -> Value {
+        let (status, _, body) = self.post("/ksql", &serde_json::json!({ "ksql": ksql, "streamsProperties": {} })).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+async fn split(resp: reqwest::Response) -> (u16, String, Value) {
+    let status = resp.status().as_u16();
+    let ct = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    let text = resp.text().await.unwrap();
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    (status, ct, body)
+}
+
+/// Replaces volatile values (transient query ids, clock readings, the version) by placeholders.
+pub(crate) fn mask(mut v: Value) -> Value {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    match (k.as_str(), &*x) {
+                        ("lastStatusUpdateMs" | "updateTimeMs", _) => *x = Value::from(0),
+                        ("version", Value::String(_)) => *x = Value::from("<version>"),
+                        ("queryId", Value::String(s)) if s.starts_with("pull_") || s.starts_with("transient_") => *x = Value::from("<transient>"),
+                        _ => walk(x),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut v);
+    v
+}
