@@ -58,10 +58,7 @@ fn describe_and_explain() {
 
 #[test]
 fn query_rows_are_boxed_and_wrapped() {
-    let schema = match e_schema() {
-        Some(s) => s,
-        None => return,
-    };
+    let schema = e_schema().expect("a push query");
     let mut out = render::row_header(&schema, 40);
     out.push_str(&render::row(&[Value::String("alice".into()), Value::Double(3.0), Value::Array(vec![Value::Int(1), Value::Null])], 40));
     out.push_str(&render::row(&[Value::String("a long value that wraps over lines".into()), Value::Double(0.25), Value::Struct(vec![("CITY".into(), Value::String("Paris".into()))])], 40));

@@ -119,7 +119,7 @@ impl Session<'_> {
             "history" => {
                 let path = history_path();
                 let text = path.and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default();
-                let lines: String = text.lines().filter(|l| !l.starts_with("#V2")).enumerate().map(|(i, l)| format!("{:>4}: {l}\n", i + 1)).collect();
+                let lines: String = text.lines().filter(|l| !l.starts_with("#V2")).enumerate().map(|(i, l)| format!("{:>4}: {}\n", i + 1, l.replace("\\n", "\n      "))).collect();
                 self.emit(&lines);
             }
             "output" => match words.next() {
