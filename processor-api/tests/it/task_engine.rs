@@ -233,6 +233,47 @@ fn caches_compact_until_commit_and_forward_on_flush() {
     task.close(true).unwrap();
 }
 
+/// A cache-flush handler that writes the store it is fed from never settles: the commit fails
+/// with an error naming the task instead of returning with records still in the cache.
+#[test]
+fn a_flush_handler_feeding_its_own_store_fails_the_commit() {
+    struct Echo;
+    impl Processor<Option<String>, Option<String>, String, i64> for Echo {
+        fn init(&mut self, ctx: &mut ProcessorContext<'_, String, i64>) -> Result<()> {
+            ctx.on_cache_flush("counts", |ctx, r: FlushedRecord| {
+                let n = I64Serde.deserialize("", r.new_value.as_deref().unwrap_or(&[0; 8]))?;
+                let store = ctx.get_key_value_store("counts")?;
+                store.put(r.key.clone(), Some(Bytes::from(I64Serde.serialize("", &(n + 1))?)))?;
+                Ok(())
+            })?;
+            Ok(())
+        }
+        fn process(&mut self, ctx: &mut ProcessorContext<'_, String, i64>, r: Record<Option<String>, Option<String>>) -> Result<()> {
+            let key = r.key().clone().unwrap_or_default();
+            ctx.get_key_value_store("counts")?.put(Bytes::from(key), Some(Bytes::from(I64Serde.serialize("", &1)?)))?;
+            Ok(())
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    let mut t = Topology::new();
+    t.add_source("in", SourceOptions::topics(["in"]).with_serdes(strings(), strings()))
+        .unwrap()
+        .add_processor("echo", || Echo, &["in"])
+        .unwrap()
+        .add_state_store(Stores::in_memory_key_value_store("counts").with_caching_enabled(), &["echo"])
+        .unwrap();
+    let factory = TopologyTaskFactory::new(t, &cfg).unwrap();
+    let input = ("in".to_owned(), 0);
+    let mut task = factory.create_task(TaskId { subtopology: 0, partition: 0 }, vec![input.clone()], &app_dir(dir.path()), &cfg).unwrap();
+    task.initialize().unwrap();
+    task.add_records(&input, vec![rec("in", 0, 0, "x")]);
+    let mut out = Collect::default();
+    while task.process(0, &mut out).unwrap() {}
+    let err = task.prepare_commit(&mut out).unwrap_err();
+    assert!(matches!(&err, brook_processor_api::Error::IllegalState(m) if m.contains("did not settle after 2 rounds")), "{err}");
+}
+
 #[test]
 fn commit_requests_and_unknown_partitions() {
     struct Committer;
