@@ -50,6 +50,11 @@ impl TestServer {
         TestServer { url, client: reqwest::Client::new(), stop: Some(stop), served: Some(served), broker, dir }
     }
 
+    /// The broker the server runs on.
+    pub(crate) fn broker(&self) -> &Broker {
+        &self.broker
+    }
+
     /// POSTs `body` (JSON text as given) and returns the status, content type and JSON body.
     pub(crate) async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, String, Value) {
         let resp = self.client.post(format!("{}{path}", self.url)).body(body).send().await.unwrap();
