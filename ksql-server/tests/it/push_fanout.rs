@@ -5,11 +5,10 @@
 use std::time::Duration;
 
 use brook_broker::client::producer::{Producer, ProducerConfig, ProducerRecord};
-use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::TestServer;
+use crate::support::{Lines, TestServer};
 
 const CLIENTS: usize = 400;
 const CONNECTIONS: usize = 4;
@@ -24,30 +23,9 @@ fn produce(srv: &TestServer, rows: impl IntoIterator<Item = (i32, String)>) {
     producer.flush();
 }
 
-/// A delimited `/query-stream` response read line by line as JSON values.
-struct Rows {
-    stream: futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
-    buf: Vec<u8>,
-}
-
-impl Rows {
-    fn new(resp: reqwest::Response) -> Self {
-        Rows { stream: resp.bytes_stream().boxed(), buf: Vec::new() }
-    }
-
-    /// The next line, `None` when the response ends.
-    async fn next(&mut self) -> Option<Value> {
-        loop {
-            if let Some(at) = self.buf.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = self.buf.drain(..=at).collect();
-                return Some(serde_json::from_slice(&line).unwrap());
-            }
-            match tokio::time::timeout(Duration::from_secs(60), self.stream.next()).await.expect("a chunk within 60 s") {
-                Some(chunk) => self.buf.extend_from_slice(&chunk.unwrap()),
-                None => return None,
-            }
-        }
-    }
+/// The next line of a delimited response as JSON.
+async fn next_json(lines: &mut Lines) -> Option<Value> {
+    lines.next().await.map(|l| serde_json::from_str(&l).unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,13 +45,13 @@ async fn hundreds_of_push_queries_over_http2_each_receive_every_row() {
             let resp = req.send().await.unwrap();
             assert_eq!(resp.version(), reqwest::Version::HTTP_2);
             assert_eq!(resp.status(), 200);
-            let mut lines = Rows::new(resp);
+            let mut lines = Lines::new(resp);
             // The header comes once the query runs.
-            let header = lines.next().await.expect("a header");
+            let header = next_json(&mut lines).await.expect("a header");
             ready.send(()).await.unwrap();
             let mut rows = Vec::new();
             while rows.len() < ROWS {
-                rows.push(lines.next().await.expect("a row"));
+                rows.push(next_json(&mut lines).await.expect("a row"));
             }
             (i, header, rows)
         }));
@@ -115,8 +93,8 @@ async fn a_client_that_stops_reading_is_dropped_and_the_others_get_every_row() {
     assert!(String::from_utf8_lossy(&head[..n]).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&head[..n]));
 
     let resp = srv.client.post(format!("{}/query-stream", srv.url)).body(json!({ "sql": "SELECT ID FROM S EMIT CHANGES;" }).to_string()).send().await.unwrap();
-    let mut reading = Rows::new(resp);
-    reading.next().await.expect("a header");
+    let mut reading = Lines::new(resp);
+    next_json(&mut reading).await.expect("a header");
     // Large rows fill the stalled client's socket buffers quickly.
     let big = "x".repeat(16 * 1024);
     let n_rows = 1_500;
@@ -133,7 +111,7 @@ async fn a_client_that_stops_reading_is_dropped_and_the_others_get_every_row() {
         })
     };
     for id in 0..n_rows {
-        assert_eq!(reading.next().await, Some(json!([id])));
+        assert_eq!(next_json(&mut reading).await, Some(json!([id])));
     }
     producing.await.unwrap();
     // The stalled client reads again: some rows, then the error that ended its query.
