@@ -49,15 +49,21 @@ struct Item {
     eval: Expr,
 }
 
-/// Names the items: aliases, column names (`<ALIAS>_<NAME>` in joins), struct field names,
-/// else `KSQL_COL_<n>` counting only generated names and skipping names the input has.
+/// Names the items: aliases, column names (`<ALIAS>_<NAME>` in joins when more than one
+/// source has a column of that name), struct field names, else `KSQL_COL_<n>` counting only
+/// generated names and skipping names the input has.
 fn name_items(items: Vec<(Option<String>, Expr, Expr)>, input: &[PlanColumn], join: bool) -> Vec<Item> {
     let mut next = 0;
+    let ambiguous = |name: &str| {
+        let mut sources = input.iter().filter(|c| c.name == name).map(|c| c.qualifier.as_deref());
+        let first = sources.next();
+        sources.any(|q| Some(q) != first)
+    };
     items
         .into_iter()
         .map(|(alias, written, eval)| {
             let name = alias.unwrap_or_else(|| match &written {
-                Expr::Column { source: Some(q), name } if join => format!("{q}_{name}"),
+                Expr::Column { source: Some(q), name } if join && ambiguous(name) => format!("{q}_{name}"),
                 Expr::Column { name, .. } => name.clone(),
                 Expr::Dereference { field, .. } => field.clone(),
                 _ => loop {
@@ -101,7 +107,12 @@ pub(crate) fn expand_select(
             }
             seen.push(c.name.clone());
             let e = Expr::Column { source: c.qualifier.clone(), name: c.name.clone() };
-            raw.push((None, e.clone(), e));
+            // A star in a join always names its columns `<ALIAS>_<NAME>`.
+            let alias = match (&c.qualifier, join) {
+                (Some(q), true) => Some(format!("{q}_{}", c.name)),
+                _ => None,
+            };
+            raw.push((alias, e.clone(), e));
         }
     };
     for item in &query.select {
@@ -265,6 +276,9 @@ fn assign_key(items: Vec<Item>, env: &ExprEnv, step: &ExecutionStep, input: &[Pl
         }
         value.push(PlanColumn::new(it.name.clone(), env.type_of(&it.eval, input)?));
         select.push(SelectColumn { name: it.name, expr: it.eval });
+    }
+    if value.is_empty() {
+        return analysis_err!("The projection contains no value columns.");
     }
     let key = key_names.iter().zip(key_types).map(|(n, t)| PlanColumn::new(n.clone(), t)).collect();
     Ok(Projection { schema: StepSchema { key, value }, key_names, select })

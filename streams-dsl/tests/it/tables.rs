@@ -26,6 +26,24 @@ fn table_filter_emits_tombstones_for_rows_that_stop_matching() {
 }
 
 #[test]
+fn filter_with_old_values_forwards_nothing_for_a_key_that_never_matched() {
+    let b = StreamsBuilder::new();
+    b.table::<String, String>("t", Consumed::default(), Materialized::named("t-store").with_caching_disabled())
+        .filter_named_with_old_values(|_, v| v.starts_with('y'), Named::as_("having"))
+        .to_stream()
+        .to("out", Produced::default());
+    let (d, _dir) = driver(b.build().unwrap());
+    let input = d.create_input_topic("t", s(), s());
+    let out = d.create_output_topic("out", s(), s());
+    input.pipe_input_with_timestamp("j".into(), "never".into(), 1).unwrap();
+    input.pipe_input_with_timestamp("k".into(), "yes".into(), 2).unwrap();
+    input.pipe_input_with_timestamp("k".into(), "no".into(), 3).unwrap();
+    let got: Vec<_> = out.read_records_to_list().unwrap().iter().map(kvt).collect();
+    // Unlike `filter`, "never" (no old row, new row filtered out) is not forwarded.
+    assert_eq!(got, vec![some("k", "yes", 2), (Some("k".into()), None, 3)]);
+}
+
+#[test]
 fn table_map_values_and_deletes() {
     let b = StreamsBuilder::new();
     b.table::<String, String>("t", Consumed::default(), Materialized::default()).map_values(|v| v.len().to_string()).to_stream().to("out", Produced::default());
