@@ -302,10 +302,17 @@ fn missing_key(sink: &str, req: &KeyRequirement) -> crate::Error {
         n => format!("{} {} {}", texts[..n - 1].join(", "), if any_one { "or" } else { "and" }, texts[n - 1]),
     };
     let example = if any_one { texts.first().cloned().unwrap_or_default() } else { texts.join(", ") };
+    // A join whose key is the synthetic ROWKEY says where it comes from.
+    let synthetic = matches!(req, KeyRequirement::Join(e) if matches!(e.as_slice(), [Expr::Column { name, .. }] if name == super::join::ROWKEY));
     crate::Error::Analysis(format!(
-        "Key{} missing from projection (ie, SELECT).\nThe query used to build `{sink}` must include the {what}{} {joined} in its projection (eg, SELECT {example}...).",
+        "Key{} missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink}` must include the {what}{} {joined} in its projection (eg, SELECT {example}...).{}",
         if plural && !any_one { "s" } else { "" },
         if plural { "s" } else { "" },
+        if synthetic {
+            "\nROWKEY was added as a synthetic key column because the join criteria did not match any source column. This expression must be included in the projection and may be aliased."
+        } else {
+            ""
+        },
     ))
 }
 
