@@ -4,6 +4,7 @@
 mod bad_input;
 mod errors;
 mod ksql;
+mod push_fanout;
 mod queries;
 mod security;
 mod server;
