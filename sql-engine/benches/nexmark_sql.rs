@@ -80,6 +80,8 @@ fn run_sql(q: &SqlQuery, events: &[Event], arrow: bool) {
     let mut config = EngineConfig::live(cluster.broker.clone(), cluster.dir.path().join("state"));
     config.properties.insert("ksql.streams.commit.interval.ms".into(), "100".into());
     config.properties.insert("ksql.brook.vectorized.enable".into(), arrow.to_string());
+    // The input is produced before the query starts (ksqlDB's default would skip it).
+    config.properties.insert("ksql.streams.auto.offset.reset".into(), "earliest".into());
     let mut engine = Engine::new(config).unwrap();
     engine.execute(SOURCES).unwrap();
     let (cpu0, t0) = (cpu_seconds(), Instant::now());
