@@ -412,7 +412,10 @@ impl Log {
                 end,
             });
         }
-        let mut out = BytesMut::new();
+        // The bytes read from each segment, kept as read: a fetch within one segment (the usual
+        // case) hands its read buffer on without copying it.
+        let mut parts: Vec<Bytes> = Vec::new();
+        let mut len = 0usize;
         let mut next_offset = offset;
         let start_base = self.segments.range(..=offset).next_back().map_or(offset, |(b, _)| *b);
         for seg in self.segments.range(start_base..).map(|(_, s)| s) {
@@ -420,30 +423,44 @@ impl Log {
             if h.base_offset >= upto {
                 break;
             }
-            let budget = max_bytes.saturating_sub(out.len());
-            if budget < h.total_len() && !out.is_empty() {
+            let budget = max_bytes.saturating_sub(len);
+            if budget < h.total_len() && len > 0 {
                 break;
             }
             let want = (budget.max(h.total_len()) as u64).min(seg.size - pos) as usize;
             let buf = seg.read_bytes(pos, want)?;
             let mut taken = 0;
             for (h, r) in split_prefix(&buf) {
-                let first = out.is_empty() && taken == 0;
+                let first = len == 0 && taken == 0;
                 if h.base_offset >= upto || (r.end > budget && !first) {
                     break;
                 }
                 taken = r.end;
                 next_offset = h.next_offset();
             }
-            out.extend_from_slice(&buf[..taken]);
-            if taken < buf.len() || pos + (taken as u64) < seg.size || out.len() >= max_bytes {
+            let read = buf.len();
+            if taken > 0 {
+                let mut buf = Bytes::from(buf);
+                buf.truncate(taken);
+                parts.push(buf);
+                len += taken;
+            }
+            if taken < read || pos + (taken as u64) < seg.size || len >= max_bytes {
                 break;
             }
         }
-        Ok(ReadResult {
-            records: out.freeze(),
-            next_offset,
-        })
+        let records = match parts.len() {
+            0 => Bytes::new(),
+            1 => parts.swap_remove(0),
+            _ => {
+                let mut out = BytesMut::with_capacity(len);
+                for p in &parts {
+                    out.extend_from_slice(p);
+                }
+                out.freeze()
+            }
+        };
+        Ok(ReadResult { records, next_offset })
     }
 
     /// The first batch whose max timestamp is >= `ts`, with its bytes.

@@ -220,36 +220,58 @@ impl BatchReader {
     }
 
     pub(crate) fn next_batch(&mut self) -> Result<Next<'_>> {
+        let (h, pos) = match self.header()? {
+            Ok(found) => found,
+            Err(next) => return Ok(next),
+        };
+        let len = h.total_len();
+        self.fill(len)
+            .map_err(|e| Error::storage("reading a log segment", e))?;
+        self.pos += len as u64;
+        let off = (pos - self.buf_start) as usize;
+        Ok(Next::Batch(h, pos, &self.buf[off..off + len]))
+    }
+
+    /// As [`next_batch`](Self::next_batch) without reading the batch's body (the returned
+    /// slice is empty): lookups need only the headers, and a batch can be megabytes.
+    pub(crate) fn next_header(&mut self) -> Result<Next<'_>> {
+        let (h, pos) = match self.header()? {
+            Ok(found) => found,
+            Err(next) => return Ok(next),
+        };
+        self.pos += h.total_len() as u64;
+        Ok(Next::Batch(h, pos, &[]))
+    }
+
+    /// The checked header of the batch at the current position and that position, or what is
+    /// there instead (the end, or a torn or malformed batch).
+    fn header(&mut self) -> Result<std::result::Result<(BatchHeader, u64), Next<'static>>> {
         let remaining = self.end.saturating_sub(self.pos);
         if remaining == 0 {
-            return Ok(Next::End);
+            return Ok(Err(Next::End));
         }
         let pos = self.pos;
         if remaining < BATCH_HEADER_LEN as u64 {
-            return Ok(Next::Invalid(pos, format!("torn batch header of {remaining} bytes")));
+            return Ok(Err(Next::Invalid(pos, format!("torn batch header of {remaining} bytes"))));
         }
         self.fill(BATCH_HEADER_LEN)
             .map_err(|e| Error::storage("reading a log segment", e))?;
         let off = (pos - self.buf_start) as usize;
         let h = match BatchHeader::parse(&self.buf[off..]) {
             Ok(h) => h,
-            Err(e) => return Ok(Next::Invalid(pos, e.to_string())),
+            Err(e) => return Ok(Err(Next::Invalid(pos, e.to_string()))),
         };
         if h.base_offset < 0 || h.base_offset > i64::MAX - (1 << 32) {
-            return Ok(Next::Invalid(pos, format!("batch base offset {} out of range", h.base_offset)));
+            return Ok(Err(Next::Invalid(pos, format!("batch base offset {} out of range", h.base_offset))));
         }
         let len = h.total_len();
         if len as u64 > remaining {
-            return Ok(Next::Invalid(
+            return Ok(Err(Next::Invalid(
                 pos,
                 format!("batch declares {len} bytes, only {remaining} remain"),
-            ));
+            )));
         }
-        self.fill(len)
-            .map_err(|e| Error::storage("reading a log segment", e))?;
-        self.pos += len as u64;
-        let off = (pos - self.buf_start) as usize;
-        Ok(Next::Batch(h, pos, &self.buf[off..off + len]))
+        Ok(Ok((h, pos)))
     }
 }
 
@@ -431,7 +453,7 @@ impl Segment {
     fn find(&self, pos: u64, pred: impl Fn(&BatchHeader) -> bool) -> Result<Option<(u64, BatchHeader)>> {
         let mut r = BatchReader::with_chunk(self.file()?, pos, self.size, LOOKUP_CHUNK);
         loop {
-            match r.next_batch()? {
+            match r.next_header()? {
                 Next::End => return Ok(None),
                 Next::Invalid(pos, why) => {
                     return Err(Error::Corrupt(format!("{} at {pos}: {why}", self.path.display())))

@@ -79,6 +79,19 @@ pub(crate) async fn run(ctx: Arc<Ctx>, stream: TcpStream, peer: SocketAddr, mut 
                     break;
                 }
             }
+            Reply::SendParts(parts) => {
+                // Large parts bypass the buffer (BufWriter writes them straight to the socket).
+                let mut ok = true;
+                for p in &parts {
+                    if wr.write_all(p).await.is_err() {
+                        ok = false;
+                        break;
+                    }
+                }
+                if !ok || wr.flush().await.is_err() {
+                    break;
+                }
+            }
             Reply::Nothing => {}
             Reply::Close(why) => {
                 tracing::info!(%peer, reason = %why, "closing connection");

@@ -101,10 +101,14 @@ pub fn encode_response<R: Encodable>(
     version: i16,
     response: &R,
 ) -> Result<BytesMut, String> {
-    let mut buf = BytesMut::with_capacity(64);
-    buf.put_i32(0);
     let mut h = ResponseHeader::default();
     h.correlation_id = correlation_id;
+    // Sized up front: a Fetch response carries megabytes of records, and growing the buffer
+    // would copy them again at every doubling.
+    let size = h.compute_size(header_version).map_err(|e| e.to_string())?
+        + response.compute_size(version).map_err(|e| e.to_string())?;
+    let mut buf = BytesMut::with_capacity(4 + size);
+    buf.put_i32(0);
     h.encode(&mut buf, header_version).map_err(|e| e.to_string())?;
     response.encode(&mut buf, version).map_err(|e| e.to_string())?;
     let len = i32::try_from(buf.len() - 4).map_err(|e| e.to_string())?;

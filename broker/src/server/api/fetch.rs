@@ -4,14 +4,17 @@
 
 use std::time::Duration;
 
+use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::fetch_response::{AbortedTransaction, FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId, RequestHeader};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId, RequestHeader, ResponseHeader};
+use kafka_protocol::protocol::Encodable;
 use tokio::time::Instant;
 
-use super::{code, Ctx};
+use super::{code, Ctx, Reply};
 use crate::error::ErrorCode;
 use crate::partition::IsolationLevel;
 use crate::server::conn::ConnState;
+use crate::server::frame::encode_response;
 
 /// Longest long poll honoured, whatever the client asks.
 const MAX_WAIT: Duration = Duration::from_secs(30);
@@ -35,6 +38,14 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req:
             r = changes.changed() => if r.is_err() { return resp },
             _ = tokio::time::sleep_until(deadline) => return ctx.disk_io(|| read(ctx, &req)).0,
         }
+    }
+}
+
+/// The reply to a Fetch: the response in parts (see [`encode_parts`]).
+pub(crate) fn reply(correlation_id: i32, header_version: i16, version: i16, resp: FetchResponse) -> Reply {
+    match encode_parts(correlation_id, header_version, version, resp) {
+        Ok(parts) => Reply::SendParts(parts),
+        Err(e) => Reply::Close(format!("cannot encode Fetch v{version} response: {e}")),
     }
 }
 
@@ -105,4 +116,188 @@ fn read(ctx: &Ctx, req: &FetchRequest) -> (FetchResponse, usize, bool) {
         resp.responses.push(tr);
     }
     (resp, total, stop)
+}
+
+/// Record sets at least this large are written from the buffer they were read into; smaller ones
+/// are copied into the response with the fields around them.
+const SPLICE_MIN: usize = 16 * 1024;
+
+/// Encodes a Fetch response (size prefix, header, body) as a list of byte strings to write one
+/// after the other: the fields, with each large record set left as its own part, so the bytes
+/// read from the log go to the socket without being copied into a response buffer. The parts
+/// concatenated are exactly what [`encode_response`] produces (the tests compare both).
+///
+/// # Errors
+/// As [`encode_response`]: a response that cannot be encoded at `version`.
+pub(crate) fn encode_parts(
+    correlation_id: i32,
+    header_version: i16,
+    version: i16,
+    mut resp: FetchResponse,
+) -> Result<Vec<Bytes>, String> {
+    let flexible = version >= 12;
+    let plain = version > 12
+        || !resp.unknown_tagged_fields.is_empty()
+        || resp.responses.iter().any(|t| !t.unknown_tagged_fields.is_empty());
+    if plain {
+        return encode_response(correlation_id, header_version, version, &resp).map(|b| vec![b.freeze()]);
+    }
+    let mut h = ResponseHeader::default();
+    h.correlation_id = correlation_id;
+    let size = h.compute_size(header_version).map_err(|e| e.to_string())?
+        + resp.compute_size(version).map_err(|e| e.to_string())?;
+    let size = i32::try_from(size).map_err(|e| e.to_string())?;
+    let mut parts = Vec::new();
+    let mut buf = BytesMut::with_capacity(1024);
+    buf.put_i32(size);
+    h.encode(&mut buf, header_version).map_err(|e| e.to_string())?;
+    buf.put_i32(resp.throttle_time_ms);
+    if version >= 7 {
+        buf.put_i16(resp.error_code);
+        buf.put_i32(resp.session_id);
+    }
+    put_len(&mut buf, flexible, resp.responses.len())?;
+    for t in &mut resp.responses {
+        let name = t.topic.0.as_bytes();
+        if flexible {
+            put_uvarint(&mut buf, name.len() + 1)?;
+        } else {
+            buf.put_i16(i16::try_from(name.len()).map_err(|e| e.to_string())?);
+        }
+        buf.put_slice(name);
+        put_len(&mut buf, flexible, t.partitions.len())?;
+        for p in &mut t.partitions {
+            let no_tags = p.diverging_epoch == Default::default()
+                && p.current_leader == Default::default()
+                && p.snapshot_id == Default::default()
+                && p.unknown_tagged_fields.is_empty();
+            let spliced = match &p.records {
+                Some(r) if r.len() >= SPLICE_MIN && no_tags => p.records.replace(Bytes::new()),
+                _ => None,
+            };
+            p.encode(&mut buf, version).map_err(|e| e.to_string())?;
+            let Some(records) = spliced else { continue };
+            // The partition ends with its empty record set's length and, flexible, its (empty)
+            // tagged fields: put the real length there and the records after it.
+            let tail: &[u8] = if flexible { &[1, 0] } else { &[0, 0, 0, 0] };
+            if !buf.ends_with(tail) {
+                return Err("unexpected encoding of a fetched partition".to_owned());
+            }
+            buf.truncate(buf.len() - tail.len());
+            if flexible {
+                put_uvarint(&mut buf, records.len() + 1)?;
+            } else {
+                buf.put_i32(i32::try_from(records.len()).map_err(|e| e.to_string())?);
+            }
+            parts.push(buf.split().freeze());
+            parts.push(records);
+            if flexible {
+                buf.put_u8(0);
+            }
+        }
+        if flexible {
+            buf.put_u8(0);
+        }
+    }
+    if flexible {
+        buf.put_u8(0);
+    }
+    parts.push(buf.freeze());
+    let written: usize = parts.iter().map(Bytes::len).sum();
+    if written != size as usize + 4 {
+        return Err(format!("fetch response of {written} bytes, {} expected", size as usize + 4));
+    }
+    Ok(parts)
+}
+
+/// An array length: i32, or (flexible versions) an unsigned varint of the length plus one.
+fn put_len(buf: &mut BytesMut, flexible: bool, n: usize) -> Result<(), String> {
+    if flexible {
+        put_uvarint(buf, n + 1)
+    } else {
+        buf.put_i32(i32::try_from(n).map_err(|e| e.to_string())?);
+        Ok(())
+    }
+}
+
+fn put_uvarint(buf: &mut BytesMut, n: usize) -> Result<(), String> {
+    let mut n = u32::try_from(n).map_err(|e| e.to_string())?;
+    while n >= 0x80 {
+        buf.put_u8((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    buf.put_u8(n as u8);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use kafka_protocol::messages::fetch_response::{
+        AbortedTransaction, EpochEndOffset, FetchableTopicResponse, PartitionData,
+    };
+    use kafka_protocol::messages::{FetchResponse, ProducerId, TopicName};
+    use kafka_protocol::protocol::StrBytes;
+
+    use super::encode_parts;
+    use crate::server::frame::encode_response;
+
+    fn records(n: usize, seed: u8) -> Option<Bytes> {
+        Some(Bytes::from((0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect::<Vec<_>>()))
+    }
+
+    fn response(version: i16, tagged: bool) -> FetchResponse {
+        let mut resp = FetchResponse::default();
+        resp.throttle_time_ms = 7;
+        if version >= 7 {
+            resp.session_id = 0;
+            resp.error_code = 0;
+        }
+        let sizes = [None, Some(0), Some(100), Some(16 * 1024), Some(200_000), Some(70_000)];
+        for (t, name) in ["a", "a-much-longer-topic-name"].into_iter().enumerate() {
+            let mut tr = FetchableTopicResponse::default();
+            tr.topic = TopicName(StrBytes::from_static_str(name));
+            for (i, size) in sizes.iter().enumerate() {
+                let mut pd = PartitionData::default();
+                pd.partition_index = i as i32;
+                pd.error_code = if i == 1 { 1 } else { 0 };
+                pd.high_watermark = 1000 + i as i64;
+                pd.last_stable_offset = 900;
+                pd.log_start_offset = if version >= 5 { 3 } else { -1 };
+                if i % 2 == 0 {
+                    let mut a = AbortedTransaction::default();
+                    a.producer_id = ProducerId(42);
+                    a.first_offset = 17;
+                    pd.aborted_transactions = Some(vec![a]);
+                }
+                pd.records = size.and_then(|n| records(n, (t * 10 + i) as u8));
+                if tagged && i == 4 {
+                    let mut e = EpochEndOffset::default();
+                    e.epoch = 3;
+                    e.end_offset = 99;
+                    pd.diverging_epoch = e;
+                }
+                tr.partitions.push(pd);
+            }
+            resp.responses.push(tr);
+        }
+        resp
+    }
+
+    #[test]
+    fn spliced_fetch_responses_are_byte_for_byte_the_plain_encoding() {
+        for version in 4..=12 {
+            for tagged in [false, true] {
+                if tagged && version < 12 {
+                    continue;
+                }
+                let resp = response(version, tagged);
+                let hv = if version >= 12 { 1 } else { 0 };
+                let plain = encode_response(5, hv, version, &resp).unwrap();
+                let parts = encode_parts(5, hv, version, resp).unwrap();
+                assert!(parts.len() > 1, "v{version}: large record sets are separate parts");
+                assert_eq!(parts.concat(), plain.to_vec(), "v{version} tagged={tagged}");
+            }
+        }
+    }
 }

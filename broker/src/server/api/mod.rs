@@ -99,6 +99,8 @@ mod txn_offset_commit;
 pub(crate) enum Reply {
     /// Write these bytes (size prefix included).
     Send(BytesMut),
+    /// Write these byte strings one after the other (size prefix included in the first).
+    SendParts(Vec<Bytes>),
     /// No response (Produce with acks=0).
     Nothing,
     /// Close the connection.
@@ -218,6 +220,12 @@ macro_rules! apis {
 
         async fn dispatch(ctx: &Ctx, conn: &mut ConnState, api_key: ApiKey, header: RequestHeader, mut body: Bytes) -> std::result::Result<Reply, FrameError> {
             let v = header.request_api_version;
+            if api_key == ApiKey::Fetch {
+                // Fetch responses go out in parts, their record sets uncopied.
+                let req: FetchRequest = decode_body(&mut body, v)?;
+                let resp = fetch::handle(ctx, conn, &header, req).await;
+                return Ok(fetch::reply(header.correlation_id, api_key.response_header_version(v), v, resp));
+            }
             match api_key {
                 $(ApiKey::$key => {
                     let req: $req = decode_body(&mut body, v)?;
