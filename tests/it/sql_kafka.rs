@@ -432,7 +432,7 @@ fn brook_server_with_bootstrap_server_runs_only_the_sql_server() {
     let (status, body) = post(
         &format!("{base}/ksql"),
         serde_json::json!({
-            "ksql": "CREATE STREAM ORDERS (ID INT KEY, AMOUNT DOUBLE) WITH (KAFKA_TOPIC='orders', PARTITIONS=2, VALUE_FORMAT='JSON');
+            "ksql": "CREATE STREAM ORDERS (ID INT KEY, AMOUNT DOUBLE) WITH (KAFKA_TOPIC='orders', PARTITIONS=2, FORMAT='JSON');
                      CREATE STREAM LARGE AS SELECT ID, AMOUNT FROM ORDERS WHERE AMOUNT > 100;",
             "streamsProperties": props,
         }),
@@ -454,4 +454,56 @@ fn brook_server_with_bootstrap_server_runs_only_the_sql_server() {
     let (status, body) = post(&format!("{base}/ksql"), serde_json::json!({ "ksql": "SHOW QUERIES;" }));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body[0]["queries"][0]["state"], "RUNNING", "{body}");
+}
+
+/// The members of consumer group `group` and how many partitions each is assigned.
+fn group_members(addr: &str, group: &str) -> Vec<(String, usize)> {
+    let c: BaseConsumer = ClientConfig::new().set("bootstrap.servers", addr).create().unwrap();
+    let list = c.fetch_group_list(Some(group), T).unwrap();
+    let mut out = Vec::new();
+    for g in list.groups().iter().filter(|g| g.name() == group) {
+        for m in g.members() {
+            let n = m
+                .assignment()
+                .filter(|a| !a.is_empty())
+                .and_then(|a| brook_broker::client::consumer_protocol::Assignment::decode(a).ok())
+                .map_or(0, |a| a.topic_partitions().len());
+            out.push((m.client_id().to_owned(), n));
+        }
+    }
+    out
+}
+
+#[test]
+fn two_sql_servers_with_one_service_id_split_a_querys_partitions() {
+    let bin = brook_binary();
+    let dir = tempfile::tempdir().unwrap();
+    let (_broker, addr) = broker_process(&bin, dir.path(), 19311);
+    let (_first, base) = sql_server(&bin, dir.path(), "sql-1", &addr, 19312);
+    let props: serde_json::Value = serde_json::from_str(EARLIEST).unwrap();
+    let (status, body) = post(
+        &format!("{base}/ksql"),
+        serde_json::json!({
+            "ksql": "CREATE STREAM ORDERS (ID INT KEY, AMOUNT DOUBLE) WITH (KAFKA_TOPIC='orders', PARTITIONS=4, FORMAT='JSON');
+                     CREATE STREAM LARGE AS SELECT ID, AMOUNT FROM ORDERS WHERE AMOUNT > 100;",
+            "streamsProperties": props,
+        }),
+    );
+    assert_eq!(status, 200, "{body}");
+    let group = "_confluent-ksql-default_query_CSAS_LARGE_0";
+    wait_for("the first server's query in its group", || group_members(&addr, group).len() == 1);
+
+    // The second server replays the command topic and runs the same query in the same group.
+    let (_second, _) = sql_server(&bin, dir.path(), "sql-2", &addr, 19313);
+    wait_for("both servers in the query's group, two partitions each", || {
+        let members = group_members(&addr, group);
+        members.len() == 2 && members.iter().all(|(_, n)| *n == 2)
+    });
+    let p = producer(&addr);
+    for id in 0..40 {
+        send(&p, "orders", &id.to_string(), &format!(r#"{{"AMOUNT":{}}}"#, 90 + id), 1_000);
+    }
+    let want: Vec<i32> = (0..40).filter(|id| 90 + id > 100).collect();
+    wait_for("LARGE", || read_committed(&addr, "LARGE").len() >= want.len());
+    assert_eq!(ids(&read_committed(&addr, "LARGE")), want, "each record once, whichever server owns its partition");
 }
