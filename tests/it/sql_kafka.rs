@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use brook_sql_engine::cluster::{Cluster, EmbeddedCluster, KafkaCluster};
 use brook_sql_engine::{Engine, EngineConfig, StatementResult, Value};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -146,6 +147,54 @@ fn partitions_of(addr: &str, topic: &str) -> i32 {
     let md = c.fetch_metadata(Some(topic), T).unwrap();
     assert!(md.topics()[0].error().is_none(), "topic {topic} missing");
     md.topics()[0].partitions().len() as i32
+}
+
+/// One scenario of the engine's cluster trait, run on both implementations.
+fn cluster_scenario(c: &dyn Cluster, topic: &str) {
+    use brook_sql_engine::engine::OutputRecord;
+    assert_eq!(c.partition_count(topic).unwrap(), None);
+    assert!(c.create_topic(topic, 3, &BTreeMap::from([("retention.ms".to_owned(), "-1".to_owned())])).unwrap());
+    assert!(!c.create_topic(topic, 3, &BTreeMap::new()).unwrap(), "a second create finds it");
+    assert_eq!(c.partition_count(topic).unwrap(), Some(3));
+    assert!(c.list_topics().unwrap().contains(&topic.to_owned()));
+    let record = |k: Option<&str>, v: &str, ts: i64| OutputRecord {
+        key: k.map(|k| k.as_bytes().to_vec()),
+        value: Some(v.as_bytes().to_vec()),
+        timestamp: ts,
+        headers: vec![("h".to_owned(), Some(b"x".to_vec()))],
+    };
+    let records: Vec<OutputRecord> = (0..12).map(|i| record(Some(&format!("k{}", i % 4)), &format!("v{i}"), 1_000 + i)).chain([record(None, "unkeyed", 5)]).collect();
+    c.append(topic, &records[..6]).unwrap();
+    c.append(topic, &records[6..]).unwrap();
+    let ends = c.end_offsets(topic).unwrap();
+    assert_eq!(ends.iter().sum::<i64>(), 13);
+    let mut seen = 0;
+    for p in 0..3 {
+        let got = c.read(topic, p, None).unwrap();
+        assert_eq!(got.len() as i64, ends[p as usize]);
+        // Each partition holds its keys' records in append order, at offsets 0, 1, ...
+        let want: Vec<&OutputRecord> = records.iter().filter(|r| r.key.as_deref().map_or(0, |k| brook_broker::client::partitioner::partition_for_key(k, 3)) == p).collect();
+        assert_eq!(got.iter().map(|(_, r)| r).collect::<Vec<_>>(), want, "partition {p}");
+        assert_eq!(got.iter().map(|(o, _)| *o).collect::<Vec<_>>(), (0..got.len() as i64).collect::<Vec<_>>());
+        if got.len() > 1 {
+            assert_eq!(c.read(topic, p, Some(1)).unwrap(), got[1..].to_vec(), "from an offset");
+        }
+        seen += got.len();
+    }
+    assert_eq!(seen, 13);
+    assert_eq!(c.read_all(topic).unwrap().len(), 13);
+    assert!(matches!(c.append("no-such-topic", &records[..1]), Err(brook_sql_engine::Error::Cluster(_))));
+    assert!(matches!(c.read_all("no-such-topic"), Err(brook_sql_engine::Error::Cluster(_))));
+    c.delete_topic(topic).unwrap();
+    wait_for("the topic deleted", || c.partition_count(topic).unwrap().is_none());
+}
+
+#[test]
+fn the_cluster_trait_behaves_alike_on_the_embedded_broker_and_over_kafka() {
+    let (rt, server) = broker();
+    cluster_scenario(&EmbeddedCluster::new(server.broker.clone()), "embedded");
+    cluster_scenario(&KafkaCluster::new(server.addr.clone(), BTreeMap::new()).unwrap(), "over-kafka");
+    rt.block_on(server.stop());
 }
 
 #[test]

@@ -86,10 +86,11 @@ impl Cluster for EmbeddedCluster {
     }
 
     fn read(&self, topic: &str, partition: i32, from: Option<i64>) -> Result<Vec<(i64, OutputRecord)>> {
-        let mut offset = match from {
+        let start = match from {
             Some(o) => o,
             None => self.broker.list_offset(topic, partition, OffsetSpec::Earliest, IsolationLevel::ReadCommitted).map_err(broker_err)?.0,
         };
+        let mut offset = start;
         let mut out = Vec::new();
         loop {
             let data = self.broker.fetch(topic, partition, offset, 1 << 20, IsolationLevel::ReadCommitted).map_err(broker_err)?;
@@ -111,7 +112,8 @@ impl Cluster for EmbeddedCluster {
                     continue;
                 }
                 let (_, records) = decode_batch_bytes(batch).map_err(broker_err)?;
-                out.extend(records.into_iter().map(|r| {
+                // A fetch starts at the batch holding `start`: skip the records before it.
+                out.extend(records.into_iter().filter(|r| r.offset >= start).map(|r| {
                     let record = OutputRecord {
                         key: r.key.map(|b| b.to_vec()),
                         value: r.value.map(|b| b.to_vec()),

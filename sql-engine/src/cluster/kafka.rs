@@ -112,6 +112,49 @@ impl KafkaCluster {
     fn watermarks(&self, topic: &str, partition: i32) -> Result<(i64, i64)> {
         self.meta.fetch_watermarks(topic, partition, TIMEOUT).map_err(kerr)
     }
+
+    /// The committed records of each `(partition, from, end)` of `topic` in `[from, end)`,
+    /// in the order of `ranges`, read by one assigned consumer.
+    fn read_ranges(&self, topic: &str, ranges: &[(i32, i64, i64)]) -> Result<Vec<Vec<(i64, OutputRecord)>>> {
+        let mut out: Vec<Vec<(i64, OutputRecord)>> = vec![Vec::new(); ranges.len()];
+        // Index in `ranges` of each partition still to read.
+        let mut open: BTreeMap<i32, usize> = ranges.iter().enumerate().filter(|(_, (_, from, end))| from < end).map(|(i, (p, _, _))| (*p, i)).collect();
+        if open.is_empty() {
+            return Ok(out);
+        }
+        let consumer = self.reader()?;
+        let mut tpl = TopicPartitionList::new();
+        for &i in open.values() {
+            let (p, from, _) = ranges[i];
+            tpl.add_partition_offset(topic, p, Offset::Offset(from)).map_err(kerr)?;
+        }
+        consumer.assign(&tpl).map_err(kerr)?;
+        let deadline = Instant::now() + TIMEOUT;
+        while !open.is_empty() {
+            match consumer.poll(Duration::from_millis(100)) {
+                Some(Ok(m)) => {
+                    let Some(&i) = open.get(&m.partition()) else { continue };
+                    let end = ranges[i].2;
+                    if m.offset() < end {
+                        out[i].push((m.offset(), record_of(&m)));
+                    }
+                    if m.offset() + 1 >= end {
+                        open.remove(&m.partition());
+                    }
+                }
+                // The end of the committed records (`end` may sit past transaction markers).
+                Some(Err(KafkaError::PartitionEOF(p))) => {
+                    open.remove(&p);
+                }
+                Some(Err(e)) => return Err(kerr(e)),
+                None => {}
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::Cluster(format!("reading \"{topic}\": partitions {:?} reached no end within {TIMEOUT:?}", open.keys().collect::<Vec<_>>())));
+            }
+        }
+        Ok(out)
+    }
 }
 
 impl Drop for KafkaCluster {
@@ -207,37 +250,16 @@ impl Cluster for KafkaCluster {
 
     fn read(&self, topic: &str, partition: i32, from: Option<i64>) -> Result<Vec<(i64, OutputRecord)>> {
         let (low, end) = self.watermarks(topic, partition)?;
-        let start = from.unwrap_or(low).max(low);
-        if start >= end {
-            return Ok(Vec::new());
-        }
-        let consumer = self.reader()?;
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(topic, partition, Offset::Offset(start)).map_err(kerr)?;
-        consumer.assign(&tpl).map_err(kerr)?;
-        let mut out = Vec::new();
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            match consumer.poll(Duration::from_millis(100)) {
-                Some(Ok(m)) => {
-                    let at = m.offset();
-                    if at < end {
-                        out.push((at, record_of(&m)));
-                    }
-                    if at + 1 >= end {
-                        break;
-                    }
-                }
-                // The end of the committed records: `end` may sit past transaction markers.
-                Some(Err(KafkaError::PartitionEOF(_))) => break,
-                Some(Err(e)) => return Err(kerr(e)),
-                None => {}
-            }
-            if Instant::now() >= deadline {
-                return Err(Error::Cluster(format!("reading \"{topic}\" partition {partition}: no end reached within {TIMEOUT:?}")));
-            }
-        }
-        Ok(out)
+        let mut read = self.read_ranges(topic, &[(partition, from.unwrap_or(low).max(low), end)])?;
+        Ok(read.pop().unwrap_or_default())
+    }
+
+    /// One consumer for every partition, rather than one per partition.
+    fn read_all(&self, topic: &str) -> Result<Vec<OutputRecord>> {
+        let partitions = self.partition_count(topic)?.ok_or_else(|| unknown_topic(topic))?;
+        let ranges = (0..partitions).map(|p| Ok((p, self.watermarks(topic, p)?))).collect::<Result<Vec<_>>>()?;
+        let ranges: Vec<(i32, i64, i64)> = ranges.into_iter().map(|(p, (low, high))| (p, low, high)).collect();
+        Ok(self.read_ranges(topic, &ranges)?.into_iter().flatten().map(|(_, r)| r).collect())
     }
 
     fn streams(&self, factory: Arc<dyn TaskFactory>, config: StreamsConfig, runtime: Option<&SharedRuntime>) -> Result<KafkaStreams> {
