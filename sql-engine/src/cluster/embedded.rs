@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use brook_broker::record::{decode_batch_bytes, BatchBuilder, BatchHeader, Compression, Header, BATCH_HEADER_LEN};
+use brook_broker::record::{decode_batch_bytes, BatchBuilder, BatchHeader, Compression, Header, Record, BATCH_HEADER_LEN};
 use brook_broker::{Broker, IsolationLevel, OffsetSpec};
 use brook_processor_api::runtime::{Embedded, SharedRuntime};
 use brook_processor_api::{KafkaStreams, StreamsConfig, TaskFactory};
@@ -97,32 +97,17 @@ impl Cluster for EmbeddedCluster {
             if data.records.is_empty() {
                 break;
             }
-            let mut rest = data.records.clone();
             let before = offset;
-            while rest.len() >= BATCH_HEADER_LEN {
-                let header = BatchHeader::parse(&rest).map_err(broker_err)?;
-                let len = header.total_len();
-                if len > rest.len() {
-                    break;
-                }
-                let batch = rest.split_to(len);
-                offset = header.next_offset();
-                let aborted = data.aborted.iter().any(|a| a.producer_id == header.producer_id && a.first_offset <= header.base_offset && header.base_offset <= a.last_offset);
-                if header.is_control() || (header.is_transactional() && aborted) {
-                    continue;
-                }
-                let (_, records) = decode_batch_bytes(batch).map_err(broker_err)?;
-                // A fetch starts at the batch holding `start`: skip the records before it.
-                out.extend(records.into_iter().filter(|r| r.offset >= start).map(|r| {
-                    let record = OutputRecord {
-                        key: r.key.map(|b| b.to_vec()),
-                        value: r.value.map(|b| b.to_vec()),
-                        timestamp: r.timestamp,
-                        headers: r.headers.into_iter().map(|h| (h.key, h.value.map(|v| v.to_vec()))).collect(),
-                    };
-                    (r.offset, record)
-                }));
-            }
+            // A fetch starts at the batch holding `start`: skip the records before it.
+            out.extend(committed_records(&data, &mut offset)?.into_iter().filter(|r| r.offset >= start).map(|r| {
+                let record = OutputRecord {
+                    key: r.key.map(|b| b.to_vec()),
+                    value: r.value.map(|b| b.to_vec()),
+                    timestamp: r.timestamp,
+                    headers: r.headers.into_iter().map(|h| (h.key, h.value.map(|v| v.to_vec()))).collect(),
+                };
+                (r.offset, record)
+            }));
             if offset == before || offset >= data.last_stable_offset {
                 break;
             }
@@ -138,4 +123,31 @@ impl Cluster for EmbeddedCluster {
         }
         .map_err(streams_err)
     }
+
+    fn embedded_broker(&self) -> Option<&Broker> {
+        Some(&self.broker)
+    }
+}
+
+/// The data records of a `read_committed` fetch (control batches and aborted transactions
+/// left out); `offset` moves past every whole batch read.
+pub(crate) fn committed_records(data: &brook_broker::FetchData, offset: &mut i64) -> Result<Vec<Record>> {
+    let mut out = Vec::new();
+    let mut rest = data.records.clone();
+    while rest.len() >= BATCH_HEADER_LEN {
+        let header = BatchHeader::parse(&rest).map_err(broker_err)?;
+        let len = header.total_len();
+        if len > rest.len() {
+            break;
+        }
+        let batch = rest.split_to(len);
+        *offset = header.next_offset();
+        let aborted = data.aborted.iter().any(|a| a.producer_id == header.producer_id && a.first_offset <= header.base_offset && header.base_offset <= a.last_offset);
+        if header.is_control() || (header.is_transactional() && aborted) {
+            continue;
+        }
+        let (_, records) = decode_batch_bytes(batch).map_err(broker_err)?;
+        out.extend(records);
+    }
+    Ok(out)
 }

@@ -35,6 +35,7 @@ use std::sync::Arc;
 use brook_processor_api::runtime::SharedRuntime;
 use brook_processor_api::{KafkaStreams, StreamsConfig, TaskFactory};
 
+pub(crate) use self::embedded::committed_records;
 pub use self::embedded::EmbeddedCluster;
 #[cfg(feature = "kafka")]
 pub use self::kafka::KafkaCluster;
@@ -107,6 +108,12 @@ pub trait Cluster: Send + Sync + fmt::Debug {
     /// # Errors
     /// The runtime's (state directory, clients).
     fn streams(&self, factory: Arc<dyn TaskFactory>, config: StreamsConfig, runtime: Option<&SharedRuntime>) -> Result<KafkaStreams>;
+
+    /// The in-process broker, when this is the embedded cluster: what reads it directly (the
+    /// shared push-query readers long-poll its partitions) asks here.
+    fn embedded_broker(&self) -> Option<&brook_broker::Broker> {
+        None
+    }
 }
 
 /// `unknown topic "t"`.

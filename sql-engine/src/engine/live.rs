@@ -21,6 +21,7 @@ use brook_processor_api::{HandlerResponse, KafkaStreams, State, StreamsConfig, T
 use bytes::Bytes;
 
 use crate::cluster::Cluster;
+use crate::engine::fanout::Feeds;
 use crate::engine::processing_log::ProcessingLog;
 use crate::engine::test_mode::OutputRecord;
 use crate::{Error, Result};
@@ -34,6 +35,8 @@ pub(crate) struct LiveRuntime {
     stop_flusher: Arc<AtomicBool>,
     log: Arc<ProcessingLog>,
     flusher: Option<thread::JoinHandle<()>>,
+    /// The shared readers of push queries, by source.
+    pub(crate) feeds: Arc<Feeds>,
 }
 
 impl std::fmt::Debug for LiveRuntime {
@@ -85,7 +88,7 @@ impl LiveRuntime {
             }
         };
         let shared = SharedRuntime::new().map_err(|e| tracing::warn!(error = %e, "cannot start the shared query runtime; each query gets its own")).ok();
-        LiveRuntime { cluster, queries: BTreeMap::new(), shared, stop_flusher: stop, log, flusher }
+        LiveRuntime { cluster, queries: BTreeMap::new(), shared, stop_flusher: stop, log, flusher, feeds: Arc::new(Feeds::default()) }
     }
 
     /// Runs `topology` on a new [`KafkaStreams`] of this runtime and waits until it runs.
@@ -122,6 +125,7 @@ impl LiveRuntime {
 
 impl Drop for LiveRuntime {
     fn drop(&mut self) {
+        self.feeds.shutdown("the server is shutting down");
         let ids: Vec<String> = self.queries.keys().cloned().collect();
         for id in ids {
             self.stop(&id);
