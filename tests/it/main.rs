@@ -4,6 +4,5 @@ mod cli;
 mod kcat;
 mod python;
 mod rdkafka_clients;
-mod sql_kafka;
 mod util;
 mod streams_crash;

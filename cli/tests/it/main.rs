@@ -8,6 +8,7 @@ mod embedding;
 mod messages;
 mod readme;
 mod sql;
+mod sql_kafka;
 mod test_runner;
 mod tools;
 

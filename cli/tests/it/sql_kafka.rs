@@ -1,5 +1,6 @@
 //! The SQL engine in Kafka mode (`EngineConfig::kafka`: librdkafka, no embedded broker in the
-//! engine) against `brook server`'s broker over TCP: persistent queries, INSERT VALUES, pull
+//! engine) against `brook server`'s broker over TCP (in-process, and the `brook` binary for
+//! `brook server --bootstrap-server`): persistent queries, INSERT VALUES, pull
 //! queries and the processing log go through the Kafka-protocol cluster only, and every
 //! assertion reads the topics back with a real Kafka client (rdkafka).
 
@@ -372,27 +373,6 @@ fn exactly_once_output_across_an_engine_restart_over_kafka() {
     rt.block_on(server.stop());
 }
 
-/// The `brook` binary: `$BROOK_BIN` when set, else built with `cargo build -p brook-cli --bin
-/// brook` into this test's target directory.
-fn brook_binary() -> std::path::PathBuf {
-    if let Ok(p) = std::env::var("BROOK_BIN") {
-        return p.into();
-    }
-    // target/<profile>/deps/it-<hash> -> target/<profile>
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
-    let mut cmd = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.args(["build", "-p", "brook-cli", "--bin", "brook"]);
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        cmd.arg("--release");
-    }
-    if std::env::var_os("CARGO_TARGET_DIR").is_none() {
-        cmd.env("CARGO_TARGET_DIR", profile_dir.parent().unwrap());
-    }
-    assert!(cmd.status().expect("running cargo build").success(), "building brook failed");
-    profile_dir.join("brook")
-}
-
 /// A `brook` process, stopped with SIGTERM (then SIGKILL) when dropped; its stderr goes to
 /// `<dir>/<name>.log`, printed when the test fails.
 struct Brook {
@@ -472,10 +452,10 @@ const EARLIEST: &str = r#"{"ksql.streams.auto.offset.reset":"earliest","ksql.str
 
 #[test]
 fn brook_server_with_bootstrap_server_runs_only_the_sql_server() {
-    let bin = brook_binary();
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_brook"));
     let dir = tempfile::tempdir().unwrap();
-    let (_broker, addr) = broker_process(&bin, dir.path(), 19301);
-    let (_sql, base) = sql_server(&bin, dir.path(), "sql", &addr, 19302);
+    let (_broker, addr) = broker_process(bin, dir.path(), 19301);
+    let (_sql, base) = sql_server(bin, dir.path(), "sql", &addr, 19302);
 
     let props: serde_json::Value = serde_json::from_str(EARLIEST).unwrap();
     let (status, body) = post(
@@ -525,10 +505,10 @@ fn group_members(addr: &str, group: &str) -> Vec<(String, usize)> {
 
 #[test]
 fn two_sql_servers_with_one_service_id_split_a_querys_partitions() {
-    let bin = brook_binary();
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_brook"));
     let dir = tempfile::tempdir().unwrap();
-    let (_broker, addr) = broker_process(&bin, dir.path(), 19311);
-    let (_first, base) = sql_server(&bin, dir.path(), "sql-1", &addr, 19312);
+    let (_broker, addr) = broker_process(bin, dir.path(), 19311);
+    let (_first, base) = sql_server(bin, dir.path(), "sql-1", &addr, 19312);
     let props: serde_json::Value = serde_json::from_str(EARLIEST).unwrap();
     let (status, body) = post(
         &format!("{base}/ksql"),
@@ -543,7 +523,7 @@ fn two_sql_servers_with_one_service_id_split_a_querys_partitions() {
     wait_for("the first server's query in its group", || group_members(&addr, group).len() == 1);
 
     // The second server replays the command topic and runs the same query in the same group.
-    let (_second, _) = sql_server(&bin, dir.path(), "sql-2", &addr, 19313);
+    let (_second, _) = sql_server(bin, dir.path(), "sql-2", &addr, 19313);
     wait_for("both servers in the query's group, two partitions each", || {
         let members = group_members(&addr, group);
         members.len() == 2 && members.iter().all(|(_, n)| *n == 2)
