@@ -7,8 +7,10 @@ mod util;
 mod embedding;
 mod messages;
 mod readme;
+mod datagen;
 mod sql;
 mod sql_kafka;
+mod sql_rest;
 mod test_runner;
 mod tools;
 
