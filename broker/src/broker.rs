@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
@@ -19,12 +19,6 @@ use crate::record::{BatchBuilder, Compression};
 use crate::topic::{self, Topic, TopicMeta, OFFSETS_TOPIC};
 use crate::txn::TxnState;
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
 
 /// One partition as `describe` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +96,11 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    /// Epoch milliseconds of the broker's clock ([`BrokerConfig::clock`]).
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.config.clock.now_ms()
+    }
+
     /// The group coordinator (see [`Broker::groups`]).
     pub(crate) fn groups(&self) -> &Arc<GroupCoordinator> {
         &self.groups
@@ -143,7 +142,7 @@ impl OffsetsLog for OffsetsWriter {
         if let Some((pid, epoch)) = producer {
             b.producer(pid, epoch, -1).transactional(true);
         }
-        let now = now_ms();
+        let now = inner.now_ms();
         for (k, v) in &records {
             b.push(now, Some(k), v.as_deref(), &[]);
         }
@@ -424,7 +423,7 @@ impl Broker {
         if topic::is_internal(topic) {
             return Err(Error::InvalidTopic(format!("clients may not write to {topic}")));
         }
-        let now = now_ms();
+        let now = self.inner.now_ms();
         let res = p.append(batches, now)?;
         self.inner.notify_append();
         Ok(res)
@@ -726,7 +725,7 @@ impl Inner {
     }
 
     fn run_cleanup(&self, compact: bool) {
-        let now = now_ms();
+        let now = self.now_ms();
         let topics: Vec<Arc<Topic>> = self.topics.read().values().cloned().collect();
         for t in topics {
             for p in t.partitions.read().iter() {
