@@ -79,7 +79,7 @@ impl OffsetSpec {
 
 /// The shared state behind a [`Broker`] handle.
 #[derive(Debug)]
-pub(crate) struct Inner {
+pub(crate) struct BrokerState {
     pub(crate) config: BrokerConfig,
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
     /// Serializes catalog changes (create, delete, add partitions, alter configs).
@@ -95,7 +95,7 @@ pub(crate) struct Inner {
     dir_lock: Mutex<Option<DirLock>>,
 }
 
-impl Inner {
+impl BrokerState {
     /// Epoch milliseconds of the broker's clock ([`BrokerConfig::clock`]).
     pub(crate) fn now_ms(&self) -> i64 {
         self.config.clock.now_ms()
@@ -122,12 +122,12 @@ impl Inner {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Broker {
-    pub(crate) inner: Arc<Inner>,
+    pub(crate) inner: Arc<BrokerState>,
 }
 
 /// Appends `__consumer_offsets` records for the group coordinator.
 #[derive(Debug)]
-struct OffsetsWriter(Weak<Inner>);
+struct OffsetsWriter(Weak<BrokerState>);
 
 impl OffsetsLog for OffsetsWriter {
     fn append(
@@ -177,7 +177,7 @@ impl Broker {
         data_dir::sweep(&root, &metas);
         let (changed, _) = watch::channel(0u64);
         let (shutdown, _) = watch::channel(false);
-        let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
+        let inner = Arc::new_cyclic(|weak: &Weak<BrokerState>| BrokerState {
             groups: GroupCoordinator::new(
                 GroupConfig::from(&config),
                 Arc::new(OffsetsWriter(weak.clone())),
@@ -219,7 +219,7 @@ impl Broker {
         let mut tasks = self.inner.tasks.lock();
         tasks.push(self.inner.groups.spawn_ticker(Duration::from_millis(100)));
         let c = &self.inner.config;
-        let jobs: [(Duration, fn(&Inner)); 3] = [
+        let jobs: [(Duration, fn(&BrokerState)); 3] = [
             (c.retention_check_interval, |i| i.run_cleanup(false)),
             (c.cleaner_backoff, |i| i.run_cleanup(true)),
             (c.transaction_abort_interval, |i| i.abort_timed_out_transactions()),
@@ -495,7 +495,7 @@ impl Broker {
     }
 }
 
-impl Inner {
+impl BrokerState {
     pub(crate) fn topic(&self, name: &str) -> Result<Arc<Topic>> {
         self.topics
             .read()

@@ -8,7 +8,7 @@ mod tests;
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::broker::{replay_batch, Broker, Inner};
+use crate::broker::{replay_batch, Broker, BrokerState};
 use crate::error::{Error, ErrorCode, Result};
 use crate::record::{BatchBuilder, Compression, ControlType};
 use crate::topic::{self, OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC};
@@ -162,7 +162,7 @@ fn check_producer(m: &TxnMetadata, producer_id: i64, epoch: i16) -> Result<()> {
     Ok(())
 }
 
-impl Inner {
+impl BrokerState {
     fn alloc_producer_id(&self, st: &mut TxnState) -> Result<i64> {
         if st.next_pid >= st.pid_block_end {
             let root = &self.config.log_dir;
@@ -270,7 +270,7 @@ impl Inner {
 
     /// Starts aborting `m`'s open transaction with a bumped epoch: appends the PrepareAbort
     /// record and marks `m` as aborting (its old producer is fenced from here on). Returns what
-    /// [`Inner::finish_outside_lock`] completes, after the lock is released.
+    /// [`BrokerState::finish_outside_lock`] completes, after the lock is released.
     fn prepare_abort(&self, m: &mut TxnMetadata, now: i64) -> Result<(TxnMetadata, Durable)> {
         let mut work = m.clone();
         work.producer_epoch = work.producer_epoch.saturating_add(1);
