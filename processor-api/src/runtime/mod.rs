@@ -110,6 +110,7 @@ pub mod kafka;
 mod global_thread;
 mod kafka_streams;
 mod metadata;
+mod pool;
 mod process_id;
 mod restore_listener;
 mod shared;
@@ -131,5 +132,6 @@ pub use kafka_streams::{
 };
 pub use metadata::{KeyQueryMetadata, ThreadMetadata};
 pub use restore_listener::StateRestoreListener;
+pub use pool::StreamThreadPool;
 pub use shared::SharedRuntime;
 pub use state::State;

@@ -2,8 +2,12 @@
 //! (application id `_confluent-ksql-<service id>query_<query id>`); `INSERT INTO ... VALUES`
 //! and the processing log append to topics directly.
 //!
-//! The queries of one engine share one client runtime ([`SharedRuntime`]): each query's only
-//! threads of its own are its stream threads (docs/streams-runtime.md).
+//! The queries of one engine share one client runtime ([`SharedRuntime`]), and the persistent
+//! queries' stream threads are units of one [`StreamThreadPool`] of `ksql.query.pool.threads`
+//! workers (default: twice the CPUs; `0`: each stream thread is an OS thread of its own), so
+//! hundreds of queries run on a bounded number of threads (docs/streams-runtime.md). Push
+//! queries keep OS threads of their own: a full row queue blocks their stream thread, which
+//! must not hold a pool worker.
 //!
 //! Where Brook differs from ksqlDB: one `KafkaStreams` instance (and its stream threads) per
 //! query, not one shared instance; processing-log entries are appended by a flusher thread
@@ -18,7 +22,7 @@ use std::time::Duration;
 use brook_broker::client::partitioner::partition_for_key;
 use brook_broker::record::{decode_batch_bytes, BatchBuilder, Compression, Header};
 use brook_broker::{Broker, IsolationLevel};
-use brook_processor_api::runtime::{Embedded, SharedRuntime};
+use brook_processor_api::runtime::{Embedded, SharedRuntime, StreamThreadPool};
 use brook_processor_api::{HandlerResponse, KafkaStreams, State, StreamsConfig, Topology, TopologyTaskFactory};
 use bytes::Bytes;
 
@@ -32,6 +36,8 @@ pub(crate) struct LiveRuntime {
     queries: BTreeMap<String, KafkaStreams>,
     /// The queries' client runtime; `None` when it could not start (each query then has its own).
     shared: Option<SharedRuntime>,
+    /// The persistent queries' stream threads; `None` with `ksql.query.pool.threads=0`.
+    pool: Option<StreamThreadPool>,
     stop_flusher: Arc<AtomicBool>,
     log: Arc<ProcessingLog>,
     flusher: Option<thread::JoinHandle<()>>,
@@ -100,14 +106,21 @@ pub(crate) fn read_all(broker: &Broker, topic: &str) -> Result<Vec<OutputRecord>
     Ok(out)
 }
 
-/// Runs `topology` on a new [`KafkaStreams`] (on the shared runtime, if any) and waits until it runs.
-fn launch(broker: &Broker, shared: Option<&SharedRuntime>, id: &str, mut config: StreamsConfig, topology: Topology) -> Result<KafkaStreams> {
+/// Where a query's stream threads run.
+enum Threads<'a> {
+    Pool(&'a StreamThreadPool),
+    Own(Option<&'a SharedRuntime>),
+}
+
+/// Runs `topology` on a new [`KafkaStreams`] and waits until it runs.
+fn launch(broker: &Broker, threads: Threads<'_>, id: &str, mut config: StreamsConfig, topology: Topology) -> Result<KafkaStreams> {
     config.deserialization_exception_handler = HandlerResponse::Continue;
     let factory = Arc::new(TopologyTaskFactory::new(topology, &config).map_err(|e| Error::Eval(e.to_string()))?);
     let client = Embedded::new(broker.clone());
-    let streams = match shared {
-        Some(rt) => KafkaStreams::with_runtime(factory, config, client, rt.clone()),
-        None => KafkaStreams::new(factory, config, client),
+    let streams = match threads {
+        Threads::Pool(pool) => KafkaStreams::with_pool(factory, config, client, pool.clone()),
+        Threads::Own(Some(rt)) => KafkaStreams::with_runtime(factory, config, client, rt.clone()),
+        Threads::Own(None) => KafkaStreams::new(factory, config, client),
     }
     .map_err(|e| Error::Eval(e.to_string()))?;
     streams.start().map_err(|e| Error::Eval(e.to_string()))?;
@@ -119,7 +132,9 @@ fn launch(broker: &Broker, shared: Option<&SharedRuntime>, id: &str, mut config:
 }
 
 impl LiveRuntime {
-    pub(crate) fn new(broker: Broker, log: Arc<ProcessingLog>, log_topic: String) -> Self {
+    /// `pool_threads`: workers of the persistent queries' stream-thread pool (`None`: twice
+    /// the CPUs; `Some(0)`: no pool).
+    pub(crate) fn new(broker: Broker, log: Arc<ProcessingLog>, log_topic: String, pool_threads: Option<usize>) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let (b, s, l) = (broker.clone(), stop.clone(), log.clone());
         // Writes entries as they arrive; on stop, writes what is left and ends.
@@ -143,17 +158,30 @@ impl LiveRuntime {
             }
         };
         let shared = SharedRuntime::new().map_err(|e| tracing::warn!(error = %e, "cannot start the shared query runtime; each query gets its own")).ok();
-        LiveRuntime { broker, queries: BTreeMap::new(), shared, stop_flusher: stop, log, flusher }
+        let workers = pool_threads.unwrap_or_else(StreamThreadPool::default_workers);
+        let pool = match (&shared, workers) {
+            (Some(rt), 1..) => StreamThreadPool::new(workers, rt.clone())
+                .map_err(|e| tracing::warn!(error = %e, "cannot start the query thread pool; each query gets its own threads"))
+                .ok(),
+            _ => None,
+        };
+        LiveRuntime { broker, queries: BTreeMap::new(), shared, pool, stop_flusher: stop, log, flusher }
     }
 
-    /// Runs `topology` on a new [`KafkaStreams`] of this runtime and waits until it runs.
+    /// Runs `topology` on a new [`KafkaStreams`] with stream threads of its own (push queries)
+    /// and waits until it runs.
     pub(crate) fn launch(&self, id: &str, config: StreamsConfig, topology: Topology) -> Result<KafkaStreams> {
-        launch(&self.broker, self.shared.as_ref(), id, config, topology)
+        launch(&self.broker, Threads::Own(self.shared.as_ref()), id, config, topology)
     }
 
-    /// Starts a query on the runtime and waits until it runs.
+    /// Starts a persistent query on the runtime (its stream threads on the pool) and waits until
+    /// it runs.
     pub(crate) fn start(&mut self, id: &str, config: StreamsConfig, topology: Topology) -> Result<()> {
-        let streams = self.launch(id, config, topology)?;
+        let threads = match &self.pool {
+            Some(pool) => Threads::Pool(pool),
+            None => Threads::Own(self.shared.as_ref()),
+        };
+        let streams = launch(&self.broker, threads, id, config, topology)?;
         self.queries.insert(id.to_owned(), streams);
         Ok(())
     }

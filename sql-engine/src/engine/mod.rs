@@ -40,6 +40,10 @@ use crate::function::FunctionRegistry;
 use crate::parser::ast::{ParsedStatement, Statement};
 use crate::{Column, Error, Result};
 
+/// The server property that sizes the pool of worker threads running the stream threads of
+/// every persistent query (default: twice the CPUs; `0`: each stream thread is an OS thread).
+pub const POOL_THREADS: &str = "ksql.query.pool.threads";
+
 /// How an [`Engine`] is set up.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -124,7 +128,15 @@ impl Engine {
         let log = ProcessingLog::new();
         let log_topic = processing_log_topic(&config.service_id);
         let runtime = match &config.broker {
-            Some(b) => Runtime::Live(LiveRuntime::new(b.clone(), log.clone(), log_topic)),
+            Some(b) => {
+                let pool_threads = match config.properties.get(POOL_THREADS) {
+                    Some(v) => Some(v.trim().parse::<usize>().map_err(|_| {
+                        Error::Analysis(format!("invalid value for property \"{POOL_THREADS}\": \"{v}\" (a number of threads, 0 for none)"))
+                    })?),
+                    None => None,
+                };
+                Runtime::Live(LiveRuntime::new(b.clone(), log.clone(), log_topic, pool_threads))
+            }
             None => Runtime::Test(TestPipeline::new(config.state_dir.clone())?),
         };
         let mut engine = Engine {
