@@ -1,6 +1,6 @@
 //! Runtime features over the embedded broker with Processor API topologies: interactive
-//! queries, global stores (the global stream thread), pattern sources and instances sharing a
-//! runtime.
+//! queries, global stores (the global stream thread), pattern sources, instances sharing a
+//! runtime, and instances whose stream threads run on a pool.
 
 mod global;
 #[path = "../common/mod.rs"]
@@ -10,3 +10,4 @@ mod kafka_seam;
 mod patterns;
 mod queries;
 mod shared_runtime;
+mod stream_pool;
