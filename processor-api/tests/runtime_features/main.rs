@@ -7,7 +7,6 @@ mod global;
 mod harness;
 #[cfg(feature = "kafka")]
 mod kafka_seam;
+mod many_instances;
 mod patterns;
 mod queries;
-mod shared_runtime;
-mod stream_pool;

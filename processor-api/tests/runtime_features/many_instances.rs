@@ -1,6 +1,6 @@
-//! Instances whose stream threads run on a [`StreamThreadPool`]: many instances on two
-//! workers all run, one whose processor panics fails alone, one whose processor blocks holds
-//! up no other; two stream threads of one instance share one worker (their group joins do not
+//! Many instances in one process, on one [`SharedRuntime`] or with their stream threads on a
+//! [`StreamThreadPool`]: they all run, one whose processor panics fails alone, one whose
+//! processor blocks holds up no other (on the pool: while it holds one of two workers); two stream threads of one instance share one worker (their group joins do not
 //! wait for each other on it); `close` while a worker is in the middle of a step returns, and
 //! exactly-once holds across the close and a restart.
 
@@ -69,22 +69,24 @@ fn copy(input: &str, output: &str, c: &StreamsConfig, gate: Gate, delay: Duratio
     Arc::new(TopologyTaskFactory::new(t, c).unwrap())
 }
 
-#[test]
-fn instances_on_two_workers_all_run_a_panicking_one_fails_alone_and_a_blocked_one_holds_up_no_other() {
+/// Makes an instance of `factory` (a shared runtime or a pool).
+type Make<'a> = &'a dyn Fn(Arc<TopologyTaskFactory>, StreamsConfig, Embedded) -> KafkaStreams;
+
+/// Eight instances, half of them exactly-once: instance 0's processor panics, instance 1's
+/// blocks; the others go on.
+fn a_panicking_instance_fails_alone_and_a_blocked_one_holds_up_no_other(app: &str, make: Make<'_>) {
     const N: usize = 8;
     let b = TestBroker::new();
     let dir = tempfile::tempdir().unwrap();
-    let pool = StreamThreadPool::new(2, SharedRuntime::with_threads(1, 1).unwrap()).unwrap();
-    assert_eq!(pool.workers(), 2);
     let errors: Arc<Mutex<Vec<String>>> = Arc::default();
     let gate: Gate = Arc::default();
     let instances: Vec<KafkaStreams> = (0..N)
         .map(|i| {
             b.create(&format!("in-{i}"), 1);
             b.create(&format!("out-{i}"), 1);
-            let c = config(&format!("pooled-{i}"), dir.path(), i % 2 == 1);
+            let c = config(&format!("{app}-{i}"), dir.path(), i % 2 == 1);
             let f = copy(&format!("in-{i}"), &format!("out-{i}"), &c, gate.clone(), Duration::ZERO, Arc::default());
-            let s = KafkaStreams::with_pool(f, c, Embedded::new(b.broker.clone()), pool.clone()).unwrap();
+            let s = make(f, c, Embedded::new(b.broker.clone()));
             let errors = errors.clone();
             s.set_uncaught_exception_handler(move |e| {
                 errors.lock().unwrap().push(e.to_string());
@@ -95,22 +97,19 @@ fn instances_on_two_workers_all_run_a_panicking_one_fails_alone_and_a_blocked_on
             s
         })
         .collect();
-    // The instances hold the pool; the caller's clone may go.
-    drop(pool);
     for s in &instances {
         wait_running(s);
     }
-    // A pooled stream thread keeps its name, thread index and (exactly-once) transactional id.
+    // A stream thread keeps its name, thread index and (exactly-once) transactional id.
     let md = instances[1].metadata_for_local_threads();
     assert_eq!(md.len(), 1);
     assert!(md[0].thread_name.ends_with("-StreamThread-1"), "{}", md[0].thread_name);
-    assert_eq!(md[0].transactional_id.as_deref(), Some(format!("pooled-1-{}-1", instances[1].process_id()).as_str()));
+    assert_eq!(md[0].transactional_id.as_deref(), Some(format!("{app}-1-{}-1", instances[1].process_id()).as_str()));
     assert_eq!(md[0].active_tasks.len(), 1);
     for i in 0..N {
         b.produce(&format!("in-{i}"), &[("k", "v1")]);
     }
-    // Instance 0 panics; instance 1 holds one of the two workers in its processor until the
-    // others are done.
+    // Instance 0 panics; instance 1 is stuck in its processor until the others are done.
     b.produce("in-0", &[("k", "panic")]);
     b.produce("in-1", &[("k", "block")]);
     for i in 0..N {
@@ -118,6 +117,7 @@ fn instances_on_two_workers_all_run_a_panicking_one_fails_alone_and_a_blocked_on
     }
     let (st, ok) = instances[0].wait_for_state(Duration::from_secs(30), |s| s == State::Error);
     assert!(ok, "the panicking instance is {st}");
+    // The panic reached the handler as the thread's error, and no other instance failed.
     assert_eq!(*errors.lock().unwrap(), vec!["illegal state: stream thread panicked: injected panic".to_owned()]);
     for (i, s) in instances.iter().enumerate().skip(2) {
         let topic = format!("out-{i}");
@@ -125,7 +125,7 @@ fn instances_on_two_workers_all_run_a_panicking_one_fails_alone_and_a_blocked_on
         assert_eq!(b.read_all(&topic, true), vec![("k".to_owned(), "v1".to_owned()), ("k".to_owned(), "v2".to_owned())]);
         assert_eq!(s.state(), State::Running, "instance {i}");
     }
-    // Later records still flow on the one worker left.
+    // Later records still flow.
     for i in 2..N {
         b.produce(&format!("in-{i}"), &[("k", "v3")]);
     }
@@ -133,6 +133,7 @@ fn instances_on_two_workers_all_run_a_panicking_one_fails_alone_and_a_blocked_on
         let topic = format!("out-{i}");
         wait_until(&topic, Duration::from_secs(30), || b.read_all(&topic, true).len() == 3);
     }
+    // Instance 1 is still stuck: it cannot have reached the record after `block`.
     assert!(!b.read_all("out-1", false).iter().any(|(_, v)| v == "v2"), "instance 1 went past its stuck record");
     *gate.0.lock().unwrap() = true;
     gate.1.notify_all();
@@ -143,6 +144,24 @@ fn instances_on_two_workers_all_run_a_panicking_one_fails_alone_and_a_blocked_on
         assert!(s.close(Duration::from_secs(30)));
     }
     assert_eq!(instances[1].state(), State::NotRunning);
+}
+
+#[test]
+fn instances_on_a_shared_runtime_a_panicking_one_fails_alone_and_a_blocked_one_holds_up_no_other() {
+    let shared = SharedRuntime::with_threads(1, 1).unwrap();
+    a_panicking_instance_fails_alone_and_a_blocked_one_holds_up_no_other("shared", &|f, c, e| {
+        KafkaStreams::with_runtime(f, c, e, shared.clone()).unwrap()
+    });
+}
+
+#[test]
+fn instances_on_two_pool_workers_a_panicking_one_fails_alone_and_a_blocked_one_holds_up_no_other() {
+    // The blocked instance holds one of the two workers; the six others share the second.
+    let pool = StreamThreadPool::new(2, SharedRuntime::with_threads(1, 1).unwrap()).unwrap();
+    assert_eq!(pool.workers(), 2);
+    a_panicking_instance_fails_alone_and_a_blocked_one_holds_up_no_other("pooled", &|f, c, e| {
+        KafkaStreams::with_pool(f, c, e, pool.clone()).unwrap()
+    });
 }
 
 /// Values of `out`, committed ones only, as numbers; asserts there is no duplicate.
