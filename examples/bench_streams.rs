@@ -5,6 +5,10 @@
 //! cargo run --release -p brook-examples --example bench_streams -- --records 1000000
 //! ```
 //!
+//! `--pool N` runs the stream threads as units of a `StreamThreadPool` of `N` workers
+//! (`KafkaStreams::with_pool`, as the SQL engine runs its persistent queries) instead of OS
+//! threads of their own, to measure what the pool costs.
+//!
 //! The input (`--records` records over `--keys` keys, `--value-bytes` each, 4 partitions) is
 //! produced before the clock starts; a run ends when the group's committed offsets reach the
 //! end of the input (both guarantees commit every 100 ms). CPU time is the process's user + system time over the run (stream
@@ -15,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use brook_broker::client::{Admin, Producer, ProducerConfig, ProducerRecord};
 use brook_broker::{Broker, BrokerConfig};
+use brook_processor_api::runtime::{SharedRuntime, StreamThreadPool};
 use brook_processor_api::{Embedded, KafkaStreams, StreamsConfig, TopologyTaskFactory};
 use clap::Parser;
 
@@ -44,6 +49,9 @@ struct Args {
     /// Run only this guarantee (`at_least_once` or `exactly_once_v2`).
     #[arg(long)]
     guarantee: Option<String>,
+    /// Run the stream threads on a `StreamThreadPool` of this many workers (0: OS threads).
+    #[arg(long, default_value_t = 0)]
+    pool: usize,
 }
 
 /// User + system CPU seconds of this process.
@@ -80,9 +88,21 @@ fn main() -> anyhow::Result<()> {
         }
         anyhow::Ok(())
     })?;
+    let pool = match args.pool {
+        0 => None,
+        n => Some(StreamThreadPool::new(n, SharedRuntime::new()?)?),
+    };
     println!(
-        "{} records, {} keys, {}-byte values, {} partitions, {} stream thread(s)",
-        args.records, args.keys, args.value_bytes, args.partitions, args.threads
+        "{} records, {} keys, {}-byte values, {} partitions, {} stream thread(s), {}",
+        args.records,
+        args.keys,
+        args.value_bytes,
+        args.partitions,
+        args.threads,
+        match args.pool {
+            0 => "each an OS thread".to_owned(),
+            n => format!("on a pool of {n} worker(s)"),
+        }
     );
     println!("{:<14} {:<16} {:>12} {:>10} {:>18}", "topology", "guarantee", "records/s", "seconds", "cpu-s/M records");
     for (name, stateful) in [("pass-through", false), ("count", true)] {
@@ -108,7 +128,10 @@ fn main() -> anyhow::Result<()> {
                 brook_examples::pass_through("input", "output")
             };
             let factory = Arc::new(TopologyTaskFactory::new(topology, &config)?);
-            let streams = KafkaStreams::new(factory, config, Embedded::new(broker.clone()))?;
+            let streams = match &pool {
+                Some(p) => KafkaStreams::with_pool(factory, config, Embedded::new(broker.clone()), p.clone())?,
+                None => KafkaStreams::new(factory, config, Embedded::new(broker.clone()))?,
+            };
             let admin = Admin::new(broker.clone());
             let cpu0 = cpu_seconds();
             let t0 = Instant::now();
