@@ -432,8 +432,7 @@ impl Consumer {
         let tps: Vec<(String, i32)> = partitions.iter().map(|tp| (tp.topic.clone(), tp.partition)).collect();
         let fetched = self
             .broker
-            .inner
-            .groups
+            .groups()
             .fetch_offsets(&group, Some(&tps), false)
             .map_err(|c| Error::kafka(c, format!("fetching offsets of group {group}")))?;
         Ok(fetched
@@ -717,7 +716,7 @@ impl Consumer {
             h.abort();
         }
         let member = Arc::downgrade(&self.member);
-        let groups = self.broker.inner.groups.clone();
+        let groups = self.broker.groups().clone();
         let every = self.config.heartbeat_interval;
         let instance = self.config.group_instance_id.clone();
         let notify = self.wakeup.notify.clone();
@@ -767,8 +766,7 @@ impl Consumer {
                 let member_id = self.member.lock().member_id.clone();
                 if !member_id.is_empty() {
                     self.broker
-                        .inner
-                        .groups
+                        .groups()
                         .leave_group(&group, &[(member_id, self.config.group_instance_id.clone())]);
                 }
             }
@@ -785,7 +783,7 @@ async fn join_and_sync(
     group: String,
     topics: Vec<String>,
 ) -> Result<Vec<TopicPartition>> {
-    let groups = broker.inner.groups.clone();
+    let groups = broker.groups().clone();
     loop {
         let member_id = member.lock().member_id.clone();
         let owned = Vec::new();

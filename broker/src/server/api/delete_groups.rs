@@ -11,8 +11,7 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req:
     let mut resp = DeleteGroupsResponse::default();
     resp.results = ctx
         .broker
-        .inner
-        .groups
+        .groups()
         .delete_groups(&ids)
         .into_iter()
         .map(|(id, code)| {

@@ -9,7 +9,7 @@ use crate::server::conn::ConnState;
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: DescribeGroupsRequest) -> DescribeGroupsResponse {
     let mut resp = DescribeGroupsResponse::default();
     for g in req.groups {
-        let d = ctx.broker.inner.groups.describe_group(g.0.as_str());
+        let d = ctx.broker.groups().describe_group(g.0.as_str());
         let mut dg = DescribedGroup::default();
         dg.error_code = d.error.as_i16();
         dg.group_id = GroupId(s(d.group_id));

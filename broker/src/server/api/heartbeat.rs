@@ -6,7 +6,7 @@ use super::{kafka_code, Ctx};
 use crate::server::conn::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: HeartbeatRequest) -> HeartbeatResponse {
-    let code = ctx.broker.inner.groups.heartbeat(
+    let code = ctx.broker.groups().heartbeat(
         req.group_id.0.as_str(),
         req.generation_id,
         req.member_id.as_str(),

@@ -25,7 +25,7 @@ pub(crate) async fn handle(ctx: &Ctx, conn: &mut ConnState, h: &RequestHeader, r
         client_host: format!("/{}", conn.peer.ip()),
         require_known_member_id: v >= 4,
     };
-    let r = ctx.broker.inner.groups.join_group(join).await;
+    let r = ctx.broker.groups().join_group(join).await;
     let mut resp = JoinGroupResponse::default();
     resp.error_code = kafka_code(r.error);
     resp.generation_id = r.generation_id;

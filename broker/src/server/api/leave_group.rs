@@ -15,7 +15,7 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, h: &RequestHeader, req:
     } else {
         vec![(req.member_id.to_string(), None)]
     };
-    let codes = ctx.broker.inner.groups.leave_group(req.group_id.0.as_str(), &members);
+    let codes = ctx.broker.groups().leave_group(req.group_id.0.as_str(), &members);
     let mut resp = LeaveGroupResponse::default();
     if h.request_api_version >= 3 {
         resp.members = req

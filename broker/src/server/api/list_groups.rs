@@ -11,8 +11,7 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req:
     let mut resp = ListGroupsResponse::default();
     resp.groups = ctx
         .broker
-        .inner
-        .groups
+        .groups()
         .list_groups(&states)
         .into_iter()
         .map(|g| {

@@ -14,8 +14,7 @@ use crate::server::conn::ConnState;
 
 fn fetch(ctx: &Ctx, group: &str, topics: Option<Vec<(String, i32)>>, stable: bool) -> Result<Vec<FetchedOffset>, i16> {
     ctx.broker
-        .inner
-        .groups
+        .groups()
         .fetch_offsets(group, topics.as_deref(), stable)
         .map_err(|c| c.as_i16())
 }

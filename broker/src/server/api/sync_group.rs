@@ -20,7 +20,7 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req:
             .map(|a| (a.member_id.to_string(), a.assignment.to_vec()))
             .collect(),
     };
-    let r = ctx.broker.inner.groups.sync_group(sync).await;
+    let r = ctx.broker.groups().sync_group(sync).await;
     let mut resp = SyncGroupResponse::default();
     resp.error_code = kafka_code(r.error);
     resp.protocol_type = r.protocol_type.map(s);
