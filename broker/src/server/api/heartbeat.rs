@@ -2,7 +2,7 @@
 
 use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse, RequestHeader};
 
-use super::{kafka_code, Ctx};
+use super::Ctx;
 use crate::server::conn::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: HeartbeatRequest) -> HeartbeatResponse {
@@ -13,6 +13,6 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req:
         req.group_instance_id.as_ref().map(|i| i.as_str()),
     );
     let mut resp = HeartbeatResponse::default();
-    resp.error_code = kafka_code(code);
+    resp.error_code = code.as_i16();
     resp
 }
