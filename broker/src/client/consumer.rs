@@ -226,14 +226,17 @@ pub struct Consumer {
     nonblocking: Option<NonBlocking>,
 }
 
+/// Where a background join leaves its assignment (or error) before calling `ready`.
+type JoinSlot = Arc<Mutex<Option<Result<Vec<TopicPartition>>>>>;
+
 /// A consumer driven by a scheduler of many consumers on few threads
 /// ([`Consumer::set_nonblocking`]).
 struct NonBlocking {
     handle: tokio::runtime::Handle,
     ready: Arc<dyn Fn() + Send + Sync>,
-    /// The group join (JoinGroup + SyncGroup) running as a task, and the subscription it joins
-    /// with.
-    join: Option<(tokio::task::JoinHandle<Result<Vec<TopicPartition>>>, Vec<String>)>,
+    /// The group join (JoinGroup + SyncGroup) running as a task: where it leaves its result,
+    /// the task, and the subscription it joins with.
+    join: Option<(JoinSlot, tokio::task::JoinHandle<()>, Vec<String>)>,
     /// Calls `ready` on data appended to the broker and on wakeups.
     watcher: tokio::task::JoinHandle<()>,
 }
@@ -649,12 +652,16 @@ impl Consumer {
 
     async fn ensure_membership(&mut self) -> Result<()> {
         if let Some(nb) = self.nonblocking.as_mut() {
-            if let Some((join, _)) = &nb.join {
-                if !join.is_finished() {
+            if let Some((slot, task, _)) = &nb.join {
+                if slot.lock().is_none() {
+                    if task.is_finished() {
+                        nb.join = None;
+                        return Err(Error::InvalidConfig("the group join task ended without a result".into()));
+                    }
                     return Ok(());
                 }
-                let Some((join, topics)) = nb.join.take() else { return Ok(()) };
-                let joined = join.await.map_err(|e| Error::InvalidConfig(format!("the group join task failed: {e}")))?;
+                let Some((slot, _, topics)) = nb.join.take() else { return Ok(()) };
+                let Some(joined) = slot.lock().take() else { return Ok(()) };
                 // A `subscribe` while the join ran: join again with the new topics.
                 let resubscribed = self.subscription.as_ref() != Some(&topics);
                 self.joined(joined?);
@@ -685,12 +692,14 @@ impl Consumer {
         match self.nonblocking.as_mut() {
             Some(nb) => {
                 let ready = nb.ready.clone();
+                let slot = JoinSlot::default();
+                let result = slot.clone();
                 let task = nb.handle.spawn(async move {
                     let r = join.await;
+                    *result.lock() = Some(r);
                     ready();
-                    r
                 });
-                nb.join = Some((task, topics));
+                nb.join = Some((slot, task, topics));
             }
             None => {
                 let tps = join.await?;
@@ -754,8 +763,8 @@ impl Consumer {
         }
         if let Some(nb) = self.nonblocking.take() {
             nb.watcher.abort();
-            if let Some((join, _)) = nb.join {
-                join.abort();
+            if let Some((_, task, _)) = nb.join {
+                task.abort();
             }
         }
         if self.subscription.is_some() {

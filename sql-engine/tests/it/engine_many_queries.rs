@@ -66,9 +66,9 @@ fn many_queries() {
     let (rt, _dir, broker, mut config) = live_setup(1);
     let _guard = rt.enter();
     config.properties.insert("ksql.streams.auto.offset.reset".into(), "earliest".into());
-    // A query reaches RUNNING when the poll that got its partitions returns: the 200 queries
-    // start one after the other.
-    config.properties.insert("ksql.streams.poll.ms".into(), "20".into());
+    // `poll.ms` stays at its default (100): a pooled query's consumer wakes its stream thread
+    // as soon as its group join is done, so starting 200 queries one after the other does not
+    // wait out a poll each; idle queries are polled every `poll.ms` for their commits.
     config.properties.insert(POOL_THREADS.into(), POOL.to_string());
     // Before the engine: its processing-log flusher and the shared runtime come on top.
     let mut e = Engine::new(config).unwrap();
