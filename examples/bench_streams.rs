@@ -52,6 +52,10 @@ struct Args {
     /// Run the stream threads on a `StreamThreadPool` of this many workers (0: OS threads).
     #[arg(long, default_value_t = 0)]
     pool: usize,
+    /// Without `--pool`: OS stream threads whose clients run on one `SharedRuntime`
+    /// (`KafkaStreams::with_runtime`) instead of runtimes of their own.
+    #[arg(long)]
+    shared_runtime: bool,
 }
 
 /// User + system CPU seconds of this process.
@@ -92,6 +96,7 @@ fn main() -> anyhow::Result<()> {
         0 => None,
         n => Some(StreamThreadPool::new(n, SharedRuntime::new()?)?),
     };
+    let shared = if args.shared_runtime { Some(SharedRuntime::new()?) } else { None };
     println!(
         "{} records, {} keys, {}-byte values, {} partitions, {} stream thread(s), {}",
         args.records,
@@ -99,9 +104,10 @@ fn main() -> anyhow::Result<()> {
         args.value_bytes,
         args.partitions,
         args.threads,
-        match args.pool {
-            0 => "each an OS thread".to_owned(),
-            n => format!("on a pool of {n} worker(s)"),
+        match (args.pool, args.shared_runtime) {
+            (0, false) => "each an OS thread".to_owned(),
+            (0, true) => "each an OS thread, clients on a shared runtime".to_owned(),
+            (n, _) => format!("on a pool of {n} worker(s)"),
         }
     );
     println!("{:<14} {:<16} {:>12} {:>10} {:>18}", "topology", "guarantee", "records/s", "seconds", "cpu-s/M records");
@@ -128,9 +134,11 @@ fn main() -> anyhow::Result<()> {
                 brook_examples::pass_through("input", "output")
             };
             let factory = Arc::new(TopologyTaskFactory::new(topology, &config)?);
-            let streams = match &pool {
-                Some(p) => KafkaStreams::with_pool(factory, config, Embedded::new(broker.clone()), p.clone())?,
-                None => KafkaStreams::new(factory, config, Embedded::new(broker.clone()))?,
+            let client = Embedded::new(broker.clone());
+            let streams = match (&pool, &shared) {
+                (Some(p), _) => KafkaStreams::with_pool(factory, config, client, p.clone())?,
+                (None, Some(rt)) => KafkaStreams::with_runtime(factory, config, client, rt.clone())?,
+                (None, None) => KafkaStreams::new(factory, config, client)?,
             };
             let admin = Admin::new(broker.clone());
             let cpu0 = cpu_seconds();

@@ -101,7 +101,7 @@
 //!
 //! [`KafkaStreams::with_pool`] goes further: the instance's stream threads are units of a
 //! [`StreamThreadPool`], whose `N` workers run the stream threads of every instance given it a
-//! bounded step at a time (poll without waiting, process about 2,000 records or 10 ms,
+//! bounded step at a time (poll without waiting, process about 20,000 records or 100 ms,
 //! punctuate, commit when due) and park the idle ones until their consumer wakes them, so `Q`
 //! instances need `N + SharedRuntime::threads()` threads. Semantics are those of OS stream
 //! threads (see [`StreamThreadPool`]).

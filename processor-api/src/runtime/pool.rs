@@ -5,8 +5,8 @@
 //! [`KafkaStreams::with_pool`](super::KafkaStreams::with_pool) is not an OS thread but a
 //! *unit*: the same state (clients, tasks, transactional producer, thread index and name) and
 //! the same loop body, run one iteration ("step") at a time by whichever worker takes it. A
-//! step polls with a zero timeout, processes a bounded number of records (2,000 or 10 ms,
-//! about), punctuates, maintains standbys and commits when due, then returns; the unit goes
+//! step polls with a zero timeout, processes a bounded number of records (as an OS stream
+//! thread's loop iteration: about 20,000 records or 100 ms), punctuates, maintains standbys and commits when due, then returns; the unit goes
 //! to the back of the ready queue when it has more to do, and is parked when it polled
 //! nothing and has nothing buffered. A parked unit costs nothing until its consumer says a
 //! poll may return something new (records appended, a group join done, a wakeup: see
@@ -33,8 +33,10 @@ use super::shared::SharedRuntime;
 use super::stream_thread::{self, Pace, Started, Step, ThreadShared};
 use crate::error::{Error, Result};
 
-/// How much a unit does per step.
-const POOLED: Pace = Pace { never_wait: true, max_records: 2_000, max_time: Duration::from_millis(10) };
+/// How much a unit does per step: as much as an OS stream thread's loop iteration. Smaller
+/// steps (2,000 records or 10 ms) halved the throughput of a stateful query
+/// (BENCHMARKS.md); a busy unit waits at most (busy units / workers) steps for its turn.
+const POOLED: Pace = Pace { never_wait: true, max_records: 20_000, max_time: Duration::from_millis(100) };
 
 /// A bounded pool of worker threads shared by the stream threads of many instances.
 ///
