@@ -5,6 +5,7 @@ use std::time::Duration;
 use brook_broker::{Broker, BrokerConfig};
 use brook_ksql_server::{KsqlServer, KsqlServerConfig};
 use brook_sql_engine::EngineConfig;
+use futures::StreamExt;
 use serde_json::Value;
 
 /// A running server; stops when dropped.
@@ -19,11 +20,17 @@ pub(crate) struct TestServer {
 
 impl TestServer {
     pub(crate) async fn start() -> Self {
+        Self::start_with(KsqlServerConfig::default(), reqwest::Client::new()).await
+    }
+
+    /// A server with `config` (its body limit set to 64 KiB), spoken to by `client`; the URL is
+    /// `https://localhost:port` when `config.tls` is set.
+    pub(crate) async fn start_with(config: KsqlServerConfig, client: reqwest::Client) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut bc = BrokerConfig::new(dir.path().join("log"));
         bc.group_initial_rebalance_delay = Duration::ZERO;
         let broker = Broker::open(bc).await.unwrap();
-        Self::serve(broker, dir).await
+        Self::serve(broker, dir, config, client).await
     }
 
     /// Stops the server (and its engine), then starts a new one over the same broker.
@@ -32,22 +39,28 @@ impl TestServer {
         self.served.take().unwrap().await.unwrap().unwrap();
         let broker = self.broker.clone();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
-        Self::serve(broker, dir).await
+        Self::serve(broker, dir, KsqlServerConfig::default(), self.client.clone()).await
     }
 
-    async fn serve(broker: Broker, dir: tempfile::TempDir) -> Self {
+    async fn serve(broker: Broker, dir: tempfile::TempDir, config: KsqlServerConfig, client: reqwest::Client) -> Self {
         let mut engine = EngineConfig::live(broker.clone(), dir.path().join("state"));
         engine.properties.insert("ksql.streams.commit.interval.ms".into(), "50".into());
         engine.properties.insert("ksql.streams.cache.max.bytes.buffering".into(), "0".into());
-        let config = KsqlServerConfig { max_body_bytes: 64 * 1024, ..KsqlServerConfig::default() };
+        let scheme = if config.tls.is_some() { "https://localhost" } else { "http://127.0.0.1" };
+        let config = KsqlServerConfig { max_body_bytes: 64 * 1024, ..config };
         let server = KsqlServer::start(engine, config).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let url = format!("{scheme}:{}", listener.local_addr().unwrap().port());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let served = tokio::spawn(server.serve(listener, async move {
             let _ = stopped.await;
         }));
-        TestServer { url, client: reqwest::Client::new(), stop: Some(stop), served: Some(served), broker, dir }
+        TestServer { url, client, stop: Some(stop), served: Some(served), broker, dir }
+    }
+
+    /// The broker the server runs on.
+    pub(crate) fn broker(&self) -> &Broker {
+        &self.broker
     }
 
     /// POSTs `body` (JSON text as given) and returns the status, content type and JSON body.
@@ -80,7 +93,7 @@ impl Drop for TestServer {
     }
 }
 
-async fn split(resp: reqwest::Response) -> (u16, String, Value) {
+pub(crate) async fn split(resp: reqwest::Response) -> (u16, String, Value) {
     let status = resp.status().as_u16();
     let ct = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
     let text = resp.text().await.unwrap();
@@ -108,4 +121,31 @@ pub(crate) fn mask(mut v: Value) -> Value {
     }
     walk(&mut v);
     v
+}
+
+/// The lines of a streamed response.
+pub(crate) struct Lines {
+    stream: futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    buf: Vec<u8>,
+}
+
+impl Lines {
+    pub(crate) fn new(resp: reqwest::Response) -> Self {
+        Lines { stream: resp.bytes_stream().boxed(), buf: Vec::new() }
+    }
+
+    /// The next line, or `None` when the response ends (a guard fails the test after 60 s).
+    pub(crate) async fn next(&mut self) -> Option<String> {
+        loop {
+            if let Some(at) = self.buf.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=at).collect();
+                return Some(String::from_utf8(line).unwrap().trim_end().to_owned());
+            }
+            match tokio::time::timeout(Duration::from_secs(60), self.stream.next()).await.expect("no line within 60 s") {
+                Some(chunk) => self.buf.extend_from_slice(&chunk.unwrap()),
+                None if self.buf.is_empty() => return None,
+                None => return Some(String::from_utf8(std::mem::take(&mut self.buf)).unwrap()),
+            }
+        }
+    }
 }

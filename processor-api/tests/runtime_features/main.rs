@@ -8,5 +8,6 @@ mod harness;
 #[cfg(feature = "kafka")]
 mod kafka_seam;
 mod many_instances;
+mod offset_reset;
 mod patterns;
 mod queries;

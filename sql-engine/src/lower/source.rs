@@ -33,6 +33,12 @@ pub(crate) struct Layout {
 }
 
 impl Layout {
+    /// Whether the row is the value columns in order, then the pseudo and key columns (no
+    /// header columns).
+    pub(crate) fn plain(&self) -> bool {
+        self.slots.iter().enumerate().all(|(i, s)| matches!(s, Slot::Value(j) if *j == i))
+    }
+
     /// Value and header columns, `ROWTIME`, `ROWPARTITION`, `ROWOFFSET`, the key columns, and
     /// for windowed sources `WINDOWSTART`, `WINDOWEND`.
     #[allow(clippy::too_many_arguments)]
@@ -69,6 +75,20 @@ impl Layout {
     }
 }
 
+/// The record time a `TIMESTAMP` column's value gives (`format` parses strings); -1 for a
+/// value that is unreadable or `NULL`, whose record is skipped, as ksqlDB's extractors do.
+pub(crate) fn timestamp_millis(v: Option<Value>, ty: Option<&SqlType>, format: Option<&str>, utc: &crate::function::javatime::Zone) -> i64 {
+    match (v, ty) {
+        (Some(Value::BigInt(ms)) | Some(Value::Timestamp(ms)), _) => ms,
+        (Some(Value::Int(ms)), Some(SqlType::Int)) => i64::from(ms),
+        (Some(Value::String(text)), _) => match format {
+            Some(f) => crate::function::javatime::parse_instant(&text, f, utc).unwrap_or(-1),
+            None => -1,
+        },
+        _ => -1,
+    }
+}
+
 /// The key of a source record: plain key columns, or key columns with their window.
 pub(crate) trait SourceKey: brook_streams_dsl::Data {
     /// The key columns and the window bounds.
@@ -97,6 +117,8 @@ impl SourceKey for Windowed<Row> {
 
 struct SourceProcessor {
     layout: Arc<Layout>,
+    /// [`Layout::plain`].
+    plain: bool,
 }
 
 impl<K: SourceKey> Processor<Option<K>, Option<Row>, Option<K>, Option<Row>> for SourceProcessor {
@@ -112,7 +134,23 @@ impl<K: SourceKey> Processor<Option<K>, Option<Row>, Option<K>, Option<Row>> for
             return Ok(());
         };
         let (cols, window) = key.parts();
-        let row = self.layout.row(cols, &value, ts, partition, offset, &headers, window);
+        let row = if self.plain {
+            // The value row already starts the source row: append the rest in place.
+            let mut row = value;
+            row.reserve(3 + cols.len() + 2 * usize::from(window.is_some()));
+            row.resize(self.layout.slots.len(), Value::Null);
+            row.push(Value::BigInt(ts));
+            row.push(Value::Int(partition));
+            row.push(Value::BigInt(offset));
+            row.extend(cols.iter().cloned());
+            if let Some((start, end)) = window {
+                row.push(Value::BigInt(start));
+                row.push(Value::BigInt(end));
+            }
+            row
+        } else {
+            self.layout.row(cols, &value, ts, partition, offset, &headers, window)
+        };
         ctx.forward(Record::with_all(Some(key), Some(row), ts, headers))
     }
 }
@@ -165,22 +203,14 @@ fn read<K: SourceKey>(
                 (None, Some(i)) => r.key.as_ref().and_then(|b| key_serde.read(&r.topic, b).ok()).and_then(|row| row.get(i).cloned()),
                 _ => None,
             };
-            match (v, &ty) {
-                (Some(Value::BigInt(ms)) | Some(Value::Timestamp(ms)), _) => ms,
-                (Some(Value::Int(ms)), Some(SqlType::Int)) => i64::from(ms),
-                (Some(Value::String(text)), _) => match &format {
-                    Some(f) => crate::function::javatime::parse_instant(&text, f, &utc).unwrap_or(-1),
-                    None => -1,
-                },
-                // Unreadable or NULL timestamps: the record is skipped, as ksqlDB's extractors do.
-                _ => -1,
-            }
+            timestamp_millis(v, ty.as_ref(), format.as_deref(), &utc)
         };
         consumed = consumed.with_timestamp_extractor(Arc::new(extractor));
     }
     let stream: KStream<K, Row> = builder.stream(&[&s.topic], consumed);
     let layout = Arc::new(layout);
-    Ok(stream.process_values(move || SourceProcessor { layout: layout.clone() }, &[]))
+    let plain = layout.plain();
+    Ok(stream.process_values(move || SourceProcessor { layout: layout.clone(), plain }, &[]))
 }
 
 /// `StreamSource`.
