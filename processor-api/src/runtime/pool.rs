@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use super::shared::SharedRuntime;
+use super::state::ThreadState;
 use super::stream_thread::{self, Pace, Started, Step, ThreadShared};
 use crate::error::{Error, Result};
 
@@ -126,6 +127,19 @@ struct Sched {
     /// A worker waits for the first timer (the others wait for work only).
     timer_watch: bool,
     shutdown: bool,
+}
+
+impl Sched {
+    /// Queues a unit: at the front while its stream thread is not RUNNING yet (starting,
+    /// joining its group, restoring), so that a query starts without waiting behind every
+    /// running unit that a broker append woke; at the back otherwise.
+    fn enqueue(&mut self, unit: Arc<Unit>) {
+        if unit.shared.state() == ThreadState::Running {
+            self.ready.push_back(unit);
+        } else {
+            self.ready.push_front(unit);
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,7 +259,7 @@ impl StreamThreadPool {
         });
         let mut sched = pool.sched.lock();
         sched.slots.insert(unit.id, Slot::Queued);
-        sched.ready.push_back(unit.clone());
+        sched.ready.push_front(unit.clone());
         drop(sched);
         pool.cv.notify_one();
         unit
@@ -273,7 +287,7 @@ impl Unit {
                 let key = (*at, self.id);
                 sched.timers.remove(&key);
                 sched.slots.insert(self.id, Slot::Queued);
-                sched.ready.push_back(self.clone());
+                sched.enqueue(self.clone());
                 drop(sched);
                 pool.cv.notify_one();
             }
@@ -369,7 +383,7 @@ fn work(pool: &Arc<Pool>) {
                     let woken = matches!(sched.slots.get(&unit.id), Some(Slot::Running { woken: true }));
                     if matches!(outcome, Outcome::Busy) || woken {
                         sched.slots.insert(unit.id, Slot::Queued);
-                        sched.ready.push_back(unit);
+                        sched.enqueue(unit);
                     } else {
                         let at = Instant::now() + unit.poll;
                         let first = sched.timers.first_key_value().is_none_or(|(k, _)| (at, unit.id) < *k);
