@@ -205,6 +205,15 @@ fn the_repl_over_rest_in_a_terminal() {
     t.wait_for("Query terminated", 1);
     next_prompt();
 
+    // PRINT without LIMIT follows the topic on the server until Ctrl-C.
+    t.line("PRINT 'rivers' FROM BEGINNING;");
+    t.wait_for("value: {\"NAME\":\"Rhine\"}, partition: 0", 1);
+    assert!(t.screen().contains("Key format: JSON or KAFKA_STRING\nValue format: JSON or KAFKA_STRING\n"), "{}", t.screen());
+    assert!(!t.screen().contains("Topic printing ceased"), "PRINT stopped by itself:\n{}", t.screen());
+    t.keys(&["C-c"]);
+    t.wait_for("Topic printing ceased", 1);
+    next_prompt();
+
     // A pull query on a table the server materializes.
     run("CREATE TABLE NAMES AS SELECT ID, LATEST_BY_OFFSET(NAME) AS NAME FROM RIVERS GROUP BY ID EMIT CHANGES;");
     assert!(t.screen().contains("Created query with ID CTAS_NAMES_"), "{}", t.screen());

@@ -14,6 +14,7 @@ mod ddl;
 pub mod entities;
 pub mod fanout;
 mod live;
+pub mod print;
 pub mod processing_log;
 pub mod push;
 mod pull;
@@ -149,6 +150,14 @@ impl Engine {
     /// As [`Engine::new`].
     pub fn new_test() -> Result<Self> {
         Self::new(EngineConfig::test())
+    }
+
+    /// The broker live queries run on; `None` in test mode.
+    pub fn broker(&self) -> Option<&brook_broker::Broker> {
+        match &self.runtime {
+            Runtime::Live(l) => Some(&l.broker),
+            Runtime::Test(_) => None,
+        }
     }
 
     /// The catalog.
