@@ -156,12 +156,6 @@ impl OffsetsLog for OffsetsWriter {
         let inner = self.0.upgrade().ok_or(Error::Shutdown)?;
         inner.internal_partition(OFFSETS_TOPIC, partition)?.sync_to(upto)
     }
-
-    /// The transaction coordinator writes the markers to every partition of the transaction,
-    /// `__consumer_offsets` ones included, before it calls `complete_txn`.
-    fn append_marker(&self, _: i32, _: i64, _: i16, _: bool) -> Result<()> {
-        Ok(())
-    }
 }
 
 impl Broker {
