@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod errors;
+mod golden;
 mod ksql;
 mod push_fanout;
 mod queries;
