@@ -171,10 +171,10 @@ impl Engine {
         Self::new(EngineConfig::test())
     }
 
-    /// The broker live queries run on; `None` in test mode.
+    /// The in-process broker live queries run on; `None` in test mode and over a Kafka cluster.
     pub fn broker(&self) -> Option<&brook_broker::Broker> {
         match &self.runtime {
-            Runtime::Live(l) => Some(&l.broker),
+            Runtime::Live(l) => l.cluster.embedded_broker(),
             Runtime::Test(_) => None,
         }
     }

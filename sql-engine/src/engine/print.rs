@@ -162,7 +162,7 @@ impl TopicFollower {
                 if data.records.is_empty() {
                     continue;
                 }
-                let records = super::live::committed_records(&data, offset)?;
+                let records = crate::cluster::committed_records(&data, offset)?;
                 out.extend(records.into_iter().map(|r| PrintRecord { partition: p, timestamp: r.timestamp, key: r.key, value: r.value }));
             }
             let now = Instant::now();
