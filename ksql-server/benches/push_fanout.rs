@@ -10,7 +10,8 @@
 //!
 //! Options: `--queries N` (default 1000), `--rows R` (default 2000), `--value-bytes B` (size of
 //! the string column, default 100), `--filter` (every query has `WHERE ID >= 0` and a
-//! projection, so each row is evaluated per query).
+//! projection, so each row is evaluated per query), `--max-lag-rows L` (the shared reader's lag
+//! bound, `ksql.query.push.shared.max.lag.rows`; default the server's, 1,000).
 
 use std::io::{BufRead, Write};
 use std::process::{Child, Command, Stdio};
@@ -37,8 +38,9 @@ fn main() {
     let rows = arg("--rows", 2000);
     let value_bytes = arg("--value-bytes", 100);
     let filter = args.iter().any(|a| a == "--filter");
+    let lag = args.iter().position(|a| a == "--max-lag-rows").and_then(|i| args.get(i + 1)).cloned();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    rt.block_on(run(queries, rows, value_bytes, filter));
+    rt.block_on(run(queries, rows, value_bytes, filter, lag));
 }
 
 /// The server side: a broker and the REST server in this (child) process; prints `PORT <p>`,
@@ -105,7 +107,7 @@ fn start_server() -> Server {
     Server { child, stdin, stdout, url: format!("http://127.0.0.1:{port}") }
 }
 
-async fn run(queries: usize, rows: usize, value_bytes: usize, filter: bool) {
+async fn run(queries: usize, rows: usize, value_bytes: usize, filter: bool, lag: Option<String>) {
     let mut server = start_server();
     let pid = server.child.id();
     let http = reqwest::Client::new();
@@ -121,12 +123,16 @@ async fn run(queries: usize, rows: usize, value_bytes: usize, filter: bool) {
     let connections: Vec<reqwest::Client> =
         (0..queries.div_ceil(STREAMS_PER_CONNECTION)).map(|_| reqwest::Client::builder().http2_prior_knowledge().build().expect("client")).collect();
     let sql = if filter { "SELECT ID, UCASE(V) AS U FROM S WHERE ID >= 0 EMIT CHANGES;" } else { "SELECT ID, V FROM S EMIT CHANGES;" };
+    let properties = match &lag {
+        Some(l) => json!({ "ksql.query.push.shared.max.lag.rows": l }),
+        None => json!({}),
+    };
     let delivered = Arc::new(AtomicU64::new(0));
     let (ready, mut readies) = tokio::sync::mpsc::channel::<()>(queries.max(1));
     let started = Instant::now();
     let mut clients = Vec::new();
     for i in 0..queries {
-        let req = connections[i / STREAMS_PER_CONNECTION].post(format!("{}/query-stream", server.url)).body(json!({ "sql": sql }).to_string());
+        let req = connections[i / STREAMS_PER_CONNECTION].post(format!("{}/query-stream", server.url)).body(json!({ "sql": sql, "properties": properties }).to_string());
         let (ready, delivered) = (ready.clone(), delivered.clone());
         clients.push(tokio::spawn(async move {
             let resp = req.send().await.expect("query-stream");
@@ -187,7 +193,11 @@ async fn run(queries: usize, rows: usize, value_bytes: usize, filter: bool) {
     let mut line = String::new();
     server.stdout.read_line(&mut line).expect("PRODUCED");
     let total = delivered.load(Ordering::Relaxed);
-    println!("push_fanout: {queries} push queries{} on one stream, {rows} rows of ~{value_bytes} B produced", if filter { " (WHERE + UCASE each)" } else { "" });
+    println!(
+        "push_fanout: {queries} push queries{} on one stream, {rows} rows of ~{value_bytes} B produced, max lag {}",
+        if filter { " (WHERE + UCASE each)" } else { "" },
+        lag.as_deref().unwrap_or("1000 (default)")
+    );
     println!("  start {queries} queries:   {:.2} s ({:.0} queries/s)", start_time.as_secs_f64(), queries as f64 / start_time.as_secs_f64());
     println!("  delivered:             {total} rows in {:.2} s = {:.0} rows/s in total", elapsed.as_secs_f64(), total as f64 / elapsed.as_secs_f64());
     println!("  dropped queries:       {dropped}");
