@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
-use super::coordinator::{GroupCoordinator, Inner};
+use super::coordinator::{GroupCoordinator, GroupsState};
 use super::rebalance::store_error;
 use super::state::{CommittedOffset, Group, GroupState};
 use super::storage::{group_key, offset_key, offset_value, OffsetValue};
@@ -71,7 +71,7 @@ impl GroupCoordinator {
     /// The group checks of an OffsetCommit (creating the group for a standalone commit).
     fn check_commit(
         &self,
-        inner: &mut Inner,
+        inner: &mut GroupsState,
         group_id: &str,
         generation: i32,
         member_id: &str,
@@ -188,7 +188,7 @@ impl GroupCoordinator {
     /// applies them once they are durable.
     fn store_offsets(
         &self,
-        inner: &mut Inner,
+        inner: &mut GroupsState,
         group_id: &str,
         offsets: &[OffsetCommit],
         producer: Option<(i64, i16)>,
@@ -260,7 +260,7 @@ impl GroupCoordinator {
             return appended.codes;
         }
         let mut inner = self.inner.lock();
-        let Inner { groups, txn_groups, .. } = &mut *inner;
+        let GroupsState { groups, txn_groups, .. } = &mut *inner;
         let Some(group) = groups.get_mut(&appended.group_id) else {
             return appended.codes;
         };
@@ -281,28 +281,20 @@ impl GroupCoordinator {
         appended.codes
     }
 
-    /// Ends a transaction's offset commits once its markers are written: with `commit` the
+    /// Ends a transaction's offset commits once the transaction coordinator has written its
+    /// markers (to `__consumer_offsets` too, where replay finds them): with `commit` the
     /// producer's pending offsets become committed (unless a newer plain commit exists), else
-    /// they are dropped. A marker is appended to each `__consumer_offsets` partition involved.
+    /// they are dropped.
     pub(crate) fn complete_txn(&self, producer_id: i64, commit: bool) {
         let mut inner = self.inner.lock();
-        let partitions = self.finish_txn(&mut inner, producer_id, commit, None);
-        drop(inner);
-        for (partition, epoch) in partitions {
-            if let Err(e) = self
-                .log
-                .append_marker(partition, producer_id, epoch, commit)
-            {
-                tracing::warn!(producer_id, partition, error = %e, "failed to write txn marker to __consumer_offsets");
-            }
-        }
+        self.finish_txn(&mut inner, producer_id, commit, None);
     }
 
     /// Materializes or drops `producer_id`'s pending offsets (only in groups stored in
     /// `partition`, when given). Returns the partitions touched, with the producer epoch.
     pub(super) fn finish_txn(
         &self,
-        inner: &mut Inner,
+        inner: &mut GroupsState,
         producer_id: i64,
         commit: bool,
         partition: Option<i32>,

@@ -7,7 +7,9 @@ mod util;
 mod embedding;
 mod messages;
 mod readme;
+mod datagen;
 mod sql;
+mod sql_rest;
 mod test_runner;
 mod tools;
 

@@ -66,7 +66,7 @@ async fn a_restarted_server_replays_the_command_topic() {
         "CREATE TYPE PRICE AS STRUCT<AMOUNT DOUBLE>;\n\
          CREATE STREAM S (ID INT KEY, P PRICE) WITH (KAFKA_TOPIC='s', PARTITIONS=1, FORMAT='JSON');\n\
          CREATE STREAM T AS SELECT ID, P FROM S;\n\
-         CREATE STREAM U AS SELECT ID FROM S;\n\
+         CREATE STREAM U AS SELECT ID, P FROM S;\n\
          CREATE TABLE C AS SELECT ID, COUNT(*) AS N FROM S GROUP BY ID;\n\
          TERMINATE CSAS_U_1;\n\
          DROP STREAM U;",
