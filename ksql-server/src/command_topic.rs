@@ -11,8 +11,10 @@
 
 use std::collections::BTreeMap;
 
-use brook_broker::record::{BatchBuilder, Compression};
-use brook_broker::Broker;
+use std::sync::Arc;
+
+use brook_sql_engine::cluster::Cluster;
+use brook_sql_engine::engine::OutputRecord;
 use brook_sql_engine::parser::ast::Statement;
 use brook_sql_engine::Engine;
 use serde::{Deserialize, Serialize};
@@ -28,14 +30,14 @@ struct Command {
     streams_properties: BTreeMap<String, String>,
 }
 
-/// The command topic over a broker.
+/// The command topic on the engine's cluster.
 #[derive(Debug)]
 pub(crate) struct CommandTopic {
-    broker: Broker,
+    cluster: Arc<dyn Cluster>,
     topic: String,
 }
 
-fn broker_err(e: brook_broker::Error) -> Error {
+fn cluster_err(e: brook_sql_engine::Error) -> Error {
     Error::Generic { code: crate::error::SERVER_ERROR, message: format!("command topic: {e}") }
 }
 
@@ -56,13 +58,13 @@ pub(crate) fn recorded(s: &Statement) -> bool {
 
 impl CommandTopic {
     /// Opens the topic of `service_id`, creating it with one partition.
-    pub(crate) fn open(broker: Broker, service_id: &str) -> Result<Self> {
+    pub(crate) fn open(cluster: Arc<dyn Cluster>, service_id: &str) -> Result<Self> {
         let topic = format!("_confluent-ksql-{service_id}_command_topic");
-        if broker.partition_count(&topic, false).is_err() {
+        if cluster.partition_count(&topic).map_err(cluster_err)?.is_none() {
             let configs = BTreeMap::from([("retention.ms".to_owned(), "-1".to_owned())]);
-            broker.create_topic(&topic, 1, configs).map_err(broker_err)?;
+            cluster.create_topic(&topic, 1, &configs).map_err(cluster_err)?;
         }
-        Ok(CommandTopic { broker, topic })
+        Ok(CommandTopic { cluster, topic })
     }
 
     /// Appends an accepted statement.
@@ -70,17 +72,14 @@ impl CommandTopic {
         let value = serde_json::to_vec(&Command { statement: statement.to_owned(), streams_properties: props.clone() })
             .map_err(|e| Error::bad_request(e.to_string()))?;
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-        let mut b = BatchBuilder::new(Compression::None);
-        b.push(now, Some(command_id.as_bytes()), Some(&value), &[]);
-        let mut batch = b.build().map_err(broker_err)?;
-        self.broker.produce(&self.topic, 0, &mut batch).map_err(broker_err)?;
-        Ok(())
+        let record = OutputRecord { key: Some(command_id.as_bytes().to_vec()), value: Some(value), timestamp: now, headers: vec![] };
+        self.cluster.append(&self.topic, &[record]).map_err(cluster_err)
     }
 
     /// Runs every recorded statement on `engine`, in order; a statement that fails now is
     /// logged and skipped, as ksqlDB skips commands it cannot execute on replay.
     pub(crate) fn replay(&self, engine: &mut Engine) -> Result<usize> {
-        let records = engine.read_output(&self.topic).map_err(|e| Error::Generic { code: crate::error::SERVER_ERROR, message: e.to_string() })?;
+        let records = self.cluster.read_all(&self.topic).map_err(cluster_err)?;
         let mut n = 0;
         for r in records {
             let Some(value) = r.value else { continue };

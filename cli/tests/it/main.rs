@@ -9,6 +9,7 @@ mod messages;
 mod readme;
 mod datagen;
 mod sql;
+mod sql_kafka;
 mod sql_rest;
 mod test_runner;
 mod tools;
