@@ -15,6 +15,7 @@ mod ddl;
 pub mod entities;
 pub mod fanout;
 mod live;
+pub mod print;
 pub mod processing_log;
 pub mod push;
 mod pull;
@@ -168,6 +169,14 @@ impl Engine {
     /// As [`Engine::new`].
     pub fn new_test() -> Result<Self> {
         Self::new(EngineConfig::test())
+    }
+
+    /// The in-process broker live queries run on; `None` in test mode and over a Kafka cluster.
+    pub fn broker(&self) -> Option<&brook_broker::Broker> {
+        match &self.runtime {
+            Runtime::Live(l) => l.cluster.embedded_broker(),
+            Runtime::Test(_) => None,
+        }
     }
 
     /// The catalog.
