@@ -205,7 +205,7 @@ impl PushStop {
 }
 
 /// Rows moved into one response chunk at most.
-const CHUNK_ROWS: usize = 256;
+const CHUNK_ROWS: usize = 64;
 
 /// A push query's response as a stream of chunks: the header, its rows as they arrive (what
 /// is ready goes out as one chunk), and the end (or an error line when the server dropped the
