@@ -64,6 +64,11 @@ impl TestServer {
         split(self.client.get(format!("{}{path}", self.url)).send().await.unwrap()).await
     }
 
+    /// The broker under the server.
+    pub(crate) fn broker(&self) -> &Broker {
+        &self.broker
+    }
+
     /// Runs statements on `/ksql`, expecting success.
     pub(crate) async fn ksql(&self, ksql: &str) -> Value {
         let (status, _, body) = self.post("/ksql", &serde_json::json!({ "ksql": ksql, "streamsProperties": {} })).await;
