@@ -7,6 +7,7 @@ mod util;
 mod embedding;
 mod messages;
 mod readme;
+mod recovery;
 mod sql;
 mod test_runner;
 mod tools;

@@ -48,7 +48,8 @@ impl Engine {
 
     /// Applies a recorded command: its catalog change and its query, started from the recorded
     /// execution steps under the recorded properties (the server's, then the session's, over
-    /// today's). Nothing is recorded while it runs.
+    /// today's). Nothing is recorded while it runs; a live query is started without waiting for
+    /// it to run (it may wait for its group, as after a crash).
     ///
     /// # Errors
     /// A change that no longer fits the catalog (a source that exists, or is missing), a query
@@ -59,10 +60,12 @@ impl Engine {
         overrides.extend(c.streams_properties.clone());
         let saved_overrides = std::mem::replace(&mut self.overrides, overrides);
         let saved_recording = self.recorded.take();
+        self.replaying = true;
         let out = match &c.plan {
             Some(plan) => self.apply_plan(plan, &c.statement),
             None => self.apply_text(&c.statement),
         };
+        self.replaying = false;
         self.overrides = saved_overrides;
         self.recorded = saved_recording;
         out

@@ -100,8 +100,10 @@ pub(crate) fn read_all(broker: &Broker, topic: &str) -> Result<Vec<OutputRecord>
     Ok(out)
 }
 
-/// Runs `topology` on a new [`KafkaStreams`] (on the shared runtime, if any) and waits until it runs.
-fn launch(broker: &Broker, shared: Option<&SharedRuntime>, id: &str, mut config: StreamsConfig, topology: Topology) -> Result<KafkaStreams> {
+/// Runs `topology` on a new [`KafkaStreams`] (on the shared runtime, if any) and, with `wait`,
+/// waits until it runs. One still rebalancing after 30 s is kept (a member of a killed
+/// instance holds its group until its session times out) and goes on starting.
+fn launch(broker: &Broker, shared: Option<&SharedRuntime>, id: &str, mut config: StreamsConfig, topology: Topology, wait: bool) -> Result<KafkaStreams> {
     config.deserialization_exception_handler = HandlerResponse::Continue;
     let factory = Arc::new(TopologyTaskFactory::new(topology, &config).map_err(|e| Error::Eval(e.to_string()))?);
     let client = Embedded::new(broker.clone());
@@ -111,9 +113,13 @@ fn launch(broker: &Broker, shared: Option<&SharedRuntime>, id: &str, mut config:
     }
     .map_err(|e| Error::Eval(e.to_string()))?;
     streams.start().map_err(|e| Error::Eval(e.to_string()))?;
-    let (state, ok) = streams.wait_for_state(Duration::from_secs(30), |s| s == State::Running);
-    if !ok {
-        return Err(Error::Eval(format!("query {id} did not start: {}", state.name())));
+    if !wait {
+        return Ok(streams);
+    }
+    match streams.wait_for_state(Duration::from_secs(30), |s| s == State::Running) {
+        (_, true) => {}
+        (State::Rebalancing, false) => tracing::warn!(query = id, "query still rebalancing after 30 s; it goes on starting"),
+        (state, false) => return Err(Error::Eval(format!("query {id} did not start: {}", state.name()))),
     }
     Ok(streams)
 }
@@ -148,12 +154,12 @@ impl LiveRuntime {
 
     /// Runs `topology` on a new [`KafkaStreams`] of this runtime and waits until it runs.
     pub(crate) fn launch(&self, id: &str, config: StreamsConfig, topology: Topology) -> Result<KafkaStreams> {
-        launch(&self.broker, self.shared.as_ref(), id, config, topology)
+        launch(&self.broker, self.shared.as_ref(), id, config, topology, true)
     }
 
-    /// Starts a query on the runtime and waits until it runs.
-    pub(crate) fn start(&mut self, id: &str, config: StreamsConfig, topology: Topology) -> Result<()> {
-        let streams = self.launch(id, config, topology)?;
+    /// Starts a query on the runtime and, with `wait`, waits until it runs.
+    pub(crate) fn start(&mut self, id: &str, config: StreamsConfig, topology: Topology, wait: bool) -> Result<()> {
+        let streams = launch(&self.broker, self.shared.as_ref(), id, config, topology, wait)?;
         self.queries.insert(id.to_owned(), streams);
         Ok(())
     }

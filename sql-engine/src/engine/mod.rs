@@ -110,6 +110,8 @@ pub struct Engine {
     transient: AtomicU64,
     /// The commands recorded since [`Engine::take_commands`]; `None` while not recording.
     recorded: Option<Vec<crate::plan::command::Command>>,
+    /// Applying a recorded command: live queries start without waiting to run.
+    replaying: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -141,6 +143,7 @@ impl Engine {
             test_topics: BTreeMap::new(),
             transient: AtomicU64::new(0),
             recorded: None,
+            replaying: false,
         };
         ddl::create_processing_log_stream(&mut engine)?;
         Ok(engine)

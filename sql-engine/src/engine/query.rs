@@ -34,8 +34,10 @@ pub(crate) fn start(engine: &mut Engine, plan: &PhysicalPlan, reads: Vec<String>
         Runtime::Test(p) => p.start(&plan.query_id, &app, topology, reads, false),
         Runtime::Live(_) => {
             let config = engine.streams_config(&plan.query_id)?;
+            // Replayed queries start side by side, as ksqlDB's do, each resuming once its group lets it.
+            let wait = !engine.replaying;
             let Runtime::Live(l) = &mut engine.runtime else { unreachable!() };
-            l.start(&plan.query_id, config, topology)
+            l.start(&plan.query_id, config, topology, wait)
         }
     }
 }
