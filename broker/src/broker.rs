@@ -90,7 +90,7 @@ pub(crate) struct Inner {
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
     /// Serializes catalog changes (create, delete, add partitions, alter configs).
     catalog: Mutex<()>,
-    pub(crate) groups: Arc<GroupCoordinator>,
+    groups: Arc<GroupCoordinator>,
     pub(crate) txns: Mutex<TxnState>,
     /// What every partition log shares (open-file pool, cleaner memory).
     logs: Arc<LogShared>,
@@ -99,6 +99,13 @@ pub(crate) struct Inner {
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// `<log.dirs>/.lock`, held from open until shutdown (or the last handle is dropped).
     dir_lock: Mutex<Option<DirLock>>,
+}
+
+impl Inner {
+    /// The group coordinator (see [`Broker::groups`]).
+    pub(crate) fn groups(&self) -> &Arc<GroupCoordinator> {
+        &self.groups
+    }
 }
 
 /// A handle to a running broker; cheap to clone. The embedded client, the wire-protocol server
@@ -203,6 +210,12 @@ impl Broker {
     /// The configuration the broker runs with.
     pub fn config(&self) -> &BrokerConfig {
         &self.inner.config
+    }
+
+    /// The group coordinator: consumer groups and committed offsets, for the wire-protocol
+    /// server's group APIs, the embedded consumer and the transaction coordinator.
+    pub(crate) fn groups(&self) -> &Arc<GroupCoordinator> {
+        self.inner.groups()
     }
 
     fn start_background(&self) {

@@ -19,12 +19,12 @@ pub(crate) async fn connect(b: &Bootstrap) -> anyhow::Result<Client> {
     })
 }
 
-pub(crate) fn s(v: &str) -> StrBytes {
+pub(crate) fn str_bytes(v: &str) -> StrBytes {
     StrBytes::from_string(v.to_owned())
 }
 
 pub(crate) fn tn(v: &str) -> TopicName {
-    TopicName(s(v))
+    TopicName(str_bytes(v))
 }
 
 /// Kafka's message for a wire error code.

@@ -12,7 +12,7 @@ use kafka_protocol::messages::{
     DeleteGroupsRequest, DescribeGroupsRequest, GroupId, OffsetCommitRequest, OffsetFetchRequest,
 };
 
-use crate::admin::{connect, error_name, partitions, s, tn};
+use crate::admin::{connect, error_name, partitions, str_bytes, tn};
 use crate::records::list_offsets;
 use crate::{views, Bootstrap};
 
@@ -77,12 +77,12 @@ pub(crate) async fn commit(c: &mut Client, group: &str, topic: &str, offsets: &B
             rp.partition_index = *p;
             rp.committed_offset = *o;
             rp.committed_leader_epoch = -1;
-            rp.committed_metadata = Some(s(""));
+            rp.committed_metadata = Some(str_bytes(""));
             rp
         })
         .collect();
     let mut req = OffsetCommitRequest::default();
-    req.group_id = GroupId(s(group));
+    req.group_id = GroupId(str_bytes(group));
     req.generation_id_or_member_epoch = -1;
     req.retention_time_ms = -1;
     req.topics = vec![t];
@@ -98,11 +98,11 @@ pub(crate) async fn commit(c: &mut Client, group: &str, topic: &str, offsets: &B
 /// All committed offsets of `group`: (topic, partition) -> offset.
 pub(crate) async fn committed(c: &mut Client, group: &str) -> anyhow::Result<BTreeMap<(String, i32), i64>> {
     let mut req = OffsetFetchRequest::default();
-    req.group_id = GroupId(s(group));
+    req.group_id = GroupId(str_bytes(group));
     req.topics = None;
     let mut req8 = OffsetFetchRequest::default();
     let mut g = kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup::default();
-    g.group_id = GroupId(s(group));
+    g.group_id = GroupId(str_bytes(group));
     g.topics = None;
     req8.groups = vec![g];
     let v = c.version_for::<OffsetFetchRequest>()?;
@@ -197,7 +197,7 @@ pub(crate) async fn run(a: GroupsArgs, out: &mut dyn Write) -> anyhow::Result<()
     } else if a.delete {
         let g = group()?;
         let mut req = DeleteGroupsRequest::default();
-        req.groups_names = vec![GroupId(s(&g))];
+        req.groups_names = vec![GroupId(str_bytes(&g))];
         let resp = c.send(req).await?;
         match resp.results.first().map_or(0, |r| r.error_code) {
             0 => writeln!(out, "Deletion of requested consumer groups ('{g}') was successful.")?,
@@ -212,7 +212,7 @@ pub(crate) async fn run(a: GroupsArgs, out: &mut dyn Write) -> anyhow::Result<()
 
 pub(crate) async fn group_state(c: &mut Client, g: &str) -> anyhow::Result<kafka_protocol::messages::describe_groups_response::DescribedGroup> {
     let mut req = DescribeGroupsRequest::default();
-    req.groups = vec![GroupId(s(g))];
+    req.groups = vec![GroupId(str_bytes(g))];
     let resp = c.send(req).await?;
     let d = resp.groups.into_iter().next().ok_or_else(|| anyhow!("empty DescribeGroups response"))?;
     if d.error_code != 0 {

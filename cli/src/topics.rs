@@ -11,7 +11,7 @@ use kafka_protocol::messages::{
     CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest, DescribeConfigsRequest,
 };
 
-use crate::admin::{connect, error_name, metadata, s, tn};
+use crate::admin::{connect, error_name, metadata, str_bytes, tn};
 use crate::Bootstrap;
 
 /// Flags of `brook topics`.
@@ -81,8 +81,8 @@ pub(crate) async fn run(a: TopicsArgs, out: &mut dyn Write) -> anyhow::Result<()
         t.replication_factor = replication_factor;
         for (k, v) in configs {
             let mut cfg = CreatableTopicConfig::default();
-            cfg.name = s(&k);
-            cfg.value = Some(s(&v));
+            cfg.name = str_bytes(&k);
+            cfg.value = Some(str_bytes(&v));
             t.configs.push(cfg);
         }
         let mut req = CreateTopicsRequest::default();
@@ -170,7 +170,7 @@ async fn describe(c: &mut brook_broker::server::client::Client, topic: Option<&s
         let mut req = DescribeConfigsRequest::default();
         let mut r = DescribeConfigsResource::default();
         r.resource_type = 2;
-        r.resource_name = s(&name);
+        r.resource_name = str_bytes(&name);
         r.configuration_keys = None;
         req.resources = vec![r];
         let resp = c.send(req).await?;

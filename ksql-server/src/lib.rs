@@ -29,7 +29,7 @@ mod session;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use brook_sql_engine::{Engine, EngineConfig};
@@ -70,7 +70,7 @@ pub(crate) struct Shared {
     /// The command topic (live mode).
     pub(crate) command_topic: Option<Arc<CommandTopic>>,
     /// Running push queries: id -> the flag that stops them (`/close-query`).
-    pub(crate) push_queries: Arc<Mutex<HashMap<String, Arc<AtomicBool>>>>,
+    pub(crate) push_queries: Arc<Mutex<HashMap<String, Arc<api::streaming::PushStop>>>>,
 }
 
 /// The running REST server's state: cheap to clone, one engine behind it.
@@ -131,8 +131,8 @@ impl KsqlServer {
         let shutdown = async move {
             shutdown.await;
             // Push queries never end by themselves: stop them so their connections close.
-            for flag in push_queries.lock().unwrap_or_else(std::sync::PoisonError::into_inner).values() {
-                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            for stop in push_queries.lock().unwrap_or_else(std::sync::PoisonError::into_inner).values() {
+                stop.stop();
             }
         };
         let served = axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await;

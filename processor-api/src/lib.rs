@@ -34,3 +34,8 @@ pub use topology::{
 
 // runtime
 pub use runtime::{Embedded, KafkaStreams, State, StoreQueryParameters};
+
+/// The Processor API guide, `docs/processor-api.md`: its examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/processor-api.md")]
+mod guide {}

@@ -464,8 +464,13 @@ impl StreamTask {
 
     fn flush_stores(&mut self) -> Result<()> {
         let names = self.local_store_names();
-        // Flushing a cache may forward records that write other stores: repeat until quiet.
-        for _ in 0..16 {
+        // Flushing a cache may forward records that write other stores, whose caches then need a
+        // flush of their own: repeat until quiet. Records only flow downstream, so a chain of
+        // caches is at most as long as the task has stores; a task still forwarding after that
+        // many rounds has a cache-flush handler writing a store it is fed from (a cycle), which
+        // would never settle.
+        let rounds = names.len() + self.core.owned_globals.len() + 1;
+        for _ in 0..rounds {
             for n in &names {
                 if let Some(s) = self.core.stores.get_mut(n) {
                     s.state_store_mut().flush()?;
@@ -480,7 +485,10 @@ impl StreamTask {
                 return Ok(());
             }
         }
-        Ok(())
+        Err(Error::IllegalState(format!(
+            "task {}: flushing its stores did not settle after {rounds} rounds: a cache-flush handler writes a store it is fed from",
+            self.core.task_id
+        )))
     }
 }
 

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use brook_state_store::{
-    restore, ChangelogRecord, KeyValueStore, NoopRestoreListener, StoreContext, Stores, ThreadCache, WindowStore,
+    ChangelogRecord, KeyValueStore, StoreContext, Stores, ThreadCache, WindowStore,
 };
 use bytes::Bytes;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -170,7 +170,9 @@ fn restore_rate(c: &mut Criterion) {
                     let mut st = Stores::persistent_key_value_store("kv").build(&ctx).unwrap();
                     let batch = records.clone();
                     let t = Instant::now();
-                    restore(&mut *st, 0, RECORDS as i64, batch, &mut NoopRestoreListener).unwrap();
+                    for chunk in batch.chunks(10_000) {
+                        st.restore_batch(chunk).unwrap();
+                    }
                     total += t.elapsed();
                     st.close().unwrap();
                 }

@@ -11,7 +11,8 @@
 //! - Layers, outermost first: metered ([`MetricsRegistry`]) -> caching ([`ThreadCache`], with a
 //!   flush listener forwarding compacted updates) -> changelogging ([`ChangelogSink`]) ->
 //!   backend; built by [`Stores`] and [`StoreBuilder`].
-//! - Recovery: [`restore()`] replays a changelog in write batches; [`OffsetCheckpoint`] files
+//! - Recovery: [`StateStore::restore_batch`] writes changelog records in one write batch, from
+//!   the offset [`restore_start_offset`] gives; [`OffsetCheckpoint`] files
 //!   under at-least-once; in transactional mode the changelog offset is committed in the same
 //!   RocksDB write batch as the data ([`StateStore::commit`], [`StateStore::committed_offset`]).
 //!   [`StateManager`] does this bookkeeping for the stores of one task.
@@ -86,7 +87,7 @@ pub use crate::keyvalue::{
     KeyValueIter, KeyValueStore, ReadOnlyKeyValueStore, TimestampedKeyValueStore, TypedKeyValueStore,
 };
 pub use crate::metered::{MetricSnapshot, MetricsRegistry};
-pub use crate::restore::{restore, restore_start_offset, NoopRestoreListener, StateRestoreListener};
+pub use crate::restore::restore_start_offset;
 pub use crate::serde::{
     BytesSerde, F64Serde, I32Serde, I64Serde, JsonSerde, Serde, SessionKeySchema, SessionWindowedSerde,
     StringSerde, TimeWindowedSerde, ValueAndTimestamp, ValueAndTimestampSerde, Window, WindowKeySchema,

@@ -57,7 +57,7 @@ pub trait StateStore: Send + fmt::Debug {
     /// restore from its changelog).
     fn open_outcome(&self) -> OpenOutcome;
     /// Writes changelog records into the innermost store, bypassing cache and changelog, in one
-    /// write batch (see [`crate::restore::restore`]).
+    /// write batch; [`crate::restore_start_offset`] says where in the changelog to start.
     ///
     /// # Errors
     /// Undecodable changelog keys, I/O or RocksDB errors.

@@ -93,3 +93,8 @@ pub use window::{
 /// What keys and values of DSL streams must be: cloneable, sendable, `'static`.
 pub trait Data: Clone + Send + Sync + 'static {}
 impl<T: Clone + Send + Sync + 'static> Data for T {}
+
+/// The Streams DSL guide, `docs/streams-dsl.md`: its examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/streams-dsl.md")]
+mod guide {}

@@ -164,8 +164,7 @@ impl Admin {
     /// `(group id, state)` of every group.
     pub fn list_groups(&self) -> Vec<(String, String)> {
         self.broker
-            .inner
-            .groups
+            .groups()
             .list_groups(&[])
             .into_iter()
             .map(|g| (g.group_id, g.state))
@@ -174,7 +173,7 @@ impl Admin {
 
     /// Describes a group, decoding consumer assignments.
     pub fn describe_group(&self, group_id: &str) -> GroupDescription {
-        let d = self.broker.inner.groups.describe_group(group_id);
+        let d = self.broker.groups().describe_group(group_id);
         GroupDescription {
             group_id: d.group_id,
             state: d.state,
@@ -212,8 +211,7 @@ impl Admin {
     pub fn list_group_offsets(&self, group_id: &str) -> Result<BTreeMap<TopicPartition, i64>> {
         let fetched = self
             .broker
-            .inner
-            .groups
+            .groups()
             .fetch_offsets(group_id, None, false)
             .map_err(|c| Error::kafka(c, format!("fetching offsets of group {group_id}")))?;
         Ok(fetched
@@ -278,8 +276,7 @@ impl Admin {
         let commits = super::offset_commits(offsets);
         let codes = self
             .broker
-            .inner
-            .groups
+            .groups()
             .commit_offsets(group_id, -1, "", None, &commits)
             .map_err(|c| Error::kafka(c, format!("altering offsets of group {group_id}")))?;
         match codes.into_iter().find(|c| *c != ErrorCode::None) {
@@ -292,8 +289,7 @@ impl Admin {
     pub fn delete_groups(&self, group_ids: &[&str]) -> Vec<Result<()>> {
         let ids: Vec<String> = group_ids.iter().map(|s| s.to_string()).collect();
         self.broker
-            .inner
-            .groups
+            .groups()
             .delete_groups(&ids)
             .into_iter()
             .map(|(g, c)| match c {

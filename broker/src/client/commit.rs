@@ -92,7 +92,7 @@ impl CommitHandle {
             }
         };
         let commits = super::offset_commits(offsets);
-        let res = self.broker.inner.groups.commit_offsets(
+        let res = self.broker.groups().commit_offsets(
             &group,
             generation,
             &member_id,

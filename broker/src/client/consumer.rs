@@ -392,8 +392,7 @@ impl Consumer {
         let tps: Vec<(String, i32)> = partitions.iter().map(|tp| (tp.topic.clone(), tp.partition)).collect();
         let fetched = self
             .broker
-            .inner
-            .groups
+            .groups()
             .fetch_offsets(&group, Some(&tps), false)
             .map_err(|c| Error::kafka(c, format!("fetching offsets of group {group}")))?;
         Ok(fetched
@@ -626,7 +625,7 @@ impl Consumer {
         }
         self.assigned.clear();
         self.buffer.clear();
-        let groups = self.broker.inner.groups.clone();
+        let groups = self.broker.groups().clone();
         loop {
             let member_id = self.member.lock().member_id.clone();
             let owned = Vec::new();
@@ -750,7 +749,7 @@ impl Consumer {
             h.abort();
         }
         let member = Arc::downgrade(&self.member);
-        let groups = self.broker.inner.groups.clone();
+        let groups = self.broker.groups().clone();
         let every = self.config.heartbeat_interval;
         let instance = self.config.group_instance_id.clone();
         let notify = self.wakeup.notify.clone();
@@ -794,8 +793,7 @@ impl Consumer {
                 let member_id = self.member.lock().member_id.clone();
                 if !member_id.is_empty() {
                     self.broker
-                        .inner
-                        .groups
+                        .groups()
                         .leave_group(&group, &[(member_id, self.config.group_instance_id.clone())]);
                 }
             }

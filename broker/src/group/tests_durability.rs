@@ -28,14 +28,14 @@ async fn broker_with_group_b(dir: &std::path::Path) -> (Broker, String, i32) {
     config.offsets_topic_partitions = 1;
     config.topic_defaults.flush_messages = 1;
     let broker = Broker::open(config).await.unwrap();
-    let (ids, generation) = stable_group(&broker.inner.groups, vec![join_req("b", "", "c")]).await;
+    let (ids, generation) = stable_group(broker.groups(), vec![join_req("b", "", "c")]).await;
     (broker, ids[0].clone(), generation)
 }
 
 /// Whether b's heartbeat is answered within [`PATIENCE`] (from another thread).
 fn b_heartbeat_answered(broker: &Broker, member: &str, generation: i32) -> bool {
     let (tx, rx) = mpsc::channel();
-    let (groups, member) = (Arc::clone(&broker.inner.groups), member.to_owned());
+    let (groups, member) = (Arc::clone(broker.groups()), member.to_owned());
     std::thread::spawn(move || tx.send(groups.heartbeat("b", generation, &member, None)));
     rx.recv_timeout(PATIENCE) == Ok(ErrorCode::None)
 }
@@ -44,7 +44,7 @@ fn b_heartbeat_answered(broker: &Broker, member: &str, generation: i32) -> bool 
 async fn a_slow_sync_group_fsync_holds_up_only_its_own_answer() {
     let dir = tempfile::tempdir().unwrap();
     let (broker, member, generation) = broker_with_group_b(dir.path()).await;
-    let groups = Arc::clone(&broker.inner.groups);
+    let groups = Arc::clone(broker.groups());
     let joined = spawn_join(&groups, join_req("s", "", "c")).await.unwrap();
     let mut disk = block_syncs_under(dir.path().to_path_buf());
     let mut sync = sync_req("s", joined.generation_id, &joined.member_id);
@@ -65,7 +65,7 @@ async fn a_slow_sync_group_fsync_holds_up_only_its_own_answer() {
 async fn a_slow_fsync_for_one_group_does_not_block_another_groups_heartbeats() {
     let dir = tempfile::tempdir().unwrap();
     let (broker, member, generation) = broker_with_group_b(dir.path()).await;
-    let groups = Arc::clone(&broker.inner.groups);
+    let groups = Arc::clone(broker.groups());
 
     // From now on every fsync of this broker's segments blocks until `disk.release()`.
     let mut disk = block_syncs_under(dir.path().to_path_buf());

@@ -227,7 +227,7 @@ impl Inner {
             d.wait()?;
         }
         if m.partitions.iter().any(|(t, _)| t == OFFSETS_TOPIC) {
-            self.groups.complete_txn(m.producer_id, commit);
+            self.groups().complete_txn(m.producer_id, commit);
         }
         self.notify_append();
         Ok(())
@@ -498,7 +498,7 @@ impl Broker {
         producer_epoch: i16,
         group_id: &str,
     ) -> Result<()> {
-        let p = self.inner.groups.partition_for(group_id);
+        let p = self.groups().partition_for(group_id);
         self.inner.internal_partition(OFFSETS_TOPIC, p)?;
         self.add_to_txn(transactional_id, producer_id, producer_epoch, &[(OFFSETS_TOPIC.to_owned(), p)])
     }
@@ -557,7 +557,7 @@ impl Broker {
         {
             let mut st = self.inner.txns.lock();
             let m = st.checked_mut(transactional_id, producer_id, producer_epoch)?;
-            let p = self.inner.groups.partition_for(group_id);
+            let p = self.groups().partition_for(group_id);
             if m.status != TxnStatus::Ongoing || !m.partitions.contains(&(OFFSETS_TOPIC.to_owned(), p)) {
                 return Err(Error::kafka(
                     ErrorCode::InvalidTxnState,
@@ -565,7 +565,7 @@ impl Broker {
                 ));
             }
         }
-        let groups = &self.inner.groups;
+        let groups = self.groups();
         match member {
             // TxnOffsetCommit v3+ names the consumer's generation: an expelled member's producer
             // is fenced by the group coordinator, as in Kafka.

@@ -1,8 +1,6 @@
 //! `POST /close-query` (`{"queryId":"..."}`): stops a push query started on `/query-stream`;
 //! its response ends. An unknown id is a `generic_error` 40000.
 
-use std::sync::atomic::Ordering;
-
 use axum::body::Body;
 use serde::Deserialize;
 
@@ -22,7 +20,7 @@ pub(crate) async fn handle(state: State, body: Body) -> Result<()> {
     let queries = state.push_queries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     match queries.get(&req.query_id) {
         Some(stop) => {
-            stop.store(true, Ordering::Relaxed);
+            stop.stop();
             Ok(())
         }
         None => Err(Error::bad_request(format!("No query with id {}", req.query_id))),

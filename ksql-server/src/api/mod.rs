@@ -11,7 +11,7 @@ mod ksql;
 mod query;
 mod query_stream;
 mod status;
-mod streaming;
+pub(crate) mod streaming;
 mod terminate;
 
 use std::collections::BTreeMap;

@@ -1,13 +1,15 @@
 //! What `/query-stream` and `/query` share: running one query on the engine and writing its
-//! rows in the response's framing. A pull query's rows are written at once; a push query gets a
-//! thread that moves its rows into the response until `LIMIT`, `/close-query`, shutdown, or the
-//! client going away (noticed within 100 ms).
+//! rows in the response's framing. A pull query's rows are written at once; a push query's rows
+//! stream from the connection's task ([`push_stream`], no thread per query) until `LIMIT`,
+//! `/close-query`, shutdown, the server dropping a query whose client reads too slowly (an
+//! error line ends the response), or the client going away (the query stops at once).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::task::{Context, Poll};
 
 use axum::body::Body;
 use brook_sql_engine::engine::entities::FieldInfo;
@@ -15,12 +17,12 @@ use brook_sql_engine::engine::push::PushQuery;
 use brook_sql_engine::parser::ast::Statement;
 use brook_sql_engine::{Row, StatementResult};
 use bytes::Bytes;
+use futures::task::AtomicWaker;
+use futures::Stream;
 use serde_json::json;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 
 use super::ksql::statement_error;
-use crate::error::BAD_STATEMENT;
+use crate::error::{BAD_STATEMENT, SERVER_ERROR};
 use crate::{json, session, Error, Result, Shared};
 
 /// A started query.
@@ -59,6 +61,17 @@ impl Framing {
             Framing::Delimited => format!("{}\n", json::row(r)),
             Framing::JsonArray => format!(",{}", json::row(r)),
             Framing::V1 => format!(",\n{}", json!({ "row": { "columns": json::row(r) } })),
+        }
+    }
+
+    /// The error that ends a push query the server dropped, as ksqlDB writes a failed query's
+    /// error in each framing.
+    fn error(self, message: &str) -> String {
+        let e = json!({ "@type": "generic_error", "error_code": SERVER_ERROR, "message": message });
+        match self {
+            Framing::Delimited => format!("{e}\n"),
+            Framing::JsonArray => format!(",{e}]"),
+            Framing::V1 => format!(",\n{}]\n", json!({ "errorMessage": e })),
         }
     }
 
@@ -127,38 +140,111 @@ pub(crate) fn body(shared: &Shared, started: Started, framing: Framing) -> Resul
     }
 }
 
-fn push(shared: &Shared, mut q: PushQuery, framing: Framing) -> Result<Body> {
-    let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(64);
-    let _ = tx.try_send(Ok(Bytes::from(framing.header(&q.id, &q.schema))));
-    let stop = Arc::new(AtomicBool::new(false));
+fn push(shared: &Shared, q: PushQuery, framing: Framing) -> Result<Body> {
+    Ok(Body::from_stream(push_stream(shared, q, framing)))
+}
+
+/// The stop switch of a running push query, flipped by `/close-query` and at shutdown.
+#[derive(Debug, Default)]
+pub(crate) struct PushStop {
+    stopped: AtomicBool,
+    waker: AtomicWaker,
+}
+
+impl PushStop {
+    /// Ends the query's response (its stream wakes and writes the end).
+    pub(crate) fn stop(&self) {
+        self.stopped.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+}
+
+/// Rows moved into one response chunk at most.
+const CHUNK_ROWS: usize = 256;
+
+/// A push query's response as a stream of chunks: the header, its rows as they arrive (what
+/// is ready goes out as one chunk), and the end (or an error line when the server dropped the
+/// query). It runs on the connection's task, no thread of its own: the query is polled only
+/// when the connection can take more, so a slow client holds nothing but what its query
+/// buffers (bounded). The query is registered for `/close-query` while the stream lives; a
+/// client that goes away drops the stream, which stops the query.
+pub(crate) fn push_stream(shared: &Shared, q: PushQuery, framing: Framing) -> impl Stream<Item = std::result::Result<Bytes, Infallible>> + Send + 'static {
+    let stop = Arc::new(PushStop::default());
     let registry = Arc::clone(&shared.push_queries);
     registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(q.id.clone(), Arc::clone(&stop));
-    let id = q.id.clone();
-    let runtime = tokio::runtime::Handle::current();
-    let spawned = std::thread::Builder::new().name(format!("brook-push-{id}")).spawn(move || {
-        let _entered = runtime.enter();
-        while !stop.load(Ordering::Relaxed) && !tx.is_closed() {
-            match q.next_row(Duration::from_millis(100)) {
-                Some(r) => {
-                    if tx.blocking_send(Ok(Bytes::from(framing.row(&r)))).is_err() {
-                        break;
-                    }
-                }
-                None if q.is_complete() => break,
-                None => {}
+    let header = Some(Bytes::from(framing.header(&q.id, &q.schema)));
+    PushBody { q: Some(q), framing, stop, registry, header }
+}
+
+struct PushBody {
+    /// `None` once the end was written.
+    q: Option<PushQuery>,
+    framing: Framing,
+    stop: Arc<PushStop>,
+    registry: Arc<std::sync::Mutex<HashMap<String, Arc<PushStop>>>>,
+    header: Option<Bytes>,
+}
+
+impl Stream for PushBody {
+    type Item = std::result::Result<Bytes, Infallible>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if let Some(h) = this.header.take() {
+            return Poll::Ready(Some(Ok(h)));
+        }
+        let Some(q) = this.q.as_mut() else { return Poll::Ready(None) };
+        this.stop.waker.register(cx.waker());
+        let mut out = String::new();
+        let mut ended = this.stop.stopped.load(Ordering::Acquire);
+        for _ in 0..CHUNK_ROWS {
+            if ended {
+                break;
+            }
+            match q.poll_next_row(cx) {
+                Poll::Ready(Some(r)) => out.push_str(&this.framing.row(&r)),
+                Poll::Ready(None) => ended = true,
+                Poll::Pending => break,
             }
         }
-        let _ = tx.blocking_send(Ok(Bytes::from_static(framing.end(q.is_complete()).as_bytes())));
-        drop(tx);
-        q.close();
-        registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&q.id);
-        tracing::debug!(query = %q.id, "push query closed");
-    });
-    if let Err(e) = spawned {
-        shared.push_queries.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);
-        return Err(e.into());
+        if ended {
+            match q.error() {
+                Some(e) => {
+                    tracing::info!(query = %q.id, error = %e, "push query ended");
+                    out.push_str(&this.framing.error(e));
+                }
+                None => out.push_str(this.framing.end(q.is_complete())),
+            }
+            this.finish();
+        }
+        if out.is_empty() {
+            return Poll::Pending;
+        }
+        Poll::Ready(Some(Ok(Bytes::from(out))))
     }
-    Ok(Body::from_stream(ReceiverStream::new(rx)))
+}
+
+impl PushBody {
+    /// Unregisters the query and stops it: a shared one at once (it only leaves its source's
+    /// reader), a dedicated one off the async workers (closing joins its stream threads).
+    fn finish(&mut self) {
+        let Some(q) = self.q.take() else { return };
+        self.registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&q.id);
+        tracing::debug!(query = %q.id, "push query closed");
+        if q.is_shared() {
+            drop(q);
+        } else if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            drop(rt.spawn_blocking(move || drop(q)));
+        } else {
+            drop(q);
+        }
+    }
+}
+
+impl Drop for PushBody {
+    fn drop(&mut self) {
+        self.finish();
+    }
 }
 
 /// The new API (`/query-stream`, `/inserts-stream`) answers every error as a `generic_error`.

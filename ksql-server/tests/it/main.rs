@@ -3,6 +3,7 @@
 
 mod errors;
 mod ksql;
+mod push_fanout;
 mod queries;
 mod server;
 mod support;

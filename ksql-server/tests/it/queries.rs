@@ -3,37 +3,9 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
 use serde_json::{json, Value};
 
-use crate::support::{mask, TestServer};
-
-/// The lines of a streamed response.
-struct Lines {
-    stream: futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
-    buf: Vec<u8>,
-}
-
-impl Lines {
-    fn new(resp: reqwest::Response) -> Self {
-        Lines { stream: resp.bytes_stream().boxed(), buf: Vec::new() }
-    }
-
-    /// The next line, or `None` when the response ends (a guard fails the test after 60 s).
-    async fn next(&mut self) -> Option<String> {
-        loop {
-            if let Some(at) = self.buf.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = self.buf.drain(..=at).collect();
-                return Some(String::from_utf8(line).unwrap().trim_end().to_owned());
-            }
-            match tokio::time::timeout(Duration::from_secs(60), self.stream.next()).await.expect("no line within 60 s") {
-                Some(chunk) => self.buf.extend_from_slice(&chunk.unwrap()),
-                None if self.buf.is_empty() => return None,
-                None => return Some(String::from_utf8(std::mem::take(&mut self.buf)).unwrap()),
-            }
-        }
-    }
-}
+use crate::support::{mask, Lines, TestServer};
 
 /// Starts `SELECT * FROM S EMIT CHANGES` and reads its header: the lines to come and the query id.
 async fn start_push(srv: &TestServer) -> (Lines, String) {

@@ -5,6 +5,7 @@ use std::time::Duration;
 use brook_broker::{Broker, BrokerConfig};
 use brook_ksql_server::{KsqlServer, KsqlServerConfig};
 use brook_sql_engine::EngineConfig;
+use futures::StreamExt;
 use serde_json::Value;
 
 /// A running server; stops when dropped.
@@ -50,6 +51,11 @@ impl TestServer {
         TestServer { url, client: reqwest::Client::new(), stop: Some(stop), served: Some(served), broker, dir }
     }
 
+    /// The broker the server runs on.
+    pub(crate) fn broker(&self) -> &Broker {
+        &self.broker
+    }
+
     /// POSTs `body` (JSON text as given) and returns the status, content type and JSON body.
     pub(crate) async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, String, Value) {
         let resp = self.client.post(format!("{}{path}", self.url)).body(body).send().await.unwrap();
@@ -62,11 +68,6 @@ impl TestServer {
 
     pub(crate) async fn get(&self, path: &str) -> (u16, String, Value) {
         split(self.client.get(format!("{}{path}", self.url)).send().await.unwrap()).await
-    }
-
-    /// The broker under the server.
-    pub(crate) fn broker(&self) -> &Broker {
-        &self.broker
     }
 
     /// Runs statements on `/ksql`, expecting success.
@@ -113,4 +114,31 @@ pub(crate) fn mask(mut v: Value) -> Value {
     }
     walk(&mut v);
     v
+}
+
+/// The lines of a streamed response.
+pub(crate) struct Lines {
+    stream: futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    buf: Vec<u8>,
+}
+
+impl Lines {
+    pub(crate) fn new(resp: reqwest::Response) -> Self {
+        Lines { stream: resp.bytes_stream().boxed(), buf: Vec::new() }
+    }
+
+    /// The next line, or `None` when the response ends (a guard fails the test after 60 s).
+    pub(crate) async fn next(&mut self) -> Option<String> {
+        loop {
+            if let Some(at) = self.buf.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=at).collect();
+                return Some(String::from_utf8(line).unwrap().trim_end().to_owned());
+            }
+            match tokio::time::timeout(Duration::from_secs(60), self.stream.next()).await.expect("no line within 60 s") {
+                Some(chunk) => self.buf.extend_from_slice(&chunk.unwrap()),
+                None if self.buf.is_empty() => return None,
+                None => return Some(String::from_utf8(std::mem::take(&mut self.buf)).unwrap()),
+            }
+        }
+    }
 }

@@ -8,7 +8,7 @@ use brook_processor_api::{
     InputRecord, OutputRecord, Processor, ProcessorContext, Record, RecordCollector, Result, SinkOptions, SourceOptions,
     StreamTask, TaskEngine, TaskFactory, TaskId, Topology, TopologyTaskFactory,
 };
-use brook_state_store::{FlushedRecord, I64Serde, Serde, Stores};
+use brook_state_store::{FlushedRecord, I64Serde, KeyValueSpec, Serde, StoreBuilder, Stores};
 use bytes::Bytes;
 
 use crate::common::{config, longs, strings, word_count};
@@ -181,6 +181,30 @@ fn changelog_commit_checkpoint_and_restore() {
     task.close(true).unwrap();
 }
 
+/// An initialized task of `in` -> `count` (the processor `p`, owning the cached store `store`,
+/// named "counts") [-> sink `out`], over partition 0 of `in`.
+fn counts_task<P>(dir: &std::path::Path, p: fn() -> P, store: StoreBuilder<KeyValueSpec>, sink: bool) -> (Box<dyn TaskEngine>, (String, i32))
+where
+    P: Processor<Option<String>, Option<String>, String, i64> + 'static,
+{
+    let cfg = config(dir);
+    let mut t = Topology::new();
+    t.add_source("in", SourceOptions::topics(["in"]).with_serdes(strings(), strings()))
+        .unwrap()
+        .add_processor("count", p, &["in"])
+        .unwrap()
+        .add_state_store(store.with_caching_enabled(), &["count"])
+        .unwrap();
+    if sink {
+        t.add_sink("out", SinkOptions::topic("out", strings(), longs()), &["count"]).unwrap();
+    }
+    let factory = TopologyTaskFactory::new(t, &cfg).unwrap();
+    let input = ("in".to_owned(), 0);
+    let mut task = factory.create_task(TaskId { subtopology: 0, partition: 0 }, vec![input.clone()], &app_dir(dir), &cfg).unwrap();
+    task.initialize().unwrap();
+    (task, input)
+}
+
 /// Caching: repeated updates of a key are compacted until commit, which logs and forwards
 /// one record per key through the cache-flush callback.
 #[test]
@@ -205,20 +229,7 @@ fn caches_compact_until_commit_and_forward_on_flush() {
         }
     }
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path());
-    let mut t = Topology::new();
-    t.add_source("in", SourceOptions::topics(["in"]).with_serdes(strings(), strings()))
-        .unwrap()
-        .add_processor("count", || CachedCount, &["in"])
-        .unwrap()
-        .add_state_store(Stores::persistent_key_value_store("counts").with_caching_enabled(), &["count"])
-        .unwrap()
-        .add_sink("out", SinkOptions::topic("out", strings(), longs()), &["count"])
-        .unwrap();
-    let factory = TopologyTaskFactory::new(t, &cfg).unwrap();
-    let input = ("in".to_owned(), 0);
-    let mut task = factory.create_task(TaskId { subtopology: 0, partition: 0 }, vec![input.clone()], &app_dir(dir.path()), &cfg).unwrap();
-    task.initialize().unwrap();
+    let (mut task, input) = counts_task(dir.path(), || CachedCount, Stores::persistent_key_value_store("counts"), true);
     task.add_records(&input, (0..5).map(|i| rec("in", i, i, "x")).collect());
     let mut out = Collect::default();
     while task.process(0, &mut out).unwrap() {}
@@ -231,6 +242,36 @@ fn caches_compact_until_commit_and_forward_on_flush() {
     assert_eq!(I64Serde.deserialize("", forwarded[0].value.as_ref().unwrap()).unwrap(), 5);
     assert_eq!(forwarded[0].timestamp, 4, "timestamp of the last update");
     task.close(true).unwrap();
+}
+
+/// A cache-flush handler that writes the store it is fed from never settles: the commit fails
+/// with an error naming the task instead of returning with records still in the cache.
+#[test]
+fn a_flush_handler_feeding_its_own_store_fails_the_commit() {
+    struct Echo;
+    impl Processor<Option<String>, Option<String>, String, i64> for Echo {
+        fn init(&mut self, ctx: &mut ProcessorContext<'_, String, i64>) -> Result<()> {
+            ctx.on_cache_flush("counts", |ctx, r: FlushedRecord| {
+                let n = I64Serde.deserialize("", r.new_value.as_deref().unwrap_or(&[0; 8]))?;
+                let store = ctx.get_key_value_store("counts")?;
+                store.put(r.key.clone(), Some(Bytes::from(I64Serde.serialize("", &(n + 1))?)))?;
+                Ok(())
+            })?;
+            Ok(())
+        }
+        fn process(&mut self, ctx: &mut ProcessorContext<'_, String, i64>, r: Record<Option<String>, Option<String>>) -> Result<()> {
+            let key = r.key().clone().unwrap_or_default();
+            ctx.get_key_value_store("counts")?.put(Bytes::from(key), Some(Bytes::from(I64Serde.serialize("", &1)?)))?;
+            Ok(())
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (mut task, input) = counts_task(dir.path(), || Echo, Stores::in_memory_key_value_store("counts"), false);
+    task.add_records(&input, vec![rec("in", 0, 0, "x")]);
+    let mut out = Collect::default();
+    while task.process(0, &mut out).unwrap() {}
+    let err = task.prepare_commit(&mut out).unwrap_err();
+    assert!(matches!(&err, brook_processor_api::Error::IllegalState(m) if m.contains("did not settle after 2 rounds")), "{err}");
 }
 
 #[test]

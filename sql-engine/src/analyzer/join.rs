@@ -118,17 +118,27 @@ pub(crate) fn plan_joins(query: &Query, catalog: &Catalog, env: &ExprEnv, mut cu
                     return analysis_err!("A window definition was provided for a Stream-Table join. These joins are not windowed. Please drop the window definition (ie. the WITHIN clause) and try to execute your join again.");
                 }
                 if matches!(j.kind, JoinKind::Right | JoinKind::Full) {
-                    return analysis_err!("Invalid join type: {} join not supported for stream-table join. Only INNER and LEFT are supported.", if j.kind == JoinKind::Full { "full-outer" } else { "right" });
+                    return analysis_err!(
+                        "Invalid join type: {} join not supported for stream-table join. Got {} {} {}.",
+                        if j.kind == JoinKind::Full { "full-outer" } else { "right" },
+                        query.from.source.name,
+                        join_text(j.kind),
+                        j.right.name
+                    );
                 }
                 if !keyed_by(&right, &rexpr, &[]) {
-                    return analysis_err!("Cannot repartition a TABLE source. If this is a join, make sure that the criteria uses the TABLE's key column {} instead of {}", key_name(&right), sql_text(&rexpr));
+                    return analysis_err!(
+                        "Invalid join condition: stream-table joins require to join on the table's primary key. Got {} = {}.",
+                        sql_text(&lexpr),
+                        sql_text(&rexpr)
+                    );
                 }
                 if !keyed_by(&current, &lexpr, &equivalents) {
                     current = rekey(current, &lexpr, env, &format!("{ctx}/LeftSourceKeyed"))?;
                 }
             }
             (true, false) => {
-                return analysis_err!("Invalid join order: table-stream joins are not supported; only stream-table joins. Got {} {:?} {}.", query.from.source.name, j.kind, j.right.name);
+                return analysis_err!("Invalid join order: table-stream joins are not supported; only stream-table joins. Got {} {} {}.", query.from.source.name, join_text(j.kind), j.right.name);
             }
             (true, true) => {
                 if j.within.is_some() {
@@ -139,7 +149,7 @@ pub(crate) fn plan_joins(query: &Query, catalog: &Catalog, env: &ExprEnv, mut cu
                 }
                 if !keyed_by(&current, &lexpr, &equivalents) {
                     if !matches!(j.kind, JoinKind::Inner | JoinKind::Left) {
-                        return analysis_err!("Invalid join type: full-outer join not supported for foreign-key table-table join. Got {} {:?} {}.", query.from.source.name, j.kind, j.right.name);
+                        return analysis_err!("Invalid join type: full-outer join not supported for foreign-key table-table join. Got {} {} {}.", query.from.source.name, join_text(j.kind), j.right.name);
                     }
                     foreign_key = Some(lexpr.clone());
                 }
@@ -193,6 +203,16 @@ pub(crate) fn plan_joins(query: &Query, catalog: &Catalog, env: &ExprEnv, mut cu
         };
     }
     Ok(PlannedJoin { step: current, key_expressions: equivalents })
+}
+
+/// A join type as ksqlDB prints it in messages, optional words in brackets.
+fn join_text(kind: JoinKind) -> &'static str {
+    match kind {
+        JoinKind::Inner => "[INNER] JOIN",
+        JoinKind::Left => "LEFT [OUTER] JOIN",
+        JoinKind::Right => "RIGHT [OUTER] JOIN",
+        JoinKind::Full => "[FULL] OUTER JOIN",
+    }
 }
 
 fn key_name(step: &ExecutionStep) -> String {

@@ -347,6 +347,7 @@ pub(crate) fn column_ref(c: &PlanColumn) -> Expr {
 fn default_key_name(e: &Expr, i: usize) -> String {
     match e {
         Expr::Column { name, .. } => name.clone(),
+        Expr::Dereference { field, .. } => field.clone(),
         _ => format!("KSQL_COL_{i}"),
     }
 }

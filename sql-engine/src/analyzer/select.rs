@@ -86,13 +86,16 @@ pub(crate) fn expand_select(
     let join = !query.from.joins.is_empty();
     let aliases: Vec<String> = std::iter::once(query.from.source.qualifier().to_owned()).chain(query.from.joins.iter().map(|j| j.right.qualifier().to_owned())).collect();
     let mut raw: Vec<(Option<String>, Expr, Expr)> = Vec::new();
+    let partitioned = matches!(key_req, KeyRequirement::Partition(_));
     let star = |alias: &str, raw: &mut Vec<(Option<String>, Expr, Expr)>| {
-        // Key columns first, then value columns, as ksqlDB orders `SELECT *`.
+        // Key columns first, then value columns, as ksqlDB orders `SELECT *`; after a
+        // `PARTITION BY` the old key columns have moved to the end of the value.
         let key_names = source_key_names(step, alias);
         let cols = input.iter().filter(|c| c.qualifier.as_deref() == Some(alias) && !is_pseudo(&c.name) && !c.name.starts_with("KSQL_SYNTH_"));
         let (keys, values): (Vec<&PlanColumn>, Vec<&PlanColumn>) = cols.partition(|c| key_names.contains(&c.name));
+        let ordered: Vec<&PlanColumn> = if partitioned { values.into_iter().chain(keys).collect() } else { keys.into_iter().chain(values).collect() };
         let mut seen = Vec::new();
-        for c in keys.into_iter().chain(values) {
+        for c in ordered {
             if seen.contains(&c.name) {
                 continue;
             }
@@ -133,6 +136,19 @@ pub(crate) fn expand_select(
                     (a, _) => a.clone(),
                 };
                 raw.push((alias, written, eval));
+            }
+        }
+    }
+    // `SELECT *` with `PARTITION BY`: the partitioning expressions the star does not already
+    // project become the key columns, named as the repartition step names them.
+    if let KeyRequirement::Partition(exprs) = key_req {
+        if sink.is_some() && query.select.iter().any(|i| matches!(i, SelectItem::Star)) {
+            let key_cols = &step.schema().key;
+            for (k, e) in exprs.iter().enumerate().rev() {
+                if !raw.iter().any(|(_, w, _)| w == e) {
+                    let name = key_cols.get(k).map(|c| c.name.clone());
+                    raw.insert(0, (name, e.clone(), e.clone()));
+                }
             }
         }
     }
@@ -224,6 +240,17 @@ fn assign_key(items: Vec<Item>, env: &ExprEnv, step: &ExecutionStep, input: &[Pl
         if let Some(pos) = items.iter().enumerate().position(|(i, it)| !taken[i] && it.written == *e) {
             taken[pos] = true;
             key_names[slot] = Some(items[pos].name.clone());
+            if let Some(again) = items.iter().enumerate().find(|(i, it)| !taken[*i] && it.written == *e).map(|(_, it)| it) {
+                let text = match e {
+                    Expr::Column { name, .. } => name.clone(),
+                    other => sql_text(other),
+                };
+                return analysis_err!(
+                    "The projection contains a key column (`{text}`) more than once, aliased as: {} and {}.",
+                    items[pos].name,
+                    again.name
+                );
+            }
         }
     }
     if key_names.iter().any(Option::is_none) {

@@ -131,7 +131,8 @@ fn window_of(props: &Properties) -> Result<Option<WindowInfo>> {
         return analysis_err!("Invalid value {t} for property WINDOW_TYPE: String must be one of: SESSION, HOPPING, TUMBLING");
     };
     let size_ms = match prop_string(props, "WINDOW_SIZE")? {
-        Some(s) => Some(parse_duration(&s)?),
+        Some(_) if window_type == WindowType::Session => return analysis_err!("'WINDOW_SIZE' should not be set for SESSION windows."),
+        Some(s) => Some(parse_duration(&s).map_err(|e| Error::Analysis(format!("Configuration WINDOW_SIZE is invalid: {e}")))?),
         None if window_type == WindowType::Session => None,
         None => return analysis_err!("Tumbling and Hopping window types should set WINDOW_SIZE in the WITH clause."),
     };
@@ -239,10 +240,12 @@ pub(crate) fn create_processing_log_stream(engine: &mut Engine) -> Result<()> {
 /// `DROP STREAM|TABLE [IF EXISTS] name [DELETE TOPIC]`.
 pub(crate) fn drop_source(engine: &mut Engine, kind: SourceKind, name: &str, if_exists: bool, delete_topic: bool, text: &str) -> Result<StatementResult> {
     if engine.catalog.source(name).is_none() {
+        // ksqlDB names the kind the statement dropped: `Stream X does not exist.`
+        let what = if kind == SourceKind::Table { "Table" } else { "Stream" };
         if if_exists {
-            return Ok(status(text, format!("Source {name} does not exist."), None));
+            return Ok(status(text, format!("{what} {name} does not exist."), None));
         }
-        return analysis_err!("Source {name} does not exist.");
+        return analysis_err!("{what} {name} does not exist.");
     }
     let dropped = engine.catalog.drop_source(name, kind)?;
     engine.record(text, Some(DdlCommand::DropSource { source_name: name.to_owned(), data_source_type: kind }), None);

@@ -22,6 +22,7 @@ use brook_processor_api::runtime::{Embedded, SharedRuntime};
 use brook_processor_api::{HandlerResponse, KafkaStreams, State, StreamsConfig, Topology, TopologyTaskFactory};
 use bytes::Bytes;
 
+use crate::engine::fanout::Feeds;
 use crate::engine::processing_log::ProcessingLog;
 use crate::engine::test_mode::OutputRecord;
 use crate::{Error, Result};
@@ -35,6 +36,8 @@ pub(crate) struct LiveRuntime {
     stop_flusher: Arc<AtomicBool>,
     log: Arc<ProcessingLog>,
     flusher: Option<thread::JoinHandle<()>>,
+    /// The shared readers of push queries, by source.
+    pub(crate) feeds: Arc<Feeds>,
 }
 
 impl std::fmt::Debug for LiveRuntime {
@@ -70,32 +73,40 @@ pub(crate) fn read_all(broker: &Broker, topic: &str) -> Result<Vec<OutputRecord>
             if data.records.is_empty() {
                 break;
             }
-            let mut rest = data.records.clone();
             let before = offset;
-            while rest.len() >= brook_broker::record::BATCH_HEADER_LEN {
-                let header = brook_broker::record::BatchHeader::parse(&rest).map_err(broker_err)?;
-                let len = header.total_len();
-                if len > rest.len() {
-                    break;
-                }
-                let batch = rest.split_to(len);
-                offset = header.next_offset();
-                let aborted = data.aborted.iter().any(|a| a.producer_id == header.producer_id && a.first_offset <= header.base_offset && header.base_offset <= a.last_offset);
-                if header.is_control() || (header.is_transactional() && aborted) {
-                    continue;
-                }
-                let (_, records) = decode_batch_bytes(batch).map_err(broker_err)?;
-                out.extend(records.into_iter().map(|r| OutputRecord {
-                    key: r.key.map(|b| b.to_vec()),
-                    value: r.value.map(|b| b.to_vec()),
-                    timestamp: r.timestamp,
-                    headers: r.headers.into_iter().map(|h| (h.key, h.value.map(|v| v.to_vec()))).collect(),
-                }));
-            }
+            out.extend(committed_records(&data, &mut offset)?.into_iter().map(|r| OutputRecord {
+                key: r.key.map(|b| b.to_vec()),
+                value: r.value.map(|b| b.to_vec()),
+                timestamp: r.timestamp,
+                headers: r.headers.into_iter().map(|h| (h.key, h.value.map(|v| v.to_vec()))).collect(),
+            }));
             if offset == before || offset >= data.last_stable_offset {
                 break;
             }
         }
+    }
+    Ok(out)
+}
+
+/// The data records of a read_committed fetch (control batches and aborted transactions
+/// left out); `offset` moves past every whole batch read.
+pub(crate) fn committed_records(data: &brook_broker::FetchData, offset: &mut i64) -> Result<Vec<brook_broker::record::Record>> {
+    let mut out = Vec::new();
+    let mut rest = data.records.clone();
+    while rest.len() >= brook_broker::record::BATCH_HEADER_LEN {
+        let header = brook_broker::record::BatchHeader::parse(&rest).map_err(broker_err)?;
+        let len = header.total_len();
+        if len > rest.len() {
+            break;
+        }
+        let batch = rest.split_to(len);
+        *offset = header.next_offset();
+        let aborted = data.aborted.iter().any(|a| a.producer_id == header.producer_id && a.first_offset <= header.base_offset && header.base_offset <= a.last_offset);
+        if header.is_control() || (header.is_transactional() && aborted) {
+            continue;
+        }
+        let (_, records) = decode_batch_bytes(batch).map_err(broker_err)?;
+        out.extend(records);
     }
     Ok(out)
 }
@@ -149,7 +160,7 @@ impl LiveRuntime {
             }
         };
         let shared = SharedRuntime::new().map_err(|e| tracing::warn!(error = %e, "cannot start the shared query runtime; each query gets its own")).ok();
-        LiveRuntime { broker, queries: BTreeMap::new(), shared, stop_flusher: stop, log, flusher }
+        LiveRuntime { broker, queries: BTreeMap::new(), shared, stop_flusher: stop, log, flusher, feeds: Arc::new(Feeds::default()) }
     }
 
     /// Runs `topology` on a new [`KafkaStreams`] of this runtime and waits until it runs.
@@ -186,6 +197,7 @@ impl LiveRuntime {
 
 impl Drop for LiveRuntime {
     fn drop(&mut self) {
+        self.feeds.shutdown("the server is shutting down");
         let ids: Vec<String> = self.queries.keys().cloned().collect();
         for id in ids {
             self.stop(&id);

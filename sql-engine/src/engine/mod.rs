@@ -13,6 +13,7 @@
 mod command;
 mod ddl;
 pub mod entities;
+pub mod fanout;
 mod live;
 pub mod processing_log;
 pub mod push;
@@ -177,6 +178,14 @@ impl Engine {
         match &self.runtime {
             Runtime::Live(l) if l.failed(id) => Some(crate::catalog::QueryState::Error),
             _ => Some(q.state),
+        }
+    }
+
+    /// The shared readers of push queries now running (live mode; empty in test mode).
+    pub fn shared_push_feeds(&self) -> Vec<fanout::FeedStats> {
+        match &self.runtime {
+            Runtime::Live(l) => l.feeds.stats(),
+            Runtime::Test(_) => Vec::new(),
         }
     }
 

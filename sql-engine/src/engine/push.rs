@@ -1,54 +1,124 @@
-//! Push queries (`EMIT CHANGES`): a transient query whose rows arrive on a channel until its
-//! `LIMIT` is reached or the handle is closed.
+//! Push queries (`EMIT CHANGES`): a transient query whose rows arrive until its `LIMIT` is
+//! reached, the handle is closed, or (shared push queries) the server drops it.
+//!
+//! Two ways to run one:
+//! - shared (live mode, a stateless query over one stream or table, ksqlDB's "scalable push
+//!   queries"): a subscription to the source's one reader ([`super::fanout`]), which decodes
+//!   each record once for every push query on the source; the query applies its own `WHERE`
+//!   and projection as it reads;
+//! - dedicated (everything else: aggregations, joins, windows, table functions, `PARTITION BY`,
+//!   `auto.offset.reset=earliest`, and test mode): the plan lowered onto its own topology,
+//!   whose rows wait in a bounded [`RowQueue`].
+//!
+//! Rows are read blocking ([`PushQuery::next_row`]) or from async code
+//! ([`PushQuery::poll_next_row`]), the way the REST server streams them.
 
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 use brook_streams_dsl::StreamsBuilder;
 
-use crate::analyzer::plan_query;
+use crate::analyzer::{plan_query, QueryPlan};
 use crate::engine::entities::FieldInfo;
+use crate::engine::fanout::{self, Subscription};
 use crate::engine::query::lower_context;
 use crate::engine::{Engine, Runtime, StatementResult};
 use crate::lower::{lower, Lowered};
 use crate::parser::ast::Query;
 use crate::{Result, Row};
 
-/// Rows a live push query holds for a reader that has not taken them yet.
+/// Rows a dedicated live push query holds for a reader that has not taken them yet.
 pub const PUSH_QUEUE_ROWS: usize = 500;
 
-/// A running push query: iterate [`PushQuery::next_row`] for its rows.
+/// What a push query's row source answers.
+pub(crate) enum Next {
+    Row(Row),
+    /// Nothing yet.
+    Empty,
+    /// No more rows: closed, or dropped with this error.
+    End(Option<String>),
+}
+
+/// A running push query: iterate [`PushQuery::next_row`] (or poll [`PushQuery::poll_next_row`])
+/// for its rows.
 pub struct PushQuery {
     /// The transient query's id (`transient_<SOURCE>_<n>`).
     pub id: String,
     pub schema: Vec<FieldInfo>,
-    pub(crate) rows: Receiver<Row>,
-    pub(crate) limit: Option<u64>,
-    pub(crate) delivered: u64,
-    pub(crate) on_close: Option<Box<dyn FnOnce() + Send>>,
+    rows: Rows,
+    limit: Option<u64>,
+    delivered: u64,
+    /// Why the query ended early (the server dropped it), once it did.
+    error: Option<String>,
+    ended: bool,
+    on_close: Option<Box<dyn FnOnce() + Send>>,
+}
+
+enum Rows {
+    Dedicated(Arc<RowQueue>),
+    Shared(Subscription),
 }
 
 impl std::fmt::Debug for PushQuery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PushQuery").field("id", &self.id).field("limit", &self.limit).field("delivered", &self.delivered).finish_non_exhaustive()
+        f.debug_struct("PushQuery").field("id", &self.id).field("shared", &self.is_shared()).field("limit", &self.limit).field("delivered", &self.delivered).finish_non_exhaustive()
     }
 }
 
 impl PushQuery {
     /// The next row, waiting up to `timeout`; `None` on timeout, after `LIMIT` rows, or when
-    /// the query stopped.
+    /// the query ended ([`PushQuery::is_ended`] tells which, [`PushQuery::error`] why).
     pub fn next_row(&mut self, timeout: Duration) -> Option<Row> {
-        if self.limit.is_some_and(|l| self.delivered >= l) {
-            self.close();
+        if self.stop_if_done() {
             return None;
         }
-        match self.rows.recv_timeout(timeout) {
-            Ok(r) => {
+        let next = match &mut self.rows {
+            Rows::Dedicated(q) => q.pop(timeout),
+            Rows::Shared(s) => s.next_row(timeout),
+        };
+        self.took(next)
+    }
+
+    /// The next row for async readers: `Ready(Some(row))`, `Ready(None)` once the query ended
+    /// (its `LIMIT`, closed, or dropped: see [`PushQuery::error`]), or `Pending` (the waker in
+    /// `cx` is woken when a row arrives or the query ends).
+    pub fn poll_next_row(&mut self, cx: &mut Context<'_>) -> Poll<Option<Row>> {
+        if self.stop_if_done() {
+            return Poll::Ready(None);
+        }
+        let next = match &mut self.rows {
+            Rows::Dedicated(q) => q.poll(cx.waker()),
+            Rows::Shared(s) => s.poll_next_row(cx.waker()),
+        };
+        match self.took(next) {
+            Some(r) => Poll::Ready(Some(r)),
+            None if self.ended => Poll::Ready(None),
+            None => Poll::Pending,
+        }
+    }
+
+    fn stop_if_done(&mut self) -> bool {
+        if self.is_complete() {
+            self.close();
+        }
+        self.ended
+    }
+
+    fn took(&mut self, next: Next) -> Option<Row> {
+        match next {
+            Next::Row(r) => {
                 self.delivered += 1;
                 Some(r)
             }
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
+            Next::Empty => None,
+            Next::End(error) => {
+                self.ended = true;
+                self.error = error;
+                None
+            }
         }
     }
 
@@ -57,11 +127,32 @@ impl PushQuery {
         self.limit.is_some_and(|l| self.delivered >= l)
     }
 
-    /// Stops the query. The row channel is dropped first, so a stream thread blocked on a full
-    /// queue returns before the query's threads are joined.
+    /// Whether no more rows will come: `LIMIT` reached, closed, or dropped.
+    pub fn is_ended(&self) -> bool {
+        self.ended || self.is_complete()
+    }
+
+    /// Why the query ended before its `LIMIT`: a shared push query whose reader fell too far
+    /// behind for too long, or whose source stopped. `None` while it runs or when it ended
+    /// normally.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// Whether the query reads its source's shared reader (else it runs its own topology).
+    pub fn is_shared(&self) -> bool {
+        matches!(self.rows, Rows::Shared(_))
+    }
+
+    /// Stops the query. A dedicated query's queue is closed first, so a stream thread blocked
+    /// on a full queue returns before the query's threads are joined; a shared query leaves its
+    /// source's reader (which stops when nobody is left).
     pub fn close(&mut self) {
+        self.ended = true;
         if let Some(f) = self.on_close.take() {
-            drop(std::mem::replace(&mut self.rows, mpsc::channel().1));
+            if let Rows::Dedicated(q) = &self.rows {
+                q.close();
+            }
             f();
         }
     }
@@ -73,32 +164,134 @@ impl Drop for PushQuery {
     }
 }
 
-/// Starts a push query: its plan lowered onto a topology ending in a channel, run on a test
-/// driver (test mode) or its own `KafkaStreams` (live mode, application id
-/// `_confluent-ksql-<service id>transient_<id>`).
+/// The bounded queue between a dedicated push query's stream thread and its reader: a full
+/// queue holds the stream thread back (as ksqlDB's `TransientQueryQueue` does), so a slow
+/// reader costs no memory; closing it releases the thread.
+pub(crate) struct RowQueue {
+    state: Mutex<QueueState>,
+    capacity: usize,
+    not_full: Condvar,
+    not_empty: Condvar,
+}
+
+struct QueueState {
+    rows: VecDeque<Row>,
+    waker: Option<Waker>,
+    closed: bool,
+}
+
+impl RowQueue {
+    pub(crate) fn new(capacity: usize) -> Self {
+        RowQueue { state: Mutex::new(QueueState { rows: VecDeque::new(), waker: None, closed: false }), capacity, not_full: Condvar::new(), not_empty: Condvar::new() }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Adds a row, waiting while the queue is full; a closed queue drops it.
+    pub(crate) fn push(&self, row: Row) {
+        let mut s = self.lock();
+        while s.rows.len() >= self.capacity && !s.closed {
+            s = self.not_full.wait(s).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        if s.closed {
+            return;
+        }
+        s.rows.push_back(row);
+        let waker = s.waker.take();
+        drop(s);
+        self.not_empty.notify_one();
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    fn take(&self, s: &mut QueueState) -> Next {
+        match s.rows.pop_front() {
+            Some(r) => {
+                self.not_full.notify_one();
+                Next::Row(r)
+            }
+            None if s.closed => Next::End(None),
+            None => Next::Empty,
+        }
+    }
+
+    fn pop(&self, timeout: Duration) -> Next {
+        let deadline = Instant::now() + timeout;
+        let mut s = self.lock();
+        loop {
+            match self.take(&mut s) {
+                Next::Empty => {}
+                other => return other,
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Next::Empty;
+            }
+            s = self.not_empty.wait_timeout(s, left).unwrap_or_else(std::sync::PoisonError::into_inner).0;
+        }
+    }
+
+    fn poll(&self, waker: &Waker) -> Next {
+        let mut s = self.lock();
+        let next = self.take(&mut s);
+        if matches!(next, Next::Empty) {
+            s.waker = Some(waker.clone());
+        }
+        next
+    }
+
+    /// Drops what waits and wakes everyone: pushes return at once, readers see the end.
+    pub(crate) fn close(&self) {
+        let mut s = self.lock();
+        s.closed = true;
+        s.rows.clear();
+        let waker = s.waker.take();
+        drop(s);
+        self.not_full.notify_all();
+        self.not_empty.notify_all();
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+/// Starts a push query: shared when it qualifies ([`fanout::shared_stages`]), else on its own
+/// topology, run on a test driver (test mode) or its own `KafkaStreams` (live mode,
+/// application id `_confluent-ksql-<service id>transient_<id>`).
 pub(crate) fn start(engine: &mut Engine, q: &Query) -> Result<StatementResult> {
     let plan = plan_query(q, &engine.catalog, &engine.env, None)?;
     let n = engine.transient.fetch_add(1, Ordering::Relaxed);
     let first = plan.sources.first().cloned().unwrap_or_default();
     let id = format!("transient_{first}_{n}");
-    let builder = StreamsBuilder::new();
-    // Live mode: at most PUSH_QUEUE_ROWS rows wait for a reader; a full queue holds back this
-    // query's own stream thread (ksqlDB's TransientQueryQueue blocks the same way), so a slow
-    // client costs no memory. Test mode pipes records on the caller's thread, which reads the
-    // rows only afterwards, and keeps every record anyway: unbounded there.
-    let (send_row, rx): (Box<dyn Fn(Row) + Send + Sync>, Receiver<Row>) = if matches!(engine.runtime, Runtime::Live(_)) {
-        let (tx, rx) = mpsc::sync_channel::<Row>(PUSH_QUEUE_ROWS);
-        (Box::new(move |r| drop(tx.send(r))), rx)
-    } else {
-        let (tx, rx) = mpsc::channel::<Row>();
-        (Box::new(move |r| drop(tx.send(r))), rx)
-    };
-    let send = move |v: Option<&Row>| {
-        if let Some(v) = v {
-            send_row(v.clone());
+    let schema = plan.root.schema().value.iter().map(|c| FieldInfo::of(c, false)).collect();
+    let (rows, on_close) = match fanout::subscribe(engine, &plan, &id)? {
+        Some(sub) => (Rows::Shared(sub), Box::new(|| {}) as Box<dyn FnOnce() + Send>),
+        None => {
+            let (queue, on_close) = dedicated(engine, &plan, &id)?;
+            (Rows::Dedicated(queue), on_close)
         }
     };
-    match lower(&plan.root, &builder, &lower_context(engine, &id))? {
+    Ok(StatementResult::PushQuery(PushQuery { id, schema, rows, limit: plan.limit, delivered: 0, error: None, ended: false, on_close: Some(on_close) }))
+}
+
+/// A push query on its own topology; returns its queue and what stops it.
+fn dedicated(engine: &mut Engine, plan: &QueryPlan, id: &str) -> Result<(Arc<RowQueue>, Box<dyn FnOnce() + Send>)> {
+    let builder = StreamsBuilder::new();
+    // Live mode: at most PUSH_QUEUE_ROWS rows wait for a reader. Test mode pipes records on
+    // the caller's thread, which reads the rows only afterwards, and keeps every record
+    // anyway: unbounded there.
+    let capacity = if matches!(engine.runtime, Runtime::Live(_)) { PUSH_QUEUE_ROWS } else { usize::MAX };
+    let queue = Arc::new(RowQueue::new(capacity));
+    let q = queue.clone();
+    let send = move |v: Option<&Row>| {
+        if let Some(v) = v {
+            q.push(v.clone());
+        }
+    };
+    match lower(&plan.root, &builder, &lower_context(engine, id))? {
         Lowered::Stream(s) => s.foreach(move |_, v| send(v)),
         Lowered::Table(t) => t.to_stream().foreach(move |_, v| send(v)),
         Lowered::Windowed(w) | Lowered::WindowedStream(w) => w.foreach(move |_, v| send(v)),
@@ -109,21 +302,43 @@ pub(crate) fn start(engine: &mut Engine, q: &Query) -> Result<StatementResult> {
     let on_close: Box<dyn FnOnce() + Send> = match &engine.runtime {
         Runtime::Test(p) => {
             let earliest = engine.property("auto.offset.reset").is_some_and(|v| v == "earliest");
-            p.start(&id, &app, topology, reads, earliest)?;
-            let (p, id2) = (p.clone(), id.clone());
+            p.start(id, &app, topology, reads, earliest)?;
+            let (p, id2) = (p.clone(), id.to_owned());
             Box::new(move || {
                 let _ = p.stop(&id2);
             })
         }
         Runtime::Live(l) => {
-            let mut config = engine.streams_config(&id)?;
+            let mut config = engine.streams_config(id)?;
             config.application_id = app;
-            let streams = l.launch(&id, config, topology)?;
+            let streams = l.launch(id, config, topology)?;
             Box::new(move || {
                 streams.close(Duration::from_secs(30));
             })
         }
     };
-    let schema = plan.root.schema().value.iter().map(|c| FieldInfo::of(c, false)).collect();
-    Ok(StatementResult::PushQuery(PushQuery { id, schema, rows: rx, limit: plan.limit, delivered: 0, on_close: Some(on_close) }))
+    Ok((queue, on_close))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Value;
+
+    #[test]
+    fn a_closed_queue_releases_a_blocked_writer_and_ends_its_reader() {
+        let q = Arc::new(RowQueue::new(1));
+        q.push(vec![Value::Int(1)]);
+        let w = q.clone();
+        let writer = std::thread::spawn(move || w.push(vec![Value::Int(2)]));
+        assert!(matches!(q.pop(Duration::from_secs(5)), Next::Row(r) if r == vec![Value::Int(1)]));
+        assert!(matches!(q.pop(Duration::from_secs(5)), Next::Row(r) if r == vec![Value::Int(2)]));
+        writer.join().unwrap();
+        q.push(vec![Value::Int(3)]);
+        let w = q.clone();
+        let blocked = std::thread::spawn(move || w.push(vec![Value::Int(4)]));
+        q.close();
+        blocked.join().unwrap();
+        assert!(matches!(q.pop(Duration::from_millis(10)), Next::End(None)));
+    }
 }

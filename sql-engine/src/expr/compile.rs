@@ -10,6 +10,7 @@ use super::{cast, decimal, Scope};
 use crate::function::FunctionRegistry;
 use crate::parser::ast::{BinaryOp, Expr, Literal, UnaryOp};
 use crate::value::{SqlType, Value};
+use crate::analyzer::walk::sql_text;
 use crate::{analysis_err, Result};
 
 /// A compiled node and its type; `None` for an untyped `NULL` literal.
@@ -225,6 +226,9 @@ impl Compiler<'_> {
     fn comparable(&mut self, left: &Expr, right: &Expr, op: CmpOp) -> Result<(Node, Node)> {
         let l = self.compile(left)?;
         let r = self.compile(right)?;
+        let mismatch = |a: &SqlType, b: &SqlType| {
+            analysis_err!("Cannot compare {} ({a}) to {} ({b}) with {}.", operand_text(left), operand_text(right), op.ksql_name())
+        };
         let ty = match (&l.ty, &r.ty) {
             (None, None) => return Ok((Node::Literal(Value::Null), Node::Literal(Value::Null))),
             (Some(t), None) | (None, Some(t)) => t.clone(),
@@ -233,12 +237,12 @@ impl Compiler<'_> {
             (Some(SqlType::Date), Some(SqlType::Timestamp)) | (Some(SqlType::Timestamp), Some(SqlType::Date)) => SqlType::Timestamp,
             (Some(a), Some(b)) => match common_type(a, b) {
                 Some(t) => t,
-                None => return analysis_err!("Cannot compare {a} to {b} with {op:?}."),
+                None => return mismatch(a, b),
             },
         };
         let ordered = !matches!(op, CmpOp::Eq | CmpOp::NotEq);
         if ordered && matches!(ty, SqlType::Boolean | SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_)) {
-            return analysis_err!("Cannot compare {ty} to {ty} with {op:?}.");
+            return mismatch(l.ty.as_ref().unwrap_or(&ty), r.ty.as_ref().unwrap_or(&ty));
         }
         Ok((coerce(l, &ty), coerce(r, &ty)))
     }
@@ -255,6 +259,9 @@ impl Compiler<'_> {
             _ => None,
         };
         if let Some(op) = cmp_op {
+            if is_null_literal(left) && is_null_literal(right) {
+                return analysis_err!("Comparison with NULL not supported: NULL {} NULL", op.symbol());
+            }
             let (l, r) = self.comparable(left, right, op)?;
             return Ok(Typed::new(Node::Compare { op, left: Box::new(l), right: Box::new(r) }, SqlType::Boolean));
         }
@@ -328,7 +335,7 @@ impl Compiler<'_> {
         }
         let ty = match common_of(results.iter().map(|t| t.ty.as_ref())) {
             Ok(Some(t)) => t,
-            Ok(None) => return analysis_err!("Invalid Case expression. All case branches have a null type"),
+            Ok(None) => return analysis_err!("Invalid Case expression. All case branches have NULL type"),
             Err((a, b)) => return analysis_err!("Invalid Case expression. Type for all 'THEN' clauses should be the same. THEN expression has type {b}, expected {a}"),
         };
         let mut nodes: Vec<Node> = results.into_iter().map(|t| coerce(t, &ty)).collect();
@@ -468,4 +475,16 @@ fn literal(l: &Literal) -> Result<Typed> {
         }
     };
     Ok(Typed::new(Node::Literal(v), ty))
+}
+
+fn is_null_literal(e: &Expr) -> bool {
+    matches!(e, Expr::Literal(Literal::Null))
+}
+
+/// An operand as ksqlDB's type errors print it: a column by its bare name.
+fn operand_text(e: &Expr) -> String {
+    match e {
+        Expr::Column { name, .. } => name.clone(),
+        other => sql_text(other),
+    }
 }

@@ -29,6 +29,30 @@ pub(crate) enum CmpOp {
 }
 
 impl CmpOp {
+    /// The operator's name in ksqlDB's messages (`ComparisonExpression.Type`).
+    pub(crate) fn ksql_name(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "EQUAL",
+            CmpOp::NotEq => "NOT_EQUAL",
+            CmpOp::Lt => "LESS_THAN",
+            CmpOp::LtEq => "LESS_THAN_OR_EQUAL",
+            CmpOp::Gt => "GREATER_THAN",
+            CmpOp::GtEq => "GREATER_THAN_OR_EQUAL",
+        }
+    }
+
+    /// The operator as written in SQL.
+    pub(crate) fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "=",
+            CmpOp::NotEq => "<>",
+            CmpOp::Lt => "<",
+            CmpOp::LtEq => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::GtEq => ">=",
+        }
+    }
+
     /// Whether the comparison holds for an ordering (`None`: unordered, NaN).
     pub(crate) fn holds(self, ord: Option<Ordering>) -> bool {
         match self {
@@ -215,8 +239,9 @@ impl Node {
             }
             Node::Compare { op, left, right } => {
                 let (l, r) = (left.eval_ref(row, vars)?, right.eval_ref(row, vars)?);
+                // ksqlDB: a comparison with a NULL operand is FALSE, not NULL.
                 if l.is_null() || r.is_null() {
-                    return Ok(Value::Null);
+                    return Ok(Value::Boolean(false));
                 }
                 Value::Boolean(op.holds(sql_cmp(&l, &r)))
             }

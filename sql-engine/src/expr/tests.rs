@@ -143,13 +143,14 @@ fn decimal_arithmetic_uses_ksqldb_result_types() {
 }
 
 #[test]
-fn comparisons_widen_and_propagate_null() {
+fn comparisons_widen_and_treat_null_as_false() {
     assert_eq!(eval(&bin(BinaryOp::Lt, col("A"), col("B"))), Value::Boolean(true));
     assert_eq!(eval(&bin(BinaryOp::Eq, col("A"), dec("7.00"))), Value::Boolean(true));
     assert_eq!(eval(&bin(BinaryOp::GtEq, col("D"), int(3))), Value::Boolean(false));
-    assert_eq!(eval(&bin(BinaryOp::Eq, col("N"), int(3))), Value::Null);
+    // ksqlDB: a comparison with a NULL operand is FALSE, not NULL.
+    assert_eq!(eval(&bin(BinaryOp::Eq, col("N"), int(3))), Value::Boolean(false));
     assert_eq!(eval(&bin(BinaryOp::Gt, col("S"), s("goodbye"))), Value::Boolean(true));
-    assert!(analysis_error(&bin(BinaryOp::Eq, col("S"), col("A"))).starts_with("Cannot compare STRING to INTEGER"));
+    assert!(analysis_error(&bin(BinaryOp::Eq, col("S"), col("A"))).starts_with("Cannot compare S (STRING) to A (INTEGER) with EQUAL."));
     let ts_scope = Scope::new(vec![ScopeColumn { qualifier: None, name: "TS".into(), ty: SqlType::Timestamp }]);
     let e = bin(BinaryOp::Gt, col("TS"), s("2020-01-01T00:00:00"));
     let c = compile(&e, &ts_scope, &FunctionRegistry::new(), &|_| None).unwrap();
@@ -158,7 +159,7 @@ fn comparisons_widen_and_propagate_null() {
 
 #[test]
 fn three_valued_logic() {
-    let n = || bin(BinaryOp::Eq, col("N"), int(1));
+    let n = || Expr::Cast { expr: Box::new(null()), ty: AstType::Boolean };
     assert_eq!(eval(&bin(BinaryOp::And, n(), boolean(false))), Value::Boolean(false));
     assert_eq!(eval(&bin(BinaryOp::And, n(), boolean(true))), Value::Null);
     assert_eq!(eval(&bin(BinaryOp::Or, n(), boolean(true))), Value::Boolean(true));
@@ -183,7 +184,7 @@ fn like_between_in() {
     let between = |low, high, negated| Expr::Between { expr: Box::new(col("A")), low: Box::new(low), high: Box::new(high), negated };
     assert_eq!(eval(&between(int(1), dec("7.0"), false)), Value::Boolean(true));
     assert_eq!(eval(&between(int(8), int(9), true)), Value::Boolean(true));
-    assert_eq!(eval(&between(null(), int(9), false)), Value::Null);
+    assert_eq!(eval(&between(null(), int(9), false)), Value::Boolean(false));
     let in_list = |e, list, negated| Expr::InList { expr: Box::new(e), list, negated };
     assert_eq!(eval(&in_list(col("A"), vec![int(1), big(7)], false)), Value::Boolean(true));
     assert_eq!(eval(&in_list(col("A"), vec![int(1), null()], false)), Value::Boolean(false));

@@ -307,8 +307,16 @@ where
     BooleanArray::new(BooleanBuffer::collect_bool(a.len(), |i| op.holds(a[i].partial_cmp(&b[i]))), NullBuffer::union(l.nulls(), r.nulls()))
 }
 
+/// ksqlDB's comparisons are FALSE, never NULL, when an operand is NULL.
+fn null_as_false(a: BooleanArray) -> BooleanArray {
+    match a.nulls() {
+        Some(n) if n.null_count() > 0 => BooleanArray::new(a.values() & n.inner(), None),
+        _ => a,
+    }
+}
+
 fn compare(op: CmpOp, l: &dyn Array, r: &dyn Array) -> Result<BooleanArray> {
-    Ok(match (l.data_type(), r.data_type()) {
+    Ok(null_as_false(match (l.data_type(), r.data_type()) {
         (DataType::Int32, DataType::Int32) => compare_primitive::<Int32Type>(op, l, r),
         (DataType::Int64, DataType::Int64) => compare_primitive::<Int64Type>(op, l, r),
         (DataType::Float64, DataType::Float64) => compare_primitive::<Float64Type>(op, l, r),
@@ -330,7 +338,7 @@ fn compare(op: CmpOp, l: &dyn Array, r: &dyn Array) -> Result<BooleanArray> {
             let _ = (x, y);
             values.collect()
         }
-    })
+    }))
 }
 
 /// SQL's three-valued AND (`and == true`) or OR.

@@ -21,7 +21,7 @@ mod join;
 pub(crate) mod serde;
 mod sink;
 pub(crate) mod source;
-mod stream;
+pub(crate) mod stream;
 
 use std::sync::Arc;
 

@@ -69,6 +69,20 @@ impl Layout {
     }
 }
 
+/// The record time a `TIMESTAMP` column's value gives (`format` parses strings); -1 for a
+/// value that is unreadable or `NULL`, whose record is skipped, as ksqlDB's extractors do.
+pub(crate) fn timestamp_millis(v: Option<Value>, ty: Option<&SqlType>, format: Option<&str>, utc: &crate::function::javatime::Zone) -> i64 {
+    match (v, ty) {
+        (Some(Value::BigInt(ms)) | Some(Value::Timestamp(ms)), _) => ms,
+        (Some(Value::Int(ms)), Some(SqlType::Int)) => i64::from(ms),
+        (Some(Value::String(text)), _) => match format {
+            Some(f) => crate::function::javatime::parse_instant(&text, f, utc).unwrap_or(-1),
+            None => -1,
+        },
+        _ => -1,
+    }
+}
+
 /// The key of a source record: plain key columns, or key columns with their window.
 pub(crate) trait SourceKey: brook_streams_dsl::Data {
     /// The key columns and the window bounds.
@@ -165,16 +179,7 @@ fn read<K: SourceKey>(
                 (None, Some(i)) => r.key.as_ref().and_then(|b| key_serde.read(&r.topic, b).ok()).and_then(|row| row.get(i).cloned()),
                 _ => None,
             };
-            match (v, &ty) {
-                (Some(Value::BigInt(ms)) | Some(Value::Timestamp(ms)), _) => ms,
-                (Some(Value::Int(ms)), Some(SqlType::Int)) => i64::from(ms),
-                (Some(Value::String(text)), _) => match &format {
-                    Some(f) => crate::function::javatime::parse_instant(&text, f, &utc).unwrap_or(-1),
-                    None => -1,
-                },
-                // Unreadable or NULL timestamps: the record is skipped, as ksqlDB's extractors do.
-                _ => -1,
-            }
+            timestamp_millis(v, ty.as_ref(), format.as_deref(), &utc)
         };
         consumed = consumed.with_timestamp_extractor(Arc::new(extractor));
     }

@@ -592,6 +592,12 @@ impl Parser<'_> {
             self.expecting_kw("MAP");
             self.expecting_kw("STRUCT");
             self.expecting_kw("DECIMAL");
+            // A keyword where a type belongs (`COL0 NULL`) is a plain syntax error in ksqlDB, not
+            // the hint to quote an identifier.
+            if matches!(self.nth(0), Tok::Word(_)) {
+                self.expecting("IDENTIFIER");
+                return self.unexpected();
+            }
             return self.expected_identifier();
         }
         let name = self.ident()?;

@@ -1,8 +1,7 @@
 use std::fs;
 
 use brook_state_store::{
-    restore, restore_start_offset, ChangelogRecord, CollectingChangelogSink, Error, KeyValueStore,
-    OffsetCheckpoint, OpenOutcome, StateRestoreListener,
+    restore_start_offset, ChangelogRecord, CollectingChangelogSink, Error, KeyValueStore, OffsetCheckpoint, OpenOutcome,
     StoreContext, Stores, WindowKeySchema,
 };
 use bytes::Bytes;
@@ -11,40 +10,24 @@ use crate::{b, both_backends, Fixture, Kind};
 
 both_backends!(restore_from_changelog, restore_window_store);
 
-#[derive(Default)]
-struct Progress(Vec<String>);
-
-impl StateRestoreListener for Progress {
-    fn on_restore_start(&mut self, store: &str, start: i64, end: i64) {
-        self.0.push(format!("start {store} {start}..{end}"));
-    }
-    fn on_batch_restored(&mut self, store: &str, end: i64, n: u64) {
-        self.0.push(format!("batch {store} {end} {n}"));
-    }
-    fn on_restore_end(&mut self, store: &str, total: u64) {
-        self.0.push(format!("end {store} {total}"));
-    }
-}
-
-fn records(n: i64) -> impl Iterator<Item = ChangelogRecord> {
-    (0..n).map(move |i| ChangelogRecord {
-        key: Bytes::from(format!("k{:05}", i % 15_000)),
-        value: if i == n - 1 { None } else { Some(Bytes::from(format!("v{i}"))) },
-        offset: i,
-        timestamp: i,
-    })
+fn records(n: i64) -> Vec<ChangelogRecord> {
+    (0..n)
+        .map(move |i| ChangelogRecord {
+            key: Bytes::from(format!("k{:05}", i % 15_000)),
+            value: if i == n - 1 { None } else { Some(Bytes::from(format!("v{i}"))) },
+            offset: i,
+            timestamp: i,
+        })
+        .collect()
 }
 
 fn restore_from_changelog(kind: Kind) {
     let f = Fixture::new();
     let mut st = f.kv(kind, "kv", true);
-    let mut progress = Progress::default();
-    let n = restore(&mut *st, 0, 25_000, records(25_000), &mut progress).unwrap();
-    assert_eq!(n, 25_000);
-    assert_eq!(
-        progress.0,
-        ["start kv 0..25000", "batch kv 9999 10000", "batch kv 19999 10000", "batch kv 24999 5000", "end kv 25000"]
-    );
+    // In write batches of 10,000, as the runtime restores.
+    for batch in records(25_000).chunks(10_000) {
+        st.restore_batch(batch).unwrap();
+    }
     assert_eq!(st.get(b"k00001").unwrap(), Some(b("v15001")), "later records win");
     assert_eq!(st.get(b"k09998").unwrap(), Some(b("v24998")));
     assert_eq!(st.get(b"k10000").unwrap(), Some(b("v10000")));
@@ -63,7 +46,7 @@ fn restore_window_store(kind: Kind) {
         timestamp: start,
     };
     let recs = vec![rec(0, 0), rec(70_000, 1), rec(300_000, 2)];
-    restore(&mut *st, 0, 3, recs, &mut brook_state_store::NoopRestoreListener).unwrap();
+    st.restore_batch(&recs).unwrap();
     assert_eq!(st.observed_stream_time(), 300_000);
     let got: Vec<_> = st.fetch(b"k", 0, i64::MAX).unwrap().map(|r| r.unwrap().0).collect();
     assert_eq!(got, vec![300_000], "expired records are not restored");
@@ -121,7 +104,7 @@ fn transactional_offset_is_stored_with_the_data() {
     assert_eq!(st.get(b"b").unwrap(), None, "data of the unfinished transaction is not in RocksDB");
     // Restoring the tail also advances the stored offset atomically.
     let tail = vec![ChangelogRecord { key: b("b"), value: Some(b("2")), offset: 42, timestamp: 0 }];
-    restore(&mut *st, 42, 43, tail, &mut brook_state_store::NoopRestoreListener).unwrap();
+    st.restore_batch(&tail).unwrap();
     st.close().unwrap();
     let st = tx_store(dir.path(), &sink);
     assert_eq!(st.committed_offset(), Some(42));

@@ -6,7 +6,7 @@ use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceRespon
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse, RequestHeader};
 
 use super::describe_configs::TOPIC;
-use super::{code, s, Ctx};
+use super::{code, str_bytes, Ctx};
 use crate::error::ErrorCode;
 use crate::server::conn::ConnState;
 
@@ -22,11 +22,11 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req:
                 .collect();
             if let Err(e) = ctx.broker.alter_topic_config(r.resource_name.as_str(), &changes, true, req.validate_only) {
                 out.error_code = code(&e);
-                out.error_message = Some(s(e.to_string()));
+                out.error_message = Some(str_bytes(e.to_string()));
             }
         } else {
             out.error_code = ErrorCode::InvalidRequest.as_i16();
-            out.error_message = Some(s("broker configs cannot be updated dynamically"));
+            out.error_message = Some(str_bytes("broker configs cannot be updated dynamically"));
         }
         out.resource_type = r.resource_type;
         out.resource_name = r.resource_name;

@@ -3,7 +3,7 @@
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse, RequestHeader};
 
-use super::{code, s, Ctx};
+use super::{code, str_bytes, Ctx};
 use crate::error::Result;
 use crate::server::conn::ConnState;
 
@@ -20,7 +20,7 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req:
         r.name = t.name;
         if let Err(e) = res {
             r.error_code = code(&e);
-            r.error_message = Some(s(e.to_string()));
+            r.error_message = Some(str_bytes(e.to_string()));
         }
         resp.results.push(r);
     }

@@ -6,7 +6,7 @@ use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, Cr
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse, RequestHeader};
 use uuid::Uuid;
 
-use super::{code, s, Ctx};
+use super::{code, str_bytes, Ctx};
 use crate::config::TOPIC_CONFIG_KEYS;
 use crate::error::{Error, Result};
 use crate::server::conn::ConnState;
@@ -53,8 +53,8 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, h: &RequestHeader, req:
                                 .iter()
                                 .map(|k| {
                                     let mut c = CreatableTopicConfigs::default();
-                                    c.name = s(*k);
-                                    c.value = d.config.get(k).map(s);
+                                    c.name = str_bytes(*k);
+                                    c.value = d.config.get(k).map(str_bytes);
                                     c.config_source = if d.overrides.contains_key(*k) { 1 } else { 5 };
                                     c
                                 })
@@ -65,7 +65,7 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, h: &RequestHeader, req:
             }
             Err(e) => {
                 r.error_code = code(&e);
-                r.error_message = Some(s(e.to_string()));
+                r.error_message = Some(str_bytes(e.to_string()));
             }
         }
         resp.topics.push(r);

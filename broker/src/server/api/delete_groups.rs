@@ -3,7 +3,7 @@
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::{DeleteGroupsRequest, DeleteGroupsResponse, GroupId, RequestHeader};
 
-use super::{s, Ctx};
+use super::{str_bytes, Ctx};
 use crate::server::conn::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
@@ -11,13 +11,12 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req:
     let mut resp = DeleteGroupsResponse::default();
     resp.results = ctx
         .broker
-        .inner
-        .groups
+        .groups()
         .delete_groups(&ids)
         .into_iter()
         .map(|(id, code)| {
             let mut r = DeletableGroupResult::default();
-            r.group_id = GroupId(s(id));
+            r.group_id = GroupId(str_bytes(id));
             r.error_code = code.as_i16();
             r
         })

@@ -5,7 +5,7 @@ use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, Reques
 use uuid::Uuid;
 
 use super::metadata::by_id;
-use super::{code, s, topic_name, Ctx};
+use super::{code, str_bytes, topic_name, Ctx};
 use crate::error::ErrorCode;
 use crate::server::conn::ConnState;
 
@@ -27,7 +27,7 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, h: &RequestHeader, req:
             Some(n) => {
                 if let Err(e) = ctx.broker.delete_topic(&n) {
                     r.error_code = code(&e);
-                    r.error_message = Some(s(e.to_string()));
+                    r.error_message = Some(str_bytes(e.to_string()));
                 }
                 r.name = Some(topic_name(&n));
             }

@@ -3,7 +3,7 @@
 use kafka_protocol::messages::describe_configs_response::{DescribeConfigsResourceResult, DescribeConfigsResult};
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse, RequestHeader};
 
-use super::{code, s, Ctx};
+use super::{code, str_bytes, Ctx};
 use crate::config::TOPIC_CONFIG_KEYS;
 use crate::error::ErrorCode;
 use crate::server::conn::ConnState;
@@ -79,8 +79,8 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req:
                     .filter(|(k, ..)| keys.is_none_or(|ks| ks.iter().any(|x| x.as_str() == k)))
                     .map(|(k, v, src, ro)| {
                         let mut c = DescribeConfigsResourceResult::default();
-                        c.name = s(k);
-                        c.value = Some(s(v));
+                        c.name = str_bytes(k);
+                        c.value = Some(str_bytes(v));
                         c.config_source = src;
                         c.read_only = ro;
                         c
@@ -89,7 +89,7 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req:
             }
             Err((c, m)) => {
                 out.error_code = c;
-                out.error_message = Some(s(m));
+                out.error_message = Some(str_bytes(m));
             }
         }
         out.resource_type = r.resource_type;

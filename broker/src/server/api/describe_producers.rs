@@ -3,7 +3,7 @@
 use kafka_protocol::messages::describe_producers_response::{PartitionResponse, ProducerState, TopicResponse};
 use kafka_protocol::messages::{DescribeProducersRequest, DescribeProducersResponse, ProducerId, RequestHeader};
 
-use super::{code, s, Ctx};
+use super::{code, str_bytes, Ctx};
 use crate::server::conn::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: DescribeProducersRequest) -> DescribeProducersResponse {
@@ -31,7 +31,7 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req:
                 }
                 Err(e) => {
                     pr.error_code = code(&e);
-                    pr.error_message = Some(s(e.to_string()));
+                    pr.error_message = Some(str_bytes(e.to_string()));
                 }
             }
             tr.partitions.push(pr);

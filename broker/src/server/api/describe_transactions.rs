@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use kafka_protocol::messages::describe_transactions_response::{TopicData, TransactionState};
 use kafka_protocol::messages::{DescribeTransactionsRequest, DescribeTransactionsResponse, ProducerId, RequestHeader};
 
-use super::{s, topic_name, Ctx};
+use super::{str_bytes, topic_name, Ctx};
 use crate::error::ErrorCode;
 use crate::server::conn::ConnState;
 
@@ -21,7 +21,7 @@ pub(crate) async fn handle(
         let mut st = TransactionState::default();
         match all.iter().find(|m| m.transactional_id == id.0.as_str()) {
             Some(m) => {
-                st.transaction_state = s(m.status.name());
+                st.transaction_state = str_bytes(m.status.name());
                 st.transaction_timeout_ms = m.timeout_ms;
                 st.transaction_start_time_ms = m.start_ms;
                 st.producer_id = ProducerId(m.producer_id);

@@ -3,7 +3,7 @@
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse, RequestHeader};
 
-use super::{s, Ctx};
+use super::{str_bytes, Ctx};
 use crate::server::conn::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, h: &RequestHeader, req: FindCoordinatorRequest) -> FindCoordinatorResponse {
@@ -16,14 +16,14 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, h: &RequestHeader, req:
                 let mut c = Coordinator::default();
                 c.key = key;
                 c.node_id = BrokerId(ctx.node_id);
-                c.host = s(ctx.host.clone());
+                c.host = str_bytes(ctx.host.clone());
                 c.port = ctx.port;
                 c
             })
             .collect();
     } else {
         resp.node_id = BrokerId(ctx.node_id);
-        resp.host = s(ctx.host.clone());
+        resp.host = str_bytes(ctx.host.clone());
         resp.port = ctx.port;
     }
     resp

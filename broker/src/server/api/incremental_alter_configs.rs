@@ -7,7 +7,7 @@ use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsRe
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, RequestHeader};
 
 use super::describe_configs::TOPIC;
-use super::{code, s, Ctx};
+use super::{code, str_bytes, Ctx};
 use crate::error::{Error, ErrorCode, Result};
 use crate::server::conn::ConnState;
 
@@ -56,11 +56,11 @@ pub(crate) async fn handle(
                 .and_then(|ch| ctx.broker.alter_topic_config(&name, &ch, false, req.validate_only));
             if let Err(e) = res {
                 out.error_code = code(&e);
-                out.error_message = Some(s(e.to_string()));
+                out.error_message = Some(str_bytes(e.to_string()));
             }
         } else {
             out.error_code = ErrorCode::InvalidRequest.as_i16();
-            out.error_message = Some(s("broker configs cannot be updated dynamically"));
+            out.error_message = Some(str_bytes("broker configs cannot be updated dynamically"));
         }
         out.resource_type = r.resource_type;
         out.resource_name = r.resource_name;

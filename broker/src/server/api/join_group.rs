@@ -3,7 +3,7 @@
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse, RequestHeader};
 
-use super::{kafka_code, s, Ctx};
+use super::{str_bytes, Ctx};
 use crate::group::JoinGroup;
 use crate::server::conn::ConnState;
 
@@ -25,24 +25,24 @@ pub(crate) async fn handle(ctx: &Ctx, conn: &mut ConnState, h: &RequestHeader, r
         client_host: format!("/{}", conn.peer.ip()),
         require_known_member_id: v >= 4,
     };
-    let r = ctx.broker.inner.groups.join_group(join).await;
+    let r = ctx.broker.groups().join_group(join).await;
     let mut resp = JoinGroupResponse::default();
-    resp.error_code = kafka_code(r.error);
+    resp.error_code = r.error.as_i16();
     resp.generation_id = r.generation_id;
-    resp.protocol_type = r.protocol_type.map(s);
-    resp.protocol_name = r.protocol_name.map(s);
+    resp.protocol_type = r.protocol_type.map(str_bytes);
+    resp.protocol_name = r.protocol_name.map(str_bytes);
     if v < 7 && resp.protocol_name.is_none() {
-        resp.protocol_name = Some(s(""));
+        resp.protocol_name = Some(str_bytes(""));
     }
-    resp.leader = s(r.leader);
-    resp.member_id = s(r.member_id);
+    resp.leader = str_bytes(r.leader);
+    resp.member_id = str_bytes(r.member_id);
     resp.members = r
         .members
         .into_iter()
         .map(|m| {
             let mut jm = JoinGroupResponseMember::default();
-            jm.member_id = s(m.member_id);
-            jm.group_instance_id = m.group_instance_id.map(s);
+            jm.member_id = str_bytes(m.member_id);
+            jm.group_instance_id = m.group_instance_id.map(str_bytes);
             jm.metadata = m.metadata.into();
             jm
         })

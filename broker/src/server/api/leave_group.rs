@@ -3,7 +3,7 @@
 use kafka_protocol::messages::leave_group_response::MemberResponse;
 use kafka_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse, RequestHeader};
 
-use super::{kafka_code, Ctx};
+use super::Ctx;
 use crate::server::conn::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, h: &RequestHeader, req: LeaveGroupRequest) -> LeaveGroupResponse {
@@ -15,7 +15,7 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, h: &RequestHeader, req:
     } else {
         vec![(req.member_id.to_string(), None)]
     };
-    let codes = ctx.broker.inner.groups.leave_group(req.group_id.0.as_str(), &members);
+    let codes = ctx.broker.groups().leave_group(req.group_id.0.as_str(), &members);
     let mut resp = LeaveGroupResponse::default();
     if h.request_api_version >= 3 {
         resp.members = req
@@ -26,7 +26,7 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, h: &RequestHeader, req:
                 let mut r = MemberResponse::default();
                 r.member_id = m.member_id;
                 r.group_instance_id = m.group_instance_id;
-                r.error_code = kafka_code(*c);
+                r.error_code = c.as_i16();
                 r
             })
             .collect();

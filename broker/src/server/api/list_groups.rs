@@ -3,7 +3,7 @@
 use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse, RequestHeader};
 
-use super::{s, Ctx};
+use super::{str_bytes, Ctx};
 use crate::server::conn::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: ListGroupsRequest) -> ListGroupsResponse {
@@ -11,16 +11,15 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req:
     let mut resp = ListGroupsResponse::default();
     resp.groups = ctx
         .broker
-        .inner
-        .groups
+        .groups()
         .list_groups(&states)
         .into_iter()
         .map(|g| {
             let mut l = ListedGroup::default();
-            l.group_id = GroupId(s(g.group_id));
-            l.protocol_type = s(g.protocol_type);
-            l.group_state = s(g.state);
-            l.group_type = s("classic");
+            l.group_id = GroupId(str_bytes(g.group_id));
+            l.protocol_type = str_bytes(g.protocol_type);
+            l.group_state = str_bytes(g.state);
+            l.group_type = str_bytes("classic");
             l
         })
         .collect();

@@ -3,7 +3,7 @@
 use kafka_protocol::messages::list_transactions_response::TransactionState;
 use kafka_protocol::messages::{ListTransactionsRequest, ListTransactionsResponse, ProducerId, RequestHeader, TransactionalId};
 
-use super::{s, Ctx};
+use super::{str_bytes, Ctx};
 use crate::server::conn::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: ListTransactionsRequest) -> ListTransactionsResponse {
@@ -17,9 +17,9 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req:
             continue;
         }
         let mut st = TransactionState::default();
-        st.transactional_id = TransactionalId(s(m.transactional_id));
+        st.transactional_id = TransactionalId(str_bytes(m.transactional_id));
         st.producer_id = ProducerId(m.producer_id);
-        st.transaction_state = s(m.status.name());
+        st.transaction_state = str_bytes(m.status.name());
         resp.transaction_states.push(st);
     }
     resp

@@ -6,7 +6,7 @@ use kafka_protocol::messages::metadata_response::{
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, RequestHeader};
 use uuid::Uuid;
 
-use super::{code, s, topic_name, Ctx};
+use super::{code, str_bytes, topic_name, Ctx};
 use crate::server::conn::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, h: &RequestHeader, req: MetadataRequest) -> MetadataResponse {
@@ -27,10 +27,10 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, h: &RequestHeader, req:
     let mut resp = MetadataResponse::default();
     let mut b = MetadataResponseBroker::default();
     b.node_id = BrokerId(ctx.node_id);
-    b.host = s(ctx.host.clone());
+    b.host = str_bytes(ctx.host.clone());
     b.port = ctx.port;
     resp.brokers = vec![b];
-    resp.cluster_id = Some(s(ctx.cluster_id.clone()));
+    resp.cluster_id = Some(str_bytes(ctx.cluster_id.clone()));
     resp.controller_id = BrokerId(ctx.node_id);
     resp.cluster_authorized_operations = i32::MIN;
     for name in names {

@@ -11,7 +11,7 @@ use super::conn::ConnState;
 use super::frame::{decode_body, encode_response, parse_frame, FrameError};
 use super::ServerConfig;
 use crate::broker::Broker;
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{Error, Result};
 
 /// The offsets of an OffsetCommit or TxnOffsetCommit request (different message types, same
 /// shape) as the group coordinator takes them.
@@ -187,12 +187,12 @@ pub(crate) fn base64url(bytes: &[u8]) -> String {
     out
 }
 
-pub(crate) fn s(v: impl Into<String>) -> StrBytes {
+pub(crate) fn str_bytes(v: impl Into<String>) -> StrBytes {
     StrBytes::from_string(v.into())
 }
 
 pub(crate) fn topic_name(v: &str) -> TopicName {
-    TopicName(s(v))
+    TopicName(str_bytes(v))
 }
 
 pub(crate) fn code(e: &Error) -> i16 {
@@ -201,10 +201,6 @@ pub(crate) fn code(e: &Error) -> i16 {
 
 pub(crate) fn err_code<T>(r: &Result<T>) -> i16 {
     r.as_ref().err().map_or(0, code)
-}
-
-pub(crate) fn kafka_code(c: ErrorCode) -> i16 {
-    c.as_i16()
 }
 
 macro_rules! apis {

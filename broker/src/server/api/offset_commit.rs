@@ -13,7 +13,7 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req:
     let (group, generation) = (req.group_id.0.to_string(), req.generation_id_or_member_epoch);
     let (member, instance) = (req.member_id.to_string(), req.group_instance_id.as_ref().map(|i| i.to_string()));
     let res = ctx
-        .blocking(move |b| b.inner.groups.commit_offsets(&group, generation, &member, instance.as_deref(), &offsets))
+        .blocking(move |b| b.groups().commit_offsets(&group, generation, &member, instance.as_deref(), &offsets))
         .await
         .unwrap_or(Err(ErrorCode::CoordinatorNotAvailable));
     let codes: Vec<i16> = match res {

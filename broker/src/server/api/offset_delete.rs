@@ -13,7 +13,7 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req:
         .flat_map(|t| t.partitions.iter().map(move |p| (t.name.0.to_string(), p.partition_index)))
         .collect();
     let mut resp = OffsetDeleteResponse::default();
-    match ctx.broker.inner.groups.delete_offsets(req.group_id.0.as_str(), &parts) {
+    match ctx.broker.groups().delete_offsets(req.group_id.0.as_str(), &parts) {
         Ok(codes) => {
             let mut codes = codes.into_iter();
             for t in req.topics {

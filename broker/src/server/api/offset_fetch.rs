@@ -8,14 +8,13 @@ use kafka_protocol::messages::offset_fetch_response::{
 };
 use kafka_protocol::messages::{GroupId, OffsetFetchRequest, OffsetFetchResponse, RequestHeader};
 
-use super::{s, topic_name, Ctx};
+use super::{str_bytes, topic_name, Ctx};
 use crate::group::FetchedOffset;
 use crate::server::conn::ConnState;
 
 fn fetch(ctx: &Ctx, group: &str, topics: Option<Vec<(String, i32)>>, stable: bool) -> Result<Vec<FetchedOffset>, i16> {
     ctx.broker
-        .inner
-        .groups
+        .groups()
         .fetch_offsets(group, topics.as_deref(), stable)
         .map_err(|c| c.as_i16())
 }
@@ -44,7 +43,7 @@ macro_rules! response_topics {
                         p.partition_index = o.partition;
                         p.committed_offset = o.offset;
                         p.committed_leader_epoch = o.leader_epoch;
-                        p.metadata = Some(s(o.metadata));
+                        p.metadata = Some(str_bytes(o.metadata));
                         p.error_code = o.error.as_i16();
                         p
                     })

@@ -4,7 +4,7 @@ use bytes::BytesMut;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse, RequestHeader};
 
-use super::{code, s, Ctx};
+use super::{code, str_bytes, Ctx};
 use crate::error::{Error, ErrorCode};
 use crate::server::conn::ConnState;
 
@@ -41,7 +41,7 @@ fn append(ctx: &Ctx, req: ProduceRequest) -> Option<ProduceResponse> {
                 Err(e) => {
                     tracing::debug!(topic = %topic, partition = p.index, error = %e, "produce failed");
                     pr.error_code = code(&e);
-                    pr.error_message = Some(s(e.to_string()));
+                    pr.error_message = Some(str_bytes(e.to_string()));
                 }
             }
             tr.partition_responses.push(pr);

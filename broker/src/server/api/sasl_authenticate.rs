@@ -3,7 +3,7 @@
 use bytes::{BufMut, BytesMut};
 use kafka_protocol::messages::{RequestHeader, SaslAuthenticateRequest, SaslAuthenticateResponse};
 
-use super::{s, Ctx, Reply};
+use super::{str_bytes, Ctx, Reply};
 use crate::error::ErrorCode;
 use crate::server::conn::ConnState;
 
@@ -25,7 +25,7 @@ pub(crate) async fn handle(ctx: &Ctx, conn: &mut ConnState, _: &RequestHeader, r
     let mut resp = SaslAuthenticateResponse::default();
     if conn.sasl_mechanism.is_none() {
         resp.error_code = ErrorCode::IllegalSaslState.as_i16();
-        resp.error_message = Some(s("SaslAuthenticate before SaslHandshake"));
+        resp.error_message = Some(str_bytes("SaslAuthenticate before SaslHandshake"));
         return resp;
     }
     match check_plain(ctx, &req.auth_bytes) {
@@ -35,7 +35,7 @@ pub(crate) async fn handle(ctx: &Ctx, conn: &mut ConnState, _: &RequestHeader, r
         }
         Err(m) => {
             resp.error_code = ErrorCode::SaslAuthenticationFailed.as_i16();
-            resp.error_message = Some(s(m));
+            resp.error_message = Some(str_bytes(m));
         }
     }
     resp

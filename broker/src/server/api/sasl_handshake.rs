@@ -2,13 +2,13 @@
 
 use kafka_protocol::messages::{RequestHeader, SaslHandshakeRequest, SaslHandshakeResponse};
 
-use super::{s, Ctx};
+use super::{str_bytes, Ctx};
 use crate::error::ErrorCode;
 use crate::server::conn::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, conn: &mut ConnState, h: &RequestHeader, req: SaslHandshakeRequest) -> SaslHandshakeResponse {
     let mut resp = SaslHandshakeResponse::default();
-    resp.mechanisms = vec![s("PLAIN")];
+    resp.mechanisms = vec![str_bytes("PLAIN")];
     if ctx.config.sasl_users.is_empty() {
         resp.error_code = ErrorCode::IllegalSaslState.as_i16();
         resp.mechanisms.clear();

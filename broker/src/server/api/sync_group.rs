@@ -2,7 +2,7 @@
 
 use kafka_protocol::messages::{RequestHeader, SyncGroupRequest, SyncGroupResponse};
 
-use super::{kafka_code, s, Ctx};
+use super::{str_bytes, Ctx};
 use crate::group::SyncGroup;
 use crate::server::conn::ConnState;
 
@@ -20,11 +20,11 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req:
             .map(|a| (a.member_id.to_string(), a.assignment.to_vec()))
             .collect(),
     };
-    let r = ctx.broker.inner.groups.sync_group(sync).await;
+    let r = ctx.broker.groups().sync_group(sync).await;
     let mut resp = SyncGroupResponse::default();
-    resp.error_code = kafka_code(r.error);
-    resp.protocol_type = r.protocol_type.map(s);
-    resp.protocol_name = r.protocol_name.map(s);
+    resp.error_code = r.error.as_i16();
+    resp.protocol_type = r.protocol_type.map(str_bytes);
+    resp.protocol_name = r.protocol_name.map(str_bytes);
     resp.assignment = r.assignment.into();
     resp
 }
