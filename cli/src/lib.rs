@@ -18,6 +18,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod admin;
 mod consumer;
+pub mod datagen;
 mod groups;
 mod perf;
 mod producer;
@@ -54,10 +55,12 @@ pub enum Command {
     ProducerPerfTest(perf::ProducerPerfArgs),
     /// Consumer throughput (kafka-consumer-perf-test.sh).
     ConsumerPerfTest(perf::ConsumerPerfArgs),
-    /// The ksqlDB CLI look-alike over an embedded broker and SQL engine.
+    /// The ksqlDB CLI look-alike: an embedded broker and SQL engine, or a server over REST.
     Sql(sql::SqlArgs),
     /// Run SQL statements on input records and compare the output (ksql-test-runner).
     TestRunner(test_runner::TestRunnerArgs),
+    /// Generate the quickstart data sets of ksql-datagen (pageviews, users, orders, ...).
+    Datagen(datagen::DatagenArgs),
 }
 
 /// `--bootstrap-server`, shared by the client tools.
@@ -111,6 +114,7 @@ pub async fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> anyh
         Command::ConsumerPerfTest(a) => perf::consumer(a, out).await,
         Command::Sql(a) => sql::run(a, out).await,
         Command::TestRunner(a) => test_runner::run(a, out),
+        Command::Datagen(a) => datagen::run(a, out).await,
     }
 }
 

@@ -112,6 +112,12 @@ pub trait TaskFactory: Send + Sync {
     /// Store errors (opening RocksDB, a corrupt directory that cannot be wiped).
     fn create_task(&self, id: TaskId, inputs: Vec<TopicPartition>, state_dir: &Path, config: &StreamsConfig) -> Result<Box<dyn TaskEngine>>;
 
+    /// The `auto.offset.reset` policy of each source topic (or pattern) that sets its own.
+    /// Default: none.
+    fn offset_resets(&self) -> BTreeMap<String, crate::OffsetReset> {
+        BTreeMap::new()
+    }
+
     /// Regex patterns of pattern sources, with the sub-topology reading them (Java regex
     /// syntax, whole-name match). The runtime subscribes to every topic that matches, now and
     /// whenever it refreshes its metadata (`metadata.max.age.ms`). Default: none.

@@ -1,19 +1,24 @@
-//! `brook sql`: the ksql CLI look-alike. With no URL it opens the embedded broker on
-//! `--data-dir` (default `./data`), a live SQL engine over it, and the REPL in process: one
-//! command from install to a `ksql> ` prompt.
+//! `brook sql [http://host:port]`: the ksql CLI look-alike. With no URL it opens the embedded
+//! broker on `--data-dir` (default `./data`), a live SQL engine over it, and the REPL in process:
+//! one command from install to a `ksql> ` prompt (the prompt shows at once; the broker opens in
+//! the background and the engine starts with the first statement). With a URL it talks to a
+//! ksqlDB REST server (`brook server`, or ksqlDB itself), as `ksql http://host:8088` does.
 //!
-//! Layout: [`repl`] (the session and the interactive loop), [`complete`] (statement ends, tab
-//! completion), [`render`] and [`describe`] (what is printed, as pure functions).
+//! Layout: [`repl`] (the session and the interactive loop), [`rest`] (the REST client),
+//! [`print`] (`PRINT` following a topic), [`complete`] (statement ends, tab completion),
+//! [`render`] and [`describe`] (what is printed, as pure functions).
 //!
-//! Where Brook differs from the ksql CLI: no REST mode yet (`brook sql http://...` says so);
-//! the engine runs in the CLI's process, so queries stop when the CLI exits; history lives in
-//! `~/.brook_sql_history`; `--query-timeout` also applies to push queries started from the
-//! prompt; see also the module docs of [`repl`], [`complete`] and [`render`].
+//! Where Brook differs from the ksql CLI: embedded, the engine runs in the CLI's process, so
+//! queries stop when the CLI exits; history lives in `~/.brook_sql_history`; `--query-timeout`
+//! also applies to push queries started from the prompt; see also the module docs of [`repl`],
+//! [`rest`], [`complete`] and [`render`].
 
 mod complete;
 mod describe;
+mod print;
 pub mod render;
 mod repl;
+mod rest;
 #[cfg(test)]
 mod render_tests;
 
@@ -25,16 +30,16 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use brook_broker::{Broker, BrokerConfig};
-use brook_sql_engine::{Engine, EngineConfig};
 use clap::Args;
 
 use self::render::OutputFormat;
-use self::repl::{Flow, Session};
+use self::repl::{Backend, Embedded, Flow, Session};
 
 /// Flags of `brook sql`.
 #[derive(Debug, Clone, Args)]
 pub struct SqlArgs {
-    /// A ksqlDB server to connect to (not supported yet: leave it out for the embedded engine).
+    /// A ksqlDB REST server, `http://HOST:PORT` (`brook server` listens on http://127.0.0.1:8088).
+    /// Without it the CLI runs the embedded broker and engine on --data-dir.
     #[arg(value_name = "SERVER")]
     pub server: Option<String>,
     /// The embedded broker's data directory. Default: ./data.
@@ -58,6 +63,12 @@ pub struct SqlArgs {
     /// `TABULAR` or `JSON`. Default: TABULAR.
     #[arg(long = "output", value_name = "FORMAT", default_value = "TABULAR")]
     pub output: String,
+    /// The user name for the server's basic authentication (REST mode).
+    #[arg(short = 'u', long = "user", value_name = "USER")]
+    pub user: Option<String>,
+    /// The password for the server's basic authentication (REST mode).
+    #[arg(short = 'p', long = "password", value_name = "PASSWORD", requires = "user")]
+    pub password: Option<String>,
 }
 
 /// A writer for the session's thread: each flush hands the text to the task that owns the real
@@ -109,9 +120,6 @@ fn count_interrupts() -> Arc<AtomicU64> {
 }
 
 pub(crate) async fn run(args: SqlArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    if let Some(server) = &args.server {
-        bail!("brook sql {server}: connecting to a ksqlDB REST server is not supported yet; run `brook sql` without a URL for the embedded engine (--data-dir DIR)");
-    }
     let Some(format) = OutputFormat::parse(&args.output) else {
         bail!("invalid --output {:?}: expected TABULAR or JSON", args.output);
     };
@@ -124,44 +132,75 @@ pub(crate) async fn run(args: SqlArgs, out: &mut dyn Write) -> anyhow::Result<()
         (None, Some(f)) => Some(std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?),
         (None, None) => None,
     };
-    crate::server::check_data_dir(&args.data_dir)?;
-    let config = BrokerConfig { log_dir: args.data_dir.clone(), ..BrokerConfig::default() };
-    let broker = Broker::open(config).await.with_context(|| format!("cannot open the broker's data directory {}", args.data_dir.display()))?;
+    let rt = tokio::runtime::Handle::current();
+    let (backend, location) = match &args.server {
+        Some(url) => {
+            let (url, user, password, rt) = (url.clone(), args.user.clone(), args.password.clone(), rt.clone());
+            // Blocking requests: off the runtime's workers.
+            let client = tokio::task::spawn_blocking(move || rest::RestClient::connect(&url, user, password, rt)).await??;
+            let location = format!("{} (HTTP/{})", args.server.as_deref().unwrap_or_default(), if client.http2 { "2" } else { "1.1" });
+            (Backend::Rest { client, state: rest::ClientState::default() }, location)
+        }
+        None => {
+            crate::server::check_data_dir(&args.data_dir)?;
+            let (tx, rx) = mpsc::sync_channel(1);
+            let config = BrokerConfig { log_dir: args.data_dir.clone(), ..BrokerConfig::default() };
+            let dir = args.data_dir.clone();
+            tokio::spawn(async move {
+                let opened = Broker::open(config).await.with_context(|| format!("cannot open the broker's data directory {}", dir.display()));
+                let _ = tx.send(opened);
+            });
+            let embedded = Embedded { opening: Some(rx), broker: None, engine: None, state_dir: args.data_dir.join("brook_sql_state") };
+            (Backend::Embedded(embedded), format!("the embedded engine (data directory {})", args.data_dir.display()))
+        }
+    };
     let interrupts = count_interrupts();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Vec<u8>, mpsc::SyncSender<()>)>();
-    let location = format!("the embedded engine (data directory {})", args.data_dir.display());
-    let (b, state_dir) = (broker.clone(), args.data_dir.join("brook_sql_state"));
     let timeout = args.query_timeout.map(Duration::from_millis);
     let row_limit = args.query_row_limit;
     // The session runs on its own thread: the engine and the line editor block.
-    let session = std::thread::Builder::new().name("brook-sql".into()).spawn(move || -> anyhow::Result<bool> {
+    let session = std::thread::Builder::new().name("brook-sql".into()).spawn(move || -> (anyhow::Result<bool>, Option<Broker>) {
         let mut writer = ChannelWriter { buf: Vec::new(), tx };
-        let engine = Engine::new(EngineConfig::live(b.clone(), state_dir)).context("cannot start the SQL engine")?;
         let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(80);
-        let mut s = Session { engine, broker: b, format, row_limit, timeout, interrupts, out: &mut writer, width, location };
-        for d in &defines {
-            if s.run_text(d) != Flow::Continue {
-                return Ok(false);
+        let mut s = Session { backend, rt, format, row_limit, timeout, interrupts, out: &mut writer, width, location };
+        let result = (|| {
+            if let (Backend::Embedded(e), true) = (&mut s.backend, script.is_some() || !std::io::stdin().is_terminal()) {
+                e.broker()?; // a script reports a broker that cannot open as the run's error
             }
-        }
-        match script {
-            Some(text) => Ok(s.run_text(&text) != Flow::Failed),
-            None if std::io::stdin().is_terminal() => s.interactive().map(|()| true),
-            None => {
-                let mut text = String::new();
-                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
-                Ok(s.run_text(&text) != Flow::Failed)
+            for d in &defines {
+                if s.run_text(d) != Flow::Continue {
+                    return Ok(false);
+                }
             }
-        }
+            match script {
+                Some(text) => Ok(s.run_text(&text) != Flow::Failed),
+                None if std::io::stdin().is_terminal() => s.interactive().map(|()| true),
+                None => {
+                    let mut text = String::new();
+                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+                    Ok(s.run_text(&text) != Flow::Failed)
+                }
+            }
+        })();
+        let broker = match s.backend {
+            Backend::Embedded(mut e) => {
+                drop(e.engine.take());
+                e.broker.or_else(|| e.opening.and_then(|rx| rx.recv().ok()).and_then(Result::ok))
+            }
+            Backend::Rest { .. } => None,
+        };
+        (result, broker)
     })?;
     while let Some((text, ack)) = rx.recv().await {
         out.write_all(&text)?;
         out.flush()?;
         let _ = ack.send(());
     }
-    let result = session.join().map_err(|_| anyhow::anyhow!("the SQL session panicked"));
-    broker.shutdown().await;
-    if !result?? {
+    let (result, broker) = session.join().map_err(|_| anyhow::anyhow!("the SQL session panicked"))?;
+    if let Some(broker) = broker {
+        broker.shutdown().await;
+    }
+    if !result? {
         bail!("a statement failed");
     }
     Ok(())

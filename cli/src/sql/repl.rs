@@ -1,25 +1,32 @@
 //! The session: statements in, the ksql CLI's output out. Runs scripts (`-e`, `-f`,
-//! `RUN SCRIPT`) and the interactive loop (rustyline: `ksql> ` prompt, history, completion).
+//! `RUN SCRIPT`) and the interactive loop (rustyline: `ksql> ` prompt, history, completion),
+//! over either backend: the embedded broker and engine, opened in the background while the
+//! prompt shows, or a ksqlDB REST server ([`super::rest`]).
 //!
-//! Where Brook differs from the ksql CLI: `PRINT` shows the records in the topic when it runs
-//! and stops (no following); `DEFINE`, `SET` and their kin are run by the engine in process,
-//! so `SHOW VARIABLES` and `SHOW PROPERTIES` agree with what queries see; no `SPOOL`.
+//! Where Brook differs from the ksql CLI: embedded, `DEFINE`, `SET` and their kin are run by
+//! the engine in process, so `SHOW VARIABLES` and `SHOW PROPERTIES` agree with what queries
+//! see (over REST they stay in the CLI and travel with each request, as in the ksql CLI); no
+//! `SPOOL`.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use brook_broker::client::{Consumer, ConsumerConfig, OffsetReset, TopicPartition};
 use brook_broker::Broker;
-use brook_sql_engine::engine::push::PushQuery;
-use brook_sql_engine::{Engine, StatementResult};
+use brook_sql_engine::engine::entities::{CommandStatus, FieldInfo};
+use brook_sql_engine::parser::ast::Statement;
+use brook_sql_engine::{Engine, EngineConfig, Row, StatementResult};
 use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
 use rustyline::{Config, Editor};
 
 use super::complete::{cli_command, split_statements, SqlHelper};
+use super::print::{PrintSpec, Printer};
 use super::render::{self, OutputFormat};
+use super::rest::{self, ClientState, RestClient};
 
 /// What the session was asked to do next.
 #[derive(Debug, PartialEq, Eq)]
@@ -30,10 +37,55 @@ pub(crate) enum Flow {
     Exit,
 }
 
-/// One `brook sql` session over an in-process engine.
+/// The embedded broker, opened by a background thread, and the engine over it, started on
+/// first use: the prompt shows before either is ready.
+pub(crate) struct Embedded {
+    pub(crate) opening: Option<mpsc::Receiver<anyhow::Result<Broker>>>,
+    pub(crate) broker: Option<Broker>,
+    pub(crate) engine: Option<Engine>,
+    pub(crate) state_dir: PathBuf,
+}
+
+impl Embedded {
+    pub(crate) fn broker(&mut self) -> anyhow::Result<&Broker> {
+        if self.broker.is_none() {
+            let rx = self.opening.take().ok_or_else(|| anyhow::anyhow!("the embedded broker did not open"))?;
+            self.broker = Some(rx.recv().map_err(|_| anyhow::anyhow!("the embedded broker did not open"))??);
+        }
+        self.broker.as_ref().ok_or_else(|| anyhow::anyhow!("the embedded broker did not open"))
+    }
+
+    fn engine(&mut self) -> anyhow::Result<&mut Engine> {
+        if self.engine.is_none() {
+            let broker = self.broker()?.clone();
+            let engine = Engine::new(EngineConfig::live(broker, self.state_dir.clone())).map_err(|e| anyhow::anyhow!("cannot start the SQL engine: {e}"))?;
+            self.engine = Some(engine);
+        }
+        self.engine.as_mut().ok_or_else(|| anyhow::anyhow!("cannot start the SQL engine"))
+    }
+
+    /// The broker, if it is open already (never waits).
+    fn ready_broker(&mut self) -> Option<&Broker> {
+        if self.broker.is_none() {
+            if let Some(Ok(Ok(b))) = self.opening.as_ref().map(mpsc::Receiver::try_recv) {
+                self.broker = Some(b);
+                self.opening = None;
+            }
+        }
+        self.broker.as_ref()
+    }
+}
+
+/// Where statements run.
+pub(crate) enum Backend {
+    Embedded(Embedded),
+    Rest { client: RestClient, state: ClientState },
+}
+
+/// One `brook sql` session.
 pub(crate) struct Session<'a> {
-    pub(crate) engine: Engine,
-    pub(crate) broker: Broker,
+    pub(crate) backend: Backend,
+    pub(crate) rt: tokio::runtime::Handle,
     pub(crate) format: OutputFormat,
     pub(crate) row_limit: Option<u64>,
     pub(crate) timeout: Option<Duration>,
@@ -47,6 +99,29 @@ pub(crate) struct Session<'a> {
 impl std::fmt::Debug for Session<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session").field("format", &self.format).finish_non_exhaustive()
+    }
+}
+
+/// A running query's rows, embedded or over REST.
+enum Rows {
+    Embedded(brook_sql_engine::engine::push::PushQuery),
+    Rest(rest::RestQuery),
+}
+
+impl Rows {
+    fn next_row(&mut self, timeout: Duration) -> Option<Row> {
+        match self {
+            Rows::Embedded(q) => q.next_row(timeout),
+            Rows::Rest(q) => q.next_row(timeout),
+        }
+    }
+
+    /// Whether the query ended by itself (its `LIMIT`; for REST, the server ended the response).
+    fn complete(&self) -> bool {
+        match self {
+            Rows::Embedded(q) => q.is_complete(),
+            Rows::Rest(q) => q.ended(),
+        }
     }
 }
 
@@ -149,50 +224,240 @@ impl Session<'_> {
                 }
             };
         }
-        let results = match self.engine.execute(text) {
+        // PRINT follows the topic here in both modes (the engine's PRINT is a snapshot).
+        let parsed = brook_sql_engine::parser::parse(text).ok().and_then(|mut s| (s.len() == 1).then(|| s.remove(0).statement));
+        if let Some(Statement::Print { topic, from_beginning, interval, limit }) = &parsed {
+            let spec = PrintSpec { topic: topic.clone(), from_beginning: *from_beginning, interval: interval.unwrap_or(1), limit: *limit };
+            return self.print(text, spec);
+        }
+        let first = upper.split_whitespace().next().unwrap_or_default().to_owned();
+        let results = match &mut self.backend {
+            Backend::Embedded(e) => match e.engine() {
+                Ok(engine) => engine.execute(text).map_err(|e| e.to_string()),
+                Err(e) => Err(crate::report(&e)),
+            },
+            Backend::Rest { .. } => return self.rest_statement(text, &first, &upper, parsed),
+        };
+        let results = match results {
             Ok(r) => r,
             Err(e) => {
                 self.emit(&format!("{e}\n"));
                 return Flow::Failed;
             }
         };
-        let first = upper.split_whitespace().next().unwrap_or_default().to_owned();
         for r in results {
             match r {
-                StatementResult::PushQuery(q) => self.stream(q),
-                StatementResult::Status(s) if matches!(first.as_str(), "SET" | "UNSET") && self.format == OutputFormat::Tabular => {
-                    self.emit(&format!("{}\n", s.message));
+                StatementResult::PushQuery(q) => {
+                    let (id, schema) = (q.id.clone(), q.schema.clone());
+                    self.stream(&id, &schema, Rows::Embedded(q));
                 }
-                // DEFINE prints nothing; nor does INSERT VALUES (ksqlDB answers with no entity).
-                StatementResult::Status(s) if matches!(first.as_str(), "DEFINE" | "UNDEFINE") || s.message.is_empty() => {}
-                StatementResult::Printed(lines) => {
-                    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-                    self.emit(&format!("{text}Topic printing ceased\n"));
-                }
-                other => {
-                    let text = render::entity(&other, text, self.format, self.width);
-                    self.emit(&text);
-                }
+                other => self.show(&other, text, &first),
             }
         }
         Flow::Continue
     }
 
+    /// Prints one result that is not a push query.
+    fn show(&mut self, r: &StatementResult, text: &str, first: &str) {
+        match r {
+            StatementResult::Status(s) if matches!(first, "SET" | "UNSET") && self.format == OutputFormat::Tabular => {
+                self.emit(&format!("{}\n", s.message));
+            }
+            // DEFINE prints nothing; nor does INSERT VALUES (ksqlDB answers with no entity).
+            StatementResult::Status(s) if matches!(first, "DEFINE" | "UNDEFINE") || s.message.is_empty() => {}
+            StatementResult::Printed(lines) => {
+                let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+                self.emit(&format!("{text}Topic printing ceased\n"));
+            }
+            other => {
+                let text = render::entity(other, text, self.format, self.width);
+                self.emit(&text);
+            }
+        }
+    }
+
+    /// A statement against a REST server: `SET`, `UNSET`, `DEFINE`, `UNDEFINE` and
+    /// `SHOW VARIABLES` stay in the CLI, queries go to `/query-stream`, the rest to `/ksql`.
+    fn rest_statement(&mut self, text: &str, first: &str, upper: &str, parsed: Option<Statement>) -> Flow {
+        let Backend::Rest { client, state } = &mut self.backend else { return Flow::Failed };
+        let local = match parsed {
+            Some(Statement::SetProperty { name, value }) => {
+                state.properties.insert(name.clone(), value.clone());
+                Some(Ok(format!("Successfully changed local property '{name}' to '{value}'.")))
+            }
+            Some(Statement::UnsetProperty { name }) => {
+                state.properties.remove(&name);
+                Some(Ok(format!("Successfully unset local property '{name}'.")))
+            }
+            Some(Statement::DefineVariable { name, value }) => {
+                state.variables.insert(name.clone(), value);
+                Some(Ok(format!("Defined variable '{name}'.")))
+            }
+            Some(Statement::UndefineVariable { name }) => match state.variables.remove(&name) {
+                Some(_) => Some(Ok(format!("Undefined variable '{name}'."))),
+                None => Some(Err(format!("Cannot undefine variable '{name}' which was never defined"))),
+            },
+            _ if matches!(upper.trim_end_matches(';'), "SHOW VARIABLES" | "LIST VARIABLES") => {
+                let vars = state.variables.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                let r = StatementResult::Variables(vars);
+                self.show(&r, text, first);
+                return Flow::Continue;
+            }
+            _ => None,
+        };
+        match local {
+            Some(Ok(message)) => {
+                let status = StatementResult::Status(CommandStatus { statement_text: text.to_owned(), status: "SUCCESS".into(), message, query_id: None });
+                self.show(&status, text, first);
+                return Flow::Continue;
+            }
+            Some(Err(e)) => {
+                self.emit(&format!("{e}\n"));
+                return Flow::Failed;
+            }
+            None => {}
+        }
+        if first == "SELECT" {
+            let push = upper.contains("EMIT CHANGES") || upper.contains("EMIT FINAL");
+            let q = match client.query(text, state) {
+                Ok(q) => q,
+                Err(e) => {
+                    self.emit(&format!("{}\n", crate::report(&e)));
+                    return Flow::Failed;
+                }
+            };
+            let (id, schema) = (q.id.clone(), q.schema.clone());
+            if push {
+                self.stream(&id, &schema, Rows::Rest(q));
+                return Flow::Continue;
+            }
+            let mut q = q;
+            let mut rows = Vec::new();
+            while !q.ended() {
+                rows.extend(q.next_row(Duration::from_millis(100)));
+            }
+            if let Some(e) = q.error.take() {
+                self.emit(&format!("{e}\n"));
+                return Flow::Failed;
+            }
+            self.show(&StatementResult::Rows { schema, rows }, text, first);
+            return Flow::Continue;
+        }
+        match client.ksql(text, state) {
+            Ok(entities) => {
+                for e in &entities {
+                    if self.format == OutputFormat::Json {
+                        self.emit(&format!("{}\n", serde_json::to_string_pretty(e).unwrap_or_default()));
+                        continue;
+                    }
+                    match rest::entity(e) {
+                        Some(r) => self.show(&r, text, first),
+                        None => self.emit(&format!("{}\n", serde_json::to_string_pretty(e).unwrap_or_default())),
+                    }
+                }
+                Flow::Continue
+            }
+            Err(e) => {
+                self.emit(&format!("{}\n", crate::report(&e)));
+                Flow::Failed
+            }
+        }
+    }
+
+    /// Whether the user pressed Ctrl-C since `seen`, or the run's timeout passed.
+    fn stopped(&self, seen: u64, start: Instant) -> bool {
+        self.interrupts.load(Ordering::SeqCst) != seen || self.timeout.is_some_and(|t| start.elapsed() >= t)
+    }
+
+    /// `PRINT`: follows the topic until its `LIMIT` or Ctrl-C.
+    fn print(&mut self, text: &str, spec: PrintSpec) -> Flow {
+        let (start, seen) = (Instant::now(), self.interrupts.load(Ordering::SeqCst));
+        match &mut self.backend {
+            Backend::Rest { client, state } => {
+                let mut lines = match client.print(text, state) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        let msg = crate::report(&e);
+                        self.emit(&format!("{msg}\n"));
+                        return Flow::Failed;
+                    }
+                };
+                let mut printed = 0u64;
+                while !self.stopped(seen, start) && !lines.ended() && !spec.limit.is_some_and(|l| printed >= l) {
+                    match lines.next_line(Duration::from_millis(100)) {
+                        Some(Ok(l)) if l.trim().is_empty() => {}
+                        Some(Ok(l)) => {
+                            printed += u64::from(l.starts_with("rowtime:"));
+                            self.emit(&format!("{l}\n"));
+                        }
+                        Some(Err(e)) => {
+                            self.emit(&format!("{e}\n"));
+                            break;
+                        }
+                        None => {}
+                    }
+                }
+            }
+            Backend::Embedded(e) => {
+                let broker = match e.broker() {
+                    Ok(b) => b.clone(),
+                    Err(err) => {
+                        self.emit(&format!("{}\n", crate::report(&err)));
+                        return Flow::Failed;
+                    }
+                };
+                let partitions = match broker.partition_count(&spec.topic, false) {
+                    Ok(n) => n,
+                    Err(_) => {
+                        self.emit(&format!(
+                            "Could not find topic '{}', or the KSQL user does not have permissions to list the topic. Topic names are case-sensitive.\n",
+                            spec.topic
+                        ));
+                        return Flow::Failed;
+                    }
+                };
+                let mut config = ConsumerConfig::default();
+                config.auto_offset_reset = if spec.from_beginning { OffsetReset::Earliest } else { OffsetReset::Latest };
+                let mut consumer = Consumer::new(broker, config);
+                let tps: Vec<TopicPartition> = (0..partitions).map(|p| TopicPartition { topic: spec.topic.clone(), partition: p }).collect();
+                consumer.assign(&tps);
+                let mut printer = Printer::new(spec);
+                while !self.stopped(seen, start) && !printer.done() {
+                    let rt = self.rt.clone();
+                    match rt.block_on(consumer.poll(Duration::from_millis(100))) {
+                        Ok(records) => {
+                            let text: String = records.iter().map(|r| printer.consumer_record(r)).collect();
+                            if !text.is_empty() {
+                                self.emit(&text);
+                            }
+                        }
+                        Err(err) => {
+                            self.emit(&format!("{err}\n"));
+                            break;
+                        }
+                    }
+                }
+                let rt = self.rt.clone();
+                rt.block_on(consumer.close());
+            }
+        }
+        self.emit("Topic printing ceased\n");
+        Flow::Continue
+    }
+
     /// Streams a push query's rows until its `LIMIT`, `--query-row-limit`, `--query-timeout`
     /// or Ctrl-C.
-    fn stream(&mut self, mut q: PushQuery) {
+    fn stream(&mut self, id: &str, schema: &[FieldInfo], mut q: Rows) {
         let header = match self.format {
-            OutputFormat::Tabular => render::row_header(&q.schema, self.width),
-            OutputFormat::Json => render::json_header(&q.id, &q.schema),
+            OutputFormat::Tabular => render::row_header(schema, self.width),
+            OutputFormat::Json => render::json_header(id, schema),
         };
         self.emit(&header);
         let (start, seen) = (Instant::now(), self.interrupts.load(Ordering::SeqCst));
         let mut rows = 0u64;
+        let mut ended = false;
         loop {
-            if self.interrupts.load(Ordering::SeqCst) != seen
-                || self.timeout.is_some_and(|t| start.elapsed() >= t)
-                || self.row_limit.is_some_and(|l| rows >= l)
-            {
+            if self.stopped(seen, start) || self.row_limit.is_some_and(|l| rows >= l) {
                 break;
             }
             match q.next_row(Duration::from_millis(100)) {
@@ -204,27 +469,55 @@ impl Session<'_> {
                     };
                     self.emit(&text);
                 }
-                None if q.is_complete() => {
+                None if q.complete() => {
+                    ended = true;
+                    if let Rows::Rest(r) = &mut q {
+                        if let Some(e) = r.error.take() {
+                            self.emit(&format!("{e}\n"));
+                            break;
+                        }
+                    }
                     self.emit("Limit Reached\n");
                     break;
                 }
                 None => {}
             }
         }
-        q.close();
+        match (q, &self.backend) {
+            (Rows::Embedded(mut q), _) => q.close(),
+            (Rows::Rest(q), Backend::Rest { client, .. }) => {
+                drop(q);
+                if !ended {
+                    client.close_query(id);
+                }
+            }
+            (Rows::Rest(_), _) => {}
+        }
         self.emit("Query terminated\n");
     }
 
-    /// The names tab completion offers: sources, topics, functions.
+    /// The names tab completion offers: sources, topics, functions (what is known without
+    /// waiting: nothing from an engine that has not started yet).
     fn names(&mut self, functions: &[String]) -> Vec<String> {
-        let mut names: Vec<String> = self.engine.catalog().sources().map(|s| s.name.clone()).collect();
-        names.extend(self.broker.list_topics());
+        let mut names: Vec<String> = Vec::new();
+        if let Backend::Embedded(e) = &mut self.backend {
+            if let Some(engine) = &e.engine {
+                names.extend(engine.catalog().sources().map(|s| s.name.clone()));
+            }
+            if let Some(b) = e.ready_broker() {
+                names.extend(b.list_topics());
+            }
+        }
         names.extend(functions.iter().cloned());
         names
     }
 
     fn functions(&mut self) -> Vec<String> {
-        match self.engine.execute("SHOW FUNCTIONS;").ok().and_then(|mut r| r.pop()) {
+        let results = match &mut self.backend {
+            Backend::Embedded(e) => e.engine.as_mut().and_then(|engine| engine.execute("SHOW FUNCTIONS;").ok()),
+            Backend::Rest { client, state } => client.ksql("SHOW FUNCTIONS", state).ok().map(|es| es.iter().filter_map(rest::entity).collect()),
+        };
+        match results.and_then(|mut r| r.pop()) {
             Some(StatementResult::Functions(f)) => f.into_iter().map(|f| f.name).collect(),
             _ => Vec::new(),
         }
@@ -244,10 +537,13 @@ impl Session<'_> {
                 }
             }
         }
-        let functions = self.functions();
+        let mut functions = self.functions();
         self.width = editor.dimensions().map_or(self.width, |(w, _)| usize::from(w));
         self.emit(&banner(env!("CARGO_PKG_VERSION"), &self.location));
         loop {
+            if functions.is_empty() {
+                functions = self.functions();
+            }
             if let Ok(mut n) = names.lock() {
                 *n = self.names(&functions);
             }

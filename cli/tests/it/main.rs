@@ -4,11 +4,13 @@
 #[path = "../../../tests/it/util.rs"]
 mod util;
 
+mod datagen;
 mod embedding;
 mod messages;
 mod readme;
 mod recovery;
 mod sql;
+mod sql_rest;
 mod test_runner;
 mod tools;
 

@@ -44,7 +44,7 @@ fn readme_starts_with_the_two_commands_and_ci_runs_the_second() {
     let text = readme();
     assert!(text.starts_with("# Brook\n\n```sh\n"), "the README must open with its commands");
     let first = &blocks(&text, "sh")[0];
-    assert_eq!(commands(first), ["./x server", "./x test"]);
+    assert_eq!(commands(first), ["./x sql", "./x test"]);
     let ci = std::fs::read_to_string(repo().join(".ci/run")).unwrap();
     assert!(ci.lines().any(|l| l.trim() == "exec ./x test"), "{ci}");
 }
@@ -63,7 +63,7 @@ fn readme_examples_exist_and_run_in_release() {
 }
 
 #[test]
-fn x_server_and_install_pass_the_users_flags_on() {
+fn x_sql_server_and_install_pass_the_users_flags_on() {
     // `./x` with stand-ins for cargo and the built binary, which print their arguments.
     let dir = tempfile::tempdir().unwrap();
     let stubs = dir.path().join("bin");
@@ -82,6 +82,10 @@ fn x_server_and_install_pass_the_users_flags_on() {
     assert_eq!(
         x(&["server", "--data-dir", "/tmp/elsewhere", "--listen", "127.0.0.1:19092"]),
         "cargo build --release -p brook-cli --bin brook\nbrook server --data-dir /tmp/elsewhere --listen 127.0.0.1:19092\n"
+    );
+    assert_eq!(
+        x(&["sql", "--data-dir", "/tmp/elsewhere", "-e", "SHOW STREAMS;"]),
+        "cargo build --release -p brook-cli --bin brook\nbrook sql --data-dir /tmp/elsewhere -e SHOW STREAMS;\n"
     );
     assert_eq!(x(&["install"]), "cargo install --path cli --locked\n");
 }

@@ -46,7 +46,8 @@ fn execute_runs_statements_and_a_push_query_until_its_limit() {
     // The data directory keeps the topic: a second run sees the records.
     let (ok, out, err) = brook_sql(dir.path(), &["--output", "json", "-e", "PRINT 'rivers' FROM BEGINNING LIMIT 1;"]);
     assert!(ok, "{err}");
-    assert!(out.contains("key: 1, value: {\"NAME\":\"Loire\"}"), "{out}");
+    assert!(out.starts_with("Key format: JSON or KAFKA_STRING\nValue format: JSON or KAFKA_STRING\nrowtime: "), "{out}");
+    assert!(out.contains(", key: 1, value: {\"NAME\":\"Loire\"}, partition: 0\nTopic printing ceased\n"), "{out}");
 }
 
 #[test]
@@ -73,22 +74,16 @@ fn file_runs_a_script_with_variables_and_stops_at_the_first_error() {
     assert!(!out.contains("Stream Name"), "the statements after the error do not run: {out}");
 }
 
-#[test]
-fn a_rest_server_url_is_refused_with_a_way_out() {
-    let dir = tempfile::tempdir().unwrap();
-    let (ok, _, err) = brook_sql(dir.path(), &["http://localhost:8088"]);
-    assert!(!ok);
-    assert!(err.contains("not supported yet; run `brook sql` without a URL"), "{err}");
-}
-
 /// A tmux session running one command, killed on drop.
-struct Tmux {
+pub(crate) struct Tmux {
     name: String,
 }
 
 impl Tmux {
-    fn start(command: &str) -> Tmux {
-        let name = format!("brook-sql-test-{}", std::process::id());
+    pub(crate) fn start(command: &str) -> Tmux {
+        static SESSIONS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let name = format!("brook-sql-test-{}-{n}", std::process::id());
         let ok = Command::new("tmux")
             .args(["new-session", "-d", "-s", &name, "-x", "120", "-y", "50", command])
             .status()
@@ -98,13 +93,13 @@ impl Tmux {
         Tmux { name }
     }
 
-    fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         let out = Command::new("tmux").args(["capture-pane", "-p", "-J", "-S", "-1000", "-t", &self.name]).output().unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Waits until `text` shows `count` times.
-    fn wait_for(&self, text: &str, count: usize) {
+    pub(crate) fn wait_for(&self, text: &str, count: usize) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let screen = self.screen();
@@ -116,12 +111,12 @@ impl Tmux {
         }
     }
 
-    fn keys(&self, keys: &[&str]) {
+    pub(crate) fn keys(&self, keys: &[&str]) {
         assert!(Command::new("tmux").args(["send-keys", "-t", &self.name]).args(keys).status().unwrap().success());
     }
 
     /// Types `line` and Enter (a final `;` escaped: tmux reads it as a command separator).
-    fn line(&self, line: &str) {
+    pub(crate) fn line(&self, line: &str) {
         let text = match line.strip_suffix(';') {
             Some(l) => format!("{l}\\;"),
             None => line.to_owned(),
@@ -168,6 +163,13 @@ fn the_repl_in_a_terminal() {
     t.wait_for("Query terminated", 2);
     t.line("SHOW STREAMS;");
     t.wait_for(" RIVERS ", 1);
+
+    // PRINT without LIMIT follows the topic until Ctrl-C.
+    t.line("PRINT 'rivers' FROM BEGINNING;");
+    t.wait_for("value: {\"NAME\":\"Rhine\"}, partition: 0", 1);
+    assert!(!t.screen().contains("Topic printing ceased"), "PRINT stopped by itself:\n{}", t.screen());
+    t.keys(&["C-c"]);
+    t.wait_for("Topic printing ceased", 1);
     t.line("exit");
     t.wait_for("Exiting Brook.", 1);
     t.wait_for("BROOK-EXITED", 1);

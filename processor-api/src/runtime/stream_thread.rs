@@ -22,6 +22,7 @@ use super::topics::TopologyTopics;
 use crate::config::StreamsConfig;
 use crate::engine::{TaskEngine, TaskFactory, TaskId, TopicPartition};
 use crate::error::Result;
+use crate::processor::OffsetReset;
 
 /// What every thread of one `KafkaStreams` instance shares.
 pub(crate) struct ThreadContext {
@@ -183,6 +184,10 @@ pub(crate) fn consumer_settings(
 ) -> ConsumerSettings {
     let mut overrides = if group { prefixed(config, "consumer.") } else { prefixed(config, "restore.consumer.") };
     if group {
+        // Unprefixed, as in Kafka Streams, it applies to the main consumer.
+        if let Some(reset) = config.extra.get("auto.offset.reset") {
+            overrides.entry("auto.offset.reset".into()).or_insert_with(|| reset.clone());
+        }
         if let Some(id) = config.extra.get("group.instance.id").or_else(|| overrides.get("group.instance.id")).cloned()
         {
             overrides.insert("group.instance.id".into(), format!("{id}-{thread_index}"));
@@ -203,6 +208,27 @@ pub(crate) fn consumer_settings(
         overrides,
         runtime: config.runtime.clone(),
     }
+}
+
+/// The main consumer's `auto.offset.reset` when sources set their own: their policy when they
+/// all agree (the SQL engine sets one on every source). Kafka Streams resets each topic by its
+/// source's policy, which one consumer setting cannot express: that one policy then also covers
+/// the sources without one and the repartition topics (created by the application, so they start
+/// empty), and with mixed policies the configured `auto.offset.reset` applies to all, with a
+/// warning.
+fn sources_offset_reset(resets: &BTreeMap<String, OffsetReset>) -> Option<&'static str> {
+    let policies: BTreeSet<&'static str> = resets
+        .values()
+        .map(|r| match r {
+            OffsetReset::Earliest => "earliest",
+            OffsetReset::Latest => "latest",
+        })
+        .collect();
+    if policies.len() > 1 {
+        tracing::warn!(?resets, "sources set different auto.offset.reset policies; the configured one applies to all");
+        return None;
+    }
+    policies.into_iter().next()
 }
 
 /// The rebalance callbacks of a thread's consumer.
@@ -244,8 +270,11 @@ pub(crate) fn run(shared: &Arc<ThreadShared>) -> Result<()> {
         false,
         shared.index,
     ))?;
-    let mut consumer =
-        ctx.supplier.consumer(&consumer_settings(config, format!("{}-consumer", shared.name), true, shared.index))?;
+    let mut settings = consumer_settings(config, format!("{}-consumer", shared.name), true, shared.index);
+    if let Some(reset) = sources_offset_reset(&ctx.factory.offset_resets()) {
+        settings.overrides.insert("auto.offset.reset".into(), reset.into());
+    }
+    let mut consumer = ctx.supplier.consumer(&settings)?;
     *shared.core.lock() = Some(Core {
         ctx: ctx.clone(),
         index: shared.index,

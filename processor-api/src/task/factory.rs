@@ -214,6 +214,10 @@ impl TaskFactory for TopologyTaskFactory {
         Ok(Box::new(StreamTask::new(&self.topology, id, &inputs, root, config, resources)?))
     }
 
+    fn offset_resets(&self) -> BTreeMap<String, crate::OffsetReset> {
+        self.topology.offset_resets()
+    }
+
     fn source_patterns(&self) -> Vec<(u32, String)> {
         let t = &self.topology;
         let mut out = Vec::new();

@@ -7,6 +7,7 @@ mod global;
 mod harness;
 #[cfg(feature = "kafka")]
 mod kafka_seam;
+mod offset_reset;
 mod patterns;
 mod queries;
 mod shared_runtime;

@@ -14,7 +14,7 @@ use crate::harness::{config, wait_running, wait_until, TestBroker};
 type B = Option<Bytes>;
 
 /// Remembers `key -> topic` of every record.
-struct Remember;
+pub(crate) struct Remember;
 
 impl Processor<B, B, (), ()> for Remember {
     fn process(&mut self, ctx: &mut ProcessorContext<'_, (), ()>, r: Record<B, B>) -> Result<()> {

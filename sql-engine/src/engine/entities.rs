@@ -2,7 +2,7 @@
 //! `tables`, `queries`, `sourceDescription`, `queryDescription`, ...), so the REST server
 //! serializes them as they are (camelCase field names).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::plan::physical::PlanColumn;
 use crate::{Row, SqlType};
@@ -34,7 +34,7 @@ pub enum StatementResult {
 }
 
 /// ksqlDB's `CommandStatusEntity`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CommandStatus {
     pub statement_text: String,
@@ -46,7 +46,7 @@ pub struct CommandStatus {
 }
 
 /// One row of `SHOW STREAMS` / `SHOW TABLES`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SourceInfo {
     #[serde(rename = "type")]
@@ -59,7 +59,7 @@ pub struct SourceInfo {
 }
 
 /// One row of `SHOW QUERIES`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunningQuery {
     pub query_string: String,
@@ -73,7 +73,7 @@ pub struct RunningQuery {
 }
 
 /// One row of `SHOW TOPICS`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TopicInfo {
     pub name: String,
@@ -81,7 +81,7 @@ pub struct TopicInfo {
 }
 
 /// One row of `SHOW PROPERTIES`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Property {
     pub name: String,
@@ -90,7 +90,7 @@ pub struct Property {
 }
 
 /// One row of `SHOW FUNCTIONS`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FunctionInfo {
     pub name: String,
@@ -100,7 +100,7 @@ pub struct FunctionInfo {
 }
 
 /// A column as `DESCRIBE` lists it: ksqlDB's `FieldInfo` (`type` with `KEY` for key columns).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FieldInfo {
     pub name: String,
@@ -111,7 +111,7 @@ pub struct FieldInfo {
 }
 
 /// ksqlDB's `SchemaInfo`: the type name and, for containers, its parts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FieldSchema {
     #[serde(rename = "type")]
@@ -145,7 +145,7 @@ impl FieldInfo {
 }
 
 /// `DESCRIBE [EXTENDED] source`: ksqlDB's `SourceDescription`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SourceDescription {
     pub name: String,
@@ -168,7 +168,7 @@ pub struct SourceDescription {
 }
 
 /// A query as a source description lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueryRef {
     pub id: String,
@@ -178,7 +178,7 @@ pub struct QueryRef {
 }
 
 /// `EXPLAIN`: ksqlDB's `QueryDescription`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueryDescription {
     pub id: String,

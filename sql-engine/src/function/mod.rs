@@ -36,7 +36,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use aggregate::AggregateFunction;
 pub use table::TableFunction;
@@ -117,7 +117,7 @@ struct TableEntry {
 }
 
 /// `SCALAR`, `AGGREGATE` or `TABLE`, as `SHOW FUNCTIONS` prints it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum FunctionKind {
     Scalar,
@@ -126,7 +126,7 @@ pub enum FunctionKind {
 }
 
 /// One signature of a function, for `DESCRIBE FUNCTION`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FunctionVariant {
     /// Parameter types in parentheses: `(STRING, INT)`.
     pub arguments: String,
@@ -134,7 +134,7 @@ pub struct FunctionVariant {
 }
 
 /// One function, for `SHOW FUNCTIONS` and `DESCRIBE FUNCTION`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FunctionDescription {
     pub name: String,
     pub kind: FunctionKind,

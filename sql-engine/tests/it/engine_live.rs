@@ -67,3 +67,25 @@ fn run_live(guarantee: &str) {
     drop(e);
     rt.block_on(broker.shutdown());
 }
+
+/// As ksqlDB: a persistent query starts from the end of its source (`auto.offset.reset` is
+/// `latest`) unless the session sets `earliest`.
+#[test]
+fn persistent_queries_start_from_the_end_unless_set_to_earliest() {
+    let (rt, _dir, broker, config) = live_setup(2);
+    let _guard = rt.enter();
+    let mut e = Engine::new(config).unwrap();
+    e.execute("CREATE STREAM S (ID INT KEY, V INT) WITH (KAFKA_TOPIC='s', PARTITIONS=1, FORMAT='JSON');").unwrap();
+    e.execute("INSERT INTO S (ID, V) VALUES (1, 10);").unwrap();
+    e.execute("CREATE STREAM FROM_END AS SELECT * FROM S;").unwrap();
+    e.execute("SET 'auto.offset.reset'='earliest';").unwrap();
+    e.execute("CREATE STREAM FROM_START AS SELECT * FROM S;").unwrap();
+    e.execute("INSERT INTO S (ID, V) VALUES (2, 20);").unwrap();
+    wait_for("FROM_START", || e.read_output("FROM_START").unwrap().len() == 2);
+    wait_for("FROM_END", || !e.read_output("FROM_END").unwrap().is_empty());
+    assert_eq!(sorted_lines(&e, "FROM_END"), vec![r#"2 | {"V":20}"#]);
+    assert_eq!(sorted_lines(&e, "FROM_START"), vec![r#"1 | {"V":10}"#, r#"2 | {"V":20}"#]);
+    e.execute("TERMINATE ALL;").unwrap();
+    drop(e);
+    rt.block_on(broker.shutdown());
+}
