@@ -156,12 +156,6 @@ impl OffsetsLog for OffsetsWriter {
         let inner = self.0.upgrade().ok_or(Error::Shutdown)?;
         inner.internal_partition(OFFSETS_TOPIC, partition)?.sync_to(upto)
     }
-
-    /// The transaction coordinator writes the markers to every partition of the transaction,
-    /// `__consumer_offsets` ones included, before it calls `complete_txn`.
-    fn append_marker(&self, _: i32, _: i64, _: i16, _: bool) -> Result<()> {
-        Ok(())
-    }
 }
 
 impl Broker {
@@ -171,6 +165,10 @@ impl Broker {
     ///
     /// # Errors
     /// Storage errors reading the catalog or opening a log.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: recovery writes nothing a later `open` does not redo, and the data
+    /// directory's lock is released when the future is dropped.
     pub async fn open(config: BrokerConfig) -> Result<Broker> {
         let root = config.log_dir.clone();
         std::fs::create_dir_all(&root)
@@ -247,6 +245,11 @@ impl Broker {
 
     /// Stops background work, fsyncs every partition and releases the data directory's lock
     /// (another broker may open it afterwards, so this handle must not write any more).
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it completes without yielding once polled (the work is synchronous); a
+    /// future dropped before its first poll does nothing, and the lock is then released when the
+    /// last handle is dropped.
     pub async fn shutdown(&self) {
         let _ = self.inner.shutdown.send(true);
         let tasks: Vec<_> = std::mem::take(&mut *self.inner.tasks.lock());

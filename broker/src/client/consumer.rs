@@ -341,6 +341,9 @@ impl Consumer {
     ///
     /// # Errors
     /// When `tp` is not assigned, or its committed offset cannot be read.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it never yields.
     pub async fn position(&mut self, tp: &TopicPartition) -> Result<i64> {
         self.ensure_positions()?;
         let buffered = self.buffer.iter().find(|r| r.topic == tp.topic && r.partition == tp.partition).map(|r| r.offset);
@@ -413,6 +416,11 @@ impl Consumer {
     /// # Errors
     /// [`Error::Wakeup`] after [`WakeupHandle::wakeup`]; `OffsetOutOfRange` with
     /// `auto.offset.reset=none`; group errors.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: fetched records wait in the consumer's buffer until a call returns them, so
+    /// none is lost when a poll is dropped (e.g. losing a `tokio::select!`); a group join
+    /// interrupted by the drop starts over on the next call.
     pub async fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
         let deadline = Instant::now() + timeout;
         loop {
@@ -773,6 +781,10 @@ impl Consumer {
     }
 
     /// Commits (with auto commit on), leaves the group at once and stops heartbeating.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it never yields, and dropping the consumer (with the future) closes it the
+    /// same way.
     pub async fn close(mut self) {
         self.close_inner();
     }

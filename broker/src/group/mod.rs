@@ -105,22 +105,6 @@ pub(crate) trait OffsetsLog: Send + Sync {
     /// # Errors
     /// Whatever the fsync returns; the coordinator reports the request as failed.
     fn sync(&self, partition: i32, upto: i64) -> crate::Result<()>;
-
-    /// Appends a transaction marker (a control batch: COMMIT when `commit`, else ABORT) for
-    /// `producer_id` to partition `partition`. The coordinator calls it from
-    /// [`GroupCoordinator::complete_txn`] for every partition that holds pending transactional
-    /// offsets of that producer, so replay sees where the transaction ended. If the transaction
-    /// coordinator already wrote the markers to `__consumer_offsets`, implement this as a no-op.
-    ///
-    /// # Errors
-    /// Whatever the log returns; the offsets are still materialized or dropped in memory.
-    fn append_marker(
-        &self,
-        partition: i32,
-        producer_id: i64,
-        producer_epoch: i16,
-        commit: bool,
-    ) -> crate::Result<()>;
 }
 
 /// A JoinGroup request.

@@ -281,21 +281,13 @@ impl GroupCoordinator {
         appended.codes
     }
 
-    /// Ends a transaction's offset commits once its markers are written: with `commit` the
+    /// Ends a transaction's offset commits once the transaction coordinator has written its
+    /// markers (to `__consumer_offsets` too, where replay finds them): with `commit` the
     /// producer's pending offsets become committed (unless a newer plain commit exists), else
-    /// they are dropped. A marker is appended to each `__consumer_offsets` partition involved.
+    /// they are dropped.
     pub(crate) fn complete_txn(&self, producer_id: i64, commit: bool) {
         let mut inner = self.inner.lock();
-        let partitions = self.finish_txn(&mut inner, producer_id, commit, None);
-        drop(inner);
-        for (partition, epoch) in partitions {
-            if let Err(e) = self
-                .log
-                .append_marker(partition, producer_id, epoch, commit)
-            {
-                tracing::warn!(producer_id, partition, error = %e, "failed to write txn marker to __consumer_offsets");
-            }
-        }
+        self.finish_txn(&mut inner, producer_id, commit, None);
     }
 
     /// Materializes or drops `producer_id`'s pending offsets (only in groups stored in

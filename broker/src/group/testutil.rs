@@ -54,24 +54,15 @@ impl OffsetsLog for MemLog {
     fn sync(&self, _partition: i32, _upto: i64) -> crate::Result<()> {
         Ok(())
     }
-
-    fn append_marker(
-        &self,
-        partition: i32,
-        producer_id: i64,
-        _epoch: i16,
-        commit: bool,
-    ) -> crate::Result<()> {
-        self.entries.lock().push(Entry::Marker {
-            partition,
-            producer_id,
-            commit,
-        });
-        Ok(())
-    }
 }
 
 impl MemLog {
+    /// Records the marker the transaction coordinator writes to `__consumer_offsets` when
+    /// `producer_id`'s transaction ends (before it calls `complete_txn`).
+    pub(super) fn write_marker(&self, partition: i32, producer_id: i64, commit: bool) {
+        self.entries.lock().push(Entry::Marker { partition, producer_id, commit });
+    }
+
     /// Replays everything appended so far into `c`, as the broker does at startup.
     pub(super) fn replay_into(&self, c: &GroupCoordinator) {
         for e in self.entries.lock().iter() {

@@ -56,6 +56,9 @@ impl Client {
     ///
     /// # Errors
     /// [`ClientError::Io`] when the broker is unreachable; protocol errors.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: a dropped future closes the half-made connection.
     pub async fn connect(addr: &str) -> Result<Client, ClientError> {
         let timeout = Duration::from_secs(30);
         let stream = tokio::time::timeout(Duration::from_secs(10), TcpStream::connect(addr))
@@ -101,6 +104,10 @@ impl Client {
     ///
     /// # Errors
     /// I/O, timeouts, undecodable responses.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: a request may be half written or its response left unread on the
+    /// connection; drop the client after cancelling a call.
     pub async fn send<R: Request>(&mut self, req: R) -> Result<R::Response, ClientError> {
         let v = self.version_for::<R>()?;
         self.send_version(req, v).await
@@ -110,6 +117,9 @@ impl Client {
     ///
     /// # Errors
     /// I/O, timeouts, undecodable responses.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe, as [`Client::send`].
     pub async fn send_version<R: Request>(&mut self, req: R, version: i16) -> Result<R::Response, ClientError> {
         self.correlation_id = self.correlation_id.wrapping_add(1);
         let mut h = RequestHeader::default();

@@ -66,7 +66,7 @@ async fn a_restarted_server_replays_the_command_topic() {
         "CREATE TYPE PRICE AS STRUCT<AMOUNT DOUBLE>;\n\
          CREATE STREAM S (ID INT KEY, P PRICE) WITH (KAFKA_TOPIC='s', PARTITIONS=1, FORMAT='JSON');\n\
          CREATE STREAM T AS SELECT ID, P FROM S;\n\
-         CREATE STREAM U AS SELECT ID FROM S;\n\
+         CREATE STREAM U AS SELECT ID, P FROM S;\n\
          CREATE TABLE C AS SELECT ID, COUNT(*) AS N FROM S GROUP BY ID;\n\
          TERMINATE CSAS_U_1;\n\
          DROP STREAM U;",
@@ -122,7 +122,7 @@ async fn commands_carry_their_plan_and_a_bad_one_is_skipped_on_restart() {
     // An undecodable record and one that no longer applies (T exists by then), then more.
     append_command(srv.broker(), "stream/`X`/create", b"{not json");
     append_command(srv.broker(), "stream/`T`/create", records[1].1.as_bytes());
-    srv.ksql("CREATE STREAM U AS SELECT ID FROM S;").await;
+    srv.ksql("CREATE STREAM U AS SELECT ID, V FROM S;").await;
     let show = "SHOW STREAMS; SHOW QUERIES;";
     let before = srv.ksql(show).await;
     let srv = srv.restart().await;

@@ -5,7 +5,8 @@
 //! first (`LeftSourceKeyed` / `RightSourceKeyed`); tables cannot be re-keyed.
 //!
 //! The joined row is the left row followed by the right row; its key is the join value.
-//! A `FULL OUTER` join's key is the synthetic column `ROWKEY` (`COALESCE` of both sides), as in
+//! A `FULL OUTER` join's key, and the key of a join on expressions of both sides, is the
+//! synthetic column `ROWKEY` (`COALESCE` of both sides), as in
 //! ksqlDB.
 //!
 //! Where Brook differs from ksqlDB: join conditions are one equality (as ksqlDB 0.29);
@@ -155,7 +156,10 @@ pub(crate) fn plan_joins(query: &Query, catalog: &Catalog, env: &ExprEnv, mut cu
                 }
             }
         }
-        let full = j.kind == JoinKind::Full;
+        // A join on expressions of both sides has no source column for its key: like a full
+        // outer join, it gets the synthetic `ROWKEY` (ksqlDB).
+        let synthetic = foreign_key.is_none() && !matches!(lexpr, Expr::Column { .. }) && !matches!(rexpr, Expr::Column { .. });
+        let full = j.kind == JoinKind::Full || synthetic;
         let mut value: Vec<PlanColumn> = current.schema().value.iter().chain(&right.schema().value).cloned().collect();
         let key = if foreign_key.is_some() {
             // A foreign-key join keeps the left table's key.

@@ -49,15 +49,21 @@ struct Item {
     eval: Expr,
 }
 
-/// Names the items: aliases, column names (`<ALIAS>_<NAME>` in joins), struct field names,
-/// else `KSQL_COL_<n>` counting only generated names and skipping names the input has.
+/// Names the items: aliases, column names (`<ALIAS>_<NAME>` in joins when more than one
+/// source has a column of that name), struct field names, else `KSQL_COL_<n>` counting only
+/// generated names and skipping names the input has.
 fn name_items(items: Vec<(Option<String>, Expr, Expr)>, input: &[PlanColumn], join: bool) -> Vec<Item> {
     let mut next = 0;
+    let ambiguous = |name: &str| {
+        let mut sources = input.iter().filter(|c| c.name == name).map(|c| c.qualifier.as_deref());
+        let first = sources.next();
+        sources.any(|q| Some(q) != first)
+    };
     items
         .into_iter()
         .map(|(alias, written, eval)| {
             let name = alias.unwrap_or_else(|| match &written {
-                Expr::Column { source: Some(q), name } if join => format!("{q}_{name}"),
+                Expr::Column { source: Some(q), name } if join && ambiguous(name) => format!("{q}_{name}"),
                 Expr::Column { name, .. } => name.clone(),
                 Expr::Dereference { field, .. } => field.clone(),
                 _ => loop {
@@ -101,7 +107,12 @@ pub(crate) fn expand_select(
             }
             seen.push(c.name.clone());
             let e = Expr::Column { source: c.qualifier.clone(), name: c.name.clone() };
-            raw.push((None, e.clone(), e));
+            // A star in a join always names its columns `<ALIAS>_<NAME>`.
+            let alias = match (&c.qualifier, join) {
+                (Some(q), true) => Some(format!("{q}_{}", c.name)),
+                _ => None,
+            };
+            raw.push((alias, e.clone(), e));
         }
     };
     for item in &query.select {
@@ -266,6 +277,9 @@ fn assign_key(items: Vec<Item>, env: &ExprEnv, step: &ExecutionStep, input: &[Pl
         value.push(PlanColumn::new(it.name.clone(), env.type_of(&it.eval, input)?));
         select.push(SelectColumn { name: it.name, expr: it.eval });
     }
+    if value.is_empty() {
+        return analysis_err!("The projection contains no value columns.");
+    }
     let key = key_names.iter().zip(key_types).map(|(n, t)| PlanColumn::new(n.clone(), t)).collect();
     Ok(Projection { schema: StepSchema { key, value }, key_names, select })
 }
@@ -288,10 +302,17 @@ fn missing_key(sink: &str, req: &KeyRequirement) -> crate::Error {
         n => format!("{} {} {}", texts[..n - 1].join(", "), if any_one { "or" } else { "and" }, texts[n - 1]),
     };
     let example = if any_one { texts.first().cloned().unwrap_or_default() } else { texts.join(", ") };
+    // A join whose key is the synthetic ROWKEY says where it comes from.
+    let synthetic = matches!(req, KeyRequirement::Join(e) if matches!(e.as_slice(), [Expr::Column { name, .. }] if name == super::join::ROWKEY));
     crate::Error::Analysis(format!(
-        "Key{} missing from projection (ie, SELECT).\nThe query used to build `{sink}` must include the {what}{} {joined} in its projection (eg, SELECT {example}...).",
+        "Key{} missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink}` must include the {what}{} {joined} in its projection (eg, SELECT {example}...).{}",
         if plural && !any_one { "s" } else { "" },
         if plural { "s" } else { "" },
+        if synthetic {
+            "\nROWKEY was added as a synthetic key column because the join criteria did not match any source column. This expression must be included in the projection and may be aliased."
+        } else {
+            ""
+        },
     ))
 }
 

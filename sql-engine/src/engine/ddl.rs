@@ -172,11 +172,12 @@ pub(crate) fn create_source(engine: &mut Engine, c: &CreateSource, text: &str) -
     let Some(topic) = prop_string(&c.properties, "KAFKA_TOPIC")? else {
         return analysis_err!("Missing required property \"KAFKA_TOPIC\" which has no default value.");
     };
+    // The WITH clause is checked before the columns, as ksqlDB prepares its properties first.
+    let formats = formats_from_properties(&c.properties, &format_defaults(engine))?;
     if c.elements.is_empty() {
         return analysis_err!("The statement does not define any columns.");
     }
     let schema = schema_of(engine, c)?;
-    let formats = formats_from_properties(&c.properties, &format_defaults(engine))?;
     formats.validate(&schema)?;
     let timestamp = timestamp_of(&c.properties, &schema)?;
     let window = window_of(&c.properties)?;

@@ -7,9 +7,9 @@ use crate::analyzer::{plan_query, QueryPlan};
 use crate::catalog::{kind_name, DataSource, QueryInfo, QueryKind, QueryState};
 use crate::engine::ddl::{create_topic, format_defaults, prop_int, prop_string, timestamp_of, topic_partitions};
 use crate::engine::{status, Engine, OutputRecord, Runtime, StatementResult};
-use crate::format::formats_from_properties;
+use crate::format::{sink_formats, SourceFormats};
 use crate::lower::{lower_persistent, LowerContext};
-use crate::parser::ast::{CreateAsSelect, Expr, Literal, Query, SourceKind, TerminateTarget};
+use crate::parser::ast::{CreateAsSelect, Expr, Query, SourceKind, TerminateTarget};
 use crate::plan::command::{DdlCommand, KsqlQueryPlan};
 use crate::plan::physical::{ExecutionStep, Formats, PhysicalPlan, SinkStep, StepProperties};
 use crate::{analysis_err, Column, ColumnNamespace, LogicalSchema, Result, Value};
@@ -108,18 +108,9 @@ pub(crate) fn prepare_create_as(engine: &mut Engine, c: &CreateAsSelect, text: &
         _ => {}
     }
     let topic = prop_string(&c.properties, "KAFKA_TOPIC")?.unwrap_or_else(|| c.name.clone());
-    // Formats default to the source's.
-    let mut props = c.properties.clone();
-    let has = |props: &crate::parser::ast::Properties, n: &str| props.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
-    if !has(&props, "FORMAT") {
-        if !has(&props, "KEY_FORMAT") {
-            props.push(("KEY_FORMAT".into(), Literal::String(plan.formats.key.format.clone())));
-        }
-        if !has(&props, "VALUE_FORMAT") {
-            props.push(("VALUE_FORMAT".into(), Literal::String(plan.formats.value.format.clone())));
-        }
-    }
-    let formats = formats_from_properties(&props, &format_defaults(engine))?;
+    // Formats default to the source's, a DELIMITED source's delimiter included.
+    let source = SourceFormats { key: plan.formats.key.clone(), value: plan.formats.value.clone() };
+    let formats = sink_formats(&c.properties, &source, &format_defaults(engine), !plan.root.schema().key.is_empty())?;
     let schema = output_schema(&plan);
     formats.validate(&schema)?;
     let timestamp = timestamp_of(&c.properties, &schema)?;

@@ -177,7 +177,7 @@ fn read_formats(
     for (prop, info) in [("KEY_DELIMITER", &mut key), ("VALUE_DELIMITER", &mut value)] {
         if let Some(d) = string(prop)? {
             super::delimited::parse_delimiter(&d)
-                .map_err(|e| Error::Analysis(format!("Configuration {prop} is invalid: {e}")))?;
+                .map_err(|e| Error::Analysis(format!("Failed to prepare statement: Configuration {prop} is invalid: {e}")))?;
             info.properties.insert(DELIMITER.into(), d);
         }
     }

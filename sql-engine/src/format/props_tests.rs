@@ -64,12 +64,12 @@ fn ksqldb_messages_for_bad_combinations() {
     // ksqlDB's delimited.json cases.
     assert_eq!(
         msg(read(&[("VALUE_FORMAT", s("DELIMITED")), ("VALUE_DELIMITER", s("<~>"))])),
-        "Configuration VALUE_DELIMITER is invalid: Invalid delimiter value: '<~>'. Delimiter must be a single character or TAB,SPACE\nExample valid value: ';'"
+        "Failed to prepare statement: Configuration VALUE_DELIMITER is invalid: Invalid delimiter value: '<~>'. Delimiter must be a single character or TAB,SPACE\nExample valid value: ';'"
     );
     for blank in ["", " ", "\t"] {
         assert_eq!(
             msg(read(&[("VALUE_FORMAT", s("DELIMITED")), ("VALUE_DELIMITER", s(blank))])),
-            "Configuration VALUE_DELIMITER is invalid: Delimiter cannot be empty, if you meant to have a tab or space for delimiter, please use the special values 'TAB' or 'SPACE'\nExample valid value: ';'"
+            "Failed to prepare statement: Configuration VALUE_DELIMITER is invalid: Delimiter cannot be empty, if you meant to have a tab or space for delimiter, please use the special values 'TAB' or 'SPACE'\nExample valid value: ';'"
         );
     }
     assert_eq!(

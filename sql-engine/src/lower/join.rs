@@ -53,7 +53,9 @@ fn windows(w: &Within) -> JoinWindows {
 
 fn joiner(j: &JoinStep, cx: &LowerContext) -> Result<Arc<Joiner>> {
     let (lw, rw) = (j.left.schema().value.len(), j.right.schema().value.len());
-    let rowkey = if j.kind == JoinKind::Full {
+    // Full outer joins and joins on expressions of both sides carry a synthetic `ROWKEY` value
+    // column after both sides' columns.
+    let rowkey = if j.kind == JoinKind::Full || j.props.schema.value.len() == lw + rw + 1 {
         Some((Arc::new(cx.env.compile(&j.left_key, &j.left.schema().value)?), Arc::new(cx.env.compile(&j.right_key, &j.right.schema().value)?)))
     } else {
         None

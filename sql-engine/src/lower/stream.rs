@@ -81,6 +81,9 @@ pub(crate) fn filter(input: Lowered, props: &StepProperties, cols: &[PlanColumn]
     let name = Named::as_(props.op_name());
     Ok(match input {
         Lowered::Stream(s) => Lowered::Stream(s.filter_named(move |_, v| test(&pred, v, &log), name)),
+        // HAVING filters an aggregation, which sends its old values: a group that never passed
+        // gets no tombstone (ksqlDB). A WHERE on a source table deletes every failing key.
+        Lowered::Table(t) if props.ctx.ends_with("HavingFilter") => Lowered::Table(t.filter_named_with_old_values(move |_, v| test(&pred, v, &log), name)),
         Lowered::Table(t) => Lowered::Table(t.filter_named(move |_, v| test(&pred, v, &log), name)),
         Lowered::Windowed(s) => Lowered::Windowed(map_changelog(s, Arc::new(move |_, v| test(&pred, v, &log).then(|| v.clone())))),
         Lowered::WindowedStream(s) => Lowered::WindowedStream(s.filter_named(move |_, v| test(&pred, v, &log), name)),

@@ -151,7 +151,7 @@ fn applying_the_commands_rebuilds_the_catalog_and_the_queries() {
         assert_eq!(b, a, "{sink}");
     }
     // New queries take ids after the recorded ones.
-    let r = rebuilt.execute("CREATE STREAM MORE AS SELECT ID FROM S;").unwrap();
+    let r = rebuilt.execute("CREATE STREAM MORE AS SELECT ID, V FROM S;").unwrap();
     assert!(matches!(&r[0], StatementResult::Status(s) if s.query_id.as_deref() == Some("CSAS_MORE_7")), "{r:?}");
 }
 

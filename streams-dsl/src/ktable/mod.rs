@@ -182,21 +182,34 @@ impl<K: Data, V: Data> KTable<K, V> {
     /// Keeps rows matching `predicate`; a row that stops matching becomes a tombstone
     /// (`KTABLE-FILTER-<n>`).
     pub fn filter(&self, predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static) -> KTable<K, V> {
-        self.filter_with(predicate, Named::default(), None)
+        self.filter_with(predicate, Named::default(), None, false)
     }
 
     /// As [`KTable::filter`], with a processor name.
     pub fn filter_named(&self, predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static, named: Named) -> KTable<K, V> {
-        self.filter_with(predicate, named, None)
+        self.filter_with(predicate, named, None, false)
+    }
+
+    /// As [`KTable::filter_named`] where the parent sends its old values (Kafka Streams'
+    /// `enableSendingOldValues`, as on an aggregation): a change that passes neither before nor
+    /// after is not forwarded, so a key that never passed gets no tombstone.
+    pub fn filter_named_with_old_values(&self, predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static, named: Named) -> KTable<K, V> {
+        self.filter_with(predicate, named, None, true)
     }
 
     /// As [`KTable::filter`], materializing the result (store `KTABLE-FILTER-STATE-STORE-<n>`
     /// unless named).
     pub fn filter_materialized(&self, predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static, materialized: Materialized<K, V>) -> KTable<K, V> {
-        self.filter_with(predicate, Named::default(), Some(materialized))
+        self.filter_with(predicate, Named::default(), Some(materialized), false)
     }
 
-    fn filter_with(&self, predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static, named: Named, m: Option<Materialized<K, V>>) -> KTable<K, V> {
+    fn filter_with(
+        &self,
+        predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static,
+        named: Named,
+        m: Option<Materialized<K, V>>,
+        old_values: bool,
+    ) -> KTable<K, V> {
         let store = m.map(|mut m| {
             let s = m.name.clone().unwrap_or_else(|| self.inner.borrow_mut().store_name("KTABLE-FILTER-"));
             if m.values.is_none() {
@@ -210,7 +223,7 @@ impl<K: Data, V: Data> KTable<K, V> {
         let f = Arc::new(move |k: &K, c: &Change<V>| {
             let keep = |v: &Option<V>| v.clone().filter(|v| p(k, v));
             let (new, old) = (keep(&c.new), keep(&c.old));
-            if new.is_none() && old.is_none() && c.old.is_some() {
+            if new.is_none() && old.is_none() && (old_values || c.old.is_some()) {
                 return None;
             }
             Some(Change::new(new, old))

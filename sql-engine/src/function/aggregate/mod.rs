@@ -79,6 +79,7 @@ pub(crate) fn register(r: &mut FunctionRegistry) {
     };
     add("COUNT", "AGGREGATE", "Counts records (COUNT(*)) or non-null values.", &["(*) -> BIGINT", "(T) -> BIGINT"], numeric::count);
     add("SUM", "AGGREGATE", "Sums the non-null values.", &["(INT) -> INT", "(BIGINT) -> BIGINT", "(DOUBLE) -> DOUBLE", "(DECIMAL) -> DECIMAL"], numeric::sum);
+    add("SUM_LIST", "AGGREGATE", "Sums the non-null elements of every array.", &["(ARRAY<INT>) -> INT", "(ARRAY<BIGINT>) -> BIGINT", "(ARRAY<DOUBLE>) -> DOUBLE"], numeric::sum_list);
     add("AVG", "AGGREGATE", "Averages the non-null values.", &["(INT) -> DOUBLE", "(BIGINT) -> DOUBLE", "(DOUBLE) -> DOUBLE", "(DECIMAL) -> DOUBLE"], numeric::avg);
     add("MIN", "AGGREGATE", "The smallest non-null value.", &["(T) -> T"], numeric::min);
     add("MAX", "AGGREGATE", "The largest non-null value.", &["(T) -> T"], numeric::max);

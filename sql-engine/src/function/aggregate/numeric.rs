@@ -99,6 +99,46 @@ pub(crate) fn sum(types: &[SqlType], _: &[Value]) -> Result<Arc<dyn AggregateFun
     }
 }
 
+/// `SUM_LIST(array)`: the running total of every non-null element of every array.
+struct SumList {
+    sum: Sum,
+}
+
+impl SumList {
+    fn fold(&self, acc: Value, list: &Value, negate: bool) -> Result<Value> {
+        let Value::Array(items) = list else { return Ok(acc) };
+        items.iter().try_fold(acc, |acc, v| self.sum.plus(&acc, v, negate))
+    }
+}
+
+impl AggregateFunction for SumList {
+    fn return_type(&self) -> SqlType {
+        self.sum.return_type()
+    }
+    fn init(&self) -> Value {
+        self.sum.init()
+    }
+    fn add(&self, acc: Value, args: &[Value]) -> Result<Value> {
+        self.fold(acc, arg(args, 0), false)
+    }
+    fn undo(&self, acc: Value, args: &[Value]) -> Option<Result<Value>> {
+        Some(self.fold(acc, arg(args, 0), true))
+    }
+    fn merge(&self, a: Value, b: Value) -> Result<Value> {
+        self.sum.merge(a, b)
+    }
+    fn result(&self, acc: &Value) -> Result<Value> {
+        Ok(acc.clone())
+    }
+}
+
+pub(crate) fn sum_list(types: &[SqlType], _: &[Value]) -> Result<Arc<dyn AggregateFunction>> {
+    match first_type("SUM_LIST", types)? {
+        SqlType::Array(e) if matches!(**e, SqlType::Int | SqlType::BigInt | SqlType::Double) => Ok(Arc::new(SumList { sum: Sum { ty: (**e).clone() } })),
+        t => analysis_err!("Function 'SUM_LIST' does not accept parameters ({t})"),
+    }
+}
+
 /// Accumulators over doubles kept as `ARRAY<DOUBLE>` of running sums (`[count, s1, s2, ...]`).
 fn sums(acc: &Value, n: usize) -> Vec<f64> {
     let mut out = vec![0.0; n];

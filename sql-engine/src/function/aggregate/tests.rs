@@ -46,6 +46,17 @@ fn sum_keeps_type_skips_nulls_and_undoes() {
 }
 
 #[test]
+fn sum_list_adds_every_element_of_every_array() {
+    let f = agg("SUM_LIST", &[SqlType::Array(Box::new(SqlType::BigInt))], &[]);
+    assert_eq!(f.return_type(), SqlType::BigInt);
+    let list = |xs: &[Option<i64>]| Value::Array(xs.iter().map(|x| x.map_or(Value::Null, Value::BigInt)).collect());
+    let acc = fold(f.as_ref(), &[list(&[Some(3), Some(4)]), Value::Null, list(&[Some(10), None])]);
+    assert_eq!(f.result(&acc).unwrap(), Value::BigInt(17));
+    assert_eq!(f.result(&f.undo(acc, &[list(&[Some(3), Some(4)])]).unwrap().unwrap()).unwrap(), Value::BigInt(10));
+    assert!(FunctionRegistry::new().aggregate("SUM_LIST", &[SqlType::Array(Box::new(SqlType::String))], &[]).is_err());
+}
+
+#[test]
 fn avg_stddev_correlation() {
     let avg = agg("AVG", &[SqlType::Int], &[]);
     assert_eq!(avg.result(&avg.init()).unwrap(), Value::Double(0.0));
