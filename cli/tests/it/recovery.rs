@@ -12,8 +12,8 @@
 //!
 //! The server is the real binary (`CARGO_BIN_EXE_brook`) with its data directory; the REST API
 //! is reached over HTTP and the broker through the `brook` Kafka tools over TCP. Ports 19710-19713.
-//! `BROOK_RECOVERY_KEEP=1` keeps the data directory and the server logs (they are printed when a
-//! run fails).
+//! A failed run keeps its data directory and server logs (and prints where); so does
+//! `BROOK_RECOVERY_KEEP=1`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -434,7 +434,7 @@ fn a_sigkilled_server_resumes_every_query_exactly_once() {
     let started = Instant::now();
     // The REST client's runtime; the Kafka tools run on their own.
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = KeepOnFailure(Some(tempfile::tempdir().unwrap()));
     let (data, logs) = (dir.path().join("data"), dir.path().join("logs"));
     std::fs::create_dir_all(&logs).unwrap();
     let mut server = Server::start(&data, &logs, 0);
@@ -455,7 +455,7 @@ fn a_sigkilled_server_resumes_every_query_exactly_once() {
         let r = rt.block_on(rest.ksql(q));
         ids.push(r[0]["commandStatus"]["queryId"].as_str().unwrap_or_else(|| panic!("{r}")).to_owned());
     }
-    let doomed = rt.block_on(rest.ksql("CREATE STREAM DOOMED AS SELECT ID FROM ORDERS;"));
+    let doomed = rt.block_on(rest.ksql("CREATE STREAM DOOMED AS SELECT ID, AMOUNT FROM ORDERS;"));
     let doomed = doomed[0]["commandStatus"]["queryId"].as_str().unwrap().to_owned();
     rt.block_on(rest.ksql(&format!("TERMINATE {doomed}; DROP STREAM DOOMED;")));
     let before = rt.block_on(rest.catalog());
@@ -536,8 +536,22 @@ fn a_sigkilled_server_resumes_every_query_exactly_once() {
     let failures: Vec<&String> = results.iter().filter_map(|r| r.1.as_ref().err()).collect();
     assert!(failures.is_empty(), "{failures:#?}");
     eprintln!("recovery: {} orders, {} sinks exact ({records} output records) after {:?}", orders.len(), results.len(), started.elapsed());
-    if std::env::var_os("BROOK_RECOVERY_KEEP").is_some() {
-        eprintln!("recovery: kept {}", dir.keep().display());
-    }
     drop(server);
+}
+
+/// The test's directory, kept (and named) when the test fails or `BROOK_RECOVERY_KEEP` is set.
+struct KeepOnFailure(Option<tempfile::TempDir>);
+
+impl KeepOnFailure {
+    fn path(&self) -> &Path {
+        self.0.as_ref().unwrap().path()
+    }
+}
+
+impl Drop for KeepOnFailure {
+    fn drop(&mut self) {
+        if std::thread::panicking() || std::env::var_os("BROOK_RECOVERY_KEEP").is_some() {
+            eprintln!("recovery: kept {}", self.0.take().unwrap().keep().display());
+        }
+    }
 }
