@@ -31,6 +31,21 @@ pub struct ServerArgs {
     /// Run the broker only, without the SQL engine and its REST API.
     #[arg(long = "no-ksql")]
     pub no_ksql: bool,
+    /// Require HTTP basic authentication on the REST API, with the users of FILE: one
+    /// `user: password[,role ...]` a line (Jetty's property file, as ksqlDB's
+    /// `PropertyFileLoginModule` reads it; passwords plain, `OBF:` or `MD5:`).
+    #[arg(long = "ksql-auth", value_name = "FILE")]
+    pub ksql_auth: Option<PathBuf>,
+    /// With --ksql-auth: only users holding one of these roles get in (ksqlDB's
+    /// `authentication.roles`). Default: any user of the file.
+    #[arg(long = "ksql-auth-roles", value_name = "ROLE,...", value_delimiter = ',', requires = "ksql_auth")]
+    pub ksql_auth_roles: Vec<String>,
+    /// Serve the REST API over HTTPS with this certificate chain (PEM); needs --ksql-tls-key.
+    #[arg(long = "ksql-tls-cert", value_name = "PEM", requires = "ksql_tls_key")]
+    pub ksql_tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --ksql-tls-cert.
+    #[arg(long = "ksql-tls-key", value_name = "PEM", requires = "ksql_tls_cert")]
+    pub ksql_tls_key: Option<PathBuf>,
 }
 
 /// Builds both configurations from the flags.
@@ -113,7 +128,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot open the broker's data directory {}", dir.display()))?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let ksql = if args.no_ksql { None } else { Some(tokio::spawn(serve_ksql(&args.ksql_listen, broker.clone(), &dir, stopped.clone()).await?)) };
+    let ksql = if args.no_ksql { None } else { Some(tokio::spawn(serve_ksql(&args, broker.clone(), &dir, stopped.clone()).await?)) };
     let signal = async move {
         shutdown.await;
         let _ = stop.send(true);
@@ -125,20 +140,40 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The REST server's configuration from the flags (`advertised` as given): the password file
+/// and the TLS files are read here, so a bad one stops `brook server` before it serves.
+pub fn ksql_config(args: &ServerArgs, advertised: String) -> anyhow::Result<brook_ksql_server::KsqlServerConfig> {
+    let auth = match &args.ksql_auth {
+        Some(path) => {
+            let auth = brook_ksql_server::BasicAuth::from_file(path).context("--ksql-auth")?.with_roles(args.ksql_auth_roles.clone());
+            if auth.is_empty() {
+                bail!("--ksql-auth {}: the file defines no user, so every request would be refused", path.display());
+            }
+            Some(std::sync::Arc::new(auth))
+        }
+        None => None,
+    };
+    let tls = match (&args.ksql_tls_cert, &args.ksql_tls_key) {
+        (Some(cert), Some(key)) => Some(brook_ksql_server::TlsConfig::from_pem_files(cert, key).context("--ksql-tls-cert/--ksql-tls-key")?),
+        _ => None,
+    };
+    Ok(brook_ksql_server::KsqlServerConfig { advertised, auth, tls, ..Default::default() })
+}
+
 /// Binds the ksqlDB REST listener and starts the engine over `broker` (state under
 /// `<data dir>/ksql`); the returned future serves until `stopped` turns true.
 async fn serve_ksql(
-    addr: &str,
+    args: &ServerArgs,
     broker: Broker,
     data_dir: &Path,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<()>>> {
-    let addr = listen_addr(addr).context("--ksql-listen")?;
+    let addr = listen_addr(&args.ksql_listen).context("--ksql-listen")?;
+    let config = ksql_config(args, addr.to_string())?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr} for the ksqlDB REST API (pick another address with --ksql-listen HOST:PORT, or --no-ksql)"))?;
     let engine = brook_sql_engine::EngineConfig::live(broker, data_dir.join("ksql"));
-    let config = brook_ksql_server::KsqlServerConfig { advertised: addr.to_string(), ..Default::default() };
     let server = brook_ksql_server::KsqlServer::start(engine, config).context("cannot start the SQL engine")?;
     let stop = async move {
         let _ = stopped.wait_for(|s| *s).await;
@@ -193,6 +228,10 @@ mod tests {
             data_dir: Some(dir.path().join("data")),
             ksql_listen: "127.0.0.1:8088".into(),
             no_ksql: true,
+            ksql_auth: None,
+            ksql_auth_roles: vec![],
+            ksql_tls_cert: None,
+            ksql_tls_key: None,
         };
         let (b, s) = configs(&args).unwrap();
         assert_eq!(b.num_partitions, 5);
@@ -211,5 +250,37 @@ mod tests {
         assert!(err.starts_with("invalid --listen address \"nope\": expected HOST:PORT, e.g. 127.0.0.1:9092"), "{err}");
         let bad = ServerArgs { config: Some(dir.path().join("missing")), ..args };
         assert!(configs(&bad).unwrap_err().to_string().starts_with("cannot read"));
+    }
+
+    #[test]
+    fn ksql_auth_and_tls_flags_are_read_before_serving() {
+        use clap::Parser;
+        #[derive(Debug, Parser)]
+        struct Cli {
+            #[command(flatten)]
+            server: ServerArgs,
+        }
+        let parse = |flags: &[&str]| Cli::try_parse_from(std::iter::once("brook").chain(flags.iter().copied())).map(|c| c.server);
+        assert!(parse(&["--ksql-tls-cert", "c.pem"]).unwrap_err().to_string().contains("--ksql-tls-key"));
+        assert!(parse(&["--ksql-auth-roles", "admin"]).unwrap_err().to_string().contains("--ksql-auth"));
+
+        let dir = tempfile::tempdir().unwrap();
+        let users = dir.path().join("users");
+        std::fs::write(&users, "fred: letmein,admin\nbroken line\n").unwrap();
+        let users = users.to_str().unwrap();
+        let err = crate::report(&ksql_config(&parse(&["--ksql-auth", users]).unwrap(), "a".into()).unwrap_err());
+        assert!(err.starts_with("--ksql-auth: ") && err.contains("users:2: expected `user: password[,role ...]`"), "{err}");
+        std::fs::write(dir.path().join("users"), "# nobody\n").unwrap();
+        let err = ksql_config(&parse(&["--ksql-auth", users]).unwrap(), "a".into()).unwrap_err().to_string();
+        assert!(err.contains("defines no user"), "{err}");
+        std::fs::write(dir.path().join("users"), "fred: letmein,admin\n").unwrap();
+        let config = ksql_config(&parse(&["--ksql-auth", users, "--ksql-auth-roles", "admin,dev"]).unwrap(), "a".into()).unwrap();
+        assert_eq!(config.auth.unwrap().len(), 1);
+
+        let missing = dir.path().join("missing.pem");
+        let missing = missing.to_str().unwrap();
+        let err = crate::report(&ksql_config(&parse(&["--ksql-tls-cert", missing, "--ksql-tls-key", missing]).unwrap(), "a".into()).unwrap_err());
+        assert!(err.starts_with("--ksql-tls-cert/--ksql-tls-key: ") && err.contains("missing.pem"), "{err}");
+        assert!(ksql_config(&parse(&[]).unwrap(), "a".into()).unwrap().tls.is_none());
     }
 }

@@ -13,8 +13,18 @@ pub(crate) const BAD_REQUEST: u32 = 40000;
 pub(crate) const BAD_STATEMENT: u32 = 40001;
 /// `QUERY_ENDPOINT`: `SELECT` or `PRINT` sent to `/ksql`.
 pub(crate) const QUERY_ENDPOINT: u32 = 40002;
+/// `UNAUTHORIZED`: no or wrong credentials (status 401, with `WWW-Authenticate`).
+pub(crate) const UNAUTHORIZED: u32 = 40100;
+/// `FORBIDDEN`: a user without an allowed role.
+pub(crate) const FORBIDDEN: u32 = 40300;
 /// `NOT_FOUND`.
 pub(crate) const NOT_FOUND: u32 = 40400;
+/// `NOT_ACCEPTABLE`: the `Accept` header asks for nothing the endpoint writes.
+pub(crate) const NOT_ACCEPTABLE: u32 = 40600;
+/// `PAYLOAD_TOO_LARGE`: a request body over the limit.
+pub(crate) const PAYLOAD_TOO_LARGE: u32 = 41300;
+/// `UNSUPPORTED_MEDIA_TYPE`: a request body that is not JSON.
+pub(crate) const UNSUPPORTED_MEDIA_TYPE: u32 = 41500;
 /// `SERVER_ERROR`.
 pub(crate) const SERVER_ERROR: u32 = 50000;
 /// `SERVER_SHUTTING_DOWN`.
@@ -35,6 +45,15 @@ pub enum Error {
     ShuttingDown,
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// The password file of `--ksql-auth` cannot be used (`line` 0: the whole file).
+    #[error("{}:{line}: {message}", path.display())]
+    Auth { path: std::path::PathBuf, line: usize, message: String },
+    /// A PEM file of `--ksql-tls-cert` / `--ksql-tls-key` cannot be read.
+    #[error("{}: {source}", path.display())]
+    Pem { path: std::path::PathBuf, source: rustls_pki_types::pem::Error },
+    /// The certificate and key do not make a TLS configuration.
+    #[error("TLS: {0}")]
+    Tls(#[from] tokio_rustls::rustls::Error),
 }
 
 /// `Result` with [`Error`].
@@ -56,7 +75,7 @@ impl Error {
         match self {
             Error::Generic { code, .. } | Error::Statement { code, .. } => *code,
             Error::ShuttingDown => SHUTTING_DOWN,
-            Error::Io(_) => SERVER_ERROR,
+            Error::Io(_) | Error::Auth { .. } | Error::Pem { .. } | Error::Tls(_) => SERVER_ERROR,
         }
     }
 
@@ -86,6 +105,10 @@ impl IntoResponse for Error {
         if status.is_server_error() {
             tracing::warn!(error = %self, "ksql request failed");
         }
-        (status, [(axum::http::header::CONTENT_TYPE, crate::api::KSQL_V1_JSON)], self.body().to_string()).into_response()
+        let mut response = (status, [(axum::http::header::CONTENT_TYPE, crate::api::KSQL_V1_JSON)], self.body().to_string()).into_response();
+        if self.code() == UNAUTHORIZED {
+            response.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static(crate::auth::CHALLENGE));
+        }
+        response
     }
 }

@@ -1,15 +1,16 @@
 //! ksqlDB's REST API over the Brook SQL engine: `/ksql`, `/query-stream`, `/close-query`,
 //! `/query`, `/inserts-stream`, `/info`, `/healthcheck`, `/status`, `/clusterStatus`,
-//! `/ksql/terminate`, `/is_valid_property`, on HTTP/1.1 and HTTP/2 cleartext (port 8088 in
-//! `brook server`).
+//! `/ksql/terminate`, `/is_valid_property`, and the WebSocket `/ws/query`, on HTTP/1.1 and HTTP/2,
+//! cleartext or, with [`KsqlServerConfig::tls`], HTTPS (port 8088 in `brook server`), with
+//! optional basic authentication ([`BasicAuth`]).
 //!
 //! One [`Engine`] serves every request, on its own thread ([`engine_thread`]); handlers (one file
 //! per endpoint under [`api`]) send it work and await the answer, so tokio workers never block.
 //!
 //! Where Brook differs from ksqlDB (the full list is the `REST API` section of `docs/sql.md`):
 //! statements run one at a time against one engine; the command topic's records are ksqlDB's
-//! `Command` JSON with Brook's own plan serialization inside; `streamsProperties` and `sessionVariables` apply to the request only;
-//! there is no authentication, no `/ws/query`, and `/status` knows the commands of this process.
+//! `Command` JSON with Brook's own plan serialization inside; `streamsProperties` and
+//! `sessionVariables` apply to the request only; `/status` knows the commands of this process.
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), brook_ksql_server::Error> {
@@ -21,11 +22,13 @@
 //! ```
 
 pub mod api;
+mod auth;
 mod command_topic;
 mod engine_thread;
 mod error;
 mod json;
 mod session;
+mod tls;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -35,7 +38,9 @@ use std::sync::{Arc, Mutex};
 use brook_sql_engine::{Engine, EngineConfig};
 use command_topic::CommandTopic;
 
+pub use auth::BasicAuth;
 pub use error::{Error, Result};
+pub use tls::TlsConfig;
 use engine_thread::EngineThread;
 
 /// How the REST server is set up.
@@ -50,11 +55,22 @@ pub struct KsqlServerConfig {
     /// The largest request body accepted (and, on `/inserts-stream`, the largest row).
     /// Default: 8 MiB.
     pub max_body_bytes: usize,
+    /// Basic authentication on every endpoint. Default: none.
+    pub auth: Option<Arc<BasicAuth>>,
+    /// HTTPS instead of cleartext HTTP. Default: none.
+    pub tls: Option<TlsConfig>,
 }
 
 impl Default for KsqlServerConfig {
     fn default() -> Self {
-        KsqlServerConfig { service_id: "default_".into(), cluster_id: "brook".into(), advertised: "127.0.0.1:8088".into(), max_body_bytes: 8 << 20 }
+        KsqlServerConfig {
+            service_id: "default_".into(),
+            cluster_id: "brook".into(),
+            advertised: "127.0.0.1:8088".into(),
+            max_body_bytes: 8 << 20,
+            auth: None,
+            tls: None,
+        }
     }
 }
 
@@ -116,8 +132,9 @@ impl KsqlServer {
         api::router(self.shared.clone())
     }
 
-    /// Serves HTTP/1.1 and HTTP/2 cleartext on `listener` until `shutdown` completes, then stops
-    /// the engine and its queries.
+    /// Serves HTTP/1.1 and HTTP/2 on `listener` (cleartext, or TLS with ALPN when
+    /// [`KsqlServerConfig::tls`] is set) until `shutdown` completes, then stops the engine and
+    /// its queries.
     ///
     /// # Errors
     /// Accept errors of the listener.
@@ -135,7 +152,10 @@ impl KsqlServer {
                 stop.stop();
             }
         };
-        let served = axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await;
+        let served = match self.shared.config.tls.clone() {
+            Some(tls) => axum::serve(tls::TlsListener::new(listener, tls)?, self.router()).with_graceful_shutdown(shutdown).await,
+            None => axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await,
+        };
         self.shared.engine.stop().await;
         served?;
         Ok(())

@@ -73,6 +73,26 @@ pub trait Processor<KIn, VIn, KOut = KIn, VOut = VIn>: Send {
     /// task.
     fn process(&mut self, ctx: &mut ProcessorContext<'_, KOut, VOut>, record: Record<KIn, VIn>) -> Result<()>;
 
+    /// Whether this processor may keep the records it is given and forward them from
+    /// [`Processor::flush_batch`] (a stateless processor working on many records at once).
+    /// A task with such a processor and no punctuators processes its buffered records in
+    /// runs (up to 1,024, in the order it would process them one by one) and calls
+    /// `flush_batch` at the end of each run, before anything of the run is sent, punctuated
+    /// or committed. Default: `false`.
+    fn batching(&self) -> bool {
+        false
+    }
+
+    /// Forwards what the processor kept since the last call (see [`Processor::batching`]);
+    /// the context has no record metadata here, keep what you need from `process`.
+    ///
+    /// # Errors
+    /// Any error fails the task.
+    fn flush_batch(&mut self, ctx: &mut ProcessorContext<'_, KOut, VOut>) -> Result<()> {
+        let _ = ctx;
+        Ok(())
+    }
+
     /// Called once when the task closes.
     ///
     /// # Errors
@@ -168,6 +188,15 @@ pub(crate) trait ErasedProcessor: Send {
     fn init(&mut self, cx: NodeCx<'_>) -> Result<()>;
     fn process(&mut self, cx: NodeCx<'_>, record: ErasedRecord) -> Result<()>;
     fn close(&mut self) -> Result<()>;
+    /// See [`Processor::batching`].
+    fn batching(&self) -> bool {
+        false
+    }
+    /// See [`Processor::flush_batch`].
+    fn flush_batch(&mut self, cx: NodeCx<'_>) -> Result<()> {
+        let _ = cx;
+        Ok(())
+    }
 }
 
 /// Builds a fresh erased node per task; sinks get their resolved static topic (internal topics
@@ -220,5 +249,13 @@ where
 
     fn close(&mut self) -> Result<()> {
         self.inner.close()
+    }
+
+    fn batching(&self) -> bool {
+        self.inner.batching()
+    }
+
+    fn flush_batch(&mut self, cx: NodeCx<'_>) -> Result<()> {
+        self.inner.flush_batch(&mut ProcessorContext::new(cx))
     }
 }

@@ -39,6 +39,9 @@ use crate::store_ref::{GlobalStores, StoreRef};
 use crate::topology::pattern::TopicPattern;
 use crate::topology::{NodeKind, Topology};
 
+/// The most records a task processes in one run when a node batches.
+const MAX_RUN: usize = 1024;
+
 /// Buffers changelog records until the task hands them to its `RecordCollector`.
 struct BufferingSink(Arc<Mutex<Vec<OutputRecord>>>);
 
@@ -109,6 +112,8 @@ pub struct StreamTask {
     processing_handler: HandlerResponse,
     production_handler: HandlerResponse,
     initialized: bool,
+    /// Some node batches ([`crate::Processor::batching`]): records are processed in runs.
+    batching: bool,
     closed: bool,
     /// Sources by the topic names and patterns they read, to accept new partitions.
     source_topics: Vec<SourceInput>,
@@ -288,6 +293,7 @@ impl StreamTask {
             processing_handler: config.processing_exception_handler,
             production_handler: config.production_exception_handler,
             initialized: false,
+            batching: false,
             closed: false,
             source_topics,
         };
@@ -490,6 +496,61 @@ impl StreamTask {
             self.core.task_id
         )))
     }
+    /// Processes the head record of queue `chosen` (its position in `queues`), sends its
+    /// output and fires due stream-time punctuators.
+    fn process_one(&mut self, chosen: usize, out: &mut dyn RecordCollector) -> Result<()> {
+        self.process_deferred(chosen)?;
+        drain_flushed(&mut self.core, &mut self.nodes)?;
+        self.send_all(out)?;
+        let now = self.core.stream_time;
+        may_punctuate(&mut self.core, &mut self.nodes, PunctuationType::StreamTime, now)?;
+        drain_flushed(&mut self.core, &mut self.nodes)?;
+        self.send_all(out)
+    }
+
+    /// Processes the head record of queue `chosen`; its output stays in the task's buffer.
+    fn process_deferred(&mut self, chosen: usize) -> Result<()> {
+        let sent_before = self.core.output.len();
+        let q = self.queues.values_mut().nth(chosen).expect("chosen partition");
+        let (ts, r) = q.records.pop_front().expect("non-empty");
+        q.consumed = Some(r.offset + 1);
+        let source = q.source;
+        let ts = ts.expect("valid heads only");
+        self.core.stream_time = self.core.stream_time.max(ts);
+        let mut meta = match self.spare_metadata.take() {
+            Some(m) if *m.topic == *r.topic => m,
+            _ => RecordMetadata { topic: r.topic.to_string(), partition: r.partition, offset: r.offset },
+        };
+        meta.partition = r.partition;
+        meta.offset = r.offset;
+        self.core.metadata = Some(meta);
+        let record = Record::with_all(Box::new((r.key, r.value)) as AnyBox, (), ts, r.headers);
+        let result = dispatch(&mut self.core, &mut self.nodes, source, record);
+        let meta = self.core.metadata.take().unwrap_or_else(|| RecordMetadata {
+            topic: r.topic.to_string(),
+            partition: r.partition,
+            offset: r.offset,
+        });
+        let result = self.handle(result, &meta);
+        self.spare_metadata = Some(meta);
+        if result.is_err() {
+            // Nothing of a failed record leaves the task.
+            self.core.output.truncate(sent_before);
+        }
+        result
+    }
+
+    /// Ends a run: the batching nodes forward what they kept, upstream first.
+    fn flush_batches(&mut self, out: &mut dyn RecordCollector) -> Result<()> {
+        for i in 0..self.nodes.len() {
+            let Some(mut p) = self.nodes[i].proc.take() else { continue };
+            let r = if p.batching() { p.flush_batch(NodeCx { core: &mut self.core, nodes: &mut self.nodes, node: i }) } else { Ok(()) };
+            self.nodes[i].proc = Some(p);
+            r?;
+        }
+        drain_flushed(&mut self.core, &mut self.nodes)?;
+        self.send_all(out)
+    }
 }
 
 impl TaskEngine for StreamTask {
@@ -536,6 +597,7 @@ impl TaskEngine for StreamTask {
             self.nodes[i].proc = Some(p);
             r?;
         }
+        self.batching = self.nodes.iter().any(|n| n.proc.as_ref().is_some_and(|p| p.batching()));
         self.initialized = true;
         Ok(())
     }
@@ -563,40 +625,32 @@ impl TaskEngine for StreamTask {
 
     fn process(&mut self, wall_clock_ms: i64, out: &mut dyn RecordCollector) -> Result<bool> {
         self.core.wall_clock = wall_clock_ms;
-        let Some(chosen) = self.choose(wall_clock_ms) else { return Ok(false) };
-        let q = self.queues.values_mut().nth(chosen).expect("chosen partition");
-        let (ts, r) = q.records.pop_front().expect("non-empty");
-        q.consumed = Some(r.offset + 1);
-        let source = q.source;
-        let ts = ts.expect("valid heads only");
-        self.core.stream_time = self.core.stream_time.max(ts);
-        let mut meta = match self.spare_metadata.take() {
-            Some(m) if *m.topic == *r.topic => m,
-            _ => RecordMetadata { topic: r.topic.to_string(), partition: r.partition, offset: r.offset },
-        };
-        meta.partition = r.partition;
-        meta.offset = r.offset;
-        self.core.metadata = Some(meta);
-        let record = Record::with_all(Box::new((r.key, r.value)) as AnyBox, (), ts, r.headers);
-        let result = dispatch(&mut self.core, &mut self.nodes, source, record);
-        let meta = self.core.metadata.take().unwrap_or_else(|| RecordMetadata {
-            topic: r.topic.to_string(),
-            partition: r.partition,
-            offset: r.offset,
-        });
-        let result = self.handle(result, &meta);
-        self.spare_metadata = Some(meta);
-        if result.is_err() {
-            // Nothing of a failed record leaves the task.
-            self.core.output.clear();
+        let Some(mut chosen) = self.choose(wall_clock_ms) else { return Ok(false) };
+        if !self.batching {
+            self.process_one(chosen, out)?;
+            return Ok(true);
         }
-        result?;
-        drain_flushed(&mut self.core, &mut self.nodes)?;
-        self.send_all(out)?;
-        let now = self.core.stream_time;
-        may_punctuate(&mut self.core, &mut self.nodes, PunctuationType::StreamTime, now)?;
-        drain_flushed(&mut self.core, &mut self.nodes)?;
-        self.send_all(out)?;
+        // A run of records, as one-by-one calls would take them; punctuators would see the
+        // batching nodes' records late, so with any scheduled the run is one record.
+        let run = if self.core.schedules.is_empty() { MAX_RUN } else { 1 };
+        // Without stores nothing flushes from a cache mid-run: the run's output is sent at
+        // its end, in order.
+        let defer = run > 1 && self.core.stores.store_names().next().is_none() && self.core.owned_globals.is_empty();
+        for n in 1.. {
+            if defer {
+                self.process_deferred(chosen)?;
+            } else {
+                self.process_one(chosen, out)?;
+            }
+            if n == run {
+                break;
+            }
+            match self.choose(wall_clock_ms) {
+                Some(c) => chosen = c,
+                None => break,
+            }
+        }
+        self.flush_batches(out)?;
         Ok(true)
     }
 

@@ -6,6 +6,7 @@
 //! CARGO_TARGET_DIR=$HOME/.cache/brook-target-dsl cargo bench -p brook-sql-engine --bench nexmark_sql -- 1000000
 //! NEXMARK_QUERY=q1,q2 ... # some queries only
 //! NEXMARK_SIDE=sql ...     # one side only (sql or dsl), e.g. under a profiler
+//! NEXMARK_SQL_PATH=row ... # stateless queries (q0-q2) on one SQL path only: row or arrow
 //! ```
 //!
 //! - The DSL reads comma-separated values, the SQL engine the same events as JSON
@@ -16,6 +17,9 @@
 //! - The input is produced before the clock starts; the clock covers the `CREATE ... AS SELECT`
 //!   (planning, start-up, group join) and ends when the query's group has committed every
 //!   record of its source and repartition topics. CPU is the whole process.
+//!
+//! - The stateless queries (q0, q1, q2) run on the SQL side twice: the row path, then the
+//!   Arrow path (`ksql.brook.vectorized.enable=true`, label `-sql-arrow`).
 //!
 //! Prints events/s and CPU-seconds per million events for each query and each side.
 
@@ -39,37 +43,45 @@ CREATE STREAM PERSON (ID BIGINT, NAME STRING, STATE STRING) WITH (KAFKA_TOPIC='p
 /// (whose sink is named as the query, upper case).
 struct SqlQuery {
     name: &'static str,
+    /// Stateless: also run on the Arrow path.
+    stateless: bool,
     reads: &'static [&'static str],
     sql: &'static str,
 }
 
 const SQL_QUERIES: [SqlQuery; 6] = [
-    SqlQuery { name: "q0", reads: &["bid"], sql: "CREATE STREAM Q0 AS SELECT * FROM BID;" },
-    SqlQuery { name: "q1", reads: &["bid"], sql: "CREATE STREAM Q1 AS SELECT AUCTION, BIDDER, PRICE * 0.908 AS PRICE FROM BID;" },
-    SqlQuery { name: "q2", reads: &["bid"], sql: "CREATE STREAM Q2 AS SELECT AUCTION, PRICE FROM BID WHERE AUCTION % 123 = 0;" },
+    SqlQuery { name: "q0", stateless: true, reads: &["bid"], sql: "CREATE STREAM Q0 AS SELECT * FROM BID;" },
+    SqlQuery { name: "q1", stateless: true, reads: &["bid"], sql: "CREATE STREAM Q1 AS SELECT AUCTION, BIDDER, PRICE * 0.908 AS PRICE FROM BID;" },
+    SqlQuery { name: "q2", stateless: true, reads: &["bid"], sql: "CREATE STREAM Q2 AS SELECT AUCTION, PRICE FROM BID WHERE AUCTION % 123 = 0;" },
     SqlQuery {
         name: "q5a",
+        stateless: false,
         reads: &["bid"],
         sql: "CREATE TABLE Q5A AS SELECT AUCTION, COUNT(*) AS N FROM BID WINDOW HOPPING (SIZE 10 SECONDS, ADVANCE BY 2 SECONDS) GROUP BY AUCTION;",
     },
     SqlQuery {
         name: "q7",
+        stateless: false,
         reads: &["bid"],
         sql: "CREATE TABLE Q7 AS SELECT AUCTION * 0 AS K, MAX(PRICE) AS MAXPRICE FROM BID WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY AUCTION * 0;",
     },
     SqlQuery {
         name: "q8",
+        stateless: false,
         reads: &["person", "auction"],
         sql: "CREATE STREAM Q8 AS SELECT P.ID AS ID, P.NAME AS NAME, A.ID AS AUCTION FROM PERSON P JOIN AUCTION A WITHIN 10 SECONDS ON P.ID = A.SELLER;",
     },
 ];
 
-/// Runs `q` on a live engine over a broker holding `events`.
-fn run_sql(q: &SqlQuery, events: &[Event]) {
+/// Runs `q` on a live engine over a broker holding `events`, on the Arrow path with `arrow`.
+fn run_sql(q: &SqlQuery, events: &[Event], arrow: bool) {
     let cluster = Cluster::new(events, 1, &[]);
     let _guard = cluster.rt.enter();
     let mut config = EngineConfig::live(cluster.broker.clone(), cluster.dir.path().join("state"));
     config.properties.insert("ksql.streams.commit.interval.ms".into(), "100".into());
+    config.properties.insert("ksql.brook.vectorized.enable".into(), arrow.to_string());
+    // The input is produced before the query starts (ksqlDB's default would skip it).
+    config.properties.insert("ksql.streams.auto.offset.reset".into(), "earliest".into());
     let mut engine = Engine::new(config).unwrap();
     engine.execute(SOURCES).unwrap();
     let (cpu0, t0) = (cpu_seconds(), Instant::now());
@@ -78,7 +90,7 @@ fn run_sql(q: &SqlQuery, events: &[Event]) {
         other => panic!("{other:?}"),
     };
     cluster.wait_processed(&format!("_confluent-ksql-default_query_{query_id}"), q.reads, t0);
-    let label = format!("{}-sql (runtime, 1 thread, 1 partition)", q.name);
+    let label = format!("{}-sql{} (runtime, 1 thread, 1 partition)", q.name, if arrow { "-arrow" } else { "" });
     cluster.report(&label, q.reads, &q.name.to_uppercase(), t0, cpu0);
     drop(engine);
     drop(_guard);
@@ -97,8 +109,12 @@ fn main() {
             Some((_, dsl)) if dsl_side => run_runtime(&format!("{}-dsl", q.name), dsl(true), &csv, q.name, 1, 1),
             _ => {}
         }
-        if sql_side {
-            run_sql(q, &json);
+        let path = std::env::var("NEXMARK_SQL_PATH").ok();
+        if sql_side && path.as_deref() != Some("arrow") {
+            run_sql(q, &json, false);
+        }
+        if sql_side && q.stateless && path.as_deref() != Some("row") {
+            run_sql(q, &json, true);
         }
     }
 }

@@ -1,4 +1,5 @@
-//! confluent-kafka (Python, a newer bundled librdkafka) in a throwaway venv, driven from Rust.
+//! Python clients in a throwaway venv, driven from Rust: confluent-kafka (a newer bundled
+//! librdkafka) against the broker, ksql-python-ng against the ksqlDB REST API.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,19 +9,25 @@ use crate::util::TestServer;
 /// A venv with confluent-kafka, created once under the target directory; `None` when pip cannot
 /// install it (offline machine).
 fn venv() -> Option<PathBuf> {
+    venv_with("import confluent_kafka", &["confluent-kafka"])
+}
+
+/// The venv with `packages` installed (pip requirement specifiers), unless the Python code
+/// `check` already runs there.
+fn venv_with(check: &str, packages: &[&str]) -> Option<PathBuf> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
     let dir = target.join("python-venv");
     let py = dir.join("bin/python");
     let ok = |c: &mut Command| c.status().map(|s| s.success()).unwrap_or(false);
-    if ok(Command::new(&py).args(["-c", "import confluent_kafka"])) {
+    if ok(Command::new(&py).args(["-c", check])) {
         return Some(py);
     }
-    if !ok(Command::new("python3").args(["-m", "venv"]).arg(&dir)) {
+    if !py.exists() && !ok(Command::new("python3").args(["-m", "venv"]).arg(&dir)) {
         return None;
     }
-    if !ok(Command::new(&py).args(["-m", "pip", "install", "-q", "confluent-kafka"])) {
+    if !ok(Command::new(&py).args(["-m", "pip", "install", "-q"]).args(packages)) {
         return None;
     }
     Some(py)
@@ -41,5 +48,44 @@ async fn confluent_kafka_python_client() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "python client failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("ALL OK"), "{stdout}");
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ksql_python_client_against_the_rest_api() {
+    // ksql-python-ng 0.29.0.1 passes `cert=` to httpx functions that lost it in httpx 0.28.
+    let check = "import ksql, httpx; assert tuple(map(int, httpx.__version__.split('.')[:2])) < (0, 28)";
+    let packages = ["ksql-python-ng==0.29.0.1", "httpx<0.28"];
+    let Some(py) = tokio::task::spawn_blocking(move || venv_with(check, &packages)).await.unwrap() else {
+        eprintln!("SKIPPED: could not create a venv with ksql-python-ng (pip install failed)");
+        return;
+    };
+    let srv = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.properties");
+    std::fs::write(&users, "fred: letmein,admin\n").unwrap();
+    let config = brook_ksql_server::KsqlServerConfig {
+        auth: Some(std::sync::Arc::new(brook_ksql_server::BasicAuth::from_file(&users).unwrap())),
+        ..Default::default()
+    };
+    let mut engine = brook_sql_engine::EngineConfig::live(srv.broker.clone(), dir.path().join("ksql"));
+    engine.properties.insert("ksql.streams.commit.interval.ms".into(), "50".into());
+    let ksql = brook_ksql_server::KsqlServer::start(engine, config).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(ksql.serve(listener, async move {
+        let _ = stopped.await;
+    }));
+
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/ksql_client_test.py");
+    let out = tokio::task::spawn_blocking(move || Command::new(py).arg(script).args([url.as_str(), "fred", "letmein"]).output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "python ksql client failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("ALL OK"), "{stdout}");
+    let _ = stop.send(());
+    served.await.unwrap().unwrap();
     srv.stop().await;
 }

@@ -13,12 +13,16 @@ mod query_stream;
 mod status;
 pub(crate) mod streaming;
 mod terminate;
+mod ws;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::{header, HeaderMap};
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::de::DeserializeOwned;
@@ -34,9 +38,10 @@ pub const JSON: &str = "application/json";
 
 pub(crate) type State = axum::extract::State<Arc<Shared>>;
 
-/// Every route.
+/// Every route, behind the media type checks and, when configured, basic authentication.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
+    let auth = shared.config.auth.clone();
+    let router = Router::new()
         .route("/ksql", post(ksql::handle))
         .route("/ksql/terminate", post(terminate::handle))
         .route("/query", post(query::handle))
@@ -48,15 +53,51 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/status/{*command_id}", get(status::handle))
         .route("/clusterStatus", get(cluster_status::handle))
         .route("/is_valid_property/{name}", post(is_valid_property::handle))
+        .route("/ws/query", get(ws::handle))
         .fallback(|| async { Error::not_found("HTTP 404 Not Found") })
         .with_state(shared)
+        .layer(axum::middleware::from_fn(media_types));
+    // Outermost, so nothing is read or checked before the credentials.
+    match auth {
+        Some(auth) => router.layer(axum::middleware::from_fn_with_state(auth, crate::auth::require)),
+        None => router,
+    }
+}
+
+/// The essence of a media type: `application/json` of `Application/JSON; charset=utf-8`.
+fn essence(media_type: &str) -> String {
+    media_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+}
+
+/// Refuses a request body that is not JSON (415, `error_code` 41500) and an `Accept` header
+/// that takes neither JSON nor ksqlDB's types (406, 40600). A body without a `Content-Type` is
+/// read as JSON; WebSocket upgrades are not checked.
+async fn media_types(request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let ours = |t: &str| t == JSON || t.starts_with("application/vnd.ksql");
+    if request.method() == Method::POST {
+        if let Some(ct) = text(header::CONTENT_TYPE) {
+            if !ours(&essence(ct)) {
+                let message = format!("Unsupported Content-Type {ct}: send {JSON} or {KSQL_V1_JSON}");
+                return Error::Generic { code: crate::error::UNSUPPORTED_MEDIA_TYPE, message }.into_response();
+            }
+        }
+    }
+    if let Some(accept) = text(header::ACCEPT).filter(|_| !headers.contains_key(header::UPGRADE)) {
+        if !accept.split(',').map(essence).any(|t| t == "*/*" || t == "application/*" || ours(&t)) {
+            let message = format!("None of the types in Accept: {accept} is served: accept {JSON}, {KSQL_V1_JSON} or {DELIMITED}");
+            return Error::Generic { code: crate::error::NOT_ACCEPTABLE, message }.into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// Reads a whole body (at most `limit` bytes) and parses it as `T`.
 pub(crate) async fn read_json<T: DeserializeOwned>(body: Body, limit: usize) -> Result<T> {
     let bytes = axum::body::to_bytes(body, limit)
         .await
-        .map_err(|_| Error::Generic { code: 41300, message: format!("Request body is larger than the limit of {limit} bytes") })?;
+        .map_err(|_| Error::Generic { code: crate::error::PAYLOAD_TOO_LARGE, message: format!("Request body is larger than the limit of {limit} bytes") })?;
     serde_json::from_slice(&bytes).map_err(|e| Error::bad_request(format!("Invalid JSON in request: {e}")))
 }
 

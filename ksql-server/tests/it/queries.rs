@@ -15,7 +15,7 @@ async fn start_push(srv: &TestServer) -> (Lines, String) {
     (lines, header["queryId"].as_str().unwrap().to_owned())
 }
 
-async fn create_s(srv: &TestServer) {
+pub(crate) async fn create_s(srv: &TestServer) {
     srv.ksql("CREATE STREAM S (ID INT KEY, NAME STRING, AMOUNT DOUBLE) WITH (KAFKA_TOPIC='s', PARTITIONS=1, FORMAT='JSON');").await;
 }
 

@@ -20,11 +20,17 @@ pub(crate) struct TestServer {
 
 impl TestServer {
     pub(crate) async fn start() -> Self {
+        Self::start_with(KsqlServerConfig::default(), reqwest::Client::new()).await
+    }
+
+    /// A server with `config` (its body limit set to 64 KiB), spoken to by `client`; the URL is
+    /// `https://localhost:port` when `config.tls` is set.
+    pub(crate) async fn start_with(config: KsqlServerConfig, client: reqwest::Client) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut bc = BrokerConfig::new(dir.path().join("log"));
         bc.group_initial_rebalance_delay = Duration::ZERO;
         let broker = Broker::open(bc).await.unwrap();
-        Self::serve(broker, dir).await
+        Self::serve(broker, dir, config, client).await
     }
 
     /// Stops the server (and its engine), then starts a new one over the same broker.
@@ -33,22 +39,23 @@ impl TestServer {
         self.served.take().unwrap().await.unwrap().unwrap();
         let broker = self.broker.clone();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
-        Self::serve(broker, dir).await
+        Self::serve(broker, dir, KsqlServerConfig::default(), self.client.clone()).await
     }
 
-    async fn serve(broker: Broker, dir: tempfile::TempDir) -> Self {
+    async fn serve(broker: Broker, dir: tempfile::TempDir, config: KsqlServerConfig, client: reqwest::Client) -> Self {
         let mut engine = EngineConfig::live(broker.clone(), dir.path().join("state"));
         engine.properties.insert("ksql.streams.commit.interval.ms".into(), "50".into());
         engine.properties.insert("ksql.streams.cache.max.bytes.buffering".into(), "0".into());
-        let config = KsqlServerConfig { max_body_bytes: 64 * 1024, ..KsqlServerConfig::default() };
+        let scheme = if config.tls.is_some() { "https://localhost" } else { "http://127.0.0.1" };
+        let config = KsqlServerConfig { max_body_bytes: 64 * 1024, ..config };
         let server = KsqlServer::start(engine, config).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let url = format!("{scheme}:{}", listener.local_addr().unwrap().port());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let served = tokio::spawn(server.serve(listener, async move {
             let _ = stopped.await;
         }));
-        TestServer { url, client: reqwest::Client::new(), stop: Some(stop), served: Some(served), broker, dir }
+        TestServer { url, client, stop: Some(stop), served: Some(served), broker, dir }
     }
 
     /// The broker the server runs on.
@@ -86,7 +93,7 @@ impl Drop for TestServer {
     }
 }
 
-async fn split(resp: reqwest::Response) -> (u16, String, Value) {
+pub(crate) async fn split(resp: reqwest::Response) -> (u16, String, Value) {
     let status = resp.status().as_u16();
     let ct = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
     let text = resp.text().await.unwrap();

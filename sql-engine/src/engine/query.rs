@@ -20,6 +20,7 @@ pub(crate) fn lower_context(engine: &Engine, query_id: &str) -> LowerContext {
         query_id: query_id.to_owned(),
         log: engine.log.clone(),
         caching: engine.caching(),
+        vectorized: engine.property(crate::lower::VECTORIZED).is_some_and(|v| v.eq_ignore_ascii_case("true")),
         offset_reset: engine.offset_reset(),
     }
 }

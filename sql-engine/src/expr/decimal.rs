@@ -13,20 +13,35 @@ pub(crate) fn pow10(n: u32) -> Option<i128> {
     10i128.checked_pow(n)
 }
 
+/// `10^n` for `n` in `0..=38`, as `u128`.
+const POW10: [u128; 39] = {
+    let mut t = [1u128; 39];
+    let mut i = 1;
+    while i < 39 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
 /// Number of decimal digits of `|u|` (0 has one digit).
 pub(crate) fn digits(u: i128) -> u8 {
-    let mut n = u.unsigned_abs();
-    let mut d = 1;
-    while n >= 10 {
-        n /= 10;
-        d += 1;
-    }
-    d
+    let n = u.unsigned_abs();
+    // The first power of ten above `n`, by the table (no 128-bit divisions).
+    POW10.iter().position(|&p| p > n).map_or(39, |d| d.max(1) as u8)
+}
+
+/// Whether `|u|` has at most `precision` digits.
+fn fits(u: i128, precision: u8) -> bool {
+    POW10.get(usize::from(precision)).is_none_or(|&p| u.unsigned_abs() < p)
 }
 
 /// `u * 10^-from` expressed with `to` fraction digits, rounding `HALF_UP` when digits are dropped.
 pub(crate) fn rescale(u: i128, from: u8, to: u8) -> Option<i128> {
-    if to >= from {
+    if to == from {
+        return Some(u);
+    }
+    if to > from {
         u.checked_mul(pow10(u32::from(to - from))?)
     } else {
         let div = pow10(u32::from(from - to))?;
@@ -38,7 +53,7 @@ pub(crate) fn rescale(u: i128, from: u8, to: u8) -> Option<i128> {
 
 /// `u` with `scale` as a `DECIMAL(precision, scale)`, or an error if it does not fit.
 pub(crate) fn make(u: i128, precision: u8, scale: u8) -> Result<Decimal> {
-    if digits(u) > precision && u != 0 {
+    if !fits(u, precision) && u != 0 {
         return eval_err!("numeric field overflow: value does not fit DECIMAL({precision}, {scale})");
     }
     Ok(Decimal { unscaled: u, precision, scale })
@@ -47,7 +62,7 @@ pub(crate) fn make(u: i128, precision: u8, scale: u8) -> Result<Decimal> {
 /// `d` converted to `DECIMAL(precision, scale)` (rounding `HALF_UP`).
 pub(crate) fn cast(d: &Decimal, precision: u8, scale: u8) -> Result<Decimal> {
     match rescale(d.unscaled, d.scale, scale) {
-        Some(u) if u == 0 || digits(u) <= precision => Ok(Decimal { unscaled: u, precision, scale }),
+        Some(u) if u == 0 || fits(u, precision) => Ok(Decimal { unscaled: u, precision, scale }),
         _ => eval_err!("Cannot fit decimal '{d}' into DECIMAL({precision}, {scale}) without rounding"),
     }
 }
@@ -203,6 +218,15 @@ mod tests {
         assert_eq!(d("-1e2"), Decimal { unscaled: -100, precision: 3, scale: 0 });
         assert!(parse("1.2.3").is_err());
         assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn digits_by_table() {
+        for (u, d) in [(0i128, 1u8), (9, 1), (10, 2), (-99, 2), (100, 3), (i128::from(i64::MAX), 19), (i128::MAX, 39), (i128::MIN, 39)] {
+            assert_eq!(digits(u), d, "{u}");
+        }
+        assert!(fits(999, 3) && !fits(1000, 3) && fits(-999, 3) && !fits(-1000, 3));
+        assert!(fits(i128::MAX, 39));
     }
 
     #[test]

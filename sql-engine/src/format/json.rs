@@ -21,6 +21,7 @@ use std::borrow::Cow;
 use std::fmt::Write;
 use std::sync::Arc;
 
+use super::json_flat::{self, FlatColumn};
 use super::json_tree::{self, Json};
 use super::scalar::{self, java_double};
 use super::{check_count, unwrapped, Format, RowSerde, SerdeContext};
@@ -64,6 +65,8 @@ pub(crate) struct JsonRowSerde {
     unwrapped: bool,
     /// Each column's `"NAME":`, written once here rather than escaped per record.
     prefixes: Vec<String>,
+    /// The columns for the flat-object fast path, when every column can take it.
+    flat: Option<Vec<FlatColumn>>,
 }
 
 impl JsonRowSerde {
@@ -78,10 +81,12 @@ impl JsonRowSerde {
                 p
             })
             .collect();
+        let unwrapped = unwrapped && columns.len() == 1;
         JsonRowSerde {
             columns: columns.iter().map(|c| (c.name.clone(), c.ty.clone())).collect(),
-            unwrapped: unwrapped && columns.len() == 1,
+            unwrapped,
             prefixes,
+            flat: if unwrapped { None } else { flat_columns(columns) },
         }
     }
 
@@ -99,6 +104,15 @@ impl JsonRowSerde {
             });
         }
         Ok(out)
+    }
+
+    /// Writes one object as [`Self::to_text`] frames it, `value(out, i)` writing column
+    /// `i`'s value (callers write values as [`write_value`] does).
+    pub(crate) fn write_object(&self, out: &mut String, mut value: impl FnMut(&mut String, usize)) {
+        json_tree::write_joined(out, '{', '}', self.prefixes.iter().enumerate(), |out, (i, prefix)| {
+            out.push_str(prefix);
+            value(out, i);
+        });
     }
 
     /// The row a parsed document holds (`None` for a JSON `null` record).
@@ -139,12 +153,29 @@ impl RowSerde for JsonRowSerde {
 
     fn deserialize(&self, bytes: Option<&[u8]>, ctx: &SerdeContext<'_>) -> Result<Option<Row>> {
         let Some(bytes) = bytes else { return Ok(None) };
+        if let Some(flat) = &self.flat {
+            // Room for what a query's source appends (`ROWTIME`, `ROWPARTITION`, `ROWOFFSET`,
+            // a key column or two), so the source row grows in place.
+            let mut row = Vec::with_capacity(flat.len() + 5);
+            if json_flat::read_flat(bytes, flat, &mut row) {
+                return Ok(Some(row));
+            }
+        }
         let fail = |m: String| {
             Error::Serde(format!("Failed to deserialize {} from topic: {}. {m}", ctx.target(), ctx.topic))
         };
         let doc = json_tree::parse(bytes).map_err(fail)?;
         self.read_tree(doc.as_ref()).map_err(fail)
     }
+}
+
+/// The columns of a wrapped JSON row for [`json_flat::read_flat`], when each is of a type it
+/// reads (`None` otherwise).
+pub(crate) fn flat_columns(columns: &[Column]) -> Option<Vec<FlatColumn>> {
+    columns
+        .iter()
+        .map(|c| json_flat::flat_type(&c.ty).then(|| FlatColumn { name: c.name.as_bytes().into(), ty: c.ty.clone() }))
+        .collect()
 }
 
 /// Writes one value as ksqlDB's JSON serializer does.
@@ -160,7 +191,7 @@ pub(crate) fn write_value(out: &mut String, v: &Value) {
         }
         Value::Double(d) if d.is_finite() => out.push_str(&java_double(*d)),
         Value::Double(d) => json_tree::write_str(out, &java_double(*d)),
-        Value::Decimal(d) => out.push_str(&scalar::java_big_decimal(d)),
+        Value::Decimal(d) => scalar::write_java_big_decimal(out, d),
         Value::String(s) => json_tree::write_str(out, s),
         Value::Bytes(b) => json_tree::write_str(out, &scalar::base64_encode(b)),
         Value::Array(items) => json_tree::write_joined(out, '[', ']', items, write_value),

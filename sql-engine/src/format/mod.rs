@@ -23,7 +23,8 @@
 mod adapter;
 mod delimited;
 mod internal;
-mod json;
+pub(crate) mod json;
+pub(crate) mod json_flat;
 mod json_tree;
 mod kafka;
 mod none;

@@ -2,6 +2,8 @@
 //! Java's default alphabet), `BigDecimal` parsing with ksqlDB's `DecimalUtil.ensureFit`, and
 //! the date/time checks of ksqlDB's `SerdeUtils`.
 
+use std::fmt::Write;
+
 use crate::value::Decimal;
 
 /// Milliseconds in a day: the bound of a `TIME` value.
@@ -49,16 +51,59 @@ pub(crate) fn java_double(d: f64) -> String {
 /// `BigDecimal.toString()` of a decimal, as Jackson writes decimals into JSON: plain notation
 /// unless the adjusted exponent is below -6 (`0.00000012` with scale 8 is `1.2E-7`, zero at
 /// scale 8 is `0E-8`).
+#[cfg(test)]
 pub(crate) fn java_big_decimal(d: &Decimal) -> String {
-    let digits = d.unscaled.unsigned_abs().to_string();
-    let adjusted = digits.len() as i64 - 1 - i64::from(d.scale);
-    if adjusted >= -6 {
-        return d.to_string();
+    let mut out = String::new();
+    write_java_big_decimal(&mut out, d);
+    out
+}
+
+/// Writes [`java_big_decimal`]'s text to `out` without allocating.
+pub(crate) fn write_java_big_decimal(out: &mut String, d: &Decimal) {
+    let mut buf = [0u8; 40];
+    let mut i = buf.len();
+    let mut n = d.unscaled.unsigned_abs();
+    // 64-bit divisions where the value fits (128-bit ones are library calls).
+    while n > u128::from(u64::MAX) {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
     }
-    let sign = if d.unscaled < 0 { "-" } else { "" };
-    let (first, rest) = digits.split_at(1);
-    let point = if rest.is_empty() { "" } else { "." };
-    format!("{sign}{first}{point}{rest}E{adjusted}")
+    let mut m = n as u64;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    let digits = std::str::from_utf8(&buf[i..]).unwrap_or("0");
+    let scale = usize::from(d.scale);
+    let adjusted = digits.len() as i64 - 1 - scale as i64;
+    if d.unscaled < 0 {
+        out.push('-');
+    }
+    if adjusted < -6 {
+        let (first, rest) = digits.split_at(1);
+        out.push_str(first);
+        if !rest.is_empty() {
+            out.push('.');
+            out.push_str(rest);
+        }
+        let _ = write!(out, "E{adjusted}");
+    } else if scale == 0 {
+        out.push_str(digits);
+    } else if digits.len() > scale {
+        let (int, frac) = digits.split_at(digits.len() - scale);
+        out.push_str(int);
+        out.push('.');
+        out.push_str(frac);
+    } else {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', scale - digits.len()));
+        out.push_str(digits);
+    }
 }
 
 /// `Double.parseDouble`: trims ASCII whitespace, accepts `NaN`, `Infinity`, an optional sign
@@ -283,6 +328,10 @@ mod tests {
         assert_eq!(d(0, 8), "0E-8");
         assert_eq!(d(0, 6), "0.000000");
         assert_eq!(d(5, 0), "5");
+        assert_eq!(d(-123_456_789_012_345_678_901_234_567_890, 3), "-123456789012345678901234567.890");
+        for (u, scale) in [(i128::MAX, 0u8), (i128::MIN + 1, 38), (18_446_744_073_709_551_616, 5), (-7, 3)] {
+            assert_eq!(d(u, scale), Decimal { unscaled: u, precision: 38, scale }.to_string(), "{u} {scale}");
+        }
         for text in [d(12, 8), d(0, 8), d(-123, 10)] {
             assert!(parse_big_decimal(&text).is_some(), "{text}");
         }

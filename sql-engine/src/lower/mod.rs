@@ -22,6 +22,7 @@ pub(crate) mod serde;
 mod sink;
 pub(crate) mod source;
 pub(crate) mod stream;
+mod vector;
 
 use std::sync::Arc;
 
@@ -33,6 +34,10 @@ use crate::engine::processing_log::{ProcessingLog, QueryLogger};
 use crate::plan::physical::ExecutionStep;
 use crate::{Error, Result, Row};
 
+/// The property that runs stateless stream queries over Arrow batches ([`vector`]). Default:
+/// `false` (the row path).
+pub(crate) const VECTORIZED: &str = "ksql.brook.vectorized.enable";
+
 /// What lowering needs besides the plan.
 #[derive(Debug, Clone)]
 pub(crate) struct LowerContext {
@@ -41,6 +46,9 @@ pub(crate) struct LowerContext {
     pub(crate) log: Arc<ProcessingLog>,
     /// `cache.max.bytes.buffering` is 0: stores do not cache.
     pub(crate) caching: bool,
+    /// `ksql.brook.vectorized.enable`: stateless stream queries run over Arrow batches
+    /// ([`vector`]).
+    pub(crate) vectorized: bool,
     /// Where sources start without committed offsets (`auto.offset.reset`; ksqlDB's default
     /// is `latest`). `None` leaves the runtime's default.
     pub(crate) offset_reset: Option<brook_processor_api::OffsetReset>,
@@ -107,6 +115,9 @@ fn lower_with(step: &ExecutionStep, builder: &StreamsBuilder, cx: &LowerContext,
 
 /// Lowers a persistent query's plan (rooted at a sink) into `builder`.
 pub(crate) fn lower_persistent(root: &ExecutionStep, builder: &StreamsBuilder, cx: &LowerContext) -> Result<()> {
+    if cx.vectorized && vector::try_lower(root, builder, cx)? {
+        return Ok(());
+    }
     match root {
         ExecutionStep::StreamSink(s) | ExecutionStep::TableSink(s) => {
             let input = lower(&s.source, builder, cx)?;

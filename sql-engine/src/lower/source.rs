@@ -33,6 +33,12 @@ pub(crate) struct Layout {
 }
 
 impl Layout {
+    /// Whether the row is the value columns in order, then the pseudo and key columns (no
+    /// header columns).
+    pub(crate) fn plain(&self) -> bool {
+        self.slots.iter().enumerate().all(|(i, s)| matches!(s, Slot::Value(j) if *j == i))
+    }
+
     /// Value and header columns, `ROWTIME`, `ROWPARTITION`, `ROWOFFSET`, the key columns, and
     /// for windowed sources `WINDOWSTART`, `WINDOWEND`.
     #[allow(clippy::too_many_arguments)]
@@ -111,6 +117,8 @@ impl SourceKey for Windowed<Row> {
 
 struct SourceProcessor {
     layout: Arc<Layout>,
+    /// [`Layout::plain`].
+    plain: bool,
 }
 
 impl<K: SourceKey> Processor<Option<K>, Option<Row>, Option<K>, Option<Row>> for SourceProcessor {
@@ -126,7 +134,23 @@ impl<K: SourceKey> Processor<Option<K>, Option<Row>, Option<K>, Option<Row>> for
             return Ok(());
         };
         let (cols, window) = key.parts();
-        let row = self.layout.row(cols, &value, ts, partition, offset, &headers, window);
+        let row = if self.plain {
+            // The value row already starts the source row: append the rest in place.
+            let mut row = value;
+            row.reserve(3 + cols.len() + 2 * usize::from(window.is_some()));
+            row.resize(self.layout.slots.len(), Value::Null);
+            row.push(Value::BigInt(ts));
+            row.push(Value::Int(partition));
+            row.push(Value::BigInt(offset));
+            row.extend(cols.iter().cloned());
+            if let Some((start, end)) = window {
+                row.push(Value::BigInt(start));
+                row.push(Value::BigInt(end));
+            }
+            row
+        } else {
+            self.layout.row(cols, &value, ts, partition, offset, &headers, window)
+        };
         ctx.forward(Record::with_all(Some(key), Some(row), ts, headers))
     }
 }
@@ -185,7 +209,8 @@ fn read<K: SourceKey>(
     }
     let stream: KStream<K, Row> = builder.stream(&[&s.topic], consumed);
     let layout = Arc::new(layout);
-    Ok(stream.process_values(move || SourceProcessor { layout: layout.clone() }, &[]))
+    let plain = layout.plain();
+    Ok(stream.process_values(move || SourceProcessor { layout: layout.clone(), plain }, &[]))
 }
 
 /// `StreamSource`.

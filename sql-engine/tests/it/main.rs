@@ -13,3 +13,4 @@ mod engine_show;
 mod engine_support;
 mod parser;
 mod qtt;
+mod vectorized;
