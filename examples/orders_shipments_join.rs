@@ -76,4 +76,15 @@ mod tests {
         let out = harness::run_test_driver("orders-shipments", topology(), &inputs(), OUTPUT).unwrap();
         assert_eq!(lines(&out), vec!["o1: book shipped by DHL", "o2: lamp NOT shipped within an hour"]);
     }
+
+    #[test]
+    fn topology_matches_its_snapshot() {
+        insta::assert_snapshot!(topology().describe().to_string());
+    }
+
+    #[test]
+    fn runs_over_the_embedded_runtime() {
+        let orders = lines(&run_embedded().unwrap());
+        assert_eq!(orders, vec!["o1: book shipped by DHL", "o2: lamp NOT shipped within an hour"]);
+    }
 }

@@ -72,4 +72,15 @@ mod tests {
         let counts = final_counts(&out);
         assert_eq!(counts, BTreeMap::from([("asia".to_owned(), 1), ("europe".to_owned(), 3), ("unknown".to_owned(), 1)]));
     }
+
+    #[test]
+    fn topology_matches_its_snapshot() {
+        insta::assert_snapshot!(topology().describe().to_string());
+    }
+
+    #[test]
+    fn runs_over_the_embedded_runtime() {
+        let regions = final_counts(&run_embedded().unwrap());
+        assert_eq!((regions["europe"], regions["asia"], regions["unknown"]), (3, 1, 1));
+    }
 }

@@ -76,4 +76,16 @@ mod tests {
         let out = harness::run_test_driver("windowed-clicks", topology(), &inputs(), OUTPUT).unwrap();
         assert_eq!(lines(&out), vec!["alice@0 -> 2", "bob@0 -> 2", "alice@60000 -> 1", "carol@60000 -> 1"]);
     }
+
+    #[test]
+    fn topology_matches_its_snapshot() {
+        insta::assert_snapshot!(topology().describe().to_string());
+    }
+
+    #[test]
+    fn runs_over_the_embedded_runtime() {
+        let mut clicks = lines(&run_embedded().unwrap());
+        clicks.sort();
+        assert_eq!(clicks, vec!["alice@0 -> 2", "alice@60000 -> 1", "bob@0 -> 2", "carol@60000 -> 1"]);
+    }
 }

@@ -75,4 +75,17 @@ mod tests {
         assert_eq!(counts["summit"], 1);
         assert_eq!(counts.len(), 8);
     }
+
+    /// The topology prints exactly as Kafka's WordCountDemo (streams-dsl's describe tests hold
+    /// Kafka's text).
+    #[test]
+    fn describes_like_kafka() {
+        insta::assert_snapshot!(topology().describe().to_string());
+    }
+
+    #[test]
+    fn runs_over_the_embedded_runtime() {
+        let counts = final_counts(&run_embedded().unwrap());
+        assert_eq!((counts["kafka"], counts["streams"], counts.len()), (3, 2, 8));
+    }
 }

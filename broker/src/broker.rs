@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
@@ -19,12 +19,6 @@ use crate::record::{BatchBuilder, Compression};
 use crate::topic::{self, Topic, TopicMeta, OFFSETS_TOPIC};
 use crate::txn::TxnState;
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
 
 /// One partition as `describe` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,7 +79,7 @@ impl OffsetSpec {
 
 /// The shared state behind a [`Broker`] handle.
 #[derive(Debug)]
-pub(crate) struct Inner {
+pub(crate) struct BrokerState {
     pub(crate) config: BrokerConfig,
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
     /// Serializes catalog changes (create, delete, add partitions, alter configs).
@@ -101,7 +95,12 @@ pub(crate) struct Inner {
     dir_lock: Mutex<Option<DirLock>>,
 }
 
-impl Inner {
+impl BrokerState {
+    /// Epoch milliseconds of the broker's clock ([`BrokerConfig::clock`]).
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.config.clock.now_ms()
+    }
+
     /// The group coordinator (see [`Broker::groups`]).
     pub(crate) fn groups(&self) -> &Arc<GroupCoordinator> {
         &self.groups
@@ -123,12 +122,12 @@ impl Inner {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Broker {
-    pub(crate) inner: Arc<Inner>,
+    pub(crate) inner: Arc<BrokerState>,
 }
 
 /// Appends `__consumer_offsets` records for the group coordinator.
 #[derive(Debug)]
-struct OffsetsWriter(Weak<Inner>);
+struct OffsetsWriter(Weak<BrokerState>);
 
 impl OffsetsLog for OffsetsWriter {
     fn append(
@@ -143,7 +142,7 @@ impl OffsetsLog for OffsetsWriter {
         if let Some((pid, epoch)) = producer {
             b.producer(pid, epoch, -1).transactional(true);
         }
-        let now = now_ms();
+        let now = inner.now_ms();
         for (k, v) in &records {
             b.push(now, Some(k), v.as_deref(), &[]);
         }
@@ -178,7 +177,7 @@ impl Broker {
         data_dir::sweep(&root, &metas);
         let (changed, _) = watch::channel(0u64);
         let (shutdown, _) = watch::channel(false);
-        let inner = Arc::new_cyclic(|weak: &Weak<Inner>| Inner {
+        let inner = Arc::new_cyclic(|weak: &Weak<BrokerState>| BrokerState {
             groups: GroupCoordinator::new(
                 GroupConfig::from(&config),
                 Arc::new(OffsetsWriter(weak.clone())),
@@ -220,7 +219,7 @@ impl Broker {
         let mut tasks = self.inner.tasks.lock();
         tasks.push(self.inner.groups.spawn_ticker(Duration::from_millis(100)));
         let c = &self.inner.config;
-        let jobs: [(Duration, fn(&Inner)); 3] = [
+        let jobs: [(Duration, fn(&BrokerState)); 3] = [
             (c.retention_check_interval, |i| i.run_cleanup(false)),
             (c.cleaner_backoff, |i| i.run_cleanup(true)),
             (c.transaction_abort_interval, |i| i.abort_timed_out_transactions()),
@@ -424,7 +423,7 @@ impl Broker {
         if topic::is_internal(topic) {
             return Err(Error::InvalidTopic(format!("clients may not write to {topic}")));
         }
-        let now = now_ms();
+        let now = self.inner.now_ms();
         let res = p.append(batches, now)?;
         self.inner.notify_append();
         Ok(res)
@@ -496,7 +495,7 @@ impl Broker {
     }
 }
 
-impl Inner {
+impl BrokerState {
     pub(crate) fn topic(&self, name: &str) -> Result<Arc<Topic>> {
         self.topics
             .read()
@@ -726,7 +725,7 @@ impl Inner {
     }
 
     fn run_cleanup(&self, compact: bool) {
-        let now = now_ms();
+        let now = self.now_ms();
         let topics: Vec<Arc<Topic>> = self.topics.read().values().cloned().collect();
         for t in topics {
             for p in t.partitions.read().iter() {

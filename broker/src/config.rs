@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use brook_common::Clock;
+
 use crate::error::{Error, Result};
 
 /// `cleanup.policy`: delete old segments, compact by key, or both.
@@ -282,6 +284,9 @@ pub struct BrokerConfig {
     pub log_cleaner_dedupe_buffer_size: usize,
     /// Defaults for every topic-level key (`log.retention.ms`, `log.segment.bytes`, ...).
     pub topic_defaults: TopicConfig,
+    /// The wall clock of log append times, time-based retention and compaction, and
+    /// transaction timestamps. Default: the system clock; tests use [`Clock::manual`].
+    pub clock: Clock,
 }
 
 impl Default for BrokerConfig {
@@ -309,6 +314,7 @@ impl Default for BrokerConfig {
             log_open_files_max: crate::log::default_max_open_files(),
             log_cleaner_dedupe_buffer_size: 128 << 20,
             topic_defaults: TopicConfig::default(),
+            clock: Clock::system(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Connecting to the broker and turning error codes into Kafka's messages.
 
 use anyhow::anyhow;
-use brook_broker::server::client::{Client, ClientError};
+use brook_broker::server::wire_client::{Client, ClientError};
 use kafka_protocol::messages::{MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::protocol::StrBytes;

@@ -264,11 +264,11 @@ fn delimited(v: &Json) -> String {
 /// Where the records go.
 enum Sink {
     Embedded { broker: Broker, producer: Producer },
-    Tcp { client: brook_broker::server::client::Client, partitions: i32 },
+    Tcp { client: brook_broker::server::wire_client::Client, partitions: i32 },
 }
 
 /// Creates `topic` over TCP unless it exists; its partition count.
-async fn create_topic(c: &mut brook_broker::server::client::Client, topic: &str, partitions: i32) -> anyhow::Result<i32> {
+async fn create_topic(c: &mut brook_broker::server::wire_client::Client, topic: &str, partitions: i32) -> anyhow::Result<i32> {
     let mut t = kafka_protocol::messages::create_topics_request::CreatableTopic::default();
     t.name = crate::admin::tn(topic);
     t.num_partitions = partitions;

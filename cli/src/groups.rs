@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use anyhow::{anyhow, bail};
-use brook_broker::server::client::Client;
+use brook_broker::server::wire_client::Client;
 use bytes::Buf;
 use clap::Args;
 use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};

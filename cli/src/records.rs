@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use anyhow::{anyhow, bail};
 use brook_broker::record::batch::split_batches;
 use brook_broker::record::{control_type, decode_batch, BatchBuilder, Compression, ControlType, Record};
-use brook_broker::server::client::Client;
+use brook_broker::server::wire_client::Client;
 use bytes::Bytes;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};

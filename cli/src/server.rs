@@ -1,5 +1,6 @@
 //! `brook server`: the broker with its Kafka listener, and the ksqlDB REST API (port 8088) with
-//! the SQL engine over the same broker, in one process.
+//! the SQL engine over the same broker, in one process; or, with `--bootstrap-server`, only the
+//! SQL engine and its REST API over any Kafka-protocol cluster (librdkafka).
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -29,8 +30,16 @@ pub struct ServerArgs {
     #[arg(long = "ksql-listen", value_name = "HOST:PORT", default_value = "127.0.0.1:8088")]
     pub ksql_listen: String,
     /// Run the broker only, without the SQL engine and its REST API.
-    #[arg(long = "no-ksql")]
+    #[arg(long = "no-ksql", conflicts_with = "bootstrap_server")]
     pub no_ksql: bool,
+    /// Run only the SQL engine and its REST API, against the Kafka-protocol cluster at
+    /// `HOST:PORT[,HOST:PORT...]` (no embedded broker). SQL servers with one
+    /// `--ksql-service-id` share the queries' partitions.
+    #[arg(long = "bootstrap-server", value_name = "HOST:PORT")]
+    pub bootstrap_server: Option<String>,
+    /// `ksql.service.id`: names the command topic and the queries' consumer groups.
+    #[arg(long = "ksql-service-id", value_name = "ID", default_value = "default_")]
+    pub ksql_service_id: String,
     /// Require HTTP basic authentication on the REST API, with the users of FILE: one
     /// `user: password[,role ...]` a line (Jetty's property file, as ksqlDB's
     /// `PropertyFileLoginModule` reads it; passwords plain, `OBF:` or `MD5:`).
@@ -118,6 +127,9 @@ pub fn check_data_dir(dir: &Path) -> anyhow::Result<()> {
 
 pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
+    if let Some(bootstrap) = &args.bootstrap_server {
+        return run_sql_only(&args, bootstrap, shutdown).await;
+    }
     let (bc, sc) = configs(&args)?;
     check_data_dir(&bc.log_dir)?;
     let listener = tokio::net::TcpListener::bind(sc.listen).await.with_context(|| {
@@ -128,7 +140,12 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot open the broker's data directory {}", dir.display()))?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let ksql = if args.no_ksql { None } else { Some(tokio::spawn(serve_ksql(&args, broker.clone(), &dir, stopped.clone()).await?)) };
+    let ksql = if args.no_ksql {
+        None
+    } else {
+        let engine = brook_sql_engine::EngineConfig::live(broker.clone(), dir.join("ksql"));
+        Some(tokio::spawn(serve_ksql(&args, engine, stopped.clone()).await?))
+    };
     let signal = async move {
         shutdown.await;
         let _ = stop.send(true);
@@ -138,6 +155,20 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         ksql.await.context("the ksqlDB REST server stopped")??;
     }
     Ok(())
+}
+
+/// `--bootstrap-server`: the SQL engine and its REST API over the cluster there (state under
+/// `<data dir>/ksql`), until `shutdown`.
+async fn run_sql_only(args: &ServerArgs, bootstrap: &str, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| PathBuf::from("./data"));
+    check_data_dir(&data_dir)?;
+    let engine = brook_sql_engine::EngineConfig::kafka(bootstrap, data_dir.join("ksql")).context("--bootstrap-server")?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let ksql = tokio::spawn(serve_ksql(args, engine, stopped).await?);
+    tracing::info!(bootstrap, service_id = %args.ksql_service_id, "SQL server over a Kafka cluster");
+    shutdown.await;
+    let _ = stop.send(true);
+    ksql.await.context("the ksqlDB REST server stopped")?
 }
 
 /// The REST server's configuration from the flags (`advertised` as given): the password file
@@ -157,15 +188,14 @@ pub fn ksql_config(args: &ServerArgs, advertised: String) -> anyhow::Result<broo
         (Some(cert), Some(key)) => Some(brook_ksql_server::TlsConfig::from_pem_files(cert, key).context("--ksql-tls-cert/--ksql-tls-key")?),
         _ => None,
     };
-    Ok(brook_ksql_server::KsqlServerConfig { advertised, auth, tls, ..Default::default() })
+    Ok(brook_ksql_server::KsqlServerConfig { advertised, auth, tls, service_id: args.ksql_service_id.clone(), ..Default::default() })
 }
 
-/// Binds the ksqlDB REST listener and starts the engine over `broker` (state under
-/// `<data dir>/ksql`); the returned future serves until `stopped` turns true.
+/// Binds the ksqlDB REST listener (`--ksql-listen`) and starts `engine` (service id
+/// `--ksql-service-id`); the returned future serves until `stopped` turns true.
 async fn serve_ksql(
     args: &ServerArgs,
-    broker: Broker,
-    data_dir: &Path,
+    engine: brook_sql_engine::EngineConfig,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<()>>> {
     let addr = listen_addr(&args.ksql_listen).context("--ksql-listen")?;
@@ -173,8 +203,11 @@ async fn serve_ksql(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr} for the ksqlDB REST API (pick another address with --ksql-listen HOST:PORT, or --no-ksql)"))?;
-    let engine = brook_sql_engine::EngineConfig::live(broker, data_dir.join("ksql"));
-    let server = brook_ksql_server::KsqlServer::start(engine, config).context("cannot start the SQL engine")?;
+    // Starting blocks (topic creation, the command topic's replay): off the async workers.
+    let server = tokio::task::spawn_blocking(move || brook_ksql_server::KsqlServer::start(engine, config))
+        .await
+        .context("starting the SQL engine")?
+        .context("cannot start the SQL engine")?;
     let stop = async move {
         let _ = stopped.wait_for(|s| *s).await;
     };
@@ -228,6 +261,8 @@ mod tests {
             data_dir: Some(dir.path().join("data")),
             ksql_listen: "127.0.0.1:8088".into(),
             no_ksql: true,
+            bootstrap_server: None,
+            ksql_service_id: "default_".into(),
             ksql_auth: None,
             ksql_auth_roles: vec![],
             ksql_tls_cert: None,

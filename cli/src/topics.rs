@@ -155,7 +155,7 @@ fn topic_id(id: &[u8; 16]) -> String {
     out
 }
 
-async fn describe(c: &mut brook_broker::server::client::Client, topic: Option<&str>, out: &mut dyn Write) -> anyhow::Result<()> {
+async fn describe(c: &mut brook_broker::server::wire_client::Client, topic: Option<&str>, out: &mut dyn Write) -> anyhow::Result<()> {
     let only = topic.map(|t| vec![t.to_owned()]);
     let md = metadata(c, only.as_deref()).await?;
     let mut topics: Vec<_> = md.topics.iter().collect();

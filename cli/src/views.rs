@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use anyhow::bail;
-use brook_broker::server::client::Client;
+use brook_broker::server::wire_client::Client;
 use kafka_protocol::messages::describe_groups_response::DescribedGroup;
 use kafka_protocol::messages::ListGroupsRequest;
 

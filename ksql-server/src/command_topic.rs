@@ -11,21 +11,23 @@
 
 use std::collections::BTreeMap;
 
-use brook_broker::record::{BatchBuilder, Compression};
-use brook_broker::Broker;
+use std::sync::Arc;
+
+use brook_sql_engine::cluster::Cluster;
+use brook_sql_engine::engine::OutputRecord;
 use brook_sql_engine::plan::command::Command;
 use brook_sql_engine::Engine;
 
 use crate::{Error, Result};
 
-/// The command topic over a broker.
+/// The command topic on the engine's cluster.
 #[derive(Debug)]
 pub(crate) struct CommandTopic {
-    broker: Broker,
+    cluster: Arc<dyn Cluster>,
     topic: String,
 }
 
-fn broker_err(e: brook_broker::Error) -> Error {
+fn cluster_err(e: brook_sql_engine::Error) -> Error {
     Error::Generic { code: crate::error::SERVER_ERROR, message: format!("command topic: {e}") }
 }
 
@@ -38,13 +40,13 @@ pub(crate) struct Replayed {
 
 impl CommandTopic {
     /// Opens the topic of `service_id`, creating it with one partition.
-    pub(crate) fn open(broker: Broker, service_id: &str) -> Result<Self> {
+    pub(crate) fn open(cluster: Arc<dyn Cluster>, service_id: &str) -> Result<Self> {
         let topic = format!("_confluent-ksql-{service_id}_command_topic");
-        if broker.partition_count(&topic, false).is_err() {
+        if cluster.partition_count(&topic).map_err(cluster_err)?.is_none() {
             let configs = BTreeMap::from([("retention.ms".to_owned(), "-1".to_owned())]);
-            broker.create_topic(&topic, 1, configs).map_err(broker_err)?;
+            cluster.create_topic(&topic, 1, &configs).map_err(cluster_err)?;
         }
-        Ok(CommandTopic { broker, topic })
+        Ok(CommandTopic { cluster, topic })
     }
 
     /// Appends a command the engine recorded, keyed by its `commandId`.
@@ -52,18 +54,15 @@ impl CommandTopic {
         let command_id = crate::json::command_id(&command.statement);
         let value = serde_json::to_vec(command).map_err(|e| Error::bad_request(e.to_string()))?;
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-        let mut b = BatchBuilder::new(Compression::None);
-        b.push(now, Some(command_id.as_bytes()), Some(&value), &[]);
-        let mut batch = b.build().map_err(broker_err)?;
-        self.broker.produce(&self.topic, 0, &mut batch).map_err(broker_err)?;
-        Ok(())
+        let record = OutputRecord { key: Some(command_id.as_bytes().to_vec()), value: Some(value), timestamp: now, headers: vec![] };
+        self.cluster.append(&self.topic, &[record]).map_err(cluster_err)
     }
 
     /// Applies every recorded command to `engine`, in order. A record that cannot be decoded
     /// or applied now is logged (with its index among the topic's records) and skipped, as ksqlDB skips commands it cannot
     /// execute on replay.
     pub(crate) fn replay(&self, engine: &mut Engine) -> Result<Replayed> {
-        let records = engine.read_output(&self.topic).map_err(|e| Error::Generic { code: crate::error::SERVER_ERROR, message: e.to_string() })?;
+        let records = self.cluster.read_all(&self.topic).map_err(cluster_err)?;
         let mut done = Replayed::default();
         for (index, r) in records.into_iter().enumerate() {
             let Some(value) = r.value else { continue };

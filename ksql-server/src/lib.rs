@@ -103,7 +103,7 @@ impl KsqlServer {
     /// The engine's errors (topic creation in live mode).
     pub fn start(mut engine: EngineConfig, config: KsqlServerConfig) -> Result<Self> {
         engine.service_id = config.service_id.clone();
-        let command_topic = engine.broker.clone().map(|b| CommandTopic::open(b, &config.service_id)).transpose()?.map(Arc::new);
+        let command_topic = engine.cluster.clone().map(|c| CommandTopic::open(c, &config.service_id)).transpose()?.map(Arc::new);
         let replay = command_topic.clone();
         let engine = EngineThread::spawn(move || {
             let mut engine = Engine::new(engine)?;

@@ -130,12 +130,7 @@ impl fmt::Debug for StreamTask {
     }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+use brook_common::now_ms;
 
 impl StreamTask {
     /// Creates task `id` of `topology`: builds its nodes and opens its stores under

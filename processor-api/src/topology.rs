@@ -688,7 +688,7 @@ impl Topology {
     /// The topic a task reads or writes for `topic` (internal topics get the prefix).
     pub(crate) fn resolve_topic(&self, application_id: &str, topic: &str) -> String {
         if self.internal_topics.contains(topic) {
-            format!("{application_id}-{topic}")
+            brook_common::topics::internal_topic(application_id, topic)
         } else {
             topic.to_owned()
         }

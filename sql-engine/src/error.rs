@@ -25,6 +25,9 @@ pub enum Error {
     /// The statement is valid ksqlDB that Brook does not run (yet).
     #[error("{0}")]
     Unsupported(String),
+    /// The Kafka cluster refused or failed a call (topic creation, an append, a read).
+    #[error("{0}")]
+    Cluster(String),
     /// A failure of the stream runtime or the DSL below the engine.
     #[error(transparent)]
     Streams(#[from] brook_streams_dsl::Error),

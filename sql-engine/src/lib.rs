@@ -10,6 +10,8 @@
 //! - [`catalog`]: streams, tables, types and queries;
 //! - `analyzer` and [`plan`]: a `SELECT` against the catalog -> ksqlDB execution steps;
 //! - `lower`: execution steps -> a Streams DSL topology;
+//! - [`cluster`]: what live mode needs from a Kafka cluster, over the embedded broker or (feature
+//!   `kafka`) any Kafka-protocol cluster;
 //! - [`engine`]: statements in, typed results out; persistent queries on the runtime or, in
 //!   test mode, on one `TopologyTestDriver` each;
 //! - [`testing`]: ksqlDB's test tooling (ksql-test-runner files, QTT cases) over the test mode;
@@ -17,6 +19,7 @@
 
 pub(crate) mod analyzer;
 pub mod catalog;
+pub mod cluster;
 pub mod engine;
 mod error;
 pub mod expr;

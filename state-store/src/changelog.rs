@@ -21,11 +21,7 @@ pub trait ChangelogSink: Send {
 /// A sink shared by the stores of a task.
 pub type SharedChangelogSink = Arc<Mutex<dyn ChangelogSink>>;
 
-/// The changelog topic of `store`: `<application.id>-<store>-changelog`.
-#[must_use]
-pub fn changelog_topic(application_id: &str, store: &str) -> String {
-    format!("{application_id}-{store}-changelog")
-}
+pub use brook_common::topics::changelog_topic;
 
 /// Kafka's `windowstore.changelog.additional.retention.ms` default: one day.
 pub const WINDOW_CHANGELOG_ADDITIONAL_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;

@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use crate::error::Result;
 use crate::internals::store::TableStore;
-use crate::internals::{resolve_serde, store_getter, timestamped, untimestamped, Change, DslMetrics, Inner, Shared};
+use crate::internals::{resolve_serde, store_getter, timestamped, untimestamped, Change, DslMetrics, BuilderState, Shared};
 use crate::kstream::KStream;
 use crate::ktable::{KTable, TableGetter};
 use crate::options::{Consumed, Materialized};
@@ -58,7 +58,7 @@ fn source_options<K: Data, V: Data>(
 impl StreamsBuilder {
     /// An empty builder.
     pub fn new() -> Self {
-        StreamsBuilder { inner: Inner::new() }
+        StreamsBuilder { inner: BuilderState::new() }
     }
 
     /// Uses `serde` for every key or value of type `T` that an operation gives no serde for

@@ -15,7 +15,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::consumer::ConsumerGroupMetadata;
 use super::partitioner::{partition_for_key, Partitioner};
 use super::{parse_ms, TopicPartition};
-use crate::broker::{now_ms, Broker};
+use crate::broker::Broker;
 use crate::error::{Error, ErrorCode, Result};
 use crate::record::{BatchBuilder, Compression, Header};
 
@@ -510,7 +510,8 @@ impl Shared {
     }
 
     fn send(&self, r: Outgoing<'_>) -> DeliveryFuture {
-        let timestamp = r.timestamp.unwrap_or_else(now_ms);
+        // The embedded producer shares the broker's clock (a manual one in tests).
+        let timestamp = r.timestamp.unwrap_or_else(|| self.broker.config().clock.now_ms());
         let mut st = self.state.lock();
         let failed = |code: ErrorCode, msg: String, topic: &str| {
             let shared = Arc::new(BatchShared::default());

@@ -15,7 +15,7 @@ use crate::ErrorCode;
 
 /// Everything behind the coordinator's lock.
 #[derive(Debug, Default)]
-pub(super) struct Inner {
+pub(super) struct GroupsState {
     pub(super) groups: HashMap<String, Group>,
     /// producer id -> groups holding its pending transactional offsets.
     pub(super) txn_groups: HashMap<i64, HashSet<String>>,
@@ -36,7 +36,7 @@ pub(super) struct Inner {
 pub(crate) struct GroupCoordinator {
     pub(super) config: GroupConfig,
     pub(super) log: Arc<dyn OffsetsLog>,
-    pub(super) inner: Mutex<Inner>,
+    pub(super) inner: Mutex<GroupsState>,
     /// Per `__consumer_offsets` partition, the log end offset after the last group metadata
     /// append: what a SyncGroup answer waits to be durable. Taken after `inner`, never before.
     pub(super) appended: Mutex<HashMap<i32, i64>>,
@@ -101,9 +101,9 @@ impl GroupCoordinator {
         Arc::new(GroupCoordinator {
             config,
             log,
-            inner: Mutex::new(Inner {
+            inner: Mutex::new(GroupsState {
                 last_retention_check: Some(now),
-                ..Inner::default()
+                ..GroupsState::default()
             }),
             appended: Mutex::new(HashMap::new()),
             anchor: (now, wall),

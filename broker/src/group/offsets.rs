@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
-use super::coordinator::{GroupCoordinator, Inner};
+use super::coordinator::{GroupCoordinator, GroupsState};
 use super::rebalance::store_error;
 use super::state::{CommittedOffset, Group, GroupState};
 use super::storage::{group_key, offset_key, offset_value, OffsetValue};
@@ -71,7 +71,7 @@ impl GroupCoordinator {
     /// The group checks of an OffsetCommit (creating the group for a standalone commit).
     fn check_commit(
         &self,
-        inner: &mut Inner,
+        inner: &mut GroupsState,
         group_id: &str,
         generation: i32,
         member_id: &str,
@@ -188,7 +188,7 @@ impl GroupCoordinator {
     /// applies them once they are durable.
     fn store_offsets(
         &self,
-        inner: &mut Inner,
+        inner: &mut GroupsState,
         group_id: &str,
         offsets: &[OffsetCommit],
         producer: Option<(i64, i16)>,
@@ -260,7 +260,7 @@ impl GroupCoordinator {
             return appended.codes;
         }
         let mut inner = self.inner.lock();
-        let Inner { groups, txn_groups, .. } = &mut *inner;
+        let GroupsState { groups, txn_groups, .. } = &mut *inner;
         let Some(group) = groups.get_mut(&appended.group_id) else {
             return appended.codes;
         };
@@ -294,7 +294,7 @@ impl GroupCoordinator {
     /// `partition`, when given). Returns the partitions touched, with the producer epoch.
     pub(super) fn finish_txn(
         &self,
-        inner: &mut Inner,
+        inner: &mut GroupsState,
         producer_id: i64,
         commit: bool,
         partition: Option<i32>,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::coordinator::{ms, GroupCoordinator, Inner};
+use super::coordinator::{ms, GroupCoordinator, GroupsState};
 use super::state::{Group, GroupState, InitialDelay};
 use super::SyncGroupResult;
 use crate::ErrorCode;
@@ -34,7 +34,7 @@ impl GroupCoordinator {
         for id in dead {
             inner.groups.remove(&id);
         }
-        let Inner {
+        let GroupsState {
             groups, txn_groups, ..
         } = &mut *inner;
         txn_groups.retain(|pid, gs| {

@@ -55,7 +55,7 @@ struct Entry {
 }
 
 #[derive(Debug, Default)]
-struct Inner {
+struct FileTable {
     files: HashMap<FileId, Entry>,
     /// Last-use tick -> file, for the open ones (oldest first).
     lru: BTreeMap<u64, FileId>,
@@ -63,7 +63,7 @@ struct Inner {
     tick: u64,
 }
 
-impl Inner {
+impl FileTable {
     fn close(&mut self, id: FileId) {
         if let Some((_, tick)) = self.files.get_mut(&id).and_then(|e| e.open.take()) {
             self.lru.remove(&tick);
@@ -104,7 +104,7 @@ impl Inner {
 #[derive(Debug)]
 pub(crate) struct FilePool {
     capacity: usize,
-    inner: Mutex<Inner>,
+    inner: Mutex<FileTable>,
 }
 
 impl FilePool {
@@ -112,7 +112,7 @@ impl FilePool {
     pub(crate) fn new(capacity: usize) -> Arc<FilePool> {
         Arc::new(FilePool {
             capacity: capacity.max(1),
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(FileTable::default()),
         })
     }
 

@@ -13,7 +13,7 @@
 //! ```
 
 pub(crate) mod api;
-pub mod client;
+pub mod wire_client;
 mod config;
 mod conn;
 mod memory;

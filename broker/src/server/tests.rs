@@ -11,7 +11,7 @@ use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::client::Client;
+use super::wire_client::Client;
 use super::ServerConfig;
 use crate::{Broker, BrokerConfig};
 

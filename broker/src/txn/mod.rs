@@ -8,7 +8,7 @@ mod tests;
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::broker::{now_ms, replay_batch, Broker, Inner};
+use crate::broker::{replay_batch, Broker, BrokerState};
 use crate::error::{Error, ErrorCode, Result};
 use crate::record::{BatchBuilder, Compression, ControlType};
 use crate::topic::{self, OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC};
@@ -162,7 +162,7 @@ fn check_producer(m: &TxnMetadata, producer_id: i64, epoch: i16) -> Result<()> {
     Ok(())
 }
 
-impl Inner {
+impl BrokerState {
     fn alloc_producer_id(&self, st: &mut TxnState) -> Result<i64> {
         if st.next_pid >= st.pid_block_end {
             let root = &self.config.log_dir;
@@ -186,7 +186,7 @@ impl Inner {
     /// Appends `m` to `__transaction_state` (not yet durable: see [`Durable::wait`]).
     fn persist(&self, m: &TxnMetadata) -> Result<Durable> {
         let p = self.internal_partition(TRANSACTION_STATE_TOPIC, self.txn_partition(&m.transactional_id))?;
-        let now = now_ms();
+        let now = self.now_ms();
         let mut b = BatchBuilder::new(Compression::None);
         b.push(now, Some(&encode_key(&m.transactional_id)), Some(&encode_value(m)), &[]);
         let mut bytes = b.build()?;
@@ -199,7 +199,7 @@ impl Inner {
     /// the prepare record before the markers and the complete record before returning.
     fn complete(&self, m: &mut TxnMetadata, commit: bool) -> Result<()> {
         m.status = if commit { TxnStatus::PrepareCommit } else { TxnStatus::PrepareAbort };
-        m.last_update_ms = now_ms();
+        m.last_update_ms = self.now_ms();
         self.persist(m)?.wait()?;
         self.write_markers(m, commit)?;
         self.mark_complete(m, commit)?.wait()
@@ -210,7 +210,7 @@ impl Inner {
     /// group coordinator's replay needs them; data partitions follow their flush policy).
     fn write_markers(&self, m: &TxnMetadata, commit: bool) -> Result<()> {
         let kind = if commit { ControlType::Commit } else { ControlType::Abort };
-        let now = now_ms();
+        let now = self.now_ms();
         let mut internal = Vec::new();
         for (t, p) in &m.partitions {
             match self.partition(t, *p) {
@@ -238,14 +238,14 @@ impl Inner {
         m.status = if commit { TxnStatus::CompleteCommit } else { TxnStatus::CompleteAbort };
         m.partitions.clear();
         m.start_ms = -1;
-        m.last_update_ms = now_ms();
+        m.last_update_ms = self.now_ms();
         self.persist(m)
     }
 
     /// Aborts transactions that ran past their timeout, bumping the epoch so that the
     /// abandoned producer is fenced.
     pub(crate) fn abort_timed_out_transactions(&self) {
-        let now = now_ms();
+        let now = self.now_ms();
         let mut prepared = Vec::new();
         {
             let mut st = self.txns.lock();
@@ -270,7 +270,7 @@ impl Inner {
 
     /// Starts aborting `m`'s open transaction with a bumped epoch: appends the PrepareAbort
     /// record and marks `m` as aborting (its old producer is fenced from here on). Returns what
-    /// [`Inner::finish_outside_lock`] completes, after the lock is released.
+    /// [`BrokerState::finish_outside_lock`] completes, after the lock is released.
     fn prepare_abort(&self, m: &mut TxnMetadata, now: i64) -> Result<(TxnMetadata, Durable)> {
         let mut work = m.clone();
         work.producer_epoch = work.producer_epoch.saturating_add(1);
@@ -393,13 +393,13 @@ impl Broker {
         let mut st = loop {
             let mut st = inner.txns.lock();
             let aborting = match st.txns.get_mut(id) {
-                Some(m) if m.status == TxnStatus::Ongoing => inner.prepare_abort(m, now_ms())?,
+                Some(m) if m.status == TxnStatus::Ongoing => inner.prepare_abort(m, inner.now_ms())?,
                 _ => break st,
             };
             drop(st);
             inner.finish_outside_lock(aborting.0, aborting.1, false)?;
         };
-        let now = now_ms();
+        let now = self.inner.now_ms();
         let mut m = match st.txns.get(id).cloned() {
             Some(m) if matches!(m.status, TxnStatus::PrepareCommit | TxnStatus::PrepareAbort) => {
                 return Err(concurrent(id));
@@ -472,13 +472,13 @@ impl Broker {
             TxnStatus::Ongoing => {}
             _ => {
                 m.status = TxnStatus::Ongoing;
-                m.start_ms = now_ms();
+                m.start_ms = self.inner.now_ms();
             }
         }
         let before = m.partitions.len();
         m.partitions.extend(partitions.iter().cloned());
         if m.partitions.len() != before || m.last_update_ms < m.start_ms {
-            m.last_update_ms = now_ms();
+            m.last_update_ms = self.inner.now_ms();
             let snapshot = m.clone();
             let durable = inner.persist(&snapshot)?;
             drop(st);
@@ -516,7 +516,7 @@ impl Broker {
                 (TxnStatus::Ongoing, _) => {
                     let mut work = m.clone();
                     work.status = if commit { TxnStatus::PrepareCommit } else { TxnStatus::PrepareAbort };
-                    work.last_update_ms = now_ms();
+                    work.last_update_ms = self.inner.now_ms();
                     let prepared = inner.persist(&work)?;
                     // In memory the transaction is completing from here on: other requests for
                     // it get ConcurrentTransactions until it is done.

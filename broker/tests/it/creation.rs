@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use brook_broker::server::client::Client;
+use brook_broker::server::wire_client::Client;
 use brook_broker::server::{serve, ServerConfig};
 use brook_broker::{Broker, Error, ErrorCode};
 use kafka_protocol::messages::create_topics_request::CreatableTopic;

@@ -1,9 +1,10 @@
 //! Request frames that once aborted the process (kafka-protocol pre-allocated arrays from forged
-//! element counts) must decode to errors.
+//! element counts) must decode to errors. They live in one place, `fuzz/regressions/`, which the
+//! fuzz target `request_decoder` also replays.
 
 #[test]
 fn forged_array_lengths_are_errors_not_aborts() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions");
     let mut seen = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
-use brook_broker::server::client::Client;
+use brook_broker::server::wire_client::Client;
 use brook_broker::server::{serve, ServerConfig};
 use brook_broker::{Broker, Error};
 use kafka_protocol::messages::MetadataRequest;

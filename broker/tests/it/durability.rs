@@ -83,7 +83,10 @@ async fn topics_and_committed_offsets_survive_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_by_size_and_time_deletes_old_segments() {
     let dir = tempfile::tempdir().unwrap();
-    let b = broker(dir.path()).await;
+    let mut c = config(dir.path());
+    c.clock = brook_common::Clock::manual(1_700_000_000_000);
+    let clock = c.clock.clone();
+    let b = Broker::open(c).await.unwrap();
     let small = |extra: &[(&str, &str)]| {
         let mut m = BTreeMap::from([("segment.bytes".to_owned(), "2000".to_owned())]);
         m.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
@@ -97,7 +100,7 @@ async fn retention_by_size_and_time_deletes_old_segments() {
             produce(&b, t, 10, 10).await;
         }
     }
-    tokio::time::sleep(Duration::from_millis(5)).await; // let "by-time" records age past 1 ms
+    clock.advance(Duration::from_millis(5)); // "by-time" records age past 1 ms
     b.run_cleanup(false);
     let start = |t: &str| b.list_offset(t, 0, OffsetSpec::Earliest, IsolationLevel::ReadUncommitted).unwrap().0;
     let end = |t: &str| b.list_offset(t, 0, OffsetSpec::Latest, IsolationLevel::ReadUncommitted).unwrap().0;

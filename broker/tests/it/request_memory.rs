@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use brook_broker::record::{BatchBuilder, Compression};
-use brook_broker::server::client::Client;
+use brook_broker::server::wire_client::Client;
 use brook_broker::server::{serve, ServerConfig};
 use brook_broker::Broker;
 use bytes::Bytes;

@@ -10,6 +10,7 @@ mod messages;
 mod readme;
 mod recovery;
 mod sql;
+mod sql_kafka;
 mod sql_rest;
 mod test_runner;
 mod tools;

@@ -146,7 +146,7 @@ async fn ctrl_c_on_the_console_consumer_prints_the_total() {
 
 #[test]
 fn an_error_and_its_source_print_each_message_once() {
-    let e = brook_broker::server::client::ClientError::Io {
+    let e = brook_broker::server::wire_client::ClientError::Io {
         context: "reading a response from 127.0.0.1:9092".to_owned(),
         source: std::io::Error::new(std::io::ErrorKind::ConnectionReset, "Connection reset by peer (os error 104)"),
     };

@@ -44,7 +44,7 @@ pub(crate) fn variables(vars: &serde_json::Map<String, Json>) -> BTreeMap<String
 /// The engine error as a statement error, with ksqlDB's codes.
 pub(crate) fn statement_error(e: &brook_sql_engine::Error, text: &str, entities: Vec<Json>) -> Error {
     let code = match e {
-        brook_sql_engine::Error::Io(_) | brook_sql_engine::Error::Streams(_) => SERVER_ERROR,
+        brook_sql_engine::Error::Io(_) | brook_sql_engine::Error::Streams(_) | brook_sql_engine::Error::Cluster(_) => SERVER_ERROR,
         _ => BAD_STATEMENT,
     };
     Error::Statement { code, message: e.to_string(), statement_text: text.to_owned(), entities }

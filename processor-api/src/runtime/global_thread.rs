@@ -76,7 +76,7 @@ impl Reader {
             }
             let pos = self.restore.read(&tp, from, end, &mut |records: &[InputRecord]| {
                 engine.add_records(&tp, records.to_vec());
-                let now = brook_broker::broker::now_ms();
+                let now = brook_common::now_ms();
                 while engine.process(now, &mut DropCollector)? {}
                 Ok(())
             })?;
@@ -202,7 +202,7 @@ impl GlobalThread {
                 let mut guard = self.engine.lock();
                 let Some(engine) = guard.as_mut() else { return Ok(()) };
                 let progressed = if stopping { false } else { reader.catch_up(engine.as_mut())? };
-                engine.punctuate(brook_broker::broker::now_ms(), &mut DropCollector)?;
+                engine.punctuate(brook_common::now_ms(), &mut DropCollector)?;
                 dirty |= progressed;
                 if stopping || (dirty && last_checkpoint.elapsed() >= commit_interval) {
                     reader.checkpoint(engine.as_mut())?;

@@ -151,7 +151,7 @@ impl ClientSupplier for Kafka {
             .enable_all()
             .build()
             .map_err(|e| Error::Broker(brook_broker::Error::storage("starting the admin runtime", e)))?;
-        Ok(Arc::new(KafkaAdmin { admin, uncommitted, committed, rt: Mutex::new(rt) }))
+        Ok(Arc::new(KafkaAdmin { admin, uncommitted, committed, rt: Mutex::new(Some(rt)) }))
     }
 
     fn consumer(&self, s: &ConsumerSettings) -> Result<Box<dyn StreamsConsumer>> {
@@ -198,12 +198,23 @@ struct KafkaAdmin {
     admin: AdminClient<SeamContext>,
     uncommitted: BaseConsumer<SeamContext>,
     committed: BaseConsumer<SeamContext>,
-    rt: Mutex<tokio::runtime::Runtime>,
+    /// `None` once dropped (see `Drop`).
+    rt: Mutex<Option<tokio::runtime::Runtime>>,
 }
 
 impl fmt::Debug for KafkaAdmin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KafkaAdmin").finish_non_exhaustive()
+    }
+}
+
+impl Drop for KafkaAdmin {
+    /// The admin can be dropped on an async worker (a supervisor task on a `SharedRuntime`),
+    /// where dropping a runtime the usual way panics: shut it down in the background.
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.get_mut().take() {
+            rt.shutdown_background();
+        }
     }
 }
 
@@ -234,6 +245,8 @@ impl StreamsAdmin for KafkaAdmin {
         let results = self
             .rt
             .lock()
+            .as_ref()
+            .ok_or_else(|| Error::IllegalState("the admin client is closed".into()))?
             .block_on(self.admin.create_topics(new.iter(), &AdminOptions::new().operation_timeout(Some(TIMEOUT))))
             .map_err(kerr)?;
         for r in results {

@@ -18,20 +18,8 @@ pub trait StateRestoreListener: Send + Sync {
     fn on_restore_end(&self, _changelog: &TopicPartition, _store: &str, _total_restored: u64) {}
 }
 
-/// The store name in a changelog topic name (`<application.id>-<store>-changelog`).
+/// The store name in a changelog topic name (`<application.id>-<store>-changelog`), else the
+/// topic name.
 pub(crate) fn store_of_changelog<'a>(application_id: &str, topic: &'a str) -> &'a str {
-    topic
-        .strip_prefix(application_id)
-        .and_then(|t| t.strip_prefix('-'))
-        .and_then(|t| t.strip_suffix("-changelog"))
-        .unwrap_or(topic)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_store_name_comes_from_the_changelog_topic() {
-        assert_eq!(super::store_of_changelog("app", "app-counts-changelog"), "counts");
-        assert_eq!(super::store_of_changelog("app", "other"), "other");
-    }
+    brook_common::topics::store_of_changelog(application_id, topic).unwrap_or(topic)
 }

@@ -294,7 +294,7 @@ impl Core {
     /// Processes buffered records, bounded; returns how many.
     pub(crate) fn process(&mut self) -> Result<usize> {
         let started = Instant::now();
-        let now = brook_broker::broker::now_ms();
+        let now = brook_common::now_ms();
         let eos = self.eos();
         let handler = self.ctx.config.production_exception_handler;
         let mut total = 0;
@@ -324,7 +324,7 @@ impl Core {
     }
 
     pub(crate) fn punctuate(&mut self) -> Result<()> {
-        let now = brook_broker::broker::now_ms();
+        let now = brook_common::now_ms();
         let eos = self.eos();
         let handler = self.ctx.config.production_exception_handler;
         for slot in self.tasks.values_mut().filter(|t| t.initialized) {

@@ -110,11 +110,7 @@ impl TopologyTopics {
 
 /// Whether `topic` is internal: the broker's (`__consumer_offsets`, ...) or this
 /// application's changelog and repartition topics. Pattern sources never match those.
-pub(crate) fn is_internal(application_id: &str, topic: &str) -> bool {
-    topic.starts_with("__")
-        || (topic.starts_with(&format!("{application_id}-"))
-            && (topic.ends_with("-changelog") || topic.ends_with("-repartition")))
-}
+pub(crate) use brook_common::topics::is_internal;
 
 /// Resolves pattern sources against the existing topics and partition counts, checks
 /// co-partitioning and creates the internal topics.

@@ -52,7 +52,7 @@ pub(crate) fn format_defaults(engine: &Engine) -> FormatDefaults {
 pub(crate) fn topic_partitions(engine: &Engine, topic: &str) -> Option<i32> {
     match &engine.runtime {
         Runtime::Test(_) => engine.test_topics.get(topic).copied(),
-        Runtime::Live(l) => l.broker.partition_count(topic, false).ok(),
+        Runtime::Live(l) => l.cluster.partition_count(topic).ok().flatten(),
     }
 }
 
@@ -65,10 +65,11 @@ pub(crate) fn create_topic(engine: &mut Engine, topic: &str, partitions: i32) ->
         Runtime::Test(_) => {
             engine.test_topics.insert(topic.to_owned(), partitions);
         }
-        Runtime::Live(l) => match l.broker.create_topic(topic, partitions, BTreeMap::new()) {
-            Ok(()) | Err(brook_broker::Error::TopicAlreadyExists(_)) => {}
-            Err(e) => return analysis_err!("Could not create topic '{topic}': {e}"),
-        },
+        Runtime::Live(l) => {
+            if let Err(e) = l.cluster.create_topic(topic, partitions, &BTreeMap::new()) {
+                return analysis_err!("Could not create topic '{topic}': {e}");
+            }
+        }
     }
     Ok(partitions)
 }
@@ -256,7 +257,7 @@ pub(crate) fn drop_source(engine: &mut Engine, kind: SourceKind, name: &str, if_
                 engine.test_topics.remove(&dropped.topic);
             }
             Runtime::Live(l) => {
-                if let Err(e) = l.broker.delete_topic(&dropped.topic) {
+                if let Err(e) = l.cluster.delete_topic(&dropped.topic) {
                     tracing::warn!(topic = %dropped.topic, error = %e, "cannot delete topic");
                 }
             }

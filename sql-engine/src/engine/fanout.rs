@@ -32,7 +32,8 @@ use brook_broker::{Broker, IsolationLevel, OffsetSpec};
 use brook_state_store::Serde;
 
 use crate::analyzer::QueryPlan;
-use crate::engine::live::{committed_records, LiveRuntime};
+use crate::cluster::committed_records;
+use crate::engine::live::LiveRuntime;
 use crate::engine::processing_log::{ProcessingLog, QueryLogger};
 use crate::engine::push::Next;
 use crate::engine::{Engine, Runtime};
@@ -415,10 +416,12 @@ pub(crate) fn shared_stages(root: &ExecutionStep) -> Option<(&SourceStep, Vec<&E
     }
 }
 
-/// Subscribes push query `id` to its source's feed when it qualifies (live mode, shared push
-/// queries enabled, a stateless plan over one source, reading from the end); `None` otherwise.
+/// Subscribes push query `id` to its source's feed when it qualifies (live mode on the
+/// embedded broker, shared push queries enabled, a stateless plan over one source, reading
+/// from the end); `None` otherwise. Over a Kafka cluster every push query is dedicated.
 pub(crate) fn subscribe(engine: &Engine, plan: &QueryPlan, id: &str) -> Result<Option<Subscription>> {
     let Runtime::Live(live) = &engine.runtime else { return Ok(None) };
+    let Some(broker) = live.cluster.embedded_broker() else { return Ok(None) };
     let enabled = engine.property(SHARED_ENABLED).is_none_or(|v| !v.eq_ignore_ascii_case("false"));
     let earliest = engine.property("auto.offset.reset").is_some_and(|v| v == "earliest");
     let Some((source, steps)) = shared_stages(&plan.root).filter(|_| enabled && !earliest) else { return Ok(None) };
@@ -440,7 +443,7 @@ pub(crate) fn subscribe(engine: &Engine, plan: &QueryPlan, id: &str) -> Result<O
     let max_lag = prop_u64(engine, MAX_LAG_ROWS, 1_000)?.max(1) as usize;
     let max_stall = Duration::from_millis(prop_u64(engine, MAX_STALL_MS, 2_000)?);
     let name = plan.sources.first().cloned().unwrap_or_default();
-    let (feed, sub) = feed_for(live, &engine.log, source, &name, max_lag, max_stall)?;
+    let (feed, sub) = feed_for(live, broker, &engine.log, source, &name, max_lag, max_stall)?;
     tracing::debug!(query = id, source = %name, subscriber = sub, "push query shares its source's reader");
     Ok(Some(Subscription { feed, id: sub, stages, pending: VecDeque::new(), taken: Vec::new() }))
 }
@@ -453,7 +456,7 @@ fn prop_u64(engine: &Engine, name: &str, default: u64) -> Result<u64> {
 }
 
 /// The running feed of `source` with a new subscriber on it, starting one when needed.
-fn feed_for(live: &LiveRuntime, log: &Arc<ProcessingLog>, source: &SourceStep, name: &str, max_lag: usize, max_stall: Duration) -> Result<(Arc<Feed>, u64)> {
+fn feed_for(live: &LiveRuntime, broker: &Broker, log: &Arc<ProcessingLog>, source: &SourceStep, name: &str, max_lag: usize, max_stall: Duration) -> Result<(Arc<Feed>, u64)> {
     // Sources over one topic with the same schema and formats decode the same rows.
     let key = serde_json::to_string(&(&source.topic, &source.formats, &source.timestamp, &source.source_schema)).map_err(|e| Error::Eval(e.to_string()))?;
     let mut feeds = live.feeds.lock();
@@ -462,7 +465,7 @@ fn feed_for(live: &LiveRuntime, log: &Arc<ProcessingLog>, source: &SourceStep, n
             return Ok((f.clone(), sub));
         }
     }
-    let reader = SourceReader::new(&live.broker, source, name, log)?;
+    let reader = SourceReader::new(broker, source, name, log)?;
     let feed = Arc::new(Feed {
         source: name.to_owned(),
         state: Mutex::new(FeedState { base: 0, ring: VecDeque::new(), subs: HashMap::new(), next_sub: 0, stopping: false, ended: None, reader_waiting: false }),

@@ -1,6 +1,7 @@
 //! The engine: statements in, typed results out ([`Engine::execute`]). It owns the
 //! [`Catalog`], the session's properties and variables, the processing log, and the runtime
-//! its persistent queries run on: the embedded broker (live mode) or, in test mode, one
+//! its persistent queries run on: a [`Cluster`] (live mode: the embedded broker, or any
+//! Kafka-protocol cluster with feature `kafka`) or, in test mode, one
 //! `TopologyTestDriver` per query with records routed between them ([`Engine::pipe_input`],
 //! [`Engine::read_output`]).
 //!
@@ -30,6 +31,8 @@ use std::sync::Arc;
 use brook_broker::Broker;
 use brook_processor_api::StreamsConfig;
 
+use crate::cluster::{Cluster, EmbeddedCluster};
+
 pub use self::entities::{CommandStatus, StatementResult};
 use self::live::LiveRuntime;
 use self::processing_log::{processing_log_topic, ProcessingLog};
@@ -52,19 +55,35 @@ pub struct EngineConfig {
     /// Server properties (`ksql.*`, and Kafka Streams properties, with or without the
     /// `ksql.streams.` prefix), overridden per session by `SET`.
     pub properties: BTreeMap<String, String>,
-    /// The broker persistent queries run against; `None` is test mode.
-    pub broker: Option<Broker>,
+    /// The cluster persistent queries run against; `None` is test mode.
+    pub cluster: Option<Arc<dyn Cluster>>,
 }
 
 impl EngineConfig {
     /// Test mode: queries on `TopologyTestDriver`s, caching off.
     pub fn test() -> Self {
-        EngineConfig { service_id: "default_".into(), state_dir: std::env::temp_dir().join("brook-sql"), properties: BTreeMap::new(), broker: None }
+        EngineConfig { service_id: "default_".into(), state_dir: std::env::temp_dir().join("brook-sql"), properties: BTreeMap::new(), cluster: None }
     }
 
-    /// Live mode over `broker`, state under `state_dir`.
+    /// Live mode over the embedded `broker`, state under `state_dir`.
     pub fn live(broker: Broker, state_dir: impl Into<PathBuf>) -> Self {
-        EngineConfig { service_id: "default_".into(), state_dir: state_dir.into(), properties: BTreeMap::new(), broker: Some(broker) }
+        Self::on(Arc::new(EmbeddedCluster::new(broker)), state_dir)
+    }
+
+    /// Live mode over any Kafka-protocol cluster at `bootstrap_servers` (librdkafka), state
+    /// under `state_dir`; several engines with one `service_id` share the queries' partitions.
+    ///
+    /// # Errors
+    /// [`Error::Cluster`] when librdkafka rejects its configuration.
+    #[cfg(feature = "kafka")]
+    pub fn kafka(bootstrap_servers: &str, state_dir: impl Into<PathBuf>) -> Result<Self> {
+        let cluster = crate::cluster::KafkaCluster::new(bootstrap_servers, BTreeMap::new())?;
+        Ok(Self::on(Arc::new(cluster), state_dir))
+    }
+
+    /// Live mode over `cluster`, state under `state_dir`.
+    pub fn on(cluster: Arc<dyn Cluster>, state_dir: impl Into<PathBuf>) -> Self {
+        EngineConfig { service_id: "default_".into(), state_dir: state_dir.into(), properties: BTreeMap::new(), cluster: Some(cluster) }
     }
 }
 
@@ -129,8 +148,8 @@ impl Engine {
     pub fn new(config: EngineConfig) -> Result<Self> {
         let log = ProcessingLog::new();
         let log_topic = processing_log_topic(&config.service_id);
-        let runtime = match &config.broker {
-            Some(b) => Runtime::Live(LiveRuntime::new(b.clone(), log.clone(), log_topic)),
+        let runtime = match &config.cluster {
+            Some(c) => Runtime::Live(LiveRuntime::new(c.clone(), log.clone(), log_topic)),
             None => Runtime::Test(TestPipeline::new(config.state_dir.clone())?),
         };
         let mut engine = Engine {
@@ -284,14 +303,14 @@ impl Engine {
     /// of its partitions (live mode).
     ///
     /// # Errors
-    /// Broker errors (live mode).
+    /// [`Error::Cluster`] (live mode).
     pub fn read_output(&self, topic: &str) -> Result<Vec<OutputRecord>> {
         match &self.runtime {
             Runtime::Test(p) => {
                 self.flush_processing_log()?;
                 p.records(topic)
             }
-            Runtime::Live(l) => live::read_all(&l.broker, topic),
+            Runtime::Live(l) => l.cluster.read_all(topic),
         }
     }
 
@@ -317,7 +336,7 @@ impl Engine {
                 p.write(topic, record)?;
                 self.flush_processing_log()
             }
-            Runtime::Live(l) => live::append(&l.broker, topic, &record),
+            Runtime::Live(l) => l.cluster.append(topic, std::slice::from_ref(&record)),
         }
     }
 

@@ -260,7 +260,7 @@ impl RowQueue {
 
 /// Starts a push query: shared when it qualifies ([`fanout::shared_stages`]), else on its own
 /// topology, run on a test driver (test mode) or its own `KafkaStreams` (live mode,
-/// application id `_confluent-ksql-<service id>transient_<id>`).
+/// application id `_confluent-ksql-<service id>transient_<id>_<random>`).
 pub(crate) fn start(engine: &mut Engine, q: &Query) -> Result<StatementResult> {
     let plan = plan_query(q, &engine.catalog, &engine.env, None)?;
     let n = engine.transient.fetch_add(1, Ordering::Relaxed);
@@ -298,7 +298,9 @@ fn dedicated(engine: &mut Engine, plan: &QueryPlan, id: &str) -> Result<(Arc<Row
     }
     let topology = builder.build()?;
     let reads: Vec<String> = plan.sources.iter().filter_map(|s| engine.catalog.source(s).map(|d| d.topic.clone())).collect();
-    let app = format!("_confluent-ksql-{}transient_{id}", engine.config.service_id);
+    // A random suffix, as ksqlDB's: SQL servers sharing a service id (and so a cluster) must not
+    // share a push query's consumer group.
+    let app = format!("_confluent-ksql-{}transient_{id}_{}", engine.config.service_id, rand::random::<u32>());
     let on_close: Box<dyn FnOnce() + Send> = match &engine.runtime {
         Runtime::Test(p) => {
             let earliest = engine.property("auto.offset.reset").is_some_and(|v| v == "earliest");
@@ -311,9 +313,15 @@ fn dedicated(engine: &mut Engine, plan: &QueryPlan, id: &str) -> Result<(Arc<Row
         Runtime::Live(l) => {
             let mut config = engine.streams_config(id)?;
             config.application_id = app;
+            let state = config.state_dir.join(&config.application_id);
             let streams = l.launch(id, config, topology)?;
             Box::new(move || {
                 streams.close(Duration::from_secs(30));
+                drop(streams);
+                // Each push query has its own application id: its local state is never reused.
+                if let Err(e) = std::fs::remove_dir_all(&state) {
+                    tracing::debug!(dir = %state.display(), error = %e, "cannot remove a push query's state");
+                }
             })
         }
     };

@@ -308,7 +308,7 @@ pub(crate) fn insert_values(engine: &mut Engine, target: &str, names: &[String],
     let ctx_value = crate::format::SerdeContext::value(&sink.topic);
     let key_bytes = if key_cols.is_empty() { None } else { crate::format::format_for(&sink.key_format)?.row_serde(&key_cols, true)?.serialize(&key, &ctx_key)? };
     let value_bytes = crate::format::format_for(&sink.value_format)?.row_serde(&value_cols, false)?.serialize(&value, &ctx_value)?;
-    let ts = timestamp.unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64));
+    let ts = timestamp.unwrap_or_else(brook_common::now_ms);
     engine.write_record(&sink.topic, OutputRecord { key: key_bytes, value: value_bytes, timestamp: ts, headers: vec![] })?;
     Ok(status(text, String::new(), None))
 }

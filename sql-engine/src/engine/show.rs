@@ -50,7 +50,7 @@ pub(crate) fn show(engine: &mut Engine, show: &Show) -> Result<StatementResult> 
         Show::Topics { all, .. } => {
             let mut topics: Vec<(String, i32)> = match &engine.runtime {
                 Runtime::Test(_) => engine.test_topics.iter().map(|(k, v)| (k.clone(), *v)).collect(),
-                Runtime::Live(l) => l.broker.list_topics().into_iter().filter_map(|t| Some((t.clone(), l.broker.partition_count(&t, false).ok()?))).collect(),
+                Runtime::Live(l) => l.cluster.list_topics()?.into_iter().filter_map(|t| Some((t.clone(), l.cluster.partition_count(&t).ok()??))).collect(),
             };
             if !all {
                 topics.retain(|(t, _)| !t.starts_with('_'));

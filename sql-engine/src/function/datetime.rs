@@ -36,9 +36,7 @@ pub(crate) fn register(r: &mut FunctionRegistry) {
     r.scalar("CONVERT_TZ", CAT, "Shifts a TIMESTAMP's wall-clock time from one zone to another.", &["(TIMESTAMP, STRING, STRING) -> TIMESTAMP"], Strict, convert_tz);
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-}
+use brook_common::now_ms;
 
 fn unix_timestamp(a: &[Value], _: &SqlType) -> Result<Value> {
     Ok(Value::BigInt(if a.is_empty() { now_ms() } else { long(a, 0)? }))

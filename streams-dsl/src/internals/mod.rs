@@ -21,7 +21,7 @@ use bytes::Bytes;
 use crate::error::Error;
 
 /// The builder state every stream and table of one [`crate::StreamsBuilder`] shares.
-pub(crate) struct Inner {
+pub(crate) struct BuilderState {
     pub(crate) topology: Topology,
     index: usize,
     pub(crate) errors: Vec<String>,
@@ -30,11 +30,11 @@ pub(crate) struct Inner {
     pub(crate) serdes: std::collections::HashMap<TypeId, Box<dyn Any>>,
 }
 
-pub(crate) type Shared = Rc<RefCell<Inner>>;
+pub(crate) type Shared = Rc<RefCell<BuilderState>>;
 
-impl Inner {
+impl BuilderState {
     pub(crate) fn new() -> Shared {
-        Rc::new(RefCell::new(Inner {
+        Rc::new(RefCell::new(BuilderState {
             topology: Topology::new(),
             index: 0,
             errors: Vec::new(),
@@ -318,7 +318,7 @@ mod tests {
 
     #[test]
     fn names_share_one_counter_with_stores() {
-        let inner = Inner::new();
+        let inner = BuilderState::new();
         let mut i = inner.borrow_mut();
         assert_eq!(i.name("KSTREAM-SOURCE-"), "KSTREAM-SOURCE-0000000000");
         assert_eq!(i.store_name("KSTREAM-AGGREGATE-"), "KSTREAM-AGGREGATE-STATE-STORE-0000000001");

@@ -117,7 +117,7 @@ impl<K: Data, VA: Data> CogroupedKStream<K, VA> {
         store: &str,
         target: impl Fn(usize) -> Target<K, VA>,
         init: Arc<dyn Fn() -> VA + Send + Sync>,
-        add_store: impl FnOnce(&mut crate::internals::Inner, &[&str]),
+        add_store: impl FnOnce(&mut crate::internals::BuilderState, &[&str]),
     ) -> (String, Vec<String>) {
         let inner = self.inner.clone();
         let many = self.steps.len() > 1;

@@ -4,7 +4,6 @@
 mod aggregate;
 mod common;
 mod describe;
-mod examples;
 mod joins;
 mod runtime;
 mod stateless;

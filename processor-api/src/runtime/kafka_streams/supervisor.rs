@@ -47,7 +47,7 @@ pub(super) fn request_application_shutdown(inner: &Arc<Inner>, thread: &str) -> 
         partition: Some(0),
         key: Some(Bytes::from(inner.process_id.clone())),
         value: Some(Bytes::from(format!("shutdown requested by {thread}"))),
-        timestamp: brook_broker::broker::now_ms(),
+        timestamp: brook_common::now_ms(),
         headers: Vec::new(),
     })?;
     producer.flush()?;

@@ -2,8 +2,8 @@
 //! tests use it. It negotiates versions with ApiVersions and sends one request at a time.
 //!
 //! ```no_run
-//! # #[tokio::main] async fn main() -> Result<(), brook_broker::server::client::ClientError> {
-//! use brook_broker::server::client::Client;
+//! # #[tokio::main] async fn main() -> Result<(), brook_broker::server::wire_client::ClientError> {
+//! use brook_broker::server::wire_client::Client;
 //! use kafka_protocol::messages::MetadataRequest;
 //! let mut c = Client::connect("127.0.0.1:9092").await?;
 //! let md = c.send(MetadataRequest::default()).await?;
