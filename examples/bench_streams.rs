@@ -5,6 +5,10 @@
 //! cargo run --release -p brook-examples --example bench_streams -- --records 1000000
 //! ```
 //!
+//! `--pool N` runs the stream threads as units of a `StreamThreadPool` of `N` workers
+//! (`KafkaStreams::with_pool`, as the SQL engine runs its persistent queries) instead of OS
+//! threads of their own, to measure what the pool costs.
+//!
 //! The input (`--records` records over `--keys` keys, `--value-bytes` each, 4 partitions) is
 //! produced before the clock starts; a run ends when the group's committed offsets reach the
 //! end of the input (both guarantees commit every 100 ms). CPU time is the process's user + system time over the run (stream
@@ -15,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use brook_broker::client::{Admin, Producer, ProducerConfig, ProducerRecord};
 use brook_broker::{Broker, BrokerConfig};
+use brook_processor_api::runtime::{SharedRuntime, StreamThreadPool};
 use brook_processor_api::{Embedded, KafkaStreams, StreamsConfig, TopologyTaskFactory};
 use clap::Parser;
 
@@ -44,6 +49,13 @@ struct Args {
     /// Run only this guarantee (`at_least_once` or `exactly_once_v2`).
     #[arg(long)]
     guarantee: Option<String>,
+    /// Run the stream threads on a `StreamThreadPool` of this many workers (0: OS threads).
+    #[arg(long, default_value_t = 0)]
+    pool: usize,
+    /// Without `--pool`: OS stream threads whose clients run on one `SharedRuntime`
+    /// (`KafkaStreams::with_runtime`) instead of runtimes of their own.
+    #[arg(long)]
+    shared_runtime: bool,
 }
 
 /// User + system CPU seconds of this process.
@@ -80,9 +92,23 @@ fn main() -> anyhow::Result<()> {
         }
         anyhow::Ok(())
     })?;
+    let pool = match args.pool {
+        0 => None,
+        n => Some(StreamThreadPool::new(n, SharedRuntime::new()?)?),
+    };
+    let shared = if args.shared_runtime { Some(SharedRuntime::new()?) } else { None };
     println!(
-        "{} records, {} keys, {}-byte values, {} partitions, {} stream thread(s)",
-        args.records, args.keys, args.value_bytes, args.partitions, args.threads
+        "{} records, {} keys, {}-byte values, {} partitions, {} stream thread(s), {}",
+        args.records,
+        args.keys,
+        args.value_bytes,
+        args.partitions,
+        args.threads,
+        match (args.pool, args.shared_runtime) {
+            (0, false) => "each an OS thread".to_owned(),
+            (0, true) => "each an OS thread, clients on a shared runtime".to_owned(),
+            (n, _) => format!("on a pool of {n} worker(s)"),
+        }
     );
     println!("{:<14} {:<16} {:>12} {:>10} {:>18}", "topology", "guarantee", "records/s", "seconds", "cpu-s/M records");
     for (name, stateful) in [("pass-through", false), ("count", true)] {
@@ -108,7 +134,12 @@ fn main() -> anyhow::Result<()> {
                 brook_examples::pass_through("input", "output")
             };
             let factory = Arc::new(TopologyTaskFactory::new(topology, &config)?);
-            let streams = KafkaStreams::new(factory, config, Embedded::new(broker.clone()))?;
+            let client = Embedded::new(broker.clone());
+            let streams = match (&pool, &shared) {
+                (Some(p), _) => KafkaStreams::with_pool(factory, config, client, p.clone())?,
+                (None, Some(rt)) => KafkaStreams::with_runtime(factory, config, client, rt.clone())?,
+                (None, None) => KafkaStreams::new(factory, config, client)?,
+            };
             let admin = Admin::new(broker.clone());
             let cpu0 = cpu_seconds();
             let t0 = Instant::now();

@@ -222,6 +222,23 @@ pub struct Consumer {
     wakeup: WakeupHandle,
     changes: watch::Receiver<u64>,
     closed: bool,
+    /// Set by [`Consumer::set_nonblocking`].
+    nonblocking: Option<NonBlocking>,
+}
+
+/// Where a background join leaves its assignment (or error) before calling `ready`.
+type JoinSlot = Arc<Mutex<Option<Result<Vec<TopicPartition>>>>>;
+
+/// A consumer driven by a scheduler of many consumers on few threads
+/// ([`Consumer::set_nonblocking`]).
+struct NonBlocking {
+    handle: tokio::runtime::Handle,
+    ready: Arc<dyn Fn() + Send + Sync>,
+    /// The group join (JoinGroup + SyncGroup) running as a task: where it leaves its result,
+    /// the task, and the subscription it joins with.
+    join: Option<(JoinSlot, tokio::task::JoinHandle<()>, Vec<String>)>,
+    /// Calls `ready` on data appended to the broker and on wakeups.
+    watcher: tokio::task::JoinHandle<()>,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -256,6 +273,32 @@ impl Consumer {
             },
             changes,
             closed: false,
+            nonblocking: None,
+        }
+    }
+
+    /// Makes [`poll`](Self::poll) never wait: a group join (JoinGroup, SyncGroup, which wait for
+    /// the other members) runs as a task on `handle`, and polls return no records until it is
+    /// done. `ready` is called, from any thread, whenever a poll may return something new: a
+    /// join finished, records were appended to the broker, [`WakeupHandle::wakeup`] was called
+    /// or the heartbeat found the group rebalancing. For schedulers that run many consumers on
+    /// a few threads (the stream thread pool of `brook-processor-api`); poll with a zero
+    /// timeout then.
+    pub fn set_nonblocking(&mut self, handle: tokio::runtime::Handle, ready: Arc<dyn Fn() + Send + Sync>) {
+        let mut changes = self.broker.data_changes();
+        let notify = self.wakeup.notify.clone();
+        let wake = ready.clone();
+        let watcher = handle.spawn(async move {
+            loop {
+                tokio::select! {
+                    r = changes.changed() => if r.is_err() { return },
+                    _ = notify.notified() => {}
+                }
+                wake();
+            }
+        });
+        if let Some(old) = self.nonblocking.replace(NonBlocking { handle, ready, join: None, watcher }) {
+            old.watcher.abort();
         }
     }
 
@@ -616,6 +659,26 @@ impl Consumer {
     }
 
     async fn ensure_membership(&mut self) -> Result<()> {
+        if let Some(nb) = self.nonblocking.as_mut() {
+            if let Some((slot, task, _)) = &nb.join {
+                if slot.lock().is_none() {
+                    if task.is_finished() {
+                        nb.join = None;
+                        return Err(Error::InvalidConfig("the group join task ended without a result".into()));
+                    }
+                    return Ok(());
+                }
+                let Some((slot, _, topics)) = nb.join.take() else { return Ok(()) };
+                let Some(joined) = slot.lock().take() else { return Ok(()) };
+                // A `subscribe` while the join ran: join again with the new topics.
+                let resubscribed = self.subscription.as_ref() != Some(&topics);
+                self.joined(joined?);
+                if resubscribed {
+                    self.member.lock().needs_rejoin = true;
+                }
+                return Ok(());
+            }
+        }
         if !self.member.lock().needs_rejoin {
             return Ok(());
         }
@@ -633,123 +696,36 @@ impl Consumer {
         }
         self.assigned.clear();
         self.buffer.clear();
-        let groups = self.broker.groups().clone();
-        loop {
-            let member_id = self.member.lock().member_id.clone();
-            let owned = Vec::new();
-            let protocols = self
-                .config
-                .assignors
-                .iter()
-                .map(|a| {
-                    let mut s = Subscription::new(topics.iter().cloned());
-                    s.owned_partitions = owned.clone();
-                    (a.name().to_owned(), s.encode(SUBSCRIPTION_VERSION))
-                })
-                .collect();
-            let join = groups
-                .join_group(JoinGroup {
-                    group_id: group.clone(),
-                    session_timeout_ms: self.config.session_timeout.as_millis() as i32,
-                    rebalance_timeout_ms: self.config.max_poll_interval.as_millis() as i32,
-                    member_id,
-                    group_instance_id: self.config.group_instance_id.clone(),
-                    protocol_type: PROTOCOL_TYPE.to_owned(),
-                    protocols,
-                    client_id: self.config.client_id.clone(),
-                    client_host: "/127.0.0.1".to_owned(),
-                    require_known_member_id: true,
-                })
-                .await;
-            match join.error {
-                ErrorCode::None => {}
-                ErrorCode::MemberIdRequired => {
-                    self.member.lock().member_id = join.member_id;
-                    continue;
-                }
-                ErrorCode::UnknownMemberId => {
-                    self.member.lock().member_id.clear();
-                    continue;
-                }
-                ErrorCode::RebalanceInProgress => continue,
-                code => return Err(Error::kafka(code, format!("JoinGroup for {group} failed"))),
+        let join = join_and_sync(self.broker.clone(), self.config.clone(), self.member.clone(), group, topics.clone());
+        match self.nonblocking.as_mut() {
+            Some(nb) => {
+                let ready = nb.ready.clone();
+                let slot = JoinSlot::default();
+                let result = slot.clone();
+                let task = nb.handle.spawn(async move {
+                    let r = join.await;
+                    *result.lock() = Some(r);
+                    ready();
+                });
+                nb.join = Some((slot, task, topics));
             }
-            {
-                let mut m = self.member.lock();
-                m.member_id = join.member_id.clone();
-                m.generation = join.generation_id;
+            None => {
+                let tps = join.await?;
+                self.joined(tps);
             }
-            let assignments = if join.leader == join.member_id {
-                self.assign_as_leader(&join)?
-            } else {
-                Vec::new()
-            };
-            let sync = groups
-                .sync_group(SyncGroup {
-                    group_id: group.clone(),
-                    generation: join.generation_id,
-                    member_id: join.member_id.clone(),
-                    instance_id: self.config.group_instance_id.clone(),
-                    protocol_type: join.protocol_type.clone(),
-                    protocol_name: join.protocol_name.clone(),
-                    assignments,
-                })
-                .await;
-            match sync.error {
-                ErrorCode::None => {}
-                ErrorCode::RebalanceInProgress | ErrorCode::IllegalGeneration => continue,
-                ErrorCode::UnknownMemberId => {
-                    self.member.lock().member_id.clear();
-                    continue;
-                }
-                code => return Err(Error::kafka(code, format!("SyncGroup for {group} failed"))),
-            }
-            let assignment = Assignment::decode(&sync.assignment)?;
-            let tps: Vec<TopicPartition> = assignment
-                .topic_partitions()
-                .into_iter()
-                .map(|(t, p)| TopicPartition::new(t, p))
-                .collect();
-            self.assigned = tps.iter().map(|tp| (tp.clone(), PartState::default())).collect();
-            self.member.lock().needs_rejoin = false;
-            self.start_heartbeat(group.clone());
-            if let Some(l) = self.listener.as_mut() {
-                l.on_partitions_assigned(&tps);
-            }
-            return Ok(());
         }
+        Ok(())
     }
 
-    fn assign_as_leader(&self, join: &crate::group::JoinGroupResult) -> Result<Vec<(String, Vec<u8>)>> {
-        let name = join.protocol_name.clone().unwrap_or_default();
-        let assignor = self
-            .config
-            .assignors
-            .iter()
-            .find(|a| a.name() == name)
-            .ok_or_else(|| Error::kafka(ErrorCode::InconsistentGroupProtocol, format!("no assignor {name}")))?;
-        let mut subs = BTreeMap::new();
-        let mut topics = BTreeSet::new();
-        for m in &join.members {
-            let s = Subscription::decode(&m.metadata)?;
-            topics.extend(s.topics.iter().cloned());
-            subs.insert(m.member_id.clone(), s);
+    /// Takes the assignment of a finished join.
+    fn joined(&mut self, tps: Vec<TopicPartition>) {
+        let Some(group) = self.config.group_id.clone() else { return };
+        self.assigned = tps.iter().map(|tp| (tp.clone(), PartState::default())).collect();
+        self.member.lock().needs_rejoin = false;
+        self.start_heartbeat(group);
+        if let Some(l) = self.listener.as_mut() {
+            l.on_partitions_assigned(&tps);
         }
-        let mut counts = BTreeMap::new();
-        for t in topics {
-            if let Ok(n) = self.broker.partition_count(&t, true) {
-                counts.insert(t, n);
-            }
-        }
-        let plan = assignor.assign(&counts, &subs);
-        Ok(join
-            .members
-            .iter()
-            .map(|m| {
-                let tps = plan.get(&m.member_id).cloned().unwrap_or_default();
-                (m.member_id.clone(), Assignment::from_partitions(&tps).encode(super::consumer_protocol::ASSIGNMENT_VERSION))
-            })
-            .collect())
     }
 
     fn start_heartbeat(&mut self, group: String) {
@@ -797,6 +773,12 @@ impl Consumer {
         if let Some(h) = self.heartbeat.take() {
             h.abort();
         }
+        if let Some(nb) = self.nonblocking.take() {
+            nb.watcher.abort();
+            if let Some((_, task, _)) = nb.join {
+                task.abort();
+            }
+        }
         if self.subscription.is_some() {
             if self.config.enable_auto_commit {
                 let _ = self.commit_sync();
@@ -811,6 +793,121 @@ impl Consumer {
             }
         }
     }
+}
+
+/// JoinGroup and SyncGroup until the member has an assignment; returns it. Updates the
+/// membership (member id, generation) as it goes. Owns what it uses, so it can run as a task.
+async fn join_and_sync(
+    broker: Broker,
+    config: ConsumerConfig,
+    member: Arc<Mutex<Membership>>,
+    group: String,
+    topics: Vec<String>,
+) -> Result<Vec<TopicPartition>> {
+    let groups = broker.groups().clone();
+    loop {
+        let member_id = member.lock().member_id.clone();
+        let owned = Vec::new();
+        let protocols = config
+            .assignors
+            .iter()
+            .map(|a| {
+                let mut s = Subscription::new(topics.iter().cloned());
+                s.owned_partitions = owned.clone();
+                (a.name().to_owned(), s.encode(SUBSCRIPTION_VERSION))
+            })
+            .collect();
+        let join = groups
+            .join_group(JoinGroup {
+                group_id: group.clone(),
+                session_timeout_ms: config.session_timeout.as_millis() as i32,
+                rebalance_timeout_ms: config.max_poll_interval.as_millis() as i32,
+                member_id,
+                group_instance_id: config.group_instance_id.clone(),
+                protocol_type: PROTOCOL_TYPE.to_owned(),
+                protocols,
+                client_id: config.client_id.clone(),
+                client_host: "/127.0.0.1".to_owned(),
+                require_known_member_id: true,
+            })
+            .await;
+        match join.error {
+            ErrorCode::None => {}
+            ErrorCode::MemberIdRequired => {
+                member.lock().member_id = join.member_id;
+                continue;
+            }
+            ErrorCode::UnknownMemberId => {
+                member.lock().member_id.clear();
+                continue;
+            }
+            ErrorCode::RebalanceInProgress => continue,
+            code => return Err(Error::kafka(code, format!("JoinGroup for {group} failed"))),
+        }
+        {
+            let mut m = member.lock();
+            m.member_id = join.member_id.clone();
+            m.generation = join.generation_id;
+        }
+        let assignments = if join.leader == join.member_id {
+            assign_as_leader(&broker, &config, &join)?
+        } else {
+            Vec::new()
+        };
+        let sync = groups
+            .sync_group(SyncGroup {
+                group_id: group.clone(),
+                generation: join.generation_id,
+                member_id: join.member_id.clone(),
+                instance_id: config.group_instance_id.clone(),
+                protocol_type: join.protocol_type.clone(),
+                protocol_name: join.protocol_name.clone(),
+                assignments,
+            })
+            .await;
+        match sync.error {
+            ErrorCode::None => {}
+            ErrorCode::RebalanceInProgress | ErrorCode::IllegalGeneration => continue,
+            ErrorCode::UnknownMemberId => {
+                member.lock().member_id.clear();
+                continue;
+            }
+            code => return Err(Error::kafka(code, format!("SyncGroup for {group} failed"))),
+        }
+        let assignment = Assignment::decode(&sync.assignment)?;
+        return Ok(assignment.topic_partitions().into_iter().map(|(t, p)| TopicPartition::new(t, p)).collect());
+    }
+}
+
+fn assign_as_leader(broker: &Broker, config: &ConsumerConfig, join: &crate::group::JoinGroupResult) -> Result<Vec<(String, Vec<u8>)>> {
+    let name = join.protocol_name.clone().unwrap_or_default();
+    let assignor = config
+        .assignors
+        .iter()
+        .find(|a| a.name() == name)
+        .ok_or_else(|| Error::kafka(ErrorCode::InconsistentGroupProtocol, format!("no assignor {name}")))?;
+    let mut subs = BTreeMap::new();
+    let mut topics = BTreeSet::new();
+    for m in &join.members {
+        let s = Subscription::decode(&m.metadata)?;
+        topics.extend(s.topics.iter().cloned());
+        subs.insert(m.member_id.clone(), s);
+    }
+    let mut counts = BTreeMap::new();
+    for t in topics {
+        if let Ok(n) = broker.partition_count(&t, true) {
+            counts.insert(t, n);
+        }
+    }
+    let plan = assignor.assign(&counts, &subs);
+    Ok(join
+        .members
+        .iter()
+        .map(|m| {
+            let tps = plan.get(&m.member_id).cloned().unwrap_or_default();
+            (m.member_id.clone(), Assignment::from_partitions(&tps).encode(super::consumer_protocol::ASSIGNMENT_VERSION))
+        })
+        .collect())
 }
 
 impl Drop for Consumer {

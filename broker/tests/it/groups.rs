@@ -238,3 +238,60 @@ async fn offsets_commit_inside_the_revocation_callback_so_the_next_owner_starts_
     c2.close().await;
     c1.close().await;
 }
+
+/// Two members of one group driven in turn by one task, never waiting: with
+/// `set_nonblocking` their joins run as tasks, so the second member's join (which makes the
+/// first rejoin) does not wait for a poll of the first that cannot come. Each ends up with half
+/// the partitions, every record is read once, and the `ready` callbacks fire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nonblocking_members_driven_by_one_task_join_without_waiting_for_each_other() {
+    use std::sync::atomic::AtomicUsize;
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path()).await;
+    b.create_topic("events", 4, BTreeMap::new()).unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let readies: Vec<Arc<AtomicUsize>> = (0..2).map(|_| Arc::default()).collect();
+    let mut members: Vec<Consumer> = ["n1", "n2"]
+        .iter()
+        .zip(&readies)
+        .map(|(name, ready)| {
+            let mut c = Consumer::new(b.clone(), consumer_config("nb"));
+            let r = ready.clone();
+            c.set_nonblocking(tokio::runtime::Handle::current(), Arc::new(move || {
+                r.fetch_add(1, Ordering::SeqCst);
+            }));
+            c.subscribe(&["events"], Some(Box::new(Listener((*name).into(), tx.clone())))).unwrap();
+            c
+        })
+        .collect();
+    let mut latest: HashMap<String, Vec<TopicPartition>> = HashMap::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut produced = false;
+    while seen.len() < 200 {
+        assert!(tokio::time::Instant::now() < deadline, "assignments {latest:?}, {} records", seen.len());
+        for c in &mut members {
+            let started = std::time::Instant::now();
+            for r in c.poll(Duration::ZERO).await.expect("poll") {
+                *seen.entry(value_str(&r)).or_default() += 1;
+            }
+            // A poll never waits for the group.
+            assert!(started.elapsed() < Duration::from_secs(2), "a nonblocking poll waited {:?}", started.elapsed());
+        }
+        while let Ok(e) = rx.try_recv() {
+            if let Event::Assigned(m, p) = e {
+                latest.insert(m, p);
+            }
+        }
+        if !produced && latest.len() == 2 && latest.values().all(|p| p.len() == 2) {
+            produce(&b, "events", 200, 200).await;
+            produced = true;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(seen.values().all(|n| *n == 1), "a record read twice");
+    assert!(readies.iter().all(|r| r.load(Ordering::SeqCst) > 0), "a ready callback never fired");
+    for c in members {
+        c.close().await;
+    }
+}

@@ -5,7 +5,7 @@
 //! ksqlDB REST server (`brook server`, or ksqlDB itself), as `ksql http://host:8088` does.
 //!
 //! Layout: [`repl`] (the session and the interactive loop), [`rest`] (the REST client),
-//! [`print`] (`PRINT` following a topic), [`complete`] (statement ends, tab completion),
+//! [`complete`] (statement ends, tab completion),
 //! [`render`] and [`describe`] (what is printed, as pure functions).
 //!
 //! Where Brook differs from the ksql CLI: embedded, the engine runs in the CLI's process, so
@@ -15,7 +15,6 @@
 
 mod complete;
 mod describe;
-mod print;
 pub mod render;
 mod repl;
 mod rest;
@@ -162,7 +161,7 @@ pub(crate) async fn run(args: SqlArgs, out: &mut dyn Write) -> anyhow::Result<()
     let session = std::thread::Builder::new().name("brook-sql".into()).spawn(move || -> (anyhow::Result<bool>, Option<Broker>) {
         let mut writer = ChannelWriter { buf: Vec::new(), tx };
         let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(80);
-        let mut s = Session { backend, rt, format, row_limit, timeout, interrupts, out: &mut writer, width, location };
+        let mut s = Session { backend, format, row_limit, timeout, interrupts, out: &mut writer, width, location };
         let result = (|| {
             if let (Backend::Embedded(e), true) = (&mut s.backend, script.is_some() || !std::io::stdin().is_terminal()) {
                 e.broker()?; // a script reports a broker that cannot open as the run's error

@@ -14,9 +14,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use brook_broker::client::{Consumer, ConsumerConfig, OffsetReset, TopicPartition};
 use brook_broker::Broker;
 use brook_sql_engine::engine::entities::{CommandStatus, FieldInfo};
+use brook_sql_engine::engine::print::{PrintSpec, Printer, TopicFollower};
 use brook_sql_engine::parser::ast::Statement;
 use brook_sql_engine::{Engine, EngineConfig, Row, StatementResult};
 use rustyline::error::ReadlineError;
@@ -24,7 +24,6 @@ use rustyline::history::FileHistory;
 use rustyline::{Config, Editor};
 
 use super::complete::{cli_command, split_statements, SqlHelper};
-use super::print::{PrintSpec, Printer};
 use super::render::{self, OutputFormat};
 use super::rest::{self, ClientState, RestClient};
 
@@ -85,7 +84,6 @@ pub(crate) enum Backend {
 /// One `brook sql` session.
 pub(crate) struct Session<'a> {
     pub(crate) backend: Backend,
-    pub(crate) rt: tokio::runtime::Handle,
     pub(crate) format: OutputFormat,
     pub(crate) row_limit: Option<u64>,
     pub(crate) timeout: Option<Duration>,
@@ -399,34 +397,19 @@ impl Session<'_> {
                 }
             }
             Backend::Embedded(e) => {
-                let broker = match e.broker() {
-                    Ok(b) => b.clone(),
+                let follower = e.broker().and_then(|b| TopicFollower::open(b, &spec.topic, spec.from_beginning).map_err(anyhow::Error::from));
+                let mut follower = match follower {
+                    Ok(f) => f,
                     Err(err) => {
                         self.emit(&format!("{}\n", crate::report(&err)));
                         return Flow::Failed;
                     }
                 };
-                let partitions = match broker.partition_count(&spec.topic, false) {
-                    Ok(n) => n,
-                    Err(_) => {
-                        self.emit(&format!(
-                            "Could not find topic '{}', or the KSQL user does not have permissions to list the topic. Topic names are case-sensitive.\n",
-                            spec.topic
-                        ));
-                        return Flow::Failed;
-                    }
-                };
-                let mut config = ConsumerConfig::default();
-                config.auto_offset_reset = if spec.from_beginning { OffsetReset::Earliest } else { OffsetReset::Latest };
-                let mut consumer = Consumer::new(broker, config);
-                let tps: Vec<TopicPartition> = (0..partitions).map(|p| TopicPartition { topic: spec.topic.clone(), partition: p }).collect();
-                consumer.assign(&tps);
                 let mut printer = Printer::new(spec);
                 while !self.stopped(seen, start) && !printer.done() {
-                    let rt = self.rt.clone();
-                    match rt.block_on(consumer.poll(Duration::from_millis(100))) {
+                    match follower.poll(Duration::from_millis(100)) {
                         Ok(records) => {
-                            let text: String = records.iter().map(|r| printer.consumer_record(r)).collect();
+                            let text: String = records.iter().map(|r| printer.record(r.partition, r.timestamp, r.key.as_deref(), r.value.as_deref())).collect();
                             if !text.is_empty() {
                                 self.emit(&text);
                             }
@@ -437,8 +420,6 @@ impl Session<'_> {
                         }
                     }
                 }
-                let rt = self.rt.clone();
-                rt.block_on(consumer.close());
             }
         }
         self.emit("Topic printing ceased\n");

@@ -23,11 +23,17 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) fn start() -> Server {
+        Self::start_with(&[])
+    }
+
+    /// With more `brook server` flags.
+    pub(crate) fn start_with(flags: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let (kafka, ksql) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
         let child = Command::new(env!("CARGO_BIN_EXE_brook"))
             .args(["server", "--listen", &kafka, "--ksql-listen", &ksql, "--data-dir"])
             .arg(dir.path().join("data"))
+            .args(flags)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -156,6 +162,23 @@ fn the_user_and_password_go_out_as_basic_auth() {
 }
 
 #[test]
+fn a_server_with_basic_auth_lets_the_user_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.properties");
+    std::fs::write(&users, "alice: s3cret,admin\n").unwrap();
+    let server = Server::start_with(&["--ksql-auth", users.to_str().unwrap()]);
+    let (ok, out, err) = sql(&[&server.url, "-u", "alice", "-p", "s3cret", "-e", "SHOW STREAMS;"]);
+    assert!(ok, "{err}");
+    assert!(out.contains(" KSQL_PROCESSING_LOG "), "{out}");
+    for creds in [&["-u", "alice", "-p", "wrong"][..], &[]] {
+        let args: Vec<&str> = [server.url.as_str()].into_iter().chain(creds.iter().copied()).chain(["-e", "SHOW STREAMS;"]).collect();
+        let (ok, _, err) = sql(&args);
+        assert!(!ok);
+        assert!(err.contains("the server refused the credentials (HTTP 401 Unauthorized)"), "{err}");
+    }
+}
+
+#[test]
 fn an_unreachable_server_is_named() {
     let url = format!("http://127.0.0.1:{}", free_port());
     let (ok, _, err) = sql(&[&url, "-e", "SHOW STREAMS;"]);
@@ -203,6 +226,15 @@ fn the_repl_over_rest_in_a_terminal() {
     t.wait_for("|Rhine ", 1);
     t.keys(&["C-c"]);
     t.wait_for("Query terminated", 1);
+    next_prompt();
+
+    // PRINT without LIMIT follows the topic on the server until Ctrl-C.
+    t.line("PRINT 'rivers' FROM BEGINNING;");
+    t.wait_for("value: {\"NAME\":\"Rhine\"}, partition: 0", 1);
+    assert!(t.screen().contains("Key format: JSON or KAFKA_STRING\nValue format: JSON or KAFKA_STRING\n"), "{}", t.screen());
+    assert!(!t.screen().contains("Topic printing ceased"), "PRINT stopped by itself:\n{}", t.screen());
+    t.keys(&["C-c"]);
+    t.wait_for("Topic printing ceased", 1);
     next_prompt();
 
     // A pull query on a table the server materializes.

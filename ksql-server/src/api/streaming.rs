@@ -13,6 +13,7 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use brook_sql_engine::engine::entities::FieldInfo;
+use brook_sql_engine::engine::print::{PrintSpec, Printer, TopicFollower};
 use brook_sql_engine::engine::push::PushQuery;
 use brook_sql_engine::parser::ast::Statement;
 use brook_sql_engine::{Row, StatementResult};
@@ -29,8 +30,10 @@ use crate::{json, session, Error, Result, Shared};
 pub(crate) enum Started {
     Pull { id: String, schema: Vec<FieldInfo>, rows: Vec<Row> },
     Push(PushQuery),
-    /// `PRINT`'s lines (`/query` only).
+    /// `PRINT`'s lines (`/query` only, test mode: the records there when it ran).
     Printed(Vec<String>),
+    /// `PRINT` following the topic (`/query` only, live mode).
+    Print(TopicFollower, Printer),
 }
 
 /// How rows are framed in the response.
@@ -112,6 +115,13 @@ pub(crate) async fn start(
                     let message = if allow_print { "Expected exactly one query or PRINT statement" } else { "Expected exactly one query statement" };
                     return Err(Error::Statement { code: BAD_STATEMENT, message: message.into(), statement_text: sql.clone(), entities: vec![] });
                 }
+                if let (Ok(s), Some(broker)) = (&parsed, e.broker()) {
+                    if let Some(Statement::Print { topic, from_beginning, interval, limit }) = s.first().map(|s| &s.statement) {
+                        let follower = TopicFollower::open(broker, topic, *from_beginning).map_err(|err| statement_error(&err, &sql, vec![]))?;
+                        let spec = PrintSpec { topic: topic.clone(), from_beginning: *from_beginning, interval: interval.unwrap_or(1), limit: *limit };
+                        return Ok(Started::Print(follower, Printer::new(spec)));
+                    }
+                }
                 let mut results = e.execute(&sql).map_err(|err| statement_error(&err, &sql, vec![]))?;
                 match results.pop() {
                     Some(StatementResult::Rows { schema, rows }) => Ok(Started::Pull { id: format!("pull_{}", uuid::Uuid::new_v4().simple()), schema, rows }),
@@ -137,7 +147,42 @@ pub(crate) fn body(shared: &Shared, started: Started, framing: Framing) -> Resul
         }
         Started::Printed(lines) => Ok(Body::from(lines.iter().map(|l| format!("{l}\n")).collect::<String>())),
         Started::Push(q) => push(shared, q, framing),
+        Started::Print(follower, printer) => print(shared, follower, printer),
     }
+}
+
+/// `PRINT`'s lines as the topic's records arrive, from a thread of its own, until its `LIMIT`,
+/// the client going away (noticed within 100 ms) or shutdown (it is registered with the push
+/// queries, under a `print_` id).
+fn print(shared: &Shared, mut follower: TopicFollower, mut printer: Printer) -> Result<Body> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::result::Result<Bytes, Infallible>>(16);
+    let id = format!("print_{}", uuid::Uuid::new_v4().simple());
+    let stop = Arc::new(PushStop::default());
+    let registry = Arc::clone(&shared.push_queries);
+    registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id.clone(), Arc::clone(&stop));
+    let thread_id = id.clone();
+    let spawned = std::thread::Builder::new().name("brook-print".into()).spawn(move || {
+        while !stop.stopped.load(Ordering::Acquire) && !tx.is_closed() && !printer.done() {
+            match follower.poll(std::time::Duration::from_millis(100)) {
+                Ok(records) => {
+                    let text: String = records.iter().map(|r| printer.record(r.partition, r.timestamp, r.key.as_deref(), r.value.as_deref())).collect();
+                    if !text.is_empty() && tx.blocking_send(Ok(Bytes::from(text))).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.blocking_send(Ok(Bytes::from(format!("{e}\n"))));
+                    break;
+                }
+            }
+        }
+        registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&thread_id);
+    });
+    if let Err(e) = spawned {
+        shared.push_queries.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);
+        return Err(e.into());
+    }
+    Ok(Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)))
 }
 
 fn push(shared: &Shared, q: PushQuery, framing: Framing) -> Result<Body> {
@@ -160,7 +205,7 @@ impl PushStop {
 }
 
 /// Rows moved into one response chunk at most.
-const CHUNK_ROWS: usize = 256;
+const CHUNK_ROWS: usize = 64;
 
 /// A push query's response as a stream of chunks: the header, its rows as they arrive (what
 /// is ready goes out as one chunk), and the end (or an error line when the server dropped the

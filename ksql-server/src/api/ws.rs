@@ -92,7 +92,21 @@ fn row_message(line: &str) -> Message {
 
 /// Sends the schema and rows; `Ok(true)` when the query ended, `Ok(false)` when the client left.
 async fn stream(shared: &Shared, started: Started, socket: &mut WebSocket) -> Result<bool, String> {
+    if matches!(started, Started::Print(..)) {
+        // PRINT following the topic: each line a text message, as they come.
+        let mut body = streaming::body(shared, started, Framing::Delimited).map_err(|e| e.to_string())?.into_data_stream();
+        while let Some(chunk) = body.next().await {
+            let bytes = chunk.map_err(|e| e.to_string())?;
+            for l in String::from_utf8_lossy(&bytes).lines() {
+                if socket.send(Message::Text(l.to_owned().into())).await.is_err() {
+                    return Ok(false);
+                }
+            }
+        }
+        return Ok(true);
+    }
     let schema = match &started {
+        Started::Print(..) => return Ok(true),
         Started::Pull { schema, .. } => schema,
         Started::Push(q) => &q.schema,
         Started::Printed(lines) => {

@@ -150,6 +150,16 @@ pub trait StreamsConsumer: Send {
     fn waker(&self) -> Option<Waker> {
         None
     }
+    /// Switches the consumer to cooperative use by a
+    /// [`StreamThreadPool`](super::StreamThreadPool), before `subscribe`: `poll` never waits
+    /// (not for records, not for a group rebalance), and `ready` is called, from any thread,
+    /// whenever a poll may return something new (records appended, a rebalance done, a
+    /// wakeup). Returns `false` when the seam cannot (the default): the pool then polls the
+    /// consumer every `poll.ms` while it is idle.
+    fn set_cooperative(&mut self, ready: Waker) -> bool {
+        let _ = ready;
+        false
+    }
 }
 
 /// Interrupts a consumer's `poll` ([`StreamsConsumer::waker`]).
@@ -561,6 +571,11 @@ impl StreamsConsumer for EmbeddedConsumer {
     fn waker(&self) -> Option<Waker> {
         let handle = self.consumer.wakeup_handle();
         Some(Box::new(move || handle.wakeup()))
+    }
+
+    fn set_cooperative(&mut self, ready: Waker) -> bool {
+        self.consumer.set_nonblocking(self.rt.handle().clone(), Arc::from(ready));
+        true
     }
 
     fn close(self: Box<Self>) {

@@ -19,7 +19,7 @@ use brook_state_store::OffsetCheckpoint;
 use parking_lot::{Condvar, Mutex};
 
 use super::client::{ClientSupplier, RestoreConsumer, StreamsAdmin};
-use super::kafka_streams::join_until;
+use super::kafka_streams::join_thread_until;
 use super::stream_thread::consumer_settings;
 use crate::config::StreamsConfig;
 use crate::engine::{InputRecord, OutputRecord, RecordCollector, TaskEngine, TaskFactory, TopicPartition};
@@ -249,7 +249,7 @@ impl GlobalThread {
         if handle.as_ref().is_some_and(|h| h.thread().id() == std::thread::current().id()) {
             return true;
         }
-        let stopped = join_until(&mut handle, deadline);
+        let stopped = join_thread_until(&mut handle, deadline);
         if !stopped {
             *self.handle.lock() = handle;
         }

@@ -20,6 +20,7 @@ use super::global_thread::GlobalThread;
 use super::metadata::ThreadMetadata;
 use super::process_id;
 use super::restore_listener::StateRestoreListener;
+use super::pool::{StreamThreadPool, Unit};
 use super::shared::SharedRuntime;
 use super::state::{State, ThreadState};
 use super::stream_thread::{self, ThreadContext, ThreadShared};
@@ -36,7 +37,15 @@ pub type UncaughtExceptionHandler = Box<dyn Fn(&Error) -> UncaughtExceptionRespo
 
 struct ThreadEntry {
     shared: Arc<ThreadShared>,
-    handle: Option<JoinHandle<()>>,
+    runner: Runner,
+}
+
+/// What runs a stream thread.
+enum Runner {
+    /// Its own OS thread (`None` once joined).
+    Thread(Option<JoinHandle<()>>),
+    /// A unit of a [`StreamThreadPool`].
+    Unit(Arc<Unit>),
 }
 
 struct Inner {
@@ -56,6 +65,8 @@ struct Inner {
     ctx: Mutex<Option<Arc<ThreadContext>>>,
     /// The lock on `state.dir/<application.id>` held while running.
     dir_lock: Mutex<Option<brook_broker::DirLock>>,
+    /// The pool that runs the stream threads, when the instance was given one.
+    pool: Option<StreamThreadPool>,
 }
 
 /// Runs a topology: stream threads consume the topology's source topics as one consumer group
@@ -124,13 +135,10 @@ impl KafkaStreams {
         config: StreamsConfig,
         client: impl ClientSupplier + 'static,
     ) -> Result<KafkaStreams> {
-        if config.application_id.is_empty() {
-            return Err(Error::Config("application.id must be set".into()));
-        }
         if config.num_stream_threads == 0 {
             tracing::warn!("num.stream.threads=0: the instance runs no tasks until a thread is added");
         }
-        KafkaStreams::build(factory, config, client)
+        KafkaStreams::build(factory, config, client, None)
     }
 
     /// An instance in state `CREATED` whose clients run their background tasks (heartbeats,
@@ -151,14 +159,39 @@ impl KafkaStreams {
         runtime: SharedRuntime,
     ) -> Result<KafkaStreams> {
         config.runtime = Some(runtime);
-        KafkaStreams::build(factory, config, client)
+        KafkaStreams::build(factory, config, client, None)
+    }
+
+    /// An instance in state `CREATED` whose stream threads are units of `pool` instead of OS
+    /// threads, run a bounded step at a time by the pool's workers together with the stream
+    /// threads of every other instance given the pool; its clients run their background tasks
+    /// on the pool's [`SharedRuntime`] (as [`with_runtime`](Self::with_runtime)). Everything else
+    /// is as with dedicated threads: `num.stream.threads` units, each with its consumer,
+    /// transactional producer and thread index; rebalances, commits, standbys, state
+    /// transitions; a unit that errors or panics goes to the uncaught exception handler and
+    /// stops only this instance's work. See [`StreamThreadPool`] for an example.
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub fn with_pool(
+        factory: Arc<dyn TaskFactory>,
+        mut config: StreamsConfig,
+        client: impl ClientSupplier + 'static,
+        pool: StreamThreadPool,
+    ) -> Result<KafkaStreams> {
+        config.runtime = Some(pool.runtime().clone());
+        KafkaStreams::build(factory, config, client, Some(pool))
     }
 
     fn build(
         factory: Arc<dyn TaskFactory>,
         config: StreamsConfig,
         client: impl ClientSupplier + 'static,
+        pool: Option<StreamThreadPool>,
     ) -> Result<KafkaStreams> {
+        if config.application_id.is_empty() {
+            return Err(Error::Config("application.id must be set".into()));
+        }
         let app_dir = config.state_dir.join(&config.application_id);
         let process_id = process_id::load_or_create(&app_dir)?;
         Ok(KafkaStreams {
@@ -177,6 +210,7 @@ impl KafkaStreams {
                 global: Mutex::new(None),
                 ctx: Mutex::new(None),
                 dir_lock: Mutex::new(None),
+                pool,
             }),
         })
     }
@@ -353,7 +387,7 @@ impl KafkaStreams {
         let Some(mut entry) = entry else { return Ok(None) };
         entry.shared.request_stop();
         let name = entry.shared.name.clone();
-        if !join_until(&mut entry.handle, Instant::now() + timeout) {
+        if !join_until(&mut entry.runner, Instant::now() + timeout) {
             return Err(Error::Timeout(format!("stream thread {name} did not stop within {timeout:?}")));
         }
         Inner::recompute_state(&self.inner);
@@ -436,8 +470,17 @@ impl Drop for KafkaStreams {
     }
 }
 
-/// Joins a thread, waiting at most until `deadline`; `true` when it finished.
-pub(super) fn join_until(handle: &mut Option<JoinHandle<()>>, deadline: Instant) -> bool {
+/// Joins a stream thread (an OS thread or a pool unit), waiting at most until `deadline`;
+/// `true` when it finished.
+fn join_until(runner: &mut Runner, deadline: Instant) -> bool {
+    match runner {
+        Runner::Thread(h) => join_thread_until(h, deadline),
+        Runner::Unit(u) => u.join_until(deadline),
+    }
+}
+
+/// Joins an OS thread, waiting at most until `deadline`; `true` when it finished.
+pub(super) fn join_thread_until(handle: &mut Option<JoinHandle<()>>, deadline: Instant) -> bool {
     let Some(h) = handle.take() else { return true };
     while !h.is_finished() {
         if Instant::now() >= deadline {
@@ -526,23 +569,38 @@ impl Inner {
         let name = shared.name.clone();
         let weak = Arc::downgrade(inner);
         let s = shared.clone();
-        let handle = std::thread::Builder::new()
-            .name(format!("StreamThread-{index}"))
-            .spawn(move || {
-                // A panic (a bug, in a processor or a client) ends this thread as an error
-                // would, for the handler to judge, instead of leaving it RUNNING and dead.
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| stream_thread::run(&s)))
-                    .unwrap_or_else(|panic| {
-                        *s.core.lock() = None;
-                        Err(Error::IllegalState(format!("stream thread panicked: {}", panic_message(panic.as_ref()))))
-                    });
-                *s.state.lock() = ThreadState::Dead;
-                if let Some(inner) = weak.upgrade() {
-                    Inner::thread_exited(&inner, &s, result);
-                }
-            })
-            .map_err(|e| Error::Broker(brook_broker::Error::storage("spawning a stream thread", e)))?;
-        threads.push(ThreadEntry { shared, handle: Some(handle) });
+        // After the thread's end: DEAD, then the uncaught exception handler.
+        let exited = move |result: Result<()>| {
+            *s.state.lock() = ThreadState::Dead;
+            if let Some(inner) = weak.upgrade() {
+                Inner::thread_exited(&inner, &s, result);
+            }
+        };
+        let runner = match &inner.pool {
+            Some(pool) => Runner::Unit(pool.submit(shared.clone(), inner.config.poll, Box::new(exited))),
+            None => {
+                let s = shared.clone();
+                let handle = std::thread::Builder::new()
+                    .name(format!("StreamThread-{index}"))
+                    .spawn(move || {
+                        // A panic (a bug, in a processor or a client) ends this thread as an error
+                        // would, for the handler to judge, instead of leaving it RUNNING and dead.
+                        let result =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| stream_thread::run(&s)))
+                                .unwrap_or_else(|panic| {
+                                    *s.core.lock() = None;
+                                    Err(Error::IllegalState(format!(
+                                        "stream thread panicked: {}",
+                                        panic_message(panic.as_ref())
+                                    )))
+                                });
+                        exited(result);
+                    })
+                    .map_err(|e| Error::Broker(brook_broker::Error::storage("spawning a stream thread", e)))?;
+                Runner::Thread(Some(handle))
+            }
+        };
+        threads.push(ThreadEntry { shared, runner });
         Ok(name)
     }
 
@@ -624,13 +682,13 @@ impl Inner {
         }
         let mut all = true;
         for t in &mut entries {
-            all &= join_until(&mut t.handle, deadline);
+            all &= join_until(&mut t.runner, deadline);
         }
         // Threads replaced while we were joining.
         let late: Vec<ThreadEntry> = std::mem::take(&mut *inner.threads.lock());
         for mut t in late {
             t.shared.request_stop();
-            all &= join_until(&mut t.handle, deadline);
+            all &= join_until(&mut t.runner, deadline);
         }
         // The global thread stops last, as in Kafka.
         let global = inner.global.lock().take();
@@ -646,7 +704,7 @@ impl Inner {
 }
 
 /// The text of a caught panic.
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+pub(super) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     panic
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())

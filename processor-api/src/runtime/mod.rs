@@ -99,10 +99,16 @@
 //! `Q x (3 T + 1)`. Stream threads stay OS threads (a slow one holds no shared worker), and a
 //! stream thread that panics is handled as one that failed.
 //!
+//! [`KafkaStreams::with_pool`] goes further: the instance's stream threads are units of a
+//! [`StreamThreadPool`], whose `N` workers run the stream threads of every instance given it a
+//! bounded step at a time (poll without waiting, process about 20,000 records or 100 ms,
+//! punctuate, commit when due) and park the idle ones until their consumer wakes them, so `Q`
+//! instances need `N + SharedRuntime::threads()` threads. Semantics are those of OS stream
+//! threads (see [`StreamThreadPool`]).
+//!
 //! # Not supported yet
 //!
-//! Cooperative rebalancing (threads use the eager range assignor). A bounded pool of stream
-//! threads shared by instances (each instance has its own `num.stream.threads`).
+//! Cooperative rebalancing (threads use the eager range assignor).
 
 pub mod client;
 #[cfg(feature = "kafka")]
@@ -110,6 +116,7 @@ pub mod kafka;
 mod global_thread;
 mod kafka_streams;
 mod metadata;
+mod pool;
 mod process_id;
 mod restore_listener;
 mod shared;
@@ -131,5 +138,6 @@ pub use kafka_streams::{
 };
 pub use metadata::{KeyQueryMetadata, ThreadMetadata};
 pub use restore_listener::StateRestoreListener;
+pub use pool::StreamThreadPool;
 pub use shared::SharedRuntime;
 pub use state::State;

@@ -179,7 +179,7 @@ impl ClientRuntime {
         }
     }
 
-    fn handle(&self) -> &Handle {
+    pub(crate) fn handle(&self) -> &Handle {
         match self {
             ClientRuntime::Own(rt) => rt.handle(),
             ClientRuntime::Shared(s) => s.handle(),

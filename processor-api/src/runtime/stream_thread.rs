@@ -17,7 +17,7 @@ use super::metadata::ThreadMetadata;
 use super::restore_listener::StateRestoreListener;
 use super::standby::Standbys;
 use super::state::ThreadState;
-use super::task_manager::{is_fenced, Core, StandbyTimers};
+use super::task_manager::{is_fenced, Core, StandbyTimers, MAX_PROCESS_TIME, MAX_RECORDS_PER_ITERATION};
 use super::topics::TopologyTopics;
 use crate::config::StreamsConfig;
 use crate::engine::{TaskEngine, TaskFactory, TaskId, TopicPartition};
@@ -255,8 +255,59 @@ impl RebalanceHandler for Handler {
     }
 }
 
-/// Runs a stream thread to its end; the error is what the uncaught exception handler sees.
+/// A started stream thread: its group consumer and the subscription version it follows.
+pub(crate) struct Started {
+    consumer: Box<dyn StreamsConsumer>,
+    version: u64,
+}
+
+/// How a loop iteration ([`step`]) polls and how much it processes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pace {
+    /// Poll with a zero timeout always (a pooled unit: it is parked instead of waiting);
+    /// otherwise wait up to `poll.ms` when nothing is buffered.
+    pub(crate) never_wait: bool,
+    /// Records processed per iteration, at most (about).
+    pub(crate) max_records: usize,
+    /// Time spent processing per iteration, at most (about).
+    pub(crate) max_time: Duration,
+}
+
+impl Pace {
+    /// A dedicated OS thread: waits in poll, processes up to 20,000 records or 100 ms.
+    pub(crate) const DEDICATED: Pace =
+        Pace { never_wait: false, max_records: MAX_RECORDS_PER_ITERATION, max_time: MAX_PROCESS_TIME };
+}
+
+/// What one loop iteration came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Asked to stop (or abandoned): call [`finish`].
+    Stop,
+    /// It polled or processed records, or has records buffered: run it again soon.
+    Busy,
+    /// Nothing polled, nothing buffered: nothing to do until new records or `poll.ms`.
+    Idle,
+}
+
+/// Runs a stream thread to its end on the calling OS thread; the error is what the uncaught
+/// exception handler sees.
 pub(crate) fn run(shared: &Arc<ThreadShared>) -> Result<()> {
+    let mut started = start(shared, None)?;
+    let result = loop {
+        match step(shared, &mut started, Pace::DEDICATED) {
+            Ok(Step::Stop) => break Ok(()),
+            Ok(Step::Busy | Step::Idle) => {}
+            Err(e) => break Err(e),
+        }
+    };
+    finish(shared, started, result)
+}
+
+/// Creates the thread's clients and subscribes. `pooled`: the thread is a unit of a
+/// [`StreamThreadPool`](super::StreamThreadPool) and this wakes it; its consumer is switched
+/// to never waiting (when the seam can) and calls it when a poll may return something new.
+pub(crate) fn start(shared: &Arc<ThreadShared>, pooled: Option<Arc<dyn Fn() + Send + Sync>>) -> Result<Started> {
     let ctx = shared.ctx.clone();
     let config = &ctx.config;
     let mut producer =
@@ -293,10 +344,32 @@ pub(crate) fn run(shared: &Arc<ThreadShared>) -> Result<()> {
         standby: StandbyTimers::new(),
     });
     let (version, topics) = ctx.topics.versioned_subscription();
+    if let Some(wake) = &pooled {
+        let w = wake.clone();
+        if !consumer.set_cooperative(Box::new(move || w())) {
+            tracing::debug!(thread = %shared.name, "the client seam cannot wake a pooled stream thread; it polls every poll.ms");
+        }
+    }
     consumer.subscribe(&topics, Box::new(Handler { shared: shared.clone() }))?;
-    tracing::info!(thread = %shared.name, ?topics, "stream thread started");
-    *shared.waker.lock() = consumer.waker();
-    let result = run_loop(shared, consumer.as_mut(), version);
+    tracing::info!(thread = %shared.name, ?topics, pooled = pooled.is_some(), "stream thread started");
+    let consumer_waker = consumer.waker();
+    *shared.waker.lock() = match (consumer_waker, pooled) {
+        (Some(c), Some(p)) => Some(Box::new(move || {
+            c();
+            p();
+        })),
+        (Some(c), None) => Some(c),
+        (None, Some(p)) => Some(Box::new(move || p())),
+        (None, None) => None,
+    };
+    Ok(Started { consumer, version })
+}
+
+/// Ends a started thread: a final commit and clean close after `result` is `Ok`, a dirty close
+/// after an error, nothing committed when abandoned. Returns `result`.
+pub(crate) fn finish(shared: &Arc<ThreadShared>, started: Started, result: Result<()>) -> Result<()> {
+    let ctx = &shared.ctx;
+    let Started { mut consumer, .. } = started;
     *shared.waker.lock() = None;
     if shared.abandon.load(Ordering::SeqCst) {
         // Like a crash: nothing is committed; the tasks and clients are just dropped.
@@ -346,52 +419,58 @@ fn resubscribe(shared: &Arc<ThreadShared>, consumer: &mut dyn StreamsConsumer, v
     Ok(())
 }
 
-fn run_loop(shared: &Arc<ThreadShared>, consumer: &mut dyn StreamsConsumer, mut version: u64) -> Result<()> {
-    let poll_timeout = shared.ctx.config.poll;
-    loop {
-        if shared.stop.load(Ordering::SeqCst) || shared.abandon.load(Ordering::SeqCst) {
-            return Ok(());
+/// One loop iteration: poll, add records, process (bounded by `pace`), punctuate, standbys,
+/// commit when due.
+pub(crate) fn step(shared: &Arc<ThreadShared>, started: &mut Started, pace: Pace) -> Result<Step> {
+    if shared.stop.load(Ordering::SeqCst) || shared.abandon.load(Ordering::SeqCst) {
+        return Ok(Step::Stop);
+    }
+    let consumer = started.consumer.as_mut();
+    resubscribe(shared, consumer, &mut started.version)?;
+    let busy = shared.core.lock().as_ref().is_some_and(Core::has_buffered);
+    let timeout = if busy || pace.never_wait { Duration::ZERO } else { shared.ctx.config.poll };
+    let records = consumer.poll(timeout)?;
+    if shared.abandon.load(Ordering::SeqCst) {
+        return Ok(Step::Stop);
+    }
+    let polled = !records.is_empty();
+    let mut guard = shared.core.lock();
+    let Some(core) = guard.as_mut() else { return Ok(Step::Stop) };
+    if let Some(assigned) = core.pending_assignment.take() {
+        core.assign(&assigned)?;
+        drop(guard);
+        shared.set_state(ThreadState::Running);
+        guard = shared.core.lock();
+    }
+    let Some(core) = guard.as_mut() else { return Ok(Step::Stop) };
+    if core.needs_reinit {
+        core.reinit(consumer)?;
+        // Records fetched before the rewind are dropped; they come again.
+        return Ok(Step::Busy);
+    }
+    core.add_records(records, consumer);
+    let step = core.process_bounded(pace.max_records, pace.max_time).and_then(|n| core.punctuate().map(|()| n));
+    let processed = match step {
+        Ok(n) => n,
+        Err(e) if core.eos() && is_fenced(&e) => {
+            core.recover_from_failed_commit(&e)?;
+            return Ok(Step::Busy);
         }
-        resubscribe(shared, consumer, &mut version)?;
-        let busy = shared.core.lock().as_ref().is_some_and(Core::has_buffered);
-        let records = consumer.poll(if busy { Duration::ZERO } else { poll_timeout })?;
-        if shared.abandon.load(Ordering::SeqCst) {
-            return Ok(());
-        }
-        let mut guard = shared.core.lock();
-        let Some(core) = guard.as_mut() else { return Ok(()) };
-        if let Some(assigned) = core.pending_assignment.take() {
-            core.assign(&assigned)?;
-            drop(guard);
-            shared.set_state(ThreadState::Running);
-            guard = shared.core.lock();
-        }
-        let Some(core) = guard.as_mut() else { return Ok(()) };
-        if core.needs_reinit {
-            core.reinit(consumer)?;
-            // Records fetched before the rewind are dropped; they come again.
-            continue;
-        }
-        core.add_records(records, consumer);
-        let step = core.process().and_then(|_| core.punctuate());
-        if let Err(e) = step {
-            if core.eos() && is_fenced(&e) {
+        Err(e) => return Err(e),
+    };
+    core.resume_drained(consumer);
+    core.maintain_standbys();
+    if core.commit_due() {
+        let group = consumer.group_metadata();
+        if let Err(e) = core.commit(&mut |o| consumer.commit(o), &group) {
+            if core.eos() {
                 core.recover_from_failed_commit(&e)?;
-                continue;
-            }
-            return Err(e);
-        }
-        core.resume_drained(consumer);
-        core.maintain_standbys();
-        if core.commit_due() {
-            let group = consumer.group_metadata();
-            if let Err(e) = core.commit(&mut |o| consumer.commit(o), &group) {
-                if core.eos() {
-                    core.recover_from_failed_commit(&e)?;
-                } else {
-                    return Err(e);
-                }
+            } else {
+                return Err(e);
             }
         }
     }
+    // Records buffered that the tasks would not process (waiting for `max.task.idle.ms`) do
+    // not make the thread busy: a pooled unit is parked until new records or `poll.ms`.
+    Ok(if polled || processed > 0 { Step::Busy } else { Step::Idle })
 }

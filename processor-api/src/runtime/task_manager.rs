@@ -17,9 +17,9 @@ use crate::error::{Error, Result};
 /// Records processed per task before moving to the next task.
 const PROCESS_BATCH: usize = 256;
 /// At most this many records per loop iteration before polling again.
-const MAX_RECORDS_PER_ITERATION: usize = 20_000;
+pub(crate) const MAX_RECORDS_PER_ITERATION: usize = 20_000;
 /// At most this long processing before polling again.
-const MAX_PROCESS_TIME: Duration = Duration::from_millis(100);
+pub(crate) const MAX_PROCESS_TIME: Duration = Duration::from_millis(100);
 
 /// Changelog records applied to standby tasks per loop iteration, at most (about).
 const STANDBY_RECORDS_PER_ITERATION: usize = 10_000;
@@ -291,8 +291,8 @@ impl Core {
         self.tasks.values().any(|t| t.initialized && t.inputs.iter().any(|tp| t.engine.buffered(tp) > 0))
     }
 
-    /// Processes buffered records, bounded; returns how many.
-    pub(crate) fn process(&mut self) -> Result<usize> {
+    /// Processes buffered records, at most about `max_records` or `max_time`; returns how many.
+    pub(crate) fn process_bounded(&mut self, max_records: usize, max_time: Duration) -> Result<usize> {
         let started = Instant::now();
         let now = brook_common::now_ms();
         let eos = self.eos();
@@ -315,7 +315,7 @@ impl Core {
                     progressed = true;
                 }
             }
-            if !progressed || total >= MAX_RECORDS_PER_ITERATION || started.elapsed() >= MAX_PROCESS_TIME {
+            if !progressed || total >= max_records || started.elapsed() >= max_time {
                 break;
             }
         }

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use brook_broker::record::{decode_batch_bytes, BatchBuilder, BatchHeader, Compression, Header, Record, BATCH_HEADER_LEN};
 use brook_broker::{Broker, IsolationLevel, OffsetSpec};
-use brook_processor_api::runtime::{Embedded, SharedRuntime};
+use brook_processor_api::runtime::Embedded;
 use brook_processor_api::{KafkaStreams, StreamsConfig, TaskFactory};
 use bytes::Bytes;
 
-use super::{partition_of, streams_err, Cluster};
+use super::{partition_of, streams_err, Cluster, StreamThreads};
 use crate::engine::OutputRecord;
 use crate::{Error, Result};
 
@@ -115,11 +115,12 @@ impl Cluster for EmbeddedCluster {
         Ok(out)
     }
 
-    fn streams(&self, factory: Arc<dyn TaskFactory>, config: StreamsConfig, runtime: Option<&SharedRuntime>) -> Result<KafkaStreams> {
+    fn streams(&self, factory: Arc<dyn TaskFactory>, config: StreamsConfig, threads: StreamThreads<'_>) -> Result<KafkaStreams> {
         let client = Embedded::new(self.broker.clone());
-        match runtime {
-            Some(rt) => KafkaStreams::with_runtime(factory, config, client, rt.clone()),
-            None => KafkaStreams::new(factory, config, client),
+        match threads {
+            StreamThreads::Pool(pool) => KafkaStreams::with_pool(factory, config, client, pool.clone()),
+            StreamThreads::Own(Some(rt)) => KafkaStreams::with_runtime(factory, config, client, rt.clone()),
+            StreamThreads::Own(None) => KafkaStreams::new(factory, config, client),
         }
         .map_err(streams_err)
     }

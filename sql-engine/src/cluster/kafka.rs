@@ -9,7 +9,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use brook_processor_api::runtime::{Kafka, SharedRuntime};
+use brook_processor_api::runtime::Kafka;
 use brook_processor_api::{KafkaStreams, StreamsConfig, TaskFactory};
 use parking_lot::Mutex;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -21,7 +21,7 @@ use rdkafka::message::{Header as RdHeader, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::{partition_of, streams_err, unknown_topic, Cluster};
+use super::{partition_of, streams_err, unknown_topic, Cluster, StreamThreads};
 use crate::engine::OutputRecord;
 use crate::{Error, Result};
 
@@ -262,7 +262,13 @@ impl Cluster for KafkaCluster {
         Ok(self.read_ranges(topic, &ranges)?.into_iter().flatten().map(|(_, r)| r).collect())
     }
 
-    fn streams(&self, factory: Arc<dyn TaskFactory>, config: StreamsConfig, runtime: Option<&SharedRuntime>) -> Result<KafkaStreams> {
+    /// librdkafka runs its own threads and cannot wake a pooled unit: pooled queries get OS
+    /// stream threads here (on the pool's client runtime).
+    fn streams(&self, factory: Arc<dyn TaskFactory>, config: StreamsConfig, threads: StreamThreads<'_>) -> Result<KafkaStreams> {
+        let runtime = match threads {
+            StreamThreads::Pool(pool) => Some(pool.runtime()),
+            StreamThreads::Own(rt) => rt,
+        };
         let mut client = Kafka::new(self.bootstrap_servers.clone());
         for (k, v) in &self.common {
             client = client.with(k.clone(), v.clone());

@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use brook_processor_api::runtime::SharedRuntime;
+use brook_processor_api::runtime::{SharedRuntime, StreamThreadPool};
 use brook_processor_api::{KafkaStreams, StreamsConfig, TaskFactory};
 
 pub(crate) use self::embedded::committed_records;
@@ -107,13 +107,23 @@ pub trait Cluster: Send + Sync + fmt::Debug {
     ///
     /// # Errors
     /// The runtime's (state directory, clients).
-    fn streams(&self, factory: Arc<dyn TaskFactory>, config: StreamsConfig, runtime: Option<&SharedRuntime>) -> Result<KafkaStreams>;
+    fn streams(&self, factory: Arc<dyn TaskFactory>, config: StreamsConfig, threads: StreamThreads<'_>) -> Result<KafkaStreams>;
 
     /// The in-process broker, when this is the embedded cluster: what reads it directly (the
     /// shared push-query readers long-poll its partitions) asks here.
     fn embedded_broker(&self) -> Option<&brook_broker::Broker> {
         None
     }
+}
+
+/// Where the stream threads of a query's [`KafkaStreams`] run.
+#[derive(Debug, Clone, Copy)]
+pub enum StreamThreads<'a> {
+    /// Units of the engine's stream-thread pool (persistent queries); a cluster whose clients
+    /// cannot wake a pooled unit may run OS threads on the pool's runtime instead.
+    Pool(&'a StreamThreadPool),
+    /// OS threads of the query's own, their clients on the shared runtime when there is one.
+    Own(Option<&'a SharedRuntime>),
 }
 
 /// `unknown topic "t"`.

@@ -51,7 +51,7 @@ pub const MAX_STALL_MS: &str = "ksql.query.push.shared.max.stall.ms";
 pub const SHARED_ENABLED: &str = "ksql.query.push.shared.enabled";
 
 /// Rows a subscriber takes from the ring at once.
-const TAKE_ROWS: usize = 256;
+const TAKE_ROWS: usize = 64;
 /// The most bytes one fetch of one partition reads.
 const FETCH_BYTES: usize = 1 << 20;
 

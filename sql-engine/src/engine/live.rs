@@ -3,8 +3,12 @@
 //! `_confluent-ksql-<service id>query_<query id>`; `INSERT INTO ... VALUES` and the processing
 //! log append to topics through the cluster directly.
 //!
-//! The queries of one engine share one client runtime ([`SharedRuntime`]): each query's only
-//! threads of its own are its stream threads (docs/streams-runtime.md).
+//! The queries of one engine share one client runtime ([`SharedRuntime`]), and the persistent
+//! queries' stream threads are units of one [`StreamThreadPool`] of `ksql.query.pool.threads`
+//! workers (default: twice the CPUs; `0`: each stream thread is an OS thread of its own), so
+//! hundreds of queries run on a bounded number of threads (docs/streams-runtime.md). Push
+//! queries keep OS threads of their own: a full row queue blocks their stream thread, which
+//! must not hold a pool worker.
 //!
 //! Where Brook differs from ksqlDB: one `KafkaStreams` instance (and its stream threads) per
 //! query, not one shared instance; processing-log entries are appended by a flusher thread
@@ -16,7 +20,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use brook_processor_api::runtime::SharedRuntime;
+use brook_processor_api::runtime::{SharedRuntime, StreamThreadPool};
+
+use crate::cluster::StreamThreads;
 use brook_processor_api::{HandlerResponse, KafkaStreams, State, StreamsConfig, Topology, TopologyTaskFactory};
 use bytes::Bytes;
 
@@ -32,6 +38,8 @@ pub(crate) struct LiveRuntime {
     queries: BTreeMap<String, KafkaStreams>,
     /// The queries' client runtime; `None` when it could not start (each query then has its own).
     shared: Option<SharedRuntime>,
+    /// The persistent queries' stream threads; `None` with `ksql.query.pool.threads=0`.
+    pool: Option<StreamThreadPool>,
     stop_flusher: Arc<AtomicBool>,
     log: Arc<ProcessingLog>,
     flusher: Option<thread::JoinHandle<()>>,
@@ -45,13 +53,13 @@ impl std::fmt::Debug for LiveRuntime {
     }
 }
 
-/// Runs `topology` on a new [`KafkaStreams`] over `cluster` (on the shared runtime, if any) and,
-/// with `wait`, waits until it runs. One still rebalancing after 30 s is kept (a member of a
-/// killed instance holds its group until its session times out) and goes on starting.
-fn launch(cluster: &dyn Cluster, shared: Option<&SharedRuntime>, id: &str, mut config: StreamsConfig, topology: Topology, wait: bool) -> Result<KafkaStreams> {
+/// Runs `topology` on a new [`KafkaStreams`] over `cluster` and, with `wait`, waits until it
+/// runs. One still rebalancing after 30 s is kept (a member of a killed instance holds its group
+/// until its session times out) and goes on starting.
+fn launch(cluster: &dyn Cluster, threads: StreamThreads<'_>, id: &str, mut config: StreamsConfig, topology: Topology, wait: bool) -> Result<KafkaStreams> {
     config.deserialization_exception_handler = HandlerResponse::Continue;
     let factory = Arc::new(TopologyTaskFactory::new(topology, &config).map_err(|e| Error::Eval(e.to_string()))?);
-    let streams = cluster.streams(factory, config, shared)?;
+    let streams = cluster.streams(factory, config, threads)?;
     streams.start().map_err(|e| Error::Eval(e.to_string()))?;
     if !wait {
         return Ok(streams);
@@ -65,7 +73,9 @@ fn launch(cluster: &dyn Cluster, shared: Option<&SharedRuntime>, id: &str, mut c
 }
 
 impl LiveRuntime {
-    pub(crate) fn new(cluster: Arc<dyn Cluster>, log: Arc<ProcessingLog>, log_topic: String) -> Self {
+    /// `pool_threads`: workers of the persistent queries' stream-thread pool (`None`: twice
+    /// the CPUs; `Some(0)`: no pool).
+    pub(crate) fn new(cluster: Arc<dyn Cluster>, log: Arc<ProcessingLog>, log_topic: String, pool_threads: Option<usize>) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let (c, s, l) = (cluster.clone(), stop.clone(), log.clone());
         // Writes entries as they arrive; on stop, writes what is left and ends.
@@ -93,17 +103,30 @@ impl LiveRuntime {
             }
         };
         let shared = SharedRuntime::new().map_err(|e| tracing::warn!(error = %e, "cannot start the shared query runtime; each query gets its own")).ok();
-        LiveRuntime { cluster, queries: BTreeMap::new(), shared, stop_flusher: stop, log, flusher, feeds: Arc::new(Feeds::default()) }
+        let workers = pool_threads.unwrap_or_else(StreamThreadPool::default_workers);
+        let pool = match (&shared, workers) {
+            (Some(rt), 1..) => StreamThreadPool::new(workers, rt.clone())
+                .map_err(|e| tracing::warn!(error = %e, "cannot start the query thread pool; each query gets its own threads"))
+                .ok(),
+            _ => None,
+        };
+        LiveRuntime { cluster, queries: BTreeMap::new(), shared, pool, stop_flusher: stop, log, flusher, feeds: Arc::new(Feeds::default()) }
     }
 
-    /// Runs `topology` on a new [`KafkaStreams`] of this runtime and waits until it runs.
+    /// Runs `topology` on a new [`KafkaStreams`] with stream threads of its own (push queries)
+    /// and waits until it runs.
     pub(crate) fn launch(&self, id: &str, config: StreamsConfig, topology: Topology) -> Result<KafkaStreams> {
-        launch(self.cluster.as_ref(), self.shared.as_ref(), id, config, topology, true)
+        launch(self.cluster.as_ref(), StreamThreads::Own(self.shared.as_ref()), id, config, topology, true)
     }
 
-    /// Starts a query on the runtime and, with `wait`, waits until it runs.
+    /// Starts a persistent query on the runtime (its stream threads on the pool) and, with
+    /// `wait`, waits until it runs.
     pub(crate) fn start(&mut self, id: &str, config: StreamsConfig, topology: Topology, wait: bool) -> Result<()> {
-        let streams = launch(self.cluster.as_ref(), self.shared.as_ref(), id, config, topology, wait)?;
+        let threads = match &self.pool {
+            Some(pool) => StreamThreads::Pool(pool),
+            None => StreamThreads::Own(self.shared.as_ref()),
+        };
+        let streams = launch(self.cluster.as_ref(), threads, id, config, topology, wait)?;
         self.queries.insert(id.to_owned(), streams);
         Ok(())
     }

@@ -16,6 +16,7 @@ mod ddl;
 pub mod entities;
 pub mod fanout;
 mod live;
+pub mod print;
 pub mod processing_log;
 pub mod push;
 mod pull;
@@ -44,6 +45,10 @@ use crate::format::FormatInfo;
 use crate::function::FunctionRegistry;
 use crate::parser::ast::{ParsedStatement, Statement};
 use crate::{Column, Error, Result};
+
+/// The server property that sizes the pool of worker threads running the stream threads of
+/// every persistent query (default: twice the CPUs; `0`: each stream thread is an OS thread).
+pub const POOL_THREADS: &str = "ksql.query.pool.threads";
 
 /// How an [`Engine`] is set up.
 #[derive(Debug, Clone)]
@@ -149,7 +154,15 @@ impl Engine {
         let log = ProcessingLog::new();
         let log_topic = processing_log_topic(&config.service_id);
         let runtime = match &config.cluster {
-            Some(c) => Runtime::Live(LiveRuntime::new(c.clone(), log.clone(), log_topic)),
+            Some(c) => {
+                let pool_threads = match config.properties.get(POOL_THREADS) {
+                    Some(v) => Some(v.trim().parse::<usize>().map_err(|_| {
+                        Error::Analysis(format!("invalid value for property \"{POOL_THREADS}\": \"{v}\" (a number of threads, 0 for none)"))
+                    })?),
+                    None => None,
+                };
+                Runtime::Live(LiveRuntime::new(c.clone(), log.clone(), log_topic, pool_threads))
+            }
             None => Runtime::Test(TestPipeline::new(config.state_dir.clone())?),
         };
         let mut engine = Engine {
@@ -175,6 +188,14 @@ impl Engine {
     /// As [`Engine::new`].
     pub fn new_test() -> Result<Self> {
         Self::new(EngineConfig::test())
+    }
+
+    /// The in-process broker live queries run on; `None` in test mode and over a Kafka cluster.
+    pub fn broker(&self) -> Option<&brook_broker::Broker> {
+        match &self.runtime {
+            Runtime::Live(l) => l.cluster.embedded_broker(),
+            Runtime::Test(_) => None,
+        }
     }
 
     /// The catalog.

@@ -60,6 +60,8 @@ pub struct PushQuery {
 enum Rows {
     Dedicated(Arc<RowQueue>),
     Shared(Subscription),
+    /// A shared query after `close`: its subscription is gone, so it holds no rows back.
+    Left,
 }
 
 impl std::fmt::Debug for PushQuery {
@@ -78,6 +80,7 @@ impl PushQuery {
         let next = match &mut self.rows {
             Rows::Dedicated(q) => q.pop(timeout),
             Rows::Shared(s) => s.next_row(timeout),
+            Rows::Left => Next::End(None),
         };
         self.took(next)
     }
@@ -92,6 +95,7 @@ impl PushQuery {
         let next = match &mut self.rows {
             Rows::Dedicated(q) => q.poll(cx.waker()),
             Rows::Shared(s) => s.poll_next_row(cx.waker()),
+            Rows::Left => Next::End(None),
         };
         match self.took(next) {
             Some(r) => Poll::Ready(Some(r)),
@@ -141,7 +145,7 @@ impl PushQuery {
 
     /// Whether the query reads its source's shared reader (else it runs its own topology).
     pub fn is_shared(&self) -> bool {
-        matches!(self.rows, Rows::Shared(_))
+        matches!(self.rows, Rows::Shared(_) | Rows::Left)
     }
 
     /// Stops the query. A dedicated query's queue is closed first, so a stream thread blocked
@@ -149,6 +153,9 @@ impl PushQuery {
     /// source's reader (which stops when nobody is left).
     pub fn close(&mut self) {
         self.ended = true;
+        if matches!(self.rows, Rows::Shared(_)) {
+            self.rows = Rows::Left;
+        }
         if let Some(f) = self.on_close.take() {
             if let Rows::Dedicated(q) = &self.rows {
                 q.close();

@@ -32,7 +32,7 @@ pub(crate) fn digits(u: i128) -> u8 {
 }
 
 /// Whether `|u|` has at most `precision` digits.
-fn fits(u: i128, precision: u8) -> bool {
+pub(crate) fn fits(u: i128, precision: u8) -> bool {
     POW10.get(usize::from(precision)).is_none_or(|&p| u.unsigned_abs() < p)
 }
 

@@ -182,6 +182,9 @@ fn kernel(n: &Node, batch: &RecordBatch) -> Result<ArrayRef> {
                 SqlType::Int => Arc::new(int_arith::<Int32Type>(*op, l.as_primitive(), r.as_primitive())?),
                 SqlType::BigInt => Arc::new(int_arith::<Int64Type>(*op, l.as_primitive(), r.as_primitive())?),
                 SqlType::Double => Arc::new(double_arith(*op, l.as_primitive(), r.as_primitive())),
+                SqlType::Decimal { precision, scale } if *op == ArithOp::Mul && decimal_scale(&l) + decimal_scale(&r) == i16::from(*scale) => {
+                    Arc::new(decimal_mul(l.as_primitive(), r.as_primitive(), *precision, *scale)?)
+                }
                 // Decimals element by element with the row path's arithmetic (no rows built).
                 _ => elementwise(ty, len, |i| super::node::arith(*op, ty, array_value(l.as_ref(), i), array_value(r.as_ref(), i)))?,
             }
@@ -205,12 +208,60 @@ fn kernel(n: &Node, batch: &RecordBatch) -> Result<ArrayRef> {
                 (DataType::Int32, SqlType::Double) => Arc::new(e.as_primitive::<Int32Type>().unary::<_, Float64Type>(f64::from)),
                 (DataType::Int64, SqlType::Double) => Arc::new(e.as_primitive::<Int64Type>().unary::<_, Float64Type>(|v| v as f64)),
                 (DataType::Int64, SqlType::BigInt) | (DataType::Float64, SqlType::Double) => e,
+                (DataType::Int32 | DataType::Int64, SqlType::Decimal { precision, scale }) => int_to_decimal(&e, *precision, *scale)?,
                 // Other casts element by element with the row path's cast.
                 _ => elementwise(to, len, |i| super::cast::cast(array_value(e.as_ref(), i), to))?,
             }
         }
         _ => return eval_err!("no column kernel for {n:?}"),
     })
+}
+
+/// The scale of a `Decimal128` array (-1 for other arrays).
+fn decimal_scale(a: &ArrayRef) -> i16 {
+    match a.data_type() {
+        DataType::Decimal128(_, s) => i16::from(*s),
+        _ => -1,
+    }
+}
+
+fn overflow() -> Error {
+    Error::Eval("numeric overflow in decimal arithmetic".into())
+}
+
+/// `decimal::arith('*')` where the result scale is the sum of the scales (no rescaling): the
+/// product must fit `precision` digits on every valid row, else the batch fails.
+fn decimal_mul(l: &Decimal128Array, r: &Decimal128Array, precision: u8, scale: u8) -> Result<Decimal128Array> {
+    let nulls = NullBuffer::union(l.nulls(), r.nulls());
+    let valid = |i: usize| nulls.as_ref().is_none_or(|n| n.is_valid(i));
+    let mut out = Vec::with_capacity(l.len());
+    for (i, (&a, &b)) in l.values().iter().zip(r.values().iter()).enumerate() {
+        let u = match a.checked_mul(b) {
+            Some(u) if u == 0 || super::decimal::fits(u, precision) => u,
+            _ if !valid(i) => 0,
+            _ => return Err(overflow()),
+        };
+        out.push(u);
+    }
+    Decimal128Array::new(ScalarBuffer::from(out), nulls).with_precision_and_scale(precision, scale as i8).map_err(|e| Error::Eval(e.to_string()))
+}
+
+/// `decimal::from_i64` over a column of `INT` or `BIGINT`.
+fn int_to_decimal(e: &ArrayRef, precision: u8, scale: u8) -> Result<ArrayRef> {
+    let factor = super::decimal::pow10(u32::from(scale)).ok_or_else(overflow)?;
+    let nulls = e.nulls().cloned();
+    let valid = |i: usize| nulls.as_ref().is_none_or(|n| n.is_valid(i));
+    let convert = |i: usize, v: i64| match i128::from(v).checked_mul(factor) {
+        Some(u) if u == 0 || super::decimal::fits(u, precision) => Ok(u),
+        _ if !valid(i) => Ok(0),
+        _ => Err(overflow()),
+    };
+    let values: Vec<i128> = match e.data_type() {
+        DataType::Int32 => e.as_primitive::<Int32Type>().values().iter().enumerate().map(|(i, &v)| convert(i, i64::from(v))).collect::<Result<_>>()?,
+        _ => e.as_primitive::<Int64Type>().values().iter().enumerate().map(|(i, &v)| convert(i, v)).collect::<Result<_>>()?,
+    };
+    let array = Decimal128Array::new(ScalarBuffer::from(values), nulls).with_precision_and_scale(precision, scale as i8);
+    Ok(Arc::new(array.map_err(|e| Error::Eval(e.to_string()))?))
 }
 
 /// An array of type `ty` from `f` applied to each row (a failure fails the batch).
@@ -417,6 +468,7 @@ mod tests {
             // DECIMAL arithmetic (BIGINT widened to DECIMAL(19, 0)), element by element.
             bin(BinaryOp::Mul, col("B"), Expr::Literal(Literal::Decimal("0.908".into()))),
             bin(BinaryOp::Add, bin(BinaryOp::Mul, col("A"), Expr::Literal(Literal::Decimal("1.5".into()))), col("B")),
+            bin(BinaryOp::Mul, bin(BinaryOp::Mul, col("A"), Expr::Literal(Literal::Decimal("0.25".into()))), Expr::Literal(Literal::Decimal("-3.5".into()))),
         ];
         let registry = FunctionRegistry::new();
         let rows = rows();

@@ -1,6 +1,7 @@
-//! Many persistent queries in one live engine: they share one client runtime, so the process's
-//! threads stay bounded (see docs/streams-runtime.md, "Many instances in one process"), and a
-//! query that fails does not stop the others.
+//! Many persistent queries in one live engine: they share one client runtime and one pool of
+//! stream-thread workers, so the process's threads stay bounded whatever the number of queries
+//! (see docs/streams-runtime.md, "Many instances in one process"), and a query that fails does
+//! not stop the others.
 //!
 //! The thread count is a property of the whole process, so the test runs in a child process of
 //! its own (this test binary re-run on this one test): tests running beside it in the harness
@@ -10,6 +11,7 @@ use std::time::Instant;
 
 use brook_processor_api::runtime::SharedRuntime;
 use brook_sql_engine::catalog::QueryState;
+use brook_sql_engine::engine::POOL_THREADS;
 use brook_sql_engine::{Engine, StatementResult};
 
 use crate::engine_support::{live_setup, sorted_lines, wait_for};
@@ -17,6 +19,8 @@ use crate::engine_support::{live_setup, sorted_lines, wait_for};
 const CHILD_ENV: &str = "BROOK_MANY_QUERIES_CHILD";
 const QUERIES: usize = 200;
 const SOURCES: usize = 2;
+/// Workers of the queries' stream-thread pool.
+const POOL: usize = 3;
 
 /// Threads of this process.
 fn threads() -> usize {
@@ -41,12 +45,12 @@ fn expected(i: usize, n: i32) -> Vec<String> {
 }
 
 #[test]
-fn two_hundred_queries_share_one_runtime_and_a_failing_one_does_not_stop_the_others() {
+fn two_hundred_queries_share_a_bounded_thread_pool_and_a_failing_one_does_not_stop_the_others() {
     if std::env::var_os(CHILD_ENV).is_some() {
         many_queries();
         return;
     }
-    let name = "engine_many_queries::two_hundred_queries_share_one_runtime_and_a_failing_one_does_not_stop_the_others";
+    let name = "engine_many_queries::two_hundred_queries_share_a_bounded_thread_pool_and_a_failing_one_does_not_stop_the_others";
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .args([name, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, "1")
@@ -62,9 +66,10 @@ fn many_queries() {
     let (rt, _dir, broker, mut config) = live_setup(1);
     let _guard = rt.enter();
     config.properties.insert("ksql.streams.auto.offset.reset".into(), "earliest".into());
-    // A query reaches RUNNING when the poll that got its partitions returns: the 200 queries
-    // start one after the other.
-    config.properties.insert("ksql.streams.poll.ms".into(), "20".into());
+    // `poll.ms` stays at its default (100): a pooled query's consumer wakes its stream thread
+    // as soon as its group join is done, so starting 200 queries one after the other does not
+    // wait out a poll each; idle queries are polled every `poll.ms` for their commits.
+    config.properties.insert(POOL_THREADS.into(), POOL.to_string());
     // Before the engine: its processing-log flusher and the shared runtime come on top.
     let mut e = Engine::new(config).unwrap();
     for s in 0..SOURCES {
@@ -82,12 +87,13 @@ fn many_queries() {
     let started = t0.elapsed();
     let running = threads();
     // The harness's main and test threads; the test broker's runtime (1 worker, at most 1
-    // blocking thread); the engine's processing-log flusher; per query, its stream threads
-    // (num.stream.threads = 1); shared by all queries, the client runtime's workers and its
-    // bounded blocking pool. Before, each query also had a heartbeat and a linger runtime thread
-    // and a supervisor thread: 4 per query.
+    // blocking thread); the engine's processing-log flusher; shared by all queries, the pool's
+    // workers, which run every query's stream thread, and the client runtime's workers and its
+    // bounded blocking pool. Nothing per query: before the pool, each query had its stream
+    // thread (and before the shared runtime, a heartbeat and a linger runtime thread and a
+    // supervisor thread too: 4 per query).
     let shared = SharedRuntime::DEFAULT_WORKERS + SharedRuntime::DEFAULT_MAX_BLOCKING;
-    let bound = 2 + 2 + 1 + QUERIES + shared;
+    let bound = 2 + 2 + 1 + POOL + shared;
     println!("threads: {running} with {QUERIES} queries running (bound {bound}); started in {started:?}");
     assert!(running <= bound, "{running} threads with {QUERIES} queries, bound {bound}: {:?}", thread_names());
 

@@ -121,6 +121,7 @@ fn shared_push_queries_each_get_every_row_in_order() {
     assert!(even.is_complete());
     assert_eq!(even.next_row(Duration::from_millis(10)), None);
     assert_eq!(even.error(), None);
+    assert_eq!(e.shared_push_feeds()[0].subscribers, 40, "a query at its LIMIT leaves the reader");
     // The reader stops when the last subscriber leaves.
     drop(all);
     drop(even);

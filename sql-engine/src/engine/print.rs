@@ -1,22 +1,29 @@
-//! `PRINT topic [FROM BEGINNING] [INTERVAL n] [LIMIT n]` over the embedded broker: follows the
-//! topic's partitions until `LIMIT` records were printed or Ctrl-C, printing ksqlDB's
-//! `Key format: ...` / `Value format: ...` header (guessed from the first record's bytes) and one
-//! `rowtime: ..., key: ..., value: ..., partition: ...` line per record.
+//! `PRINT topic [FROM BEGINNING] [INTERVAL n] [LIMIT n]` that follows the topic: a
+//! [`TopicFollower`] reads the partitions of a topic on the broker as records arrive, a
+//! [`Printer`] turns records into ksqlDB's lines: the `Key format: ...` / `Value format: ...`
+//! header (guessed from the first record's bytes), then one
+//! `rowtime: ..., key: ..., value: ..., partition: ...` line per record. `brook sql` (embedded)
+//! and the REST server's `/query` both print through these.
 //!
 //! Where Brook differs from ksqlDB: the formats are guessed from the first record only (ksqlDB
 //! revises its guess over the first records and may say `MIXED`); no Avro or Protobuf guesses
 //! (Brook has no Schema Registry formats).
 
-use brook_broker::client::ConsumerRecord;
+use std::time::{Duration, Instant};
+
+use brook_broker::{Broker, IsolationLevel, OffsetSpec};
+use bytes::Bytes;
+
+use crate::{Error, Result};
 
 /// What `PRINT` was asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct PrintSpec {
-    pub(crate) topic: String,
-    pub(crate) from_beginning: bool,
+pub struct PrintSpec {
+    pub topic: String,
+    pub from_beginning: bool,
     /// Every n-th record is printed (1: all).
-    pub(crate) interval: u64,
-    pub(crate) limit: Option<u64>,
+    pub interval: u64,
+    pub limit: Option<u64>,
 }
 
 /// The formats ksqlDB considers, in the order it lists them, that fit `bytes`.
@@ -58,7 +65,7 @@ fn print_time(ms: i64) -> String {
 /// Turns records into `PRINT`'s lines: the header before the first, `INTERVAL` and `LIMIT`
 /// applied.
 #[derive(Debug)]
-pub(crate) struct Printer {
+pub struct Printer {
     spec: PrintSpec,
     key: Option<Vec<&'static str>>,
     value: Option<Vec<&'static str>>,
@@ -69,17 +76,19 @@ pub(crate) struct Printer {
 const UNKNOWN: &str = "\u{af}\\_(\u{30c4})_/\u{af} - no data processed";
 
 impl Printer {
-    pub(crate) fn new(spec: PrintSpec) -> Self {
+    #[must_use]
+    pub fn new(spec: PrintSpec) -> Self {
         Printer { spec, key: None, value: None, seen: 0, printed: 0 }
     }
 
     /// Whether `LIMIT` records were printed.
-    pub(crate) fn done(&self) -> bool {
+    #[must_use]
+    pub fn done(&self) -> bool {
         self.spec.limit.is_some_and(|l| self.printed >= l)
     }
 
     /// The lines for one record (empty when `INTERVAL` skips it or `LIMIT` was reached).
-    pub(crate) fn record(&mut self, partition: i32, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>) -> String {
+    pub fn record(&mut self, partition: i32, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>) -> String {
         if self.done() {
             return String::new();
         }
@@ -101,9 +110,67 @@ impl Printer {
         self.printed += 1;
         out
     }
+}
 
-    pub(crate) fn consumer_record(&mut self, r: &ConsumerRecord) -> String {
-        self.record(r.partition, r.timestamp, r.key.as_deref(), r.value.as_deref())
+/// One record read by a [`TopicFollower`].
+#[derive(Debug, Clone)]
+pub struct PrintRecord {
+    pub partition: i32,
+    pub timestamp: i64,
+    pub key: Option<Bytes>,
+    pub value: Option<Bytes>,
+}
+
+/// Follows every partition of a topic on the broker (committed records only).
+#[derive(Debug)]
+pub struct TopicFollower {
+    broker: Broker,
+    topic: String,
+    positions: Vec<i64>,
+}
+
+fn broker_err(e: brook_broker::Error) -> Error {
+    Error::Io(std::io::Error::other(e.to_string()))
+}
+
+impl TopicFollower {
+    /// Starts at the beginning of each partition, or at its end.
+    ///
+    /// # Errors
+    /// ksqlDB's message when the topic does not exist.
+    pub fn open(broker: &Broker, topic: &str, from_beginning: bool) -> Result<Self> {
+        let Ok(partitions) = broker.partition_count(topic, false) else {
+            return crate::analysis_err!("Could not find topic '{topic}', or the KSQL user does not have permissions to list the topic. Topic names are case-sensitive.");
+        };
+        let spec = if from_beginning { OffsetSpec::Earliest } else { OffsetSpec::Latest };
+        let positions = (0..partitions)
+            .map(|p| broker.list_offset(topic, p, spec, IsolationLevel::ReadCommitted).map(|(o, _)| o).map_err(broker_err))
+            .collect::<Result<Vec<i64>>>()?;
+        Ok(TopicFollower { broker: broker.clone(), topic: topic.to_owned(), positions })
+    }
+
+    /// The records that arrived, waiting up to `timeout` for the first.
+    ///
+    /// # Errors
+    /// Broker errors (a deleted topic).
+    pub fn poll(&mut self, timeout: Duration) -> Result<Vec<PrintRecord>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut out = Vec::new();
+            for (p, offset) in (0i32..).zip(self.positions.iter_mut()) {
+                let data = self.broker.fetch(&self.topic, p, *offset, 1 << 20, IsolationLevel::ReadCommitted).map_err(broker_err)?;
+                if data.records.is_empty() {
+                    continue;
+                }
+                let records = crate::cluster::committed_records(&data, offset)?;
+                out.extend(records.into_iter().map(|r| PrintRecord { partition: p, timestamp: r.timestamp, key: r.key, value: r.value }));
+            }
+            let now = Instant::now();
+            if !out.is_empty() || now >= deadline {
+                return Ok(out);
+            }
+            std::thread::sleep((deadline - now).min(Duration::from_millis(20)));
+        }
     }
 }
 
