@@ -7,7 +7,8 @@
 //! `<topic>-<partition>/` directory per partition. A directory named like a partition but absent
 //! from the catalog is debris of a creation that crashed half-way (the catalog is written last):
 //! at start-up an empty one is removed, one holding records is renamed `<dir>.<id>-stray` (as
-//! Kafka does with stray logs) and kept for the operator, each with a log line.
+//! Kafka does with stray logs) and kept for the operator, each with a log line. Directories not
+//! named like partitions are not the broker's and are left alone.
 
 use std::ops::Range;
 use std::path::Path;
@@ -82,8 +83,10 @@ pub(crate) fn sweep(root: &Path, topics: &[TopicMeta]) {
             let _ = std::fs::remove_dir_all(&path);
             continue;
         }
-        let owned = parse_partition_dir(&name).is_some_and(|(t, p)| counts.get(t).is_some_and(|n| p < *n));
-        if owned {
+        // Only directories named like partitions are the broker's: others (the SQL engine's
+        // state under `brook server`'s data directory) are left alone.
+        let Some((t, p)) = parse_partition_dir(&name) else { continue };
+        if counts.get(t).is_some_and(|n| p < *n) {
             continue;
         }
         if holds_records(&path) {

@@ -1,13 +1,13 @@
 //! The command topic, `_confluent-ksql-<service id>_command_topic` (one partition): every
 //! accepted statement that changes the catalog (`CREATE`, `DROP`, `ALTER`, `CREATE ... AS
-//! SELECT`, `INSERT INTO ... SELECT`, `TERMINATE`, `CREATE TYPE`, `DROP TYPE`) is appended with
-//! the properties it ran with, and replayed in order when the server starts, so a restarted
-//! server has the same streams, tables, types and queries (with the same query ids, so queries
-//! resume from their committed offsets).
+//! SELECT`, `INSERT INTO ... SELECT`, `TERMINATE`, `CREATE TYPE`, `DROP TYPE`) is appended as
+//! ksqlDB's `Command` (JSON: the statement, the properties in force, and its plan; see
+//! [`brook_sql_engine::plan::command`]) keyed by its `commandId` (`stream/`S`/create`), and
+//! applied in order when the server starts: the catalog and the queries are rebuilt from the
+//! recorded plans, not by planning the statements again, so every query keeps its id (and so
+//! its application id, committed offsets and state) and its semantics.
 //!
-//! Where Brook differs from ksqlDB: records are `{"statement","streamsProperties"}` JSON keyed
-//! by `commandId`, not ksqlDB's `Command` with its serialized plan, so a replay plans each
-//! statement again; statements that use `${variables}` are not recorded.
+//! A record that cannot be decoded or applied is logged and skipped; the server still starts.
 
 use std::collections::BTreeMap;
 
@@ -15,20 +15,10 @@ use std::sync::Arc;
 
 use brook_sql_engine::cluster::Cluster;
 use brook_sql_engine::engine::OutputRecord;
-use brook_sql_engine::parser::ast::Statement;
+use brook_sql_engine::plan::command::Command;
 use brook_sql_engine::Engine;
-use serde::{Deserialize, Serialize};
 
-use crate::{session, Error, Result};
-
-/// One record of the topic.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Command {
-    statement: String,
-    #[serde(default)]
-    streams_properties: BTreeMap<String, String>,
-}
+use crate::{Error, Result};
 
 /// The command topic on the engine's cluster.
 #[derive(Debug)]
@@ -41,19 +31,11 @@ fn cluster_err(e: brook_sql_engine::Error) -> Error {
     Error::Generic { code: crate::error::SERVER_ERROR, message: format!("command topic: {e}") }
 }
 
-/// Whether a statement is recorded.
-pub(crate) fn recorded(s: &Statement) -> bool {
-    matches!(
-        s,
-        Statement::CreateSource(_)
-            | Statement::CreateType { .. }
-            | Statement::DropType { .. }
-            | Statement::DropSource { .. }
-            | Statement::CreateAsSelect(_)
-            | Statement::InsertInto { .. }
-            | Statement::Terminate(_)
-            | Statement::AlterSource { .. }
-    )
+/// What replaying the topic did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Replayed {
+    pub(crate) applied: usize,
+    pub(crate) skipped: usize,
 }
 
 impl CommandTopic {
@@ -67,36 +49,40 @@ impl CommandTopic {
         Ok(CommandTopic { cluster, topic })
     }
 
-    /// Appends an accepted statement.
-    pub(crate) fn append(&self, command_id: &str, statement: &str, props: &BTreeMap<String, String>) -> Result<()> {
-        let value = serde_json::to_vec(&Command { statement: statement.to_owned(), streams_properties: props.clone() })
-            .map_err(|e| Error::bad_request(e.to_string()))?;
+    /// Appends a command the engine recorded, keyed by its `commandId`.
+    pub(crate) fn append(&self, command: &Command) -> Result<()> {
+        let command_id = crate::json::command_id(&command.statement);
+        let value = serde_json::to_vec(command).map_err(|e| Error::bad_request(e.to_string()))?;
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
         let record = OutputRecord { key: Some(command_id.as_bytes().to_vec()), value: Some(value), timestamp: now, headers: vec![] };
         self.cluster.append(&self.topic, &[record]).map_err(cluster_err)
     }
 
-    /// Runs every recorded statement on `engine`, in order; a statement that fails now is
-    /// logged and skipped, as ksqlDB skips commands it cannot execute on replay.
-    pub(crate) fn replay(&self, engine: &mut Engine) -> Result<usize> {
+    /// Applies every recorded command to `engine`, in order. A record that cannot be decoded
+    /// or applied now is logged (with its index among the topic's records) and skipped, as ksqlDB skips commands it cannot
+    /// execute on replay.
+    pub(crate) fn replay(&self, engine: &mut Engine) -> Result<Replayed> {
         let records = self.cluster.read_all(&self.topic).map_err(cluster_err)?;
-        let mut n = 0;
-        for r in records {
+        let mut done = Replayed::default();
+        for (index, r) in records.into_iter().enumerate() {
             let Some(value) = r.value else { continue };
             let command: Command = match serde_json::from_slice(&value) {
                 Ok(c) => c,
                 Err(e) => {
-                    tracing::warn!(error = %e, "skipping an unreadable command");
+                    tracing::error!(topic = %self.topic, record = index, error = %e, "skipping a command that cannot be decoded");
+                    done.skipped += 1;
                     continue;
                 }
             };
-            let outcome = session::scoped(engine, &command.streams_properties, &BTreeMap::new(), |e| e.execute(&command.statement));
-            match outcome {
-                Ok(_) => n += 1,
-                Err(e) => tracing::warn!(statement = %command.statement, error = %e, "a recorded statement failed on replay; skipped"),
+            match engine.apply_command(&command) {
+                Ok(()) => done.applied += 1,
+                Err(e) => {
+                    tracing::error!(topic = %self.topic, record = index, statement = %command.statement, error = %e, "skipping a command that cannot be applied");
+                    done.skipped += 1;
+                }
             }
         }
-        tracing::info!(commands = n, topic = %self.topic, "replayed the command topic");
-        Ok(n)
+        tracing::info!(applied = done.applied, skipped = done.skipped, topic = %self.topic, "replayed the command topic");
+        Ok(done)
     }
 }

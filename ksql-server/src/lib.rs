@@ -8,9 +8,9 @@
 //! per endpoint under [`api`]) send it work and await the answer, so tokio workers never block.
 //!
 //! Where Brook differs from ksqlDB (the full list is the `REST API` section of `docs/sql.md`):
-//! statements run one at a time against one engine; the command topic records statements
-//! as JSON, not ksqlDB's serialized plans; `streamsProperties` and `sessionVariables` apply to the request only;
-//! `/status` knows the commands of this process.
+//! statements run one at a time against one engine; the command topic's records are ksqlDB's
+//! `Command` JSON with Brook's own plan serialization inside; `streamsProperties` and
+//! `sessionVariables` apply to the request only; `/status` knows the commands of this process.
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), brook_ksql_server::Error> {
@@ -109,8 +109,10 @@ impl KsqlServer {
             let mut engine = Engine::new(engine)?;
             if let Some(c) = replay {
                 if let Err(e) = c.replay(&mut engine) {
-                    tracing::warn!(error = %e, "cannot replay the command topic");
+                    tracing::error!(error = %e, "cannot replay the command topic");
                 }
+                // From now on every statement that changes the catalog leaves a command.
+                engine.record_commands(true);
             }
             Ok(engine)
         })?;

@@ -102,13 +102,17 @@ async fn a_creation_failing_half_way_leaves_nothing_and_a_restart_sweeps_debris(
     std::fs::create_dir(dir.path().join("ghost-1")).unwrap();
     std::fs::write(dir.path().join("ghost-1").join("00000000000000000000.log"), b"records").unwrap();
     std::fs::create_dir(dir.path().join("t-10")).unwrap();
+    // Not named like a partition: someone else's (`brook server` keeps SQL state in `ksql/`).
+    std::fs::create_dir_all(dir.path().join("ksql").join("app")).unwrap();
+    std::fs::write(dir.path().join("ksql").join("app").join("state"), b"state").unwrap();
 
     let b = broker(dir.path()).await;
+    assert!(dir.path().join("ksql").join("app").join("state").exists(), "a directory not named like a partition is left alone");
     let left = partition_dirs(dir.path());
     let stray: Vec<&String> = left.iter().filter(|n| n.starts_with("ghost-1.") && n.ends_with("-stray")).collect();
     assert_eq!(stray.len(), 1, "the directory with records is quarantined: {left:?}");
     let t: Vec<String> = (0..10).map(|p| format!("t-{p}")).collect();
-    let owned: Vec<&String> = left.iter().filter(|n| !n.starts_with("ghost") && *n != "u-0").collect();
+    let owned: Vec<&String> = left.iter().filter(|n| !n.starts_with("ghost") && *n != "u-0" && *n != "ksql").collect();
     assert_eq!(owned.len(), 10, "empty debris is removed, the topics' partitions are kept: {left:?}");
     assert!(owned.iter().all(|n| t.contains(n)), "{left:?}");
     assert!(!b.list_topics().contains(&"ghost".to_owned()));

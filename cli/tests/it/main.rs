@@ -4,10 +4,11 @@
 #[path = "../../../tests/it/util.rs"]
 mod util;
 
+mod datagen;
 mod embedding;
 mod messages;
 mod readme;
-mod datagen;
+mod recovery;
 mod sql;
 mod sql_kafka;
 mod sql_rest;

@@ -63,7 +63,7 @@ fn query_endpoint(text: &str) -> Error {
 type Outcome = (Vec<Json>, Vec<(String, String)>);
 
 /// Runs every statement of `ksql` (on the engine thread).
-fn run(engine: &mut Engine, ksql: &str, props: &BTreeMap<String, String>, seq: &AtomicU64, log: Option<&CommandTopic>) -> Result<Outcome> {
+fn run(engine: &mut Engine, ksql: &str, seq: &AtomicU64, log: Option<&CommandTopic>) -> Result<Outcome> {
     let statements = match brook_sql_engine::parser::parse(ksql) {
         Ok(s) => s.into_iter().map(|s| (s.text.clone(), Some(s.statement))).collect::<Vec<_>>(),
         // `${var}` may not parse before substitution: the engine substitutes and runs it all.
@@ -75,15 +75,15 @@ fn run(engine: &mut Engine, ksql: &str, props: &BTreeMap<String, String>, seq: &
     }
     let mut entities = Vec::new();
     let mut commands = Vec::new();
-    for (text, statement) in &statements {
-        let results = engine.execute(text).map_err(|e| statement_error(&e, text, entities.clone()))?;
-        if let (Some(log), Some(s)) = (log, statement) {
-            if crate::command_topic::recorded(s) {
-                if let Err(e) = log.append(&json::command_id(text), text, props) {
-                    return Err(Error::Statement { code: SERVER_ERROR, message: e.to_string(), statement_text: text.clone(), entities });
-                }
+    for (text, _) in &statements {
+        let executed = engine.execute(text);
+        // What ran is recorded, even when a later statement of the same text failed.
+        for command in engine.take_commands() {
+            if let Some(Err(e)) = log.map(|l| l.append(&command)) {
+                return Err(Error::Statement { code: SERVER_ERROR, message: e.to_string(), statement_text: command.statement, entities });
             }
         }
+        let results = executed.map_err(|e| statement_error(&e, text, entities.clone()))?;
         for r in &results {
             let n = if matches!(r, brook_sql_engine::StatementResult::Status(_)) { seq.fetch_add(1, Ordering::Relaxed) + 1 } else { seq.load(Ordering::Relaxed) };
             match json::statement_entity(text, r, n) {
@@ -108,7 +108,7 @@ pub(crate) async fn handle(state: State, headers: HeaderMap, body: Body) -> Resu
     let seq = Arc::clone(&state.sequence);
     let log = state.command_topic.clone();
     let (entities, commands) =
-        state.engine.call(move |e| session::scoped(e, &props, &vars, |e| run(e, &req.ksql, &props, &seq, log.as_deref()))).await??;
+        state.engine.call(move |e| session::scoped(e, &props, &vars, |e| run(e, &req.ksql, &seq, log.as_deref()))).await??;
     state.commands.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(commands);
     let content_type = if wants_json(&headers) { JSON } else { KSQL_V1_JSON };
     Ok(([(header::CONTENT_TYPE, content_type)], Json::Array(entities).to_string()).into_response())

@@ -126,6 +126,8 @@ const STREAMS_PROPERTIES: &[&str] = &[
     "fetch.min.bytes",
     "fetch.max.wait.ms",
     "max.poll.records",
+    "session.timeout.ms",
+    "heartbeat.interval.ms",
     "isolation.level",
     "linger.ms",
     "batch.size",

@@ -5,8 +5,6 @@
 //! the background, then shuts the server down) and the server keeps running; `deleteTopicList`
 //! takes exact topic names (no regular expressions), deleted with the source over them.
 
-use std::collections::BTreeMap;
-
 use axum::body::Body;
 use axum::Json;
 use brook_sql_engine::Engine;
@@ -27,13 +25,14 @@ struct TerminateArgs {
 
 /// Runs `sql`, recording it in the command topic when it succeeds.
 fn run(engine: &mut Engine, log: Option<&CommandTopic>, sql: &str) -> bool {
-    match engine.execute(sql) {
-        Ok(_) => {
-            if let Err(e) = log.map_or(Ok(()), |l| l.append(&crate::json::command_id(sql), sql, &BTreeMap::new())) {
-                tracing::warn!(error = %e, statement = sql, "cannot record a statement");
-            }
-            true
+    let executed = engine.execute(sql);
+    for command in engine.take_commands() {
+        if let Some(Err(e)) = log.map(|l| l.append(&command)) {
+            tracing::warn!(error = %e, statement = sql, "cannot record a statement");
         }
+    }
+    match executed {
+        Ok(_) => true,
         Err(e) => {
             tracing::debug!(error = %e, statement = sql, "terminate");
             false

@@ -79,3 +79,54 @@ async fn a_restarted_server_replays_the_command_topic() {
     assert_eq!(before, after);
     insta::assert_json_snapshot!("replayed", after);
 }
+
+/// The command topic's records: `(key, value)` text.
+fn command_records(broker: &brook_broker::Broker) -> Vec<(String, String)> {
+    let data = broker.fetch("_confluent-ksql-default__command_topic", 0, 0, 1 << 20, brook_broker::IsolationLevel::ReadCommitted).unwrap();
+    let mut rest = data.records.clone();
+    let mut records = Vec::new();
+    while rest.len() >= brook_broker::record::BATCH_HEADER_LEN {
+        let header = brook_broker::record::BatchHeader::parse(&rest).unwrap();
+        records.extend(brook_broker::record::decode_batch_bytes(rest.split_to(header.total_len())).unwrap().1);
+    }
+    records.iter().map(|r| (String::from_utf8_lossy(r.key.as_deref().unwrap()).into_owned(), String::from_utf8_lossy(r.value.as_deref().unwrap()).into_owned())).collect()
+}
+
+fn append_command(broker: &brook_broker::Broker, key: &str, value: &[u8]) {
+    let mut b = brook_broker::record::BatchBuilder::new(brook_broker::record::Compression::None);
+    b.push(0, Some(key.as_bytes()), Some(value), &[]);
+    broker.produce("_confluent-ksql-default__command_topic", 0, &mut b.build().unwrap()).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_carry_their_plan_and_a_bad_one_is_skipped_on_restart() {
+    let srv = TestServer::start().await;
+    let (status, _, body) = srv
+        .post(
+            "/ksql",
+            &json!({
+                "ksql": "CREATE STREAM S (ID INT KEY, V INT) WITH (KAFKA_TOPIC='s', PARTITIONS=1, FORMAT='JSON'); SET 'auto.offset.reset'='earliest'; CREATE STREAM T AS SELECT ID, V FROM S WHERE V > 1;",
+                "streamsProperties": { "processing.guarantee": "exactly_once_v2" },
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let records = command_records(srv.broker());
+    let keys: Vec<&str> = records.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["stream/`S`/create", "stream/`T`/create"]);
+    let csas: serde_json::Value = serde_json::from_str(&records[1].1).unwrap();
+    assert_eq!(csas["statement"], "CREATE STREAM T AS SELECT ID, V FROM S WHERE V > 1");
+    assert_eq!(csas["streamsProperties"], json!({ "auto.offset.reset": "earliest", "processing.guarantee": "exactly_once_v2" }));
+    assert_eq!(csas["plan"]["@type"], "ksqlPlanV1");
+    assert_eq!(csas["plan"]["queryPlan"]["queryId"], "CSAS_T_0");
+    // An undecodable record and one that no longer applies (T exists by then), then more.
+    append_command(srv.broker(), "stream/`X`/create", b"{not json");
+    append_command(srv.broker(), "stream/`T`/create", records[1].1.as_bytes());
+    srv.ksql("CREATE STREAM U AS SELECT ID, V FROM S;").await;
+    let show = "SHOW STREAMS; SHOW QUERIES;";
+    let before = srv.ksql(show).await;
+    let srv = srv.restart().await;
+    assert_eq!(srv.ksql(show).await, before, "the server starts without the bad records and with every good one");
+    let ids: Vec<&str> = before[1]["queries"].as_array().unwrap().iter().map(|q| q["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["CSAS_T_0", "CSAS_U_1"]);
+}

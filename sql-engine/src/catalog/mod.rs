@@ -198,6 +198,14 @@ impl Catalog {
         }
     }
 
+    /// Makes sure later ids do not reuse `id`'s number (`CSAS_S_7` -> the next id is at
+    /// least 8), for queries registered with a recorded id.
+    pub fn reserve_query_id(&mut self, id: &str) {
+        if let Some(n) = id.rsplit('_').next().and_then(|n| n.parse::<u64>().ok()) {
+            self.next_query = self.next_query.max(n + 1);
+        }
+    }
+
     /// Registers a query.
     pub fn add_query(&mut self, query: QueryInfo) {
         self.queries.insert(query.id.clone(), query);

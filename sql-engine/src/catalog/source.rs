@@ -52,7 +52,7 @@ pub struct TimestampColumn {
 }
 
 /// A stream or table.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DataSource {
     pub name: String,
     pub kind: SourceKind,

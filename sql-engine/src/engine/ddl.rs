@@ -7,6 +7,7 @@ use crate::catalog::{kind_name, DataSource, TimestampColumn, WindowInfo, WindowT
 use crate::engine::processing_log::{processing_log_schema, processing_log_topic, PROCESSING_LOG_STREAM};
 use crate::engine::{status, Engine, Runtime, StatementResult};
 use crate::format::{formats_from_properties, FormatDefaults, FormatInfo};
+use crate::plan::command::DdlCommand;
 use crate::parser::ast::{AstType, ColumnConstraint, CreateSource, Literal, Properties, SourceKind, TableElement};
 use crate::{analysis_err, Column, ColumnNamespace, Error, LogicalSchema, Result};
 
@@ -212,6 +213,7 @@ pub(crate) fn create_source(engine: &mut Engine, c: &CreateSource, text: &str) -
         is_sink: false,
         statement: text.to_owned(),
     };
+    engine.record(text, Some(DdlCommand::create(source.clone(), c.or_replace)), None);
     engine.catalog.add_source(source, c.or_replace)?;
     let what = if c.kind == SourceKind::Stream { "Stream" } else { "Table" };
     Ok(status(text, format!("{what} created"), None))
@@ -248,6 +250,7 @@ pub(crate) fn drop_source(engine: &mut Engine, kind: SourceKind, name: &str, if_
         return analysis_err!("{what} {name} does not exist.");
     }
     let dropped = engine.catalog.drop_source(name, kind)?;
+    engine.record(text, Some(DdlCommand::DropSource { source_name: name.to_owned(), data_source_type: kind }), None);
     if delete_topic {
         match &engine.runtime {
             Runtime::Test(_) => {
@@ -276,16 +279,19 @@ pub(crate) fn alter_source(engine: &mut Engine, kind: SourceKind, name: &str, ad
         return analysis_err!("ALTER command is not supported for CREATE ... AS statements.");
     }
     let mut source = existing.clone();
+    let mut new_columns = Vec::new();
     for e in add {
         if source.schema.find(&e.name).is_some() {
             return analysis_err!("Cannot add column {} to schema. A column with the same name already exists.", e.name);
         }
         let ty = e.ty.resolve(&|n| engine.catalog.named_type(n).cloned())?;
-        source.schema.columns.push(Column { name: e.name.clone(), ty, namespace: ColumnNamespace::Value });
+        new_columns.push(Column { name: e.name.clone(), ty, namespace: ColumnNamespace::Value });
+        source.schema.columns.push(new_columns[new_columns.len() - 1].clone());
     }
     formats_of(&source).validate(&source.schema)?;
     source.statement = format!("{}; {text}", source.statement);
     engine.catalog.add_source(source, true)?;
+    engine.record(text, Some(DdlCommand::AlterSource { source_name: name.to_owned(), data_source_type: kind, new_columns }), None);
     let what = if kind == SourceKind::Stream { "Stream" } else { "Table" };
     Ok(status(text, format!("{what} {name} altered."), None))
 }
@@ -297,8 +303,11 @@ fn formats_of(s: &DataSource) -> crate::format::SourceFormats {
 /// `CREATE TYPE`.
 pub(crate) fn create_type(engine: &mut Engine, name: &str, ty: &AstType, if_not_exists: bool, text: &str) -> Result<StatementResult> {
     let resolved = ty.resolve(&|n| engine.catalog.named_type(n).cloned())?;
-    engine.catalog.add_type(name, resolved.clone(), if_not_exists)?;
-    engine.env.types.insert(name.to_owned(), resolved.clone());
+    // With IF NOT EXISTS over an existing type, nothing changes.
+    if engine.catalog.add_type(name, resolved.clone(), if_not_exists)? {
+        engine.env.types.insert(name.to_owned(), resolved.clone());
+        engine.record(text, Some(DdlCommand::RegisterType { type_name: name.to_owned(), ty: resolved.clone() }), None);
+    }
     Ok(status(text, format!("Registered custom type with name '{name}' and SQL type {resolved}"), None))
 }
 
@@ -311,5 +320,6 @@ pub(crate) fn drop_type(engine: &mut Engine, name: &str, if_exists: bool, text: 
         return analysis_err!("Type {name} does not exist.");
     }
     engine.env.types.remove(name);
+    engine.record(text, Some(DdlCommand::DropType { type_name: name.to_owned() }), None);
     Ok(status(text, format!("Dropped type '{name}'"), None))
 }

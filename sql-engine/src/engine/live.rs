@@ -53,15 +53,21 @@ impl std::fmt::Debug for LiveRuntime {
     }
 }
 
-/// Runs `topology` on a new [`KafkaStreams`] over `cluster` and waits until it runs.
-fn launch(cluster: &dyn Cluster, threads: StreamThreads<'_>, id: &str, mut config: StreamsConfig, topology: Topology) -> Result<KafkaStreams> {
+/// Runs `topology` on a new [`KafkaStreams`] over `cluster` and, with `wait`, waits until it
+/// runs. One still rebalancing after 30 s is kept (a member of a killed instance holds its group
+/// until its session times out) and goes on starting.
+fn launch(cluster: &dyn Cluster, threads: StreamThreads<'_>, id: &str, mut config: StreamsConfig, topology: Topology, wait: bool) -> Result<KafkaStreams> {
     config.deserialization_exception_handler = HandlerResponse::Continue;
     let factory = Arc::new(TopologyTaskFactory::new(topology, &config).map_err(|e| Error::Eval(e.to_string()))?);
     let streams = cluster.streams(factory, config, threads)?;
     streams.start().map_err(|e| Error::Eval(e.to_string()))?;
-    let (state, ok) = streams.wait_for_state(Duration::from_secs(30), |s| s == State::Running);
-    if !ok {
-        return Err(Error::Eval(format!("query {id} did not start: {}", state.name())));
+    if !wait {
+        return Ok(streams);
+    }
+    match streams.wait_for_state(Duration::from_secs(30), |s| s == State::Running) {
+        (_, true) => {}
+        (State::Rebalancing, false) => tracing::warn!(query = id, "query still rebalancing after 30 s; it goes on starting"),
+        (state, false) => return Err(Error::Eval(format!("query {id} did not start: {}", state.name()))),
     }
     Ok(streams)
 }
@@ -110,17 +116,17 @@ impl LiveRuntime {
     /// Runs `topology` on a new [`KafkaStreams`] with stream threads of its own (push queries)
     /// and waits until it runs.
     pub(crate) fn launch(&self, id: &str, config: StreamsConfig, topology: Topology) -> Result<KafkaStreams> {
-        launch(self.cluster.as_ref(), StreamThreads::Own(self.shared.as_ref()), id, config, topology)
+        launch(self.cluster.as_ref(), StreamThreads::Own(self.shared.as_ref()), id, config, topology, true)
     }
 
-    /// Starts a persistent query on the runtime (its stream threads on the pool) and waits until
-    /// it runs.
-    pub(crate) fn start(&mut self, id: &str, config: StreamsConfig, topology: Topology) -> Result<()> {
+    /// Starts a persistent query on the runtime (its stream threads on the pool) and, with
+    /// `wait`, waits until it runs.
+    pub(crate) fn start(&mut self, id: &str, config: StreamsConfig, topology: Topology, wait: bool) -> Result<()> {
         let threads = match &self.pool {
             Some(pool) => StreamThreads::Pool(pool),
             None => StreamThreads::Own(self.shared.as_ref()),
         };
-        let streams = launch(self.cluster.as_ref(), threads, id, config, topology)?;
+        let streams = launch(self.cluster.as_ref(), threads, id, config, topology, wait)?;
         self.queries.insert(id.to_owned(), streams);
         Ok(())
     }

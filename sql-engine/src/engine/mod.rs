@@ -11,6 +11,7 @@
 //! - variables are substituted into the rest of a request after each statement runs, so a
 //!   `${var}` used before its `DEFINE` in the same request fails.
 
+mod command;
 mod ddl;
 pub mod entities;
 pub mod fanout;
@@ -132,6 +133,10 @@ pub struct Engine {
     /// Test mode's topics and their partition counts.
     test_topics: BTreeMap<String, i32>,
     transient: AtomicU64,
+    /// The commands recorded since [`Engine::take_commands`]; `None` while not recording.
+    recorded: Option<Vec<crate::plan::command::Command>>,
+    /// Applying a recorded command: live queries start without waiting to run.
+    replaying: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -170,6 +175,8 @@ impl Engine {
             runtime,
             test_topics: BTreeMap::new(),
             transient: AtomicU64::new(0),
+            recorded: None,
+            replaying: false,
         };
         ddl::create_processing_log_stream(&mut engine)?;
         Ok(engine)

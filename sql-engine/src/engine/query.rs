@@ -10,6 +10,7 @@ use crate::engine::{status, Engine, OutputRecord, Runtime, StatementResult};
 use crate::format::{sink_formats, SourceFormats};
 use crate::lower::{lower_persistent, LowerContext};
 use crate::parser::ast::{CreateAsSelect, Expr, Query, SourceKind, TerminateTarget};
+use crate::plan::command::{DdlCommand, KsqlQueryPlan};
 use crate::plan::physical::{ExecutionStep, Formats, PhysicalPlan, SinkStep, StepProperties};
 use crate::{analysis_err, Column, ColumnNamespace, LogicalSchema, Result, Value};
 
@@ -25,7 +26,7 @@ pub(crate) fn lower_context(engine: &Engine, query_id: &str) -> LowerContext {
 }
 
 /// Builds the topology of `plan` and runs it.
-fn start(engine: &mut Engine, plan: &PhysicalPlan, reads: Vec<String>) -> Result<()> {
+pub(crate) fn start(engine: &mut Engine, plan: &PhysicalPlan, reads: Vec<String>) -> Result<()> {
     let builder = StreamsBuilder::new();
     lower_persistent(&plan.root, &builder, &lower_context(engine, &plan.query_id))?;
     let topology = builder.build()?;
@@ -34,9 +35,35 @@ fn start(engine: &mut Engine, plan: &PhysicalPlan, reads: Vec<String>) -> Result
         Runtime::Test(p) => p.start(&plan.query_id, &app, topology, reads, false),
         Runtime::Live(_) => {
             let config = engine.streams_config(&plan.query_id)?;
+            // Replayed queries start side by side, as ksqlDB's do, each resuming once its group lets it.
+            let wait = !engine.replaying;
             let Runtime::Live(l) = &mut engine.runtime else { unreachable!() };
-            l.start(&plan.query_id, config, topology)
+            l.start(&plan.query_id, config, topology, wait)
         }
+    }
+}
+
+/// Stops the running instance of query `id`.
+pub(crate) fn stop(engine: &mut Engine, id: &str) -> Result<()> {
+    match &mut engine.runtime {
+        Runtime::Test(p) => p.stop(id),
+        Runtime::Live(l) => {
+            l.stop(id);
+            Ok(())
+        }
+    }
+}
+
+/// What `CREATE ... AS SELECT` / `INSERT INTO` did, as the command topic records it.
+fn query_record(info: &QueryInfo, sink_partitions: Option<i32>) -> KsqlQueryPlan {
+    KsqlQueryPlan {
+        query_id: info.id.clone(),
+        kind: info.kind,
+        sources: info.sources.clone(),
+        sink: info.sink.clone(),
+        sink_topic: info.sink_topic.clone(),
+        sink_partitions,
+        physical_plan: info.plan.root.clone(),
     }
 }
 
@@ -140,6 +167,7 @@ pub(crate) fn create_as_select(engine: &mut Engine, c: &CreateAsSelect, text: &s
     create_topic(engine, &sink.topic, prepared.partitions)?;
     let reads = prepared.info.sources.iter().filter_map(|s| engine.catalog.source(s).map(|d| d.topic.clone())).collect();
     start(engine, &prepared.info.plan, reads)?;
+    engine.record(text, Some(DdlCommand::create(sink.clone(), false)), Some(query_record(&prepared.info, Some(prepared.partitions))));
     engine.catalog.add_source(sink, false)?;
     let query_id = prepared.info.id.clone();
     engine.catalog.add_query(prepared.info);
@@ -172,12 +200,10 @@ fn replace_create_as(engine: &mut Engine, c: &CreateAsSelect, text: &str) -> Res
             schema_text(new)
         );
     }
-    match &mut engine.runtime {
-        Runtime::Test(p) => p.stop(&old_id)?,
-        Runtime::Live(l) => l.stop(&old_id),
-    }
+    stop(engine, &old_id)?;
     let reads = prepared.info.sources.iter().filter_map(|s| engine.catalog.source(s).map(|d| d.topic.clone())).collect();
     start(engine, &prepared.info.plan, reads)?;
+    engine.record(text, Some(DdlCommand::create(sink.clone(), true)), Some(query_record(&prepared.info, None)));
     engine.catalog.add_source(sink, true)?;
     engine.catalog.add_query(prepared.info);
     Ok(status(text, format!("Created query with ID {old_id}"), Some(old_id)))
@@ -214,7 +240,7 @@ pub(crate) fn insert_into(engine: &mut Engine, target: &str, query: &Query, text
     let physical = PhysicalPlan { query_id: query_id.clone(), root };
     let reads = sources.iter().filter_map(|s| engine.catalog.source(s).map(|d| d.topic.clone())).collect();
     start(engine, &physical, reads)?;
-    engine.catalog.add_query(QueryInfo {
+    let info = QueryInfo {
         id: query_id.clone(),
         kind: QueryKind::InsertInto,
         sources,
@@ -223,7 +249,9 @@ pub(crate) fn insert_into(engine: &mut Engine, target: &str, query: &Query, text
         statement: text.to_owned(),
         plan: physical,
         state: QueryState::Running,
-    });
+    };
+    engine.record(text, None, Some(query_record(&info, None)));
+    engine.catalog.add_query(info);
     Ok(status(text, format!("Created query with ID {query_id}"), Some(query_id)))
 }
 
@@ -298,12 +326,11 @@ pub(crate) fn terminate(engine: &mut Engine, target: &TerminateTarget, text: &st
         }
     };
     for id in ids {
-        match &mut engine.runtime {
-            Runtime::Test(p) => p.stop(&id)?,
-            Runtime::Live(l) => l.stop(&id),
-        }
+        stop(engine, &id)?;
         engine.catalog.remove_query(&id);
     }
+    // As ksqlDB: recorded without a plan, replayed from its text.
+    engine.record_command(text, None);
     Ok(status(text, "Query terminated.".into(), None))
 }
 

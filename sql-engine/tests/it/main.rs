@@ -1,6 +1,7 @@
 //! The sql-engine's integration tests, one module per area.
 
 mod engine_aggregate;
+mod engine_commands;
 mod engine_csas;
 mod engine_eos_restart;
 mod engine_join;
