@@ -10,7 +10,7 @@ BIN=$1; PORT=$2; RUNS=${3:-3}; D=$(mktemp -d)
 python3 -c "import sys; sys.stdout.write(('x' * 100 + '\n') * 1000000)" > $D/recs.txt
 $BIN $D/data $PORT > $D/log 2>&1 &
 SP=$!
-trap 'kill $SP 2>/dev/null; wait $SP 2>/dev/null; rm -rf $D' EXIT
+trap 'kill $SP 2>/dev/null; wait $SP 2>/dev/null || true; rm -rf $D' EXIT
 sleep 1
 cpu() { awk '{print $14 + $15}' /proc/$SP/stat; }
 TCK=$(getconf CLK_TCK)
