@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use brook_broker::client::{Producer, ProducerConfig, ProducerRecord};
@@ -153,7 +153,7 @@ impl Generator {
     pub fn next_fields(&mut self) -> Vec<(&'static str, Json)> {
         let n = self.n;
         self.n += 1;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let now = brook_common::now_ms();
         let r = &mut self.rng;
         match self.quickstart {
             Quickstart::Pageviews => vec![

@@ -64,9 +64,7 @@ pub(crate) type Rec = (Option<Vec<u8>>, Vec<u8>);
 
 /// Sends one batch per partition in one Produce request; returns the base offsets.
 pub(crate) async fn produce(c: &mut Client, topic: &str, batches: &BTreeMap<i32, Vec<Rec>>, acks: i16) -> anyhow::Result<()> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
+    let now = brook_common::now_ms();
     let mut td = TopicProduceData::default();
     td.name = tn(topic);
     for (p, recs) in batches {

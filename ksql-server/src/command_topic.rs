@@ -53,7 +53,7 @@ impl CommandTopic {
     pub(crate) fn append(&self, command: &Command) -> Result<()> {
         let command_id = crate::json::command_id(&command.statement);
         let value = serde_json::to_vec(command).map_err(|e| Error::bad_request(e.to_string()))?;
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let now = brook_common::now_ms();
         let record = OutputRecord { key: Some(command_id.as_bytes().to_vec()), value: Some(value), timestamp: now, headers: vec![] };
         self.cluster.append(&self.topic, &[record]).map_err(cluster_err)
     }

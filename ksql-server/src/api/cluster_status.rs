@@ -7,7 +7,7 @@ use super::State;
 
 /// The handler.
 pub(crate) async fn handle(state: State) -> Json<Value> {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let now = u64::try_from(brook_common::now_ms()).unwrap_or(0);
     Json(json!({
         "clusterStatus": {
             state.config.advertised.clone(): {
