@@ -80,12 +80,16 @@ pub(crate) async fn run(a: ConsoleConsumerArgs, out: &mut dyn Write) -> anyhow::
         }
         let wait = a.timeout_ms.map_or(500, |t| t.min(500)) as i32;
         let before = pos.clone();
+        // Biased, the signal first: the first poll of `ctrl_c()` installs its handler, and a fetch
+        // that is ready at once must not keep it uninstalled (SIGINT would then kill the process
+        // before the total is printed).
         let recs = tokio::select! {
+            biased;
+            _ = &mut interrupted => break Ok(()),
             r = fetch(&mut c, &a.topic, &mut pos, read_committed, wait) => match r {
                 Ok(r) => r,
                 Err(e) => break Err(e),
             },
-            _ = &mut interrupted => break Ok(()),
         };
         if recs.is_empty() {
             if before != pos && a.group.is_some() {
