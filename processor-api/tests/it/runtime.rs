@@ -1,4 +1,4 @@
-//! Runtime tests over the embedded broker, with a small counting task engine of their own:
+//! The runtime over the embedded broker, with a small counting task engine of their own:
 //! at-least-once and exactly-once counting, a crash (drop without close) under exactly-once,
 //! a rebalance between two instances, restore after wiping the state directory, thread
 //! management, the uncaught exception handler, co-partitioning checks, at-least-once commits
@@ -21,8 +21,7 @@ use brook_processor_api::{
 };
 use bytes::Bytes;
 
-mod common;
-use common::{config, wait_running, wait_until, TestBroker};
+use crate::harness::{config, wait_running, wait_until, TestBroker};
 
 // ---------------------------------------------------------------------------------------------
 // A counting engine: counts records per key in memory, logs counts to `<app>-counts-changelog`
