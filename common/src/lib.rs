@@ -1,8 +1,11 @@
 //! What two or more of Brook's layers truly share, so that none imports another's internals
-//! for it: the wall [`clock`] (epoch milliseconds, injectable in tests) and the names of
-//! internal topics ([`topics`]).
+//! for it: the wall [`clock`] (epoch milliseconds, injectable in tests), the names of
+//! internal topics ([`topics`]) and the record vocabulary ([`record`]: [`TopicPartition`],
+//! [`Header`], [`RecordMetadata`], [`OffsetReset`]).
 
 pub mod clock;
+pub mod record;
 pub mod topics;
 
 pub use clock::{now_ms, Clock};
+pub use record::{Header, OffsetReset, RecordMetadata, TopicPartition, UnknownOffsetReset};
