@@ -6,7 +6,6 @@ use bytes::{Bytes, BytesMut};
 use super::batch::{self, attributes, BatchHeader, BATCH_HEADER_LEN, LOG_OVERHEAD};
 use super::compression::{self, Compression};
 use crate::error::{Error, Result};
-
 pub use brook_common::Header;
 
 /// One record with its absolute offset and timestamp.
