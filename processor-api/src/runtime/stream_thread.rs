@@ -17,7 +17,7 @@ use super::metadata::ThreadMetadata;
 use super::restore_listener::StateRestoreListener;
 use super::standby::Standbys;
 use super::state::ThreadState;
-use super::task_manager::{is_fenced, Core, StandbyTimers, MAX_PROCESS_TIME, MAX_RECORDS_PER_ITERATION};
+use super::task_manager::{is_fenced, TaskManager, StandbyTimers, MAX_PROCESS_TIME, MAX_RECORDS_PER_ITERATION};
 use super::topics::TopologyTopics;
 use crate::config::StreamsConfig;
 use crate::engine::{TaskEngine, TaskFactory, TaskId, TopicPartition};
@@ -51,7 +51,7 @@ pub(crate) struct ThreadShared {
     pub(crate) stop: AtomicBool,
     /// Stop at once without committing (the instance was dropped without `close`).
     pub(crate) abandon: AtomicBool,
-    pub(crate) core: Mutex<Option<Core>>,
+    pub(crate) core: Mutex<Option<TaskManager>>,
     /// Interrupts the consumer's poll while the thread has a consumer that can be woken.
     waker: Mutex<Option<Waker>>,
     ctx: Arc<ThreadContext>,
@@ -326,7 +326,7 @@ pub(crate) fn start(shared: &Arc<ThreadShared>, pooled: Option<Arc<dyn Fn() + Se
         settings.overrides.insert("auto.offset.reset".into(), reset.into());
     }
     let mut consumer = ctx.supplier.consumer(&settings)?;
-    *shared.core.lock() = Some(Core {
+    *shared.core.lock() = Some(TaskManager {
         ctx: ctx.clone(),
         index: shared.index,
         name: shared.name.clone(),
@@ -427,7 +427,7 @@ pub(crate) fn step(shared: &Arc<ThreadShared>, started: &mut Started, pace: Pace
     }
     let consumer = started.consumer.as_mut();
     resubscribe(shared, consumer, &mut started.version)?;
-    let busy = shared.core.lock().as_ref().is_some_and(Core::has_buffered);
+    let busy = shared.core.lock().as_ref().is_some_and(TaskManager::has_buffered);
     let timeout = if busy || pace.never_wait { Duration::ZERO } else { shared.ctx.config.poll };
     let records = consumer.poll(timeout)?;
     if shared.abandon.load(Ordering::SeqCst) {

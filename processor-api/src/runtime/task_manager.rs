@@ -57,9 +57,9 @@ pub(crate) struct TaskSlot {
     pub(crate) standby_positions: BTreeMap<TopicPartition, i64>,
 }
 
-/// A thread's tasks and clients (the consumer stays outside: rebalance callbacks run while
-/// it polls).
-pub(crate) struct Core {
+/// A stream thread's task manager (Kafka's `TaskManager`): its tasks and clients (the
+/// consumer stays outside: rebalance callbacks run while it polls).
+pub(crate) struct TaskManager {
     pub(crate) ctx: Arc<ThreadContext>,
     /// The thread index (hosts standby tasks by it).
     pub(crate) index: usize,
@@ -120,7 +120,7 @@ pub(crate) fn is_fenced(e: &Error) -> bool {
     }
 }
 
-impl Core {
+impl TaskManager {
     pub(crate) fn eos(&self) -> bool {
         self.ctx.config.exactly_once()
     }
