@@ -23,7 +23,10 @@ use super::restore_listener::StateRestoreListener;
 use super::pool::{StreamThreadPool, Unit};
 use super::shared::SharedRuntime;
 use super::state::{State, ThreadState};
-use super::stream_thread::{self, ThreadContext, ThreadShared};
+use super::os_thread::{join_thread_until, panic_message};
+use super::standby::Standbys;
+use super::stream_thread::{self, ThreadShared};
+use super::thread_context::ThreadContext;
 use super::topics;
 use crate::config::{StreamsConfig, UncaughtExceptionResponse};
 use crate::engine::{TaskEngine, TaskFactory, TaskId};
@@ -65,6 +68,8 @@ struct Instance {
     /// The global stream thread, when the topology has global stores.
     global: Mutex<Option<Arc<GlobalThread>>>,
     ctx: Mutex<Option<Arc<ThreadContext>>>,
+    /// The instance's standby tasks, shared by its threads.
+    standbys: Arc<Standbys>,
     /// The lock on `state.dir/<application.id>` held while running.
     dir_lock: Mutex<Option<brook_broker::DirLock>>,
     /// The pool that runs the stream threads, when the instance was given one.
@@ -211,6 +216,7 @@ impl KafkaStreams {
                 threads: Mutex::new(Vec::new()),
                 global: Mutex::new(None),
                 ctx: Mutex::new(None),
+                standbys: Arc::default(),
                 dir_lock: Mutex::new(None),
                 pool,
             }),
@@ -313,7 +319,6 @@ impl KafkaStreams {
             admin,
             process_id: inner.process_id.clone(),
             app_dir: inner.app_dir.clone(),
-            standbys: Default::default(),
             restore_listener: inner.restore_listener.lock().clone(),
             on_state_change: Arc::new(move || {
                 if let Some(inner) = weak.upgrade() {
@@ -456,9 +461,7 @@ impl KafkaStreams {
     /// Runs `f` on every standby task engine of this instance (`num.standby.replicas`); their
     /// stores lag the active tasks' by what the standbys have not read yet.
     pub fn with_standby_tasks(&self, mut f: impl FnMut(TaskId, &dyn TaskEngine)) {
-        if let Some(ctx) = self.inner.ctx.lock().clone() {
-            ctx.standbys.for_each(&mut f);
-        }
+        self.inner.standbys.for_each(&mut f);
     }
 }
 
@@ -479,20 +482,6 @@ fn join_until(runner: &mut Runner, deadline: Instant) -> bool {
         Runner::Thread(h) => join_thread_until(h, deadline),
         Runner::Unit(u) => u.join_until(deadline),
     }
-}
-
-/// Joins an OS thread, waiting at most until `deadline`; `true` when it finished.
-pub(super) fn join_thread_until(handle: &mut Option<JoinHandle<()>>, deadline: Instant) -> bool {
-    let Some(h) = handle.take() else { return true };
-    while !h.is_finished() {
-        if Instant::now() >= deadline {
-            *handle = Some(h);
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let _ = h.join();
-    true
 }
 
 impl Instance {
@@ -567,7 +556,7 @@ impl Instance {
             (1..).find(|i| !used.contains(i)).unwrap_or(1)
         });
         threads.retain(|t| !(t.shared.index == index && t.shared.state() == ThreadState::Dead));
-        let shared = ThreadShared::new(ctx, index);
+        let shared = ThreadShared::new(ctx, inner.standbys.clone(), index);
         let name = shared.name.clone();
         let weak = Arc::downgrade(inner);
         let s = shared.clone();
@@ -705,11 +694,3 @@ impl Instance {
     }
 }
 
-/// The text of a caught panic.
-pub(super) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(no message)".to_owned())
-}
