@@ -736,16 +736,18 @@ impl SchemaRegistry {
         Ok(all)
     }
 
-    /// [`register`](Self::register) for callers outside the runtime (the SQL engine's
-    /// thread). Must not be called on a current-thread runtime's thread.
+    /// [`register`](Self::register) for synchronous callers (the SQL engine's thread, stream
+    /// threads): runs on the registry's runtime and blocks this thread until it is done. Do
+    /// not call it from a current-thread runtime's only thread.
     ///
     /// # Errors
     /// As [`register`](Self::register).
-    pub fn register_blocking(&self, subject: &str, req: &SchemaRequest) -> Result<i32> {
-        let fut = self.register(subject, req, false);
-        match tokio::runtime::Handle::try_current() {
-            Ok(_) => tokio::task::block_in_place(|| self.inner.runtime.block_on(fut)),
-            Err(_) => self.inner.runtime.block_on(fut),
-        }
+    pub fn register_blocking(&self, subject: &str, req: &SchemaRequest, normalize: bool) -> Result<i32> {
+        let (this, subject, req) = (self.clone(), subject.to_owned(), req.clone());
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.inner.runtime.spawn(async move {
+            let _ = tx.send(this.register(&subject, &req, normalize).await);
+        });
+        rx.recv().unwrap_or(Err(Error::Timeout))
     }
 }

@@ -95,7 +95,7 @@ async fn ksql_python_client_against_the_rest_api() {
 /// get by id, subjects and versions, soft and permanent deletes, compatibility settings.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confluent_schema_registry_client() {
-    let check = "import confluent_kafka.schema_registry.avro, fastavro, httpx";
+    let check = "import confluent_kafka.schema_registry.avro, fastavro";
     let packages = ["confluent-kafka[avro,schemaregistry]"];
     let Some(py) = tokio::task::spawn_blocking(move || venv_with(check, &packages)).await.unwrap() else {
         eprintln!("SKIPPED: could not create a venv with confluent-kafka[avro,schemaregistry] (pip install failed)");
