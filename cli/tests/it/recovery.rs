@@ -11,7 +11,8 @@
 //!   replayed a committed record, would duplicate rows or repeat counts.
 //!
 //! The server is the real binary (`CARGO_BIN_EXE_brook`) with its data directory; the REST API
-//! is reached over HTTP and the broker through the `brook` Kafka tools over TCP. Ports 19710-19713.
+//! is reached over HTTP and the broker through the `brook` Kafka tools over TCP. Ports 19710-19713
+//! (`BROOK_RECOVERY_PORT=P`: P to P+3).
 //! A failed run keeps its data directory and server logs (and prints where); so does
 //! `BROOK_RECOVERY_KEEP=1`.
 
@@ -78,7 +79,8 @@ struct Server {
 
 impl Server {
     fn start(data: &Path, logs: &Path, run: u16) -> Server {
-        let (kafka, ksql) = (format!("127.0.0.1:{}", 19_710 + 2 * run), format!("127.0.0.1:{}", 19_711 + 2 * run));
+        let base: u16 = std::env::var("BROOK_RECOVERY_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(19_710);
+        let (kafka, ksql) = (format!("127.0.0.1:{}", base + 2 * run), format!("127.0.0.1:{}", base + 1 + 2 * run));
         let log = logs.join(format!("server-{run}.log"));
         let out = std::fs::File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_brook"))

@@ -42,6 +42,11 @@ impl TestServer {
         Self::serve(broker, dir, KsqlServerConfig::default(), self.client.clone()).await
     }
 
+    /// A second server over the same broker (the same service id, its own state directory).
+    pub(crate) async fn beside(&self) -> Self {
+        Self::serve(self.broker.clone(), tempfile::tempdir().unwrap(), KsqlServerConfig::default(), self.client.clone()).await
+    }
+
     async fn serve(broker: Broker, dir: tempfile::TempDir, config: KsqlServerConfig, client: reqwest::Client) -> Self {
         let mut engine = EngineConfig::live(broker.clone(), dir.path().join("state"));
         engine.properties.insert("ksql.streams.commit.interval.ms".into(), "50".into());
