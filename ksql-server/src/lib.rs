@@ -133,6 +133,21 @@ impl KsqlServer {
         Ok(KsqlServer { shared: Arc::new(shared) })
     }
 
+    /// The ids of the push queries (and `PRINT`s) streaming now, sorted.
+    pub fn running_push_queries(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.shared.push_queries.lock().unwrap_or_else(std::sync::PoisonError::into_inner).keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    /// The engine's shared push-query readers and how many push queries each feeds.
+    ///
+    /// # Errors
+    /// [`Error::ShuttingDown`] once the engine stopped.
+    pub async fn shared_push_feeds(&self) -> Result<Vec<brook_sql_engine::engine::fanout::FeedStats>> {
+        self.shared.engine.call(|e| e.shared_push_feeds()).await
+    }
+
     /// The routes, for embedding in another axum server.
     pub fn router(&self) -> axum::Router {
         api::router(self.shared.clone())
