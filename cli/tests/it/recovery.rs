@@ -72,7 +72,15 @@ fn region(customer: &str) -> String {
 }
 
 fn order_line(id: u64) -> String {
-    format!(r#"{id}|{{"CUSTOMER":"{}","AMOUNT":{},"TS":{}}}"#, customer(id), (id * 37) % 101, 10_000 + id * 100)
+    format!(r#"{id}|{{"CUSTOMER":"{}","AMOUNT":{},"TS":{}}}"#, customer(id), (id * 37) % 101, first_ts() + id * 100)
+}
+
+/// The timestamp of order 0: the test's start, to the second. Timestamps near the wall clock,
+/// as a broker's `retention.ms` (7 days) expects: with timestamps in 1970 the broker may delete
+/// a sink's closed segments as expired (the segment rolled at the restart).
+fn first_ts() -> u64 {
+    static FIRST: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *FIRST.get_or_init(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() * 1000))
 }
 
 /// A `brook server` process; SIGKILLed when dropped.
