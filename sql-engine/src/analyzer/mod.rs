@@ -102,7 +102,9 @@ pub(crate) fn plan_query(query: &Query, catalog: &Catalog, env: &ExprEnv, sink: 
         if step.is_table() {
             return analysis_err!("Unsupported operation. PARTITION BY is not supported on tables.");
         }
-        let exprs = query.partition_by.iter().map(|e| qualify(e, &step.schema().value)).collect::<Result<Vec<_>>>()?;
+        // `PARTITION BY NULL`: a stream without key columns (key format `NONE`).
+        let key_less = matches!(query.partition_by.as_slice(), [Expr::Literal(crate::parser::ast::Literal::Null)]);
+        let exprs = if key_less { Vec::new() } else { query.partition_by.iter().map(|e| qualify(e, &step.schema().value)).collect::<Result<Vec<_>>>()? };
         let mut key = Vec::new();
         for (i, e) in exprs.iter().enumerate() {
             let ty = env.type_of(e, &step.schema().value)?;
@@ -130,6 +132,15 @@ pub(crate) fn plan_query(query: &Query, catalog: &Catalog, env: &ExprEnv, sink: 
 }
 
 fn plan_aggregate(query: &Query, env: &ExprEnv, mut step: ExecutionStep, formats: Formats, sink: Option<&str>, base: QueryPlan) -> Result<QueryPlan> {
+    // `SELECT *` (and `alias.*`, `struct->*`) stand for their columns, which must then be
+    // grouping expressions like any other non-aggregate column (ksqlDB).
+    let expanded;
+    let query = if query.select.iter().all(|s| matches!(s, crate::parser::ast::SelectItem::Expr { .. })) {
+        query
+    } else {
+        expanded = Query { select: select::expand_stars(query, env, &step)?, ..query.clone() };
+        &expanded
+    };
     if query.group_by.is_empty() {
         if query.having.is_some() && !query.select.iter().any(|s| matches!(s, crate::parser::ast::SelectItem::Expr { expr, .. } if contains_aggregate(env, expr))) {
             return analysis_err!("HAVING clause requires a GROUP BY clause.");
@@ -167,9 +178,6 @@ fn plan_aggregate(query: &Query, env: &ExprEnv, mut step: ExecutionStep, formats
             _ => None,
         })
         .collect::<Result<_>>()?;
-    if query.select.iter().any(|s| !matches!(s, crate::parser::ast::SelectItem::Expr { .. })) {
-        return analysis_err!("Select * is not supported in aggregate queries (Brook).");
-    }
     let having = query.having.as_ref().map(|h| qualify(h, &input)).transpose()?;
     let mut calls: Vec<Expr> = Vec::new();
     for e in select_exprs.iter().chain(having.iter()) {
