@@ -154,9 +154,14 @@ pub(crate) fn expand_select(
 fn star_items(step: &ExecutionStep, alias: &str, join: bool, partitioned: bool) -> Vec<(Option<String>, Expr)> {
     let input = &step.schema().value;
     let key_names = source_key_names(step, alias);
-    let cols = input.iter().filter(|c| c.qualifier.as_deref() == Some(alias) && !is_pseudo(&c.name) && !c.name.starts_with("KSQL_SYNTH_"));
-    let (keys, values): (Vec<&PlanColumn>, Vec<&PlanColumn>) = cols.partition(|c| key_names.contains(&c.name));
-    let ordered: Vec<&PlanColumn> = if partitioned { values.into_iter().chain(keys).collect() } else { keys.into_iter().chain(values).collect() };
+    // A join re-partitioned carries each side's ROWTIME, ROWPARTITION and ROWOFFSET as value
+    // columns (ksqlDB's join schema), which a star then selects after the side's values.
+    let carried = |name: &str| join && partitioned && matches!(name, ROWTIME | ROWPARTITION | ROWOFFSET);
+    let cols = input.iter().filter(|c| c.qualifier.as_deref() == Some(alias) && (!is_pseudo(&c.name) || carried(&c.name)) && !c.name.starts_with("KSQL_SYNTH_"));
+    let (keys, rest): (Vec<&PlanColumn>, Vec<&PlanColumn>) = cols.partition(|c| key_names.contains(&c.name));
+    let (pseudo, values): (Vec<&PlanColumn>, Vec<&PlanColumn>) = rest.into_iter().partition(|c| is_pseudo(&c.name));
+    let ordered: Vec<&PlanColumn> =
+        if partitioned { values.into_iter().chain(pseudo).chain(keys).collect() } else { keys.into_iter().chain(pseudo).chain(values).collect() };
     let mut seen = Vec::new();
     let mut items = Vec::new();
     for c in ordered {
@@ -390,7 +395,7 @@ pub(crate) fn plan_table_functions(query: &Query, env: &ExprEnv, step: Execution
         return Ok(FlatMapped { step, replaced: vec![] });
     }
     if step.is_table() {
-        return analysis_err!("Table functions are not supported on tables: {}", sql_text(&calls[0]));
+        return analysis_err!("Table source is not supported with table functions");
     }
     let mut value = input.clone();
     let mut replaced = Vec::new();
