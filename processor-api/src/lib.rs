@@ -16,7 +16,7 @@ pub mod topology;
 
 pub use config::{HandlerResponse, ProcessingGuarantee, StreamsConfig, UncaughtExceptionResponse};
 pub use engine::{InputRecord, OutputRecord, RecordCollector, SubtopologyInfo, TaskEngine, TaskFactory, TaskId};
-pub use error::{Error, Result};
+pub use error::{Error, Result, TopologyError};
 
 // processor api
 pub use context::ProcessorContext;

@@ -32,7 +32,7 @@ pub use self::factory::TopologyTaskFactory;
 use self::core::{dispatch, drain_flushed, may_punctuate, NodeCx, NodeSlot, TaskCore};
 use crate::config::{HandlerResponse, StreamsConfig};
 use crate::engine::{InputRecord, OutputRecord, RecordCollector, TaskEngine, TaskId, TopicPartition};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TopologyError};
 use crate::processor::{AnyBox, PunctuationType, RecordTimestampExtractor, TimestampExtractor};
 use crate::record::{Record, RecordMetadata};
 use crate::store_ref::{GlobalStores, StoreRef};
@@ -152,10 +152,10 @@ impl StreamTask {
         let app = config.application_id.as_str();
         let groups = topology.node_groups();
         let Some((group, global)) = groups.get(id.subtopology as usize) else {
-            return Err(Error::Topology(format!("no sub-topology {}", id.subtopology)));
+            return Err(TopologyError::UnknownSubtopology(id.subtopology).into());
         };
         if *global {
-            return Err(Error::Topology(format!("sub-topology {} is a global store and has no tasks", id.subtopology)));
+            return Err(TopologyError::GlobalSubtopology(id.subtopology).into());
         }
         Self::build(topology, id, group, inputs, state_dir, config, resources, app)
     }
@@ -294,7 +294,7 @@ impl StreamTask {
         };
         for tp in inputs {
             if !task.add_partition(tp) {
-                return Err(Error::Topology(format!("no source of sub-topology {} reads {}", id.subtopology, tp.0)));
+                return Err(TopologyError::UnreadPartition { subtopology: id.subtopology, topic: tp.0.clone() }.into());
             }
         }
         Ok(task)

@@ -416,7 +416,7 @@ impl KafkaStreams {
             }
             let path = entry.path();
             let res = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
-            res.map_err(|e| Error::Broker(brook_broker::Error::storage(format!("removing {}", path.display()), e)))?;
+            res.map_err(|source| Error::Io { action: "removing", path, source })?;
         }
         tracing::info!(dir = %self.inner.app_dir.display(), "local state wiped");
         Ok(())

@@ -149,7 +149,7 @@ fn a_missing_global_topic_fails_start() {
     let streams = KafkaStreams::new(factory(&c, Arc::default()), c, Embedded::new(b.broker.clone())).unwrap();
     let err = streams.start().unwrap_err();
     assert!(
-        matches!(&err, brook_processor_api::Error::Topology(m) if m.contains("\"countries\" does not exist")),
+        matches!(&err, brook_processor_api::Error::Topology(brook_processor_api::TopologyError::MissingGlobalTopic(t)) if t == "countries"),
         "{err}"
     );
 }
