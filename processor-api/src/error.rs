@@ -261,10 +261,10 @@ pub enum TopologyError {
     #[error("sub-topology {0} is a global store and has no tasks")]
     GlobalSubtopology(u32),
     /// A task given a partition that none of its sources reads.
-    #[error("no source of sub-topology {subtopology} reads {topic}")]
+    #[error("no source of task {task} reads {topic}")]
     UnreadPartition {
-        /// The sub-topology.
-        subtopology: u32,
+        /// The task.
+        task: crate::task_id::AnyTaskId,
         /// The topic of the partition.
         topic: String,
     },

@@ -19,8 +19,8 @@ use brook_state_store::OffsetCheckpoint;
 use parking_lot::{Condvar, Mutex};
 
 use super::client::{ClientSupplier, RestoreConsumer, StreamsAdmin};
-use super::kafka_streams::join_thread_until;
-use super::stream_thread::consumer_settings;
+use super::os_thread::join_thread_until;
+use super::thread_context::consumer_settings;
 use crate::config::StreamsConfig;
 use crate::engine::{InputRecord, OutputRecord, RecordCollector, TaskEngine, TaskFactory, TopicPartition};
 use crate::error::{Error, Result, TopologyError};

@@ -95,7 +95,7 @@ fn global_store_follows_its_topic(eos: bool) {
     wait_running(&streams);
     assert_eq!(global_name(&streams, "de").as_deref(), Some("Germany"));
     let md = streams.query_metadata_for_key("countries", b"de").unwrap();
-    assert!(md.local && md.partition == -1, "{md:?}");
+    assert!(md.local && md.partition == -1 && md.task == brook_processor_api::AnyTaskId::Global, "{md:?}");
     b.produce("orders", &[("o1", "de")]);
     wait_until("o1 enriched", Duration::from_secs(30), || enriched(&b, "o1").is_some());
     assert_eq!(enriched(&b, "o1").as_deref(), Some("de:Germany"));

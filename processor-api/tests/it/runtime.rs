@@ -16,7 +16,7 @@ use brook_broker::{IsolationLevel, OffsetSpec};
 use brook_processor_api::engine::TopicPartition;
 use brook_processor_api::runtime::{Embedded, KafkaStreams, State};
 use brook_processor_api::{
-    Error, InputRecord, OutputRecord, RecordCollector, Result, StreamsConfig, SubtopologyInfo, TaskEngine, TaskFactory,
+    AnyTaskId, Error, InputRecord, OutputRecord, RecordCollector, Result, StreamsConfig, SubtopologyInfo, TaskEngine, TaskFactory,
     TaskId, TopologyError, UncaughtExceptionResponse,
 };
 use bytes::Bytes;
@@ -153,8 +153,8 @@ impl CountEngine {
 }
 
 impl TaskEngine for CountEngine {
-    fn id(&self) -> TaskId {
-        self.id
+    fn id(&self) -> AnyTaskId {
+        self.id.into()
     }
 
     fn changelog_start_offsets(&self) -> BTreeMap<TopicPartition, i64> {
