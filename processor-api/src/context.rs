@@ -8,7 +8,7 @@ use brook_state_store::{
     AnyStore, FlushedRecord, KeyValueStore, SessionStore, VersionedKeyValueStore, WindowStore,
 };
 
-use crate::engine::TaskId;
+use crate::engine::AnyTaskId;
 use crate::error::{Error, Result};
 use crate::processor::{with_erased, Cancellable, PunctuationType};
 use crate::record::{Record, RecordMetadata};
@@ -46,8 +46,8 @@ impl<'a, KOut, VOut> ProcessorContext<'a, KOut, VOut> {
         self.cx.name().to_string()
     }
 
-    /// The task this node runs in.
-    pub fn task_id(&self) -> TaskId {
+    /// The task this node runs in (the global-store task for a global store's processor).
+    pub fn task_id(&self) -> AnyTaskId {
         self.cx.core.task_id
     }
 

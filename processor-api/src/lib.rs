@@ -10,13 +10,14 @@ mod context;
 mod processor;
 mod record;
 mod store_ref;
+mod task_id;
 pub mod task;
 pub mod test_driver;
 pub mod topology;
 
 pub use config::{HandlerResponse, ProcessingGuarantee, StreamsConfig, UncaughtExceptionResponse};
-pub use engine::{InputRecord, OutputRecord, RecordCollector, SubtopologyInfo, TaskEngine, TaskFactory, TaskId};
-pub use error::{Error, Result};
+pub use engine::{AnyTaskId, InputRecord, OutputRecord, RecordCollector, SubtopologyInfo, TaskEngine, TaskFactory, TaskId};
+pub use error::{Error, Result, TopologyError};
 
 // processor api
 pub use context::ProcessorContext;

@@ -14,10 +14,11 @@ use parking_lot::{MappedMutexGuard, Mutex};
 /// A store borrowed from a [`crate::ProcessorContext`] or a [`crate::TopologyTestDriver`]:
 /// dereferences to the store. Global stores stay locked while it lives, so keep it short.
 pub struct StoreRef<'a, S: ?Sized> {
-    inner: Inner<'a, S>,
+    inner: Held<'a, S>,
 }
 
-enum Inner<'a, S: ?Sized> {
+/// How a [`StoreRef`] holds its store: a task's own, a locked global one, or the test driver's.
+enum Held<'a, S: ?Sized> {
     Local(&'a mut S),
     Global(MappedMutexGuard<'a, S>),
     Cell(RefMut<'a, S>),
@@ -25,13 +26,13 @@ enum Inner<'a, S: ?Sized> {
 
 impl<'a, S: ?Sized> StoreRef<'a, S> {
     pub(crate) fn local(s: &'a mut S) -> Self {
-        StoreRef { inner: Inner::Local(s) }
+        StoreRef { inner: Held::Local(s) }
     }
     pub(crate) fn global(s: MappedMutexGuard<'a, S>) -> Self {
-        StoreRef { inner: Inner::Global(s) }
+        StoreRef { inner: Held::Global(s) }
     }
     pub(crate) fn cell(s: RefMut<'a, S>) -> Self {
-        StoreRef { inner: Inner::Cell(s) }
+        StoreRef { inner: Held::Cell(s) }
     }
 }
 
@@ -39,9 +40,9 @@ impl<S: ?Sized> Deref for StoreRef<'_, S> {
     type Target = S;
     fn deref(&self) -> &S {
         match &self.inner {
-            Inner::Local(s) => s,
-            Inner::Global(s) => s,
-            Inner::Cell(s) => s,
+            Held::Local(s) => s,
+            Held::Global(s) => s,
+            Held::Cell(s) => s,
         }
     }
 }
@@ -49,9 +50,9 @@ impl<S: ?Sized> Deref for StoreRef<'_, S> {
 impl<S: ?Sized> DerefMut for StoreRef<'_, S> {
     fn deref_mut(&mut self) -> &mut S {
         match &mut self.inner {
-            Inner::Local(s) => s,
-            Inner::Global(s) => s,
-            Inner::Cell(s) => s,
+            Held::Local(s) => s,
+            Held::Global(s) => s,
+            Held::Cell(s) => s,
         }
     }
 }

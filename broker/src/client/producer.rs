@@ -14,6 +14,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::consumer::ConsumerGroupMetadata;
 use super::partitioner::{partition_for_key, Partitioner};
+pub use brook_common::RecordMetadata;
+
 use super::{parse_ms, TopicPartition};
 use crate::broker::Broker;
 use crate::error::{Error, ErrorCode, Result};
@@ -126,19 +128,6 @@ struct Outgoing<'a> {
     value: Option<&'a [u8]>,
     timestamp: Option<i64>,
     headers: &'a [Header],
-}
-
-/// Where a record landed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordMetadata {
-    /// Topic.
-    pub topic: String,
-    /// Partition.
-    pub partition: i32,
-    /// Offset.
-    pub offset: i64,
-    /// The record's timestamp (the append time under `LogAppendTime`).
-    pub timestamp: i64,
 }
 
 type SendOutcome = std::result::Result<(i64, i64), (ErrorCode, String)>;

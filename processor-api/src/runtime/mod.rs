@@ -116,6 +116,7 @@ pub mod kafka;
 mod global_thread;
 mod kafka_streams;
 mod metadata;
+mod os_thread;
 mod pool;
 mod process_id;
 mod restore_listener;
@@ -124,6 +125,7 @@ mod standby;
 mod state;
 mod stream_thread;
 mod task_manager;
+mod thread_context;
 mod topics;
 
 pub use client::{

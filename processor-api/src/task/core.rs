@@ -9,7 +9,7 @@ use std::sync::Arc;
 use brook_state_store::{FlushedRecord, RecordContext, StateManager};
 use parking_lot::Mutex;
 
-use crate::engine::{OutputRecord, TaskId};
+use crate::engine::{AnyTaskId, OutputRecord};
 use crate::error::{Error, Result};
 use crate::processor::{ErasedProcessor, ErasedRecord, PunctuationType};
 use crate::record::RecordMetadata;
@@ -48,7 +48,7 @@ pub(crate) struct Schedule {
 /// Shared task state.
 pub(crate) struct TaskCore {
     pub(crate) application_id: String,
-    pub(crate) task_id: TaskId,
+    pub(crate) task_id: AnyTaskId,
     pub(crate) stores: StateManager,
     pub(crate) metadata: Option<RecordMetadata>,
     pub(crate) stream_time: i64,

@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 
 use brook_broker::client::{Consumer, ConsumerConfig, Producer, ProducerConfig, ProducerRecord, TopicPartition};
 use brook_broker::{Broker, BrokerConfig, IsolationLevel, OffsetSpec};
-use brook_processor_api::{Embedded, KafkaStreams, StreamsConfig, TaskFactory, Topology, TopologyTaskFactory};
+use brook_processor_api::{
+    Embedded, KafkaStreams, StreamsConfig, TaskFactory, Topology, TopologyError, TopologyTaskFactory,
+};
 use brook_streams_dsl::{
-    Consumed, Grouped, Materialized, Produced, Repartitioned, StreamsBuilder, Suppressed, TimeWindows,
+    Consumed, Error, Grouped, Materialized, Produced, Repartitioned, StreamsBuilder, Suppressed, TimeWindows,
 };
 use bytes::Bytes;
 
@@ -165,8 +167,11 @@ fn repartitioned_with_a_partition_count_is_declared_in_the_topology() {
     b.stream::<String, String>(&["words"], Consumed::default())
         .repartition(Repartitioned::default().with_name("zero").with_number_of_partitions(0))
         .to("out", Produced::default());
-    let err = b.build().unwrap_err().to_string();
-    assert!(err.contains("needs at least 1 partition"), "{err}");
+    let err = b.build().unwrap_err();
+    assert!(
+        matches!(&err, Error::Topology(TopologyError::InvalidPartitionCount { topic, partitions: 0 }) if topic == "zero-repartition"),
+        "{err}"
+    );
 }
 
 /// The runtime creates the repartition topic with the requested count (3, while the input

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use brook_state_store::{AnyStore, Serde, Windowed};
 use bytes::Bytes;
 
-use super::{Inner, KafkaStreams};
-use crate::engine::TaskId;
+use super::{Instance, KafkaStreams};
+use crate::engine::{AnyTaskId, TaskId};
 use crate::error::{Error, Result};
 use crate::runtime::metadata::KeyQueryMetadata;
 use crate::runtime::state::State;
@@ -60,7 +60,7 @@ impl StoreQueryParameters {
 /// `WrappingStoreProvider`).
 #[derive(Clone)]
 struct Provider {
-    inner: Arc<Inner>,
+    inner: Arc<Instance>,
     params: StoreQueryParameters,
 }
 
@@ -545,7 +545,7 @@ impl KafkaStreams {
     }
 
     /// Where the partition of `key` (serialized bytes) of a logged store lives. A global store
-    /// is on every instance: partition -1, the global task (`u32::MAX`, -1), local.
+    /// is on every instance: partition -1, the global task, local.
     ///
     /// # Errors
     /// [`Error::IllegalState`] before `start`; [`Error::Config`] for a store without a
@@ -563,7 +563,7 @@ impl KafkaStreams {
             if is_global {
                 return Ok(KeyQueryMetadata {
                     partition: -1,
-                    task: TaskId { subtopology: u32::MAX, partition: -1 },
+                    task: AnyTaskId::Global,
                     local: true,
                     owner_client_id: None,
                 });
@@ -592,6 +592,6 @@ impl KafkaStreams {
         let owners = ctx.admin.group_owners(&self.inner.config.application_id).unwrap_or_default();
         let owner_client_id =
             ctx.topics.topics_of(sub.id).into_iter().find_map(|t| owners.get(&(t, partition)).cloned());
-        Ok(KeyQueryMetadata { partition, task, local, owner_client_id })
+        Ok(KeyQueryMetadata { partition, task: task.into(), local, owner_client_id })
     }
 }

@@ -91,7 +91,7 @@ fn counts_are_queryable_across_tasks_windows_and_partitions() {
     for k in &keys {
         let md = streams.query_metadata_for_key("counts", k.as_bytes()).unwrap();
         assert!(md.local);
-        assert_eq!(md.task.partition, md.partition);
+        assert_eq!(md.task.partition(), Some(md.partition));
         *per_partition.entry(md.partition).or_default() += 1;
         let here =
             streams.key_value_store(StoreQueryParameters::from_name("counts").with_partition(md.partition)).unwrap();
