@@ -619,7 +619,7 @@ impl Shared {
                     &id,
                     st.producer_id,
                     st.epoch,
-                    &[(tp.0.to_string(), tp.1)],
+                    &[TopicPartition::new(&*tp.0, tp.1)],
                 )?;
                 st.txn_partitions.insert(tp.clone());
             }
