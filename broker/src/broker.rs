@@ -18,7 +18,7 @@ use crate::partition::{AppendResult, FetchData, IsolationLevel, Partition};
 use crate::record::batch::BatchHeader;
 use crate::record::{BatchBuilder, Compression, ControlType};
 use crate::topic::{self, Topic, TopicMeta, OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC};
-use crate::txn::{GroupMember, TxnConfig, TxnCoordinator, TxnLog, TxnMetadata};
+use crate::txn::{TxnConfig, TxnCoordinator, TxnLog, TxnMetadata};
 
 /// One partition as `describe` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -593,21 +593,10 @@ impl Broker {
         self.inner.txns.end_txn(transactional_id, producer_id, producer_epoch, commit)
     }
 
-    /// TxnOffsetCommit: offsets that become visible when the transaction commits.
-    ///
-    /// # Errors
-    /// `ProducerFenced`, `InvalidTxnState` when the group was not added to the transaction,
-    /// group coordinator errors.
-    pub(crate) fn txn_offset_commit(
-        &self,
-        transactional_id: &str,
-        group_id: &str,
-        producer_id: i64,
-        producer_epoch: i16,
-        member: Option<GroupMember<'_>>,
-        offsets: &[crate::group::OffsetCommit],
-    ) -> Result<Vec<crate::ErrorCode>> {
-        self.inner.txns.txn_offset_commit(transactional_id, group_id, producer_id, producer_epoch, member, offsets)
+    /// The transaction coordinator, for TxnOffsetCommit from the wire-protocol server and the
+    /// embedded producer.
+    pub(crate) fn txns(&self) -> &TxnCoordinator {
+        &self.inner.txns
     }
 
     /// DescribeTransactions / ListTransactions: the state of every transactional id.

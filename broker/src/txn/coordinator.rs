@@ -410,7 +410,11 @@ impl TxnCoordinator {
         self.finish_outside_lock(work, prepared, commit)
     }
 
-    /// TxnOffsetCommit: see [`Broker::txn_offset_commit`](crate::Broker::txn_offset_commit).
+    /// TxnOffsetCommit: offsets that become visible when the transaction commits.
+    ///
+    /// # Errors
+    /// `ProducerFenced`, `InvalidTxnState` when the group was not added to the transaction,
+    /// group coordinator errors.
     pub(crate) fn txn_offset_commit(
         &self,
         transactional_id: &str,
