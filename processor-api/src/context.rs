@@ -12,8 +12,8 @@ use crate::engine::AnyTaskId;
 use crate::error::{Error, Result};
 use crate::processor::{erase, Cancellable, PunctuationType};
 use crate::record::{Record, RecordMetadata};
-use crate::store_ref::{self, StoreRef, TypedKeyValueStoreRef};
-use brook_state_store::Serde;
+use crate::store_ref::{self, StoreRef};
+use brook_state_store::{Serde, StateSerdes, TypedKeyValueStore};
 use std::sync::Arc;
 use parking_lot::MutexGuard;
 use crate::task::core::NodeCx;
@@ -136,7 +136,8 @@ impl<'a, KOut, VOut> ProcessorContext<'a, KOut, VOut> {
         self.store(name, "versioned", store_ref::versioned)
     }
 
-    /// A key-value store connected to this processor, typed through serdes.
+    /// A key-value store connected to this processor, typed through serdes that are called with
+    /// the store's changelog topic (as Kafka's metered stores do).
     ///
     /// # Errors
     /// As [`ProcessorContext::get_key_value_store`].
@@ -145,10 +146,9 @@ impl<'a, KOut, VOut> ProcessorContext<'a, KOut, VOut> {
         name: &str,
         keys: Arc<dyn Serde<K>>,
         values: Arc<dyn Serde<V>>,
-    ) -> Result<TypedKeyValueStoreRef<'_, K, V>> {
-        let topic = brook_state_store::changelog_topic(&self.cx.core.application_id, name);
-        let store = self.get_key_value_store(name)?;
-        Ok(TypedKeyValueStoreRef { store, topic, keys, values })
+    ) -> Result<TypedKeyValueStore<&mut (dyn KeyValueStore + 'static), K, V>> {
+        let serdes = StateSerdes::for_store(&self.cx.core.application_id, name, keys, values);
+        Ok(TypedKeyValueStore::new(self.get_key_value_store(name)?, serdes))
     }
 
     fn global<S: ?Sized + 'static>(

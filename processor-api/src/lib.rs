@@ -25,7 +25,7 @@ pub use processor::{
     Cancellable, OffsetReset, Processor, ProcessorSupplier, PunctuationType, RecordTimestampExtractor, TimestampExtractor,
 };
 pub use record::{Record, RecordMetadata};
-pub use store_ref::{GlobalStores, StoreRef, TypedKeyValueStoreRef};
+pub use store_ref::{GlobalStores, StoreRef};
 pub use task::{StreamTask, TaskResources, TopologyTaskFactory};
 pub use test_driver::{TestInputTopic, TestOutputTopic, TestRecord, TopologyTestDriver};
 

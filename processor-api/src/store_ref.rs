@@ -7,8 +7,7 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use brook_state_store::{AnyStore, KeyValueStore, Serde, SessionStore, VersionedKeyValueStore, WindowStore};
-use bytes::Bytes;
+use brook_state_store::{AnyStore, KeyValueStore, SessionStore, VersionedKeyValueStore, WindowStore};
 use parking_lot::{MappedMutexGuard, Mutex};
 
 /// A store borrowed from a [`crate::ProcessorContext`] or a [`crate::TopologyTestDriver`]:
@@ -125,68 +124,5 @@ pub(crate) fn versioned(s: &mut AnyStore) -> Option<&mut (dyn VersionedKeyValueS
     match s {
         AnyStore::Versioned(s) => Some(&mut **s),
         _ => None,
-    }
-}
-
-/// A key-value store seen through serdes (called with the store's changelog topic, as Kafka's
-/// metered stores do), borrowed from a [`crate::ProcessorContext`].
-pub struct TypedKeyValueStoreRef<'a, K, V> {
-    pub(crate) store: &'a mut dyn KeyValueStore,
-    pub(crate) topic: String,
-    pub(crate) keys: Arc<dyn Serde<K>>,
-    pub(crate) values: Arc<dyn Serde<V>>,
-}
-
-impl<K, V> fmt::Debug for TypedKeyValueStoreRef<'_, K, V> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TypedKeyValueStoreRef").field("topic", &self.topic).finish_non_exhaustive()
-    }
-}
-
-impl<K, V> TypedKeyValueStoreRef<'_, K, V> {
-    /// The value of `key`.
-    ///
-    /// # Errors
-    /// Store or serde errors.
-    pub fn get(&self, key: &K) -> crate::Result<Option<V>> {
-        let k = self.keys.serialize(&self.topic, key)?;
-        Ok(self.store.get(&k)?.map(|v| self.values.deserialize(&self.topic, &v)).transpose()?)
-    }
-
-    /// Writes `value` for `key` (`None` deletes).
-    ///
-    /// # Errors
-    /// Store or serde errors.
-    pub fn put(&mut self, key: &K, value: Option<&V>) -> crate::Result<()> {
-        let k = Bytes::from(self.keys.serialize(&self.topic, key)?);
-        let v = value.map(|v| self.values.serialize(&self.topic, v)).transpose()?.map(Bytes::from);
-        Ok(self.store.put(k, v)?)
-    }
-
-    /// Deletes `key`; returns its old value.
-    ///
-    /// # Errors
-    /// Store or serde errors.
-    pub fn delete(&mut self, key: &K) -> crate::Result<Option<V>> {
-        let k = self.keys.serialize(&self.topic, key)?;
-        Ok(self.store.delete(&k)?.map(|v| self.values.deserialize(&self.topic, &v)).transpose()?)
-    }
-
-    /// Every entry, in the byte order of the serialized keys.
-    ///
-    /// # Errors
-    /// Store or serde errors.
-    pub fn all(&self) -> crate::Result<Vec<(K, V)>> {
-        let mut out = Vec::new();
-        for kv in self.store.all()? {
-            let (k, v) = kv?;
-            out.push((self.keys.deserialize(&self.topic, &k)?, self.values.deserialize(&self.topic, &v)?));
-        }
-        Ok(out)
-    }
-
-    /// The byte store.
-    pub fn inner(&mut self) -> &mut dyn KeyValueStore {
-        &mut *self.store
     }
 }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use brook_state_store::{
-    AnyStore, KeyValueStore, RocksDbConfig, RocksDbEnv, Serde, SessionStore, ThreadCache, VersionedKeyValueStore, WindowStore,
+    AnyStore, KeyValueStore, RocksDbConfig, RocksDbEnv, Serde, SerdeContext, SessionStore, ThreadCache, VersionedKeyValueStore, WindowStore,
 };
 use bytes::Bytes;
 
@@ -452,8 +452,10 @@ impl<K, V> TestInputTopic<K, V> {
     /// Serialization errors ([`Error::Processing`]) and the driver's errors.
     pub fn pipe_record(&self, record: TestRecord<K, V>) -> Result<()> {
         let ser = |e: brook_state_store::Error| Error::Processing { processor: "TestInputTopic".to_owned(), message: e.to_string() };
-        let key = record.key.as_ref().map(|k| self.keys.serialize(&self.topic, k)).transpose().map_err(ser)?;
-        let value = record.value.as_ref().map(|v| self.values.serialize(&self.topic, v)).transpose().map_err(ser)?;
+        let kc = SerdeContext::key(&self.topic).with_headers(&record.headers);
+        let vc = SerdeContext::value(&self.topic).with_headers(&record.headers);
+        let key = record.key.as_ref().map(|k| self.keys.serialize_bytes(&kc, k)).transpose().map_err(ser)?;
+        let value = record.value.as_ref().map(|v| self.values.serialize_bytes(&vc, v)).transpose().map_err(ser)?;
         let mut inner = self.inner.borrow_mut();
         let offset = inner.next_offset(&self.topic);
         inner.pending.push_back(InputRecord {
@@ -461,8 +463,8 @@ impl<K, V> TestInputTopic<K, V> {
             partition: 0,
             offset,
             timestamp: record.timestamp,
-            key: key.map(Bytes::from),
-            value: value.map(Bytes::from),
+            key,
+            value,
             headers: record.headers,
         });
         inner.run()
@@ -555,8 +557,10 @@ impl<K, V> TestOutputTopic<K, V> {
             offset: -1,
             message: format!("{what}: {e}"),
         };
-        let key = r.key.as_ref().map(|k| self.keys.deserialize(&self.topic, k)).transpose().map_err(|e| de("key", e))?;
-        let value = r.value.as_ref().map(|v| self.values.deserialize(&self.topic, v)).transpose().map_err(|e| de("value", e))?;
+        let kc = SerdeContext::key(&self.topic).with_headers(&r.headers);
+        let vc = SerdeContext::value(&self.topic).with_headers(&r.headers);
+        let key = r.key.as_ref().map(|k| self.keys.deserialize_bytes(&kc, k)).transpose().map_err(|e| de("key", e))?;
+        let value = r.value.as_ref().map(|v| self.values.deserialize_bytes(&vc, v)).transpose().map_err(|e| de("value", e))?;
         Ok(TestRecord { key, value, timestamp: r.timestamp, headers: r.headers.clone() })
     }
 

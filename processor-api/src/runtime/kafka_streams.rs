@@ -4,7 +4,7 @@ mod queries;
 mod supervisor;
 
 pub use self::queries::{
-    ReadOnlyKeyValueView, ReadOnlySessionView, ReadOnlyWindowView, StoreQueryParameters, TypedKeyValueView,
+    ReadOnlyKeyValueView, ReadOnlySessionView, ReadOnlyWindowView, StoreQueryParameters,
 };
 
 use std::path::PathBuf;

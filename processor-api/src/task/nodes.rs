@@ -3,7 +3,7 @@
 use std::any::type_name;
 use std::sync::Arc;
 
-use brook_state_store::Serde;
+use brook_state_store::{Serde, SerdeContext};
 use bytes::Bytes;
 
 use crate::engine::OutputRecord;
@@ -40,8 +40,10 @@ impl<K: Clone + Send + 'static, V: Clone + Send + 'static> ErasedProcessor for S
                 offset,
                 message: format!("{what}: {e}"),
             };
-            let key = k.map(|b| self.keys.deserialize_bytes(topic, &b)).transpose().map_err(|e| fail("key", e))?;
-            let value = v.map(|b| self.values.deserialize_bytes(topic, &b)).transpose().map_err(|e| fail("value", e))?;
+            let kc = SerdeContext::key(topic).with_headers(&headers);
+            let vc = SerdeContext::value(topic).with_headers(&headers);
+            let key = k.map(|b| self.keys.deserialize_bytes(&kc, &b)).transpose().map_err(|e| fail("key", e))?;
+            let value = v.map(|b| self.values.deserialize_bytes(&vc, &b)).transpose().map_err(|e| fail("value", e))?;
             (key, value)
         };
         let targets = cx.targets(None)?;
@@ -112,9 +114,10 @@ impl<K: 'static, V: 'static> ErasedProcessor for SinkNode<K, V> {
             processor: name.to_string(),
             message: format!("cannot serialize {what} for topic {topic}: {e}"),
         };
-        let kb = key.as_ref().map(|k| self.keys.serialize_bytes(&topic, k)).transpose().map_err(|e| ser_err("key", e))?;
-        let vb =
-            value.as_ref().map(|v| self.values.serialize_bytes(&topic, v)).transpose().map_err(|e| ser_err("value", e))?;
+        let kc = SerdeContext::key(&topic).with_headers(&headers);
+        let vc = SerdeContext::value(&topic).with_headers(&headers);
+        let kb = key.as_ref().map(|k| self.keys.serialize_bytes(&kc, k)).transpose().map_err(|e| ser_err("key", e))?;
+        let vb = value.as_ref().map(|v| self.values.serialize_bytes(&vc, v)).transpose().map_err(|e| ser_err("value", e))?;
         let partition = self.partitioner.as_ref().and_then(|p| p(&topic, key.as_ref(), value.as_ref()));
         cx.core.output.push(OutputRecord {
             topic,

@@ -387,7 +387,7 @@ fn typed_store_access_and_production_errors() {
             let mut store = ctx.get_typed_key_value_store("typed", strings(), longs())?;
             let n = store.get(&key)?.unwrap_or(0) + 1;
             store.put(&key, Some(&n))?;
-            assert_eq!(store.all()?, vec![(key.clone(), n)]);
+            assert_eq!(store.all()?.collect::<brook_state_store::Result<Vec<_>>>()?, vec![(key.clone(), n)]);
             ctx.forward(r.with_key(key).with_value(n))
         }
     }
