@@ -460,7 +460,7 @@ impl Producer {
             member_id: group.member_id.as_str(),
             instance_id: group.group_instance_id.as_deref(),
         });
-        let codes = self.fatal_on_fence(b.txn_offset_commit(&id, group_id, pid, epoch, member, &commits))?;
+        let codes = self.fatal_on_fence(b.txns().txn_offset_commit(&id, group_id, pid, epoch, member, &commits))?;
         if let Some(code) = codes.into_iter().find(|c| *c != ErrorCode::None) {
             return Err(Error::kafka(code, "transactional offset commit failed"));
         }
@@ -668,7 +668,7 @@ impl Shared {
                     &id,
                     st.producer_id,
                     st.epoch,
-                    &[(tp.0.to_string(), tp.1)],
+                    &[TopicPartition::new(&*tp.0, tp.1)],
                 )?;
                 st.txn_partitions.insert(tp.clone());
             }
