@@ -33,7 +33,7 @@ use self::core::{dispatch, drain_flushed, may_punctuate, NodeCx, NodeSlot, TaskC
 use crate::config::{HandlerResponse, StreamsConfig};
 use crate::engine::{AnyTaskId, InputRecord, OutputRecord, RecordCollector, TaskEngine, TaskId, TopicPartition};
 use crate::error::{Error, Result, TopologyError};
-use crate::processor::{AnyBox, PunctuationType, RecordTimestampExtractor, TimestampExtractor};
+use crate::processor::{with_erased, PunctuationType, RecordTimestampExtractor, TimestampExtractor};
 use crate::record::{Record, RecordMetadata};
 use crate::store_ref::{GlobalStores, StoreRef};
 use crate::topology::pattern::TopicPattern;
@@ -414,6 +414,16 @@ impl StreamTask {
 
     /// Chooses the partition to process next (its position in `queues`), or `None` to wait.
     fn choose(&mut self, wall_clock: i64) -> Option<usize> {
+        if self.queues.len() == 1 {
+            // One input partition (most tasks): never idle-waits for another one.
+            let q = self.queues.values_mut().next().expect("one queue");
+            while let Some((None, r)) = q.records.front() {
+                q.consumed = Some(r.offset + 1);
+                q.records.pop_front();
+            }
+            self.idle_since = None;
+            return (!q.records.is_empty()).then_some(0);
+        }
         // Drop invalid-timestamp heads first: they are consumed without processing.
         for q in self.queues.values_mut() {
             while let Some((None, r)) = q.records.front() {
@@ -498,10 +508,15 @@ impl StreamTask {
         self.process_deferred(chosen)?;
         drain_flushed(&mut self.core, &mut self.nodes)?;
         self.send_all(out)?;
+        if self.core.schedules.is_empty() {
+            return Ok(());
+        }
         let now = self.core.stream_time;
-        may_punctuate(&mut self.core, &mut self.nodes, PunctuationType::StreamTime, now)?;
-        drain_flushed(&mut self.core, &mut self.nodes)?;
-        self.send_all(out)
+        if may_punctuate(&mut self.core, &mut self.nodes, PunctuationType::StreamTime, now)? {
+            drain_flushed(&mut self.core, &mut self.nodes)?;
+            self.send_all(out)?;
+        }
+        Ok(())
     }
 
     /// Processes the head record of queue `chosen`; its output stays in the task's buffer.
@@ -520,8 +535,8 @@ impl StreamTask {
         meta.partition = r.partition;
         meta.offset = r.offset;
         self.core.metadata = Some(meta);
-        let record = Record::with_all(Box::new((r.key, r.value)) as AnyBox, (), ts, r.headers);
-        let result = dispatch(&mut self.core, &mut self.nodes, source, record);
+        let record = Record::with_all(r.key, r.value, ts, r.headers);
+        let result = with_erased(record, |record| dispatch(&mut self.core, &mut self.nodes, source, record));
         let meta = self.core.metadata.take().unwrap_or_else(|| RecordMetadata {
             topic: r.topic.to_string(),
             partition: r.partition,

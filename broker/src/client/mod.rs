@@ -20,7 +20,7 @@ pub use consumer::{
     WakeupHandle,
 };
 pub use partitioner::Partitioner;
-pub use producer::{DeliveryFuture, Producer, ProducerConfig, ProducerRecord, RecordMetadata};
+pub use producer::{DeliveryFuture, DeliveryReport, Producer, ProducerConfig, ProducerRecord, RecordMetadata};
 
 pub use brook_common::TopicPartition;
 

@@ -118,7 +118,7 @@ impl NodeCx<'_> {
     }
 
     /// Runs node `target` on `record`.
-    pub(crate) fn dispatch(&mut self, target: usize, record: ErasedRecord) -> Result<()> {
+    pub(crate) fn dispatch(&mut self, target: usize, record: ErasedRecord<'_>) -> Result<()> {
         dispatch(self.core, self.nodes, target, record)
     }
 
@@ -148,7 +148,7 @@ impl NodeCx<'_> {
 }
 
 /// Runs node `target` on `record` with the task's shared state.
-pub(crate) fn dispatch(core: &mut TaskCore, nodes: &mut [NodeSlot], target: usize, record: ErasedRecord) -> Result<()> {
+pub(crate) fn dispatch(core: &mut TaskCore, nodes: &mut [NodeSlot], target: usize, record: ErasedRecord<'_>) -> Result<()> {
     let Some(mut p) = nodes[target].proc.take() else {
         return Err(Error::IllegalState(format!("node {} re-entered", nodes[target].name)));
     };
