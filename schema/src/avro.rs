@@ -128,8 +128,10 @@ fn sign_extend(bytes: Vec<u8>, len: usize) -> Vec<u8> {
     out
 }
 
-/// The shortest two's complement encoding of the same number (Java's `BigInteger.toByteArray`).
-fn minimal(bytes: Vec<u8>) -> Vec<u8> {
+/// The shortest two's complement encoding of the same number (Java's `BigInteger.toByteArray`),
+/// as Avro decimals are written.
+#[must_use]
+pub fn minimal(bytes: Vec<u8>) -> Vec<u8> {
     let mut start = 0;
     while start + 1 < bytes.len() {
         let (b, next) = (bytes[start], bytes[start + 1]);
