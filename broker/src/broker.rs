@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
+use brook_common::TopicPartition;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 
@@ -15,10 +16,9 @@ use crate::group::{GroupConfig, GroupCoordinator, OffsetsLog};
 use crate::log::LogShared;
 use crate::partition::{AppendResult, FetchData, IsolationLevel, Partition};
 use crate::record::batch::BatchHeader;
-use crate::record::{BatchBuilder, Compression};
-use crate::topic::{self, Topic, TopicMeta, OFFSETS_TOPIC};
-use crate::txn::TxnState;
-
+use crate::record::{BatchBuilder, Compression, ControlType};
+use crate::topic::{self, Topic, TopicMeta, OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC};
+use crate::txn::{TxnConfig, TxnCoordinator, TxnLog, TxnMetadata};
 
 /// One partition as `describe` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,7 +85,7 @@ pub(crate) struct BrokerState {
     /// Serializes catalog changes (create, delete, add partitions, alter configs).
     catalog: Mutex<()>,
     groups: Arc<GroupCoordinator>,
-    pub(crate) txns: Mutex<TxnState>,
+    pub(crate) txns: TxnCoordinator,
     /// What every partition log shares (open-file pool, cleaner memory).
     logs: Arc<LogShared>,
     changed: watch::Sender<u64>,
@@ -157,6 +157,47 @@ impl OffsetsLog for OffsetsWriter {
     }
 }
 
+/// The transaction coordinator's view of the logs: `__transaction_state` and the markers.
+#[derive(Debug)]
+struct TxnWriter(Weak<BrokerState>);
+
+impl TxnLog for TxnWriter {
+    fn append_state(&self, partition: i32, key: &[u8], value: &[u8], now_ms: i64) -> Result<i64> {
+        let inner = self.0.upgrade().ok_or(Error::Shutdown)?;
+        let p = inner.internal_partition(TRANSACTION_STATE_TOPIC, partition)?;
+        let mut b = BatchBuilder::new(Compression::None);
+        b.push(now_ms, Some(key), Some(value), &[]);
+        let mut bytes = b.build()?;
+        p.append_internal(&mut bytes, now_ms)?;
+        Ok(p.high_watermark())
+    }
+
+    fn replay_state(&self, f: &mut dyn FnMut(&[u8], Option<&[u8]>)) -> Result<()> {
+        let inner = self.0.upgrade().ok_or(Error::Shutdown)?;
+        let Ok(t) = inner.topic(TRANSACTION_STATE_TOPIC) else { return Ok(()) };
+        for p in t.partitions.read().iter() {
+            p.scan(&mut |h, bytes| {
+                replay_batch(h, bytes, |_, _, key, value| f(key, value));
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    fn write_marker(&self, tp: &TopicPartition, producer: (i64, i16), kind: ControlType, now_ms: i64) -> Result<Option<i64>> {
+        let inner = self.0.upgrade().ok_or(Error::Shutdown)?;
+        let Ok(p) = inner.partition(&tp.topic, tp.partition) else { return Ok(None) };
+        let offset = p.write_marker(producer.0, producer.1, kind, 0, now_ms)?;
+        inner.notify_append();
+        Ok(Some(offset))
+    }
+
+    fn sync(&self, topic: &str, partition: i32, upto: i64) -> Result<()> {
+        let inner = self.0.upgrade().ok_or(Error::Shutdown)?;
+        inner.partition(topic, partition)?.sync_to(upto)
+    }
+}
+
 impl Broker {
     /// Opens the data directory, recovers every partition, replays the internal topics and
     /// starts background maintenance (retention, compaction, group and transaction timers).
@@ -177,27 +218,28 @@ impl Broker {
         data_dir::sweep(&root, &metas);
         let (changed, _) = watch::channel(0u64);
         let (shutdown, _) = watch::channel(false);
-        let inner = Arc::new_cyclic(|weak: &Weak<BrokerState>| BrokerState {
-            groups: GroupCoordinator::new(
-                GroupConfig::from(&config),
-                Arc::new(OffsetsWriter(weak.clone())),
-            ),
-            txns: Mutex::new(TxnState::default()),
-            logs: LogShared::new(&config),
-            config,
-            topics: RwLock::new(BTreeMap::new()),
-            catalog: Mutex::new(()),
-            changed,
-            shutdown,
-            tasks: Mutex::new(Vec::new()),
-            dir_lock: Mutex::new(Some(dir_lock)),
+        let inner = Arc::new_cyclic(|weak: &Weak<BrokerState>| {
+            let groups = GroupCoordinator::new(GroupConfig::from(&config), Arc::new(OffsetsWriter(weak.clone())));
+            let txns = TxnCoordinator::new(TxnConfig::from(&config), Arc::new(TxnWriter(weak.clone())), Arc::clone(&groups));
+            BrokerState {
+                groups,
+                txns,
+                logs: LogShared::new(&config),
+                config,
+                topics: RwLock::new(BTreeMap::new()),
+                catalog: Mutex::new(()),
+                changed,
+                shutdown,
+                tasks: Mutex::new(Vec::new()),
+                dir_lock: Mutex::new(Some(dir_lock)),
+            }
         });
         for meta in metas {
             let t = inner.open_topic(&meta)?;
             inner.topics.write().insert(meta.name.clone(), t);
         }
         inner.replay_offsets()?;
-        inner.replay_transactions()?;
+        inner.txns.replay()?;
         let broker = Broker { inner };
         broker.start_background();
         tracing::info!(dir = %root.display(), topics = broker.inner.topics.read().len(), "broker open");
@@ -222,7 +264,7 @@ impl Broker {
         let jobs: [(Duration, fn(&BrokerState)); 3] = [
             (c.retention_check_interval, |i| i.run_cleanup(false)),
             (c.cleaner_backoff, |i| i.run_cleanup(true)),
-            (c.transaction_abort_interval, |i| i.abort_timed_out_transactions()),
+            (c.transaction_abort_interval, |i| i.txns.abort_timed_out()),
         ];
         for (every, job) in jobs {
             let weak = Arc::downgrade(&self.inner);
@@ -492,6 +534,74 @@ impl Broker {
         partition: i32,
     ) -> Result<Vec<crate::partition::ProducerState>> {
         Ok(self.inner.partition(topic, partition)?.producers())
+    }
+}
+
+/// Transactions: the requests the wire-protocol server and the embedded producer make of the
+/// transaction coordinator (`crate::txn`).
+impl Broker {
+    /// InitProducerId: a fresh producer id for an idempotent producer, or, for a transactional
+    /// id, its producer id with a bumped epoch (aborting its open transaction and fencing any
+    /// older instance).
+    ///
+    /// # Errors
+    /// `InvalidTransactionTimeout`; storage errors.
+    pub fn init_producer_id(&self, transactional_id: Option<&str>, timeout_ms: i32) -> Result<(i64, i16)> {
+        self.inner.txns.init_producer_id(transactional_id, timeout_ms)
+    }
+
+    /// AddPartitionsToTxn.
+    ///
+    /// # Errors
+    /// `ProducerFenced`, `InvalidProducerIdMapping`, `UnknownTopicOrPartition`,
+    /// `ConcurrentTransactions`.
+    pub fn add_partitions_to_txn(
+        &self,
+        transactional_id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        partitions: &[TopicPartition],
+    ) -> Result<()> {
+        for tp in partitions {
+            self.inner.partition(&tp.topic, tp.partition)?;
+        }
+        self.inner.txns.add_partitions(transactional_id, producer_id, producer_epoch, partitions)
+    }
+
+    /// AddOffsetsToTxn: adds the group's `__consumer_offsets` partition to the transaction.
+    ///
+    /// # Errors
+    /// As [`add_partitions_to_txn`](Self::add_partitions_to_txn).
+    pub fn add_offsets_to_txn(
+        &self,
+        transactional_id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        group_id: &str,
+    ) -> Result<()> {
+        let p = self.groups().partition_for(group_id);
+        self.inner.internal_partition(OFFSETS_TOPIC, p)?;
+        let offsets = [TopicPartition::new(OFFSETS_TOPIC, p)];
+        self.inner.txns.add_partitions(transactional_id, producer_id, producer_epoch, &offsets)
+    }
+
+    /// EndTxn: commits or aborts the transaction, writing markers to every partition in it.
+    ///
+    /// # Errors
+    /// `ProducerFenced`, `InvalidProducerIdMapping`, `InvalidTxnState`; storage errors.
+    pub fn end_txn(&self, transactional_id: &str, producer_id: i64, producer_epoch: i16, commit: bool) -> Result<()> {
+        self.inner.txns.end_txn(transactional_id, producer_id, producer_epoch, commit)
+    }
+
+    /// The transaction coordinator, for TxnOffsetCommit from the wire-protocol server and the
+    /// embedded producer.
+    pub(crate) fn txns(&self) -> &TxnCoordinator {
+        &self.inner.txns
+    }
+
+    /// DescribeTransactions / ListTransactions: the state of every transactional id.
+    pub fn transactions(&self) -> Vec<TxnMetadata> {
+        self.inner.txns.list()
     }
 }
 

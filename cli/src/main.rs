@@ -5,6 +5,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc instead of glibc's allocator: the stream runtime allocates per record (keys,
+/// values, strings of the typed API) and glibc's malloc/free took 20-25% of its instructions
+/// (BENCHMARKS.md, "Nexmark over the runtime: per-record costs").
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = brook_cli::Cli::parse();
     tracing_subscriber::fmt()

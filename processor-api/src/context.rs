@@ -8,12 +8,12 @@ use brook_state_store::{
     AnyStore, FlushedRecord, KeyValueStore, SessionStore, VersionedKeyValueStore, WindowStore,
 };
 
-use crate::engine::TaskId;
+use crate::engine::AnyTaskId;
 use crate::error::{Error, Result};
-use crate::processor::{erase, Cancellable, PunctuationType};
+use crate::processor::{with_erased, Cancellable, PunctuationType};
 use crate::record::{Record, RecordMetadata};
-use crate::store_ref::{self, StoreRef, TypedKeyValueStoreRef};
-use brook_state_store::Serde;
+use crate::store_ref::{self, StoreRef};
+use brook_state_store::{Serde, StateSerdes, TypedKeyValueStore};
 use std::sync::Arc;
 use parking_lot::MutexGuard;
 use crate::task::core::NodeCx;
@@ -46,8 +46,8 @@ impl<'a, KOut, VOut> ProcessorContext<'a, KOut, VOut> {
         self.cx.name().to_string()
     }
 
-    /// The task this node runs in.
-    pub fn task_id(&self) -> TaskId {
+    /// The task this node runs in (the global-store task for a global store's processor).
+    pub fn task_id(&self) -> AnyTaskId {
         self.cx.core.task_id
     }
 
@@ -82,18 +82,21 @@ impl<'a, KOut, VOut> ProcessorContext<'a, KOut, VOut> {
         shape: &str,
         select: for<'x> fn(&'x mut AnyStore) -> Option<&'x mut S>,
     ) -> Result<&mut S> {
-        let processor = self.cx.name();
-        let wrong = || Error::Processing { processor: processor.to_string(), message: format!("store \"{name}\" is not a {shape} store") };
-        if !self.cx.core.stores.store_names().any(|n| n == name) {
+        // Called per record by stateful processors: no name clones or scans on success.
+        if self.cx.core.stores.get(name).is_none() {
             let hint = if self.cx.core.globals.get(name).is_some() { " (global stores: use get_global_store)" } else { "" };
             return Err(Error::Processing {
-                processor: processor.to_string(),
+                processor: self.cx.name().to_string(),
                 message: format!("store \"{name}\" is not connected to this processor{hint}"),
             });
         }
         self.cx.check_store_access(name)?;
-        let s = self.cx.core.stores.get_mut(name).expect("registered");
-        select(s).ok_or_else(wrong)
+        let NodeCx { core, nodes, node } = &mut self.cx;
+        let s = core.stores.get_mut(name).expect("registered");
+        select(s).ok_or_else(|| Error::Processing {
+            processor: nodes[*node].name.to_string(),
+            message: format!("store \"{name}\" is not a {shape} store"),
+        })
     }
 
     /// A store connected to this processor, of any shape.
@@ -136,7 +139,8 @@ impl<'a, KOut, VOut> ProcessorContext<'a, KOut, VOut> {
         self.store(name, "versioned", store_ref::versioned)
     }
 
-    /// A key-value store connected to this processor, typed through serdes.
+    /// A key-value store connected to this processor, typed through serdes that are called with
+    /// the store's changelog topic (as Kafka's metered stores do).
     ///
     /// # Errors
     /// As [`ProcessorContext::get_key_value_store`].
@@ -145,10 +149,9 @@ impl<'a, KOut, VOut> ProcessorContext<'a, KOut, VOut> {
         name: &str,
         keys: Arc<dyn Serde<K>>,
         values: Arc<dyn Serde<V>>,
-    ) -> Result<TypedKeyValueStoreRef<'_, K, V>> {
-        let topic = brook_state_store::changelog_topic(&self.cx.core.application_id, name);
-        let store = self.get_key_value_store(name)?;
-        Ok(TypedKeyValueStoreRef { store, topic, keys, values })
+    ) -> Result<TypedKeyValueStore<&mut (dyn KeyValueStore + 'static), K, V>> {
+        let serdes = StateSerdes::for_store(&self.cx.core.application_id, name, keys, values);
+        Ok(TypedKeyValueStore::new(self.get_key_value_store(name)?, serdes))
     }
 
     fn global<S: ?Sized + 'static>(
@@ -246,7 +249,7 @@ where
         let n = self.cx.nodes[node].children.len();
         if n == 1 {
             let child = self.cx.nodes[node].children[0];
-            return self.cx.dispatch(child, erase(record));
+            return with_erased(record, |r| self.cx.dispatch(child, r));
         }
         let targets = self.cx.targets(None)?;
         self.forward_to_targets(&targets, record)
@@ -264,9 +267,9 @@ where
     fn forward_to_targets(&mut self, targets: &[usize], record: Record<KOut, VOut>) -> Result<()> {
         let Some((&last, rest)) = targets.split_last() else { return Ok(()) };
         for &t in rest {
-            self.cx.dispatch(t, erase(record.clone()))?;
+            with_erased(record.clone(), |r| self.cx.dispatch(t, r))?;
         }
-        self.cx.dispatch(last, erase(record))
+        with_erased(record, |r| self.cx.dispatch(last, r))
     }
 }
 

@@ -3,7 +3,6 @@
 //! typed Processor API lives on the engine's side.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -13,21 +12,7 @@ use crate::config::StreamsConfig;
 use crate::error::Result;
 
 pub use brook_broker::record::Header;
-
-/// A task: sub-topology x partition, printed `0_3` as in Kafka Streams.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TaskId {
-    /// The sub-topology (connected component) index.
-    pub subtopology: u32,
-    /// The input partition.
-    pub partition: i32,
-}
-
-impl fmt::Display for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}_{}", self.subtopology, self.partition)
-    }
-}
+pub use crate::task_id::{AnyTaskId, TaskId};
 
 /// A topic-partition as the runtime and the engine exchange it.
 pub type TopicPartition = (String, i32);
@@ -150,7 +135,7 @@ pub trait TaskFactory: Send + Sync {
 /// One task's processor graph, stores and punctuators.
 pub trait TaskEngine: Send {
     /// The task id.
-    fn id(&self) -> TaskId;
+    fn id(&self) -> AnyTaskId;
 
     /// Changelog partitions of this task's stores with the offset restore must start from
     /// (from the checkpoint, or the store's transactional offset; 0 when unknown).

@@ -10,13 +10,14 @@ mod context;
 mod processor;
 mod record;
 mod store_ref;
+mod task_id;
 pub mod task;
 pub mod test_driver;
 pub mod topology;
 
 pub use config::{HandlerResponse, ProcessingGuarantee, StreamsConfig, UncaughtExceptionResponse};
-pub use engine::{InputRecord, OutputRecord, RecordCollector, SubtopologyInfo, TaskEngine, TaskFactory, TaskId};
-pub use error::{Error, Result};
+pub use engine::{AnyTaskId, InputRecord, OutputRecord, RecordCollector, SubtopologyInfo, TaskEngine, TaskFactory, TaskId};
+pub use error::{Error, Result, TopologyError};
 
 // processor api
 pub use context::ProcessorContext;
@@ -24,7 +25,7 @@ pub use processor::{
     Cancellable, OffsetReset, Processor, ProcessorSupplier, PunctuationType, RecordTimestampExtractor, TimestampExtractor,
 };
 pub use record::{Record, RecordMetadata};
-pub use store_ref::{GlobalStores, StoreRef, TypedKeyValueStoreRef};
+pub use store_ref::{GlobalStores, StoreRef};
 pub use task::{StreamTask, TaskResources, TopologyTaskFactory};
 pub use test_driver::{TestInputTopic, TestOutputTopic, TestRecord, TopologyTestDriver};
 

@@ -5,13 +5,14 @@
 //!
 //! A processor is written against concrete types: it receives `Record<KIn, VIn>` and forwards
 //! `Record<KOut, VOut>` through a [`ProcessorContext<KOut, VOut>`](crate::ProcessorContext).
-//! Inside a task's graph, records travel with key and value boxed together as one
-//! `Box<dyn Any + Send>` holding `(K, V)`: forwarding boxes the pair, and the receiving node
-//! downcasts it to its input types. A mismatch (a processor wired behind a parent that forwards
-//! other types) is reported as [`Error::Processing`] naming both the node and the expected
-//! types, on the first record. This keeps the graph a plain `Vec` of nodes (no generic
-//! parameters leak into [`crate::Topology`]) at the cost of one small allocation per forward.
-//! Forwarding to several children clones the record, so output types are `Clone`.
+//! Inside a task's graph, records travel with key and value together in a slot on the
+//! forwarding node's stack, an `Option<(K, V)>` lent to the receiving node as
+//! `&mut dyn Any`: the receiver downcasts the slot to its input types and takes the pair out
+//! (nothing is allocated per forward). A mismatch (a processor wired behind a parent that
+//! forwards other types) is reported as [`Error::Processing`] naming both the node and the
+//! expected types, on the first record. This keeps the graph a plain `Vec` of nodes (no
+//! generic parameters leak into [`crate::Topology`]). Forwarding to several children clones
+//! the record, so output types are `Clone`.
 //!
 //! Sources deserialize with their serdes and forward `Record<Option<K>, Option<V>>` (`None` is
 //! Kafka's null key or value, a tombstone); sinks accept either `K`/`V` or `Option<K>`/`Option<V>`.
@@ -28,15 +29,26 @@ use crate::error::{Error, Result};
 use crate::record::Record;
 use crate::task::core::NodeCx;
 
-/// A boxed `(key, value)` pair inside the graph.
-pub(crate) type AnyBox = Box<dyn Any + Send>;
-/// A record inside the graph: the key slot holds the boxed `(key, value)` pair.
-pub(crate) type ErasedRecord = Record<AnyBox, ()>;
+/// A `(key, value)` pair inside the graph: a borrowed `Option<(K, V)>` that lives on the
+/// forwarding node's stack; the receiving node takes the pair out.
+pub(crate) struct KvSlot<'a>(&'a mut (dyn Any + Send));
 
-/// Boxes a typed record for the graph.
-pub(crate) fn erase<K: Send + 'static, V: Send + 'static>(r: Record<K, V>) -> ErasedRecord {
+impl KvSlot<'_> {
+    /// Takes the pair out if the slot holds a `T` (an `Option<T>` that is still `Some`).
+    pub(crate) fn take<T: 'static>(&mut self) -> Option<T> {
+        self.0.downcast_mut::<Option<T>>().and_then(Option::take)
+    }
+}
+
+/// A record inside the graph: the key slot holds the lent `(key, value)` pair.
+pub(crate) type ErasedRecord<'a> = Record<KvSlot<'a>, ()>;
+
+/// Lends a typed record to `f` as an [`ErasedRecord`], without allocating: the pair stays on
+/// this stack frame while `f` (the dispatch to a child node) runs.
+pub(crate) fn with_erased<K: Send + 'static, V: Send + 'static, R>(r: Record<K, V>, f: impl FnOnce(ErasedRecord<'_>) -> R) -> R {
     let (k, v, ts, headers) = r.into_parts();
-    Record::with_all(Box::new((k, v)) as AnyBox, (), ts, headers)
+    let mut pair = Some((k, v));
+    f(Record::with_all(KvSlot(&mut pair), (), ts, headers))
 }
 
 /// A stream processor: `init` once per task, `process` per record, `close` on shutdown.
@@ -186,7 +198,7 @@ pub enum OffsetReset {
 /// A node of the graph as the task engine drives it.
 pub(crate) trait ErasedProcessor: Send {
     fn init(&mut self, cx: NodeCx<'_>) -> Result<()>;
-    fn process(&mut self, cx: NodeCx<'_>, record: ErasedRecord) -> Result<()>;
+    fn process(&mut self, cx: NodeCx<'_>, record: ErasedRecord<'_>) -> Result<()>;
     fn close(&mut self) -> Result<()>;
     /// See [`Processor::batching`].
     fn batching(&self) -> bool {
@@ -220,10 +232,9 @@ impl<KIn, VIn, KOut, VOut> TypedProcessor<KIn, VIn, KOut, VOut> {
     }
 }
 
-/// Downcasts a boxed `(key, value)` pair (or a part) to exactly `T`; a mismatch names the node
-/// and the type.
-pub(crate) fn downcast<T: 'static>(node: &str, what: &str, value: AnyBox) -> Result<T> {
-    value.downcast::<T>().map(|b| *b).map_err(|_| Error::Processing {
+/// Takes a lent `(key, value)` pair out as exactly `T`; a mismatch names the node and the type.
+pub(crate) fn downcast<T: 'static>(node: &str, what: &str, mut value: KvSlot<'_>) -> Result<T> {
+    value.take::<T>().ok_or_else(|| Error::Processing {
         processor: node.to_owned(),
         message: format!("{what} is not of the expected type {}", type_name::<T>()),
     })
@@ -240,10 +251,9 @@ where
         self.inner.init(&mut ProcessorContext::new(cx))
     }
 
-    fn process(&mut self, cx: NodeCx<'_>, record: ErasedRecord) -> Result<()> {
-        let name = cx.name();
+    fn process(&mut self, cx: NodeCx<'_>, record: ErasedRecord<'_>) -> Result<()> {
         let (kv, (), ts, headers) = record.into_parts();
-        let (key, value): (KIn, VIn) = downcast(&name, "the record (key, value)", kv)?;
+        let (key, value): (KIn, VIn) = downcast(&cx.nodes[cx.node].name, "the record (key, value)", kv)?;
         self.inner.process(&mut ProcessorContext::new(cx), Record::with_all(key, value, ts, headers))
     }
 

@@ -7,17 +7,17 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use brook_state_store::{AnyStore, KeyValueStore, Serde, SessionStore, VersionedKeyValueStore, WindowStore};
-use bytes::Bytes;
+use brook_state_store::{AnyStore, KeyValueStore, SessionStore, VersionedKeyValueStore, WindowStore};
 use parking_lot::{MappedMutexGuard, Mutex};
 
 /// A store borrowed from a [`crate::ProcessorContext`] or a [`crate::TopologyTestDriver`]:
 /// dereferences to the store. Global stores stay locked while it lives, so keep it short.
 pub struct StoreRef<'a, S: ?Sized> {
-    inner: Inner<'a, S>,
+    inner: Held<'a, S>,
 }
 
-enum Inner<'a, S: ?Sized> {
+/// How a [`StoreRef`] holds its store: a task's own, a locked global one, or the test driver's.
+enum Held<'a, S: ?Sized> {
     Local(&'a mut S),
     Global(MappedMutexGuard<'a, S>),
     Cell(RefMut<'a, S>),
@@ -25,13 +25,13 @@ enum Inner<'a, S: ?Sized> {
 
 impl<'a, S: ?Sized> StoreRef<'a, S> {
     pub(crate) fn local(s: &'a mut S) -> Self {
-        StoreRef { inner: Inner::Local(s) }
+        StoreRef { inner: Held::Local(s) }
     }
     pub(crate) fn global(s: MappedMutexGuard<'a, S>) -> Self {
-        StoreRef { inner: Inner::Global(s) }
+        StoreRef { inner: Held::Global(s) }
     }
     pub(crate) fn cell(s: RefMut<'a, S>) -> Self {
-        StoreRef { inner: Inner::Cell(s) }
+        StoreRef { inner: Held::Cell(s) }
     }
 }
 
@@ -39,9 +39,9 @@ impl<S: ?Sized> Deref for StoreRef<'_, S> {
     type Target = S;
     fn deref(&self) -> &S {
         match &self.inner {
-            Inner::Local(s) => s,
-            Inner::Global(s) => s,
-            Inner::Cell(s) => s,
+            Held::Local(s) => s,
+            Held::Global(s) => s,
+            Held::Cell(s) => s,
         }
     }
 }
@@ -49,9 +49,9 @@ impl<S: ?Sized> Deref for StoreRef<'_, S> {
 impl<S: ?Sized> DerefMut for StoreRef<'_, S> {
     fn deref_mut(&mut self) -> &mut S {
         match &mut self.inner {
-            Inner::Local(s) => s,
-            Inner::Global(s) => s,
-            Inner::Cell(s) => s,
+            Held::Local(s) => s,
+            Held::Global(s) => s,
+            Held::Cell(s) => s,
         }
     }
 }
@@ -124,68 +124,5 @@ pub(crate) fn versioned(s: &mut AnyStore) -> Option<&mut (dyn VersionedKeyValueS
     match s {
         AnyStore::Versioned(s) => Some(&mut **s),
         _ => None,
-    }
-}
-
-/// A key-value store seen through serdes (called with the store's changelog topic, as Kafka's
-/// metered stores do), borrowed from a [`crate::ProcessorContext`].
-pub struct TypedKeyValueStoreRef<'a, K, V> {
-    pub(crate) store: &'a mut dyn KeyValueStore,
-    pub(crate) topic: String,
-    pub(crate) keys: Arc<dyn Serde<K>>,
-    pub(crate) values: Arc<dyn Serde<V>>,
-}
-
-impl<K, V> fmt::Debug for TypedKeyValueStoreRef<'_, K, V> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TypedKeyValueStoreRef").field("topic", &self.topic).finish_non_exhaustive()
-    }
-}
-
-impl<K, V> TypedKeyValueStoreRef<'_, K, V> {
-    /// The value of `key`.
-    ///
-    /// # Errors
-    /// Store or serde errors.
-    pub fn get(&self, key: &K) -> crate::Result<Option<V>> {
-        let k = self.keys.serialize(&self.topic, key)?;
-        Ok(self.store.get(&k)?.map(|v| self.values.deserialize(&self.topic, &v)).transpose()?)
-    }
-
-    /// Writes `value` for `key` (`None` deletes).
-    ///
-    /// # Errors
-    /// Store or serde errors.
-    pub fn put(&mut self, key: &K, value: Option<&V>) -> crate::Result<()> {
-        let k = Bytes::from(self.keys.serialize(&self.topic, key)?);
-        let v = value.map(|v| self.values.serialize(&self.topic, v)).transpose()?.map(Bytes::from);
-        Ok(self.store.put(k, v)?)
-    }
-
-    /// Deletes `key`; returns its old value.
-    ///
-    /// # Errors
-    /// Store or serde errors.
-    pub fn delete(&mut self, key: &K) -> crate::Result<Option<V>> {
-        let k = self.keys.serialize(&self.topic, key)?;
-        Ok(self.store.delete(&k)?.map(|v| self.values.deserialize(&self.topic, &v)).transpose()?)
-    }
-
-    /// Every entry, in the byte order of the serialized keys.
-    ///
-    /// # Errors
-    /// Store or serde errors.
-    pub fn all(&self) -> crate::Result<Vec<(K, V)>> {
-        let mut out = Vec::new();
-        for kv in self.store.all()? {
-            let (k, v) = kv?;
-            out.push((self.keys.deserialize(&self.topic, &k)?, self.values.deserialize(&self.topic, &v)?));
-        }
-        Ok(out)
-    }
-
-    /// The byte store.
-    pub fn inner(&mut self) -> &mut dyn KeyValueStore {
-        &mut *self.store
     }
 }

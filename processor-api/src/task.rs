@@ -31,9 +31,9 @@ use parking_lot::Mutex;
 pub use self::factory::TopologyTaskFactory;
 use self::core::{dispatch, drain_flushed, may_punctuate, NodeCx, NodeSlot, TaskCore};
 use crate::config::{HandlerResponse, StreamsConfig};
-use crate::engine::{InputRecord, OutputRecord, RecordCollector, TaskEngine, TaskId, TopicPartition};
-use crate::error::{Error, Result};
-use crate::processor::{AnyBox, PunctuationType, RecordTimestampExtractor, TimestampExtractor};
+use crate::engine::{AnyTaskId, InputRecord, OutputRecord, RecordCollector, TaskEngine, TaskId, TopicPartition};
+use crate::error::{Error, Result, TopologyError};
+use crate::processor::{with_erased, PunctuationType, RecordTimestampExtractor, TimestampExtractor};
 use crate::record::{Record, RecordMetadata};
 use crate::store_ref::{GlobalStores, StoreRef};
 use crate::topology::pattern::TopicPattern;
@@ -152,12 +152,12 @@ impl StreamTask {
         let app = config.application_id.as_str();
         let groups = topology.node_groups();
         let Some((group, global)) = groups.get(id.subtopology as usize) else {
-            return Err(Error::Topology(format!("no sub-topology {}", id.subtopology)));
+            return Err(TopologyError::UnknownSubtopology(id.subtopology).into());
         };
         if *global {
-            return Err(Error::Topology(format!("sub-topology {} is a global store and has no tasks", id.subtopology)));
+            return Err(TopologyError::GlobalSubtopology(id.subtopology).into());
         }
-        Self::build(topology, id, group, inputs, state_dir, config, resources, app)
+        Self::build(topology, id.into(), group, inputs, state_dir, config, resources, app)
     }
 
     /// Builds the engine for the nodes `group` (also used for global-store groups by the test
@@ -165,7 +165,7 @@ impl StreamTask {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn build(
         topology: &Topology,
-        id: TaskId,
+        id: AnyTaskId,
         group: &[usize],
         inputs: &[TopicPartition],
         state_dir: &Path,
@@ -177,9 +177,10 @@ impl StreamTask {
         let sink: SharedChangelogSink = Arc::new(Mutex::new(BufferingSink(changelogs.clone())));
         let record_context = RecordContext::default();
         // The global-store task (see `TopologyTaskFactory::create_global_task`) lives in
-        // `state.dir/<application.id>/global`, as Kafka's global state directory.
-        let dir_name = if id.subtopology == u32::MAX { "global".to_owned() } else { id.to_string() };
-        let mut ctx = StoreContext::new(state_dir, app, dir_name, id.partition)
+        // `state.dir/<application.id>/global`, as Kafka's global state directory. Its stores
+        // have no changelog, hence no changelog partition (-1).
+        let dir_name = id.to_string();
+        let mut ctx = StoreContext::new(state_dir, app, dir_name, id.partition().unwrap_or(-1))
             .with_changelog_sink(sink)
             .with_record_context(record_context.clone())
             .with_transactional_offsets(config.exactly_once());
@@ -202,7 +203,7 @@ impl StreamTask {
                 if def.global {
                     // The global-store task always opens its stores afresh (a factory may be
                     // reused after an earlier instance closed them).
-                    if id.subtopology == u32::MAX || resources.global_stores.get(s).is_none() {
+                    if id == AnyTaskId::Global || resources.global_stores.get(s).is_none() {
                         resources.global_stores.insert(s, def.factory.build_store(&ctx)?);
                     }
                     owned_globals.push(s.clone());
@@ -294,7 +295,7 @@ impl StreamTask {
         };
         for tp in inputs {
             if !task.add_partition(tp) {
-                return Err(Error::Topology(format!("no source of sub-topology {} reads {}", id.subtopology, tp.0)));
+                return Err(TopologyError::UnreadPartition { task: id, topic: tp.0.clone() }.into());
             }
         }
         Ok(task)
@@ -413,6 +414,16 @@ impl StreamTask {
 
     /// Chooses the partition to process next (its position in `queues`), or `None` to wait.
     fn choose(&mut self, wall_clock: i64) -> Option<usize> {
+        if self.queues.len() == 1 {
+            // One input partition (most tasks): never idle-waits for another one.
+            let q = self.queues.values_mut().next().expect("one queue");
+            while let Some((None, r)) = q.records.front() {
+                q.consumed = Some(r.offset + 1);
+                q.records.pop_front();
+            }
+            self.idle_since = None;
+            return (!q.records.is_empty()).then_some(0);
+        }
         // Drop invalid-timestamp heads first: they are consumed without processing.
         for q in self.queues.values_mut() {
             while let Some((None, r)) = q.records.front() {
@@ -497,10 +508,15 @@ impl StreamTask {
         self.process_deferred(chosen)?;
         drain_flushed(&mut self.core, &mut self.nodes)?;
         self.send_all(out)?;
+        if self.core.schedules.is_empty() {
+            return Ok(());
+        }
         let now = self.core.stream_time;
-        may_punctuate(&mut self.core, &mut self.nodes, PunctuationType::StreamTime, now)?;
-        drain_flushed(&mut self.core, &mut self.nodes)?;
-        self.send_all(out)
+        if may_punctuate(&mut self.core, &mut self.nodes, PunctuationType::StreamTime, now)? {
+            drain_flushed(&mut self.core, &mut self.nodes)?;
+            self.send_all(out)?;
+        }
+        Ok(())
     }
 
     /// Processes the head record of queue `chosen`; its output stays in the task's buffer.
@@ -519,8 +535,8 @@ impl StreamTask {
         meta.partition = r.partition;
         meta.offset = r.offset;
         self.core.metadata = Some(meta);
-        let record = Record::with_all(Box::new((r.key, r.value)) as AnyBox, (), ts, r.headers);
-        let result = dispatch(&mut self.core, &mut self.nodes, source, record);
+        let record = Record::with_all(r.key, r.value, ts, r.headers);
+        let result = with_erased(record, |record| dispatch(&mut self.core, &mut self.nodes, source, record));
         let meta = self.core.metadata.take().unwrap_or_else(|| RecordMetadata {
             topic: r.topic.to_string(),
             partition: r.partition,
@@ -549,7 +565,7 @@ impl StreamTask {
 }
 
 impl TaskEngine for StreamTask {
-    fn id(&self) -> TaskId {
+    fn id(&self) -> AnyTaskId {
         self.core.task_id
     }
 
@@ -558,9 +574,11 @@ impl TaskEngine for StreamTask {
             tracing::warn!(task = %self.core.task_id, error = %e, "unreadable checkpoint; restoring from the beginning");
             BTreeMap::new()
         });
+        // The global task has no changelogs (its topics are its stores' changelogs).
+        let Some(partition) = self.core.task_id.partition() else { return BTreeMap::new() };
         self.changelog_to_store
             .iter()
-            .map(|(topic, store)| ((topic.clone(), self.core.task_id.partition), starts.get(store).copied().flatten().unwrap_or(0)))
+            .map(|(topic, store)| ((topic.clone(), partition), starts.get(store).copied().flatten().unwrap_or(0)))
             .collect()
     }
 
@@ -665,7 +683,7 @@ impl TaskEngine for StreamTask {
 
     fn post_commit(&mut self, changelog_offsets: &BTreeMap<TopicPartition, i64>) -> Result<()> {
         for ((topic, partition), end) in changelog_offsets {
-            if *partition != self.core.task_id.partition {
+            if Some(*partition) != self.core.task_id.partition() {
                 continue;
             }
             if let Some(store) = self.changelog_to_store.get(topic) {

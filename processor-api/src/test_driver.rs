@@ -20,12 +20,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use brook_state_store::{
-    AnyStore, KeyValueStore, RocksDbConfig, RocksDbEnv, Serde, SessionStore, ThreadCache, VersionedKeyValueStore, WindowStore,
+    AnyStore, KeyValueStore, RocksDbConfig, RocksDbEnv, Serde, SerdeContext, SessionStore, ThreadCache, VersionedKeyValueStore, WindowStore,
 };
 use bytes::Bytes;
 
 use crate::config::StreamsConfig;
-use crate::engine::{Header, InputRecord, OutputRecord, RecordCollector, TaskEngine, TaskId};
+use crate::engine::{AnyTaskId, Header, InputRecord, OutputRecord, RecordCollector, TaskEngine, TaskId};
 use crate::error::{Error, Result};
 use crate::store_ref::{self, GlobalStores, SharedStore, StoreRef};
 use crate::task::{StreamTask, TaskResources};
@@ -62,7 +62,8 @@ impl RecordCollector for Collector {
     }
 }
 
-struct Inner {
+/// The driver's tasks, topics and clocks, shared with its input and output topic handles.
+struct DriverState {
     app: String,
     tasks: Vec<StreamTask>,
     globals: Vec<StreamTask>,
@@ -79,7 +80,7 @@ struct Inner {
 
 static DRIVER_SEQ: AtomicU64 = AtomicU64::new(0);
 
-impl Inner {
+impl DriverState {
     fn next_offset(&mut self, topic: &str) -> i64 {
         let o = self.offsets.entry(topic.to_owned()).or_insert(0);
         let offset = *o;
@@ -173,7 +174,7 @@ impl Inner {
 /// assert!(output.is_empty());
 /// ```
 pub struct TopologyTestDriver {
-    inner: Rc<RefCell<Inner>>,
+    inner: Rc<RefCell<DriverState>>,
     globals: BTreeMap<String, SharedStore>,
 }
 
@@ -227,7 +228,7 @@ impl TopologyTestDriver {
                     }
                 }
             }
-            let task_id = TaskId { subtopology: id as u32, partition: 0 };
+            let task_id = AnyTaskId::Stream(TaskId { subtopology: id as u32, partition: 0 });
             let mut task = StreamTask::build(&topology, task_id, &group, &inputs, &state_dir, &config, resources.clone(), &app)?;
             task.set_wall_clock(initial_wall_clock_ms);
             if global {
@@ -240,7 +241,7 @@ impl TopologyTestDriver {
             t.initialize()?;
         }
         let internal_topics = topology.internal_topics.iter().map(|t| topology.resolve_topic(&app, t)).collect();
-        let inner = Inner {
+        let inner = DriverState {
             app,
             tasks,
             globals,
@@ -411,7 +412,7 @@ impl TimestampedStoreGuard<'_> {
 
 /// Pipes typed records into one topic of a [`TopologyTestDriver`].
 pub struct TestInputTopic<K, V> {
-    inner: Rc<RefCell<Inner>>,
+    inner: Rc<RefCell<DriverState>>,
     topic: String,
     keys: Arc<dyn Serde<K>>,
     values: Arc<dyn Serde<V>>,
@@ -451,8 +452,10 @@ impl<K, V> TestInputTopic<K, V> {
     /// Serialization errors ([`Error::Processing`]) and the driver's errors.
     pub fn pipe_record(&self, record: TestRecord<K, V>) -> Result<()> {
         let ser = |e: brook_state_store::Error| Error::Processing { processor: "TestInputTopic".to_owned(), message: e.to_string() };
-        let key = record.key.as_ref().map(|k| self.keys.serialize(&self.topic, k)).transpose().map_err(ser)?;
-        let value = record.value.as_ref().map(|v| self.values.serialize(&self.topic, v)).transpose().map_err(ser)?;
+        let kc = SerdeContext::key(&self.topic).with_headers(&record.headers);
+        let vc = SerdeContext::value(&self.topic).with_headers(&record.headers);
+        let key = record.key.as_ref().map(|k| self.keys.serialize_bytes(&kc, k)).transpose().map_err(ser)?;
+        let value = record.value.as_ref().map(|v| self.values.serialize_bytes(&vc, v)).transpose().map_err(ser)?;
         let mut inner = self.inner.borrow_mut();
         let offset = inner.next_offset(&self.topic);
         inner.pending.push_back(InputRecord {
@@ -460,8 +463,8 @@ impl<K, V> TestInputTopic<K, V> {
             partition: 0,
             offset,
             timestamp: record.timestamp,
-            key: key.map(Bytes::from),
-            value: value.map(Bytes::from),
+            key,
+            value,
             headers: record.headers,
         });
         inner.run()
@@ -523,7 +526,7 @@ impl<K, V> TestInputTopic<K, V> {
 
 /// Reads typed records from one topic of a [`TopologyTestDriver`].
 pub struct TestOutputTopic<K, V> {
-    inner: Rc<RefCell<Inner>>,
+    inner: Rc<RefCell<DriverState>>,
     topic: String,
     keys: Arc<dyn Serde<K>>,
     values: Arc<dyn Serde<V>>,
@@ -554,8 +557,10 @@ impl<K, V> TestOutputTopic<K, V> {
             offset: -1,
             message: format!("{what}: {e}"),
         };
-        let key = r.key.as_ref().map(|k| self.keys.deserialize(&self.topic, k)).transpose().map_err(|e| de("key", e))?;
-        let value = r.value.as_ref().map(|v| self.values.deserialize(&self.topic, v)).transpose().map_err(|e| de("value", e))?;
+        let kc = SerdeContext::key(&self.topic).with_headers(&r.headers);
+        let vc = SerdeContext::value(&self.topic).with_headers(&r.headers);
+        let key = r.key.as_ref().map(|k| self.keys.deserialize_bytes(&kc, k)).transpose().map_err(|e| de("key", e))?;
+        let value = r.value.as_ref().map(|v| self.values.deserialize_bytes(&vc, v)).transpose().map_err(|e| de("value", e))?;
         Ok(TestRecord { key, value, timestamp: r.timestamp, headers: r.headers.clone() })
     }
 

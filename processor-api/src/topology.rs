@@ -16,7 +16,7 @@ use bytes::Bytes;
 pub use self::describe::TopologyDescription;
 pub use self::store::StoreFactory;
 use self::pattern::TopicPattern;
-use crate::error::{Error, Result};
+use crate::error::{Result, TopologyError};
 use crate::processor::{NodeFactory, OffsetReset, ProcessorSupplier, TimestampExtractor, TypedProcessor};
 use crate::task::nodes::{SinkNode, SourceNode};
 
@@ -198,7 +198,7 @@ pub(crate) struct StoreDef {
 
 /// A processor graph: sources, processors, sinks and state stores.
 ///
-/// Every `add_*` validates at once and returns [`Error::Topology`] for an unknown parent, a
+/// Every `add_*` validates at once and returns [`TopologyError`] for an unknown parent, a
 /// duplicate name, a topic read by two sources, ...; [`Topology::validate`] also rejects stores
 /// no processor uses.
 ///
@@ -242,8 +242,12 @@ impl fmt::Debug for Topology {
     }
 }
 
-fn topo_err(msg: String) -> Error {
-    Error::Topology(msg)
+fn invalid_parent(node: &str, parent: &str, parent_kind: &'static str) -> TopologyError {
+    TopologyError::InvalidParent { node: node.to_owned(), parent: parent.to_owned(), parent_kind }
+}
+
+fn type_mismatch(node: &str, parent: &str, part: &'static str, expected: &'static str, actual: &'static str) -> TopologyError {
+    TopologyError::TypeMismatch { node: node.to_owned(), parent: parent.to_owned(), part, expected, actual }
 }
 
 impl Topology {
@@ -256,46 +260,40 @@ impl Topology {
         self.nodes.iter().find(|n| n.name == name)
     }
 
-    fn check_new_name(&self, name: &str) -> Result<()> {
+    fn check_new_name(&self, name: &str) -> Result<(), TopologyError> {
         if name.is_empty() {
-            return Err(topo_err("node names must not be empty".to_owned()));
+            return Err(TopologyError::EmptyName);
         }
         if self.node(name).is_some() {
-            return Err(topo_err(format!("processor \"{name}\" is already added")));
+            return Err(TopologyError::DuplicateNode(name.to_owned()));
         }
         Ok(())
     }
 
-    fn check_parents(&self, name: &str, parents: &[&str], accepts: Accepts) -> Result<Vec<String>> {
+    fn check_parents(&self, name: &str, parents: &[&str], accepts: Accepts) -> Result<Vec<String>, TopologyError> {
         if parents.is_empty() {
-            return Err(topo_err(format!("processor \"{name}\" must have at least one parent")));
+            return Err(TopologyError::NoParent(name.to_owned()));
         }
         for p in parents {
             if *p == name {
-                return Err(topo_err(format!("processor \"{name}\" cannot be a parent of itself")));
+                return Err(TopologyError::SelfParent(name.to_owned()));
             }
             match self.node(p) {
-                None => return Err(topo_err(format!("parent processor \"{p}\" is not added yet for \"{name}\""))),
+                None => return Err(TopologyError::UnknownParent { node: name.to_owned(), parent: (*p).to_owned() }),
                 Some(NodeDef { kind: NodeKind::Sink { .. }, .. }) => {
-                    return Err(topo_err(format!("sink \"{p}\" cannot be used as a parent of \"{name}\"")))
+                    return Err(invalid_parent(name, p, "sink"))
                 }
                 Some(NodeDef { kind: NodeKind::Source { global: true, .. }, .. }) => {
-                    return Err(topo_err(format!("global source \"{p}\" cannot be used as a parent of \"{name}\"")))
+                    return Err(invalid_parent(name, p, "global source"))
                 }
                 Some(parent) => {
                     if let Some(out) = &parent.output {
                         let (key_ok, value_ok) = accepts.accepts(out);
                         if !key_ok {
-                            return Err(topo_err(format!(
-                                "\"{name}\" takes keys of type {} but parent \"{p}\" forwards {}",
-                                accepts.exact.key_name, out.key_name
-                            )));
+                            return Err(type_mismatch(name, p, "keys", accepts.exact.key_name, out.key_name));
                         }
                         if !value_ok {
-                            return Err(topo_err(format!(
-                                "\"{name}\" takes values of type {} but parent \"{p}\" forwards {}",
-                                accepts.exact.value_name, out.value_name
-                            )));
+                            return Err(type_mismatch(name, p, "values", accepts.exact.value_name, out.value_name));
                         }
                     }
                 }
@@ -304,19 +302,19 @@ impl Topology {
         Ok(parents.iter().map(|p| (*p).to_owned()).collect())
     }
 
-    fn check_source_topics(&self, name: &str, topics: &[String], pattern: Option<&TopicPattern>) -> Result<()> {
+    fn check_source_topics(&self, name: &str, topics: &[String], pattern: Option<&TopicPattern>) -> Result<(), TopologyError> {
         if topics.is_empty() && pattern.is_none() {
-            return Err(topo_err(format!("source \"{name}\" must have at least one topic or a pattern")));
+            return Err(TopologyError::SourceWithoutTopic(name.to_owned()));
         }
         for t in topics {
             crate::topology::validate_topic_name(t)?;
             for n in &self.nodes {
                 if let NodeKind::Source { topics: other, pattern: p, .. } = &n.kind {
                     if other.contains(t) {
-                        return Err(topo_err(format!("topic {t} has already been registered by another source")));
+                        return Err(TopologyError::TopicAlreadyRead(t.clone()));
                     }
                     if p.as_ref().is_some_and(|p| p.matches(t)) {
-                        return Err(topo_err(format!("topic {t} matches the pattern of source \"{}\"", n.name)));
+                        return Err(TopologyError::TopicMatchesPattern { topic: t.clone(), pattern_source: n.name.clone() });
                     }
                 }
             }
@@ -325,7 +323,7 @@ impl Topology {
             for n in &self.nodes {
                 if let NodeKind::Source { topics: other, .. } = &n.kind {
                     if let Some(t) = other.iter().find(|t| p.matches(t)) {
-                        return Err(topo_err(format!("pattern {} matches topic {t} of source \"{}\"", p.as_str(), n.name)));
+                        return Err(TopologyError::PatternMatchesTopic { pattern: p.as_str().to_owned(), topic: t.clone(), topic_source: n.name.clone() });
                     }
                 }
             }
@@ -337,9 +335,9 @@ impl Topology {
     /// `Record<Option<K>, Option<V>>`.
     ///
     /// # Errors
-    /// [`Error::Topology`]: duplicate name, no topic, a topic another source reads, a bad
+    /// [`TopologyError`]: duplicate name, no topic, a topic another source reads, a bad
     /// pattern.
-    pub fn add_source<K, V>(&mut self, name: &str, options: SourceOptions<K, V>) -> Result<&mut Self>
+    pub fn add_source<K, V>(&mut self, name: &str, options: SourceOptions<K, V>) -> Result<&mut Self, TopologyError>
     where
         K: Clone + Send + 'static,
         V: Clone + Send + 'static,
@@ -347,7 +345,7 @@ impl Topology {
         self.add_source_inner(name, options, false)
     }
 
-    fn add_source_inner<K, V>(&mut self, name: &str, options: SourceOptions<K, V>, global: bool) -> Result<&mut Self>
+    fn add_source_inner<K, V>(&mut self, name: &str, options: SourceOptions<K, V>, global: bool) -> Result<&mut Self, TopologyError>
     where
         K: Clone + Send + 'static,
         V: Clone + Send + 'static,
@@ -371,8 +369,8 @@ impl Topology {
     /// Adds a processor receiving the records its parents forward.
     ///
     /// # Errors
-    /// [`Error::Topology`]: duplicate name, no parent, an unknown parent, a sink as parent.
-    pub fn add_processor<KIn, VIn, KOut, VOut, S>(&mut self, name: &str, supplier: S, parents: &[&str]) -> Result<&mut Self>
+    /// [`TopologyError`]: duplicate name, no parent, an unknown parent, a sink as parent.
+    pub fn add_processor<KIn, VIn, KOut, VOut, S>(&mut self, name: &str, supplier: S, parents: &[&str]) -> Result<&mut Self, TopologyError>
     where
         S: ProcessorSupplier<KIn, VIn, KOut, VOut>,
         KIn: Send + 'static,
@@ -398,8 +396,8 @@ impl Topology {
     /// Adds a sink writing what its parents forward (`K`/`V` or `Option<K>`/`Option<V>`).
     ///
     /// # Errors
-    /// [`Error::Topology`]: duplicate name, no parent, an unknown parent, a bad topic name.
-    pub fn add_sink<K: 'static, V: 'static>(&mut self, name: &str, options: SinkOptions<K, V>, parents: &[&str]) -> Result<&mut Self> {
+    /// [`TopologyError`]: duplicate name, no parent, an unknown parent, a bad topic name.
+    pub fn add_sink<K: 'static, V: 'static>(&mut self, name: &str, options: SinkOptions<K, V>, parents: &[&str]) -> Result<&mut Self, TopologyError> {
         self.check_new_name(name)?;
         let accepts = Accepts { exact: Types::of::<K, V>(), nullable: Some(Types::of::<Option<K>, Option<V>>()) };
         let parents = self.check_parents(name, parents, accepts)?;
@@ -433,8 +431,8 @@ impl Topology {
     /// prefix; tasks read and write `<application.id>-<topic>`, and the runtime creates it.
     ///
     /// # Errors
-    /// [`Error::Topology`] for an invalid name.
-    pub fn add_internal_topic(&mut self, topic: &str) -> Result<&mut Self> {
+    /// [`TopologyError`] for an invalid name.
+    pub fn add_internal_topic(&mut self, topic: &str) -> Result<&mut Self, TopologyError> {
         validate_topic_name(topic)?;
         self.internal_topics.insert(topic.to_owned());
         Ok(self)
@@ -445,12 +443,10 @@ impl Topology {
     /// count of the sub-topology writing it. The sub-topology reading it gets that many tasks.
     ///
     /// # Errors
-    /// [`Error::Topology`] for an invalid name or a count below 1.
-    pub fn add_internal_topic_with_partitions(&mut self, topic: &str, partitions: i32) -> Result<&mut Self> {
+    /// [`TopologyError`] for an invalid name or a count below 1.
+    pub fn add_internal_topic_with_partitions(&mut self, topic: &str, partitions: i32) -> Result<&mut Self, TopologyError> {
         if partitions < 1 {
-            return Err(topo_err(format!(
-                "internal topic \"{topic}\" needs at least 1 partition, got {partitions}"
-            )));
+            return Err(TopologyError::InvalidPartitionCount { topic: topic.to_owned(), partitions });
         }
         self.add_internal_topic(topic)?;
         self.internal_topic_partitions.insert(topic.to_owned(), partitions);
@@ -467,11 +463,11 @@ impl Topology {
     /// join of their streams needs; the runtime checks it before creating tasks.
     ///
     /// # Errors
-    /// [`Error::Topology`] for a name that is not a source.
-    pub fn copartition_sources(&mut self, sources: &[&str]) -> Result<&mut Self> {
+    /// [`TopologyError`] for a name that is not a source.
+    pub fn copartition_sources(&mut self, sources: &[&str]) -> Result<&mut Self, TopologyError> {
         for s in sources {
             if !matches!(self.node(s), Some(NodeDef { kind: NodeKind::Source { global: false, .. }, .. })) {
-                return Err(topo_err(format!("\"{s}\" is not a source")));
+                return Err(TopologyError::NotASource((*s).to_owned()));
             }
         }
         self.copartition.push(sources.iter().map(|s| (*s).to_owned()).collect());
@@ -482,11 +478,11 @@ impl Topology {
     /// with [`Topology::connect_processor_and_state_stores`]).
     ///
     /// # Errors
-    /// [`Error::Topology`]: a store of that name exists, or a processor is unknown.
-    pub fn add_state_store<F: StoreFactory + 'static>(&mut self, builder: F, processors: &[&str]) -> Result<&mut Self> {
+    /// [`TopologyError`]: a store of that name exists, or a processor is unknown.
+    pub fn add_state_store<F: StoreFactory + 'static>(&mut self, builder: F, processors: &[&str]) -> Result<&mut Self, TopologyError> {
         let name = builder.name().to_owned();
         if self.stores.contains_key(&name) {
-            return Err(topo_err(format!("state store \"{name}\" is already added")));
+            return Err(TopologyError::DuplicateStore(name));
         }
         self.stores.insert(name.clone(), StoreDef { factory: Arc::new(builder), global: false });
         for p in processors {
@@ -498,13 +494,13 @@ impl Topology {
     /// Gives `processor` access to `stores`.
     ///
     /// # Errors
-    /// [`Error::Topology`]: unknown processor or store, a source or sink, a global store.
-    pub fn connect_processor_and_state_stores(&mut self, processor: &str, stores: &[&str]) -> Result<&mut Self> {
+    /// [`TopologyError`]: unknown processor or store, a source or sink, a global store.
+    pub fn connect_processor_and_state_stores(&mut self, processor: &str, stores: &[&str]) -> Result<&mut Self, TopologyError> {
         for s in stores {
             match self.stores.get(*s) {
-                None => return Err(topo_err(format!("state store \"{s}\" is not added yet"))),
+                None => return Err(TopologyError::UnknownStore((*s).to_owned())),
                 Some(d) if d.global => {
-                    return Err(topo_err(format!("global state store \"{s}\" cannot be connected to a processor")))
+                    return Err(TopologyError::GlobalStoreConnected((*s).to_owned()))
                 }
                 Some(_) => {}
             }
@@ -513,9 +509,9 @@ impl Topology {
             .nodes
             .iter_mut()
             .find(|n| n.name == processor)
-            .ok_or_else(|| topo_err(format!("processor \"{processor}\" is not added yet")))?;
+            .ok_or_else(|| TopologyError::UnknownProcessor(processor.to_owned()))?;
         if !matches!(node.kind, NodeKind::Processor) {
-            return Err(topo_err(format!("\"{processor}\" is not a processor; only processors can use state stores")));
+            return Err(TopologyError::NotAProcessor(processor.to_owned()));
         }
         for s in stores {
             if !node.stores.iter().any(|x| x == s) {
@@ -530,7 +526,7 @@ impl Topology {
     /// topic is its changelog, so `builder` must have logging disabled.
     ///
     /// # Errors
-    /// [`Error::Topology`]: duplicate names, logging enabled, not exactly one topic.
+    /// [`TopologyError`]: duplicate names, logging enabled, not exactly one topic.
     pub fn add_global_store<K, V, KOut, VOut, F, S>(
         &mut self,
         builder: F,
@@ -538,7 +534,7 @@ impl Topology {
         source: SourceOptions<K, V>,
         processor_name: &str,
         supplier: S,
-    ) -> Result<&mut Self>
+    ) -> Result<&mut Self, TopologyError>
     where
         F: StoreFactory + 'static,
         S: ProcessorSupplier<Option<K>, Option<V>, KOut, VOut>,
@@ -549,17 +545,17 @@ impl Topology {
     {
         let store = builder.name().to_owned();
         if builder.logging_enabled() {
-            return Err(topo_err(format!("global state store \"{store}\" must have logging disabled")));
+            return Err(TopologyError::GlobalStoreLogged(store));
         }
         if source.topics.len() != 1 || source.pattern.is_some() {
-            return Err(topo_err(format!("global source \"{source_name}\" must read exactly one topic")));
+            return Err(TopologyError::GlobalSourceTopics(source_name.to_owned()));
         }
         if self.stores.contains_key(&store) {
-            return Err(topo_err(format!("state store \"{store}\" is already added")));
+            return Err(TopologyError::DuplicateStore(store));
         }
         self.check_new_name(processor_name)?;
         if source_name == processor_name {
-            return Err(topo_err(format!("processor \"{processor_name}\" is already added")));
+            return Err(TopologyError::DuplicateNode(processor_name.to_owned()));
         }
         self.add_source_inner(source_name, source, true)?;
         let supplier = Arc::new(supplier);
@@ -580,11 +576,11 @@ impl Topology {
     /// processor, and sources/sinks reading or writing internal topics are consistent.
     ///
     /// # Errors
-    /// [`Error::Topology`].
-    pub fn validate(&self) -> Result<()> {
+    /// [`TopologyError`].
+    pub fn validate(&self) -> Result<(), TopologyError> {
         for name in self.stores.keys() {
             if !self.nodes.iter().any(|n| n.stores.contains(name)) {
-                return Err(topo_err(format!("state store \"{name}\" is not connected to any processor")));
+                return Err(TopologyError::UnconnectedStore(name.clone()));
             }
         }
         Ok(())
@@ -696,7 +692,7 @@ impl Topology {
 }
 
 /// Kafka's `Topic.validate`: 1..249 characters of `[a-zA-Z0-9._-]`, not `.` or `..`.
-pub(crate) fn validate_topic_name(topic: &str) -> Result<()> {
+pub(crate) fn validate_topic_name(topic: &str) -> Result<(), TopologyError> {
     let ok = !topic.is_empty()
         && topic.len() <= 249
         && topic != "."
@@ -705,6 +701,6 @@ pub(crate) fn validate_topic_name(topic: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(topo_err(format!("invalid topic name \"{topic}\"")))
+        Err(TopologyError::InvalidTopicName(topic.to_owned()))
     }
 }

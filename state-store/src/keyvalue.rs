@@ -1,12 +1,10 @@
-//! Key-value stores (Kafka's `KeyValueStore` and `TimestampedKeyValueStore`).
+//! Key-value stores (Kafka's `KeyValueStore`), and typed access to them through serdes.
 
-mod timestamped;
 mod typed;
 
 use bytes::Bytes;
 
-pub use self::timestamped::TimestampedKeyValueStore;
-pub use self::typed::TypedKeyValueStore;
+pub use self::typed::{KeyValueReader, ReaderIter, StateSerdes, TypedIter, TypedKeyValueStore};
 use crate::error::Result;
 use crate::state::backend::{Backend, KeyRange};
 use crate::state::{backed_state_store, ChangelogRecord, StateStore};

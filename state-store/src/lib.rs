@@ -1,7 +1,7 @@
 //! State stores for Brook: the key-value, window, session and versioned stores that Kafka
 //! Streams tasks keep their state in, on RocksDB or in memory, with Kafka Streams' layers.
 //!
-//! - Shapes: [`KeyValueStore`] (and [`TimestampedKeyValueStore`]), [`WindowStore`],
+//! - Shapes: [`KeyValueStore`], [`WindowStore`],
 //!   [`SessionStore`], [`VersionedKeyValueStore`], each with a `ReadOnly*` trait and a
 //!   [`ReadOnlyView`] for interactive queries.
 //! - Backends: RocksDB (one database per store under
@@ -16,8 +16,10 @@
 //!   under at-least-once; in transactional mode the changelog offset is committed in the same
 //!   RocksDB write batch as the data ([`StateStore::commit`], [`StateStore::committed_offset`]).
 //!   [`StateManager`] does this bookkeeping for the stores of one task.
-//! - Serdes: [`Serde`] with Kafka's encodings, including windowed keys; [`TypedKeyValueStore`]
-//!   encodes through them.
+//! - Serdes: [`Serde`] with Kafka's encodings, including windowed keys, told the record's
+//!   [`SerdeContext`] (topic, key or value, headers); [`StateSerdes`] binds a store's serdes to
+//!   its changelog topic and [`TypedKeyValueStore`] (the one typed key-value wrapper, plain or
+//!   timestamped) encodes through them.
 //!
 //! The crate does not know the broker: the runtime provides a [`ChangelogSink`].
 //!
@@ -84,12 +86,13 @@ pub use crate::changelog::{
 pub use crate::checkpoint::{OffsetCheckpoint, Offsets};
 pub use crate::error::{Error, Result};
 pub use crate::keyvalue::{
-    KeyValueIter, KeyValueStore, ReadOnlyKeyValueStore, TimestampedKeyValueStore, TypedKeyValueStore,
+    KeyValueIter, KeyValueReader, KeyValueStore, ReadOnlyKeyValueStore, ReaderIter, StateSerdes, TypedIter,
+    TypedKeyValueStore,
 };
 pub use crate::metered::{MetricSnapshot, MetricsRegistry};
 pub use crate::restore::restore_start_offset;
 pub use crate::serde::{
-    BytesSerde, F64Serde, I32Serde, I64Serde, JsonSerde, Serde, SessionKeySchema, SessionWindowedSerde,
+    BytesSerde, F64Serde, Header, I32Serde, I64Serde, JsonSerde, Serde, SerdeContext, SessionKeySchema, SessionWindowedSerde,
     StringSerde, TimeWindowedSerde, ValueAndTimestamp, ValueAndTimestampSerde, Window, WindowKeySchema,
     Windowed,
 };

@@ -7,6 +7,7 @@ mod windowed;
 use std::fmt;
 use std::marker::PhantomData;
 
+pub use brook_common::Header;
 use bytes::Bytes;
 
 pub use windowed::{
@@ -16,7 +17,86 @@ pub use windowed::{
 
 use crate::error::{Error, Result};
 
+/// What a serde is told about the record it (de)serializes, as Kafka's
+/// `Serializer.serialize(topic, headers, data)` and `configure(.., isKey)` tell it: the topic,
+/// whether it is the key or the value, and the record's headers. Schema Registry serdes derive
+/// their subject from it (`<topic>-key`, `<topic>-value`).
+///
+/// The runtime passes the record's own topic and headers at source, sink and repartition
+/// topics; stores pass their changelog topic (`<application.id>-<store>-changelog`, as Kafka
+/// Streams' `StateSerdes` do) and no headers.
+///
+/// # Examples
+/// ```
+/// use brook_state_store::SerdeContext;
+/// let ctx = SerdeContext::value("orders");
+/// assert!(!ctx.is_key && ctx.headers.is_empty());
+/// assert_eq!(ctx.target(), "value");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct SerdeContext<'a> {
+    /// The record's topic (a store's changelog topic for store serdes).
+    pub topic: &'a str,
+    /// Whether the key (else the value) is (de)serialized.
+    pub is_key: bool,
+    /// The record's headers (empty for stores).
+    pub headers: &'a [Header],
+}
+
+impl<'a> SerdeContext<'a> {
+    /// The key of a record on `topic`, without headers.
+    #[must_use]
+    pub fn key(topic: &'a str) -> Self {
+        SerdeContext { topic, is_key: true, headers: &[] }
+    }
+
+    /// The value of a record on `topic`, without headers.
+    #[must_use]
+    pub fn value(topic: &'a str) -> Self {
+        SerdeContext { topic, is_key: false, headers: &[] }
+    }
+
+    /// The same context with the record's `headers`.
+    #[must_use]
+    pub fn with_headers(self, headers: &'a [Header]) -> Self {
+        SerdeContext { headers, ..self }
+    }
+
+    /// `"key"` or `"value"`, for messages.
+    #[must_use]
+    pub fn target(&self) -> &'static str {
+        if self.is_key { "key" } else { "value" }
+    }
+}
+
 /// Converts values of `T` to and from bytes, as Kafka's `Serde<T>`.
+///
+/// Implement [`serialize`](Self::serialize) and [`deserialize`](Self::deserialize); serdes that
+/// need the record context (topic, key or value, headers) override
+/// [`serialize_with`](Self::serialize_with) and [`deserialize_with`](Self::deserialize_with)
+/// too. The runtime calls the `_with` methods (through [`serialize_bytes`](Self::serialize_bytes)
+/// and [`deserialize_bytes`](Self::deserialize_bytes)), whose defaults call the topic-only ones,
+/// as Kafka's `Serializer.serialize(topic, headers, data)` defaults to `serialize(topic, data)`.
+///
+/// # Examples
+/// A serde that writes the side it encodes:
+/// ```
+/// use brook_state_store::{Result, Serde, SerdeContext};
+/// struct Side;
+/// impl Serde<String> for Side {
+///     fn serialize(&self, _topic: &str, v: &String) -> Result<Vec<u8>> {
+///         Ok(v.as_bytes().to_vec())
+///     }
+///     fn deserialize(&self, _topic: &str, b: &[u8]) -> Result<String> {
+///         Ok(String::from_utf8_lossy(b).into_owned())
+///     }
+///     fn serialize_with(&self, ctx: &SerdeContext<'_>, v: &String) -> Result<Vec<u8>> {
+///         Ok(format!("{}-{}:{v}", ctx.topic, ctx.target()).into_bytes())
+///     }
+/// }
+/// assert_eq!(Side.serialize_with(&SerdeContext::key("t"), &"a".to_owned()).unwrap(), b"t-key:a");
+/// assert_eq!(Side.serialize("t", &"a".to_owned()).unwrap(), b"a");
+/// ```
 pub trait Serde<T>: Send + Sync {
     /// Encodes `value` for `topic`.
     ///
@@ -28,21 +108,60 @@ pub trait Serde<T>: Send + Sync {
     /// # Errors
     /// [`Error::Decode`] when the bytes are not a valid encoding.
     fn deserialize(&self, topic: &str, bytes: &[u8]) -> Result<T>;
-    /// [`serialize`](Self::serialize) into shared bytes; serdes of byte types override it to
-    /// hand the value over without a copy.
+    /// Encodes `value` knowing the record context. Default: [`serialize`](Self::serialize)
+    /// with the context's topic.
     ///
     /// # Errors
     /// As [`serialize`](Self::serialize).
-    fn serialize_bytes(&self, topic: &str, value: &T) -> Result<Bytes> {
-        self.serialize(topic, value).map(Bytes::from)
+    fn serialize_with(&self, ctx: &SerdeContext<'_>, value: &T) -> Result<Vec<u8>> {
+        self.serialize(ctx.topic, value)
     }
-    /// [`deserialize`](Self::deserialize) from shared bytes; serdes of byte types override it
-    /// to keep a reference instead of copying.
+    /// Decodes bytes knowing the record context. Default: [`deserialize`](Self::deserialize)
+    /// with the context's topic.
     ///
     /// # Errors
     /// As [`deserialize`](Self::deserialize).
-    fn deserialize_bytes(&self, topic: &str, bytes: &Bytes) -> Result<T> {
-        self.deserialize(topic, bytes)
+    fn deserialize_with(&self, ctx: &SerdeContext<'_>, bytes: &[u8]) -> Result<T> {
+        self.deserialize(ctx.topic, bytes)
+    }
+    /// [`serialize_with`](Self::serialize_with) into shared bytes; serdes of byte types
+    /// override it to hand the value over without a copy.
+    ///
+    /// # Errors
+    /// As [`serialize`](Self::serialize).
+    fn serialize_bytes(&self, ctx: &SerdeContext<'_>, value: &T) -> Result<Bytes> {
+        self.serialize_with(ctx, value).map(Bytes::from)
+    }
+    /// [`deserialize_with`](Self::deserialize_with) from shared bytes; serdes of byte types
+    /// override it to keep a reference instead of copying.
+    ///
+    /// # Errors
+    /// As [`deserialize`](Self::deserialize).
+    fn deserialize_bytes(&self, ctx: &SerdeContext<'_>, bytes: &Bytes) -> Result<T> {
+        self.deserialize_with(ctx, bytes)
+    }
+}
+
+/// A shared serde is a serde: `Arc<dyn Serde<T>>` fits wherever a `Serde<T>` is expected (the
+/// windowed and timestamped wrappers), forwarding every method, context ones included.
+impl<T, S: Serde<T> + ?Sized> Serde<T> for std::sync::Arc<S> {
+    fn serialize(&self, topic: &str, value: &T) -> Result<Vec<u8>> {
+        (**self).serialize(topic, value)
+    }
+    fn deserialize(&self, topic: &str, bytes: &[u8]) -> Result<T> {
+        (**self).deserialize(topic, bytes)
+    }
+    fn serialize_with(&self, ctx: &SerdeContext<'_>, value: &T) -> Result<Vec<u8>> {
+        (**self).serialize_with(ctx, value)
+    }
+    fn deserialize_with(&self, ctx: &SerdeContext<'_>, bytes: &[u8]) -> Result<T> {
+        (**self).deserialize_with(ctx, bytes)
+    }
+    fn serialize_bytes(&self, ctx: &SerdeContext<'_>, value: &T) -> Result<Bytes> {
+        (**self).serialize_bytes(ctx, value)
+    }
+    fn deserialize_bytes(&self, ctx: &SerdeContext<'_>, bytes: &Bytes) -> Result<T> {
+        (**self).deserialize_bytes(ctx, bytes)
     }
 }
 
@@ -70,10 +189,10 @@ impl Serde<Bytes> for BytesSerde {
     fn deserialize(&self, _topic: &str, bytes: &[u8]) -> Result<Bytes> {
         Ok(Bytes::copy_from_slice(bytes))
     }
-    fn serialize_bytes(&self, _topic: &str, value: &Bytes) -> Result<Bytes> {
+    fn serialize_bytes(&self, _ctx: &SerdeContext<'_>, value: &Bytes) -> Result<Bytes> {
         Ok(value.clone())
     }
-    fn deserialize_bytes(&self, _topic: &str, bytes: &Bytes) -> Result<Bytes> {
+    fn deserialize_bytes(&self, _ctx: &SerdeContext<'_>, bytes: &Bytes) -> Result<Bytes> {
         Ok(bytes.clone())
     }
 }

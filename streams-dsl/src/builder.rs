@@ -169,7 +169,8 @@ impl StreamsBuilder {
     /// The topology built so far.
     ///
     /// # Errors
-    /// [`crate::Error::Invalid`] with the first lowering error.
+    /// The first error recorded while lowering: a [`crate::Error::Topology`] the processor-api
+    /// topology raised, or one of the DSL's own.
     pub fn build(&self) -> Result<Topology> {
         self.inner.borrow().build()
     }

@@ -1,8 +1,7 @@
 //! An in-process `brook server` on 127.0.0.1:0 with a temporary data directory.
 
-use std::future::Future;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use brook_broker::server::{serve, ServerConfig};
 use brook_broker::{Broker, BrokerConfig};
@@ -49,20 +48,6 @@ impl TestServer {
             .expect("server did not stop")
             .unwrap();
         self.dir.take().unwrap()
-    }
-}
-
-/// Polls `cond` until it returns true or `timeout` passes.
-#[allow(dead_code)]
-pub(crate) async fn wait_until<F, Fut>(timeout: Duration, what: &str, mut cond: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    while !cond().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

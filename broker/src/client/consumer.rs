@@ -14,23 +14,14 @@ use tokio::sync::{watch, Notify};
 use super::assignor::{PartitionAssignor, RangeAssignor};
 pub use super::commit::{CommitHandle, ConsumerGroupMetadata};
 use super::consumer_protocol::{Assignment, Subscription, PROTOCOL_TYPE, SUBSCRIPTION_VERSION};
+pub use brook_common::OffsetReset;
+
 use super::{parse_ms, TopicPartition};
 use crate::broker::{Broker, OffsetSpec};
 use crate::error::{Error, ErrorCode, Result};
 use crate::group::{JoinGroup, SyncGroup};
 use crate::partition::IsolationLevel;
 use crate::record::{self, batch, Header};
-
-/// Where to start when a partition has no committed offset (`auto.offset.reset`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OffsetReset {
-    /// The log start.
-    Earliest,
-    /// The log end.
-    Latest,
-    /// Fail the poll.
-    None,
-}
 
 /// Consumer settings, with the Java client's names and defaults.
 #[derive(Clone)]
@@ -113,12 +104,7 @@ impl ConsumerConfig {
             "group.instance.id" => self.group_instance_id = Some(value.into()),
             "client.id" => self.client_id = value.into(),
             "auto.offset.reset" => {
-                self.auto_offset_reset = match value {
-                    "earliest" => OffsetReset::Earliest,
-                    "latest" => OffsetReset::Latest,
-                    "none" => OffsetReset::None,
-                    _ => return Err(bad()),
-                }
+                self.auto_offset_reset = value.parse().map_err(|_| bad())?
             }
             "enable.auto.commit" => self.enable_auto_commit = value.parse().map_err(|_| bad())?,
             "auto.commit.interval.ms" => self.auto_commit_interval = parse_ms(key, value)?,

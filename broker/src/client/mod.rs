@@ -20,34 +20,11 @@ pub use consumer::{
     WakeupHandle,
 };
 pub use partitioner::Partitioner;
-pub use producer::{DeliveryFuture, Producer, ProducerConfig, ProducerRecord, RecordMetadata};
+pub use producer::{DeliveryFuture, DeliveryReport, Producer, ProducerConfig, ProducerRecord, RecordMetadata};
+
+pub use brook_common::TopicPartition;
 
 use crate::error::{Error, Result};
-
-/// A topic and a partition.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TopicPartition {
-    /// Topic name.
-    pub topic: String,
-    /// Partition index.
-    pub partition: i32,
-}
-
-impl TopicPartition {
-    /// A topic-partition.
-    pub fn new(topic: impl Into<String>, partition: i32) -> TopicPartition {
-        TopicPartition {
-            topic: topic.into(),
-            partition,
-        }
-    }
-}
-
-impl std::fmt::Display for TopicPartition {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}-{}", self.topic, self.partition)
-    }
-}
 
 /// Offsets to commit as the group coordinator takes them.
 pub(crate) fn offset_commits(offsets: &std::collections::BTreeMap<TopicPartition, i64>) -> Vec<crate::group::OffsetCommit> {

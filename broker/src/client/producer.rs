@@ -14,6 +14,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::consumer::ConsumerGroupMetadata;
 use super::partitioner::{partition_for_key, Partitioner};
+pub use brook_common::RecordMetadata;
+
 use super::{parse_ms, TopicPartition};
 use crate::broker::Broker;
 use crate::error::{Error, ErrorCode, Result};
@@ -128,19 +130,6 @@ struct Outgoing<'a> {
     headers: &'a [Header],
 }
 
-/// Where a record landed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordMetadata {
-    /// Topic.
-    pub topic: String,
-    /// Partition.
-    pub partition: i32,
-    /// Offset.
-    pub offset: i64,
-    /// The record's timestamp (the append time under `LogAppendTime`).
-    pub timestamp: i64,
-}
-
 type SendOutcome = std::result::Result<(i64, i64), (ErrorCode, String)>;
 
 #[derive(Debug, Default)]
@@ -239,6 +228,39 @@ struct State {
     in_txn: bool,
     txn_partitions: FxHashSet<PartitionKey>,
     fatal: Option<(ErrorCode, String)>,
+    /// What the appended batches came to since the last [`Producer::take_delivery_report`].
+    report: Report,
+}
+
+/// End offsets per partition (a handful of partitions: a scan) and the first failure of the
+/// batches appended since the last [`Producer::take_delivery_report`].
+#[derive(Debug, Default)]
+struct Report {
+    ends: Vec<(Arc<str>, i32, i64)>,
+    error: Option<(ErrorCode, String)>,
+}
+
+impl Report {
+    fn appended(&mut self, tp: &PartitionKey, end: i64) {
+        match self.ends.iter_mut().find(|(t, p, _)| *p == tp.1 && (Arc::ptr_eq(t, &tp.0) || *t == tp.0)) {
+            Some(e) => e.2 = e.2.max(end),
+            None => self.ends.push((tp.0.clone(), tp.1, end)),
+        }
+    }
+
+    fn failed(&mut self, code: ErrorCode, msg: &str) {
+        self.error.get_or_insert_with(|| (code, msg.to_owned()));
+    }
+}
+
+/// What the records sent since the last report came to: the end offset (exclusive) of each
+/// partition written, or the first failure. See [`Producer::take_delivery_report`].
+#[derive(Debug, Default)]
+pub struct DeliveryReport {
+    /// Topic, partition and the offset after the last record appended to it.
+    pub ends: Vec<(Arc<str>, i32, i64)>,
+    /// The first failed send or batch append.
+    pub error: Option<Error>,
 }
 
 #[derive(Debug)]
@@ -316,19 +338,24 @@ impl Producer {
 
     /// Queues a record; the returned future resolves when its batch is appended.
     pub fn send(&self, record: ProducerRecord) -> DeliveryFuture {
-        self.shared.send(Outgoing {
+        let r = Outgoing {
             topic: &record.topic,
             partition: record.partition,
             key: record.key.as_deref(),
             value: record.value.as_deref(),
             timestamp: record.timestamp,
             headers: &record.headers,
-        })
+        };
+        self.shared.send(r, true).expect("tracked sends return a future")
     }
 
-    /// [`send`](Self::send) from borrowed parts: what a caller that already holds encoded
-    /// records (the stream runtime) uses to queue them without building a [`ProducerRecord`].
-    pub fn send_parts(
+    /// [`send`](Self::send) from borrowed parts and without a future per record: the record's
+    /// outcome is only folded into the producer's [`DeliveryReport`] (end offsets per
+    /// partition, first failure), once per batch. What a caller that already holds encoded
+    /// records, flushes synchronously and only needs the end offsets and the first error (the
+    /// stream runtime's commit) uses: no `ProducerRecord` to build, no per-record reference
+    /// counting, no per-record completion to look at.
+    pub fn send_parts_untracked(
         &self,
         topic: &str,
         partition: Option<i32>,
@@ -336,8 +363,16 @@ impl Producer {
         value: Option<&[u8]>,
         timestamp: Option<i64>,
         headers: &[Header],
-    ) -> DeliveryFuture {
-        self.shared.send(Outgoing { topic, partition, key, value, timestamp, headers })
+    ) {
+        self.shared.send(Outgoing { topic, partition, key, value, timestamp, headers }, false);
+    }
+
+    /// Takes the [`DeliveryReport`] of the batches appended since the last call (records sent
+    /// with or without a future alike). Batches still queued are not in it: call
+    /// [`flush`](Self::flush) first to cover every record sent so far.
+    pub fn take_delivery_report(&self) -> DeliveryReport {
+        let Report { ends, error } = std::mem::take(&mut self.shared.state.lock().report);
+        DeliveryReport { ends, error: error.map(|(code, msg)| Error::kafka(code, msg)) }
     }
 
     /// Sends every queued batch now.
@@ -425,7 +460,7 @@ impl Producer {
             member_id: group.member_id.as_str(),
             instance_id: group.group_instance_id.as_deref(),
         });
-        let codes = self.fatal_on_fence(b.txn_offset_commit(&id, group_id, pid, epoch, member, &commits))?;
+        let codes = self.fatal_on_fence(b.txns().txn_offset_commit(&id, group_id, pid, epoch, member, &commits))?;
         if let Some(code) = codes.into_iter().find(|c| *c != ErrorCode::None) {
             return Err(Error::kafka(code, "transactional offset commit failed"));
         }
@@ -509,39 +544,42 @@ impl Shared {
         Ok(m)
     }
 
-    fn send(&self, r: Outgoing<'_>) -> DeliveryFuture {
+    /// Queues `r`; with `tracked`, returns the future of its delivery (always `Some`),
+    /// without, only the producer's report sees its outcome (always `None`).
+    fn send(&self, r: Outgoing<'_>, tracked: bool) -> Option<DeliveryFuture> {
         // The embedded producer shares the broker's clock (a manual one in tests).
         let timestamp = r.timestamp.unwrap_or_else(|| self.broker.config().clock.now_ms());
         let mut st = self.state.lock();
-        let failed = |code: ErrorCode, msg: String, topic: &str| {
+        let failed = |st: &mut State, code: ErrorCode, msg: String, topic: &str| {
+            if !tracked {
+                st.report.failed(code, &msg);
+                return None;
+            }
             let shared = Arc::new(BatchShared::default());
             shared.complete(Err((code, msg)));
-            DeliveryFuture {
+            Some(DeliveryFuture {
                 shared,
                 index: 0,
                 topic: Arc::from(topic),
                 partition: -1,
                 timestamp,
-            }
+            })
         };
-        if let Some((code, msg)) = &st.fatal {
-            return failed(*code, msg.clone(), r.topic);
+        if let Some((code, msg)) = st.fatal.clone() {
+            return failed(&mut st, code, msg, r.topic);
         }
         if self.config.transactional_id.is_some() && !st.in_txn {
-            return failed(ErrorCode::InvalidTxnState, "send outside a transaction".into(), r.topic);
+            return failed(&mut st, ErrorCode::InvalidTxnState, "send outside a transaction".into(), r.topic);
         }
         let (topic, count) = match self.topic_meta(&mut st, r.topic) {
             Ok(m) => m,
-            Err(e) => return failed(e.code(), e.to_string(), r.topic),
+            Err(e) => return failed(&mut st, e.code(), e.to_string(), r.topic),
         };
         let partition = match r.partition {
             Some(p) if (0..count).contains(&p) => p,
             Some(p) => {
-                return failed(
-                    ErrorCode::UnknownTopicOrPartition,
-                    format!("partition {p} of {} does not exist", r.topic),
-                    r.topic,
-                )
+                let msg = format!("partition {p} of {} does not exist", r.topic);
+                return failed(&mut st, ErrorCode::UnknownTopicOrPartition, msg, r.topic);
             }
             None => self.choose_partition(&mut st, &r, count),
         };
@@ -554,11 +592,11 @@ impl Shared {
                 let index = p.builder.len() as i64;
                 p.builder.push(timestamp, r.key, r.value, r.headers);
                 let full = p.builder.size() >= batch_size || self.config.linger.is_zero();
-                let shared = p.shared.clone();
+                let shared = tracked.then(|| p.shared.clone());
                 if full {
                     self.send_batch(&mut st, &tp);
                 }
-                return DeliveryFuture { shared, index, topic: tp.0, partition, timestamp };
+                return shared.map(|shared| DeliveryFuture { shared, index, topic: tp.0, partition, timestamp });
             }
         }
         if st
@@ -585,17 +623,17 @@ impl Shared {
         let index = pending.builder.len() as i64;
         pending.builder.push(timestamp, r.key, r.value, r.headers);
         let full = pending.builder.size() >= self.config.batch_size || self.config.linger.is_zero();
-        let shared = pending.shared.clone();
+        let shared = tracked.then(|| pending.shared.clone());
         if full {
             self.send_batch(&mut st, &tp);
         }
-        DeliveryFuture {
+        shared.map(|shared| DeliveryFuture {
             shared,
             index,
             topic: tp.0,
             partition,
             timestamp,
-        }
+        })
     }
 
     fn choose_partition(&self, st: &mut State, r: &Outgoing<'_>, count: i32) -> i32 {
@@ -630,7 +668,7 @@ impl Shared {
                     &id,
                     st.producer_id,
                     st.epoch,
-                    &[(tp.0.to_string(), tp.1)],
+                    &[TopicPartition::new(&*tp.0, tp.1)],
                 )?;
                 st.txn_partitions.insert(tp.clone());
             }
@@ -640,17 +678,19 @@ impl Shared {
         })();
         match outcome {
             Ok(ok) => {
+                let n = p.builder.len();
                 if st.producer_id >= 0 {
-                    let n = p.builder.len() as i32;
                     let seq = st.sequences.entry(tp.clone()).or_insert(0);
-                    *seq = seq.wrapping_add(n) & i32::MAX;
+                    *seq = seq.wrapping_add(n as i32) & i32::MAX;
                 }
+                st.report.appended(tp, ok.0 + n as i64);
                 p.shared.complete(Ok(ok));
             }
             Err(e) => {
                 if matches!(e.code(), ErrorCode::ProducerFenced | ErrorCode::InvalidProducerEpoch) {
                     st.fatal = Some((e.code(), e.to_string()));
                 }
+                st.report.failed(e.code(), &e.to_string());
                 p.shared.complete(Err((e.code(), e.to_string())));
             }
         }

@@ -6,15 +6,7 @@ use bytes::{Bytes, BytesMut};
 use super::batch::{self, attributes, BatchHeader, BATCH_HEADER_LEN, LOG_OVERHEAD};
 use super::compression::{self, Compression};
 use crate::error::{Error, Result};
-
-/// A record header: a string key and an optional byte value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    /// Header key.
-    pub key: String,
-    /// Header value; `None` is Kafka's null.
-    pub value: Option<Bytes>,
-}
+pub use brook_common::Header;
 
 /// One record with its absolute offset and timestamp.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,23 +1,29 @@
 //! The transaction coordinator: producer ids and epochs, transaction state persisted in
 //! `__transaction_state` (Kafka's `TransactionLogKey` / `TransactionLogValue` v0 schema), commit
 //! and abort markers, and the timeout that aborts abandoned transactions.
+//!
+//! - [`TxnCoordinator`](coordinator::TxnCoordinator): the state and the requests (InitProducerId,
+//!   AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit, DescribeTransactions).
+//! - [`TxnLog`]: what it needs from the logs, implemented by the broker over its partitions,
+//!   as the group coordinator reaches `__consumer_offsets` only through `OffsetsLog`.
+//! - `storage`: the `__transaction_state` key/value schemas.
 
-mod log;
+pub(crate) mod coordinator;
+mod storage;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
 
-use crate::broker::{replay_batch, Broker, BrokerState};
-use crate::error::{Error, ErrorCode, Result};
-use crate::record::{BatchBuilder, Compression, ControlType};
-use crate::topic::{self, OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC};
+use brook_common::{Clock, TopicPartition};
 
-pub(crate) use log::{decode_key, decode_value, encode_key, encode_value};
+use crate::config::BrokerConfig;
+use crate::error::Result;
+use crate::record::ControlType;
 
-/// How many producer ids are reserved on disk at a time.
-const PID_BLOCK: i64 = 1000;
-const PID_FILE: &str = "brook-producer-ids";
+pub(crate) use coordinator::TxnCoordinator;
 
 /// Kafka's `TransactionState`, with its on-disk status byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +86,7 @@ pub struct TxnMetadata {
     /// Where the transaction is.
     pub status: TxnStatus,
     /// Partitions in the current transaction.
-    pub partitions: BTreeSet<(String, i32)>,
+    pub partitions: BTreeSet<TopicPartition>,
     /// When the current transaction started (ms), -1 if none.
     pub start_ms: i64,
     /// When the state last changed (ms).
@@ -98,495 +104,70 @@ pub struct GroupMember<'a> {
     pub instance_id: Option<&'a str>,
 }
 
-/// The coordinator's in-memory state.
-#[derive(Debug, Default)]
-pub(crate) struct TxnState {
-    txns: HashMap<String, TxnMetadata>,
-    next_pid: i64,
-    pid_block_end: i64,
+/// The transaction coordinator's settings, taken from [`BrokerConfig`].
+#[derive(Debug, Clone)]
+pub(crate) struct TxnConfig {
+    /// `log.dirs`: where the producer-id block file lives.
+    pub(crate) log_dir: PathBuf,
+    /// `transaction.state.log.num.partitions`. Default: 50.
+    pub(crate) state_partitions: i32,
+    /// `transaction.max.timeout.ms`. Default: 15 minutes.
+    pub(crate) max_timeout: Duration,
+    /// The broker's clock (state timestamps, markers, timeouts).
+    pub(crate) clock: Clock,
 }
 
-/// A `__transaction_state` append to be made durable, outside the coordinator's lock.
-#[derive(Debug)]
-#[must_use = "the append is not durable until waited for"]
-struct Durable(std::sync::Arc<crate::partition::Partition>, i64);
-
-impl Durable {
-    /// Blocks until the append is durable (sharing fsyncs with concurrent callers).
-    fn wait(self) -> Result<()> {
-        self.0.sync_to(self.1)
-    }
-}
-
-fn concurrent(transactional_id: &str) -> Error {
-    Error::kafka(
-        ErrorCode::ConcurrentTransactions,
-        format!("the transaction of {transactional_id} is completing"),
-    )
-}
-
-fn fenced(msg: String) -> Error {
-    Error::kafka(ErrorCode::ProducerFenced, msg)
-}
-
-impl TxnState {
-    /// The metadata of `transactional_id`, if `producer_id` and `epoch` are its current ones.
-    fn checked_mut(&mut self, transactional_id: &str, producer_id: i64, epoch: i16) -> Result<&mut TxnMetadata> {
-        let m = self.txns.get_mut(transactional_id).ok_or_else(|| {
-            Error::kafka(
-                ErrorCode::InvalidProducerIdMapping,
-                format!("unknown transactional id {transactional_id}"),
-            )
-        })?;
-        check_producer(m, producer_id, epoch)?;
-        Ok(m)
+impl From<&BrokerConfig> for TxnConfig {
+    fn from(c: &BrokerConfig) -> Self {
+        TxnConfig {
+            log_dir: c.log_dir.clone(),
+            state_partitions: c.transaction_topic_partitions.max(1),
+            max_timeout: c.transaction_max_timeout,
+            clock: c.clock.clone(),
+        }
     }
 }
 
-fn check_producer(m: &TxnMetadata, producer_id: i64, epoch: i16) -> Result<()> {
-    if m.producer_id != producer_id {
-        return Err(Error::kafka(
-            ErrorCode::InvalidProducerIdMapping,
-            format!(
-                "producer id {producer_id} is not the one of transactional id {} ({})",
-                m.transactional_id, m.producer_id
-            ),
-        ));
-    }
-    if epoch != m.producer_epoch {
-        return Err(fenced(format!(
-            "producer epoch {epoch} of {} is fenced by epoch {}",
-            m.transactional_id, m.producer_epoch
-        )));
-    }
-    Ok(())
-}
-
-impl BrokerState {
-    fn alloc_producer_id(&self, st: &mut TxnState) -> Result<i64> {
-        if st.next_pid >= st.pid_block_end {
-            let root = &self.config.log_dir;
-            let start = read_pid_block(root)?.max(st.next_pid);
-            let end = start + PID_BLOCK;
-            topic::write_atomically(root, PID_FILE, end.to_string().as_bytes())?;
-            st.next_pid = start;
-            st.pid_block_end = end;
-        }
-        let pid = st.next_pid;
-        st.next_pid += 1;
-        Ok(pid)
-    }
-
-    fn txn_partition(&self, transactional_id: &str) -> i32 {
-        let h = crate::group::coordinator::java_hash(transactional_id);
-        let abs = if h == i32::MIN { 0 } else { h.abs() };
-        abs % self.config.transaction_topic_partitions.max(1)
-    }
-
-    /// Appends `m` to `__transaction_state` (not yet durable: see [`Durable::wait`]).
-    fn persist(&self, m: &TxnMetadata) -> Result<Durable> {
-        let p = self.internal_partition(TRANSACTION_STATE_TOPIC, self.txn_partition(&m.transactional_id))?;
-        let now = self.now_ms();
-        let mut b = BatchBuilder::new(Compression::None);
-        b.push(now, Some(&encode_key(&m.transactional_id)), Some(&encode_value(m)), &[]);
-        let mut bytes = b.build()?;
-        p.append_internal(&mut bytes, now)?;
-        let upto = p.high_watermark();
-        Ok(Durable(p, upto))
-    }
-
-    /// Writes the markers, completes the group offsets and moves to the complete state, syncing
-    /// the prepare record before the markers and the complete record before returning.
-    fn complete(&self, m: &mut TxnMetadata, commit: bool) -> Result<()> {
-        m.status = if commit { TxnStatus::PrepareCommit } else { TxnStatus::PrepareAbort };
-        m.last_update_ms = self.now_ms();
-        self.persist(m)?.wait()?;
-        self.write_markers(m, commit)?;
-        self.mark_complete(m, commit)?.wait()
-    }
-
-    /// Writes the COMMIT or ABORT markers to every partition of the transaction and completes
-    /// its group offsets. Markers in `__consumer_offsets` are synced before this returns (the
-    /// group coordinator's replay needs them; data partitions follow their flush policy).
-    fn write_markers(&self, m: &TxnMetadata, commit: bool) -> Result<()> {
-        let kind = if commit { ControlType::Commit } else { ControlType::Abort };
-        let now = self.now_ms();
-        let mut internal = Vec::new();
-        for (t, p) in &m.partitions {
-            match self.partition(t, *p) {
-                Ok(part) => {
-                    let offset = part.write_marker(m.producer_id, m.producer_epoch, kind, 0, now)?;
-                    if t == OFFSETS_TOPIC {
-                        internal.push(Durable(part, offset + 1));
-                    }
-                }
-                Err(_) => tracing::warn!(topic = %t, partition = p, "partition gone; marker skipped"),
-            }
-        }
-        for d in internal {
-            d.wait()?;
-        }
-        if m.partitions.iter().any(|(t, _)| t == OFFSETS_TOPIC) {
-            self.groups().complete_txn(m.producer_id, commit);
-        }
-        self.notify_append();
-        Ok(())
-    }
-
-    /// Moves `m` to the complete state and appends it.
-    fn mark_complete(&self, m: &mut TxnMetadata, commit: bool) -> Result<Durable> {
-        m.status = if commit { TxnStatus::CompleteCommit } else { TxnStatus::CompleteAbort };
-        m.partitions.clear();
-        m.start_ms = -1;
-        m.last_update_ms = self.now_ms();
-        self.persist(m)
-    }
-
-    /// Aborts transactions that ran past their timeout, bumping the epoch so that the
-    /// abandoned producer is fenced.
-    pub(crate) fn abort_timed_out_transactions(&self) {
-        let now = self.now_ms();
-        let mut prepared = Vec::new();
-        {
-            let mut st = self.txns.lock();
-            for m in st.txns.values_mut() {
-                if m.status != TxnStatus::Ongoing || now - m.start_ms <= m.timeout_ms as i64 {
-                    continue;
-                }
-                tracing::info!(transactional_id = %m.transactional_id, "aborting transaction past transaction.timeout.ms");
-                match self.prepare_abort(m, now) {
-                    Ok(aborting) => prepared.push(aborting),
-                    Err(e) => tracing::warn!(transactional_id = %m.transactional_id, error = %e, "timed-out abort failed"),
-                }
-            }
-        }
-        for (work, durable) in prepared {
-            let id = work.transactional_id.clone();
-            if let Err(e) = self.finish_outside_lock(work, durable, false) {
-                tracing::warn!(transactional_id = %id, error = %e, "timed-out abort failed");
-            }
-        }
-    }
-
-    /// Starts aborting `m`'s open transaction with a bumped epoch: appends the PrepareAbort
-    /// record and marks `m` as aborting (its old producer is fenced from here on). Returns what
-    /// [`BrokerState::finish_outside_lock`] completes, after the lock is released.
-    fn prepare_abort(&self, m: &mut TxnMetadata, now: i64) -> Result<(TxnMetadata, Durable)> {
-        let mut work = m.clone();
-        work.producer_epoch = work.producer_epoch.saturating_add(1);
-        work.status = TxnStatus::PrepareAbort;
-        work.last_update_ms = now;
-        let durable = self.persist(&work)?;
-        (m.producer_epoch, m.status) = (work.producer_epoch, work.status);
-        Ok((work, durable))
-    }
-
-    /// Completes a transaction whose prepare record `prepared` was appended (its in-memory
-    /// status is already `work.status`): syncs it, writes the markers, appends and syncs the
-    /// completion, all without the coordinator's lock, so other transactional ids go on
-    /// meanwhile. On failure the transaction goes back to ongoing (EndTxn can be retried, the
-    /// timeout aborts it again).
-    fn finish_outside_lock(&self, work: TxnMetadata, prepared: Durable, commit: bool) -> Result<()> {
-        let (id, pid, epoch) = (work.transactional_id.as_str(), work.producer_id, work.producer_epoch);
-        let done = prepared
-            .wait()
-            .and_then(|()| self.write_markers(&work, commit))
-            .and_then(|()| {
-                let mut st = self.txns.lock();
-                let m = st.checked_mut(id, pid, epoch)?;
-                let mut finished = work.clone();
-                let durable = self.mark_complete(&mut finished, commit)?;
-                *m = finished;
-                Ok(durable)
-            });
-        match done {
-            Ok(durable) => durable.wait(),
-            Err(e) => {
-                if let Ok(m) = self.txns.lock().checked_mut(id, pid, epoch) {
-                    if m.status == work.status {
-                        m.status = TxnStatus::Ongoing;
-                    }
-                }
-                Err(e)
-            }
-        }
-    }
-
-    /// Rebuilds transaction state from `__transaction_state` and finishes transactions that
-    /// were between their decision and their markers when the broker stopped.
-    pub(crate) fn replay_transactions(&self) -> Result<()> {
-        let mut st = self.txns.lock();
-        if let Ok(t) = self.topic(TRANSACTION_STATE_TOPIC) {
-            for p in t.partitions.read().iter() {
-                p.scan(&mut |h, bytes| {
-                    replay_batch(h, bytes, |_, _, key, value| {
-                        let Ok(id) = decode_key(key) else {
-                            tracing::warn!("skipping undecodable transaction log key");
-                            return;
-                        };
-                        match value.map(|v| decode_value(&id, v)) {
-                            None => {
-                                st.txns.remove(&id);
-                            }
-                            Some(Ok(m)) => {
-                                st.txns.insert(id, m);
-                            }
-                            Some(Err(e)) => tracing::warn!(error = %e, "skipping bad transaction log value"),
-                        }
-                    });
-                    Ok(())
-                })?;
-            }
-        }
-        let pending: Vec<TxnMetadata> = st
-            .txns
-            .values()
-            .filter(|m| matches!(m.status, TxnStatus::PrepareCommit | TxnStatus::PrepareAbort))
-            .cloned()
-            .collect();
-        for mut m in pending {
-            let commit = m.status == TxnStatus::PrepareCommit;
-            tracing::info!(transactional_id = %m.transactional_id, commit, "completing transaction after restart");
-            self.complete(&mut m, commit)?;
-            st.txns.insert(m.transactional_id.clone(), m);
-        }
-        Ok(())
-    }
-}
-
-fn read_pid_block(root: &std::path::Path) -> Result<i64> {
-    match std::fs::read_to_string(root.join(PID_FILE)) {
-        Ok(s) => s.trim().parse().map_err(|_| {
-            Error::storage(
-                "reading producer id block",
-                std::io::Error::new(std::io::ErrorKind::InvalidData, format!("bad content {s:?}")),
-            )
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
-        Err(e) => Err(Error::storage("reading producer id block", e)),
-    }
-}
-
-impl Broker {
-    /// InitProducerId: a fresh producer id for an idempotent producer, or, for a transactional
-    /// id, its producer id with a bumped epoch (aborting its open transaction and fencing any
-    /// older instance).
+/// What the transaction coordinator needs from the logs: its own records in
+/// `__transaction_state`, and the control markers in the partitions of a transaction.
+/// Implemented by the broker over its partitions.
+///
+/// Appends happen under the coordinator's lock, in request order, and only reach the page cache;
+/// [`TxnLog::sync`] makes them durable and is called after the lock is released, so one slow
+/// fsync never holds up another transactional id.
+pub(crate) trait TxnLog: Send + Sync + std::fmt::Debug {
+    /// Appends one record to partition `partition` of `__transaction_state` (created on first
+    /// use). Returns the partition's log end offset: pass it to [`TxnLog::sync`].
     ///
     /// # Errors
-    /// `InvalidTransactionTimeout`; storage errors.
-    pub fn init_producer_id(&self, transactional_id: Option<&str>, timeout_ms: i32) -> Result<(i64, i16)> {
-        let inner = &self.inner;
-        let Some(id) = transactional_id else {
-            return Ok((inner.alloc_producer_id(&mut inner.txns.lock())?, 0));
-        };
-        if timeout_ms <= 0 || timeout_ms as u128 > inner.config.transaction_max_timeout.as_millis() {
-            return Err(Error::kafka(
-                ErrorCode::InvalidTransactionTimeout,
-                format!(
-                    "transaction timeout {timeout_ms} ms must be in 1..={} ms (transaction.max.timeout.ms)",
-                    inner.config.transaction_max_timeout.as_millis()
-                ),
-            ));
-        }
-        // An open transaction is aborted first (with a bumped epoch), without holding the lock
-        // during its fsyncs and markers.
-        let mut st = loop {
-            let mut st = inner.txns.lock();
-            let aborting = match st.txns.get_mut(id) {
-                Some(m) if m.status == TxnStatus::Ongoing => inner.prepare_abort(m, inner.now_ms())?,
-                _ => break st,
-            };
-            drop(st);
-            inner.finish_outside_lock(aborting.0, aborting.1, false)?;
-        };
-        let now = self.inner.now_ms();
-        let mut m = match st.txns.get(id).cloned() {
-            Some(m) if matches!(m.status, TxnStatus::PrepareCommit | TxnStatus::PrepareAbort) => {
-                return Err(concurrent(id));
-            }
-            Some(mut m) => {
-                if m.producer_epoch >= i16::MAX - 1 {
-                    m.producer_id = inner.alloc_producer_id(&mut st)?;
-                    m.producer_epoch = 0;
-                } else {
-                    m.producer_epoch += 1;
-                }
-                m
-            }
-            None => TxnMetadata {
-                transactional_id: id.to_owned(),
-                producer_id: inner.alloc_producer_id(&mut st)?,
-                producer_epoch: 0,
-                timeout_ms,
-                status: TxnStatus::Empty,
-                partitions: BTreeSet::new(),
-                start_ms: -1,
-                last_update_ms: now,
-            },
-        };
-        m.timeout_ms = timeout_ms;
-        m.status = TxnStatus::Empty;
-        m.partitions.clear();
-        m.last_update_ms = now;
-        let durable = inner.persist(&m)?;
-        let res = (m.producer_id, m.producer_epoch);
-        st.txns.insert(id.to_owned(), m);
-        drop(st);
-        durable.wait()?;
-        Ok(res)
-    }
+    /// Whatever the log returns; the coordinator then fails the request.
+    fn append_state(&self, partition: i32, key: &[u8], value: &[u8], now_ms: i64) -> Result<i64>;
 
-    /// AddPartitionsToTxn.
+    /// Hands every record of `__transaction_state` to `f` in log order, partition by partition,
+    /// as `(key, value)` (`None`: a tombstone). Undecodable batches are skipped with a warning.
     ///
     /// # Errors
-    /// `ProducerFenced`, `InvalidProducerIdMapping`, `UnknownTopicOrPartition`,
-    /// `ConcurrentTransactions`.
-    pub fn add_partitions_to_txn(
+    /// Storage errors reading the log.
+    fn replay_state(&self, f: &mut dyn FnMut(&[u8], Option<&[u8]>)) -> Result<()>;
+
+    /// Writes a COMMIT or ABORT marker of the producer to `tp` and wakes the partition's readers.
+    /// Returns the marker's offset, or `None` when the partition no longer exists.
+    ///
+    /// # Errors
+    /// A fenced producer epoch; storage errors.
+    fn write_marker(
         &self,
-        transactional_id: &str,
-        producer_id: i64,
-        producer_epoch: i16,
-        partitions: &[(String, i32)],
-    ) -> Result<()> {
-        for (t, p) in partitions {
-            self.inner.partition(t, *p)?;
-        }
-        self.add_to_txn(transactional_id, producer_id, producer_epoch, partitions)
-    }
+        tp: &TopicPartition,
+        producer: (i64, i16),
+        kind: ControlType,
+        now_ms: i64,
+    ) -> Result<Option<i64>>;
 
-    fn add_to_txn(
-        &self,
-        transactional_id: &str,
-        producer_id: i64,
-        producer_epoch: i16,
-        partitions: &[(String, i32)],
-    ) -> Result<()> {
-        let inner = &self.inner;
-        let mut st = inner.txns.lock();
-        let m = st.checked_mut(transactional_id, producer_id, producer_epoch)?;
-        match m.status {
-            TxnStatus::PrepareCommit | TxnStatus::PrepareAbort => {
-                return Err(Error::kafka(ErrorCode::ConcurrentTransactions, "transaction is completing"))
-            }
-            TxnStatus::Dead => return Err(Error::kafka(ErrorCode::InvalidTxnState, "transactional id expired")),
-            TxnStatus::Ongoing => {}
-            _ => {
-                m.status = TxnStatus::Ongoing;
-                m.start_ms = self.inner.now_ms();
-            }
-        }
-        let before = m.partitions.len();
-        m.partitions.extend(partitions.iter().cloned());
-        if m.partitions.len() != before || m.last_update_ms < m.start_ms {
-            m.last_update_ms = self.inner.now_ms();
-            let snapshot = m.clone();
-            let durable = inner.persist(&snapshot)?;
-            drop(st);
-            durable.wait()?;
-        }
-        Ok(())
-    }
-
-    /// AddOffsetsToTxn: adds the group's `__consumer_offsets` partition to the transaction.
+    /// Blocks until everything appended to partition `partition` of `topic` (the
+    /// coordinator's own `__transaction_state`, or `__consumer_offsets` for markers) below
+    /// `upto` is durable. Callers waiting at the same time share one fsync.
     ///
     /// # Errors
-    /// As [`add_partitions_to_txn`](Self::add_partitions_to_txn).
-    pub fn add_offsets_to_txn(
-        &self,
-        transactional_id: &str,
-        producer_id: i64,
-        producer_epoch: i16,
-        group_id: &str,
-    ) -> Result<()> {
-        let p = self.groups().partition_for(group_id);
-        self.inner.internal_partition(OFFSETS_TOPIC, p)?;
-        self.add_to_txn(transactional_id, producer_id, producer_epoch, &[(OFFSETS_TOPIC.to_owned(), p)])
-    }
-
-    /// EndTxn: commits or aborts the transaction, writing markers to every partition in it.
-    ///
-    /// # Errors
-    /// `ProducerFenced`, `InvalidProducerIdMapping`, `InvalidTxnState`; storage errors.
-    pub fn end_txn(&self, transactional_id: &str, producer_id: i64, producer_epoch: i16, commit: bool) -> Result<()> {
-        let inner = &self.inner;
-        let (work, prepared) = {
-            let mut st = inner.txns.lock();
-            let m = st.checked_mut(transactional_id, producer_id, producer_epoch)?;
-            match (m.status, commit) {
-                (TxnStatus::Ongoing, _) => {
-                    let mut work = m.clone();
-                    work.status = if commit { TxnStatus::PrepareCommit } else { TxnStatus::PrepareAbort };
-                    work.last_update_ms = self.inner.now_ms();
-                    let prepared = inner.persist(&work)?;
-                    // In memory the transaction is completing from here on: other requests for
-                    // it get ConcurrentTransactions until it is done.
-                    m.status = work.status;
-                    (work, prepared)
-                }
-                (TxnStatus::CompleteCommit, true) | (TxnStatus::CompleteAbort, false) => return Ok(()),
-                (TxnStatus::PrepareCommit | TxnStatus::PrepareAbort, _) => return Err(concurrent(transactional_id)),
-                (s, _) => {
-                    return Err(Error::kafka(
-                        ErrorCode::InvalidTxnState,
-                        format!(
-                            "cannot {} transaction of {transactional_id} in state {}",
-                            if commit { "commit" } else { "abort" },
-                            s.name()
-                        ),
-                    ))
-                }
-            }
-        };
-        inner.finish_outside_lock(work, prepared, commit)
-    }
-
-    /// TxnOffsetCommit: offsets that become visible when the transaction commits.
-    ///
-    /// # Errors
-    /// `ProducerFenced`, `InvalidTxnState` when the group was not added to the transaction,
-    /// group coordinator errors.
-    pub(crate) fn txn_offset_commit(
-        &self,
-        transactional_id: &str,
-        group_id: &str,
-        producer_id: i64,
-        producer_epoch: i16,
-        member: Option<GroupMember<'_>>,
-        offsets: &[crate::group::OffsetCommit],
-    ) -> Result<Vec<ErrorCode>> {
-        {
-            let mut st = self.inner.txns.lock();
-            let m = st.checked_mut(transactional_id, producer_id, producer_epoch)?;
-            let p = self.groups().partition_for(group_id);
-            if m.status != TxnStatus::Ongoing || !m.partitions.contains(&(OFFSETS_TOPIC.to_owned(), p)) {
-                return Err(Error::kafka(
-                    ErrorCode::InvalidTxnState,
-                    format!("group {group_id} was not added to the transaction (AddOffsetsToTxn)"),
-                ));
-            }
-        }
-        let groups = self.groups();
-        match member {
-            // TxnOffsetCommit v3+ names the consumer's generation: an expelled member's producer
-            // is fenced by the group coordinator, as in Kafka.
-            Some(m) => groups.txn_commit_offsets_as_member(
-                group_id,
-                m.generation,
-                m.member_id,
-                m.instance_id,
-                producer_id,
-                producer_epoch,
-                offsets,
-            ),
-            None => groups.txn_commit_offsets(group_id, producer_id, producer_epoch, offsets),
-        }
-        .map_err(|code| Error::kafka(code, format!("offset commit for group {group_id} failed")))
-    }
-
-    /// DescribeTransactions / ListTransactions: the state of every transactional id.
-    pub fn transactions(&self) -> Vec<TxnMetadata> {
-        let mut v: Vec<TxnMetadata> = self.inner.txns.lock().txns.values().cloned().collect();
-        v.sort_by(|a, b| a.transactional_id.cmp(&b.transactional_id));
-        v
-    }
+    /// Whatever the fsync returns.
+    fn sync(&self, topic: &str, partition: i32, upto: i64) -> Result<()>;
 }

@@ -18,8 +18,8 @@ async fn a_slow_fsync_of_one_transaction_does_not_block_another_transactional_id
     let broker = Broker::open(config).await.unwrap();
     broker.create_topic("t", 1, Default::default()).unwrap();
     let (pid, epoch) = broker.init_producer_id(Some("a"), 60_000).unwrap();
-    broker.add_partitions_to_txn("a", pid, epoch, &[("t".into(), 0)]).unwrap();
-    let (pa, pb) = (broker.inner.txn_partition("a"), broker.inner.txn_partition("b"));
+    broker.add_partitions_to_txn("a", pid, epoch, &[brook_common::TopicPartition::new("t", 0)]).unwrap();
+    let (pa, pb) = (broker.inner.txns.state_partition("a"), broker.inner.txns.state_partition("b"));
     assert_ne!(pa, pb);
 
     // Every fsync of a's `__transaction_state` partition blocks until `disk.release()`.

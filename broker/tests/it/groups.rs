@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use brook_broker::client::{Admin, Consumer, RebalanceListener, TopicPartition};
+use brook_common::test_support::wait_until_async;
 use tokio::sync::mpsc;
 
-use crate::support::{broker, consumer_config, produce, produce_from, value_str, wait_until};
+use crate::support::{broker, consumer_config, produce, produce_from, value_str};
 
 #[derive(Debug)]
 enum Event {
@@ -120,7 +121,7 @@ async fn three_members_share_six_partitions_and_two_take_over_when_one_leaves() 
         task.await.unwrap();
     }
     // Both members committed everything before leaving: lag is zero everywhere.
-    wait_until(Duration::from_secs(5), "group empty", || {
+    wait_until_async("group empty", Duration::from_secs(5), || {
         let admin = admin.clone();
         async move { admin.describe_group("g").state == "Empty" }
     })

@@ -1,6 +1,5 @@
 //! Shared helpers: a broker in a temp dir with test-friendly timings, and waiting on conditions.
 
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 use brook_broker::client::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset, Producer, ProducerConfig, ProducerRecord};
@@ -60,19 +59,6 @@ pub(crate) async fn poll_n(c: &mut Consumer, want: usize, within: Duration) -> V
         out.extend(c.poll(Duration::from_millis(100)).await.expect("poll"));
     }
     out
-}
-
-/// Waits until `cond` holds, failing the test after `within`.
-pub(crate) async fn wait_until<F, Fut>(within: Duration, what: &str, mut cond: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + within;
-    while !cond().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 pub(crate) fn value_str(r: &ConsumerRecord) -> String {

@@ -9,8 +9,9 @@ use brook_broker::client::{
     TopicPartition,
 };
 use brook_broker::{Broker, ErrorCode, IsolationLevel, OffsetSpec};
+use brook_common::test_support::wait_until_async;
 
-use crate::support::{broker, config, poll_n, value_str, wait_until};
+use crate::support::{broker, config, poll_n, value_str};
 
 fn txn_producer(b: &Broker, id: &str) -> Producer {
     let cfg = ProducerConfig {
@@ -133,7 +134,7 @@ async fn abandoned_transactions_are_aborted_after_their_timeout() {
             .sum::<i64>()
     };
     assert_eq!(lso(&b), 0, "the open transaction holds the last stable offset");
-    wait_until(Duration::from_secs(10), "timeout abort", || {
+    wait_until_async("timeout abort", Duration::from_secs(10), || {
         let b = b.clone();
         async move { b.transactions()[0].status.name() == "CompleteAbort" }
     })

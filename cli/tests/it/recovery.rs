@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use brook_common::test_support::wait_until;
 use clap::Parser;
 use serde_json::{json, Value};
 
@@ -253,14 +254,6 @@ fn producer(kafka: String, next: u64, until: u64, acked: Arc<AtomicU64>) -> std:
     })
 }
 
-fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn parse(line: &str, keys: bool) -> (Option<Value>, Value) {
     if !keys {
         return (None, serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}")));
@@ -467,7 +460,7 @@ fn a_sigkilled_server_resumes_every_query_exactly_once() {
     let acked = Arc::new(AtomicU64::new(0));
     let traffic = producer(kafka.clone(), 0, u64::MAX, acked.clone());
     let groups: Vec<(String, &str)> = ids.iter().zip(QUERIES).map(|(id, q)| (format!("_confluent-ksql-default_query_{id}"), input_of(q))).collect();
-    wait_for("every query to commit offsets, with traffic flowing", Duration::from_secs(90), || {
+    wait_until("every query to commit offsets, with traffic flowing", Duration::from_secs(90), || {
         acked.load(Ordering::Relaxed) >= BEFORE_KILL && groups.iter().all(|(g, t)| committed(&kafka, g, t).values().any(|o| *o > 0))
     });
     let at_kill: Vec<BTreeMap<i32, i64>> = groups.iter().map(|(g, t)| committed(&kafka, g, t)).collect();

@@ -111,13 +111,9 @@ fn keys_and_values(records: &[Read]) -> Vec<(String, String)> {
     out
 }
 
-/// Waits until `f` holds (every 50 ms), up to 60 s.
-pub(crate) fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+/// Waits until `f` holds (every 20 ms), up to 60 s.
+pub(crate) fn wait_for(what: &str, f: impl FnMut() -> bool) {
+    brook_common::test_support::wait_until(what, Duration::from_secs(60), f);
 }
 
 /// The offsets group `group` committed on every partition of `topic`.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use brook_broker::client::{
-    self as bc, Admin, Consumer, ConsumerConfig, DeliveryFuture, NewTopic, OffsetReset, Producer, ProducerConfig,
+    self as bc, Admin, Consumer, ConsumerConfig, NewTopic, OffsetReset, Producer, ProducerConfig,
 };
 use brook_broker::{Broker, ErrorCode, IsolationLevel, OffsetSpec};
 
@@ -325,15 +325,22 @@ fn tp_from(tp: &bc::TopicPartition) -> TopicPartition {
     (tp.topic.clone(), tp.partition)
 }
 
+/// The shared name of `topic`, made once per topic.
+fn shared_topic(topics: &mut BTreeMap<String, Arc<str>>, topic: &str) -> Arc<str> {
+    if let Some(t) = topics.get(topic) {
+        return t.clone();
+    }
+    let t: Arc<str> = Arc::from(topic);
+    topics.insert(topic.to_owned(), t.clone());
+    t
+}
+
 fn input_record(r: bc::ConsumerRecord, topics: &mut BTreeMap<String, Arc<str>>) -> InputRecord {
-    let topic = match topics.get(&r.topic) {
-        Some(t) => t.clone(),
-        None => {
-            let t: Arc<str> = Arc::from(r.topic.as_str());
-            topics.insert(r.topic.clone(), t.clone());
-            t
-        }
-    };
+    let topic = shared_topic(topics, &r.topic);
+    input_record_of(r, topic)
+}
+
+fn input_record_of(r: bc::ConsumerRecord, topic: Arc<str>) -> InputRecord {
     InputRecord {
         topic,
         partition: r.partition,
@@ -396,7 +403,7 @@ impl ClientSupplier for Embedded {
             let _guard = rt.enter();
             Producer::new(self.broker.clone(), config)?
         };
-        Ok(Box::new(EmbeddedProducer { producer, _rt: rt, inflight: Vec::new(), done: Deliveries::default() }))
+        Ok(Box::new(EmbeddedProducer { producer, _rt: rt }))
     }
 
     fn restore_consumer(&self, s: &ConsumerSettings) -> Result<Box<dyn RestoreConsumer>> {
@@ -531,8 +538,23 @@ impl StreamsConsumer for EmbeddedConsumer {
             Err(brook_broker::Error::Wakeup) => Vec::new(),
             r => r?,
         };
+        // Polled records come in runs per partition: the topic is looked up once per run.
         let topics = &mut self.topics;
-        Ok(records.into_iter().map(|r| input_record(r, topics)).collect())
+        let mut last: Option<Arc<str>> = None;
+        Ok(records
+            .into_iter()
+            .map(|r| {
+                let topic = match &last {
+                    Some(t) if **t == *r.topic => t.clone(),
+                    _ => {
+                        let t = shared_topic(topics, &r.topic);
+                        last = Some(t.clone());
+                        t
+                    }
+                };
+                input_record_of(r, topic)
+            })
+            .collect())
     }
 
     fn pause(&mut self, partitions: &[TopicPartition]) {
@@ -584,56 +606,23 @@ impl StreamsConsumer for EmbeddedConsumer {
     }
 }
 
-/// Sent records whose batches are not known to be appended are kept at most this many at a
-/// time; beyond, the completed ones are folded into [`Deliveries`] (a 30 s at-least-once commit
-/// interval would otherwise keep tens of millions of futures).
-const MAX_INFLIGHT: usize = 8192;
-
+/// The stream thread's producer: records are queued without a delivery future each; `flush`
+/// sends every queued batch and reads the producer's delivery report (end offsets per
+/// partition, first failure), so what a commit needs is gathered once per batch, not per record.
 struct EmbeddedProducer {
     producer: Producer,
     _rt: ClientRuntime,
-    inflight: Vec<DeliveryFuture>,
-    done: Deliveries,
-}
-
-/// What the records sent since the last flush came to: end offsets per partition (a handful of
-/// partitions, so a scan beats a map keyed by topic strings) and the first error.
-#[derive(Default)]
-struct Deliveries {
-    ends: Vec<(Arc<str>, i32, i64)>,
-    error: Option<brook_broker::Error>,
-}
-
-impl Deliveries {
-    /// Takes in a sent record's outcome; `false` while its batch is still queued.
-    fn absorb(&mut self, fut: &DeliveryFuture) -> bool {
-        match fut.try_offset() {
-            Some(Ok((partition, offset))) => {
-                let topic = fut.topic();
-                match self.ends.iter_mut().find(|(t, p, _)| *p == partition && (Arc::ptr_eq(t, topic) || t == topic)) {
-                    Some(e) => e.2 = e.2.max(offset + 1),
-                    None => self.ends.push((topic.clone(), partition, offset + 1)),
-                }
-                true
-            }
-            Some(Err(e)) => {
-                self.error.get_or_insert(e);
-                true
-            }
-            None => false,
-        }
-    }
 }
 
 impl fmt::Debug for EmbeddedProducer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EmbeddedProducer").field("inflight", &self.inflight.len()).finish_non_exhaustive()
+        f.debug_struct("EmbeddedProducer").finish_non_exhaustive()
     }
 }
 
 impl StreamsProducer for EmbeddedProducer {
     fn send(&mut self, r: OutputRecord) -> Result<()> {
-        let fut = self.producer.send_parts(
+        self.producer.send_parts_untracked(
             &r.topic,
             r.partition,
             r.key.as_deref(),
@@ -641,31 +630,17 @@ impl StreamsProducer for EmbeddedProducer {
             Some(r.timestamp),
             &r.headers,
         );
-        self.inflight.push(fut);
-        if self.inflight.len() >= MAX_INFLIGHT {
-            let done = &mut self.done;
-            self.inflight.retain(|f| !done.absorb(f));
-            if self.inflight.len() >= MAX_INFLIGHT / 2 {
-                // Mostly queued batches (long linger, many partitions): send them now.
-                self.producer.flush();
-                self.inflight.retain(|f| !done.absorb(f));
-            }
-        }
         Ok(())
     }
 
     fn flush(&mut self) -> Result<BTreeMap<TopicPartition, i64>> {
+        // Every queued batch is appended synchronously by `flush` (or was by the linger task
+        // before it): the report covers every record sent so far.
         self.producer.flush();
-        // Every batch was appended synchronously by `flush`: the futures are complete.
-        for fut in self.inflight.drain(..) {
-            if !self.done.absorb(&fut) && self.done.error.is_none() {
-                self.done.error = Some(brook_broker::Error::Timeout("a record was not sent by flush".into()));
-            }
-        }
-        let Deliveries { ends, error } = std::mem::take(&mut self.done);
-        match error {
+        let report = self.producer.take_delivery_report();
+        match report.error {
             Some(e) => Err(e.into()),
-            None => Ok(ends.into_iter().map(|(t, p, o)| ((t.to_string(), p), o)).collect()),
+            None => Ok(report.ends.into_iter().map(|(t, p, o)| ((t.to_string(), p), o)).collect()),
         }
     }
 
@@ -697,9 +672,10 @@ impl StreamsProducer for EmbeddedProducer {
     }
 
     fn abort_transaction(&mut self) -> Result<()> {
-        self.inflight.clear();
-        self.done = Deliveries::default();
-        Ok(self.producer.abort_transaction()?)
+        let r = self.producer.abort_transaction();
+        // What the aborted transaction's batches came to is of no use any more.
+        drop(self.producer.take_delivery_report());
+        Ok(r?)
     }
 }
 
@@ -767,33 +743,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_embedded_producer_keeps_a_bounded_number_of_deliveries_and_their_end_offsets() {
+    fn the_embedded_producer_reports_end_offsets_and_the_first_failure_per_flush() {
         let rt = tokio::runtime::Runtime::new().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let broker = rt.block_on(Broker::open(brook_broker::BrokerConfig::new(dir.path()))).unwrap();
         broker.create_topic("t", 2, Default::default()).unwrap();
         let producer = {
             let _g = rt.enter();
-            Producer::new(broker, ProducerConfig::default()).unwrap()
+            Producer::new(broker, ProducerConfig { batch_size: 1024, ..Default::default() }).unwrap()
         };
-        let mut p = EmbeddedProducer { producer, _rt: ClientRuntime::Own(rt), inflight: Vec::new(), done: Deliveries::default() };
-        let n = 5 * MAX_INFLIGHT;
+        let mut p = EmbeddedProducer { producer, _rt: ClientRuntime::Own(rt) };
+        let record = |partition: i32| OutputRecord {
+            topic: "t".into(),
+            partition: Some(partition),
+            key: None,
+            value: Some(bytes::Bytes::from_static(b"v")),
+            timestamp: 0,
+            headers: Vec::new(),
+        };
+        // Many batches per partition: the report keeps one end offset per partition.
+        let n = 40_000;
         for i in 0..n {
-            p.send(OutputRecord {
-                topic: "t".into(),
-                partition: Some((i % 2) as i32),
-                key: None,
-                value: Some(bytes::Bytes::from_static(b"v")),
-                timestamp: 0,
-                headers: Vec::new(),
-            })
-            .unwrap();
+            p.send(record((i % 2) as i32)).unwrap();
         }
-        assert!(p.inflight.len() < MAX_INFLIGHT, "{} deliveries kept", p.inflight.len());
         let ends = p.flush().unwrap();
         let half = (n / 2) as i64;
         assert_eq!(ends, BTreeMap::from([(("t".to_owned(), 0), half), (("t".to_owned(), 1), half)]));
         // The next flush reports only what was sent since.
         assert!(p.flush().unwrap().is_empty());
+        // A record that cannot be sent fails the flush that covers it, and only that one.
+        p.send(record(0)).unwrap();
+        p.send(record(7)).unwrap();
+        let err = p.flush().unwrap_err();
+        assert!(err.to_string().contains("partition 7 of t does not exist"), "{err}");
+        p.send(record(1)).unwrap();
+        assert_eq!(p.flush().unwrap(), BTreeMap::from([(("t".to_owned(), 1), half + 1)]));
     }
 }

@@ -19,11 +19,11 @@ use brook_state_store::OffsetCheckpoint;
 use parking_lot::{Condvar, Mutex};
 
 use super::client::{ClientSupplier, RestoreConsumer, StreamsAdmin};
-use super::kafka_streams::join_thread_until;
-use super::stream_thread::consumer_settings;
+use super::os_thread::join_thread_until;
+use super::thread_context::consumer_settings;
 use crate::config::StreamsConfig;
 use crate::engine::{InputRecord, OutputRecord, RecordCollector, TaskEngine, TaskFactory, TopicPartition};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TopologyError};
 use crate::task::StreamTask;
 
 /// Global processors only write their stores; anything they send is dropped (as in Kafka,
@@ -120,7 +120,7 @@ impl GlobalThread {
         let mut inputs = Vec::new();
         for t in &topics {
             let Some(n) = admin.partition_count(t)? else {
-                return Err(Error::Topology(format!("global topic {t:?} does not exist; create it before starting")));
+                return Err(TopologyError::MissingGlobalTopic(t.clone()).into());
             };
             inputs.extend((0..n).map(|p| (t.clone(), p)));
         }

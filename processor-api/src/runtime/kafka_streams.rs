@@ -4,7 +4,7 @@ mod queries;
 mod supervisor;
 
 pub use self::queries::{
-    ReadOnlyKeyValueView, ReadOnlySessionView, ReadOnlyWindowView, StoreQueryParameters, TypedKeyValueView,
+    ReadOnlyKeyValueView, ReadOnlySessionView, ReadOnlyWindowView, StoreQueryParameters,
 };
 
 use std::path::PathBuf;
@@ -23,7 +23,10 @@ use super::restore_listener::StateRestoreListener;
 use super::pool::{StreamThreadPool, Unit};
 use super::shared::SharedRuntime;
 use super::state::{State, ThreadState};
-use super::stream_thread::{self, ThreadContext, ThreadShared};
+use super::os_thread::{join_thread_until, panic_message};
+use super::standby::Standbys;
+use super::stream_thread::{self, ThreadShared};
+use super::thread_context::ThreadContext;
 use super::topics;
 use crate::config::{StreamsConfig, UncaughtExceptionResponse};
 use crate::engine::{TaskEngine, TaskFactory, TaskId};
@@ -48,7 +51,9 @@ enum Runner {
     Unit(Arc<Unit>),
 }
 
-struct Inner {
+/// One instance's state, shared by the [`KafkaStreams`] handle, its stream threads' exit
+/// callbacks and the supervisor.
+struct Instance {
     factory: Arc<dyn TaskFactory>,
     config: Arc<StreamsConfig>,
     supplier: Arc<dyn ClientSupplier>,
@@ -63,6 +68,8 @@ struct Inner {
     /// The global stream thread, when the topology has global stores.
     global: Mutex<Option<Arc<GlobalThread>>>,
     ctx: Mutex<Option<Arc<ThreadContext>>>,
+    /// The instance's standby tasks, shared by its threads.
+    standbys: Arc<Standbys>,
     /// The lock on `state.dir/<application.id>` held while running.
     dir_lock: Mutex<Option<brook_broker::DirLock>>,
     /// The pool that runs the stream threads, when the instance was given one.
@@ -111,7 +118,7 @@ struct Inner {
 /// # Ok(()) }
 /// ```
 pub struct KafkaStreams {
-    inner: Arc<Inner>,
+    inner: Arc<Instance>,
 }
 
 impl std::fmt::Debug for KafkaStreams {
@@ -195,7 +202,7 @@ impl KafkaStreams {
         let app_dir = config.state_dir.join(&config.application_id);
         let process_id = process_id::load_or_create(&app_dir)?;
         Ok(KafkaStreams {
-            inner: Arc::new(Inner {
+            inner: Arc::new(Instance {
                 factory,
                 config: Arc::new(config),
                 supplier: Arc::new(client),
@@ -209,6 +216,7 @@ impl KafkaStreams {
                 threads: Mutex::new(Vec::new()),
                 global: Mutex::new(None),
                 ctx: Mutex::new(None),
+                standbys: Arc::default(),
                 dir_lock: Mutex::new(None),
                 pool,
             }),
@@ -277,7 +285,7 @@ impl KafkaStreams {
     pub fn start(&self) -> Result<()> {
         self.require_created("start")?;
         let inner = &self.inner;
-        Inner::lock_state_dir(inner)?;
+        Instance::lock_state_dir(inner)?;
         let prepared = inner.supplier.admin().and_then(|admin| {
             Ok((
                 topics::prepare(
@@ -302,7 +310,7 @@ impl KafkaStreams {
             Ok(Some(_)) => admin.end_offset(&request_tp, false).unwrap_or(0),
             _ => 0,
         };
-        let weak: Weak<Inner> = Arc::downgrade(inner);
+        let weak: Weak<Instance> = Arc::downgrade(inner);
         let ctx = Arc::new(ThreadContext {
             config: inner.config.clone(),
             factory: inner.factory.clone(),
@@ -311,17 +319,16 @@ impl KafkaStreams {
             admin,
             process_id: inner.process_id.clone(),
             app_dir: inner.app_dir.clone(),
-            standbys: Default::default(),
             restore_listener: inner.restore_listener.lock().clone(),
             on_state_change: Arc::new(move || {
                 if let Some(inner) = weak.upgrade() {
-                    Inner::recompute_state(&inner);
+                    Instance::recompute_state(&inner);
                 }
             }),
         });
         *inner.ctx.lock() = Some(ctx.clone());
         tracing::info!(application = %inner.config.application_id, process = %inner.process_id, threads = inner.config.num_stream_threads, "starting");
-        Inner::set_state(inner, State::Rebalancing);
+        Instance::set_state(inner, State::Rebalancing);
         // Global stores are bootstrapped before any stream thread processes (Kafka's
         // GlobalStreamThread start).
         let weak = Arc::downgrade(inner);
@@ -335,7 +342,7 @@ impl KafkaStreams {
             Box::new(move |_err| {
                 let Some(inner) = weak.upgrade() else { return };
                 let _ = std::thread::Builder::new().name("streams-shutdown".into()).spawn(move || {
-                    Inner::shutdown(&inner, Duration::from_secs(60), false, State::Error);
+                    Instance::shutdown(&inner, Duration::from_secs(60), false, State::Error);
                 });
             }),
         );
@@ -344,14 +351,14 @@ impl KafkaStreams {
             Err(e) => {
                 tracing::error!(error = %e, "bootstrapping the global stores failed");
                 *inner.dir_lock.lock() = None;
-                Inner::set_state(inner, State::Error);
+                Instance::set_state(inner, State::Error);
                 return Err(e);
             }
         }
         for _ in 0..inner.config.num_stream_threads {
-            Inner::spawn_thread(inner, None)?;
+            Instance::spawn_thread(inner, None)?;
         }
-        Inner::recompute_state(inner);
+        Instance::recompute_state(inner);
         supervisor::start(Arc::downgrade(inner), request_tp, baseline)?;
         Ok(())
     }
@@ -364,8 +371,8 @@ impl KafkaStreams {
         if !self.state().is_running_or_rebalancing() {
             return Err(Error::IllegalState(format!("cannot add a stream thread in state {}", self.state())));
         }
-        let name = Inner::spawn_thread(&self.inner, None)?;
-        Inner::recompute_state(&self.inner);
+        let name = Instance::spawn_thread(&self.inner, None)?;
+        Instance::recompute_state(&self.inner);
         Ok(name)
     }
 
@@ -390,14 +397,14 @@ impl KafkaStreams {
         if !join_until(&mut entry.runner, Instant::now() + timeout) {
             return Err(Error::Timeout(format!("stream thread {name} did not stop within {timeout:?}")));
         }
-        Inner::recompute_state(&self.inner);
+        Instance::recompute_state(&self.inner);
         Ok(Some(name))
     }
 
     /// Stops every thread cleanly (final commit, tasks closed with checkpoints, group left)
     /// and waits up to `timeout`; returns whether they all stopped in time.
     pub fn close(&self, timeout: Duration) -> bool {
-        Inner::shutdown(&self.inner, timeout, false, State::NotRunning)
+        Instance::shutdown(&self.inner, timeout, false, State::NotRunning)
     }
 
     /// Deletes the local state of this application (`state.dir/<application.id>`), keeping
@@ -416,7 +423,7 @@ impl KafkaStreams {
             }
             let path = entry.path();
             let res = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
-            res.map_err(|e| Error::Broker(brook_broker::Error::storage(format!("removing {}", path.display()), e)))?;
+            res.map_err(|source| Error::Io { action: "removing", path, source })?;
         }
         tracing::info!(dir = %self.inner.app_dir.display(), "local state wiped");
         Ok(())
@@ -454,9 +461,7 @@ impl KafkaStreams {
     /// Runs `f` on every standby task engine of this instance (`num.standby.replicas`); their
     /// stores lag the active tasks' by what the standbys have not read yet.
     pub fn with_standby_tasks(&self, mut f: impl FnMut(TaskId, &dyn TaskEngine)) {
-        if let Some(ctx) = self.inner.ctx.lock().clone() {
-            ctx.standbys.for_each(&mut f);
-        }
+        self.inner.standbys.for_each(&mut f);
     }
 }
 
@@ -465,7 +470,7 @@ impl Drop for KafkaStreams {
         let st = self.state();
         if st.is_running_or_rebalancing() {
             tracing::warn!(application = %self.inner.config.application_id, "KafkaStreams dropped without close: abandoning its threads");
-            Inner::shutdown(&self.inner, Duration::from_secs(30), true, State::NotRunning);
+            Instance::shutdown(&self.inner, Duration::from_secs(30), true, State::NotRunning);
         }
     }
 }
@@ -479,24 +484,10 @@ fn join_until(runner: &mut Runner, deadline: Instant) -> bool {
     }
 }
 
-/// Joins an OS thread, waiting at most until `deadline`; `true` when it finished.
-pub(super) fn join_thread_until(handle: &mut Option<JoinHandle<()>>, deadline: Instant) -> bool {
-    let Some(h) = handle.take() else { return true };
-    while !h.is_finished() {
-        if Instant::now() >= deadline {
-            *handle = Some(h);
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let _ = h.join();
-    true
-}
-
-impl Inner {
+impl Instance {
     /// Locks the application's state directory, so two instances never share it (they would
     /// share a process id, hence transactional ids, and fence each other).
-    fn lock_state_dir(inner: &Arc<Inner>) -> Result<()> {
+    fn lock_state_dir(inner: &Arc<Instance>) -> Result<()> {
         match brook_broker::DirLock::acquire(&inner.app_dir, "Kafka Streams instance") {
             Ok(lock) => {
                 *inner.dir_lock.lock() = Some(lock);
@@ -511,7 +502,7 @@ impl Inner {
         }
     }
 
-    fn set_state(inner: &Arc<Inner>, new: State) {
+    fn set_state(inner: &Arc<Instance>, new: State) {
         let old = {
             let mut st = inner.state.lock();
             let old = *st;
@@ -521,11 +512,11 @@ impl Inner {
             *st = new;
             old
         };
-        Inner::announce(inner, old, new);
+        Instance::announce(inner, old, new);
     }
 
     /// Wakes waiters and tells the state listener about a transition already made.
-    fn announce(inner: &Arc<Inner>, old: State, new: State) {
+    fn announce(inner: &Arc<Instance>, old: State, new: State) {
         inner.state_cv.notify_all();
         tracing::info!(application = %inner.config.application_id, from = %old, to = %new, "state transition");
         if let Some(l) = &*inner.listener.lock() {
@@ -534,7 +525,7 @@ impl Inner {
     }
 
     /// Derives the instance state from its threads while it runs.
-    fn recompute_state(inner: &Arc<Inner>) {
+    fn recompute_state(inner: &Arc<Instance>) {
         let current = *inner.state.lock();
         if !current.is_running_or_rebalancing() {
             return;
@@ -553,10 +544,10 @@ impl Inner {
         } else {
             State::Rebalancing
         };
-        Inner::set_state(inner, new);
+        Instance::set_state(inner, new);
     }
 
-    fn spawn_thread(inner: &Arc<Inner>, index: Option<usize>) -> Result<String> {
+    fn spawn_thread(inner: &Arc<Instance>, index: Option<usize>) -> Result<String> {
         let ctx = inner.ctx.lock().clone().ok_or_else(|| Error::IllegalState("the instance is not started".into()))?;
         let mut threads = inner.threads.lock();
         let index = index.unwrap_or_else(|| {
@@ -565,7 +556,7 @@ impl Inner {
             (1..).find(|i| !used.contains(i)).unwrap_or(1)
         });
         threads.retain(|t| !(t.shared.index == index && t.shared.state() == ThreadState::Dead));
-        let shared = ThreadShared::new(ctx, index);
+        let shared = ThreadShared::new(ctx, inner.standbys.clone(), index);
         let name = shared.name.clone();
         let weak = Arc::downgrade(inner);
         let s = shared.clone();
@@ -573,7 +564,7 @@ impl Inner {
         let exited = move |result: Result<()>| {
             *s.state.lock() = ThreadState::Dead;
             if let Some(inner) = weak.upgrade() {
-                Inner::thread_exited(&inner, &s, result);
+                Instance::thread_exited(&inner, &s, result);
             }
         };
         let runner = match &inner.pool {
@@ -605,11 +596,11 @@ impl Inner {
     }
 
     /// Runs on the exiting thread: applies the uncaught exception handler.
-    fn thread_exited(inner: &Arc<Inner>, thread: &Arc<ThreadShared>, result: Result<()>) {
+    fn thread_exited(inner: &Arc<Instance>, thread: &Arc<ThreadShared>, result: Result<()>) {
         let stopping = thread.stop.load(Ordering::SeqCst) || thread.abandon.load(Ordering::SeqCst);
         let err = match result {
             Ok(()) => {
-                Inner::recompute_state(inner);
+                Instance::recompute_state(inner);
                 return;
             }
             Err(e) => e,
@@ -625,10 +616,10 @@ impl Inner {
         match response {
             UncaughtExceptionResponse::ReplaceThread => {
                 tracing::info!(thread = %thread.name, "replacing the dead stream thread");
-                if let Err(e) = Inner::spawn_thread(inner, Some(thread.index)) {
+                if let Err(e) = Instance::spawn_thread(inner, Some(thread.index)) {
                     tracing::error!(error = %e, "could not replace the stream thread");
                 }
-                Inner::recompute_state(inner);
+                Instance::recompute_state(inner);
             }
             UncaughtExceptionResponse::ShutdownClient | UncaughtExceptionResponse::ShutdownApplication => {
                 if response == UncaughtExceptionResponse::ShutdownApplication {
@@ -639,13 +630,13 @@ impl Inner {
                 // Not from this thread: shutdown joins the threads.
                 let inner = inner.clone();
                 let _ = std::thread::Builder::new().name("streams-shutdown".into()).spawn(move || {
-                    Inner::shutdown(&inner, Duration::from_secs(60), false, State::Error);
+                    Instance::shutdown(&inner, Duration::from_secs(60), false, State::Error);
                 });
             }
         }
     }
 
-    fn shutdown(inner: &Arc<Inner>, timeout: Duration, abandon: bool, final_state: State) -> bool {
+    fn shutdown(inner: &Arc<Instance>, timeout: Duration, abandon: bool, final_state: State) -> bool {
         let deadline = Instant::now() + timeout;
         let old = {
             let mut st = inner.state.lock();
@@ -663,7 +654,7 @@ impl Inner {
                 State::Created => {
                     *st = State::NotRunning;
                     drop(st);
-                    Inner::announce(inner, State::Created, State::NotRunning);
+                    Instance::announce(inner, State::Created, State::NotRunning);
                     return true;
                 }
                 old => {
@@ -672,7 +663,7 @@ impl Inner {
                 }
             }
         };
-        Inner::announce(inner, old, State::PendingShutdown);
+        Instance::announce(inner, old, State::PendingShutdown);
         let mut entries: Vec<ThreadEntry> = std::mem::take(&mut *inner.threads.lock());
         for t in &entries {
             if abandon {
@@ -698,16 +689,8 @@ impl Inner {
         if all {
             *inner.dir_lock.lock() = None;
         }
-        Inner::set_state(inner, final_state);
+        Instance::set_state(inner, final_state);
         all
     }
 }
 
-/// The text of a caught panic.
-pub(super) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(no message)".to_owned())
-}

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::engine::{TaskId, TopicPartition};
+use crate::engine::{AnyTaskId, TaskId, TopicPartition};
 
 /// One stream thread of this instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,8 +26,8 @@ pub struct ThreadMetadata {
 pub struct KeyQueryMetadata {
     /// The partition (murmur2 of the serialized key, as the default partitioner).
     pub partition: i32,
-    /// The task owning it.
-    pub task: TaskId,
+    /// The task owning it (the global task for a global store).
+    pub task: AnyTaskId,
     /// Whether a thread of this instance runs that task now.
     pub local: bool,
     /// The `client.id` of the group member (stream thread) that owns the partition, when the

@@ -17,7 +17,7 @@
 //! tasks, or of a global store: `get` answers from the first task that has the key, `range` /
 //! `all` / `fetch_all` gather every task's entries (each task in key order, tasks one after the
 //! other, as Kafka's composite stores). Reads go through the stores' caches, so they see every
-//! processed record, committed or not. Raw bytes, plus [`TypedKeyValueView`] through serdes.
+//! processed record, committed or not. Raw bytes, plus typed reads through serdes (`ReadOnlyKeyValueView::with_serdes`).
 //! Errors are [`Error::InvalidStateStore`](crate::Error::InvalidStateStore), Kafka's
 //! `InvalidStateStoreException`: a store the topology does not have, an instance that is not
 //! RUNNING (REBALANCING is allowed with
@@ -116,6 +116,7 @@ pub mod kafka;
 mod global_thread;
 mod kafka_streams;
 mod metadata;
+mod os_thread;
 mod pool;
 mod process_id;
 mod restore_listener;
@@ -124,6 +125,7 @@ mod standby;
 mod state;
 mod stream_thread;
 mod task_manager;
+mod thread_context;
 mod topics;
 
 pub use client::{
@@ -134,7 +136,7 @@ pub use client::{
 pub use kafka::Kafka;
 pub use kafka_streams::{
     KafkaStreams, ReadOnlyKeyValueView, ReadOnlySessionView, ReadOnlyWindowView, StateListener, StoreQueryParameters,
-    TypedKeyValueView, UncaughtExceptionHandler,
+    UncaughtExceptionHandler,
 };
 pub use metadata::{KeyQueryMetadata, ThreadMetadata};
 pub use restore_listener::StateRestoreListener;

@@ -347,7 +347,7 @@ impl Unit {
 }
 
 fn panicked(panic: &Box<dyn std::any::Any + Send>) -> Error {
-    Error::IllegalState(format!("stream thread panicked: {}", super::kafka_streams::panic_message(panic.as_ref())))
+    Error::IllegalState(format!("stream thread panicked: {}", super::os_thread::panic_message(panic.as_ref())))
 }
 
 /// A worker: takes the next ready unit, runs one step, puts it back (busy), parks it (idle) or

@@ -18,17 +18,17 @@ pub(crate) fn load_or_create(app_dir: &Path) -> Result<String> {
         }
         tracing::warn!(path = %path.display(), "unreadable process metadata file; writing a new process id");
     }
-    std::fs::create_dir_all(app_dir).map_err(|e| io_err(format!("creating {}", app_dir.display()), e))?;
+    std::fs::create_dir_all(app_dir).map_err(|e| io_err("creating", app_dir, e))?;
     let id = new_uuid();
     let text = format!("{{\"version\":0,\"processId\":\"{id}\"}}");
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).map_err(|e| io_err(format!("writing {}", tmp.display()), e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| io_err(format!("writing {}", path.display()), e))?;
+    std::fs::write(&tmp, text).map_err(|e| io_err("writing", &tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| io_err("writing", &path, e))?;
     Ok(id)
 }
 
-fn io_err(context: String, e: std::io::Error) -> Error {
-    Error::Broker(brook_broker::Error::storage(context, e))
+fn io_err(action: &'static str, path: &Path, source: std::io::Error) -> Error {
+    Error::Io { action, path: path.to_path_buf(), source }
 }
 
 fn parse(text: &str) -> Option<String> {

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use super::client::RestoreConsumer;
-use super::stream_thread::ThreadContext;
+use super::thread_context::ThreadContext;
 use crate::engine::{InputRecord, TaskEngine, TaskId, TopicPartition};
 use crate::error::Result;
 

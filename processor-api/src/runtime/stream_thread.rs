@@ -2,44 +2,21 @@
 //! over the tasks its group consumer was assigned.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use super::client::{
-    ClientSupplier, ConsumerSettings, GroupMetadata, OffsetCommitFn, ProducerSettings, RebalanceHandler, StreamsAdmin,
-    StreamsConsumer, Waker,
-};
+use super::client::{GroupMetadata, OffsetCommitFn, RebalanceHandler, StreamsConsumer, Waker};
 use super::metadata::ThreadMetadata;
-use super::restore_listener::StateRestoreListener;
 use super::standby::Standbys;
 use super::state::ThreadState;
-use super::task_manager::{is_fenced, Core, StandbyTimers, MAX_PROCESS_TIME, MAX_RECORDS_PER_ITERATION};
-use super::topics::TopologyTopics;
-use crate::config::StreamsConfig;
-use crate::engine::{TaskEngine, TaskFactory, TaskId, TopicPartition};
+use super::task_manager::{is_fenced, StandbyTimers, TaskManager, MAX_PROCESS_TIME, MAX_RECORDS_PER_ITERATION};
+use super::thread_context::{consumer_settings, producer_settings, ThreadContext};
+use crate::engine::{TaskEngine, TaskId, TopicPartition};
 use crate::error::Result;
 use crate::processor::OffsetReset;
-
-/// What every thread of one `KafkaStreams` instance shares.
-pub(crate) struct ThreadContext {
-    pub(crate) config: Arc<StreamsConfig>,
-    pub(crate) factory: Arc<dyn TaskFactory>,
-    pub(crate) topics: Arc<TopologyTopics>,
-    pub(crate) supplier: Arc<dyn ClientSupplier>,
-    pub(crate) admin: Arc<dyn StreamsAdmin>,
-    pub(crate) process_id: String,
-    pub(crate) app_dir: PathBuf,
-    /// The instance's standby tasks, shared by its threads.
-    pub(crate) standbys: Standbys,
-    /// Told about active tasks' restores.
-    pub(crate) restore_listener: Option<Arc<dyn StateRestoreListener>>,
-    /// Called after a thread changes state.
-    pub(crate) on_state_change: Arc<dyn Fn() + Send + Sync>,
-}
 
 /// The part of a thread the instance sees: its state, stop flags and tasks.
 pub(crate) struct ThreadShared {
@@ -51,10 +28,12 @@ pub(crate) struct ThreadShared {
     pub(crate) stop: AtomicBool,
     /// Stop at once without committing (the instance was dropped without `close`).
     pub(crate) abandon: AtomicBool,
-    pub(crate) core: Mutex<Option<Core>>,
+    pub(crate) core: Mutex<Option<TaskManager>>,
     /// Interrupts the consumer's poll while the thread has a consumer that can be woken.
     waker: Mutex<Option<Waker>>,
     ctx: Arc<ThreadContext>,
+    /// The instance's standby tasks (this thread hosts some of them).
+    standbys: Arc<Standbys>,
 }
 
 impl std::fmt::Debug for ThreadShared {
@@ -67,7 +46,7 @@ impl std::fmt::Debug for ThreadShared {
 }
 
 impl ThreadShared {
-    pub(crate) fn new(ctx: Arc<ThreadContext>, index: usize) -> Arc<ThreadShared> {
+    pub(crate) fn new(ctx: Arc<ThreadContext>, standbys: Arc<Standbys>, index: usize) -> Arc<ThreadShared> {
         let app = &ctx.config.application_id;
         Arc::new(ThreadShared {
             index,
@@ -79,6 +58,7 @@ impl ThreadShared {
             core: Mutex::new(None),
             waker: Mutex::new(None),
             ctx,
+            standbys,
         })
     }
 
@@ -128,7 +108,7 @@ impl ThreadShared {
             }
             .to_owned(),
             active_tasks,
-            standby_tasks: self.ctx.standbys.hosted_by(self.index),
+            standby_tasks: self.standbys.hosted_by(self.index),
             partitions,
             transactional_id: self.transactional_id.clone(),
         }
@@ -143,70 +123,6 @@ impl ThreadShared {
                 }
             }
         }
-    }
-}
-
-fn prefixed(config: &StreamsConfig, prefix: &str) -> BTreeMap<String, String> {
-    config.extra.iter().filter_map(|(k, v)| k.strip_prefix(prefix).map(|k| (k.to_owned(), v.clone()))).collect()
-}
-
-pub(crate) fn producer_settings(
-    config: &StreamsConfig,
-    thread: &str,
-    transactional_id: Option<String>,
-) -> ProducerSettings {
-    let mut overrides = prefixed(config, "producer.");
-    if transactional_id.is_some() {
-        // Kafka Streams' default for its exactly-once producers is 10 s (the client's is 60 s):
-        // a crashed instance's open transaction blocks readers of its partitions for this long
-        // when no restarted instance fences it. Kept above twice the commit interval, so a
-        // transaction is never aborted for living as long as it is meant to.
-        let ms = 10_000u128.max(2 * config.commit_interval.as_millis());
-        overrides.entry("transaction.timeout.ms".to_owned()).or_insert_with(|| ms.to_string());
-    }
-    ProducerSettings {
-        client_id: format!("{thread}-producer"),
-        transactional_id,
-        overrides,
-        runtime: config.runtime.clone(),
-    }
-}
-
-/// Consumer settings of a thread's group consumer (`group`) or restore consumer. A
-/// `group.instance.id` in the config makes each thread a static member `<id>-<thread index>`,
-/// as Kafka Streams does, so a restarted instance takes its tasks back without waiting for the
-/// session timeout.
-pub(crate) fn consumer_settings(
-    config: &StreamsConfig,
-    client_id: String,
-    group: bool,
-    thread_index: usize,
-) -> ConsumerSettings {
-    let mut overrides = if group { prefixed(config, "consumer.") } else { prefixed(config, "restore.consumer.") };
-    if group {
-        // Unprefixed, as in Kafka Streams, it applies to the main consumer.
-        if let Some(reset) = config.extra.get("auto.offset.reset") {
-            overrides.entry("auto.offset.reset".into()).or_insert_with(|| reset.clone());
-        }
-        if let Some(id) = config.extra.get("group.instance.id").or_else(|| overrides.get("group.instance.id")).cloned()
-        {
-            overrides.insert("group.instance.id".into(), format!("{id}-{thread_index}"));
-        }
-    } else {
-        overrides.remove("group.instance.id");
-    }
-    ConsumerSettings {
-        group_id: group.then(|| config.application_id.clone()),
-        client_id,
-        read_committed: config.exactly_once(),
-        session_timeout: config.session_timeout,
-        heartbeat_interval: config.heartbeat_interval,
-        // Hand every fetched record to the tasks at once: a paused partition's records left in
-        // the consumer would be dropped and fetched again. `buffered.records.per.partition`
-        // bounds the task buffers (softly, by one fetch).
-        max_poll_records: 100_000,
-        overrides,
-        runtime: config.runtime.clone(),
     }
 }
 
@@ -326,8 +242,9 @@ pub(crate) fn start(shared: &Arc<ThreadShared>, pooled: Option<Arc<dyn Fn() + Se
         settings.overrides.insert("auto.offset.reset".into(), reset.into());
     }
     let mut consumer = ctx.supplier.consumer(&settings)?;
-    *shared.core.lock() = Some(Core {
+    *shared.core.lock() = Some(TaskManager {
         ctx: ctx.clone(),
+        standbys: shared.standbys.clone(),
         index: shared.index,
         name: shared.name.clone(),
         transactional_id: shared.transactional_id.clone(),
@@ -368,13 +285,12 @@ pub(crate) fn start(shared: &Arc<ThreadShared>, pooled: Option<Arc<dyn Fn() + Se
 /// Ends a started thread: a final commit and clean close after `result` is `Ok`, a dirty close
 /// after an error, nothing committed when abandoned. Returns `result`.
 pub(crate) fn finish(shared: &Arc<ThreadShared>, started: Started, result: Result<()>) -> Result<()> {
-    let ctx = &shared.ctx;
     let Started { mut consumer, .. } = started;
     *shared.waker.lock() = None;
     if shared.abandon.load(Ordering::SeqCst) {
         // Like a crash: nothing is committed; the tasks and clients are just dropped.
         *shared.core.lock() = None;
-        ctx.standbys.abandon_hosted(shared.index);
+        shared.standbys.abandon_hosted(shared.index);
         drop(consumer);
         return result;
     }
@@ -387,7 +303,7 @@ pub(crate) fn finish(shared: &Arc<ThreadShared>, started: Started, result: Resul
     }
     consumer.close();
     *shared.core.lock() = None;
-    ctx.standbys.close_hosted(shared.index);
+    shared.standbys.close_hosted(shared.index);
     tracing::info!(thread = %shared.name, "stream thread stopped");
     result
 }
@@ -427,7 +343,7 @@ pub(crate) fn step(shared: &Arc<ThreadShared>, started: &mut Started, pace: Pace
     }
     let consumer = started.consumer.as_mut();
     resubscribe(shared, consumer, &mut started.version)?;
-    let busy = shared.core.lock().as_ref().is_some_and(Core::has_buffered);
+    let busy = shared.core.lock().as_ref().is_some_and(TaskManager::has_buffered);
     let timeout = if busy || pace.never_wait { Duration::ZERO } else { shared.ctx.config.poll };
     let records = consumer.poll(timeout)?;
     if shared.abandon.load(Ordering::SeqCst) {

@@ -9,7 +9,8 @@ use brook_broker::ErrorCode;
 
 use super::client::{GroupMetadata, OffsetCommitFn, RestoreConsumer, StreamsConsumer, StreamsProducer};
 use super::restore_listener::store_of_changelog;
-use super::stream_thread::{producer_settings, ThreadContext};
+use super::standby::Standbys;
+use super::thread_context::{producer_settings, ThreadContext};
 use crate::config::HandlerResponse;
 use crate::engine::{InputRecord, OutputRecord, RecordCollector, TaskEngine, TaskId, TopicPartition};
 use crate::error::{Error, Result};
@@ -57,10 +58,13 @@ pub(crate) struct TaskSlot {
     pub(crate) standby_positions: BTreeMap<TopicPartition, i64>,
 }
 
-/// A thread's tasks and clients (the consumer stays outside: rebalance callbacks run while
-/// it polls).
-pub(crate) struct Core {
+/// A stream thread's task manager (Kafka's `TaskManager`): its tasks and clients (the
+/// consumer stays outside: rebalance callbacks run while it polls).
+pub(crate) struct TaskManager {
     pub(crate) ctx: Arc<ThreadContext>,
+    /// The instance's standby tasks: this thread hosts some, and takes over those of tasks it
+    /// gets as active.
+    pub(crate) standbys: Arc<Standbys>,
     /// The thread index (hosts standby tasks by it).
     pub(crate) index: usize,
     pub(crate) name: String,
@@ -120,7 +124,7 @@ pub(crate) fn is_fenced(e: &Error) -> bool {
     }
 }
 
-impl Core {
+impl TaskManager {
     pub(crate) fn eos(&self) -> bool {
         self.ctx.config.exactly_once()
     }
@@ -148,7 +152,7 @@ impl Core {
             }
             // A standby of this instance becomes the active task (its stores stay open, in-memory
             // ones included) and restores only what it had not read yet.
-            let (engine, standby_positions) = match self.ctx.standbys.take(id, &inputs, self.index) {
+            let (engine, standby_positions) = match self.standbys.take(id, &inputs, self.index) {
                 Some(recycled) => recycled,
                 None => (
                     self.ctx.factory.create_task(id, inputs.clone(), &self.ctx.app_dir, &self.ctx.config)?,
@@ -342,12 +346,12 @@ impl Core {
         }
         let now = Instant::now();
         if now >= self.standby.reconcile_at {
-            let complete = self.ctx.standbys.reconcile(&self.ctx, self.index);
+            let complete = self.standbys.reconcile(&self.ctx, self.index);
             self.standby.reconcile_at = now + if complete { STANDBY_REFRESH_INTERVAL } else { STANDBY_RETRY };
         }
         if now.duration_since(self.standby.last_update) >= STANDBY_UPDATE_INTERVAL {
             self.standby.last_update = now;
-            let r = self.ctx.standbys.update(
+            let r = self.standbys.update(
                 &self.ctx,
                 self.index,
                 self.restore.as_mut(),
@@ -360,7 +364,7 @@ impl Core {
         }
         if now.duration_since(self.standby.last_checkpoint) >= self.ctx.config.commit_interval {
             self.standby.last_checkpoint = now;
-            self.ctx.standbys.checkpoint(self.index);
+            self.standbys.checkpoint(self.index);
         }
     }
 

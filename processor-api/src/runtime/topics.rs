@@ -9,7 +9,7 @@ use parking_lot::RwLock;
 use super::client::{InternalTopic, StreamsAdmin};
 use crate::config::StreamsConfig;
 use crate::engine::{SubtopologyInfo, TaskId, TopicPartition};
-use crate::error::{Error, Result};
+use crate::error::{Result, TopologyError};
 use crate::topology::pattern::TopicPattern;
 
 /// The resolved topics of a topology.
@@ -139,10 +139,7 @@ pub(crate) fn prepare(
                 s.source_topics.is_empty() && s.repartition_source_topics.is_empty()
             });
             if empty {
-                return Err(Error::Topology(format!(
-                    "no topic matches the pattern source \"{}\" of sub-topology {sub}; create one before starting",
-                    p.as_str()
-                )));
+                return Err(TopologyError::NoTopicMatchesPattern { pattern: p.as_str().to_owned(), subtopology: *sub }.into());
             }
         }
     }
@@ -159,10 +156,7 @@ pub(crate) fn prepare(
                     counts.insert(t.clone(), n);
                 }
                 None => {
-                    return Err(Error::Topology(format!(
-                        "source topic {t:?} of sub-topology {} does not exist; create it before starting",
-                        s.id
-                    )))
+                    return Err(TopologyError::MissingSourceTopic { topic: t.clone(), subtopology: s.id }.into())
                 }
             }
         }
@@ -175,9 +169,7 @@ pub(crate) fn prepare(
         let existing = admin.partition_count(t)?;
         match (existing, fixed.get(t)) {
             (Some(have), Some(&want)) if have != want => {
-                return Err(Error::Topology(format!(
-                    "repartition topic {t:?} exists with {have} partitions but the topology asks for {want}"
-                )))
+                return Err(TopologyError::RepartitionTopicPartitions { topic: t.clone(), have, want }.into())
             }
             (Some(n), _) | (None, Some(&n)) => {
                 counts.insert(t.clone(), n);
@@ -210,7 +202,7 @@ pub(crate) fn prepare(
     }
     for s in &subs {
         if !partitions.contains_key(&s.id) {
-            return Err(Error::Topology(format!("cannot determine the partition count of sub-topology {}", s.id)));
+            return Err(TopologyError::UnknownPartitionCount(s.id).into());
         }
     }
     // Co-partitioning.
@@ -220,11 +212,8 @@ pub(crate) fn prepare(
                 group.iter().filter_map(|t| counts.get(t).map(|n| (t.as_str(), *n))).collect();
             let distinct: BTreeSet<i32> = got.values().copied().collect();
             if distinct.len() > 1 {
-                let detail: Vec<String> = got.iter().map(|(t, n)| format!("{t}: {n}")).collect();
-                return Err(Error::Topology(format!(
-                    "topics {group:?} must be co-partitioned (same partition count) but have {}",
-                    detail.join(", ")
-                )));
+                let counts = got.iter().map(|(t, n)| ((*t).to_owned(), *n)).collect();
+                return Err(TopologyError::NotCopartitioned { topics: group.clone(), counts }.into());
             }
         }
     }
@@ -245,10 +234,7 @@ pub(crate) fn prepare(
             let want = partitions[&s.id];
             if let Some(have) = admin.partition_count(t)? {
                 if have != want {
-                    return Err(Error::Topology(format!(
-                        "changelog topic {t:?} has {have} partitions but sub-topology {} has {want} tasks",
-                        s.id
-                    )));
+                    return Err(TopologyError::ChangelogTopicPartitions { topic: t.clone(), have, subtopology: s.id, tasks: want }.into());
                 }
             }
             create.push(InternalTopic { name: t.clone(), partitions: want, configs: cfg.clone() });
@@ -263,7 +249,7 @@ pub(crate) fn prepare(
         for t in s.source_topics.iter().chain(&s.repartition_source_topics) {
             if let Some(prev) = source_of.insert(t.clone(), s.id) {
                 if prev != s.id {
-                    return Err(Error::Topology(format!("topic {t:?} is read by sub-topologies {prev} and {}", s.id)));
+                    return Err(TopologyError::TopicReadTwice { topic: t.clone(), first: prev, second: s.id }.into());
                 }
             }
         }
@@ -281,6 +267,7 @@ pub(crate) fn prepare(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
     use crate::engine::TopicPartition;
     use parking_lot::Mutex;
 
@@ -374,7 +361,10 @@ mod tests {
         // An existing topic with another count is an error, not silently used.
         admin.topics.lock().insert("app-a-repartition".into(), 3);
         let err = prepare(subs, vec![], &admin, &StreamsConfig::new("app")).unwrap_err();
-        assert!(matches!(&err, Error::Topology(m) if m.contains("exists with 3 partitions but the topology asks for 7")), "{err}");
+        assert!(
+            matches!(&err, Error::Topology(TopologyError::RepartitionTopicPartitions { topic, have: 3, want: 7 }) if topic == "app-a-repartition"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -384,16 +374,16 @@ mod tests {
         let err = prepare(vec![sub(0, &["a"], &[], &[], &["app-s-changelog"])], vec![], &admin, &StreamsConfig::new("app"))
             .unwrap_err();
         assert!(
-            matches!(&err, Error::Topology(m) if m.contains("has 5 partitions but sub-topology 0 has 2 tasks")),
+            matches!(&err, Error::Topology(TopologyError::ChangelogTopicPartitions { topic, have: 5, subtopology: 0, tasks: 2 }) if topic == "app-s-changelog"),
             "{err}"
         );
         let mut s = sub(0, &["a", "b"], &[], &[], &[]);
         s.copartition_groups = vec![vec!["a".into(), "b".into()]];
         let err = prepare(vec![s], vec![], &admin, &StreamsConfig::new("app")).unwrap_err();
-        assert!(
-            matches!(&err, Error::Topology(m) if m.contains("co-partitioned") && m.contains("a: 2, b: 3")),
-            "{err}"
-        );
+        let Error::Topology(TopologyError::NotCopartitioned { topics, counts }) = &err else { panic!("{err}") };
+        assert_eq!(topics, &["a", "b"]);
+        assert_eq!(counts, &[("a".to_owned(), 2), ("b".to_owned(), 3)]);
+        assert!(err.to_string().ends_with("must be co-partitioned (same partition count) but have a: 2, b: 3"), "{err}");
     }
 
     #[test]
@@ -419,7 +409,10 @@ mod tests {
 
         let err = prepare(vec![sub(0, &[], &[], &[], &[])], vec![(0, "nothing-.*".into())], &admin, &StreamsConfig::new("app"))
             .unwrap_err();
-        assert!(matches!(&err, Error::Topology(m) if m.contains("no topic matches the pattern source \"nothing-.*\"")), "{err}");
+        assert!(
+            matches!(&err, Error::Topology(TopologyError::NoTopicMatchesPattern { pattern, subtopology: 0 }) if pattern == "nothing-.*"),
+            "{err}"
+        );
         assert!(is_internal("app", "__consumer_offsets"));
         assert!(is_internal("app", "app-store-changelog"));
         assert!(!is_internal("app", "other-store-changelog"));

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use brook_state_store::{FlushedRecord, RecordContext, StateManager};
 use parking_lot::Mutex;
 
-use crate::engine::{OutputRecord, TaskId};
+use crate::engine::{AnyTaskId, OutputRecord};
 use crate::error::{Error, Result};
 use crate::processor::{ErasedProcessor, ErasedRecord, PunctuationType};
 use crate::record::RecordMetadata;
@@ -48,7 +48,7 @@ pub(crate) struct Schedule {
 /// Shared task state.
 pub(crate) struct TaskCore {
     pub(crate) application_id: String,
-    pub(crate) task_id: TaskId,
+    pub(crate) task_id: AnyTaskId,
     pub(crate) stores: StateManager,
     pub(crate) metadata: Option<RecordMetadata>,
     pub(crate) stream_time: i64,
@@ -118,7 +118,7 @@ impl NodeCx<'_> {
     }
 
     /// Runs node `target` on `record`.
-    pub(crate) fn dispatch(&mut self, target: usize, record: ErasedRecord) -> Result<()> {
+    pub(crate) fn dispatch(&mut self, target: usize, record: ErasedRecord<'_>) -> Result<()> {
         dispatch(self.core, self.nodes, target, record)
     }
 
@@ -148,7 +148,7 @@ impl NodeCx<'_> {
 }
 
 /// Runs node `target` on `record` with the task's shared state.
-pub(crate) fn dispatch(core: &mut TaskCore, nodes: &mut [NodeSlot], target: usize, record: ErasedRecord) -> Result<()> {
+pub(crate) fn dispatch(core: &mut TaskCore, nodes: &mut [NodeSlot], target: usize, record: ErasedRecord<'_>) -> Result<()> {
     let Some(mut p) = nodes[target].proc.take() else {
         return Err(Error::IllegalState(format!("node {} re-entered", nodes[target].name)));
     };

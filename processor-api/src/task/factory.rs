@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 
 use super::{StreamTask, TaskResources};
 use crate::config::StreamsConfig;
-use crate::engine::{SubtopologyInfo, TaskEngine, TaskFactory, TaskId, TopicPartition};
+use crate::engine::{AnyTaskId, SubtopologyInfo, TaskEngine, TaskFactory, TaskId, TopicPartition};
 use crate::error::Result;
 use crate::store_ref::GlobalStores;
 use crate::topology::{NodeKind, Topology};
@@ -85,8 +85,7 @@ impl TopologyTaskFactory {
     /// partition of the global topics, see [`Topology::global_stores`]) through the global
     /// processors. Feed it all records up to the topics' end before starting the stream
     /// threads, then keep feeding it (Kafka's global thread); `None` without global stores.
-    /// Its id is `TaskId { subtopology: u32::MAX, partition: -1 }`; `state_dir` as for
-    /// `create_task`.
+    /// Its id is [`AnyTaskId::Global`]; `state_dir` as for `create_task`.
     ///
     /// # Errors
     /// As `create_task`.
@@ -103,8 +102,7 @@ impl TopologyTaskFactory {
         }
         let resources = TaskResources { cache: None, rocksdb: Some(self.rocksdb_env()?), global_stores: self.global_stores.clone() };
         let root = state_dir.parent().unwrap_or_else(|| Path::new(""));
-        let id = TaskId { subtopology: u32::MAX, partition: -1 };
-        StreamTask::build(&self.topology, id, &groups, &inputs, root, config, resources, &self.application_id).map(Some)
+        StreamTask::build(&self.topology, AnyTaskId::Global, &groups, &inputs, root, config, resources, &self.application_id).map(Some)
     }
 
     fn rocksdb_env(&self) -> Result<RocksDbEnv> {

@@ -3,12 +3,12 @@
 use std::any::type_name;
 use std::sync::Arc;
 
-use brook_state_store::Serde;
+use brook_state_store::{Serde, SerdeContext};
 use bytes::Bytes;
 
 use crate::engine::OutputRecord;
 use crate::error::{Error, Result};
-use crate::processor::{AnyBox, ErasedProcessor, ErasedRecord};
+use crate::processor::{with_erased, ErasedProcessor, ErasedRecord, KvSlot};
 use crate::record::Record;
 use crate::task::core::NodeCx;
 use crate::topology::{Partitioner, TopicNameExtractor};
@@ -24,10 +24,10 @@ impl<K: Clone + Send + 'static, V: Clone + Send + 'static> ErasedProcessor for S
         Ok(())
     }
 
-    fn process(&mut self, mut cx: NodeCx<'_>, record: ErasedRecord) -> Result<()> {
+    fn process(&mut self, mut cx: NodeCx<'_>, record: ErasedRecord<'_>) -> Result<()> {
         let (kv, (), ts, headers) = record.into_parts();
-        let name = cx.name();
-        let (k, v): (Option<Bytes>, Option<Bytes>) = crate::processor::downcast(&name, "the record (key, value)", kv)?;
+        let (k, v): (Option<Bytes>, Option<Bytes>) =
+            crate::processor::downcast(&cx.nodes[cx.node].name, "the record (key, value)", kv)?;
         let (key, value) = {
             // Borrowed, not cloned: the topic is only copied into an error.
             let (topic, partition, offset) = match &cx.core.metadata {
@@ -40,17 +40,18 @@ impl<K: Clone + Send + 'static, V: Clone + Send + 'static> ErasedProcessor for S
                 offset,
                 message: format!("{what}: {e}"),
             };
-            let key = k.map(|b| self.keys.deserialize_bytes(topic, &b)).transpose().map_err(|e| fail("key", e))?;
-            let value = v.map(|b| self.values.deserialize_bytes(topic, &b)).transpose().map_err(|e| fail("value", e))?;
+            let kc = SerdeContext::key(topic).with_headers(&headers);
+            let vc = SerdeContext::value(topic).with_headers(&headers);
+            let key = k.map(|b| self.keys.deserialize_bytes(&kc, &b)).transpose().map_err(|e| fail("key", e))?;
+            let value = v.map(|b| self.values.deserialize_bytes(&vc, &b)).transpose().map_err(|e| fail("value", e))?;
             (key, value)
         };
         let targets = cx.targets(None)?;
         let Some((&last, rest)) = targets.split_last() else { return Ok(()) };
         for &t in rest {
-            let r = Record::with_all(Box::new((key.clone(), value.clone())) as AnyBox, (), ts, headers.clone());
-            cx.dispatch(t, r)?;
+            with_erased(Record::with_all(key.clone(), value.clone(), ts, headers.clone()), |r| cx.dispatch(t, r))?;
         }
-        cx.dispatch(last, Record::with_all(Box::new((key, value)) as AnyBox, (), ts, headers))
+        with_erased(Record::with_all(key, value, ts, headers), |r| cx.dispatch(last, r))
     }
 
     fn close(&mut self) -> Result<()> {
@@ -68,22 +69,19 @@ pub(crate) struct SinkNode<K, V> {
 }
 
 /// Accepts a `(key, value)` pair of `K` or `Option<K>` and `V` or `Option<V>`.
-fn nullable_pair<K: 'static, V: 'static>(node: &str, b: AnyBox) -> Result<(Option<K>, Option<V>)> {
-    let b = match b.downcast::<(Option<K>, Option<V>)>() {
-        Ok(p) => return Ok(*p),
-        Err(b) => b,
-    };
-    let b = match b.downcast::<(K, V)>() {
-        Ok(p) => return Ok((Some(p.0), Some(p.1))),
-        Err(b) => b,
-    };
-    let b = match b.downcast::<(Option<K>, V)>() {
-        Ok(p) => return Ok((p.0, Some(p.1))),
-        Err(b) => b,
-    };
-    match b.downcast::<(K, Option<V>)>() {
-        Ok(p) => Ok((Some(p.0), p.1)),
-        Err(_) => Err(Error::Processing {
+fn nullable_pair<K: 'static, V: 'static>(node: &str, mut b: KvSlot<'_>) -> Result<(Option<K>, Option<V>)> {
+    if let Some(p) = b.take::<(Option<K>, Option<V>)>() {
+        return Ok(p);
+    }
+    if let Some(p) = b.take::<(K, V)>() {
+        return Ok((Some(p.0), Some(p.1)));
+    }
+    if let Some(p) = b.take::<(Option<K>, V)>() {
+        return Ok((p.0, Some(p.1)));
+    }
+    match b.take::<(K, Option<V>)>() {
+        Some(p) => Ok((Some(p.0), p.1)),
+        None => Err(Error::Processing {
             processor: node.to_owned(),
             message: format!(
                 "the record is not a (key, value) of {0} or Option<{0}> and {1} or Option<{1}>",
@@ -99,22 +97,23 @@ impl<K: 'static, V: 'static> ErasedProcessor for SinkNode<K, V> {
         Ok(())
     }
 
-    fn process(&mut self, cx: NodeCx<'_>, record: ErasedRecord) -> Result<()> {
-        let name = cx.name();
+    fn process(&mut self, cx: NodeCx<'_>, record: ErasedRecord<'_>) -> Result<()> {
+        let name: &str = &cx.nodes[cx.node].name;
         let (kv, (), timestamp, headers) = record.into_parts();
-        let (key, value): (Option<K>, Option<V>) = nullable_pair(&name, kv)?;
+        let (key, value): (Option<K>, Option<V>) = nullable_pair(name, kv)?;
         let topic = match (&self.topic, &self.extractor) {
             (Some(t), _) => t.clone(),
             (None, Some(x)) => Arc::from(x(key.as_ref(), value.as_ref())),
             (None, None) => return Err(Error::IllegalState(format!("sink {name} has no topic"))),
         };
         let ser_err = |what: &str, e: brook_state_store::Error| Error::Processing {
-            processor: name.to_string(),
+            processor: name.to_owned(),
             message: format!("cannot serialize {what} for topic {topic}: {e}"),
         };
-        let kb = key.as_ref().map(|k| self.keys.serialize_bytes(&topic, k)).transpose().map_err(|e| ser_err("key", e))?;
-        let vb =
-            value.as_ref().map(|v| self.values.serialize_bytes(&topic, v)).transpose().map_err(|e| ser_err("value", e))?;
+        let kc = SerdeContext::key(&topic).with_headers(&headers);
+        let vc = SerdeContext::value(&topic).with_headers(&headers);
+        let kb = key.as_ref().map(|k| self.keys.serialize_bytes(&kc, k)).transpose().map_err(|e| ser_err("key", e))?;
+        let vb = value.as_ref().map(|v| self.values.serialize_bytes(&vc, v)).transpose().map_err(|e| ser_err("value", e))?;
         let partition = self.partitioner.as_ref().and_then(|p| p(&topic, key.as_ref(), value.as_ref()));
         cx.core.output.push(OutputRecord {
             topic,

@@ -3,7 +3,7 @@
 //! characters, groups `( )`, alternation `|`, and the quantifiers `* + ?`. Backtracking over
 //! topic names (at most 249 characters) is cheap enough.
 
-use crate::error::{Error, Result};
+use crate::error::{Result, TopologyError};
 
 #[derive(Debug, Clone, PartialEq)]
 enum Node {
@@ -22,7 +22,7 @@ pub(crate) struct TopicPattern {
 }
 
 impl TopicPattern {
-    pub(crate) fn compile(source: &str) -> Result<Self> {
+    pub(crate) fn compile(source: &str) -> Result<Self, TopologyError> {
         let chars: Vec<char> = source.chars().collect();
         let mut pos = 0;
         let alternatives = parse_alternatives(&chars, &mut pos)?;
@@ -43,11 +43,11 @@ impl TopicPattern {
     }
 }
 
-fn bad(source: &str, why: &str) -> Error {
-    Error::Topology(format!("invalid topic pattern \"{source}\": {why}"))
+fn bad(source: &str, why: &'static str) -> TopologyError {
+    TopologyError::InvalidPattern { pattern: source.to_owned(), reason: why }
 }
 
-fn parse_alternatives(c: &[char], pos: &mut usize) -> Result<Vec<Vec<Node>>> {
+fn parse_alternatives(c: &[char], pos: &mut usize) -> Result<Vec<Vec<Node>>, TopologyError> {
     let mut alts = vec![Vec::new()];
     while *pos < c.len() {
         let ch = c[*pos];
@@ -116,7 +116,7 @@ fn escape(e: char) -> Node {
     }
 }
 
-fn parse_class(c: &[char], pos: &mut usize) -> Result<Node> {
+fn parse_class(c: &[char], pos: &mut usize) -> Result<Node, TopologyError> {
     let negated = c.get(*pos) == Some(&'^');
     if negated {
         *pos += 1;

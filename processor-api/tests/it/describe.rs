@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use brook_processor_api::{Error, Processor, ProcessorContext, Record, Result, SinkOptions, SourceOptions, Topology};
+use brook_processor_api::{
+    Processor, ProcessorContext, Record, Result, SinkOptions, SourceOptions, Topology, TopologyError,
+};
 use brook_state_store::{BytesSerde, Stores};
 use bytes::Bytes;
 
@@ -146,31 +148,32 @@ fn validation_errors_are_clear() {
     let mut t = Topology::new();
     t.add_source("src", SourceOptions::topics(["in"])).unwrap();
     let e = t.add_processor("p", || Pass, &["nope"]).unwrap_err();
-    assert!(matches!(&e, Error::Topology(m) if m.contains("parent processor \"nope\" is not added yet")), "{e}");
+    assert_eq!(e, TopologyError::UnknownParent { node: "p".into(), parent: "nope".into() });
+    assert_eq!(e.to_string(), "parent processor \"nope\" is not added yet for \"p\"");
     let e = t.add_source("src", SourceOptions::topics(["other"])).unwrap_err();
-    assert!(matches!(&e, Error::Topology(m) if m.contains("\"src\" is already added")), "{e}");
+    assert_eq!(e, TopologyError::DuplicateNode("src".into()));
     let e = t.add_source("src2", SourceOptions::topics(["in"])).unwrap_err();
-    assert!(matches!(&e, Error::Topology(m) if m.contains("already been registered")), "{e}");
+    assert_eq!(e, TopologyError::TopicAlreadyRead("in".into()));
     let e = t.add_source("bad", SourceOptions::topics(["no spaces"])).unwrap_err();
-    assert!(matches!(e, Error::Topology(_)));
+    assert_eq!(e, TopologyError::InvalidTopicName("no spaces".into()));
     t.add_sink("sink", sink("out"), &["src"]).unwrap();
     let e = t.add_processor("after-sink", || Pass, &["sink"]).unwrap_err();
-    assert!(matches!(&e, Error::Topology(m) if m.contains("sink \"sink\"")), "{e}");
+    assert_eq!(e, TopologyError::InvalidParent { node: "after-sink".into(), parent: "sink".into(), parent_kind: "sink" });
     t.add_state_store(Stores::in_memory_key_value_store("lonely"), &[]).unwrap();
     let e = t.validate().unwrap_err();
-    assert!(matches!(&e, Error::Topology(m) if m.contains("\"lonely\" is not connected")), "{e}");
+    assert_eq!(e, TopologyError::UnconnectedStore("lonely".into()));
     let e = t.add_state_store(Stores::in_memory_key_value_store("lonely"), &[]).unwrap_err();
-    assert!(matches!(&e, Error::Topology(m) if m.contains("already added")), "{e}");
+    assert_eq!(e, TopologyError::DuplicateStore("lonely".into()));
     let e = t.connect_processor_and_state_stores("src", &["lonely"]).unwrap_err();
-    assert!(matches!(&e, Error::Topology(m) if m.contains("not a processor")), "{e}");
+    assert_eq!(e, TopologyError::NotAProcessor("src".into()));
     let e = t.connect_processor_and_state_stores("p", &["missing"]).unwrap_err();
-    assert!(matches!(&e, Error::Topology(m) if m.contains("\"missing\" is not added yet")), "{e}");
+    assert_eq!(e, TopologyError::UnknownStore("missing".into()));
     let e = t.add_source("pat", SourceOptions::pattern("(unclosed")).unwrap_err();
-    assert!(matches!(e, Error::Topology(_)));
+    assert_eq!(e, TopologyError::InvalidPattern { pattern: "(unclosed".into(), reason: "unclosed '('" });
     let e = Topology::new()
         .add_global_store(Stores::in_memory_key_value_store("g"), "gs", SourceOptions::topics(["g"]), "gp", || Pass)
         .unwrap_err();
-    assert!(matches!(&e, Error::Topology(m) if m.contains("logging disabled")), "{e}");
+    assert_eq!(e, TopologyError::GlobalStoreLogged("g".into()));
 }
 
 /// Writes random topologies and their descriptions for a byte-for-byte comparison with a Java

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use brook_processor_api::{
-    InputRecord, OutputRecord, Processor, ProcessorContext, Record, RecordCollector, Result, SinkOptions, SourceOptions,
+    AnyTaskId, InputRecord, OutputRecord, Processor, ProcessorContext, Record, RecordCollector, Result, SinkOptions, SourceOptions,
     StreamTask, TaskEngine, TaskFactory, TaskId, Topology, TopologyTaskFactory,
 };
 use brook_state_store::{FlushedRecord, I64Serde, KeyValueSpec, Serde, StoreBuilder, Stores};
@@ -279,7 +279,7 @@ fn commit_requests_and_unknown_partitions() {
     struct Committer;
     impl Processor<Option<String>, Option<String>> for Committer {
         fn process(&mut self, ctx: &mut ProcessorContext<'_, Option<String>, Option<String>>, _: Record<Option<String>, Option<String>>) -> Result<()> {
-            assert_eq!(ctx.task_id(), TaskId { subtopology: 0, partition: 3 });
+            assert_eq!(ctx.task_id(), AnyTaskId::Stream(TaskId { subtopology: 0, partition: 3 }));
             assert_eq!(ctx.application_id(), "test-app");
             let m = ctx.record_metadata().unwrap();
             assert_eq!((m.topic.as_str(), m.partition, m.offset), ("in", 3, 9));
@@ -387,7 +387,7 @@ fn typed_store_access_and_production_errors() {
             let mut store = ctx.get_typed_key_value_store("typed", strings(), longs())?;
             let n = store.get(&key)?.unwrap_or(0) + 1;
             store.put(&key, Some(&n))?;
-            assert_eq!(store.all()?, vec![(key.clone(), n)]);
+            assert_eq!(store.all()?.collect::<brook_state_store::Result<Vec<_>>>()?, vec![(key.clone(), n)]);
             ctx.forward(r.with_key(key).with_value(n))
         }
     }

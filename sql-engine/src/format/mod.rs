@@ -39,7 +39,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use brook_processor_api::engine::Header;
 use brook_schema::SchemaRegistryClient;
 use serde::{Deserialize, Serialize};
 
@@ -103,39 +102,9 @@ impl fmt::Display for FormatInfo {
     }
 }
 
-/// What a serde needs to know about the record: its topic, whether it serializes the key or
-/// the value, and the headers (Schema Registry formats read the schema id from them).
-#[derive(Debug, Clone, Copy)]
-pub struct SerdeContext<'a> {
-    /// The record's topic (Schema Registry subjects derive from it).
-    pub topic: &'a str,
-    /// Whether the key (else the value) is being serialized.
-    pub is_key: bool,
-    /// The record's headers.
-    pub headers: &'a [Header],
-}
-
-impl<'a> SerdeContext<'a> {
-    /// The key of a record on `topic`, without headers.
-    #[must_use]
-    pub fn key(topic: &'a str) -> Self {
-        SerdeContext { topic, is_key: true, headers: &[] }
-    }
-
-    /// The value of a record on `topic`, without headers.
-    #[must_use]
-    pub fn value(topic: &'a str) -> Self {
-        SerdeContext { topic, is_key: false, headers: &[] }
-    }
-
-    pub(crate) fn target(&self) -> &'static str {
-        if self.is_key {
-            "key"
-        } else {
-            "value"
-        }
-    }
-}
+/// What a serde is told about the record (topic, key or value, headers): the runtime's own
+/// context type, so a format sees what the source, sink and store nodes pass.
+pub use brook_state_store::SerdeContext;
 
 /// Serializes the key columns or the value columns of records.
 pub trait RowSerde: Send + Sync + fmt::Debug {

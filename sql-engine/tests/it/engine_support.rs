@@ -59,12 +59,8 @@ pub(crate) fn live_setup(workers: usize) -> (tokio::runtime::Runtime, tempfile::
 }
 
 /// Waits until `f` holds (checking every 20 ms), up to 30 s.
-pub(crate) fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !f() {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+pub(crate) fn wait_for(what: &str, f: impl FnMut() -> bool) {
+    brook_common::test_support::wait_until(what, std::time::Duration::from_secs(30), f);
 }
 
 /// A windowed key `key bytes + 8-byte start` as `key@start`.

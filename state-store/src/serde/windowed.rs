@@ -3,7 +3,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::Serde;
+use super::{Serde, SerdeContext};
 use crate::error::{Error, Result};
 
 /// A time interval `[start, end)` in milliseconds; sessions use `[start, end]`.
@@ -148,16 +148,24 @@ impl<S> TimeWindowedSerde<S> {
     }
 }
 
+/// Windowed keys are keys: the topic-only methods tell the inner serde `is_key`; the `_with`
+/// methods pass the caller's context through.
 impl<K, S: Serde<K>> Serde<Windowed<K>> for TimeWindowedSerde<S> {
     fn serialize(&self, topic: &str, value: &Windowed<K>) -> Result<Vec<u8>> {
-        let mut key = self.inner.serialize(topic, &value.key)?;
+        self.serialize_with(&SerdeContext::key(topic), value)
+    }
+    fn deserialize(&self, topic: &str, bytes: &[u8]) -> Result<Windowed<K>> {
+        self.deserialize_with(&SerdeContext::key(topic), bytes)
+    }
+    fn serialize_with(&self, ctx: &SerdeContext<'_>, value: &Windowed<K>) -> Result<Vec<u8>> {
+        let mut key = self.inner.serialize_with(ctx, &value.key)?;
         key.extend_from_slice(&value.window.start.to_be_bytes());
         Ok(key)
     }
-    fn deserialize(&self, topic: &str, bytes: &[u8]) -> Result<Windowed<K>> {
+    fn deserialize_with(&self, ctx: &SerdeContext<'_>, bytes: &[u8]) -> Result<Windowed<K>> {
         let (key, start) = WindowKeySchema::from_binary(bytes)?;
         let end = start.saturating_add(self.window_size);
-        Ok(Windowed::new(self.inner.deserialize(topic, key)?, Window::new(start, end)))
+        Ok(Windowed::new(self.inner.deserialize_with(ctx, key)?, Window::new(start, end)))
     }
 }
 
@@ -165,14 +173,21 @@ impl<K, S: Serde<K>> Serde<Windowed<K>> for TimeWindowedSerde<S> {
 #[derive(Debug, Clone)]
 pub struct SessionWindowedSerde<S>(pub S);
 
+/// As [`TimeWindowedSerde`]: keys, with the caller's context passed through.
 impl<K, S: Serde<K>> Serde<Windowed<K>> for SessionWindowedSerde<S> {
     fn serialize(&self, topic: &str, value: &Windowed<K>) -> Result<Vec<u8>> {
-        let key = self.0.serialize(topic, &value.key)?;
-        Ok(SessionKeySchema::to_binary(&key, value.window).to_vec())
+        self.serialize_with(&SerdeContext::key(topic), value)
     }
     fn deserialize(&self, topic: &str, bytes: &[u8]) -> Result<Windowed<K>> {
+        self.deserialize_with(&SerdeContext::key(topic), bytes)
+    }
+    fn serialize_with(&self, ctx: &SerdeContext<'_>, value: &Windowed<K>) -> Result<Vec<u8>> {
+        let key = self.0.serialize_with(ctx, &value.key)?;
+        Ok(SessionKeySchema::to_binary(&key, value.window).to_vec())
+    }
+    fn deserialize_with(&self, ctx: &SerdeContext<'_>, bytes: &[u8]) -> Result<Windowed<K>> {
         let (key, window) = SessionKeySchema::from_binary(bytes)?;
-        Ok(Windowed::new(self.0.deserialize(topic, key)?, window))
+        Ok(Windowed::new(self.0.deserialize_with(ctx, key)?, window))
     }
 }
 
@@ -189,10 +204,25 @@ impl ValueAndTimestamp<Bytes> {
     /// Kafka's layout: 8-byte big-endian timestamp, then the raw value.
     #[must_use]
     pub fn to_bytes(&self) -> Bytes {
-        let mut b = BytesMut::with_capacity(8 + self.value.len());
-        b.put_i64(self.timestamp);
-        b.put_slice(&self.value);
+        ValueAndTimestamp::encode(self.timestamp, &self.value)
+    }
+
+    /// Kafka's layout of `value` stamped with `timestamp`: 8-byte big-endian timestamp, then
+    /// the value bytes.
+    #[must_use]
+    pub fn encode(timestamp: i64, value: &[u8]) -> Bytes {
+        let mut b = BytesMut::with_capacity(8 + value.len());
+        b.put_i64(timestamp);
+        b.put_slice(value);
         b.freeze()
+    }
+
+    /// Splits Kafka's layout into `(timestamp, value bytes)` without copying.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] when shorter than 8 bytes.
+    pub fn split(bytes: &[u8]) -> Result<(i64, &[u8])> {
+        Ok((read_i64(bytes, 0, "value and timestamp")?, &bytes[8..]))
     }
 
     /// Decodes the layout of [`ValueAndTimestamp::to_bytes`].
@@ -209,15 +239,25 @@ impl ValueAndTimestamp<Bytes> {
 #[derive(Debug, Clone)]
 pub struct ValueAndTimestampSerde<S>(pub S);
 
+/// Values: the topic-only methods tell the inner serde `!is_key`; the `_with` methods pass the
+/// caller's context through.
 impl<V, S: Serde<V>> Serde<ValueAndTimestamp<V>> for ValueAndTimestampSerde<S> {
     fn serialize(&self, topic: &str, v: &ValueAndTimestamp<V>) -> Result<Vec<u8>> {
-        let mut out = v.timestamp.to_be_bytes().to_vec();
-        out.extend_from_slice(&self.0.serialize(topic, &v.value)?);
-        Ok(out)
+        self.serialize_with(&SerdeContext::value(topic), v)
     }
     fn deserialize(&self, topic: &str, bytes: &[u8]) -> Result<ValueAndTimestamp<V>> {
-        let timestamp = read_i64(bytes, 0, "value and timestamp")?;
-        Ok(ValueAndTimestamp { value: self.0.deserialize(topic, &bytes[8..])?, timestamp })
+        self.deserialize_with(&SerdeContext::value(topic), bytes)
+    }
+    fn serialize_with(&self, ctx: &SerdeContext<'_>, v: &ValueAndTimestamp<V>) -> Result<Vec<u8>> {
+        let value = self.0.serialize_with(ctx, &v.value)?;
+        let mut out = Vec::with_capacity(8 + value.len());
+        out.extend_from_slice(&v.timestamp.to_be_bytes());
+        out.extend_from_slice(&value);
+        Ok(out)
+    }
+    fn deserialize_with(&self, ctx: &SerdeContext<'_>, bytes: &[u8]) -> Result<ValueAndTimestamp<V>> {
+        let (timestamp, value) = ValueAndTimestamp::split(bytes)?;
+        Ok(ValueAndTimestamp { value: self.0.deserialize_with(ctx, value)?, timestamp })
     }
 }
 

@@ -105,24 +105,27 @@ both_backends!(timestamped_and_typed_facades);
 fn timestamped_and_typed_facades(kind: Kind) {
     use std::sync::Arc;
 
-    use brook_state_store::{I64Serde, StringSerde, TimestampedKeyValueStore, TypedKeyValueStore, ValueAndTimestamp};
+    use brook_state_store::{BytesSerde, I64Serde, StateSerdes, StringSerde, TypedKeyValueStore, ValueAndTimestamp};
 
     let f = Fixture::new();
-    let mut st = TimestampedKeyValueStore::new(f.kv(kind, "ts", true));
+    let serdes = StateSerdes::timestamped("app-ts-changelog", Arc::new(BytesSerde), Arc::new(BytesSerde));
+    let mut st = TypedKeyValueStore::new(f.kv(kind, "ts", true), serdes);
     let vt = |v: &str, t: i64| ValueAndTimestamp { value: b(v), timestamp: t };
-    assert_eq!(st.put_if_absent(b("a"), vt("1", 10)).unwrap(), None);
-    assert_eq!(st.put_if_absent(b("a"), vt("2", 20)).unwrap(), Some(vt("1", 10)));
-    st.put(b("b"), Some(vt("3", 30))).unwrap();
-    st.flush().unwrap();
+    assert_eq!(st.put_if_absent(&b("a"), &vt("1", 10)).unwrap(), None);
+    assert_eq!(st.put_if_absent(&b("a"), &vt("2", 20)).unwrap(), Some(vt("1", 10)));
+    st.put(&b("b"), Some(&vt("3", 30))).unwrap();
+    st.inner_mut().flush().unwrap();
     let all: Vec<_> = st.all().unwrap().map(|r| r.unwrap()).collect();
     assert_eq!(all, vec![(b("a"), vt("1", 10)), (b("b"), vt("3", 30))]);
-    assert_eq!(st.range(b"b", b"z").unwrap().count(), 1);
-    assert_eq!(st.delete(b"a").unwrap(), Some(vt("1", 10)));
+    assert_eq!(st.range(&b("b"), &b("z")).unwrap().count(), 1);
+    assert_eq!(st.delete(&b("a")).unwrap(), Some(vt("1", 10)));
     // The stored bytes are Kafka's ValueAndTimestamp layout; a raw short value is an error.
+    assert_eq!(st.inner().get(b"b").unwrap(), Some(vt("3", 30).to_bytes()));
     st.inner_mut().put(b("bad"), Some(b("123"))).unwrap();
-    assert!(matches!(st.get(b"bad"), Err(Error::Decode { .. })));
+    assert!(matches!(st.get(&b("bad")), Err(Error::Decode { .. })));
 
-    let mut typed = TypedKeyValueStore::new(f.kv(kind, "typed", false), "app-typed-changelog", Arc::new(StringSerde), Arc::new(I64Serde));
+    let serdes = StateSerdes::for_store("app", "typed", Arc::new(StringSerde), Arc::new(I64Serde));
+    let mut typed = TypedKeyValueStore::new(f.kv(kind, "typed", false), serdes);
     typed.put(&"x".to_owned(), Some(&-5)).unwrap();
     typed.put(&"y".to_owned(), Some(&7)).unwrap();
     assert_eq!(typed.get(&"x".to_owned()).unwrap(), Some(-5));

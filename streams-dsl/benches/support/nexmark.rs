@@ -19,6 +19,10 @@ use brook_streams_dsl::{
 };
 use bytes::Bytes;
 
+/// The allocator of the `brook` binary (cli/src/main.rs), so that the figures are the product's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// One generated event: topic, key, value, event time.
 pub(crate) struct Event {
     pub(crate) topic: &'static str,

@@ -7,12 +7,11 @@ pub(crate) mod store;
 
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
-use std::fmt;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use brook_processor_api::{ProcessorContext, Result as PResult, StoreFactory, Topology};
+use brook_processor_api::{ProcessorContext, Result as PResult, StoreFactory, Topology, TopologyError};
 use brook_state_store::{
     BytesSerde, Error as StoreError, F64Serde, I32Serde, I64Serde, KeyValueStore, Serde, StringSerde,
 };
@@ -24,7 +23,7 @@ use crate::error::Error;
 pub(crate) struct BuilderState {
     pub(crate) topology: Topology,
     index: usize,
-    pub(crate) errors: Vec<String>,
+    pub(crate) errors: Vec<Error>,
     pub(crate) metrics: DslMetrics,
     /// Serdes registered per type (the typed form of `default.key.serde`/`default.value.serde`).
     pub(crate) serdes: std::collections::HashMap<TypeId, Box<dyn Any>>,
@@ -58,14 +57,14 @@ impl BuilderState {
     }
 
     /// Records a lowering error, reported by `build()`.
-    pub(crate) fn fail(&mut self, e: impl fmt::Display) {
-        self.errors.push(e.to_string());
+    pub(crate) fn fail(&mut self, e: Error) {
+        self.errors.push(e);
     }
 
     /// Runs a topology mutation, recording its error.
-    pub(crate) fn with_topology(&mut self, f: impl FnOnce(&mut Topology) -> PResult<&mut Topology>) {
+    pub(crate) fn with_topology(&mut self, f: impl FnOnce(&mut Topology) -> Result<&mut Topology, TopologyError>) {
         if let Err(e) = f(&mut self.topology) {
-            self.errors.push(e.to_string());
+            self.errors.push(e.into());
         }
     }
 
@@ -79,7 +78,7 @@ impl BuilderState {
 
     pub(crate) fn build(&self) -> Result<Topology, Error> {
         match self.errors.first() {
-            Some(e) => Err(Error::Invalid(e.clone())),
+            Some(e) => Err(e.clone()),
             None => Ok(self.topology.clone()),
         }
     }
@@ -188,7 +187,7 @@ pub fn default_serde<T: 'static>() -> Option<Arc<dyn Serde<T>>> {
 /// Picks the first serde given, else the type's default; records an error when there is none.
 pub(crate) fn resolve_serde<T: 'static>(
     inner: &Shared,
-    what: &str,
+    what: &'static str,
     choices: &[&Option<Arc<dyn Serde<T>>>],
 ) -> Arc<dyn Serde<T>> {
     if let Some(s) = choices.iter().find_map(|c| (*c).clone()) {
@@ -199,7 +198,7 @@ pub(crate) fn resolve_serde<T: 'static>(
         return s;
     }
     default_serde::<T>().unwrap_or_else(|| {
-        inner.borrow_mut().fail(format!("no {what} serde for type {} (pass one in the options)", std::any::type_name::<T>()));
+        inner.borrow_mut().fail(Error::MissingSerde { what, type_name: std::any::type_name::<T>() });
         Arc::new(MissingSerde(std::any::type_name::<T>()))
     })
 }

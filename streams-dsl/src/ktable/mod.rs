@@ -116,7 +116,7 @@ impl<K: Data, V: Data> KTable<K, V> {
         match &self.getter {
             Some(g) => Some(g.get()),
             None => {
-                self.inner.borrow_mut().fail(format!("table \"{}\" cannot be looked up by key (windowed or suppressed)", self.node));
+                self.inner.borrow_mut().fail(crate::Error::NotLookupable(self.node.clone()));
                 None
             }
         }

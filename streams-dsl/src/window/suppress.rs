@@ -202,7 +202,7 @@ impl<K: Data, V: Data> KTable<K, V> {
                 (w.grace, Arc::new(move |k, _| end(k)))
             }
             (Kind::WindowCloses, None) => {
-                self.inner.borrow_mut().fail(format!("suppress(until_window_closes) on \"{}\" needs a windowed table", self.node));
+                self.inner.borrow_mut().fail(crate::Error::SuppressNeedsWindows(self.node.clone()));
                 (0, Arc::new(|_, ts| ts))
             }
         };

@@ -6,6 +6,7 @@ mod common;
 mod describe;
 mod joins;
 mod runtime;
+mod serde_context;
 mod stateless;
 mod tables;
 mod windowed;

@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 
 use brook_broker::client::{Consumer, ConsumerConfig, Producer, ProducerConfig, ProducerRecord, TopicPartition};
 use brook_broker::{Broker, BrokerConfig, IsolationLevel, OffsetSpec};
-use brook_processor_api::{Embedded, KafkaStreams, StreamsConfig, TaskFactory, Topology, TopologyTaskFactory};
+use brook_processor_api::{
+    Embedded, KafkaStreams, StreamsConfig, TaskFactory, Topology, TopologyError, TopologyTaskFactory,
+};
 use brook_streams_dsl::{
-    Consumed, Grouped, Materialized, Produced, Repartitioned, StreamsBuilder, Suppressed, TimeWindows,
+    Consumed, Error, Grouped, Materialized, Produced, Repartitioned, StreamsBuilder, Suppressed, TimeWindows,
 };
 use bytes::Bytes;
 
@@ -165,8 +167,11 @@ fn repartitioned_with_a_partition_count_is_declared_in_the_topology() {
     b.stream::<String, String>(&["words"], Consumed::default())
         .repartition(Repartitioned::default().with_name("zero").with_number_of_partitions(0))
         .to("out", Produced::default());
-    let err = b.build().unwrap_err().to_string();
-    assert!(err.contains("needs at least 1 partition"), "{err}");
+    let err = b.build().unwrap_err();
+    assert!(
+        matches!(&err, Error::Topology(TopologyError::InvalidPartitionCount { topic, partitions: 0 }) if topic == "zero-repartition"),
+        "{err}"
+    );
 }
 
 /// The runtime creates the repartition topic with the requested count (3, while the input
@@ -377,4 +382,32 @@ fn suppression_ignores_the_aborted_writes_of_an_abandoned_instance() {
     let got = cluster.read_until("final-counts", &BTreeMap::new(), |g| g.iter().any(|(_, k, _)| k == "carol@20000"));
     assert!(streams.close(Duration::from_secs(30)));
     assert_eq!(lines(&got), ["alice@0 -> 2", "alice@10000 -> 2", "bob@0 -> 1", "carol@20000 -> 1"]);
+}
+
+/// The serdes of a source, a typed store and a sink see on `KafkaStreams` what they see in the
+/// test driver (`serde_context.rs`): the record's topic and headers, the store's changelog topic.
+#[test]
+fn serdes_see_topic_side_and_headers_on_the_runtime() {
+    use crate::serde_context::{header, papi_calls, papi_topology, Recording};
+
+    let cluster = Cluster::new(&[("in", 1), ("out", 1)]);
+    {
+        let _g = cluster.rt.enter();
+        let p = Producer::new(cluster.broker.clone(), ProducerConfig::default()).unwrap();
+        let sent = p.send(ProducerRecord {
+            topic: "in".to_owned(),
+            key: Some(Bytes::from_static(b"k")),
+            value: Some(Bytes::from_static(b"v")),
+            headers: vec![header("h", "1")],
+            ..Default::default()
+        });
+        p.flush();
+        cluster.rt.block_on(sent).unwrap();
+    }
+    let rec = Recording::default();
+    let streams = cluster.start("sctx", papi_topology(&rec), "state");
+    let got = cluster.read_until("out", &BTreeMap::new(), |g| !g.is_empty());
+    assert!(streams.close(Duration::from_secs(30)));
+    assert_eq!(got.len(), 1);
+    assert_eq!(rec.take(), papi_calls("sctx"));
 }

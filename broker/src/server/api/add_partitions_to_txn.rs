@@ -5,6 +5,8 @@ use kafka_protocol::messages::add_partitions_to_txn_response::{
 };
 use kafka_protocol::messages::{AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, RequestHeader};
 
+use brook_common::TopicPartition;
+
 use super::{code, Ctx};
 use crate::error::{Error, ErrorCode};
 use crate::server::conn::ConnState;
@@ -15,15 +17,15 @@ pub(crate) async fn handle(
     _: &RequestHeader,
     req: AddPartitionsToTxnRequest,
 ) -> AddPartitionsToTxnResponse {
-    let parts: Vec<(String, i32)> = req
+    let parts: Vec<TopicPartition> = req
         .v3_and_below_topics
         .iter()
-        .flat_map(|t| t.partitions.iter().map(move |p| (t.name.0.to_string(), *p)))
+        .flat_map(|t| t.partitions.iter().map(move |p| TopicPartition::new(t.name.0.to_string(), *p)))
         .collect();
     // Unknown partitions fail alone; the others then report OPERATION_NOT_ATTEMPTED, as Kafka does.
     let unknown: Vec<bool> = parts
         .iter()
-        .map(|(t, p)| ctx.broker.describe_topic(t).map_or(true, |d| *p < 0 || *p as usize >= d.partitions.len()))
+        .map(|tp| ctx.broker.describe_topic(&tp.topic).map_or(true, |d| tp.partition < 0 || tp.partition as usize >= d.partitions.len()))
         .collect();
     let result: Result<(), Error> = if unknown.iter().any(|u| *u) {
         Err(Error::UnknownTopicOrPartition(String::new()))

@@ -27,8 +27,8 @@ pub(crate) async fn handle(
                 st.producer_id = ProducerId(m.producer_id);
                 st.producer_epoch = m.producer_epoch;
                 let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
-                for (t, p) in &m.partitions {
-                    by_topic.entry(t).or_default().push(*p);
+                for tp in &m.partitions {
+                    by_topic.entry(&tp.topic).or_default().push(tp.partition);
                 }
                 st.topics = by_topic
                     .into_iter()

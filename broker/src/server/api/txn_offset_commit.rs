@@ -21,7 +21,7 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req:
                 member_id: &member_id,
                 instance_id: instance.as_deref(),
             });
-            b.txn_offset_commit(&txn_id, &group, pid, epoch, member, &offsets)
+            b.txns().txn_offset_commit(&txn_id, &group, pid, epoch, member, &offsets)
         })
         .await
         .and_then(|r| r);

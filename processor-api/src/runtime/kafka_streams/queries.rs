@@ -2,14 +2,13 @@
 //! (and of global stores), as Kafka's `KafkaStreams#store(StoreQueryParameters)` with its
 //! `CompositeReadOnlyKeyValueStore` / `WindowStore` / `SessionStore`.
 
-use std::marker::PhantomData;
 use std::sync::Arc;
 
-use brook_state_store::{AnyStore, Serde, Windowed};
+use brook_state_store::{AnyStore, KeyValueReader, ReaderIter, Serde, StateSerdes, TypedKeyValueStore, Windowed};
 use bytes::Bytes;
 
-use super::{Inner, KafkaStreams};
-use crate::engine::TaskId;
+use super::{Instance, KafkaStreams};
+use crate::engine::{AnyTaskId, TaskId};
 use crate::error::{Error, Result};
 use crate::runtime::metadata::KeyQueryMetadata;
 use crate::runtime::state::State;
@@ -60,7 +59,7 @@ impl StoreQueryParameters {
 /// `WrappingStoreProvider`).
 #[derive(Clone)]
 struct Provider {
-    inner: Arc<Inner>,
+    inner: Arc<Instance>,
     params: StoreQueryParameters,
 }
 
@@ -265,70 +264,31 @@ impl ReadOnlyKeyValueView {
 
     /// The same view with keys and values (de)serialized by `keys` and `values`, called with
     /// the store's changelog topic name as Kafka's metered stores do.
-    pub fn with_serdes<K, V>(self, keys: Arc<dyn Serde<K>>, values: Arc<dyn Serde<V>>) -> TypedKeyValueView<K, V> {
-        let topic = brook_state_store::changelog_topic(&self.provider.inner.config.application_id, self.name());
-        TypedKeyValueView { raw: self, topic, keys, values, _types: PhantomData }
+    pub fn with_serdes<K, V>(
+        self,
+        keys: Arc<dyn Serde<K>>,
+        values: Arc<dyn Serde<V>>,
+    ) -> TypedKeyValueStore<ReadOnlyKeyValueView, K, V> {
+        let serdes = StateSerdes::for_store(&self.provider.inner.config.application_id, self.name(), keys, values);
+        TypedKeyValueStore::new(self, serdes)
     }
 }
 
-/// A [`ReadOnlyKeyValueView`] through serdes.
-pub struct TypedKeyValueView<K, V> {
-    raw: ReadOnlyKeyValueView,
-    topic: String,
-    keys: Arc<dyn Serde<K>>,
-    values: Arc<dyn Serde<V>>,
-    _types: PhantomData<fn() -> (K, V)>,
-}
-
-impl<K, V> std::fmt::Debug for TypedKeyValueView<K, V> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TypedKeyValueView").field("raw", &self.raw).finish_non_exhaustive()
+/// The view as the reader of a typed store ([`ReadOnlyKeyValueView::with_serdes`]): reads
+/// gather the tasks' entries first, as the raw methods do.
+impl KeyValueReader for ReadOnlyKeyValueView {
+    type Error = Error;
+    fn read(&self, key: &[u8]) -> Result<Option<Bytes>> {
+        self.get(key)
     }
-}
-
-impl<K, V> TypedKeyValueView<K, V> {
-    fn decode(&self, entries: Vec<(Bytes, Bytes)>) -> Result<Vec<(K, V)>> {
-        entries
-            .into_iter()
-            .map(|(k, v)| Ok((self.keys.deserialize(&self.topic, &k)?, self.values.deserialize(&self.topic, &v)?)))
-            .collect()
+    fn read_range(&self, from: &[u8], to: &[u8]) -> Result<ReaderIter<'_, Error>> {
+        Ok(Box::new(self.range(from, to)?.into_iter().map(Ok)))
     }
-
-    /// The value of `key`.
-    ///
-    /// # Errors
-    /// As [`ReadOnlyKeyValueView::get`]; serde errors.
-    pub fn get(&self, key: &K) -> Result<Option<V>> {
-        let k = self.keys.serialize(&self.topic, key)?;
-        match self.raw.get(&k)? {
-            Some(v) => Ok(Some(self.values.deserialize(&self.topic, &v)?)),
-            None => Ok(None),
-        }
+    fn read_all(&self) -> Result<ReaderIter<'_, Error>> {
+        Ok(Box::new(self.all()?.into_iter().map(Ok)))
     }
-
-    /// Entries with `from <= key <= to` (in serialized-key order).
-    ///
-    /// # Errors
-    /// As [`get`](Self::get).
-    pub fn range(&self, from: &K, to: &K) -> Result<Vec<(K, V)>> {
-        let (f, t) = (self.keys.serialize(&self.topic, from)?, self.keys.serialize(&self.topic, to)?);
-        self.decode(self.raw.range(&f, &t)?)
-    }
-
-    /// Every entry.
-    ///
-    /// # Errors
-    /// As [`get`](Self::get).
-    pub fn all(&self) -> Result<Vec<(K, V)>> {
-        self.decode(self.raw.all()?)
-    }
-
-    /// As [`ReadOnlyKeyValueView::approximate_num_entries`].
-    ///
-    /// # Errors
-    /// As [`get`](Self::get).
-    pub fn approximate_num_entries(&self) -> Result<u64> {
-        self.raw.approximate_num_entries()
+    fn read_num_entries(&self) -> Result<u64> {
+        self.approximate_num_entries()
     }
 }
 
@@ -513,7 +473,7 @@ impl KafkaStreams {
     /// let view = streams.key_value_store(StoreQueryParameters::from_name("last"))?;
     /// assert_eq!(view.get(b"nobody")?, None);
     /// let typed = view.with_serdes(Arc::new(StringSerde), Arc::new(StringSerde));
-    /// assert!(typed.all()?.is_empty());
+    /// assert_eq!(typed.all()?.count(), 0);
     /// let unknown = streams.key_value_store(StoreQueryParameters::from_name("nope"));
     /// assert!(matches!(unknown, Err(Error::InvalidStateStore(_))));
     /// assert!(streams.close(Duration::from_secs(30)));
@@ -545,7 +505,7 @@ impl KafkaStreams {
     }
 
     /// Where the partition of `key` (serialized bytes) of a logged store lives. A global store
-    /// is on every instance: partition -1, the global task (`u32::MAX`, -1), local.
+    /// is on every instance: partition -1, the global task, local.
     ///
     /// # Errors
     /// [`Error::IllegalState`] before `start`; [`Error::Config`] for a store without a
@@ -563,7 +523,7 @@ impl KafkaStreams {
             if is_global {
                 return Ok(KeyQueryMetadata {
                     partition: -1,
-                    task: TaskId { subtopology: u32::MAX, partition: -1 },
+                    task: AnyTaskId::Global,
                     local: true,
                     owner_client_id: None,
                 });
@@ -592,6 +552,6 @@ impl KafkaStreams {
         let owners = ctx.admin.group_owners(&self.inner.config.application_id).unwrap_or_default();
         let owner_client_id =
             ctx.topics.topics_of(sub.id).into_iter().find_map(|t| owners.get(&(t, partition)).cloned());
-        Ok(KeyQueryMetadata { partition, task, local, owner_client_id })
+        Ok(KeyQueryMetadata { partition, task: task.into(), local, owner_client_id })
     }
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::Inner;
+use super::Instance;
 use crate::engine::OutputRecord;
 use crate::error::{Error, Result};
 use crate::runtime::client::{InternalTopic, ProducerSettings, StreamsAdmin};
@@ -28,7 +28,7 @@ pub(super) fn shutdown_topic(application_id: &str) -> String {
 
 /// SHUTDOWN_APPLICATION: appends a request to `<application.id>-shutdown-requests`, which
 /// every instance's supervisor watches.
-pub(super) fn request_application_shutdown(inner: &Arc<Inner>, thread: &str) -> Result<()> {
+pub(super) fn request_application_shutdown(inner: &Arc<Instance>, thread: &str) -> Result<()> {
     let topic = shutdown_topic(&inner.config.application_id);
     let admin = inner.supplier.admin()?;
     admin.create_topics(&[InternalTopic {
@@ -57,7 +57,7 @@ pub(super) fn request_application_shutdown(inner: &Arc<Inner>, thread: &str) -> 
 
 /// What one instance's supervisor keeps between checks.
 struct Supervisor {
-    inner: Weak<Inner>,
+    inner: Weak<Instance>,
     admin: Arc<dyn StreamsAdmin>,
     topics: Arc<TopologyTopics>,
     max_age: Duration,
@@ -70,7 +70,7 @@ struct Supervisor {
 ///
 /// # Errors
 /// The OS refused the thread.
-pub(super) fn start(inner: Weak<Inner>, request_tp: (String, i32), baseline: i64) -> Result<()> {
+pub(super) fn start(inner: Weak<Instance>, request_tp: (String, i32), baseline: i64) -> Result<()> {
     let Some(strong) = inner.upgrade() else { return Ok(()) };
     let Some((admin, topics, max_age)) =
         strong.ctx.lock().as_ref().map(|c| (c.admin.clone(), c.topics.clone(), c.config.metadata_max_age))
@@ -121,7 +121,7 @@ impl Supervisor {
         if requested {
             let Some(inner) = self.inner.upgrade() else { return false };
             tracing::error!(application = %inner.config.application_id, "another instance requested SHUTDOWN_APPLICATION; shutting down");
-            Inner::shutdown(&inner, Duration::from_secs(60), false, State::Error);
+            Instance::shutdown(&inner, Duration::from_secs(60), false, State::Error);
             return false;
         }
         true

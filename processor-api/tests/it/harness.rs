@@ -1,15 +1,14 @@
-//! The harness the runtime test binaries share: a test broker, configs and polling helpers.
-//! Each binary uses a subset.
-#![allow(dead_code)]
+//! The harness of the runtime tests: a test broker, configs and polling helpers.
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use brook_broker::client::{self as bc, Consumer, ConsumerConfig, Producer, ProducerConfig, ProducerRecord};
 use brook_broker::{Broker, BrokerConfig, IsolationLevel, OffsetSpec};
 use brook_processor_api::runtime::{KafkaStreams, State};
 use brook_processor_api::StreamsConfig;
+pub(crate) use brook_common::test_support::wait_until;
 
 pub(crate) struct TestBroker {
     pub(crate) rt: tokio::runtime::Runtime,
@@ -95,14 +94,6 @@ pub(crate) fn config(app: &str, dir: &Path, eos: bool) -> StreamsConfig {
     c.heartbeat_interval = Duration::from_millis(200);
     c.poll = Duration::from_millis(20);
     c
-}
-
-pub(crate) fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 pub(crate) fn wait_running(s: &KafkaStreams) {

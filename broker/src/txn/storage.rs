@@ -1,8 +1,11 @@
 //! Kafka's `__transaction_state` record schema: `TransactionLogKey` v0 (transactional id) and
 //! `TransactionLogValue` v0 (producer id, epoch, timeout, status, partitions, timestamps).
 
-use crate::codec::Reader;
 use std::collections::BTreeSet;
+
+use brook_common::TopicPartition;
+
+use crate::codec::Reader;
 
 use super::{TxnMetadata, TxnStatus};
 use crate::error::{Error, Result};
@@ -29,10 +32,10 @@ pub(crate) fn encode_value(m: &TxnMetadata) -> Vec<u8> {
     b.extend_from_slice(&m.timeout_ms.to_be_bytes());
     b.push(m.status as u8);
     let mut by_topic: Vec<(&str, Vec<i32>)> = Vec::new();
-    for (t, p) in &m.partitions {
+    for tp in &m.partitions {
         match by_topic.last_mut() {
-            Some((last, ps)) if *last == t.as_str() => ps.push(*p),
-            _ => by_topic.push((t.as_str(), vec![*p])),
+            Some((last, ps)) if *last == tp.topic.as_str() => ps.push(tp.partition),
+            _ => by_topic.push((tp.topic.as_str(), vec![tp.partition])),
         }
     }
     b.extend_from_slice(&(by_topic.len() as i32).to_be_bytes());
@@ -75,7 +78,7 @@ pub(crate) fn decode_value(transactional_id: &str, value: &[u8]) -> Result<TxnMe
     for _ in 0..r.count()? {
         let topic = r.string()?;
         for _ in 0..r.count()? {
-            partitions.insert((topic.clone(), r.i32()?));
+            partitions.insert(TopicPartition::new(topic.clone(), r.i32()?));
         }
     }
     let last_update_ms = r.i64()?;
@@ -104,7 +107,7 @@ mod tests {
             producer_epoch: 3,
             timeout_ms: 60_000,
             status: TxnStatus::Ongoing,
-            partitions: [("a".to_owned(), 0), ("a".to_owned(), 2), ("b".to_owned(), 1)].into(),
+            partitions: [TopicPartition::new("a", 0), TopicPartition::new("a", 2), TopicPartition::new("b", 1)].into(),
             start_ms: 10,
             last_update_ms: 20,
         };

@@ -91,7 +91,7 @@ fn counts_are_queryable_across_tasks_windows_and_partitions() {
     for k in &keys {
         let md = streams.query_metadata_for_key("counts", k.as_bytes()).unwrap();
         assert!(md.local);
-        assert_eq!(md.task.partition, md.partition);
+        assert_eq!(md.task.partition(), Some(md.partition));
         *per_partition.entry(md.partition).or_default() += 1;
         let here =
             streams.key_value_store(StoreQueryParameters::from_name("counts").with_partition(md.partition)).unwrap();
@@ -114,7 +114,8 @@ fn counts_are_queryable_across_tasks_windows_and_partitions() {
     assert!(counts.approximate_num_entries().is_ok());
     let typed = counts.clone().with_serdes(Arc::new(StringSerde), Arc::new(StringSerde));
     assert_eq!(typed.get(&"key-3".to_owned()).unwrap().as_deref(), Some("5"));
-    assert_eq!(typed.all().unwrap().len(), 8);
+    assert_eq!(typed.all().unwrap().count(), 8);
+    assert_eq!(typed.range(&"key-2".to_owned(), &"key-3".to_owned()).unwrap().count(), 2);
 
     // Read-your-writes: a new record is visible without a commit.
     b.produce("input", &[("key-0", "c")]);

@@ -1,4 +1,4 @@
-//! Runtime tests over the embedded broker, with a small counting task engine of their own:
+//! The runtime over the embedded broker, with a small counting task engine of their own:
 //! at-least-once and exactly-once counting, a crash (drop without close) under exactly-once,
 //! a rebalance between two instances, restore after wiping the state directory, thread
 //! management, the uncaught exception handler, co-partitioning checks, at-least-once commits
@@ -16,13 +16,12 @@ use brook_broker::{IsolationLevel, OffsetSpec};
 use brook_processor_api::engine::TopicPartition;
 use brook_processor_api::runtime::{Embedded, KafkaStreams, State};
 use brook_processor_api::{
-    Error, InputRecord, OutputRecord, RecordCollector, Result, StreamsConfig, SubtopologyInfo, TaskEngine, TaskFactory,
-    TaskId, UncaughtExceptionResponse,
+    AnyTaskId, Error, InputRecord, OutputRecord, RecordCollector, Result, StreamsConfig, SubtopologyInfo, TaskEngine, TaskFactory,
+    TaskId, TopologyError, UncaughtExceptionResponse,
 };
 use bytes::Bytes;
 
-mod common;
-use common::{config, wait_running, wait_until, TestBroker};
+use crate::harness::{config, wait_running, wait_until, TestBroker};
 
 // ---------------------------------------------------------------------------------------------
 // A counting engine: counts records per key in memory, logs counts to `<app>-counts-changelog`
@@ -154,8 +153,8 @@ impl CountEngine {
 }
 
 impl TaskEngine for CountEngine {
-    fn id(&self) -> TaskId {
-        self.id
+    fn id(&self) -> AnyTaskId {
+        self.id.into()
     }
 
     fn changelog_start_offsets(&self) -> BTreeMap<TopicPartition, i64> {
@@ -576,7 +575,10 @@ fn start_checks_source_topics_and_co_partitioning() {
     )
     .unwrap();
     let err = streams.start().unwrap_err();
-    assert!(matches!(&err, Error::Topology(m) if m.contains("\"input\" of sub-topology 0 does not exist")), "{err}");
+    assert!(
+        matches!(&err, Error::Topology(TopologyError::MissingSourceTopic { topic, subtopology: 0 }) if topic == "input"),
+        "{err}"
+    );
     b.create("input", 3);
     b.create("other", 2);
     let factory = Arc::new(CountFactory {
@@ -587,7 +589,8 @@ fn start_checks_source_topics_and_co_partitioning() {
         KafkaStreams::new(factory, config("topics", dir.path(), false), Embedded::new(b.broker.clone())).unwrap();
     let err = streams.start().unwrap_err();
     assert!(
-        matches!(&err, Error::Topology(m) if m.contains("co-partitioned") && m.contains("input: 3") && m.contains("other: 2")),
+        matches!(&err, Error::Topology(TopologyError::NotCopartitioned { counts, .. })
+            if counts == &[("input".to_owned(), 3), ("other".to_owned(), 2)]),
         "{err}"
     );
     assert_eq!(streams.state(), State::Created);
