@@ -147,9 +147,11 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot open the broker's data directory {}", dir.display()))?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut registry_url = args.schema_registry_url.clone();
     let registry = match schema_registry_addr(&args, true)? {
         Some(addr) => match crate::schema_registry::bind(addr, args.schema_registry_listen.is_some()).await? {
             Some(listener) => {
+                registry_url = Some(format!("http://{}", listener.local_addr()?));
                 let log = brook_schema_registry::EmbeddedLog::open(broker.clone(), "_schemas").context("the _schemas topic")?;
                 let (_registry, serving) = crate::schema_registry::start(std::sync::Arc::new(log), listener, stopped.clone()).await?;
                 Some(tokio::spawn(serving))
@@ -161,7 +163,8 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let ksql = if args.no_ksql {
         None
     } else {
-        let engine = brook_sql_engine::EngineConfig::live(broker.clone(), dir.join("ksql"));
+        let mut engine = brook_sql_engine::EngineConfig::live(broker.clone(), dir.join("ksql"));
+        use_schema_registry(&mut engine, registry_url);
         Some(tokio::spawn(serve_ksql(&args, engine, stopped.clone()).await?))
     };
     let signal = async move {
@@ -176,6 +179,15 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         registry.await.context("the Schema Registry stopped")??;
     }
     Ok(())
+}
+
+/// Points the SQL engine's AVRO format at the registry `brook server` runs (or at
+/// `--schema-registry-url`), as ksqlDB's `ksql.schema.registry.url`, unless the engine's
+/// properties already name one.
+fn use_schema_registry(engine: &mut brook_sql_engine::EngineConfig, url: Option<String>) {
+    if let Some(url) = url {
+        engine.properties.entry(brook_sql_engine::engine::SCHEMA_REGISTRY_URL.to_owned()).or_insert(url);
+    }
 }
 
 /// Where the Schema Registry listens, if it runs: by default on the embedded broker
@@ -197,11 +209,13 @@ pub fn schema_registry_addr(args: &ServerArgs, embedded: bool) -> anyhow::Result
 async fn run_sql_only(args: &ServerArgs, bootstrap: &str, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
     let data_dir = args.data_dir.clone().unwrap_or_else(|| PathBuf::from("./data"));
     check_data_dir(&data_dir)?;
-    let engine = brook_sql_engine::EngineConfig::kafka(bootstrap, data_dir.join("ksql")).context("--bootstrap-server")?;
+    let mut engine = brook_sql_engine::EngineConfig::kafka(bootstrap, data_dir.join("ksql")).context("--bootstrap-server")?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut registry_url = args.schema_registry_url.clone();
     let registry = match (schema_registry_addr(args, false)?, engine.cluster.clone()) {
         (Some(addr), Some(cluster)) => {
             let listener = crate::schema_registry::bind(addr, true).await?.context("the Schema Registry's address")?;
+            registry_url = Some(format!("http://{}", listener.local_addr()?));
             let log = tokio::task::spawn_blocking(move || crate::schema_registry::ClusterLog::open(cluster, "_schemas"))
                 .await
                 .context("the _schemas topic")??;
@@ -210,6 +224,7 @@ async fn run_sql_only(args: &ServerArgs, bootstrap: &str, shutdown: impl std::fu
         }
         _ => None,
     };
+    use_schema_registry(&mut engine, registry_url);
     let ksql = tokio::spawn(serve_ksql(args, engine, stopped).await?);
     tracing::info!(bootstrap, service_id = %args.ksql_service_id, "SQL server over a Kafka cluster");
     shutdown.await;

@@ -86,3 +86,45 @@ async fn client_view(client: &reqwest::Client, base: &str) -> Vec<String> {
     assert!(out[0] == r#"["a-value","b-value"]"#, "{out:?}");
     out
 }
+
+/// The SQL engine of `brook server` uses the registry it serves: an AVRO stream's CSAS registers
+/// its sink's value schema there, under ksqlDB's record name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_in_the_same_server_registers_avro_schemas_in_its_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kafka, registry, ksql) =
+        (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_brook"))
+        .args(["server", "--listen", &kafka, "--schema-registry-listen", &registry, "--ksql-listen", &ksql, "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(&ksql).is_err() || TcpStream::connect(&registry).is_err() {
+        assert!(Instant::now() < deadline, "brook server did not listen on {ksql} and {registry}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let client = reqwest::Client::new();
+    let statements = "CREATE STREAM PAGEVIEWS (ID INT KEY, PAGE STRING, VIEWS BIGINT) WITH (KAFKA_TOPIC='pageviews', VALUE_FORMAT='AVRO', PARTITIONS=1); \
+                      CREATE STREAM POPULAR AS SELECT ID, PAGE FROM PAGEVIEWS WHERE VIEWS > 10;";
+    let body = serde_json::json!({ "ksql": statements, "streamsProperties": {} }).to_string();
+    let r = client.post(format!("http://{ksql}/ksql")).header("content-type", "application/vnd.ksql.v1+json").body(body).send().await.unwrap();
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert!(status.is_success(), "{status}: {text}");
+    let subjects = get(&client, format!("http://{registry}/subjects")).await;
+    assert!(subjects.contains(r#""POPULAR-value""#), "{subjects}");
+    let latest = get(&client, format!("http://{registry}/subjects/POPULAR-value/versions/latest")).await;
+    let latest: serde_json::Value = serde_json::from_str(&latest).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(latest["schema"].as_str().unwrap()).unwrap();
+    assert_eq!(schema["name"], "KsqlDataSourceSchema", "{schema}");
+    assert_eq!(schema["namespace"], "io.confluent.ksql.avro_schemas", "{schema}");
+    let fields: Vec<&str> = schema["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["PAGE"], "{schema}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
