@@ -8,6 +8,7 @@ pub mod runtime;
 // processor api
 mod context;
 mod processor;
+mod punctuation;
 mod record;
 mod store_ref;
 mod task_id;
@@ -15,15 +16,14 @@ pub mod task;
 pub mod test_driver;
 pub mod topology;
 
-pub use config::{HandlerResponse, ProcessingGuarantee, StreamsConfig, UncaughtExceptionResponse};
+pub use config::{ConfigKey, HandlerResponse, ProcessingGuarantee, StreamsConfig, UncaughtExceptionResponse};
 pub use engine::{AnyTaskId, InputRecord, OutputRecord, RecordCollector, SubtopologyInfo, TaskEngine, TaskFactory, TaskId};
 pub use error::{Error, Result, TopologyError};
 
 // processor api
 pub use context::ProcessorContext;
-pub use processor::{
-    Cancellable, OffsetReset, Processor, ProcessorSupplier, PunctuationType, RecordTimestampExtractor, TimestampExtractor,
-};
+pub use processor::{OffsetReset, Processor, ProcessorSupplier, RecordTimestampExtractor, TimestampExtractor};
+pub use punctuation::{Cancellable, PunctuationType};
 pub use record::{Record, RecordMetadata};
 pub use store_ref::{GlobalStores, StoreRef};
 pub use task::{StreamTask, TaskResources, TopologyTaskFactory};

@@ -98,14 +98,40 @@ pub(crate) fn plan_query(query: &Query, catalog: &Catalog, env: &ExprEnv, sink: 
         Some(keys) => KeyRequirement::Join(keys.clone()),
         None => KeyRequirement::Columns(step.schema().key.iter().map(column_ref).collect()),
     };
-    if !query.partition_by.is_empty() {
-        if step.is_table() {
-            return analysis_err!("Unsupported operation. PARTITION BY is not supported on tables.");
-        }
+    if !query.partition_by.is_empty() && step.is_table() {
+        // ksqlDB: a table is never repartitioned; `PARTITION BY` its own key changes nothing.
+        let keys = &step.schema().key;
         let exprs = query.partition_by.iter().map(|e| qualify(e, &step.schema().value)).collect::<Result<Vec<_>>>()?;
+        let on_key = exprs.len() == keys.len() && exprs.iter().zip(keys).all(|(e, k)| matches!(e, Expr::Column { name, .. } if *name == k.name));
+        if !on_key {
+            if keys.len() > 1 {
+                return analysis_err!("Cannot repartition a TABLE source. If this is a join, joins on tables with multiple columns is not yet supported.");
+            }
+            let unqualified = |e: &Expr| {
+                sql_text(&rewrite(e, &mut |x| match x {
+                    Expr::Column { source: Some(_), name } => Some(Expr::Column { source: None, name: name.clone() }),
+                    _ => None,
+                }))
+            };
+            let texts: Vec<String> = exprs.iter().map(unqualified).collect();
+            return analysis_err!(
+                "Cannot repartition a TABLE source. If this is a join, make sure that the criteria uses the TABLE's key column {} instead of [{}]",
+                keys.first().map_or("", |k| k.name.as_str()),
+                texts.join(", ")
+            );
+        }
+    } else if !query.partition_by.is_empty() {
+        // `PARTITION BY NULL`: a stream without key columns (key format `NONE`).
+        let key_less = matches!(query.partition_by.as_slice(), [Expr::Literal(crate::parser::ast::Literal::Null)]);
+        // ksqlDB names the clause when a partitioning column does not resolve.
+        let named = |err: crate::Error| match err {
+            crate::Error::Analysis(m) if m.starts_with("Column '") => crate::Error::Analysis(format!("PARTITION BY c{}", &m[1..])),
+            other => other,
+        };
+        let exprs = if key_less { Vec::new() } else { query.partition_by.iter().map(|e| qualify(e, &step.schema().value).map_err(named)).collect::<Result<Vec<_>>>()? };
         let mut key = Vec::new();
         for (i, e) in exprs.iter().enumerate() {
-            let ty = env.type_of(e, &step.schema().value)?;
+            let ty = env.type_of(e, &step.schema().value).map_err(named)?;
             key.push(PlanColumn { qualifier: None, name: default_key_name(e, i), ty });
         }
         let schema = StepSchema { key, value: step.schema().value.clone() };
@@ -130,6 +156,15 @@ pub(crate) fn plan_query(query: &Query, catalog: &Catalog, env: &ExprEnv, sink: 
 }
 
 fn plan_aggregate(query: &Query, env: &ExprEnv, mut step: ExecutionStep, formats: Formats, sink: Option<&str>, base: QueryPlan) -> Result<QueryPlan> {
+    // `SELECT *` (and `alias.*`, `struct->*`) stand for their columns, which must then be
+    // grouping expressions like any other non-aggregate column (ksqlDB).
+    let expanded;
+    let query = if query.select.iter().all(|s| matches!(s, crate::parser::ast::SelectItem::Expr { .. })) {
+        query
+    } else {
+        expanded = Query { select: select::expand_stars(query, env, &step)?, ..query.clone() };
+        &expanded
+    };
     if query.group_by.is_empty() {
         if query.having.is_some() && !query.select.iter().any(|s| matches!(s, crate::parser::ast::SelectItem::Expr { expr, .. } if contains_aggregate(env, expr))) {
             return analysis_err!("HAVING clause requires a GROUP BY clause.");
@@ -167,9 +202,6 @@ fn plan_aggregate(query: &Query, env: &ExprEnv, mut step: ExecutionStep, formats
             _ => None,
         })
         .collect::<Result<_>>()?;
-    if query.select.iter().any(|s| !matches!(s, crate::parser::ast::SelectItem::Expr { .. })) {
-        return analysis_err!("Select * is not supported in aggregate queries (Brook).");
-    }
     let having = query.having.as_ref().map(|h| qualify(h, &input)).transpose()?;
     let mut calls: Vec<Expr> = Vec::new();
     for e in select_exprs.iter().chain(having.iter()) {

@@ -94,26 +94,7 @@ pub(crate) fn expand_select(
     let mut raw: Vec<(Option<String>, Expr, Expr)> = Vec::new();
     let partitioned = matches!(key_req, KeyRequirement::Partition(_));
     let star = |alias: &str, raw: &mut Vec<(Option<String>, Expr, Expr)>| {
-        // Key columns first, then value columns, as ksqlDB orders `SELECT *`; after a
-        // `PARTITION BY` the old key columns have moved to the end of the value.
-        let key_names = source_key_names(step, alias);
-        let cols = input.iter().filter(|c| c.qualifier.as_deref() == Some(alias) && !is_pseudo(&c.name) && !c.name.starts_with("KSQL_SYNTH_"));
-        let (keys, values): (Vec<&PlanColumn>, Vec<&PlanColumn>) = cols.partition(|c| key_names.contains(&c.name));
-        let ordered: Vec<&PlanColumn> = if partitioned { values.into_iter().chain(keys).collect() } else { keys.into_iter().chain(values).collect() };
-        let mut seen = Vec::new();
-        for c in ordered {
-            if seen.contains(&c.name) {
-                continue;
-            }
-            seen.push(c.name.clone());
-            let e = Expr::Column { source: c.qualifier.clone(), name: c.name.clone() };
-            // A star in a join always names its columns `<ALIAS>_<NAME>`.
-            let alias = match (&c.qualifier, join) {
-                (Some(q), true) => Some(format!("{q}_{}", c.name)),
-                _ => None,
-            };
-            raw.push((alias, e.clone(), e));
-        }
+        raw.extend(star_items(step, alias, join, partitioned).into_iter().map(|(a, e)| (a, e.clone(), e)));
     };
     for item in &query.select {
         match item {
@@ -167,6 +148,74 @@ pub(crate) fn expand_select(
     assign_key(items, env, step, input, sink, key_req)
 }
 
+/// The columns `alias.*` stands for, with their names in a join: key columns first, then value
+/// columns, as ksqlDB orders `SELECT *`; after a `PARTITION BY` (`partitioned`) the old key
+/// columns have moved to the end of the value.
+fn star_items(step: &ExecutionStep, alias: &str, join: bool, partitioned: bool) -> Vec<(Option<String>, Expr)> {
+    let input = &step.schema().value;
+    let key_names = source_key_names(step, alias);
+    // A join re-partitioned carries each side's ROWTIME, ROWPARTITION and ROWOFFSET as value
+    // columns (ksqlDB's join schema), which a star then selects after the side's values.
+    let carried = |name: &str| join && partitioned && matches!(name, ROWTIME | ROWPARTITION | ROWOFFSET);
+    let cols = input.iter().filter(|c| c.qualifier.as_deref() == Some(alias) && (!is_pseudo(&c.name) || carried(&c.name)) && !c.name.starts_with("KSQL_SYNTH_"));
+    let (keys, rest): (Vec<&PlanColumn>, Vec<&PlanColumn>) = cols.partition(|c| key_names.contains(&c.name));
+    let (pseudo, values): (Vec<&PlanColumn>, Vec<&PlanColumn>) = rest.into_iter().partition(|c| is_pseudo(&c.name));
+    let ordered: Vec<&PlanColumn> =
+        if partitioned { values.into_iter().chain(pseudo).chain(keys).collect() } else { keys.into_iter().chain(pseudo).chain(values).collect() };
+    let mut seen = Vec::new();
+    let mut items = Vec::new();
+    for c in ordered {
+        if seen.contains(&c.name) {
+            continue;
+        }
+        seen.push(c.name.clone());
+        // A star in a join always names its columns `<ALIAS>_<NAME>`.
+        let name = match (&c.qualifier, join) {
+            (Some(q), true) => Some(format!("{q}_{}", c.name)),
+            _ => None,
+        };
+        items.push((name, Expr::Column { source: c.qualifier.clone(), name: c.name.clone() }));
+    }
+    items
+}
+
+/// An aggregate query's select list with `*`, `alias.*` and `struct->*` spelled out as the
+/// columns and fields they stand for, as ksqlDB expands them before checking that every
+/// non-aggregate column is a grouping expression.
+pub(crate) fn expand_stars(query: &Query, env: &ExprEnv, step: &ExecutionStep) -> Result<Vec<SelectItem>> {
+    let input = &step.schema().value;
+    let join = !query.from.joins.is_empty();
+    let aliases: Vec<String> = std::iter::once(query.from.source.qualifier().to_owned()).chain(query.from.joins.iter().map(|j| j.right.qualifier().to_owned())).collect();
+    let column = |(alias, expr): (Option<String>, Expr)| SelectItem::Expr { expr, alias };
+    let mut out = Vec::new();
+    for item in &query.select {
+        match item {
+            SelectItem::Star => {
+                for a in &aliases {
+                    out.extend(star_items(step, a, join, false).into_iter().map(column));
+                }
+            }
+            SelectItem::QualifiedStar(a) => {
+                if !aliases.contains(a) {
+                    return analysis_err!("'{a}' is not a valid stream/table name or alias.");
+                }
+                out.extend(star_items(step, a, join, false).into_iter().map(column));
+            }
+            SelectItem::StructAll(base) => {
+                let written = qualify(base, input)?;
+                let crate::SqlType::Struct(fields) = env.type_of(&written, input)? else {
+                    return analysis_err!("Expected a STRUCT for {}->*", sql_text(&written));
+                };
+                for (f, _) in fields {
+                    out.push(SelectItem::Expr { expr: Expr::Dereference { base: Box::new(written.clone()), field: f.clone() }, alias: Some(f) });
+                }
+            }
+            other => out.push(other.clone()),
+        }
+    }
+    Ok(out)
+}
+
 /// The key column names of the source read as `alias` (the key copies in the value).
 fn source_key_names(step: &ExecutionStep, alias: &str) -> Vec<String> {
     let mut names = Vec::new();
@@ -210,6 +259,15 @@ pub(crate) fn project_aggregate(
     assign_key(named, env, step, input, sink, &KeyRequirement::Grouping(group_by.to_vec()))
 }
 
+/// The type of a select expression. ksqlDB finds an unsupported `CAST` when it generates the
+/// projection's code, whose errors say `Invalid Select: `.
+fn select_type(env: &ExprEnv, e: &Expr, input: &[PlanColumn]) -> Result<crate::SqlType> {
+    env.type_of(e, input).map_err(|err| match err {
+        crate::Error::Analysis(m) if m.starts_with("Cast of ") => crate::Error::Analysis(format!("Invalid Select: {m}")),
+        other => other,
+    })
+}
+
 fn assign_key(items: Vec<Item>, env: &ExprEnv, step: &ExecutionStep, input: &[PlanColumn], sink: Option<&str>, key_req: &KeyRequirement) -> Result<Projection> {
     let mut names_seen: Vec<&str> = Vec::new();
     for i in &items {
@@ -224,7 +282,7 @@ fn assign_key(items: Vec<Item>, env: &ExprEnv, step: &ExecutionStep, input: &[Pl
         let mut value = Vec::new();
         let mut select = Vec::new();
         for i in items {
-            value.push(PlanColumn::new(i.name.clone(), env.type_of(&i.eval, input)?));
+            value.push(PlanColumn::new(i.name.clone(), select_type(env, &i.eval, input)?));
             select.push(SelectColumn { name: i.name, expr: i.eval });
         }
         let key = step.schema().key.clone();
@@ -274,7 +332,7 @@ fn assign_key(items: Vec<Item>, env: &ExprEnv, step: &ExecutionStep, input: &[Pl
         if taken[i] {
             continue;
         }
-        value.push(PlanColumn::new(it.name.clone(), env.type_of(&it.eval, input)?));
+        value.push(PlanColumn::new(it.name.clone(), select_type(env, &it.eval, input)?));
         select.push(SelectColumn { name: it.name, expr: it.eval });
     }
     if value.is_empty() {
@@ -337,7 +395,7 @@ pub(crate) fn plan_table_functions(query: &Query, env: &ExprEnv, step: Execution
         return Ok(FlatMapped { step, replaced: vec![] });
     }
     if step.is_table() {
-        return analysis_err!("Table functions are not supported on tables: {}", sql_text(&calls[0]));
+        return analysis_err!("Table source is not supported with table functions");
     }
     let mut value = input.clone();
     let mut replaced = Vec::new();

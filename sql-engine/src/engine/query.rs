@@ -22,6 +22,7 @@ pub(crate) fn lower_context(engine: &Engine, query_id: &str) -> LowerContext {
         caching: engine.caching(),
         vectorized: engine.property(crate::lower::VECTORIZED).is_some_and(|v| v.eq_ignore_ascii_case("true")),
         offset_reset: engine.offset_reset(),
+        null_values: false,
     }
 }
 
@@ -111,7 +112,15 @@ pub(crate) fn prepare_create_as(engine: &mut Engine, c: &CreateAsSelect, text: &
     let topic = prop_string(&c.properties, "KAFKA_TOPIC")?.unwrap_or_else(|| c.name.clone());
     // Formats default to the source's, a DELIMITED source's delimiter included.
     let source = SourceFormats { key: plan.formats.key.clone(), value: plan.formats.value.clone() };
-    let formats = sink_formats(&c.properties, &source, &format_defaults(engine), !plan.root.schema().key.is_empty())?;
+    let key_less = plan.root.schema().key.is_empty();
+    let mut formats = sink_formats(&c.properties, &source, &format_defaults(engine), !key_less)?;
+    if key_less && c.kind == SourceKind::Stream {
+        // ksqlDB: a stream without key columns (`PARTITION BY NULL`) has no key format.
+        if c.properties.iter().any(|(k, _)| k.eq_ignore_ascii_case("KEY_FORMAT")) {
+            return analysis_err!("Key format specified for stream without key columns.");
+        }
+        formats.key = crate::format::FormatInfo::of("NONE");
+    }
     let schema = output_schema(&plan);
     formats.validate(&schema)?;
     let timestamp = timestamp_of(&c.properties, &schema)?;
@@ -211,6 +220,18 @@ fn replace_create_as(engine: &mut Engine, c: &CreateAsSelect, text: &str) -> Res
 
 /// `INSERT INTO target SELECT ...`.
 pub(crate) fn insert_into(engine: &mut Engine, target: &str, query: &Query, text: &str) -> Result<StatementResult> {
+    let info = prepare_insert(engine, target, query, text, true)?;
+    let reads = info.sources.iter().filter_map(|s| engine.catalog.source(s).map(|d| d.topic.clone())).collect();
+    start(engine, &info.plan, reads)?;
+    let query_id = info.id.clone();
+    engine.record(text, None, Some(query_record(&info, None)));
+    engine.catalog.add_query(info);
+    Ok(status(text, format!("Created query with ID {query_id}"), Some(query_id)))
+}
+
+/// Plans `INSERT INTO target SELECT ...`, not yet running (the query id is taken only when
+/// `take_id`; `EXPLAIN` peeks at it).
+pub(crate) fn prepare_insert(engine: &mut Engine, target: &str, query: &Query, text: &str, take_id: bool) -> Result<QueryInfo> {
     let Some(sink) = engine.catalog.source(target).cloned() else {
         return analysis_err!("{target} does not exist.");
     };
@@ -233,14 +254,12 @@ pub(crate) fn insert_into(engine: &mut Engine, target: &str, query: &Query, text
     if !same(&result, &sink.schema) {
         return analysis_err!("Incompatible schema between results and sink.\nResult schema is {}\nSink schema is {}", schema_text(&result), schema_text(&sink.schema));
     }
-    let query_id = engine.catalog.next_query_id(QueryKind::InsertInto, target);
+    let query_id = if take_id { engine.catalog.next_query_id(QueryKind::InsertInto, target) } else { engine.catalog.peek_query_id(QueryKind::InsertInto, target) };
     let sources = plan.sources.clone();
     let formats = Formats { key: sink.key_format.clone(), value: sink.value_format.clone() };
     let root = sink_step(plan, &sink.topic, formats, false);
     let physical = PhysicalPlan { query_id: query_id.clone(), root };
-    let reads = sources.iter().filter_map(|s| engine.catalog.source(s).map(|d| d.topic.clone())).collect();
-    start(engine, &physical, reads)?;
-    let info = QueryInfo {
+    Ok(QueryInfo {
         id: query_id.clone(),
         kind: QueryKind::InsertInto,
         sources,
@@ -249,10 +268,7 @@ pub(crate) fn insert_into(engine: &mut Engine, target: &str, query: &Query, text
         statement: text.to_owned(),
         plan: physical,
         state: QueryState::Running,
-    };
-    engine.record(text, None, Some(query_record(&info, None)));
-    engine.catalog.add_query(info);
-    Ok(status(text, format!("Created query with ID {query_id}"), Some(query_id)))
+    })
 }
 
 fn schema_text(s: &LogicalSchema) -> String {

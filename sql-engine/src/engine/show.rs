@@ -172,6 +172,13 @@ pub(crate) fn explain(engine: &mut Engine, target: &ExplainTarget, text: &str) -
                 d.state = None;
                 Ok(StatementResult::QueryDescription(Box::new(d)))
             }
+            Statement::InsertInto { target, query, .. } => {
+                let inner = text.trim_start().get(7..).unwrap_or_default().trim_start();
+                let info = crate::engine::query::prepare_insert(engine, target, query, inner, false)?;
+                let mut d = query_description(engine, &info)?;
+                d.state = None;
+                Ok(StatementResult::QueryDescription(Box::new(d)))
+            }
             _ => Err(Error::Unsupported("EXPLAIN only explains queries".into())),
         },
     }

@@ -448,15 +448,19 @@ impl Compiler<'_> {
 }
 
 /// A deterministic call on literals, evaluated once at compile time (`PARSE_TIMESTAMP('...',
-/// '...')` in a filter). A call that fails stays, to fail each record as ksqlDB does.
+/// '...')` in a filter). A call that fails stays, to be `NULL` and logged on each record as
+/// ksqlDB does.
 fn fold_constant_call(node: Node, deterministic: bool) -> Node {
     let Node::Call { args, .. } = &node else { return node };
     if !deterministic || !args.iter().all(|a| matches!(a, Node::Literal(_))) {
         return node;
     }
-    match node.eval(&[], &[]) {
-        Ok(v) => Node::Literal(v),
-        Err(_) => node,
+    super::node::clear_call_errors();
+    let v = node.eval(&[], &[]);
+    let failed = !super::node::take_call_errors().is_empty();
+    match v {
+        Ok(v) if !failed => Node::Literal(v),
+        _ => node,
     }
 }
 

@@ -61,8 +61,11 @@ fn outcome(text: &str, scope: &Scope, row: &[Value], registry: &FunctionRegistry
         Ok(c) => c,
         Err(e) => return format!("analysis error: {e}").replace('\n', "\\n"),
     };
-    match compiled.eval(row) {
-        Ok(v) => format!("{} {}", compiled.ty(), render(&v)),
+    let mut failed_calls = Vec::new();
+    match compiled.eval_reporting(row, |m| failed_calls.push(m.to_owned())) {
+        Ok(v) if failed_calls.is_empty() => format!("{} {}", compiled.ty(), render(&v)),
+        // A failing function call is `NULL` (ksqlDB) and reported to the processing log.
+        Ok(v) => format!("{} {} (logged: {})", compiled.ty(), render(&v), failed_calls.join("; ")),
         Err(e) => format!("error: {e}"),
     }
 }

@@ -99,7 +99,21 @@ impl CompiledExpr {
     /// [`crate::Error::Eval`] when the expression fails on this row (`/ by zero`, a bad
     /// `CAST`, a function error); queries log it and go on, as ksqlDB does.
     pub fn eval(&self, row: &[Value]) -> Result<Value> {
+        node::clear_call_errors();
         self.node.eval(row, &[])
+    }
+
+    /// As [`Self::eval`], passing each function call that failed (and returned `NULL`, as
+    /// in ksqlDB) to `report`.
+    ///
+    /// # Errors
+    /// As [`Self::eval`].
+    pub fn eval_reporting(&self, row: &[Value], mut report: impl FnMut(&str)) -> Result<Value> {
+        let v = self.eval(row);
+        for m in node::take_call_errors() {
+            report(&m);
+        }
+        v
     }
 
     /// The scope columns the expression reads, ascending (for projection pushdown).

@@ -176,6 +176,33 @@ pub(crate) fn sql_cmp(a: &Value, b: &Value) -> Option<Ordering> {
     }
 }
 
+/// At most this many failed calls are kept per evaluation (the rest are counted out).
+const MAX_CALL_ERRORS: usize = 8;
+
+thread_local! {
+    /// Failed function calls of the current evaluation ([`take_call_errors`]).
+    static CALL_ERRORS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn report_call_error(message: String) {
+    CALL_ERRORS.with(|e| {
+        let mut e = e.borrow_mut();
+        if e.len() < MAX_CALL_ERRORS {
+            e.push(message);
+        }
+    });
+}
+
+/// Forgets the failed calls reported so far on this thread.
+pub(crate) fn clear_call_errors() {
+    CALL_ERRORS.with(|e| e.borrow_mut().clear());
+}
+
+/// The failed function calls reported on this thread since [`clear_call_errors`].
+pub(crate) fn take_call_errors() -> Vec<String> {
+    CALL_ERRORS.with(|e| std::mem::take(&mut *e.borrow_mut()))
+}
+
 impl Node {
     /// Evaluates against a row and the current lambda variables.
     pub(crate) fn eval(&self, row: &[Value], vars: &[Value]) -> Result<Value> {
@@ -323,10 +350,16 @@ impl Node {
                     }
                     values.push(v);
                 }
-                imp(&values, ret).map_err(|e| match e {
-                    crate::Error::Eval(m) => crate::Error::Eval(format!("Error computing {name}: {m}")),
-                    other => other,
-                })?
+                // ksqlDB: a function that fails returns `NULL` from that call only (an
+                // enclosing `IFNULL` or `COALESCE` still applies); the failure is reported.
+                match imp(&values, ret) {
+                    Ok(v) => v,
+                    Err(crate::Error::Eval(m)) => {
+                        report_call_error(format!("Error computing {name}: {m}"));
+                        Value::Null
+                    }
+                    Err(other) => return Err(other),
+                }
             }
             Node::MakeArray(items) => Value::Array(items.iter().map(|n| n.eval(row, vars)).collect::<Result<_>>()?),
             Node::MakeMap(entries) => {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use brook_state_store::Windowed;
 use brook_streams_dsl::{
-    Grouped, KGroupedStream, KTable, Materialized, SessionWindows, StreamsBuilder, Suppressed, TimeWindows,
+    Grouped, KGroupedStream, KTable, Materialized, Named, SessionWindows, StreamsBuilder, Suppressed, TimeWindows,
 };
 
 use crate::analyzer::env::AggregateCall;
@@ -20,10 +20,10 @@ use crate::analyzer::{AGG_PREFIX, WINDOWEND, WINDOWSTART};
 use crate::engine::processing_log::QueryLogger;
 use crate::expr::CompiledExpr;
 use crate::lower::serde::internal_serde;
-use crate::lower::stream::map_changelog;
+use crate::lower::stream::{map_changelog, test};
 use crate::lower::{lower, LowerContext, Lowered};
 use crate::parser::ast::{Expr, WindowExpr};
-use crate::plan::physical::{AggregateStep, ExecutionStep, PlanColumn};
+use crate::plan::physical::{AggregateStep, ExecutionStep, PlanColumn, StepProperties};
 use crate::{Error, Result, Row, Value};
 
 /// ksqlDB's default grace period when a window gives none: 24 hours.
@@ -48,7 +48,7 @@ impl Aggregator {
         call.args
             .iter()
             .map(|a| {
-                a.eval(v).unwrap_or_else(|e| {
+                a.eval_reporting(v, |m| self.log.processing_error(m, v)).unwrap_or_else(|e| {
                     self.log.processing_error(&e.to_string(), v);
                     Value::Null
                 })
@@ -153,7 +153,7 @@ fn compile_all(cx: &LowerContext, exprs: &[Expr], cols: &[PlanColumn]) -> Result
 fn group_key(exprs: &[Arc<CompiledExpr>], v: &Row, log: &QueryLogger) -> Option<Row> {
     let mut key = Vec::with_capacity(exprs.len());
     for (i, e) in exprs.iter().enumerate() {
-        match e.eval(v) {
+        match e.eval_reporting(v, |m| log.processing_error(&format!("Error computing group-by column with index {i}: {m}"), v)) {
             Ok(Value::Null) => {
                 log.processing_error(&format!("Group-by column with index {i} resolved to null. The source row will be excluded from the table."), v);
                 return None;
@@ -221,8 +221,17 @@ pub(crate) fn output_of(a: &AggregateStep, cx: &LowerContext) -> Result<impl Fn(
     Ok(move |row: &Row| agg.output(row))
 }
 
-/// `StreamAggregate`, `StreamWindowedAggregate`, `TableAggregate`.
-pub(crate) fn aggregate(a: &AggregateStep, window: Option<&WindowExpr>, builder: &StreamsBuilder, cx: &LowerContext, emit_final: bool) -> Result<Lowered> {
+/// `StreamAggregate`, `StreamWindowedAggregate`, `TableAggregate`; `having` (a windowed
+/// aggregation's `HavingFilter`) filters the windowed table with its old values, so a window
+/// that never passed gets no tombstone and one that stops passing gets one (ksqlDB).
+pub(crate) fn aggregate(
+    a: &AggregateStep,
+    window: Option<&WindowExpr>,
+    builder: &StreamsBuilder,
+    cx: &LowerContext,
+    emit_final: bool,
+    having: Option<(&StepProperties, &Expr)>,
+) -> Result<Lowered> {
     let agg = aggregator(a, cx)?;
     if let ExecutionStep::TableGroupBy { props, source, group_by, .. } = &*a.source {
         let Lowered::Table(t) = lower(source, builder, cx)? else {
@@ -277,19 +286,26 @@ pub(crate) fn aggregate(a: &AggregateStep, window: Option<&WindowExpr>, builder:
     };
     let table = if emit_final { table.suppress(Suppressed::until_window_closes().with_name("Suppress")) } else { table };
     // Window bounds go into the row (ksqlDB's WINDOWSTART / WINDOWEND columns).
-    let out = agg.clone();
     let bounds = a.props.schema.value.iter().any(|c| c.name == WINDOWSTART) && a.props.schema.value.iter().any(|c| c.name == WINDOWEND);
-    let changelog = map_changelog(
-        table.to_stream(),
-        Arc::new(move |k: Option<&Windowed<Row>>, v: &Row| {
-            let mut row = out.output(v);
-            if bounds {
-                let (s, e) = k.map_or((Value::Null, Value::Null), |k| (Value::BigInt(k.window.start), Value::BigInt(k.window.end)));
-                row.push(s);
-                row.push(e);
-            }
-            Some(row)
-        }),
-    );
+    let output = Arc::new(move |out: &Aggregator, k: Option<&Windowed<Row>>, v: &Row| {
+        let mut row = out.output(v);
+        if bounds {
+            let (s, e) = k.map_or((Value::Null, Value::Null), |k| (Value::BigInt(k.window.start), Value::BigInt(k.window.end)));
+            row.push(s);
+            row.push(e);
+        }
+        row
+    });
+    let table = match having {
+        Some((props, predicate)) => {
+            let pred = Arc::new(cx.env.compile(predicate, &a.props.schema.value)?);
+            let log = cx.logger(&props.ctx);
+            let (out, output) = (agg.clone(), output.clone());
+            table.filter_named_with_old_values(move |k, v| test(&pred, &output(&out, Some(k), v), &log), Named::as_(props.op_name()))
+        }
+        None => table,
+    };
+    let out = agg.clone();
+    let changelog = map_changelog(table.to_stream(), Arc::new(move |k: Option<&Windowed<Row>>, v: &Row| Some(output(&out, k, v))));
     Ok(Lowered::Windowed(changelog))
 }

@@ -52,6 +52,9 @@ pub(crate) struct LowerContext {
     /// Where sources start without committed offsets (`auto.offset.reset`; ksqlDB's default
     /// is `latest`). `None` leaves the runtime's default.
     pub(crate) offset_reset: Option<brook_processor_api::OffsetReset>,
+    /// Stream sources forward records without a value (as `None`): set while lowering a
+    /// stream query whose steps all pass them on ([`passes_null_values`]).
+    pub(crate) null_values: bool,
 }
 
 impl LowerContext {
@@ -83,6 +86,11 @@ fn lower_with(step: &ExecutionStep, builder: &StreamsBuilder, cx: &LowerContext,
         TableSource(s) => source::table_source(s, builder, cx),
         WindowedStreamSource(s) => source::windowed_source(s, builder, cx, false),
         WindowedTableSource(s) => source::windowed_source(s, builder, cx, true),
+        // `HAVING` on a windowed aggregation filters the windowed table, which sees old values.
+        TableFilter { props, source, predicate } if props.ctx.ends_with("HavingFilter") && matches!(**source, StreamWindowedAggregate { .. }) => {
+            let StreamWindowedAggregate { aggregate: a, window } = &**source else { unreachable!("matched above") };
+            aggregate::aggregate(a, Some(window), builder, cx, emit_final, Some((props, predicate)))
+        }
         StreamFilter { props, source, predicate } | TableFilter { props, source, predicate } => {
             let input = lower_with(source, builder, cx, emit_final)?;
             stream::filter(input, props, &source.schema().value, predicate, cx)
@@ -93,14 +101,14 @@ fn lower_with(step: &ExecutionStep, builder: &StreamsBuilder, cx: &LowerContext,
         }
         StreamSelectKey { props, source, key_expressions } => {
             let input = lower_with(source, builder, cx, emit_final)?;
-            stream::select_key(input, props, &source.schema().value, key_expressions, cx)
+            stream::select_key(input, props, &source.schema().value, &source.schema().key, key_expressions, cx)
         }
         StreamFlatMap { props, source, table_functions } => {
             let input = lower_with(source, builder, cx, emit_final)?;
             stream::flat_map(input, props, &source.schema().value, table_functions, cx)
         }
-        StreamAggregate(a) | TableAggregate(a) => aggregate::aggregate(a, None, builder, cx, emit_final),
-        StreamWindowedAggregate { aggregate: a, window } => aggregate::aggregate(a, Some(window), builder, cx, emit_final),
+        StreamAggregate(a) | TableAggregate(a) => aggregate::aggregate(a, None, builder, cx, emit_final, None),
+        StreamWindowedAggregate { aggregate: a, window } => aggregate::aggregate(a, Some(window), builder, cx, emit_final, None),
         TableSuppress { source, .. } => lower_with(source, builder, cx, true),
         StreamGroupBy { .. } | StreamGroupByKey { .. } | TableGroupBy { .. } => {
             Err(Error::Unsupported(format!("{} outside an aggregation", step.step_name())))
@@ -113,6 +121,17 @@ fn lower_with(step: &ExecutionStep, builder: &StreamsBuilder, cx: &LowerContext,
     }
 }
 
+/// Whether `step` passes stream records without a value from its source to its sink, as
+/// ksqlDB does: only projections and `PARTITION BY` do (the record keeps its `NULL` value and
+/// gets a `NULL` key); filters, aggregations, joins and table functions drop such records.
+fn passes_null_values(step: &ExecutionStep) -> bool {
+    match step {
+        ExecutionStep::StreamSelect { source, .. } | ExecutionStep::StreamSelectKey { source, .. } => passes_null_values(source),
+        ExecutionStep::StreamSource(_) | ExecutionStep::WindowedStreamSource(_) => true,
+        _ => false,
+    }
+}
+
 /// Lowers a persistent query's plan (rooted at a sink) into `builder`.
 pub(crate) fn lower_persistent(root: &ExecutionStep, builder: &StreamsBuilder, cx: &LowerContext) -> Result<()> {
     if cx.vectorized && vector::try_lower(root, builder, cx)? {
@@ -120,6 +139,13 @@ pub(crate) fn lower_persistent(root: &ExecutionStep, builder: &StreamsBuilder, c
     }
     match root {
         ExecutionStep::StreamSink(s) | ExecutionStep::TableSink(s) => {
+            let null_cx;
+            let cx = if passes_null_values(&s.source) {
+                null_cx = LowerContext { null_values: true, ..cx.clone() };
+                &null_cx
+            } else {
+                cx
+            };
             let input = lower(&s.source, builder, cx)?;
             sink::sink(input, s)
         }

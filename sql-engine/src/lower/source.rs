@@ -119,6 +119,8 @@ struct SourceProcessor {
     layout: Arc<Layout>,
     /// [`Layout::plain`].
     plain: bool,
+    /// Forward stream records without a value ([`LowerContext::null_values`]).
+    null_values: bool,
 }
 
 impl<K: SourceKey> Processor<Option<K>, Option<Row>, Option<K>, Option<Row>> for SourceProcessor {
@@ -127,8 +129,8 @@ impl<K: SourceKey> Processor<Option<K>, Option<Row>, Option<K>, Option<Row>> for
         let (key, value, ts, headers) = r.into_parts();
         let Some(key) = key.or_else(|| K::null(self.layout.key_width)) else { return Ok(()) };
         let Some(value) = value else {
-            // A tombstone deletes a table row; streams have no use for it.
-            if self.layout.table {
+            // A tombstone deletes a table row; streams pass it only to steps that keep it.
+            if self.layout.table || self.null_values {
                 return ctx.forward(Record::with_all(Some(key), None, ts, headers));
             }
             return Ok(());
@@ -210,7 +212,8 @@ fn read<K: SourceKey>(
     let stream: KStream<K, Row> = builder.stream(&[&s.topic], consumed);
     let layout = Arc::new(layout);
     let plain = layout.plain();
-    Ok(stream.process_values(move || SourceProcessor { layout: layout.clone(), plain }, &[]))
+    let null_values = cx.null_values && !table;
+    Ok(stream.process_values(move || SourceProcessor { layout: layout.clone(), plain, null_values }, &[]))
 }
 
 /// `StreamSource`.

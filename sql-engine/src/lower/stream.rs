@@ -18,7 +18,7 @@ use crate::{Result, Row, Value};
 
 /// Evaluates a predicate: only `TRUE` keeps the row; a failure is logged and drops it.
 pub(crate) fn test(pred: &CompiledExpr, row: &[Value], log: &QueryLogger) -> bool {
-    match pred.eval(row) {
+    match pred.eval_reporting(row, |m| log.processing_error(&format!("Error evaluating predicate {}: {m}", pred_text(pred)), row)) {
         Ok(Value::Boolean(true)) => true,
         Ok(_) => false,
         Err(e) => {
@@ -37,7 +37,7 @@ pub(crate) fn project(exprs: &[(String, Arc<CompiledExpr>)], row: &[Value], log:
     exprs
         .iter()
         .enumerate()
-        .map(|(i, (name, e))| match e.eval(row) {
+        .map(|(i, (name, e))| match e.eval_reporting(row, |m| log.processing_error(&format!("Error computing expression for column {name} with index {i}: {m}"), row)) {
             Ok(v) => v,
             Err(err) => {
                 log.processing_error(&format!("Error computing expression for column {name} with index {i}: {err}"), row);
@@ -104,15 +104,32 @@ pub(crate) fn select(input: Lowered, props: &StepProperties, cols: &[PlanColumn]
 }
 
 /// `StreamSelectKey` (`PARTITION BY`): the key becomes the expressions' values (a failing
-/// expression gives a `NULL` key column, logged).
-pub(crate) fn select_key(input: Lowered, props: &StepProperties, cols: &[PlanColumn], keys: &[Expr], cx: &LowerContext) -> Result<Lowered> {
+/// expression gives a `NULL` key column, logged). A record without a value (passed on as in
+/// ksqlDB) keeps it: an expression over key columns only is evaluated on them (`PARTITION BY
+/// K + 2` gives `2` for key `0`), any other is `NULL`.
+pub(crate) fn select_key(input: Lowered, props: &StepProperties, cols: &[PlanColumn], key_cols: &[PlanColumn], keys: &[Expr], cx: &LowerContext) -> Result<Lowered> {
     let Lowered::Stream(s) = input else {
         return Err(crate::Error::Unsupported("PARTITION BY on a table".into()));
     };
     let exprs: Vec<(String, Arc<CompiledExpr>)> =
         keys.iter().zip(&props.schema.key).map(|(e, c)| Ok((c.name.clone(), compile(cx, e, cols)?))).collect::<Result<_>>()?;
+    // Where each key column's copy sits in the input row, and which expressions read only those.
+    let key_slots: Vec<Option<usize>> = key_cols.iter().map(|k| cols.iter().rposition(|c| c.name == k.name)).collect();
+    let on_key: Vec<bool> = exprs.iter().map(|(_, e)| e.columns().iter().all(|i| key_slots.contains(&Some(*i)))).collect();
+    let width = cols.len();
     let log = cx.logger(&props.ctx);
-    Ok(Lowered::Stream(s.select_key(move |_, v| project(&exprs, v, &log))))
+    Ok(Lowered::Stream(s.select_key_with_nulls(move |k, v| match v {
+        Some(v) => project(&exprs, v, &log),
+        None => {
+            let mut row = vec![Value::Null; width];
+            for (slot, value) in key_slots.iter().zip(k.into_iter().flatten()) {
+                if let Some(i) = slot {
+                    row[*i] = value.clone();
+                }
+            }
+            exprs.iter().zip(&on_key).map(|((_, e), on_key)| if *on_key { e.eval(&row).unwrap_or(Value::Null) } else { Value::Null }).collect()
+        }
+    })))
 }
 
 /// `StreamFlatMap`: one output row per element of the longest table function result; shorter
@@ -130,7 +147,7 @@ pub(crate) fn flat_map(input: Lowered, props: &StepProperties, cols: &[PlanColum
                 .args
                 .iter()
                 .map(|a| {
-                    a.eval(v).unwrap_or_else(|e| {
+                    a.eval_reporting(v, |m| log.processing_error(m, v)).unwrap_or_else(|e| {
                         log.processing_error(&e.to_string(), v);
                         Value::Null
                     })

@@ -85,8 +85,16 @@ impl Processor<Option<Row>, Option<Bytes>, Option<Row>, Option<Bytes>> for Vecto
     fn process(&mut self, ctx: &mut ProcessorContext<'_, Option<Row>, Option<Bytes>>, r: Record<Option<Row>, Option<Bytes>>) -> PResult<()> {
         let (partition, offset) = ctx.record_metadata().map_or((-1, -1), |m| (m.partition, m.offset));
         let (key, value, ts, headers) = r.into_parts();
-        // A stream has no use for tombstones (as the row path's source processor).
-        let Some(value) = value else { return Ok(()) };
+        let Some(value) = value else {
+            // A record without a value passes a projection (with a `NULL` value) and fails a
+            // filter, as in ksqlDB and the row path; the batch before it goes first.
+            if self.plan.predicate.is_some() {
+                return Ok(());
+            }
+            self.flush_batch(ctx)?;
+            let key = key.filter(|k| !k.iter().all(Value::is_null));
+            return ctx.forward(Record::with_all(key, None, ts, headers));
+        };
         let key = key.unwrap_or_default();
         self.pending.push(Pending { key, value, ts, headers, partition, offset });
         Ok(())

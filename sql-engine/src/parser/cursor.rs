@@ -205,7 +205,13 @@ impl<'a> Parser<'a> {
     /// `mismatched input 'X' expecting {...}` at the current token.
     pub(crate) fn unexpected<T>(&self) -> crate::Result<T> {
         let found = self.peek().display(self.src);
-        let expected: Vec<String> = self.expected.iter().map(|e| e.show()).collect();
+        let mut expected: Vec<String> = self.expected.iter().map(|e| e.show()).collect();
+        // ANTLR lists the expected tokens by token type, and `';'` is ksqlDB's first
+        // (`singleStatement: statement ';'`): it leads the set.
+        if let Some(i) = expected.iter().position(|e| e == "';'") {
+            let semi = expected.remove(i);
+            expected.insert(0, semi);
+        }
         let detail = match expected.len() {
             0 => format!("extraneous input {found}"),
             1 => format!("mismatched input {found} expecting {}", expected[0]),

@@ -327,10 +327,19 @@ impl Parser<'_> {
                         return self.decimal_constructor();
                     }
                     "CAST" => {
+                        let start = self.peek().start;
                         self.advance();
                         self.expect(&Tok::LParen)?;
                         let e = self.expr()?;
                         self.expect_kw("AS")?;
+                        // A reserved word where the type belongs (`CAST(x AS NULL)`): ANTLR
+                        // finds no alternative of the whole `CAST` and quotes it.
+                        if let Tok::Word(w) = self.nth(0) {
+                            if is_reserved(w) && !["ARRAY", "MAP", "STRUCT", "DECIMAL"].contains(&w.to_ascii_uppercase().as_str()) {
+                                let text = self.src.get(start..self.peek().end).unwrap_or_default().to_owned();
+                                return self.syntax_error(format!("no viable alternative at input '{text}'"));
+                            }
+                        }
                         let ty = self.ty()?;
                         self.expect(&Tok::RParen)?;
                         return Ok(Expr::Cast { expr: Box::new(e), ty });

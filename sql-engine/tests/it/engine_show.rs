@@ -212,6 +212,28 @@ fn explain_a_statement_plans_without_running() {
 }
 
 #[test]
+fn explain_insert_into_plans_without_running() {
+    let mut e = engine(S);
+    e.execute("CREATE STREAM F AS SELECT ID, V FROM S WHERE V > 0;").unwrap();
+    let d = match e.execute("EXPLAIN INSERT INTO F SELECT ID, V FROM S WHERE V < 0;").unwrap().remove(0) {
+        StatementResult::QueryDescription(d) => d,
+        other => panic!("{other:?}"),
+    };
+    // The id it would get, not taken: the INSERT that follows gets the same one.
+    assert_eq!(d.id, "INSERTQUERY_1");
+    assert_eq!(d.statement_text, "INSERT INTO F SELECT ID, V FROM S WHERE V < 0");
+    assert_eq!(d.state, None);
+    assert!(d.topology.contains("Processor: WhereFilter"), "{}", d.topology);
+    assert!(d.topology.contains("(topic: F)"), "{}", d.topology);
+    assert!(d.execution_plan.contains("Logger: INSERTQUERY_1.Project"), "{}", d.execution_plan);
+    assert!(e.catalog().query("INSERTQUERY_1").is_none());
+    let err = e.execute("EXPLAIN INSERT INTO NOPE SELECT ID, V FROM S;").unwrap_err();
+    assert_eq!(err.to_string(), "NOPE does not exist.");
+    let r = e.execute("INSERT INTO F SELECT ID, V FROM S WHERE V < 0;").unwrap();
+    assert_eq!(status(&r[0]), "Created query with ID INSERTQUERY_1");
+}
+
+#[test]
 fn print_shows_records_as_ksqldb() {
     let mut e = engine(S);
     crate::engine_support::pipe(&mut e, "s", &[(Some("1"), Some(r#"{"K":"a","V":1}"#), 1_616_516_799_869), (None, None, 0)]);

@@ -205,6 +205,17 @@ impl<K: Data, V: Data> KStream<K, V> {
         self.derive(name, None, self.values.clone(), true)
     }
 
+    /// As [`KStream::select_key`], also for records without a value, which `f` sees as `None`
+    /// (Kafka calls the key selector with a `null` value; `select_key` drops such records).
+    pub fn select_key_with_nulls<KR: Data>(&self, f: impl Fn(Option<&K>, Option<&V>) -> KR + Send + Sync + 'static) -> KStream<KR, V> {
+        let name = self.name(None, "KSTREAM-KEY-SELECT-");
+        self.add(&name, move |ctx, r: StreamRecord<K, V>| {
+            let k2 = f(r.key().as_ref(), r.value().as_ref());
+            ctx.forward(r.with_key(Some(k2)))
+        });
+        self.derive(name, None, self.values.clone(), true)
+    }
+
     /// Calls `action` per record and forwards it unchanged (`KSTREAM-PEEK-<n>`).
     pub fn peek(&self, action: impl Fn(Option<&K>, Option<&V>) + Send + Sync + 'static) -> KStream<K, V> {
         let name = self.name(None, "KSTREAM-PEEK-");

@@ -224,3 +224,24 @@ fn produced_serdes_override_the_streams_serdes() {
     d.create_input_topic("in", s(), crate::common::l()).pipe_input("k".into(), 21).unwrap();
     assert_eq!(d.create_output_topic("out", s(), crate::common::l()).read_value().unwrap(), Some(42));
 }
+
+#[test]
+fn select_key_with_nulls_sees_records_without_a_value() {
+    let b = StreamsBuilder::new();
+    let src = b.stream::<String, String>(&["in"], Consumed::default());
+    src.select_key_with_nulls(|k, v| match v {
+        Some(v) => v.clone(),
+        None => format!("{}-gone", k.cloned().unwrap_or_default()),
+    })
+    .to("rekeyed", Produced::default());
+    // `select_key` drops a record without a value; Kafka calls the selector with it.
+    src.select_key(|_, v| v.clone()).to("dropped", Produced::default());
+    let (d, _dir) = driver(b.build().unwrap());
+    let input = d.create_input_topic("in", s(), s());
+    input.pipe_record(TestRecord { key: Some("a".into()), value: None, timestamp: 3, headers: vec![] }).unwrap();
+    input.pipe_input_with_timestamp("b".into(), "v".into(), 4).unwrap();
+    let rekeyed = d.create_output_topic("rekeyed", s(), s()).read_records_to_list().unwrap();
+    let got: Vec<(Option<String>, Option<String>, i64)> = rekeyed.into_iter().map(|r| (r.key, r.value, r.timestamp)).collect();
+    assert_eq!(got, vec![(Some("a-gone".into()), None, 3), (Some("v".into()), Some("v".into()), 4)]);
+    assert_eq!(d.create_output_topic("dropped", s(), s()).read_records_to_list().unwrap().len(), 1);
+}
