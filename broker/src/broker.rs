@@ -186,9 +186,10 @@ impl TxnLog for TxnWriter {
 
     fn write_marker(&self, tp: &TopicPartition, producer: (i64, i16), kind: ControlType, now_ms: i64) -> Result<Option<i64>> {
         let inner = self.0.upgrade().ok_or(Error::Shutdown)?;
-        let Ok(p) = inner.partition(&tp.topic, tp.partition) else { return Ok(None) };
+        let Ok(t) = inner.topic(&tp.topic) else { return Ok(None) };
+        let Some(p) = t.partition(tp.partition) else { return Ok(None) };
         let offset = p.write_marker(producer.0, producer.1, kind, 0, now_ms)?;
-        inner.notify_append();
+        inner.notify_append(&t);
         Ok(Some(offset))
     }
 
@@ -461,13 +462,16 @@ impl Broker {
     /// # Errors
     /// See [`Partition`]'s checks: corrupt batches, sizes, producer epochs and sequences.
     pub fn produce(&self, topic: &str, partition: i32, batches: &mut [u8]) -> Result<AppendResult> {
-        let p = self.inner.partition(topic, partition)?;
+        let t = self.inner.topic(topic)?;
+        let p = t
+            .partition(partition)
+            .ok_or_else(|| Error::UnknownTopicOrPartition(format!("{topic}-{partition}")))?;
         if topic::is_internal(topic) {
             return Err(Error::InvalidTopic(format!("clients may not write to {topic}")));
         }
         let now = self.inner.now_ms();
         let res = p.append(batches, now)?;
-        self.inner.notify_append();
+        self.inner.notify_append(&t);
         Ok(res)
     }
 
@@ -490,6 +494,16 @@ impl Broker {
     /// wait on it.
     pub fn data_changes(&self) -> watch::Receiver<u64> {
         self.inner.changed.subscribe()
+    }
+
+    /// Wakes when `topic` (any partition of it) is appended to, records or transaction markers,
+    /// and not on appends to other topics. A topic deleted meanwhile never wakes it: waits then
+    /// time out and the next read reports the topic gone.
+    ///
+    /// # Errors
+    /// `UnknownTopicOrPartition`.
+    pub fn topic_changes(&self, topic: &str) -> Result<crate::TopicChanges> {
+        Ok(self.inner.topic(topic)?.changes.subscribe())
     }
 
     /// Batches (records and transaction markers) appended to the partitions of `topic` since
@@ -629,7 +643,9 @@ impl BrokerState {
             .ok_or_else(|| Error::UnknownTopicOrPartition(format!("{topic}-{partition}")))
     }
 
-    pub(crate) fn notify_append(&self) {
+    /// Wakes the readers of `topic` and those of every topic ([`Broker::data_changes`]).
+    pub(crate) fn notify_append(&self, topic: &Topic) {
+        topic.changes.notify();
         self.changed.send_modify(|v| *v = v.wrapping_add(1));
     }
 
@@ -647,6 +663,7 @@ impl BrokerState {
             overrides: RwLock::new(meta.configs.clone()),
             config: RwLock::new(config),
             partitions: RwLock::new(partitions),
+            changes: Default::default(),
         }))
     }
 
@@ -727,6 +744,7 @@ impl BrokerState {
             id: meta.id,
             overrides: RwLock::new(meta.configs),
             config: RwLock::new(config),
+            changes: Default::default(),
         });
         self.topics.write().insert(name.to_owned(), t);
         if let Err(e) = self.save_catalog() {

@@ -12,6 +12,7 @@
 //! ```
 
 pub mod broker;
+pub mod changes;
 pub mod client;
 pub(crate) mod codec;
 pub mod config;
@@ -28,6 +29,7 @@ pub mod topic;
 pub mod txn;
 
 pub use broker::{Broker, OffsetSpec, PartitionInfo, TopicDescription};
+pub use changes::TopicChanges;
 pub use config::{BrokerConfig, CleanupPolicy, TimestampType, TopicConfig};
 pub use dir_lock::DirLock;
 pub use error::{Error, ErrorCode, Result};

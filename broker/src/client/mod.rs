@@ -4,7 +4,6 @@
 
 pub mod admin;
 pub mod assignor;
-mod commit;
 pub mod consumer;
 pub mod consumer_protocol;
 pub mod partitioner;

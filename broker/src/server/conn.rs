@@ -8,29 +8,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::api::{self, Ctx, Reply};
-
-/// Per-connection state.
-#[derive(Debug)]
-pub(crate) struct ConnState {
-    pub(crate) peer: SocketAddr,
-    /// True once SASL succeeded, or from the start when SASL is off.
-    pub(crate) authenticated: bool,
-    /// The mechanism chosen by SaslHandshake.
-    pub(crate) sasl_mechanism: Option<String>,
-    /// After a SaslHandshake v0 the next frame is a raw SASL token, not a Kafka request.
-    pub(crate) raw_sasl_next: bool,
-}
-
-impl ConnState {
-    pub(crate) fn new(peer: SocketAddr, sasl: bool) -> ConnState {
-        ConnState {
-            peer,
-            authenticated: !sasl,
-            sasl_mechanism: None,
-            raw_sasl_next: false,
-        }
-    }
-}
+use super::session::ConnState;
 
 /// Serves one connection until the client closes it, a bad frame arrives, it idles for
 /// `connections.max.idle.ms`, or the server stops.

@@ -5,8 +5,6 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable};
 
-use super::api::supported_versions;
-
 /// A request whose header has been decoded and whose API and version are supported.
 #[derive(Debug)]
 pub struct Frame {
@@ -56,11 +54,12 @@ impl std::fmt::Display for FrameError {
 impl std::error::Error for FrameError {}
 
 /// Decodes the request header of one frame (the bytes after the size prefix) and checks the API
-/// key and version against what this broker supports.
+/// key and version against `supported` (the version range served per API, `None`: not served;
+/// the broker passes its dispatch table's).
 ///
 /// # Errors
 /// [`FrameError`]: malformed bytes, unknown API keys, unsupported versions.
-pub fn parse_frame(mut frame: Bytes) -> Result<Frame, FrameError> {
+pub fn parse_frame(mut frame: Bytes, supported: fn(ApiKey) -> Option<(i16, i16)>) -> Result<Frame, FrameError> {
     if frame.len() < 8 {
         return Err(FrameError::Malformed(format!("frame of {} bytes is too short", frame.len())));
     }
@@ -71,7 +70,7 @@ pub fn parse_frame(mut frame: Bytes) -> Result<Frame, FrameError> {
         api_key: key,
         correlation_id,
     })?;
-    let Some((min, max)) = supported_versions(api_key) else {
+    let Some((min, max)) = supported(api_key) else {
         return Err(FrameError::UnknownApiKey { api_key: key, correlation_id });
     };
     if version < min || version > max {

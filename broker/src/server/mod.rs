@@ -17,6 +17,7 @@ pub mod wire_client;
 mod config;
 mod conn;
 mod memory;
+mod session;
 pub mod frame;
 #[cfg(test)]
 mod tests;

@@ -167,6 +167,9 @@ async fn consumed_offsets_commit_with_the_transaction_and_survive_restart() {
         // An open transaction at "crash" time stays invisible after restart.
         p.begin_transaction().unwrap();
         send_all(&p, &["pending"]).await;
+        // Release the data directory now: dropping the handles alone leaves it locked for as
+        // long as the producer's linger task, running on another worker, still holds the broker.
+        b.shutdown().await;
     }
     let b = broker(dir.path()).await;
     let admin = Admin::new(b.clone());

@@ -536,13 +536,13 @@ impl SourceReader {
 
     /// Reads and publishes until the feed stops or the topic cannot be read.
     fn run(mut self, feed: &Feed) {
-        let rt = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
-            Ok(rt) => rt,
-            Err(e) => return feed.end(Some(format!("cannot start the reader of {}: {e}", feed.source))),
+        // Woken by appends to this source's topic only.
+        let mut changes = match self.broker.topic_changes(&self.topic) {
+            Ok(c) => c,
+            Err(e) => return feed.end(Some(format!("the source {} cannot be read: {e}", feed.source))),
         };
-        let mut changes = self.broker.data_changes();
         loop {
-            changes.borrow_and_update();
+            changes.mark_seen();
             let rows = match self.poll() {
                 Ok(rows) => rows,
                 Err(e) => {
@@ -554,7 +554,7 @@ impl SourceReader {
                 if feed.lock().stopping {
                     return;
                 }
-                let _ = rt.block_on(async { tokio::time::timeout(Duration::from_millis(100), changes.changed()).await });
+                changes.wait_timeout(Duration::from_millis(100));
                 continue;
             }
             if !feed.publish(rows) {

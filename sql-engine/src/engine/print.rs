@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use brook_broker::{Broker, IsolationLevel, OffsetSpec};
+use brook_broker::{Broker, IsolationLevel, OffsetSpec, TopicChanges};
 use bytes::Bytes;
 
 use crate::{Error, Result};
@@ -127,6 +127,8 @@ pub struct TopicFollower {
     broker: Broker,
     topic: String,
     positions: Vec<i64>,
+    /// Wakes a waiting poll on an append to this topic only.
+    changes: TopicChanges,
 }
 
 fn broker_err(e: brook_broker::Error) -> Error {
@@ -146,7 +148,8 @@ impl TopicFollower {
         let positions = (0..partitions)
             .map(|p| broker.list_offset(topic, p, spec, IsolationLevel::ReadCommitted).map(|(o, _)| o).map_err(broker_err))
             .collect::<Result<Vec<i64>>>()?;
-        Ok(TopicFollower { broker: broker.clone(), topic: topic.to_owned(), positions })
+        let changes = broker.topic_changes(topic).map_err(broker_err)?;
+        Ok(TopicFollower { broker: broker.clone(), topic: topic.to_owned(), positions, changes })
     }
 
     /// The records that arrived, waiting up to `timeout` for the first.
@@ -156,6 +159,7 @@ impl TopicFollower {
     pub fn poll(&mut self, timeout: Duration) -> Result<Vec<PrintRecord>> {
         let deadline = Instant::now() + timeout;
         loop {
+            self.changes.mark_seen();
             let mut out = Vec::new();
             for (p, offset) in (0i32..).zip(self.positions.iter_mut()) {
                 let data = self.broker.fetch(&self.topic, p, *offset, 1 << 20, IsolationLevel::ReadCommitted).map_err(broker_err)?;
@@ -169,7 +173,7 @@ impl TopicFollower {
             if !out.is_empty() || now >= deadline {
                 return Ok(out);
             }
-            std::thread::sleep((deadline - now).min(Duration::from_millis(20)));
+            self.changes.wait_timeout(deadline - now);
         }
     }
 }

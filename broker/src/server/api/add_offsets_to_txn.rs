@@ -3,7 +3,7 @@
 use kafka_protocol::messages::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, RequestHeader};
 
 use super::{err_code, Ctx};
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: AddOffsetsToTxnRequest) -> AddOffsetsToTxnResponse {
     let (id, pid, epoch, group) =

@@ -9,7 +9,7 @@ use brook_common::TopicPartition;
 
 use super::{code, Ctx};
 use crate::error::{Error, ErrorCode};
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 
 pub(crate) async fn handle(
     ctx: &Ctx,

@@ -5,7 +5,7 @@ use kafka_protocol::messages::{ApiVersionsRequest, ApiVersionsResponse, RequestH
 
 use super::{Ctx, Reply, SUPPORTED};
 use crate::error::ErrorCode;
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 use crate::server::frame::encode_response;
 
 /// The response body listing every supported API. Tagged fields stay at their defaults, so

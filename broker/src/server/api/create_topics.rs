@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{code, str_bytes, Ctx};
 use crate::config::TOPIC_CONFIG_KEYS;
 use crate::error::{Error, Result};
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, h: &RequestHeader, req: CreateTopicsRequest) -> CreateTopicsResponse {
     let mut resp = CreateTopicsResponse::default();

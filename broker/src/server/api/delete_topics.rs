@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::metadata::by_id;
 use super::{code, str_bytes, topic_name, Ctx};
 use crate::error::ErrorCode;
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, h: &RequestHeader, req: DeleteTopicsRequest) -> DeleteTopicsResponse {
     let targets: Vec<(Option<String>, Uuid)> = if h.request_api_version >= 6 {

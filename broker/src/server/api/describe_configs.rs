@@ -6,7 +6,7 @@ use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse, 
 use super::{code, str_bytes, Ctx};
 use crate::config::TOPIC_CONFIG_KEYS;
 use crate::error::ErrorCode;
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 
 pub(crate) const TOPIC: i8 = 2;
 pub(crate) const BROKER: i8 = 4;

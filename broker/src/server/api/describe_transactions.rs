@@ -7,7 +7,7 @@ use kafka_protocol::messages::{DescribeTransactionsRequest, DescribeTransactions
 
 use super::{str_bytes, topic_name, Ctx};
 use crate::error::ErrorCode;
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 
 pub(crate) async fn handle(
     ctx: &Ctx,

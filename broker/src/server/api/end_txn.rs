@@ -3,7 +3,7 @@
 use kafka_protocol::messages::{EndTxnRequest, EndTxnResponse, RequestHeader};
 
 use super::{err_code, Ctx};
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: EndTxnRequest) -> EndTxnResponse {
     let (id, pid, epoch, commit) = (req.transactional_id.0.to_string(), req.producer_id.0, req.producer_epoch, req.committed);

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use super::{code, Ctx, Reply};
 use crate::error::ErrorCode;
 use crate::partition::IsolationLevel;
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 use crate::server::frame::encode_response;
 
 /// Longest long poll honoured, whatever the client asks.

@@ -4,7 +4,7 @@ use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse, RequestHeader};
 
 use super::{str_bytes, Ctx};
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, h: &RequestHeader, req: FindCoordinatorRequest) -> FindCoordinatorResponse {
     let mut resp = FindCoordinatorResponse::default();

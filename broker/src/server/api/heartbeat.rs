@@ -3,7 +3,7 @@
 use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse, RequestHeader};
 
 use super::Ctx;
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: HeartbeatRequest) -> HeartbeatResponse {
     let code = ctx.broker.groups().heartbeat(

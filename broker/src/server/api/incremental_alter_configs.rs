@@ -9,7 +9,7 @@ use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterC
 use super::describe_configs::TOPIC;
 use super::{code, str_bytes, Ctx};
 use crate::error::{Error, ErrorCode, Result};
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 
 fn changes(ctx: &Ctx, topic: &str, configs: &[kafka_protocol::messages::incremental_alter_configs_request::AlterableConfig]) -> Result<BTreeMap<String, Option<String>>> {
     let current = ctx.broker.describe_topic(topic)?;

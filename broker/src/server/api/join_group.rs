@@ -5,7 +5,7 @@ use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse, RequestHeade
 
 use super::{str_bytes, Ctx};
 use crate::group::JoinGroup;
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, conn: &mut ConnState, h: &RequestHeader, req: JoinGroupRequest) -> JoinGroupResponse {
     let v = h.request_api_version;

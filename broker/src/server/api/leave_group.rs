@@ -4,7 +4,7 @@ use kafka_protocol::messages::leave_group_response::MemberResponse;
 use kafka_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse, RequestHeader};
 
 use super::Ctx;
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, h: &RequestHeader, req: LeaveGroupRequest) -> LeaveGroupResponse {
     let members: Vec<(String, Option<String>)> = if h.request_api_version >= 3 {

@@ -7,7 +7,7 @@ use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse, RequestH
 use super::{code, Ctx};
 use crate::broker::OffsetSpec;
 use crate::partition::IsolationLevel;
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, h: &RequestHeader, req: ListOffsetsRequest) -> ListOffsetsResponse {
     let isolation = if req.isolation_level == 1 {

@@ -4,7 +4,7 @@ use kafka_protocol::messages::list_transactions_response::TransactionState;
 use kafka_protocol::messages::{ListTransactionsRequest, ListTransactionsResponse, ProducerId, RequestHeader, TransactionalId};
 
 use super::{str_bytes, Ctx};
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: ListTransactionsRequest) -> ListTransactionsResponse {
     let mut resp = ListTransactionsResponse::default();

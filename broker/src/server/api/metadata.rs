@@ -7,7 +7,7 @@ use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, Requ
 use uuid::Uuid;
 
 use super::{code, str_bytes, topic_name, Ctx};
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, h: &RequestHeader, req: MetadataRequest) -> MetadataResponse {
     let v = h.request_api_version;

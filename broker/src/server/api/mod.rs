@@ -7,7 +7,7 @@ use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
-use super::conn::ConnState;
+use super::session::ConnState;
 use super::frame::{decode_body, encode_response, parse_frame, FrameError};
 use super::ServerConfig;
 use crate::broker::Broker;
@@ -248,7 +248,7 @@ macro_rules! apis {
         /// # Errors
         /// As [`parse_frame`], plus undecodable bodies.
         pub fn decode_request(frame: Bytes) -> std::result::Result<RequestHeader, FrameError> {
-            let f = parse_frame(frame)?;
+            let f = parse_frame(frame, supported_versions)?;
             let v = f.header.request_api_version;
             let mut body = f.body;
             match f.api_key {
@@ -300,7 +300,7 @@ apis! {
 
 /// Handles one frame (without its size prefix).
 pub(crate) async fn handle_frame(ctx: &Ctx, conn: &mut ConnState, frame: Bytes) -> Reply {
-    let f = match parse_frame(frame) {
+    let f = match parse_frame(frame, supported_versions) {
         Ok(f) => f,
         Err(FrameError::UnsupportedVersion { api_key: ApiKey::ApiVersions, correlation_id, .. }) => {
             return api_versions::unsupported(correlation_id);

@@ -4,7 +4,7 @@ use kafka_protocol::messages::offset_commit_response::{OffsetCommitResponseParti
 use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse, RequestHeader};
 
 use super::Ctx;
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 use crate::ErrorCode;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: OffsetCommitRequest) -> OffsetCommitResponse {

@@ -10,7 +10,7 @@ use kafka_protocol::messages::{GroupId, OffsetFetchRequest, OffsetFetchResponse,
 
 use super::{str_bytes, topic_name, Ctx};
 use crate::group::FetchedOffset;
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 
 fn fetch(ctx: &Ctx, group: &str, topics: Option<Vec<(String, i32)>>, stable: bool) -> Result<Vec<FetchedOffset>, i16> {
     ctx.broker

@@ -7,7 +7,7 @@ use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpoch
 use super::{code, Ctx};
 use crate::broker::OffsetSpec;
 use crate::partition::IsolationLevel;
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 
 pub(crate) async fn handle(
     ctx: &Ctx,

@@ -6,7 +6,7 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse, RequestHeader};
 
 use super::{code, str_bytes, Ctx};
 use crate::error::{Error, ErrorCode};
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: ProduceRequest) -> Option<ProduceResponse> {
     ctx.disk_io(|| append(ctx, req))

@@ -5,7 +5,7 @@ use kafka_protocol::messages::{RequestHeader, SaslAuthenticateRequest, SaslAuthe
 
 use super::{str_bytes, Ctx, Reply};
 use crate::error::ErrorCode;
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 
 /// Checks a PLAIN token (`authzid NUL user NUL password`).
 fn check_plain(ctx: &Ctx, token: &[u8]) -> Result<String, String> {

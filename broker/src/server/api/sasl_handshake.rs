@@ -4,7 +4,7 @@ use kafka_protocol::messages::{RequestHeader, SaslHandshakeRequest, SaslHandshak
 
 use super::{str_bytes, Ctx};
 use crate::error::ErrorCode;
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, conn: &mut ConnState, h: &RequestHeader, req: SaslHandshakeRequest) -> SaslHandshakeResponse {
     let mut resp = SaslHandshakeResponse::default();

@@ -4,7 +4,7 @@ use kafka_protocol::messages::{RequestHeader, SyncGroupRequest, SyncGroupRespons
 
 use super::{str_bytes, Ctx};
 use crate::group::SyncGroup;
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: SyncGroupRequest) -> SyncGroupResponse {
     let sync = SyncGroup {

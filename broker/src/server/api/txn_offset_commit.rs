@@ -6,7 +6,7 @@ use kafka_protocol::messages::txn_offset_commit_response::{
 use kafka_protocol::messages::{RequestHeader, TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 
 use super::{code, Ctx};
-use crate::server::conn::ConnState;
+use crate::server::session::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: TxnOffsetCommitRequest) -> TxnOffsetCommitResponse {
     let offsets = offset_commits!(req.topics);

@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::consumer::Membership;
-use super::TopicPartition;
+use super::membership::Membership;
+use crate::client::TopicPartition;
 use crate::broker::Broker;
 use crate::error::{Error, ErrorCode, Result};
 
 /// The group identity of a consumer, as Kafka's `ConsumerGroupMetadata`: what
-/// [`Producer::send_offsets_to_transaction`](super::Producer::send_offsets_to_transaction) needs
+/// [`Producer::send_offsets_to_transaction`](crate::client::Producer::send_offsets_to_transaction) needs
 /// so that the group coordinator fences the producer of a member that was expelled from the
 /// group (a zombie).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +91,7 @@ impl CommitHandle {
                 (-1, String::new())
             }
         };
-        let commits = super::offset_commits(offsets);
+        let commits = crate::client::offset_commits(offsets);
         let res = self.broker.groups().commit_offsets(
             &group,
             generation,

@@ -1,8 +1,13 @@
 //! The embedded consumer: group membership through the classic protocol with client-side
 //! assignors, positions, auto and manual commits, `read_committed` filtering, pause / resume,
 //! seek, rebalance listeners and a wakeup handle.
+//!
+//! - [`ConsumerConfig`] (`config`): the settings, by their Java-client keys.
+//! - `membership`: the group member (JoinGroup / SyncGroup, the leader's assignment, heartbeats,
+//!   leaving).
+//! - `commit`: [`CommitHandle`] and [`ConsumerGroupMetadata`], usable from rebalance listeners.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,128 +16,19 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::sync::{watch, Notify};
 
-use super::assignor::{PartitionAssignor, RangeAssignor};
-pub use super::commit::{CommitHandle, ConsumerGroupMetadata};
-use super::consumer_protocol::{Assignment, Subscription, PROTOCOL_TYPE, SUBSCRIPTION_VERSION};
-pub use brook_common::OffsetReset;
+mod commit;
+mod config;
+mod membership;
 
-use super::{parse_ms, TopicPartition};
+pub use brook_common::OffsetReset;
+pub use commit::{CommitHandle, ConsumerGroupMetadata};
+pub use config::ConsumerConfig;
+
+use super::TopicPartition;
 use crate::broker::{Broker, OffsetSpec};
 use crate::error::{Error, ErrorCode, Result};
-use crate::group::{JoinGroup, SyncGroup};
-use crate::partition::IsolationLevel;
 use crate::record::{self, batch, Header};
-
-/// Consumer settings, with the Java client's names and defaults.
-#[derive(Clone)]
-pub struct ConsumerConfig {
-    /// `group.id`; required for `subscribe` and commits.
-    pub group_id: Option<String>,
-    /// `group.instance.id` (static membership).
-    pub group_instance_id: Option<String>,
-    /// `client.id`.
-    pub client_id: String,
-    /// `auto.offset.reset`. Default: latest.
-    pub auto_offset_reset: OffsetReset,
-    /// `enable.auto.commit`. Default: true.
-    pub enable_auto_commit: bool,
-    /// `auto.commit.interval.ms`. Default: 5 s.
-    pub auto_commit_interval: Duration,
-    /// `max.poll.records`. Default: 500.
-    pub max_poll_records: usize,
-    /// `isolation.level`. Default: read_uncommitted.
-    pub isolation_level: IsolationLevel,
-    /// `session.timeout.ms`. Default: 45 s.
-    pub session_timeout: Duration,
-    /// `heartbeat.interval.ms`. Default: 3 s.
-    pub heartbeat_interval: Duration,
-    /// `max.poll.interval.ms`, also the rebalance timeout. Default: 5 minutes.
-    pub max_poll_interval: Duration,
-    /// `max.partition.fetch.bytes`. Default: 1 MiB.
-    pub max_partition_fetch_bytes: usize,
-    /// `partition.assignment.strategy`, in order of preference. Default: range.
-    pub assignors: Vec<Arc<dyn PartitionAssignor>>,
-}
-
-impl std::fmt::Debug for ConsumerConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConsumerConfig")
-            .field("group_id", &self.group_id)
-            .field("client_id", &self.client_id)
-            .field("assignors", &self.assignors.iter().map(|a| a.name().to_owned()).collect::<Vec<_>>())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Default for ConsumerConfig {
-    fn default() -> Self {
-        ConsumerConfig {
-            group_id: None,
-            group_instance_id: None,
-            client_id: "brook-consumer".into(),
-            auto_offset_reset: OffsetReset::Latest,
-            enable_auto_commit: true,
-            auto_commit_interval: Duration::from_secs(5),
-            max_poll_records: 500,
-            isolation_level: IsolationLevel::ReadUncommitted,
-            session_timeout: Duration::from_secs(45),
-            heartbeat_interval: Duration::from_secs(3),
-            max_poll_interval: Duration::from_secs(300),
-            max_partition_fetch_bytes: 1 << 20,
-            assignors: vec![Arc::new(RangeAssignor)],
-        }
-    }
-}
-
-impl ConsumerConfig {
-    /// A config for a group.
-    pub fn with_group(group_id: impl Into<String>) -> ConsumerConfig {
-        ConsumerConfig {
-            group_id: Some(group_id.into()),
-            ..Default::default()
-        }
-    }
-
-    /// Applies Java-client property keys.
-    ///
-    /// # Errors
-    /// [`Error::InvalidConfig`] for an unknown key or a bad value.
-    pub fn set(&mut self, key: &str, value: &str) -> Result<&mut Self> {
-        let bad = || Error::InvalidConfig(format!("invalid value {value:?} for {key}"));
-        match key {
-            "group.id" => self.group_id = Some(value.into()),
-            "group.instance.id" => self.group_instance_id = Some(value.into()),
-            "client.id" => self.client_id = value.into(),
-            "auto.offset.reset" => {
-                self.auto_offset_reset = value.parse().map_err(|_| bad())?
-            }
-            "enable.auto.commit" => self.enable_auto_commit = value.parse().map_err(|_| bad())?,
-            "auto.commit.interval.ms" => self.auto_commit_interval = parse_ms(key, value)?,
-            "max.poll.records" => self.max_poll_records = value.parse().map_err(|_| bad())?,
-            "isolation.level" => {
-                self.isolation_level = match value {
-                    "read_committed" => IsolationLevel::ReadCommitted,
-                    "read_uncommitted" => IsolationLevel::ReadUncommitted,
-                    _ => return Err(bad()),
-                }
-            }
-            "session.timeout.ms" => self.session_timeout = parse_ms(key, value)?,
-            "heartbeat.interval.ms" => self.heartbeat_interval = parse_ms(key, value)?,
-            "max.poll.interval.ms" => self.max_poll_interval = parse_ms(key, value)?,
-            "max.partition.fetch.bytes" => self.max_partition_fetch_bytes = value.parse().map_err(|_| bad())?,
-            "partition.assignment.strategy" => {
-                let mut v: Vec<Arc<dyn PartitionAssignor>> = Vec::new();
-                for name in value.split(',').map(str::trim) {
-                    v.push(super::assignor_by_name(name).ok_or_else(bad)?);
-                }
-                self.assignors = v;
-            }
-            "bootstrap.servers" | "key.deserializer" | "value.deserializer" => {}
-            _ => return Err(Error::InvalidConfig(format!("unknown consumer config {key:?}"))),
-        }
-        Ok(self)
-    }
-}
+use membership::Membership;
 
 /// A consumed record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,16 +72,6 @@ impl WakeupHandle {
         self.flag.store(true, Ordering::SeqCst);
         self.notify.notify_waiters();
     }
-}
-
-/// A consumer's group membership, shared with its heartbeat task and commit handles.
-#[derive(Debug, Default)]
-pub(super) struct Membership {
-    pub(super) member_id: String,
-    pub(super) generation: i32,
-    pub(super) needs_rejoin: bool,
-    /// Subscribed (group member) rather than manually assigned.
-    pub(super) subscribed: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -727,7 +613,7 @@ impl Consumer {
         }
         self.assigned.clear();
         self.buffer.clear();
-        let join = join_and_sync(self.broker.clone(), self.config.clone(), self.member.clone(), group, topics.clone());
+        let join = membership::join_and_sync(self.broker.clone(), self.config.clone(), self.member.clone(), group, topics.clone());
         match self.nonblocking.as_mut() {
             Some(nb) => {
                 let ready = nb.ready.clone();
@@ -763,28 +649,14 @@ impl Consumer {
         if let Some(h) = self.heartbeat.take() {
             h.abort();
         }
-        let member = Arc::downgrade(&self.member);
-        let groups = self.broker.groups().clone();
-        let every = self.config.heartbeat_interval;
-        let instance = self.config.group_instance_id.clone();
-        let notify = self.wakeup.notify.clone();
-        self.heartbeat = Some(tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                let Some(member) = member.upgrade() else { return };
-                let (generation, member_id) = {
-                    let m = member.lock();
-                    (m.generation, m.member_id.clone())
-                };
-                let code = groups.heartbeat(&group, generation, &member_id, instance.as_deref());
-                if code != ErrorCode::None {
-                    member.lock().needs_rejoin = true;
-                    // Wake a waiting poll so it rejoins promptly.
-                    notify.notify_waiters();
-                    return;
-                }
-            }
-        }));
+        self.heartbeat = Some(membership::spawn_heartbeat(
+            &self.member,
+            self.broker.groups().clone(),
+            group,
+            self.config.heartbeat_interval,
+            self.config.group_instance_id.clone(),
+            self.wakeup.notify.clone(),
+        ));
     }
 
     /// Commits (with auto commit on), leaves the group at once and stops heartbeating.
@@ -814,131 +686,11 @@ impl Consumer {
             if self.config.enable_auto_commit {
                 let _ = self.commit_sync();
             }
-            if let Some(group) = self.config.group_id.clone() {
-                let member_id = self.member.lock().member_id.clone();
-                if !member_id.is_empty() {
-                    self.broker
-                        .groups()
-                        .leave_group(&group, &[(member_id, self.config.group_instance_id.clone())]);
-                }
+            if let Some(group) = self.config.group_id.as_deref() {
+                membership::leave(&self.broker, group, &self.member, self.config.group_instance_id.clone());
             }
         }
     }
-}
-
-/// JoinGroup and SyncGroup until the member has an assignment; returns it. Updates the
-/// membership (member id, generation) as it goes. Owns what it uses, so it can run as a task.
-async fn join_and_sync(
-    broker: Broker,
-    config: ConsumerConfig,
-    member: Arc<Mutex<Membership>>,
-    group: String,
-    topics: Vec<String>,
-) -> Result<Vec<TopicPartition>> {
-    let groups = broker.groups().clone();
-    loop {
-        let member_id = member.lock().member_id.clone();
-        let owned = Vec::new();
-        let protocols = config
-            .assignors
-            .iter()
-            .map(|a| {
-                let mut s = Subscription::new(topics.iter().cloned());
-                s.owned_partitions = owned.clone();
-                (a.name().to_owned(), s.encode(SUBSCRIPTION_VERSION))
-            })
-            .collect();
-        let join = groups
-            .join_group(JoinGroup {
-                group_id: group.clone(),
-                session_timeout_ms: config.session_timeout.as_millis() as i32,
-                rebalance_timeout_ms: config.max_poll_interval.as_millis() as i32,
-                member_id,
-                group_instance_id: config.group_instance_id.clone(),
-                protocol_type: PROTOCOL_TYPE.to_owned(),
-                protocols,
-                client_id: config.client_id.clone(),
-                client_host: "/127.0.0.1".to_owned(),
-                require_known_member_id: true,
-            })
-            .await;
-        match join.error {
-            ErrorCode::None => {}
-            ErrorCode::MemberIdRequired => {
-                member.lock().member_id = join.member_id;
-                continue;
-            }
-            ErrorCode::UnknownMemberId => {
-                member.lock().member_id.clear();
-                continue;
-            }
-            ErrorCode::RebalanceInProgress => continue,
-            code => return Err(Error::kafka(code, format!("JoinGroup for {group} failed"))),
-        }
-        {
-            let mut m = member.lock();
-            m.member_id = join.member_id.clone();
-            m.generation = join.generation_id;
-        }
-        let assignments = if join.leader == join.member_id {
-            assign_as_leader(&broker, &config, &join)?
-        } else {
-            Vec::new()
-        };
-        let sync = groups
-            .sync_group(SyncGroup {
-                group_id: group.clone(),
-                generation: join.generation_id,
-                member_id: join.member_id.clone(),
-                instance_id: config.group_instance_id.clone(),
-                protocol_type: join.protocol_type.clone(),
-                protocol_name: join.protocol_name.clone(),
-                assignments,
-            })
-            .await;
-        match sync.error {
-            ErrorCode::None => {}
-            ErrorCode::RebalanceInProgress | ErrorCode::IllegalGeneration => continue,
-            ErrorCode::UnknownMemberId => {
-                member.lock().member_id.clear();
-                continue;
-            }
-            code => return Err(Error::kafka(code, format!("SyncGroup for {group} failed"))),
-        }
-        let assignment = Assignment::decode(&sync.assignment)?;
-        return Ok(assignment.topic_partitions().into_iter().map(|(t, p)| TopicPartition::new(t, p)).collect());
-    }
-}
-
-fn assign_as_leader(broker: &Broker, config: &ConsumerConfig, join: &crate::group::JoinGroupResult) -> Result<Vec<(String, Vec<u8>)>> {
-    let name = join.protocol_name.clone().unwrap_or_default();
-    let assignor = config
-        .assignors
-        .iter()
-        .find(|a| a.name() == name)
-        .ok_or_else(|| Error::kafka(ErrorCode::InconsistentGroupProtocol, format!("no assignor {name}")))?;
-    let mut subs = BTreeMap::new();
-    let mut topics = BTreeSet::new();
-    for m in &join.members {
-        let s = Subscription::decode(&m.metadata)?;
-        topics.extend(s.topics.iter().cloned());
-        subs.insert(m.member_id.clone(), s);
-    }
-    let mut counts = BTreeMap::new();
-    for t in topics {
-        if let Ok(n) = broker.partition_count(&t, true) {
-            counts.insert(t, n);
-        }
-    }
-    let plan = assignor.assign(&counts, &subs);
-    Ok(join
-        .members
-        .iter()
-        .map(|m| {
-            let tps = plan.get(&m.member_id).cloned().unwrap_or_default();
-            (m.member_id.clone(), Assignment::from_partitions(&tps).encode(super::consumer_protocol::ASSIGNMENT_VERSION))
-        })
-        .collect())
 }
 
 impl Drop for Consumer {
