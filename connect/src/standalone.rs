@@ -142,7 +142,7 @@ impl StandaloneWorker {
     /// A connector that does not start (unknown class, bad config) stops the worker before any
     /// task runs; the first task that failed otherwise.
     pub async fn run(self, connectors: Vec<Config>, stop: watch::Receiver<bool>) -> Result<()> {
-        let mut tasks = Vec::new();
+        let mut ready = Vec::new();
         let mut started = Vec::new();
         let mut names = std::collections::BTreeSet::new();
         for props in connectors {
@@ -174,7 +174,7 @@ impl StandaloneWorker {
                     Connector::Source(c) => {
                         let mut task = c.task();
                         task.start(&task_config, &self.offsets.lock().reader(&name))?;
-                        tasks.push(tokio::spawn(run_source(ctx, task, self.offsets.clone())));
+                        ready.push(Ready::Source(ctx, task));
                     }
                     Connector::Sink(c) => {
                         let topics: Vec<String> = task_config.get("topics").map(|t| t.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default();
@@ -183,13 +183,22 @@ impl StandaloneWorker {
                         }
                         let mut task = c.task();
                         task.start(&task_config)?;
-                        tasks.push(tokio::spawn(run_sink(ctx, task, topics)));
+                        ready.push(Ready::Sink(ctx, task, topics));
                     }
                 }
             }
             tracing::info!(connector = %name, class = %class, "connector started");
             started.push((name, connector));
         }
+        // Every connector and task started: only now run them, so a bad connector config
+        // leaves nothing running.
+        let tasks: Vec<_> = ready
+            .into_iter()
+            .map(|r| match r {
+                Ready::Source(ctx, task) => tokio::spawn(run_source(ctx, task, self.offsets.clone())),
+                Ready::Sink(ctx, task, topics) => tokio::spawn(run_sink(ctx, task, topics)),
+            })
+            .collect();
         let mut first_err = None;
         for t in tasks {
             let r = t.await.unwrap_or_else(|e| Err(Error::Config(format!("a connector task panicked: {e}"))));
@@ -206,6 +215,12 @@ impl StandaloneWorker {
         }
         first_err.map_or(Ok(()), Err)
     }
+}
+
+/// A started task, not yet running.
+enum Ready {
+    Source(TaskCtx, Box<dyn SourceTask>),
+    Sink(TaskCtx, Box<dyn SinkTask>, Vec<String>),
 }
 
 struct Converters {
@@ -268,7 +283,10 @@ async fn run_source(mut ctx: TaskCtx, mut task: Box<dyn SourceTask>, offsets: Ar
     }
     .await;
     task.stop();
-    tracing::info!(connector = %ctx.name, task = ctx.id, ok = result.is_ok(), "source task stopped");
+    match &result {
+        Ok(()) => tracing::info!(connector = %ctx.name, task = ctx.id, "source task stopped"),
+        Err(e) => tracing::error!(connector = %ctx.name, task = ctx.id, error = %e, "source task failed"),
+    }
     result
 }
 
@@ -326,6 +344,9 @@ async fn run_sink(ctx: TaskCtx, mut task: Box<dyn SinkTask>, topics: Vec<String>
     .await;
     task.stop();
     consumer.close().await;
-    tracing::info!(connector = %ctx.name, task = ctx.id, ok = result.is_ok(), "sink task stopped");
+    match &result {
+        Ok(()) => tracing::info!(connector = %ctx.name, task = ctx.id, "sink task stopped"),
+        Err(e) => tracing::error!(connector = %ctx.name, task = ctx.id, error = %e, "sink task failed"),
+    }
     result
 }
