@@ -406,23 +406,38 @@ impl BrokerConfig {
         Ok(())
     }
 
-    /// Parses a Java-properties file body (`key=value` lines, `#` comments).
+    /// Applies a Java-properties file body (`key=value` lines, `#` comments), read with
+    /// [`parse_properties`].
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] for a line without `=`, an unknown key or a bad value.
     pub fn apply_properties(&mut self, text: &str) -> Result<()> {
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
-                continue;
-            }
-            let (k, v) = line.split_once('=').ok_or_else(|| {
-                Error::InvalidConfig(format!("line {}: expected key=value, got {line:?}", n + 1))
-            })?;
-            self.set(k.trim(), v.trim())?;
+        for (_, k, v) in parse_properties(text)? {
+            self.set(k, v)?;
         }
         Ok(())
     }
+}
+
+/// The `key=value` pairs of a Java-properties file body, trimmed, each with its line number
+/// (from 1); blank lines and `#` or `!` comments are skipped. `brook server` reads its
+/// `--config` file with it, handing each key to the server or the broker config.
+///
+/// # Errors
+/// [`Error::InvalidConfig`] for a line without `=`, naming the line.
+pub fn parse_properties(text: &str) -> Result<Vec<(usize, &str, &str)>> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+            continue;
+        }
+        let (k, v) = line
+            .split_once('=')
+            .ok_or_else(|| Error::InvalidConfig(format!("line {}: expected key=value, got {line:?}", n + 1)))?;
+        out.push((n + 1, k.trim(), v.trim()));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -115,7 +115,7 @@ pub async fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> anyh
         Command::ConsumerGroups(a) => groups::run(a, out).await,
         Command::ProducerPerfTest(a) => perf::producer(a, out).await,
         Command::ConsumerPerfTest(a) => perf::consumer(a, out).await,
-        Command::Sql(a) => sql::run(a, out).await,
+        Command::Sql(a) => sql::run(a, input, out).await,
         Command::TestRunner(a) => test_runner::run(a, out),
         Command::Datagen(a) => datagen::run(a, out).await,
         Command::Connect(a) => connect::run(a).await,

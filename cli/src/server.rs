@@ -72,15 +72,9 @@ pub fn configs(args: &ServerArgs) -> anyhow::Result<(BrokerConfig, ServerConfig)
     };
     if let Some(path) = &args.config {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
-                continue;
-            }
-            let (k, v) = line
-                .split_once('=')
-                .with_context(|| format!("{}:{}: expected key=value", path.display(), n + 1))?;
-            apply(k.trim(), v.trim()).with_context(|| format!("{}:{}", path.display(), n + 1))?;
+        let lines = brook_broker::config::parse_properties(&text).with_context(|| format!("{}", path.display()))?;
+        for (n, k, v) in lines {
+            apply(k, v).with_context(|| format!("{}:{n}", path.display()))?;
         }
     }
     for (k, v) in crate::parse_kv("--override", &args.overrides)? {
@@ -283,6 +277,11 @@ mod tests {
         let bad = ServerArgs { listen: Some("nope".into()), ..args.clone() };
         let err = crate::report(&configs(&bad).unwrap_err());
         assert!(err.starts_with("invalid --listen address \"nope\": expected HOST:PORT, e.g. 127.0.0.1:9092"), "{err}");
+        let broken = dir.path().join("broken.properties");
+        std::fs::write(&broken, "num.partitions=3\noops\n").unwrap();
+        let bad = ServerArgs { config: Some(broken.clone()), overrides: vec![], ..args.clone() };
+        let err = crate::report(&configs(&bad).unwrap_err());
+        assert!(err.starts_with(&format!("{}: invalid config: line 2: expected key=value", broken.display())), "{err}");
         let bad = ServerArgs { config: Some(dir.path().join("missing")), ..args };
         assert!(configs(&bad).unwrap_err().to_string().starts_with("cannot read"));
     }

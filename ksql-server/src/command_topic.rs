@@ -2,36 +2,66 @@
 //! accepted statement that changes the catalog (`CREATE`, `DROP`, `ALTER`, `CREATE ... AS
 //! SELECT`, `INSERT INTO ... SELECT`, `TERMINATE`, `CREATE TYPE`, `DROP TYPE`) is appended as
 //! ksqlDB's `Command` (JSON: the statement, the properties in force, and its plan; see
-//! [`brook_sql_engine::plan::command`]) keyed by its `commandId` (`stream/`S`/create`), and
-//! applied in order when the server starts: the catalog and the queries are rebuilt from the
-//! recorded plans, not by planning the statements again, so every query keeps its id (and so
-//! its application id, committed offsets and state) and its semantics.
+//! [`brook_sql_engine::plan::command`]) keyed by its `commandId` (`stream/`S`/create`).
+//!
+//! Every server of a service id consumes the topic for as long as it runs, in order, each
+//! record once: on start it applies every record ([`CommandTopic::catch_up`] from the
+//! beginning), then it polls for records appended by the other servers (the poller of
+//! [`crate::KsqlServer::serve`]) and catches up before it runs a request's statements. The
+//! catalog and the queries are rebuilt from the recorded plans, not by planning the
+//! statements again, so every query keeps its id (and so its application id, committed
+//! offsets and state) and its semantics on every server. A server runs its own statements
+//! at once and skips the records it wrote (it knows their offsets) when it reads them back.
+//! The `commandSequenceNumber` of a command is its offset in the topic.
+//!
+//! Where Brook differs from ksqlDB: ksqlDB validates a statement in a sandbox, then writes it
+//! inside a transaction that fences the other servers' writers once it has read the topic to
+//! its end, and every server (the writer too) executes it from the topic. Brook catches up,
+//! runs the statement, then appends it; two servers that accept clashing statements in the
+//! same moment (`CREATE STREAM S` on both) each keep their own, and the other's record is
+//! logged and skipped.
+//!
+//! The topic is created as ksqlDB creates it: `cleanup.policy=delete` with infinite retention
+//! (`retention.ms=-1`), never compacted, so it holds the whole history.
 //!
 //! A record that cannot be decoded or applied is logged and skipped; the server still starts.
 
-use std::collections::BTreeMap;
-
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use brook_sql_engine::cluster::Cluster;
 use brook_sql_engine::engine::OutputRecord;
-use brook_sql_engine::plan::command::Command;
+use brook_sql_engine::plan::command::{Command, DdlCommand};
 use brook_sql_engine::Engine;
 
 use crate::{Error, Result};
+
+/// `commandId` -> status message, for `/status` (the commands this server ran or applied).
+pub(crate) type Statuses = Arc<Mutex<HashMap<String, String>>>;
+
+/// Where this server is in the topic.
+#[derive(Debug, Default)]
+struct Position {
+    /// The offset of the next record to apply.
+    next: i64,
+    /// Offsets at or past `next` of the records this server wrote (and so already ran).
+    own: BTreeSet<i64>,
+}
 
 /// The command topic on the engine's cluster.
 #[derive(Debug)]
 pub(crate) struct CommandTopic {
     cluster: Arc<dyn Cluster>,
     topic: String,
+    position: Mutex<Position>,
+    statuses: Statuses,
 }
 
 fn cluster_err(e: brook_sql_engine::Error) -> Error {
     Error::Generic { code: crate::error::SERVER_ERROR, message: format!("command topic: {e}") }
 }
 
-/// What replaying the topic did.
+/// What one catch-up did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Replayed {
     pub(crate) applied: usize,
@@ -39,50 +69,125 @@ pub(crate) struct Replayed {
 }
 
 impl CommandTopic {
-    /// Opens the topic of `service_id`, creating it with one partition.
-    pub(crate) fn open(cluster: Arc<dyn Cluster>, service_id: &str) -> Result<Self> {
+    /// Opens the topic of `service_id`, creating it with one partition; nothing is read yet.
+    pub(crate) fn open(cluster: Arc<dyn Cluster>, service_id: &str, statuses: Statuses) -> Result<Self> {
         let topic = format!("_confluent-ksql-{service_id}_command_topic");
         if cluster.partition_count(&topic).map_err(cluster_err)?.is_none() {
-            let configs = BTreeMap::from([("retention.ms".to_owned(), "-1".to_owned())]);
+            let configs = BTreeMap::from([
+                ("cleanup.policy".to_owned(), "delete".to_owned()),
+                ("retention.ms".to_owned(), "-1".to_owned()),
+            ]);
             cluster.create_topic(&topic, 1, &configs).map_err(cluster_err)?;
         }
-        Ok(CommandTopic { cluster, topic })
+        Ok(CommandTopic { cluster, topic, position: Mutex::new(Position::default()), statuses })
     }
 
-    /// Appends a command the engine recorded, keyed by its `commandId`.
-    pub(crate) fn append(&self, command: &Command) -> Result<()> {
+    fn position(&self) -> std::sync::MutexGuard<'_, Position> {
+        self.position.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The offset of the next record to apply: every command before it has been applied here.
+    pub(crate) fn next_offset(&self) -> i64 {
+        self.position().next
+    }
+
+    /// The offset of the latest command this server applied or wrote (0 before any).
+    pub(crate) fn last_offset(&self) -> u64 {
+        let position = self.position();
+        let last = position.own.last().copied().unwrap_or(-1).max(position.next - 1);
+        u64::try_from(last).unwrap_or(0)
+    }
+
+    /// Appends a command this server ran, keyed by its `commandId`, and returns its offset
+    /// (its `commandSequenceNumber`); reading it back will not apply it again.
+    pub(crate) fn append(&self, command: &Command) -> Result<i64> {
         let command_id = crate::json::command_id(&command.statement);
         let value = serde_json::to_vec(command).map_err(|e| Error::bad_request(e.to_string()))?;
         let now = brook_common::now_ms();
         let record = OutputRecord { key: Some(command_id.as_bytes().to_vec()), value: Some(value), timestamp: now, headers: vec![] };
-        self.cluster.append(&self.topic, &[record]).map_err(cluster_err)
+        let offsets = self.cluster.append_offsets(&self.topic, &[record]).map_err(cluster_err)?;
+        let offset = offsets.first().copied().ok_or_else(|| cluster_err(brook_sql_engine::Error::Cluster("no offset for the appended command".into())))?;
+        let mut position = self.position();
+        if offset >= position.next {
+            position.own.insert(offset);
+        }
+        Ok(offset)
     }
 
-    /// Applies every recorded command to `engine`, in order. A record that cannot be decoded
-    /// or applied now is logged (with its index among the topic's records) and skipped, as ksqlDB skips commands it cannot
-    /// execute on replay.
-    pub(crate) fn replay(&self, engine: &mut Engine) -> Result<Replayed> {
-        let records = self.cluster.read_all(&self.topic).map_err(cluster_err)?;
+    /// Whether the topic holds records past the ones applied (asks the cluster; for the
+    /// poller, off the engine thread).
+    pub(crate) fn behind(&self) -> Result<bool> {
+        let end = self.cluster.end_offsets(&self.topic).map_err(cluster_err)?.first().copied().unwrap_or(0);
+        Ok(end > self.next_offset())
+    }
+
+    /// Applies to `engine`, in order, every record past the ones applied, except those this
+    /// server wrote. A record that cannot be decoded or applied is logged (with its offset)
+    /// and skipped, as ksqlDB skips commands it cannot execute. Runs on the engine thread.
+    pub(crate) fn catch_up(&self, engine: &mut Engine) -> Result<Replayed> {
+        let from = self.next_offset();
+        let end = self.cluster.end_offsets(&self.topic).map_err(cluster_err)?.first().copied().unwrap_or(0);
         let mut done = Replayed::default();
-        for (index, r) in records.into_iter().enumerate() {
+        if end <= from {
+            return Ok(done);
+        }
+        let records = self.cluster.read(&self.topic, 0, Some(from).filter(|f| *f > 0)).map_err(cluster_err)?;
+        for (offset, r) in records {
+            {
+                let mut position = self.position();
+                position.next = position.next.max(offset + 1);
+                if position.own.remove(&offset) {
+                    continue;
+                }
+            }
             let Some(value) = r.value else { continue };
             let command: Command = match serde_json::from_slice(&value) {
                 Ok(c) => c,
                 Err(e) => {
-                    tracing::error!(topic = %self.topic, record = index, error = %e, "skipping a command that cannot be decoded");
+                    tracing::error!(topic = %self.topic, offset, error = %e, "skipping a command that cannot be decoded");
                     done.skipped += 1;
                     continue;
                 }
             };
             match engine.apply_command(&command) {
-                Ok(()) => done.applied += 1,
+                Ok(()) => {
+                    done.applied += 1;
+                    let id = crate::json::command_id(&command.statement);
+                    self.statuses.lock().unwrap_or_else(PoisonError::into_inner).insert(id, status_message(&command));
+                }
                 Err(e) => {
-                    tracing::error!(topic = %self.topic, record = index, statement = %command.statement, error = %e, "skipping a command that cannot be applied");
+                    tracing::error!(topic = %self.topic, offset, statement = %command.statement, error = %e, "skipping a command that cannot be applied");
                     done.skipped += 1;
                 }
             }
         }
-        tracing::info!(applied = done.applied, skipped = done.skipped, topic = %self.topic, "replayed the command topic");
+        // Everything before `end` has been read (transaction markers included).
+        let mut position = self.position();
+        position.next = position.next.max(end);
+        let next = position.next;
+        position.own.retain(|o| *o >= next);
+        drop(position);
+        if done != Replayed::default() {
+            tracing::info!(applied = done.applied, skipped = done.skipped, next, topic = %self.topic, "applied commands from the command topic");
+        }
         Ok(done)
+    }
+}
+
+/// The status message of a command applied from the topic, as the statement's own result
+/// words it.
+fn status_message(c: &Command) -> String {
+    let Some(plan) = &c.plan else { return "Query terminated.".into() };
+    if let Some(q) = &plan.query_plan {
+        return format!("Created query with ID {}", q.query_id);
+    }
+    match &plan.ddl_command {
+        Some(DdlCommand::CreateStream(_)) => "Stream created".into(),
+        Some(DdlCommand::CreateTable(_)) => "Table created".into(),
+        Some(DdlCommand::DropSource { source_name, .. }) => format!("Source `{source_name}` was dropped."),
+        Some(DdlCommand::AlterSource { .. }) => "Source altered.".into(),
+        Some(DdlCommand::RegisterType { type_name, .. }) => format!("Registered custom type with name '{type_name}'"),
+        Some(DdlCommand::DropType { type_name }) => format!("Dropped type '{type_name}'"),
+        None => "Executed".into(),
     }
 }

@@ -27,6 +27,9 @@ pub(crate) const PAYLOAD_TOO_LARGE: u32 = 41300;
 pub(crate) const UNSUPPORTED_MEDIA_TYPE: u32 = 41500;
 /// `SERVER_ERROR`.
 pub(crate) const SERVER_ERROR: u32 = 50000;
+/// `COMMAND_QUEUE_CATCHUP_TIMEOUT`: the command of a request's `commandSequenceNumber` was
+/// not applied in time.
+pub(crate) const COMMAND_QUEUE_CATCHUP_TIMEOUT: u32 = 50302;
 /// `SERVER_SHUTTING_DOWN`.
 pub(crate) const SHUTTING_DOWN: u32 = 50303;
 

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use crate::config::StreamsConfig;
 use crate::error::Result;
 
-pub use brook_broker::record::Header;
+pub use brook_common::Header;
 pub use crate::task_id::{AnyTaskId, TaskId};
 
 /// A topic-partition as the runtime and the engine exchange it.

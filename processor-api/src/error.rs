@@ -9,9 +9,21 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// An invalid configuration value.
+    /// A configuration the runtime cannot start with.
     #[error("invalid config: {0}")]
     Config(String),
+    /// A configuration value its key does not take.
+    #[error("invalid value {value:?} for {key}")]
+    InvalidConfig {
+        /// The key.
+        key: String,
+        /// The value given.
+        value: String,
+    },
+    /// A configuration key that is neither a Kafka Streams key Brook knows nor one for the
+    /// clients (`consumer.*`, `producer.*`, ...).
+    #[error("unknown config {0:?}")]
+    UnknownConfig(String),
     /// A topology that does not validate (unknown parent, duplicate name, unconnected store),
     /// or that the cluster cannot run (a missing source topic, partition counts that differ).
     #[error("invalid topology: {0}")]

@@ -15,7 +15,7 @@ pub mod task;
 pub mod test_driver;
 pub mod topology;
 
-pub use config::{HandlerResponse, ProcessingGuarantee, StreamsConfig, UncaughtExceptionResponse};
+pub use config::{ConfigKey, HandlerResponse, ProcessingGuarantee, StreamsConfig, UncaughtExceptionResponse};
 pub use engine::{AnyTaskId, InputRecord, OutputRecord, RecordCollector, SubtopologyInfo, TaskEngine, TaskFactory, TaskId};
 pub use error::{Error, Result, TopologyError};
 

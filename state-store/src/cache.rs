@@ -12,8 +12,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use parking_lot::Mutex;
 
-use crate::state::backend::KeyRange;
-use crate::state::memory::bounds;
+use crate::backend::{bounds, KeyRange};
 
 const NIL: usize = usize::MAX;
 

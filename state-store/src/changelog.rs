@@ -9,8 +9,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::error::Result;
-use crate::state::backend::{Backend, KeyCodec, KeyRange, RawIter};
-use crate::state::{FlushListener, OpenOutcome, RecordContext};
+use crate::backend::{Backend, KeyCodec, Layer, RecordContext};
 
 /// Where changelog records go; the runtime implements it with its producer.
 pub trait ChangelogSink: Send {
@@ -144,9 +143,15 @@ impl LoggingBackend {
     }
 }
 
-impl Backend for LoggingBackend {
-    fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
-        self.inner.get(key)
+/// Logs writes (`put_key` goes through `put`); deletes of expired segments and unlogged
+/// removals are not logged: the changelog's retention drops them (as in Kafka).
+impl Layer for LoggingBackend {
+    fn inner(&self) -> &dyn Backend {
+        &*self.inner
+    }
+
+    fn inner_mut(&mut self) -> &mut dyn Backend {
+        &mut *self.inner
     }
 
     fn put(&mut self, key: Bytes, value: Option<Bytes>) -> Result<()> {
@@ -167,54 +172,5 @@ impl Backend for LoggingBackend {
             }
         }
         self.inner.put_all(entries)
-    }
-
-    fn range(&self, range: &KeyRange, reverse: bool) -> Result<RawIter<'_>> {
-        self.inner.range(range, reverse)
-    }
-
-    fn delete_range(&mut self, range: &KeyRange) -> Result<()> {
-        // Expired segments are not logged: the changelog's retention drops them (as in Kafka).
-        self.inner.delete_range(range)
-    }
-
-    fn remove_unlogged(&mut self, key: Bytes) -> Result<()> {
-        self.inner.remove_unlogged(key)
-    }
-
-    fn approximate_num_entries(&self) -> Result<u64> {
-        self.inner.approximate_num_entries()
-    }
-
-    fn flush(&mut self) -> Result<()> {
-        self.inner.flush()
-    }
-
-    fn commit(&mut self, offset: Option<i64>) -> Result<()> {
-        self.inner.commit(offset)
-    }
-
-    fn committed_offset(&self) -> Option<i64> {
-        self.inner.committed_offset()
-    }
-
-    fn restore_batch(&mut self, entries: Vec<(Bytes, Option<Bytes>)>, last_offset: i64) -> Result<()> {
-        self.inner.restore_batch(entries, last_offset)
-    }
-
-    fn close(&mut self) -> Result<()> {
-        self.inner.close()
-    }
-
-    fn persistent(&self) -> bool {
-        self.inner.persistent()
-    }
-
-    fn open_outcome(&self) -> OpenOutcome {
-        self.inner.open_outcome()
-    }
-
-    fn set_flush_listener(&mut self, listener: FlushListener) -> bool {
-        self.inner.set_flush_listener(listener)
     }
 }

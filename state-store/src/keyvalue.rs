@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 pub use self::typed::{KeyValueReader, ReaderIter, StateSerdes, TypedIter, TypedKeyValueStore};
 use crate::error::Result;
-use crate::state::backend::{Backend, KeyRange};
+use crate::backend::{Backend, KeyRange};
 use crate::state::{backed_state_store, ChangelogRecord, StateStore};
 
 /// Iterator over `(key, value)` pairs; items fail only on I/O or RocksDB errors.

@@ -65,6 +65,7 @@
 //! counts.close().unwrap();
 //! ```
 
+mod backend;
 pub mod cache;
 pub mod changelog;
 pub mod checkpoint;

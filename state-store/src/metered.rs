@@ -12,8 +12,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::error::Result;
-use crate::state::backend::{Backend, KeyRange, RawIter};
-use crate::state::{FlushListener, OpenOutcome};
+use crate::backend::{Backend, KeyRange, Layer, RawIter};
 
 /// Count and total latency of one operation of one store.
 #[derive(Debug, Default)]
@@ -168,7 +167,16 @@ impl MeteredBackend {
     }
 }
 
-impl Backend for MeteredBackend {
+/// Times and counts what it meters; everything else goes straight through.
+impl Layer for MeteredBackend {
+    fn inner(&self) -> &dyn Backend {
+        &*self.inner
+    }
+
+    fn inner_mut(&mut self) -> &mut dyn Backend {
+        &mut *self.inner
+    }
+
     fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
         self.sampled(&self.get, || self.inner.get(key))
     }
@@ -207,18 +215,6 @@ impl Backend for MeteredBackend {
         self.sampled(&self.range, || self.inner.range(range, reverse))
     }
 
-    fn delete_range(&mut self, range: &KeyRange) -> Result<()> {
-        self.inner.delete_range(range)
-    }
-
-    fn remove_unlogged(&mut self, key: Bytes) -> Result<()> {
-        self.inner.remove_unlogged(key)
-    }
-
-    fn approximate_num_entries(&self) -> Result<u64> {
-        self.inner.approximate_num_entries()
-    }
-
     fn flush(&mut self) -> Result<()> {
         let t = Instant::now();
         let r = self.inner.flush();
@@ -237,10 +233,6 @@ impl Backend for MeteredBackend {
         r
     }
 
-    fn committed_offset(&self) -> Option<i64> {
-        self.inner.committed_offset()
-    }
-
     fn restore_batch(&mut self, entries: Vec<(Bytes, Option<Bytes>)>, last_offset: i64) -> Result<()> {
         let t = Instant::now();
         let n = entries.len() as u64;
@@ -249,21 +241,5 @@ impl Backend for MeteredBackend {
         self.restore.record(n, elapsed);
         tracing::trace!(store = %self.store, records = n, last_offset, ?elapsed, "restored batch");
         r
-    }
-
-    fn close(&mut self) -> Result<()> {
-        self.inner.close()
-    }
-
-    fn persistent(&self) -> bool {
-        self.inner.persistent()
-    }
-
-    fn open_outcome(&self) -> OpenOutcome {
-        self.inner.open_outcome()
-    }
-
-    fn set_flush_listener(&mut self, listener: FlushListener) -> bool {
-        self.inner.set_flush_listener(listener)
     }
 }

@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use crate::error::{Error, Result};
 use crate::serde::{SessionKeySchema, Window, Windowed};
-use crate::state::backend::{Backend, KeyCodec, KeyRange};
+use crate::backend::{Backend, KeyCodec, KeyRange};
 use crate::state::{backed_state_store, ChangelogRecord, StateStore};
 use crate::window::segments::{self, raw_key, Segments};
 use crate::window::{scan_segments, WindowedIter};

@@ -1,7 +1,6 @@
 //! What every store shares: the [`StateStore`] trait, the [`StoreContext`] a task opens stores
 //! with, flush listeners, and the builders in [`Stores`].
 
-pub(crate) mod backend;
 mod builder;
 mod env;
 mod manager;
@@ -12,8 +11,6 @@ mod view;
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -23,6 +20,7 @@ pub use self::builder::{
 pub use self::manager::{AnyStore, StateManager};
 pub use self::env::{RocksDbConfig, RocksDbEnv};
 pub use self::view::{ReadOnlyGuard, ReadOnlyView};
+pub use crate::backend::{FlushListener, FlushedRecord, OpenOutcome, RecordContext};
 use crate::cache::ThreadCache;
 use crate::changelog::SharedChangelogSink;
 use crate::error::Result;
@@ -72,30 +70,6 @@ pub trait StateStore: Send + fmt::Debug {
     fn set_flush_listener(&mut self, listener: FlushListener) -> bool;
 }
 
-/// How a store directory was found when the store was opened.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum OpenOutcome {
-    /// Existing data was opened.
-    Opened,
-    /// No data existed (or the store is in memory): restore from the changelog start.
-    Created,
-    /// The directory was corrupted or written by an incompatible version and was wiped: restore
-    /// from the changelog start and ignore any checkpoint for it.
-    Wiped {
-        /// Why it was wiped.
-        reason: String,
-    },
-}
-
-impl OpenOutcome {
-    /// Whether the store is empty and must be restored from the beginning of its changelog.
-    #[must_use]
-    pub fn needs_full_restore(&self) -> bool {
-        !matches!(self, OpenOutcome::Opened)
-    }
-}
-
 /// One record read from a changelog topic, given to [`StateStore::restore_batch`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangelogRecord {
@@ -107,39 +81,6 @@ pub struct ChangelogRecord {
     pub offset: i64,
     /// Record timestamp (used by versioned stores).
     pub timestamp: i64,
-}
-
-/// A record the cache writes to its store on flush or eviction, forwarded downstream.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FlushedRecord {
-    /// The key (windowed stores: `key + start`; sessions: `key + end + start`).
-    pub key: Bytes,
-    /// The new value; `None` for a delete.
-    pub new_value: Option<Bytes>,
-    /// The value in the store before this flush, when it had one.
-    pub old_value: Option<Bytes>,
-    /// Timestamp of the last update of the key.
-    pub timestamp: i64,
-}
-
-/// Callback receiving flushed records (Kafka's `CacheFlushListener`).
-pub type FlushListener = Box<dyn FnMut(FlushedRecord) + Send>;
-
-/// The timestamp of the record being processed, shared by the runtime and the stores of a task;
-/// caching and changelogging layers stamp their records with it.
-#[derive(Debug, Clone, Default)]
-pub struct RecordContext(Arc<AtomicI64>);
-
-impl RecordContext {
-    /// Sets the current record timestamp.
-    pub fn set_timestamp(&self, timestamp: i64) {
-        self.0.store(timestamp, Ordering::Relaxed);
-    }
-    /// The current record timestamp.
-    #[must_use]
-    pub fn timestamp(&self) -> i64 {
-        self.0.load(Ordering::Relaxed)
-    }
 }
 
 /// Everything a task gives the stores it opens: where they live, the thread's cache, the
@@ -297,7 +238,7 @@ macro_rules! backed_state_store {
             fn committed_offset(&self) -> Option<i64> {
                 self.backend.committed_offset()
             }
-            fn open_outcome(&self) -> $crate::state::OpenOutcome {
+            fn open_outcome(&self) -> $crate::backend::OpenOutcome {
                 self.backend.open_outcome()
             }
             fn restore_batch(&mut self, records: &[$crate::state::ChangelogRecord]) -> $crate::Result<()> {

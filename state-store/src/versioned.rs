@@ -7,7 +7,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::error::{Error, Result};
-use crate::state::backend::{Backend, KeyCodec, KeyRange};
+use crate::backend::{Backend, KeyCodec, KeyRange};
 use crate::state::{backed_state_store, ChangelogRecord, StateStore};
 
 /// A value with the timestamp it became valid at.

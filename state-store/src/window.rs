@@ -10,7 +10,7 @@ use bytes::Bytes;
 use self::segments::{raw_key, with_raw_key, Segments};
 use crate::error::{Error, Result};
 use crate::serde::{Window, WindowKeySchema, Windowed};
-use crate::state::backend::{Backend, KeyCodec, KeyRange, RawIter};
+use crate::backend::{Backend, KeyCodec, KeyRange, RawIter};
 use crate::state::{backed_state_store, ChangelogRecord, StateStore};
 
 /// `(window start, value)` pairs of one key.

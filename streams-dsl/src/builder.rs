@@ -5,12 +5,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use brook_processor_api::{Record, SourceOptions, StoreFactory, Topology};
-use brook_state_store::Serde;
+use brook_state_store::{Serde, StateSerdes};
 use bytes::Bytes;
 
 use crate::error::Result;
 use crate::internals::store::TableStore;
-use crate::internals::{resolve_serde, store_getter, timestamped, untimestamped, Change, DslMetrics, BuilderState, Shared};
+use crate::internals::{resolve_serde, store_getter, Change, DslMetrics, BuilderState, Shared};
 use crate::kstream::KStream;
 use crate::ktable::{KTable, TableGetter};
 use crate::options::{Consumed, Materialized};
@@ -139,25 +139,24 @@ impl StreamsBuilder {
         let keys = materialized.keys.clone().unwrap_or(keys);
         let values = materialized.values.clone().unwrap_or(values);
         let builder = materialized.with_logging_disabled().with_caching_disabled().kv_store(&store);
-        let (k2, v2, s2) = (keys.clone(), values.clone(), store.clone());
-        let supplier = move || {
-            let (k, v, s) = (k2.clone(), v2.clone(), s2.clone());
-            crate::internals::processors::StateProcessor {
-                state: (k, v, s),
-                init: |_, _| Ok(()),
-                process: |(k, v, s): &mut (Arc<dyn Serde<K>>, Arc<dyn Serde<V>>, String),
-                          ctx: &mut brook_processor_api::ProcessorContext<'_, (), ()>,
-                          r: Record<Option<K>, Option<V>>| {
-                    let Some(key) = r.key() else { return Ok(()) };
-                    let kb = Bytes::from(k.serialize(s, key)?);
-                    let vb = r.value().as_ref().map(|x| v.serialize(s, x).map(|b| timestamped(b, r.timestamp()))).transpose()?;
-                    ctx.get_global_key_value_store(s)?.put(kb, vb)?;
-                    Ok(())
-                },
-            }
+        // The source topic is the store's changelog: its serdes are called with it, as Kafka's.
+        let serdes = StateSerdes::new(topic, keys, values);
+        let (s2, store_name) = (serdes.clone(), store.clone());
+        let supplier = move || crate::internals::processors::StateProcessor {
+            state: (s2.clone(), store_name.clone()),
+            init: |_, _| Ok(()),
+            process: |(serdes, store): &mut (StateSerdes<K, V>, String),
+                      ctx: &mut brook_processor_api::ProcessorContext<'_, (), ()>,
+                      r: Record<Option<K>, Option<V>>| {
+                let Some(key) = r.key() else { return Ok(()) };
+                let kb = serdes.raw_key(key)?;
+                let vb = r.value().as_ref().map(|x| serdes.raw_timestamped(x, r.timestamp())).transpose()?;
+                ctx.get_global_key_value_store(store)?.put(kb, vb)?;
+                Ok(())
+            },
         };
         self.inner.borrow_mut().with_topology(|t| t.add_global_store(builder, &source, o, &processor, supplier));
-        GlobalKTable { store, keys, values }
+        GlobalKTable { store, serdes }
     }
 
     /// Adds a store that `process` steps can name.
@@ -225,8 +224,7 @@ fn materializer<K: Data, V: Data, F: StoreFactory + 'static>(
 /// key mapper.
 pub struct GlobalKTable<K, V> {
     pub(crate) store: String,
-    pub(crate) keys: Arc<dyn Serde<K>>,
-    pub(crate) values: Arc<dyn Serde<V>>,
+    pub(crate) serdes: StateSerdes<K, V>,
 }
 
 impl<K, V> fmt::Debug for GlobalKTable<K, V> {
@@ -242,10 +240,10 @@ impl<K, V> GlobalKTable<K, V> {
     }
 
     pub(crate) fn lookup(&self, cx: &mut dyn crate::internals::StoreLookup, key: &K) -> brook_processor_api::Result<Option<V>> {
-        let kb = self.keys.serialize(&self.store, key)?;
+        let kb = self.serdes.raw_key(key)?;
         match cx.global_get(&self.store, &kb)? {
             None => Ok(None),
-            Some(b) => Ok(Some(untimestamped(self.values.as_ref(), &self.store, &b)?.0)),
+            Some(b) => Ok(Some(self.serdes.timestamped_from(&b)?.value)),
         }
     }
 }

@@ -15,6 +15,7 @@
 
 mod complete;
 mod describe;
+mod password;
 pub mod render;
 mod repl;
 mod rest;
@@ -37,7 +38,8 @@ use self::repl::{Backend, Embedded, Flow, Session};
 /// Flags of `brook sql`.
 #[derive(Debug, Clone, Args)]
 pub struct SqlArgs {
-    /// A ksqlDB REST server, `http://HOST:PORT` (`brook server` listens on http://127.0.0.1:8088).
+    /// A ksqlDB REST server, `http://HOST:PORT` or `https://HOST:PORT` (`brook server` listens
+    /// on http://127.0.0.1:8088).
     /// Without it the CLI runs the embedded broker and engine on --data-dir.
     #[arg(value_name = "SERVER")]
     pub server: Option<String>,
@@ -65,9 +67,16 @@ pub struct SqlArgs {
     /// The user name for the server's basic authentication (REST mode).
     #[arg(short = 'u', long = "user", value_name = "USER")]
     pub user: Option<String>,
-    /// The password for the server's basic authentication (REST mode).
+    /// The password for the server's basic authentication (REST mode); asked for when -u is
+    /// given without it.
     #[arg(short = 'p', long = "password", value_name = "PASSWORD", requires = "user")]
     pub password: Option<String>,
+    /// A PEM file of CA certificates to trust for an https:// server, besides the Mozilla roots.
+    #[arg(long = "ssl-ca-file", value_name = "PEM")]
+    pub ssl_ca_file: Option<PathBuf>,
+    /// Accept any certificate of an https:// server (self-signed test set-ups only).
+    #[arg(long = "ssl-skip-verify")]
+    pub ssl_skip_verify: bool,
 }
 
 /// A writer for the session's thread: each flush hands the text to the task that owns the real
@@ -118,7 +127,7 @@ fn count_interrupts() -> Arc<AtomicU64> {
     count
 }
 
-pub(crate) async fn run(args: SqlArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+pub(crate) async fn run(args: SqlArgs, input: &mut dyn std::io::BufRead, out: &mut dyn Write) -> anyhow::Result<()> {
     let Some(format) = OutputFormat::parse(&args.output) else {
         bail!("invalid --output {:?}: expected TABULAR or JSON", args.output);
     };
@@ -134,9 +143,13 @@ pub(crate) async fn run(args: SqlArgs, out: &mut dyn Write) -> anyhow::Result<()
     let rt = tokio::runtime::Handle::current();
     let (backend, location) = match &args.server {
         Some(url) => {
-            let (url, user, password, rt) = (url.clone(), args.user.clone(), args.password.clone(), rt.clone());
+            let (url, user, mut password, rt) = (url.clone(), args.user.clone(), args.password.clone(), rt.clone());
+            if let (Some(u), None) = (&user, &password) {
+                password = Some(password::prompt(u, input)?);
+            }
+            let tls = rest::TlsOptions { ca_file: args.ssl_ca_file.clone(), skip_verify: args.ssl_skip_verify };
             // Blocking requests: off the runtime's workers.
-            let client = tokio::task::spawn_blocking(move || rest::RestClient::connect(&url, user, password, rt)).await??;
+            let client = tokio::task::spawn_blocking(move || rest::RestClient::connect(&url, user, password, &tls, rt)).await??;
             let location = format!("{} (HTTP/{})", args.server.as_deref().unwrap_or_default(), if client.http2 { "2" } else { "1.1" });
             (Backend::Rest { client, state: rest::ClientState::default() }, location)
         }

@@ -2,14 +2,17 @@
 //! `POST /ksql`, queries to `POST /query-stream` (rows streamed line by line, stopped with
 //! `POST /close-query`), `PRINT` to `POST /query`; the session's properties and variables travel
 //! with each request (`streamsProperties` / `properties`, `sessionVariables`), as the ksql CLI
-//! sends them. HTTP/2 (prior knowledge) when the server speaks it, HTTP/1.1 otherwise; basic
-//! auth with `-u` / `-p`.
+//! sends them. HTTP/2 (prior knowledge over `http://`, ALPN over `https://`) when the server
+//! speaks it, HTTP/1.1 otherwise; basic auth with `-u` / `-p`. `https://` servers are checked
+//! against the Mozilla roots (webpki-roots) and the CAs of `--ssl-ca-file`, or not at all with
+//! `--ssl-skip-verify`.
 //!
 //! The server's JSON entities are turned back into the engine's [`StatementResult`]s, so both
 //! modes print through one renderer ([`super::render`]).
 //!
 //! Where Brook differs from the ksql CLI: queries use `/query-stream` (the ksql CLI uses
-//! `/query`); a missing password is not prompted for.
+//! `/query`); TLS trust comes from `--ssl-ca-file` (PEM) and `--ssl-skip-verify`, not from the
+//! JVM's trust store and `ssl.truststore.*` of `--config-file`.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc;
@@ -40,6 +43,32 @@ impl ClientState {
     }
 }
 
+/// How an `https://` server's certificate is checked.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct TlsOptions {
+    /// PEM certificates of CAs to trust besides the Mozilla roots.
+    pub(crate) ca_file: Option<std::path::PathBuf>,
+    /// Accept any certificate (for tests and self-signed set-ups only).
+    pub(crate) skip_verify: bool,
+}
+
+impl TlsOptions {
+    fn apply(&self, builder: reqwest::ClientBuilder) -> anyhow::Result<reqwest::ClientBuilder> {
+        let mut builder = builder.use_rustls_tls().danger_accept_invalid_certs(self.skip_verify);
+        if let Some(path) = &self.ca_file {
+            let pem = std::fs::read(path).with_context(|| format!("cannot read --ssl-ca-file {}", path.display()))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).with_context(|| format!("--ssl-ca-file {}: not PEM certificates", path.display()))?;
+            if certs.is_empty() {
+                bail!("--ssl-ca-file {}: no certificate in it", path.display());
+            }
+            for c in certs {
+                builder = builder.add_root_certificate(c);
+            }
+        }
+        Ok(builder)
+    }
+}
+
 /// A connection to a ksqlDB-compatible REST server.
 #[derive(Debug)]
 pub(crate) struct RestClient {
@@ -51,6 +80,18 @@ pub(crate) struct RestClient {
     pub(crate) http2: bool,
     /// `version` of `/info`.
     pub(crate) server_version: String,
+}
+
+/// An error with its causes (`error sending request: ...: invalid peer certificate: UnknownIssuer`).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 /// A failed request: the server's `message` when it sent one.
@@ -69,25 +110,36 @@ fn server_error(status: StatusCode, body: &str) -> anyhow::Error {
 }
 
 impl RestClient {
-    /// Connects to `url` (`http://host:port`), trying HTTP/2 first; reads `/info`.
+    /// Connects to `url` (`http://host:port` or `https://host:port`), trying HTTP/2 first;
+    /// reads `/info`.
     ///
     /// # Errors
-    /// A bad URL, a server that does not answer, refused credentials.
-    pub(crate) fn connect(url: &str, user: Option<String>, password: Option<String>, rt: tokio::runtime::Handle) -> anyhow::Result<Self> {
+    /// A bad URL, an unreadable `--ssl-ca-file`, a server that does not answer or whose
+    /// certificate is not trusted, refused credentials.
+    pub(crate) fn connect(url: &str, user: Option<String>, password: Option<String>, tls: &TlsOptions, rt: tokio::runtime::Handle) -> anyhow::Result<Self> {
         let base = url.trim_end_matches('/').to_owned();
-        let parsed = reqwest::Url::parse(&base).with_context(|| format!("invalid server address {url:?}: expected http://HOST:PORT"))?;
-        if parsed.scheme() != "http" {
-            bail!("invalid server address {url:?}: only http:// is supported");
-        }
+        let parsed = reqwest::Url::parse(&base).with_context(|| format!("invalid server address {url:?}: expected http://HOST:PORT or https://HOST:PORT"))?;
+        let https = match parsed.scheme() {
+            "http" => false,
+            "https" => true,
+            _ => bail!("invalid server address {url:?}: only http:// and https:// are supported"),
+        };
         let user = user.map(|u| (u, password));
         let mut last = None;
-        for http2 in [true, false] {
+        // Over TLS, ALPN picks the version in one attempt.
+        let attempts: &[Option<bool>] = if https { &[None] } else { &[Some(true), Some(false)] };
+        for &http2 in attempts {
             let builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).tcp_nodelay(true);
-            let builder = if http2 { builder.http2_prior_knowledge() } else { builder.http1_only() };
-            let mut client =
-                RestClient { http: builder.build().context("cannot build the HTTP client")?, base: base.clone(), user: user.clone(), rt: rt.clone(), http2, server_version: String::new() };
-            match client.get_json("/info") {
-                Ok(info) => {
+            let builder = match http2 {
+                Some(true) => builder.http2_prior_knowledge(),
+                Some(false) => builder.http1_only(),
+                None => tls.apply(builder)?,
+            };
+            let http = builder.build().context("cannot build the HTTP client")?;
+            let mut client = RestClient { http, base: base.clone(), user: user.clone(), rt: rt.clone(), http2: http2.unwrap_or(false), server_version: String::new() };
+            match client.info() {
+                Ok((info, version)) => {
+                    client.http2 = version == reqwest::Version::HTTP_2;
                     client.server_version = info.pointer("/KsqlServerInfo/version").and_then(Json::as_str).unwrap_or("unknown").to_owned();
                     return Ok(client);
                 }
@@ -96,6 +148,20 @@ impl RestClient {
             }
         }
         Err(last.unwrap_or_else(|| anyhow!("no answer")).context(format!("cannot reach the ksqlDB server at {base}")))
+    }
+
+    /// `GET /info` and the HTTP version it was answered in.
+    fn info(&self) -> anyhow::Result<(Json, reqwest::Version)> {
+        let req = self.request(Method::GET, "/info");
+        self.rt.block_on(async move {
+            let resp = req.send().await.map_err(|e| anyhow!("{}", error_chain(&e)))?;
+            let (status, version) = (resp.status(), resp.version());
+            let body = resp.text().await?;
+            if !status.is_success() {
+                return Err(server_error(status, &body));
+            }
+            Ok((serde_json::from_str(&body)?, version))
+        })
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
@@ -117,10 +183,6 @@ impl RestClient {
             }
             Ok(serde_json::from_str(&body)?)
         })
-    }
-
-    fn get_json(&self, path: &str) -> anyhow::Result<Json> {
-        self.call(self.request(Method::GET, path))
     }
 
     /// `POST /ksql`: the entities of one statement.

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use brook_sql_engine::cluster::{Cluster, EmbeddedCluster, KafkaCluster};
+use brook_sql_engine::engine::OutputRecord;
 use brook_sql_engine::{Engine, EngineConfig, StatementResult, Value};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -148,7 +149,6 @@ fn partitions_of(addr: &str, topic: &str) -> i32 {
 
 /// One scenario of the engine's cluster trait, run on both implementations.
 fn cluster_scenario(c: &dyn Cluster, topic: &str) {
-    use brook_sql_engine::engine::OutputRecord;
     assert_eq!(c.partition_count(topic).unwrap(), None);
     assert!(c.create_topic(topic, 3, &BTreeMap::from([("retention.ms".to_owned(), "-1".to_owned())])).unwrap());
     assert!(!c.create_topic(topic, 3, &BTreeMap::new()).unwrap(), "a second create finds it");
@@ -162,8 +162,14 @@ fn cluster_scenario(c: &dyn Cluster, topic: &str) {
     };
     let records: Vec<OutputRecord> = (0..12).map(|i| record(Some(&format!("k{}", i % 4)), &format!("v{i}"), 1_000 + i)).chain([record(None, "unkeyed", 5)]).collect();
     c.append(topic, &records[..6]).unwrap();
-    c.append(topic, &records[6..]).unwrap();
+    let offsets = c.append_offsets(topic, &records[6..]).unwrap();
     let ends = c.end_offsets(topic).unwrap();
+    // Each record's offset is its place in its partition.
+    let place = |i: usize| {
+        let p = |r: &OutputRecord| r.key.as_deref().map_or(0, |k| brook_broker::client::partitioner::partition_for_key(k, 3));
+        records[..i].iter().filter(|r| p(r) == p(&records[i])).count() as i64
+    };
+    assert_eq!(offsets, (6..records.len()).map(place).collect::<Vec<_>>());
     assert_eq!(ends.iter().sum::<i64>(), 13);
     let mut seen = 0;
     for p in 0..3 {
@@ -446,6 +452,35 @@ fn sql_server(bin: &std::path::Path, dir: &std::path::Path, name: &str, bootstra
 
 const EARLIEST: &str = r#"{"ksql.streams.auto.offset.reset":"earliest","ksql.streams.commit.interval.ms":"100"}"#;
 
+/// Creates `ORDERS` (over `partitions`) and `LARGE` (orders over 100) on the server at `base`;
+/// the answer.
+fn create_orders_and_large(base: &str, partitions: i32) -> serde_json::Value {
+    let props: serde_json::Value = serde_json::from_str(EARLIEST).unwrap();
+    let ksql = format!(
+        "CREATE STREAM ORDERS (ID INT KEY, AMOUNT DOUBLE) WITH (KAFKA_TOPIC='orders', PARTITIONS={partitions}, FORMAT='JSON');
+         CREATE STREAM LARGE AS SELECT ID, AMOUNT FROM ORDERS WHERE AMOUNT > 100;"
+    );
+    let (status, body) = post(&format!("{base}/ksql"), serde_json::json!({ "ksql": ksql, "streamsProperties": props }));
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// Sends order `id` with amount `90 + id` for each of `ids`.
+fn send_orders(p: &BaseProducer, ids: std::ops::Range<i32>) {
+    for id in ids {
+        send(p, "orders", &id.to_string(), &format!(r#"{{"AMOUNT":{}}}"#, 90 + id), 1_000);
+    }
+}
+
+/// Sends orders `ids` and waits until `LARGE` holds those over 100, each once; their ids.
+fn send_orders_and_read_large(p: &BaseProducer, addr: &str, ids: std::ops::Range<i32>) -> Vec<i32> {
+    send_orders(p, ids.clone());
+    let want: Vec<i32> = ids.filter(|id| 90 + id > 100).collect();
+    wait_for("LARGE", || read_committed(addr, "LARGE").len() >= want.len());
+    assert_eq!(self::ids(&read_committed(addr, "LARGE")), want, "each record once, whichever server owns its partition");
+    want
+}
+
 #[test]
 fn brook_server_with_bootstrap_server_runs_only_the_sql_server() {
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_brook"));
@@ -453,16 +488,7 @@ fn brook_server_with_bootstrap_server_runs_only_the_sql_server() {
     let (_broker, addr) = broker_process(bin, dir.path(), 19301);
     let (_sql, base) = sql_server(bin, dir.path(), "sql", &addr, 19302);
 
-    let props: serde_json::Value = serde_json::from_str(EARLIEST).unwrap();
-    let (status, body) = post(
-        &format!("{base}/ksql"),
-        serde_json::json!({
-            "ksql": "CREATE STREAM ORDERS (ID INT KEY, AMOUNT DOUBLE) WITH (KAFKA_TOPIC='orders', PARTITIONS=2, FORMAT='JSON');
-                     CREATE STREAM LARGE AS SELECT ID, AMOUNT FROM ORDERS WHERE AMOUNT > 100;",
-            "streamsProperties": props,
-        }),
-    );
-    assert_eq!(status, 200, "{body}");
+    let body = create_orders_and_large(&base, 2);
     assert_eq!(body[1]["commandStatus"]["status"], "SUCCESS", "{body}");
 
     // The statements went to the command topic on the cluster; the query runs there.
@@ -505,16 +531,7 @@ fn two_sql_servers_with_one_service_id_split_a_querys_partitions() {
     let dir = tempfile::tempdir().unwrap();
     let (_broker, addr) = broker_process(bin, dir.path(), 19311);
     let (_first, base) = sql_server(bin, dir.path(), "sql-1", &addr, 19312);
-    let props: serde_json::Value = serde_json::from_str(EARLIEST).unwrap();
-    let (status, body) = post(
-        &format!("{base}/ksql"),
-        serde_json::json!({
-            "ksql": "CREATE STREAM ORDERS (ID INT KEY, AMOUNT DOUBLE) WITH (KAFKA_TOPIC='orders', PARTITIONS=4, FORMAT='JSON');
-                     CREATE STREAM LARGE AS SELECT ID, AMOUNT FROM ORDERS WHERE AMOUNT > 100;",
-            "streamsProperties": props,
-        }),
-    );
-    assert_eq!(status, 200, "{body}");
+    create_orders_and_large(&base, 4);
     let group = "_confluent-ksql-default_query_CSAS_LARGE_0";
     wait_for("the first server's query in its group", || group_members(&addr, group).len() == 1);
 
@@ -525,10 +542,63 @@ fn two_sql_servers_with_one_service_id_split_a_querys_partitions() {
         members.len() == 2 && members.iter().all(|(_, n)| *n == 2)
     });
     let p = producer(&addr);
-    for id in 0..40 {
-        send(&p, "orders", &id.to_string(), &format!(r#"{{"AMOUNT":{}}}"#, 90 + id), 1_000);
-    }
-    let want: Vec<i32> = (0..40).filter(|id| 90 + id > 100).collect();
-    wait_for("LARGE", || read_committed(&addr, "LARGE").len() >= want.len());
-    assert_eq!(ids(&read_committed(&addr, "LARGE")), want, "each record once, whichever server owns its partition");
+    send_orders_and_read_large(&p, &addr, 0..40);
+}
+
+/// `SHOW QUERIES` on `base`: the ids.
+fn query_ids(base: &str) -> Vec<String> {
+    let (status, body) = post(&format!("{base}/ksql"), serde_json::json!({ "ksql": "SHOW QUERIES;" }));
+    assert_eq!(status, 200, "{body}");
+    body[0]["queries"].as_array().unwrap().iter().map(|q| q["id"].as_str().unwrap().to_owned()).collect()
+}
+
+#[test]
+fn a_statement_on_one_sql_server_reaches_the_others_of_its_service_id() {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_brook"));
+    let dir = tempfile::tempdir().unwrap();
+    let (_broker, addr) = broker_process(bin, dir.path(), 21101);
+    // Both servers run before any statement: the second learns them while it runs.
+    let (_a, a) = sql_server(bin, dir.path(), "sql-a", &addr, 21102);
+    let (_b, b) = sql_server(bin, dir.path(), "sql-b", &addr, 21103);
+    let body = create_orders_and_large(&a, 4);
+    assert_eq!(body[1]["commandSequenceNumber"], 1, "{body}");
+    wait_for("CSAS_LARGE_0 on the second server", || query_ids(&b) == ["CSAS_LARGE_0"]);
+    let (status, body) = post(&format!("{b}/ksql"), serde_json::json!({ "ksql": "SHOW STREAMS;" }));
+    assert_eq!(status, 200, "{body}");
+    let streams: Vec<&str> = body[0]["streams"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(streams, ["KSQL_PROCESSING_LOG", "LARGE", "ORDERS"]);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let status: serde_json::Value = rt.block_on(async { reqwest::get(format!("{b}/status/stream/`LARGE`/create")).await.unwrap().json().await.unwrap() });
+    assert_eq!(status["status"], "SUCCESS", "{status}");
+
+    // The query runs on both, its four partitions split between them; each record is output once.
+    let group = "_confluent-ksql-default_query_CSAS_LARGE_0";
+    wait_for("both servers in the query's group, two partitions each", || {
+        let members = group_members(&addr, group);
+        members.len() == 2 && members.iter().all(|(_, n)| *n == 2)
+    });
+    let p = producer(&addr);
+    let want = send_orders_and_read_large(&p, &addr, 0..40);
+
+    // TERMINATE on the second server stops the query on the first too.
+    let (status, body) = post(&format!("{b}/ksql"), serde_json::json!({ "ksql": "TERMINATE CSAS_LARGE_0;" }));
+    assert_eq!(status, 200, "{body}");
+    let terminated = body[0]["commandSequenceNumber"].as_i64().unwrap();
+    assert_eq!(terminated, 2, "{body}");
+    // With its commandSequenceNumber, the first server answers once it has applied it.
+    let (status, body) = post(&format!("{a}/ksql"), serde_json::json!({ "ksql": "SHOW QUERIES;", "commandSequenceNumber": terminated }));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body[0]["queries"], serde_json::json!([]), "{body}");
+    wait_for("the query's group empty", || group_members(&addr, group).is_empty());
+    send_orders(&p, 40..60);
+    // A new query reads every order: once it has, the terminated one would have too.
+    let (status, body) = post(
+        &format!("{a}/ksql"),
+        serde_json::json!({ "ksql": "CREATE STREAM ALL_ORDERS AS SELECT ID, AMOUNT FROM ORDERS;", "streamsProperties": serde_json::from_str::<serde_json::Value>(EARLIEST).unwrap() }),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body[0]["commandStatus"]["queryId"], "CSAS_ALL_ORDERS_1", "{body}");
+    wait_for("ALL_ORDERS", || read_committed(&addr, "ALL_ORDERS").len() >= 60);
+    assert_eq!(ids(&read_committed(&addr, "LARGE")), want, "nothing more in LARGE once the query was terminated");
+    wait_for("CSAS_ALL_ORDERS_1 on the second server", || query_ids(&b) == ["CSAS_ALL_ORDERS_1"]);
 }

@@ -186,7 +186,7 @@ fn an_unreachable_server_is_named() {
     assert!(err.contains(&format!("cannot reach the ksqlDB server at {url}")), "{err}");
     let (ok, _, err) = sql(&["localhost:8088", "-e", "SHOW STREAMS;"]);
     assert!(!ok);
-    assert!(err.contains("only http:// is supported") || err.contains("expected http://HOST:PORT"), "{err}");
+    assert!(err.contains("only http:// and https:// are supported") || err.contains("expected http://HOST:PORT"), "{err}");
 }
 
 #[test]
@@ -251,4 +251,75 @@ fn the_repl_over_rest_in_a_terminal() {
     }
     t.line("exit");
     t.wait_for("BROOK-EXITED", 1);
+}
+
+#[test]
+fn an_https_server_is_checked_against_the_ca_file_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap().self_signed(&key).unwrap();
+    let (cert_pem, key_pem) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_pem, cert.pem()).unwrap();
+    std::fs::write(&key_pem, key.serialize_pem()).unwrap();
+    let server = Server::start_with(&["--ksql-tls-cert", cert_pem.to_str().unwrap(), "--ksql-tls-key", key_pem.to_str().unwrap()]);
+    let url = server.url.replace("http://127.0.0.1", "https://localhost");
+
+    let (ok, out, err) = sql(&[&url, "--ssl-ca-file", cert_pem.to_str().unwrap(), "-e", "SHOW STREAMS;"]);
+    assert!(ok, "{err}");
+    assert!(out.contains(" KSQL_PROCESSING_LOG "), "{out}");
+    // A self-signed certificate is not among the Mozilla roots.
+    let (ok, _, err) = sql(&[&url, "-e", "SHOW STREAMS;"]);
+    assert!(!ok);
+    assert!(err.contains(&format!("cannot reach the ksqlDB server at {url}")) && err.contains("UnknownIssuer"), "{err}");
+    let (ok, out, err) = sql(&[&url, "--ssl-skip-verify", "-e", "SHOW STREAMS;"]);
+    assert!(ok, "{err}");
+    assert!(out.contains(" KSQL_PROCESSING_LOG "), "{out}");
+    // Plain HTTP to the TLS port, and a CA file that is not PEM.
+    let (ok, _, err) = sql(&[&server.url, "-e", "SHOW STREAMS;"]);
+    assert!(!ok, "{err}");
+    let (ok, _, err) = sql(&[&url, "--ssl-ca-file", key_pem.to_str().unwrap(), "-e", "SHOW STREAMS;"]);
+    assert!(!ok);
+    assert!(err.contains("no certificate in it") || err.contains("not PEM certificates"), "{err}");
+
+    // The REPL over HTTPS speaks HTTP/2 (ALPN).
+    let command = format!("env -u RUST_LOG {} sql {url} --ssl-ca-file {}; echo BROOK-EXITED; sleep 60", env!("CARGO_BIN_EXE_brook"), cert_pem.display());
+    let t = Tmux::start(&command);
+    t.wait_for("ksql>", 1);
+    assert!(t.screen().contains(&format!("located at {url} (HTTP/2)")), "{}", t.screen());
+    t.line("exit");
+    t.wait_for("BROOK-EXITED", 1);
+}
+
+#[test]
+fn the_password_is_asked_for_when_only_the_user_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.properties");
+    std::fs::write(&users, "alice: s3cret,admin\n").unwrap();
+    let server = Server::start_with(&["--ksql-auth", users.to_str().unwrap()]);
+    let command = format!("env -u RUST_LOG {} sql {} -u alice; echo BROOK-EXITED; sleep 60", env!("CARGO_BIN_EXE_brook"), server.url);
+    let t = Tmux::start(&command);
+    t.wait_for("Enter password for alice: ", 1);
+    t.keys(&["-l", "s3cret"]);
+    t.wait_for("Enter password for alice: ******", 1);
+    t.keys(&["Enter"]);
+    t.wait_for("ksql>", 1);
+    assert!(!t.screen().contains("s3cret"), "the password was echoed:\n{}", t.screen());
+    t.line("SHOW STREAMS;");
+    t.wait_for(" KSQL_PROCESSING_LOG ", 1);
+    t.line("exit");
+    t.wait_for("BROOK-EXITED", 1);
+
+    // From a pipe, the first line of standard input.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_brook"))
+        .env_remove("RUST_LOG")
+        .args(["sql", &server.url, "-u", "alice", "-e", "SHOW STREAMS;"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"s3cret\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(" KSQL_PROCESSING_LOG "));
 }

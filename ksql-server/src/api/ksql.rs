@@ -32,7 +32,6 @@ pub(crate) struct KsqlRequest {
     pub(crate) streams_properties: serde_json::Map<String, Json>,
     #[serde(default)]
     pub(crate) session_variables: serde_json::Map<String, Json>,
-    #[allow(dead_code)]
     pub(crate) command_sequence_number: Option<i64>,
 }
 
@@ -62,7 +61,8 @@ fn query_endpoint(text: &str) -> Error {
 /// The entities of a request and the `commandId`s it completed (for `/status`).
 type Outcome = (Vec<Json>, Vec<(String, String)>);
 
-/// Runs every statement of `ksql` (on the engine thread).
+/// Runs every statement of `ksql` (on the engine thread), after the commands other servers
+/// wrote to the command topic, if any.
 fn run(engine: &mut Engine, ksql: &str, seq: &AtomicU64, log: Option<&CommandTopic>) -> Result<Outcome> {
     let statements = match brook_sql_engine::parser::parse(ksql) {
         Ok(s) => s.into_iter().map(|s| (s.text.clone(), Some(s.statement))).collect::<Vec<_>>(),
@@ -73,19 +73,32 @@ fn run(engine: &mut Engine, ksql: &str, seq: &AtomicU64, log: Option<&CommandTop
     if let Some((text, _)) = statements.iter().find(|(_, s)| matches!(s, Some(Statement::Query(_) | Statement::Print { .. }))) {
         return Err(query_endpoint(text));
     }
+    if let Some(log) = log {
+        log.catch_up(engine)?;
+    }
     let mut entities = Vec::new();
     let mut commands = Vec::new();
     for (text, _) in &statements {
         let executed = engine.execute(text);
         // What ran is recorded, even when a later statement of the same text failed.
+        let mut offset = None;
         for command in engine.take_commands() {
-            if let Some(Err(e)) = log.map(|l| l.append(&command)) {
-                return Err(Error::Statement { code: SERVER_ERROR, message: e.to_string(), statement_text: command.statement, entities });
+            match log.map(|l| l.append(&command)) {
+                Some(Err(e)) => return Err(Error::Statement { code: SERVER_ERROR, message: e.to_string(), statement_text: command.statement, entities }),
+                Some(Ok(o)) => offset = Some(o),
+                None => {}
             }
         }
         let results = executed.map_err(|e| statement_error(&e, text, entities.clone()))?;
         for r in &results {
-            let n = if matches!(r, brook_sql_engine::StatementResult::Status(_)) { seq.fetch_add(1, Ordering::Relaxed) + 1 } else { seq.load(Ordering::Relaxed) };
+            let status = matches!(r, brook_sql_engine::StatementResult::Status(_));
+            // Over a command topic the sequence number is the command's offset in it.
+            let n = match (log, offset) {
+                (Some(_), Some(o)) => u64::try_from(o).unwrap_or(0),
+                (Some(l), None) => l.last_offset(),
+                (None, _) if status => seq.fetch_add(1, Ordering::Relaxed) + 1,
+                (None, _) => seq.load(Ordering::Relaxed),
+            };
             match json::statement_entity(text, r, n) {
                 Some(e) => {
                     if let brook_sql_engine::StatementResult::Status(s) = r {
@@ -100,9 +113,37 @@ fn run(engine: &mut Engine, ksql: &str, seq: &AtomicU64, log: Option<&CommandTop
     Ok((entities, commands))
 }
 
+/// Waits (up to 5 s, as ksqlDB's `ksql.server.command.response.timeout.ms`) until this
+/// server has applied the command at offset `n` of the command topic, so a client that wrote
+/// a statement through another server sees its effect here.
+pub(crate) async fn wait_for_command(state: &State, n: i64) -> Result<()> {
+    let Some(log) = state.command_topic.clone() else { return Ok(()) };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        if log.next_offset() > n {
+            return Ok(());
+        }
+        let l = log.clone();
+        state.engine.call(move |e| l.catch_up(e)).await??;
+        if log.next_offset() > n {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(Error::Generic {
+                code: crate::error::COMMAND_QUEUE_CATCHUP_TIMEOUT,
+                message: format!("Timed out while waiting for a previous command to execute. command sequence number: {n}"),
+            });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// The handler.
 pub(crate) async fn handle(state: State, headers: HeaderMap, body: Body) -> Result<Response> {
     let req: KsqlRequest = read_json(body, state.config.max_body_bytes).await?;
+    if let Some(n) = req.command_sequence_number {
+        wait_for_command(&state, n).await?;
+    }
     let props = properties(&req.streams_properties)?;
     let vars = variables(&req.session_variables);
     let seq = Arc::clone(&state.sequence);

@@ -14,6 +14,9 @@ use crate::Result;
 /// The handler.
 pub(crate) async fn handle(state: State, headers: HeaderMap, body: Body) -> Result<Response> {
     let req: KsqlRequest = read_json(body, state.config.max_body_bytes).await?;
+    if let Some(n) = req.command_sequence_number {
+        super::ksql::wait_for_command(&state, n).await?;
+    }
     let props = properties(&req.streams_properties)?;
     let vars = variables(&req.session_variables);
     let started = streaming::start(&state, req.ksql, props, vars, true).await?;

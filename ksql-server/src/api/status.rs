@@ -1,6 +1,7 @@
 //! `GET /status/{commandId}`: `{"status":"SUCCESS","message":...,"queryId":null}` for a command
-//! this server ran. Where Brook differs: statements run synchronously, so every known command
-//! is `SUCCESS`, and commands of an earlier process are unknown (`generic_error` 40400).
+//! this server ran, or applied from the command topic (written by another server of its service
+//! id, or replayed at start). Where Brook differs: statements run synchronously, so every known
+//! command is `SUCCESS`; an unknown one is `generic_error` 40400.
 
 use axum::extract::Path;
 use axum::Json;

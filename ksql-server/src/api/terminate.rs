@@ -25,6 +25,9 @@ struct TerminateArgs {
 
 /// Runs `sql`, recording it in the command topic when it succeeds.
 fn run(engine: &mut Engine, log: Option<&CommandTopic>, sql: &str) -> bool {
+    if let Some(Err(e)) = log.map(|l| l.catch_up(engine)) {
+        tracing::warn!(error = %e, "cannot apply the command topic");
+    }
     let executed = engine.execute(sql);
     for command in engine.take_commands() {
         if let Some(Err(e)) = log.map(|l| l.append(&command)) {
@@ -68,13 +71,19 @@ pub(crate) async fn handle(state: State, body: Body) -> Result<Json<Value>> {
     let args: TerminateArgs = if bytes.is_empty() { TerminateArgs::default() } else { super::read_json(Body::from(bytes), usize::MAX).await? };
     let delete = args.delete_topic_list;
     let log = state.command_topic.clone();
-    state.engine.call(move |e| terminate_cluster(e, log.as_deref(), &delete)).await?;
+    let l = log.clone();
+    state.engine.call(move |e| terminate_cluster(e, l.as_deref(), &delete)).await?;
+    // Over a command topic the sequence number is the last command's offset in it.
+    let seq = match &log {
+        Some(l) => l.last_offset(),
+        None => state.sequence.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+    };
     Ok(Json(json!([{
         "@type": "currentStatus",
         "statementText": "TERMINATE CLUSTER;",
         "commandId": "cluster/`CLUSTER`/terminate",
         "commandStatus": { "status": "SUCCESS", "message": "Cluster terminated", "queryId": null },
-        "commandSequenceNumber": state.sequence.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+        "commandSequenceNumber": seq,
         "warnings": [],
     }])))
 }

@@ -130,3 +130,64 @@ async fn commands_carry_their_plan_and_a_bad_one_is_skipped_on_restart() {
     let ids: Vec<&str> = before[1]["queries"].as_array().unwrap().iter().map(|q| q["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["CSAS_T_0", "CSAS_U_1"]);
 }
+
+/// Runs `ksql` on `srv` until `done` holds of the answer (10 s at most).
+async fn wait_for_answer(srv: &TestServer, ksql: &str, what: &str, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let answer = srv.ksql(ksql).await;
+        if done(&answer) {
+            return answer;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}: {answer}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+fn names(list: &serde_json::Value, field: &str) -> Vec<String> {
+    list.as_array().unwrap().iter().map(|s| s[field].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_of_one_service_id_apply_each_others_commands_as_they_come() {
+    let a = TestServer::start().await;
+    let b = a.beside().await;
+    let created = a
+        .ksql(
+            "CREATE TYPE PRICE AS STRUCT<AMOUNT DOUBLE>;\n\
+             CREATE STREAM S (ID INT KEY, P PRICE) WITH (KAFKA_TOPIC='s', PARTITIONS=2, FORMAT='JSON');\n\
+             CREATE STREAM T AS SELECT ID, P FROM S;",
+        )
+        .await;
+    let sequence: Vec<&serde_json::Value> = created.as_array().unwrap().iter().map(|e| &e["commandSequenceNumber"]).collect();
+    assert_eq!(sequence, [&json!(0), &json!(1), &json!(2)], "the commands' offsets in the command topic");
+
+    // B started before A's statements and applies them while it runs, with no request naming them.
+    let show = "SHOW STREAMS; SHOW TYPES; SHOW QUERIES;";
+    let on_b = wait_for_answer(&b, show, "CSAS_T_0 on B", |v| names(&v[2]["queries"], "id") == ["CSAS_T_0"]).await;
+    assert_eq!(on_b, a.ksql(show).await, "both servers have the same catalog and queries");
+    let (status, _, body) = b.get("/status/stream/`T`/create").await;
+    assert_eq!((status, body), (200, json!({ "status": "SUCCESS", "message": "Created query with ID CSAS_T_0", "queryId": null })));
+
+    // B's statements reach A; with their commandSequenceNumber, A answers only once it has applied them.
+    let stopped = b.ksql("TERMINATE CSAS_T_0; DROP STREAM T; CREATE STREAM U AS SELECT ID, P FROM S;").await;
+    assert_eq!(stopped[2]["commandSequenceNumber"], json!(5), "{stopped}");
+    assert_eq!(stopped[2]["commandStatus"]["queryId"], "CSAS_U_1", "the query ids continue A's: {stopped}");
+    let (status, _, on_a) = a.post("/ksql", &json!({ "ksql": "SHOW QUERIES; SHOW STREAMS;", "commandSequenceNumber": 5 })).await;
+    assert_eq!(status, 200, "{on_a}");
+    assert_eq!(names(&on_a[0]["queries"], "id"), ["CSAS_U_1"]);
+    assert_eq!(names(&on_a[1]["streams"], "name"), ["KSQL_PROCESSING_LOG", "S", "U"]);
+    // Each command was applied once on each server: B did not apply its own records again.
+    assert_eq!(names(&b.ksql("SHOW QUERIES;").await[0]["queries"], "id"), ["CSAS_U_1"]);
+    let (status, _, body) = a.post("/ksql", &json!({ "ksql": "CREATE STREAM V AS SELECT ID, P FROM S;", "commandSequenceNumber": 5 })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body[0]["commandStatus"]["queryId"], "CSAS_V_2", "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_sequence_number_not_reached_times_out() {
+    let srv = TestServer::start().await;
+    let (status, _, body) = srv.post("/ksql", &json!({ "ksql": "SHOW STREAMS;", "commandSequenceNumber": 7 })).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["message"], "Timed out while waiting for a previous command to execute. command sequence number: 7");
+}

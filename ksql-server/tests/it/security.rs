@@ -160,3 +160,54 @@ fn bad_pem_files_are_named() {
     let err = TlsConfig::from_pem_files(&dir.path().join("missing.pem"), &key).unwrap_err().to_string();
     assert!(err.contains("missing.pem"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_queries_over_wss() {
+    use futures::{SinkExt as _, StreamExt as _};
+    use rustls_pki_types::pem::PemObject as _;
+    use tokio_rustls::rustls;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (tls, ca) = certificate(dir.path());
+    let client = reqwest::Client::builder().use_rustls_tls().tls_built_in_root_certs(false).add_root_certificate(ca).build().unwrap();
+    let config = KsqlServerConfig { tls: Some(tls), auth: Some(users(&[])), ..Default::default() };
+    let srv = TestServer::start_with(config, client).await;
+    let ksql = json!({ "ksql": "CREATE STREAM S (ID INT KEY, V STRING) WITH (KAFKA_TOPIC='s', PARTITIONS=1, FORMAT='JSON'); INSERT INTO S (ID, V) VALUES (1, 'wss');" });
+    let resp = srv.client.post(format!("{}/ksql", srv.url)).header("authorization", basic("fred:letmein")).json(&ksql).send().await.unwrap();
+    let (status, _, body) = split(resp).await;
+    assert_eq!(status, 200, "{body}");
+
+    // A WebSocket client over rustls trusting the server's certificate, as a browser would.
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(rustls_pki_types::CertificateDer::from_pem_file(dir.path().join("cert.pem")).unwrap()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions().unwrap().with_root_certificates(roots).with_no_client_auth();
+    let request = json!({ "ksql": "SELECT * FROM S EMIT CHANGES LIMIT 1;", "streamsProperties": { "auto.offset.reset": "earliest" } }).to_string();
+    let url = ws_url(&srv, &request);
+    assert!(url.starts_with("wss://localhost:"), "{url}");
+    let port = reqwest::Url::parse(&url).unwrap().port().unwrap();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let stream = tokio_rustls::TlsConnector::from(Arc::new(tls)).connect(rustls_pki_types::ServerName::try_from("localhost").unwrap(), tcp).await.unwrap();
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url.as_str()).unwrap();
+    req.headers_mut().insert("authorization", basic("fred:letmein").parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::client_async(req, stream).await.unwrap();
+    let mut got = Vec::new();
+    while let Some(msg) = ws.next().await {
+        match msg.unwrap() {
+            Message::Text(t) => got.push(serde_json::from_str::<serde_json::Value>(&t).unwrap()),
+            Message::Close(frame) => {
+                let frame = frame.unwrap();
+                got.push(json!({ "close": u16::from(frame.code), "reason": frame.reason.as_str() }));
+                let _ = ws.close(None).await;
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got[0][0]["name"], "ID", "the schema first: {got:?}");
+    assert_eq!(got[1], json!({ "row": { "columns": [1, "wss"] } }));
+    assert_eq!(got[2], json!({ "close": 1000, "reason": "done" }));
+    let _ = ws.send(Message::Close(None)).await;
+}

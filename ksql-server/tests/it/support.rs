@@ -12,6 +12,8 @@ use serde_json::Value;
 pub(crate) struct TestServer {
     pub(crate) url: String,
     pub(crate) client: reqwest::Client,
+    /// The server, for what the REST API does not show.
+    pub(crate) server: KsqlServer,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     served: Option<tokio::task::JoinHandle<Result<(), brook_ksql_server::Error>>>,
     broker: Broker,
@@ -42,6 +44,11 @@ impl TestServer {
         Self::serve(broker, dir, KsqlServerConfig::default(), self.client.clone()).await
     }
 
+    /// A second server over the same broker (the same service id, its own state directory).
+    pub(crate) async fn beside(&self) -> Self {
+        Self::serve(self.broker.clone(), tempfile::tempdir().unwrap(), KsqlServerConfig::default(), self.client.clone()).await
+    }
+
     async fn serve(broker: Broker, dir: tempfile::TempDir, config: KsqlServerConfig, client: reqwest::Client) -> Self {
         let mut engine = EngineConfig::live(broker.clone(), dir.path().join("state"));
         engine.properties.insert("ksql.streams.commit.interval.ms".into(), "50".into());
@@ -52,10 +59,10 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("{scheme}:{}", listener.local_addr().unwrap().port());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let served = tokio::spawn(server.serve(listener, async move {
+        let served = tokio::spawn(server.clone().serve(listener, async move {
             let _ = stopped.await;
         }));
-        TestServer { url, client, stop: Some(stop), served: Some(served), broker, dir }
+        TestServer { url, client, server, stop: Some(stop), served: Some(served), broker, dir }
     }
 
     /// The broker the server runs on.

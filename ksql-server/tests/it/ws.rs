@@ -132,18 +132,18 @@ async fn closing_the_socket_stops_the_push_query() {
     srv.ksql("INSERT INTO S (ID, NAME, AMOUNT) VALUES (7, 'x', 0.5);").await;
     let Got::Text(row) = next(&mut ws).await else { panic!("no row") };
     assert_eq!(row, json!({ "row": { "columns": [7, "x", 0.5] } }));
-    // The first push query of a fresh server.
-    let id = "transient_S_0";
+    // While the socket is open the query runs: registered for /close-query and reading S.
+    let subscribers = |feeds: Vec<brook_sql_engine::engine::fanout::FeedStats>| feeds.iter().filter(|f| f.source == "S").map(|f| f.subscribers).sum::<usize>();
+    assert_eq!(srv.server.running_push_queries(), ["transient_S_0"]);
+    assert_eq!(subscribers(srv.server.shared_push_feeds().await.unwrap()), 1);
     ws.send(Message::Close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame { code: CloseCode::Normal, reason: "bye".into() }))).await.unwrap();
-    // The server answers the close; then its handler has returned and dropped the query's rows.
     while let Some(Ok(_)) = ws.next().await {}
+    // Then it stops: unregistered, and gone from S's reader.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, _, _) = srv.post("/close-query", &json!({ "queryId": id })).await;
-        if status == 400 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the push query {id} still runs after its socket closed");
+    while !srv.server.running_push_queries().is_empty() || subscribers(srv.server.shared_push_feeds().await.unwrap()) != 0 {
+        assert!(std::time::Instant::now() < deadline, "the push query still runs after its socket closed");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let (status, _, body) = srv.post("/close-query", &json!({ "queryId": "transient_S_0" })).await;
+    assert_eq!((status, body["message"].as_str()), (400, Some("No query with id transient_S_0")));
 }

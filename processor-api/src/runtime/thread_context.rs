@@ -2,7 +2,6 @@
 //! config, the task factory, the topics, the clients; and the settings of the clients a thread
 //! creates.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -27,16 +26,12 @@ pub(crate) struct ThreadContext {
     pub(crate) on_state_change: Arc<dyn Fn() + Send + Sync>,
 }
 
-fn prefixed(config: &StreamsConfig, prefix: &str) -> BTreeMap<String, String> {
-    config.extra.iter().filter_map(|(k, v)| k.strip_prefix(prefix).map(|k| (k.to_owned(), v.clone()))).collect()
-}
-
 pub(crate) fn producer_settings(
     config: &StreamsConfig,
     thread: &str,
     transactional_id: Option<String>,
 ) -> ProducerSettings {
-    let mut overrides = prefixed(config, "producer.");
+    let mut overrides = config.client_overrides_with("producer.");
     if transactional_id.is_some() {
         // Kafka Streams' default for its exactly-once producers is 10 s (the client's is 60 s):
         // a crashed instance's open transaction blocks readers of its partitions for this long
@@ -63,13 +58,13 @@ pub(crate) fn consumer_settings(
     group: bool,
     thread_index: usize,
 ) -> ConsumerSettings {
-    let mut overrides = if group { prefixed(config, "consumer.") } else { prefixed(config, "restore.consumer.") };
+    let mut overrides = if group { config.client_overrides_with("consumer.") } else { config.client_overrides_with("restore.consumer.") };
     if group {
         // Unprefixed, as in Kafka Streams, it applies to the main consumer.
-        if let Some(reset) = config.extra.get("auto.offset.reset") {
+        if let Some(reset) = config.client_overrides.get("auto.offset.reset") {
             overrides.entry("auto.offset.reset".into()).or_insert_with(|| reset.clone());
         }
-        if let Some(id) = config.extra.get("group.instance.id").or_else(|| overrides.get("group.instance.id")).cloned()
+        if let Some(id) = config.client_overrides.get("group.instance.id").or_else(|| overrides.get("group.instance.id")).cloned()
         {
             overrides.insert("group.instance.id".into(), format!("{id}-{thread_index}"));
         }

@@ -62,20 +62,25 @@ impl Cluster for EmbeddedCluster {
         self.broker.delete_topic(topic).map_err(broker_err)
     }
 
-    fn append(&self, topic: &str, records: &[OutputRecord]) -> Result<()> {
+    fn append_offsets(&self, topic: &str, records: &[OutputRecord]) -> Result<Vec<i64>> {
         let partitions = self.broker.partition_count(topic, false).map_err(broker_err)?;
-        // One batch per partition, records in their order.
-        let mut batches: BTreeMap<i32, BatchBuilder> = BTreeMap::new();
+        // One batch per partition, records in their order; each record's place in its batch.
+        let mut batches: BTreeMap<i32, (BatchBuilder, i64)> = BTreeMap::new();
+        let mut places = Vec::with_capacity(records.len());
         for r in records {
             let headers: Vec<Header> = r.headers.iter().map(|(k, v)| Header { key: k.clone(), value: v.clone().map(Bytes::from) }).collect();
-            let b = batches.entry(partition_of(r, partitions)).or_insert_with(|| BatchBuilder::new(Compression::None));
+            let partition = partition_of(r, partitions);
+            let (b, n) = batches.entry(partition).or_insert_with(|| (BatchBuilder::new(Compression::None), 0));
             b.push(r.timestamp, r.key.as_deref(), r.value.as_deref(), &headers);
+            places.push((partition, *n));
+            *n += 1;
         }
-        for (partition, b) in batches {
+        let mut base_offsets = BTreeMap::new();
+        for (partition, (b, _)) in batches {
             let mut batch = b.build().map_err(broker_err)?;
-            self.broker.produce(topic, partition, &mut batch).map_err(broker_err)?;
+            base_offsets.insert(partition, self.broker.produce(topic, partition, &mut batch).map_err(broker_err)?.base_offset);
         }
-        Ok(())
+        Ok(places.into_iter().map(|(p, n)| base_offsets.get(&p).copied().unwrap_or(0) + n).collect())
     }
 
     fn end_offsets(&self, topic: &str) -> Result<Vec<i64>> {

@@ -206,7 +206,7 @@ impl Cluster for KafkaCluster {
         }
     }
 
-    fn append(&self, topic: &str, records: &[OutputRecord]) -> Result<()> {
+    fn append_offsets(&self, topic: &str, records: &[OutputRecord]) -> Result<Vec<i64>> {
         let partitions = self.partition_count(topic)?.ok_or_else(|| unknown_topic(topic))?;
         let mut pending = Vec::with_capacity(records.len());
         for r in records {
@@ -233,14 +233,15 @@ impl Cluster for KafkaCluster {
             };
             pending.push(future);
         }
+        let mut offsets = Vec::with_capacity(pending.len());
         for f in pending {
             match self.block_on(f)? {
-                Ok(Ok(_)) => {}
+                Ok(Ok(delivery)) => offsets.push(delivery.offset),
                 Ok(Err((e, _))) => return Err(kerr(e)),
                 Err(_) => return Err(Error::Cluster(format!("appending to \"{topic}\": the producer was closed"))),
             }
         }
-        Ok(())
+        Ok(offsets)
     }
 
     fn end_offsets(&self, topic: &str) -> Result<Vec<i64>> {

@@ -70,11 +70,20 @@ pub trait Cluster: Send + Sync + fmt::Debug {
     fn delete_topic(&self, topic: &str) -> Result<()>;
 
     /// Appends `records` to `topic`, each to the partition of its key (murmur2, as Kafka's
-    /// default partitioner; no key: partition 0), and returns once they are written.
+    /// default partitioner; no key: partition 0), and returns once they are written with the
+    /// offset each record got (in its partition), in the order of `records`.
     ///
     /// # Errors
     /// [`Error::Cluster`](crate::Error::Cluster): unknown topic, a rejected write.
-    fn append(&self, topic: &str, records: &[OutputRecord]) -> Result<()>;
+    fn append_offsets(&self, topic: &str, records: &[OutputRecord]) -> Result<Vec<i64>>;
+
+    /// [`append_offsets`](Self::append_offsets) without the offsets.
+    ///
+    /// # Errors
+    /// As [`append_offsets`](Self::append_offsets).
+    fn append(&self, topic: &str, records: &[OutputRecord]) -> Result<()> {
+        self.append_offsets(topic, records).map(drop)
+    }
 
     /// The end offset (last stable offset) of every partition of `topic`, in partition order.
     ///

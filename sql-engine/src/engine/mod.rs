@@ -419,7 +419,13 @@ impl Engine {
             if key.starts_with("ksql.") {
                 continue;
             }
-            c.set(key, &v).map_err(|e| Error::Analysis(e.to_string()))?;
+            match c.set(key, &v) {
+                Ok(_) => {}
+                // Client properties ksqlDB accepts unprefixed (`linger.ms`, `fetch.min.bytes`..):
+                // Brook does not apply them.
+                Err(brook_processor_api::Error::UnknownConfig(key)) => tracing::debug!(%key, "property not applied to the query"),
+                Err(e) => return Err(Error::Analysis(e.to_string())),
+            }
         }
         Ok(c)
     }

@@ -8,8 +8,7 @@ use bytes::Bytes;
 
 use super::{DirtyEntry, ThreadCache};
 use crate::error::Result;
-use crate::state::backend::{Backend, KeyCodec, KeyRange, MergeIter, RawIter};
-use crate::state::{FlushListener, FlushedRecord, OpenOutcome, RecordContext};
+use crate::backend::{Backend, FlushListener, FlushedRecord, KeyCodec, KeyRange, Layer, MergeIter, RawIter, RecordContext};
 
 pub(crate) struct CachingBackend {
     inner: Box<dyn Backend>,
@@ -70,7 +69,16 @@ impl CachingBackend {
     }
 }
 
-impl Backend for CachingBackend {
+/// Reads and writes through the cache; `put_all` goes through `put` (the default).
+impl Layer for CachingBackend {
+    fn inner(&self) -> &dyn Backend {
+        &*self.inner
+    }
+
+    fn inner_mut(&mut self) -> &mut dyn Backend {
+        &mut *self.inner
+    }
+
     fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
         if let Some(hit) = self.cache.get(self.ns, key) {
             return Ok(hit);
@@ -108,10 +116,6 @@ impl Backend for CachingBackend {
         self.inner.remove_unlogged(key)
     }
 
-    fn approximate_num_entries(&self) -> Result<u64> {
-        self.inner.approximate_num_entries()
-    }
-
     fn flush(&mut self) -> Result<()> {
         self.flush_cache()?;
         self.inner.flush()
@@ -120,10 +124,6 @@ impl Backend for CachingBackend {
     fn commit(&mut self, offset: Option<i64>) -> Result<()> {
         self.flush_cache()?;
         self.inner.commit(offset)
-    }
-
-    fn committed_offset(&self) -> Option<i64> {
-        self.inner.committed_offset()
     }
 
     fn restore_batch(&mut self, entries: Vec<(Bytes, Option<Bytes>)>, last_offset: i64) -> Result<()> {
@@ -139,14 +139,6 @@ impl Backend for CachingBackend {
         self.cache.clear(self.ns);
         flushed?;
         self.inner.close()
-    }
-
-    fn persistent(&self) -> bool {
-        self.inner.persistent()
-    }
-
-    fn open_outcome(&self) -> OpenOutcome {
-        self.inner.open_outcome()
     }
 
     fn set_flush_listener(&mut self, listener: FlushListener) -> bool {

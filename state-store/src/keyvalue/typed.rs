@@ -114,6 +114,29 @@ impl<K, V> StateSerdes<K, V> {
     pub fn value_from(&self, raw: &[u8]) -> Result<V> {
         self.0.values.deserialize_with(&self.value_ctx(), raw)
     }
+
+    /// Encodes `value` stamped with `timestamp` in Kafka's `ValueAndTimestamp` layout (8-byte
+    /// big-endian timestamp, then the value), as Kafka's
+    /// `ValueAndTimestampSerializer.serialize(topic, value, timestamp)`.
+    ///
+    /// # Errors
+    /// The value serde's errors.
+    pub fn raw_timestamped(&self, value: &V, timestamp: i64) -> Result<Bytes> {
+        let v = self.0.values.serialize_with(&self.value_ctx(), value)?;
+        let mut out = Vec::with_capacity(8 + v.len());
+        out.extend_from_slice(&timestamp.to_be_bytes());
+        out.extend_from_slice(&v);
+        Ok(Bytes::from(out))
+    }
+
+    /// Decodes Kafka's `ValueAndTimestamp` layout.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] when shorter than 8 bytes; the value serde's errors.
+    pub fn timestamped_from(&self, raw: &[u8]) -> Result<ValueAndTimestamp<V>> {
+        let (timestamp, value) = ValueAndTimestamp::split(raw)?;
+        Ok(ValueAndTimestamp { value: self.value_from(value)?, timestamp })
+    }
 }
 
 impl<K: 'static, V: 'static> StateSerdes<K, ValueAndTimestamp<V>> {

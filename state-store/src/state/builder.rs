@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::keyvalue::{BackedKeyValueStore, KeyValueStore};
 use crate::metered::MeteredBackend;
 use crate::session::{SegmentedSessionStore, SessionCodec, SessionStore};
-use crate::state::backend::{Backend, IdentityCodec, KeyCodec};
+use crate::backend::{Backend, IdentityCodec, KeyCodec};
 use crate::state::memory::MemoryBackend;
 #[cfg(feature = "rocksdb")]
 use crate::state::rocksdb::RocksDbBackend;

@@ -1,13 +1,11 @@
 //! The in-memory backend: an ordered `BTreeMap`.
 
 use std::collections::BTreeMap;
-use std::ops::Bound;
 
 use bytes::Bytes;
 
 use crate::error::{Error, Result};
-use crate::state::backend::{Backend, KeyRange, RawIter};
-use crate::state::OpenOutcome;
+use crate::backend::{bounds, Backend, KeyRange, OpenOutcome, RawIter};
 
 #[derive(Debug)]
 pub(crate) struct MemoryBackend {
@@ -24,13 +22,6 @@ impl MemoryBackend {
     fn check(&self) -> Result<()> {
         if self.open { Ok(()) } else { Err(Error::Closed(self.name.clone())) }
     }
-}
-
-pub(crate) fn bounds(range: &KeyRange) -> (Bound<&[u8]>, Bound<&[u8]>) {
-    (
-        range.lo.as_deref().map_or(Bound::Unbounded, Bound::Included),
-        range.hi.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
-    )
 }
 
 impl Backend for MemoryBackend {

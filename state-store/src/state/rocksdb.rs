@@ -16,11 +16,9 @@ use rocksdb::{
 };
 
 use crate::error::{Error, Result};
-use crate::state::backend::{Backend, KeyRange, MergeIter, RawIter};
-use crate::state::memory::bounds;
+use crate::backend::{bounds, Backend, KeyRange, MergeIter, OpenOutcome, RawIter};
 use crate::checkpoint::write_atomically;
 use crate::state::env::RocksDbEnv;
-use crate::state::OpenOutcome;
 
 const META_CF: &str = "brook-meta";
 const OFFSET_KEY: &[u8] = b"changelog.offset";

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::error::Result;
-use crate::state::backend::{Backend, KeyRange};
+use crate::backend::{Backend, KeyRange};
 
 /// Kafka's segment interval: `max(retention / 2, 60 s)`.
 pub(crate) fn segment_interval(retention: i64) -> i64 {

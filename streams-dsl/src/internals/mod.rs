@@ -9,11 +9,12 @@ use std::any::{Any, TypeId};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use brook_processor_api::{ProcessorContext, Result as PResult, StoreFactory, Topology, TopologyError};
 use brook_state_store::{
-    BytesSerde, Error as StoreError, F64Serde, I32Serde, I64Serde, KeyValueStore, Serde, StringSerde,
+    BytesSerde, Error as StoreError, F64Serde, I32Serde, I64Serde, KeyValueStore, Serde, SerdeContext, StateSerdes,
+    StringSerde,
 };
 use bytes::Bytes;
 
@@ -123,10 +124,20 @@ impl<V> Change<V> {
 /// present), then the new value length-prefixed (4 bytes, big-endian), then the old value.
 pub(crate) struct ChangeSerde<V>(pub(crate) Arc<dyn Serde<V>>);
 
+/// A value: the topic-only methods tell the inner serde `!is_key`; the `_with` methods pass the
+/// caller's context through.
 impl<V> Serde<Change<V>> for ChangeSerde<V> {
     fn serialize(&self, topic: &str, c: &Change<V>) -> brook_state_store::Result<Vec<u8>> {
-        let new = c.new.as_ref().map(|v| self.0.serialize(topic, v)).transpose()?;
-        let old = c.old.as_ref().map(|v| self.0.serialize(topic, v)).transpose()?;
+        self.serialize_with(&SerdeContext::value(topic), c)
+    }
+
+    fn deserialize(&self, topic: &str, b: &[u8]) -> brook_state_store::Result<Change<V>> {
+        self.deserialize_with(&SerdeContext::value(topic), b)
+    }
+
+    fn serialize_with(&self, ctx: &SerdeContext<'_>, c: &Change<V>) -> brook_state_store::Result<Vec<u8>> {
+        let new = c.new.as_ref().map(|v| self.0.serialize_with(ctx, v)).transpose()?;
+        let old = c.old.as_ref().map(|v| self.0.serialize_with(ctx, v)).transpose()?;
         let mut out = vec![u8::from(new.is_some()) | (u8::from(old.is_some()) << 1)];
         let n = new.unwrap_or_default();
         out.extend_from_slice(&(n.len() as u32).to_be_bytes());
@@ -135,7 +146,7 @@ impl<V> Serde<Change<V>> for ChangeSerde<V> {
         Ok(out)
     }
 
-    fn deserialize(&self, topic: &str, b: &[u8]) -> brook_state_store::Result<Change<V>> {
+    fn deserialize_with(&self, ctx: &SerdeContext<'_>, b: &[u8]) -> brook_state_store::Result<Change<V>> {
         let short = || StoreError::Decode { what: "change", reason: format!("{} bytes is too short", b.len()) };
         let flags = *b.first().ok_or_else(short)?;
         let len = b.get(1..5).ok_or_else(short)?;
@@ -143,8 +154,8 @@ impl<V> Serde<Change<V>> for ChangeSerde<V> {
         let new = b.get(5..5 + len).ok_or_else(short)?;
         let old = &b[5 + len..];
         Ok(Change {
-            new: if flags & 1 != 0 { Some(self.0.deserialize(topic, new)?) } else { None },
-            old: if flags & 2 != 0 { Some(self.0.deserialize(topic, old)?) } else { None },
+            new: if flags & 1 != 0 { Some(self.0.deserialize_with(ctx, new)?) } else { None },
+            old: if flags & 2 != 0 { Some(self.0.deserialize_with(ctx, old)?) } else { None },
         })
     }
 }
@@ -205,17 +216,67 @@ pub(crate) fn resolve_serde<T: 'static>(
 
 /// What table value getters and stateful processors need from any `ProcessorContext`.
 pub(crate) trait StoreLookup {
+    fn application_id(&self) -> &str;
     fn kv(&mut self, name: &str) -> PResult<&mut (dyn KeyValueStore + 'static)>;
     fn global_get(&mut self, name: &str, key: &[u8]) -> PResult<Option<Bytes>>;
 }
 
 impl<K, V> StoreLookup for ProcessorContext<'_, K, V> {
+    fn application_id(&self) -> &str {
+        ProcessorContext::application_id(self)
+    }
     fn kv(&mut self, name: &str) -> PResult<&mut (dyn KeyValueStore + 'static)> {
         self.get_key_value_store(name)
     }
     fn global_get(&mut self, name: &str, key: &[u8]) -> PResult<Option<Bytes>> {
         let store = self.get_global_key_value_store(name)?;
         Ok(store.get(key)?)
+    }
+}
+
+/// The serdes of one DSL store, bound to the store's changelog topic
+/// (`<application.id>-<store>-changelog`) the first time a processor uses them: the
+/// application id is known only at runtime. Each clone binds again (processors are built per
+/// task, all with the same application id).
+pub(crate) struct StoreSerdes<K, V> {
+    pub(crate) store: String,
+    keys: Arc<dyn Serde<K>>,
+    values: Arc<dyn Serde<V>>,
+    bound: OnceLock<StateSerdes<K, V>>,
+}
+
+impl<K, V> Clone for StoreSerdes<K, V> {
+    fn clone(&self) -> Self {
+        StoreSerdes { store: self.store.clone(), keys: self.keys.clone(), values: self.values.clone(), bound: OnceLock::new() }
+    }
+}
+
+impl<K, V> StoreSerdes<K, V> {
+    pub(crate) fn new(store: &str, keys: Arc<dyn Serde<K>>, values: Arc<dyn Serde<V>>) -> Self {
+        StoreSerdes { store: store.to_owned(), keys, values, bound: OnceLock::new() }
+    }
+
+    /// The serdes, called with the changelog topic of the store in application `application_id`.
+    pub(crate) fn bind(&self, application_id: &str) -> &StateSerdes<K, V> {
+        self.bound.get_or_init(|| StateSerdes::for_store(application_id, &self.store, self.keys.clone(), self.values.clone()))
+    }
+}
+
+/// The changelog topic of a DSL store, computed the first time a processor asks (the
+/// application id is known only at runtime); for serdes of stores whose keys are built from
+/// several encoded parts (the foreign-key join's subscription store).
+pub(crate) struct ChangelogTopic {
+    store: String,
+    topic: OnceLock<String>,
+}
+
+impl ChangelogTopic {
+    pub(crate) fn new(store: &str) -> Self {
+        ChangelogTopic { store: store.to_owned(), topic: OnceLock::new() }
+    }
+
+    pub(crate) fn get(&self, application_id: &str) -> &str {
+        self.topic.get_or_init(|| brook_state_store::changelog_topic(application_id, &self.store))
     }
 }
 
@@ -236,59 +297,25 @@ impl<K, V> Clone for ValueGetter<K, V> {
 }
 
 /// A getter over a timestamped key-value store written through these serdes.
-pub(crate) fn store_getter<K: 'static, V: 'static>(
+pub(crate) fn store_getter<K: Send + Sync + 'static, V: Send + Sync + 'static>(
     store: &str,
     keys: Arc<dyn Serde<K>>,
     values: Arc<dyn Serde<V>>,
 ) -> ValueGetter<K, V> {
-    let name = store.to_owned();
+    let serdes = StoreSerdes::new(store, keys, values);
     ValueGetter {
         stores: vec![store.to_owned()],
         get: Arc::new(move |cx, k| {
-            let kb = keys.serialize(&name, k)?;
-            let s = cx.kv(&name)?;
-            match s.get(&kb)? {
+            let bound = serdes.bind(cx.application_id());
+            let kb = bound.raw_key(k)?;
+            match cx.kv(&serdes.store)?.get(&kb)? {
                 None => Ok(None),
                 Some(b) => {
-                    let vt = brook_state_store::ValueAndTimestamp::from_bytes(&b)?;
-                    Ok(Some((values.deserialize(&name, &vt.value)?, vt.timestamp)))
+                    let vt = bound.timestamped_from(&b)?;
+                    Ok(Some((vt.value, vt.timestamp)))
                 }
             }
         }),
-    }
-}
-
-/// Encodes `value` at `timestamp` in Kafka's timestamped-store layout.
-pub(crate) fn timestamped(value: Vec<u8>, timestamp: i64) -> Bytes {
-    // The layout of `ValueAndTimestamp::to_bytes` (8-byte timestamp, then the value), built in
-    // one allocation: this runs for every aggregate update.
-    let mut b = Vec::with_capacity(8 + value.len());
-    b.extend_from_slice(&timestamp.to_be_bytes());
-    b.extend_from_slice(&value);
-    Bytes::from(b)
-}
-
-/// Decodes Kafka's timestamped-store layout.
-pub(crate) fn untimestamped<V>(serde: &dyn Serde<V>, topic: &str, b: &Bytes) -> PResult<(V, i64)> {
-    match b.split_first_chunk::<8>() {
-        Some((ts, value)) => Ok((serde.deserialize(topic, value)?, i64::from_be_bytes(*ts))),
-        None => {
-            // Shorter than a timestamp: the decoder's error.
-            let vt = brook_state_store::ValueAndTimestamp::from_bytes(b)?;
-            Ok((serde.deserialize(topic, &vt.value)?, vt.timestamp))
-        }
-    }
-}
-
-/// An `Arc<dyn Serde<T>>` as a `Serde<T>` (for the windowed serde wrappers).
-pub(crate) struct ArcSerde<T>(pub(crate) Arc<dyn Serde<T>>);
-
-impl<T> Serde<T> for ArcSerde<T> {
-    fn serialize(&self, topic: &str, value: &T) -> brook_state_store::Result<Vec<u8>> {
-        self.0.serialize(topic, value)
-    }
-    fn deserialize(&self, topic: &str, bytes: &[u8]) -> brook_state_store::Result<T> {
-        self.0.deserialize(topic, bytes)
     }
 }
 

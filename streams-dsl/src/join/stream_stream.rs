@@ -15,12 +15,12 @@
 use std::sync::Arc;
 
 use brook_processor_api::{ProcessorContext, Record, Result as PResult};
-use brook_state_store::{KeyValueStore, Serde, Stores, WindowStore};
+use brook_state_store::{KeyValueStore, Serde, SerdeContext, Stores, WindowStore};
 use bytes::Bytes;
 
 use super::JoinWindows;
 use crate::internals::processors::{add_fn, StateProcessor};
-use crate::internals::{resolve_serde, DslMetrics};
+use crate::internals::{resolve_serde, ChangelogTopic, DslMetrics, StoreSerdes};
 use crate::kstream::{KStream, StreamRecord};
 use crate::options::{StoreType, StreamJoined};
 use crate::Data;
@@ -33,6 +33,9 @@ struct SideJoin<K, A, B, R> {
     outer: bool,
     other_store: String,
     shared: Option<String>,
+    /// The changelog topics of the two stores, which their serdes are called with.
+    other_topic: ChangelogTopic,
+    shared_topic: Option<ChangelogTopic>,
     keys: Arc<dyn Serde<K>>,
     this_values: Arc<dyn Serde<A>>,
     other_values: Arc<dyn Serde<B>>,
@@ -82,13 +85,15 @@ impl<K: Data, A: Data, B: Data, R: Data> SideJoin<K, A, B, R> {
         for (k, _) in &expired {
             store.delete(k)?;
         }
+        let topic = self.shared_topic.as_ref().map_or("", |t| t.get(ctx.application_id()));
+        let (key_ctx, value_ctx) = (SerdeContext::key(topic), SerdeContext::value(topic));
         for (k, v) in expired {
             let Some((ts, left, kb)) = parse_shared(&k) else { continue };
-            let key = self.keys.deserialize(&shared, kb)?;
+            let key = self.keys.deserialize_with(&key_ctx, kb)?;
             let value = if left == self.left {
-                (self.joiner)(Some(&self.this_values.deserialize(&shared, &v)?), None)
+                (self.joiner)(Some(&self.this_values.deserialize_with(&value_ctx, &v)?), None)
             } else {
-                (self.joiner)(None, Some(&self.other_values.deserialize(&shared, &v)?))
+                (self.joiner)(None, Some(&self.other_values.deserialize_with(&value_ctx, &v)?))
             };
             ctx.forward(Record::new(Some(key), Some(value), ts))?;
         }
@@ -114,25 +119,29 @@ impl<K: Data, A: Data, B: Data, R: Data> SideJoin<K, A, B, R> {
         if t == self.stream_time {
             self.emit_expired(ctx)?;
         }
-        let kb = self.keys.serialize(&self.other_store, &k)?;
+        let other_topic = self.other_topic.get(ctx.application_id());
+        let kb = self.keys.serialize_with(&SerdeContext::key(other_topic), &k)?;
         let (from, to) = ((t - self.before).max(0), (t + self.after).max(0));
         let matches: Vec<(i64, Bytes)> = {
             let store: &mut dyn WindowStore = ctx.get_window_store(&self.other_store)?;
             store.fetch(&kb, from, to)?.collect::<Result<_, _>>()?
         };
         for (ot, ob) in &matches {
-            let other = self.other_values.deserialize(&self.other_store, ob)?;
+            let other = self.other_values.deserialize_with(&SerdeContext::value(other_topic), ob)?;
             let out = (self.joiner)(Some(&v), Some(&other));
             ctx.forward(Record::with_all(Some(k.clone()), Some(out), t.max(*ot), h.clone()))?;
-            if let Some(shared) = &self.shared {
-                ctx.get_key_value_store(shared)?.delete(&shared_key(*ot, !self.left, &kb))?;
+            if let (Some(shared), Some(topic)) = (&self.shared, &self.shared_topic) {
+                let skb = self.keys.serialize_with(&SerdeContext::key(topic.get(ctx.application_id())), &k)?;
+                ctx.get_key_value_store(shared)?.delete(&shared_key(*ot, !self.left, &skb))?;
             }
         }
         if matches.is_empty() && self.outer {
-            match &self.shared {
-                Some(shared) if to >= self.stream_time => {
-                    let vb = Bytes::from(self.this_values.serialize(shared, &v)?);
-                    ctx.get_key_value_store(shared)?.put(shared_key(t, self.left, &kb), Some(vb))?;
+            match (&self.shared, &self.shared_topic) {
+                (Some(shared), Some(topic)) if to >= self.stream_time => {
+                    let topic = topic.get(ctx.application_id());
+                    let skb = self.keys.serialize_with(&SerdeContext::key(topic), &k)?;
+                    let vb = Bytes::from(self.this_values.serialize_with(&SerdeContext::value(topic), &v)?);
+                    ctx.get_key_value_store(shared)?.put(shared_key(t, self.left, &skb), Some(vb))?;
                 }
                 _ => ctx.forward(Record::with_all(Some(k), Some((self.joiner)(Some(&v), None)), t, h))?,
             }
@@ -244,6 +253,8 @@ impl<K: Data, V: Data> KStream<K, V> {
             outer,
             other_store: other_store.clone(),
             shared: shared.clone(),
+            other_topic: ChangelogTopic::new(&other_store),
+            shared_topic: shared.as_deref().map(ChangelogTopic::new),
             keys: keys.clone(),
             this_values: values.clone(),
             other_values: other_values.clone(),
@@ -264,6 +275,8 @@ impl<K: Data, V: Data> KStream<K, V> {
             outer,
             other_store: this_store.clone(),
             shared: shared.clone(),
+            other_topic: ChangelogTopic::new(&this_store),
+            shared_topic: shared.as_deref().map(ChangelogTopic::new),
             keys: keys.clone(),
             this_values: other_values.clone(),
             other_values: values.clone(),
@@ -313,14 +326,14 @@ impl<K: Data, V: Data> KStream<K, V> {
 }
 
 fn windowed_node<K: Data, V: Data>(s: &KStream<K, V>, name: &str, store: &str, keys: Arc<dyn Serde<K>>, values: Arc<dyn Serde<V>>) {
-    let store = store.to_owned();
+    let serdes = StoreSerdes::new(store, keys, values);
     add_fn(&s.inner, name, &[&s.node], move |ctx: &mut ProcessorContext<'_, Option<K>, Option<V>>, r: StreamRecord<K, V>| {
         // Records with a null key are not stored (they never join) but still go on: an
         // outer side joins them with null.
         if let (Some(k), Some(v)) = (r.key(), r.value()) {
-            let kb = Bytes::from(keys.serialize(&store, k)?);
-            let vb = Bytes::from(values.serialize(&store, v)?);
-            ctx.get_window_store(&store)?.put(kb, Some(vb), r.timestamp())?;
+            let bound = serdes.bind(ctx.application_id());
+            let (kb, vb) = (bound.raw_key(k)?, bound.raw_value(v)?);
+            ctx.get_window_store(&serdes.store)?.put(kb, Some(vb), r.timestamp())?;
         }
         ctx.forward(r)
     });
@@ -344,6 +357,8 @@ fn side_factory<K: Data, A: Data, B: Data, R: Data>(s: SideJoin<K, A, B, R>) -> 
         outer: s.outer,
         other_store: s.other_store.clone(),
         shared: s.shared.clone(),
+        other_topic: ChangelogTopic::new(&s.other_store),
+        shared_topic: s.shared.as_deref().map(ChangelogTopic::new),
         keys: s.keys.clone(),
         this_values: s.this_values.clone(),
         other_values: s.other_values.clone(),

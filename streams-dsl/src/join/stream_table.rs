@@ -99,7 +99,7 @@ impl<K: Data, V: Data> KStream<K, V> {
         prefix: &str,
     ) -> KStream<K, VR> {
         let name = self.name(None, prefix);
-        let table = GlobalKTable { store: table.store.clone(), keys: table.keys.clone(), values: table.values.clone() };
+        let table = GlobalKTable { store: table.store.clone(), serdes: table.serdes.clone() };
         add_fn(&self.inner, &name, &[&self.node], move |ctx: &mut ProcessorContext<'_, Option<K>, Option<VR>>, r: StreamRecord<K, V>| {
             let Some(v) = r.value() else { return Ok(()) };
             let kg = key_mapper(r.key().as_ref(), v);

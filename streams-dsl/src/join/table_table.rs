@@ -13,11 +13,11 @@
 use std::sync::Arc;
 
 use brook_processor_api::{ProcessorContext, Record};
-use brook_state_store::{Serde, Stores};
+use brook_state_store::{Serde, SerdeContext, Stores};
 use bytes::Bytes;
 
 use crate::internals::processors::add_fn;
-use crate::internals::{resolve_serde, Change, ValueGetter};
+use crate::internals::{resolve_serde, Change, ChangelogTopic, ValueGetter};
 use crate::ktable::{KTable, TableGetter, TableRecord};
 use crate::options::Named;
 use crate::Data;
@@ -166,18 +166,21 @@ impl<K: Data, V: Data> KTable<K, V> {
             Bytes::from(b)
         };
         let (og, j, fk2, k2, f2, st) = (other_getter.get.clone(), joiner.clone(), fk.clone(), keys.clone(), fkeys.clone(), store.clone());
+        let topic = ChangelogTopic::new(&store);
         add_fn(&inner, &reg, &[&self.node], move |ctx: &mut ProcessorContext<'_, K, Change<VR>>, r: TableRecord<K, V>| {
-            let pk = k2.serialize(&st, r.key())?;
+            // Both parts of the subscription key are keys of the store's changelog topic.
+            let key_ctx = SerdeContext::key(topic.get(ctx.application_id()));
+            let pk = k2.serialize_with(&key_ctx, r.key())?;
             let c = r.value().clone();
             let old_fk = c.old.as_ref().map(|v| fk2(v));
             let new_fk = c.new.as_ref().map(|v| fk2(v));
             if let Some(o) = &old_fk {
-                let ob = f2.serialize(&st, o)?;
+                let ob = f2.serialize_with(&key_ctx, o)?;
                 ctx.get_key_value_store(&st)?.delete(&sub_key(&ob, &pk))?;
             }
             let new = match (&c.new, &new_fk) {
                 (Some(v), Some(f)) => {
-                    let fb = f2.serialize(&st, f)?;
+                    let fb = f2.serialize_with(&key_ctx, f)?;
                     ctx.get_key_value_store(&st)?.put(sub_key(&fb, &pk), Some(Bytes::new()))?;
                     let partner = og(ctx, f)?.map(|p| p.0);
                     j(v, partner.as_ref())
@@ -187,8 +190,10 @@ impl<K: Data, V: Data> KTable<K, V> {
             ctx.forward(r.with_value(Change::new(new, None)))
         });
         let (tg, j, k3, f3, st) = (this_getter.get.clone(), joiner, keys.clone(), fkeys.clone(), store.clone());
+        let topic = ChangelogTopic::new(&store);
         add_fn(&inner, &resp, &[&other.node], move |ctx: &mut ProcessorContext<'_, K, Change<VR>>, r: TableRecord<KO, VO>| {
-            let fb = f3.serialize(&st, r.key())?;
+            let key_ctx = SerdeContext::key(topic.get(ctx.application_id()));
+            let fb = f3.serialize_with(&key_ctx, r.key())?;
             let mut prefix = (fb.len() as u32).to_be_bytes().to_vec();
             prefix.extend_from_slice(&fb);
             let subscribers: Vec<Bytes> = {
@@ -196,7 +201,7 @@ impl<K: Data, V: Data> KTable<K, V> {
                 s.prefix_scan(&prefix)?.map(|kv| kv.map(|(k, _)| k.slice(prefix.len()..))).collect::<Result<_, _>>()?
             };
             for pkb in subscribers {
-                let pk = k3.deserialize(&st, &pkb)?;
+                let pk = k3.deserialize_with(&key_ctx, &pkb)?;
                 let Some((v, _)) = tg(ctx, &pk)? else { continue };
                 let new = j(&v, r.value().new.as_ref());
                 ctx.forward(Record::new(pk, Change::new(new, None), r.timestamp()))?;

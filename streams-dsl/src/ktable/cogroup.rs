@@ -14,7 +14,7 @@ use brook_state_store::{Serde, TimeWindowedSerde, Windowed};
 use super::{KTable, TableGetter, WindowInfo};
 use crate::internals::processors::{add_fn, StateProcessor};
 use crate::internals::store::TableStore;
-use crate::internals::{resolve_serde, store_getter, ArcSerde, Change, Shared};
+use crate::internals::{resolve_serde, store_getter, Change, Shared};
 use crate::kstream::grouped::AggFn;
 use crate::kstream::KGroupedStream;
 use crate::options::Materialized;
@@ -162,7 +162,7 @@ impl<K: Data, VA: Data> TimeWindowedCogroupedKStream<K, VA> {
         let (merge, sources) = self.cogrouped.lower::<Windowed<K>>(&store, target, Arc::new(initializer), |i, names| {
             i.add_store(materialized.with_caching_disabled().window_store(&store, w.size + w.grace, w.size, false), names);
         });
-        let wkeys: Arc<dyn Serde<Windowed<K>>> = Arc::new(TimeWindowedSerde::new(ArcSerde(keys), w.size));
+        let wkeys: Arc<dyn Serde<Windowed<K>>> = Arc::new(TimeWindowedSerde::new(keys, w.size));
         let mut t = KTable::new(&inner, merge, Some(wkeys), Some(values), sources);
         t.window = Some(WindowInfo { end: Arc::new(|k: &Windowed<K>| k.window.end), grace: w.grace });
         t

@@ -20,7 +20,7 @@ use bytes::Bytes;
 pub use self::session::SessionWindowedKStream;
 pub use self::suppress::{BufferFull, Suppressed};
 use crate::internals::processors::StateProcessor;
-use crate::internals::{resolve_serde, timestamped, untimestamped, ArcSerde, Change, DslMetrics};
+use crate::internals::{resolve_serde, Change, DslMetrics, StoreSerdes};
 use crate::kstream::grouped::AggFn;
 use crate::kstream::{KGroupedStream, StreamRecord};
 use crate::ktable::{KTable, WindowInfo};
@@ -128,9 +128,7 @@ impl<K, V> fmt::Debug for TimeWindowedKStream<K, V> {
 }
 
 pub(crate) struct WinState<K, V, VA> {
-    store: String,
-    keys: Arc<dyn Serde<K>>,
-    values: Arc<dyn Serde<VA>>,
+    serdes: StoreSerdes<K, VA>,
     windows: TimeWindows,
     f: AggFn<K, V, VA>,
     metrics: DslMetrics,
@@ -168,14 +166,13 @@ impl<K: Data, V: Data> TimeWindowedKStream<K, V> {
             let (d, grace) = (sw.difference, sw.grace);
             let b = m.window_store(&store, d + grace + 1, d, false);
             let rb = Materialized::<K, V>::default().with_caching_disabled().window_store(&raw, 2 * d + grace + 2, d, true);
-            let (st, rw, k2, v2, a2, metrics) = (store.clone(), raw.clone(), keys.clone(), raw_values, values.clone(), stream.inner.borrow().metrics.clone());
+            let aggs = StoreSerdes::new(&store, keys.clone(), values.clone());
+            let raws = StoreSerdes::new(&raw, keys.clone(), raw_values);
+            let metrics = stream.inner.borrow().metrics.clone();
             let supplier = move || StateProcessor {
                 state: sliding::SlidingState {
-                    store: st.clone(),
-                    raw: rw.clone(),
-                    keys: k2.clone(),
-                    values: v2.clone(),
-                    aggs: a2.clone(),
+                    aggs: aggs.clone(),
+                    raws: raws.clone(),
                     difference: d,
                     grace,
                     f: f.clone(),
@@ -191,7 +188,7 @@ impl<K: Data, V: Data> TimeWindowedKStream<K, V> {
                 i.add_store(b.with_caching_disabled(), &[&name]);
                 i.add_store(rb, &[&name]);
             }
-            let wkeys: Arc<dyn Serde<Windowed<K>>> = Arc::new(TimeWindowedSerde::new(ArcSerde(keys), d));
+            let wkeys: Arc<dyn Serde<Windowed<K>>> = Arc::new(TimeWindowedSerde::new(keys, d));
             let mut t = KTable::new(&stream.inner, name, Some(wkeys), Some(values), stream.sources.clone());
             t.window = Some(WindowInfo { end: Arc::new(|k: &Windowed<K>| k.window.end), grace });
             return t;
@@ -204,7 +201,7 @@ impl<K: Data, V: Data> TimeWindowedKStream<K, V> {
             i.with_topology(|t| t.add_processor(&name, supplier, &[&stream.node]));
             i.add_store(builder, &[&name]);
         }
-        let wkeys: Arc<dyn Serde<Windowed<K>>> = Arc::new(TimeWindowedSerde::new(ArcSerde(keys), w.size));
+        let wkeys: Arc<dyn Serde<Windowed<K>>> = Arc::new(TimeWindowedSerde::new(keys, w.size));
         let mut t = KTable::new(&stream.inner, name, Some(wkeys), Some(values), stream.sources.clone());
         t.window = Some(WindowInfo { end: Arc::new(|k: &Windowed<K>| k.window.end), grace: w.grace });
         t
@@ -249,12 +246,10 @@ pub(crate) fn window_aggregate_supplier<K: Data, V: Data, VA: Data>(
     metrics: DslMetrics,
     emit: EmitStrategy,
 ) -> impl Fn() -> StateProcessor<WinState<K, V, VA>, Option<K>, Option<V>, Windowed<K>, Change<VA>> + Send + Sync + 'static {
-    let store = store.to_owned();
+    let serdes = StoreSerdes::new(store, keys, values);
     move || StateProcessor {
         state: WinState {
-            store: store.clone(),
-            keys: keys.clone(),
-            values: values.clone(),
+            serdes: serdes.clone(),
             windows,
             f: f.clone(),
             metrics: metrics.clone(),
@@ -269,17 +264,17 @@ pub(crate) fn window_aggregate_supplier<K: Data, V: Data, VA: Data>(
 }
 
 fn win_init<K: Data, V: Data, VA: Data>(s: &mut WinState<K, V, VA>, ctx: &mut ProcessorContext<'_, Windowed<K>, Change<VA>>) -> PResult<()> {
-    s.observed = ctx.get_window_store(&s.store)?.observed_stream_time();
+    s.observed = ctx.get_window_store(&s.serdes.store)?.observed_stream_time();
     if s.emit == EmitStrategy::OnWindowClose {
         return Ok(());
     }
-    let (keys, values, name, size) = (s.keys.clone(), s.values.clone(), s.store.clone(), s.windows.size);
-    s.cached = ctx.on_cache_flush(&s.store, move |ctx, r| {
+    let (serdes, size) = (s.serdes.bind(ctx.application_id()).clone(), s.windows.size);
+    s.cached = ctx.on_cache_flush(&s.serdes.store, move |ctx, r| {
         let (kb, start) = WindowKeySchema::from_binary(&r.key)?;
-        let key = Windowed::new(keys.deserialize(&name, kb)?, Window::new(start, start + size));
-        let new = r.new_value.as_ref().map(|b| untimestamped(values.as_ref(), &name, b)).transpose()?;
-        let old = r.old_value.as_ref().map(|b| untimestamped(values.as_ref(), &name, b)).transpose()?;
-        ctx.forward(Record::new(key, Change::new(new.map(|v| v.0), old.map(|v| v.0)), r.timestamp))
+        let key = Windowed::new(serdes.key_from(kb)?, Window::new(start, start + size));
+        let new = r.new_value.as_ref().map(|b| serdes.timestamped_from(b)).transpose()?;
+        let old = r.old_value.as_ref().map(|b| serdes.timestamped_from(b)).transpose()?;
+        ctx.forward(Record::new(key, Change::new(new.map(|v| v.value), old.map(|v| v.value)), r.timestamp))
     })?;
     Ok(())
 }
@@ -296,7 +291,8 @@ fn win_step<K: Data, V: Data, VA: Data>(
     };
     s.observed = s.observed.max(ts);
     let close = s.observed - s.windows.grace;
-    let kb = Bytes::from(s.keys.serialize(&s.store, &k)?);
+    let serdes = s.serdes.bind(ctx.application_id());
+    let kb = serdes.raw_key(&k)?;
     let windows = s.windows.windows_for(ts);
     let forward = s.emit == EmitStrategy::OnWindowUpdate && !s.cached;
     let mut updates = Vec::new();
@@ -304,20 +300,20 @@ fn win_step<K: Data, V: Data, VA: Data>(
         // One store lookup per record and one point read per window (Kafka's
         // `windowStore.fetch(key, start)`; a hash lookup when the window is cached); the
         // updates are forwarded after the store is written.
-        let store = ctx.get_window_store(&s.store)?;
+        let store = ctx.get_window_store(&s.serdes.store)?;
         for (start, end) in windows {
             if end <= close {
                 s.metrics.drop_record();
                 continue;
             }
-            let old = store.fetch_one(&kb, start)?.map(|b| untimestamped(s.values.as_ref(), &s.store, &b)).transpose()?;
+            let old = store.fetch_one(&kb, start)?.map(|b| serdes.timestamped_from(&b)).transpose()?;
             let (old_value, old_ts) = match old {
-                Some((a, t)) => (Some(a), t),
+                Some(a) => (Some(a.value), a.timestamp),
                 None => (None, i64::MIN),
             };
             let new = (s.f)(&k, &v, old_value.clone());
             let new_ts = ts.max(old_ts);
-            let vb = timestamped(s.values.serialize(&s.store, &new)?, new_ts);
+            let vb = serdes.raw_timestamped(&new, new_ts)?;
             store.put(kb.clone(), Some(vb), start)?;
             if forward {
                 updates.push((Window::new(start, end), Change::new(Some(new), old_value), new_ts));
@@ -332,12 +328,13 @@ fn win_step<K: Data, V: Data, VA: Data>(
         let bound = s.observed - s.windows.grace - s.windows.size;
         if bound > s.emitted_to {
             let from = s.emitted_to + 1;
-            let store = ctx.get_window_store(&s.store)?;
+            let store = ctx.get_window_store(&s.serdes.store)?;
             let closed: Vec<(Windowed<Bytes>, Bytes)> = store.fetch_all(from.max(0), bound)?.collect::<Result<_, _>>()?;
             s.emitted_to = bound;
             for (wk, b) in closed {
-                let key = s.keys.deserialize(&s.store, &wk.key)?;
-                let (value, t) = untimestamped(s.values.as_ref(), &s.store, &b)?;
+                let key = serdes.key_from(&wk.key)?;
+                let vt = serdes.timestamped_from(&b)?;
+                let (value, t) = (vt.value, vt.timestamp);
                 let window = Window::new(wk.window.start, wk.window.start + s.windows.size);
                 ctx.forward(Record::new(Windowed::new(key, window), Change::new(Some(value), None), t))?;
             }

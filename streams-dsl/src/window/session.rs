@@ -12,7 +12,7 @@ use bytes::Bytes;
 
 use super::{EmitStrategy, SessionWindows};
 use crate::internals::processors::StateProcessor;
-use crate::internals::{resolve_serde, ArcSerde, Change, DslMetrics};
+use crate::internals::{resolve_serde, Change, DslMetrics, StoreSerdes};
 use crate::kstream::{KGroupedStream, StreamRecord};
 use crate::ktable::{KTable, WindowInfo};
 use crate::options::Materialized;
@@ -35,9 +35,7 @@ impl<K, V> fmt::Debug for SessionWindowedKStream<K, V> {
 }
 
 struct SessionState<K, V, VA> {
-    store: String,
-    keys: Arc<dyn Serde<K>>,
-    values: Arc<dyn Serde<VA>>,
+    serdes: StoreSerdes<K, VA>,
     windows: SessionWindows,
     init: Arc<dyn Fn() -> VA + Send + Sync>,
     adder: Adder<K, V, VA>,
@@ -74,12 +72,11 @@ impl<K: Data, V: Data> SessionWindowedKStream<K, V> {
         let keys = self.grouped.key_serde(&m.keys);
         let w = self.windows;
         let builder = m.with_caching_disabled().session_store(&store, w.gap + w.grace);
-        let (st, k2, v2, metrics, emit) = (store.clone(), keys.clone(), values.clone(), stream.inner.borrow().metrics.clone(), self.emit);
+        let serdes = StoreSerdes::new(&store, keys.clone(), values.clone());
+        let (metrics, emit) = (stream.inner.borrow().metrics.clone(), self.emit);
         let supplier = move || StateProcessor {
             state: SessionState {
-                store: st.clone(),
-                keys: k2.clone(),
-                values: v2.clone(),
+                serdes: serdes.clone(),
                 windows: w,
                 init: init.clone(),
                 adder: adder.clone(),
@@ -97,7 +94,7 @@ impl<K: Data, V: Data> SessionWindowedKStream<K, V> {
             i.with_topology(|t| t.add_processor(&name, supplier, &[&stream.node]));
             i.add_store(builder, &[&name]);
         }
-        let wkeys: Arc<dyn Serde<Windowed<K>>> = Arc::new(SessionWindowedSerde(ArcSerde(keys)));
+        let wkeys: Arc<dyn Serde<Windowed<K>>> = Arc::new(SessionWindowedSerde(keys));
         let mut t = KTable::new(&stream.inner, name, Some(wkeys), Some(values), stream.sources.clone());
         t.window = Some(WindowInfo { end: Arc::new(|k: &Windowed<K>| k.window.end), grace: w.grace });
         t
@@ -135,15 +132,16 @@ fn session_step<K: Data, V: Data, VA: Data>(
     };
     s.observed = s.observed.max(ts);
     let close = s.observed - s.windows.grace;
-    let kb = Bytes::from(s.keys.serialize(&s.store, &k)?);
+    let serdes = s.serdes.bind(ctx.application_id());
+    let kb = serdes.raw_key(&k)?;
     let overlapping: Vec<(Windowed<Bytes>, Bytes)> =
-        ctx.get_session_store(&s.store)?.find_sessions(&kb, ts - s.windows.gap, ts + s.windows.gap)?.collect::<Result<_, _>>()?;
+        ctx.get_session_store(&s.serdes.store)?.find_sessions(&kb, ts - s.windows.gap, ts + s.windows.gap)?.collect::<Result<_, _>>()?;
     let mut window = Window::new(ts, ts);
     let mut agg = (s.init)();
     let mut merged = Vec::new();
     for (wk, b) in overlapping {
         window = Window::new(window.start.min(wk.window.start), window.end.max(wk.window.end));
-        let value = s.values.deserialize(&s.store, &b)?;
+        let value = serdes.value_from(&b)?;
         agg = (s.merger)(&k, agg, value.clone());
         merged.push((wk.window, value));
     }
@@ -158,13 +156,13 @@ fn session_step<K: Data, V: Data, VA: Data>(
             same = Some(old);
             continue;
         }
-        ctx.get_session_store(&s.store)?.remove(&Windowed::new(kb.clone(), w))?;
+        ctx.get_session_store(&s.serdes.store)?.remove(&Windowed::new(kb.clone(), w))?;
         if s.emit == EmitStrategy::OnWindowUpdate {
             ctx.forward(Record::new(Windowed::new(k.clone(), w), Change::new(None, Some(old)), w.end))?;
         }
     }
-    let store = ctx.get_session_store(&s.store)?;
-    store.put(&Windowed::new(kb, window), Some(Bytes::from(s.values.serialize(&s.store, &agg)?)))?;
+    let store = ctx.get_session_store(&s.serdes.store)?;
+    store.put(&Windowed::new(kb, window), Some(serdes.raw_value(&agg)?))?;
     if s.emit == EmitStrategy::OnWindowUpdate {
         return ctx.forward(Record::new(Windowed::new(k, window), Change::new(Some(agg), same), window.end));
     }
@@ -178,15 +176,16 @@ fn emit_closed<K: Data, V: Data, VA: Data>(s: &mut SessionState<K, V, VA>, ctx: 
     if close - 1 <= s.emitted_to {
         return Ok(());
     }
-    let store = ctx.get_session_store(&s.store)?;
+    let store = ctx.get_session_store(&s.serdes.store)?;
     let closed: Vec<(Windowed<Bytes>, Bytes)> = store
         .find_sessions_key_range(None, None, s.emitted_to + 1, close)?
         .filter(|r| r.as_ref().map_or(true, |(w, _)| w.window.end > s.emitted_to && w.window.end < close))
         .collect::<Result<_, _>>()?;
     s.emitted_to = close - 1;
     for (w, b) in closed {
-        let key = s.keys.deserialize(&s.store, &w.key)?;
-        let value = s.values.deserialize(&s.store, &b)?;
+        let serdes = s.serdes.bind(ctx.application_id());
+        let key = serdes.key_from(&w.key)?;
+        let value = serdes.value_from(&b)?;
         ctx.forward(Record::new(Windowed::new(key, w.window), Change::new(Some(value), None), w.window.end))?;
     }
     Ok(())

@@ -5,22 +5,20 @@
 //! per record is proportional to the records within `2d` of it.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use brook_processor_api::{ProcessorContext, Record, Result as PResult};
-use brook_state_store::{Serde, Window, Windowed};
+use brook_state_store::{Window, Windowed};
 use bytes::Bytes;
 
-use crate::internals::{timestamped, untimestamped, Change, DslMetrics};
+use crate::internals::{Change, DslMetrics, StoreSerdes};
 use crate::kstream::grouped::AggFn;
 use crate::kstream::StreamRecord;
 
 pub(crate) struct SlidingState<K, V, VA> {
-    pub(crate) store: String,
-    pub(crate) raw: String,
-    pub(crate) keys: Arc<dyn Serde<K>>,
-    pub(crate) values: Arc<dyn Serde<V>>,
-    pub(crate) aggs: Arc<dyn Serde<VA>>,
+    /// The aggregates' window store.
+    pub(crate) aggs: StoreSerdes<K, VA>,
+    /// The raw records' window store.
+    pub(crate) raws: StoreSerdes<K, V>,
     pub(crate) difference: i64,
     pub(crate) grace: i64,
     pub(crate) f: AggFn<K, V, VA>,
@@ -45,10 +43,13 @@ pub(crate) fn sliding_step<K: crate::Data, V: crate::Data, VA: crate::Data>(
         s.metrics.drop_record();
         return Ok(());
     }
-    let kb = Bytes::from(s.keys.serialize(&s.store, &k)?);
-    let raw = ctx.get_window_store(&s.raw)?;
-    raw.put(kb.clone(), Some(Bytes::from(s.values.serialize(&s.raw, &v)?)), t)?;
-    let near: Vec<(i64, Bytes)> = raw.fetch(&kb, (t - d - 1).max(0), t + d + 1)?.collect::<Result<_, _>>()?;
+    let (aggs, raws) = (s.aggs.bind(ctx.application_id()), s.raws.bind(ctx.application_id()));
+    // Each store's serdes are called with its own changelog topic, so the key is encoded for each.
+    let kb = aggs.raw_key(&k)?;
+    let raw_kb = raws.raw_key(&k)?;
+    let raw = ctx.get_window_store(&s.raws.store)?;
+    raw.put(raw_kb.clone(), Some(raws.raw_value(&v)?), t)?;
+    let near: Vec<(i64, Bytes)> = raw.fetch(&raw_kb, (t - d - 1).max(0), t + d + 1)?.collect::<Result<_, _>>()?;
     let mut starts = BTreeSet::from([(t - d).max(0)]);
     for (rt, _) in &near {
         if *rt >= t && *rt <= t + d {
@@ -69,14 +70,14 @@ pub(crate) fn sliding_step<K: crate::Data, V: crate::Data, VA: crate::Data>(
         let mut agg: Option<VA> = None;
         let mut max_ts = i64::MIN;
         for (rt, b) in near.iter().filter(|(rt, _)| *rt >= start && *rt <= end) {
-            let value = s.values.deserialize(&s.raw, b)?;
+            let value = raws.value_from(b)?;
             agg = Some((s.f)(&k, &value, agg));
             max_ts = max_ts.max(*rt);
         }
         let Some(agg) = agg else { continue };
-        let store = ctx.get_window_store(&s.store)?;
-        let old = store.fetch_one(&kb, start)?.map(|b| untimestamped(s.aggs.as_ref(), &s.store, &b)).transpose()?.map(|o| o.0);
-        store.put(kb.clone(), Some(timestamped(s.aggs.serialize(&s.store, &agg)?, max_ts)), start)?;
+        let store = ctx.get_window_store(&s.aggs.store)?;
+        let old = store.fetch_one(&kb, start)?.map(|b| aggs.timestamped_from(&b)).transpose()?.map(|o| o.value);
+        store.put(kb.clone(), Some(aggs.raw_timestamped(&agg, max_ts)?), start)?;
         ctx.forward(Record::new(Windowed::new(k.clone(), Window::new(start, end)), Change::new(Some(agg), old), max_ts))?;
     }
     Ok(())

@@ -11,11 +11,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use brook_processor_api::{ProcessorContext, Record, Result as PResult};
-use brook_state_store::{Serde, Stores};
+use brook_state_store::{Serde, SerdeContext, StateSerdes, Stores};
 use bytes::Bytes;
 
 use crate::internals::processors::{processing_error, StateProcessor};
-use crate::internals::{resolve_serde, Change, ChangeSerde};
+use crate::internals::{resolve_serde, Change, ChangeSerde, StoreSerdes};
 use crate::ktable::{KTable, TableRecord};
 use crate::Data;
 
@@ -89,12 +89,10 @@ impl Suppressed {
 }
 
 struct Buffer<K, V> {
-    store: String,
+    serdes: StoreSerdes<K, V>,
     config: Suppressed,
     delay: i64,
     time_of: Arc<dyn Fn(&K, i64) -> i64 + Send + Sync>,
-    keys: Arc<dyn Serde<K>>,
-    values: Arc<dyn Serde<V>>,
     seq: u64,
     bytes: usize,
     index: HashMap<Vec<u8>, ((i64, u64), K, Change<V>, i64, usize)>,
@@ -103,23 +101,25 @@ struct Buffer<K, V> {
 
 impl<K: Data, V: Data> Buffer<K, V> {
     /// Store value: buffer time (8 bytes), sequence (8), record timestamp (8), the change.
-    fn encode(&self, time: (i64, u64), ts: i64, c: &Change<V>) -> PResult<Bytes> {
+    fn encode(serdes: &StateSerdes<K, V>, time: (i64, u64), ts: i64, c: &Change<V>) -> PResult<Bytes> {
         let mut b = Vec::new();
         b.extend_from_slice(&time.0.to_be_bytes());
         b.extend_from_slice(&time.1.to_be_bytes());
         b.extend_from_slice(&ts.to_be_bytes());
-        b.extend_from_slice(&ChangeSerde(self.values.clone()).serialize(&self.store, c)?);
+        let ctx = SerdeContext::value(serdes.topic());
+        b.extend_from_slice(&ChangeSerde(serdes.value_serde().clone()).serialize_with(&ctx, c)?);
         Ok(Bytes::from(b))
     }
 
     /// Rebuilds the buffer from the store (after a restart or a restore).
     fn restore(&mut self, ctx: &mut ProcessorContext<'_, K, Change<V>>) -> PResult<()> {
-        let entries: Vec<(Bytes, Bytes)> = ctx.get_key_value_store(&self.store)?.all()?.collect::<Result<_, _>>()?;
+        let serdes = self.serdes.bind(ctx.application_id()).clone();
+        let entries: Vec<(Bytes, Bytes)> = ctx.get_key_value_store(&self.serdes.store)?.all()?.collect::<Result<_, _>>()?;
         for (kb, v) in entries {
             let n = |i: usize| v.get(i * 8..i * 8 + 8).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(i64::from_be_bytes);
             let (Some(time), Some(seq), Some(ts)) = (n(0), n(1), n(2)) else { continue };
-            let c = ChangeSerde(self.values.clone()).deserialize(&self.store, &v[24..])?;
-            let k = self.keys.deserialize(&self.store, &kb)?;
+            let c = ChangeSerde(serdes.value_serde().clone()).deserialize_with(&SerdeContext::value(serdes.topic()), &v[24..])?;
+            let k = serdes.key_from(&kb)?;
             let size = kb.len() + v.len() - 24;
             let at = (time, seq as u64);
             self.seq = self.seq.max(at.1);
@@ -132,7 +132,7 @@ impl<K: Data, V: Data> Buffer<K, V> {
 
     fn emit_first(&mut self, ctx: &mut ProcessorContext<'_, K, Change<V>>) -> PResult<bool> {
         let Some((_, kb)) = self.order.pop_first() else { return Ok(false) };
-        ctx.get_key_value_store(&self.store)?.delete(&kb)?;
+        ctx.get_key_value_store(&self.serdes.store)?.delete(&kb)?;
         if let Some((_, k, c, ts, size)) = self.index.remove(&kb) {
             self.bytes -= size;
             ctx.forward(Record::new(k, c, ts))?;
@@ -142,8 +142,9 @@ impl<K: Data, V: Data> Buffer<K, V> {
 
     fn process(&mut self, ctx: &mut ProcessorContext<'_, K, Change<V>>, r: TableRecord<K, V>) -> PResult<()> {
         let (k, c, ts, _) = r.into_parts();
-        let kb = self.keys.serialize("", &k)?;
-        let size = kb.len() + c.new.as_ref().map(|v| self.values.serialize("", v).map(|b| b.len())).transpose()?.unwrap_or(0);
+        let serdes = self.serdes.bind(ctx.application_id()).clone();
+        let kb = serdes.raw_key(&k)?.to_vec();
+        let size = kb.len() + c.new.as_ref().map(|v| serdes.raw_value(v).map(|b| b.len())).transpose()?.unwrap_or(0);
         let (at, change) = match self.index.get_mut(&kb) {
             Some(e) => {
                 self.bytes = self.bytes - e.4 + size;
@@ -161,8 +162,8 @@ impl<K: Data, V: Data> Buffer<K, V> {
                 ((t, self.seq), c)
             }
         };
-        let value = self.encode(at, ts, &change)?;
-        ctx.get_key_value_store(&self.store)?.put(Bytes::from(kb), Some(value))?;
+        let value = Self::encode(&serdes, at, ts, &change)?;
+        ctx.get_key_value_store(&self.serdes.store)?.put(Bytes::from(kb), Some(value))?;
         let now = ctx.current_stream_time_ms().max(ts);
         while let Some((&(t, _), _)) = self.order.first_key_value() {
             if t > now - self.delay {
@@ -208,15 +209,13 @@ impl<K: Data, V: Data> KTable<K, V> {
         };
         let keys = resolve_serde(&self.inner, "key", &[&self.keys]);
         let values = resolve_serde(&self.inner, "value", &[&self.values]);
-        let st = store.clone();
+        let serdes = StoreSerdes::new(&store, keys, values);
         let supplier = move || StateProcessor {
             state: Buffer {
-                store: st.clone(),
+                serdes: serdes.clone(),
                 config: suppressed.clone(),
                 delay,
                 time_of: time_of.clone(),
-                keys: keys.clone(),
-                values: values.clone(),
                 seq: 0,
                 bytes: 0,
                 index: HashMap::new(),

@@ -67,6 +67,21 @@ impl Cluster {
         });
     }
 
+    /// Produces one record with headers and waits for its ack.
+    fn produce_with_headers(&self, topic: &str, key: &str, value: &str, headers: Vec<brook_state_store::Header>) {
+        let _g = self.rt.enter();
+        let p = Producer::new(self.broker.clone(), ProducerConfig::default()).unwrap();
+        let sent = p.send(ProducerRecord {
+            topic: topic.to_owned(),
+            key: Some(Bytes::from(key.to_owned())),
+            value: Some(Bytes::from(value.to_owned())),
+            headers,
+            ..Default::default()
+        });
+        p.flush();
+        self.rt.block_on(sent).unwrap();
+    }
+
     /// Starts `KafkaStreams` for `topology` with its state under `state`.
     fn start(&self, app: &str, topology: Topology, state: &str) -> KafkaStreams {
         self.start_with(app, topology, state, &[])
@@ -384,30 +399,37 @@ fn suppression_ignores_the_aborted_writes_of_an_abandoned_instance() {
     assert_eq!(lines(&got), ["alice@0 -> 2", "alice@10000 -> 2", "bob@0 -> 1", "carol@20000 -> 1"]);
 }
 
+/// Runs `topology(rec)` as application `app` over one record `k -> value` with header `h=1`
+/// on `KafkaStreams`, and returns the serde calls `rec` saw.
+fn serde_calls_on_the_runtime(
+    app: &str,
+    value: &str,
+    topology: fn(&crate::serde_context::Recording) -> Topology,
+) -> Vec<crate::serde_context::Call> {
+    use crate::serde_context::{header, Recording};
+
+    let cluster = Cluster::new(&[("in", 1), ("out", 1)]);
+    cluster.produce_with_headers("in", "k", value, vec![header("h", "1")]);
+    let rec = Recording::default();
+    let streams = cluster.start(app, topology(&rec), "state");
+    let got = cluster.read_until("out", &BTreeMap::new(), |g| !g.is_empty());
+    assert!(streams.close(Duration::from_secs(30)));
+    assert_eq!(got.len(), 1);
+    rec.take()
+}
+
 /// The serdes of a source, a typed store and a sink see on `KafkaStreams` what they see in the
 /// test driver (`serde_context.rs`): the record's topic and headers, the store's changelog topic.
 #[test]
 fn serdes_see_topic_side_and_headers_on_the_runtime() {
-    use crate::serde_context::{header, papi_calls, papi_topology, Recording};
+    use crate::serde_context::{papi_calls, papi_topology};
+    assert_eq!(serde_calls_on_the_runtime("sctx", "v", papi_topology), papi_calls("sctx"));
+}
 
-    let cluster = Cluster::new(&[("in", 1), ("out", 1)]);
-    {
-        let _g = cluster.rt.enter();
-        let p = Producer::new(cluster.broker.clone(), ProducerConfig::default()).unwrap();
-        let sent = p.send(ProducerRecord {
-            topic: "in".to_owned(),
-            key: Some(Bytes::from_static(b"k")),
-            value: Some(Bytes::from_static(b"v")),
-            headers: vec![header("h", "1")],
-            ..Default::default()
-        });
-        p.flush();
-        cluster.rt.block_on(sent).unwrap();
-    }
-    let rec = Recording::default();
-    let streams = cluster.start("sctx", papi_topology(&rec), "state");
-    let got = cluster.read_until("out", &BTreeMap::new(), |g| !g.is_empty());
-    assert!(streams.close(Duration::from_secs(30)));
-    assert_eq!(got.len(), 1);
-    assert_eq!(rec.take(), papi_calls("sctx"));
+/// The DSL topology of `serde_context.rs` on `KafkaStreams`: the repartition topic and the
+/// count's store pass their topics as in the test driver.
+#[test]
+fn dsl_serdes_see_topic_side_and_headers_on_the_runtime() {
+    use crate::serde_context::{dsl_calls, dsl_topology};
+    assert_eq!(serde_calls_on_the_runtime("dsctx", "w", dsl_topology), dsl_calls("dsctx"));
 }

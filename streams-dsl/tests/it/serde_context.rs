@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use brook_processor_api::{Processor, ProcessorContext, Record, Result, SinkOptions, SourceOptions, TestRecord, Topology};
 use brook_state_store::{Header, Serde, SerdeContext, StringSerde, Stores};
+use brook_streams_dsl::{Consumed, Grouped, Materialized, Produced, Repartitioned, StreamsBuilder};
 use bytes::Bytes;
 use parking_lot::Mutex;
 
-use crate::common::{driver, s};
+use crate::common::{driver, l, s};
 
 /// One call: (de)serialize, topic, key?, headers as `key=value`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,4 +154,49 @@ fn the_test_driver_topics_pass_their_context_too() {
             call("de", "out", false, &["h=1"]),
         ]
     );
+}
+
+/// The DSL: a source, a repartition topic, a count (its store) and a sink, all keys through
+/// `rec`.
+pub(crate) fn dsl_topology(rec: &Recording) -> Topology {
+    let serde = Arc::new(rec.clone());
+    let b = StreamsBuilder::new();
+    b.stream::<String, String>(&["in"], Consumed::with(serde.clone(), serde.clone()))
+        .select_key(|_, v| v.clone())
+        .repartition(Repartitioned::with(serde.clone(), serde.clone()).with_name("rk"))
+        .group_by_key(Grouped::with(serde.clone(), serde.clone()))
+        .count(Materialized::named("counts").with_key_serde(serde.clone()).with_caching_disabled())
+        .to_stream()
+        .to("out", Produced::with(serde, l()));
+    b.build().unwrap()
+}
+
+/// The calls one record `k -> w` with header `h=1` makes through [`dsl_topology`] of
+/// application `app`.
+pub(crate) fn dsl_calls(app: &str) -> Vec<Call> {
+    let (repartition, changelog) = (format!("{app}-rk-repartition"), format!("{app}-counts-changelog"));
+    vec![
+        call("de", "in", true, &["h=1"]),
+        call("de", "in", false, &["h=1"]),
+        call("ser", &repartition, true, &["h=1"]),
+        call("ser", &repartition, false, &["h=1"]),
+        call("de", &repartition, true, &["h=1"]),
+        call("de", &repartition, false, &["h=1"]),
+        // The count reads and writes its store: keys of the changelog topic, no headers.
+        call("ser", &changelog, true, &[]),
+        call("ser", &changelog, true, &[]),
+        // Aggregations forward their result without the input's headers (Kafka keeps them).
+        call("ser", "out", true, &[]),
+    ]
+}
+
+#[test]
+fn dsl_serdes_see_topic_side_and_headers_in_the_test_driver() {
+    let rec = Recording::default();
+    let (d, _dir) = driver(dsl_topology(&rec));
+    let mut r = TestRecord::new("k".to_owned(), "w".to_owned(), 5);
+    r.headers = vec![header("h", "1")];
+    d.create_input_topic("in", s(), s()).pipe_record(r).unwrap();
+    assert_eq!(rec.take(), dsl_calls("dsl-test"));
+    assert_eq!(d.create_output_topic("out", s(), l()).read_key_value().unwrap(), (Some("w".to_owned()), Some(1)));
 }

@@ -1,17 +1,79 @@
-//! The byte-level store every store shape is built on, and the layers that decorate it.
+//! The byte-level store every store shape is built on, and what its layers share.
 //!
 //! Key-value, window, session and versioned stores map their keys onto one ordered byte map
-//! (a [`Backend`]); caching and changelogging are backend decorators, so every shape gets them
-//! with one implementation and both backends behave identically.
+//! (a [`Backend`]); metering, caching and changelogging are backend decorators ([`Layer`]s),
+//! so every shape gets them with one implementation and both backends behave identically.
+//! This module is a leaf: the layers (`metered`, `cache::caching`, `changelog`) and the
+//! backends (`state::memory`, `state::rocksdb`) import it, and `state` builds stores from them.
 
 use std::cmp::Ordering;
 use std::fmt;
 use std::iter::Peekable;
+use std::ops::Bound;
+use std::sync::atomic::{self, AtomicI64};
+use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::error::Result;
-use crate::state::{FlushListener, OpenOutcome};
+
+/// How a store directory was found when the store was opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OpenOutcome {
+    /// Existing data was opened.
+    Opened,
+    /// No data existed (or the store is in memory): restore from the changelog start.
+    Created,
+    /// The directory was corrupted or written by an incompatible version and was wiped: restore
+    /// from the changelog start and ignore any checkpoint for it.
+    Wiped {
+        /// Why it was wiped.
+        reason: String,
+    },
+}
+
+impl OpenOutcome {
+    /// Whether the store is empty and must be restored from the beginning of its changelog.
+    #[must_use]
+    pub fn needs_full_restore(&self) -> bool {
+        !matches!(self, OpenOutcome::Opened)
+    }
+}
+
+/// A record the cache writes to its store on flush or eviction, forwarded downstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlushedRecord {
+    /// The key (windowed stores: `key + start`; sessions: `key + end + start`).
+    pub key: Bytes,
+    /// The new value; `None` for a delete.
+    pub new_value: Option<Bytes>,
+    /// The value in the store before this flush, when it had one.
+    pub old_value: Option<Bytes>,
+    /// Timestamp of the last update of the key.
+    pub timestamp: i64,
+}
+
+/// Callback receiving flushed records (Kafka's `CacheFlushListener`).
+pub type FlushListener = Box<dyn FnMut(FlushedRecord) + Send>;
+
+/// The timestamp of the record being processed, shared by the runtime and the stores of a task;
+/// caching and changelogging layers stamp their records with it.
+#[derive(Debug, Clone, Default)]
+pub struct RecordContext(Arc<AtomicI64>);
+
+impl RecordContext {
+    /// Sets the current record timestamp.
+    pub fn set_timestamp(&self, timestamp: i64) {
+        self.0.store(timestamp, atomic::Ordering::Relaxed);
+    }
+    /// The current record timestamp.
+    #[must_use]
+    pub fn timestamp(&self) -> i64 {
+        self.0.load(atomic::Ordering::Relaxed)
+    }
+}
+
 
 /// `[lo, hi)` over raw keys; `None` is unbounded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,6 +113,14 @@ impl KeyRange {
     pub(crate) fn is_empty(&self) -> bool {
         matches!((&self.lo, &self.hi), (Some(lo), Some(hi)) if lo >= hi)
     }
+}
+
+/// `range` as `BTreeMap::range` bounds.
+pub(crate) fn bounds(range: &KeyRange) -> (Bound<&[u8]>, Bound<&[u8]>) {
+    (
+        range.lo.as_deref().map_or(Bound::Unbounded, Bound::Included),
+        range.hi.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
+    )
 }
 
 /// The smallest key greater than every key starting with `prefix` (`None` when there is none).
@@ -100,6 +170,116 @@ pub(crate) trait Backend: Send + fmt::Debug {
     fn open_outcome(&self) -> OpenOutcome;
     fn set_flush_listener(&mut self, _listener: FlushListener) -> bool {
         false
+    }
+}
+
+/// A backend that decorates another (the metered, caching and changelogging layers). Every
+/// [`Backend`] method forwards to [`Layer::inner`] / [`Layer::inner_mut`] unless the layer
+/// overrides it, so a layer writes only what it changes; `put_key` and `put_all` default to
+/// the layer's own `put`, as [`Backend`]'s defaults do.
+pub(crate) trait Layer: Send + fmt::Debug {
+    fn inner(&self) -> &dyn Backend;
+    fn inner_mut(&mut self) -> &mut dyn Backend;
+
+    fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
+        self.inner().get(key)
+    }
+    fn put(&mut self, key: Bytes, value: Option<Bytes>) -> Result<()> {
+        self.inner_mut().put(key, value)
+    }
+    fn put_key(&mut self, key: &[u8], value: Option<Bytes>) -> Result<()> {
+        Layer::put(self, Bytes::copy_from_slice(key), value)
+    }
+    fn put_all(&mut self, entries: Vec<(Bytes, Option<Bytes>)>) -> Result<()> {
+        entries.into_iter().try_for_each(|(k, v)| Layer::put(self, k, v))
+    }
+    fn range(&self, range: &KeyRange, reverse: bool) -> Result<RawIter<'_>> {
+        self.inner().range(range, reverse)
+    }
+    fn delete_range(&mut self, range: &KeyRange) -> Result<()> {
+        self.inner_mut().delete_range(range)
+    }
+    fn remove_unlogged(&mut self, key: Bytes) -> Result<()> {
+        self.inner_mut().remove_unlogged(key)
+    }
+    fn approximate_num_entries(&self) -> Result<u64> {
+        self.inner().approximate_num_entries()
+    }
+    fn flush(&mut self) -> Result<()> {
+        self.inner_mut().flush()
+    }
+    fn commit(&mut self, offset: Option<i64>) -> Result<()> {
+        self.inner_mut().commit(offset)
+    }
+    fn committed_offset(&self) -> Option<i64> {
+        self.inner().committed_offset()
+    }
+    fn restore_batch(&mut self, entries: Vec<(Bytes, Option<Bytes>)>, last_offset: i64) -> Result<()> {
+        self.inner_mut().restore_batch(entries, last_offset)
+    }
+    fn close(&mut self) -> Result<()> {
+        self.inner_mut().close()
+    }
+    fn persistent(&self) -> bool {
+        self.inner().persistent()
+    }
+    fn open_outcome(&self) -> OpenOutcome {
+        self.inner().open_outcome()
+    }
+    fn set_flush_listener(&mut self, listener: FlushListener) -> bool {
+        self.inner_mut().set_flush_listener(listener)
+    }
+}
+
+/// Every layer is a backend: the one place the forwarding is written.
+impl<L: Layer> Backend for L {
+    fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
+        Layer::get(self, key)
+    }
+    fn put(&mut self, key: Bytes, value: Option<Bytes>) -> Result<()> {
+        Layer::put(self, key, value)
+    }
+    fn put_key(&mut self, key: &[u8], value: Option<Bytes>) -> Result<()> {
+        Layer::put_key(self, key, value)
+    }
+    fn put_all(&mut self, entries: Vec<(Bytes, Option<Bytes>)>) -> Result<()> {
+        Layer::put_all(self, entries)
+    }
+    fn range(&self, range: &KeyRange, reverse: bool) -> Result<RawIter<'_>> {
+        Layer::range(self, range, reverse)
+    }
+    fn delete_range(&mut self, range: &KeyRange) -> Result<()> {
+        Layer::delete_range(self, range)
+    }
+    fn remove_unlogged(&mut self, key: Bytes) -> Result<()> {
+        Layer::remove_unlogged(self, key)
+    }
+    fn approximate_num_entries(&self) -> Result<u64> {
+        Layer::approximate_num_entries(self)
+    }
+    fn flush(&mut self) -> Result<()> {
+        Layer::flush(self)
+    }
+    fn commit(&mut self, offset: Option<i64>) -> Result<()> {
+        Layer::commit(self, offset)
+    }
+    fn committed_offset(&self) -> Option<i64> {
+        Layer::committed_offset(self)
+    }
+    fn restore_batch(&mut self, entries: Vec<(Bytes, Option<Bytes>)>, last_offset: i64) -> Result<()> {
+        Layer::restore_batch(self, entries, last_offset)
+    }
+    fn close(&mut self) -> Result<()> {
+        Layer::close(self)
+    }
+    fn persistent(&self) -> bool {
+        Layer::persistent(self)
+    }
+    fn open_outcome(&self) -> OpenOutcome {
+        Layer::open_outcome(self)
+    }
+    fn set_flush_listener(&mut self, listener: FlushListener) -> bool {
+        Layer::set_flush_listener(self, listener)
     }
 }
 
