@@ -27,26 +27,14 @@ use crate::plugins::Plugins;
 /// How long an idle task waits before polling again. Default: 100 ms.
 const IDLE_POLL: Duration = Duration::from_millis(100);
 
-/// Parses a Java `.properties` file: `key=value` or `key: value`, `#` and `!` comments,
-/// whitespace around keys and values trimmed. Line continuations and `\u` escapes are not
-/// supported (a line ending in `\` is an error rather than being misread).
+/// Parses a `.properties` file with the broker's reader (`key=value`, `#` and `!` comments,
+/// whitespace around keys and values trimmed); `origin` names the file in errors.
 ///
 /// # Errors
-/// [`Error::Config`] naming the line.
+/// [`Error::Config`] naming the file and line.
 pub fn parse_properties(origin: &str, text: &str) -> Result<Config> {
-    let mut out = Config::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
-            continue;
-        }
-        if line.ends_with('\\') {
-            return Err(Error::Config(format!("{origin}:{}: line continuations are not supported", n + 1)));
-        }
-        let at = line.find(['=', ':']).ok_or_else(|| Error::Config(format!("{origin}:{}: expected key=value", n + 1)))?;
-        out.insert(line[..at].trim().to_owned(), line[at + 1..].trim().to_owned());
-    }
-    Ok(out)
+    let lines = brook_broker::config::parse_properties(text).map_err(|e| Error::Config(format!("{origin}: {e}")))?;
+    Ok(lines.into_iter().map(|(_, k, v)| (k.to_owned(), v.to_owned())).collect())
 }
 
 /// Reads a `.properties` file.
