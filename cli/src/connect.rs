@@ -66,15 +66,14 @@ pub(crate) async fn run(args: ConnectArgs) -> anyhow::Result<()> {
         let _ = server_stop.wait_for(|s| *s).await;
     }));
     let worker = StandaloneWorker::new(broker.clone(), wc, brook_connect::Plugins::default())?;
-    let work = tokio::spawn(worker.run(connectors, stopped));
+    let mut work = tokio::spawn(worker.run(connectors, stopped));
     tracing::info!(%addr, "Kafka Connect standalone worker started");
-    tokio::pin!(shutdown);
     let result = tokio::select! {
-        () = &mut shutdown => {
+        () = shutdown => {
             let _ = stop.send(true);
-            work.await.context("the worker stopped")?
+            (&mut work).await.context("the worker stopped")?
         }
-        r = work => {
+        r = &mut work => {
             let _ = stop.send(true);
             r.context("the worker stopped")?
         }
