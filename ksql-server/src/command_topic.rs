@@ -22,7 +22,8 @@
 //! logged and skipped.
 //!
 //! The topic is created as ksqlDB creates it: `cleanup.policy=delete` with infinite retention
-//! (`retention.ms=-1`), never compacted, so it holds the whole history.
+//! (`retention.ms=-1`), never compacted, so it holds the whole history; a restart compacts what
+//! it read in memory, leaving out the queries terminated later (`compact`).
 //!
 //! A record that cannot be decoded or applied is logged and skipped; the server still starts.
 
@@ -132,6 +133,7 @@ impl CommandTopic {
             return Ok(done);
         }
         let records = self.cluster.read(&self.topic, 0, Some(from).filter(|f| *f > 0)).map_err(cluster_err)?;
+        let mut commands = Vec::with_capacity(records.len());
         for (offset, r) in records {
             {
                 let mut position = self.position();
@@ -141,14 +143,21 @@ impl CommandTopic {
                 }
             }
             let Some(value) = r.value else { continue };
-            let command: Command = match serde_json::from_slice(&value) {
-                Ok(c) => c,
+            match serde_json::from_slice::<Command>(&value) {
+                Ok(c) => commands.push((offset, c)),
                 Err(e) => {
                     tracing::error!(topic = %self.topic, offset, error = %e, "skipping a command that cannot be decoded");
                     done.skipped += 1;
-                    continue;
                 }
-            };
+            }
+        }
+        // A restore from the beginning leaves out the queries terminated later, as ksqlDB does.
+        if from == 0 {
+            for id in compact(&mut commands) {
+                engine.reserve_query_id(&id);
+            }
+        }
+        for (offset, command) in commands {
             match engine.apply_command(&command) {
                 Ok(()) => {
                     done.applied += 1;
@@ -172,6 +181,75 @@ impl CommandTopic {
         }
         Ok(done)
     }
+}
+
+/// Compacts the commands of a restore as ksqlDB's `RestoreCommandsCompactor`: a query that a
+/// later command ends (`TERMINATE` it, `TERMINATE ALL`, a `DROP` of its sink, a `CREATE OR
+/// REPLACE` with its id) is not started, its `CREATE ... AS SELECT` keeping only the catalog
+/// change, and the `TERMINATE` that ended it goes too. Returns the ids of the queries left out
+/// (not to be given out again).
+fn compact(commands: &mut Vec<(i64, Command)>) -> Vec<String> {
+    // Query id -> index of the command that starts it; sink name -> its query id.
+    let mut starts: HashMap<String, usize> = HashMap::new();
+    let mut sinks: HashMap<String, String> = HashMap::new();
+    let mut ended: BTreeSet<usize> = BTreeSet::new();
+    let mut dropped: BTreeSet<usize> = BTreeSet::new();
+    for (i, (_, c)) in commands.iter().enumerate() {
+        let Some(plan) = &c.plan else {
+            let words: Vec<&str> = c.statement.split_whitespace().collect();
+            if words.first().is_some_and(|w| w.eq_ignore_ascii_case("TERMINATE")) {
+                let target = words.get(1).map(|w| w.trim_end_matches(';').to_uppercase()).unwrap_or_default();
+                if target == "ALL" {
+                    ended.extend(starts.drain().map(|(_, at)| at));
+                } else if let Some(at) = starts.remove(&target) {
+                    ended.insert(at);
+                    dropped.insert(i);
+                }
+            }
+            continue;
+        };
+        match (&plan.query_plan, &plan.ddl_command) {
+            (Some(q), ddl) => {
+                let create = match ddl {
+                    Some(DdlCommand::CreateStream(c) | DdlCommand::CreateTable(c)) => Some(c),
+                    _ => None,
+                };
+                // Only a `CREATE OR REPLACE` takes over a running query's id; any other
+                // record with a taken id fails to apply and changes nothing.
+                if starts.contains_key(&q.query_id) && !create.is_some_and(|c| c.or_replace) {
+                    continue;
+                }
+                if let Some(at) = starts.insert(q.query_id.clone(), i) {
+                    ended.insert(at);
+                }
+                if let Some(c) = create {
+                    sinks.insert(c.source.name.clone(), q.query_id.clone());
+                }
+            }
+            (None, Some(DdlCommand::DropSource { source_name, .. })) => {
+                if let Some(at) = sinks.remove(source_name).and_then(|id| starts.remove(&id)) {
+                    ended.insert(at);
+                }
+            }
+            (None, _) => {}
+        }
+    }
+    let mut left_out = Vec::new();
+    for &at in &ended {
+        let Some(plan) = commands[at].1.plan.as_mut() else { continue };
+        if let Some(q) = plan.query_plan.take() {
+            left_out.push(q.query_id);
+        }
+        if plan.ddl_command.is_none() {
+            dropped.insert(at);
+        }
+    }
+    let mut i = 0;
+    commands.retain(|_| {
+        i += 1;
+        !dropped.contains(&(i - 1))
+    });
+    left_out
 }
 
 /// The status message of a command applied from the topic, as the statement's own result

@@ -10,7 +10,8 @@ use brook_state_store::{
 
 use crate::engine::AnyTaskId;
 use crate::error::{Error, Result};
-use crate::processor::{with_erased, Cancellable, PunctuationType};
+use crate::punctuation::{Cancellable, PunctuationType};
+use crate::task::erased::with_erased;
 use crate::record::{Record, RecordMetadata};
 use crate::store_ref::{self, StoreRef};
 use brook_state_store::{Serde, StateSerdes, TypedKeyValueStore};

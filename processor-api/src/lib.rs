@@ -8,6 +8,7 @@ pub mod runtime;
 // processor api
 mod context;
 mod processor;
+mod punctuation;
 mod record;
 mod store_ref;
 mod task_id;
@@ -21,9 +22,8 @@ pub use error::{Error, Result, TopologyError};
 
 // processor api
 pub use context::ProcessorContext;
-pub use processor::{
-    Cancellable, OffsetReset, Processor, ProcessorSupplier, PunctuationType, RecordTimestampExtractor, TimestampExtractor,
-};
+pub use processor::{OffsetReset, Processor, ProcessorSupplier, RecordTimestampExtractor, TimestampExtractor};
+pub use punctuation::{Cancellable, PunctuationType};
 pub use record::{Record, RecordMetadata};
 pub use store_ref::{GlobalStores, StoreRef};
 pub use task::{StreamTask, TaskResources, TopologyTaskFactory};

@@ -96,14 +96,7 @@ impl<K, V> Record<K, V> {
     }
 }
 
-/// Where the record being processed came from (Kafka's `RecordMetadata`); absent in
-/// punctuators and cache-flush callbacks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordMetadata {
-    /// Input topic.
-    pub topic: String,
-    /// Input partition.
-    pub partition: i32,
-    /// Offset in the input partition.
-    pub offset: i64,
-}
+/// Where the record being processed came from (Kafka's `RecordMetadata`, plus the record's
+/// timestamp as its log holds it); absent in punctuators and cache-flush callbacks. One type
+/// with the producer's answer to a send: `brook_common::RecordMetadata`.
+pub use brook_common::RecordMetadata;

@@ -13,8 +13,10 @@
 //!   commit of the input offsets.
 
 pub(crate) mod core;
+pub(crate) mod erased;
 mod factory;
 pub(crate) mod nodes;
+pub(crate) mod typed;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -33,7 +35,9 @@ use self::core::{dispatch, drain_flushed, may_punctuate, NodeCx, NodeSlot, TaskC
 use crate::config::{HandlerResponse, StreamsConfig};
 use crate::engine::{AnyTaskId, InputRecord, OutputRecord, RecordCollector, TaskEngine, TaskId, TopicPartition};
 use crate::error::{Error, Result, TopologyError};
-use crate::processor::{with_erased, PunctuationType, RecordTimestampExtractor, TimestampExtractor};
+use crate::processor::{RecordTimestampExtractor, TimestampExtractor};
+use crate::punctuation::PunctuationType;
+use self::erased::with_erased;
 use crate::record::{Record, RecordMetadata};
 use crate::store_ref::{GlobalStores, StoreRef};
 use crate::topology::pattern::TopicPattern;
@@ -530,10 +534,11 @@ impl StreamTask {
         self.core.stream_time = self.core.stream_time.max(ts);
         let mut meta = match self.spare_metadata.take() {
             Some(m) if *m.topic == *r.topic => m,
-            _ => RecordMetadata { topic: r.topic.to_string(), partition: r.partition, offset: r.offset },
+            _ => RecordMetadata { topic: r.topic.to_string(), partition: r.partition, offset: r.offset, timestamp: r.timestamp },
         };
         meta.partition = r.partition;
         meta.offset = r.offset;
+        meta.timestamp = r.timestamp;
         self.core.metadata = Some(meta);
         let record = Record::with_all(r.key, r.value, ts, r.headers);
         let result = with_erased(record, |record| dispatch(&mut self.core, &mut self.nodes, source, record));
@@ -541,6 +546,7 @@ impl StreamTask {
             topic: r.topic.to_string(),
             partition: r.partition,
             offset: r.offset,
+            timestamp: r.timestamp,
         });
         let result = self.handle(result, &meta);
         self.spare_metadata = Some(meta);

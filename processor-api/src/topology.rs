@@ -16,7 +16,8 @@ pub use self::options::{Partitioner, SinkOptions, SourceOptions, TopicNameExtrac
 pub use self::store::StoreFactory;
 use self::pattern::TopicPattern;
 use crate::error::{Result, TopologyError};
-use crate::processor::{NodeFactory, OffsetReset, ProcessorSupplier, TimestampExtractor, TypedProcessor};
+use crate::processor::{OffsetReset, ProcessorSupplier, TimestampExtractor};
+use crate::task::typed::{NodeFactory, TypedProcessor};
 use crate::task::nodes::{SinkNode, SourceNode};
 
 #[derive(Clone)]

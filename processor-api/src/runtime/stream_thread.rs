@@ -135,10 +135,7 @@ impl ThreadShared {
 fn sources_offset_reset(resets: &BTreeMap<String, OffsetReset>) -> Option<&'static str> {
     let policies: BTreeSet<&'static str> = resets
         .values()
-        .map(|r| match r {
-            OffsetReset::Earliest => "earliest",
-            OffsetReset::Latest => "latest",
-        })
+        .map(|r| r.as_str())
         .collect();
     if policies.len() > 1 {
         tracing::warn!(?resets, "sources set different auto.offset.reset policies; the configured one applies to all");

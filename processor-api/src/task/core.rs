@@ -11,14 +11,31 @@ use parking_lot::Mutex;
 
 use crate::engine::{AnyTaskId, OutputRecord};
 use crate::error::{Error, Result};
-use crate::processor::{ErasedProcessor, ErasedRecord, PunctuationType};
+use crate::punctuation::PunctuationType;
 use crate::record::RecordMetadata;
 use crate::store_ref::{GlobalStores, SharedStore};
+use crate::task::erased::ErasedRecord;
 
 /// An erased punctuator: called with its node's context and the punctuation time.
 pub(crate) type PunctuateFn = Box<dyn FnMut(NodeCx<'_>, i64) -> Result<()> + Send>;
 /// An erased cache-flush callback.
 pub(crate) type FlushFn = Box<dyn FnMut(NodeCx<'_>, FlushedRecord) -> Result<()> + Send>;
+
+/// A node of the graph as the task engine drives it.
+pub(crate) trait ErasedProcessor: Send {
+    fn init(&mut self, cx: NodeCx<'_>) -> Result<()>;
+    fn process(&mut self, cx: NodeCx<'_>, record: ErasedRecord<'_>) -> Result<()>;
+    fn close(&mut self) -> Result<()>;
+    /// See [`Processor::batching`](crate::Processor::batching).
+    fn batching(&self) -> bool {
+        false
+    }
+    /// See [`Processor::flush_batch`](crate::Processor::flush_batch).
+    fn flush_batch(&mut self, cx: NodeCx<'_>) -> Result<()> {
+        let _ = cx;
+        Ok(())
+    }
+}
 
 /// One node of a task's graph.
 pub(crate) struct NodeSlot {

@@ -8,10 +8,10 @@ use bytes::Bytes;
 
 use crate::engine::OutputRecord;
 use crate::error::{Error, Result};
-use crate::processor::{with_erased, ErasedProcessor, ErasedRecord, KvSlot};
+use crate::task::erased::{downcast, with_erased, ErasedRecord, KvSlot};
 use crate::record::Record;
-use crate::task::core::NodeCx;
-use crate::topology::{Partitioner, TopicNameExtractor};
+use crate::task::core::{ErasedProcessor, NodeCx};
+use crate::topology::options::{Partitioner, TopicNameExtractor};
 
 /// Deserializes with its serdes and forwards `Record<Option<K>, Option<V>>`.
 pub(crate) struct SourceNode<K, V> {
@@ -27,7 +27,7 @@ impl<K: Clone + Send + 'static, V: Clone + Send + 'static> ErasedProcessor for S
     fn process(&mut self, mut cx: NodeCx<'_>, record: ErasedRecord<'_>) -> Result<()> {
         let (kv, (), ts, headers) = record.into_parts();
         let (k, v): (Option<Bytes>, Option<Bytes>) =
-            crate::processor::downcast(&cx.nodes[cx.node].name, "the record (key, value)", kv)?;
+            downcast(&cx.nodes[cx.node].name, "the record (key, value)", kv)?;
         let (key, value) = {
             // Borrowed, not cloned: the topic is only copied into an error.
             let (topic, partition, offset) = match &cx.core.metadata {

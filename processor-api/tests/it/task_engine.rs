@@ -282,7 +282,7 @@ fn commit_requests_and_unknown_partitions() {
             assert_eq!(ctx.task_id(), AnyTaskId::Stream(TaskId { subtopology: 0, partition: 3 }));
             assert_eq!(ctx.application_id(), "test-app");
             let m = ctx.record_metadata().unwrap();
-            assert_eq!((m.topic.as_str(), m.partition, m.offset), ("in", 3, 9));
+            assert_eq!((m.topic.as_str(), m.partition, m.offset, m.timestamp), ("in", 3, 9, 1));
             ctx.commit();
             Ok(())
         }

@@ -46,6 +46,12 @@ impl Engine {
         });
     }
 
+    /// Keeps `query_id` from being given out again: for a recorded query that is not started
+    /// (a restore that leaves out queries terminated later in the command topic).
+    pub fn reserve_query_id(&mut self, query_id: &str) {
+        self.catalog.reserve_query_id(query_id);
+    }
+
     /// Applies a recorded command: its catalog change and its query, started from the recorded
     /// execution steps under the recorded properties (the server's, then the session's, over
     /// today's). Nothing is recorded while it runs; a live query is started without waiting for

@@ -1,0 +1,503 @@
+//! [`Embedded`]: the client seam over the in-process broker. The traits are synchronous (a
+//! stream thread is an OS thread): the embedded clients are driven with `block_on` on the
+//! stream thread, over small runtimes owned by each client or a shared one.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use brook_broker::client::{
+    self as bc, Admin, Consumer, ConsumerConfig, NewTopic, OffsetReset, Producer, ProducerConfig,
+};
+use brook_broker::{Broker, ErrorCode, IsolationLevel, OffsetSpec};
+
+use super::{
+    ClientSupplier, ConsumerSettings, GroupMetadata, InternalTopic, ProducerSettings, RebalanceHandler,
+    RestoreConsumer, StreamsAdmin, StreamsConsumer, StreamsProducer, Waker,
+};
+use crate::engine::{InputRecord, OutputRecord, TopicPartition};
+use crate::error::{Error, Result};
+use crate::runtime::shared::{ClientRuntime, SharedRuntime};
+
+/// The client seam over an in-process [`Broker`].
+#[derive(Debug, Clone)]
+pub struct Embedded {
+    broker: Broker,
+}
+
+impl Embedded {
+    /// Clients over this broker handle.
+    pub fn new(broker: Broker) -> Embedded {
+        Embedded { broker }
+    }
+
+    /// The broker.
+    pub fn broker(&self) -> &Broker {
+        &self.broker
+    }
+}
+
+fn tp_of(tp: &TopicPartition) -> bc::TopicPartition {
+    bc::TopicPartition::new(tp.0.clone(), tp.1)
+}
+
+fn tp_from(tp: &bc::TopicPartition) -> TopicPartition {
+    (tp.topic.clone(), tp.partition)
+}
+
+/// The shared name of `topic`, made once per topic.
+fn shared_topic(topics: &mut BTreeMap<String, Arc<str>>, topic: &str) -> Arc<str> {
+    if let Some(t) = topics.get(topic) {
+        return t.clone();
+    }
+    let t: Arc<str> = Arc::from(topic);
+    topics.insert(topic.to_owned(), t.clone());
+    t
+}
+
+fn input_record(r: bc::ConsumerRecord, topics: &mut BTreeMap<String, Arc<str>>) -> InputRecord {
+    let topic = shared_topic(topics, &r.topic);
+    input_record_of(r, topic)
+}
+
+fn input_record_of(r: bc::ConsumerRecord, topic: Arc<str>) -> InputRecord {
+    InputRecord {
+        topic,
+        partition: r.partition,
+        offset: r.offset,
+        timestamp: r.timestamp,
+        key: r.key,
+        value: r.value,
+        headers: r.headers,
+    }
+}
+
+impl ClientSupplier for Embedded {
+    fn admin(&self) -> Result<Arc<dyn StreamsAdmin>> {
+        Ok(Arc::new(EmbeddedAdmin { broker: self.broker.clone(), admin: Admin::new(self.broker.clone()) }))
+    }
+
+    fn consumer(&self, s: &ConsumerSettings) -> Result<Box<dyn StreamsConsumer>> {
+        let mut config = ConsumerConfig {
+            group_id: s.group_id.clone(),
+            client_id: s.client_id.clone(),
+            auto_offset_reset: OffsetReset::Earliest,
+            enable_auto_commit: false,
+            max_poll_records: s.max_poll_records,
+            isolation_level: if s.read_committed {
+                IsolationLevel::ReadCommitted
+            } else {
+                IsolationLevel::ReadUncommitted
+            },
+            session_timeout: s.session_timeout,
+            heartbeat_interval: s.heartbeat_interval,
+            ..Default::default()
+        };
+        for (k, v) in &s.overrides {
+            config.set(k, v)?;
+        }
+        // The consumer's heartbeat task runs on a runtime worker (this runtime's one, or the
+        // shared runtime's), so a busy stream thread (processing between polls) keeps its group
+        // membership, as the Java client's heartbeat thread does. Polls run on the stream thread.
+        let rt = ClientRuntime::one_worker(s.runtime.as_ref(), format!("{}-heartbeat", s.client_id))?;
+        let consumer = Consumer::new(self.broker.clone(), config);
+        Ok(Box::new(EmbeddedConsumer { consumer, rt, topics: BTreeMap::new() }))
+    }
+
+    fn producer(&self, s: &ProducerSettings) -> Result<Box<dyn StreamsProducer>> {
+        let mut config = ProducerConfig {
+            client_id: s.client_id.clone(),
+            transactional_id: s.transactional_id.clone(),
+            linger: Duration::from_millis(100),
+            batch_size: 64 << 10,
+            ..Default::default()
+        };
+        for (k, v) in &s.overrides {
+            config.set(k, v)?;
+        }
+        // The producer's linger task sends batches older than `linger.ms` from a runtime worker
+        // (this runtime's one, or the shared runtime's); full batches and flushes go out from
+        // the stream thread.
+        let rt = ClientRuntime::one_worker(s.runtime.as_ref(), format!("{}-linger", s.client_id))?;
+        let producer = {
+            let _guard = rt.enter();
+            Producer::new(self.broker.clone(), config)?
+        };
+        Ok(Box::new(EmbeddedProducer { producer, _rt: rt }))
+    }
+
+    fn restore_consumer(&self, s: &ConsumerSettings) -> Result<Box<dyn RestoreConsumer>> {
+        Ok(Box::new(EmbeddedRestore {
+            broker: self.broker.clone(),
+            isolation: if s.read_committed { IsolationLevel::ReadCommitted } else { IsolationLevel::ReadUncommitted },
+            topics: BTreeMap::new(),
+            runtime: s.runtime.clone(),
+        }))
+    }
+}
+
+struct EmbeddedAdmin {
+    broker: Broker,
+    admin: Admin,
+}
+
+impl fmt::Debug for EmbeddedAdmin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmbeddedAdmin").finish_non_exhaustive()
+    }
+}
+
+impl StreamsAdmin for EmbeddedAdmin {
+    fn partition_count(&self, topic: &str) -> Result<Option<i32>> {
+        match self.broker.partition_count(topic, false) {
+            Ok(n) => Ok(Some(n)),
+            Err(e) if e.code() == ErrorCode::UnknownTopicOrPartition => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn create_topics(&self, topics: &[InternalTopic]) -> Result<()> {
+        let new: Vec<NewTopic> = topics
+            .iter()
+            .map(|t| NewTopic { name: t.name.clone(), partitions: t.partitions, configs: t.configs.clone() })
+            .collect();
+        for r in self.admin.create_topics(&new) {
+            match r {
+                Ok(()) => {}
+                Err(e) if e.code() == ErrorCode::TopicAlreadyExists => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    fn end_offset(&self, tp: &TopicPartition, read_committed: bool) -> Result<i64> {
+        let iso = if read_committed { IsolationLevel::ReadCommitted } else { IsolationLevel::ReadUncommitted };
+        Ok(self.broker.list_offset(&tp.0, tp.1, OffsetSpec::Latest, iso)?.0)
+    }
+
+    fn start_offset(&self, tp: &TopicPartition) -> Result<i64> {
+        Ok(self.broker.list_offset(&tp.0, tp.1, OffsetSpec::Earliest, IsolationLevel::ReadUncommitted)?.0)
+    }
+
+    fn list_topics(&self) -> Result<Vec<String>> {
+        Ok(self.admin.list_topics())
+    }
+
+    fn group_owners(&self, group_id: &str) -> Result<BTreeMap<TopicPartition, String>> {
+        let d = self.admin.describe_group(group_id);
+        Ok(d.members.iter().flat_map(|m| m.assignment.iter().map(|tp| (tp_from(tp), m.client_id.clone()))).collect())
+    }
+
+    fn group_members(&self, group_id: &str) -> Result<Vec<String>> {
+        Ok(self.admin.describe_group(group_id).members.into_iter().map(|m| m.client_id).collect())
+    }
+}
+
+struct EmbeddedConsumer {
+    consumer: Consumer,
+    rt: ClientRuntime,
+    topics: BTreeMap<String, Arc<str>>,
+}
+
+impl fmt::Debug for EmbeddedConsumer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmbeddedConsumer").field("consumer", &self.consumer).finish_non_exhaustive()
+    }
+}
+
+/// Adapts a [`RebalanceHandler`] to the embedded consumer's listener; offsets commit inside the
+/// revocation callback through the consumer's commit handle, with the generation the member
+/// still has then.
+struct ListenerAdapter {
+    handler: Box<dyn RebalanceHandler>,
+    commits: bc::CommitHandle,
+}
+
+// With the `kafka` feature GroupMetadata has one more field.
+#[allow(clippy::needless_update)]
+fn group_metadata_of(m: bc::ConsumerGroupMetadata) -> GroupMetadata {
+    GroupMetadata {
+        group_id: m.group_id,
+        generation: m.generation_id,
+        member_id: m.member_id,
+        group_instance_id: m.group_instance_id,
+        ..Default::default()
+    }
+}
+
+impl bc::RebalanceListener for ListenerAdapter {
+    fn on_partitions_revoked(&mut self, partitions: &[bc::TopicPartition]) {
+        let tps: Vec<TopicPartition> = partitions.iter().map(tp_from).collect();
+        let group = group_metadata_of(self.commits.group_metadata());
+        let commits = &self.commits;
+        let mut commit = |offsets: &BTreeMap<TopicPartition, i64>| -> Result<()> {
+            let offsets: BTreeMap<bc::TopicPartition, i64> = offsets.iter().map(|(tp, o)| (tp_of(tp), *o)).collect();
+            Ok(commits.commit_offsets(&offsets)?)
+        };
+        self.handler.on_revoked(&tps, &group, &mut commit);
+    }
+
+    fn on_partitions_assigned(&mut self, partitions: &[bc::TopicPartition]) {
+        let tps: Vec<TopicPartition> = partitions.iter().map(tp_from).collect();
+        self.handler.on_assigned(&tps);
+    }
+}
+
+impl StreamsConsumer for EmbeddedConsumer {
+    fn subscribe(&mut self, topics: &[String], handler: Box<dyn RebalanceHandler>) -> Result<()> {
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        let adapter = ListenerAdapter { handler, commits: self.consumer.commit_handle() };
+        self.consumer.subscribe(&names, Some(Box::new(adapter)))?;
+        Ok(())
+    }
+
+    fn poll(&mut self, timeout: Duration) -> Result<Vec<InputRecord>> {
+        let records = match self.rt.block_on(self.consumer.poll(timeout)) {
+            // Woken to stop: the stream thread looks at its flags.
+            Err(brook_broker::Error::Wakeup) => Vec::new(),
+            r => r?,
+        };
+        // Polled records come in runs per partition: the topic is looked up once per run.
+        let topics = &mut self.topics;
+        let mut last: Option<Arc<str>> = None;
+        Ok(records
+            .into_iter()
+            .map(|r| {
+                let topic = match &last {
+                    Some(t) if **t == *r.topic => t.clone(),
+                    _ => {
+                        let t = shared_topic(topics, &r.topic);
+                        last = Some(t.clone());
+                        t
+                    }
+                };
+                input_record_of(r, topic)
+            })
+            .collect())
+    }
+
+    fn pause(&mut self, partitions: &[TopicPartition]) {
+        let tps: Vec<bc::TopicPartition> = partitions.iter().map(tp_of).collect();
+        self.consumer.pause(&tps);
+    }
+
+    fn resume(&mut self, partitions: &[TopicPartition]) {
+        let tps: Vec<bc::TopicPartition> = partitions.iter().map(tp_of).collect();
+        self.consumer.resume(&tps);
+    }
+
+    fn seek(&mut self, partition: &TopicPartition, offset: i64) {
+        self.consumer.seek(&tp_of(partition), offset);
+    }
+
+    fn committed(&mut self, partitions: &[TopicPartition]) -> Result<BTreeMap<TopicPartition, i64>> {
+        let tps: Vec<bc::TopicPartition> = partitions.iter().map(tp_of).collect();
+        Ok(self.consumer.committed(&tps)?.iter().map(|(tp, o)| (tp_from(tp), *o)).collect())
+    }
+
+    fn commit(&mut self, offsets: &BTreeMap<TopicPartition, i64>) -> Result<()> {
+        let offsets: BTreeMap<bc::TopicPartition, i64> = offsets.iter().map(|(tp, o)| (tp_of(tp), *o)).collect();
+        self.consumer.commit_offsets(&offsets)?;
+        Ok(())
+    }
+
+    fn group_metadata(&self) -> GroupMetadata {
+        group_metadata_of(self.consumer.group_metadata())
+    }
+
+    fn assignment(&self) -> Vec<TopicPartition> {
+        self.consumer.assignment().iter().map(tp_from).collect()
+    }
+
+    fn waker(&self) -> Option<Waker> {
+        let handle = self.consumer.wakeup_handle();
+        Some(Box::new(move || handle.wakeup()))
+    }
+
+    fn set_cooperative(&mut self, ready: Waker) -> bool {
+        self.consumer.set_nonblocking(self.rt.handle().clone(), Arc::from(ready));
+        true
+    }
+
+    fn close(self: Box<Self>) {
+        let EmbeddedConsumer { consumer, rt, .. } = *self;
+        rt.block_on(consumer.close());
+    }
+}
+
+/// The stream thread's producer: records are queued without a delivery future each; `flush`
+/// sends every queued batch and reads the producer's delivery report (end offsets per
+/// partition, first failure), so what a commit needs is gathered once per batch, not per record.
+struct EmbeddedProducer {
+    producer: Producer,
+    _rt: ClientRuntime,
+}
+
+impl fmt::Debug for EmbeddedProducer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmbeddedProducer").finish_non_exhaustive()
+    }
+}
+
+impl StreamsProducer for EmbeddedProducer {
+    fn send(&mut self, r: OutputRecord) -> Result<()> {
+        self.producer.send_parts_untracked(
+            &r.topic,
+            r.partition,
+            r.key.as_deref(),
+            r.value.as_deref(),
+            Some(r.timestamp),
+            &r.headers,
+        );
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<BTreeMap<TopicPartition, i64>> {
+        // Every queued batch is appended synchronously by `flush` (or was by the linger task
+        // before it): the report covers every record sent so far.
+        self.producer.flush();
+        let report = self.producer.take_delivery_report();
+        match report.error {
+            Some(e) => Err(e.into()),
+            None => Ok(report.ends.into_iter().map(|(t, p, o)| ((t.to_string(), p), o)).collect()),
+        }
+    }
+
+    fn init_transactions(&mut self) -> Result<()> {
+        Ok(self.producer.init_transactions()?)
+    }
+
+    fn begin_transaction(&mut self) -> Result<()> {
+        Ok(self.producer.begin_transaction()?)
+    }
+
+    fn send_offsets_to_transaction(
+        &mut self,
+        offsets: &BTreeMap<TopicPartition, i64>,
+        group: &GroupMetadata,
+    ) -> Result<()> {
+        let offsets: BTreeMap<bc::TopicPartition, i64> = offsets.iter().map(|(tp, o)| (tp_of(tp), *o)).collect();
+        let group = bc::ConsumerGroupMetadata {
+            group_id: group.group_id.clone(),
+            generation_id: group.generation,
+            member_id: group.member_id.clone(),
+            group_instance_id: group.group_instance_id.clone(),
+        };
+        Ok(self.producer.send_offsets_to_transaction(&offsets, &group)?)
+    }
+
+    fn commit_transaction(&mut self) -> Result<()> {
+        Ok(self.producer.commit_transaction()?)
+    }
+
+    fn abort_transaction(&mut self) -> Result<()> {
+        let r = self.producer.abort_transaction();
+        // What the aborted transaction's batches came to is of no use any more.
+        drop(self.producer.take_delivery_report());
+        Ok(r?)
+    }
+}
+
+struct EmbeddedRestore {
+    broker: Broker,
+    isolation: IsolationLevel,
+    topics: BTreeMap<String, Arc<str>>,
+    runtime: Option<SharedRuntime>,
+}
+
+impl fmt::Debug for EmbeddedRestore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmbeddedRestore").finish_non_exhaustive()
+    }
+}
+
+impl RestoreConsumer for EmbeddedRestore {
+    fn read(
+        &mut self,
+        tp: &TopicPartition,
+        from: i64,
+        to: i64,
+        sink: &mut dyn FnMut(&[InputRecord]) -> Result<()>,
+    ) -> Result<i64> {
+        // A consumer without a group, assigned to the one partition: it filters aborted
+        // transactions and control batches like any read_committed consumer.
+        let config = ConsumerConfig {
+            group_id: None,
+            enable_auto_commit: false,
+            auto_offset_reset: OffsetReset::Earliest,
+            isolation_level: self.isolation,
+            max_poll_records: 10_000,
+            max_partition_fetch_bytes: 4 << 20,
+            ..Default::default()
+        };
+        let rt = ClientRuntime::current_thread(self.runtime.as_ref())?;
+        let mut consumer = Consumer::new(self.broker.clone(), config);
+        let btp = tp_of(tp);
+        consumer.assign(std::slice::from_ref(&btp));
+        consumer.seek(&btp, from);
+        let mut pos = from;
+        let mut progress_at = std::time::Instant::now();
+        while pos < to {
+            if progress_at.elapsed() > Duration::from_secs(300) {
+                return Err(Error::Timeout(format!("restoring {}-{} made no progress at {pos} of {to}", tp.0, tp.1)));
+            }
+            let batch = rt.block_on(consumer.poll(Duration::from_millis(200)))?;
+            if !batch.is_empty() {
+                progress_at = std::time::Instant::now();
+            }
+            let topics = &mut self.topics;
+            let records: Vec<InputRecord> =
+                batch.into_iter().filter(|r| r.offset < to).map(|r| input_record(r, topics)).collect();
+            if !records.is_empty() {
+                sink(&records)?;
+            }
+            pos = rt.block_on(consumer.position(&btp))?;
+        }
+        Ok(pos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_producer_reports_end_offsets_and_the_first_failure_per_flush() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let broker = rt.block_on(Broker::open(brook_broker::BrokerConfig::new(dir.path()))).unwrap();
+        broker.create_topic("t", 2, Default::default()).unwrap();
+        let producer = {
+            let _g = rt.enter();
+            Producer::new(broker, ProducerConfig { batch_size: 1024, ..Default::default() }).unwrap()
+        };
+        let mut p = EmbeddedProducer { producer, _rt: ClientRuntime::Own(rt) };
+        let record = |partition: i32| OutputRecord {
+            topic: "t".into(),
+            partition: Some(partition),
+            key: None,
+            value: Some(bytes::Bytes::from_static(b"v")),
+            timestamp: 0,
+            headers: Vec::new(),
+        };
+        // Many batches per partition: the report keeps one end offset per partition.
+        let n = 40_000;
+        for i in 0..n {
+            p.send(record((i % 2) as i32)).unwrap();
+        }
+        let ends = p.flush().unwrap();
+        let half = (n / 2) as i64;
+        assert_eq!(ends, BTreeMap::from([(("t".to_owned(), 0), half), (("t".to_owned(), 1), half)]));
+        // The next flush reports only what was sent since.
+        assert!(p.flush().unwrap().is_empty());
+        // A record that cannot be sent fails the flush that covers it, and only that one.
+        p.send(record(0)).unwrap();
+        p.send(record(7)).unwrap();
+        let err = p.flush().unwrap_err();
+        assert!(err.to_string().contains("partition 7 of t does not exist"), "{err}");
+        p.send(record(1)).unwrap();
+        assert_eq!(p.flush().unwrap(), BTreeMap::from([(("t".to_owned(), 1), half + 1)]));
+    }
+}
