@@ -492,6 +492,15 @@ impl Broker {
         self.inner.changed.subscribe()
     }
 
+    /// Batches (records and transaction markers) appended to the partitions of `topic` since
+    /// the broker opened them; 0 for an unknown topic. A counter per partition, bumped before
+    /// [`data_changes`](Self::data_changes) changes: a reader of a few topics woken by every
+    /// change compares it to tell whether an append was for it (the stream-thread pool's
+    /// consumers, which would otherwise all be woken by every append to any topic).
+    pub fn topic_appends(&self, topic: &str) -> u64 {
+        self.inner.topic(topic).map_or(0, |t| t.partitions.read().iter().map(|p| p.appends()).sum())
+    }
+
     /// Looks up an offset (ListOffsets): `(offset, timestamp)`, timestamp -1 when not known.
     ///
     /// # Errors

@@ -7,7 +7,7 @@ use clap::Parser;
 
 /// mimalloc instead of glibc's allocator: the stream runtime allocates per record (keys,
 /// values, strings of the typed API) and glibc's malloc/free took 20-25% of its instructions
-/// (BENCHMARKS.md, "Nexmark over the runtime: per-record costs").
+/// (BENCHMARKS.md, "Per-record costs of the runtime").
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

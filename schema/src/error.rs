@@ -143,6 +143,14 @@ impl Error {
         matches!(self, Self::Unreachable { .. })
             || matches!(self.code(), Some(code::STORE_ERROR | code::OPERATION_TIMEOUT))
     }
+
+    pub(crate) fn serialize(format: &'static str, reason: impl ToString) -> Self {
+        Self::Serialize { format, reason: reason.to_string() }
+    }
+
+    pub(crate) fn deserialize(format: &'static str, reason: impl ToString) -> Self {
+        Self::Deserialize { format, reason: reason.to_string() }
+    }
 }
 
 /// `Result` with this crate's [`Error`].

@@ -14,14 +14,28 @@
 //! assert_eq!(registry.latest("orders-value").unwrap().id, id);
 //! ```
 
+pub mod avro;
 mod cached;
 mod client;
+mod config;
 mod error;
 mod http;
+pub mod json;
 mod memory;
+pub mod protobuf;
+mod registry;
+pub mod wire;
 
 pub use cached::CachedClient;
+pub use avro::{AvroSerde, GenericAvroSerde};
 pub use client::{RegisteredSchema, Schema, SchemaReference, SchemaRegistryClient, SchemaType};
+pub use config::{SerdeConfig, SubjectNameStrategy};
 pub use error::{code, Error, Result};
 pub use http::{HttpClient, HttpClientConfig};
+pub use json::{GenericJsonSchemaSerde, JsonSchemaSerde};
 pub use memory::MemoryClient;
+pub use protobuf::{GenericProtobufSerde, ProtobufSerde};
+pub use registry::{resolve_references, Resolved};
+
+/// Re-exported so callers build values with the same crate versions.
+pub use {apache_avro, prost, prost_reflect, serde_json};

@@ -210,6 +210,26 @@ pub struct Consumer {
     closed: bool,
     /// Set by [`Consumer::set_nonblocking`].
     nonblocking: Option<NonBlocking>,
+    /// The topics whose appends wake a nonblocking consumer: the subscription, or the
+    /// topics of the assigned partitions.
+    watched: Arc<Mutex<Watched>>,
+}
+
+/// What a nonblocking consumer's watcher compares on every broker data change.
+#[derive(Debug, Default)]
+struct Watched {
+    topics: Vec<String>,
+    /// Bumped when `topics` changes.
+    version: u64,
+}
+
+impl Watched {
+    fn set(&mut self, topics: Vec<String>) {
+        if topics != self.topics {
+            self.topics = topics;
+            self.version += 1;
+        }
+    }
 }
 
 /// Where a background join leaves its assignment (or error) before calling `ready`.
@@ -260,6 +280,7 @@ impl Consumer {
             changes,
             closed: false,
             nonblocking: None,
+            watched: Arc::default(),
         }
     }
 
@@ -270,14 +291,33 @@ impl Consumer {
     /// or the heartbeat found the group rebalancing. For schedulers that run many consumers on
     /// a few threads (the stream thread pool of `brook-processor-api`); poll with a zero
     /// timeout then.
+    ///
+    /// Appends wake it only when they are to a topic it reads (its subscription, or the topics
+    /// of its assigned partitions): a change of the broker's data is checked against
+    /// [`Broker::topic_appends`] of those topics before `ready` is called.
     pub fn set_nonblocking(&mut self, handle: tokio::runtime::Handle, ready: Arc<dyn Fn() + Send + Sync>) {
         let mut changes = self.broker.data_changes();
         let notify = self.wakeup.notify.clone();
         let wake = ready.clone();
+        let (broker, watched) = (self.broker.clone(), self.watched.clone());
         let watcher = handle.spawn(async move {
+            // (topics version, their appends) when last looked at.
+            let mut seen: Option<(u64, u64)> = None;
             loop {
                 tokio::select! {
-                    r = changes.changed() => if r.is_err() { return },
+                    r = changes.changed() => {
+                        if r.is_err() {
+                            return;
+                        }
+                        let now = {
+                            let w = watched.lock();
+                            (w.version, w.topics.iter().map(|t| broker.topic_appends(t)).sum::<u64>())
+                        };
+                        if seen.replace(now) == Some(now) {
+                            // Appends to topics this consumer does not read.
+                            continue;
+                        }
+                    }
                     _ = notify.notified() => {}
                 }
                 wake();
@@ -297,6 +337,7 @@ impl Consumer {
             return Err(Error::InvalidConfig("subscribe needs group.id".into()));
         }
         self.subscription = Some(topics.iter().map(|t| t.to_string()).collect());
+        self.watched.lock().set(topics.iter().map(|t| t.to_string()).collect());
         self.listener = listener;
         let mut m = self.member.lock();
         m.needs_rejoin = true;
@@ -310,6 +351,10 @@ impl Consumer {
         self.member.lock().subscribed = false;
         self.buffer.clear();
         self.assigned = partitions.iter().map(|tp| (tp.clone(), PartState::default())).collect();
+        let mut topics: Vec<String> = partitions.iter().map(|tp| tp.topic.clone()).collect();
+        topics.sort();
+        topics.dedup();
+        self.watched.lock().set(topics);
     }
 
     /// The partitions currently assigned.

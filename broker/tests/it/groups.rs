@@ -296,3 +296,35 @@ async fn nonblocking_members_driven_by_one_task_join_without_waiting_for_each_ot
         c.close().await;
     }
 }
+
+/// A nonblocking consumer (a unit of the stream-thread pool) is woken by appends to the topics
+/// it reads, not by appends to any other topic of the broker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nonblocking_consumer_is_woken_only_by_appends_to_its_topics() {
+    use std::sync::atomic::AtomicUsize;
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path()).await;
+    b.create_topic("mine", 1, BTreeMap::new()).unwrap();
+    b.create_topic("other", 2, BTreeMap::new()).unwrap();
+    let ready = Arc::new(AtomicUsize::new(0));
+    let mut c = Consumer::new(b.clone(), consumer_config("watch"));
+    let r = ready.clone();
+    c.set_nonblocking(tokio::runtime::Handle::current(), Arc::new(move || {
+        r.fetch_add(1, Ordering::SeqCst);
+    }));
+    c.assign(&[TopicPartition::new("mine", 0)]);
+    produce(&b, "mine", 1, 1).await;
+    let woken = || ready.load(Ordering::SeqCst);
+    wait_until_async("woken by its topic", Duration::from_secs(5), || async { woken() > 0 }).await;
+    // Let the watcher settle on this append before counting.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let before = woken();
+    produce(&b, "other", 100, 10).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(woken(), before, "appends to another topic woke the consumer");
+    produce_from(&b, "mine", 1, 1, 1).await;
+    wait_until_async("woken again by its topic", Duration::from_secs(5), || async { woken() > before }).await;
+    let records = c.poll(Duration::ZERO).await.unwrap();
+    assert_eq!(records.len(), 2, "both records of its topic are read");
+    c.close().await;
+}

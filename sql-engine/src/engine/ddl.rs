@@ -175,10 +175,11 @@ pub(crate) fn create_source(engine: &mut Engine, c: &CreateSource, text: &str) -
     };
     // The WITH clause is checked before the columns, as ksqlDB prepares its properties first.
     let formats = formats_from_properties(&c.properties, &format_defaults(engine))?;
-    if c.elements.is_empty() {
+    let schema = schema_of(engine, c)?;
+    let schema = crate::format::registry::infer_columns(engine.schema_registry(), &topic, &formats, schema)?;
+    if schema.columns.is_empty() {
         return analysis_err!("The statement does not define any columns.");
     }
-    let schema = schema_of(engine, c)?;
     formats.validate(&schema)?;
     let timestamp = timestamp_of(&c.properties, &schema)?;
     let window = window_of(&c.properties)?;

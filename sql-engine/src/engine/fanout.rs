@@ -443,7 +443,7 @@ pub(crate) fn subscribe(engine: &Engine, plan: &QueryPlan, id: &str) -> Result<O
     let max_lag = prop_u64(engine, MAX_LAG_ROWS, 1_000)?.max(1) as usize;
     let max_stall = Duration::from_millis(prop_u64(engine, MAX_STALL_MS, 2_000)?);
     let name = plan.sources.first().cloned().unwrap_or_default();
-    let (feed, sub) = feed_for(live, broker, &engine.log, source, &name, max_lag, max_stall)?;
+    let (feed, sub) = feed_for(live, broker, &engine.log, engine.config.schema_registry.as_ref(), source, &name, max_lag, max_stall)?;
     tracing::debug!(query = id, source = %name, subscriber = sub, "push query shares its source's reader");
     Ok(Some(Subscription { feed, id: sub, stages, pending: VecDeque::new(), taken: Vec::new() }))
 }
@@ -456,7 +456,8 @@ fn prop_u64(engine: &Engine, name: &str, default: u64) -> Result<u64> {
 }
 
 /// The running feed of `source` with a new subscriber on it, starting one when needed.
-fn feed_for(live: &LiveRuntime, broker: &Broker, log: &Arc<ProcessingLog>, source: &SourceStep, name: &str, max_lag: usize, max_stall: Duration) -> Result<(Arc<Feed>, u64)> {
+#[allow(clippy::too_many_arguments)]
+fn feed_for(live: &LiveRuntime, broker: &Broker, log: &Arc<ProcessingLog>, registry: Option<&Arc<dyn brook_schema::SchemaRegistryClient>>, source: &SourceStep, name: &str, max_lag: usize, max_stall: Duration) -> Result<(Arc<Feed>, u64)> {
     // Sources over one topic with the same schema and formats decode the same rows.
     let key = serde_json::to_string(&(&source.topic, &source.formats, &source.timestamp, &source.source_schema)).map_err(|e| Error::Eval(e.to_string()))?;
     let mut feeds = live.feeds.lock();
@@ -465,7 +466,7 @@ fn feed_for(live: &LiveRuntime, broker: &Broker, log: &Arc<ProcessingLog>, sourc
             return Ok((f.clone(), sub));
         }
     }
-    let reader = SourceReader::new(broker, source, name, log)?;
+    let reader = SourceReader::new(broker, source, name, log, registry)?;
     let feed = Arc::new(Feed {
         source: name.to_owned(),
         state: Mutex::new(FeedState { base: 0, ring: VecDeque::new(), subs: HashMap::new(), next_sub: 0, stopping: false, ended: None, reader_waiting: false }),
@@ -508,11 +509,11 @@ struct SourceReader {
 }
 
 impl SourceReader {
-    fn new(broker: &Broker, s: &SourceStep, name: &str, log: &Arc<ProcessingLog>) -> Result<Self> {
+    fn new(broker: &Broker, s: &SourceStep, name: &str, log: &Arc<ProcessingLog>, registry: Option<&Arc<dyn brook_schema::SchemaRegistryClient>>) -> Result<Self> {
         let logger = QueryLogger::new(log, &format!("push_{name}"), &s.props.ctx);
         let (layout, key_cols, value_cols) = layout(s, false);
-        let keys = SourceSerde::new(&s.formats.key, &key_cols, true, logger.clone())?;
-        let values = SourceSerde::new(&s.formats.value, &value_cols, false, logger)?;
+        let keys = SourceSerde::new(&s.formats.key, &key_cols, true, logger.clone(), registry)?;
+        let values = SourceSerde::new(&s.formats.value, &value_cols, false, logger, registry)?;
         let timestamp = s.timestamp.as_ref().and_then(|ts| {
             let in_value = value_cols.iter().position(|c| c.name == ts.column).map(|i| (false, i, value_cols[i].ty.clone()));
             let in_key = || key_cols.iter().position(|c| c.name == ts.column).map(|i| (true, i, key_cols[i].ty.clone()));

@@ -50,6 +50,23 @@ use crate::{Column, Error, Result};
 /// every persistent query (default: twice the CPUs; `0`: each stream thread is an OS thread).
 pub const POOL_THREADS: &str = "ksql.query.pool.threads";
 
+/// ksqlDB's `ksql.schema.registry.url`: the registry the `AVRO` format uses when
+/// [`EngineConfig::schema_registry`] is not set.
+pub const SCHEMA_REGISTRY_URL: &str = "ksql.schema.registry.url";
+
+/// A cached HTTP client for `ksql.schema.registry.url` (with
+/// `ksql.schema.registry.basic.auth.user.info`), if set.
+fn schema_registry_from(properties: &BTreeMap<String, String>) -> Result<Option<Arc<dyn brook_schema::SchemaRegistryClient>>> {
+    let Some(url) = properties.get(SCHEMA_REGISTRY_URL) else { return Ok(None) };
+    let mut props = vec![("schema.registry.url", url.as_str())];
+    if let Some(auth) = properties.get("ksql.schema.registry.basic.auth.user.info") {
+        props.push(("basic.auth.user.info", auth.as_str()));
+    }
+    let config = brook_schema::HttpClientConfig::from_properties(props).map_err(|e| Error::Analysis(e.to_string()))?;
+    let client = brook_schema::HttpClient::new(config).map_err(|e| Error::Analysis(e.to_string()))?;
+    Ok(Some(Arc::new(brook_schema::CachedClient::new(client))))
+}
+
 /// How an [`Engine`] is set up.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -62,12 +79,23 @@ pub struct EngineConfig {
     pub properties: BTreeMap<String, String>,
     /// The cluster persistent queries run against; `None` is test mode.
     pub cluster: Option<Arc<dyn Cluster>>,
+    /// The Schema Registry the `AVRO` format reads and registers schemas in: in-memory in test
+    /// mode (as ksqlDB's test runner mocks it), `brook server`'s own registry or an HTTP client
+    /// for `--schema-registry-url` in live mode. `None`: the Schema Registry formats are
+    /// unsupported.
+    pub schema_registry: Option<Arc<dyn brook_schema::SchemaRegistryClient>>,
 }
 
 impl EngineConfig {
     /// Test mode: queries on `TopologyTestDriver`s, caching off.
     pub fn test() -> Self {
-        EngineConfig { service_id: "default_".into(), state_dir: std::env::temp_dir().join("brook-sql"), properties: BTreeMap::new(), cluster: None }
+        EngineConfig {
+            service_id: "default_".into(),
+            state_dir: std::env::temp_dir().join("brook-sql"),
+            properties: BTreeMap::new(),
+            cluster: None,
+            schema_registry: Some(Arc::new(brook_schema::MemoryClient::new())),
+        }
     }
 
     /// Live mode over the embedded `broker`, state under `state_dir`.
@@ -88,7 +116,13 @@ impl EngineConfig {
 
     /// Live mode over `cluster`, state under `state_dir`.
     pub fn on(cluster: Arc<dyn Cluster>, state_dir: impl Into<PathBuf>) -> Self {
-        EngineConfig { service_id: "default_".into(), state_dir: state_dir.into(), properties: BTreeMap::new(), cluster: Some(cluster) }
+        EngineConfig {
+            service_id: "default_".into(),
+            state_dir: state_dir.into(),
+            properties: BTreeMap::new(),
+            cluster: Some(cluster),
+            schema_registry: None,
+        }
     }
 }
 
@@ -146,11 +180,20 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
+    /// The Schema Registry of the `AVRO` format, if the engine has one.
+    #[must_use]
+    pub fn schema_registry(&self) -> Option<&Arc<dyn brook_schema::SchemaRegistryClient>> {
+        self.config.schema_registry.as_ref()
+    }
+
     /// An engine with `config`; creates the `KSQL_PROCESSING_LOG` stream.
     ///
     /// # Errors
     /// Topic creation errors (live mode).
-    pub fn new(config: EngineConfig) -> Result<Self> {
+    pub fn new(mut config: EngineConfig) -> Result<Self> {
+        if config.schema_registry.is_none() {
+            config.schema_registry = schema_registry_from(&config.properties)?;
+        }
         let log = ProcessingLog::new();
         let log_topic = processing_log_topic(&config.service_id);
         let runtime = match &config.cluster {

@@ -24,7 +24,7 @@ use crate::lower::aggregate::output_of;
 use crate::engine::entities::FieldInfo;
 use crate::engine::{Engine, StatementResult};
 use crate::expr::CompiledExpr;
-use crate::format::{format_for, SerdeContext};
+use crate::format::SerdeContext;
 use crate::lower::source::layout;
 use crate::parser::ast::Query;
 use crate::plan::physical::{ExecutionStep, SourceStep};
@@ -167,8 +167,8 @@ pub(crate) fn pull(engine: &Engine, q: &Query) -> Result<StatementResult> {
     let table = matches!(steps.first().copied().unwrap_or(&plan.root), ExecutionStep::TableFilter { .. } | ExecutionStep::TableSelect { .. });
     let ops = ops(&engine.env, &steps)?;
     let (layout, key_cols, value_cols) = layout(src, table);
-    let keys = format_for(&src.formats.key)?.row_serde(&key_cols, true)?;
-    let values = format_for(&src.formats.value)?.row_serde(&value_cols, false)?;
+    let keys = crate::format::format_with(&src.formats.key, engine.config.schema_registry.as_ref())?.row_serde(&key_cols, true)?;
+    let values = crate::format::format_with(&src.formats.value, engine.config.schema_registry.as_ref())?.row_serde(&value_cols, false)?;
     // Tables written by an aggregation are read from its store, as ksqlDB does.
     if table && src.window.is_none() {
         if let Some(name) = source_name(engine, src) {

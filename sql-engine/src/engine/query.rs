@@ -22,6 +22,7 @@ pub(crate) fn lower_context(engine: &Engine, query_id: &str) -> LowerContext {
         caching: engine.caching(),
         vectorized: engine.property(crate::lower::VECTORIZED).is_some_and(|v| v.eq_ignore_ascii_case("true")),
         offset_reset: engine.offset_reset(),
+        registry: engine.config.schema_registry.clone(),
         null_values: false,
     }
 }
@@ -174,6 +175,7 @@ pub(crate) fn create_as_select(engine: &mut Engine, c: &CreateAsSelect, text: &s
     let prepared = prepare_create_as(engine, c, text, true)?;
     let Some(sink) = prepared.sink else { unreachable!("CREATE AS SELECT has a sink") };
     create_topic(engine, &sink.topic, prepared.partitions)?;
+    crate::format::registry::register_sink_schemas(engine.schema_registry(), &sink.topic, &sink.key_format, &sink.value_format, &sink.schema)?;
     let reads = prepared.info.sources.iter().filter_map(|s| engine.catalog.source(s).map(|d| d.topic.clone())).collect();
     start(engine, &prepared.info.plan, reads)?;
     engine.record(text, Some(DdlCommand::create(sink.clone(), false)), Some(query_record(&prepared.info, Some(prepared.partitions))));
@@ -322,8 +324,8 @@ pub(crate) fn insert_values(engine: &mut Engine, target: &str, names: &[String],
     let (value_cols, value) = pick(|n| *n == ColumnNamespace::Value);
     let ctx_key = crate::format::SerdeContext::key(&sink.topic);
     let ctx_value = crate::format::SerdeContext::value(&sink.topic);
-    let key_bytes = if key_cols.is_empty() { None } else { crate::format::format_for(&sink.key_format)?.row_serde(&key_cols, true)?.serialize(&key, &ctx_key)? };
-    let value_bytes = crate::format::format_for(&sink.value_format)?.row_serde(&value_cols, false)?.serialize(&value, &ctx_value)?;
+    let key_bytes = if key_cols.is_empty() { None } else { crate::format::format_with(&sink.key_format, engine.config.schema_registry.as_ref())?.row_serde(&key_cols, true)?.serialize(&key, &ctx_key)? };
+    let value_bytes = crate::format::format_with(&sink.value_format, engine.config.schema_registry.as_ref())?.row_serde(&value_cols, false)?.serialize(&value, &ctx_value)?;
     let ts = timestamp.unwrap_or_else(brook_common::now_ms);
     engine.write_record(&sink.topic, OutputRecord { key: key_bytes, value: value_bytes, timestamp: ts, headers: vec![] })?;
     Ok(status(text, String::new(), None))

@@ -35,7 +35,20 @@ impl RowSerdeAdapter {
     /// # Errors
     /// As [`format_for`](super::format_for) and [`Format::row_serde`](super::Format::row_serde).
     pub fn for_format(info: &super::FormatInfo, columns: &[Column], is_key: bool) -> Result<Self> {
-        let serde = super::format_for(info)?.row_serde(columns, is_key)?;
+        Self::for_format_with(info, columns, is_key, None)
+    }
+
+    /// As [`for_format`](Self::for_format), with the Schema Registry of the `AVRO` format.
+    ///
+    /// # Errors
+    /// As [`format_with`](super::format_with) and [`Format::row_serde`](super::Format::row_serde).
+    pub fn for_format_with(
+        info: &super::FormatInfo,
+        columns: &[Column],
+        is_key: bool,
+        registry: Option<&Arc<dyn brook_schema::SchemaRegistryClient>>,
+    ) -> Result<Self> {
+        let serde = super::format_with(info, registry)?.row_serde(columns, is_key)?;
         Ok(RowSerdeAdapter::new(serde, is_key))
     }
 

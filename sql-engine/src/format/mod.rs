@@ -7,9 +7,10 @@
 //! Streams DSL's [`Serde<Row>`](brook_state_store::Serde); [`InternalRowSerde`] is a compact
 //! self-describing encoding for state stores and internal topics.
 //!
-//! Formats here: `JSON`, `DELIMITED`, `KAFKA`, `NONE`. `AVRO`, `JSON_SR`, `PROTOBUF` and
-//! `PROTOBUF_NOSR` are known names (their properties are accepted) whose serdes need Schema
-//! Registry; [`format_for`] reports them as unsupported until they plug in behind [`Format`].
+//! Formats here: `JSON`, `DELIMITED`, `KAFKA`, `NONE`, and through Schema Registry (a
+//! [`SchemaRegistryClient`] given to [`format_with`]) `AVRO`. `JSON_SR`, `PROTOBUF` and
+//! `PROTOBUF_NOSR` are known names (their properties are accepted) that [`format_with`] reports
+//! as unsupported until they plug in behind [`Format`].
 //!
 //! Differences from ksqlDB (all listed in `docs/sql.md`, section Formats):
 //! - JSON nesting deeper than 256 levels is a deserialization error (Jackson allows 1000).
@@ -21,6 +22,8 @@
 //! - Stores and internal topics use [`InternalRowSerde`], not the query's formats.
 
 mod adapter;
+pub(crate) mod avro;
+pub(crate) mod registry;
 mod delimited;
 mod internal;
 pub(crate) mod json;
@@ -36,6 +39,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use brook_schema::SchemaRegistryClient;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -163,14 +167,25 @@ pub trait Format: Send + Sync + fmt::Debug {
 /// # Errors
 /// [`Error::Analysis`] for an unknown name (`Unknown format: X`) or a property the format does
 /// not take (`JSON does not support the following configs: [delimiter]`);
-/// [`Error::Unsupported`] for the Schema Registry formats.
+/// [`Error::Unsupported`] for the Schema Registry formats not supported yet; `AVRO` without a
+/// registry (see [`format_with`]) fails when a serde is made.
 pub fn format_for(info: &FormatInfo) -> Result<Arc<dyn Format>> {
+    format_with(info, None)
+}
+
+/// As [`format_for`], with the Schema Registry client the `AVRO` format reads and registers
+/// schemas through (the engine's, [`EngineConfig::schema_registry`](crate::EngineConfig)).
+///
+/// # Errors
+/// As [`format_for`].
+pub fn format_with(info: &FormatInfo, registry: Option<&Arc<dyn SchemaRegistryClient>>) -> Result<Arc<dyn Format>> {
     props::check_format_properties(info)?;
     match info.format.as_str() {
         "JSON" => Ok(Arc::new(json::JsonFormat::new(info.wrap_single_value))),
         "KAFKA" => Ok(Arc::new(kafka::KafkaFormat)),
         "DELIMITED" => Ok(Arc::new(delimited::DelimitedFormat::new(info)?)),
         "NONE" => Ok(Arc::new(none::NoneFormat)),
+        "AVRO" => Ok(Arc::new(avro::AvroFormat::new(info, registry.cloned()))),
         f if KNOWN_FORMATS.contains(&f) => {
             Err(Error::Unsupported(format!("the '{f}' format needs Schema Registry support, which Brook does not have yet")))
         }
@@ -340,7 +355,9 @@ mod tests {
     fn unknown_and_registry_formats_are_errors() {
         let e = format_for(&FormatInfo::of("bob")).unwrap_err();
         assert_eq!(e.to_string(), "Unknown format: BOB");
-        assert!(matches!(format_for(&FormatInfo::of("avro")), Err(Error::Unsupported(_))));
+        assert!(matches!(format_for(&FormatInfo::of("protobuf")), Err(Error::Unsupported(_))));
+        let avro = format_for(&FormatInfo::of("avro")).unwrap();
+        assert!(matches!(avro.row_serde(&[], false), Err(Error::Unsupported(_))), "no registry");
         assert_eq!(format_for(&FormatInfo::of("json")).unwrap().name(), "JSON");
     }
 

@@ -52,6 +52,8 @@ pub(crate) struct LowerContext {
     /// Where sources start without committed offsets (`auto.offset.reset`; ksqlDB's default
     /// is `latest`). `None` leaves the runtime's default.
     pub(crate) offset_reset: Option<brook_processor_api::OffsetReset>,
+    /// The Schema Registry of the `AVRO` format's serdes.
+    pub(crate) registry: Option<Arc<dyn brook_schema::SchemaRegistryClient>>,
     /// Stream sources forward records without a value (as `None`): set while lowering a
     /// stream query whose steps all pass them on ([`passes_null_values`]).
     pub(crate) null_values: bool,
@@ -147,7 +149,7 @@ pub(crate) fn lower_persistent(root: &ExecutionStep, builder: &StreamsBuilder, c
                 cx
             };
             let input = lower(&s.source, builder, cx)?;
-            sink::sink(input, s)
+            sink::sink(input, s, cx)
         }
         other => Err(Error::Unsupported(format!("a persistent query ends in a sink, not {}", other.step_name()))),
     }

@@ -8,7 +8,7 @@ use brook_state_store::{Error as StoreError, Result as StoreResult, Serde, Sessi
 
 use crate::catalog::{WindowInfo, WindowType};
 use crate::engine::processing_log::QueryLogger;
-use crate::format::{format_for, FormatInfo, InternalRowSerde, RowSerde, RowSerdeAdapter, SerdeContext};
+use crate::format::{format_with, FormatInfo, InternalRowSerde, RowSerde, RowSerdeAdapter, SerdeContext};
 use crate::plan::physical::PlanColumn;
 use crate::{Column, ColumnNamespace, Result, Row, Value};
 
@@ -20,8 +20,8 @@ pub(crate) fn columns(cols: &[PlanColumn], key: bool) -> Vec<Column> {
 }
 
 /// A topic's key or value serde for `columns`.
-pub(crate) fn topic_serde(format: &FormatInfo, columns: &[Column], is_key: bool) -> Result<Arc<dyn Serde<Row>>> {
-    Ok(Arc::new(RowSerdeAdapter::for_format(format, columns, is_key)?))
+pub(crate) fn topic_serde(format: &FormatInfo, columns: &[Column], is_key: bool, registry: Option<&Arc<dyn brook_schema::SchemaRegistryClient>>) -> Result<Arc<dyn Serde<Row>>> {
+    Ok(Arc::new(RowSerdeAdapter::for_format_with(format, columns, is_key, registry)?))
 }
 
 /// The serde of stores and internal topics.
@@ -40,8 +40,8 @@ pub(crate) struct SourceSerde {
 }
 
 impl SourceSerde {
-    pub(crate) fn new(format: &FormatInfo, columns: &[Column], is_key: bool, logger: QueryLogger) -> Result<Self> {
-        Ok(SourceSerde { inner: format_for(format)?.row_serde(columns, is_key)?, is_key, width: columns.len(), logger })
+    pub(crate) fn new(format: &FormatInfo, columns: &[Column], is_key: bool, logger: QueryLogger, registry: Option<&Arc<dyn brook_schema::SchemaRegistryClient>>) -> Result<Self> {
+        Ok(SourceSerde { inner: format_with(format, registry)?.row_serde(columns, is_key)?, is_key, width: columns.len(), logger })
     }
 
     /// Deserializes without logging (timestamp extraction reads the value a second time).

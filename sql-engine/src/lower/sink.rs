@@ -35,10 +35,10 @@ fn null_keys(s: KStream<Row, Row>, null_values: bool) -> KStream<Row, Row> {
     s.process_values(move || NullKeys { null_values }, &[])
 }
 
-pub(crate) fn sink(input: Lowered, s: &SinkStep) -> Result<()> {
+pub(crate) fn sink(input: Lowered, s: &SinkStep, cx: &super::LowerContext) -> Result<()> {
     let schema = s.source.schema();
-    let keys = topic_serde(&s.formats.key, &columns(&schema.key, true), true)?;
-    let values = topic_serde(&s.formats.value, &columns(&schema.value, false), false)?;
+    let keys = topic_serde(&s.formats.key, &columns(&schema.key, true), true, cx.registry.as_ref())?;
+    let values = topic_serde(&s.formats.value, &columns(&schema.value, false), false, cx.registry.as_ref())?;
     match input {
         Lowered::Stream(st) => {
             let null_values = s.formats.value.format == "KAFKA" && schema.value.len() == 1;

@@ -185,8 +185,8 @@ fn read<K: SourceKey>(
 ) -> Result<KStream<K, Row>> {
     let logger = cx.logger(&s.props.ctx);
     let (layout, key_cols, value_cols) = layout(s, table);
-    let keys = keys(Arc::new(SourceSerde::new(&s.formats.key, &key_cols, true, logger.clone())?));
-    let values = Arc::new(SourceSerde::new(&s.formats.value, &value_cols, false, logger)?);
+    let keys = keys(Arc::new(SourceSerde::new(&s.formats.key, &key_cols, true, logger.clone(), cx.registry.as_ref())?));
+    let values = Arc::new(SourceSerde::new(&s.formats.value, &value_cols, false, logger, cx.registry.as_ref())?);
     let mut consumed = Consumed::with(keys, values.clone());
     if let Some(r) = cx.offset_reset {
         consumed = consumed.with_offset_reset_policy(r);
@@ -195,7 +195,7 @@ fn read<K: SourceKey>(
         let pos = value_cols.iter().position(|c| c.name == ts.column);
         let key_pos = key_cols.iter().position(|c| c.name == ts.column);
         let ty = value_cols.iter().chain(&key_cols).find(|c| c.name == ts.column).map(|c| c.ty.clone());
-        let key_serde = SourceSerde::new(&s.formats.key, &key_cols, true, cx.logger(&s.props.ctx))?;
+        let key_serde = SourceSerde::new(&s.formats.key, &key_cols, true, cx.logger(&s.props.ctx), cx.registry.as_ref())?;
         let values = values.clone();
         let format = ts.format.clone();
         let utc = crate::function::javatime::Zone::parse("UTC")?;

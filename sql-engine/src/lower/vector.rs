@@ -281,13 +281,13 @@ pub(crate) fn try_lower(root: &ExecutionStep, builder: &StreamsBuilder, cx: &Low
     let plan = Arc::new(VectorPlan { predicate, select, select_log: cx.logger(&select_props.ctx), ..plan });
 
     let (_, key_cols, _) = layout(s, false);
-    let keys = Arc::new(SourceSerde::new(&s.formats.key, &key_cols, true, cx.logger(&s.props.ctx))?);
+    let keys = Arc::new(SourceSerde::new(&s.formats.key, &key_cols, true, cx.logger(&s.props.ctx), cx.registry.as_ref())?);
     let mut consumed = Consumed::<Row, Bytes>::with(keys, Arc::new(BytesSerde));
     if let Some(r) = cx.offset_reset {
         consumed = consumed.with_offset_reset_policy(r);
     }
     let schema = sink.source.schema();
-    let sink_keys = topic_serde(&sink.formats.key, &columns(&schema.key, true), true)?;
+    let sink_keys = topic_serde(&sink.formats.key, &columns(&schema.key, true), true, cx.registry.as_ref())?;
     let sink_values: Arc<dyn Serde<Bytes>> = Arc::new(BytesSerde);
     builder
         .stream::<Row, Bytes>(&[&s.topic], consumed)
@@ -322,7 +322,7 @@ fn plan(s: &SourceStep, sink: &SinkStep, cx: &LowerContext) -> Result<Option<Vec
     let logger = cx.logger(&s.props.ctx);
     Ok(Some(VectorPlan {
         topic: s.topic.clone(),
-        values: SourceSerde::new(&s.formats.value, &value_cols, false, logger.clone())?,
+        values: SourceSerde::new(&s.formats.value, &value_cols, false, logger.clone(), cx.registry.as_ref())?,
         flat,
         scope,
         predicate: None,

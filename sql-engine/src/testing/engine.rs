@@ -33,8 +33,9 @@ fn driver_error(e: Error) -> DriverError {
     }
 }
 
-fn topic_format(s: TopicSchema) -> TopicFormat {
+fn topic_format(s: TopicSchema, registry: Option<std::sync::Arc<dyn brook_schema::SchemaRegistryClient>>) -> TopicFormat {
     TopicFormat {
+        registry,
         key: s.key,
         key_format: s.key_format,
         value: s.value,
@@ -69,7 +70,7 @@ impl EngineDriver {
     }
 
     fn topic(&self, topic: &str) -> Result<TopicFormat, DriverError> {
-        self.engine.topic_schema(topic).map(topic_format).ok_or_else(|| {
+        self.engine.topic_schema(topic).map(|s| topic_format(s, self.engine.schema_registry().cloned())).ok_or_else(|| {
             DriverError::Rejected(format!("Failed to determine key type for\ntopic: {topic}\nreason: no source found for topic"))
         })
     }
@@ -158,10 +159,42 @@ pub fn case_properties(case: &TestCase) -> Vec<(String, String)> {
     props
 }
 
+/// Registers the schemas a case's `topics` declare (`keySchema` / `valueSchema`, or `schema`
+/// for the value, with `keyFormat` / `valueFormat` / `format`) in the engine's registry under
+/// `<topic>-key` / `<topic>-value`, as ksqlDB's test runner fills its mock registry.
+fn register_topic_schemas(driver: &EngineDriver, topics: &[super::json::Json]) -> Result<(), DriverError> {
+    use super::json::Json;
+    let Some(registry) = driver.engine.schema_registry() else { return Ok(()) };
+    for topic in topics {
+        let Some(Json::String(name)) = topic.get("name") else { continue };
+        let format = |key: &str| match topic.get(key).or_else(|| topic.get("format")) {
+            Some(Json::String(f)) => f.to_ascii_uppercase(),
+            _ => String::new(),
+        };
+        for (suffix, schema_key, format_key) in [("key", "keySchema", "keyFormat"), ("value", "valueSchema", "valueFormat")] {
+            let schema = topic.get(schema_key).or_else(|| if suffix == "value" { topic.get("schema") } else { None });
+            let Some(schema) = schema.filter(|s| **s != Json::Null) else { continue };
+            let schema = match (format(format_key).as_str(), schema) {
+                ("AVRO", s) => brook_schema::Schema::avro(s.to_string()),
+                ("JSON_SR" | "JSON", s) => brook_schema::Schema::json(s.to_string()),
+                ("PROTOBUF", Json::String(text)) => brook_schema::Schema::protobuf(text.clone()),
+                _ => continue,
+            };
+            registry
+                .register(&format!("{name}-{suffix}"), &schema, false)
+                .map_err(|e| DriverError::Rejected(format!("cannot register the schema of topic {name}: {e}")))?;
+        }
+    }
+    Ok(())
+}
+
 /// Runs `case` on a fresh engine in test mode.
 pub fn run_on_engine(case: &TestCase) -> Outcome {
     match EngineDriver::new(&case_properties(case)) {
-        Ok(mut driver) => run_test(case, &mut driver),
+        Ok(mut driver) => match register_topic_schemas(&driver, &case.topics) {
+            Ok(()) => run_test(case, &mut driver),
+            Err(DriverError::Rejected(m) | DriverError::Unsupported(m)) => Outcome::Unsupported(m),
+        },
         Err(DriverError::Unsupported(m)) => Outcome::Unsupported(m),
         Err(DriverError::Rejected(m)) => {
             Outcome::Unsupported(format!("the engine cannot start: {m}"))

@@ -13,7 +13,7 @@
 
 use brook_state_store::{SessionKeySchema, Window, WindowKeySchema};
 
-use crate::format::{format_for, row_from_json, FormatInfo, SerdeContext};
+use crate::format::{format_with, row_from_json, row_to_json, FormatInfo, SerdeContext};
 use crate::value::{Column, Value};
 
 use super::compare::value_from_json;
@@ -30,13 +30,15 @@ pub struct Windowing {
 }
 
 /// What the sources over a topic say about its records.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct TopicFormat {
     pub key: Vec<Column>,
     pub key_format: FormatInfo,
     pub value: Vec<Column>,
     pub value_format: FormatInfo,
     pub window: Option<Windowing>,
+    /// The engine's Schema Registry, for `AVRO` topics.
+    pub registry: Option<std::sync::Arc<dyn brook_schema::SchemaRegistryClient>>,
 }
 
 /// A record ready for the engine's `pipe_input`.
@@ -75,6 +77,7 @@ fn encode(
     columns: &[Column],
     info: &FormatInfo,
     ctx: &SerdeContext<'_>,
+    registry: Option<&std::sync::Arc<dyn brook_schema::SchemaRegistryClient>>,
 ) -> Result<Option<Vec<u8>>, DriverError> {
     if *json == Json::Null {
         return Ok(None);
@@ -87,8 +90,8 @@ fn encode(
         })),
         "NONE" => Ok(None),
         _ => {
-            let format = format_for(info).map_err(unsupported_or_rejected)?;
-            let serde = format.row_serde(columns, ctx.is_key).map_err(rejected)?;
+            let format = format_with(info, registry).map_err(unsupported_or_rejected)?;
+            let serde = format.row_serde(columns, ctx.is_key).map_err(unsupported_or_rejected)?;
             let row = row_from_json(columns, &to_serde(json), info).map_err(rejected)?;
             serde.serialize(&row, ctx).map_err(rejected)
         }
@@ -108,6 +111,7 @@ fn decode(
     columns: &[Column],
     info: &FormatInfo,
     ctx: &SerdeContext<'_>,
+    registry: Option<&std::sync::Arc<dyn brook_schema::SchemaRegistryClient>>,
 ) -> Result<Value, DriverError> {
     let Some(bytes) = bytes else {
         return Ok(Value::Null);
@@ -124,11 +128,19 @@ fn decode(
         "DELIMITED" => Ok(Value::String(String::from_utf8_lossy(bytes).into_owned())),
         "NONE" => Ok(Value::Null),
         _ => {
-            let format = format_for(info).map_err(unsupported_or_rejected)?;
-            let serde = format.row_serde(columns, ctx.is_key).map_err(rejected)?;
+            let format = format_with(info, registry).map_err(unsupported_or_rejected)?;
+            let serde = format.row_serde(columns, ctx.is_key).map_err(unsupported_or_rejected)?;
             let row = serde
                 .deserialize(Some(bytes), ctx)
                 .map_err(|e| rejected(format!("Failed to deserialize {what}: {e}")))?;
+            // Schema Registry formats read back as the JSON of their row, as ksqlDB's test
+            // runner shows them.
+            if info.format == "AVRO" && !crate::format::unwrapped(columns, ctx.is_key, info.wrap_single_value) {
+                let Some(row) = row else { return Ok(Value::Null) };
+                let json = row_to_json(columns, &row, info).map_err(rejected)?;
+                let json = Json::parse(&json.to_string()).map_err(|e| rejected(format!("Failed to deserialize {what}: {e}")))?;
+                return Ok(value_from_json(&json));
+            }
             Ok(row
                 .and_then(|r| r.into_iter().next())
                 .unwrap_or(Value::Null))
@@ -149,6 +161,7 @@ impl TopicFormat {
             &self.key,
             &self.key_format,
             &SerdeContext::key(topic),
+            self.registry.as_ref(),
         )?;
         let key = match (self.window, record.window) {
             (None, None) => key,
@@ -177,6 +190,7 @@ impl TopicFormat {
             &self.value,
             &self.value_format,
             &SerdeContext::value(topic),
+            self.registry.as_ref(),
         )?;
         let headers = record
             .headers
@@ -239,6 +253,7 @@ impl TopicFormat {
                 &self.key,
                 &self.key_format,
                 &SerdeContext::key(topic),
+                self.registry.as_ref(),
             )?,
             window,
             value: decode(
@@ -246,6 +261,7 @@ impl TopicFormat {
                 &self.value,
                 &self.value_format,
                 &SerdeContext::value(topic),
+                self.registry.as_ref(),
             )?,
             timestamp: raw.timestamp,
             headers: raw
@@ -284,6 +300,7 @@ mod tests {
             ],
             value_format: FormatInfo::of(value_format),
             window,
+            registry: None,
         }
     }
 
