@@ -24,6 +24,7 @@ mod groups;
 mod perf;
 mod producer;
 mod records;
+pub mod schema_registry;
 pub mod server;
 pub mod sql;
 pub mod test_runner;

@@ -55,7 +55,20 @@ pub struct ServerArgs {
     /// The private key (PEM) of --ksql-tls-cert.
     #[arg(long = "ksql-tls-key", value_name = "PEM", requires = "ksql_tls_cert")]
     pub ksql_tls_key: Option<PathBuf>,
+    /// Schema Registry REST API address. Default: 127.0.0.1:8081. With --bootstrap-server the
+    /// registry runs only when this is given (its `_schemas` topic on that cluster).
+    #[arg(long = "schema-registry-listen", value_name = "HOST:PORT")]
+    pub schema_registry_listen: Option<String>,
+    /// Run without the Schema Registry.
+    #[arg(long = "no-schema-registry", conflicts_with_all = ["schema_registry_listen", "schema_registry_url"])]
+    pub no_schema_registry: bool,
+    /// Use the Schema Registry at URL instead of serving one (the SQL engine talks to it).
+    #[arg(long = "schema-registry-url", value_name = "URL", conflicts_with = "schema_registry_listen")]
+    pub schema_registry_url: Option<String>,
 }
+
+/// The Schema Registry's default address.
+pub const SCHEMA_REGISTRY_LISTEN: &str = "127.0.0.1:8081";
 
 /// Builds both configurations from the flags.
 ///
@@ -134,6 +147,17 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot open the broker's data directory {}", dir.display()))?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let registry = match schema_registry_addr(&args, true)? {
+        Some(addr) => match crate::schema_registry::bind(addr, args.schema_registry_listen.is_some()).await? {
+            Some(listener) => {
+                let log = brook_schema_registry::EmbeddedLog::open(broker.clone(), "_schemas").context("the _schemas topic")?;
+                let (_registry, serving) = crate::schema_registry::start(std::sync::Arc::new(log), listener, stopped.clone()).await?;
+                Some(tokio::spawn(serving))
+            }
+            None => None,
+        },
+        None => None,
+    };
     let ksql = if args.no_ksql {
         None
     } else {
@@ -148,7 +172,24 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     if let Some(ksql) = ksql {
         ksql.await.context("the ksqlDB REST server stopped")??;
     }
+    if let Some(registry) = registry {
+        registry.await.context("the Schema Registry stopped")??;
+    }
     Ok(())
+}
+
+/// Where the Schema Registry listens, if it runs: by default on the embedded broker
+/// (`embedded`), only when `--schema-registry-listen` is given over `--bootstrap-server`;
+/// never with `--no-schema-registry` or `--schema-registry-url`.
+pub fn schema_registry_addr(args: &ServerArgs, embedded: bool) -> anyhow::Result<Option<SocketAddr>> {
+    if args.no_schema_registry || args.schema_registry_url.is_some() {
+        return Ok(None);
+    }
+    match &args.schema_registry_listen {
+        Some(l) => Ok(Some(listen_addr(l).context("--schema-registry-listen")?)),
+        None if embedded => Ok(Some(listen_addr(SCHEMA_REGISTRY_LISTEN)?)),
+        None => Ok(None),
+    }
 }
 
 /// `--bootstrap-server`: the SQL engine and its REST API over the cluster there (state under
@@ -158,10 +199,24 @@ async fn run_sql_only(args: &ServerArgs, bootstrap: &str, shutdown: impl std::fu
     check_data_dir(&data_dir)?;
     let engine = brook_sql_engine::EngineConfig::kafka(bootstrap, data_dir.join("ksql")).context("--bootstrap-server")?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let registry = match (schema_registry_addr(args, false)?, engine.cluster.clone()) {
+        (Some(addr), Some(cluster)) => {
+            let listener = crate::schema_registry::bind(addr, true).await?.context("the Schema Registry's address")?;
+            let log = tokio::task::spawn_blocking(move || crate::schema_registry::ClusterLog::open(cluster, "_schemas"))
+                .await
+                .context("the _schemas topic")??;
+            let (_registry, serving) = crate::schema_registry::start(std::sync::Arc::new(log), listener, stopped.clone()).await?;
+            Some(tokio::spawn(serving))
+        }
+        _ => None,
+    };
     let ksql = tokio::spawn(serve_ksql(args, engine, stopped).await?);
     tracing::info!(bootstrap, service_id = %args.ksql_service_id, "SQL server over a Kafka cluster");
     shutdown.await;
     let _ = stop.send(true);
+    if let Some(registry) = registry {
+        registry.await.context("the Schema Registry stopped")??;
+    }
     ksql.await.context("the ksqlDB REST server stopped")?
 }
 
@@ -261,6 +316,9 @@ mod tests {
             ksql_auth_roles: vec![],
             ksql_tls_cert: None,
             ksql_tls_key: None,
+            schema_registry_listen: None,
+            no_schema_registry: false,
+            schema_registry_url: None,
         };
         let (b, s) = configs(&args).unwrap();
         assert_eq!(b.num_partitions, 5);
@@ -316,5 +374,26 @@ mod tests {
         let err = crate::report(&ksql_config(&parse(&["--ksql-tls-cert", missing, "--ksql-tls-key", missing]).unwrap(), "a".into()).unwrap_err());
         assert!(err.starts_with("--ksql-tls-cert/--ksql-tls-key: ") && err.contains("missing.pem"), "{err}");
         assert!(ksql_config(&parse(&[]).unwrap(), "a".into()).unwrap().tls.is_none());
+    }
+
+    #[test]
+    fn schema_registry_flags() {
+        use clap::Parser;
+        #[derive(Debug, Parser)]
+        struct Cli {
+            #[command(flatten)]
+            server: ServerArgs,
+        }
+        let parse = |flags: &[&str]| Cli::try_parse_from(std::iter::once("brook").chain(flags.iter().copied())).map(|c| c.server);
+        let addr = |flags: &[&str], embedded| schema_registry_addr(&parse(flags).unwrap(), embedded).unwrap().map(|a| a.to_string());
+        assert_eq!(addr(&[], true).as_deref(), Some("127.0.0.1:8081"));
+        assert_eq!(addr(&[], false), None, "over --bootstrap-server only when asked");
+        assert_eq!(addr(&["--schema-registry-listen", "127.0.0.1:21601"], false).as_deref(), Some("127.0.0.1:21601"));
+        assert_eq!(addr(&["--no-schema-registry"], true), None);
+        assert_eq!(addr(&["--schema-registry-url", "http://sr:8081"], true), None);
+        assert!(parse(&["--no-schema-registry", "--schema-registry-listen", "127.0.0.1:1"]).is_err());
+        assert!(parse(&["--schema-registry-url", "http://x", "--schema-registry-listen", "127.0.0.1:1"]).is_err());
+        let err = crate::report(&schema_registry_addr(&parse(&["--schema-registry-listen", "nope"]).unwrap(), true).unwrap_err());
+        assert!(err.starts_with("--schema-registry-listen: invalid --listen address"), "{err}");
     }
 }

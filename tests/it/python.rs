@@ -89,3 +89,33 @@ async fn ksql_python_client_against_the_rest_api() {
     served.await.unwrap().unwrap();
     srv.stop().await;
 }
+
+/// confluent-kafka's `SchemaRegistryClient` and Avro serializer against Brook's Schema
+/// Registry: register, evolve (compatible, and incompatible: 409), ids global across subjects,
+/// get by id, subjects and versions, soft and permanent deletes, compatibility settings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confluent_schema_registry_client() {
+    let check = "import confluent_kafka.schema_registry.avro, fastavro";
+    let packages = ["confluent-kafka[avro,schemaregistry]"];
+    let Some(py) = tokio::task::spawn_blocking(move || venv_with(check, &packages)).await.unwrap() else {
+        eprintln!("SKIPPED: could not create a venv with confluent-kafka[avro,schemaregistry] (pip install failed)");
+        return;
+    };
+    let srv = TestServer::start().await;
+    let log = std::sync::Arc::new(brook_schema_registry::EmbeddedLog::open(srv.broker.clone(), "_schemas").unwrap());
+    let registry = brook_schema_registry::SchemaRegistry::start(log, Default::default()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(brook_schema_registry::serve(registry, listener, async move {
+        let _ = stopped.await;
+    }));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/schema_registry_test.py");
+    let out = tokio::task::spawn_blocking(move || Command::new(py).arg(script).arg(url).output().unwrap()).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "python schema registry client failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("ALL OK"), "{stdout}");
+    let _ = stop.send(());
+    served.await.unwrap().unwrap();
+    srv.stop().await;
+}

@@ -10,6 +10,7 @@ mod embedding;
 mod messages;
 mod readme;
 mod recovery;
+mod schema_registry;
 mod sql;
 mod sql_kafka;
 mod sql_rest;

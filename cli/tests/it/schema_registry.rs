@@ -1,0 +1,88 @@
+//! `brook server`'s Schema Registry as a process: schemas registered over HTTP survive a
+//! SIGKILL with the same ids and versions.
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn spawn(data: &std::path::Path, kafka: &str, registry: &str) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_brook"))
+        .args(["server", "--no-ksql", "--listen", kafka, "--schema-registry-listen", registry, "--data-dir"])
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(registry).is_err() {
+        assert!(Instant::now() < deadline, "brook server did not listen on {registry}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+async fn post(client: &reqwest::Client, url: String, body: &str) -> String {
+    let r = client.post(url).header("content-type", "application/vnd.schemaregistry.v1+json").body(body.to_owned()).send().await.unwrap();
+    r.text().await.unwrap()
+}
+
+async fn get(client: &reqwest::Client, url: String) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ids_and_versions_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (kafka, registry) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
+    let base = format!("http://{registry}");
+    let client = reqwest::Client::new();
+    let mut child = spawn(&data, &kafka, &registry);
+    let v1 = r#"{"schema":"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\"}]}"}"#;
+    let v2 = r#"{"schema":"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\"},{\"name\":\"b\",\"type\":\"string\",\"default\":\"\"}]}"}"#;
+    let json = r#"{"schemaType":"JSON","schema":"{\"type\":\"object\"}"}"#;
+    assert_eq!(post(&client, format!("{base}/subjects/a-value/versions"), v1).await, r#"{"id":1}"#);
+    assert_eq!(post(&client, format!("{base}/subjects/a-value/versions"), v2).await, r#"{"id":2}"#);
+    assert_eq!(post(&client, format!("{base}/subjects/b-value/versions"), json).await, r#"{"id":3}"#);
+    assert_eq!(post(&client, format!("{base}/subjects/c-value/versions"), v2).await, r#"{"id":2}"#);
+    let r = client.put(format!("{base}/config/a-value")).body(r#"{"compatibility":"FULL"}"#).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = client.delete(format!("{base}/subjects/c-value")).send().await.unwrap();
+    assert_eq!(r.text().await.unwrap(), "[1]");
+    let before: Vec<String> = client_view(&client, &base).await;
+
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let mut child = spawn(&data, &kafka, &registry);
+    let after: Vec<String> = client_view(&client, &base).await;
+    assert_eq!(before, after);
+    assert_eq!(get(&client, format!("{base}/config/a-value")).await, r#"{"compatibilityLevel":"FULL"}"#);
+    // Registration goes on from where it was: the next id is 4, the next version of a-value 3.
+    let v3 = r#"{"schema":"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\"},{\"name\":\"b\",\"type\":\"string\",\"default\":\"\"},{\"name\":\"c\",\"type\":\"long\",\"default\":0}]}"}"#;
+    assert_eq!(post(&client, format!("{base}/subjects/a-value/versions"), v3).await, r#"{"id":4}"#);
+    assert_eq!(get(&client, format!("{base}/subjects/a-value/versions")).await, "[1,2,3]");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// What a client sees: subjects, versions, and every version's body.
+async fn client_view(client: &reqwest::Client, base: &str) -> Vec<String> {
+    let mut out = vec![get(client, format!("{base}/subjects")).await, get(client, format!("{base}/subjects?deleted=true")).await];
+    for s in ["a-value", "b-value", "c-value"] {
+        out.push(get(client, format!("{base}/subjects/{s}/versions?deleted=true")).await);
+        for v in 1..=2 {
+            out.push(get(client, format!("{base}/subjects/{s}/versions/{v}?deleted=true")).await);
+        }
+    }
+    for id in 1..=3 {
+        out.push(get(client, format!("{base}/schemas/ids/{id}")).await);
+    }
+    assert!(out[0] == r#"["a-value","b-value"]"#, "{out:?}");
+    out
+}
