@@ -17,6 +17,7 @@ use std::io::{BufRead, Write};
 use clap::{Args, Parser, Subcommand};
 
 mod admin;
+pub mod connect;
 mod consumer;
 pub mod datagen;
 mod groups;
@@ -62,6 +63,8 @@ pub enum Command {
     TestRunner(test_runner::TestRunnerArgs),
     /// Generate the quickstart data sets of ksql-datagen (pageviews, users, orders, ...).
     Datagen(datagen::DatagenArgs),
+    /// Kafka Connect: `brook connect standalone WORKER.properties CONNECTOR.properties...`.
+    Connect(connect::ConnectArgs),
 }
 
 /// `--bootstrap-server`, shared by the client tools.
@@ -93,7 +96,7 @@ impl Cli {
     /// The log filter when `RUST_LOG` is not set: `info` for the server, `warn` for the tools.
     pub fn default_log_filter(&self) -> &'static str {
         match self.command {
-            Command::Server(_) => "info",
+            Command::Server(_) | Command::Connect(_) => "info",
             _ => "warn",
         }
     }
@@ -116,6 +119,7 @@ pub async fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> anyh
         Command::Sql(a) => sql::run(a, input, out).await,
         Command::TestRunner(a) => test_runner::run(a, out),
         Command::Datagen(a) => datagen::run(a, out).await,
+        Command::Connect(a) => connect::run(a).await,
     }
 }
 

@@ -280,7 +280,7 @@ async fn serve_ksql(
 
 /// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the future is
 /// first polled, so a signal that arrives while the broker opens still shuts it down cleanly.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     let signals = {
         use tokio::signal::unix::{signal, SignalKind};

@@ -4,6 +4,7 @@
 #[path = "../../../tests/it/util.rs"]
 mod util;
 
+mod connect;
 mod datagen;
 mod embedding;
 mod messages;

@@ -1,0 +1,159 @@
+//! The connector API: Kafka's `SourceConnector`/`SourceTask` and `SinkConnector`/`SinkTask` with
+//! their lifecycle. A connector is started with its configuration, splits the work into at most
+//! `tasks.max` task configurations, and is stopped; each task is started with its configuration,
+//! then polled (source) or handed records (sink), committed/flushed, and stopped.
+//!
+//! Tasks are synchronous, as in Kafka (a task is driven by one worker loop at a time); the worker
+//! does the producing, consuming and offset bookkeeping.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value as Json;
+
+use crate::data::SchemaAndValue;
+use crate::error::Result;
+
+/// A connector's or task's configuration: Kafka's `Map<String, String>`.
+pub type Config = BTreeMap<String, String>;
+
+/// A record in Connect's form: topic, partition (`None`: the producer's partitioner decides),
+/// key and value with their schemas, timestamp.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectRecord {
+    /// The topic.
+    pub topic: String,
+    /// The partition, if fixed.
+    pub partition: Option<i32>,
+    /// The key and its schema.
+    pub key: SchemaAndValue,
+    /// The value and its schema.
+    pub value: SchemaAndValue,
+    /// The timestamp in ms, if any.
+    pub timestamp: Option<i64>,
+}
+
+/// What a source task produces: a record plus where it came from (`source_partition`, e.g.
+/// `{"filename": "/data/in.txt"}`) and how far that source has been read (`source_offset`,
+/// e.g. `{"position": 1024}`). The worker stores the offset once the record is in Kafka.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceRecord {
+    /// The source partition (a JSON object).
+    pub source_partition: Json,
+    /// The position in it after this record (a JSON object).
+    pub source_offset: Json,
+    /// The record.
+    pub record: ConnectRecord,
+}
+
+/// What a sink task receives: a record plus its Kafka offset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SinkRecord {
+    /// The Kafka offset of the record in `record.topic` / `record.partition`.
+    pub kafka_offset: i64,
+    /// The record (its partition is always set).
+    pub record: ConnectRecord,
+}
+
+/// Read access to the offsets the worker stored for this connector (Kafka's
+/// `OffsetStorageReader`), given to source tasks when they start.
+pub trait OffsetReader {
+    /// The last stored offset of `partition`.
+    fn offset(&self, partition: &Json) -> Option<Json>;
+}
+
+/// Kafka's `SourceConnector`.
+pub trait SourceConnector: Send {
+    /// Validates and keeps the configuration.
+    ///
+    /// # Errors
+    /// [`crate::Error::Config`] on a missing or bad key.
+    fn start(&mut self, config: &Config) -> Result<()>;
+    /// At most `max_tasks` task configurations.
+    fn task_configs(&self, max_tasks: usize) -> Vec<Config>;
+    /// A new task of this connector.
+    fn task(&self) -> Box<dyn SourceTask>;
+    /// Stops the connector.
+    fn stop(&mut self) {}
+    /// The connector's version.
+    fn version(&self) -> String {
+        env!("CARGO_PKG_VERSION").to_owned()
+    }
+}
+
+/// Kafka's `SourceTask`.
+pub trait SourceTask: Send {
+    /// Starts the task; `offsets` has where a previous run stopped.
+    ///
+    /// # Errors
+    /// [`crate::Error::Config`] on a bad configuration.
+    fn start(&mut self, config: &Config, offsets: &dyn OffsetReader) -> Result<()>;
+    /// The records available now (empty when there are none yet); must not block for long.
+    ///
+    /// # Errors
+    /// I/O errors of the source: the worker stops the task.
+    fn poll(&mut self) -> Result<Vec<SourceRecord>>;
+    /// Called after the worker stored the offsets of the records polled so far.
+    fn commit(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// Stops the task.
+    fn stop(&mut self) {}
+}
+
+/// Kafka's `SinkConnector`.
+pub trait SinkConnector: Send {
+    /// Validates and keeps the configuration.
+    ///
+    /// # Errors
+    /// [`crate::Error::Config`] on a missing or bad key.
+    fn start(&mut self, config: &Config) -> Result<()>;
+    /// At most `max_tasks` task configurations.
+    fn task_configs(&self, max_tasks: usize) -> Vec<Config>;
+    /// A new task of this connector.
+    fn task(&self) -> Box<dyn SinkTask>;
+    /// Stops the connector.
+    fn stop(&mut self) {}
+    /// The connector's version.
+    fn version(&self) -> String {
+        env!("CARGO_PKG_VERSION").to_owned()
+    }
+}
+
+/// Kafka's `SinkTask`.
+pub trait SinkTask: Send {
+    /// Starts the task.
+    ///
+    /// # Errors
+    /// [`crate::Error::Config`] on a bad configuration.
+    fn start(&mut self, config: &Config) -> Result<()>;
+    /// Takes records; they need not be durable until [`flush`](Self::flush).
+    ///
+    /// # Errors
+    /// I/O errors of the sink: the worker stops the task.
+    fn put(&mut self, records: Vec<SinkRecord>) -> Result<()>;
+    /// Makes everything put so far durable; `offsets` are the next offsets the worker is about
+    /// to commit to the consumer group (topic, partition -> offset).
+    ///
+    /// # Errors
+    /// I/O errors: the worker does not commit.
+    fn flush(&mut self, offsets: &BTreeMap<(String, i32), i64>) -> Result<()>;
+    /// Stops the task.
+    fn stop(&mut self) {}
+}
+
+/// A connector of either kind.
+pub enum Connector {
+    /// A source connector.
+    Source(Box<dyn SourceConnector>),
+    /// A sink connector.
+    Sink(Box<dyn SinkConnector>),
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Connector::Source(_) => "Connector::Source",
+            Connector::Sink(_) => "Connector::Sink",
+        })
+    }
+}

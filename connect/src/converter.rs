@@ -1,0 +1,481 @@
+//! Converters: Connect data <-> the bytes of a record key or value (Kafka's
+//! `org.apache.kafka.connect.storage.Converter`). `StringConverter`, `ByteArrayConverter` and
+//! `JsonConverter` (with `schemas.enable`, Connect's `{"schema":...,"payload":...}` envelope, or
+//! without). Configured from the worker's `key.converter.*` / `value.converter.*` keys.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use serde_json::{Number, Value as Json};
+
+use crate::data::{Field, Schema, SchemaAndValue, SchemaType, Struct, Value};
+use crate::error::{Error, Result};
+
+/// Turns Connect data into record bytes and back.
+pub trait Converter: Send + Sync {
+    /// Configures the converter; `is_key` says whether it converts keys.
+    ///
+    /// # Errors
+    /// [`Error::Config`] on a bad value.
+    fn configure(&mut self, config: &BTreeMap<String, String>, is_key: bool) -> Result<()>;
+
+    /// Connect data -> bytes (`None`: a null key or value).
+    ///
+    /// # Errors
+    /// [`Error::Data`] when the value does not fit the schema or the converter.
+    fn from_connect_data(&self, topic: &str, data: &SchemaAndValue) -> Result<Option<Vec<u8>>>;
+
+    /// Bytes -> Connect data.
+    ///
+    /// # Errors
+    /// [`Error::Data`] on bytes the converter cannot read.
+    fn to_connect_data(&self, topic: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue>;
+}
+
+/// Builds the converter of `class` (full class name or simple name).
+///
+/// # Errors
+/// [`Error::Config`] for a class Brook does not have.
+pub fn converter_by_class(class: &str) -> Result<Box<dyn Converter>> {
+    let simple = class.rsplit('.').next().unwrap_or(class);
+    match simple {
+        "StringConverter" => Ok(Box::new(StringConverter)),
+        "ByteArrayConverter" => Ok(Box::new(ByteArrayConverter)),
+        "JsonConverter" => Ok(Box::new(JsonConverter { schemas_enable: true })),
+        _ => Err(Error::Config(format!(
+            "unknown converter class {class:?}: Brook has org.apache.kafka.connect.storage.StringConverter, \
+             org.apache.kafka.connect.converters.ByteArrayConverter and org.apache.kafka.connect.json.JsonConverter"
+        ))),
+    }
+}
+
+/// `org.apache.kafka.connect.storage.StringConverter`: UTF-8 text; reads as an optional string.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StringConverter;
+
+impl Converter for StringConverter {
+    fn configure(&mut self, config: &BTreeMap<String, String>, _is_key: bool) -> Result<()> {
+        for k in ["converter.encoding", "serializer.encoding", "deserializer.encoding"] {
+            if let Some(enc) = config.get(k) {
+                if !enc.eq_ignore_ascii_case("UTF8") && !enc.eq_ignore_ascii_case("UTF-8") {
+                    return Err(Error::Config(format!("{k}={enc}: only UTF-8 is supported")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn from_connect_data(&self, _topic: &str, data: &SchemaAndValue) -> Result<Option<Vec<u8>>> {
+        Ok(match &data.value {
+            Value::Null => None,
+            v => Some(v.to_string().into_bytes()),
+        })
+    }
+
+    fn to_connect_data(&self, _topic: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue> {
+        let value = match bytes {
+            None => Value::Null,
+            Some(b) => Value::String(
+                String::from_utf8(b.to_vec()).map_err(|e| Error::Data(format!("StringConverter: the bytes are not UTF-8: {e}")))?,
+            ),
+        };
+        Ok(SchemaAndValue { schema: Some(Schema::optional_string()), value })
+    }
+}
+
+/// `org.apache.kafka.connect.converters.ByteArrayConverter`: bytes as they are.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ByteArrayConverter;
+
+impl Converter for ByteArrayConverter {
+    fn configure(&mut self, _config: &BTreeMap<String, String>, _is_key: bool) -> Result<()> {
+        Ok(())
+    }
+
+    fn from_connect_data(&self, _topic: &str, data: &SchemaAndValue) -> Result<Option<Vec<u8>>> {
+        if let Some(s) = &data.schema {
+            if s.schema_type != SchemaType::Bytes {
+                return Err(Error::Data(format!("Invalid schema type for ByteArrayConverter: {}", s.schema_type.name())));
+            }
+        }
+        match &data.value {
+            Value::Null => Ok(None),
+            Value::Bytes(b) => Ok(Some(b.clone())),
+            v => Err(Error::Data(format!("ByteArrayConverter is not compatible with objects of type {}", kind(v)))),
+        }
+    }
+
+    fn to_connect_data(&self, _topic: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue> {
+        let value = bytes.map_or(Value::Null, |b| Value::Bytes(b.to_vec()));
+        Ok(SchemaAndValue { schema: Some(Schema::of(SchemaType::Bytes).optional()), value })
+    }
+}
+
+/// `org.apache.kafka.connect.json.JsonConverter`. `schemas.enable` (default: true) wraps every
+/// value in `{"schema":...,"payload":...}`; without it the JSON is the bare payload and reads
+/// back schemaless. Bytes are base64 strings, maps with string keys objects, other maps arrays
+/// of `[key, value]` pairs, as in Kafka.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonConverter {
+    schemas_enable: bool,
+}
+
+impl JsonConverter {
+    /// A converter with `schemas.enable` as given.
+    pub fn new(schemas_enable: bool) -> JsonConverter {
+        JsonConverter { schemas_enable }
+    }
+}
+
+impl Converter for JsonConverter {
+    fn configure(&mut self, config: &BTreeMap<String, String>, _is_key: bool) -> Result<()> {
+        if let Some(v) = config.get("schemas.enable") {
+            self.schemas_enable = match v.trim().to_ascii_lowercase().as_str() {
+                "true" => true,
+                "false" => false,
+                _ => return Err(Error::Config(format!("Invalid value {v} for configuration schemas.enable: Expected value to be either true or false"))),
+            };
+        }
+        Ok(())
+    }
+
+    fn from_connect_data(&self, _topic: &str, data: &SchemaAndValue) -> Result<Option<Vec<u8>>> {
+        if data.schema.is_none() && data.value == Value::Null {
+            return Ok(None);
+        }
+        let payload = to_json(data.schema.as_ref(), &data.value)?;
+        let json = if self.schemas_enable {
+            let schema = data.schema.as_ref().map_or(Out::Scalar(Json::Null), schema_out);
+            Out::Obj(vec![("schema".into(), schema), ("payload".into(), payload)])
+        } else {
+            payload
+        };
+        let mut buf = String::new();
+        json.write(&mut buf);
+        Ok(Some(buf.into_bytes()))
+    }
+
+    fn to_connect_data(&self, _topic: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue> {
+        let Some(bytes) = bytes else { return Ok(SchemaAndValue::null()) };
+        let json: Json = serde_json::from_slice(bytes)
+            .map_err(|e| Error::Data(format!("Converting byte[] to Kafka Connect data failed due to serialization error: {e}")))?;
+        if !self.schemas_enable {
+            return Ok(SchemaAndValue { schema: None, value: schemaless(&json) });
+        }
+        let ok = matches!(&json, Json::Object(m) if m.len() == 2 && m.contains_key("schema") && m.contains_key("payload"));
+        if !ok {
+            return Err(Error::Data(
+                "JsonConverter with schemas.enable requires \"schema\" and \"payload\" fields and may not contain additional fields. \
+                 If you are trying to deserialize plain JSON data, set schemas.enable=false in your converter configuration."
+                    .into(),
+            ));
+        }
+        let schema = match &json["schema"] {
+            Json::Null => None,
+            s => Some(schema_from_json(s)?),
+        };
+        let value = match &schema {
+            None => schemaless(&json["payload"]),
+            Some(s) => from_json(s, &json["payload"])?,
+        };
+        Ok(SchemaAndValue { schema, value })
+    }
+}
+
+/// JSON being written, objects in insertion order (Kafka's order; `serde_json::Map` would sort).
+#[derive(Debug)]
+enum Out {
+    Scalar(Json),
+    Arr(Vec<Out>),
+    Obj(Vec<(String, Out)>),
+}
+
+impl Out {
+    fn write(&self, buf: &mut String) {
+        match self {
+            Out::Scalar(j) => buf.push_str(&j.to_string()),
+            Out::Arr(items) => {
+                buf.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        buf.push(',');
+                    }
+                    item.write(buf);
+                }
+                buf.push(']');
+            }
+            Out::Obj(entries) => {
+                buf.push('{');
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        buf.push(',');
+                    }
+                    buf.push_str(&Json::String(k.clone()).to_string());
+                    buf.push(':');
+                    v.write(buf);
+                }
+                buf.push('}');
+            }
+        }
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Boolean(_) => "boolean",
+        Value::Int8(_) => "int8",
+        Value::Int16(_) => "int16",
+        Value::Int32(_) => "int32",
+        Value::Int64(_) => "int64",
+        Value::Float32(_) => "float32",
+        Value::Float64(_) => "float64",
+        Value::String(_) => "string",
+        Value::Bytes(_) => "bytes",
+        Value::Array(_) => "array",
+        Value::Map(_) => "map",
+        Value::Struct(_) => "struct",
+    }
+}
+
+/// Connect's JSON form of a schema, keys in Kafka's order: type, items/keys/values/fields,
+/// optional, name, version, doc (a struct field adds `field` last).
+pub fn schema_to_json(s: &Schema) -> String {
+    let mut buf = String::new();
+    schema_out(s).write(&mut buf);
+    buf
+}
+
+fn schema_out(s: &Schema) -> Out {
+    let mut m: Vec<(String, Out)> = Vec::new();
+    m.push(("type".into(), Out::Scalar(Json::String(s.schema_type.name().into()))));
+    match s.schema_type {
+        SchemaType::Array => {
+            if let Some(items) = &s.value_schema {
+                m.push(("items".into(), schema_out(items)));
+            }
+        }
+        SchemaType::Map => {
+            if let Some(k) = &s.key_schema {
+                m.push(("keys".into(), schema_out(k)));
+            }
+            if let Some(v) = &s.value_schema {
+                m.push(("values".into(), schema_out(v)));
+            }
+        }
+        SchemaType::Struct => {
+            let fields = s
+                .fields
+                .iter()
+                .map(|f| {
+                    let mut j = schema_out(&f.schema);
+                    if let Out::Obj(o) = &mut j {
+                        o.push(("field".into(), Out::Scalar(Json::String(f.name.clone()))));
+                    }
+                    j
+                })
+                .collect();
+            m.push(("fields".into(), Out::Arr(fields)));
+        }
+        _ => {}
+    }
+    m.push(("optional".into(), Out::Scalar(Json::Bool(s.optional))));
+    if let Some(n) = &s.name {
+        m.push(("name".into(), Out::Scalar(Json::String(n.clone()))));
+    }
+    if let Some(v) = s.version {
+        m.push(("version".into(), Out::Scalar(Json::from(v))));
+    }
+    if let Some(d) = &s.doc {
+        m.push(("doc".into(), Out::Scalar(Json::String(d.clone()))));
+    }
+    Out::Obj(m)
+}
+
+/// Reads Connect's JSON form of a schema.
+///
+/// # Errors
+/// [`Error::Data`] on a schema without a known `type` or with missing parts.
+pub fn schema_from_json(j: &Json) -> Result<Schema> {
+    let bad = |what: &str| Error::Data(format!("invalid JSON schema: {what}: {j}"));
+    let name = j.get("type").and_then(Json::as_str).ok_or_else(|| bad("schema must contain 'type' field"))?;
+    let t = SchemaType::from_name(name).ok_or_else(|| bad(&format!("unknown schema type {name:?}")))?;
+    let mut s = Schema::of(t);
+    s.optional = j.get("optional").and_then(Json::as_bool).unwrap_or(false);
+    s.name = j.get("name").and_then(Json::as_str).map(str::to_owned);
+    s.version = j.get("version").and_then(Json::as_i64).and_then(|v| i32::try_from(v).ok());
+    s.doc = j.get("doc").and_then(Json::as_str).map(str::to_owned);
+    match t {
+        SchemaType::Array => {
+            let items = j.get("items").ok_or_else(|| bad("array schema did not specify the element type"))?;
+            s.value_schema = Some(Box::new(schema_from_json(items)?));
+        }
+        SchemaType::Map => {
+            let k = j.get("keys").ok_or_else(|| bad("map schema did not specify the key type"))?;
+            let v = j.get("values").ok_or_else(|| bad("map schema did not specify the value type"))?;
+            s.key_schema = Some(Box::new(schema_from_json(k)?));
+            s.value_schema = Some(Box::new(schema_from_json(v)?));
+        }
+        SchemaType::Struct => {
+            let fields = j.get("fields").and_then(Json::as_array).ok_or_else(|| bad("struct schema's \"fields\" argument is not an array"))?;
+            for f in fields {
+                let fname = f.get("field").and_then(Json::as_str).ok_or_else(|| bad("struct schema's field name not specified properly"))?;
+                s.fields.push(Field { name: fname.to_owned(), schema: schema_from_json(f)? });
+            }
+        }
+        _ => {}
+    }
+    Ok(s)
+}
+
+fn mismatch(s: &Schema, v: &impl std::fmt::Display) -> Error {
+    Error::Data(format!("Invalid type for {}: {v}", s.schema_type.name().to_uppercase()))
+}
+
+/// A value as the JSON payload of `schema` (or schemaless).
+fn to_json(schema: Option<&Schema>, v: &Value) -> Result<Out> {
+    if let (Some(s), Value::Null) = (schema, v) {
+        if !s.optional {
+            return Err(Error::Data("Conversion error: null value for field that is required and has no default value".into()));
+        }
+        return Ok(Out::Scalar(Json::Null));
+    }
+    if let Some(s) = schema {
+        let fits = matches!(
+            (s.schema_type, v),
+            (SchemaType::Int8, Value::Int8(_))
+                | (SchemaType::Int16, Value::Int16(_))
+                | (SchemaType::Int32, Value::Int32(_))
+                | (SchemaType::Int64, Value::Int64(_))
+                | (SchemaType::Float32, Value::Float32(_))
+                | (SchemaType::Float64, Value::Float64(_))
+                | (SchemaType::Boolean, Value::Boolean(_))
+                | (SchemaType::String, Value::String(_))
+                | (SchemaType::Bytes, Value::Bytes(_))
+                | (SchemaType::Array, Value::Array(_))
+                | (SchemaType::Map, Value::Map(_))
+                | (SchemaType::Struct, Value::Struct(_))
+        );
+        if !fits {
+            return Err(Error::Data(format!("Invalid type for {}: {}", s.schema_type.name().to_uppercase(), kind(v))));
+        }
+    }
+    let float = |f: f64| Number::from_f64(f).map(|n| Out::Scalar(Json::Number(n))).ok_or_else(|| Error::Data(format!("cannot write {f} as JSON")));
+    Ok(match v {
+        Value::Null => Out::Scalar(Json::Null),
+        Value::Boolean(b) => Out::Scalar(Json::Bool(*b)),
+        Value::Int8(n) => Out::Scalar(Json::from(*n)),
+        Value::Int16(n) => Out::Scalar(Json::from(*n)),
+        Value::Int32(n) => Out::Scalar(Json::from(*n)),
+        Value::Int64(n) => Out::Scalar(Json::from(*n)),
+        Value::Float32(f) => float(f64::from(*f))?,
+        Value::Float64(f) => float(*f)?,
+        Value::String(s) => Out::Scalar(Json::String(s.clone())),
+        Value::Bytes(b) => Out::Scalar(Json::String(base64::engine::general_purpose::STANDARD.encode(b))),
+        Value::Array(items) => {
+            let item_schema = schema.and_then(|s| s.value_schema.as_deref());
+            Out::Arr(items.iter().map(|i| to_json(item_schema, i)).collect::<Result<_>>()?)
+        }
+        Value::Map(entries) => {
+            let ks = schema.and_then(|s| s.key_schema.as_deref());
+            let vs = schema.and_then(|s| s.value_schema.as_deref());
+            let object_mode = match ks {
+                Some(k) => k.schema_type == SchemaType::String,
+                None => entries.iter().all(|(k, _)| matches!(k, Value::String(_))),
+            };
+            if object_mode {
+                let mut m = Vec::new();
+                for (k, v) in entries {
+                    let Value::String(k) = k else { return Err(mismatch(ks.unwrap_or(&Schema::string()), &kind(k))) };
+                    m.push((k.clone(), to_json(vs, v)?));
+                }
+                Out::Obj(m)
+            } else {
+                Out::Arr(entries.iter().map(|(k, v)| Ok(Out::Arr(vec![to_json(ks, k)?, to_json(vs, v)?]))).collect::<Result<_>>()?)
+            }
+        }
+        Value::Struct(st) => {
+            if let Some(s) = schema {
+                if s.fields != st.schema.fields {
+                    return Err(Error::Data("Mismatching schema.".into()));
+                }
+            }
+            let mut m = Vec::new();
+            for (f, v) in st.schema.fields.iter().zip(&st.values) {
+                m.push((f.name.clone(), to_json(Some(&f.schema), v)?));
+            }
+            Out::Obj(m)
+        }
+    })
+}
+
+/// A JSON payload read against `schema`.
+fn from_json(s: &Schema, j: &Json) -> Result<Value> {
+    if j.is_null() {
+        if s.optional {
+            return Ok(Value::Null);
+        }
+        return Err(Error::Data(format!("Invalid null value for required {} field", s.schema_type.name().to_uppercase())));
+    }
+    let int = |lo: i64, hi: i64| j.as_i64().filter(|n| (lo..=hi).contains(n)).ok_or_else(|| mismatch(s, j));
+    Ok(match s.schema_type {
+        SchemaType::Int8 => Value::Int8(int(i8::MIN.into(), i8::MAX.into())? as i8),
+        SchemaType::Int16 => Value::Int16(int(i16::MIN.into(), i16::MAX.into())? as i16),
+        SchemaType::Int32 => Value::Int32(int(i32::MIN.into(), i32::MAX.into())? as i32),
+        SchemaType::Int64 => Value::Int64(j.as_i64().ok_or_else(|| mismatch(s, j))?),
+        SchemaType::Float32 => Value::Float32(j.as_f64().ok_or_else(|| mismatch(s, j))? as f32),
+        SchemaType::Float64 => Value::Float64(j.as_f64().ok_or_else(|| mismatch(s, j))?),
+        SchemaType::Boolean => Value::Boolean(j.as_bool().ok_or_else(|| mismatch(s, j))?),
+        SchemaType::String => Value::String(j.as_str().ok_or_else(|| mismatch(s, j))?.to_owned()),
+        SchemaType::Bytes => {
+            let text = j.as_str().ok_or_else(|| mismatch(s, j))?;
+            Value::Bytes(base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| Error::Data(format!("Invalid bytes field: {e}")))?)
+        }
+        SchemaType::Array => {
+            let items = s.value_schema.as_deref().ok_or_else(|| mismatch(s, j))?;
+            Value::Array(j.as_array().ok_or_else(|| mismatch(s, j))?.iter().map(|i| from_json(items, i)).collect::<Result<_>>()?)
+        }
+        SchemaType::Map => {
+            let (ks, vs) = match (s.key_schema.as_deref(), s.value_schema.as_deref()) {
+                (Some(k), Some(v)) => (k, v),
+                _ => return Err(mismatch(s, j)),
+            };
+            match j {
+                Json::Object(o) if ks.schema_type == SchemaType::String => {
+                    Value::Map(o.iter().map(|(k, v)| Ok((Value::String(k.clone()), from_json(vs, v)?))).collect::<Result<_>>()?)
+                }
+                Json::Array(pairs) => Value::Map(
+                    pairs
+                        .iter()
+                        .map(|p| match p.as_array().map(Vec::as_slice) {
+                            Some([k, v]) => Ok((from_json(ks, k)?, from_json(vs, v)?)),
+                            _ => Err(Error::Data("Found invalid map entry instead of array tuple".into())),
+                        })
+                        .collect::<Result<_>>()?,
+                ),
+                _ => return Err(mismatch(s, j)),
+            }
+        }
+        SchemaType::Struct => {
+            let o = j.as_object().ok_or_else(|| Error::Data(format!("Structs should be encoded as JSON objects: {j}")))?;
+            let values = s.fields.iter().map(|f| from_json(&f.schema, o.get(&f.name).unwrap_or(&Json::Null))).collect::<Result<_>>()?;
+            Value::Struct(Struct { schema: s.clone(), values })
+        }
+    })
+}
+
+/// A JSON value without a schema: integers as int64, other numbers as float64, objects as
+/// maps with string keys.
+fn schemaless(j: &Json) -> Value {
+    match j {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Boolean(*b),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int64(i),
+            None => Value::Float64(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Json::String(s) => Value::String(s.clone()),
+        Json::Array(items) => Value::Array(items.iter().map(schemaless).collect()),
+        Json::Object(o) => Value::Map(o.iter().map(|(k, v)| (Value::String(k.clone()), schemaless(v))).collect()),
+    }
+}

@@ -1,0 +1,32 @@
+//! Kafka Connect on Brook, its first layer: the connector API ([`SourceConnector`] /
+//! [`SourceTask`], [`SinkConnector`] / [`SinkTask`]) over Connect's data model ([`Schema`],
+//! [`Value`], [`Struct`]), the converters (`StringConverter`, `ByteArrayConverter`,
+//! `JsonConverter`), the `FileStreamSource` / `FileStreamSink` connectors, a plugin registry by
+//! class name, and the standalone worker over the embedded broker. No REST API, distributed
+//! mode or transforms yet (docs/connect.md).
+//!
+//! ```
+//! use brook_connect::converter::{Converter, JsonConverter};
+//! use brook_connect::data::{Schema, SchemaAndValue, Value};
+//!
+//! let json = JsonConverter::new(true);
+//! let line = SchemaAndValue { schema: Some(Schema::string()), value: Value::String("hello".into()) };
+//! let bytes = json.from_connect_data("t", &line).unwrap().unwrap();
+//! assert_eq!(bytes, br#"{"schema":{"type":"string","optional":false},"payload":"hello"}"#);
+//! assert_eq!(json.to_connect_data("t", Some(&bytes)).unwrap(), line);
+//! ```
+
+pub mod connector;
+pub mod converter;
+pub mod data;
+pub mod error;
+pub mod file;
+pub mod offsets;
+pub mod plugins;
+pub mod standalone;
+
+pub use connector::{Config, ConnectRecord, Connector, OffsetReader, SinkConnector, SinkRecord, SinkTask, SourceConnector, SourceRecord, SourceTask};
+pub use data::{Schema, SchemaAndValue, SchemaType, Struct, Value};
+pub use error::{Error, Result};
+pub use plugins::Plugins;
+pub use standalone::{StandaloneWorker, WorkerConfig};

@@ -1,0 +1,55 @@
+//! The plugin registry: connectors by class name. Like Kafka's plugin path, a connector is
+//! found by its full class name, its simple name (`FileStreamSourceConnector`) or the simple
+//! name without the `Connector` suffix (`FileStreamSource`).
+
+use std::collections::BTreeMap;
+
+use crate::connector::Connector;
+use crate::error::{Error, Result};
+use crate::file::{FileStreamSinkConnector, FileStreamSourceConnector};
+
+type Factory = fn() -> Connector;
+
+/// Connector factories by full class name.
+#[derive(Debug, Clone)]
+pub struct Plugins {
+    by_class: BTreeMap<String, Factory>,
+}
+
+impl Default for Plugins {
+    /// The built-in connectors: `org.apache.kafka.connect.file.FileStreamSourceConnector` and
+    /// `org.apache.kafka.connect.file.FileStreamSinkConnector`.
+    fn default() -> Self {
+        let mut p = Plugins { by_class: BTreeMap::new() };
+        p.register("org.apache.kafka.connect.file.FileStreamSourceConnector", || Connector::Source(Box::<FileStreamSourceConnector>::default()));
+        p.register("org.apache.kafka.connect.file.FileStreamSinkConnector", || Connector::Sink(Box::<FileStreamSinkConnector>::default()));
+        p
+    }
+}
+
+impl Plugins {
+    /// Adds (or replaces) the connector of `class`.
+    pub fn register(&mut self, class: impl Into<String>, factory: Factory) {
+        self.by_class.insert(class.into(), factory);
+    }
+
+    /// The full class names, sorted.
+    pub fn classes(&self) -> Vec<&str> {
+        self.by_class.keys().map(String::as_str).collect()
+    }
+
+    /// A new connector of `class` (full name, simple name or alias).
+    ///
+    /// # Errors
+    /// [`Error::UnknownPlugin`].
+    pub fn connector(&self, class: &str) -> Result<Connector> {
+        if let Some(f) = self.by_class.get(class) {
+            return Ok(f());
+        }
+        let found = self.by_class.iter().find(|(full, _)| {
+            let simple = full.rsplit('.').next().unwrap_or(full);
+            simple == class || simple.strip_suffix("Connector") == Some(class)
+        });
+        found.map(|(_, f)| f()).ok_or_else(|| Error::UnknownPlugin(class.to_owned()))
+    }
+}

@@ -1,0 +1,5 @@
+//! brook-connect integration tests: converters (golden envelopes), plugins, FileStream
+//! connectors through the standalone worker over a real embedded broker and real files.
+
+mod converters;
+mod standalone;
