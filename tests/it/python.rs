@@ -9,29 +9,9 @@ use crate::util::TestServer;
 /// A venv with confluent-kafka, created once under the target directory; `None` when pip cannot
 /// install it (offline machine).
 fn venv() -> Option<PathBuf> {
-    venv_with("import confluent_kafka", &["confluent-kafka"])
+    brook_common::test_support::python_venv("import confluent_kafka", &["confluent-kafka"])
 }
 
-/// The venv with `packages` installed (pip requirement specifiers), unless the Python code
-/// `check` already runs there.
-fn venv_with(check: &str, packages: &[&str]) -> Option<PathBuf> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let dir = target.join("python-venv");
-    let py = dir.join("bin/python");
-    let ok = |c: &mut Command| c.status().map(|s| s.success()).unwrap_or(false);
-    if ok(Command::new(&py).args(["-c", check])) {
-        return Some(py);
-    }
-    if !py.exists() && !ok(Command::new("python3").args(["-m", "venv"]).arg(&dir)) {
-        return None;
-    }
-    if !ok(Command::new(&py).args(["-m", "pip", "install", "-q"]).args(packages)) {
-        return None;
-    }
-    Some(py)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confluent_kafka_python_client() {
@@ -56,7 +36,7 @@ async fn ksql_python_client_against_the_rest_api() {
     // ksql-python-ng 0.29.0.1 passes `cert=` to httpx functions that lost it in httpx 0.28.
     let check = "import ksql, httpx; assert tuple(map(int, httpx.__version__.split('.')[:2])) < (0, 28)";
     let packages = ["ksql-python-ng==0.29.0.1", "httpx<0.28"];
-    let Some(py) = tokio::task::spawn_blocking(move || venv_with(check, &packages)).await.unwrap() else {
+    let Some(py) = tokio::task::spawn_blocking(move || brook_common::test_support::python_venv(check, &packages)).await.unwrap() else {
         eprintln!("SKIPPED: could not create a venv with ksql-python-ng (pip install failed)");
         return;
     };
@@ -97,7 +77,7 @@ async fn ksql_python_client_against_the_rest_api() {
 async fn confluent_schema_registry_client() {
     let check = "import confluent_kafka.schema_registry.avro, fastavro";
     let packages = ["confluent-kafka[avro,schemaregistry]"];
-    let Some(py) = tokio::task::spawn_blocking(move || venv_with(check, &packages)).await.unwrap() else {
+    let Some(py) = tokio::task::spawn_blocking(move || brook_common::test_support::python_venv(check, &packages)).await.unwrap() else {
         eprintln!("SKIPPED: could not create a venv with confluent-kafka[avro,schemaregistry] (pip install failed)");
         return;
     };

@@ -9,9 +9,17 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn spawn(data: &std::path::Path, kafka: &str, registry: &str) -> Child {
+/// `brook server` on `data` with its registry on `registry` and, with `ksql`, its SQL REST API
+/// there (else `--no-ksql`), once every one of them accepts connections.
+fn spawn(data: &std::path::Path, kafka: &str, registry: &str, ksql: Option<&str>) -> Child {
+    let mut args = vec!["server", "--listen", kafka, "--schema-registry-listen", registry];
+    match ksql {
+        Some(ksql) => args.extend(["--ksql-listen", ksql]),
+        None => args.push("--no-ksql"),
+    }
     let child = Command::new(env!("CARGO_BIN_EXE_brook"))
-        .args(["server", "--no-ksql", "--listen", kafka, "--schema-registry-listen", registry, "--data-dir"])
+        .args(args)
+        .arg("--data-dir")
         .arg(data)
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
@@ -20,9 +28,11 @@ fn spawn(data: &std::path::Path, kafka: &str, registry: &str) -> Child {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(registry).is_err() {
-        assert!(Instant::now() < deadline, "brook server did not listen on {registry}");
-        std::thread::sleep(Duration::from_millis(50));
+    for addr in std::iter::once(registry).chain(ksql) {
+        while TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "brook server did not listen on {addr}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
     child
 }
@@ -43,7 +53,7 @@ async fn ids_and_versions_survive_sigkill() {
     let (kafka, registry) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
     let base = format!("http://{registry}");
     let client = reqwest::Client::new();
-    let mut child = spawn(&data, &kafka, &registry);
+    let mut child = spawn(&data, &kafka, &registry, None);
     let v1 = r#"{"schema":"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\"}]}"}"#;
     let v2 = r#"{"schema":"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\"},{\"name\":\"b\",\"type\":\"string\",\"default\":\"\"}]}"}"#;
     let json = r#"{"schemaType":"JSON","schema":"{\"type\":\"object\"}"}"#;
@@ -59,7 +69,7 @@ async fn ids_and_versions_survive_sigkill() {
 
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let mut child = spawn(&data, &kafka, &registry);
+    let mut child = spawn(&data, &kafka, &registry, None);
     let after: Vec<String> = client_view(&client, &base).await;
     assert_eq!(before, after);
     assert_eq!(get(&client, format!("{base}/config/a-value")).await, r#"{"compatibilityLevel":"FULL"}"#);
@@ -94,20 +104,7 @@ async fn sql_in_the_same_server_registers_avro_schemas_in_its_registry() {
     let dir = tempfile::tempdir().unwrap();
     let (kafka, registry, ksql) =
         (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_brook"))
-        .args(["server", "--listen", &kafka, "--schema-registry-listen", &registry, "--ksql-listen", &ksql, "--data-dir"])
-        .arg(dir.path().join("data"))
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(&ksql).is_err() || TcpStream::connect(&registry).is_err() {
-        assert!(Instant::now() < deadline, "brook server did not listen on {ksql} and {registry}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut child = spawn(&dir.path().join("data"), &kafka, &registry, Some(&ksql));
     let client = reqwest::Client::new();
     let statements = "CREATE STREAM PAGEVIEWS (ID INT KEY, PAGE STRING, VIEWS BIGINT) WITH (KAFKA_TOPIC='pageviews', VALUE_FORMAT='AVRO', PARTITIONS=1); \
                       CREATE STREAM POPULAR AS SELECT ID, PAGE FROM PAGEVIEWS WHERE VIEWS > 10;";

@@ -2,7 +2,7 @@
 //! (`confluent-kafka[avro,schemaregistry]` from PyPI, its `mock://` registry), case by case.
 //! Skipped, with a message, when the venv cannot be created (pip offline).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
@@ -11,25 +11,6 @@ use brook_schema::apache_avro::Decimal;
 use brook_schema::prost_reflect::{DynamicMessage, Value as ProtoValue};
 use brook_schema::{GenericAvroSerde, GenericJsonSchemaSerde, GenericProtobufSerde, MemoryClient, SerdeConfig};
 
-/// A venv under the target directory with `packages` installed, unless `check` already runs.
-fn venv_with(check: &str, packages: &[&str]) -> Option<PathBuf> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let dir = target.join("python-venv");
-    let py = dir.join("bin/python");
-    let ok = |c: &mut Command| c.status().map(|s| s.success()).unwrap_or(false);
-    if ok(Command::new(&py).args(["-c", check])) {
-        return Some(py);
-    }
-    if !py.exists() && !ok(Command::new("python3").args(["-m", "venv"]).arg(&dir)) {
-        return None;
-    }
-    if !ok(Command::new(&py).args(["-m", "pip", "install", "-q"]).args(packages)) {
-        return None;
-    }
-    Some(py)
-}
 
 const PROTO: &str = r#"syntax = "proto3";
 package shop;
@@ -44,7 +25,7 @@ message Order {
 fn python_reference(descriptors: &Path) -> Option<serde_json::Value> {
     let check = "import confluent_kafka.schema_registry.avro, confluent_kafka.schema_registry.protobuf, \
                  confluent_kafka.schema_registry.json_schema, fastavro, jsonschema, google.protobuf";
-    let py = venv_with(check, &["confluent-kafka[avro,schemaregistry,json,protobuf]"])?;
+    let py = brook_common::test_support::python_venv(check, &["confluent-kafka[avro,schemaregistry,json,protobuf]"])?;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/reference_bytes.py");
     let out = Command::new(py).arg(script).arg(descriptors).output().unwrap();
     assert!(out.status.success(), "reference_bytes.py failed:\n{}", String::from_utf8_lossy(&out.stderr));
