@@ -22,6 +22,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A database the connector reads or writes failed (PostgreSQL's message).
+    #[error("{0}")]
+    Database(String),
     /// The broker refused a produce, fetch or commit.
     #[error(transparent)]
     Broker(#[from] brook_broker::Error),

@@ -1,8 +1,10 @@
 //! Kafka Connect on Brook, its first layer: the connector API ([`SourceConnector`] /
 //! [`SourceTask`], [`SinkConnector`] / [`SinkTask`]) over Connect's data model ([`Schema`],
 //! [`Value`], [`Struct`]), the converters (`StringConverter`, `ByteArrayConverter`,
-//! `JsonConverter`), the `FileStreamSource` / `FileStreamSink` connectors, a plugin registry by
-//! class name, and the standalone worker over the embedded broker. No REST API, distributed
+//! `JsonConverter`), the `FileStreamSource` / `FileStreamSink` connectors, the PostgreSQL
+//! connectors ([`postgres`]: Confluent's JDBC sink and source), the `datagen` connector
+//! ([`datagen`]), a plugin registry by class name, and the standalone worker over the embedded
+//! broker. No REST API, distributed
 //! mode or transforms yet (docs/connect.md).
 //!
 //! ```
@@ -19,10 +21,12 @@
 pub mod connector;
 pub mod converter;
 pub mod data;
+pub mod datagen;
 pub mod error;
 pub mod file;
 pub mod offsets;
 pub mod plugins;
+pub mod postgres;
 pub mod standalone;
 
 pub use connector::{Config, ConnectRecord, Connector, OffsetReader, SinkConnector, SinkRecord, SinkTask, SourceConnector, SourceRecord, SourceTask};

@@ -1,5 +1,7 @@
 //! brook-connect integration tests: converters (golden envelopes), plugins, FileStream
-//! connectors through the standalone worker over a real embedded broker and real files.
+//! connectors through the standalone worker over a real embedded broker and real files, the
+//! PostgreSQL connectors against a real PostgreSQL server.
 
 mod converters;
+mod postgres;
 mod standalone;
