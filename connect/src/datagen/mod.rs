@@ -163,7 +163,7 @@ impl TaskState {
         Ok(SourceRecord {
             source_partition: self.partition.clone(),
             source_offset: json!({ "current.iteration": self.generator.iteration() }),
-            record: ConnectRecord { topic: self.config.topic.clone(), partition: None, key, value, timestamp: None },
+            record: ConnectRecord::new(self.config.topic.clone(), key, value),
         })
     }
 }

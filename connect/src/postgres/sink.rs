@@ -409,7 +409,7 @@ mod tests {
         };
         SinkRecord {
             kafka_offset: 4,
-            record: ConnectRecord { topic: "orders".into(), partition: Some(0), key: SchemaAndValue { schema: None, value: key }, value: SchemaAndValue { schema, value }, timestamp: None },
+            record: ConnectRecord { partition: Some(0), ..ConnectRecord::new("orders", SchemaAndValue { schema: None, value: key }, SchemaAndValue { schema, value }) },
         }
     }
 

@@ -319,13 +319,7 @@ fn query(client: &mut postgres::Client, c: &SourceConfig, mut q: Querier) -> Res
         records.push(SourceRecord {
             source_partition: q.partition.clone(),
             source_offset: q.offset(),
-            record: ConnectRecord {
-                topic: q.topic.clone(),
-                partition: None,
-                key: SchemaAndValue::null(),
-                value: SchemaAndValue { schema: Some(schema.clone()), value },
-                timestamp: None,
-            },
+            record: ConnectRecord::new(q.topic.clone(), SchemaAndValue::null(), SchemaAndValue { schema: Some(schema.clone()), value }),
         });
     }
     Ok((records, q))

@@ -3,5 +3,6 @@
 //! PostgreSQL connectors against a real PostgreSQL server.
 
 mod converters;
+mod datagen;
 mod postgres;
 mod standalone;

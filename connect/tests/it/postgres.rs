@@ -54,13 +54,7 @@ fn tombstone(offset: i64, id: i64) -> SinkRecord {
 fn keyed(offset: i64, id: i64, value: SchemaAndValue) -> SinkRecord {
     SinkRecord {
         kafka_offset: offset,
-        record: ConnectRecord {
-            topic: "orders".into(),
-            partition: Some(0),
-            key: SchemaAndValue { schema: Some(Schema::of(SchemaType::Int64)), value: Value::Int64(id) },
-            value,
-            timestamp: None,
-        },
+        record: ConnectRecord { partition: Some(0), ..ConnectRecord::new("orders", SchemaAndValue { schema: Some(Schema::of(SchemaType::Int64)), value: Value::Int64(id) }, value) },
     }
 }
 
@@ -125,7 +119,7 @@ fn sink_takes_schemaless_json_objects_and_kafka_coordinates_as_key() {
     ]);
     let r = |offset| SinkRecord {
         kafka_offset: offset,
-        record: ConnectRecord { topic: "events".into(), partition: Some(2), key: SchemaAndValue::null(), value: SchemaAndValue { schema: None, value: value.clone() }, timestamp: None },
+        record: ConnectRecord { partition: Some(2), ..ConnectRecord::new("events", SchemaAndValue::null(), SchemaAndValue { schema: None, value: value.clone() }) },
     };
     t.put(vec![r(10), r(10), r(11)]).unwrap();
     assert_eq!(pg.psql(r#"SELECT __connect_topic, __connect_partition, __connect_offset, "ID", "NAME", "TAGS" FROM events ORDER BY 3"#), "events|2|10|4|x|[\"a\"]\nevents|2|11|4|x|[\"a\"]");
