@@ -22,7 +22,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::connector_config_def;
-use crate::connector::{Config, ConnectRecord, Connector, SinkRecord, SinkTask, SourceTask};
+use crate::connector::{Config, ConnectRecord, Connector, Header, SinkRecord, SinkTask, SourceTask};
+use crate::data::{Schema, SchemaAndValue, SchemaType, Value};
 use crate::converter::{converter_by_class, Converter};
 use crate::error::{Error, Result};
 use crate::herder::{ConfigInfos, ConnectorTaskId, State};
@@ -413,6 +414,7 @@ fn to_producer_record(conv: &Converters, r: &ConnectRecord) -> Result<ProducerRe
     let mut pr = ProducerRecord::new(r.topic.clone(), key, value);
     pr.partition = r.partition;
     pr.timestamp = r.timestamp;
+    pr.headers = r.headers.iter().map(header_to_kafka).collect();
     Ok(pr)
 }
 
@@ -458,7 +460,14 @@ async fn sink_loop(ctx: &mut TaskCtx, task: &mut dyn SinkTask, consumer: &mut Co
                 ctx.record_topic(&r.topic);
                 batch.push(SinkRecord {
                     kafka_offset: r.offset,
-                    record: ConnectRecord { topic: r.topic, partition: Some(r.partition), key, value, timestamp: Some(r.timestamp) },
+                    record: ConnectRecord {
+                        topic: r.topic,
+                        partition: Some(r.partition),
+                        key,
+                        value,
+                        timestamp: Some(r.timestamp),
+                        headers: r.headers.iter().map(header_from_kafka).collect(),
+                    },
                 });
             }
             task.put(batch)?;
@@ -475,4 +484,26 @@ async fn sink_loop(ctx: &mut TaskCtx, task: &mut dyn SinkTask, consumer: &mut Co
             return Ok(());
         }
     }
+}
+/// A Kafka header as Connect's: UTF-8 bytes as an optional string, other bytes as bytes, null as
+/// null (the string part of Kafka's `SimpleHeaderConverter`; numbers stay strings).
+pub(crate) fn header_from_kafka(h: &brook_common::record::Header) -> Header {
+    let value = match &h.value {
+        None => SchemaAndValue { schema: None, value: Value::Null },
+        Some(b) => match std::str::from_utf8(b) {
+            Ok(s) => SchemaAndValue { schema: Some(Schema::optional_string()), value: Value::String(s.to_owned()) },
+            Err(_) => SchemaAndValue { schema: Some(Schema::of(SchemaType::Bytes).optional()), value: Value::Bytes(b.to_vec()) },
+        },
+    };
+    Header { key: h.key.clone(), value }
+}
+
+/// A Connect header as Kafka's: bytes as they are, null as null, anything else its `toString()`.
+pub(crate) fn header_to_kafka(h: &Header) -> brook_common::record::Header {
+    let value = match &h.value.value {
+        Value::Null => None,
+        Value::Bytes(b) => Some(bytes::Bytes::from(b.clone())),
+        v => Some(bytes::Bytes::from(v.to_string())),
+    };
+    brook_common::record::Header { key: h.key.clone(), value }
 }
