@@ -3,9 +3,9 @@
 //! [`Value`], [`Struct`]), the converters (`StringConverter`, `ByteArrayConverter`,
 //! `JsonConverter`), the `FileStreamSource` / `FileStreamSink` connectors, the PostgreSQL
 //! connectors ([`postgres`]: Confluent's JDBC sink and source), the `datagen` connector
-//! ([`datagen`]), a plugin registry by class name, and the standalone worker over the embedded
-//! broker. No REST API, distributed
-//! mode or transforms yet (docs/connect.md).
+//! ([`datagen`]), a plugin registry by class name, the [`Herder`] that manages a worker's
+//! connectors (the standalone one over the embedded broker), and the worker running their
+//! tasks. No distributed mode or transforms yet (docs/connect.md).
 //!
 //! ```
 //! use brook_connect::converter::{Converter, JsonConverter};
@@ -18,19 +18,24 @@
 //! assert_eq!(json.to_connect_data("t", Some(&bytes)).unwrap(), line);
 //! ```
 
+pub mod config;
 pub mod connector;
 pub mod converter;
 pub mod data;
 pub mod datagen;
 pub mod error;
 pub mod file;
+pub mod herder;
 pub mod offsets;
 pub mod plugins;
 pub mod postgres;
 pub mod standalone;
+pub mod worker;
 
 pub use connector::{Config, ConnectRecord, Connector, Header, OffsetReader, SinkConnector, SinkRecord, SinkTask, SourceConnector, SourceRecord, SourceTask};
 pub use data::{Schema, SchemaAndValue, SchemaType, Struct, Value};
 pub use error::{Error, Result};
 pub use plugins::Plugins;
-pub use standalone::{StandaloneWorker, WorkerConfig};
+pub use herder::Herder;
+pub use standalone::{StandaloneHerder, StandaloneWorker, WorkerConfig};
+pub use worker::Worker;

@@ -24,6 +24,7 @@ use serde_json::{json, Value as Json};
 
 pub use quickstart::{Generator, Quickstart};
 
+use crate::config::{ConfigDef, ConfigType, Importance};
 use crate::connector::{Config, ConnectRecord, OffsetReader, SourceConnector, SourceRecord, SourceTask};
 use crate::data::{Schema, SchemaAndValue, SchemaType, Struct, Value};
 use crate::error::{Error, Result};
@@ -91,6 +92,18 @@ impl SourceConnector for DatagenConnector {
 
     fn task(&self) -> Box<dyn SourceTask> {
         Box::<DatagenTask>::default()
+    }
+
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new()
+            .define("kafka.topic", ConfigType::String, None, Importance::High, "Topic to write to")
+            .validated(crate::config::non_empty_string)
+            .define("quickstart", ConfigType::String, None, Importance::High, "The data set: users, pageviews, orders, ratings or clickstream")
+            .validated(|v| v.parse::<Quickstart>().map(|_| ()))
+            .define("max.interval", ConfigType::Long, Some("500"), Importance::Medium, "Max interval between messages (ms)")
+            .define("iterations", ConfigType::Int, Some("-1"), Importance::Medium, "Number of messages to send from each task, or less than 1 for unlimited")
+            .define("random.seed", ConfigType::Long, None, Importance::Low, "The seed for the same records every run")
+            .optional()
     }
 }
 

@@ -20,6 +20,7 @@ use std::thread::JoinHandle;
 pub use sink::{JdbcSinkConnector, JdbcSinkTask};
 pub use source::{JdbcSourceConnector, JdbcSourceTask};
 
+use crate::config::{ConfigDef, ConfigType, Importance};
 use crate::connector::Config;
 use crate::error::{Error, Result};
 
@@ -234,6 +235,35 @@ pub(crate) fn boolean(config: &Config, key: &str, default: bool) -> Result<bool>
         Some(v) if v == "true" => Ok(true),
         Some(v) if v == "false" => Ok(false),
         Some(v) => Err(Error::Config(format!("Invalid value {v} for configuration {key}: Expected value to be either true or false"))),
+    }
+}
+
+/// The connection keys of both JDBC connectors, for `validate`.
+pub(crate) fn connection_def() -> ConfigDef {
+    ConfigDef::new()
+        .define("connection.url", ConfigType::String, None, Importance::High, "JDBC connection URL: jdbc:postgresql://HOST:PORT/DATABASE (PostgreSQL only).")
+        .validated(postgres_url)
+        .in_group("Database", 1)
+        .define("connection.user", ConfigType::String, None, Importance::High, "JDBC connection user. Default: postgres (or user= in the URL).")
+        .optional()
+        .in_group("Database", 2)
+        .define("connection.password", ConfigType::Password, None, Importance::High, "JDBC connection password.")
+        .optional()
+        .in_group("Database", 3)
+}
+
+/// A validator: a PostgreSQL `connection.url`.
+fn postgres_url(v: &str) -> std::result::Result<(), String> {
+    let config: Config = [("connection.url".to_owned(), v.to_owned())].into();
+    ConnectionSettings::from_config(&config).map(|_| ()).map_err(|e| e.to_string().rsplit_once(": ").map_or_else(|| e.to_string(), |(_, why)| why.to_owned()))
+}
+
+/// A validator's check: `v` is one of `allowed` (any case).
+pub(crate) fn check_one_of(v: &str, allowed: &[&str]) -> std::result::Result<(), String> {
+    if allowed.iter().any(|a| a.eq_ignore_ascii_case(v.trim())) {
+        Ok(())
+    } else {
+        Err(format!("String must be one of: {}", allowed.join(", ")))
     }
 }
 

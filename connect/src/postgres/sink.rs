@@ -24,7 +24,8 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::types::{infer, param, placeholder, sql_type, Param};
-use super::{boolean, list, number, one_of, pg_err, quote_ident, quote_table, ConnectionSettings, PgConn};
+use super::{boolean, check_one_of, connection_def, list, number, one_of, pg_err, quote_ident, quote_table, ConnectionSettings, PgConn};
+use crate::config::{ConfigDef, ConfigType, Importance};
 use crate::connector::{Config, SinkConnector, SinkRecord, SinkTask};
 use crate::data::{Schema, SchemaType, Value};
 use crate::error::{Error, Result};
@@ -98,6 +99,30 @@ impl SinkConnector for JdbcSinkConnector {
 
     fn task(&self) -> Box<dyn SinkTask> {
         Box::<JdbcSinkTask>::default()
+    }
+
+    fn config_def(&self) -> ConfigDef {
+        let w = "Writes";
+        connection_def()
+            .define("insert.mode", ConfigType::String, Some("insert"), Importance::High, "The insertion mode: insert, upsert (INSERT .. ON CONFLICT DO UPDATE) or update.")
+            .validated(|v| check_one_of(v, &["insert", "upsert", "update"]))
+            .in_group(w, 1)
+            .define("batch.size", ConfigType::Int, Some("3000"), Importance::Medium, "Records written in one transaction at most.")
+            .validated(crate::config::at_least_one)
+            .in_group(w, 2)
+            .define("delete.enabled", ConfigType::Boolean, Some("false"), Importance::Medium, "Whether a tombstone deletes its key's row; needs pk.mode=record_key.")
+            .in_group(w, 3)
+            .define("table.name.format", ConfigType::String, Some("${topic}"), Importance::Medium, "The destination table; ${topic} is the record's topic.")
+            .in_group("Data Mapping", 1)
+            .define("pk.mode", ConfigType::String, Some("none"), Importance::High, "Where the primary key comes from: none, kafka, record_key or record_value.")
+            .validated(|v| check_one_of(v, &["none", "kafka", "record_key", "record_value"]))
+            .in_group("Data Mapping", 2)
+            .define("pk.fields", ConfigType::List, Some(""), Importance::Medium, "The primary key's fields (pk.mode's defaults without it).")
+            .in_group("Data Mapping", 3)
+            .define("auto.create", ConfigType::Boolean, Some("false"), Importance::Medium, "Whether to CREATE TABLE a missing table from the record's schema.")
+            .in_group("DDL Support", 1)
+            .define("auto.evolve", ConfigType::Boolean, Some("false"), Importance::Medium, "Whether to ADD COLUMN a new optional field.")
+            .in_group("DDL Support", 2)
     }
 }
 
@@ -421,6 +446,16 @@ mod tests {
         assert!(e.contains("requires a primary key"), "{e}");
         let e = config(&[("insert.mode", "merge")]).unwrap_err().to_string();
         assert_eq!(e, "Invalid value merge for configuration insert.mode: String must be one of: insert, upsert, update");
+    }
+
+    #[test]
+    fn validate_reports_errors_per_key() {
+        let c: Config = [("insert.mode", "merge"), ("connection.url", "jdbc:mysql://h/db"), ("auto.create", "yes")].iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let errors: Vec<(String, Vec<String>)> = JdbcSinkConnector::default().validate(&c).into_iter().filter(|v| !v.errors.is_empty()).map(|v| (v.name, v.errors)).collect();
+        let names: Vec<&str> = errors.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["connection.url", "insert.mode", "auto.create"], "{errors:?}");
+        assert!(errors[0].1[0].contains("only PostgreSQL is supported"), "{errors:?}");
+        assert!(errors[1].1[0].contains("String must be one of: insert, upsert, update"), "{errors:?}");
     }
 
     #[test]

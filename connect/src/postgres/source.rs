@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value as Json};
 
 use super::types::{column_schema, decode, timestamp_micros, Raw};
-use super::{list, number, pg_err, quote_ident, quote_table, ConnectionSettings, PgConn};
+use super::{check_one_of, connection_def, list, number, pg_err, quote_ident, quote_table, ConnectionSettings, PgConn};
+use crate::config::{ConfigDef, ConfigType, Importance};
 use crate::connector::{Config, ConnectRecord, OffsetReader, SourceConnector, SourceRecord, SourceTask};
 use crate::data::{Schema, SchemaAndValue, Struct, Value};
 use crate::error::{Error, Result};
@@ -125,6 +126,33 @@ impl SourceConnector for JdbcSourceConnector {
 
     fn task(&self) -> Box<dyn SourceTask> {
         Box::<JdbcSourceTask>::default()
+    }
+
+    fn config_def(&self) -> ConfigDef {
+        connection_def()
+            .define("mode", ConfigType::String, None, Importance::High, "How rows are found: bulk, incrementing, timestamp or timestamp+incrementing.")
+            .validated(|v| check_one_of(v, &MODES))
+            .in_group("Mode", 1)
+            .define("incrementing.column.name", ConfigType::String, Some(""), Importance::Medium, "The strictly increasing column of the incrementing modes.")
+            .in_group("Mode", 2)
+            .define("timestamp.column.name", ConfigType::List, Some(""), Importance::Medium, "The timestamp column(s) of the timestamp modes (the first non-null one).")
+            .in_group("Mode", 3)
+            .define("table.whitelist", ConfigType::List, Some(""), Importance::Medium, "The tables to read (schema.table or table).")
+            .in_group("Database", 4)
+            .define("query", ConfigType::String, Some(""), Importance::Medium, "A query whose rows are read instead of tables.")
+            .in_group("Mode", 4)
+            .define("topic.prefix", ConfigType::String, None, Importance::High, "Prefix of the tables' topic names; the topic itself with query.")
+            .in_group("Connector", 1)
+            .define("poll.interval.ms", ConfigType::Int, Some("5000"), Importance::High, "How often each table is queried for new rows.")
+            .in_group("Connector", 2)
+            .define("batch.max.rows", ConfigType::Int, Some("100"), Importance::Low, "Rows per query at most in the incrementing modes.")
+            .validated(crate::config::at_least_one)
+            .in_group("Connector", 3)
+            .define("timestamp.delay.interval.ms", ConfigType::Long, Some("0"), Importance::High, "How long after its timestamp a row is read.")
+            .in_group("Connector", 4)
+            .define("timestamp.initial", ConfigType::Long, None, Importance::Low, "The first timestamp read (ms since the epoch; -1: now). Default: the epoch.")
+            .optional()
+            .in_group("Connector", 5)
     }
 }
 

@@ -4,5 +4,6 @@
 
 mod converters;
 mod datagen;
+mod herder;
 mod postgres;
 mod standalone;
