@@ -24,6 +24,7 @@ pub mod file;
 pub mod offsets;
 pub mod plugins;
 pub mod standalone;
+pub mod transforms;
 
 pub use connector::{Config, ConnectRecord, Connector, Header, OffsetReader, SinkConnector, SinkRecord, SinkTask, SourceConnector, SourceRecord, SourceTask};
 pub use data::{Schema, SchemaAndValue, SchemaType, Struct, Value};
