@@ -22,6 +22,7 @@ pub mod connector;
 pub mod converter;
 pub mod data;
 pub mod error;
+pub mod error_handling;
 pub mod file;
 pub mod herder;
 pub mod offsets;
