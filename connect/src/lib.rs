@@ -3,7 +3,8 @@
 //! [`Value`], [`Struct`]), the converters (`StringConverter`, `ByteArrayConverter`,
 //! `JsonConverter`), the `FileStreamSource` / `FileStreamSink` connectors, a plugin registry by
 //! class name, the [`Herder`] that manages a worker's connectors (the standalone one over the
-//! embedded broker), and the worker running their tasks. No distributed mode or transforms yet
+//! embedded broker), and the worker running their tasks through the [`transforms`] chain and
+//! the [`error_handling`] (`errors.tolerance`, dead letter queue). No distributed mode yet
 //! (docs/connect.md).
 //!
 //! ```

@@ -191,6 +191,12 @@ impl Worker {
                 }
             }
         }
+        // The transformation chain as a whole (classes, predicates, their own keys).
+        if let Err(e) = TransformationChain::from_config(config) {
+            if let Some(v) = values.iter_mut().find(|v| v.name == "transforms") {
+                v.errors.push(e.to_string());
+            }
+        }
         // Keys of the definition, in its order, each with its value.
         let ordered: Vec<_> = def.keys().iter().map(|k| values.iter().find(|v| v.name == k.name).cloned().unwrap_or(crate::config::ConfigValue { name: k.name.clone(), value: config.get(&k.name).cloned(), errors: Vec::new() })).collect();
         let class = self.plugins.class_of(plugin).unwrap_or(plugin).to_owned();
