@@ -4,3 +4,4 @@
 mod converters;
 mod herder;
 mod standalone;
+mod transforms;
