@@ -5,7 +5,8 @@
 //! connectors ([`postgres`]: Confluent's JDBC sink and source), the `datagen` connector
 //! ([`datagen`]), a plugin registry by class name, the [`Herder`] that manages a worker's
 //! connectors (the standalone one over the embedded broker), and the worker running their
-//! tasks. No distributed mode or transforms yet (docs/connect.md).
+//! tasks through the [`transforms`] chain and the [`error_handling`] (`errors.tolerance`, dead
+//! letter queue). No distributed mode yet (docs/connect.md).
 //!
 //! ```
 //! use brook_connect::converter::{Converter, JsonConverter};
@@ -24,12 +25,14 @@ pub mod converter;
 pub mod data;
 pub mod datagen;
 pub mod error;
+pub mod error_handling;
 pub mod file;
 pub mod herder;
 pub mod offsets;
 pub mod plugins;
 pub mod postgres;
 pub mod standalone;
+pub mod transforms;
 pub mod worker;
 
 pub use connector::{Config, ConnectRecord, Connector, Header, OffsetReader, SinkConnector, SinkRecord, SinkTask, SourceConnector, SourceRecord, SourceTask};

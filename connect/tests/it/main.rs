@@ -7,3 +7,4 @@ mod datagen;
 mod herder;
 mod postgres;
 mod standalone;
+mod transforms;
