@@ -172,13 +172,6 @@ fn write_sr_value(out: &mut String, v: &Value, ty: &SqlType) {
             write_sr_value(out, value, t);
             out.push('}');
         }),
-        (Value::Struct(values), SqlType::Struct(types)) if is_one_of(types) => {
-            // A union written as its one set branch.
-            match values.iter().zip(types).find(|((_, v), _)| !v.is_null()) {
-                Some(((_, v), (_, t))) => write_sr_value(out, v, t),
-                None => out.push_str("null"),
-            }
-        }
         (Value::Struct(values), SqlType::Struct(types)) => {
             write_struct(out, values.iter().zip(types).map(|((n, v), (_, t))| (n.as_str(), t, v)));
         }
@@ -227,9 +220,10 @@ fn read_sr(j: &Json<'_>, ty: &SqlType, path: &mut String) -> Result<Value, Strin
             }
             Ok(Value::Map(out))
         }
-        (_, SqlType::Struct(types)) if is_one_of(types) => {
-            let branch = types.iter().position(|(_, t)| fits(j, t));
-            let Some(branch) = branch else { return Err(format!("Did not find matching oneof field for data, path: {path}")) };
+        // A value of a `oneOf` of several types goes into the struct field of the branch it
+        // fits (an object with the struct's own field names, as a sink writes it, is a struct).
+        (_, SqlType::Struct(types)) if is_one_of(types) && types.iter().any(|(_, t)| fits(j, t)) => {
+            let branch = types.iter().position(|(_, t)| fits(j, t)).unwrap_or_default();
             let mut out: Vec<(String, Value)> = types.iter().map(|(n, _)| (n.clone(), Value::Null)).collect();
             out[branch].1 = read_sr(j, &types[branch].1, path)?;
             Ok(Value::Struct(out))

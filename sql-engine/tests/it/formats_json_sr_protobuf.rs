@@ -99,11 +99,9 @@ fn pretty(text: &str) -> String {
     serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(text).unwrap()).unwrap()
 }
 
-/// A message's set fields, one `name: value` a line, in field order.
+/// A message in Protobuf's text format.
 fn message_text(m: &DynamicMessage) -> String {
-    let mut fields: Vec<_> = m.fields().map(|(f, v)| (f.number(), format!("{}: {v:?}", f.name()))).collect();
-    fields.sort();
-    fields.into_iter().map(|(_, l)| l).collect::<Vec<_>>().join("\n")
+    m.to_text_format()
 }
 
 #[test]
@@ -272,7 +270,11 @@ fn protobuf_bad_records_are_logged_and_the_query_goes_on() {
         e.pipe_input("orders", None, Some(bad), 1, vec![]).unwrap();
     }
     e.pipe_input("orders", None, Some(good), 2, vec![]).unwrap();
-    insta::assert_snapshot!(logged(&e), @"");
+    insta::assert_snapshot!(logged(&e), @r###"
+    Failed to deserialize value from topic: orders. unknown magic byte: 0x7b
+    Failed to deserialize value from topic: orders. schema not found: id 99
+    Failed to deserialize value from topic: orders. cannot deserialize PROTOBUF payload: failed to decode Protobuf message: buffer underflow
+    "###);
     assert_eq!(e.read_output("IDS").unwrap().len(), 1);
     assert_eq!(e.query_error_count("CSAS_IDS_0"), 3);
 }
