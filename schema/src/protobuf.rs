@@ -320,3 +320,28 @@ impl<T: prost::Message + Default> Serde<T> for ProtobufSerde<T> {
         self.from_bytes(bytes).map_err(|e| store_error(e, false))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Confluent's known files resolve without references, and a base64-encoded descriptor (as
+    /// Python's serializer registers) compiles to the same messages as its `.proto` text.
+    #[test]
+    fn known_files_and_base64_descriptors_compile() {
+        use base64::Engine as _;
+        let text = "syntax = \"proto3\";\npackage shop;\nimport \"confluent/type/decimal.proto\";\nimport \"google/type/date.proto\";\n\
+                    message Order { confluent.type.Decimal amount = 1; google.type.Date day = 2; message Line { string sku = 1; } }\n";
+        let parsed = ParsedProto::compile(text, &[]).unwrap();
+        let mut proto = parsed.file.file_descriptor_proto().clone();
+        proto.name = Some("order.proto".into());
+        let encoded = base64::engine::general_purpose::STANDARD.encode(prost::Message::encode_to_vec(&proto));
+        assert!(decode_base64_descriptor(text).is_none(), ".proto text is not a descriptor");
+        let again = ParsedProto::compile(&encoded, &[]).unwrap();
+        assert_eq!(again.file.name(), "order.proto");
+        assert_eq!(again.message_at(&[0, 0]).unwrap().full_name(), "shop.Order.Line");
+        let amount = again.message("shop.Order").unwrap().get_field_by_name("amount").unwrap();
+        assert!(matches!(amount.kind(), prost_reflect::Kind::Message(m) if m.full_name() == "confluent.type.Decimal"));
+        assert!(matches!(ParsedProto::compile("bm90IGEgZGVzY3JpcHRvcg", &[]), Err(Error::InvalidSchema(_))));
+    }
+}
