@@ -1,5 +1,6 @@
 //! `brook server`'s Schema Registry as a process: schemas registered over HTTP survive a
-//! SIGKILL with the same ids and versions.
+//! SIGKILL with the same ids and versions; the SQL engine in the same server registers and
+//! reads schemas there, with confluent-kafka's Python serializers on the other side.
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -194,7 +195,15 @@ async fn python_serializers_and_brook_sql_share_the_registry() {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success() && stdout.contains("ALL OK"), "consume failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     let records: Vec<&str> = stdout.lines().filter(|l| l.starts_with("BROOK_")).collect();
-    insta::assert_snapshot!(records.join("\n"), @"");
+    // Python's JSON deserializer validated each value against the schema the CSAS registered.
+    insta::assert_snapshot!(records.join("\n"), @r###"
+    BROOK_AVRO {"CITY": "Oslo", "DOUBLED": 5.0, "ID": 1, "NAME": "ann", "TAGS": ["a", "b"]}
+    BROOK_AVRO {"CITY": "Bergen", "DOUBLED": 20.5, "ID": 2, "NAME": "bob", "TAGS": []}
+    BROOK_JSON {"CITY": "Oslo", "DOUBLED": 5.0, "ID": 1, "NAME": "ann", "TAGS": ["a", "b"]}
+    BROOK_JSON {"CITY": "Bergen", "DOUBLED": 20.5, "ID": 2, "NAME": "bob", "TAGS": []}
+    BROOK_PROTO {"CITY": "Oslo", "DOUBLED": 5.0, "ID": "1", "NAME": "ann", "TAGS": ["a", "b"]}
+    BROOK_PROTO {"CITY": "Bergen", "DOUBLED": 20.5, "ID": "2", "NAME": "bob"}
+    "###);
     child.kill().unwrap();
     child.wait().unwrap();
 }
