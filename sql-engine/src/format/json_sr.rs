@@ -60,11 +60,21 @@ impl Format for JsonSrFormat {
     fn row_serde(&self, columns: &[Column], is_key: bool) -> Result<Arc<dyn RowSerde>> {
         let registry = super::registry::require(self.registry.as_ref(), "JSON_SR")?;
         let unwrapped = super::unwrapped(columns, is_key, self.info.wrap_single_value);
+        // With a registered schema, top-level fields are written under the schema's property
+        // names (matched to columns exactly, then case-insensitively).
+        let mut names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
         let own = match schema_id(&self.info)? {
             Some(id) => {
                 let schema = registry.schema_by_id(id).map_err(registry_error)?;
                 if schema.schema_type != SchemaType::Json {
                     return Err(Error::Serde(format!("schema id {id} is a {} schema, not JSON", schema.schema_type)));
+                }
+                let properties = property_names(&schema.schema);
+                for name in &mut names {
+                    let found = properties.iter().find(|p| p.as_str() == name.as_str()).or_else(|| properties.iter().find(|p| p.eq_ignore_ascii_case(name)));
+                    if let Some(p) = found {
+                        name.clone_from(p);
+                    }
                 }
                 Some(id)
             }
@@ -74,6 +84,7 @@ impl Format for JsonSrFormat {
         Ok(Arc::new(JsonSrRowSerde {
             registry: registry.clone(),
             columns: columns.iter().map(|c| (c.name.clone(), c.ty.clone())).collect(),
+            names,
             unwrapped,
             own,
             writers: SubjectIds::new(registry.clone(), Schema::json(generated.to_string())),
@@ -86,6 +97,8 @@ impl Format for JsonSrFormat {
 struct JsonSrRowSerde {
     registry: Arc<dyn SchemaRegistryClient>,
     columns: Vec<(String, SqlType)>,
+    /// The field name each column is written under.
+    names: Vec<String>,
     unwrapped: bool,
     /// `KEY_SCHEMA_ID` / `VALUE_SCHEMA_ID`.
     own: Option<i32>,
@@ -120,7 +133,7 @@ impl RowSerde for JsonSrRowSerde {
         if self.unwrapped {
             write_sr_value(&mut text, &row[0], &self.columns[0].1);
         } else {
-            write_struct(&mut text, self.columns.iter().zip(row).map(|((n, t), v)| (n.as_str(), t, v)));
+            write_struct(&mut text, self.names.iter().zip(&self.columns).zip(row).map(|((n, (_, t)), v)| (n.as_str(), t, v)));
         }
         let mut out = wire::header(id, text.len());
         out.extend_from_slice(text.as_bytes());
@@ -338,6 +351,17 @@ pub(crate) fn columns_from_schema(text: &str, is_key: bool) -> Result<Vec<(Strin
     match reader.sql_type(schema, 0)? {
         SqlType::Struct(fields) if !is_map(schema) => Ok(fields),
         other => Ok(vec![((if is_key { "ROWKEY" } else { "ROWVAL" }).to_owned(), other)]),
+    }
+}
+
+/// The top-level property names of a JSON Schema (empty when it has none).
+fn property_names(text: &str) -> Vec<String> {
+    match json_tree::parse(text.as_bytes()) {
+        Ok(Some(root)) => match field(&root, "properties") {
+            Some(Json::Object(props)) => props.iter().map(|(k, _)| k.to_string()).collect(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
     }
 }
 

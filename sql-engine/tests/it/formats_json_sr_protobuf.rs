@@ -290,3 +290,33 @@ fn protobuf_rejects_unwrapping_and_nested_arrays() {
     let err = e.execute("CREATE STREAM N (V ARRAY<ARRAY<INT>>) WITH (KAFKA_TOPIC='n', VALUE_FORMAT='PROTOBUF', PARTITIONS=1);").unwrap_err();
     assert!(err.to_string().contains("Array cannot be nested"), "{err}");
 }
+
+/// A sink given `VALUE_SCHEMA_ID` writes with that schema (its own field names, its message),
+/// and registers nothing under the topic's subject.
+#[test]
+fn a_sink_with_a_schema_id_writes_with_that_schema() {
+    let registry = Arc::new(MemoryClient::new());
+    let json = r#"{"type":"object","properties":{"id":{"type":"integer"},"name":{"type":"string"}},"required":["id","name"]}"#;
+    let json_id = registry.register("other-value", &brook_schema::Schema::json(json), false).unwrap();
+    let proto_id = registry.register("orders-value", &brook_schema::Schema::protobuf(PROTO_SCHEMA), false).unwrap();
+    let mut e = engine_with(&registry);
+    e.execute("CREATE STREAM SRC (ID BIGINT, NAME STRING) WITH (KAFKA_TOPIC='src', VALUE_FORMAT='JSON', PARTITIONS=1);").unwrap();
+    e.execute(&format!("CREATE STREAM J WITH (VALUE_FORMAT='JSON_SR', VALUE_SCHEMA_ID={json_id}) AS SELECT ID, NAME FROM SRC;")).unwrap();
+    e.execute(&format!(
+        "CREATE STREAM P WITH (VALUE_FORMAT='PROTOBUF', VALUE_SCHEMA_ID={proto_id}, VALUE_SCHEMA_FULL_NAME='shop.Order') AS SELECT ID, NAME AS CUSTOMER FROM SRC;"
+    ))
+    .unwrap();
+    e.execute("INSERT INTO SRC (ID, NAME) VALUES (7, 'x');").unwrap();
+
+    let bytes = e.read_output("J").unwrap()[0].value.clone().unwrap();
+    let (id, schema, value) = GenericJsonSchemaSerde::new(registry.clone(), SerdeConfig::value(), None).unwrap().from_bytes(&bytes).unwrap();
+    assert_eq!(id, json_id);
+    schema.validate(&value).unwrap();
+    assert_eq!(value, serde_json::json!({"id": 7, "name": "x"}));
+
+    let bytes = e.read_output("P").unwrap()[0].value.clone().unwrap();
+    let (id, message) = GenericProtobufSerde::new(registry.clone(), SerdeConfig::value(), None).unwrap().from_bytes(&bytes).unwrap();
+    assert_eq!(id, proto_id);
+    assert_eq!(message.to_text_format(), r#"id:7,customer:"x""#);
+    assert!(registry.latest("J-value").is_err() && registry.latest("P-value").is_err(), "nothing registered for the sinks");
+}
