@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use apache_avro::types::Value;
 use apache_avro::Schema as AvroSchema;
-use brook_state_store::serde::Serde;
+use brook_state_store::serde::{Serde, SerdeContext};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -165,16 +165,25 @@ impl GenericAvroSerde {
         Ok(Self { cache: SchemaCache::new(client, config), own })
     }
 
-    /// Serializes `value` for a record on `topic`.
+    /// Serializes `value` for a record on `topic`, on the side [`SerdeConfig::is_key`] names.
     ///
     /// # Errors
     /// Registry errors, [`Error::Serialize`].
     pub fn to_bytes(&self, topic: &str, value: Value) -> Result<Vec<u8>> {
+        self.to_bytes_with(&self.cache.context(topic), value)
+    }
+
+    /// Serializes `value` for the record `ctx` describes: its topic and side (key or value)
+    /// name the subject.
+    ///
+    /// # Errors
+    /// Registry errors, [`Error::Serialize`].
+    pub fn to_bytes_with(&self, ctx: &SerdeContext<'_>, value: Value) -> Result<Vec<u8>> {
         let (schema, parsed) = self.own.as_ref().ok_or_else(|| Error::Config {
             key: "schema".to_owned(),
             reason: "this Avro serde was built without a schema to serialize with".to_owned(),
         })?;
-        let (id, writer) = self.cache.writer(topic, parsed.full_name().as_deref(), schema, parsed, ParsedAvro::resolved)?;
+        let (id, writer) = self.cache.writer(ctx, parsed.full_name().as_deref(), schema, parsed, ParsedAvro::resolved)?;
         let datum = writer.encode(value)?;
         let mut out = wire::header(id, datum.len());
         out.extend_from_slice(&datum);
@@ -214,6 +223,9 @@ impl Serde<Value> for GenericAvroSerde {
     fn serialize(&self, topic: &str, value: &Value) -> brook_state_store::Result<Vec<u8>> {
         self.to_bytes(topic, value.clone()).map_err(|e| store_error(e, true))
     }
+    fn serialize_with(&self, ctx: &SerdeContext<'_>, value: &Value) -> brook_state_store::Result<Vec<u8>> {
+        self.to_bytes_with(ctx, value.clone()).map_err(|e| store_error(e, true))
+    }
     fn deserialize(&self, _topic: &str, bytes: &[u8]) -> brook_state_store::Result<Value> {
         self.from_bytes(bytes).map(|(_, _, v)| v).map_err(|e| store_error(e, false))
     }
@@ -245,13 +257,21 @@ impl<T: Serialize + DeserializeOwned> AvroSerde<T> {
         Ok(Self { inner, reader, _type: PhantomData })
     }
 
-    /// Serializes `value` for a record on `topic`.
+    /// Serializes `value` for a record on `topic`, on the side [`SerdeConfig::is_key`] names.
     ///
     /// # Errors
     /// Registry errors, [`Error::Serialize`].
     pub fn to_bytes(&self, topic: &str, value: &T) -> Result<Vec<u8>> {
+        self.to_bytes_with(&self.inner.cache.context(topic), value)
+    }
+
+    /// Serializes `value` for the record `ctx` describes (topic and side name the subject).
+    ///
+    /// # Errors
+    /// Registry errors, [`Error::Serialize`].
+    pub fn to_bytes_with(&self, ctx: &SerdeContext<'_>, value: &T) -> Result<Vec<u8>> {
         let value = apache_avro::to_value(value).map_err(|e| Error::serialize(FORMAT, e))?;
-        self.inner.to_bytes(topic, value)
+        self.inner.to_bytes_with(ctx, value)
     }
 
     /// Deserializes framed bytes into `T`.
@@ -269,6 +289,9 @@ impl<T: Serialize + DeserializeOwned> AvroSerde<T> {
 impl<T: Serialize + DeserializeOwned> Serde<T> for AvroSerde<T> {
     fn serialize(&self, topic: &str, value: &T) -> brook_state_store::Result<Vec<u8>> {
         self.to_bytes(topic, value).map_err(|e| store_error(e, true))
+    }
+    fn serialize_with(&self, ctx: &SerdeContext<'_>, value: &T) -> brook_state_store::Result<Vec<u8>> {
+        self.to_bytes_with(ctx, value).map_err(|e| store_error(e, true))
     }
     fn deserialize(&self, _topic: &str, bytes: &[u8]) -> brook_state_store::Result<T> {
         self.from_bytes(bytes).map_err(|e| store_error(e, false))

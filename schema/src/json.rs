@@ -6,7 +6,7 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use brook_state_store::serde::Serde;
+use brook_state_store::serde::{Serde, SerdeContext};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -80,12 +80,22 @@ impl GenericJsonSchemaSerde {
         Ok(Self { cache: SchemaCache::new(client, config), own })
     }
 
-    /// Validates and serializes `value` for a record on `topic`.
+    /// Validates and serializes `value` for a record on `topic`, on the side
+    /// [`SerdeConfig::is_key`] names.
     ///
     /// # Errors
     /// Registry errors, [`Error::Serialize`] when the value breaks the schema.
     pub fn to_bytes(&self, topic: &str, value: &serde_json::Value) -> Result<Vec<u8>> {
-        let (id, writer) = self.writer_for(topic)?;
+        self.to_bytes_with(&self.cache.context(topic), value)
+    }
+
+    /// Validates and serializes `value` for the record `ctx` describes (topic and side name
+    /// the subject).
+    ///
+    /// # Errors
+    /// Registry errors, [`Error::Serialize`] when the value breaks the schema.
+    pub fn to_bytes_with(&self, ctx: &SerdeContext<'_>, value: &serde_json::Value) -> Result<Vec<u8>> {
+        let (id, writer) = self.writer_for(ctx)?;
         writer.validate(value)?;
         let text = serde_json::to_vec(value).map_err(|e| Error::serialize(FORMAT, e))?;
         let mut out = wire::header(id, text.len());
@@ -93,12 +103,12 @@ impl GenericJsonSchemaSerde {
         Ok(out)
     }
 
-    fn writer_for(&self, topic: &str) -> Result<(i32, Arc<ParsedJson>)> {
+    fn writer_for(&self, ctx: &SerdeContext<'_>) -> Result<(i32, Arc<ParsedJson>)> {
         let (schema, parsed) = self.own.as_ref().ok_or_else(|| Error::Config {
             key: "schema".to_owned(),
             reason: "this JSON Schema serde was built without a schema to serialize with".to_owned(),
         })?;
-        self.cache.writer(topic, parsed.title(), schema, parsed, ParsedJson::resolved)
+        self.cache.writer(ctx, parsed.title(), schema, parsed, ParsedJson::resolved)
     }
 
     /// Deserializes framed bytes; returns the schema id and its parsed schema too.
@@ -116,6 +126,9 @@ impl GenericJsonSchemaSerde {
 impl Serde<serde_json::Value> for GenericJsonSchemaSerde {
     fn serialize(&self, topic: &str, value: &serde_json::Value) -> brook_state_store::Result<Vec<u8>> {
         self.to_bytes(topic, value).map_err(|e| store_error(e, true))
+    }
+    fn serialize_with(&self, ctx: &SerdeContext<'_>, value: &serde_json::Value) -> brook_state_store::Result<Vec<u8>> {
+        self.to_bytes_with(ctx, value).map_err(|e| store_error(e, true))
     }
     fn deserialize(&self, _topic: &str, bytes: &[u8]) -> brook_state_store::Result<serde_json::Value> {
         self.from_bytes(bytes).map(|(_, _, v)| v).map_err(|e| store_error(e, false))
@@ -143,14 +156,24 @@ impl<T: Serialize + DeserializeOwned> JsonSchemaSerde<T> {
         Ok(Self { inner: GenericJsonSchemaSerde::new(client, config, Some(schema))?, _type: PhantomData })
     }
 
-    /// Validates and serializes `value` for a record on `topic`.
+    /// Validates and serializes `value` for a record on `topic`, on the side
+    /// [`SerdeConfig::is_key`] names.
     ///
     /// # Errors
     /// Registry errors, [`Error::Serialize`].
     pub fn to_bytes(&self, topic: &str, value: &T) -> Result<Vec<u8>> {
+        self.to_bytes_with(&self.inner.cache.context(topic), value)
+    }
+
+    /// Validates and serializes `value` for the record `ctx` describes (topic and side name
+    /// the subject).
+    ///
+    /// # Errors
+    /// Registry errors, [`Error::Serialize`].
+    pub fn to_bytes_with(&self, ctx: &SerdeContext<'_>, value: &T) -> Result<Vec<u8>> {
         // Validate the value tree, but write `T` itself so fields keep their declared order.
         let tree = serde_json::to_value(value).map_err(|e| Error::serialize(FORMAT, e))?;
-        let (id, writer) = self.inner.writer_for(topic)?;
+        let (id, writer) = self.inner.writer_for(ctx)?;
         writer.validate(&tree)?;
         let text = serde_json::to_vec(value).map_err(|e| Error::serialize(FORMAT, e))?;
         let mut out = wire::header(id, text.len());
@@ -171,6 +194,9 @@ impl<T: Serialize + DeserializeOwned> JsonSchemaSerde<T> {
 impl<T: Serialize + DeserializeOwned> Serde<T> for JsonSchemaSerde<T> {
     fn serialize(&self, topic: &str, value: &T) -> brook_state_store::Result<Vec<u8>> {
         self.to_bytes(topic, value).map_err(|e| store_error(e, true))
+    }
+    fn serialize_with(&self, ctx: &SerdeContext<'_>, value: &T) -> brook_state_store::Result<Vec<u8>> {
+        self.to_bytes_with(ctx, value).map_err(|e| store_error(e, true))
     }
     fn deserialize(&self, _topic: &str, bytes: &[u8]) -> brook_state_store::Result<T> {
         self.from_bytes(bytes).map_err(|e| store_error(e, false))

@@ -36,6 +36,9 @@ pub use json::{GenericJsonSchemaSerde, JsonSchemaSerde};
 pub use memory::MemoryClient;
 pub use protobuf::{GenericProtobufSerde, ProtobufSerde};
 pub use registry::{resolve_references, Resolved};
+/// What a serde is told about a record (topic, key or value, headers); `serialize_with` names
+/// the subject from it.
+pub use brook_state_store::SerdeContext;
 
 /// Re-exported so callers build values with the same crate versions.
 pub use {apache_avro, prost, prost_reflect, serde_json};

@@ -6,7 +6,7 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use brook_state_store::serde::Serde;
+use brook_state_store::serde::{Serde, SerdeContext};
 use prost_reflect::{DescriptorPool, DynamicMessage, FileDescriptor, MessageDescriptor, ReflectMessage};
 
 use crate::avro::{check_type, store_error};
@@ -224,21 +224,29 @@ impl GenericProtobufSerde {
         self.own.as_ref().map(|(_, p)| p.as_ref())
     }
 
-    fn writer(&self, topic: &str, message_name: &str) -> Result<(i32, Arc<ParsedProto>)> {
+    fn writer(&self, ctx: &SerdeContext<'_>, message_name: &str) -> Result<(i32, Arc<ParsedProto>)> {
         let (schema, parsed) = self.own.as_ref().ok_or_else(|| Error::Config {
             key: "schema".to_owned(),
             reason: "this Protobuf serde was built without a schema to serialize with".to_owned(),
         })?;
-        self.cache.writer(topic, Some(message_name), schema, parsed, ParsedProto::resolved)
+        self.cache.writer(ctx, Some(message_name), schema, parsed, ParsedProto::resolved)
     }
 
-    /// Serializes `message` for a record on `topic`.
+    /// Serializes `message` for a record on `topic`, on the side [`SerdeConfig::is_key`] names.
     ///
     /// # Errors
     /// Registry errors, [`Error::Serialize`].
     pub fn to_bytes(&self, topic: &str, message: &DynamicMessage) -> Result<Vec<u8>> {
+        self.to_bytes_with(&self.cache.context(topic), message)
+    }
+
+    /// Serializes `message` for the record `ctx` describes (topic and side name the subject).
+    ///
+    /// # Errors
+    /// Registry errors, [`Error::Serialize`].
+    pub fn to_bytes_with(&self, ctx: &SerdeContext<'_>, message: &DynamicMessage) -> Result<Vec<u8>> {
         let descriptor = message.descriptor();
-        let (id, writer) = self.writer(topic, descriptor.full_name())?;
+        let (id, writer) = self.writer(ctx, descriptor.full_name())?;
         let writer_message = writer.message(descriptor.full_name())?;
         Ok(frame(id, &message_indexes(&writer_message), &prost::Message::encode_to_vec(message)))
     }
@@ -260,6 +268,9 @@ impl GenericProtobufSerde {
 impl Serde<DynamicMessage> for GenericProtobufSerde {
     fn serialize(&self, topic: &str, value: &DynamicMessage) -> brook_state_store::Result<Vec<u8>> {
         self.to_bytes(topic, value).map_err(|e| store_error(e, true))
+    }
+    fn serialize_with(&self, ctx: &SerdeContext<'_>, value: &DynamicMessage) -> brook_state_store::Result<Vec<u8>> {
+        self.to_bytes_with(ctx, value).map_err(|e| store_error(e, true))
     }
     fn deserialize(&self, _topic: &str, bytes: &[u8]) -> brook_state_store::Result<DynamicMessage> {
         self.from_bytes(bytes).map(|(_, m)| m).map_err(|e| store_error(e, false))
@@ -291,12 +302,20 @@ impl<T: prost::Message + Default> ProtobufSerde<T> {
         Ok(Self { inner, message, _type: PhantomData })
     }
 
-    /// Serializes `value` for a record on `topic`.
+    /// Serializes `value` for a record on `topic`, on the side [`SerdeConfig::is_key`] names.
     ///
     /// # Errors
     /// Registry errors.
     pub fn to_bytes(&self, topic: &str, value: &T) -> Result<Vec<u8>> {
-        let (id, writer) = self.inner.writer(topic, &self.message)?;
+        self.to_bytes_with(&self.inner.cache.context(topic), value)
+    }
+
+    /// Serializes `value` for the record `ctx` describes (topic and side name the subject).
+    ///
+    /// # Errors
+    /// Registry errors.
+    pub fn to_bytes_with(&self, ctx: &SerdeContext<'_>, value: &T) -> Result<Vec<u8>> {
+        let (id, writer) = self.inner.writer(ctx, &self.message)?;
         let indexes = message_indexes(&writer.message(&self.message)?);
         Ok(frame(id, &indexes, &value.encode_to_vec()))
     }
@@ -315,6 +334,9 @@ impl<T: prost::Message + Default> ProtobufSerde<T> {
 impl<T: prost::Message + Default> Serde<T> for ProtobufSerde<T> {
     fn serialize(&self, topic: &str, value: &T) -> brook_state_store::Result<Vec<u8>> {
         self.to_bytes(topic, value).map_err(|e| store_error(e, true))
+    }
+    fn serialize_with(&self, ctx: &SerdeContext<'_>, value: &T) -> brook_state_store::Result<Vec<u8>> {
+        self.to_bytes_with(ctx, value).map_err(|e| store_error(e, true))
     }
     fn deserialize(&self, _topic: &str, bytes: &[u8]) -> brook_state_store::Result<T> {
         self.from_bytes(bytes).map_err(|e| store_error(e, false))

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use brook_state_store::SerdeContext;
 use parking_lot::Mutex;
 
 use crate::client::{Schema, SchemaRegistryClient};
@@ -39,18 +40,25 @@ impl<P> SchemaCache<P> {
         Self { client, config, by_id: Mutex::default(), by_subject: Mutex::default() }
     }
 
+    /// The context of a record on `topic` on the side this serde was configured for
+    /// ([`SerdeConfig::is_key`]), for the topic-only methods.
+    pub(crate) fn context<'a>(&self, topic: &'a str) -> SerdeContext<'a> {
+        SerdeContext { topic, is_key: self.config.is_key, headers: &[] }
+    }
+
     /// The id and parsed schema to write a record of `own` (the serde's schema, parsed as
-    /// `parsed`) to `topic` with: the latest version of the subject with `use.latest.version`,
+    /// `parsed`) with, for the record's topic and side (`ctx`, named by the subject name
+    /// strategy): the latest version of the subject with `use.latest.version`,
     /// else `own` registered (`auto.register.schemas`) or looked up.
     pub(crate) fn writer(
         &self,
-        topic: &str,
+        ctx: &SerdeContext<'_>,
         record_name: Option<&str>,
         own: &Schema,
         parsed: &Arc<P>,
         parse: impl Fn(&Resolved) -> Result<P>,
     ) -> Result<(i32, Arc<P>)> {
-        let subject = self.config.subject(topic, record_name)?;
+        let subject = self.config.subject_name_strategy.subject(ctx.topic, ctx.is_key, record_name)?;
         if let Some(hit) = self.by_subject.lock().get(&subject) {
             return Ok(hit.clone());
         }

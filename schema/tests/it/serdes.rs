@@ -4,10 +4,11 @@ use std::sync::Arc;
 
 use brook_schema::apache_avro::types::Value as Avro;
 use brook_schema::prost;
+use brook_state_store::Serde;
 use brook_schema::prost_reflect::{DynamicMessage, ReflectMessage, Value as ProtoValue};
 use brook_schema::{
     AvroSerde, Error, GenericAvroSerde, GenericJsonSchemaSerde, GenericProtobufSerde, JsonSchemaSerde, MemoryClient,
-    Schema, SchemaRegistryClient, SerdeConfig,
+    Schema, SchemaRegistryClient, SerdeConfig, SerdeContext,
 };
 use serde::{Deserialize, Serialize};
 
@@ -160,4 +161,54 @@ fn protobuf_frames_nested_messages_with_their_indexes() {
     let back = serde.from_bytes(&bytes).unwrap().1;
     assert_eq!(prost::Message::encode_to_vec(&back), prost::Message::encode_to_vec(&order));
     assert!(matches!(serde.from_bytes(&[0, 0, 0, 0, 1, 2, 20]), Err(Error::Deserialize { .. })));
+}
+
+/// The runtime calls `serialize_with` with the record's own topic and side: the subject comes
+/// from them (not from the serde's configured side), under every subject name strategy, for
+/// every format.
+#[test]
+fn serialize_with_names_the_subject_from_the_record_context() {
+    let subjects = |registry: &MemoryClient| {
+        let mut s = registry.subjects();
+        s.sort();
+        s
+    };
+    let strategy = |name: &str| {
+        SerdeConfig::value().with_properties([("value.subject.name.strategy", name)]).unwrap()
+    };
+    let order = Avro::Record(vec![("id".into(), Avro::Long(1)), ("item".into(), Avro::String("ink".into()))]);
+
+    // TopicNameStrategy: a value-configured serde used for a key writes `<topic>-key`.
+    let registry = Arc::new(MemoryClient::new());
+    let avro = GenericAvroSerde::new(registry.clone(), SerdeConfig::value(), Some(ORDER_V1)).unwrap();
+    let as_key = avro.serialize_with(&SerdeContext::key("orders"), &order).unwrap();
+    let as_value = avro.serialize_with(&SerdeContext::value("sales"), &order).unwrap();
+    assert_eq!(subjects(&registry), ["orders-key", "sales-value"]);
+    assert_eq!(as_key, as_value, "one schema, one id");
+    assert_eq!(avro.deserialize_with(&SerdeContext::key("orders"), &as_key).unwrap(), order);
+    // The topic-only method keeps the configured side.
+    avro.serialize("returns", &order).unwrap();
+    assert!(subjects(&registry).contains(&"returns-value".to_owned()));
+
+    // RecordNameStrategy ignores the topic; TopicRecordNameStrategy uses the record's topic.
+    let registry = Arc::new(MemoryClient::new());
+    let record = AvroSerde::<OrderV2>::new(registry.clone(), strategy("RecordNameStrategy"), ORDER_V2).unwrap();
+    let typed = OrderV2 { id: 2, item: "pen".into(), qty: Some(3) };
+    record.serialize_with(&SerdeContext::key("a"), &typed).unwrap();
+    record.serialize_with(&SerdeContext::value("b"), &typed).unwrap();
+    let topic_record = GenericAvroSerde::new(registry.clone(), strategy("TopicRecordNameStrategy"), Some(ORDER_V1)).unwrap();
+    topic_record.serialize_with(&SerdeContext::value("c"), &order).unwrap();
+    assert_eq!(subjects(&registry), ["c-io.shop.Order", "io.shop.Order"]);
+
+    // JSON Schema (generic and typed) and Protobuf (generic) follow the context too.
+    let registry = Arc::new(MemoryClient::new());
+    let json = JsonSchemaSerde::<Payment>::new(registry.clone(), SerdeConfig::key(), PAYMENT_JSON).unwrap();
+    json.serialize_with(&SerdeContext::value("pay"), &Payment { id: "p".into(), amount: 1.0 }).unwrap();
+    let generic_json = GenericJsonSchemaSerde::new(registry.clone(), strategy("TopicRecordNameStrategy"), Some(PAYMENT_JSON)).unwrap();
+    generic_json.serialize_with(&SerdeContext::key("refunds"), &serde_json::json!({"id": "r", "amount": 0})).unwrap();
+    let proto = GenericProtobufSerde::new(registry.clone(), SerdeConfig::value(), Some(PROTO)).unwrap();
+    let message = DynamicMessage::new(proto.schema().unwrap().message("shop.Order").unwrap());
+    let bytes = proto.serialize_with(&SerdeContext::key("lines"), &message).unwrap();
+    assert_eq!(proto.deserialize_with(&SerdeContext::key("lines"), &bytes).unwrap().descriptor().full_name(), "shop.Order");
+    assert_eq!(subjects(&registry), ["lines-key", "pay-value", "refunds-Payment"]);
 }
