@@ -138,31 +138,44 @@ async fn ksql(client: &reqwest::Client, addr: &str, statements: &str) -> serde_j
     serde_json::from_str(&text).unwrap()
 }
 
+/// A venv with confluent-kafka's Schema Registry serializers; `None` (the test is skipped, with
+/// a message) when pip cannot install them.
+async fn confluent_python() -> Option<std::path::PathBuf> {
+    let check = "import confluent_kafka.schema_registry.avro, confluent_kafka.schema_registry.protobuf, \
+                 confluent_kafka.schema_registry.json_schema, fastavro, jsonschema, google.protobuf";
+    let packages = ["confluent-kafka[avro,schemaregistry,json,protobuf]"];
+    let py = tokio::task::spawn_blocking(move || brook_common::test_support::python_venv(check, &packages)).await.unwrap();
+    if py.is_none() {
+        eprintln!("SKIPPED: could not create a venv with confluent-kafka[avro,json,protobuf,schemaregistry] (pip install failed)");
+    }
+    py
+}
+
+/// Runs `tests/python/sql_schema_formats.py MODE KAFKA REGISTRY_URL`; asserts it ends with
+/// `ALL OK` and returns its output.
+async fn python_script(py: &std::path::Path, mode: &str, kafka: &str, url: &str) -> String {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/sql_schema_formats.py");
+    let mut command = Command::new(py);
+    command.arg(script).args([mode, kafka, url]);
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success() && stdout.contains("ALL OK"), "{mode} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
 /// confluent-kafka's Python serializers and Brook SQL through one `brook server`, for AVRO,
 /// JSON_SR and PROTOBUF: Python registers and produces, Brook SQL infers the columns from the
 /// registry and runs a CSAS, Python's deserializers read what the CSAS wrote (with the schemas
 /// it registered).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_serializers_and_brook_sql_share_the_registry() {
-    let check = "import confluent_kafka.schema_registry.avro, confluent_kafka.schema_registry.protobuf, \
-                 confluent_kafka.schema_registry.json_schema, fastavro, jsonschema, google.protobuf";
-    let packages = ["confluent-kafka[avro,schemaregistry,json,protobuf]"];
-    let Some(py) = tokio::task::spawn_blocking(move || brook_common::test_support::python_venv(check, &packages)).await.unwrap() else {
-        eprintln!("SKIPPED: could not create a venv with confluent-kafka[avro,json,protobuf,schemaregistry] (pip install failed)");
-        return;
-    };
+    let Some(py) = confluent_python().await else { return };
     let dir = tempfile::tempdir().unwrap();
     let (kafka, registry, ksql_addr) =
         (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
     let mut child = spawn(&dir.path().join("data"), &kafka, &registry, Some(&ksql_addr));
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/sql_schema_formats.py");
-    let run = |mode: &'static str| {
-        let (py, script, kafka, url) = (py.clone(), script.clone(), kafka.clone(), format!("http://{registry}"));
-        tokio::task::spawn_blocking(move || Command::new(py).arg(script).args([mode, kafka.as_str(), url.as_str()]).output().unwrap())
-    };
-    let out = run("produce").await.unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success() && stdout.contains("ALL OK"), "produce failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let url = format!("http://{registry}");
+    python_script(&py, "produce", &kafka, &url).await;
 
     let client = reqwest::Client::new();
     let mut described = Vec::new();
@@ -191,9 +204,7 @@ async fn python_serializers_and_brook_sql_share_the_registry() {
     PY_PROTO: ID BIGINT, NAME STRING, AMOUNT DOUBLE, TAGS ARRAY, ADDRESS STRUCT
     "###);
 
-    let out = run("consume").await.unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success() && stdout.contains("ALL OK"), "consume failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = python_script(&py, "consume", &kafka, &url).await;
     let records: Vec<&str> = stdout.lines().filter(|l| l.starts_with("BROOK_")).collect();
     // Python's JSON deserializer validated each value against the schema the CSAS registered.
     insta::assert_snapshot!(records.join("\n"), @r###"
@@ -204,6 +215,141 @@ async fn python_serializers_and_brook_sql_share_the_registry() {
     BROOK_PROTO {"CITY": "Oslo", "DOUBLED": 5.0, "ID": "1", "NAME": "ann", "TAGS": ["a", "b"]}
     BROOK_PROTO {"CITY": "Bergen", "DOUBLED": 20.5, "ID": "2", "NAME": "bob"}
     "###);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// What the Streams DSL topology writes: ksqlDB-style upper-case field names, so Python's output
+/// lines read like the SQL test's.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[allow(non_snake_case)]
+struct DslOrder {
+    ID: i64,
+    NAME: String,
+    DOUBLED: f64,
+    CITY: String,
+}
+
+/// The typed Avro reader schema for Python's `shop.Order` (without `tags`: Avro resolution
+/// skips the writer's extra field).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct AvroOrder {
+    id: i64,
+    name: String,
+    amount: f64,
+    address: AvroAddress,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct AvroAddress {
+    city: String,
+}
+
+const AVRO_ORDER_READER: &str = r#"{"type":"record","name":"Order","namespace":"shop","fields":[
+    {"name":"id","type":"long"},{"name":"name","type":"string"},{"name":"amount","type":"double"},
+    {"name":"address","type":{"type":"record","name":"Address","fields":[{"name":"city","type":"string"}]}}]}"#;
+const AVRO_DSL_ORDER: &str = r#"{"type":"record","name":"DslOrder","namespace":"dsl","fields":[
+    {"name":"ID","type":"long"},{"name":"NAME","type":"string"},{"name":"DOUBLED","type":"double"},
+    {"name":"CITY","type":"string"}]}"#;
+const JSON_DSL_ORDER: &str = r#"{"title":"DslOrder","type":"object","properties":{"ID":{"type":"integer"},
+    "NAME":{"type":"string"},"DOUBLED":{"type":"number"},"CITY":{"type":"string"}},"required":["ID","NAME","DOUBLED","CITY"]}"#;
+const PROTO_DSL_ORDER: &str =
+    "syntax = \"proto3\";\npackage dsl;\nmessage DslOrder { int64 ID = 1; string NAME = 2; double DOUBLED = 3; string CITY = 4; }\n";
+
+/// The Streams DSL topology: each of Python's three topics read with Brook's Schema Registry
+/// serdes (typed Avro, generic JSON Schema, generic Protobuf), the amount doubled, written with
+/// Brook's serdes to DSL_AVRO, DSL_JSON, DSL_PROTO.
+fn dsl_topology(registry_url: &str) -> brook_streams_dsl::Topology {
+    use brook_schema::prost_reflect::{DynamicMessage, Value as Proto};
+    use brook_schema::{
+        AvroSerde, GenericJsonSchemaSerde, GenericProtobufSerde, HttpClient, HttpClientConfig, JsonSchemaSerde, SerdeConfig,
+    };
+    use brook_state_store::{Serde, StringSerde};
+    use brook_streams_dsl::{Consumed, Produced, StreamsBuilder};
+    use std::sync::Arc;
+
+    let client: Arc<dyn brook_schema::SchemaRegistryClient> =
+        Arc::new(brook_schema::CachedClient::new(HttpClient::new(HttpClientConfig::new(registry_url)).unwrap()));
+    let keys: Arc<dyn Serde<String>> = Arc::new(StringSerde);
+    let builder = StreamsBuilder::new();
+
+    let avro_in: Arc<dyn Serde<AvroOrder>> = Arc::new(AvroSerde::new(client.clone(), SerdeConfig::value(), AVRO_ORDER_READER).unwrap());
+    let avro_out: Arc<dyn Serde<DslOrder>> = Arc::new(AvroSerde::new(client.clone(), SerdeConfig::value(), AVRO_DSL_ORDER).unwrap());
+    builder
+        .stream(&["py_avro"], Consumed::with(keys.clone(), avro_in))
+        .map_values(|o: &AvroOrder| DslOrder { ID: o.id, NAME: o.name.clone(), DOUBLED: o.amount * 2.0, CITY: o.address.city.clone() })
+        .to("DSL_AVRO", Produced::with(keys.clone(), avro_out));
+
+    let json_in: Arc<dyn Serde<serde_json::Value>> = Arc::new(GenericJsonSchemaSerde::new(client.clone(), SerdeConfig::value(), None).unwrap());
+    let json_out: Arc<dyn Serde<DslOrder>> = Arc::new(JsonSchemaSerde::new(client.clone(), SerdeConfig::value(), JSON_DSL_ORDER).unwrap());
+    builder
+        .stream(&["py_json"], Consumed::with(keys.clone(), json_in))
+        .map_values(|o: &serde_json::Value| DslOrder {
+            ID: o["id"].as_i64().unwrap_or_default(),
+            NAME: o["name"].as_str().unwrap_or_default().to_owned(),
+            DOUBLED: o["amount"].as_f64().unwrap_or_default() * 2.0,
+            CITY: o["address"]["city"].as_str().unwrap_or_default().to_owned(),
+        })
+        .to("DSL_JSON", Produced::with(keys.clone(), json_out));
+
+    let proto_in: Arc<dyn Serde<DynamicMessage>> = Arc::new(GenericProtobufSerde::new(client.clone(), SerdeConfig::value(), None).unwrap());
+    let proto_out = GenericProtobufSerde::new(client, SerdeConfig::value(), Some(PROTO_DSL_ORDER)).unwrap();
+    let descriptor = proto_out.schema().unwrap().message("dsl.DslOrder").unwrap();
+    let proto_out: Arc<dyn Serde<DynamicMessage>> = Arc::new(proto_out);
+    builder
+        .stream(&["py_proto"], Consumed::with(keys.clone(), proto_in))
+        .map_values(move |o: &DynamicMessage| {
+            let field = |m: &DynamicMessage, name: &str| m.get_field_by_name(name).map(|v| v.into_owned());
+            let mut out = DynamicMessage::new(descriptor.clone());
+            out.set_field_by_name("ID", field(o, "id").unwrap_or(Proto::I64(0)));
+            out.set_field_by_name("NAME", field(o, "name").unwrap_or(Proto::String(String::new())));
+            let amount = field(o, "amount").and_then(|v| v.as_f64()).unwrap_or_default();
+            out.set_field_by_name("DOUBLED", Proto::F64(amount * 2.0));
+            let city = field(o, "address").and_then(|a| a.as_message().and_then(|a| field(a, "city")));
+            out.set_field_by_name("CITY", city.unwrap_or(Proto::String(String::new())));
+            out
+        })
+        .to("DSL_PROTO", Produced::with(keys, proto_out));
+    builder.build().unwrap()
+}
+
+/// confluent-kafka's Python serializers produce Avro, JSON Schema and Protobuf to `brook
+/// server`; a Streams DSL topology (KafkaStreams over the Kafka protocol) reads them with
+/// Brook's serdes, transforms them and writes them with Brook's serdes (registering its output
+/// schemas under `<topic>-value`); Python's deserializers read the output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_serializers_and_the_streams_dsl_share_the_registry() {
+    use brook_processor_api::runtime::Kafka;
+    use brook_processor_api::{KafkaStreams, StreamsConfig, TopologyTaskFactory};
+
+    let Some(py) = confluent_python().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (kafka, registry) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
+    let mut child = spawn(&dir.path().join("data"), &kafka, &registry, None);
+    let url = format!("http://{registry}");
+    python_script(&py, "produce", &kafka, &url).await;
+
+    let mut config = StreamsConfig::new("dsl-schema-registry");
+    config.state_dir = dir.path().join("state");
+    config.set("bootstrap.servers", &kafka).unwrap();
+    config.set("commit.interval.ms", "100").unwrap();
+    config.set("auto.offset.reset", "earliest").unwrap();
+    let registry_url = url.clone();
+    let topology = tokio::task::spawn_blocking(move || dsl_topology(&registry_url)).await.unwrap();
+    let factory = std::sync::Arc::new(TopologyTaskFactory::new(topology, &config).unwrap());
+    let streams = KafkaStreams::new(factory, config, Kafka::new(&kafka)).unwrap();
+    streams.start().unwrap();
+
+    let stdout = python_script(&py, "consume-dsl", &kafka, &url).await;
+    let closed = tokio::task::spawn_blocking(move || streams.close(Duration::from_secs(30))).await.unwrap();
+    assert!(closed, "the stream threads did not stop within 30 s");
+    let records: Vec<&str> = stdout.lines().filter(|l| l.starts_with("DSL_")).collect();
+    insta::assert_snapshot!(records.join("\n"), @"");
+    let client = reqwest::Client::new();
+    let subjects: serde_json::Value = serde_json::from_str(&get(&client, format!("http://{registry}/subjects")).await).unwrap();
+    let mut subjects: Vec<&str> = subjects.as_array().unwrap().iter().filter_map(|s| s.as_str()).filter(|s| s.starts_with("DSL_")).collect();
+    subjects.sort_unstable();
+    assert_eq!(subjects, ["DSL_AVRO-value", "DSL_JSON-value", "DSL_PROTO-value"]);
     child.kill().unwrap();
     child.wait().unwrap();
 }

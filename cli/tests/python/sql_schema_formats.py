@@ -5,6 +5,9 @@ Avro (topic py_avro), JSON Schema (py_json) and Protobuf (py_proto).
 
 `consume BOOTSTRAP REGISTRY`: reads what Brook's CSAS wrote (BROOK_AVRO, BROOK_JSON,
 BROOK_PROTO) with Python's deserializers, prints one JSON line per record, then `ALL OK`.
+
+`consume-dsl BOOTSTRAP REGISTRY`: the same for what a Streams DSL topology with Brook's serdes
+wrote (DSL_AVRO, DSL_JSON, DSL_PROTO; Protobuf message dsl.DslOrder).
 """
 
 import json
@@ -83,6 +86,14 @@ BrookOrder = message_class(None, "ConnectDefault1", [
     ("CITY", 5, F.TYPE_STRING, OPT, None),
 ])
 
+# What the Streams DSL test writes with Brook's GenericProtobufSerde.
+DslOrder = message_class("dsl", "DslOrder", [
+    ("ID", 1, F.TYPE_INT64, OPT, None),
+    ("NAME", 2, F.TYPE_STRING, OPT, None),
+    ("DOUBLED", 3, F.TYPE_DOUBLE, OPT, None),
+    ("CITY", 4, F.TYPE_STRING, OPT, None),
+])
+
 ORDERS = [
     {"id": 1, "name": "ann", "amount": 2.5, "tags": ["a", "b"], "address": {"city": "Oslo"}},
     {"id": 2, "name": "bob", "amount": 10.25, "tags": [], "address": {"city": "Bergen"}},
@@ -112,11 +123,24 @@ def produce(bootstrap, registry):
 
 def consume(bootstrap, registry):
     sr = SchemaRegistryClient({"url": registry})
-    deserializers = {
+    read(bootstrap, {
         "BROOK_AVRO": AvroDeserializer(sr),
         "BROOK_JSON": JSONDeserializer(None, schema_registry_client=sr),
         "BROOK_PROTO": ProtobufDeserializer(BrookOrder, {"use.deprecated.format": False}),
-    }
+    })
+
+
+def consume_dsl(bootstrap, registry):
+    sr = SchemaRegistryClient({"url": registry})
+    read(bootstrap, {
+        "DSL_AVRO": AvroDeserializer(sr),
+        "DSL_JSON": JSONDeserializer(None, schema_registry_client=sr),
+        "DSL_PROTO": ProtobufDeserializer(DslOrder, {"use.deprecated.format": False}),
+    })
+
+
+def read(bootstrap, deserializers):
+    """Prints every record of each topic (sorted by ID) with its deserializer, then `ALL OK`."""
     for topic, deserializer in deserializers.items():
         consumer = DeserializingConsumer({
             "bootstrap.servers": bootstrap,
@@ -136,7 +160,7 @@ def consume(bootstrap, registry):
             if msg.error():
                 raise RuntimeError(msg.error())
             value = msg.value()
-            if topic == "BROOK_PROTO":
+            if topic.endswith("_PROTO"):
                 value = json_format.MessageToDict(value, preserving_proto_field_name=True)
             seen.append(value)
         consumer.close()
@@ -148,4 +172,4 @@ def consume(bootstrap, registry):
 
 if __name__ == "__main__":
     mode, bootstrap, registry = sys.argv[1:4]
-    {"produce": produce, "consume": consume}[mode](bootstrap, registry)
+    {"produce": produce, "consume": consume, "consume-dsl": consume_dsl}[mode](bootstrap, registry)
