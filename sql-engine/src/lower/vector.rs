@@ -31,7 +31,7 @@ use brook_streams_dsl::{Consumed, Produced, StreamsBuilder};
 use bytes::Bytes;
 
 use crate::engine::processing_log::QueryLogger;
-use crate::expr::vector::{array_value, arrow_type, batch_to_rows, values_to_array};
+use crate::expr::vector::{array_value, arrow_type, values_to_array};
 use crate::expr::CompiledExpr;
 use crate::format::json::{flat_columns, write_value, JsonRowSerde};
 use crate::format::json_flat::{read_flat, FlatColumn};
@@ -60,6 +60,10 @@ struct VectorPlan {
     predicate: Option<(Arc<CompiledExpr>, QueryLogger)>,
     select: Vec<(String, Arc<CompiledExpr>)>,
     select_log: QueryLogger,
+    /// The scope columns `WHERE` or the projection read: only these become Arrow arrays (the
+    /// others are all-`NULL` arrays, and are read from the records only when a run is
+    /// evaluated row by row).
+    read: Vec<bool>,
     /// The sink's value writer.
     out: JsonRowSerde,
 }
@@ -185,9 +189,10 @@ impl VectorStage {
         }
         let mut decoded = std::mem::take(&mut self.decoded);
         // The plan checked the column types, so building the batch cannot fail on a record.
-        let outputs = batch(&self.plan, &mut self.cols, &decoded).and_then(|b| evaluate(&self.plan, &b)).map_err(|e| {
-            brook_processor_api::Error::Processing { processor: "vectorized select".into(), message: e.to_string() }
-        })?;
+        let outputs = batch(&self.plan, &mut self.cols, &decoded)
+            .and_then(|b| evaluate(&self.plan, &b, || full_rows(&self.plan, &b, &self.cols, &decoded)))
+            .map_err(|e| brook_processor_api::Error::Processing { processor: "vectorized select".into(), message: e.to_string() })?;
+        self.cols.iter_mut().for_each(Vec::clear);
         let mut outputs = outputs.into_iter().peekable();
         for (i, d) in decoded.drain(..).enumerate() {
             let Some(value) = outputs.next_if(|(pos, _)| *pos == i).map(|(_, v)| v) else { continue };
@@ -205,22 +210,53 @@ fn batch(plan: &VectorPlan, values: &mut [Vec<Value>], kept: &[Decoded]) -> Resu
     let len = kept.len();
     let n_values = values.len();
     let mut arrays: Vec<ArrayRef> = Vec::with_capacity(plan.scope.len());
-    for (ty, col) in plan.scope.iter().zip(values.iter_mut()) {
-        arrays.push(values_to_array(ty, col.drain(..))?);
+    // Columns no expression reads: `NULL`s, and their values stay in `values`.
+    let unread = |i: usize| -> Option<ArrayRef> {
+        (!plan.read[i]).then(|| arrow_array::new_null_array(&arrow_type(&plan.scope[i]).unwrap_or(DataType::Null), len))
+    };
+    for (i, (ty, col)) in plan.scope.iter().zip(values.iter_mut()).enumerate() {
+        arrays.push(match unread(i) {
+            Some(nulls) => nulls,
+            None => values_to_array(ty, col.drain(..))?,
+        });
     }
-    arrays.push(Arc::new(kept.iter().map(|p| p.ts).collect::<Int64Array>()));
-    arrays.push(Arc::new(kept.iter().map(|p| p.partition).collect::<Int32Array>()));
-    arrays.push(Arc::new(kept.iter().map(|p| p.offset).collect::<Int64Array>()));
+    arrays.push(unread(n_values).unwrap_or_else(|| Arc::new(kept.iter().map(|p| p.ts).collect::<Int64Array>())));
+    arrays.push(unread(n_values + 1).unwrap_or_else(|| Arc::new(kept.iter().map(|p| p.partition).collect::<Int32Array>())));
+    arrays.push(unread(n_values + 2).unwrap_or_else(|| Arc::new(kept.iter().map(|p| p.offset).collect::<Int64Array>())));
     for (k, ty) in plan.scope[n_values + 3..].iter().enumerate() {
-        arrays.push(values_to_array(ty, kept.iter().map(|p| p.key.get(k).cloned().unwrap_or(Value::Null)))?);
+        arrays.push(match unread(n_values + 3 + k) {
+            Some(nulls) => nulls,
+            None => values_to_array(ty, kept.iter().map(|p| p.key.get(k).cloned().unwrap_or(Value::Null)))?,
+        });
     }
     let fields: Vec<Field> = arrays.iter().enumerate().map(|(i, a)| Field::new(format!("c{i}"), a.data_type().clone(), true)).collect();
     let options = RecordBatchOptions::new().with_row_count(Some(len));
     RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), arrays, &options).map_err(|e| crate::Error::Eval(e.to_string()))
 }
 
+/// The source rows of a batch, every column: those the expressions read from the batch, the
+/// others from the run's `values` (not drained) and records.
+fn full_rows(plan: &VectorPlan, batch: &RecordBatch, values: &[Vec<Value>], kept: &[Decoded]) -> Vec<Row> {
+    let n_values = values.len();
+    (0..batch.num_rows())
+        .map(|r| {
+            (0..plan.scope.len())
+                .map(|i| match i {
+                    _ if plan.read[i] => array_value(batch.column(i).as_ref(), r),
+                    i if i < n_values => values[i][r].clone(),
+                    i if i == n_values => Value::BigInt(kept[r].ts),
+                    i if i == n_values + 1 => Value::Int(kept[r].partition),
+                    i if i == n_values + 2 => Value::BigInt(kept[r].offset),
+                    i => kept[r].key.get(i - n_values - 3).cloned().unwrap_or(Value::Null),
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// `WHERE` and the projection over a batch: the positions kept and their JSON values.
-fn evaluate(plan: &VectorPlan, batch: &RecordBatch) -> Result<Vec<(usize, String)>> {
+/// `full` gives the batch's full rows, for evaluating row by row.
+fn evaluate(plan: &VectorPlan, batch: &RecordBatch, full: impl FnOnce() -> Vec<Row>) -> Result<Vec<(usize, String)>> {
     let rows = batch.num_rows();
     let selected: Option<Vec<usize>> = match &plan.predicate {
         None => Some((0..rows).collect()),
@@ -247,7 +283,7 @@ fn evaluate(plan: &VectorPlan, batch: &RecordBatch) -> Result<Vec<(usize, String
         // A kernel failed on some row: row by row, the filter then the projection of each, so
         // failures reach the processing log in the row path's order.
         _ => {
-            for (pos, row) in batch_to_rows(batch).iter().enumerate() {
+            for (pos, row) in full().iter().enumerate() {
                 if let Some((pred, log)) = &plan.predicate {
                     if !test(pred, row, log) {
                         continue;
@@ -332,7 +368,15 @@ pub(crate) fn try_lower(root: &ExecutionStep, builder: &StreamsBuilder, cx: &Low
         None => None,
     };
     let select = select.iter().map(|c| Ok((c.name.clone(), Arc::new(cx.env.compile(&c.expr, scope_cols)?)))).collect::<Result<Vec<_>>>()?;
-    let plan = Arc::new(VectorPlan { predicate, select, select_log: cx.logger(&select_props.ctx), ..plan });
+    let mut read = vec![false; plan.scope.len()];
+    for e in predicate.iter().map(|(p, _)| p).chain(select.iter().map(|(_, e)| e)) {
+        for i in e.columns() {
+            if let Some(r) = read.get_mut(i) {
+                *r = true;
+            }
+        }
+    }
+    let plan = Arc::new(VectorPlan { predicate, select, select_log: cx.logger(&select_props.ctx), read, ..plan });
 
     let mut consumed = Consumed::<Bytes, Bytes>::with(Arc::new(BytesSerde), Arc::new(BytesSerde));
     if let Some(r) = cx.offset_reset {
@@ -385,6 +429,7 @@ fn plan(s: &SourceStep, sink: &SinkStep, cx: &LowerContext) -> Result<Option<Vec
         predicate: None,
         select: Vec::new(),
         select_log: logger,
+        read: Vec::new(),
         out: JsonRowSerde::new(&sink_cols, false),
     }))
 }
