@@ -59,13 +59,14 @@ impl TimeWindows {
 
     /// The `(start, end)` of every window containing `ts` (Kafka's `windowsFor`).
     pub fn windows_for(&self, ts: i64) -> Vec<(i64, i64)> {
-        let mut start = ((ts - self.size + self.advance).max(0) / self.advance) * self.advance;
-        let mut out = Vec::new();
-        while start <= ts {
-            out.push((start, start + self.size));
-            start += self.advance;
-        }
-        out
+        self.windows_iter(ts).collect()
+    }
+
+    /// [`windows_for`](Self::windows_for) without a vector (the aggregations run it per record).
+    pub(crate) fn windows_iter(&self, ts: i64) -> impl Iterator<Item = (i64, i64)> {
+        let (size, advance) = (self.size, self.advance);
+        let first = ((ts - size + advance).max(0) / advance) * advance;
+        std::iter::successors(Some(first), move |s| Some(s + advance)).take_while(move |&s| s <= ts).map(move |s| (s, s + size))
     }
 }
 
@@ -293,7 +294,7 @@ fn win_step<K: Data, V: Data, VA: Data>(
     let close = s.observed - s.windows.grace;
     let serdes = s.serdes.bind(ctx.application_id());
     let kb = serdes.raw_key(&k)?;
-    let windows = s.windows.windows_for(ts);
+    let windows = s.windows.windows_iter(ts);
     let forward = s.emit == EmitStrategy::OnWindowUpdate && !s.cached;
     let mut updates = Vec::new();
     {
