@@ -293,8 +293,8 @@ fn win_step<K: Data, V: Data, VA: Data>(
     s.observed = s.observed.max(ts);
     let close = s.observed - s.windows.grace;
     let serdes = s.serdes.bind(ctx.application_id());
-    let kb = serdes.raw_key(&k)?;
-    let windows = s.windows.windows_iter(ts);
+    let mut kb = serdes.raw_key(&k)?;
+    let mut windows = s.windows.windows_iter(ts).peekable();
     let forward = s.emit == EmitStrategy::OnWindowUpdate && !s.cached;
     let mut updates = Vec::new();
     {
@@ -302,7 +302,7 @@ fn win_step<K: Data, V: Data, VA: Data>(
         // `windowStore.fetch(key, start)`; a hash lookup when the window is cached); the
         // updates are forwarded after the store is written.
         let store = ctx.get_window_store(&s.serdes.store)?;
-        for (start, end) in windows {
+        while let Some((start, end)) = windows.next() {
             if end <= close {
                 s.metrics.drop_record();
                 continue;
@@ -315,7 +315,9 @@ fn win_step<K: Data, V: Data, VA: Data>(
             let new = (s.f)(&k, &v, old_value.clone());
             let new_ts = ts.max(old_ts);
             let vb = serdes.raw_timestamped(&new, new_ts)?;
-            store.put(kb.clone(), Some(vb), start)?;
+            // The last window takes the key itself: cloning a freshly serialized key allocates.
+            let key = if windows.peek().is_some() { kb.clone() } else { std::mem::take(&mut kb) };
+            store.put(key, Some(vb), start)?;
             if forward {
                 updates.push((Window::new(start, end), Change::new(Some(new), old_value), new_ts));
             }
