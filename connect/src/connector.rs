@@ -10,14 +10,26 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
+use crate::config::{ConfigDef, ConfigValue};
 use crate::data::SchemaAndValue;
 use crate::error::Result;
 
 /// A connector's or task's configuration: Kafka's `Map<String, String>`.
 pub type Config = BTreeMap<String, String>;
 
+/// A record header in Connect's form (Kafka's `org.apache.kafka.connect.header.Header`): a key
+/// and a value with its schema. The worker reads a header's bytes as an optional string when
+/// they are UTF-8, else as bytes, and writes strings as UTF-8 (docs/connect.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    /// The header's key.
+    pub key: String,
+    /// The header's value (`Value::Null`: Kafka's null header).
+    pub value: SchemaAndValue,
+}
+
 /// A record in Connect's form: topic, partition (`None`: the producer's partitioner decides),
-/// key and value with their schemas, timestamp.
+/// key and value with their schemas, timestamp, headers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectRecord {
     /// The topic.
@@ -30,6 +42,15 @@ pub struct ConnectRecord {
     pub value: SchemaAndValue,
     /// The timestamp in ms, if any.
     pub timestamp: Option<i64>,
+    /// The headers, in order (a key may repeat).
+    pub headers: Vec<Header>,
+}
+
+impl ConnectRecord {
+    /// A record of `topic` with `key` and `value`, no fixed partition, no timestamp, no headers.
+    pub fn new(topic: impl Into<String>, key: SchemaAndValue, value: SchemaAndValue) -> ConnectRecord {
+        ConnectRecord { topic: topic.into(), partition: None, key, value, timestamp: None, headers: Vec::new() }
+    }
 }
 
 /// What a source task produces: a record plus where it came from (`source_partition`, e.g.
@@ -72,6 +93,16 @@ pub trait SourceConnector: Send {
     fn task_configs(&self, max_tasks: usize) -> Vec<Config>;
     /// A new task of this connector.
     fn task(&self) -> Box<dyn SourceTask>;
+    /// The connector's own keys (the framework adds `name`, `connector.class`, `tasks.max`,
+    /// ...), for `PUT /connector-plugins/{plugin}/config/validate`.
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new()
+    }
+    /// Checks a config key by key without starting (Kafka's `Connector.validate`). Default:
+    /// [`ConfigDef::validate`] of [`config_def`](Self::config_def).
+    fn validate(&self, config: &Config) -> Vec<ConfigValue> {
+        self.config_def().validate(config)
+    }
     /// Stops the connector.
     fn stop(&mut self) {}
     /// The connector's version.
@@ -111,6 +142,16 @@ pub trait SinkConnector: Send {
     fn task_configs(&self, max_tasks: usize) -> Vec<Config>;
     /// A new task of this connector.
     fn task(&self) -> Box<dyn SinkTask>;
+    /// The connector's own keys (the framework adds `name`, `connector.class`, `tasks.max`,
+    /// ...), for `PUT /connector-plugins/{plugin}/config/validate`.
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new()
+    }
+    /// Checks a config key by key without starting (Kafka's `Connector.validate`). Default:
+    /// [`ConfigDef::validate`] of [`config_def`](Self::config_def).
+    fn validate(&self, config: &Config) -> Vec<ConfigValue> {
+        self.config_def().validate(config)
+    }
     /// Stops the connector.
     fn stop(&mut self) {}
     /// The connector's version.
@@ -147,6 +188,67 @@ pub enum Connector {
     Source(Box<dyn SourceConnector>),
     /// A sink connector.
     Sink(Box<dyn SinkConnector>),
+}
+
+impl Connector {
+    /// Source or sink.
+    pub fn kind(&self) -> crate::herder::ConnectorType {
+        match self {
+            Connector::Source(_) => crate::herder::ConnectorType::Source,
+            Connector::Sink(_) => crate::herder::ConnectorType::Sink,
+        }
+    }
+
+    /// The connector's version.
+    pub fn version(&self) -> String {
+        match self {
+            Connector::Source(c) => c.version(),
+            Connector::Sink(c) => c.version(),
+        }
+    }
+
+    /// The connector's own keys.
+    pub fn config_def(&self) -> ConfigDef {
+        match self {
+            Connector::Source(c) => c.config_def(),
+            Connector::Sink(c) => c.config_def(),
+        }
+    }
+
+    /// Checks `config` against the connector's own keys.
+    pub fn validate(&self, config: &Config) -> Vec<ConfigValue> {
+        match self {
+            Connector::Source(c) => c.validate(config),
+            Connector::Sink(c) => c.validate(config),
+        }
+    }
+
+    /// Starts the connector and returns at most `max_tasks` task configs.
+    ///
+    /// # Errors
+    /// The connector's own (a bad config).
+    pub fn start(&mut self, config: &Config, max_tasks: usize) -> Result<Vec<Config>> {
+        let mut configs = match self {
+            Connector::Source(c) => {
+                c.start(config)?;
+                c.task_configs(max_tasks)
+            }
+            Connector::Sink(c) => {
+                c.start(config)?;
+                c.task_configs(max_tasks)
+            }
+        };
+        configs.truncate(max_tasks);
+        Ok(configs)
+    }
+
+    /// Stops the connector.
+    pub fn stop(&mut self) {
+        match self {
+            Connector::Source(c) => c.stop(),
+            Connector::Sink(c) => c.stop(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Connector {

@@ -185,12 +185,7 @@ impl Admin {
                 .map(|m| GroupMember {
                     assignment: if d.protocol_type == "consumer" {
                         Assignment::decode(&m.assignment)
-                            .map(|a| {
-                                a.topic_partitions()
-                                    .into_iter()
-                                    .map(|(t, p)| TopicPartition::new(t, p))
-                                    .collect()
-                            })
+                            .map(|a| a.topic_partitions())
                             .unwrap_or_default()
                     } else {
                         Vec::new()
@@ -281,6 +276,23 @@ impl Admin {
             .map_err(|c| Error::kafka(c, format!("altering offsets of group {group_id}")))?;
         match codes.into_iter().find(|c| *c != ErrorCode::None) {
             Some(c) => Err(Error::kafka(c, format!("altering offsets of group {group_id}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Deletes the committed offsets of `partitions` from a group (OffsetDelete); a partition
+    /// without a committed offset is no error.
+    ///
+    /// # Errors
+    /// `GroupIdNotFound`; `NonEmptyGroup` when active members subscribe to one of the topics.
+    pub fn delete_group_offsets(&self, group_id: &str, partitions: &[TopicPartition]) -> Result<()> {
+        let codes = self
+            .broker
+            .groups()
+            .delete_offsets(group_id, partitions)
+            .map_err(|c| Error::kafka(c, format!("deleting offsets of group {group_id}")))?;
+        match codes.into_iter().find(|c| *c != ErrorCode::None) {
+            Some(c) => Err(Error::kafka(c, format!("deleting offsets of group {group_id}"))),
             None => Ok(()),
         }
     }

@@ -1,0 +1,645 @@
+//! The worker: runs connector instances and their tasks (Kafka's `Worker`), for a herder to
+//! drive. Each task runs as a tokio task over the broker's public [`Producer`] and
+//! [`Consumer`], controlled through a [`TaskHandle`] (pause, resume, stop) and reporting its
+//! [`TaskStatus`] (`RUNNING`, `PAUSED`, `FAILED` with the error as trace, `UNASSIGNED` once
+//! stopped).
+//!
+//! A source task's batch is produced, then its offsets are recorded in the [`OffsetStore`],
+//! which is flushed every `offset.flush.interval.ms`, when the task pauses and when it stops. A
+//! sink task consumes as the group `connect-<name>` (from `earliest` without a committed
+//! offset) and commits after the task flushed, on the same interval, when paused and on stop.
+//! A task that fails stays `FAILED` until restarted; the other tasks keep running.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use brook_broker::client::{Consumer, ConsumerConfig, ConsumerRecord, Producer, ProducerConfig, ProducerRecord, TopicPartition};
+use brook_broker::Broker;
+use brook_common::OffsetReset;
+use parking_lot::Mutex;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::connector_config_def;
+use crate::connector::{Config, ConnectRecord, Connector, Header, SinkRecord, SinkTask, SourceTask};
+use crate::data::{Schema, SchemaAndValue, SchemaType, Value};
+use crate::converter::{converter_by_class, Converter};
+use crate::error::{Error, Result};
+use crate::error_handling::{Errant, ErrorHandler, ErrorsConfig, Failure, Stage};
+use crate::herder::{ConfigInfos, ConnectorTaskId, State};
+use crate::offsets::{ConnectorOffsetReader, OffsetStore};
+use crate::plugins::Plugins;
+use crate::transforms::TransformationChain;
+
+/// How long an idle task waits before polling again. Default: 100 ms.
+const IDLE_POLL: Duration = Duration::from_millis(100);
+
+/// How long a stopping task may take before it is abandoned (Kafka's
+/// `task.shutdown.graceful.timeout.ms`). Default: 5 s.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The consumer group of a sink connector: `connect-<name>`, as Kafka names it.
+pub fn sink_group(connector: &str) -> String {
+    format!("connect-{connector}")
+}
+
+/// What a task is told to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signal {
+    Run,
+    Pause,
+    Shutdown,
+}
+
+/// A task's state as the worker sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskStatus {
+    /// `RUNNING`, `PAUSED`, `FAILED` or `UNASSIGNED`.
+    pub state: State,
+    /// The error of a failed task.
+    pub trace: Option<String>,
+}
+
+/// A running task: control and status.
+#[derive(Debug)]
+pub struct TaskHandle {
+    id: ConnectorTaskId,
+    config: Config,
+    signal: watch::Sender<Signal>,
+    status: Arc<Mutex<TaskStatus>>,
+    join: Option<JoinHandle<()>>,
+}
+
+impl TaskHandle {
+    /// The task's id.
+    pub fn id(&self) -> &ConnectorTaskId {
+        &self.id
+    }
+
+    /// The config it runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Its status now.
+    pub fn status(&self) -> TaskStatus {
+        self.status.lock().clone()
+    }
+
+    /// Stops polling (source) or putting (sink) until [`resume`](Self::resume).
+    pub fn pause(&self) {
+        self.signal.send_replace(Signal::Pause);
+    }
+
+    /// Polls or puts again.
+    pub fn resume(&self) {
+        self.signal.send_replace(Signal::Run);
+    }
+
+    /// Stops the task (offsets flushed and committed) and waits for it, at most 5 s.
+    ///
+    /// # Cancel safety
+    /// Dropping the future leaves the task stopping on its own.
+    pub async fn stop(mut self) {
+        self.signal.send_replace(Signal::Shutdown);
+        if let Some(join) = self.join.take() {
+            let abort = join.abort_handle();
+            if tokio::time::timeout(SHUTDOWN_GRACE, join).await.is_err() {
+                tracing::warn!(connector = %self.id.connector, task = self.id.task, "task did not stop in time; abandoned");
+                abort.abort();
+            }
+        }
+    }
+}
+
+/// The worker: broker, converters' worker keys, plugins, source offsets.
+#[derive(Debug)]
+pub struct Worker {
+    broker: Broker,
+    props: Config,
+    flush_every: Duration,
+    plugins: Plugins,
+    offsets: Arc<dyn OffsetStore>,
+    worker_id: String,
+    /// The topics each connector produced to or consumed from.
+    topics: Arc<Mutex<BTreeMap<String, BTreeSet<String>>>>,
+}
+
+impl Worker {
+    /// A worker over `broker`. `props` are the worker's keys (for `key.converter`,
+    /// `value.converter` and their sub-keys), `flush_every` is `offset.flush.interval.ms`,
+    /// `worker_id` is how statuses name this worker (its REST `host:port`).
+    pub fn new(broker: Broker, props: Config, flush_every: Duration, plugins: Plugins, offsets: Arc<dyn OffsetStore>, worker_id: impl Into<String>) -> Worker {
+        Worker { broker, props, flush_every, plugins, offsets, worker_id: worker_id.into(), topics: Arc::default() }
+    }
+
+    /// The broker.
+    pub fn broker(&self) -> &Broker {
+        &self.broker
+    }
+
+    /// The plugins.
+    pub fn plugins(&self) -> &Plugins {
+        &self.plugins
+    }
+
+    /// The source offsets.
+    pub fn offsets(&self) -> &Arc<dyn OffsetStore> {
+        &self.offsets
+    }
+
+    /// This worker's id.
+    pub fn worker_id(&self) -> &str {
+        &self.worker_id
+    }
+
+    /// The topics `connector` produced to or consumed from, sorted.
+    pub fn active_topics(&self, connector: &str) -> Vec<String> {
+        self.topics.lock().get(connector).map(|t| t.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Forgets the active topics of `connector`.
+    pub fn reset_active_topics(&self, connector: &str) {
+        self.topics.lock().remove(connector);
+    }
+
+    /// Validates a connector config: the framework's keys (`name`, `connector.class`,
+    /// `tasks.max`, converters, a sink's `topics`) and the connector's own. `plugin` is the
+    /// class (or alias) to validate against.
+    ///
+    /// # Errors
+    /// [`Error::UnknownPlugin`].
+    pub fn validate(&self, plugin: &str, config: &Config) -> Result<ConfigInfos> {
+        let connector = self.plugins.connector(plugin)?;
+        let sink = matches!(connector, Connector::Sink(_));
+        let def = connector_config_def(sink).merge(connector.config_def());
+        let mut values = connector_config_def(sink).validate(config);
+        let own: Vec<_> = connector.validate(config).into_iter().filter(|v| !values.iter().any(|have| have.name == v.name)).collect();
+        values.extend(own);
+        if sink {
+            let given = |k: &str| config.get(k).is_some_and(|v| !v.trim().is_empty());
+            let message = match (given("topics"), given("topics.regex")) {
+                (false, false) => Some("Must configure one of topics or topics.regex"),
+                (true, true) => Some("topics and topics.regex are mutually exclusive options, but both are set."),
+                (false, true) => Some("topics.regex is not supported by Brook yet"),
+                (true, false) => None,
+            };
+            if let Some(m) = message {
+                for v in values.iter_mut().filter(|v| v.name == "topics" || v.name == "topics.regex") {
+                    v.errors.push(m.to_owned());
+                }
+            }
+        }
+        // The transformation chain as a whole (classes, predicates, their own keys).
+        if let Err(e) = TransformationChain::from_config(config) {
+            if let Some(v) = values.iter_mut().find(|v| v.name == "transforms") {
+                v.errors.push(e.to_string());
+            }
+        }
+        // Keys of the definition, in its order, each with its value.
+        let ordered: Vec<_> = def.keys().iter().map(|k| values.iter().find(|v| v.name == k.name).cloned().unwrap_or(crate::config::ConfigValue { name: k.name.clone(), value: config.get(&k.name).cloned(), errors: Vec::new() })).collect();
+        let class = self.plugins.class_of(plugin).unwrap_or(plugin).to_owned();
+        Ok(ConfigInfos::from_validation(&class, &def, &ordered))
+    }
+
+    /// Creates and starts the connector instance of `config` and returns it with its task
+    /// configs (at most `tasks.max`).
+    ///
+    /// # Errors
+    /// An unknown class, the connector's own start errors.
+    pub fn start_connector(&self, name: &str, config: &Config) -> Result<(Connector, Vec<Config>)> {
+        let class = config.get("connector.class").ok_or_else(|| Error::Config(format!("connector {name}: Missing required configuration \"connector.class\"")))?;
+        let max_tasks: usize = match config.get("tasks.max") {
+            None => 1,
+            Some(v) => v.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| Error::Config(format!("connector {name}: Invalid value {v} for configuration tasks.max")))?,
+        };
+        let mut connector = self.plugins.connector(class)?;
+        let configs = connector.start(config, max_tasks)?;
+        tracing::info!(connector = %name, class = %class, tasks = configs.len(), "connector started");
+        Ok((connector, configs))
+    }
+
+    /// Starts task `id` of `connector` with `task_config` (the connector's converters come
+    /// from `connector_config`), paused if `paused`. A task that does not start is returned
+    /// `FAILED`.
+    pub fn start_task(&self, connector: &Connector, id: ConnectorTaskId, connector_config: &Config, task_config: Config, paused: bool) -> TaskHandle {
+        let initial = if paused { Signal::Pause } else { Signal::Run };
+        let (signal, signals) = watch::channel(initial);
+        let state = if paused { State::Paused } else { State::Running };
+        let status = Arc::new(Mutex::new(TaskStatus { state, trace: None }));
+        let started = self.spawn_task(connector, &id, connector_config, &task_config, signals, status.clone());
+        let join = match started {
+            Ok(join) => Some(join),
+            Err(e) => {
+                tracing::error!(connector = %id.connector, task = id.task, error = %e, "task failed to start");
+                *status.lock() = TaskStatus { state: State::Failed, trace: Some(trace(&e)) };
+                None
+            }
+        };
+        TaskHandle { id, config: task_config, signal, status, join }
+    }
+
+    fn spawn_task(&self, connector: &Connector, id: &ConnectorTaskId, connector_config: &Config, task_config: &Config, signals: watch::Receiver<Signal>, status: Arc<Mutex<TaskStatus>>) -> Result<JoinHandle<()>> {
+        let conv = converters(&self.props, connector_config)?;
+        let sink = matches!(connector, Connector::Sink(_));
+        let errors = ErrorHandler::new(ErrorsConfig::from_config(connector_config, sink)?, id.connector.clone(), id.task);
+        let ctx = TaskCtx {
+            id: id.clone(),
+            broker: self.broker.clone(),
+            conv,
+            transforms: TransformationChain::from_config(connector_config)?,
+            errors,
+            flush_every: self.flush_every,
+            signals,
+            status,
+            topics: self.topics.clone(),
+        };
+        Ok(match connector {
+            Connector::Source(c) => {
+                let mut task = c.task();
+                task.start(task_config, &ConnectorOffsetReader { store: self.offsets.as_ref(), connector: &id.connector })?;
+                tokio::spawn(run_source(ctx, task, self.offsets.clone()))
+            }
+            Connector::Sink(c) => {
+                let topics: Vec<String> = task_config.get("topics").map(|t| t.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default();
+                if topics.is_empty() {
+                    return Err(Error::Config(format!("connector {}: Must configure one of topics or topics.regex", id.connector)));
+                }
+                let mut task = c.task();
+                task.start(task_config)?;
+                tokio::spawn(run_sink(ctx, task, topics))
+            }
+        })
+    }
+}
+
+/// An error as a status trace: the message and its causes, one per line.
+pub(crate) fn trace(e: &Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str("\nCaused by: ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// The key and value converters of a connector: its own `key.converter` / `value.converter`
+/// override the worker's, with their `*.converter.` sub-keys.
+fn converters(worker: &Config, connector: &Config) -> Result<Converters> {
+    let make = |prefix: &str, is_key: bool| -> Result<(Box<dyn Converter>, String)> {
+        let source = if connector.contains_key(prefix) { connector } else { worker };
+        let class = source.get(prefix).ok_or_else(|| Error::Config(format!("Missing required configuration \"{prefix}\"")))?;
+        let mut c = converter_by_class(class)?;
+        let sub = format!("{prefix}.");
+        let config: Config = source.iter().filter_map(|(k, v)| k.strip_prefix(&sub).map(|k| (k.to_owned(), v.clone()))).collect();
+        c.configure(&config, is_key)?;
+        Ok((c, class.clone()))
+    };
+    let (key, key_class) = make("key.converter", true)?;
+    let (value, value_class) = make("value.converter", false)?;
+    Ok(Converters { key, value, key_class, value_class })
+}
+
+/// Checks the worker's converter keys.
+///
+/// # Errors
+/// An unknown converter class or a bad converter key.
+pub(crate) fn check_converters(worker: &Config) -> Result<()> {
+    converters(worker, &Config::new()).map(|_| ())
+}
+
+/// A task's converters with their class names (for the error reporters).
+struct Converters {
+    key: Box<dyn Converter>,
+    value: Box<dyn Converter>,
+    key_class: String,
+    value_class: String,
+}
+
+struct TaskCtx {
+    id: ConnectorTaskId,
+    broker: Broker,
+    conv: Converters,
+    transforms: TransformationChain,
+    errors: ErrorHandler,
+    flush_every: Duration,
+    signals: watch::Receiver<Signal>,
+    status: Arc<Mutex<TaskStatus>>,
+    topics: Arc<Mutex<BTreeMap<String, BTreeSet<String>>>>,
+}
+
+impl TaskCtx {
+    fn signal(&self) -> Signal {
+        *self.signals.borrow()
+    }
+
+    /// Waits up to `d` or until the signal changes; returns the signal.
+    async fn idle(&mut self, d: Duration) -> Signal {
+        let now = self.signal();
+        if now == Signal::Shutdown {
+            return now;
+        }
+        let _ = tokio::time::timeout(d, self.signals.changed()).await;
+        self.signal()
+    }
+
+    fn set_state(&self, state: State) {
+        let mut s = self.status.lock();
+        if s.state != State::Failed {
+            *s = TaskStatus { state, trace: None };
+        }
+    }
+
+    fn record_topic(&self, topic: &str) {
+        let mut topics = self.topics.lock();
+        let set = topics.entry(self.id.connector.clone()).or_default();
+        if !set.contains(topic) {
+            set.insert(topic.to_owned());
+        }
+    }
+
+    /// Logs how the task ended and records it in its status.
+    fn finish(&self, kind: &str, result: &Result<()>) {
+        match result {
+            Ok(()) => {
+                tracing::info!(connector = %self.id.connector, task = self.id.task, "{kind} task stopped");
+                self.set_state(State::Unassigned);
+            }
+            Err(e) => {
+                tracing::error!(connector = %self.id.connector, task = self.id.task, error = %e, "{kind} task failed");
+                *self.status.lock() = TaskStatus { state: State::Failed, trace: Some(trace(e)) };
+            }
+        }
+    }
+}
+
+async fn run_source(mut ctx: TaskCtx, mut task: Box<dyn SourceTask>, offsets: Arc<dyn OffsetStore>) {
+    let result = source_loop(&mut ctx, task.as_mut(), offsets.as_ref()).await;
+    task.stop();
+    ctx.finish("source", &result);
+}
+
+async fn source_loop(ctx: &mut TaskCtx, task: &mut dyn SourceTask, offsets: &dyn OffsetStore) -> Result<()> {
+    let mut pc = ProducerConfig::default();
+    pc.client_id = format!("connector-producer-{}-{}", ctx.id.connector, ctx.id.task);
+    let producer = Producer::new(ctx.broker.clone(), pc)?;
+    let mut last_flush = Instant::now();
+    let mut dirty = false;
+    loop {
+        let signal = ctx.signal();
+        if signal == Signal::Pause {
+            if dirty {
+                offsets.flush()?;
+                task.commit()?;
+                dirty = false;
+            }
+            ctx.set_state(State::Paused);
+            if ctx.idle(IDLE_POLL).await == Signal::Shutdown {
+                offsets.flush()?;
+                task.commit()?;
+                return Ok(());
+            }
+            continue;
+        }
+        ctx.set_state(State::Running);
+        let records = if signal == Signal::Run { task.poll()? } else { Vec::new() };
+        if !records.is_empty() {
+            let mut pending = Vec::with_capacity(records.len());
+            for r in &records {
+                // Transformed, then converted; a record a transformation dropped or a
+                // tolerated failure skipped is not produced, but its offset is stored.
+                if let Some(pr) = source_record(ctx, &r.record).await? {
+                    pending.push(producer.send(pr));
+                }
+            }
+            producer.flush();
+            for p in pending {
+                p.await?;
+            }
+            for r in &records {
+                offsets.set(&ctx.id.connector, &r.source_partition, Some(r.source_offset.clone()));
+                ctx.record_topic(&r.record.topic);
+            }
+            dirty = true;
+        }
+        let signal = if records.is_empty() { ctx.idle(IDLE_POLL).await } else { ctx.signal() };
+        let stopping = signal == Signal::Shutdown;
+        if stopping || (dirty && last_flush.elapsed() >= ctx.flush_every) {
+            offsets.flush()?;
+            task.commit()?;
+            last_flush = Instant::now();
+            dirty = false;
+        }
+        if stopping {
+            return Ok(());
+        }
+    }
+}
+
+/// Reports a failed stage: `Ok(())` when tolerated (the record is skipped), the task's error
+/// otherwise. Dead letter records are produced before this returns.
+async fn report(ctx: &TaskCtx, failure: Failure, errant: Errant<'_>, dlq: Option<&DeadLetterQueue>) -> Result<()> {
+    let mut records = Vec::new();
+    let verdict = ctx.errors.report(failure, errant, &mut records);
+    if let (Some(q), false) = (dlq, records.is_empty()) {
+        q.send(records).await;
+    }
+    verdict
+}
+
+/// A source record through the transformations and the converters (with error handling);
+/// `None`: dropped or skipped.
+async fn source_record(ctx: &mut TaskCtx, original: &ConnectRecord) -> Result<Option<ProducerRecord>> {
+    let mut class = String::new();
+    let chain = &ctx.transforms;
+    let transformed = ctx
+        .errors
+        .execute(Stage::Transformation, "", || {
+            chain.apply(original.clone(), None).map_err(|(c, e)| {
+                class = c;
+                e
+            })
+        })
+        .await;
+    let r = match transformed {
+        Ok(Some(r)) => r,
+        Ok(None) => return Ok(None),
+        Err(mut f) => {
+            f.class_name = class;
+            report(ctx, f, Errant::Source(original), None).await?;
+            return Ok(None);
+        }
+    };
+    let conv = &ctx.conv;
+    let key = match ctx.errors.execute(Stage::KeyConverter, &conv.key_class, || conv.key.from_connect_data(&r.topic, &r.key)).await {
+        Ok(k) => k,
+        Err(f) => return report(ctx, f, Errant::Source(original), None).await.map(|()| None),
+    };
+    let value = match ctx.errors.execute(Stage::ValueConverter, &conv.value_class, || conv.value.from_connect_data(&r.topic, &r.value)).await {
+        Ok(v) => v,
+        Err(f) => return report(ctx, f, Errant::Source(original), None).await.map(|()| None),
+    };
+    let mut pr = ProducerRecord::new(r.topic.clone(), key, value);
+    pr.partition = r.partition;
+    pr.timestamp = r.timestamp;
+    pr.headers = r.headers.iter().map(header_to_kafka).collect();
+    Ok(Some(pr))
+}
+
+/// A sink task's dead letter queue: its producer and topic (created with one partition when
+/// missing, as Kafka's `DeadLetterQueueReporter` does).
+struct DeadLetterQueue {
+    producer: Producer,
+}
+
+impl DeadLetterQueue {
+    fn open(ctx: &TaskCtx) -> Result<Option<DeadLetterQueue>> {
+        let Some(topic) = &ctx.errors.config().dlq_topic else { return Ok(None) };
+        match ctx.broker.create_topic(topic, 1, BTreeMap::new()) {
+            Ok(()) => tracing::info!(connector = %ctx.id.connector, topic = %topic, "created the dead letter queue topic"),
+            Err(brook_broker::Error::TopicAlreadyExists(_)) => {}
+            Err(e) => return Err(Error::Config(format!("Could not initialize dead letter queue with topic={topic}: {e}"))),
+        }
+        let mut pc = ProducerConfig::default();
+        pc.client_id = format!("connector-dlq-producer-{}-{}", ctx.id.connector, ctx.id.task);
+        Ok(Some(DeadLetterQueue { producer: Producer::new(ctx.broker.clone(), pc)? }))
+    }
+
+    /// Produces and waits; a failed send is logged, as Kafka's reporter does.
+    async fn send(&self, records: Vec<ProducerRecord>) {
+        let pending: Vec<_> = records.into_iter().map(|r| self.producer.send(r)).collect();
+        self.producer.flush();
+        for p in pending {
+            if let Err(e) = p.await {
+                tracing::error!(error = %e, "Could not produce message to dead letter queue");
+            }
+        }
+    }
+}
+
+/// A consumed record through the converters and the transformations (with error handling);
+/// `None`: dropped or skipped (and sent to the dead letter queue if there is one).
+async fn sink_record(ctx: &mut TaskCtx, r: &ConsumerRecord, dlq: Option<&DeadLetterQueue>) -> Result<Option<SinkRecord>> {
+    let conv = &ctx.conv;
+    let key = match ctx.errors.execute(Stage::KeyConverter, &conv.key_class, || conv.key.to_connect_data(&r.topic, r.key.as_deref())).await {
+        Ok(k) => k,
+        Err(f) => return report(ctx, f, Errant::Consumed(r), dlq).await.map(|()| None),
+    };
+    let value = match ctx.errors.execute(Stage::ValueConverter, &conv.value_class, || conv.value.to_connect_data(&r.topic, r.value.as_deref())).await {
+        Ok(v) => v,
+        Err(f) => return report(ctx, f, Errant::Consumed(r), dlq).await.map(|()| None),
+    };
+    let record = ConnectRecord {
+        topic: r.topic.clone(),
+        partition: Some(r.partition),
+        key,
+        value,
+        timestamp: Some(r.timestamp),
+        headers: r.headers.iter().map(header_from_kafka).collect(),
+    };
+    let mut class = String::new();
+    let chain = &ctx.transforms;
+    let transformed = ctx
+        .errors
+        .execute(Stage::Transformation, "", || {
+            chain.apply(record.clone(), Some(r.offset)).map_err(|(c, e)| {
+                class = c;
+                e
+            })
+        })
+        .await;
+    match transformed {
+        Ok(Some(record)) => Ok(Some(SinkRecord { kafka_offset: r.offset, record })),
+        Ok(None) => Ok(None),
+        Err(mut f) => {
+            f.class_name = class;
+            report(ctx, f, Errant::Consumed(r), dlq).await.map(|()| None)
+        }
+    }
+}
+
+async fn run_sink(mut ctx: TaskCtx, mut task: Box<dyn SinkTask>, topics: Vec<String>) {
+    let mut cc = ConsumerConfig::with_group(sink_group(&ctx.id.connector));
+    cc.client_id = format!("connector-consumer-{}-{}", ctx.id.connector, ctx.id.task);
+    cc.auto_offset_reset = OffsetReset::Earliest;
+    cc.enable_auto_commit = false;
+    let mut consumer = Consumer::new(ctx.broker.clone(), cc);
+    let result = sink_loop(&mut ctx, task.as_mut(), &mut consumer, &topics).await;
+    task.stop();
+    consumer.close().await;
+    ctx.finish("sink", &result);
+}
+
+async fn sink_loop(ctx: &mut TaskCtx, task: &mut dyn SinkTask, consumer: &mut Consumer, topics: &[String]) -> Result<()> {
+    let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+    // Next offset to commit per partition.
+    let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
+    let mut committed = next.clone();
+    let mut last_flush = Instant::now();
+    consumer.subscribe(&topic_refs, None)?;
+    let dlq = DeadLetterQueue::open(ctx)?;
+    let mut paused = false;
+    loop {
+        let signal = ctx.signal();
+        // A paused sink keeps polling (so it stays in its group) with its partitions paused.
+        let pause = signal == Signal::Pause;
+        let assignment = consumer.assignment();
+        if pause {
+            consumer.pause(&assignment);
+        } else if paused {
+            consumer.resume(&assignment);
+        }
+        paused = pause;
+        ctx.set_state(if pause { State::Paused } else { State::Running });
+        let polled = consumer.poll(IDLE_POLL).await?;
+        if !polled.is_empty() {
+            let mut batch = Vec::with_capacity(polled.len());
+            for r in polled {
+                next.insert((r.topic.clone(), r.partition), r.offset + 1);
+                ctx.record_topic(&r.topic);
+                if let Some(record) = sink_record(ctx, &r, dlq.as_ref()).await? {
+                    batch.push(record);
+                }
+            }
+            if !batch.is_empty() {
+                task.put(batch)?;
+            }
+        }
+        let stopping = ctx.signal() == Signal::Shutdown;
+        if (stopping || pause || last_flush.elapsed() >= ctx.flush_every) && next != committed {
+            task.flush(&next)?;
+            let offsets: BTreeMap<TopicPartition, i64> = next.iter().map(|((t, p), o)| (TopicPartition { topic: t.clone(), partition: *p }, *o)).collect();
+            consumer.commit_offsets(&offsets)?;
+            committed = next.clone();
+            last_flush = Instant::now();
+        }
+        if stopping {
+            return Ok(());
+        }
+    }
+}
+/// A Kafka header as Connect's: UTF-8 bytes as an optional string, other bytes as bytes, null as
+/// null (the string part of Kafka's `SimpleHeaderConverter`; numbers stay strings).
+pub(crate) fn header_from_kafka(h: &brook_common::record::Header) -> Header {
+    let value = match &h.value {
+        None => SchemaAndValue { schema: None, value: Value::Null },
+        Some(b) => match std::str::from_utf8(b) {
+            Ok(s) => SchemaAndValue { schema: Some(Schema::optional_string()), value: Value::String(s.to_owned()) },
+            Err(_) => SchemaAndValue { schema: Some(Schema::of(SchemaType::Bytes).optional()), value: Value::Bytes(b.to_vec()) },
+        },
+    };
+    Header { key: h.key.clone(), value }
+}
+
+/// A Connect header as Kafka's: bytes as they are, null as null, anything else its `toString()`.
+pub(crate) fn header_to_kafka(h: &Header) -> brook_common::record::Header {
+    let value = match &h.value.value {
+        Value::Null => None,
+        Value::Bytes(b) => Some(bytes::Bytes::from(b.clone())),
+        v => Some(bytes::Bytes::from(v.to_string())),
+    };
+    brook_common::record::Header { key: h.key.clone(), value }
+}
