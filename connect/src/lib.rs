@@ -21,6 +21,7 @@
 pub mod config;
 pub mod connector;
 pub mod converter;
+pub mod converter_avro;
 pub mod data;
 pub mod error;
 pub mod error_handling;

@@ -2,6 +2,7 @@
 //! connectors through the standalone worker over a real embedded broker and real files.
 
 mod converters;
+mod avro;
 mod herder;
 mod standalone;
 mod transforms;
