@@ -7,10 +7,9 @@
 //! Streams DSL's [`Serde<Row>`](brook_state_store::Serde); [`InternalRowSerde`] is a compact
 //! self-describing encoding for state stores and internal topics.
 //!
-//! Formats here: `JSON`, `DELIMITED`, `KAFKA`, `NONE`, and through Schema Registry (a
-//! [`SchemaRegistryClient`] given to [`format_with`]) `AVRO`. `JSON_SR`, `PROTOBUF` and
-//! `PROTOBUF_NOSR` are known names (their properties are accepted) that [`format_with`] reports
-//! as unsupported until they plug in behind [`Format`].
+//! Formats here: `JSON`, `DELIMITED`, `KAFKA`, `NONE`, `PROTOBUF_NOSR`, and through Schema
+//! Registry (a [`SchemaRegistryClient`] given to [`format_with`]) `AVRO`, `JSON_SR` and
+//! `PROTOBUF`.
 //!
 //! Differences from ksqlDB (all listed in `docs/sql.md`, section Formats):
 //! - JSON nesting deeper than 256 levels is a deserialization error (Jackson allows 1000).
@@ -28,6 +27,8 @@ mod delimited;
 mod internal;
 pub(crate) mod json;
 pub(crate) mod json_flat;
+pub(crate) mod json_sr;
+pub(crate) mod protobuf;
 mod json_tree;
 mod kafka;
 mod none;
@@ -167,14 +168,14 @@ pub trait Format: Send + Sync + fmt::Debug {
 /// # Errors
 /// [`Error::Analysis`] for an unknown name (`Unknown format: X`) or a property the format does
 /// not take (`JSON does not support the following configs: [delimiter]`);
-/// [`Error::Unsupported`] for the Schema Registry formats not supported yet; `AVRO` without a
-/// registry (see [`format_with`]) fails when a serde is made.
+/// `AVRO`, `JSON_SR` and `PROTOBUF` without a registry (see [`format_with`]) fail with
+/// [`Error::Unsupported`] when a serde is made.
 pub fn format_for(info: &FormatInfo) -> Result<Arc<dyn Format>> {
     format_with(info, None)
 }
 
-/// As [`format_for`], with the Schema Registry client the `AVRO` format reads and registers
-/// schemas through (the engine's, [`EngineConfig::schema_registry`](crate::EngineConfig)).
+/// As [`format_for`], with the Schema Registry client the `AVRO`, `JSON_SR` and `PROTOBUF`
+/// formats read and register schemas through (the engine's, [`EngineConfig::schema_registry`](crate::EngineConfig)).
 ///
 /// # Errors
 /// As [`format_for`].
@@ -186,9 +187,9 @@ pub fn format_with(info: &FormatInfo, registry: Option<&Arc<dyn SchemaRegistryCl
         "DELIMITED" => Ok(Arc::new(delimited::DelimitedFormat::new(info)?)),
         "NONE" => Ok(Arc::new(none::NoneFormat)),
         "AVRO" => Ok(Arc::new(avro::AvroFormat::new(info, registry.cloned()))),
-        f if KNOWN_FORMATS.contains(&f) => {
-            Err(Error::Unsupported(format!("the '{f}' format needs Schema Registry support, which Brook does not have yet")))
-        }
+        "JSON_SR" => Ok(Arc::new(json_sr::JsonSrFormat::new(info, registry.cloned()))),
+        "PROTOBUF" => Ok(Arc::new(protobuf::ProtobufFormat::new(info, registry.cloned(), false))),
+        "PROTOBUF_NOSR" => Ok(Arc::new(protobuf::ProtobufFormat::new(info, None, true))),
         f => Err(Error::Analysis(format!("Unknown format: {f}"))),
     }
 }
@@ -355,9 +356,10 @@ mod tests {
     fn unknown_and_registry_formats_are_errors() {
         let e = format_for(&FormatInfo::of("bob")).unwrap_err();
         assert_eq!(e.to_string(), "Unknown format: BOB");
-        assert!(matches!(format_for(&FormatInfo::of("protobuf")), Err(Error::Unsupported(_))));
-        let avro = format_for(&FormatInfo::of("avro")).unwrap();
-        assert!(matches!(avro.row_serde(&[], false), Err(Error::Unsupported(_))), "no registry");
+        for name in ["avro", "json_sr", "protobuf"] {
+            let format = format_for(&FormatInfo::of(name)).unwrap();
+            assert!(matches!(format.row_serde(&[], false), Err(Error::Unsupported(_))), "{name} without a registry");
+        }
         assert_eq!(format_for(&FormatInfo::of("json")).unwrap().name(), "JSON");
     }
 
