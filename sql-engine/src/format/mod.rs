@@ -296,12 +296,13 @@ pub fn fuzz_one(data: &[u8]) {
     use brook_state_store::Serde;
     let Some((&selector, rest)) = data.split_first() else { return };
     let Some((&schema_seed, record)) = rest.split_first() else { return };
-    let info = match selector % 5 {
+    let info = match selector % 6 {
         0 => FormatInfo::of("JSON"),
         1 => FormatInfo::of("JSON").with_wrap_single_value(false),
         2 => FormatInfo::of("DELIMITED"),
         3 => FormatInfo::of("KAFKA"),
-        _ => FormatInfo::of("NONE"),
+        4 => FormatInfo::of("NONE"),
+        _ => FormatInfo::of("PROTOBUF_NOSR"),
     };
     let pool = [
         SqlType::Int,
@@ -381,6 +382,16 @@ mod tests {
             (FormatInfo::of("DELIMITED"), flat, br#"1,12.30,"a,""b""#),
             (FormatInfo::of("DELIMITED").with_property(DELIMITER, "TAB"), flat, b"1\t12.30\tx"),
             (FormatInfo::of("KAFKA"), &columns[..1], &[0, 0, 0, 1]),
+            // I=1, D=12.30 (unscaled 1230, scale 2), S="hé", M={"k": {A: "x", B: [1970-01-02]}}, B=[0, 1].
+            (
+                FormatInfo::of("PROTOBUF_NOSR"),
+                &columns,
+                &[
+                    0x08, 0x01, 0x12, 0x06, 0x0a, 0x02, 0x04, 0xce, 0x18, 0x02, 0x1a, 0x03, b'h', 0xc3, 0xa9, 0x22, 0x11, 0x0a,
+                    0x01, b'k', 0x12, 0x0c, 0x0a, 0x01, b'x', 0x12, 0x07, 0x08, 0xb2, 0x0f, 0x10, 0x01, 0x18, 0x02, 0x2a, 0x02,
+                    0x00, 0x01,
+                ],
+            ),
         ];
         let ctx = SerdeContext::value("t");
         for (info, cols, record) in cases {
@@ -400,7 +411,7 @@ mod tests {
     #[test]
     fn fuzz_entry_survives_hostile_input() {
         let mut seeds: Vec<Vec<u8>> = vec![vec![], vec![0], vec![0, 0xff, b'{'], vec![2, 0x60, b'"', b'a']];
-        for sel in 0..5u8 {
+        for sel in 0..6u8 {
             for seed in [0u8, 0x20, 0x41, 0x63, 0xe7] {
                 for body in [&b"{\"C0\":[1,2,{\"A\":\"x\"}],\"c1\":\"1.5\"}"[..], b"1,2,\"x\"", b"\x00\x00\x00\x01", b"\xff\xfe", b"[[[[[[", b"\x01\x03\x0e\xff\xff\xff\xff\x0f"] {
                     let mut d = vec![sel, seed];

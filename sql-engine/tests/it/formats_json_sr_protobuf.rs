@@ -320,3 +320,21 @@ fn a_sink_with_a_schema_id_writes_with_that_schema() {
     assert_eq!(message.to_text_format(), r#"id:7,customer:"x""#);
     assert!(registry.latest("J-value").is_err() && registry.latest("P-value").is_err(), "nothing registered for the sinks");
 }
+
+/// Key columns come from `<topic>-key` too: a Protobuf key message's fields, a JSON Schema key
+/// that is not an object as `ROWKEY`.
+#[test]
+fn key_columns_are_inferred_from_the_key_subject() {
+    let registry = Arc::new(MemoryClient::new());
+    let key = "syntax = \"proto3\";\nmessage Key { string region = 1; int32 shard = 2; }\n";
+    registry.register("p-key", &brook_schema::Schema::protobuf(key), false).unwrap();
+    registry.register("p-value", &brook_schema::Schema::protobuf(PROTO_SCHEMA), false).unwrap();
+    registry.register("j-key", &brook_schema::Schema::json(r#"{"type":"integer","connect.type":"int32"}"#), false).unwrap();
+    registry.register("j-value", &brook_schema::Schema::json(JSON_SCHEMA), false).unwrap();
+    let mut e = engine_with(&registry);
+    e.execute("CREATE STREAM P WITH (KAFKA_TOPIC='p', FORMAT='PROTOBUF');").unwrap();
+    e.execute("CREATE STREAM J WITH (KAFKA_TOPIC='j', FORMAT='JSON_SR');").unwrap();
+    let keys = |source: &str| columns(&e, source).lines().filter(|l| l.ends_with(" Key")).collect::<Vec<_>>().join(", ");
+    assert_eq!(keys("P"), "REGION STRING Key, SHARD INTEGER Key");
+    assert_eq!(keys("J"), "ROWKEY INTEGER Key");
+}
