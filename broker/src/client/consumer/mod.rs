@@ -381,6 +381,23 @@ impl Consumer {
     /// none is lost when a poll is dropped (e.g. losing a `tokio::select!`); a group join
     /// interrupted by the drop starts over on the next call.
     pub async fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
+        let mut out = Vec::new();
+        self.poll_with(timeout, |r| out.push(r)).await?;
+        Ok(out)
+    }
+
+    /// [`poll`](Self::poll) handing each record to `f` instead of collecting them: a caller
+    /// that keeps its own buffer (the stream runtime's consumer) reuses it, so no fresh vector
+    /// of up to a whole fetch of records is allocated per poll. Returns how many records `f`
+    /// got.
+    ///
+    /// # Errors
+    /// As [`poll`](Self::poll).
+    ///
+    /// # Cancel safety
+    /// As [`poll`](Self::poll): records reach `f` only in the call's last step, which does not
+    /// await.
+    pub async fn poll_with(&mut self, timeout: Duration, mut f: impl FnMut(ConsumerRecord)) -> Result<usize> {
         let deadline = Instant::now() + timeout;
         loop {
             if self.wakeup.flag.swap(false, Ordering::SeqCst) {
@@ -397,11 +414,12 @@ impl Consumer {
             }
             if !self.buffer.is_empty() {
                 let n = self.buffer.len().min(self.config.max_poll_records);
-                return Ok(self.buffer.drain(..n).collect());
+                self.buffer.drain(..n).for_each(&mut f);
+                return Ok(n);
             }
             let now = Instant::now();
             if now >= deadline {
-                return Ok(Vec::new());
+                return Ok(0);
             }
             let wait = (deadline - now).min(self.config.heartbeat_interval).min(Duration::from_millis(500));
             let notify = self.wakeup.notify.clone();
