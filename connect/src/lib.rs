@@ -22,6 +22,7 @@
 pub mod config;
 pub mod connector;
 pub mod converter;
+pub mod converter_avro;
 pub mod data;
 pub mod datagen;
 pub mod error;
