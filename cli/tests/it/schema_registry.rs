@@ -344,7 +344,14 @@ async fn python_serializers_and_the_streams_dsl_share_the_registry() {
     let closed = tokio::task::spawn_blocking(move || streams.close(Duration::from_secs(30))).await.unwrap();
     assert!(closed, "the stream threads did not stop within 30 s");
     let records: Vec<&str> = stdout.lines().filter(|l| l.starts_with("DSL_")).collect();
-    insta::assert_snapshot!(records.join("\n"), @"");
+    insta::assert_snapshot!(records.join("\n"), @r###"
+    DSL_AVRO {"CITY": "Oslo", "DOUBLED": 5.0, "ID": 1, "NAME": "ann"}
+    DSL_AVRO {"CITY": "Bergen", "DOUBLED": 20.5, "ID": 2, "NAME": "bob"}
+    DSL_JSON {"CITY": "Oslo", "DOUBLED": 5.0, "ID": 1, "NAME": "ann"}
+    DSL_JSON {"CITY": "Bergen", "DOUBLED": 20.5, "ID": 2, "NAME": "bob"}
+    DSL_PROTO {"CITY": "Oslo", "DOUBLED": 5.0, "ID": "1", "NAME": "ann"}
+    DSL_PROTO {"CITY": "Bergen", "DOUBLED": 20.5, "ID": "2", "NAME": "bob"}
+    "###);
     let client = reqwest::Client::new();
     let subjects: serde_json::Value = serde_json::from_str(&get(&client, format!("http://{registry}/subjects")).await).unwrap();
     let mut subjects: Vec<&str> = subjects.as_array().unwrap().iter().filter_map(|s| s.as_str()).filter(|s| s.starts_with("DSL_")).collect();

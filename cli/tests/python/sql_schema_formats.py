@@ -13,7 +13,8 @@ wrote (DSL_AVRO, DSL_JSON, DSL_PROTO; Protobuf message dsl.DslOrder).
 import json
 import sys
 
-from confluent_kafka import DeserializingConsumer, SerializingProducer
+from confluent_kafka import DeserializingConsumer, KafkaError, SerializingProducer
+from confluent_kafka.error import ConsumeError
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSerializer
@@ -146,13 +147,19 @@ def read(bootstrap, deserializers):
             "bootstrap.servers": bootstrap,
             "group.id": "py-" + topic,
             "auto.offset.reset": "earliest",
+            "topic.metadata.refresh.interval.ms": 1000,
             "key.deserializer": StringDeserializer("utf_8"),
             "value.deserializer": deserializer,
         })
         consumer.subscribe([topic])
         seen = []
         for _ in range(120):
-            msg = consumer.poll(0.5)
+            try:
+                msg = consumer.poll(0.5)
+            except ConsumeError as e:
+                if e.code == KafkaError.UNKNOWN_TOPIC_OR_PART:
+                    continue  # not written yet (the Streams app is starting)
+                raise
             if msg is None:
                 if len(seen) >= len(ORDERS):
                     break
