@@ -35,6 +35,14 @@ pub enum Error {
     /// A request that cannot be served now, e.g. during a rebalance (HTTP 409).
     #[error("{0}")]
     Conflict(String),
+    /// A Connect REST API answered with an error (a herder over HTTP).
+    #[error("{message}")]
+    Rest {
+        /// The HTTP status.
+        status: u16,
+        /// Its `message`.
+        message: String,
+    },
     /// The broker refused a produce, fetch or commit.
     #[error(transparent)]
     Broker(#[from] brook_broker::Error),
@@ -44,9 +52,10 @@ impl Error {
     /// The HTTP status Connect's REST API answers this error with.
     pub fn http_status(&self) -> u16 {
         match self {
-            Error::NotFound(_) | Error::UnknownPlugin(_) => 404,
+            Error::NotFound(_) => 404,
             Error::AlreadyExists(_) | Error::Conflict(_) => 409,
-            Error::BadRequest(_) | Error::Config(_) => 400,
+            Error::BadRequest(_) | Error::Config(_) | Error::UnknownPlugin(_) => 400,
+            Error::Rest { status, .. } => *status,
             Error::Data(_) | Error::Io { .. } | Error::Broker(_) => 500,
         }
     }

@@ -26,6 +26,7 @@ pub mod file;
 pub mod herder;
 pub mod offsets;
 pub mod plugins;
+pub mod rest;
 pub mod standalone;
 pub mod worker;
 

@@ -52,8 +52,51 @@ pub struct WorkerConfig {
     pub offset_file: PathBuf,
     /// `offset.flush.interval.ms`. Default: 60000 ms (Kafka's default).
     pub offset_flush_interval: Duration,
+    /// Where the REST API listens (`listeners`, else `rest.host.name` / `rest.port`).
+    /// Default: `0.0.0.0:8083`, as Kafka's `http://:8083`.
+    pub rest_listen: String,
+    /// How statuses name this worker (`rest.advertised.host.name` / `rest.advertised.port`,
+    /// else the listener's host, `localhost` for a wildcard, and port).
+    pub worker_id: String,
     /// Every key, for the converters' `key.converter.*` / `value.converter.*`.
     pub props: Config,
+}
+
+/// The REST listener and the advertised worker id of a worker's keys: `listeners`
+/// (`http://host:port`, the first one; `https` is refused), else the legacy `rest.host.name`
+/// and `rest.port`; `rest.advertised.host.name` / `rest.advertised.port` override the id.
+///
+/// # Errors
+/// [`Error::Config`] for an `https` listener or a bad port.
+pub fn rest_listener(props: &Config) -> Result<(String, String)> {
+    let bad = |k: &str, v: &str, why: &str| Error::Config(format!("Invalid value {v} for configuration {k}: {why}"));
+    let (host, port) = match props.get("listeners").map(|l| l.split(',').next().unwrap_or("").trim().to_owned()).filter(|l| !l.is_empty()) {
+        Some(l) => {
+            let rest = match l.split_once("://") {
+                Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest.to_owned(),
+                Some(_) => return Err(bad("listeners", &l, "only http:// listeners are supported by Brook")),
+                None => return Err(bad("listeners", &l, "expected PROTOCOL://HOST:PORT")),
+            };
+            let (host, port) = rest.rsplit_once(':').ok_or_else(|| bad("listeners", &l, "expected PROTOCOL://HOST:PORT"))?;
+            let port: u16 = port.trim_end_matches('/').parse().map_err(|_| bad("listeners", &l, "not a port"))?;
+            (host.trim_matches(['[', ']']).to_owned(), port)
+        }
+        None => {
+            let port = match props.get("rest.port") {
+                Some(p) => p.trim().parse().map_err(|_| bad("rest.port", p, "Not a number of type INT"))?,
+                None => 8083,
+            };
+            (props.get("rest.host.name").cloned().unwrap_or_default(), port)
+        }
+    };
+    let listen_host = if host.is_empty() { "0.0.0.0".to_owned() } else { host.clone() };
+    let listen = if listen_host.contains(':') { format!("[{listen_host}]:{port}") } else { format!("{listen_host}:{port}") };
+    let advertised_host = props
+        .get("rest.advertised.host.name")
+        .cloned()
+        .unwrap_or_else(|| if host.is_empty() || host == "0.0.0.0" { "localhost".to_owned() } else { host.clone() });
+    let advertised_port = props.get("rest.advertised.port").cloned().unwrap_or_else(|| port.to_string());
+    Ok((listen, format!("{advertised_host}:{advertised_port}")))
 }
 
 impl WorkerConfig {
@@ -76,7 +119,10 @@ impl WorkerConfig {
         };
         // Fail now on an unknown converter class rather than when a connector starts.
         converters(&props, &Config::new())?;
+        let (rest_listen, worker_id) = rest_listener(&props)?;
         Ok(WorkerConfig {
+            rest_listen,
+            worker_id,
             bootstrap_servers: props.get("bootstrap.servers").cloned(),
             offset_file: PathBuf::from(&props["offset.storage.file.filename"]),
             offset_flush_interval,
@@ -579,22 +625,13 @@ pub struct StandaloneWorker {
 }
 
 impl StandaloneWorker {
-    /// A worker over `broker`; loads the offsets file. Its worker id is `worker_id` (the REST
-    /// listener's `host:port`).
+    /// A worker over `broker`; loads the offsets file. Statuses name it `config.worker_id`.
     ///
     /// # Errors
     /// An unreadable offsets file.
     pub fn new(broker: Broker, config: WorkerConfig, plugins: Plugins) -> Result<StandaloneWorker> {
-        StandaloneWorker::with_worker_id(broker, config, plugins, "localhost:8083")
-    }
-
-    /// [`new`](Self::new) with the worker id statuses report.
-    ///
-    /// # Errors
-    /// An unreadable offsets file.
-    pub fn with_worker_id(broker: Broker, config: WorkerConfig, plugins: Plugins, worker_id: &str) -> Result<StandaloneWorker> {
         let offsets: Arc<dyn OffsetStore> = Arc::new(FileOffsetStore::open(&config.offset_file)?);
-        let worker = Worker::new(broker, config.props, config.offset_flush_interval, plugins, offsets, worker_id);
+        let worker = Worker::new(broker, config.props, config.offset_flush_interval, plugins, offsets, config.worker_id);
         Ok(StandaloneWorker { herder: Arc::new(StandaloneHerder::new(worker, "brook")) })
     }
 

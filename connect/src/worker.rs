@@ -120,6 +120,9 @@ pub struct Worker {
     plugins: Plugins,
     offsets: Arc<dyn OffsetStore>,
     worker_id: String,
+    /// The runtime tasks run on (the one the worker was made in), so a herder called from
+    /// another thread or runtime still starts them there.
+    runtime: tokio::runtime::Handle,
     /// The topics each connector produced to or consumed from.
     topics: Arc<Mutex<BTreeMap<String, BTreeSet<String>>>>,
 }
@@ -128,8 +131,12 @@ impl Worker {
     /// A worker over `broker`. `props` are the worker's keys (for `key.converter`,
     /// `value.converter` and their sub-keys), `flush_every` is `offset.flush.interval.ms`,
     /// `worker_id` is how statuses name this worker (its REST `host:port`).
+    ///
+    /// # Panics
+    /// Outside a tokio runtime: tasks run on the runtime the worker is made in.
     pub fn new(broker: Broker, props: Config, flush_every: Duration, plugins: Plugins, offsets: Arc<dyn OffsetStore>, worker_id: impl Into<String>) -> Worker {
-        Worker { broker, props, flush_every, plugins, offsets, worker_id: worker_id.into(), topics: Arc::default() }
+        let runtime = tokio::runtime::Handle::current();
+        Worker { broker, props, flush_every, plugins, offsets, worker_id: worker_id.into(), runtime, topics: Arc::default() }
     }
 
     /// The broker.
@@ -247,7 +254,7 @@ impl Worker {
             Connector::Source(c) => {
                 let mut task = c.task();
                 task.start(task_config, &ConnectorOffsetReader { store: self.offsets.as_ref(), connector: &id.connector })?;
-                tokio::spawn(run_source(ctx, task, self.offsets.clone()))
+                self.runtime.spawn(run_source(ctx, task, self.offsets.clone()))
             }
             Connector::Sink(c) => {
                 let topics: Vec<String> = task_config.get("topics").map(|t| t.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default();
@@ -256,7 +263,7 @@ impl Worker {
                 }
                 let mut task = c.task();
                 task.start(task_config)?;
-                tokio::spawn(run_sink(ctx, task, topics))
+                self.runtime.spawn(run_sink(ctx, task, topics))
             }
         })
     }
@@ -267,8 +274,12 @@ pub(crate) fn trace(e: &Error) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        text.push_str("\nCaused by: ");
-        text.push_str(&s.to_string());
+        let cause = s.to_string();
+        // Errors that print their source already need it once only.
+        if !text.contains(&cause) {
+            text.push_str("\nCaused by: ");
+            text.push_str(&cause);
+        }
         source = s.source();
     }
     text

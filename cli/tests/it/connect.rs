@@ -1,5 +1,6 @@
 //! `brook connect standalone` as a process: Kafka's quickstart files, the topic read back over
-//! TCP with `brook console-consumer`, a clean stop on SIGTERM.
+//! TCP with `brook console-consumer`, the connectors' status over the REST API, a clean stop on
+//! SIGTERM.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,7 +25,7 @@ fn connect_standalone_runs_kafkas_quickstart_files() {
             "bootstrap.servers={addr}\nkey.converter=org.apache.kafka.connect.json.JsonConverter\n\
              value.converter=org.apache.kafka.connect.json.JsonConverter\nkey.converter.schemas.enable=true\n\
              value.converter.schemas.enable=true\noffset.storage.file.filename={}\noffset.flush.interval.ms=100\n\
-             plugin.path=libs/connect-file-3.9.0.jar\n",
+             plugin.path=libs/connect-file-3.9.0.jar\nlisteners=http://127.0.0.1:22401\n",
             d.join("connect.offsets").display()
         ),
     )
@@ -62,6 +63,17 @@ fn connect_standalone_runs_kafkas_quickstart_files() {
     assert_eq!(
         topic,
         "{\"schema\":{\"type\":\"string\",\"optional\":false},\"payload\":\"foo\"}\n{\"schema\":{\"type\":\"string\",\"optional\":false},\"payload\":\"bar\"}\n"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let status: serde_json::Value = rt.block_on(async {
+        let resp = reqwest::get("http://127.0.0.1:22401/connectors/local-file-sink/status").await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        resp.json().await.unwrap()
+    });
+    assert_eq!(
+        status,
+        serde_json::json!({"name":"local-file-sink","connector":{"state":"RUNNING","worker_id":"127.0.0.1:22401"},
+            "tasks":[{"id":0,"state":"RUNNING","worker_id":"127.0.0.1:22401"}],"type":"sink"})
     );
     assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
     let status = child.wait().unwrap();

@@ -3,4 +3,5 @@
 
 mod converters;
 mod herder;
+mod rest;
 mod standalone;
