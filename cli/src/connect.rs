@@ -146,6 +146,10 @@ pub(crate) async fn start_in_process(
     let wc = WorkerConfig::from_props(props).context("the Connect worker's configuration")?;
     let worker = StandaloneWorker::new(broker, wc, brook_connect::Plugins::default())?;
     let standalone = worker.herder();
+    let restored = standalone.keep_connectors_in(connect_dir.join("connectors.json")).await.context("the Connect worker's connectors")?;
+    if !restored.is_empty() {
+        tracing::info!(connectors = ?restored, "Kafka Connect connectors created again");
+    }
     let herder: std::sync::Arc<dyn brook_connect::Herder> = standalone.clone();
     let rest = listener.map(|l| {
         let mut stop = stopped.clone();

@@ -210,6 +210,8 @@ pub struct StandaloneHerder {
     worker: Arc<Worker>,
     cluster_id: String,
     connectors: tokio::sync::Mutex<BTreeMap<String, Entry>>,
+    /// Where the connectors' configs and target states are kept, if anywhere.
+    config_file: parking_lot::Mutex<Option<PathBuf>>,
 }
 
 impl std::fmt::Debug for StandaloneHerder {
@@ -227,7 +229,12 @@ fn not_found(name: &str) -> Error {
 impl StandaloneHerder {
     /// A herder over `worker`; `cluster_id` is what `GET /` reports as `kafka_cluster_id`.
     pub fn new(worker: Worker, cluster_id: impl Into<String>) -> StandaloneHerder {
-        StandaloneHerder { worker: Arc::new(worker), cluster_id: cluster_id.into(), connectors: tokio::sync::Mutex::default() }
+        StandaloneHerder {
+            worker: Arc::new(worker),
+            cluster_id: cluster_id.into(),
+            connectors: tokio::sync::Mutex::default(),
+            config_file: parking_lot::Mutex::new(None),
+        }
     }
 
     /// The worker.
@@ -245,6 +252,49 @@ impl StandaloneHerder {
         }
     }
 
+    /// Keeps the connectors' configs and target states in `path` from now on (a JSON document
+    /// rewritten on every change, through a temporary file), and first creates the connectors
+    /// it holds, in their target state: Kafka's standalone mode forgets its connectors on
+    /// restart, `brook server`'s worker keeps them this way. Returns their names.
+    ///
+    /// # Errors
+    /// An unreadable or malformed file; a stored connector that does not validate any more is
+    /// skipped with a warning.
+    pub async fn keep_connectors_in(&self, path: PathBuf) -> Result<Vec<String>> {
+        let stored: Vec<StoredConnector> = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Config(format!("{}: not a connectors file: {e}", path.display())))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(Error::io(path.display(), e)),
+        };
+        let mut names = Vec::new();
+        for c in stored {
+            match self.create_connector(&c.name, c.config, c.target).await {
+                Ok(_) => names.push(c.name),
+                Err(e) => tracing::warn!(connector = %c.name, error = %e, "a stored connector was not created again"),
+            }
+        }
+        *self.config_file.lock() = Some(path);
+        self.persist(&*self.connectors.lock().await)?;
+        Ok(names)
+    }
+
+    /// Writes the connectors to the config file, if there is one.
+    fn persist(&self, connectors: &BTreeMap<String, Entry>) -> Result<()> {
+        let Some(path) = self.config_file.lock().clone() else { return Ok(()) };
+        let stored: Vec<StoredConnector> =
+            connectors.iter().map(|(name, e)| StoredConnector { name: name.clone(), config: e.config.clone(), target: e.target }).collect();
+        let text = serde_json::to_vec_pretty(&stored).map_err(|e| Error::Data(e.to_string()))?;
+        let tmp = path.with_extension("tmp");
+        let write = || -> std::io::Result<()> {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&text)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)
+        };
+        write().map_err(|e| Error::io(path.display(), e))
+    }
+
     fn check_stopped(e: &Entry, name: &str) -> Result<()> {
         if e.target == TargetState::Stopped {
             Ok(())
@@ -252,6 +302,14 @@ impl StandaloneHerder {
             Err(Error::BadRequest(STOPPED_FOR_OFFSETS.replace("{}", name)))
         }
     }
+}
+
+/// A connector as the config file keeps it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredConnector {
+    name: String,
+    config: Config,
+    target: TargetState,
 }
 
 /// The error of a create or update whose config does not validate.
@@ -320,6 +378,7 @@ impl Herder for StandaloneHerder {
                 }
             };
             let result = connectors[name].info(name);
+            self.persist(&connectors)?;
             Ok(Created { created, result })
         })
     }
@@ -331,7 +390,7 @@ impl Herder for StandaloneHerder {
             e.stop().await;
             self.worker.reset_active_topics(name);
             tracing::info!(connector = %name, "connector deleted");
-            Ok(())
+            self.persist(&connectors)
         })
     }
 
@@ -434,14 +493,14 @@ impl Herder for StandaloneHerder {
                 // Kafka pauses a stopped connector: it starts, paused.
                 e.target = TargetState::Paused;
                 e.start(&self.worker, name);
-                return Ok(());
+                return self.persist(&connectors);
             }
             e.target = TargetState::Paused;
             e.tasks.iter().for_each(TaskHandle::pause);
             if e.state == State::Running {
                 e.state = State::Paused;
             }
-            Ok(())
+            self.persist(&connectors)
         })
     }
 
@@ -463,7 +522,7 @@ impl Herder for StandaloneHerder {
                     }
                 }
             }
-            Ok(())
+            self.persist(&connectors)
         })
     }
 
@@ -476,7 +535,7 @@ impl Herder for StandaloneHerder {
             e.state = State::Stopped;
             e.trace = None;
             tracing::info!(connector = %name, "connector stopped");
-            Ok(())
+            self.persist(&connectors)
         })
     }
 

@@ -14,7 +14,8 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn sql(url: &str, script: &str) -> String {
+/// Runs a script; stdout then stderr, and whether it succeeded.
+fn run_sql(url: &str, script: &str) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_brook"))
         .env_remove("RUST_LOG")
         .env("COLUMNS", "120")
@@ -23,8 +24,13 @@ fn sql(url: &str, script: &str) -> String {
         .output()
         .unwrap();
     let (stdout, stderr) = (String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap());
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    stdout
+    (out.status.success(), format!("{stdout}{stderr}"))
+}
+
+fn sql(url: &str, script: &str) -> String {
+    let (ok, out) = run_sql(url, script);
+    assert!(ok, "{out}");
+    out
 }
 
 fn get(url: &str) -> serde_json::Value {
@@ -45,13 +51,14 @@ fn connector_statements_over_brook_server() {
         "CREATE SOURCE CONNECTOR lines WITH ('connector.class'='FileStreamSource', 'file'='{}', 'topic'='lines', {strings});",
         input.display()
     );
-    let mut out = sql(
+    let (ok, mut out) = run_sql(
         &server.url,
         &format!(
             "{create}\n{}\nCREATE SINK CONNECTOR bad WITH ('connector.class'='FileStreamSink', 'tasks.max'=0);",
             create.replace("CONNECTOR lines", "CONNECTOR IF NOT EXISTS lines")
         ),
     );
+    assert!(!ok, "an invalid connector fails the script: {out}");
 
     // The worker's REST API sees the connector the SQL created, running on this worker.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -84,7 +91,9 @@ fn connector_statements_over_brook_server() {
         assert!(Instant::now() < deadline, "the sink connector never copied the lines: {:?}", std::fs::read_to_string(&output));
         std::thread::sleep(Duration::from_millis(100));
     }
-    out.push_str(&sql(&server.url, "DROP CONNECTOR lines; DROP CONNECTOR IF EXISTS lines; DROP CONNECTOR lines;"));
+    let (ok, dropped) = run_sql(&server.url, "DROP CONNECTOR lines; DROP CONNECTOR IF EXISTS lines; DROP CONNECTOR lines;");
+    assert!(!ok, "dropping a missing connector fails: {dropped}");
+    out.push_str(&dropped);
     let out = out.replace(&dir.path().display().to_string(), "$DIR").replace(&connect, "$CONNECT");
     insta::assert_snapshot!(out);
 
