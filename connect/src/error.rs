@@ -43,6 +43,14 @@ pub enum Error {
         /// Its `message`.
         message: String,
     },
+    /// A failure worth retrying (Kafka's `RetriableException`): the worker retries it for
+    /// `errors.retry.timeout`.
+    #[error("{0}")]
+    Retriable(String),
+    /// A converter or transformation failed and `errors.tolerance` does not allow skipping the
+    /// record: the task fails (Kafka's `ConnectException("Tolerance exceeded in error handler")`).
+    #[error("Tolerance exceeded in error handler")]
+    ToleranceExceeded(#[source] Box<Error>),
     /// The broker refused a produce, fetch or commit.
     #[error(transparent)]
     Broker(#[from] brook_broker::Error),
@@ -56,7 +64,20 @@ impl Error {
             Error::AlreadyExists(_) | Error::Conflict(_) => 409,
             Error::BadRequest(_) | Error::Config(_) | Error::UnknownPlugin(_) => 400,
             Error::Rest { status, .. } => *status,
-            Error::Data(_) | Error::Io { .. } | Error::Broker(_) => 500,
+            Error::Data(_) | Error::Io { .. } | Error::Broker(_) | Error::Retriable(_) | Error::ToleranceExceeded(_) => 500,
+        }
+    }
+
+    /// The Java exception class Kafka would throw for this error, as the dead letter queue's
+    /// `__connect.errors.exception.class.name` header names it.
+    pub fn java_class(&self) -> &'static str {
+        match self {
+            Error::Data(_) => "org.apache.kafka.connect.errors.DataException",
+            Error::Config(_) => "org.apache.kafka.common.config.ConfigException",
+            Error::Retriable(_) => "org.apache.kafka.connect.errors.RetriableException",
+            Error::NotFound(_) => "org.apache.kafka.connect.errors.NotFoundException",
+            Error::Io { .. } => "java.io.IOException",
+            _ => "org.apache.kafka.connect.errors.ConnectException",
         }
     }
 

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use brook_broker::client::{Consumer, ConsumerConfig, Producer, ProducerConfig, ProducerRecord, TopicPartition};
+use brook_broker::client::{Consumer, ConsumerConfig, ConsumerRecord, Producer, ProducerConfig, ProducerRecord, TopicPartition};
 use brook_broker::Broker;
 use brook_common::OffsetReset;
 use parking_lot::Mutex;
@@ -26,9 +26,11 @@ use crate::connector::{Config, ConnectRecord, Connector, Header, SinkRecord, Sin
 use crate::data::{Schema, SchemaAndValue, SchemaType, Value};
 use crate::converter::{converter_by_class, Converter};
 use crate::error::{Error, Result};
+use crate::error_handling::{Errant, ErrorHandler, ErrorsConfig, Failure, Stage};
 use crate::herder::{ConfigInfos, ConnectorTaskId, State};
 use crate::offsets::{ConnectorOffsetReader, OffsetStore};
 use crate::plugins::Plugins;
+use crate::transforms::TransformationChain;
 
 /// How long an idle task waits before polling again. Default: 100 ms.
 const IDLE_POLL: Duration = Duration::from_millis(100);
@@ -196,6 +198,12 @@ impl Worker {
                 }
             }
         }
+        // The transformation chain as a whole (classes, predicates, their own keys).
+        if let Err(e) = TransformationChain::from_config(config) {
+            if let Some(v) = values.iter_mut().find(|v| v.name == "transforms") {
+                v.errors.push(e.to_string());
+            }
+        }
         // Keys of the definition, in its order, each with its value.
         let ordered: Vec<_> = def.keys().iter().map(|k| values.iter().find(|v| v.name == k.name).cloned().unwrap_or(crate::config::ConfigValue { name: k.name.clone(), value: config.get(&k.name).cloned(), errors: Vec::new() })).collect();
         let class = self.plugins.class_of(plugin).unwrap_or(plugin).to_owned();
@@ -240,11 +248,15 @@ impl Worker {
     }
 
     fn spawn_task(&self, connector: &Connector, id: &ConnectorTaskId, connector_config: &Config, task_config: &Config, signals: watch::Receiver<Signal>, status: Arc<Mutex<TaskStatus>>) -> Result<JoinHandle<()>> {
-        let (key, value) = converters(&self.props, connector_config)?;
+        let conv = converters(&self.props, connector_config)?;
+        let sink = matches!(connector, Connector::Sink(_));
+        let errors = ErrorHandler::new(ErrorsConfig::from_config(connector_config, sink)?, id.connector.clone(), id.task);
         let ctx = TaskCtx {
             id: id.clone(),
             broker: self.broker.clone(),
-            conv: Converters { key, value },
+            conv,
+            transforms: TransformationChain::from_config(connector_config)?,
+            errors,
             flush_every: self.flush_every,
             signals,
             status,
@@ -287,28 +299,43 @@ pub(crate) fn trace(e: &Error) -> String {
 
 /// The key and value converters of a connector: its own `key.converter` / `value.converter`
 /// override the worker's, with their `*.converter.` sub-keys.
-pub(crate) fn converters(worker: &Config, connector: &Config) -> Result<(Box<dyn Converter>, Box<dyn Converter>)> {
-    let make = |prefix: &str, is_key: bool| -> Result<Box<dyn Converter>> {
+fn converters(worker: &Config, connector: &Config) -> Result<Converters> {
+    let make = |prefix: &str, is_key: bool| -> Result<(Box<dyn Converter>, String)> {
         let source = if connector.contains_key(prefix) { connector } else { worker };
         let class = source.get(prefix).ok_or_else(|| Error::Config(format!("Missing required configuration \"{prefix}\"")))?;
         let mut c = converter_by_class(class)?;
         let sub = format!("{prefix}.");
         let config: Config = source.iter().filter_map(|(k, v)| k.strip_prefix(&sub).map(|k| (k.to_owned(), v.clone()))).collect();
         c.configure(&config, is_key)?;
-        Ok(c)
+        Ok((c, class.clone()))
     };
-    Ok((make("key.converter", true)?, make("value.converter", false)?))
+    let (key, key_class) = make("key.converter", true)?;
+    let (value, value_class) = make("value.converter", false)?;
+    Ok(Converters { key, value, key_class, value_class })
 }
 
+/// Checks the worker's converter keys.
+///
+/// # Errors
+/// An unknown converter class or a bad converter key.
+pub(crate) fn check_converters(worker: &Config) -> Result<()> {
+    converters(worker, &Config::new()).map(|_| ())
+}
+
+/// A task's converters with their class names (for the error reporters).
 struct Converters {
     key: Box<dyn Converter>,
     value: Box<dyn Converter>,
+    key_class: String,
+    value_class: String,
 }
 
 struct TaskCtx {
     id: ConnectorTaskId,
     broker: Broker,
     conv: Converters,
+    transforms: TransformationChain,
+    errors: ErrorHandler,
     flush_every: Duration,
     signals: watch::Receiver<Signal>,
     status: Arc<Mutex<TaskStatus>>,
@@ -393,7 +420,11 @@ async fn source_loop(ctx: &mut TaskCtx, task: &mut dyn SourceTask, offsets: &dyn
         if !records.is_empty() {
             let mut pending = Vec::with_capacity(records.len());
             for r in &records {
-                pending.push(producer.send(to_producer_record(&ctx.conv, &r.record)?));
+                // Transformed, then converted; a record a transformation dropped or a
+                // tolerated failure skipped is not produced, but its offset is stored.
+                if let Some(pr) = source_record(ctx, &r.record).await? {
+                    pending.push(producer.send(pr));
+                }
             }
             producer.flush();
             for p in pending {
@@ -419,14 +450,126 @@ async fn source_loop(ctx: &mut TaskCtx, task: &mut dyn SourceTask, offsets: &dyn
     }
 }
 
-fn to_producer_record(conv: &Converters, r: &ConnectRecord) -> Result<ProducerRecord> {
-    let key = conv.key.from_connect_data(&r.topic, &r.key)?;
-    let value = conv.value.from_connect_data(&r.topic, &r.value)?;
+/// Reports a failed stage: `Ok(())` when tolerated (the record is skipped), the task's error
+/// otherwise. Dead letter records are produced before this returns.
+async fn report(ctx: &TaskCtx, failure: Failure, errant: Errant<'_>, dlq: Option<&DeadLetterQueue>) -> Result<()> {
+    let mut records = Vec::new();
+    let verdict = ctx.errors.report(failure, errant, &mut records);
+    if let (Some(q), false) = (dlq, records.is_empty()) {
+        q.send(records).await;
+    }
+    verdict
+}
+
+/// A source record through the transformations and the converters (with error handling);
+/// `None`: dropped or skipped.
+async fn source_record(ctx: &mut TaskCtx, original: &ConnectRecord) -> Result<Option<ProducerRecord>> {
+    let mut class = String::new();
+    let chain = &ctx.transforms;
+    let transformed = ctx
+        .errors
+        .execute(Stage::Transformation, "", || {
+            chain.apply(original.clone(), None).map_err(|(c, e)| {
+                class = c;
+                e
+            })
+        })
+        .await;
+    let r = match transformed {
+        Ok(Some(r)) => r,
+        Ok(None) => return Ok(None),
+        Err(mut f) => {
+            f.class_name = class;
+            report(ctx, f, Errant::Source(original), None).await?;
+            return Ok(None);
+        }
+    };
+    let conv = &ctx.conv;
+    let key = match ctx.errors.execute(Stage::KeyConverter, &conv.key_class, || conv.key.from_connect_data(&r.topic, &r.key)).await {
+        Ok(k) => k,
+        Err(f) => return report(ctx, f, Errant::Source(original), None).await.map(|()| None),
+    };
+    let value = match ctx.errors.execute(Stage::ValueConverter, &conv.value_class, || conv.value.from_connect_data(&r.topic, &r.value)).await {
+        Ok(v) => v,
+        Err(f) => return report(ctx, f, Errant::Source(original), None).await.map(|()| None),
+    };
     let mut pr = ProducerRecord::new(r.topic.clone(), key, value);
     pr.partition = r.partition;
     pr.timestamp = r.timestamp;
     pr.headers = r.headers.iter().map(header_to_kafka).collect();
-    Ok(pr)
+    Ok(Some(pr))
+}
+
+/// A sink task's dead letter queue: its producer and topic (created with one partition when
+/// missing, as Kafka's `DeadLetterQueueReporter` does).
+struct DeadLetterQueue {
+    producer: Producer,
+}
+
+impl DeadLetterQueue {
+    fn open(ctx: &TaskCtx) -> Result<Option<DeadLetterQueue>> {
+        let Some(topic) = &ctx.errors.config().dlq_topic else { return Ok(None) };
+        match ctx.broker.create_topic(topic, 1, BTreeMap::new()) {
+            Ok(()) => tracing::info!(connector = %ctx.id.connector, topic = %topic, "created the dead letter queue topic"),
+            Err(brook_broker::Error::TopicAlreadyExists(_)) => {}
+            Err(e) => return Err(Error::Config(format!("Could not initialize dead letter queue with topic={topic}: {e}"))),
+        }
+        let mut pc = ProducerConfig::default();
+        pc.client_id = format!("connector-dlq-producer-{}-{}", ctx.id.connector, ctx.id.task);
+        Ok(Some(DeadLetterQueue { producer: Producer::new(ctx.broker.clone(), pc)? }))
+    }
+
+    /// Produces and waits; a failed send is logged, as Kafka's reporter does.
+    async fn send(&self, records: Vec<ProducerRecord>) {
+        let pending: Vec<_> = records.into_iter().map(|r| self.producer.send(r)).collect();
+        self.producer.flush();
+        for p in pending {
+            if let Err(e) = p.await {
+                tracing::error!(error = %e, "Could not produce message to dead letter queue");
+            }
+        }
+    }
+}
+
+/// A consumed record through the converters and the transformations (with error handling);
+/// `None`: dropped or skipped (and sent to the dead letter queue if there is one).
+async fn sink_record(ctx: &mut TaskCtx, r: &ConsumerRecord, dlq: Option<&DeadLetterQueue>) -> Result<Option<SinkRecord>> {
+    let conv = &ctx.conv;
+    let key = match ctx.errors.execute(Stage::KeyConverter, &conv.key_class, || conv.key.to_connect_data(&r.topic, r.key.as_deref())).await {
+        Ok(k) => k,
+        Err(f) => return report(ctx, f, Errant::Consumed(r), dlq).await.map(|()| None),
+    };
+    let value = match ctx.errors.execute(Stage::ValueConverter, &conv.value_class, || conv.value.to_connect_data(&r.topic, r.value.as_deref())).await {
+        Ok(v) => v,
+        Err(f) => return report(ctx, f, Errant::Consumed(r), dlq).await.map(|()| None),
+    };
+    let record = ConnectRecord {
+        topic: r.topic.clone(),
+        partition: Some(r.partition),
+        key,
+        value,
+        timestamp: Some(r.timestamp),
+        headers: r.headers.iter().map(header_from_kafka).collect(),
+    };
+    let mut class = String::new();
+    let chain = &ctx.transforms;
+    let transformed = ctx
+        .errors
+        .execute(Stage::Transformation, "", || {
+            chain.apply(record.clone(), Some(r.offset)).map_err(|(c, e)| {
+                class = c;
+                e
+            })
+        })
+        .await;
+    match transformed {
+        Ok(Some(record)) => Ok(Some(SinkRecord { kafka_offset: r.offset, record })),
+        Ok(None) => Ok(None),
+        Err(mut f) => {
+            f.class_name = class;
+            report(ctx, f, Errant::Consumed(r), dlq).await.map(|()| None)
+        }
+    }
 }
 
 async fn run_sink(mut ctx: TaskCtx, mut task: Box<dyn SinkTask>, topics: Vec<String>) {
@@ -448,6 +591,7 @@ async fn sink_loop(ctx: &mut TaskCtx, task: &mut dyn SinkTask, consumer: &mut Co
     let mut committed = next.clone();
     let mut last_flush = Instant::now();
     consumer.subscribe(&topic_refs, None)?;
+    let dlq = DeadLetterQueue::open(ctx)?;
     let mut paused = false;
     loop {
         let signal = ctx.signal();
@@ -465,23 +609,15 @@ async fn sink_loop(ctx: &mut TaskCtx, task: &mut dyn SinkTask, consumer: &mut Co
         if !polled.is_empty() {
             let mut batch = Vec::with_capacity(polled.len());
             for r in polled {
-                let key = ctx.conv.key.to_connect_data(&r.topic, r.key.as_deref())?;
-                let value = ctx.conv.value.to_connect_data(&r.topic, r.value.as_deref())?;
                 next.insert((r.topic.clone(), r.partition), r.offset + 1);
                 ctx.record_topic(&r.topic);
-                batch.push(SinkRecord {
-                    kafka_offset: r.offset,
-                    record: ConnectRecord {
-                        topic: r.topic,
-                        partition: Some(r.partition),
-                        key,
-                        value,
-                        timestamp: Some(r.timestamp),
-                        headers: r.headers.iter().map(header_from_kafka).collect(),
-                    },
-                });
+                if let Some(record) = sink_record(ctx, &r, dlq.as_ref()).await? {
+                    batch.push(record);
+                }
             }
-            task.put(batch)?;
+            if !batch.is_empty() {
+                task.put(batch)?;
+            }
         }
         let stopping = ctx.signal() == Signal::Shutdown;
         if (stopping || pause || last_flush.elapsed() >= ctx.flush_every) && next != committed {

@@ -5,3 +5,4 @@ mod converters;
 mod herder;
 mod rest;
 mod standalone;
+mod transforms;
