@@ -2,7 +2,6 @@
 
 use super::ast::*;
 use super::{parse, parse_expression};
-use crate::Error;
 
 fn one(sql: &str) -> Statement {
     let mut v = parse(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
