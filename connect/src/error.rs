@@ -22,6 +22,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A database the connector reads or writes failed (PostgreSQL's message).
+    #[error("{0}")]
+    Database(String),
     /// No such connector, task or plugin (HTTP 404).
     #[error("{0}")]
     NotFound(String),
@@ -64,7 +67,7 @@ impl Error {
             Error::AlreadyExists(_) | Error::Conflict(_) => 409,
             Error::BadRequest(_) | Error::Config(_) | Error::UnknownPlugin(_) => 400,
             Error::Rest { status, .. } => *status,
-            Error::Data(_) | Error::Io { .. } | Error::Broker(_) | Error::Retriable(_) | Error::ToleranceExceeded(_) => 500,
+            Error::Data(_) | Error::Io { .. } | Error::Database(_) | Error::Broker(_) | Error::Retriable(_) | Error::ToleranceExceeded(_) => 500,
         }
     }
 

@@ -1,8 +1,12 @@
 //! brook-connect integration tests: converters (golden envelopes), plugins, FileStream
-//! connectors through the standalone worker over a real embedded broker and real files.
+//! connectors through the standalone worker over a real embedded broker and real files, the
+//! PostgreSQL connectors against a real PostgreSQL server.
 
 mod converters;
+mod avro;
+mod datagen;
 mod herder;
+mod postgres;
 mod rest;
 mod standalone;
 mod transforms;
