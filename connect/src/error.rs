@@ -25,6 +25,9 @@ pub enum Error {
     /// The broker refused a produce, fetch or commit.
     #[error(transparent)]
     Broker(#[from] brook_broker::Error),
+    /// A client of the worker's seam (embedded or Kafka) failed.
+    #[error(transparent)]
+    Client(#[from] brook_processor_api::Error),
 }
 
 impl Error {

@@ -24,9 +24,11 @@ pub mod file;
 pub mod offsets;
 pub mod plugins;
 pub mod standalone;
+pub mod worker;
 
 pub use connector::{Config, ConnectRecord, Connector, OffsetReader, SinkConnector, SinkRecord, SinkTask, SourceConnector, SourceRecord, SourceTask};
 pub use data::{Schema, SchemaAndValue, SchemaType, Struct, Value};
 pub use error::{Error, Result};
 pub use plugins::Plugins;
 pub use standalone::{StandaloneWorker, WorkerConfig};
+pub use worker::Clients;

@@ -1,31 +1,24 @@
 //! The standalone worker (Kafka's `connect-standalone.sh`): one process runs the connectors
-//! named in `.properties` files against the embedded broker, through the broker's public
-//! [`Producer`] and [`Consumer`]. Source offsets go to `offset.storage.file.filename` every
+//! named in `.properties` files against the embedded broker or a Kafka-protocol cluster
+//! ([`Clients`]). Source offsets go to `offset.storage.file.filename` every
 //! `offset.flush.interval.ms` and on stop; sink tasks commit their consumer group
 //! `connect-<name>` at the same interval and on stop, after the task flushed.
 //!
-//! Each task runs as a tokio task; the connector's synchronous calls (file reads and writes)
-//! run on it directly.
+//! Each task runs on its own OS thread (`worker/`).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use brook_broker::client::{Consumer, ConsumerConfig, Producer, ProducerConfig, ProducerRecord, TopicPartition};
 use brook_broker::Broker;
-use brook_common::OffsetReset;
 use parking_lot::Mutex;
 use tokio::sync::watch;
 
-use crate::connector::{Config, ConnectRecord, Connector, SinkRecord, SinkTask, SourceTask};
-use crate::converter::{converter_by_class, Converter};
+use crate::connector::{Config, Connector, SinkTask, SourceTask};
 use crate::error::{Error, Result};
 use crate::offsets::FileOffsetStore;
 use crate::plugins::Plugins;
-
-/// How long an idle task waits before polling again. Default: 100 ms.
-const IDLE_POLL: Duration = Duration::from_millis(100);
+use crate::worker::{converters, run_sink, run_source, Clients, SourceOffsetWriter, StopSignal, TaskCtx, TaskThread};
 
 /// Parses a `.properties` file with the broker's reader (`key=value`, `#` and `!` comments,
 /// whitespace around keys and values trimmed); `origin` names the file in errors.
@@ -88,38 +81,31 @@ impl WorkerConfig {
     }
 }
 
-/// The key and value converters of a connector: its own `key.converter` / `value.converter`
-/// override the worker's, with their `*.converter.` sub-keys.
-fn converters(worker: &Config, connector: &Config) -> Result<(Box<dyn Converter>, Box<dyn Converter>)> {
-    let make = |prefix: &str, is_key: bool| -> Result<Box<dyn Converter>> {
-        let source = if connector.contains_key(prefix) { connector } else { worker };
-        let class = source.get(prefix).ok_or_else(|| Error::Config(format!("Missing required configuration \"{prefix}\"")))?;
-        let mut c = converter_by_class(class)?;
-        let sub = format!("{prefix}.");
-        let config: Config = source.iter().filter_map(|(k, v)| k.strip_prefix(&sub).map(|k| (k.to_owned(), v.clone()))).collect();
-        c.configure(&config, is_key)?;
-        Ok(c)
-    };
-    Ok((make("key.converter", true)?, make("value.converter", false)?))
-}
-
-/// The standalone worker over an embedded broker.
+/// The standalone worker.
 #[derive(Debug)]
 pub struct StandaloneWorker {
-    broker: Broker,
+    clients: Clients,
     config: WorkerConfig,
     plugins: Plugins,
     offsets: Arc<Mutex<FileOffsetStore>>,
 }
 
 impl StandaloneWorker {
-    /// A worker over `broker`; loads the offsets file.
+    /// A worker over the embedded `broker`; loads the offsets file.
     ///
     /// # Errors
     /// An unreadable offsets file.
     pub fn new(broker: Broker, config: WorkerConfig, plugins: Plugins) -> Result<StandaloneWorker> {
+        StandaloneWorker::with_clients(Clients::embedded(broker)?, config, plugins)
+    }
+
+    /// A worker over `clients` (the embedded broker or a cluster); loads the offsets file.
+    ///
+    /// # Errors
+    /// An unreadable offsets file.
+    pub fn with_clients(clients: Clients, config: WorkerConfig, plugins: Plugins) -> Result<StandaloneWorker> {
         let offsets = FileOffsetStore::open(&config.offset_file)?;
-        Ok(StandaloneWorker { broker, config, plugins, offsets: Arc::new(Mutex::new(offsets)) })
+        Ok(StandaloneWorker { clients, config, plugins, offsets: Arc::new(Mutex::new(offsets)) })
     }
 
     /// Starts every connector (each a `.properties` map with `name`, `connector.class`,
@@ -129,7 +115,8 @@ impl StandaloneWorker {
     /// # Errors
     /// A connector that does not start (unknown class, bad config) stops the worker before any
     /// task runs; the first task that failed otherwise.
-    pub async fn run(self, connectors: Vec<Config>, stop: watch::Receiver<bool>) -> Result<()> {
+    pub async fn run(self, connectors: Vec<Config>, mut stop: watch::Receiver<bool>) -> Result<()> {
+        let signal = StopSignal::default();
         let mut ready = Vec::new();
         let mut started = Vec::new();
         let mut names = std::collections::BTreeSet::new();
@@ -155,9 +142,8 @@ impl StandaloneWorker {
                 }
             };
             for (i, task_config) in configs.into_iter().take(max_tasks).enumerate() {
-                let (key_conv, value_conv) = converters(&self.config.props, &props)?;
-                let conv = Converters { key: key_conv, value: value_conv };
-                let ctx = TaskCtx { name: name.clone(), id: i, broker: self.broker.clone(), conv, flush_every: self.config.offset_flush_interval, stop: stop.clone() };
+                let conv = converters(&self.config.props, &props)?;
+                let ctx = TaskCtx { name: name.clone(), id: i, clients: self.clients.clone(), conv, flush_every: self.config.offset_flush_interval, stop: signal.clone() };
                 match &connector {
                     Connector::Source(c) => {
                         let mut task = c.task();
@@ -180,16 +166,35 @@ impl StandaloneWorker {
         }
         // Every connector and task started: only now run them, so a bad connector config
         // leaves nothing running.
-        let tasks: Vec<_> = ready
-            .into_iter()
-            .map(|r| match r {
-                Ready::Source(ctx, task) => tokio::spawn(run_source(ctx, task, self.offsets.clone())),
-                Ready::Sink(ctx, task, topics) => tokio::spawn(run_sink(ctx, task, topics)),
+        let mut threads = Vec::new();
+        for r in ready {
+            let t = match r {
+                Ready::Source(ctx, task) => {
+                    let offsets = Box::new(FileOffsets { store: self.offsets.clone(), connector: ctx.name.clone() });
+                    TaskThread::spawn(&ctx.name.clone(), ctx.id, signal.clone(), move || run_source(ctx, task, offsets))
+                }
+                Ready::Sink(ctx, task, topics) => TaskThread::spawn(&ctx.name.clone(), ctx.id, signal.clone(), move || run_sink(ctx, task, topics)),
+            };
+            match t {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    signal.stop();
+                    return Err(e);
+                }
+            }
+        }
+        let stopper = {
+            let signal = signal.clone();
+            tokio::spawn(async move {
+                let _ = stop.wait_for(|s| *s).await;
+                signal.stop();
             })
-            .collect();
+        };
+        // A task that fails stops only itself, as in Kafka; the worker runs until told to stop.
+        let joined = tokio::task::spawn_blocking(move || threads.into_iter().map(TaskThread::join).collect::<Vec<_>>()).await;
+        stopper.abort();
         let mut first_err = None;
-        for t in tasks {
-            let r = t.await.unwrap_or_else(|e| Err(Error::Config(format!("a connector task panicked: {e}"))));
+        for r in joined.map_err(|e| Error::Config(format!("joining the task threads: {e}")))? {
             if let Err(e) = r {
                 first_err.get_or_insert(e);
             }
@@ -211,130 +216,18 @@ enum Ready {
     Sink(TaskCtx, Box<dyn SinkTask>, Vec<String>),
 }
 
-struct Converters {
-    key: Box<dyn Converter>,
-    value: Box<dyn Converter>,
+/// A source connector's offsets in the worker's offsets file.
+struct FileOffsets {
+    store: Arc<Mutex<FileOffsetStore>>,
+    connector: String,
 }
 
-struct TaskCtx {
-    name: String,
-    id: usize,
-    broker: Broker,
-    conv: Converters,
-    flush_every: Duration,
-    stop: watch::Receiver<bool>,
-}
+impl SourceOffsetWriter for FileOffsets {
+    fn set(&mut self, partition: &serde_json::Value, offset: serde_json::Value) {
+        self.store.lock().set(&self.connector, partition, offset);
+    }
 
-impl TaskCtx {
-    /// Waits up to `d`; true once the worker is stopping.
-    async fn idle(&mut self, d: Duration) -> bool {
-        if *self.stop.borrow() {
-            return true;
-        }
-        let _ = tokio::time::timeout(d, self.stop.changed()).await;
-        *self.stop.borrow()
+    fn flush(&mut self) -> Result<()> {
+        self.store.lock().flush()
     }
-}
-
-async fn run_source(mut ctx: TaskCtx, mut task: Box<dyn SourceTask>, offsets: Arc<Mutex<FileOffsetStore>>) -> Result<()> {
-    let mut pc = ProducerConfig::default();
-    pc.client_id = format!("connector-producer-{}-{}", ctx.name, ctx.id);
-    let producer = Producer::new(ctx.broker.clone(), pc)?;
-    let mut last_flush = Instant::now();
-    let result = async {
-        loop {
-            let records = task.poll()?;
-            if !records.is_empty() {
-                let mut pending = Vec::with_capacity(records.len());
-                for r in &records {
-                    pending.push(producer.send(to_producer_record(&ctx.conv, &r.record)?));
-                }
-                producer.flush();
-                for p in pending {
-                    p.await?;
-                }
-                let mut store = offsets.lock();
-                for r in &records {
-                    store.set(&ctx.name, &r.source_partition, r.source_offset.clone());
-                }
-            }
-            let stopping = if records.is_empty() { ctx.idle(IDLE_POLL).await } else { *ctx.stop.borrow() };
-            if stopping || last_flush.elapsed() >= ctx.flush_every {
-                offsets.lock().flush()?;
-                task.commit()?;
-                last_flush = Instant::now();
-            }
-            if stopping {
-                return Ok(());
-            }
-        }
-    }
-    .await;
-    task.stop();
-    match &result {
-        Ok(()) => tracing::info!(connector = %ctx.name, task = ctx.id, "source task stopped"),
-        Err(e) => tracing::error!(connector = %ctx.name, task = ctx.id, error = %e, "source task failed"),
-    }
-    result
-}
-
-fn to_producer_record(conv: &Converters, r: &ConnectRecord) -> Result<ProducerRecord> {
-    let key = conv.key.from_connect_data(&r.topic, &r.key)?;
-    let value = conv.value.from_connect_data(&r.topic, &r.value)?;
-    let mut pr = ProducerRecord::new(r.topic.clone(), key, value);
-    pr.partition = r.partition;
-    pr.timestamp = r.timestamp;
-    Ok(pr)
-}
-
-async fn run_sink(ctx: TaskCtx, mut task: Box<dyn SinkTask>, topics: Vec<String>) -> Result<()> {
-    let mut cc = ConsumerConfig::with_group(format!("connect-{}", ctx.name));
-    cc.client_id = format!("connector-consumer-{}-{}", ctx.name, ctx.id);
-    cc.auto_offset_reset = OffsetReset::Earliest;
-    cc.enable_auto_commit = false;
-    let mut consumer = Consumer::new(ctx.broker.clone(), cc);
-    let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
-    // Next offset to commit per partition.
-    let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
-    let mut committed = next.clone();
-    let mut last_flush = Instant::now();
-    let result = async {
-        consumer.subscribe(&topic_refs, None)?;
-        loop {
-            let polled = consumer.poll(IDLE_POLL).await?;
-            if !polled.is_empty() {
-                let mut batch = Vec::with_capacity(polled.len());
-                for r in polled {
-                    let key = ctx.conv.key.to_connect_data(&r.topic, r.key.as_deref())?;
-                    let value = ctx.conv.value.to_connect_data(&r.topic, r.value.as_deref())?;
-                    next.insert((r.topic.clone(), r.partition), r.offset + 1);
-                    batch.push(SinkRecord {
-                        kafka_offset: r.offset,
-                        record: ConnectRecord { topic: r.topic, partition: Some(r.partition), key, value, timestamp: Some(r.timestamp) },
-                    });
-                }
-                task.put(batch)?;
-            }
-            let stopping = *ctx.stop.borrow();
-            if (stopping || last_flush.elapsed() >= ctx.flush_every) && next != committed {
-                task.flush(&next)?;
-                let offsets: BTreeMap<TopicPartition, i64> =
-                    next.iter().map(|((t, p), o)| (TopicPartition { topic: t.clone(), partition: *p }, *o)).collect();
-                consumer.commit_offsets(&offsets)?;
-                committed = next.clone();
-                last_flush = Instant::now();
-            }
-            if stopping {
-                return Ok(());
-            }
-        }
-    }
-    .await;
-    task.stop();
-    consumer.close().await;
-    match &result {
-        Ok(()) => tracing::info!(connector = %ctx.name, task = ctx.id, "sink task stopped"),
-        Err(e) => tracing::error!(connector = %ctx.name, task = ctx.id, error = %e, "sink task failed"),
-    }
-    result
 }
