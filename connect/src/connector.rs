@@ -16,8 +16,19 @@ use crate::error::Result;
 /// A connector's or task's configuration: Kafka's `Map<String, String>`.
 pub type Config = BTreeMap<String, String>;
 
+/// A record header in Connect's form (Kafka's `org.apache.kafka.connect.header.Header`): a key
+/// and a value with its schema. The worker reads a header's bytes as an optional string when
+/// they are UTF-8, else as bytes, and writes strings as UTF-8 (docs/connect.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    /// The header's key.
+    pub key: String,
+    /// The header's value (`Value::Null`: Kafka's null header).
+    pub value: SchemaAndValue,
+}
+
 /// A record in Connect's form: topic, partition (`None`: the producer's partitioner decides),
-/// key and value with their schemas, timestamp.
+/// key and value with their schemas, timestamp, headers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectRecord {
     /// The topic.
@@ -30,6 +41,15 @@ pub struct ConnectRecord {
     pub value: SchemaAndValue,
     /// The timestamp in ms, if any.
     pub timestamp: Option<i64>,
+    /// The headers, in order (a key may repeat).
+    pub headers: Vec<Header>,
+}
+
+impl ConnectRecord {
+    /// A record of `topic` with `key` and `value`, no fixed partition, no timestamp, no headers.
+    pub fn new(topic: impl Into<String>, key: SchemaAndValue, value: SchemaAndValue) -> ConnectRecord {
+        ConnectRecord { topic: topic.into(), partition: None, key, value, timestamp: None, headers: Vec::new() }
+    }
 }
 
 /// What a source task produces: a record plus where it came from (`source_partition`, e.g.

@@ -289,6 +289,10 @@ fn schema_out(s: &Schema) -> Out {
     if let Some(d) = &s.doc {
         m.push(("doc".into(), Out::Scalar(Json::String(d.clone()))));
     }
+    if !s.parameters.is_empty() {
+        let params = s.parameters.iter().map(|(k, v)| (k.clone(), Out::Scalar(Json::String(v.clone())))).collect();
+        m.push(("parameters".into(), Out::Obj(params)));
+    }
     Out::Obj(m)
 }
 
@@ -305,6 +309,9 @@ pub fn schema_from_json(j: &Json) -> Result<Schema> {
     s.name = j.get("name").and_then(Json::as_str).map(str::to_owned);
     s.version = j.get("version").and_then(Json::as_i64).and_then(|v| i32::try_from(v).ok());
     s.doc = j.get("doc").and_then(Json::as_str).map(str::to_owned);
+    if let Some(params) = j.get("parameters").and_then(Json::as_object) {
+        s.parameters = params.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect();
+    }
     match t {
         SchemaType::Array => {
             let items = j.get("items").ok_or_else(|| bad("array schema did not specify the element type"))?;

@@ -2,6 +2,7 @@
 //! dynamic [`Value`] it describes, [`Struct`] included. Logical types (Decimal, Date, ...) are
 //! named schemas over their primitive type, as in Kafka; nothing here interprets them yet.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// The type of a schema (Kafka's `Schema.Type`).
@@ -101,12 +102,15 @@ pub struct Schema {
     pub key_schema: Option<Box<Schema>>,
     /// Struct fields, in order.
     pub fields: Vec<Field>,
+    /// Schema parameters (Kafka's `Schema.parameters()`: `scale` of a Decimal, the Avro
+    /// converter's `connect.record.doc`, ...), sorted by key.
+    pub parameters: BTreeMap<String, String>,
 }
 
 impl Schema {
     /// A required schema of a primitive type.
     pub fn of(schema_type: SchemaType) -> Schema {
-        Schema { schema_type, optional: false, name: None, version: None, doc: None, value_schema: None, key_schema: None, fields: Vec::new() }
+        Schema { schema_type, optional: false, name: None, version: None, doc: None, value_schema: None, key_schema: None, fields: Vec::new(), parameters: BTreeMap::new() }
     }
 
     /// `Schema.STRING_SCHEMA`.

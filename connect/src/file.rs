@@ -135,6 +135,7 @@ impl SourceTask for FileStreamSourceTask {
                         key: SchemaAndValue::null(),
                         value: SchemaAndValue { schema: Some(Schema::string()), value: Value::String(text) },
                         timestamp: None,
+                        headers: Vec::new(),
                     },
                 });
             }

@@ -19,8 +19,9 @@ use brook_processor_api::runtime::{
 use brook_processor_api::InputRecord;
 use parking_lot::{Condvar, Mutex};
 
-use crate::connector::Config;
+use crate::connector::{Config, Header};
 use crate::converter::{converter_by_class, Converter};
+use crate::data::{Schema, SchemaAndValue, SchemaType, Value};
 use crate::error::{Error, Result};
 
 mod sink;
@@ -249,4 +250,27 @@ impl TaskThread {
     pub(crate) fn join(self) -> Result<()> {
         self.handle.join().unwrap_or_else(|_| Err(Error::Config("a connector task panicked".into())))
     }
+}
+
+/// A Kafka header as Connect's: UTF-8 bytes as an optional string, other bytes as bytes, null as
+/// null (the string part of Kafka's `SimpleHeaderConverter`; numbers stay strings).
+pub(crate) fn header_from_kafka(h: &brook_common::record::Header) -> Header {
+    let value = match &h.value {
+        None => SchemaAndValue { schema: None, value: Value::Null },
+        Some(b) => match std::str::from_utf8(b) {
+            Ok(s) => SchemaAndValue { schema: Some(Schema::optional_string()), value: Value::String(s.to_owned()) },
+            Err(_) => SchemaAndValue { schema: Some(Schema::of(SchemaType::Bytes).optional()), value: Value::Bytes(b.to_vec()) },
+        },
+    };
+    Header { key: h.key.clone(), value }
+}
+
+/// A Connect header as Kafka's: bytes as they are, null as null, anything else its `toString()`.
+pub(crate) fn header_to_kafka(h: &Header) -> brook_common::record::Header {
+    let value = match &h.value.value {
+        Value::Null => None,
+        Value::Bytes(b) => Some(bytes::Bytes::from(b.clone())),
+        v => Some(bytes::Bytes::from(v.to_string())),
+    };
+    brook_common::record::Header { key: h.key.clone(), value }
 }

@@ -11,7 +11,7 @@ use std::time::Instant;
 use brook_processor_api::runtime::{GroupMetadata, OffsetCommitFn, RebalanceHandler};
 use parking_lot::Mutex;
 
-use super::{TaskCtx, IDLE_POLL};
+use super::{header_from_kafka, TaskCtx, IDLE_POLL};
 use crate::connector::{ConnectRecord, SinkRecord, SinkTask};
 use crate::error::Result;
 
@@ -79,7 +79,14 @@ pub(crate) fn run_sink(ctx: TaskCtx, task: Box<dyn SinkTask>, topics: Vec<String
                     s.next.insert((r.topic.to_string(), r.partition), r.offset + 1);
                     batch.push(SinkRecord {
                         kafka_offset: r.offset,
-                        record: ConnectRecord { topic: r.topic.to_string(), partition: Some(r.partition), key, value, timestamp: Some(r.timestamp) },
+                        record: ConnectRecord {
+                            topic: r.topic.to_string(),
+                            partition: Some(r.partition),
+                            key,
+                            value,
+                            timestamp: Some(r.timestamp),
+                            headers: r.headers.iter().map(header_from_kafka).collect(),
+                        },
                     });
                 }
                 s.task.put(batch)?;

@@ -9,7 +9,7 @@ use std::time::Instant;
 use brook_processor_api::OutputRecord;
 use serde_json::Value as Json;
 
-use super::{Converters, TaskCtx, IDLE_POLL};
+use super::{header_to_kafka, Converters, TaskCtx, IDLE_POLL};
 use crate::connector::{ConnectRecord, SourceTask};
 use crate::error::Result;
 
@@ -77,7 +77,7 @@ fn to_output(conv: &Converters, r: &ConnectRecord, topics: &mut Vec<Arc<str>>) -
         key: key.map(Into::into),
         value: value.map(Into::into),
         timestamp: r.timestamp.unwrap_or_else(now_ms),
-        headers: Vec::new(),
+        headers: r.headers.iter().map(header_to_kafka).collect(),
     })
 }
 
