@@ -71,7 +71,7 @@ async fn standalone(a: StandaloneArgs) -> anyhow::Result<()> {
     let connectors = a.connectors.iter().map(|p| read_properties(p)).collect::<Result<Vec<_>, _>>()?;
     let bootstrap = wc.bootstrap_servers.clone().unwrap_or_else(|| "localhost:9092".into());
     let clients = Clients::kafka(&bootstrap, &client_props(&wc.props));
-    let worker = StandaloneWorker::with_clients(clients, wc, brook_connect::Plugins::default())?;
+    let worker = StandaloneWorker::with_clients(clients, wc, brook_connect::Plugins::default(), "localhost:8083")?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut work = tokio::spawn(worker.run(connectors, stopped));
     tracing::info!(%bootstrap, "Kafka Connect standalone worker started");

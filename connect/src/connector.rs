@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
+use crate::config::{ConfigDef, ConfigValue};
 use crate::data::SchemaAndValue;
 use crate::error::Result;
 
@@ -92,6 +93,16 @@ pub trait SourceConnector: Send {
     fn task_configs(&self, max_tasks: usize) -> Vec<Config>;
     /// A new task of this connector.
     fn task(&self) -> Box<dyn SourceTask>;
+    /// The connector's own keys (the framework adds `name`, `connector.class`, `tasks.max`,
+    /// ...), for `PUT /connector-plugins/{plugin}/config/validate`.
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new()
+    }
+    /// Checks a config key by key without starting (Kafka's `Connector.validate`). Default:
+    /// [`ConfigDef::validate`] of [`config_def`](Self::config_def).
+    fn validate(&self, config: &Config) -> Vec<ConfigValue> {
+        self.config_def().validate(config)
+    }
     /// Stops the connector.
     fn stop(&mut self) {}
     /// The connector's version.
@@ -131,6 +142,16 @@ pub trait SinkConnector: Send {
     fn task_configs(&self, max_tasks: usize) -> Vec<Config>;
     /// A new task of this connector.
     fn task(&self) -> Box<dyn SinkTask>;
+    /// The connector's own keys (the framework adds `name`, `connector.class`, `tasks.max`,
+    /// ...), for `PUT /connector-plugins/{plugin}/config/validate`.
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new()
+    }
+    /// Checks a config key by key without starting (Kafka's `Connector.validate`). Default:
+    /// [`ConfigDef::validate`] of [`config_def`](Self::config_def).
+    fn validate(&self, config: &Config) -> Vec<ConfigValue> {
+        self.config_def().validate(config)
+    }
     /// Stops the connector.
     fn stop(&mut self) {}
     /// The connector's version.
@@ -167,6 +188,67 @@ pub enum Connector {
     Source(Box<dyn SourceConnector>),
     /// A sink connector.
     Sink(Box<dyn SinkConnector>),
+}
+
+impl Connector {
+    /// Source or sink.
+    pub fn kind(&self) -> crate::herder::ConnectorType {
+        match self {
+            Connector::Source(_) => crate::herder::ConnectorType::Source,
+            Connector::Sink(_) => crate::herder::ConnectorType::Sink,
+        }
+    }
+
+    /// The connector's version.
+    pub fn version(&self) -> String {
+        match self {
+            Connector::Source(c) => c.version(),
+            Connector::Sink(c) => c.version(),
+        }
+    }
+
+    /// The connector's own keys.
+    pub fn config_def(&self) -> ConfigDef {
+        match self {
+            Connector::Source(c) => c.config_def(),
+            Connector::Sink(c) => c.config_def(),
+        }
+    }
+
+    /// Checks `config` against the connector's own keys.
+    pub fn validate(&self, config: &Config) -> Vec<ConfigValue> {
+        match self {
+            Connector::Source(c) => c.validate(config),
+            Connector::Sink(c) => c.validate(config),
+        }
+    }
+
+    /// Starts the connector and returns at most `max_tasks` task configs.
+    ///
+    /// # Errors
+    /// The connector's own (a bad config).
+    pub fn start(&mut self, config: &Config, max_tasks: usize) -> Result<Vec<Config>> {
+        let mut configs = match self {
+            Connector::Source(c) => {
+                c.start(config)?;
+                c.task_configs(max_tasks)
+            }
+            Connector::Sink(c) => {
+                c.start(config)?;
+                c.task_configs(max_tasks)
+            }
+        };
+        configs.truncate(max_tasks);
+        Ok(configs)
+    }
+
+    /// Stops the connector.
+    pub fn stop(&mut self) {
+        match self {
+            Connector::Source(c) => c.stop(),
+            Connector::Sink(c) => c.stop(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Connector {

@@ -22,6 +22,19 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// No such connector, task or plugin (HTTP 404).
+    #[error("{0}")]
+    NotFound(String),
+    /// A connector of this name exists already (HTTP 409).
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// A request the herder refuses as it stands (HTTP 400): an invalid connector config, offsets
+    /// altered while the connector runs.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A request that cannot be served now, e.g. during a rebalance (HTTP 409).
+    #[error("{0}")]
+    Conflict(String),
     /// The broker refused a produce, fetch or commit.
     #[error(transparent)]
     Broker(#[from] brook_broker::Error),
@@ -31,6 +44,16 @@ pub enum Error {
 }
 
 impl Error {
+    /// The HTTP status Connect's REST API answers this error with.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Error::NotFound(_) | Error::UnknownPlugin(_) => 404,
+            Error::AlreadyExists(_) | Error::Conflict(_) => 409,
+            Error::BadRequest(_) | Error::Config(_) => 400,
+            Error::Data(_) | Error::Io { .. } | Error::Broker(_) | Error::Client(_) => 500,
+        }
+    }
+
     pub(crate) fn io(path: impl std::fmt::Display, source: std::io::Error) -> Error {
         Error::Io { path: path.to_string(), source }
     }

@@ -10,6 +10,7 @@ use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 
 use serde_json::json;
 
+use crate::config::{non_empty_string, ConfigDef, ConfigType, Importance};
 use crate::connector::{Config, ConnectRecord, OffsetReader, SinkConnector, SinkRecord, SinkTask, SourceConnector, SourceRecord, SourceTask};
 use crate::data::{Schema, SchemaAndValue, Value};
 use crate::error::{Error, Result};
@@ -20,6 +21,16 @@ fn required<'a>(config: &'a Config, connector: &str, key: &str) -> Result<&'a st
     match config.get(key).map(|v| v.trim()) {
         Some(v) if !v.is_empty() => Ok(v),
         _ => Err(Error::Config(format!("Missing required configuration \"{key}\" for {connector}"))),
+    }
+}
+
+/// The `topic` validator of the source: exactly one topic.
+fn single_topic(v: &str) -> std::result::Result<(), String> {
+    let n = v.split(',').filter(|t| !t.trim().is_empty()).count();
+    if n == 1 {
+        Ok(())
+    } else {
+        Err("'topic' in FileStreamSourceConnector configuration requires definition of a single topic".into())
     }
 }
 
@@ -52,6 +63,16 @@ impl SourceConnector for FileStreamSourceConnector {
 
     fn task(&self) -> Box<dyn SourceTask> {
         Box::<FileStreamSourceTask>::default()
+    }
+
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new()
+            .define("file", ConfigType::String, None, Importance::High, "Source filename (Brook requires it; Kafka reads stdin without it).")
+            .validated(non_empty_string)
+            .define("topic", ConfigType::List, None, Importance::High, "The topic to publish data to")
+            .validated(single_topic)
+            .define("batch.size", ConfigType::Int, Some("2000"), Importance::Low, "The maximum number of records the source task can read from the file each time it is polled")
+            .validated(crate::config::at_least_one)
     }
 }
 
@@ -177,6 +198,12 @@ impl SinkConnector for FileStreamSinkConnector {
 
     fn task(&self) -> Box<dyn SinkTask> {
         Box::<FileStreamSinkTask>::default()
+    }
+
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new()
+            .define("file", ConfigType::String, None, Importance::High, "Destination filename (Brook requires it; Kafka writes stdout without it).")
+            .validated(non_empty_string)
     }
 }
 

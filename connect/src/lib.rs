@@ -2,8 +2,9 @@
 //! [`SourceTask`], [`SinkConnector`] / [`SinkTask`]) over Connect's data model ([`Schema`],
 //! [`Value`], [`Struct`]), the converters (`StringConverter`, `ByteArrayConverter`,
 //! `JsonConverter`), the `FileStreamSource` / `FileStreamSink` connectors, a plugin registry by
-//! class name, and the standalone worker over the embedded broker. No REST API, distributed
-//! mode or transforms yet (docs/connect.md).
+//! class name, the [`Herder`] that manages a worker's connectors (the standalone one over the
+//! embedded broker), and the worker running their tasks. No distributed mode or transforms yet
+//! (docs/connect.md).
 //!
 //! ```
 //! use brook_connect::converter::{Converter, JsonConverter};
@@ -16,11 +17,14 @@
 //! assert_eq!(json.to_connect_data("t", Some(&bytes)).unwrap(), line);
 //! ```
 
+pub mod clients;
+pub mod config;
 pub mod connector;
 pub mod converter;
 pub mod data;
 pub mod error;
 pub mod file;
+pub mod herder;
 pub mod offsets;
 pub mod plugins;
 pub mod standalone;
@@ -30,5 +34,7 @@ pub use connector::{Config, ConnectRecord, Connector, Header, OffsetReader, Sink
 pub use data::{Schema, SchemaAndValue, SchemaType, Struct, Value};
 pub use error::{Error, Result};
 pub use plugins::Plugins;
-pub use standalone::{StandaloneWorker, WorkerConfig};
-pub use worker::Clients;
+pub use herder::Herder;
+pub use standalone::{StandaloneHerder, StandaloneWorker, WorkerConfig};
+pub use worker::Worker;
+pub use clients::Clients;

@@ -7,17 +7,35 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use parking_lot::Mutex;
 use serde_json::{json, Value as Json};
 
 use crate::connector::OffsetReader;
 use crate::error::{Error, Result};
 
-/// The offsets of every source connector of a worker.
+/// Where a worker keeps its source connectors' offsets: a file (standalone) or a compacted
+/// topic (distributed). Keyed by connector name and source partition; writes are buffered until
+/// [`flush`](OffsetStore::flush).
+pub trait OffsetStore: Send + Sync + std::fmt::Debug {
+    /// The stored offset of `partition` of `connector`.
+    fn get(&self, connector: &str, partition: &Json) -> Option<Json>;
+    /// Records the offset of `partition` of `connector` (`None` removes it).
+    fn set(&self, connector: &str, partition: &Json, offset: Option<Json>);
+    /// Makes what was set durable.
+    ///
+    /// # Errors
+    /// I/O or broker errors.
+    fn flush(&self) -> Result<()>;
+    /// Every `(partition, offset)` of `connector`.
+    fn connector_offsets(&self, connector: &str) -> Vec<(Json, Json)>;
+}
+
+/// The offsets of every source connector of a standalone worker, in one file.
 #[derive(Debug)]
 pub struct FileOffsetStore {
     path: PathBuf,
     /// Serialized `[name, partition]` -> offset.
-    offsets: BTreeMap<String, Json>,
+    offsets: Mutex<BTreeMap<String, Json>>,
 }
 
 fn key(connector: &str, partition: &Json) -> String {
@@ -49,30 +67,31 @@ impl FileOffsetStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io(path.display(), e)),
         }
-        Ok(FileOffsetStore { path, offsets })
+        Ok(FileOffsetStore { path, offsets: Mutex::new(offsets) })
+    }
+}
+
+impl OffsetStore for FileOffsetStore {
+    fn get(&self, connector: &str, partition: &Json) -> Option<Json> {
+        self.offsets.lock().get(&key(connector, partition)).cloned()
     }
 
-    /// Records the offset of `partition` of `connector` (in memory until [`flush`](Self::flush)).
-    pub fn set(&mut self, connector: &str, partition: &Json, offset: Json) {
-        self.offsets.insert(key(connector, partition), offset);
-    }
-
-    /// The stored offset of `partition` of `connector`.
-    pub fn get(&self, connector: &str, partition: &Json) -> Option<Json> {
-        self.offsets.get(&key(connector, partition)).cloned()
+    fn set(&self, connector: &str, partition: &Json, offset: Option<Json>) {
+        let mut offsets = self.offsets.lock();
+        match offset {
+            Some(o) => offsets.insert(key(connector, partition), o),
+            None => offsets.remove(&key(connector, partition)),
+        };
     }
 
     /// Writes the offsets to the file (temporary file, fsync, rename).
-    ///
-    /// # Errors
-    /// I/O errors.
-    pub fn flush(&self) -> Result<()> {
-        let entries: Vec<Json> = self
-            .offsets
-            .iter()
-            .map(|(k, v)| json!([serde_json::from_str::<Json>(k).unwrap_or(Json::Null), v]))
-            .collect();
-        let text = Json::Array(entries).to_string();
+    fn flush(&self) -> Result<()> {
+        let text = {
+            let offsets = self.offsets.lock();
+            let entries: Vec<Json> =
+                offsets.iter().map(|(k, v)| json!([serde_json::from_str::<Json>(k).unwrap_or(Json::Null), v])).collect();
+            Json::Array(entries).to_string()
+        };
         let tmp = self.path.with_extension("tmp");
         let write = || -> std::io::Result<()> {
             use std::io::Write;
@@ -84,19 +103,29 @@ impl FileOffsetStore {
         write().map_err(|e| Error::io(self.path.display(), e))
     }
 
-    /// A reader of `connector`'s offsets as they are now.
-    pub fn reader(&self, connector: &str) -> impl OffsetReader + '_ {
-        ConnectorOffsets { store: self, connector: connector.to_owned() }
+    fn connector_offsets(&self, connector: &str) -> Vec<(Json, Json)> {
+        self.offsets
+            .lock()
+            .iter()
+            .filter_map(|(k, v)| match serde_json::from_str::<Json>(k).ok()?.as_array()?.as_slice() {
+                [Json::String(name), partition] if name == connector => Some((partition.clone(), v.clone())),
+                _ => None,
+            })
+            .collect()
     }
 }
 
-struct ConnectorOffsets<'a> {
-    store: &'a FileOffsetStore,
-    connector: String,
+/// The [`OffsetReader`] of one connector over an [`OffsetStore`].
+#[derive(Debug)]
+pub struct ConnectorOffsetReader<'a> {
+    /// The store.
+    pub store: &'a dyn OffsetStore,
+    /// The connector.
+    pub connector: &'a str,
 }
 
-impl OffsetReader for ConnectorOffsets<'_> {
+impl OffsetReader for ConnectorOffsetReader<'_> {
     fn offset(&self, partition: &Json) -> Option<Json> {
-        self.store.get(&self.connector, partition)
+        self.store.get(self.connector, partition)
     }
 }

@@ -38,18 +38,23 @@ impl Plugins {
         self.by_class.keys().map(String::as_str).collect()
     }
 
+    /// The full class name of `class` (full name, simple name or alias), if registered.
+    pub fn class_of(&self, class: &str) -> Option<&str> {
+        if let Some((full, _)) = self.by_class.get_key_value(class) {
+            return Some(full);
+        }
+        self.by_class.keys().map(String::as_str).find(|full| {
+            let simple = full.rsplit('.').next().unwrap_or(full);
+            simple == class || simple.strip_suffix("Connector") == Some(class)
+        })
+    }
+
     /// A new connector of `class` (full name, simple name or alias).
     ///
     /// # Errors
     /// [`Error::UnknownPlugin`].
     pub fn connector(&self, class: &str) -> Result<Connector> {
-        if let Some(f) = self.by_class.get(class) {
-            return Ok(f());
-        }
-        let found = self.by_class.iter().find(|(full, _)| {
-            let simple = full.rsplit('.').next().unwrap_or(full);
-            simple == class || simple.strip_suffix("Connector") == Some(class)
-        });
-        found.map(|(_, f)| f()).ok_or_else(|| Error::UnknownPlugin(class.to_owned()))
+        let full = self.class_of(class).ok_or_else(|| Error::UnknownPlugin(class.to_owned()))?;
+        Ok(self.by_class[full]())
     }
 }

@@ -1,24 +1,29 @@
-//! The standalone worker (Kafka's `connect-standalone.sh`): one process runs the connectors
-//! named in `.properties` files against the embedded broker or a Kafka-protocol cluster
-//! ([`Clients`]). Source offsets go to `offset.storage.file.filename` every
-//! `offset.flush.interval.ms` and on stop; sink tasks commit their consumer group
-//! `connect-<name>` at the same interval and on stop, after the task flushed.
-//!
-//! Each task runs on its own OS thread (`worker/`).
+//! Standalone mode (Kafka's `connect-standalone.sh`): one process runs its connectors against
+//! the embedded broker, source offsets in `offset.storage.file.filename`, connector configs in
+//! memory only (the `.properties` files given at start, plus what the REST API creates). The
+//! [`StandaloneHerder`] implements [`Herder`] over a [`Worker`]; [`StandaloneWorker`] is the
+//! command-line entry: create the connectors of the files, run until told to stop.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use brook_broker::client::{Admin, TopicPartition};
 use brook_broker::Broker;
-use parking_lot::Mutex;
+use serde_json::{json, Value as Json};
 use tokio::sync::watch;
 
-use crate::connector::{Config, Connector, SinkTask, SourceTask};
+use crate::clients::Clients;
+use crate::connector::{Config, Connector};
 use crate::error::{Error, Result};
-use crate::offsets::FileOffsetStore;
+use crate::herder::{
+    ConfigInfos, ConnectorInfo, ConnectorOffset, ConnectorOffsets, ConnectorState, ConnectorStateInfo, ConnectorTaskId, ConnectorType, Created, Herder,
+    HerderFuture, Message, PluginInfo, RestartRequest, ServerInfo, State, TargetState, TaskInfo, TaskState,
+};
+use crate::offsets::{FileOffsetStore, OffsetStore};
 use crate::plugins::Plugins;
-use crate::worker::{converters, run_sink, run_source, Clients, SourceOffsetWriter, StopSignal, TaskCtx, TaskThread};
+use crate::worker::{converters, sink_group, trace, TaskHandle, Worker};
 
 /// Parses a `.properties` file with the broker's reader (`key=value`, `#` and `!` comments,
 /// whitespace around keys and values trimmed); `origin` names the file in errors.
@@ -81,153 +86,560 @@ impl WorkerConfig {
     }
 }
 
-/// The standalone worker.
+/// One connector of the standalone herder.
+struct Entry {
+    config: Config,
+    kind: ConnectorType,
+    target: TargetState,
+    instance: Option<Connector>,
+    state: State,
+    trace: Option<String>,
+    tasks: Vec<TaskHandle>,
+}
+
+impl Entry {
+    fn info(&self, name: &str) -> ConnectorInfo {
+        ConnectorInfo {
+            name: name.to_owned(),
+            config: self.config.clone(),
+            tasks: self.tasks.iter().map(|t| t.id().clone()).collect(),
+            kind: self.kind,
+        }
+    }
+
+    /// Starts the connector instance and its tasks as the target state says.
+    fn start(&mut self, worker: &Worker, name: &str) {
+        self.trace = None;
+        if self.target == TargetState::Stopped {
+            self.state = State::Stopped;
+            return;
+        }
+        match worker.start_connector(name, &self.config) {
+            Ok((instance, configs)) => {
+                let paused = self.target == TargetState::Paused;
+                self.tasks = configs
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, c)| worker.start_task(&instance, ConnectorTaskId { connector: name.to_owned(), task: i as u32 }, &self.config, c, paused))
+                    .collect();
+                self.instance = Some(instance);
+                self.state = if paused { State::Paused } else { State::Running };
+            }
+            Err(e) => {
+                tracing::error!(connector = %name, error = %e, "connector failed to start");
+                self.state = State::Failed;
+                self.trace = Some(trace(&e));
+            }
+        }
+    }
+
+    /// Stops the tasks and the connector instance.
+    async fn stop(&mut self) {
+        for t in self.tasks.drain(..) {
+            t.stop().await;
+        }
+        if let Some(mut c) = self.instance.take() {
+            c.stop();
+        }
+    }
+
+    /// Restarts task `i` with its config: the old task stops (offsets flushed) before the new
+    /// one starts from them.
+    async fn restart_task(&mut self, worker: &Worker, name: &str, i: usize) {
+        if self.instance.is_none() || i >= self.tasks.len() {
+            return;
+        }
+        let old = self.tasks.remove(i);
+        let (id, config) = (old.id().clone(), old.config().clone());
+        old.stop().await;
+        let paused = self.target == TargetState::Paused;
+        if let Some(instance) = self.instance.as_ref() {
+            self.tasks.insert(i, worker.start_task(instance, id, &self.config, config, paused));
+        }
+        tracing::info!(connector = %name, task = i, "task restarted");
+    }
+}
+
+/// The herder of a standalone worker: connectors in memory, offsets in the worker's store.
+pub struct StandaloneHerder {
+    worker: Arc<Worker>,
+    cluster_id: String,
+    connectors: tokio::sync::Mutex<BTreeMap<String, Entry>>,
+}
+
+impl std::fmt::Debug for StandaloneHerder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StandaloneHerder").field("worker_id", &self.worker.worker_id()).finish_non_exhaustive()
+    }
+}
+
+const STOPPED_FOR_OFFSETS: &str = "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{}/stop' endpoint";
+
+fn not_found(name: &str) -> Error {
+    Error::NotFound(format!("Connector {name} not found"))
+}
+
+impl StandaloneHerder {
+    /// A herder over `worker`; `cluster_id` is what `GET /` reports as `kafka_cluster_id`.
+    pub fn new(worker: Worker, cluster_id: impl Into<String>) -> StandaloneHerder {
+        StandaloneHerder { worker: Arc::new(worker), cluster_id: cluster_id.into(), connectors: tokio::sync::Mutex::default() }
+    }
+
+    /// The worker.
+    pub fn worker(&self) -> &Worker {
+        &self.worker
+    }
+
+    /// Stops every connector and task (offsets flushed and committed); the connectors stay
+    /// defined, stopped.
+    pub async fn stop_all(&self) {
+        let mut connectors = self.connectors.lock().await;
+        for (name, e) in connectors.iter_mut() {
+            e.stop().await;
+            tracing::info!(connector = %name, "connector stopped");
+        }
+    }
+
+    fn check_stopped(e: &Entry, name: &str) -> Result<()> {
+        if e.target == TargetState::Stopped {
+            Ok(())
+        } else {
+            Err(Error::BadRequest(STOPPED_FOR_OFFSETS.replace("{}", name)))
+        }
+    }
+}
+
+/// The error of a create or update whose config does not validate.
+pub(crate) fn invalid_config(infos: &ConfigInfos) -> Error {
+    let errors = infos.errors();
+    Error::BadRequest(format!(
+        "Connector configuration is invalid and contains the following {} error(s):\n{}\nYou can also find the above list of errors at the endpoint `/connector-plugins/{{connectorType}}/config/validate`",
+        errors.len(),
+        errors.join("\n")
+    ))
+}
+
+/// A sink offset's partition: `{"kafka_topic": T, "kafka_partition": P}`.
+fn sink_partition(p: &BTreeMap<String, Json>) -> Result<TopicPartition> {
+    let topic = p.get("kafka_topic").and_then(Json::as_str);
+    let partition = p.get("kafka_partition").and_then(Json::as_i64).and_then(|n| i32::try_from(n).ok());
+    match (topic, partition) {
+        (Some(t), Some(n)) if n >= 0 => Ok(TopicPartition { topic: t.to_owned(), partition: n }),
+        _ => Err(Error::BadRequest(format!(
+            "Partitions for sink connectors must have a \"kafka_topic\" string and a non-negative \"kafka_partition\" integer; got {}",
+            json!(p)
+        ))),
+    }
+}
+
+impl Herder for StandaloneHerder {
+    fn server_info(&self) -> ServerInfo {
+        ServerInfo { version: env!("CARGO_PKG_VERSION").to_owned(), commit: "brook".to_owned(), kafka_cluster_id: self.cluster_id.clone() }
+    }
+
+    fn connectors(&self) -> HerderFuture<'_, Vec<String>> {
+        Box::pin(async move { Ok(self.connectors.lock().await.keys().cloned().collect()) })
+    }
+
+    fn connector_info<'a>(&'a self, name: &'a str) -> HerderFuture<'a, ConnectorInfo> {
+        Box::pin(async move { self.connectors.lock().await.get(name).map(|e| e.info(name)).ok_or_else(|| not_found(name)) })
+    }
+
+    fn put_connector_config<'a>(&'a self, name: &'a str, mut config: Config, allow_replace: bool) -> HerderFuture<'a, Created<ConnectorInfo>> {
+        Box::pin(async move {
+            config.insert("name".to_owned(), name.to_owned());
+            let class = config.get("connector.class").cloned().unwrap_or_default();
+            if class.is_empty() {
+                return Err(Error::BadRequest("Connector config {...} contains no connector type".replace("{...}", &json!(config).to_string())));
+            }
+            let infos = self.worker.validate(&class, &config).map_err(|e| Error::BadRequest(e.to_string()))?;
+            if infos.error_count > 0 {
+                return Err(invalid_config(&infos));
+            }
+            let kind = self.worker.plugins().connector(&class)?.kind();
+            let mut connectors = self.connectors.lock().await;
+            let created = match connectors.get_mut(name) {
+                Some(_) if !allow_replace => return Err(Error::AlreadyExists(format!("Connector {name} already exists"))),
+                Some(e) => {
+                    e.stop().await;
+                    e.config = config;
+                    e.kind = kind;
+                    e.start(&self.worker, name);
+                    false
+                }
+                None => {
+                    let mut e = Entry { config, kind, target: TargetState::Started, instance: None, state: State::Unassigned, trace: None, tasks: Vec::new() };
+                    e.start(&self.worker, name);
+                    connectors.insert(name.to_owned(), e);
+                    true
+                }
+            };
+            let result = connectors[name].info(name);
+            Ok(Created { created, result })
+        })
+    }
+
+    fn delete_connector<'a>(&'a self, name: &'a str) -> HerderFuture<'a, ()> {
+        Box::pin(async move {
+            let mut connectors = self.connectors.lock().await;
+            let mut e = connectors.remove(name).ok_or_else(|| not_found(name))?;
+            e.stop().await;
+            self.worker.reset_active_topics(name);
+            tracing::info!(connector = %name, "connector deleted");
+            Ok(())
+        })
+    }
+
+    fn connector_status<'a>(&'a self, name: &'a str) -> HerderFuture<'a, ConnectorStateInfo> {
+        Box::pin(async move {
+            let connectors = self.connectors.lock().await;
+            let e = connectors.get(name).ok_or_else(|| not_found(name))?;
+            let worker_id = self.worker.worker_id().to_owned();
+            let tasks = e
+                .tasks
+                .iter()
+                .map(|t| {
+                    let s = t.status();
+                    TaskState { id: t.id().task, state: s.state, worker_id: worker_id.clone(), trace: s.trace }
+                })
+                .collect();
+            Ok(ConnectorStateInfo {
+                name: name.to_owned(),
+                connector: ConnectorState { state: e.state, worker_id, trace: e.trace.clone() },
+                tasks,
+                kind: e.kind,
+            })
+        })
+    }
+
+    fn task_configs<'a>(&'a self, name: &'a str) -> HerderFuture<'a, Vec<TaskInfo>> {
+        Box::pin(async move {
+            let connectors = self.connectors.lock().await;
+            let e = connectors.get(name).ok_or_else(|| not_found(name))?;
+            Ok(e.tasks.iter().map(|t| TaskInfo { id: t.id().clone(), config: t.config().clone() }).collect())
+        })
+    }
+
+    fn restart_connector<'a>(&'a self, name: &'a str, request: RestartRequest) -> HerderFuture<'a, Option<ConnectorStateInfo>> {
+        Box::pin(async move {
+            let before = self.connector_status(name).await?;
+            let mut connectors = self.connectors.lock().await;
+            let e = connectors.get_mut(name).ok_or_else(|| not_found(name))?;
+            if e.target == TargetState::Stopped {
+                return Ok((request != RestartRequest::default()).then_some(before));
+            }
+            let restart_connector = request.restarts_connector(before.connector.state);
+            let restart_tasks: Vec<usize> = before.tasks.iter().filter(|t| request.restarts_task(t.state)).map(|t| t.id as usize).collect();
+            let all_tasks = restart_tasks.len() == e.tasks.len();
+            if restart_connector && (all_tasks || e.instance.is_none()) {
+                // The connector and every task: start over (new task configs too).
+                e.stop().await;
+                e.start(&self.worker, name);
+            } else {
+                if restart_connector {
+                    if let Some(c) = e.instance.as_mut() {
+                        c.stop();
+                        let max = e.tasks.len().max(1);
+                        match c.start(&e.config, max) {
+                            Ok(_) => e.state = if e.target == TargetState::Paused { State::Paused } else { State::Running },
+                            Err(err) => {
+                                e.state = State::Failed;
+                                e.trace = Some(trace(&err));
+                            }
+                        }
+                    }
+                }
+                for i in &restart_tasks {
+                    e.restart_task(&self.worker, name, *i).await;
+                }
+            }
+            if request == RestartRequest::default() {
+                return Ok(None);
+            }
+            let mut plan = before;
+            if restart_connector {
+                plan.connector.state = State::Restarting;
+                plan.connector.trace = None;
+            }
+            for t in plan.tasks.iter_mut().filter(|t| restart_tasks.contains(&(t.id as usize))) {
+                t.state = State::Restarting;
+                t.trace = None;
+            }
+            Ok(Some(plan))
+        })
+    }
+
+    fn restart_task<'a>(&'a self, name: &'a str, task: u32) -> HerderFuture<'a, ()> {
+        Box::pin(async move {
+            let mut connectors = self.connectors.lock().await;
+            let e = connectors.get_mut(name).ok_or_else(|| not_found(name))?;
+            if task as usize >= e.tasks.len() {
+                return Err(Error::NotFound(format!("Task {name}-{task} not found")));
+            }
+            e.restart_task(&self.worker, name, task as usize).await;
+            Ok(())
+        })
+    }
+
+    fn pause_connector<'a>(&'a self, name: &'a str) -> HerderFuture<'a, ()> {
+        Box::pin(async move {
+            let mut connectors = self.connectors.lock().await;
+            let e = connectors.get_mut(name).ok_or_else(|| not_found(name))?;
+            if e.target == TargetState::Stopped {
+                // Kafka pauses a stopped connector: it starts, paused.
+                e.target = TargetState::Paused;
+                e.start(&self.worker, name);
+                return Ok(());
+            }
+            e.target = TargetState::Paused;
+            e.tasks.iter().for_each(TaskHandle::pause);
+            if e.state == State::Running {
+                e.state = State::Paused;
+            }
+            Ok(())
+        })
+    }
+
+    fn resume_connector<'a>(&'a self, name: &'a str) -> HerderFuture<'a, ()> {
+        Box::pin(async move {
+            let mut connectors = self.connectors.lock().await;
+            let e = connectors.get_mut(name).ok_or_else(|| not_found(name))?;
+            match e.target {
+                TargetState::Started => {}
+                TargetState::Stopped => {
+                    e.target = TargetState::Started;
+                    e.start(&self.worker, name);
+                }
+                TargetState::Paused => {
+                    e.target = TargetState::Started;
+                    e.tasks.iter().for_each(TaskHandle::resume);
+                    if e.state == State::Paused {
+                        e.state = State::Running;
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn stop_connector<'a>(&'a self, name: &'a str) -> HerderFuture<'a, ()> {
+        Box::pin(async move {
+            let mut connectors = self.connectors.lock().await;
+            let e = connectors.get_mut(name).ok_or_else(|| not_found(name))?;
+            e.target = TargetState::Stopped;
+            e.stop().await;
+            e.state = State::Stopped;
+            e.trace = None;
+            tracing::info!(connector = %name, "connector stopped");
+            Ok(())
+        })
+    }
+
+    fn connector_offsets<'a>(&'a self, name: &'a str) -> HerderFuture<'a, ConnectorOffsets> {
+        Box::pin(async move {
+            let kind = self.connectors.lock().await.get(name).map(|e| e.kind).ok_or_else(|| not_found(name))?;
+            let offsets = match kind {
+                ConnectorType::Sink => Admin::new(self.worker.broker()?.clone())
+                    .list_group_offsets(&sink_group(name))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(tp, o)| ConnectorOffset {
+                        partition: [("kafka_topic".to_owned(), json!(tp.topic)), ("kafka_partition".to_owned(), json!(tp.partition))].into(),
+                        offset: Some([("kafka_offset".to_owned(), json!(o))].into()),
+                    })
+                    .collect(),
+                _ => self
+                    .worker
+                    .offsets()
+                    .connector_offsets(name)
+                    .into_iter()
+                    .filter_map(|(p, o)| {
+                        let partition = serde_json::from_value(p).ok()?;
+                        Some(ConnectorOffset { partition, offset: serde_json::from_value(o).ok() })
+                    })
+                    .collect(),
+            };
+            Ok(ConnectorOffsets { offsets })
+        })
+    }
+
+    fn alter_connector_offsets<'a>(&'a self, name: &'a str, offsets: ConnectorOffsets) -> HerderFuture<'a, Message> {
+        Box::pin(async move {
+            let connectors = self.connectors.lock().await;
+            let e = connectors.get(name).ok_or_else(|| not_found(name))?;
+            Self::check_stopped(e, name)?;
+            if offsets.offsets.is_empty() {
+                return Err(Error::BadRequest("The offsets to alter must be provided and non-empty".into()));
+            }
+            if e.kind == ConnectorType::Sink {
+                let mut set = BTreeMap::new();
+                let mut remove = Vec::new();
+                for o in &offsets.offsets {
+                    let tp = sink_partition(&o.partition)?;
+                    match &o.offset {
+                        None => remove.push(tp),
+                        Some(off) => match off.get("kafka_offset").and_then(Json::as_i64) {
+                            Some(n) if n >= 0 => {
+                                set.insert(tp, n);
+                            }
+                            _ => return Err(Error::BadRequest(format!("Offsets for sink connectors must have a non-negative \"kafka_offset\" integer; got {}", json!(off)))),
+                        },
+                    }
+                }
+                let admin = Admin::new(self.worker.broker()?.clone());
+                if !set.is_empty() {
+                    admin.alter_group_offsets(&sink_group(name), &set)?;
+                }
+                if !remove.is_empty() {
+                    admin.delete_group_offsets(&sink_group(name), &remove)?;
+                }
+                return Ok(Message { message: "The offsets for this connector have been altered successfully".into() });
+            }
+            let store = self.worker.offsets();
+            for o in offsets.offsets {
+                store.set(name, &json!(o.partition), o.offset.map(|off| json!(off)));
+            }
+            store.flush()?;
+            Ok(Message {
+                message: "The Connect framework-managed offsets for this connector have been altered successfully. However, if this connector manages offsets externally, they will need to be manually altered in the system that the connector uses.".into(),
+            })
+        })
+    }
+
+    fn reset_connector_offsets<'a>(&'a self, name: &'a str) -> HerderFuture<'a, Message> {
+        Box::pin(async move {
+            let connectors = self.connectors.lock().await;
+            let e = connectors.get(name).ok_or_else(|| not_found(name))?;
+            Self::check_stopped(e, name)?;
+            if e.kind == ConnectorType::Sink {
+                let admin = Admin::new(self.worker.broker()?.clone());
+                let group = sink_group(name);
+                if admin.list_groups().iter().any(|(g, _)| *g == group) {
+                    if let Some(Err(err)) = admin.delete_groups(&[group.as_str()]).into_iter().next() {
+                        return Err(err.into());
+                    }
+                }
+                return Ok(Message { message: "The offsets for this connector have been reset successfully".into() });
+            }
+            let store = self.worker.offsets();
+            for (p, _) in store.connector_offsets(name) {
+                store.set(name, &p, None);
+            }
+            store.flush()?;
+            Ok(Message {
+                message: "The Connect framework-managed offsets for this connector have been reset successfully. However, if this connector manages offsets externally, they will need to be manually reset in the system that the connector uses.".into(),
+            })
+        })
+    }
+
+    fn connector_topics<'a>(&'a self, name: &'a str) -> HerderFuture<'a, Vec<String>> {
+        Box::pin(async move {
+            if !self.connectors.lock().await.contains_key(name) {
+                return Err(not_found(name));
+            }
+            Ok(self.worker.active_topics(name))
+        })
+    }
+
+    fn reset_connector_topics<'a>(&'a self, name: &'a str) -> HerderFuture<'a, ()> {
+        Box::pin(async move {
+            if !self.connectors.lock().await.contains_key(name) {
+                return Err(not_found(name));
+            }
+            self.worker.reset_active_topics(name);
+            Ok(())
+        })
+    }
+
+    fn connector_plugins(&self) -> Vec<PluginInfo> {
+        plugin_infos(self.worker.plugins())
+    }
+
+    fn validate_connector_config<'a>(&'a self, plugin: &'a str, config: Config) -> HerderFuture<'a, ConfigInfos> {
+        Box::pin(async move { self.worker.validate(plugin, &config) })
+    }
+}
+
+/// `GET /connector-plugins` of a plugin registry.
+pub fn plugin_infos(plugins: &Plugins) -> Vec<PluginInfo> {
+    plugins
+        .classes()
+        .into_iter()
+        .filter_map(|class| {
+            let c = plugins.connector(class).ok()?;
+            Some(PluginInfo { class: class.to_owned(), kind: c.kind(), version: c.version() })
+        })
+        .collect()
+}
+
+/// The standalone worker of `brook connect standalone`: a [`StandaloneHerder`] over an
+/// embedded broker with a file offset store.
 #[derive(Debug)]
 pub struct StandaloneWorker {
-    clients: Clients,
-    config: WorkerConfig,
-    plugins: Plugins,
-    offsets: Arc<Mutex<FileOffsetStore>>,
+    herder: Arc<StandaloneHerder>,
 }
 
 impl StandaloneWorker {
-    /// A worker over the embedded `broker`; loads the offsets file.
+    /// A worker over `broker`; loads the offsets file. Its worker id is `worker_id` (the REST
+    /// listener's `host:port`).
     ///
     /// # Errors
     /// An unreadable offsets file.
     pub fn new(broker: Broker, config: WorkerConfig, plugins: Plugins) -> Result<StandaloneWorker> {
-        StandaloneWorker::with_clients(Clients::embedded(broker)?, config, plugins)
+        StandaloneWorker::with_worker_id(broker, config, plugins, "localhost:8083")
     }
 
-    /// A worker over `clients` (the embedded broker or a cluster); loads the offsets file.
+    /// [`new`](Self::new) with the worker id statuses report.
     ///
     /// # Errors
     /// An unreadable offsets file.
-    pub fn with_clients(clients: Clients, config: WorkerConfig, plugins: Plugins) -> Result<StandaloneWorker> {
-        let offsets = FileOffsetStore::open(&config.offset_file)?;
-        Ok(StandaloneWorker { clients, config, plugins, offsets: Arc::new(Mutex::new(offsets)) })
+    pub fn with_worker_id(broker: Broker, config: WorkerConfig, plugins: Plugins, worker_id: &str) -> Result<StandaloneWorker> {
+        StandaloneWorker::with_clients(Clients::embedded(broker), config, plugins, worker_id)
     }
 
-    /// Starts every connector (each a `.properties` map with `name`, `connector.class`,
-    /// `tasks.max`), runs their tasks until `stop` turns true, then stops them, flushing source
-    /// offsets and committing sink offsets. Must run inside a tokio runtime.
+    /// A worker over `clients` (the embedded broker or a Kafka-protocol cluster).
     ///
     /// # Errors
-    /// A connector that does not start (unknown class, bad config) stops the worker before any
-    /// task runs; the first task that failed otherwise.
+    /// An unreadable offsets file.
+    pub fn with_clients(clients: Clients, config: WorkerConfig, plugins: Plugins, worker_id: &str) -> Result<StandaloneWorker> {
+        let offsets: Arc<dyn OffsetStore> = Arc::new(FileOffsetStore::open(&config.offset_file)?);
+        let worker = Worker::with_clients(clients, config.props, config.offset_flush_interval, plugins, offsets, worker_id);
+        Ok(StandaloneWorker { herder: Arc::new(StandaloneHerder::new(worker, "brook")) })
+    }
+
+    /// The herder (for the REST API).
+    pub fn herder(&self) -> Arc<StandaloneHerder> {
+        self.herder.clone()
+    }
+
+    /// Creates every connector (each a `.properties` map with `name`, `connector.class`,
+    /// `tasks.max`), runs them until `stop` turns true, then stops them, flushing source offsets
+    /// and committing sink offsets. Must run inside a tokio runtime. A task that fails is
+    /// `FAILED` in its status (and logged); the others keep running, as in Kafka.
+    ///
+    /// # Errors
+    /// A connector config that does not validate (unknown class, missing or bad keys): the
+    /// connectors created before it are stopped again.
     pub async fn run(self, connectors: Vec<Config>, mut stop: watch::Receiver<bool>) -> Result<()> {
-        let signal = StopSignal::default();
-        let mut ready = Vec::new();
-        let mut started = Vec::new();
         let mut names = std::collections::BTreeSet::new();
-        for props in connectors {
+        for props in &connectors {
             let name = props.get("name").filter(|n| !n.is_empty()).cloned().ok_or_else(|| Error::Config("a connector config has no \"name\"".into()))?;
             if !names.insert(name.clone()) {
                 return Err(Error::Config(format!("Connector {name} already exists")));
             }
-            let class = props.get("connector.class").ok_or_else(|| Error::Config(format!("connector {name}: Missing required configuration \"connector.class\"")))?;
-            let max_tasks: usize = match props.get("tasks.max") {
-                None => 1,
-                Some(v) => v.parse().ok().filter(|n| *n > 0).ok_or_else(|| Error::Config(format!("connector {name}: Invalid value {v} for configuration tasks.max")))?,
-            };
-            let mut connector = self.plugins.connector(class)?;
-            let configs = match &mut connector {
-                Connector::Source(c) => {
-                    c.start(&props)?;
-                    c.task_configs(max_tasks)
-                }
-                Connector::Sink(c) => {
-                    c.start(&props)?;
-                    c.task_configs(max_tasks)
-                }
-            };
-            for (i, task_config) in configs.into_iter().take(max_tasks).enumerate() {
-                let conv = converters(&self.config.props, &props)?;
-                let ctx = TaskCtx { name: name.clone(), id: i, clients: self.clients.clone(), conv, flush_every: self.config.offset_flush_interval, stop: signal.clone() };
-                match &connector {
-                    Connector::Source(c) => {
-                        let mut task = c.task();
-                        task.start(&task_config, &self.offsets.lock().reader(&name))?;
-                        ready.push(Ready::Source(ctx, task));
-                    }
-                    Connector::Sink(c) => {
-                        let topics: Vec<String> = task_config.get("topics").map(|t| t.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default();
-                        if topics.is_empty() {
-                            return Err(Error::Config(format!("connector {name}: Must configure one of topics or topics.regex")));
-                        }
-                        let mut task = c.task();
-                        task.start(&task_config)?;
-                        ready.push(Ready::Sink(ctx, task, topics));
-                    }
-                }
-            }
-            tracing::info!(connector = %name, class = %class, "connector started");
-            started.push((name, connector));
         }
-        // Every connector and task started: only now run them, so a bad connector config
-        // leaves nothing running.
-        let mut threads = Vec::new();
-        for r in ready {
-            let t = match r {
-                Ready::Source(ctx, task) => {
-                    let offsets = Box::new(FileOffsets { store: self.offsets.clone(), connector: ctx.name.clone() });
-                    TaskThread::spawn(&ctx.name.clone(), ctx.id, signal.clone(), move || run_source(ctx, task, offsets))
-                }
-                Ready::Sink(ctx, task, topics) => TaskThread::spawn(&ctx.name.clone(), ctx.id, signal.clone(), move || run_sink(ctx, task, topics)),
-            };
-            match t {
-                Ok(t) => threads.push(t),
-                Err(e) => {
-                    signal.stop();
-                    return Err(e);
-                }
+        for props in connectors {
+            let name = props["name"].clone();
+            if let Err(e) = self.herder.put_connector_config(&name, props, false).await {
+                self.herder.stop_all().await;
+                return Err(match e {
+                    Error::BadRequest(m) => Error::Config(format!("connector {name}: {m}")),
+                    e => e,
+                });
             }
         }
-        let stopper = {
-            let signal = signal.clone();
-            tokio::spawn(async move {
-                let _ = stop.wait_for(|s| *s).await;
-                signal.stop();
-            })
-        };
-        // A task that fails stops only itself, as in Kafka; the worker runs until told to stop.
-        let joined = tokio::task::spawn_blocking(move || threads.into_iter().map(TaskThread::join).collect::<Vec<_>>()).await;
-        stopper.abort();
-        let mut first_err = None;
-        for r in joined.map_err(|e| Error::Config(format!("joining the task threads: {e}")))? {
-            if let Err(e) = r {
-                first_err.get_or_insert(e);
-            }
-        }
-        for (name, c) in &mut started {
-            match c {
-                Connector::Source(c) => c.stop(),
-                Connector::Sink(c) => c.stop(),
-            }
-            tracing::info!(connector = %name, "connector stopped");
-        }
-        first_err.map_or(Ok(()), Err)
-    }
-}
-
-/// A started task, not yet running.
-enum Ready {
-    Source(TaskCtx, Box<dyn SourceTask>),
-    Sink(TaskCtx, Box<dyn SinkTask>, Vec<String>),
-}
-
-/// A source connector's offsets in the worker's offsets file.
-struct FileOffsets {
-    store: Arc<Mutex<FileOffsetStore>>,
-    connector: String,
-}
-
-impl SourceOffsetWriter for FileOffsets {
-    fn set(&mut self, partition: &serde_json::Value, offset: serde_json::Value) {
-        self.store.lock().set(&self.connector, partition, offset);
-    }
-
-    fn flush(&mut self) -> Result<()> {
-        self.store.lock().flush()
+        let _ = stop.wait_for(|s| *s).await;
+        self.herder.stop_all().await;
+        Ok(())
     }
 }

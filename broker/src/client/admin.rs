@@ -285,6 +285,24 @@ impl Admin {
         }
     }
 
+    /// Deletes the committed offsets of `partitions` from a group (OffsetDelete); a partition
+    /// without a committed offset is no error.
+    ///
+    /// # Errors
+    /// `GroupIdNotFound`; `NonEmptyGroup` when active members subscribe to one of the topics.
+    pub fn delete_group_offsets(&self, group_id: &str, partitions: &[TopicPartition]) -> Result<()> {
+        let parts: Vec<(String, i32)> = partitions.iter().map(|tp| (tp.topic.clone(), tp.partition)).collect();
+        let codes = self
+            .broker
+            .groups()
+            .delete_offsets(group_id, &parts)
+            .map_err(|c| Error::kafka(c, format!("deleting offsets of group {group_id}")))?;
+        match codes.into_iter().find(|c| *c != ErrorCode::None) {
+            Some(c) => Err(Error::kafka(c, format!("deleting offsets of group {group_id}"))),
+            None => Ok(()),
+        }
+    }
+
     /// Deletes groups; one result per group.
     pub fn delete_groups(&self, group_ids: &[&str]) -> Vec<Result<()>> {
         let ids: Vec<String> = group_ids.iter().map(|s| s.to_string()).collect();

@@ -2,4 +2,5 @@
 //! connectors through the standalone worker over a real embedded broker and real files.
 
 mod converters;
+mod herder;
 mod standalone;

@@ -11,13 +11,13 @@ use tokio::sync::watch;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-async fn broker(dir: &Path) -> Broker {
+pub(crate) async fn broker(dir: &Path) -> Broker {
     let mut c = BrokerConfig::default();
     c.log_dir = dir.join("broker");
     Broker::open(c).await.unwrap()
 }
 
-fn props(text: &str) -> Config {
+pub(crate) fn props(text: &str) -> Config {
     parse_properties("test", text).unwrap()
 }
 
@@ -33,30 +33,30 @@ fn worker_props(dir: &Path, value_converter: &str) -> Config {
     ))
 }
 
-fn source(dir: &Path) -> Config {
+pub(crate) fn source(dir: &Path) -> Config {
     props(&format!(
         "name=local-file-source\nconnector.class=FileStreamSource\ntasks.max=1\nfile={}\ntopic=connect-test\n",
         dir.join("in.txt").display()
     ))
 }
 
-fn sink(dir: &Path) -> Config {
+pub(crate) fn sink(dir: &Path) -> Config {
     props(&format!(
         "name=local-file-sink\nconnector.class=org.apache.kafka.connect.file.FileStreamSinkConnector\ntasks.max=1\nfile={}\ntopics=connect-test\n",
         dir.join("out.txt").display()
     ))
 }
 
-fn append(path: &Path, text: &str) {
+pub(crate) fn append(path: &Path, text: &str) {
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
     f.write_all(text.as_bytes()).unwrap();
 }
 
-fn lines(path: &Path) -> Vec<String> {
+pub(crate) fn lines(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path).map(|t| t.lines().map(str::to_owned).collect()).unwrap_or_default()
 }
 
-async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+pub(crate) async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + WAIT;
     while !cond() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");

@@ -1,0 +1,625 @@
+//! The worker: runs connector instances and their tasks (Kafka's `Worker`), for a herder to
+//! drive. Each task runs on its own OS thread over the worker's [`Clients`] (the embedded broker
+//! or a Kafka-protocol cluster, through processor-api's synchronous client seam), controlled
+//! through a [`TaskHandle`] (pause, resume, stop) and reporting its
+//! [`TaskStatus`] (`RUNNING`, `PAUSED`, `FAILED` with the error as trace, `UNASSIGNED` once
+//! stopped).
+//!
+//! A source task's batch is produced, then its offsets are recorded in the [`OffsetStore`],
+//! which is flushed every `offset.flush.interval.ms`, when the task pauses and when it stops. A
+//! sink task consumes as the group `connect-<name>` (from `earliest` without a committed
+//! offset) and commits after the task flushed, on the same interval, when paused, on stop and
+//! when a rebalance of its group takes partitions away.
+//! A task that fails stays `FAILED` until restarted; the other tasks keep running.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use brook_broker::Broker;
+use brook_processor_api::runtime::{GroupMetadata, OffsetCommitFn, RebalanceHandler, StreamsConsumer};
+use brook_processor_api::OutputRecord;
+use parking_lot::{Condvar, Mutex};
+
+use crate::clients::Clients;
+use crate::config::connector_config_def;
+use crate::connector::{Config, ConnectRecord, Connector, Header, SinkRecord, SinkTask, SourceTask};
+use crate::data::{Schema, SchemaAndValue, SchemaType, Value};
+use crate::converter::{converter_by_class, Converter};
+use crate::error::{Error, Result};
+use crate::herder::{ConfigInfos, ConnectorTaskId, State};
+use crate::offsets::{ConnectorOffsetReader, OffsetStore};
+use crate::plugins::Plugins;
+
+/// How long an idle task waits before polling again. Default: 100 ms.
+const IDLE_POLL: Duration = Duration::from_millis(100);
+
+/// How long a stopping task may take before it is abandoned (Kafka's
+/// `task.shutdown.graceful.timeout.ms`). Default: 5 s.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The consumer group of a sink connector: `connect-<name>`, as Kafka names it.
+pub fn sink_group(connector: &str) -> String {
+    format!("connect-{connector}")
+}
+
+/// What a task is told to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signal {
+    Run,
+    Pause,
+    Shutdown,
+}
+
+/// A task's state as the worker sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskStatus {
+    /// `RUNNING`, `PAUSED`, `FAILED` or `UNASSIGNED`.
+    pub state: State,
+    /// The error of a failed task.
+    pub trace: Option<String>,
+}
+
+/// A running task: control and status.
+#[derive(Debug)]
+pub struct TaskHandle {
+    id: ConnectorTaskId,
+    config: Config,
+    signal: Signals,
+    status: Arc<Mutex<TaskStatus>>,
+    join: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TaskHandle {
+    /// The task's id.
+    pub fn id(&self) -> &ConnectorTaskId {
+        &self.id
+    }
+
+    /// The config it runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Its status now.
+    pub fn status(&self) -> TaskStatus {
+        self.status.lock().clone()
+    }
+
+    /// Stops polling (source) or putting (sink) until [`resume`](Self::resume).
+    pub fn pause(&self) {
+        self.signal.send(Signal::Pause);
+    }
+
+    /// Polls or puts again.
+    pub fn resume(&self) {
+        self.signal.send(Signal::Run);
+    }
+
+    /// Stops the task (offsets flushed and committed) and waits for it, at most 5 s.
+    ///
+    /// # Cancel safety
+    /// Dropping the future leaves the task stopping on its own.
+    pub async fn stop(mut self) {
+        self.signal.send(Signal::Shutdown);
+        if let Some(join) = self.join.take() {
+            // The thread is joined off the runtime's workers; one that overruns is left to
+            // finish on its own (it stops at its next poll).
+            let joined = tokio::task::spawn_blocking(move || join.join());
+            if tokio::time::timeout(SHUTDOWN_GRACE, joined).await.is_err() {
+                tracing::warn!(connector = %self.id.connector, task = self.id.task, "task did not stop in time; abandoned");
+            }
+        }
+    }
+
+    /// [`stop`](Self::stop) from a thread outside the runtime (the distributed herder's).
+    pub(crate) fn stop_blocking(mut self) {
+        self.signal.send(Signal::Shutdown);
+        if let Some(join) = self.join.take() {
+            let deadline = Instant::now() + SHUTDOWN_GRACE;
+            while !join.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if join.is_finished() {
+                let _ = join.join();
+            } else {
+                tracing::warn!(connector = %self.id.connector, task = self.id.task, "task did not stop in time; abandoned");
+            }
+        }
+    }
+}
+
+/// The worker: clients, converters' worker keys, plugins, source offsets.
+#[derive(Debug)]
+pub struct Worker {
+    clients: Clients,
+    props: Config,
+    flush_every: Duration,
+    plugins: Plugins,
+    offsets: Arc<dyn OffsetStore>,
+    worker_id: String,
+    /// The topics each connector produced to or consumed from.
+    topics: Arc<Mutex<BTreeMap<String, BTreeSet<String>>>>,
+}
+
+impl Worker {
+    /// A worker over the embedded `broker`. `props` are the worker's keys (for `key.converter`,
+    /// `value.converter` and their sub-keys), `flush_every` is `offset.flush.interval.ms`,
+    /// `worker_id` is how statuses name this worker (its REST `host:port`).
+    pub fn new(broker: Broker, props: Config, flush_every: Duration, plugins: Plugins, offsets: Arc<dyn OffsetStore>, worker_id: impl Into<String>) -> Worker {
+        Worker::with_clients(Clients::embedded(broker), props, flush_every, plugins, offsets, worker_id)
+    }
+
+    /// [`new`](Self::new) over `clients` (the embedded broker or a Kafka-protocol cluster).
+    pub fn with_clients(clients: Clients, props: Config, flush_every: Duration, plugins: Plugins, offsets: Arc<dyn OffsetStore>, worker_id: impl Into<String>) -> Worker {
+        Worker { clients, props, flush_every, plugins, offsets, worker_id: worker_id.into(), topics: Arc::default() }
+    }
+
+    /// The clients.
+    pub fn clients(&self) -> &Clients {
+        &self.clients
+    }
+
+    /// The embedded broker, for what the seam does not offer (a sink connector's group
+    /// offsets).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the worker runs against an external cluster.
+    pub fn broker(&self) -> Result<&Broker> {
+        self.clients.broker().ok_or_else(|| Error::Config(format!("not supported yet against an external cluster ({}): needs the embedded broker", self.clients.bootstrap)))
+    }
+
+    /// The plugins.
+    pub fn plugins(&self) -> &Plugins {
+        &self.plugins
+    }
+
+    /// The source offsets.
+    pub fn offsets(&self) -> &Arc<dyn OffsetStore> {
+        &self.offsets
+    }
+
+    /// This worker's id.
+    pub fn worker_id(&self) -> &str {
+        &self.worker_id
+    }
+
+    /// The topics `connector` produced to or consumed from, sorted.
+    pub fn active_topics(&self, connector: &str) -> Vec<String> {
+        self.topics.lock().get(connector).map(|t| t.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Forgets the active topics of `connector`.
+    pub fn reset_active_topics(&self, connector: &str) {
+        self.topics.lock().remove(connector);
+    }
+
+    /// Validates a connector config: the framework's keys (`name`, `connector.class`,
+    /// `tasks.max`, converters, a sink's `topics`) and the connector's own. `plugin` is the
+    /// class (or alias) to validate against.
+    ///
+    /// # Errors
+    /// [`Error::UnknownPlugin`].
+    pub fn validate(&self, plugin: &str, config: &Config) -> Result<ConfigInfos> {
+        let connector = self.plugins.connector(plugin)?;
+        let sink = matches!(connector, Connector::Sink(_));
+        let def = connector_config_def(sink).merge(connector.config_def());
+        let mut values = connector_config_def(sink).validate(config);
+        let own: Vec<_> = connector.validate(config).into_iter().filter(|v| !values.iter().any(|have| have.name == v.name)).collect();
+        values.extend(own);
+        if sink {
+            let given = |k: &str| config.get(k).is_some_and(|v| !v.trim().is_empty());
+            let message = match (given("topics"), given("topics.regex")) {
+                (false, false) => Some("Must configure one of topics or topics.regex"),
+                (true, true) => Some("topics and topics.regex are mutually exclusive options, but both are set."),
+                (false, true) => Some("topics.regex is not supported by Brook yet"),
+                (true, false) => None,
+            };
+            if let Some(m) = message {
+                for v in values.iter_mut().filter(|v| v.name == "topics" || v.name == "topics.regex") {
+                    v.errors.push(m.to_owned());
+                }
+            }
+        }
+        // Keys of the definition, in its order, each with its value.
+        let ordered: Vec<_> = def.keys().iter().map(|k| values.iter().find(|v| v.name == k.name).cloned().unwrap_or(crate::config::ConfigValue { name: k.name.clone(), value: config.get(&k.name).cloned(), errors: Vec::new() })).collect();
+        let class = self.plugins.class_of(plugin).unwrap_or(plugin).to_owned();
+        Ok(ConfigInfos::from_validation(&class, &def, &ordered))
+    }
+
+    /// Creates and starts the connector instance of `config` and returns it with its task
+    /// configs (at most `tasks.max`).
+    ///
+    /// # Errors
+    /// An unknown class, the connector's own start errors.
+    pub fn start_connector(&self, name: &str, config: &Config) -> Result<(Connector, Vec<Config>)> {
+        let class = config.get("connector.class").ok_or_else(|| Error::Config(format!("connector {name}: Missing required configuration \"connector.class\"")))?;
+        let max_tasks: usize = match config.get("tasks.max") {
+            None => 1,
+            Some(v) => v.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| Error::Config(format!("connector {name}: Invalid value {v} for configuration tasks.max")))?,
+        };
+        let mut connector = self.plugins.connector(class)?;
+        let configs = connector.start(config, max_tasks)?;
+        tracing::info!(connector = %name, class = %class, tasks = configs.len(), "connector started");
+        Ok((connector, configs))
+    }
+
+    /// Starts task `id` of `connector` with `task_config` (the connector's converters come
+    /// from `connector_config`), paused if `paused`. A task that does not start is returned
+    /// `FAILED`.
+    pub fn start_task(&self, connector: &Connector, id: ConnectorTaskId, connector_config: &Config, task_config: Config, paused: bool) -> TaskHandle {
+        let initial = if paused { Signal::Pause } else { Signal::Run };
+        let signal = Signals::new(initial);
+        let signals = signal.clone();
+        let state = if paused { State::Paused } else { State::Running };
+        let status = Arc::new(Mutex::new(TaskStatus { state, trace: None }));
+        let started = self.spawn_task(connector, &id, connector_config, &task_config, signals, status.clone());
+        let join = match started {
+            Ok(join) => Some(join),
+            Err(e) => {
+                tracing::error!(connector = %id.connector, task = id.task, error = %e, "task failed to start");
+                *status.lock() = TaskStatus { state: State::Failed, trace: Some(trace(&e)) };
+                None
+            }
+        };
+        TaskHandle { id, config: task_config, signal, status, join }
+    }
+
+    fn spawn_task(&self, connector: &Connector, id: &ConnectorTaskId, connector_config: &Config, task_config: &Config, signals: Signals, status: Arc<Mutex<TaskStatus>>) -> Result<std::thread::JoinHandle<()>> {
+        let (key, value) = converters(&self.props, connector_config)?;
+        let ctx = TaskCtx {
+            id: id.clone(),
+            clients: self.clients.clone(),
+            conv: Converters { key, value },
+            flush_every: self.flush_every,
+            signals,
+            status,
+            topics: self.topics.clone(),
+        };
+        let thread = std::thread::Builder::new().name(format!("connect-{}-{}", id.connector, id.task));
+        let spawned = match connector {
+            Connector::Source(c) => {
+                let mut task = c.task();
+                task.start(task_config, &ConnectorOffsetReader { store: self.offsets.as_ref(), connector: &id.connector })?;
+                let offsets = self.offsets.clone();
+                thread.spawn(move || run_source(ctx, task, offsets))
+            }
+            Connector::Sink(c) => {
+                let topics: Vec<String> = task_config.get("topics").map(|t| t.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default();
+                if topics.is_empty() {
+                    return Err(Error::Config(format!("connector {}: Must configure one of topics or topics.regex", id.connector)));
+                }
+                let mut task = c.task();
+                task.start(task_config)?;
+                thread.spawn(move || run_sink(ctx, task, topics))
+            }
+        };
+        spawned.map_err(|e| Error::Config(format!("starting the thread of task {}-{}: {e}", id.connector, id.task)))
+    }
+}
+
+/// An error as a status trace: the message and its causes, one per line.
+pub(crate) fn trace(e: &Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str("\nCaused by: ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// The key and value converters of a connector: its own `key.converter` / `value.converter`
+/// override the worker's, with their `*.converter.` sub-keys.
+pub(crate) fn converters(worker: &Config, connector: &Config) -> Result<(Box<dyn Converter>, Box<dyn Converter>)> {
+    let make = |prefix: &str, is_key: bool| -> Result<Box<dyn Converter>> {
+        let source = if connector.contains_key(prefix) { connector } else { worker };
+        let class = source.get(prefix).ok_or_else(|| Error::Config(format!("Missing required configuration \"{prefix}\"")))?;
+        let mut c = converter_by_class(class)?;
+        let sub = format!("{prefix}.");
+        let config: Config = source.iter().filter_map(|(k, v)| k.strip_prefix(&sub).map(|k| (k.to_owned(), v.clone()))).collect();
+        c.configure(&config, is_key)?;
+        Ok(c)
+    };
+    Ok((make("key.converter", true)?, make("value.converter", false)?))
+}
+
+struct Converters {
+    key: Box<dyn Converter>,
+    value: Box<dyn Converter>,
+}
+
+/// A task's signal, waited on by its thread (a condition variable: the loops are synchronous).
+#[derive(Debug, Clone)]
+struct Signals(Arc<(Mutex<Signal>, Condvar)>);
+
+impl Signals {
+    fn new(initial: Signal) -> Signals {
+        Signals(Arc::new((Mutex::new(initial), Condvar::new())))
+    }
+
+    fn send(&self, s: Signal) {
+        let (m, cv) = &*self.0;
+        *m.lock() = s;
+        cv.notify_all();
+    }
+
+    fn get(&self) -> Signal {
+        *self.0 .0.lock()
+    }
+
+    /// Waits up to `d` or until the signal changes; returns the signal.
+    fn wait(&self, d: Duration) -> Signal {
+        let (m, cv) = &*self.0;
+        let mut s = m.lock();
+        let before = *s;
+        if before != Signal::Shutdown {
+            let deadline = Instant::now() + d;
+            while *s == before && !cv.wait_until(&mut s, deadline).timed_out() {}
+        }
+        *s
+    }
+}
+
+struct TaskCtx {
+    id: ConnectorTaskId,
+    clients: Clients,
+    conv: Converters,
+    flush_every: Duration,
+    signals: Signals,
+    status: Arc<Mutex<TaskStatus>>,
+    topics: Arc<Mutex<BTreeMap<String, BTreeSet<String>>>>,
+}
+
+impl TaskCtx {
+    fn signal(&self) -> Signal {
+        self.signals.get()
+    }
+
+    /// Waits up to `d` or until the signal changes; returns the signal.
+    fn idle(&self, d: Duration) -> Signal {
+        self.signals.wait(d)
+    }
+
+    fn set_state(&self, state: State) {
+        let mut s = self.status.lock();
+        if s.state != State::Failed {
+            *s = TaskStatus { state, trace: None };
+        }
+    }
+
+    fn record_topic(&self, topic: &str) {
+        let mut topics = self.topics.lock();
+        let set = topics.entry(self.id.connector.clone()).or_default();
+        if !set.contains(topic) {
+            set.insert(topic.to_owned());
+        }
+    }
+
+    /// Logs how the task ended and records it in its status.
+    fn finish(&self, kind: &str, result: &Result<()>) {
+        match result {
+            Ok(()) => {
+                tracing::info!(connector = %self.id.connector, task = self.id.task, "{kind} task stopped");
+                self.set_state(State::Unassigned);
+            }
+            Err(e) => {
+                tracing::error!(connector = %self.id.connector, task = self.id.task, error = %e, "{kind} task failed");
+                *self.status.lock() = TaskStatus { state: State::Failed, trace: Some(trace(e)) };
+            }
+        }
+    }
+}
+
+fn run_source(mut ctx: TaskCtx, mut task: Box<dyn SourceTask>, offsets: Arc<dyn OffsetStore>) {
+    let result = source_loop(&mut ctx, task.as_mut(), offsets.as_ref());
+    task.stop();
+    ctx.finish("source", &result);
+}
+
+fn source_loop(ctx: &mut TaskCtx, task: &mut dyn SourceTask, offsets: &dyn OffsetStore) -> Result<()> {
+    let mut producer = ctx.clients.producer(format!("connector-producer-{}-{}", ctx.id.connector, ctx.id.task))?;
+    let mut last_flush = Instant::now();
+    let mut dirty = false;
+    let mut topics: Vec<Arc<str>> = Vec::new();
+    loop {
+        let signal = ctx.signal();
+        if signal == Signal::Pause {
+            if dirty {
+                offsets.flush()?;
+                task.commit()?;
+                dirty = false;
+            }
+            ctx.set_state(State::Paused);
+            if ctx.idle(IDLE_POLL) == Signal::Shutdown {
+                offsets.flush()?;
+                task.commit()?;
+                return Ok(());
+            }
+            continue;
+        }
+        ctx.set_state(State::Running);
+        let records = if signal == Signal::Run { task.poll()? } else { Vec::new() };
+        if !records.is_empty() {
+            for r in &records {
+                producer.send(to_output(&ctx.conv, &r.record, &mut topics)?)?;
+            }
+            // Every record acknowledged before its offset is recorded.
+            producer.flush()?;
+            for r in &records {
+                offsets.set(&ctx.id.connector, &r.source_partition, Some(r.source_offset.clone()));
+                ctx.record_topic(&r.record.topic);
+            }
+            dirty = true;
+        }
+        let signal = if records.is_empty() { ctx.idle(IDLE_POLL) } else { ctx.signal() };
+        let stopping = signal == Signal::Shutdown;
+        if stopping || (dirty && last_flush.elapsed() >= ctx.flush_every) {
+            offsets.flush()?;
+            task.commit()?;
+            last_flush = Instant::now();
+            dirty = false;
+        }
+        if stopping {
+            return Ok(());
+        }
+    }
+}
+
+fn to_output(conv: &Converters, r: &ConnectRecord, topics: &mut Vec<Arc<str>>) -> Result<OutputRecord> {
+    let key = conv.key.from_connect_data(&r.topic, &r.key)?;
+    let value = conv.value.from_connect_data(&r.topic, &r.value)?;
+    let topic = match topics.iter().find(|t| ***t == *r.topic) {
+        Some(t) => t.clone(),
+        None => {
+            let t: Arc<str> = Arc::from(r.topic.as_str());
+            topics.push(t.clone());
+            t
+        }
+    };
+    Ok(OutputRecord {
+        topic,
+        partition: r.partition,
+        key: key.map(Into::into),
+        value: value.map(Into::into),
+        timestamp: r.timestamp.unwrap_or_else(now_ms),
+        headers: r.headers.iter().map(header_to_kafka).collect(),
+    })
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+type Offsets = BTreeMap<(String, i32), i64>;
+
+/// A sink task and its offsets, shared with the rebalance handler (which runs inside `poll`,
+/// on the task's thread).
+struct SinkShared {
+    task: Box<dyn SinkTask>,
+    /// Next offset to commit per partition.
+    next: Offsets,
+    committed: Offsets,
+}
+
+impl SinkShared {
+    /// Flushes the task and commits what changed.
+    fn flush_and_commit(&mut self, commit: &mut dyn FnMut(&Offsets) -> Result<()>) -> Result<()> {
+        if self.next == self.committed {
+            return Ok(());
+        }
+        self.task.flush(&self.next)?;
+        commit(&self.next)?;
+        self.committed = self.next.clone();
+        Ok(())
+    }
+}
+
+/// Flushes and commits before the sink group moves partitions away (Kafka's
+/// `WorkerSinkTask.HandleRebalance`).
+struct Revocations {
+    shared: Arc<Mutex<SinkShared>>,
+    id: ConnectorTaskId,
+}
+
+impl RebalanceHandler for Revocations {
+    fn on_revoked(&mut self, partitions: &[(String, i32)], _group: &GroupMetadata, commit: &mut OffsetCommitFn<'_>) {
+        let mut s = self.shared.lock();
+        if let Err(e) = s.flush_and_commit(&mut |o| Ok(commit(o)?)) {
+            tracing::warn!(connector = %self.id.connector, task = self.id.task, error = %e, "committing sink offsets on revocation failed; the records since the last commit will be delivered again");
+        }
+        for tp in partitions {
+            s.next.remove(tp);
+            s.committed.remove(tp);
+        }
+    }
+
+    fn on_assigned(&mut self, partitions: &[(String, i32)]) {
+        tracing::debug!(connector = %self.id.connector, task = self.id.task, ?partitions, "sink partitions assigned");
+    }
+}
+
+fn run_sink(mut ctx: TaskCtx, task: Box<dyn SinkTask>, topics: Vec<String>) {
+    let shared = Arc::new(Mutex::new(SinkShared { task, next: Offsets::new(), committed: Offsets::new() }));
+    let result = ctx.clients.consumer(sink_group(&ctx.id.connector), format!("connector-consumer-{}-{}", ctx.id.connector, ctx.id.task)).and_then(|mut consumer| {
+        let r = sink_loop(&mut ctx, &shared, consumer.as_mut(), &topics);
+        consumer.close();
+        r
+    });
+    shared.lock().task.stop();
+    ctx.finish("sink", &result);
+}
+
+fn sink_loop(ctx: &mut TaskCtx, shared: &Arc<Mutex<SinkShared>>, consumer: &mut dyn StreamsConsumer, topics: &[String]) -> Result<()> {
+    let mut last_flush = Instant::now();
+    consumer.subscribe(topics, Box::new(Revocations { shared: shared.clone(), id: ctx.id.clone() }))?;
+    let mut paused = false;
+    loop {
+        let signal = ctx.signal();
+        // A paused sink keeps polling (so it stays in its group) with its partitions paused.
+        let pause = signal == Signal::Pause;
+        let assignment = consumer.assignment();
+        if pause {
+            consumer.pause(&assignment);
+        } else if paused {
+            consumer.resume(&assignment);
+        }
+        paused = pause;
+        ctx.set_state(if pause { State::Paused } else { State::Running });
+        let polled = consumer.poll(IDLE_POLL)?;
+        if !polled.is_empty() {
+            let mut s = shared.lock();
+            let mut batch = Vec::with_capacity(polled.len());
+            for r in polled {
+                let key = ctx.conv.key.to_connect_data(&r.topic, r.key.as_deref())?;
+                let value = ctx.conv.value.to_connect_data(&r.topic, r.value.as_deref())?;
+                s.next.insert((r.topic.to_string(), r.partition), r.offset + 1);
+                ctx.record_topic(&r.topic);
+                batch.push(SinkRecord {
+                    kafka_offset: r.offset,
+                    record: ConnectRecord {
+                        topic: r.topic.to_string(),
+                        partition: Some(r.partition),
+                        key,
+                        value,
+                        timestamp: Some(r.timestamp),
+                        headers: r.headers.iter().map(header_from_kafka).collect(),
+                    },
+                });
+            }
+            s.task.put(batch)?;
+        }
+        let stopping = ctx.signal() == Signal::Shutdown;
+        if stopping || pause || last_flush.elapsed() >= ctx.flush_every {
+            shared.lock().flush_and_commit(&mut |o| Ok(consumer.commit(o)?))?;
+            last_flush = Instant::now();
+        }
+        if stopping {
+            return Ok(());
+        }
+    }
+}
+
+/// A Kafka header as Connect's: UTF-8 bytes as an optional string, other bytes as bytes, null as
+/// null (the string part of Kafka's `SimpleHeaderConverter`; numbers stay strings).
+pub(crate) fn header_from_kafka(h: &brook_common::record::Header) -> Header {
+    let value = match &h.value {
+        None => SchemaAndValue { schema: None, value: Value::Null },
+        Some(b) => match std::str::from_utf8(b) {
+            Ok(s) => SchemaAndValue { schema: Some(Schema::optional_string()), value: Value::String(s.to_owned()) },
+            Err(_) => SchemaAndValue { schema: Some(Schema::of(SchemaType::Bytes).optional()), value: Value::Bytes(b.to_vec()) },
+        },
+    };
+    Header { key: h.key.clone(), value }
+}
+
+/// A Connect header as Kafka's: bytes as they are, null as null, anything else its `toString()`.
+pub(crate) fn header_to_kafka(h: &Header) -> brook_common::record::Header {
+    let value = match &h.value.value {
+        Value::Null => None,
+        Value::Bytes(b) => Some(bytes::Bytes::from(b.clone())),
+        v => Some(bytes::Bytes::from(v.to_string())),
+    };
+    brook_common::record::Header { key: h.key.clone(), value }
+}
