@@ -11,7 +11,7 @@ use anyhow::Context;
 use brook_broker::server::{serve, ServerConfig};
 use brook_broker::{Broker, BrokerConfig};
 use brook_connect::standalone::{read_properties, StandaloneWorker, WorkerConfig};
-use brook_connect::Clients;
+use brook_connect::{Clients, DistributedConfig, DistributedHerder};
 use clap::{Args, Subcommand};
 
 /// Flags of `brook connect`.
@@ -27,6 +27,16 @@ pub struct ConnectArgs {
 pub enum ConnectMode {
     /// One worker process, offsets in a file (connect-standalone.sh).
     Standalone(StandaloneArgs),
+    /// A worker of a group sharing connectors through the cluster (connect-distributed.sh).
+    Distributed(DistributedArgs),
+}
+
+/// Flags of `brook connect distributed`.
+#[derive(Debug, Args)]
+pub struct DistributedArgs {
+    /// The worker's `connect-distributed.properties` (`bootstrap.servers`, `group.id`, the
+    /// three storage topics, converters, `listeners`).
+    pub worker: PathBuf,
 }
 
 /// Flags of `brook connect standalone`.
@@ -50,6 +60,7 @@ pub(crate) async fn run(args: ConnectArgs) -> anyhow::Result<()> {
     match args.mode {
         ConnectMode::Standalone(a) if a.embedded => standalone_embedded(a).await,
         ConnectMode::Standalone(a) => standalone(a).await,
+        ConnectMode::Distributed(a) => distributed(a).await,
     }
 }
 
@@ -128,3 +139,17 @@ async fn standalone_embedded(a: StandaloneArgs) -> anyhow::Result<()> {
     Ok(result?)
 }
 
+
+/// A distributed worker against the cluster at `bootstrap.servers`, until Ctrl-C or SIGTERM
+/// (then its tasks stop, offsets flushed and committed, and it leaves the group).
+async fn distributed(a: DistributedArgs) -> anyhow::Result<()> {
+    let shutdown = crate::server::shutdown_signal();
+    let cfg = DistributedConfig::from_props(read_properties(&a.worker)?).with_context(|| a.worker.display().to_string())?;
+    let clients = Clients::kafka(&cfg.bootstrap_servers, &client_props(&cfg.props));
+    let (group, worker_id) = (cfg.group_id.clone(), cfg.rest_addr.clone());
+    let herder = tokio::task::spawn_blocking(move || DistributedHerder::start(clients, cfg, brook_connect::Plugins::default())).await??;
+    tracing::info!(%group, %worker_id, "Kafka Connect distributed worker started");
+    shutdown.await;
+    tokio::task::spawn_blocking(move || herder.stop()).await?;
+    Ok(())
+}

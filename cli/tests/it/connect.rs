@@ -7,12 +7,12 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// `brook server` (broker only) on `data`, once it accepts connections at `addr`.
-fn spawn_server(data: &Path, addr: &str) -> Child {
+pub(crate) fn spawn_server(data: &Path, addr: &str) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_brook"))
         .args(["server", "--no-ksql", "--no-schema-registry", "--listen", addr, "--data-dir"])
         .arg(data)
@@ -40,7 +40,7 @@ fn wait_for_file(path: &Path, want: &str, child: &mut Child) {
     }
 }
 
-fn sigterm(child: &mut Child) {
+pub(crate) fn sigterm(child: &mut Child) {
     assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
     let status = child.wait().unwrap();
     assert!(status.success(), "{status}");
