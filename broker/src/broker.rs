@@ -263,8 +263,10 @@ impl Broker {
         tasks.push(self.inner.groups.spawn_ticker(Duration::from_millis(100)));
         let c = &self.inner.config;
         let jobs: [(Duration, fn(&BrokerState)); 3] = [
-            (c.retention_check_interval, |i| i.run_cleanup(false)),
-            (c.cleaner_backoff, |i| i.run_cleanup(true)),
+            // As in Kafka, retention runs every `log.retention.check.interval.ms` and the
+            // cleaner only compacts.
+            (c.retention_check_interval, |i| i.run_cleanup(true, false)),
+            (c.cleaner_backoff, |i| i.run_cleanup(false, true)),
             (c.transaction_abort_interval, |i| i.txns.abort_timed_out()),
         ];
         for (every, job) in jobs {
@@ -311,7 +313,7 @@ impl Broker {
     /// Runs retention (and compaction when `compact`) on every partition now, as the background
     /// tasks do periodically.
     pub fn run_cleanup(&self, compact: bool) {
-        self.inner.run_cleanup(compact)
+        self.inner.run_cleanup(true, compact)
     }
 
     /// Creates a topic.
@@ -861,12 +863,12 @@ impl BrokerState {
         self.partition(name, partition)
     }
 
-    fn run_cleanup(&self, compact: bool) {
+    fn run_cleanup(&self, retention: bool, compact: bool) {
         let now = self.now_ms();
         let topics: Vec<Arc<Topic>> = self.topics.read().values().cloned().collect();
         for t in topics {
             for p in t.partitions.read().iter() {
-                if let Err(e) = p.cleanup(now, compact) {
+                if let Err(e) = p.cleanup(now, retention, compact) {
                     tracing::warn!(topic = %p.topic, partition = p.index, error = %e, "log cleanup failed");
                 }
             }

@@ -517,12 +517,13 @@ impl Partition {
         Ok(start)
     }
 
-    /// Applies the delete and compact cleanup policies; returns segments deleted.
-    pub(crate) fn cleanup(&self, now_ms: i64, compact: bool) -> Result<usize> {
+    /// Applies the delete cleanup policy (when `retention`) and the compact one (when
+    /// `compact`); returns segments deleted.
+    pub(crate) fn cleanup(&self, now_ms: i64, retention: bool, compact: bool) -> Result<usize> {
         let mut st = self.state.lock();
         let policy = st.log.config().cleanup_policy;
         let mut deleted = 0;
-        if policy.delete {
+        if retention && policy.delete {
             deleted = st.log.enforce_retention(now_ms)?;
             let start = st.log.log_start_offset();
             st.aborted.retain(|a| a.last_offset >= start);

@@ -314,13 +314,15 @@ mod tests {
         let broker = Broker::open(config).await.unwrap();
         let (topics, per_topic) = (20, 1000);
         let mut peak = open_fds();
+        // Records of now: retention (by record timestamps) keeps them however long this runs.
+        let now = broker.config().clock.now_ms();
         for t in 0..topics {
             let name = format!("t{t}");
             broker.create_topic(&name, per_topic, Default::default()).unwrap();
             peak = peak.max(open_fds());
             for p in 0..per_topic {
                 let mut b = BatchBuilder::new(Compression::None);
-                b.push(0, Some(format!("k{t}-{p}").as_bytes()), Some(b"v"), &[]);
+                b.push(now, Some(format!("k{t}-{p}").as_bytes()), Some(b"v"), &[]);
                 let mut bytes = b.build().unwrap();
                 assert_eq!(broker.produce(&name, p, &mut bytes).unwrap().base_offset, 0);
                 if p % 100 == 0 {

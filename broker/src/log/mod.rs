@@ -308,12 +308,6 @@ impl Log {
             });
         };
         let (first_offset, last_offset) = (first.base_offset, last.last_offset());
-        self.maybe_roll(bytes.len() as u64, first_offset, last_offset, now_ms)?;
-        let interval = self.config.index_interval_bytes;
-        let seg = self.active_mut();
-        let undo = (seg.base_offset, seg.size);
-        seg.rolling_ms.get_or_insert(now_ms);
-        seg.append(bytes, &headers, interval)?;
         let mut info = AppendInfo {
             first_offset,
             last_offset,
@@ -327,6 +321,12 @@ impl Log {
                 info.offset_of_max_timestamp = h.last_offset();
             }
         }
+        self.maybe_roll(&info, now_ms)?;
+        let interval = self.config.index_interval_bytes;
+        let seg = self.active_mut();
+        let undo = (seg.base_offset, seg.size);
+        seg.first_append_ms.get_or_insert(now_ms);
+        seg.append(bytes, &headers, interval)?;
         self.unflushed += last_offset - first_offset + 1;
         let last_flush = *self.last_flush_ms.get_or_insert(now_ms);
         if self.unflushed >= self.config.flush_messages
@@ -355,18 +355,29 @@ impl Log {
         }
     }
 
-    fn maybe_roll(&mut self, len: u64, first_offset: i64, last_offset: i64, now_ms: i64) -> Result<()> {
+    /// Rolls the active segment when the append `info` would take it past `segment.bytes`, its
+    /// index or its offset range, or past `segment.ms`. As in Kafka, `segment.ms` compares record
+    /// timestamps (the append's largest with the segment's first batch's), not the wall clock:
+    /// a segment of old records is not rolled because the broker restarted or time passed. Only
+    /// when the first batch has no timestamp does the wall clock (`now_ms`) count, from the
+    /// segment's first append.
+    fn maybe_roll(&mut self, info: &AppendInfo, now_ms: i64) -> Result<()> {
+        let (first_offset, last_offset) = (info.first_offset, info.last_offset);
         let max_entries = self.max_index_entries;
         let limit = self.config.segment_bytes.min(MAX_SEGMENT_BYTES);
         let segment_ms = self.config.segment_ms;
         let seg = self.active();
+        let waited_ms = match seg.rolling_timestamp {
+            Some(first) if first >= 0 => info.max_timestamp.saturating_sub(first),
+            _ => now_ms.saturating_sub(seg.first_append_ms.unwrap_or(now_ms)),
+        };
         let reason = if !seg.can_hold(last_offset) || !seg.can_hold(first_offset) {
             "offset range"
         } else if seg.is_empty() {
             return Ok(());
-        } else if seg.size + len > limit {
+        } else if seg.size + info.bytes as u64 > limit {
             "segment.bytes"
-        } else if seg.rolling_ms.is_some_and(|t| now_ms.saturating_sub(t) > segment_ms) {
+        } else if waited_ms > segment_ms {
             "segment.ms"
         } else if seg.index.len() >= max_entries || seg.time_index.len() >= max_entries {
             "index full"

@@ -74,33 +74,37 @@ impl Log {
         Ok(self.log_start_offset)
     }
 
-    /// Deletes closed segments past `retention.ms` (by their largest timestamp) and, oldest first,
-    /// while the log is larger than `retention.bytes`. Only for `cleanup.policy` containing
-    /// `delete`; the active segment is never deleted. Returns the number of segments deleted.
+    /// Deletes, oldest first, the segments past `retention.ms` (by their largest timestamp) and
+    /// then while the log is larger than `retention.bytes`. Only for `cleanup.policy` containing
+    /// `delete`. As in Kafka the active segment goes too when its turn comes and it holds
+    /// records: the log first rolls a new, empty active segment at the log end offset, so the
+    /// offsets go on. Returns the number of segments deleted.
     ///
     /// # Errors
-    /// [`Error::Storage`] when a file cannot be deleted.
+    /// [`Error::Storage`] when a file cannot be created or deleted.
     pub(crate) fn enforce_retention(&mut self, now_ms: i64) -> Result<usize> {
         if !self.config.cleanup_policy.delete {
             return Ok(0);
         }
-        let closed: Vec<(u64, i64)> = self
+        // Every segment, but an empty active one (Kafka's `isLastSegmentAndEmpty`).
+        let keep_active = usize::from(self.active().is_empty());
+        let candidates: Vec<(u64, i64)> = self
             .segments
             .values()
-            .take(self.segments.len() - 1)
+            .take(self.segments.len() - keep_active)
             .map(|s| (s.size, s.max_timestamp))
             .collect();
         let mut n = 0;
         if self.config.retention_ms >= 0 {
-            n = closed
+            n = candidates
                 .iter()
                 .take_while(|(_, ts)| now_ms.saturating_sub(*ts) > self.config.retention_ms)
                 .count();
         }
         if self.config.retention_bytes >= 0 {
             let mut diff = self.size_bytes() as i64 - self.config.retention_bytes;
-            diff -= closed[..n].iter().map(|(size, _)| *size as i64).sum::<i64>();
-            for (size, _) in &closed[n..] {
+            diff -= candidates[..n].iter().map(|(size, _)| *size as i64).sum::<i64>();
+            for (size, _) in &candidates[n..] {
                 if diff - (*size as i64) < 0 {
                     break;
                 }
@@ -108,9 +112,14 @@ impl Log {
                 n += 1;
             }
         }
-        if n > 0 {
-            tracing::info!(dir = %self.dir.display(), segments = n, "deleting segments past retention");
+        if n == 0 {
+            return Ok(0);
         }
+        if n == self.segments.len() {
+            let end = self.log_end_offset();
+            self.roll(end, "retention")?;
+        }
+        tracing::info!(dir = %self.dir.display(), segments = n, "deleting segments past retention");
         self.delete_oldest(n)?;
         Ok(n)
     }

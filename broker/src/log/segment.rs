@@ -124,8 +124,13 @@ pub(crate) struct Segment {
     pub(crate) size: u64,
     /// Largest batch max timestamp, -1 when there is none.
     pub(crate) max_timestamp: i64,
-    /// Time of the first append (or the first batch's timestamp after a reload), for segment.ms.
-    pub(crate) rolling_ms: Option<i64>,
+    /// Max timestamp of the first batch, what `segment.ms` counts from (Kafka's
+    /// `rollingBasedTimestamp`): the same before and after a restart.
+    pub(crate) rolling_timestamp: Option<i64>,
+    /// Wall-clock time of the first append since the segment was created or opened: what
+    /// `segment.ms` counts from when the first batch carries no timestamp (-1), as Kafka counts
+    /// from the segment's creation.
+    pub(crate) first_append_ms: Option<i64>,
     /// Written since the last fsync.
     pub(crate) dirty: bool,
     path: PathBuf,
@@ -311,7 +316,8 @@ impl Segment {
             next_offset: base,
             size,
             max_timestamp: -1,
-            rolling_ms: None,
+            rolling_timestamp: None,
+            first_append_ms: None,
             dirty: false,
             path,
             file,
@@ -346,9 +352,7 @@ impl Segment {
             self.max_timestamp = h.max_timestamp;
             self.offset_of_max_timestamp = h.last_offset();
         }
-        if self.rolling_ms.is_none() {
-            self.rolling_ms = Some(h.max_timestamp);
-        }
+        self.rolling_timestamp.get_or_insert(h.max_timestamp);
         if self.bytes_since_index > interval {
             self.index.push(OffsetEntry {
                 rel: (h.last_offset() - self.base_offset) as u32,
@@ -491,7 +495,7 @@ impl Segment {
         self.next_offset = self.base_offset;
         self.max_timestamp = -1;
         self.offset_of_max_timestamp = -1;
-        self.rolling_ms = None;
+        self.rolling_timestamp = None;
         self.bytes_since_index = 0;
         self.index.truncate(0);
         self.index.mark_unpersisted();
@@ -500,10 +504,10 @@ impl Segment {
     }
 
     /// Sets the state recovered from intact index files and a scan of the tail.
-    pub(crate) fn set_loaded_state(&mut self, next_offset: i64, max_timestamp: i64, rolling_ms: Option<i64>) {
+    pub(crate) fn set_loaded_state(&mut self, next_offset: i64, max_timestamp: i64, rolling_timestamp: Option<i64>) {
         self.next_offset = next_offset;
         self.max_timestamp = max_timestamp;
-        self.rolling_ms = rolling_ms;
+        self.rolling_timestamp = rolling_timestamp;
     }
 
     /// Swaps the data file handle (tests inject a read-only handle to provoke I/O errors).

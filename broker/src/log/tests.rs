@@ -205,15 +205,45 @@ fn append_with_offsets_keeps_offsets() {
     assert_eq!(log.append(&mut next, 0).unwrap().first_offset, 21);
 }
 
+/// A wall clock far from the record timestamps the tests below append.
+const NOW: i64 = 1_700_000_000_000;
+const HOUR: i64 = 3_600_000;
+
 #[test]
-fn rolls_by_time_and_full_index() {
+fn segment_ms_rolls_on_record_timestamps_not_the_wall_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = TopicConfig { segment_ms: HOUR, ..cfg() };
+    let mut log = Log::open(dir.path().to_path_buf(), config.clone()).unwrap();
+    // Records a month old (a replay): the wall clock is not what segment.ms measures.
+    let old = NOW - 30 * 24 * HOUR;
+    log.append(&mut batch(1, old), NOW).unwrap();
+    log.append(&mut batch(1, old + 1), NOW + 2 * HOUR).unwrap();
+    assert_eq!(log.segment_base_offsets(), vec![0], "the records span 1 ms, the wall clock 2 hours");
+    drop(log);
+    // After a restart the decision is the same: the first batch's timestamp against the new one's.
+    let mut log = Log::open(dir.path().to_path_buf(), config).unwrap();
+    log.append(&mut batch(1, old + 2), NOW + 3 * HOUR).unwrap();
+    assert_eq!(log.segment_base_offsets(), vec![0], "a restart does not roll a segment of old records");
+    log.append(&mut batch(1, old + HOUR), NOW + 3 * HOUR).unwrap();
+    assert_eq!(log.segment_base_offsets(), vec![0], "not more than segment.ms after the first batch yet");
+    log.append(&mut batch(1, old + HOUR + 1), NOW + 3 * HOUR).unwrap();
+    assert_eq!(log.segment_base_offsets(), vec![0, 4], "records past segment.ms roll, the wall clock standing still");
+}
+
+#[test]
+fn segment_ms_without_record_timestamps_counts_from_the_first_append() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = Log::open(dir.path().to_path_buf(), TopicConfig { segment_ms: 100, ..cfg() }).unwrap();
-    log.append(&mut batch(1, 0), 1_000).unwrap();
-    log.append(&mut batch(1, 0), 1_100).unwrap();
+    log.append(&mut batch(1, -1), 1_000).unwrap();
+    log.append(&mut batch(1, -1), 1_100).unwrap();
     assert_eq!(log.segment_base_offsets(), vec![0], "not older than segment.ms yet");
-    log.append(&mut batch(1, 0), 1_101).unwrap();
+    log.append(&mut batch(1, -1), 1_101).unwrap();
     assert_eq!(log.segment_base_offsets(), vec![0, 2]);
+}
+
+#[test]
+fn rolls_by_full_index() {
+    let dir = tempfile::tempdir().unwrap();
     let mut log = Log::open(dir.path().join("b"), TopicConfig { index_interval_bytes: 0, ..cfg() }).unwrap();
     log.set_max_index_entries(2);
     for _ in 0..4 {
@@ -415,9 +445,10 @@ fn retention_by_time_and_size() {
     assert!(log.segments.values().next().unwrap().max_timestamp >= 95);
     assert_eq!(log.log_start_offset(), log.segment_base_offsets()[0]);
     assert!(matches!(log.read(0, 100, i64::MAX), Err(Error::OffsetOutOfRange { .. })));
+    let end = log.log_end_offset();
     let n = log.enforce_retention(i64::MAX / 2).unwrap();
-    assert_eq!(log.segment_base_offsets().len(), 1, "all but the active segment ({n} more) deleted");
-    assert!(log.read(log.log_start_offset(), 100, i64::MAX).is_ok());
+    assert_eq!(log.segment_base_offsets(), vec![end], "all {n} segments deleted, the active one too");
+    assert_eq!(log.log_start_offset(), end);
 
     let config = TopicConfig { retention_bytes: 600, ..small_segments(200) };
     let mut log = Log::open(dir.path().join("size"), config.clone()).unwrap();
@@ -431,6 +462,28 @@ fn retention_by_time_and_size() {
     let mut log = Log::open(dir.path().join("compacted"), config).unwrap();
     fill(&mut log, 20, 0);
     assert_eq!(log.enforce_retention(i64::MAX / 2).unwrap(), 0, "compact-only topics keep everything");
+}
+
+#[test]
+fn retention_rolls_and_deletes_an_expired_active_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let config = TopicConfig { retention_ms: HOUR, ..cfg() };
+    let mut log = Log::open(path.clone(), config.clone()).unwrap();
+    fill(&mut log, 3, NOW);
+    let (end, newest) = (log.log_end_offset(), NOW + 20 + 2);
+    assert_eq!(log.segment_base_offsets(), vec![0], "one segment, the active one");
+    assert_eq!(log.enforce_retention(newest + HOUR).unwrap(), 0, "its newest record is not past retention.ms yet");
+    assert_eq!(headers_of(&read_all(&log)).len(), 3, "its batches are all readable");
+    assert_eq!(log.enforce_retention(newest + HOUR + 1).unwrap(), 1);
+    assert_eq!(log.segment_base_offsets(), vec![end], "rolled, then the expired segment deleted");
+    assert_eq!((log.log_start_offset(), log.log_end_offset()), (end, end));
+    assert_eq!(log.enforce_retention(i64::MAX / 2).unwrap(), 0, "an empty active segment stays");
+    drop(log);
+    // The offsets go on after a restart: the empty segment keeps the log's end.
+    let mut log = Log::open(path, config).unwrap();
+    assert_eq!((log.log_start_offset(), log.log_end_offset()), (end, end));
+    assert_eq!(log.append(&mut batch(1, NOW), NOW).unwrap().first_offset, end);
 }
 
 #[test]

@@ -106,10 +106,12 @@ async fn retention_by_size_and_time_deletes_old_segments() {
     let end = |t: &str| b.list_offset(t, 0, OffsetSpec::Latest, IsolationLevel::ReadUncommitted).unwrap().0;
     assert_eq!(start("kept"), 0);
     assert!(start("by-size") > 0, "size retention moved the log start");
-    assert!(start("by-time") > start("by-size"), "time retention keeps only the active segment");
+    assert_eq!(start("by-time"), 600, "time retention rolls and deletes the active segment too");
     for t in ["by-size", "by-time", "kept"] {
         assert_eq!(end(t), 600, "{t}: retention never touches the end");
     }
+    produce(&b, "by-time", 1, 1).await;
+    assert_eq!(end("by-time"), 601, "appends go on after the log was emptied");
     let dir_size: u64 = std::fs::read_dir(dir.path().join("by-size-0"))
         .unwrap()
         .flatten()
@@ -122,6 +124,44 @@ async fn retention_by_size_and_time_deletes_old_segments() {
     c.assign(&[TopicPartition::new("by-size", 0)]);
     let got = poll_n(&mut c, 600 - start("by-size") as usize, Duration::from_secs(5)).await;
     assert_eq!(got.first().unwrap().offset, start("by-size"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_does_not_roll_a_segment_of_old_records() {
+    const HOUR: i64 = 3_600_000;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = brook_common::Clock::manual(1_700_000_000_000);
+    let open = || {
+        let mut c = config(dir.path());
+        c.clock = clock.clone();
+        Broker::open(c)
+    };
+    let append = |b: &Broker, ts: i64| {
+        let mut batch = BatchBuilder::new(Compression::None);
+        batch.push(ts, Some(b"k"), Some(b"v"), &[]);
+        b.produce("replay", 0, &mut batch.build().unwrap()).unwrap();
+    };
+    // A replay of records two days old: within retention.ms (7 days), segment.ms one hour.
+    let old = clock.now_ms() - 48 * HOUR;
+    {
+        let b = open().await.unwrap();
+        b.create_topic("replay", 1, BTreeMap::from([("segment.ms".to_owned(), HOUR.to_string())])).unwrap();
+        append(&b, old);
+        append(&b, old + 1);
+        b.shutdown().await;
+    }
+    clock.advance(Duration::from_secs(3 * 3600));
+    let b = open().await.unwrap();
+    append(&b, old + 2);
+    b.run_cleanup(false);
+    let segments = std::fs::read_dir(dir.path().join("replay-0"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+        .count();
+    assert_eq!(segments, 1, "the records span 2 ms: neither the restart nor 3 hours of wall clock roll");
+    assert_eq!(read_all(&b, "replay", 0).len(), 3);
+    b.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
