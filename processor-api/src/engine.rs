@@ -11,11 +11,8 @@ use bytes::Bytes;
 use crate::config::StreamsConfig;
 use crate::error::Result;
 
-pub use brook_common::Header;
+pub use brook_common::{Header, TopicPartition};
 pub use crate::task_id::{AnyTaskId, TaskId};
-
-/// A topic-partition as the runtime and the engine exchange it.
-pub type TopicPartition = (String, i32);
 
 /// A record read from an input partition.
 #[derive(Debug, Clone, PartialEq, Eq)]

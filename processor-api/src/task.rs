@@ -299,7 +299,7 @@ impl StreamTask {
         };
         for tp in inputs {
             if !task.add_partition(tp) {
-                return Err(TopologyError::UnreadPartition { task: id, topic: tp.0.clone() }.into());
+                return Err(TopologyError::UnreadPartition { task: id, topic: tp.topic.clone() }.into());
             }
         }
         Ok(task)
@@ -316,7 +316,7 @@ impl StreamTask {
         if self.queues.contains_key(tp) {
             return true;
         }
-        let Some(found) = self.source_topics.iter().find(|s| s.reads(&tp.0)) else { return false };
+        let Some(found) = self.source_topics.iter().find(|s| s.reads(&tp.topic)) else { return false };
         let extractor = found.extractor.clone().unwrap_or_else(|| Arc::new(RecordTimestampExtractor));
         self.queues.insert(tp.clone(), PartitionQueue {
                 records: VecDeque::new(),
@@ -584,13 +584,13 @@ impl TaskEngine for StreamTask {
         let Some(partition) = self.core.task_id.partition() else { return BTreeMap::new() };
         self.changelog_to_store
             .iter()
-            .map(|(topic, store)| ((topic.clone(), partition), starts.get(store).copied().flatten().unwrap_or(0)))
+            .map(|(topic, store)| (TopicPartition::new(topic.clone(), partition), starts.get(store).copied().flatten().unwrap_or(0)))
             .collect()
     }
 
     fn restore(&mut self, changelog: &TopicPartition, records: &[InputRecord]) -> Result<()> {
-        let Some(store) = self.changelog_to_store.get(&changelog.0).cloned() else {
-            return Err(Error::IllegalState(format!("task {} has no store for changelog {}", self.core.task_id, changelog.0)));
+        let Some(store) = self.changelog_to_store.get(&changelog.topic).cloned() else {
+            return Err(Error::IllegalState(format!("task {} has no store for changelog {}", self.core.task_id, changelog.topic)));
         };
         let batch: Vec<ChangelogRecord> = records
             .iter()
@@ -623,7 +623,7 @@ impl TaskEngine for StreamTask {
 
     fn add_records(&mut self, partition: &TopicPartition, records: Vec<InputRecord>) {
         let Some(q) = self.queues.get_mut(partition) else {
-            tracing::warn!(task = %self.core.task_id, topic = %partition.0, partition = partition.1, "records for a partition this task does not own");
+            tracing::warn!(task = %self.core.task_id, topic = %partition.topic, partition = partition.partition, "records for a partition this task does not own");
             return;
         };
         for r in records {
@@ -688,7 +688,7 @@ impl TaskEngine for StreamTask {
     }
 
     fn post_commit(&mut self, changelog_offsets: &BTreeMap<TopicPartition, i64>) -> Result<()> {
-        for ((topic, partition), end) in changelog_offsets {
+        for (TopicPartition { topic, partition }, end) in changelog_offsets {
             if Some(*partition) != self.core.task_id.partition() {
                 continue;
             }

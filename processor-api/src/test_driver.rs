@@ -25,7 +25,7 @@ use brook_state_store::{
 use bytes::Bytes;
 
 use crate::config::StreamsConfig;
-use crate::engine::{AnyTaskId, Header, InputRecord, OutputRecord, RecordCollector, TaskEngine, TaskId};
+use crate::engine::{AnyTaskId, Header, InputRecord, OutputRecord, RecordCollector, TaskEngine, TaskId, TopicPartition};
 use crate::error::{Error, Result};
 use crate::store_ref::{self, GlobalStores, SharedStore, StoreRef};
 use crate::task::{StreamTask, TaskResources};
@@ -112,7 +112,7 @@ impl DriverState {
     }
 
     fn enqueue(&mut self, record: InputRecord) {
-        let tp = (record.topic.to_string(), 0);
+        let tp = TopicPartition::new(&*record.topic, 0);
         for t in self.globals.iter_mut().chain(self.tasks.iter_mut()) {
             if t.add_partition(&tp) {
                 t.add_records(&tp, vec![record.clone()]);
@@ -144,7 +144,7 @@ impl DriverState {
                 t.prepare_commit(&mut out)?;
             }
             self.capture(out.0);
-            let ends: BTreeMap<(String, i32), i64> = self.offsets.iter().map(|(t, o)| ((t.clone(), 0), *o)).collect();
+            let ends: BTreeMap<TopicPartition, i64> = self.offsets.iter().map(|(t, o)| (TopicPartition::new(t.clone(), 0), *o)).collect();
             for t in self.globals.iter_mut().chain(self.tasks.iter_mut()) {
                 t.post_commit(&ends)?;
             }
@@ -224,7 +224,7 @@ impl TopologyTestDriver {
                         } else {
                             source_topics.insert(t.clone());
                         }
-                        inputs.push((t, 0));
+                        inputs.push(TopicPartition::new(t, 0));
                     }
                 }
             }

@@ -10,23 +10,26 @@ use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
+use brook_common::TopicPartition;
+
 use crate::error::{Error, Result};
 
 /// File name of a task's checkpoint.
 pub const CHECKPOINT_FILE_NAME: &str = ".checkpoint";
 
-/// Offsets keyed by `(changelog topic, partition)`.
-pub type Offsets = BTreeMap<(String, i32), i64>;
+/// Offsets keyed by changelog topic-partition.
+pub type Offsets = BTreeMap<TopicPartition, i64>;
 
 /// A checkpoint file.
 ///
 /// # Examples
 /// ```
+/// use brook_common::TopicPartition;
 /// use brook_state_store::OffsetCheckpoint;
 /// let dir = tempfile::tempdir().unwrap();
 /// let cp = OffsetCheckpoint::new(dir.path().join(".checkpoint"));
 /// assert!(cp.read().unwrap().is_empty());
-/// let offsets = [(("app-s-changelog".to_owned(), 0), 41)].into_iter().collect();
+/// let offsets = [(TopicPartition::new("app-s-changelog", 0), 41)].into_iter().collect();
 /// cp.write(&offsets).unwrap();
 /// assert_eq!(cp.read().unwrap(), offsets);
 /// ```
@@ -60,7 +63,7 @@ impl OffsetCheckpoint {
     /// [`Error::Io`] (a full disk included); the previous file is then left intact.
     pub fn write(&self, offsets: &Offsets) -> Result<()> {
         let mut text = format!("0\n{}\n", offsets.len());
-        for ((topic, partition), offset) in offsets {
+        for (TopicPartition { topic, partition }, offset) in offsets {
             text.push_str(&format!("{topic} {partition} {offset}\n"));
         }
         if let Some(dir) = self.path.parent() {
@@ -97,7 +100,7 @@ impl OffsetCheckpoint {
             };
             let p: i32 = p.parse().map_err(|_| bad(format!("bad partition in {line:?}")))?;
             let o: i64 = o.parse().map_err(|_| bad(format!("bad offset in {line:?}")))?;
-            out.insert((topic.to_owned(), p), o);
+            out.insert(TopicPartition::new(topic, p), o);
         }
         if out.len() != count || lines.any(|l| !l.trim().is_empty()) {
             return Err(bad(format!("expected {count} entries")));
@@ -145,7 +148,7 @@ mod tests {
             assert!(matches!(cp.read(), Err(Error::Decode { .. })), "{bad:?}");
         }
         fs::write(cp.path(), "0\n1\napp-s-changelog 3 17\n").unwrap();
-        assert_eq!(cp.read().unwrap()[&("app-s-changelog".to_owned(), 3)], 17);
+        assert_eq!(cp.read().unwrap()[&TopicPartition::new("app-s-changelog", 3)], 17);
         cp.delete().unwrap();
         cp.delete().unwrap();
         assert!(cp.read().unwrap().is_empty());

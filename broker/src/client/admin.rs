@@ -185,12 +185,7 @@ impl Admin {
                 .map(|m| GroupMember {
                     assignment: if d.protocol_type == "consumer" {
                         Assignment::decode(&m.assignment)
-                            .map(|a| {
-                                a.topic_partitions()
-                                    .into_iter()
-                                    .map(|(t, p)| TopicPartition::new(t, p))
-                                    .collect()
-                            })
+                            .map(|a| a.topic_partitions())
                             .unwrap_or_default()
                     } else {
                         Vec::new()
@@ -291,11 +286,10 @@ impl Admin {
     /// # Errors
     /// `GroupIdNotFound`; `NonEmptyGroup` when active members subscribe to one of the topics.
     pub fn delete_group_offsets(&self, group_id: &str, partitions: &[TopicPartition]) -> Result<()> {
-        let parts: Vec<(String, i32)> = partitions.iter().map(|tp| (tp.topic.clone(), tp.partition)).collect();
         let codes = self
             .broker
             .groups()
-            .delete_offsets(group_id, &parts)
+            .delete_offsets(group_id, partitions)
             .map_err(|c| Error::kafka(c, format!("deleting offsets of group {group_id}")))?;
         match codes.into_iter().find(|c| *c != ErrorCode::None) {
             Some(c) => Err(Error::kafka(c, format!("deleting offsets of group {group_id}"))),

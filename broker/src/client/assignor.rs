@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::consumer_protocol::{Assignment, Subscription, ASSIGNMENT_VERSION};
+use super::TopicPartition;
 use crate::Result;
 
 /// How a group moves partitions between members.
@@ -28,7 +29,7 @@ pub trait PartitionAssignor: Send + Sync {
         &self,
         partitions_per_topic: &BTreeMap<String, i32>,
         subscriptions: &BTreeMap<String, Subscription>,
-    ) -> BTreeMap<String, Vec<(String, i32)>>;
+    ) -> BTreeMap<String, Vec<TopicPartition>>;
 
     /// The rebalance protocol the assignor supports.
     fn protocol(&self) -> RebalanceProtocol;
@@ -81,11 +82,11 @@ fn sorted_members<'a>(
 }
 
 /// A candidate move: ((owned by the giver, load of the receiver), receiver, partition).
-type Move<'m, 'p> = ((bool, usize), &'m String, &'p (String, i32));
+type Move<'m, 'p> = ((bool, usize), &'m String, &'p TopicPartition);
 
 fn empty_assignment(
     subscriptions: &BTreeMap<String, Subscription>,
-) -> BTreeMap<String, Vec<(String, i32)>> {
+) -> BTreeMap<String, Vec<TopicPartition>> {
     subscriptions
         .keys()
         .map(|m| (m.clone(), Vec::new()))
@@ -113,7 +114,7 @@ impl PartitionAssignor for RangeAssignor {
         &self,
         partitions_per_topic: &BTreeMap<String, i32>,
         subscriptions: &BTreeMap<String, Subscription>,
-    ) -> BTreeMap<String, Vec<(String, i32)>> {
+    ) -> BTreeMap<String, Vec<TopicPartition>> {
         let mut out = empty_assignment(subscriptions);
         for (topic, &count) in partitions_per_topic {
             let members = sorted_members(
@@ -131,7 +132,7 @@ impl PartitionAssignor for RangeAssignor {
                 let start = per * i + i.min(extra);
                 let len = per + i32::from(i < extra);
                 let assigned = out.entry(m.clone()).or_default();
-                assigned.extend((start..start + len).map(|p| (topic.clone(), p)));
+                assigned.extend((start..start + len).map(|p| TopicPartition::new(topic.clone(), p)));
             }
         }
         out
@@ -160,7 +161,7 @@ impl PartitionAssignor for RoundRobinAssignor {
         &self,
         partitions_per_topic: &BTreeMap<String, i32>,
         subscriptions: &BTreeMap<String, Subscription>,
-    ) -> BTreeMap<String, Vec<(String, i32)>> {
+    ) -> BTreeMap<String, Vec<TopicPartition>> {
         let mut out = empty_assignment(subscriptions);
         let members = sorted_members(subscriptions.iter());
         if members.is_empty() {
@@ -178,7 +179,7 @@ impl PartitionAssignor for RoundRobinAssignor {
                     let m = members[next % members.len()];
                     next += 1;
                     if subscriptions[m].topics.contains(topic) {
-                        out.entry(m.clone()).or_default().push((topic.clone(), p));
+                        out.entry(m.clone()).or_default().push(TopicPartition::new(topic.clone(), p));
                         break;
                     }
                 }
@@ -220,7 +221,7 @@ impl CooperativeStickyAssignor {
     pub(crate) fn sticky_assign(
         partitions_per_topic: &BTreeMap<String, i32>,
         subscriptions: &BTreeMap<String, Subscription>,
-    ) -> BTreeMap<String, Vec<(String, i32)>> {
+    ) -> BTreeMap<String, Vec<TopicPartition>> {
         let members = sorted_members(subscriptions.iter());
         let subscribed =
             |m: &String, topic: &str| subscriptions[m].topics.iter().any(|t| t == topic);
@@ -236,7 +237,7 @@ impl CooperativeStickyAssignor {
             .map(Self::generation)
             .max()
             .unwrap_or(-1);
-        let mut claims: HashMap<(String, i32), Vec<&String>> = HashMap::new();
+        let mut claims: HashMap<TopicPartition, Vec<&String>> = HashMap::new();
         for m in &members {
             let s = &subscriptions[*m];
             if Self::generation(s) != max_gen {
@@ -245,15 +246,15 @@ impl CooperativeStickyAssignor {
             for (t, ps) in &s.owned_partitions {
                 for p in ps {
                     if exists(t, *p) && subscribed(m, t) {
-                        claims.entry((t.clone(), *p)).or_default().push(m);
+                        claims.entry(TopicPartition::new(t.clone(), *p)).or_default().push(m);
                     }
                 }
             }
         }
-        let mut assigned: BTreeMap<&String, BTreeSet<(String, i32)>> =
+        let mut assigned: BTreeMap<&String, BTreeSet<TopicPartition>> =
             members.iter().map(|m| (*m, BTreeSet::new())).collect();
-        let mut owner: HashMap<(String, i32), &String> = HashMap::new();
-        let mut originally: HashMap<(String, i32), &String> = HashMap::new();
+        let mut owner: HashMap<TopicPartition, &String> = HashMap::new();
+        let mut originally: HashMap<TopicPartition, &String> = HashMap::new();
         for (tp, ms) in claims {
             if let [m] = ms[..] {
                 assigned.entry(m).or_default().insert(tp.clone());
@@ -263,7 +264,7 @@ impl CooperativeStickyAssignor {
         }
 
         // Every partition of a subscribed topic, the hardest to place (fewest candidates) first.
-        let mut all: Vec<((String, i32), Vec<&String>)> = Vec::new();
+        let mut all: Vec<(TopicPartition, Vec<&String>)> = Vec::new();
         for (topic, &n) in partitions_per_topic {
             let candidates: Vec<&String> = members
                 .iter()
@@ -274,11 +275,11 @@ impl CooperativeStickyAssignor {
                 continue;
             }
             for p in 0..n.max(0) {
-                all.push(((topic.clone(), p), candidates.clone()));
+                all.push((TopicPartition::new(topic.clone(), p), candidates.clone()));
             }
         }
         all.sort_by(|(a_tp, a), (b_tp, b)| a.len().cmp(&b.len()).then_with(|| a_tp.cmp(b_tp)));
-        let candidates: HashMap<(String, i32), Vec<&String>> = all.iter().cloned().collect();
+        let candidates: HashMap<TopicPartition, Vec<&String>> = all.iter().cloned().collect();
 
         // Partitions nobody validly owns go to their least loaded candidate.
         for (tp, cands) in &all {
@@ -301,7 +302,7 @@ impl CooperativeStickyAssignor {
         loop {
             let mut order: Vec<&String> = members.clone();
             order.sort_by_key(|m| std::cmp::Reverse(assigned[*m].len()));
-            let mut chosen: Option<(&String, &String, (String, i32))> = None;
+            let mut chosen: Option<(&String, &String, TopicPartition)> = None;
             for heavy in order {
                 let h = assigned[heavy].len();
                 let mut best: Option<Move<'_, '_>> = None;
@@ -349,7 +350,7 @@ impl PartitionAssignor for CooperativeStickyAssignor {
         &self,
         partitions_per_topic: &BTreeMap<String, i32>,
         subscriptions: &BTreeMap<String, Subscription>,
-    ) -> BTreeMap<String, Vec<(String, i32)>> {
+    ) -> BTreeMap<String, Vec<TopicPartition>> {
         let mut out = Self::sticky_assign(partitions_per_topic, subscriptions);
         // A partition some other member still owns is revoked first: nobody gets it this round.
         let mut owned_by: HashMap<(&str, i32), BTreeSet<&str>> = HashMap::new();
@@ -364,9 +365,9 @@ impl PartitionAssignor for CooperativeStickyAssignor {
             }
         }
         for (m, tps) in out.iter_mut() {
-            tps.retain(|(t, p)| {
+            tps.retain(|tp| {
                 owned_by
-                    .get(&(t.as_str(), *p))
+                    .get(&(tp.topic.as_str(), tp.partition))
                     .is_none_or(|owners| owners.iter().all(|o| *o == m))
             });
         }
@@ -388,20 +389,20 @@ mod tests {
             .collect()
     }
 
-    fn tps(list: &[(&str, i32)]) -> Vec<(String, i32)> {
-        list.iter().map(|(t, p)| (t.to_string(), *p)).collect()
+    fn tps(list: &[(&str, i32)]) -> Vec<TopicPartition> {
+        list.iter().map(|(t, p)| TopicPartition::new(*t, *p)).collect()
     }
 
-    fn owning(s: &mut Subscription, owned: &[(String, i32)], generation: i32) {
+    fn owning(s: &mut Subscription, owned: &[TopicPartition], generation: i32) {
         s.owned_partitions =
             crate::client::consumer_protocol::Assignment::from_partitions(owned).partitions;
         s.generation_id = generation;
     }
 
     /// Every partition of `t` assigned at most once; returns how many are assigned.
-    fn assert_disjoint(a: &BTreeMap<String, Vec<(String, i32)>>) -> usize {
-        let all: Vec<&(String, i32)> = a.values().flatten().collect();
-        let set: BTreeSet<&(String, i32)> = all.iter().copied().collect();
+    fn assert_disjoint(a: &BTreeMap<String, Vec<TopicPartition>>) -> usize {
+        let all: Vec<&TopicPartition> = a.values().flatten().collect();
+        let set: BTreeSet<&TopicPartition> = all.iter().copied().collect();
         assert_eq!(all.len(), set.len(), "a partition is assigned twice: {a:?}");
         all.len()
     }
@@ -588,7 +589,7 @@ mod tests {
         assert_eq!(assert_disjoint(&r), 10);
         for (m, tps) in &r {
             assert!(
-                tps.iter().all(|(t, _)| s[m].topics.contains(t)),
+                tps.iter().all(|tp| s[m].topics.contains(&tp.topic)),
                 "{m} got an unsubscribed topic"
             );
         }
@@ -613,7 +614,7 @@ mod tests {
         };
         let t = topics(&[("a", 7), ("b", 5), ("c", 1)]);
         let names = ["m0", "m1", "m2", "m3", "m4", "m5"];
-        let mut owned: BTreeMap<String, Vec<(String, i32)>> = BTreeMap::new();
+        let mut owned: BTreeMap<String, Vec<TopicPartition>> = BTreeMap::new();
         for round in 0..30 {
             // Change membership.
             let n = 1 + rand(names.len() as u64) as usize;
@@ -636,7 +637,7 @@ mod tests {
                         .filter(|(_, sub)| {
                             sub.owned_partitions
                                 .iter()
-                                .any(|(t, ps)| *t == tp.0 && ps.contains(&tp.1))
+                                .any(|(t, ps)| *t == tp.topic && ps.contains(&tp.partition))
                         })
                         .map(|(o, _)| o)
                         .collect();

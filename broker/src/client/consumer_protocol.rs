@@ -11,6 +11,7 @@
 //! As in Kafka, a version newer than Brook knows is read as the newest one it knows (later versions
 //! only append fields), and bytes after the last known field are ignored.
 
+use crate::client::TopicPartition;
 use crate::codec::Reader;
 use crate::{Error, Result};
 
@@ -123,14 +124,14 @@ impl Subscription {
 }
 
 impl Assignment {
-    /// An assignment of `partitions` (`(topic, partition)` pairs, grouped by topic in order of
-    /// first appearance), without user data.
-    pub fn from_partitions(partitions: &[(String, i32)]) -> Self {
+    /// An assignment of `partitions` (grouped by topic in order of first appearance), without
+    /// user data.
+    pub fn from_partitions(partitions: &[TopicPartition]) -> Self {
         let mut grouped: Vec<(String, Vec<i32>)> = Vec::new();
-        for (t, p) in partitions {
-            match grouped.iter_mut().find(|(topic, _)| topic == t) {
-                Some((_, ps)) => ps.push(*p),
-                None => grouped.push((t.clone(), vec![*p])),
+        for tp in partitions {
+            match grouped.iter_mut().find(|(topic, _)| *topic == tp.topic) {
+                Some((_, ps)) => ps.push(tp.partition),
+                None => grouped.push((tp.topic.clone(), vec![tp.partition])),
             }
         }
         Assignment {
@@ -139,11 +140,11 @@ impl Assignment {
         }
     }
 
-    /// The assigned partitions as `(topic, partition)` pairs.
-    pub fn topic_partitions(&self) -> Vec<(String, i32)> {
+    /// The assigned partitions.
+    pub fn topic_partitions(&self) -> Vec<TopicPartition> {
         self.partitions
             .iter()
-            .flat_map(|(t, ps)| ps.iter().map(move |p| (t.clone(), *p)))
+            .flat_map(|(t, ps)| ps.iter().map(move |p| TopicPartition::new(t.clone(), *p)))
             .collect()
     }
 
@@ -292,7 +293,7 @@ mod tests {
     #[test]
     fn assignment_golden_bytes() {
         let a =
-            Assignment::from_partitions(&[("t0".into(), 0), ("t1".into(), 1), ("t0".into(), 2)]);
+            Assignment::from_partitions(&[TopicPartition::new("t0", 0), TopicPartition::new("t1", 1), TopicPartition::new("t0", 2)]);
         let bytes = a.encode(0);
         #[rustfmt::skip]
         let expected = [
@@ -307,7 +308,7 @@ mod tests {
         assert_eq!(d, a);
         assert_eq!(
             d.topic_partitions(),
-            vec![("t0".into(), 0), ("t0".into(), 2), ("t1".into(), 1)]
+            vec![TopicPartition::new("t0", 0), TopicPartition::new("t0", 2), TopicPartition::new("t1", 1)]
         );
         assert_eq!(Assignment::decode(&[]).unwrap(), Assignment::default());
         assert_eq!(&a.encode(3)[2..], &bytes[2..]);
@@ -330,7 +331,7 @@ mod tests {
                 "prefix of {n} bytes"
             );
         }
-        let a = Assignment::from_partitions(&[("t".into(), 3)]).encode(1);
+        let a = Assignment::from_partitions(&[TopicPartition::new("t", 3)]).encode(1);
         for n in 1..a.len() {
             assert!(Assignment::decode(&a[..n]).is_err(), "prefix of {n} bytes");
         }

@@ -1,6 +1,7 @@
 //! Offsets (commit, transactional commit, fetch, delete, retention) and group administration
 //! (list, describe, delete), following Kafka's `GroupCoordinator` and `GroupMetadataManager`.
 
+use brook_common::TopicPartition;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
@@ -21,7 +22,7 @@ struct Appended {
     /// One per requested partition, in request order.
     codes: Vec<ErrorCode>,
     /// The offsets whose code is `None`, with their commit sequence numbers.
-    offsets: Vec<((String, i32), CommittedOffset)>,
+    offsets: Vec<(TopicPartition, CommittedOffset)>,
     /// The `__consumer_offsets` partition and the offset to sync up to, when anything was
     /// appended.
     durable_at: Option<(i32, i64)>,
@@ -226,7 +227,7 @@ impl GroupCoordinator {
                 expire_timestamp: None,
                 seq: 0,
             };
-            appended.offsets.push(((o.topic.clone(), o.partition), committed));
+            appended.offsets.push((TopicPartition::new(o.topic.clone(), o.partition), committed));
         }
         if records.is_empty() {
             return appended;
@@ -340,7 +341,7 @@ impl GroupCoordinator {
     pub(crate) fn fetch_offsets(
         &self,
         group_id: &str,
-        partitions: Option<&[(String, i32)]>,
+        partitions: Option<&[TopicPartition]>,
         require_stable: bool,
     ) -> Result<Vec<FetchedOffset>, ErrorCode> {
         let inner = self.inner.lock();
@@ -349,7 +350,7 @@ impl GroupCoordinator {
             .get(group_id)
             .filter(|g| !g.is(GroupState::Dead));
         let answer = |topic: &str, partition: i32| -> FetchedOffset {
-            let tp = (topic.to_owned(), partition);
+            let tp = TopicPartition::new(topic, partition);
             let mut f = FetchedOffset {
                 topic: topic.to_owned(),
                 partition,
@@ -370,13 +371,13 @@ impl GroupCoordinator {
             f
         };
         Ok(match partitions {
-            Some(list) => list.iter().map(|(t, p)| answer(t, *p)).collect(),
+            Some(list) => list.iter().map(|tp| answer(&tp.topic, tp.partition)).collect(),
             None => {
-                let mut tps: Vec<&(String, i32)> = group
+                let mut tps: Vec<&TopicPartition> = group
                     .map(|g| g.offsets.keys().collect())
                     .unwrap_or_default();
                 tps.sort();
-                tps.into_iter().map(|(t, p)| answer(t, *p)).collect()
+                tps.into_iter().map(|tp| answer(&tp.topic, tp.partition)).collect()
             }
         })
     }
@@ -391,7 +392,7 @@ impl GroupCoordinator {
     pub(crate) fn delete_offsets(
         &self,
         group_id: &str,
-        partitions: &[(String, i32)],
+        partitions: &[TopicPartition],
     ) -> Result<Vec<ErrorCode>, ErrorCode> {
         if group_id.is_empty() {
             return Err(ErrorCode::InvalidGroupId);
@@ -409,13 +410,13 @@ impl GroupCoordinator {
         };
         let mut codes = Vec::with_capacity(partitions.len());
         let mut records: Records = Vec::new();
-        for (t, p) in partitions {
-            if subscribed.contains(t) {
+        for tp in partitions {
+            if subscribed.contains(&tp.topic) {
                 codes.push(ErrorCode::NonEmptyGroup);
             } else {
                 codes.push(ErrorCode::None);
-                if group.offsets.contains_key(&(t.clone(), *p)) {
-                    records.push((offset_key(group_id, t, *p), None));
+                if group.offsets.contains_key(tp) {
+                    records.push((offset_key(group_id, &tp.topic, tp.partition), None));
                 }
             }
         }
@@ -430,9 +431,9 @@ impl GroupCoordinator {
                 }
             }
         }
-        for ((t, p), c) in partitions.iter().zip(&codes) {
+        for (tp, c) in partitions.iter().zip(&codes) {
             if *c == ErrorCode::None {
-                group.offsets.remove(&(t.clone(), *p));
+                group.offsets.remove(tp);
             }
         }
         drop(inner);
@@ -545,7 +546,7 @@ impl GroupCoordinator {
         let mut records: Records = g
             .offsets
             .keys()
-            .map(|(t, p)| (offset_key(&g.id, t, *p), None))
+            .map(|tp| (offset_key(&g.id, &tp.topic, tp.partition), None))
             .collect();
         records.push((group_key(&g.id), None));
         self.log
@@ -571,10 +572,10 @@ impl GroupCoordinator {
             (None, _) => (None, Default::default()),
             _ => return false,
         };
-        let expired: Vec<(String, i32)> = group
+        let expired: Vec<TopicPartition> = group
             .offsets
             .iter()
-            .filter(|(tp, _)| !subscribed.contains(&tp.0) && !group.has_pending_txn_offset(tp))
+            .filter(|(tp, _)| !subscribed.contains(&tp.topic) && !group.has_pending_txn_offset(tp))
             .filter(|(_, o)| match o.expire_timestamp {
                 Some(t) => now_ms >= t,
                 None => now_ms - base_state.unwrap_or(o.commit_timestamp) >= retention,
@@ -584,7 +585,7 @@ impl GroupCoordinator {
         if !expired.is_empty() {
             let records: Records = expired
                 .iter()
-                .map(|(t, p)| (offset_key(&group.id, t, *p), None))
+                .map(|tp| (offset_key(&group.id, &tp.topic, tp.partition), None))
                 .collect();
             if let Err(e) = self
                 .log

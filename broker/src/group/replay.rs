@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use brook_common::TopicPartition;
+
 use super::coordinator::GroupCoordinator;
 use super::state::{CommittedOffset, Group, GroupState, Member};
 use super::storage::{decode_group_value, decode_key, decode_offset_value, GroupValue, RecordKey};
@@ -31,7 +33,7 @@ impl GroupCoordinator {
                 topic,
                 partition,
             } => {
-                let tp = (topic, partition);
+                let tp = TopicPartition::new(topic, partition);
                 match value {
                     None => {
                         if let Some(g) = inner.groups.get_mut(&group) {
@@ -113,7 +115,7 @@ impl GroupCoordinator {
                 group,
                 topic,
                 partition,
-            })) => (group, (topic, partition)),
+            })) => (group, TopicPartition::new(topic, partition)),
             Ok(Some(RecordKey::Group { .. })) => return self.replay(key, value),
             Ok(None) => return,
             Err(e) => {

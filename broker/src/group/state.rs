@@ -1,5 +1,6 @@
 //! One group's state: its members, its place in the state machine, its committed offsets.
 
+use brook_common::TopicPartition;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -47,7 +48,7 @@ pub(super) struct CommittedOffset {
 }
 
 /// A producer's pending transactional offsets: its epoch and the offsets.
-pub(super) type PendingTxn = (i16, HashMap<(String, i32), CommittedOffset>);
+pub(super) type PendingTxn = (i16, HashMap<TopicPartition, CommittedOffset>);
 
 /// A group member.
 #[derive(Debug)]
@@ -134,7 +135,7 @@ pub(super) struct Group {
     pub(super) sync_deadline: Option<Instant>,
     /// Wall-clock ms of the last state change (`currentStateTimestamp`), for offsets retention.
     pub(super) state_timestamp: Option<i64>,
-    pub(super) offsets: HashMap<(String, i32), CommittedOffset>,
+    pub(super) offsets: HashMap<TopicPartition, CommittedOffset>,
     /// producer id -> its pending transactional offsets.
     pub(super) pending_txn: HashMap<i64, PendingTxn>,
 }
@@ -334,7 +335,7 @@ impl Group {
     }
 
     /// Whether any offset of `producer_id`, or of any producer for `tp`, is pending.
-    pub(super) fn has_pending_txn_offset(&self, tp: &(String, i32)) -> bool {
+    pub(super) fn has_pending_txn_offset(&self, tp: &TopicPartition) -> bool {
         self.pending_txn.values().any(|(_, p)| p.contains_key(tp))
     }
 }

@@ -3,6 +3,8 @@
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
+use brook_common::TopicPartition;
+
 use super::testutil::{join_req, spawn_join, stable_group, sync_req};
 use super::OffsetCommit;
 use crate::log::block_syncs_under;
@@ -78,11 +80,11 @@ async fn a_slow_fsync_for_one_group_does_not_block_another_groups_heartbeats() {
 
     assert!(b_heartbeat_answered(&broker, &member, generation), "b's heartbeat is answered while a's fsync hangs");
     assert!(!committer.is_finished(), "a's commit is answered only once durable");
-    let fetched = groups.fetch_offsets("a", Some(&[("t".into(), 0)]), false).unwrap();
+    let fetched = groups.fetch_offsets("a", Some(&[TopicPartition::new("t", 0)]), false).unwrap();
     assert_eq!(fetched[0].offset, -1, "not applied before it is durable");
 
     disk.release();
     assert_eq!(committer.join().unwrap(), Ok(vec![ErrorCode::None]));
-    let fetched = groups.fetch_offsets("a", Some(&[("t".into(), 0)]), false).unwrap();
+    let fetched = groups.fetch_offsets("a", Some(&[TopicPartition::new("t", 0)]), false).unwrap();
     assert_eq!(fetched[0].offset, 42);
 }

@@ -1,5 +1,6 @@
 //! Offset and administration tests: commit, fetch, transactions, replay, retention, deletion.
 
+use brook_common::TopicPartition;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -18,8 +19,8 @@ fn oc(topic: &str, partition: i32, offset: i64) -> OffsetCommit {
     }
 }
 
-fn tps(list: &[(&str, i32)]) -> Vec<(String, i32)> {
-    list.iter().map(|(t, p)| (t.to_string(), *p)).collect()
+fn tps(list: &[(&str, i32)]) -> Vec<TopicPartition> {
+    list.iter().map(|(t, p)| TopicPartition::new(*t, *p)).collect()
 }
 
 fn offsets_of(c: &super::GroupCoordinator, group: &str, list: &[(&str, i32)]) -> Vec<i64> {

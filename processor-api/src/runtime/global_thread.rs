@@ -122,7 +122,7 @@ impl GlobalThread {
             let Some(n) = admin.partition_count(t)? else {
                 return Err(TopologyError::MissingGlobalTopic(t.clone()).into());
             };
-            inputs.extend((0..n).map(|p| (t.clone(), p)));
+            inputs.extend((0..n).map(|p| TopicPartition::new(t.clone(), p)));
         }
         // Global records are processed in the order they are read: never wait for empty
         // partitions.

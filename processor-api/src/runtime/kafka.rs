@@ -102,14 +102,14 @@ fn kerr(e: KafkaError) -> Error {
 
 fn tpl_of(offsets: &BTreeMap<TopicPartition, i64>) -> Result<TopicPartitionList> {
     let mut tpl = TopicPartitionList::new();
-    for ((t, p), o) in offsets {
-        tpl.add_partition_offset(t, *p, Offset::Offset(*o)).map_err(kerr)?;
+    for (tp, o) in offsets {
+        tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*o)).map_err(kerr)?;
     }
     Ok(tpl)
 }
 
 fn tps_of(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
-    tpl.elements().iter().map(|e| (e.topic().to_owned(), e.partition())).collect()
+    tpl.elements().iter().map(|e| TopicPartition::new(e.topic(), e.partition())).collect()
 }
 
 fn input_of<M: Message>(m: &M, topics: &mut BTreeMap<String, Arc<str>>) -> InputRecord {
@@ -270,11 +270,11 @@ impl StreamsAdmin for KafkaAdmin {
 
     fn end_offset(&self, tp: &TopicPartition, read_committed: bool) -> Result<i64> {
         let c = if read_committed { &self.committed } else { &self.uncommitted };
-        Ok(c.fetch_watermarks(&tp.0, tp.1, TIMEOUT).map_err(kerr)?.1)
+        Ok(c.fetch_watermarks(&tp.topic, tp.partition, TIMEOUT).map_err(kerr)?.1)
     }
 
     fn start_offset(&self, tp: &TopicPartition) -> Result<i64> {
-        Ok(self.uncommitted.fetch_watermarks(&tp.0, tp.1, TIMEOUT).map_err(kerr)?.0)
+        Ok(self.uncommitted.fetch_watermarks(&tp.topic, tp.partition, TIMEOUT).map_err(kerr)?.0)
     }
 
     fn group_owners(&self, group_id: &str) -> Result<BTreeMap<TopicPartition, String>> {
@@ -401,8 +401,8 @@ impl StreamsConsumer for KafkaConsumer {
 
     fn pause(&mut self, partitions: &[TopicPartition]) {
         let mut tpl = TopicPartitionList::new();
-        for (t, p) in partitions {
-            tpl.add_partition(t, *p);
+        for tp in partitions {
+            tpl.add_partition(&tp.topic, tp.partition);
         }
         if let Err(e) = self.consumer.pause(&tpl) {
             tracing::warn!(error = %e, "pause failed");
@@ -411,8 +411,8 @@ impl StreamsConsumer for KafkaConsumer {
 
     fn resume(&mut self, partitions: &[TopicPartition]) {
         let mut tpl = TopicPartitionList::new();
-        for (t, p) in partitions {
-            tpl.add_partition(t, *p);
+        for tp in partitions {
+            tpl.add_partition(&tp.topic, tp.partition);
         }
         if let Err(e) = self.consumer.resume(&tpl) {
             tracing::warn!(error = %e, "resume failed");
@@ -420,15 +420,15 @@ impl StreamsConsumer for KafkaConsumer {
     }
 
     fn seek(&mut self, tp: &TopicPartition, offset: i64) {
-        if let Err(e) = self.consumer.seek(&tp.0, tp.1, Offset::Offset(offset), TIMEOUT) {
-            tracing::warn!(error = %e, topic = %tp.0, partition = tp.1, offset, "seek failed");
+        if let Err(e) = self.consumer.seek(&tp.topic, tp.partition, Offset::Offset(offset), TIMEOUT) {
+            tracing::warn!(error = %e, topic = %tp.topic, partition = tp.partition, offset, "seek failed");
         }
     }
 
     fn committed(&mut self, partitions: &[TopicPartition]) -> Result<BTreeMap<TopicPartition, i64>> {
         let mut tpl = TopicPartitionList::new();
-        for (t, p) in partitions {
-            tpl.add_partition(t, *p);
+        for tp in partitions {
+            tpl.add_partition(&tp.topic, tp.partition);
         }
         let got = self.consumer.committed_offsets(tpl, TIMEOUT).map_err(kerr)?;
         Ok(got
@@ -439,7 +439,7 @@ impl StreamsConsumer for KafkaConsumer {
                     Offset::Offset(o) => o,
                     _ => -1,
                 };
-                ((e.topic().to_owned(), e.partition()), o)
+                (TopicPartition::new(e.topic(), e.partition()), o)
             })
             .collect())
     }
@@ -487,7 +487,7 @@ impl ProducerContext for DeliveryContext {
         let mut st = self.state.lock();
         match result {
             Ok(m) => {
-                let e = st.ends.entry((m.topic().to_owned(), m.partition())).or_insert(0);
+                let e = st.ends.entry(TopicPartition::new(m.topic(), m.partition())).or_insert(0);
                 *e = (*e).max(m.offset() + 1);
             }
             Err((e, _)) => {
@@ -600,7 +600,7 @@ impl RestoreConsumer for KafkaRestore {
         sink: &mut dyn FnMut(&[InputRecord]) -> Result<()>,
     ) -> Result<i64> {
         let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(&tp.0, tp.1, Offset::Offset(from)).map_err(kerr)?;
+        tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(from)).map_err(kerr)?;
         self.consumer.assign(&tpl).map_err(kerr)?;
         let mut batch = Vec::new();
         let mut pos = from;
@@ -617,9 +617,9 @@ impl RestoreConsumer for KafkaRestore {
                         batch.clear();
                     }
                 }
-                Some(Err(KafkaError::PartitionEOF(p))) if p == tp.1 => {
+                Some(Err(KafkaError::PartitionEOF(p))) if p == tp.partition => {
                     if let Ok(positions) = self.consumer.position() {
-                        if let Some(Offset::Offset(o)) = positions.find_partition(&tp.0, tp.1).map(|e| e.offset()) {
+                        if let Some(Offset::Offset(o)) = positions.find_partition(&tp.topic, tp.partition).map(|e| e.offset()) {
                             pos = pos.max(o);
                         }
                     }
@@ -633,14 +633,14 @@ impl RestoreConsumer for KafkaRestore {
                 None => {
                     // Trailing transaction markers: the position moves past them.
                     if let Ok(p) = self.consumer.position() {
-                        if let Some(e) = p.find_partition(&tp.0, tp.1) {
+                        if let Some(e) = p.find_partition(&tp.topic, tp.partition) {
                             if let Offset::Offset(o) = e.offset() {
                                 pos = pos.max(o);
                             }
                         }
                     }
                     if std::time::Instant::now() >= deadline {
-                        return Err(Error::Timeout(format!("restoring {}-{} reached {pos} of {to}", tp.0, tp.1)));
+                        return Err(Error::Timeout(format!("restoring {tp} reached {pos} of {to}")));
                     }
                 }
             }

@@ -29,7 +29,7 @@ use super::stream_thread::{self, ThreadShared};
 use super::thread_context::ThreadContext;
 use super::topics;
 use crate::config::{StreamsConfig, UncaughtExceptionResponse};
-use crate::engine::{TaskEngine, TaskFactory, TaskId};
+use crate::engine::{TaskEngine, TaskFactory, TaskId, TopicPartition};
 use crate::error::{Error, Result};
 
 /// Told about every state change: `(new, old)`, as Kafka's `StateListener.onChange`.
@@ -305,8 +305,8 @@ impl KafkaStreams {
             }
         };
         // Shutdown requests of other instances are the ones after this offset.
-        let request_tp = (supervisor::shutdown_topic(&inner.config.application_id), 0);
-        let baseline = match admin.partition_count(&request_tp.0) {
+        let request_tp = TopicPartition::new(supervisor::shutdown_topic(&inner.config.application_id), 0);
+        let baseline = match admin.partition_count(&request_tp.topic) {
             Ok(Some(_)) => admin.end_offset(&request_tp, false).unwrap_or(0),
             _ => 0,
         };

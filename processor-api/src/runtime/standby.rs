@@ -261,7 +261,7 @@ impl Standbys {
                 // Records in [from, to) are applied (the restore consumer filters past `to`).
                 t.positions.insert(tp.clone(), to);
                 t.dirty = true;
-                tracing::trace!(task = %id, changelog = %format!("{}-{}", tp.0, tp.1), from, to, "standby updated");
+                tracing::trace!(task = %id, changelog = %tp, from, to, "standby updated");
             }
         }
         Ok(applied)
@@ -284,7 +284,7 @@ fn create(ctx: &ThreadContext, id: TaskId, host: usize) -> Result<StandbyTask> {
         .subtopologies
         .get(&id.subtopology)
         .map(|s| {
-            s.source_topics.iter().chain(&s.repartition_source_topics).map(|t| (t.clone(), id.partition)).collect()
+            s.source_topics.iter().chain(&s.repartition_source_topics).map(|t| TopicPartition::new(t.clone(), id.partition)).collect()
         })
         .unwrap_or_default();
     let mut engine = ctx.factory.create_task(id, inputs.clone(), &ctx.app_dir, &ctx.config)?;

@@ -184,14 +184,14 @@ impl TaskManager {
             let log_start = self.ctx.admin.start_offset(&tp)?;
             let from = start.max(log_start);
             if from > end {
-                tracing::warn!(task = %id, changelog = %format!("{}-{}", tp.0, tp.1), from, end, "checkpoint is past the changelog end");
+                tracing::warn!(task = %id, changelog = %tp, from, end, "checkpoint is past the changelog end");
             }
             if from >= end {
                 continue;
             }
-            tracing::info!(task = %id, changelog = %format!("{}-{}", tp.0, tp.1), from, end, "restoring");
+            tracing::info!(task = %id, changelog = %tp, from, end, "restoring");
             let listener = self.ctx.restore_listener.as_deref();
-            let store = store_of_changelog(&self.ctx.config.application_id, &tp.0);
+            let store = store_of_changelog(&self.ctx.config.application_id, &tp.topic);
             if let Some(l) = listener {
                 l.on_restore_start(&tp, store, from, end);
             }
@@ -207,11 +207,11 @@ impl TaskManager {
                 if last_log.elapsed() >= Duration::from_secs(5) {
                     last_log = Instant::now();
                     let at = records.last().map_or(from, |r| r.offset);
-                    tracing::info!(task = %id, changelog = %tp.0, restored = n, offset = at, end, "restore progress");
+                    tracing::info!(task = %id, changelog = %tp.topic, restored = n, offset = at, end, "restore progress");
                 }
                 Ok(())
             })?;
-            tracing::info!(task = %id, changelog = %format!("{}-{}", tp.0, tp.1), records = n, ms = t0.elapsed().as_millis() as u64, "restored");
+            tracing::info!(task = %id, changelog = %tp, records = n, ms = t0.elapsed().as_millis() as u64, "restored");
             if let Some(l) = listener {
                 l.on_restore_end(&tp, store, n as u64);
             }
@@ -243,7 +243,7 @@ impl TaskManager {
         for len in lengths {
             let run: Vec<InputRecord> = iter.by_ref().take(len).collect();
             let Some(first) = run.first() else { continue };
-            let tp = (first.topic.to_string(), first.partition);
+            let tp = TopicPartition::new(&*first.topic, first.partition);
             runs.push((tp, run));
         }
         let limit = self.ctx.config.buffered_records_per_partition.max(1);
@@ -260,7 +260,7 @@ impl TaskManager {
                 _ => {
                     // Fetched for a partition whose task is not (or no longer) here; the
                     // consumer will fetch it again from the committed offset.
-                    tracing::debug!(partition = %format!("{}-{}", tp.0, tp.1), "records for a partition without a task");
+                    tracing::debug!(partition = %tp, "records for a partition without a task");
                 }
             }
         }

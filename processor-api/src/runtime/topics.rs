@@ -59,7 +59,7 @@ impl TopologyTopics {
 
     /// The task an input partition belongs to.
     pub(crate) fn task_of(&self, tp: &TopicPartition) -> Option<TaskId> {
-        self.source_of.read().get(&tp.0).map(|&s| TaskId { subtopology: s, partition: tp.1 })
+        self.source_of.read().get(&tp.topic).map(|&s| TaskId { subtopology: s, partition: tp.partition })
     }
 
     /// Looks for topics that newly match a pattern source (Kafka re-checks its metadata every
@@ -325,7 +325,7 @@ mod tests {
             admin.created.lock().iter().map(|t| (t.name.clone(), t.partitions)).collect();
         assert_eq!(created, BTreeMap::from([("app-agg-changelog".into(), 4), ("app-rep-repartition".into(), 4)]));
         assert_eq!(t.subscription(), ["app-rep-repartition", "in"]);
-        let tasks = t.tasks_of(&[("in".into(), 2), ("app-rep-repartition".into(), 2), ("other".into(), 0)]);
+        let tasks = t.tasks_of(&[TopicPartition::new("in", 2), TopicPartition::new("app-rep-repartition", 2), TopicPartition::new("other", 0)]);
         let ids: Vec<String> = tasks.keys().map(ToString::to_string).collect();
         assert_eq!(ids, ["0_2", "1_2"]);
     }
@@ -404,7 +404,7 @@ mod tests {
         assert_eq!(t.version(), 1);
         // `in-wide` has more partitions than the sub-topology has tasks: not subscribed.
         assert_eq!(t.subscription(), ["in-a", "in-b", "in-c"]);
-        assert_eq!(t.task_of(&("in-c".into(), 0)), Some(TaskId { subtopology: 0, partition: 0 }));
+        assert_eq!(t.task_of(&TopicPartition::new("in-c", 0)), Some(TaskId { subtopology: 0, partition: 0 }));
         assert_eq!(t.topics_of(0), ["in-a", "in-b", "in-c"]);
 
         let err = prepare(vec![sub(0, &[], &[], &[], &[])], vec![(0, "nothing-.*".into())], &admin, &StreamsConfig::new("app"))

@@ -67,7 +67,7 @@ fn a_pattern_source_reads_existing_and_new_matching_topics() {
         .metadata_for_local_threads()
         .into_iter()
         .flat_map(|t| t.partitions)
-        .map(|(t, p)| format!("{t}-{p}"))
+        .map(|tp| tp.to_string())
         .collect();
     assert_eq!(partitions, BTreeSet::from(["in-a-0", "in-a-1", "in-b-0", "in-b-1"].map(String::from)));
 
@@ -102,7 +102,7 @@ fn a_pattern_source_reads_existing_and_new_matching_topics() {
         .metadata_for_local_threads()
         .into_iter()
         .flat_map(|t| t.partitions)
-        .map(|(t, p)| format!("{t}-{p}"))
+        .map(|tp| tp.to_string())
         .collect();
     assert_eq!(partitions.len(), 6, "{partitions:?}");
     assert!(

@@ -82,7 +82,7 @@ impl TaskFactory for CountFactory {
     ) -> Result<Box<dyn TaskEngine>> {
         let dir = state_dir.join(id.to_string());
         std::fs::create_dir_all(&dir).unwrap();
-        let changelog = (self.changelog(), id.partition);
+        let changelog = TopicPartition::new(self.changelog(), id.partition);
         let mut engine = CountEngine {
             id,
             dir,
@@ -227,8 +227,8 @@ impl TaskEngine for CountEngine {
     fn prepare_commit(&mut self, out: &mut dyn RecordCollector) -> Result<BTreeMap<TopicPartition, i64>> {
         for (k, n) in std::mem::take(&mut self.dirty) {
             out.send(OutputRecord {
-                topic: self.changelog.0.as_str().into(),
-                partition: Some(self.changelog.1),
+                topic: self.changelog.topic.as_str().into(),
+                partition: Some(self.changelog.partition),
                 key: Some(k),
                 value: Some(Bytes::from(n.to_string())),
                 timestamp: 0,

@@ -8,6 +8,7 @@ use brook_processor_api::{
     AnyTaskId, InputRecord, OutputRecord, Processor, ProcessorContext, Record, RecordCollector, Result, SinkOptions, SourceOptions,
     StreamTask, TaskEngine, TaskFactory, TaskId, Topology, TopologyTaskFactory,
 };
+use brook_processor_api::engine::TopicPartition;
 use brook_state_store::{FlushedRecord, I64Serde, KeyValueSpec, Serde, StoreBuilder, Stores};
 use bytes::Bytes;
 
@@ -57,7 +58,7 @@ fn records_are_processed_in_timestamp_order_across_partitions() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path());
     let factory = TopologyTaskFactory::new(two_topics(), &cfg).unwrap();
-    let (a, b) = (("a".to_owned(), 0), ("b".to_owned(), 0));
+    let (a, b) = (TopicPartition::new("a", 0), TopicPartition::new("b", 0));
     let mut task = factory.create_task(TaskId { subtopology: 0, partition: 0 }, vec![a.clone(), b.clone()], &app_dir(dir.path()), &cfg).unwrap();
     task.initialize().unwrap();
     task.add_records(&a, vec![rec("a", 0, 1, "a1"), rec("a", 1, 5, "a5"), rec("a", 2, 9, "a9")]);
@@ -79,7 +80,7 @@ fn waits_for_empty_partitions_up_to_max_task_idle() {
     let mut cfg = config(dir.path());
     cfg.max_task_idle = Duration::from_millis(100);
     let factory = TopologyTaskFactory::new(two_topics(), &cfg).unwrap();
-    let (a, b) = (("a".to_owned(), 0), ("b".to_owned(), 0));
+    let (a, b) = (TopicPartition::new("a", 0), TopicPartition::new("b", 0));
     let mut task = factory.create_task(TaskId { subtopology: 0, partition: 0 }, vec![a.clone(), b.clone()], &app_dir(dir.path()), &cfg).unwrap();
     task.initialize().unwrap();
     let mut out = Collect::default();
@@ -104,7 +105,7 @@ fn invalid_timestamps_are_skipped_but_committed() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path());
     let factory = TopologyTaskFactory::new(two_topics(), &cfg).unwrap();
-    let a = ("a".to_owned(), 0);
+    let a = TopicPartition::new("a", 0);
     let mut task = factory.create_task(TaskId { subtopology: 0, partition: 0 }, vec![a.clone()], &app_dir(dir.path()), &cfg).unwrap();
     task.initialize().unwrap();
     task.add_records(&a, vec![rec("a", 0, -5, "bad"), rec("a", 1, 3, "ok")]);
@@ -134,9 +135,9 @@ fn changelog_commit_checkpoint_and_restore() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path());
     let factory = TopologyTaskFactory::new(word_count(true), &cfg).unwrap();
-    let input = ("words-input".to_owned(), 0);
+    let input = TopicPartition::new("words-input", 0);
     let id = TaskId { subtopology: 0, partition: 0 };
-    let changelog = ("test-app-counts-changelog".to_owned(), 0);
+    let changelog = TopicPartition::new("test-app-counts-changelog", 0);
 
     let mut task = factory.create_task(id, vec![input.clone()], &app_dir(dir.path()), &cfg).unwrap();
     assert_eq!(task.changelog_start_offsets(), BTreeMap::from([(changelog.clone(), 0)]));
@@ -144,7 +145,7 @@ fn changelog_commit_checkpoint_and_restore() {
     task.add_records(&input, vec![rec("words-input", 0, 1, "a b a")]);
     let mut out = Collect::default();
     assert!(task.process(0, &mut out).unwrap());
-    let logged: Vec<_> = out.0.iter().filter(|r| *r.topic == *changelog.0).collect();
+    let logged: Vec<_> = out.0.iter().filter(|r| *r.topic == *changelog.topic).collect();
     assert_eq!(logged.len(), 3, "no cache: every write is logged");
     assert!(logged.iter().all(|r| r.partition == Some(0)));
     let offsets = task.prepare_commit(&mut out).unwrap();
@@ -156,7 +157,7 @@ fn changelog_commit_checkpoint_and_restore() {
     let mut task = factory.create_task(id, vec![input.clone()], &app_dir(dir.path()), &cfg).unwrap();
     assert_eq!(task.changelog_start_offsets(), BTreeMap::from([(changelog.clone(), 3)]));
     let restore = |offset: i64, key: &str, n: i64| InputRecord {
-        topic: Arc::from(changelog.0.as_str()),
+        topic: Arc::from(changelog.topic.as_str()),
         partition: 0,
         offset,
         timestamp: 0,
@@ -183,7 +184,7 @@ fn changelog_commit_checkpoint_and_restore() {
 
 /// An initialized task of `in` -> `count` (the processor `p`, owning the cached store `store`,
 /// named "counts") [-> sink `out`], over partition 0 of `in`.
-fn counts_task<P>(dir: &std::path::Path, p: fn() -> P, store: StoreBuilder<KeyValueSpec>, sink: bool) -> (Box<dyn TaskEngine>, (String, i32))
+fn counts_task<P>(dir: &std::path::Path, p: fn() -> P, store: StoreBuilder<KeyValueSpec>, sink: bool) -> (Box<dyn TaskEngine>, TopicPartition)
 where
     P: Processor<Option<String>, Option<String>, String, i64> + 'static,
 {
@@ -199,7 +200,7 @@ where
         t.add_sink("out", SinkOptions::topic("out", strings(), longs()), &["count"]).unwrap();
     }
     let factory = TopologyTaskFactory::new(t, &cfg).unwrap();
-    let input = ("in".to_owned(), 0);
+    let input = TopicPartition::new("in", 0);
     let mut task = factory.create_task(TaskId { subtopology: 0, partition: 0 }, vec![input.clone()], &app_dir(dir), &cfg).unwrap();
     task.initialize().unwrap();
     (task, input)
@@ -293,9 +294,9 @@ fn commit_requests_and_unknown_partitions() {
     t.add_source("in", SourceOptions::topics(["in"]).with_serdes(strings(), strings())).unwrap().add_processor("c", || Committer, &["in"]).unwrap();
     let factory = TopologyTaskFactory::new(t, &cfg).unwrap();
     let id = TaskId { subtopology: 0, partition: 3 };
-    assert!(factory.create_task(id, vec![("other".to_owned(), 3)], &app_dir(dir.path()), &cfg).is_err());
+    assert!(factory.create_task(id, vec![TopicPartition::new("other", 3)], &app_dir(dir.path()), &cfg).is_err());
     assert!(factory.create_task(TaskId { subtopology: 7, partition: 0 }, vec![], &app_dir(dir.path()), &cfg).is_err());
-    let input = ("in".to_owned(), 3);
+    let input = TopicPartition::new("in", 3);
     let mut task = factory.create_task(id, vec![input.clone()], &app_dir(dir.path()), &cfg).unwrap();
     task.initialize().unwrap();
     assert!(!task.commit_requested());
@@ -340,14 +341,14 @@ fn copartition_groups_and_the_global_task() {
     assert_eq!(subs[0].copartition_groups, vec![vec!["left".to_owned(), "test-app-rekeyed".to_owned()]]);
     assert_eq!(subs[0].repartition_source_topics, vec!["test-app-rekeyed".to_owned()]);
 
-    let g = ("g-topic".to_owned(), 0);
+    let g = TopicPartition::new("g-topic", 0);
     let mut global = factory.create_global_task(vec![g.clone()], &app_dir(dir.path()), &cfg).unwrap().unwrap();
     global.initialize().unwrap();
     global.add_records(&g, vec![rec("g-topic", 0, 1, "gv")]);
     assert!(global.process(0, &mut Collect::default()).unwrap());
     assert_eq!(factory.global_stores().names(), vec!["g".to_owned()]);
 
-    let left = ("left".to_owned(), 0);
+    let left = TopicPartition::new("left", 0);
     let mut task = factory.create_task(TaskId { subtopology: 0, partition: 0 }, vec![left.clone()], &app_dir(dir.path()), &cfg).unwrap();
     task.initialize().unwrap();
     task.add_records(&left, vec![rec("left", 0, 1, "x")]);
@@ -411,7 +412,7 @@ fn typed_store_access_and_production_errors() {
             .add_sink("out", SinkOptions::topic("out", strings(), longs()), &["typed"])
             .unwrap();
         let factory = TopologyTaskFactory::new(t, &cfg).unwrap();
-        let input = ("in".to_owned(), 0);
+        let input = TopicPartition::new("in", 0);
         let mut task = factory.create_task(TaskId { subtopology: 0, partition: 0 }, vec![input.clone()], &app_dir(dir.path()), &cfg).unwrap();
         task.initialize().unwrap();
         task.add_records(&input, vec![rec("in", 0, 1, "x"), rec("in", 1, 2, "y")]);
@@ -436,9 +437,9 @@ fn exactly_once_commits_offsets_with_the_data() {
     let mut cfg = config(dir.path());
     cfg.set("processing.guarantee", "exactly_once_v2").unwrap();
     let factory = TopologyTaskFactory::new(word_count(true), &cfg).unwrap();
-    let input = ("words-input".to_owned(), 0);
+    let input = TopicPartition::new("words-input", 0);
     let id = TaskId { subtopology: 0, partition: 0 };
-    let changelog = ("test-app-counts-changelog".to_owned(), 0);
+    let changelog = TopicPartition::new("test-app-counts-changelog", 0);
     let mut task = factory.create_task(id, vec![input.clone()], &app_dir(dir.path()), &cfg).unwrap();
     task.initialize().unwrap();
     task.add_records(&input, vec![rec("words-input", 0, 1, "a"), rec("words-input", 1, 2, "b")]);

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use brook_common::TopicPartition;
+
 use crate::checkpoint::{OffsetCheckpoint, Offsets};
 use crate::error::Result;
 use crate::keyvalue::KeyValueStore;
@@ -174,8 +176,8 @@ impl StateManager {
         self.stores.keys().map(String::as_str)
     }
 
-    fn key(&self, store: &str) -> (String, i32) {
-        (self.ctx.changelog_topic(store), self.ctx.partition)
+    fn key(&self, store: &str) -> TopicPartition {
+        TopicPartition::new(self.ctx.changelog_topic(store), self.ctx.partition)
     }
 
     /// Per store, the changelog offset to start restoring from (`None`: the beginning), from the
@@ -210,7 +212,7 @@ impl StateManager {
                 store.flush()?;
             }
             if let (Some(o), true) = (offset, store.persistent()) {
-                self.offsets.insert((self.ctx.changelog_topic(name), self.ctx.partition), o);
+                self.offsets.insert(TopicPartition::new(self.ctx.changelog_topic(name), self.ctx.partition), o);
             }
         }
         if !self.ctx.transactional && !self.offsets.is_empty() {

@@ -4,6 +4,7 @@ use brook_state_store::{
     restore_start_offset, ChangelogRecord, CollectingChangelogSink, Error, KeyValueStore, OffsetCheckpoint, OpenOutcome,
     StoreContext, Stores, WindowKeySchema,
 };
+use brook_common::TopicPartition;
 use bytes::Bytes;
 
 use crate::{b, both_backends, Fixture, Kind};
@@ -59,7 +60,7 @@ fn checkpoint_file_round_trip() {
     let f = Fixture::new();
     let cp = OffsetCheckpoint::for_task_dir(&f.ctx.task_dir());
     assert!(cp.read().unwrap().is_empty());
-    let offsets = [(("app-a-changelog".to_owned(), 1), 10), (("app-b-changelog".to_owned(), 1), 20)].into_iter().collect();
+    let offsets = [(TopicPartition::new("app-a-changelog", 1), 10), (TopicPartition::new("app-b-changelog", 1), 20)].into_iter().collect();
     cp.write(&offsets).unwrap();
     assert_eq!(cp.read().unwrap(), offsets);
     assert!(!cp.path().with_extension("tmp").exists(), "temp file renamed away");
@@ -72,7 +73,7 @@ fn checkpoint_file_round_trip() {
     st.close().unwrap();
     let st = f.kv(Kind::RocksDb, "a", false);
     assert_eq!(st.open_outcome(), OpenOutcome::Opened);
-    assert_eq!(restore_start_offset(&*st, cp.read().unwrap().get(&("app-a-changelog".into(), 1)).copied()), Some(11));
+    assert_eq!(restore_start_offset(&*st, cp.read().unwrap().get(&TopicPartition::new("app-a-changelog", 1)).copied()), Some(11));
     assert_eq!(st.get(b"x").unwrap(), Some(b("1")));
 }
 
@@ -176,7 +177,7 @@ fn state_manager_checkpoints_persistent_stores() {
     task.commit(&BTreeMap::from([("p".to_owned(), 5), ("m".to_owned(), 7), ("w".to_owned(), 3)])).unwrap();
     assert_eq!(f.sink.records().len(), 2, "commit flushed the caches into the changelog");
     let cp = OffsetCheckpoint::for_task_dir(&f.ctx.task_dir()).read().unwrap();
-    assert_eq!(cp, [(("app-p-changelog".to_owned(), 1), 5), (("app-w-changelog".to_owned(), 1), 3)].into_iter().collect());
+    assert_eq!(cp, [(TopicPartition::new("app-p-changelog", 1), 5), (TopicPartition::new("app-w-changelog", 1), 3)].into_iter().collect());
     task.close().unwrap();
 
     let mut task = StateManager::new(f.ctx.clone());

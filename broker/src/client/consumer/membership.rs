@@ -105,7 +105,7 @@ pub(super) async fn join_and_sync(
             code => return Err(Error::kafka(code, format!("SyncGroup for {group} failed"))),
         }
         let assignment = Assignment::decode(&sync.assignment)?;
-        return Ok(assignment.topic_partitions().into_iter().map(|(t, p)| TopicPartition::new(t, p)).collect());
+        return Ok(assignment.topic_partitions());
     }
 }
 

@@ -352,11 +352,10 @@ impl Consumer {
     /// Without a `group.id`; coordinator errors.
     pub fn committed(&self, partitions: &[TopicPartition]) -> Result<BTreeMap<TopicPartition, i64>> {
         let group = self.group_id()?;
-        let tps: Vec<(String, i32)> = partitions.iter().map(|tp| (tp.topic.clone(), tp.partition)).collect();
         let fetched = self
             .broker
             .groups()
-            .fetch_offsets(&group, Some(&tps), false)
+            .fetch_offsets(&group, Some(partitions), false)
             .map_err(|c| Error::kafka(c, format!("fetching offsets of group {group}")))?;
         Ok(fetched
             .into_iter()

@@ -1,5 +1,6 @@
 //! OffsetDelete (47).
 
+use brook_common::TopicPartition;
 use kafka_protocol::messages::offset_delete_response::{OffsetDeleteResponsePartition, OffsetDeleteResponseTopic};
 use kafka_protocol::messages::{OffsetDeleteRequest, OffsetDeleteResponse, RequestHeader};
 
@@ -7,10 +8,10 @@ use super::Ctx;
 use crate::server::session::ConnState;
 
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: OffsetDeleteRequest) -> OffsetDeleteResponse {
-    let parts: Vec<(String, i32)> = req
+    let parts: Vec<TopicPartition> = req
         .topics
         .iter()
-        .flat_map(|t| t.partitions.iter().map(move |p| (t.name.0.to_string(), p.partition_index)))
+        .flat_map(|t| t.partitions.iter().map(move |p| TopicPartition::new(t.name.0.to_string(), p.partition_index)))
         .collect();
     let mut resp = OffsetDeleteResponse::default();
     match ctx.broker.groups().delete_offsets(req.group_id.0.as_str(), &parts) {

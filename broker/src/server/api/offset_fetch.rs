@@ -1,5 +1,6 @@
 //! OffsetFetch (9): one group (v0-7) or many (v8+); all partitions when the topic list is null.
 
+use brook_common::TopicPartition;
 use std::collections::BTreeMap;
 
 use kafka_protocol::messages::offset_fetch_response::{
@@ -12,7 +13,7 @@ use super::{str_bytes, topic_name, Ctx};
 use crate::group::FetchedOffset;
 use crate::server::session::ConnState;
 
-fn fetch(ctx: &Ctx, group: &str, topics: Option<Vec<(String, i32)>>, stable: bool) -> Result<Vec<FetchedOffset>, i16> {
+fn fetch(ctx: &Ctx, group: &str, topics: Option<Vec<TopicPartition>>, stable: bool) -> Result<Vec<FetchedOffset>, i16> {
     ctx.broker
         .groups()
         .fetch_offsets(group, topics.as_deref(), stable)
@@ -60,7 +61,7 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, h: &RequestHeader, req:
         for g in req.groups {
             let topics = g.topics.map(|ts| {
                 ts.iter()
-                    .flat_map(|t| t.partition_indexes.iter().map(move |p| (t.name.0.to_string(), *p)))
+                    .flat_map(|t| t.partition_indexes.iter().map(move |p| TopicPartition::new(t.name.0.to_string(), *p)))
                     .collect()
             });
             let mut gr = OffsetFetchResponseGroup::default();
@@ -75,7 +76,7 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, h: &RequestHeader, req:
     }
     let topics = req.topics.map(|ts| {
         ts.iter()
-            .flat_map(|t| t.partition_indexes.iter().map(move |p| (t.name.0.to_string(), *p)))
+            .flat_map(|t| t.partition_indexes.iter().map(move |p| TopicPartition::new(t.name.0.to_string(), *p)))
             .collect()
     });
     match fetch(ctx, req.group_id.0.as_str(), topics, req.require_stable) {

@@ -38,14 +38,6 @@ impl Embedded {
     }
 }
 
-fn tp_of(tp: &TopicPartition) -> bc::TopicPartition {
-    bc::TopicPartition::new(tp.0.clone(), tp.1)
-}
-
-fn tp_from(tp: &bc::TopicPartition) -> TopicPartition {
-    (tp.topic.clone(), tp.partition)
-}
-
 /// The shared name of `topic`, made once per topic.
 fn shared_topic(topics: &mut BTreeMap<String, Arc<str>>, topic: &str) -> Arc<str> {
     if let Some(t) = topics.get(topic) {
@@ -174,11 +166,11 @@ impl StreamsAdmin for EmbeddedAdmin {
 
     fn end_offset(&self, tp: &TopicPartition, read_committed: bool) -> Result<i64> {
         let iso = if read_committed { IsolationLevel::ReadCommitted } else { IsolationLevel::ReadUncommitted };
-        Ok(self.broker.list_offset(&tp.0, tp.1, OffsetSpec::Latest, iso)?.0)
+        Ok(self.broker.list_offset(&tp.topic, tp.partition, OffsetSpec::Latest, iso)?.0)
     }
 
     fn start_offset(&self, tp: &TopicPartition) -> Result<i64> {
-        Ok(self.broker.list_offset(&tp.0, tp.1, OffsetSpec::Earliest, IsolationLevel::ReadUncommitted)?.0)
+        Ok(self.broker.list_offset(&tp.topic, tp.partition, OffsetSpec::Earliest, IsolationLevel::ReadUncommitted)?.0)
     }
 
     fn list_topics(&self) -> Result<Vec<String>> {
@@ -187,7 +179,7 @@ impl StreamsAdmin for EmbeddedAdmin {
 
     fn group_owners(&self, group_id: &str) -> Result<BTreeMap<TopicPartition, String>> {
         let d = self.admin.describe_group(group_id);
-        Ok(d.members.iter().flat_map(|m| m.assignment.iter().map(|tp| (tp_from(tp), m.client_id.clone()))).collect())
+        Ok(d.members.iter().flat_map(|m| m.assignment.iter().map(|tp| (tp.clone(), m.client_id.clone()))).collect())
     }
 
     fn group_members(&self, group_id: &str) -> Result<Vec<String>> {
@@ -229,19 +221,14 @@ fn group_metadata_of(m: bc::ConsumerGroupMetadata) -> GroupMetadata {
 
 impl bc::RebalanceListener for ListenerAdapter {
     fn on_partitions_revoked(&mut self, partitions: &[bc::TopicPartition]) {
-        let tps: Vec<TopicPartition> = partitions.iter().map(tp_from).collect();
         let group = group_metadata_of(self.commits.group_metadata());
         let commits = &self.commits;
-        let mut commit = |offsets: &BTreeMap<TopicPartition, i64>| -> Result<()> {
-            let offsets: BTreeMap<bc::TopicPartition, i64> = offsets.iter().map(|(tp, o)| (tp_of(tp), *o)).collect();
-            Ok(commits.commit_offsets(&offsets)?)
-        };
-        self.handler.on_revoked(&tps, &group, &mut commit);
+        let mut commit = |offsets: &BTreeMap<TopicPartition, i64>| -> Result<()> { Ok(commits.commit_offsets(offsets)?) };
+        self.handler.on_revoked(partitions, &group, &mut commit);
     }
 
     fn on_partitions_assigned(&mut self, partitions: &[bc::TopicPartition]) {
-        let tps: Vec<TopicPartition> = partitions.iter().map(tp_from).collect();
-        self.handler.on_assigned(&tps);
+        self.handler.on_assigned(partitions);
     }
 }
 
@@ -279,27 +266,23 @@ impl StreamsConsumer for EmbeddedConsumer {
     }
 
     fn pause(&mut self, partitions: &[TopicPartition]) {
-        let tps: Vec<bc::TopicPartition> = partitions.iter().map(tp_of).collect();
-        self.consumer.pause(&tps);
+        self.consumer.pause(partitions);
     }
 
     fn resume(&mut self, partitions: &[TopicPartition]) {
-        let tps: Vec<bc::TopicPartition> = partitions.iter().map(tp_of).collect();
-        self.consumer.resume(&tps);
+        self.consumer.resume(partitions);
     }
 
     fn seek(&mut self, partition: &TopicPartition, offset: i64) {
-        self.consumer.seek(&tp_of(partition), offset);
+        self.consumer.seek(partition, offset);
     }
 
     fn committed(&mut self, partitions: &[TopicPartition]) -> Result<BTreeMap<TopicPartition, i64>> {
-        let tps: Vec<bc::TopicPartition> = partitions.iter().map(tp_of).collect();
-        Ok(self.consumer.committed(&tps)?.iter().map(|(tp, o)| (tp_from(tp), *o)).collect())
+        Ok(self.consumer.committed(partitions)?)
     }
 
     fn commit(&mut self, offsets: &BTreeMap<TopicPartition, i64>) -> Result<()> {
-        let offsets: BTreeMap<bc::TopicPartition, i64> = offsets.iter().map(|(tp, o)| (tp_of(tp), *o)).collect();
-        self.consumer.commit_offsets(&offsets)?;
+        self.consumer.commit_offsets(offsets)?;
         Ok(())
     }
 
@@ -308,7 +291,7 @@ impl StreamsConsumer for EmbeddedConsumer {
     }
 
     fn assignment(&self) -> Vec<TopicPartition> {
-        self.consumer.assignment().iter().map(tp_from).collect()
+        self.consumer.assignment()
     }
 
     fn waker(&self) -> Option<Waker> {
@@ -361,7 +344,7 @@ impl StreamsProducer for EmbeddedProducer {
         let report = self.producer.take_delivery_report();
         match report.error {
             Some(e) => Err(e.into()),
-            None => Ok(report.ends.into_iter().map(|(t, p, o)| ((t.to_string(), p), o)).collect()),
+            None => Ok(report.ends.into_iter().map(|(t, p, o)| (TopicPartition::new(&*t, p), o)).collect()),
         }
     }
 
@@ -378,14 +361,13 @@ impl StreamsProducer for EmbeddedProducer {
         offsets: &BTreeMap<TopicPartition, i64>,
         group: &GroupMetadata,
     ) -> Result<()> {
-        let offsets: BTreeMap<bc::TopicPartition, i64> = offsets.iter().map(|(tp, o)| (tp_of(tp), *o)).collect();
         let group = bc::ConsumerGroupMetadata {
             group_id: group.group_id.clone(),
             generation_id: group.generation,
             member_id: group.member_id.clone(),
             group_instance_id: group.group_instance_id.clone(),
         };
-        Ok(self.producer.send_offsets_to_transaction(&offsets, &group)?)
+        Ok(self.producer.send_offsets_to_transaction(offsets, &group)?)
     }
 
     fn commit_transaction(&mut self) -> Result<()> {
@@ -434,14 +416,13 @@ impl RestoreConsumer for EmbeddedRestore {
         };
         let rt = ClientRuntime::current_thread(self.runtime.as_ref())?;
         let mut consumer = Consumer::new(self.broker.clone(), config);
-        let btp = tp_of(tp);
-        consumer.assign(std::slice::from_ref(&btp));
-        consumer.seek(&btp, from);
+        consumer.assign(std::slice::from_ref(tp));
+        consumer.seek(tp, from);
         let mut pos = from;
         let mut progress_at = std::time::Instant::now();
         while pos < to {
             if progress_at.elapsed() > Duration::from_secs(300) {
-                return Err(Error::Timeout(format!("restoring {}-{} made no progress at {pos} of {to}", tp.0, tp.1)));
+                return Err(Error::Timeout(format!("restoring {tp} made no progress at {pos} of {to}")));
             }
             let batch = rt.block_on(consumer.poll(Duration::from_millis(200)))?;
             if !batch.is_empty() {
@@ -453,7 +434,7 @@ impl RestoreConsumer for EmbeddedRestore {
             if !records.is_empty() {
                 sink(&records)?;
             }
-            pos = rt.block_on(consumer.position(&btp))?;
+            pos = rt.block_on(consumer.position(tp))?;
         }
         Ok(pos)
     }
@@ -489,7 +470,7 @@ mod tests {
         }
         let ends = p.flush().unwrap();
         let half = (n / 2) as i64;
-        assert_eq!(ends, BTreeMap::from([(("t".to_owned(), 0), half), (("t".to_owned(), 1), half)]));
+        assert_eq!(ends, BTreeMap::from([(TopicPartition::new("t", 0), half), (TopicPartition::new("t", 1), half)]));
         // The next flush reports only what was sent since.
         assert!(p.flush().unwrap().is_empty());
         // A record that cannot be sent fails the flush that covers it, and only that one.
@@ -498,6 +479,6 @@ mod tests {
         let err = p.flush().unwrap_err();
         assert!(err.to_string().contains("partition 7 of t does not exist"), "{err}");
         p.send(record(1)).unwrap();
-        assert_eq!(p.flush().unwrap(), BTreeMap::from([(("t".to_owned(), 1), half + 1)]));
+        assert_eq!(p.flush().unwrap(), BTreeMap::from([(TopicPartition::new("t", 1), half + 1)]));
     }
 }

@@ -8,7 +8,7 @@ use brook_state_store::{AnyStore, KeyValueReader, ReaderIter, Serde, StateSerdes
 use bytes::Bytes;
 
 use super::{Instance, KafkaStreams};
-use crate::engine::{AnyTaskId, TaskId};
+use crate::engine::{AnyTaskId, TaskId, TopicPartition};
 use crate::error::{Error, Result};
 use crate::runtime::metadata::KeyQueryMetadata;
 use crate::runtime::state::State;
@@ -551,7 +551,7 @@ impl KafkaStreams {
         self.with_tasks(|id, _| local |= id == task);
         let owners = ctx.admin.group_owners(&self.inner.config.application_id).unwrap_or_default();
         let owner_client_id =
-            ctx.topics.topics_of(sub.id).into_iter().find_map(|t| owners.get(&(t, partition)).cloned());
+            ctx.topics.topics_of(sub.id).into_iter().find_map(|t| owners.get(&TopicPartition::new(t, partition)).cloned());
         Ok(KeyQueryMetadata { partition, task: task.into(), local, owner_client_id })
     }
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::Instance;
-use crate::engine::OutputRecord;
+use crate::engine::{OutputRecord, TopicPartition};
 use crate::error::{Error, Result};
 use crate::runtime::client::{InternalTopic, ProducerSettings, StreamsAdmin};
 use crate::runtime::state::State;
@@ -62,7 +62,7 @@ struct Supervisor {
     topics: Arc<TopologyTopics>,
     max_age: Duration,
     last_refresh: Instant,
-    request_tp: (String, i32),
+    request_tp: TopicPartition,
     baseline: i64,
 }
 
@@ -70,7 +70,7 @@ struct Supervisor {
 ///
 /// # Errors
 /// The OS refused the thread.
-pub(super) fn start(inner: Weak<Instance>, request_tp: (String, i32), baseline: i64) -> Result<()> {
+pub(super) fn start(inner: Weak<Instance>, request_tp: TopicPartition, baseline: i64) -> Result<()> {
     let Some(strong) = inner.upgrade() else { return Ok(()) };
     let Some((admin, topics, max_age)) =
         strong.ctx.lock().as_ref().map(|c| (c.admin.clone(), c.topics.clone(), c.config.metadata_max_age))
@@ -116,7 +116,7 @@ impl Supervisor {
                 tracing::warn!(error = %e, "looking for topics matching pattern sources failed");
             }
         }
-        let requested = matches!(self.admin.partition_count(&self.request_tp.0), Ok(Some(_)))
+        let requested = matches!(self.admin.partition_count(&self.request_tp.topic), Ok(Some(_)))
             && self.admin.end_offset(&self.request_tp, false).is_ok_and(|end| end > self.baseline);
         if requested {
             let Some(inner) = self.inner.upgrade() else { return false };

@@ -151,7 +151,7 @@ impl brook_processor_api::runtime::StateRestoreListener for Restores {
 /// committed changelog record again).
 fn check_takeover_restores(events: &[RestoreEvent], moving: TaskId, warm: i64, end: i64) {
     for (tp, start, _, total) in events {
-        if tp.1 != moving.partition {
+        if tp.partition != moving.partition {
             assert_eq!(*total, 0, "{events:?}");
             continue;
         }
