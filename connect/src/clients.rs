@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use brook_broker::Broker;
+use brook_common::TopicPartition;
 use brook_processor_api::runtime::{
     ClientSupplier, ConsumerSettings, Embedded, InternalTopic, ProducerSettings, RestoreConsumer, SharedRuntime,
     StreamsAdmin, StreamsConsumer, StreamsProducer,
@@ -114,7 +115,7 @@ impl Clients {
 pub(crate) struct TopicReader {
     admin: Arc<dyn StreamsAdmin>,
     restore: Box<dyn RestoreConsumer>,
-    positions: BTreeMap<(String, i32), i64>,
+    positions: BTreeMap<TopicPartition, i64>,
 }
 
 impl TopicReader {
@@ -124,7 +125,7 @@ impl TopicReader {
         let partitions = self.admin.partition_count(topic)?.ok_or_else(|| Error::Config(format!("topic {topic} does not exist")))?;
         let mut n = 0;
         for p in 0..partitions {
-            let tp = (topic.to_owned(), p);
+            let tp = TopicPartition::new(topic.to_owned(), p);
             let end = self.admin.end_offset(&tp, false)?;
             let from = match self.positions.get(&tp) {
                 Some(pos) => *pos,
@@ -145,7 +146,7 @@ impl TopicReader {
 
     /// The position reached in partition 0 of `topic` (the config topic has one partition).
     pub(crate) fn position(&self, topic: &str) -> i64 {
-        self.positions.get(&(topic.to_owned(), 0)).copied().unwrap_or(0)
+        self.positions.get(&TopicPartition::new(topic.to_owned(), 0)).copied().unwrap_or(0)
     }
 }
 

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use brook_broker::Broker;
+use brook_common::TopicPartition;
 use brook_processor_api::runtime::{GroupMetadata, OffsetCommitFn, RebalanceHandler, StreamsConsumer};
 use brook_processor_api::OutputRecord;
 use parking_lot::{Condvar, Mutex};
@@ -494,6 +495,11 @@ fn now_ms() -> i64 {
 
 type Offsets = BTreeMap<(String, i32), i64>;
 
+/// A sink task's offsets (Connect's `(topic, partition)` keys) as the consumer commits them.
+fn kafka_offsets(o: &Offsets) -> BTreeMap<TopicPartition, i64> {
+    o.iter().map(|((t, p), off)| (TopicPartition::new(t.clone(), *p), *off)).collect()
+}
+
 /// A sink task and its offsets, shared with the rebalance handler (which runs inside `poll`,
 /// on the task's thread).
 struct SinkShared {
@@ -524,18 +530,19 @@ struct Revocations {
 }
 
 impl RebalanceHandler for Revocations {
-    fn on_revoked(&mut self, partitions: &[(String, i32)], _group: &GroupMetadata, commit: &mut OffsetCommitFn<'_>) {
+    fn on_revoked(&mut self, partitions: &[TopicPartition], _group: &GroupMetadata, commit: &mut OffsetCommitFn<'_>) {
         let mut s = self.shared.lock();
-        if let Err(e) = s.flush_and_commit(&mut |o| Ok(commit(o)?)) {
+        if let Err(e) = s.flush_and_commit(&mut |o| Ok(commit(&kafka_offsets(o))?)) {
             tracing::warn!(connector = %self.id.connector, task = self.id.task, error = %e, "committing sink offsets on revocation failed; the records since the last commit will be delivered again");
         }
         for tp in partitions {
-            s.next.remove(tp);
-            s.committed.remove(tp);
+            let k = (tp.topic.clone(), tp.partition);
+            s.next.remove(&k);
+            s.committed.remove(&k);
         }
     }
 
-    fn on_assigned(&mut self, partitions: &[(String, i32)]) {
+    fn on_assigned(&mut self, partitions: &[TopicPartition]) {
         tracing::debug!(connector = %self.id.connector, task = self.id.task, ?partitions, "sink partitions assigned");
     }
 }
@@ -592,7 +599,7 @@ fn sink_loop(ctx: &mut TaskCtx, shared: &Arc<Mutex<SinkShared>>, consumer: &mut 
         }
         let stopping = ctx.signal() == Signal::Shutdown;
         if stopping || pause || last_flush.elapsed() >= ctx.flush_every {
-            shared.lock().flush_and_commit(&mut |o| Ok(consumer.commit(o)?))?;
+            shared.lock().flush_and_commit(&mut |o| Ok(consumer.commit(&kafka_offsets(o))?))?;
             last_flush = Instant::now();
         }
         if stopping {
