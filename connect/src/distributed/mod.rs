@@ -100,6 +100,34 @@ fn int(props: &Config, key: &str, default: i32) -> Result<i32> {
 }
 
 impl DistributedConfig {
+    /// The settings of a worker inside `brook server`: the cluster at `bootstrap_servers`,
+    /// Kafka's sample `connect-distributed.properties` (group `connect-cluster`, topics
+    /// `connect-configs` / `connect-offsets` / `connect-status`, JsonConverter with schemas),
+    /// REST at `rest_addr`, then `overrides`.
+    ///
+    /// # Errors
+    /// As [`from_props`](Self::from_props) for a bad override.
+    pub fn with_defaults(bootstrap_servers: &str, rest_addr: &str, overrides: &Config) -> Result<DistributedConfig> {
+        let mut props: Config = [
+            ("bootstrap.servers", bootstrap_servers),
+            ("group.id", "connect-cluster"),
+            ("config.storage.topic", "connect-configs"),
+            ("offset.storage.topic", "connect-offsets"),
+            ("status.storage.topic", "connect-status"),
+            ("key.converter", "org.apache.kafka.connect.json.JsonConverter"),
+            ("value.converter", "org.apache.kafka.connect.json.JsonConverter"),
+            ("key.converter.schemas.enable", "true"),
+            ("value.converter.schemas.enable", "true"),
+            ("offset.flush.interval.ms", "10000"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        props.insert("listeners".to_owned(), format!("http://{rest_addr}"));
+        props.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
+        DistributedConfig::from_props(props)
+    }
+
     /// Reads the worker keys.
     ///
     /// # Errors

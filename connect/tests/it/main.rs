@@ -2,5 +2,6 @@
 //! connectors through the standalone worker over a real embedded broker and real files.
 
 mod converters;
+mod distributed;
 mod herder;
 mod standalone;
