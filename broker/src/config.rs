@@ -62,76 +62,138 @@ pub enum TimestampType {
     LogAppendTime,
 }
 
-/// Per-topic log configuration. Broker defaults come from [`BrokerConfig::topic_defaults`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct TopicConfig {
-    /// `cleanup.policy`. Default: delete.
-    pub cleanup_policy: CleanupPolicy,
-    /// `retention.ms`; -1 keeps forever. Default: 7 days.
-    pub retention_ms: i64,
-    /// `retention.bytes` per partition; -1 is unbounded. Default: -1.
-    pub retention_bytes: i64,
-    /// `segment.bytes`: roll the active segment past this size. Default: 1 GiB.
-    pub segment_bytes: u64,
-    /// `segment.ms`: roll the active segment after this age. Default: 7 days.
-    pub segment_ms: i64,
-    /// `index.interval.bytes`: bytes between offset index entries. Default: 4096.
-    pub index_interval_bytes: u64,
-    /// `delete.retention.ms`: how long tombstones survive compaction. Default: 1 day.
-    pub delete_retention_ms: i64,
-    /// `min.compaction.lag.ms`. Default: 0.
-    pub min_compaction_lag_ms: i64,
-    /// `min.cleanable.dirty.ratio`. Default: 0.5.
-    pub min_cleanable_dirty_ratio: f64,
-    /// `flush.messages`: fsync after this many messages. Default: never (i64::MAX).
-    pub flush_messages: i64,
-    /// `flush.ms`: fsync after this long. Default: never (i64::MAX).
-    pub flush_ms: i64,
-    /// `max.message.bytes`: largest batch accepted. Default: 1048588.
-    pub max_message_bytes: usize,
-    /// `message.timestamp.type`. Default: CreateTime.
-    pub timestamp_type: TimestampType,
+/// A topic config value: parsed from and printed as Kafka's strings.
+trait TopicValue: Sized {
+    fn parse_value(key: &str, v: &str) -> Result<Self>;
+    fn render(&self) -> String;
 }
 
-impl Default for TopicConfig {
-    fn default() -> Self {
-        TopicConfig {
-            cleanup_policy: CleanupPolicy {
-                delete: true,
-                compact: false,
-            },
-            retention_ms: 7 * 24 * 3600 * 1000,
-            retention_bytes: -1,
-            segment_bytes: 1 << 30,
-            segment_ms: 7 * 24 * 3600 * 1000,
-            index_interval_bytes: 4096,
-            delete_retention_ms: 24 * 3600 * 1000,
-            min_compaction_lag_ms: 0,
-            min_cleanable_dirty_ratio: 0.5,
-            flush_messages: i64::MAX,
-            flush_ms: i64::MAX,
-            max_message_bytes: 1_048_588,
-            timestamp_type: TimestampType::CreateTime,
+macro_rules! numeric_topic_value {
+    ($($t:ty),*) => {$(
+        impl TopicValue for $t {
+            fn parse_value(key: &str, v: &str) -> Result<Self> {
+                parse_num(key, v)
+            }
+            fn render(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
+}
+numeric_topic_value!(i64, u64, usize, f64);
+
+impl TopicValue for CleanupPolicy {
+    fn parse_value(_: &str, v: &str) -> Result<Self> {
+        CleanupPolicy::parse(v)
+    }
+    fn render(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl TopicValue for TimestampType {
+    fn parse_value(key: &str, v: &str) -> Result<Self> {
+        match v {
+            "CreateTime" => Ok(TimestampType::CreateTime),
+            "LogAppendTime" => Ok(TimestampType::LogAppendTime),
+            _ => Err(Error::InvalidConfig(format!("invalid value {v:?} for {key} (CreateTime, LogAppendTime)"))),
+        }
+    }
+    fn render(&self) -> String {
+        match self {
+            TimestampType::CreateTime => "CreateTime".into(),
+            TimestampType::LogAppendTime => "LogAppendTime".into(),
         }
     }
 }
 
-/// The topic-level keys Brook understands, in the order `describe` prints them.
-pub const TOPIC_CONFIG_KEYS: &[&str] = &[
-    "cleanup.policy",
-    "delete.retention.ms",
-    "flush.messages",
-    "flush.ms",
-    "index.interval.bytes",
-    "max.message.bytes",
-    "message.timestamp.type",
-    "min.cleanable.dirty.ratio",
-    "min.compaction.lag.ms",
-    "retention.bytes",
-    "retention.ms",
-    "segment.bytes",
-    "segment.ms",
-];
+/// Declares every topic-level key once: its field, type, default, Kafka key and documentation;
+/// the struct, its `Default`, [`TopicConfig::set`], [`TopicConfig::get`], [`TopicConfig::doc`]
+/// and [`TOPIC_CONFIG_KEYS`] are generated from the one list.
+macro_rules! topic_configs {
+    ($($(#[doc = $doc:literal])+ $key:literal => $field:ident: $ty:ty = $default:expr $(, at least $min:literal)?;)+) => {
+        /// Per-topic log configuration. Broker defaults come from [`BrokerConfig::topic_defaults`].
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct TopicConfig {
+            $($(#[doc = $doc])+ pub $field: $ty,)+
+        }
+
+        impl Default for TopicConfig {
+            fn default() -> Self {
+                TopicConfig { $($field: $default,)+ }
+            }
+        }
+
+        /// The topic-level keys Brook understands, in the order `describe` prints them.
+        pub const TOPIC_CONFIG_KEYS: &[&str] = &[$($key),+];
+
+        impl TopicConfig {
+            /// Applies one topic-level key.
+            ///
+            /// # Errors
+            /// [`Error::InvalidConfig`] for an unknown key or a bad value.
+            pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+                match key {
+                    $($key => {
+                        let v = <$ty as TopicValue>::parse_value(key, value)?;
+                        $(if v < $min {
+                            return Err(Error::InvalidConfig(format!("{key} must be at least {}", $min)));
+                        })?
+                        self.$field = v;
+                    })+
+                    _ => return Err(Error::InvalidConfig(format!("unknown topic config {key:?}"))),
+                }
+                Ok(())
+            }
+
+            /// The value of a topic-level key as Kafka prints it.
+            pub fn get(&self, key: &str) -> Option<String> {
+                match key {
+                    $($key => Some(self.$field.render()),)+
+                    _ => None,
+                }
+            }
+
+            /// The documentation of a topic-level key (what it does, its default).
+            pub fn doc(key: &str) -> Option<&'static str> {
+                match key {
+                    $($key => Some(concat!($($doc),+).trim_start()),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+topic_configs! {
+    /// `cleanup.policy`. Default: delete.
+    "cleanup.policy" => cleanup_policy: CleanupPolicy = CleanupPolicy { delete: true, compact: false };
+    /// `delete.retention.ms`: how long tombstones survive compaction. Default: 1 day.
+    "delete.retention.ms" => delete_retention_ms: i64 = 24 * 3600 * 1000;
+    /// `flush.messages`: fsync after this many messages. Default: never (i64::MAX).
+    "flush.messages" => flush_messages: i64 = i64::MAX;
+    /// `flush.ms`: fsync after this long. Default: never (i64::MAX).
+    "flush.ms" => flush_ms: i64 = i64::MAX;
+    /// `index.interval.bytes`: bytes between offset index entries. Default: 4096.
+    "index.interval.bytes" => index_interval_bytes: u64 = 4096;
+    /// `max.message.bytes`: largest batch accepted. Default: 1048588.
+    "max.message.bytes" => max_message_bytes: usize = 1_048_588;
+    /// `message.timestamp.type`. Default: CreateTime.
+    "message.timestamp.type" => timestamp_type: TimestampType = TimestampType::CreateTime;
+    /// `min.cleanable.dirty.ratio`. Default: 0.5.
+    "min.cleanable.dirty.ratio" => min_cleanable_dirty_ratio: f64 = 0.5;
+    /// `min.compaction.lag.ms`. Default: 0.
+    "min.compaction.lag.ms" => min_compaction_lag_ms: i64 = 0;
+    /// `retention.bytes` per partition; -1 is unbounded. Default: -1.
+    "retention.bytes" => retention_bytes: i64 = -1;
+    /// `retention.ms`; -1 keeps forever. Default: 7 days.
+    "retention.ms" => retention_ms: i64 = 7 * 24 * 3600 * 1000;
+    /// `segment.bytes`: roll the active segment past this size. Default: 1 GiB.
+    "segment.bytes" => segment_bytes: u64 = 1 << 30, at least 14;
+    /// `segment.ms`: roll the active segment once its records span this long (record
+    /// timestamps, as in Kafka). Default: 7 days.
+    "segment.ms" => segment_ms: i64 = 7 * 24 * 3600 * 1000;
+}
 
 fn parse_num<T: std::str::FromStr>(key: &str, v: &str) -> Result<T> {
     v.trim()
@@ -150,48 +212,6 @@ fn parse_bool(key: &str, v: &str) -> Result<bool> {
 }
 
 impl TopicConfig {
-    /// Applies one topic-level key.
-    ///
-    /// # Errors
-    /// [`Error::InvalidConfig`] for an unknown key or a bad value.
-    pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
-        match key {
-            "cleanup.policy" => self.cleanup_policy = CleanupPolicy::parse(value)?,
-            "retention.ms" => self.retention_ms = parse_num(key, value)?,
-            "retention.bytes" => self.retention_bytes = parse_num(key, value)?,
-            "segment.bytes" => {
-                let v: u64 = parse_num(key, value)?;
-                if v < 14 {
-                    return Err(Error::InvalidConfig(format!("{key} must be at least 14")));
-                }
-                self.segment_bytes = v
-            }
-            "segment.ms" => self.segment_ms = parse_num(key, value)?,
-            "index.interval.bytes" => self.index_interval_bytes = parse_num(key, value)?,
-            "delete.retention.ms" => self.delete_retention_ms = parse_num(key, value)?,
-            "min.compaction.lag.ms" => self.min_compaction_lag_ms = parse_num(key, value)?,
-            "min.cleanable.dirty.ratio" => {
-                self.min_cleanable_dirty_ratio = parse_num(key, value)?
-            }
-            "flush.messages" => self.flush_messages = parse_num(key, value)?,
-            "flush.ms" => self.flush_ms = parse_num(key, value)?,
-            "max.message.bytes" => self.max_message_bytes = parse_num(key, value)?,
-            "message.timestamp.type" => {
-                self.timestamp_type = match value {
-                    "CreateTime" => TimestampType::CreateTime,
-                    "LogAppendTime" => TimestampType::LogAppendTime,
-                    _ => {
-                        return Err(Error::InvalidConfig(format!(
-                            "invalid value {value:?} for {key} (CreateTime, LogAppendTime)"
-                        )))
-                    }
-                }
-            }
-            _ => return Err(Error::InvalidConfig(format!("unknown topic config {key:?}"))),
-        }
-        Ok(())
-    }
-
     /// The defaults with `overrides` applied.
     ///
     /// # Errors
@@ -202,29 +222,6 @@ impl TopicConfig {
             c.set(k, v)?;
         }
         Ok(c)
-    }
-
-    /// The value of a topic-level key as Kafka prints it.
-    pub fn get(&self, key: &str) -> Option<String> {
-        Some(match key {
-            "cleanup.policy" => self.cleanup_policy.to_string(),
-            "retention.ms" => self.retention_ms.to_string(),
-            "retention.bytes" => self.retention_bytes.to_string(),
-            "segment.bytes" => self.segment_bytes.to_string(),
-            "segment.ms" => self.segment_ms.to_string(),
-            "index.interval.bytes" => self.index_interval_bytes.to_string(),
-            "delete.retention.ms" => self.delete_retention_ms.to_string(),
-            "min.compaction.lag.ms" => self.min_compaction_lag_ms.to_string(),
-            "min.cleanable.dirty.ratio" => self.min_cleanable_dirty_ratio.to_string(),
-            "flush.messages" => self.flush_messages.to_string(),
-            "flush.ms" => self.flush_ms.to_string(),
-            "max.message.bytes" => self.max_message_bytes.to_string(),
-            "message.timestamp.type" => match self.timestamp_type {
-                TimestampType::CreateTime => "CreateTime".into(),
-                TimestampType::LogAppendTime => "LogAppendTime".into(),
-            },
-            _ => return None,
-        })
     }
 }
 
@@ -468,5 +465,23 @@ mod tests {
         }
         assert_eq!(t, TopicConfig::default());
         assert!(matches!(t.set("cleanup.policy", "shred"), Err(Error::InvalidConfig(_))));
+        assert!(matches!(t.set("segment.bytes", "13"), Err(Error::InvalidConfig(m)) if m == "segment.bytes must be at least 14"));
+        assert!(matches!(t.set("retention.ms", "soon"), Err(Error::InvalidConfig(_))));
+        assert!(matches!(t.set("retention.hours", "1"), Err(Error::InvalidConfig(m)) if m.contains("unknown topic config")));
+        assert_eq!(t.get("retention.hours"), None);
+        t.set("message.timestamp.type", "LogAppendTime").unwrap();
+        assert_eq!(t.timestamp_type, TimestampType::LogAppendTime);
+    }
+
+    #[test]
+    fn every_topic_key_is_documented_here_and_in_the_broker_guide() {
+        let guide = include_str!("../../docs/broker.md");
+        let listed = guide.split("Topic keys:").nth(1).and_then(|s| s.split("\n\n").next()).unwrap();
+        for key in TOPIC_CONFIG_KEYS {
+            let doc = TopicConfig::doc(key).unwrap();
+            assert!(doc.starts_with(&format!("`{key}`")) && doc.contains("Default:"), "{key}: {doc}");
+            assert!(listed.contains(&format!("`{key}`")), "docs/broker.md does not list {key}");
+        }
+        assert_eq!(listed.matches('`').count(), 2 * TOPIC_CONFIG_KEYS.len(), "docs/broker.md lists a key Brook does not know");
     }
 }

@@ -5,6 +5,8 @@
 //! helpers.
 
 pub mod clock;
+pub mod javaregex;
+pub mod javatime;
 pub mod record;
 pub mod topics;
 #[cfg(feature = "test-support")]

@@ -264,7 +264,41 @@ pub fn connector_config_def(sink: bool) -> ConfigDef {
         .optional()
         .validated(known_converter)
         .in_group(common, 6)
-        .display("Value converter class");
+        .display("Value converter class")
+        .define("transforms", ConfigType::List, Some(""), Importance::Low, "Aliases for the transformations to be applied to records.")
+        .in_group("Transforms", 0)
+        .display("Transforms")
+        .define("predicates", ConfigType::List, Some(""), Importance::Low, "Aliases for the predicates used by transformations.")
+        .in_group("Predicates", 0)
+        .display("Predicates")
+        .define("errors.retry.timeout", ConfigType::Long, Some("0"), Importance::Medium, "The maximum duration in milliseconds that a failed operation will be reattempted. The default is 0, which means no retries will be attempted. Use -1 for infinite retries.")
+        .in_group("Error Handling", 1)
+        .display("Retry Timeout for Errors")
+        .define("errors.retry.delay.max.ms", ConfigType::Long, Some("60000"), Importance::Medium, "The maximum duration in milliseconds between consecutive retry attempts.")
+        .in_group("Error Handling", 2)
+        .display("Maximum Delay Between Retries for Errors")
+        .define("errors.tolerance", ConfigType::String, Some("none"), Importance::Medium, "Behavior for tolerating errors during connector operation. 'none' is the default value and signals that any error will result in an immediate connector task failure; 'all' changes the behavior to skip over problematic records.")
+        .validated(tolerance)
+        .in_group("Error Handling", 3)
+        .display("Error Tolerance")
+        .define("errors.log.enable", ConfigType::Boolean, Some("false"), Importance::Medium, "If true, write each error and the details of the failed operation and problematic record to the Connect application log.")
+        .in_group("Error Handling", 4)
+        .display("Log Errors")
+        .define("errors.log.include.messages", ConfigType::Boolean, Some("false"), Importance::Medium, "Whether to include in the log the Connect record that resulted in a failure.")
+        .in_group("Error Handling", 5)
+        .display("Log Error Details");
+    if sink {
+        def = def
+            .define("errors.deadletterqueue.topic.name", ConfigType::String, Some(""), Importance::Medium, "The name of the topic to be used as the dead letter queue (DLQ) for messages that result in an error when processed by this sink connector, or its transformations or converters.")
+            .in_group("Error Handling", 6)
+            .display("Dead Letter Queue Topic Name")
+            .define("errors.deadletterqueue.topic.replication.factor", ConfigType::Short, Some("3"), Importance::Medium, "Replication factor used to create the dead letter queue topic when it doesn't already exist.")
+            .in_group("Error Handling", 7)
+            .display("Dead Letter Queue Topic Replication Factor")
+            .define("errors.deadletterqueue.context.headers.enable", ConfigType::Boolean, Some("false"), Importance::Medium, "If true, add headers containing error context to the messages written to the dead letter queue.")
+            .in_group("Error Handling", 8)
+            .display("Enable Error Context Headers");
+    }
     if sink {
         def = def
             .define("topics", ConfigType::List, Some(""), Importance::High, "List of topics to consume, separated by commas")
@@ -275,6 +309,14 @@ pub fn connector_config_def(sink: bool) -> ConfigDef {
             .display("Topics regex");
     }
     def
+}
+
+/// A validator: `errors.tolerance` is `none` or `all`.
+fn tolerance(v: &str) -> Result<(), String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "none" | "all" => Ok(()),
+        _ => Err("String must be one of: none, all".into()),
+    }
 }
 
 /// A validator: a converter class Brook has.

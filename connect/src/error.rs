@@ -35,6 +35,14 @@ pub enum Error {
     /// A request that cannot be served now, e.g. during a rebalance (HTTP 409).
     #[error("{0}")]
     Conflict(String),
+    /// A failure worth retrying (Kafka's `RetriableException`): the worker retries it for
+    /// `errors.retry.timeout`.
+    #[error("{0}")]
+    Retriable(String),
+    /// A converter or transformation failed and `errors.tolerance` does not allow skipping the
+    /// record: the task fails (Kafka's `ConnectException("Tolerance exceeded in error handler")`).
+    #[error("Tolerance exceeded in error handler")]
+    ToleranceExceeded(#[source] Box<Error>),
     /// The broker refused a produce, fetch or commit.
     #[error(transparent)]
     Broker(#[from] brook_broker::Error),
@@ -50,7 +58,20 @@ impl Error {
             Error::NotFound(_) | Error::UnknownPlugin(_) => 404,
             Error::AlreadyExists(_) | Error::Conflict(_) => 409,
             Error::BadRequest(_) | Error::Config(_) => 400,
-            Error::Data(_) | Error::Io { .. } | Error::Broker(_) | Error::Client(_) => 500,
+            Error::Data(_) | Error::Io { .. } | Error::Broker(_) | Error::Client(_) | Error::Retriable(_) | Error::ToleranceExceeded(_) => 500,
+        }
+    }
+
+    /// The Java exception class Kafka would throw for this error, as the dead letter queue's
+    /// `__connect.errors.exception.class.name` header names it.
+    pub fn java_class(&self) -> &'static str {
+        match self {
+            Error::Data(_) => "org.apache.kafka.connect.errors.DataException",
+            Error::Config(_) => "org.apache.kafka.common.config.ConfigException",
+            Error::Retriable(_) => "org.apache.kafka.connect.errors.RetriableException",
+            Error::NotFound(_) => "org.apache.kafka.connect.errors.NotFoundException",
+            Error::Io { .. } => "java.io.IOException",
+            _ => "org.apache.kafka.connect.errors.ConnectException",
         }
     }
 

@@ -3,7 +3,8 @@
 //! [`Value`], [`Struct`]), the converters (`StringConverter`, `ByteArrayConverter`,
 //! `JsonConverter`), the `FileStreamSource` / `FileStreamSink` connectors, a plugin registry by
 //! class name, the [`Herder`] that manages a worker's connectors (the standalone one over the
-//! embedded broker), and the worker running their tasks. No distributed mode or transforms yet
+//! embedded broker), and the worker running their tasks through the [`transforms`] chain and
+//! the [`error_handling`] (`errors.tolerance`, dead letter queue). No distributed mode yet
 //! (docs/connect.md).
 //!
 //! ```
@@ -24,11 +25,13 @@ pub mod converter;
 pub mod data;
 pub mod distributed;
 pub mod error;
+pub mod error_handling;
 pub mod file;
 pub mod herder;
 pub mod offsets;
 pub mod plugins;
 pub mod standalone;
+pub mod transforms;
 pub mod worker;
 
 pub use connector::{Config, ConnectRecord, Connector, Header, OffsetReader, SinkConnector, SinkRecord, SinkTask, SourceConnector, SourceRecord, SourceTask};

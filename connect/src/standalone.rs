@@ -23,7 +23,7 @@ use crate::herder::{
 };
 use crate::offsets::{FileOffsetStore, OffsetStore};
 use crate::plugins::Plugins;
-use crate::worker::{converters, sink_group, trace, TaskHandle, Worker};
+use crate::worker::{check_converters, sink_group, trace, TaskHandle, Worker};
 
 /// Parses a `.properties` file with the broker's reader (`key=value`, `#` and `!` comments,
 /// whitespace around keys and values trimmed); `origin` names the file in errors.
@@ -76,7 +76,7 @@ impl WorkerConfig {
             ),
         };
         // Fail now on an unknown converter class rather than when a connector starts.
-        converters(&props, &Config::new())?;
+        check_converters(&props)?;
         Ok(WorkerConfig {
             bootstrap_servers: props.get("bootstrap.servers").cloned(),
             offset_file: PathBuf::from(&props["offset.storage.file.filename"]),

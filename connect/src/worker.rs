@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use brook_broker::client::{ConsumerRecord, ProducerRecord};
 use brook_broker::Broker;
 use brook_common::TopicPartition;
 use brook_processor_api::runtime::{GroupMetadata, OffsetCommitFn, RebalanceHandler, StreamsConsumer};
@@ -28,9 +29,11 @@ use crate::connector::{Config, ConnectRecord, Connector, Header, SinkRecord, Sin
 use crate::data::{Schema, SchemaAndValue, SchemaType, Value};
 use crate::converter::{converter_by_class, Converter};
 use crate::error::{Error, Result};
+use crate::error_handling::{Errant, ErrorHandler, ErrorsConfig, Failure, Stage};
 use crate::herder::{ConfigInfos, ConnectorTaskId, State};
 use crate::offsets::{ConnectorOffsetReader, OffsetStore};
 use crate::plugins::Plugins;
+use crate::transforms::TransformationChain;
 
 /// How long an idle task waits before polling again. Default: 100 ms.
 const IDLE_POLL: Duration = Duration::from_millis(100);
@@ -208,6 +211,12 @@ impl Worker {
         let mut values = connector_config_def(sink).validate(config);
         let own: Vec<_> = connector.validate(config).into_iter().filter(|v| !values.iter().any(|have| have.name == v.name)).collect();
         values.extend(own);
+        // The transformation chain as a whole (classes, predicates, their own keys).
+        if let Err(e) = TransformationChain::from_config(config) {
+            if let Some(v) = values.iter_mut().find(|v| v.name == "transforms") {
+                v.errors.push(e.to_string());
+            }
+        }
         if sink {
             let given = |k: &str| config.get(k).is_some_and(|v| !v.trim().is_empty());
             let message = match (given("topics"), given("topics.regex")) {
@@ -267,11 +276,19 @@ impl Worker {
     }
 
     fn spawn_task(&self, connector: &Connector, id: &ConnectorTaskId, connector_config: &Config, task_config: &Config, signals: Signals, status: Arc<Mutex<TaskStatus>>) -> Result<std::thread::JoinHandle<()>> {
-        let (key, value) = converters(&self.props, connector_config)?;
+        let conv = converters(&self.props, connector_config)?;
+        let sink = matches!(connector, Connector::Sink(_));
+        let errors = ErrorHandler::new(ErrorsConfig::from_config(connector_config, sink)?, id.connector.clone(), id.task);
+        // The error handler's retries wait on tokio's timer: each task thread drives them
+        // on a small runtime of its own (no client call runs on it).
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().map_err(|e| Error::io("starting a task's runtime", e))?;
         let ctx = TaskCtx {
             id: id.clone(),
             clients: self.clients.clone(),
-            conv: Converters { key, value },
+            conv,
+            transforms: TransformationChain::from_config(connector_config)?,
+            errors,
+            rt,
             flush_every: self.flush_every,
             signals,
             status,
@@ -313,22 +330,35 @@ pub(crate) fn trace(e: &Error) -> String {
 
 /// The key and value converters of a connector: its own `key.converter` / `value.converter`
 /// override the worker's, with their `*.converter.` sub-keys.
-pub(crate) fn converters(worker: &Config, connector: &Config) -> Result<(Box<dyn Converter>, Box<dyn Converter>)> {
-    let make = |prefix: &str, is_key: bool| -> Result<Box<dyn Converter>> {
+fn converters(worker: &Config, connector: &Config) -> Result<Converters> {
+    let make = |prefix: &str, is_key: bool| -> Result<(Box<dyn Converter>, String)> {
         let source = if connector.contains_key(prefix) { connector } else { worker };
         let class = source.get(prefix).ok_or_else(|| Error::Config(format!("Missing required configuration \"{prefix}\"")))?;
         let mut c = converter_by_class(class)?;
         let sub = format!("{prefix}.");
         let config: Config = source.iter().filter_map(|(k, v)| k.strip_prefix(&sub).map(|k| (k.to_owned(), v.clone()))).collect();
         c.configure(&config, is_key)?;
-        Ok(c)
+        Ok((c, class.clone()))
     };
-    Ok((make("key.converter", true)?, make("value.converter", false)?))
+    let (key, key_class) = make("key.converter", true)?;
+    let (value, value_class) = make("value.converter", false)?;
+    Ok(Converters { key, value, key_class, value_class })
 }
 
+/// Checks the worker's converter keys.
+///
+/// # Errors
+/// An unknown converter class or a bad converter key.
+pub(crate) fn check_converters(worker: &Config) -> Result<()> {
+    converters(worker, &Config::new()).map(|_| ())
+}
+
+/// A task's converters with their class names (for the error reporters).
 struct Converters {
     key: Box<dyn Converter>,
     value: Box<dyn Converter>,
+    key_class: String,
+    value_class: String,
 }
 
 /// A task's signal, waited on by its thread (a condition variable: the loops are synchronous).
@@ -367,6 +397,9 @@ struct TaskCtx {
     id: ConnectorTaskId,
     clients: Clients,
     conv: Converters,
+    transforms: TransformationChain,
+    errors: ErrorHandler,
+    rt: tokio::runtime::Runtime,
     flush_every: Duration,
     signals: Signals,
     status: Arc<Mutex<TaskStatus>>,
@@ -444,7 +477,11 @@ fn source_loop(ctx: &mut TaskCtx, task: &mut dyn SourceTask, offsets: &dyn Offse
         let records = if signal == Signal::Run { task.poll()? } else { Vec::new() };
         if !records.is_empty() {
             for r in &records {
-                producer.send(to_output(&ctx.conv, &r.record, &mut topics)?)?;
+                // Transformed, then converted; a record a transformation dropped or a
+                // tolerated failure skipped is not produced, but its offset is stored.
+                if let Some(pr) = source_record(ctx, &r.record)? {
+                    producer.send(output_record(pr, &mut topics))?;
+                }
             }
             // Every record acknowledged before its offset is recorded.
             producer.flush()?;
@@ -468,25 +505,132 @@ fn source_loop(ctx: &mut TaskCtx, task: &mut dyn SourceTask, offsets: &dyn Offse
     }
 }
 
-fn to_output(conv: &Converters, r: &ConnectRecord, topics: &mut Vec<Arc<str>>) -> Result<OutputRecord> {
-    let key = conv.key.from_connect_data(&r.topic, &r.key)?;
-    let value = conv.value.from_connect_data(&r.topic, &r.value)?;
-    let topic = match topics.iter().find(|t| ***t == *r.topic) {
+/// A broker-client record as the seam's producer takes it (the topic's name shared).
+fn output_record(pr: ProducerRecord, topics: &mut Vec<Arc<str>>) -> OutputRecord {
+    let topic = match topics.iter().find(|t| ***t == *pr.topic) {
         Some(t) => t.clone(),
         None => {
-            let t: Arc<str> = Arc::from(r.topic.as_str());
+            let t: Arc<str> = Arc::from(pr.topic.as_str());
             topics.push(t.clone());
             t
         }
     };
-    Ok(OutputRecord {
-        topic,
-        partition: r.partition,
-        key: key.map(Into::into),
-        value: value.map(Into::into),
-        timestamp: r.timestamp.unwrap_or_else(now_ms),
-        headers: r.headers.iter().map(header_to_kafka).collect(),
-    })
+    OutputRecord { topic, partition: pr.partition, key: pr.key, value: pr.value, timestamp: pr.timestamp.unwrap_or_else(now_ms), headers: pr.headers }
+}
+
+/// Reports a failed stage: `Ok(())` when tolerated (the record is skipped), the task's error
+/// otherwise. Dead letter records are produced before this returns.
+fn report(ctx: &TaskCtx, failure: Failure, errant: Errant<'_>, dlq: Option<&mut DeadLetterQueue>) -> Result<()> {
+    let mut records = Vec::new();
+    let verdict = ctx.errors.report(failure, errant, &mut records);
+    if let (Some(q), false) = (dlq, records.is_empty()) {
+        q.send(records);
+    }
+    verdict
+}
+
+/// A source record through the transformations and the converters (with error handling);
+/// `None`: dropped or skipped.
+fn source_record(ctx: &mut TaskCtx, original: &ConnectRecord) -> Result<Option<ProducerRecord>> {
+    let mut class = String::new();
+    let chain = &ctx.transforms;
+    let transformed = ctx.rt.block_on(ctx.errors.execute(Stage::Transformation, "", || {
+        chain.apply(original.clone(), None).map_err(|(c, e)| {
+            class = c;
+            e
+        })
+    }));
+    let r = match transformed {
+        Ok(Some(r)) => r,
+        Ok(None) => return Ok(None),
+        Err(mut f) => {
+            f.class_name = class;
+            report(ctx, f, Errant::Source(original), None)?;
+            return Ok(None);
+        }
+    };
+    let conv = &ctx.conv;
+    let key = match ctx.rt.block_on(ctx.errors.execute(Stage::KeyConverter, &conv.key_class, || conv.key.from_connect_data(&r.topic, &r.key))) {
+        Ok(k) => k,
+        Err(f) => return report(ctx, f, Errant::Source(original), None).map(|()| None),
+    };
+    let value = match ctx.rt.block_on(ctx.errors.execute(Stage::ValueConverter, &conv.value_class, || conv.value.from_connect_data(&r.topic, &r.value))) {
+        Ok(v) => v,
+        Err(f) => return report(ctx, f, Errant::Source(original), None).map(|()| None),
+    };
+    let mut pr = ProducerRecord::new(r.topic.clone(), key, value);
+    pr.partition = r.partition;
+    pr.timestamp = r.timestamp;
+    pr.headers = r.headers.iter().map(header_to_kafka).collect();
+    Ok(Some(pr))
+}
+
+/// A sink task's dead letter queue: a producer of the seam and the topic (created with one
+/// partition when missing, as Kafka's `DeadLetterQueueReporter` does).
+struct DeadLetterQueue {
+    producer: Box<dyn brook_processor_api::runtime::StreamsProducer>,
+    topics: Vec<Arc<str>>,
+}
+
+impl DeadLetterQueue {
+    fn open(ctx: &TaskCtx) -> Result<Option<DeadLetterQueue>> {
+        let Some(topic) = &ctx.errors.config().dlq_topic else { return Ok(None) };
+        ctx.clients
+            .create_topic(topic, 1, BTreeMap::new())
+            .map_err(|e| Error::Config(format!("Could not initialize dead letter queue with topic={topic}: {e}")))?;
+        let producer = ctx.clients.producer(format!("connector-dlq-producer-{}-{}", ctx.id.connector, ctx.id.task))?;
+        Ok(Some(DeadLetterQueue { producer, topics: Vec::new() }))
+    }
+
+    /// Produces and waits; a failed send is logged, as Kafka's reporter does.
+    fn send(&mut self, records: Vec<ProducerRecord>) {
+        for r in records {
+            if let Err(e) = self.producer.send(output_record(r, &mut self.topics)) {
+                tracing::error!(error = %e, "Could not produce message to dead letter queue");
+            }
+        }
+        if let Err(e) = self.producer.flush() {
+            tracing::error!(error = %e, "Could not produce message to dead letter queue");
+        }
+    }
+}
+
+/// A consumed record through the converters and the transformations (with error handling);
+/// `None`: dropped or skipped (and sent to the dead letter queue if there is one).
+fn sink_record(ctx: &mut TaskCtx, r: &ConsumerRecord, mut dlq: Option<&mut DeadLetterQueue>) -> Result<Option<SinkRecord>> {
+    let conv = &ctx.conv;
+    let key = match ctx.rt.block_on(ctx.errors.execute(Stage::KeyConverter, &conv.key_class, || conv.key.to_connect_data(&r.topic, r.key.as_deref()))) {
+        Ok(k) => k,
+        Err(f) => return report(ctx, f, Errant::Consumed(r), dlq.as_deref_mut()).map(|()| None),
+    };
+    let value = match ctx.rt.block_on(ctx.errors.execute(Stage::ValueConverter, &conv.value_class, || conv.value.to_connect_data(&r.topic, r.value.as_deref()))) {
+        Ok(v) => v,
+        Err(f) => return report(ctx, f, Errant::Consumed(r), dlq.as_deref_mut()).map(|()| None),
+    };
+    let record = ConnectRecord {
+        topic: r.topic.clone(),
+        partition: Some(r.partition),
+        key,
+        value,
+        timestamp: Some(r.timestamp),
+        headers: r.headers.iter().map(header_from_kafka).collect(),
+    };
+    let mut class = String::new();
+    let chain = &ctx.transforms;
+    let transformed = ctx.rt.block_on(ctx.errors.execute(Stage::Transformation, "", || {
+        chain.apply(record.clone(), Some(r.offset)).map_err(|(c, e)| {
+            class = c;
+            e
+        })
+    }));
+    match transformed {
+        Ok(Some(record)) => Ok(Some(SinkRecord { kafka_offset: r.offset, record })),
+        Ok(None) => Ok(None),
+        Err(mut f) => {
+            f.class_name = class;
+            report(ctx, f, Errant::Consumed(r), dlq).map(|()| None)
+        }
+    }
 }
 
 fn now_ms() -> i64 {
@@ -561,6 +705,7 @@ fn run_sink(mut ctx: TaskCtx, task: Box<dyn SinkTask>, topics: Vec<String>) {
 fn sink_loop(ctx: &mut TaskCtx, shared: &Arc<Mutex<SinkShared>>, consumer: &mut dyn StreamsConsumer, topics: &[String]) -> Result<()> {
     let mut last_flush = Instant::now();
     consumer.subscribe(topics, Box::new(Revocations { shared: shared.clone(), id: ctx.id.clone() }))?;
+    let mut dlq = DeadLetterQueue::open(ctx)?;
     let mut paused = false;
     loop {
         let signal = ctx.signal();
@@ -579,23 +724,16 @@ fn sink_loop(ctx: &mut TaskCtx, shared: &Arc<Mutex<SinkShared>>, consumer: &mut 
             let mut s = shared.lock();
             let mut batch = Vec::with_capacity(polled.len());
             for r in polled {
-                let key = ctx.conv.key.to_connect_data(&r.topic, r.key.as_deref())?;
-                let value = ctx.conv.value.to_connect_data(&r.topic, r.value.as_deref())?;
                 s.next.insert((r.topic.to_string(), r.partition), r.offset + 1);
                 ctx.record_topic(&r.topic);
-                batch.push(SinkRecord {
-                    kafka_offset: r.offset,
-                    record: ConnectRecord {
-                        topic: r.topic.to_string(),
-                        partition: Some(r.partition),
-                        key,
-                        value,
-                        timestamp: Some(r.timestamp),
-                        headers: r.headers.iter().map(header_from_kafka).collect(),
-                    },
-                });
+                let r = ConsumerRecord { topic: r.topic.to_string(), partition: r.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers };
+                if let Some(record) = sink_record(ctx, &r, dlq.as_mut())? {
+                    batch.push(record);
+                }
             }
-            s.task.put(batch)?;
+            if !batch.is_empty() {
+                s.task.put(batch)?;
+            }
         }
         let stopping = ctx.signal() == Signal::Shutdown;
         if stopping || pause || last_flush.elapsed() >= ctx.flush_every {

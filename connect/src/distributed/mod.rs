@@ -139,7 +139,7 @@ impl DistributedConfig {
                 return Err(Error::Config(format!("Missing required configuration \"{k}\" which has no default value.")));
             }
         }
-        crate::worker::converters(&props, &Config::new())?;
+        crate::worker::check_converters(&props)?;
         let rest_addr = match props.get("listeners").and_then(|l| l.split(',').next()).map(str::trim).filter(|l| !l.is_empty()) {
             Some(l) => l.split_once("://").map_or(l, |(_, a)| a).trim_end_matches('/').to_owned(),
             None => format!("{}:{}", props.get("rest.host.name").map_or("localhost", String::as_str), props.get("rest.port").map_or("8083", String::as_str)),

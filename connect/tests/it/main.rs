@@ -5,3 +5,4 @@ mod converters;
 mod distributed;
 mod herder;
 mod standalone;
+mod transforms;

@@ -21,7 +21,7 @@ pub(crate) fn props(text: &str) -> Config {
     parse_properties("test", text).unwrap()
 }
 
-fn worker_props(dir: &Path, value_converter: &str) -> Config {
+pub(crate) fn worker_props(dir: &Path, value_converter: &str) -> Config {
     props(&format!(
         "bootstrap.servers=localhost:21801\n\
          key.converter=org.apache.kafka.connect.storage.StringConverter\n\
@@ -65,7 +65,7 @@ pub(crate) async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
 }
 
 /// Runs a worker with `connectors` until `done` holds, then stops it and returns its result.
-async fn run_until(broker: &Broker, worker: Config, connectors: Vec<Config>, what: &str, done: impl FnMut() -> bool) {
+pub(crate) async fn run_until(broker: &Broker, worker: Config, connectors: Vec<Config>, what: &str, done: impl FnMut() -> bool) {
     let w = StandaloneWorker::new(broker.clone(), WorkerConfig::from_props(worker).unwrap(), Plugins::default()).unwrap();
     let (stop, stopped) = watch::channel(false);
     let handle = tokio::spawn(w.run(connectors, stopped));

@@ -5,6 +5,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use brook_common::javaregex::java_replacement;
 use regex::Regex;
 
 use super::args::{int, string};
@@ -62,31 +63,6 @@ fn extract_all(a: &[Value], _: &SqlType) -> Result<Value> {
     let g = group(a)?;
     let found = re.captures_iter(string(a, 1)?).map(|c| c.get(g).map_or(Value::Null, |m| Value::String(m.as_str().to_string()))).collect();
     Ok(Value::Array(found))
-}
-
-/// Java's `$n` group references as the regex crate's `${n}`.
-fn java_replacement(r: &str) -> String {
-    let mut out = String::with_capacity(r.len());
-    let mut chars = r.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                Some('$') => out.push_str("$$"),
-                Some(n) => out.push(n),
-                None => {}
-            },
-            '$' => {
-                let mut digits = String::new();
-                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                    digits.push(*d);
-                    chars.next();
-                }
-                out.push_str(&format!("${{{digits}}}"));
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn replace(a: &[Value], _: &SqlType) -> Result<Value> {
