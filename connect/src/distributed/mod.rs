@@ -349,7 +349,6 @@ impl Herder for DistributedHerder {
 
     fn put_connector_config<'a>(&'a self, name: &'a str, mut config: Config, allow_replace: bool) -> HerderFuture<'a, Created<ConnectorInfo>> {
         Box::pin(async move {
-            self.check_not_rebalancing()?;
             config.insert("name".to_owned(), name.to_owned());
             let class = config.get("connector.class").cloned().unwrap_or_default();
             if class.is_empty() {
@@ -363,6 +362,7 @@ impl Herder for DistributedHerder {
             if exists && !allow_replace {
                 return Err(Error::AlreadyExists(format!("Connector {name} already exists")));
             }
+            self.check_not_rebalancing()?;
             let (n, c) = (name.to_owned(), config.clone());
             self.write_config(vec![(records::connector_key(name), Some(records::connector_value(&config)))], move |s| s.connectors.get(&n) == Some(&c)).await?;
             let result = Self::info(&self.shared.view.lock().config, self.worker.plugins(), name)?;

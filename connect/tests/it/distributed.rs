@@ -31,6 +31,21 @@ async fn stop(h: Arc<DistributedHerder>) {
     tokio::task::spawn_blocking(move || h.stop()).await.unwrap();
 }
 
+/// Creates a connector, retrying while the group rebalances (409, as a REST client would).
+async fn create(h: &DistributedHerder, name: &str, config: Config) {
+    for _ in 0..300 {
+        match h.put_connector_config(name, config.clone(), false).await {
+            Ok(c) => {
+                assert!(c.created);
+                return;
+            }
+            Err(brook_connect::Error::Conflict(_)) => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    panic!("{name} not created in 30 s");
+}
+
 async fn running(h: &DistributedHerder, name: &str) -> bool {
     h.connector_status(name).await.is_ok_and(|s| s.connector.state == State::Running && !s.tasks.is_empty() && s.tasks.iter().all(|t| t.state == State::Running))
 }
@@ -50,9 +65,8 @@ async fn connectors_and_source_offsets_survive_a_worker_restart() {
     append(&input, "a\nb\n");
 
     let h = start(&b, &addr).await;
-    let created = h.put_connector_config("local-file-source", source(d), false).await.unwrap();
-    assert!(created.created);
-    h.put_connector_config("local-file-sink", sink(d), false).await.unwrap();
+    create(&h, "local-file-source", source(d)).await;
+    create(&h, "local-file-sink", sink(d)).await;
     assert_eq!(h.connectors().await.unwrap(), vec!["local-file-sink".to_owned(), "local-file-source".to_owned()]);
     assert!(matches!(h.put_connector_config("local-file-sink", sink(d), false).await, Err(brook_connect::Error::AlreadyExists(_))));
     let out = output.clone();
@@ -80,7 +94,15 @@ async fn connectors_and_source_offsets_survive_a_worker_restart() {
     wait_for("the new line in the sink", move || lines(&out).len() >= 3).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(lines(&output), ["a", "b", "c"]);
-    h.delete_connector("local-file-sink").await.unwrap();
+    let mut deleted = h.delete_connector("local-file-sink").await;
+    for _ in 0..300 {
+        if !matches!(deleted, Err(brook_connect::Error::Conflict(_))) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        deleted = h.delete_connector("local-file-sink").await;
+    }
+    deleted.unwrap();
     assert_eq!(h.connectors().await.unwrap(), vec!["local-file-source".to_owned()]);
     stop(h).await;
     let _ = stop_server.send(());
