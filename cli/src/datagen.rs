@@ -1,4 +1,5 @@
-//! `brook datagen`: ksql-datagen's quickstarts. Random records shaped like the quickstart
+//! `brook datagen`: ksql-datagen's quickstarts (the generator is `brook_connect::datagen`'s,
+//! shared with the `datagen` connector). Random records shaped like the quickstart
 //! schemas of ksqlDB's examples (`pageviews`, `users`, `orders`, `ratings`, `clickstream`), keyed
 //! by the same field, written to the embedded broker's data directory or to a broker over TCP
 //! (`--bootstrap-server`), at `--msgRate` records a second for `--iterations` records, with a
@@ -18,19 +19,9 @@ use anyhow::{bail, Context};
 use brook_broker::client::{Producer, ProducerConfig, ProducerRecord};
 use brook_broker::{Broker, BrokerConfig, ErrorCode};
 use clap::{Args, ValueEnum};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use serde_json::{json, Value as Json};
-
-/// The quickstart data sets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Quickstart {
-    Pageviews,
-    Users,
-    Orders,
-    Ratings,
-    Clickstream,
-}
+use brook_connect::datagen::{Generator, Quickstart};
+use clap::builder::TypedValueParser;
+use serde_json::Value as Json;
 
 /// Value formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -49,8 +40,8 @@ pub enum KeyFormat {
 /// Flags of `brook datagen`.
 #[derive(Debug, Clone, Args)]
 pub struct DatagenArgs {
-    /// The data set.
-    #[arg(long, value_enum)]
+    /// The data set: pageviews, users, orders, ratings or clickstream.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["pageviews", "users", "orders", "ratings", "clickstream"]).try_map(|s| s.parse::<Quickstart>()))]
     pub quickstart: Quickstart,
     /// The topic. Default: `<quickstart>_kafka_topic_<format>` (ksql-datagen's name).
     #[arg(long)]
@@ -84,149 +75,20 @@ pub struct DatagenArgs {
     pub seed: Option<u64>,
 }
 
-impl Quickstart {
-    fn root(self) -> &'static str {
-        match self {
-            Quickstart::Pageviews => "pageviews",
-            Quickstart::Users => "users",
-            Quickstart::Orders => "orders",
-            Quickstart::Ratings => "ratings",
-            Quickstart::Clickstream => "clickstream",
-        }
-    }
-
-    /// The field the key is taken from (ksql-datagen's).
-    pub fn key_field(self) -> &'static str {
-        match self {
-            Quickstart::Pageviews => "viewtime",
-            Quickstart::Users => "userid",
-            Quickstart::Orders => "orderid",
-            Quickstart::Ratings => "rating_id",
-            Quickstart::Clickstream => "ip",
-        }
-    }
+/// The next record of `generator` as key and value bytes.
+trait NextRecord {
+    fn next_record(&mut self, key_format: KeyFormat, format: ValueFormat) -> (Vec<u8>, Vec<u8>);
 }
 
-const RATING_MESSAGES: &[&str] = &[
-    "thank you for the most friendly, helpful experience today at your new lounge",
-    "more peanuts please",
-    "why is it so difficult to keep the bathrooms clean ?",
-    "Surprisingly good, maybe you are getting your mojo back at long last!",
-    "is this as good as it gets? really ?",
-    "meh",
-    "airport refurb looks great, will fly outta here more!",
-    "your team here rocks!",
-    "Exceeded all my expectations. Thank you !",
-    "(expletive deleted)",
-];
-const AGENTS: &[&str] = &[
-    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_10_2) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/41.0.2272.104 Safari/537.36",
-    "Mozilla/5.0 (X11; Linux x86_64; rv:109.0) Gecko/20100101 Firefox/115.0",
-];
-const REQUESTS: &[&str] = &[
-    "GET /index.html HTTP/1.1",
-    "GET /site/user_status.html HTTP/1.1",
-    "GET /site/login.html HTTP/1.1",
-    "GET /site/user_status.html HTTP/1.1",
-    "GET /images/track.png HTTP/1.1",
-    "GET /images/logo-small.png HTTP/1.1",
-];
-
-/// Generates one quickstart's records; `n` is the iteration (fields that count up use it).
-#[derive(Debug)]
-pub struct Generator {
-    quickstart: Quickstart,
-    rng: StdRng,
-    n: u64,
-}
-
-impl Generator {
-    /// A generator with a random seed, or `seed`.
-    #[must_use]
-    pub fn new(quickstart: Quickstart, seed: Option<u64>) -> Self {
-        let rng = seed.map_or_else(StdRng::from_entropy, StdRng::seed_from_u64);
-        Generator { quickstart, rng, n: 0 }
-    }
-
-    /// The next record's fields, in the schema's order.
-    pub fn next_fields(&mut self) -> Vec<(&'static str, Json)> {
-        let n = self.n;
-        self.n += 1;
-        let now = brook_common::now_ms();
-        let r = &mut self.rng;
-        match self.quickstart {
-            Quickstart::Pageviews => vec![
-                ("viewtime", json!(1 + n * 10)),
-                ("userid", json!(format!("User_{}", r.gen_range(1..=9)))),
-                ("pageid", json!(format!("Page_{}", r.gen_range(1..=99)))),
-            ],
-            Quickstart::Users => vec![
-                ("registertime", json!(r.gen_range(1_487_715_775_521i64..=1_519_273_364_600))),
-                ("userid", json!(format!("User_{}", r.gen_range(1..=9)))),
-                ("regionid", json!(format!("Region_{}", r.gen_range(1..=9)))),
-                ("gender", json!(["MALE", "FEMALE", "OTHER"][r.gen_range(0..3)])),
-            ],
-            Quickstart::Orders => vec![
-                ("ordertime", json!(r.gen_range(1_487_715_775_521i64..=1_519_273_364_600))),
-                ("orderid", json!(n)),
-                ("itemid", json!(format!("Item_{}", r.gen_range(1..=999)))),
-                ("orderunits", json!((r.gen_range(0.1..10.0f64) * 1e4).round() / 1e4)),
-                (
-                    "address",
-                    json!({
-                        "city": format!("City_{}", r.gen_range(1..=99)),
-                        "state": format!("State_{}", r.gen_range(1..=99)),
-                        "zipcode": r.gen_range(10_000..=99_999),
-                    }),
-                ),
-            ],
-            Quickstart::Ratings => {
-                let stars = r.gen_range(1..=5);
-                let channel = ["iOS", "iOS-test", "android", "web"][r.gen_range(0..4)];
-                vec![
-                    ("rating_id", json!(n + 1)),
-                    ("user_id", json!(r.gen_range(1..=20))),
-                    ("stars", json!(stars)),
-                    ("route_id", json!(r.gen_range(1..=9999))),
-                    ("rating_time", json!(now)),
-                    ("channel", json!(channel)),
-                    ("message", json!(RATING_MESSAGES[r.gen_range(0..RATING_MESSAGES.len())])),
-                ]
-            }
-            Quickstart::Clickstream => {
-                let ip = format!("{}.{}.{}.{}", r.gen_range(1..=222), r.gen_range(0..=255), r.gen_range(0..=255), r.gen_range(1..=254));
-                let userid = r.gen_range(1..=36);
-                let status = ["200", "302", "404", "405", "406", "407"][r.gen_range(0..6)];
-                let bytes = ["278", "1289", "2048", "4096", "4006", "4196", "14096"][r.gen_range(0..7)];
-                let time = chrono::DateTime::from_timestamp_millis(now).map_or_else(String::new, |t| t.format("%d/%b/%Y:%H:%M:%S +0000").to_string());
-                let request = REQUESTS[r.gen_range(0..REQUESTS.len())];
-                let agent = AGENTS[r.gen_range(0..AGENTS.len())];
-                vec![
-                    ("ip", json!(ip)),
-                    ("userid", json!(userid)),
-                    ("remote_user", json!("-")),
-                    ("time", json!(time)),
-                    ("_time", json!(now)),
-                    ("request", json!(request)),
-                    ("status", json!(status)),
-                    ("bytes", json!(bytes)),
-                    ("referrer", json!("-")),
-                    ("agent", json!(agent)),
-                ]
-            }
-        }
-    }
-
-    /// The next record as key and value bytes.
-    pub fn next_record(&mut self, key_format: KeyFormat, format: ValueFormat) -> (Vec<u8>, Vec<u8>) {
+impl NextRecord for Generator {
+    fn next_record(&mut self, key_format: KeyFormat, format: ValueFormat) -> (Vec<u8>, Vec<u8>) {
         let fields = self.next_fields();
-        let key = fields.iter().find(|(k, _)| *k == self.quickstart.key_field()).map_or(Json::Null, |(_, v)| v.clone());
+        let key = fields.iter().find(|(k, _)| *k == self.quickstart().key_field()).map_or(Json::Null, |(_, v)| v.clone());
         let key = match (key_format, &key) {
             (KeyFormat::Json, k) => k.to_string().into_bytes(),
             (KeyFormat::Kafka, Json::String(s)) => s.clone().into_bytes(),
             // KAFKA numbers are big-endian: INT fields 4 bytes, BIGINT 8 (ksql-datagen's long keys).
-            (KeyFormat::Kafka, Json::Number(n)) if self.quickstart == Quickstart::Orders => {
+            (KeyFormat::Kafka, Json::Number(n)) if self.quickstart() == Quickstart::Orders => {
                 i32::try_from(n.as_i64().unwrap_or(0)).unwrap_or(i32::MAX).to_be_bytes().to_vec()
             }
             (KeyFormat::Kafka, Json::Number(n)) => n.as_i64().unwrap_or(0).to_be_bytes().to_vec(),
@@ -380,7 +242,7 @@ mod tests {
 
     #[test]
     fn every_quickstart_has_its_key_field_and_the_key_is_its_value() {
-        for q in [Quickstart::Pageviews, Quickstart::Users, Quickstart::Orders, Quickstart::Ratings, Quickstart::Clickstream] {
+        for q in Quickstart::ALL {
             let mut g = Generator::new(q, Some(7));
             let (key, value) = g.next_record(KeyFormat::Json, ValueFormat::Json);
             let v: Json = serde_json::from_slice(&value).unwrap();

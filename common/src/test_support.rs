@@ -1,6 +1,7 @@
 //! Helpers for tests, behind the `test-support` feature (enable it in `[dev-dependencies]`):
-//! waiting on a condition with a timeout instead of sleeping, and a Python venv for the tests
-//! that drive real Python clients.
+//! waiting on a condition with a timeout instead of sleeping, a Python venv for the tests
+//! that drive real Python clients, and a PostgreSQL server of its own per test
+//! ([`PostgresServer`]).
 //!
 //! # Examples
 //! ```
@@ -71,4 +72,132 @@ pub fn python_venv(check: &str, packages: &[&str]) -> Option<std::path::PathBuf>
         return None;
     }
     Some(py)
+}
+
+/// A PostgreSQL server of its own for one test (Debian's `postgresql` package, which `./x`
+/// installs): `initdb` on a temporary data directory, `pg_ctl start` on a free port of
+/// 127.0.0.1, trust authentication for the user `postgres`, database `postgres`; stopped
+/// (`pg_ctl stop -m immediate`) and removed on drop. PostgreSQL refuses to run as root, so as
+/// root the server runs as the `postgres` user the package creates (`runuser`).
+///
+/// # Examples
+/// ```no_run
+/// let pg = brook_common::test_support::PostgresServer::start();
+/// let url = pg.jdbc_url(); // jdbc:postgresql://127.0.0.1:PORT/postgres
+/// pg.psql("CREATE TABLE t (id INT PRIMARY KEY)");
+/// ```
+#[derive(Debug)]
+pub struct PostgresServer {
+    dir: std::path::PathBuf,
+    bin: std::path::PathBuf,
+    port: u16,
+}
+
+impl PostgresServer {
+    /// Starts a server (a few seconds: `initdb` then `pg_ctl start -w`).
+    ///
+    /// # Panics
+    /// When PostgreSQL is not installed (`./x deps` installs it) or does not start; the panic
+    /// carries the server's log.
+    pub fn start() -> PostgresServer {
+        use std::process::Command;
+        let bin = postgres_bin_dir().expect("PostgreSQL is not installed: no /usr/lib/postgresql/*/bin/initdb (run ./x deps, or apt-get install postgresql)");
+        let mut last_log = String::new();
+        // A free port can be taken between finding it and binding it: retry a few times.
+        for attempt in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+            static SERVERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let dir = std::env::temp_dir().join(format!("brook-pg-{}-{n}-{attempt}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("the PostgreSQL directory");
+            let server = PostgresServer { dir, bin: bin.clone(), port };
+            if as_root() {
+                let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&server.dir).status().expect("chown");
+                assert!(status.success(), "chown postgres {}: {status}", server.dir.display());
+            }
+            let data = server.dir.join("data");
+            let out = server
+                .command("initdb")
+                .args(["-D", &data.to_string_lossy(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "-N"])
+                .output()
+                .expect("initdb");
+            assert!(out.status.success(), "initdb failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            let opts = format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c synchronous_commit=off", server.dir.display());
+            let log = server.dir.join("server.log");
+            let started = server
+                .command("pg_ctl")
+                .args(["-D", &data.to_string_lossy(), "-o", &opts, "-l", &log.to_string_lossy(), "-w", "-t", "60", "start"])
+                .output()
+                .expect("pg_ctl start");
+            if started.status.success() {
+                return server;
+            }
+            last_log = std::fs::read_to_string(&log).unwrap_or_default();
+        }
+        panic!("PostgreSQL did not start:\n{last_log}");
+    }
+
+    /// The port it listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `jdbc:postgresql://127.0.0.1:PORT/postgres`, as the JDBC connectors' `connection.url`.
+    pub fn jdbc_url(&self) -> String {
+        format!("jdbc:postgresql://127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Runs `sql` with `psql` (stops at the first error) and returns its unaligned output
+    /// without headers: one line per row, columns separated by `|`.
+    ///
+    /// # Panics
+    /// When psql fails, with its error.
+    pub fn psql(&self, sql: &str) -> String {
+        let out = std::process::Command::new(self.bin.join("psql"))
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-d", "postgres", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .output()
+            .expect("psql");
+        assert!(out.status.success(), "psql {sql:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
+    }
+
+    /// `program` of the PostgreSQL installation, run as `postgres` when this process is root.
+    fn command(&self, program: &str) -> std::process::Command {
+        let path = self.bin.join(program);
+        if as_root() {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(path);
+            c
+        } else {
+            std::process::Command::new(path)
+        }
+    }
+}
+
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        let data = self.dir.join("data");
+        let _ = self.command("pg_ctl").args(["-D", &data.to_string_lossy(), "-m", "immediate", "-w", "stop"]).output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The newest `/usr/lib/postgresql/VERSION/bin` that has `initdb`.
+fn postgres_bin_dir() -> Option<std::path::PathBuf> {
+    let mut versions: Vec<(u32, std::path::PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let v: u32 = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").exists().then_some((v, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin)
+}
+
+fn as_root() -> bool {
+    std::process::Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0")
 }

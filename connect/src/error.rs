@@ -22,6 +22,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A database the connector reads or writes failed (PostgreSQL's message).
+    #[error("{0}")]
+    Database(String),
     /// No such connector, task or plugin (HTTP 404).
     #[error("{0}")]
     NotFound(String),
@@ -58,7 +61,7 @@ impl Error {
             Error::NotFound(_) | Error::UnknownPlugin(_) => 404,
             Error::AlreadyExists(_) | Error::Conflict(_) => 409,
             Error::BadRequest(_) | Error::Config(_) => 400,
-            Error::Data(_) | Error::Io { .. } | Error::Broker(_) | Error::Client(_) | Error::Retriable(_) | Error::ToleranceExceeded(_) => 500,
+            Error::Data(_) | Error::Io { .. } | Error::Database(_) | Error::Broker(_) | Error::Client(_) | Error::Retriable(_) | Error::ToleranceExceeded(_) => 500,
         }
     }
 

@@ -1,11 +1,12 @@
 //! Kafka Connect on Brook, its first layer: the connector API ([`SourceConnector`] /
 //! [`SourceTask`], [`SinkConnector`] / [`SinkTask`]) over Connect's data model ([`Schema`],
 //! [`Value`], [`Struct`]), the converters (`StringConverter`, `ByteArrayConverter`,
-//! `JsonConverter`), the `FileStreamSource` / `FileStreamSink` connectors, a plugin registry by
-//! class name, the [`Herder`] that manages a worker's connectors (the standalone one over the
-//! embedded broker), and the worker running their tasks through the [`transforms`] chain and
-//! the [`error_handling`] (`errors.tolerance`, dead letter queue). No distributed mode yet
-//! (docs/connect.md).
+//! `JsonConverter`), the `FileStreamSource` / `FileStreamSink` connectors, the PostgreSQL
+//! connectors ([`postgres`]: Confluent's JDBC sink and source), the `datagen` connector
+//! ([`datagen`]), a plugin registry by class name, the [`Herder`] that manages a worker's
+//! connectors (the standalone one over the embedded broker), and the worker running their
+//! tasks through the [`transforms`] chain and the [`error_handling`] (`errors.tolerance`, dead
+//! letter queue). No distributed mode yet (docs/connect.md).
 //!
 //! ```
 //! use brook_connect::converter::{Converter, JsonConverter};
@@ -23,6 +24,7 @@ pub mod config;
 pub mod connector;
 pub mod converter;
 pub mod data;
+pub mod datagen;
 pub mod distributed;
 pub mod error;
 pub mod error_handling;
@@ -30,6 +32,7 @@ pub mod file;
 pub mod herder;
 pub mod offsets;
 pub mod plugins;
+pub mod postgres;
 pub mod standalone;
 pub mod transforms;
 pub mod worker;

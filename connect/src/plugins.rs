@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use crate::connector::Connector;
 use crate::error::{Error, Result};
+use crate::datagen::DatagenConnector;
 use crate::file::{FileStreamSinkConnector, FileStreamSourceConnector};
+use crate::postgres::{JdbcSinkConnector, JdbcSourceConnector};
 
 type Factory = fn() -> Connector;
 
@@ -17,12 +19,17 @@ pub struct Plugins {
 }
 
 impl Default for Plugins {
-    /// The built-in connectors: `org.apache.kafka.connect.file.FileStreamSourceConnector` and
-    /// `org.apache.kafka.connect.file.FileStreamSinkConnector`.
+    /// The built-in connectors: `org.apache.kafka.connect.file.FileStreamSourceConnector`,
+    /// `org.apache.kafka.connect.file.FileStreamSinkConnector`,
+    /// `io.confluent.connect.jdbc.JdbcSourceConnector`, `io.confluent.connect.jdbc.JdbcSinkConnector`
+    /// (PostgreSQL) and `io.confluent.kafka.connect.datagen.DatagenConnector`.
     fn default() -> Self {
         let mut p = Plugins { by_class: BTreeMap::new() };
         p.register("org.apache.kafka.connect.file.FileStreamSourceConnector", || Connector::Source(Box::<FileStreamSourceConnector>::default()));
         p.register("org.apache.kafka.connect.file.FileStreamSinkConnector", || Connector::Sink(Box::<FileStreamSinkConnector>::default()));
+        p.register("io.confluent.connect.jdbc.JdbcSourceConnector", || Connector::Source(Box::<JdbcSourceConnector>::default()));
+        p.register("io.confluent.connect.jdbc.JdbcSinkConnector", || Connector::Sink(Box::<JdbcSinkConnector>::default()));
+        p.register("io.confluent.kafka.connect.datagen.DatagenConnector", || Connector::Source(Box::<DatagenConnector>::default()));
         p
     }
 }

@@ -5,10 +5,8 @@
 //! (Avro, JSON Schema), or as submitted (Protobuf). Confluent stores Avro's and Wire's
 //! re-printed forms instead; two texts that differ only in whitespace get one id either way.
 
-use std::collections::HashMap;
-use std::path::Path;
 
-use protox::prost_reflect::{DescriptorPool, FileDescriptor};
+use protox::prost_reflect::FileDescriptor;
 use serde::{Deserialize, Serialize};
 
 /// `AVRO`, `JSON` or `PROTOBUF` (Confluent's `schemaType`; absent means `AVRO`).
@@ -151,36 +149,10 @@ fn check_json_schema(v: &serde_json::Value, path: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `.proto` sources by import name, Google's well-known types behind them.
-struct Sources {
-    root: String,
-    deps: HashMap<String, String>,
-}
-
-impl protox::file::FileResolver for Sources {
-    fn resolve_path(&self, path: &Path) -> Option<String> {
-        path.to_str().map(str::to_owned)
-    }
-
-    fn open_file(&self, name: &str) -> Result<protox::file::File, protox::Error> {
-        if name == ROOT_PROTO {
-            return protox::file::File::from_source(name, &self.root);
-        }
-        match self.deps.get(name) {
-            Some(src) => protox::file::File::from_source(name, src),
-            None => protox::file::GoogleFileResolver::new().open_file(name),
-        }
-    }
-}
-
-/// Compiles `text` with its imports; the root file's descriptor.
+/// Compiles `text` (`.proto` source or a base64-encoded `FileDescriptorProto`, as Python's
+/// serializer registers) with its imports; the root file's descriptor.
 fn compile_proto(text: &str, deps: &[(String, String)]) -> Result<FileDescriptor, String> {
-    let sources = Sources { root: text.to_owned(), deps: deps.iter().cloned().collect() };
-    let mut compiler = protox::Compiler::with_file_resolver(sources);
-    compiler.include_imports(true);
-    compiler.open_file(ROOT_PROTO).map_err(|e| e.to_string())?;
-    let pool: DescriptorPool = compiler.descriptor_pool();
-    pool.get_file_by_name(ROOT_PROTO).ok_or_else(|| "the schema defines no file".to_owned())
+    brook_schema::protobuf::compile_file(ROOT_PROTO, text, deps)
 }
 
 /// The text stored for a schema: JSON without the whitespace between tokens (Avro, JSON

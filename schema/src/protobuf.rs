@@ -40,24 +40,88 @@ impl protox::file::FileResolver for MemoryResolver {
     }
 }
 
+/// The files Confluent's registry and serializers know without references (besides Google's
+/// well-known types): Confluent's field options and decimal, Google's date and time of day,
+/// which Connect's Protobuf converter (and so ksqlDB) writes for `DECIMAL`, `DATE` and `TIME`.
+pub const KNOWN_FILES: [(&str, &str); 4] = [
+    (
+        "confluent/meta.proto",
+        "syntax = \"proto3\";\npackage confluent;\nimport \"google/protobuf/descriptor.proto\";\n\
+         message Meta { string doc = 1; map<string, string> params = 2; repeated string tags = 3; }\n\
+         extend google.protobuf.FileOptions { Meta file_meta = 1088; }\n\
+         extend google.protobuf.MessageOptions { Meta message_meta = 1088; }\n\
+         extend google.protobuf.FieldOptions { Meta field_meta = 1088; }\n\
+         extend google.protobuf.EnumOptions { Meta enum_meta = 1088; }\n\
+         extend google.protobuf.EnumValueOptions { Meta enum_value_meta = 1088; }\n",
+    ),
+    (
+        "confluent/type/decimal.proto",
+        "syntax = \"proto3\";\npackage confluent.type;\n\
+         message Decimal { bytes value = 1; uint32 precision = 2; int32 scale = 3; }\n",
+    ),
+    ("google/type/date.proto", "syntax = \"proto3\";\npackage google.type;\nmessage Date { int32 year = 1; int32 month = 2; int32 day = 3; }\n"),
+    (
+        "google/type/timeofday.proto",
+        "syntax = \"proto3\";\npackage google.type;\n\
+         message TimeOfDay { int32 hours = 1; int32 minutes = 2; int32 seconds = 3; int32 nanos = 4; }\n",
+    ),
+];
+
+/// A schema's text as a `FileDescriptorProto`, when it is one base64-encoded (what
+/// confluent-kafka's Python `ProtobufSerializer` registers) rather than `.proto` source.
+#[must_use]
+pub fn decode_base64_descriptor(text: &str) -> Option<prost_reflect::prost_types::FileDescriptorProto> {
+    use base64::Engine as _;
+    let text = text.trim();
+    if text.is_empty() || text.contains(|c: char| c.is_whitespace() || c == ';' || c == '{') {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::STANDARD.decode(text).ok()?;
+    <prost_reflect::prost_types::FileDescriptorProto as prost::Message>::decode(bytes.as_slice()).ok()
+}
+
+/// Compiles a Protobuf schema: `.proto` source (under the file name `main`) or a base64-encoded
+/// `FileDescriptorProto`; `deps` are the imported files by import path, and
+/// [`KNOWN_FILES`] and Google's well-known types resolve without them. Returns the main file.
+///
+/// # Errors
+/// The compiler's message when the schema does not compile.
+pub fn compile_file(main: &str, text: &str, deps: &[(String, String)]) -> std::result::Result<FileDescriptor, String> {
+    let descriptor = decode_base64_descriptor(text);
+    let mut files = deps.to_vec();
+    if descriptor.is_none() {
+        files.push((main.to_owned(), text.to_owned()));
+    }
+    let mut resolver = protox::file::ChainFileResolver::new();
+    resolver.add(MemoryResolver { files });
+    resolver.add(MemoryResolver { files: KNOWN_FILES.iter().map(|(n, s)| ((*n).to_owned(), (*s).to_owned())).collect() });
+    resolver.add(protox::file::GoogleFileResolver::new());
+    let mut compiler = protox::Compiler::with_file_resolver(resolver);
+    compiler.include_imports(true);
+    match descriptor {
+        None => {
+            compiler.open_file(main).map_err(|e| e.to_string())?;
+            compiler.descriptor_pool().get_file_by_name(main).ok_or_else(|| "compiled schema has no main file".to_owned())
+        }
+        Some(file) => {
+            let deps: Vec<String> = file.dependency.clone();
+            compiler.open_files(&deps).map_err(|e| e.to_string())?;
+            let mut pool: DescriptorPool = compiler.descriptor_pool();
+            let name = file.name().to_owned();
+            pool.add_file_descriptor_proto(file).map_err(|e| e.to_string())?;
+            pool.get_file_by_name(&name).ok_or_else(|| "the descriptor names no file".to_owned())
+        }
+    }
+}
+
 impl ParsedProto {
-    /// Compiles `.proto` text; `references` are the imported files by import path.
+    /// Compiles `.proto` text (or a base64-encoded `FileDescriptorProto`); `references` are
+    /// the imported files by import path.
     ///
     /// # Errors
     /// [`Error::InvalidSchema`] with the compiler's message.
     pub fn compile(text: &str, references: &[(String, String)]) -> Result<Self> {
-        let mut files = references.to_vec();
-        files.push((MAIN_FILE.to_owned(), text.to_owned()));
-        let mut resolver = protox::file::ChainFileResolver::new();
-        resolver.add(MemoryResolver { files });
-        resolver.add(protox::file::GoogleFileResolver::new());
-        let mut compiler = protox::Compiler::with_file_resolver(resolver);
-        compiler.open_file(MAIN_FILE).map_err(|e| Error::InvalidSchema(e.to_string()))?;
-        let pool: DescriptorPool = compiler.descriptor_pool();
-        let file = pool
-            .get_file_by_name(MAIN_FILE)
-            .ok_or_else(|| Error::InvalidSchema("compiled schema has no main file".to_owned()))?;
-        Ok(Self { file })
+        compile_file(MAIN_FILE, text, references).map(|file| Self { file }).map_err(Error::InvalidSchema)
     }
 
     fn resolved(resolved: &Resolved) -> Result<Self> {
@@ -254,5 +318,30 @@ impl<T: prost::Message + Default> Serde<T> for ProtobufSerde<T> {
     }
     fn deserialize(&self, _topic: &str, bytes: &[u8]) -> brook_state_store::Result<T> {
         self.from_bytes(bytes).map_err(|e| store_error(e, false))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Confluent's known files resolve without references, and a base64-encoded descriptor (as
+    /// Python's serializer registers) compiles to the same messages as its `.proto` text.
+    #[test]
+    fn known_files_and_base64_descriptors_compile() {
+        use base64::Engine as _;
+        let text = "syntax = \"proto3\";\npackage shop;\nimport \"confluent/type/decimal.proto\";\nimport \"google/type/date.proto\";\n\
+                    message Order { confluent.type.Decimal amount = 1; google.type.Date day = 2; message Line { string sku = 1; } }\n";
+        let parsed = ParsedProto::compile(text, &[]).unwrap();
+        let mut proto = parsed.file.file_descriptor_proto().clone();
+        proto.name = Some("order.proto".into());
+        let encoded = base64::engine::general_purpose::STANDARD.encode(prost::Message::encode_to_vec(&proto));
+        assert!(decode_base64_descriptor(text).is_none(), ".proto text is not a descriptor");
+        let again = ParsedProto::compile(&encoded, &[]).unwrap();
+        assert_eq!(again.file.name(), "order.proto");
+        assert_eq!(again.message_at(&[0, 0]).unwrap().full_name(), "shop.Order.Line");
+        let amount = again.message("shop.Order").unwrap().get_field_by_name("amount").unwrap();
+        assert!(matches!(amount.kind(), prost_reflect::Kind::Message(m) if m.full_name() == "confluent.type.Decimal"));
+        assert!(matches!(ParsedProto::compile("bm90IGEgZGVzY3JpcHRvcg", &[]), Err(Error::InvalidSchema(_))));
     }
 }

@@ -1,5 +1,6 @@
 //! `brook server`'s Schema Registry as a process: schemas registered over HTTP survive a
-//! SIGKILL with the same ids and versions.
+//! SIGKILL with the same ids and versions; the SQL engine in the same server registers and
+//! reads schemas there, with confluent-kafka's Python serializers on the other side.
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -122,6 +123,87 @@ async fn sql_in_the_same_server_registers_avro_schemas_in_its_registry() {
     assert_eq!(schema["namespace"], "io.confluent.ksql.avro_schemas", "{schema}");
     let fields: Vec<&str> = schema["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
     assert_eq!(fields, ["PAGE"], "{schema}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// Statements through the server's `/ksql` endpoint (reading topics from the beginning); the
+/// response body.
+async fn ksql(client: &reqwest::Client, addr: &str, statements: &str) -> serde_json::Value {
+    let body = serde_json::json!({ "ksql": statements, "streamsProperties": {"auto.offset.reset": "earliest"} }).to_string();
+    let r = client.post(format!("http://{addr}/ksql")).header("content-type", "application/vnd.ksql.v1+json").body(body).send().await.unwrap();
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert!(status.is_success(), "{statements}\n{status}: {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// confluent-kafka's Python serializers and Brook SQL through one `brook server`, for AVRO,
+/// JSON_SR and PROTOBUF: Python registers and produces, Brook SQL infers the columns from the
+/// registry and runs a CSAS, Python's deserializers read what the CSAS wrote (with the schemas
+/// it registered).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_serializers_and_brook_sql_share_the_registry() {
+    let check = "import confluent_kafka.schema_registry.avro, confluent_kafka.schema_registry.protobuf, \
+                 confluent_kafka.schema_registry.json_schema, fastavro, jsonschema, google.protobuf";
+    let packages = ["confluent-kafka[avro,schemaregistry,json,protobuf]"];
+    let Some(py) = tokio::task::spawn_blocking(move || brook_common::test_support::python_venv(check, &packages)).await.unwrap() else {
+        eprintln!("SKIPPED: could not create a venv with confluent-kafka[avro,json,protobuf,schemaregistry] (pip install failed)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (kafka, registry, ksql_addr) =
+        (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
+    let mut child = spawn(&dir.path().join("data"), &kafka, &registry, Some(&ksql_addr));
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/sql_schema_formats.py");
+    let run = |mode: &'static str| {
+        let (py, script, kafka, url) = (py.clone(), script.clone(), kafka.clone(), format!("http://{registry}"));
+        tokio::task::spawn_blocking(move || Command::new(py).arg(script).args([mode, kafka.as_str(), url.as_str()]).output().unwrap())
+    };
+    let out = run("produce").await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success() && stdout.contains("ALL OK"), "produce failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+
+    let client = reqwest::Client::new();
+    let mut described = Vec::new();
+    for (source, topic, format, sink) in
+        [("PY_AVRO", "py_avro", "AVRO", "BROOK_AVRO"), ("PY_JSON", "py_json", "JSON_SR", "BROOK_JSON"), ("PY_PROTO", "py_proto", "PROTOBUF", "BROOK_PROTO")]
+    {
+        ksql(&client, &ksql_addr, &format!("CREATE STREAM {source} WITH (KAFKA_TOPIC='{topic}', VALUE_FORMAT='{format}');")).await;
+        let d = ksql(&client, &ksql_addr, &format!("DESCRIBE {source};")).await;
+        let fields: Vec<String> = d[0]["sourceDescription"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{} {}", f["name"].as_str().unwrap(), f["schema"]["type"].as_str().unwrap()))
+            .collect();
+        described.push(format!("{source}: {}", fields.join(", ")));
+        ksql(
+            &client,
+            &ksql_addr,
+            &format!("CREATE STREAM {sink} AS SELECT ID, NAME, AMOUNT * 2 AS DOUBLED, TAGS, ADDRESS->CITY AS CITY FROM {source};"),
+        )
+        .await;
+    }
+    insta::assert_snapshot!(described.join("\n"), @r###"
+    PY_AVRO: ID BIGINT, NAME STRING, AMOUNT DOUBLE, TAGS ARRAY, ADDRESS STRUCT
+    PY_JSON: ID BIGINT, NAME STRING, AMOUNT DOUBLE, TAGS ARRAY, ADDRESS STRUCT
+    PY_PROTO: ID BIGINT, NAME STRING, AMOUNT DOUBLE, TAGS ARRAY, ADDRESS STRUCT
+    "###);
+
+    let out = run("consume").await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success() && stdout.contains("ALL OK"), "consume failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let records: Vec<&str> = stdout.lines().filter(|l| l.starts_with("BROOK_")).collect();
+    // Python's JSON deserializer validated each value against the schema the CSAS registered.
+    insta::assert_snapshot!(records.join("\n"), @r###"
+    BROOK_AVRO {"CITY": "Oslo", "DOUBLED": 5.0, "ID": 1, "NAME": "ann", "TAGS": ["a", "b"]}
+    BROOK_AVRO {"CITY": "Bergen", "DOUBLED": 20.5, "ID": 2, "NAME": "bob", "TAGS": []}
+    BROOK_JSON {"CITY": "Oslo", "DOUBLED": 5.0, "ID": 1, "NAME": "ann", "TAGS": ["a", "b"]}
+    BROOK_JSON {"CITY": "Bergen", "DOUBLED": 20.5, "ID": 2, "NAME": "bob", "TAGS": []}
+    BROOK_PROTO {"CITY": "Oslo", "DOUBLED": 5.0, "ID": "1", "NAME": "ann", "TAGS": ["a", "b"]}
+    BROOK_PROTO {"CITY": "Bergen", "DOUBLED": 20.5, "ID": "2", "NAME": "bob"}
+    "###);
     child.kill().unwrap();
     child.wait().unwrap();
 }

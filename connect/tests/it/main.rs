@@ -1,8 +1,11 @@
 //! brook-connect integration tests: converters (golden envelopes), plugins, FileStream
-//! connectors through the standalone worker over a real embedded broker and real files.
+//! connectors through the standalone worker over a real embedded broker and real files, the
+//! PostgreSQL connectors against a real PostgreSQL server.
 
 mod converters;
+mod datagen;
 mod distributed;
 mod herder;
+mod postgres;
 mod standalone;
 mod transforms;

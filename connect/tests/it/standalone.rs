@@ -170,5 +170,16 @@ fn plugins_resolve_class_names_and_aliases() {
         assert!(matches!(p.connector(name).unwrap(), Connector::Sink(_)), "{name}");
     }
     assert!(p.connector("FileStream").is_err());
-    assert_eq!(p.classes().len(), 2);
+    assert!(matches!(p.connector("JdbcSink").unwrap(), Connector::Sink(_)));
+    assert!(matches!(p.connector("JdbcSourceConnector").unwrap(), Connector::Source(_)));
+    assert_eq!(
+        p.classes(),
+        [
+            "io.confluent.connect.jdbc.JdbcSinkConnector",
+            "io.confluent.connect.jdbc.JdbcSourceConnector",
+            "io.confluent.kafka.connect.datagen.DatagenConnector",
+            "org.apache.kafka.connect.file.FileStreamSinkConnector",
+            "org.apache.kafka.connect.file.FileStreamSourceConnector"
+        ]
+    );
 }

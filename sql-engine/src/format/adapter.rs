@@ -55,6 +55,12 @@ impl RowSerdeAdapter {
     fn ctx<'a>(&self, topic: &'a str) -> SerdeContext<'a> {
         SerdeContext { topic, is_key: self.is_key, headers: &[] }
     }
+
+    /// The runtime's context with this adapter's side: sources, sinks and stores pass the
+    /// record's topic (a store's changelog topic) and headers; the side is the adapter's own.
+    fn side<'a>(&self, ctx: &SerdeContext<'a>) -> SerdeContext<'a> {
+        SerdeContext { is_key: self.is_key, ..*ctx }
+    }
 }
 
 impl fmt::Debug for RowSerdeAdapter {
@@ -71,19 +77,44 @@ fn decode_err(e: crate::Error) -> StoreError {
     StoreError::Decode { what: "row", reason: e.to_string() }
 }
 
-impl Serde<Row> for RowSerdeAdapter {
-    fn serialize(&self, topic: &str, value: &Row) -> StoreResult<Vec<u8>> {
+impl RowSerdeAdapter {
+    fn write(&self, ctx: &SerdeContext<'_>, value: &Row) -> StoreResult<Vec<u8>> {
         self.inner
-            .serialize(value, &self.ctx(topic))
+            .serialize(value, ctx)
             .map_err(encode_err)?
             .ok_or_else(|| StoreError::Encode { what: "row", reason: "the format writes this row as a null record".into() })
     }
 
-    fn deserialize(&self, topic: &str, bytes: &[u8]) -> StoreResult<Row> {
+    fn read(&self, ctx: &SerdeContext<'_>, bytes: &[u8]) -> StoreResult<Row> {
         self.inner
-            .deserialize(Some(bytes), &self.ctx(topic))
+            .deserialize(Some(bytes), ctx)
             .map_err(decode_err)?
             .ok_or_else(|| StoreError::Decode { what: "row", reason: "the record reads as null".to_string() })
+    }
+
+    fn write_option(&self, ctx: &SerdeContext<'_>, value: &Option<Row>) -> StoreResult<Vec<u8>> {
+        match value {
+            None => Ok(Vec::new()),
+            Some(row) => Ok(self.inner.serialize(row, ctx).map_err(encode_err)?.unwrap_or_default()),
+        }
+    }
+}
+
+impl Serde<Row> for RowSerdeAdapter {
+    fn serialize(&self, topic: &str, value: &Row) -> StoreResult<Vec<u8>> {
+        self.write(&self.ctx(topic), value)
+    }
+
+    fn deserialize(&self, topic: &str, bytes: &[u8]) -> StoreResult<Row> {
+        self.read(&self.ctx(topic), bytes)
+    }
+
+    fn serialize_with(&self, ctx: &SerdeContext<'_>, value: &Row) -> StoreResult<Vec<u8>> {
+        self.write(&self.side(ctx), value)
+    }
+
+    fn deserialize_with(&self, ctx: &SerdeContext<'_>, bytes: &[u8]) -> StoreResult<Row> {
+        self.read(&self.side(ctx), bytes)
     }
 }
 
@@ -91,14 +122,19 @@ impl Serde<Option<Row>> for RowSerdeAdapter {
     /// A `None` row, or a row the format writes as null, serializes to empty bytes: `Serde`
     /// cannot return Kafka's null, so sinks should send `None` values for `None` rows.
     fn serialize(&self, topic: &str, value: &Option<Row>) -> StoreResult<Vec<u8>> {
-        match value {
-            None => Ok(Vec::new()),
-            Some(row) => Ok(self.inner.serialize(row, &self.ctx(topic)).map_err(encode_err)?.unwrap_or_default()),
-        }
+        self.write_option(&self.ctx(topic), value)
     }
 
     fn deserialize(&self, topic: &str, bytes: &[u8]) -> StoreResult<Option<Row>> {
         self.inner.deserialize(Some(bytes), &self.ctx(topic)).map_err(decode_err)
+    }
+
+    fn serialize_with(&self, ctx: &SerdeContext<'_>, value: &Option<Row>) -> StoreResult<Vec<u8>> {
+        self.write_option(&self.side(ctx), value)
+    }
+
+    fn deserialize_with(&self, ctx: &SerdeContext<'_>, bytes: &[u8]) -> StoreResult<Option<Row>> {
+        self.inner.deserialize(Some(bytes), &self.side(ctx)).map_err(decode_err)
     }
 }
 
@@ -131,5 +167,32 @@ mod tests {
         assert_eq!(Serde::<Option<Row>>::deserialize(&adapter, "t", &7i64.to_be_bytes()).unwrap(), Some(vec![Value::BigInt(7)]));
         let json = RowSerdeAdapter::for_format(&FormatInfo::of("JSON"), &cols(&[("A", SqlType::Int), ("B", SqlType::Int)]), false).unwrap();
         assert_eq!(Serde::<Option<Row>>::deserialize(&json, "t", b"null").unwrap(), None);
+    }
+
+    /// The runtime's record context reaches the format: the topic and headers of the record,
+    /// with the adapter's own side (what the Schema Registry formats derive subjects from).
+    #[test]
+    fn the_record_context_reaches_the_format() {
+        #[derive(Debug, Default)]
+        struct Seen(std::sync::Mutex<Vec<String>>);
+        impl RowSerde for Seen {
+            fn serialize(&self, _row: &[Value], ctx: &SerdeContext<'_>) -> Result<Option<Vec<u8>>> {
+                self.0.lock().unwrap().push(format!("{}-{} {}", ctx.topic, ctx.target(), ctx.headers.len()));
+                Ok(Some(vec![]))
+            }
+            fn deserialize(&self, _bytes: Option<&[u8]>, ctx: &SerdeContext<'_>) -> Result<Option<Row>> {
+                self.0.lock().unwrap().push(format!("{}-{} {}", ctx.topic, ctx.target(), ctx.headers.len()));
+                Ok(Some(vec![]))
+            }
+        }
+        let seen = Arc::new(Seen::default());
+        let adapter = RowSerdeAdapter::new(seen.clone(), true);
+        let headers = [brook_state_store::Header { key: "h".into(), value: None }];
+        let ctx = SerdeContext::value("orders").with_headers(&headers);
+        Serde::<Row>::serialize_with(&adapter, &ctx, &vec![]).unwrap();
+        Serde::<Row>::deserialize_with(&adapter, &ctx, b"").unwrap();
+        Serde::<Option<Row>>::deserialize_with(&adapter, &SerdeContext::key("t-changelog"), b"").unwrap();
+        Serde::<Row>::serialize(&adapter, "plain", &vec![]).unwrap();
+        assert_eq!(*seen.0.lock().unwrap(), ["orders-key 1", "orders-key 1", "t-changelog-key 0", "plain-key 0"]);
     }
 }

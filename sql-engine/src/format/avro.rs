@@ -18,6 +18,7 @@ use brook_schema::{wire, Schema, SchemaRegistryClient};
 use std::sync::Mutex;
 use serde_json::{json, Value as Json};
 
+use super::registry::{lock, registry_error};
 use super::{Format, FormatInfo, RowSerde, SerdeContext, FULL_SCHEMA_NAME, SCHEMA_ID};
 use crate::error::{Error, Result};
 use crate::value::{Column, Decimal, Row, SqlType, Value};
@@ -85,11 +86,6 @@ impl Format for AvroFormat {
             readers: Mutex::default(),
         }))
     }
-}
-
-/// A registry or codec error as the engine's error.
-pub(crate) fn registry_error(e: brook_schema::Error) -> Error {
-    Error::Serde(e.to_string())
 }
 
 #[derive(Debug)]
@@ -529,7 +525,7 @@ fn to_avro(value: &Value, ty: &SqlType, schema: &AvroSchema, names: &Names<'_>) 
 }
 
 /// The unscaled value of `d` at `scale`, if it is exact.
-fn rescale(d: &Decimal, scale: u8) -> Option<i128> {
+pub(crate) fn rescale(d: &Decimal, scale: u8) -> Option<i128> {
     if scale >= d.scale {
         d.unscaled.checked_mul(10i128.checked_pow(u32::from(scale - d.scale))?)
     } else {
@@ -539,11 +535,11 @@ fn rescale(d: &Decimal, scale: u8) -> Option<i128> {
 }
 
 /// Two's complement big-endian bytes, as few as hold the value (Java's `BigInteger.toByteArray`).
-fn minimal_be(v: i128) -> Vec<u8> {
+pub(crate) fn minimal_be(v: i128) -> Vec<u8> {
     brook_schema::avro::minimal(v.to_be_bytes().to_vec())
 }
 
-fn from_be(bytes: &[u8]) -> Option<i128> {
+pub(crate) fn from_be(bytes: &[u8]) -> Option<i128> {
     if bytes.is_empty() || bytes.len() > 16 {
         return (bytes.is_empty()).then_some(0);
     }
@@ -662,10 +658,6 @@ fn key_from_text(text: String, ty: &SqlType) -> Value {
         _ => None,
     };
     parsed.unwrap_or(Value::String(text))
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Connect's name of a union branch's struct field: the Avro type name.

@@ -7,10 +7,9 @@
 //! Streams DSL's [`Serde<Row>`](brook_state_store::Serde); [`InternalRowSerde`] is a compact
 //! self-describing encoding for state stores and internal topics.
 //!
-//! Formats here: `JSON`, `DELIMITED`, `KAFKA`, `NONE`, and through Schema Registry (a
-//! [`SchemaRegistryClient`] given to [`format_with`]) `AVRO`. `JSON_SR`, `PROTOBUF` and
-//! `PROTOBUF_NOSR` are known names (their properties are accepted) that [`format_with`] reports
-//! as unsupported until they plug in behind [`Format`].
+//! Formats here: `JSON`, `DELIMITED`, `KAFKA`, `NONE`, `PROTOBUF_NOSR`, and through Schema
+//! Registry (a [`SchemaRegistryClient`] given to [`format_with`]) `AVRO`, `JSON_SR` and
+//! `PROTOBUF`.
 //!
 //! Differences from ksqlDB (all listed in `docs/sql.md`, section Formats):
 //! - JSON nesting deeper than 256 levels is a deserialization error (Jackson allows 1000).
@@ -28,6 +27,8 @@ mod delimited;
 mod internal;
 pub(crate) mod json;
 pub(crate) mod json_flat;
+pub(crate) mod json_sr;
+pub(crate) mod protobuf;
 mod json_tree;
 mod kafka;
 mod none;
@@ -167,14 +168,14 @@ pub trait Format: Send + Sync + fmt::Debug {
 /// # Errors
 /// [`Error::Analysis`] for an unknown name (`Unknown format: X`) or a property the format does
 /// not take (`JSON does not support the following configs: [delimiter]`);
-/// [`Error::Unsupported`] for the Schema Registry formats not supported yet; `AVRO` without a
-/// registry (see [`format_with`]) fails when a serde is made.
+/// `AVRO`, `JSON_SR` and `PROTOBUF` without a registry (see [`format_with`]) fail with
+/// [`Error::Unsupported`] when a serde is made.
 pub fn format_for(info: &FormatInfo) -> Result<Arc<dyn Format>> {
     format_with(info, None)
 }
 
-/// As [`format_for`], with the Schema Registry client the `AVRO` format reads and registers
-/// schemas through (the engine's, [`EngineConfig::schema_registry`](crate::EngineConfig)).
+/// As [`format_for`], with the Schema Registry client the `AVRO`, `JSON_SR` and `PROTOBUF`
+/// formats read and register schemas through (the engine's, [`EngineConfig::schema_registry`](crate::EngineConfig)).
 ///
 /// # Errors
 /// As [`format_for`].
@@ -186,9 +187,9 @@ pub fn format_with(info: &FormatInfo, registry: Option<&Arc<dyn SchemaRegistryCl
         "DELIMITED" => Ok(Arc::new(delimited::DelimitedFormat::new(info)?)),
         "NONE" => Ok(Arc::new(none::NoneFormat)),
         "AVRO" => Ok(Arc::new(avro::AvroFormat::new(info, registry.cloned()))),
-        f if KNOWN_FORMATS.contains(&f) => {
-            Err(Error::Unsupported(format!("the '{f}' format needs Schema Registry support, which Brook does not have yet")))
-        }
+        "JSON_SR" => Ok(Arc::new(json_sr::JsonSrFormat::new(info, registry.cloned()))),
+        "PROTOBUF" => Ok(Arc::new(protobuf::ProtobufFormat::new(info, registry.cloned(), false))),
+        "PROTOBUF_NOSR" => Ok(Arc::new(protobuf::ProtobufFormat::new(info, None, true))),
         f => Err(Error::Analysis(format!("Unknown format: {f}"))),
     }
 }
@@ -295,12 +296,13 @@ pub fn fuzz_one(data: &[u8]) {
     use brook_state_store::Serde;
     let Some((&selector, rest)) = data.split_first() else { return };
     let Some((&schema_seed, record)) = rest.split_first() else { return };
-    let info = match selector % 5 {
+    let info = match selector % 6 {
         0 => FormatInfo::of("JSON"),
         1 => FormatInfo::of("JSON").with_wrap_single_value(false),
         2 => FormatInfo::of("DELIMITED"),
         3 => FormatInfo::of("KAFKA"),
-        _ => FormatInfo::of("NONE"),
+        4 => FormatInfo::of("NONE"),
+        _ => FormatInfo::of("PROTOBUF_NOSR"),
     };
     let pool = [
         SqlType::Int,
@@ -355,9 +357,10 @@ mod tests {
     fn unknown_and_registry_formats_are_errors() {
         let e = format_for(&FormatInfo::of("bob")).unwrap_err();
         assert_eq!(e.to_string(), "Unknown format: BOB");
-        assert!(matches!(format_for(&FormatInfo::of("protobuf")), Err(Error::Unsupported(_))));
-        let avro = format_for(&FormatInfo::of("avro")).unwrap();
-        assert!(matches!(avro.row_serde(&[], false), Err(Error::Unsupported(_))), "no registry");
+        for name in ["avro", "json_sr", "protobuf"] {
+            let format = format_for(&FormatInfo::of(name)).unwrap();
+            assert!(matches!(format.row_serde(&[], false), Err(Error::Unsupported(_))), "{name} without a registry");
+        }
         assert_eq!(format_for(&FormatInfo::of("json")).unwrap().name(), "JSON");
     }
 
@@ -379,6 +382,16 @@ mod tests {
             (FormatInfo::of("DELIMITED"), flat, br#"1,12.30,"a,""b""#),
             (FormatInfo::of("DELIMITED").with_property(DELIMITER, "TAB"), flat, b"1\t12.30\tx"),
             (FormatInfo::of("KAFKA"), &columns[..1], &[0, 0, 0, 1]),
+            // I=1, D=12.30 (unscaled 1230, scale 2), S="hé", M={"k": {A: "x", B: [1970-01-02]}}, B=[0, 1].
+            (
+                FormatInfo::of("PROTOBUF_NOSR"),
+                &columns,
+                &[
+                    0x08, 0x01, 0x12, 0x06, 0x0a, 0x02, 0x04, 0xce, 0x18, 0x02, 0x1a, 0x03, b'h', 0xc3, 0xa9, 0x22, 0x11, 0x0a,
+                    0x01, b'k', 0x12, 0x0c, 0x0a, 0x01, b'x', 0x12, 0x07, 0x08, 0xb2, 0x0f, 0x10, 0x01, 0x18, 0x02, 0x2a, 0x02,
+                    0x00, 0x01,
+                ],
+            ),
         ];
         let ctx = SerdeContext::value("t");
         for (info, cols, record) in cases {
@@ -398,7 +411,7 @@ mod tests {
     #[test]
     fn fuzz_entry_survives_hostile_input() {
         let mut seeds: Vec<Vec<u8>> = vec![vec![], vec![0], vec![0, 0xff, b'{'], vec![2, 0x60, b'"', b'a']];
-        for sel in 0..5u8 {
+        for sel in 0..6u8 {
             for seed in [0u8, 0x20, 0x41, 0x63, 0xe7] {
                 for body in [&b"{\"C0\":[1,2,{\"A\":\"x\"}],\"c1\":\"1.5\"}"[..], b"1,2,\"x\"", b"\x00\x00\x00\x01", b"\xff\xfe", b"[[[[[[", b"\x01\x03\x0e\xff\xff\xff\xff\x0f"] {
                     let mut d = vec![sel, seed];

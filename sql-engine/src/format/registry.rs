@@ -1,22 +1,91 @@
 //! What the engine does with Schema Registry outside serdes: registering the schemas of a
-//! `CREATE ... AS SELECT` sink, and inferring columns.
+//! `CREATE ... AS SELECT` sink, and inferring columns; and what the Schema Registry formats
+//! (`AVRO`, `JSON_SR`, `PROTOBUF`) share: subjects from the record context, schema ids.
 //!
 //! Columns are inferred from Schema Registry when a `CREATE` names none (ksqlDB's
 //! `SchemaRegistryTopicSchemaSupplier`): the key columns from `<topic>-key` when the statement
-//! declares no key column and the key format is `AVRO`, the value columns from
-//! `<topic>-value` when it declares no value column. `KEY_SCHEMA_ID` / `VALUE_SCHEMA_ID` pick a
-//! schema by id instead of the subject's latest version.
+//! declares no key column and the key format is a Schema Registry format, the value columns
+//! from `<topic>-value` when it declares no value column. `KEY_SCHEMA_ID` / `VALUE_SCHEMA_ID`
+//! pick a schema by id instead of the subject's latest version; `KEY_SCHEMA_FULL_NAME` /
+//! `VALUE_SCHEMA_FULL_NAME` pick a Protobuf message other than the first.
 //!
 //! Field names are upper-cased, as ksqlDB's Connect schema translation does; reading matches
 //! record fields to columns case-insensitively.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
-use brook_schema::{SchemaRegistryClient, SchemaType};
+use brook_schema::{Schema, SchemaRegistryClient, SchemaType};
 
-use super::{SourceFormats, SCHEMA_ID};
+use super::{FormatInfo, SerdeContext, SourceFormats, FULL_SCHEMA_NAME, SCHEMA_ID};
 use crate::error::{Error, Result};
 use crate::value::{Column, ColumnNamespace, LogicalSchema, SqlType};
+
+/// The formats whose schemas live in Schema Registry, and the registry's type of each.
+pub(crate) fn registry_type(format: &str) -> Option<SchemaType> {
+    match format {
+        "AVRO" => Some(SchemaType::Avro),
+        "JSON_SR" => Some(SchemaType::Json),
+        "PROTOBUF" => Some(SchemaType::Protobuf),
+        _ => None,
+    }
+}
+
+/// A registry or codec error as the engine's error.
+pub(crate) fn registry_error(e: brook_schema::Error) -> Error {
+    Error::Serde(e.to_string())
+}
+
+/// The registry a format's serdes need, or ksqlDB-like advice.
+pub(crate) fn require<'a>(registry: Option<&'a Arc<dyn SchemaRegistryClient>>, format: &str) -> Result<&'a Arc<dyn SchemaRegistryClient>> {
+    registry.ok_or_else(|| {
+        Error::Unsupported(format!(
+            "the '{format}' format needs a Schema Registry: set 'ksql.schema.registry.url' or run `brook server` with its registry"
+        ))
+    })
+}
+
+/// `KEY_SCHEMA_ID` / `VALUE_SCHEMA_ID`, parsed.
+pub(crate) fn schema_id(info: &FormatInfo) -> Result<Option<i32>> {
+    match info.properties.get(SCHEMA_ID) {
+        Some(id) => id.parse::<i32>().map(Some).map_err(|_| Error::Analysis(format!("invalid schema id: {id}"))),
+        None => Ok(None),
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A generated schema's id per subject (`<topic>-key` / `<topic>-value`, from the record
+/// context), registered on first use (ksqlDB's serializers register, or find, the schema the
+/// CSAS registered).
+#[derive(Debug)]
+pub(crate) struct SubjectIds {
+    registry: Arc<dyn SchemaRegistryClient>,
+    schema: Schema,
+    ids: Mutex<HashMap<String, i32>>,
+}
+
+impl SubjectIds {
+    pub(crate) fn new(registry: Arc<dyn SchemaRegistryClient>, schema: Schema) -> Self {
+        SubjectIds { registry, schema, ids: Mutex::default() }
+    }
+
+    /// The schema's id under the subject of `ctx`.
+    ///
+    /// # Errors
+    /// [`Error::Serde`] when the registry rejects or cannot be reached.
+    pub(crate) fn id(&self, ctx: &SerdeContext<'_>) -> Result<i32> {
+        let subject = format!("{}-{}", ctx.topic, ctx.target());
+        if let Some(id) = lock(&self.ids).get(&subject) {
+            return Ok(*id);
+        }
+        let id = self.registry.register(&subject, &self.schema, false).map_err(registry_error)?;
+        lock(&self.ids).insert(subject, id);
+        Ok(id)
+    }
+}
 
 /// `schema` with the columns the registry gives for what it lacks.
 ///
@@ -33,7 +102,8 @@ pub(crate) fn infer_columns(
     let has_value = schema.columns.iter().any(|c| c.namespace == ColumnNamespace::Value);
     let mut inferred = Vec::new();
     for (is_key, info, declared) in [(true, &formats.key, has_key), (false, &formats.value, has_value)] {
-        if declared || info.format != "AVRO" {
+        let Some(expected) = registry_type(&info.format) else { continue };
+        if declared {
             continue;
         }
         let Some(registry) = registry else {
@@ -51,7 +121,7 @@ pub(crate) fn infer_columns(
             None => registry.latest(&subject).map(|r| r.schema),
         };
         let schema_text = match fetched {
-            Ok(s) if s.schema_type == SchemaType::Avro => s.schema,
+            Ok(s) if s.schema_type == expected => s,
             Ok(s) => {
                 return Err(Error::Analysis(format!(
                     "Schema for subject {subject} is a {} schema, which the {} format cannot read",
@@ -67,7 +137,20 @@ pub(crate) fn infer_columns(
             Err(brook_schema::Error::SubjectNotFound(_) | brook_schema::Error::VersionNotFound { .. }) => continue,
             Err(e) => return Err(Error::Analysis(format!("Schema Registry error for subject {subject}: {e}"))),
         };
-        for (name, ty) in super::avro::columns_from_schema(&schema_text, is_key)? {
+        let full_name = info.properties.get(FULL_SCHEMA_NAME).map(String::as_str);
+        let columns = match expected {
+            SchemaType::Avro => super::avro::columns_from_schema(&schema_text.schema, is_key)?,
+            SchemaType::Json => super::json_sr::columns_from_schema(&schema_text.schema, is_key)?,
+            SchemaType::Protobuf => {
+                let resolved = brook_schema::resolve_references(registry.as_ref(), schema_text)
+                    .map_err(|e| Error::Analysis(format!("Schema Registry error for subject {subject}: {e}")))?;
+                let refs: Vec<(String, String)> = resolved.references.iter().map(|(n, s)| (n.clone(), s.schema.clone())).collect();
+                let parsed = brook_schema::protobuf::ParsedProto::compile(&resolved.schema.schema, &refs)
+                    .map_err(|e| Error::Analysis(format!("invalid Protobuf schema for subject {subject}: {e}")))?;
+                super::protobuf::columns_from_parsed(&parsed, full_name)?
+            }
+        };
+        for (name, ty) in columns {
             let namespace = if is_key { ColumnNamespace::Key } else { ColumnNamespace::Value };
             inferred.push(Column { name: name.to_uppercase(), ty: upper_fields(ty), namespace });
         }
@@ -86,7 +169,22 @@ fn upper_fields(ty: SqlType) -> SqlType {
     }
 }
 
-/// Registers the schemas of a new sink's `AVRO` key and value under `<topic>-key` /
+/// The schema `info`'s format writes for `columns` and registers (`None` for formats outside
+/// Schema Registry, no columns, or a schema given by id).
+pub(crate) fn sink_schema(info: &FormatInfo, columns: &[Column], is_key: bool) -> Option<Schema> {
+    if columns.is_empty() || info.properties.contains_key(SCHEMA_ID) {
+        return None;
+    }
+    let full_name = info.properties.get(FULL_SCHEMA_NAME).map(String::as_str);
+    let unwrapped = super::unwrapped(columns, is_key, info.wrap_single_value);
+    Some(match registry_type(&info.format)? {
+        SchemaType::Avro => Schema::avro(super::avro::avro_schema(columns, unwrapped, full_name).to_string()),
+        SchemaType::Json => Schema::json(super::json_sr::json_schema(columns, unwrapped, full_name).to_string()),
+        SchemaType::Protobuf => Schema::protobuf(super::protobuf::proto_schema(columns, full_name)),
+    })
+}
+
+/// Registers the schemas of a new sink's Schema Registry key and value formats under `<topic>-key` /
 /// `<topic>-value` (ksqlDB's `SchemaRegisterInjector`), so the subjects exist before the first
 /// record is written.
 ///
@@ -106,14 +204,10 @@ pub(crate) fn register_sink_schemas(
             .filter(|c| c.namespace == if is_key { ColumnNamespace::Key } else { ColumnNamespace::Value })
             .cloned()
             .collect();
-        if info.format != "AVRO" || columns.is_empty() || info.properties.contains_key(SCHEMA_ID) {
-            continue;
-        }
+        let Some(schema) = sink_schema(info, &columns, is_key) else { continue };
         let Some(registry) = registry else { continue };
-        let unwrapped = super::unwrapped(&columns, is_key, info.wrap_single_value);
-        let text = super::avro::avro_schema(&columns, unwrapped, info.properties.get(super::FULL_SCHEMA_NAME).map(String::as_str));
         let subject = format!("{topic}-{}", if is_key { "key" } else { "value" });
-        registry.register(&subject, &brook_schema::Schema::avro(text.to_string()), false).map_err(|e| {
+        registry.register(&subject, &schema, false).map_err(|e| {
             Error::Analysis(format!("Could not register schema for topic: {e}"))
         })?;
     }

@@ -46,30 +46,54 @@ impl SourceSerde {
 
     /// Deserializes without logging (timestamp extraction reads the value a second time).
     pub(crate) fn read(&self, topic: &str, bytes: &[u8]) -> Result<Row> {
-        let ctx = SerdeContext { topic, is_key: self.is_key, headers: &[] };
-        Ok(self.inner.deserialize(Some(bytes), &ctx)?.unwrap_or_else(|| vec![Value::Null; self.width]))
+        self.read_with(&SerdeContext { topic, is_key: self.is_key, headers: &[] }, bytes)
     }
-}
 
-impl Serde<Row> for SourceSerde {
-    fn serialize(&self, topic: &str, value: &Row) -> StoreResult<Vec<u8>> {
-        let ctx = SerdeContext { topic, is_key: self.is_key, headers: &[] };
-        match self.inner.serialize(value, &ctx) {
+    fn read_with(&self, ctx: &SerdeContext<'_>, bytes: &[u8]) -> Result<Row> {
+        Ok(self.inner.deserialize(Some(bytes), ctx)?.unwrap_or_else(|| vec![Value::Null; self.width]))
+    }
+
+    /// This serde's side in the runtime's context (topic and headers of the record).
+    fn side<'a>(&self, ctx: &SerdeContext<'a>) -> SerdeContext<'a> {
+        SerdeContext { is_key: self.is_key, ..*ctx }
+    }
+
+    fn write(&self, ctx: &SerdeContext<'_>, value: &Row) -> StoreResult<Vec<u8>> {
+        match self.inner.serialize(value, ctx) {
             Ok(Some(b)) => Ok(b),
             Ok(None) => Ok(Vec::new()),
             Err(e) => Err(StoreError::Encode { what: "row", reason: e.to_string() }),
         }
     }
 
-    fn deserialize(&self, topic: &str, bytes: &[u8]) -> StoreResult<Row> {
-        self.read(topic, bytes).map_err(|e| {
+    /// Reads, logging what cannot be read to the processing log.
+    fn read_logged(&self, ctx: &SerdeContext<'_>, bytes: &[u8]) -> StoreResult<Row> {
+        self.read_with(ctx, bytes).map_err(|e| {
             let msg = e.to_string();
             // The format's message may already carry ksqlDB's prefix; log the cause only.
-            let prefix = format!("Failed to deserialize {} from topic: {topic}. ", if self.is_key { "key" } else { "value" });
+            let prefix = format!("Failed to deserialize {} from topic: {}. ", ctx.target(), ctx.topic);
             let cause = msg.strip_prefix(&prefix).unwrap_or(&msg);
-            self.logger.deserialization_error(topic, self.is_key, cause, bytes);
+            self.logger.deserialization_error(ctx.topic, self.is_key, cause, bytes);
             StoreError::Decode { what: "row", reason: msg }
         })
+    }
+}
+
+impl Serde<Row> for SourceSerde {
+    fn serialize(&self, topic: &str, value: &Row) -> StoreResult<Vec<u8>> {
+        self.write(&SerdeContext { topic, is_key: self.is_key, headers: &[] }, value)
+    }
+
+    fn deserialize(&self, topic: &str, bytes: &[u8]) -> StoreResult<Row> {
+        self.read_logged(&SerdeContext { topic, is_key: self.is_key, headers: &[] }, bytes)
+    }
+
+    fn serialize_with(&self, ctx: &SerdeContext<'_>, value: &Row) -> StoreResult<Vec<u8>> {
+        self.write(&self.side(ctx), value)
+    }
+
+    fn deserialize_with(&self, ctx: &SerdeContext<'_>, bytes: &[u8]) -> StoreResult<Row> {
+        self.read_logged(&self.side(ctx), bytes)
     }
 }
 
@@ -82,6 +106,12 @@ impl Serde<Row> for SharedSerde {
     }
     fn deserialize(&self, topic: &str, bytes: &[u8]) -> StoreResult<Row> {
         self.0.deserialize(topic, bytes)
+    }
+    fn serialize_with(&self, ctx: &SerdeContext<'_>, value: &Row) -> StoreResult<Vec<u8>> {
+        self.0.serialize_with(ctx, value)
+    }
+    fn deserialize_with(&self, ctx: &SerdeContext<'_>, bytes: &[u8]) -> StoreResult<Row> {
+        self.0.deserialize_with(ctx, bytes)
     }
 }
 

@@ -135,7 +135,9 @@ fn decode(
                 .map_err(|e| rejected(format!("Failed to deserialize {what}: {e}")))?;
             // Schema Registry formats read back as the JSON of their row, as ksqlDB's test
             // runner shows them.
-            if info.format == "AVRO" && !crate::format::unwrapped(columns, ctx.is_key, info.wrap_single_value) {
+            if matches!(info.format.as_str(), "AVRO" | "JSON_SR" | "PROTOBUF" | "PROTOBUF_NOSR")
+                && !crate::format::unwrapped(columns, ctx.is_key, info.wrap_single_value)
+            {
                 let Some(row) = row else { return Ok(Value::Null) };
                 let json = row_to_json(columns, &row, info).map_err(rejected)?;
                 let json = Json::parse(&json.to_string()).map_err(|e| rejected(format!("Failed to deserialize {what}: {e}")))?;

@@ -11,6 +11,7 @@ mod engine_pull;
 mod engine_push;
 mod engine_show;
 mod engine_support;
+mod formats_json_sr_protobuf;
 mod formats_schema_registry;
 mod parser;
 mod qtt;
