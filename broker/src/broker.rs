@@ -8,6 +8,7 @@ use brook_common::TopicPartition;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 
+use crate::changes::Signals;
 use crate::config::{BrokerConfig, TopicConfig};
 use crate::data_dir;
 use crate::dir_lock::DirLock;
@@ -88,7 +89,8 @@ pub(crate) struct BrokerState {
     pub(crate) txns: TxnCoordinator,
     /// What every partition log shares (open-file pool, cleaner memory).
     logs: Arc<LogShared>,
-    changed: watch::Sender<u64>,
+    /// Per-topic "data appended" signals, by name ([`Broker::watch_topics`]).
+    signals: Arc<Signals>,
     shutdown: watch::Sender<bool>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// `<log.dirs>/.lock`, held from open until shutdown (or the last handle is dropped).
@@ -217,7 +219,6 @@ impl Broker {
         let dir_lock = DirLock::acquire(&root, "broker")?;
         let metas = topic::load_catalog(&root)?;
         data_dir::sweep(&root, &metas);
-        let (changed, _) = watch::channel(0u64);
         let (shutdown, _) = watch::channel(false);
         let inner = Arc::new_cyclic(|weak: &Weak<BrokerState>| {
             let groups = GroupCoordinator::new(GroupConfig::from(&config), Arc::new(OffsetsWriter(weak.clone())));
@@ -229,7 +230,7 @@ impl Broker {
                 config,
                 topics: RwLock::new(BTreeMap::new()),
                 catalog: Mutex::new(()),
-                changed,
+                signals: Arc::default(),
                 shutdown,
                 tasks: Mutex::new(Vec::new()),
                 dir_lock: Mutex::new(Some(dir_lock)),
@@ -492,29 +493,22 @@ impl Broker {
         self.inner.partition(topic, partition)?.read(offset, max_bytes, isolation)
     }
 
-    /// A receiver that changes whenever any partition is appended to: long-polling fetches
-    /// wait on it.
-    pub fn data_changes(&self) -> watch::Receiver<u64> {
-        self.inner.changed.subscribe()
-    }
-
     /// Wakes when `topic` (any partition of it) is appended to, records or transaction markers,
-    /// and not on appends to other topics. A topic deleted meanwhile never wakes it: waits then
-    /// time out and the next read reports the topic gone.
+    /// and not on appends to other topics: [`watch_topics`](Self::watch_topics) of an existing
+    /// topic.
     ///
     /// # Errors
     /// `UnknownTopicOrPartition`.
     pub fn topic_changes(&self, topic: &str) -> Result<crate::TopicChanges> {
-        Ok(self.inner.topic(topic)?.changes.subscribe())
+        self.inner.topic(topic)?;
+        Ok(self.watch_topics([topic]))
     }
 
-    /// Batches (records and transaction markers) appended to the partitions of `topic` since
-    /// the broker opened them; 0 for an unknown topic. A counter per partition, bumped before
-    /// [`data_changes`](Self::data_changes) changes: a reader of a few topics woken by every
-    /// change compares it to tell whether an append was for it (the stream-thread pool's
-    /// consumers, which would otherwise all be woken by every append to any topic).
-    pub fn topic_appends(&self, topic: &str) -> u64 {
-        self.inner.topic(topic).map_or(0, |t| t.partitions.read().iter().map(|p| p.appends()).sum())
+    /// Wakes when one of `topics` is appended to, and only then: what every reader waiting for
+    /// data uses (the Fetch long poll, the embedded consumer). Topics are watched by name: one
+    /// created later, or deleted and created again, wakes the watch too.
+    pub fn watch_topics(&self, topics: impl IntoIterator<Item = impl AsRef<str>>) -> crate::TopicChanges {
+        crate::TopicChanges::new(Arc::clone(&self.inner.signals), topics)
     }
 
     /// Looks up an offset (ListOffsets): `(offset, timestamp)`, timestamp -1 when not known.
@@ -645,10 +639,9 @@ impl BrokerState {
             .ok_or_else(|| Error::UnknownTopicOrPartition(format!("{topic}-{partition}")))
     }
 
-    /// Wakes the readers of `topic` and those of every topic ([`Broker::data_changes`]).
+    /// Wakes the readers of `topic` ([`Broker::watch_topics`]).
     pub(crate) fn notify_append(&self, topic: &Topic) {
         topic.changes.notify();
-        self.changed.send_modify(|v| *v = v.wrapping_add(1));
     }
 
     fn open_topic(&self, meta: &TopicMeta) -> Result<Arc<Topic>> {
@@ -665,7 +658,7 @@ impl BrokerState {
             overrides: RwLock::new(meta.configs.clone()),
             config: RwLock::new(config),
             partitions: RwLock::new(partitions),
-            changes: Default::default(),
+            changes: self.signals.of(&meta.name),
         }))
     }
 
@@ -746,7 +739,7 @@ impl BrokerState {
             id: meta.id,
             overrides: RwLock::new(meta.configs),
             config: RwLock::new(config),
-            changes: Default::default(),
+            changes: self.signals.of(name),
         });
         self.topics.write().insert(name.to_owned(), t);
         if let Err(e) = self.save_catalog() {

@@ -3,7 +3,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -260,9 +259,6 @@ pub struct Partition {
 
     /// The offset below which the log is known durable; held while syncing (group commit).
     durable: Mutex<i64>,
-    /// Batches appended (records and transaction markers): what wakes the nonblocking
-    /// consumers that read this partition's topic ([`crate::Broker::topic_appends`]).
-    appends: AtomicU64,
 }
 
 impl Partition {
@@ -301,7 +297,6 @@ impl Partition {
             health: StorageHealth::default(),
 
             durable: Mutex::new(0),
-            appends: AtomicU64::new(0),
         })
     }
 
@@ -313,19 +308,7 @@ impl Partition {
     pub(crate) fn append(&self, batches: &mut [u8], now_ms: i64) -> Result<AppendResult> {
         let r = self.append_from(batches, now_ms, true);
         self.health.observe(&self.topic, self.index, &r, now_ms);
-        self.count_append(r.is_ok());
         r
-    }
-
-    fn count_append(&self, ok: bool) {
-        if ok {
-            self.appends.fetch_add(1, Ordering::Release);
-        }
-    }
-
-    /// Batches appended since the partition was opened (records and markers).
-    pub(crate) fn appends(&self) -> u64 {
-        self.appends.load(Ordering::Acquire)
     }
 
     /// Appends records the broker writes itself (coordinator records): no client checks of
@@ -333,7 +316,6 @@ impl Partition {
     pub(crate) fn append_internal(&self, batches: &mut [u8], now_ms: i64) -> Result<AppendResult> {
         let r = self.append_from(batches, now_ms, false);
         self.health.observe(&self.topic, self.index, &r, now_ms);
-        self.count_append(r.is_ok());
         r
     }
 
@@ -418,7 +400,6 @@ impl Partition {
         if let Some(e) = st.producers.get_mut(&producer_id) {
             e.coordinator_epoch = coordinator_epoch;
         }
-        self.count_append(true);
         Ok(info.first_offset)
     }
 

@@ -81,7 +81,7 @@ pub(crate) struct Topic {
     pub(crate) overrides: RwLock<BTreeMap<String, String>>,
     pub(crate) config: RwLock<TopicConfig>,
     pub(crate) partitions: RwLock<Vec<Arc<Partition>>>,
-    /// Woken by every append to one of the partitions ([`crate::Broker::topic_changes`]).
+    /// Notified on every append to one of the partitions ([`crate::Broker::watch_topics`]).
     pub(crate) changes: Arc<crate::changes::ChangeSignal>,
 }
 

@@ -123,19 +123,43 @@ impl PostgresServer {
                 .output()
                 .expect("initdb");
             assert!(out.status.success(), "initdb failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-            let opts = format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c synchronous_commit=off", server.dir.display());
-            let log = server.dir.join("server.log");
-            let started = server
-                .command("pg_ctl")
-                .args(["-D", &data.to_string_lossy(), "-o", &opts, "-l", &log.to_string_lossy(), "-w", "-t", "60", "start"])
-                .output()
-                .expect("pg_ctl start");
-            if started.status.success() {
+            if server.pg_ctl_start() {
                 return server;
             }
+            let log = server.dir.join("server.log");
             last_log = std::fs::read_to_string(&log).unwrap_or_default();
         }
         panic!("PostgreSQL did not start:\n{last_log}");
+    }
+
+    /// `pg_ctl start -w` on the server's port; whether it started.
+    fn pg_ctl_start(&self) -> bool {
+        let data = self.dir.join("data");
+        let opts = format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c synchronous_commit=off", self.port, self.dir.display());
+        let log = self.dir.join("server.log");
+        self.command("pg_ctl")
+            .args(["-D", &data.to_string_lossy(), "-o", &opts, "-l", &log.to_string_lossy(), "-w", "-t", "60", "start"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    /// Stops the server (`pg_ctl stop -m fast`: connections are cut, committed data kept) for
+    /// [`resume`](Self::resume).
+    ///
+    /// # Panics
+    /// When pg_ctl fails.
+    pub fn stop(&self) {
+        let data = self.dir.join("data");
+        let out = self.command("pg_ctl").args(["-D", &data.to_string_lossy(), "-m", "fast", "-w", "stop"]).output().expect("pg_ctl stop");
+        assert!(out.status.success(), "pg_ctl stop: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Starts the server again after [`stop`](Self::stop), on the same port.
+    ///
+    /// # Panics
+    /// When it does not start, with its log.
+    pub fn resume(&self) {
+        assert!(self.pg_ctl_start(), "PostgreSQL did not start again:\n{}", std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default());
     }
 
     /// The port it listens on (127.0.0.1).

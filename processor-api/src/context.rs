@@ -83,20 +83,21 @@ impl<'a, KOut, VOut> ProcessorContext<'a, KOut, VOut> {
         shape: &str,
         select: for<'x> fn(&'x mut AnyStore) -> Option<&'x mut S>,
     ) -> Result<&mut S> {
-        // Called per record by stateful processors: no name clones or scans on success.
-        if self.cx.core.stores.get(name).is_none() {
-            let hint = if self.cx.core.globals.get(name).is_some() { " (global stores: use get_global_store)" } else { "" };
-            return Err(Error::Processing {
-                processor: self.cx.name().to_string(),
-                message: format!("store \"{name}\" is not connected to this processor{hint}"),
-            });
-        }
-        self.cx.check_store_access(name)?;
+        // Called per record by stateful processors: one lookup by name on success, no clones.
         let NodeCx { core, nodes, node } = &mut self.cx;
-        let s = core.stores.get_mut(name).expect("registered");
-        select(s).ok_or_else(|| Error::Processing {
-            processor: nodes[*node].name.to_string(),
-            message: format!("store \"{name}\" is not a {shape} store"),
+        let node = &nodes[*node];
+        if node.stores.iter().any(|s| s == name) {
+            if let Some(s) = core.stores.get_mut(name) {
+                return select(s).ok_or_else(|| Error::Processing {
+                    processor: node.name.to_string(),
+                    message: format!("store \"{name}\" is not a {shape} store"),
+                });
+            }
+        }
+        let hint = if core.globals.get(name).is_some() { " (global stores: use get_global_store)" } else { "" };
+        Err(Error::Processing {
+            processor: node.name.to_string(),
+            message: format!("store \"{name}\" is not connected to this processor{hint}"),
         })
     }
 

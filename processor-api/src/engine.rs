@@ -153,6 +153,13 @@ pub trait TaskEngine: Send {
     /// Buffers fetched records of one input partition.
     fn add_records(&mut self, partition: &TopicPartition, records: Vec<InputRecord>);
 
+    /// [`add_records`](Self::add_records) from an iterator: the runtime hands each partition's
+    /// run of a poll over without collecting it into a vector of its own. Default: collects
+    /// and calls `add_records`.
+    fn add_record_run(&mut self, partition: &TopicPartition, records: &mut dyn Iterator<Item = InputRecord>) {
+        self.add_records(partition, records.collect());
+    }
+
     /// Records buffered for a partition (the runtime pauses partitions past
     /// `buffered.records.per.partition`).
     fn buffered(&self, partition: &TopicPartition) -> usize;

@@ -622,6 +622,10 @@ impl TaskEngine for StreamTask {
     }
 
     fn add_records(&mut self, partition: &TopicPartition, records: Vec<InputRecord>) {
+        self.add_record_run(partition, &mut records.into_iter());
+    }
+
+    fn add_record_run(&mut self, partition: &TopicPartition, records: &mut dyn Iterator<Item = InputRecord>) {
         let Some(q) = self.queues.get_mut(partition) else {
             tracing::warn!(task = %self.core.task_id, topic = %partition.topic, partition = partition.partition, "records for a partition this task does not own");
             return;

@@ -141,11 +141,22 @@ struct NamedCache {
     dirty: Vec<usize>,
     seq: u64,
     size: usize,
+    /// The entry the last hit found: an aggregation reads a key and then writes it, and the
+    /// write finds the entry here by one key comparison instead of hashing and probing again.
+    last_hit: usize,
 }
 
 impl NamedCache {
     fn new() -> Self {
-        NamedCache { head: NIL, tail: NIL, ..Default::default() }
+        NamedCache { head: NIL, tail: NIL, last_hit: NIL, ..Default::default() }
+    }
+
+    /// The entry of `key`: the last hit when it is that key, else a hash lookup.
+    fn find(&self, key: &[u8]) -> Option<usize> {
+        if self.nodes.get(self.last_hit).is_some_and(|n| *n.key == *key) {
+            return Some(self.last_hit);
+        }
+        self.lookup.get(key).copied()
     }
 
     fn unlink(&mut self, i: usize) {
@@ -222,6 +233,9 @@ impl NamedCache {
     }
 
     fn remove(&mut self, i: usize) -> usize {
+        if self.last_hit == i {
+            self.last_hit = NIL;
+        }
         self.unlink(i);
         let node = &mut self.nodes[i];
         let size = node.size();
@@ -306,6 +320,7 @@ impl ThreadCache {
         let c = &mut g.caches[ns];
         match c.lookup.get(key).copied() {
             Some(i) => {
+                c.last_hit = i;
                 c.touch(i);
                 let v = c.nodes[i].value.clone();
                 g.stats.hits += 1;
@@ -321,7 +336,7 @@ impl ThreadCache {
     /// As [`ThreadCache::put`] with a borrowed key, copied only for a new entry.
     pub(crate) fn put_key(&self, ns: usize, key: &[u8], value: Option<Bytes>, timestamp: i64) -> Vec<DirtyEntry> {
         let mut g = self.0.lock();
-        let delta = match g.caches[ns].lookup.get(key).copied() {
+        let delta = match g.caches[ns].find(key) {
             Some(i) => g.caches[ns].update(i, value, timestamp, true),
             None => g.caches[ns].put(Bytes::copy_from_slice(key), value, timestamp, true),
         };

@@ -140,6 +140,16 @@ pub trait Serde<T>: Send + Sync {
     fn deserialize_bytes(&self, ctx: &SerdeContext<'_>, bytes: &Bytes) -> Result<T> {
         self.deserialize_with(ctx, bytes)
     }
+    /// [`serialize_with`](Self::serialize_with) appended to `out`: what a caller that
+    /// prefixes the encoding (a store's timestamped value) uses to build it in one buffer.
+    /// Serdes of plain types override it to write without a vector of their own.
+    ///
+    /// # Errors
+    /// As [`serialize`](Self::serialize).
+    fn serialize_into(&self, ctx: &SerdeContext<'_>, value: &T, out: &mut Vec<u8>) -> Result<()> {
+        out.extend_from_slice(&self.serialize_with(ctx, value)?);
+        Ok(())
+    }
 }
 
 /// A shared serde is a serde: `Arc<dyn Serde<T>>` fits wherever a `Serde<T>` is expected (the
@@ -163,6 +173,9 @@ impl<T, S: Serde<T> + ?Sized> Serde<T> for std::sync::Arc<S> {
     fn deserialize_bytes(&self, ctx: &SerdeContext<'_>, bytes: &Bytes) -> Result<T> {
         (**self).deserialize_bytes(ctx, bytes)
     }
+    fn serialize_into(&self, ctx: &SerdeContext<'_>, value: &T, out: &mut Vec<u8>) -> Result<()> {
+        (**self).serialize_into(ctx, value, out)
+    }
 }
 
 /// UTF-8 strings (Kafka's `StringSerde`).
@@ -175,6 +188,10 @@ impl Serde<String> for StringSerde {
     }
     fn deserialize(&self, _topic: &str, bytes: &[u8]) -> Result<String> {
         String::from_utf8(bytes.to_vec()).map_err(|e| Error::decode("string", e.to_string()))
+    }
+    fn serialize_into(&self, _ctx: &SerdeContext<'_>, value: &String, out: &mut Vec<u8>) -> Result<()> {
+        out.extend_from_slice(value.as_bytes());
+        Ok(())
     }
 }
 
@@ -215,6 +232,10 @@ macro_rules! fixed_width_serde {
         impl Serde<$ty> for $name {
             fn serialize(&self, _topic: &str, value: &$ty) -> Result<Vec<u8>> {
                 Ok(value.to_be_bytes().to_vec())
+            }
+            fn serialize_into(&self, _ctx: &SerdeContext<'_>, value: &$ty, out: &mut Vec<u8>) -> Result<()> {
+                out.extend_from_slice(&value.to_be_bytes());
+                Ok(())
             }
             fn deserialize(&self, _topic: &str, bytes: &[u8]) -> Result<$ty> {
                 let arr: [u8; $len] = bytes.try_into().map_err(|_| {

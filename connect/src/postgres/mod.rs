@@ -164,7 +164,7 @@ impl PgConn {
         let job: Job = Box::new(move |client| {
             let r = match client {
                 Some(c) => f(c),
-                None => Err(Error::Database("not connected to PostgreSQL (see the log for why)".into())),
+                None => Err(Error::Retriable("not connected to PostgreSQL (see the log for why)".into())),
             };
             let _ = tx.send(r);
         });
@@ -183,9 +183,17 @@ impl Drop for PgConn {
     }
 }
 
-/// A client error as [`Error::Database`] with PostgreSQL's message.
+/// A client error: [`Error::Database`] with PostgreSQL's message when the server refused the
+/// statement, [`Error::Retriable`] when the connection failed (the server went away; the next
+/// call reconnects).
 pub fn pg_err(e: postgres::Error) -> Error {
-    Error::Database(db_message(&e))
+    // SQLSTATE 08xxx (connection exceptions) and 57P0x (the server shutting down or starting)
+    // are the connection's too.
+    let code = e.as_db_error().map(|d| d.code().code().to_owned());
+    match code {
+        Some(c) if !c.starts_with("08") && !c.starts_with("57P") => Error::Database(db_message(&e)),
+        _ => Error::Retriable(format!("PostgreSQL connection: {}", db_message(&e))),
+    }
 }
 
 /// PostgreSQL's own message (`ERROR: column "x" does not exist`), or the client's.

@@ -45,6 +45,8 @@ struct SinkConfig {
     auto_evolve: bool,
     table_format: String,
     batch_size: usize,
+    max_retries: u32,
+    retry_backoff: std::time::Duration,
 }
 
 impl SinkConfig {
@@ -59,6 +61,8 @@ impl SinkConfig {
             auto_evolve: boolean(config, "auto.evolve", false)?,
             table_format: config.get("table.name.format").map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).unwrap_or_else(|| "${topic}".into()),
             batch_size: number(config, "batch.size", DEFAULT_BATCH_SIZE)?,
+            max_retries: number(config, "max.retries", 10)?,
+            retry_backoff: std::time::Duration::from_millis(number(config, "retry.backoff.ms", 3000)?),
         };
         if c.batch_size == 0 {
             return Err(Error::Config("Invalid value 0 for configuration batch.size: Value must be at least 1".into()));
@@ -110,6 +114,10 @@ impl SinkConnector for JdbcSinkConnector {
             .define("batch.size", ConfigType::Int, Some("3000"), Importance::Medium, "Records written in one transaction at most.")
             .validated(crate::config::at_least_one)
             .in_group(w, 2)
+            .define("max.retries", ConfigType::Int, Some("10"), Importance::Medium, "Retries of a write whose connection failed.")
+            .in_group("Retries", 1)
+            .define("retry.backoff.ms", ConfigType::Int, Some("3000"), Importance::Medium, "The wait before each retry.")
+            .in_group("Retries", 2)
             .define("delete.enabled", ConfigType::Boolean, Some("false"), Importance::Medium, "Whether a tombstone deletes its key's row; needs pk.mode=record_key.")
             .in_group(w, 3)
             .define("table.name.format", ConfigType::String, Some("${topic}"), Importance::Medium, "The destination table; ${topic} is the record's topic.")
@@ -363,33 +371,20 @@ impl SinkTask for JdbcSinkTask {
             }
         }
         for chunk in chunks(ops, config.batch_size) {
-            let config = config.clone();
-            let tables = self.tables.clone();
-            conn.run(move |client| {
-                let mut exists = Vec::with_capacity(chunk.len());
-                for op in &chunk {
-                    exists.push(ensure_table(client, &config, &tables, op)?);
-                }
-                let mut tx = client.transaction().map_err(pg_err)?;
-                let mut prepared: BTreeMap<String, postgres::Statement> = BTreeMap::new();
-                for (op, _) in chunk.iter().zip(&exists).filter(|(_, e)| **e) {
-                    let (sql, params) = statement(op, &config.insert_mode)?;
-                    if sql.is_empty() {
-                        continue;
+            let chunk = Arc::new(chunk);
+            let mut retries = 0;
+            // A lost connection is retried `max.retries` times, `retry.backoff.ms` apart (the
+            // transaction was rolled back; the next call reconnects), as Confluent's sink does.
+            loop {
+                match write(conn, config, &self.tables, chunk.clone()) {
+                    Err(Error::Retriable(e)) if retries < config.max_retries => {
+                        retries += 1;
+                        tracing::warn!(error = %e, retry = retries, of = config.max_retries, "JDBC sink write failed; retrying");
+                        std::thread::sleep(config.retry_backoff);
                     }
-                    let stmt = match prepared.get(&sql) {
-                        Some(s) => s.clone(),
-                        None => {
-                            let s = tx.prepare(&sql).map_err(pg_err)?;
-                            prepared.insert(sql.clone(), s.clone());
-                            s
-                        }
-                    };
-                    let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params.iter().map(|p| p as &(dyn postgres::types::ToSql + Sync)).collect();
-                    tx.execute(&stmt, &refs).map_err(|e| Error::Database(format!("{} (table \"{}\")", pg_err(e), op.table)))?;
+                    r => break r?,
                 }
-                tx.commit().map_err(pg_err)
-            })?;
+            }
         }
         Ok(())
     }
@@ -402,6 +397,40 @@ impl SinkTask for JdbcSinkTask {
     fn stop(&mut self) {
         self.conn.take();
     }
+}
+
+/// Writes `chunk` in one transaction.
+fn write(conn: &PgConn, config: &SinkConfig, tables: &Arc<Mutex<HashMap<String, TableColumns>>>, chunk: Arc<Vec<Op>>) -> Result<()> {
+    let config = config.clone();
+    let tables = tables.clone();
+    conn.run(move |client| {
+        let mut exists = Vec::with_capacity(chunk.len());
+        for op in chunk.iter() {
+            exists.push(ensure_table(client, &config, &tables, op)?);
+        }
+        let mut tx = client.transaction().map_err(pg_err)?;
+        let mut prepared: BTreeMap<String, postgres::Statement> = BTreeMap::new();
+        for (op, _) in chunk.iter().zip(&exists).filter(|(_, e)| **e) {
+            let (sql, params) = statement(op, &config.insert_mode)?;
+            if sql.is_empty() {
+                continue;
+            }
+            let stmt = match prepared.get(&sql) {
+                Some(s) => s.clone(),
+                None => {
+                    let s = tx.prepare(&sql).map_err(pg_err)?;
+                    prepared.insert(sql.clone(), s.clone());
+                    s
+                }
+            };
+            let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params.iter().map(|p| p as &(dyn postgres::types::ToSql + Sync)).collect();
+            tx.execute(&stmt, &refs).map_err(|e| match pg_err(e) {
+                Error::Database(m) => Error::Database(format!("{m} (table \"{}\")", op.table)),
+                other => other,
+            })?;
+        }
+        tx.commit().map_err(pg_err)
+    })
 }
 
 fn chunks(ops: Vec<Op>, size: usize) -> Vec<Vec<Op>> {

@@ -44,6 +44,10 @@ struct SourceConfig {
     delay_ms: i64,
     /// `timestamp.initial`: the first timestamp read (ms), -1 for now. Default: the epoch.
     initial_ms: Option<i64>,
+    /// `connection.attempts`: polls in a row that may fail on the connection. Default: 3.
+    attempts: u32,
+    /// `connection.backoff.ms`: the wait after such a failure. Default: 10000.
+    backoff: Duration,
 }
 
 impl SourceConfig {
@@ -65,6 +69,8 @@ impl SourceConfig {
             interval: Duration::from_millis(number(config, "poll.interval.ms", 5000u64)?),
             batch_max_rows: number(config, "batch.max.rows", 100usize)?.max(1),
             delay_ms: number(config, "timestamp.delay.interval.ms", 0i64)?,
+            attempts: number(config, "connection.attempts", 3u32)?.max(1),
+            backoff: Duration::from_millis(number(config, "connection.backoff.ms", 10_000u64)?),
             initial_ms: config.get("timestamp.initial").filter(|s| !s.trim().is_empty()).map(|_| number(config, "timestamp.initial", 0i64)).transpose()?,
             mode,
         };
@@ -150,6 +156,10 @@ impl SourceConnector for JdbcSourceConnector {
             .in_group("Connector", 3)
             .define("timestamp.delay.interval.ms", ConfigType::Long, Some("0"), Importance::High, "How long after its timestamp a row is read.")
             .in_group("Connector", 4)
+            .define("connection.attempts", ConfigType::Int, Some("3"), Importance::Low, "Polls in a row that may fail on the connection before the task fails.")
+            .in_group("Database", 5)
+            .define("connection.backoff.ms", ConfigType::Long, Some("10000"), Importance::Low, "The wait after a poll failed on the connection.")
+            .in_group("Database", 6)
             .define("timestamp.initial", ConfigType::Long, None, Importance::Low, "The first timestamp read (ms since the epoch; -1: now). Default: the epoch.")
             .optional()
             .in_group("Connector", 5)
@@ -192,6 +202,8 @@ pub struct JdbcSourceTask {
     config: Option<SourceConfig>,
     conn: Option<PgConn>,
     queriers: Vec<Querier>,
+    /// Polls in a row that failed on the connection.
+    failures: u32,
 }
 
 impl SourceTask for JdbcSourceTask {
@@ -242,7 +254,16 @@ impl SourceTask for JdbcSourceTask {
         };
         let q = self.queriers[i].clone();
         let c = config.clone();
-        let (records, after) = conn.run(move |client| query(client, &c, q))?;
+        let (records, after) = match conn.run(move |client| query(client, &c, q)) {
+            Err(Error::Retriable(e)) if self.failures + 1 < config.attempts => {
+                self.failures += 1;
+                tracing::warn!(error = %e, attempt = self.failures, of = config.attempts, "JDBC source query failed; retrying");
+                self.queriers[i].next_poll = Instant::now() + config.backoff;
+                return Ok(Vec::new());
+            }
+            r => r?,
+        };
+        self.failures = 0;
         let full = records.len() >= config.batch_max_rows && config.mode != "bulk" && config.mode != "timestamp";
         let q = &mut self.queriers[i];
         *q = after;
@@ -280,7 +301,10 @@ fn sql(c: &SourceConfig, q: &Querier) -> String {
 /// Runs one poll of `q`: its records, and `q` moved past them.
 fn query(client: &mut postgres::Client, c: &SourceConfig, mut q: Querier) -> Result<(Vec<SourceRecord>, Querier)> {
     let text = sql(c, &q);
-    let stmt = client.prepare(&text).map_err(|e| Error::Database(format!("{} (in: {text})", pg_err(e))))?;
+    let stmt = client.prepare(&text).map_err(|e| match pg_err(e) {
+        Error::Database(m) => Error::Database(format!("{m} (in: {text})")),
+        other => other,
+    })?;
     let columns = stmt.columns();
     // NOT NULL columns of tables give required fields, as Confluent's source.
     let mut fields = Vec::new();

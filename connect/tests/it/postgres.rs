@@ -109,6 +109,31 @@ fn sink_insert_mode_fails_on_duplicates_and_update_mode_only_updates() {
 }
 
 #[test]
+fn sink_retries_while_postgresql_restarts() {
+    let pg = PostgresServer::start();
+    let mut t = sink(&pg, &[("insert.mode", "upsert"), ("pk.mode", "record_value"), ("pk.fields", "id"), ("auto.create", "true"), ("retry.backoff.ms", "200"), ("max.retries", "50")]);
+    t.put(vec![order(0, 1, "apple", Some(1), None)]).unwrap();
+    pg.stop();
+    std::thread::scope(|s| {
+        let writer = s.spawn(|| t.put(vec![order(1, 2, "pear", Some(2), None)]));
+        std::thread::sleep(Duration::from_millis(600));
+        assert!(!writer.is_finished(), "the write waits for the server");
+        pg.resume();
+        writer.join().unwrap().unwrap();
+    });
+    assert_eq!(pg.psql("SELECT id, item FROM orders ORDER BY id"), "1|apple\n2|pear");
+
+    // Without retries left, the lost connection fails the put.
+    let mut once = sink(&pg, &[("pk.mode", "record_value"), ("pk.fields", "id"), ("max.retries", "0")]);
+    pg.stop();
+    let e = once.put(vec![order(2, 3, "fig", None, None)]).unwrap_err();
+    assert!(matches!(e, brook_connect::Error::Retriable(_)), "{e}");
+    pg.resume();
+    once.put(vec![order(3, 3, "fig", None, None)]).unwrap();
+    assert_eq!(pg.psql("SELECT count(*) FROM orders"), "3", "the next put reconnects");
+}
+
+#[test]
 fn sink_takes_schemaless_json_objects_and_kafka_coordinates_as_key() {
     let pg = PostgresServer::start();
     let mut t = sink(&pg, &[("insert.mode", "upsert"), ("pk.mode", "kafka"), ("auto.create", "true")]);
@@ -147,6 +172,7 @@ fn source(pg: &PostgresServer, offsets: &Offsets, pairs: &[(&str, &str)]) -> Jdb
     let mut c = config(pairs);
     c.insert("connection.url".into(), pg.jdbc_url());
     c.insert("poll.interval.ms".into(), "10".into());
+    c.insert("connection.backoff.ms".into(), "50".into());
     let mut t = JdbcSourceTask::default();
     t.start(&c, offsets).unwrap();
     t
@@ -209,6 +235,14 @@ fn source_incrementing_reads_new_rows_in_batches_and_resumes_after_a_restart() {
     assert_eq!(after.iter().map(|r| field(r, "name")).collect::<Vec<_>>(), [Value::String("six".into()), Value::String("seven".into())]);
     std::thread::sleep(Duration::from_millis(50));
     assert!(t.poll().unwrap().is_empty(), "nothing twice");
+
+    // A restart of the server: the failed poll is retried (connection.attempts), nothing lost.
+    pg.stop();
+    assert!(t.poll().unwrap().is_empty(), "a failed poll returns nothing and waits");
+    pg.resume();
+    pg.psql("INSERT INTO items (name) VALUES ('eight')");
+    let after = poll_n(&mut t, 1);
+    assert_eq!(field(&after[0], "name"), Value::String("eight".into()));
 }
 
 #[test]

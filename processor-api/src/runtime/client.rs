@@ -117,11 +117,13 @@ pub trait StreamsConsumer: Send {
     /// # Errors
     /// Client errors.
     fn subscribe(&mut self, topics: &[String], handler: Box<dyn RebalanceHandler>) -> Result<()>;
-    /// Records fetched, waiting up to `timeout`; rebalance callbacks run inside.
+    /// Appends the records fetched to `out`, waiting up to `timeout` for some; rebalance
+    /// callbacks run inside. The stream thread passes the same emptied vector every time, so
+    /// polling allocates no vector of records.
     ///
     /// # Errors
     /// Client errors.
-    fn poll(&mut self, timeout: Duration) -> Result<Vec<InputRecord>>;
+    fn poll(&mut self, timeout: Duration, out: &mut Vec<InputRecord>) -> Result<()>;
     /// Stops fetching from these partitions.
     fn pause(&mut self, partitions: &[TopicPartition]);
     /// Resumes fetching.

@@ -380,10 +380,10 @@ impl StreamsConsumer for KafkaConsumer {
         self.consumer.subscribe(&names).map_err(kerr)
     }
 
-    fn poll(&mut self, timeout: Duration) -> Result<Vec<InputRecord>> {
-        let mut out = Vec::new();
+    fn poll(&mut self, timeout: Duration, out: &mut Vec<InputRecord>) -> Result<()> {
         let mut wait = timeout;
-        while out.len() < self.max_poll_records {
+        let limit = out.len() + self.max_poll_records;
+        while out.len() < limit {
             match self.consumer.poll(wait) {
                 None => break,
                 Some(Ok(m)) => out.push(input_of(&m, &mut self.topics)),
@@ -396,7 +396,7 @@ impl StreamsConsumer for KafkaConsumer {
             }
             wait = Duration::ZERO;
         }
-        Ok(out)
+        Ok(())
     }
 
     fn pause(&mut self, partitions: &[TopicPartition]) {

@@ -14,7 +14,7 @@ use super::standby::Standbys;
 use super::state::ThreadState;
 use super::task_manager::{is_fenced, StandbyTimers, TaskManager, MAX_PROCESS_TIME, MAX_RECORDS_PER_ITERATION};
 use super::thread_context::{consumer_settings, producer_settings, ThreadContext};
-use crate::engine::{TaskEngine, TaskId, TopicPartition};
+use crate::engine::{InputRecord, TaskEngine, TaskId, TopicPartition};
 use crate::error::Result;
 use crate::processor::OffsetReset;
 
@@ -172,6 +172,8 @@ impl RebalanceHandler for Handler {
 pub(crate) struct Started {
     consumer: Box<dyn StreamsConsumer>,
     version: u64,
+    /// The vector every poll fills and the tasks drain (its capacity is kept).
+    records: Vec<InputRecord>,
 }
 
 /// How a loop iteration ([`step`]) polls and how much it processes.
@@ -276,7 +278,7 @@ pub(crate) fn start(shared: &Arc<ThreadShared>, pooled: Option<Arc<dyn Fn() + Se
         (None, Some(p)) => Some(Box::new(move || p())),
         (None, None) => None,
     };
-    Ok(Started { consumer, version })
+    Ok(Started { consumer, version, records: Vec::new() })
 }
 
 /// Ends a started thread: a final commit and clean close after `result` is `Ok`, a dirty close
@@ -342,7 +344,9 @@ pub(crate) fn step(shared: &Arc<ThreadShared>, started: &mut Started, pace: Pace
     resubscribe(shared, consumer, &mut started.version)?;
     let busy = shared.core.lock().as_ref().is_some_and(TaskManager::has_buffered);
     let timeout = if busy || pace.never_wait { Duration::ZERO } else { shared.ctx.config.poll };
-    let records = consumer.poll(timeout)?;
+    let records = &mut started.records;
+    records.clear();
+    consumer.poll(timeout, records)?;
     if shared.abandon.load(Ordering::SeqCst) {
         return Ok(Step::Stop);
     }

@@ -221,38 +221,27 @@ impl TaskManager {
         Ok(())
     }
 
-    pub(crate) fn add_records(&mut self, records: Vec<InputRecord>, consumer: &mut dyn StreamsConsumer) {
+    /// Hands the polled `records` to their tasks, leaving `records` empty (its capacity is
+    /// kept for the next poll).
+    pub(crate) fn add_records(&mut self, records: &mut Vec<InputRecord>, consumer: &mut dyn StreamsConsumer) {
         if records.is_empty() {
             return;
         }
-        // Consumers return each partition's records in runs: split them without a lookup per
-        // record, each run moved once into a vector of its exact size.
-        let mut lengths: Vec<usize> = Vec::new();
-        let mut start = 0;
-        for i in 1..=records.len() {
-            let boundary = i == records.len()
-                || records[i].partition != records[start].partition
-                || records[i].topic != records[start].topic;
-            if boundary {
-                lengths.push(i - start);
-                start = i;
-            }
-        }
-        let mut iter = records.into_iter();
-        let mut runs: Vec<(TopicPartition, Vec<InputRecord>)> = Vec::with_capacity(lengths.len());
-        for len in lengths {
-            let run: Vec<InputRecord> = iter.by_ref().take(len).collect();
-            let Some(first) = run.first() else { continue };
-            let tp = TopicPartition::new(&*first.topic, first.partition);
-            runs.push((tp, run));
-        }
+        // Consumers return each partition's records in runs: each run goes to its task as an
+        // iterator over the poll's vector (no lookup per record, no vector per run).
         let limit = self.ctx.config.buffered_records_per_partition.max(1);
         let mut pause = Vec::new();
-        for (tp, recs) in runs {
+        let mut iter = records.drain(..).peekable();
+        while let Some(first) = iter.peek() {
+            let (topic, partition) = (first.topic.clone(), first.partition);
+            let mut run = std::iter::from_fn(|| iter.next_if(|r| r.partition == partition && r.topic == topic));
+            let tp = TopicPartition::new(&*topic, partition);
             let task = self.ctx.topics.task_of(&tp).and_then(|id| self.tasks.get_mut(&id));
             match task {
                 Some(t) if t.initialized => {
-                    t.engine.add_records(&tp, recs);
+                    t.engine.add_record_run(&tp, &mut run);
+                    // Whatever the engine did not take (a partition it does not own) is dropped.
+                    run.for_each(drop);
                     if t.engine.buffered(&tp) >= limit && !self.paused.contains(&tp) {
                         pause.push(tp);
                     }
@@ -260,10 +249,12 @@ impl TaskManager {
                 _ => {
                     // Fetched for a partition whose task is not (or no longer) here; the
                     // consumer will fetch it again from the committed offset.
+                    run.for_each(drop);
                     tracing::debug!(partition = %tp, "records for a partition without a task");
                 }
             }
         }
+        drop(iter);
         if !pause.is_empty() {
             consumer.pause(&pause);
             self.paused.extend(pause);

@@ -139,17 +139,6 @@ impl NodeCx<'_> {
         dispatch(self.core, self.nodes, target, record)
     }
 
-    pub(crate) fn check_store_access(&self, store: &str) -> Result<()> {
-        if self.nodes[self.node].stores.iter().any(|s| s == store) {
-            Ok(())
-        } else {
-            Err(Error::Processing {
-                processor: self.nodes[self.node].name.to_string(),
-                message: format!("store \"{store}\" is not connected to this processor"),
-            })
-        }
-    }
-
     pub(crate) fn schedule(&mut self, interval: i64, ty: PunctuationType, f: PunctuateFn) -> Arc<AtomicBool> {
         let cancelled = Arc::new(AtomicBool::new(false));
         let next = match ty {

@@ -122,10 +122,10 @@ impl<K, V> StateSerdes<K, V> {
     /// # Errors
     /// The value serde's errors.
     pub fn raw_timestamped(&self, value: &V, timestamp: i64) -> Result<Bytes> {
-        let v = self.0.values.serialize_with(&self.value_ctx(), value)?;
-        let mut out = Vec::with_capacity(8 + v.len());
+        // One buffer: the timestamp, then the value written straight after it.
+        let mut out = Vec::with_capacity(32);
         out.extend_from_slice(&timestamp.to_be_bytes());
-        out.extend_from_slice(&v);
+        self.0.values.serialize_into(&self.value_ctx(), value, &mut out)?;
         Ok(Bytes::from(out))
     }
 

@@ -59,13 +59,14 @@ impl TimeWindows {
 
     /// The `(start, end)` of every window containing `ts` (Kafka's `windowsFor`).
     pub fn windows_for(&self, ts: i64) -> Vec<(i64, i64)> {
-        let mut start = ((ts - self.size + self.advance).max(0) / self.advance) * self.advance;
-        let mut out = Vec::new();
-        while start <= ts {
-            out.push((start, start + self.size));
-            start += self.advance;
-        }
-        out
+        self.windows_iter(ts).collect()
+    }
+
+    /// [`windows_for`](Self::windows_for) without a vector (the aggregations run it per record).
+    pub(crate) fn windows_iter(&self, ts: i64) -> impl Iterator<Item = (i64, i64)> {
+        let (size, advance) = (self.size, self.advance);
+        let first = ((ts - size + advance).max(0) / advance) * advance;
+        std::iter::successors(Some(first), move |s| Some(s + advance)).take_while(move |&s| s <= ts).map(move |s| (s, s + size))
     }
 }
 
@@ -292,8 +293,8 @@ fn win_step<K: Data, V: Data, VA: Data>(
     s.observed = s.observed.max(ts);
     let close = s.observed - s.windows.grace;
     let serdes = s.serdes.bind(ctx.application_id());
-    let kb = serdes.raw_key(&k)?;
-    let windows = s.windows.windows_for(ts);
+    let mut kb = serdes.raw_key(&k)?;
+    let mut windows = s.windows.windows_iter(ts).peekable();
     let forward = s.emit == EmitStrategy::OnWindowUpdate && !s.cached;
     let mut updates = Vec::new();
     {
@@ -301,7 +302,7 @@ fn win_step<K: Data, V: Data, VA: Data>(
         // `windowStore.fetch(key, start)`; a hash lookup when the window is cached); the
         // updates are forwarded after the store is written.
         let store = ctx.get_window_store(&s.serdes.store)?;
-        for (start, end) in windows {
+        while let Some((start, end)) = windows.next() {
             if end <= close {
                 s.metrics.drop_record();
                 continue;
@@ -314,7 +315,9 @@ fn win_step<K: Data, V: Data, VA: Data>(
             let new = (s.f)(&k, &v, old_value.clone());
             let new_ts = ts.max(old_ts);
             let vb = serdes.raw_timestamped(&new, new_ts)?;
-            store.put(kb.clone(), Some(vb), start)?;
+            // The last window takes the key itself: cloning a freshly serialized key allocates.
+            let key = if windows.peek().is_some() { kb.clone() } else { std::mem::take(&mut kb) };
+            store.put(key, Some(vb), start)?;
             if forward {
                 updates.push((Window::new(start, end), Change::new(Some(new), old_value), new_ts));
             }

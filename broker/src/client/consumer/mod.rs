@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use tokio::sync::{watch, Notify};
+use tokio::sync::Notify;
 
 mod commit;
 mod config;
@@ -26,6 +26,7 @@ pub use config::ConsumerConfig;
 
 use super::TopicPartition;
 use crate::broker::{Broker, OffsetSpec};
+use crate::changes::TopicChanges;
 use crate::error::{Error, ErrorCode, Result};
 use crate::record::{self, batch, Header};
 use membership::Membership;
@@ -92,28 +93,31 @@ pub struct Consumer {
     heartbeat: Option<tokio::task::JoinHandle<()>>,
     last_commit: Instant,
     wakeup: WakeupHandle,
-    changes: watch::Receiver<u64>,
+    /// Appends to the watched topics: what a blocking `poll` waits on.
+    changes: TopicChanges,
     closed: bool,
     /// Set by [`Consumer::set_nonblocking`].
     nonblocking: Option<NonBlocking>,
     /// The topics whose appends wake a nonblocking consumer: the subscription, or the
     /// topics of the assigned partitions.
-    watched: Arc<Mutex<Watched>>,
+    watched: Arc<Watched>,
 }
 
-/// What a nonblocking consumer's watcher compares on every broker data change.
+/// The topics a nonblocking consumer's watcher watches, and a signal when they change.
 #[derive(Debug, Default)]
 struct Watched {
-    topics: Vec<String>,
-    /// Bumped when `topics` changes.
-    version: u64,
+    /// The topics, and a version bumped when they change.
+    topics: Mutex<(Vec<String>, u64)>,
+    retarget: Notify,
 }
 
 impl Watched {
-    fn set(&mut self, topics: Vec<String>) {
-        if topics != self.topics {
-            self.topics = topics;
-            self.version += 1;
+    fn set(&self, topics: Vec<String>) {
+        let mut t = self.topics.lock();
+        if topics != t.0 {
+            *t = (topics, t.1 + 1);
+            drop(t);
+            self.retarget.notify_one();
         }
     }
 }
@@ -145,7 +149,7 @@ impl std::fmt::Debug for Consumer {
 impl Consumer {
     /// Creates a consumer over an embedded broker.
     pub fn new(broker: Broker, config: ConsumerConfig) -> Consumer {
-        let changes = broker.data_changes();
+        let changes = broker.watch_topics(std::iter::empty::<&str>());
         Consumer {
             broker,
             config,
@@ -179,32 +183,29 @@ impl Consumer {
     /// timeout then.
     ///
     /// Appends wake it only when they are to a topic it reads (its subscription, or the topics
-    /// of its assigned partitions): a change of the broker's data is checked against
-    /// [`Broker::topic_appends`] of those topics before `ready` is called.
+    /// of its assigned partitions): its watcher waits on those topics'
+    /// [`Broker::watch_topics`] signal.
     pub fn set_nonblocking(&mut self, handle: tokio::runtime::Handle, ready: Arc<dyn Fn() + Send + Sync>) {
-        let mut changes = self.broker.data_changes();
         let notify = self.wakeup.notify.clone();
         let wake = ready.clone();
         let (broker, watched) = (self.broker.clone(), self.watched.clone());
         let watcher = handle.spawn(async move {
-            // (topics version, their appends) when last looked at.
-            let mut seen: Option<(u64, u64)> = None;
+            let (topics, mut version) = watched.topics.lock().clone();
+            let mut changes = broker.watch_topics(topics);
             loop {
                 tokio::select! {
-                    r = changes.changed() => {
-                        if r.is_err() {
-                            return;
-                        }
-                        let now = {
-                            let w = watched.lock();
-                            (w.version, w.topics.iter().map(|t| broker.topic_appends(t)).sum::<u64>())
-                        };
-                        if seen.replace(now) == Some(now) {
-                            // Appends to topics this consumer does not read.
+                    () = changes.changed() => {}
+                    () = notify.notified() => {}
+                    () = watched.retarget.notified() => {
+                        let (topics, v) = watched.topics.lock().clone();
+                        if v == version {
                             continue;
                         }
+                        version = v;
+                        changes.set_topics(topics);
+                        // The new topics may have been appended to before the watch: let the
+                        // owner look once.
                     }
-                    _ = notify.notified() => {}
                 }
                 wake();
             }
@@ -223,7 +224,8 @@ impl Consumer {
             return Err(Error::InvalidConfig("subscribe needs group.id".into()));
         }
         self.subscription = Some(topics.iter().map(|t| t.to_string()).collect());
-        self.watched.lock().set(topics.iter().map(|t| t.to_string()).collect());
+        self.changes.set_topics(topics);
+        self.watched.set(topics.iter().map(|t| t.to_string()).collect());
         self.listener = listener;
         let mut m = self.member.lock();
         m.needs_rejoin = true;
@@ -240,7 +242,8 @@ impl Consumer {
         let mut topics: Vec<String> = partitions.iter().map(|tp| tp.topic.clone()).collect();
         topics.sort();
         topics.dedup();
-        self.watched.lock().set(topics);
+        self.changes.set_topics(&topics);
+        self.watched.set(topics);
     }
 
     /// The partitions currently assigned.
@@ -381,6 +384,23 @@ impl Consumer {
     /// none is lost when a poll is dropped (e.g. losing a `tokio::select!`); a group join
     /// interrupted by the drop starts over on the next call.
     pub async fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
+        let mut out = Vec::new();
+        self.poll_with(timeout, |r| out.push(r)).await?;
+        Ok(out)
+    }
+
+    /// [`poll`](Self::poll) handing each record to `f` instead of collecting them: a caller
+    /// that keeps its own buffer (the stream runtime's consumer) reuses it, so no fresh vector
+    /// of up to a whole fetch of records is allocated per poll. Returns how many records `f`
+    /// got.
+    ///
+    /// # Errors
+    /// As [`poll`](Self::poll).
+    ///
+    /// # Cancel safety
+    /// As [`poll`](Self::poll): records reach `f` only in the call's last step, which does not
+    /// await.
+    pub async fn poll_with(&mut self, timeout: Duration, mut f: impl FnMut(ConsumerRecord)) -> Result<usize> {
         let deadline = Instant::now() + timeout;
         loop {
             if self.wakeup.flag.swap(false, Ordering::SeqCst) {
@@ -392,21 +412,22 @@ impl Consumer {
             self.maybe_auto_commit();
             if self.buffer.is_empty() {
                 self.ensure_positions()?;
-                self.changes.borrow_and_update();
+                self.changes.mark_seen();
                 self.fetch()?;
             }
             if !self.buffer.is_empty() {
                 let n = self.buffer.len().min(self.config.max_poll_records);
-                return Ok(self.buffer.drain(..n).collect());
+                self.buffer.drain(..n).for_each(&mut f);
+                return Ok(n);
             }
             let now = Instant::now();
             if now >= deadline {
-                return Ok(Vec::new());
+                return Ok(0);
             }
             let wait = (deadline - now).min(self.config.heartbeat_interval).min(Duration::from_millis(500));
             let notify = self.wakeup.notify.clone();
             tokio::select! {
-                _ = self.changes.changed() => {}
+                () = self.changes.changed() => {}
                 _ = tokio::time::sleep(wait) => {}
                 _ = notify.notified() => {}
             }

@@ -1,4 +1,5 @@
-//! Fetch (1): long polling on the broker's data-change signal, read_committed with the aborted
+//! Fetch (1): long polling on the requested topics' append signals (an append to another topic
+//! does not wake the request), read_committed with the aborted
 //! transactions list, response and partition byte limits. Fetch sessions are refused the way
 //! Kafka does when it has no session slots: session id 0 and full responses every time.
 
@@ -27,16 +28,18 @@ pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req:
     }
     let wait = Duration::from_millis(req.max_wait_ms.max(0) as u64).min(MAX_WAIT);
     let deadline = Instant::now() + wait;
-    let mut changes = ctx.broker.data_changes();
-    changes.borrow_and_update();
+    // Watched before the first read: an append between the read and the wait is not missed.
+    let mut changes = ctx.broker.watch_topics(req.topics.iter().map(|t| t.topic.0.as_str()));
     loop {
+        #[cfg(test)]
+        ctx.fetch_reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (resp, bytes, stop) = ctx.disk_io(|| read(ctx, &req));
         if stop || bytes >= req.min_bytes.max(1) as usize || Instant::now() >= deadline {
             return resp;
         }
         tokio::select! {
-            r = changes.changed() => if r.is_err() { return resp },
-            _ = tokio::time::sleep_until(deadline) => return ctx.disk_io(|| read(ctx, &req)).0,
+            () = changes.changed() => {}
+            () = tokio::time::sleep_until(deadline) => return ctx.disk_io(|| read(ctx, &req)).0,
         }
     }
 }
@@ -282,6 +285,63 @@ mod tests {
             resp.responses.push(tr);
         }
         resp
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_fetch_waiting_on_one_topic_is_not_woken_by_appends_to_another() {
+        use std::sync::atomic::Ordering;
+        use std::sync::Arc;
+        use std::time::Duration;
+
+        use brook_common::test_support::wait_until_async;
+        use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+        use kafka_protocol::messages::{FetchRequest, RequestHeader};
+
+        use crate::record::{BatchBuilder, Compression};
+        use crate::server::api::Ctx;
+        use crate::server::session::ConnState;
+        use crate::server::ServerConfig;
+        use crate::{Broker, BrokerConfig};
+
+        let dir = tempfile::tempdir().unwrap();
+        let broker = Broker::open(BrokerConfig::new(dir.path())).await.unwrap();
+        broker.create_topic("a", 1, Default::default()).unwrap();
+        broker.create_topic("b", 1, Default::default()).unwrap();
+        let peer = "127.0.0.1:9092".parse().unwrap();
+        let ctx = Arc::new(Ctx::new(broker.clone(), ServerConfig::default(), peer).unwrap());
+        let mut req = FetchRequest::default();
+        req.max_wait_ms = 20_000;
+        req.min_bytes = 1;
+        req.max_bytes = 1 << 20;
+        let mut topic = FetchTopic::default();
+        topic.topic = TopicName(StrBytes::from_static_str("a"));
+        let mut partition = FetchPartition::default();
+        partition.partition_max_bytes = 1 << 20;
+        topic.partitions.push(partition);
+        req.topics.push(topic);
+        let waiting = {
+            let ctx = Arc::clone(&ctx);
+            tokio::spawn(async move { super::handle(&ctx, &mut ConnState::new(peer, false), &RequestHeader::default(), req).await })
+        };
+        let reads = || ctx.fetch_reads.load(Ordering::SeqCst);
+        wait_until_async("the fetch read once and waits", Duration::from_secs(10), || async { reads() == 1 }).await;
+        let batch = || {
+            let mut b = BatchBuilder::new(Compression::None);
+            b.push(0, Some(b"k"), Some(b"v"), &[]);
+            b.build().unwrap()
+        };
+        for _ in 0..20 {
+            broker.produce("b", 0, &mut batch()).unwrap();
+        }
+        // Room for a wrong wake-up to show (it would read "a" again).
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(reads(), 1, "appends to b woke the fetch waiting on a");
+        assert!(!waiting.is_finished());
+        broker.produce("a", 0, &mut batch()).unwrap();
+        let resp = tokio::time::timeout(Duration::from_secs(10), waiting).await.unwrap().unwrap();
+        assert!(resp.responses[0].partitions[0].records.as_ref().is_some_and(|r| !r.is_empty()));
+        assert_eq!(reads(), 2, "one wake-up, for the append to a");
+        broker.shutdown().await;
     }
 
     #[test]

@@ -118,6 +118,9 @@ pub(crate) struct Ctx {
     pub(crate) cluster_id: String,
     /// `queued.max.request.bytes`: what all request bodies in flight may hold.
     pub(crate) memory: super::memory::RequestMemory,
+    /// Passes of Fetch requests over their partitions (the first read and one per wake-up).
+    #[cfg(test)]
+    pub(crate) fetch_reads: std::sync::atomic::AtomicU64,
 }
 
 impl Ctx {
@@ -132,7 +135,17 @@ impl Ctx {
         };
         let cluster_id = cluster_id(&broker.config().log_dir)?;
         let memory = super::memory::RequestMemory::new(config.queued_max_request_bytes);
-        Ok(Ctx { node_id: broker.config().node_id, broker, config, host, port, cluster_id, memory })
+        Ok(Ctx {
+            node_id: broker.config().node_id,
+            broker,
+            config,
+            host,
+            port,
+            cluster_id,
+            memory,
+            #[cfg(test)]
+            fetch_reads: Default::default(),
+        })
     }
 
     /// Runs the file I/O of a Produce or Fetch (log appends with their fsyncs, segment reads)

@@ -240,29 +240,26 @@ impl StreamsConsumer for EmbeddedConsumer {
         Ok(())
     }
 
-    fn poll(&mut self, timeout: Duration) -> Result<Vec<InputRecord>> {
-        let records = match self.rt.block_on(self.consumer.poll(timeout)) {
-            // Woken to stop: the stream thread looks at its flags.
-            Err(brook_broker::Error::Wakeup) => Vec::new(),
-            r => r?,
-        };
+    fn poll(&mut self, timeout: Duration, out: &mut Vec<InputRecord>) -> Result<()> {
         // Polled records come in runs per partition: the topic is looked up once per run.
         let topics = &mut self.topics;
         let mut last: Option<Arc<str>> = None;
-        Ok(records
-            .into_iter()
-            .map(|r| {
-                let topic = match &last {
-                    Some(t) if **t == *r.topic => t.clone(),
-                    _ => {
-                        let t = shared_topic(topics, &r.topic);
-                        last = Some(t.clone());
-                        t
-                    }
-                };
-                input_record_of(r, topic)
-            })
-            .collect())
+        let each = |r: bc::ConsumerRecord| {
+            let topic = match &last {
+                Some(t) if **t == *r.topic => t.clone(),
+                _ => {
+                    let t = shared_topic(topics, &r.topic);
+                    last = Some(t.clone());
+                    t
+                }
+            };
+            out.push(input_record_of(r, topic));
+        };
+        match self.rt.block_on(self.consumer.poll_with(timeout, each)) {
+            // Woken to stop: the stream thread looks at its flags.
+            Err(brook_broker::Error::Wakeup) => Ok(()),
+            r => r.map(drop).map_err(Into::into),
+        }
     }
 
     fn pause(&mut self, partitions: &[TopicPartition]) {
