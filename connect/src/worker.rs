@@ -706,6 +706,7 @@ fn sink_loop(ctx: &mut TaskCtx, shared: &Arc<Mutex<SinkShared>>, consumer: &mut 
     let mut last_flush = Instant::now();
     consumer.subscribe(topics, Box::new(Revocations { shared: shared.clone(), id: ctx.id.clone() }))?;
     let mut dlq = DeadLetterQueue::open(ctx)?;
+    let mut polled = Vec::new();
     let mut paused = false;
     loop {
         let signal = ctx.signal();
@@ -719,11 +720,11 @@ fn sink_loop(ctx: &mut TaskCtx, shared: &Arc<Mutex<SinkShared>>, consumer: &mut 
         }
         paused = pause;
         ctx.set_state(if pause { State::Paused } else { State::Running });
-        let polled = consumer.poll(IDLE_POLL)?;
+        consumer.poll(IDLE_POLL, &mut polled)?;
         if !polled.is_empty() {
             let mut s = shared.lock();
             let mut batch = Vec::with_capacity(polled.len());
-            for r in polled {
+            for r in polled.drain(..) {
                 s.next.insert((r.topic.to_string(), r.partition), r.offset + 1);
                 ctx.record_topic(&r.topic);
                 let r = ConsumerRecord { topic: r.topic.to_string(), partition: r.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers };
