@@ -42,9 +42,10 @@ pub fn converter_by_class(class: &str) -> Result<Box<dyn Converter>> {
         "StringConverter" => Ok(Box::new(StringConverter)),
         "ByteArrayConverter" => Ok(Box::new(ByteArrayConverter)),
         "JsonConverter" => Ok(Box::new(JsonConverter { schemas_enable: true })),
+        "AvroConverter" => Ok(Box::<crate::converter_avro::AvroConverter>::default()),
         _ => Err(Error::Config(format!(
             "unknown converter class {class:?}: Brook has org.apache.kafka.connect.storage.StringConverter, \
-             org.apache.kafka.connect.converters.ByteArrayConverter and org.apache.kafka.connect.json.JsonConverter"
+             org.apache.kafka.connect.converters.ByteArrayConverter, org.apache.kafka.connect.json.JsonConverter and io.confluent.connect.avro.AvroConverter"
         ))),
     }
 }

@@ -23,6 +23,7 @@ pub mod clients;
 pub mod config;
 pub mod connector;
 pub mod converter;
+pub mod converter_avro;
 pub mod data;
 pub mod datagen;
 pub mod distributed;

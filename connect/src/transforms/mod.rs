@@ -184,13 +184,13 @@ pub(crate) fn invalid(key: &str, value: &str, why: &str) -> Error {
 }
 
 /// Logical type names (Kafka's `org.apache.kafka.connect.data.*`).
-pub(crate) mod logical {
+pub mod logical {
     /// `Timestamp`: int64 epoch milliseconds.
-    pub(crate) const TIMESTAMP: &str = "org.apache.kafka.connect.data.Timestamp";
+    pub const TIMESTAMP: &str = "org.apache.kafka.connect.data.Timestamp";
     /// `Date`: int32 days since the epoch.
-    pub(crate) const DATE: &str = "org.apache.kafka.connect.data.Date";
+    pub const DATE: &str = "org.apache.kafka.connect.data.Date";
     /// `Time`: int32 milliseconds since midnight.
-    pub(crate) const TIME: &str = "org.apache.kafka.connect.data.Time";
+    pub const TIME: &str = "org.apache.kafka.connect.data.Time";
 }
 
 /// `Timestamp.SCHEMA`, optional or not.

@@ -115,5 +115,5 @@ fn string_and_bytearray_converters() {
     assert_eq!(bytes, vec![0, 1, 255]);
     assert_eq!(b.to_connect_data("t", Some(&bytes)).unwrap(), d);
     assert!(b.from_connect_data("t", &SchemaAndValue { schema: Some(Schema::string()), value: Value::String("x".into()) }).is_err());
-    assert!(converter_by_class("io.confluent.connect.avro.AvroConverter").is_err());
+    assert!(converter_by_class("com.example.NoSuchConverter").is_err());
 }

@@ -3,6 +3,7 @@
 //! PostgreSQL connectors against a real PostgreSQL server.
 
 mod converters;
+mod avro;
 mod datagen;
 mod distributed;
 mod herder;

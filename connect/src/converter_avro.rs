@@ -1,0 +1,407 @@
+//! `io.confluent.connect.avro.AvroConverter`: Connect data as Confluent-framed Avro (magic byte,
+//! schema id, datum) through a Schema Registry (`schema.registry.url`), with Confluent's
+//! `AvroData` type mapping:
+//!
+//! | Connect | Avro |
+//! |---|---|
+//! | int8 / int16 | `int` with `"connect.type":"int8"` / `"int16"` |
+//! | int32, int64, float32, float64, boolean, string, bytes | `int`, `long`, `float`, `double`, `boolean`, `string`, `bytes` |
+//! | array | `array` |
+//! | map with string keys | `map` |
+//! | struct | `record` named after the schema (`io.confluent.connect.avro.ConnectDefault` without a name), its `connect.name` |
+//! | optional | `["null", T]`, a struct field with `"default": null` |
+//! | Timestamp / Date / Time | `long` `timestamp-millis` / `int` `date` / `int` `time-millis`, with `connect.name` and `connect.version` |
+//!
+//! Keys: `schema.registry.url`, `basic.auth.user.info`, `auto.register.schemas`,
+//! `use.latest.version`, `key.subject.name.strategy` / `value.subject.name.strategy`. The
+//! registry client is blocking (a schema is fetched or registered once, then cached). A registry
+//! out of reach is an [`Error::Retriable`] (`errors.retry.timeout` applies).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use brook_schema::apache_avro::types::Value as Avro;
+use brook_schema::avro::ParsedAvro;
+use brook_schema::{wire, CachedClient, HttpClient, HttpClientConfig, SchemaRegistryClient, SerdeConfig};
+use parking_lot::Mutex;
+use serde_json::{json, Map, Value as Json};
+
+use crate::converter::Converter;
+use crate::data::{Field, Schema, SchemaAndValue, SchemaType, Struct, Value};
+use crate::error::{Error, Result};
+use crate::transforms::logical;
+
+const CONNECT_NAME: &str = "connect.name";
+const CONNECT_VERSION: &str = "connect.version";
+const CONNECT_DOC: &str = "connect.doc";
+const CONNECT_TYPE: &str = "connect.type";
+const DEFAULT_NAMESPACE: &str = "io.confluent.connect.avro";
+const DEFAULT_NAME: &str = "ConnectDefault";
+
+/// A registry error as Connect's: transport failures are retriable.
+fn registry_error(e: brook_schema::Error) -> Error {
+    match e {
+        brook_schema::Error::Unreachable { .. } => Error::Retriable(e.to_string()),
+        other => Error::Data(other.to_string()),
+    }
+}
+
+/// `io.confluent.connect.avro.AvroConverter`.
+#[derive(Debug, Default)]
+pub struct AvroConverter {
+    client: Option<Arc<dyn SchemaRegistryClient>>,
+    serde: SerdeConfig,
+    /// Writer schemas by their Avro text: (id per subject, parsed).
+    writers: Mutex<HashMap<(String, String), (i32, Arc<ParsedAvro>)>>,
+    /// Schemas read, by id.
+    readers: Mutex<HashMap<i32, (Schema, Arc<ParsedAvro>)>>,
+}
+
+impl AvroConverter {
+    /// A converter over `client` (tests; `configure` makes an HTTP client from
+    /// `schema.registry.url` otherwise).
+    pub fn with_client(client: Arc<dyn SchemaRegistryClient>, is_key: bool) -> AvroConverter {
+        let serde = if is_key { SerdeConfig::key() } else { SerdeConfig::value() };
+        AvroConverter { client: Some(client), serde, ..AvroConverter::default() }
+    }
+
+    fn client(&self) -> Result<&Arc<dyn SchemaRegistryClient>> {
+        self.client.as_ref().ok_or_else(|| Error::Config("Missing required configuration \"schema.registry.url\" which has no default value.".into()))
+    }
+}
+
+impl Converter for AvroConverter {
+    fn configure(&mut self, config: &BTreeMap<String, String>, is_key: bool) -> Result<()> {
+        let props = || config.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        let base = if is_key { SerdeConfig::key() } else { SerdeConfig::value() };
+        self.serde = base.with_properties(props()).map_err(|e| Error::Config(e.to_string()))?;
+        if self.client.is_none() || config.contains_key("schema.registry.url") {
+            let http = HttpClientConfig::from_properties(props()).map_err(|_| {
+                Error::Config("Missing required configuration \"schema.registry.url\" which has no default value.".into())
+            })?;
+            let client = HttpClient::new(http).map_err(|e| Error::Config(e.to_string()))?;
+            self.client = Some(Arc::new(CachedClient::new(client)));
+        }
+        Ok(())
+    }
+
+    fn from_connect_data(&self, topic: &str, data: &SchemaAndValue) -> Result<Option<Vec<u8>>> {
+        if data.value == Value::Null {
+            return Ok(None);
+        }
+        let schema = data.schema.as_ref().ok_or_else(|| Error::Data("AvroConverter needs a schema: the record has none (schemaless data)".into()))?;
+        let text = avro_schema(schema).to_string();
+        let record_name = (schema.schema_type == SchemaType::Struct).then(|| record_name(schema));
+        let subject = self.serde.subject(topic, record_name.as_deref()).map_err(registry_error)?;
+        let key = (subject.clone(), text.clone());
+        let cached = self.writers.lock().get(&key).cloned();
+        let (id, parsed) = match cached {
+            Some(w) => w,
+            None => {
+                let parsed = Arc::new(ParsedAvro::parse(&text).map_err(|e| Error::Data(format!("Connect schema as Avro: {e}")))?);
+                let client = self.client()?;
+                let registered = brook_schema::Schema::avro(text.clone());
+                let id = if self.serde.use_latest_version {
+                    client.latest(&subject).map_err(registry_error)?.id
+                } else if self.serde.auto_register_schemas {
+                    client.register(&subject, &registered, self.serde.normalize_schemas).map_err(registry_error)?
+                } else {
+                    client.lookup(&subject, &registered).map_err(registry_error)?.id
+                };
+                self.writers.lock().insert(key, (id, parsed.clone()));
+                (id, parsed)
+            }
+        };
+        let datum = parsed.encode(avro_value(schema, &data.value)?).map_err(|e| Error::Data(format!("Failed to serialize Avro data from topic {topic} :{e}")))?;
+        let mut out = wire::header(id, datum.len());
+        out.extend_from_slice(&datum);
+        Ok(Some(out))
+    }
+
+    fn to_connect_data(&self, topic: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue> {
+        let Some(bytes) = bytes else { return Ok(SchemaAndValue::null()) };
+        let fail = |e: brook_schema::Error| Error::Data(format!("Failed to deserialize data for topic {topic} to Avro: {e}"));
+        let (id, payload) = wire::split(bytes).map_err(fail)?;
+        let cached = self.readers.lock().get(&id).cloned();
+        let (schema, parsed) = match cached {
+            Some(r) => r,
+            None => {
+                let registered = self.client()?.schema_by_id(id).map_err(registry_error)?;
+                let text: Json = serde_json::from_str(&registered.schema).map_err(|e| Error::Data(format!("schema {id} is not Avro JSON: {e}")))?;
+                let schema = connect_schema(&text, None)?;
+                let parsed = Arc::new(ParsedAvro::parse(&registered.schema).map_err(fail)?);
+                self.readers.lock().insert(id, (schema.clone(), parsed.clone()));
+                (schema, parsed)
+            }
+        };
+        let datum = parsed.decode(payload, None).map_err(fail)?;
+        Ok(SchemaAndValue { value: connect_value(&schema, datum)?, schema: Some(schema) })
+    }
+}
+
+fn record_name(s: &Schema) -> String {
+    s.name.clone().unwrap_or_else(|| format!("{DEFAULT_NAMESPACE}.{DEFAULT_NAME}"))
+}
+
+/// Confluent's `AvroData.fromConnectSchema`, as Avro schema JSON.
+pub fn avro_schema(s: &Schema) -> Json {
+    let base = non_optional_avro(s);
+    if s.optional {
+        json!(["null", base])
+    } else {
+        base
+    }
+}
+
+fn with_props(mut base: Map<String, Json>, s: &Schema) -> Json {
+    if let Some(v) = s.version {
+        base.insert(CONNECT_VERSION.into(), json!(v));
+    }
+    if let Some(d) = &s.doc {
+        base.insert(CONNECT_DOC.into(), json!(d));
+    }
+    if !s.parameters.is_empty() {
+        base.insert("connect.parameters".into(), json!(s.parameters));
+    }
+    if let Some(n) = &s.name {
+        base.insert(CONNECT_NAME.into(), json!(n));
+    }
+    Json::Object(base)
+}
+
+fn non_optional_avro(s: &Schema) -> Json {
+    let prim = |t: &str| {
+        let mut m = Map::new();
+        m.insert("type".into(), json!(t));
+        m
+    };
+    let (mut m, plain) = match s.schema_type {
+        SchemaType::Int8 | SchemaType::Int16 => {
+            let mut m = prim("int");
+            m.insert(CONNECT_TYPE.into(), json!(s.schema_type.name()));
+            (m, false)
+        }
+        SchemaType::Int32 => (prim("int"), true),
+        SchemaType::Int64 => (prim("long"), true),
+        SchemaType::Float32 => (prim("float"), true),
+        SchemaType::Float64 => (prim("double"), true),
+        SchemaType::Boolean => (prim("boolean"), true),
+        SchemaType::String => (prim("string"), true),
+        SchemaType::Bytes => (prim("bytes"), true),
+        SchemaType::Array => {
+            let mut m = prim("array");
+            m.insert("items".into(), s.value_schema.as_deref().map_or(json!("null"), avro_schema));
+            (m, false)
+        }
+        SchemaType::Map => {
+            let mut m = prim("map");
+            m.insert("values".into(), s.value_schema.as_deref().map_or(json!("null"), avro_schema));
+            (m, false)
+        }
+        SchemaType::Struct => {
+            let full = record_name(s);
+            let (ns, name) = full.rsplit_once('.').map_or((None, full.as_str()), |(ns, n)| (Some(ns), n));
+            let mut m = prim("record");
+            m.insert("name".into(), json!(name));
+            if let Some(ns) = ns {
+                m.insert("namespace".into(), json!(ns));
+            }
+            if let Some(d) = &s.doc {
+                m.insert("doc".into(), json!(d));
+            }
+            let fields: Vec<Json> = s
+                .fields
+                .iter()
+                .map(|f| {
+                    let mut fm = Map::new();
+                    fm.insert("name".into(), json!(f.name));
+                    fm.insert("type".into(), avro_schema(&f.schema));
+                    if f.schema.optional {
+                        fm.insert("default".into(), Json::Null);
+                    }
+                    Json::Object(fm)
+                })
+                .collect();
+            m.insert("fields".into(), Json::Array(fields));
+            (m, false)
+        }
+    };
+    match s.name.as_deref() {
+        Some(logical::TIMESTAMP) => {
+            m.insert("logicalType".into(), json!("timestamp-millis"));
+        }
+        Some(logical::DATE) => {
+            m.insert("logicalType".into(), json!("date"));
+        }
+        Some(logical::TIME) => {
+            m.insert("logicalType".into(), json!("time-millis"));
+        }
+        _ => {}
+    }
+    if plain && s.name.is_none() && s.version.is_none() && s.doc.is_none() && s.parameters.is_empty() {
+        return m.remove("type").unwrap_or(Json::Null);
+    }
+    with_props(m, s)
+}
+
+/// A Connect value as an Avro value of [`avro_schema`]`(s)` (unions are resolved by the
+/// encoder).
+fn avro_value(s: &Schema, v: &Value) -> Result<Avro> {
+    let bad = || Error::Data(format!("Invalid type for {}: {v}", s.schema_type.name().to_uppercase()));
+    Ok(match v {
+        Value::Null if s.optional => Avro::Null,
+        Value::Null => return Err(Error::Data("Conversion error: null value for field that is required and has no default value".into())),
+        Value::Boolean(b) => Avro::Boolean(*b),
+        Value::Int8(n) => Avro::Int(i32::from(*n)),
+        Value::Int16(n) => Avro::Int(i32::from(*n)),
+        Value::Int32(n) => match s.name.as_deref() {
+            Some(logical::DATE) => Avro::Date(*n),
+            Some(logical::TIME) => Avro::TimeMillis(*n),
+            _ => Avro::Int(*n),
+        },
+        Value::Int64(n) => match s.name.as_deref() {
+            Some(logical::TIMESTAMP) => Avro::TimestampMillis(*n),
+            _ => Avro::Long(*n),
+        },
+        Value::Float32(f) => Avro::Float(*f),
+        Value::Float64(f) => Avro::Double(*f),
+        Value::String(t) => Avro::String(t.clone()),
+        Value::Bytes(b) => Avro::Bytes(b.clone()),
+        Value::Array(items) => {
+            let is = s.value_schema.as_deref().ok_or_else(bad)?;
+            Avro::Array(items.iter().map(|i| avro_value(is, i)).collect::<Result<_>>()?)
+        }
+        Value::Map(entries) => {
+            let vs = s.value_schema.as_deref().ok_or_else(bad)?;
+            let mut m = HashMap::new();
+            for (k, v) in entries {
+                let Value::String(k) = k else { return Err(Error::Data("AvroConverter: map keys must be strings".into())) };
+                m.insert(k.clone(), avro_value(vs, v)?);
+            }
+            Avro::Map(m)
+        }
+        Value::Struct(st) => Avro::Record(s.fields.iter().zip(&st.values).map(|(f, v)| Ok((f.name.clone(), avro_value(&f.schema, v)?))).collect::<Result<_>>()?),
+    })
+}
+
+/// Confluent's `AvroData.toConnectSchema` from Avro schema JSON; `optional` when inside a
+/// `["null", T]` union.
+fn connect_schema(j: &Json, _parent: Option<&str>) -> Result<Schema> {
+    let bad = || Error::Data(format!("Avro schema Connect cannot represent: {j}"));
+    let (mut s, obj) = match j {
+        Json::String(t) => (primitive(t).ok_or_else(bad)?, None),
+        Json::Array(branches) => {
+            let non_null: Vec<&Json> = branches.iter().filter(|b| b.as_str() != Some("null")).collect();
+            match non_null.as_slice() {
+                [one] if branches.len() == 2 => return Ok(connect_schema(one, None)?.optional()),
+                _ => return Err(Error::Data(format!("Avro unions other than [\"null\", T] are not supported: {j}"))),
+            }
+        }
+        Json::Object(o) => {
+            let t = o.get("type").ok_or_else(bad)?;
+            let s = match t.as_str() {
+                Some("record") => {
+                    let name = o.get("name").and_then(Json::as_str).ok_or_else(bad)?;
+                    let full = match (name.contains('.'), o.get("namespace").and_then(Json::as_str)) {
+                        (false, Some(ns)) if !ns.is_empty() => format!("{ns}.{name}"),
+                        _ => name.to_owned(),
+                    };
+                    let mut st = Schema::of(SchemaType::Struct);
+                    if full != format!("{DEFAULT_NAMESPACE}.{DEFAULT_NAME}") {
+                        st.name = Some(full);
+                    }
+                    for f in o.get("fields").and_then(Json::as_array).ok_or_else(bad)? {
+                        let fname = f.get("name").and_then(Json::as_str).ok_or_else(bad)?;
+                        st.fields.push(Field { name: fname.to_owned(), schema: connect_schema(f.get("type").ok_or_else(bad)?, None)? });
+                    }
+                    st
+                }
+                Some("array") => Schema::array(connect_schema(o.get("items").ok_or_else(bad)?, None)?),
+                Some("map") => Schema::map(Schema::string(), connect_schema(o.get("values").ok_or_else(bad)?, None)?),
+                Some("enum") => Schema::string(),
+                Some("fixed") => Schema::of(SchemaType::Bytes),
+                Some(p) => match o.get(CONNECT_TYPE).and_then(Json::as_str) {
+                    Some("int8") => Schema::of(SchemaType::Int8),
+                    Some("int16") => Schema::of(SchemaType::Int16),
+                    _ => primitive(p).ok_or_else(bad)?,
+                },
+                None => connect_schema(t, None)?,
+            };
+            (s, Some(o))
+        }
+        _ => return Err(bad()),
+    };
+    if let Some(o) = obj {
+        match o.get("logicalType").and_then(Json::as_str) {
+            Some("timestamp-millis") => s = Schema { version: Some(1), ..Schema::of(SchemaType::Int64).named(logical::TIMESTAMP) },
+            Some("date") => s = Schema { version: Some(1), ..Schema::of(SchemaType::Int32).named(logical::DATE) },
+            Some("time-millis") => s = Schema { version: Some(1), ..Schema::of(SchemaType::Int32).named(logical::TIME) },
+            _ => {}
+        }
+        if let Some(n) = o.get(CONNECT_NAME).and_then(Json::as_str) {
+            s.name = Some(n.to_owned());
+        }
+        if let Some(v) = o.get(CONNECT_VERSION).and_then(Json::as_i64) {
+            s.version = i32::try_from(v).ok();
+        }
+        if let Some(d) = o.get(CONNECT_DOC).or_else(|| o.get("doc")).and_then(Json::as_str) {
+            s.doc = Some(d.to_owned());
+        }
+        if let Some(p) = o.get("connect.parameters").and_then(Json::as_object) {
+            s.parameters = p.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect();
+        }
+    }
+    Ok(s)
+}
+
+fn primitive(t: &str) -> Option<Schema> {
+    Some(Schema::of(match t {
+        "int" => SchemaType::Int32,
+        "long" => SchemaType::Int64,
+        "float" => SchemaType::Float32,
+        "double" => SchemaType::Float64,
+        "boolean" => SchemaType::Boolean,
+        "string" => SchemaType::String,
+        "bytes" => SchemaType::Bytes,
+        _ => return None,
+    }))
+}
+
+/// An Avro value as the Connect value of `s`.
+fn connect_value(s: &Schema, v: Avro) -> Result<Value> {
+    let bad = |v: &Avro| Error::Data(format!("Avro value {v:?} does not fit the Connect schema {}", crate::converter::schema_to_json(s)));
+    Ok(match v {
+        Avro::Null => Value::Null,
+        Avro::Union(_, inner) => connect_value(s, *inner)?,
+        Avro::Boolean(b) => Value::Boolean(b),
+        Avro::Int(n) | Avro::Date(n) | Avro::TimeMillis(n) => match s.schema_type {
+            SchemaType::Int8 => Value::Int8(i8::try_from(n).map_err(|_| Error::Data(format!("{n} out of range for int8")))?),
+            SchemaType::Int16 => Value::Int16(i16::try_from(n).map_err(|_| Error::Data(format!("{n} out of range for int16")))?),
+            _ => Value::Int32(n),
+        },
+        Avro::Long(n) | Avro::TimestampMillis(n) => Value::Int64(n),
+        Avro::Float(f) => Value::Float32(f),
+        Avro::Double(f) => Value::Float64(f),
+        Avro::String(t) | Avro::Enum(_, t) => Value::String(t),
+        Avro::Bytes(b) | Avro::Fixed(_, b) => Value::Bytes(b),
+        Avro::Array(items) => {
+            let is = s.value_schema.as_deref().ok_or_else(|| bad(&Avro::Null))?;
+            Value::Array(items.into_iter().map(|i| connect_value(is, i)).collect::<Result<_>>()?)
+        }
+        Avro::Map(m) => {
+            let vs = s.value_schema.as_deref().ok_or_else(|| bad(&Avro::Null))?;
+            let mut entries: Vec<_> = m.into_iter().map(|(k, v)| Ok((Value::String(k), connect_value(vs, v)?))).collect::<Result<_>>()?;
+            entries.sort_by(|a, b| a.0.to_string().cmp(&b.0.to_string()));
+            Value::Map(entries)
+        }
+        Avro::Record(fields) => {
+            let mut values = Vec::with_capacity(s.fields.len());
+            for f in &s.fields {
+                let v = fields.iter().find(|(n, _)| *n == f.name).map(|(_, v)| v.clone()).unwrap_or(Avro::Null);
+                values.push(connect_value(&f.schema, v)?);
+            }
+            Value::Struct(Struct { schema: s.clone(), values })
+        }
+        other => return Err(bad(&other)),
+    })
+}
