@@ -7,13 +7,24 @@
 //! NEXMARK_QUERY=q1,q2 ... # some queries only
 //! NEXMARK_SIDE=sql ...     # one side only (sql or dsl), e.g. under a profiler
 //! NEXMARK_SQL_PATH=row ... # stateless queries (q0-q2) on one SQL path only: row or arrow
+//! NEXMARK_DSL_STORES=rocksdb ... # the DSL's stateful queries on RocksDB with changelogs, as SQL
+//! NEXMARK_SIDE=setup-sql ... # only what a SQL run does besides the query (generate, produce
+//!                            # the JSON events, shut down): the baseline of an instruction count
+//! NEXMARK_SIDE=setup-dsl ... # the same with the DSL's CSV events
 //! ```
+//!
+//! Instruction counts (independent of the machine's load) come from running one side under
+//! `valgrind --tool=callgrind --separate-threads=yes`, summing every thread but the main one
+//! (which generates the events and waits in a polling loop), and subtracting the same sum of
+//! the matching `setup-*` run.
 //!
 //! - The DSL reads comma-separated values, the SQL engine the same events as JSON
 //!   (`VALUE_FORMAT='JSON'`, upper-case field names).
 //! - The SQL engine runs in live mode (one `KafkaStreams` per persistent query, as ksqlDB),
 //!   `commit.interval.ms=100` and the record cache at its default (10 MiB), as the DSL run; its
-//!   state stores are the DSL's default (RocksDB) where the DSL versions use in-memory stores.
+//!   state stores are the DSL's default (RocksDB with changelog topics) where the DSL versions
+//!   use in-memory stores without changelogs, unless `NEXMARK_DSL_STORES=rocksdb` gives them the
+//!   SQL side's stores (label `-dsl-rocksdb`): the fair comparison of q5a, q7 and q8.
 //! - The input is produced before the clock starts; the clock covers the `CREATE ... AS SELECT`
 //!   (planning, start-up, group join) and ends when the query's group has committed every
 //!   record of its source and repartition topics. CPU is the whole process.
@@ -104,9 +115,17 @@ fn main() {
     let side = std::env::var("NEXMARK_SIDE").ok();
     let (dsl_side, sql_side) = (side.as_deref() != Some("sql"), side.as_deref() != Some("dsl"));
     let (csv, json) = (generate(n, ValueFormat::Csv), generate(n, ValueFormat::Json));
+    if let Some(setup) = side.as_deref().and_then(|s| s.strip_prefix("setup-")) {
+        let cluster = Cluster::new(if setup == "dsl" { &csv } else { &json }, 1, &[]);
+        cluster.shutdown();
+        return;
+    }
     for q in SQL_QUERIES.iter().filter(|q| want(q.name)) {
         match QUERIES.iter().find(|(name, _)| *name == q.name) {
-            Some((_, dsl)) if dsl_side => run_runtime(&format!("{}-dsl", q.name), dsl(true), &csv, q.name, 1, 1),
+            Some((_, dsl)) if dsl_side => {
+                let stores = if support::rocksdb_stores() && !q.stateless { "-rocksdb" } else { "" };
+                run_runtime(&format!("{}-dsl{stores}", q.name), dsl(true), &csv, q.name, 1, 1)
+            }
             _ => {}
         }
         let path = std::env::var("NEXMARK_SQL_PATH").ok();

@@ -14,6 +14,7 @@ mod recovery;
 mod schema_registry;
 mod sql;
 mod sql_kafka;
+mod sql_kafka_pool;
 mod sql_rest;
 mod test_runner;
 mod tools;

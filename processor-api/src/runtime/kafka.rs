@@ -1,6 +1,14 @@
 //! The client seam over any Kafka-protocol cluster (Apache Kafka, Redpanda, `brook server`)
 //! through librdkafka: a `BaseConsumer` with a rebalance context, a transactional
 //! `BaseProducer`, and an `AdminClient`.
+//!
+//! Every librdkafka client runs threads of its own (a main thread and one per broker
+//! connection), so the seam makes few of them: clones of one [`Kafka`] share one admin client
+//! (instances built from clones, such as the SQL engine's queries, do not open three clients
+//! each for it), a restore consumer connects on its first read (stateless tasks never do), and
+//! a stream thread run by a [`StreamThreadPool`](super::StreamThreadPool) is woken by its
+//! consumer's queue turning non-empty (librdkafka's queue event callback) instead of holding an
+//! OS thread in `poll`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -20,7 +28,7 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 use super::client::{
     ClientSupplier, ConsumerSettings, GroupMetadata, InternalTopic, ProducerSettings, RebalanceHandler,
-    RestoreConsumer, StreamsAdmin, StreamsConsumer, StreamsProducer,
+    RestoreConsumer, StreamsAdmin, StreamsConsumer, StreamsProducer, Waker,
 };
 use self::context::{log_error, SeamContext};
 use crate::engine::{Header, InputRecord, OutputRecord, TopicPartition};
@@ -31,23 +39,38 @@ mod context;
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The client seam over a Kafka cluster reached at `bootstrap.servers`.
-#[derive(Debug, Clone)]
+///
+/// Clones share one admin client (made on first use), whatever instances they serve.
+#[derive(Clone)]
 pub struct Kafka {
     bootstrap_servers: String,
     /// Properties applied to every client (`security.protocol`, ...).
     common: BTreeMap<String, String>,
+    /// The admin client of this seam and its clones, once made.
+    admin: Arc<Mutex<Option<Arc<dyn StreamsAdmin>>>>,
+}
+
+impl fmt::Debug for Kafka {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Kafka")
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("common", &self.common)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Kafka {
     /// Clients for this cluster.
     pub fn new(bootstrap_servers: impl Into<String>) -> Kafka {
-        Kafka { bootstrap_servers: bootstrap_servers.into(), common: BTreeMap::new() }
+        Kafka { bootstrap_servers: bootstrap_servers.into(), common: BTreeMap::new(), admin: Arc::default() }
     }
 
-    /// Adds a librdkafka property applied to every client.
+    /// Adds a librdkafka property applied to every client. The seam gets an admin client of
+    /// its own (not shared with the clones made before).
     #[must_use]
     pub fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> Kafka {
         self.common.insert(key.into(), value.into());
+        self.admin = Arc::default();
         self
     }
 
@@ -138,8 +161,10 @@ fn input_of<M: Message>(m: &M, topics: &mut BTreeMap<String, Arc<str>>) -> Input
     }
 }
 
-impl ClientSupplier for Kafka {
-    fn admin(&self) -> Result<Arc<dyn StreamsAdmin>> {
+impl Kafka {
+    /// A new admin client: an `AdminClient` and two metadata consumers (read uncommitted and
+    /// committed end offsets).
+    fn new_admin(&self) -> Result<Arc<dyn StreamsAdmin>> {
         let admin: AdminClient<SeamContext> = self.base().create_with_context(SeamContext).map_err(kerr)?;
         let mut meta = self.base();
         meta.set("enable.auto.commit", "false").set("group.id", "brook-streams-metadata");
@@ -152,6 +177,18 @@ impl ClientSupplier for Kafka {
             .build()
             .map_err(|e| Error::Broker(brook_broker::Error::storage("starting the admin runtime", e)))?;
         Ok(Arc::new(KafkaAdmin { admin, uncommitted, committed, rt: Mutex::new(Some(rt)) }))
+    }
+}
+
+impl ClientSupplier for Kafka {
+    fn admin(&self) -> Result<Arc<dyn StreamsAdmin>> {
+        let mut shared = self.admin.lock();
+        if let Some(admin) = &*shared {
+            return Ok(admin.clone());
+        }
+        let admin = self.new_admin()?;
+        *shared = Some(admin.clone());
+        Ok(admin)
     }
 
     fn consumer(&self, s: &ConsumerSettings) -> Result<Box<dyn StreamsConsumer>> {
@@ -189,8 +226,9 @@ impl ClientSupplier for Kafka {
         c.set("group.id", format!("{}-restore", s.client_id))
             .set("enable.partition.eof", "true")
             .set("fetch.wait.max.ms", "10");
-        let consumer: BaseConsumer<SeamContext> = c.create_with_context(SeamContext).map_err(kerr)?;
-        Ok(Box::new(KafkaRestore { consumer, topics: BTreeMap::new() }))
+        // Checked now, connected on the first read.
+        c.create_native_config().map_err(kerr)?;
+        Ok(Box::new(KafkaRestore { config: c, consumer: None, topics: BTreeMap::new() }))
     }
 }
 
@@ -456,6 +494,14 @@ impl StreamsConsumer for KafkaConsumer {
         self.consumer.assignment().map(|t| tps_of(&t)).unwrap_or_default()
     }
 
+    fn set_cooperative(&mut self, ready: Waker) -> bool {
+        // The consumer queue carries fetched records and (the main queue is forwarded to it)
+        // rebalance events; librdkafka calls this from its own thread when the queue turns
+        // non-empty, and `ready` only schedules the unit.
+        self.consumer.set_nonempty_callback(move || ready());
+        true
+    }
+
     fn close(self: Box<Self>) {
         self.consumer.unsubscribe();
         // Serve the revocation callback (and leave the group) before dropping.
@@ -580,8 +626,11 @@ impl StreamsProducer for KafkaProducer {
     }
 }
 
+/// A restore consumer: its librdkafka client (and threads) is made by the first read, so
+/// stream threads whose tasks have no stores to restore never make one.
 struct KafkaRestore {
-    consumer: BaseConsumer<SeamContext>,
+    config: ClientConfig,
+    consumer: Option<BaseConsumer<SeamContext>>,
     topics: BTreeMap<String, Arc<str>>,
 }
 
@@ -601,12 +650,16 @@ impl RestoreConsumer for KafkaRestore {
     ) -> Result<i64> {
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(from)).map_err(kerr)?;
-        self.consumer.assign(&tpl).map_err(kerr)?;
+        let consumer = match &mut self.consumer {
+            Some(c) => c,
+            none => none.insert(self.config.create_with_context(SeamContext).map_err(kerr)?),
+        };
+        consumer.assign(&tpl).map_err(kerr)?;
         let mut batch = Vec::new();
         let mut pos = from;
         let deadline = std::time::Instant::now() + Duration::from_secs(600);
         while pos < to {
-            match self.consumer.poll(Duration::from_millis(200)) {
+            match consumer.poll(Duration::from_millis(200)) {
                 Some(Ok(m)) => {
                     pos = m.offset() + 1;
                     if m.offset() < to {
@@ -618,7 +671,7 @@ impl RestoreConsumer for KafkaRestore {
                     }
                 }
                 Some(Err(KafkaError::PartitionEOF(p))) if p == tp.partition => {
-                    if let Ok(positions) = self.consumer.position() {
+                    if let Ok(positions) = consumer.position() {
                         if let Some(Offset::Offset(o)) = positions.find_partition(&tp.topic, tp.partition).map(|e| e.offset()) {
                             pos = pos.max(o);
                         }
@@ -632,7 +685,7 @@ impl RestoreConsumer for KafkaRestore {
                 Some(Err(e)) => return Err(kerr(e)),
                 None => {
                     // Trailing transaction markers: the position moves past them.
-                    if let Ok(p) = self.consumer.position() {
+                    if let Ok(p) = consumer.position() {
                         if let Some(e) = p.find_partition(&tp.topic, tp.partition) {
                             if let Offset::Offset(o) = e.offset() {
                                 pos = pos.max(o);
@@ -648,7 +701,7 @@ impl RestoreConsumer for KafkaRestore {
         if !batch.is_empty() {
             sink(&batch)?;
         }
-        self.consumer.unassign().map_err(kerr)?;
+        consumer.unassign().map_err(kerr)?;
         Ok(pos)
     }
 }

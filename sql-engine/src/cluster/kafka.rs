@@ -2,7 +2,9 @@
 //! `AdminClient` for topics, an idempotent producer for appends (the partition is computed
 //! here, murmur2 as Kafka's default partitioner, so both seams place a key alike), a
 //! `read_committed` consumer assigned (never subscribed, never committing) for reads, and
-//! queries over the stream runtime's `Kafka` client seam.
+//! queries over the stream runtime's `Kafka` client seam: one seam whose clones share an admin
+//! client, persistent queries' stream threads on the engine's stream-thread pool (their
+//! consumers wake them), as over the embedded broker.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -40,6 +42,8 @@ pub struct KafkaCluster {
     /// Drives the admin and producer futures (their results come from librdkafka's threads);
     /// `None` once dropped.
     rt: Mutex<Option<tokio::runtime::Runtime>>,
+    /// The stream runtime's client seam of the queries (clones share its admin client).
+    seam: Kafka,
 }
 
 impl fmt::Debug for KafkaCluster {
@@ -77,7 +81,11 @@ impl KafkaCluster {
             .create()
             .map_err(kerr)?;
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        Ok(KafkaCluster { bootstrap_servers, common: properties, admin, producer, meta, rt: Mutex::new(Some(rt)) })
+        let mut seam = Kafka::new(bootstrap_servers.clone());
+        for (k, v) in &properties {
+            seam = seam.with(k.clone(), v.clone());
+        }
+        Ok(KafkaCluster { bootstrap_servers, common: properties, admin, producer, meta, rt: Mutex::new(Some(rt)), seam })
     }
 
     /// `bootstrap.servers`.
@@ -266,17 +274,12 @@ impl Cluster for KafkaCluster {
     /// librdkafka runs its own threads and cannot wake a pooled unit: pooled queries get OS
     /// stream threads here (on the pool's client runtime).
     fn streams(&self, factory: Arc<dyn TaskFactory>, config: StreamsConfig, threads: StreamThreads<'_>) -> Result<KafkaStreams> {
-        let runtime = match threads {
-            StreamThreads::Pool(pool) => Some(pool.runtime()),
-            StreamThreads::Own(rt) => rt,
-        };
-        let mut client = Kafka::new(self.bootstrap_servers.clone());
-        for (k, v) in &self.common {
-            client = client.with(k.clone(), v.clone());
-        }
-        match runtime {
-            Some(rt) => KafkaStreams::with_runtime(factory, config, client, rt.clone()),
-            None => KafkaStreams::new(factory, config, client),
+        // Clones of one seam: the queries share its admin client.
+        let client = self.seam.clone();
+        match threads {
+            StreamThreads::Pool(pool) => KafkaStreams::with_pool(factory, config, client, pool.clone()),
+            StreamThreads::Own(Some(rt)) => KafkaStreams::with_runtime(factory, config, client, rt.clone()),
+            StreamThreads::Own(None) => KafkaStreams::new(factory, config, client),
         }
         .map_err(streams_err)
     }

@@ -128,8 +128,7 @@ pub trait Cluster: Send + Sync + fmt::Debug {
 /// Where the stream threads of a query's [`KafkaStreams`] run.
 #[derive(Debug, Clone, Copy)]
 pub enum StreamThreads<'a> {
-    /// Units of the engine's stream-thread pool (persistent queries); a cluster whose clients
-    /// cannot wake a pooled unit may run OS threads on the pool's runtime instead.
+    /// Units of the engine's stream-thread pool (persistent queries), over either cluster.
     Pool(&'a StreamThreadPool),
     /// OS threads of the query's own, their clients on the shared runtime when there is one.
     Own(Option<&'a SharedRuntime>),

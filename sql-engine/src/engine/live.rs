@@ -6,7 +6,9 @@
 //! The queries of one engine share one client runtime ([`SharedRuntime`]), and the persistent
 //! queries' stream threads are units of one [`StreamThreadPool`] of `ksql.query.pool.threads`
 //! workers (default: twice the CPUs; `0`: each stream thread is an OS thread of its own), so
-//! hundreds of queries run on a bounded number of threads (docs/streams-runtime.md). Push
+//! hundreds of queries run on a bounded number of threads (docs/streams-runtime.md), over the
+//! embedded broker and over a Kafka cluster alike (there each query still has the librdkafka
+//! threads of its consumer and producer). Push
 //! queries keep OS threads of their own: a full row queue blocks their stream thread, which
 //! must not hold a pool worker.
 //!

@@ -20,7 +20,7 @@ pub(crate) fn lower_context(engine: &Engine, query_id: &str) -> LowerContext {
         query_id: query_id.to_owned(),
         log: engine.log.clone(),
         caching: engine.caching(),
-        vectorized: engine.property(crate::lower::VECTORIZED).is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        vectorized: engine.property(crate::lower::VECTORIZED).is_none_or(|v| v.eq_ignore_ascii_case("true")),
         offset_reset: engine.offset_reset(),
         registry: engine.config.schema_registry.clone(),
         null_values: false,
@@ -69,10 +69,12 @@ fn query_record(info: &QueryInfo, sink_partitions: Option<i32>) -> KsqlQueryPlan
     }
 }
 
-/// The topology text of a plan, as `EXPLAIN` prints it.
+/// The topology text of a plan, as `EXPLAIN` prints it: ksqlDB's steps, as the row path runs
+/// them (a query on the Arrow path runs its stateless steps fused in one processor).
 pub(crate) fn describe_topology(engine: &Engine, plan: &PhysicalPlan) -> Result<String> {
     let builder = StreamsBuilder::new();
-    lower_persistent(&plan.root, &builder, &lower_context(engine, &plan.query_id))?;
+    let cx = LowerContext { vectorized: false, ..lower_context(engine, &plan.query_id) };
+    lower_persistent(&plan.root, &builder, &cx)?;
     Ok(builder.build()?.describe().to_string())
 }
 

@@ -174,7 +174,7 @@ impl RowSerde for JsonRowSerde {
 pub(crate) fn flat_columns(columns: &[Column]) -> Option<Vec<FlatColumn>> {
     columns
         .iter()
-        .map(|c| json_flat::flat_type(&c.ty).then(|| FlatColumn { name: c.name.as_bytes().into(), ty: c.ty.clone() }))
+        .map(|c| json_flat::flat_type(&c.ty).then(|| FlatColumn::new(&c.name, c.ty.clone())))
         .collect()
 }
 

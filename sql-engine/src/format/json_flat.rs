@@ -15,6 +15,16 @@ use crate::value::{SqlType, Value};
 pub(crate) struct FlatColumn {
     pub(crate) name: Box<[u8]>,
     pub(crate) ty: SqlType,
+    /// The name is printable ASCII without lower-case letters, quotes or backslashes: a key
+    /// written exactly as the name can be matched in place, without scanning it first.
+    quick: bool,
+}
+
+impl FlatColumn {
+    pub(crate) fn new(name: &str, ty: SqlType) -> FlatColumn {
+        let quick = name.bytes().all(|b| (0x20..0x7f).contains(&b) && !b.is_ascii_lowercase() && b != b'"' && b != b'\\');
+        FlatColumn { name: name.as_bytes().into(), ty, quick }
+    }
 }
 
 /// Whether the fast path can read columns of type `t` (the others always take the full way).
@@ -104,6 +114,17 @@ impl<'a> Scan<'a> {
         Some(if plain { Scalar::Int(text) } else { Scalar::Num(text) })
     }
 
+    /// The key `"NAME"` of column `c` if it is next, moving past it; else nothing moves.
+    fn known_key(&mut self, c: &FlatColumn) -> bool {
+        let n = c.name.len();
+        let Some(rest) = self.s.get(self.pos..self.pos + n + 2) else { return false };
+        if c.quick && rest[0] == b'"' && rest[n + 1] == b'"' && rest[1..=n] == *c.name {
+            self.pos += n + 2;
+            return true;
+        }
+        false
+    }
+
     fn word(&mut self, w: &[u8], v: Scalar<'a>) -> Option<Scalar<'a>> {
         self.s[self.pos..].starts_with(w).then(|| {
             self.pos += w.len();
@@ -165,7 +186,7 @@ fn convert(s: &Scalar<'_>, ty: &SqlType) -> Option<Value> {
 /// when the record needs the full reader (then `out` holds nothing meaningful).
 pub(crate) fn read_flat(bytes: &[u8], columns: &[FlatColumn], out: &mut Vec<Value>) -> bool {
     out.clear();
-    out.resize(columns.len(), Value::Null);
+    out.extend(std::iter::repeat_with(|| Value::Null).take(columns.len()));
     read(bytes, columns, out).is_some()
 }
 
@@ -185,22 +206,32 @@ fn read(bytes: &[u8], columns: &[FlatColumn], out: &mut [Value]) -> Option<()> {
     if p.eat(b'}').is_some() {
         return Some(());
     }
+    // Records mostly give the columns in order: the key of the column after the last one read
+    // is tried in place first.
+    let mut next = 0;
     loop {
         p.ws();
-        let key = p.string()?;
-        if key.iter().any(u8::is_ascii_lowercase) {
-            return None;
-        }
+        let column = match columns.get(next) {
+            Some(c) if p.known_key(c) => Some(next),
+            _ => {
+                let key = p.string()?;
+                if key.iter().any(u8::is_ascii_lowercase) {
+                    return None;
+                }
+                columns.iter().position(|c| *c.name == *key)
+            }
+        };
         p.ws();
         p.eat(b':')?;
         p.ws();
         let v = p.scalar()?;
-        if let Some(i) = columns.iter().position(|c| *c.name == *key) {
+        if let Some(i) = column {
             if seen & (1 << i) != 0 {
                 return None;
             }
             seen |= 1 << i;
             out[i] = convert(&v, &columns[i].ty)?;
+            next = i + 1;
         }
         p.ws();
         match *p.s.get(p.pos)? {
@@ -219,7 +250,7 @@ mod tests {
     fn cols() -> Vec<FlatColumn> {
         [("A", SqlType::BigInt), ("B", SqlType::String), ("C", SqlType::Double), ("D", SqlType::Int)]
             .into_iter()
-            .map(|(n, ty)| FlatColumn { name: n.as_bytes().into(), ty })
+            .map(|(n, ty)| FlatColumn::new(n, ty))
             .collect()
     }
 
@@ -241,6 +272,18 @@ mod tests {
         );
         assert_eq!(read_str("{}"), Some(vec![Value::Null; 4]));
         assert_eq!(read_str(r#"{"C":null,"D":7}"#), Some(vec![Value::Null, Value::Null, Value::Null, Value::Int(7)]));
+    }
+
+    #[test]
+    fn keys_in_any_order_and_prefixes_of_names() {
+        assert_eq!(
+            read_str(r#"{"D":1,"C":2,"B":"b","A":3}"#),
+            Some(vec![Value::BigInt(3), Value::String("b".into()), Value::Double(2.0), Value::Int(1)])
+        );
+        // A key that starts like the next column's name is another field.
+        assert_eq!(read_str(r#"{"AB":1,"A":2}"#), Some(vec![Value::BigInt(2), Value::Null, Value::Null, Value::Null]));
+        assert_eq!(read_str(r#"{"A":1,"Bx":2}"#), None, "a key with lower-case letters takes the full way");
+        assert_eq!(read_str(r#"{"A":1,"A":2}"#), None, "a column given twice takes the full way");
     }
 
     #[test]

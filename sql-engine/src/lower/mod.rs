@@ -34,8 +34,8 @@ use crate::engine::processing_log::{ProcessingLog, QueryLogger};
 use crate::plan::physical::ExecutionStep;
 use crate::{Error, Result, Row};
 
-/// The property that runs stateless stream queries over Arrow batches ([`vector`]). Default:
-/// `false` (the row path).
+/// The property that runs stateless stream queries over Arrow batches ([`vector`]) where the
+/// query allows it. Default: `true`; `false` keeps every query on the row path.
 pub(crate) const VECTORIZED: &str = "ksql.brook.vectorized.enable";
 
 /// What lowering needs besides the plan.

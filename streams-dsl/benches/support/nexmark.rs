@@ -114,9 +114,25 @@ pub(crate) fn q2(_cached: bool) -> Topology {
     b.build().unwrap()
 }
 
+/// The stores of the stateful DSL queries: in memory without changelog topics, or with
+/// `NEXMARK_DSL_STORES=rocksdb` the DSL's default (RocksDB with changelog topics), which is
+/// what the SQL engine's queries use (`sql-engine/benches/nexmark_sql.rs` compares both).
+pub(crate) fn rocksdb_stores() -> bool {
+    std::env::var("NEXMARK_DSL_STORES").is_ok_and(|v| v == "rocksdb")
+}
+
+/// A store as [`rocksdb_stores`] says.
+fn materialized<K, V>() -> Materialized<K, V> {
+    if rocksdb_stores() {
+        Materialized::default()
+    } else {
+        Materialized::default().with_store_type(StoreType::InMemory).with_logging_disabled()
+    }
+}
+
 /// q5's first stage: bids per auction in 10 s windows advancing by 2 s.
 fn q5_counts(b: &StreamsBuilder, cached: bool) -> KTable<Windowed<String>, i64> {
-    let m = Materialized::default().with_store_type(StoreType::InMemory).with_logging_disabled();
+    let m = materialized();
     b.stream::<String, String>(&["bid"], Consumed::default())
         .select_key(|_, v| field(v, 0).to_owned())
         .group_by_key(Grouped::default())
@@ -138,7 +154,7 @@ pub(crate) fn q5a(cached: bool) -> Topology {
 /// a running max over the count updates is the window's max).
 pub(crate) fn q5(cached: bool) -> Topology {
     let b = StreamsBuilder::new();
-    let m = Materialized::default().with_store_type(StoreType::InMemory).with_logging_disabled();
+    let m = materialized();
     q5_counts(&b, cached)
         .to_stream()
         .map(|k, n| (k.map_or(0, |k| k.window.start), format!("{},{n}", k.map_or("", |k| k.key.as_str()))))
@@ -159,7 +175,7 @@ pub(crate) fn q7(_cached: bool) -> Topology {
         .map(|_, v| ("all".to_owned(), field(v, 2).parse::<i64>().unwrap_or(0)))
         .group_by_key(Grouped::default())
         .windowed_by(TimeWindows::of_size_with_no_grace(Duration::from_secs(10)))
-        .reduce(|a, b| (*a).max(*b), Materialized::default().with_store_type(StoreType::InMemory).with_logging_disabled())
+        .reduce(|a, b| (*a).max(*b), materialized())
         .to_stream()
         .to("q7", Produced::default().with_key_serde(Arc::new(TimeWindowedSerde::new(StringSerde, 10_000))));
     b.build().unwrap()
@@ -175,7 +191,7 @@ pub(crate) fn q8(_cached: bool) -> Topology {
             &sellers,
             |p, a| format!("{},{}", field(p, 1), field(a, 0)),
             JoinWindows::of_time_difference_without_grace(Duration::from_secs(10)),
-            StreamJoined::default().with_store_type(StoreType::InMemory).with_logging_disabled(),
+            if rocksdb_stores() { StreamJoined::default() } else { StreamJoined::default().with_store_type(StoreType::InMemory).with_logging_disabled() },
         )
         .to("q8", Produced::default());
     b.build().unwrap()
