@@ -6,6 +6,7 @@ mod util;
 
 mod connect;
 mod connect_sql;
+mod connect_distributed;
 mod datagen;
 mod embedding;
 mod messages;
