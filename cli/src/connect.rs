@@ -83,17 +83,31 @@ async fn standalone(a: StandaloneArgs) -> anyhow::Result<()> {
     let connectors = a.connectors.iter().map(|p| read_properties(p)).collect::<Result<Vec<_>, _>>()?;
     let bootstrap = wc.bootstrap_servers.clone().unwrap_or_else(|| "localhost:9092".into());
     let clients = Clients::kafka(&bootstrap, &client_props(&wc.props));
-    let worker = StandaloneWorker::with_clients(clients, wc, brook_connect::Plugins::default(), "localhost:8083")?;
+    let rest_listen = wc.rest_listen.clone();
+    let rest_listener = tokio::net::TcpListener::bind(&rest_listen)
+        .await
+        .with_context(|| format!("cannot listen on {rest_listen} for the REST API (listeners / rest.port)"))?;
+    let worker_id = wc.worker_id.clone();
+    let worker = StandaloneWorker::with_clients(clients, wc, brook_connect::Plugins::default(), &worker_id)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let herder: std::sync::Arc<dyn brook_connect::Herder> = worker.herder();
+    let mut rest_stop = stopped.clone();
+    let rest = tokio::spawn(brook_connect::rest::serve(rest_listener, herder, async move {
+        let _ = rest_stop.wait_for(|s| *s).await;
+    }));
     let mut work = tokio::spawn(worker.run(connectors, stopped));
-    tracing::info!(%bootstrap, "Kafka Connect standalone worker started");
+    tracing::info!(%bootstrap, rest = %rest_listen, "Kafka Connect standalone worker started");
     let result = tokio::select! {
         () = shutdown => {
             let _ = stop.send(true);
             (&mut work).await.context("the worker stopped")?
         }
-        r = &mut work => r.context("the worker stopped")?,
+        r = &mut work => {
+            let _ = stop.send(true);
+            r.context("the worker stopped")?
+        }
     };
+    rest.await.context("the REST API stopped")?.context("the REST API")?;
     Ok(result?)
 }
 

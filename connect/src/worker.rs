@@ -279,28 +279,14 @@ impl Worker {
         let conv = converters(&self.props, connector_config)?;
         let sink = matches!(connector, Connector::Sink(_));
         let errors = ErrorHandler::new(ErrorsConfig::from_config(connector_config, sink)?, id.connector.clone(), id.task);
-        // The error handler's retries wait on tokio's timer: each task thread drives them
-        // on a small runtime of its own (no client call runs on it).
-        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().map_err(|e| Error::io("starting a task's runtime", e))?;
-        let ctx = TaskCtx {
-            id: id.clone(),
-            clients: self.clients.clone(),
-            conv,
-            transforms: TransformationChain::from_config(connector_config)?,
-            errors,
-            rt,
-            flush_every: self.flush_every,
-            signals,
-            status,
-            topics: self.topics.clone(),
-        };
-        let thread = std::thread::Builder::new().name(format!("connect-{}-{}", id.connector, id.task));
-        let spawned = match connector {
+        let transforms = TransformationChain::from_config(connector_config)?;
+        // The task starts before its runtime is built: a runtime must not be dropped (a task
+        // that does not start) on the async thread a herder may call from.
+        let started = match connector {
             Connector::Source(c) => {
                 let mut task = c.task();
                 task.start(task_config, &ConnectorOffsetReader { store: self.offsets.as_ref(), connector: &id.connector })?;
-                let offsets = self.offsets.clone();
-                thread.spawn(move || run_source(ctx, task, offsets))
+                Started::Source(task)
             }
             Connector::Sink(c) => {
                 let topics: Vec<String> = task_config.get("topics").map(|t| t.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default();
@@ -309,11 +295,40 @@ impl Worker {
                 }
                 let mut task = c.task();
                 task.start(task_config)?;
-                thread.spawn(move || run_sink(ctx, task, topics))
+                Started::Sink(task, topics)
             }
+        };
+        // The error handler's retries wait on tokio's timer: each task thread drives them
+        // on a small runtime of its own (no client call runs on it).
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().map_err(|e| Error::io("starting a task's runtime", e))?;
+        let ctx = TaskCtx {
+            id: id.clone(),
+            clients: self.clients.clone(),
+            conv,
+            transforms,
+            errors,
+            rt,
+            flush_every: self.flush_every,
+            signals,
+            status,
+            topics: self.topics.clone(),
+        };
+        let thread = std::thread::Builder::new().name(format!("connect-{}-{}", id.connector, id.task));
+        let spawned = match started {
+            Started::Source(task) => {
+                let offsets = self.offsets.clone();
+                thread.spawn(move || run_source(ctx, task, offsets))
+            }
+            Started::Sink(task, topics) => thread.spawn(move || run_sink(ctx, task, topics)),
         };
         spawned.map_err(|e| Error::Config(format!("starting the thread of task {}-{}: {e}", id.connector, id.task)))
     }
+}
+
+/// A task that started, not yet running on its thread.
+enum Started {
+    Source(Box<dyn SourceTask>),
+    Sink(Box<dyn SinkTask>, Vec<String>),
 }
 
 /// An error as a status trace: the message and its causes, one per line.

@@ -14,7 +14,7 @@ pub(crate) fn free_port() -> u16 {
 /// `brook server` (broker only) on `data`, once it accepts connections at `addr`.
 pub(crate) fn spawn_server(data: &Path, addr: &str) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_brook"))
-        .args(["server", "--no-ksql", "--no-schema-registry", "--listen", addr, "--data-dir"])
+        .args(["server", "--no-ksql", "--no-schema-registry", "--no-connect", "--listen", addr, "--data-dir"])
         .arg(data)
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
@@ -57,7 +57,8 @@ fn connect_standalone_runs_against_a_brook_server_and_resumes_from_its_offsets()
         d.join("worker.properties"),
         format!(
             "bootstrap.servers={addr}\nkey.converter=org.apache.kafka.connect.storage.StringConverter\n\
-             value.converter=org.apache.kafka.connect.storage.StringConverter\noffset.storage.file.filename={}\noffset.flush.interval.ms=100\n",
+             value.converter=org.apache.kafka.connect.storage.StringConverter\noffset.storage.file.filename={}\noffset.flush.interval.ms=100\n\
+             listeners=http://127.0.0.1:0\n",
             d.join("connect.offsets").display()
         ),
     )
@@ -236,7 +237,7 @@ fn postgres_to_sql_to_postgres_survives_a_sigkill_of_the_worker() {
         format!(
             "bootstrap.servers={addr}\nkey.converter=org.apache.kafka.connect.converters.ByteArrayConverter\n\
              value.converter=org.apache.kafka.connect.json.JsonConverter\nvalue.converter.schemas.enable=false\n\
-             offset.storage.file.filename={}\noffset.flush.interval.ms=1000\n",
+             offset.storage.file.filename={}\noffset.flush.interval.ms=1000\nlisteners=http://127.0.0.1:0\n",
             d.join("connect.offsets").display()
         ),
     )
