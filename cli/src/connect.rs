@@ -1,8 +1,9 @@
 //! `brook connect standalone`: Kafka's `connect-standalone.sh WORKER.properties
-//! CONNECTOR.properties...` over an embedded broker in this process (data in `--data-dir`),
-//! which also serves the Kafka protocol at the first `bootstrap.servers` address so the other
-//! tools (`brook console-consumer`, kcat, Kafka's clients) reach the connectors' topics.
-//! Connecting to an external cluster is not supported yet (docs/connect.md).
+//! CONNECTOR.properties...` against the Kafka-protocol cluster at `bootstrap.servers` (a
+//! `brook server`, Kafka, Redpanda), or with `--embedded` over an embedded broker in this
+//! process (data in `--data-dir`), which then serves the Kafka protocol at the first
+//! `bootstrap.servers` address so the other tools (`brook console-consumer`, kcat, Kafka's
+//! clients) reach the connectors' topics.
 
 use std::path::PathBuf;
 
@@ -10,6 +11,7 @@ use anyhow::Context;
 use brook_broker::server::{serve, ServerConfig};
 use brook_broker::{Broker, BrokerConfig};
 use brook_connect::standalone::{read_properties, StandaloneWorker, WorkerConfig};
+use brook_connect::{Clients, DistributedConfig, DistributedHerder};
 use clap::{Args, Subcommand};
 
 /// Flags of `brook connect`.
@@ -20,11 +22,21 @@ pub struct ConnectArgs {
     pub mode: ConnectMode,
 }
 
-/// Kafka Connect's modes (only standalone so far).
+/// Kafka Connect's modes.
 #[derive(Debug, Subcommand)]
 pub enum ConnectMode {
     /// One worker process, offsets in a file (connect-standalone.sh).
     Standalone(StandaloneArgs),
+    /// A worker of a group sharing connectors through the cluster (connect-distributed.sh).
+    Distributed(DistributedArgs),
+}
+
+/// Flags of `brook connect distributed`.
+#[derive(Debug, Args)]
+pub struct DistributedArgs {
+    /// The worker's `connect-distributed.properties` (`bootstrap.servers`, `group.id`, the
+    /// three storage topics, converters, `listeners`).
+    pub worker: PathBuf,
 }
 
 /// Flags of `brook connect standalone`.
@@ -35,13 +47,57 @@ pub struct StandaloneArgs {
     /// One `.properties` file per connector (`name`, `connector.class`, `tasks.max`, ...).
     #[arg(required = true)]
     pub connectors: Vec<PathBuf>,
-    /// The embedded broker's data directory. Default: ./data.
+    /// Run an embedded broker in this process, listening at the first `bootstrap.servers`
+    /// address, instead of connecting to the cluster there.
+    #[arg(long)]
+    pub embedded: bool,
+    /// The embedded broker's data directory (with --embedded). Default: ./data.
     #[arg(long = "data-dir", value_name = "DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 }
 
 pub(crate) async fn run(args: ConnectArgs) -> anyhow::Result<()> {
-    let ConnectMode::Standalone(a) = args.mode;
+    match args.mode {
+        ConnectMode::Standalone(a) if a.embedded => standalone_embedded(a).await,
+        ConnectMode::Standalone(a) => standalone(a).await,
+        ConnectMode::Distributed(a) => distributed(a).await,
+    }
+}
+
+/// The client properties of a worker file passed on to every client (librdkafka takes the
+/// same names for these).
+fn client_props(props: &brook_connect::Config) -> brook_connect::Config {
+    props
+        .iter()
+        .filter(|(k, _)| k.starts_with("security.") || k.starts_with("sasl.") || k.starts_with("ssl."))
+        .filter(|(k, _)| k.as_str() != "sasl.jaas.config")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// The standalone worker against the cluster at `bootstrap.servers`.
+async fn standalone(a: StandaloneArgs) -> anyhow::Result<()> {
+    let shutdown = crate::server::shutdown_signal();
+    let wc = WorkerConfig::from_props(read_properties(&a.worker)?).with_context(|| a.worker.display().to_string())?;
+    let connectors = a.connectors.iter().map(|p| read_properties(p)).collect::<Result<Vec<_>, _>>()?;
+    let bootstrap = wc.bootstrap_servers.clone().unwrap_or_else(|| "localhost:9092".into());
+    let clients = Clients::kafka(&bootstrap, &client_props(&wc.props));
+    let worker = StandaloneWorker::with_clients(clients, wc, brook_connect::Plugins::default(), "localhost:8083")?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut work = tokio::spawn(worker.run(connectors, stopped));
+    tracing::info!(%bootstrap, "Kafka Connect standalone worker started");
+    let result = tokio::select! {
+        () = shutdown => {
+            let _ = stop.send(true);
+            (&mut work).await.context("the worker stopped")?
+        }
+        r = &mut work => r.context("the worker stopped")?,
+    };
+    Ok(result?)
+}
+
+/// The standalone worker over an embedded broker serving `bootstrap.servers`.
+async fn standalone_embedded(a: StandaloneArgs) -> anyhow::Result<()> {
     let shutdown = crate::server::shutdown_signal();
     let wc = WorkerConfig::from_props(read_properties(&a.worker)?).with_context(|| a.worker.display().to_string())?;
     let connectors = a.connectors.iter().map(|p| read_properties(p)).collect::<Result<Vec<_>, _>>()?;
@@ -54,7 +110,7 @@ pub(crate) async fn run(args: ConnectArgs) -> anyhow::Result<()> {
     crate::server::check_data_dir(&a.data_dir)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .with_context(|| format!("cannot listen on {addr} (bootstrap.servers): connecting to an external cluster is not supported yet; pick a free address"))?;
+        .with_context(|| format!("cannot listen on {addr} (bootstrap.servers): with --embedded the worker serves its own broker there; without it, it connects to the cluster there"))?;
     let mut bc = BrokerConfig::default();
     bc.log_dir = a.data_dir.clone();
     let broker = Broker::open(bc).await.with_context(|| format!("cannot open the broker's data directory {}", a.data_dir.display()))?;
@@ -81,4 +137,19 @@ pub(crate) async fn run(args: ConnectArgs) -> anyhow::Result<()> {
     server.await.context("the broker listener stopped")??;
     broker.shutdown().await;
     Ok(result?)
+}
+
+
+/// A distributed worker against the cluster at `bootstrap.servers`, until Ctrl-C or SIGTERM
+/// (then its tasks stop, offsets flushed and committed, and it leaves the group).
+async fn distributed(a: DistributedArgs) -> anyhow::Result<()> {
+    let shutdown = crate::server::shutdown_signal();
+    let cfg = DistributedConfig::from_props(read_properties(&a.worker)?).with_context(|| a.worker.display().to_string())?;
+    let clients = Clients::kafka(&cfg.bootstrap_servers, &client_props(&cfg.props));
+    let (group, worker_id) = (cfg.group_id.clone(), cfg.rest_addr.clone());
+    let herder = tokio::task::spawn_blocking(move || DistributedHerder::start(clients, cfg, brook_connect::Plugins::default())).await??;
+    tracing::info!(%group, %worker_id, "Kafka Connect distributed worker started");
+    shutdown.await;
+    tokio::task::spawn_blocking(move || herder.stop()).await?;
+    Ok(())
 }

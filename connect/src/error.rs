@@ -49,6 +49,9 @@ pub enum Error {
     /// The broker refused a produce, fetch or commit.
     #[error(transparent)]
     Broker(#[from] brook_broker::Error),
+    /// A client of the worker's seam (embedded or Kafka) failed.
+    #[error(transparent)]
+    Client(#[from] brook_processor_api::Error),
 }
 
 impl Error {
@@ -58,7 +61,7 @@ impl Error {
             Error::NotFound(_) | Error::UnknownPlugin(_) => 404,
             Error::AlreadyExists(_) | Error::Conflict(_) => 409,
             Error::BadRequest(_) | Error::Config(_) => 400,
-            Error::Data(_) | Error::Io { .. } | Error::Database(_) | Error::Broker(_) | Error::Retriable(_) | Error::ToleranceExceeded(_) => 500,
+            Error::Data(_) | Error::Io { .. } | Error::Database(_) | Error::Broker(_) | Error::Client(_) | Error::Retriable(_) | Error::ToleranceExceeded(_) => 500,
         }
     }
 

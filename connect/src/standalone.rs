@@ -14,6 +14,7 @@ use brook_broker::Broker;
 use serde_json::{json, Value as Json};
 use tokio::sync::watch;
 
+use crate::clients::Clients;
 use crate::connector::{Config, Connector};
 use crate::error::{Error, Result};
 use crate::herder::{
@@ -438,7 +439,7 @@ impl Herder for StandaloneHerder {
         Box::pin(async move {
             let kind = self.connectors.lock().await.get(name).map(|e| e.kind).ok_or_else(|| not_found(name))?;
             let offsets = match kind {
-                ConnectorType::Sink => Admin::new(self.worker.broker().clone())
+                ConnectorType::Sink => Admin::new(self.worker.broker()?.clone())
                     .list_group_offsets(&sink_group(name))
                     .unwrap_or_default()
                     .into_iter()
@@ -485,7 +486,7 @@ impl Herder for StandaloneHerder {
                         },
                     }
                 }
-                let admin = Admin::new(self.worker.broker().clone());
+                let admin = Admin::new(self.worker.broker()?.clone());
                 if !set.is_empty() {
                     admin.alter_group_offsets(&sink_group(name), &set)?;
                 }
@@ -511,7 +512,7 @@ impl Herder for StandaloneHerder {
             let e = connectors.get(name).ok_or_else(|| not_found(name))?;
             Self::check_stopped(e, name)?;
             if e.kind == ConnectorType::Sink {
-                let admin = Admin::new(self.worker.broker().clone());
+                let admin = Admin::new(self.worker.broker()?.clone());
                 let group = sink_group(name);
                 if admin.list_groups().iter().any(|(g, _)| *g == group) {
                     if let Some(Err(err)) = admin.delete_groups(&[group.as_str()]).into_iter().next() {
@@ -593,8 +594,16 @@ impl StandaloneWorker {
     /// # Errors
     /// An unreadable offsets file.
     pub fn with_worker_id(broker: Broker, config: WorkerConfig, plugins: Plugins, worker_id: &str) -> Result<StandaloneWorker> {
+        StandaloneWorker::with_clients(Clients::embedded(broker), config, plugins, worker_id)
+    }
+
+    /// A worker over `clients` (the embedded broker or a Kafka-protocol cluster).
+    ///
+    /// # Errors
+    /// An unreadable offsets file.
+    pub fn with_clients(clients: Clients, config: WorkerConfig, plugins: Plugins, worker_id: &str) -> Result<StandaloneWorker> {
         let offsets: Arc<dyn OffsetStore> = Arc::new(FileOffsetStore::open(&config.offset_file)?);
-        let worker = Worker::new(broker, config.props, config.offset_flush_interval, plugins, offsets, worker_id);
+        let worker = Worker::with_clients(clients, config.props, config.offset_flush_interval, plugins, offsets, worker_id);
         Ok(StandaloneWorker { herder: Arc::new(StandaloneHerder::new(worker, "brook")) })
     }
 

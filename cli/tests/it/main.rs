@@ -5,6 +5,7 @@
 mod util;
 
 mod connect;
+mod connect_distributed;
 mod datagen;
 mod embedding;
 mod messages;

@@ -5,6 +5,7 @@
 mod converters;
 mod avro;
 mod datagen;
+mod distributed;
 mod herder;
 mod postgres;
 mod standalone;
