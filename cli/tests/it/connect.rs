@@ -189,6 +189,7 @@ impl Worker {
             .env("RUST_LOG", "warn,brook_connect=info")
             .args(["connect", "standalone"])
             .args(["worker.properties", "pg-source.properties", "pg-sink.properties"].map(|f| dir.join(f)))
+            .arg("--embedded")
             .arg("--data-dir")
             .arg(dir.join("data"))
             .stdout(Stdio::null())
