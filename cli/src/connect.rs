@@ -1,8 +1,10 @@
 //! `brook connect standalone`: Kafka's `connect-standalone.sh WORKER.properties
-//! CONNECTOR.properties...` over an embedded broker in this process (data in `--data-dir`),
-//! which also serves the Kafka protocol at the first `bootstrap.servers` address so the other
-//! tools (`brook console-consumer`, kcat, Kafka's clients) reach the connectors' topics.
-//! Connecting to an external cluster is not supported yet (docs/connect.md).
+//! CONNECTOR.properties...` against the Kafka-protocol cluster at `bootstrap.servers` (a
+//! `brook server`, Kafka, Redpanda), or with `--embedded` over an embedded broker in this
+//! process (data in `--data-dir`), which then serves the Kafka protocol at the first
+//! `bootstrap.servers` address so the other tools (`brook console-consumer`, kcat, Kafka's
+//! clients) reach the connectors' topics.
+//! The standalone worker's REST API listens at `listeners` (default `http://:8083`, as Kafka).
 
 use std::path::PathBuf;
 
@@ -10,6 +12,7 @@ use anyhow::Context;
 use brook_broker::server::{serve, ServerConfig};
 use brook_broker::{Broker, BrokerConfig};
 use brook_connect::standalone::{read_properties, StandaloneWorker, WorkerConfig};
+use brook_connect::{Clients, DistributedConfig, DistributedHerder};
 use clap::{Args, Subcommand};
 
 /// Flags of `brook connect`.
@@ -20,11 +23,21 @@ pub struct ConnectArgs {
     pub mode: ConnectMode,
 }
 
-/// Kafka Connect's modes (only standalone so far).
+/// Kafka Connect's modes.
 #[derive(Debug, Subcommand)]
 pub enum ConnectMode {
     /// One worker process, offsets in a file (connect-standalone.sh).
     Standalone(StandaloneArgs),
+    /// A worker of a group sharing connectors through the cluster (connect-distributed.sh).
+    Distributed(DistributedArgs),
+}
+
+/// Flags of `brook connect distributed`.
+#[derive(Debug, Args)]
+pub struct DistributedArgs {
+    /// The worker's `connect-distributed.properties` (`bootstrap.servers`, `group.id`, the
+    /// three storage topics, converters, `listeners`).
+    pub worker: PathBuf,
 }
 
 /// Flags of `brook connect standalone`.
@@ -35,13 +48,71 @@ pub struct StandaloneArgs {
     /// One `.properties` file per connector (`name`, `connector.class`, `tasks.max`, ...).
     #[arg(required = true)]
     pub connectors: Vec<PathBuf>,
-    /// The embedded broker's data directory. Default: ./data.
+    /// Run an embedded broker in this process, listening at the first `bootstrap.servers`
+    /// address, instead of connecting to the cluster there.
+    #[arg(long)]
+    pub embedded: bool,
+    /// The embedded broker's data directory (with --embedded). Default: ./data.
     #[arg(long = "data-dir", value_name = "DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 }
 
 pub(crate) async fn run(args: ConnectArgs) -> anyhow::Result<()> {
-    let ConnectMode::Standalone(a) = args.mode;
+    match args.mode {
+        ConnectMode::Standalone(a) if a.embedded => standalone_embedded(a).await,
+        ConnectMode::Standalone(a) => standalone(a).await,
+        ConnectMode::Distributed(a) => distributed(a).await,
+    }
+}
+
+/// The client properties of a worker file passed on to every client (librdkafka takes the
+/// same names for these).
+fn client_props(props: &brook_connect::Config) -> brook_connect::Config {
+    props
+        .iter()
+        .filter(|(k, _)| k.starts_with("security.") || k.starts_with("sasl.") || k.starts_with("ssl."))
+        .filter(|(k, _)| k.as_str() != "sasl.jaas.config")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// The standalone worker against the cluster at `bootstrap.servers`.
+async fn standalone(a: StandaloneArgs) -> anyhow::Result<()> {
+    let shutdown = crate::server::shutdown_signal();
+    let wc = WorkerConfig::from_props(read_properties(&a.worker)?).with_context(|| a.worker.display().to_string())?;
+    let connectors = a.connectors.iter().map(|p| read_properties(p)).collect::<Result<Vec<_>, _>>()?;
+    let bootstrap = wc.bootstrap_servers.clone().unwrap_or_else(|| "localhost:9092".into());
+    let clients = Clients::kafka(&bootstrap, &client_props(&wc.props));
+    let rest_listen = wc.rest_listen.clone();
+    let rest_listener = tokio::net::TcpListener::bind(&rest_listen)
+        .await
+        .with_context(|| format!("cannot listen on {rest_listen} for the REST API (listeners / rest.port)"))?;
+    let worker_id = wc.worker_id.clone();
+    let worker = StandaloneWorker::with_clients(clients, wc, brook_connect::Plugins::default(), &worker_id)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let herder: std::sync::Arc<dyn brook_connect::Herder> = worker.herder();
+    let mut rest_stop = stopped.clone();
+    let rest = tokio::spawn(brook_connect::rest::serve(rest_listener, herder, async move {
+        let _ = rest_stop.wait_for(|s| *s).await;
+    }));
+    let mut work = tokio::spawn(worker.run(connectors, stopped));
+    tracing::info!(%bootstrap, rest = %rest_listen, "Kafka Connect standalone worker started");
+    let result = tokio::select! {
+        () = shutdown => {
+            let _ = stop.send(true);
+            (&mut work).await.context("the worker stopped")?
+        }
+        r = &mut work => {
+            let _ = stop.send(true);
+            r.context("the worker stopped")?
+        }
+    };
+    rest.await.context("the REST API stopped")?.context("the REST API")?;
+    Ok(result?)
+}
+
+/// The standalone worker over an embedded broker serving `bootstrap.servers`.
+async fn standalone_embedded(a: StandaloneArgs) -> anyhow::Result<()> {
     let shutdown = crate::server::shutdown_signal();
     let wc = WorkerConfig::from_props(read_properties(&a.worker)?).with_context(|| a.worker.display().to_string())?;
     let connectors = a.connectors.iter().map(|p| read_properties(p)).collect::<Result<Vec<_>, _>>()?;
@@ -54,7 +125,7 @@ pub(crate) async fn run(args: ConnectArgs) -> anyhow::Result<()> {
     crate::server::check_data_dir(&a.data_dir)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .with_context(|| format!("cannot listen on {addr} (bootstrap.servers): connecting to an external cluster is not supported yet; pick a free address"))?;
+        .with_context(|| format!("cannot listen on {addr} (bootstrap.servers): with --embedded the worker serves its own broker there; without it, it connects to the cluster there"))?;
     let mut bc = BrokerConfig::default();
     bc.log_dir = a.data_dir.clone();
     let broker = Broker::open(bc).await.with_context(|| format!("cannot open the broker's data directory {}", a.data_dir.display()))?;
@@ -65,9 +136,18 @@ pub(crate) async fn run(args: ConnectArgs) -> anyhow::Result<()> {
     let server = tokio::spawn(serve(broker.clone(), listener, sc, async move {
         let _ = server_stop.wait_for(|s| *s).await;
     }));
+    let rest_listen = wc.rest_listen.clone();
+    let rest_listener = tokio::net::TcpListener::bind(&rest_listen)
+        .await
+        .with_context(|| format!("cannot listen on {rest_listen} for the REST API (listeners / rest.port)"))?;
     let worker = StandaloneWorker::new(broker.clone(), wc, brook_connect::Plugins::default())?;
+    let herder: std::sync::Arc<dyn brook_connect::Herder> = worker.herder();
+    let mut rest_stop = stopped.clone();
+    let rest = tokio::spawn(brook_connect::rest::serve(rest_listener, herder, async move {
+        let _ = rest_stop.wait_for(|s| *s).await;
+    }));
     let mut work = tokio::spawn(worker.run(connectors, stopped));
-    tracing::info!(%addr, "Kafka Connect standalone worker started");
+    tracing::info!(%addr, rest = %rest_listen, "Kafka Connect standalone worker started");
     let result = tokio::select! {
         () = shutdown => {
             let _ = stop.send(true);
@@ -79,6 +159,96 @@ pub(crate) async fn run(args: ConnectArgs) -> anyhow::Result<()> {
         }
     };
     server.await.context("the broker listener stopped")??;
+    rest.await.context("the REST API stopped")?.context("the REST API")?;
     broker.shutdown().await;
     Ok(result?)
+}
+
+/// The Connect worker `brook server` runs in-process: its herder (for the SQL engine) and what
+/// completes once it stopped.
+pub(crate) struct InProcess {
+    pub(crate) herder: std::sync::Arc<dyn brook_connect::Herder>,
+    pub(crate) stopped: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// The worker keys of `brook server`'s worker when `--connect-config` gives none: JSON keys
+/// and values (as Kafka's `connect-distributed.properties`), offsets flushed every 10 s.
+const IN_PROCESS_DEFAULTS: &[(&str, &str)] = &[
+    ("key.converter", "org.apache.kafka.connect.json.JsonConverter"),
+    ("value.converter", "org.apache.kafka.connect.json.JsonConverter"),
+    ("offset.flush.interval.ms", "10000"),
+];
+
+/// Starts `brook server`'s Connect worker over its embedded broker: a standalone herder, source
+/// offsets in `<data dir>/connect/connect.offsets`, the REST API on `--connect-listen`
+/// (default 127.0.0.1:8083; a taken default address runs it without REST), until `stopped`.
+pub(crate) async fn start_in_process(
+    args: &crate::server::ServerArgs,
+    broker: Broker,
+    data_dir: &std::path::Path,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<InProcess> {
+    let explicit = args.connect_listen.is_some();
+    let listen = args.connect_listen.clone().unwrap_or_else(|| crate::server::CONNECT_LISTEN.to_owned());
+    let addr = tokio::net::lookup_host(&listen)
+        .await
+        .ok()
+        .and_then(|mut a| a.next())
+        .with_context(|| format!("--connect-listen: invalid address {listen:?} (expected HOST:PORT)"))?;
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => Some(l),
+        Err(e) if !explicit && e.kind() == std::io::ErrorKind::AddrInUse => {
+            tracing::warn!(%addr, "the Connect REST API's default address is taken: running the worker without it (pass --connect-listen HOST:PORT)");
+            None
+        }
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot listen on {addr} for the Connect REST API (pick another address with --connect-listen HOST:PORT, or --no-connect)"))
+        }
+    };
+    let mut props: brook_connect::Config = IN_PROCESS_DEFAULTS.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    if let Some(path) = &args.connect_config {
+        props.extend(read_properties(path).with_context(|| format!("--connect-config {}", path.display()))?);
+    }
+    let connect_dir = data_dir.join("connect");
+    std::fs::create_dir_all(&connect_dir).with_context(|| format!("cannot create {}", connect_dir.display()))?;
+    props.entry("offset.storage.file.filename".to_owned()).or_insert_with(|| connect_dir.join("connect.offsets").display().to_string());
+    props.insert("listeners".to_owned(), format!("http://{addr}"));
+    let wc = WorkerConfig::from_props(props).context("the Connect worker's configuration")?;
+    let worker = StandaloneWorker::new(broker, wc, brook_connect::Plugins::default())?;
+    let standalone = worker.herder();
+    let restored = standalone.keep_connectors_in(connect_dir.join("connectors.json")).await.context("the Connect worker's connectors")?;
+    if !restored.is_empty() {
+        tracing::info!(connectors = ?restored, "Kafka Connect connectors created again");
+    }
+    let herder: std::sync::Arc<dyn brook_connect::Herder> = standalone.clone();
+    let rest = listener.map(|l| {
+        let mut stop = stopped.clone();
+        tokio::spawn(brook_connect::rest::serve(l, herder.clone(), async move {
+            let _ = stop.wait_for(|s| *s).await;
+        }))
+    });
+    tracing::info!(rest = ?rest.is_some().then_some(addr), "Kafka Connect worker started in-process");
+    let stopped = tokio::spawn(async move {
+        let _ = stopped.wait_for(|s| *s).await;
+        standalone.stop_all().await;
+        if let Some(rest) = rest {
+            rest.await.context("the Connect REST API stopped")?.context("the Connect REST API")?;
+        }
+        Ok(())
+    });
+    Ok(InProcess { herder, stopped })
+}
+
+/// A distributed worker against the cluster at `bootstrap.servers`, until Ctrl-C or SIGTERM
+/// (then its tasks stop, offsets flushed and committed, and it leaves the group).
+async fn distributed(a: DistributedArgs) -> anyhow::Result<()> {
+    let shutdown = crate::server::shutdown_signal();
+    let cfg = DistributedConfig::from_props(read_properties(&a.worker)?).with_context(|| a.worker.display().to_string())?;
+    let clients = Clients::kafka(&cfg.bootstrap_servers, &client_props(&cfg.props));
+    let (group, worker_id) = (cfg.group_id.clone(), cfg.rest_addr.clone());
+    let herder = tokio::task::spawn_blocking(move || DistributedHerder::start(clients, cfg, brook_connect::Plugins::default())).await??;
+    tracing::info!(%group, %worker_id, "Kafka Connect distributed worker started");
+    shutdown.await;
+    tokio::task::spawn_blocking(move || herder.stop()).await?;
+    Ok(())
 }

@@ -65,7 +65,21 @@ pub struct ServerArgs {
     /// Use the Schema Registry at URL instead of serving one (the SQL engine talks to it).
     #[arg(long = "schema-registry-url", value_name = "URL", conflicts_with = "schema_registry_listen")]
     pub schema_registry_url: Option<String>,
+    /// Where the in-process Kafka Connect worker's REST API listens. Default: 127.0.0.1:8083
+    /// (if taken, the worker runs without its REST API; the SQL statements still reach it).
+    #[arg(long = "connect-listen", value_name = "HOST:PORT")]
+    pub connect_listen: Option<String>,
+    /// Run without the in-process Kafka Connect worker.
+    #[arg(long = "no-connect", conflicts_with = "connect_listen")]
+    pub no_connect: bool,
+    /// The in-process worker's properties (`key.converter`, `value.converter`,
+    /// `offset.flush.interval.ms`, ...). Default: JsonConverter for keys and values.
+    #[arg(long = "connect-config", value_name = "FILE", conflicts_with = "no_connect")]
+    pub connect_config: Option<PathBuf>,
 }
+
+/// The Connect worker's default REST address.
+pub const CONNECT_LISTEN: &str = "127.0.0.1:8083";
 
 /// The Schema Registry's default address.
 pub const SCHEMA_REGISTRY_LISTEN: &str = "127.0.0.1:8081";
@@ -160,11 +174,15 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         },
         None => None,
     };
+    let connect = if args.no_connect { None } else { Some(crate::connect::start_in_process(&args, broker.clone(), &dir, stopped.clone()).await?) };
     let ksql = if args.no_ksql {
         None
     } else {
         let mut engine = brook_sql_engine::EngineConfig::live(broker.clone(), dir.join("ksql"));
         use_schema_registry(&mut engine, registry_url);
+        if let Some(c) = &connect {
+            engine.connect = Some(c.herder.clone());
+        }
         Some(tokio::spawn(serve_ksql(&args, engine, stopped.clone()).await?))
     };
     let signal = async move {
@@ -177,6 +195,9 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     }
     if let Some(registry) = registry {
         registry.await.context("the Schema Registry stopped")??;
+    }
+    if let Some(connect) = connect {
+        connect.stopped.await.context("the Connect worker stopped")??;
     }
     Ok(())
 }
@@ -333,6 +354,9 @@ mod tests {
             ksql_tls_key: None,
             schema_registry_listen: None,
             no_schema_registry: false,
+            connect_listen: None,
+            no_connect: true,
+            connect_config: None,
             schema_registry_url: None,
         };
         let (b, s) = configs(&args).unwrap();

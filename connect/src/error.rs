@@ -38,6 +38,14 @@ pub enum Error {
     /// A request that cannot be served now, e.g. during a rebalance (HTTP 409).
     #[error("{0}")]
     Conflict(String),
+    /// A Connect REST API answered with an error (a herder over HTTP).
+    #[error("{message}")]
+    Rest {
+        /// The HTTP status.
+        status: u16,
+        /// Its `message`.
+        message: String,
+    },
     /// A failure worth retrying (Kafka's `RetriableException`): the worker retries it for
     /// `errors.retry.timeout`.
     #[error("{0}")]
@@ -49,16 +57,20 @@ pub enum Error {
     /// The broker refused a produce, fetch or commit.
     #[error(transparent)]
     Broker(#[from] brook_broker::Error),
+    /// A client of the worker's seam (embedded or Kafka) failed.
+    #[error(transparent)]
+    Client(#[from] brook_processor_api::Error),
 }
 
 impl Error {
     /// The HTTP status Connect's REST API answers this error with.
     pub fn http_status(&self) -> u16 {
         match self {
-            Error::NotFound(_) | Error::UnknownPlugin(_) => 404,
+            Error::NotFound(_) => 404,
             Error::AlreadyExists(_) | Error::Conflict(_) => 409,
-            Error::BadRequest(_) | Error::Config(_) => 400,
-            Error::Data(_) | Error::Io { .. } | Error::Database(_) | Error::Broker(_) | Error::Retriable(_) | Error::ToleranceExceeded(_) => 500,
+            Error::BadRequest(_) | Error::Config(_) | Error::UnknownPlugin(_) => 400,
+            Error::Rest { status, .. } => *status,
+            Error::Data(_) | Error::Io { .. } | Error::Database(_) | Error::Broker(_) | Error::Client(_) | Error::Retriable(_) | Error::ToleranceExceeded(_) => 500,
         }
     }
 

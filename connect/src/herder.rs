@@ -480,7 +480,7 @@ impl ConfigInfos {
                 definition: ConfigKeyInfo {
                     name: k.name.clone(),
                     kind: k.kind.name().to_owned(),
-                    required: k.default.is_none(),
+                    required: k.required,
                     default_value: k.default.clone(),
                     importance: serde_json::to_value(k.importance).ok().and_then(|j| j.as_str().map(str::to_owned)).unwrap_or_default(),
                     documentation: k.documentation.clone(),

@@ -19,12 +19,14 @@
 //! assert_eq!(json.to_connect_data("t", Some(&bytes)).unwrap(), line);
 //! ```
 
+pub mod clients;
 pub mod config;
 pub mod connector;
 pub mod converter;
 pub mod converter_avro;
 pub mod data;
 pub mod datagen;
+pub mod distributed;
 pub mod error;
 pub mod error_handling;
 pub mod file;
@@ -32,6 +34,7 @@ pub mod herder;
 pub mod offsets;
 pub mod plugins;
 pub mod postgres;
+pub mod rest;
 pub mod standalone;
 pub mod transforms;
 pub mod worker;
@@ -43,3 +46,5 @@ pub use plugins::Plugins;
 pub use herder::Herder;
 pub use standalone::{StandaloneHerder, StandaloneWorker, WorkerConfig};
 pub use worker::Worker;
+pub use clients::Clients;
+pub use distributed::{DistributedConfig, DistributedHerder};

@@ -107,11 +107,17 @@ impl OffsetStore for FileOffsetStore {
         self.offsets
             .lock()
             .iter()
-            .filter_map(|(k, v)| match serde_json::from_str::<Json>(k).ok()?.as_array()?.as_slice() {
-                [Json::String(name), partition] if name == connector => Some((partition.clone(), v.clone())),
-                _ => None,
-            })
+            .filter_map(|(k, v)| Some((partition_of(k.as_bytes(), connector)?, v.clone())))
             .collect()
+    }
+}
+
+/// The source partition of an offset key `["<connector>",{partition}]` (serialized JSON), when
+/// the key is `connector`'s.
+pub(crate) fn partition_of(key: &[u8], connector: &str) -> Option<Json> {
+    match serde_json::from_slice::<Json>(key).ok()?.as_array()?.as_slice() {
+        [Json::String(name), partition] if name == connector => Some(partition.clone()),
+        _ => None,
     }
 }
 

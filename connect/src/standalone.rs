@@ -14,6 +14,7 @@ use brook_broker::Broker;
 use serde_json::{json, Value as Json};
 use tokio::sync::watch;
 
+use crate::clients::Clients;
 use crate::connector::{Config, Connector};
 use crate::error::{Error, Result};
 use crate::herder::{
@@ -52,8 +53,51 @@ pub struct WorkerConfig {
     pub offset_file: PathBuf,
     /// `offset.flush.interval.ms`. Default: 60000 ms (Kafka's default).
     pub offset_flush_interval: Duration,
+    /// Where the REST API listens (`listeners`, else `rest.host.name` / `rest.port`).
+    /// Default: `0.0.0.0:8083`, as Kafka's `http://:8083`.
+    pub rest_listen: String,
+    /// How statuses name this worker (`rest.advertised.host.name` / `rest.advertised.port`,
+    /// else the listener's host, `localhost` for a wildcard, and port).
+    pub worker_id: String,
     /// Every key, for the converters' `key.converter.*` / `value.converter.*`.
     pub props: Config,
+}
+
+/// The REST listener and the advertised worker id of a worker's keys: `listeners`
+/// (`http://host:port`, the first one; `https` is refused), else the legacy `rest.host.name`
+/// and `rest.port`; `rest.advertised.host.name` / `rest.advertised.port` override the id.
+///
+/// # Errors
+/// [`Error::Config`] for an `https` listener or a bad port.
+pub fn rest_listener(props: &Config) -> Result<(String, String)> {
+    let bad = |k: &str, v: &str, why: &str| Error::Config(format!("Invalid value {v} for configuration {k}: {why}"));
+    let (host, port) = match props.get("listeners").map(|l| l.split(',').next().unwrap_or("").trim().to_owned()).filter(|l| !l.is_empty()) {
+        Some(l) => {
+            let rest = match l.split_once("://") {
+                Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest.to_owned(),
+                Some(_) => return Err(bad("listeners", &l, "only http:// listeners are supported by Brook")),
+                None => return Err(bad("listeners", &l, "expected PROTOCOL://HOST:PORT")),
+            };
+            let (host, port) = rest.rsplit_once(':').ok_or_else(|| bad("listeners", &l, "expected PROTOCOL://HOST:PORT"))?;
+            let port: u16 = port.trim_end_matches('/').parse().map_err(|_| bad("listeners", &l, "not a port"))?;
+            (host.trim_matches(['[', ']']).to_owned(), port)
+        }
+        None => {
+            let port = match props.get("rest.port") {
+                Some(p) => p.trim().parse().map_err(|_| bad("rest.port", p, "Not a number of type INT"))?,
+                None => 8083,
+            };
+            (props.get("rest.host.name").cloned().unwrap_or_default(), port)
+        }
+    };
+    let listen_host = if host.is_empty() { "0.0.0.0".to_owned() } else { host.clone() };
+    let listen = if listen_host.contains(':') { format!("[{listen_host}]:{port}") } else { format!("{listen_host}:{port}") };
+    let advertised_host = props
+        .get("rest.advertised.host.name")
+        .cloned()
+        .unwrap_or_else(|| if host.is_empty() || host == "0.0.0.0" { "localhost".to_owned() } else { host.clone() });
+    let advertised_port = props.get("rest.advertised.port").cloned().unwrap_or_else(|| port.to_string());
+    Ok((listen, format!("{advertised_host}:{advertised_port}")))
 }
 
 impl WorkerConfig {
@@ -76,7 +120,10 @@ impl WorkerConfig {
         };
         // Fail now on an unknown converter class rather than when a connector starts.
         check_converters(&props)?;
+        let (rest_listen, worker_id) = rest_listener(&props)?;
         Ok(WorkerConfig {
+            rest_listen,
+            worker_id,
             bootstrap_servers: props.get("bootstrap.servers").cloned(),
             offset_file: PathBuf::from(&props["offset.storage.file.filename"]),
             offset_flush_interval,
@@ -164,6 +211,8 @@ pub struct StandaloneHerder {
     worker: Arc<Worker>,
     cluster_id: String,
     connectors: tokio::sync::Mutex<BTreeMap<String, Entry>>,
+    /// Where the connectors' configs and target states are kept, if anywhere.
+    config_file: parking_lot::Mutex<Option<PathBuf>>,
 }
 
 impl std::fmt::Debug for StandaloneHerder {
@@ -181,7 +230,12 @@ fn not_found(name: &str) -> Error {
 impl StandaloneHerder {
     /// A herder over `worker`; `cluster_id` is what `GET /` reports as `kafka_cluster_id`.
     pub fn new(worker: Worker, cluster_id: impl Into<String>) -> StandaloneHerder {
-        StandaloneHerder { worker: Arc::new(worker), cluster_id: cluster_id.into(), connectors: tokio::sync::Mutex::default() }
+        StandaloneHerder {
+            worker: Arc::new(worker),
+            cluster_id: cluster_id.into(),
+            connectors: tokio::sync::Mutex::default(),
+            config_file: parking_lot::Mutex::new(None),
+        }
     }
 
     /// The worker.
@@ -199,6 +253,49 @@ impl StandaloneHerder {
         }
     }
 
+    /// Keeps the connectors' configs and target states in `path` from now on (a JSON document
+    /// rewritten on every change, through a temporary file), and first creates the connectors
+    /// it holds, in their target state: Kafka's standalone mode forgets its connectors on
+    /// restart, `brook server`'s worker keeps them this way. Returns their names.
+    ///
+    /// # Errors
+    /// An unreadable or malformed file; a stored connector that does not validate any more is
+    /// skipped with a warning.
+    pub async fn keep_connectors_in(&self, path: PathBuf) -> Result<Vec<String>> {
+        let stored: Vec<StoredConnector> = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Config(format!("{}: not a connectors file: {e}", path.display())))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(Error::io(path.display(), e)),
+        };
+        let mut names = Vec::new();
+        for c in stored {
+            match self.create_connector(&c.name, c.config, c.target).await {
+                Ok(_) => names.push(c.name),
+                Err(e) => tracing::warn!(connector = %c.name, error = %e, "a stored connector was not created again"),
+            }
+        }
+        *self.config_file.lock() = Some(path);
+        self.persist(&*self.connectors.lock().await)?;
+        Ok(names)
+    }
+
+    /// Writes the connectors to the config file, if there is one.
+    fn persist(&self, connectors: &BTreeMap<String, Entry>) -> Result<()> {
+        let Some(path) = self.config_file.lock().clone() else { return Ok(()) };
+        let stored: Vec<StoredConnector> =
+            connectors.iter().map(|(name, e)| StoredConnector { name: name.clone(), config: e.config.clone(), target: e.target }).collect();
+        let text = serde_json::to_vec_pretty(&stored).map_err(|e| Error::Data(e.to_string()))?;
+        let tmp = path.with_extension("tmp");
+        let write = || -> std::io::Result<()> {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&text)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)
+        };
+        write().map_err(|e| Error::io(path.display(), e))
+    }
+
     fn check_stopped(e: &Entry, name: &str) -> Result<()> {
         if e.target == TargetState::Stopped {
             Ok(())
@@ -206,6 +303,14 @@ impl StandaloneHerder {
             Err(Error::BadRequest(STOPPED_FOR_OFFSETS.replace("{}", name)))
         }
     }
+}
+
+/// A connector as the config file keeps it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredConnector {
+    name: String,
+    config: Config,
+    target: TargetState,
 }
 
 /// The error of a create or update whose config does not validate.
@@ -274,6 +379,7 @@ impl Herder for StandaloneHerder {
                 }
             };
             let result = connectors[name].info(name);
+            self.persist(&connectors)?;
             Ok(Created { created, result })
         })
     }
@@ -285,7 +391,7 @@ impl Herder for StandaloneHerder {
             e.stop().await;
             self.worker.reset_active_topics(name);
             tracing::info!(connector = %name, "connector deleted");
-            Ok(())
+            self.persist(&connectors)
         })
     }
 
@@ -388,14 +494,14 @@ impl Herder for StandaloneHerder {
                 // Kafka pauses a stopped connector: it starts, paused.
                 e.target = TargetState::Paused;
                 e.start(&self.worker, name);
-                return Ok(());
+                return self.persist(&connectors);
             }
             e.target = TargetState::Paused;
             e.tasks.iter().for_each(TaskHandle::pause);
             if e.state == State::Running {
                 e.state = State::Paused;
             }
-            Ok(())
+            self.persist(&connectors)
         })
     }
 
@@ -417,7 +523,7 @@ impl Herder for StandaloneHerder {
                     }
                 }
             }
-            Ok(())
+            self.persist(&connectors)
         })
     }
 
@@ -430,7 +536,7 @@ impl Herder for StandaloneHerder {
             e.state = State::Stopped;
             e.trace = None;
             tracing::info!(connector = %name, "connector stopped");
-            Ok(())
+            self.persist(&connectors)
         })
     }
 
@@ -438,7 +544,7 @@ impl Herder for StandaloneHerder {
         Box::pin(async move {
             let kind = self.connectors.lock().await.get(name).map(|e| e.kind).ok_or_else(|| not_found(name))?;
             let offsets = match kind {
-                ConnectorType::Sink => Admin::new(self.worker.broker().clone())
+                ConnectorType::Sink => Admin::new(self.worker.broker()?.clone())
                     .list_group_offsets(&sink_group(name))
                     .unwrap_or_default()
                     .into_iter()
@@ -485,7 +591,7 @@ impl Herder for StandaloneHerder {
                         },
                     }
                 }
-                let admin = Admin::new(self.worker.broker().clone());
+                let admin = Admin::new(self.worker.broker()?.clone());
                 if !set.is_empty() {
                     admin.alter_group_offsets(&sink_group(name), &set)?;
                 }
@@ -511,7 +617,7 @@ impl Herder for StandaloneHerder {
             let e = connectors.get(name).ok_or_else(|| not_found(name))?;
             Self::check_stopped(e, name)?;
             if e.kind == ConnectorType::Sink {
-                let admin = Admin::new(self.worker.broker().clone());
+                let admin = Admin::new(self.worker.broker()?.clone());
                 let group = sink_group(name);
                 if admin.list_groups().iter().any(|(g, _)| *g == group) {
                     if let Some(Err(err)) = admin.delete_groups(&[group.as_str()]).into_iter().next() {
@@ -579,13 +685,13 @@ pub struct StandaloneWorker {
 }
 
 impl StandaloneWorker {
-    /// A worker over `broker`; loads the offsets file. Its worker id is `worker_id` (the REST
-    /// listener's `host:port`).
+    /// A worker over `broker`; loads the offsets file. Statuses name it `config.worker_id`.
     ///
     /// # Errors
     /// An unreadable offsets file.
     pub fn new(broker: Broker, config: WorkerConfig, plugins: Plugins) -> Result<StandaloneWorker> {
-        StandaloneWorker::with_worker_id(broker, config, plugins, "localhost:8083")
+        let worker_id = config.worker_id.clone();
+        StandaloneWorker::with_worker_id(broker, config, plugins, &worker_id)
     }
 
     /// [`new`](Self::new) with the worker id statuses report.
@@ -593,8 +699,16 @@ impl StandaloneWorker {
     /// # Errors
     /// An unreadable offsets file.
     pub fn with_worker_id(broker: Broker, config: WorkerConfig, plugins: Plugins, worker_id: &str) -> Result<StandaloneWorker> {
+        StandaloneWorker::with_clients(Clients::embedded(broker), config, plugins, worker_id)
+    }
+
+    /// A worker over `clients` (the embedded broker or a Kafka-protocol cluster).
+    ///
+    /// # Errors
+    /// An unreadable offsets file.
+    pub fn with_clients(clients: Clients, config: WorkerConfig, plugins: Plugins, worker_id: &str) -> Result<StandaloneWorker> {
         let offsets: Arc<dyn OffsetStore> = Arc::new(FileOffsetStore::open(&config.offset_file)?);
-        let worker = Worker::new(broker, config.props, config.offset_flush_interval, plugins, offsets, worker_id);
+        let worker = Worker::with_clients(clients, config.props, config.offset_flush_interval, plugins, offsets, worker_id);
         Ok(StandaloneWorker { herder: Arc::new(StandaloneHerder::new(worker, "brook")) })
     }
 

@@ -1,26 +1,29 @@
 //! The worker: runs connector instances and their tasks (Kafka's `Worker`), for a herder to
-//! drive. Each task runs as a tokio task over the broker's public [`Producer`] and
-//! [`Consumer`], controlled through a [`TaskHandle`] (pause, resume, stop) and reporting its
+//! drive. Each task runs on its own OS thread over the worker's [`Clients`] (the embedded broker
+//! or a Kafka-protocol cluster, through processor-api's synchronous client seam), controlled
+//! through a [`TaskHandle`] (pause, resume, stop) and reporting its
 //! [`TaskStatus`] (`RUNNING`, `PAUSED`, `FAILED` with the error as trace, `UNASSIGNED` once
 //! stopped).
 //!
 //! A source task's batch is produced, then its offsets are recorded in the [`OffsetStore`],
 //! which is flushed every `offset.flush.interval.ms`, when the task pauses and when it stops. A
 //! sink task consumes as the group `connect-<name>` (from `earliest` without a committed
-//! offset) and commits after the task flushed, on the same interval, when paused and on stop.
+//! offset) and commits after the task flushed, on the same interval, when paused, on stop and
+//! when a rebalance of its group takes partitions away.
 //! A task that fails stays `FAILED` until restarted; the other tasks keep running.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use brook_broker::client::{Consumer, ConsumerConfig, ConsumerRecord, Producer, ProducerConfig, ProducerRecord, TopicPartition};
+use brook_broker::client::{ConsumerRecord, ProducerRecord};
 use brook_broker::Broker;
-use brook_common::OffsetReset;
-use parking_lot::Mutex;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use brook_common::TopicPartition;
+use brook_processor_api::runtime::{GroupMetadata, OffsetCommitFn, RebalanceHandler, StreamsConsumer};
+use brook_processor_api::OutputRecord;
+use parking_lot::{Condvar, Mutex};
 
+use crate::clients::Clients;
 use crate::config::connector_config_def;
 use crate::connector::{Config, ConnectRecord, Connector, Header, SinkRecord, SinkTask, SourceTask};
 use crate::data::{Schema, SchemaAndValue, SchemaType, Value};
@@ -66,9 +69,9 @@ pub struct TaskStatus {
 pub struct TaskHandle {
     id: ConnectorTaskId,
     config: Config,
-    signal: watch::Sender<Signal>,
+    signal: Signals,
     status: Arc<Mutex<TaskStatus>>,
-    join: Option<JoinHandle<()>>,
+    join: Option<std::thread::JoinHandle<()>>,
 }
 
 impl TaskHandle {
@@ -89,12 +92,12 @@ impl TaskHandle {
 
     /// Stops polling (source) or putting (sink) until [`resume`](Self::resume).
     pub fn pause(&self) {
-        self.signal.send_replace(Signal::Pause);
+        self.signal.send(Signal::Pause);
     }
 
     /// Polls or puts again.
     pub fn resume(&self) {
-        self.signal.send_replace(Signal::Run);
+        self.signal.send(Signal::Run);
     }
 
     /// Stops the task (offsets flushed and committed) and waits for it, at most 5 s.
@@ -102,21 +105,38 @@ impl TaskHandle {
     /// # Cancel safety
     /// Dropping the future leaves the task stopping on its own.
     pub async fn stop(mut self) {
-        self.signal.send_replace(Signal::Shutdown);
+        self.signal.send(Signal::Shutdown);
         if let Some(join) = self.join.take() {
-            let abort = join.abort_handle();
-            if tokio::time::timeout(SHUTDOWN_GRACE, join).await.is_err() {
+            // The thread is joined off the runtime's workers; one that overruns is left to
+            // finish on its own (it stops at its next poll).
+            let joined = tokio::task::spawn_blocking(move || join.join());
+            if tokio::time::timeout(SHUTDOWN_GRACE, joined).await.is_err() {
                 tracing::warn!(connector = %self.id.connector, task = self.id.task, "task did not stop in time; abandoned");
-                abort.abort();
+            }
+        }
+    }
+
+    /// [`stop`](Self::stop) from a thread outside the runtime (the distributed herder's).
+    pub(crate) fn stop_blocking(mut self) {
+        self.signal.send(Signal::Shutdown);
+        if let Some(join) = self.join.take() {
+            let deadline = Instant::now() + SHUTDOWN_GRACE;
+            while !join.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if join.is_finished() {
+                let _ = join.join();
+            } else {
+                tracing::warn!(connector = %self.id.connector, task = self.id.task, "task did not stop in time; abandoned");
             }
         }
     }
 }
 
-/// The worker: broker, converters' worker keys, plugins, source offsets.
+/// The worker: clients, converters' worker keys, plugins, source offsets.
 #[derive(Debug)]
 pub struct Worker {
-    broker: Broker,
+    clients: Clients,
     props: Config,
     flush_every: Duration,
     plugins: Plugins,
@@ -127,16 +147,30 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// A worker over `broker`. `props` are the worker's keys (for `key.converter`,
+    /// A worker over the embedded `broker`. `props` are the worker's keys (for `key.converter`,
     /// `value.converter` and their sub-keys), `flush_every` is `offset.flush.interval.ms`,
     /// `worker_id` is how statuses name this worker (its REST `host:port`).
     pub fn new(broker: Broker, props: Config, flush_every: Duration, plugins: Plugins, offsets: Arc<dyn OffsetStore>, worker_id: impl Into<String>) -> Worker {
-        Worker { broker, props, flush_every, plugins, offsets, worker_id: worker_id.into(), topics: Arc::default() }
+        Worker::with_clients(Clients::embedded(broker), props, flush_every, plugins, offsets, worker_id)
     }
 
-    /// The broker.
-    pub fn broker(&self) -> &Broker {
-        &self.broker
+    /// [`new`](Self::new) over `clients` (the embedded broker or a Kafka-protocol cluster).
+    pub fn with_clients(clients: Clients, props: Config, flush_every: Duration, plugins: Plugins, offsets: Arc<dyn OffsetStore>, worker_id: impl Into<String>) -> Worker {
+        Worker { clients, props, flush_every, plugins, offsets, worker_id: worker_id.into(), topics: Arc::default() }
+    }
+
+    /// The clients.
+    pub fn clients(&self) -> &Clients {
+        &self.clients
+    }
+
+    /// The embedded broker, for what the seam does not offer (a sink connector's group
+    /// offsets).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the worker runs against an external cluster.
+    pub fn broker(&self) -> Result<&Broker> {
+        self.clients.broker().ok_or_else(|| Error::Config(format!("not supported yet against an external cluster ({}): needs the embedded broker", self.clients.bootstrap)))
     }
 
     /// The plugins.
@@ -177,6 +211,12 @@ impl Worker {
         let mut values = connector_config_def(sink).validate(config);
         let own: Vec<_> = connector.validate(config).into_iter().filter(|v| !values.iter().any(|have| have.name == v.name)).collect();
         values.extend(own);
+        // The transformation chain as a whole (classes, predicates, their own keys).
+        if let Err(e) = TransformationChain::from_config(config) {
+            if let Some(v) = values.iter_mut().find(|v| v.name == "transforms") {
+                v.errors.push(e.to_string());
+            }
+        }
         if sink {
             let given = |k: &str| config.get(k).is_some_and(|v| !v.trim().is_empty());
             let message = match (given("topics"), given("topics.regex")) {
@@ -189,12 +229,6 @@ impl Worker {
                 for v in values.iter_mut().filter(|v| v.name == "topics" || v.name == "topics.regex") {
                     v.errors.push(m.to_owned());
                 }
-            }
-        }
-        // The transformation chain as a whole (classes, predicates, their own keys).
-        if let Err(e) = TransformationChain::from_config(config) {
-            if let Some(v) = values.iter_mut().find(|v| v.name == "transforms") {
-                v.errors.push(e.to_string());
             }
         }
         // Keys of the definition, in its order, each with its value.
@@ -225,7 +259,8 @@ impl Worker {
     /// `FAILED`.
     pub fn start_task(&self, connector: &Connector, id: ConnectorTaskId, connector_config: &Config, task_config: Config, paused: bool) -> TaskHandle {
         let initial = if paused { Signal::Pause } else { Signal::Run };
-        let (signal, signals) = watch::channel(initial);
+        let signal = Signals::new(initial);
+        let signals = signal.clone();
         let state = if paused { State::Paused } else { State::Running };
         let status = Arc::new(Mutex::new(TaskStatus { state, trace: None }));
         let started = self.spawn_task(connector, &id, connector_config, &task_config, signals, status.clone());
@@ -240,26 +275,18 @@ impl Worker {
         TaskHandle { id, config: task_config, signal, status, join }
     }
 
-    fn spawn_task(&self, connector: &Connector, id: &ConnectorTaskId, connector_config: &Config, task_config: &Config, signals: watch::Receiver<Signal>, status: Arc<Mutex<TaskStatus>>) -> Result<JoinHandle<()>> {
+    fn spawn_task(&self, connector: &Connector, id: &ConnectorTaskId, connector_config: &Config, task_config: &Config, signals: Signals, status: Arc<Mutex<TaskStatus>>) -> Result<std::thread::JoinHandle<()>> {
         let conv = converters(&self.props, connector_config)?;
         let sink = matches!(connector, Connector::Sink(_));
         let errors = ErrorHandler::new(ErrorsConfig::from_config(connector_config, sink)?, id.connector.clone(), id.task);
-        let ctx = TaskCtx {
-            id: id.clone(),
-            broker: self.broker.clone(),
-            conv,
-            transforms: TransformationChain::from_config(connector_config)?,
-            errors,
-            flush_every: self.flush_every,
-            signals,
-            status,
-            topics: self.topics.clone(),
-        };
-        Ok(match connector {
+        let transforms = TransformationChain::from_config(connector_config)?;
+        // The task starts before its runtime is built: a runtime must not be dropped (a task
+        // that does not start) on the async thread a herder may call from.
+        let started = match connector {
             Connector::Source(c) => {
                 let mut task = c.task();
                 task.start(task_config, &ConnectorOffsetReader { store: self.offsets.as_ref(), connector: &id.connector })?;
-                tokio::spawn(run_source(ctx, task, self.offsets.clone()))
+                Started::Source(task)
             }
             Connector::Sink(c) => {
                 let topics: Vec<String> = task_config.get("topics").map(|t| t.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default();
@@ -268,10 +295,40 @@ impl Worker {
                 }
                 let mut task = c.task();
                 task.start(task_config)?;
-                tokio::spawn(run_sink(ctx, task, topics))
+                Started::Sink(task, topics)
             }
-        })
+        };
+        // The error handler's retries wait on tokio's timer: each task thread drives them
+        // on a small runtime of its own (no client call runs on it).
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().map_err(|e| Error::io("starting a task's runtime", e))?;
+        let ctx = TaskCtx {
+            id: id.clone(),
+            clients: self.clients.clone(),
+            conv,
+            transforms,
+            errors,
+            rt,
+            flush_every: self.flush_every,
+            signals,
+            status,
+            topics: self.topics.clone(),
+        };
+        let thread = std::thread::Builder::new().name(format!("connect-{}-{}", id.connector, id.task));
+        let spawned = match started {
+            Started::Source(task) => {
+                let offsets = self.offsets.clone();
+                thread.spawn(move || run_source(ctx, task, offsets))
+            }
+            Started::Sink(task, topics) => thread.spawn(move || run_sink(ctx, task, topics)),
+        };
+        spawned.map_err(|e| Error::Config(format!("starting the thread of task {}-{}: {e}", id.connector, id.task)))
     }
+}
+
+/// A task that started, not yet running on its thread.
+enum Started {
+    Source(Box<dyn SourceTask>),
+    Sink(Box<dyn SinkTask>, Vec<String>),
 }
 
 /// An error as a status trace: the message and its causes, one per line.
@@ -279,8 +336,12 @@ pub(crate) fn trace(e: &Error) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        text.push_str("\nCaused by: ");
-        text.push_str(&s.to_string());
+        let cause = s.to_string();
+        // Errors that print their source already need it once only.
+        if !text.contains(&cause) {
+            text.push_str("\nCaused by: ");
+            text.push_str(&cause);
+        }
         source = s.source();
     }
     text
@@ -319,31 +380,59 @@ struct Converters {
     value_class: String,
 }
 
+/// A task's signal, waited on by its thread (a condition variable: the loops are synchronous).
+#[derive(Debug, Clone)]
+struct Signals(Arc<(Mutex<Signal>, Condvar)>);
+
+impl Signals {
+    fn new(initial: Signal) -> Signals {
+        Signals(Arc::new((Mutex::new(initial), Condvar::new())))
+    }
+
+    fn send(&self, s: Signal) {
+        let (m, cv) = &*self.0;
+        *m.lock() = s;
+        cv.notify_all();
+    }
+
+    fn get(&self) -> Signal {
+        *self.0 .0.lock()
+    }
+
+    /// Waits up to `d` or until the signal changes; returns the signal.
+    fn wait(&self, d: Duration) -> Signal {
+        let (m, cv) = &*self.0;
+        let mut s = m.lock();
+        let before = *s;
+        if before != Signal::Shutdown {
+            let deadline = Instant::now() + d;
+            while *s == before && !cv.wait_until(&mut s, deadline).timed_out() {}
+        }
+        *s
+    }
+}
+
 struct TaskCtx {
     id: ConnectorTaskId,
-    broker: Broker,
+    clients: Clients,
     conv: Converters,
     transforms: TransformationChain,
     errors: ErrorHandler,
+    rt: tokio::runtime::Runtime,
     flush_every: Duration,
-    signals: watch::Receiver<Signal>,
+    signals: Signals,
     status: Arc<Mutex<TaskStatus>>,
     topics: Arc<Mutex<BTreeMap<String, BTreeSet<String>>>>,
 }
 
 impl TaskCtx {
     fn signal(&self) -> Signal {
-        *self.signals.borrow()
+        self.signals.get()
     }
 
     /// Waits up to `d` or until the signal changes; returns the signal.
-    async fn idle(&mut self, d: Duration) -> Signal {
-        let now = self.signal();
-        if now == Signal::Shutdown {
-            return now;
-        }
-        let _ = tokio::time::timeout(d, self.signals.changed()).await;
-        self.signal()
+    fn idle(&self, d: Duration) -> Signal {
+        self.signals.wait(d)
     }
 
     fn set_state(&self, state: State) {
@@ -376,18 +465,17 @@ impl TaskCtx {
     }
 }
 
-async fn run_source(mut ctx: TaskCtx, mut task: Box<dyn SourceTask>, offsets: Arc<dyn OffsetStore>) {
-    let result = source_loop(&mut ctx, task.as_mut(), offsets.as_ref()).await;
+fn run_source(mut ctx: TaskCtx, mut task: Box<dyn SourceTask>, offsets: Arc<dyn OffsetStore>) {
+    let result = source_loop(&mut ctx, task.as_mut(), offsets.as_ref());
     task.stop();
     ctx.finish("source", &result);
 }
 
-async fn source_loop(ctx: &mut TaskCtx, task: &mut dyn SourceTask, offsets: &dyn OffsetStore) -> Result<()> {
-    let mut pc = ProducerConfig::default();
-    pc.client_id = format!("connector-producer-{}-{}", ctx.id.connector, ctx.id.task);
-    let producer = Producer::new(ctx.broker.clone(), pc)?;
+fn source_loop(ctx: &mut TaskCtx, task: &mut dyn SourceTask, offsets: &dyn OffsetStore) -> Result<()> {
+    let mut producer = ctx.clients.producer(format!("connector-producer-{}-{}", ctx.id.connector, ctx.id.task))?;
     let mut last_flush = Instant::now();
     let mut dirty = false;
+    let mut topics: Vec<Arc<str>> = Vec::new();
     loop {
         let signal = ctx.signal();
         if signal == Signal::Pause {
@@ -397,7 +485,7 @@ async fn source_loop(ctx: &mut TaskCtx, task: &mut dyn SourceTask, offsets: &dyn
                 dirty = false;
             }
             ctx.set_state(State::Paused);
-            if ctx.idle(IDLE_POLL).await == Signal::Shutdown {
+            if ctx.idle(IDLE_POLL) == Signal::Shutdown {
                 offsets.flush()?;
                 task.commit()?;
                 return Ok(());
@@ -407,25 +495,22 @@ async fn source_loop(ctx: &mut TaskCtx, task: &mut dyn SourceTask, offsets: &dyn
         ctx.set_state(State::Running);
         let records = if signal == Signal::Run { task.poll()? } else { Vec::new() };
         if !records.is_empty() {
-            let mut pending = Vec::with_capacity(records.len());
             for r in &records {
                 // Transformed, then converted; a record a transformation dropped or a
                 // tolerated failure skipped is not produced, but its offset is stored.
-                if let Some(pr) = source_record(ctx, &r.record).await? {
-                    pending.push(producer.send(pr));
+                if let Some(pr) = source_record(ctx, &r.record)? {
+                    producer.send(output_record(pr, &mut topics))?;
                 }
             }
-            producer.flush();
-            for p in pending {
-                p.await?;
-            }
+            // Every record acknowledged before its offset is recorded.
+            producer.flush()?;
             for r in &records {
                 offsets.set(&ctx.id.connector, &r.source_partition, Some(r.source_offset.clone()));
                 ctx.record_topic(&r.record.topic);
             }
             dirty = true;
         }
-        let signal = if records.is_empty() { ctx.idle(IDLE_POLL).await } else { ctx.signal() };
+        let signal = if records.is_empty() { ctx.idle(IDLE_POLL) } else { ctx.signal() };
         let stopping = signal == Signal::Shutdown;
         if stopping || (dirty && last_flush.elapsed() >= ctx.flush_every) {
             offsets.flush()?;
@@ -439,48 +524,58 @@ async fn source_loop(ctx: &mut TaskCtx, task: &mut dyn SourceTask, offsets: &dyn
     }
 }
 
+/// A broker-client record as the seam's producer takes it (the topic's name shared).
+fn output_record(pr: ProducerRecord, topics: &mut Vec<Arc<str>>) -> OutputRecord {
+    let topic = match topics.iter().find(|t| ***t == *pr.topic) {
+        Some(t) => t.clone(),
+        None => {
+            let t: Arc<str> = Arc::from(pr.topic.as_str());
+            topics.push(t.clone());
+            t
+        }
+    };
+    OutputRecord { topic, partition: pr.partition, key: pr.key, value: pr.value, timestamp: pr.timestamp.unwrap_or_else(now_ms), headers: pr.headers }
+}
+
 /// Reports a failed stage: `Ok(())` when tolerated (the record is skipped), the task's error
 /// otherwise. Dead letter records are produced before this returns.
-async fn report(ctx: &TaskCtx, failure: Failure, errant: Errant<'_>, dlq: Option<&DeadLetterQueue>) -> Result<()> {
+fn report(ctx: &TaskCtx, failure: Failure, errant: Errant<'_>, dlq: Option<&mut DeadLetterQueue>) -> Result<()> {
     let mut records = Vec::new();
     let verdict = ctx.errors.report(failure, errant, &mut records);
     if let (Some(q), false) = (dlq, records.is_empty()) {
-        q.send(records).await;
+        q.send(records);
     }
     verdict
 }
 
 /// A source record through the transformations and the converters (with error handling);
 /// `None`: dropped or skipped.
-async fn source_record(ctx: &mut TaskCtx, original: &ConnectRecord) -> Result<Option<ProducerRecord>> {
+fn source_record(ctx: &mut TaskCtx, original: &ConnectRecord) -> Result<Option<ProducerRecord>> {
     let mut class = String::new();
     let chain = &ctx.transforms;
-    let transformed = ctx
-        .errors
-        .execute(Stage::Transformation, "", || {
-            chain.apply(original.clone(), None).map_err(|(c, e)| {
-                class = c;
-                e
-            })
+    let transformed = ctx.rt.block_on(ctx.errors.execute(Stage::Transformation, "", || {
+        chain.apply(original.clone(), None).map_err(|(c, e)| {
+            class = c;
+            e
         })
-        .await;
+    }));
     let r = match transformed {
         Ok(Some(r)) => r,
         Ok(None) => return Ok(None),
         Err(mut f) => {
             f.class_name = class;
-            report(ctx, f, Errant::Source(original), None).await?;
+            report(ctx, f, Errant::Source(original), None)?;
             return Ok(None);
         }
     };
     let conv = &ctx.conv;
-    let key = match ctx.errors.execute(Stage::KeyConverter, &conv.key_class, || conv.key.from_connect_data(&r.topic, &r.key)).await {
+    let key = match ctx.rt.block_on(ctx.errors.execute(Stage::KeyConverter, &conv.key_class, || conv.key.from_connect_data(&r.topic, &r.key))) {
         Ok(k) => k,
-        Err(f) => return report(ctx, f, Errant::Source(original), None).await.map(|()| None),
+        Err(f) => return report(ctx, f, Errant::Source(original), None).map(|()| None),
     };
-    let value = match ctx.errors.execute(Stage::ValueConverter, &conv.value_class, || conv.value.from_connect_data(&r.topic, &r.value)).await {
+    let value = match ctx.rt.block_on(ctx.errors.execute(Stage::ValueConverter, &conv.value_class, || conv.value.from_connect_data(&r.topic, &r.value))) {
         Ok(v) => v,
-        Err(f) => return report(ctx, f, Errant::Source(original), None).await.map(|()| None),
+        Err(f) => return report(ctx, f, Errant::Source(original), None).map(|()| None),
     };
     let mut pr = ProducerRecord::new(r.topic.clone(), key, value);
     pr.partition = r.partition;
@@ -489,48 +584,47 @@ async fn source_record(ctx: &mut TaskCtx, original: &ConnectRecord) -> Result<Op
     Ok(Some(pr))
 }
 
-/// A sink task's dead letter queue: its producer and topic (created with one partition when
-/// missing, as Kafka's `DeadLetterQueueReporter` does).
+/// A sink task's dead letter queue: a producer of the seam and the topic (created with one
+/// partition when missing, as Kafka's `DeadLetterQueueReporter` does).
 struct DeadLetterQueue {
-    producer: Producer,
+    producer: Box<dyn brook_processor_api::runtime::StreamsProducer>,
+    topics: Vec<Arc<str>>,
 }
 
 impl DeadLetterQueue {
     fn open(ctx: &TaskCtx) -> Result<Option<DeadLetterQueue>> {
         let Some(topic) = &ctx.errors.config().dlq_topic else { return Ok(None) };
-        match ctx.broker.create_topic(topic, 1, BTreeMap::new()) {
-            Ok(()) => tracing::info!(connector = %ctx.id.connector, topic = %topic, "created the dead letter queue topic"),
-            Err(brook_broker::Error::TopicAlreadyExists(_)) => {}
-            Err(e) => return Err(Error::Config(format!("Could not initialize dead letter queue with topic={topic}: {e}"))),
-        }
-        let mut pc = ProducerConfig::default();
-        pc.client_id = format!("connector-dlq-producer-{}-{}", ctx.id.connector, ctx.id.task);
-        Ok(Some(DeadLetterQueue { producer: Producer::new(ctx.broker.clone(), pc)? }))
+        ctx.clients
+            .create_topic(topic, 1, BTreeMap::new())
+            .map_err(|e| Error::Config(format!("Could not initialize dead letter queue with topic={topic}: {e}")))?;
+        let producer = ctx.clients.producer(format!("connector-dlq-producer-{}-{}", ctx.id.connector, ctx.id.task))?;
+        Ok(Some(DeadLetterQueue { producer, topics: Vec::new() }))
     }
 
     /// Produces and waits; a failed send is logged, as Kafka's reporter does.
-    async fn send(&self, records: Vec<ProducerRecord>) {
-        let pending: Vec<_> = records.into_iter().map(|r| self.producer.send(r)).collect();
-        self.producer.flush();
-        for p in pending {
-            if let Err(e) = p.await {
+    fn send(&mut self, records: Vec<ProducerRecord>) {
+        for r in records {
+            if let Err(e) = self.producer.send(output_record(r, &mut self.topics)) {
                 tracing::error!(error = %e, "Could not produce message to dead letter queue");
             }
+        }
+        if let Err(e) = self.producer.flush() {
+            tracing::error!(error = %e, "Could not produce message to dead letter queue");
         }
     }
 }
 
 /// A consumed record through the converters and the transformations (with error handling);
 /// `None`: dropped or skipped (and sent to the dead letter queue if there is one).
-async fn sink_record(ctx: &mut TaskCtx, r: &ConsumerRecord, dlq: Option<&DeadLetterQueue>) -> Result<Option<SinkRecord>> {
+fn sink_record(ctx: &mut TaskCtx, r: &ConsumerRecord, mut dlq: Option<&mut DeadLetterQueue>) -> Result<Option<SinkRecord>> {
     let conv = &ctx.conv;
-    let key = match ctx.errors.execute(Stage::KeyConverter, &conv.key_class, || conv.key.to_connect_data(&r.topic, r.key.as_deref())).await {
+    let key = match ctx.rt.block_on(ctx.errors.execute(Stage::KeyConverter, &conv.key_class, || conv.key.to_connect_data(&r.topic, r.key.as_deref()))) {
         Ok(k) => k,
-        Err(f) => return report(ctx, f, Errant::Consumed(r), dlq).await.map(|()| None),
+        Err(f) => return report(ctx, f, Errant::Consumed(r), dlq.as_deref_mut()).map(|()| None),
     };
-    let value = match ctx.errors.execute(Stage::ValueConverter, &conv.value_class, || conv.value.to_connect_data(&r.topic, r.value.as_deref())).await {
+    let value = match ctx.rt.block_on(ctx.errors.execute(Stage::ValueConverter, &conv.value_class, || conv.value.to_connect_data(&r.topic, r.value.as_deref()))) {
         Ok(v) => v,
-        Err(f) => return report(ctx, f, Errant::Consumed(r), dlq).await.map(|()| None),
+        Err(f) => return report(ctx, f, Errant::Consumed(r), dlq.as_deref_mut()).map(|()| None),
     };
     let record = ConnectRecord {
         topic: r.topic.clone(),
@@ -542,45 +636,96 @@ async fn sink_record(ctx: &mut TaskCtx, r: &ConsumerRecord, dlq: Option<&DeadLet
     };
     let mut class = String::new();
     let chain = &ctx.transforms;
-    let transformed = ctx
-        .errors
-        .execute(Stage::Transformation, "", || {
-            chain.apply(record.clone(), Some(r.offset)).map_err(|(c, e)| {
-                class = c;
-                e
-            })
+    let transformed = ctx.rt.block_on(ctx.errors.execute(Stage::Transformation, "", || {
+        chain.apply(record.clone(), Some(r.offset)).map_err(|(c, e)| {
+            class = c;
+            e
         })
-        .await;
+    }));
     match transformed {
         Ok(Some(record)) => Ok(Some(SinkRecord { kafka_offset: r.offset, record })),
         Ok(None) => Ok(None),
         Err(mut f) => {
             f.class_name = class;
-            report(ctx, f, Errant::Consumed(r), dlq).await.map(|()| None)
+            report(ctx, f, Errant::Consumed(r), dlq).map(|()| None)
         }
     }
 }
 
-async fn run_sink(mut ctx: TaskCtx, mut task: Box<dyn SinkTask>, topics: Vec<String>) {
-    let mut cc = ConsumerConfig::with_group(sink_group(&ctx.id.connector));
-    cc.client_id = format!("connector-consumer-{}-{}", ctx.id.connector, ctx.id.task);
-    cc.auto_offset_reset = OffsetReset::Earliest;
-    cc.enable_auto_commit = false;
-    let mut consumer = Consumer::new(ctx.broker.clone(), cc);
-    let result = sink_loop(&mut ctx, task.as_mut(), &mut consumer, &topics).await;
-    task.stop();
-    consumer.close().await;
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+type Offsets = BTreeMap<(String, i32), i64>;
+
+/// A sink task's offsets (Connect's `(topic, partition)` keys) as the consumer commits them.
+fn kafka_offsets(o: &Offsets) -> BTreeMap<TopicPartition, i64> {
+    o.iter().map(|((t, p), off)| (TopicPartition::new(t.clone(), *p), *off)).collect()
+}
+
+/// A sink task and its offsets, shared with the rebalance handler (which runs inside `poll`,
+/// on the task's thread).
+struct SinkShared {
+    task: Box<dyn SinkTask>,
+    /// Next offset to commit per partition.
+    next: Offsets,
+    committed: Offsets,
+}
+
+impl SinkShared {
+    /// Flushes the task and commits what changed.
+    fn flush_and_commit(&mut self, commit: &mut dyn FnMut(&Offsets) -> Result<()>) -> Result<()> {
+        if self.next == self.committed {
+            return Ok(());
+        }
+        self.task.flush(&self.next)?;
+        commit(&self.next)?;
+        self.committed = self.next.clone();
+        Ok(())
+    }
+}
+
+/// Flushes and commits before the sink group moves partitions away (Kafka's
+/// `WorkerSinkTask.HandleRebalance`).
+struct Revocations {
+    shared: Arc<Mutex<SinkShared>>,
+    id: ConnectorTaskId,
+}
+
+impl RebalanceHandler for Revocations {
+    fn on_revoked(&mut self, partitions: &[TopicPartition], _group: &GroupMetadata, commit: &mut OffsetCommitFn<'_>) {
+        let mut s = self.shared.lock();
+        if let Err(e) = s.flush_and_commit(&mut |o| Ok(commit(&kafka_offsets(o))?)) {
+            tracing::warn!(connector = %self.id.connector, task = self.id.task, error = %e, "committing sink offsets on revocation failed; the records since the last commit will be delivered again");
+        }
+        for tp in partitions {
+            let k = (tp.topic.clone(), tp.partition);
+            s.next.remove(&k);
+            s.committed.remove(&k);
+        }
+    }
+
+    fn on_assigned(&mut self, partitions: &[TopicPartition]) {
+        tracing::debug!(connector = %self.id.connector, task = self.id.task, ?partitions, "sink partitions assigned");
+    }
+}
+
+fn run_sink(mut ctx: TaskCtx, task: Box<dyn SinkTask>, topics: Vec<String>) {
+    let shared = Arc::new(Mutex::new(SinkShared { task, next: Offsets::new(), committed: Offsets::new() }));
+    let result = ctx.clients.consumer(sink_group(&ctx.id.connector), format!("connector-consumer-{}-{}", ctx.id.connector, ctx.id.task)).and_then(|mut consumer| {
+        let r = sink_loop(&mut ctx, &shared, consumer.as_mut(), &topics);
+        consumer.close();
+        r
+    });
+    shared.lock().task.stop();
     ctx.finish("sink", &result);
 }
 
-async fn sink_loop(ctx: &mut TaskCtx, task: &mut dyn SinkTask, consumer: &mut Consumer, topics: &[String]) -> Result<()> {
-    let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
-    // Next offset to commit per partition.
-    let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
-    let mut committed = next.clone();
+fn sink_loop(ctx: &mut TaskCtx, shared: &Arc<Mutex<SinkShared>>, consumer: &mut dyn StreamsConsumer, topics: &[String]) -> Result<()> {
     let mut last_flush = Instant::now();
-    consumer.subscribe(&topic_refs, None)?;
-    let dlq = DeadLetterQueue::open(ctx)?;
+    consumer.subscribe(topics, Box::new(Revocations { shared: shared.clone(), id: ctx.id.clone() }))?;
+    let mut dlq = DeadLetterQueue::open(ctx)?;
+    let mut polled = Vec::new();
     let mut paused = false;
     loop {
         let signal = ctx.signal();
@@ -594,26 +739,25 @@ async fn sink_loop(ctx: &mut TaskCtx, task: &mut dyn SinkTask, consumer: &mut Co
         }
         paused = pause;
         ctx.set_state(if pause { State::Paused } else { State::Running });
-        let polled = consumer.poll(IDLE_POLL).await?;
+        consumer.poll(IDLE_POLL, &mut polled)?;
         if !polled.is_empty() {
+            let mut s = shared.lock();
             let mut batch = Vec::with_capacity(polled.len());
-            for r in polled {
-                next.insert((r.topic.clone(), r.partition), r.offset + 1);
+            for r in polled.drain(..) {
+                s.next.insert((r.topic.to_string(), r.partition), r.offset + 1);
                 ctx.record_topic(&r.topic);
-                if let Some(record) = sink_record(ctx, &r, dlq.as_ref()).await? {
+                let r = ConsumerRecord { topic: r.topic.to_string(), partition: r.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers };
+                if let Some(record) = sink_record(ctx, &r, dlq.as_mut())? {
                     batch.push(record);
                 }
             }
             if !batch.is_empty() {
-                task.put(batch)?;
+                s.task.put(batch)?;
             }
         }
         let stopping = ctx.signal() == Signal::Shutdown;
-        if (stopping || pause || last_flush.elapsed() >= ctx.flush_every) && next != committed {
-            task.flush(&next)?;
-            let offsets: BTreeMap<TopicPartition, i64> = next.iter().map(|((t, p), o)| (TopicPartition { topic: t.clone(), partition: *p }, *o)).collect();
-            consumer.commit_offsets(&offsets)?;
-            committed = next.clone();
+        if stopping || pause || last_flush.elapsed() >= ctx.flush_every {
+            shared.lock().flush_and_commit(&mut |o| Ok(consumer.commit(&kafka_offsets(o))?))?;
             last_flush = Instant::now();
         }
         if stopping {
@@ -621,6 +765,7 @@ async fn sink_loop(ctx: &mut TaskCtx, task: &mut dyn SinkTask, consumer: &mut Co
         }
     }
 }
+
 /// A Kafka header as Connect's: UTF-8 bytes as an optional string, other bytes as bytes, null as
 /// null (the string part of Kafka's `SimpleHeaderConverter`; numbers stay strings).
 pub(crate) fn header_from_kafka(h: &brook_common::record::Header) -> Header {

@@ -168,6 +168,11 @@ pub(crate) fn statement_entity(text: &str, r: &StatementResult, seq: u64) -> Opt
         StatementResult::SourceDescription(d) => entity("sourceDescription", text, json!({ "sourceDescription": to_json(d) })),
         StatementResult::SourceDescriptions(d) => entity("source_descriptions", text, json!({ "sourceDescriptions": to_json(d) })),
         StatementResult::QueryDescription(d) => entity("queryDescription", text, json!({ "queryDescription": to_json(d) })),
+        StatementResult::ConnectorInfo(info) => entity("connector_info", text, json!({ "info": to_json(info) })),
+        StatementResult::DropConnector(name) => entity("drop_connector", text, json!({ "connectorName": name })),
+        StatementResult::Connectors(list) => entity("connector_list", text, json!({ "connectors": to_json(list) })),
+        StatementResult::ConnectorDescription(d) => entity("connector_description", text, to_json(&**d)),
+        StatementResult::Warning(message) => entity("warning_entity", text, json!({ "message": message })),
         _ => return None,
     })
 }

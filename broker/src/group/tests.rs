@@ -538,3 +538,51 @@ async fn the_ticker_expires_sessions_in_real_time() {
     );
     ticker.abort();
 }
+
+/// Kafka Connect's workers use the classic protocol with their own protocol type (`connect`,
+/// protocol `default`, opaque metadata): the coordinator treats it like any other, hands the
+/// leader every member's metadata, distributes the leader's opaque assignments, and keeps
+/// consumers (protocol type `consumer`) out of that group.
+#[tokio::test]
+async fn a_connect_protocol_group_joins_syncs_and_rejects_consumers() {
+    let (c, _) = coordinator(config(30_000));
+    let connect = |client: &str, meta: &[u8]| {
+        let mut r = join_req("connect-cluster", "", client);
+        r.protocol_type = "connect".into();
+        r.protocols = vec![("default".into(), meta.to_vec())];
+        r
+    };
+    let ja = spawn_join(&c, connect("worker-a", b"url-a"));
+    wait_until("a in the group", || awaiting_join(&c, "connect-cluster") == 1).await;
+    let jb = spawn_join(&c, connect("worker-b", b"url-b"));
+    wait_until("b in the group", || awaiting_join(&c, "connect-cluster") == 2).await;
+    // A consumer cannot join a group of workers.
+    let consumer = c.join_group(join_req("connect-cluster", "", "consumer")).await;
+    assert_eq!(consumer.error, ErrorCode::InconsistentGroupProtocol);
+    c.tick(later(30) + Duration::from_millis(10));
+    c.tick(later(61));
+    let (ra, rb) = (ja.await.unwrap(), jb.await.unwrap());
+    assert_eq!((ra.error, rb.error), (ErrorCode::None, ErrorCode::None));
+    assert_eq!(ra.protocol_type.as_deref(), Some("connect"));
+    assert_eq!(ra.protocol_name.as_deref(), Some("default"));
+    let (leader, follower) = if ra.leader == ra.member_id { (ra, rb) } else { (rb, ra) };
+    let mut metas: Vec<Vec<u8>> = leader.members.iter().map(|m| m.metadata.clone()).collect();
+    metas.sort();
+    assert_eq!(metas, vec![b"url-a".to_vec(), b"url-b".to_vec()]);
+    let sync = |member: &str| {
+        let mut s = sync_req("connect-cluster", leader.generation_id, member);
+        s.protocol_type = Some("connect".into());
+        s.protocol_name = Some("default".into());
+        s
+    };
+    let fs = spawn_sync(&c, sync(&follower.member_id));
+    let mut ls = sync(&leader.member_id);
+    ls.assignments = vec![(leader.member_id.clone(), b"conn-a".to_vec()), (follower.member_id.clone(), b"conn-b".to_vec())];
+    let lr = c.sync_group(ls).await;
+    assert_eq!((lr.error, lr.assignment), (ErrorCode::None, b"conn-a".to_vec()));
+    let fr = fs.await.unwrap();
+    assert_eq!((fr.error, fr.assignment), (ErrorCode::None, b"conn-b".to_vec()));
+    let d = c.describe_group("connect-cluster");
+    assert_eq!((d.state.as_str(), d.protocol_type.as_str(), d.protocol_name.as_str()), ("Stable", "connect", "default"));
+    assert_eq!(d.members.len(), 2);
+}

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use brook_sql_engine::engine::entities::{FieldInfo, FieldSchema, QueryDescription, QueryRef, SourceDescription};
+use brook_sql_engine::engine::entities::{ConnectorDescription, FieldInfo, FieldSchema, QueryDescription, QueryRef, SourceDescription};
 use brook_sql_engine::function::FunctionDescription;
 
 use super::render::{single_line, Table};
@@ -102,6 +102,38 @@ fn listing(out: &mut String, title: &str, items: &[String], hint: &str) {
 }
 
 /// `EXPLAIN query`.
+/// `DESCRIBE CONNECTOR`: name, class, type, state, worker (and trace), then the tasks, the
+/// SQL sources over its topics and its topics as tables, as the ksql CLI prints them.
+pub(crate) fn connector(d: &ConnectorDescription, width: usize) -> String {
+    let mut out = String::new();
+    let status = &d.status;
+    label(&mut out, "Name", &status.name);
+    label(&mut out, "Class", &d.connector_class);
+    label(&mut out, "Type", &status.kind.to_string());
+    label(&mut out, "State", &status.connector.state.to_string());
+    label(&mut out, "WorkerId", &status.connector.worker_id);
+    if let Some(trace) = status.connector.trace.as_deref().filter(|t| !t.is_empty()) {
+        label(&mut out, "Trace", trace);
+    }
+    if !status.tasks.is_empty() {
+        out.push('\n');
+        let tasks = status.tasks.iter().fold(Table::new(&["Task ID", "State", "Error Trace"]), |t, task| {
+            t.row([task.id.to_string(), task.state.to_string(), task.trace.clone().unwrap_or_default()])
+        });
+        out.push_str(&tasks.render(width));
+    }
+    if !d.sources.is_empty() {
+        out.push('\n');
+        let sources = d.sources.iter().fold(Table::new(&["KSQL Source Name", "Kafka Topic", "Type"]), |t, s| t.row([s.name.clone(), s.topic.clone(), s.kind.clone()]));
+        out.push_str(&sources.render(width));
+    }
+    if !d.topics.is_empty() {
+        out.push('\n');
+        out.push_str(&d.topics.iter().fold(Table::new(&["Related Topics"]), |t, topic| t.row([topic.clone()])).render(width));
+    }
+    out
+}
+
 pub(crate) fn query(q: &QueryDescription, width: usize) -> String {
     let mut out = String::new();
     label(&mut out, "ID", &q.id);

@@ -184,6 +184,13 @@ fn tabular(result: &StatementResult, width: usize) -> String {
         StatementResult::Rows { schema, rows } => return query_rows(schema, rows, width),
         StatementResult::Printed(lines) => return lines.iter().map(|l| format!("{l}\n")).collect(),
         StatementResult::PushQuery(_) => return String::new(),
+        StatementResult::ConnectorInfo(info) => Table::new(&["Message"]).row([format!("Created connector {}", info.name)]),
+        StatementResult::DropConnector(name) => Table::new(&["Message"]).row([format!("Dropped connector \"{name}\"")]),
+        StatementResult::Warning(message) => Table::new(&["Message"]).row([message.clone()]),
+        StatementResult::Connectors(list) => list.iter().fold(Table::new(&["Connector Name", "Type", "Class", "Status"]), |t, c| {
+            t.row([c.name.clone(), c.kind.clone(), c.class_name.clone(), c.state.clone()])
+        }),
+        StatementResult::ConnectorDescription(d) => return describe::connector(d, width),
         _ => return String::new(),
     };
     table.render(width)
@@ -354,6 +361,19 @@ fn entity_json(result: &StatementResult, statement: &str) -> Json {
                 .collect(),
         ),
         StatementResult::Printed(lines) => Json::Array(lines.iter().map(|l| json!(l)).collect()),
+        StatementResult::ConnectorInfo(info) => with("connector_info", "info", ser(info)),
+        StatementResult::DropConnector(name) => with("drop_connector", "connectorName", json!(name)),
+        StatementResult::Connectors(l) => with("connector_list", "connectors", ser(l)),
+        StatementResult::ConnectorDescription(d) => {
+            let mut v = ser(&**d);
+            if let Json::Object(m) = &mut v {
+                m.insert("@type".into(), json!("connector_description"));
+                m.insert("statementText".into(), json!(statement));
+                m.insert("warnings".into(), json!([]));
+            }
+            v
+        }
+        StatementResult::Warning(message) => with("warning_entity", "message", json!(message)),
         _ => Json::Null,
     }
 }

@@ -485,6 +485,11 @@ pub(crate) fn entity(e: &Json) -> Option<StatementResult> {
         "sourceDescription" => StatementResult::SourceDescription(Box::new(field(e, "sourceDescription")?)),
         "source_descriptions" => StatementResult::SourceDescriptions(field(e, "sourceDescriptions")?),
         "queryDescription" => StatementResult::QueryDescription(Box::new(field(e, "queryDescription")?)),
+        "connector_info" => StatementResult::ConnectorInfo(field(e, "info")?),
+        "drop_connector" => StatementResult::DropConnector(text(e, "connectorName")),
+        "connector_list" => StatementResult::Connectors(field(e, "connectors")?),
+        "connector_description" => StatementResult::ConnectorDescription(Box::new(serde_json::from_value(e.clone()).ok()?)),
+        "warning_entity" => StatementResult::Warning(text(e, "message")),
         _ => return None,
     })
 }

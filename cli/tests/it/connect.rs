@@ -1,8 +1,102 @@
-//! `brook connect standalone` as a process: Kafka's quickstart files, the topic read back over
-//! TCP with `brook console-consumer`, a clean stop on SIGTERM.
+//! `brook connect` as a process: Kafka's quickstart files over an embedded broker and against a
+//! running `brook server`, the topic read back over TCP with `brook console-consumer`, the
+//! connectors' status over the REST API, a clean stop on SIGTERM.
 
-use std::process::{Command, Stdio};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+pub(crate) fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `brook server` (broker only) on `data`, once it accepts connections at `addr`.
+pub(crate) fn spawn_server(data: &Path, addr: &str) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_brook"))
+        .args(["server", "--no-ksql", "--no-schema-registry", "--no-connect", "--listen", addr, "--data-dir"])
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "brook server did not listen on {addr}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+/// Waits until `path` holds exactly `want`, while `child` runs.
+fn wait_for_file(path: &Path, want: &str, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_to_string(path).unwrap_or_default() != want {
+        assert!(Instant::now() < deadline, "{} never became {want:?}: {:?}", path.display(), std::fs::read_to_string(path));
+        assert!(child.try_wait().unwrap().is_none(), "brook connect exited early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub(crate) fn sigterm(child: &mut Child) {
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn connect_standalone_runs_against_a_brook_server_and_resumes_from_its_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut server = spawn_server(&d.join("data"), &addr);
+    std::fs::write(d.join("in.txt"), "one\ntwo\n").unwrap();
+    std::fs::write(
+        d.join("worker.properties"),
+        format!(
+            "bootstrap.servers={addr}\nkey.converter=org.apache.kafka.connect.storage.StringConverter\n\
+             value.converter=org.apache.kafka.connect.storage.StringConverter\noffset.storage.file.filename={}\noffset.flush.interval.ms=100\n\
+             listeners=http://127.0.0.1:0\n",
+            d.join("connect.offsets").display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("source.properties"),
+        format!("name=src\nconnector.class=FileStreamSource\nfile={}\ntopic=lines\n", d.join("in.txt").display()),
+    )
+    .unwrap();
+    std::fs::write(d.join("sink.properties"), format!("name=snk\nconnector.class=FileStreamSink\nfile={}\ntopics=lines\n", d.join("out.txt").display())).unwrap();
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_brook"))
+            .env("RUST_LOG", "warn")
+            .args(["connect", "standalone"])
+            .arg(d.join("worker.properties"))
+            .arg(d.join("source.properties"))
+            .arg(d.join("sink.properties"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut worker = start();
+    wait_for_file(&d.join("out.txt"), "one\ntwo\n", &mut worker);
+    sigterm(&mut worker);
+    // The records are in the server's topic, read back over TCP by another client.
+    let topic = brook(&["console-consumer", "--bootstrap-server", &addr, "--topic", "lines", "--from-beginning", "--max-messages", "2"]);
+    assert_eq!(topic, "one\ntwo\n");
+    // A restarted worker: the source resumes from its stored offset, the sink from its group's
+    // committed offset: each line arrives once.
+    std::fs::OpenOptions::new().append(true).open(d.join("in.txt")).and_then(|mut f| std::io::Write::write_all(&mut f, b"three\n")).unwrap();
+    let mut worker = start();
+    wait_for_file(&d.join("out.txt"), "one\ntwo\nthree\n", &mut worker);
+    sigterm(&mut worker);
+    assert_eq!(std::fs::read_to_string(d.join("out.txt")).unwrap(), "one\ntwo\nthree\n");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
 
 fn brook(args: &[&str]) -> String {
     let cli = <brook_cli::Cli as clap::Parser>::try_parse_from(std::iter::once("brook").chain(args.iter().copied())).unwrap();
@@ -24,7 +118,7 @@ fn connect_standalone_runs_kafkas_quickstart_files() {
             "bootstrap.servers={addr}\nkey.converter=org.apache.kafka.connect.json.JsonConverter\n\
              value.converter=org.apache.kafka.connect.json.JsonConverter\nkey.converter.schemas.enable=true\n\
              value.converter.schemas.enable=true\noffset.storage.file.filename={}\noffset.flush.interval.ms=100\n\
-             plugin.path=libs/connect-file-3.9.0.jar\n",
+             plugin.path=libs/connect-file-3.9.0.jar\nlisteners=http://127.0.0.1:22401\n",
             d.join("connect.offsets").display()
         ),
     )
@@ -45,6 +139,7 @@ fn connect_standalone_runs_kafkas_quickstart_files() {
         .arg(d.join("connect-standalone.properties"))
         .arg(d.join("connect-file-source.properties"))
         .arg(d.join("connect-file-sink.properties"))
+        .arg("--embedded")
         .arg("--data-dir")
         .arg(d.join("data"))
         .stdout(Stdio::null())
@@ -62,6 +157,17 @@ fn connect_standalone_runs_kafkas_quickstart_files() {
     assert_eq!(
         topic,
         "{\"schema\":{\"type\":\"string\",\"optional\":false},\"payload\":\"foo\"}\n{\"schema\":{\"type\":\"string\",\"optional\":false},\"payload\":\"bar\"}\n"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let status: serde_json::Value = rt.block_on(async {
+        let resp = reqwest::get("http://127.0.0.1:22401/connectors/local-file-sink/status").await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        resp.json().await.unwrap()
+    });
+    assert_eq!(
+        status,
+        serde_json::json!({"name":"local-file-sink","connector":{"state":"RUNNING","worker_id":"127.0.0.1:22401"},
+            "tasks":[{"id":0,"state":"RUNNING","worker_id":"127.0.0.1:22401"}],"type":"sink"})
     );
     assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
     let status = child.wait().unwrap();
@@ -83,6 +189,7 @@ impl Worker {
             .env("RUST_LOG", "warn,brook_connect=info")
             .args(["connect", "standalone"])
             .args(["worker.properties", "pg-source.properties", "pg-sink.properties"].map(|f| dir.join(f)))
+            .arg("--embedded")
             .arg("--data-dir")
             .arg(dir.join("data"))
             .stdout(Stdio::null())
@@ -131,7 +238,7 @@ fn postgres_to_sql_to_postgres_survives_a_sigkill_of_the_worker() {
         format!(
             "bootstrap.servers={addr}\nkey.converter=org.apache.kafka.connect.converters.ByteArrayConverter\n\
              value.converter=org.apache.kafka.connect.json.JsonConverter\nvalue.converter.schemas.enable=false\n\
-             offset.storage.file.filename={}\noffset.flush.interval.ms=1000\n",
+             offset.storage.file.filename={}\noffset.flush.interval.ms=1000\nlisteners=http://127.0.0.1:0\n",
             d.join("connect.offsets").display()
         ),
     )

@@ -5,6 +5,8 @@
 mod util;
 
 mod connect;
+mod connect_sql;
+mod connect_distributed;
 mod datagen;
 mod embedding;
 mod messages;

@@ -122,3 +122,25 @@ async fn validation_reports_per_field_errors_and_create_refuses_them() {
     assert_eq!(serde_json::to_value(&plugins).unwrap()[0]["type"], "sink");
     b.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_connectors_are_created_again_in_their_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let b = broker(d).await;
+    let file = d.join("connectors.json");
+    let h = herder(&b, d);
+    assert!(h.keep_connectors_in(file.clone()).await.unwrap().is_empty());
+    h.put_connector_config("local-file-source", source(d), false).await.unwrap();
+    h.put_connector_config("local-file-sink", sink(d), false).await.unwrap();
+    h.stop_connector("local-file-sink").await.unwrap();
+    h.delete_connector("local-file-source").await.unwrap();
+    h.stop_all().await;
+
+    let again = herder(&b, d);
+    assert_eq!(again.keep_connectors_in(file).await.unwrap(), ["local-file-sink"]);
+    assert_eq!(again.connector_config("local-file-sink").await.unwrap(), sink(d));
+    assert_eq!(state_of(&again, "local-file-sink").await, (State::Stopped, vec![]));
+    again.stop_all().await;
+    b.shutdown().await;
+}

@@ -5,7 +5,9 @@
 mod converters;
 mod avro;
 mod datagen;
+mod distributed;
 mod herder;
 mod postgres;
+mod rest;
 mod standalone;
 mod transforms;

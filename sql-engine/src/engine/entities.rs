@@ -31,6 +31,42 @@ pub enum StatementResult {
     PushQuery(crate::engine::push::PushQuery),
     /// `PRINT`: the records as ksqlDB prints them.
     Printed(Vec<String>),
+    /// `CREATE SOURCE|SINK CONNECTOR`: ksqlDB's `ConnectorInfoEntity` (Connect's `ConnectorInfo`).
+    ConnectorInfo(brook_connect::herder::ConnectorInfo),
+    /// `DROP CONNECTOR`: ksqlDB's `DropConnectorEntity`, the connector's name.
+    DropConnector(String),
+    /// `SHOW CONNECTORS`: ksqlDB's `ConnectorList`.
+    Connectors(Vec<ConnectorSummary>),
+    /// `DESCRIBE CONNECTOR`: ksqlDB's `ConnectorDescription`.
+    ConnectorDescription(Box<ConnectorDescription>),
+    /// A statement that did nothing, and why (`IF [NOT] EXISTS`): ksqlDB's `WarningEntity`.
+    Warning(String),
+}
+
+/// One row of `SHOW CONNECTORS`: ksqlDB's `SimpleConnectorInfo`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectorSummary {
+    pub name: String,
+    /// `SOURCE`, `SINK` or `UNKNOWN`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub class_name: String,
+    /// `RUNNING (1/1 tasks RUNNING)`.
+    pub state: String,
+}
+
+/// `DESCRIBE CONNECTOR`: ksqlDB's `ConnectorDescription`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectorDescription {
+    pub connector_class: String,
+    /// Connect's status of the connector and its tasks.
+    pub status: brook_connect::herder::ConnectorStateInfo,
+    /// The streams and tables over the connector's topics.
+    pub sources: Vec<SourceDescription>,
+    /// The topics the connector has used.
+    pub topics: Vec<String>,
 }
 
 /// ksqlDB's `CommandStatusEntity`.

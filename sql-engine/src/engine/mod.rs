@@ -12,6 +12,7 @@
 //!   `${var}` used before its `DEFINE` in the same request fails.
 
 mod command;
+mod connector;
 mod ddl;
 pub mod entities;
 pub mod fanout;
@@ -54,6 +55,10 @@ pub const POOL_THREADS: &str = "ksql.query.pool.threads";
 /// [`EngineConfig::schema_registry`] is not set.
 pub const SCHEMA_REGISTRY_URL: &str = "ksql.schema.registry.url";
 
+/// ksqlDB's `ksql.connect.url`: the Kafka Connect REST API the connector statements use
+/// (over [`EngineConfig::connect`]).
+pub const CONNECT_URL: &str = "ksql.connect.url";
+
 /// A cached HTTP client for `ksql.schema.registry.url` (with
 /// `ksql.schema.registry.basic.auth.user.info`), if set.
 fn schema_registry_from(properties: &BTreeMap<String, String>) -> Result<Option<Arc<dyn brook_schema::SchemaRegistryClient>>> {
@@ -84,6 +89,10 @@ pub struct EngineConfig {
     /// for `--schema-registry-url` in live mode. `None`: the Schema Registry formats are
     /// unsupported.
     pub schema_registry: Option<Arc<dyn brook_schema::SchemaRegistryClient>>,
+    /// The Kafka Connect worker `CREATE ... CONNECTOR` and friends manage: `brook server`'s
+    /// in-process one. `ksql.connect.url`, when set, wins (a Connect REST API over HTTP);
+    /// with neither, `http://localhost:8083`, as ksqlDB.
+    pub connect: Option<Arc<dyn brook_connect::Herder>>,
 }
 
 impl EngineConfig {
@@ -95,6 +104,7 @@ impl EngineConfig {
             properties: BTreeMap::new(),
             cluster: None,
             schema_registry: Some(Arc::new(brook_schema::MemoryClient::new())),
+            connect: None,
         }
     }
 
@@ -122,6 +132,7 @@ impl EngineConfig {
             properties: BTreeMap::new(),
             cluster: Some(cluster),
             schema_registry: None,
+            connect: None,
         }
     }
 }
@@ -351,6 +362,9 @@ impl Engine {
             Statement::DescribeFunction { name } => show::describe_function(self, name),
             Statement::Explain(target) => show::explain(self, target, &s.text),
             Statement::Print { topic, limit, .. } => show::print(self, topic, *limit),
+            Statement::CreateConnector { name, kind, if_not_exists, config } => connector::create(self, name, *kind, *if_not_exists, config),
+            Statement::DropConnector { name, if_exists } => connector::drop(self, name, *if_exists),
+            Statement::DescribeConnector { name } => connector::describe(self, name),
         }
     }
 

@@ -75,6 +75,7 @@ pub(crate) fn show(engine: &mut Engine, show: &Show) -> Result<StatementResult> 
             StatementResult::Properties(props)
         }
         Show::Variables => StatementResult::Variables(engine.variables.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        Show::Connectors { kind } => return crate::engine::connector::list(engine, *kind),
     })
 }
 
@@ -98,7 +99,7 @@ fn query_ref(q: &QueryInfo) -> QueryRef {
     QueryRef { id: q.id.clone(), query_string: q.statement.clone(), sinks: q.sink.iter().cloned().collect(), state: q.state.as_str().into() }
 }
 
-fn source_description(engine: &Engine, name: &str, extended: bool) -> Result<SourceDescription> {
+pub(crate) fn source_description(engine: &Engine, name: &str, extended: bool) -> Result<SourceDescription> {
     let Some(s) = engine.catalog.source(name) else {
         return analysis_err!("Could not find STREAM/TABLE '{name}' in the Metastore");
     };

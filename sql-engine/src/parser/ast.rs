@@ -77,6 +77,20 @@ pub enum Statement {
     UndefineVariable { name: String },
     /// `RUN SCRIPT 'path'`.
     RunScript { path: String },
+    /// `CREATE SOURCE|SINK CONNECTOR [IF NOT EXISTS] name WITH ('key'='value', ...)`; the
+    /// keys as written (Connect's config names are case-sensitive), values as text.
+    CreateConnector { name: String, kind: ConnectorKind, if_not_exists: bool, config: Vec<(String, String)> },
+    /// `DROP CONNECTOR [IF EXISTS] name`.
+    DropConnector { name: String, if_exists: bool },
+    /// `DESCRIBE CONNECTOR name`.
+    DescribeConnector { name: String },
+}
+
+/// A connector's kind in `CREATE SOURCE|SINK CONNECTOR` and `SHOW SOURCE|SINK CONNECTORS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConnectorKind {
+    Source,
+    Sink,
 }
 
 /// `WITH (...)` properties: names upper-cased, values as literals, in written order.
@@ -163,6 +177,8 @@ pub enum Show {
     Types,
     Properties,
     Variables,
+    /// `SHOW [SOURCE|SINK] CONNECTORS`.
+    Connectors { kind: Option<ConnectorKind> },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 //! join clauses).
 
 use super::ast::{
-    AliasedSource, ColumnConstraint, CreateAsSelect, CreateSource, Emit, ExplainTarget, From, Join, JoinKind,
+    AliasedSource, ColumnConstraint, ConnectorKind, CreateAsSelect, CreateSource, Emit, ExplainTarget, From, Join, JoinKind,
     Properties, Query, SelectItem, Show, SourceKind, Statement, TableElement, TerminateTarget, WindowExpr, Within,
 };
 use super::cursor::{is_reserved, Parser};
@@ -153,7 +153,13 @@ impl Parser<'_> {
             return Ok(Statement::CreateType { name, ty, if_not_exists });
         }
         if !or_replace && (self.nth_is_kw(0, "SOURCE") || self.nth_is_kw(0, "SINK")) && self.nth_is_kw(1, "CONNECTOR") {
-            return self.unsupported("CREATE CONNECTOR");
+            let kind = if self.eat_kw("SOURCE") { ConnectorKind::Source } else { self.advance(); ConnectorKind::Sink };
+            self.expect_kw("CONNECTOR")?;
+            let if_not_exists = self.if_not_exists()?;
+            let name = self.ident()?;
+            self.expect_kw("WITH")?;
+            let config = self.connector_config()?;
+            return Ok(Statement::CreateConnector { name, kind, if_not_exists, config });
         }
         let is_source = self.eat_kw("SOURCE");
         if !or_replace && !is_source {
@@ -240,6 +246,44 @@ impl Parser<'_> {
         Ok(props)
     }
 
+    /// A connector's `WITH (...)`: `'key' = literal`, the keys kept as written, the values as
+    /// their text (`'a'` -> `a`, `10` -> `10`).
+    fn connector_config(&mut self) -> Result<Vec<(String, String)>> {
+        use crate::parser::ast::Literal;
+        self.expect(&Tok::LParen)?;
+        let mut config: Vec<(String, String)> = Vec::new();
+        loop {
+            let pos = self.peek().pos;
+            let key = match self.nth(0).clone() {
+                Tok::Str(s) => {
+                    self.advance();
+                    s
+                }
+                _ => self.ident()?,
+            };
+            self.expect(&Tok::Eq)?;
+            let value = match self.literal()? {
+                Literal::Null => return Err(self.error_at(pos, format!("connector property '{key}' cannot be NULL"))),
+                Literal::Boolean(b) => b.to_string(),
+                Literal::Int(i) => i.to_string(),
+                Literal::BigInt(i) => i.to_string(),
+                Literal::Decimal(d) => d,
+                Literal::Double(d) => d.to_string(),
+                Literal::String(s) => s,
+                Literal::Bytes(_) => return Err(self.error_at(pos, format!("connector property '{key}' must be a string or a number"))),
+            };
+            if config.iter().any(|(k, _)| *k == key) {
+                return Err(self.error_at(pos, format!("Duplicate property: {key}")));
+            }
+            config.push((key, value));
+            if !self.eat(&Tok::Comma) {
+                break;
+            }
+        }
+        self.expect(&Tok::RParen)?;
+        Ok(config)
+    }
+
     fn insert(&mut self) -> Result<Statement> {
         self.expect_kw("INSERT")?;
         self.expect_kw("INTO")?;
@@ -282,8 +326,10 @@ impl Parser<'_> {
             let name = self.ident()?;
             return Ok(Statement::DropType { name, if_exists });
         }
-        if self.nth_is_kw(0, "CONNECTOR") {
-            return self.unsupported("DROP CONNECTOR");
+        if self.eat_kw("CONNECTOR") {
+            let if_exists = self.if_exists()?;
+            let name = self.ident()?;
+            return Ok(Statement::DropConnector { name, if_exists });
         }
         self.expecting_kw("TYPE");
         let kind = self.source_kind()?;
@@ -340,11 +386,12 @@ impl Parser<'_> {
             Show::Types
         } else if self.eat_kw("VARIABLES") {
             Show::Variables
-        } else if self.nth_is_kw(0, "CONNECTORS")
-            || self.nth_is_kw(0, "CONNECTOR")
-            || ((self.nth_is_kw(0, "SOURCE") || self.nth_is_kw(0, "SINK")) && self.nth_is_kw(1, "CONNECTORS"))
-        {
-            return self.unsupported("SHOW CONNECTORS");
+        } else if self.eat_kw("CONNECTORS") {
+            Show::Connectors { kind: None }
+        } else if (self.nth_is_kw(0, "SOURCE") || self.nth_is_kw(0, "SINK")) && self.nth_is_kw(1, "CONNECTORS") {
+            let kind = if self.eat_kw("SOURCE") { ConnectorKind::Source } else { self.advance(); ConnectorKind::Sink };
+            self.advance();
+            Show::Connectors { kind: Some(kind) }
         } else {
             return self.unexpected();
         };
@@ -361,8 +408,10 @@ impl Parser<'_> {
             let name = self.ident()?.to_uppercase();
             return Ok(Statement::DescribeFunction { name });
         }
-        if self.nth_is_kw(0, "CONNECTOR") {
-            return self.unsupported("DESCRIBE CONNECTOR");
+        if self.nth_is_kw(0, "CONNECTOR") && self.nth_is_ident(1) {
+            self.advance();
+            let name = self.ident()?;
+            return Ok(Statement::DescribeConnector { name });
         }
         // `DESCRIBE EXTENDED x` (the documented form) and `DESCRIBE x EXTENDED` (the grammar's).
         let mut extended = self.eat_kw("EXTENDED");

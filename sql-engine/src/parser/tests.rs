@@ -2,7 +2,6 @@
 
 use super::ast::*;
 use super::{parse, parse_expression};
-use crate::Error;
 
 fn one(sql: &str) -> Statement {
     let mut v = parse(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
@@ -401,7 +400,28 @@ fn error_messages() {
         "line 1:15: Syntax Error\n\"select\" is a reserved keyword and it can't be used as an identifier. You can use it as an identifier by escaping it as `select`"
     );
     assert_eq!(err("SELECT 'abc FROM s;"), "line 1:8: Syntax Error\nunterminated string literal: missing closing '");
-    assert!(matches!(parse("SHOW CONNECTORS"), Err(Error::Unsupported(_))));
+}
+
+#[test]
+fn connector_statements() {
+    use crate::parser::ast::{ConnectorKind, Show};
+    let one = |sql: &str| parse(sql).unwrap().remove(0).statement;
+    assert_eq!(
+        one("CREATE SOURCE CONNECTOR IF NOT EXISTS lines WITH ('connector.class'='FileStreamSource', \"tasks.max\"=1, 'topic'='t');"),
+        Statement::CreateConnector {
+            name: "LINES".into(),
+            kind: ConnectorKind::Source,
+            if_not_exists: true,
+            config: vec![("connector.class".into(), "FileStreamSource".into()), ("tasks.max".into(), "1".into()), ("topic".into(), "t".into())],
+        }
+    );
+    assert!(matches!(one("CREATE SINK CONNECTOR `out` WITH ('topics'='t');"), Statement::CreateConnector { ref name, kind: ConnectorKind::Sink, if_not_exists: false, .. } if name == "out"));
+    assert_eq!(one("DROP CONNECTOR IF EXISTS lines;"), Statement::DropConnector { name: "LINES".into(), if_exists: true });
+    assert_eq!(one("DESCRIBE CONNECTOR lines;"), Statement::DescribeConnector { name: "LINES".into() });
+    assert_eq!(one("SHOW CONNECTORS;"), Statement::Show(Show::Connectors { kind: None }));
+    assert_eq!(one("LIST SINK CONNECTORS;"), Statement::Show(Show::Connectors { kind: Some(ConnectorKind::Sink) }));
+    assert!(err("CREATE SOURCE CONNECTOR c WITH ('a'='1', 'a'='2');").contains("Duplicate property: a"));
+    assert!(err("CREATE SOURCE CONNECTOR c;").contains("Syntax Error"));
 }
 
 #[test]

@@ -192,6 +192,9 @@ impl Consumer {
         let watcher = handle.spawn(async move {
             let (topics, mut version) = watched.topics.lock().clone();
             let mut changes = broker.watch_topics(topics);
+            // Appends made between `assign`/`subscribe` and this watch would wake nobody:
+            // let the owner look once.
+            wake();
             loop {
                 tokio::select! {
                     () = changes.changed() => {}

@@ -1,0 +1,111 @@
+//! The distributed herder over an embedded broker (as `brook server` runs it in-process): a
+//! connector created through the `Herder` trait runs, and after the worker stops and a new one
+//! starts on the same broker the connector is still there (config topic) and the source resumes
+//! from its stored offset (offset topic): nothing is delivered twice after a clean stop.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use brook_broker::server::{serve, ServerConfig};
+use brook_broker::Broker;
+use brook_connect::herder::State;
+use brook_connect::{Clients, Config, DistributedConfig, DistributedHerder, Herder, Plugins};
+
+use crate::standalone::{append, broker, lines, props, sink, source, wait_for};
+
+async fn start(b: &Broker, addr: &str) -> Arc<DistributedHerder> {
+    let overrides: Config = props(
+        "key.converter=org.apache.kafka.connect.storage.StringConverter\nvalue.converter=org.apache.kafka.connect.storage.StringConverter\n\
+         offset.flush.interval.ms=50\nheartbeat.interval.ms=300\nsession.timeout.ms=6000\noffset.storage.partitions=2\nstatus.storage.partitions=1\n",
+    );
+    let cfg = DistributedConfig::with_defaults(addr, "127.0.0.1:8083", &overrides).unwrap();
+    let clients = Clients::embedded(b.clone());
+    let h = tokio::task::spawn_blocking(move || DistributedHerder::start(clients, cfg, Plugins::default())).await.unwrap().unwrap();
+    let ready = h.clone();
+    wait_for("the worker in its group", move || ready.is_ready()).await;
+    h
+}
+
+async fn stop(h: Arc<DistributedHerder>) {
+    tokio::task::spawn_blocking(move || h.stop()).await.unwrap();
+}
+
+/// Creates a connector, retrying while the group rebalances (409, as a REST client would).
+async fn create(h: &DistributedHerder, name: &str, config: Config) {
+    for _ in 0..300 {
+        match h.put_connector_config(name, config.clone(), false).await {
+            Ok(c) => {
+                assert!(c.created);
+                return;
+            }
+            Err(brook_connect::Error::Conflict(_)) => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    panic!("{name} not created in 30 s");
+}
+
+async fn running(h: &DistributedHerder, name: &str) -> bool {
+    h.connector_status(name).await.is_ok_and(|s| s.connector.state == State::Running && !s.tasks.is_empty() && s.tasks.iter().all(|t| t.state == State::Running))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connectors_and_source_offsets_survive_a_worker_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let d: &Path = dir.path();
+    let b = broker(d).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let mut sc = ServerConfig::default();
+    sc.listen = listener.local_addr().unwrap();
+    let (stop_server, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(b.clone(), listener, sc, stopped));
+    let (input, output) = (d.join("in.txt"), d.join("out.txt"));
+    append(&input, "a\nb\n");
+
+    let h = start(&b, &addr).await;
+    create(&h, "local-file-source", source(d)).await;
+    create(&h, "local-file-sink", sink(d)).await;
+    assert_eq!(h.connectors().await.unwrap(), vec!["local-file-sink".to_owned(), "local-file-source".to_owned()]);
+    assert!(matches!(h.put_connector_config("local-file-sink", sink(d), false).await, Err(brook_connect::Error::AlreadyExists(_))));
+    let out = output.clone();
+    wait_for("both lines in the sink", move || lines(&out) == ["a", "b"]).await;
+    let mut ok = false;
+    for _ in 0..100 {
+        if running(&h, "local-file-source").await && running(&h, "local-file-sink").await {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ok, "{:?}", h.connector_status("local-file-source").await);
+    assert_eq!(h.task_configs("local-file-source").await.unwrap().len(), 1);
+    let offsets = h.connector_offsets("local-file-source").await.unwrap();
+    assert_eq!(serde_json::to_string(&offsets).unwrap(), format!(r#"{{"offsets":[{{"partition":{{"filename":"{}"}},"offset":{{"position":4}}}}]}}"#, input.display()));
+    stop(h).await;
+
+    // A new worker on the same broker: the connectors come back from the config topic, the
+    // source resumes at position 4 and the sink after its committed offset.
+    append(&input, "c\n");
+    let h = start(&b, &addr).await;
+    assert_eq!(h.connectors().await.unwrap().len(), 2);
+    let out = output.clone();
+    wait_for("the new line in the sink", move || lines(&out).len() >= 3).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(lines(&output), ["a", "b", "c"]);
+    let mut deleted = h.delete_connector("local-file-sink").await;
+    for _ in 0..300 {
+        if !matches!(deleted, Err(brook_connect::Error::Conflict(_))) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        deleted = h.delete_connector("local-file-sink").await;
+    }
+    deleted.unwrap();
+    assert_eq!(h.connectors().await.unwrap(), vec!["local-file-source".to_owned()]);
+    stop(h).await;
+    let _ = stop_server.send(());
+    server.await.unwrap().unwrap();
+    b.shutdown().await;
+}
