@@ -161,6 +161,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot open the broker's data directory {}", dir.display()))?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    watch_external_registry(args.schema_registry_url.clone(), stopped.clone());
     let mut registry_url = args.schema_registry_url.clone();
     let registry = match schema_registry_addr(&args, true)? {
         Some(addr) => match crate::schema_registry::bind(addr, args.schema_registry_listen.is_some()).await? {
@@ -202,6 +203,37 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// With `--schema-registry-url`: checks in the background that the registry answers, logging a
+/// clear error naming it and trying again after a wait that doubles from 1 s up to 30 s while it
+/// is down (the SQL formats retry their own requests too), until it answers or `stop` turns true.
+/// `brook server` serves meanwhile: statements that need no registry work.
+fn watch_external_registry(url: Option<String>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let Some(url) = url else { return };
+    tokio::spawn(async move {
+        let client = match brook_schema::HttpClient::new(brook_schema::HttpClientConfig::new(&url)) {
+            Ok(client) => std::sync::Arc::new(client),
+            Err(e) => return tracing::error!(%url, error = %e, "--schema-registry-url"),
+        };
+        let mut wait = std::time::Duration::from_secs(1);
+        loop {
+            let c = client.clone();
+            match tokio::task::spawn_blocking(move || c.check()).await {
+                Ok(Ok(())) => return tracing::info!(%url, "the Schema Registry answers"),
+                Ok(Err(e)) if e.is_transient() => {
+                    tracing::error!(%url, error = %e, retry_in_s = wait.as_secs(), "the Schema Registry (--schema-registry-url) is not reachable; retrying");
+                }
+                Ok(Err(e)) => return tracing::error!(%url, error = %e, "the Schema Registry (--schema-registry-url) refused the check"),
+                Err(_) => return,
+            }
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => return,
+            }
+            wait = (wait * 2).min(std::time::Duration::from_secs(30));
+        }
+    });
+}
+
 /// Points the SQL engine's AVRO format at the registry `brook server` runs (or at
 /// `--schema-registry-url`), as ksqlDB's `ksql.schema.registry.url`, unless the engine's
 /// properties already name one.
@@ -232,6 +264,7 @@ async fn run_sql_only(args: &ServerArgs, bootstrap: &str, shutdown: impl std::fu
     check_data_dir(&data_dir)?;
     let mut engine = brook_sql_engine::EngineConfig::kafka(bootstrap, data_dir.join("ksql")).context("--bootstrap-server")?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    watch_external_registry(args.schema_registry_url.clone(), stopped.clone());
     let mut registry_url = args.schema_registry_url.clone();
     let registry = match (schema_registry_addr(args, false)?, engine.cluster.clone()) {
         (Some(addr), Some(cluster)) => {

@@ -19,6 +19,14 @@ pub struct HttpClientConfig {
     pub basic_auth: Option<(String, String)>,
     /// Connect and read timeout of one request. Default: 30 s.
     pub timeout: Duration,
+    /// `max.retries`: how many times a request is sent again while the registry is
+    /// unreachable (or answers that its store timed out). Default: 3, as Confluent's clients.
+    pub max_retries: u32,
+    /// `retries.wait.ms`: the wait before the first retry, doubled for each next one.
+    /// Default: 1 s.
+    pub retries_wait: Duration,
+    /// `retries.max.wait.ms`: the longest wait between two tries. Default: 20 s.
+    pub retries_max_wait: Duration,
 }
 
 impl HttpClientConfig {
@@ -29,14 +37,19 @@ impl HttpClientConfig {
             urls: url.split(',').map(|u| u.trim().trim_end_matches('/').to_owned()).filter(|u| !u.is_empty()).collect(),
             basic_auth: None,
             timeout: Duration::from_secs(30),
+            max_retries: 3,
+            retries_wait: Duration::from_secs(1),
+            retries_max_wait: Duration::from_secs(20),
         }
     }
 
     /// Builds a config from Confluent's string keys (`schema.registry.url`,
-    /// `basic.auth.user.info`, `basic.auth.credentials.source`).
+    /// `basic.auth.user.info`, `basic.auth.credentials.source`, `max.retries`,
+    /// `retries.wait.ms`, `retries.max.wait.ms`).
     ///
     /// # Errors
-    /// [`Error::Config`] without a URL or with a malformed `user:password`.
+    /// [`Error::Config`] without a URL, with a malformed `user:password` or a retry key that
+    /// is not a number.
     pub fn from_properties<'a>(props: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self> {
         let mut config = Self::new("");
         for (key, value) in props {
@@ -49,6 +62,9 @@ impl HttpClientConfig {
                     })?;
                     config.basic_auth = Some((user.to_owned(), password.to_owned()));
                 }
+                "max.retries" => config.max_retries = number(key, value)?,
+                "retries.wait.ms" => config.retries_wait = Duration::from_millis(number(key, value)?),
+                "retries.max.wait.ms" => config.retries_max_wait = Duration::from_millis(number(key, value)?),
                 _ => {}
             }
         }
@@ -64,6 +80,11 @@ impl HttpClientConfig {
         self.basic_auth = Some((user.to_owned(), password.to_owned()));
         self
     }
+}
+
+/// A retry key's value.
+fn number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T> {
+    value.trim().parse().map_err(|_| Error::Config { key: key.to_owned(), reason: format!("not a number: {value}") })
 }
 
 /// A blocking REST client (no async runtime of its own, so it works on any thread).
@@ -102,9 +123,37 @@ impl HttpClient {
         Ok(Self { config, agent, authorization })
     }
 
+    /// Whether the registry answers (`GET /subjects`), without retrying: what `brook server`
+    /// polls at start-up while an external registry is down.
+    ///
+    /// # Errors
+    /// [`Error::Unreachable`] when no URL answers; the registry's error otherwise.
+    pub fn check(&self) -> Result<()> {
+        self.call_once::<Vec<String>>("GET", "/subjects", None).map(|_| ())
+    }
+
+    /// [`call_once`](Self::call_once), sent again after a growing wait while the error is
+    /// transient ([`Error::is_transient`]: the registry is down or its store timed out), up to
+    /// `max.retries` times.
+    fn call<T: serde::de::DeserializeOwned>(&self, method: &str, path: &str, body: Option<&Schema>) -> Result<T> {
+        let mut wait = self.config.retries_wait;
+        let mut retries = 0;
+        loop {
+            match self.call_once(method, path, body) {
+                Err(e) if e.is_transient() && retries < self.config.max_retries => {
+                    retries += 1;
+                    tracing::warn!(error = %e, retry = retries, of = self.config.max_retries, wait_ms = wait.as_millis() as u64, "Schema Registry request failed; retrying");
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(self.config.retries_max_wait);
+                }
+                result => return result,
+            }
+        }
+    }
+
     /// Sends one request to each base URL in turn until one answers (an answer with an error
     /// code is an answer).
-    fn call<T: serde::de::DeserializeOwned>(&self, method: &str, path: &str, body: Option<&Schema>) -> Result<T> {
+    fn call_once<T: serde::de::DeserializeOwned>(&self, method: &str, path: &str, body: Option<&Schema>) -> Result<T> {
         let mut last = None;
         for base in &self.config.urls {
             let url = format!("{base}{path}");
@@ -190,6 +239,18 @@ mod tests {
     }
 
     #[test]
+    fn an_unreachable_registry_is_retried_then_reported() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut config = HttpClientConfig::new(&format!("http://127.0.0.1:{port}"));
+        (config.max_retries, config.retries_wait) = (2, Duration::from_millis(5));
+        let client = HttpClient::new(config).unwrap();
+        let err = client.schema_by_id(1).unwrap_err();
+        assert!(err.is_transient(), "{err}");
+        assert!(err.to_string().contains(&port.to_string()), "the error names the URL: {err}");
+        assert!(client.check().is_err());
+    }
+
+    #[test]
     fn config_from_confluent_keys() {
         let config = HttpClientConfig::from_properties([
             ("schema.registry.url", "http://a:8081/, http://b:8081"),
@@ -198,6 +259,16 @@ mod tests {
         .unwrap();
         assert_eq!(config.urls, ["http://a:8081", "http://b:8081"]);
         assert_eq!(config.basic_auth, Some(("fred".to_owned(), "letmein".to_owned())));
+        assert_eq!((config.max_retries, config.retries_wait), (3, Duration::from_secs(1)));
+        let config = HttpClientConfig::from_properties([
+            ("schema.registry.url", "http://a:8081"),
+            ("max.retries", "5"),
+            ("retries.wait.ms", "10"),
+            ("retries.max.wait.ms", "40"),
+        ])
+        .unwrap();
+        assert_eq!((config.max_retries, config.retries_wait, config.retries_max_wait), (5, Duration::from_millis(10), Duration::from_millis(40)));
+        assert!(HttpClientConfig::from_properties([("schema.registry.url", "http://a"), ("max.retries", "x")]).is_err());
         assert!(matches!(HttpClientConfig::from_properties([]), Err(Error::Config { .. })));
     }
 

@@ -360,3 +360,44 @@ async fn python_serializers_and_the_streams_dsl_share_the_registry() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// `--schema-registry-url` naming a registry that is down at start-up: `brook server` serves
+/// anyway, logs a clear error naming the registry and tries again; once the registry is up, a
+/// `CREATE` whose AVRO columns come from it works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_registry_down_at_start_up_is_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kafka, ksql_addr, registry) =
+        (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
+    let log = dir.path().join("server.log");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_brook"))
+        .args(["server", "--listen", &kafka, "--ksql-listen", &ksql_addr, "--schema-registry-url", &format!("http://{registry}")])
+        .arg("--data-dir")
+        .arg(dir.path().join("a"))
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let logged = |what: &str| std::fs::read_to_string(&log).unwrap_or_default().contains(what);
+    brook_common::test_support::wait_until("the registry's error in the log", Duration::from_secs(60), || {
+        logged("is not reachable") && logged(&registry)
+    });
+    while TcpStream::connect(&ksql_addr).is_err() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let mut registry_server = spawn(&dir.path().join("b"), &format!("127.0.0.1:{}", free_port()), &registry, None);
+    let client = reqwest::Client::new();
+    let schema = r#"{"schema":"{\"type\":\"record\",\"name\":\"Late\",\"fields\":[{\"name\":\"item\",\"type\":\"string\"},{\"name\":\"qty\",\"type\":\"int\"}]}"}"#;
+    assert_eq!(post(&client, format!("http://{registry}/subjects/late-value/versions"), schema).await, r#"{"id":1}"#);
+    ksql(&client, &ksql_addr, "CREATE STREAM LATE WITH (KAFKA_TOPIC='late', VALUE_FORMAT='AVRO', PARTITIONS=1);").await;
+    let described = ksql(&client, &ksql_addr, "DESCRIBE LATE;").await.to_string();
+    assert!(described.contains("\"ITEM\"") && described.contains("\"QTY\""), "{described}");
+    brook_common::test_support::wait_until("the registry answers", Duration::from_secs(60), || logged("the Schema Registry answers"));
+    for child in [&mut server, &mut registry_server] {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
