@@ -246,9 +246,18 @@ async fn distributed(a: DistributedArgs) -> anyhow::Result<()> {
     let cfg = DistributedConfig::from_props(read_properties(&a.worker)?).with_context(|| a.worker.display().to_string())?;
     let clients = Clients::kafka(&cfg.bootstrap_servers, &client_props(&cfg.props));
     let (group, worker_id) = (cfg.group_id.clone(), cfg.rest_addr.clone());
+    let rest_listener = tokio::net::TcpListener::bind(&worker_id)
+        .await
+        .with_context(|| format!("cannot listen on {worker_id} for the REST API (listeners / rest.port)"))?;
     let herder = tokio::task::spawn_blocking(move || DistributedHerder::start(clients, cfg, brook_connect::Plugins::default())).await??;
+    let (stop, mut rest_stop) = tokio::sync::watch::channel(false);
+    let rest = tokio::spawn(brook_connect::rest::serve(rest_listener, herder.clone(), async move {
+        let _ = rest_stop.wait_for(|s| *s).await;
+    }));
     tracing::info!(%group, %worker_id, "Kafka Connect distributed worker started");
     shutdown.await;
+    let _ = stop.send(true);
+    rest.await.context("the REST API stopped")?.context("the REST API")?;
     tokio::task::spawn_blocking(move || herder.stop()).await?;
     Ok(())
 }

@@ -57,6 +57,31 @@ fn create_connector(addr: &str, name: &str, props: &[(&str, String)]) {
     p.flush(Duration::from_secs(30)).unwrap();
 }
 
+/// Creates a connector through a worker's REST API (`POST /connectors`), trying again while
+/// the group rebalances (409, as Kafka answers then).
+fn create_over_rest(port: u16, name: &str, props: &[(&str, String)]) {
+    let config: BTreeMap<&str, String> = props.iter().cloned().collect();
+    let body = serde_json::json!({ "name": name, "config": config });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match ureq::post(&format!("http://127.0.0.1:{port}/connectors")).send_json(&body) {
+            Ok(r) => return assert_eq!(r.status(), 201),
+            Err(ureq::Error::Status(409, _)) | Err(ureq::Error::Transport(_)) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => panic!("POST /connectors: {e}"),
+        }
+    }
+}
+
+/// The connectors a worker's REST API lists (`GET /connectors`).
+fn listed(port: u16) -> Vec<String> {
+    let mut names: Vec<String> =
+        ureq::get(&format!("http://127.0.0.1:{port}/connectors")).call().ok().and_then(|r| r.into_json().ok()).unwrap_or_default();
+    names.sort();
+    names
+}
+
 /// The last status record of each key of the status topic.
 fn statuses(addr: &str) -> BTreeMap<String, serde_json::Value> {
     read_committed(addr, "connect-status")
@@ -127,7 +152,9 @@ fn three_workers_move_a_killed_workers_tasks_and_lose_no_line_then_resume_from_s
     let props: Vec<_> = ports.iter().map(|p| worker_props(d, &addr, *p)).collect();
     let mut workers: Vec<Option<Child>> = props.iter().enumerate().map(|(i, p)| Some(spawn_worker(p, &d.join(format!("w{i}.log"))))).collect();
     create_connector(&addr, "src", &[("connector.class", "FileStreamSource".into()), ("tasks.max", "1".into()), ("file", input.display().to_string()), ("topic", "lines".into())]);
-    create_connector(&addr, "snk", &[("connector.class", "FileStreamSink".into()), ("tasks.max", "1".into()), ("file", output.display().to_string()), ("topics", "lines".into())]);
+    create_over_rest(ports[0], "snk", &[("connector.class", "FileStreamSink".into()), ("tasks.max", "1".into()), ("file", output.display().to_string()), ("topics", "lines".into())]);
+    // Every worker's REST API sees both, whichever way they were created.
+    wait("both connectors listed by another worker", Duration::from_secs(60), || listed(ports[2]) == ["snk", "src"], d);
     wait("the first 200 lines in the sink", Duration::from_secs(90), || all_present(&output, 0..200), d);
     // Both tasks run, each on some worker of the three.
     let mut owner = None;
