@@ -144,16 +144,27 @@ fn the_repl_in_a_terminal() {
     );
     let t = Tmux::start(&command);
     t.wait_for("ksql>", 1);
+    // Each line waits for the prompt after it: keys typed while a statement runs may be
+    // dropped when the line editor takes the terminal back (as in sql_rest's REPL test).
+    let prompts = std::cell::Cell::new(1);
+    let next_prompt = || {
+        prompts.set(prompts.get() + 1);
+        t.wait_for("ksql>", prompts.get());
+    };
+    let run = |line: &str| {
+        t.line(line);
+        next_prompt();
+    };
     t.line("CREATE STREAM RIVERS (ID INT KEY, NAME STRING)");
-    t.line("  WITH (KAFKA_TOPIC='rivers', PARTITIONS=1, FORMAT='JSON');");
-    t.wait_for("Stream created", 1);
-    t.line("INSERT INTO RIVERS (ID, NAME) VALUES (1, 'Loire');");
-    t.line("INSERT INTO RIVERS (ID, NAME) VALUES (2, 'Rhine');");
-    t.line("SET 'auto.offset.reset'='earliest';");
-    t.wait_for("Successfully changed local property", 1);
-    t.line("SELECT * FROM RIVERS EMIT CHANGES LIMIT 2;");
-    t.wait_for("Limit Reached", 1);
+    run("  WITH (KAFKA_TOPIC='rivers', PARTITIONS=1, FORMAT='JSON');");
+    assert!(t.screen().contains("Stream created"), "{}", t.screen());
+    run("INSERT INTO RIVERS (ID, NAME) VALUES (1, 'Loire');");
+    run("INSERT INTO RIVERS (ID, NAME) VALUES (2, 'Rhine');");
+    run("SET 'auto.offset.reset'='earliest';");
+    assert!(t.screen().contains("Successfully changed local property"), "{}", t.screen());
+    run("SELECT * FROM RIVERS EMIT CHANGES LIMIT 2;");
     let screen = t.screen();
+    assert!(screen.contains("Limit Reached"), "{screen}");
     assert!(screen.contains("|1 ") && screen.contains("|Loire ") && screen.contains("|Rhine "), "{screen}");
 
     // Without a LIMIT the query runs until Ctrl-C, which stops it and not the REPL.
@@ -161,8 +172,9 @@ fn the_repl_in_a_terminal() {
     t.wait_for("|Rhine ", 2);
     t.keys(&["C-c"]);
     t.wait_for("Query terminated", 2);
-    t.line("SHOW STREAMS;");
-    t.wait_for(" RIVERS ", 1);
+    next_prompt();
+    run("SHOW STREAMS;");
+    assert!(t.screen().contains("| rivers "), "SHOW STREAMS lists RIVERS:\n{}", t.screen());
 
     // PRINT without LIMIT follows the topic until Ctrl-C.
     t.line("PRINT 'rivers' FROM BEGINNING;");
@@ -170,6 +182,7 @@ fn the_repl_in_a_terminal() {
     assert!(!t.screen().contains("Topic printing ceased"), "PRINT stopped by itself:\n{}", t.screen());
     t.keys(&["C-c"]);
     t.wait_for("Topic printing ceased", 1);
+    next_prompt();
     t.line("exit");
     t.wait_for("Exiting Brook.", 1);
     t.wait_for("BROOK-EXITED", 1);
