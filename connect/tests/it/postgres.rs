@@ -354,7 +354,7 @@ fn decimals_round_trip_through_numeric_columns() {
     t.put(records).unwrap();
     // auto.create: NUMERIC with the field's precision (else 1000) and scale; bound exactly.
     let columns = pg.psql("SELECT column_name, data_type, numeric_precision, numeric_scale FROM information_schema.columns WHERE table_name = 'payments' ORDER BY ordinal_position");
-    assert_eq!(columns, "id|bigint||\namount|numeric|30|4\nfee|numeric|1000|2\nwhole|numeric|1000|0");
+    assert_eq!(columns, "id|bigint|64|0\namount|numeric|30|4\nfee|numeric|1000|2\nwhole|numeric|1000|0");
     assert_eq!(
         pg.psql("SELECT id, amount, fee, whole FROM payments ORDER BY id"),
         "1|12345678901234567890.1234|-0.05|7\n2|-0.0001||-9223372036854775809\n3|0.0000|99999999.99|0"
