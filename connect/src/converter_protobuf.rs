@@ -194,7 +194,7 @@ pub fn proto_schema(schema: &Schema) -> Result<(String, String)> {
     let body = g.message(name, schema, 0)?;
     let mut out = String::from("syntax = \"proto3\";\n");
     if let Some(p) = package {
-        let _ = write!(out, "package {p};\n");
+        let _ = writeln!(out, "package {p};");
     }
     for import in &g.imports {
         let _ = writeln!(out, "import \"{import}\";");

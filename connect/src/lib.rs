@@ -1,7 +1,8 @@
 //! Kafka Connect on Brook, its first layer: the connector API ([`SourceConnector`] /
 //! [`SourceTask`], [`SinkConnector`] / [`SinkTask`]) over Connect's data model ([`Schema`],
-//! [`Value`], [`Struct`]), the converters (`StringConverter`, `ByteArrayConverter`,
-//! `JsonConverter`), the `FileStreamSource` / `FileStreamSink` connectors, the PostgreSQL
+//! [`Value`], [`Struct`]; [`decimal`] for the Decimal logical type), the converters
+//! (`StringConverter`, `ByteArrayConverter`, `JsonConverter`, and over a Schema Registry
+//! `AvroConverter`, `JsonSchemaConverter`, `ProtobufConverter`), the `FileStreamSource` / `FileStreamSink` connectors, the PostgreSQL
 //! connectors ([`postgres`]: Confluent's JDBC sink and source), the `datagen` connector
 //! ([`datagen`]), a plugin registry by class name, the [`Herder`] that manages a worker's
 //! connectors (the standalone one over the embedded broker), and the worker running their
