@@ -295,3 +295,64 @@ async fn schema_converters_interoperate_with_confluents_python_serdes() {
     let _ = stop.send(());
     b.shutdown().await;
 }
+
+/// PostgreSQL rows with NUMERIC, DATE and SMALLINT columns through the JDBC source, a topic in
+/// each Schema Registry format (and `JsonConverter` with `decimal.format=NUMERIC`) and the
+/// JDBC sink, in the standalone worker: every copy equals the source table, decimals exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 3)]
+async fn worker_copies_decimals_through_each_converter() {
+    use brook_common::test_support::{wait_until_async, PostgresServer};
+    use brook_connect::standalone::{parse_properties, StandaloneWorker, WorkerConfig};
+    use brook_connect::Plugins;
+    use std::time::Duration;
+
+    let pg = PostgresServer::start();
+    pg.psql("CREATE TABLE src (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL, price NUMERIC(12,3) NOT NULL, rebate NUMERIC(30,10), qty SMALLINT, day DATE)");
+    pg.psql("INSERT INTO src (name, price, rebate, qty, day) SELECT 'n' || g, g * 1000.125 - 7, CASE WHEN g % 3 = 0 THEN NULL ELSE g / 7.0 END, g, DATE '2024-02-29' + g FROM generate_series(1, 20) g");
+    pg.psql("INSERT INTO src (name, price, rebate, qty, day) VALUES ('big', -999999999.999, 12345678901234567890.0123456789, -1, NULL)");
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path()).await;
+    let (registry, stop_registry) = serve_registry(&b).await;
+    let props = |text: &str| parse_properties("test", text).unwrap();
+    let worker = props(&format!(
+        "key.converter=org.apache.kafka.connect.storage.StringConverter\nvalue.converter=org.apache.kafka.connect.json.JsonConverter\noffset.storage.file.filename={}\noffset.flush.interval.ms=100\n",
+        dir.path().join("offsets").display()
+    ));
+    let url = pg.jdbc_url();
+    let formats = [
+        ("avro", "io.confluent.connect.avro.AvroConverter"),
+        ("jsonsr", "io.confluent.connect.json.JsonSchemaConverter"),
+        ("proto", "io.confluent.connect.protobuf.ProtobufConverter"),
+        ("json", "org.apache.kafka.connect.json.JsonConverter"),
+    ];
+    let mut connectors = Vec::new();
+    for (prefix, class) in formats {
+        let converter = format!("value.converter={class}\nvalue.converter.schema.registry.url={registry}\nvalue.converter.decimal.format=NUMERIC\n");
+        connectors.push(props(&format!(
+            "name={prefix}-src\nconnector.class=JdbcSource\nconnection.url={url}\nmode=incrementing\nincrementing.column.name=id\ntable.whitelist=src\ntopic.prefix={prefix}_\npoll.interval.ms=50\n{converter}"
+        )));
+        connectors.push(props(&format!(
+            "name={prefix}-sink\nconnector.class=JdbcSink\nconnection.url={url}\ntopics={prefix}_src\ninsert.mode=upsert\npk.mode=record_value\npk.fields=id\nauto.create=true\ntable.name.format=copy_${{topic}}\n{converter}"
+        )));
+    }
+    let w = StandaloneWorker::new(b.clone(), WorkerConfig::from_props(worker).unwrap(), Plugins::default()).unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let handle = tokio::spawn(w.run(connectors, stopped));
+    let want = pg.psql("SELECT id, name, price, rebate, qty, day FROM src ORDER BY id");
+    for (prefix, _) in formats {
+        let table = format!("copy_{prefix}_src");
+        wait_until_async(&format!("21 rows in {table}"), Duration::from_secs(90), || {
+            let exists = pg.psql(&format!("SELECT count(*) FROM information_schema.tables WHERE table_name = '{table}'")) == "1";
+            let got = if exists { pg.psql(&format!("SELECT count(*) FROM {table}")) } else { String::new() };
+            async move { got == "21" }
+        })
+        .await;
+        assert_eq!(pg.psql(&format!("SELECT id, name, price, rebate, qty, day FROM {table} ORDER BY id")), want, "{table}");
+        let types = pg.psql(&format!("SELECT data_type, numeric_precision, numeric_scale FROM information_schema.columns WHERE table_name = '{table}' AND column_name = 'price'"));
+        assert_eq!(types, "numeric|12|3", "{table}: the Decimal's precision and scale made the column");
+    }
+    stop.send(true).unwrap();
+    handle.await.unwrap().unwrap();
+    let _ = stop_registry.send(());
+    b.shutdown().await;
+}
