@@ -226,6 +226,11 @@ print(JSONSerializer(schema, sr)(value, ctx('py-json')).hex())
 m = json_format.ParseDict({"i8": -3, "i32": 12, "name": "py", "price": {"value": base64.b64encode(b'\x04\xd2').decode(), "scale": 2},
                            "tags": ["x", "y"], "line": {"item": "cap", "qty": 2}, "day": {"year": 2024, "month": 2, "day": 29}}, Order())
 print(ProtobufSerializer(Order, sr, {'use.deprecated.format': False})(m, ctx('py-proto')).hex())
+from decimal import Decimal
+from confluent_kafka.schema_registry.avro import AvroSerializer
+pay = json.dumps({"type": "record", "name": "Pay", "namespace": "py", "fields": [
+    {"name": "amount", "type": {"type": "bytes", "logicalType": "decimal", "precision": 12, "scale": 3}}]})
+print(AvroSerializer(sr, pay)({"amount": Decimal("-1234.567")}, ctx('py-avro')).hex())
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
@@ -290,6 +295,12 @@ async fn schema_converters_interoperate_with_confluents_python_serdes() {
         let Some(Value::Struct(line)) = s.get("line") else { panic!("{s:?}") };
         assert_eq!(line.get("item"), Some(&Value::String("cap".into())));
         assert_eq!(s.get("rebate"), Some(&Value::Null), "an unset message is null");
+        // A plain Avro decimal (no Connect properties) is a Decimal with its precision.
+        let from_py = avro.to_connect_data("py-avro", Some(&unhex(lines[3]))).unwrap();
+        let Value::Struct(s) = &from_py.value else { panic!("{:?}", from_py.value) };
+        assert_eq!(s.get("amount"), Some(&dec("-1234.567", 3)));
+        let amount = &s.schema.fields[0].schema;
+        assert_eq!((amount.name.as_deref(), decimal::scale(amount).unwrap(), decimal::precision(amount)), (Some(decimal::LOGICAL_NAME), 3, Some(12)));
     });
     done.await.unwrap();
     let _ = stop.send(());
