@@ -415,7 +415,7 @@ fn to_json(schema: Option<&Schema>, v: &Value, decimals: DecimalFormat) -> Resul
     }
     if let (Some(s), Value::Bytes(b), DecimalFormat::Numeric) = (schema, v, decimals) {
         if decimal::is_decimal(s) {
-            return Ok(Out::Number(BigDecimal::from_unscaled_bytes(b, decimal::scale(s)?).to_plain_string()));
+            return Ok(Out::Number(BigDecimal::from_unscaled_bytes(b, decimal::scale(s)?)?.to_plain_string()));
         }
     }
     let float = |f: f64| Number::from_f64(f).map(|n| Out::Scalar(Json::Number(n))).ok_or_else(|| Error::Data(format!("cannot write {f} as JSON")));

@@ -261,7 +261,7 @@ fn to_json(s: &Schema, v: &Value, decimals: DecimalFormat) -> Result<Out> {
     let float = |f: f64| serde_json::Number::from_f64(f).map(|n| Out::Scalar(Json::Number(n))).ok_or_else(|| Error::Data(format!("cannot write {f} as JSON")));
     Ok(match (s.schema_type, v) {
         (SchemaType::Bytes, Value::Bytes(b)) if decimal::is_decimal(s) => {
-            let d = BigDecimal::from_unscaled_bytes(b, decimal::scale(s)?);
+            let d = BigDecimal::from_unscaled_bytes(b, decimal::scale(s)?)?;
             match decimals {
                 DecimalFormat::Numeric => Out::Number(d.to_plain_string()),
                 DecimalFormat::Base64 => Out::Scalar(json!(base64::engine::general_purpose::STANDARD.encode(b))),
