@@ -153,6 +153,11 @@ impl ErrorsConfig {
                 if topics.split(',').any(|t| t.trim() == dlq) {
                     return Err(Error::Config(format!("The DLQ topic '{dlq}' may not be included in the list of topics ('topics={topics}') consumed by the connector")));
                 }
+                if let Some(regex) = config.get("topics.regex").map(|r| r.trim()).filter(|r| !r.is_empty()) {
+                    if regex::Regex::new(&format!("^(?:{regex})$")).is_ok_and(|re| re.is_match(dlq)) {
+                        return Err(Error::Config(format!("The DLQ topic '{dlq}' may not be included in the regex matching the topics ('topics.regex={regex}') consumed by the connector")));
+                    }
+                }
             }
         }
         Ok(c)

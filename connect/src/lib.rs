@@ -29,6 +29,7 @@ pub mod datagen;
 pub mod distributed;
 pub mod error;
 pub mod error_handling;
+pub mod exactly_once;
 pub mod file;
 pub mod herder;
 pub mod offsets;
