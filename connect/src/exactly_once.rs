@@ -381,4 +381,72 @@ mod tests {
         assert!(!ExactlyOnceSourceSupport::Disabled.reads_committed());
         assert!(ExactlyOnceSourceSupport::parse("on").is_err());
     }
+
+    /// A record of `topic` for the seam's producer.
+    fn record(topic: &str, value: &str) -> brook_processor_api::OutputRecord {
+        brook_processor_api::OutputRecord { topic: Arc::from(topic), partition: Some(0), key: None, value: Some(value.as_bytes().to_vec().into()), timestamp: 0, headers: Vec::new() }
+    }
+
+    #[test]
+    fn a_second_instance_of_a_task_fences_the_first_and_aborts_what_it_left_open() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let broker = rt.block_on(brook_broker::Broker::open(brook_broker::BrokerConfig::new(dir.path()))).unwrap();
+        let clients = Clients::embedded(broker.clone());
+        let compact = BTreeMap::from([("cleanup.policy".to_owned(), "compact".to_owned())]);
+        clients.create_topic("offsets", 1, compact).unwrap();
+        clients.create_topic("out", 1, BTreeMap::new()).unwrap();
+        let global = Arc::new(TopicOffsetStore::new(&clients, "offsets", "w", true).unwrap());
+        let eos = ExactlyOnceWorker::new(ExactlyOnceSourceSupport::Enabled, "grp", clients.clone(), "w", global.clone());
+        assert_eq!(eos.transactional_id("src", 3), "grp-src-3");
+        let config: Config = Config::new();
+        let d = Duration::from_secs(60);
+
+        let mut first = eos.prepare_task("src", 0, &config, d, 1).unwrap();
+        first.begin().unwrap();
+        first.producer.send(record("out", "a")).unwrap();
+        first.offsets.insert(offset_key("src", &serde_json::json!({"p": 0})), serde_json::json!({"n": 1}));
+        let mut task = NoTask;
+        first.commit(&mut task).unwrap();
+        // The first instance opens another transaction, then stalls (a zombie).
+        first.begin().unwrap();
+        first.producer.send(record("out", "zombie")).unwrap();
+        first.producer.flush().unwrap();
+
+        // The task starts again elsewhere: its producer fences the zombie and its open
+        // transaction is aborted before the offsets are read.
+        let second = eos.prepare_task("src", 0, &config, d, 1).unwrap();
+        let reader = EosOffsetReader { store: &second.store, global: &second.global, connector: "src" };
+        assert_eq!(reader.offset(&serde_json::json!({"p": 0})), Some(serde_json::json!({"n": 1})));
+        first.offsets.insert(offset_key("src", &serde_json::json!({"p": 0})), serde_json::json!({"n": 2}));
+        let fenced = first.commit(&mut task);
+        assert!(fenced.is_err(), "the zombie's commit must fail");
+        // A read_committed reader sees the first transaction's record only.
+        let admin = clients.admin().unwrap();
+        let tp = brook_common::TopicPartition::new("out", 0);
+        let mut restore = clients.reader_with("check".into(), true).unwrap();
+        let mut seen = Vec::new();
+        restore.read_to_end("out", &mut |r| seen.push(r.value.clone().map(|v| v.to_vec()))).unwrap();
+        assert_eq!(seen, vec![Some(b"a".to_vec())], "end offsets: {:?}", admin.end_offset(&tp, true));
+        // Fencing by the connector's worker (new task configs) fences the second in turn.
+        eos.fence("src", 1).unwrap();
+        let mut second = second;
+        second.begin().unwrap();
+        second.producer.send(record("out", "late")).unwrap();
+        assert!(second.commit(&mut task).is_err());
+        drop((first, second));
+        rt.block_on(broker.shutdown());
+    }
+
+    struct NoTask;
+
+    impl SourceTask for NoTask {
+        fn start(&mut self, _: &Config, _: &dyn OffsetReader) -> Result<()> {
+            Ok(())
+        }
+
+        fn poll(&mut self) -> Result<Vec<crate::connector::SourceRecord>> {
+            Ok(Vec::new())
+        }
+    }
 }

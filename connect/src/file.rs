@@ -192,7 +192,6 @@ pub struct FileStreamSinkConnector {
 impl SinkConnector for FileStreamSinkConnector {
     fn start(&mut self, config: &Config) -> Result<()> {
         required(config, "FileStreamSinkConnector", "file")?;
-        required(config, "FileStreamSinkConnector", "topics")?;
         self.config = config.clone();
         Ok(())
     }

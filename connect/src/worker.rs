@@ -265,6 +265,11 @@ impl Worker {
                     v.errors.push(m.to_owned());
                 }
             }
+            if let Some((key, m)) = crate::error_handling::dlq_conflict(config) {
+                if let Some(v) = values.iter_mut().find(|v| v.name == key) {
+                    v.errors.push(m);
+                }
+            }
         }
         // Keys of the definition, in its order, each with its value.
         let ordered: Vec<_> = def.keys().iter().map(|k| values.iter().find(|v| v.name == k.name).cloned().unwrap_or(crate::config::ConfigValue { name: k.name.clone(), value: config.get(&k.name).cloned(), errors: Vec::new() })).collect();
