@@ -11,6 +11,7 @@
 //! | struct | `record` named after the schema (`io.confluent.connect.avro.ConnectDefault` without a name), its `connect.name` |
 //! | optional | `["null", T]`, a struct field with `"default": null` |
 //! | Timestamp / Date / Time | `long` `timestamp-millis` / `int` `date` / `int` `time-millis`, with `connect.name` and `connect.version` |
+//! | Decimal | `bytes` `decimal` with `scale`, and `precision` from `connect.decimal.precision` (default 64) |
 //!
 //! Keys: `schema.registry.url`, `basic.auth.user.info`, `auto.register.schemas`,
 //! `use.latest.version`, `key.subject.name.strategy` / `value.subject.name.strategy`. The
@@ -22,12 +23,14 @@ use std::sync::Arc;
 
 use brook_schema::apache_avro::types::Value as Avro;
 use brook_schema::avro::ParsedAvro;
-use brook_schema::{wire, CachedClient, HttpClient, HttpClientConfig, SchemaRegistryClient, SerdeConfig};
+use brook_schema::{wire, SchemaRegistryClient};
 use parking_lot::Mutex;
 use serde_json::{json, Map, Value as Json};
 
 use crate::converter::Converter;
+use crate::converter_registry::{registry_error, RegistrySide};
 use crate::data::{Field, Schema, SchemaAndValue, SchemaType, Struct, Value};
+use crate::decimal;
 use crate::error::{Error, Result};
 use crate::transforms::logical;
 
@@ -37,20 +40,13 @@ const CONNECT_DOC: &str = "connect.doc";
 const CONNECT_TYPE: &str = "connect.type";
 const DEFAULT_NAMESPACE: &str = "io.confluent.connect.avro";
 const DEFAULT_NAME: &str = "ConnectDefault";
-
-/// A registry error as Connect's: transport failures are retriable.
-fn registry_error(e: brook_schema::Error) -> Error {
-    match e {
-        brook_schema::Error::Unreachable { .. } => Error::Retriable(e.to_string()),
-        other => Error::Data(other.to_string()),
-    }
-}
+/// The precision `AvroData` gives a Decimal without `connect.decimal.precision`.
+const DEFAULT_DECIMAL_PRECISION: u32 = 64;
 
 /// `io.confluent.connect.avro.AvroConverter`.
 #[derive(Debug, Default)]
 pub struct AvroConverter {
-    client: Option<Arc<dyn SchemaRegistryClient>>,
-    serde: SerdeConfig,
+    registry: RegistrySide,
     /// Writer schemas by their Avro text: (id per subject, parsed).
     writers: Mutex<HashMap<(String, String), (i32, Arc<ParsedAvro>)>>,
     /// Schemas read, by id.
@@ -61,28 +57,13 @@ impl AvroConverter {
     /// A converter over `client` (tests; `configure` makes an HTTP client from
     /// `schema.registry.url` otherwise).
     pub fn with_client(client: Arc<dyn SchemaRegistryClient>, is_key: bool) -> AvroConverter {
-        let serde = if is_key { SerdeConfig::key() } else { SerdeConfig::value() };
-        AvroConverter { client: Some(client), serde, ..AvroConverter::default() }
-    }
-
-    fn client(&self) -> Result<&Arc<dyn SchemaRegistryClient>> {
-        self.client.as_ref().ok_or_else(|| Error::Config("Missing required configuration \"schema.registry.url\" which has no default value.".into()))
+        AvroConverter { registry: RegistrySide::with_client(client, is_key), ..AvroConverter::default() }
     }
 }
 
 impl Converter for AvroConverter {
     fn configure(&mut self, config: &BTreeMap<String, String>, is_key: bool) -> Result<()> {
-        let props = || config.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-        let base = if is_key { SerdeConfig::key() } else { SerdeConfig::value() };
-        self.serde = base.with_properties(props()).map_err(|e| Error::Config(e.to_string()))?;
-        if self.client.is_none() || config.contains_key("schema.registry.url") {
-            let http = HttpClientConfig::from_properties(props()).map_err(|_| {
-                Error::Config("Missing required configuration \"schema.registry.url\" which has no default value.".into())
-            })?;
-            let client = HttpClient::new(http).map_err(|e| Error::Config(e.to_string()))?;
-            self.client = Some(Arc::new(CachedClient::new(client)));
-        }
-        Ok(())
+        self.registry.configure(config, is_key)
     }
 
     fn from_connect_data(&self, topic: &str, data: &SchemaAndValue) -> Result<Option<Vec<u8>>> {
@@ -92,22 +73,14 @@ impl Converter for AvroConverter {
         let schema = data.schema.as_ref().ok_or_else(|| Error::Data("AvroConverter needs a schema: the record has none (schemaless data)".into()))?;
         let text = avro_schema(schema).to_string();
         let record_name = (schema.schema_type == SchemaType::Struct).then(|| record_name(schema));
-        let subject = self.serde.subject(topic, record_name.as_deref()).map_err(registry_error)?;
+        let subject = self.registry.subject(topic, record_name.as_deref())?;
         let key = (subject.clone(), text.clone());
         let cached = self.writers.lock().get(&key).cloned();
         let (id, parsed) = match cached {
             Some(w) => w,
             None => {
                 let parsed = Arc::new(ParsedAvro::parse(&text).map_err(|e| Error::Data(format!("Connect schema as Avro: {e}")))?);
-                let client = self.client()?;
-                let registered = brook_schema::Schema::avro(text.clone());
-                let id = if self.serde.use_latest_version {
-                    client.latest(&subject).map_err(registry_error)?.id
-                } else if self.serde.auto_register_schemas {
-                    client.register(&subject, &registered, self.serde.normalize_schemas).map_err(registry_error)?
-                } else {
-                    client.lookup(&subject, &registered).map_err(registry_error)?.id
-                };
+                let id = self.registry.writer_id(&subject, &brook_schema::Schema::avro(text.clone()))?;
                 self.writers.lock().insert(key, (id, parsed.clone()));
                 (id, parsed)
             }
@@ -126,7 +99,7 @@ impl Converter for AvroConverter {
         let (schema, parsed) = match cached {
             Some(r) => r,
             None => {
-                let registered = self.client()?.schema_by_id(id).map_err(registry_error)?;
+                let registered = self.registry.client()?.schema_by_id(id).map_err(registry_error)?;
                 let text: Json = serde_json::from_str(&registered.schema).map_err(|e| Error::Data(format!("schema {id} is not Avro JSON: {e}")))?;
                 let schema = connect_schema(&text, None)?;
                 let parsed = Arc::new(ParsedAvro::parse(&registered.schema).map_err(fail)?);
@@ -236,6 +209,11 @@ fn non_optional_avro(s: &Schema) -> Json {
         Some(logical::TIME) => {
             m.insert("logicalType".into(), json!("time-millis"));
         }
+        Some(decimal::LOGICAL_NAME) if s.schema_type == SchemaType::Bytes => {
+            m.insert("scale".into(), json!(decimal::scale(s).unwrap_or(0)));
+            m.insert("precision".into(), json!(decimal::precision(s).unwrap_or(DEFAULT_DECIMAL_PRECISION)));
+            m.insert("logicalType".into(), json!("decimal"));
+        }
         _ => {}
     }
     if plain && s.name.is_none() && s.version.is_none() && s.doc.is_none() && s.parameters.is_empty() {
@@ -244,9 +222,18 @@ fn non_optional_avro(s: &Schema) -> Json {
     with_props(m, s)
 }
 
-/// A Connect value as an Avro value of [`avro_schema`]`(s)` (unions are resolved by the
-/// encoder).
+/// A Connect value as an Avro value of [`avro_schema`]`(s)`: an optional schema's value is the
+/// branch of its `["null", T]` union.
 fn avro_value(s: &Schema, v: &Value) -> Result<Avro> {
+    let inner = non_optional_value(s, v)?;
+    Ok(match (s.optional, v) {
+        (false, _) => inner,
+        (true, Value::Null) => Avro::Union(0, Box::new(inner)),
+        (true, _) => Avro::Union(1, Box::new(inner)),
+    })
+}
+
+fn non_optional_value(s: &Schema, v: &Value) -> Result<Avro> {
     let bad = || Error::Data(format!("Invalid type for {}: {v}", s.schema_type.name().to_uppercase()));
     Ok(match v {
         Value::Null if s.optional => Avro::Null,
@@ -266,6 +253,8 @@ fn avro_value(s: &Schema, v: &Value) -> Result<Avro> {
         Value::Float32(f) => Avro::Float(*f),
         Value::Float64(f) => Avro::Double(*f),
         Value::String(t) => Avro::String(t.clone()),
+        // Java writes a decimal's unscaled bytes minimal (`BigInteger.toByteArray`).
+        Value::Bytes(b) if decimal::is_decimal(s) => Avro::Decimal(brook_schema::apache_avro::Decimal::from(brook_schema::avro::minimal(b.clone()))),
         Value::Bytes(b) => Avro::Bytes(b.clone()),
         Value::Array(items) => {
             let is = s.value_schema.as_deref().ok_or_else(bad)?;
@@ -336,6 +325,14 @@ fn connect_schema(j: &Json, _parent: Option<&str>) -> Result<Schema> {
             Some("timestamp-millis") => s = Schema { version: Some(1), ..Schema::of(SchemaType::Int64).named(logical::TIMESTAMP) },
             Some("date") => s = Schema { version: Some(1), ..Schema::of(SchemaType::Int32).named(logical::DATE) },
             Some("time-millis") => s = Schema { version: Some(1), ..Schema::of(SchemaType::Int32).named(logical::TIME) },
+            Some("decimal") if s.schema_type == SchemaType::Bytes => {
+                let scale = o.get("scale").and_then(Json::as_i64).and_then(|v| i32::try_from(v).ok()).unwrap_or(0);
+                s = decimal::schema(scale);
+                let precision = o.get("precision").and_then(Json::as_u64).unwrap_or(u64::from(DEFAULT_DECIMAL_PRECISION));
+                if precision != u64::from(DEFAULT_DECIMAL_PRECISION) {
+                    s.parameters.insert(decimal::PRECISION_PARAM.into(), precision.to_string());
+                }
+            }
             _ => {}
         }
         if let Some(n) = o.get(CONNECT_NAME).and_then(Json::as_str) {
@@ -348,7 +345,7 @@ fn connect_schema(j: &Json, _parent: Option<&str>) -> Result<Schema> {
             s.doc = Some(d.to_owned());
         }
         if let Some(p) = o.get("connect.parameters").and_then(Json::as_object) {
-            s.parameters = p.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect();
+            s.parameters.extend(p.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))));
         }
     }
     Ok(s)
@@ -384,6 +381,7 @@ fn connect_value(s: &Schema, v: Avro) -> Result<Value> {
         Avro::Double(f) => Value::Float64(f),
         Avro::String(t) | Avro::Enum(_, t) => Value::String(t),
         Avro::Bytes(b) | Avro::Fixed(_, b) => Value::Bytes(b),
+        Avro::Decimal(d) => Value::Bytes(Vec::<u8>::try_from(&d).map_err(|e| Error::Data(format!("Avro decimal: {e}")))?),
         Avro::Array(items) => {
             let is = s.value_schema.as_deref().ok_or_else(|| bad(&Avro::Null))?;
             Value::Array(items.into_iter().map(|i| connect_value(is, i)).collect::<Result<_>>()?)

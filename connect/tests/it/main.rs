@@ -4,6 +4,7 @@
 
 mod converters;
 mod avro;
+mod schema_converters;
 mod datagen;
 mod distributed;
 mod herder;
