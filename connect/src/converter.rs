@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
+use serde_json::value::RawValue;
 use serde_json::{Number, Value as Json};
 
 use crate::data::{Field, Schema, SchemaAndValue, SchemaType, Struct, Value};
@@ -209,6 +210,15 @@ impl Converter for JsonConverter {
         };
         let value = match &schema {
             None => schemaless(&json["payload"]),
+            Some(s) if has_decimal(s) => {
+                let mut payload = json["payload"].clone();
+                if let Ok(raw) = serde_json::from_slice::<BTreeMap<String, Box<RawValue>>>(bytes) {
+                    if let Some(raw) = raw.get("payload") {
+                        exact_decimals(s, &mut payload, raw);
+                    }
+                }
+                from_json(s, &payload)?
+            }
             Some(s) => from_json(s, &json["payload"])?,
         };
         Ok(SchemaAndValue { schema, value })
@@ -405,7 +415,7 @@ fn to_json(schema: Option<&Schema>, v: &Value, decimals: DecimalFormat) -> Resul
     }
     if let (Some(s), Value::Bytes(b), DecimalFormat::Numeric) = (schema, v, decimals) {
         if decimal::is_decimal(s) {
-            return Ok(Out::Number(BigDecimal::from_unscaled_bytes(b, decimal::scale(s)?).to_plain_string()));
+            return Ok(Out::Number(BigDecimal::from_unscaled_bytes(b, decimal::scale(s)?)?.to_plain_string()));
         }
     }
     let float = |f: f64| Number::from_f64(f).map(|n| Out::Scalar(Json::Number(n))).ok_or_else(|| Error::Data(format!("cannot write {f} as JSON")));
@@ -513,9 +523,85 @@ fn from_json(s: &Schema, j: &Json) -> Result<Value> {
     })
 }
 
+/// Whether `s` has a Decimal anywhere.
+pub(crate) fn has_decimal(s: &Schema) -> bool {
+    decimal::is_decimal(s)
+        || s.fields.iter().any(|f| has_decimal(&f.schema))
+        || s.key_schema.as_deref().is_some_and(has_decimal)
+        || s.value_schema.as_deref().is_some_and(has_decimal)
+}
+
+/// Replaces the Decimal numbers of `j` (read against `s`) by the base64 of their exact unscaled
+/// bytes, taken from the number's text in `raw`, the same JSON unparsed: `serde_json` reads
+/// numbers through a float64, which keeps 15 to 17 significant digits. Maps may be objects,
+/// arrays of `[key, value]` (`JsonConverter`) or of `{"key","value"}` objects
+/// (`JsonSchemaConverter`). A number that does not fit the scale is left for the reader to
+/// refuse.
+pub(crate) fn exact_decimals(s: &Schema, j: &mut Json, raw: &RawValue) {
+    let items = || serde_json::from_str::<Vec<Box<RawValue>>>(raw.get()).unwrap_or_default();
+    let fields = || serde_json::from_str::<BTreeMap<String, Box<RawValue>>>(raw.get()).unwrap_or_default();
+    match (s.schema_type, j) {
+        (SchemaType::Bytes, j @ Json::Number(_)) if decimal::is_decimal(s) => {
+            let exact = decimal::scale(s).and_then(|scale| BigDecimal::parse(raw.get())?.rescale(scale));
+            if let Ok(d) = exact {
+                *j = Json::String(base64::engine::general_purpose::STANDARD.encode(d.to_unscaled_bytes()));
+            }
+        }
+        (SchemaType::Struct, Json::Object(o)) => {
+            let raw_fields = fields();
+            for f in s.fields.iter().filter(|f| has_decimal(&f.schema)) {
+                if let (Some(v), Some(r)) = (o.get_mut(&f.name), raw_fields.get(&f.name)) {
+                    exact_decimals(&f.schema, v, r);
+                }
+            }
+        }
+        (SchemaType::Array, Json::Array(a)) => {
+            if let Some(is) = s.value_schema.as_deref().filter(|i| has_decimal(i)) {
+                for (v, r) in a.iter_mut().zip(items()) {
+                    exact_decimals(is, v, &r);
+                }
+            }
+        }
+        (SchemaType::Map, Json::Object(o)) => {
+            if let Some(vs) = s.value_schema.as_deref().filter(|v| has_decimal(v)) {
+                let raw_fields = fields();
+                for (k, v) in o.iter_mut() {
+                    if let Some(r) = raw_fields.get(k) {
+                        exact_decimals(vs, v, r);
+                    }
+                }
+            }
+        }
+        (SchemaType::Map, Json::Array(entries)) => {
+            let (Some(ks), Some(vs)) = (s.key_schema.as_deref(), s.value_schema.as_deref()) else { return };
+            for (e, r) in entries.iter_mut().zip(items()) {
+                match e {
+                    Json::Array(pair) if pair.len() == 2 => {
+                        let raw_pair = serde_json::from_str::<Vec<Box<RawValue>>>(r.get()).unwrap_or_default();
+                        if let [rk, rv] = raw_pair.as_slice() {
+                            exact_decimals(ks, &mut pair[0], rk);
+                            exact_decimals(vs, &mut pair[1], rv);
+                        }
+                    }
+                    Json::Object(o) => {
+                        let raw_entry = serde_json::from_str::<BTreeMap<String, Box<RawValue>>>(r.get()).unwrap_or_default();
+                        for (name, schema) in [("key", ks), ("value", vs)] {
+                            if let (Some(v), Some(r)) = (o.get_mut(name), raw_entry.get(name)) {
+                                exact_decimals(schema, v, r);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// A Decimal's unscaled bytes from JSON: a number (its digits, rescaled exactly to the schema's
-/// scale; serde_json reads a fraction through a float64, so at most 17 significant digits
-/// survive) or base64 text, as Kafka reads either whatever `decimal.format` says.
+/// scale; see [`exact_decimals`] for numbers beyond a float64's digits) or base64 text, as
+/// Kafka reads either whatever `decimal.format` says.
 pub(crate) fn decimal_from_json(s: &Schema, j: &Json) -> Result<Vec<u8>> {
     match j {
         Json::Number(n) => Ok(BigDecimal::parse(&n.to_string())?.rescale(decimal::scale(s)?)?.to_unscaled_bytes()),

@@ -7,7 +7,8 @@
 //! | int8 / int16 | `int` with `"connect.type":"int8"` / `"int16"` |
 //! | int32, int64, float32, float64, boolean, string, bytes | `int`, `long`, `float`, `double`, `boolean`, `string`, `bytes` |
 //! | array | `array` |
-//! | map with string keys | `map` |
+//! | map with required string keys | `map` |
+//! | other maps | `array` of `io.confluent.connect.avro.MapEntry` records (`key`, `value`), or records named after the map |
 //! | struct | `record` named after the schema (`io.confluent.connect.avro.ConnectDefault` without a name), its `connect.name` |
 //! | optional | `["null", T]`, a struct field with `"default": null` |
 //! | Timestamp / Date / Time | `long` `timestamp-millis` / `int` `date` / `int` `time-millis`, with `connect.name` and `connect.version` |
@@ -40,6 +41,9 @@ const CONNECT_DOC: &str = "connect.doc";
 const CONNECT_TYPE: &str = "connect.type";
 const DEFAULT_NAMESPACE: &str = "io.confluent.connect.avro";
 const DEFAULT_NAME: &str = "ConnectDefault";
+/// The record name of a map entry (a map without required string keys is an array of them).
+const MAP_ENTRY: &str = "MapEntry";
+const CONNECT_INTERNAL_TYPE: &str = "connect.internal.type";
 /// The precision `AvroData` gives a Decimal without `connect.decimal.precision`.
 const DEFAULT_DECIMAL_PRECISION: u32 = 64;
 
@@ -116,6 +120,12 @@ fn record_name(s: &Schema) -> String {
     s.name.clone().unwrap_or_else(|| format!("{DEFAULT_NAMESPACE}.{DEFAULT_NAME}"))
 }
 
+/// Whether a map schema has required string keys (an Avro `map`; other maps are arrays of
+/// entries).
+fn string_keyed(s: &Schema) -> bool {
+    s.key_schema.as_deref().is_none_or(|k| k.schema_type == SchemaType::String && !k.optional)
+}
+
 /// Confluent's `AvroData.fromConnectSchema`, as Avro schema JSON.
 pub fn avro_schema(s: &Schema) -> Json {
     let base = non_optional_avro(s);
@@ -164,6 +174,32 @@ fn non_optional_avro(s: &Schema) -> Json {
         SchemaType::Array => {
             let mut m = prim("array");
             m.insert("items".into(), s.value_schema.as_deref().map_or(json!("null"), avro_schema));
+            (m, false)
+        }
+        SchemaType::Map if !string_keyed(s) => {
+            // AvroData: an array of key/value records, named after the map or
+            // `io.confluent.connect.avro.MapEntry`.
+            let full = s.name.clone().unwrap_or_else(|| format!("{DEFAULT_NAMESPACE}.{MAP_ENTRY}"));
+            let (ns, name) = full.rsplit_once('.').map_or((None, full.as_str()), |(ns, n)| (Some(ns), n));
+            let field = |fname: &str, fs: Option<&Schema>| {
+                let fs = fs.cloned().unwrap_or_else(|| Schema::of(SchemaType::String).optional());
+                let mut fm = Map::new();
+                fm.insert("name".into(), json!(fname));
+                fm.insert("type".into(), avro_schema(&fs));
+                if fs.optional {
+                    fm.insert("default".into(), Json::Null);
+                }
+                Json::Object(fm)
+            };
+            let mut entry = prim("record");
+            entry.insert("name".into(), json!(name));
+            if let Some(ns) = ns {
+                entry.insert("namespace".into(), json!(ns));
+            }
+            entry.insert("fields".into(), json!([field("key", s.key_schema.as_deref()), field("value", s.value_schema.as_deref())]));
+            entry.insert(CONNECT_INTERNAL_TYPE.into(), json!(MAP_ENTRY));
+            let mut m = prim("array");
+            m.insert("items".into(), Json::Object(entry));
             (m, false)
         }
         SchemaType::Map => {
@@ -260,6 +296,15 @@ fn non_optional_value(s: &Schema, v: &Value) -> Result<Avro> {
             let is = s.value_schema.as_deref().ok_or_else(bad)?;
             Avro::Array(items.iter().map(|i| avro_value(is, i)).collect::<Result<_>>()?)
         }
+        Value::Map(entries) if !string_keyed(s) => {
+            let (ks, vs) = (s.key_schema.as_deref().ok_or_else(bad)?, s.value_schema.as_deref().ok_or_else(bad)?);
+            Avro::Array(
+                entries
+                    .iter()
+                    .map(|(k, v)| Ok(Avro::Record(vec![("key".into(), avro_value(ks, k)?), ("value".into(), avro_value(vs, v)?)])))
+                    .collect::<Result<_>>()?,
+            )
+        }
         Value::Map(entries) => {
             let vs = s.value_schema.as_deref().ok_or_else(bad)?;
             let mut m = HashMap::new();
@@ -305,7 +350,16 @@ fn connect_schema(j: &Json, _parent: Option<&str>) -> Result<Schema> {
                     }
                     st
                 }
-                Some("array") => Schema::array(connect_schema(o.get("items").ok_or_else(bad)?, None)?),
+                Some("array") => {
+                    let items = o.get("items").ok_or_else(bad)?;
+                    let entry_field = |n: &str| {
+                        items.get("fields").and_then(Json::as_array).and_then(|fs| fs.iter().find(|f| f.get("name").and_then(Json::as_str) == Some(n))).and_then(|f| f.get("type"))
+                    };
+                    match (items.get(CONNECT_INTERNAL_TYPE).and_then(Json::as_str), entry_field("key"), entry_field("value")) {
+                        (Some(MAP_ENTRY), Some(k), Some(v)) => Schema::map(connect_schema(k, None)?, connect_schema(v, None)?),
+                        _ => Schema::array(connect_schema(items, None)?),
+                    }
+                }
                 Some("map") => Schema::map(Schema::string(), connect_schema(o.get("values").ok_or_else(bad)?, None)?),
                 Some("enum") => Schema::string(),
                 Some("fixed") => Schema::of(SchemaType::Bytes),
@@ -382,6 +436,19 @@ fn connect_value(s: &Schema, v: Avro) -> Result<Value> {
         Avro::String(t) | Avro::Enum(_, t) => Value::String(t),
         Avro::Bytes(b) | Avro::Fixed(_, b) => Value::Bytes(b),
         Avro::Decimal(d) => Value::Bytes(Vec::<u8>::try_from(&d).map_err(|e| Error::Data(format!("Avro decimal: {e}")))?),
+        Avro::Array(entries) if s.schema_type == SchemaType::Map => {
+            let (ks, vs) = match (s.key_schema.as_deref(), s.value_schema.as_deref()) {
+                (Some(k), Some(v)) => (k, v),
+                _ => return Err(bad(&Avro::Null)),
+            };
+            let mut out = Vec::with_capacity(entries.len());
+            for e in entries {
+                let Avro::Record(fields) = e else { return Err(bad(&e)) };
+                let get = |n: &str| fields.iter().find(|(f, _)| f == n).map_or(Avro::Null, |(_, v)| v.clone());
+                out.push((connect_value(ks, get("key"))?, connect_value(vs, get("value"))?));
+            }
+            Value::Map(out)
+        }
         Avro::Array(items) => {
             let is = s.value_schema.as_deref().ok_or_else(|| bad(&Avro::Null))?;
             Value::Array(items.into_iter().map(|i| connect_value(is, i)).collect::<Result<_>>()?)

@@ -31,7 +31,7 @@ use brook_schema::{wire, SchemaRegistryClient, SchemaType as RegistryType};
 use parking_lot::Mutex;
 use serde_json::{json, Map, Value as Json};
 
-use crate::converter::{decimal_from_json, Converter, DecimalFormat, Out};
+use crate::converter::{decimal_from_json, exact_decimals, has_decimal, Converter, DecimalFormat, Out};
 use crate::converter_registry::RegistrySide;
 use crate::data::{Field, Schema, SchemaAndValue, SchemaType, Struct, Value};
 use crate::decimal::{self, BigDecimal};
@@ -120,7 +120,12 @@ impl Converter for JsonSchemaConverter {
                 schema
             }
         };
-        let json: Json = serde_json::from_slice(payload).map_err(|e| fail(e.to_string()))?;
+        let mut json: Json = serde_json::from_slice(payload).map_err(|e| fail(e.to_string()))?;
+        if has_decimal(&schema) {
+            if let Ok(raw) = serde_json::from_slice::<Box<serde_json::value::RawValue>>(payload) {
+                exact_decimals(&schema, &mut json, &raw);
+            }
+        }
         Ok(SchemaAndValue { value: connect_value(&schema, &json)?, schema: Some(schema) })
     }
 }
@@ -256,7 +261,7 @@ fn to_json(s: &Schema, v: &Value, decimals: DecimalFormat) -> Result<Out> {
     let float = |f: f64| serde_json::Number::from_f64(f).map(|n| Out::Scalar(Json::Number(n))).ok_or_else(|| Error::Data(format!("cannot write {f} as JSON")));
     Ok(match (s.schema_type, v) {
         (SchemaType::Bytes, Value::Bytes(b)) if decimal::is_decimal(s) => {
-            let d = BigDecimal::from_unscaled_bytes(b, decimal::scale(s)?);
+            let d = BigDecimal::from_unscaled_bytes(b, decimal::scale(s)?)?;
             match decimals {
                 DecimalFormat::Numeric => Out::Number(d.to_plain_string()),
                 DecimalFormat::Base64 => Out::Scalar(json!(base64::engine::general_purpose::STANDARD.encode(b))),

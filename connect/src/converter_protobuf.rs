@@ -446,7 +446,7 @@ fn single(kind: &Kind, s: &Schema, v: &Value) -> Result<Proto> {
     let bad = || Error::Data(format!("Invalid type for {}: {v}", s.schema_type.name().to_uppercase()));
     if decimal::is_decimal(s) {
         let Value::Bytes(b) = v else { return Err(bad()) };
-        let d = BigDecimal::from_unscaled_bytes(b, decimal::scale(s)?);
+        let d = BigDecimal::from_unscaled_bytes(b, decimal::scale(s)?)?;
         let mut m = DynamicMessage::new(message_named(kind, DECIMAL)?.clone());
         m.set_field_by_name("value", Proto::Bytes(d.to_unscaled_bytes().into()));
         m.set_field_by_name("precision", Proto::U32(u32::try_from(d.precision()).unwrap_or(u32::MAX)));
@@ -712,7 +712,7 @@ fn single_value(s: &Schema, kind: &Kind, v: &Proto) -> Result<Value> {
             Some(Proto::I32(n)) => *n,
             _ => 0,
         };
-        return Ok(Value::Bytes(BigDecimal::from_unscaled_bytes(&bytes, scale).rescale(decimal::scale(s)?)?.to_unscaled_bytes()));
+        return Ok(Value::Bytes(BigDecimal::from_unscaled_bytes(&bytes, scale)?.rescale(decimal::scale(s)?)?.to_unscaled_bytes()));
     }
     let int_field = |m: &DynamicMessage, name: &str| -> i64 {
         match m.get_field_by_name(name).as_deref() {

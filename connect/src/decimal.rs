@@ -11,7 +11,7 @@
 //! let schema = decimal::schema(2);
 //! let price = BigDecimal::parse("12.5").unwrap().rescale(2).unwrap();
 //! assert_eq!(price.to_unscaled_bytes(), vec![0x04, 0xe2]); // 1250
-//! assert_eq!(BigDecimal::from_unscaled_bytes(&[0x04, 0xe2], decimal::scale(&schema).unwrap()).to_plain_string(), "12.50");
+//! assert_eq!(BigDecimal::from_unscaled_bytes(&[0x04, 0xe2], decimal::scale(&schema).unwrap()).unwrap().to_plain_string(), "12.50");
 //! ```
 
 use crate::data::{Schema, SchemaType};
@@ -65,8 +65,12 @@ pub struct BigDecimal {
     scale: i32,
 }
 
-/// The most digits a rescale may add: bounds the memory a hostile scale can ask for.
+/// The most digits a rescale may add, and the widest scale written out in full: bounds the
+/// memory a hostile scale can ask for.
 const MAX_DIGITS: usize = 1 << 20;
+/// The most unscaled bytes read (about 158,000 digits, more than PostgreSQL's NUMERIC holds):
+/// the conversion to digits is quadratic.
+const MAX_BYTES: usize = 1 << 16;
 
 impl BigDecimal {
     /// Zero at `scale`.
@@ -101,8 +105,13 @@ impl BigDecimal {
 
     /// The decimal whose unscaled value is the two's complement big-endian `bytes`
     /// (`Decimal.toLogical`); no bytes is zero.
-    #[must_use]
-    pub fn from_unscaled_bytes(bytes: &[u8], scale: i32) -> BigDecimal {
+    ///
+    /// # Errors
+    /// [`Error::Data`] for more than 64 KiB of bytes.
+    pub fn from_unscaled_bytes(bytes: &[u8], scale: i32) -> Result<BigDecimal> {
+        if bytes.len() > MAX_BYTES {
+            return Err(Error::Data(format!("a Decimal of {} bytes is larger than Brook reads ({MAX_BYTES})", bytes.len())));
+        }
         let negative = bytes.first().is_some_and(|b| b & 0x80 != 0);
         let magnitude = if negative { negate(bytes) } else { bytes.to_vec() };
         // Base 10^9 limbs, least significant first.
@@ -127,7 +136,7 @@ impl BigDecimal {
                 digits.push_str(&format!("{limb:09}"));
             }
         }
-        BigDecimal::new(negative, &digits, scale)
+        Ok(BigDecimal::new(negative, &digits, scale))
     }
 
     /// The unscaled value as two's complement big-endian bytes, as few as hold it (Java's
@@ -208,10 +217,14 @@ impl BigDecimal {
         Ok(BigDecimal::new(self.negative, &self.digits[..keep], scale))
     }
 
-    /// The value as plain decimal text, no exponent (`BigDecimal.toPlainString`): `-12.50`.
+    /// The value as plain decimal text, no exponent (`BigDecimal.toPlainString`): `-12.50`. A
+    /// scale beyond a million digits either way is written with an exponent (`5E+2000000`).
     #[must_use]
     pub fn to_plain_string(&self) -> String {
         let sign = if self.negative { "-" } else { "" };
+        if self.scale.unsigned_abs() as usize > MAX_DIGITS {
+            return format!("{sign}{}E{:+}", self.digits, -i64::from(self.scale));
+        }
         if self.scale <= 0 {
             if self.digits == "0" {
                 return "0".into();
@@ -241,8 +254,15 @@ impl BigDecimal {
 
     /// PostgreSQL's binary `NUMERIC`: digit count, weight, sign, display scale, then base-10000
     /// digits, all 16-bit big-endian. The display scale is the scale (0 when negative).
-    #[must_use]
-    pub fn to_pg_numeric(&self) -> Vec<u8> {
+    ///
+    /// # Errors
+    /// [`Error::Data`] for a value PostgreSQL's NUMERIC cannot hold (a scale above 16383, more
+    /// than 131072 digits before the point).
+    pub fn to_pg_numeric(&self) -> Result<Vec<u8>> {
+        let int_digits = i64::try_from(self.digits.len()).unwrap_or(i64::MAX) - i64::from(self.scale);
+        if self.scale > 16383 || int_digits > 131_072 {
+            return Err(Error::Data(format!("Decimal {} does not fit PostgreSQL's NUMERIC", self.to_plain_string())));
+        }
         let (digits, scale) = if self.scale < 0 {
             (format!("{}{}", self.digits, "0".repeat(self.scale.unsigned_abs() as usize)), 0usize)
         } else {
@@ -274,7 +294,7 @@ impl BigDecimal {
         for g in groups {
             out.extend_from_slice(&g.to_be_bytes());
         }
-        out
+        Ok(out)
     }
 
     /// Reads PostgreSQL's binary `NUMERIC` at its display scale.
@@ -334,12 +354,15 @@ mod tests {
         ] {
             let d = BigDecimal::parse(text).unwrap();
             assert_eq!(d.to_unscaled_bytes(), bytes, "{text}");
-            assert_eq!(BigDecimal::from_unscaled_bytes(&bytes, 0), d, "{text}");
+            assert_eq!(BigDecimal::from_unscaled_bytes(&bytes, 0).unwrap(), d, "{text}");
         }
         let big = "123456789012345678901234567890123456789012345678901234567890";
         let d = BigDecimal::parse(&format!("-{big}")).unwrap();
-        assert_eq!(BigDecimal::from_unscaled_bytes(&d.to_unscaled_bytes(), 0).to_plain_string(), format!("-{big}"));
-        assert_eq!(BigDecimal::from_unscaled_bytes(&[], 2).to_plain_string(), "0.00");
+        assert_eq!(BigDecimal::from_unscaled_bytes(&d.to_unscaled_bytes(), 0).unwrap().to_plain_string(), format!("-{big}"));
+        assert_eq!(BigDecimal::from_unscaled_bytes(&[], 2).unwrap().to_plain_string(), "0.00");
+        assert!(BigDecimal::from_unscaled_bytes(&vec![1u8; 70_000], 0).is_err(), "too large to read");
+        // A hostile scale is written with an exponent, not a million zeros.
+        assert_eq!(BigDecimal::from_unscaled_bytes(&[5], -2_000_000_000).unwrap().to_plain_string(), "5E+2000000000");
     }
 
     #[test]
@@ -367,15 +390,16 @@ mod tests {
         // 12.5 at scale 1: digits [12, 5000], weight 0, positive, dscale 1.
         let d = BigDecimal::parse("12.5").unwrap();
         let raw: Vec<u8> = [2i16, 0, 0, 1, 12, 5000].iter().flat_map(|w| w.to_be_bytes()).collect();
-        assert_eq!(d.to_pg_numeric(), raw);
+        assert_eq!(d.to_pg_numeric().unwrap(), raw);
         assert_eq!(BigDecimal::from_pg_numeric(&raw).unwrap(), d);
         for text in ["0", "0.00", "-1", "10000", "123456789.000123", "-0.0001", "99999999999999999999999999.99", "1E+8"] {
             let d = BigDecimal::parse(text).unwrap();
-            let back = BigDecimal::from_pg_numeric(&d.to_pg_numeric()).unwrap();
+            let back = BigDecimal::from_pg_numeric(&d.to_pg_numeric().unwrap()).unwrap();
             assert_eq!(back.to_plain_string(), d.rescale(d.scale().max(0)).unwrap().to_plain_string(), "{text}");
         }
         let nan: Vec<u8> = [0i16, 0, 0xC000u16 as i16, 0].iter().flat_map(|w| w.to_be_bytes()).collect();
         assert!(BigDecimal::from_pg_numeric(&nan).is_err());
         assert!(BigDecimal::from_pg_numeric(&[0, 1]).is_err());
+        assert!(BigDecimal::parse("1E-20000").unwrap().to_pg_numeric().is_err(), "PostgreSQL's scale is at most 16383");
     }
 }

@@ -34,6 +34,7 @@ pub mod decimal;
 pub mod distributed;
 pub mod error;
 pub mod error_handling;
+pub mod exactly_once;
 pub mod file;
 pub mod herder;
 pub mod offsets;

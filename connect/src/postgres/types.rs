@@ -175,7 +175,7 @@ pub(crate) fn param(field: &str, schema: &Schema, value: &Value) -> Result<Param
         Value::Float64(v) if schema.schema_type == SchemaType::Float32 => Param::F32(*v as f32),
         Value::Float64(v) => Param::F64(*v),
         Value::String(s) => Param::Text(s.clone()),
-        Value::Bytes(b) if decimal::is_decimal(schema) => Param::Numeric(BigDecimal::from_unscaled_bytes(b, decimal::scale(schema)?).to_pg_numeric()),
+        Value::Bytes(b) if decimal::is_decimal(schema) => Param::Numeric(BigDecimal::from_unscaled_bytes(b, decimal::scale(schema)?)?.to_pg_numeric()?),
         Value::Bytes(b) => Param::Bytes(b.clone()),
         // Schemaless nested JSON goes into a TEXT column as JSON text.
         Value::Array(_) | Value::Map(_) if schema.schema_type == SchemaType::String => Param::Text(to_json(value).to_string()),

@@ -146,6 +146,13 @@ fn json_converter_decimals_as_base64_or_numbers_golden() {
         assert_eq!(base64.to_connect_data("t", Some(bytes)).unwrap(), p);
         assert_eq!(numeric.to_connect_data("t", Some(bytes)).unwrap(), p);
     }
+    // A number beyond a float64's digits is read exactly, from its text.
+    let big = base64
+        .to_connect_data("t", Some(br#"{"schema":{"type":"array","items":{"type":"bytes","optional":false,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"10"}},"optional":false},"payload":[12345678901234567890.0123456789]}"#))
+        .unwrap();
+    let Value::Array(items) = big.value else { panic!("{:?}", big.value) };
+    let Value::Bytes(b) = &items[0] else { panic!("{items:?}") };
+    assert_eq!(brook_connect::decimal::BigDecimal::from_unscaled_bytes(b, 10).unwrap().to_plain_string(), "12345678901234567890.0123456789");
     // A number with more fraction digits than the scale cannot be read without rounding.
     let err = base64
         .to_connect_data("t", Some(br#"{"schema":{"type":"bytes","optional":false,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"1"}},"payload":1.25}"#))

@@ -80,15 +80,6 @@ fn every_type(nulls: bool) -> SchemaAndValue {
     SchemaAndValue { schema: Some(schema.clone()), value: Value::Struct(Struct { schema, values }) }
 }
 
-/// `every_type` without its int-keyed map (`AvroConverter` takes string keys only).
-fn for_avro(nulls: bool) -> SchemaAndValue {
-    let SchemaAndValue { value: Value::Struct(mut st), .. } = every_type(nulls) else { unreachable!() };
-    let i = st.schema.fields.iter().position(|f| f.name == "codes").unwrap();
-    st.schema.fields.remove(i);
-    st.values.remove(i);
-    SchemaAndValue { schema: Some(st.schema.clone()), value: Value::Struct(st) }
-}
-
 /// Field name -> value, the schemas left out (Protobuf reads back other schemas).
 fn values_of(v: &Value) -> Vec<(String, String)> {
     let Value::Struct(s) = v else { panic!("not a struct: {v}") };
@@ -164,7 +155,7 @@ fn avro_converter_writes_decimals_as_confluents_avro_data() {
     let registry: Arc<dyn SchemaRegistryClient> = Arc::new(MemoryClient::new());
     let conv = brook_connect::converter_avro::AvroConverter::with_client(registry.clone(), false);
     for nulls in [true, false] {
-        let data = for_avro(nulls);
+        let data = every_type(nulls);
         let bytes = conv.from_connect_data("orders", &data).unwrap().unwrap();
         assert_eq!(conv.to_connect_data("orders", Some(&bytes)).unwrap(), data, "nulls: {nulls}");
     }
@@ -175,6 +166,12 @@ fn avro_converter_writes_decimals_as_confluents_avro_data() {
             "connect.name": "org.apache.kafka.connect.data.Decimal", "connect.parameters": {"scale": "2", "connect.decimal.precision": "10"}})
     );
     assert_eq!(registered["fields"][10]["type"][1]["precision"], 64, "AvroData's default precision");
+    assert_eq!(
+        registered["fields"][16]["type"],
+        serde_json::json!({"type": "array", "items": {"type": "record", "name": "MapEntry", "namespace": "io.confluent.connect.avro",
+            "connect.internal.type": "MapEntry", "fields": [{"name": "key", "type": "int"}, {"name": "value", "type": "string"}]}}),
+        "a map with int keys is an array of entries"
+    );
 }
 
 /// Runs `script` with the venv's Python (None when it cannot be made).
@@ -229,6 +226,11 @@ print(JSONSerializer(schema, sr)(value, ctx('py-json')).hex())
 m = json_format.ParseDict({"i8": -3, "i32": 12, "name": "py", "price": {"value": base64.b64encode(b'\x04\xd2').decode(), "scale": 2},
                            "tags": ["x", "y"], "line": {"item": "cap", "qty": 2}, "day": {"year": 2024, "month": 2, "day": 29}}, Order())
 print(ProtobufSerializer(Order, sr, {'use.deprecated.format': False})(m, ctx('py-proto')).hex())
+from decimal import Decimal
+from confluent_kafka.schema_registry.avro import AvroSerializer
+pay = json.dumps({"type": "record", "name": "Pay", "namespace": "py", "fields": [
+    {"name": "amount", "type": {"type": "bytes", "logicalType": "decimal", "precision": 12, "scale": 3}}]})
+print(AvroSerializer(sr, pay)({"amount": Decimal("-1234.567")}, ctx('py-avro')).hex())
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
@@ -247,7 +249,7 @@ async fn schema_converters_interoperate_with_confluents_python_serdes() {
             (conv("io.confluent.connect.avro.AvroConverter"), conv("io.confluent.connect.json.JsonSchemaConverter"), conv("io.confluent.connect.protobuf.ProtobufConverter"));
         let data = every_type(false);
         let (a, j, p) = (
-            avro.from_connect_data("orders-avro", &for_avro(false)).unwrap().unwrap(),
+            avro.from_connect_data("orders-avro", &every_type(false)).unwrap().unwrap(),
             json.from_connect_data("orders-json", &data).unwrap().unwrap(),
             proto.from_connect_data("orders-proto", &data).unwrap().unwrap(),
         );
@@ -262,6 +264,7 @@ async fn schema_converters_interoperate_with_confluents_python_serdes() {
         let decoded: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
         assert_eq!(decoded["avro"]["price"], "Decimal('-12345678.90')");
         assert_eq!(decoded["avro"]["rebate"], "Decimal('0.125')");
+        assert_eq!(decoded["avro"]["codes"], serde_json::json!([{"key": 7, "value": "seven"}, {"key": -1, "value": "minus"}]));
         assert_eq!(decoded["json"]["price"], serde_json::json!(-12345678.9));
         assert_eq!(decoded["json"]["codes"], serde_json::json!([{"key": 7, "value": "seven"}, {"key": -1, "value": "minus"}]));
         assert_eq!(decoded["json"]["blob"], "AAH/");
@@ -292,8 +295,75 @@ async fn schema_converters_interoperate_with_confluents_python_serdes() {
         let Some(Value::Struct(line)) = s.get("line") else { panic!("{s:?}") };
         assert_eq!(line.get("item"), Some(&Value::String("cap".into())));
         assert_eq!(s.get("rebate"), Some(&Value::Null), "an unset message is null");
+        // A plain Avro decimal (no Connect properties) is a Decimal with its precision.
+        let from_py = avro.to_connect_data("py-avro", Some(&unhex(lines[3]))).unwrap();
+        let Value::Struct(s) = &from_py.value else { panic!("{:?}", from_py.value) };
+        assert_eq!(s.get("amount"), Some(&dec("-1234.567", 3)));
+        let amount = &s.schema.fields[0].schema;
+        assert_eq!((amount.name.as_deref(), decimal::scale(amount).unwrap(), decimal::precision(amount)), (Some(decimal::LOGICAL_NAME), 3, Some(12)));
     });
     done.await.unwrap();
     let _ = stop.send(());
+    b.shutdown().await;
+}
+
+/// PostgreSQL rows with NUMERIC, DATE and SMALLINT columns through the JDBC source, a topic in
+/// each Schema Registry format (and `JsonConverter` with `decimal.format=NUMERIC`) and the
+/// JDBC sink, in the standalone worker: every copy equals the source table, decimals exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 3)]
+async fn worker_copies_decimals_through_each_converter() {
+    use brook_common::test_support::{wait_until_async, PostgresServer};
+    use brook_connect::standalone::{parse_properties, StandaloneWorker, WorkerConfig};
+    use brook_connect::Plugins;
+    use std::time::Duration;
+
+    let pg = PostgresServer::start();
+    pg.psql("CREATE TABLE src (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL, price NUMERIC(12,3) NOT NULL, rebate NUMERIC(30,10), qty SMALLINT, day DATE)");
+    pg.psql("INSERT INTO src (name, price, rebate, qty, day) SELECT 'n' || g, g * 1000.125 - 7, CASE WHEN g % 3 = 0 THEN NULL ELSE g / 7.0 END, g, DATE '2024-02-29' + g FROM generate_series(1, 20) g");
+    pg.psql("INSERT INTO src (name, price, rebate, qty, day) VALUES ('big', -999999999.999, 12345678901234567890.0123456789, -1, NULL)");
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path()).await;
+    let (registry, stop_registry) = serve_registry(&b).await;
+    let props = |text: &str| parse_properties("test", text).unwrap();
+    let worker = props(&format!(
+        "key.converter=org.apache.kafka.connect.storage.StringConverter\nvalue.converter=org.apache.kafka.connect.json.JsonConverter\noffset.storage.file.filename={}\noffset.flush.interval.ms=100\n",
+        dir.path().join("offsets").display()
+    ));
+    let url = pg.jdbc_url();
+    let formats = [
+        ("avro", "io.confluent.connect.avro.AvroConverter"),
+        ("jsonsr", "io.confluent.connect.json.JsonSchemaConverter"),
+        ("proto", "io.confluent.connect.protobuf.ProtobufConverter"),
+        ("json", "org.apache.kafka.connect.json.JsonConverter"),
+    ];
+    let mut connectors = Vec::new();
+    for (prefix, class) in formats {
+        let converter = format!("value.converter={class}\nvalue.converter.schema.registry.url={registry}\nvalue.converter.decimal.format=NUMERIC\n");
+        connectors.push(props(&format!(
+            "name={prefix}-src\nconnector.class=JdbcSource\nconnection.url={url}\nmode=incrementing\nincrementing.column.name=id\ntable.whitelist=src\ntopic.prefix={prefix}_\npoll.interval.ms=50\n{converter}"
+        )));
+        connectors.push(props(&format!(
+            "name={prefix}-sink\nconnector.class=JdbcSink\nconnection.url={url}\ntopics={prefix}_src\ninsert.mode=upsert\npk.mode=record_value\npk.fields=id\nauto.create=true\ntable.name.format=copy_${{topic}}\n{converter}"
+        )));
+    }
+    let w = StandaloneWorker::new(b.clone(), WorkerConfig::from_props(worker).unwrap(), Plugins::default()).unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let handle = tokio::spawn(w.run(connectors, stopped));
+    let want = pg.psql("SELECT id, name, price, rebate, qty, day FROM src ORDER BY id");
+    for (prefix, _) in formats {
+        let table = format!("copy_{prefix}_src");
+        wait_until_async(&format!("21 rows in {table}"), Duration::from_secs(90), || {
+            let exists = pg.psql(&format!("SELECT count(*) FROM information_schema.tables WHERE table_name = '{table}'")) == "1";
+            let got = if exists { pg.psql(&format!("SELECT count(*) FROM {table}")) } else { String::new() };
+            async move { got == "21" }
+        })
+        .await;
+        assert_eq!(pg.psql(&format!("SELECT id, name, price, rebate, qty, day FROM {table} ORDER BY id")), want, "{table}");
+        let types = pg.psql(&format!("SELECT data_type, numeric_precision, numeric_scale FROM information_schema.columns WHERE table_name = '{table}' AND column_name = 'price'"));
+        assert_eq!(types, "numeric|12|3", "{table}: the Decimal's precision and scale made the column");
+    }
+    stop.send(true).unwrap();
+    handle.await.unwrap().unwrap();
+    let _ = stop_registry.send(());
     b.shutdown().await;
 }
