@@ -204,6 +204,13 @@ fn plan_aggregate(query: &Query, env: &ExprEnv, mut step: ExecutionStep, formats
         })
         .collect::<Result<_>>()?;
     let having = query.having.as_ref().map(|h| qualify(h, &input)).transpose()?;
+    let mut table_function = false;
+    for e in &select_exprs {
+        visit(e, &mut |x| table_function |= matches!(x, Expr::Function { name, .. } if env.is_table_function(name)));
+    }
+    if table_function {
+        return analysis_err!("Table functions cannot be used with aggregations.");
+    }
     let mut calls: Vec<Expr> = Vec::new();
     for e in select_exprs.iter().chain(having.iter()) {
         collect_aggregates(env, e, &mut calls)?;
