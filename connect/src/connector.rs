@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use brook_common::TopicPartition;
 use serde_json::Value as Json;
 
 use crate::config::{ConfigDef, ConfigValue};
@@ -235,11 +236,11 @@ pub trait SinkTask: Send {
     /// I/O errors of the sink: the worker stops the task.
     fn put(&mut self, records: Vec<SinkRecord>) -> Result<()>;
     /// Makes everything put so far durable; `offsets` are the next offsets the worker is about
-    /// to commit to the consumer group (topic, partition -> offset).
+    /// to commit to the consumer group (topic-partition -> offset).
     ///
     /// # Errors
     /// I/O errors: the worker does not commit.
-    fn flush(&mut self, offsets: &BTreeMap<(String, i32), i64>) -> Result<()>;
+    fn flush(&mut self, offsets: &BTreeMap<TopicPartition, i64>) -> Result<()>;
     /// Stops the task.
     fn stop(&mut self) {}
 }

@@ -235,7 +235,7 @@ impl SinkTask for FileStreamSinkTask {
         Ok(())
     }
 
-    fn flush(&mut self, _offsets: &BTreeMap<(String, i32), i64>) -> Result<()> {
+    fn flush(&mut self, _offsets: &BTreeMap<brook_common::TopicPartition, i64>) -> Result<()> {
         if let Some(out) = self.out.as_mut() {
             out.flush().map_err(|e| Error::io(&self.file, e))?;
         }

@@ -749,12 +749,7 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
-type Offsets = BTreeMap<(String, i32), i64>;
-
-/// A sink task's offsets (Connect's `(topic, partition)` keys) as the consumer commits them.
-fn kafka_offsets(o: &Offsets) -> BTreeMap<TopicPartition, i64> {
-    o.iter().map(|((t, p), off)| (TopicPartition::new(t.clone(), *p), *off)).collect()
-}
+type Offsets = BTreeMap<TopicPartition, i64>;
 
 /// A sink task and its offsets, shared with the rebalance handler (which runs inside `poll`,
 /// on the task's thread).
@@ -788,13 +783,12 @@ struct Revocations {
 impl RebalanceHandler for Revocations {
     fn on_revoked(&mut self, partitions: &[TopicPartition], _group: &GroupMetadata, commit: &mut OffsetCommitFn<'_>) {
         let mut s = self.shared.lock();
-        if let Err(e) = s.flush_and_commit(&mut |o| Ok(commit(&kafka_offsets(o))?)) {
+        if let Err(e) = s.flush_and_commit(&mut |o| Ok(commit(o)?)) {
             tracing::warn!(connector = %self.id.connector, task = self.id.task, error = %e, "committing sink offsets on revocation failed; the records since the last commit will be delivered again");
         }
         for tp in partitions {
-            let k = (tp.topic.clone(), tp.partition);
-            s.next.remove(&k);
-            s.committed.remove(&k);
+            s.next.remove(tp);
+            s.committed.remove(tp);
         }
     }
 
@@ -855,7 +849,7 @@ fn sink_loop(ctx: &mut TaskCtx, shared: &Arc<Mutex<SinkShared>>, consumer: &mut 
             let mut s = shared.lock();
             let mut batch = Vec::with_capacity(polled.len());
             for r in polled.drain(..) {
-                s.next.insert((r.topic.to_string(), r.partition), r.offset + 1);
+                s.next.insert(TopicPartition::new(&*r.topic, r.partition), r.offset + 1);
                 ctx.record_topic(&r.topic);
                 let r = ConsumerRecord { topic: r.topic.to_string(), partition: r.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers };
                 if let Some(record) = sink_record(ctx, &r, dlq.as_mut())? {
@@ -868,7 +862,7 @@ fn sink_loop(ctx: &mut TaskCtx, shared: &Arc<Mutex<SinkShared>>, consumer: &mut 
         }
         let stopping = ctx.signal() == Signal::Shutdown;
         if stopping || pause || last_flush.elapsed() >= ctx.flush_every {
-            shared.lock().flush_and_commit(&mut |o| Ok(consumer.commit(&kafka_offsets(o))?))?;
+            shared.lock().flush_and_commit(&mut |o| Ok(consumer.commit(o)?))?;
             last_flush = Instant::now();
         }
         if stopping {
