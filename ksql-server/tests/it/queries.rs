@@ -106,6 +106,13 @@ async fn a_push_query_stops_when_its_client_disconnects() {
     }
 }
 
+/// Runs `ksql` with `auto.offset.reset=earliest`: its query reads what its topic already holds
+/// (ksqlDB's default, `latest`, races with records written just after it starts).
+async fn earliest(srv: &TestServer, ksql: &str) {
+    let (status, _, body) = srv.post("/ksql", &json!({ "ksql": ksql, "streamsProperties": { "auto.offset.reset": "earliest" } })).await;
+    assert_eq!(status, 200, "{body}");
+}
+
 /// The lines of a `/query-stream` answer (header, then rows), parsed.
 async fn query_stream(srv: &TestServer, sql: &str) -> (u16, Vec<Value>) {
     let (status, _, body) = srv.post("/query-stream", &json!({ "sql": sql })).await;
@@ -120,8 +127,8 @@ async fn query_stream(srv: &TestServer, sql: &str) -> (u16, Vec<Value>) {
 async fn pull_queries_on_windowed_and_source_tables_read_their_stores() {
     let srv = TestServer::start().await;
     create_s(&srv).await;
-    srv.ksql("CREATE TABLE W AS SELECT NAME, COUNT(*) AS N FROM S WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY NAME;").await;
-    srv.ksql("CREATE SOURCE TABLE U (ID INT PRIMARY KEY, NAME STRING) WITH (KAFKA_TOPIC='u', PARTITIONS=1, FORMAT='JSON');").await;
+    earliest(&srv, "CREATE TABLE W AS SELECT NAME, COUNT(*) AS N FROM S WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY NAME;").await;
+    earliest(&srv, "CREATE SOURCE TABLE U (ID INT PRIMARY KEY, NAME STRING) WITH (KAFKA_TOPIC='u', PARTITIONS=1, FORMAT='JSON');").await;
     srv.ksql(
         "INSERT INTO S (ROWTIME, ID, NAME, AMOUNT) VALUES (1000, 1, 'a', 1.5);
          INSERT INTO S (ROWTIME, ID, NAME, AMOUNT) VALUES (12000, 2, 'a', 2.5);
@@ -159,7 +166,7 @@ async fn pull_queries_on_windowed_and_source_tables_read_their_stores() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_source_table_is_materialized_again_after_a_restart() {
     let srv = TestServer::start().await;
-    srv.ksql("CREATE SOURCE TABLE U (ID INT PRIMARY KEY, NAME STRING) WITH (KAFKA_TOPIC='u', PARTITIONS=1, FORMAT='JSON');").await;
+    earliest(&srv, "CREATE SOURCE TABLE U (ID INT PRIMARY KEY, NAME STRING) WITH (KAFKA_TOPIC='u', PARTITIONS=1, FORMAT='JSON');").await;
     let producer = brook_broker::client::producer::Producer::new(srv.broker().clone(), Default::default()).unwrap();
     producer.send(brook_broker::client::producer::ProducerRecord::new("u", Some(b"7".to_vec()), Some(br#"{"NAME":"ann"}"#.to_vec())));
     producer.flush();
