@@ -198,7 +198,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         },
         None => None,
     };
-    let connect = if args.no_connect { None } else { Some(crate::connect::start_in_process(&args, broker.clone(), &sc, &dir, &connect_keys).await?) };
+    let connect = if args.no_connect { None } else { crate::connect::start_in_process(&args, broker.clone(), &sc, listener.local_addr()?, &dir, &connect_keys).await? };
     let ksql = if args.no_ksql {
         None
     } else {

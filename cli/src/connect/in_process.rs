@@ -91,14 +91,21 @@ fn worker_keys(file: Option<&Path>, keys: &Config) -> anyhow::Result<Config> {
 
 /// Starts `brook server`'s Connect worker: binds its REST API on `--connect-listen` (default
 /// 127.0.0.1:8083; a taken default address runs the worker without it), creates the storage
-/// topics and joins the group through the Kafka listener `server.listen`.
+/// topics and joins the group through the server's Kafka listener (bound at `kafka`). `None`
+/// when that listener requires SASL: the worker's group membership over it does not
+/// authenticate yet.
 pub(crate) async fn start_in_process(
     args: &crate::server::ServerArgs,
     broker: Broker,
     server: &ServerConfig,
+    kafka: SocketAddr,
     data_dir: &Path,
     keys: &Config,
-) -> anyhow::Result<InProcess> {
+) -> anyhow::Result<Option<InProcess>> {
+    if !server.sasl_users.is_empty() {
+        tracing::warn!("running without the in-process Kafka Connect worker: the Kafka listener requires SASL (sasl.plain.users), and the worker's group membership over it does not authenticate yet");
+        return Ok(None);
+    }
     let explicit = args.connect_listen.is_some();
     let listen = args.connect_listen.clone().unwrap_or_else(|| crate::server::CONNECT_LISTEN.to_owned());
     let addr = tokio::net::lookup_host(&listen)
@@ -120,11 +127,8 @@ pub(crate) async fn start_in_process(
         Some(l) => l.local_addr()?,
         None => addr,
     };
-    if !server.sasl_users.is_empty() {
-        tracing::warn!("the Kafka listener requires SASL (sasl.plain.users): the in-process Connect worker cannot join its group there yet");
-    }
     let props = worker_keys(args.connect_config.as_deref(), keys)?;
-    let bootstrap = own_listener(server.listen).to_string();
+    let bootstrap = own_listener(kafka).to_string();
     let cfg = DistributedConfig::with_defaults(&bootstrap, &rest_addr.to_string(), &props).context("the Connect worker's configuration")?;
     let group = cfg.group_id.clone();
     let clients = Clients::embedded(broker);
@@ -144,7 +148,7 @@ pub(crate) async fn start_in_process(
     let connect_dir = data_dir.join("connect");
     let offsets_file = props.get("offset.storage.file.filename").map_or_else(|| connect_dir.join(OLD_OFFSETS), PathBuf::from);
     let upgrade = tokio::spawn(upgrade(herder.clone(), worker.clone(), connect_dir.join(OLD_CONNECTORS), offsets_file));
-    Ok(InProcess { herder, worker, rest, upgrade })
+    Ok(Some(InProcess { herder, worker, rest, upgrade }))
 }
 
 /// Renames `path` to `<path>.migrated`, if it exists.
@@ -324,5 +328,30 @@ impl Herder for Patient {
 
     fn validate_connector_config<'a>(&'a self, plugin: &'a str, config: Config) -> HerderFuture<'a, ConfigInfos> {
         self.0.validate_connector_config(plugin, config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wildcard_listener_is_reached_on_loopback() {
+        assert_eq!(own_listener("0.0.0.0:9092".parse().unwrap()).to_string(), "127.0.0.1:9092");
+        assert_eq!(own_listener("[::]:9092".parse().unwrap()).to_string(), "[::1]:9092");
+        assert_eq!(own_listener("10.1.2.3:9092".parse().unwrap()).to_string(), "10.1.2.3:9092");
+    }
+
+    #[test]
+    fn worker_keys_are_the_files_then_the_servers_without_those_the_server_sets() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("connect-distributed.properties");
+        std::fs::write(&file, "group.id=from-file\noffset.flush.interval.ms=500\nbootstrap.servers=kafka:9092\nlisteners=HTTP://:8083\n").unwrap();
+        let keys: Config = [("group.id", "from-server"), ("rest.port", "9999")].iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let props = worker_keys(Some(&file), &keys).unwrap();
+        let want: Config = [("group.id", "from-server"), ("offset.flush.interval.ms", "500")].iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        assert_eq!(props, want);
+        let err = crate::report(&worker_keys(Some(&dir.path().join("missing")), &keys).unwrap_err());
+        assert!(err.starts_with("--connect-config ") && err.contains("missing"), "{err}");
     }
 }
