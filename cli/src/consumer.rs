@@ -57,9 +57,9 @@ pub(crate) async fn run(a: ConsoleConsumerArgs, out: &mut dyn Write) -> anyhow::
     let start = list_offsets(&mut c, &a.topic, n, if a.from_beginning { -2 } else { -1 }).await?;
     let mut pos: BTreeMap<i32, i64> = (0..n).zip(start).collect();
     if let Some(g) = &a.group {
-        for ((t, p), o) in committed(&mut c, g).await? {
-            if t == a.topic && o >= 0 {
-                pos.insert(p, o);
+        for (tp, o) in committed(&mut c, g).await? {
+            if tp.topic == a.topic && o >= 0 {
+                pos.insert(tp.partition, o);
             }
         }
     }

@@ -5,6 +5,7 @@ use std::io::Write;
 
 use anyhow::{anyhow, bail};
 use brook_broker::server::wire_client::Client;
+use brook_common::TopicPartition;
 use bytes::Buf;
 use clap::Args;
 use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
@@ -95,8 +96,8 @@ pub(crate) async fn commit(c: &mut Client, group: &str, topic: &str, offsets: &B
     Ok(())
 }
 
-/// All committed offsets of `group`: (topic, partition) -> offset.
-pub(crate) async fn committed(c: &mut Client, group: &str) -> anyhow::Result<BTreeMap<(String, i32), i64>> {
+/// All committed offsets of `group`: topic-partition -> offset.
+pub(crate) async fn committed(c: &mut Client, group: &str) -> anyhow::Result<BTreeMap<TopicPartition, i64>> {
     let mut req = OffsetFetchRequest::default();
     req.group_id = GroupId(str_bytes(group));
     req.topics = None;
@@ -115,22 +116,22 @@ pub(crate) async fn committed(c: &mut Client, group: &str) -> anyhow::Result<BTr
             }
             for t in &g.topics {
                 for p in &t.partitions {
-                    out.insert((t.name.0.to_string(), p.partition_index), p.committed_offset);
+                    out.insert(TopicPartition::new(t.name.0.to_string(), p.partition_index), p.committed_offset);
                 }
             }
         }
     } else {
         for t in &resp.topics {
             for p in &t.partitions {
-                out.insert((t.name.0.to_string(), p.partition_index), p.committed_offset);
+                out.insert(TopicPartition::new(t.name.0.to_string(), p.partition_index), p.committed_offset);
             }
         }
     }
     Ok(out)
 }
 
-/// Decodes a consumer-protocol assignment: topic -> partitions.
-pub(crate) fn assignment(mut b: &[u8]) -> Vec<(String, i32)> {
+/// Decodes a consumer-protocol assignment: its topic-partitions.
+pub(crate) fn assignment(mut b: &[u8]) -> Vec<TopicPartition> {
     let mut out = Vec::new();
     let mut go = || -> Option<()> {
         if b.remaining() < 6 {
@@ -153,7 +154,7 @@ pub(crate) fn assignment(mut b: &[u8]) -> Vec<(String, i32)> {
                 if b.remaining() < 4 {
                     return None;
                 }
-                out.push((name.clone(), b.get_i32()));
+                out.push(TopicPartition::new(name.clone(), b.get_i32()));
             }
         }
         Some(())
@@ -228,17 +229,17 @@ async fn describe(c: &mut Client, g: &str, out: &mut dyn Write) -> anyhow::Resul
         bail!("Error: Consumer group '{g}' does not exist.");
     }
     // (topic, partition) -> (consumer id, host, client id)
-    let mut owners: BTreeMap<(String, i32), (String, String, String)> = BTreeMap::new();
+    let mut owners: BTreeMap<TopicPartition, (String, String, String)> = BTreeMap::new();
     for m in &d.members {
         for tp in assignment(&m.member_assignment) {
             owners.insert(tp, (m.member_id.to_string(), m.client_host.to_string(), m.client_id.to_string()));
         }
     }
-    let mut keys: Vec<(String, i32)> = offsets.keys().cloned().chain(owners.keys().cloned()).collect();
+    let mut keys: Vec<TopicPartition> = offsets.keys().cloned().chain(owners.keys().cloned()).collect();
     keys.sort();
     keys.dedup();
     let mut ends: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-    for (t, _) in &keys {
+    for TopicPartition { topic: t, .. } in &keys {
         if !ends.contains_key(t) {
             let n = partitions(c, t).await.unwrap_or(0);
             let e = if n > 0 { list_offsets(c, t, n, -1).await.unwrap_or_default() } else { Vec::new() };
@@ -251,14 +252,15 @@ async fn describe(c: &mut Client, g: &str, out: &mut dyn Write) -> anyhow::Resul
     let dash = || "-".to_owned();
     let rows: Vec<[String; 9]> = keys
         .iter()
-        .map(|(t, p)| {
-            let cur = offsets.get(&(t.clone(), *p)).copied().filter(|o| *o >= 0);
+        .map(|tp| {
+            let TopicPartition { topic: t, partition: p } = tp;
+            let cur = offsets.get(tp).copied().filter(|o| *o >= 0);
             let end = ends.get(t).and_then(|e| e.get(*p as usize)).copied();
             let lag = match (cur, end) {
                 (Some(c), Some(e)) => (e - c).max(0).to_string(),
                 _ => dash(),
             };
-            let (cid, host, client) = owners.get(&(t.clone(), *p)).cloned().unwrap_or_else(|| (dash(), dash(), dash()));
+            let (cid, host, client) = owners.get(tp).cloned().unwrap_or_else(|| (dash(), dash(), dash()));
             [g.to_owned(), t.clone(), p.to_string(), cur.map_or_else(dash, |c| c.to_string()), end.map_or_else(dash, |e| e.to_string()), lag, cid, host, client]
         })
         .collect();

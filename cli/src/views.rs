@@ -7,6 +7,7 @@ use std::io::Write;
 
 use anyhow::bail;
 use brook_broker::server::wire_client::Client;
+use brook_common::TopicPartition;
 use kafka_protocol::messages::describe_groups_response::DescribedGroup;
 use kafka_protocol::messages::ListGroupsRequest;
 
@@ -67,10 +68,10 @@ fn check_state(d: &DescribedGroup) -> anyhow::Result<()> {
 }
 
 /// `topic:0,1;other:2`: a member's partitions grouped by topic, as Kafka prints assignments.
-fn assignment_string(tps: &[(String, i32)]) -> String {
+fn assignment_string(tps: &[TopicPartition]) -> String {
     let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
-    for (t, p) in tps {
-        by_topic.entry(t).or_default().push(*p);
+    for tp in tps {
+        by_topic.entry(&tp.topic).or_default().push(tp.partition);
     }
     if by_topic.is_empty() {
         return MISSING.to_owned();

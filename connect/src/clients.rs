@@ -72,6 +72,13 @@ impl Clients {
         Ok(self.supplier.producer(&s)?)
     }
 
+    /// A transactional producer (exactly-once source tasks, fencing): `transactional.id` is
+    /// `transactional_id`; the caller calls `init_transactions`.
+    pub(crate) fn transactional_producer(&self, client_id: String, transactional_id: String) -> Result<Box<dyn StreamsProducer>> {
+        let s = ProducerSettings { client_id, transactional_id: Some(transactional_id), overrides: BTreeMap::new(), runtime: self.runtime.clone() };
+        Ok(self.supplier.producer(&s)?)
+    }
+
     /// A group consumer (sink tasks: group `connect-<name>`, from the earliest offset without a
     /// committed one, no auto-commit).
     pub(crate) fn consumer(&self, group: String, client_id: String) -> Result<Box<dyn StreamsConsumer>> {
@@ -90,17 +97,23 @@ impl Clients {
 
     /// A reader of whole topics (no group).
     pub(crate) fn reader(&self, client_id: String) -> Result<TopicReader> {
+        self.reader_with(client_id, false)
+    }
+
+    /// A reader of whole topics, `read_committed` (to the last stable offset, aborted
+    /// transactions skipped) or not.
+    pub(crate) fn reader_with(&self, client_id: String, read_committed: bool) -> Result<TopicReader> {
         let s = ConsumerSettings {
             group_id: None,
             client_id,
-            read_committed: false,
+            read_committed,
             session_timeout: Duration::from_secs(10),
             heartbeat_interval: Duration::from_secs(3),
             max_poll_records: 10_000,
             overrides: BTreeMap::new(),
             runtime: self.runtime.clone(),
         };
-        Ok(TopicReader { admin: self.admin()?, restore: self.supplier.restore_consumer(&s)?, positions: BTreeMap::new() })
+        Ok(TopicReader { admin: self.admin()?, restore: self.supplier.restore_consumer(&s)?, positions: BTreeMap::new(), read_committed })
     }
 
     /// Creates a topic unless it exists (compacted for the distributed worker's topics).
@@ -116,6 +129,7 @@ pub(crate) struct TopicReader {
     admin: Arc<dyn StreamsAdmin>,
     restore: Box<dyn RestoreConsumer>,
     positions: BTreeMap<TopicPartition, i64>,
+    read_committed: bool,
 }
 
 impl TopicReader {
@@ -126,7 +140,7 @@ impl TopicReader {
         let mut n = 0;
         for p in 0..partitions {
             let tp = TopicPartition::new(topic.to_owned(), p);
-            let end = self.admin.end_offset(&tp, false)?;
+            let end = self.admin.end_offset(&tp, self.read_committed)?;
             let from = match self.positions.get(&tp) {
                 Some(pos) => *pos,
                 None => self.admin.start_offset(&tp)?,

@@ -304,11 +304,55 @@ pub fn connector_config_def(sink: bool) -> ConfigDef {
             .define("topics", ConfigType::List, Some(""), Importance::High, "List of topics to consume, separated by commas")
             .in_group(common, 4)
             .display("Topics")
-            .define("topics.regex", ConfigType::String, Some(""), Importance::High, "Regular expression giving topics to consume (not supported by Brook yet).")
+            .define("topics.regex", ConfigType::String, Some(""), Importance::High, "Regular expression giving topics to consume. Under the hood, the regex is compiled to a java.util.regex.Pattern. Only one of topics or topics.regex should be specified.")
+            .validated(valid_regex)
             .in_group(common, 4)
             .display("Topics regex");
+    } else {
+        // Kafka's `SourceConnectorConfig` (KIP-618); read by the distributed worker only.
+        let eos = "Exactly Once Support";
+        def = def
+            .define("exactly.once.support", ConfigType::String, Some("requested"), Importance::Medium, "Permitted values are requested, required. If set to \"required\", forces a preflight check for the connector to ensure that it can provide exactly-once semantics with the given configuration. Some connectors may be capable of providing exactly-once semantics but not signal to Connect that they support this; in that case, documentation for the connector should be consulted carefully before creating it, and the value for this property should be set to \"requested\". Additionally, if the value is set to \"required\" but the worker that performs preflight validation does not have exactly-once support enabled for source connectors, requests to create or validate the connector will fail.")
+            .validated(|v| one_of(v, &["requested", "required"]))
+            .in_group(eos, 1)
+            .display("Exactly once support")
+            .define("transaction.boundary", ConfigType::String, Some("poll"), Importance::Medium, "Permitted values are: poll, interval, connector. If set to 'poll', a new producer transaction will be started and committed for every batch of records that each task from this connector provides to Connect. If set to 'connector', relies on connector-defined transaction boundaries; note that not all connectors are capable of defining their own transaction boundaries, and in that case, attempts to instantiate a connector with this value will fail. Finally, if set to 'interval', commits transactions only after a user-defined time interval has passed.")
+            .validated(|v| one_of(v, &["poll", "interval", "connector"]))
+            .in_group(eos, 2)
+            .display("Transaction Boundary")
+            .define("transaction.boundary.interval.ms", ConfigType::Long, None, Importance::Low, "If 'transaction.boundary' is set to 'interval', determines the interval for producer transaction commits by connector tasks. If unset, defaults to the value of the worker-level 'offset.flush.interval.ms' property. It has no effect if a different transaction.boundary is specified.")
+            .optional()
+            .validated(non_negative_interval)
+            .in_group(eos, 3)
+            .display("Transaction boundary interval")
+            .define("offsets.storage.topic", ConfigType::String, None, Importance::Low, "The name of a separate offsets topic to use for this connector. If empty or not specified, the worker's global offsets topic name will be used. If specified, the offsets topic will be created if it does not already exist on the Kafka cluster targeted by this connector. Only applicable in distributed mode; in standalone mode, setting this property will have no effect.")
+            .optional()
+            .in_group("offsets.topic", 1)
+            .display("Offsets topic");
     }
     def
+}
+
+/// A validator: one of `options`, any case (Kafka's `CaseInsensitiveValidString`).
+fn one_of(v: &str, options: &[&str]) -> Result<(), String> {
+    if options.iter().any(|o| o.eq_ignore_ascii_case(v.trim())) {
+        Ok(())
+    } else {
+        Err(format!("String must be one of (case insensitive): {}", options.join(", ")))
+    }
+}
+
+/// A validator: `transaction.boundary.interval.ms` is not negative.
+fn non_negative_interval(v: &str) -> Result<(), String> {
+    match v.trim().parse::<i64>() {
+        Ok(n) if n < 0 => Err("Interval must be non-negative".into()),
+        _ => Ok(()),
+    }
+}
+
+/// A validator: a regular expression (`topics.regex`).
+fn valid_regex(v: &str) -> Result<(), String> {
+    regex::Regex::new(v).map(|_| ()).map_err(|e| format!("Invalid regex: {e}"))
 }
 
 /// A validator: `errors.tolerance` is `none` or `all`.

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use brook_common::TopicPartition;
 use serde_json::Value as Json;
 
 use crate::config::{ConfigDef, ConfigValue};
@@ -82,6 +83,49 @@ pub trait OffsetReader {
     fn offset(&self, partition: &Json) -> Option<Json>;
 }
 
+/// Whether a source connector can run exactly-once with a given config (Kafka's
+/// `ExactlyOnceSupport`), asked when `exactly.once.support=required` is validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExactlyOnceSupport {
+    /// Its tasks' records and offsets may be committed together in one transaction.
+    Supported,
+    /// It cannot (its source cannot be re-read from a stored offset, say).
+    Unsupported,
+}
+
+/// Whether a source connector's tasks can define their own transaction boundaries (Kafka's
+/// `ConnectorTransactionBoundaries`), asked when `transaction.boundary=connector` is validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectorTransactionBoundaries {
+    /// Its tasks answer [`SourceTask::transaction_request`].
+    Supported,
+    /// They do not (the default).
+    Unsupported,
+}
+
+/// What a source task asks of the open transaction under `transaction.boundary=connector`
+/// (Kafka's `TransactionContext.commitTransaction` / `abortTransaction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionAction {
+    /// Commit the transaction (records and their offsets become visible together).
+    Commit,
+    /// Abort it: its records are never seen by `read_committed` consumers and its offsets are
+    /// not stored.
+    Abort,
+}
+
+/// A transaction boundary a source task defines: [`action`](Self::action) after the record at
+/// index [`after`](Self::after) of the batch its last `poll` returned (Kafka's
+/// `commitTransaction(record)`), or after the whole batch when `None` (`commitTransaction()`).
+/// The records after that index start the next transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransactionRequest {
+    /// Commit or abort.
+    pub action: TransactionAction,
+    /// The index in the last batch, `None` for the whole batch.
+    pub after: Option<usize>,
+}
+
 /// Kafka's `SourceConnector`.
 pub trait SourceConnector: Send {
     /// Validates and keeps the configuration.
@@ -109,6 +153,19 @@ pub trait SourceConnector: Send {
     fn version(&self) -> String {
         env!("CARGO_PKG_VERSION").to_owned()
     }
+    /// Whether it can run exactly-once with `config` (Kafka's
+    /// `SourceConnector.exactlyOnceSupport`). `None` (the default, Java's `null`): it does not
+    /// say, so `exactly.once.support=required` is refused.
+    fn exactly_once_support(&self, config: &Config) -> Option<ExactlyOnceSupport> {
+        let _ = config;
+        None
+    }
+    /// Whether its tasks define transaction boundaries with `config` (Kafka's
+    /// `SourceConnector.canDefineTransactionBoundaries`). Default: unsupported.
+    fn can_define_transaction_boundaries(&self, config: &Config) -> ConnectorTransactionBoundaries {
+        let _ = config;
+        ConnectorTransactionBoundaries::Unsupported
+    }
 }
 
 /// Kafka's `SourceTask`.
@@ -126,6 +183,12 @@ pub trait SourceTask: Send {
     /// Called after the worker stored the offsets of the records polled so far.
     fn commit(&mut self) -> Result<()> {
         Ok(())
+    }
+    /// Under exactly-once with `transaction.boundary=connector`: asked after each `poll`
+    /// whether the batch it returned ends (commits or aborts) the open transaction (Kafka's
+    /// `TransactionContext`). Default: `None`, the transaction goes on.
+    fn transaction_request(&mut self) -> Option<TransactionRequest> {
+        None
     }
     /// Stops the task.
     fn stop(&mut self) {}
@@ -173,11 +236,11 @@ pub trait SinkTask: Send {
     /// I/O errors of the sink: the worker stops the task.
     fn put(&mut self, records: Vec<SinkRecord>) -> Result<()>;
     /// Makes everything put so far durable; `offsets` are the next offsets the worker is about
-    /// to commit to the consumer group (topic, partition -> offset).
+    /// to commit to the consumer group (topic-partition -> offset).
     ///
     /// # Errors
     /// I/O errors: the worker does not commit.
-    fn flush(&mut self, offsets: &BTreeMap<(String, i32), i64>) -> Result<()>;
+    fn flush(&mut self, offsets: &BTreeMap<TopicPartition, i64>) -> Result<()>;
     /// Stops the task.
     fn stop(&mut self) {}
 }
@@ -240,6 +303,23 @@ impl Connector {
         };
         configs.truncate(max_tasks);
         Ok(configs)
+    }
+
+    /// Whether a source connector can run exactly-once with `config`; `None` for a sink or a
+    /// source that does not say.
+    pub fn exactly_once_support(&self, config: &Config) -> Option<ExactlyOnceSupport> {
+        match self {
+            Connector::Source(c) => c.exactly_once_support(config),
+            Connector::Sink(_) => None,
+        }
+    }
+
+    /// Whether a source connector's tasks define transaction boundaries with `config`.
+    pub fn can_define_transaction_boundaries(&self, config: &Config) -> ConnectorTransactionBoundaries {
+        match self {
+            Connector::Source(c) => c.can_define_transaction_boundaries(config),
+            Connector::Sink(_) => ConnectorTransactionBoundaries::Unsupported,
+        }
     }
 
     /// Stops the connector.

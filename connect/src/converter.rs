@@ -6,9 +6,11 @@
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
+use serde_json::value::RawValue;
 use serde_json::{Number, Value as Json};
 
 use crate::data::{Field, Schema, SchemaAndValue, SchemaType, Struct, Value};
+use crate::decimal::{self, BigDecimal};
 use crate::error::{Error, Result};
 
 /// Turns Connect data into record bytes and back.
@@ -41,11 +43,15 @@ pub fn converter_by_class(class: &str) -> Result<Box<dyn Converter>> {
     match simple {
         "StringConverter" => Ok(Box::new(StringConverter)),
         "ByteArrayConverter" => Ok(Box::new(ByteArrayConverter)),
-        "JsonConverter" => Ok(Box::new(JsonConverter { schemas_enable: true })),
+        "JsonConverter" => Ok(Box::new(JsonConverter::new(true))),
         "AvroConverter" => Ok(Box::<crate::converter_avro::AvroConverter>::default()),
+        "JsonSchemaConverter" => Ok(Box::<crate::converter_json_schema::JsonSchemaConverter>::default()),
+        "ProtobufConverter" => Ok(Box::<crate::converter_protobuf::ProtobufConverter>::default()),
         _ => Err(Error::Config(format!(
             "unknown converter class {class:?}: Brook has org.apache.kafka.connect.storage.StringConverter, \
-             org.apache.kafka.connect.converters.ByteArrayConverter, org.apache.kafka.connect.json.JsonConverter and io.confluent.connect.avro.AvroConverter"
+             org.apache.kafka.connect.converters.ByteArrayConverter, org.apache.kafka.connect.json.JsonConverter, \
+             io.confluent.connect.avro.AvroConverter, io.confluent.connect.json.JsonSchemaConverter and \
+             io.confluent.connect.protobuf.ProtobufConverter"
         ))),
     }
 }
@@ -115,16 +121,42 @@ impl Converter for ByteArrayConverter {
 /// `org.apache.kafka.connect.json.JsonConverter`. `schemas.enable` (default: true) wraps every
 /// value in `{"schema":...,"payload":...}`; without it the JSON is the bare payload and reads
 /// back schemaless. Bytes are base64 strings, maps with string keys objects, other maps arrays
-/// of `[key, value]` pairs, as in Kafka.
+/// of `[key, value]` pairs, as in Kafka. `decimal.format` writes `Decimal` values as the base64
+/// of their unscaled bytes (`BASE64`, the default) or as JSON numbers (`NUMERIC`); both are read.
 #[derive(Debug, Clone, Copy)]
 pub struct JsonConverter {
     schemas_enable: bool,
+    decimal_format: DecimalFormat,
+}
+
+/// `decimal.format`: how the JSON converters write `Decimal` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecimalFormat {
+    /// The base64 text of the unscaled two's complement bytes (`JsonConverter`'s default).
+    Base64,
+    /// A JSON number with the decimal's digits (`JsonSchemaConverter`'s default).
+    Numeric,
+}
+
+impl DecimalFormat {
+    /// Reads `decimal.format` from `config` (case-insensitive), `default` when absent.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for another value, with Kafka's message.
+    pub fn from_config(config: &BTreeMap<String, String>, default: DecimalFormat) -> Result<DecimalFormat> {
+        match config.get("decimal.format").map(|v| v.trim().to_ascii_uppercase()) {
+            None => Ok(default),
+            Some(v) if v == "BASE64" => Ok(DecimalFormat::Base64),
+            Some(v) if v == "NUMERIC" => Ok(DecimalFormat::Numeric),
+            Some(v) => Err(Error::Config(format!("Invalid value {v} for configuration decimal.format: String must be one of (case insensitive): BASE64, NUMERIC"))),
+        }
+    }
 }
 
 impl JsonConverter {
-    /// A converter with `schemas.enable` as given.
+    /// A converter with `schemas.enable` as given (decimals as base64).
     pub fn new(schemas_enable: bool) -> JsonConverter {
-        JsonConverter { schemas_enable }
+        JsonConverter { schemas_enable, decimal_format: DecimalFormat::Base64 }
     }
 }
 
@@ -137,6 +169,7 @@ impl Converter for JsonConverter {
                 _ => return Err(Error::Config(format!("Invalid value {v} for configuration schemas.enable: Expected value to be either true or false"))),
             };
         }
+        self.decimal_format = DecimalFormat::from_config(config, DecimalFormat::Base64)?;
         Ok(())
     }
 
@@ -144,7 +177,7 @@ impl Converter for JsonConverter {
         if data.schema.is_none() && data.value == Value::Null {
             return Ok(None);
         }
-        let payload = to_json(data.schema.as_ref(), &data.value)?;
+        let payload = to_json(data.schema.as_ref(), &data.value, self.decimal_format)?;
         let json = if self.schemas_enable {
             let schema = data.schema.as_ref().map_or(Out::Scalar(Json::Null), schema_out);
             Out::Obj(vec![("schema".into(), schema), ("payload".into(), payload)])
@@ -177,6 +210,15 @@ impl Converter for JsonConverter {
         };
         let value = match &schema {
             None => schemaless(&json["payload"]),
+            Some(s) if has_decimal(s) => {
+                let mut payload = json["payload"].clone();
+                if let Ok(raw) = serde_json::from_slice::<BTreeMap<String, Box<RawValue>>>(bytes) {
+                    if let Some(raw) = raw.get("payload") {
+                        exact_decimals(s, &mut payload, raw);
+                    }
+                }
+                from_json(s, &payload)?
+            }
             Some(s) => from_json(s, &json["payload"])?,
         };
         Ok(SchemaAndValue { schema, value })
@@ -185,16 +227,19 @@ impl Converter for JsonConverter {
 
 /// JSON being written, objects in insertion order (Kafka's order; `serde_json::Map` would sort).
 #[derive(Debug)]
-enum Out {
+pub(crate) enum Out {
     Scalar(Json),
+    /// A number's exact text (a decimal's digits).
+    Number(String),
     Arr(Vec<Out>),
     Obj(Vec<(String, Out)>),
 }
 
 impl Out {
-    fn write(&self, buf: &mut String) {
+    pub(crate) fn write(&self, buf: &mut String) {
         match self {
             Out::Scalar(j) => buf.push_str(&j.to_string()),
+            Out::Number(n) => buf.push_str(n),
             Out::Arr(items) => {
                 buf.push('[');
                 for (i, item) in items.iter().enumerate() {
@@ -341,7 +386,7 @@ fn mismatch(s: &Schema, v: &impl std::fmt::Display) -> Error {
 }
 
 /// A value as the JSON payload of `schema` (or schemaless).
-fn to_json(schema: Option<&Schema>, v: &Value) -> Result<Out> {
+fn to_json(schema: Option<&Schema>, v: &Value, decimals: DecimalFormat) -> Result<Out> {
     if let (Some(s), Value::Null) = (schema, v) {
         if !s.optional {
             return Err(Error::Data("Conversion error: null value for field that is required and has no default value".into()));
@@ -368,6 +413,11 @@ fn to_json(schema: Option<&Schema>, v: &Value) -> Result<Out> {
             return Err(Error::Data(format!("Invalid type for {}: {}", s.schema_type.name().to_uppercase(), kind(v))));
         }
     }
+    if let (Some(s), Value::Bytes(b), DecimalFormat::Numeric) = (schema, v, decimals) {
+        if decimal::is_decimal(s) {
+            return Ok(Out::Number(BigDecimal::from_unscaled_bytes(b, decimal::scale(s)?)?.to_plain_string()));
+        }
+    }
     let float = |f: f64| Number::from_f64(f).map(|n| Out::Scalar(Json::Number(n))).ok_or_else(|| Error::Data(format!("cannot write {f} as JSON")));
     Ok(match v {
         Value::Null => Out::Scalar(Json::Null),
@@ -382,7 +432,7 @@ fn to_json(schema: Option<&Schema>, v: &Value) -> Result<Out> {
         Value::Bytes(b) => Out::Scalar(Json::String(base64::engine::general_purpose::STANDARD.encode(b))),
         Value::Array(items) => {
             let item_schema = schema.and_then(|s| s.value_schema.as_deref());
-            Out::Arr(items.iter().map(|i| to_json(item_schema, i)).collect::<Result<_>>()?)
+            Out::Arr(items.iter().map(|i| to_json(item_schema, i, decimals)).collect::<Result<_>>()?)
         }
         Value::Map(entries) => {
             let ks = schema.and_then(|s| s.key_schema.as_deref());
@@ -395,11 +445,11 @@ fn to_json(schema: Option<&Schema>, v: &Value) -> Result<Out> {
                 let mut m = Vec::new();
                 for (k, v) in entries {
                     let Value::String(k) = k else { return Err(mismatch(ks.unwrap_or(&Schema::string()), &kind(k))) };
-                    m.push((k.clone(), to_json(vs, v)?));
+                    m.push((k.clone(), to_json(vs, v, decimals)?));
                 }
                 Out::Obj(m)
             } else {
-                Out::Arr(entries.iter().map(|(k, v)| Ok(Out::Arr(vec![to_json(ks, k)?, to_json(vs, v)?]))).collect::<Result<_>>()?)
+                Out::Arr(entries.iter().map(|(k, v)| Ok(Out::Arr(vec![to_json(ks, k, decimals)?, to_json(vs, v, decimals)?]))).collect::<Result<_>>()?)
             }
         }
         Value::Struct(st) => {
@@ -410,7 +460,7 @@ fn to_json(schema: Option<&Schema>, v: &Value) -> Result<Out> {
             }
             let mut m = Vec::new();
             for (f, v) in st.schema.fields.iter().zip(&st.values) {
-                m.push((f.name.clone(), to_json(Some(&f.schema), v)?));
+                m.push((f.name.clone(), to_json(Some(&f.schema), v, decimals)?));
             }
             Out::Obj(m)
         }
@@ -435,6 +485,7 @@ fn from_json(s: &Schema, j: &Json) -> Result<Value> {
         SchemaType::Float64 => Value::Float64(j.as_f64().ok_or_else(|| mismatch(s, j))?),
         SchemaType::Boolean => Value::Boolean(j.as_bool().ok_or_else(|| mismatch(s, j))?),
         SchemaType::String => Value::String(j.as_str().ok_or_else(|| mismatch(s, j))?.to_owned()),
+        SchemaType::Bytes if decimal::is_decimal(s) => Value::Bytes(decimal_from_json(s, j)?),
         SchemaType::Bytes => {
             let text = j.as_str().ok_or_else(|| mismatch(s, j))?;
             Value::Bytes(base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| Error::Data(format!("Invalid bytes field: {e}")))?)
@@ -470,6 +521,95 @@ fn from_json(s: &Schema, j: &Json) -> Result<Value> {
             Value::Struct(Struct { schema: s.clone(), values })
         }
     })
+}
+
+/// Whether `s` has a Decimal anywhere.
+pub(crate) fn has_decimal(s: &Schema) -> bool {
+    decimal::is_decimal(s)
+        || s.fields.iter().any(|f| has_decimal(&f.schema))
+        || s.key_schema.as_deref().is_some_and(has_decimal)
+        || s.value_schema.as_deref().is_some_and(has_decimal)
+}
+
+/// Replaces the Decimal numbers of `j` (read against `s`) by the base64 of their exact unscaled
+/// bytes, taken from the number's text in `raw`, the same JSON unparsed: `serde_json` reads
+/// numbers through a float64, which keeps 15 to 17 significant digits. Maps may be objects,
+/// arrays of `[key, value]` (`JsonConverter`) or of `{"key","value"}` objects
+/// (`JsonSchemaConverter`). A number that does not fit the scale is left for the reader to
+/// refuse.
+pub(crate) fn exact_decimals(s: &Schema, j: &mut Json, raw: &RawValue) {
+    let items = || serde_json::from_str::<Vec<Box<RawValue>>>(raw.get()).unwrap_or_default();
+    let fields = || serde_json::from_str::<BTreeMap<String, Box<RawValue>>>(raw.get()).unwrap_or_default();
+    match (s.schema_type, j) {
+        (SchemaType::Bytes, j @ Json::Number(_)) if decimal::is_decimal(s) => {
+            let exact = decimal::scale(s).and_then(|scale| BigDecimal::parse(raw.get())?.rescale(scale));
+            if let Ok(d) = exact {
+                *j = Json::String(base64::engine::general_purpose::STANDARD.encode(d.to_unscaled_bytes()));
+            }
+        }
+        (SchemaType::Struct, Json::Object(o)) => {
+            let raw_fields = fields();
+            for f in s.fields.iter().filter(|f| has_decimal(&f.schema)) {
+                if let (Some(v), Some(r)) = (o.get_mut(&f.name), raw_fields.get(&f.name)) {
+                    exact_decimals(&f.schema, v, r);
+                }
+            }
+        }
+        (SchemaType::Array, Json::Array(a)) => {
+            if let Some(is) = s.value_schema.as_deref().filter(|i| has_decimal(i)) {
+                for (v, r) in a.iter_mut().zip(items()) {
+                    exact_decimals(is, v, &r);
+                }
+            }
+        }
+        (SchemaType::Map, Json::Object(o)) => {
+            if let Some(vs) = s.value_schema.as_deref().filter(|v| has_decimal(v)) {
+                let raw_fields = fields();
+                for (k, v) in o.iter_mut() {
+                    if let Some(r) = raw_fields.get(k) {
+                        exact_decimals(vs, v, r);
+                    }
+                }
+            }
+        }
+        (SchemaType::Map, Json::Array(entries)) => {
+            let (Some(ks), Some(vs)) = (s.key_schema.as_deref(), s.value_schema.as_deref()) else { return };
+            for (e, r) in entries.iter_mut().zip(items()) {
+                match e {
+                    Json::Array(pair) if pair.len() == 2 => {
+                        let raw_pair = serde_json::from_str::<Vec<Box<RawValue>>>(r.get()).unwrap_or_default();
+                        if let [rk, rv] = raw_pair.as_slice() {
+                            exact_decimals(ks, &mut pair[0], rk);
+                            exact_decimals(vs, &mut pair[1], rv);
+                        }
+                    }
+                    Json::Object(o) => {
+                        let raw_entry = serde_json::from_str::<BTreeMap<String, Box<RawValue>>>(r.get()).unwrap_or_default();
+                        for (name, schema) in [("key", ks), ("value", vs)] {
+                            if let (Some(v), Some(r)) = (o.get_mut(name), raw_entry.get(name)) {
+                                exact_decimals(schema, v, r);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A Decimal's unscaled bytes from JSON: a number (its digits, rescaled exactly to the schema's
+/// scale; see [`exact_decimals`] for numbers beyond a float64's digits) or base64 text, as
+/// Kafka reads either whatever `decimal.format` says.
+pub(crate) fn decimal_from_json(s: &Schema, j: &Json) -> Result<Vec<u8>> {
+    match j {
+        Json::Number(n) => Ok(BigDecimal::parse(&n.to_string())?.rescale(decimal::scale(s)?)?.to_unscaled_bytes()),
+        Json::String(text) => {
+            base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| Error::Data(format!("Invalid bytes for Decimal field: {e}")))
+        }
+        other => Err(Error::Data(format!("Invalid type for Decimal, underlying representation should be numeric or bytes but was {other}"))),
+    }
 }
 
 /// A JSON value without a schema: integers as int64, other numbers as float64, objects as

@@ -7,10 +7,12 @@
 //! | int8 / int16 | `int` with `"connect.type":"int8"` / `"int16"` |
 //! | int32, int64, float32, float64, boolean, string, bytes | `int`, `long`, `float`, `double`, `boolean`, `string`, `bytes` |
 //! | array | `array` |
-//! | map with string keys | `map` |
+//! | map with required string keys | `map` |
+//! | other maps | `array` of `io.confluent.connect.avro.MapEntry` records (`key`, `value`), or records named after the map |
 //! | struct | `record` named after the schema (`io.confluent.connect.avro.ConnectDefault` without a name), its `connect.name` |
 //! | optional | `["null", T]`, a struct field with `"default": null` |
 //! | Timestamp / Date / Time | `long` `timestamp-millis` / `int` `date` / `int` `time-millis`, with `connect.name` and `connect.version` |
+//! | Decimal | `bytes` `decimal` with `scale`, and `precision` from `connect.decimal.precision` (default 64) |
 //!
 //! Keys: `schema.registry.url`, `basic.auth.user.info`, `auto.register.schemas`,
 //! `use.latest.version`, `key.subject.name.strategy` / `value.subject.name.strategy`. The
@@ -22,12 +24,14 @@ use std::sync::Arc;
 
 use brook_schema::apache_avro::types::Value as Avro;
 use brook_schema::avro::ParsedAvro;
-use brook_schema::{wire, CachedClient, HttpClient, HttpClientConfig, SchemaRegistryClient, SerdeConfig};
+use brook_schema::{wire, SchemaRegistryClient};
 use parking_lot::Mutex;
 use serde_json::{json, Map, Value as Json};
 
 use crate::converter::Converter;
+use crate::converter_registry::{registry_error, RegistrySide};
 use crate::data::{Field, Schema, SchemaAndValue, SchemaType, Struct, Value};
+use crate::decimal;
 use crate::error::{Error, Result};
 use crate::transforms::logical;
 
@@ -37,20 +41,16 @@ const CONNECT_DOC: &str = "connect.doc";
 const CONNECT_TYPE: &str = "connect.type";
 const DEFAULT_NAMESPACE: &str = "io.confluent.connect.avro";
 const DEFAULT_NAME: &str = "ConnectDefault";
-
-/// A registry error as Connect's: transport failures are retriable.
-fn registry_error(e: brook_schema::Error) -> Error {
-    match e {
-        brook_schema::Error::Unreachable { .. } => Error::Retriable(e.to_string()),
-        other => Error::Data(other.to_string()),
-    }
-}
+/// The record name of a map entry (a map without required string keys is an array of them).
+const MAP_ENTRY: &str = "MapEntry";
+const CONNECT_INTERNAL_TYPE: &str = "connect.internal.type";
+/// The precision `AvroData` gives a Decimal without `connect.decimal.precision`.
+const DEFAULT_DECIMAL_PRECISION: u32 = 64;
 
 /// `io.confluent.connect.avro.AvroConverter`.
 #[derive(Debug, Default)]
 pub struct AvroConverter {
-    client: Option<Arc<dyn SchemaRegistryClient>>,
-    serde: SerdeConfig,
+    registry: RegistrySide,
     /// Writer schemas by their Avro text: (id per subject, parsed).
     writers: Mutex<HashMap<(String, String), (i32, Arc<ParsedAvro>)>>,
     /// Schemas read, by id.
@@ -61,28 +61,13 @@ impl AvroConverter {
     /// A converter over `client` (tests; `configure` makes an HTTP client from
     /// `schema.registry.url` otherwise).
     pub fn with_client(client: Arc<dyn SchemaRegistryClient>, is_key: bool) -> AvroConverter {
-        let serde = if is_key { SerdeConfig::key() } else { SerdeConfig::value() };
-        AvroConverter { client: Some(client), serde, ..AvroConverter::default() }
-    }
-
-    fn client(&self) -> Result<&Arc<dyn SchemaRegistryClient>> {
-        self.client.as_ref().ok_or_else(|| Error::Config("Missing required configuration \"schema.registry.url\" which has no default value.".into()))
+        AvroConverter { registry: RegistrySide::with_client(client, is_key), ..AvroConverter::default() }
     }
 }
 
 impl Converter for AvroConverter {
     fn configure(&mut self, config: &BTreeMap<String, String>, is_key: bool) -> Result<()> {
-        let props = || config.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-        let base = if is_key { SerdeConfig::key() } else { SerdeConfig::value() };
-        self.serde = base.with_properties(props()).map_err(|e| Error::Config(e.to_string()))?;
-        if self.client.is_none() || config.contains_key("schema.registry.url") {
-            let http = HttpClientConfig::from_properties(props()).map_err(|_| {
-                Error::Config("Missing required configuration \"schema.registry.url\" which has no default value.".into())
-            })?;
-            let client = HttpClient::new(http).map_err(|e| Error::Config(e.to_string()))?;
-            self.client = Some(Arc::new(CachedClient::new(client)));
-        }
-        Ok(())
+        self.registry.configure(config, is_key)
     }
 
     fn from_connect_data(&self, topic: &str, data: &SchemaAndValue) -> Result<Option<Vec<u8>>> {
@@ -92,22 +77,14 @@ impl Converter for AvroConverter {
         let schema = data.schema.as_ref().ok_or_else(|| Error::Data("AvroConverter needs a schema: the record has none (schemaless data)".into()))?;
         let text = avro_schema(schema).to_string();
         let record_name = (schema.schema_type == SchemaType::Struct).then(|| record_name(schema));
-        let subject = self.serde.subject(topic, record_name.as_deref()).map_err(registry_error)?;
+        let subject = self.registry.subject(topic, record_name.as_deref())?;
         let key = (subject.clone(), text.clone());
         let cached = self.writers.lock().get(&key).cloned();
         let (id, parsed) = match cached {
             Some(w) => w,
             None => {
                 let parsed = Arc::new(ParsedAvro::parse(&text).map_err(|e| Error::Data(format!("Connect schema as Avro: {e}")))?);
-                let client = self.client()?;
-                let registered = brook_schema::Schema::avro(text.clone());
-                let id = if self.serde.use_latest_version {
-                    client.latest(&subject).map_err(registry_error)?.id
-                } else if self.serde.auto_register_schemas {
-                    client.register(&subject, &registered, self.serde.normalize_schemas).map_err(registry_error)?
-                } else {
-                    client.lookup(&subject, &registered).map_err(registry_error)?.id
-                };
+                let id = self.registry.writer_id(&subject, &brook_schema::Schema::avro(text.clone()))?;
                 self.writers.lock().insert(key, (id, parsed.clone()));
                 (id, parsed)
             }
@@ -126,7 +103,7 @@ impl Converter for AvroConverter {
         let (schema, parsed) = match cached {
             Some(r) => r,
             None => {
-                let registered = self.client()?.schema_by_id(id).map_err(registry_error)?;
+                let registered = self.registry.client()?.schema_by_id(id).map_err(registry_error)?;
                 let text: Json = serde_json::from_str(&registered.schema).map_err(|e| Error::Data(format!("schema {id} is not Avro JSON: {e}")))?;
                 let schema = connect_schema(&text, None)?;
                 let parsed = Arc::new(ParsedAvro::parse(&registered.schema).map_err(fail)?);
@@ -141,6 +118,12 @@ impl Converter for AvroConverter {
 
 fn record_name(s: &Schema) -> String {
     s.name.clone().unwrap_or_else(|| format!("{DEFAULT_NAMESPACE}.{DEFAULT_NAME}"))
+}
+
+/// Whether a map schema has required string keys (an Avro `map`; other maps are arrays of
+/// entries).
+fn string_keyed(s: &Schema) -> bool {
+    s.key_schema.as_deref().is_none_or(|k| k.schema_type == SchemaType::String && !k.optional)
 }
 
 /// Confluent's `AvroData.fromConnectSchema`, as Avro schema JSON.
@@ -193,6 +176,32 @@ fn non_optional_avro(s: &Schema) -> Json {
             m.insert("items".into(), s.value_schema.as_deref().map_or(json!("null"), avro_schema));
             (m, false)
         }
+        SchemaType::Map if !string_keyed(s) => {
+            // AvroData: an array of key/value records, named after the map or
+            // `io.confluent.connect.avro.MapEntry`.
+            let full = s.name.clone().unwrap_or_else(|| format!("{DEFAULT_NAMESPACE}.{MAP_ENTRY}"));
+            let (ns, name) = full.rsplit_once('.').map_or((None, full.as_str()), |(ns, n)| (Some(ns), n));
+            let field = |fname: &str, fs: Option<&Schema>| {
+                let fs = fs.cloned().unwrap_or_else(|| Schema::of(SchemaType::String).optional());
+                let mut fm = Map::new();
+                fm.insert("name".into(), json!(fname));
+                fm.insert("type".into(), avro_schema(&fs));
+                if fs.optional {
+                    fm.insert("default".into(), Json::Null);
+                }
+                Json::Object(fm)
+            };
+            let mut entry = prim("record");
+            entry.insert("name".into(), json!(name));
+            if let Some(ns) = ns {
+                entry.insert("namespace".into(), json!(ns));
+            }
+            entry.insert("fields".into(), json!([field("key", s.key_schema.as_deref()), field("value", s.value_schema.as_deref())]));
+            entry.insert(CONNECT_INTERNAL_TYPE.into(), json!(MAP_ENTRY));
+            let mut m = prim("array");
+            m.insert("items".into(), Json::Object(entry));
+            (m, false)
+        }
         SchemaType::Map => {
             let mut m = prim("map");
             m.insert("values".into(), s.value_schema.as_deref().map_or(json!("null"), avro_schema));
@@ -236,6 +245,11 @@ fn non_optional_avro(s: &Schema) -> Json {
         Some(logical::TIME) => {
             m.insert("logicalType".into(), json!("time-millis"));
         }
+        Some(decimal::LOGICAL_NAME) if s.schema_type == SchemaType::Bytes => {
+            m.insert("scale".into(), json!(decimal::scale(s).unwrap_or(0)));
+            m.insert("precision".into(), json!(decimal::precision(s).unwrap_or(DEFAULT_DECIMAL_PRECISION)));
+            m.insert("logicalType".into(), json!("decimal"));
+        }
         _ => {}
     }
     if plain && s.name.is_none() && s.version.is_none() && s.doc.is_none() && s.parameters.is_empty() {
@@ -244,9 +258,18 @@ fn non_optional_avro(s: &Schema) -> Json {
     with_props(m, s)
 }
 
-/// A Connect value as an Avro value of [`avro_schema`]`(s)` (unions are resolved by the
-/// encoder).
+/// A Connect value as an Avro value of [`avro_schema`]`(s)`: an optional schema's value is the
+/// branch of its `["null", T]` union.
 fn avro_value(s: &Schema, v: &Value) -> Result<Avro> {
+    let inner = non_optional_value(s, v)?;
+    Ok(match (s.optional, v) {
+        (false, _) => inner,
+        (true, Value::Null) => Avro::Union(0, Box::new(inner)),
+        (true, _) => Avro::Union(1, Box::new(inner)),
+    })
+}
+
+fn non_optional_value(s: &Schema, v: &Value) -> Result<Avro> {
     let bad = || Error::Data(format!("Invalid type for {}: {v}", s.schema_type.name().to_uppercase()));
     Ok(match v {
         Value::Null if s.optional => Avro::Null,
@@ -266,10 +289,21 @@ fn avro_value(s: &Schema, v: &Value) -> Result<Avro> {
         Value::Float32(f) => Avro::Float(*f),
         Value::Float64(f) => Avro::Double(*f),
         Value::String(t) => Avro::String(t.clone()),
+        // Java writes a decimal's unscaled bytes minimal (`BigInteger.toByteArray`).
+        Value::Bytes(b) if decimal::is_decimal(s) => Avro::Decimal(brook_schema::apache_avro::Decimal::from(brook_schema::avro::minimal(b.clone()))),
         Value::Bytes(b) => Avro::Bytes(b.clone()),
         Value::Array(items) => {
             let is = s.value_schema.as_deref().ok_or_else(bad)?;
             Avro::Array(items.iter().map(|i| avro_value(is, i)).collect::<Result<_>>()?)
+        }
+        Value::Map(entries) if !string_keyed(s) => {
+            let (ks, vs) = (s.key_schema.as_deref().ok_or_else(bad)?, s.value_schema.as_deref().ok_or_else(bad)?);
+            Avro::Array(
+                entries
+                    .iter()
+                    .map(|(k, v)| Ok(Avro::Record(vec![("key".into(), avro_value(ks, k)?), ("value".into(), avro_value(vs, v)?)])))
+                    .collect::<Result<_>>()?,
+            )
         }
         Value::Map(entries) => {
             let vs = s.value_schema.as_deref().ok_or_else(bad)?;
@@ -316,7 +350,16 @@ fn connect_schema(j: &Json, _parent: Option<&str>) -> Result<Schema> {
                     }
                     st
                 }
-                Some("array") => Schema::array(connect_schema(o.get("items").ok_or_else(bad)?, None)?),
+                Some("array") => {
+                    let items = o.get("items").ok_or_else(bad)?;
+                    let entry_field = |n: &str| {
+                        items.get("fields").and_then(Json::as_array).and_then(|fs| fs.iter().find(|f| f.get("name").and_then(Json::as_str) == Some(n))).and_then(|f| f.get("type"))
+                    };
+                    match (items.get(CONNECT_INTERNAL_TYPE).and_then(Json::as_str), entry_field("key"), entry_field("value")) {
+                        (Some(MAP_ENTRY), Some(k), Some(v)) => Schema::map(connect_schema(k, None)?, connect_schema(v, None)?),
+                        _ => Schema::array(connect_schema(items, None)?),
+                    }
+                }
                 Some("map") => Schema::map(Schema::string(), connect_schema(o.get("values").ok_or_else(bad)?, None)?),
                 Some("enum") => Schema::string(),
                 Some("fixed") => Schema::of(SchemaType::Bytes),
@@ -336,6 +379,14 @@ fn connect_schema(j: &Json, _parent: Option<&str>) -> Result<Schema> {
             Some("timestamp-millis") => s = Schema { version: Some(1), ..Schema::of(SchemaType::Int64).named(logical::TIMESTAMP) },
             Some("date") => s = Schema { version: Some(1), ..Schema::of(SchemaType::Int32).named(logical::DATE) },
             Some("time-millis") => s = Schema { version: Some(1), ..Schema::of(SchemaType::Int32).named(logical::TIME) },
+            Some("decimal") if s.schema_type == SchemaType::Bytes => {
+                let scale = o.get("scale").and_then(Json::as_i64).and_then(|v| i32::try_from(v).ok()).unwrap_or(0);
+                s = decimal::schema(scale);
+                let precision = o.get("precision").and_then(Json::as_u64).unwrap_or(u64::from(DEFAULT_DECIMAL_PRECISION));
+                if precision != u64::from(DEFAULT_DECIMAL_PRECISION) {
+                    s.parameters.insert(decimal::PRECISION_PARAM.into(), precision.to_string());
+                }
+            }
             _ => {}
         }
         if let Some(n) = o.get(CONNECT_NAME).and_then(Json::as_str) {
@@ -348,7 +399,7 @@ fn connect_schema(j: &Json, _parent: Option<&str>) -> Result<Schema> {
             s.doc = Some(d.to_owned());
         }
         if let Some(p) = o.get("connect.parameters").and_then(Json::as_object) {
-            s.parameters = p.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect();
+            s.parameters.extend(p.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))));
         }
     }
     Ok(s)
@@ -384,6 +435,20 @@ fn connect_value(s: &Schema, v: Avro) -> Result<Value> {
         Avro::Double(f) => Value::Float64(f),
         Avro::String(t) | Avro::Enum(_, t) => Value::String(t),
         Avro::Bytes(b) | Avro::Fixed(_, b) => Value::Bytes(b),
+        Avro::Decimal(d) => Value::Bytes(Vec::<u8>::try_from(&d).map_err(|e| Error::Data(format!("Avro decimal: {e}")))?),
+        Avro::Array(entries) if s.schema_type == SchemaType::Map => {
+            let (ks, vs) = match (s.key_schema.as_deref(), s.value_schema.as_deref()) {
+                (Some(k), Some(v)) => (k, v),
+                _ => return Err(bad(&Avro::Null)),
+            };
+            let mut out = Vec::with_capacity(entries.len());
+            for e in entries {
+                let Avro::Record(fields) = e else { return Err(bad(&e)) };
+                let get = |n: &str| fields.iter().find(|(f, _)| f == n).map_or(Avro::Null, |(_, v)| v.clone());
+                out.push((connect_value(ks, get("key"))?, connect_value(vs, get("value"))?));
+            }
+            Value::Map(out)
+        }
         Avro::Array(items) => {
             let is = s.value_schema.as_deref().ok_or_else(|| bad(&Avro::Null))?;
             Value::Array(items.into_iter().map(|i| connect_value(is, i)).collect::<Result<_>>()?)

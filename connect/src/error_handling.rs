@@ -148,15 +148,27 @@ impl ErrorsConfig {
                 c.dlq_replication_factor = i16::try_from(rf).map_err(|_| Error::Config(format!("Invalid value {rf} for configuration errors.deadletterqueue.topic.replication.factor")))?;
             }
             c.dlq_context_headers = boolean(config, "errors.deadletterqueue.context.headers.enable")?;
-            if let Some(dlq) = &c.dlq_topic {
-                let topics = config.get("topics").map(String::as_str).unwrap_or_default();
-                if topics.split(',').any(|t| t.trim() == dlq) {
-                    return Err(Error::Config(format!("The DLQ topic '{dlq}' may not be included in the list of topics ('topics={topics}') consumed by the connector")));
-                }
+            if let Some((_, message)) = dlq_conflict(config) {
+                return Err(Error::Config(message));
             }
         }
         Ok(c)
     }
+}
+
+/// A sink's dead letter queue topic among the topics it consumes (Kafka's
+/// `SinkConnectorConfig.validate`): the key at fault (`topics` or `topics.regex`) and the
+/// message.
+pub(crate) fn dlq_conflict(config: &Config) -> Option<(&'static str, String)> {
+    let dlq = config.get("errors.deadletterqueue.topic.name").map(|t| t.trim()).filter(|t| !t.is_empty())?;
+    let topics = config.get("topics").map(String::as_str).unwrap_or_default();
+    if topics.split(',').any(|t| t.trim() == dlq) {
+        return Some(("topics", format!("The DLQ topic '{dlq}' may not be included in the list of topics ('topics={topics}') consumed by the connector")));
+    }
+    let regex = config.get("topics.regex").map(|r| r.trim()).filter(|r| !r.is_empty())?;
+    regex::Regex::new(&format!("^(?:{regex})$"))
+        .is_ok_and(|re| re.is_match(dlq))
+        .then(|| ("topics.regex", format!("The DLQ topic '{dlq}' may not be included in the regex matching the topics ('topics.regex={regex}') consumed by the connector")))
 }
 
 /// What was being processed when a stage failed: the source record (before transformations)

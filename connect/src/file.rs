@@ -11,7 +11,7 @@ use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use serde_json::json;
 
 use crate::config::{non_empty_string, ConfigDef, ConfigType, Importance};
-use crate::connector::{Config, ConnectRecord, OffsetReader, SinkConnector, SinkRecord, SinkTask, SourceConnector, SourceRecord, SourceTask};
+use crate::connector::{Config, ConnectRecord, ExactlyOnceSupport, OffsetReader, SinkConnector, SinkRecord, SinkTask, SourceConnector, SourceRecord, SourceTask};
 use crate::data::{Schema, SchemaAndValue, Value};
 use crate::error::{Error, Result};
 
@@ -63,6 +63,12 @@ impl SourceConnector for FileStreamSourceConnector {
 
     fn task(&self) -> Box<dyn SourceTask> {
         Box::<FileStreamSourceTask>::default()
+    }
+
+    /// Exactly-once when reading a file (its offsets are byte positions, as Kafka's: supported
+    /// as long as the file is only appended to).
+    fn exactly_once_support(&self, config: &Config) -> Option<ExactlyOnceSupport> {
+        Some(if config.get("file").is_some_and(|f| !f.trim().is_empty()) { ExactlyOnceSupport::Supported } else { ExactlyOnceSupport::Unsupported })
     }
 
     fn config_def(&self) -> ConfigDef {
@@ -186,7 +192,6 @@ pub struct FileStreamSinkConnector {
 impl SinkConnector for FileStreamSinkConnector {
     fn start(&mut self, config: &Config) -> Result<()> {
         required(config, "FileStreamSinkConnector", "file")?;
-        required(config, "FileStreamSinkConnector", "topics")?;
         self.config = config.clone();
         Ok(())
     }
@@ -230,7 +235,7 @@ impl SinkTask for FileStreamSinkTask {
         Ok(())
     }
 
-    fn flush(&mut self, _offsets: &BTreeMap<(String, i32), i64>) -> Result<()> {
+    fn flush(&mut self, _offsets: &BTreeMap<brook_common::TopicPartition, i64>) -> Result<()> {
         if let Some(out) = self.out.as_mut() {
             out.flush().map_err(|e| Error::io(&self.file, e))?;
         }

@@ -1,7 +1,8 @@
 //! Kafka Connect on Brook, its first layer: the connector API ([`SourceConnector`] /
 //! [`SourceTask`], [`SinkConnector`] / [`SinkTask`]) over Connect's data model ([`Schema`],
-//! [`Value`], [`Struct`]), the converters (`StringConverter`, `ByteArrayConverter`,
-//! `JsonConverter`), the `FileStreamSource` / `FileStreamSink` connectors, the PostgreSQL
+//! [`Value`], [`Struct`]; [`decimal`] for the Decimal logical type), the converters
+//! (`StringConverter`, `ByteArrayConverter`, `JsonConverter`, and over a Schema Registry
+//! `AvroConverter`, `JsonSchemaConverter`, `ProtobufConverter`), the `FileStreamSource` / `FileStreamSink` connectors, the PostgreSQL
 //! connectors ([`postgres`]: Confluent's JDBC sink and source), the `datagen` connector
 //! ([`datagen`]), a plugin registry by class name, the [`Herder`] that manages a worker's
 //! connectors (the standalone one over the embedded broker), and the worker running their
@@ -24,11 +25,16 @@ pub mod config;
 pub mod connector;
 pub mod converter;
 pub mod converter_avro;
+pub mod converter_json_schema;
+pub mod converter_protobuf;
+mod converter_registry;
 pub mod data;
 pub mod datagen;
+pub mod decimal;
 pub mod distributed;
 pub mod error;
 pub mod error_handling;
+pub mod exactly_once;
 pub mod file;
 pub mod herder;
 pub mod offsets;

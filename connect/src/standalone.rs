@@ -324,6 +324,38 @@ pub(crate) fn invalid_config(infos: &ConfigInfos) -> Error {
 }
 
 /// A sink offset's partition: `{"kafka_topic": T, "kafka_partition": P}`.
+/// A sink connector's offset in Connect's REST body: `{"kafka_topic","kafka_partition"}` ->
+/// `{"kafka_offset"}`.
+pub(crate) fn sink_offset(tp: &TopicPartition, offset: i64) -> ConnectorOffset {
+    ConnectorOffset {
+        partition: [("kafka_topic".to_owned(), json!(tp.topic)), ("kafka_partition".to_owned(), json!(tp.partition))].into(),
+        offset: Some([("kafka_offset".to_owned(), json!(offset))].into()),
+    }
+}
+
+/// A sink connector's `PATCH /offsets` body: the offsets to commit and the partitions whose
+/// offsets to delete (`null` offsets).
+///
+/// # Errors
+/// [`Error::BadRequest`] for a partition or offset not in Connect's sink form.
+pub(crate) fn parse_sink_offsets(offsets: &ConnectorOffsets) -> Result<(BTreeMap<TopicPartition, i64>, Vec<TopicPartition>)> {
+    let mut set = BTreeMap::new();
+    let mut remove = Vec::new();
+    for o in &offsets.offsets {
+        let tp = sink_partition(&o.partition)?;
+        match &o.offset {
+            None => remove.push(tp),
+            Some(off) => match off.get("kafka_offset").and_then(Json::as_i64) {
+                Some(n) if n >= 0 => {
+                    set.insert(tp, n);
+                }
+                _ => return Err(Error::BadRequest(format!("Offsets for sink connectors must have a non-negative \"kafka_offset\" integer; got {}", json!(off)))),
+            },
+        }
+    }
+    Ok((set, remove))
+}
+
 fn sink_partition(p: &BTreeMap<String, Json>) -> Result<TopicPartition> {
     let topic = p.get("kafka_topic").and_then(Json::as_str);
     let partition = p.get("kafka_partition").and_then(Json::as_i64).and_then(|n| i32::try_from(n).ok());
@@ -548,10 +580,7 @@ impl Herder for StandaloneHerder {
                     .list_group_offsets(&sink_group(name))
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|(tp, o)| ConnectorOffset {
-                        partition: [("kafka_topic".to_owned(), json!(tp.topic)), ("kafka_partition".to_owned(), json!(tp.partition))].into(),
-                        offset: Some([("kafka_offset".to_owned(), json!(o))].into()),
-                    })
+                    .map(|(tp, o)| sink_offset(&tp, o))
                     .collect(),
                 _ => self
                     .worker
@@ -577,20 +606,7 @@ impl Herder for StandaloneHerder {
                 return Err(Error::BadRequest("The offsets to alter must be provided and non-empty".into()));
             }
             if e.kind == ConnectorType::Sink {
-                let mut set = BTreeMap::new();
-                let mut remove = Vec::new();
-                for o in &offsets.offsets {
-                    let tp = sink_partition(&o.partition)?;
-                    match &o.offset {
-                        None => remove.push(tp),
-                        Some(off) => match off.get("kafka_offset").and_then(Json::as_i64) {
-                            Some(n) if n >= 0 => {
-                                set.insert(tp, n);
-                            }
-                            _ => return Err(Error::BadRequest(format!("Offsets for sink connectors must have a non-negative \"kafka_offset\" integer; got {}", json!(off)))),
-                        },
-                    }
-                }
+                let (set, remove) = parse_sink_offsets(&offsets)?;
                 let admin = Admin::new(self.worker.broker()?.clone());
                 if !set.is_empty() {
                     admin.alter_group_offsets(&sink_group(name), &set)?;

@@ -30,13 +30,14 @@ use crate::data::{Schema, SchemaAndValue, SchemaType, Value};
 use crate::converter::{converter_by_class, Converter};
 use crate::error::{Error, Result};
 use crate::error_handling::{Errant, ErrorHandler, ErrorsConfig, Failure, Stage};
+use crate::exactly_once::{EosOffsetReader, ExactlyOnceSourceSupport, ExactlyOnceWorker, Transactional};
 use crate::herder::{ConfigInfos, ConnectorTaskId, State};
 use crate::offsets::{ConnectorOffsetReader, OffsetStore};
 use crate::plugins::Plugins;
 use crate::transforms::TransformationChain;
 
 /// How long an idle task waits before polling again. Default: 100 ms.
-const IDLE_POLL: Duration = Duration::from_millis(100);
+pub(crate) const IDLE_POLL: Duration = Duration::from_millis(100);
 
 /// How long a stopping task may take before it is abandoned (Kafka's
 /// `task.shutdown.graceful.timeout.ms`). Default: 5 s.
@@ -49,7 +50,7 @@ pub fn sink_group(connector: &str) -> String {
 
 /// What a task is told to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Signal {
+pub(crate) enum Signal {
     Run,
     Pause,
     Shutdown,
@@ -144,6 +145,8 @@ pub struct Worker {
     worker_id: String,
     /// The topics each connector produced to or consumed from.
     topics: Arc<Mutex<BTreeMap<String, BTreeSet<String>>>>,
+    /// A distributed worker's exactly-once source support (KIP-618); `None` standalone.
+    eos: Option<Arc<ExactlyOnceWorker>>,
 }
 
 impl Worker {
@@ -156,7 +159,35 @@ impl Worker {
 
     /// [`new`](Self::new) over `clients` (the embedded broker or a Kafka-protocol cluster).
     pub fn with_clients(clients: Clients, props: Config, flush_every: Duration, plugins: Plugins, offsets: Arc<dyn OffsetStore>, worker_id: impl Into<String>) -> Worker {
-        Worker { clients, props, flush_every, plugins, offsets, worker_id: worker_id.into(), topics: Arc::default() }
+        Worker { clients, props, flush_every, plugins, offsets, worker_id: worker_id.into(), topics: Arc::default(), eos: None }
+    }
+
+    /// The worker of a distributed group, with its exactly-once source settings.
+    pub(crate) fn with_exactly_once(mut self, eos: Arc<ExactlyOnceWorker>) -> Worker {
+        self.eos = Some(eos);
+        self
+    }
+
+    /// The exactly-once source settings of a distributed worker.
+    pub(crate) fn exactly_once(&self) -> Option<&Arc<ExactlyOnceWorker>> {
+        self.eos.as_ref()
+    }
+
+    /// Whether source tasks run transactionally (`exactly.once.source.support=enabled`).
+    fn transactional_sources(&self) -> Option<&Arc<ExactlyOnceWorker>> {
+        self.eos.as_ref().filter(|e| e.support == ExactlyOnceSourceSupport::Enabled)
+    }
+
+    /// Fences the producers of tasks `0..tasks` of a source connector before new task configs
+    /// replace theirs, when source tasks run exactly-once; nothing otherwise.
+    ///
+    /// # Errors
+    /// Client or coordinator errors.
+    pub(crate) fn fence_source_tasks(&self, connector: &str, tasks: u32) -> Result<()> {
+        match self.transactional_sources() {
+            Some(eos) if tasks > 0 => eos.fence(connector, tasks),
+            _ => Ok(()),
+        }
     }
 
     /// The clients.
@@ -211,6 +242,11 @@ impl Worker {
         let mut values = connector_config_def(sink).validate(config);
         let own: Vec<_> = connector.validate(config).into_iter().filter(|v| !values.iter().any(|have| have.name == v.name)).collect();
         values.extend(own);
+        // Exactly-once source keys: a distributed worker's preflight checks (Kafka's
+        // `DistributedHerder`); the standalone worker ignores them, as Kafka's.
+        if let Some(eos) = &self.eos {
+            crate::exactly_once::validate(&connector, config, eos.support, &mut values);
+        }
         // The transformation chain as a whole (classes, predicates, their own keys).
         if let Err(e) = TransformationChain::from_config(config) {
             if let Some(v) = values.iter_mut().find(|v| v.name == "transforms") {
@@ -222,12 +258,16 @@ impl Worker {
             let message = match (given("topics"), given("topics.regex")) {
                 (false, false) => Some("Must configure one of topics or topics.regex"),
                 (true, true) => Some("topics and topics.regex are mutually exclusive options, but both are set."),
-                (false, true) => Some("topics.regex is not supported by Brook yet"),
-                (true, false) => None,
+                _ => None,
             };
             if let Some(m) = message {
                 for v in values.iter_mut().filter(|v| v.name == "topics" || v.name == "topics.regex") {
                     v.errors.push(m.to_owned());
+                }
+            }
+            if let Some((key, m)) = crate::error_handling::dlq_conflict(config) {
+                if let Some(v) = values.iter_mut().find(|v| v.name == key) {
+                    v.errors.push(m);
                 }
             }
         }
@@ -283,16 +323,21 @@ impl Worker {
         // The task starts before its runtime is built: a runtime must not be dropped (a task
         // that does not start) on the async thread a herder may call from.
         let started = match connector {
+            Connector::Source(c) if self.transactional_sources().is_some() => {
+                let eos = self.transactional_sources().ok_or_else(|| Error::Config("exactly-once source support is not enabled".into()))?;
+                let partitions = self.props.get("offset.storage.partitions").and_then(|p| p.trim().parse().ok()).filter(|p: &i32| *p > 0).unwrap_or(25);
+                let txn = eos.prepare_task(&id.connector, id.task, connector_config, self.flush_every, partitions)?;
+                let mut task = c.task();
+                task.start(task_config, &EosOffsetReader { store: &txn.store, global: &txn.global, connector: &id.connector })?;
+                Started::ExactlyOnceSource(task, Box::new(txn))
+            }
             Connector::Source(c) => {
                 let mut task = c.task();
                 task.start(task_config, &ConnectorOffsetReader { store: self.offsets.as_ref(), connector: &id.connector })?;
                 Started::Source(task)
             }
             Connector::Sink(c) => {
-                let topics: Vec<String> = task_config.get("topics").map(|t| t.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default();
-                if topics.is_empty() {
-                    return Err(Error::Config(format!("connector {}: Must configure one of topics or topics.regex", id.connector)));
-                }
+                let topics = Subscription::of(&id.connector, task_config)?;
                 let mut task = c.task();
                 task.start(task_config)?;
                 Started::Sink(task, topics)
@@ -319,6 +364,7 @@ impl Worker {
                 let offsets = self.offsets.clone();
                 thread.spawn(move || run_source(ctx, task, offsets))
             }
+            Started::ExactlyOnceSource(task, txn) => thread.spawn(move || run_eos_source(ctx, task, *txn)),
             Started::Sink(task, topics) => thread.spawn(move || run_sink(ctx, task, topics)),
         };
         spawned.map_err(|e| Error::Config(format!("starting the thread of task {}-{}: {e}", id.connector, id.task)))
@@ -328,7 +374,48 @@ impl Worker {
 /// A task that started, not yet running on its thread.
 enum Started {
     Source(Box<dyn SourceTask>),
-    Sink(Box<dyn SinkTask>, Vec<String>),
+    /// A source task with its transactional producer (exactly-once).
+    ExactlyOnceSource(Box<dyn SourceTask>, Box<Transactional>),
+    Sink(Box<dyn SinkTask>, Subscription),
+}
+
+/// What a sink task consumes: `topics`, or the topics whose whole name matches `topics.regex`
+/// (Java's `Pattern.matches`), looked up again every [`PATTERN_REFRESH`] so that topics
+/// created later are consumed too (Kafka's consumer does so on its metadata refresh).
+#[derive(Debug, Clone)]
+enum Subscription {
+    Topics(Vec<String>),
+    Pattern(regex::Regex),
+}
+
+/// How often a `topics.regex` subscription looks for new topics. Default: 5 s.
+const PATTERN_REFRESH: Duration = Duration::from_secs(5);
+
+impl Subscription {
+    fn of(connector: &str, config: &Config) -> Result<Subscription> {
+        let given = |k: &str| config.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+        match (given("topics"), given("topics.regex")) {
+            (Some(_), Some(_)) => Err(Error::Config(format!("connector {connector}: topics and topics.regex are mutually exclusive options, but both are set."))),
+            (Some(t), None) => Ok(Subscription::Topics(t.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())),
+            (None, Some(r)) => regex::Regex::new(&format!("^(?:{r})$"))
+                .map(Subscription::Pattern)
+                .map_err(|e| Error::Config(format!("connector {connector}: Invalid value {r} for configuration topics.regex: Invalid regex: {e}"))),
+            (None, None) => Err(Error::Config(format!("connector {connector}: Must configure one of topics or topics.regex"))),
+        }
+    }
+
+    /// The topics to subscribe to now, sorted (internal topics never match a pattern, as
+    /// Kafka's consumer excludes them).
+    fn topics(&self, clients: &Clients) -> Result<Vec<String>> {
+        match self {
+            Subscription::Topics(t) => Ok(t.clone()),
+            Subscription::Pattern(re) => {
+                let mut t: Vec<String> = clients.admin()?.list_topics()?.into_iter().filter(|t| !matches!(t.as_str(), "__consumer_offsets" | "__transaction_state") && re.is_match(t)).collect();
+                t.sort();
+                Ok(t)
+            }
+        }
+    }
 }
 
 /// An error as a status trace: the message and its causes, one per line.
@@ -412,8 +499,8 @@ impl Signals {
     }
 }
 
-struct TaskCtx {
-    id: ConnectorTaskId,
+pub(crate) struct TaskCtx {
+    pub(crate) id: ConnectorTaskId,
     clients: Clients,
     conv: Converters,
     transforms: TransformationChain,
@@ -426,23 +513,23 @@ struct TaskCtx {
 }
 
 impl TaskCtx {
-    fn signal(&self) -> Signal {
+    pub(crate) fn signal(&self) -> Signal {
         self.signals.get()
     }
 
     /// Waits up to `d` or until the signal changes; returns the signal.
-    fn idle(&self, d: Duration) -> Signal {
+    pub(crate) fn idle(&self, d: Duration) -> Signal {
         self.signals.wait(d)
     }
 
-    fn set_state(&self, state: State) {
+    pub(crate) fn set_state(&self, state: State) {
         let mut s = self.status.lock();
         if s.state != State::Failed {
             *s = TaskStatus { state, trace: None };
         }
     }
 
-    fn record_topic(&self, topic: &str) {
+    pub(crate) fn record_topic(&self, topic: &str) {
         let mut topics = self.topics.lock();
         let set = topics.entry(self.id.connector.clone()).or_default();
         if !set.contains(topic) {
@@ -467,6 +554,12 @@ impl TaskCtx {
 
 fn run_source(mut ctx: TaskCtx, mut task: Box<dyn SourceTask>, offsets: Arc<dyn OffsetStore>) {
     let result = source_loop(&mut ctx, task.as_mut(), offsets.as_ref());
+    task.stop();
+    ctx.finish("source", &result);
+}
+
+fn run_eos_source(mut ctx: TaskCtx, mut task: Box<dyn SourceTask>, mut txn: Transactional) {
+    let result = crate::exactly_once::run(&mut ctx, task.as_mut(), &mut txn);
     task.stop();
     ctx.finish("source", &result);
 }
@@ -525,7 +618,7 @@ fn source_loop(ctx: &mut TaskCtx, task: &mut dyn SourceTask, offsets: &dyn Offse
 }
 
 /// A broker-client record as the seam's producer takes it (the topic's name shared).
-fn output_record(pr: ProducerRecord, topics: &mut Vec<Arc<str>>) -> OutputRecord {
+pub(crate) fn output_record(pr: ProducerRecord, topics: &mut Vec<Arc<str>>) -> OutputRecord {
     let topic = match topics.iter().find(|t| ***t == *pr.topic) {
         Some(t) => t.clone(),
         None => {
@@ -550,7 +643,7 @@ fn report(ctx: &TaskCtx, failure: Failure, errant: Errant<'_>, dlq: Option<&mut 
 
 /// A source record through the transformations and the converters (with error handling);
 /// `None`: dropped or skipped.
-fn source_record(ctx: &mut TaskCtx, original: &ConnectRecord) -> Result<Option<ProducerRecord>> {
+pub(crate) fn source_record(ctx: &mut TaskCtx, original: &ConnectRecord) -> Result<Option<ProducerRecord>> {
     let mut class = String::new();
     let chain = &ctx.transforms;
     let transformed = ctx.rt.block_on(ctx.errors.execute(Stage::Transformation, "", || {
@@ -656,12 +749,7 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
-type Offsets = BTreeMap<(String, i32), i64>;
-
-/// A sink task's offsets (Connect's `(topic, partition)` keys) as the consumer commits them.
-fn kafka_offsets(o: &Offsets) -> BTreeMap<TopicPartition, i64> {
-    o.iter().map(|((t, p), off)| (TopicPartition::new(t.clone(), *p), *off)).collect()
-}
+type Offsets = BTreeMap<TopicPartition, i64>;
 
 /// A sink task and its offsets, shared with the rebalance handler (which runs inside `poll`,
 /// on the task's thread).
@@ -695,13 +783,12 @@ struct Revocations {
 impl RebalanceHandler for Revocations {
     fn on_revoked(&mut self, partitions: &[TopicPartition], _group: &GroupMetadata, commit: &mut OffsetCommitFn<'_>) {
         let mut s = self.shared.lock();
-        if let Err(e) = s.flush_and_commit(&mut |o| Ok(commit(&kafka_offsets(o))?)) {
+        if let Err(e) = s.flush_and_commit(&mut |o| Ok(commit(o)?)) {
             tracing::warn!(connector = %self.id.connector, task = self.id.task, error = %e, "committing sink offsets on revocation failed; the records since the last commit will be delivered again");
         }
         for tp in partitions {
-            let k = (tp.topic.clone(), tp.partition);
-            s.next.remove(&k);
-            s.committed.remove(&k);
+            s.next.remove(tp);
+            s.committed.remove(tp);
         }
     }
 
@@ -710,7 +797,7 @@ impl RebalanceHandler for Revocations {
     }
 }
 
-fn run_sink(mut ctx: TaskCtx, task: Box<dyn SinkTask>, topics: Vec<String>) {
+fn run_sink(mut ctx: TaskCtx, task: Box<dyn SinkTask>, topics: Subscription) {
     let shared = Arc::new(Mutex::new(SinkShared { task, next: Offsets::new(), committed: Offsets::new() }));
     let result = ctx.clients.consumer(sink_group(&ctx.id.connector), format!("connector-consumer-{}-{}", ctx.id.connector, ctx.id.task)).and_then(|mut consumer| {
         let r = sink_loop(&mut ctx, &shared, consumer.as_mut(), &topics);
@@ -721,13 +808,31 @@ fn run_sink(mut ctx: TaskCtx, task: Box<dyn SinkTask>, topics: Vec<String>) {
     ctx.finish("sink", &result);
 }
 
-fn sink_loop(ctx: &mut TaskCtx, shared: &Arc<Mutex<SinkShared>>, consumer: &mut dyn StreamsConsumer, topics: &[String]) -> Result<()> {
+fn sink_loop(ctx: &mut TaskCtx, shared: &Arc<Mutex<SinkShared>>, consumer: &mut dyn StreamsConsumer, subscription: &Subscription) -> Result<()> {
     let mut last_flush = Instant::now();
-    consumer.subscribe(topics, Box::new(Revocations { shared: shared.clone(), id: ctx.id.clone() }))?;
+    // The topics subscribed to; none yet while a pattern matches nothing.
+    let mut subscribed: Vec<String> = Vec::new();
+    let mut looked_up: Option<Instant> = None;
     let mut dlq = DeadLetterQueue::open(ctx)?;
     let mut polled = Vec::new();
     let mut paused = false;
     loop {
+        if looked_up.is_none_or(|at| matches!(subscription, Subscription::Pattern(_)) && at.elapsed() >= PATTERN_REFRESH) {
+            looked_up = Some(Instant::now());
+            let topics = subscription.topics(&ctx.clients)?;
+            if topics != subscribed && !topics.is_empty() {
+                tracing::info!(connector = %ctx.id.connector, task = ctx.id.task, ?topics, "sink task subscribes");
+                consumer.subscribe(&topics, Box::new(Revocations { shared: shared.clone(), id: ctx.id.clone() }))?;
+                subscribed = topics;
+            }
+        }
+        if subscribed.is_empty() {
+            // A pattern matching no topic yet: nothing to consume.
+            if ctx.idle(IDLE_POLL) == Signal::Shutdown {
+                return Ok(());
+            }
+            continue;
+        }
         let signal = ctx.signal();
         // A paused sink keeps polling (so it stays in its group) with its partitions paused.
         let pause = signal == Signal::Pause;
@@ -744,7 +849,7 @@ fn sink_loop(ctx: &mut TaskCtx, shared: &Arc<Mutex<SinkShared>>, consumer: &mut 
             let mut s = shared.lock();
             let mut batch = Vec::with_capacity(polled.len());
             for r in polled.drain(..) {
-                s.next.insert((r.topic.to_string(), r.partition), r.offset + 1);
+                s.next.insert(TopicPartition::new(&*r.topic, r.partition), r.offset + 1);
                 ctx.record_topic(&r.topic);
                 let r = ConsumerRecord { topic: r.topic.to_string(), partition: r.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers };
                 if let Some(record) = sink_record(ctx, &r, dlq.as_mut())? {
@@ -757,7 +862,7 @@ fn sink_loop(ctx: &mut TaskCtx, shared: &Arc<Mutex<SinkShared>>, consumer: &mut 
         }
         let stopping = ctx.signal() == Signal::Shutdown;
         if stopping || pause || last_flush.elapsed() >= ctx.flush_every {
-            shared.lock().flush_and_commit(&mut |o| Ok(consumer.commit(&kafka_offsets(o))?))?;
+            shared.lock().flush_and_commit(&mut |o| Ok(consumer.commit(o)?))?;
             last_flush = Instant::now();
         }
         if stopping {

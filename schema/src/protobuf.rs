@@ -108,7 +108,13 @@ pub fn compile_file(main: &str, text: &str, deps: &[(String, String)]) -> std::r
             compiler.open_files(&deps).map_err(|e| e.to_string())?;
             let mut pool: DescriptorPool = compiler.descriptor_pool();
             let name = file.name().to_owned();
-            pool.add_file_descriptor_proto(file).map_err(|e| e.to_string())?;
+            // From the encoded bytes, which keep extension options (`(confluent.field_meta)`)
+            // that `prost_types` drops.
+            use base64::Engine as _;
+            match base64::engine::general_purpose::STANDARD.decode(text.trim()) {
+                Ok(bytes) => pool.decode_file_descriptor_proto(bytes.as_slice()).map_err(|e| e.to_string())?,
+                Err(_) => pool.add_file_descriptor_proto(file).map_err(|e| e.to_string())?,
+            }
             pool.get_file_by_name(&name).ok_or_else(|| "the descriptor names no file".to_owned())
         }
     }

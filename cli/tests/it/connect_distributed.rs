@@ -19,7 +19,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use crate::connect::{free_port, sigterm, spawn_server};
 use crate::sql_kafka::read_committed;
 
-fn worker_props(d: &Path, addr: &str, rest: u16) -> std::path::PathBuf {
+pub(crate) fn worker_props(d: &Path, addr: &str, rest: u16) -> std::path::PathBuf {
     let path = d.join(format!("worker-{rest}.properties"));
     std::fs::write(
         &path,
@@ -35,7 +35,7 @@ fn worker_props(d: &Path, addr: &str, rest: u16) -> std::path::PathBuf {
     path
 }
 
-fn spawn_worker(props: &Path, log: &Path) -> Child {
+pub(crate) fn spawn_worker(props: &Path, log: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_brook"))
         .env("RUST_LOG", "brook_connect=info")
         .args(["connect", "distributed"])
@@ -59,7 +59,7 @@ fn create_connector(addr: &str, name: &str, props: &[(&str, String)]) {
 
 /// Creates a connector through a worker's REST API (`POST /connectors`), trying again while
 /// the group rebalances (409, as Kafka answers then).
-fn create_over_rest(port: u16, name: &str, props: &[(&str, String)]) {
+pub(crate) fn create_over_rest(port: u16, name: &str, props: &[(&str, String)]) {
     let config: BTreeMap<&str, String> = props.iter().cloned().collect();
     let body = serde_json::json!({ "name": name, "config": config });
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -83,7 +83,7 @@ fn listed(port: u16) -> Vec<String> {
 }
 
 /// The last status record of each key of the status topic.
-fn statuses(addr: &str) -> BTreeMap<String, serde_json::Value> {
+pub(crate) fn statuses(addr: &str) -> BTreeMap<String, serde_json::Value> {
     read_committed(addr, "connect-status")
         .into_iter()
         .filter_map(|r| Some((String::from_utf8(r.key).ok()?, serde_json::from_str(&r.value).ok()?)))
@@ -97,13 +97,13 @@ fn statuses(addr: &str) -> BTreeMap<String, serde_json::Value> {
 }
 
 /// The worker running a task now, once it is RUNNING.
-fn running_on(addr: &str, key: &str) -> Option<String> {
+pub(crate) fn running_on(addr: &str, key: &str) -> Option<String> {
     let s = statuses(addr);
     let v = s.get(key)?;
     (v["state"] == "RUNNING").then(|| v["worker_id"].as_str().unwrap_or_default().to_owned())
 }
 
-fn append_lines(path: &Path, range: std::ops::Range<u32>) {
+pub(crate) fn append_lines(path: &Path, range: std::ops::Range<u32>) {
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
     for i in range {
         writeln!(f, "line-{i}").unwrap();
@@ -119,7 +119,7 @@ fn counts(path: &Path) -> BTreeMap<String, usize> {
     m
 }
 
-fn wait(what: &str, timeout: Duration, mut f: impl FnMut() -> bool, logs: &Path) {
+pub(crate) fn wait(what: &str, timeout: Duration, mut f: impl FnMut() -> bool, logs: &Path) {
     let deadline = Instant::now() + timeout;
     while !f() {
         if Instant::now() > deadline {

@@ -7,6 +7,7 @@ mod util;
 mod connect;
 mod connect_sql;
 mod connect_distributed;
+mod connect_eos;
 mod datagen;
 mod embedding;
 mod messages;

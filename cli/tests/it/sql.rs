@@ -77,6 +77,8 @@ fn file_runs_a_script_with_variables_and_stops_at_the_first_error() {
 /// A tmux session running one command, killed on drop.
 pub(crate) struct Tmux {
     name: String,
+    /// The REPL prompts seen so far, for [`Tmux::next_prompt`].
+    prompts: std::cell::Cell<usize>,
 }
 
 impl Tmux {
@@ -90,7 +92,7 @@ impl Tmux {
             .expect("tmux is installed by ./x deps")
             .success();
         assert!(ok, "tmux new-session failed");
-        Tmux { name }
+        Tmux { name, prompts: std::cell::Cell::new(0) }
     }
 
     pub(crate) fn screen(&self) -> String {
@@ -109,6 +111,19 @@ impl Tmux {
             assert!(Instant::now() < deadline, "timed out waiting for {count} x {text:?} in:\n{screen}");
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Waits for the REPL's next `ksql>` prompt. Type each statement at its prompt: keys typed
+    /// while a statement runs may be dropped when the line editor takes the terminal back.
+    pub(crate) fn next_prompt(&self) {
+        self.prompts.set(self.prompts.get() + 1);
+        self.wait_for("ksql>", self.prompts.get());
+    }
+
+    /// Types `line` and waits for the prompt after it.
+    pub(crate) fn run(&self, line: &str) {
+        self.line(line);
+        self.next_prompt();
     }
 
     pub(crate) fn keys(&self, keys: &[&str]) {
@@ -143,17 +158,17 @@ fn the_repl_in_a_terminal() {
         dir.path().join("data").display()
     );
     let t = Tmux::start(&command);
-    t.wait_for("ksql>", 1);
+    t.next_prompt();
     t.line("CREATE STREAM RIVERS (ID INT KEY, NAME STRING)");
-    t.line("  WITH (KAFKA_TOPIC='rivers', PARTITIONS=1, FORMAT='JSON');");
-    t.wait_for("Stream created", 1);
-    t.line("INSERT INTO RIVERS (ID, NAME) VALUES (1, 'Loire');");
-    t.line("INSERT INTO RIVERS (ID, NAME) VALUES (2, 'Rhine');");
-    t.line("SET 'auto.offset.reset'='earliest';");
-    t.wait_for("Successfully changed local property", 1);
-    t.line("SELECT * FROM RIVERS EMIT CHANGES LIMIT 2;");
-    t.wait_for("Limit Reached", 1);
+    t.run("  WITH (KAFKA_TOPIC='rivers', PARTITIONS=1, FORMAT='JSON');");
+    assert!(t.screen().contains("Stream created"), "{}", t.screen());
+    t.run("INSERT INTO RIVERS (ID, NAME) VALUES (1, 'Loire');");
+    t.run("INSERT INTO RIVERS (ID, NAME) VALUES (2, 'Rhine');");
+    t.run("SET 'auto.offset.reset'='earliest';");
+    assert!(t.screen().contains("Successfully changed local property"), "{}", t.screen());
+    t.run("SELECT * FROM RIVERS EMIT CHANGES LIMIT 2;");
     let screen = t.screen();
+    assert!(screen.contains("Limit Reached"), "{screen}");
     assert!(screen.contains("|1 ") && screen.contains("|Loire ") && screen.contains("|Rhine "), "{screen}");
 
     // Without a LIMIT the query runs until Ctrl-C, which stops it and not the REPL.
@@ -161,8 +176,9 @@ fn the_repl_in_a_terminal() {
     t.wait_for("|Rhine ", 2);
     t.keys(&["C-c"]);
     t.wait_for("Query terminated", 2);
-    t.line("SHOW STREAMS;");
-    t.wait_for(" RIVERS ", 1);
+    t.next_prompt();
+    t.run("SHOW STREAMS;");
+    assert!(t.screen().contains("| rivers "), "SHOW STREAMS lists RIVERS:\n{}", t.screen());
 
     // PRINT without LIMIT follows the topic until Ctrl-C.
     t.line("PRINT 'rivers' FROM BEGINNING;");
@@ -170,6 +186,7 @@ fn the_repl_in_a_terminal() {
     assert!(!t.screen().contains("Topic printing ceased"), "PRINT stopped by itself:\n{}", t.screen());
     t.keys(&["C-c"]);
     t.wait_for("Topic printing ceased", 1);
+    t.next_prompt();
     t.line("exit");
     t.wait_for("Exiting Brook.", 1);
     t.wait_for("BROOK-EXITED", 1);

@@ -200,25 +200,14 @@ fn the_repl_over_rest_in_a_terminal() {
         server.url
     );
     let t = Tmux::start(&command);
-    t.wait_for("ksql>", 1);
+    t.next_prompt();
     let screen = t.screen();
     assert!(screen.contains(&format!("Server v{} located at {} (HTTP/2)", env!("CARGO_PKG_VERSION"), server.url)), "{screen}");
-    // Each line waits for the prompt after it: keys typed while a statement runs may be
-    // dropped when the line editor takes the terminal back.
-    let prompts = std::cell::Cell::new(1);
-    let next_prompt = || {
-        prompts.set(prompts.get() + 1);
-        t.wait_for("ksql>", prompts.get());
-    };
-    let run = |line: &str| {
-        t.line(line);
-        next_prompt();
-    };
-    run("CREATE STREAM RIVERS (ID INT KEY, NAME STRING) WITH (KAFKA_TOPIC='rivers', PARTITIONS=1, FORMAT='JSON');");
+    t.run("CREATE STREAM RIVERS (ID INT KEY, NAME STRING) WITH (KAFKA_TOPIC='rivers', PARTITIONS=1, FORMAT='JSON');");
     assert!(t.screen().contains(" Stream created "), "{}", t.screen());
-    run("INSERT INTO RIVERS (ID, NAME) VALUES (1, 'Loire');");
-    run("INSERT INTO RIVERS (ID, NAME) VALUES (2, 'Rhine');");
-    run("SET 'auto.offset.reset'='earliest';");
+    t.run("INSERT INTO RIVERS (ID, NAME) VALUES (1, 'Loire');");
+    t.run("INSERT INTO RIVERS (ID, NAME) VALUES (2, 'Rhine');");
+    t.run("SET 'auto.offset.reset'='earliest';");
     assert!(t.screen().contains("Successfully changed local property 'auto.offset.reset' to 'earliest'."), "{}", t.screen());
 
     // A push query without LIMIT runs until Ctrl-C, which stops it but not the REPL.
@@ -226,7 +215,7 @@ fn the_repl_over_rest_in_a_terminal() {
     t.wait_for("|Rhine ", 1);
     t.keys(&["C-c"]);
     t.wait_for("Query terminated", 1);
-    next_prompt();
+    t.next_prompt();
 
     // PRINT without LIMIT follows the topic on the server until Ctrl-C.
     t.line("PRINT 'rivers' FROM BEGINNING;");
@@ -235,14 +224,14 @@ fn the_repl_over_rest_in_a_terminal() {
     assert!(!t.screen().contains("Topic printing ceased"), "PRINT stopped by itself:\n{}", t.screen());
     t.keys(&["C-c"]);
     t.wait_for("Topic printing ceased", 1);
-    next_prompt();
+    t.next_prompt();
 
     // A pull query on a table the server materializes.
-    run("CREATE TABLE NAMES AS SELECT ID, LATEST_BY_OFFSET(NAME) AS NAME FROM RIVERS GROUP BY ID EMIT CHANGES;");
+    t.run("CREATE TABLE NAMES AS SELECT ID, LATEST_BY_OFFSET(NAME) AS NAME FROM RIVERS GROUP BY ID EMIT CHANGES;");
     assert!(t.screen().contains("Created query with ID CTAS_NAMES_"), "{}", t.screen());
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        run("SELECT * FROM NAMES WHERE ID = 2;");
+        t.run("SELECT * FROM NAMES WHERE ID = 2;");
         if t.screen().matches("|Rhine ").count() >= 2 {
             break;
         }

@@ -50,8 +50,48 @@ fn failed(what: &str, e: impl std::fmt::Display) -> GroupError {
     GroupError::Failed(format!("{what}: {e}"))
 }
 
-fn sb(s: &str) -> StrBytes {
+pub(crate) fn sb(s: &str) -> StrBytes {
     StrBytes::from_string(s.to_owned())
+}
+
+/// A connection to the coordinator of `group`, found through FindCoordinator on the first
+/// bootstrap broker that answers.
+pub(crate) async fn find_coordinator(bootstrap: &[String], group: &str) -> std::result::Result<Client, String> {
+    let mut last = String::from("no bootstrap.servers");
+    for addr in bootstrap {
+        let mut c = match Client::connect(addr).await {
+            Ok(c) => c,
+            Err(e) => {
+                last = format!("{addr}: {e}");
+                continue;
+            }
+        };
+        let version = c.version_for::<FindCoordinatorRequest>().map_err(|e| format!("FindCoordinator: {e}"))?;
+        let mut req = FindCoordinatorRequest::default();
+        req.key_type = 0;
+        if version >= 4 {
+            req.coordinator_keys = vec![sb(group)];
+        } else {
+            req.key = sb(group);
+        }
+        let resp = c.send(req).await.map_err(|e| format!("FindCoordinator: {e}"))?;
+        let (code, host, port) = match resp.coordinators.first() {
+            Some(k) if version >= 4 => (k.error_code, k.host.to_string(), k.port),
+            _ => (resp.error_code, resp.host.to_string(), resp.port),
+        };
+        if code != 0 {
+            last = format!("FindCoordinator for group {group}: error {code}");
+            continue;
+        }
+        let target = format!("{host}:{port}");
+        return if target == *addr { Ok(c) } else { Client::connect(&target).await.map_err(|e| format!("{target}: {e}")) };
+    }
+    Err(last)
+}
+
+/// The `bootstrap.servers` list.
+pub(crate) fn bootstrap_list(bootstrap: &str) -> Vec<String> {
+    bootstrap.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
 }
 
 /// What a JoinGroup told this member.
@@ -79,7 +119,7 @@ pub(crate) struct Member {
 impl Member {
     pub(crate) fn new(bootstrap: &str, group: &str, session_timeout: Duration, rebalance_timeout: Duration) -> Member {
         Member {
-            bootstrap: bootstrap.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+            bootstrap: bootstrap_list(bootstrap),
             group: group.to_owned(),
             session_timeout,
             rebalance_timeout,
@@ -92,38 +132,7 @@ impl Member {
     /// The coordinator's connection, found through FindCoordinator on a bootstrap broker.
     async fn coordinator(&mut self) -> Result<&mut Client> {
         if self.coordinator.is_none() {
-            let mut last = String::from("no bootstrap.servers");
-            let mut found = None;
-            for addr in &self.bootstrap {
-                let mut c = match Client::connect(addr).await {
-                    Ok(c) => c,
-                    Err(e) => {
-                        last = format!("{addr}: {e}");
-                        continue;
-                    }
-                };
-                let version = c.version_for::<FindCoordinatorRequest>().map_err(|e| failed("FindCoordinator", e))?;
-                let mut req = FindCoordinatorRequest::default();
-                req.key_type = 0;
-                if version >= 4 {
-                    req.coordinator_keys = vec![sb(&self.group)];
-                } else {
-                    req.key = sb(&self.group);
-                }
-                let resp = c.send(req).await.map_err(|e| failed("FindCoordinator", e))?;
-                let (code, host, port) = match resp.coordinators.first() {
-                    Some(k) if version >= 4 => (k.error_code, k.host.to_string(), k.port),
-                    _ => (resp.error_code, resp.host.to_string(), resp.port),
-                };
-                if code != 0 {
-                    last = format!("FindCoordinator for group {}: error {code}", self.group);
-                    continue;
-                }
-                let target = format!("{host}:{port}");
-                found = Some(if target == *addr { c } else { Client::connect(&target).await.map_err(|e| failed(&target, e))? });
-                break;
-            }
-            let mut c = found.ok_or(GroupError::Failed(last))?;
+            let mut c = find_coordinator(&self.bootstrap, &self.group).await.map_err(GroupError::Failed)?;
             // A JoinGroup waits for the whole group, up to the rebalance timeout.
             c.set_timeout(self.rebalance_timeout + Duration::from_secs(10));
             self.coordinator = Some(c);

@@ -28,8 +28,7 @@ use brook_processor_api::OutputRecord;
 use parking_lot::Mutex;
 use serde_json::json;
 
-use self::membership::{GroupError, Member};
-use self::offsets::TopicOffsetStore;
+use self::membership::{bootstrap_list, GroupError, Member};
 use self::protocol::{assign, Assignment, WorkerState};
 use self::records::{ConfigState, Status};
 use crate::clients::{Clients, TopicReader};
@@ -39,12 +38,14 @@ use crate::herder::{
     ConfigInfos, ConnectorInfo, ConnectorOffset, ConnectorOffsets, ConnectorState, ConnectorStateInfo, ConnectorTaskId, ConnectorType, Created,
     Herder, HerderFuture, Message, PluginInfo, RestartRequest, ServerInfo, State, TargetState, TaskInfo, TaskState,
 };
-use crate::offsets::OffsetStore;
+use crate::exactly_once::{ExactlyOnceSourceSupport, ExactlyOnceWorker};
+use crate::offsets::{OffsetStore, TopicOffsetStore};
 use crate::plugins::Plugins;
-use crate::worker::{trace, TaskHandle, Worker};
+use crate::standalone::{parse_sink_offsets, sink_offset};
+use crate::worker::{sink_group, trace, TaskHandle, Worker};
 
+mod group_admin;
 mod membership;
-mod offsets;
 mod protocol;
 mod records;
 
@@ -77,6 +78,9 @@ pub struct DistributedConfig {
     pub rebalance_timeout: Duration,
     /// `offset.flush.interval.ms`. Default: 60 s.
     pub offset_flush_interval: Duration,
+    /// `exactly.once.source.support`: `disabled` (default), `preparing`, `enabled`
+    /// (`crate::exactly_once`).
+    pub exactly_once_source_support: ExactlyOnceSourceSupport,
     /// The REST listener's `host:port`, from `listeners` (`http://host:port`; first one) or
     /// `rest.host.name` / `rest.port`. Default: `localhost:8083`. It is the worker id statuses
     /// report.
@@ -156,6 +160,7 @@ impl DistributedConfig {
             heartbeat_interval: ms(&props, "heartbeat.interval.ms", 3_000)?,
             rebalance_timeout: ms(&props, "rebalance.timeout.ms", 60_000)?,
             offset_flush_interval: ms(&props, "offset.flush.interval.ms", 60_000)?,
+            exactly_once_source_support: props.get("exactly.once.source.support").map_or(Ok(ExactlyOnceSourceSupport::Disabled), |v| ExactlyOnceSourceSupport::parse(v))?,
             rest_addr,
             props,
         })
@@ -230,10 +235,12 @@ impl DistributedHerder {
         clients.create_topic(&cfg.offset_topic, cfg.offset_partitions, compact())?;
         clients.create_topic(&cfg.status_topic, cfg.status_partitions, compact())?;
         let client_id = format!("connect-{}", cfg.rest_addr);
-        let offsets = Arc::new(TopicOffsetStore::new(&clients, &cfg.offset_topic, &client_id)?);
+        let support = cfg.exactly_once_source_support;
+        let offsets = Arc::new(TopicOffsetStore::new(&clients, &cfg.offset_topic, &client_id, support.reads_committed())?);
         offsets.refresh()?;
         let store: Arc<dyn OffsetStore> = offsets.clone();
-        let worker = Arc::new(Worker::with_clients(clients.clone(), cfg.props.clone(), cfg.offset_flush_interval, plugins, store, cfg.rest_addr.clone()));
+        let eos = Arc::new(ExactlyOnceWorker::new(support, &cfg.group_id, clients.clone(), &client_id, offsets.clone()));
+        let worker = Arc::new(Worker::with_clients(clients.clone(), cfg.props.clone(), cfg.offset_flush_interval, plugins, store, cfg.rest_addr.clone()).with_exactly_once(eos));
         let shared = Arc::new(Shared {
             writer: Mutex::new(clients.producer(format!("{client_id}-configs"))?),
             view: Mutex::default(),
@@ -259,7 +266,7 @@ impl DistributedHerder {
             .name(format!("connect-herder-{}", cfg.group_id))
             .spawn(move || runner.run(&rt))
             .map_err(|e| Error::io("starting the herder thread", e))?;
-        tracing::info!(group = %cfg.group_id, worker = %cfg.rest_addr, "distributed worker started");
+        tracing::info!(group = %cfg.group_id, worker = %cfg.rest_addr, exactly_once_source_support = ?support, "distributed worker started");
         Ok(Arc::new(DistributedHerder { shared, worker, offsets, thread: Mutex::new(Some(thread)) }))
     }
 
@@ -327,6 +334,59 @@ impl DistributedHerder {
         let (k, v) = records::target_record(name, target);
         let n = name.to_owned();
         self.write_config(vec![(k, Some(v))], move |c| c.target(&n) == target).await
+    }
+}
+
+impl DistributedHerder {
+    fn bootstrap(&self) -> Vec<String> {
+        bootstrap_list(&self.shared.cfg.bootstrap_servers)
+    }
+
+    /// Offsets may change only while the connector is STOPPED (Kafka 3.6+).
+    fn check_stopped(&self, name: &str) -> Result<()> {
+        if self.shared.view.lock().config.target(name) != TargetState::Stopped {
+            return Err(Error::BadRequest(format!("Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint")));
+        }
+        Ok(())
+    }
+
+    /// The offset stores of a source connector, read to their end: its own
+    /// `offsets.storage.topic` (if any) first, then the worker's.
+    async fn source_stores(&self, config: &Config) -> Result<Vec<Arc<TopicOffsetStore>>> {
+        let (worker, global, config) = (self.worker.clone(), self.offsets.clone(), config.clone());
+        let partitions = self.shared.cfg.offset_partitions;
+        tokio::task::spawn_blocking(move || -> Result<Vec<Arc<TopicOffsetStore>>> {
+            let mut stores = Vec::new();
+            if let Some(eos) = worker.exactly_once() {
+                stores.extend(eos.own_store(&config, partitions)?);
+            }
+            stores.push(global);
+            for s in &stores {
+                s.refresh()?;
+            }
+            Ok(stores)
+        })
+        .await
+        .map_err(|e| Error::Conflict(e.to_string()))?
+    }
+
+    /// Writes a stopped source connector's offsets to its offset store (its own topic if it
+    /// has one); under exactly-once its tasks' producers are fenced first, as Kafka does, so
+    /// that no zombie task commits over them.
+    async fn write_source_offsets(&self, name: &str, config: &Config, offsets: Vec<(serde_json::Value, Option<serde_json::Value>)>) -> Result<()> {
+        let stores = self.source_stores(config).await?;
+        let tasks = self.shared.view.lock().config.tasks.get(name).map_or(0, Vec::len) as u32;
+        let (worker, n) = (self.worker.clone(), name.to_owned());
+        tokio::task::spawn_blocking(move || {
+            worker.fence_source_tasks(&n, tasks)?;
+            let store = &stores[0];
+            for (p, o) in offsets {
+                store.set(&n, &p, o);
+            }
+            store.flush()
+        })
+        .await
+        .map_err(|e| Error::Conflict(e.to_string()))?
     }
 }
 
@@ -460,14 +520,20 @@ impl Herder for DistributedHerder {
         Box::pin(async move {
             let info = self.connector_info(name).await?;
             if info.kind == ConnectorType::Sink {
-                return Err(Error::BadRequest("the distributed worker does not serve a sink connector's offsets yet (read its consumer group connect-<name>)".into()));
+                let committed = group_admin::fetch(&self.bootstrap(), &sink_group(name)).await?;
+                return Ok(ConnectorOffsets { offsets: committed.iter().map(|(tp, o)| sink_offset(tp, *o)).collect() });
             }
-            let store = self.offsets.clone();
-            tokio::task::spawn_blocking(move || store.refresh()).await.map_err(|e| Error::Conflict(e.to_string()))??;
-            let offsets = self
-                .offsets
-                .connector_offsets(name)
-                .into_iter()
+            let stores = self.source_stores(&info.config).await?;
+            // The connector's own topic wins over the worker's (Kafka's
+            // `ConnectorOffsetBackingStore`).
+            let mut merged: BTreeMap<String, (serde_json::Value, serde_json::Value)> = BTreeMap::new();
+            for store in stores.iter().rev() {
+                for (p, o) in store.connector_offsets(name) {
+                    merged.insert(p.to_string(), (p, o));
+                }
+            }
+            let offsets = merged
+                .into_values()
                 .filter_map(|(p, o)| Some(ConnectorOffset { partition: serde_json::from_value(p).ok()?, offset: serde_json::from_value(o).ok() }))
                 .collect();
             Ok(ConnectorOffsets { offsets })
@@ -477,31 +543,36 @@ impl Herder for DistributedHerder {
     fn alter_connector_offsets<'a>(&'a self, name: &'a str, offsets: ConnectorOffsets) -> HerderFuture<'a, Message> {
         Box::pin(async move {
             let info = self.connector_info(name).await?;
-            if self.shared.view.lock().config.target(name) != TargetState::Stopped {
-                return Err(Error::BadRequest(format!("Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint")));
+            self.check_stopped(name)?;
+            if offsets.offsets.is_empty() {
+                return Err(Error::BadRequest("The offsets to alter must be provided and non-empty".into()));
             }
             if info.kind == ConnectorType::Sink {
-                return Err(Error::BadRequest("the distributed worker does not alter a sink connector's offsets yet".into()));
-            }
-            let store = self.offsets.clone();
-            let n = name.to_owned();
-            tokio::task::spawn_blocking(move || {
-                for o in offsets.offsets {
-                    store.set(&n, &json!(o.partition), o.offset.map(|off| json!(off)));
+                let (set, remove) = parse_sink_offsets(&offsets)?;
+                let (bootstrap, group) = (self.bootstrap(), sink_group(name));
+                if !set.is_empty() {
+                    group_admin::alter(&bootstrap, &group, name, &set).await?;
                 }
-                store.flush()
-            })
-            .await
-            .map_err(|e| Error::Conflict(e.to_string()))??;
+                if !remove.is_empty() {
+                    group_admin::delete(&bootstrap, &group, name, &remove).await?;
+                }
+                return Ok(Message { message: "The offsets for this connector have been altered successfully".into() });
+            }
+            self.write_source_offsets(name, &info.config, offsets.offsets.into_iter().map(|o| (json!(o.partition), o.offset.map(|off| json!(off)))).collect()).await?;
             Ok(Message { message: "The Connect framework-managed offsets for this connector have been altered successfully. However, if this connector manages offsets externally, they will need to be manually altered in the system that the connector uses.".into() })
         })
     }
 
     fn reset_connector_offsets<'a>(&'a self, name: &'a str) -> HerderFuture<'a, Message> {
         Box::pin(async move {
+            let info = self.connector_info(name).await?;
+            self.check_stopped(name)?;
+            if info.kind == ConnectorType::Sink {
+                group_admin::delete_group(&self.bootstrap(), &sink_group(name), name).await?;
+                return Ok(Message { message: "The offsets for this connector have been reset successfully".into() });
+            }
             let current = self.connector_offsets(name).await?;
-            let reset = ConnectorOffsets { offsets: current.offsets.into_iter().map(|o| ConnectorOffset { partition: o.partition, offset: None }).collect() };
-            self.alter_connector_offsets(name, reset).await?;
+            self.write_source_offsets(name, &info.config, current.offsets.into_iter().map(|o| (json!(o.partition), None)).collect()).await?;
             Ok(Message { message: "The Connect framework-managed offsets for this connector have been reset successfully. However, if this connector manages offsets externally, they will need to be manually reset in the system that the connector uses.".into() })
         })
     }
@@ -695,6 +766,15 @@ impl Runner {
             match self.worker.start_connector(name, props) {
                 Ok((instance, task_configs)) => {
                     if config.tasks.get(name) != Some(&task_configs) {
+                        // Under exactly-once, the producers of the tasks the new configs
+                        // replace are fenced first (Kafka's leader does so before it writes a
+                        // connector's new task count).
+                        let before = config.tasks.get(name).map_or(0, Vec::len) as u32;
+                        if instance.kind() == ConnectorType::Source {
+                            if let Err(e) = self.worker.fence_source_tasks(name, before) {
+                                tracing::warn!(connector = %name, error = %e, "fencing the producers of the previous tasks failed");
+                            }
+                        }
                         // New task configs: written with their commit record; every worker
                         // sees the change and the group rebalances onto them.
                         let mut recs: Vec<(String, Option<Vec<u8>>)> = task_configs.iter().enumerate().map(|(i, c)| records::task_record(name, i, c)).map(|(k, v)| (k, Some(v))).collect();

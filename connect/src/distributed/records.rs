@@ -147,11 +147,6 @@ pub(crate) fn task_status_key(name: &str, n: u32) -> String {
     format!("status-task-{name}-{n}")
 }
 
-/// An offset record's key: `["<connector>",{partition}]`.
-pub(crate) fn offset_key(connector: &str, partition: &Json) -> Vec<u8> {
-    json!([connector, partition]).to_string().into_bytes()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

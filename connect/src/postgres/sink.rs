@@ -390,7 +390,7 @@ impl SinkTask for JdbcSinkTask {
     }
 
     /// Every `put` committed its rows already.
-    fn flush(&mut self, _offsets: &BTreeMap<(String, i32), i64>) -> Result<()> {
+    fn flush(&mut self, _offsets: &BTreeMap<brook_common::TopicPartition, i64>) -> Result<()> {
         Ok(())
     }
 

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value as Json};
 
-use super::types::{column_schema, decode, timestamp_micros, Raw};
+use super::types::{column_schema, decode, decode_as, timestamp_micros, NumericMapping, Raw};
 use super::{check_one_of, connection_def, list, number, pg_err, quote_ident, quote_table, ConnectionSettings, PgConn};
 use crate::config::{ConfigDef, ConfigType, Importance};
 use crate::connector::{Config, ConnectRecord, OffsetReader, SourceConnector, SourceRecord, SourceTask};
@@ -48,6 +48,8 @@ struct SourceConfig {
     attempts: u32,
     /// `connection.backoff.ms`: the wait after such a failure. Default: 10000.
     backoff: Duration,
+    /// `numeric.mapping`: how NUMERIC(p, s) columns are read. Default: none (Decimal).
+    numeric: NumericMapping,
 }
 
 impl SourceConfig {
@@ -71,6 +73,7 @@ impl SourceConfig {
             delay_ms: number(config, "timestamp.delay.interval.ms", 0i64)?,
             attempts: number(config, "connection.attempts", 3u32)?.max(1),
             backoff: Duration::from_millis(number(config, "connection.backoff.ms", 10_000u64)?),
+            numeric: NumericMapping::from_config(config)?,
             initial_ms: config.get("timestamp.initial").filter(|s| !s.trim().is_empty()).map(|_| number(config, "timestamp.initial", 0i64)).transpose()?,
             mode,
         };
@@ -163,6 +166,11 @@ impl SourceConnector for JdbcSourceConnector {
             .define("timestamp.initial", ConfigType::Long, None, Importance::Low, "The first timestamp read (ms since the epoch; -1: now). Default: the epoch.")
             .optional()
             .in_group("Connector", 5)
+            .define("numeric.mapping", ConfigType::String, Some("none"), Importance::Low, "How NUMERIC(p, s) columns are read: none (Decimal), precision_only, best_fit or best_fit_eager_double.")
+            .validated(|v| check_one_of(v, &NumericMapping::NAMES))
+            .in_group("Database", 7)
+            .define("numeric.precision.mapping", ConfigType::Boolean, Some("false"), Importance::Low, "Deprecated: true is numeric.mapping=precision_only.")
+            .in_group("Database", 8)
     }
 }
 
@@ -316,7 +324,7 @@ fn query(client: &mut postgres::Client, c: &SourceConfig, mut q: Querier) -> Res
                 .is_some_and(|r| r.get::<_, bool>(0)),
             _ => false,
         };
-        match column_schema(col.type_(), not_null) {
+        match column_schema(col.type_(), col.type_modifier(), not_null, c.numeric) {
             Some(s) => fields.push((i, col.name().to_owned(), s)),
             None => tracing::warn!(column = col.name(), r#type = %col.type_(), "column skipped: its type is not read by the JDBC source"),
         }
@@ -345,9 +353,9 @@ fn query(client: &mut postgres::Client, c: &SourceConfig, mut q: Querier) -> Res
     for row in &rows {
         let raw = |i: usize| row.try_get::<_, Option<Raw>>(i).map_err(pg_err);
         let mut values = Vec::with_capacity(fields.len());
-        for (i, name, _) in &fields {
+        for (i, name, field_schema) in &fields {
             values.push(match raw(*i)? {
-                Some(Raw(bytes)) => decode(columns[*i].type_(), &bytes).map_err(|e| Error::Data(format!("column {name}: {e}")))?,
+                Some(Raw(bytes)) => decode_as(columns[*i].type_(), &bytes, field_schema).map_err(|e| Error::Data(format!("column {name}: {e}")))?,
                 None => Value::Null,
             });
         }

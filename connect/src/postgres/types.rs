@@ -14,7 +14,11 @@
 //! | Date (int32 days) | DATE | Date |
 //! | Time (int32 ms) | TIME | Time |
 //! | Timestamp (int64 ms) | TIMESTAMP | Timestamp (also TIMESTAMPTZ) |
-//! | - | NUMERIC | float64 |
+//! | Decimal (scale s) | NUMERIC(p, s), p from `connect.decimal.precision` else 1000 | NUMERIC(p, s) by `numeric.mapping` ([`NumericMapping`]) |
+//!
+//! Decimals are bound and read in PostgreSQL's binary `NUMERIC` format, exactly. An
+//! unconstrained `NUMERIC` column (no precision and scale) is read as float64 under every
+//! mapping: a Decimal needs one scale for the column.
 //!
 //! Values are sent in PostgreSQL's binary format with an explicit cast per placeholder
 //! (`$1::int8`), so a column of a wider type (a BIGINT column for an int32 field) takes them by
@@ -23,6 +27,7 @@
 use postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
 
 use crate::data::{Schema, SchemaType, Value};
+use crate::decimal::{self, BigDecimal};
 use crate::error::{Error, Result};
 
 /// Connect's logical type `Date`: int32 days since 1970-01-01.
@@ -41,16 +46,26 @@ fn logical(schema: &Schema) -> Option<&str> {
     schema.name.as_deref().filter(|n| [DATE, TIME, TIMESTAMP].contains(n))
 }
 
+/// PostgreSQL's largest NUMERIC precision.
+const PG_MAX_PRECISION: i64 = 1000;
+
 /// The column type `auto.create` and `auto.evolve` give a field of `schema`.
 ///
 /// # Errors
-/// [`Error::Data`] for arrays, maps, structs and Decimal, which have no column type here.
-pub(crate) fn sql_type(field: &str, schema: &Schema) -> Result<&'static str> {
+/// [`Error::Data`] for arrays, maps and structs, which have no column type here.
+pub(crate) fn sql_type(field: &str, schema: &Schema) -> Result<String> {
     match logical(schema) {
-        Some(DATE) => return Ok("DATE"),
-        Some(TIME) => return Ok("TIME"),
-        Some(TIMESTAMP) => return Ok("TIMESTAMP"),
+        Some(DATE) => return Ok("DATE".into()),
+        Some(TIME) => return Ok("TIME".into()),
+        Some(TIMESTAMP) => return Ok("TIMESTAMP".into()),
         _ => {}
+    }
+    if decimal::is_decimal(schema) {
+        // Constrained to the field's scale, so that the JDBC source reads the column back as
+        // the same Decimal (Confluent's dialect creates an unconstrained DECIMAL).
+        let scale = i64::from(decimal::scale(schema)?);
+        let precision = decimal::precision(schema).map_or(PG_MAX_PRECISION, i64::from).clamp(1, PG_MAX_PRECISION);
+        return Ok(if (0..=precision).contains(&scale) { format!("NUMERIC({precision}, {scale})") } else { "NUMERIC".into() });
     }
     Ok(match schema.schema_type {
         SchemaType::Int8 | SchemaType::Int16 => "SMALLINT",
@@ -63,9 +78,10 @@ pub(crate) fn sql_type(field: &str, schema: &Schema) -> Result<&'static str> {
         SchemaType::Bytes if schema.name.is_none() => "BYTEA",
         _ => {
             let what = schema.name.as_deref().unwrap_or(schema.schema_type.name());
-            return Err(Error::Data(format!("Unsupported type {what} of field \"{field}\": PostgreSQL columns take primitive types, Date, Time and Timestamp")));
+            return Err(Error::Data(format!("Unsupported type {what} of field \"{field}\": PostgreSQL columns take primitive types, Decimal, Date, Time and Timestamp")));
         }
-    })
+    }
+    .into())
 }
 
 /// The placeholder `$n` for a value of `schema`, with the cast its parameter needs.
@@ -83,6 +99,7 @@ pub(crate) fn placeholder(schema: &Schema, n: usize) -> String {
         SchemaType::Float32 => "float4",
         SchemaType::Float64 => "float8",
         SchemaType::Boolean => "bool",
+        SchemaType::Bytes if decimal::is_decimal(schema) => "numeric",
         SchemaType::Bytes => "bytea",
         _ => "text",
     };
@@ -101,6 +118,8 @@ pub(crate) enum Param {
     F64(f64),
     Text(String),
     Bytes(Vec<u8>),
+    /// A NUMERIC in PostgreSQL's binary format.
+    Numeric(Vec<u8>),
 }
 
 impl ToSql for Param {
@@ -115,6 +134,10 @@ impl ToSql for Param {
             Param::F64(v) => v.to_sql(ty, out),
             Param::Text(v) => v.to_sql(ty, out),
             Param::Bytes(v) => v.to_sql(ty, out),
+            Param::Numeric(raw) => {
+                out.extend_from_slice(raw);
+                Ok(IsNull::No)
+            }
         }
     }
 
@@ -152,6 +175,7 @@ pub(crate) fn param(field: &str, schema: &Schema, value: &Value) -> Result<Param
         Value::Float64(v) if schema.schema_type == SchemaType::Float32 => Param::F32(*v as f32),
         Value::Float64(v) => Param::F64(*v),
         Value::String(s) => Param::Text(s.clone()),
+        Value::Bytes(b) if decimal::is_decimal(schema) => Param::Numeric(BigDecimal::from_unscaled_bytes(b, decimal::scale(schema)?)?.to_pg_numeric()?),
         Value::Bytes(b) => Param::Bytes(b.clone()),
         // Schemaless nested JSON goes into a TEXT column as JSON text.
         Value::Array(_) | Value::Map(_) if schema.schema_type == SchemaType::String => Param::Text(to_json(value).to_string()),
@@ -196,16 +220,88 @@ fn to_json(value: &Value) -> serde_json::Value {
     }
 }
 
-/// The Connect schema of a result column of type `ty` (optional unless `not_null`); `None`
-/// for a type that is not read (the column is skipped, as Confluent's source does).
-pub(crate) fn column_schema(ty: &Type, not_null: bool) -> Option<Schema> {
+/// The JDBC source's `numeric.mapping`: the Connect type of a `NUMERIC(p, s)` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum NumericMapping {
+    /// `none` (the default): Decimal of scale `s`.
+    #[default]
+    None,
+    /// `precision_only`: `s = 0` and `p <= 18` as int8 (p <= 2), int16 (p <= 4), int32 (p <= 9)
+    /// or int64; otherwise Decimal.
+    PrecisionOnly,
+    /// `best_fit`: `p < 19` as those integers when `s <= 0`, float64 when `s > 0`; otherwise
+    /// Decimal.
+    BestFit,
+    /// `best_fit_eager_double`: as `best_fit`, and float64 whenever `s > 0`.
+    BestFitEagerDouble,
+}
+
+impl NumericMapping {
+    /// The values `numeric.mapping` takes.
+    pub(crate) const NAMES: [&'static str; 4] = ["none", "precision_only", "best_fit", "best_fit_eager_double"];
+
+    /// Reads `numeric.mapping` (or the deprecated `numeric.precision.mapping=true`, which is
+    /// `precision_only`).
+    pub(crate) fn from_config(config: &crate::connector::Config) -> Result<NumericMapping> {
+        let legacy = super::boolean(config, "numeric.precision.mapping", false)?;
+        let default = if legacy { "precision_only" } else { "none" };
+        Ok(match super::one_of(config, "numeric.mapping", &Self::NAMES, default)?.as_str() {
+            "precision_only" => NumericMapping::PrecisionOnly,
+            "best_fit" => NumericMapping::BestFit,
+            "best_fit_eager_double" => NumericMapping::BestFitEagerDouble,
+            _ => NumericMapping::None,
+        })
+    }
+
+    /// The schema of a `NUMERIC(precision, scale)` column.
+    fn schema(self, precision: i32, scale: i32) -> Schema {
+        let integer = || {
+            Schema::of(match precision {
+                ..=2 => SchemaType::Int8,
+                3..=4 => SchemaType::Int16,
+                5..=9 => SchemaType::Int32,
+                _ => SchemaType::Int64,
+            })
+        };
+        match self {
+            NumericMapping::PrecisionOnly if scale == 0 && precision <= 18 => integer(),
+            NumericMapping::BestFit | NumericMapping::BestFitEagerDouble if precision < 19 && scale <= 0 => integer(),
+            NumericMapping::BestFit if precision < 19 => Schema::of(SchemaType::Float64),
+            NumericMapping::BestFitEagerDouble if scale > 0 => Schema::of(SchemaType::Float64),
+            _ => {
+                let mut s = decimal::schema(scale);
+                s.parameters.insert(decimal::PRECISION_PARAM.into(), precision.to_string());
+                s
+            }
+        }
+    }
+}
+
+/// The precision and scale of a NUMERIC column's type modifier; `None` when unconstrained.
+fn numeric_typmod(typmod: i32) -> Option<(i32, i32)> {
+    if typmod < 4 {
+        return None;
+    }
+    let t = typmod - 4;
+    // The scale is an 11-bit signed number (negative scales since PostgreSQL 15).
+    Some(((t >> 16) & 0xffff, ((t & 0x7ff) ^ 1024) - 1024))
+}
+
+/// The Connect schema of a result column of type `ty` with type modifier `typmod` (optional
+/// unless `not_null`); `None` for a type that is not read (the column is skipped, as
+/// Confluent's source does).
+pub(crate) fn column_schema(ty: &Type, typmod: i32, not_null: bool, numeric: NumericMapping) -> Option<Schema> {
     let s = match *ty {
         Type::BOOL => Schema::of(SchemaType::Boolean),
         Type::INT2 => Schema::of(SchemaType::Int16),
         Type::INT4 => Schema::of(SchemaType::Int32),
         Type::INT8 => Schema::of(SchemaType::Int64),
         Type::FLOAT4 => Schema::of(SchemaType::Float32),
-        Type::FLOAT8 | Type::NUMERIC => Schema::of(SchemaType::Float64),
+        Type::NUMERIC => match numeric_typmod(typmod) {
+            Some((precision, scale)) => numeric.schema(precision, scale),
+            None => Schema::of(SchemaType::Float64),
+        },
+        Type::FLOAT8 => Schema::of(SchemaType::Float64),
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::JSON | Type::JSONB | Type::UUID => Schema::of(SchemaType::String),
         Type::BYTEA => Schema::of(SchemaType::Bytes),
         Type::DATE => Schema::of(SchemaType::Int32).named(DATE),
@@ -264,6 +360,32 @@ pub(crate) fn decode(ty: &Type, raw: &[u8]) -> Result<Value> {
         Type::TIME => Value::Int32(i32::try_from(i64::from_be_bytes(fixed(raw, ty)?) / 1000).unwrap_or(i32::MAX)),
         Type::TIMESTAMP | Type::TIMESTAMPTZ => Value::Int64(timestamp_micros(ty, raw)?.div_euclid(1000)),
         _ => Value::String(text(raw)?),
+    })
+}
+
+/// Decodes a binary value of a column read with `schema` ([`column_schema`]): NUMERIC as that
+/// schema's Decimal (rescaled exactly), integer or float64; other types as [`decode`].
+///
+/// # Errors
+/// [`Error::Data`] as [`decode`], and for a NUMERIC that does not fit its schema.
+pub(crate) fn decode_as(ty: &Type, raw: &[u8], schema: &Schema) -> Result<Value> {
+    if *ty != Type::NUMERIC {
+        return decode(ty, raw);
+    }
+    if decimal::is_decimal(schema) {
+        return Ok(Value::Bytes(BigDecimal::from_pg_numeric(raw)?.rescale(decimal::scale(schema)?)?.to_unscaled_bytes()));
+    }
+    if schema.schema_type == SchemaType::Float64 {
+        return Ok(Value::Float64(numeric(raw)?));
+    }
+    let d = BigDecimal::from_pg_numeric(raw)?;
+    let v = d.to_i64().ok_or_else(|| Error::Data(format!("NUMERIC value {} does not fit {}", d.to_plain_string(), schema.schema_type.name())))?;
+    let narrow = || Error::Data(format!("NUMERIC value {v} does not fit {}", schema.schema_type.name()));
+    Ok(match schema.schema_type {
+        SchemaType::Int8 => Value::Int8(i8::try_from(v).map_err(|_| narrow())?),
+        SchemaType::Int16 => Value::Int16(i16::try_from(v).map_err(|_| narrow())?),
+        SchemaType::Int32 => Value::Int32(i32::try_from(v).map_err(|_| narrow())?),
+        _ => Value::Int64(v),
     })
 }
 

@@ -15,7 +15,7 @@ use brook_schema_registry::{EmbeddedLog, RegistryConfig, SchemaRegistry};
 use crate::standalone::broker;
 
 /// Serves a registry over `broker` on a free port; returns its URL and the stop signal.
-async fn serve_registry(broker: &Broker) -> (String, tokio::sync::oneshot::Sender<()>) {
+pub(crate) async fn serve_registry(broker: &Broker) -> (String, tokio::sync::oneshot::Sender<()>) {
     let log = Arc::new(EmbeddedLog::open(broker.clone(), "_schemas").unwrap());
     let registry = SchemaRegistry::start(log, RegistryConfig::default()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -117,3 +117,50 @@ fn string_and_bytearray_converters() {
     assert!(b.from_connect_data("t", &SchemaAndValue { schema: Some(Schema::string()), value: Value::String("x".into()) }).is_err());
     assert!(converter_by_class("com.example.NoSuchConverter").is_err());
 }
+
+/// A struct with Decimals of scale 2 (one optional, null) and a negative one of scale 0.
+fn prices() -> SchemaAndValue {
+    use brook_connect::decimal::{self, BigDecimal};
+    let schema = Schema::structure([
+        ("price", decimal::schema(2)),
+        ("discount", decimal::schema(2).optional()),
+        ("delta", decimal::schema(0)),
+    ]);
+    let d = |text: &str, scale: i32| Value::Bytes(BigDecimal::parse(text).unwrap().rescale(scale).unwrap().to_unscaled_bytes());
+    let values = vec![d("1234567.89", 2), Value::Null, d("-42", 0)];
+    SchemaAndValue { schema: Some(schema.clone()), value: Value::Struct(Struct { schema, values }) }
+}
+
+#[test]
+fn json_converter_decimals_as_base64_or_numbers_golden() {
+    let base64 = json(true);
+    let mut numeric = JsonConverter::new(true);
+    let cfg: BTreeMap<String, String> = [("decimal.format".to_owned(), "numeric".to_owned())].into();
+    numeric.configure(&cfg, false).unwrap();
+    let p = prices();
+    let as_base64 = text(&base64, &p);
+    let as_numbers = text(&numeric, &p);
+    insta::assert_snapshot!(format!("decimal.format=BASE64:\n{as_base64}\ndecimal.format=NUMERIC:\n{as_numbers}\n"));
+    // Either converter reads either form back to the same Decimals, as Kafka's does.
+    for bytes in [as_base64.as_bytes(), as_numbers.as_bytes()] {
+        assert_eq!(base64.to_connect_data("t", Some(bytes)).unwrap(), p);
+        assert_eq!(numeric.to_connect_data("t", Some(bytes)).unwrap(), p);
+    }
+    // A number beyond a float64's digits is read exactly, from its text.
+    let big = base64
+        .to_connect_data("t", Some(br#"{"schema":{"type":"array","items":{"type":"bytes","optional":false,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"10"}},"optional":false},"payload":[12345678901234567890.0123456789]}"#))
+        .unwrap();
+    let Value::Array(items) = big.value else { panic!("{:?}", big.value) };
+    let Value::Bytes(b) = &items[0] else { panic!("{items:?}") };
+    assert_eq!(brook_connect::decimal::BigDecimal::from_unscaled_bytes(b, 10).unwrap().to_plain_string(), "12345678901234567890.0123456789");
+    // A number with more fraction digits than the scale cannot be read without rounding.
+    let err = base64
+        .to_connect_data("t", Some(br#"{"schema":{"type":"bytes","optional":false,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"1"}},"payload":1.25}"#))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("Rounding necessary"), "{err}");
+    let mut bad = JsonConverter::new(true);
+    let cfg: BTreeMap<String, String> = [("decimal.format".to_owned(), "text".to_owned())].into();
+    let err = bad.configure(&cfg, false).unwrap_err().to_string();
+    assert!(err.contains("decimal.format"), "{err}");
+}

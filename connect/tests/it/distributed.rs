@@ -15,24 +15,42 @@ use brook_connect::{Clients, Config, DistributedConfig, DistributedHerder, Herde
 use crate::standalone::{append, broker, lines, props, sink, source, wait_for};
 
 async fn start(b: &Broker, addr: &str) -> Arc<DistributedHerder> {
-    let overrides: Config = props(
+    start_with(b, addr, "", Plugins::default()).await
+}
+
+/// A distributed worker over the embedded broker `b` (its listener at `addr`): String
+/// converters, fast flushes and heartbeats, then the worker keys of `extra`.
+pub(crate) async fn start_with(b: &Broker, addr: &str, extra: &str, plugins: Plugins) -> Arc<DistributedHerder> {
+    let overrides: Config = props(&format!(
         "key.converter=org.apache.kafka.connect.storage.StringConverter\nvalue.converter=org.apache.kafka.connect.storage.StringConverter\n\
-         offset.flush.interval.ms=50\nheartbeat.interval.ms=300\nsession.timeout.ms=6000\noffset.storage.partitions=2\nstatus.storage.partitions=1\n",
-    );
+         offset.flush.interval.ms=50\nheartbeat.interval.ms=300\nsession.timeout.ms=6000\noffset.storage.partitions=2\nstatus.storage.partitions=1\n{extra}"
+    ));
     let cfg = DistributedConfig::with_defaults(addr, "127.0.0.1:8083", &overrides).unwrap();
     let clients = Clients::embedded(b.clone());
-    let h = tokio::task::spawn_blocking(move || DistributedHerder::start(clients, cfg, Plugins::default())).await.unwrap().unwrap();
+    let h = tokio::task::spawn_blocking(move || DistributedHerder::start(clients, cfg, plugins)).await.unwrap().unwrap();
     let ready = h.clone();
     wait_for("the worker in its group", move || ready.is_ready()).await;
     h
 }
 
-async fn stop(h: Arc<DistributedHerder>) {
+pub(crate) async fn stop(h: Arc<DistributedHerder>) {
     tokio::task::spawn_blocking(move || h.stop()).await.unwrap();
 }
 
+/// The embedded broker's Kafka listener (the workers' group membership speaks the wire
+/// protocol): its address, and what stops it.
+pub(crate) async fn listen(b: &Broker) -> (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<brook_broker::Result<()>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let mut sc = ServerConfig::default();
+    sc.listen = listener.local_addr().unwrap();
+    let (stop_server, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(b.clone(), listener, sc, stopped));
+    (addr, stop_server, server)
+}
+
 /// Creates a connector, retrying while the group rebalances (409, as a REST client would).
-async fn create(h: &DistributedHerder, name: &str, config: Config) {
+pub(crate) async fn create(h: &DistributedHerder, name: &str, config: Config) {
     for _ in 0..300 {
         match h.put_connector_config(name, config.clone(), false).await {
             Ok(c) => {
@@ -46,7 +64,7 @@ async fn create(h: &DistributedHerder, name: &str, config: Config) {
     panic!("{name} not created in 30 s");
 }
 
-async fn running(h: &DistributedHerder, name: &str) -> bool {
+pub(crate) async fn running(h: &DistributedHerder, name: &str) -> bool {
     h.connector_status(name).await.is_ok_and(|s| s.connector.state == State::Running && !s.tasks.is_empty() && s.tasks.iter().all(|t| t.state == State::Running))
 }
 
@@ -55,12 +73,7 @@ async fn connectors_and_source_offsets_survive_a_worker_restart() {
     let dir = tempfile::tempdir().unwrap();
     let d: &Path = dir.path();
     let b = broker(d).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let mut sc = ServerConfig::default();
-    sc.listen = listener.local_addr().unwrap();
-    let (stop_server, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(b.clone(), listener, sc, stopped));
+    let (addr, stop_server, server) = listen(&b).await;
     let (input, output) = (d.join("in.txt"), d.join("out.txt"));
     append(&input, "a\nb\n");
 

@@ -4,10 +4,13 @@
 
 mod converters;
 mod avro;
+mod schema_converters;
 mod datagen;
 mod distributed;
+mod exactly_once;
 mod herder;
 mod postgres;
 mod rest;
+mod sink_offsets;
 mod standalone;
 mod transforms;

@@ -220,9 +220,9 @@ fn source_incrementing_reads_new_rows_in_batches_and_resumes_after_a_restart() {
     let types: Vec<String> = schema.fields.iter().map(|f| format!("{}:{}{}{}", f.name, f.schema.schema_type.name(), f.schema.name.as_deref().map(|n| format!("({n})")).unwrap_or_default(), if f.schema.optional { "?" } else { "" })).collect();
     assert_eq!(
         types,
-        ["id:int32", "name:string", "price:float64?", "added:int32(org.apache.kafka.connect.data.Date)?", "seen:int64(org.apache.kafka.connect.data.Timestamp)?"]
+        ["id:int32", "name:string", "price:bytes(org.apache.kafka.connect.data.Decimal)?", "added:int32(org.apache.kafka.connect.data.Date)?", "seen:int64(org.apache.kafka.connect.data.Timestamp)?"]
     );
-    assert_eq!(field(r, "price"), Value::Float64(4.5));
+    assert_eq!(field(r, "price"), Value::Bytes(vec![0x01, 0xc2]), "NUMERIC(8,2) 4.50 is the Decimal 450 at scale 2");
     assert_eq!(field(r, "added"), Value::Int32(19_782), "days since 1970");
     assert_eq!(field(r, "seen"), Value::Int64(1_704_067_200_250));
     offsets.store(&all);
@@ -319,4 +319,74 @@ async fn worker_streams_a_table_into_another_and_resumes() {
     }
     assert_eq!(pg.psql("SELECT id, name, amount FROM \"copy_of_pg-src\" WHERE id IN (1, 60) ORDER BY id"), "1|n1|1\n60|m10|10");
     broker.shutdown().await;
+}
+
+/// Decimal fields through the sink into NUMERIC columns and back through the source, exactly,
+/// under each `numeric.mapping`.
+#[test]
+fn decimals_round_trip_through_numeric_columns() {
+    use brook_connect::decimal::{self, BigDecimal};
+    let pg = PostgresServer::start();
+    let mut amount = decimal::schema(4);
+    amount.parameters.insert(decimal::PRECISION_PARAM.into(), "30".into());
+    let schema = Schema::structure([
+        ("id", Schema::of(SchemaType::Int64)),
+        ("amount", amount),
+        ("fee", decimal::schema(2).optional()),
+        ("whole", decimal::schema(0)),
+    ])
+    .named("payment");
+    let dec = |text: &str, scale: i32| Value::Bytes(BigDecimal::parse(text).unwrap().rescale(scale).unwrap().to_unscaled_bytes());
+    let rows = [
+        ("12345678901234567890.1234", Some("-0.05"), "7"),
+        ("-0.0001", None, "-9223372036854775809"),
+        ("0", Some("99999999.99"), "0"),
+    ];
+    let records: Vec<SinkRecord> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (a, f, w))| {
+            let values = vec![Value::Int64(i as i64 + 1), dec(a, 4), f.map_or(Value::Null, |f| dec(f, 2)), dec(w, 0)];
+            keyed(i as i64, i as i64 + 1, SchemaAndValue { schema: Some(schema.clone()), value: Value::Struct(Struct { schema: schema.clone(), values }) })
+        })
+        .collect();
+    let mut t = sink(&pg, &[("insert.mode", "upsert"), ("pk.mode", "record_key"), ("pk.fields", "id"), ("auto.create", "true"), ("table.name.format", "payments")]);
+    t.put(records).unwrap();
+    // auto.create: NUMERIC with the field's precision (else 1000) and scale; bound exactly.
+    let columns = pg.psql("SELECT column_name, data_type, numeric_precision, numeric_scale FROM information_schema.columns WHERE table_name = 'payments' ORDER BY ordinal_position");
+    assert_eq!(columns, "id|bigint|64|0\namount|numeric|30|4\nfee|numeric|1000|2\nwhole|numeric|1000|0");
+    assert_eq!(
+        pg.psql("SELECT id, amount, fee, whole FROM payments ORDER BY id"),
+        "1|12345678901234567890.1234|-0.05|7\n2|-0.0001||-9223372036854775809\n3|0.0000|99999999.99|0"
+    );
+
+    // The source reads them back as the same Decimals (numeric.mapping=none, the default).
+    let offsets = Offsets::default();
+    let cfg = [("mode", "incrementing"), ("incrementing.column.name", "id"), ("table.whitelist", "payments"), ("topic.prefix", "pg-")];
+    let mut src = source(&pg, &offsets, &cfg);
+    let got = poll_n(&mut src, 3);
+    for (r, (a, f, w)) in got.iter().zip(&rows) {
+        assert_eq!(field(r, "amount"), dec(a, 4));
+        assert_eq!(field(r, "fee"), f.map_or(Value::Null, |f| dec(f, 2)));
+        assert_eq!(field(r, "whole"), dec(w, 0));
+    }
+    let read = got[0].record.value.schema.as_ref().unwrap();
+    let amount = &read.fields[1].schema;
+    assert!(decimal::is_decimal(amount) && !amount.optional, "{amount:?}");
+    assert_eq!((decimal::scale(amount).unwrap(), decimal::precision(amount)), (4, Some(30)));
+    src.stop();
+
+    // best_fit: NUMERIC(p, s) with p < 19 as integers (s = 0) or float64 (s > 0); wider stays Decimal.
+    pg.psql("CREATE TABLE sized (id SERIAL PRIMARY KEY, tiny NUMERIC(2,0), small NUMERIC(4), mid NUMERIC(9,0), big NUMERIC(18,0), frac NUMERIC(10,3), wide NUMERIC(20,0), loose NUMERIC)");
+    pg.psql("INSERT INTO sized (tiny, small, mid, big, frac, wide, loose) VALUES (-12, 1234, 123456789, 123456789012345678, 1234.5, 12345678901234567890, 2.25)");
+    let cfg = [("mode", "bulk"), ("table.whitelist", "sized"), ("topic.prefix", "pg-"), ("numeric.mapping", "best_fit")];
+    let mut src = source(&pg, &Offsets::default(), &cfg);
+    let r = &poll_n(&mut src, 1)[0];
+    let types: Vec<String> = r.record.value.schema.as_ref().unwrap().fields.iter().map(|f| f.schema.schema_type.name().to_owned()).collect();
+    assert_eq!(types, ["int32", "int8", "int16", "int32", "int64", "float64", "bytes", "float64"]);
+    assert_eq!(
+        ["tiny", "small", "mid", "big", "frac", "wide", "loose"].map(|n| field(r, n)),
+        [Value::Int8(-12), Value::Int16(1234), Value::Int32(123_456_789), Value::Int64(123_456_789_012_345_678), Value::Float64(1234.5), dec("12345678901234567890", 0), Value::Float64(2.25)]
+    );
+    src.stop();
 }
