@@ -106,6 +106,13 @@ async fn a_push_query_stops_when_its_client_disconnects() {
     }
 }
 
+/// Runs `ksql` with `auto.offset.reset=earliest`: its query reads what its topic already holds
+/// (ksqlDB's default, `latest`, races with records written just after it starts).
+async fn earliest(srv: &TestServer, ksql: &str) {
+    let (status, _, body) = srv.post("/ksql", &json!({ "ksql": ksql, "streamsProperties": { "auto.offset.reset": "earliest" } })).await;
+    assert_eq!(status, 200, "{body}");
+}
+
 /// The lines of a `/query-stream` answer (header, then rows), parsed.
 async fn query_stream(srv: &TestServer, sql: &str) -> (u16, Vec<Value>) {
     let (status, _, body) = srv.post("/query-stream", &json!({ "sql": sql })).await;
@@ -120,8 +127,8 @@ async fn query_stream(srv: &TestServer, sql: &str) -> (u16, Vec<Value>) {
 async fn pull_queries_on_windowed_and_source_tables_read_their_stores() {
     let srv = TestServer::start().await;
     create_s(&srv).await;
-    srv.ksql("CREATE TABLE W AS SELECT NAME, COUNT(*) AS N FROM S WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY NAME;").await;
-    srv.ksql("CREATE SOURCE TABLE U (ID INT PRIMARY KEY, NAME STRING) WITH (KAFKA_TOPIC='u', PARTITIONS=1, FORMAT='JSON');").await;
+    earliest(&srv, "CREATE TABLE W AS SELECT NAME, COUNT(*) AS N FROM S WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY NAME;").await;
+    earliest(&srv, "CREATE SOURCE TABLE U (ID INT PRIMARY KEY, NAME STRING) WITH (KAFKA_TOPIC='u', PARTITIONS=1, FORMAT='JSON');").await;
     srv.ksql(
         "INSERT INTO S (ROWTIME, ID, NAME, AMOUNT) VALUES (1000, 1, 'a', 1.5);
          INSERT INTO S (ROWTIME, ID, NAME, AMOUNT) VALUES (12000, 2, 'a', 2.5);
@@ -152,4 +159,32 @@ async fn pull_queries_on_windowed_and_source_tables_read_their_stores() {
     let (status, err) = query_stream(&srv, "SELECT * FROM W WHERE NAME = 'a' AND WINDOWEND <> 0;").await;
     assert_eq!(status, 400);
     insta::assert_json_snapshot!("pull_window_bound_error", err);
+}
+
+/// A source table's materialization is recorded with its `CREATE` and runs again after a
+/// restart (command topic replay); `DROP TABLE` ends it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_table_is_materialized_again_after_a_restart() {
+    let srv = TestServer::start().await;
+    earliest(&srv, "CREATE SOURCE TABLE U (ID INT PRIMARY KEY, NAME STRING) WITH (KAFKA_TOPIC='u', PARTITIONS=1, FORMAT='JSON');").await;
+    let producer = brook_broker::client::producer::Producer::new(srv.broker().clone(), Default::default()).unwrap();
+    producer.send(brook_broker::client::producer::ProducerRecord::new("u", Some(b"7".to_vec()), Some(br#"{"NAME":"ann"}"#.to_vec())));
+    producer.flush();
+    let srv = srv.restart().await;
+    let queries = srv.ksql("SHOW QUERIES;").await;
+    let ids: Vec<&str> = queries[0]["queries"].as_array().unwrap().iter().map(|q| q["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec!["CST_U_0"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, rows) = query_stream(&srv, "SELECT ID, NAME FROM U WHERE ID = 7;").await;
+        if rows.len() == 2 {
+            assert_eq!(rows[1], json!([7, "ann"]));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the restarted materialization never answered: {rows:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    srv.ksql("DROP TABLE U;").await;
+    let queries = srv.ksql("SHOW QUERIES;").await;
+    assert_eq!(queries[0]["queries"], json!([]));
 }

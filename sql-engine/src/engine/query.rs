@@ -176,7 +176,8 @@ pub(crate) fn prepare_create_as(engine: &mut Engine, c: &CreateAsSelect, text: &
     let mut formats = sink_formats(&c.properties, &source, &format_defaults(engine), !key_less)?;
     if key_less && c.kind == SourceKind::Stream {
         // ksqlDB: a stream without key columns (`PARTITION BY NULL`) has no key format.
-        if c.properties.iter().any(|(k, _)| k.eq_ignore_ascii_case("KEY_FORMAT")) {
+        // ... except `KEY_FORMAT='NONE'`, which says just that.
+        if prop_string(&c.properties, "KEY_FORMAT")?.is_some_and(|f| !f.eq_ignore_ascii_case("NONE")) {
             return analysis_err!("Key format specified for stream without key columns.");
         }
         formats.key = crate::format::FormatInfo::of("NONE");

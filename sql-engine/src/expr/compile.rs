@@ -291,7 +291,9 @@ impl Compiler<'_> {
             (None, None) => return Ok(Typed { node: Node::Literal(Value::Null), ty: None }),
         };
         let Some(ty) = arith_type(arith, &lt, &rt) else {
-            return analysis_err!("Error processing expression: Unsupported arithmetic types. {lt} {rt}");
+            // ksqlDB names the expression and the operands' base types (`DECIMAL`, not `DECIMAL(2, 1)`).
+            let text = sql_text(&Expr::Binary { op, left: Box::new(left.clone()), right: Box::new(right.clone()) });
+            return analysis_err!("Error processing expression: {text}. Unsupported arithmetic types. {} {}", base_type_name(&lt), base_type_name(&rt));
         };
         let operand = |t: &SqlType| match (&ty, super::types::as_decimal(t)) {
             (SqlType::Decimal { .. }, Some((precision, scale))) => SqlType::Decimal { precision, scale },
@@ -486,6 +488,12 @@ fn is_null_literal(e: &Expr) -> bool {
 }
 
 /// An operand as ksqlDB's type errors print it: a column by its bare name.
+/// A type's name without its parameters (`DECIMAL`, `ARRAY`), as ksqlDB's `SqlBaseType`.
+fn base_type_name(t: &SqlType) -> String {
+    let full = t.to_string();
+    full.split(['(', '<']).next().unwrap_or_default().trim().to_owned()
+}
+
 fn operand_text(e: &Expr) -> String {
     match e {
         Expr::Column { name, .. } => name.clone(),

@@ -20,12 +20,15 @@ fn truthy(v: Value) -> Result<bool> {
     }
 }
 
-/// Applies a lambda function; `NULL` collections give `NULL`.
+/// Applies a lambda function; `NULL` collections give `NULL`, except for REDUCE, which gives
+/// its initial state (and `NULL` for a `NULL` initial state), as in ksqlDB.
 pub(crate) fn apply(kind: LambdaKind, base: Value, init: Value, bodies: &[Node], row: &[Value], outer: &[Value]) -> Result<Value> {
     let Some(first) = bodies.first() else {
         return eval_err!("lambda function without a lambda");
     };
     Ok(match (kind, base) {
+        (LambdaKind::Reduce, _) if init.is_null() => Value::Null,
+        (LambdaKind::Reduce, Value::Null) => init,
         (_, Value::Null) => Value::Null,
         (LambdaKind::Transform, Value::Array(items)) => Value::Array(items.into_iter().map(|x| call(first, row, outer, &[x])).collect::<Result<_>>()?),
         (LambdaKind::Transform, Value::Map(entries)) => {
@@ -36,10 +39,12 @@ pub(crate) fn apply(kind: LambdaKind, base: Value, init: Value, bodies: &[Node],
             for (k, v) in entries {
                 let params = [k, v];
                 let (nk, nv) = (call(first, row, outer, &params)?, call(second, row, outer, &params)?);
-                match out.iter_mut().find(|(ek, _)| *ek == nk) {
-                    Some(slot) => slot.1 = nv,
-                    None => out.push((nk, nv)),
+                // ksqlDB builds the map with `Collectors.toMap`, which fails on a NULL value or
+                // a repeated key: the call's result is then NULL.
+                if nv.is_null() || out.iter().any(|(ek, _)| *ek == nk) {
+                    return Ok(Value::Null);
                 }
+                out.push((nk, nv));
             }
             Value::Map(out)
         }
