@@ -105,3 +105,86 @@ async fn a_push_query_stops_when_its_client_disconnects() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Runs `ksql` with `auto.offset.reset=earliest`: its query reads what its topic already holds
+/// (ksqlDB's default, `latest`, races with records written just after it starts).
+async fn earliest(srv: &TestServer, ksql: &str) {
+    let (status, _, body) = srv.post("/ksql", &json!({ "ksql": ksql, "streamsProperties": { "auto.offset.reset": "earliest" } })).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// The lines of a `/query-stream` answer (header, then rows), parsed.
+async fn query_stream(srv: &TestServer, sql: &str) -> (u16, Vec<Value>) {
+    let (status, _, body) = srv.post("/query-stream", &json!({ "sql": sql })).await;
+    let lines = match body {
+        Value::String(text) => text.lines().map(|l| mask(serde_json::from_str(l).unwrap())).collect(),
+        other => vec![mask(other)],
+    };
+    (status, lines)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_queries_on_windowed_and_source_tables_read_their_stores() {
+    let srv = TestServer::start().await;
+    create_s(&srv).await;
+    earliest(&srv, "CREATE TABLE W AS SELECT NAME, COUNT(*) AS N FROM S WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY NAME;").await;
+    earliest(&srv, "CREATE SOURCE TABLE U (ID INT PRIMARY KEY, NAME STRING) WITH (KAFKA_TOPIC='u', PARTITIONS=1, FORMAT='JSON');").await;
+    srv.ksql(
+        "INSERT INTO S (ROWTIME, ID, NAME, AMOUNT) VALUES (1000, 1, 'a', 1.5);
+         INSERT INTO S (ROWTIME, ID, NAME, AMOUNT) VALUES (12000, 2, 'a', 2.5);
+         INSERT INTO S (ROWTIME, ID, NAME, AMOUNT) VALUES (3000, 3, 'b', 1.0);",
+    )
+    .await;
+    let producer = brook_broker::client::producer::Producer::new(srv.broker().clone(), Default::default()).unwrap();
+    for (id, name) in [(1, "ann"), (2, "bob")] {
+        producer.send(brook_broker::client::producer::ProducerRecord::new("u", Some(id.to_string().into_bytes()), Some(format!(r#"{{"NAME":"{name}"}}"#).into_bytes())));
+    }
+    producer.flush();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, w) = query_stream(&srv, "SELECT * FROM W;").await;
+        let (_, u) = query_stream(&srv, "SELECT * FROM U;").await;
+        if w.len() == 4 && u.len() == 3 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the stores never held the rows: {w:?} {u:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, windowed) = query_stream(&srv, "SELECT * FROM W WHERE NAME = 'a' AND WINDOWSTART >= '1970-01-01T00:00:10';").await;
+    assert_eq!(status, 200);
+    insta::assert_json_snapshot!("pull_windowed_lookup", windowed);
+    let (status, _, lookup) = srv.post("/query", &json!({ "ksql": "SELECT ID, NAME FROM U WHERE ID = 2;", "streamsProperties": {} })).await;
+    assert_eq!(status, 200);
+    insta::assert_json_snapshot!("pull_source_table_lookup_v1", mask(lookup));
+    let (status, err) = query_stream(&srv, "SELECT * FROM W WHERE NAME = 'a' AND WINDOWEND <> 0;").await;
+    assert_eq!(status, 400);
+    insta::assert_json_snapshot!("pull_window_bound_error", err);
+}
+
+/// A source table's materialization is recorded with its `CREATE` and runs again after a
+/// restart (command topic replay); `DROP TABLE` ends it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_table_is_materialized_again_after_a_restart() {
+    let srv = TestServer::start().await;
+    earliest(&srv, "CREATE SOURCE TABLE U (ID INT PRIMARY KEY, NAME STRING) WITH (KAFKA_TOPIC='u', PARTITIONS=1, FORMAT='JSON');").await;
+    let producer = brook_broker::client::producer::Producer::new(srv.broker().clone(), Default::default()).unwrap();
+    producer.send(brook_broker::client::producer::ProducerRecord::new("u", Some(b"7".to_vec()), Some(br#"{"NAME":"ann"}"#.to_vec())));
+    producer.flush();
+    let srv = srv.restart().await;
+    let queries = srv.ksql("SHOW QUERIES;").await;
+    let ids: Vec<&str> = queries[0]["queries"].as_array().unwrap().iter().map(|q| q["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec!["CST_U_0"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, rows) = query_stream(&srv, "SELECT ID, NAME FROM U WHERE ID = 7;").await;
+        if rows.len() == 2 {
+            assert_eq!(rows[1], json!([7, "ann"]));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the restarted materialization never answered: {rows:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    srv.ksql("DROP TABLE U;").await;
+    let queries = srv.ksql("SHOW QUERIES;").await;
+    assert_eq!(queries[0]["queries"], json!([]));
+}

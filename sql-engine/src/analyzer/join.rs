@@ -82,6 +82,18 @@ pub(crate) fn plan_joins(query: &Query, catalog: &Catalog, env: &ExprEnv, mut cu
     let mut equivalents: Vec<Expr> = Vec::new();
     let left_source = resolve_source(catalog, &query.from.source.name)?;
     let left_formats = source_formats(left_source);
+    // ksqlDB's `KAFKA` value format cannot be joined (its serde has no schema for the join's
+    // intermediate values).
+    let mut kafka = Vec::new();
+    for name in std::iter::once(&query.from.source.name).chain(query.from.joins.iter().map(|j| &j.right.name)) {
+        let src = resolve_source(catalog, name)?;
+        if source_formats(src).value.format == "KAFKA" && !kafka.contains(&src.name) {
+            kafka.push(src.name.clone());
+        }
+    }
+    if !kafka.is_empty() {
+        return analysis_err!("Source(s) {} are using the 'KAFKA' value format. This format does not yet support JOIN.", kafka.join(", "));
+    }
     let n = query.from.joins.len();
     for (i, j) in query.from.joins.iter().enumerate() {
         let right_src = resolve_source(catalog, &j.right.name)?;
@@ -101,6 +113,10 @@ pub(crate) fn plan_joins(query: &Query, catalog: &Catalog, env: &ExprEnv, mut cu
         }
         let right_formats = source_formats(right_src);
         let (lt_table, rt_table) = (current.is_table(), right.is_table());
+        // Whether the left side is already keyed by its join expression; if it is not, it is
+        // re-keyed (or foreign-key joined) and the earlier joins' key expressions no longer
+        // name the key.
+        let left_keyed = keyed_by(&current, &lexpr, &equivalents);
         let mut foreign_key = None;
         match (lt_table, rt_table) {
             (false, false) => {
@@ -200,7 +216,7 @@ pub(crate) fn plan_joins(query: &Query, catalog: &Catalog, env: &ExprEnv, mut cu
             // A foreign-key join keeps the left table's key columns.
             current.schema().key.iter().map(column_ref).collect()
         } else {
-            let mut e = equivalents.clone();
+            let mut e = if left_keyed { equivalents.clone() } else { Vec::new() };
             e.push(lexpr);
             e.push(rexpr);
             e

@@ -156,6 +156,7 @@ pub(crate) fn plan_query(query: &Query, catalog: &Catalog, env: &ExprEnv, sink: 
 }
 
 fn plan_aggregate(query: &Query, env: &ExprEnv, mut step: ExecutionStep, formats: Formats, sink: Option<&str>, base: QueryPlan) -> Result<QueryPlan> {
+    let join_keys_present = !query.from.joins.is_empty();
     // `SELECT *` (and `alias.*`, `struct->*`) stand for their columns, which must then be
     // grouping expressions like any other non-aggregate column (ksqlDB).
     let expanded;
@@ -203,6 +204,13 @@ fn plan_aggregate(query: &Query, env: &ExprEnv, mut step: ExecutionStep, formats
         })
         .collect::<Result<_>>()?;
     let having = query.having.as_ref().map(|h| qualify(h, &input)).transpose()?;
+    let mut table_function = false;
+    for e in &select_exprs {
+        visit(e, &mut |x| table_function |= matches!(x, Expr::Function { name, .. } if env.is_table_function(name)));
+    }
+    if table_function {
+        return analysis_err!("Table functions cannot be used with aggregations.");
+    }
     let mut calls: Vec<Expr> = Vec::new();
     for e in select_exprs.iter().chain(having.iter()) {
         collect_aggregates(env, e, &mut calls)?;
@@ -297,8 +305,27 @@ fn plan_aggregate(query: &Query, env: &ExprEnv, mut step: ExecutionStep, formats
         rewrite(e, &mut |x| calls.iter().position(|c| c == x).map(|i| Expr::Column { source: None, name: format!("{AGG_PREFIX}{i}") }))
     };
     if let Some(h) = &having {
+        // Checked with each aggregate call standing for a column named by its text, so the
+        // messages say `SUM(VALUE)` as ksqlDB's do (over a join: `SUM(I1_BAR)`).
+        let flat = |q: &Option<String>, n: &str| match q {
+            Some(q) if join_keys_present => format!("{q}_{n}"),
+            _ => n.to_owned(),
+        };
+        let call_text = |c: &Expr| {
+            sql_text(&rewrite(c, &mut |x| match x {
+                Expr::Column { source, name } => Some(Expr::Column { source: None, name: flat(source, name) }),
+                _ => None,
+            }))
+        };
+        let named = rewrite(h, &mut |x| calls.iter().any(|c| c == x).then(|| Expr::Column { source: None, name: call_text(x) }));
+        let mut named_cols = value.clone();
+        for (i, c) in calls.iter().enumerate() {
+            if let Some(col) = named_cols.iter_mut().find(|col| col.name == format!("{AGG_PREFIX}{i}")) {
+                col.name = call_text(c);
+            }
+        }
+        check_boolean(env, &named, &named_cols, "HAVING")?;
         let predicate = replace(h);
-        check_boolean(env, &predicate, &value, "HAVING")?;
         let props = StepProperties { ctx: "Aggregate/HavingFilter".into(), schema: step.schema().clone() };
         step = ExecutionStep::TableFilter { props, source: Box::new(step), predicate };
     }
@@ -424,8 +451,36 @@ pub(crate) fn qualify(e: &Expr, cols: &[PlanColumn]) -> Result<Expr> {
     }
 }
 
+/// ksqlDB's `FilterTypeValidator`: a `WHERE` / `HAVING` predicate must type-check (`Error in
+/// WHERE expression: ...`) and be a boolean (`Type error in WHERE expression: ...`). Over a join
+/// the messages name columns as the join's schema does (`I1_BAR`), so `e` is checked over the
+/// flattened names.
 fn check_boolean(env: &ExprEnv, e: &Expr, cols: &[PlanColumn], clause: &str) -> Result<()> {
-    let ty = env.type_of(e, cols)?;
+    let joined = cols.iter().filter_map(|c| c.qualifier.as_ref()).collect::<std::collections::BTreeSet<_>>().len() > 1;
+    let (e, cols) = if joined {
+        let flat = |q: &Option<String>, name: &str| q.as_ref().map_or_else(|| name.to_owned(), |q| format!("{q}_{name}"));
+        let e = rewrite(e, &mut |x| match x {
+            Expr::Column { source, name } => {
+                let c = cols.iter().find(|c| &c.name == name && (source.is_none() || c.qualifier == *source))?;
+                Some(Expr::Column { source: None, name: flat(&c.qualifier, &c.name) })
+            }
+            _ => None,
+        });
+        let cols: Vec<PlanColumn> = cols.iter().map(|c| PlanColumn { qualifier: None, name: flat(&c.qualifier, &c.name), ty: c.ty.clone() }).collect();
+        (e, cols)
+    } else {
+        // One source: its columns are named without the source, as ksqlDB prints them.
+        let e = rewrite(e, &mut |x| match x {
+            Expr::Column { source: Some(_), name } => Some(Expr::Column { source: None, name: name.clone() }),
+            _ => None,
+        });
+        (e, cols.to_vec())
+    };
+    let ty = env.type_of(&e, &cols).map_err(|err| match err {
+        crate::Error::Analysis(m) => crate::Error::Analysis(format!("Error in {clause} expression: {m}")),
+        other => other,
+    })?;
+    let e = &e;
     if ty != SqlType::Boolean {
         return analysis_err!("Type error in {clause} expression: Should evaluate to boolean but is {} ({ty}) instead.", sql_text(e));
     }

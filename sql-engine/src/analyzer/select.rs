@@ -144,6 +144,15 @@ pub(crate) fn expand_select(
             }
         }
     }
+    // `SELECT *` over a join keyed by the synthetic `ROWKEY` (full outer joins, joins on
+    // expressions of both sides) selects `ROWKEY` too, as the key.
+    if let KeyRequirement::Join(exprs) = key_req {
+        if let [rowkey @ Expr::Column { source: None, name }] = exprs.as_slice() {
+            if name == super::join::ROWKEY && sink.is_some() && query.select.iter().any(|i| matches!(i, SelectItem::Star)) && !raw.iter().any(|(_, w, _)| w == rowkey) {
+                raw.insert(0, (Some(name.clone()), rowkey.clone(), rowkey.clone()));
+            }
+        }
+    }
     let items = name_items(raw, input, join);
     assign_key(items, env, step, input, sink, key_req)
 }
@@ -295,10 +304,21 @@ fn assign_key(items: Vec<Item>, env: &ExprEnv, step: &ExecutionStep, input: &[Pl
     let mut key_names: Vec<Option<String>> = vec![None; if any_one { 1 } else { exprs.len() }];
     let mut taken = vec![false; items.len()];
     if any_one {
-        // A join's key is the first projected item equal to any of the join expressions.
-        if let Some(pos) = items.iter().position(|it| exprs.contains(&it.written)) {
+        // A join's key is the projection of the first join expression projected, in the order
+        // of the joins (left side first), whatever the order of the projection (ksqlDB).
+        if let Some((pos, e)) = exprs.iter().find_map(|e| items.iter().position(|it| it.written == *e).map(|p| (p, e))) {
             taken[pos] = true;
             key_names[0] = Some(items[pos].name.clone());
+            if let Some(again) = items.iter().enumerate().find(|(i, it)| *i != pos && it.written == *e).map(|(_, it)| it) {
+                let text = match e {
+                    Expr::Column { source: Some(q), name } => format!("{q}_{name}"),
+                    Expr::Column { source: None, name } => name.clone(),
+                    other => sql_text(other),
+                };
+                let mut aliases = [items[pos].name.as_str(), again.name.as_str()];
+                aliases.sort_unstable();
+                return analysis_err!("The projection contains a key column (`{text}`) more than once, aliased as: {} and {}.", aliases[0], aliases[1]);
+            }
         }
     }
     for (k, e) in exprs.iter().enumerate() {
@@ -352,7 +372,16 @@ fn missing_key(sink: &str, req: &KeyRequirement) -> crate::Error {
         KeyRequirement::Columns(e) => ("key column", e.iter().map(unqualified).collect(), false),
         KeyRequirement::Grouping(e) => ("grouping expression", e.iter().map(unqualified).collect(), false),
         KeyRequirement::Partition(e) => ("partitioning expression", e.iter().map(sql_text).collect(), false),
-        KeyRequirement::Join(e) => ("join expression", e.iter().map(sql_text).collect(), true),
+        // ksqlDB names the join expressions that are columns ("viable" key columns), once each.
+        KeyRequirement::Join(e) => {
+            let mut texts: Vec<String> = Vec::new();
+            for t in e.iter().filter(|x| matches!(x, Expr::Column { .. })).map(sql_text) {
+                if !texts.contains(&t) {
+                    texts.push(t);
+                }
+            }
+            ("join expression", texts, true)
+        }
     };
     let plural = texts.len() > 1;
     let joined = match texts.len() {

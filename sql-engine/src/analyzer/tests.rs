@@ -122,5 +122,5 @@ fn physical_plans_round_trip_through_json() {
 #[test]
 fn where_must_be_boolean() {
     let err = plan_query(&query("SELECT * FROM S WHERE NAME EMIT CHANGES;"), &catalog(), &env(), None).unwrap_err();
-    assert_eq!(err.to_string(), "Type error in WHERE expression: Should evaluate to boolean but is S.NAME (STRING) instead.");
+    assert_eq!(err.to_string(), "Type error in WHERE expression: Should evaluate to boolean but is NAME (STRING) instead.");
 }

@@ -121,7 +121,8 @@ impl Catalog {
             let (want, is) = (kind_name(kind), kind_name(existing.kind));
             return analysis_err!("Incompatible data source type is {}, but statement was DROP {}", is.to_uppercase(), want.to_uppercase());
         }
-        let readers = self.queries_reading(name);
+        // A source table's own materialization (`CST_`) goes with it.
+        let readers: Vec<String> = self.queries_reading(name).into_iter().filter(|id| self.queries.get(id).is_none_or(|q| q.kind != QueryKind::SourceTable)).collect();
         let writers = self.queries_writing(name);
         if !readers.is_empty() || !writers.is_empty() {
             return analysis_err!(

@@ -116,7 +116,16 @@ impl Engine {
         if let (Some(topic), Some(partitions)) = (&q.sink_topic, q.sink_partitions) {
             create_topic(self, topic, partitions)?;
         }
-        let reads = q.sources.iter().filter_map(|s| self.catalog.source(s).map(|d| d.topic.clone())).collect();
+        // A source table's materialization reads the table its own DDL creates.
+        let created = match &plan.ddl_command {
+            Some(DdlCommand::CreateStream(c) | DdlCommand::CreateTable(c)) => Some(&c.source),
+            _ => None,
+        };
+        let reads = q
+            .sources
+            .iter()
+            .filter_map(|s| self.catalog.source(s).or(created.filter(|c| &c.name == s)).map(|d| d.topic.clone()))
+            .collect();
         let physical = PhysicalPlan { query_id: q.query_id.clone(), root: q.physical_plan.clone() };
         start(self, &physical, reads)?;
         if let Some(ddl) = &plan.ddl_command {
@@ -139,7 +148,10 @@ impl Engine {
     fn apply_ddl(&mut self, ddl: &DdlCommand, text: &str) -> Result<()> {
         match ddl {
             DdlCommand::CreateStream(c) | DdlCommand::CreateTable(c) => self.catalog.add_source(c.source.clone(), c.or_replace),
-            DdlCommand::DropSource { source_name, data_source_type } => self.catalog.drop_source(source_name, *data_source_type).map(drop),
+            DdlCommand::DropSource { source_name, data_source_type } => {
+                self.catalog.drop_source(source_name, *data_source_type)?;
+                crate::engine::query::stop_source_table_query(self, source_name)
+            }
             DdlCommand::AlterSource { source_name, data_source_type, new_columns } => {
                 let Some(existing) = self.catalog.source(source_name) else {
                     return analysis_err!("Source {source_name} does not exist.");

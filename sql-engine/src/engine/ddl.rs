@@ -214,6 +214,23 @@ pub(crate) fn create_source(engine: &mut Engine, c: &CreateSource, text: &str) -
         is_sink: false,
         statement: text.to_owned(),
     };
+    // A source table is materialized for pull queries by a query of its own (ksqlDB's `CST_`).
+    if c.is_source && c.kind == SourceKind::Table && source.window.is_none() {
+        crate::engine::query::stop_source_table_query(engine, &source.name)?;
+        engine.catalog.add_source(source.clone(), c.or_replace)?;
+        let started = crate::engine::query::source_table_query(engine, &source, text)
+            .and_then(|info| crate::engine::query::start(engine, &info.plan, vec![source.topic.clone()]).map(|()| info));
+        let info = match started {
+            Ok(info) => info,
+            Err(e) => {
+                engine.catalog.drop_source(&source.name, c.kind)?;
+                return Err(e);
+            }
+        };
+        engine.record(text, Some(DdlCommand::create(source.clone(), c.or_replace)), Some(crate::engine::query::query_record(&info, None)));
+        engine.catalog.add_query(info);
+        return Ok(status(text, "Table created".into(), None));
+    }
     engine.record(text, Some(DdlCommand::create(source.clone(), c.or_replace)), None);
     engine.catalog.add_source(source, c.or_replace)?;
     let what = if c.kind == SourceKind::Stream { "Stream" } else { "Table" };
@@ -251,6 +268,7 @@ pub(crate) fn drop_source(engine: &mut Engine, kind: SourceKind, name: &str, if_
         return analysis_err!("{what} {name} does not exist.");
     }
     let dropped = engine.catalog.drop_source(name, kind)?;
+    crate::engine::query::stop_source_table_query(engine, name)?;
     engine.record(text, Some(DdlCommand::DropSource { source_name: name.to_owned(), data_source_type: kind }), None);
     if delete_topic {
         match &engine.runtime {

@@ -31,6 +31,7 @@ use bytes::Bytes;
 use crate::cluster::Cluster;
 use crate::engine::fanout::Feeds;
 use crate::engine::processing_log::ProcessingLog;
+use crate::engine::pull::{StoreEntry, StoreRead};
 use crate::engine::test_mode::OutputRecord;
 use crate::{Error, Result};
 
@@ -133,11 +134,61 @@ impl LiveRuntime {
         Ok(())
     }
 
-    /// Every entry of key-value store `store` of query `id`, through interactive queries.
-    pub(crate) fn store_entries(&self, id: &str, store: &str) -> Result<Option<Vec<(Bytes, Bytes)>>> {
+    /// What `read` finds in store `store` of query `id`, through interactive queries over this
+    /// instance's tasks (`None`: no such query).
+    pub(crate) fn read_store(&self, id: &str, store: &str, read: StoreRead) -> Result<Option<Vec<StoreEntry>>> {
         let Some(s) = self.queries.get(id) else { return Ok(None) };
-        let view = s.key_value_store(brook_processor_api::StoreQueryParameters::from_name(store)).map_err(|e| Error::Eval(e.to_string()))?;
-        Ok(Some(view.all().map_err(|e| Error::Eval(e.to_string()))?))
+        let params = || brook_processor_api::StoreQueryParameters::from_name(store);
+        let err = |e: brook_processor_api::Error| Error::Eval(e.to_string());
+        let windowed = |found: Vec<(brook_state_store::Windowed<Bytes>, Bytes)>| {
+            found.into_iter().map(|(w, value)| StoreEntry { key: w.key, window: Some((w.window.start, w.window.end)), value }).collect::<Vec<_>>()
+        };
+        let out = match read {
+            StoreRead::KeyValue(keys) => {
+                let view = s.key_value_store(params()).map_err(err)?;
+                match keys {
+                    Some(keys) => {
+                        let mut out = Vec::new();
+                        for k in keys {
+                            if let Some(value) = view.get(&k).map_err(err)? {
+                                out.push(StoreEntry { key: Bytes::from(k), window: None, value });
+                            }
+                        }
+                        out
+                    }
+                    None => view.all().map_err(err)?.into_iter().map(|(key, value)| StoreEntry { key, window: None, value }).collect(),
+                }
+            }
+            StoreRead::Window { keys, from, to } => {
+                let view = s.window_store(params()).map_err(err)?;
+                match keys {
+                    Some(keys) => {
+                        let mut out = Vec::new();
+                        for k in keys {
+                            for (start, value) in view.fetch(&k, from, to).map_err(err)? {
+                                out.push(StoreEntry { key: Bytes::from(k.clone()), window: Some((start, start)), value });
+                            }
+                        }
+                        out
+                    }
+                    None => windowed(view.fetch_all(from, to).map_err(err)?),
+                }
+            }
+            StoreRead::Session { keys, earliest_end, latest_start } => {
+                let view = s.session_store(params()).map_err(err)?;
+                match keys {
+                    Some(keys) => {
+                        let mut out = Vec::new();
+                        for k in keys {
+                            out.extend(windowed(view.find_sessions(&k, earliest_end, latest_start).map_err(err)?));
+                        }
+                        out
+                    }
+                    None => windowed(view.find_all_sessions(earliest_end, latest_start).map_err(err)?),
+                }
+            }
+        };
+        Ok(Some(out))
     }
 
     /// Whether the runtime of query `id` failed (its `KafkaStreams` is in `ERROR`).

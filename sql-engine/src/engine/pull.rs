@@ -1,34 +1,40 @@
 //! Pull queries: `SELECT ... FROM table|stream [WHERE ...] [LIMIT n]` without `EMIT`, answered
 //! once from the current contents.
 //!
-//! A table written by an aggregation (`CREATE TABLE ... AS SELECT ... GROUP BY`) is read from
-//! the query's `Aggregate-Aggregate-Materialize` store (the test driver's store in test mode,
-//! interactive queries in live mode), its rows turned into the table's rows by the writing
-//! query's own output conversion, `HAVING` and projection, as ksqlDB does.
+//! A table is read from the state store of the query that materializes it ([`store`]), as
+//! ksqlDB does: a source table (`CREATE SOURCE TABLE`) from its `CST_` query's store, a table
+//! written by `CREATE TABLE ... AS SELECT` from the writing query's store (aggregations,
+//! windowed or not, and projections or filters of a table), through the steps above the store
+//! in that query. The `WHERE` clause picks what is read ([`lookup`]): point gets for key
+//! equalities (`K = x`, `K IN (...)`, every column of a multi-column key), window fetches
+//! bounded by `WINDOWSTART` / `WINDOWEND`, else a scan of the store; the whole clause then
+//! filters what was read, and `LIMIT` stops early. A table no query materializes (`CREATE TABLE`
+//! without `SOURCE`) is refused with ksqlDB's message. Streams are scanned from their topic.
 //!
-//! Where Brook differs from ksqlDB: other tables (source tables, projections of tables,
-//! windowed aggregations) are answered from their topic (the latest row per key, tombstones
-//! deleting), and streams by scanning their topic; so every table is queryable, not only
-//! materialized ones, and key lookups scan. The restrictions on clauses are ksqlDB's.
+//! Where Brook differs from ksqlDB: tables written by joins, and windowed tables declared with
+//! `WINDOW_TYPE`, are answered from their topic (the latest row per key, tombstones deleting);
+//! any `WHERE` expression is accepted (ksqlDB takes comparisons, `LIKE`, `IN` and `BETWEEN`
+//! joined by `AND` / `OR`); key ranges scan with the filter (see [`lookup`]).
+
+mod lookup;
+mod store;
+
+pub(crate) use self::store::{StoreEntry, StoreRead};
 
 use std::collections::BTreeMap;
 
-use brook_state_store::{Serde, ValueAndTimestamp};
+use brook_state_store::Serde;
 
 use crate::analyzer::{plan_query, ExprEnv};
-use crate::catalog::{QueryKind, WindowType};
-use crate::engine::query::lower_context;
-use crate::engine::Runtime;
-use crate::format::InternalRowSerde;
-use crate::lower::aggregate::output_of;
+use crate::catalog::{DataSource, QueryKind, WindowType};
 use crate::engine::entities::FieldInfo;
 use crate::engine::{Engine, StatementResult};
 use crate::expr::CompiledExpr;
 use crate::format::SerdeContext;
-use crate::lower::source::layout;
-use crate::parser::ast::Query;
+use crate::lower::source::{layout, Layout};
+use crate::parser::ast::{Expr, Query, SelectItem, SourceKind};
 use crate::plan::physical::{ExecutionStep, SourceStep};
-use crate::{analysis_err, Error, Result, Row, Value};
+use crate::{Error, Result, Row, Value};
 
 /// The stateless steps of a pull query's plan, source first.
 fn chain(step: &ExecutionStep) -> Result<(&SourceStep, Vec<&ExecutionStep>)> {
@@ -49,12 +55,12 @@ fn chain(step: &ExecutionStep) -> Result<(&SourceStep, Vec<&ExecutionStep>)> {
     }
 }
 
-enum Op {
+pub(crate) enum Op {
     Filter(CompiledExpr),
     Project(Vec<CompiledExpr>),
 }
 
-fn ops(env: &ExprEnv, steps: &[&ExecutionStep]) -> Result<Vec<Op>> {
+pub(crate) fn ops(env: &ExprEnv, steps: &[&ExecutionStep]) -> Result<Vec<Op>> {
     steps
         .iter()
         .map(|s| match s {
@@ -70,7 +76,7 @@ fn ops(env: &ExprEnv, steps: &[&ExecutionStep]) -> Result<Vec<Op>> {
 }
 
 /// Applies filters and projections; `None` when a filter drops the row.
-fn apply(ops: &[Op], mut row: Row) -> Result<Option<Row>> {
+pub(crate) fn apply(ops: &[Op], mut row: Row) -> Result<Option<Row>> {
     for op in ops {
         match op {
             Op::Filter(p) => {
@@ -104,80 +110,154 @@ fn split_window<'a>(bytes: &'a [u8], src: &SourceStep) -> Option<(&'a [u8], Opti
     }
 }
 
-/// The rows of `table` from the store of the aggregation that writes it, as (key, value,
-/// timestamp) in the table's schema: the store's aggregate rows turned into output rows, then
-/// the writing query's `HAVING` and projection. `None` when `table` is not an aggregation's
-/// (non-windowed) output.
-fn from_store(engine: &Engine, table: &str) -> Result<Option<Vec<(Row, Row, i64)>>> {
-    let writer = engine.catalog.queries().find(|q| q.sink.as_deref() == Some(table) && q.kind == QueryKind::CreateTableAs);
-    let Some(q) = writer else { return Ok(None) };
-    let ExecutionStep::TableSink(sink) = &q.plan.root else { return Ok(None) };
-    let mut steps = Vec::new();
-    let mut s: &ExecutionStep = &sink.source;
-    let agg = loop {
-        match s {
-            ExecutionStep::TableSelect { source, .. } | ExecutionStep::TableFilter { source, .. } => {
-                steps.push(s);
-                s = source;
-            }
-            ExecutionStep::StreamAggregate(a) | ExecutionStep::TableAggregate(a) => break a,
-            _ => return Ok(None),
-        }
-    };
-    steps.reverse();
-    let cx = lower_context(engine, &q.id);
-    let output = output_of(agg, &cx)?;
-    let ops = ops(&engine.env, &steps)?;
-    let entries = match &engine.runtime {
-        Runtime::Test(p) => p.store_entries(&q.id, STORE)?,
-        Runtime::Live(l) => l.store_entries(&q.id, STORE)?,
-    };
-    let Some(entries) = entries else { return Ok(None) };
-    let serde = InternalRowSerde;
-    let mut rows = Vec::with_capacity(entries.len());
-    for (k, v) in entries {
-        let key: Row = serde.deserialize(STORE, &k).map_err(|e| Error::Serde(e.to_string()))?;
-        let vt = ValueAndTimestamp::from_bytes(&v).map_err(|e| Error::Serde(e.to_string()))?;
-        let aggregate: Row = serde.deserialize(STORE, &vt.value).map_err(|e| Error::Serde(e.to_string()))?;
-        if let Some(value) = apply(&ops, output(&aggregate))? {
-            rows.push((key, value, vt.timestamp));
-        }
-    }
-    Ok(Some(rows))
-}
-
-/// The store ksqlDB materializes aggregations in.
-const STORE: &str = "Aggregate-Aggregate-Materialize";
-
-pub(crate) fn pull(engine: &Engine, q: &Query) -> Result<StatementResult> {
-    if !q.group_by.is_empty() {
-        return analysis_err!("Pull queries don't support GROUP BY clauses.");
+/// ksqlDB's `PullQueryValidator`: the clauses a pull query may not have, with its messages.
+fn validate(q: &Query) -> Result<()> {
+    let refused = |what: &str| Err(Error::Analysis(format!("Pull queries don't support {what} clauses.{}", lookup::SYNTAX_HELP)));
+    if !q.from.joins.is_empty() {
+        return refused("JOIN");
     }
     if q.window.is_some() {
-        return analysis_err!("Pull queries don't support WINDOW clauses.");
+        return refused("WINDOW");
+    }
+    if !q.group_by.is_empty() {
+        return refused("GROUP BY");
     }
     if !q.partition_by.is_empty() {
-        return analysis_err!("Pull queries don't support PARTITION BY clauses.");
+        return refused("PARTITION BY");
     }
-    if !q.from.joins.is_empty() {
-        return analysis_err!("Pull queries don't support JOIN clauses.");
+    if q.having.is_some() {
+        return refused("HAVING");
     }
-    let plan = plan_query(q, &engine.catalog, &engine.env, None)?;
-    let (src, steps) = chain(&plan.root)?;
-    let table = matches!(steps.first().copied().unwrap_or(&plan.root), ExecutionStep::TableFilter { .. } | ExecutionStep::TableSelect { .. });
-    let ops = ops(&engine.env, &steps)?;
-    let (layout, key_cols, value_cols) = layout(src, table);
-    let keys = crate::format::format_with(&src.formats.key, engine.config.schema_registry.as_ref())?.row_serde(&key_cols, true)?;
-    let values = crate::format::format_with(&src.formats.value, engine.config.schema_registry.as_ref())?.row_serde(&value_cols, false)?;
-    // Tables written by an aggregation are read from its store, as ksqlDB does.
-    if table && src.window.is_none() {
-        if let Some(name) = source_name(engine, src) {
-            if let Some(entries) = from_store(engine, &name)? {
-                let rows: Vec<Row> = entries.iter().map(|(k, v, ts)| layout.row(k, v, *ts, 0, 0, &[], None)).collect();
-                return finish(q, &plan.root, &ops, rows);
+    // ROWPARTITION and ROWOFFSET are not kept by state stores.
+    let disallowed = |exprs: &mut dyn Iterator<Item = &Expr>| -> String {
+        let mut names = Vec::new();
+        for e in exprs {
+            columns(e, &mut |n| {
+                if (n == "ROWPARTITION" || n == "ROWOFFSET") && !names.iter().any(|x: &String| x == n) {
+                    names.push(n.to_owned());
+                }
+            });
+        }
+        names.join(", ")
+    };
+    let selected = disallowed(&mut q.select.iter().filter_map(|s| match s {
+        SelectItem::Expr { expr, .. } => Some(expr),
+        _ => None,
+    }));
+    if !selected.is_empty() {
+        return Err(Error::Analysis(format!("Pull queries don't support the following columns in SELECT clauses: {selected}\n{}", lookup::SYNTAX_HELP)));
+    }
+    let filtered = disallowed(&mut q.where_clause.iter());
+    if !filtered.is_empty() {
+        return Err(Error::Analysis(format!("Pull queries don't support the following columns in WHERE clauses: {filtered}\n{}", lookup::SYNTAX_HELP)));
+    }
+    Ok(())
+}
+
+/// Calls `f` with the name of every column `e` refers to.
+fn columns(e: &Expr, f: &mut dyn FnMut(&str)) {
+    match e {
+        Expr::Column { name, .. } => f(name),
+        Expr::Literal(_) | Expr::Star => {}
+        Expr::Dereference { base, .. } => columns(base, f),
+        Expr::Subscript { base, index } => {
+            columns(base, f);
+            columns(index, f);
+        }
+        Expr::Unary { expr, .. } | Expr::IsNull { expr, .. } | Expr::Cast { expr, .. } => columns(expr, f),
+        Expr::Binary { left, right, .. } | Expr::IsDistinctFrom { left, right, .. } => {
+            columns(left, f);
+            columns(right, f);
+        }
+        Expr::Like { expr, pattern, .. } => {
+            columns(expr, f);
+            columns(pattern, f);
+        }
+        Expr::Between { expr, low, high, .. } => {
+            for x in [expr, low, high] {
+                columns(x, f);
             }
         }
+        Expr::InList { expr, list, .. } => {
+            columns(expr, f);
+            list.iter().for_each(|x| columns(x, f));
+        }
+        Expr::Case { operand, when_then, else_result } => {
+            operand.iter().chain(else_result.iter()).for_each(|x| columns(x, f));
+            for (w, t) in when_then {
+                columns(w, f);
+                columns(t, f);
+            }
+        }
+        Expr::Function { args, .. } | Expr::Array(args) => args.iter().for_each(|x| columns(x, f)),
+        Expr::Lambda { body, .. } => columns(body, f),
+        Expr::Map(entries) => entries.iter().for_each(|(k, v)| {
+            columns(k, f);
+            columns(v, f);
+        }),
+        Expr::Struct(fields) => fields.iter().for_each(|(_, v)| columns(v, f)),
     }
+}
+
+/// A pull query on windowed table `table` as ksqlDB runs it: `*` is the key columns, then
+/// `WINDOWSTART` and `WINDOWEND`, then the value columns; datetime strings compared to the
+/// window bounds are milliseconds.
+fn windowed(q: &Query, table: &DataSource) -> Query {
+    let col = |name: &str| SelectItem::Expr { expr: Expr::Column { source: None, name: name.to_owned() }, alias: None };
+    let select = q
+        .select
+        .iter()
+        .flat_map(|item| match item {
+            SelectItem::Star => table
+                .schema
+                .key()
+                .map(|c| col(&c.name))
+                .chain([col(crate::analyzer::WINDOWSTART), col(crate::analyzer::WINDOWEND)])
+                .chain(table.schema.value().map(|c| col(&c.name)))
+                .collect(),
+            other => vec![other.clone()],
+        })
+        .collect();
+    Query { select, where_clause: q.where_clause.as_ref().map(lookup::with_instants), ..q.clone() }
+}
+
+/// ksqlDB's message for a table no query materializes.
+fn not_queryable(name: &str) -> Error {
+    Error::Analysis(format!(
+        "The `{name}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{name} AS SELECT * FROM {name}'.{}",
+        lookup::SYNTAX_HELP
+    ))
+}
+
+pub(crate) fn pull(engine: &Engine, q: &Query) -> Result<StatementResult> {
+    validate(q)?;
+    let source = engine.catalog.source(&q.from.source.name).cloned();
+    // The WHERE clause is read before the query is planned, as ksqlDB's filter node reads it.
+    let lookup = match &source {
+        Some(s) if s.kind == SourceKind::Table => {
+            let key: Vec<_> = s.schema.key().cloned().collect();
+            Some(lookup::Analyzer { env: &engine.env, key: &key, window: s.window.map(|w| w.window_type) }.lookup(q.where_clause.as_ref())?)
+        }
+        _ => None,
+    };
+    let rewritten = source.as_ref().filter(|s| s.kind == SourceKind::Table && s.window.is_some()).map(|s| windowed(q, s));
+    let q = rewritten.as_ref().unwrap_or(q);
+    let plan = plan_query(q, &engine.catalog, &engine.env, None)?;
+    let (src, steps) = chain(&plan.root)?;
+    let table = matches!(src_step(&plan.root), ExecutionStep::TableSource(_) | ExecutionStep::WindowedTableSource(_));
+    let ops = ops(&engine.env, &steps)?;
+    let (layout, key_cols, value_cols) = layout(src, table);
+    if let (true, Some(source), Some(lookup)) = (table, &source, &lookup) {
+        if let Some(rows) = from_store(engine, source, lookup, &layout)? {
+            return finish(q, &plan.root, &ops, rows);
+        }
+        let written = engine.catalog.queries().any(|w| w.kind == QueryKind::CreateTableAs && w.sink.as_deref() == Some(source.name.as_str()));
+        if !source.is_source && !written {
+            return Err(not_queryable(&source.name));
+        }
+    }
+    let keys = crate::format::format_with(&src.formats.key, engine.config.schema_registry.as_ref())?.row_serde(&key_cols, true)?;
+    let values = crate::format::format_with(&src.formats.value, engine.config.schema_registry.as_ref())?.row_serde(&value_cols, false)?;
     let records = engine.read_output(&src.topic)?;
     let mut latest: BTreeMap<Vec<u8>, Row> = BTreeMap::new();
     let mut rows = Vec::new();
@@ -213,10 +293,23 @@ pub(crate) fn pull(engine: &Engine, q: &Query) -> Result<StatementResult> {
     finish(q, &plan.root, &ops, rows)
 }
 
-/// The source the pull query reads, by name (the catalog source over the step's topic whose
-/// schema it carries).
-fn source_name(engine: &Engine, src: &SourceStep) -> Option<String> {
-    engine.catalog.sources().find(|s| s.topic == src.topic && s.schema == src.source_schema).map(|s| s.name.clone())
+/// The source step under a pull query's steps.
+fn src_step(root: &ExecutionStep) -> &ExecutionStep {
+    let mut s = root;
+    while let ExecutionStep::TableFilter { source, .. } | ExecutionStep::TableSelect { source, .. } | ExecutionStep::StreamFilter { source, .. } | ExecutionStep::StreamSelect { source, .. } = s {
+        s = source;
+    }
+    s
+}
+
+/// The rows of table `source` from the store of the query that materializes it, in the
+/// table's source layout; `None` when no running query keeps a store of it.
+fn from_store(engine: &Engine, source: &DataSource, lookup: &lookup::Lookup, layout: &Layout) -> Result<Option<Vec<Row>>> {
+    let Some(m) = store::materialization(engine, &source.name)? else { return Ok(None) };
+    let serde = crate::format::InternalRowSerde;
+    let read = lookup.read(m.kind, |k| serde.serialize(&m.store, k).map_err(|e| Error::Serde(e.to_string())))?;
+    let Some(rows) = m.rows(engine, read)? else { return Ok(None) };
+    Ok(Some(rows.into_iter().map(|r| if m.direct { r.value } else { layout.row(&r.key, &r.value, r.timestamp, 0, 0, &[], r.window) }).collect()))
 }
 
 /// Applies the pull query's filters, projection and `LIMIT`.

@@ -30,7 +30,7 @@ pub(crate) fn lower_context(engine: &Engine, query_id: &str) -> LowerContext {
 /// Builds the topology of `plan` and runs it.
 pub(crate) fn start(engine: &mut Engine, plan: &PhysicalPlan, reads: Vec<String>) -> Result<()> {
     let builder = StreamsBuilder::new();
-    lower_persistent(&plan.root, &builder, &lower_context(engine, &plan.query_id))?;
+    lower_query(&plan.root, &builder, &lower_context(engine, &plan.query_id))?;
     let topology = builder.build()?;
     let app = engine.application_id(&plan.query_id);
     match &mut engine.runtime {
@@ -45,6 +45,63 @@ pub(crate) fn start(engine: &mut Engine, plan: &PhysicalPlan, reads: Vec<String>
     }
 }
 
+/// Lowers a persistent query's plan: a sink and what it writes or, for a source table's
+/// materialization (`CST_` queries), the table source alone (its store is the point).
+fn lower_query(root: &ExecutionStep, builder: &StreamsBuilder, cx: &LowerContext) -> Result<()> {
+    match root {
+        ExecutionStep::TableSource(_) => crate::lower::lower(root, builder, cx).map(drop),
+        _ => lower_persistent(root, builder, cx),
+    }
+}
+
+/// The `CST_<NAME>_<n>` query that materializes source table `table` (in the catalog already)
+/// for pull queries, as ksqlDB's `sourceTablePlan`: the table read into its `KsqlTopic-Reduce`
+/// store, nothing written.
+pub(crate) fn source_table_query(engine: &mut Engine, table: &DataSource, text: &str) -> Result<QueryInfo> {
+    use crate::parser::ast::{AliasedSource, Emit, From, SelectItem};
+    let q = Query {
+        select: vec![SelectItem::Star],
+        from: From { source: AliasedSource { name: table.name.clone(), alias: None }, joins: vec![] },
+        window: None,
+        where_clause: None,
+        group_by: vec![],
+        partition_by: vec![],
+        having: None,
+        emit: Some(Emit::Changes),
+        limit: None,
+    };
+    let plan = plan_query(&q, &engine.catalog, &engine.env, None)?;
+    let mut root = plan.root;
+    loop {
+        root = match root {
+            ExecutionStep::TableSource(_) => break,
+            ExecutionStep::TableSelect { source, .. } | ExecutionStep::TableFilter { source, .. } => *source,
+            other => return Err(crate::Error::Unsupported(format!("materializing a source table planned as {}", other.step_name()))),
+        };
+    }
+    let id = engine.catalog.next_query_id(QueryKind::SourceTable, &table.name);
+    Ok(QueryInfo {
+        id: id.clone(),
+        kind: QueryKind::SourceTable,
+        sources: vec![table.name.clone()],
+        sink: None,
+        sink_topic: None,
+        statement: text.to_owned(),
+        plan: PhysicalPlan { query_id: id, root },
+        state: QueryState::Running,
+    })
+}
+
+/// Stops and forgets the `CST_` query of source table `table`, if it has one.
+pub(crate) fn stop_source_table_query(engine: &mut Engine, table: &str) -> Result<()> {
+    let ids: Vec<String> = engine.catalog.queries().filter(|q| q.kind == QueryKind::SourceTable && q.sources.iter().any(|s| s == table)).map(|q| q.id.clone()).collect();
+    for id in ids {
+        stop(engine, &id)?;
+        engine.catalog.remove_query(&id);
+    }
+    Ok(())
+}
+
 /// Stops the running instance of query `id`.
 pub(crate) fn stop(engine: &mut Engine, id: &str) -> Result<()> {
     match &mut engine.runtime {
@@ -57,7 +114,7 @@ pub(crate) fn stop(engine: &mut Engine, id: &str) -> Result<()> {
 }
 
 /// What `CREATE ... AS SELECT` / `INSERT INTO` did, as the command topic records it.
-fn query_record(info: &QueryInfo, sink_partitions: Option<i32>) -> KsqlQueryPlan {
+pub(crate) fn query_record(info: &QueryInfo, sink_partitions: Option<i32>) -> KsqlQueryPlan {
     KsqlQueryPlan {
         query_id: info.id.clone(),
         kind: info.kind,
@@ -74,7 +131,7 @@ fn query_record(info: &QueryInfo, sink_partitions: Option<i32>) -> KsqlQueryPlan
 pub(crate) fn describe_topology(engine: &Engine, plan: &PhysicalPlan) -> Result<String> {
     let builder = StreamsBuilder::new();
     let cx = LowerContext { vectorized: false, ..lower_context(engine, &plan.query_id) };
-    lower_persistent(&plan.root, &builder, &cx)?;
+    lower_query(&plan.root, &builder, &cx)?;
     Ok(builder.build()?.describe().to_string())
 }
 
@@ -119,7 +176,8 @@ pub(crate) fn prepare_create_as(engine: &mut Engine, c: &CreateAsSelect, text: &
     let mut formats = sink_formats(&c.properties, &source, &format_defaults(engine), !key_less)?;
     if key_less && c.kind == SourceKind::Stream {
         // ksqlDB: a stream without key columns (`PARTITION BY NULL`) has no key format.
-        if c.properties.iter().any(|(k, _)| k.eq_ignore_ascii_case("KEY_FORMAT")) {
+        // ... except `KEY_FORMAT='NONE'`, which says just that.
+        if prop_string(&c.properties, "KEY_FORMAT")?.is_some_and(|f| !f.eq_ignore_ascii_case("NONE")) {
             return analysis_err!("Key format specified for stream without key columns.");
         }
         formats.key = crate::format::FormatInfo::of("NONE");

@@ -16,6 +16,7 @@ use brook_processor_api::{StreamsConfig, Topology, TopologyTestDriver};
 use brook_state_store::BytesSerde;
 use bytes::Bytes;
 
+use crate::engine::pull::{StoreEntry, StoreRead};
 use crate::{Error, Result};
 
 /// A record of a topic, as written.
@@ -152,14 +153,70 @@ impl TestPipeline {
         })?
     }
 
-    /// Every entry of key-value store `store` of query `id` (`None`: no such query or store).
-    pub(crate) fn store_entries(&self, id: &str, store: &str) -> Result<Option<Vec<(Bytes, Bytes)>>> {
+    /// What `read` finds in store `store` of query `id` (`None`: no such query or store).
+    pub(crate) fn read_store(&self, id: &str, store: &str, read: StoreRead) -> Result<Option<Vec<StoreEntry>>> {
         let (id, store) = (id.to_owned(), store.to_owned());
-        self.run(move |p| -> Result<Option<Vec<(Bytes, Bytes)>>> {
+        self.run(move |p| -> Result<Option<Vec<StoreEntry>>> {
             let Some(q) = p.queries.iter().find(|q| q.id == id) else { return Ok(None) };
-            let Some(s) = q.driver.get_key_value_store(&store) else { return Ok(None) };
-            let entries = s.all().map_err(|e| Error::Eval(e.to_string()))?.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| Error::Eval(e.to_string()))?;
-            Ok(Some(entries))
+            let err = |e: brook_state_store::Error| Error::Eval(e.to_string());
+            let mut out = Vec::new();
+            match read {
+                StoreRead::KeyValue(keys) => {
+                    let Some(s) = q.driver.get_key_value_store(&store) else { return Ok(None) };
+                    match keys {
+                        Some(keys) => {
+                            for k in keys {
+                                if let Some(v) = s.get(&k).map_err(err)? {
+                                    out.push(StoreEntry { key: Bytes::from(k), window: None, value: v });
+                                }
+                            }
+                        }
+                        None => {
+                            for e in s.all().map_err(err)? {
+                                let (key, value) = e.map_err(err)?;
+                                out.push(StoreEntry { key, window: None, value });
+                            }
+                        }
+                    }
+                }
+                StoreRead::Window { keys, from, to } => {
+                    let Some(s) = q.driver.get_window_store(&store) else { return Ok(None) };
+                    match keys {
+                        Some(keys) => {
+                            for k in keys {
+                                for e in s.fetch(&k, from, to).map_err(err)? {
+                                    let (start, value) = e.map_err(err)?;
+                                    out.push(StoreEntry { key: Bytes::from(k.clone()), window: Some((start, start)), value });
+                                }
+                            }
+                        }
+                        None => {
+                            for e in s.fetch_all(from, to).map_err(err)? {
+                                let (w, value) = e.map_err(err)?;
+                                out.push(StoreEntry { key: w.key, window: Some((w.window.start, w.window.end)), value });
+                            }
+                        }
+                    }
+                }
+                StoreRead::Session { keys, earliest_end, latest_start } => {
+                    let Some(s) = q.driver.get_session_store(&store) else { return Ok(None) };
+                    let found: Vec<_> = match keys {
+                        Some(keys) => {
+                            let mut all = Vec::new();
+                            for k in keys {
+                                all.extend(s.find_sessions(&k, earliest_end, latest_start).map_err(err)?.collect::<Vec<_>>());
+                            }
+                            all
+                        }
+                        None => s.find_sessions_key_range(None, None, earliest_end, latest_start).map_err(err)?.collect(),
+                    };
+                    for e in found {
+                        let (w, value) = e.map_err(err)?;
+                        out.push(StoreEntry { key: w.key, window: Some((w.window.start, w.window.end)), value });
+                    }
+                }
+            }
+            Ok(Some(out))
         })?
     }
 

@@ -169,12 +169,38 @@ impl Compiler<'_> {
             }
             Expr::Map(entries) => {
                 if entries.is_empty() {
-                    return analysis_err!("Map constructor cannot be empty");
+                    return analysis_err!("Map constructor cannot be empty. Please supply at least one key value pair (see https://github.com/confluentinc/ksql/issues/4239).");
                 }
                 let keys = entries.iter().map(|(k, _)| self.compile(k)).collect::<Result<Vec<_>>>()?;
                 let values = entries.iter().map(|(_, v)| self.compile(v)).collect::<Result<Vec<_>>>()?;
+                // ksqlDB's map constructor rules and messages; types listed once each, in order.
+                let type_list = |items: &[Typed]| {
+                    let mut names: Vec<String> = Vec::new();
+                    for t in items {
+                        let n = t.ty.as_ref().map_or_else(|| "NULL".to_string(), SqlType::to_string);
+                        if !names.contains(&n) {
+                            names.push(n);
+                        }
+                    }
+                    format!("[{}]", names.join(", "))
+                };
+                if keys.iter().any(|k| k.ty.as_ref() != Some(&SqlType::String)) {
+                    return analysis_err!("Only STRING keys are supported in maps but got: {}", type_list(&keys));
+                }
+                if values.iter().all(|v| v.ty.is_none()) {
+                    return analysis_err!("Cannot construct a map with all NULL values");
+                }
                 let kt = self.common(&keys, "MAP key")?;
-                let vt = self.common(&values, "MAP value")?;
+                let vt = match common_of(values.iter().map(|t| t.ty.as_ref())) {
+                    Ok(t) => t.unwrap_or(SqlType::String),
+                    Err(_) => {
+                        let unqualified = crate::analyzer::walk::rewrite(expr, &mut |x| match x {
+                            Expr::Column { source: Some(_), name } => Some(Expr::Column { source: None, name: name.clone() }),
+                            _ => None,
+                        });
+                        return analysis_err!("Cannot construct a map with mismatching value types ({}) from expression {}.", type_list(&values), crate::analyzer::walk::sql_text(&unqualified));
+                    }
+                };
                 let nodes = keys.into_iter().zip(values).map(|(k, v)| (self.coerce_to(k, &kt), self.coerce_to(v, &vt))).collect();
                 Ok(Typed::new(Node::MakeMap(nodes), SqlType::Map(Box::new(kt), Box::new(vt))))
             }
@@ -291,7 +317,9 @@ impl Compiler<'_> {
             (None, None) => return Ok(Typed { node: Node::Literal(Value::Null), ty: None }),
         };
         let Some(ty) = arith_type(arith, &lt, &rt) else {
-            return analysis_err!("Error processing expression: Unsupported arithmetic types. {lt} {rt}");
+            // ksqlDB names the expression and the operands' base types (`DECIMAL`, not `DECIMAL(2, 1)`).
+            let text = sql_text(&Expr::Binary { op, left: Box::new(left.clone()), right: Box::new(right.clone()) });
+            return analysis_err!("Error processing expression: {text}. Unsupported arithmetic types. {} {}", base_type_name(&lt), base_type_name(&rt));
         };
         let operand = |t: &SqlType| match (&ty, super::types::as_decimal(t)) {
             (SqlType::Decimal { .. }, Some((precision, scale))) => SqlType::Decimal { precision, scale },
@@ -486,6 +514,12 @@ fn is_null_literal(e: &Expr) -> bool {
 }
 
 /// An operand as ksqlDB's type errors print it: a column by its bare name.
+/// A type's name without its parameters (`DECIMAL`, `ARRAY`), as ksqlDB's `SqlBaseType`.
+fn base_type_name(t: &SqlType) -> String {
+    let full = t.to_string();
+    full.split(['(', '<']).next().unwrap_or_default().trim().to_owned()
+}
+
 fn operand_text(e: &Expr) -> String {
     match e {
         Expr::Column { name, .. } => name.clone(),

@@ -20,12 +20,15 @@ fn truthy(v: Value) -> Result<bool> {
     }
 }
 
-/// Applies a lambda function; `NULL` collections give `NULL`.
+/// Applies a lambda function; `NULL` collections give `NULL`, except for REDUCE, which gives
+/// its initial state (and `NULL` for a `NULL` initial state), as in ksqlDB.
 pub(crate) fn apply(kind: LambdaKind, base: Value, init: Value, bodies: &[Node], row: &[Value], outer: &[Value]) -> Result<Value> {
     let Some(first) = bodies.first() else {
         return eval_err!("lambda function without a lambda");
     };
     Ok(match (kind, base) {
+        (LambdaKind::Reduce, _) if init.is_null() => Value::Null,
+        (LambdaKind::Reduce, Value::Null) => init,
         (_, Value::Null) => Value::Null,
         (LambdaKind::Transform, Value::Array(items)) => Value::Array(items.into_iter().map(|x| call(first, row, outer, &[x])).collect::<Result<_>>()?),
         (LambdaKind::Transform, Value::Map(entries)) => {
@@ -36,10 +39,12 @@ pub(crate) fn apply(kind: LambdaKind, base: Value, init: Value, bodies: &[Node],
             for (k, v) in entries {
                 let params = [k, v];
                 let (nk, nv) = (call(first, row, outer, &params)?, call(second, row, outer, &params)?);
-                match out.iter_mut().find(|(ek, _)| *ek == nk) {
-                    Some(slot) => slot.1 = nv,
-                    None => out.push((nk, nv)),
+                // ksqlDB builds the map with `Collectors.toMap`, which fails on a NULL value or
+                // a repeated key: the call's result is then NULL.
+                if nv.is_null() || out.iter().any(|(ek, _)| *ek == nk) {
+                    return Ok(Value::Null);
                 }
+                out.push((nk, nv));
             }
             Value::Map(out)
         }
@@ -72,11 +77,51 @@ pub(crate) fn apply(kind: LambdaKind, base: Value, init: Value, bodies: &[Node],
         }
         (LambdaKind::Reduce, Value::Map(entries)) => {
             let mut state = init;
-            for (k, v) in entries {
+            for (k, v) in java_hash_map_order(entries) {
                 state = call(first, row, outer, &[state, k, v])?;
             }
             state
         }
         (_, other) => return eval_err!("lambda function over {}", super::cast::value_kind(&other)),
     })
+}
+
+/// The order in which ksqlDB's REDUCE visits a map's entries: it reads the map as a Java
+/// `HashMap` sized for its entries (`new HashMap<>(n)`), whose iteration goes bucket by bucket
+/// (`spread(String.hashCode()) & (capacity - 1)`), entries of one bucket in insertion order.
+/// Maps with keys other than strings keep their order.
+fn java_hash_map_order(entries: Vec<(Value, Value)>) -> Vec<(Value, Value)> {
+    if !entries.iter().all(|(k, _)| matches!(k, Value::String(_))) {
+        return entries;
+    }
+    let n = entries.len();
+    // `tableSizeFor(n)`, then doubled while the size passes the 0.75 load factor.
+    let mut capacity = n.max(1).next_power_of_two();
+    while n * 4 > capacity * 3 {
+        capacity *= 2;
+    }
+    let bucket = |k: &Value| match k {
+        Value::String(s) => {
+            let h = s.encode_utf16().fold(0u32, |h, c| h.wrapping_mul(31).wrapping_add(u32::from(c)));
+            (h ^ (h >> 16)) as usize & (capacity - 1)
+        }
+        _ => 0,
+    };
+    let mut keyed: Vec<(usize, (Value, Value))> = entries.into_iter().map(|e| (bucket(&e.0), e)).collect();
+    keyed.sort_by_key(|(b, _)| *b);
+    keyed.into_iter().map(|(_, e)| e).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reduce_visits_a_map_in_java_hash_map_order() {
+        let s = |x: &str| Value::String(x.into());
+        let entries = vec![(s("yes, thanks"), Value::Int(1)), (s("nope"), Value::Int(2)), (s("sure, yeah"), Value::Int(3))];
+        // Capacity 4: buckets 0, 1, 0.
+        let order: Vec<Value> = java_hash_map_order(entries).into_iter().map(|(_, v)| v).collect();
+        assert_eq!(order, vec![Value::Int(1), Value::Int(3), Value::Int(2)]);
+    }
 }

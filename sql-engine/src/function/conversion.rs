@@ -37,8 +37,23 @@ fn fixed<const N: usize>(a: &[Value]) -> Result<[u8; N]> {
 fn decode(s: &str, encoding: &str) -> Result<Vec<u8>> {
     Ok(match encoding.to_ascii_lowercase().as_str() {
         "hex" => {
-            let s = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
-            let s = if s.len() % 2 == 1 { format!("0{s}") } else { s.to_string() };
+            // ksqlDB's hex forms: `0x..` (an odd digit count gets a leading 0), `X'..'`, bare
+            // digits (an even count only).
+            let (body, pad_odd) = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+                Some(rest) => (rest, true),
+                None => match s.strip_prefix("X'").or_else(|| s.strip_prefix("x'")) {
+                    Some(rest) => match rest.strip_suffix('\'') {
+                        Some(inner) => (inner, false),
+                        None => return eval_err!("'{s}' is not a hex string"),
+                    },
+                    None => (s, false),
+                },
+            };
+            let s = match body.len() % 2 {
+                0 => body.to_string(),
+                _ if pad_odd => format!("0{body}"),
+                _ => return eval_err!("'{s}' is not a hex string: odd number of digits"),
+            };
             (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2).unwrap_or("zz"), 16)).collect::<std::result::Result<_, _>>().map_err(|_| crate::Error::Eval(format!("'{s}' is not a hex string")))?
         }
         "utf8" => s.as_bytes().to_vec(),

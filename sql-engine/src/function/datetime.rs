@@ -33,7 +33,7 @@ pub(crate) fn register(r: &mut FunctionRegistry) {
     r.scalar("TIMESUB", CAT, "Subtracts an interval in a unit from a TIME, wrapping at midnight.", &["(STRING, INT, TIME) -> TIME"], Strict, |a, _| shift_time(a, -1));
     r.scalar("TIMESTAMPADD", CAT, "Adds an interval in a unit (MILLISECONDS ... DAYS) to a TIMESTAMP.", &["(STRING, BIGINT, TIMESTAMP) -> TIMESTAMP"], Strict, |a, _| shift_timestamp(a, 1));
     r.scalar("TIMESTAMPSUB", CAT, "Subtracts an interval in a unit from a TIMESTAMP.", &["(STRING, BIGINT, TIMESTAMP) -> TIMESTAMP"], Strict, |a, _| shift_timestamp(a, -1));
-    r.scalar("CONVERT_TZ", CAT, "Shifts a TIMESTAMP's wall-clock time from one zone to another.", &["(TIMESTAMP, STRING, STRING) -> TIMESTAMP"], Strict, convert_tz);
+    r.scalar("CONVERT_TZ", CAT, "Shifts a TIMESTAMP's (or TIME's) wall-clock time from one zone to another.", &["(TIMESTAMP, STRING, STRING) -> TIMESTAMP", "(TIME, STRING, STRING) -> TIME"], Strict, convert_tz);
 }
 
 use brook_common::now_ms;
@@ -128,12 +128,20 @@ fn shift_timestamp(a: &[Value], sign: i64) -> Result<Value> {
 
 /// The instant whose wall-clock time in `to` equals `ts`'s wall-clock time in `from`.
 fn convert_tz(a: &[Value], _: &SqlType) -> Result<Value> {
-    let Value::Timestamp(ts) = arg(a, 0) else { return eval_err!("expected a TIMESTAMP") };
+    let (ts, time) = match arg(a, 0) {
+        Value::Timestamp(ts) => (*ts, false),
+        // A TIME shifts as that time of 1970-01-01, wrapping around midnight.
+        Value::Time(t) => (i64::from(*t), true),
+        _ => return eval_err!("expected a TIMESTAMP or TIME"),
+    };
     let (from, to) = (Zone::parse(string(a, 1)?)?, Zone::parse(string(a, 2)?)?);
-    let Some(utc) = chrono::DateTime::from_timestamp_millis(*ts).map(|d| d.naive_utc()) else {
+    let Some(utc) = chrono::DateTime::from_timestamp_millis(ts).map(|d| d.naive_utc()) else {
         return eval_err!("timestamp {ts} out of range");
     };
     let shift = i64::from(to.offset_at(&utc).local_minus_utc() - from.offset_at(&utc).local_minus_utc()) * 1000;
+    if time {
+        return Ok(Value::Time(ts.saturating_add(shift).rem_euclid(MS_PER_DAY) as i32));
+    }
     Ok(Value::Timestamp(ts.saturating_add(shift)))
 }
 

@@ -16,6 +16,7 @@ pub(crate) fn register(r: &mut FunctionRegistry) {
     r.scalar("EXTRACTJSONFIELD", CAT, "The value at a JSONPath ($.a.b[0]) in JSON text: strings unquoted, other values as JSON.", &["(STRING, STRING) -> STRING"], Strict, extract_json_field);
     r.scalar("JSON_ARRAY_LENGTH", CAT, "The length of a JSON array, NULL for anything else.", &["(STRING) -> INT"], Strict, json_array_length);
     r.scalar("JSON_CONCAT", CAT, "Merges JSON objects, or concatenates JSON arrays (other values wrapped as one-element arrays).", &["(STRING, STRING...) -> STRING"], Handled, json_concat);
+    r.scalar("JSON_ARRAY_CONTAINS", CAT, "Whether a JSON array contains a value (compared as JSON), false for anything else.", &["(STRING, ANY) -> BOOLEAN"], Handled, json_array_contains);
     r.scalar("JSON_KEYS", CAT, "The keys of a JSON object.", &["(STRING) -> ARRAY<STRING>"], Strict, json_keys);
     r.scalar("JSON_RECORDS", CAT, "The entries of a JSON object, values as JSON text.", &["(STRING) -> MAP<STRING, STRING>"], Strict, json_records);
     r.scalar("IS_JSON_STRING", CAT, "Whether the string is valid JSON.", &["(STRING) -> BOOLEAN"], Handled, |a, _| Ok(Value::Boolean(matches!(arg(a, 0), Value::String(s) if parse(s).is_some()))));
@@ -65,7 +66,7 @@ enum Step {
 }
 
 fn extract_json_field(a: &[Value], _: &SqlType) -> Result<Value> {
-    let (Some(mut node), Some(steps)) = (parse(string(a, 0)?), path_steps(string(a, 1)?)) else {
+    let (Some(mut node), Some(steps)) = (Json::parse_first(string(a, 0)?), path_steps(string(a, 1)?)) else {
         return Ok(Value::Null);
     };
     for step in steps {
@@ -91,6 +92,27 @@ fn json_array_length(a: &[Value], _: &SqlType) -> Result<Value> {
         Some(Json::Array(v)) => Value::Int(v.len() as i32),
         _ => Value::Null,
     })
+}
+
+fn json_array_contains(a: &[Value], _: &SqlType) -> Result<Value> {
+    let Value::String(text) = arg(a, 0) else { return Ok(Value::Boolean(false)) };
+    let Some(Json::Array(items)) = parse(text) else { return Ok(Value::Boolean(false)) };
+    let wanted = arg(a, 1);
+    Ok(Value::Boolean(items.iter().any(|item| json_equals(item, wanted))))
+}
+
+/// ksqlDB's JSON_ARRAY_CONTAINS equality: numbers by value, strings and booleans exactly,
+/// `NULL` matches JSON `null`.
+fn json_equals(item: &Json, v: &Value) -> bool {
+    match (item, v) {
+        (Json::Null, Value::Null) => true,
+        (Json::Bool(a), Value::Boolean(b)) => a == b,
+        (Json::String(a), Value::String(b)) => a == b,
+        (Json::Number(n), Value::Int(i)) => n.as_i64() == Some(i64::from(*i)),
+        (Json::Number(n), Value::BigInt(i)) => n.as_i64() == Some(*i),
+        (Json::Number(n), Value::Double(d)) => n.as_f64() == Some(*d),
+        _ => false,
+    }
 }
 
 fn json_keys(a: &[Value], _: &SqlType) -> Result<Value> {
@@ -129,7 +151,11 @@ fn json_concat(a: &[Value], _: &SqlType) -> Result<Value> {
 
 fn json_records(a: &[Value], _: &SqlType) -> Result<Value> {
     Ok(match parse(string(a, 0)?) {
-        Some(Json::Object(o)) => Value::Map(o.into_iter().map(|(k, v)| (Value::String(k), Value::String(v.to_string()))).collect()),
+        // String values unquoted, others as JSON text (Jackson's `asText`/`toString`).
+        Some(Json::Object(o)) => Value::Map(o.into_iter().map(|(k, v)| (Value::String(k), Value::String(match v {
+            Json::String(s) => s,
+            other => other.to_string(),
+        }))).collect()),
         _ => Value::Null,
     })
 }

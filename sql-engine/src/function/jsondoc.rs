@@ -23,6 +23,12 @@ impl Doc {
         serde_json::from_str(text).ok()
     }
 
+    /// Parses the first JSON value of the text, ignoring what follows it (Jackson's `readTree`,
+    /// which EXTRACTJSONFIELD uses in ksqlDB).
+    pub(crate) fn parse_first(text: &str) -> Option<Doc> {
+        serde_json::Deserializer::from_str(text).into_iter::<Doc>().next()?.ok()
+    }
+
     /// Inserts or replaces `key`.
     pub(crate) fn insert(entries: &mut Vec<(String, Doc)>, key: String, value: Doc) {
         match entries.iter_mut().find(|(k, _)| *k == key) {

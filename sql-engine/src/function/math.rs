@@ -37,8 +37,8 @@ pub(crate) fn register(r: &mut FunctionRegistry) {
     r.scalar("ATAN", CAT, "The inverse tangent, in radians.", &["(DOUBLE) -> DOUBLE"], Strict, |a, _| unary(a, f64::atan));
     r.scalar("ATAN2", CAT, "The angle of the point (x, y) given as ATAN2(y, x).", &["(DOUBLE, DOUBLE) -> DOUBLE"], Strict, |a, _| Ok(Value::Double(double(a, 0)?.atan2(double(a, 1)?))));
     r.scalar("GEO_DISTANCE", "GEOSPATIAL", "The great-circle distance between two (latitude, longitude) points, in KM (default) or MI.", &["(DOUBLE, DOUBLE, DOUBLE, DOUBLE) -> DOUBLE", "(DOUBLE, DOUBLE, DOUBLE, DOUBLE, STRING) -> DOUBLE"], Strict, geo_distance);
-    r.scalar("GREATEST", CAT, "The greatest non-null argument.", &["(T, T...) -> T"], Handled, |a, _| Ok(extreme(a, true)));
-    r.scalar("LEAST", CAT, "The least non-null argument.", &["(T, T...) -> T"], Handled, |a, _| Ok(extreme(a, false)));
+    r.scalar_with("GREATEST", CAT, "The greatest non-null argument.", EXTREME_SIGNATURES, Handled, Some(extreme_type), |a, _| Ok(extreme(a, true)));
+    r.scalar_with("LEAST", CAT, "The least non-null argument.", EXTREME_SIGNATURES, Handled, Some(extreme_type), |a, _| Ok(extreme(a, false)));
 }
 
 fn unary(a: &[Value], f: fn(f64) -> f64) -> Result<Value> {
@@ -187,6 +187,29 @@ fn trunc(a: &[Value], _: &SqlType) -> Result<Value> {
         Value::Decimal(_) => Value::Decimal(round_decimal(decimal(a, 0)?, places, Mode::Truncate)?),
         other => other.clone(),
     })
+}
+
+/// GREATEST/LEAST: one overload per type, as ksqlDB has them (so `GREATEST(INT, BIGINT)` is
+/// ambiguous and string literals convert to DATE/TIME/TIMESTAMP).
+const EXTREME_SIGNATURES: &[&str] = &[
+    "(INT, INT...) -> INT",
+    "(BIGINT, BIGINT...) -> BIGINT",
+    "(DOUBLE, DOUBLE...) -> DOUBLE",
+    "(DECIMAL, DECIMAL...) -> DECIMAL",
+    "(STRING, STRING...) -> STRING",
+    "(BYTES, BYTES...) -> BYTES",
+    "(DATE, DATE...) -> DATE",
+    "(TIME, TIME...) -> TIME",
+    "(TIMESTAMP, TIMESTAMP...) -> TIMESTAMP",
+];
+
+/// GREATEST/LEAST's type: the widest decimal of decimal arguments, else the overload's type.
+fn extreme_type(types: &[SqlType]) -> Option<SqlType> {
+    let mut decimals = types.iter().filter(|t| matches!(t, SqlType::Decimal { .. }));
+    match decimals.next() {
+        Some(first) => decimals.try_fold(first.clone(), |acc, t| crate::expr::types::common_type(&acc, t)),
+        None => types.first().cloned(),
+    }
 }
 
 /// GREATEST/LEAST: nulls skipped, `NULL` when all are.

@@ -314,11 +314,15 @@ impl FunctionRegistry {
         let Some(f) = self.scalars.get(name) else {
             return analysis_err!("Can't find any functions with the name '{name}'");
         };
-        let best = f.signatures.iter().filter_map(|s| s.matches(args)).min_by_key(|m| m.cost);
-        let Some(m) = best else {
-            let given = args.iter().map(|a| a.as_ref().map_or("null".to_string(), SqlType::to_string)).collect::<Vec<_>>().join(", ");
-            let valid = f.signatures.iter().map(|s| format!("{name}{}", s.params_text())).collect::<Vec<_>>().join(", ");
-            return analysis_err!("Function '{name}' does not accept parameters ({given}).\nValid alternatives are:\n{valid}");
+        let m = match best_match(&f.signatures, args) {
+            Ok(Some(m)) => m,
+            Ok(None) => {
+                let valid = f.signatures.iter().map(|s| format!("{}{}", name.to_ascii_lowercase(), s.params_text())).collect::<Vec<_>>().join("\n");
+                return analysis_err!("Function '{}' does not accept parameters {}.\nValid alternatives are:\n{valid}", name.to_ascii_lowercase(), args_text(args));
+            }
+            Err(()) => {
+                return analysis_err!("Function '{}' cannot be resolved due to ambiguous method parameters {}.\nUse CAST() to explicitly cast your parameters to one of the supported function calls.", name.to_ascii_lowercase(), args_text(args));
+            }
         };
         let concrete: Vec<SqlType> = args.iter().zip(&m.arg_types).map(|(a, t)| t.clone().or_else(|| a.clone()).unwrap_or(SqlType::String)).collect();
         let ret = match (f.ret_rule, m.ret) {
@@ -369,6 +373,32 @@ impl FunctionRegistry {
     }
 }
 
+/// `(INTEGER, null)`: argument types as ksqlDB's resolution errors print them.
+fn args_text(args: &[Option<SqlType>]) -> String {
+    format!("({})", args.iter().map(|a| a.as_ref().map_or("null".to_string(), SqlType::to_string)).collect::<Vec<_>>().join(", "))
+}
+
+/// ksqlDB's overload resolution (`UdfIndex`): the signatures that accept the arguments without
+/// any implicit cast, else those that accept them with casts; of several, the best by ksqlDB's
+/// ranking (fixed arity over variadic, more parameters, fewer generics), then Brook's widening
+/// cost. `Err` when the best candidates tie on ksqlDB's ranking and need casts in different
+/// places (ksqlDB's "ambiguous method parameters"); `Ok(None)` when nothing accepts them.
+fn best_match(signatures: &[Signature], args: &[Option<SqlType>]) -> std::result::Result<Option<signature::Matched>, ()> {
+    let all: Vec<(&Signature, signature::Matched)> = signatures.iter().filter_map(|s| s.matches(args).map(|m| (s, m))).collect();
+    let exact: Vec<_> = all.iter().filter(|(_, m)| m.cost == 0).cloned().collect();
+    let pool = if exact.is_empty() { all } else { exact };
+    let rank = |s: &Signature| (!s.variadic, s.params.len(), std::cmp::Reverse(s.generic_count()));
+    let Some(top) = pool.iter().map(|(s, _)| rank(s)).max() else {
+        return Ok(None);
+    };
+    let mut best: Vec<_> = pool.into_iter().filter(|(s, _)| rank(s) == top).collect();
+    best.sort_by_key(|(_, m)| m.cost);
+    if best.len() > 1 && best.iter().all(|(s, _)| s.variadic && s.generic_count() == 0) {
+        return Err(());
+    }
+    Ok(best.into_iter().next().map(|(_, m)| m))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,7 +426,7 @@ mod tests {
         let sqrt = r.resolve_scalar("SQRT", &[Some(SqlType::Int)]).unwrap();
         assert_eq!(sqrt.arg_types, vec![Some(SqlType::Double)]);
         let err = r.resolve_scalar("LCASE", &[Some(SqlType::Int)]).unwrap_err().to_string();
-        assert!(err.contains("Function 'LCASE' does not accept parameters (INTEGER)"), "{err}");
+        assert!(err.contains("Function 'lcase' does not accept parameters (INTEGER)"), "{err}");
         assert!(r.resolve_scalar("NOPE", &[]).is_err());
     }
 

@@ -81,6 +81,19 @@ impl Signature {
         self.text.split_once("->").map_or("", |(_, r)| r).trim().to_string()
     }
 
+    /// How many parameters mention a type variable (ksqlDB prefers fewer).
+    pub(crate) fn generic_count(&self) -> usize {
+        fn generic(p: &Pat) -> bool {
+            match p {
+                Pat::Generic(_) | Pat::Any => true,
+                Pat::Array(e) => generic(e),
+                Pat::Map(k, v) => generic(k) || generic(v),
+                _ => false,
+            }
+        }
+        self.params.iter().filter(|p| generic(p)).count()
+    }
+
     /// Matches argument types (`None` for an untyped `NULL`).
     pub(crate) fn matches(&self, args: &[Option<SqlType>]) -> Option<Matched> {
         let n = self.params.len();
@@ -156,6 +169,8 @@ fn parse_pat(p: &str) -> Option<Pat> {
 fn bind(pat: &Pat, t: &SqlType, binds: &mut HashMap<char, SqlType>) -> Option<u32> {
     match (pat, t) {
         (Pat::Any, _) => Some(0),
+        // ksqlDB converts a string to a DATE, TIME or TIMESTAMP parameter implicitly.
+        (Pat::Exact(SqlType::Date | SqlType::Time | SqlType::Timestamp), SqlType::String) => Some(10),
         (Pat::Exact(p), t) => widening_cost(t, p),
         (Pat::AnyDecimal, SqlType::Decimal { .. }) => Some(0),
         (Pat::AnyDecimal, SqlType::Int | SqlType::BigInt) => Some(1),

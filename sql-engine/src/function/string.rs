@@ -192,7 +192,9 @@ fn split_to_map(a: &[Value], _: &SqlType) -> Result<Value> {
     }
     let mut out: Vec<(Value, Value)> = Vec::new();
     for part in s.split(entry).filter(|p| !p.is_empty()) {
-        if let Some((k, v)) = part.split_once(kv) {
+        // ksqlDB keeps the first two parts of an entry split at the key-value delimiter.
+        let mut parts = part.split(kv);
+        if let (Some(k), Some(v)) = (parts.next(), parts.next()) {
             let k = Value::String(k.to_string());
             match out.iter_mut().find(|(x, _)| *x == k) {
                 Some(slot) => slot.1 = Value::String(v.to_string()),
@@ -293,11 +295,10 @@ fn chr(a: &[Value], _: &SqlType) -> Result<Value> {
     let code = match arg(a, 0) {
         Value::Int(c) => u32::try_from(*c).ok(),
         _ => {
+            // `\\uXXXX` escapes (a surrogate pair gives one character), as Java unescapes them.
             let s = string(a, 0)?;
-            match s.strip_prefix("\\u") {
-                Some(hex) if hex.len() == 4 => u32::from_str_radix(hex, 16).ok(),
-                _ => None,
-            }
+            let units: Option<Vec<u16>> = s.strip_prefix("\\u").map(|rest| rest.split("\\u").map(|h| if h.len() == 4 { u16::from_str_radix(h, 16).ok() } else { None }).collect::<Option<Vec<u16>>>()).flatten();
+            return Ok(opt_str_value(units.and_then(|u| String::from_utf16(&u).ok())));
         }
     };
     Ok(opt_str_value(code.and_then(char::from_u32).map(String::from)))

@@ -45,7 +45,7 @@ impl TableFunction for Explode {
 fn explode(types: &[SqlType]) -> Result<Arc<dyn TableFunction>> {
     match types {
         [SqlType::Array(elem)] => Ok(Arc::new(Explode { elem: (**elem).clone() })),
-        _ => analysis_err!("Function 'EXPLODE' does not accept parameters ({})", types.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")),
+        _ => analysis_err!("Function 'explode' does not accept parameters ({}).\nValid alternatives are:\nexplode(ARRAY<DECIMAL> input)\nexplode(ARRAY<T> list)", types.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")),
     }
 }
 
@@ -82,7 +82,7 @@ impl TableFunction for Cube {
 fn cube(types: &[SqlType]) -> Result<Arc<dyn TableFunction>> {
     match types {
         [t @ SqlType::Array(_)] => Ok(Arc::new(Cube { ty: t.clone() })),
-        _ => analysis_err!("Function 'CUBE_EXPLODE' does not accept parameters ({})", types.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")),
+        _ => analysis_err!("Function 'cube_explode' does not accept parameters ({}).", types.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")),
     }
 }
 

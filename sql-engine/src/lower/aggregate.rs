@@ -209,6 +209,9 @@ fn aggregator(a: &AggregateStep, cx: &LowerContext) -> Result<Arc<Aggregator>> {
         .map(|n| input_cols.iter().position(|c| &c.name == n).ok_or_else(|| Error::Analysis(format!("unknown column \"{n}\""))))
         .collect::<Result<Vec<_>>>()?;
     let calls = a.aggregations.iter().map(|c| cx.env.aggregate(c, &input_cols)).collect::<Result<Vec<_>>>()?;
+    if a.formats.value.format == "DELIMITED" && calls.iter().any(|c| c.function.intermediate_is_struct()) {
+        return Err(Error::Analysis("One of the functions used in the statement has an intermediate type that the value format can not handle. Please remove the function or change the format.".into()));
+    }
     let agg = Arc::new(Aggregator { non_agg, calls, log: cx.logger(&a.props.ctx) });
     debug_assert!(a.props.schema.value.iter().filter(|c| c.name.starts_with(AGG_PREFIX)).count() == agg.calls.len());
     Ok(agg)

@@ -15,8 +15,6 @@ use crate::parser::ast::{JoinKind, Within};
 use crate::plan::physical::JoinStep;
 use crate::{Error, Result, Row, Value};
 
-/// ksqlDB's default grace of a join window without `GRACE PERIOD`: 24 hours.
-const DEFAULT_GRACE_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// Builds joined rows.
 struct Joiner {
@@ -46,9 +44,16 @@ impl Joiner {
     }
 }
 
+/// ksqlDB's `StreamStreamJoinBuilder`: with a `GRACE PERIOD`, Kafka's
+/// `JoinWindows.ofTimeDifferenceAndGrace` (left/outer non-matches once the window closes);
+/// without, the deprecated `JoinWindows.of` (24 hours of grace, non-matches at once).
 fn windows(w: &Within) -> JoinWindows {
     let ms = Duration::from_millis;
-    JoinWindows::of_time_difference_and_grace(ms(w.before_ms), ms(w.grace_ms.unwrap_or(DEFAULT_GRACE_MS))).before(ms(w.before_ms)).after(ms(w.after_ms))
+    let base = match w.grace_ms {
+        Some(grace) => JoinWindows::of_time_difference_and_grace(ms(w.before_ms), ms(grace)),
+        None => JoinWindows::of(ms(w.before_ms)),
+    };
+    base.before(ms(w.before_ms)).after(ms(w.after_ms))
 }
 
 fn joiner(j: &JoinStep, cx: &LowerContext) -> Result<Arc<Joiner>> {

@@ -232,13 +232,16 @@ pub(crate) fn windowed_source(s: &SourceStep, builder: &StreamsBuilder, cx: &Low
     Ok(if table { Lowered::Windowed(stream) } else { Lowered::WindowedStream(stream) })
 }
 
+/// The store a `TableSource` is materialized in, as ksqlDB names it: the source context with
+/// `Reduce` for `Source` (`KsqlTopic-Reduce`, `KafkaTopic_Left-Reduce`, ...).
+pub(crate) fn reduce_store_name(s: &SourceStep) -> String {
+    format!("{}-Reduce", s.props.ctx.strip_suffix("/Source").unwrap_or(&s.props.ctx).replace('/', "-"))
+}
+
 /// `TableSource`: the stream upserted into the `KsqlTopic-Reduce` store.
 pub(crate) fn table_source(s: &SourceStep, builder: &StreamsBuilder, cx: &LowerContext) -> Result<Lowered> {
     let stream = read(s, builder, cx, true, |k| k)?;
-    // ksqlDB's store: the source context with `Reduce` for `Source` (`KsqlTopic-Reduce`,
-    // `KafkaTopic_Left-Reduce`, ...).
-    let store = format!("{}-Reduce", s.props.ctx.strip_suffix("/Source").unwrap_or(&s.props.ctx).replace('/', "-"));
-    let mut m = Materialized::named(store).with_key_serde(internal_serde()).with_value_serde(internal_serde());
+    let mut m = Materialized::named(reduce_store_name(s)).with_key_serde(internal_serde()).with_value_serde(internal_serde());
     if !cx.caching {
         m = m.with_caching_disabled();
     }

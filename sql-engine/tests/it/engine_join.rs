@@ -31,11 +31,12 @@ fn stream_stream_left_join_emits_unmatched_after_the_window() {
 #[test]
 fn stream_stream_join_on_a_value_column_repartitions() {
     let mut e = engine(LR);
+    // Both join expressions are projected: the left one (X) is the key (ksqlDB).
     e.execute("CREATE STREAM J AS SELECT R.ID, X, B FROM L JOIN R WITHIN 10 SECONDS ON L.X = R.ID;").unwrap();
     pipe(&mut e, "l", &[(Some("9"), Some(r#"{"A":"a","X":3}"#), 1_000)]);
     pipe(&mut e, "r", &[(Some("3"), Some(r#"{"B":"three"}"#), 2_000)]);
     insta::assert_snapshot!(lines(&e, "J").join("\n"), @r###"
-    3 | {"X":3,"B":"three"} | 2000
+    3 | {"R_ID":3,"B":"three"} | 2000
     "###);
 }
 

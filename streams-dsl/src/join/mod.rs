@@ -20,17 +20,31 @@ pub struct JoinWindows {
     pub(crate) before: i64,
     pub(crate) after: i64,
     pub(crate) grace: i64,
+    /// Kafka's `enableSpuriousResultFix`: left/outer non-matches wait until their window has
+    /// closed. Off only for the deprecated [`JoinWindows::of`], which emits them at once.
+    pub(crate) spurious_result_fix: bool,
 }
 
+/// Kafka's default grace of a join window built by the deprecated `JoinWindows.of`: 24 hours.
+const DEFAULT_GRACE_MS: i64 = 24 * 60 * 60 * 1000;
+
 impl JoinWindows {
+    /// Kafka's deprecated `JoinWindows.of(difference)` (which ksqlDB uses for joins without a
+    /// `GRACE PERIOD`): 24 hours of grace, and the eager left/outer semantics of Kafka before
+    /// 3.0: a record with no match when it arrives joins `None` at once (a "spurious" result
+    /// if a match arrives later, which then joins too).
+    pub fn of(difference: Duration) -> Self {
+        JoinWindows { before: ms(difference), after: ms(difference), grace: DEFAULT_GRACE_MS, spurious_result_fix: false }
+    }
+
     /// `before = after = difference`, no grace.
     pub fn of_time_difference_without_grace(difference: Duration) -> Self {
-        JoinWindows { before: ms(difference), after: ms(difference), grace: 0 }
+        JoinWindows { before: ms(difference), after: ms(difference), grace: 0, spurious_result_fix: true }
     }
 
     /// `before = after = difference`, with `grace`.
     pub fn of_time_difference_and_grace(difference: Duration, grace: Duration) -> Self {
-        JoinWindows { before: ms(difference), after: ms(difference), grace: ms(grace) }
+        JoinWindows { before: ms(difference), after: ms(difference), grace: ms(grace), spurious_result_fix: true }
     }
 
     /// Sets how far back the other side's records may be.

@@ -7,7 +7,8 @@
 //! this-side join; a key-value store ordered by time here, a time-ordered window store in
 //! Kafka) and emit them with a null partner only when their window has
 //! closed (Kafka 3.x, no spurious results), or at once when the record arrives after its
-//! window's end. Kafka throttles that emission to once per
+//! window's end; with [`JoinWindows::of`] (no spurious-result fix) they join `None` at once.
+//! Kafka throttles that emission to once per
 //! `emit.interval.ms.kstreams.outer.join.spurious.results.fix` (1 s of wall-clock time);
 //! here it runs on every in-order record. Both sides read the task's stream time where
 //! Kafka shares a per-task time tracker between the two join processors.
@@ -225,7 +226,8 @@ impl<K: Data, V: Data> KStream<K, V> {
             Some(s) => (format!("{s}{this_suffix}-store"), format!("{s}{other_suffix}-store")),
             None => (format!("{this_gen}-store"), format!("{other_gen}-store")),
         };
-        let shared = (kind != Kind::Inner).then(|| match &o.store_name {
+        // Without the spurious-result fix there is no shared store: non-matches join at once.
+        let shared = (kind != Kind::Inner && w.spurious_result_fix).then(|| match &o.store_name {
             Some(s) => format!("{s}{}-store", if kind == Kind::Outer { "-outer-shared-join" } else { "-left-shared-join" }),
             None => {
                 let index = &this_gen[this_gen.len() - 10..];

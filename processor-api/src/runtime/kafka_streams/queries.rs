@@ -404,6 +404,21 @@ impl ReadOnlySessionView {
         })?;
         Ok(found.unwrap_or_default())
     }
+
+    /// Every key's sessions with `end >= earliest_session_end` and `start <= latest_session_start`,
+    /// task after task (Kafka's `findSessions(keyFrom = null, keyTo = null, ...)`).
+    ///
+    /// # Errors
+    /// As [`fetch`](Self::fetch).
+    pub fn find_all_sessions(&self, earliest_session_end: i64, latest_session_start: i64) -> Result<Vec<(Windowed<Bytes>, Bytes)>> {
+        let name = self.provider.params.name.clone();
+        let mut out = Vec::new();
+        self.provider.visit(&mut |s| {
+            out.extend(collect(session(&name, s)?.find_sessions_key_range(None, None, earliest_session_end, latest_session_start)?)?);
+            Ok(false)
+        })?;
+        Ok(out)
+    }
 }
 
 impl KafkaStreams {

@@ -189,7 +189,7 @@ impl AggregateFunction for Histogram {
 pub(crate) fn histogram(types: &[SqlType], _: &[Value]) -> Result<Arc<dyn AggregateFunction>> {
     match first_type("HISTOGRAM", types)? {
         SqlType::String => Ok(Arc::new(Histogram)),
-        t => analysis_err!("Function 'HISTOGRAM' does not accept parameters ({t})"),
+        t => analysis_err!("Function 'histogram' does not accept parameters ({t})"),
     }
 }
 
@@ -234,10 +234,81 @@ impl AggregateFunction for ByOffset {
     }
 }
 
-pub(crate) fn earliest(types: &[SqlType], _: &[Value]) -> Result<Arc<dyn AggregateFunction>> {
-    Ok(Arc::new(ByOffset { ty: first_type("EARLIEST_BY_OFFSET", types)?.clone(), latest: false }))
+/// EARLIEST/LATEST_BY_OFFSET(x, n[, ignoreNulls]): the first (last) `n` values received, as
+/// an array (empty until one is kept).
+struct ByOffsetN {
+    ty: SqlType,
+    n: usize,
+    latest: bool,
 }
 
-pub(crate) fn latest(types: &[SqlType], _: &[Value]) -> Result<Arc<dyn AggregateFunction>> {
-    Ok(Arc::new(ByOffset { ty: first_type("LATEST_BY_OFFSET", types)?.clone(), latest: true }))
+impl ByOffsetN {
+    fn keep(&self, mut items: Vec<Value>) -> Value {
+        if items.len() > self.n {
+            if self.latest {
+                items.drain(..items.len() - self.n);
+            } else {
+                items.truncate(self.n);
+            }
+        }
+        Value::Array(items)
+    }
+}
+
+impl AggregateFunction for ByOffsetN {
+    fn return_type(&self) -> SqlType {
+        SqlType::Array(Box::new(self.ty.clone()))
+    }
+    fn init(&self) -> Value {
+        Value::Array(Vec::new())
+    }
+    fn add(&self, acc: Value, args: &[Value]) -> Result<Value> {
+        let v = arg(args, 0);
+        let ignore_nulls = !matches!(arg(args, 2), Value::Boolean(false));
+        let mut items = match acc {
+            Value::Array(items) => items,
+            _ => Vec::new(),
+        };
+        if v.is_null() && ignore_nulls || !self.latest && items.len() >= self.n {
+            return Ok(Value::Array(items));
+        }
+        items.push(v.clone());
+        Ok(self.keep(items))
+    }
+    fn undo(&self, _: Value, _: &[Value]) -> Option<Result<Value>> {
+        None
+    }
+    fn merge(&self, a: Value, b: Value) -> Result<Value> {
+        let mut items = match a {
+            Value::Array(items) => items,
+            _ => Vec::new(),
+        };
+        if let Value::Array(more) = b {
+            items.extend(more);
+        }
+        Ok(self.keep(items))
+    }
+    fn result(&self, acc: &Value) -> Result<Value> {
+        Ok(match acc {
+            Value::Array(_) => acc.clone(),
+            _ => Value::Array(Vec::new()),
+        })
+    }
+}
+
+/// The single-value or the `n`-values form, by the type of the second argument.
+fn by_offset(name: &str, types: &[SqlType], literals: &[Value], latest: bool) -> Result<Arc<dyn AggregateFunction>> {
+    let ty = first_type(name, types)?.clone();
+    match types.get(1) {
+        Some(SqlType::Int | SqlType::BigInt) => Ok(Arc::new(ByOffsetN { ty, n: super::literal_int(name, literals, 1)?, latest })),
+        _ => Ok(Arc::new(ByOffset { ty, latest })),
+    }
+}
+
+pub(crate) fn earliest(types: &[SqlType], literals: &[Value]) -> Result<Arc<dyn AggregateFunction>> {
+    by_offset("EARLIEST_BY_OFFSET", types, literals, false)
+}
+
+pub(crate) fn latest(types: &[SqlType], literals: &[Value]) -> Result<Arc<dyn AggregateFunction>> {
+    by_offset("LATEST_BY_OFFSET", types, literals, true)
 }

@@ -4,6 +4,7 @@
 
 mod collect;
 mod numeric;
+mod stddev;
 
 use std::sync::Arc;
 
@@ -35,6 +36,11 @@ pub trait AggregateFunction: Send + Sync {
     /// # Errors
     /// [`crate::Error::Eval`] for a corrupt accumulator.
     fn result(&self, acc: &Value) -> Result<Value>;
+    /// Whether ksqlDB's intermediate state for this aggregate is a STRUCT (AVG, STDDEV_*,
+    /// CORRELATION), which a DELIMITED value format cannot hold: ksqlDB rejects the query.
+    fn intermediate_is_struct(&self) -> bool {
+        false
+    }
     /// Whether [`Self::undo`] is supported (checked by the planner before aggregating a table).
     fn supports_undo(&self) -> bool {
         self.undo(self.init(), &[]).is_some()
@@ -83,7 +89,8 @@ pub(crate) fn register(r: &mut FunctionRegistry) {
     add("AVG", "AGGREGATE", "Averages the non-null values.", &["(INT) -> DOUBLE", "(BIGINT) -> DOUBLE", "(DOUBLE) -> DOUBLE", "(DECIMAL) -> DOUBLE"], numeric::avg);
     add("MIN", "AGGREGATE", "The smallest non-null value.", &["(T) -> T"], numeric::min);
     add("MAX", "AGGREGATE", "The largest non-null value.", &["(T) -> T"], numeric::max);
-    add("STDDEV_SAMP", "AGGREGATE", "Sample standard deviation of the non-null values.", &["(INT) -> DOUBLE", "(BIGINT) -> DOUBLE", "(DOUBLE) -> DOUBLE"], numeric::stddev_samp);
+    add("STDDEV_SAMP", "AGGREGATE", "Sample variance of the non-null values (ksqlDB returns the variance under this name).", &["(INT) -> DOUBLE", "(BIGINT) -> DOUBLE", "(DOUBLE) -> DOUBLE"], stddev::stddev_samp);
+    add("STDDEV_SAMPLE", "AGGREGATE", "Sample standard deviation of the non-null values.", &["(INT) -> DOUBLE", "(BIGINT) -> DOUBLE", "(DOUBLE) -> DOUBLE"], stddev::stddev_sample);
     add("CORRELATION", "AGGREGATE", "Pearson correlation of two columns.", &["(DOUBLE, DOUBLE) -> DOUBLE"], numeric::correlation);
     add("COUNT_DISTINCT", "AGGREGATE", "Counts distinct non-null values.", &["(T) -> BIGINT"], collect::count_distinct);
     add("COLLECT_LIST", "AGGREGATE", "All values, in arrival order (at most 1000).", &["(T) -> ARRAY<T>"], collect::collect_list);
@@ -91,8 +98,8 @@ pub(crate) fn register(r: &mut FunctionRegistry) {
     add("TOPK", "AGGREGATE", "The K largest values, largest first.", &["(T, INT) -> ARRAY<T>"], collect::topk);
     add("TOPKDISTINCT", "AGGREGATE", "The K largest distinct values, largest first.", &["(T, INT) -> ARRAY<T>"], collect::topk_distinct);
     add("HISTOGRAM", "AGGREGATE", "Counts of each distinct string (at most 1000 entries).", &["(STRING) -> MAP<STRING, BIGINT>"], collect::histogram);
-    add("EARLIEST_BY_OFFSET", "AGGREGATE", "The first value received (nulls ignored unless the second argument is false).", &["(T) -> T", "(T, BOOLEAN) -> T"], collect::earliest);
-    add("LATEST_BY_OFFSET", "AGGREGATE", "The last value received (nulls ignored unless the second argument is false).", &["(T) -> T", "(T, BOOLEAN) -> T"], collect::latest);
+    add("EARLIEST_BY_OFFSET", "AGGREGATE", "The first value received, or the first N as an array (nulls ignored unless the last argument is false).", &["(T) -> T", "(T, BOOLEAN) -> T", "(T, INT) -> ARRAY<T>", "(T, INT, BOOLEAN) -> ARRAY<T>"], collect::earliest);
+    add("LATEST_BY_OFFSET", "AGGREGATE", "The last value received, or the last N as an array (nulls ignored unless the last argument is false).", &["(T) -> T", "(T, BOOLEAN) -> T", "(T, INT) -> ARRAY<T>", "(T, INT, BOOLEAN) -> ARRAY<T>"], collect::latest);
 }
 
 #[cfg(test)]

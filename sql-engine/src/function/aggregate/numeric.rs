@@ -95,7 +95,7 @@ impl AggregateFunction for Sum {
 pub(crate) fn sum(types: &[SqlType], _: &[Value]) -> Result<Arc<dyn AggregateFunction>> {
     match first_type("SUM", types)? {
         t @ (SqlType::Int | SqlType::BigInt | SqlType::Double | SqlType::Decimal { .. }) => Ok(Arc::new(Sum { ty: t.clone() })),
-        t => analysis_err!("Function 'SUM' does not accept parameters ({t})"),
+        t => analysis_err!("Function 'sum' does not accept parameters ({t})"),
     }
 }
 
@@ -135,7 +135,7 @@ impl AggregateFunction for SumList {
 pub(crate) fn sum_list(types: &[SqlType], _: &[Value]) -> Result<Arc<dyn AggregateFunction>> {
     match first_type("SUM_LIST", types)? {
         SqlType::Array(e) if matches!(**e, SqlType::Int | SqlType::BigInt | SqlType::Double) => Ok(Arc::new(SumList { sum: Sum { ty: (**e).clone() } })),
-        t => analysis_err!("Function 'SUM_LIST' does not accept parameters ({t})"),
+        t => analysis_err!("Function 'sum_list' does not accept parameters ({t})"),
     }
 }
 
@@ -174,7 +174,6 @@ struct Moments {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum MomentKind {
     Avg,
-    StdDev,
     Correlation,
 }
 
@@ -211,16 +210,15 @@ impl AggregateFunction for Moments {
         let (x, y) = (sums(&a, Self::WIDTH), sums(&b, Self::WIDTH));
         Ok(pack(&x.iter().zip(&y).map(|(a, b)| a + b).collect::<Vec<_>>()))
     }
+    fn intermediate_is_struct(&self) -> bool {
+        true
+    }
     fn result(&self, acc: &Value) -> Result<Value> {
         let s = sums(acc, Self::WIDTH);
         let (n, sx, sxx, sy, syy, sxy) = (s[0], s[1], s[2], s[3], s[4], s[5]);
         Ok(Value::Double(match self.kind {
             MomentKind::Avg if n == 0.0 => 0.0,
             MomentKind::Avg => sx / n,
-            // ksqlDB 0.29's STDDEV_SAMP returns M2 / (n - 1), the sample variance, and 0.0
-            // below two values; Brook matches it.
-            MomentKind::StdDev if n < 2.0 => 0.0,
-            MomentKind::StdDev => ((sxx - sx * sx / n) / (n - 1.0)).max(0.0),
             MomentKind::Correlation => (n * sxy - sx * sy) / ((n * sxx - sx * sx) * (n * syy - sy * sy)).sqrt(),
         }))
     }
@@ -229,11 +227,6 @@ impl AggregateFunction for Moments {
 pub(crate) fn avg(types: &[SqlType], _: &[Value]) -> Result<Arc<dyn AggregateFunction>> {
     numeric_only("AVG", types)?;
     Ok(Arc::new(Moments { kind: MomentKind::Avg }))
-}
-
-pub(crate) fn stddev_samp(types: &[SqlType], _: &[Value]) -> Result<Arc<dyn AggregateFunction>> {
-    numeric_only("STDDEV_SAMP", types)?;
-    Ok(Arc::new(Moments { kind: MomentKind::StdDev }))
 }
 
 pub(crate) fn correlation(types: &[SqlType], _: &[Value]) -> Result<Arc<dyn AggregateFunction>> {
