@@ -14,7 +14,8 @@ use clap::Args;
 #[derive(Debug, Clone, Args)]
 pub struct ServerArgs {
     /// A `server.properties`-style file (broker keys and `listeners`, `advertised.listeners`,
-    /// `socket.request.max.bytes`, `connections.max.idle.ms`, `sasl.plain.users`).
+    /// `socket.request.max.bytes`, `connections.max.idle.ms`, `sasl.plain.users`; the Connect
+    /// worker's keys prefixed `connect.`, e.g. `connect.group.id`).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// `key=value`, applied after the file (repeatable).
@@ -72,8 +73,11 @@ pub struct ServerArgs {
     /// Run without the in-process Kafka Connect worker.
     #[arg(long = "no-connect", conflicts_with = "connect_listen")]
     pub no_connect: bool,
-    /// The in-process worker's properties (`key.converter`, `value.converter`,
-    /// `offset.flush.interval.ms`, ...). Default: JsonConverter for keys and values.
+    /// The in-process distributed worker's `connect-distributed.properties` (`group.id`, the
+    /// storage topics, `key.converter`, `value.converter`, `offset.flush.interval.ms`, ...);
+    /// `connect.*` keys of --config / --override win over it. Default: Kafka's sample file
+    /// (group `connect-cluster`, topics `connect-configs`, `connect-offsets`,
+    /// `connect-status`, JsonConverter for keys and values).
     #[arg(long = "connect-config", value_name = "FILE", conflicts_with = "no_connect")]
     pub connect_config: Option<PathBuf>,
 }
@@ -84,15 +88,34 @@ pub const CONNECT_LISTEN: &str = "127.0.0.1:8083";
 /// The Schema Registry's default address.
 pub const SCHEMA_REGISTRY_LISTEN: &str = "127.0.0.1:8081";
 
-/// Builds both configurations from the flags.
+/// The prefix of the in-process Connect worker's keys in `--config` and `--override`
+/// (`connect.group.id=my-group`).
+pub const CONNECT_PREFIX: &str = "connect.";
+
+/// What `brook server` is configured with: the broker, its listener, and the in-process Connect
+/// worker's keys given as `connect.KEY` in `--config` / `--override` (prefix removed).
+#[derive(Debug)]
+pub struct Configs {
+    /// The broker.
+    pub broker: BrokerConfig,
+    /// The Kafka listener.
+    pub server: ServerConfig,
+    /// The Connect worker's keys (`group.id`, ...), after `--connect-config`'s.
+    pub connect: brook_connect::Config,
+}
+
+/// Builds the configurations from the flags.
 ///
 /// # Errors
 /// Unreadable files, unknown keys, bad values.
-pub fn configs(args: &ServerArgs) -> anyhow::Result<(BrokerConfig, ServerConfig)> {
+pub fn configs(args: &ServerArgs) -> anyhow::Result<Configs> {
     let mut broker = BrokerConfig::default();
     let mut server = ServerConfig::default();
+    let mut connect = brook_connect::Config::new();
     let mut apply = |k: &str, v: &str| -> anyhow::Result<()> {
-        if !server.set(k, v)? {
+        if let Some(key) = k.strip_prefix(CONNECT_PREFIX).filter(|key| !key.is_empty()) {
+            connect.insert(key.to_owned(), v.to_owned());
+        } else if !server.set(k, v)? {
             broker.set(k, v)?;
         }
         Ok(())
@@ -113,7 +136,7 @@ pub fn configs(args: &ServerArgs) -> anyhow::Result<(BrokerConfig, ServerConfig)
     if let Some(d) = &args.data_dir {
         broker.log_dir = d.clone();
     }
-    Ok((broker, server))
+    Ok(Configs { broker, server, connect })
 }
 
 /// `HOST:PORT` (a name such as `localhost:9092` resolves to its first address).
@@ -151,7 +174,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     if let Some(bootstrap) = &args.bootstrap_server {
         return run_sql_only(&args, bootstrap, shutdown).await;
     }
-    let (bc, sc) = configs(&args)?;
+    let Configs { broker: bc, server: sc, connect: connect_keys } = configs(&args)?;
     check_data_dir(&bc.log_dir)?;
     let listener = tokio::net::TcpListener::bind(sc.listen).await.with_context(|| {
         format!("cannot listen on {} (is another broker running there? pick another address with --listen HOST:PORT)", sc.listen)
@@ -175,7 +198,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         },
         None => None,
     };
-    let connect = if args.no_connect { None } else { Some(crate::connect::start_in_process(&args, broker.clone(), &dir, stopped.clone()).await?) };
+    let connect = if args.no_connect { None } else { crate::connect::start_in_process(&args, broker.clone(), &sc, listener.local_addr()?, &dir, &connect_keys).await? };
     let ksql = if args.no_ksql {
         None
     } else {
@@ -188,6 +211,13 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     };
     let signal = async move {
         shutdown.await;
+        // The Connect worker stops first, while the broker serves: its tasks flush their
+        // offsets and it leaves its group through the listener.
+        if let Some(connect) = connect {
+            if let Err(e) = connect.stop().await {
+                tracing::warn!(error = %crate::report(&e), "stopping the Connect worker");
+            }
+        }
         let _ = stop.send(true);
     };
     serve(broker, listener, sc, signal).await?;
@@ -196,9 +226,6 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     }
     if let Some(registry) = registry {
         registry.await.context("the Schema Registry stopped")??;
-    }
-    if let Some(connect) = connect {
-        connect.stopped.await.context("the Connect worker stopped")??;
     }
     Ok(())
 }
@@ -369,12 +396,13 @@ mod tests {
         let file = dir.path().join("server.properties");
         std::fs::write(
             &file,
-            "# brook\nnum.partitions=3\nlisteners=PLAINTEXT://127.0.0.1:29092\nsasl.plain.users=alice:secret\nlog.dirs=/tmp/x\n",
+            "# brook\nnum.partitions=3\nlisteners=PLAINTEXT://127.0.0.1:29092\nsasl.plain.users=alice:secret\nlog.dirs=/tmp/x\n\
+             connect.group.id=from-file\nconnect.offset.flush.interval.ms=500\n",
         )
         .unwrap();
         let args = ServerArgs {
             config: Some(file.clone()),
-            overrides: vec!["num.partitions=5".into(), "connections.max.idle.ms=1000".into()],
+            overrides: vec!["num.partitions=5".into(), "connections.max.idle.ms=1000".into(), "connect.group.id=brook-workers".into()],
             listen: None,
             data_dir: Some(dir.path().join("data")),
             ksql_listen: "127.0.0.1:8088".into(),
@@ -392,7 +420,10 @@ mod tests {
             connect_config: None,
             schema_registry_url: None,
         };
-        let (b, s) = configs(&args).unwrap();
+        let Configs { broker: b, server: s, connect } = configs(&args).unwrap();
+        // The worker's keys: the file's, then --override's.
+        let want = [("group.id", "brook-workers"), ("offset.flush.interval.ms", "500")];
+        assert_eq!(connect, want.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<brook_connect::Config>());
         assert_eq!(b.num_partitions, 5);
         assert_eq!(b.log_dir, dir.path().join("data"));
         assert_eq!(s.listen.port(), 29092);
@@ -403,7 +434,7 @@ mod tests {
         let err = crate::report(&configs(&bad).unwrap_err());
         assert!(err.starts_with("--override no.such.key=1: ") && err.contains("no.such.key\""), "{err}");
         let named = ServerArgs { listen: Some("localhost:0".into()), ..args.clone() };
-        assert!(configs(&named).unwrap().1.listen.ip().is_loopback());
+        assert!(configs(&named).unwrap().server.listen.ip().is_loopback());
         let bad = ServerArgs { listen: Some("nope".into()), ..args.clone() };
         let err = crate::report(&configs(&bad).unwrap_err());
         assert!(err.starts_with("invalid --listen address \"nope\": expected HOST:PORT, e.g. 127.0.0.1:9092"), "{err}");

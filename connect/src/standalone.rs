@@ -262,11 +262,7 @@ impl StandaloneHerder {
     /// An unreadable or malformed file; a stored connector that does not validate any more is
     /// skipped with a warning.
     pub async fn keep_connectors_in(&self, path: PathBuf) -> Result<Vec<String>> {
-        let stored: Vec<StoredConnector> = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Config(format!("{}: not a connectors file: {e}", path.display())))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(Error::io(path.display(), e)),
-        };
+        let stored = read_stored_connectors(&path)?;
         let mut names = Vec::new();
         for c in stored {
             match self.create_connector(&c.name, c.config, c.target).await {
@@ -305,12 +301,28 @@ impl StandaloneHerder {
     }
 }
 
-/// A connector as the config file keeps it.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct StoredConnector {
-    name: String,
-    config: Config,
-    target: TargetState,
+/// A connector as [`StandaloneHerder::keep_connectors_in`] keeps it in its file.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct StoredConnector {
+    /// The connector's name.
+    pub name: String,
+    /// Its config.
+    pub config: Config,
+    /// Running, paused or stopped.
+    pub target: TargetState,
+}
+
+/// The connectors of a file [`StandaloneHerder::keep_connectors_in`] wrote (none when it is
+/// missing), for `brook server` to move them to a distributed worker's config topic.
+///
+/// # Errors
+/// An unreadable or malformed file.
+pub fn read_stored_connectors(path: &Path) -> Result<Vec<StoredConnector>> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Config(format!("{}: not a connectors file: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(Error::io(path.display(), e)),
+    }
 }
 
 /// The error of a create or update whose config does not validate.

@@ -38,6 +38,19 @@ fn get(url: &str) -> serde_json::Value {
     rt.block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() })
 }
 
+/// Waits until the connectors and their first tasks are RUNNING: after a create or a drop the
+/// worker's group rebalances (statuses UNASSIGNED meanwhile, as in Kafka's distributed mode).
+fn wait_running(connect: &str, connectors: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while connectors.iter().any(|c| {
+        let s = get(&format!("http://{connect}/connectors/{c}/status"));
+        s["connector"]["state"] != "RUNNING" || s["tasks"][0]["state"] != "RUNNING"
+    }) {
+        assert!(Instant::now() < deadline, "{connectors:?} did not run");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn connector_statements_over_brook_server() {
     let connect = format!("127.0.0.1:{}", free_port());
@@ -60,18 +73,19 @@ fn connector_statements_over_brook_server() {
     );
     assert!(!ok, "an invalid connector fails the script: {out}");
 
-    // The worker's REST API sees the connector the SQL created, running on this worker.
+    // The worker's REST API sees the connector the SQL created, running on this worker (once the
+    // group rebalanced onto it and its task runs).
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let topics = get(&format!("http://{connect}/connectors/LINES/topics"));
-        if topics["LINES"]["topics"] == serde_json::json!(["lines"]) {
+        let status = get(&format!("http://{connect}/connectors/LINES/status"));
+        if topics["LINES"]["topics"] == serde_json::json!(["lines"]) && status["tasks"][0]["state"] == "RUNNING" && status["connector"]["state"] == "RUNNING" {
+            assert_eq!(status["connector"], serde_json::json!({"state": "RUNNING", "worker_id": connect}));
             break;
         }
-        assert!(Instant::now() < deadline, "the source never produced: {topics}");
+        assert!(Instant::now() < deadline, "the source never produced: {topics} {status}");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let status = get(&format!("http://{connect}/connectors/LINES/status"));
-    assert_eq!(status["connector"], serde_json::json!({"state": "RUNNING", "worker_id": connect}));
 
     out.push_str(&sql(
         &server.url,
@@ -79,13 +93,12 @@ fn connector_statements_over_brook_server() {
             "CREATE STREAM LINES (LINE STRING) WITH (KAFKA_TOPIC='lines', VALUE_FORMAT='KAFKA');
              SET 'auto.offset.reset'='earliest';
              SELECT * FROM LINES EMIT CHANGES LIMIT 2;
-             CREATE SINK CONNECTOR copy WITH ('connector.class'='FileStreamSink', 'file'='{}', 'topics'='lines', {strings});
-             SHOW CONNECTORS;
-             LIST SOURCE CONNECTORS;
-             DESCRIBE CONNECTOR lines;",
+             CREATE SINK CONNECTOR copy WITH ('connector.class'='FileStreamSink', 'file'='{}', 'topics'='lines', {strings});",
             output.display()
         ),
     ));
+    wait_running(&connect, &["LINES", "COPY"]);
+    out.push_str(&sql(&server.url, "SHOW CONNECTORS;\nLIST SOURCE CONNECTORS;\nDESCRIBE CONNECTOR lines;"));
     let deadline = Instant::now() + Duration::from_secs(60);
     while std::fs::read_to_string(&output).unwrap_or_default() != "alpha\nbeta\n" {
         assert!(Instant::now() < deadline, "the sink connector never copied the lines: {:?}", std::fs::read_to_string(&output));
@@ -97,7 +110,8 @@ fn connector_statements_over_brook_server() {
     let out = out.replace(&dir.path().display().to_string(), "$DIR").replace(&connect, "$CONNECT");
     insta::assert_snapshot!(out);
 
-    // ksqlDB's entities, as /ksql returns them.
+    // ksqlDB's entities, as /ksql returns them (once the group settled after the drop).
+    wait_running(&connect, &["COPY"]);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let entities: serde_json::Value = rt.block_on(async {
         let body = serde_json::json!({"ksql": "SHOW CONNECTORS; DESCRIBE CONNECTOR copy;", "streamsProperties": {}});

@@ -8,6 +8,7 @@ mod connect;
 mod connect_sql;
 mod connect_distributed;
 mod connect_eos;
+mod connect_server;
 mod datagen;
 mod embedding;
 mod messages;

@@ -169,12 +169,38 @@ impl Compiler<'_> {
             }
             Expr::Map(entries) => {
                 if entries.is_empty() {
-                    return analysis_err!("Map constructor cannot be empty");
+                    return analysis_err!("Map constructor cannot be empty. Please supply at least one key value pair (see https://github.com/confluentinc/ksql/issues/4239).");
                 }
                 let keys = entries.iter().map(|(k, _)| self.compile(k)).collect::<Result<Vec<_>>>()?;
                 let values = entries.iter().map(|(_, v)| self.compile(v)).collect::<Result<Vec<_>>>()?;
+                // ksqlDB's map constructor rules and messages; types listed once each, in order.
+                let type_list = |items: &[Typed]| {
+                    let mut names: Vec<String> = Vec::new();
+                    for t in items {
+                        let n = t.ty.as_ref().map_or_else(|| "NULL".to_string(), SqlType::to_string);
+                        if !names.contains(&n) {
+                            names.push(n);
+                        }
+                    }
+                    format!("[{}]", names.join(", "))
+                };
+                if keys.iter().any(|k| k.ty.as_ref() != Some(&SqlType::String)) {
+                    return analysis_err!("Only STRING keys are supported in maps but got: {}", type_list(&keys));
+                }
+                if values.iter().all(|v| v.ty.is_none()) {
+                    return analysis_err!("Cannot construct a map with all NULL values");
+                }
                 let kt = self.common(&keys, "MAP key")?;
-                let vt = self.common(&values, "MAP value")?;
+                let vt = match common_of(values.iter().map(|t| t.ty.as_ref())) {
+                    Ok(t) => t.unwrap_or(SqlType::String),
+                    Err(_) => {
+                        let unqualified = crate::analyzer::walk::rewrite(expr, &mut |x| match x {
+                            Expr::Column { source: Some(_), name } => Some(Expr::Column { source: None, name: name.clone() }),
+                            _ => None,
+                        });
+                        return analysis_err!("Cannot construct a map with mismatching value types ({}) from expression {}.", type_list(&values), crate::analyzer::walk::sql_text(&unqualified));
+                    }
+                };
                 let nodes = keys.into_iter().zip(values).map(|(k, v)| (self.coerce_to(k, &kt), self.coerce_to(v, &vt))).collect();
                 Ok(Typed::new(Node::MakeMap(nodes), SqlType::Map(Box::new(kt), Box::new(vt))))
             }

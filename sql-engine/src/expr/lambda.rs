@@ -77,11 +77,51 @@ pub(crate) fn apply(kind: LambdaKind, base: Value, init: Value, bodies: &[Node],
         }
         (LambdaKind::Reduce, Value::Map(entries)) => {
             let mut state = init;
-            for (k, v) in entries {
+            for (k, v) in java_hash_map_order(entries) {
                 state = call(first, row, outer, &[state, k, v])?;
             }
             state
         }
         (_, other) => return eval_err!("lambda function over {}", super::cast::value_kind(&other)),
     })
+}
+
+/// The order in which ksqlDB's REDUCE visits a map's entries: it reads the map as a Java
+/// `HashMap` sized for its entries (`new HashMap<>(n)`), whose iteration goes bucket by bucket
+/// (`spread(String.hashCode()) & (capacity - 1)`), entries of one bucket in insertion order.
+/// Maps with keys other than strings keep their order.
+fn java_hash_map_order(entries: Vec<(Value, Value)>) -> Vec<(Value, Value)> {
+    if !entries.iter().all(|(k, _)| matches!(k, Value::String(_))) {
+        return entries;
+    }
+    let n = entries.len();
+    // `tableSizeFor(n)`, then doubled while the size passes the 0.75 load factor.
+    let mut capacity = n.max(1).next_power_of_two();
+    while n * 4 > capacity * 3 {
+        capacity *= 2;
+    }
+    let bucket = |k: &Value| match k {
+        Value::String(s) => {
+            let h = s.encode_utf16().fold(0u32, |h, c| h.wrapping_mul(31).wrapping_add(u32::from(c)));
+            (h ^ (h >> 16)) as usize & (capacity - 1)
+        }
+        _ => 0,
+    };
+    let mut keyed: Vec<(usize, (Value, Value))> = entries.into_iter().map(|e| (bucket(&e.0), e)).collect();
+    keyed.sort_by_key(|(b, _)| *b);
+    keyed.into_iter().map(|(_, e)| e).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reduce_visits_a_map_in_java_hash_map_order() {
+        let s = |x: &str| Value::String(x.into());
+        let entries = vec![(s("yes, thanks"), Value::Int(1)), (s("nope"), Value::Int(2)), (s("sure, yeah"), Value::Int(3))];
+        // Capacity 4: buckets 0, 1, 0.
+        let order: Vec<Value> = java_hash_map_order(entries).into_iter().map(|(_, v)| v).collect();
+        assert_eq!(order, vec![Value::Int(1), Value::Int(3), Value::Int(2)]);
+    }
 }

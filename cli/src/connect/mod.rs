@@ -15,6 +15,10 @@ use brook_connect::standalone::{read_properties, StandaloneWorker, WorkerConfig}
 use brook_connect::{Clients, DistributedConfig, DistributedHerder};
 use clap::{Args, Subcommand};
 
+mod in_process;
+
+pub(crate) use in_process::start_in_process;
+
 /// Flags of `brook connect`.
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
@@ -162,81 +166,6 @@ async fn standalone_embedded(a: StandaloneArgs) -> anyhow::Result<()> {
     rest.await.context("the REST API stopped")?.context("the REST API")?;
     broker.shutdown().await;
     Ok(result?)
-}
-
-/// The Connect worker `brook server` runs in-process: its herder (for the SQL engine) and what
-/// completes once it stopped.
-pub(crate) struct InProcess {
-    pub(crate) herder: std::sync::Arc<dyn brook_connect::Herder>,
-    pub(crate) stopped: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-/// The worker keys of `brook server`'s worker when `--connect-config` gives none: JSON keys
-/// and values (as Kafka's `connect-distributed.properties`), offsets flushed every 10 s.
-const IN_PROCESS_DEFAULTS: &[(&str, &str)] = &[
-    ("key.converter", "org.apache.kafka.connect.json.JsonConverter"),
-    ("value.converter", "org.apache.kafka.connect.json.JsonConverter"),
-    ("offset.flush.interval.ms", "10000"),
-];
-
-/// Starts `brook server`'s Connect worker over its embedded broker: a standalone herder, source
-/// offsets in `<data dir>/connect/connect.offsets`, the REST API on `--connect-listen`
-/// (default 127.0.0.1:8083; a taken default address runs it without REST), until `stopped`.
-pub(crate) async fn start_in_process(
-    args: &crate::server::ServerArgs,
-    broker: Broker,
-    data_dir: &std::path::Path,
-    mut stopped: tokio::sync::watch::Receiver<bool>,
-) -> anyhow::Result<InProcess> {
-    let explicit = args.connect_listen.is_some();
-    let listen = args.connect_listen.clone().unwrap_or_else(|| crate::server::CONNECT_LISTEN.to_owned());
-    let addr = tokio::net::lookup_host(&listen)
-        .await
-        .ok()
-        .and_then(|mut a| a.next())
-        .with_context(|| format!("--connect-listen: invalid address {listen:?} (expected HOST:PORT)"))?;
-    let listener = match tokio::net::TcpListener::bind(addr).await {
-        Ok(l) => Some(l),
-        Err(e) if !explicit && e.kind() == std::io::ErrorKind::AddrInUse => {
-            tracing::warn!(%addr, "the Connect REST API's default address is taken: running the worker without it (pass --connect-listen HOST:PORT)");
-            None
-        }
-        Err(e) => {
-            return Err(e).with_context(|| format!("cannot listen on {addr} for the Connect REST API (pick another address with --connect-listen HOST:PORT, or --no-connect)"))
-        }
-    };
-    let mut props: brook_connect::Config = IN_PROCESS_DEFAULTS.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    if let Some(path) = &args.connect_config {
-        props.extend(read_properties(path).with_context(|| format!("--connect-config {}", path.display()))?);
-    }
-    let connect_dir = data_dir.join("connect");
-    std::fs::create_dir_all(&connect_dir).with_context(|| format!("cannot create {}", connect_dir.display()))?;
-    props.entry("offset.storage.file.filename".to_owned()).or_insert_with(|| connect_dir.join("connect.offsets").display().to_string());
-    props.insert("listeners".to_owned(), format!("http://{addr}"));
-    let wc = WorkerConfig::from_props(props).context("the Connect worker's configuration")?;
-    let worker = StandaloneWorker::new(broker, wc, brook_connect::Plugins::default())?;
-    let standalone = worker.herder();
-    let restored = standalone.keep_connectors_in(connect_dir.join("connectors.json")).await.context("the Connect worker's connectors")?;
-    if !restored.is_empty() {
-        tracing::info!(connectors = ?restored, "Kafka Connect connectors created again");
-    }
-    let herder: std::sync::Arc<dyn brook_connect::Herder> = standalone.clone();
-    let rest = listener.map(|l| {
-        let mut stop = stopped.clone();
-        tokio::spawn(brook_connect::rest::serve(l, herder.clone(), async move {
-            let _ = stop.wait_for(|s| *s).await;
-        }))
-    });
-    tracing::info!(rest = ?rest.is_some().then_some(addr), "Kafka Connect worker started in-process");
-    let stopped = tokio::spawn(async move {
-        let _ = stopped.wait_for(|s| *s).await;
-        standalone.stop_all().await;
-        if let Some(rest) = rest {
-            rest.await.context("the Connect REST API stopped")?.context("the Connect REST API")?;
-        }
-        Ok(())
-    });
-    Ok(InProcess { herder, stopped })
 }
 
 /// A distributed worker against the cluster at `bootstrap.servers`, until Ctrl-C or SIGTERM
