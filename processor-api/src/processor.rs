@@ -8,7 +8,7 @@
 pub use brook_common::OffsetReset;
 
 use crate::context::ProcessorContext;
-use crate::engine::InputRecord;
+use crate::engine::ConsumerRecord;
 use crate::error::Result;
 use crate::record::Record;
 
@@ -97,7 +97,7 @@ where
 pub trait TimestampExtractor: Send + Sync {
     /// The record's timestamp; `partition_time` is the largest timestamp seen on its partition
     /// (-1 before the first).
-    fn extract(&self, record: &InputRecord, partition_time: i64) -> i64;
+    fn extract(&self, record: &ConsumerRecord, partition_time: i64) -> i64;
 }
 
 /// The default extractor: the record's own timestamp (Kafka's `FailOnInvalidTimestamp`, except
@@ -106,16 +106,16 @@ pub trait TimestampExtractor: Send + Sync {
 pub struct RecordTimestampExtractor;
 
 impl TimestampExtractor for RecordTimestampExtractor {
-    fn extract(&self, record: &InputRecord, _partition_time: i64) -> i64 {
+    fn extract(&self, record: &ConsumerRecord, _partition_time: i64) -> i64 {
         record.timestamp
     }
 }
 
 impl<F> TimestampExtractor for F
 where
-    F: Fn(&InputRecord, i64) -> i64 + Send + Sync,
+    F: Fn(&ConsumerRecord, i64) -> i64 + Send + Sync,
 {
-    fn extract(&self, record: &InputRecord, partition_time: i64) -> i64 {
+    fn extract(&self, record: &ConsumerRecord, partition_time: i64) -> i64 {
         self(record, partition_time)
     }
 }

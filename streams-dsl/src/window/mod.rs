@@ -293,33 +293,37 @@ fn win_step<K: Data, V: Data, VA: Data>(
     s.observed = s.observed.max(ts);
     let close = s.observed - s.windows.grace;
     let serdes = s.serdes.bind(ctx.application_id());
-    let mut kb = serdes.raw_key(&k)?;
-    let mut windows = s.windows.windows_iter(ts).peekable();
+    let kb = serdes.raw_key(&k)?;
     let forward = s.emit == EmitStrategy::OnWindowUpdate && !s.cached;
     let mut updates = Vec::new();
     {
-        // One store lookup per record and one point read per window (Kafka's
-        // `windowStore.fetch(key, start)`; a hash lookup when the window is cached); the
-        // updates are forwarded after the store is written.
+        // One store lookup per record and one read-and-write per window (Kafka's
+        // `windowStore.fetch(key, start)` then `put`, with the raw key built once; a hash
+        // lookup when the window is cached); the updates are forwarded after the store is
+        // written.
         let store = ctx.get_window_store(&s.serdes.store)?;
-        while let Some((start, end)) = windows.next() {
+        let f = &s.f;
+        for (start, end) in s.windows.windows_iter(ts) {
             if end <= close {
                 s.metrics.drop_record();
                 continue;
             }
-            let old = store.fetch_one(&kb, start)?.map(|b| serdes.timestamped_from(&b)).transpose()?;
-            let (old_value, old_ts) = match old {
-                Some(a) => (Some(a.value), a.timestamp),
-                None => (None, i64::MIN),
-            };
-            let new = (s.f)(&k, &v, old_value.clone());
-            let new_ts = ts.max(old_ts);
-            let vb = serdes.raw_timestamped(&new, new_ts)?;
-            // The last window takes the key itself: cloning a freshly serialized key allocates.
-            let key = if windows.peek().is_some() { kb.clone() } else { std::mem::take(&mut kb) };
-            store.put(key, Some(vb), start)?;
-            if forward {
-                updates.push((Window::new(start, end), Change::new(Some(new), old_value), new_ts));
+            let mut change = None;
+            store.update_one(&kb, start, &mut |old| {
+                let (old_value, old_ts) = match old.map(|b| serdes.timestamped_from(&b)).transpose()? {
+                    Some(a) => (Some(a.value), a.timestamp),
+                    None => (None, i64::MIN),
+                };
+                let new = f(&k, &v, old_value.clone());
+                let new_ts = ts.max(old_ts);
+                let vb = serdes.raw_timestamped(&new, new_ts)?;
+                if forward {
+                    change = Some((Change::new(Some(new), old_value), new_ts));
+                }
+                Ok(Some(vb))
+            })?;
+            if let Some((c, t)) = change {
+                updates.push((Window::new(start, end), c, t));
             }
         }
     }
