@@ -21,7 +21,7 @@ pub use self::session::SessionWindowedKStream;
 pub use self::suppress::{BufferFull, Suppressed};
 use crate::internals::processors::StateProcessor;
 use crate::internals::{resolve_serde, Change, DslMetrics, StoreSerdes};
-use crate::kstream::grouped::AggFn;
+use crate::internals::AggFn;
 use crate::kstream::{KGroupedStream, StreamRecord};
 use crate::ktable::{KTable, WindowInfo};
 use crate::options::Materialized;
@@ -137,6 +137,21 @@ pub(crate) struct WinState<K, V, VA> {
     cached: bool,
     observed: i64,
     emitted_to: i64,
+}
+
+/// The windowing operations of `KGroupedStream` live with the windows (here and in
+/// `session.rs`), so that grouped streams need not know windows: `kstream` does not import
+/// `window`.
+impl<K: Data, V: Data> KGroupedStream<K, V> {
+    /// Aggregates per time window (tumbling or hopping).
+    pub fn windowed_by(&self, windows: TimeWindows) -> TimeWindowedKStream<K, V> {
+        TimeWindowedKStream::new(self.clone_grouped(), windows)
+    }
+
+    /// Aggregates per sliding window.
+    pub fn windowed_by_sliding(&self, windows: SlidingWindows) -> TimeWindowedKStream<K, V> {
+        TimeWindowedKStream::sliding(self.clone_grouped(), windows)
+    }
 }
 
 impl<K: Data, V: Data> TimeWindowedKStream<K, V> {
