@@ -42,7 +42,7 @@ pub trait Processor<KIn, VIn, KOut = KIn, VOut = VIn>: Send {
     /// Processes one record.
     ///
     /// # Errors
-    /// [`Error::Processing`] is subject to `processing.exception.handler`; other errors fail the
+    /// [`Error::Processing`](crate::Error::Processing) is subject to `processing.exception.handler`; other errors fail the
     /// task.
     fn process(&mut self, ctx: &mut ProcessorContext<'_, KOut, VOut>, record: Record<KIn, VIn>) -> Result<()>;
 
