@@ -107,6 +107,10 @@ impl Cli {
 ///
 /// # Errors
 /// Everything that makes the command fail; the message is meant to be printed on one line.
+///
+/// # Cancel safety
+/// Not cancel safe: dropped, the command stops where it stands (a server without its orderly
+/// shutdown, a tool between two requests).
 pub async fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> anyhow::Result<()> {
     match cli.command {
         Command::Server(a) => server::run(a).await,

@@ -1,7 +1,7 @@
 //! What two or more of Brook's layers truly share, so that none imports another's internals
 //! for it: the wall [`clock`] (epoch milliseconds, injectable in tests), the names of
 //! internal topics ([`topics`]) and the record vocabulary ([`record`]: [`TopicPartition`],
-//! [`Header`], [`RecordMetadata`], [`OffsetReset`]); behind the `test-support` feature, test
+//! [`Header`], [`ConsumerRecord`], [`RecordMetadata`], [`OffsetReset`]); behind the `test-support` feature, test
 //! helpers.
 
 pub mod clock;
@@ -13,4 +13,4 @@ pub mod topics;
 pub mod test_support;
 
 pub use clock::{now_ms, Clock};
-pub use record::{Header, OffsetReset, RecordMetadata, TopicPartition, UnknownOffsetReset};
+pub use record::{ConsumerRecord, Header, OffsetReset, RecordMetadata, TopicPartition, UnknownOffsetReset};

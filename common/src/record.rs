@@ -1,7 +1,8 @@
-//! The record vocabulary every layer speaks: a [`TopicPartition`], a record [`Header`], where a
-//! record sits in its log ([`RecordMetadata`]) and where a consumer starts without a committed
-//! offset ([`OffsetReset`]). One definition each: the broker, the embedded clients, the stream
-//! runtime and the Processor API all use these.
+//! The record vocabulary every layer speaks: a [`TopicPartition`], a record [`Header`], a record
+//! read from a partition ([`ConsumerRecord`]), where a record sits in its log
+//! ([`RecordMetadata`]) and where a consumer starts without a committed offset
+//! ([`OffsetReset`]). One definition each: the broker, the embedded clients, the stream runtime
+//! and the Processor API all use these.
 //!
 //! # Examples
 //! ```
@@ -15,6 +16,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -47,6 +49,41 @@ pub struct Header {
     pub key: String,
     /// Header value; `None` is Kafka's null.
     pub value: Option<Bytes>,
+}
+
+/// A record read from a partition: what the embedded consumer polls and what crosses from the
+/// stream runtime into a task (Kafka's `ConsumerRecord`). The topic name is shared by the records
+/// of one fetch, not copied per record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerRecord {
+    /// Topic.
+    pub topic: Arc<str>,
+    /// Partition.
+    pub partition: i32,
+    /// Offset in the partition.
+    pub offset: i64,
+    /// Timestamp.
+    pub timestamp: i64,
+    /// Key bytes.
+    pub key: Option<Bytes>,
+    /// Value bytes; `None` for a tombstone.
+    pub value: Option<Bytes>,
+    /// Headers.
+    pub headers: Vec<Header>,
+}
+
+impl ConsumerRecord {
+    /// The topic-partition the record was read from.
+    #[must_use]
+    pub fn topic_partition(&self) -> TopicPartition {
+        TopicPartition::new(&*self.topic, self.partition)
+    }
+
+    /// Whether the record was read from `tp`.
+    #[must_use]
+    pub fn is_from(&self, tp: &TopicPartition) -> bool {
+        self.partition == tp.partition && *self.topic == *tp.topic
+    }
 }
 
 /// Where a record sits in its log: the producer's answer to a send (Kafka's

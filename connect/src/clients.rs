@@ -15,7 +15,7 @@ use brook_processor_api::runtime::{
     ClientSupplier, ConsumerSettings, Embedded, InternalTopic, ProducerSettings, RestoreConsumer, SharedRuntime,
     StreamsAdmin, StreamsConsumer, StreamsProducer,
 };
-use brook_processor_api::InputRecord;
+use brook_processor_api::ConsumerRecord;
 
 use crate::connector::Config;
 use crate::error::{Error, Result};
@@ -135,7 +135,7 @@ pub(crate) struct TopicReader {
 impl TopicReader {
     /// Hands every record of `topic` after the last one read to `apply`, up to the end the
     /// topic has now; returns how many were read.
-    pub(crate) fn read_to_end(&mut self, topic: &str, apply: &mut dyn FnMut(&InputRecord)) -> Result<usize> {
+    pub(crate) fn read_to_end(&mut self, topic: &str, apply: &mut dyn FnMut(&ConsumerRecord)) -> Result<usize> {
         let partitions = self.admin.partition_count(topic)?.ok_or_else(|| Error::Config(format!("topic {topic} does not exist")))?;
         let mut n = 0;
         for p in 0..partitions {

@@ -309,7 +309,7 @@ impl ErrorHandler {
                     r.headers.push(brook_common::Header { key, value: Some(Bytes::from(value)) });
                 }
             };
-            add("topic", original.topic.clone());
+            add("topic", original.topic.to_string());
             add("partition", original.partition.to_string());
             add("offset", original.offset.to_string());
             add("connector.name", self.connector.clone());

@@ -245,6 +245,10 @@ impl StandaloneHerder {
 
     /// Stops every connector and task (offsets flushed and committed); the connectors stay
     /// defined, stopped.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: dropped half-way, the connectors stopped so far stay stopped and the
+    /// others keep running.
     pub async fn stop_all(&self) {
         let mut connectors = self.connectors.lock().await;
         for (name, e) in connectors.iter_mut() {
@@ -261,6 +265,10 @@ impl StandaloneHerder {
     /// # Errors
     /// An unreadable or malformed file; a stored connector that does not validate any more is
     /// skipped with a warning.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: dropped half-way, some stored connectors are created and the file is
+    /// not yet kept.
     pub async fn keep_connectors_in(&self, path: PathBuf) -> Result<Vec<String>> {
         let stored = read_stored_connectors(&path)?;
         let mut names = Vec::new();
@@ -753,6 +761,10 @@ impl StandaloneWorker {
     /// # Errors
     /// A connector config that does not validate (unknown class, missing or bad keys): the
     /// connectors created before it are stopped again.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: dropped, the connectors are not stopped and their offsets not flushed;
+    /// turn `stop` true instead.
     pub async fn run(self, connectors: Vec<Config>, mut stop: watch::Receiver<bool>) -> Result<()> {
         let mut names = std::collections::BTreeSet::new();
         for props in &connectors {

@@ -720,7 +720,7 @@ fn sink_record(ctx: &mut TaskCtx, r: &ConsumerRecord, mut dlq: Option<&mut DeadL
         Err(f) => return report(ctx, f, Errant::Consumed(r), dlq.as_deref_mut()).map(|()| None),
     };
     let record = ConnectRecord {
-        topic: r.topic.clone(),
+        topic: r.topic.to_string(),
         partition: Some(r.partition),
         key,
         value,
@@ -851,7 +851,6 @@ fn sink_loop(ctx: &mut TaskCtx, shared: &Arc<Mutex<SinkShared>>, consumer: &mut 
             for r in polled.drain(..) {
                 s.next.insert(TopicPartition::new(&*r.topic, r.partition), r.offset + 1);
                 ctx.record_topic(&r.topic);
-                let r = ConsumerRecord { topic: r.topic.to_string(), partition: r.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers };
                 if let Some(record) = sink_record(ctx, &r, dlq.as_mut())? {
                     batch.push(record);
                 }

@@ -144,6 +144,10 @@ impl KsqlServer {
     ///
     /// # Errors
     /// [`Error::ShuttingDown`] once the engine stopped.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only reads; dropped, the engine thread may still compute the answer,
+    /// which is discarded.
     pub async fn shared_push_feeds(&self) -> Result<Vec<brook_sql_engine::engine::fanout::FeedStats>> {
         self.shared.engine.call(|e| e.shared_push_feeds()).await
     }

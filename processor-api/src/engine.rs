@@ -11,27 +11,8 @@ use bytes::Bytes;
 use crate::config::StreamsConfig;
 use crate::error::Result;
 
-pub use brook_common::{Header, TopicPartition};
+pub use brook_common::{ConsumerRecord, Header, TopicPartition};
 pub use crate::task_id::{AnyTaskId, TaskId};
-
-/// A record read from an input partition.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputRecord {
-    /// Source topic.
-    pub topic: Arc<str>,
-    /// Source partition.
-    pub partition: i32,
-    /// Offset in the source partition.
-    pub offset: i64,
-    /// Record timestamp.
-    pub timestamp: i64,
-    /// Key bytes.
-    pub key: Option<Bytes>,
-    /// Value bytes.
-    pub value: Option<Bytes>,
-    /// Headers.
-    pub headers: Vec<Header>,
-}
 
 /// A record a task sends: sink output, changelog or repartition record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,7 +123,7 @@ pub trait TaskEngine: Send {
     ///
     /// # Errors
     /// Store errors.
-    fn restore(&mut self, changelog: &TopicPartition, records: &[InputRecord]) -> Result<()>;
+    fn restore(&mut self, changelog: &TopicPartition, records: &[ConsumerRecord]) -> Result<()>;
 
     /// Called once restore is complete: processors are initialised.
     ///
@@ -151,12 +132,12 @@ pub trait TaskEngine: Send {
     fn initialize(&mut self) -> Result<()>;
 
     /// Buffers fetched records of one input partition.
-    fn add_records(&mut self, partition: &TopicPartition, records: Vec<InputRecord>);
+    fn add_records(&mut self, partition: &TopicPartition, records: Vec<ConsumerRecord>);
 
     /// [`add_records`](Self::add_records) from an iterator: the runtime hands each partition's
     /// run of a poll over without collecting it into a vector of its own. Default: collects
     /// and calls `add_records`.
-    fn add_record_run(&mut self, partition: &TopicPartition, records: &mut dyn Iterator<Item = InputRecord>) {
+    fn add_record_run(&mut self, partition: &TopicPartition, records: &mut dyn Iterator<Item = ConsumerRecord>) {
         self.add_records(partition, records.collect());
     }
 

@@ -17,7 +17,7 @@ pub mod test_driver;
 pub mod topology;
 
 pub use config::{ConfigKey, HandlerResponse, ProcessingGuarantee, StreamsConfig, UncaughtExceptionResponse};
-pub use engine::{AnyTaskId, InputRecord, OutputRecord, RecordCollector, SubtopologyInfo, TaskEngine, TaskFactory, TaskId};
+pub use engine::{AnyTaskId, ConsumerRecord, OutputRecord, RecordCollector, SubtopologyInfo, TaskEngine, TaskFactory, TaskId};
 pub use error::{Error, Result, TopologyError};
 
 // processor api

@@ -8,7 +8,7 @@
 pub use brook_common::OffsetReset;
 
 use crate::context::ProcessorContext;
-use crate::engine::InputRecord;
+use crate::engine::ConsumerRecord;
 use crate::error::Result;
 use crate::record::Record;
 
@@ -42,7 +42,7 @@ pub trait Processor<KIn, VIn, KOut = KIn, VOut = VIn>: Send {
     /// Processes one record.
     ///
     /// # Errors
-    /// [`Error::Processing`] is subject to `processing.exception.handler`; other errors fail the
+    /// [`Error::Processing`](crate::Error::Processing) is subject to `processing.exception.handler`; other errors fail the
     /// task.
     fn process(&mut self, ctx: &mut ProcessorContext<'_, KOut, VOut>, record: Record<KIn, VIn>) -> Result<()>;
 
@@ -97,7 +97,7 @@ where
 pub trait TimestampExtractor: Send + Sync {
     /// The record's timestamp; `partition_time` is the largest timestamp seen on its partition
     /// (-1 before the first).
-    fn extract(&self, record: &InputRecord, partition_time: i64) -> i64;
+    fn extract(&self, record: &ConsumerRecord, partition_time: i64) -> i64;
 }
 
 /// The default extractor: the record's own timestamp (Kafka's `FailOnInvalidTimestamp`, except
@@ -106,16 +106,16 @@ pub trait TimestampExtractor: Send + Sync {
 pub struct RecordTimestampExtractor;
 
 impl TimestampExtractor for RecordTimestampExtractor {
-    fn extract(&self, record: &InputRecord, _partition_time: i64) -> i64 {
+    fn extract(&self, record: &ConsumerRecord, _partition_time: i64) -> i64 {
         record.timestamp
     }
 }
 
 impl<F> TimestampExtractor for F
 where
-    F: Fn(&InputRecord, i64) -> i64 + Send + Sync,
+    F: Fn(&ConsumerRecord, i64) -> i64 + Send + Sync,
 {
-    fn extract(&self, record: &InputRecord, partition_time: i64) -> i64 {
+    fn extract(&self, record: &ConsumerRecord, partition_time: i64) -> i64 {
         self(record, partition_time)
     }
 }

@@ -12,6 +12,7 @@
 //!   through the [`RecordCollector`] after each record and on commit, so they precede the
 //!   commit of the input offsets.
 
+pub(crate) mod build;
 pub(crate) mod core;
 pub(crate) mod erased;
 mod factory;
@@ -33,7 +34,7 @@ use parking_lot::Mutex;
 pub use self::factory::TopologyTaskFactory;
 use self::core::{dispatch, drain_flushed, may_punctuate, NodeCx, NodeSlot, TaskCore};
 use crate::config::{HandlerResponse, StreamsConfig};
-use crate::engine::{AnyTaskId, InputRecord, OutputRecord, RecordCollector, TaskEngine, TaskId, TopicPartition};
+use crate::engine::{AnyTaskId, ConsumerRecord, OutputRecord, RecordCollector, TaskEngine, TaskId, TopicPartition};
 use crate::error::{Error, Result, TopologyError};
 use crate::processor::{RecordTimestampExtractor, TimestampExtractor};
 use crate::punctuation::PunctuationType;
@@ -77,7 +78,7 @@ impl SourceInput {
 
 struct PartitionQueue {
     /// Records with their extracted timestamp (`None`: invalid, skipped when reached).
-    records: VecDeque<(Option<i64>, InputRecord)>,
+    records: VecDeque<(Option<i64>, ConsumerRecord)>,
     partition_time: i64,
     source: usize,
     extractor: Arc<dyn TimestampExtractor>,
@@ -235,7 +236,7 @@ impl StreamTask {
                 name: Arc::from(def.name.as_str()),
                 children: Vec::new(),
                 stores: def.stores.clone(),
-                proc: Some((def.factory)(resolved.as_deref())),
+                proc: Some(def.spec.instantiate(resolved.as_deref())),
             });
         }
         for (j, &i) in group.iter().enumerate() {
@@ -588,7 +589,7 @@ impl TaskEngine for StreamTask {
             .collect()
     }
 
-    fn restore(&mut self, changelog: &TopicPartition, records: &[InputRecord]) -> Result<()> {
+    fn restore(&mut self, changelog: &TopicPartition, records: &[ConsumerRecord]) -> Result<()> {
         let Some(store) = self.changelog_to_store.get(&changelog.topic).cloned() else {
             return Err(Error::IllegalState(format!("task {} has no store for changelog {}", self.core.task_id, changelog.topic)));
         };
@@ -621,11 +622,11 @@ impl TaskEngine for StreamTask {
         Ok(())
     }
 
-    fn add_records(&mut self, partition: &TopicPartition, records: Vec<InputRecord>) {
+    fn add_records(&mut self, partition: &TopicPartition, records: Vec<ConsumerRecord>) {
         self.add_record_run(partition, &mut records.into_iter());
     }
 
-    fn add_record_run(&mut self, partition: &TopicPartition, records: &mut dyn Iterator<Item = InputRecord>) {
+    fn add_record_run(&mut self, partition: &TopicPartition, records: &mut dyn Iterator<Item = ConsumerRecord>) {
         let Some(q) = self.queues.get_mut(partition) else {
             tracing::warn!(task = %self.core.task_id, topic = %partition.topic, partition = partition.partition, "records for a partition this task does not own");
             return;

@@ -25,7 +25,7 @@ use brook_state_store::{
 use bytes::Bytes;
 
 use crate::config::StreamsConfig;
-use crate::engine::{AnyTaskId, Header, InputRecord, OutputRecord, RecordCollector, TaskEngine, TaskId, TopicPartition};
+use crate::engine::{AnyTaskId, Header, ConsumerRecord, OutputRecord, RecordCollector, TaskEngine, TaskId, TopicPartition};
 use crate::error::{Error, Result};
 use crate::store_ref::{self, GlobalStores, SharedStore, StoreRef};
 use crate::task::{StreamTask, TaskResources};
@@ -75,7 +75,7 @@ struct DriverState {
     offsets: HashMap<String, i64>,
     wall_clock: i64,
     state_dir: PathBuf,
-    pending: VecDeque<InputRecord>,
+    pending: VecDeque<ConsumerRecord>,
 }
 
 static DRIVER_SEQ: AtomicU64 = AtomicU64::new(0);
@@ -97,7 +97,7 @@ impl DriverState {
                 || self.tasks.iter().any(|t| t.reads_topic(&r.topic));
             let offset = self.next_offset(&r.topic);
             if feed_back {
-                self.pending.push_back(InputRecord {
+                self.pending.push_back(ConsumerRecord {
                     topic: r.topic.clone(),
                     partition: 0,
                     offset,
@@ -111,7 +111,7 @@ impl DriverState {
         }
     }
 
-    fn enqueue(&mut self, record: InputRecord) {
+    fn enqueue(&mut self, record: ConsumerRecord) {
         let tp = TopicPartition::new(&*record.topic, 0);
         for t in self.globals.iter_mut().chain(self.tasks.iter_mut()) {
             if t.add_partition(&tp) {
@@ -278,7 +278,7 @@ impl TopologyTestDriver {
     pub fn pipe_raw(&self, topic: &str, key: Option<Bytes>, value: Option<Bytes>, timestamp: i64, headers: Vec<Header>) -> Result<()> {
         let mut inner = self.inner.borrow_mut();
         let offset = inner.next_offset(topic);
-        inner.pending.push_back(InputRecord { topic: Arc::from(topic), partition: 0, offset, timestamp, key, value, headers });
+        inner.pending.push_back(ConsumerRecord { topic: Arc::from(topic), partition: 0, offset, timestamp, key, value, headers });
         inner.run()
     }
 
@@ -458,7 +458,7 @@ impl<K, V> TestInputTopic<K, V> {
         let value = record.value.as_ref().map(|v| self.values.serialize_bytes(&vc, v)).transpose().map_err(ser)?;
         let mut inner = self.inner.borrow_mut();
         let offset = inner.next_offset(&self.topic);
-        inner.pending.push_back(InputRecord {
+        inner.pending.push_back(ConsumerRecord {
             topic: Arc::from(self.topic.as_str()),
             partition: 0,
             offset,

@@ -1,9 +1,15 @@
 //! [`Topology`]: the processor graph built with the Processor API (Kafka's `Topology`), its
 //! validation, sub-topologies and [`Topology::describe`].
+//!
+//! A topology is a description: nodes (names, kinds, parents, stores), store builders and
+//! internal topics, and per node its spec (`spec.rs`: serdes, sink options, the user's
+//! processor supplier). It builds no runtime node: the task factory does, per task
+//! (`task/build.rs`).
 
 mod describe;
 pub(crate) mod options;
 pub(crate) mod pattern;
+pub(crate) mod spec;
 mod store;
 
 use std::any::{type_name, TypeId};
@@ -17,8 +23,8 @@ pub use self::store::StoreFactory;
 use self::pattern::TopicPattern;
 use crate::error::{Result, TopologyError};
 use crate::processor::{OffsetReset, ProcessorSupplier, TimestampExtractor};
-use crate::task::typed::{NodeFactory, TypedProcessor};
-use crate::task::nodes::{SinkNode, SourceNode};
+use self::spec::{ProcessorSpec, SinkSpec, SourceSpec};
+use crate::task::build::NodeSpec;
 
 #[derive(Clone)]
 pub(crate) enum NodeKind {
@@ -74,7 +80,8 @@ pub(crate) struct NodeDef {
     pub(crate) kind: NodeKind,
     /// Connected stores, in connection order.
     pub(crate) stores: Vec<String>,
-    pub(crate) factory: NodeFactory,
+    /// What the task factory builds the node from.
+    pub(crate) spec: Arc<dyn NodeSpec>,
 }
 
 #[derive(Clone)]
@@ -240,15 +247,13 @@ impl Topology {
         self.check_new_name(name)?;
         let pattern = options.pattern.as_deref().map(TopicPattern::compile).transpose()?;
         self.check_source_topics(name, &options.topics, pattern.as_ref())?;
-        let (keys, values) = (options.keys, options.values);
-        let factory: NodeFactory = Arc::new(move |_| Box::new(SourceNode { keys: keys.clone(), values: values.clone() }));
         self.nodes.push(NodeDef {
             name: name.to_owned(),
             output: Some(Types::of::<Option<K>, Option<V>>()),
             parents: Vec::new(),
             kind: NodeKind::Source { topics: options.topics, pattern, extractor: options.extractor, reset: options.reset, global },
             stores: Vec::new(),
-            factory,
+            spec: Arc::new(SourceSpec { keys: options.keys, values: options.values }),
         });
         Ok(self)
     }
@@ -267,15 +272,13 @@ impl Topology {
     {
         self.check_new_name(name)?;
         let parents = self.check_parents(name, parents, Accepts { exact: Types::of::<KIn, VIn>(), nullable: None })?;
-        let supplier = Arc::new(supplier);
-        let factory: NodeFactory = Arc::new(move |_| Box::new(TypedProcessor::new(supplier.get())));
         self.nodes.push(NodeDef {
             name: name.to_owned(),
             output: Some(Types::of::<KOut, VOut>()),
             parents,
             kind: NodeKind::Processor,
             stores: Vec::new(),
-            factory,
+            spec: Arc::new(ProcessorSpec::new(supplier)),
         });
         Ok(self)
     }
@@ -294,22 +297,13 @@ impl Topology {
         let description = options.extractor.as_ref().map(|(_, d)| d.clone());
         let SinkOptions { topic, extractor, keys, values, partitioner } = options;
         let extractor = extractor.map(|(x, _)| x);
-        let factory: NodeFactory = Arc::new(move |resolved| {
-            Box::new(SinkNode {
-                topic: resolved.map(Arc::from),
-                extractor: extractor.clone(),
-                keys: keys.clone(),
-                values: values.clone(),
-                partitioner: partitioner.clone(),
-            })
-        });
         self.nodes.push(NodeDef {
             name: name.to_owned(),
             output: None,
             parents,
             kind: NodeKind::Sink { topic, extractor: description },
             stores: Vec::new(),
-            factory,
+            spec: Arc::new(SinkSpec { extractor, keys, values, partitioner }),
         });
         Ok(self)
     }
@@ -445,15 +439,13 @@ impl Topology {
             return Err(TopologyError::DuplicateNode(processor_name.to_owned()));
         }
         self.add_source_inner(source_name, source, true)?;
-        let supplier = Arc::new(supplier);
-        let factory: NodeFactory = Arc::new(move |_| Box::new(TypedProcessor::new(supplier.get())));
         self.nodes.push(NodeDef {
             name: processor_name.to_owned(),
             output: Some(Types::of::<KOut, VOut>()),
             parents: vec![source_name.to_owned()],
             kind: NodeKind::Processor,
             stores: vec![store.clone()],
-            factory,
+            spec: Arc::new(ProcessorSpec::new(supplier)),
         });
         self.stores.insert(store, StoreDef { factory: Arc::new(builder), global: true });
         Ok(self)

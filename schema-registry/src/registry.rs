@@ -511,6 +511,11 @@ impl SchemaRegistry {
     ///
     /// # Errors
     /// [`Error::OperationNotPermitted`], [`Error::Store`], [`Error::Timeout`].
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: dropped once its record is appended to `_schemas`, the change still
+    /// takes effect (the reader applies it) though the caller never sees the result; dropped
+    /// before, nothing changes.
     pub async fn set_mode(&self, subject: Option<&str>, mode: Mode, force: bool) -> Result<Mode> {
         let _w = self.inner.writing.lock().await;
         {
@@ -531,6 +536,11 @@ impl SchemaRegistry {
     ///
     /// # Errors
     /// [`Error::SubjectNotFound`], [`Error::Store`], [`Error::Timeout`].
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: dropped once its record is appended to `_schemas`, the change still
+    /// takes effect (the reader applies it) though the caller never sees the result; dropped
+    /// before, nothing changes.
     pub async fn delete_mode(&self, subject: &str) -> Result<Mode> {
         let _w = self.inner.writing.lock().await;
         let Some(old) = self.configured_mode(subject) else { return Err(Error::SubjectNotFound(subject.to_owned())) };
@@ -544,6 +554,11 @@ impl SchemaRegistry {
     ///
     /// # Errors
     /// [`Error::OperationNotPermitted`] (read-only), [`Error::Store`], [`Error::Timeout`].
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: dropped once its record is appended to `_schemas`, the change still
+    /// takes effect (the reader applies it) though the caller never sees the result; dropped
+    /// before, nothing changes.
     pub async fn set_compatibility(&self, subject: Option<&str>, level: Compatibility) -> Result<Compatibility> {
         let _w = self.inner.writing.lock().await;
         Self::writable(&self.inner.state.read(), subject)?;
@@ -556,6 +571,11 @@ impl SchemaRegistry {
     ///
     /// # Errors
     /// [`Error::SubjectNotFound`] for a subject without one of its own; store errors.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: dropped once its record is appended to `_schemas`, the change still
+    /// takes effect (the reader applies it) though the caller never sees the result; dropped
+    /// before, nothing changes.
     pub async fn delete_compatibility(&self, subject: Option<&str>) -> Result<Compatibility> {
         let _w = self.inner.writing.lock().await;
         let old = {
@@ -580,6 +600,11 @@ impl SchemaRegistry {
     /// [`Error::InvalidSchema`] (42201), [`Error::Incompatible`] (409),
     /// [`Error::OperationNotPermitted`] (42205: read-only, an id outside IMPORT mode),
     /// [`Error::IdDoesNotMatch`] (42207), store errors.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: dropped once its record is appended to `_schemas`, the change still
+    /// takes effect (the reader applies it) though the caller never sees the result; dropped
+    /// before, nothing changes.
     pub async fn register(&self, subject: &str, req: &SchemaRequest, normalize: bool) -> Result<i32> {
         if subject.is_empty() || subject.chars().any(char::is_control) {
             return Err(Error::InvalidSubject(subject.to_owned()));
@@ -657,6 +682,11 @@ impl SchemaRegistry {
     /// # Errors
     /// 40401, 40402, 40406 (already soft-deleted), 40407 (permanent before soft), 42206
     /// (referenced), 42205 (read-only), store errors.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: dropped once its record is appended to `_schemas`, the change still
+    /// takes effect (the reader applies it) though the caller never sees the result; dropped
+    /// before, nothing changes.
     pub async fn delete_version(&self, subject: &str, version: VersionSpec, permanent: bool) -> Result<i32> {
         let _w = self.inner.writing.lock().await;
         let (key, value) = {
@@ -696,6 +726,11 @@ impl SchemaRegistry {
     /// # Errors
     /// 40401, 40404 (already soft-deleted), 40405 (permanent before soft), 42206, 42205,
     /// store errors.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: dropped once its record is appended to `_schemas`, the change still
+    /// takes effect (the reader applies it) though the caller never sees the result; dropped
+    /// before, nothing changes.
     pub async fn delete_subject(&self, subject: &str, permanent: bool) -> Result<Vec<i32>> {
         let _w = self.inner.writing.lock().await;
         let (live, all, has_config, has_mode) = {

@@ -7,6 +7,7 @@ pub(crate) mod caching;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::RangeBounds;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -130,10 +131,14 @@ impl Node {
 
 /// One store's part of the cache: a hash map for point lookups, an ordered index for ranges,
 /// and an LRU list (head = most recent) in a slab.
+///
+/// The ordered index is built on the first range read of the namespace and kept from then on:
+/// stores that are only read by key (the windowed and key-value aggregations) never pay for
+/// it, and range deletes of expired segments scan the hash map instead (once per segment).
 #[derive(Default)]
 struct NamedCache {
     lookup: HashMap<Bytes, usize, FxBuild>,
-    index: BTreeMap<Bytes, usize>,
+    index: Option<BTreeMap<Bytes, usize>>,
     nodes: Vec<Node>,
     free: Vec<usize>,
     head: usize,
@@ -225,7 +230,9 @@ impl NamedCache {
         if dirty {
             self.dirty.push(i);
         }
-        self.index.insert(key.clone(), i);
+        if let Some(index) = &mut self.index {
+            index.insert(key.clone(), i);
+        }
         self.lookup.insert(key, i);
         self.push_front(i);
         self.size += size as usize;
@@ -242,7 +249,9 @@ impl NamedCache {
         let key = std::mem::take(&mut node.key);
         node.value = None;
         node.dirty = false;
-        self.index.remove(&key);
+        if let Some(index) = &mut self.index {
+            index.remove(&key);
+        }
         self.lookup.remove(&key);
         self.free.push(i);
         self.size -= size;
@@ -270,7 +279,24 @@ impl NamedCache {
     }
 
     fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.lookup.is_empty()
+    }
+
+    /// The ordered index, built from the hash map on first use.
+    fn index(&mut self) -> &BTreeMap<Bytes, usize> {
+        let lookup = &self.lookup;
+        self.index.get_or_insert_with(|| lookup.iter().map(|(k, &i)| (k.clone(), i)).collect())
+    }
+
+    /// The entries with keys in `range`, in no particular order.
+    fn entries_in(&self, range: &KeyRange) -> Vec<usize> {
+        match &self.index {
+            Some(index) => index.range::<[u8], _>(bounds(range)).map(|(_, &i)| i).collect(),
+            None => {
+                let b = bounds(range);
+                self.lookup.iter().filter(|(k, _)| RangeBounds::<&[u8]>::contains(&b, &&k[..])).map(|(_, &i)| i).collect()
+            }
+        }
     }
 }
 
@@ -298,7 +324,7 @@ impl ThreadCache {
     #[must_use]
     pub fn stats(&self) -> CacheStats {
         let g = self.0.lock();
-        let entries = g.caches.iter().map(|c| c.index.len()).sum();
+        let entries = g.caches.iter().map(|c| c.lookup.len()).sum();
         CacheStats { max_bytes: g.max_bytes, size_bytes: g.size, entries, ..g.stats }
     }
 
@@ -367,9 +393,12 @@ impl ThreadCache {
         if range.is_empty() {
             return Vec::new();
         }
-        let g = self.0.lock();
+        let mut g = self.0.lock();
+        let c = &mut g.caches[ns];
+        c.index();
         let c = &g.caches[ns];
-        let it = c.index.range::<[u8], _>(bounds(range)).map(|(k, &i)| (k.clone(), c.nodes[i].value.clone()));
+        let Some(index) = &c.index else { return Vec::new() };
+        let it = index.range::<[u8], _>(bounds(range)).map(|(k, &i)| (k.clone(), c.nodes[i].value.clone()));
         if reverse { it.rev().collect() } else { it.collect() }
     }
 
@@ -388,7 +417,7 @@ impl ThreadCache {
         }
         let mut g = self.0.lock();
         let c = &mut g.caches[ns];
-        let idx: Vec<usize> = c.index.range::<[u8], _>(bounds(range)).map(|(_, &i)| i).collect();
+        let idx = c.entries_in(range);
         let freed: usize = idx.into_iter().map(|i| c.remove(i)).sum();
         g.size -= freed;
     }
@@ -471,6 +500,29 @@ mod tests {
         assert_eq!(keys, vec![b("d"), b("e"), b("f"), b("g")]);
         assert_eq!(cache.stats().evictions, 4);
         assert_eq!(cache.stats().entries, 3);
+    }
+
+    #[test]
+    fn range_deletes_and_reads_with_and_without_the_ordered_index() {
+        let cache = ThreadCache::new(1 << 20);
+        let ns = cache.namespace("s");
+        for k in ["a", "b", "c", "d"] {
+            assert!(cache.put(ns, b(k), Some(b(k)), 0).is_empty());
+        }
+        // No range read yet: the delete scans the hash map.
+        cache.delete_range(ns, &KeyRange { lo: Some(b("b")), hi: Some(b("d")) });
+        assert!(cache.0.lock().caches[ns].index.is_none());
+        assert_eq!(cache.stats().entries, 2);
+        assert_eq!(cache.get(ns, b"b"), None);
+        assert_eq!(cache.get(ns, b"d"), Some(Some(b("d"))));
+        // The first range read builds the index; later writes and removals keep it.
+        let keys = |r: Vec<(Bytes, Option<Bytes>)>| r.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+        assert_eq!(keys(cache.range(ns, &KeyRange { lo: None, hi: None }, false)), vec![b("a"), b("d")]);
+        assert!(cache.put(ns, b("c"), Some(b("c")), 0).is_empty());
+        assert_eq!(keys(cache.range(ns, &KeyRange { lo: Some(b("b")), hi: None }, true)), vec![b("d"), b("c")]);
+        cache.delete_range(ns, &KeyRange { lo: Some(b("c")), hi: Some(b("d")) });
+        assert_eq!(keys(cache.range(ns, &KeyRange { lo: None, hi: None }, false)), vec![b("a"), b("d")]);
+        assert_eq!(cache.stats().entries, 2);
     }
 
     #[test]

@@ -99,6 +99,23 @@ pub trait WindowStore: ReadOnlyWindowStore + StateStore {
     /// # Errors
     /// As [`ReadOnlyWindowStore::fetch_one`].
     fn put(&mut self, key: Bytes, value: Option<Bytes>, window_start: i64) -> Result<()>;
+    /// Reads the window of `key` starting at `window_start` and writes what `f` makes of it
+    /// (`None`: delete): [`ReadOnlyWindowStore::fetch_one`] then [`WindowStore::put`], as an
+    /// aggregation updates a window. Stores without duplicates build the raw key once and do not
+    /// need the key as `Bytes`.
+    ///
+    /// # Errors
+    /// As [`ReadOnlyWindowStore::fetch_one`], or `f`'s error.
+    fn update_one(
+        &mut self,
+        key: &[u8],
+        window_start: i64,
+        f: &mut dyn FnMut(Option<Bytes>) -> Result<Option<Bytes>>,
+    ) -> Result<()> {
+        let old = self.fetch_one(key, window_start)?;
+        let new = f(old)?;
+        self.put(Bytes::copy_from_slice(key), new, window_start)
+    }
     /// The largest window start seen (Kafka's observed stream time); `-1` before any.
     fn observed_stream_time(&self) -> i64;
     /// Retention period in ms.
@@ -351,6 +368,38 @@ impl WindowStore for SegmentedWindowStore {
         // The raw key on the stack: the cache copies it only for a new window.
         let backend = &mut self.backend;
         with_raw_key(id, &[&key, &window_start.to_be_bytes(), &seq.to_be_bytes()], |raw| backend.put_key(raw, value))?;
+        self.segments.expire(&mut *self.backend, self.observed)
+    }
+
+    fn update_one(
+        &mut self,
+        key: &[u8],
+        window_start: i64,
+        f: &mut dyn FnMut(Option<Bytes>) -> Result<Option<Bytes>>,
+    ) -> Result<()> {
+        if self.retain_duplicates {
+            let old = self.fetch_one(key, window_start)?;
+            let new = f(old)?;
+            return self.put(Bytes::copy_from_slice(key), new, window_start);
+        }
+        self.check_open()?;
+        let id = self.segments.id(window_start);
+        // What `fetch_one` sees: nothing in an expired or unknown segment.
+        let readable = window_start >= self.actual_from(window_start) && self.segments.is_live(id);
+        let backend = &mut self.backend;
+        let (observed, segments, name) = (&mut self.observed, &mut self.segments, &self.name);
+        with_raw_key(id, &[key, &window_start.to_be_bytes(), &0u32.to_be_bytes()], |raw| -> Result<()> {
+            let old = if readable { backend.get(raw)? } else { None };
+            let new = f(old)?;
+            // What `put` does, with the same raw key.
+            *observed = (*observed).max(window_start);
+            if id < segments.min_live(*observed) {
+                tracing::debug!(store = %name, window_start, "skipping write to an expired window");
+                return Ok(());
+            }
+            segments.add(id);
+            backend.put_key(raw, new)
+        })?;
         self.segments.expire(&mut *self.backend, self.observed)
     }
 

@@ -202,7 +202,7 @@ async fn offsets_commit_inside_the_revocation_callback_so_the_next_owner_starts_
     let mut seen = 0;
     while seen < 40 {
         for r in c1.poll(Duration::from_millis(100)).await.unwrap() {
-            consumed.lock().unwrap().insert(TopicPartition::new(r.topic.clone(), r.partition), r.offset + 1);
+            consumed.lock().unwrap().insert(r.topic_partition(), r.offset + 1);
             seen += 1;
         }
     }

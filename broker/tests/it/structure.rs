@@ -11,14 +11,7 @@ fn import_circles(src: &Path) -> Output {
 
 #[test]
 fn the_broker_has_no_import_circle() {
-    let out = import_circles(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
-    assert!(
-        out.status.success(),
-        "import circles in the broker:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    brook_common::test_support::assert_no_import_circles(Path::new(env!("CARGO_MANIFEST_DIR")));
 }
 
 #[test]

@@ -5,6 +5,9 @@
 //! `bootstrap.servers` address so the other tools (`brook console-consumer`, kcat, Kafka's
 //! clients) reach the connectors' topics.
 //! The standalone worker's REST API listens at `listeners` (default `http://:8083`, as Kafka).
+//! `brook connect distributed`: Kafka's `connect-distributed.sh WORKER.properties`, a worker of
+//! the group `group.id` on the cluster at `bootstrap.servers`. `brook server`'s in-process
+//! distributed worker is in `in_process.rs`.
 
 use std::path::PathBuf;
 

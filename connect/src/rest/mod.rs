@@ -65,6 +65,10 @@ pub fn router(herder: Arc<dyn Herder>) -> Router {
 ///
 /// # Errors
 /// I/O errors of the listener.
+///
+/// # Cancel safety
+/// Dropping the future closes the listener; requests already being served finish on their own
+/// tasks. Use `shutdown` for a graceful stop.
 pub async fn serve(listener: tokio::net::TcpListener, herder: Arc<dyn Herder>, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "Kafka Connect REST API listening");

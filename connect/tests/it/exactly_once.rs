@@ -292,3 +292,24 @@ async fn connector_boundary_commits_and_aborts_where_the_task_asks() {
     server.await.unwrap().unwrap();
     b.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connectors_own_offsets_topic_takes_its_offsets_in_its_transactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path()).await;
+    let (addr, stop_server, server) = listen(&b).await;
+    let h = start_with(&b, &addr, EOS, plugins()).await;
+    create(&h, "own", counter("owned", "count=6\nbatch=2\noffsets.storage.topic=own-offsets")).await;
+    assert_eq!(wait_values(&b, "owned", true, "6 committed records", |v| v.len() >= 6).await, numbers(0..6));
+    // The offsets are in the connector's topic (created compacted), not in the worker's.
+    let own = wait_values(&b, "own-offsets", true, "the last offset in the connector's topic", |v| v.last().is_some_and(|o| o == r#"{"n":5}"#)).await;
+    assert!(own.iter().all(|o| [r#"{"n":1}"#, r#"{"n":3}"#, r#"{"n":5}"#].contains(&o.as_str())), "one offset record per transaction of two records: {own:?}");
+    assert!(values(&b, "connect-offsets", true).await.is_empty());
+    assert_eq!(b.describe_topic("own-offsets").unwrap().overrides.get("cleanup.policy").map(String::as_str), Some("compact"));
+    let offsets = h.connector_offsets("own").await.unwrap();
+    assert_eq!(serde_json::to_value(&offsets).unwrap(), json!({"offsets": [{"partition": {"counter": "c"}, "offset": {"n": 5}}]}));
+    stop(h).await;
+    let _ = stop_server.send(());
+    server.await.unwrap().unwrap();
+    b.shutdown().await;
+}

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::shared::SharedRuntime;
-use crate::engine::{InputRecord, OutputRecord, TopicPartition};
+use crate::engine::{ConsumerRecord, OutputRecord, TopicPartition};
 use crate::error::{Error, Result};
 
 mod embedded;
@@ -123,7 +123,7 @@ pub trait StreamsConsumer: Send {
     ///
     /// # Errors
     /// Client errors.
-    fn poll(&mut self, timeout: Duration, out: &mut Vec<InputRecord>) -> Result<()>;
+    fn poll(&mut self, timeout: Duration, out: &mut Vec<ConsumerRecord>) -> Result<()>;
     /// Stops fetching from these partitions.
     fn pause(&mut self, partitions: &[TopicPartition]);
     /// Resumes fetching.
@@ -273,7 +273,7 @@ pub trait RestoreConsumer: Send {
         partition: &TopicPartition,
         from: i64,
         to: i64,
-        sink: &mut dyn FnMut(&[InputRecord]) -> Result<()>,
+        sink: &mut dyn FnMut(&[ConsumerRecord]) -> Result<()>,
     ) -> Result<i64>;
 }
 

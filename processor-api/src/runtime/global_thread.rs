@@ -22,7 +22,7 @@ use super::client::{ClientSupplier, RestoreConsumer, StreamsAdmin};
 use super::os_thread::join_thread_until;
 use super::thread_context::consumer_settings;
 use crate::config::StreamsConfig;
-use crate::engine::{InputRecord, OutputRecord, RecordCollector, TaskEngine, TaskFactory, TopicPartition};
+use crate::engine::{ConsumerRecord, OutputRecord, RecordCollector, TaskEngine, TaskFactory, TopicPartition};
 use crate::error::{Error, Result, TopologyError};
 use crate::task::StreamTask;
 
@@ -74,7 +74,7 @@ impl Reader {
             if from >= end {
                 continue;
             }
-            let pos = self.restore.read(&tp, from, end, &mut |records: &[InputRecord]| {
+            let pos = self.restore.read(&tp, from, end, &mut |records: &[ConsumerRecord]| {
                 engine.add_records(&tp, records.to_vec());
                 let now = brook_common::now_ms();
                 while engine.process(now, &mut DropCollector)? {}

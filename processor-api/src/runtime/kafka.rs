@@ -31,7 +31,7 @@ use super::client::{
     RestoreConsumer, StreamsAdmin, StreamsConsumer, StreamsProducer, Waker,
 };
 use self::context::{log_error, SeamContext};
-use crate::engine::{Header, InputRecord, OutputRecord, TopicPartition};
+use crate::engine::{Header, ConsumerRecord, OutputRecord, TopicPartition};
 use crate::error::{Error, Result};
 
 mod context;
@@ -135,7 +135,7 @@ fn tps_of(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
     tpl.elements().iter().map(|e| TopicPartition::new(e.topic(), e.partition())).collect()
 }
 
-fn input_of<M: Message>(m: &M, topics: &mut BTreeMap<String, Arc<str>>) -> InputRecord {
+fn input_of<M: Message>(m: &M, topics: &mut BTreeMap<String, Arc<str>>) -> ConsumerRecord {
     let topic = match topics.get(m.topic()) {
         Some(t) => t.clone(),
         None => {
@@ -150,7 +150,7 @@ fn input_of<M: Message>(m: &M, topics: &mut BTreeMap<String, Arc<str>>) -> Input
             hs.iter().map(|h| Header { key: h.key.to_owned(), value: h.value.map(Bytes::copy_from_slice) }).collect()
         })
         .unwrap_or_default();
-    InputRecord {
+    ConsumerRecord {
         topic,
         partition: m.partition(),
         offset: m.offset(),
@@ -418,7 +418,7 @@ impl StreamsConsumer for KafkaConsumer {
         self.consumer.subscribe(&names).map_err(kerr)
     }
 
-    fn poll(&mut self, timeout: Duration, out: &mut Vec<InputRecord>) -> Result<()> {
+    fn poll(&mut self, timeout: Duration, out: &mut Vec<ConsumerRecord>) -> Result<()> {
         let mut wait = timeout;
         let limit = out.len() + self.max_poll_records;
         while out.len() < limit {
@@ -646,7 +646,7 @@ impl RestoreConsumer for KafkaRestore {
         tp: &TopicPartition,
         from: i64,
         to: i64,
-        sink: &mut dyn FnMut(&[InputRecord]) -> Result<()>,
+        sink: &mut dyn FnMut(&[ConsumerRecord]) -> Result<()>,
     ) -> Result<i64> {
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(from)).map_err(kerr)?;

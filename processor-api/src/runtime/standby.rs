@@ -29,7 +29,7 @@ use parking_lot::Mutex;
 
 use super::client::RestoreConsumer;
 use super::thread_context::ThreadContext;
-use crate::engine::{InputRecord, TaskEngine, TaskId, TopicPartition};
+use crate::engine::{ConsumerRecord, TaskEngine, TaskId, TopicPartition};
 use crate::error::Result;
 
 /// One standby task.
@@ -253,7 +253,7 @@ impl Standbys {
                 let left = i64::try_from(budget - applied).unwrap_or(i64::MAX);
                 let to = end.min(from.saturating_add(left));
                 let engine = &mut t.engine;
-                restore.read(&tp, from, to, &mut |records: &[InputRecord]| {
+                restore.read(&tp, from, to, &mut |records: &[ConsumerRecord]| {
                     engine.restore(&tp, records)?;
                     applied += records.len();
                     Ok(())

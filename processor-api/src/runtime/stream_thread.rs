@@ -14,7 +14,7 @@ use super::standby::Standbys;
 use super::state::ThreadState;
 use super::task_manager::{is_fenced, StandbyTimers, TaskManager, MAX_PROCESS_TIME, MAX_RECORDS_PER_ITERATION};
 use super::thread_context::{consumer_settings, producer_settings, ThreadContext};
-use crate::engine::{InputRecord, TaskEngine, TaskId, TopicPartition};
+use crate::engine::{ConsumerRecord, TaskEngine, TaskId, TopicPartition};
 use crate::error::Result;
 use crate::processor::OffsetReset;
 
@@ -173,7 +173,7 @@ pub(crate) struct Started {
     consumer: Box<dyn StreamsConsumer>,
     version: u64,
     /// The vector every poll fills and the tasks drain (its capacity is kept).
-    records: Vec<InputRecord>,
+    records: Vec<ConsumerRecord>,
 }
 
 /// How a loop iteration ([`step`]) polls and how much it processes.

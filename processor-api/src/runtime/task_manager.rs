@@ -12,7 +12,7 @@ use super::restore_listener::store_of_changelog;
 use super::standby::Standbys;
 use super::thread_context::{producer_settings, ThreadContext};
 use crate::config::HandlerResponse;
-use crate::engine::{InputRecord, OutputRecord, RecordCollector, TaskEngine, TaskId, TopicPartition};
+use crate::engine::{ConsumerRecord, OutputRecord, RecordCollector, TaskEngine, TaskId, TopicPartition};
 use crate::error::{Error, Result};
 
 /// Records processed per task before moving to the next task.
@@ -198,7 +198,7 @@ impl TaskManager {
             let t0 = Instant::now();
             let mut n = 0usize;
             let mut last_log = Instant::now();
-            self.restore.read(&tp, from, end, &mut |records: &[InputRecord]| {
+            self.restore.read(&tp, from, end, &mut |records: &[ConsumerRecord]| {
                 engine.restore(&tp, records)?;
                 n += records.len();
                 if let (Some(l), Some(last)) = (listener, records.last()) {
@@ -223,7 +223,7 @@ impl TaskManager {
 
     /// Hands the polled `records` to their tasks, leaving `records` empty (its capacity is
     /// kept for the next poll).
-    pub(crate) fn add_records(&mut self, records: &mut Vec<InputRecord>, consumer: &mut dyn StreamsConsumer) {
+    pub(crate) fn add_records(&mut self, records: &mut Vec<ConsumerRecord>, consumer: &mut dyn StreamsConsumer) {
         if records.is_empty() {
             return;
         }

@@ -1,9 +1,7 @@
-//! [`TypedProcessor`]: a user's [`Processor`] as a node of the erased graph, and the
-//! [`NodeFactory`] a topology keeps per node.
+//! [`TypedProcessor`]: a user's [`Processor`] as a node of the erased graph.
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 use crate::context::ProcessorContext;
 use crate::error::Result;
@@ -11,10 +9,6 @@ use crate::processor::Processor;
 use crate::record::Record;
 use crate::task::core::{ErasedProcessor, NodeCx};
 use crate::task::erased::{downcast, ErasedRecord};
-
-/// Builds a fresh erased node per task; sinks get their resolved static topic (internal topics
-/// prefixed with the application id).
-pub(crate) type NodeFactory = Arc<dyn Fn(Option<&str>) -> Box<dyn ErasedProcessor> + Send + Sync>;
 
 pub(crate) struct TypedProcessor<KIn, VIn, KOut, VOut> {
     inner: Box<dyn Processor<KIn, VIn, KOut, VOut>>,

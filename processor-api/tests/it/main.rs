@@ -18,4 +18,5 @@ mod patterns;
 mod punctuation;
 mod queries;
 mod runtime;
+mod structure;
 mod task_engine;

@@ -16,7 +16,7 @@ use brook_broker::{IsolationLevel, OffsetSpec};
 use brook_processor_api::engine::TopicPartition;
 use brook_processor_api::runtime::{Embedded, KafkaStreams, State};
 use brook_processor_api::{
-    AnyTaskId, Error, InputRecord, OutputRecord, RecordCollector, Result, StreamsConfig, SubtopologyInfo, TaskEngine, TaskFactory,
+    AnyTaskId, Error, ConsumerRecord, OutputRecord, RecordCollector, Result, StreamsConfig, SubtopologyInfo, TaskEngine, TaskFactory,
     TaskId, TopologyError, UncaughtExceptionResponse,
 };
 use bytes::Bytes;
@@ -111,7 +111,7 @@ struct CountEngine {
     changelog: TopicPartition,
     counts: HashMap<Bytes, u64>,
     dirty: BTreeMap<Bytes, u64>,
-    buffers: BTreeMap<TopicPartition, VecDeque<InputRecord>>,
+    buffers: BTreeMap<TopicPartition, VecDeque<ConsumerRecord>>,
     next_offsets: BTreeMap<TopicPartition, i64>,
     /// Changelog offset the persisted map covers.
     checkpoint: Option<i64>,
@@ -161,7 +161,7 @@ impl TaskEngine for CountEngine {
         BTreeMap::from([(self.changelog.clone(), self.checkpoint.unwrap_or(0))])
     }
 
-    fn restore(&mut self, changelog: &TopicPartition, records: &[InputRecord]) -> Result<()> {
+    fn restore(&mut self, changelog: &TopicPartition, records: &[ConsumerRecord]) -> Result<()> {
         assert_eq!(changelog, &self.changelog);
         for r in records {
             let key = r.key.clone().unwrap();
@@ -182,7 +182,7 @@ impl TaskEngine for CountEngine {
         Ok(())
     }
 
-    fn add_records(&mut self, partition: &TopicPartition, records: Vec<InputRecord>) {
+    fn add_records(&mut self, partition: &TopicPartition, records: Vec<ConsumerRecord>) {
         self.buffers.entry(partition.clone()).or_default().extend(records);
     }
 

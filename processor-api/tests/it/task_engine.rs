@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use brook_processor_api::{
-    AnyTaskId, InputRecord, OutputRecord, Processor, ProcessorContext, Record, RecordCollector, Result, SinkOptions, SourceOptions,
+    AnyTaskId, ConsumerRecord, OutputRecord, Processor, ProcessorContext, Record, RecordCollector, Result, SinkOptions, SourceOptions,
     StreamTask, TaskEngine, TaskFactory, TaskId, Topology, TopologyTaskFactory,
 };
 use brook_processor_api::engine::TopicPartition;
@@ -24,8 +24,8 @@ impl RecordCollector for Collect {
     }
 }
 
-fn rec(topic: &str, offset: i64, ts: i64, value: &str) -> InputRecord {
-    InputRecord {
+fn rec(topic: &str, offset: i64, ts: i64, value: &str) -> ConsumerRecord {
+    ConsumerRecord {
         topic: Arc::from(topic),
         partition: 0,
         offset,
@@ -156,7 +156,7 @@ fn changelog_commit_checkpoint_and_restore() {
 
     let mut task = factory.create_task(id, vec![input.clone()], &app_dir(dir.path()), &cfg).unwrap();
     assert_eq!(task.changelog_start_offsets(), BTreeMap::from([(changelog.clone(), 3)]));
-    let restore = |offset: i64, key: &str, n: i64| InputRecord {
+    let restore = |offset: i64, key: &str, n: i64| ConsumerRecord {
         topic: Arc::from(changelog.topic.as_str()),
         partition: 0,
         offset,

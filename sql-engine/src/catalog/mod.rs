@@ -3,7 +3,7 @@
 //!
 //! Where Brook differs from ksqlDB: the catalog is one in-process value owned by the
 //! [`crate::engine::Engine`] (the server persists it by replaying the command topic); query
-//! ids come from one counter shared by `CSAS_`, `CTAS_` and `INSERTQUERY_` ids, as ksqlDB's
+//! ids come from one counter shared by `CSAS_`, `CTAS_`, `INSERTQUERY_` and `CST_` ids, as ksqlDB's
 //! `QueryIdGenerator` does.
 
 mod source;
@@ -180,7 +180,7 @@ impl Catalog {
     }
 
     /// The next query id for `kind` writing into `sink`: `CSAS_<SINK>_<n>`, `CTAS_<SINK>_<n>`,
-    /// `INSERTQUERY_<n>` (one counter, as ksqlDB).
+    /// `INSERTQUERY_<n>`, `CST_<TABLE>_<n>` (one counter, as ksqlDB).
     pub fn next_query_id(&mut self, kind: QueryKind, sink: &str) -> String {
         let id = self.peek_query_id(kind, sink);
         self.next_query += 1;

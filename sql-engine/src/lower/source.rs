@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use brook_processor_api::engine::Header;
-use brook_processor_api::{InputRecord, Processor, ProcessorContext, Record, Result as PResult};
+use brook_processor_api::{ConsumerRecord, Processor, ProcessorContext, Record, Result as PResult};
 use brook_state_store::{Serde, Windowed};
 use brook_streams_dsl::{Consumed, KStream, Materialized, Named, StreamsBuilder};
 
@@ -199,7 +199,7 @@ fn read<K: SourceKey>(
         let values = values.clone();
         let format = ts.format.clone();
         let utc = crate::function::javatime::Zone::parse("UTC")?;
-        let extractor = move |r: &InputRecord, _partition_time: i64| -> i64 {
+        let extractor = move |r: &ConsumerRecord, _partition_time: i64| -> i64 {
             let v = match (pos, key_pos) {
                 (Some(i), _) => r.value.as_ref().and_then(|b| values.read(&r.topic, b).ok()).and_then(|row| row.get(i).cloned()),
                 (None, Some(i)) => r.key.as_ref().and_then(|b| key_serde.read(&r.topic, b).ok()).and_then(|row| row.get(i).cloned()),

@@ -56,11 +56,18 @@ pub(crate) struct Segments {
     pub(crate) interval: i64,
     pub(crate) retention: i64,
     live: BTreeSet<i64>,
+    /// The segment the last `add` found or inserted: every put of a window store adds its
+    /// segment, and consecutive puts mostly go to one segment.
+    last_added: Option<i64>,
+    /// The observed stream time of the last `expire` that left no expired segment behind
+    /// (`i64::MIN`: none, or segments were added since). `expire` depends only on the observed
+    /// time and the live set, so it has nothing to do until one of them changes.
+    expired_at: i64,
 }
 
 impl Segments {
     pub(crate) fn new(retention: i64) -> Self {
-        Segments { interval: segment_interval(retention), retention, live: BTreeSet::new() }
+        Segments { interval: segment_interval(retention), retention, live: BTreeSet::new(), last_added: None, expired_at: i64::MIN }
     }
 
     pub(crate) fn id(&self, ts: i64) -> i64 {
@@ -73,11 +80,17 @@ impl Segments {
     }
 
     pub(crate) fn is_live(&self, id: i64) -> bool {
-        self.live.contains(&id)
+        self.last_added == Some(id) || self.live.contains(&id)
     }
 
     pub(crate) fn add(&mut self, id: i64) {
-        self.live.insert(id);
+        if self.last_added == Some(id) {
+            return;
+        }
+        if self.live.insert(id) {
+            self.expired_at = i64::MIN;
+        }
+        self.last_added = Some(id);
     }
 
     /// Live segments with ids in `[from, to]`, in iteration order.
@@ -97,6 +110,7 @@ impl Segments {
             let Some(first) = backend.range(&range, false)?.next().transpose()? else { break };
             let Some(id) = seg_from_prefix(&first.0) else { break };
             self.live.insert(id);
+            self.expired_at = i64::MIN;
             if id == i64::MAX {
                 break;
             }
@@ -107,9 +121,13 @@ impl Segments {
 
     /// Drops segments that are no longer live at `observed`.
     pub(crate) fn expire(&mut self, backend: &mut dyn Backend, observed: i64) -> Result<()> {
+        if observed == self.expired_at {
+            return Ok(());
+        }
         let min_live = self.min_live(observed);
         let Some(&first) = self.live.first() else { return Ok(()) };
         if first >= min_live {
+            self.expired_at = observed;
             return Ok(());
         }
         let range = KeyRange {
@@ -118,6 +136,8 @@ impl Segments {
         };
         backend.delete_range(&range)?;
         self.live = self.live.split_off(&min_live);
+        self.last_added = self.last_added.filter(|&id| id >= min_live);
+        self.expired_at = observed;
         tracing::debug!(below = min_live, "dropped expired segments");
         Ok(())
     }
@@ -126,6 +146,35 @@ impl Segments {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expiry_runs_again_when_the_observed_time_or_the_segments_change() {
+        let mut backend = crate::state::memory::MemoryBackend::new("s");
+        let mut segs = Segments::new(120_000); // 60 s segments, 120 s retention
+        for id in [0, 1, 2] {
+            segs.add(id);
+            backend.put(raw_key(id, &[b"k"]), Some(Bytes::from_static(b"v"))).unwrap();
+        }
+        // observed 190 s: segment 0 (0-60 s) is older than the segment of 190 - 120 s.
+        segs.expire(&mut backend, 190_000).unwrap();
+        assert!(!segs.is_live(0) && segs.is_live(1) && segs.is_live(2));
+        assert_eq!(backend.get(&raw_key(0, &[b"k"])).unwrap(), None);
+        // The same observed time: nothing to do, even after re-adding the live segment 2.
+        segs.add(2);
+        segs.expire(&mut backend, 190_000).unwrap();
+        assert!(segs.is_live(1));
+        // A segment added below the live ones (a restore) is expired at the same observed time.
+        segs.add(0);
+        assert!(segs.is_live(0));
+        segs.expire(&mut backend, 190_000).unwrap();
+        assert!(!segs.is_live(0));
+        // Time moves on: segment 1 goes, and the last added segment with it.
+        segs.add(1);
+        segs.expire(&mut backend, 250_000).unwrap();
+        assert!(!segs.is_live(1) && segs.is_live(2));
+        assert_eq!(backend.get(&raw_key(1, &[b"k"])).unwrap(), None);
+        assert!(backend.get(&raw_key(2, &[b"k"])).unwrap().is_some());
+    }
 
     #[test]
     fn prefixes_sort_like_ids() {

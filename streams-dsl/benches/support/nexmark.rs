@@ -334,12 +334,21 @@ impl Cluster {
 /// when the group has committed every record of its source and repartition topics.
 pub(crate) fn run_runtime(name: &str, topology: Topology, events: &[Event], output: &str, threads: usize, partitions: i32) {
     let cluster = Cluster::new(events, partitions, &[output]);
+    if std::env::var("NEXMARK_SETUP_ONLY").is_ok_and(|v| v == "1") {
+        // The baseline of an instruction count (bench/nexmark_instructions.sh): the events
+        // produced into the broker and the broker shut down, no query.
+        cluster.shutdown();
+        return;
+    }
     let app = format!("nexmark-{name}");
     let mut c = StreamsConfig::new(&app);
     c.state_dir = cluster.dir.path().join("state");
     // As in the issue-5 runtime benchmark: commit every 100 ms (exactly-once's default) so a
     // run ends within 100 ms of its last record; record cache at its default (10 MiB).
-    c.set("commit.interval.ms", "100").unwrap();
+    // `NEXMARK_COMMIT_MS` changes it (under valgrind, whose clock is ~50x slower, so that a
+    // commit covers as many records as in a normal run).
+    let commit_ms = std::env::var("NEXMARK_COMMIT_MS").unwrap_or_else(|_| "100".to_owned());
+    c.set("commit.interval.ms", &commit_ms).unwrap();
     c.num_stream_threads = threads;
     if let Ok(ms) = std::env::var("NEXMARK_TASK_IDLE_MS") {
         c.set("max.task.idle.ms", &ms).unwrap();

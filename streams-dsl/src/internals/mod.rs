@@ -262,6 +262,9 @@ impl<K, V> StoreSerdes<K, V> {
     }
 }
 
+/// `(key, value, aggregate so far or None) -> new aggregate`.
+pub(crate) type AggFn<K, V, VA> = Arc<dyn Fn(&K, &V, Option<VA>) -> VA + Send + Sync>;
+
 /// The changelog topic of a DSL store, computed the first time a processor asks (the
 /// application id is known only at runtime); for serdes of stores whose keys are built from
 /// several encoded parts (the foreign-key join's subscription store).

@@ -11,14 +11,10 @@ use brook_state_store::Serde;
 use super::{KStream, StreamRecord};
 use crate::internals::processors::StateProcessor;
 use crate::internals::store::TableStore;
-use crate::internals::{resolve_serde, store_getter, Change, DslMetrics};
+use crate::internals::{resolve_serde, store_getter, AggFn, Change, DslMetrics};
 use crate::ktable::{KTable, TableGetter};
 use crate::options::{Grouped, Materialized};
-use crate::window::{SessionWindowedKStream, SessionWindows, SlidingWindows, TimeWindowedKStream, TimeWindows};
 use crate::Data;
-
-/// `(key, value, aggregate so far or None) -> new aggregate`.
-pub(crate) type AggFn<K, V, VA> = Arc<dyn Fn(&K, &V, Option<VA>) -> VA + Send + Sync>;
 
 /// A stream grouped by key, ready to aggregate.
 pub struct KGroupedStream<K, V> {
@@ -107,26 +103,6 @@ impl<K: Data, V: Data> KGroupedStream<K, V> {
             values,
             Arc::new(move |k, v, agg: Option<VA>| adder(k, v, agg.unwrap_or_else(&initializer))),
         )
-    }
-
-    /// Aggregates per time window (tumbling or hopping).
-    pub fn windowed_by(&self, windows: TimeWindows) -> TimeWindowedKStream<K, V> {
-        TimeWindowedKStream::new(self.clone_grouped(), windows)
-    }
-
-    /// Aggregates per sliding window.
-    pub fn windowed_by_sliding(&self, windows: SlidingWindows) -> TimeWindowedKStream<K, V> {
-        TimeWindowedKStream::sliding(self.clone_grouped(), windows)
-    }
-
-    /// Aggregates per session.
-    pub fn windowed_by_session(&self, windows: SessionWindows) -> SessionWindowedKStream<K, V> {
-        SessionWindowedKStream::new(self.clone_grouped(), windows)
-    }
-
-    /// Starts a co-grouped aggregation with this stream and its adder.
-    pub fn cogroup<VA: Data>(&self, adder: impl Fn(&K, &V, VA) -> VA + Send + Sync + 'static) -> crate::ktable::cogroup::CogroupedKStream<K, VA> {
-        crate::ktable::cogroup::CogroupedKStream::new(self, adder)
     }
 
     pub(crate) fn clone_grouped(&self) -> KGroupedStream<K, V> {

@@ -20,9 +20,8 @@ pub use self::branch::BranchedKStream;
 pub use self::grouped::KGroupedStream;
 use crate::internals::processors::add_fn;
 use crate::internals::repartition::repartition;
-use crate::internals::{resolve_serde, Change, Shared};
-use crate::ktable::KTable;
-use crate::options::{Grouped, Materialized, Named, Printed, Produced, Repartitioned};
+use crate::internals::{resolve_serde, Shared};
+use crate::options::{Grouped, Named, Printed, Produced, Repartitioned};
 use crate::Data;
 
 /// The in-graph record of a stream.
@@ -319,31 +318,6 @@ impl<K: Data, V: Data> KStream<K, V> {
             o = o.with_partitioner(p);
         }
         self.inner.borrow_mut().with_topology(|t| t.add_sink(&name, o, &[&self.node]));
-    }
-
-    /// The stream as a table: each record upserts its key (`KSTREAM-TOTABLE-<n>`); the store
-    /// is created only when named or read downstream.
-    pub fn to_table(&self, named: Named, materialized: Materialized<K, V>) -> KTable<K, V> {
-        let name = self.name(named.0, "KSTREAM-TOTABLE-");
-        let store = materialized.name.clone().unwrap_or_else(|| self.inner.borrow_mut().store_name("KSTREAM-TOTABLE-"));
-        let stream = self.repartitioned_if_required(&name, &materialized.keys, &materialized.values);
-        let keys = resolve_serde(&self.inner, "key", &[&materialized.keys, &stream.keys]);
-        let values = resolve_serde(&self.inner, "value", &[&materialized.values, &stream.values]);
-        let ts = crate::internals::store::TableStore::new(&store, keys.clone(), values.clone());
-        let b = materialized.kv_store(&store);
-        add_fn(&self.inner, &name, &[&stream.node], move |ctx: &mut ProcessorContext<'_, K, Change<V>>, r: StreamRecord<K, V>| {
-            let (k, v, t, _) = r.into_parts();
-            let Some(k) = k else { return Ok(()) };
-            let old = ts.get(ctx, &k)?.map(|o| o.0);
-            if v.is_none() && old.is_none() {
-                return Ok(());
-            }
-            ts.put_and_forward(ctx, k, v, old, t)
-        });
-        self.inner.borrow_mut().add_store(b, &[&name]);
-        let getter = crate::internals::store_getter(&store, keys.clone(), values.clone());
-        KTable::new(&self.inner, name, Some(keys), Some(values), stream.sources.clone())
-            .with_getter(crate::ktable::TableGetter::new(move || getter.clone()))
     }
 
     /// Groups by the current key (repartitioning first if a key-changing operation came

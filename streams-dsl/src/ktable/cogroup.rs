@@ -14,8 +14,7 @@ use brook_state_store::{Serde, TimeWindowedSerde, Windowed};
 use super::{KTable, TableGetter, WindowInfo};
 use crate::internals::processors::{add_fn, StateProcessor};
 use crate::internals::store::TableStore;
-use crate::internals::{resolve_serde, store_getter, Change, Shared};
-use crate::kstream::grouped::AggFn;
+use crate::internals::{resolve_serde, store_getter, AggFn, Change, Shared};
 use crate::kstream::KGroupedStream;
 use crate::options::Materialized;
 use crate::window::{window_aggregate_supplier, EmitStrategy, TimeWindows};
@@ -40,6 +39,15 @@ pub struct CogroupedKStream<K, VA> {
 impl<K, VA> fmt::Debug for CogroupedKStream<K, VA> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CogroupedKStream").field("streams", &self.steps.len()).finish()
+    }
+}
+
+/// `KGroupedStream::cogroup` lives here, with what it builds, so that grouped streams need
+/// not know co-grouping.
+impl<K: Data, V: Data> KGroupedStream<K, V> {
+    /// Starts a co-grouped aggregation with this stream and its adder.
+    pub fn cogroup<VA: Data>(&self, adder: impl Fn(&K, &V, VA) -> VA + Send + Sync + 'static) -> CogroupedKStream<K, VA> {
+        CogroupedKStream::new(self, adder)
     }
 }
 

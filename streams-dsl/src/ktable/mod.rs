@@ -17,7 +17,7 @@ pub use self::grouped::KGroupedTable;
 use crate::internals::processors::{add_fn, StateProcessor};
 use crate::internals::store::TableStore;
 use crate::internals::{resolve_serde, store_getter, Change, Shared, ValueGetter};
-use crate::kstream::KStream;
+use crate::kstream::{KStream, StreamRecord};
 use crate::options::{Grouped, Materialized, Named};
 use crate::Data;
 
@@ -84,6 +84,35 @@ impl<K, V> fmt::Debug for KTable<K, V> {
 }
 
 pub(crate) type TableRecord<K, V> = Record<K, Change<V>>;
+
+/// `KStream::to_table` lives here, with the table it builds, so that streams need not know
+/// tables (`kstream` does not import `ktable`; `ktable` imports `kstream` for `to_stream`).
+impl<K: Data, V: Data> KStream<K, V> {
+    /// The stream as a table: each record upserts its key (`KSTREAM-TOTABLE-<n>`); the store
+    /// is created only when named or read downstream.
+    pub fn to_table(&self, named: Named, materialized: Materialized<K, V>) -> KTable<K, V> {
+        let name = self.name(named.0, "KSTREAM-TOTABLE-");
+        let store = materialized.name.clone().unwrap_or_else(|| self.inner.borrow_mut().store_name("KSTREAM-TOTABLE-"));
+        let stream = self.repartitioned_if_required(&name, &materialized.keys, &materialized.values);
+        let keys = resolve_serde(&self.inner, "key", &[&materialized.keys, &stream.keys]);
+        let values = resolve_serde(&self.inner, "value", &[&materialized.values, &stream.values]);
+        let ts = TableStore::new(&store, keys.clone(), values.clone());
+        let b = materialized.kv_store(&store);
+        add_fn(&self.inner, &name, &[&stream.node], move |ctx: &mut ProcessorContext<'_, K, Change<V>>, r: StreamRecord<K, V>| {
+            let (k, v, t, _) = r.into_parts();
+            let Some(k) = k else { return Ok(()) };
+            let old = ts.get(ctx, &k)?.map(|o| o.0);
+            if v.is_none() && old.is_none() {
+                return Ok(());
+            }
+            ts.put_and_forward(ctx, k, v, old, t)
+        });
+        self.inner.borrow_mut().add_store(b, &[&name]);
+        let getter = store_getter(&store, keys.clone(), values.clone());
+        KTable::new(&self.inner, name, Some(keys), Some(values), stream.sources.clone())
+            .with_getter(TableGetter::new(move || getter.clone()))
+    }
+}
 
 impl<K: Data, V: Data> KTable<K, V> {
     pub(crate) fn new(

@@ -21,7 +21,7 @@ pub use self::session::SessionWindowedKStream;
 pub use self::suppress::{BufferFull, Suppressed};
 use crate::internals::processors::StateProcessor;
 use crate::internals::{resolve_serde, Change, DslMetrics, StoreSerdes};
-use crate::kstream::grouped::AggFn;
+use crate::internals::AggFn;
 use crate::kstream::{KGroupedStream, StreamRecord};
 use crate::ktable::{KTable, WindowInfo};
 use crate::options::Materialized;
@@ -137,6 +137,21 @@ pub(crate) struct WinState<K, V, VA> {
     cached: bool,
     observed: i64,
     emitted_to: i64,
+}
+
+/// The windowing operations of `KGroupedStream` live with the windows (here and in
+/// `session.rs`), so that grouped streams need not know windows: `kstream` does not import
+/// `window`.
+impl<K: Data, V: Data> KGroupedStream<K, V> {
+    /// Aggregates per time window (tumbling or hopping).
+    pub fn windowed_by(&self, windows: TimeWindows) -> TimeWindowedKStream<K, V> {
+        TimeWindowedKStream::new(self.clone_grouped(), windows)
+    }
+
+    /// Aggregates per sliding window.
+    pub fn windowed_by_sliding(&self, windows: SlidingWindows) -> TimeWindowedKStream<K, V> {
+        TimeWindowedKStream::sliding(self.clone_grouped(), windows)
+    }
 }
 
 impl<K: Data, V: Data> TimeWindowedKStream<K, V> {
@@ -293,33 +308,37 @@ fn win_step<K: Data, V: Data, VA: Data>(
     s.observed = s.observed.max(ts);
     let close = s.observed - s.windows.grace;
     let serdes = s.serdes.bind(ctx.application_id());
-    let mut kb = serdes.raw_key(&k)?;
-    let mut windows = s.windows.windows_iter(ts).peekable();
+    let kb = serdes.raw_key(&k)?;
     let forward = s.emit == EmitStrategy::OnWindowUpdate && !s.cached;
     let mut updates = Vec::new();
     {
-        // One store lookup per record and one point read per window (Kafka's
-        // `windowStore.fetch(key, start)`; a hash lookup when the window is cached); the
-        // updates are forwarded after the store is written.
+        // One store lookup per record and one read-and-write per window (Kafka's
+        // `windowStore.fetch(key, start)` then `put`, with the raw key built once; a hash
+        // lookup when the window is cached); the updates are forwarded after the store is
+        // written.
         let store = ctx.get_window_store(&s.serdes.store)?;
-        while let Some((start, end)) = windows.next() {
+        let f = &s.f;
+        for (start, end) in s.windows.windows_iter(ts) {
             if end <= close {
                 s.metrics.drop_record();
                 continue;
             }
-            let old = store.fetch_one(&kb, start)?.map(|b| serdes.timestamped_from(&b)).transpose()?;
-            let (old_value, old_ts) = match old {
-                Some(a) => (Some(a.value), a.timestamp),
-                None => (None, i64::MIN),
-            };
-            let new = (s.f)(&k, &v, old_value.clone());
-            let new_ts = ts.max(old_ts);
-            let vb = serdes.raw_timestamped(&new, new_ts)?;
-            // The last window takes the key itself: cloning a freshly serialized key allocates.
-            let key = if windows.peek().is_some() { kb.clone() } else { std::mem::take(&mut kb) };
-            store.put(key, Some(vb), start)?;
-            if forward {
-                updates.push((Window::new(start, end), Change::new(Some(new), old_value), new_ts));
+            let mut change = None;
+            store.update_one(&kb, start, &mut |old| {
+                let (old_value, old_ts) = match old.map(|b| serdes.timestamped_from(&b)).transpose()? {
+                    Some(a) => (Some(a.value), a.timestamp),
+                    None => (None, i64::MIN),
+                };
+                let new = f(&k, &v, old_value.clone());
+                let new_ts = ts.max(old_ts);
+                let vb = serdes.raw_timestamped(&new, new_ts)?;
+                if forward {
+                    change = Some((Change::new(Some(new), old_value), new_ts));
+                }
+                Ok(Some(vb))
+            })?;
+            if let Some((c, t)) = change {
+                updates.push((Window::new(start, end), c, t));
             }
         }
     }

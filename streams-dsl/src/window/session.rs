@@ -46,6 +46,15 @@ struct SessionState<K, V, VA> {
     emitted_to: i64,
 }
 
+/// `KGroupedStream::windowed_by_session` lives here, with what it builds, so that grouped
+/// streams need not know session windows.
+impl<K: Data, V: Data> KGroupedStream<K, V> {
+    /// Aggregates per session.
+    pub fn windowed_by_session(&self, windows: SessionWindows) -> SessionWindowedKStream<K, V> {
+        SessionWindowedKStream::new(self.clone_grouped(), windows)
+    }
+}
+
 impl<K: Data, V: Data> SessionWindowedKStream<K, V> {
     pub(crate) fn new(grouped: KGroupedStream<K, V>, windows: SessionWindows) -> Self {
         SessionWindowedKStream { grouped, windows, emit: EmitStrategy::OnWindowUpdate }

@@ -11,7 +11,7 @@ use brook_state_store::{Window, Windowed};
 use bytes::Bytes;
 
 use crate::internals::{Change, DslMetrics, StoreSerdes};
-use crate::kstream::grouped::AggFn;
+use crate::internals::AggFn;
 use crate::kstream::StreamRecord;
 
 pub(crate) struct SlidingState<K, V, VA> {

@@ -8,5 +8,6 @@ mod joins;
 mod runtime;
 mod serde_context;
 mod stateless;
+mod structure;
 mod tables;
 mod windowed;

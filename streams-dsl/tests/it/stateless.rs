@@ -192,7 +192,7 @@ fn registered_default_serde_is_used_for_custom_types() {
 #[test]
 fn consumed_sets_timestamp_extractor_and_offset_reset() {
     let b = StreamsBuilder::new();
-    let extractor = |r: &brook_processor_api::InputRecord, _: i64| -> i64 {
+    let extractor = |r: &brook_processor_api::ConsumerRecord, _: i64| -> i64 {
         // The value is the event time.
         r.value.as_ref().and_then(|v| std::str::from_utf8(v).ok()?.parse().ok()).unwrap_or(-1)
     };

@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
@@ -20,7 +19,7 @@ mod commit;
 mod config;
 mod membership;
 
-pub use brook_common::OffsetReset;
+pub use brook_common::{ConsumerRecord, OffsetReset};
 pub use commit::{CommitHandle, ConsumerGroupMetadata};
 pub use config::ConsumerConfig;
 
@@ -28,27 +27,8 @@ use super::TopicPartition;
 use crate::broker::{Broker, OffsetSpec};
 use crate::changes::TopicChanges;
 use crate::error::{Error, ErrorCode, Result};
-use crate::record::{self, batch, Header};
+use crate::record::{self, batch};
 use membership::Membership;
-
-/// A consumed record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsumerRecord {
-    /// Topic.
-    pub topic: String,
-    /// Partition.
-    pub partition: i32,
-    /// Offset.
-    pub offset: i64,
-    /// Timestamp.
-    pub timestamp: i64,
-    /// Key.
-    pub key: Option<Bytes>,
-    /// Value; `None` for a tombstone.
-    pub value: Option<Bytes>,
-    /// Headers.
-    pub headers: Vec<Header>,
-}
 
 /// Told about partitions moving to and from this consumer; revocation comes before the
 /// rebalance, assignment after it, as in the Java client.
@@ -283,7 +263,7 @@ impl Consumer {
     pub fn pause(&mut self, partitions: &[TopicPartition]) {
         for tp in partitions {
             // Records already buffered for a paused partition are dropped: rewind to the first.
-            let first = self.buffer.iter().find(|r| r.topic == tp.topic && r.partition == tp.partition).map(|r| r.offset);
+            let first = self.buffer.iter().find(|r| r.is_from(tp)).map(|r| r.offset);
             if let Some(s) = self.assigned.get_mut(tp) {
                 s.paused = true;
                 if first.is_some() {
@@ -291,7 +271,7 @@ impl Consumer {
                 }
             }
         }
-        self.buffer.retain(|r| !partitions.iter().any(|tp| tp.topic == r.topic && tp.partition == r.partition));
+        self.buffer.retain(|r| !partitions.iter().any(|tp| r.is_from(tp)));
     }
 
     /// Resumes fetching.
@@ -312,7 +292,7 @@ impl Consumer {
     /// Cancel safe: it never yields.
     pub async fn position(&mut self, tp: &TopicPartition) -> Result<i64> {
         self.ensure_positions()?;
-        let buffered = self.buffer.iter().find(|r| r.topic == tp.topic && r.partition == tp.partition).map(|r| r.offset);
+        let buffered = self.buffer.iter().find(|r| r.is_from(tp)).map(|r| r.offset);
         let state = self
             .assigned
             .get(tp)
@@ -324,7 +304,7 @@ impl Consumer {
     pub fn seek(&mut self, tp: &TopicPartition, offset: i64) {
         if let Some(s) = self.assigned.get_mut(tp) {
             s.position = Some(offset);
-            self.buffer.retain(|r| !(r.topic == tp.topic && r.partition == tp.partition));
+            self.buffer.retain(|r| !r.is_from(tp));
         }
     }
 
@@ -512,6 +492,7 @@ impl Consumer {
             v.into()
         };
         let mut aborted_pids: HashSet<i64> = HashSet::new();
+        let mut topic: Option<Arc<str>> = None;
         for (h, range) in batch::split_batches(&data.records)? {
             if h.next_offset() <= pos {
                 continue;
@@ -534,8 +515,10 @@ impl Consumer {
             }
             let (_, records) = record::decode_batch_bytes(data.records.slice(range))?;
             for r in records.into_iter().filter(|r| r.offset >= pos) {
+                // One topic name per fetched partition, shared by its records.
+                let topic = topic.get_or_insert_with(|| Arc::<str>::from(tp.topic.as_str()));
                 self.buffer.push_back(ConsumerRecord {
-                    topic: tp.topic.clone(),
+                    topic: topic.clone(),
                     partition: tp.partition,
                     offset: r.offset,
                     timestamp: r.timestamp,
@@ -570,8 +553,7 @@ impl Consumer {
         }
         // Records still buffered were not returned yet: commit up to the first of them.
         for r in &self.buffer {
-            let tp = TopicPartition::new(r.topic.clone(), r.partition);
-            if let Some(o) = out.get_mut(&tp) {
+            if let Some(o) = out.get_mut(&r.topic_partition()) {
                 *o = (*o).min(r.offset);
             }
         }

@@ -16,7 +16,7 @@ use super::{
     ClientSupplier, ConsumerSettings, GroupMetadata, InternalTopic, ProducerSettings, RebalanceHandler,
     RestoreConsumer, StreamsAdmin, StreamsConsumer, StreamsProducer, Waker,
 };
-use crate::engine::{InputRecord, OutputRecord, TopicPartition};
+use crate::engine::{ConsumerRecord, OutputRecord, TopicPartition};
 use crate::error::{Error, Result};
 use crate::runtime::shared::{ClientRuntime, SharedRuntime};
 
@@ -35,33 +35,6 @@ impl Embedded {
     /// The broker.
     pub fn broker(&self) -> &Broker {
         &self.broker
-    }
-}
-
-/// The shared name of `topic`, made once per topic.
-fn shared_topic(topics: &mut BTreeMap<String, Arc<str>>, topic: &str) -> Arc<str> {
-    if let Some(t) = topics.get(topic) {
-        return t.clone();
-    }
-    let t: Arc<str> = Arc::from(topic);
-    topics.insert(topic.to_owned(), t.clone());
-    t
-}
-
-fn input_record(r: bc::ConsumerRecord, topics: &mut BTreeMap<String, Arc<str>>) -> InputRecord {
-    let topic = shared_topic(topics, &r.topic);
-    input_record_of(r, topic)
-}
-
-fn input_record_of(r: bc::ConsumerRecord, topic: Arc<str>) -> InputRecord {
-    InputRecord {
-        topic,
-        partition: r.partition,
-        offset: r.offset,
-        timestamp: r.timestamp,
-        key: r.key,
-        value: r.value,
-        headers: r.headers,
     }
 }
 
@@ -94,7 +67,7 @@ impl ClientSupplier for Embedded {
         // membership, as the Java client's heartbeat thread does. Polls run on the stream thread.
         let rt = ClientRuntime::one_worker(s.runtime.as_ref(), format!("{}-heartbeat", s.client_id))?;
         let consumer = Consumer::new(self.broker.clone(), config);
-        Ok(Box::new(EmbeddedConsumer { consumer, rt, topics: BTreeMap::new() }))
+        Ok(Box::new(EmbeddedConsumer { consumer, rt }))
     }
 
     fn producer(&self, s: &ProducerSettings) -> Result<Box<dyn StreamsProducer>> {
@@ -123,7 +96,6 @@ impl ClientSupplier for Embedded {
         Ok(Box::new(EmbeddedRestore {
             broker: self.broker.clone(),
             isolation: if s.read_committed { IsolationLevel::ReadCommitted } else { IsolationLevel::ReadUncommitted },
-            topics: BTreeMap::new(),
             runtime: s.runtime.clone(),
         }))
     }
@@ -190,7 +162,6 @@ impl StreamsAdmin for EmbeddedAdmin {
 struct EmbeddedConsumer {
     consumer: Consumer,
     rt: ClientRuntime,
-    topics: BTreeMap<String, Arc<str>>,
 }
 
 impl fmt::Debug for EmbeddedConsumer {
@@ -240,21 +211,10 @@ impl StreamsConsumer for EmbeddedConsumer {
         Ok(())
     }
 
-    fn poll(&mut self, timeout: Duration, out: &mut Vec<InputRecord>) -> Result<()> {
-        // Polled records come in runs per partition: the topic is looked up once per run.
-        let topics = &mut self.topics;
-        let mut last: Option<Arc<str>> = None;
-        let each = |r: bc::ConsumerRecord| {
-            let topic = match &last {
-                Some(t) if **t == *r.topic => t.clone(),
-                _ => {
-                    let t = shared_topic(topics, &r.topic);
-                    last = Some(t.clone());
-                    t
-                }
-            };
-            out.push(input_record_of(r, topic));
-        };
+    fn poll(&mut self, timeout: Duration, out: &mut Vec<ConsumerRecord>) -> Result<()> {
+        // The broker's records are the seam's (`brook_common::ConsumerRecord`), their topic
+        // name shared per fetched partition.
+        let each = |r: ConsumerRecord| out.push(r);
         match self.rt.block_on(self.consumer.poll_with(timeout, each)) {
             // Woken to stop: the stream thread looks at its flags.
             Err(brook_broker::Error::Wakeup) => Ok(()),
@@ -382,7 +342,6 @@ impl StreamsProducer for EmbeddedProducer {
 struct EmbeddedRestore {
     broker: Broker,
     isolation: IsolationLevel,
-    topics: BTreeMap<String, Arc<str>>,
     runtime: Option<SharedRuntime>,
 }
 
@@ -398,7 +357,7 @@ impl RestoreConsumer for EmbeddedRestore {
         tp: &TopicPartition,
         from: i64,
         to: i64,
-        sink: &mut dyn FnMut(&[InputRecord]) -> Result<()>,
+        sink: &mut dyn FnMut(&[ConsumerRecord]) -> Result<()>,
     ) -> Result<i64> {
         // A consumer without a group, assigned to the one partition: it filters aborted
         // transactions and control batches like any read_committed consumer.
@@ -425,9 +384,7 @@ impl RestoreConsumer for EmbeddedRestore {
             if !batch.is_empty() {
                 progress_at = std::time::Instant::now();
             }
-            let topics = &mut self.topics;
-            let records: Vec<InputRecord> =
-                batch.into_iter().filter(|r| r.offset < to).map(|r| input_record(r, topics)).collect();
+            let records: Vec<ConsumerRecord> = batch.into_iter().filter(|r| r.offset < to).collect();
             if !records.is_empty() {
                 sink(&records)?;
             }
