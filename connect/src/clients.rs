@@ -17,7 +17,6 @@ use brook_processor_api::runtime::{
 };
 use brook_processor_api::ConsumerRecord;
 
-use crate::connector::Config;
 use crate::error::{Error, Result};
 
 /// The clients a worker uses: over the embedded broker, or (feature `kafka`) over a cluster.
@@ -50,7 +49,7 @@ impl Clients {
     /// another `brook server`), through librdkafka; `common` are client properties applied to
     /// every client (`security.protocol`, ...).
     #[cfg(feature = "kafka")]
-    pub fn kafka(bootstrap_servers: &str, common: &Config) -> Clients {
+    pub fn kafka(bootstrap_servers: &str, common: &crate::connector::Config) -> Clients {
         let mut k = brook_processor_api::runtime::Kafka::new(bootstrap_servers);
         for (key, v) in common {
             k = k.with(key.clone(), v.clone());
