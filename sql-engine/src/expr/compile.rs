@@ -184,7 +184,10 @@ impl Compiler<'_> {
                     }
                     format!("[{}]", names.join(", "))
                 };
-                if keys.iter().any(|k| k.ty.as_ref() != Some(&SqlType::String)) {
+                // A NULL key literal gets the message of ksqlDB's MAP constructor; keys of any other
+                // one type are accepted (maps with non-STRING keys, as ksqlDB's MAP<K, V> type and
+                // the AVRO / PROTOBUF formats have them).
+                if keys.iter().any(|k| k.ty.is_none()) {
                     return analysis_err!("Only STRING keys are supported in maps but got: {}", type_list(&keys));
                 }
                 if values.iter().all(|v| v.ty.is_none()) {
