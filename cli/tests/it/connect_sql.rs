@@ -113,10 +113,19 @@ fn connector_statements_over_brook_server() {
     // ksqlDB's entities, as /ksql returns them (once the group settled after the drop).
     wait_running(&connect, &["COPY"]);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let entities: serde_json::Value = rt.block_on(async {
-        let body = serde_json::json!({"ksql": "SHOW CONNECTORS; DESCRIBE CONNECTOR copy;", "streamsProperties": {}});
-        reqwest::Client::new().post(format!("{}/ksql", server.url)).json(&body).send().await.unwrap().json().await.unwrap()
-    });
+    // The drop's rebalance may begin after `wait_running` saw COPY running: ask until it settled.
+    let running = serde_json::json!("RUNNING (1/1 tasks RUNNING)");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let entities: serde_json::Value = loop {
+        let entities: serde_json::Value = rt.block_on(async {
+            let body = serde_json::json!({"ksql": "SHOW CONNECTORS; DESCRIBE CONNECTOR copy;", "streamsProperties": {}});
+            reqwest::Client::new().post(format!("{}/ksql", server.url)).json(&body).send().await.unwrap().json().await.unwrap()
+        });
+        if entities[0]["connectors"][0]["state"] == running || Instant::now() > deadline {
+            break entities;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
     assert_eq!(entities[0]["@type"], "connector_list");
     assert_eq!(entities[0]["connectors"], serde_json::json!([{"name": "COPY", "type": "SINK", "className": "FileStreamSink", "state": "RUNNING (1/1 tasks RUNNING)"}]));
     assert_eq!(entities[1]["@type"], "connector_description");
@@ -128,10 +137,17 @@ fn connector_statements_over_brook_server() {
     // The REPL prints the same tables in a terminal.
     let command = format!("env -u RUST_LOG BROOK_SQL_HISTORY={} {} sql {}; echo BROOK-EXITED; sleep 60", dir.path().join("history").display(), env!("CARGO_BIN_EXE_brook"), server.url);
     let t = Tmux::start(&command);
-    t.wait_for("ksql>", 1);
-    t.line("SHOW CONNECTORS;");
-    t.wait_for(" COPY           | SINK | FileStreamSink | RUNNING (1/1 tasks RUNNING) ", 1);
-    t.wait_for("ksql>", 2);
+    t.next_prompt();
+    // UNASSIGNED while the group rebalances (as Kafka's statuses): ask again until it runs.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        t.run("SHOW CONNECTORS;");
+        if t.screen().contains(" COPY           | SINK | FileStreamSink | RUNNING (1/1 tasks RUNNING) ") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "COPY never showed RUNNING:\n{}", t.screen());
+        std::thread::sleep(Duration::from_millis(200));
+    }
     t.line("DROP CONNECTOR copy;");
     t.wait_for("Dropped connector \"COPY\"", 1);
     t.line("exit");
