@@ -167,6 +167,8 @@ pub(crate) struct SegmentedWindowStore {
     retain_duplicates: bool,
     seqnum: u32,
     observed: i64,
+    /// Records expire only with their segment (`StoreBuilder::with_segment_granular_expiry`).
+    pub(crate) segment_expiry: bool,
 }
 
 impl SegmentedWindowStore {
@@ -198,6 +200,7 @@ impl SegmentedWindowStore {
             // Continue after the newest duplicate so reopened stores do not overwrite them.
             seqnum,
             observed,
+            segment_expiry: false,
         })
     }
 
@@ -222,6 +225,9 @@ impl SegmentedWindowStore {
     }
 
     fn actual_from(&self, time_from: i64) -> i64 {
+        if self.segment_expiry {
+            return time_from;
+        }
         time_from.max(self.observed.saturating_sub(self.segments.retention).saturating_add(1))
     }
 

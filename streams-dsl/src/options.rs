@@ -285,6 +285,7 @@ pub struct StreamJoined<K, V, VO> {
     pub(crate) other_values: SerdeOpt<VO>,
     pub(crate) store_type: StoreType,
     pub(crate) logging: bool,
+    pub(crate) segment_expiry: bool,
 }
 
 impl<K, V, VO> fmt::Debug for StreamJoined<K, V, VO> {
@@ -303,11 +304,21 @@ impl<K, V, VO> Default for StreamJoined<K, V, VO> {
             other_values: None,
             store_type: StoreType::default(),
             logging: true,
+            segment_expiry: false,
         }
     }
 }
 
 impl<K, V, VO> StreamJoined<K, V, VO> {
+    /// The join's window stores drop records with their whole segment, as Kafka Streams up to
+    /// 3.4 (and ksqlDB 0.29) did: a late record within the grace period still finds every record
+    /// of a live segment. Default: newer Kafka's per-record cut at stream time minus retention
+    /// (`StoreBuilder::with_segment_granular_expiry`).
+    #[must_use]
+    pub fn with_segment_granular_expiry(mut self) -> Self {
+        self.segment_expiry = true;
+        self
+    }
     /// These serdes.
     pub fn with(keys: Arc<dyn Serde<K>>, values: Arc<dyn Serde<V>>, other_values: Arc<dyn Serde<VO>>) -> Self {
         StreamJoined { keys: Some(keys), values: Some(values), other_values: Some(other_values), ..Self::default() }

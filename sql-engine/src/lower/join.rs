@@ -75,7 +75,12 @@ pub(crate) fn stream_stream(j: &JoinStep, within: &Within, builder: &StreamsBuil
     };
     let f = joiner(j, cx)?;
     let w = windows(within);
-    let options = || StreamJoined::with(internal_serde(), internal_serde(), internal_serde()).with_name(j.props.op_name());
+    // ksqlDB 0.29 runs on Kafka Streams 3.3, whose join window stores expire whole segments.
+    let options = || {
+        StreamJoined::with(internal_serde(), internal_serde(), internal_serde())
+            .with_name(j.props.op_name())
+            .with_segment_granular_expiry()
+    };
     Ok(Lowered::Stream(match j.kind {
         JoinKind::Inner => l.join(&r, move |a: &Row, b: &Row| f.join(Some(a), Some(b)), w, options()),
         JoinKind::Left => l.left_join(&r, move |a: &Row, b: Option<&Row>| f.join(Some(a), b), w, options()),

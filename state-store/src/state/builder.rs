@@ -56,6 +56,7 @@ pub struct WindowSpec {
     retention: i64,
     window_size: i64,
     retain_duplicates: bool,
+    segment_expiry: bool,
 }
 /// Session store shape.
 #[derive(Debug, Clone, Copy)]
@@ -116,11 +117,11 @@ impl Stores {
     }
     /// A RocksDB window store keeping windows for `retention_ms` of stream time.
     pub fn persistent_window_store(name: &str, retention_ms: i64, window_size_ms: i64, retain_duplicates: bool) -> StoreBuilder<WindowSpec> {
-        builder(name, true, WindowSpec { retention: retention_ms, window_size: window_size_ms, retain_duplicates })
+        builder(name, true, WindowSpec { retention: retention_ms, window_size: window_size_ms, retain_duplicates, segment_expiry: false })
     }
     /// An in-memory window store.
     pub fn in_memory_window_store(name: &str, retention_ms: i64, window_size_ms: i64, retain_duplicates: bool) -> StoreBuilder<WindowSpec> {
-        builder(name, false, WindowSpec { retention: retention_ms, window_size: window_size_ms, retain_duplicates })
+        builder(name, false, WindowSpec { retention: retention_ms, window_size: window_size_ms, retain_duplicates, segment_expiry: false })
     }
     /// A RocksDB session store.
     pub fn persistent_session_store(name: &str, retention_ms: i64) -> StoreBuilder<SessionSpec> {
@@ -234,12 +235,22 @@ impl StoreBuilder<KeyValueSpec> {
 }
 
 impl StoreBuilder<WindowSpec> {
+    /// Records expire with their whole segment, as in Kafka Streams up to 3.4 (ksqlDB 0.29's):
+    /// fetches return every record of a live segment. By default a fetch also leaves out records
+    /// older than the observed stream time minus the retention, as newer Kafka Streams does
+    /// (`getActualFrom`), even while their segment still lives.
+    #[must_use]
+    pub fn with_segment_granular_expiry(mut self) -> Self {
+        self.spec.segment_expiry = true;
+        self
+    }
+
     /// Opens the store.
     ///
     /// # Errors
     /// As the key-value store `build`, or a retention shorter than the window size.
     pub fn build(self, ctx: &StoreContext) -> Result<Box<dyn WindowStore>> {
-        let WindowSpec { retention, window_size, retain_duplicates } = self.spec;
+        let WindowSpec { retention, window_size, retain_duplicates, segment_expiry } = self.spec;
         if retention < window_size || window_size <= 0 {
             return Err(Error::Config {
                 key: "retention".to_owned(),
@@ -247,7 +258,9 @@ impl StoreBuilder<WindowSpec> {
             });
         }
         let backend = self.backend(ctx, Arc::new(WindowCodec), !retain_duplicates)?;
-        Ok(Box::new(SegmentedWindowStore::open(&self.name, backend, retention, window_size, retain_duplicates)?))
+        let mut store = SegmentedWindowStore::open(&self.name, backend, retention, window_size, retain_duplicates)?;
+        store.segment_expiry = segment_expiry;
+        Ok(Box::new(store))
     }
 }
 

@@ -1,8 +1,8 @@
-use brook_state_store::WindowedIter;
+use brook_state_store::{Stores, WindowedIter};
 
 use crate::{b, both_backends, s, Fixture, Kind};
 
-both_backends!(fetch_bounds_and_order, key_range_and_all, expiry_drops_old_segments, retain_duplicates);
+both_backends!(fetch_bounds_and_order, key_range_and_all, expiry_drops_old_segments, segment_granular_expiry, retain_duplicates);
 
 const MIN: i64 = 60_000;
 
@@ -90,6 +90,24 @@ fn expiry_drops_old_segments(kind: Kind) {
         assert_eq!(got, vec![70_000, 200_000]);
         assert_eq!(st.observed_stream_time(), 200_000, "recovered from the last segment");
     }
+}
+
+fn segment_granular_expiry(kind: Kind) {
+    // As in `expiry_drops_old_segments`, but records expire only with their segment (Kafka
+    // Streams 3.3's window stores, under ksqlDB 0.29): t70's segment is still live at 200 s.
+    let f = Fixture::new();
+    let builder = match kind {
+        Kind::RocksDb => Stores::persistent_window_store("w", 2 * MIN, 10, false),
+        Kind::InMemory => Stores::in_memory_window_store("w", 2 * MIN, 10, false),
+    };
+    let mut st = builder.with_segment_granular_expiry().build(&f.ctx).unwrap();
+    st.put(b("k"), Some(b("t0")), 0).unwrap();
+    st.put(b("k"), Some(b("t70")), 70_000).unwrap();
+    st.put(b("k"), Some(b("t200")), 200_000).unwrap();
+    let got: Vec<_> = st.fetch(b"k", 0, i64::MAX).unwrap().map(|r| r.unwrap().0).collect();
+    assert_eq!(got, vec![70_000, 200_000], "t0's segment is dropped, t70's lives on");
+    assert_eq!(st.fetch_one(b"k", 70_000).unwrap(), Some(b("t70")));
+    assert_eq!(st.fetch_one(b"k", 0).unwrap(), None);
 }
 
 fn retain_duplicates(kind: Kind) {

@@ -301,6 +301,7 @@ impl<K: Data, V: Data> KStream<K, V> {
                 StoreType::InMemory => Stores::in_memory_window_store(name, retention, w.size(), true),
             }
             .with_caching_disabled();
+            let b = if o.segment_expiry { b.with_segment_granular_expiry() } else { b };
             if o.logging { b } else { b.with_logging_disabled() }
         };
         {
