@@ -159,6 +159,7 @@ async fn pull_queries_on_windowed_and_source_tables_read_their_stores() {
     let (status, err) = query_stream(&srv, "SELECT * FROM W WHERE NAME = 'a' AND WINDOWEND <> 0;").await;
     assert_eq!(status, 400);
     insta::assert_json_snapshot!("pull_window_bound_error", err);
+    srv.stop().await;
 }
 
 /// A source table's materialization is recorded with its `CREATE` and runs again after a
@@ -187,4 +188,5 @@ async fn a_source_table_is_materialized_again_after_a_restart() {
     srv.ksql("DROP TABLE U;").await;
     let queries = srv.ksql("SHOW QUERIES;").await;
     assert_eq!(queries[0]["queries"], json!([]));
+    srv.stop().await;
 }

@@ -44,6 +44,14 @@ impl TestServer {
         Self::serve(broker, dir, KsqlServerConfig::default(), self.client.clone()).await
     }
 
+    /// Stops the server and waits until its engine closed its queries (their stores with them),
+    /// so no query outlives the test (a RocksDB store still open when the test binary exits can
+    /// crash it).
+    pub(crate) async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.served.take().unwrap().await.unwrap().unwrap();
+    }
+
     /// A second server over the same broker (the same service id, its own state directory).
     pub(crate) async fn beside(&self) -> Self {
         Self::serve(self.broker.clone(), tempfile::tempdir().unwrap(), KsqlServerConfig::default(), self.client.clone()).await
