@@ -97,13 +97,26 @@ async fn standalone(a: StandaloneArgs) -> anyhow::Result<()> {
     let worker_id = wc.worker_id.clone();
     let worker = StandaloneWorker::with_clients(clients, wc, brook_connect::Plugins::default(), &worker_id)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    tracing::info!(%bootstrap, rest = %rest_listen, "Kafka Connect standalone worker started");
+    run_standalone(worker, connectors, rest_listener, &stop, stopped, shutdown).await
+}
+
+/// Serves `worker`'s REST API on `rest_listener` and runs `connectors` until `shutdown` (Ctrl-C,
+/// SIGTERM) or the worker ends; then sends `stop` and waits for both.
+async fn run_standalone(
+    worker: StandaloneWorker,
+    connectors: Vec<brook_connect::Config>,
+    rest_listener: tokio::net::TcpListener,
+    stop: &tokio::sync::watch::Sender<bool>,
+    stopped: tokio::sync::watch::Receiver<bool>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let herder: std::sync::Arc<dyn brook_connect::Herder> = worker.herder();
     let mut rest_stop = stopped.clone();
     let rest = tokio::spawn(brook_connect::rest::serve(rest_listener, herder, async move {
         let _ = rest_stop.wait_for(|s| *s).await;
     }));
     let mut work = tokio::spawn(worker.run(connectors, stopped));
-    tracing::info!(%bootstrap, rest = %rest_listen, "Kafka Connect standalone worker started");
     let result = tokio::select! {
         () = shutdown => {
             let _ = stop.send(true);
@@ -148,27 +161,11 @@ async fn standalone_embedded(a: StandaloneArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {rest_listen} for the REST API (listeners / rest.port)"))?;
     let worker = StandaloneWorker::new(broker.clone(), wc, brook_connect::Plugins::default())?;
-    let herder: std::sync::Arc<dyn brook_connect::Herder> = worker.herder();
-    let mut rest_stop = stopped.clone();
-    let rest = tokio::spawn(brook_connect::rest::serve(rest_listener, herder, async move {
-        let _ = rest_stop.wait_for(|s| *s).await;
-    }));
-    let mut work = tokio::spawn(worker.run(connectors, stopped));
     tracing::info!(%addr, rest = %rest_listen, "Kafka Connect standalone worker started");
-    let result = tokio::select! {
-        () = shutdown => {
-            let _ = stop.send(true);
-            (&mut work).await.context("the worker stopped")?
-        }
-        r = &mut work => {
-            let _ = stop.send(true);
-            r.context("the worker stopped")?
-        }
-    };
+    let result = run_standalone(worker, connectors, rest_listener, &stop, stopped, shutdown).await;
     server.await.context("the broker listener stopped")??;
-    rest.await.context("the REST API stopped")?.context("the REST API")?;
     broker.shutdown().await;
-    Ok(result?)
+    result
 }
 
 /// A distributed worker against the cluster at `bootstrap.servers`, until Ctrl-C or SIGTERM
