@@ -11,12 +11,14 @@ use std::collections::BTreeMap;
 use brook_common::TopicPartition;
 use serde_json::Value as Json;
 
+use serde::{Deserialize, Serialize};
+
 use crate::config::{ConfigDef, ConfigValue};
 use crate::data::SchemaAndValue;
 use crate::error::Result;
 
-/// A connector's or task's configuration: Kafka's `Map<String, String>`.
-pub type Config = BTreeMap<String, String>;
+/// The configuration connectors and tasks are started with (defined with [`ConfigDef`]).
+pub use crate::config::Config;
 
 /// A record header in Connect's form (Kafka's `org.apache.kafka.connect.header.Header`): a key
 /// and a value with its schema. The worker reads a header's bytes as an optional string when
@@ -245,6 +247,28 @@ pub trait SinkTask: Send {
     fn stop(&mut self) {}
 }
 
+/// `source` or `sink`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectorType {
+    /// A source connector.
+    Source,
+    /// A sink connector.
+    Sink,
+    /// A connector whose class is unknown.
+    Unknown,
+}
+
+impl std::fmt::Display for ConnectorType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ConnectorType::Source => "source",
+            ConnectorType::Sink => "sink",
+            ConnectorType::Unknown => "unknown",
+        })
+    }
+}
+
 /// A connector of either kind.
 pub enum Connector {
     /// A source connector.
@@ -255,10 +279,10 @@ pub enum Connector {
 
 impl Connector {
     /// Source or sink.
-    pub fn kind(&self) -> crate::herder::ConnectorType {
+    pub fn kind(&self) -> ConnectorType {
         match self {
-            Connector::Source(_) => crate::herder::ConnectorType::Source,
-            Connector::Sink(_) => crate::herder::ConnectorType::Sink,
+            Connector::Source(_) => ConnectorType::Source,
+            Connector::Sink(_) => ConnectorType::Sink,
         }
     }
 

@@ -24,10 +24,6 @@ pub mod clients;
 pub mod config;
 pub mod connector;
 pub mod converter;
-pub mod converter_avro;
-pub mod converter_json_schema;
-pub mod converter_protobuf;
-mod converter_registry;
 pub mod data;
 pub mod datagen;
 pub mod decimal;
@@ -45,6 +41,8 @@ pub mod standalone;
 pub mod transforms;
 pub mod worker;
 
+/// The Schema Registry converters under their former paths (`brook_connect::converter_avro::AvroConverter`).
+pub use converter::{avro as converter_avro, json_schema as converter_json_schema, protobuf as converter_protobuf};
 pub use connector::{Config, ConnectRecord, Connector, Header, OffsetReader, SinkConnector, SinkRecord, SinkTask, SourceConnector, SourceRecord, SourceTask};
 pub use data::{Schema, SchemaAndValue, SchemaType, Struct, Value};
 pub use error::{Error, Result};
