@@ -128,8 +128,11 @@ pub struct TransactionRequest {
     pub after: Option<usize>,
 }
 
-/// Kafka's `SourceConnector`.
-pub trait SourceConnector: Send {
+/// What every connector does, source or sink (Kafka's abstract `Connector`): it is started
+/// with its configuration, splits the work into task configurations, declares and validates
+/// its keys, and is stopped. A connector implements this and [`SourceConnector`] or
+/// [`SinkConnector`].
+pub trait ConnectorBase: Send {
     /// Validates and keeps the configuration.
     ///
     /// # Errors
@@ -137,8 +140,6 @@ pub trait SourceConnector: Send {
     fn start(&mut self, config: &Config) -> Result<()>;
     /// At most `max_tasks` task configurations.
     fn task_configs(&self, max_tasks: usize) -> Vec<Config>;
-    /// A new task of this connector.
-    fn task(&self) -> Box<dyn SourceTask>;
     /// The connector's own keys (the framework adds `name`, `connector.class`, `tasks.max`,
     /// ...), for `PUT /connector-plugins/{plugin}/config/validate`.
     fn config_def(&self) -> ConfigDef {
@@ -155,6 +156,12 @@ pub trait SourceConnector: Send {
     fn version(&self) -> String {
         env!("CARGO_PKG_VERSION").to_owned()
     }
+}
+
+/// Kafka's `SourceConnector`: a connector whose tasks are [`SourceTask`]s.
+pub trait SourceConnector: ConnectorBase {
+    /// A new task of this connector.
+    fn task(&self) -> Box<dyn SourceTask>;
     /// Whether it can run exactly-once with `config` (Kafka's
     /// `SourceConnector.exactlyOnceSupport`). `None` (the default, Java's `null`): it does not
     /// say, so `exactly.once.support=required` is refused.
@@ -196,33 +203,10 @@ pub trait SourceTask: Send {
     fn stop(&mut self) {}
 }
 
-/// Kafka's `SinkConnector`.
-pub trait SinkConnector: Send {
-    /// Validates and keeps the configuration.
-    ///
-    /// # Errors
-    /// [`crate::Error::Config`] on a missing or bad key.
-    fn start(&mut self, config: &Config) -> Result<()>;
-    /// At most `max_tasks` task configurations.
-    fn task_configs(&self, max_tasks: usize) -> Vec<Config>;
+/// Kafka's `SinkConnector`: a connector whose tasks are [`SinkTask`]s.
+pub trait SinkConnector: ConnectorBase {
     /// A new task of this connector.
     fn task(&self) -> Box<dyn SinkTask>;
-    /// The connector's own keys (the framework adds `name`, `connector.class`, `tasks.max`,
-    /// ...), for `PUT /connector-plugins/{plugin}/config/validate`.
-    fn config_def(&self) -> ConfigDef {
-        ConfigDef::new()
-    }
-    /// Checks a config key by key without starting (Kafka's `Connector.validate`). Default:
-    /// [`ConfigDef::validate`] of [`config_def`](Self::config_def).
-    fn validate(&self, config: &Config) -> Vec<ConfigValue> {
-        self.config_def().validate(config)
-    }
-    /// Stops the connector.
-    fn stop(&mut self) {}
-    /// The connector's version.
-    fn version(&self) -> String {
-        env!("CARGO_PKG_VERSION").to_owned()
-    }
 }
 
 /// Kafka's `SinkTask`.
@@ -286,28 +270,34 @@ impl Connector {
         }
     }
 
+    /// What the connector does whatever its kind.
+    fn base(&self) -> &dyn ConnectorBase {
+        match self {
+            Connector::Source(c) => &**c,
+            Connector::Sink(c) => &**c,
+        }
+    }
+
+    fn base_mut(&mut self) -> &mut dyn ConnectorBase {
+        match self {
+            Connector::Source(c) => &mut **c,
+            Connector::Sink(c) => &mut **c,
+        }
+    }
+
     /// The connector's version.
     pub fn version(&self) -> String {
-        match self {
-            Connector::Source(c) => c.version(),
-            Connector::Sink(c) => c.version(),
-        }
+        self.base().version()
     }
 
     /// The connector's own keys.
     pub fn config_def(&self) -> ConfigDef {
-        match self {
-            Connector::Source(c) => c.config_def(),
-            Connector::Sink(c) => c.config_def(),
-        }
+        self.base().config_def()
     }
 
     /// Checks `config` against the connector's own keys.
     pub fn validate(&self, config: &Config) -> Vec<ConfigValue> {
-        match self {
-            Connector::Source(c) => c.validate(config),
-            Connector::Sink(c) => c.validate(config),
-        }
+        self.base().validate(config)
     }
 
     /// Starts the connector and returns at most `max_tasks` task configs.
@@ -315,16 +305,9 @@ impl Connector {
     /// # Errors
     /// The connector's own (a bad config).
     pub fn start(&mut self, config: &Config, max_tasks: usize) -> Result<Vec<Config>> {
-        let mut configs = match self {
-            Connector::Source(c) => {
-                c.start(config)?;
-                c.task_configs(max_tasks)
-            }
-            Connector::Sink(c) => {
-                c.start(config)?;
-                c.task_configs(max_tasks)
-            }
-        };
+        let c = self.base_mut();
+        c.start(config)?;
+        let mut configs = c.task_configs(max_tasks);
         configs.truncate(max_tasks);
         Ok(configs)
     }
@@ -348,10 +331,7 @@ impl Connector {
 
     /// Stops the connector.
     pub fn stop(&mut self) {
-        match self {
-            Connector::Source(c) => c.stop(),
-            Connector::Sink(c) => c.stop(),
-        }
+        self.base_mut().stop();
     }
 }
 
