@@ -24,12 +24,6 @@ use std::time::{Duration, Instant};
 use brook_broker::Broker;
 use parking_lot::Mutex;
 
-pub use sink::sink_group;
-use sink::{run_sink, Subscription};
-use source::{run_eos_source, run_source};
-pub(crate) use task::{check_converters, trace};
-pub use task::TaskStatus;
-use task::{converters, Signal, Signals, TaskCtx};
 use crate::clients::Clients;
 use crate::config::{connector_config_def, Config, ConfigValue};
 use crate::connector::{Connector, SinkTask, SourceTask};
@@ -40,7 +34,13 @@ use crate::herder::{ConfigInfos, ConnectorTaskId, State};
 use crate::offsets::{ConnectorOffsetReader, OffsetStore};
 use crate::plugins::Plugins;
 use crate::transforms::TransformationChain;
+use sink::{run_sink, Subscription};
+use source::{run_eos_source, run_source};
+use task::{converters, Signal, Signals, TaskCtx};
 
+pub use sink::sink_group;
+pub(crate) use task::{check_converters, trace};
+pub use task::TaskStatus;
 
 /// How long a stopping task may take before it is abandoned (Kafka's
 /// `task.shutdown.graceful.timeout.ms`). Default: 5 s.
