@@ -45,14 +45,6 @@ impl Format for JsonFormat {
         "JSON"
     }
 
-    fn supports_wrapping(&self, _wrap: bool) -> bool {
-        true
-    }
-
-    fn validate(&self, _columns: &[Column]) -> Result<()> {
-        Ok(())
-    }
-
     fn row_serde(&self, columns: &[Column], is_key: bool) -> Result<Arc<dyn RowSerde>> {
         Ok(Arc::new(JsonRowSerde::new(columns, unwrapped(columns, is_key, self.wrap_single_value))))
     }
