@@ -89,3 +89,28 @@ impl SubjectIds {
         Ok(id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::format_with;
+    use crate::value::{Column, ColumnNamespace};
+
+    #[test]
+    fn a_schema_id_of_another_type_fails_each_registry_format_alike() {
+        let registry: Arc<dyn SchemaRegistryClient> = Arc::new(brook_schema::MemoryClient::new());
+        let json = registry.register("other-value", &Schema::json(r#"{"type":"object"}"#), false).unwrap();
+        let avro = registry.register("t-value", &Schema::avro(r#"{"type":"record","name":"R","fields":[]}"#), false).unwrap();
+
+        assert_eq!(registered(registry.as_ref(), avro, SchemaType::Avro).unwrap().schema.schema_type, SchemaType::Avro);
+        let err = registered(registry.as_ref(), json, SchemaType::Avro).unwrap_err().to_string();
+        assert_eq!(err, format!("schema id {json} is a JSON schema, not AVRO"));
+
+        let columns = [Column { name: "A".into(), ty: crate::SqlType::Int, namespace: ColumnNamespace::Value }];
+        for format in ["AVRO", "PROTOBUF"] {
+            let info = FormatInfo::of(format).with_property(SCHEMA_ID, &json.to_string());
+            let err = format_with(&info, Some(&registry)).unwrap().row_serde(&columns, false).unwrap_err().to_string();
+            assert!(err.contains(&format!("schema id {json} is a JSON schema, not {format}")), "{format}: {err}");
+        }
+    }
+}
