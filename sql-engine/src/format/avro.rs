@@ -20,7 +20,7 @@ use serde_json::{json, Value as Json};
 
 use super::decimal_bytes::{from_be, minimal_be, rescale};
 use super::sr::{lock, registered, registry_error, require, schema_id, SubjectIds};
-use super::{Format, FormatInfo, RowSerde, SerdeContext, FULL_SCHEMA_NAME};
+use super::{deserialize_error, serialize_error, Format, FormatInfo, RowSerde, SerdeContext, FULL_SCHEMA_NAME};
 use crate::error::{Error, Result};
 use crate::value::{Column, Decimal, Row, SqlType, Value};
 
@@ -126,9 +126,7 @@ impl RowSerde for AvroRowSerde {
 
     fn deserialize(&self, bytes: Option<&[u8]>, ctx: &SerdeContext<'_>) -> Result<Option<Row>> {
         let Some(bytes) = bytes else { return Ok(None) };
-        let fail = |reason: String| {
-            Error::Serde(format!("Failed to deserialize {} from topic: {}. {reason}", ctx.target(), ctx.topic))
-        };
+        let fail = |reason: String| deserialize_error(ctx, reason);
         let (id, payload) = wire::split(bytes).map_err(|e| fail(e.to_string()))?;
         let writer = self.reader(id).map_err(|e| fail(e.to_string()))?;
         let value = writer.decode(payload, None).map_err(|e| fail(e.to_string()))?;
@@ -156,10 +154,6 @@ impl RowSerde for AvroRowSerde {
             .map_err(|e| fail(e.to_string()))?;
         Ok(Some(row))
     }
-}
-
-fn serialize_error(ctx: &SerdeContext<'_>, e: brook_schema::Error) -> Error {
-    Error::Serde(format!("Error serializing message to topic: {}. {e}", ctx.topic))
 }
 
 fn take_field<'a>(fields: &'a [(String, Avro)], name: &str) -> Option<&'a Avro> {

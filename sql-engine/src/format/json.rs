@@ -24,8 +24,8 @@ use std::sync::Arc;
 use super::json_flat::{self, FlatColumn};
 use super::json_tree::{self, Json};
 use super::scalar::{self, java_double};
-use super::{check_count, unwrapped, Format, RowSerde, SerdeContext};
-use crate::error::{Error, Result};
+use super::{check_count, deserialize_error, unwrapped, Format, RowSerde, SerdeContext};
+use crate::error::Result;
 use crate::value::{Column, Row, SqlType, Value};
 
 /// The `JSON` format.
@@ -153,9 +153,7 @@ impl RowSerde for JsonRowSerde {
                 return Ok(Some(row));
             }
         }
-        let fail = |m: String| {
-            Error::Serde(format!("Failed to deserialize {} from topic: {}. {m}", ctx.target(), ctx.topic))
-        };
+        let fail = |m: String| deserialize_error(ctx, m);
         let doc = json_tree::parse(bytes).map_err(fail)?;
         self.read_tree(doc.as_ref()).map_err(fail)
     }

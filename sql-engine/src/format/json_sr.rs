@@ -23,7 +23,7 @@ use serde_json::{json, Map, Value as JsonValue};
 use super::json::{coerce, write_value};
 use super::json_tree::{self, Json};
 use super::sr::{lock, registry_error, require, schema_id, SubjectIds};
-use super::{check_count, Format, FormatInfo, RowSerde, SerdeContext, FULL_SCHEMA_NAME};
+use super::{check_count, deserialize_error, Format, FormatInfo, RowSerde, SerdeContext, FULL_SCHEMA_NAME};
 use crate::error::{Error, Result};
 use crate::value::{Column, Row, SqlType, Value};
 
@@ -134,9 +134,7 @@ impl RowSerde for JsonSrRowSerde {
 
     fn deserialize(&self, bytes: Option<&[u8]>, ctx: &SerdeContext<'_>) -> Result<Option<Row>> {
         let Some(bytes) = bytes else { return Ok(None) };
-        let fail = |reason: String| {
-            Error::Serde(format!("Failed to deserialize {} from topic: {}. {reason}", ctx.target(), ctx.topic))
-        };
+        let fail = |reason: String| deserialize_error(ctx, reason);
         let (id, payload) = wire::split(bytes).map_err(|e| fail(e.to_string()))?;
         self.check_id(id).map_err(|e| fail(e.to_string()))?;
         let doc = json_tree::parse(payload).map_err(fail)?;

@@ -286,6 +286,16 @@ pub(crate) fn check_count(expected: usize, got: usize, serialization: bool, topi
     )))
 }
 
+/// `Failed to deserialize value from topic: t. <reason>` (ksqlDB's `KsqlDeserializer`).
+pub(crate) fn deserialize_error(ctx: &SerdeContext<'_>, reason: impl fmt::Display) -> Error {
+    Error::Serde(format!("Failed to deserialize {} from topic: {}. {reason}", ctx.target(), ctx.topic))
+}
+
+/// `Error serializing message to topic: t. <reason>` (ksqlDB's `KsqlSerializer`).
+pub(crate) fn serialize_error(ctx: &SerdeContext<'_>, reason: impl fmt::Display) -> Error {
+    Error::Serde(format!("Error serializing message to topic: {}. {reason}", ctx.topic))
+}
+
 /// Deserializes arbitrary `bytes` as `info`'s format for `columns`: the entry point for fuzzing.
 /// Every outcome is an `Ok` or an [`Error`]; none panics.
 ///

@@ -21,7 +21,7 @@ use brook_schema::{wire, Schema, SchemaRegistryClient, SchemaType};
 
 use super::decimal_bytes::{from_be, minimal_be, rescale};
 use super::sr::{lock, registered, registry_error, require, schema_id, SubjectIds};
-use super::{check_count, Format, FormatInfo, RowSerde, SerdeContext, FULL_SCHEMA_NAME};
+use super::{check_count, deserialize_error, serialize_error, Format, FormatInfo, RowSerde, SerdeContext, FULL_SCHEMA_NAME};
 use crate::error::{Error, Result};
 use crate::value::{Column, Decimal, Row, SqlType, Value};
 
@@ -133,7 +133,7 @@ impl RowSerde for ProtobufRowSerde {
         };
         let fields: Vec<(&str, &SqlType, &Value)> = self.columns.iter().zip(row).map(|((n, t), v)| (n.as_str(), t, v)).collect();
         let mut msg = DynamicMessage::new(message.clone());
-        set_fields(&mut msg, &fields).map_err(|e| Error::Serde(format!("Error serializing message to topic: {}. {e}", ctx.topic)))?;
+        set_fields(&mut msg, &fields).map_err(|e| serialize_error(ctx, e))?;
         let payload = brook_schema::prost::Message::encode_to_vec(&msg);
         Ok(Some(match frame {
             None => payload,
@@ -149,9 +149,7 @@ impl RowSerde for ProtobufRowSerde {
 
     fn deserialize(&self, bytes: Option<&[u8]>, ctx: &SerdeContext<'_>) -> Result<Option<Row>> {
         let Some(bytes) = bytes else { return Ok(None) };
-        let fail = |reason: String| {
-            Error::Serde(format!("Failed to deserialize {} from topic: {}. {reason}", ctx.target(), ctx.topic))
-        };
+        let fail = |reason: String| deserialize_error(ctx, reason);
         let (message, payload) = match &self.writer {
             Writer::Bare(m) => (m.clone(), bytes),
             _ => {
