@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 use chrono::DateTime;
 
 use super::{field, invalid, logical, make_struct, map_put, require_map, require_struct, struct_basics, timestamp_schema, Side, Transformation};
-use crate::connector::{Config, ConnectRecord};
+use crate::config::Config;
+use crate::connector::ConnectRecord;
 use crate::data::{Field, Schema, SchemaAndValue, SchemaType, Value};
 use crate::error::{Error, Result};
 
