@@ -28,8 +28,9 @@ pub(crate) async fn start_with(b: &Broker, addr: &str, extra: &str, plugins: Plu
     let cfg = DistributedConfig::with_defaults(addr, "127.0.0.1:8083", &overrides).unwrap();
     let clients = Clients::embedded(b.clone());
     let h = tokio::task::spawn_blocking(move || DistributedHerder::start(clients, cfg, plugins)).await.unwrap().unwrap();
-    let ready = h.clone();
-    wait_for("the worker in its group", move || ready.is_ready()).await;
+    // The readiness signal, not polling: this fails if the herder thread never sets it.
+    assert!(tokio::time::timeout(Duration::from_secs(20), h.ready()).await.is_ok(), "timed out waiting for the worker in its group");
+    assert!(h.is_ready());
     h
 }
 
