@@ -26,18 +26,15 @@ pub(super) fn alter_resource(resource_type: i8, alter: impl FnOnce() -> Result<(
 pub(crate) async fn handle(ctx: &Ctx, _: &mut ConnState, _: &RequestHeader, req: AlterConfigsRequest) -> AlterConfigsResponse {
     let mut resp = AlterConfigsResponse::default();
     for r in req.resources {
-        let (error_code, error_message) = alter_resource(r.resource_type, || {
+        let mut out = AlterConfigsResourceResponse::default();
+        (out.error_code, out.error_message) = alter_resource(r.resource_type, || {
             let changes: BTreeMap<String, Option<String>> =
                 r.configs.iter().map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string()))).collect();
             ctx.broker.alter_topic_config(r.resource_name.as_str(), &changes, true, req.validate_only)
         });
-        resp.responses.push(
-            AlterConfigsResourceResponse::default()
-                .with_error_code(error_code)
-                .with_error_message(error_message)
-                .with_resource_type(r.resource_type)
-                .with_resource_name(r.resource_name),
-        );
+        out.resource_type = r.resource_type;
+        out.resource_name = r.resource_name;
+        resp.responses.push(out);
     }
     resp
 }

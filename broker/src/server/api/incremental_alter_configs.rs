@@ -49,17 +49,14 @@ pub(crate) async fn handle(
 ) -> IncrementalAlterConfigsResponse {
     let mut resp = IncrementalAlterConfigsResponse::default();
     for r in req.resources {
-        let (error_code, error_message) = alter_resource(r.resource_type, || {
+        let mut out = AlterConfigsResourceResponse::default();
+        (out.error_code, out.error_message) = alter_resource(r.resource_type, || {
             let name = r.resource_name.as_str();
             changes(ctx, name, &r.configs).and_then(|ch| ctx.broker.alter_topic_config(name, &ch, false, req.validate_only))
         });
-        resp.responses.push(
-            AlterConfigsResourceResponse::default()
-                .with_error_code(error_code)
-                .with_error_message(error_message)
-                .with_resource_type(r.resource_type)
-                .with_resource_name(r.resource_name),
-        );
+        out.resource_type = r.resource_type;
+        out.resource_name = r.resource_name;
+        resp.responses.push(out);
     }
     resp
 }
