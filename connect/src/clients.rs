@@ -49,7 +49,7 @@ impl Clients {
     /// another `brook server`), through librdkafka; `common` are client properties applied to
     /// every client (`security.protocol`, ...).
     #[cfg(feature = "kafka")]
-    pub fn kafka(bootstrap_servers: &str, common: &crate::connector::Config) -> Clients {
+    pub fn kafka(bootstrap_servers: &str, common: &crate::config::Config) -> Clients {
         let mut k = brook_processor_api::runtime::Kafka::new(bootstrap_servers);
         for (key, v) in common {
             k = k.with(key.clone(), v.clone());
