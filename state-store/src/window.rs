@@ -10,7 +10,7 @@ use bytes::Bytes;
 use self::segments::{raw_key, with_raw_key, Segments};
 use crate::error::{Error, Result};
 use crate::serde::{Window, WindowKeySchema, Windowed};
-use crate::backend::{Backend, KeyCodec, KeyRange, RawIter};
+use crate::backend::{apply_update, Backend, KeyCodec, KeyRange, RawIter};
 use crate::state::{backed_state_store, ChangelogRecord, StateStore};
 
 /// `(window start, value)` pairs of one key.
@@ -99,10 +99,12 @@ pub trait WindowStore: ReadOnlyWindowStore + StateStore {
     /// # Errors
     /// As [`ReadOnlyWindowStore::fetch_one`].
     fn put(&mut self, key: Bytes, value: Option<Bytes>, window_start: i64) -> Result<()>;
-    /// Reads the window of `key` starting at `window_start` and writes what `f` makes of it
-    /// (`None`: delete): [`ReadOnlyWindowStore::fetch_one`] then [`WindowStore::put`], as an
-    /// aggregation updates a window. Stores without duplicates build the raw key once and do not
-    /// need the key as `Bytes`.
+    /// Reads the window of `key` starting at `window_start` and writes what `f` makes of it: `f`
+    /// gets the old value and an empty buffer, writes the new value into the buffer and returns
+    /// `true` (`false`: delete): [`ReadOnlyWindowStore::fetch_one`] then [`WindowStore::put`], as an
+    /// aggregation updates a window. Stores without duplicates build the raw key once, do not
+    /// need the key as `Bytes`, and find a cached window with one cache lookup, lending `f` the
+    /// cached value.
     ///
     /// # Errors
     /// As [`ReadOnlyWindowStore::fetch_one`], or `f`'s error.
@@ -110,10 +112,10 @@ pub trait WindowStore: ReadOnlyWindowStore + StateStore {
         &mut self,
         key: &[u8],
         window_start: i64,
-        f: &mut dyn FnMut(Option<Bytes>) -> Result<Option<Bytes>>,
+        f: &mut dyn FnMut(Option<&[u8]>, &mut Vec<u8>) -> Result<bool>,
     ) -> Result<()> {
         let old = self.fetch_one(key, window_start)?;
-        let new = f(old)?;
+        let new = crate::backend::apply_update(f, old.as_deref())?;
         self.put(Bytes::copy_from_slice(key), new, window_start)
     }
     /// The largest window start seen (Kafka's observed stream time); `-1` before any.
@@ -381,31 +383,39 @@ impl WindowStore for SegmentedWindowStore {
         &mut self,
         key: &[u8],
         window_start: i64,
-        f: &mut dyn FnMut(Option<Bytes>) -> Result<Option<Bytes>>,
+        f: &mut dyn FnMut(Option<&[u8]>, &mut Vec<u8>) -> Result<bool>,
     ) -> Result<()> {
         if self.retain_duplicates {
             let old = self.fetch_one(key, window_start)?;
-            let new = f(old)?;
+            let new = apply_update(f, old.as_deref())?;
             return self.put(Bytes::copy_from_slice(key), new, window_start);
         }
         self.check_open()?;
         let id = self.segments.id(window_start);
         // What `fetch_one` sees: nothing in an expired or unknown segment.
         let readable = window_start >= self.actual_from(window_start) && self.segments.is_live(id);
-        let backend = &mut self.backend;
-        let (observed, segments, name) = (&mut self.observed, &mut self.segments, &self.name);
+        // What `put` does: the observed time moves first, then writes to expired segments are
+        // dropped.
+        let observed = self.observed.max(window_start);
+        let writable = id >= self.segments.min_live(observed);
+        let (backend, name) = (&mut self.backend, &self.name);
         with_raw_key(id, &[key, &window_start.to_be_bytes(), &0u32.to_be_bytes()], |raw| -> Result<()> {
+            if readable && writable {
+                // One call through the layers: the cache finds the window once.
+                return backend.update_key(raw, f);
+            }
             let old = if readable { backend.get(raw)? } else { None };
-            let new = f(old)?;
-            // What `put` does, with the same raw key.
-            *observed = (*observed).max(window_start);
-            if id < segments.min_live(*observed) {
+            let new = apply_update(f, old.as_deref())?;
+            if !writable {
                 tracing::debug!(store = %name, window_start, "skipping write to an expired window");
                 return Ok(());
             }
-            segments.add(id);
             backend.put_key(raw, new)
         })?;
+        self.observed = observed;
+        if writable {
+            self.segments.add(id);
+        }
         self.segments.expire(&mut *self.backend, self.observed)
     }
 

@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use super::{DirtyEntry, ThreadCache};
 use crate::error::Result;
-use crate::backend::{Backend, FlushListener, FlushedRecord, KeyCodec, KeyRange, Layer, MergeIter, RawIter, RecordContext};
+use crate::backend::{apply_update, Backend, FlushListener, FlushedRecord, KeyCodec, KeyRange, Layer, MergeIter, RawIter, RecordContext, UpdateFn};
 
 pub(crate) struct CachingBackend {
     inner: Box<dyn Backend>,
@@ -97,6 +97,18 @@ impl Layer for CachingBackend {
 
     fn put_key(&mut self, key: &[u8], value: Option<Bytes>) -> Result<()> {
         let evicted = self.cache.put_key(self.ns, key, value, self.record.timestamp());
+        self.write_dirty(evicted)
+    }
+
+    /// One cache lookup when the key is cached; else the store's value, then a cached write.
+    fn update_key(&mut self, key: &[u8], f: UpdateFn<'_>) -> Result<()> {
+        let timestamp = self.record.timestamp();
+        if let Some(evicted) = self.cache.update_key(self.ns, key, timestamp, &mut *f)? {
+            return if evicted.is_empty() { Ok(()) } else { self.write_dirty(evicted) };
+        }
+        let old = self.inner.get(key)?;
+        let new = apply_update(f, old.as_deref())?;
+        let evicted = self.cache.put_key(self.ns, key, new, timestamp);
         self.write_dirty(evicted)
     }
 

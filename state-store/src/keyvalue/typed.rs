@@ -124,9 +124,17 @@ impl<K, V> StateSerdes<K, V> {
     pub fn raw_timestamped(&self, value: &V, timestamp: i64) -> Result<Bytes> {
         // One buffer: the timestamp, then the value written straight after it.
         let mut out = Vec::with_capacity(32);
-        out.extend_from_slice(&timestamp.to_be_bytes());
-        self.0.values.serialize_into(&self.value_ctx(), value, &mut out)?;
+        self.raw_timestamped_into(value, timestamp, &mut out)?;
         Ok(Bytes::from(out))
+    }
+
+    /// As [`StateSerdes::raw_timestamped`], appended to `out` (a buffer the caller reuses).
+    ///
+    /// # Errors
+    /// The value serde's errors.
+    pub fn raw_timestamped_into(&self, value: &V, timestamp: i64, out: &mut Vec<u8>) -> Result<()> {
+        out.extend_from_slice(&timestamp.to_be_bytes());
+        self.0.values.serialize_into(&self.value_ctx(), value, out)
     }
 
     /// Decodes Kafka's `ValueAndTimestamp` layout.

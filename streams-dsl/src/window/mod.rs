@@ -324,18 +324,22 @@ fn win_step<K: Data, V: Data, VA: Data>(
                 continue;
             }
             let mut change = None;
-            store.update_one(&kb, start, &mut |old| {
-                let (old_value, old_ts) = match old.map(|b| serdes.timestamped_from(&b)).transpose()? {
+            // The new aggregate is serialized into the store's buffer: a cached window's value is
+            // rewritten in place.
+            store.update_one(&kb, start, &mut |old, buf| {
+                let (old_value, old_ts) = match old.map(|b| serdes.timestamped_from(b)).transpose()? {
                     Some(a) => (Some(a.value), a.timestamp),
                     None => (None, i64::MIN),
                 };
-                let new = f(&k, &v, old_value.clone());
                 let new_ts = ts.max(old_ts);
-                let vb = serdes.raw_timestamped(&new, new_ts)?;
                 if forward {
+                    let new = f(&k, &v, old_value.clone());
+                    serdes.raw_timestamped_into(&new, new_ts, buf)?;
                     change = Some((Change::new(Some(new), old_value), new_ts));
+                } else {
+                    serdes.raw_timestamped_into(&f(&k, &v, old_value), new_ts, buf)?;
                 }
-                Ok(Some(vb))
+                Ok(true)
             })?;
             if let Some((c, t)) = change {
                 updates.push((Window::new(start, end), c, t));
