@@ -140,8 +140,7 @@ pub(crate) type RawIter<'a> = Box<dyn Iterator<Item = Result<(Bytes, Bytes)>> + 
 
 /// The read-modify-write of [`Backend::update_key`]: given the old value (`None`: absent) and an
 /// empty buffer, writes the new value into the buffer and returns `true`, or returns `false` to
-/// delete. The cache copies the buffer into the entry's own value when it can (same length, not
-/// shared), so an aggregate updated in the cache allocates nothing.
+/// delete. The cache lends its own buffer and stores an exact-size copy (one allocation).
 pub(crate) type UpdateFn<'a> = &'a mut dyn FnMut(Option<&[u8]>, &mut Vec<u8>) -> Result<bool>;
 
 /// Runs `f` on `old`: the new value, or `None` to delete.

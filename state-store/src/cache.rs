@@ -194,19 +194,10 @@ impl NamedCache {
 
     /// Updates entry `i` in place; returns the size delta.
     fn update(&mut self, i: usize, value: Option<Bytes>, timestamp: i64, dirty: bool) -> isize {
+        self.seq += 1;
         let node = &mut self.nodes[i];
         let before = node.size() as isize;
         node.value = value;
-        let delta = node.size() as isize - before;
-        self.size = self.size.saturating_add_signed(delta);
-        self.mark(i, timestamp, dirty);
-        delta
-    }
-
-    /// Stamps entry `i` as just updated (dirty when `dirty`) and makes it the most recent.
-    fn mark(&mut self, i: usize, timestamp: i64, dirty: bool) {
-        self.seq += 1;
-        let node = &mut self.nodes[i];
         node.timestamp = timestamp;
         if dirty {
             if !node.dirty {
@@ -215,27 +206,10 @@ impl NamedCache {
             }
             node.dirty_seq = self.seq;
         }
+        let delta = node.size() as isize - before;
+        self.size = self.size.saturating_add_signed(delta);
         self.touch(i);
-    }
-
-    /// A dirty update of entry `i` to `new` (`None`: delete), written into the entry's own value
-    /// when that has the same length and nothing else holds it (no allocation), else copied.
-    fn rewrite(&mut self, i: usize, new: Option<&[u8]>, timestamp: i64) -> isize {
-        let Some(new) = new else { return self.update(i, None, timestamp, true) };
-        let node = &mut self.nodes[i];
-        if let Some(old) = node.value.take_if(|v| v.len() == new.len()) {
-            match old.try_into_mut() {
-                Ok(mut buf) => {
-                    buf.copy_from_slice(new);
-                    node.value = Some(buf.freeze());
-                    self.mark(i, timestamp, true);
-                    return 0;
-                }
-                // Shared (a flushed value the store holds too): put back, then replaced below.
-                Err(old) => node.value = Some(old),
-            }
-        }
-        self.update(i, Some(Bytes::copy_from_slice(new)), timestamp, true)
+        delta
     }
 
     fn put(&mut self, key: Bytes, value: Option<Bytes>, timestamp: i64, dirty: bool) -> isize {
@@ -401,7 +375,7 @@ impl ThreadCache {
         };
         g.scratch.clear();
         let keep = f(c.nodes[i].value.as_deref(), &mut g.scratch)?;
-        let delta = c.rewrite(i, keep.then_some(&g.scratch[..]), timestamp);
+        let delta = c.update(i, keep.then(|| Bytes::copy_from_slice(&g.scratch)), timestamp, true);
         g.stats.hits += 1;
         g.size = g.size.saturating_add_signed(delta);
         Ok(Some(g.maybe_evict(ns)))

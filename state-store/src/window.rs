@@ -7,7 +7,7 @@ pub(crate) mod segments;
 
 use bytes::Bytes;
 
-use self::segments::{raw_key, with_raw_key, Segments};
+use self::segments::{raw_key, with_window_key, Segments};
 use crate::error::{Error, Result};
 use crate::serde::{Window, WindowKeySchema, Windowed};
 use crate::backend::{apply_update, Backend, KeyCodec, KeyRange, RawIter};
@@ -326,7 +326,7 @@ impl ReadOnlyWindowStore for SegmentedWindowStore {
         }
         // The raw key (segment, key, start, sequence 0) on the stack: this runs once per window
         // of every aggregated record.
-        with_raw_key(id, &[key, &window_start.to_be_bytes(), &0u32.to_be_bytes()], |raw| self.backend.get(raw))
+        with_window_key(id, key, window_start, 0, |raw| self.backend.get(raw))
     }
     fn fetch(&self, key: &[u8], time_from: i64, time_to: i64) -> Result<WindowIter<'_>> {
         self.fetch_key(key, time_from, time_to, false)
@@ -375,7 +375,7 @@ impl WindowStore for SegmentedWindowStore {
         self.segments.add(id);
         // The raw key on the stack: the cache copies it only for a new window.
         let backend = &mut self.backend;
-        with_raw_key(id, &[&key, &window_start.to_be_bytes(), &seq.to_be_bytes()], |raw| backend.put_key(raw, value))?;
+        with_window_key(id, &key, window_start, seq, |raw| backend.put_key(raw, value))?;
         self.segments.expire(&mut *self.backend, self.observed)
     }
 
@@ -399,7 +399,7 @@ impl WindowStore for SegmentedWindowStore {
         let observed = self.observed.max(window_start);
         let writable = id >= self.segments.min_live(observed);
         let (backend, name) = (&mut self.backend, &self.name);
-        with_raw_key(id, &[key, &window_start.to_be_bytes(), &0u32.to_be_bytes()], |raw| -> Result<()> {
+        with_window_key(id, key, window_start, 0, |raw| -> Result<()> {
             if readable && writable {
                 // One call through the layers: the cache finds the window once.
                 return backend.update_key(raw, f);

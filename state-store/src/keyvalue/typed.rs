@@ -91,6 +91,14 @@ impl<K, V> StateSerdes<K, V> {
         self.0.keys.serialize_bytes(&self.key_ctx(), key)
     }
 
+    /// As [`StateSerdes::raw_key`], appended to `out` (a buffer the caller reuses).
+    ///
+    /// # Errors
+    /// The key serde's errors.
+    pub fn raw_key_into(&self, key: &K, out: &mut Vec<u8>) -> Result<()> {
+        self.0.keys.serialize_into(&self.key_ctx(), key, out)
+    }
+
     /// Encodes a value.
     ///
     /// # Errors

@@ -123,15 +123,15 @@ fn stores_share_one_thread_cache_in_separate_namespaces() {
 }
 
 /// `update_one` (an aggregation's read-modify-write of a window), with and without the cache: the
-/// function sees the last value, a cached value of the same length is rewritten in place while
-/// the store keeps what was flushed, `false` deletes, an error writes nothing, and a window
-/// older than the retention is neither read nor written.
+/// function sees the last value, the store keeps what was flushed until the next flush, `false`
+/// deletes, an error writes nothing, and a window older than the retention is neither read nor
+/// written.
 fn window_update_one(kind: Kind) {
     for caching in [false, true] {
         let f = Fixture::new();
         let mut w = f.window(kind, "w", 60_000, 10, false, caching);
         let seen = if caching { Some(listener(&mut *w)) } else { None };
-        let mut update = |w: &mut dyn brook_state_store::WindowStore, start: i64, expect: Option<&str>, new: Option<&str>| {
+        let update = |w: &mut dyn brook_state_store::WindowStore, start: i64, expect: Option<&str>, new: Option<&str>| {
             let mut saw = None;
             w.update_one(b"k", start, &mut |old, out| {
                 saw = Some(old.map(|o| String::from_utf8(o.to_vec()).unwrap()));
@@ -150,7 +150,7 @@ fn window_update_one(kind: Kind) {
         update(&mut *w, 30, None, Some("1"));
         update(&mut *w, 30, Some("1"), Some("2"));
         w.flush().unwrap();
-        // The flushed "2" is in the store (and the changelog); the cache's copy is rewritten.
+        // The flushed "2" is in the store (and the changelog); the cache holds the updates.
         update(&mut *w, 30, Some("2"), Some("3"));
         update(&mut *w, 30, Some("3"), Some("4"));
         assert_eq!(w.fetch_one(b"k", 30).unwrap(), Some(b("4")));
