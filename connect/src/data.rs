@@ -204,6 +204,27 @@ pub enum Value {
 
 /// Java's `toString()` of the value, as `FileStreamSink` writes it: `null`, `Struct{id=1,name=a}`,
 /// `{k=v, k2=v2}`, `[a, b]`. Bytes are written as (lossy) UTF-8 text, not Java's `[B@1b6d3586`.
+impl Value {
+    /// The name of the value's type as Connect's messages print it (`int32`, `struct`; `null`).
+    pub(crate) fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Boolean(_) => "boolean",
+            Value::Int8(_) => "int8",
+            Value::Int16(_) => "int16",
+            Value::Int32(_) => "int32",
+            Value::Int64(_) => "int64",
+            Value::Float32(_) => "float32",
+            Value::Float64(_) => "float64",
+            Value::String(_) => "string",
+            Value::Bytes(_) => "bytes",
+            Value::Array(_) => "array",
+            Value::Map(_) => "map",
+            Value::Struct(_) => "struct",
+        }
+    }
+}
+
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -272,4 +293,14 @@ impl SchemaAndValue {
     pub fn null() -> SchemaAndValue {
         SchemaAndValue { schema: None, value: Value::Null }
     }
+}
+
+/// Logical type names (Kafka's `org.apache.kafka.connect.data.*`).
+pub mod logical {
+    /// `Timestamp`: int64 epoch milliseconds.
+    pub const TIMESTAMP: &str = "org.apache.kafka.connect.data.Timestamp";
+    /// `Date`: int32 days since the epoch.
+    pub const DATE: &str = "org.apache.kafka.connect.data.Date";
+    /// `Time`: int32 milliseconds since midnight.
+    pub const TIME: &str = "org.apache.kafka.connect.data.Time";
 }

@@ -32,12 +32,11 @@ use brook_schema::protobuf::{message_indexes, ParsedProto};
 use brook_schema::{wire, SchemaRegistryClient, SchemaType as RegistryType};
 use parking_lot::Mutex;
 
-use crate::converter::Converter;
-use crate::converter_registry::{registry_error, RegistrySide};
-use crate::data::{Field, Schema, SchemaAndValue, SchemaType, Struct, Value};
+use super::api::Converter;
+use super::schema_registry::{registry_error, RegistrySide};
+use crate::data::{logical, Field, Schema, SchemaAndValue, SchemaType, Struct, Value};
 use crate::decimal::{self, BigDecimal};
 use crate::error::{Error, Result};
-use crate::transforms::logical;
 
 const DEFAULT_NAME: &str = "ConnectDefault";
 /// The parameter holding a field's number.

@@ -28,12 +28,12 @@ use brook_schema::{wire, SchemaRegistryClient};
 use parking_lot::Mutex;
 use serde_json::{json, Map, Value as Json};
 
-use crate::converter::Converter;
-use crate::converter_registry::{registry_error, RegistrySide};
-use crate::data::{Field, Schema, SchemaAndValue, SchemaType, Struct, Value};
+use super::api::Converter;
+use super::json::schema_to_json;
+use super::schema_registry::{registry_error, RegistrySide};
+use crate::data::{logical, Field, Schema, SchemaAndValue, SchemaType, Struct, Value};
 use crate::decimal;
 use crate::error::{Error, Result};
-use crate::transforms::logical;
 
 const CONNECT_NAME: &str = "connect.name";
 const CONNECT_VERSION: &str = "connect.version";
@@ -420,7 +420,7 @@ fn primitive(t: &str) -> Option<Schema> {
 
 /// An Avro value as the Connect value of `s`.
 fn connect_value(s: &Schema, v: Avro) -> Result<Value> {
-    let bad = |v: &Avro| Error::Data(format!("Avro value {v:?} does not fit the Connect schema {}", crate::converter::schema_to_json(s)));
+    let bad = |v: &Avro| Error::Data(format!("Avro value {v:?} does not fit the Connect schema {}", schema_to_json(s)));
     Ok(match v {
         Avro::Null => Value::Null,
         Avro::Union(_, inner) => connect_value(s, *inner)?,
