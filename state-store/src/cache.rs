@@ -461,7 +461,17 @@ impl ThreadCache {
 impl CacheInner {
     /// Kafka's `ThreadCache.maybeEvict`: evict from the namespace being written until the cache
     /// fits; evicting a dirty entry first flushes every dirty entry of the namespace.
+    #[inline]
     fn maybe_evict(&mut self, ns: usize) -> Vec<DirtyEntry> {
+        // Every cached write asks; the cache mostly fits.
+        if self.size <= self.max_bytes {
+            return Vec::new();
+        }
+        self.evict(ns)
+    }
+
+    #[inline(never)]
+    fn evict(&mut self, ns: usize) -> Vec<DirtyEntry> {
         let mut flushed = Vec::new();
         while self.size > self.max_bytes {
             let c = &mut self.caches[ns];

@@ -42,10 +42,16 @@ impl CachingBackend {
     }
 
     /// Writes flushed or evicted entries to the inner store in one `put_all`, then forwards them.
+    #[inline]
     fn write_dirty(&mut self, entries: Vec<DirtyEntry>) -> Result<()> {
         if entries.is_empty() {
             return Ok(());
         }
+        self.write_entries(entries)
+    }
+
+    #[inline(never)]
+    fn write_entries(&mut self, entries: Vec<DirtyEntry>) -> Result<()> {
         let olds = match self.listener {
             Some(_) => entries.iter().map(|e| self.inner.get(&e.key)).collect::<Result<Vec<_>>>()?,
             None => Vec::new(),
@@ -104,7 +110,7 @@ impl Layer for CachingBackend {
     fn update_key(&mut self, key: &[u8], f: UpdateFn<'_>) -> Result<()> {
         let timestamp = self.record.timestamp();
         if let Some(evicted) = self.cache.update_key(self.ns, key, timestamp, &mut *f)? {
-            return if evicted.is_empty() { Ok(()) } else { self.write_dirty(evicted) };
+            return self.write_dirty(evicted);
         }
         let old = self.inner.get(key)?;
         let new = apply_update(f, old.as_deref())?;
