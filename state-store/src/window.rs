@@ -115,7 +115,7 @@ pub trait WindowStore: ReadOnlyWindowStore + StateStore {
         f: &mut dyn FnMut(Option<&[u8]>, &mut Vec<u8>) -> Result<bool>,
     ) -> Result<()> {
         let old = self.fetch_one(key, window_start)?;
-        let new = crate::backend::apply_update(f, old.as_deref())?;
+        let new = apply_update(f, old.as_deref())?;
         self.put(Bytes::copy_from_slice(key), new, window_start)
     }
     /// The largest window start seen (Kafka's observed stream time); `-1` before any.
