@@ -135,30 +135,25 @@ impl SegmentedSessionStore {
         // A session ending at or after `earliest_end` may live in any later segment.
         let segs = self.segments.between(self.segments.id(earliest_end), i64::MAX, reverse);
         let single = key_from.is_some() && key_from == key_to;
-        let kf = key_from.map(Bytes::copy_from_slice);
-        let kt = key_to.map(Bytes::copy_from_slice);
-        let (kf2, kt2) = (kf.clone(), kt.clone());
+        let keys = segmented::KeyBounds::new(key_from, key_to);
+        let k2 = keys.clone();
         let raw = scan_segments(
             &*self.backend,
             segs,
             move |s| {
-                let lo = match (&kf2, single) {
+                let lo = match (k2.from(), single) {
                     (Some(k), true) => raw_key(s, &[k, &earliest_end.max(0).to_be_bytes()]),
                     (Some(k), false) => raw_key(s, &[k]),
                     (None, _) => raw_key(s, &[]),
                 };
-                match &kt2 {
-                    Some(kt) => KeyRange::inclusive(Some(&lo), Some(&raw_key(s, &[kt, &[0xff; 16]]))),
-                    None => KeyRange { lo: Some(lo), hi: Some(Bytes::copy_from_slice(&segments::seg_prefix(s + 1))) },
-                }
+                k2.segment_range(s, lo, &[0xff; 16])
             },
             reverse,
         );
         Ok(Box::new(raw.filter_map(move |r| {
             let item = r.and_then(|(k, v)| {
                 let (key, w) = split_raw(&k)?;
-                let in_keys = kf.as_deref().is_none_or(|f| key >= f) && kt.as_deref().is_none_or(|t| key <= t);
-                Ok((in_keys && w.end >= earliest_end && w.start <= latest_start)
+                Ok((keys.contains(key) && w.end >= earliest_end && w.start <= latest_start)
                     .then(|| (Windowed::new(Bytes::copy_from_slice(key), w), v)))
             });
             item.transpose()

@@ -279,30 +279,14 @@ impl SegmentedWindowStore {
             return Ok(Box::new(std::iter::empty()));
         }
         let segs = self.segments.between(self.segments.id(from), self.segments.id(time_to), reverse);
-        let kf = key_from.map(Bytes::copy_from_slice);
-        let kt = key_to.map(Bytes::copy_from_slice);
-        let (kf2, kt2) = (kf.clone(), kt.clone());
-        let raw = scan_segments(
-            &*self.backend,
-            segs,
-            move |s| {
-                let lo = raw_key(s, &[kf2.as_deref().unwrap_or(&[])]);
-                match &kt2 {
-                    Some(kt) => {
-                        let hi = raw_key(s, &[kt, &[0xff; 12]]);
-                        KeyRange::inclusive(Some(&lo), Some(&hi))
-                    }
-                    None => KeyRange { lo: Some(lo), hi: Some(Bytes::copy_from_slice(&segments::seg_prefix(s + 1))) },
-                }
-            },
-            reverse,
-        );
+        let keys = segmented::KeyBounds::new(key_from, key_to);
+        let k2 = keys.clone();
+        let raw = scan_segments(&*self.backend, segs, move |s| k2.segment_range(s, raw_key(s, &[k2.from().unwrap_or(&[])]), &[0xff; 12]), reverse);
         let size = self.window_size;
         Ok(Box::new(raw.filter_map(move |r| {
             let item = r.and_then(|(k, v)| {
                 let (key, start, _) = split_raw(&k)?;
-                let in_keys = kf.as_deref().is_none_or(|f| key >= f) && kt.as_deref().is_none_or(|t| key <= t);
-                Ok((in_keys && (from..=time_to).contains(&start)).then(|| {
+                Ok((keys.contains(key) && (from..=time_to).contains(&start)).then(|| {
                     let w = Window::new(start, start.saturating_add(size));
                     (Windowed::new(Bytes::copy_from_slice(key), w), v)
                 }))

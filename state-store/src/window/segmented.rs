@@ -4,7 +4,8 @@
 
 use bytes::Bytes;
 
-use super::segments::{raw_key, Segments};
+use super::segments::{raw_key, seg_prefix, Segments};
+use crate::backend::KeyRange;
 use crate::error::{Error, Result};
 use crate::state::ChangelogRecord;
 
@@ -45,4 +46,38 @@ pub(crate) fn restore_batch(
         out.push((raw_key(id, &[&r.key]), r.value.clone()));
     }
     Ok(out)
+}
+
+/// The key bounds of a key-range fetch (`None`: unbounded), owned so that the lazy scan over
+/// the segments and the filter of its entries can each keep a copy.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyBounds {
+    from: Option<Bytes>,
+    to: Option<Bytes>,
+}
+
+impl KeyBounds {
+    pub(crate) fn new(from: Option<&[u8]>, to: Option<&[u8]>) -> Self {
+        KeyBounds { from: from.map(Bytes::copy_from_slice), to: to.map(Bytes::copy_from_slice) }
+    }
+
+    /// The lower bound (`None`: unbounded).
+    pub(crate) fn from(&self) -> Option<&[u8]> {
+        self.from.as_deref()
+    }
+
+    /// Whether `key` is within the bounds.
+    pub(crate) fn contains(&self, key: &[u8]) -> bool {
+        self.from.as_deref().is_none_or(|f| key >= f) && self.to.as_deref().is_none_or(|t| key <= t)
+    }
+
+    /// The raw keys of segment `s` to scan: from `lo` up to the upper bound followed by
+    /// `hi_suffix` (the largest time suffix the store writes), or to the segment's end when
+    /// unbounded.
+    pub(crate) fn segment_range(&self, s: i64, lo: Bytes, hi_suffix: &[u8]) -> KeyRange {
+        match &self.to {
+            Some(to) => KeyRange::inclusive(Some(&lo), Some(&raw_key(s, &[to, hi_suffix]))),
+            None => KeyRange { lo: Some(lo), hi: Some(Bytes::copy_from_slice(&seg_prefix(s + 1))) },
+        }
+    }
 }
