@@ -10,8 +10,8 @@ use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 
 use serde_json::json;
 
-use crate::config::{non_empty_string, ConfigDef, ConfigType, Importance};
-use crate::connector::{Config, ConnectRecord, ConnectorBase, ExactlyOnceSupport, OffsetReader, SinkConnector, SinkRecord, SinkTask, SourceConnector, SourceRecord, SourceTask};
+use crate::config::{non_empty_string, Config, ConfigDef, ConfigType, Importance};
+use crate::connector::{ConnectRecord, ConnectorBase, ExactlyOnceSupport, OffsetReader, SinkConnector, SinkRecord, SinkTask, SourceConnector, SourceRecord, SourceTask};
 use crate::data::{Schema, SchemaAndValue, Value};
 use crate::error::{Error, Result};
 

@@ -45,7 +45,8 @@ pub mod worker;
 
 /// The Schema Registry converters under their former paths (`brook_connect::converter_avro::AvroConverter`).
 pub use converter::{avro as converter_avro, json_schema as converter_json_schema, protobuf as converter_protobuf};
-pub use connector::{Config, ConnectRecord, Connector, ConnectorBase, Header, OffsetReader, SinkConnector, SinkRecord, SinkTask, SourceConnector, SourceRecord, SourceTask};
+pub use config::Config;
+pub use connector::{ConnectRecord, Connector, ConnectorBase, Header, OffsetReader, SinkConnector, SinkRecord, SinkTask, SourceConnector, SourceRecord, SourceTask};
 pub use data::{Schema, SchemaAndValue, SchemaType, Struct, Value};
 pub use error::{Error, Result};
 pub use plugins::Plugins;

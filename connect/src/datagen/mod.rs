@@ -24,8 +24,8 @@ use serde_json::{json, Value as Json};
 
 pub use quickstart::{Generator, Quickstart};
 
-use crate::config::{ConfigDef, ConfigType, Importance};
-use crate::connector::{Config, ConnectRecord, ConnectorBase, OffsetReader, SourceConnector, SourceRecord, SourceTask};
+use crate::config::{Config, ConfigDef, ConfigType, Importance};
+use crate::connector::{ConnectRecord, ConnectorBase, OffsetReader, SourceConnector, SourceRecord, SourceTask};
 use crate::data::{Schema, SchemaAndValue, SchemaType, Struct, Value};
 use crate::error::{Error, Result};
 

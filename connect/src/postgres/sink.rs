@@ -25,8 +25,8 @@ use parking_lot::Mutex;
 
 use super::types::{infer, param, placeholder, sql_type, Param};
 use super::{boolean, check_one_of, connection_def, list, number, one_of, pg_err, quote_ident, quote_table, ConnectionSettings, PgConn};
-use crate::config::{ConfigDef, ConfigType, Importance};
-use crate::connector::{Config, ConnectorBase, SinkConnector, SinkRecord, SinkTask};
+use crate::config::{Config, ConfigDef, ConfigType, Importance};
+use crate::connector::{ConnectorBase, SinkConnector, SinkRecord, SinkTask};
 use crate::data::{Schema, SchemaType, Value};
 use crate::error::{Error, Result};
 

@@ -22,8 +22,8 @@ use serde_json::{json, Value as Json};
 
 use super::types::{column_schema, decode, decode_as, timestamp_micros, NumericMapping, Raw};
 use super::{check_one_of, connection_def, list, number, pg_err, quote_ident, quote_table, ConnectionSettings, PgConn};
-use crate::config::{ConfigDef, ConfigType, Importance};
-use crate::connector::{Config, ConnectRecord, ConnectorBase, OffsetReader, SourceConnector, SourceRecord, SourceTask};
+use crate::config::{Config, ConfigDef, ConfigType, Importance};
+use crate::connector::{ConnectRecord, ConnectorBase, OffsetReader, SourceConnector, SourceRecord, SourceTask};
 use crate::data::{Schema, SchemaAndValue, Struct, Value};
 use crate::error::{Error, Result};
 

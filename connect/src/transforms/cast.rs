@@ -4,7 +4,8 @@
 //! `Integer.parseInt` / `Boolean.parseBoolean`.
 
 use super::{invalid, java_class, list, make_struct, map_get, map_put, require_map, require_struct, struct_basics, Side, Transformation};
-use crate::connector::{Config, ConnectRecord};
+use crate::config::Config;
+use crate::connector::ConnectRecord;
 use crate::data::{Field, Schema, SchemaAndValue, SchemaType, Value};
 use crate::error::{Error, Result};
 

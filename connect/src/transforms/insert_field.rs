@@ -3,7 +3,8 @@
 //! in `?` (or nothing) optional. Tombstones pass unchanged.
 
 use super::{make_struct, map_put, require_map, require_struct, struct_basics, timestamp_schema, Side, Transformation};
-use crate::connector::{Config, ConnectRecord};
+use crate::config::Config;
+use crate::connector::ConnectRecord;
 use crate::data::{Field, Schema, SchemaAndValue, SchemaType, Value};
 use crate::error::{Error, Result};
 

@@ -3,7 +3,8 @@
 
 use super::cast::cast_value;
 use super::{java_class, list, make_struct, map_get, map_put, require_map, require_struct, Side, Transformation};
-use crate::connector::{Config, ConnectRecord};
+use crate::config::Config;
+use crate::connector::ConnectRecord;
 use crate::data::{SchemaAndValue, SchemaType, Struct, Value};
 use crate::error::{Error, Result};
 

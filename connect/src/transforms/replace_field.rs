@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use super::{invalid, list, make_struct, require_map, require_struct, struct_basics, Side, Transformation};
-use crate::connector::{Config, ConnectRecord};
+use crate::config::Config;
+use crate::connector::ConnectRecord;
 use crate::data::{Field, SchemaAndValue, Value};
 use crate::error::Result;
 

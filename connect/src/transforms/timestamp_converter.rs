@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 use chrono::DateTime;
 
 use super::{field, invalid, logical, make_struct, map_put, require_map, require_struct, struct_basics, timestamp_schema, Side, Transformation};
-use crate::connector::{Config, ConnectRecord};
+use crate::config::Config;
+use crate::connector::ConnectRecord;
 use crate::data::{Field, Schema, SchemaAndValue, SchemaType, Value};
 use crate::error::{Error, Result};
 
@@ -133,8 +134,8 @@ impl TimestampConverter {
             Kind::String => Schema::string(),
             Kind::Unix => Schema::of(SchemaType::Int64),
             Kind::Timestamp => timestamp_schema(false),
-            Kind::Date => Schema { version: Some(1), ..Schema::of(SchemaType::Int32).named(logical::DATE) },
-            Kind::Time => Schema { version: Some(1), ..Schema::of(SchemaType::Int32).named(logical::TIME) },
+            Kind::Date => logical::date_schema(),
+            Kind::Time => logical::time_schema(),
         };
         if optional { s.optional() } else { s }
     }

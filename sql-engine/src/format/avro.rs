@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use serde_json::{json, Value as Json};
 
 use super::decimal_bytes::{from_be, minimal_be, rescale};
-use super::sr::{lock, registered, registry_error, require, schema_id, SubjectIds};
+use super::sr::{lock, registered, registry_error, schema_id, SrFormatConfig, SubjectIds};
 use super::{deserialize_error, serialize_error, Format, FormatInfo, RowSerde, SerdeContext, FULL_SCHEMA_NAME};
 use crate::error::{Error, Result};
 use crate::value::{Column, Decimal, Row, SqlType, Value};
@@ -30,15 +30,11 @@ pub(crate) const NAMESPACE: &str = "io.confluent.ksql.avro_schemas";
 
 /// The `AVRO` format.
 #[derive(Debug)]
-pub(crate) struct AvroFormat {
-    /// `None`: the format's checks work, its serdes are unsupported.
-    registry: Option<Arc<dyn SchemaRegistryClient>>,
-    info: FormatInfo,
-}
+pub(crate) struct AvroFormat(SrFormatConfig);
 
 impl AvroFormat {
     pub(crate) fn new(info: &FormatInfo, registry: Option<Arc<dyn SchemaRegistryClient>>) -> Self {
-        AvroFormat { registry, info: info.clone() }
+        AvroFormat(SrFormatConfig::new(info, registry))
     }
 }
 
@@ -48,10 +44,11 @@ impl Format for AvroFormat {
     }
 
     fn row_serde(&self, columns: &[Column], is_key: bool) -> Result<Arc<dyn RowSerde>> {
-        let registry = require(self.registry.as_ref(), "AVRO")?;
-        let unwrapped = super::unwrapped(columns, is_key, self.info.wrap_single_value);
-        let full_name = self.info.properties.get(FULL_SCHEMA_NAME).cloned();
-        let own = match schema_id(&self.info)? {
+        let registry = self.0.registry()?;
+        let info = &self.0.info;
+        let unwrapped = super::unwrapped(columns, is_key, info.wrap_single_value);
+        let full_name = info.properties.get(FULL_SCHEMA_NAME).cloned();
+        let own = match schema_id(info)? {
             Some(id) => {
                 let resolved = registered(registry.as_ref(), id, SchemaType::Avro)?;
                 Some((id, Arc::new(ParsedAvro::resolved(&resolved).map_err(registry_error)?)))

@@ -22,7 +22,7 @@ use serde_json::{json, Map, Value as JsonValue};
 
 use super::json::{coerce, write_value};
 use super::json_tree::{self, Json};
-use super::sr::{lock, registry_error, require, schema_id, SubjectIds};
+use super::sr::{lock, registry_error, schema_id, SrFormatConfig, SubjectIds};
 use super::{check_count, deserialize_error, Format, FormatInfo, RowSerde, SerdeContext, FULL_SCHEMA_NAME};
 use crate::error::{Error, Result};
 use crate::value::{Column, Row, SqlType, Value};
@@ -33,14 +33,11 @@ pub(crate) const ONE_OF: &str = "io.confluent.connect.json.OneOf";
 
 /// The `JSON_SR` format.
 #[derive(Debug)]
-pub(crate) struct JsonSrFormat {
-    registry: Option<Arc<dyn SchemaRegistryClient>>,
-    info: FormatInfo,
-}
+pub(crate) struct JsonSrFormat(SrFormatConfig);
 
 impl JsonSrFormat {
     pub(crate) fn new(info: &FormatInfo, registry: Option<Arc<dyn SchemaRegistryClient>>) -> Self {
-        JsonSrFormat { registry, info: info.clone() }
+        JsonSrFormat(SrFormatConfig::new(info, registry))
     }
 }
 
@@ -50,12 +47,13 @@ impl Format for JsonSrFormat {
     }
 
     fn row_serde(&self, columns: &[Column], is_key: bool) -> Result<Arc<dyn RowSerde>> {
-        let registry = require(self.registry.as_ref(), "JSON_SR")?;
-        let unwrapped = super::unwrapped(columns, is_key, self.info.wrap_single_value);
+        let registry = self.0.registry()?;
+        let info = &self.0.info;
+        let unwrapped = super::unwrapped(columns, is_key, info.wrap_single_value);
         // With a registered schema, top-level fields are written under the schema's property
         // names (matched to columns exactly, then case-insensitively).
         let mut names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
-        let own = match schema_id(&self.info)? {
+        let own = match schema_id(info)? {
             Some(id) => {
                 let schema = registry.schema_by_id(id).map_err(registry_error)?;
                 if schema.schema_type != SchemaType::Json {
@@ -72,7 +70,7 @@ impl Format for JsonSrFormat {
             }
             None => None,
         };
-        let generated = json_schema(columns, unwrapped, self.info.properties.get(FULL_SCHEMA_NAME).map(String::as_str));
+        let generated = json_schema(columns, unwrapped, info.properties.get(FULL_SCHEMA_NAME).map(String::as_str));
         Ok(Arc::new(JsonSrRowSerde {
             registry: registry.clone(),
             columns: columns.iter().map(|c| (c.name.clone(), c.ty.clone())).collect(),

@@ -20,7 +20,7 @@ use brook_schema::protobuf::{message_indexes, ParsedProto};
 use brook_schema::{wire, Schema, SchemaRegistryClient, SchemaType};
 
 use super::decimal_bytes::{from_be, minimal_be, rescale};
-use super::sr::{lock, registered, registry_error, require, schema_id, SubjectIds};
+use super::sr::{lock, registered, registry_error, schema_id, SrFormatConfig, SubjectIds};
 use super::{check_count, deserialize_error, serialize_error, Format, FormatInfo, RowSerde, SerdeContext, FULL_SCHEMA_NAME};
 use crate::error::{Error, Result};
 use crate::value::{Column, Decimal, Row, SqlType, Value};
@@ -31,17 +31,16 @@ const DATE: &str = "google.type.Date";
 const TIME: &str = "google.type.TimeOfDay";
 const TIMESTAMP: &str = "google.protobuf.Timestamp";
 
-/// The `PROTOBUF` format (`nosr`: `PROTOBUF_NOSR`).
+/// The `PROTOBUF` format (`nosr`: `PROTOBUF_NOSR`, without a registry).
 #[derive(Debug)]
 pub(crate) struct ProtobufFormat {
-    registry: Option<Arc<dyn SchemaRegistryClient>>,
-    info: FormatInfo,
+    config: SrFormatConfig,
     nosr: bool,
 }
 
 impl ProtobufFormat {
     pub(crate) fn new(info: &FormatInfo, registry: Option<Arc<dyn SchemaRegistryClient>>, nosr: bool) -> Self {
-        ProtobufFormat { registry, info: info.clone(), nosr }
+        ProtobufFormat { config: SrFormatConfig::new(info, registry), nosr }
     }
 }
 
@@ -61,7 +60,7 @@ impl Format for ProtobufFormat {
 
     fn row_serde(&self, columns: &[Column], _is_key: bool) -> Result<Arc<dyn RowSerde>> {
         self.validate(columns)?;
-        let full_name = self.info.properties.get(FULL_SCHEMA_NAME).map(String::as_str);
+        let full_name = self.config.info.properties.get(FULL_SCHEMA_NAME).map(String::as_str);
         let text = proto_schema(columns, full_name);
         let generated = ParsedProto::compile(&text, &[]).map_err(|e| Error::Analysis(format!("cannot compile the generated Protobuf schema: {e}")))?;
         let root = generated.first_message().map_err(registry_error)?;
@@ -69,8 +68,8 @@ impl Format for ProtobufFormat {
         if self.nosr {
             return Ok(Arc::new(ProtobufRowSerde { columns, writer: Writer::Bare(root), registry: None, readers: Mutex::default() }));
         }
-        let registry = require(self.registry.as_ref(), "PROTOBUF")?;
-        let writer = match schema_id(&self.info)? {
+        let registry = self.config.registry()?;
+        let writer = match schema_id(&self.config.info)? {
             Some(id) => {
                 let parsed = parse_registered(registry.as_ref(), id).map_err(|e| Error::Analysis(e.to_string()))?;
                 let message = match full_name {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use brook_schema::{Schema, SchemaRegistryClient, SchemaType};
 
-use super::sr::registry_type;
+use super::sr::{registry_type, schema_id};
 use super::{FormatInfo, SourceFormats, FULL_SCHEMA_NAME, SCHEMA_ID};
 use crate::error::{Error, Result};
 use crate::value::{Column, ColumnNamespace, LogicalSchema, SqlType};
@@ -48,11 +48,8 @@ pub(crate) fn infer_columns(
             )));
         };
         let subject = format!("{topic}-{}", if is_key { "key" } else { "value" });
-        let fetched = match info.properties.get(SCHEMA_ID) {
-            Some(id) => {
-                let id: i32 = id.parse().map_err(|_| Error::Analysis(format!("invalid schema id: {id}")))?;
-                registry.schema_by_id(id)
-            }
+        let fetched = match schema_id(info)? {
+            Some(id) => registry.schema_by_id(id),
             None => registry.latest(&subject).map(|r| r.schema),
         };
         let schema_text = match fetched {

@@ -25,13 +25,32 @@ pub(crate) fn registry_error(e: brook_schema::Error) -> Error {
     Error::Serde(e.to_string())
 }
 
-/// The registry a format's serdes need, or ksqlDB-like advice.
-pub(crate) fn require<'a>(registry: Option<&'a Arc<dyn SchemaRegistryClient>>, format: &str) -> Result<&'a Arc<dyn SchemaRegistryClient>> {
-    registry.ok_or_else(|| {
-        Error::Unsupported(format!(
-            "the '{format}' format needs a Schema Registry: set 'ksql.schema.registry.url' or run `brook server` with its registry"
-        ))
-    })
+/// What a Schema Registry format is configured with: the statement's format (name and
+/// properties) and the registry.
+#[derive(Debug)]
+pub(crate) struct SrFormatConfig {
+    pub(crate) info: FormatInfo,
+    /// `None`: the format's checks work, its serdes are unsupported.
+    registry: Option<Arc<dyn SchemaRegistryClient>>,
+}
+
+impl SrFormatConfig {
+    pub(crate) fn new(info: &FormatInfo, registry: Option<Arc<dyn SchemaRegistryClient>>) -> Self {
+        SrFormatConfig { info: info.clone(), registry }
+    }
+
+    /// The registry the format's serdes need, or ksqlDB-like advice.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] without a registry.
+    pub(crate) fn registry(&self) -> Result<&Arc<dyn SchemaRegistryClient>> {
+        self.registry.as_ref().ok_or_else(|| {
+            Error::Unsupported(format!(
+                "the '{}' format needs a Schema Registry: set 'ksql.schema.registry.url' or run `brook server` with its registry",
+                self.info.format
+            ))
+        })
+    }
 }
 
 /// `KEY_SCHEMA_ID` / `VALUE_SCHEMA_ID`, parsed.
