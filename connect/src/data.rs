@@ -1,6 +1,8 @@
 //! Connect's data model: a [`Schema`] (Kafka's `org.apache.kafka.connect.data.Schema`) and the
 //! dynamic [`Value`] it describes, [`Struct`] included. Logical types (Decimal, Date, ...) are
-//! named schemas over their primitive type, as in Kafka; nothing here interprets them yet.
+//! named schemas over their primitive type, as in Kafka: [`logical`] has the names of Date,
+//! Time and Timestamp and their schemas (Decimal is [`crate::decimal`]'s); nothing here
+//! interprets their values.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -297,10 +299,27 @@ impl SchemaAndValue {
 
 /// Logical type names (Kafka's `org.apache.kafka.connect.data.*`).
 pub mod logical {
+    use super::{Schema, SchemaType};
+
     /// `Timestamp`: int64 epoch milliseconds.
     pub const TIMESTAMP: &str = "org.apache.kafka.connect.data.Timestamp";
     /// `Date`: int32 days since the epoch.
     pub const DATE: &str = "org.apache.kafka.connect.data.Date";
     /// `Time`: int32 milliseconds since midnight.
     pub const TIME: &str = "org.apache.kafka.connect.data.Time";
+
+    /// `Timestamp.SCHEMA`: an int64 named [`TIMESTAMP`], version 1.
+    pub fn timestamp_schema() -> Schema {
+        Schema { version: Some(1), ..Schema::of(SchemaType::Int64).named(TIMESTAMP) }
+    }
+
+    /// `Date.SCHEMA`: an int32 named [`DATE`], version 1.
+    pub fn date_schema() -> Schema {
+        Schema { version: Some(1), ..Schema::of(SchemaType::Int32).named(DATE) }
+    }
+
+    /// `Time.SCHEMA`: an int32 named [`TIME`], version 1.
+    pub fn time_schema() -> Schema {
+        Schema { version: Some(1), ..Schema::of(SchemaType::Int32).named(TIME) }
+    }
 }

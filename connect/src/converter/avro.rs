@@ -376,9 +376,9 @@ fn connect_schema(j: &Json, _parent: Option<&str>) -> Result<Schema> {
     };
     if let Some(o) = obj {
         match o.get("logicalType").and_then(Json::as_str) {
-            Some("timestamp-millis") => s = Schema { version: Some(1), ..Schema::of(SchemaType::Int64).named(logical::TIMESTAMP) },
-            Some("date") => s = Schema { version: Some(1), ..Schema::of(SchemaType::Int32).named(logical::DATE) },
-            Some("time-millis") => s = Schema { version: Some(1), ..Schema::of(SchemaType::Int32).named(logical::TIME) },
+            Some("timestamp-millis") => s = logical::timestamp_schema(),
+            Some("date") => s = logical::date_schema(),
+            Some("time-millis") => s = logical::time_schema(),
             Some("decimal") if s.schema_type == SchemaType::Bytes => {
                 let scale = o.get("scale").and_then(Json::as_i64).and_then(|v| i32::try_from(v).ok()).unwrap_or(0);
                 s = decimal::schema(scale);

@@ -604,9 +604,9 @@ fn field_schema(f: &FieldDescriptor, stack: &mut Vec<String>) -> Result<Schema> 
                 }
                 d
             }
-            DATE => Schema { version: Some(1), ..Schema::of(SchemaType::Int32).named(logical::DATE) },
-            TIME => Schema { version: Some(1), ..Schema::of(SchemaType::Int32).named(logical::TIME) },
-            TIMESTAMP => Schema { version: Some(1), ..Schema::of(SchemaType::Int64).named(logical::TIMESTAMP) },
+            DATE => logical::date_schema(),
+            TIME => logical::time_schema(),
+            TIMESTAMP => logical::timestamp_schema(),
             _ if is_map_entry(&m) => {
                 let fields: Vec<FieldDescriptor> = m.fields().collect();
                 let mut map = Schema::map(field_schema(&fields[0], stack)?, field_schema(&fields[1], stack)?).named(map_field_name(m.name()));

@@ -201,7 +201,7 @@ pub(crate) fn invalid(key: &str, value: &str, why: &str) -> Error {
 
 /// `Timestamp.SCHEMA`, optional or not.
 pub(crate) fn timestamp_schema(optional: bool) -> Schema {
-    let s = Schema { version: Some(1), ..Schema::of(SchemaType::Int64).named(logical::TIMESTAMP) };
+    let s = logical::timestamp_schema();
     if optional { s.optional() } else { s }
 }
 

@@ -134,8 +134,8 @@ impl TimestampConverter {
             Kind::String => Schema::string(),
             Kind::Unix => Schema::of(SchemaType::Int64),
             Kind::Timestamp => timestamp_schema(false),
-            Kind::Date => Schema { version: Some(1), ..Schema::of(SchemaType::Int32).named(logical::DATE) },
-            Kind::Time => Schema { version: Some(1), ..Schema::of(SchemaType::Int32).named(logical::TIME) },
+            Kind::Date => logical::date_schema(),
+            Kind::Time => logical::time_schema(),
         };
         if optional { s.optional() } else { s }
     }
