@@ -3,12 +3,13 @@
 //! seqnum (4)`; the changelog key is the same without the segment id (Kafka's
 //! `WindowKeySchema` store layout).
 
+pub(crate) mod segmented;
 pub(crate) mod segments;
 
 use bytes::Bytes;
 
 use self::segments::{raw_key, with_raw_key, Segments};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::serde::{Window, WindowKeySchema, Windowed};
 use crate::backend::{Backend, KeyCodec, KeyRange, RawIter};
 use crate::state::{backed_state_store, ChangelogRecord, StateStore};
@@ -140,7 +141,7 @@ pub(crate) struct WindowCodec;
 
 impl KeyCodec for WindowCodec {
     fn changelog(&self, key: &Bytes, value: Option<&Bytes>) -> (Bytes, Option<Bytes>, Option<i64>) {
-        (key.slice(8.min(key.len())..), value.cloned(), None)
+        segmented::changelog_entry(key, value)
     }
     fn forward_key(&self, key: &Bytes) -> Bytes {
         let end = key.len().saturating_sub(WindowKeySchema::SEQNUM_SIZE).max(8.min(key.len()));
@@ -149,8 +150,7 @@ impl KeyCodec for WindowCodec {
 }
 
 fn split_raw(raw: &[u8]) -> Result<(&[u8], i64, u32)> {
-    let rest = raw.get(8..).ok_or_else(|| Error::decode("window store key", "no segment id"))?;
-    WindowKeySchema::from_store_key_binary(rest)
+    WindowKeySchema::from_store_key_binary(segmented::without_segment(raw, "window store key")?)
 }
 
 /// Runs `backend.range` over each segment, lazily, in order.
@@ -216,19 +216,12 @@ impl SegmentedWindowStore {
     }
 
     fn decode_changelog(&mut self, records: &[ChangelogRecord]) -> Result<Vec<(Bytes, Option<Bytes>)>> {
-        let mut out = Vec::with_capacity(records.len());
-        for r in records {
-            let (_, start, seq) = WindowKeySchema::from_store_key_binary(&r.key)?;
-            self.observed = self.observed.max(start);
-            self.seqnum = self.seqnum.max(seq);
-            let id = self.segments.id(start);
-            if id < self.segments.min_live(self.observed) {
-                continue;
-            }
-            self.segments.add(id);
-            out.push((raw_key(id, &[&r.key]), r.value.clone()));
-        }
-        Ok(out)
+        let seqnum = &mut self.seqnum;
+        segmented::restore_batch(&mut self.segments, &mut self.observed, records, |key| {
+            let (_, start, seq) = WindowKeySchema::from_store_key_binary(key)?;
+            *seqnum = (*seqnum).max(seq);
+            Ok(start)
+        })
     }
 
     fn after_restore(&mut self) -> Result<()> {
@@ -286,30 +279,14 @@ impl SegmentedWindowStore {
             return Ok(Box::new(std::iter::empty()));
         }
         let segs = self.segments.between(self.segments.id(from), self.segments.id(time_to), reverse);
-        let kf = key_from.map(Bytes::copy_from_slice);
-        let kt = key_to.map(Bytes::copy_from_slice);
-        let (kf2, kt2) = (kf.clone(), kt.clone());
-        let raw = scan_segments(
-            &*self.backend,
-            segs,
-            move |s| {
-                let lo = raw_key(s, &[kf2.as_deref().unwrap_or(&[])]);
-                match &kt2 {
-                    Some(kt) => {
-                        let hi = raw_key(s, &[kt, &[0xff; 12]]);
-                        KeyRange::inclusive(Some(&lo), Some(&hi))
-                    }
-                    None => KeyRange { lo: Some(lo), hi: Some(Bytes::copy_from_slice(&segments::seg_prefix(s + 1))) },
-                }
-            },
-            reverse,
-        );
+        let keys = segmented::KeyBounds::new(key_from, key_to);
+        let k2 = keys.clone();
+        let raw = scan_segments(&*self.backend, segs, move |s| k2.segment_range(s, raw_key(s, &[k2.from().unwrap_or(&[])]), &[0xff; 12]), reverse);
         let size = self.window_size;
         Ok(Box::new(raw.filter_map(move |r| {
             let item = r.and_then(|(k, v)| {
                 let (key, start, _) = split_raw(&k)?;
-                let in_keys = kf.as_deref().is_none_or(|f| key >= f) && kt.as_deref().is_none_or(|t| key <= t);
-                Ok((in_keys && (from..=time_to).contains(&start)).then(|| {
+                Ok((keys.contains(key) && (from..=time_to).contains(&start)).then(|| {
                     let w = Window::new(start, start.saturating_add(size));
                     (Windowed::new(Bytes::copy_from_slice(key), w), v)
                 }))
