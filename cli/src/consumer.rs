@@ -48,7 +48,7 @@ pub(crate) async fn run(a: ConsoleConsumerArgs, out: &mut dyn Write) -> anyhow::
         "read_uncommitted" => false,
         o => bail!("Invalid value {o} for configuration isolation.level: String must be one of: read_committed, read_uncommitted"),
     };
-    let props: BTreeMap<String, String> = crate::parse_props("--property", &a.property)?.into_iter().collect();
+    let props: BTreeMap<String, String> = crate::args::parse_props("--property", &a.property)?.into_iter().collect();
     let flag = |k: &str| props.get(k).is_some_and(|v| v == "true");
     let (print_key, print_offset, print_partition) = (flag("print.key"), flag("print.offset"), flag("print.partition"));
     let sep = props.get("key.separator").cloned().unwrap_or_else(|| "\t".to_owned());

@@ -14,9 +14,12 @@
 
 use std::io::{BufRead, Write};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
+
+pub use args::{report, Bootstrap};
 
 mod admin;
+mod args;
 pub mod connect;
 mod consumer;
 pub mod datagen;
@@ -67,31 +70,6 @@ pub enum Command {
     Connect(connect::ConnectArgs),
 }
 
-/// `--bootstrap-server`, shared by the client tools.
-#[derive(Debug, Clone, Args)]
-pub struct Bootstrap {
-    /// The broker to connect to, `host:port` (the first of a comma-separated list is used).
-    #[arg(long = "bootstrap-server", value_name = "HOST:PORT")]
-    pub bootstrap_server: String,
-}
-
-impl Bootstrap {
-    fn addr(&self) -> &str {
-        self.bootstrap_server.split(',').next().unwrap_or("").trim()
-    }
-
-    /// The first address, checked to be `HOST:PORT` (Kafka's message otherwise).
-    fn checked_addr(&self) -> anyhow::Result<&str> {
-        let addr = self.addr();
-        match addr.rsplit_once(':') {
-            Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(addr),
-            _ => anyhow::bail!(
-                "Invalid url in bootstrap.servers: {addr} (expected HOST:PORT, e.g. 127.0.0.1:9092)"
-            ),
-        }
-    }
-}
-
 impl Cli {
     /// The log filter when `RUST_LOG` is not set: `info` for the server, `warn` for the tools.
     pub fn default_log_filter(&self) -> &'static str {
@@ -125,46 +103,4 @@ pub async fn run(cli: Cli, input: &mut dyn BufRead, out: &mut dyn Write) -> anyh
         Command::Datagen(a) => datagen::run(a, out).await,
         Command::Connect(a) => connect::run(a).await,
     }
-}
-
-/// Parses the `KEY=VALUE` arguments of `flag`, trimming both sides (config files and
-/// `--config`, as Kafka trims topic configs).
-fn parse_kv(flag: &str, items: &[String]) -> anyhow::Result<Vec<(String, String)>> {
-    let mut kv = parse_props(flag, items)?;
-    for (k, v) in &mut kv {
-        *k = k.trim().to_owned();
-        *v = v.trim().to_owned();
-    }
-    Ok(kv)
-}
-
-/// Parses `--property`-style `KEY=VALUE` arguments of `flag` as Kafka's tools do: split at the
-/// first `=`, nothing trimmed (`key.separator= | ` keeps its spaces).
-fn parse_props(flag: &str, items: &[String]) -> anyhow::Result<Vec<(String, String)>> {
-    items
-        .iter()
-        .map(|s| {
-            s.split_once('=')
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .ok_or_else(|| anyhow::anyhow!("invalid {flag} {s:?}: expected KEY=VALUE"))
-        })
-        .collect()
-}
-
-/// An error and its causes on one line, as `brook` prints it: each cause once (errors whose
-/// message already includes their source would otherwise repeat it).
-#[must_use]
-pub fn report(e: &anyhow::Error) -> String {
-    let mut out = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if text.is_empty() || out.contains(&text) {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(": ");
-        }
-        out.push_str(&text);
-    }
-    out
 }

@@ -53,7 +53,7 @@ pub struct ConsumerPerfArgs {
 }
 
 pub(crate) async fn producer(a: ProducerPerfArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let props: BTreeMap<String, String> = crate::parse_props("--producer-props", &a.producer_props)?.into_iter().collect();
+    let props: BTreeMap<String, String> = crate::args::parse_props("--producer-props", &a.producer_props)?.into_iter().collect();
     let bootstrap = a.bootstrap_server.as_ref().or_else(|| props.get("bootstrap.servers")).context(
         "Either --bootstrap-server or bootstrap.servers in --producer-props must be specified (e.g. --bootstrap-server 127.0.0.1:9092)",
     )?;

@@ -33,7 +33,7 @@ pub struct ConsoleProducerArgs {
 }
 
 pub(crate) async fn run(a: ConsoleProducerArgs, input: &mut dyn BufRead) -> anyhow::Result<()> {
-    let props: BTreeMap<String, String> = crate::parse_props("--property", &a.property)?.into_iter().collect();
+    let props: BTreeMap<String, String> = crate::args::parse_props("--property", &a.property)?.into_iter().collect();
     let parse_key = props.get("parse.key").is_some_and(|v| v == "true");
     let sep = props.get("key.separator").cloned().unwrap_or_else(|| "\t".to_owned());
     if sep.is_empty() {

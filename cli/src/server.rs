@@ -124,7 +124,7 @@ pub fn configs(args: &ServerArgs) -> anyhow::Result<Configs> {
             apply(k, v).with_context(|| format!("{}:{n}", path.display()))?;
         }
     }
-    for (k, v) in crate::parse_kv("--override", &args.overrides)? {
+    for (k, v) in crate::args::parse_kv("--override", &args.overrides)? {
         apply(&k, &v).with_context(|| format!("--override {k}={v}"))?;
     }
     if let Some(l) = &args.listen {

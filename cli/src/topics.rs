@@ -71,7 +71,7 @@ pub(crate) async fn run(a: TopicsArgs, out: &mut dyn Write) -> anyhow::Result<()
             .filter(|rf| *rf >= 1)
             .ok_or_else(|| anyhow!("The replication factor must be between 1 and {} inclusive", i16::MAX))?,
     };
-    let configs = crate::parse_kv("--config", &a.config)?;
+    let configs = crate::args::parse_kv("--config", &a.config)?;
     let mut c = connect(&a.bootstrap).await?;
     if a.create {
         let name = need_topic()?;

@@ -128,6 +128,15 @@ impl Value {
         matches!(self, Value::Null)
     }
 
+    /// SQL comparison of two values of the same type; `None` when unordered (a NaN DOUBLE).
+    /// Expressions and functions (`GREATEST`, `ARRAY_MAX`, ...) compare with it.
+    pub(crate) fn sql_cmp(&self, other: &Value) -> Option<Ordering> {
+        match (self, other) {
+            (Value::Double(x), Value::Double(y)) => x.partial_cmp(y),
+            _ => Some(self.total_cmp(other)),
+        }
+    }
+
     /// Total order used for keys, `MIN`/`MAX`, sorting and range scans: `Null` first, then by
     /// variant, then by value (doubles by `f64::total_cmp`).
     pub fn total_cmp(&self, other: &Value) -> Ordering {

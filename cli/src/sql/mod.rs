@@ -133,7 +133,7 @@ pub(crate) async fn run(args: SqlArgs, input: &mut dyn std::io::BufRead, out: &m
         bail!("invalid --output {:?}: expected TABULAR or JSON", args.output);
     };
     let mut defines = Vec::new();
-    for (k, v) in crate::parse_props("--define", &args.define)? {
+    for (k, v) in crate::args::parse_props("--define", &args.define)? {
         defines.push(format!("DEFINE {k}='{}';", v.replace('\'', "''")));
     }
     let script = match (&args.execute, &args.file) {

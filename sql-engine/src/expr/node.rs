@@ -158,14 +158,6 @@ fn opt_bool(b: Option<bool>) -> Value {
     b.map_or(Value::Null, Value::Boolean)
 }
 
-/// SQL comparison of two values of the same type; `None` when unordered (NaN).
-pub(crate) fn sql_cmp(a: &Value, b: &Value) -> Option<Ordering> {
-    match (a, b) {
-        (Value::Double(x), Value::Double(y)) => x.partial_cmp(y),
-        _ => Some(a.total_cmp(b)),
-    }
-}
-
 /// At most this many failed calls are kept per evaluation (the rest are counted out).
 const MAX_CALL_ERRORS: usize = 8;
 
@@ -260,7 +252,7 @@ impl Node {
                 if l.is_null() || r.is_null() {
                     return Ok(Value::Boolean(false));
                 }
-                Value::Boolean(op.holds(sql_cmp(&l, &r)))
+                Value::Boolean(op.holds(l.sql_cmp(&r)))
             }
             Node::And(a, b) => match boolean(a.eval(row, vars)?)? {
                 Some(false) => Value::Boolean(false),
@@ -291,7 +283,7 @@ impl Node {
                 let (l, r) = (left.eval_ref(row, vars)?, right.eval_ref(row, vars)?);
                 let same = match (l.is_null(), r.is_null()) {
                     (true, true) => true,
-                    (false, false) => sql_cmp(&l, &r) == Some(Ordering::Equal),
+                    (false, false) => l.sql_cmp(&r) == Some(Ordering::Equal),
                     _ => false,
                 };
                 Value::Boolean(same == *negated)
@@ -314,7 +306,7 @@ impl Node {
                 if !v.is_null() {
                     for item in list {
                         let c = item.eval(row, vars)?;
-                        if !c.is_null() && sql_cmp(&v, &c) == Some(Ordering::Equal) {
+                        if !c.is_null() && v.sql_cmp(&c) == Some(Ordering::Equal) {
                             found = true;
                             break;
                         }

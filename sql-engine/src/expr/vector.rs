@@ -395,7 +395,7 @@ fn compare(op: CmpOp, l: &dyn Array, r: &dyn Array) -> Result<BooleanArray> {
         (x, y) => {
             let values = (0..l.len()).map(|i| {
                 let (a, b) = (array_value(l, i), array_value(r, i));
-                (!a.is_null() && !b.is_null()).then(|| op.holds(super::node::sql_cmp(&a, &b)))
+                (!a.is_null() && !b.is_null()).then(|| op.holds(a.sql_cmp(&b)))
             });
             let _ = (x, y);
             values.collect()

@@ -3,7 +3,6 @@
 
 use super::args::{arg, array, boolean, long, map, opt_string, string};
 use super::{FunctionRegistry, Nulls};
-use crate::expr::node::sql_cmp;
 use crate::value::{SqlType, Value};
 use crate::{eval_err, Result};
 
@@ -82,7 +81,7 @@ fn array_join(a: &[Value], _: &SqlType) -> Result<Value> {
 fn extreme(a: &[Value], want: std::cmp::Ordering) -> Result<Value> {
     let mut best: Option<&Value> = None;
     for v in array(a, 0)?.iter().filter(|v| !v.is_null()) {
-        if best.is_none_or(|b| sql_cmp(v, b) == Some(want)) {
+        if best.is_none_or(|b| v.sql_cmp(b) == Some(want)) {
             best = Some(v);
         }
     }

@@ -217,7 +217,7 @@ fn extreme(a: &[Value], greatest: bool) -> Value {
     let want = if greatest { std::cmp::Ordering::Greater } else { std::cmp::Ordering::Less };
     let mut best: Option<&Value> = None;
     for v in a.iter().filter(|v| !v.is_null()) {
-        if best.is_none_or(|b| crate::expr::node::sql_cmp(v, b) == Some(want)) {
+        if best.is_none_or(|b| v.sql_cmp(b) == Some(want)) {
             best = Some(v);
         }
     }
