@@ -6,3 +6,4 @@ mod python;
 mod rdkafka_clients;
 mod util;
 mod streams_crash;
+mod structure;
