@@ -34,18 +34,12 @@ pub fn put_varint(out: &mut Vec<u8>, v: i32) {
 /// Appends a zig-zag varlong (Kafka's `varlong`).
 #[inline]
 pub fn put_varlong(out: &mut Vec<u8>, v: i64) {
-    varlong_bytes(v, |b| out.push(b));
-}
-
-/// The bytes of a zig-zag varlong, in order.
-#[inline]
-fn varlong_bytes(v: i64, mut emit: impl FnMut(u8)) {
     let mut z = ((v << 1) ^ (v >> 63)) as u64;
     while z >= 0x80 {
-        emit((z as u8) | 0x80);
+        out.push((z as u8) | 0x80);
         z >>= 7;
     }
-    emit(z as u8);
+    out.push(z as u8);
 }
 
 /// The encoded size of a zig-zag varint.
@@ -60,35 +54,6 @@ pub fn varint_len(v: i64) -> usize {
 #[cold]
 fn varint_range(v: i64) -> Error {
     Error::Corrupt(format!("varint {v} out of i32 range"))
-}
-
-/// Up to four zig-zag varlongs and a byte, written on the stack.
-struct Varints {
-    buf: [u8; 48],
-    len: usize,
-}
-
-impl Default for Varints {
-    fn default() -> Self {
-        Varints { buf: [0; 48], len: 0 }
-    }
-}
-
-impl Varints {
-    #[inline]
-    fn put(&mut self, v: i64) {
-        varlong_bytes(v, |b| self.put_byte(b));
-    }
-
-    #[inline]
-    fn put_byte(&mut self, b: u8) {
-        self.buf[self.len] = b;
-        self.len += 1;
-    }
-
-    fn bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
 }
 
 /// A bounds-checked reader over record bytes.
@@ -431,24 +396,12 @@ impl BatchBuilder {
         }
         let s = &mut self.records;
         s.reserve(len + 5);
-        // The fixed fields up to the key's bytes, then the value's length, each written on the
-        // stack and appended at once.
-        let mut head = Varints::default();
-        head.put(len as i64);
-        head.put_byte(0);
-        head.put(ts_delta);
-        head.put(i64::from(offset_delta));
-        head.put(key.map_or(-1, |k| k.len() as i64));
-        s.extend_from_slice(head.bytes());
-        if let Some(k) = key {
-            s.extend_from_slice(k);
-        }
-        let mut mid = Varints::default();
-        mid.put(value.map_or(-1, |v| v.len() as i64));
-        s.extend_from_slice(mid.bytes());
-        if let Some(v) = value {
-            s.extend_from_slice(v);
-        }
+        put_varint(s, len as i32);
+        s.push(0);
+        put_varlong(s, ts_delta);
+        put_varint(s, offset_delta);
+        put_nullable(s, key);
+        put_nullable(s, value);
         put_varint(s, headers.len() as i32);
         for h in headers {
             put_nullable(s, Some(h.key.as_bytes()));

@@ -91,6 +91,7 @@ pub(crate) struct TaskCore {
 
 impl TaskCore {
     /// The metadata of the record being processed; `None` outside of one.
+    #[inline]
     pub(crate) fn record_metadata(&self) -> Option<&RecordMetadata> {
         self.metadata.as_ref().filter(|_| self.in_record)
     }
