@@ -23,18 +23,8 @@ bin=$1 n=$2 q=$3 commit=${4:-5000}
 out=${KEEP:-$(mktemp -d)}
 [ -z "${KEEP:-}" ] && trap 'rm -rf "$out"' EXIT
 
-# Sum of the `totals:` (or `summary:`) lines of every thread's file but thread 1.
-count() {
-    local dir=$1
-    local sum=0
-    for f in "$dir"/cg.out-*; do
-        case "$f" in *-01) continue ;; esac
-        local t
-        t=$(grep -E '^(totals|summary):' "$f" | head -1 | awk '{print $2}')
-        sum=$((sum + ${t:-0}))
-    done
-    echo "$sum"
-}
+# callgrind_count DIR: the instructions of every thread but the main one.
+. "$(dirname "$0")/callgrind_count.sh"
 
 run() {
     local dir=$1
@@ -42,7 +32,7 @@ run() {
     mkdir -p "$dir"
     env NEXMARK_QUERY="$q" NEXMARK_COMMIT_MS="$commit" "$@" valgrind --tool=callgrind --separate-threads=yes \
         --callgrind-out-file="$dir/cg.out" "$bin" "$n" --runtime >"$dir/log" 2>&1
-    count "$dir"
+    callgrind_count "$dir"
 }
 
 bids=$((n * 46 / 50))

@@ -84,8 +84,8 @@ def drop_test_blocks(src):
 
 def expand_use(tree):
     """`a::{b, c::{d, e as f}}` -> ['a::b', 'a::c::d', 'a::c::e']."""
+    tree = re.sub(r"\s+as\s+[A-Za-z_][A-Za-z0-9_]*", "", tree)  # `e as f` names e
     tree = re.sub(r"\s+", "", tree)
-    tree = re.sub(r"\bas[A-Za-z_][A-Za-z0-9_]*", "", re.sub(r"\s+as\s+", "as", tree))
     def rec(prefix, t):
         res, depth, start, parts = [], 0, 0, []
         if t.startswith("{") and t.endswith("}"):

@@ -2,8 +2,8 @@
 //! at `bootstrap.servers` through processor-api's [`ClientSupplier`] seam (the clients the stream
 //! runtime uses: `Embedded`, or `Kafka` over librdkafka with feature `kafka`). The seam is
 //! synchronous (its clients are driven with `block_on`), so the worker's task loops run on OS
-//! threads. [`TopicReader`] reads topics to their end (Kafka's `KafkaBasedLog` read side) for
-//! the distributed worker's config, offset and status topics.
+//! threads. `TopicReader` (crate-internal) reads topics to their end (Kafka's `KafkaBasedLog`
+//! read side) for the distributed worker's config, offset and status topics.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -49,7 +49,7 @@ impl Clients {
     /// another `brook server`), through librdkafka; `common` are client properties applied to
     /// every client (`security.protocol`, ...).
     #[cfg(feature = "kafka")]
-    pub fn kafka(bootstrap_servers: &str, common: &crate::connector::Config) -> Clients {
+    pub fn kafka(bootstrap_servers: &str, common: &crate::config::Config) -> Clients {
         let mut k = brook_processor_api::runtime::Kafka::new(bootstrap_servers);
         for (key, v) in common {
             k = k.with(key.clone(), v.clone());

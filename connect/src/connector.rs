@@ -11,12 +11,14 @@ use std::collections::BTreeMap;
 use brook_common::TopicPartition;
 use serde_json::Value as Json;
 
+use serde::{Deserialize, Serialize};
+
 use crate::config::{ConfigDef, ConfigValue};
 use crate::data::SchemaAndValue;
 use crate::error::Result;
 
-/// A connector's or task's configuration: Kafka's `Map<String, String>`.
-pub type Config = BTreeMap<String, String>;
+/// The configuration connectors and tasks are started with (defined with [`ConfigDef`]).
+pub use crate::config::Config;
 
 /// A record header in Connect's form (Kafka's `org.apache.kafka.connect.header.Header`): a key
 /// and a value with its schema. The worker reads a header's bytes as an optional string when
@@ -126,8 +128,11 @@ pub struct TransactionRequest {
     pub after: Option<usize>,
 }
 
-/// Kafka's `SourceConnector`.
-pub trait SourceConnector: Send {
+/// What every connector does, source or sink (Kafka's abstract `Connector`): it is started
+/// with its configuration, splits the work into task configurations, declares and validates
+/// its keys, and is stopped. A connector implements this and [`SourceConnector`] or
+/// [`SinkConnector`].
+pub trait ConnectorBase: Send {
     /// Validates and keeps the configuration.
     ///
     /// # Errors
@@ -135,8 +140,6 @@ pub trait SourceConnector: Send {
     fn start(&mut self, config: &Config) -> Result<()>;
     /// At most `max_tasks` task configurations.
     fn task_configs(&self, max_tasks: usize) -> Vec<Config>;
-    /// A new task of this connector.
-    fn task(&self) -> Box<dyn SourceTask>;
     /// The connector's own keys (the framework adds `name`, `connector.class`, `tasks.max`,
     /// ...), for `PUT /connector-plugins/{plugin}/config/validate`.
     fn config_def(&self) -> ConfigDef {
@@ -153,6 +156,12 @@ pub trait SourceConnector: Send {
     fn version(&self) -> String {
         env!("CARGO_PKG_VERSION").to_owned()
     }
+}
+
+/// Kafka's `SourceConnector`: a connector whose tasks are [`SourceTask`]s.
+pub trait SourceConnector: ConnectorBase {
+    /// A new task of this connector.
+    fn task(&self) -> Box<dyn SourceTask>;
     /// Whether it can run exactly-once with `config` (Kafka's
     /// `SourceConnector.exactlyOnceSupport`). `None` (the default, Java's `null`): it does not
     /// say, so `exactly.once.support=required` is refused.
@@ -194,33 +203,10 @@ pub trait SourceTask: Send {
     fn stop(&mut self) {}
 }
 
-/// Kafka's `SinkConnector`.
-pub trait SinkConnector: Send {
-    /// Validates and keeps the configuration.
-    ///
-    /// # Errors
-    /// [`crate::Error::Config`] on a missing or bad key.
-    fn start(&mut self, config: &Config) -> Result<()>;
-    /// At most `max_tasks` task configurations.
-    fn task_configs(&self, max_tasks: usize) -> Vec<Config>;
+/// Kafka's `SinkConnector`: a connector whose tasks are [`SinkTask`]s.
+pub trait SinkConnector: ConnectorBase {
     /// A new task of this connector.
     fn task(&self) -> Box<dyn SinkTask>;
-    /// The connector's own keys (the framework adds `name`, `connector.class`, `tasks.max`,
-    /// ...), for `PUT /connector-plugins/{plugin}/config/validate`.
-    fn config_def(&self) -> ConfigDef {
-        ConfigDef::new()
-    }
-    /// Checks a config key by key without starting (Kafka's `Connector.validate`). Default:
-    /// [`ConfigDef::validate`] of [`config_def`](Self::config_def).
-    fn validate(&self, config: &Config) -> Vec<ConfigValue> {
-        self.config_def().validate(config)
-    }
-    /// Stops the connector.
-    fn stop(&mut self) {}
-    /// The connector's version.
-    fn version(&self) -> String {
-        env!("CARGO_PKG_VERSION").to_owned()
-    }
 }
 
 /// Kafka's `SinkTask`.
@@ -245,6 +231,28 @@ pub trait SinkTask: Send {
     fn stop(&mut self) {}
 }
 
+/// `source` or `sink`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectorType {
+    /// A source connector.
+    Source,
+    /// A sink connector.
+    Sink,
+    /// A connector whose class is unknown.
+    Unknown,
+}
+
+impl std::fmt::Display for ConnectorType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ConnectorType::Source => "source",
+            ConnectorType::Sink => "sink",
+            ConnectorType::Unknown => "unknown",
+        })
+    }
+}
+
 /// A connector of either kind.
 pub enum Connector {
     /// A source connector.
@@ -255,35 +263,41 @@ pub enum Connector {
 
 impl Connector {
     /// Source or sink.
-    pub fn kind(&self) -> crate::herder::ConnectorType {
+    pub fn kind(&self) -> ConnectorType {
         match self {
-            Connector::Source(_) => crate::herder::ConnectorType::Source,
-            Connector::Sink(_) => crate::herder::ConnectorType::Sink,
+            Connector::Source(_) => ConnectorType::Source,
+            Connector::Sink(_) => ConnectorType::Sink,
+        }
+    }
+
+    /// What the connector does whatever its kind.
+    fn base(&self) -> &dyn ConnectorBase {
+        match self {
+            Connector::Source(c) => &**c,
+            Connector::Sink(c) => &**c,
+        }
+    }
+
+    fn base_mut(&mut self) -> &mut dyn ConnectorBase {
+        match self {
+            Connector::Source(c) => &mut **c,
+            Connector::Sink(c) => &mut **c,
         }
     }
 
     /// The connector's version.
     pub fn version(&self) -> String {
-        match self {
-            Connector::Source(c) => c.version(),
-            Connector::Sink(c) => c.version(),
-        }
+        self.base().version()
     }
 
     /// The connector's own keys.
     pub fn config_def(&self) -> ConfigDef {
-        match self {
-            Connector::Source(c) => c.config_def(),
-            Connector::Sink(c) => c.config_def(),
-        }
+        self.base().config_def()
     }
 
     /// Checks `config` against the connector's own keys.
     pub fn validate(&self, config: &Config) -> Vec<ConfigValue> {
-        match self {
-            Connector::Source(c) => c.validate(config),
-            Connector::Sink(c) => c.validate(config),
-        }
+        self.base().validate(config)
     }
 
     /// Starts the connector and returns at most `max_tasks` task configs.
@@ -291,16 +305,9 @@ impl Connector {
     /// # Errors
     /// The connector's own (a bad config).
     pub fn start(&mut self, config: &Config, max_tasks: usize) -> Result<Vec<Config>> {
-        let mut configs = match self {
-            Connector::Source(c) => {
-                c.start(config)?;
-                c.task_configs(max_tasks)
-            }
-            Connector::Sink(c) => {
-                c.start(config)?;
-                c.task_configs(max_tasks)
-            }
-        };
+        let c = self.base_mut();
+        c.start(config)?;
+        let mut configs = c.task_configs(max_tasks);
         configs.truncate(max_tasks);
         Ok(configs)
     }
@@ -324,10 +331,7 @@ impl Connector {
 
     /// Stops the connector.
     pub fn stop(&mut self) {
-        match self {
-            Connector::Source(c) => c.stop(),
-            Connector::Sink(c) => c.stop(),
-        }
+        self.base_mut().stop();
     }
 }
 

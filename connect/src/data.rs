@@ -1,6 +1,8 @@
 //! Connect's data model: a [`Schema`] (Kafka's `org.apache.kafka.connect.data.Schema`) and the
 //! dynamic [`Value`] it describes, [`Struct`] included. Logical types (Decimal, Date, ...) are
-//! named schemas over their primitive type, as in Kafka; nothing here interprets them yet.
+//! named schemas over their primitive type, as in Kafka: [`logical`] has the names of Date,
+//! Time and Timestamp and their schemas (Decimal is [`crate::decimal`]'s); nothing here
+//! interprets their values.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -204,6 +206,27 @@ pub enum Value {
 
 /// Java's `toString()` of the value, as `FileStreamSink` writes it: `null`, `Struct{id=1,name=a}`,
 /// `{k=v, k2=v2}`, `[a, b]`. Bytes are written as (lossy) UTF-8 text, not Java's `[B@1b6d3586`.
+impl Value {
+    /// The name of the value's type as Connect's messages print it (`int32`, `struct`; `null`).
+    pub(crate) fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Boolean(_) => "boolean",
+            Value::Int8(_) => "int8",
+            Value::Int16(_) => "int16",
+            Value::Int32(_) => "int32",
+            Value::Int64(_) => "int64",
+            Value::Float32(_) => "float32",
+            Value::Float64(_) => "float64",
+            Value::String(_) => "string",
+            Value::Bytes(_) => "bytes",
+            Value::Array(_) => "array",
+            Value::Map(_) => "map",
+            Value::Struct(_) => "struct",
+        }
+    }
+}
+
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -271,5 +294,32 @@ impl SchemaAndValue {
     /// No schema, no value (`SchemaAndValue.NULL`).
     pub fn null() -> SchemaAndValue {
         SchemaAndValue { schema: None, value: Value::Null }
+    }
+}
+
+/// Logical type names (Kafka's `org.apache.kafka.connect.data.*`).
+pub mod logical {
+    use super::{Schema, SchemaType};
+
+    /// `Timestamp`: int64 epoch milliseconds.
+    pub const TIMESTAMP: &str = "org.apache.kafka.connect.data.Timestamp";
+    /// `Date`: int32 days since the epoch.
+    pub const DATE: &str = "org.apache.kafka.connect.data.Date";
+    /// `Time`: int32 milliseconds since midnight.
+    pub const TIME: &str = "org.apache.kafka.connect.data.Time";
+
+    /// `Timestamp.SCHEMA`: an int64 named [`TIMESTAMP`], version 1.
+    pub fn timestamp_schema() -> Schema {
+        Schema { version: Some(1), ..Schema::of(SchemaType::Int64).named(TIMESTAMP) }
+    }
+
+    /// `Date.SCHEMA`: an int32 named [`DATE`], version 1.
+    pub fn date_schema() -> Schema {
+        Schema { version: Some(1), ..Schema::of(SchemaType::Int32).named(DATE) }
+    }
+
+    /// `Time.SCHEMA`: an int32 named [`TIME`], version 1.
+    pub fn time_schema() -> Schema {
+        Schema { version: Some(1), ..Schema::of(SchemaType::Int32).named(TIME) }
     }
 }

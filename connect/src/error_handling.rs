@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 use brook_broker::client::{ConsumerRecord, ProducerRecord};
 use bytes::Bytes;
 
-use crate::connector::{Config, ConnectRecord};
+use crate::config::Config;
+use crate::connector::ConnectRecord;
 use crate::error::{Error, Result};
 
 /// The prefix of the dead letter queue's context headers.

@@ -37,10 +37,11 @@ use serde_json::Value as Json;
 
 use crate::clients::Clients;
 use crate::config::ConfigValue;
-use crate::connector::{Config, Connector, ConnectorTransactionBoundaries, ExactlyOnceSupport, OffsetReader, SourceTask, TransactionAction, TransactionRequest};
+use crate::config::Config;
+use crate::connector::{Connector, ConnectorTransactionBoundaries, ExactlyOnceSupport, OffsetReader, SourceTask, TransactionAction, TransactionRequest};
 use crate::error::{Error, Result};
 use crate::offsets::{offset_key, offset_record, OffsetStore, TopicOffsetStore};
-use crate::worker::{output_record, source_record, Signal, TaskCtx, IDLE_POLL};
+use crate::worker::task::{output_record, source_record, Signal, TaskCtx, IDLE_POLL};
 use crate::herder::State;
 
 /// The worker key `exactly.once.source.support`.

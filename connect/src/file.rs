@@ -10,8 +10,8 @@ use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 
 use serde_json::json;
 
-use crate::config::{non_empty_string, ConfigDef, ConfigType, Importance};
-use crate::connector::{Config, ConnectRecord, ExactlyOnceSupport, OffsetReader, SinkConnector, SinkRecord, SinkTask, SourceConnector, SourceRecord, SourceTask};
+use crate::config::{non_empty_string, Config, ConfigDef, ConfigType, Importance};
+use crate::connector::{ConnectRecord, ConnectorBase, ExactlyOnceSupport, OffsetReader, SinkConnector, SinkRecord, SinkTask, SourceConnector, SourceRecord, SourceTask};
 use crate::data::{Schema, SchemaAndValue, Value};
 use crate::error::{Error, Result};
 
@@ -40,7 +40,7 @@ pub struct FileStreamSourceConnector {
     config: Config,
 }
 
-impl SourceConnector for FileStreamSourceConnector {
+impl ConnectorBase for FileStreamSourceConnector {
     fn start(&mut self, config: &Config) -> Result<()> {
         required(config, "FileStreamSourceConnector", "file")?;
         let topic = required(config, "FileStreamSourceConnector", "topic")?;
@@ -61,16 +61,6 @@ impl SourceConnector for FileStreamSourceConnector {
         vec![self.config.clone()]
     }
 
-    fn task(&self) -> Box<dyn SourceTask> {
-        Box::<FileStreamSourceTask>::default()
-    }
-
-    /// Exactly-once when reading a file (its offsets are byte positions, as Kafka's: supported
-    /// as long as the file is only appended to).
-    fn exactly_once_support(&self, config: &Config) -> Option<ExactlyOnceSupport> {
-        Some(if config.get("file").is_some_and(|f| !f.trim().is_empty()) { ExactlyOnceSupport::Supported } else { ExactlyOnceSupport::Unsupported })
-    }
-
     fn config_def(&self) -> ConfigDef {
         ConfigDef::new()
             .define("file", ConfigType::String, None, Importance::High, "Source filename (Brook requires it; Kafka reads stdin without it).")
@@ -79,6 +69,18 @@ impl SourceConnector for FileStreamSourceConnector {
             .validated(single_topic)
             .define("batch.size", ConfigType::Int, Some("2000"), Importance::Low, "The maximum number of records the source task can read from the file each time it is polled")
             .validated(crate::config::at_least_one)
+    }
+}
+
+impl SourceConnector for FileStreamSourceConnector {
+    fn task(&self) -> Box<dyn SourceTask> {
+        Box::<FileStreamSourceTask>::default()
+    }
+
+    /// Exactly-once when reading a file (its offsets are byte positions, as Kafka's: supported
+    /// as long as the file is only appended to).
+    fn exactly_once_support(&self, config: &Config) -> Option<ExactlyOnceSupport> {
+        Some(if config.get("file").is_some_and(|f| !f.trim().is_empty()) { ExactlyOnceSupport::Supported } else { ExactlyOnceSupport::Unsupported })
     }
 }
 
@@ -189,7 +191,7 @@ pub struct FileStreamSinkConnector {
     config: Config,
 }
 
-impl SinkConnector for FileStreamSinkConnector {
+impl ConnectorBase for FileStreamSinkConnector {
     fn start(&mut self, config: &Config) -> Result<()> {
         required(config, "FileStreamSinkConnector", "file")?;
         self.config = config.clone();
@@ -201,14 +203,16 @@ impl SinkConnector for FileStreamSinkConnector {
         vec![self.config.clone()]
     }
 
-    fn task(&self) -> Box<dyn SinkTask> {
-        Box::<FileStreamSinkTask>::default()
-    }
-
     fn config_def(&self) -> ConfigDef {
         ConfigDef::new()
             .define("file", ConfigType::String, None, Importance::High, "Destination filename (Brook requires it; Kafka writes stdout without it).")
             .validated(non_empty_string)
+    }
+}
+
+impl SinkConnector for FileStreamSinkConnector {
+    fn task(&self) -> Box<dyn SinkTask> {
+        Box::<FileStreamSinkTask>::default()
     }
 }
 

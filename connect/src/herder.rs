@@ -18,8 +18,11 @@ use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::connector::Config;
+use crate::config::{Config, ConfigDef, ConfigValue};
 use crate::error::Result;
+
+/// The connector API's kind of connector, which the REST API's types carry.
+pub use crate::connector::ConnectorType;
 
 /// What a herder's async calls return.
 pub type HerderFuture<'a, T> = BoxFuture<'a, Result<T>>;
@@ -220,28 +223,6 @@ pub struct ServerInfo {
     pub commit: String,
     /// The Kafka cluster's id.
     pub kafka_cluster_id: String,
-}
-
-/// `source` or `sink`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ConnectorType {
-    /// A source connector.
-    Source,
-    /// A sink connector.
-    Sink,
-    /// A connector whose class is unknown.
-    Unknown,
-}
-
-impl std::fmt::Display for ConnectorType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            ConnectorType::Source => "source",
-            ConnectorType::Sink => "sink",
-            ConnectorType::Unknown => "unknown",
-        })
-    }
 }
 
 /// A task's id: `{"connector":"name","task":0}`.
@@ -471,7 +452,7 @@ pub struct ConfigValueInfo {
 
 impl ConfigInfos {
     /// Builds the answer of a validation from a definition and its per-key results.
-    pub fn from_validation(class: &str, def: &crate::config::ConfigDef, values: &[crate::config::ConfigValue]) -> ConfigInfos {
+    pub fn from_validation(class: &str, def: &ConfigDef, values: &[ConfigValue]) -> ConfigInfos {
         let configs: Vec<ConfigInfo> = def
             .keys()
             .iter()

@@ -1,13 +1,15 @@
-//! Kafka Connect on Brook, its first layer: the connector API ([`SourceConnector`] /
-//! [`SourceTask`], [`SinkConnector`] / [`SinkTask`]) over Connect's data model ([`Schema`],
-//! [`Value`], [`Struct`]; [`decimal`] for the Decimal logical type), the converters
-//! (`StringConverter`, `ByteArrayConverter`, `JsonConverter`, and over a Schema Registry
-//! `AvroConverter`, `JsonSchemaConverter`, `ProtobufConverter`), the `FileStreamSource` / `FileStreamSink` connectors, the PostgreSQL
+//! Kafka Connect on Brook, its first layer: the connector API ([`ConnectorBase`], what every
+//! connector does; [`SourceConnector`] / [`SourceTask`], [`SinkConnector`] / [`SinkTask`]) over
+//! Connect's data model ([`Schema`], [`Value`], [`Struct`]; [`decimal`] for the Decimal logical
+//! type), the converters ([`converter`]: `StringConverter`, `ByteArrayConverter`,
+//! `JsonConverter`, and over a Schema Registry `AvroConverter`, `JsonSchemaConverter`,
+//! `ProtobufConverter`), the `FileStreamSource` / `FileStreamSink` connectors, the PostgreSQL
 //! connectors ([`postgres`]: Confluent's JDBC sink and source), the `datagen` connector
 //! ([`datagen`]), a plugin registry by class name, the [`Herder`] that manages a worker's
 //! connectors (the standalone one over the embedded broker), and the worker running their
 //! tasks through the [`transforms`] chain and the [`error_handling`] (`errors.tolerance`, dead
-//! letter queue). No distributed mode yet (docs/connect.md).
+//! letter queue); the distributed herder ([`distributed`]) runs a group of workers
+//! (docs/connect.md).
 //!
 //! ```
 //! use brook_connect::converter::{Converter, JsonConverter};
@@ -24,10 +26,6 @@ pub mod clients;
 pub mod config;
 pub mod connector;
 pub mod converter;
-pub mod converter_avro;
-pub mod converter_json_schema;
-pub mod converter_protobuf;
-mod converter_registry;
 pub mod data;
 pub mod datagen;
 pub mod decimal;
@@ -45,7 +43,10 @@ pub mod standalone;
 pub mod transforms;
 pub mod worker;
 
-pub use connector::{Config, ConnectRecord, Connector, Header, OffsetReader, SinkConnector, SinkRecord, SinkTask, SourceConnector, SourceRecord, SourceTask};
+/// The Schema Registry converters under their former paths (`brook_connect::converter_avro::AvroConverter`).
+pub use converter::{avro as converter_avro, json_schema as converter_json_schema, protobuf as converter_protobuf};
+pub use config::Config;
+pub use connector::{ConnectRecord, Connector, ConnectorBase, Header, OffsetReader, SinkConnector, SinkRecord, SinkTask, SourceConnector, SourceRecord, SourceTask};
 pub use data::{Schema, SchemaAndValue, SchemaType, Struct, Value};
 pub use error::{Error, Result};
 pub use plugins::Plugins;

@@ -15,7 +15,8 @@ use serde_json::{json, Value as Json};
 use tokio::sync::watch;
 
 use crate::clients::Clients;
-use crate::connector::{Config, Connector};
+use crate::config::Config;
+use crate::connector::Connector;
 use crate::error::{Error, Result};
 use crate::herder::{
     ConfigInfos, ConnectorInfo, ConnectorOffset, ConnectorOffsets, ConnectorState, ConnectorStateInfo, ConnectorTaskId, ConnectorType, Created, Herder,

@@ -155,8 +155,9 @@ impl Mode {
     }
 }
 
+/// What every clone of a [`SchemaRegistry`] shares: the applied state, the log and the writer lock.
 #[derive(Debug)]
-struct Inner {
+struct Shared {
     state: RwLock<State>,
     log: Arc<dyn SchemaLog>,
     config: RegistryConfig,
@@ -170,7 +171,7 @@ struct Inner {
 /// The registry: cheap to clone.
 #[derive(Debug, Clone)]
 pub struct SchemaRegistry {
-    inner: Arc<Inner>,
+    inner: Arc<Shared>,
 }
 
 impl SchemaRegistry {
@@ -185,7 +186,7 @@ impl SchemaRegistry {
     pub async fn start(log: Arc<dyn SchemaLog>, config: RegistryConfig) -> Result<SchemaRegistry> {
         let end = log.end_offset().await?;
         let (applied, _) = tokio::sync::watch::channel(0);
-        let inner = Arc::new(Inner {
+        let inner = Arc::new(Shared {
             state: RwLock::new(State::default()),
             log,
             config,
@@ -207,7 +208,7 @@ impl SchemaRegistry {
     }
 
     /// Applies the records from `from` on; the offset to read next.
-    async fn read_once(inner: &Inner, from: i64, wait: Duration) -> Result<i64> {
+    async fn read_once(inner: &Shared, from: i64, wait: Duration) -> Result<i64> {
         let records = inner.log.read(from, wait).await?;
         let mut next = from;
         if !records.is_empty() {
@@ -221,7 +222,7 @@ impl SchemaRegistry {
         Ok(next)
     }
 
-    async fn tail(inner: Weak<Inner>, mut next: i64) {
+    async fn tail(inner: Weak<Shared>, mut next: i64) {
         loop {
             let Some(i) = inner.upgrade() else { return };
             match Self::read_once(&i, next, Duration::from_millis(500)).await {

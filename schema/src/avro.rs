@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use apache_avro::types::Value;
 use apache_avro::Schema as AvroSchema;
-use brook_state_store::serde::{Serde, SerdeContext};
+use brook_state_store::serde::SerdeContext;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -14,6 +14,7 @@ use crate::client::{Schema, SchemaRegistryClient, SchemaType};
 use crate::config::SerdeConfig;
 use crate::error::{Error, Result};
 use crate::registry::{Resolved, SchemaCache};
+use crate::store_serde::registry_serde;
 use crate::wire;
 
 const FORMAT: &str = "AVRO";
@@ -210,26 +211,7 @@ pub(crate) fn check_type(resolved: &Resolved, expected: SchemaType) -> Result<()
     }
 }
 
-pub(crate) fn store_error(e: Error, encode: bool) -> brook_state_store::Error {
-    let what = "schema registry record";
-    if encode {
-        brook_state_store::Error::Encode { what, reason: e.to_string() }
-    } else {
-        brook_state_store::Error::Decode { what, reason: e.to_string() }
-    }
-}
-
-impl Serde<Value> for GenericAvroSerde {
-    fn serialize(&self, topic: &str, value: &Value) -> brook_state_store::Result<Vec<u8>> {
-        self.to_bytes(topic, value.clone()).map_err(|e| store_error(e, true))
-    }
-    fn serialize_with(&self, ctx: &SerdeContext<'_>, value: &Value) -> brook_state_store::Result<Vec<u8>> {
-        self.to_bytes_with(ctx, value.clone()).map_err(|e| store_error(e, true))
-    }
-    fn deserialize(&self, _topic: &str, bytes: &[u8]) -> brook_state_store::Result<Value> {
-        self.from_bytes(bytes).map(|(_, _, v)| v).map_err(|e| store_error(e, false))
-    }
-}
+registry_serde!([] GenericAvroSerde => Value, |value| value.clone(), |(_, _, v)| v);
 
 /// Serde structs to and from Confluent-framed Avro, with the struct's schema as the writer's
 /// schema on serialize and the reader's schema on deserialize (Avro schema resolution, so a
@@ -286,14 +268,4 @@ impl<T: Serialize + DeserializeOwned> AvroSerde<T> {
     }
 }
 
-impl<T: Serialize + DeserializeOwned> Serde<T> for AvroSerde<T> {
-    fn serialize(&self, topic: &str, value: &T) -> brook_state_store::Result<Vec<u8>> {
-        self.to_bytes(topic, value).map_err(|e| store_error(e, true))
-    }
-    fn serialize_with(&self, ctx: &SerdeContext<'_>, value: &T) -> brook_state_store::Result<Vec<u8>> {
-        self.to_bytes_with(ctx, value).map_err(|e| store_error(e, true))
-    }
-    fn deserialize(&self, _topic: &str, bytes: &[u8]) -> brook_state_store::Result<T> {
-        self.from_bytes(bytes).map_err(|e| store_error(e, false))
-    }
-}
+registry_serde!([T: Serialize + DeserializeOwned] AvroSerde<T> => T, |value| value, |v| v);

@@ -6,15 +6,16 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use brook_state_store::serde::{Serde, SerdeContext};
+use brook_state_store::serde::SerdeContext;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::avro::{check_type, store_error};
+use crate::avro::check_type;
 use crate::client::{Schema, SchemaRegistryClient, SchemaType};
 use crate::config::SerdeConfig;
 use crate::error::{Error, Result};
 use crate::registry::{Resolved, SchemaCache};
+use crate::store_serde::registry_serde;
 use crate::wire;
 
 const FORMAT: &str = "JSON";
@@ -123,17 +124,7 @@ impl GenericJsonSchemaSerde {
     }
 }
 
-impl Serde<serde_json::Value> for GenericJsonSchemaSerde {
-    fn serialize(&self, topic: &str, value: &serde_json::Value) -> brook_state_store::Result<Vec<u8>> {
-        self.to_bytes(topic, value).map_err(|e| store_error(e, true))
-    }
-    fn serialize_with(&self, ctx: &SerdeContext<'_>, value: &serde_json::Value) -> brook_state_store::Result<Vec<u8>> {
-        self.to_bytes_with(ctx, value).map_err(|e| store_error(e, true))
-    }
-    fn deserialize(&self, _topic: &str, bytes: &[u8]) -> brook_state_store::Result<serde_json::Value> {
-        self.from_bytes(bytes).map(|(_, _, v)| v).map_err(|e| store_error(e, false))
-    }
-}
+registry_serde!([] GenericJsonSchemaSerde => serde_json::Value, |value| value, |(_, _, v)| v);
 
 /// Serde structs to and from Confluent-framed JSON Schema records.
 pub struct JsonSchemaSerde<T> {
@@ -191,14 +182,4 @@ impl<T: Serialize + DeserializeOwned> JsonSchemaSerde<T> {
     }
 }
 
-impl<T: Serialize + DeserializeOwned> Serde<T> for JsonSchemaSerde<T> {
-    fn serialize(&self, topic: &str, value: &T) -> brook_state_store::Result<Vec<u8>> {
-        self.to_bytes(topic, value).map_err(|e| store_error(e, true))
-    }
-    fn serialize_with(&self, ctx: &SerdeContext<'_>, value: &T) -> brook_state_store::Result<Vec<u8>> {
-        self.to_bytes_with(ctx, value).map_err(|e| store_error(e, true))
-    }
-    fn deserialize(&self, _topic: &str, bytes: &[u8]) -> brook_state_store::Result<T> {
-        self.from_bytes(bytes).map_err(|e| store_error(e, false))
-    }
-}
+registry_serde!([T: Serialize + DeserializeOwned] JsonSchemaSerde<T> => T, |value| value, |v| v);

@@ -24,6 +24,7 @@ pub mod json;
 mod memory;
 pub mod protobuf;
 mod registry;
+mod store_serde;
 pub mod wire;
 
 pub use cached::CachedClient;

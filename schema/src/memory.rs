@@ -12,11 +12,12 @@ use crate::error::{Error, Result};
 /// versions from 1 per subject. It checks no compatibility.
 #[derive(Debug, Default)]
 pub struct MemoryClient {
-    inner: Mutex<Inner>,
+    inner: Mutex<Tables>,
 }
 
+/// The registered schemas, their ids and the subjects' versions.
 #[derive(Debug, Default)]
-struct Inner {
+struct Tables {
     /// Schemas by id - 1.
     schemas: Vec<Schema>,
     ids: HashMap<Schema, i32>,
@@ -40,7 +41,7 @@ impl MemoryClient {
     }
 }
 
-impl Inner {
+impl Tables {
     fn registered(&self, subject: &str, version_index: usize) -> RegisteredSchema {
         let id = self.subjects[subject][version_index];
         RegisteredSchema {

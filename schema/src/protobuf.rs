@@ -6,14 +6,15 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use brook_state_store::serde::{Serde, SerdeContext};
+use brook_state_store::serde::SerdeContext;
 use prost_reflect::{DescriptorPool, DynamicMessage, FileDescriptor, MessageDescriptor, ReflectMessage};
 
-use crate::avro::{check_type, store_error};
+use crate::avro::check_type;
 use crate::client::{Schema, SchemaRegistryClient, SchemaType};
 use crate::config::SerdeConfig;
 use crate::error::{Error, Result};
 use crate::registry::{Resolved, SchemaCache};
+use crate::store_serde::registry_serde;
 use crate::wire;
 
 const FORMAT: &str = "PROTOBUF";
@@ -271,17 +272,7 @@ impl GenericProtobufSerde {
     }
 }
 
-impl Serde<DynamicMessage> for GenericProtobufSerde {
-    fn serialize(&self, topic: &str, value: &DynamicMessage) -> brook_state_store::Result<Vec<u8>> {
-        self.to_bytes(topic, value).map_err(|e| store_error(e, true))
-    }
-    fn serialize_with(&self, ctx: &SerdeContext<'_>, value: &DynamicMessage) -> brook_state_store::Result<Vec<u8>> {
-        self.to_bytes_with(ctx, value).map_err(|e| store_error(e, true))
-    }
-    fn deserialize(&self, _topic: &str, bytes: &[u8]) -> brook_state_store::Result<DynamicMessage> {
-        self.from_bytes(bytes).map(|(_, m)| m).map_err(|e| store_error(e, false))
-    }
-}
+registry_serde!([] GenericProtobufSerde => DynamicMessage, |value| value, |(_, m)| m);
 
 /// `prost` messages to and from Confluent-framed Protobuf records; the schema is the message's
 /// `.proto` text and its full name.
@@ -337,17 +328,7 @@ impl<T: prost::Message + Default> ProtobufSerde<T> {
     }
 }
 
-impl<T: prost::Message + Default> Serde<T> for ProtobufSerde<T> {
-    fn serialize(&self, topic: &str, value: &T) -> brook_state_store::Result<Vec<u8>> {
-        self.to_bytes(topic, value).map_err(|e| store_error(e, true))
-    }
-    fn serialize_with(&self, ctx: &SerdeContext<'_>, value: &T) -> brook_state_store::Result<Vec<u8>> {
-        self.to_bytes_with(ctx, value).map_err(|e| store_error(e, true))
-    }
-    fn deserialize(&self, _topic: &str, bytes: &[u8]) -> brook_state_store::Result<T> {
-        self.from_bytes(bytes).map_err(|e| store_error(e, false))
-    }
-}
+registry_serde!([T: prost::Message + Default] ProtobufSerde<T> => T, |value| value, |v| v);
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,7 @@
 //! (`Syntax Error`, `Exception while preprocessing step`, ...), identifiers quoted, lowercase
 //! start, no trailing period.
 
-use crate::parser::ast::Position;
+use crate::parser::position::Position;
 
 /// Everything the SQL engine can fail with.
 #[derive(Debug, thiserror::Error)]

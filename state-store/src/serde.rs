@@ -14,6 +14,7 @@ pub use windowed::{
     SessionKeySchema, SessionWindowedSerde, TimeWindowedSerde, ValueAndTimestamp,
     ValueAndTimestampSerde, Window, WindowKeySchema, Windowed,
 };
+pub(crate) use windowed::timestamped_bytes;
 
 use crate::error::{Error, Result};
 

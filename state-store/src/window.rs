@@ -112,9 +112,7 @@ pub trait WindowStore: ReadOnlyWindowStore + StateStore {
         window_start: i64,
         f: &mut dyn FnMut(Option<Bytes>) -> Result<Option<Bytes>>,
     ) -> Result<()> {
-        let old = self.fetch_one(key, window_start)?;
-        let new = f(old)?;
-        self.put(Bytes::copy_from_slice(key), new, window_start)
+        fetch_then_put(self, key, window_start, f)
     }
     /// The largest window start seen (Kafka's observed stream time); `-1` before any.
     fn observed_stream_time(&self) -> i64;
@@ -122,6 +120,19 @@ pub trait WindowStore: ReadOnlyWindowStore + StateStore {
     fn retention_period(&self) -> i64;
     /// Window size in ms.
     fn window_size(&self) -> i64;
+}
+
+/// [`WindowStore::update_one`] as any store can do it: [`ReadOnlyWindowStore::fetch_one`], then
+/// [`WindowStore::put`] of what `f` makes of the value.
+fn fetch_then_put<S: WindowStore + ?Sized>(
+    store: &mut S,
+    key: &[u8],
+    window_start: i64,
+    f: &mut dyn FnMut(Option<Bytes>) -> Result<Option<Bytes>>,
+) -> Result<()> {
+    let old = store.fetch_one(key, window_start)?;
+    let new = f(old)?;
+    store.put(Bytes::copy_from_slice(key), new, window_start)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -384,9 +395,7 @@ impl WindowStore for SegmentedWindowStore {
         f: &mut dyn FnMut(Option<Bytes>) -> Result<Option<Bytes>>,
     ) -> Result<()> {
         if self.retain_duplicates {
-            let old = self.fetch_one(key, window_start)?;
-            let new = f(old)?;
-            return self.put(Bytes::copy_from_slice(key), new, window_start);
+            return fetch_then_put(self, key, window_start, f);
         }
         self.check_open()?;
         let id = self.segments.id(window_start);

@@ -15,6 +15,7 @@
 //! - q5a: the first stage of q5 only (bids per auction in 10 s windows advancing by 2 s).
 //! - q5 (hot items): q5a, then per window the auction with the most bids.
 //! - q7 (highest bid): the maximum bid price per 10 s tumbling window.
+//! - q7t: the maximum bid price per auction over all time (a table reduce, no windows).
 //! - q8 (new users): persons joined with the auctions they open within 10 s.
 //!
 //! The driver commits after every record (as Kafka's TopologyTestDriver does), so there the

@@ -31,8 +31,11 @@ pub trait PartitionAssignor: Send + Sync {
         subscriptions: &BTreeMap<String, Subscription>,
     ) -> BTreeMap<String, Vec<TopicPartition>>;
 
-    /// The rebalance protocol the assignor supports.
-    fn protocol(&self) -> RebalanceProtocol;
+    /// The rebalance protocol the assignor supports. Default: eager, as Kafka's
+    /// `ConsumerPartitionAssignor.supportedProtocols`.
+    fn protocol(&self) -> RebalanceProtocol {
+        RebalanceProtocol::Eager
+    }
 }
 
 /// Runs `assignor` as the group leader does after JoinGroup: decodes every member's subscription
@@ -106,10 +109,6 @@ impl PartitionAssignor for RangeAssignor {
         "range"
     }
 
-    fn protocol(&self) -> RebalanceProtocol {
-        RebalanceProtocol::Eager
-    }
-
     fn assign(
         &self,
         partitions_per_topic: &BTreeMap<String, i32>,
@@ -151,10 +150,6 @@ pub struct RoundRobinAssignor;
 impl PartitionAssignor for RoundRobinAssignor {
     fn name(&self) -> &str {
         "roundrobin"
-    }
-
-    fn protocol(&self) -> RebalanceProtocol {
-        RebalanceProtocol::Eager
     }
 
     fn assign(

@@ -25,6 +25,14 @@ pub(super) struct GroupsState {
     pub(super) last_retention_check: Option<Instant>,
 }
 
+impl GroupsState {
+    /// The group named `group`, created empty when missing (an offset commit or a replayed
+    /// record of a group the coordinator does not know yet).
+    pub(super) fn group_mut(&mut self, group: &str) -> &mut Group {
+        self.groups.entry(group.to_owned()).or_insert_with(|| Group::new(group))
+    }
+}
+
 /// The group coordinator of the single Brook node: every group's membership and committed
 /// offsets, persisted through an [`OffsetsLog`].
 ///

@@ -163,10 +163,7 @@ impl GroupCoordinator {
         let now = Self::now();
         let appended = {
             let mut inner = self.inner.lock();
-            let group = inner
-                .groups
-                .entry(group_id.to_owned())
-                .or_insert_with(|| Group::new(group_id));
+            let group = inner.group_mut(group_id);
             if group.is(GroupState::Dead) {
                 return Err(ErrorCode::CoordinatorNotAvailable);
             }

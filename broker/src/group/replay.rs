@@ -5,9 +5,25 @@ use std::collections::HashMap;
 
 use brook_common::TopicPartition;
 
-use super::coordinator::GroupCoordinator;
+use super::coordinator::{GroupCoordinator, GroupsState};
 use super::state::{CommittedOffset, Group, GroupState, Member};
-use super::storage::{decode_group_value, decode_key, decode_offset_value, GroupValue, RecordKey};
+use super::storage::{decode_group_value, decode_key, decode_offset_value, GroupValue, OffsetValue, RecordKey};
+
+impl GroupsState {
+    /// The commit a replayed offset record stands for, ordered after every commit replayed so
+    /// far (its sequence number).
+    fn replayed_commit(&mut self, v: OffsetValue) -> CommittedOffset {
+        self.seq += 1;
+        CommittedOffset {
+            offset: v.offset,
+            leader_epoch: v.leader_epoch,
+            metadata: v.metadata,
+            commit_timestamp: v.commit_timestamp,
+            expire_timestamp: v.expire_timestamp,
+            seq: self.seq,
+        }
+    }
+}
 
 fn duration_ms(v: i32) -> std::time::Duration {
     std::time::Duration::from_millis(v.max(0) as u64)
@@ -48,23 +64,8 @@ impl GroupCoordinator {
                                 return;
                             }
                         };
-                        inner.seq += 1;
-                        let seq = inner.seq;
-                        let g = inner
-                            .groups
-                            .entry(group.clone())
-                            .or_insert_with(|| Group::new(&group));
-                        g.offsets.insert(
-                            tp,
-                            CommittedOffset {
-                                offset: v.offset,
-                                leader_epoch: v.leader_epoch,
-                                metadata: v.metadata,
-                                commit_timestamp: v.commit_timestamp,
-                                expire_timestamp: v.expire_timestamp,
-                                seq,
-                            },
-                        );
+                        let committed = inner.replayed_commit(v);
+                        inner.group_mut(&group).offsets.insert(tp, committed);
                     }
                 }
             }
@@ -86,13 +87,7 @@ impl GroupCoordinator {
                     }
                 }
                 Some(v) => match decode_group_value(v) {
-                    Ok(v) => {
-                        let g = inner
-                            .groups
-                            .entry(group.clone())
-                            .or_insert_with(|| Group::new(&group));
-                        load_group(g, v, now);
-                    }
+                    Ok(v) => load_group(inner.group_mut(&group), v, now),
                     Err(e) => {
                         tracing::warn!(group, error = %e, "skipping bad group metadata record")
                     }
@@ -134,28 +129,14 @@ impl GroupCoordinator {
             }
         };
         let mut inner = self.inner.lock();
-        inner.seq += 1;
-        let seq = inner.seq;
-        let g = inner
-            .groups
-            .entry(group.clone())
-            .or_insert_with(|| Group::new(&group));
-        let entry = g
+        let committed = inner.replayed_commit(v);
+        let entry = inner
+            .group_mut(&group)
             .pending_txn
             .entry(producer_id)
             .or_insert_with(|| (producer_epoch, HashMap::new()));
         entry.0 = producer_epoch;
-        entry.1.insert(
-            tp,
-            CommittedOffset {
-                offset: v.offset,
-                leader_epoch: v.leader_epoch,
-                metadata: v.metadata,
-                commit_timestamp: v.commit_timestamp,
-                expire_timestamp: v.expire_timestamp,
-                seq,
-            },
-        );
+        entry.1.insert(tp, committed);
         inner
             .txn_groups
             .entry(producer_id)

@@ -24,8 +24,8 @@ use serde_json::{json, Value as Json};
 
 pub use quickstart::{Generator, Quickstart};
 
-use crate::config::{ConfigDef, ConfigType, Importance};
-use crate::connector::{Config, ConnectRecord, OffsetReader, SourceConnector, SourceRecord, SourceTask};
+use crate::config::{Config, ConfigDef, ConfigType, Importance};
+use crate::connector::{ConnectRecord, ConnectorBase, OffsetReader, SourceConnector, SourceRecord, SourceTask};
 use crate::data::{Schema, SchemaAndValue, SchemaType, Struct, Value};
 use crate::error::{Error, Result};
 
@@ -72,7 +72,7 @@ pub struct DatagenConnector {
     config: Config,
 }
 
-impl SourceConnector for DatagenConnector {
+impl ConnectorBase for DatagenConnector {
     fn start(&mut self, config: &Config) -> Result<()> {
         DatagenConfig::parse(config)?;
         self.config = config.clone();
@@ -90,10 +90,6 @@ impl SourceConnector for DatagenConnector {
             .collect()
     }
 
-    fn task(&self) -> Box<dyn SourceTask> {
-        Box::<DatagenTask>::default()
-    }
-
     fn config_def(&self) -> ConfigDef {
         ConfigDef::new()
             .define("kafka.topic", ConfigType::String, None, Importance::High, "Topic to write to")
@@ -104,6 +100,12 @@ impl SourceConnector for DatagenConnector {
             .define("iterations", ConfigType::Int, Some("-1"), Importance::Medium, "Number of messages to send from each task, or less than 1 for unlimited")
             .define("random.seed", ConfigType::Long, None, Importance::Low, "The seed for the same records every run")
             .optional()
+    }
+}
+
+impl SourceConnector for DatagenConnector {
+    fn task(&self) -> Box<dyn SourceTask> {
+        Box::<DatagenTask>::default()
     }
 }
 

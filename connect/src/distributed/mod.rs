@@ -32,7 +32,8 @@ use self::membership::{bootstrap_list, GroupError, Member};
 use self::protocol::{assign, Assignment, WorkerState};
 use self::records::{ConfigState, Status};
 use crate::clients::{Clients, TopicReader};
-use crate::connector::{Config, Connector};
+use crate::config::Config;
+use crate::connector::Connector;
 use crate::error::{Error, Result};
 use crate::herder::{
     ConfigInfos, ConnectorInfo, ConnectorOffset, ConnectorOffsets, ConnectorState, ConnectorStateInfo, ConnectorTaskId, ConnectorType, Created,

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value as Json};
 
-use crate::connector::Config;
+use crate::config::Config;
 use crate::herder::{State, TargetState};
 
 /// The connectors, their task configs and target states, as the config topic says.

@@ -21,7 +21,7 @@ pub use sink::{JdbcSinkConnector, JdbcSinkTask};
 pub use source::{JdbcSourceConnector, JdbcSourceTask};
 
 use crate::config::{ConfigDef, ConfigType, Importance};
-use crate::connector::Config;
+use crate::config::Config;
 use crate::error::{Error, Result};
 
 /// Where and as whom to connect: `connection.url`, `connection.user`, `connection.password`.

@@ -25,8 +25,8 @@ use parking_lot::Mutex;
 
 use super::types::{infer, param, placeholder, sql_type, Param};
 use super::{boolean, check_one_of, connection_def, list, number, one_of, pg_err, quote_ident, quote_table, ConnectionSettings, PgConn};
-use crate::config::{ConfigDef, ConfigType, Importance};
-use crate::connector::{Config, SinkConnector, SinkRecord, SinkTask};
+use crate::config::{Config, ConfigDef, ConfigType, Importance};
+use crate::connector::{ConnectorBase, SinkConnector, SinkRecord, SinkTask};
 use crate::data::{Schema, SchemaType, Value};
 use crate::error::{Error, Result};
 
@@ -89,7 +89,7 @@ pub struct JdbcSinkConnector {
     config: Config,
 }
 
-impl SinkConnector for JdbcSinkConnector {
+impl ConnectorBase for JdbcSinkConnector {
     fn start(&mut self, config: &Config) -> Result<()> {
         SinkConfig::parse(config)?;
         self.config = config.clone();
@@ -99,10 +99,6 @@ impl SinkConnector for JdbcSinkConnector {
     /// `max_tasks` copies: the worker spreads the topics' partitions over them.
     fn task_configs(&self, max_tasks: usize) -> Vec<Config> {
         vec![self.config.clone(); max_tasks.max(1)]
-    }
-
-    fn task(&self) -> Box<dyn SinkTask> {
-        Box::<JdbcSinkTask>::default()
     }
 
     fn config_def(&self) -> ConfigDef {
@@ -131,6 +127,12 @@ impl SinkConnector for JdbcSinkConnector {
             .in_group("DDL Support", 1)
             .define("auto.evolve", ConfigType::Boolean, Some("false"), Importance::Medium, "Whether to ADD COLUMN a new optional field.")
             .in_group("DDL Support", 2)
+    }
+}
+
+impl SinkConnector for JdbcSinkConnector {
+    fn task(&self) -> Box<dyn SinkTask> {
+        Box::<JdbcSinkTask>::default()
     }
 }
 

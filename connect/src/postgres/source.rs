@@ -22,8 +22,8 @@ use serde_json::{json, Value as Json};
 
 use super::types::{column_schema, decode, decode_as, timestamp_micros, NumericMapping, Raw};
 use super::{check_one_of, connection_def, list, number, pg_err, quote_ident, quote_table, ConnectionSettings, PgConn};
-use crate::config::{ConfigDef, ConfigType, Importance};
-use crate::connector::{Config, ConnectRecord, OffsetReader, SourceConnector, SourceRecord, SourceTask};
+use crate::config::{Config, ConfigDef, ConfigType, Importance};
+use crate::connector::{ConnectRecord, ConnectorBase, OffsetReader, SourceConnector, SourceRecord, SourceTask};
 use crate::data::{Schema, SchemaAndValue, Struct, Value};
 use crate::error::{Error, Result};
 
@@ -103,7 +103,7 @@ pub struct JdbcSourceConnector {
     parsed: Option<SourceConfig>,
 }
 
-impl SourceConnector for JdbcSourceConnector {
+impl ConnectorBase for JdbcSourceConnector {
     fn start(&mut self, config: &Config) -> Result<()> {
         self.parsed = Some(SourceConfig::parse(config)?);
         self.config = config.clone();
@@ -131,10 +131,6 @@ impl SourceConnector for JdbcSourceConnector {
                 c
             })
             .collect()
-    }
-
-    fn task(&self) -> Box<dyn SourceTask> {
-        Box::<JdbcSourceTask>::default()
     }
 
     fn config_def(&self) -> ConfigDef {
@@ -171,6 +167,12 @@ impl SourceConnector for JdbcSourceConnector {
             .in_group("Database", 7)
             .define("numeric.precision.mapping", ConfigType::Boolean, Some("false"), Importance::Low, "Deprecated: true is numeric.mapping=precision_only.")
             .in_group("Database", 8)
+    }
+}
+
+impl SourceConnector for JdbcSourceConnector {
+    fn task(&self) -> Box<dyn SourceTask> {
+        Box::<JdbcSourceTask>::default()
     }
 }
 

@@ -242,7 +242,7 @@ impl NumericMapping {
 
     /// Reads `numeric.mapping` (or the deprecated `numeric.precision.mapping=true`, which is
     /// `precision_only`).
-    pub(crate) fn from_config(config: &crate::connector::Config) -> Result<NumericMapping> {
+    pub(crate) fn from_config(config: &crate::config::Config) -> Result<NumericMapping> {
         let legacy = super::boolean(config, "numeric.precision.mapping", false)?;
         let default = if legacy { "precision_only" } else { "none" };
         Ok(match super::one_of(config, "numeric.mapping", &Self::NAMES, default)?.as_str() {

@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
-use crate::connector::Config;
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::herder::{
     ConfigInfos, ConnectorInfo, ConnectorOffsets, ConnectorStateInfo, Created, Herder, HerderFuture, Message, PluginInfo, RestartRequest, ServerInfo,

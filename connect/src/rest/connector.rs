@@ -10,7 +10,7 @@ use axum::Json;
 
 use super::connectors::check_name;
 use super::{parse_body, RestResult, State};
-use crate::connector::Config;
+use crate::config::Config;
 
 /// `GET /connectors/{name}`.
 pub(crate) async fn get(state: State, Path(name): Path<String>) -> RestResult<Response> {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{parse_body, query_values, RestError, RestResult, State};
-use crate::connector::Config;
+use crate::config::Config;
 use crate::herder::TargetState;
 
 /// `GET /connectors`.

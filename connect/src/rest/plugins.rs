@@ -10,7 +10,7 @@ use axum::extract::Path;
 use axum::Json;
 
 use super::{parse_body, RestError, RestResult, State};
-use crate::connector::Config;
+use crate::config::Config;
 use crate::herder::{ConfigInfos, ConfigKeyInfo, PluginInfo};
 
 /// `GET /connector-plugins`.

@@ -4,7 +4,8 @@
 //! `Integer.parseInt` / `Boolean.parseBoolean`.
 
 use super::{invalid, java_class, list, make_struct, map_get, map_put, require_map, require_struct, struct_basics, Side, Transformation};
-use crate::connector::{Config, ConnectRecord};
+use crate::config::Config;
+use crate::connector::ConnectRecord;
 use crate::data::{Field, Schema, SchemaAndValue, SchemaType, Value};
 use crate::error::{Error, Result};
 
@@ -95,36 +96,10 @@ impl Cast {
         let out = Schema::of(to);
         Ok(if s.optional { out.optional() } else { out })
     }
-}
 
-impl Transformation for Cast {
-    fn configure(&mut self, config: &Config) -> Result<()> {
-        let spec = super::required(config, "spec")?;
-        let entries = list(config, "spec");
-        self.whole = None;
-        self.fields.clear();
-        if entries.is_empty() {
-            return Err(invalid("spec", spec, "Must specify at least one field to cast."));
-        }
-        if entries.len() == 1 && !entries[0].contains(':') {
-            self.whole = Some(cast_type(spec, &entries[0])?);
-            return Ok(());
-        }
-        for e in &entries {
-            match e.split(':').collect::<Vec<_>>().as_slice() {
-                [f, t] => self.fields.push(((*f).trim().to_owned(), cast_type(spec, t)?)),
-                _ => return Err(invalid("spec", spec, &format!("Invalid cast mapping: {e}"))),
-            }
-        }
-        Ok(())
-    }
-
-    fn apply(&self, record: ConnectRecord, _sink_offset: Option<i64>) -> Result<Option<ConnectRecord>> {
-        let part = self.side.part(&record);
-        if part.value == Value::Null {
-            return Ok(Some(record));
-        }
-        let updated = match (&part.schema, self.whole) {
+    /// What [`apply`](Transformation::apply) makes of the record's key or value (not null).
+    fn updated(&self, part: &SchemaAndValue) -> Result<SchemaAndValue> {
+        Ok(match (&part.schema, self.whole) {
             (Some(s), Some(to)) => SchemaAndValue { schema: Some(Self::cast_schema(s, to)?), value: cast_value(&part.value, to)? },
             (None, Some(to)) => SchemaAndValue { schema: None, value: cast_value(&part.value, to)? },
             (Some(s), None) => {
@@ -154,7 +129,33 @@ impl Transformation for Cast {
                 }
                 SchemaAndValue { schema: None, value: Value::Map(m) }
             }
-        };
-        Ok(Some(self.side.set(record, updated)))
+        })
+    }
+}
+
+impl Transformation for Cast {
+    fn configure(&mut self, config: &Config) -> Result<()> {
+        let spec = super::required(config, "spec")?;
+        let entries = list(config, "spec");
+        self.whole = None;
+        self.fields.clear();
+        if entries.is_empty() {
+            return Err(invalid("spec", spec, "Must specify at least one field to cast."));
+        }
+        if entries.len() == 1 && !entries[0].contains(':') {
+            self.whole = Some(cast_type(spec, &entries[0])?);
+            return Ok(());
+        }
+        for e in &entries {
+            match e.split(':').collect::<Vec<_>>().as_slice() {
+                [f, t] => self.fields.push(((*f).trim().to_owned(), cast_type(spec, t)?)),
+                _ => return Err(invalid("spec", spec, &format!("Invalid cast mapping: {e}"))),
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&self, record: ConnectRecord, _sink_offset: Option<i64>) -> Result<Option<ConnectRecord>> {
+        self.side.update(record, |_, part| self.updated(part))
     }
 }

@@ -6,7 +6,8 @@ use std::fmt;
 
 use super::predicates::{HasHeaderKey, RecordIsTombstone, TopicNameMatches};
 use super::{invalid, list, sub_config, Predicate, Side, Transformation};
-use crate::connector::{Config, ConnectRecord};
+use crate::config::Config;
+use crate::connector::ConnectRecord;
 use crate::error::{Error, Result};
 
 const PKG: &str = "org.apache.kafka.connect.transforms.";

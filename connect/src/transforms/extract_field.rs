@@ -2,7 +2,8 @@
 //! A null key or value stays null.
 
 use super::{field, map_get, require_map, require_struct, required, Side, Transformation};
-use crate::connector::{Config, ConnectRecord};
+use crate::config::Config;
+use crate::connector::ConnectRecord;
 use crate::data::{SchemaAndValue, Value};
 use crate::error::{Error, Result};
 

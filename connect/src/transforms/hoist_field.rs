@@ -2,7 +2,8 @@
 //! map) with one field, `field`.
 
 use super::{make_struct, required, Side, Transformation};
-use crate::connector::{Config, ConnectRecord};
+use crate::config::Config;
+use crate::connector::ConnectRecord;
 use crate::data::{Field, Schema, SchemaAndValue, SchemaType, Value};
 use crate::error::Result;
 

@@ -3,7 +3,8 @@
 //! in `?` (or nothing) optional. Tombstones pass unchanged.
 
 use super::{make_struct, map_put, require_map, require_struct, struct_basics, timestamp_schema, Side, Transformation};
-use crate::connector::{Config, ConnectRecord};
+use crate::config::Config;
+use crate::connector::ConnectRecord;
 use crate::data::{Field, Schema, SchemaAndValue, SchemaType, Value};
 use crate::error::{Error, Result};
 
@@ -66,26 +67,11 @@ impl InsertField {
         }
         Ok(out)
     }
-}
 
-impl Transformation for InsertField {
-    fn configure(&mut self, config: &Config) -> Result<()> {
-        self.topic = spec(config, "topic.field");
-        self.partition = spec(config, "partition.field");
-        self.offset = spec(config, "offset.field");
-        self.timestamp = spec(config, "timestamp.field");
-        self.static_field = spec(config, "static.field");
-        self.static_value = config.get("static.value").cloned();
-        Ok(())
-    }
-
-    fn apply(&self, record: ConnectRecord, sink_offset: Option<i64>) -> Result<Option<ConnectRecord>> {
-        let part = self.side.part(&record);
-        if part.value == Value::Null {
-            return Ok(Some(record));
-        }
-        let inserts = self.inserts(&record, sink_offset)?;
-        let updated = match &part.schema {
+    /// What [`apply`](Transformation::apply) makes of the record's key or value (not null).
+    fn updated(&self, record: &ConnectRecord, part: &SchemaAndValue, sink_offset: Option<i64>) -> Result<SchemaAndValue> {
+        let inserts = self.inserts(record, sink_offset)?;
+        Ok(match &part.schema {
             None => {
                 let mut m = require_map(&part.value, PURPOSE)?.clone();
                 for (spec, v, _) in inserts {
@@ -107,7 +93,22 @@ impl Transformation for InsertField {
                 }
                 SchemaAndValue { schema: Some(new_schema.clone()), value: make_struct(new_schema, values) }
             }
-        };
-        Ok(Some(self.side.set(record, updated)))
+        })
+    }
+}
+
+impl Transformation for InsertField {
+    fn configure(&mut self, config: &Config) -> Result<()> {
+        self.topic = spec(config, "topic.field");
+        self.partition = spec(config, "partition.field");
+        self.offset = spec(config, "offset.field");
+        self.timestamp = spec(config, "timestamp.field");
+        self.static_field = spec(config, "static.field");
+        self.static_value = config.get("static.value").cloned();
+        Ok(())
+    }
+
+    fn apply(&self, record: ConnectRecord, sink_offset: Option<i64>) -> Result<Option<ConnectRecord>> {
+        self.side.update(record, |record, part| self.updated(record, part, sink_offset))
     }
 }

@@ -3,7 +3,8 @@
 
 use super::cast::cast_value;
 use super::{java_class, list, make_struct, map_get, map_put, require_map, require_struct, Side, Transformation};
-use crate::connector::{Config, ConnectRecord};
+use crate::config::Config;
+use crate::connector::ConnectRecord;
 use crate::data::{SchemaAndValue, SchemaType, Struct, Value};
 use crate::error::{Error, Result};
 
@@ -53,24 +54,10 @@ impl MaskField {
         };
         cast_value(&Value::String(r.clone()), to).map_err(|_| Error::Data(format!("Unable to convert {r} (java.lang.String) to {}", java_class(v))))
     }
-}
 
-impl Transformation for MaskField {
-    fn configure(&mut self, config: &Config) -> Result<()> {
-        self.fields = list(config, "fields");
-        if self.fields.is_empty() {
-            return Err(super::invalid("fields", config.get("fields").map_or("null", String::as_str), "Empty list"));
-        }
-        self.replacement = config.get("replacement").filter(|r| !r.is_empty()).cloned();
-        Ok(())
-    }
-
-    fn apply(&self, record: ConnectRecord, _sink_offset: Option<i64>) -> Result<Option<ConnectRecord>> {
-        let part = self.side.part(&record);
-        if part.value == Value::Null {
-            return Ok(Some(record));
-        }
-        let updated = match &part.schema {
+    /// What [`apply`](Transformation::apply) makes of the record's key or value (not null).
+    fn updated(&self, part: &SchemaAndValue) -> Result<SchemaAndValue> {
+        Ok(match &part.schema {
             None => {
                 let mut m = require_map(&part.value, PURPOSE)?.clone();
                 for f in &self.fields {
@@ -89,7 +76,21 @@ impl Transformation for MaskField {
                 }
                 SchemaAndValue { schema: Some(s.clone()), value: make_struct(st.schema.clone(), values) }
             }
-        };
-        Ok(Some(self.side.set(record, updated)))
+        })
+    }
+}
+
+impl Transformation for MaskField {
+    fn configure(&mut self, config: &Config) -> Result<()> {
+        self.fields = list(config, "fields");
+        if self.fields.is_empty() {
+            return Err(super::invalid("fields", config.get("fields").map_or("null", String::as_str), "Empty list"));
+        }
+        self.replacement = config.get("replacement").filter(|r| !r.is_empty()).cloned();
+        Ok(())
+    }
+
+    fn apply(&self, record: ConnectRecord, _sink_offset: Option<i64>) -> Result<Option<ConnectRecord>> {
+        self.side.update(record, |_, part| self.updated(part))
     }
 }

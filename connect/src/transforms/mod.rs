@@ -42,9 +42,13 @@ use std::collections::BTreeMap;
 
 pub use chain::{TransformationChain, PREDICATE_CLASSES, TRANSFORMATION_CLASSES};
 
-use crate::connector::{Config, ConnectRecord};
+use crate::config::Config;
+use crate::connector::ConnectRecord;
 use crate::data::{Field, Schema, SchemaAndValue, SchemaType, Struct, Value};
 use crate::error::{Error, Result};
+
+/// The logical type names the transformations know (their home is the data model).
+pub use crate::data::logical;
 
 /// Kafka's `Transformation`: configured once, then applied to every record of a task.
 pub trait Transformation: Send + Sync {
@@ -96,6 +100,18 @@ impl Side {
             Side::Value => r.value = data,
         }
         r
+    }
+
+    /// A `$Key` / `$Value` transformation's `apply`: the record as it is when this part's value
+    /// is null (Kafka's transformations pass a tombstone through), else with the part replaced
+    /// by `update(record, part)`.
+    pub(crate) fn update(self, record: ConnectRecord, update: impl FnOnce(&ConnectRecord, &SchemaAndValue) -> Result<SchemaAndValue>) -> Result<Option<ConnectRecord>> {
+        let part = self.part(&record);
+        if part.value == Value::Null {
+            return Ok(Some(record));
+        }
+        let updated = update(&record, part)?;
+        Ok(Some(self.set(record, updated)))
     }
 }
 
@@ -183,19 +199,9 @@ pub(crate) fn invalid(key: &str, value: &str, why: &str) -> Error {
     Error::Config(format!("Invalid value {value} for configuration {key}: {why}"))
 }
 
-/// Logical type names (Kafka's `org.apache.kafka.connect.data.*`).
-pub mod logical {
-    /// `Timestamp`: int64 epoch milliseconds.
-    pub const TIMESTAMP: &str = "org.apache.kafka.connect.data.Timestamp";
-    /// `Date`: int32 days since the epoch.
-    pub const DATE: &str = "org.apache.kafka.connect.data.Date";
-    /// `Time`: int32 milliseconds since midnight.
-    pub const TIME: &str = "org.apache.kafka.connect.data.Time";
-}
-
 /// `Timestamp.SCHEMA`, optional or not.
 pub(crate) fn timestamp_schema(optional: bool) -> Schema {
-    let s = Schema { version: Some(1), ..Schema::of(SchemaType::Int64).named(logical::TIMESTAMP) };
+    let s = logical::timestamp_schema();
     if optional { s.optional() } else { s }
 }
 

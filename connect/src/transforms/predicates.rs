@@ -5,7 +5,8 @@ use regex::Regex;
 
 use super::router::full_match_regex;
 use super::{required, Predicate};
-use crate::connector::{Config, ConnectRecord};
+use crate::config::Config;
+use crate::connector::ConnectRecord;
 use crate::data::Value;
 use crate::error::Result;
 

@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use super::{invalid, list, make_struct, require_map, require_struct, struct_basics, Side, Transformation};
-use crate::connector::{Config, ConnectRecord};
+use crate::config::Config;
+use crate::connector::ConnectRecord;
 use crate::data::{Field, SchemaAndValue, Value};
 use crate::error::Result;
 
@@ -31,30 +32,10 @@ impl ReplaceField {
     fn renamed(&self, name: &str) -> String {
         self.renames.get(name).cloned().unwrap_or_else(|| name.to_owned())
     }
-}
 
-impl Transformation for ReplaceField {
-    fn configure(&mut self, config: &Config) -> Result<()> {
-        self.exclude = if config.contains_key("exclude") { list(config, "exclude") } else { list(config, "blacklist") };
-        self.include = if config.contains_key("include") { list(config, "include") } else { list(config, "whitelist") };
-        self.renames.clear();
-        for mapping in list(config, "renames") {
-            match mapping.split(':').collect::<Vec<_>>().as_slice() {
-                [from, to] => {
-                    self.renames.insert((*from).to_owned(), (*to).to_owned());
-                }
-                _ => return Err(invalid("renames", &config["renames"], &format!("Invalid rename mapping: {mapping}"))),
-            }
-        }
-        Ok(())
-    }
-
-    fn apply(&self, record: ConnectRecord, _sink_offset: Option<i64>) -> Result<Option<ConnectRecord>> {
-        let part = self.side.part(&record);
-        if part.value == Value::Null {
-            return Ok(Some(record));
-        }
-        let updated = match &part.schema {
+    /// What [`apply`](Transformation::apply) makes of the record's key or value (not null).
+    fn updated(&self, part: &SchemaAndValue) -> Result<SchemaAndValue> {
+        Ok(match &part.schema {
             None => {
                 let m = require_map(&part.value, PURPOSE)?;
                 let kept = m
@@ -78,7 +59,27 @@ impl Transformation for ReplaceField {
                 }
                 SchemaAndValue { schema: Some(new_schema.clone()), value: make_struct(new_schema, values) }
             }
-        };
-        Ok(Some(self.side.set(record, updated)))
+        })
+    }
+}
+
+impl Transformation for ReplaceField {
+    fn configure(&mut self, config: &Config) -> Result<()> {
+        self.exclude = if config.contains_key("exclude") { list(config, "exclude") } else { list(config, "blacklist") };
+        self.include = if config.contains_key("include") { list(config, "include") } else { list(config, "whitelist") };
+        self.renames.clear();
+        for mapping in list(config, "renames") {
+            match mapping.split(':').collect::<Vec<_>>().as_slice() {
+                [from, to] => {
+                    self.renames.insert((*from).to_owned(), (*to).to_owned());
+                }
+                _ => return Err(invalid("renames", &config["renames"], &format!("Invalid rename mapping: {mapping}"))),
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&self, record: ConnectRecord, _sink_offset: Option<i64>) -> Result<Option<ConnectRecord>> {
+        self.side.update(record, |_, part| self.updated(part))
     }
 }

@@ -6,7 +6,8 @@ use regex::Regex;
 
 use super::timestamp_converter::{format_ms, java_format};
 use super::{invalid, required, Transformation};
-use crate::connector::{Config, ConnectRecord};
+use crate::config::Config;
+use crate::connector::ConnectRecord;
 use crate::error::{Error, Result};
 
 /// `org.apache.kafka.connect.transforms.Filter`.

@@ -2,7 +2,8 @@
 //! `schema.version` (a struct value gets the new schema too).
 
 use super::{require_schema, Side, Transformation};
-use crate::connector::{Config, ConnectRecord};
+use crate::config::Config;
+use crate::connector::ConnectRecord;
 use crate::data::{SchemaAndValue, Struct, Value};
 use crate::error::{Error, Result};
 

@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 use chrono::DateTime;
 
 use super::{field, invalid, logical, make_struct, map_put, require_map, require_struct, struct_basics, timestamp_schema, Side, Transformation};
-use crate::connector::{Config, ConnectRecord};
+use crate::config::Config;
+use crate::connector::ConnectRecord;
 use crate::data::{Field, Schema, SchemaAndValue, SchemaType, Value};
 use crate::error::{Error, Result};
 
@@ -133,8 +134,8 @@ impl TimestampConverter {
             Kind::String => Schema::string(),
             Kind::Unix => Schema::of(SchemaType::Int64),
             Kind::Timestamp => timestamp_schema(false),
-            Kind::Date => Schema { version: Some(1), ..Schema::of(SchemaType::Int32).named(logical::DATE) },
-            Kind::Time => Schema { version: Some(1), ..Schema::of(SchemaType::Int32).named(logical::TIME) },
+            Kind::Date => logical::date_schema(),
+            Kind::Time => logical::time_schema(),
         };
         if optional { s.optional() } else { s }
     }
@@ -144,6 +145,45 @@ impl TimestampConverter {
             return Ok(Value::Null);
         }
         self.from_ms(self.to_ms(kind, v)?)
+    }
+
+    /// What [`apply`](Transformation::apply) makes of the record's key or value (not null).
+    fn updated(&self, part: &SchemaAndValue) -> Result<SchemaAndValue> {
+        Ok(match (&part.schema, self.field.is_empty()) {
+            (Some(s), true) => {
+                let kind = Self::kind_of_schema(s)?;
+                SchemaAndValue { schema: Some(self.target_schema(s.optional)), value: self.convert(kind, &part.value)? }
+            }
+            (None, true) => SchemaAndValue { schema: None, value: self.convert(Self::kind_of_value(&part.value)?, &part.value)? },
+            (Some(s), false) => {
+                let st = require_struct(&part.value, PURPOSE)?;
+                let mut new_schema = struct_basics(s);
+                let mut values = Vec::with_capacity(st.values.len());
+                for (f, v) in s.fields.iter().zip(&st.values) {
+                    if f.name == self.field {
+                        let kind = Self::kind_of_schema(&f.schema)?;
+                        new_schema.fields.push(Field { name: f.name.clone(), schema: self.target_schema(f.schema.optional) });
+                        values.push(self.convert(kind, v)?);
+                    } else {
+                        new_schema.fields.push(f.clone());
+                        values.push(v.clone());
+                    }
+                }
+                if field(s, &self.field).is_none() {
+                    return Err(Error::Data(format!("Unknown field: {}", self.field)));
+                }
+                SchemaAndValue { schema: Some(new_schema.clone()), value: make_struct(new_schema, values) }
+            }
+            (None, false) => {
+                let mut m = require_map(&part.value, PURPOSE)?.clone();
+                let v = super::map_get(&m, &self.field).cloned().unwrap_or(Value::Null);
+                if v != Value::Null {
+                    let converted = self.convert(Self::kind_of_value(&v)?, &v)?;
+                    map_put(&mut m, &self.field, converted);
+                }
+                SchemaAndValue { schema: None, value: Value::Map(m) }
+            }
+        })
     }
 }
 
@@ -184,45 +224,6 @@ impl Transformation for TimestampConverter {
     }
 
     fn apply(&self, record: ConnectRecord, _sink_offset: Option<i64>) -> Result<Option<ConnectRecord>> {
-        let part = self.side.part(&record);
-        if part.value == Value::Null {
-            return Ok(Some(record));
-        }
-        let updated = match (&part.schema, self.field.is_empty()) {
-            (Some(s), true) => {
-                let kind = Self::kind_of_schema(s)?;
-                SchemaAndValue { schema: Some(self.target_schema(s.optional)), value: self.convert(kind, &part.value)? }
-            }
-            (None, true) => SchemaAndValue { schema: None, value: self.convert(Self::kind_of_value(&part.value)?, &part.value)? },
-            (Some(s), false) => {
-                let st = require_struct(&part.value, PURPOSE)?;
-                let mut new_schema = struct_basics(s);
-                let mut values = Vec::with_capacity(st.values.len());
-                for (f, v) in s.fields.iter().zip(&st.values) {
-                    if f.name == self.field {
-                        let kind = Self::kind_of_schema(&f.schema)?;
-                        new_schema.fields.push(Field { name: f.name.clone(), schema: self.target_schema(f.schema.optional) });
-                        values.push(self.convert(kind, v)?);
-                    } else {
-                        new_schema.fields.push(f.clone());
-                        values.push(v.clone());
-                    }
-                }
-                if field(s, &self.field).is_none() {
-                    return Err(Error::Data(format!("Unknown field: {}", self.field)));
-                }
-                SchemaAndValue { schema: Some(new_schema.clone()), value: make_struct(new_schema, values) }
-            }
-            (None, false) => {
-                let mut m = require_map(&part.value, PURPOSE)?.clone();
-                let v = super::map_get(&m, &self.field).cloned().unwrap_or(Value::Null);
-                if v != Value::Null {
-                    let converted = self.convert(Self::kind_of_value(&v)?, &v)?;
-                    map_put(&mut m, &self.field, converted);
-                }
-                SchemaAndValue { schema: None, value: Value::Map(m) }
-            }
-        };
-        Ok(Some(self.side.set(record, updated)))
+        self.side.update(record, |_, part| self.updated(part))
     }
 }

@@ -1,7 +1,8 @@
 //! `ValueToKey`: replaces the key with a struct (or, schemaless, a map) of the value's `fields`.
 
 use super::{field, list, make_struct, map_get, require_map, require_struct, Transformation};
-use crate::connector::{Config, ConnectRecord};
+use crate::config::Config;
+use crate::connector::ConnectRecord;
 use crate::data::{Field, Schema, SchemaAndValue, SchemaType, Value};
 use crate::error::{Error, Result};
 

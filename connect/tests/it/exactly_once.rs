@@ -11,7 +11,7 @@ use brook_broker::client::{Consumer, ConsumerConfig, TopicPartition};
 use brook_broker::{Broker, IsolationLevel};
 use brook_common::OffsetReset;
 use brook_connect::config::ConfigDef;
-use brook_connect::connector::{ConnectorTransactionBoundaries, ExactlyOnceSupport, TransactionAction, TransactionRequest};
+use brook_connect::connector::{ConnectorBase, ConnectorTransactionBoundaries, ExactlyOnceSupport, TransactionAction, TransactionRequest};
 use brook_connect::data::{Schema, SchemaAndValue, Value};
 use brook_connect::{Config, ConnectRecord, Connector, DistributedHerder, Herder, OffsetReader, Plugins, SourceConnector, SourceRecord, SourceTask};
 use serde_json::json;
@@ -28,7 +28,7 @@ struct Counter {
     config: Config,
 }
 
-impl SourceConnector for Counter {
+impl ConnectorBase for Counter {
     fn start(&mut self, config: &Config) -> brook_connect::Result<()> {
         self.config = config.clone();
         Ok(())
@@ -38,12 +38,14 @@ impl SourceConnector for Counter {
         vec![self.config.clone()]
     }
 
-    fn task(&self) -> Box<dyn SourceTask> {
-        Box::<CounterTask>::default()
-    }
-
     fn config_def(&self) -> ConfigDef {
         ConfigDef::new()
+    }
+}
+
+impl SourceConnector for Counter {
+    fn task(&self) -> Box<dyn SourceTask> {
+        Box::<CounterTask>::default()
     }
 
     fn exactly_once_support(&self, config: &Config) -> Option<ExactlyOnceSupport> {

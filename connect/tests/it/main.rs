@@ -13,4 +13,5 @@ mod postgres;
 mod rest;
 mod sink_offsets;
 mod standalone;
+mod structure;
 mod transforms;

@@ -75,6 +75,22 @@ struct RbNode {
     red: bool,
 }
 
+/// A child's side in the tree.
+#[derive(Clone, Copy)]
+enum Side {
+    Left,
+    Right,
+}
+
+impl Side {
+    fn other(self) -> Side {
+        match self {
+            Side::Left => Side::Right,
+            Side::Right => Side::Left,
+        }
+    }
+}
+
 fn compare(a: usize, b: usize, sizes: &[i64], names: &[String]) -> std::cmp::Ordering {
     if a == b {
         return std::cmp::Ordering::Equal;
@@ -115,11 +131,21 @@ impl TreeSet {
     fn parent_of(&self, x: Option<usize>) -> Option<usize> {
         x.and_then(|x| self.nodes[x].parent)
     }
-    fn left_of(&self, x: Option<usize>) -> Option<usize> {
-        x.and_then(|x| self.nodes[x].left)
+    /// Java's `leftOf` / `rightOf`.
+    fn child_of(&self, x: Option<usize>, side: Side) -> Option<usize> {
+        x.and_then(|x| self.link(x, side))
     }
-    fn right_of(&self, x: Option<usize>) -> Option<usize> {
-        x.and_then(|x| self.nodes[x].right)
+    fn link(&self, n: usize, side: Side) -> Option<usize> {
+        match side {
+            Side::Left => self.nodes[n].left,
+            Side::Right => self.nodes[n].right,
+        }
+    }
+    fn set_link(&mut self, n: usize, side: Side, to: Option<usize>) {
+        match side {
+            Side::Left => self.nodes[n].left = to,
+            Side::Right => self.nodes[n].right = to,
+        }
     }
     fn is_red(&self, x: Option<usize>) -> bool {
         x.is_some_and(|x| self.nodes[x].red)
@@ -130,83 +156,54 @@ impl TreeSet {
         }
     }
 
-    fn rotate_left(&mut self, p: Option<usize>) {
+    /// Java's `rotateLeft` (`side` left) and `rotateRight` (`side` right): `p`'s child on the
+    /// other side takes `p`'s place and `p` becomes its child on `side`.
+    fn rotate(&mut self, p: Option<usize>, side: Side) {
         let Some(p) = p else { return };
-        let r = self.nodes[p].right.expect("rotate_left needs a right child");
-        self.nodes[p].right = self.nodes[r].left;
-        if let Some(rl) = self.nodes[r].left {
-            self.nodes[rl].parent = Some(p);
+        let other = side.other();
+        let c = self.link(p, other).expect("a rotation needs a child on the other side");
+        let inner = self.link(c, side);
+        self.set_link(p, other, inner);
+        if let Some(i) = inner {
+            self.nodes[i].parent = Some(p);
         }
-        self.nodes[r].parent = self.nodes[p].parent;
+        self.nodes[c].parent = self.nodes[p].parent;
         match self.nodes[p].parent {
-            None => self.root = Some(r),
-            Some(pp) if self.nodes[pp].left == Some(p) => self.nodes[pp].left = Some(r),
-            Some(pp) => self.nodes[pp].right = Some(r),
+            None => self.root = Some(c),
+            Some(pp) => {
+                let at = if self.nodes[pp].left == Some(p) { Side::Left } else { Side::Right };
+                self.set_link(pp, at, Some(c));
+            }
         }
-        self.nodes[r].left = Some(p);
-        self.nodes[p].parent = Some(r);
+        self.set_link(c, side, Some(p));
+        self.nodes[p].parent = Some(c);
     }
 
-    fn rotate_right(&mut self, p: Option<usize>) {
-        let Some(p) = p else { return };
-        let l = self.nodes[p].left.expect("rotate_right needs a left child");
-        self.nodes[p].left = self.nodes[l].right;
-        if let Some(lr) = self.nodes[l].right {
-            self.nodes[lr].parent = Some(p);
-        }
-        self.nodes[l].parent = self.nodes[p].parent;
-        match self.nodes[p].parent {
-            None => self.root = Some(l),
-            Some(pp) if self.nodes[pp].right == Some(p) => self.nodes[pp].right = Some(l),
-            Some(pp) => self.nodes[pp].left = Some(l),
-        }
-        self.nodes[l].right = Some(p);
-        self.nodes[p].parent = Some(l);
-    }
-
-    /// Java's `TreeMap.fixAfterInsertion`.
+    /// Java's `TreeMap.fixAfterInsertion`, its two mirrored branches written once over the
+    /// side of the grandparent the parent is on.
     fn fix_after_insertion(&mut self, e: usize) {
         let mut x = Some(e);
         self.set_red(x, true);
         while x.is_some() && x != self.root && self.is_red(self.parent_of(x)) {
             let px = self.parent_of(x);
             let ppx = self.parent_of(px);
-            if px == self.left_of(ppx) {
-                let y = self.right_of(ppx);
-                if self.is_red(y) {
-                    self.set_red(px, false);
-                    self.set_red(y, false);
-                    self.set_red(ppx, true);
-                    x = ppx;
-                } else {
-                    if x == self.right_of(px) {
-                        x = px;
-                        self.rotate_left(x);
-                    }
-                    let px = self.parent_of(x);
-                    let ppx = self.parent_of(px);
-                    self.set_red(px, false);
-                    self.set_red(ppx, true);
-                    self.rotate_right(ppx);
-                }
+            let side = if px == self.child_of(ppx, Side::Left) { Side::Left } else { Side::Right };
+            let y = self.child_of(ppx, side.other());
+            if self.is_red(y) {
+                self.set_red(px, false);
+                self.set_red(y, false);
+                self.set_red(ppx, true);
+                x = ppx;
             } else {
-                let y = self.left_of(ppx);
-                if self.is_red(y) {
-                    self.set_red(px, false);
-                    self.set_red(y, false);
-                    self.set_red(ppx, true);
-                    x = ppx;
-                } else {
-                    if x == self.left_of(px) {
-                        x = px;
-                        self.rotate_right(x);
-                    }
-                    let px = self.parent_of(x);
-                    let ppx = self.parent_of(px);
-                    self.set_red(px, false);
-                    self.set_red(ppx, true);
-                    self.rotate_left(ppx);
+                if x == self.child_of(px, side.other()) {
+                    x = px;
+                    self.rotate(x, side);
                 }
+                let px = self.parent_of(x);
+                let ppx = self.parent_of(px);
+                self.set_red(px, false);
+                self.set_red(ppx, true);
+                self.rotate(ppx, side.other());
             }
         }
         let root = self.root;
@@ -377,5 +374,39 @@ mod tests {
             t.insert(i, &sizes, &names);
         }
         assert_eq!(t.in_order(), (0..10).collect::<Vec<_>>());
+    }
+
+    /// Black nodes on every path from `n` down to a leaf, checking on the way that a red node
+    /// has no red child and that children point back at their parent.
+    fn black_height(t: &TreeSet, n: Option<usize>) -> usize {
+        let Some(n) = n else { return 1 };
+        let node = &t.nodes[n];
+        for c in [node.left, node.right].into_iter().flatten() {
+            assert_eq!(t.nodes[c].parent, Some(n));
+            assert!(!(node.red && t.nodes[c].red), "red node {n} has a red child");
+        }
+        let (l, r) = (black_height(t, node.left), black_height(t, node.right));
+        assert_eq!(l, r, "unequal black heights under {n}");
+        l + usize::from(!node.red)
+    }
+
+    #[test]
+    fn tree_set_stays_a_red_black_tree_in_both_rotation_directions() {
+        let n = 300;
+        let names: Vec<String> = (0..n).map(|i| format!("n{i:03}")).collect();
+        let sizes = vec![1i64; n];
+        // Ascending, descending and scattered insertions: right- and left-leaning fix-ups.
+        let scattered: Vec<usize> = (0..n).map(|i| (i * 7919) % n).collect();
+        for order in [(0..n).collect::<Vec<_>>(), (0..n).rev().collect(), scattered] {
+            let mut t = TreeSet::default();
+            for &i in &order {
+                t.insert(i, &sizes, &names);
+                t.insert(i, &sizes, &names);
+            }
+            assert_eq!(t.in_order(), (0..n).collect::<Vec<_>>());
+            let root = t.root.expect("not empty");
+            assert!(!t.nodes[root].red && t.nodes[root].parent.is_none());
+            assert!(black_height(&t, t.root) <= 2 * (n as f64).log2().ceil() as usize);
+        }
     }
 }

@@ -14,15 +14,13 @@
 
 use crate::catalog::Catalog;
 use crate::parser::ast::{BinaryOp, Expr, JoinKind, Query};
+use crate::parser::walk::{sql_text, visit};
 use crate::plan::physical::{ExecutionStep, JoinStep, PlanColumn, StepProperties, StepSchema};
 use crate::{analysis_err, Result};
 
+use super::columns::{column_ref, qualify, ROWKEY};
 use super::env::ExprEnv;
-use super::walk::{sql_text, visit};
-use super::{column_ref, qualify, resolve_source, source_formats, source_step};
-
-/// The synthetic key column of full outer joins.
-pub(crate) const ROWKEY: &str = "ROWKEY";
+use super::source::{resolve_source, source_formats, source_step};
 
 /// The joined step and the expressions its key is equal to.
 pub(crate) struct PlannedJoin {

@@ -7,25 +7,24 @@
 //! projects the needed columns in an `Aggregate-Prepare` step); the analysis and the plan
 //! builder are one pass.
 
+mod columns;
 pub(crate) mod env;
 mod join;
 mod select;
-pub(crate) mod walk;
+mod source;
 
-use crate::catalog::{Catalog, DataSource, WindowInfo, WindowType};
-use crate::parser::ast::{Emit, Expr, Query, SourceKind, WindowExpr};
-use crate::plan::physical::{AggregateStep, ExecutionStep, Formats, PlanColumn, SourceStep, StepProperties, StepSchema};
+use crate::catalog::{Catalog, WindowInfo, WindowType};
+use crate::parser::ast::{Emit, Expr, Query, WindowExpr};
+use crate::parser::walk::{rewrite, sql_text, visit};
+use crate::plan::physical::{AggregateStep, ExecutionStep, Formats, PlanColumn, StepProperties, StepSchema};
 use crate::{analysis_err, Result, SqlType};
 
+pub(crate) use self::columns::{WINDOWEND, WINDOWSTART};
+use self::columns::{column_ref, qualify};
 pub(crate) use self::env::ExprEnv;
 use self::select::{expand_select, KeyRequirement};
-use self::walk::{rewrite, sql_text, visit};
+use self::source::{resolve_source, source_formats, source_step};
 
-pub(crate) const ROWTIME: &str = "ROWTIME";
-pub(crate) const ROWPARTITION: &str = "ROWPARTITION";
-pub(crate) const ROWOFFSET: &str = "ROWOFFSET";
-pub(crate) const WINDOWSTART: &str = "WINDOWSTART";
-pub(crate) const WINDOWEND: &str = "WINDOWEND";
 pub(crate) const AGG_PREFIX: &str = "KSQL_AGG_VARIABLE_";
 
 /// A planned `SELECT`: the steps up to (not including) the sink.
@@ -352,55 +351,6 @@ pub(crate) fn window_info(w: &WindowExpr) -> WindowInfo {
     }
 }
 
-pub(crate) fn resolve_source<'a>(catalog: &'a Catalog, name: &str) -> Result<&'a DataSource> {
-    match catalog.source(name) {
-        Some(s) => Ok(s),
-        None => analysis_err!("{name} does not exist."),
-    }
-}
-
-pub(crate) fn source_formats(s: &DataSource) -> Formats {
-    Formats { key: s.key_format.clone(), value: s.value_format.clone() }
-}
-
-/// The source step of `src` read as `alias` in context `ctx` (`KsqlTopic/Source`, or
-/// `KafkaTopic_Left/Source` and `KafkaTopic_Right/Source` in joins): value columns,
-/// pseudo-columns and copies of the key columns in the value.
-pub(crate) fn source_step(src: &DataSource, alias: &str, ctx: &str) -> ExecutionStep {
-    let q = Some(alias.to_owned());
-    let col = |name: &str, ty: SqlType| PlanColumn { qualifier: q.clone(), name: name.to_owned(), ty };
-    let key: Vec<PlanColumn> = src.schema.key().map(|c| col(&c.name, c.ty.clone())).collect();
-    let mut value: Vec<PlanColumn> = src.schema.value().map(|c| col(&c.name, c.ty.clone())).collect();
-    value.push(col(ROWTIME, SqlType::BigInt));
-    value.push(col(ROWPARTITION, SqlType::Int));
-    value.push(col(ROWOFFSET, SqlType::BigInt));
-    value.extend(key.iter().cloned());
-    if src.window.is_some() {
-        value.push(col(WINDOWSTART, SqlType::BigInt));
-        value.push(col(WINDOWEND, SqlType::BigInt));
-    }
-    let s = SourceStep {
-        props: StepProperties { ctx: ctx.to_owned(), schema: StepSchema { key, value } },
-        topic: src.topic.clone(),
-        formats: source_formats(src),
-        timestamp: src.timestamp.clone(),
-        source_schema: src.schema.clone(),
-        alias: alias.to_owned(),
-        window: src.window,
-    };
-    match (src.kind, src.window.is_some()) {
-        (SourceKind::Stream, false) => ExecutionStep::StreamSource(s),
-        (SourceKind::Stream, true) => ExecutionStep::WindowedStreamSource(s),
-        (SourceKind::Table, false) => ExecutionStep::TableSource(s),
-        (SourceKind::Table, true) => ExecutionStep::WindowedTableSource(s),
-    }
-}
-
-/// A qualified reference to `c`.
-pub(crate) fn column_ref(c: &PlanColumn) -> Expr {
-    Expr::Column { source: c.qualifier.clone(), name: c.name.clone() }
-}
-
 /// The name a key column derived from `e` gets before the projection names it: the column's
 /// name for a column reference, else `KSQL_COL_<i>`.
 fn default_key_name(e: &Expr, i: usize) -> String {
@@ -408,46 +358,6 @@ fn default_key_name(e: &Expr, i: usize) -> String {
         Expr::Column { name, .. } => name.clone(),
         Expr::Dereference { field, .. } => field.clone(),
         _ => format!("KSQL_COL_{i}"),
-    }
-}
-
-/// `e` with every column reference qualified by the source it resolves to, so equal
-/// expressions compare equal however they were written. Unknown names are left for the
-/// expression compiler to report; ambiguous ones fail here.
-pub(crate) fn qualify(e: &Expr, cols: &[PlanColumn]) -> Result<Expr> {
-    fn go(e: &Expr, cols: &[PlanColumn], bound: &mut Vec<String>, err: &mut Option<crate::Error>) -> Expr {
-        match e {
-            Expr::Column { source: None, name } if !bound.contains(name) => {
-                let matches: Vec<&PlanColumn> = cols.iter().filter(|c| &c.name == name).collect();
-                let qualifiers: Vec<&Option<String>> = {
-                    let mut q: Vec<&Option<String>> = matches.iter().map(|c| &c.qualifier).collect();
-                    q.dedup();
-                    q
-                };
-                if qualifiers.len() > 1 && err.is_none() {
-                    let options: Vec<String> = matches.iter().map(|c| format!("{}.{}", c.qualifier.as_deref().unwrap_or(""), c.name)).collect();
-                    *err = Some(crate::Error::Analysis(format!("Column '{name}' is ambiguous. Could be any of: {}", options.join(", "))));
-                }
-                match matches.first() {
-                    Some(c) => Expr::Column { source: c.qualifier.clone(), name: name.clone() },
-                    None => e.clone(),
-                }
-            }
-            Expr::Lambda { params, body } => {
-                let n = bound.len();
-                bound.extend(params.iter().cloned());
-                let body = go(body, cols, bound, err);
-                bound.truncate(n);
-                Expr::Lambda { params: params.clone(), body: Box::new(body) }
-            }
-            _ => rewrite(e, &mut |x| if std::ptr::eq(x, e) { None } else { Some(go(x, cols, bound, err)) }),
-        }
-    }
-    let mut err = None;
-    let out = go(e, cols, &mut Vec::new(), &mut err);
-    match err {
-        Some(e) => Err(e),
-        None => Ok(out),
     }
 }
 

@@ -3,12 +3,12 @@
 //! and table functions (`EXPLODE`) lifted into a flat-map step.
 
 use crate::parser::ast::{Expr, Query, SelectItem};
+use crate::parser::walk::{rewrite, sql_text, visit};
 use crate::plan::physical::{ExecutionStep, PlanColumn, SelectColumn, StepProperties, StepSchema};
 use crate::{analysis_err, Result};
 
+use super::columns::{qualify, ROWKEY, ROWOFFSET, ROWPARTITION, ROWTIME, WINDOWEND, WINDOWSTART};
 use super::env::ExprEnv;
-use super::walk::{rewrite, sql_text, visit};
-use super::{qualify, ROWOFFSET, ROWPARTITION, ROWTIME, WINDOWEND, WINDOWSTART};
 
 /// Which expressions a persistent query's projection must include: they become its key.
 #[derive(Debug, Clone)]
@@ -148,7 +148,7 @@ pub(crate) fn expand_select(
     // expressions of both sides) selects `ROWKEY` too, as the key.
     if let KeyRequirement::Join(exprs) = key_req {
         if let [rowkey @ Expr::Column { source: None, name }] = exprs.as_slice() {
-            if name == super::join::ROWKEY && sink.is_some() && query.select.iter().any(|i| matches!(i, SelectItem::Star)) && !raw.iter().any(|(_, w, _)| w == rowkey) {
+            if name == ROWKEY && sink.is_some() && query.select.iter().any(|i| matches!(i, SelectItem::Star)) && !raw.iter().any(|(_, w, _)| w == rowkey) {
                 raw.insert(0, (Some(name.clone()), rowkey.clone(), rowkey.clone()));
             }
         }
@@ -390,7 +390,7 @@ fn missing_key(sink: &str, req: &KeyRequirement) -> crate::Error {
     };
     let example = if any_one { texts.first().cloned().unwrap_or_default() } else { texts.join(", ") };
     // A join whose key is the synthetic ROWKEY says where it comes from.
-    let synthetic = matches!(req, KeyRequirement::Join(e) if matches!(e.as_slice(), [Expr::Column { name, .. }] if name == super::join::ROWKEY));
+    let synthetic = matches!(req, KeyRequirement::Join(e) if matches!(e.as_slice(), [Expr::Column { name, .. }] if name == ROWKEY));
     crate::Error::Analysis(format!(
         "Key{} missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink}` must include the {what}{} {joined} in its projection (eg, SELECT {example}...).{}",
         if plural && !any_one { "s" } else { "" },

@@ -7,7 +7,7 @@ use super::*;
 use crate::catalog::DataSource;
 use crate::format::FormatInfo;
 use crate::function::FunctionRegistry;
-use crate::parser::ast::Statement;
+use crate::parser::ast::{SourceKind, Statement};
 use crate::{Column, ColumnNamespace, LogicalSchema};
 
 fn env() -> ExprEnv {

@@ -11,8 +11,8 @@ use brook_processor_api::runtime::Embedded;
 use brook_processor_api::{KafkaStreams, StreamsConfig, TaskFactory};
 use bytes::Bytes;
 
-use super::{partition_of, streams_err, Cluster, StreamThreads};
-use crate::engine::OutputRecord;
+use super::record::{partition_of, OutputRecord};
+use super::seam::{streams_err, Cluster, StreamThreads};
 use crate::{Error, Result};
 
 /// The embedded broker as a [`Cluster`].

@@ -23,8 +23,8 @@ use rdkafka::message::{Header as RdHeader, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::{partition_of, streams_err, unknown_topic, Cluster, StreamThreads};
-use crate::engine::OutputRecord;
+use super::record::{partition_of, OutputRecord};
+use super::seam::{streams_err, unknown_topic, Cluster, StreamThreads};
 use crate::{Error, Result};
 
 /// How long one call waits for the cluster. Default: 30 s.

@@ -5,47 +5,18 @@
 //! ([`Engine::apply_command`]): the catalog change and the query's execution steps as they were
 //! recorded, run under the properties recorded with them; nothing is planned again. Only
 //! `TERMINATE` (recorded without a plan, as ksqlDB does) and records written before plans were
-//! recorded run their statement text.
+//! recorded run their statement text. Recording is part of the engine's state (`state.rs`),
+//! which the statements that record call; applying is here.
 
 use crate::catalog::{QueryInfo, QueryState};
-use crate::engine::ddl::create_topic;
-use crate::engine::query::{start, stop};
-use crate::engine::Engine;
+use crate::engine::lifecycle::{start, stop, stop_source_table_query};
+use crate::engine::state::Engine;
 use crate::parser::ast::Statement;
-use crate::plan::command::{Command, DdlCommand, KsqlPlan, KsqlQueryPlan, COMMAND_VERSION};
+use crate::plan::command::{Command, DdlCommand, KsqlPlan};
 use crate::plan::physical::PhysicalPlan;
 use crate::{analysis_err, ColumnNamespace, Result};
 
 impl Engine {
-    /// Turns recording of [`Command`]s on or off (off by default; the ksqlDB server turns it on
-    /// once it has replayed its command topic).
-    pub fn record_commands(&mut self, on: bool) {
-        self.recorded = if on { Some(self.recorded.take().unwrap_or_default()) } else { None };
-    }
-
-    /// The commands recorded since the last call, in the order their statements ran.
-    pub fn take_commands(&mut self) -> Vec<Command> {
-        self.recorded.as_mut().map(std::mem::take).unwrap_or_default()
-    }
-
-    /// Records what a statement did (when recording is on).
-    pub(crate) fn record(&mut self, text: &str, ddl_command: Option<DdlCommand>, query_plan: Option<KsqlQueryPlan>) {
-        let plan = KsqlPlan { statement_text: text.to_owned(), ddl_command, query_plan };
-        self.record_command(text, Some(plan));
-    }
-
-    /// Records a statement without a plan (`TERMINATE`).
-    pub(crate) fn record_command(&mut self, text: &str, plan: Option<KsqlPlan>) {
-        let Some(recorded) = &mut self.recorded else { return };
-        recorded.push(Command {
-            statement: text.to_owned(),
-            streams_properties: self.overrides.clone(),
-            original_properties: self.config.properties.clone(),
-            plan,
-            version: COMMAND_VERSION,
-        });
-    }
-
     /// Keeps `query_id` from being given out again: for a recorded query that is not started
     /// (a restore that leaves out queries terminated later in the command topic).
     pub fn reserve_query_id(&mut self, query_id: &str) {
@@ -114,7 +85,7 @@ impl Engine {
             return analysis_err!("query {} already exists", q.query_id);
         }
         if let (Some(topic), Some(partitions)) = (&q.sink_topic, q.sink_partitions) {
-            create_topic(self, topic, partitions)?;
+            self.create_topic(topic, partitions)?;
         }
         // A source table's materialization reads the table its own DDL creates.
         let created = match &plan.ddl_command {
@@ -150,7 +121,7 @@ impl Engine {
             DdlCommand::CreateStream(c) | DdlCommand::CreateTable(c) => self.catalog.add_source(c.source.clone(), c.or_replace),
             DdlCommand::DropSource { source_name, data_source_type } => {
                 self.catalog.drop_source(source_name, *data_source_type)?;
-                crate::engine::query::stop_source_table_query(self, source_name)
+                stop_source_table_query(self, source_name)
             }
             DdlCommand::AlterSource { source_name, data_source_type, new_columns } => {
                 let Some(existing) = self.catalog.source(source_name) else {

@@ -14,8 +14,10 @@ use std::sync::Arc;
 use brook_connect::herder::{ConnectorStateInfo, ConnectorType, State};
 use brook_connect::Herder;
 
-use crate::engine::entities::{ConnectorDescription, ConnectorSummary};
-use crate::engine::{Engine, StatementResult, CONNECT_URL};
+use crate::engine::config::CONNECT_URL;
+use crate::engine::describe::source_description;
+use crate::engine::entities::{ConnectorDescription, ConnectorSummary, StatementResult};
+use crate::engine::state::Engine;
 use crate::parser::ast::ConnectorKind;
 use crate::{Error, Result};
 
@@ -129,7 +131,7 @@ pub(crate) fn describe(engine: &mut Engine, name: &str) -> Result<StatementResul
         Ok::<_, Error>((info, status, topics))
     })?;
     let names: Vec<String> = engine.catalog.sources().filter(|s| topics.contains(&s.topic)).map(|s| s.name.clone()).collect();
-    let sources = names.iter().map(|n| crate::engine::show::source_description(engine, n, false)).collect::<Result<Vec<_>>>()?;
+    let sources = names.iter().map(|n| source_description(engine, n, false)).collect::<Result<Vec<_>>>()?;
     Ok(StatementResult::ConnectorDescription(Box::new(ConnectorDescription {
         connector_class: info.config.get("connector.class").cloned().unwrap_or_default(),
         status,

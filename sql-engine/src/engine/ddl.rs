@@ -1,78 +1,16 @@
 //! DDL: `CREATE STREAM|TABLE`, `DROP STREAM|TABLE`, `CREATE TYPE`, `DROP TYPE`, and the
 //! topics they need, with ksqlDB's messages.
 
-use std::collections::BTreeMap;
-
-use crate::catalog::{kind_name, DataSource, TimestampColumn, WindowInfo, WindowType};
+use crate::catalog::{kind_name, DataSource, WindowInfo, WindowType};
+use crate::engine::entities::{status, StatementResult};
+use crate::engine::lifecycle::{query_record, source_table_query, start, stop_source_table_query};
 use crate::engine::processing_log::{processing_log_schema, processing_log_topic, PROCESSING_LOG_STREAM};
-use crate::engine::{status, Engine, Runtime, StatementResult};
-use crate::format::{formats_from_properties, FormatDefaults, FormatInfo};
+use crate::engine::props::{prop_int, prop_string, timestamp_of};
+use crate::engine::state::{Engine, Runtime};
+use crate::format::{formats_from_properties, FormatInfo};
 use crate::plan::command::DdlCommand;
-use crate::parser::ast::{AstType, ColumnConstraint, CreateSource, Literal, Properties, SourceKind, TableElement};
+use crate::parser::ast::{AstType, ColumnConstraint, CreateSource, Properties, SourceKind, TableElement};
 use crate::{analysis_err, Column, ColumnNamespace, Error, LogicalSchema, Result};
-
-/// A `WITH` property, by upper-case name (the last one written wins).
-pub(crate) fn prop<'a>(props: &'a Properties, name: &str) -> Option<&'a Literal> {
-    props.iter().rev().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
-}
-
-pub(crate) fn prop_string(props: &Properties, name: &str) -> Result<Option<String>> {
-    match prop(props, name) {
-        None => Ok(None),
-        Some(Literal::String(s)) => Ok(Some(s.clone())),
-        Some(other) => analysis_err!("Invalid value {other:?} for property {name}: Expected value to be a string"),
-    }
-}
-
-pub(crate) fn prop_int(props: &Properties, name: &str) -> Result<Option<i64>> {
-    match prop(props, name) {
-        None => Ok(None),
-        Some(Literal::Int(i)) => Ok(Some(i64::from(*i))),
-        Some(Literal::BigInt(i)) => Ok(Some(*i)),
-        Some(Literal::String(s)) => s.trim().parse().map(Some).map_err(|_| Error::Analysis(format!("Invalid value {s} for property {name}: Not a number"))),
-        Some(other) => analysis_err!("Invalid value {other:?} for property {name}: Not a number"),
-    }
-}
-
-pub(crate) fn format_defaults(engine: &Engine) -> FormatDefaults {
-    let mut d = FormatDefaults::default();
-    if let Some(k) = engine.property("ksql.persistence.default.format.key") {
-        d.key_format = Some(k.clone());
-    }
-    if let Some(v) = engine.property("ksql.persistence.default.format.value") {
-        d.value_format = Some(v.clone());
-    }
-    if let Some(w) = engine.property("ksql.persistence.wrap.single.values") {
-        d.wrap_single_values = Some(w == "true");
-    }
-    d
-}
-
-/// The partition count of `topic`, if it exists.
-pub(crate) fn topic_partitions(engine: &Engine, topic: &str) -> Option<i32> {
-    match &engine.runtime {
-        Runtime::Test(_) => engine.test_topics.get(topic).copied(),
-        Runtime::Live(l) => l.cluster.partition_count(topic).ok().flatten(),
-    }
-}
-
-/// Creates `topic` with `partitions` unless it exists; returns its partition count.
-pub(crate) fn create_topic(engine: &mut Engine, topic: &str, partitions: i32) -> Result<i32> {
-    if let Some(p) = topic_partitions(engine, topic) {
-        return Ok(p);
-    }
-    match &engine.runtime {
-        Runtime::Test(_) => {
-            engine.test_topics.insert(topic.to_owned(), partitions);
-        }
-        Runtime::Live(l) => {
-            if let Err(e) = l.cluster.create_topic(topic, partitions, &BTreeMap::new()) {
-                return analysis_err!("Could not create topic '{topic}': {e}");
-            }
-        }
-    }
-    Ok(partitions)
-}
 
 /// Resolves the declared columns into a schema, checking ksqlDB's key rules.
 fn schema_of(engine: &Engine, c: &CreateSource) -> Result<LogicalSchema> {
@@ -106,24 +44,6 @@ fn schema_of(engine: &Engine, c: &CreateSource) -> Result<LogicalSchema> {
         return analysis_err!("Tables require a PRIMARY KEY. Please define the PRIMARY KEY.\nUse a partial schema to define the primary key and still load the value columns from the Schema Registry, for example:\n\tCREATE TABLE {} (ID INT PRIMARY KEY) WITH (...);", c.name);
     }
     Ok(schema)
-}
-
-/// `TIMESTAMP` / `TIMESTAMP_FORMAT`.
-pub(crate) fn timestamp_of(props: &Properties, schema: &LogicalSchema) -> Result<Option<TimestampColumn>> {
-    let Some(col) = prop_string(props, "TIMESTAMP")? else { return Ok(None) };
-    let col = col.to_uppercase();
-    let Some(c) = schema.find(&col) else {
-        return analysis_err!("The TIMESTAMP column set in the WITH clause does not exist in the schema: '{col}'");
-    };
-    let format = prop_string(props, "TIMESTAMP_FORMAT")?;
-    match (&c.ty, &format) {
-        (crate::SqlType::BigInt | crate::SqlType::Timestamp, None) => {}
-        (crate::SqlType::String, Some(f)) => {
-            crate::function::javatime::to_strftime(f).map_err(|e| Error::Analysis(format!("Invalid timestamp format: {f}. {e}")))?;
-        }
-        (t, _) => return analysis_err!("Timestamp column, `{col}`, should be LONG(INT64), TIMESTAMP, or a String with a timestamp_format specified. Got {t}"),
-    }
-    Ok(Some(TimestampColumn { column: col, format }))
 }
 
 fn window_of(props: &Properties) -> Result<Option<WindowInfo>> {
@@ -174,7 +94,7 @@ pub(crate) fn create_source(engine: &mut Engine, c: &CreateSource, text: &str) -
         return analysis_err!("Missing required property \"KAFKA_TOPIC\" which has no default value.");
     };
     // The WITH clause is checked before the columns, as ksqlDB prepares its properties first.
-    let formats = formats_from_properties(&c.properties, &format_defaults(engine))?;
+    let formats = formats_from_properties(&c.properties, &engine.format_defaults())?;
     let schema = schema_of(engine, c)?;
     let schema = crate::format::registry::infer_columns(engine.schema_registry(), &topic, &formats, schema)?;
     if schema.columns.is_empty() {
@@ -184,13 +104,13 @@ pub(crate) fn create_source(engine: &mut Engine, c: &CreateSource, text: &str) -
     let timestamp = timestamp_of(&c.properties, &schema)?;
     let window = window_of(&c.properties)?;
     let partitions = prop_int(&c.properties, "PARTITIONS")?;
-    if topic_partitions(engine, &topic).is_none() {
+    if engine.topic_partitions(&topic).is_none() {
         match (partitions, &engine.runtime) {
             (Some(p), _) => {
-                create_topic(engine, &topic, p as i32)?;
+                engine.create_topic(&topic, p as i32)?;
             }
             (None, Runtime::Test(_)) => {
-                create_topic(engine, &topic, 1)?;
+                engine.create_topic(&topic, 1)?;
             }
             (None, Runtime::Live(_)) => {
                 return analysis_err!(
@@ -216,10 +136,10 @@ pub(crate) fn create_source(engine: &mut Engine, c: &CreateSource, text: &str) -
     };
     // A source table is materialized for pull queries by a query of its own (ksqlDB's `CST_`).
     if c.is_source && c.kind == SourceKind::Table && source.window.is_none() {
-        crate::engine::query::stop_source_table_query(engine, &source.name)?;
+        stop_source_table_query(engine, &source.name)?;
         engine.catalog.add_source(source.clone(), c.or_replace)?;
-        let started = crate::engine::query::source_table_query(engine, &source, text)
-            .and_then(|info| crate::engine::query::start(engine, &info.plan, vec![source.topic.clone()]).map(|()| info));
+        let started = source_table_query(engine, &source, text)
+            .and_then(|info| start(engine, &info.plan, vec![source.topic.clone()]).map(|()| info));
         let info = match started {
             Ok(info) => info,
             Err(e) => {
@@ -227,7 +147,7 @@ pub(crate) fn create_source(engine: &mut Engine, c: &CreateSource, text: &str) -
                 return Err(e);
             }
         };
-        engine.record(text, Some(DdlCommand::create(source.clone(), c.or_replace)), Some(crate::engine::query::query_record(&info, None)));
+        engine.record(text, Some(DdlCommand::create(source.clone(), c.or_replace)), Some(query_record(&info, None)));
         engine.catalog.add_query(info);
         return Ok(status(text, "Table created".into(), None));
     }
@@ -240,7 +160,7 @@ pub(crate) fn create_source(engine: &mut Engine, c: &CreateSource, text: &str) -
 /// The `KSQL_PROCESSING_LOG` stream over `<service id>ksql_processing_log`.
 pub(crate) fn create_processing_log_stream(engine: &mut Engine) -> Result<()> {
     let topic = processing_log_topic(&engine.config.service_id);
-    create_topic(engine, &topic, 1)?;
+    engine.create_topic(&topic, 1)?;
     let source = DataSource {
         name: PROCESSING_LOG_STREAM.into(),
         kind: SourceKind::Stream,
@@ -268,7 +188,7 @@ pub(crate) fn drop_source(engine: &mut Engine, kind: SourceKind, name: &str, if_
         return analysis_err!("{what} {name} does not exist.");
     }
     let dropped = engine.catalog.drop_source(name, kind)?;
-    crate::engine::query::stop_source_table_query(engine, name)?;
+    stop_source_table_query(engine, name)?;
     engine.record(text, Some(DdlCommand::DropSource { source_name: name.to_owned(), data_source_type: kind }), None);
     if delete_topic {
         match &engine.runtime {

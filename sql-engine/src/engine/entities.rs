@@ -2,10 +2,13 @@
 //! `tables`, `queries`, `sourceDescription`, `queryDescription`, ...), so the REST server
 //! serializes them as they are (camelCase field names).
 
+mod field;
+
 use serde::{Deserialize, Serialize};
 
-use crate::plan::physical::PlanColumn;
-use crate::{Row, SqlType};
+pub use self::field::{FieldInfo, FieldSchema};
+use crate::engine::push::PushQuery;
+use crate::Row;
 
 /// One statement's result.
 #[derive(Debug)]
@@ -28,7 +31,7 @@ pub enum StatementResult {
     /// A pull query's rows.
     Rows { schema: Vec<FieldInfo>, rows: Vec<Row> },
     /// A push query's stream of rows.
-    PushQuery(crate::engine::push::PushQuery),
+    PushQuery(PushQuery),
     /// `PRINT`: the records as ksqlDB prints them.
     Printed(Vec<String>),
     /// `CREATE SOURCE|SINK CONNECTOR`: ksqlDB's `ConnectorInfoEntity` (Connect's `ConnectorInfo`).
@@ -41,6 +44,11 @@ pub enum StatementResult {
     ConnectorDescription(Box<ConnectorDescription>),
     /// A statement that did nothing, and why (`IF [NOT] EXISTS`): ksqlDB's `WarningEntity`.
     Warning(String),
+}
+
+/// The `SUCCESS` status of statement `text`: ksqlDB's `CommandStatusEntity`.
+pub(crate) fn status(text: &str, message: String, query_id: Option<String>) -> StatementResult {
+    StatementResult::Status(CommandStatus { statement_text: text.to_owned(), status: "SUCCESS".into(), message, query_id })
 }
 
 /// One row of `SHOW CONNECTORS`: ksqlDB's `SimpleConnectorInfo`.
@@ -133,51 +141,6 @@ pub struct FunctionInfo {
     #[serde(rename = "type")]
     pub kind: String,
     pub category: String,
-}
-
-/// A column as `DESCRIBE` lists it: ksqlDB's `FieldInfo` (`type` with `KEY` for key columns).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FieldInfo {
-    pub name: String,
-    pub schema: FieldSchema,
-    /// `KEY`, `HEADERS` or absent.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-}
-
-/// ksqlDB's `SchemaInfo`: the type name and, for containers, its parts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FieldSchema {
-    #[serde(rename = "type")]
-    pub type_name: String,
-    pub fields: Option<Vec<FieldInfo>>,
-    pub member_schema: Option<Box<FieldSchema>>,
-}
-
-impl FieldSchema {
-    /// The schema of `ty` (`INTEGER`, `STRUCT` with fields, `ARRAY` with its member, ...).
-    pub fn of(ty: &SqlType) -> Self {
-        let plain = |n: &str| FieldSchema { type_name: n.to_owned(), fields: None, member_schema: None };
-        match ty {
-            SqlType::Array(m) => FieldSchema { type_name: "ARRAY".into(), fields: None, member_schema: Some(Box::new(Self::of(m))) },
-            SqlType::Map(_, v) => FieldSchema { type_name: "MAP".into(), fields: None, member_schema: Some(Box::new(Self::of(v))) },
-            SqlType::Struct(fs) => FieldSchema {
-                type_name: "STRUCT".into(),
-                fields: Some(fs.iter().map(|(n, t)| FieldInfo { name: n.clone(), schema: Self::of(t), kind: None }).collect()),
-                member_schema: None,
-            },
-            SqlType::Decimal { .. } => plain("DECIMAL"),
-            other => plain(&other.to_string()),
-        }
-    }
-}
-
-impl FieldInfo {
-    pub(crate) fn of(c: &PlanColumn, key: bool) -> Self {
-        FieldInfo { name: c.name.clone(), schema: FieldSchema::of(&c.ty), kind: key.then(|| "KEY".to_owned()) }
-    }
 }
 
 /// `DESCRIBE [EXTENDED] source`: ksqlDB's `SourceDescription`.

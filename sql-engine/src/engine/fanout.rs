@@ -31,12 +31,10 @@ use std::time::{Duration, Instant};
 use brook_broker::{Broker, IsolationLevel, OffsetSpec};
 use brook_state_store::Serde;
 
-use crate::analyzer::QueryPlan;
+use crate::analyzer::{ExprEnv, QueryPlan};
 use crate::cluster::committed_records;
-use crate::engine::live::LiveRuntime;
 use crate::engine::processing_log::{ProcessingLog, QueryLogger};
 use crate::engine::push::Next;
-use crate::engine::{Engine, Runtime};
 use crate::expr::CompiledExpr;
 use crate::lower::serde::SourceSerde;
 use crate::lower::source::{layout, timestamp_millis, Layout};
@@ -416,40 +414,49 @@ pub(crate) fn shared_stages(root: &ExecutionStep) -> Option<(&SourceStep, Vec<&E
     }
 }
 
-/// Subscribes push query `id` to its source's feed when it qualifies (live mode on the
-/// embedded broker, shared push queries enabled, a stateless plan over one source, reading
-/// from the end); `None` otherwise. Over a Kafka cluster every push query is dedicated.
-pub(crate) fn subscribe(engine: &Engine, plan: &QueryPlan, id: &str) -> Result<Option<Subscription>> {
-    let Runtime::Live(live) = &engine.runtime else { return Ok(None) };
-    let Some(broker) = live.cluster.embedded_broker() else { return Ok(None) };
-    let enabled = engine.property(SHARED_ENABLED).is_none_or(|v| !v.eq_ignore_ascii_case("false"));
-    let earliest = engine.property("auto.offset.reset").is_some_and(|v| v == "earliest");
+/// What the shared readers of an engine work with: its feeds, the embedded broker they read,
+/// how subscribers compile their steps and log, and the engine's properties.
+pub(crate) struct FeedContext<'a> {
+    pub(crate) feeds: &'a Arc<Feeds>,
+    pub(crate) broker: &'a Broker,
+    pub(crate) env: &'a ExprEnv,
+    pub(crate) log: &'a Arc<ProcessingLog>,
+    pub(crate) registry: Option<&'a Arc<dyn brook_schema::SchemaRegistryClient>>,
+    /// A property's value (session, then server).
+    pub(crate) property: &'a dyn Fn(&str) -> Option<&'a String>,
+}
+
+/// Subscribes push query `id` to its source's feed when it qualifies (shared push queries
+/// enabled, a stateless plan over one source, reading from the end); `None` otherwise.
+pub(crate) fn subscribe(cx: &FeedContext<'_>, plan: &QueryPlan, id: &str) -> Result<Option<Subscription>> {
+    let enabled = (cx.property)(SHARED_ENABLED).is_none_or(|v| !v.eq_ignore_ascii_case("false"));
+    let earliest = (cx.property)("auto.offset.reset").is_some_and(|v| v == "earliest");
     let Some((source, steps)) = shared_stages(&plan.root).filter(|_| enabled && !earliest) else { return Ok(None) };
     let mut stages = Vec::with_capacity(steps.len());
     for step in steps {
         let input = &step.inputs()[0].schema().value;
-        let log = QueryLogger::new(&engine.log, id, &step.props().ctx);
+        let log = QueryLogger::new(cx.log, id, &step.props().ctx);
         stages.push(match step {
             ExecutionStep::StreamFilter { predicate, .. } | ExecutionStep::TableFilter { predicate, .. } => {
-                Stage::Filter(Arc::new(engine.env.compile(predicate, input)?), log)
+                Stage::Filter(Arc::new(cx.env.compile(predicate, input)?), log)
             }
             ExecutionStep::StreamSelect { select, .. } | ExecutionStep::TableSelect { select, .. } => {
-                let exprs = select.iter().map(|c| Ok((c.name.clone(), Arc::new(engine.env.compile(&c.expr, input)?)))).collect::<Result<_>>()?;
+                let exprs = select.iter().map(|c| Ok((c.name.clone(), Arc::new(cx.env.compile(&c.expr, input)?)))).collect::<Result<_>>()?;
                 Stage::Select(exprs, log)
             }
             _ => unreachable!("shared_stages returns filters and projections"),
         });
     }
-    let max_lag = prop_u64(engine, MAX_LAG_ROWS, 1_000)?.max(1) as usize;
-    let max_stall = Duration::from_millis(prop_u64(engine, MAX_STALL_MS, 2_000)?);
+    let max_lag = prop_u64(cx, MAX_LAG_ROWS, 1_000)?.max(1) as usize;
+    let max_stall = Duration::from_millis(prop_u64(cx, MAX_STALL_MS, 2_000)?);
     let name = plan.sources.first().cloned().unwrap_or_default();
-    let (feed, sub) = feed_for(live, broker, &engine.log, engine.config.schema_registry.as_ref(), source, &name, max_lag, max_stall)?;
+    let (feed, sub) = feed_for(cx.feeds, cx.broker, cx.log, cx.registry, source, &name, max_lag, max_stall)?;
     tracing::debug!(query = id, source = %name, subscriber = sub, "push query shares its source's reader");
     Ok(Some(Subscription { feed, id: sub, stages, pending: VecDeque::new(), taken: Vec::new() }))
 }
 
-fn prop_u64(engine: &Engine, name: &str, default: u64) -> Result<u64> {
-    match engine.property(name) {
+fn prop_u64(cx: &FeedContext<'_>, name: &str, default: u64) -> Result<u64> {
+    match (cx.property)(name) {
         None => Ok(default),
         Some(v) => v.trim().parse().map_err(|_| Error::Analysis(format!("invalid value for {name}: '{v}' (expected a non-negative integer)"))),
     }
@@ -457,11 +464,11 @@ fn prop_u64(engine: &Engine, name: &str, default: u64) -> Result<u64> {
 
 /// The running feed of `source` with a new subscriber on it, starting one when needed.
 #[allow(clippy::too_many_arguments)]
-fn feed_for(live: &LiveRuntime, broker: &Broker, log: &Arc<ProcessingLog>, registry: Option<&Arc<dyn brook_schema::SchemaRegistryClient>>, source: &SourceStep, name: &str, max_lag: usize, max_stall: Duration) -> Result<(Arc<Feed>, u64)> {
+fn feed_for(feeds: &Arc<Feeds>, broker: &Broker, log: &Arc<ProcessingLog>, registry: Option<&Arc<dyn brook_schema::SchemaRegistryClient>>, source: &SourceStep, name: &str, max_lag: usize, max_stall: Duration) -> Result<(Arc<Feed>, u64)> {
     // Sources over one topic with the same schema and formats decode the same rows.
     let key = serde_json::to_string(&(&source.topic, &source.formats, &source.timestamp, &source.source_schema)).map_err(|e| Error::Eval(e.to_string()))?;
-    let mut feeds = live.feeds.lock();
-    if let Some(f) = feeds.get(&key) {
+    let mut running = feeds.lock();
+    if let Some(f) = running.get(&key) {
         if let Some(sub) = f.add() {
             return Ok((f.clone(), sub));
         }
@@ -477,7 +484,7 @@ fn feed_for(live: &LiveRuntime, broker: &Broker, log: &Arc<ProcessingLog>, regis
         reader: Mutex::new(None),
     });
     let Some(sub) = feed.add() else { unreachable!("a new feed is not stopping") };
-    let (f, feeds_ref) = (feed.clone(), live.feeds.clone());
+    let (f, feeds_ref) = (feed.clone(), feeds.clone());
     let key2 = key.clone();
     let handle = thread::Builder::new().name(format!("brook-push-{name}")).spawn(move || {
         reader.run(&f);
@@ -487,7 +494,7 @@ fn feed_for(live: &LiveRuntime, broker: &Broker, log: &Arc<ProcessingLog>, regis
         }
     })?;
     *feed.reader.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(handle);
-    if let Some(old) = feeds.insert(key, feed.clone()) {
+    if let Some(old) = running.insert(key, feed.clone()) {
         // A stopping feed: its reader ends by itself.
         drop(old);
     }

@@ -23,16 +23,13 @@ use std::thread;
 use std::time::Duration;
 
 use brook_processor_api::runtime::{SharedRuntime, StreamThreadPool};
-
-use crate::cluster::StreamThreads;
 use brook_processor_api::{HandlerResponse, KafkaStreams, State, StreamsConfig, Topology, TopologyTaskFactory};
 use bytes::Bytes;
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, OutputRecord, StreamThreads};
 use crate::engine::fanout::Feeds;
 use crate::engine::processing_log::ProcessingLog;
-use crate::engine::pull::{StoreEntry, StoreRead};
-use crate::engine::test_mode::OutputRecord;
+use crate::engine::store_read::{StoreEntry, StoreRead};
 use crate::{Error, Result};
 
 /// The queries running on the cluster.

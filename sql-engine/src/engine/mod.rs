@@ -1,9 +1,20 @@
 //! The engine: statements in, typed results out ([`Engine::execute`]). It owns the
 //! [`Catalog`], the session's properties and variables, the processing log, and the runtime
-//! its persistent queries run on: a [`Cluster`] (live mode: the embedded broker, or any
-//! Kafka-protocol cluster with feature `kafka`) or, in test mode, one
+//! its persistent queries run on: a [`Cluster`](crate::cluster::Cluster) (live mode: the
+//! embedded broker, or any Kafka-protocol cluster with feature `kafka`) or, in test mode, one
 //! `TopologyTestDriver` per query with records routed between them ([`Engine::pipe_input`],
 //! [`Engine::read_output`]).
+//!
+//! This file is the top: it runs each statement by calling the part that handles it. The parts
+//! import downwards only, and nothing from here:
+//! - statements: `ddl`, `query` (persistent and transient queries), `push`, `pull`, `show`,
+//!   `describe`, `connector`, `command` (applying the command topic's records);
+//! - what they share: `lifecycle` (lowering, starting and stopping a query), `props` (`WITH`
+//!   properties), [`entities`] (the typed results);
+//! - the engine's state (`state`: [`Engine`] and what reading or changing it means) and set-up
+//!   (`config`: [`EngineConfig`]);
+//! - the runtimes under it: `test_mode`, `live` (with the shared push-query readers of
+//!   [`fanout`]), the store reads both answer (`store_read`), and the [`processing_log`].
 //!
 //! Where Brook differs from ksqlDB (see also `docs/sql.md`):
 //! - in test mode a topic a statement names but that does not exist is created with one
@@ -12,33 +23,39 @@
 //!   `${var}` used before its `DEFINE` in the same request fails.
 
 mod command;
+mod config;
 mod connector;
 mod ddl;
+mod describe;
 pub mod entities;
 pub mod fanout;
+mod lifecycle;
 mod live;
 pub mod print;
 pub mod processing_log;
-pub mod push;
+mod props;
 mod pull;
+pub mod push;
 mod query;
 mod show;
+mod state;
+mod store_read;
 mod test_mode;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-use brook_broker::Broker;
-use brook_processor_api::StreamsConfig;
-
-use crate::cluster::{Cluster, EmbeddedCluster};
-
+pub use self::config::{EngineConfig, CONNECT_URL, POOL_THREADS, SCHEMA_REGISTRY_URL};
 pub use self::entities::{CommandStatus, StatementResult};
+pub use self::state::Engine;
+pub use crate::cluster::OutputRecord;
+
+use self::config::schema_registry_from;
+use self::entities::status;
 use self::live::LiveRuntime;
 use self::processing_log::{processing_log_topic, ProcessingLog};
-pub use self::test_mode::OutputRecord;
+use self::state::Runtime;
 use self::test_mode::TestPipeline;
 use crate::analyzer::ExprEnv;
 use crate::catalog::{Catalog, WindowInfo};
@@ -46,101 +63,6 @@ use crate::format::FormatInfo;
 use crate::function::FunctionRegistry;
 use crate::parser::ast::{ParsedStatement, Statement};
 use crate::{Column, Error, Result};
-
-/// The server property that sizes the pool of worker threads running the stream threads of
-/// every persistent query (default: twice the CPUs; `0`: each stream thread is an OS thread).
-pub const POOL_THREADS: &str = "ksql.query.pool.threads";
-
-/// ksqlDB's `ksql.schema.registry.url`: the registry the `AVRO` format uses when
-/// [`EngineConfig::schema_registry`] is not set.
-pub const SCHEMA_REGISTRY_URL: &str = "ksql.schema.registry.url";
-
-/// ksqlDB's `ksql.connect.url`: the Kafka Connect REST API the connector statements use
-/// (over [`EngineConfig::connect`]).
-pub const CONNECT_URL: &str = "ksql.connect.url";
-
-/// A cached HTTP client for `ksql.schema.registry.url` (with
-/// `ksql.schema.registry.basic.auth.user.info`), if set.
-fn schema_registry_from(properties: &BTreeMap<String, String>) -> Result<Option<Arc<dyn brook_schema::SchemaRegistryClient>>> {
-    let Some(url) = properties.get(SCHEMA_REGISTRY_URL) else { return Ok(None) };
-    let mut props = vec![("schema.registry.url", url.as_str())];
-    if let Some(auth) = properties.get("ksql.schema.registry.basic.auth.user.info") {
-        props.push(("basic.auth.user.info", auth.as_str()));
-    }
-    let config = brook_schema::HttpClientConfig::from_properties(props).map_err(|e| Error::Analysis(e.to_string()))?;
-    let client = brook_schema::HttpClient::new(config).map_err(|e| Error::Analysis(e.to_string()))?;
-    Ok(Some(Arc::new(brook_schema::CachedClient::new(client))))
-}
-
-/// How an [`Engine`] is set up.
-#[derive(Debug, Clone)]
-pub struct EngineConfig {
-    /// `ksql.service.id`. Default: `default_`.
-    pub service_id: String,
-    /// Where query state lives (`state.dir`). Default: `$TMPDIR/brook-sql`.
-    pub state_dir: PathBuf,
-    /// Server properties (`ksql.*`, and Kafka Streams properties, with or without the
-    /// `ksql.streams.` prefix), overridden per session by `SET`.
-    pub properties: BTreeMap<String, String>,
-    /// The cluster persistent queries run against; `None` is test mode.
-    pub cluster: Option<Arc<dyn Cluster>>,
-    /// The Schema Registry the `AVRO` format reads and registers schemas in: in-memory in test
-    /// mode (as ksqlDB's test runner mocks it), `brook server`'s own registry or an HTTP client
-    /// for `--schema-registry-url` in live mode. `None`: the Schema Registry formats are
-    /// unsupported.
-    pub schema_registry: Option<Arc<dyn brook_schema::SchemaRegistryClient>>,
-    /// The Kafka Connect worker `CREATE ... CONNECTOR` and friends manage: `brook server`'s
-    /// in-process one. `ksql.connect.url`, when set, wins (a Connect REST API over HTTP);
-    /// with neither, `http://localhost:8083`, as ksqlDB.
-    pub connect: Option<Arc<dyn brook_connect::Herder>>,
-}
-
-impl EngineConfig {
-    /// Test mode: queries on `TopologyTestDriver`s, caching off.
-    pub fn test() -> Self {
-        EngineConfig {
-            service_id: "default_".into(),
-            state_dir: std::env::temp_dir().join("brook-sql"),
-            properties: BTreeMap::new(),
-            cluster: None,
-            schema_registry: Some(Arc::new(brook_schema::MemoryClient::new())),
-            connect: None,
-        }
-    }
-
-    /// Live mode over the embedded `broker`, state under `state_dir`.
-    pub fn live(broker: Broker, state_dir: impl Into<PathBuf>) -> Self {
-        Self::on(Arc::new(EmbeddedCluster::new(broker)), state_dir)
-    }
-
-    /// Live mode over any Kafka-protocol cluster at `bootstrap_servers` (librdkafka), state
-    /// under `state_dir`; several engines with one `service_id` share the queries' partitions.
-    ///
-    /// # Errors
-    /// [`Error::Cluster`] when librdkafka rejects its configuration.
-    #[cfg(feature = "kafka")]
-    pub fn kafka(bootstrap_servers: &str, state_dir: impl Into<PathBuf>) -> Result<Self> {
-        let cluster = crate::cluster::KafkaCluster::new(bootstrap_servers, BTreeMap::new())?;
-        Ok(Self::on(Arc::new(cluster), state_dir))
-    }
-
-    /// Live mode over `cluster`, state under `state_dir`.
-    pub fn on(cluster: Arc<dyn Cluster>, state_dir: impl Into<PathBuf>) -> Self {
-        EngineConfig {
-            service_id: "default_".into(),
-            state_dir: state_dir.into(),
-            properties: BTreeMap::new(),
-            cluster: Some(cluster),
-            schema_registry: None,
-            connect: None,
-        }
-    }
-}
-
-enum Runtime {
-    Test(TestPipeline),
-    Live(LiveRuntime),
-}
 
 /// The key and value columns of a topic, with their formats, as the sources over it declare
 /// them (what the test runner encodes inputs and decodes outputs with).
@@ -153,50 +75,7 @@ pub struct TopicSchema {
     pub window: Option<WindowInfo>,
 }
 
-/// The SQL engine.
-///
-/// # Examples
-/// ```
-/// use brook_sql_engine::Engine;
-/// let mut engine = Engine::new_test().unwrap();
-/// engine.execute("CREATE STREAM S (ID INT KEY, V INT) WITH (KAFKA_TOPIC='s', FORMAT='JSON');").unwrap();
-/// engine.execute("CREATE STREAM BIG AS SELECT ID, V FROM S WHERE V > 10;").unwrap();
-/// engine.pipe_input("s", Some(b"1".to_vec()), Some(br#"{"V":42}"#.to_vec()), 0, vec![]).unwrap();
-/// engine.pipe_input("s", Some(b"2".to_vec()), Some(br#"{"V":7}"#.to_vec()), 0, vec![]).unwrap();
-/// let out = engine.read_output("BIG").unwrap();
-/// assert_eq!(out.len(), 1);
-/// assert_eq!(out[0].value.as_deref(), Some(&br#"{"V":42}"#[..]));
-/// ```
-pub struct Engine {
-    config: EngineConfig,
-    catalog: Catalog,
-    env: ExprEnv,
-    overrides: BTreeMap<String, String>,
-    variables: BTreeMap<String, String>,
-    log: Arc<ProcessingLog>,
-    runtime: Runtime,
-    /// Test mode's topics and their partition counts.
-    test_topics: BTreeMap<String, i32>,
-    transient: AtomicU64,
-    /// The commands recorded since [`Engine::take_commands`]; `None` while not recording.
-    recorded: Option<Vec<crate::plan::command::Command>>,
-    /// Applying a recorded command: live queries start without waiting to run.
-    replaying: bool,
-}
-
-impl std::fmt::Debug for Engine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("service_id", &self.config.service_id).field("catalog", &self.catalog).finish_non_exhaustive()
-    }
-}
-
 impl Engine {
-    /// The Schema Registry of the `AVRO` format, if the engine has one.
-    #[must_use]
-    pub fn schema_registry(&self) -> Option<&Arc<dyn brook_schema::SchemaRegistryClient>> {
-        self.config.schema_registry.as_ref()
-    }
-
     /// An engine with `config`; creates the `KSQL_PROCESSING_LOG` stream.
     ///
     /// # Errors
@@ -263,16 +142,6 @@ impl Engine {
     /// Never; `None` while queries share the registry.
     pub fn functions_mut(&mut self) -> Option<&mut FunctionRegistry> {
         Arc::get_mut(&mut self.env.registry)
-    }
-
-    /// The state of persistent query `id`: `RUNNING`, or `ERROR` once its runtime failed
-    /// (live mode); `None` for an unknown query.
-    pub fn query_state(&self, id: &str) -> Option<crate::catalog::QueryState> {
-        let q = self.catalog.query(id)?;
-        match &self.runtime {
-            Runtime::Live(l) if l.failed(id) => Some(crate::catalog::QueryState::Error),
-            _ => Some(q.state),
-        }
     }
 
     /// The shared readers of push queries now running (live mode; empty in test mode).
@@ -358,8 +227,8 @@ impl Engine {
             }
             Statement::AlterSource { kind, name, add_columns } => ddl::alter_source(self, *kind, name, add_columns, &s.text),
             Statement::Show(show) => show::show(self, show),
-            Statement::Describe { name, extended } => show::describe(self, name, *extended),
-            Statement::DescribeFunction { name } => show::describe_function(self, name),
+            Statement::Describe { name, extended } => describe::describe(self, name, *extended),
+            Statement::DescribeFunction { name } => describe::describe_function(self, name),
             Statement::Explain(target) => show::explain(self, target, &s.text),
             Statement::Print { topic, limit, .. } => show::print(self, topic, *limit),
             Statement::CreateConnector { name, kind, if_not_exists, config } => connector::create(self, name, *kind, *if_not_exists, config),
@@ -377,19 +246,8 @@ impl Engine {
         self.write_record(topic, record)
     }
 
-    /// Every record written to `topic` so far, in order (test mode), or every committed record
-    /// of its partitions (live mode).
-    ///
-    /// # Errors
-    /// [`Error::Cluster`] (live mode).
-    pub fn read_output(&self, topic: &str) -> Result<Vec<OutputRecord>> {
-        match &self.runtime {
-            Runtime::Test(p) => {
-                self.flush_processing_log()?;
-                p.records(topic)
-            }
-            Runtime::Live(l) => l.cluster.read_all(topic),
-        }
+    fn substitution_enabled(&self) -> bool {
+        self.property("ksql.variable.substitution.enable").is_none_or(|v| v != "false")
     }
 
     /// The columns and formats of `topic`, from the sources declared over it (sinks first).
@@ -406,86 +264,6 @@ impl Engine {
         })
     }
 
-    /// Appends a record to a topic: test mode routes it through the queries, live mode appends
-    /// it to the broker.
-    pub(crate) fn write_record(&mut self, topic: &str, record: OutputRecord) -> Result<()> {
-        match &self.runtime {
-            Runtime::Test(p) => {
-                p.write(topic, record)?;
-                self.flush_processing_log()
-            }
-            Runtime::Live(l) => l.cluster.append(topic, std::slice::from_ref(&record)),
-        }
-    }
-
-    /// Test mode: writes pending processing-log entries to the processing-log topic.
-    fn flush_processing_log(&self) -> Result<()> {
-        let Runtime::Test(p) = &self.runtime else { return Ok(()) };
-        let topic = processing_log_topic(&self.config.service_id);
-        loop {
-            let entries = self.log.drain();
-            if entries.is_empty() {
-                return Ok(());
-            }
-            for e in entries {
-                p.write(&topic, OutputRecord { key: None, value: Some(e.json.to_string().into_bytes()), timestamp: e.timestamp, headers: vec![] })?;
-            }
-        }
-    }
-
-    /// A property's value: session override, then server property, with or without the
-    /// `ksql.streams.` prefix.
-    pub(crate) fn property(&self, name: &str) -> Option<&String> {
-        let prefixed = format!("ksql.streams.{name}");
-        self.overrides.get(name).or_else(|| self.overrides.get(&prefixed)).or_else(|| self.config.properties.get(name)).or_else(|| self.config.properties.get(&prefixed))
-    }
-
-    fn substitution_enabled(&self) -> bool {
-        self.property("ksql.variable.substitution.enable").is_none_or(|v| v != "false")
-    }
-
-    /// `_confluent-ksql-<service id>query_<query id>`.
-    pub(crate) fn application_id(&self, query_id: &str) -> String {
-        format!("_confluent-ksql-{}query_{query_id}", self.config.service_id)
-    }
-
-    /// Whether stores cache (`cache.max.bytes.buffering` > 0; always off in test mode).
-    pub(crate) fn caching(&self) -> bool {
-        matches!(self.runtime, Runtime::Live(_)) && self.property("cache.max.bytes.buffering").is_none_or(|v| v != "0")
-    }
-
-    /// `auto.offset.reset` of live queries: `earliest` when set so, else ksqlDB's `latest`.
-    pub(crate) fn offset_reset(&self) -> Option<brook_processor_api::OffsetReset> {
-        match self.runtime {
-            Runtime::Test(_) => None,
-            Runtime::Live(_) => Some(match self.property("auto.offset.reset").map(String::as_str) {
-                Some("earliest") => brook_processor_api::OffsetReset::Earliest,
-                _ => brook_processor_api::OffsetReset::Latest,
-            }),
-        }
-    }
-
-    /// The Kafka Streams configuration of a query.
-    pub(crate) fn streams_config(&self, query_id: &str) -> Result<StreamsConfig> {
-        let mut c = StreamsConfig::new(self.application_id(query_id));
-        c.state_dir = self.config.state_dir.clone();
-        let mut props: BTreeMap<String, String> = self.config.properties.clone();
-        props.extend(self.overrides.clone());
-        for (k, v) in props {
-            let key = k.strip_prefix("ksql.streams.").unwrap_or(&k);
-            if key.starts_with("ksql.") {
-                continue;
-            }
-            match c.set(key, &v) {
-                Ok(_) => {}
-                // Client properties ksqlDB accepts unprefixed (`linger.ms`, `fetch.min.bytes`..):
-                // Brook does not apply them.
-                Err(brook_processor_api::Error::UnknownConfig(key)) => tracing::debug!(%key, "property not applied to the query"),
-                Err(e) => return Err(Error::Analysis(e.to_string())),
-            }
-        }
-        Ok(c)
-    }
 }
 
 impl Drop for Engine {
@@ -525,8 +303,4 @@ fn statement_end(text: &str, s: &ParsedStatement) -> usize {
     let line_start: usize = text.split_inclusive('\n').take(s.position.line.saturating_sub(1) as usize).map(str::len).sum();
     let col: usize = text[line_start..].chars().take(s.position.column.saturating_sub(1) as usize).map(char::len_utf8).sum();
     (line_start + col + s.text.len()).min(text.len())
-}
-
-pub(crate) fn status(text: &str, message: String, query_id: Option<String>) -> StatementResult {
-    StatementResult::Status(CommandStatus { statement_text: text.to_owned(), status: "SUCCESS".into(), message, query_id })
 }

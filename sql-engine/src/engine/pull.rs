@@ -17,19 +17,18 @@
 //! joined by `AND` / `OR`); key ranges scan with the filter (see [`lookup`]).
 
 mod lookup;
+mod ops;
 mod store;
-
-pub(crate) use self::store::{StoreEntry, StoreRead};
 
 use std::collections::BTreeMap;
 
 use brook_state_store::Serde;
 
-use crate::analyzer::{plan_query, ExprEnv};
+use self::ops::{apply, ops, Op};
+use crate::analyzer::plan_query;
 use crate::catalog::{DataSource, QueryKind, WindowType};
-use crate::engine::entities::FieldInfo;
-use crate::engine::{Engine, StatementResult};
-use crate::expr::CompiledExpr;
+use crate::engine::entities::{FieldInfo, StatementResult};
+use crate::engine::state::Engine;
 use crate::format::SerdeContext;
 use crate::lower::source::{layout, Layout};
 use crate::parser::ast::{Expr, Query, SelectItem, SourceKind};
@@ -53,41 +52,6 @@ fn chain(step: &ExecutionStep) -> Result<(&SourceStep, Vec<&ExecutionStep>)> {
             other => return Err(Error::Unsupported(format!("pull queries with {}", other.step_name()))),
         }
     }
-}
-
-pub(crate) enum Op {
-    Filter(CompiledExpr),
-    Project(Vec<CompiledExpr>),
-}
-
-pub(crate) fn ops(env: &ExprEnv, steps: &[&ExecutionStep]) -> Result<Vec<Op>> {
-    steps
-        .iter()
-        .map(|s| match s {
-            ExecutionStep::StreamFilter { source, predicate, .. } | ExecutionStep::TableFilter { source, predicate, .. } => {
-                Ok(Op::Filter(env.compile(predicate, &source.schema().value)?))
-            }
-            ExecutionStep::StreamSelect { source, select, .. } | ExecutionStep::TableSelect { source, select, .. } => {
-                Ok(Op::Project(select.iter().map(|c| env.compile(&c.expr, &source.schema().value)).collect::<Result<_>>()?))
-            }
-            other => Err(Error::Unsupported(format!("pull queries with {}", other.step_name()))),
-        })
-        .collect()
-}
-
-/// Applies filters and projections; `None` when a filter drops the row.
-pub(crate) fn apply(ops: &[Op], mut row: Row) -> Result<Option<Row>> {
-    for op in ops {
-        match op {
-            Op::Filter(p) => {
-                if !matches!(p.eval(&row)?, Value::Boolean(true)) {
-                    return Ok(None);
-                }
-            }
-            Op::Project(exprs) => row = exprs.iter().map(|e| e.eval(&row).unwrap_or(Value::Null)).collect(),
-        }
-    }
-    Ok(Some(row))
 }
 
 /// A window's start and end.

@@ -13,34 +13,28 @@
 //! Rows are read blocking ([`PushQuery::next_row`]) or from async code
 //! ([`PushQuery::poll_next_row`]), the way the REST server streams them.
 
-use std::collections::VecDeque;
+mod queue;
+
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use brook_streams_dsl::StreamsBuilder;
 
+pub(crate) use self::queue::Next;
+use self::queue::RowQueue;
 use crate::analyzer::{plan_query, QueryPlan};
 use crate::engine::entities::FieldInfo;
-use crate::engine::fanout::{self, Subscription};
-use crate::engine::query::lower_context;
-use crate::engine::{Engine, Runtime, StatementResult};
+use crate::engine::fanout::{self, FeedContext, Subscription};
+use crate::engine::lifecycle::lower_context;
+use crate::engine::state::{Engine, Runtime};
 use crate::lower::{lower, Lowered};
 use crate::parser::ast::Query;
 use crate::{Result, Row};
 
 /// Rows a dedicated live push query holds for a reader that has not taken them yet.
 pub const PUSH_QUEUE_ROWS: usize = 500;
-
-/// What a push query's row source answers.
-pub(crate) enum Next {
-    Row(Row),
-    /// Nothing yet.
-    Empty,
-    /// No more rows: closed, or dropped with this error.
-    End(Option<String>),
-}
 
 /// A running push query: iterate [`PushQuery::next_row`] (or poll [`PushQuery::poll_next_row`])
 /// for its rows.
@@ -171,117 +165,34 @@ impl Drop for PushQuery {
     }
 }
 
-/// The bounded queue between a dedicated push query's stream thread and its reader: a full
-/// queue holds the stream thread back (as ksqlDB's `TransientQueryQueue` does), so a slow
-/// reader costs no memory; closing it releases the thread.
-pub(crate) struct RowQueue {
-    state: Mutex<QueueState>,
-    capacity: usize,
-    not_full: Condvar,
-    not_empty: Condvar,
-}
-
-struct QueueState {
-    rows: VecDeque<Row>,
-    waker: Option<Waker>,
-    closed: bool,
-}
-
-impl RowQueue {
-    pub(crate) fn new(capacity: usize) -> Self {
-        RowQueue { state: Mutex::new(QueueState { rows: VecDeque::new(), waker: None, closed: false }), capacity, not_full: Condvar::new(), not_empty: Condvar::new() }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, QueueState> {
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Adds a row, waiting while the queue is full; a closed queue drops it.
-    pub(crate) fn push(&self, row: Row) {
-        let mut s = self.lock();
-        while s.rows.len() >= self.capacity && !s.closed {
-            s = self.not_full.wait(s).unwrap_or_else(std::sync::PoisonError::into_inner);
-        }
-        if s.closed {
-            return;
-        }
-        s.rows.push_back(row);
-        let waker = s.waker.take();
-        drop(s);
-        self.not_empty.notify_one();
-        if let Some(w) = waker {
-            w.wake();
-        }
-    }
-
-    fn take(&self, s: &mut QueueState) -> Next {
-        match s.rows.pop_front() {
-            Some(r) => {
-                self.not_full.notify_one();
-                Next::Row(r)
-            }
-            None if s.closed => Next::End(None),
-            None => Next::Empty,
-        }
-    }
-
-    fn pop(&self, timeout: Duration) -> Next {
-        let deadline = Instant::now() + timeout;
-        let mut s = self.lock();
-        loop {
-            match self.take(&mut s) {
-                Next::Empty => {}
-                other => return other,
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Next::Empty;
-            }
-            s = self.not_empty.wait_timeout(s, left).unwrap_or_else(std::sync::PoisonError::into_inner).0;
-        }
-    }
-
-    fn poll(&self, waker: &Waker) -> Next {
-        let mut s = self.lock();
-        let next = self.take(&mut s);
-        if matches!(next, Next::Empty) {
-            s.waker = Some(waker.clone());
-        }
-        next
-    }
-
-    /// Drops what waits and wakes everyone: pushes return at once, readers see the end.
-    pub(crate) fn close(&self) {
-        let mut s = self.lock();
-        s.closed = true;
-        s.rows.clear();
-        let waker = s.waker.take();
-        drop(s);
-        self.not_full.notify_all();
-        self.not_empty.notify_all();
-        if let Some(w) = waker {
-            w.wake();
-        }
-    }
-}
-
 /// Starts a push query: shared when it qualifies ([`fanout::shared_stages`]), else on its own
 /// topology, run on a test driver (test mode) or its own `KafkaStreams` (live mode,
 /// application id `_confluent-ksql-<service id>transient_<id>_<random>`).
-pub(crate) fn start(engine: &mut Engine, q: &Query) -> Result<StatementResult> {
+pub(crate) fn start(engine: &mut Engine, q: &Query) -> Result<PushQuery> {
     let plan = plan_query(q, &engine.catalog, &engine.env, None)?;
     let n = engine.transient.fetch_add(1, Ordering::Relaxed);
     let first = plan.sources.first().cloned().unwrap_or_default();
     let id = format!("transient_{first}_{n}");
     let schema = plan.root.schema().value.iter().map(|c| FieldInfo::of(c, false)).collect();
-    let (rows, on_close) = match fanout::subscribe(engine, &plan, &id)? {
+    let (rows, on_close) = match shared(engine, &plan, &id)? {
         Some(sub) => (Rows::Shared(sub), Box::new(|| {}) as Box<dyn FnOnce() + Send>),
         None => {
             let (queue, on_close) = dedicated(engine, &plan, &id)?;
             (Rows::Dedicated(queue), on_close)
         }
     };
-    Ok(StatementResult::PushQuery(PushQuery { id, schema, rows, limit: plan.limit, delivered: 0, error: None, ended: false, on_close: Some(on_close) }))
+    Ok(PushQuery { id, schema, rows, limit: plan.limit, delivered: 0, error: None, ended: false, on_close: Some(on_close) })
+}
+
+/// Subscribes push query `id` to its source's shared reader ([`fanout::subscribe`]) in live
+/// mode on the embedded broker; `None` otherwise: over a Kafka cluster and in test mode every
+/// push query is dedicated.
+fn shared(engine: &Engine, plan: &QueryPlan, id: &str) -> Result<Option<Subscription>> {
+    let Runtime::Live(live) = &engine.runtime else { return Ok(None) };
+    let Some(broker) = live.cluster.embedded_broker() else { return Ok(None) };
+    let property = |name: &str| engine.property(name);
+    let cx = FeedContext { feeds: &live.feeds, broker, env: &engine.env, log: &engine.log, registry: engine.config.schema_registry.as_ref(), property: &property };
+    fanout::subscribe(&cx, plan, id)
 }
 
 /// A push query on its own topology; returns its queue and what stops it.
@@ -333,27 +244,4 @@ fn dedicated(engine: &mut Engine, plan: &QueryPlan, id: &str) -> Result<(Arc<Row
         }
     };
     Ok((queue, on_close))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::Value;
-
-    #[test]
-    fn a_closed_queue_releases_a_blocked_writer_and_ends_its_reader() {
-        let q = Arc::new(RowQueue::new(1));
-        q.push(vec![Value::Int(1)]);
-        let w = q.clone();
-        let writer = std::thread::spawn(move || w.push(vec![Value::Int(2)]));
-        assert!(matches!(q.pop(Duration::from_secs(5)), Next::Row(r) if r == vec![Value::Int(1)]));
-        assert!(matches!(q.pop(Duration::from_secs(5)), Next::Row(r) if r == vec![Value::Int(2)]));
-        writer.join().unwrap();
-        q.push(vec![Value::Int(3)]);
-        let w = q.clone();
-        let blocked = std::thread::spawn(move || w.push(vec![Value::Int(4)]));
-        q.close();
-        blocked.join().unwrap();
-        assert!(matches!(q.pop(Duration::from_millis(10)), Next::End(None)));
-    }
 }

@@ -1,139 +1,20 @@
 //! Persistent queries (`CREATE ... AS SELECT`, `INSERT INTO ... SELECT`), `INSERT INTO ...
-//! VALUES`, `TERMINATE`, and transient queries (pull and push).
-
-use brook_streams_dsl::StreamsBuilder;
+//! VALUES`, `TERMINATE`, and transient queries (pull and push). How a query runs on the
+//! runtime is [`lifecycle`](super::lifecycle)'s.
 
 use crate::analyzer::{plan_query, QueryPlan};
 use crate::catalog::{kind_name, DataSource, QueryInfo, QueryKind, QueryState};
-use crate::engine::ddl::{create_topic, format_defaults, prop_int, prop_string, timestamp_of, topic_partitions};
-use crate::engine::{status, Engine, OutputRecord, Runtime, StatementResult};
+use crate::cluster::OutputRecord;
+use crate::engine::entities::{status, StatementResult};
+use crate::engine::lifecycle::{query_record, start, stop};
+use crate::engine::props::{prop_int, prop_string, timestamp_of};
+use crate::engine::state::Engine;
+use crate::engine::{pull, push};
 use crate::format::{sink_formats, SourceFormats};
-use crate::lower::{lower_persistent, LowerContext};
 use crate::parser::ast::{CreateAsSelect, Expr, Query, SourceKind, TerminateTarget};
-use crate::plan::command::{DdlCommand, KsqlQueryPlan};
+use crate::plan::command::DdlCommand;
 use crate::plan::physical::{ExecutionStep, Formats, PhysicalPlan, SinkStep, StepProperties};
 use crate::{analysis_err, Column, ColumnNamespace, LogicalSchema, Result, Value};
-
-pub(crate) fn lower_context(engine: &Engine, query_id: &str) -> LowerContext {
-    LowerContext {
-        env: engine.env.clone(),
-        query_id: query_id.to_owned(),
-        log: engine.log.clone(),
-        caching: engine.caching(),
-        vectorized: engine.property(crate::lower::VECTORIZED).is_none_or(|v| v.eq_ignore_ascii_case("true")),
-        offset_reset: engine.offset_reset(),
-        registry: engine.config.schema_registry.clone(),
-        null_values: false,
-    }
-}
-
-/// Builds the topology of `plan` and runs it.
-pub(crate) fn start(engine: &mut Engine, plan: &PhysicalPlan, reads: Vec<String>) -> Result<()> {
-    let builder = StreamsBuilder::new();
-    lower_query(&plan.root, &builder, &lower_context(engine, &plan.query_id))?;
-    let topology = builder.build()?;
-    let app = engine.application_id(&plan.query_id);
-    match &mut engine.runtime {
-        Runtime::Test(p) => p.start(&plan.query_id, &app, topology, reads, false),
-        Runtime::Live(_) => {
-            let config = engine.streams_config(&plan.query_id)?;
-            // Replayed queries start side by side, as ksqlDB's do, each resuming once its group lets it.
-            let wait = !engine.replaying;
-            let Runtime::Live(l) = &mut engine.runtime else { unreachable!() };
-            l.start(&plan.query_id, config, topology, wait)
-        }
-    }
-}
-
-/// Lowers a persistent query's plan: a sink and what it writes or, for a source table's
-/// materialization (`CST_` queries), the table source alone (its store is the point).
-fn lower_query(root: &ExecutionStep, builder: &StreamsBuilder, cx: &LowerContext) -> Result<()> {
-    match root {
-        ExecutionStep::TableSource(_) => crate::lower::lower(root, builder, cx).map(drop),
-        _ => lower_persistent(root, builder, cx),
-    }
-}
-
-/// The `CST_<NAME>_<n>` query that materializes source table `table` (in the catalog already)
-/// for pull queries, as ksqlDB's `sourceTablePlan`: the table read into its `KsqlTopic-Reduce`
-/// store, nothing written.
-pub(crate) fn source_table_query(engine: &mut Engine, table: &DataSource, text: &str) -> Result<QueryInfo> {
-    use crate::parser::ast::{AliasedSource, Emit, From, SelectItem};
-    let q = Query {
-        select: vec![SelectItem::Star],
-        from: From { source: AliasedSource { name: table.name.clone(), alias: None }, joins: vec![] },
-        window: None,
-        where_clause: None,
-        group_by: vec![],
-        partition_by: vec![],
-        having: None,
-        emit: Some(Emit::Changes),
-        limit: None,
-    };
-    let plan = plan_query(&q, &engine.catalog, &engine.env, None)?;
-    let mut root = plan.root;
-    loop {
-        root = match root {
-            ExecutionStep::TableSource(_) => break,
-            ExecutionStep::TableSelect { source, .. } | ExecutionStep::TableFilter { source, .. } => *source,
-            other => return Err(crate::Error::Unsupported(format!("materializing a source table planned as {}", other.step_name()))),
-        };
-    }
-    let id = engine.catalog.next_query_id(QueryKind::SourceTable, &table.name);
-    Ok(QueryInfo {
-        id: id.clone(),
-        kind: QueryKind::SourceTable,
-        sources: vec![table.name.clone()],
-        sink: None,
-        sink_topic: None,
-        statement: text.to_owned(),
-        plan: PhysicalPlan { query_id: id, root },
-        state: QueryState::Running,
-    })
-}
-
-/// Stops and forgets the `CST_` query of source table `table`, if it has one.
-pub(crate) fn stop_source_table_query(engine: &mut Engine, table: &str) -> Result<()> {
-    let ids: Vec<String> = engine.catalog.queries().filter(|q| q.kind == QueryKind::SourceTable && q.sources.iter().any(|s| s == table)).map(|q| q.id.clone()).collect();
-    for id in ids {
-        stop(engine, &id)?;
-        engine.catalog.remove_query(&id);
-    }
-    Ok(())
-}
-
-/// Stops the running instance of query `id`.
-pub(crate) fn stop(engine: &mut Engine, id: &str) -> Result<()> {
-    match &mut engine.runtime {
-        Runtime::Test(p) => p.stop(id),
-        Runtime::Live(l) => {
-            l.stop(id);
-            Ok(())
-        }
-    }
-}
-
-/// What `CREATE ... AS SELECT` / `INSERT INTO` did, as the command topic records it.
-pub(crate) fn query_record(info: &QueryInfo, sink_partitions: Option<i32>) -> KsqlQueryPlan {
-    KsqlQueryPlan {
-        query_id: info.id.clone(),
-        kind: info.kind,
-        sources: info.sources.clone(),
-        sink: info.sink.clone(),
-        sink_topic: info.sink_topic.clone(),
-        sink_partitions,
-        physical_plan: info.plan.root.clone(),
-    }
-}
-
-/// The topology text of a plan, as `EXPLAIN` prints it: ksqlDB's steps, as the row path runs
-/// them (a query on the Arrow path runs its stateless steps fused in one processor).
-pub(crate) fn describe_topology(engine: &Engine, plan: &PhysicalPlan) -> Result<String> {
-    let builder = StreamsBuilder::new();
-    let cx = LowerContext { vectorized: false, ..lower_context(engine, &plan.query_id) };
-    lower_query(&plan.root, &builder, &cx)?;
-    Ok(builder.build()?.describe().to_string())
-}
 
 fn sink_step(plan: QueryPlan, topic: &str, formats: Formats, table: bool) -> ExecutionStep {
     let props = StepProperties { ctx: "KsqlTopic".into(), schema: plan.root.schema().clone() };
@@ -173,7 +54,7 @@ pub(crate) fn prepare_create_as(engine: &mut Engine, c: &CreateAsSelect, text: &
     // Formats default to the source's, a DELIMITED source's delimiter included.
     let source = SourceFormats { key: plan.formats.key.clone(), value: plan.formats.value.clone() };
     let key_less = plan.root.schema().key.is_empty();
-    let mut formats = sink_formats(&c.properties, &source, &format_defaults(engine), !key_less)?;
+    let mut formats = sink_formats(&c.properties, &source, &engine.format_defaults(), !key_less)?;
     if key_less && c.kind == SourceKind::Stream {
         // ksqlDB: a stream without key columns (`PARTITION BY NULL`) has no key format.
         // ... except `KEY_FORMAT='NONE'`, which says just that.
@@ -187,7 +68,7 @@ pub(crate) fn prepare_create_as(engine: &mut Engine, c: &CreateAsSelect, text: &
     let timestamp = timestamp_of(&c.properties, &schema)?;
     let partitions = match prop_int(&c.properties, "PARTITIONS")? {
         Some(p) => p as i32,
-        None => topic_partitions(engine, &plan.source_topic).unwrap_or(1),
+        None => engine.topic_partitions(&plan.source_topic).unwrap_or(1),
     };
     let kind = if c.kind == SourceKind::Stream { QueryKind::CreateStreamAs } else { QueryKind::CreateTableAs };
     let query_id = if take_id { engine.catalog.next_query_id(kind, &c.name) } else { engine.catalog.peek_query_id(kind, &c.name) };
@@ -234,7 +115,7 @@ pub(crate) fn create_as_select(engine: &mut Engine, c: &CreateAsSelect, text: &s
     }
     let prepared = prepare_create_as(engine, c, text, true)?;
     let Some(sink) = prepared.sink else { unreachable!("CREATE AS SELECT has a sink") };
-    create_topic(engine, &sink.topic, prepared.partitions)?;
+    engine.create_topic(&sink.topic, prepared.partitions)?;
     crate::format::registry::register_sink_schemas(engine.schema_registry(), &sink.topic, &sink.key_format, &sink.value_format, &sink.schema)?;
     let reads = prepared.info.sources.iter().filter_map(|s| engine.catalog.source(s).map(|d| d.topic.clone())).collect();
     start(engine, &prepared.info.plan, reads)?;
@@ -415,7 +296,7 @@ pub(crate) fn terminate(engine: &mut Engine, target: &TerminateTarget, text: &st
 /// A transient `SELECT`: a pull query without `EMIT`, else a push query.
 pub(crate) fn transient(engine: &mut Engine, q: &Query, _text: &str) -> Result<StatementResult> {
     if q.emit.is_none() {
-        return crate::engine::pull::pull(engine, q);
+        return pull::pull(engine, q);
     }
-    crate::engine::push::start(engine, q)
+    push::start(engine, q).map(StatementResult::PushQuery)
 }

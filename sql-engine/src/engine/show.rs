@@ -1,14 +1,15 @@
-//! `SHOW` / `LIST`, `DESCRIBE`, `DESCRIBE FUNCTION`, `EXPLAIN` and `PRINT`.
+//! `SHOW` / `LIST`, `EXPLAIN` and `PRINT` (`DESCRIBE` is [`describe`](super::describe)'s).
 
 use crate::catalog::{DataSource, QueryInfo};
-use crate::engine::entities::{
-    FieldInfo, FieldSchema, FunctionInfo, Property, QueryDescription, QueryRef, RunningQuery, SourceDescription, SourceInfo, TopicInfo,
-};
-use crate::engine::query::describe_topology;
-use crate::engine::{ddl, Engine, Runtime, StatementResult};
+use crate::engine::connector;
+use crate::engine::describe::source_description;
+use crate::engine::entities::{FieldInfo, FunctionInfo, Property, QueryDescription, RunningQuery, SourceInfo, StatementResult, TopicInfo};
+use crate::engine::lifecycle::describe_topology;
+use crate::engine::query::{prepare_create_as, prepare_insert};
+use crate::engine::state::{Engine, Runtime};
 use crate::parser::ast::{ExplainTarget, Show, SourceKind, Statement};
 use crate::plan::physical::PlanColumn;
-use crate::{analysis_err, ColumnNamespace, Error, Result};
+use crate::{analysis_err, Error, Result};
 
 fn source_info(s: &DataSource) -> SourceInfo {
     SourceInfo {
@@ -75,67 +76,8 @@ pub(crate) fn show(engine: &mut Engine, show: &Show) -> Result<StatementResult> 
             StatementResult::Properties(props)
         }
         Show::Variables => StatementResult::Variables(engine.variables.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
-        Show::Connectors { kind } => return crate::engine::connector::list(engine, *kind),
+        Show::Connectors { kind } => return connector::list(engine, *kind),
     })
-}
-
-fn fields(s: &DataSource) -> Vec<FieldInfo> {
-    s.schema
-        .columns
-        .iter()
-        .map(|c| FieldInfo {
-            name: c.name.clone(),
-            schema: FieldSchema::of(&c.ty),
-            kind: match &c.namespace {
-                ColumnNamespace::Key => Some("KEY".into()),
-                ColumnNamespace::Header(_) => Some("HEADERS".into()),
-                ColumnNamespace::Value => None,
-            },
-        })
-        .collect()
-}
-
-fn query_ref(q: &QueryInfo) -> QueryRef {
-    QueryRef { id: q.id.clone(), query_string: q.statement.clone(), sinks: q.sink.iter().cloned().collect(), state: q.state.as_str().into() }
-}
-
-pub(crate) fn source_description(engine: &Engine, name: &str, extended: bool) -> Result<SourceDescription> {
-    let Some(s) = engine.catalog.source(name) else {
-        return analysis_err!("Could not find STREAM/TABLE '{name}' in the Metastore");
-    };
-    let reads: Vec<QueryRef> = engine.catalog.queries().filter(|q| q.sources.iter().any(|x| x == name)).map(query_ref).collect();
-    let writes: Vec<QueryRef> = engine.catalog.queries().filter(|q| q.sink.as_deref() == Some(name)).map(query_ref).collect();
-    let errors: u64 = writes.iter().map(|q| engine.log.error_count(&q.id)).sum();
-    Ok(SourceDescription {
-        name: s.name.clone(),
-        window_type: s.window.map(|w| w.window_type.as_str().to_owned()),
-        read_queries: reads,
-        write_queries: writes,
-        fields: fields(s),
-        kind: if s.kind == SourceKind::Stream { "STREAM" } else { "TABLE" }.into(),
-        timestamp: s.timestamp.as_ref().map(|t| t.column.clone()).unwrap_or_default(),
-        statistics: String::new(),
-        error_stats: if extended { format!("processing-errors: {errors}") } else { String::new() },
-        extended,
-        key_format: s.key_format.format.clone(),
-        value_format: s.value_format.format.clone(),
-        topic: s.topic.clone(),
-        partitions: ddl::topic_partitions(engine, &s.topic).unwrap_or(0),
-        replication: 1,
-        statement: s.statement.clone(),
-    })
-}
-
-pub(crate) fn describe(engine: &mut Engine, name: &str, extended: bool) -> Result<StatementResult> {
-    Ok(StatementResult::SourceDescription(Box::new(source_description(engine, name, extended)?)))
-}
-
-pub(crate) fn describe_function(engine: &mut Engine, name: &str) -> Result<StatementResult> {
-    let upper = name.to_uppercase();
-    match engine.env.registry.describe().into_iter().find(|f| f.name == upper) {
-        Some(f) => Ok(StatementResult::FunctionDescription(f)),
-        None => analysis_err!("Can't find any functions with the name '{upper}'"),
-    }
 }
 
 fn query_description(engine: &Engine, q: &QueryInfo) -> Result<QueryDescription> {
@@ -168,14 +110,14 @@ pub(crate) fn explain(engine: &mut Engine, target: &ExplainTarget, text: &str) -
             Statement::CreateAsSelect(c) => {
                 // Planned, described, not run: the query id is not taken.
                 let inner = text.trim_start().get(7..).unwrap_or_default().trim_start();
-                let prepared = crate::engine::query::prepare_create_as(engine, c, inner, false)?;
+                let prepared = prepare_create_as(engine, c, inner, false)?;
                 let mut d = query_description(engine, &prepared.info)?;
                 d.state = None;
                 Ok(StatementResult::QueryDescription(Box::new(d)))
             }
             Statement::InsertInto { target, query, .. } => {
                 let inner = text.trim_start().get(7..).unwrap_or_default().trim_start();
-                let info = crate::engine::query::prepare_insert(engine, target, query, inner, false)?;
+                let info = prepare_insert(engine, target, query, inner, false)?;
                 let mut d = query_description(engine, &info)?;
                 d.state = None;
                 Ok(StatementResult::QueryDescription(Box::new(d)))
@@ -194,7 +136,7 @@ fn print_time(ms: i64) -> String {
 }
 
 pub(crate) fn print(engine: &mut Engine, topic: &str, limit: Option<u64>) -> Result<StatementResult> {
-    if ddl::topic_partitions(engine, topic).is_none() {
+    if engine.topic_partitions(topic).is_none() {
         return analysis_err!("Could not find topic '{topic}', or the KSQL user does not have permissions to list the topic. Topic names are case-sensitive.");
     }
     let records = engine.read_output(topic)?;

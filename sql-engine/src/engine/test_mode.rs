@@ -16,17 +16,9 @@ use brook_processor_api::{StreamsConfig, Topology, TopologyTestDriver};
 use brook_state_store::BytesSerde;
 use bytes::Bytes;
 
-use crate::engine::pull::{StoreEntry, StoreRead};
+use crate::cluster::OutputRecord;
+use crate::engine::store_read::{StoreEntry, StoreRead};
 use crate::{Error, Result};
-
-/// A record of a topic, as written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutputRecord {
-    pub key: Option<Vec<u8>>,
-    pub value: Option<Vec<u8>>,
-    pub timestamp: i64,
-    pub headers: Vec<(String, Option<Vec<u8>>)>,
-}
 
 struct Query {
     id: String,

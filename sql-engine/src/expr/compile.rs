@@ -4,13 +4,15 @@
 
 use std::sync::Arc;
 
-use super::node::{like_regex, CmpOp, LambdaKind, LikePattern, Node};
+use super::lambda::LambdaKind;
+use super::node::{like_regex, CmpOp, LikePattern, Node};
 use super::types::{arith_type, common_of, common_type, is_numeric, ArithOp};
-use super::{cast, decimal, Scope};
+use super::scope::Scope;
+use super::{cast, decimal};
 use crate::function::FunctionRegistry;
 use crate::parser::ast::{BinaryOp, Expr, Literal, UnaryOp};
 use crate::value::{SqlType, Value};
-use crate::analyzer::walk::sql_text;
+use crate::parser::walk::sql_text;
 use crate::{analysis_err, Result};
 
 /// A compiled node and its type; `None` for an untyped `NULL` literal.
@@ -197,11 +199,11 @@ impl Compiler<'_> {
                 let vt = match common_of(values.iter().map(|t| t.ty.as_ref())) {
                     Ok(t) => t.unwrap_or(SqlType::String),
                     Err(_) => {
-                        let unqualified = crate::analyzer::walk::rewrite(expr, &mut |x| match x {
+                        let unqualified = crate::parser::walk::rewrite(expr, &mut |x| match x {
                             Expr::Column { source: Some(_), name } => Some(Expr::Column { source: None, name: name.clone() }),
                             _ => None,
                         });
-                        return analysis_err!("Cannot construct a map with mismatching value types ({}) from expression {}.", type_list(&values), crate::analyzer::walk::sql_text(&unqualified));
+                        return analysis_err!("Cannot construct a map with mismatching value types ({}) from expression {}.", type_list(&values), crate::parser::walk::sql_text(&unqualified));
                     }
                 };
                 let nodes = keys.into_iter().zip(values).map(|(k, v)| (self.coerce_to(k, &kt), self.coerce_to(v, &vt))).collect();
@@ -239,13 +241,13 @@ impl Compiler<'_> {
                 return Ok(Typed::new(Node::Var(i), self.vars[i].1.clone()));
             }
         }
-        let mut found = self.scope.columns.iter().enumerate().filter(|(_, c)| c.name == name && (source.is_none() || c.qualifier.as_deref() == source));
+        let mut found = self.scope.columns().iter().enumerate().filter(|(_, c)| c.name == name && (source.is_none() || c.qualifier.as_deref() == source));
         let Some((i, c)) = found.next() else {
             let full = source.map_or_else(|| name.to_string(), |s| format!("{s}.{name}"));
             return analysis_err!("Column '{full}' cannot be resolved.");
         };
         if found.next().is_some() {
-            let all: Vec<String> = self.scope.columns.iter().filter(|c| c.name == name).map(|c| c.qualifier.as_ref().map_or_else(|| c.name.clone(), |q| format!("{q}.{}", c.name))).collect();
+            let all: Vec<String> = self.scope.columns().iter().filter(|c| c.name == name).map(|c| c.qualifier.as_ref().map_or_else(|| c.name.clone(), |q| format!("{q}.{}", c.name))).collect();
             return analysis_err!("Column '{name}' is ambiguous. Could be any of: {}", all.join(", "));
         }
         Ok(Typed::new(Node::Column(i), c.ty.clone()))

@@ -1,15 +1,19 @@
 //! `TRANSFORM`, `FILTER` and `REDUCE` over arrays and maps. A lambda body sees the enclosing
-//! lambdas' parameters followed by its own.
+//! lambdas' parameters followed by its own. How a body evaluates is the caller's: the compiled
+//! node tree passes its own evaluation in, so this file knows nothing of nodes.
 
-use super::node::{LambdaKind, Node};
 use crate::value::Value;
 use crate::{eval_err, Result};
 
-fn call(body: &Node, row: &[Value], outer: &[Value], params: &[Value]) -> Result<Value> {
-    let mut vars = Vec::with_capacity(outer.len() + params.len());
-    vars.extend_from_slice(outer);
-    vars.extend_from_slice(params);
-    body.eval(row, &vars)
+/// What a lambda-taking function does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LambdaKind {
+    /// `TRANSFORM(array, x => ..)`, `TRANSFORM(map, (k, v) => .., (k, v) => ..)`.
+    Transform,
+    /// `FILTER(array, x => bool)`, `FILTER(map, (k, v) => bool)`.
+    Filter,
+    /// `REDUCE(array, init, (s, x) => ..)`, `REDUCE(map, init, (s, k, v) => ..)`.
+    Reduce,
 }
 
 fn truthy(v: Value) -> Result<bool> {
@@ -21,8 +25,23 @@ fn truthy(v: Value) -> Result<bool> {
 }
 
 /// Applies a lambda function; `NULL` collections give `NULL`, except for REDUCE, which gives
-/// its initial state (and `NULL` for a `NULL` initial state), as in ksqlDB.
-pub(crate) fn apply(kind: LambdaKind, base: Value, init: Value, bodies: &[Node], row: &[Value], outer: &[Value]) -> Result<Value> {
+/// its initial state (and `NULL` for a `NULL` initial state), as in ksqlDB. `eval` evaluates
+/// one of `bodies` over the lambda variables in scope (`outer`, then the body's parameters).
+pub(crate) fn apply<B>(
+    kind: LambdaKind,
+    base: Value,
+    init: Value,
+    bodies: &[B],
+    outer: &[Value],
+    eval: impl Fn(&B, &[Value]) -> Result<Value>,
+) -> Result<Value> {
+    // A body sees the enclosing lambdas' parameters followed by its own.
+    let call = |body: &B, params: &[Value]| {
+        let mut vars = Vec::with_capacity(outer.len() + params.len());
+        vars.extend_from_slice(outer);
+        vars.extend_from_slice(params);
+        eval(body, &vars)
+    };
     let Some(first) = bodies.first() else {
         return eval_err!("lambda function without a lambda");
     };
@@ -30,7 +49,7 @@ pub(crate) fn apply(kind: LambdaKind, base: Value, init: Value, bodies: &[Node],
         (LambdaKind::Reduce, _) if init.is_null() => Value::Null,
         (LambdaKind::Reduce, Value::Null) => init,
         (_, Value::Null) => Value::Null,
-        (LambdaKind::Transform, Value::Array(items)) => Value::Array(items.into_iter().map(|x| call(first, row, outer, &[x])).collect::<Result<_>>()?),
+        (LambdaKind::Transform, Value::Array(items)) => Value::Array(items.into_iter().map(|x| call(first, &[x])).collect::<Result<_>>()?),
         (LambdaKind::Transform, Value::Map(entries)) => {
             let Some(second) = bodies.get(1) else {
                 return eval_err!("TRANSFORM of a map needs a key and a value lambda");
@@ -38,7 +57,7 @@ pub(crate) fn apply(kind: LambdaKind, base: Value, init: Value, bodies: &[Node],
             let mut out: Vec<(Value, Value)> = Vec::with_capacity(entries.len());
             for (k, v) in entries {
                 let params = [k, v];
-                let (nk, nv) = (call(first, row, outer, &params)?, call(second, row, outer, &params)?);
+                let (nk, nv) = (call(first, &params)?, call(second, &params)?);
                 // ksqlDB builds the map with `Collectors.toMap`, which fails on a NULL value or
                 // a repeated key: the call's result is then NULL.
                 if nv.is_null() || out.iter().any(|(ek, _)| *ek == nk) {
@@ -51,7 +70,7 @@ pub(crate) fn apply(kind: LambdaKind, base: Value, init: Value, bodies: &[Node],
         (LambdaKind::Filter, Value::Array(items)) => {
             let mut out = Vec::new();
             for x in items {
-                if truthy(call(first, row, outer, std::slice::from_ref(&x))?)? {
+                if truthy(call(first, std::slice::from_ref(&x))?)? {
                     out.push(x);
                 }
             }
@@ -61,7 +80,7 @@ pub(crate) fn apply(kind: LambdaKind, base: Value, init: Value, bodies: &[Node],
             let mut out = Vec::new();
             for (k, v) in entries {
                 let params = [k, v];
-                if truthy(call(first, row, outer, &params)?)? {
+                if truthy(call(first, &params)?)? {
                     let [k, v] = params;
                     out.push((k, v));
                 }
@@ -71,14 +90,14 @@ pub(crate) fn apply(kind: LambdaKind, base: Value, init: Value, bodies: &[Node],
         (LambdaKind::Reduce, Value::Array(items)) => {
             let mut state = init;
             for x in items {
-                state = call(first, row, outer, &[state, x])?;
+                state = call(first, &[state, x])?;
             }
             state
         }
         (LambdaKind::Reduce, Value::Map(entries)) => {
             let mut state = init;
             for (k, v) in java_hash_map_order(entries) {
-                state = call(first, row, outer, &[state, k, v])?;
+                state = call(first, &[state, k, v])?;
             }
             state
         }

@@ -29,6 +29,7 @@ pub(crate) mod cast;
 mod compile;
 pub(crate) mod decimal;
 mod lambda;
+mod scope;
 pub mod vector;
 pub(crate) mod node;
 pub(crate) mod types;
@@ -42,37 +43,13 @@ use std::sync::Arc;
 
 use crate::function::FunctionRegistry;
 use crate::parser::ast::Expr;
+use crate::parser::walk::children;
 use crate::value::{SqlType, Value};
 use crate::Result;
 use compile::{coerce, Compiler};
 use node::Node;
 
-/// One column an expression can refer to: `qualifier.name` (the source name or alias; `None`
-/// for columns without one, like a projection's output).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScopeColumn {
-    pub qualifier: Option<String>,
-    pub name: String,
-    pub ty: SqlType,
-}
-
-/// The columns in scope, in row order: `row[i]` holds column `i`.
-#[derive(Debug, Clone, Default)]
-pub struct Scope {
-    columns: Vec<ScopeColumn>,
-}
-
-impl Scope {
-    /// A scope over `columns`, in row order.
-    pub fn new(columns: Vec<ScopeColumn>) -> Self {
-        Scope { columns }
-    }
-
-    /// The columns, in row order.
-    pub fn columns(&self) -> &[ScopeColumn] {
-        &self.columns
-    }
-}
+pub use scope::{Scope, ScopeColumn};
 
 /// A type-checked expression, ready to evaluate. Cheap to clone and share between threads.
 #[derive(Debug, Clone)]
@@ -198,56 +175,10 @@ pub fn walk(expr: &Expr, visit: &mut dyn FnMut(&Expr) -> bool) {
 }
 
 fn walk_inner(expr: &Expr, visit: &mut dyn FnMut(&Expr) -> bool) {
-    if !visit(expr) {
-        return;
-    }
-    let mut go = |e: &Expr| walk(e, visit);
-    match expr {
-        Expr::Literal(_) | Expr::Column { .. } | Expr::Star => {}
-        Expr::Dereference { base, .. } => go(base),
-        Expr::Subscript { base, index } => {
-            go(base);
-            go(index);
+    if visit(expr) {
+        for child in children(expr) {
+            walk(child, visit);
         }
-        Expr::Unary { expr, .. } | Expr::IsNull { expr, .. } | Expr::Cast { expr, .. } => go(expr),
-        Expr::Binary { left, right, .. } | Expr::IsDistinctFrom { left, right, .. } => {
-            go(left);
-            go(right);
-        }
-        Expr::Like { expr, pattern, .. } => {
-            go(expr);
-            go(pattern);
-        }
-        Expr::Between { expr, low, high, .. } => {
-            go(expr);
-            go(low);
-            go(high);
-        }
-        Expr::InList { expr, list, .. } => {
-            go(expr);
-            list.iter().for_each(go);
-        }
-        Expr::Case { operand, when_then, else_result } => {
-            if let Some(o) = operand {
-                go(o);
-            }
-            for (w, t) in when_then {
-                go(w);
-                go(t);
-            }
-            if let Some(e) = else_result {
-                go(e);
-            }
-        }
-        Expr::Function { args, .. } | Expr::Array(args) => args.iter().for_each(go),
-        Expr::Lambda { body, .. } => go(body),
-        Expr::Map(entries) => {
-            for (k, v) in entries {
-                go(k);
-                go(v);
-            }
-        }
-        Expr::Struct(fields) => fields.iter().for_each(|(_, e)| go(e)),
     }
 }
 

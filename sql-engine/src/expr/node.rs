@@ -8,6 +8,7 @@ use std::sync::Arc;
 use regex::Regex;
 
 use super::decimal;
+use super::lambda::{self, LambdaKind};
 use super::types::ArithOp;
 use crate::function::{Nulls, ScalarImpl};
 use crate::value::{SqlType, Value};
@@ -64,17 +65,6 @@ impl CmpOp {
             CmpOp::GtEq => matches!(ord, Some(Ordering::Greater | Ordering::Equal)),
         }
     }
-}
-
-/// What a lambda-taking function does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum LambdaKind {
-    /// `TRANSFORM(array, x => ..)`, `TRANSFORM(map, (k, v) => .., (k, v) => ..)`.
-    Transform,
-    /// `FILTER(array, x => bool)`, `FILTER(map, (k, v) => bool)`.
-    Filter,
-    /// `REDUCE(array, init, (s, x) => ..)`, `REDUCE(map, init, (s, k, v) => ..)`.
-    Reduce,
 }
 
 /// A compiled expression node.
@@ -380,7 +370,7 @@ impl Node {
                     Some(i) => i.eval(row, vars)?,
                     None => Value::Null,
                 };
-                super::lambda::apply(*kind, base, init, bodies, row, &vars[..(*depth).min(vars.len())])?
+                lambda::apply(*kind, base, init, bodies, &vars[..(*depth).min(vars.len())], |body, vars| body.eval(row, vars))?
             }
         })
     }

@@ -107,9 +107,9 @@ pub(crate) fn array_value(a: &dyn Array, i: usize) -> Value {
 /// # Errors
 /// [`Error::Unsupported`] when a column is an `ARRAY`, `MAP` or `STRUCT`.
 pub fn rows_to_batch(scope: &Scope, rows: &[Row]) -> Result<RecordBatch> {
-    let mut fields = Vec::with_capacity(scope.columns.len());
-    let mut columns = Vec::with_capacity(scope.columns.len());
-    for (i, c) in scope.columns.iter().enumerate() {
+    let mut fields = Vec::with_capacity(scope.columns().len());
+    let mut columns = Vec::with_capacity(scope.columns().len());
+    for (i, c) in scope.columns().iter().enumerate() {
         let dt = arrow_type(&c.ty).ok_or_else(|| unsupported(&c.ty))?;
         fields.push(Field::new(format!("c{i}"), dt, true));
         columns.push(values_to_array(&c.ty, rows.iter().map(|r| r.get(i).cloned().unwrap_or(Value::Null)))?);

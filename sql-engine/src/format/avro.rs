@@ -14,12 +14,13 @@ use brook_schema::apache_avro::types::Value as Avro;
 use brook_schema::apache_avro::schema::SchemaKind;
 use brook_schema::apache_avro::Schema as AvroSchema;
 use brook_schema::avro::ParsedAvro;
-use brook_schema::{wire, Schema, SchemaRegistryClient};
+use brook_schema::{wire, Schema, SchemaRegistryClient, SchemaType};
 use std::sync::Mutex;
 use serde_json::{json, Value as Json};
 
-use super::registry::{lock, registry_error};
-use super::{Format, FormatInfo, RowSerde, SerdeContext, FULL_SCHEMA_NAME, SCHEMA_ID};
+use super::decimal_bytes::{from_be, minimal_be, rescale};
+use super::sr::{lock, registered, registry_error, schema_id, SrFormatConfig, SubjectIds};
+use super::{deserialize_error, serialize_error, Format, FormatInfo, RowSerde, SerdeContext, FULL_SCHEMA_NAME};
 use crate::error::{Error, Result};
 use crate::value::{Column, Decimal, Row, SqlType, Value};
 
@@ -29,15 +30,11 @@ pub(crate) const NAMESPACE: &str = "io.confluent.ksql.avro_schemas";
 
 /// The `AVRO` format.
 #[derive(Debug)]
-pub(crate) struct AvroFormat {
-    /// `None`: the format's checks work, its serdes are unsupported.
-    registry: Option<Arc<dyn SchemaRegistryClient>>,
-    info: FormatInfo,
-}
+pub(crate) struct AvroFormat(SrFormatConfig);
 
 impl AvroFormat {
     pub(crate) fn new(info: &FormatInfo, registry: Option<Arc<dyn SchemaRegistryClient>>) -> Self {
-        AvroFormat { registry, info: info.clone() }
+        AvroFormat(SrFormatConfig::new(info, registry))
     }
 }
 
@@ -46,30 +43,14 @@ impl Format for AvroFormat {
         "AVRO"
     }
 
-    fn supports_wrapping(&self, _wrap: bool) -> bool {
-        true
-    }
-
-    fn validate(&self, _columns: &[Column]) -> Result<()> {
-        Ok(())
-    }
-
     fn row_serde(&self, columns: &[Column], is_key: bool) -> Result<Arc<dyn RowSerde>> {
-        let Some(registry) = &self.registry else {
-            return Err(Error::Unsupported(
-                "the 'AVRO' format needs a Schema Registry: set 'ksql.schema.registry.url' or run `brook server` with its registry".into(),
-            ));
-        };
-        let unwrapped = super::unwrapped(columns, is_key, self.info.wrap_single_value);
-        let full_name = self.info.properties.get(FULL_SCHEMA_NAME).cloned();
-        let schema_id = match self.info.properties.get(SCHEMA_ID) {
-            Some(id) => Some(id.parse::<i32>().map_err(|_| Error::Analysis(format!("invalid schema id: {id}")))?),
-            None => None,
-        };
-        let own = match schema_id {
+        let registry = self.0.registry()?;
+        let info = &self.0.info;
+        let unwrapped = super::unwrapped(columns, is_key, info.wrap_single_value);
+        let full_name = info.properties.get(FULL_SCHEMA_NAME).cloned();
+        let own = match schema_id(info)? {
             Some(id) => {
-                let schema = registry.schema_by_id(id).map_err(registry_error)?;
-                let resolved = brook_schema::resolve_references(registry.as_ref(), schema).map_err(registry_error)?;
+                let resolved = registered(registry.as_ref(), id, SchemaType::Avro)?;
                 Some((id, Arc::new(ParsedAvro::resolved(&resolved).map_err(registry_error)?)))
             }
             None => None,
@@ -79,10 +60,9 @@ impl Format for AvroFormat {
             registry: registry.clone(),
             columns: columns.to_vec(),
             unwrapped,
-            generated: Schema::avro(generated.to_string()),
             generated_parsed: Arc::new(ParsedAvro::parse(&generated.to_string()).map_err(|e| Error::Serde(e.to_string()))?),
             own,
-            writers: Mutex::default(),
+            writers: SubjectIds::new(registry.clone(), Schema::avro(generated.to_string())),
             readers: Mutex::default(),
         }))
     }
@@ -93,39 +73,27 @@ struct AvroRowSerde {
     registry: Arc<dyn SchemaRegistryClient>,
     columns: Vec<Column>,
     unwrapped: bool,
-    generated: Schema,
     generated_parsed: Arc<ParsedAvro>,
     /// `KEY_SCHEMA_ID` / `VALUE_SCHEMA_ID`: write with this registered schema.
     own: Option<(i32, Arc<ParsedAvro>)>,
-    /// Writer schema id per subject.
-    writers: Mutex<HashMap<String, (i32, Arc<ParsedAvro>)>>,
+    /// The generated schema's id per subject.
+    writers: SubjectIds,
     readers: Mutex<HashMap<i32, Arc<ParsedAvro>>>,
 }
 
 impl AvroRowSerde {
     fn writer(&self, ctx: &SerdeContext<'_>) -> Result<(i32, Arc<ParsedAvro>)> {
-        if let Some(own) = &self.own {
-            return Ok(own.clone());
+        match &self.own {
+            Some(own) => Ok(own.clone()),
+            None => Ok((self.writers.id(ctx)?, self.generated_parsed.clone())),
         }
-        let subject = format!("{}-{}", ctx.topic, ctx.target());
-        if let Some(hit) = lock(&self.writers).get(&subject) {
-            return Ok(hit.clone());
-        }
-        let id = self.registry.register(&subject, &self.generated, false).map_err(registry_error)?;
-        let hit = (id, self.generated_parsed.clone());
-        lock(&self.writers).insert(subject, hit.clone());
-        Ok(hit)
     }
 
     fn reader(&self, id: i32) -> Result<Arc<ParsedAvro>> {
         if let Some(hit) = lock(&self.readers).get(&id) {
             return Ok(hit.clone());
         }
-        let schema = self.registry.schema_by_id(id).map_err(registry_error)?;
-        if schema.schema_type != brook_schema::SchemaType::Avro {
-            return Err(Error::Serde(format!("schema id {id} is a {} schema, not AVRO", schema.schema_type)));
-        }
-        let resolved = brook_schema::resolve_references(self.registry.as_ref(), schema).map_err(registry_error)?;
+        let resolved = registered(self.registry.as_ref(), id, SchemaType::Avro)?;
         let parsed = Arc::new(ParsedAvro::resolved(&resolved).map_err(registry_error)?);
         lock(&self.readers).insert(id, parsed.clone());
         Ok(parsed)
@@ -155,9 +123,7 @@ impl RowSerde for AvroRowSerde {
 
     fn deserialize(&self, bytes: Option<&[u8]>, ctx: &SerdeContext<'_>) -> Result<Option<Row>> {
         let Some(bytes) = bytes else { return Ok(None) };
-        let fail = |reason: String| {
-            Error::Serde(format!("Failed to deserialize {} from topic: {}. {reason}", ctx.target(), ctx.topic))
-        };
+        let fail = |reason: String| deserialize_error(ctx, reason);
         let (id, payload) = wire::split(bytes).map_err(|e| fail(e.to_string()))?;
         let writer = self.reader(id).map_err(|e| fail(e.to_string()))?;
         let value = writer.decode(payload, None).map_err(|e| fail(e.to_string()))?;
@@ -185,10 +151,6 @@ impl RowSerde for AvroRowSerde {
             .map_err(|e| fail(e.to_string()))?;
         Ok(Some(row))
     }
-}
-
-fn serialize_error(ctx: &SerdeContext<'_>, e: brook_schema::Error) -> Error {
-    Error::Serde(format!("Error serializing message to topic: {}. {e}", ctx.topic))
 }
 
 fn take_field<'a>(fields: &'a [(String, Avro)], name: &str) -> Option<&'a Avro> {
@@ -522,31 +484,6 @@ fn to_avro(value: &Value, ty: &SqlType, schema: &AvroSchema, names: &Names<'_>) 
         }
         _ => return Err(mismatch()),
     })
-}
-
-/// The unscaled value of `d` at `scale`, if it is exact.
-pub(crate) fn rescale(d: &Decimal, scale: u8) -> Option<i128> {
-    if scale >= d.scale {
-        d.unscaled.checked_mul(10i128.checked_pow(u32::from(scale - d.scale))?)
-    } else {
-        let div = 10i128.checked_pow(u32::from(d.scale - scale))?;
-        (d.unscaled % div == 0).then(|| d.unscaled / div)
-    }
-}
-
-/// Two's complement big-endian bytes, as few as hold the value (Java's `BigInteger.toByteArray`).
-pub(crate) fn minimal_be(v: i128) -> Vec<u8> {
-    brook_schema::avro::minimal(v.to_be_bytes().to_vec())
-}
-
-pub(crate) fn from_be(bytes: &[u8]) -> Option<i128> {
-    if bytes.is_empty() || bytes.len() > 16 {
-        return (bytes.is_empty()).then_some(0);
-    }
-    let fill = if bytes[0] & 0x80 != 0 { 0xff } else { 0 };
-    let mut buf = [fill; 16];
-    buf[16 - bytes.len()..].copy_from_slice(bytes);
-    Some(i128::from_be_bytes(buf))
 }
 
 /// An Avro value as a SQL value of `ty`.

@@ -24,8 +24,8 @@ use std::sync::Arc;
 use super::json_flat::{self, FlatColumn};
 use super::json_tree::{self, Json};
 use super::scalar::{self, java_double};
-use super::{check_count, unwrapped, Format, RowSerde, SerdeContext};
-use crate::error::{Error, Result};
+use super::{check_count, deserialize_error, unwrapped, Format, RowSerde, SerdeContext};
+use crate::error::Result;
 use crate::value::{Column, Row, SqlType, Value};
 
 /// The `JSON` format.
@@ -43,14 +43,6 @@ impl JsonFormat {
 impl Format for JsonFormat {
     fn name(&self) -> &'static str {
         "JSON"
-    }
-
-    fn supports_wrapping(&self, _wrap: bool) -> bool {
-        true
-    }
-
-    fn validate(&self, _columns: &[Column]) -> Result<()> {
-        Ok(())
     }
 
     fn row_serde(&self, columns: &[Column], is_key: bool) -> Result<Arc<dyn RowSerde>> {
@@ -161,9 +153,7 @@ impl RowSerde for JsonRowSerde {
                 return Ok(Some(row));
             }
         }
-        let fail = |m: String| {
-            Error::Serde(format!("Failed to deserialize {} from topic: {}. {m}", ctx.target(), ctx.topic))
-        };
+        let fail = |m: String| deserialize_error(ctx, m);
         let doc = json_tree::parse(bytes).map_err(fail)?;
         self.read_tree(doc.as_ref()).map_err(fail)
     }

@@ -22,8 +22,8 @@ use serde_json::{json, Map, Value as JsonValue};
 
 use super::json::{coerce, write_value};
 use super::json_tree::{self, Json};
-use super::registry::{registry_error, schema_id, SubjectIds};
-use super::{check_count, Format, FormatInfo, RowSerde, SerdeContext, FULL_SCHEMA_NAME};
+use super::sr::{lock, registry_error, schema_id, SrFormatConfig, SubjectIds};
+use super::{check_count, deserialize_error, Format, FormatInfo, RowSerde, SerdeContext, FULL_SCHEMA_NAME};
 use crate::error::{Error, Result};
 use crate::value::{Column, Row, SqlType, Value};
 
@@ -33,14 +33,11 @@ pub(crate) const ONE_OF: &str = "io.confluent.connect.json.OneOf";
 
 /// The `JSON_SR` format.
 #[derive(Debug)]
-pub(crate) struct JsonSrFormat {
-    registry: Option<Arc<dyn SchemaRegistryClient>>,
-    info: FormatInfo,
-}
+pub(crate) struct JsonSrFormat(SrFormatConfig);
 
 impl JsonSrFormat {
     pub(crate) fn new(info: &FormatInfo, registry: Option<Arc<dyn SchemaRegistryClient>>) -> Self {
-        JsonSrFormat { registry, info: info.clone() }
+        JsonSrFormat(SrFormatConfig::new(info, registry))
     }
 }
 
@@ -49,21 +46,14 @@ impl Format for JsonSrFormat {
         "JSON_SR"
     }
 
-    fn supports_wrapping(&self, _wrap: bool) -> bool {
-        true
-    }
-
-    fn validate(&self, _columns: &[Column]) -> Result<()> {
-        Ok(())
-    }
-
     fn row_serde(&self, columns: &[Column], is_key: bool) -> Result<Arc<dyn RowSerde>> {
-        let registry = super::registry::require(self.registry.as_ref(), "JSON_SR")?;
-        let unwrapped = super::unwrapped(columns, is_key, self.info.wrap_single_value);
+        let registry = self.0.registry()?;
+        let info = &self.0.info;
+        let unwrapped = super::unwrapped(columns, is_key, info.wrap_single_value);
         // With a registered schema, top-level fields are written under the schema's property
         // names (matched to columns exactly, then case-insensitively).
         let mut names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
-        let own = match schema_id(&self.info)? {
+        let own = match schema_id(info)? {
             Some(id) => {
                 let schema = registry.schema_by_id(id).map_err(registry_error)?;
                 if schema.schema_type != SchemaType::Json {
@@ -80,7 +70,7 @@ impl Format for JsonSrFormat {
             }
             None => None,
         };
-        let generated = json_schema(columns, unwrapped, self.info.properties.get(FULL_SCHEMA_NAME).map(String::as_str));
+        let generated = json_schema(columns, unwrapped, info.properties.get(FULL_SCHEMA_NAME).map(String::as_str));
         Ok(Arc::new(JsonSrRowSerde {
             registry: registry.clone(),
             columns: columns.iter().map(|c| (c.name.clone(), c.ty.clone())).collect(),
@@ -109,12 +99,12 @@ struct JsonSrRowSerde {
 
 impl JsonSrRowSerde {
     fn check_id(&self, id: i32) -> Result<()> {
-        if let Some(json) = super::registry::lock(&self.known).get(&id) {
+        if let Some(json) = lock(&self.known).get(&id) {
             return if *json { Ok(()) } else { Err(Error::Serde(format!("schema id {id} is not a JSON schema"))) };
         }
         let schema = self.registry.schema_by_id(id).map_err(registry_error)?;
         let json = schema.schema_type == SchemaType::Json;
-        super::registry::lock(&self.known).insert(id, json);
+        lock(&self.known).insert(id, json);
         self.check_id(id)
     }
 }
@@ -142,9 +132,7 @@ impl RowSerde for JsonSrRowSerde {
 
     fn deserialize(&self, bytes: Option<&[u8]>, ctx: &SerdeContext<'_>) -> Result<Option<Row>> {
         let Some(bytes) = bytes else { return Ok(None) };
-        let fail = |reason: String| {
-            Error::Serde(format!("Failed to deserialize {} from topic: {}. {reason}", ctx.target(), ctx.topic))
-        };
+        let fail = |reason: String| deserialize_error(ctx, reason);
         let (id, payload) = wire::split(bytes).map_err(|e| fail(e.to_string()))?;
         self.check_id(id).map_err(|e| fail(e.to_string()))?;
         let doc = json_tree::parse(payload).map_err(fail)?;

@@ -2,6 +2,7 @@
 //! `KsqlJsonSerializerTest` cases.
 
 use super::*;
+use crate::error::Error;
 use crate::format::test_util::{cols, key_cols};
 use crate::format::FormatInfo;
 use crate::value::Decimal;

@@ -22,6 +22,7 @@
 
 mod adapter;
 pub(crate) mod avro;
+mod decimal_bytes;
 pub(crate) mod registry;
 mod delimited;
 mod internal;
@@ -34,6 +35,7 @@ mod kafka;
 mod none;
 mod props;
 pub(crate) mod scalar;
+mod sr;
 mod test_json;
 
 use std::collections::BTreeMap;
@@ -128,14 +130,19 @@ pub trait Format: Send + Sync + fmt::Debug {
     fn name(&self) -> &'static str;
 
     /// Whether `WRAP_SINGLE_VALUE` may be set to `wrap` (ksqlDB's `WRAP_SINGLES` /
-    /// `UNWRAP_SINGLES` features).
-    fn supports_wrapping(&self, wrap: bool) -> bool;
+    /// `UNWRAP_SINGLES` features). Default: both, as `JSON`, `AVRO` and `JSON_SR` allow.
+    fn supports_wrapping(&self, _wrap: bool) -> bool {
+        true
+    }
 
-    /// Checks that the format can carry `columns` (type support, column count).
+    /// Checks that the format can carry `columns` (type support, column count). Default: any
+    /// columns, as `JSON`, `AVRO` and `JSON_SR` carry every type.
     ///
     /// # Errors
     /// [`Error::Analysis`] with ksqlDB's message, e.g. `The 'KAFKA' format does not support type 'BOOLEAN'`.
-    fn validate(&self, columns: &[Column]) -> Result<()>;
+    fn validate(&self, _columns: &[Column]) -> Result<()> {
+        Ok(())
+    }
 
     /// A serde for `columns`: the key columns when `is_key`, else the value columns (without
     /// header columns, which come from the record's headers).
@@ -277,6 +284,16 @@ pub(crate) fn check_count(expected: usize, got: usize, serialization: bool, topi
         "Column count mismatch on {}. topic: {topic}, expected: {expected}, got: {got}",
         if serialization { "serialization" } else { "deserialization" }
     )))
+}
+
+/// `Failed to deserialize value from topic: t. <reason>` (ksqlDB's `KsqlDeserializer`).
+pub(crate) fn deserialize_error(ctx: &SerdeContext<'_>, reason: impl fmt::Display) -> Error {
+    Error::Serde(format!("Failed to deserialize {} from topic: {}. {reason}", ctx.target(), ctx.topic))
+}
+
+/// `Error serializing message to topic: t. <reason>` (ksqlDB's `KsqlSerializer`).
+pub(crate) fn serialize_error(ctx: &SerdeContext<'_>, reason: impl fmt::Display) -> Error {
+    Error::Serde(format!("Error serializing message to topic: {}. {reason}", ctx.topic))
 }
 
 /// Deserializes arbitrary `bytes` as `info`'s format for `columns`: the entry point for fuzzing.

@@ -19,9 +19,9 @@ use brook_schema::prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MapKey,
 use brook_schema::protobuf::{message_indexes, ParsedProto};
 use brook_schema::{wire, Schema, SchemaRegistryClient, SchemaType};
 
-use super::avro::{from_be, minimal_be, rescale};
-use super::registry::{lock, registry_error, schema_id, SubjectIds};
-use super::{check_count, Format, FormatInfo, RowSerde, SerdeContext, FULL_SCHEMA_NAME};
+use super::decimal_bytes::{from_be, minimal_be, rescale};
+use super::sr::{lock, registered, registry_error, schema_id, SrFormatConfig, SubjectIds};
+use super::{check_count, deserialize_error, serialize_error, Format, FormatInfo, RowSerde, SerdeContext, FULL_SCHEMA_NAME};
 use crate::error::{Error, Result};
 use crate::value::{Column, Decimal, Row, SqlType, Value};
 
@@ -31,17 +31,16 @@ const DATE: &str = "google.type.Date";
 const TIME: &str = "google.type.TimeOfDay";
 const TIMESTAMP: &str = "google.protobuf.Timestamp";
 
-/// The `PROTOBUF` format (`nosr`: `PROTOBUF_NOSR`).
+/// The `PROTOBUF` format (`nosr`: `PROTOBUF_NOSR`, without a registry).
 #[derive(Debug)]
 pub(crate) struct ProtobufFormat {
-    registry: Option<Arc<dyn SchemaRegistryClient>>,
-    info: FormatInfo,
+    config: SrFormatConfig,
     nosr: bool,
 }
 
 impl ProtobufFormat {
     pub(crate) fn new(info: &FormatInfo, registry: Option<Arc<dyn SchemaRegistryClient>>, nosr: bool) -> Self {
-        ProtobufFormat { registry, info: info.clone(), nosr }
+        ProtobufFormat { config: SrFormatConfig::new(info, registry), nosr }
     }
 }
 
@@ -61,7 +60,7 @@ impl Format for ProtobufFormat {
 
     fn row_serde(&self, columns: &[Column], _is_key: bool) -> Result<Arc<dyn RowSerde>> {
         self.validate(columns)?;
-        let full_name = self.info.properties.get(FULL_SCHEMA_NAME).map(String::as_str);
+        let full_name = self.config.info.properties.get(FULL_SCHEMA_NAME).map(String::as_str);
         let text = proto_schema(columns, full_name);
         let generated = ParsedProto::compile(&text, &[]).map_err(|e| Error::Analysis(format!("cannot compile the generated Protobuf schema: {e}")))?;
         let root = generated.first_message().map_err(registry_error)?;
@@ -69,8 +68,8 @@ impl Format for ProtobufFormat {
         if self.nosr {
             return Ok(Arc::new(ProtobufRowSerde { columns, writer: Writer::Bare(root), registry: None, readers: Mutex::default() }));
         }
-        let registry = super::registry::require(self.registry.as_ref(), "PROTOBUF")?;
-        let writer = match schema_id(&self.info)? {
+        let registry = self.config.registry()?;
+        let writer = match schema_id(&self.config.info)? {
             Some(id) => {
                 let parsed = parse_registered(registry.as_ref(), id).map_err(|e| Error::Analysis(e.to_string()))?;
                 let message = match full_name {
@@ -88,11 +87,7 @@ impl Format for ProtobufFormat {
 
 /// A registered Protobuf schema by id, compiled with its references.
 fn parse_registered(registry: &dyn SchemaRegistryClient, id: i32) -> Result<ParsedProto> {
-    let schema = registry.schema_by_id(id).map_err(registry_error)?;
-    if schema.schema_type != SchemaType::Protobuf {
-        return Err(Error::Serde(format!("schema id {id} is a {} schema, not PROTOBUF", schema.schema_type)));
-    }
-    let resolved = brook_schema::resolve_references(registry, schema).map_err(registry_error)?;
+    let resolved = registered(registry, id, SchemaType::Protobuf)?;
     let references: Vec<(String, String)> = resolved.references.iter().map(|(n, s)| (n.clone(), s.schema.clone())).collect();
     ParsedProto::compile(&resolved.schema.schema, &references).map_err(registry_error)
 }
@@ -137,7 +132,7 @@ impl RowSerde for ProtobufRowSerde {
         };
         let fields: Vec<(&str, &SqlType, &Value)> = self.columns.iter().zip(row).map(|((n, t), v)| (n.as_str(), t, v)).collect();
         let mut msg = DynamicMessage::new(message.clone());
-        set_fields(&mut msg, &fields).map_err(|e| Error::Serde(format!("Error serializing message to topic: {}. {e}", ctx.topic)))?;
+        set_fields(&mut msg, &fields).map_err(|e| serialize_error(ctx, e))?;
         let payload = brook_schema::prost::Message::encode_to_vec(&msg);
         Ok(Some(match frame {
             None => payload,
@@ -153,9 +148,7 @@ impl RowSerde for ProtobufRowSerde {
 
     fn deserialize(&self, bytes: Option<&[u8]>, ctx: &SerdeContext<'_>) -> Result<Option<Row>> {
         let Some(bytes) = bytes else { return Ok(None) };
-        let fail = |reason: String| {
-            Error::Serde(format!("Failed to deserialize {} from topic: {}. {reason}", ctx.target(), ctx.topic))
-        };
+        let fail = |reason: String| deserialize_error(ctx, reason);
         let (message, payload) = match &self.writer {
             Writer::Bare(m) => (m.clone(), bytes),
             _ => {

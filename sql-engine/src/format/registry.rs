@@ -1,6 +1,7 @@
 //! What the engine does with Schema Registry outside serdes: registering the schemas of a
-//! `CREATE ... AS SELECT` sink, and inferring columns; and what the Schema Registry formats
-//! (`AVRO`, `JSON_SR`, `PROTOBUF`) share: subjects from the record context, schema ids.
+//! `CREATE ... AS SELECT` sink, and inferring columns. It sits above the Schema Registry
+//! formats (`AVRO`, `JSON_SR`, `PROTOBUF`), whose schemas it writes and reads; what those
+//! formats share lives below them, in `sr.rs`.
 //!
 //! Columns are inferred from Schema Registry when a `CREATE` names none (ksqlDB's
 //! `SchemaRegistryTopicSchemaSupplier`): the key columns from `<topic>-key` when the statement
@@ -12,80 +13,14 @@
 //! Field names are upper-cased, as ksqlDB's Connect schema translation does; reading matches
 //! record fields to columns case-insensitively.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use brook_schema::{Schema, SchemaRegistryClient, SchemaType};
 
-use super::{FormatInfo, SerdeContext, SourceFormats, FULL_SCHEMA_NAME, SCHEMA_ID};
+use super::sr::{registry_type, schema_id};
+use super::{FormatInfo, SourceFormats, FULL_SCHEMA_NAME, SCHEMA_ID};
 use crate::error::{Error, Result};
 use crate::value::{Column, ColumnNamespace, LogicalSchema, SqlType};
-
-/// The formats whose schemas live in Schema Registry, and the registry's type of each.
-pub(crate) fn registry_type(format: &str) -> Option<SchemaType> {
-    match format {
-        "AVRO" => Some(SchemaType::Avro),
-        "JSON_SR" => Some(SchemaType::Json),
-        "PROTOBUF" => Some(SchemaType::Protobuf),
-        _ => None,
-    }
-}
-
-/// A registry or codec error as the engine's error.
-pub(crate) fn registry_error(e: brook_schema::Error) -> Error {
-    Error::Serde(e.to_string())
-}
-
-/// The registry a format's serdes need, or ksqlDB-like advice.
-pub(crate) fn require<'a>(registry: Option<&'a Arc<dyn SchemaRegistryClient>>, format: &str) -> Result<&'a Arc<dyn SchemaRegistryClient>> {
-    registry.ok_or_else(|| {
-        Error::Unsupported(format!(
-            "the '{format}' format needs a Schema Registry: set 'ksql.schema.registry.url' or run `brook server` with its registry"
-        ))
-    })
-}
-
-/// `KEY_SCHEMA_ID` / `VALUE_SCHEMA_ID`, parsed.
-pub(crate) fn schema_id(info: &FormatInfo) -> Result<Option<i32>> {
-    match info.properties.get(SCHEMA_ID) {
-        Some(id) => id.parse::<i32>().map(Some).map_err(|_| Error::Analysis(format!("invalid schema id: {id}"))),
-        None => Ok(None),
-    }
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// A generated schema's id per subject (`<topic>-key` / `<topic>-value`, from the record
-/// context), registered on first use (ksqlDB's serializers register, or find, the schema the
-/// CSAS registered).
-#[derive(Debug)]
-pub(crate) struct SubjectIds {
-    registry: Arc<dyn SchemaRegistryClient>,
-    schema: Schema,
-    ids: Mutex<HashMap<String, i32>>,
-}
-
-impl SubjectIds {
-    pub(crate) fn new(registry: Arc<dyn SchemaRegistryClient>, schema: Schema) -> Self {
-        SubjectIds { registry, schema, ids: Mutex::default() }
-    }
-
-    /// The schema's id under the subject of `ctx`.
-    ///
-    /// # Errors
-    /// [`Error::Serde`] when the registry rejects or cannot be reached.
-    pub(crate) fn id(&self, ctx: &SerdeContext<'_>) -> Result<i32> {
-        let subject = format!("{}-{}", ctx.topic, ctx.target());
-        if let Some(id) = lock(&self.ids).get(&subject) {
-            return Ok(*id);
-        }
-        let id = self.registry.register(&subject, &self.schema, false).map_err(registry_error)?;
-        lock(&self.ids).insert(subject, id);
-        Ok(id)
-    }
-}
 
 /// `schema` with the columns the registry gives for what it lacks.
 ///
@@ -113,11 +48,8 @@ pub(crate) fn infer_columns(
             )));
         };
         let subject = format!("{topic}-{}", if is_key { "key" } else { "value" });
-        let fetched = match info.properties.get(SCHEMA_ID) {
-            Some(id) => {
-                let id: i32 = id.parse().map_err(|_| Error::Analysis(format!("invalid schema id: {id}")))?;
-                registry.schema_by_id(id)
-            }
+        let fetched = match schema_id(info)? {
+            Some(id) => registry.schema_by_id(id),
             None => registry.latest(&subject).map(|r| r.schema),
         };
         let schema_text = match fetched {

@@ -1,10 +1,3 @@
-// NOTE TO THE PARSER ENGINEER (remove this comment block in your first commit):
-// work ONLY in the git worktree /work/wt/parser (branch `parser`), not in /work/main.
-// Rules you did not get in your prompt: `export CARGO_TARGET_DIR=/root/.cache/brook-target`
-// and run cargo from inside /work/wt/parser; build only brook-sql-engine, 2 cores shared by
-// 7 engineers; read /work/shared/STYLE.md; commit small working increments on branch `parser`
-// every 20-30 min (the lead merges them); run `duplicates --change` before committing; never
-// touch main. HARD DEADLINE: last commit by 09:45 UTC, then reply with your report.
 //! The ksqlDB statement and expression tree the parser produces and the analyzer consumes.
 //!
 //! Identifiers are already case-normalised: unquoted ones upper-cased (`price` -> `PRICE`),
@@ -13,12 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Where a statement or token starts in the submitted text: 1-based line and column.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Position {
-    pub line: u32,
-    pub column: u32,
-}
+pub use super::position::Position;
 
 /// One statement as submitted: its text (without the trailing `;`), where it starts, and its tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

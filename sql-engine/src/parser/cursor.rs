@@ -1,7 +1,8 @@
 //! The recursive-descent parser's cursor over the tokens: look-ahead, keyword matching, the
 //! ANTLR-style "expecting" set of the current position, and error construction.
 
-use super::ast::{Expr, Position};
+use super::ast::Expr;
+use super::position::Position;
 use super::lexer::{Tok, Token};
 use crate::Error;
 

@@ -4,7 +4,7 @@
 //! exponent), `--` and `/* */` are comments. Every token carries its byte span and its 1-based
 //! line:column (columns count characters).
 
-use super::ast::Position;
+use super::position::Position;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Tok {

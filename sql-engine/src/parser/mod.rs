@@ -20,8 +20,10 @@ pub mod ast;
 mod cursor;
 mod expr;
 mod lexer;
+pub(crate) mod position;
 mod statement;
 mod vars;
+pub(crate) mod walk;
 
 pub use vars::substitute_variables;
 

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use super::ast::Position;
+use super::position::Position;
 use crate::{Error, Result};
 
 /// How deeply `${...${...}}` references may nest.

@@ -15,4 +15,5 @@ mod formats_json_sr_protobuf;
 mod formats_schema_registry;
 mod parser;
 mod qtt;
+mod structure;
 mod vectorized;

@@ -3,7 +3,9 @@
 //! wrapper, over an owned store, a borrowed one, or any [`KeyValueReader`] (the runtime's
 //! interactive-query views).
 
+use std::borrow::Borrow;
 use std::fmt;
+use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
@@ -11,7 +13,7 @@ use bytes::Bytes;
 
 use super::{KeyValueStore, ReadOnlyKeyValueStore};
 use crate::error::{Error, Result};
-use crate::serde::{Serde, SerdeContext, ValueAndTimestamp, ValueAndTimestampSerde};
+use crate::serde::{timestamped_bytes, Serde, SerdeContext, ValueAndTimestamp, ValueAndTimestampSerde};
 
 /// The serdes of one store, called with the store's changelog topic
 /// (`<application.id>-<store>-changelog`), `is_key` set for keys and no headers, as Kafka's
@@ -122,11 +124,7 @@ impl<K, V> StateSerdes<K, V> {
     /// # Errors
     /// The value serde's errors.
     pub fn raw_timestamped(&self, value: &V, timestamp: i64) -> Result<Bytes> {
-        // One buffer: the timestamp, then the value written straight after it.
-        let mut out = Vec::with_capacity(32);
-        out.extend_from_slice(&timestamp.to_be_bytes());
-        self.0.values.serialize_into(&self.value_ctx(), value, &mut out)?;
-        Ok(Bytes::from(out))
+        timestamped_bytes(&*self.0.values, &self.value_ctx(), value, timestamp).map(Bytes::from)
     }
 
     /// Decodes Kafka's `ValueAndTimestamp` layout.
@@ -201,7 +199,10 @@ where
 /// A key-value store of `K -> V` through [`StateSerdes`]: the one typed key-value wrapper.
 /// `S` is the store: owned (`Box<dyn KeyValueStore>`), borrowed (`&mut dyn KeyValueStore`, from
 /// a processor context), or a read-only [`KeyValueReader`] (an interactive-query view); the
-/// write methods need a store that dereferences mutably to a [`KeyValueStore`].
+/// write methods need a store that dereferences mutably to a [`KeyValueStore`]. `D` holds the
+/// serdes: owned (the default), or borrowed (`&StateSerdes`) by a processor that keeps its
+/// serdes and reaches its store through the context on each record, as the DSL's tables and
+/// aggregations do, so that a record costs no reference count.
 /// `TypedKeyValueStore<S, K, ValueAndTimestamp<V>>` with [`StateSerdes::timestamped`] is
 /// Kafka's `TimestampedKeyValueStore`.
 ///
@@ -216,12 +217,13 @@ where
 /// counts.put(&"alice".to_owned(), Some(&3)).unwrap();
 /// assert_eq!(counts.get(&"alice".to_owned()).unwrap(), Some(3));
 /// ```
-pub struct TypedKeyValueStore<S, K, V> {
+pub struct TypedKeyValueStore<S, K, V, D = StateSerdes<K, V>> {
     store: S,
-    serdes: StateSerdes<K, V>,
+    serdes: D,
+    _types: PhantomData<fn() -> (K, V)>,
 }
 
-impl<S: fmt::Debug, K, V> fmt::Debug for TypedKeyValueStore<S, K, V> {
+impl<S: fmt::Debug, K, V, D: fmt::Debug> fmt::Debug for TypedKeyValueStore<S, K, V, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TypedKeyValueStore").field("store", &self.store).field("serdes", &self.serdes).finish()
     }
@@ -230,16 +232,18 @@ impl<S: fmt::Debug, K, V> fmt::Debug for TypedKeyValueStore<S, K, V> {
 /// Typed entries of a [`TypedKeyValueStore`].
 pub type TypedIter<'a, K, V, E = Error> = Box<dyn Iterator<Item = Result<(K, V), E>> + 'a>;
 
-impl<S, K, V> TypedKeyValueStore<S, K, V> {
-    /// `store` through `serdes`.
-    pub fn new(store: S, serdes: StateSerdes<K, V>) -> Self {
-        TypedKeyValueStore { store, serdes }
+impl<S, K, V, D: Borrow<StateSerdes<K, V>>> TypedKeyValueStore<S, K, V, D> {
+    /// `store` through `serdes` (a [`StateSerdes`] or a reference to one).
+    #[inline]
+    pub fn new(store: S, serdes: D) -> Self {
+        TypedKeyValueStore { store, serdes, _types: PhantomData }
     }
 
     /// The serdes.
     #[must_use]
+    #[inline]
     pub fn serdes(&self) -> &StateSerdes<K, V> {
-        &self.serdes
+        self.serdes.borrow()
     }
 
     /// The underlying store.
@@ -258,14 +262,18 @@ impl<S, K, V> TypedKeyValueStore<S, K, V> {
     }
 }
 
-impl<S: KeyValueReader, K: 'static, V: 'static> TypedKeyValueStore<S, K, V> {
+impl<S: KeyValueReader, K: 'static, V: 'static, D: Borrow<StateSerdes<K, V>>> TypedKeyValueStore<S, K, V, D> {
     /// The value of `key`.
     ///
     /// # Errors
     /// Store errors, or serde errors.
+    #[inline]
     pub fn get(&self, key: &K) -> Result<Option<V>, S::Error> {
-        let k = self.serdes.raw_key(key)?;
-        Ok(self.store.read(&k)?.map(|v| self.serdes.value_from(&v)).transpose()?)
+        let k = self.serdes().raw_key(key)?;
+        match self.store.read(&k)? {
+            None => Ok(None),
+            Some(v) => Ok(Some(self.serdes().value_from(&v)?)),
+        }
     }
 
     /// Entries with serialized keys in `[from, to]`, in byte order of the serialized keys.
@@ -273,7 +281,7 @@ impl<S: KeyValueReader, K: 'static, V: 'static> TypedKeyValueStore<S, K, V> {
     /// # Errors
     /// Store errors, or serde errors; items fail on undecodable entries.
     pub fn range(&self, from: &K, to: &K) -> Result<TypedIter<'_, K, V, S::Error>, S::Error> {
-        let (f, t) = (self.serdes.raw_key(from)?, self.serdes.raw_key(to)?);
+        let (f, t) = (self.serdes().raw_key(from)?, self.serdes().raw_key(to)?);
         Ok(self.decode(self.store.read_range(&f, &t)?))
     }
 
@@ -296,12 +304,12 @@ impl<S: KeyValueReader, K: 'static, V: 'static> TypedKeyValueStore<S, K, V> {
     fn decode<'a>(&'a self, it: ReaderIter<'a, S::Error>) -> TypedIter<'a, K, V, S::Error> {
         Box::new(it.map(move |r| {
             let (k, v) = r?;
-            Ok((self.serdes.key_from(&k)?, self.serdes.value_from(&v)?))
+            Ok((self.serdes().key_from(&k)?, self.serdes().value_from(&v)?))
         }))
     }
 }
 
-impl<S, K: 'static, V: 'static> TypedKeyValueStore<S, K, V>
+impl<S, K: 'static, V: 'static, D: Borrow<StateSerdes<K, V>>> TypedKeyValueStore<S, K, V, D>
 where
     S: DerefMut,
     S::Target: KeyValueStore,
@@ -310,9 +318,10 @@ where
     ///
     /// # Errors
     /// Store errors, or serde errors.
+    #[inline]
     pub fn put(&mut self, key: &K, value: Option<&V>) -> Result<()> {
-        let k = self.serdes.raw_key(key)?;
-        let v = value.map(|v| self.serdes.raw_value(v)).transpose()?;
+        let k = self.serdes().raw_key(key)?;
+        let v = value.map(|v| self.serdes().raw_value(v)).transpose()?;
         self.store.put(k, v)
     }
 
@@ -321,9 +330,9 @@ where
     /// # Errors
     /// Store errors, or serde errors.
     pub fn put_if_absent(&mut self, key: &K, value: &V) -> Result<Option<V>> {
-        let k = self.serdes.raw_key(key)?;
-        let v = self.serdes.raw_value(value)?;
-        self.store.put_if_absent(k, v)?.map(|v| self.serdes.value_from(&v)).transpose()
+        let k = self.serdes().raw_key(key)?;
+        let v = self.serdes().raw_value(value)?;
+        self.store.put_if_absent(k, v)?.map(|v| self.serdes().value_from(&v)).transpose()
     }
 
     /// Deletes `key`; returns its old value.
@@ -331,7 +340,7 @@ where
     /// # Errors
     /// Store errors, or serde errors.
     pub fn delete(&mut self, key: &K) -> Result<Option<V>> {
-        let k = self.serdes.raw_key(key)?;
-        self.store.delete(&k)?.map(|v| self.serdes.value_from(&v)).transpose()
+        let k = self.serdes().raw_key(key)?;
+        self.store.delete(&k)?.map(|v| self.serdes().value_from(&v)).transpose()
     }
 }

@@ -235,7 +235,21 @@ impl ValueAndTimestamp<Bytes> {
     }
 }
 
-/// Serde for `ValueAndTimestamp<V>`: 8-byte timestamp + inner value bytes.
+/// Kafka's `ValueAndTimestamp` layout of `value` stamped with `timestamp`, built in one
+/// buffer: the 8-byte big-endian timestamp, then the value as `serde` writes it straight after
+/// (its [`Serde::serialize_into`], no vector of its own). What [`ValueAndTimestampSerde`] and
+/// `StateSerdes::raw_timestamped` (a window store's values) write.
+#[inline]
+pub(crate) fn timestamped_bytes<V, S: Serde<V> + ?Sized>(serde: &S, ctx: &SerdeContext<'_>, value: &V, timestamp: i64) -> Result<Vec<u8>> {
+    // Room for the timestamp and a short value (a count, a price, a small string).
+    let mut out = Vec::with_capacity(32);
+    out.extend_from_slice(&timestamp.to_be_bytes());
+    serde.serialize_into(ctx, value, &mut out)?;
+    Ok(out)
+}
+
+/// Serde for `ValueAndTimestamp<V>`: 8-byte timestamp + inner value bytes, written into one
+/// buffer.
 #[derive(Debug, Clone)]
 pub struct ValueAndTimestampSerde<S>(pub S);
 
@@ -249,11 +263,14 @@ impl<V, S: Serde<V>> Serde<ValueAndTimestamp<V>> for ValueAndTimestampSerde<S> {
         self.deserialize_with(&SerdeContext::value(topic), bytes)
     }
     fn serialize_with(&self, ctx: &SerdeContext<'_>, v: &ValueAndTimestamp<V>) -> Result<Vec<u8>> {
-        let value = self.0.serialize_with(ctx, &v.value)?;
-        let mut out = Vec::with_capacity(8 + value.len());
+        timestamped_bytes(&self.0, ctx, &v.value, v.timestamp)
+    }
+    fn serialize_bytes(&self, ctx: &SerdeContext<'_>, v: &ValueAndTimestamp<V>) -> Result<Bytes> {
+        timestamped_bytes(&self.0, ctx, &v.value, v.timestamp).map(Bytes::from)
+    }
+    fn serialize_into(&self, ctx: &SerdeContext<'_>, v: &ValueAndTimestamp<V>, out: &mut Vec<u8>) -> Result<()> {
         out.extend_from_slice(&v.timestamp.to_be_bytes());
-        out.extend_from_slice(&value);
-        Ok(out)
+        self.0.serialize_into(ctx, &v.value, out)
     }
     fn deserialize_with(&self, ctx: &SerdeContext<'_>, bytes: &[u8]) -> Result<ValueAndTimestamp<V>> {
         let (timestamp, value) = ValueAndTimestamp::split(bytes)?;
@@ -291,5 +308,26 @@ mod tests {
         let vt = ValueAndTimestamp { value: Bytes::from_static(b"v"), timestamp: 7 };
         assert_eq!(ValueAndTimestamp::from_bytes(&vt.to_bytes()).unwrap(), vt);
         assert!(ValueAndTimestamp::from_bytes(&Bytes::from_static(b"1234")).is_err());
+    }
+
+    #[test]
+    fn timestamped_values_are_written_in_kafkas_layout_in_one_buffer() {
+        let serde = ValueAndTimestampSerde(StringSerde);
+        let ctx = SerdeContext::value("t");
+        let vt = ValueAndTimestamp { value: "a long enough value to outgrow 32 bytes".to_owned(), timestamp: 258 };
+        let mut expected = 258i64.to_be_bytes().to_vec();
+        expected.extend_from_slice(vt.value.as_bytes());
+        assert_eq!(serde.serialize_with(&ctx, &vt).unwrap(), expected);
+        assert_eq!(serde.serialize("t", &vt).unwrap(), expected);
+        assert_eq!(&serde.serialize_bytes(&ctx, &vt).unwrap()[..], &expected[..]);
+        // Appended after what the buffer holds.
+        let mut out = vec![9];
+        serde.serialize_into(&ctx, &vt, &mut out).unwrap();
+        assert_eq!(out[0], 9);
+        assert_eq!(&out[1..], &expected[..]);
+        assert_eq!(serde.deserialize_with(&ctx, &expected).unwrap(), vt);
+        assert!(matches!(serde.deserialize_with(&ctx, &expected[..7]), Err(Error::Decode { .. })));
+        let serdes = crate::StateSerdes::new("t", std::sync::Arc::new(StringSerde), std::sync::Arc::new(StringSerde));
+        assert_eq!(&serdes.raw_timestamped(&vt.value, 258).unwrap()[..], &expected[..]);
     }
 }

@@ -134,4 +134,12 @@ fn timestamped_and_typed_facades(kind: Kind) {
     assert_eq!(typed.range(&"y".to_owned(), &"z".to_owned()).unwrap().count(), 1);
     assert_eq!(typed.delete(&"x".to_owned()).unwrap(), Some(-5));
     assert_eq!(f.sink.records().last().unwrap().value, None, "delete logged a tombstone");
+
+    // Borrowed store and serdes, as a processor reaches its store through the context on each
+    // record and keeps its serdes: the same bytes.
+    let serdes = typed.serdes().clone();
+    let mut borrowed = TypedKeyValueStore::new(&mut **typed.inner_mut(), &serdes);
+    borrowed.put(&"z".to_owned(), Some(&9)).unwrap();
+    assert_eq!(borrowed.get(&"y".to_owned()).unwrap(), Some(7));
+    assert_eq!(typed.get(&"z".to_owned()).unwrap(), Some(9));
 }

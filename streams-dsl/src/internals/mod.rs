@@ -299,27 +299,14 @@ impl<K, V> Clone for ValueGetter<K, V> {
     }
 }
 
-/// A getter over a timestamped key-value store written through these serdes.
-pub(crate) fn store_getter<K: Send + Sync + 'static, V: Send + Sync + 'static>(
+/// A getter over a table's or aggregation's store (written by its [`store::TableStore`]).
+pub(crate) fn store_getter<K: Send + Sync + Clone + 'static, V: Send + Sync + Clone + 'static>(
     store: &str,
     keys: Arc<dyn Serde<K>>,
     values: Arc<dyn Serde<V>>,
 ) -> ValueGetter<K, V> {
-    let serdes = StoreSerdes::new(store, keys, values);
-    ValueGetter {
-        stores: vec![store.to_owned()],
-        get: Arc::new(move |cx, k| {
-            let bound = serdes.bind(cx.application_id());
-            let kb = bound.raw_key(k)?;
-            match cx.kv(&serdes.store)?.get(&kb)? {
-                None => Ok(None),
-                Some(b) => {
-                    let vt = bound.timestamped_from(&b)?;
-                    Ok(Some((vt.value, vt.timestamp)))
-                }
-            }
-        }),
-    }
+    let table = store::TableStore::new(store, keys, values);
+    ValueGetter { stores: vec![store.to_owned()], get: Arc::new(move |cx, k| table.get(cx, k)) }
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, RequestHeader};
 
-use super::describe_configs::TOPIC;
-use super::{code, str_bytes, Ctx};
+use super::alter_configs::alter_resource;
+use super::Ctx;
 use crate::error::{Error, ErrorCode, Result};
 use crate::server::session::ConnState;
 
@@ -50,18 +50,10 @@ pub(crate) async fn handle(
     let mut resp = IncrementalAlterConfigsResponse::default();
     for r in req.resources {
         let mut out = AlterConfigsResourceResponse::default();
-        if r.resource_type == TOPIC {
-            let name = r.resource_name.to_string();
-            let res = changes(ctx, &name, &r.configs)
-                .and_then(|ch| ctx.broker.alter_topic_config(&name, &ch, false, req.validate_only));
-            if let Err(e) = res {
-                out.error_code = code(&e);
-                out.error_message = Some(str_bytes(e.to_string()));
-            }
-        } else {
-            out.error_code = ErrorCode::InvalidRequest.as_i16();
-            out.error_message = Some(str_bytes("broker configs cannot be updated dynamically"));
-        }
+        (out.error_code, out.error_message) = alter_resource(r.resource_type, || {
+            let name = r.resource_name.as_str();
+            changes(ctx, name, &r.configs).and_then(|ch| ctx.broker.alter_topic_config(name, &ch, false, req.validate_only))
+        });
         out.resource_type = r.resource_type;
         out.resource_name = r.resource_name;
         resp.responses.push(out);

@@ -17,7 +17,7 @@ use crate::expr::Scope;
 use crate::parser::ast::{BinaryOp, Expr, Literal};
 use crate::{Column, Error, Result, Row, SqlType, Value};
 
-use super::store::{StoreKind, StoreRead};
+use crate::engine::store_read::{StoreKind, StoreRead};
 
 /// ksqlDB's `PullQueryValidator.PULL_QUERY_SYNTAX_HELP`.
 pub(crate) const SYNTAX_HELP: &str = " See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.";

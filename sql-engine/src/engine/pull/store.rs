@@ -1,6 +1,7 @@
 //! Where a table's pull queries read: the state store of the persistent query that
-//! materializes it, as ksqlDB's `KsqlMaterialization` does, and the reads those stores answer
-//! (point gets, window fetches, scans) in test mode and live mode alike.
+//! materializes it, as ksqlDB's `KsqlMaterialization` does, and how the entries a read of it
+//! finds (point gets, window fetches, scans: `engine/store_read.rs`, answered in test mode and
+//! live mode alike) become the table's rows.
 //!
 //! - A source table (`CREATE SOURCE TABLE`) is materialized by its `CST_<NAME>_<n>` query in
 //!   `KsqlTopic-Reduce`: the store holds the table's rows as they are.
@@ -10,51 +11,20 @@
 //!   (key-value, window or session store; accumulators turned into results), or the
 //!   `<source>-Reduce` store of the table a projection or filter reads.
 //!
-//! Tables written otherwise (joins) have no materialization here; see [`super::pull`].
-
-use bytes::Bytes;
+//! Tables written otherwise (joins) have no materialization here; see [`super`].
 
 use brook_state_store::ValueAndTimestamp;
 
 use crate::catalog::{QueryKind, WindowType};
-use crate::engine::query::lower_context;
-use crate::engine::{Engine, Runtime};
+use crate::engine::lifecycle::lower_context;
+use crate::engine::state::{Engine, Runtime};
+use crate::engine::store_read::{StoreKind, StoreRead};
 use crate::lower::aggregate::output_of;
 use crate::lower::source::reduce_store_name;
 use crate::plan::physical::{AggregateStep, ExecutionStep};
 use crate::{Error, Result, Row, Value};
 
-use super::{ops, Op};
-
-/// A read of a state store.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum StoreRead {
-    /// A key-value store: the entries of these keys (`None`: every entry).
-    KeyValue(Option<Vec<Vec<u8>>>),
-    /// A window store: the windows of these keys (`None`: every key) starting in `[from, to]`.
-    Window { keys: Option<Vec<Vec<u8>>>, from: i64, to: i64 },
-    /// A session store: the sessions of these keys (`None`: every key) ending at or after
-    /// `earliest_end` and starting at or before `latest_start`.
-    Session { keys: Option<Vec<Vec<u8>>>, earliest_end: i64, latest_start: i64 },
-}
-
-/// One entry a [`StoreRead`] found: the key bytes, the window (windowed stores; a time
-/// window's end is its start, the store does not keep it) and the value bytes.
-#[derive(Debug, Clone)]
-pub(crate) struct StoreEntry {
-    pub(crate) key: Bytes,
-    pub(crate) window: Option<(i64, i64)>,
-    pub(crate) value: Bytes,
-}
-
-/// The kind of store a materialization reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum StoreKind {
-    KeyValue,
-    /// Time windows of this size.
-    Window(i64),
-    Session,
-}
+use super::ops::{apply, ops, Op};
 
 /// How a table's rows come out of a query's store.
 pub(crate) struct Materialization {
@@ -176,7 +146,7 @@ impl Materialization {
                 (_, w) => w,
             };
             let stored = (self.convert)(&decode(bytes)?, window);
-            if let Some(value) = super::apply(&self.ops, stored)? {
+            if let Some(value) = apply(&self.ops, stored)? {
                 rows.push(StoredRow { key, value, timestamp, window });
             }
         }

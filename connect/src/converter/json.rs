@@ -1,7 +1,8 @@
-//! Converters: Connect data <-> the bytes of a record key or value (Kafka's
-//! `org.apache.kafka.connect.storage.Converter`). `StringConverter`, `ByteArrayConverter` and
-//! `JsonConverter` (with `schemas.enable`, Connect's `{"schema":...,"payload":...}` envelope, or
-//! without). Configured from the worker's `key.converter.*` / `value.converter.*` keys.
+//! `org.apache.kafka.connect.json.JsonConverter` (with `schemas.enable`, Connect's
+//! `{"schema":...,"payload":...}` envelope, or without) and what the JSON converters share:
+//! Connect's JSON form of a schema ([`schema_to_json`], [`schema_from_json`]), `decimal.format`
+//! ([`DecimalFormat`]), reading Decimals exactly from JSON numbers. `JsonSchemaConverter`
+//! (`json_schema.rs`) builds on these.
 
 use std::collections::BTreeMap;
 
@@ -9,114 +10,10 @@ use base64::Engine as _;
 use serde_json::value::RawValue;
 use serde_json::{Number, Value as Json};
 
+use super::api::Converter;
 use crate::data::{Field, Schema, SchemaAndValue, SchemaType, Struct, Value};
 use crate::decimal::{self, BigDecimal};
 use crate::error::{Error, Result};
-
-/// Turns Connect data into record bytes and back.
-pub trait Converter: Send + Sync {
-    /// Configures the converter; `is_key` says whether it converts keys.
-    ///
-    /// # Errors
-    /// [`Error::Config`] on a bad value.
-    fn configure(&mut self, config: &BTreeMap<String, String>, is_key: bool) -> Result<()>;
-
-    /// Connect data -> bytes (`None`: a null key or value).
-    ///
-    /// # Errors
-    /// [`Error::Data`] when the value does not fit the schema or the converter.
-    fn from_connect_data(&self, topic: &str, data: &SchemaAndValue) -> Result<Option<Vec<u8>>>;
-
-    /// Bytes -> Connect data.
-    ///
-    /// # Errors
-    /// [`Error::Data`] on bytes the converter cannot read.
-    fn to_connect_data(&self, topic: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue>;
-}
-
-/// Builds the converter of `class` (full class name or simple name).
-///
-/// # Errors
-/// [`Error::Config`] for a class Brook does not have.
-pub fn converter_by_class(class: &str) -> Result<Box<dyn Converter>> {
-    let simple = class.rsplit('.').next().unwrap_or(class);
-    match simple {
-        "StringConverter" => Ok(Box::new(StringConverter)),
-        "ByteArrayConverter" => Ok(Box::new(ByteArrayConverter)),
-        "JsonConverter" => Ok(Box::new(JsonConverter::new(true))),
-        "AvroConverter" => Ok(Box::<crate::converter_avro::AvroConverter>::default()),
-        "JsonSchemaConverter" => Ok(Box::<crate::converter_json_schema::JsonSchemaConverter>::default()),
-        "ProtobufConverter" => Ok(Box::<crate::converter_protobuf::ProtobufConverter>::default()),
-        _ => Err(Error::Config(format!(
-            "unknown converter class {class:?}: Brook has org.apache.kafka.connect.storage.StringConverter, \
-             org.apache.kafka.connect.converters.ByteArrayConverter, org.apache.kafka.connect.json.JsonConverter, \
-             io.confluent.connect.avro.AvroConverter, io.confluent.connect.json.JsonSchemaConverter and \
-             io.confluent.connect.protobuf.ProtobufConverter"
-        ))),
-    }
-}
-
-/// `org.apache.kafka.connect.storage.StringConverter`: UTF-8 text; reads as an optional string.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct StringConverter;
-
-impl Converter for StringConverter {
-    fn configure(&mut self, config: &BTreeMap<String, String>, _is_key: bool) -> Result<()> {
-        for k in ["converter.encoding", "serializer.encoding", "deserializer.encoding"] {
-            if let Some(enc) = config.get(k) {
-                if !enc.eq_ignore_ascii_case("UTF8") && !enc.eq_ignore_ascii_case("UTF-8") {
-                    return Err(Error::Config(format!("{k}={enc}: only UTF-8 is supported")));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn from_connect_data(&self, _topic: &str, data: &SchemaAndValue) -> Result<Option<Vec<u8>>> {
-        Ok(match &data.value {
-            Value::Null => None,
-            v => Some(v.to_string().into_bytes()),
-        })
-    }
-
-    fn to_connect_data(&self, _topic: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue> {
-        let value = match bytes {
-            None => Value::Null,
-            Some(b) => Value::String(
-                String::from_utf8(b.to_vec()).map_err(|e| Error::Data(format!("StringConverter: the bytes are not UTF-8: {e}")))?,
-            ),
-        };
-        Ok(SchemaAndValue { schema: Some(Schema::optional_string()), value })
-    }
-}
-
-/// `org.apache.kafka.connect.converters.ByteArrayConverter`: bytes as they are.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ByteArrayConverter;
-
-impl Converter for ByteArrayConverter {
-    fn configure(&mut self, _config: &BTreeMap<String, String>, _is_key: bool) -> Result<()> {
-        Ok(())
-    }
-
-    fn from_connect_data(&self, _topic: &str, data: &SchemaAndValue) -> Result<Option<Vec<u8>>> {
-        if let Some(s) = &data.schema {
-            if s.schema_type != SchemaType::Bytes {
-                return Err(Error::Data(format!("Invalid schema type for ByteArrayConverter: {}", s.schema_type.name())));
-            }
-        }
-        match &data.value {
-            Value::Null => Ok(None),
-            Value::Bytes(b) => Ok(Some(b.clone())),
-            v => Err(Error::Data(format!("ByteArrayConverter is not compatible with objects of type {}", kind(v)))),
-        }
-    }
-
-    fn to_connect_data(&self, _topic: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue> {
-        let value = bytes.map_or(Value::Null, |b| Value::Bytes(b.to_vec()));
-        Ok(SchemaAndValue { schema: Some(Schema::of(SchemaType::Bytes).optional()), value })
-    }
-}
 
 /// `org.apache.kafka.connect.json.JsonConverter`. `schemas.enable` (default: true) wraps every
 /// value in `{"schema":...,"payload":...}`; without it the JSON is the bare payload and reads
@@ -266,23 +163,6 @@ impl Out {
     }
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Boolean(_) => "boolean",
-        Value::Int8(_) => "int8",
-        Value::Int16(_) => "int16",
-        Value::Int32(_) => "int32",
-        Value::Int64(_) => "int64",
-        Value::Float32(_) => "float32",
-        Value::Float64(_) => "float64",
-        Value::String(_) => "string",
-        Value::Bytes(_) => "bytes",
-        Value::Array(_) => "array",
-        Value::Map(_) => "map",
-        Value::Struct(_) => "struct",
-    }
-}
 
 /// Connect's JSON form of a schema, keys in Kafka's order: type, items/keys/values/fields,
 /// optional, name, version, doc (a struct field adds `field` last).
@@ -410,7 +290,7 @@ fn to_json(schema: Option<&Schema>, v: &Value, decimals: DecimalFormat) -> Resul
                 | (SchemaType::Struct, Value::Struct(_))
         );
         if !fits {
-            return Err(Error::Data(format!("Invalid type for {}: {}", s.schema_type.name().to_uppercase(), kind(v))));
+            return Err(Error::Data(format!("Invalid type for {}: {}", s.schema_type.name().to_uppercase(), v.type_name())));
         }
     }
     if let (Some(s), Value::Bytes(b), DecimalFormat::Numeric) = (schema, v, decimals) {
@@ -444,7 +324,7 @@ fn to_json(schema: Option<&Schema>, v: &Value, decimals: DecimalFormat) -> Resul
             if object_mode {
                 let mut m = Vec::new();
                 for (k, v) in entries {
-                    let Value::String(k) = k else { return Err(mismatch(ks.unwrap_or(&Schema::string()), &kind(k))) };
+                    let Value::String(k) = k else { return Err(mismatch(ks.unwrap_or(&Schema::string()), &k.type_name())) };
                     m.push((k.clone(), to_json(vs, v, decimals)?));
                 }
                 Out::Obj(m)

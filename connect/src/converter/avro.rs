@@ -28,12 +28,12 @@ use brook_schema::{wire, SchemaRegistryClient};
 use parking_lot::Mutex;
 use serde_json::{json, Map, Value as Json};
 
-use crate::converter::Converter;
-use crate::converter_registry::{registry_error, RegistrySide};
-use crate::data::{Field, Schema, SchemaAndValue, SchemaType, Struct, Value};
+use super::api::Converter;
+use super::json::schema_to_json;
+use super::schema_registry::{registry_error, RegistrySide};
+use crate::data::{logical, Field, Schema, SchemaAndValue, SchemaType, Struct, Value};
 use crate::decimal;
 use crate::error::{Error, Result};
-use crate::transforms::logical;
 
 const CONNECT_NAME: &str = "connect.name";
 const CONNECT_VERSION: &str = "connect.version";
@@ -376,9 +376,9 @@ fn connect_schema(j: &Json, _parent: Option<&str>) -> Result<Schema> {
     };
     if let Some(o) = obj {
         match o.get("logicalType").and_then(Json::as_str) {
-            Some("timestamp-millis") => s = Schema { version: Some(1), ..Schema::of(SchemaType::Int64).named(logical::TIMESTAMP) },
-            Some("date") => s = Schema { version: Some(1), ..Schema::of(SchemaType::Int32).named(logical::DATE) },
-            Some("time-millis") => s = Schema { version: Some(1), ..Schema::of(SchemaType::Int32).named(logical::TIME) },
+            Some("timestamp-millis") => s = logical::timestamp_schema(),
+            Some("date") => s = logical::date_schema(),
+            Some("time-millis") => s = logical::time_schema(),
             Some("decimal") if s.schema_type == SchemaType::Bytes => {
                 let scale = o.get("scale").and_then(Json::as_i64).and_then(|v| i32::try_from(v).ok()).unwrap_or(0);
                 s = decimal::schema(scale);
@@ -420,7 +420,7 @@ fn primitive(t: &str) -> Option<Schema> {
 
 /// An Avro value as the Connect value of `s`.
 fn connect_value(s: &Schema, v: Avro) -> Result<Value> {
-    let bad = |v: &Avro| Error::Data(format!("Avro value {v:?} does not fit the Connect schema {}", crate::converter::schema_to_json(s)));
+    let bad = |v: &Avro| Error::Data(format!("Avro value {v:?} does not fit the Connect schema {}", schema_to_json(s)));
     Ok(match v {
         Avro::Null => Value::Null,
         Avro::Union(_, inner) => connect_value(s, *inner)?,

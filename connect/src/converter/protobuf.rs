@@ -32,12 +32,11 @@ use brook_schema::protobuf::{message_indexes, ParsedProto};
 use brook_schema::{wire, SchemaRegistryClient, SchemaType as RegistryType};
 use parking_lot::Mutex;
 
-use crate::converter::Converter;
-use crate::converter_registry::{registry_error, RegistrySide};
-use crate::data::{Field, Schema, SchemaAndValue, SchemaType, Struct, Value};
+use super::api::Converter;
+use super::schema_registry::{registry_error, RegistrySide};
+use crate::data::{logical, Field, Schema, SchemaAndValue, SchemaType, Struct, Value};
 use crate::decimal::{self, BigDecimal};
 use crate::error::{Error, Result};
-use crate::transforms::logical;
 
 const DEFAULT_NAME: &str = "ConnectDefault";
 /// The parameter holding a field's number.
@@ -605,9 +604,9 @@ fn field_schema(f: &FieldDescriptor, stack: &mut Vec<String>) -> Result<Schema> 
                 }
                 d
             }
-            DATE => Schema { version: Some(1), ..Schema::of(SchemaType::Int32).named(logical::DATE) },
-            TIME => Schema { version: Some(1), ..Schema::of(SchemaType::Int32).named(logical::TIME) },
-            TIMESTAMP => Schema { version: Some(1), ..Schema::of(SchemaType::Int64).named(logical::TIMESTAMP) },
+            DATE => logical::date_schema(),
+            TIME => logical::time_schema(),
+            TIMESTAMP => logical::timestamp_schema(),
             _ if is_map_entry(&m) => {
                 let fields: Vec<FieldDescriptor> = m.fields().collect();
                 let mut map = Schema::map(field_schema(&fields[0], stack)?, field_schema(&fields[1], stack)?).named(map_field_name(m.name()));

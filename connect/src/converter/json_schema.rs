@@ -20,7 +20,7 @@
 //! `connect.parameters`. Reading takes the writer's schema by id and maps it back (`integer`
 //! without `connect.type` is int64, `number` float64, a `oneOf`/`anyOf` of null and one type
 //! that type optional, of several a `OneOf` struct; local `$ref`s are followed). Keys as
-//! [`crate::converter_avro::AvroConverter`]'s (`schema.registry.url`, `auto.register.schemas`,
+//! [`AvroConverter`](super::AvroConverter)'s (`schema.registry.url`, `auto.register.schemas`,
 //! `use.latest.version`, the subject name strategies, `basic.auth.user.info`) and
 //! `decimal.format`.
 
@@ -31,8 +31,9 @@ use brook_schema::{wire, SchemaRegistryClient, SchemaType as RegistryType};
 use parking_lot::Mutex;
 use serde_json::{json, Map, Value as Json};
 
-use crate::converter::{decimal_from_json, exact_decimals, has_decimal, Converter, DecimalFormat, Out};
-use crate::converter_registry::RegistrySide;
+use super::api::Converter;
+use super::json::{decimal_from_json, exact_decimals, has_decimal, DecimalFormat, Out};
+use super::schema_registry::RegistrySide;
 use crate::data::{Field, Schema, SchemaAndValue, SchemaType, Struct, Value};
 use crate::decimal::{self, BigDecimal};
 use crate::error::{Error, Result};

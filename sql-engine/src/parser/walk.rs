@@ -1,7 +1,8 @@
-//! Walking and rewriting expression trees: the analyzer qualifies column references, finds
-//! aggregate calls and replaces them by the columns that hold their results.
+//! Walking and rewriting expression trees, and printing them as ksqlDB does: the analyzer
+//! qualifies column references, finds aggregate calls and replaces them by the columns that
+//! hold their results; the expression compiler quotes expressions in its messages.
 
-use crate::parser::ast::Expr;
+use super::ast::Expr;
 
 /// The direct children of `e`.
 pub(crate) fn children(e: &Expr) -> Vec<&Expr> {
