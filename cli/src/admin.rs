@@ -1,9 +1,12 @@
 //! Connecting to the broker and turning error codes into Kafka's messages.
 
 use anyhow::anyhow;
+use brook_broker::client::consumer_protocol::Assignment;
 use brook_broker::server::wire_client::{Client, ClientError};
 use kafka_protocol::messages::{MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::metadata_response::MetadataResponseTopic;
+use brook_common::TopicPartition;
 use kafka_protocol::protocol::StrBytes;
 
 use crate::Bootstrap;
@@ -50,10 +53,27 @@ pub(crate) fn error_name(code: i16) -> &'static str {
     }
 }
 
+/// The topic-partitions of a group member's consumer-protocol assignment (as DescribeGroups
+/// returns it); none when the bytes are not a consumer assignment.
+pub(crate) fn assigned_partitions(member_assignment: &[u8]) -> Vec<TopicPartition> {
+    Assignment::decode(member_assignment).map(|a| a.topic_partitions()).unwrap_or_default()
+}
+
 /// Metadata for `topics` (all when `None`), without auto-creating anything.
 pub(crate) async fn metadata(c: &mut Client, topics: Option<&[String]>) -> anyhow::Result<MetadataResponse> {
+    metadata_request(c, topics, false).await
+}
+
+/// The metadata of `topic`, asked with auto-creation as the Java producer's first Metadata
+/// request does (a broker with `auto.create.topics.enable` creates it); `None` when the
+/// broker answered with no topic.
+pub(crate) async fn auto_created_topic(c: &mut Client, topic: &str) -> anyhow::Result<Option<MetadataResponseTopic>> {
+    Ok(metadata_request(c, Some(&[topic.to_owned()]), true).await?.topics.into_iter().next())
+}
+
+async fn metadata_request(c: &mut Client, topics: Option<&[String]>, auto_create: bool) -> anyhow::Result<MetadataResponse> {
     let mut req = MetadataRequest::default();
-    req.allow_auto_topic_creation = false;
+    req.allow_auto_topic_creation = auto_create;
     req.topics = topics.map(|ts| {
         ts.iter()
             .map(|t| {

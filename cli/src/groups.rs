@@ -6,14 +6,13 @@ use std::io::Write;
 use anyhow::{anyhow, bail};
 use brook_broker::server::wire_client::Client;
 use brook_common::TopicPartition;
-use bytes::Buf;
 use clap::Args;
 use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
 use kafka_protocol::messages::{
     DeleteGroupsRequest, DescribeGroupsRequest, GroupId, OffsetCommitRequest, OffsetFetchRequest,
 };
 
-use crate::admin::{connect, error_name, partitions, str_bytes, tn};
+use crate::admin::{assigned_partitions, connect, error_name, partitions, str_bytes, tn};
 use crate::records::list_offsets;
 use crate::{views, Bootstrap};
 
@@ -130,39 +129,6 @@ pub(crate) async fn committed(c: &mut Client, group: &str) -> anyhow::Result<BTr
     Ok(out)
 }
 
-/// Decodes a consumer-protocol assignment: its topic-partitions.
-pub(crate) fn assignment(mut b: &[u8]) -> Vec<TopicPartition> {
-    let mut out = Vec::new();
-    let mut go = || -> Option<()> {
-        if b.remaining() < 6 {
-            return None;
-        }
-        b.get_i16();
-        let topics = b.get_i32();
-        for _ in 0..topics.max(0) {
-            if b.remaining() < 2 {
-                return None;
-            }
-            let len = b.get_i16().max(0) as usize;
-            if b.remaining() < len + 4 {
-                return None;
-            }
-            let name = String::from_utf8_lossy(&b[..len]).into_owned();
-            b.advance(len);
-            let n = b.get_i32().max(0);
-            for _ in 0..n {
-                if b.remaining() < 4 {
-                    return None;
-                }
-                out.push(TopicPartition::new(name.clone(), b.get_i32()));
-            }
-        }
-        Some(())
-    };
-    let _ = go();
-    out
-}
-
 pub(crate) async fn run(a: GroupsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let group = || {
         a.group.clone().ok_or_else(|| anyhow!("Option --group is required with --describe, --delete and --reset-offsets: name the group (see --list)"))
@@ -231,7 +197,7 @@ async fn describe(c: &mut Client, g: &str, out: &mut dyn Write) -> anyhow::Resul
     // (topic, partition) -> (consumer id, host, client id)
     let mut owners: BTreeMap<TopicPartition, (String, String, String)> = BTreeMap::new();
     for m in &d.members {
-        for tp in assignment(&m.member_assignment) {
+        for tp in assigned_partitions(&m.member_assignment) {
             owners.insert(tp, (m.member_id.to_string(), m.client_host.to_string(), m.client_id.to_string()));
         }
     }

@@ -67,15 +67,7 @@ pub(crate) async fn producer(a: ProducerPerfArgs, out: &mut dyn Write) -> anyhow
     }
     let b = Bootstrap { bootstrap_server: bootstrap.clone() };
     let mut c = connect(&b).await?;
-    let n = {
-        let mut req = kafka_protocol::messages::MetadataRequest::default();
-        let mut t = kafka_protocol::messages::metadata_request::MetadataRequestTopic::default();
-        t.name = Some(crate::admin::tn(&a.topic));
-        req.topics = Some(vec![t]);
-        req.allow_auto_topic_creation = true;
-        let md = c.send(req).await?;
-        md.topics.first().map_or(1, |t| t.partitions.len().max(1) as i32)
-    };
+    let n = crate::admin::auto_created_topic(&mut c, &a.topic).await?.map_or(1, |t| t.partitions.len().max(1) as i32);
     let payload: Vec<u8> = (0..a.record_size).map(|i| b'A' + (i % 26) as u8).collect();
     let per_batch = (batch_size / a.record_size.max(1)).max(1) as u64;
     let start = Instant::now();

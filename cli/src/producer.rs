@@ -42,14 +42,7 @@ pub(crate) async fn run(a: ConsoleProducerArgs, input: &mut dyn BufRead) -> anyh
     let acks = crate::records::parse_acks(&a.acks)?;
     let mut c = connect(&a.bootstrap).await?;
     let parts = {
-        // Metadata with auto-creation, as the Java producer triggers it.
-        let mut req = kafka_protocol::messages::MetadataRequest::default();
-        let mut t = kafka_protocol::messages::metadata_request::MetadataRequestTopic::default();
-        t.name = Some(crate::admin::tn(&a.topic));
-        req.topics = Some(vec![t]);
-        req.allow_auto_topic_creation = true;
-        let md = c.send(req).await?;
-        let t = md.topics.first().with_context(|| format!("the broker returned no metadata for topic {}", a.topic))?;
+        let t = crate::admin::auto_created_topic(&mut c, &a.topic).await?.with_context(|| format!("the broker returned no metadata for topic {}", a.topic))?;
         if t.error_code != 0 {
             anyhow::bail!("{} (topic {})", crate::admin::error_name(t.error_code), a.topic);
         }

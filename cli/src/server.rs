@@ -82,9 +82,6 @@ pub struct ServerArgs {
     pub connect_config: Option<PathBuf>,
 }
 
-/// The Connect worker's default REST address.
-pub const CONNECT_LISTEN: &str = "127.0.0.1:8083";
-
 /// The Schema Registry's default address.
 pub const SCHEMA_REGISTRY_LISTEN: &str = "127.0.0.1:8081";
 
@@ -198,7 +195,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         },
         None => None,
     };
-    let connect = if args.no_connect { None } else { crate::connect::start_in_process(&args, broker.clone(), &sc, listener.local_addr()?, &dir, &connect_keys).await? };
+    let connect = if args.no_connect { None } else { crate::connect::start_in_process(args.connect_listen.as_deref(), args.connect_config.as_deref(), broker.clone(), &sc, listener.local_addr()?, &dir, &connect_keys).await? };
     let ksql = if args.no_ksql {
         None
     } else {

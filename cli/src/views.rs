@@ -11,8 +11,7 @@ use brook_common::TopicPartition;
 use kafka_protocol::messages::describe_groups_response::DescribedGroup;
 use kafka_protocol::messages::ListGroupsRequest;
 
-use crate::admin::metadata;
-use crate::groups::assignment;
+use crate::admin::{assigned_partitions, metadata};
 
 /// Kafka's placeholder for a missing value.
 const MISSING: &str = "-";
@@ -102,7 +101,7 @@ pub(crate) fn members(d: &DescribedGroup, verbose: bool, out: &mut dyn Write) ->
         .members
         .iter()
         .map(|m| {
-            let tps = assignment(&m.member_assignment);
+            let tps = assigned_partitions(&m.member_assignment);
             Member {
                 id: m.member_id.to_string(),
                 instance: m.group_instance_id.as_ref().map_or(String::new(), |i| i.to_string()),

@@ -34,9 +34,6 @@ use subtle::ConstantTimeEq;
 use crate::error::{FORBIDDEN, UNAUTHORIZED};
 use crate::{Error, Result};
 
-/// `WWW-Authenticate` on a 401, with the realm ksqlDB's documentation configures.
-pub(crate) const CHALLENGE: &str = "Basic realm=\"KsqlServer-Props\"";
-
 /// A stored password.
 enum Credential {
     /// Plain text, or `OBF:` decoded.

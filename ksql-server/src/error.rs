@@ -33,6 +33,10 @@ pub(crate) const COMMAND_QUEUE_CATCHUP_TIMEOUT: u32 = 50302;
 /// `SERVER_SHUTTING_DOWN`.
 pub(crate) const SHUTTING_DOWN: u32 = 50303;
 
+/// `WWW-Authenticate` on a 401 ([`UNAUTHORIZED`]), with the realm ksqlDB's documentation
+/// configures for basic authentication.
+pub(crate) const CHALLENGE: &str = "Basic realm=\"KsqlServer-Props\"";
+
 /// Everything the REST server can fail with; each renders as a ksqlDB error body.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -108,9 +112,9 @@ impl IntoResponse for Error {
         if status.is_server_error() {
             tracing::warn!(error = %self, "ksql request failed");
         }
-        let mut response = (status, [(axum::http::header::CONTENT_TYPE, crate::api::KSQL_V1_JSON)], self.body().to_string()).into_response();
+        let mut response = (status, [(axum::http::header::CONTENT_TYPE, crate::media_type::KSQL_V1_JSON)], self.body().to_string()).into_response();
         if self.code() == UNAUTHORIZED {
-            response.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static(crate::auth::CHALLENGE));
+            response.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static(CHALLENGE));
         }
         response
     }

@@ -25,72 +25,29 @@
 pub mod api;
 mod auth;
 mod command_topic;
+mod config;
 mod engine_thread;
 mod error;
 mod json;
+mod media_type;
 mod session;
+mod shared;
 mod tls;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use brook_sql_engine::{Engine, EngineConfig};
 use command_topic::CommandTopic;
 
 pub use auth::BasicAuth;
+pub use config::KsqlServerConfig;
 pub use error::{Error, Result};
 pub use tls::TlsConfig;
 use engine_thread::EngineThread;
-
-/// How the REST server is set up.
-#[derive(Debug, Clone)]
-pub struct KsqlServerConfig {
-    /// `ksql.service.id`. Default: `default_`.
-    pub service_id: String,
-    /// The `kafkaClusterId` `/info` reports. Default: `brook`.
-    pub cluster_id: String,
-    /// The address `/clusterStatus` names this server by. Default: `127.0.0.1:8088`.
-    pub advertised: String,
-    /// The largest request body accepted (and, on `/inserts-stream`, the largest row).
-    /// Default: 8 MiB.
-    pub max_body_bytes: usize,
-    /// Basic authentication on every endpoint. Default: none.
-    pub auth: Option<Arc<BasicAuth>>,
-    /// HTTPS instead of cleartext HTTP. Default: none.
-    pub tls: Option<TlsConfig>,
-}
-
-impl Default for KsqlServerConfig {
-    fn default() -> Self {
-        KsqlServerConfig {
-            service_id: "default_".into(),
-            cluster_id: "brook".into(),
-            advertised: "127.0.0.1:8088".into(),
-            max_body_bytes: 8 << 20,
-            auth: None,
-            tls: None,
-        }
-    }
-}
-
-/// What the handlers share.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) engine: EngineThread,
-    pub(crate) config: KsqlServerConfig,
-    /// The last `commandSequenceNumber` given out.
-    pub(crate) sequence: Arc<AtomicU64>,
-    /// `commandId` -> status message, for `/status`: this server's commands and those it
-    /// applied from the command topic.
-    pub(crate) commands: command_topic::Statuses,
-    /// The command topic (live mode).
-    pub(crate) command_topic: Option<Arc<CommandTopic>>,
-    /// Running push queries: id -> the flag that stops them (`/close-query`).
-    pub(crate) push_queries: Arc<Mutex<HashMap<String, Arc<api::streaming::PushStop>>>>,
-}
+use shared::{PushQueries, Shared};
 
 /// The running REST server's state: cheap to clone, one engine behind it.
 #[derive(Debug, Clone)]
@@ -128,7 +85,7 @@ impl KsqlServer {
             sequence: Arc::new(AtomicU64::new(0)),
             commands,
             command_topic,
-            push_queries: Arc::new(Mutex::new(HashMap::new())),
+            push_queries: PushQueries::default(),
         };
         Ok(KsqlServer { shared: Arc::new(shared) })
     }

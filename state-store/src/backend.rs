@@ -138,6 +138,17 @@ pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Bytes> {
 /// Iterator over raw entries.
 pub(crate) type RawIter<'a> = Box<dyn Iterator<Item = Result<(Bytes, Bytes)>> + 'a>;
 
+/// The read-modify-write of [`Backend::update_key`]: given the old value (`None`: absent) and an
+/// empty buffer, writes the new value into the buffer and returns `true`, or returns `false` to
+/// delete. The cache lends its own buffer and stores an exact-size copy (one allocation).
+pub(crate) type UpdateFn<'a> = &'a mut dyn FnMut(Option<&[u8]>, &mut Vec<u8>) -> Result<bool>;
+
+/// Runs `f` on `old`: the new value, or `None` to delete.
+pub(crate) fn apply_update(f: UpdateFn<'_>, old: Option<&[u8]>) -> Result<Option<Bytes>> {
+    let mut out = Vec::new();
+    Ok(f(old, &mut out)?.then(|| Bytes::from(out)))
+}
+
 /// An ordered byte map with buffered writes: the RocksDB and in-memory backends, and the caching
 /// and changelogging layers over them.
 pub(crate) trait Backend: Send + fmt::Debug {
@@ -151,6 +162,14 @@ pub(crate) trait Backend: Send + fmt::Debug {
     }
     fn put_all(&mut self, entries: Vec<(Bytes, Option<Bytes>)>) -> Result<()> {
         entries.into_iter().try_for_each(|(k, v)| self.put(k, v))
+    }
+    /// Reads `key` and writes what `f` makes of its value (`None`: absent, or delete): an
+    /// aggregation's read-modify-write as one call, [`Backend::get`] then [`Backend::put_key`].
+    /// The cache overrides it to find its entry once and lend `f` the cached value.
+    fn update_key(&mut self, key: &[u8], f: UpdateFn<'_>) -> Result<()> {
+        let old = self.get(key)?;
+        let new = apply_update(f, old.as_deref())?;
+        self.put_key(key, new)
     }
     fn range(&self, range: &KeyRange, reverse: bool) -> Result<RawIter<'_>>;
     /// Drops every key in `range` (expired segments); not logged.
@@ -192,6 +211,12 @@ pub(crate) trait Layer: Send + fmt::Debug {
     }
     fn put_all(&mut self, entries: Vec<(Bytes, Option<Bytes>)>) -> Result<()> {
         entries.into_iter().try_for_each(|(k, v)| Layer::put(self, k, v))
+    }
+    /// The layer's own `get` then `put_key` (a layer that logs or counts writes sees this one).
+    fn update_key(&mut self, key: &[u8], f: UpdateFn<'_>) -> Result<()> {
+        let old = Layer::get(self, key)?;
+        let new = apply_update(f, old.as_deref())?;
+        Layer::put_key(self, key, new)
     }
     fn range(&self, range: &KeyRange, reverse: bool) -> Result<RawIter<'_>> {
         self.inner().range(range, reverse)
@@ -244,6 +269,9 @@ impl<L: Layer> Backend for L {
     }
     fn put_all(&mut self, entries: Vec<(Bytes, Option<Bytes>)>) -> Result<()> {
         Layer::put_all(self, entries)
+    }
+    fn update_key(&mut self, key: &[u8], f: UpdateFn<'_>) -> Result<()> {
+        Layer::update_key(self, key, f)
     }
     fn range(&self, range: &KeyRange, reverse: bool) -> Result<RawIter<'_>> {
         Layer::range(self, range, reverse)

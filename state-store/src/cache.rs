@@ -13,7 +13,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use parking_lot::Mutex;
 
-use crate::backend::{bounds, KeyRange};
+use crate::backend::{bounds, KeyRange, UpdateFn};
+use crate::error::Result;
 
 const NIL: usize = usize::MAX;
 
@@ -22,7 +23,7 @@ const NIL: usize = usize::MAX;
 /// is private to one stream thread and bounded; colliding keys cost lookups, never
 /// correctness (like Java's `HashMap` in Kafka's `NamedCache`, it is not DoS-resistant).
 #[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
+pub(crate) struct FxHasher(u64);
 
 impl FxHasher {
     #[inline]
@@ -55,7 +56,7 @@ impl Hasher for FxHasher {
     }
 }
 
-type FxBuild = BuildHasherDefault<FxHasher>;
+pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
 
 /// Bookkeeping bytes charged per entry on top of key and value.
 const ENTRY_OVERHEAD: usize = 64;
@@ -110,6 +111,8 @@ struct CacheInner {
     caches: Vec<NamedCache>,
     names: HashMap<String, usize>,
     stats: CacheStats,
+    /// The buffer [`ThreadCache::update_key`] lends its update functions.
+    scratch: Vec<u8>,
 }
 
 #[derive(Debug)]
@@ -189,7 +192,6 @@ impl NamedCache {
         }
     }
 
-    /// Inserts or updates; returns the size delta.
     /// Updates entry `i` in place; returns the size delta.
     fn update(&mut self, i: usize, value: Option<Bytes>, timestamp: i64, dirty: bool) -> isize {
         self.seq += 1;
@@ -311,6 +313,7 @@ impl ThreadCache {
             caches: Vec::new(),
             names: HashMap::new(),
             stats: CacheStats::default(),
+            scratch: Vec::new(),
         })))
     }
 
@@ -359,6 +362,25 @@ impl ThreadCache {
         }
     }
 
+    /// Lends the cached value of `key` to `f` and caches what it returns as a dirty write, with
+    /// one lookup: `None` when `key` is not cached (the caller reads its store and
+    /// [`ThreadCache::put_key`]s), else the dirty entries evicted to make room, as `put`.
+    pub(crate) fn update_key(&self, ns: usize, key: &[u8], timestamp: i64, f: UpdateFn<'_>) -> Result<Option<Vec<DirtyEntry>>> {
+        let mut guard = self.0.lock();
+        let g = &mut *guard;
+        let c = &mut g.caches[ns];
+        let Some(i) = c.find(key) else {
+            g.stats.misses += 1;
+            return Ok(None);
+        };
+        g.scratch.clear();
+        let keep = f(c.nodes[i].value.as_deref(), &mut g.scratch)?;
+        let delta = c.update(i, keep.then(|| Bytes::copy_from_slice(&g.scratch)), timestamp, true);
+        g.stats.hits += 1;
+        g.size = g.size.saturating_add_signed(delta);
+        Ok(Some(g.maybe_evict(ns)))
+    }
+
     /// As [`ThreadCache::put`] with a borrowed key, copied only for a new entry.
     pub(crate) fn put_key(&self, ns: usize, key: &[u8], value: Option<Bytes>, timestamp: i64) -> Vec<DirtyEntry> {
         let mut g = self.0.lock();
@@ -395,6 +417,11 @@ impl ThreadCache {
         }
         let mut g = self.0.lock();
         let c = &mut g.caches[ns];
+        if c.index.is_none() && c.lookup.is_empty() {
+            // Nothing cached: no index yet either (a window store's segment discovery range-reads
+            // its empty store on open; that must not make every later write keep an index).
+            return Vec::new();
+        }
         c.index();
         let c = &g.caches[ns];
         let Some(index) = &c.index else { return Vec::new() };
@@ -434,7 +461,17 @@ impl ThreadCache {
 impl CacheInner {
     /// Kafka's `ThreadCache.maybeEvict`: evict from the namespace being written until the cache
     /// fits; evicting a dirty entry first flushes every dirty entry of the namespace.
+    #[inline]
     fn maybe_evict(&mut self, ns: usize) -> Vec<DirtyEntry> {
+        // Every cached write asks; the cache mostly fits.
+        if self.size <= self.max_bytes {
+            return Vec::new();
+        }
+        self.evict(ns)
+    }
+
+    #[inline(never)]
+    fn evict(&mut self, ns: usize) -> Vec<DirtyEntry> {
         let mut flushed = Vec::new();
         while self.size > self.max_bytes {
             let c = &mut self.caches[ns];
@@ -506,6 +543,9 @@ mod tests {
     fn range_deletes_and_reads_with_and_without_the_ordered_index() {
         let cache = ThreadCache::new(1 << 20);
         let ns = cache.namespace("s");
+        // A range read of an empty namespace (a window store's segment discovery) builds no index.
+        assert!(cache.range(ns, &KeyRange::all(), false).is_empty());
+        assert!(cache.0.lock().caches[ns].index.is_none());
         for k in ["a", "b", "c", "d"] {
             assert!(cache.put(ns, b(k), Some(b(k)), 0).is_empty());
         }

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::error::Result;
-use crate::backend::{Backend, KeyRange, Layer, RawIter};
+use crate::backend::{Backend, KeyRange, Layer, RawIter, UpdateFn};
 
 /// Count and total latency of one operation of one store.
 #[derive(Debug, Default)]
@@ -154,6 +154,19 @@ impl MeteredBackend {
         tick & (SAMPLE_EVERY - 1) == 0
     }
 
+    /// Runs a write on the inner store, counted as one `put` and timed one call in
+    /// [`SAMPLE_EVERY`].
+    fn sampled_put(&mut self, f: impl FnOnce(&mut dyn Backend) -> Result<()>) -> Result<()> {
+        if !self.should_time() {
+            self.put.record_untimed(1);
+            return f(&mut *self.inner);
+        }
+        let t = Instant::now();
+        let r = f(&mut *self.inner);
+        self.put.record(1, t.elapsed());
+        r
+    }
+
     /// Runs `f`, timing one call in [`SAMPLE_EVERY`].
     fn sampled<R>(&self, metric: &OpMetric, f: impl FnOnce() -> R) -> R {
         if !self.should_time() {
@@ -182,25 +195,17 @@ impl Layer for MeteredBackend {
     }
 
     fn put(&mut self, key: Bytes, value: Option<Bytes>) -> Result<()> {
-        if !self.should_time() {
-            self.put.record_untimed(1);
-            return self.inner.put(key, value);
-        }
-        let t = Instant::now();
-        let r = self.inner.put(key, value);
-        self.put.record(1, t.elapsed());
-        r
+        self.sampled_put(|inner| inner.put(key, value))
     }
 
     fn put_key(&mut self, key: &[u8], value: Option<Bytes>) -> Result<()> {
-        if !self.should_time() {
-            self.put.record_untimed(1);
-            return self.inner.put_key(key, value);
-        }
-        let t = Instant::now();
-        let r = self.inner.put_key(key, value);
-        self.put.record(1, t.elapsed());
-        r
+        self.sampled_put(|inner| inner.put_key(key, value))
+    }
+
+    /// Counts a `get` and a `put`; the sampled timing goes to `put`.
+    fn update_key(&mut self, key: &[u8], f: UpdateFn<'_>) -> Result<()> {
+        self.get.record_untimed(1);
+        self.sampled_put(|inner| inner.update_key(key, f))
     }
 
     fn put_all(&mut self, entries: Vec<(Bytes, Option<Bytes>)>) -> Result<()> {

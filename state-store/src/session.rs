@@ -4,10 +4,11 @@
 
 use bytes::Bytes;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::serde::{SessionKeySchema, Window, Windowed};
 use crate::backend::{Backend, KeyCodec, KeyRange};
 use crate::state::{backed_state_store, ChangelogRecord, StateStore};
+use crate::window::segmented;
 use crate::window::segments::{self, raw_key, Segments};
 use crate::window::{scan_segments, WindowedIter};
 
@@ -79,7 +80,7 @@ pub(crate) struct SessionCodec;
 
 impl KeyCodec for SessionCodec {
     fn changelog(&self, key: &Bytes, value: Option<&Bytes>) -> (Bytes, Option<Bytes>, Option<i64>) {
-        (key.slice(8.min(key.len())..), value.cloned(), None)
+        segmented::changelog_entry(key, value)
     }
     fn forward_key(&self, key: &Bytes) -> Bytes {
         key.slice(8.min(key.len())..)
@@ -87,8 +88,7 @@ impl KeyCodec for SessionCodec {
 }
 
 fn split_raw(raw: &[u8]) -> Result<(&[u8], Window)> {
-    let rest = raw.get(8..).ok_or_else(|| Error::decode("session store key", "no segment id"))?;
-    SessionKeySchema::from_binary(rest)
+    SessionKeySchema::from_binary(segmented::without_segment(raw, "session store key")?)
 }
 
 #[derive(Debug)]
@@ -113,18 +113,7 @@ impl SegmentedSessionStore {
     }
 
     fn decode_changelog(&mut self, records: &[ChangelogRecord]) -> Result<Vec<(Bytes, Option<Bytes>)>> {
-        let mut out = Vec::with_capacity(records.len());
-        for r in records {
-            let (_, window) = SessionKeySchema::from_binary(&r.key)?;
-            self.observed = self.observed.max(window.end);
-            let id = self.segments.id(window.end);
-            if id < self.segments.min_live(self.observed) {
-                continue;
-            }
-            self.segments.add(id);
-            out.push((raw_key(id, &[&r.key]), r.value.clone()));
-        }
-        Ok(out)
+        segmented::restore_batch(&mut self.segments, &mut self.observed, records, |key| Ok(SessionKeySchema::from_binary(key)?.1.end))
     }
 
     fn after_restore(&mut self) -> Result<()> {
@@ -146,30 +135,25 @@ impl SegmentedSessionStore {
         // A session ending at or after `earliest_end` may live in any later segment.
         let segs = self.segments.between(self.segments.id(earliest_end), i64::MAX, reverse);
         let single = key_from.is_some() && key_from == key_to;
-        let kf = key_from.map(Bytes::copy_from_slice);
-        let kt = key_to.map(Bytes::copy_from_slice);
-        let (kf2, kt2) = (kf.clone(), kt.clone());
+        let keys = segmented::KeyBounds::new(key_from, key_to);
+        let k2 = keys.clone();
         let raw = scan_segments(
             &*self.backend,
             segs,
             move |s| {
-                let lo = match (&kf2, single) {
+                let lo = match (k2.from(), single) {
                     (Some(k), true) => raw_key(s, &[k, &earliest_end.max(0).to_be_bytes()]),
                     (Some(k), false) => raw_key(s, &[k]),
                     (None, _) => raw_key(s, &[]),
                 };
-                match &kt2 {
-                    Some(kt) => KeyRange::inclusive(Some(&lo), Some(&raw_key(s, &[kt, &[0xff; 16]]))),
-                    None => KeyRange { lo: Some(lo), hi: Some(Bytes::copy_from_slice(&segments::seg_prefix(s + 1))) },
-                }
+                k2.segment_range(s, lo, &[0xff; 16])
             },
             reverse,
         );
         Ok(Box::new(raw.filter_map(move |r| {
             let item = r.and_then(|(k, v)| {
                 let (key, w) = split_raw(&k)?;
-                let in_keys = kf.as_deref().is_none_or(|f| key >= f) && kt.as_deref().is_none_or(|t| key <= t);
-                Ok((in_keys && w.end >= earliest_end && w.start <= latest_start)
+                Ok((keys.contains(key) && w.end >= earliest_end && w.start <= latest_start)
                     .then(|| (Windowed::new(Bytes::copy_from_slice(key), w), v)))
             });
             item.transpose()

@@ -3,14 +3,15 @@
 //! seqnum (4)`; the changelog key is the same without the segment id (Kafka's
 //! `WindowKeySchema` store layout).
 
+pub(crate) mod segmented;
 pub(crate) mod segments;
 
 use bytes::Bytes;
 
-use self::segments::{raw_key, with_raw_key, Segments};
-use crate::error::{Error, Result};
+use self::segments::{raw_key, with_window_key, Segments};
+use crate::error::Result;
 use crate::serde::{Window, WindowKeySchema, Windowed};
-use crate::backend::{Backend, KeyCodec, KeyRange, RawIter};
+use crate::backend::{apply_update, Backend, KeyCodec, KeyRange, RawIter};
 use crate::state::{backed_state_store, ChangelogRecord, StateStore};
 
 /// `(window start, value)` pairs of one key.
@@ -99,10 +100,12 @@ pub trait WindowStore: ReadOnlyWindowStore + StateStore {
     /// # Errors
     /// As [`ReadOnlyWindowStore::fetch_one`].
     fn put(&mut self, key: Bytes, value: Option<Bytes>, window_start: i64) -> Result<()>;
-    /// Reads the window of `key` starting at `window_start` and writes what `f` makes of it
-    /// (`None`: delete): [`ReadOnlyWindowStore::fetch_one`] then [`WindowStore::put`], as an
-    /// aggregation updates a window. Stores without duplicates build the raw key once and do not
-    /// need the key as `Bytes`.
+    /// Reads the window of `key` starting at `window_start` and writes what `f` makes of it: `f`
+    /// gets the old value and an empty buffer, writes the new value into the buffer and returns
+    /// `true` (`false`: delete): [`ReadOnlyWindowStore::fetch_one`] then [`WindowStore::put`], as an
+    /// aggregation updates a window. Stores without duplicates build the raw key once, do not
+    /// need the key as `Bytes`, and find a cached window with one cache lookup, lending `f` the
+    /// cached value.
     ///
     /// # Errors
     /// As [`ReadOnlyWindowStore::fetch_one`], or `f`'s error.
@@ -110,7 +113,7 @@ pub trait WindowStore: ReadOnlyWindowStore + StateStore {
         &mut self,
         key: &[u8],
         window_start: i64,
-        f: &mut dyn FnMut(Option<Bytes>) -> Result<Option<Bytes>>,
+        f: &mut dyn FnMut(Option<&[u8]>, &mut Vec<u8>) -> Result<bool>,
     ) -> Result<()> {
         fetch_then_put(self, key, window_start, f)
     }
@@ -128,10 +131,10 @@ fn fetch_then_put<S: WindowStore + ?Sized>(
     store: &mut S,
     key: &[u8],
     window_start: i64,
-    f: &mut dyn FnMut(Option<Bytes>) -> Result<Option<Bytes>>,
+    f: &mut dyn FnMut(Option<&[u8]>, &mut Vec<u8>) -> Result<bool>,
 ) -> Result<()> {
     let old = store.fetch_one(key, window_start)?;
-    let new = f(old)?;
+    let new = apply_update(f, old.as_deref())?;
     store.put(Bytes::copy_from_slice(key), new, window_start)
 }
 
@@ -140,7 +143,7 @@ pub(crate) struct WindowCodec;
 
 impl KeyCodec for WindowCodec {
     fn changelog(&self, key: &Bytes, value: Option<&Bytes>) -> (Bytes, Option<Bytes>, Option<i64>) {
-        (key.slice(8.min(key.len())..), value.cloned(), None)
+        segmented::changelog_entry(key, value)
     }
     fn forward_key(&self, key: &Bytes) -> Bytes {
         let end = key.len().saturating_sub(WindowKeySchema::SEQNUM_SIZE).max(8.min(key.len()));
@@ -149,8 +152,7 @@ impl KeyCodec for WindowCodec {
 }
 
 fn split_raw(raw: &[u8]) -> Result<(&[u8], i64, u32)> {
-    let rest = raw.get(8..).ok_or_else(|| Error::decode("window store key", "no segment id"))?;
-    WindowKeySchema::from_store_key_binary(rest)
+    WindowKeySchema::from_store_key_binary(segmented::without_segment(raw, "window store key")?)
 }
 
 /// Runs `backend.range` over each segment, lazily, in order.
@@ -216,19 +218,12 @@ impl SegmentedWindowStore {
     }
 
     fn decode_changelog(&mut self, records: &[ChangelogRecord]) -> Result<Vec<(Bytes, Option<Bytes>)>> {
-        let mut out = Vec::with_capacity(records.len());
-        for r in records {
-            let (_, start, seq) = WindowKeySchema::from_store_key_binary(&r.key)?;
-            self.observed = self.observed.max(start);
-            self.seqnum = self.seqnum.max(seq);
-            let id = self.segments.id(start);
-            if id < self.segments.min_live(self.observed) {
-                continue;
-            }
-            self.segments.add(id);
-            out.push((raw_key(id, &[&r.key]), r.value.clone()));
-        }
-        Ok(out)
+        let seqnum = &mut self.seqnum;
+        segmented::restore_batch(&mut self.segments, &mut self.observed, records, |key| {
+            let (_, start, seq) = WindowKeySchema::from_store_key_binary(key)?;
+            *seqnum = (*seqnum).max(seq);
+            Ok(start)
+        })
     }
 
     fn after_restore(&mut self) -> Result<()> {
@@ -286,30 +281,14 @@ impl SegmentedWindowStore {
             return Ok(Box::new(std::iter::empty()));
         }
         let segs = self.segments.between(self.segments.id(from), self.segments.id(time_to), reverse);
-        let kf = key_from.map(Bytes::copy_from_slice);
-        let kt = key_to.map(Bytes::copy_from_slice);
-        let (kf2, kt2) = (kf.clone(), kt.clone());
-        let raw = scan_segments(
-            &*self.backend,
-            segs,
-            move |s| {
-                let lo = raw_key(s, &[kf2.as_deref().unwrap_or(&[])]);
-                match &kt2 {
-                    Some(kt) => {
-                        let hi = raw_key(s, &[kt, &[0xff; 12]]);
-                        KeyRange::inclusive(Some(&lo), Some(&hi))
-                    }
-                    None => KeyRange { lo: Some(lo), hi: Some(Bytes::copy_from_slice(&segments::seg_prefix(s + 1))) },
-                }
-            },
-            reverse,
-        );
+        let keys = segmented::KeyBounds::new(key_from, key_to);
+        let k2 = keys.clone();
+        let raw = scan_segments(&*self.backend, segs, move |s| k2.segment_range(s, raw_key(s, &[k2.from().unwrap_or(&[])]), &[0xff; 12]), reverse);
         let size = self.window_size;
         Ok(Box::new(raw.filter_map(move |r| {
             let item = r.and_then(|(k, v)| {
                 let (key, start, _) = split_raw(&k)?;
-                let in_keys = kf.as_deref().is_none_or(|f| key >= f) && kt.as_deref().is_none_or(|t| key <= t);
-                Ok((in_keys && (from..=time_to).contains(&start)).then(|| {
+                Ok((keys.contains(key) && (from..=time_to).contains(&start)).then(|| {
                     let w = Window::new(start, start.saturating_add(size));
                     (Windowed::new(Bytes::copy_from_slice(key), w), v)
                 }))
@@ -335,7 +314,7 @@ impl ReadOnlyWindowStore for SegmentedWindowStore {
         }
         // The raw key (segment, key, start, sequence 0) on the stack: this runs once per window
         // of every aggregated record.
-        with_raw_key(id, &[key, &window_start.to_be_bytes(), &0u32.to_be_bytes()], |raw| self.backend.get(raw))
+        with_window_key(id, key, window_start, 0, |raw| self.backend.get(raw))
     }
     fn fetch(&self, key: &[u8], time_from: i64, time_to: i64) -> Result<WindowIter<'_>> {
         self.fetch_key(key, time_from, time_to, false)
@@ -384,7 +363,7 @@ impl WindowStore for SegmentedWindowStore {
         self.segments.add(id);
         // The raw key on the stack: the cache copies it only for a new window.
         let backend = &mut self.backend;
-        with_raw_key(id, &[&key, &window_start.to_be_bytes(), &seq.to_be_bytes()], |raw| backend.put_key(raw, value))?;
+        with_window_key(id, &key, window_start, seq, |raw| backend.put_key(raw, value))?;
         self.segments.expire(&mut *self.backend, self.observed)
     }
 
@@ -392,7 +371,7 @@ impl WindowStore for SegmentedWindowStore {
         &mut self,
         key: &[u8],
         window_start: i64,
-        f: &mut dyn FnMut(Option<Bytes>) -> Result<Option<Bytes>>,
+        f: &mut dyn FnMut(Option<&[u8]>, &mut Vec<u8>) -> Result<bool>,
     ) -> Result<()> {
         if self.retain_duplicates {
             return fetch_then_put(self, key, window_start, f);
@@ -401,20 +380,28 @@ impl WindowStore for SegmentedWindowStore {
         let id = self.segments.id(window_start);
         // What `fetch_one` sees: nothing in an expired or unknown segment.
         let readable = window_start >= self.actual_from(window_start) && self.segments.is_live(id);
-        let backend = &mut self.backend;
-        let (observed, segments, name) = (&mut self.observed, &mut self.segments, &self.name);
-        with_raw_key(id, &[key, &window_start.to_be_bytes(), &0u32.to_be_bytes()], |raw| -> Result<()> {
+        // What `put` does: the observed time moves first, then writes to expired segments are
+        // dropped.
+        let observed = self.observed.max(window_start);
+        let writable = id >= self.segments.min_live(observed);
+        let (backend, name) = (&mut self.backend, &self.name);
+        with_window_key(id, key, window_start, 0, |raw| -> Result<()> {
+            if readable && writable {
+                // One call through the layers: the cache finds the window once.
+                return backend.update_key(raw, f);
+            }
             let old = if readable { backend.get(raw)? } else { None };
-            let new = f(old)?;
-            // What `put` does, with the same raw key.
-            *observed = (*observed).max(window_start);
-            if id < segments.min_live(*observed) {
+            let new = apply_update(f, old.as_deref())?;
+            if !writable {
                 tracing::debug!(store = %name, window_start, "skipping write to an expired window");
                 return Ok(());
             }
-            segments.add(id);
             backend.put_key(raw, new)
         })?;
+        self.observed = observed;
+        if writable {
+            self.segments.add(id);
+        }
         self.segments.expire(&mut *self.backend, self.observed)
     }
 

@@ -28,6 +28,9 @@ use brook_connect::{Clients, Config, DistributedConfig, DistributedHerder, Herde
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// The default address of the worker's REST API (`--connect-listen`).
+const CONNECT_LISTEN: &str = "127.0.0.1:8083";
+
 /// How long the SQL statements' writes wait out a rebalance of the worker's group.
 const REBALANCE_WAIT: Duration = Duration::from_secs(60);
 
@@ -89,13 +92,15 @@ fn worker_keys(file: Option<&Path>, keys: &Config) -> anyhow::Result<Config> {
     Ok(props)
 }
 
-/// Starts `brook server`'s Connect worker: binds its REST API on `--connect-listen` (default
-/// 127.0.0.1:8083; a taken default address runs the worker without it), creates the storage
-/// topics and joins the group through the server's Kafka listener (bound at `kafka`). `None`
-/// when that listener requires SASL: the worker's group membership over it does not
-/// authenticate yet.
+/// Starts `brook server`'s Connect worker: binds its REST API on `connect_listen`
+/// (`--connect-listen`, default 127.0.0.1:8083; a taken default address runs the worker
+/// without it), reads the worker keys of `connect_config` (`--connect-config`) then `keys`,
+/// creates the storage topics and joins the group through the server's Kafka listener (bound
+/// at `kafka`). `None` when that listener requires SASL: the worker's group membership over it
+/// does not authenticate yet.
 pub(crate) async fn start_in_process(
-    args: &crate::server::ServerArgs,
+    connect_listen: Option<&str>,
+    connect_config: Option<&Path>,
     broker: Broker,
     server: &ServerConfig,
     kafka: SocketAddr,
@@ -106,9 +111,9 @@ pub(crate) async fn start_in_process(
         tracing::warn!("running without the in-process Kafka Connect worker: the Kafka listener requires SASL (sasl.plain.users), and the worker's group membership over it does not authenticate yet");
         return Ok(None);
     }
-    let explicit = args.connect_listen.is_some();
-    let listen = args.connect_listen.clone().unwrap_or_else(|| crate::server::CONNECT_LISTEN.to_owned());
-    let addr = tokio::net::lookup_host(&listen)
+    let explicit = connect_listen.is_some();
+    let listen = connect_listen.unwrap_or(CONNECT_LISTEN);
+    let addr = tokio::net::lookup_host(listen)
         .await
         .ok()
         .and_then(|mut a| a.next())
@@ -127,7 +132,7 @@ pub(crate) async fn start_in_process(
         Some(l) => l.local_addr()?,
         None => addr,
     };
-    let props = worker_keys(args.connect_config.as_deref(), keys)?;
+    let props = worker_keys(connect_config, keys)?;
     let bootstrap = own_listener(kafka).to_string();
     let cfg = DistributedConfig::with_defaults(&bootstrap, &rest_addr.to_string(), &props).context("the Connect worker's configuration")?;
     let group = cfg.group_id.clone();
@@ -175,8 +180,9 @@ async fn upgrade(herder: Arc<dyn Herder>, worker: Arc<DistributedHerder>, connec
         Ok(stored) => stored,
         Err(e) => return tracing::error!(file = %connectors.display(), error = %e, "the connectors of the older brook server's worker were not moved"),
     };
-    while !worker.is_ready() {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    if tokio::time::timeout(REBALANCE_WAIT, worker.ready()).await.is_err() {
+        tracing::warn!(file = %connectors.display(), wait = ?REBALANCE_WAIT, "the Connect worker is not in its group yet: its connectors move to the config topic once it is");
+        worker.ready().await;
     }
     let offsets = match FileOffsetStore::open(&offsets_file) {
         Ok(o) => Some(o),

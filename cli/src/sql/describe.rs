@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use brook_sql_engine::engine::entities::{ConnectorDescription, FieldInfo, FieldSchema, QueryDescription, QueryRef, SourceDescription};
 use brook_sql_engine::function::FunctionDescription;
 
-use super::render::{single_line, Table};
+use super::table::{single_line, Table};
 
 /// `%-20s : %s`.
 fn label(out: &mut String, name: &str, value: &str) {

@@ -6,7 +6,7 @@
 //!
 //! Layout: [`repl`] (the session and the interactive loop), [`rest`] (the REST client),
 //! [`complete`] (statement ends, tab completion),
-//! [`render`] and [`describe`] (what is printed, as pure functions).
+//! [`render`] and [`describe`] (what is printed, as pure functions, drawn with [`table`]).
 //!
 //! Where Brook differs from the ksql CLI: embedded, the engine runs in the CLI's process, so
 //! queries stop when the CLI exits; history lives in `~/.brook_sql_history`; `--query-timeout`
@@ -19,6 +19,7 @@ mod password;
 pub mod render;
 mod repl;
 mod rest;
+mod table;
 #[cfg(test)]
 mod render_tests;
 

@@ -128,7 +128,7 @@ pub(crate) fn banner(version: &str, location: &str) -> String {
     let art = ["", "       ___                 _", "      | _ )_ _ ___  ___  _| |__", "      | _ \\ '_/ _ \\/ _ \\/ / / /",
         "      |___/_| \\___/\\___/_/\\_\\", "", "  Streaming SQL Engine, Kafka-style"];
     let frame = format!("{:18}{}\n", "", "=".repeat(43));
-    let body: String = art.iter().map(|l| format!("{:18}={}=\n", "", super::render::pad(l, 41))).collect();
+    let body: String = art.iter().map(|l| format!("{:18}={}=\n", "", super::table::pad(l, 41))).collect();
     format!(
         "\n{frame}{body}{frame}\nCLI v{version}, Server v{version} located at {location}\nServer Status: RUNNING\n\n\
          Having trouble? Type 'help' (case-insensitive) for a rundown of how things work!\n\n"
@@ -211,7 +211,7 @@ impl Session<'_> {
     }
 
     fn statement(&mut self, text: &str) -> Flow {
-        let upper = render::single_line(text).to_ascii_uppercase();
+        let upper = super::table::single_line(text).to_ascii_uppercase();
         if upper.starts_with("RUN SCRIPT") {
             let path = text.trim()[10..].trim().trim_matches('\'').to_owned();
             return match std::fs::read_to_string(&path) {

@@ -186,6 +186,9 @@ struct Shared {
     /// Restarts asked of this worker, done by the herder thread.
     restarts: Mutex<Vec<(String, Option<u32>)>>,
     stop: AtomicBool,
+    /// Whether the worker has an assignment from the group and is not rebalancing (what
+    /// [`DistributedHerder::ready`] waits for); set with `view` by the herder thread.
+    ready: tokio::sync::watch::Sender<bool>,
 }
 
 impl Shared {
@@ -247,6 +250,7 @@ impl DistributedHerder {
             view: Mutex::default(),
             restarts: Mutex::default(),
             stop: AtomicBool::new(false),
+            ready: tokio::sync::watch::Sender::new(false),
             cfg: cfg.clone(),
         });
         let mut runner = Runner {
@@ -287,8 +291,17 @@ impl DistributedHerder {
 
     /// True once this worker has an assignment from the group (not rebalancing).
     pub fn is_ready(&self) -> bool {
-        let v = self.shared.view.lock();
-        !v.rebalancing && v.generation > 0
+        *self.shared.ready.borrow()
+    }
+
+    /// Waits until this worker has an assignment from the group (not rebalancing): at once
+    /// when it has one now, else when the herder thread next gets one.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: dropping the future only stops the waiting.
+    pub async fn ready(&self) {
+        // The sender lives in `shared`, which `self` holds: `wait_for` cannot see it closed.
+        let _ = self.shared.ready.subscribe().wait_for(|ready| *ready).await;
     }
 
     /// The connectors and tasks this worker runs now.
@@ -709,6 +722,7 @@ impl Runner {
     fn rejoin(&mut self, rt: &tokio::runtime::Runtime) -> std::result::Result<(), GroupError> {
         self.stop_all();
         self.shared.view.lock().rebalancing = true;
+        self.shared.ready.send_replace(false);
         let url = format!("http://{}/", self.shared.cfg.rest_addr);
         let config_offset = self.config_reader.position(&self.shared.cfg.config_topic);
         let joined = rt.block_on(self.member.join(WorkerState { url: url.clone(), config_offset }.encode()))?;
@@ -746,6 +760,7 @@ impl Runner {
             v.leader_url = a.leader_url.clone();
             v.assignment = a.clone();
         }
+        self.shared.ready.send_replace(joined.generation > 0);
         self.last_heartbeat = Instant::now();
         self.start_assigned(&a, joined.generation);
         Ok(())

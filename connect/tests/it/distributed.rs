@@ -28,8 +28,9 @@ pub(crate) async fn start_with(b: &Broker, addr: &str, extra: &str, plugins: Plu
     let cfg = DistributedConfig::with_defaults(addr, "127.0.0.1:8083", &overrides).unwrap();
     let clients = Clients::embedded(b.clone());
     let h = tokio::task::spawn_blocking(move || DistributedHerder::start(clients, cfg, plugins)).await.unwrap().unwrap();
-    let ready = h.clone();
-    wait_for("the worker in its group", move || ready.is_ready()).await;
+    // The readiness signal, not polling: this fails if the herder thread never sets it.
+    assert!(tokio::time::timeout(Duration::from_secs(20), h.ready()).await.is_ok(), "timed out waiting for the worker in its group");
+    assert!(h.is_ready());
     h
 }
 
@@ -117,6 +118,39 @@ async fn connectors_and_source_offsets_survive_a_worker_restart() {
     }
     deleted.unwrap();
     assert_eq!(h.connectors().await.unwrap(), vec!["local-file-source".to_owned()]);
+    stop(h).await;
+    let _ = stop_server.send(());
+    server.await.unwrap().unwrap();
+    b.shutdown().await;
+}
+
+/// `ready()` waits for the group: a worker whose coordinator does not answer yet (its
+/// listener bound, the broker not serving it) is not ready and `ready()` keeps waiting; once
+/// the broker serves the listener, the pending join goes through and `ready()` returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_waits_until_the_worker_is_in_its_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let overrides = props(
+        "key.converter=org.apache.kafka.connect.storage.StringConverter\nvalue.converter=org.apache.kafka.connect.storage.StringConverter\n\
+         heartbeat.interval.ms=300\nsession.timeout.ms=6000\noffset.storage.partitions=2\nstatus.storage.partitions=1\n",
+    );
+    let cfg = DistributedConfig::with_defaults(&addr.to_string(), "127.0.0.1:8083", &overrides).unwrap();
+    let clients = Clients::embedded(b.clone());
+    let h = tokio::task::spawn_blocking(move || DistributedHerder::start(clients, cfg, Plugins::default())).await.unwrap().unwrap();
+
+    assert!(tokio::time::timeout(Duration::from_secs(1), h.ready()).await.is_err(), "ready before the coordinator answered");
+    assert!(!h.is_ready());
+
+    let mut sc = ServerConfig::default();
+    sc.listen = addr;
+    let (stop_server, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(b.clone(), listener, sc, stopped));
+    assert!(tokio::time::timeout(Duration::from_secs(20), h.ready()).await.is_ok(), "timed out waiting for the worker in its group");
+    assert!(h.is_ready());
+
     stop(h).await;
     let _ = stop_server.send(());
     server.await.unwrap().unwrap();

@@ -27,14 +27,10 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::de::DeserializeOwned;
 
-use crate::{Error, Result, Shared};
+use crate::shared::Shared;
+use crate::{Error, Result};
 
-/// `application/vnd.ksql.v1+json`: `/ksql`, `/query` and errors.
-pub const KSQL_V1_JSON: &str = "application/vnd.ksql.v1+json";
-/// `application/vnd.ksqlapi.delimited.v1`: `/query-stream` and `/inserts-stream` by default.
-pub const DELIMITED: &str = "application/vnd.ksqlapi.delimited.v1";
-/// `application/json`.
-pub const JSON: &str = "application/json";
+pub use crate::media_type::{DELIMITED, JSON, KSQL_V1_JSON};
 
 pub(crate) type State = axum::extract::State<Arc<Shared>>;
 

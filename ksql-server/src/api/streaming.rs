@@ -4,10 +4,9 @@
 //! `/close-query`, shutdown, the server dropping a query whose client reads too slowly (an
 //! error line ends the response), or the client going away (the query stops at once).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -18,13 +17,13 @@ use brook_sql_engine::engine::push::PushQuery;
 use brook_sql_engine::parser::ast::Statement;
 use brook_sql_engine::{Row, StatementResult};
 use bytes::Bytes;
-use futures::task::AtomicWaker;
 use futures::Stream;
 use serde_json::json;
 
 use super::ksql::statement_error;
 use crate::error::{BAD_STATEMENT, SERVER_ERROR};
-use crate::{json, session, Error, Result, Shared};
+use crate::shared::{PushQueries, PushStop, Shared};
+use crate::{json, session, Error, Result};
 
 /// A started query.
 pub(crate) enum Started {
@@ -162,7 +161,7 @@ fn print(shared: &Shared, mut follower: TopicFollower, mut printer: Printer) -> 
     registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id.clone(), Arc::clone(&stop));
     let thread_id = id.clone();
     let spawned = std::thread::Builder::new().name("brook-print".into()).spawn(move || {
-        while !stop.stopped.load(Ordering::Acquire) && !tx.is_closed() && !printer.done() {
+        while !stop.is_stopped() && !tx.is_closed() && !printer.done() {
             match follower.poll(std::time::Duration::from_millis(100)) {
                 Ok(records) => {
                     let text: String = records.iter().map(|r| printer.record(r.partition, r.timestamp, r.key.as_deref(), r.value.as_deref())).collect();
@@ -189,21 +188,6 @@ fn push(shared: &Shared, q: PushQuery, framing: Framing) -> Result<Body> {
     Ok(Body::from_stream(push_stream(shared, q, framing)))
 }
 
-/// The stop switch of a running push query, flipped by `/close-query` and at shutdown.
-#[derive(Debug, Default)]
-pub(crate) struct PushStop {
-    stopped: AtomicBool,
-    waker: AtomicWaker,
-}
-
-impl PushStop {
-    /// Ends the query's response (its stream wakes and writes the end).
-    pub(crate) fn stop(&self) {
-        self.stopped.store(true, Ordering::Release);
-        self.waker.wake();
-    }
-}
-
 /// Rows moved into one response chunk at most.
 const CHUNK_ROWS: usize = 64;
 
@@ -226,7 +210,7 @@ struct PushBody {
     q: Option<PushQuery>,
     framing: Framing,
     stop: Arc<PushStop>,
-    registry: Arc<std::sync::Mutex<HashMap<String, Arc<PushStop>>>>,
+    registry: PushQueries,
     header: Option<Bytes>,
 }
 
@@ -239,9 +223,9 @@ impl Stream for PushBody {
             return Poll::Ready(Some(Ok(h)));
         }
         let Some(q) = this.q.as_mut() else { return Poll::Ready(None) };
-        this.stop.waker.register(cx.waker());
+        this.stop.register(cx.waker());
         let mut out = String::new();
-        let mut ended = this.stop.stopped.load(Ordering::Acquire);
+        let mut ended = this.stop.is_stopped();
         for _ in 0..CHUNK_ROWS {
             if ended {
                 break;

@@ -24,7 +24,8 @@ use futures::StreamExt;
 use super::ksql::{variables, KsqlRequest};
 use super::streaming::{self, Framing, Started};
 use super::{properties, State};
-use crate::{Error, Shared};
+use crate::shared::Shared;
+use crate::Error;
 
 /// The handler: upgrades, then runs the query on the socket.
 pub(crate) async fn handle(state: State, Query(params): Query<HashMap<String, String>>, ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> Response {

@@ -9,5 +9,6 @@ mod push_fanout;
 mod queries;
 mod security;
 mod server;
+mod structure;
 mod support;
 mod ws;

@@ -3,10 +3,10 @@
 //! A push query qualifies when it reads one stream or table (not windowed) through stateless
 //! steps only (`WHERE`, projections, scalar functions, `LIMIT`) and starts at the end of the
 //! topic (ksqlDB's default `auto.offset.reset=latest`): ksqlDB's scalable push queries. The
-//! first such query on a source starts a [`Feed`]: a thread that reads the source topic's
+//! first such query on a source starts a `Feed`: a thread that reads the source topic's
 //! partitions from their ends and decodes each record once into the row every query over the
 //! source reads (value and header columns, `ROWTIME`, `ROWPARTITION`, `ROWOFFSET`, the key
-//! columns), appended to one ring shared by all subscribers. Each [`Subscription`] keeps its
+//! columns), appended to one ring shared by all subscribers. Each `Subscription` keeps its
 //! own cursor into the ring and applies its own filter and projection as it reads.
 //!
 //! Memory is bounded by the ring, whatever the number of subscribers: it holds at most

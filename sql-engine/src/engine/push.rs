@@ -8,7 +8,7 @@
 //!   and projection as it reads;
 //! - dedicated (everything else: aggregations, joins, windows, table functions, `PARTITION BY`,
 //!   `auto.offset.reset=earliest`, and test mode): the plan lowered onto its own topology,
-//!   whose rows wait in a bounded [`RowQueue`].
+//!   whose rows wait in a bounded `RowQueue` (`push/queue.rs`).
 //!
 //! Rows are read blocking ([`PushQuery::next_row`]) or from async code
 //! ([`PushQuery::poll_next_row`]), the way the REST server streams them.

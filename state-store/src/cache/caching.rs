@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use super::{DirtyEntry, ThreadCache};
 use crate::error::Result;
-use crate::backend::{Backend, FlushListener, FlushedRecord, KeyCodec, KeyRange, Layer, MergeIter, RawIter, RecordContext};
+use crate::backend::{apply_update, Backend, FlushListener, FlushedRecord, KeyCodec, KeyRange, Layer, MergeIter, RawIter, RecordContext, UpdateFn};
 
 pub(crate) struct CachingBackend {
     inner: Box<dyn Backend>,
@@ -42,10 +42,16 @@ impl CachingBackend {
     }
 
     /// Writes flushed or evicted entries to the inner store in one `put_all`, then forwards them.
+    #[inline]
     fn write_dirty(&mut self, entries: Vec<DirtyEntry>) -> Result<()> {
         if entries.is_empty() {
             return Ok(());
         }
+        self.write_entries(entries)
+    }
+
+    #[inline(never)]
+    fn write_entries(&mut self, entries: Vec<DirtyEntry>) -> Result<()> {
         let olds = match self.listener {
             Some(_) => entries.iter().map(|e| self.inner.get(&e.key)).collect::<Result<Vec<_>>>()?,
             None => Vec::new(),
@@ -97,6 +103,18 @@ impl Layer for CachingBackend {
 
     fn put_key(&mut self, key: &[u8], value: Option<Bytes>) -> Result<()> {
         let evicted = self.cache.put_key(self.ns, key, value, self.record.timestamp());
+        self.write_dirty(evicted)
+    }
+
+    /// One cache lookup when the key is cached; else the store's value, then a cached write.
+    fn update_key(&mut self, key: &[u8], f: UpdateFn<'_>) -> Result<()> {
+        let timestamp = self.record.timestamp();
+        if let Some(evicted) = self.cache.update_key(self.ns, key, timestamp, &mut *f)? {
+            return self.write_dirty(evicted);
+        }
+        let old = self.inner.get(key)?;
+        let new = apply_update(f, old.as_deref())?;
+        let evicted = self.cache.put_key(self.ns, key, new, timestamp);
         self.write_dirty(evicted)
     }
 

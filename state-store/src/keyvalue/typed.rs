@@ -93,6 +93,14 @@ impl<K, V> StateSerdes<K, V> {
         self.0.keys.serialize_bytes(&self.key_ctx(), key)
     }
 
+    /// As [`StateSerdes::raw_key`], appended to `out` (a buffer the caller reuses).
+    ///
+    /// # Errors
+    /// The key serde's errors.
+    pub fn raw_key_into(&self, key: &K, out: &mut Vec<u8>) -> Result<()> {
+        self.0.keys.serialize_into(&self.key_ctx(), key, out)
+    }
+
     /// Encodes a value.
     ///
     /// # Errors
@@ -125,6 +133,15 @@ impl<K, V> StateSerdes<K, V> {
     /// The value serde's errors.
     pub fn raw_timestamped(&self, value: &V, timestamp: i64) -> Result<Bytes> {
         timestamped_bytes(&*self.0.values, &self.value_ctx(), value, timestamp).map(Bytes::from)
+    }
+
+    /// As [`StateSerdes::raw_timestamped`], appended to `out` (a buffer the caller reuses).
+    ///
+    /// # Errors
+    /// The value serde's errors.
+    pub fn raw_timestamped_into(&self, value: &V, timestamp: i64, out: &mut Vec<u8>) -> Result<()> {
+        out.extend_from_slice(&timestamp.to_be_bytes());
+        self.0.values.serialize_into(&self.value_ctx(), value, out)
     }
 
     /// Decodes Kafka's `ValueAndTimestamp` layout.

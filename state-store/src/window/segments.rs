@@ -34,20 +34,21 @@ pub(crate) fn raw_key(id: i64, parts: &[&[u8]]) -> Bytes {
     b.freeze()
 }
 
-/// Runs `f` on `prefix(id) + parts...` built on the stack when it fits in 64 bytes (the hot
-/// point lookups and puts of window stores), else on a [`raw_key`].
-pub(crate) fn with_raw_key<R>(id: i64, parts: &[&[u8]], f: impl FnOnce(&[u8]) -> R) -> R {
-    let len = 8 + parts.iter().map(|p| p.len()).sum::<usize>();
+/// Runs `f` on a window store's raw key `prefix(id) + key + start + seqnum`, built on the stack
+/// when it fits in 64 bytes (the point lookups, puts and updates of every aggregated record),
+/// else on a [`raw_key`].
+pub(crate) fn with_window_key<R>(id: i64, key: &[u8], start: i64, seq: u32, f: impl FnOnce(&[u8]) -> R) -> R {
+    let at = 8 + key.len();
+    let len = at + 12;
     if len > 64 {
-        return f(&raw_key(id, parts));
+        return f(&raw_key(id, &[key, &start.to_be_bytes(), &seq.to_be_bytes()]));
     }
+    // Fixed-size parts copied by fixed-size moves; only the key's copy has a variable length.
     let mut buf = [0u8; 64];
     buf[..8].copy_from_slice(&seg_prefix(id));
-    let mut at = 8;
-    for p in parts {
-        buf[at..at + p.len()].copy_from_slice(p);
-        at += p.len();
-    }
+    buf[8..at].copy_from_slice(key);
+    buf[at..at + 8].copy_from_slice(&start.to_be_bytes());
+    buf[at + 8..len].copy_from_slice(&seq.to_be_bytes());
     f(&buf[..len])
 }
 

@@ -5,7 +5,13 @@ use bytes::Bytes;
 
 use crate::{b, both_backends, Fixture, Kind};
 
-both_backends!(dedup_and_flush_forwarding, eviction_writes_through, zero_size_cache_forwards_every_update, window_and_session_caching);
+both_backends!(
+    dedup_and_flush_forwarding,
+    eviction_writes_through,
+    zero_size_cache_forwards_every_update,
+    window_and_session_caching,
+    window_update_one
+);
 
 type Seen = Arc<Mutex<Vec<FlushedRecord>>>;
 
@@ -114,4 +120,60 @@ fn stores_share_one_thread_cache_in_separate_namespaces() {
     assert!(seen_a.lock().unwrap().is_empty(), "a's entries stay cached");
     a.flush().unwrap();
     assert_eq!(seen_a.lock().unwrap().len(), 4);
+}
+
+/// `update_one` (an aggregation's read-modify-write of a window), with and without the cache: the
+/// function sees the last value, the store keeps what was flushed until the next flush, `false`
+/// deletes, an error writes nothing, and a window older than the retention is neither read nor
+/// written.
+fn window_update_one(kind: Kind) {
+    for caching in [false, true] {
+        let f = Fixture::new();
+        let mut w = f.window(kind, "w", 60_000, 10, false, caching);
+        let seen = if caching { Some(listener(&mut *w)) } else { None };
+        let update = |w: &mut dyn brook_state_store::WindowStore, start: i64, expect: Option<&str>, new: Option<&str>| {
+            let mut saw = None;
+            w.update_one(b"k", start, &mut |old, out| {
+                saw = Some(old.map(|o| String::from_utf8(o.to_vec()).unwrap()));
+                match new {
+                    Some(n) => {
+                        out.extend_from_slice(n.as_bytes());
+                        Ok(true)
+                    }
+                    None => Ok(false),
+                }
+            })
+            .unwrap();
+            assert_eq!(saw, Some(expect.map(str::to_owned)), "caching={caching}, start={start}");
+        };
+        f.ctx.record_context().set_timestamp(7);
+        update(&mut *w, 30, None, Some("1"));
+        update(&mut *w, 30, Some("1"), Some("2"));
+        w.flush().unwrap();
+        // The flushed "2" is in the store (and the changelog); the cache holds the updates.
+        update(&mut *w, 30, Some("2"), Some("3"));
+        update(&mut *w, 30, Some("3"), Some("4"));
+        assert_eq!(w.fetch_one(b"k", 30).unwrap(), Some(b("4")));
+        let err = w.update_one(b"k", 30, &mut |_, out| {
+            out.extend_from_slice(b"x");
+            Err(brook_state_store::Error::Closed("refused".into()))
+        });
+        assert!(err.is_err());
+        assert_eq!(w.fetch_one(b"k", 30).unwrap(), Some(b("4")), "an error writes nothing");
+        w.flush().unwrap();
+        if let Some(seen) = &seen {
+            let got: Vec<_> = seen.lock().unwrap().iter().map(|r| (r.new_value.clone(), r.old_value.clone())).collect();
+            assert_eq!(got, vec![(Some(b("2")), None), (Some(b("4")), Some(b("2")))], "old values are what was flushed");
+        }
+        update(&mut *w, 30, Some("4"), Some("10"));
+        update(&mut *w, 30, Some("10"), None);
+        assert_eq!(w.fetch_one(b"k", 30).unwrap(), None, "false deletes");
+        // Stream time moves past the retention: the window at 30 is gone, reads and writes of it too.
+        update(&mut *w, 200_000, None, Some("late"));
+        update(&mut *w, 30, None, Some("5"));
+        assert_eq!(w.fetch_one(b"k", 30).unwrap(), None);
+        w.flush().unwrap();
+        let all: Vec<_> = w.all().unwrap().map(|r| r.unwrap()).map(|(k, v)| (k.window.start, v)).collect();
+        assert_eq!(all, vec![(200_000, b("late"))], "caching={caching}");
+    }
 }

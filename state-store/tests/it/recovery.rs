@@ -2,14 +2,14 @@ use std::fs;
 
 use brook_state_store::{
     restore_start_offset, ChangelogRecord, CollectingChangelogSink, Error, KeyValueStore, OffsetCheckpoint, OpenOutcome,
-    StoreContext, Stores, WindowKeySchema,
+    SessionKeySchema, StoreContext, Stores, Window, WindowKeySchema,
 };
 use brook_common::TopicPartition;
 use bytes::Bytes;
 
 use crate::{b, both_backends, Fixture, Kind};
 
-both_backends!(restore_from_changelog, restore_window_store);
+both_backends!(restore_from_changelog, restore_window_store, restore_session_store);
 
 fn records(n: i64) -> Vec<ChangelogRecord> {
     (0..n)
@@ -51,6 +51,24 @@ fn restore_window_store(kind: Kind) {
     assert_eq!(st.observed_stream_time(), 300_000);
     let got: Vec<_> = st.fetch(b"k", 0, i64::MAX).unwrap().map(|r| r.unwrap().0).collect();
     assert_eq!(got, vec![300_000], "expired records are not restored");
+    let bad = ChangelogRecord { key: b("short"), value: None, offset: 3, timestamp: 0 };
+    assert!(matches!(st.restore_batch(&[bad]), Err(Error::Decode { .. })));
+}
+
+fn restore_session_store(kind: Kind) {
+    let f = Fixture::new();
+    let mut st = f.session(kind, "s", 120_000, false);
+    let rec = |start: i64, end: i64, off: i64| ChangelogRecord {
+        key: SessionKeySchema::to_binary(b"k", Window::new(start, end)),
+        value: Some(Bytes::from(end.to_string())),
+        offset: off,
+        timestamp: end,
+    };
+    st.restore_batch(&[rec(0, 10, 0), rec(60_000, 70_000, 1), rec(290_000, 300_000, 2)]).unwrap();
+    let got: Vec<_> = st.fetch(b"k").unwrap().map(|r| r.unwrap().0.window).collect();
+    assert_eq!(got, vec![Window::new(290_000, 300_000)], "sessions of expired segments are not restored");
+    assert_eq!(st.fetch_session(b"k", 290_000, 300_000).unwrap(), Some(b("300000")));
+    assert!(f.sink.records().is_empty(), "restoring is not logged");
     let bad = ChangelogRecord { key: b("short"), value: None, offset: 3, timestamp: 0 };
     assert!(matches!(st.restore_batch(&[bad]), Err(Error::Decode { .. })));
 }

@@ -137,6 +137,8 @@ pub(crate) struct WinState<K, V, VA> {
     cached: bool,
     observed: i64,
     emitted_to: i64,
+    /// The record's serialized key, reused across records.
+    key_buf: Vec<u8>,
 }
 
 /// The windowing operations of `KGroupedStream` live with the windows (here and in
@@ -273,6 +275,7 @@ pub(crate) fn window_aggregate_supplier<K: Data, V: Data, VA: Data>(
             cached: false,
             observed: -1,
             emitted_to: -1,
+            key_buf: Vec::new(),
         },
         init: win_init::<K, V, VA>,
         process: win_step::<K, V, VA>,
@@ -308,7 +311,9 @@ fn win_step<K: Data, V: Data, VA: Data>(
     s.observed = s.observed.max(ts);
     let close = s.observed - s.windows.grace;
     let serdes = s.serdes.bind(ctx.application_id());
-    let kb = serdes.raw_key(&k)?;
+    s.key_buf.clear();
+    serdes.raw_key_into(&k, &mut s.key_buf)?;
+    let kb = &s.key_buf[..];
     let forward = s.emit == EmitStrategy::OnWindowUpdate && !s.cached;
     let mut updates = Vec::new();
     {
@@ -324,18 +329,22 @@ fn win_step<K: Data, V: Data, VA: Data>(
                 continue;
             }
             let mut change = None;
-            store.update_one(&kb, start, &mut |old| {
-                let (old_value, old_ts) = match old.map(|b| serdes.timestamped_from(&b)).transpose()? {
+            // The new aggregate is serialized into a buffer the store lends (the cache's, for a
+            // cached window), which the store copies once.
+            store.update_one(kb, start, &mut |old, buf| {
+                let (old_value, old_ts) = match old.map(|b| serdes.timestamped_from(b)).transpose()? {
                     Some(a) => (Some(a.value), a.timestamp),
                     None => (None, i64::MIN),
                 };
-                let new = f(&k, &v, old_value.clone());
                 let new_ts = ts.max(old_ts);
-                let vb = serdes.raw_timestamped(&new, new_ts)?;
                 if forward {
+                    let new = f(&k, &v, old_value.clone());
+                    serdes.raw_timestamped_into(&new, new_ts, buf)?;
                     change = Some((Change::new(Some(new), old_value), new_ts));
+                } else {
+                    serdes.raw_timestamped_into(&f(&k, &v, old_value), new_ts, buf)?;
                 }
-                Ok(Some(vb))
+                Ok(true)
             })?;
             if let Some((c, t)) = change {
                 updates.push((Window::new(start, end), c, t));
