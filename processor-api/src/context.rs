@@ -59,7 +59,7 @@ impl<'a, KOut, VOut> ProcessorContext<'a, KOut, VOut> {
 
     /// Topic, partition and offset of the input record being processed; `None` in punctuators.
     pub fn record_metadata(&self) -> Option<&RecordMetadata> {
-        self.cx.core.metadata.as_ref()
+        self.cx.core.record_metadata()
     }
 
     /// The task's stream time: the largest record timestamp it has processed (-1 before any).

@@ -107,9 +107,10 @@ pub struct StreamTask {
     queues: BTreeMap<TopicPartition, PartitionQueue>,
     idle_since: Option<i64>,
     max_idle_ms: i64,
-    /// The metadata of the previous record, kept so the next one of the same topic reuses
-    /// its topic string.
-    spare_metadata: Option<RecordMetadata>,
+    /// The topic name the task's record metadata (`core.metadata`, kept between records) was
+    /// last read with: the next record of the same topic only updates the metadata's numbers
+    /// (consumers share one name per fetch, so this is mostly a pointer comparison).
+    metadata_topic: Option<Arc<str>>,
     changelogs: Arc<Mutex<Vec<OutputRecord>>>,
     changelog_to_store: BTreeMap<String, String>,
     committed_changelog: BTreeMap<String, i64>,
@@ -269,6 +270,7 @@ impl StreamTask {
                 task_id: id,
                 stores,
                 metadata: None,
+                in_record: false,
                 stream_time: -1,
                 wall_clock: now_ms(),
                 commit_requested: false,
@@ -286,7 +288,7 @@ impl StreamTask {
             queues: BTreeMap::new(),
             idle_since: None,
             max_idle_ms: i64::try_from(config.max_task_idle.as_millis()).unwrap_or(i64::MAX),
-            spare_metadata: None,
+            metadata_topic: None,
             changelogs,
             changelog_to_store,
             committed_changelog: BTreeMap::new(),
@@ -403,14 +405,16 @@ impl StreamTask {
                 std::mem::take(&mut *c)
             }
         };
+        let keep_going = self.production_handler == HandlerResponse::Continue;
         for r in changelogs.into_iter().chain(self.core.output.drain(..)) {
-            let (topic, partition) = (r.topic.clone(), r.partition);
+            // The topic is only kept for the warning of a skipped record.
+            let (topic, partition) = (keep_going.then(|| r.topic.clone()), r.partition);
             if let Err(e) = out.send(r) {
-                match self.production_handler {
-                    HandlerResponse::Continue => {
+                match topic {
+                    Some(topic) => {
                         tracing::warn!(task = %self.core.task_id, %topic, ?partition, error = %e, "send failed; skipping the record (production.exception.handler=continue)")
                     }
-                    HandlerResponse::Fail => return Err(e),
+                    None => return Err(e),
                 }
             }
         }
@@ -533,24 +537,36 @@ impl StreamTask {
         let source = q.source;
         let ts = ts.expect("valid heads only");
         self.core.stream_time = self.core.stream_time.max(ts);
-        let mut meta = match self.spare_metadata.take() {
-            Some(m) if *m.topic == *r.topic => m,
-            _ => RecordMetadata { topic: r.topic.to_string(), partition: r.partition, offset: r.offset, timestamp: r.timestamp },
+        let ConsumerRecord { topic, partition, offset, timestamp, key, value, headers } = r;
+        let same_topic = match (&self.metadata_topic, &self.core.metadata) {
+            (Some(t), Some(m)) => Arc::ptr_eq(t, &topic) || *m.topic == *topic,
+            _ => false,
         };
-        meta.partition = r.partition;
-        meta.offset = r.offset;
-        meta.timestamp = r.timestamp;
-        self.core.metadata = Some(meta);
-        let record = Record::with_all(r.key, r.value, ts, r.headers);
+        match &mut self.core.metadata {
+            Some(m) if same_topic => {
+                m.partition = partition;
+                m.offset = offset;
+                m.timestamp = timestamp;
+            }
+            m => *m = Some(RecordMetadata { topic: topic.to_string(), partition, offset, timestamp }),
+        }
+        self.metadata_topic = Some(topic);
+        self.core.in_record = true;
+        let record = Record::with_all(key, value, ts, headers);
         let result = with_erased(record, |record| dispatch(&mut self.core, &mut self.nodes, source, record));
-        let meta = self.core.metadata.take().unwrap_or_else(|| RecordMetadata {
-            topic: r.topic.to_string(),
-            partition: r.partition,
-            offset: r.offset,
-            timestamp: r.timestamp,
-        });
-        let result = self.handle(result, &meta);
-        self.spare_metadata = Some(meta);
+        self.core.in_record = false;
+        let result = match result {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let meta = self.core.metadata.clone().unwrap_or_else(|| RecordMetadata {
+                    topic: self.metadata_topic.as_deref().unwrap_or_default().to_owned(),
+                    partition,
+                    offset,
+                    timestamp,
+                });
+                self.handle(Err(e), &meta)
+            }
+        };
         if result.is_err() {
             // Nothing of a failed record leaves the task.
             self.core.output.truncate(sent_before);

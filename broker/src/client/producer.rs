@@ -212,8 +212,27 @@ struct Pending {
     created: Instant,
 }
 
-/// A partition as the producer's hot path keys it: cloning it allocates nothing.
-type PartitionKey = (Arc<str>, i32);
+/// A partition as the producer's hot path keys it: cloning it allocates nothing, and it hashes
+/// and compares by the topic's `Arc`, not its name. That is exact because every key is made
+/// from [`State::topics`]' one `Arc` per topic name ([`Shared::topic_meta`]; names are never
+/// removed from it).
+#[derive(Debug, Clone)]
+struct PartitionKey(Arc<str>, i32);
+
+impl PartialEq for PartitionKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.1 == other.1 && Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for PartitionKey {}
+
+impl std::hash::Hash for PartitionKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_usize(Arc::as_ptr(&self.0).cast::<u8>() as usize);
+        state.write_i32(self.1);
+    }
+}
 
 #[derive(Debug, Default)]
 struct State {
@@ -583,7 +602,7 @@ impl Shared {
             }
             None => self.choose_partition(&mut st, &r, count),
         };
-        let tp: PartitionKey = (topic, partition);
+        let tp = PartitionKey(topic, partition);
         let record_size = r.key.map_or(0, <[u8]>::len) + r.value.map_or(0, <[u8]>::len) + 16;
         // Fast path: the partition's batch is open and has room.
         let batch_size = self.config.batch_size;
@@ -643,6 +662,8 @@ impl Shared {
             }
         }
         match r.key {
+            // One partition: no need to hash the key.
+            Some(_) if count == 1 => 0,
             Some(k) => partition_for_key(k, count),
             None => {
                 let sticky = match st.sticky.get_mut(r.topic) {

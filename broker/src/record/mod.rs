@@ -7,6 +7,6 @@ pub mod records;
 pub use batch::{BatchHeader, BATCH_HEADER_LEN};
 pub use compression::Compression;
 pub use records::{
-    control_batch, control_type, decode_batch, decode_batch_bytes, rebuild_batch, BatchBuilder,
-    ControlType, Header, Record,
+    control_batch, control_type, decode_batch, decode_batch_bytes, decode_batch_into, rebuild_batch,
+    BatchBuilder, ControlType, Header, Record, RecordSink,
 };

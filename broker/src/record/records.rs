@@ -26,11 +26,13 @@ pub struct Record {
 // ---- varints -----------------------------------------------------------------------------------
 
 /// Appends a zig-zag varint (Kafka's `varint`).
+#[inline]
 pub fn put_varint(out: &mut Vec<u8>, v: i32) {
     put_varlong(out, v as i64)
 }
 
 /// Appends a zig-zag varlong (Kafka's `varlong`).
+#[inline]
 pub fn put_varlong(out: &mut Vec<u8>, v: i64) {
     let mut z = ((v << 1) ^ (v >> 63)) as u64;
     while z >= 0x80 {
@@ -41,14 +43,17 @@ pub fn put_varlong(out: &mut Vec<u8>, v: i64) {
 }
 
 /// The encoded size of a zig-zag varint.
+#[inline]
 pub fn varint_len(v: i64) -> usize {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    let mut n = 1;
-    while z >= 0x80 {
-        z >>= 7;
-        n += 1;
-    }
-    n
+    let z = ((v << 1) ^ (v >> 63)) as u64;
+    // 7 bits per byte, at least one byte.
+    let bits = 64 - (z | 1).leading_zeros() as usize;
+    bits.div_ceil(7)
+}
+
+#[cold]
+fn varint_range(v: i64) -> Error {
+    Error::Corrupt(format!("varint {v} out of i32 range"))
 }
 
 /// A bounds-checked reader over record bytes.
@@ -58,7 +63,28 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
+    #[inline]
     fn varlong(&mut self) -> Result<i64> {
+        // One or two bytes (values -8192..=8191: most lengths, deltas and counts in a batch)
+        // without the loop.
+        let zigzag = |z: u64| ((z >> 1) as i64) ^ -((z & 1) as i64);
+        if let Some(&b) = self.buf.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(zigzag(u64::from(b)));
+            }
+            if let Some(&c) = self.buf.get(self.pos + 1) {
+                if c < 0x80 {
+                    self.pos += 2;
+                    return Ok(zigzag(u64::from(b & 0x7f) | (u64::from(c) << 7)));
+                }
+            }
+        }
+        self.varlong_slow()
+    }
+
+    #[cold]
+    fn varlong_slow(&mut self) -> Result<i64> {
         let mut z: u64 = 0;
         for shift in (0..70).step_by(7) {
             let b = *self
@@ -77,9 +103,10 @@ impl<'a> Cursor<'a> {
         Err(Error::Corrupt("varint longer than 10 bytes".into()))
     }
 
+    #[inline]
     fn varint(&mut self) -> Result<i32> {
         let v = self.varlong()?;
-        i32::try_from(v).map_err(|_| Error::Corrupt(format!("varint {v} out of i32 range")))
+        i32::try_from(v).map_err(|_| varint_range(v))
     }
 
     fn byte(&mut self) -> Result<u8> {
@@ -92,6 +119,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A length-prefixed field: `None` for length -1.
+    #[inline]
     fn nullable(&mut self) -> Result<Option<std::ops::Range<usize>>> {
         let len = self.varint()?;
         if len < 0 {
@@ -120,6 +148,37 @@ impl<'a> Cursor<'a> {
 /// # Errors
 /// [`Error::Corrupt`] for a bad CRC, a codec error, or a malformed record.
 pub fn decode_batch_bytes(batch: Bytes) -> Result<(BatchHeader, Vec<Record>)> {
+    let mut records = Vec::new();
+    let h = decode_batch_into(batch, &mut records)?;
+    Ok((h, records))
+}
+
+/// Where [`decode_batch_into`] puts a batch's records.
+pub trait RecordSink {
+    /// Room for `n` more records (the batch's count, bounded by what its bytes can hold).
+    fn reserve(&mut self, n: usize);
+    /// One record, in order.
+    fn push(&mut self, record: Record);
+}
+
+impl RecordSink for Vec<Record> {
+    fn reserve(&mut self, n: usize) {
+        Vec::reserve(self, n);
+    }
+
+    fn push(&mut self, record: Record) {
+        Vec::push(self, record);
+    }
+}
+
+/// [`decode_batch_bytes`] handing each record to `sink` instead of collecting them in a new
+/// vector (a consumer that keeps its own buffer decodes straight into it). On an error `sink`
+/// may already have the batch's first records: a caller that must not keep part of a batch
+/// drops what it got.
+///
+/// # Errors
+/// As [`decode_batch_bytes`].
+pub fn decode_batch_into(batch: Bytes, sink: &mut impl RecordSink) -> Result<BatchHeader> {
     let h = batch::validate(&batch)?;
     let codec = Compression::from_id(h.compression())?;
     let body = if codec == Compression::None {
@@ -127,8 +186,10 @@ pub fn decode_batch_bytes(batch: Bytes) -> Result<(BatchHeader, Vec<Record>)> {
     } else {
         Bytes::from(compression::decompress(codec, &batch[BATCH_HEADER_LEN..])?)
     };
-    let records = decode_records(&h, &body)?;
-    Ok((h, records))
+    // Each record takes at least 7 bytes: bound the allocation by what the body can hold.
+    sink.reserve((h.record_count.max(0) as usize).min(body.len() / 7 + 1));
+    decode_records(&h, &body, sink)?;
+    Ok(h)
 }
 
 /// Like [`decode_batch_bytes`], copying `batch` first.
@@ -139,10 +200,7 @@ pub fn decode_batch(batch: &[u8]) -> Result<(BatchHeader, Vec<Record>)> {
     decode_batch_bytes(Bytes::copy_from_slice(batch))
 }
 
-fn decode_records(h: &BatchHeader, body: &Bytes) -> Result<Vec<Record>> {
-    // Each record takes at least 7 bytes: bound the allocation by what the body can hold.
-    let count = (h.record_count as usize).min(body.len() / 7 + 1);
-    let mut out = Vec::with_capacity(count);
+fn decode_records(h: &BatchHeader, body: &Bytes, out: &mut impl RecordSink) -> Result<()> {
     let mut c = Cursor { buf: body, pos: 0 };
     let log_append = h.is_log_append_time();
     for _ in 0..h.record_count {
@@ -203,7 +261,7 @@ fn decode_records(h: &BatchHeader, body: &Bytes) -> Result<Vec<Record>> {
             h.record_count
         )));
     }
-    Ok(out)
+    Ok(())
 }
 
 // ---- building ------------------------------------------------------------------------------------
@@ -394,6 +452,7 @@ impl BatchBuilder {
     }
 }
 
+#[inline]
 fn put_nullable(out: &mut Vec<u8>, v: Option<&[u8]>) {
     match v {
         None => put_varint(out, -1),
@@ -526,6 +585,29 @@ mod tests {
         }
         let bad = [0xffu8; 11];
         assert!(matches!(Cursor { buf: &bad, pos: 0 }.varlong(), Err(Error::Corrupt(_))));
+    }
+
+    #[test]
+    fn varints_of_every_length_round_trip_and_truncations_fail() {
+        // Around each length boundary (the one- and two-byte fast paths included), then a
+        // value of every length cut short.
+        let mut values = vec![0i64, -1, 1];
+        for bits in 6..63 {
+            let b = 1i64 << bits;
+            values.extend([b - 1, b, -b, -b - 1]);
+        }
+        values.extend([i64::MIN, i64::MAX]);
+        for v in values {
+            let mut out = Vec::new();
+            put_varlong(&mut out, v);
+            assert_eq!(varint_len(v), out.len(), "{v}");
+            let mut c = Cursor { buf: &out, pos: 0 };
+            assert_eq!(c.varlong().unwrap(), v);
+            assert_eq!(c.pos, out.len(), "{v}");
+            for cut in 0..out.len() {
+                assert!(Cursor { buf: &out[..cut], pos: 0 }.varlong().is_err(), "{v} cut at {cut}");
+            }
+        }
     }
 
     fn sample(codec: Compression) -> Vec<u8> {

@@ -231,11 +231,15 @@ impl TaskManager {
         // iterator over the poll's vector (no lookup per record, no vector per run).
         let limit = self.ctx.config.buffered_records_per_partition.max(1);
         let mut pause = Vec::new();
-        let mut iter = records.drain(..).peekable();
-        while let Some(first) = iter.peek() {
-            let (topic, partition) = (first.topic.clone(), first.partition);
-            let mut run = std::iter::from_fn(|| iter.next_if(|r| r.partition == partition && r.topic == topic));
-            let tp = TopicPartition::new(&*topic, partition);
+        let mut iter = records.drain(..);
+        while let Some(first) = iter.as_slice().first() {
+            // The run's length is found first, so its records move once, from the vector
+            // to the task's queue.
+            let (topic, partition) = (&first.topic, first.partition);
+            let same = |r: &ConsumerRecord| r.partition == partition && (Arc::ptr_eq(&r.topic, topic) || r.topic == *topic);
+            let n = iter.as_slice().iter().take_while(|r| same(r)).count();
+            let tp = TopicPartition::new(&**topic, partition);
+            let mut run = iter.by_ref().take(n);
             let task = self.ctx.topics.task_of(&tp).and_then(|id| self.tasks.get_mut(&id));
             match task {
                 Some(t) if t.initialized => {

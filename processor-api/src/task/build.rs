@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::processor::ProcessorSupplier;
 use crate::task::core::ErasedProcessor;
-use crate::task::nodes::{SinkNode, SourceNode};
+use crate::task::nodes::{SerializedBytes, SinkNode, SourceNode};
 use crate::task::typed::TypedProcessor;
 use crate::topology::spec::{ProcessorSpec, SinkSpec, SourceSpec};
 
@@ -31,6 +31,7 @@ impl<K: 'static, V: 'static> NodeSpec for SinkSpec<K, V> {
             keys: self.keys.clone(),
             values: self.values.clone(),
             partitioner: self.partitioner.clone(),
+            bytes: SerializedBytes::default(),
         })
     }
 }

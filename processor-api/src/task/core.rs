@@ -67,7 +67,12 @@ pub(crate) struct TaskCore {
     pub(crate) application_id: String,
     pub(crate) task_id: AnyTaskId,
     pub(crate) stores: StateManager,
+    /// The metadata of the record being processed, valid while `in_record` (kept between
+    /// records so the next one of the same topic only updates its numbers): read through
+    /// [`TaskCore::record_metadata`].
     pub(crate) metadata: Option<RecordMetadata>,
+    /// A record is being processed (not a punctuator or a cache-flush callback).
+    pub(crate) in_record: bool,
     pub(crate) stream_time: i64,
     pub(crate) wall_clock: i64,
     pub(crate) commit_requested: bool,
@@ -85,6 +90,12 @@ pub(crate) struct TaskCore {
 }
 
 impl TaskCore {
+    /// The metadata of the record being processed; `None` outside of one.
+    #[inline]
+    pub(crate) fn record_metadata(&self) -> Option<&RecordMetadata> {
+        self.metadata.as_ref().filter(|_| self.in_record)
+    }
+
     pub(crate) fn global_store(&mut self, name: &str) -> Option<&SharedStore> {
         if !self.global_cache.contains_key(name) {
             let s = self.globals.get(name)?;
@@ -192,10 +203,10 @@ pub(crate) fn may_punctuate(core: &mut TaskCore, nodes: &mut [NodeSlot], ty: Pun
         let i = core.schedules.iter().position(|s| s.id == id).expect("schedule present");
         let node = core.schedules[i].node;
         let mut f = core.schedules[i].f.take().expect("checked");
-        let saved = core.metadata.take();
+        let saved = std::mem::replace(&mut core.in_record, false);
         core.record_context.set_timestamp(now);
         let result = f(NodeCx { core: &mut *core, nodes: &mut *nodes, node }, now);
-        core.metadata = saved;
+        core.in_record = saved;
         if let Some(s) = core.schedules.iter_mut().find(|s| s.id == id) {
             s.next = next_time(s.next, s.interval, now);
             s.f = Some(f);
@@ -220,9 +231,9 @@ pub(crate) fn drain_flushed(core: &mut TaskCore, nodes: &mut [NodeSlot]) -> Resu
             let node = *node;
             let Some(mut f) = f.take() else { continue };
             core.record_context.set_timestamp(rec.timestamp);
-            let saved = core.metadata.take();
+            let saved = std::mem::replace(&mut core.in_record, false);
             let result = f(NodeCx { core: &mut *core, nodes: &mut *nodes, node }, rec);
-            core.metadata = saved;
+            core.in_record = saved;
             if let Some((_, slot)) = core.flush_handlers.get_mut(&store) {
                 *slot = Some(f);
             }

@@ -40,9 +40,15 @@ pub(crate) fn with_erased<K: Send + 'static, V: Send + 'static, R>(r: Record<K, 
 }
 
 /// Takes a lent `(key, value)` pair out as exactly `T`; a mismatch names the node and the type.
+#[inline]
 pub(crate) fn downcast<T: 'static>(node: &str, what: &str, mut value: KvSlot<'_>) -> Result<T> {
-    value.take::<T>().ok_or_else(|| Error::Processing {
-        processor: node.to_owned(),
-        message: format!("{what} is not of the expected type {}", type_name::<T>()),
-    })
+    match value.take::<T>() {
+        Some(v) => Ok(v),
+        None => Err(mismatch(node, what, type_name::<T>())),
+    }
+}
+
+#[cold]
+fn mismatch(node: &str, what: &str, expected: &str) -> Error {
+    Error::Processing { processor: node.to_owned(), message: format!("{what} is not of the expected type {expected}") }
 }

@@ -4,7 +4,7 @@ use std::any::type_name;
 use std::sync::Arc;
 
 use brook_state_store::{Serde, SerdeContext};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use crate::engine::OutputRecord;
 use crate::error::{Error, Result};
@@ -30,7 +30,7 @@ impl<K: Clone + Send + 'static, V: Clone + Send + 'static> ErasedProcessor for S
             downcast(&cx.nodes[cx.node].name, "the record (key, value)", kv)?;
         let (key, value) = {
             // Borrowed, not cloned: the topic is only copied into an error.
-            let (topic, partition, offset) = match &cx.core.metadata {
+            let (topic, partition, offset) = match cx.core.record_metadata() {
                 Some(m) => (m.topic.as_str(), m.partition, m.offset),
                 None => ("", -1, -1),
             };
@@ -46,6 +46,10 @@ impl<K: Clone + Send + 'static, V: Clone + Send + 'static> ErasedProcessor for S
             let value = v.map(|b| self.values.deserialize_bytes(&vc, &b)).transpose().map_err(|e| fail("value", e))?;
             (key, value)
         };
+        let children = &cx.nodes[cx.node].children;
+        if let [only] = children[..] {
+            return with_erased(Record::with_all(key, value, ts, headers), |r| cx.dispatch(only, r));
+        }
         let targets = cx.targets(None)?;
         let Some((&last, rest)) = targets.split_last() else { return Ok(()) };
         for &t in rest {
@@ -66,6 +70,38 @@ pub(crate) struct SinkNode<K, V> {
     pub(crate) keys: Arc<dyn Serde<K>>,
     pub(crate) values: Arc<dyn Serde<V>>,
     pub(crate) partitioner: Option<Partitioner<K, V>>,
+    pub(crate) bytes: SerializedBytes,
+}
+
+/// Where a sink serializes keys and values: into a scratch buffer, then copied into a shared
+/// block that each record's `Bytes` is a slice of (one reference count per record instead of
+/// one allocation per key and value); `Bytes` values are passed on as they are. A block is
+/// freed when the last record cut from it is dropped (after the producer copied it into a batch).
+#[derive(Default)]
+pub(crate) struct SerializedBytes {
+    scratch: Vec<u8>,
+    block: BytesMut,
+}
+
+/// Size of the blocks serialized records are cut from (a larger record gets a block of its own).
+const BLOCK: usize = 16 << 10;
+
+impl SerializedBytes {
+    /// Serializes `value` with `serde` and returns its bytes.
+    fn serialize<T: 'static>(&mut self, serde: &dyn Serde<T>, ctx: &SerdeContext<'_>, value: &T) -> brook_state_store::Result<Bytes> {
+        if std::any::TypeId::of::<T>() == std::any::TypeId::of::<Bytes>() {
+            // Byte serdes hand out the value itself (no copy).
+            return serde.serialize_bytes(ctx, value);
+        }
+        self.scratch.clear();
+        serde.serialize_into(ctx, value, &mut self.scratch)?;
+        let n = self.scratch.len();
+        if self.block.capacity() - self.block.len() < n {
+            self.block = BytesMut::with_capacity(BLOCK.max(n));
+        }
+        self.block.extend_from_slice(&self.scratch);
+        Ok(self.block.split().freeze())
+    }
 }
 
 /// Accepts a `(key, value)` pair of `K` or `Option<K>` and `V` or `Option<V>`.
@@ -112,8 +148,9 @@ impl<K: 'static, V: 'static> ErasedProcessor for SinkNode<K, V> {
         };
         let kc = SerdeContext::key(&topic).with_headers(&headers);
         let vc = SerdeContext::value(&topic).with_headers(&headers);
-        let kb = key.as_ref().map(|k| self.keys.serialize_bytes(&kc, k)).transpose().map_err(|e| ser_err("key", e))?;
-        let vb = value.as_ref().map(|v| self.values.serialize_bytes(&vc, v)).transpose().map_err(|e| ser_err("value", e))?;
+        let bytes = &mut self.bytes;
+        let kb = key.as_ref().map(|k| bytes.serialize(&*self.keys, &kc, k)).transpose().map_err(|e| ser_err("key", e))?;
+        let vb = value.as_ref().map(|v| bytes.serialize(&*self.values, &vc, v)).transpose().map_err(|e| ser_err("value", e))?;
         let partition = self.partitioner.as_ref().and_then(|p| p(&topic, key.as_ref(), value.as_ref()));
         cx.core.output.push(OutputRecord {
             topic,

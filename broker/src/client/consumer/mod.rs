@@ -383,7 +383,45 @@ impl Consumer {
     /// # Cancel safety
     /// As [`poll`](Self::poll): records reach `f` only in the call's last step, which does not
     /// await.
-    pub async fn poll_with(&mut self, timeout: Duration, mut f: impl FnMut(ConsumerRecord)) -> Result<usize> {
+    pub async fn poll_with(&mut self, timeout: Duration, f: impl FnMut(ConsumerRecord)) -> Result<usize> {
+        if !self.wait_for_records(timeout).await? {
+            return Ok(0);
+        }
+        let n = self.buffer.len().min(self.config.max_poll_records);
+        self.buffer.drain(..n).for_each(f);
+        Ok(n)
+    }
+
+    /// [`poll`](Self::poll) appending to `out`. When `out` is empty and the whole buffer
+    /// fits `max.poll.records`, the buffer itself becomes `out` and `out`'s allocation the next
+    /// buffer: no record is moved (what the stream runtime's consumer uses, polling into the
+    /// one vector it keeps). Returns how many records `out` got.
+    ///
+    /// # Errors
+    /// As [`poll`](Self::poll).
+    ///
+    /// # Cancel safety
+    /// As [`poll`](Self::poll).
+    pub async fn poll_into(&mut self, timeout: Duration, out: &mut Vec<ConsumerRecord>) -> Result<usize> {
+        if !self.wait_for_records(timeout).await? {
+            return Ok(0);
+        }
+        let n = self.buffer.len();
+        if out.is_empty() && n <= self.config.max_poll_records {
+            let records = std::mem::replace(&mut self.buffer, VecDeque::from(std::mem::take(out)));
+            // The buffer was filled from empty, so it starts at its allocation's start and this
+            // moves nothing.
+            *out = Vec::from(records);
+            return Ok(n);
+        }
+        let n = n.min(self.config.max_poll_records);
+        out.extend(self.buffer.drain(..n));
+        Ok(n)
+    }
+
+    /// The loop of a poll: group membership, auto-commit, fetching when the buffer is empty,
+    /// waiting up to `timeout`. Returns whether the buffer has records.
+    async fn wait_for_records(&mut self, timeout: Duration) -> Result<bool> {
         let deadline = Instant::now() + timeout;
         loop {
             if self.wakeup.flag.swap(false, Ordering::SeqCst) {
@@ -399,13 +437,11 @@ impl Consumer {
                 self.fetch()?;
             }
             if !self.buffer.is_empty() {
-                let n = self.buffer.len().min(self.config.max_poll_records);
-                self.buffer.drain(..n).for_each(&mut f);
-                return Ok(n);
+                return Ok(true);
             }
             let now = Instant::now();
             if now >= deadline {
-                return Ok(0);
+                return Ok(false);
             }
             let wait = (deadline - now).min(self.config.heartbeat_interval).min(Duration::from_millis(500));
             let notify = self.wakeup.notify.clone();
@@ -513,19 +549,15 @@ impl Consumer {
                 pos = h.next_offset();
                 continue;
             }
-            let (_, records) = record::decode_batch_bytes(data.records.slice(range))?;
-            for r in records.into_iter().filter(|r| r.offset >= pos) {
-                // One topic name per fetched partition, shared by its records.
-                let topic = topic.get_or_insert_with(|| Arc::<str>::from(tp.topic.as_str()));
-                self.buffer.push_back(ConsumerRecord {
-                    topic: topic.clone(),
-                    partition: tp.partition,
-                    offset: r.offset,
-                    timestamp: r.timestamp,
-                    key: r.key,
-                    value: r.value,
-                    headers: r.headers,
-                });
+            // Decoded straight into the buffer; one topic name per fetched partition, shared by
+            // its records.
+            let topic = topic.get_or_insert_with(|| Arc::<str>::from(tp.topic.as_str()));
+            let before = self.buffer.len();
+            let mut sink = BufferSink { buffer: &mut self.buffer, topic, partition: tp.partition, from: pos };
+            if let Err(e) = record::decode_batch_into(data.records.slice(range), &mut sink) {
+                // Nothing of a batch that does not decode is returned.
+                self.buffer.truncate(before);
+                return Err(e);
             }
             pos = h.next_offset();
         }
@@ -694,6 +726,34 @@ impl Consumer {
             if let Some(group) = self.config.group_id.as_deref() {
                 membership::leave(&self.broker, group, &self.member, self.config.group_instance_id.clone());
             }
+        }
+    }
+}
+
+/// Decodes a fetched batch's records at or after `from` into the consumer's buffer.
+struct BufferSink<'a> {
+    buffer: &'a mut VecDeque<ConsumerRecord>,
+    topic: &'a Arc<str>,
+    partition: i32,
+    from: i64,
+}
+
+impl record::RecordSink for BufferSink<'_> {
+    fn reserve(&mut self, n: usize) {
+        self.buffer.reserve(n);
+    }
+
+    fn push(&mut self, r: record::Record) {
+        if r.offset >= self.from {
+            self.buffer.push_back(ConsumerRecord {
+                topic: self.topic.clone(),
+                partition: self.partition,
+                offset: r.offset,
+                timestamp: r.timestamp,
+                key: r.key,
+                value: r.value,
+                headers: r.headers,
+            });
         }
     }
 }

@@ -214,8 +214,7 @@ impl StreamsConsumer for EmbeddedConsumer {
     fn poll(&mut self, timeout: Duration, out: &mut Vec<ConsumerRecord>) -> Result<()> {
         // The broker's records are the seam's (`brook_common::ConsumerRecord`), their topic
         // name shared per fetched partition.
-        let each = |r: ConsumerRecord| out.push(r);
-        match self.rt.block_on(self.consumer.poll_with(timeout, each)) {
+        match self.rt.block_on(self.consumer.poll_into(timeout, out)) {
             // Woken to stop: the stream thread looks at its flags.
             Err(brook_broker::Error::Wakeup) => Ok(()),
             r => r.map(drop).map_err(Into::into),
