@@ -1,12 +1,12 @@
 //! ksqlDB-dialect SQL engine: parser, catalog, planner lowered to the Streams DSL.
 //!
 //! Layout (see ARCHITECTURE.md):
-//! - [`parser`]: statement text -> [`parser::ast`] (sqlparser for expressions where it fits,
-//!   ksqlDB's own clauses around it);
+//! - [`parser`]: statement text -> [`parser::ast`] (a hand-written lexer and recursive-descent
+//!   parser for ksqlDB's grammar, statements and expressions);
 //! - [`value`]: [`SqlType`], [`Value`], [`Row`], [`LogicalSchema`];
 //! - [`expr`]: expression type checking and evaluation; [`function`]: the function registry
 //!   (scalar, aggregate, table functions and Rust UDFs);
-//! - [`format`](mod@format): key and value formats (JSON, DELIMITED, KAFKA, NONE) and the serdes over them;
+//! - [`format`](mod@format): key and value formats (JSON, DELIMITED, KAFKA, NONE, AVRO, JSON_SR, PROTOBUF, PROTOBUF_NOSR) and the serdes over them;
 //! - [`catalog`]: streams, tables, types and queries;
 //! - `analyzer` and [`plan`]: a `SELECT` against the catalog -> ksqlDB execution steps;
 //! - `lower`: execution steps -> a Streams DSL topology;
