@@ -6,6 +6,5 @@ mod dir_lock;
 mod durability;
 mod groups;
 mod request_memory;
-mod structure;
 mod support;
 mod transactions;

@@ -19,7 +19,6 @@ mod sql;
 mod sql_kafka;
 mod sql_kafka_pool;
 mod sql_rest;
-mod structure;
 mod test_runner;
 mod tools;
 

@@ -13,5 +13,4 @@ mod postgres;
 mod rest;
 mod sink_offsets;
 mod standalone;
-mod structure;
 mod transforms;

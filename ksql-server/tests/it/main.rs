@@ -9,6 +9,5 @@ mod push_fanout;
 mod queries;
 mod security;
 mod server;
-mod structure;
 mod support;
 mod ws;

@@ -18,5 +18,4 @@ mod patterns;
 mod punctuation;
 mod queries;
 mod runtime;
-mod structure;
 mod task_engine;

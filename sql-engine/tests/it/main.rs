@@ -15,5 +15,4 @@ mod formats_json_sr_protobuf;
 mod formats_schema_registry;
 mod parser;
 mod qtt;
-mod structure;
 mod vectorized;

@@ -8,6 +8,5 @@ mod joins;
 mod runtime;
 mod serde_context;
 mod stateless;
-mod structure;
 mod tables;
 mod windowed;
