@@ -240,19 +240,29 @@ async fn move_connector(h: &dyn Herder, name: &str, config: Config, target: Targ
 #[derive(Debug)]
 struct Patient(Arc<DistributedHerder>);
 
-fn patiently<'a, T: Send + 'a>(call: impl Fn() -> HerderFuture<'a, T> + Send + 'a) -> HerderFuture<'a, T> {
-    Box::pin(async move {
-        let deadline = Instant::now() + REBALANCE_WAIT;
-        loop {
-            match call().await {
-                Err(brook_connect::Error::Conflict(e)) if Instant::now() < deadline => {
-                    tracing::debug!(error = %e, "the Connect group is rebalancing: trying again");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+impl Patient {
+    /// Runs `call` until it is not refused with 409 or [`REBALANCE_WAIT`] has passed. While the
+    /// worker is out of its group (a rebalance) the next try waits for it to be back
+    /// ([`DistributedHerder::ready`]); a conflict with the worker in its group (a config write
+    /// not read back yet) is tried again after a short pause.
+    fn patiently<'a, T: Send + 'a>(&'a self, call: impl Fn() -> HerderFuture<'a, T> + Send + 'a) -> HerderFuture<'a, T> {
+        Box::pin(async move {
+            let deadline = Instant::now() + REBALANCE_WAIT;
+            loop {
+                match call().await {
+                    Err(brook_connect::Error::Conflict(e)) if Instant::now() < deadline => {
+                        tracing::debug!(error = %e, "the Connect group is rebalancing: trying again");
+                        if self.0.is_ready() {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        } else {
+                            let _ = tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), self.0.ready()).await;
+                        }
+                    }
+                    r => return r,
                 }
-                r => return r,
             }
-        }
-    })
+        })
+    }
 }
 
 impl Herder for Patient {
@@ -269,11 +279,11 @@ impl Herder for Patient {
     }
 
     fn put_connector_config<'a>(&'a self, name: &'a str, config: Config, allow_replace: bool) -> HerderFuture<'a, Created<ConnectorInfo>> {
-        patiently(move || self.0.put_connector_config(name, config.clone(), allow_replace))
+        self.patiently(move || self.0.put_connector_config(name, config.clone(), allow_replace))
     }
 
     fn delete_connector<'a>(&'a self, name: &'a str) -> HerderFuture<'a, ()> {
-        patiently(move || self.0.delete_connector(name))
+        self.patiently(move || self.0.delete_connector(name))
     }
 
     fn connector_status<'a>(&'a self, name: &'a str) -> HerderFuture<'a, ConnectorStateInfo> {
@@ -297,15 +307,15 @@ impl Herder for Patient {
     }
 
     fn pause_connector<'a>(&'a self, name: &'a str) -> HerderFuture<'a, ()> {
-        patiently(move || self.0.pause_connector(name))
+        self.patiently(move || self.0.pause_connector(name))
     }
 
     fn resume_connector<'a>(&'a self, name: &'a str) -> HerderFuture<'a, ()> {
-        patiently(move || self.0.resume_connector(name))
+        self.patiently(move || self.0.resume_connector(name))
     }
 
     fn stop_connector<'a>(&'a self, name: &'a str) -> HerderFuture<'a, ()> {
-        patiently(move || self.0.stop_connector(name))
+        self.patiently(move || self.0.stop_connector(name))
     }
 
     fn connector_offsets<'a>(&'a self, name: &'a str) -> HerderFuture<'a, ConnectorOffsets> {
@@ -313,11 +323,11 @@ impl Herder for Patient {
     }
 
     fn alter_connector_offsets<'a>(&'a self, name: &'a str, offsets: ConnectorOffsets) -> HerderFuture<'a, Message> {
-        patiently(move || self.0.alter_connector_offsets(name, offsets.clone()))
+        self.patiently(move || self.0.alter_connector_offsets(name, offsets.clone()))
     }
 
     fn reset_connector_offsets<'a>(&'a self, name: &'a str) -> HerderFuture<'a, Message> {
-        patiently(move || self.0.reset_connector_offsets(name))
+        self.patiently(move || self.0.reset_connector_offsets(name))
     }
 
     fn connector_topics<'a>(&'a self, name: &'a str) -> HerderFuture<'a, Vec<String>> {
