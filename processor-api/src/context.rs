@@ -17,7 +17,7 @@ use crate::store_ref::{self, StoreRef};
 use brook_state_store::{Serde, StateSerdes, TypedKeyValueStore};
 use std::sync::Arc;
 use parking_lot::MutexGuard;
-use crate::task::core::NodeCx;
+use crate::task::core::{FlushHandler, NodeCx};
 
 /// The context of one processor node of one task, typed by what the node forwards.
 ///
@@ -224,15 +224,19 @@ impl<'a, KOut: 'static, VOut: 'static> ProcessorContext<'a, KOut, VOut> {
     where
         F: FnMut(&mut ProcessorContext<'_, KOut, VOut>, FlushedRecord) -> Result<()> + Send + 'static,
     {
+        let handlers = &mut self.cx.core.flush_handlers;
+        let handler = handlers.iter().position(|h| h.store == store).unwrap_or_else(|| {
+            handlers.push(FlushHandler { store: store.to_owned(), node: 0, f: None });
+            handlers.len() - 1
+        });
         let queue = self.cx.core.flushed.clone();
-        let name = store.to_owned();
         let has_cache = self
             .get_state_store(store)?
             .state_store_mut()
-            .set_flush_listener(Box::new(move |r| queue.lock().push((name.clone(), r))));
+            .set_flush_listener(Box::new(move |r| queue.push(handler, r)));
         let f = Box::new(move |cx: NodeCx<'_>, r: FlushedRecord| callback(&mut ProcessorContext::new(cx), r));
         let node = self.cx.node;
-        self.cx.core.flush_handlers.insert(store.to_owned(), (node, Some(f)));
+        self.cx.core.flush_handlers[handler] = FlushHandler { store: store.to_owned(), node, f: Some(f) };
         Ok(has_cache)
     }
 }
@@ -251,7 +255,7 @@ where
         let n = self.cx.nodes[node].children.len();
         if n == 1 {
             let child = self.cx.nodes[node].children[0];
-            return with_erased(record, |r| self.cx.dispatch(child, r));
+            return with_erased(record, |r| self.cx.dispatch(child, r)).map_err(|e| *e);
         }
         let targets = self.cx.targets(None)?;
         self.forward_to_targets(&targets, record)
@@ -269,9 +273,9 @@ where
     fn forward_to_targets(&mut self, targets: &[usize], record: Record<KOut, VOut>) -> Result<()> {
         let Some((&last, rest)) = targets.split_last() else { return Ok(()) };
         for &t in rest {
-            with_erased(record.clone(), |r| self.cx.dispatch(t, r))?;
+            with_erased(record.clone(), |r| self.cx.dispatch(t, r)).map_err(|e| *e)?;
         }
-        with_erased(record, |r| self.cx.dispatch(last, r))
+        with_erased(record, |r| self.cx.dispatch(last, r)).map_err(|e| *e)
     }
 }
 

@@ -276,10 +276,11 @@ impl StreamTask {
                 commit_requested: false,
                 output: Vec::new(),
                 record_context,
+                record_time: i64::MIN,
                 schedules: Vec::new(),
                 next_schedule_id: 0,
-                flushed: Arc::new(Mutex::new(Vec::new())),
-                flush_handlers: BTreeMap::new(),
+                flushed: Arc::default(),
+                flush_handlers: Vec::new(),
                 globals: resources.global_stores,
                 global_cache: BTreeMap::new(),
                 owned_globals,
@@ -558,6 +559,7 @@ impl StreamTask {
         let result = match result {
             Ok(()) => Ok(()),
             Err(e) => {
+                let e = *e;
                 let meta = self.core.metadata.clone().unwrap_or_else(|| RecordMetadata {
                     topic: self.metadata_topic.as_deref().unwrap_or_default().to_owned(),
                     partition,
