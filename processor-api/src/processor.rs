@@ -89,10 +89,7 @@ pub trait ProcessorSupplier<KIn, VIn, KOut, VOut>: Send + Sync + 'static {
     #[doc(hidden)]
     fn graph_node(&self) -> Option<GraphNode>
     where
-        KIn: Send + 'static,
-        VIn: Send + 'static,
-        KOut: 'static,
-        VOut: 'static,
+        KIn: Send + 'static, VIn: Send + 'static, KOut: 'static, VOut: 'static,
     {
         None
     }

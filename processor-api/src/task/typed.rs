@@ -42,10 +42,7 @@ where
 
     fn graph_node(&self) -> Option<GraphNode>
     where
-        KIn: Send + 'static,
-        VIn: Send + 'static,
-        KOut: 'static,
-        VOut: 'static,
+        KIn: Send + 'static, VIn: Send + 'static, KOut: 'static, VOut: 'static,
     {
         Some(GraphNode(Box::new(TypedProcessor::new(self()))))
     }
