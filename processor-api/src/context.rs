@@ -83,11 +83,12 @@ impl<'a, KOut, VOut> ProcessorContext<'a, KOut, VOut> {
         shape: &str,
         select: for<'x> fn(&'x mut AnyStore) -> Option<&'x mut S>,
     ) -> Result<&mut S> {
-        // Called per record by stateful processors: one lookup by name on success, no clones.
+        // Called per record by stateful processors: the node's stores were resolved to their
+        // positions when the task was built; one comparison of names on success, no clones.
         let NodeCx { core, nodes, node } = &mut self.cx;
         let node = &nodes[*node];
-        if node.stores.iter().any(|s| s == name) {
-            if let Some(s) = core.stores.get_mut(name) {
+        if let Some((_, Some(at))) = node.stores.iter().find(|(s, _)| s == name) {
+            if let Some(s) = core.stores.get_mut_at(*at) {
                 return select(s).ok_or_else(|| Error::Processing {
                     processor: node.name.to_string(),
                     message: format!("store \"{name}\" is not a {shape} store"),

@@ -46,7 +46,9 @@ pub(crate) trait ErasedProcessor: Send {
 pub(crate) struct NodeSlot {
     pub(crate) name: Arc<str>,
     pub(crate) children: Vec<usize>,
-    pub(crate) stores: Vec<String>,
+    /// The stores connected to the node, each with its position in the task's
+    /// `StateManager` (`None`: not a local store), resolved once when the task is built.
+    pub(crate) stores: Vec<(String, Option<usize>)>,
     /// Taken out while the node runs (the graph is a DAG, so a node never re-enters itself).
     pub(crate) proc: Option<Box<dyn ErasedProcessor>>,
 }
