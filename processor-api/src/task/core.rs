@@ -14,12 +14,7 @@ use crate::error::{Error, Result};
 use crate::punctuation::PunctuationType;
 use crate::record::RecordMetadata;
 use crate::store_ref::{GlobalStores, SharedStore};
-use crate::task::erased::ErasedRecord;
-
-/// What a node of the graph returns: the error boxed, so the result is a pointer wide and
-/// passes through the graph's dynamic calls in a register (the processor API's `Result<()>` is
-/// 96 bytes, copied through memory at each node).
-pub(crate) type NodeResult<T = ()> = std::result::Result<T, Box<Error>>;
+use crate::task::erased::{ErasedRecord, NodeResult};
 
 /// An erased punctuator: called with its node's context and the punctuation time.
 pub(crate) type PunctuateFn = Box<dyn FnMut(NodeCx<'_>, i64) -> Result<()> + Send>;

@@ -15,8 +15,12 @@
 use std::any::{type_name, Any};
 
 use crate::error::Error;
-use crate::task::core::NodeResult;
 use crate::record::Record;
+
+/// What a node of the graph returns: the error boxed, so the result is a pointer wide and
+/// passes through the graph's dynamic calls in a register (the processor API's `Result<()>` is
+/// 96 bytes, copied through memory at each node).
+pub(crate) type NodeResult<T = ()> = std::result::Result<T, Box<Error>>;
 
 /// A `(key, value)` pair inside the graph: a borrowed `Option<(K, V)>` that lives on the
 /// forwarding node's stack; the receiving node takes the pair out.

@@ -8,9 +8,9 @@ use bytes::{Bytes, BytesMut};
 
 use crate::engine::OutputRecord;
 use crate::error::{Error, Result};
-use crate::task::erased::{downcast, with_erased, ErasedRecord, KvSlot};
+use crate::task::erased::{downcast, with_erased, ErasedRecord, KvSlot, NodeResult};
 use crate::record::Record;
-use crate::task::core::{ErasedProcessor, NodeCx, NodeResult};
+use crate::task::core::{ErasedProcessor, NodeCx};
 use crate::topology::options::{Partitioner, TopicNameExtractor};
 
 /// Deserializes with its serdes and forwards `Record<Option<K>, Option<V>>`.

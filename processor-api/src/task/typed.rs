@@ -10,8 +10,8 @@ use crate::context::ProcessorContext;
 use crate::error::Result;
 use crate::processor::{GraphNode, Processor, ProcessorSupplier};
 use crate::record::Record;
-use crate::task::core::{ErasedProcessor, NodeCx, NodeResult};
-use crate::task::erased::{downcast, ErasedRecord};
+use crate::task::core::{ErasedProcessor, NodeCx};
+use crate::task::erased::{downcast, ErasedRecord, NodeResult};
 
 /// A processor `P` (a concrete type, or `Box<dyn Processor>`) taking `Record<KIn, VIn>`.
 pub(crate) struct TypedProcessor<P, KIn, VIn, KOut, VOut> {
