@@ -294,7 +294,7 @@ impl fmt::Debug for EmbeddedProducer {
 
 impl StreamsProducer for EmbeddedProducer {
     fn send(&mut self, r: OutputRecord) -> Result<()> {
-        self.producer.send_parts_untracked(
+        self.producer.send_parts_untracked_to(
             &r.topic,
             r.partition,
             r.key.as_deref(),
