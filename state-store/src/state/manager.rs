@@ -150,7 +150,8 @@ const CHECKPOINT_OFFSET_DELTA: i64 = 10_000;
 #[derive(Debug)]
 pub struct StateManager {
     ctx: StoreContext,
-    stores: BTreeMap<String, AnyStore>,
+    /// Sorted by name (a store's position is stable once every store is registered).
+    stores: Vec<(String, AnyStore)>,
     checkpoint: OffsetCheckpoint,
     offsets: Offsets,
     /// What this manager last wrote to the checkpoint file (empty before its first write, so
@@ -163,29 +164,49 @@ impl StateManager {
     #[must_use]
     pub fn new(ctx: StoreContext) -> Self {
         let checkpoint = OffsetCheckpoint::for_task_dir(&ctx.task_dir());
-        StateManager { ctx, stores: BTreeMap::new(), checkpoint, offsets: Offsets::new(), checkpointed: Offsets::new() }
+        StateManager { ctx, stores: Vec::new(), checkpoint, offsets: Offsets::new(), checkpointed: Offsets::new() }
     }
 
     /// Adds a built store (replacing one of the same name).
     pub fn register(&mut self, store: AnyStore) {
         let name = store.state_store().name().to_owned();
-        self.stores.insert(name, store);
+        match self.position(&name) {
+            Some(at) => self.stores[at].1 = store,
+            None => {
+                let at = self.stores.partition_point(|(n, _)| *n < name);
+                self.stores.insert(at, (name, store));
+            }
+        }
+    }
+
+    /// The position of store `name` among the registered stores (in name order), valid until
+    /// the next [`StateManager::register`]: [`StateManager::get_mut_at`] reaches the store
+    /// without a lookup by name (a task's processors, per record).
+    #[must_use]
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.stores.binary_search_by(|(n, _)| n.as_str().cmp(name)).ok()
     }
 
     /// A store by name, to read (interactive queries, standby tasks).
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&AnyStore> {
-        self.stores.get(name)
+        self.position(name).map(|at| &self.stores[at].1)
     }
 
     /// A store by name.
     pub fn get_mut(&mut self, name: &str) -> Option<&mut AnyStore> {
-        self.stores.get_mut(name)
+        self.position(name).map(|at| &mut self.stores[at].1)
+    }
+
+    /// The store at `position` (see [`StateManager::position`]).
+    #[inline]
+    pub fn get_mut_at(&mut self, position: usize) -> Option<&mut AnyStore> {
+        self.stores.get_mut(position).map(|(_, s)| s)
     }
 
     /// Names of the registered stores.
     pub fn store_names(&self) -> impl Iterator<Item = &str> {
-        self.stores.keys().map(String::as_str)
+        self.stores.iter().map(|(n, _)| n.as_str())
     }
 
     fn key(&self, store: &str) -> TopicPartition {
@@ -223,6 +244,7 @@ impl StateManager {
     /// [`StateManager::commit`]; `force` writes the checkpoint whenever it differs from the file.
     fn commit_stores(&mut self, changelog_offsets: &BTreeMap<String, i64>, force: bool) -> Result<()> {
         for (name, store) in &mut self.stores {
+            let name = &*name;
             let offset = changelog_offsets.get(name).copied();
             let store = store.state_store_mut();
             if self.ctx.transactional {
@@ -262,7 +284,7 @@ impl StateManager {
     pub fn close(&mut self) -> Result<()> {
         let committed = if self.ctx.transactional { Ok(()) } else { self.commit_stores(&BTreeMap::new(), true) };
         let mut closed = Ok(());
-        for store in self.stores.values_mut() {
+        for (_, store) in &mut self.stores {
             if let Err(e) = store.state_store_mut().close() {
                 closed = closed.and(Err(e));
             }
