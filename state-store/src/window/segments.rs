@@ -80,6 +80,11 @@ impl Segments {
         self.id(observed.saturating_sub(self.retention))
     }
 
+    /// The oldest live segment.
+    pub(crate) fn first_live(&self) -> Option<i64> {
+        self.live.first().copied()
+    }
+
     pub(crate) fn is_live(&self, id: i64) -> bool {
         self.last_added == Some(id) || self.live.contains(&id)
     }
