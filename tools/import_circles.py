@@ -2,11 +2,13 @@
 """Lists import circles between the files of a Rust crate: groups of files (each file is a
 module) that reach each other through `use` items and `crate::` / `super::` / `self::` paths.
 
-usage: tools/import_circles.py CRATE_SRC_DIR...   (e.g. broker/src)
+usage: tools/import_circles.py [--imports-only] CRATE_SRC_DIR...   (e.g. broker/src)
 Prints one line per circle (the files, and one path per edge that closes it) and exits 1 when
 it found any; prints nothing and exits 0 when there are none.
 
-What counts as an edge A -> B: code in A names an item defined in B. Resolved through re-exports
+What counts as an edge A -> B: code in A names an item defined in B, through a `use` item, a
+`crate::`/`super::`/`self::` path, or a path starting with one of A's own child modules
+(`avro::AvroFormat::new` in `format/mod.rs`; `--imports-only` leaves these out). Resolved through re-exports
 (`pub use child::Item` in a mod.rs points at the child's file), so a parent that only declares
 and re-exports its children does not depend on them. Not counted: comments, doc links, strings,
 test code (`#[cfg(test)]` modules, inline or in their own files), `mod` declarations.
@@ -26,6 +28,9 @@ ITEM = re.compile(
 MOD_DECL = re.compile(r"((?:#\[[^\]]*\]\s*)*)(?:pub(?:\([^)]*\))?\s+)?mod\s+([A-Za-z_][A-Za-z0-9_]*)\s*;")
 USE = re.compile(r"(?:^|[;{}\s])((?:pub(?:\([^)]*\))?\s+)?)use\s+([^;]+);")
 INLINE = re.compile(r"\b((?:crate|super|self)(?:::[A-Za-z_][A-Za-z0-9_]*)+)")
+# A path whose first segment may be a child module of the file's module (`avro::AvroFormat::new`
+# in `format/mod.rs`): counted only when that child exists.
+BARE = re.compile(r"(?<![:\w])([a-z_][a-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)+)")
 
 
 def strip(src):
@@ -111,8 +116,9 @@ def expand_use(tree):
 
 
 class Crate:
-    def __init__(self, src):
+    def __init__(self, src, children=True):
         self.src = os.path.normpath(src)
+        self.children = children  # count paths through a file's own child modules
         self.files = {}  # module path tuple -> file
         self.text = {}  # file -> stripped code
         self.tests = set()  # files that are test modules
@@ -194,7 +200,10 @@ class Crate:
             paths = []
             for u in USE.finditer(code):
                 paths += [(p, bool(u.group(1).strip())) for p in expand_use(u.group(2))]
-            paths += [(m.group(1), False) for m in INLINE.finditer(USE.sub(" ", code))]
+            rest = USE.sub(" ", code)
+            paths += [(m.group(1), False) for m in INLINE.finditer(rest)]
+            if self.children:
+                paths += [(m.group(1), False) for m in BARE.finditer(rest) if modpath + (m.group(1).split("::")[0],) in self.files]
             for p, reexport in paths:
                 segs = [s for s in p.split("::") if s]
                 if segs and segs[0] == "self" and len(segs) == 1:
@@ -239,10 +248,12 @@ def circles(edges):
     return res
 
 
-def main(dirs):
+def main(args):
+    children = "--imports-only" not in args
+    dirs = [a for a in args if a != "--imports-only"]
     found = 0
     for d in dirs:
-        c = Crate(d)
+        c = Crate(d, children)
         e = c.edges()
         for comp in circles(e):
             found += 1

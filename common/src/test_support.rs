@@ -1,8 +1,7 @@
 //! Helpers for tests, behind the `test-support` feature (enable it in `[dev-dependencies]`):
 //! waiting on a condition with a timeout instead of sleeping, a Python venv for the tests
-//! that drive real Python clients, a PostgreSQL server of its own per test
-//! ([`PostgresServer`]), and the import-circle check of a crate's files
-//! ([`assert_no_import_circles`]).
+//! that drive real Python clients, and a PostgreSQL server of its own per test
+//! ([`PostgresServer`]).
 //!
 //! # Examples
 //! ```
@@ -16,22 +15,6 @@
 
 use std::future::Future;
 use std::time::{Duration, Instant};
-
-/// Asserts that the files of the crate at `crate_dir` (its `src/`) form no import circle, as
-/// `tools/import_circles.py` (`./x circles`) finds them.
-///
-/// # Panics
-/// With the circles the checker lists, or when `python3` cannot run it.
-pub fn assert_no_import_circles(crate_dir: &std::path::Path) {
-    let out = std::process::Command::new("python3")
-        .arg(crate_dir.join("../tools/import_circles.py"))
-        .arg(crate_dir.join("src"))
-        .output()
-        .expect("running python3 tools/import_circles.py");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "import circles in {}:\n{stdout}{}", crate_dir.display(), String::from_utf8_lossy(&out.stderr));
-    assert_eq!(stdout, "");
-}
 
 /// How long to wait between two checks of a condition.
 const POLL: Duration = Duration::from_millis(20);

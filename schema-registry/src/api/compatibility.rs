@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
 
-use super::{flag, json, parse_body, Query};
+use super::common::{flag, json, parse_body, Query};
 use crate::registry::{SchemaRequest, VersionSpec};
 use crate::{Error, SchemaRegistry};
 

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{flag, json, parse_body, Query};
+use super::common::{flag, json, parse_body, Query};
 use crate::compat::Compatibility;
 use crate::{Error, SchemaRegistry};
 

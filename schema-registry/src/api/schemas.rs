@@ -4,7 +4,8 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::{flag, json, Query, SchemaBody};
+use super::common::{flag, json, Query};
+use super::subjects::{raw, SchemaBody};
 use crate::schema::{Reference, SchemaType};
 use crate::{Error, SchemaRegistry};
 
@@ -42,7 +43,7 @@ pub(crate) async fn by_id(State(r): State<SchemaRegistry>, Path(i): Path<String>
 /// `GET /schemas/ids/{id}/schema`: the text alone.
 pub(crate) async fn raw_by_id(State(r): State<SchemaRegistry>, Path(i): Path<String>, q: Query) -> Result<Response, Error> {
     let s = r.schema_by_id(id(&i)?, q.get("subject").map(String::as_str))?;
-    Ok(super::subjects::raw(s.schema))
+    Ok(raw(s.schema))
 }
 
 #[derive(Debug, Serialize)]

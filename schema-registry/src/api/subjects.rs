@@ -3,9 +3,11 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
+use serde::Serialize;
 
-use super::{flag, json, parse_body, Query, SchemaBody};
-use crate::registry::{SchemaRequest, VersionSpec};
+use super::common::{flag, json, parse_body, Query, CONTENT_TYPE};
+use crate::registry::{Registered, SchemaRequest, VersionSpec};
+use crate::schema::{Reference, SchemaType};
 use crate::{Error, SchemaRegistry};
 
 /// `GET /subjects?deleted=&subjectPrefix=`: the subjects, sorted.
@@ -64,7 +66,7 @@ pub(crate) async fn referenced_by(State(r): State<SchemaRegistry>, Path((subject
 /// The schema text as the body (Confluent sends it with the JSON content type).
 pub(crate) fn raw(text: String) -> Response {
     use axum::response::IntoResponse;
-    ([(axum::http::header::CONTENT_TYPE, super::CONTENT_TYPE)], text).into_response()
+    ([(axum::http::header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response()
 }
 
 /// `POST /subjects/{s}?normalize=&deleted=`: the version with this schema.
@@ -86,4 +88,33 @@ pub(crate) async fn delete_version(
 ) -> Result<Response, Error> {
     let v = VersionSpec::parse(&version)?;
     Ok(json(&r.delete_version(&subject, v, flag(&q, "permanent")).await?))
+}
+
+/// A version of a subject, as Confluent's `Schema` entity prints it.
+#[derive(Debug, Serialize)]
+pub(crate) struct SchemaBody {
+    subject: String,
+    version: i32,
+    id: i32,
+    #[serde(rename = "schemaType", skip_serializing_if = "Option::is_none")]
+    schema_type: Option<SchemaType>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    references: Vec<Reference>,
+    schema: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    deleted: bool,
+}
+
+impl From<Registered> for SchemaBody {
+    fn from(r: Registered) -> Self {
+        SchemaBody {
+            subject: r.subject,
+            version: r.version,
+            id: r.id,
+            schema_type: (r.schema_type != SchemaType::Avro).then_some(r.schema_type),
+            references: r.references,
+            schema: r.schema,
+            deleted: r.deleted,
+        }
+    }
 }
