@@ -337,7 +337,7 @@ fn win_step<K: Data, V: Data, VA: Data>(
         let (f, starts) = (&s.f, &s.starts[..]);
         // The new aggregate is serialized into a buffer the store lends (the cache's, for a
         // cached window), which the store copies once.
-        store.update_windows(kb, starts, &mut |i, old, buf| {
+        let mut step = |i: usize, old: Option<&[u8]>, buf: &mut Vec<u8>| {
             let (old_value, old_ts) = match old.map(|b| serdes.timestamped_from(b)).transpose()? {
                 Some(a) => (Some(a.value), a.timestamp),
                 None => (None, i64::MIN),
@@ -351,7 +351,12 @@ fn win_step<K: Data, V: Data, VA: Data>(
                 serdes.raw_timestamped_into(&f(&k, &v, old_value), new_ts, buf)?;
             }
             Ok(true)
-        })?;
+        };
+        // One window (tumbling windows) goes straight to `update_one`.
+        match starts {
+            [start] => store.update_one(kb, *start, &mut |old, buf| step(0, old, buf))?,
+            _ => store.update_windows(kb, starts, &mut step)?,
+        }
     }
     for (window, change, t) in updates {
         ctx.forward(Record::new(Windowed::new(k.clone(), window), change, t))?;
