@@ -17,7 +17,7 @@ use crate::store_ref::{self, StoreRef};
 use brook_state_store::{Serde, StateSerdes, TypedKeyValueStore};
 use std::sync::Arc;
 use parking_lot::MutexGuard;
-use crate::task::core::NodeCx;
+use crate::task::core::{FlushHandler, NodeCx};
 
 /// The context of one processor node of one task, typed by what the node forwards.
 ///
@@ -83,11 +83,12 @@ impl<'a, KOut, VOut> ProcessorContext<'a, KOut, VOut> {
         shape: &str,
         select: for<'x> fn(&'x mut AnyStore) -> Option<&'x mut S>,
     ) -> Result<&mut S> {
-        // Called per record by stateful processors: one lookup by name on success, no clones.
+        // Called per record by stateful processors: the node's stores were resolved to their
+        // positions when the task was built; one comparison of names on success, no clones.
         let NodeCx { core, nodes, node } = &mut self.cx;
         let node = &nodes[*node];
-        if node.stores.iter().any(|s| s == name) {
-            if let Some(s) = core.stores.get_mut(name) {
+        if let Some((_, Some(at))) = node.stores.iter().find(|(s, _)| s == name) {
+            if let Some(s) = core.stores.get_mut_at(*at) {
                 return select(s).ok_or_else(|| Error::Processing {
                     processor: node.name.to_string(),
                     message: format!("store \"{name}\" is not a {shape} store"),
@@ -224,15 +225,19 @@ impl<'a, KOut: 'static, VOut: 'static> ProcessorContext<'a, KOut, VOut> {
     where
         F: FnMut(&mut ProcessorContext<'_, KOut, VOut>, FlushedRecord) -> Result<()> + Send + 'static,
     {
+        let handlers = &mut self.cx.core.flush_handlers;
+        let handler = handlers.iter().position(|h| h.store == store).unwrap_or_else(|| {
+            handlers.push(FlushHandler { store: store.to_owned(), node: 0, f: None });
+            handlers.len() - 1
+        });
         let queue = self.cx.core.flushed.clone();
-        let name = store.to_owned();
         let has_cache = self
             .get_state_store(store)?
             .state_store_mut()
-            .set_flush_listener(Box::new(move |r| queue.lock().push((name.clone(), r))));
+            .set_flush_listener(Box::new(move |r| queue.push(handler, r)));
         let f = Box::new(move |cx: NodeCx<'_>, r: FlushedRecord| callback(&mut ProcessorContext::new(cx), r));
         let node = self.cx.node;
-        self.cx.core.flush_handlers.insert(store.to_owned(), (node, Some(f)));
+        self.cx.core.flush_handlers[handler] = FlushHandler { store: store.to_owned(), node, f: Some(f) };
         Ok(has_cache)
     }
 }
@@ -251,7 +256,7 @@ where
         let n = self.cx.nodes[node].children.len();
         if n == 1 {
             let child = self.cx.nodes[node].children[0];
-            return with_erased(record, |r| self.cx.dispatch(child, r));
+            return with_erased(record, |r| self.cx.dispatch(child, r)).map_err(|e| *e);
         }
         let targets = self.cx.targets(None)?;
         self.forward_to_targets(&targets, record)
@@ -269,9 +274,9 @@ where
     fn forward_to_targets(&mut self, targets: &[usize], record: Record<KOut, VOut>) -> Result<()> {
         let Some((&last, rest)) = targets.split_last() else { return Ok(()) };
         for &t in rest {
-            with_erased(record.clone(), |r| self.cx.dispatch(t, r))?;
+            with_erased(record.clone(), |r| self.cx.dispatch(t, r)).map_err(|e| *e)?;
         }
-        with_erased(record, |r| self.cx.dispatch(last, r))
+        with_erased(record, |r| self.cx.dispatch(last, r)).map_err(|e| *e)
     }
 }
 

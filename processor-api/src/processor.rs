@@ -11,6 +11,7 @@ use crate::context::ProcessorContext;
 use crate::engine::ConsumerRecord;
 use crate::error::Result;
 use crate::record::Record;
+use crate::task::core::ErasedProcessor;
 
 /// A stream processor: `init` once per task, `process` per record, `close` on shutdown.
 ///
@@ -76,19 +77,31 @@ pub trait Processor<KIn, VIn, KOut = KIn, VOut = VIn>: Send {
 }
 
 /// Creates a fresh processor instance per task (Kafka's `ProcessorSupplier`): any
-/// `Fn() -> P + Send + Sync` closure is one.
+/// `Fn() -> P + Send + Sync` closure is one (its impl is in `task/typed.rs`, where it builds
+/// the graph's node around `P`).
 pub trait ProcessorSupplier<KIn, VIn, KOut, VOut>: Send + Sync + 'static {
     /// A new processor.
     fn get(&self) -> Box<dyn Processor<KIn, VIn, KOut, VOut>>;
+
+    /// A new processor as a node of a task's graph, built around its concrete type (the graph
+    /// then calls it without a second dynamic call); `None`: the graph wraps
+    /// [`ProcessorSupplier::get`]'s box. Closure suppliers implement it (`task/typed.rs`).
+    #[doc(hidden)]
+    fn graph_node(&self) -> Option<GraphNode>
+    where
+        KIn: Send + 'static, VIn: Send + 'static, KOut: 'static, VOut: 'static,
+    {
+        None
+    }
 }
 
-impl<F, P, KIn, VIn, KOut, VOut> ProcessorSupplier<KIn, VIn, KOut, VOut> for F
-where
-    F: Fn() -> P + Send + Sync + 'static,
-    P: Processor<KIn, VIn, KOut, VOut> + 'static,
-{
-    fn get(&self) -> Box<dyn Processor<KIn, VIn, KOut, VOut>> {
-        Box::new(self())
+/// A processor made a node of a task's graph (see [`ProcessorSupplier::graph_node`]): opaque.
+#[doc(hidden)]
+pub struct GraphNode(pub(crate) Box<dyn ErasedProcessor>);
+
+impl std::fmt::Debug for GraphNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GraphNode")
     }
 }
 

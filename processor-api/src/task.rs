@@ -22,6 +22,7 @@ pub(crate) mod typed;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use brook_state_store::{
@@ -36,7 +37,7 @@ use self::core::{dispatch, drain_flushed, may_punctuate, NodeCx, NodeSlot, TaskC
 use crate::config::{HandlerResponse, StreamsConfig};
 use crate::engine::{AnyTaskId, ConsumerRecord, OutputRecord, RecordCollector, TaskEngine, TaskId, TopicPartition};
 use crate::error::{Error, Result, TopologyError};
-use crate::processor::{RecordTimestampExtractor, TimestampExtractor};
+use crate::processor::TimestampExtractor;
 use crate::punctuation::PunctuationType;
 use self::erased::with_erased;
 use crate::record::{Record, RecordMetadata};
@@ -47,19 +48,47 @@ use crate::topology::{NodeKind, Topology};
 /// The most records a task processes in one run when a node batches.
 const MAX_RUN: usize = 1024;
 
-/// Buffers changelog records until the task hands them to its `RecordCollector`.
-struct BufferingSink(Arc<Mutex<Vec<OutputRecord>>>);
+/// Changelog records the stores wrote, until the task hands them to its `RecordCollector`;
+/// `pending` lets the task check for none (after every record) without the lock.
+#[derive(Default)]
+struct Changelogs {
+    pending: AtomicBool,
+    records: Mutex<Vec<OutputRecord>>,
+}
+
+impl Changelogs {
+    /// The buffered records, or none without taking the lock.
+    fn take(&self) -> Vec<OutputRecord> {
+        if !self.pending.load(Ordering::Acquire) {
+            return Vec::new();
+        }
+        self.pending.store(false, Ordering::Release);
+        std::mem::take(&mut *self.records.lock())
+    }
+}
+
+/// Buffers changelog records until the task hands them to its `RecordCollector`. Keeps the
+/// last topic's name (one store writes one changelog: no allocation per record for it).
+struct BufferingSink {
+    out: Arc<Changelogs>,
+    topic: Option<Arc<str>>,
+}
 
 impl ChangelogSink for BufferingSink {
     fn send(&mut self, topic: &str, partition: i32, key: &[u8], value: Option<&[u8]>, timestamp: i64) {
-        self.0.lock().push(OutputRecord {
-            topic: Arc::from(topic),
+        let topic = match &self.topic {
+            Some(t) if **t == *topic => t.clone(),
+            _ => self.topic.insert(Arc::from(topic)).clone(),
+        };
+        self.out.records.lock().push(OutputRecord {
+            topic,
             partition: Some(partition),
             key: Some(Bytes::copy_from_slice(key)),
             value: value.map(Bytes::copy_from_slice),
             timestamp,
             headers: Vec::new(),
         });
+        self.out.pending.store(true, Ordering::Release);
     }
 }
 
@@ -77,11 +106,14 @@ impl SourceInput {
 }
 
 struct PartitionQueue {
+    tp: TopicPartition,
     /// Records with their extracted timestamp (`None`: invalid, skipped when reached).
     records: VecDeque<(Option<i64>, ConsumerRecord)>,
     partition_time: i64,
     source: usize,
-    extractor: Arc<dyn TimestampExtractor>,
+    /// `None`: the record's own timestamp ([`crate::RecordTimestampExtractor`], without a dynamic
+    /// call per record).
+    extractor: Option<Arc<dyn TimestampExtractor>>,
     /// The offset to commit (the next one after the last record consumed) since the last
     /// commit.
     consumed: Option<i64>,
@@ -104,14 +136,15 @@ pub struct TaskResources {
 pub struct StreamTask {
     core: TaskCore,
     nodes: Vec<NodeSlot>,
-    queues: BTreeMap<TopicPartition, PartitionQueue>,
+    /// The input partitions' queues, sorted by partition (a task's choice is a position here).
+    queues: Vec<PartitionQueue>,
     idle_since: Option<i64>,
     max_idle_ms: i64,
     /// The topic name the task's record metadata (`core.metadata`, kept between records) was
     /// last read with: the next record of the same topic only updates the metadata's numbers
     /// (consumers share one name per fetch, so this is mostly a pointer comparison).
     metadata_topic: Option<Arc<str>>,
-    changelogs: Arc<Mutex<Vec<OutputRecord>>>,
+    changelogs: Arc<Changelogs>,
     changelog_to_store: BTreeMap<String, String>,
     committed_changelog: BTreeMap<String, i64>,
     deserialization_handler: HandlerResponse,
@@ -130,7 +163,7 @@ impl fmt::Debug for StreamTask {
         f.debug_struct("StreamTask")
             .field("id", &self.core.task_id)
             .field("nodes", &self.nodes)
-            .field("partitions", &self.queues.keys().collect::<Vec<_>>())
+            .field("partitions", &self.queues.iter().map(|q| &q.tp).collect::<Vec<_>>())
             .field("stream_time", &self.core.stream_time)
             .finish_non_exhaustive()
     }
@@ -179,8 +212,8 @@ impl StreamTask {
         resources: TaskResources,
         app: &str,
     ) -> Result<StreamTask> {
-        let changelogs = Arc::new(Mutex::new(Vec::new()));
-        let sink: SharedChangelogSink = Arc::new(Mutex::new(BufferingSink(changelogs.clone())));
+        let changelogs = Arc::new(Changelogs::default());
+        let sink: SharedChangelogSink = Arc::new(Mutex::new(BufferingSink { out: changelogs.clone(), topic: None }));
         let record_context = RecordContext::default();
         // The global-store task (see `TopologyTaskFactory::create_global_task`) lives in
         // `state.dir/<application.id>/global`, as Kafka's global state directory. Its stores
@@ -236,7 +269,7 @@ impl StreamTask {
             nodes.push(NodeSlot {
                 name: Arc::from(def.name.as_str()),
                 children: Vec::new(),
-                stores: def.stores.clone(),
+                stores: def.stores.iter().map(|s| (s.clone(), stores.position(s))).collect(),
                 proc: Some(def.spec.instantiate(resolved.as_deref())),
             });
         }
@@ -276,16 +309,17 @@ impl StreamTask {
                 commit_requested: false,
                 output: Vec::new(),
                 record_context,
+                record_time: i64::MIN,
                 schedules: Vec::new(),
                 next_schedule_id: 0,
-                flushed: Arc::new(Mutex::new(Vec::new())),
-                flush_handlers: BTreeMap::new(),
+                flushed: Arc::default(),
+                flush_handlers: Vec::new(),
                 globals: resources.global_stores,
                 global_cache: BTreeMap::new(),
                 owned_globals,
             },
             nodes,
-            queues: BTreeMap::new(),
+            queues: Vec::new(),
             idle_since: None,
             max_idle_ms: i64::try_from(config.max_task_idle.as_millis()).unwrap_or(i64::MAX),
             metadata_topic: None,
@@ -316,12 +350,11 @@ impl StreamTask {
     /// Starts reading `tp` if a source reads its topic (by name or pattern); returns whether
     /// the task reads it.
     pub fn add_partition(&mut self, tp: &TopicPartition) -> bool {
-        if self.queues.contains_key(tp) {
-            return true;
-        }
+        let Err(at) = self.queues.binary_search_by(|q| q.tp.cmp(tp)) else { return true };
         let Some(found) = self.source_topics.iter().find(|s| s.reads(&tp.topic)) else { return false };
-        let extractor = found.extractor.clone().unwrap_or_else(|| Arc::new(RecordTimestampExtractor));
-        self.queues.insert(tp.clone(), PartitionQueue {
+        let extractor = found.extractor.clone();
+        self.queues.insert(at, PartitionQueue {
+                tp: tp.clone(),
                 records: VecDeque::new(),
                 partition_time: -1,
                 source: found.node,
@@ -393,18 +426,16 @@ impl StreamTask {
 
     /// The input partitions.
     pub fn partitions(&self) -> Vec<TopicPartition> {
-        self.queues.keys().cloned().collect()
+        self.queues.iter().map(|q| q.tp.clone()).collect()
+    }
+
+    fn queue_mut(&mut self, tp: &TopicPartition) -> Option<&mut PartitionQueue> {
+        // The partition number first: the topic's name is compared only for the match.
+        self.queues.iter_mut().find(|q| q.tp.partition == tp.partition && q.tp.topic == tp.topic)
     }
 
     fn send_all(&mut self, out: &mut dyn RecordCollector) -> Result<()> {
-        let changelogs = {
-            let mut c = self.changelogs.lock();
-            if c.is_empty() {
-                Vec::new()
-            } else {
-                std::mem::take(&mut *c)
-            }
-        };
+        let changelogs = self.changelogs.take();
         let keep_going = self.production_handler == HandlerResponse::Continue;
         for r in changelogs.into_iter().chain(self.core.output.drain(..)) {
             // The topic is only kept for the warning of a skipped record.
@@ -425,7 +456,7 @@ impl StreamTask {
     fn choose(&mut self, wall_clock: i64) -> Option<usize> {
         if self.queues.len() == 1 {
             // One input partition (most tasks): never idle-waits for another one.
-            let q = self.queues.values_mut().next().expect("one queue");
+            let q = &mut self.queues[0];
             while let Some((None, r)) = q.records.front() {
                 q.consumed = Some(r.offset + 1);
                 q.records.pop_front();
@@ -434,14 +465,14 @@ impl StreamTask {
             return (!q.records.is_empty()).then_some(0);
         }
         // Drop invalid-timestamp heads first: they are consumed without processing.
-        for q in self.queues.values_mut() {
+        for q in &mut self.queues {
             while let Some((None, r)) = q.records.front() {
                 q.consumed = Some(r.offset + 1);
                 q.records.pop_front();
             }
         }
-        let any_empty = self.queues.values().any(|q| q.records.is_empty());
-        let all_empty = self.queues.values().all(|q| q.records.is_empty());
+        let any_empty = self.queues.iter().any(|q| q.records.is_empty());
+        let all_empty = self.queues.iter().all(|q| q.records.is_empty());
         if all_empty {
             return None;
         }
@@ -455,7 +486,7 @@ impl StreamTask {
             self.idle_since = None;
         }
         self.queues
-            .values()
+            .iter()
             .enumerate()
             .filter_map(|(i, q)| q.records.front().and_then(|(ts, _)| ts.map(|ts| (ts, i))))
             .min_by_key(|(ts, _)| *ts)
@@ -531,7 +562,7 @@ impl StreamTask {
     /// Processes the head record of queue `chosen`; its output stays in the task's buffer.
     fn process_deferred(&mut self, chosen: usize) -> Result<()> {
         let sent_before = self.core.output.len();
-        let q = self.queues.values_mut().nth(chosen).expect("chosen partition");
+        let q = &mut self.queues[chosen];
         let (ts, r) = q.records.pop_front().expect("non-empty");
         q.consumed = Some(r.offset + 1);
         let source = q.source;
@@ -558,6 +589,7 @@ impl StreamTask {
         let result = match result {
             Ok(()) => Ok(()),
             Err(e) => {
+                let e = *e;
                 let meta = self.core.metadata.clone().unwrap_or_else(|| RecordMetadata {
                     topic: self.metadata_topic.as_deref().unwrap_or_default().to_owned(),
                     partition,
@@ -643,12 +675,15 @@ impl TaskEngine for StreamTask {
     }
 
     fn add_record_run(&mut self, partition: &TopicPartition, records: &mut dyn Iterator<Item = ConsumerRecord>) {
-        let Some(q) = self.queues.get_mut(partition) else {
+        let Some(q) = self.queue_mut(partition) else {
             tracing::warn!(task = %self.core.task_id, topic = %partition.topic, partition = partition.partition, "records for a partition this task does not own");
             return;
         };
         for r in records {
-            let ts = q.extractor.extract(&r, q.partition_time);
+            let ts = match &q.extractor {
+                None => r.timestamp,
+                Some(x) => x.extract(&r, q.partition_time),
+            };
             if ts < 0 {
                 tracing::warn!(topic = %r.topic, partition = r.partition, offset = r.offset, timestamp = ts, "skipping record with invalid timestamp");
                 q.records.push_back((None, r));
@@ -660,7 +695,7 @@ impl TaskEngine for StreamTask {
     }
 
     fn buffered(&self, partition: &TopicPartition) -> usize {
-        self.queues.get(partition).map_or(0, |q| q.records.len())
+        self.queues.iter().find(|q| q.tp == *partition).map_or(0, |q| q.records.len())
     }
 
     fn process(&mut self, wall_clock_ms: i64, out: &mut dyn RecordCollector) -> Result<bool> {
@@ -705,7 +740,7 @@ impl TaskEngine for StreamTask {
     fn prepare_commit(&mut self, out: &mut dyn RecordCollector) -> Result<BTreeMap<TopicPartition, i64>> {
         self.flush_stores()?;
         self.send_all(out)?;
-        Ok(self.queues.iter_mut().filter_map(|(tp, q)| Some((tp.clone(), q.consumed.take()?))).collect())
+        Ok(self.queues.iter_mut().filter_map(|q| Some((q.tp.clone(), q.consumed.take()?))).collect())
     }
 
     fn post_commit(&mut self, changelog_offsets: &BTreeMap<TopicPartition, i64>) -> Result<()> {

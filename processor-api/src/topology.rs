@@ -465,11 +465,6 @@ impl Topology {
         Ok(())
     }
 
-    /// The printable description, in Kafka Streams' exact format.
-    pub fn describe(&self) -> TopologyDescription {
-        describe::describe(self)
-    }
-
     /// Groups of connected nodes (through parents and shared stores), numbered in the order of
     /// their first node; each with whether it is a global-store group.
     pub(crate) fn node_groups(&self) -> Vec<(Vec<usize>, bool)> {

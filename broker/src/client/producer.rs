@@ -123,6 +123,8 @@ impl ProducerRecord {
 /// A record to queue, borrowed from the caller.
 struct Outgoing<'a> {
     topic: &'a str,
+    /// The caller's shared name of `topic`, when it has one: compared by pointer first.
+    shared_topic: Option<&'a Arc<str>>,
     partition: Option<i32>,
     key: Option<&'a [u8]>,
     value: Option<&'a [u8]>,
@@ -207,14 +209,16 @@ impl Future for DeliveryFuture {
 
 #[derive(Debug)]
 struct Pending {
+    /// The partition, its topic the producer's one `Arc` per name.
+    tp: PartitionKey,
     builder: BatchBuilder,
     shared: Arc<BatchShared>,
     created: Instant,
 }
 
-/// A partition as the producer's hot path keys it: cloning it allocates nothing, and it hashes
-/// and compares by the topic's `Arc`, not its name. That is exact because every key is made
-/// from [`State::topics`]' one `Arc` per topic name ([`Shared::topic_meta`]; names are never
+/// A partition as the producer keys it: cloning it allocates nothing, and it hashes and
+/// compares by the topic's `Arc`, not its name. That is exact because every key is made from
+/// [`State::topics`]' one `Arc` per topic name ([`Shared::topic_meta`]; names are never
 /// removed from it).
 #[derive(Debug, Clone)]
 struct PartitionKey(Arc<str>, i32);
@@ -229,9 +233,29 @@ impl Eq for PartitionKey {}
 
 impl std::hash::Hash for PartitionKey {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_usize(Arc::as_ptr(&self.0).cast::<u8>() as usize);
+        state.write_usize(topic_id(&self.0));
         state.write_i32(self.1);
     }
+}
+
+/// A topic as the hot path names it: the address of the producer's one `Arc` of its name
+/// (unique while the producer lives: [`State::topics`] never drops one).
+fn topic_id(topic: &Arc<str>) -> usize {
+    Arc::as_ptr(topic).cast::<u8>() as usize
+}
+
+/// A partition's open batch: its topic's [`topic_id`] and the partition. Plain integers, so
+/// finding the batch of a record clones and drops no `Arc`.
+type PendingKey = (usize, i32);
+
+/// The topic of the last record: producers mostly send runs to one topic.
+#[derive(Debug)]
+struct LastTopic {
+    /// The name as the caller last sent it: its `Arc` when it had one (compared by pointer
+    /// first), else the producer's.
+    name: Arc<str>,
+    id: usize,
+    partitions: i32,
 }
 
 #[derive(Debug, Default)]
@@ -239,11 +263,10 @@ struct State {
     producer_id: i64,
     epoch: i16,
     sequences: FxHashMap<PartitionKey, i32>,
-    pending: FxHashMap<PartitionKey, Pending>,
+    pending: FxHashMap<PendingKey, Pending>,
     sticky: FxHashMap<String, i32>,
     topics: FxHashMap<String, (Arc<str>, i32)>,
-    /// The topic of the last record: producers mostly send runs to one topic.
-    last_topic: Option<(Arc<str>, i32)>,
+    last_topic: Option<LastTopic>,
     in_txn: bool,
     txn_partitions: FxHashSet<PartitionKey>,
     fatal: Option<(ErrorCode, String)>,
@@ -359,6 +382,7 @@ impl Producer {
     pub fn send(&self, record: ProducerRecord) -> DeliveryFuture {
         let r = Outgoing {
             topic: &record.topic,
+            shared_topic: None,
             partition: record.partition,
             key: record.key.as_deref(),
             value: record.value.as_deref(),
@@ -383,7 +407,23 @@ impl Producer {
         timestamp: Option<i64>,
         headers: &[Header],
     ) {
-        self.shared.send(Outgoing { topic, partition, key, value, timestamp, headers }, false);
+        self.shared.send(Outgoing { topic, shared_topic: None, partition, key, value, timestamp, headers }, false);
+    }
+
+    /// [`send_parts_untracked`](Self::send_parts_untracked) to a topic named by a shared
+    /// `Arc`: a caller that sends runs of records to a topic through one `Arc` of its name (a
+    /// stream task's sink) has it compared by pointer, not by name, on each record.
+    pub fn send_parts_untracked_to(
+        &self,
+        topic: &Arc<str>,
+        partition: Option<i32>,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        timestamp: Option<i64>,
+        headers: &[Header],
+    ) {
+        let r = Outgoing { topic, shared_topic: Some(topic), partition, key, value, timestamp, headers };
+        self.shared.send(r, false);
     }
 
     /// Takes the [`DeliveryReport`] of the batches appended since the last call (records sent
@@ -397,9 +437,9 @@ impl Producer {
     /// Sends every queued batch now.
     pub fn flush(&self) {
         let mut st = self.shared.state.lock();
-        let keys: Vec<PartitionKey> = st.pending.keys().cloned().collect();
-        for tp in keys {
-            self.shared.send_batch(&mut st, &tp);
+        let keys: Vec<PendingKey> = st.pending.keys().copied().collect();
+        for key in keys {
+            self.shared.send_batch(&mut st, key);
         }
     }
 
@@ -549,18 +589,34 @@ fn check_fatal(st: &State) -> Result<()> {
 }
 
 impl Shared {
-    fn topic_meta(&self, st: &mut State, topic: &str) -> Result<(Arc<str>, i32)> {
-        if let Some(m) = st.last_topic.as_ref().filter(|(t, _)| **t == *topic) {
-            return Ok(m.clone());
+    /// The [`topic_id`] and partition count of `r`'s topic, which the producer learns once.
+    fn topic_meta(&self, st: &mut State, r: &Outgoing<'_>) -> Result<(usize, i32)> {
+        if let Some(m) = &st.last_topic {
+            if r.shared_topic.is_some_and(|t| Arc::ptr_eq(t, &m.name)) || *m.name == *r.topic {
+                return Ok((m.id, m.partitions));
+            }
         }
-        if let Some(m) = st.topics.get(topic) {
-            st.last_topic = Some(m.clone());
-            return Ok(m.clone());
+        let (arc, n) = match st.topics.get(r.topic) {
+            Some(m) => m.clone(),
+            None => {
+                let n = self.broker.partition_count(r.topic, true)?;
+                let m = (r.shared_topic.cloned().unwrap_or_else(|| Arc::<str>::from(r.topic)), n);
+                st.topics.insert(r.topic.to_owned(), m.clone());
+                m
+            }
+        };
+        let id = topic_id(&arc);
+        let name = r.shared_topic.cloned().unwrap_or(arc);
+        st.last_topic = Some(LastTopic { name, id, partitions: n });
+        Ok((id, n))
+    }
+
+    /// The producer's `Arc` of a topic it knows.
+    fn known_topic(st: &State, topic: &str) -> Arc<str> {
+        match st.topics.get(topic) {
+            Some((t, _)) => t.clone(),
+            None => Arc::from(topic),
         }
-        let n = self.broker.partition_count(topic, true)?;
-        let m = (Arc::<str>::from(topic), n);
-        st.topics.insert(topic.to_owned(), m.clone());
-        Ok(m)
     }
 
     /// Queues `r`; with `tracked`, returns the future of its delivery (always `Some`),
@@ -568,7 +624,8 @@ impl Shared {
     fn send(&self, r: Outgoing<'_>, tracked: bool) -> Option<DeliveryFuture> {
         // The embedded producer shares the broker's clock (a manual one in tests).
         let timestamp = r.timestamp.unwrap_or_else(|| self.broker.config().clock.now_ms());
-        let mut st = self.state.lock();
+        let mut guard = self.state.lock();
+        let st = &mut *guard;
         let failed = |st: &mut State, code: ErrorCode, msg: String, topic: &str| {
             if !tracked {
                 st.report.failed(code, &msg);
@@ -584,75 +641,66 @@ impl Shared {
                 timestamp,
             })
         };
-        if let Some((code, msg)) = st.fatal.clone() {
-            return failed(&mut st, code, msg, r.topic);
+        if let Some((code, msg)) = &st.fatal {
+            let (code, msg) = (*code, msg.clone());
+            return failed(st, code, msg, r.topic);
         }
         if self.config.transactional_id.is_some() && !st.in_txn {
-            return failed(&mut st, ErrorCode::InvalidTxnState, "send outside a transaction".into(), r.topic);
+            return failed(st, ErrorCode::InvalidTxnState, "send outside a transaction".into(), r.topic);
         }
-        let (topic, count) = match self.topic_meta(&mut st, r.topic) {
+        let (topic, count) = match self.topic_meta(st, &r) {
             Ok(m) => m,
-            Err(e) => return failed(&mut st, e.code(), e.to_string(), r.topic),
+            Err(e) => return failed(st, e.code(), e.to_string(), r.topic),
         };
         let partition = match r.partition {
             Some(p) if (0..count).contains(&p) => p,
             Some(p) => {
                 let msg = format!("partition {p} of {} does not exist", r.topic);
-                return failed(&mut st, ErrorCode::UnknownTopicOrPartition, msg, r.topic);
+                return failed(st, ErrorCode::UnknownTopicOrPartition, msg, r.topic);
             }
-            None => self.choose_partition(&mut st, &r, count),
+            None => self.choose_partition(st, &r, count),
         };
-        let tp = PartitionKey(topic, partition);
+        let key = (topic, partition);
         let record_size = r.key.map_or(0, <[u8]>::len) + r.value.map_or(0, <[u8]>::len) + 16;
-        // Fast path: the partition's batch is open and has room.
         let batch_size = self.config.batch_size;
-        if let Some(p) = st.pending.get_mut(&tp) {
-            if p.builder.size() + record_size <= batch_size || p.builder.is_empty() {
-                let index = p.builder.len() as i64;
-                p.builder.push(timestamp, r.key, r.value, r.headers);
-                let full = p.builder.size() >= batch_size || self.config.linger.is_zero();
-                let shared = tracked.then(|| p.shared.clone());
-                if full {
-                    self.send_batch(&mut st, &tp);
+        let pending = match st.pending.get_mut(&key) {
+            // The usual case: the partition's batch is open and has room (a record alone in a
+            // batch may exceed `batch.size`).
+            Some(p) if p.builder.size() + record_size <= batch_size || p.builder.is_empty() => p,
+            found => {
+                if found.is_some() {
+                    // A full batch goes first.
+                    self.send_batch(st, key);
+                    if r.key.is_none() && r.partition.is_none() {
+                        // A full batch ends the sticky partition, as the Java client's
+                        // partitioner does.
+                        st.sticky.remove(r.topic);
+                    }
                 }
-                return shared.map(|shared| DeliveryFuture { shared, index, topic: tp.0, partition, timestamp });
+                let tp = PartitionKey(Self::known_topic(st, r.topic), partition);
+                st.pending.entry(key).or_insert_with(|| Pending {
+                    tp,
+                    // Java's producer also takes a `batch.size` buffer per open batch.
+                    builder: BatchBuilder::with_capacity(self.config.compression, batch_size.min(1 << 20)),
+                    shared: Arc::new(BatchShared::default()),
+                    created: Instant::now(),
+                })
             }
-        }
-        if st
-            .pending
-            .get(&tp)
-            .is_some_and(|p| p.builder.size() + record_size > self.config.batch_size && !p.builder.is_empty())
-        {
-            self.send_batch(&mut st, &tp);
-            if r.key.is_none() && r.partition.is_none() {
-                // A full batch ends the sticky partition, as the Java client's partitioner does.
-                st.sticky.remove(r.topic);
-            }
-        }
-        let compression = self.config.compression;
-        let pending = match st.pending.get_mut(&tp) {
-            Some(p) => p,
-            None => st.pending.entry(tp.clone()).or_insert_with(|| Pending {
-                // Java's producer also takes a `batch.size` buffer per open batch.
-                builder: BatchBuilder::with_capacity(compression, batch_size.min(1 << 20)),
-                shared: Arc::new(BatchShared::default()),
-                created: Instant::now(),
-            }),
         };
         let index = pending.builder.len() as i64;
         pending.builder.push(timestamp, r.key, r.value, r.headers);
-        let full = pending.builder.size() >= self.config.batch_size || self.config.linger.is_zero();
-        let shared = tracked.then(|| pending.shared.clone());
-        if full {
-            self.send_batch(&mut st, &tp);
-        }
-        shared.map(|shared| DeliveryFuture {
-            shared,
+        let full = pending.builder.size() >= batch_size || self.config.linger.is_zero();
+        let future = tracked.then(|| DeliveryFuture {
+            shared: pending.shared.clone(),
             index,
-            topic: tp.0,
+            topic: pending.tp.0.clone(),
             partition,
             timestamp,
-        })
+        });
+        if full {
+            self.send_batch(st, key);
+        }
+        future
     }
 
     fn choose_partition(&self, st: &mut State, r: &Outgoing<'_>, count: i32) -> i32 {
@@ -675,8 +723,9 @@ impl Shared {
         }
     }
 
-    fn send_batch(&self, st: &mut State, tp: &PartitionKey) {
-        let Some(mut p) = st.pending.remove(tp) else { return };
+    fn send_batch(&self, st: &mut State, key: PendingKey) {
+        let Some(mut p) = st.pending.remove(&key) else { return };
+        let tp = &p.tp;
         if st.producer_id >= 0 {
             let seq = *st.sequences.get(tp).unwrap_or(&0);
             p.builder.producer(st.producer_id, st.epoch, seq);
@@ -719,14 +768,14 @@ impl Shared {
 
     fn flush_expired(&self, linger: Duration) {
         let mut st = self.state.lock();
-        let due: Vec<PartitionKey> = st
+        let due: Vec<PendingKey> = st
             .pending
             .iter()
             .filter(|(_, p)| p.created.elapsed() >= linger)
-            .map(|(tp, _)| tp.clone())
+            .map(|(key, _)| *key)
             .collect();
-        for tp in due {
-            self.send_batch(&mut st, &tp);
+        for key in due {
+            self.send_batch(&mut st, key);
         }
     }
 }

@@ -52,7 +52,8 @@ use crate::record::{control_type, decode_batch, rebuild_batch, ControlType};
 use super::offset_map::OffsetMap;
 use super::recovery::{recover_segment, remove_segment_files, sync_dir, CLEANED_SUFFIX, SWAP_SUFFIX};
 use super::segment::{file_name, Next, Segment, LOG_SUFFIX, MAX_SEGMENT_BYTES};
-use super::{CompactionStats, Log};
+use super::compaction::{CleanerState, CompactionStats};
+use super::Log;
 
 /// What a scan of the whole log learns about transactions.
 #[derive(Debug, Default)]
@@ -69,15 +70,6 @@ struct Mapped<'m> {
     map: &'m OffsetMap,
     /// Records at or past this offset were not mapped: they are kept as they are.
     end: i64,
-}
-
-/// What compaction remembers between passes.
-#[derive(Debug, Default)]
-pub(crate) struct CleanerState {
-    /// Segments with a base offset at or past this have not been cleaned yet.
-    first_dirty: i64,
-    /// When the earliest tombstone kept by the last pass may be dropped.
-    tombstone_expiry: Option<i64>,
 }
 
 /// The tombstone rule of one pass.

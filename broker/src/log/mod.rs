@@ -20,12 +20,14 @@
 mod cleaner;
 #[cfg(test)]
 mod cleaner_tests;
+mod compaction;
 mod handles;
 mod index;
 mod offset_map;
 mod recovery;
 mod retention;
 mod segment;
+mod start_offset;
 #[cfg(test)]
 mod tests;
 
@@ -40,6 +42,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::record::batch::{set_base_offset, set_log_append_time, split_batches, BatchHeader};
 
 pub(crate) use handles::{default_max_open_files, FilePool};
+use compaction::CleanerState;
 use segment::{Segment, SyncTarget, MAX_SEGMENT_BYTES};
 #[cfg(test)]
 pub(crate) use segment::block_syncs_under;
@@ -90,24 +93,6 @@ pub(crate) struct ReadResult {
     pub next_offset: i64,
 }
 
-/// What a compaction pass did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct CompactionStats {
-    /// Segments rewritten (each segment merged into another counts).
-    pub segments_cleaned: usize,
-    /// Records dropped.
-    pub records_removed: usize,
-    /// Batches dropped whole.
-    pub batches_removed: usize,
-    /// Size of the rewritten segments before the pass.
-    pub bytes_before: u64,
-    /// Size of the rewritten segments after the pass.
-    pub bytes_after: u64,
-    /// Rounds of mapping and cleaning: more than one when the offset map
-    /// (`log.cleaner.dedupe.buffer.size`) could not hold every key of the dirty section at once.
-    pub passes: usize,
-}
-
 /// One partition's log. Not internally synchronised: the caller holds it in a mutex.
 #[derive(Debug)]
 pub(crate) struct Log {
@@ -124,7 +109,7 @@ pub(crate) struct Log {
     max_index_entries: usize,
     shared: Arc<LogShared>,
     /// Compaction state (in memory: after a restart the first pass treats everything as dirty).
-    cleaner: cleaner::CleanerState,
+    cleaner: CleanerState,
     /// Test-only fault injection: appends fail with this error before touching the segment.
     #[cfg(test)]
     pub(crate) injected_fault: Option<std::io::ErrorKind>,
@@ -147,7 +132,7 @@ impl Log {
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::storage(format!("creating {}", dir.display()), e))?;
         let mut segments = recovery::open_segments(&dir, config.index_interval_bytes, &shared.files)?;
-        let checkpoint = retention::read_log_start_offset(&dir)?;
+        let checkpoint = start_offset::read_log_start_offset(&dir)?;
         if segments.is_empty() {
             let base = checkpoint.unwrap_or(0).max(0);
             segments.insert(base, Segment::create(&dir, base, &shared.files)?);
@@ -162,7 +147,7 @@ impl Log {
             clock_ms: 0,
             max_index_entries: DEFAULT_MAX_INDEX_ENTRIES,
             shared,
-            cleaner: cleaner::CleanerState::default(),
+            cleaner: CleanerState::default(),
             #[cfg(test)]
             injected_fault: None,
         };

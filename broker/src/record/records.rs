@@ -109,35 +109,44 @@ impl<'a> Cursor<'a> {
         i32::try_from(v).map_err(|_| varint_range(v))
     }
 
+    #[inline]
     fn byte(&mut self) -> Result<u8> {
-        let b = *self
-            .buf
-            .get(self.pos)
-            .ok_or_else(|| Error::Corrupt("record truncated".into()))?;
+        let Some(&b) = self.buf.get(self.pos) else { return Err(truncated()) };
         self.pos += 1;
         Ok(b)
     }
 
-    /// A length-prefixed field: `None` for length -1.
-    #[inline]
+    /// A length-prefixed field: `None` for length -1. Inlined into the record loop (twice per
+    /// record), its errors built out of line.
+    #[inline(always)]
     fn nullable(&mut self) -> Result<Option<std::ops::Range<usize>>> {
         let len = self.varint()?;
         if len < 0 {
-            return if len == -1 {
-                Ok(None)
-            } else {
-                Err(Error::Corrupt(format!("negative length {len}")))
-            };
+            return if len == -1 { Ok(None) } else { Err(bad_length(len)) };
         }
-        let end = self
-            .pos
-            .checked_add(len as usize)
-            .filter(|&e| e <= self.buf.len())
-            .ok_or_else(|| Error::Corrupt(format!("field of {len} bytes runs past the record")))?;
+        let end = self.pos + len as usize;
+        if end > self.buf.len() {
+            return Err(field_past_end(len));
+        }
         let r = self.pos..end;
         self.pos = end;
         Ok(Some(r))
     }
+}
+
+#[cold]
+fn truncated() -> Error {
+    Error::Corrupt("record truncated".into())
+}
+
+#[cold]
+fn bad_length(len: i32) -> Error {
+    Error::Corrupt(format!("negative length {len}"))
+}
+
+#[cold]
+fn field_past_end(len: i32) -> Error {
+    Error::Corrupt(format!("field of {len} bytes runs past the record"))
 }
 
 // ---- decoding ------------------------------------------------------------------------------------
@@ -206,11 +215,10 @@ fn decode_records(h: &BatchHeader, body: &Bytes, out: &mut impl RecordSink) -> R
     for _ in 0..h.record_count {
         let len = c.varint()?;
         let start = c.pos;
-        let end = usize::try_from(len)
-            .ok()
-            .and_then(|l| start.checked_add(l))
-            .filter(|&e| e <= body.len())
-            .ok_or_else(|| Error::Corrupt(format!("record of {len} bytes runs past the batch")))?;
+        let end = match usize::try_from(len) {
+            Ok(l) if start + l <= body.len() => start + l,
+            _ => return Err(record_past_batch(len)),
+        };
         let mut rc = Cursor {
             buf: &body[..end],
             pos: start,
@@ -221,25 +229,9 @@ fn decode_records(h: &BatchHeader, body: &Bytes, out: &mut impl RecordSink) -> R
         let key = rc.nullable()?.map(|r| body.slice(r));
         let value = rc.nullable()?.map(|r| body.slice(r));
         let n_headers = rc.varint()?;
-        if n_headers < 0 {
-            return Err(Error::Corrupt(format!("negative header count {n_headers}")));
-        }
-        let mut headers = Vec::with_capacity((n_headers as usize).min(end - rc.pos));
-        for _ in 0..n_headers {
-            let k = rc
-                .nullable()?
-                .ok_or_else(|| Error::Corrupt("null header key".into()))?;
-            let key = std::str::from_utf8(&body[k])
-                .map_err(|_| Error::Corrupt("header key is not UTF-8".into()))?
-                .to_owned();
-            let value = rc.nullable()?.map(|r| body.slice(r));
-            headers.push(Header { key, value });
-        }
+        let headers = if n_headers == 0 { Vec::new() } else { decode_headers(&mut rc, body, n_headers, end)? };
         if rc.pos != end {
-            return Err(Error::Corrupt(format!(
-                "record declares {len} bytes but its fields take {}",
-                rc.pos - start
-            )));
+            return Err(record_length_mismatch(len, rc.pos - start));
         }
         c.pos = end;
         out.push(Record {
@@ -262,6 +254,37 @@ fn decode_records(h: &BatchHeader, body: &Bytes, out: &mut impl RecordSink) -> R
         )));
     }
     Ok(())
+}
+
+/// The `n` headers of a record whose fields end at `end` (records mostly have none: out of the
+/// record loop).
+#[inline(never)]
+fn decode_headers(rc: &mut Cursor<'_>, body: &Bytes, n: i32, end: usize) -> Result<Vec<Header>> {
+    if n < 0 {
+        return Err(Error::Corrupt(format!("negative header count {n}")));
+    }
+    let mut headers = Vec::with_capacity((n as usize).min(end - rc.pos));
+    for _ in 0..n {
+        let k = rc
+            .nullable()?
+            .ok_or_else(|| Error::Corrupt("null header key".into()))?;
+        let key = std::str::from_utf8(&body[k])
+            .map_err(|_| Error::Corrupt("header key is not UTF-8".into()))?
+            .to_owned();
+        let value = rc.nullable()?.map(|r| body.slice(r));
+        headers.push(Header { key, value });
+    }
+    Ok(headers)
+}
+
+#[cold]
+fn record_past_batch(len: i32) -> Error {
+    Error::Corrupt(format!("record of {len} bytes runs past the batch"))
+}
+
+#[cold]
+fn record_length_mismatch(len: i32, took: usize) -> Error {
+    Error::Corrupt(format!("record declares {len} bytes but its fields take {took}"))
 }
 
 // ---- building ------------------------------------------------------------------------------------
@@ -382,31 +405,46 @@ impl BatchBuilder {
             self.base_timestamp = timestamp;
         }
         self.max_timestamp = self.max_timestamp.max(timestamp);
-        // The length prefix comes first: size the record, then write it in place.
+        // The record is written through a slice (bounds-checked stores to a local slice), not
+        // pushed byte by byte: a byte pushed to a `Vec<u8>` may alias the vector's own length,
+        // so every push would reload and store it. The slice is sized by an upper bound and
+        // the length prefix, which comes first, gets one byte: the fields are not sized one by
+        // one beforehand. A record of 64 bytes or more (a longer prefix) moves its fields up.
         let ts_delta = timestamp - self.base_timestamp;
-        let nullable_len = |v: Option<&[u8]>| v.map_or(1, |b| varint_len(b.len() as i64) + b.len());
-        let mut len = 1
-            + varint_len(ts_delta)
-            + varint_len(i64::from(offset_delta))
-            + nullable_len(key)
-            + nullable_len(value)
-            + varint_len(headers.len() as i64);
+        let field = |v: Option<&[u8]>| 5 + v.map_or(0, <[u8]>::len);
+        let mut upper = 5 + 1 + 10 + 5 + field(key) + field(value) + 5;
         for h in headers {
-            len += nullable_len(Some(h.key.as_bytes())) + nullable_len(h.value.as_deref());
+            upper += field(Some(h.key.as_bytes())) + field(h.value.as_deref());
         }
         let s = &mut self.records;
-        s.reserve(len + 5);
-        put_varint(s, len as i32);
-        s.push(0);
-        put_varlong(s, ts_delta);
-        put_varint(s, offset_delta);
-        put_nullable(s, key);
-        put_nullable(s, value);
-        put_varint(s, headers.len() as i32);
+        let start = s.len();
+        s.resize(start + upper, 0);
+        let buf = &mut s[start..];
+        // buf[0]: the length prefix's first byte; buf[1]: the attributes, 0.
+        let mut w = SliceWriter { buf, pos: 2 };
+        w.varlong(ts_delta);
+        w.varlong(i64::from(offset_delta));
+        w.nullable(key);
+        w.nullable(value);
+        w.varlong(headers.len() as i64);
         for h in headers {
-            put_nullable(s, Some(h.key.as_bytes()));
-            put_nullable(s, h.value.as_deref());
+            w.nullable(Some(h.key.as_bytes()));
+            w.nullable(h.value.as_deref());
         }
+        let end = w.pos;
+        let len = end - 1;
+        let written = if len < 64 {
+            // The zig-zag varint of a length below 64: one byte.
+            w.buf[0] = (len << 1) as u8;
+            end
+        } else {
+            let prefix = varint_len(len as i64);
+            w.buf.copy_within(1..end, prefix);
+            w.pos = 0;
+            w.varlong(len as i64);
+            prefix + len
+        };
+        s.truncate(start + written);
         self.count += 1;
         self.last_offset_delta = offset_delta;
         self
@@ -452,14 +490,48 @@ impl BatchBuilder {
     }
 }
 
-#[inline]
-fn put_nullable(out: &mut Vec<u8>, v: Option<&[u8]>) {
-    match v {
-        None => put_varint(out, -1),
-        Some(b) => {
-            put_varint(out, b.len() as i32);
-            out.extend_from_slice(b);
+/// Writes a record into a slice sized for it beforehand ([`BatchBuilder::push_with_delta`]).
+struct SliceWriter<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+}
+
+impl SliceWriter<'_> {
+    /// A zig-zag varlong; one and two bytes (most lengths and deltas) without the loop.
+    #[inline]
+    fn varlong(&mut self, v: i64) {
+        let mut z = ((v << 1) ^ (v >> 63)) as u64;
+        if z < 0x80 {
+            self.buf[self.pos] = z as u8;
+            self.pos += 1;
+            return;
         }
+        if z < 0x4000 {
+            self.buf[self.pos..self.pos + 2].copy_from_slice(&[(z as u8) | 0x80, (z >> 7) as u8]);
+            self.pos += 2;
+            return;
+        }
+        while z >= 0x80 {
+            self.buf[self.pos] = (z as u8) | 0x80;
+            self.pos += 1;
+            z >>= 7;
+        }
+        self.buf[self.pos] = z as u8;
+        self.pos += 1;
+    }
+
+    #[inline]
+    fn bytes(&mut self, b: Option<&[u8]>) {
+        if let Some(b) = b {
+            self.buf[self.pos..self.pos + b.len()].copy_from_slice(b);
+            self.pos += b.len();
+        }
+    }
+
+    #[inline]
+    fn nullable(&mut self, b: Option<&[u8]>) {
+        self.varlong(b.map_or(-1, |b| b.len() as i64));
+        self.bytes(b);
     }
 }
 
@@ -617,6 +689,37 @@ mod tests {
         b.push(999, None, None, &[Header { key: "h".into(), value: Some(Bytes::from_static(b"x")) }]);
         b.push(1005, Some(b"c"), Some(&[0u8; 300]), &[]);
         b.build().unwrap()
+    }
+
+    #[test]
+    fn records_of_every_length_around_the_one_byte_prefix_round_trip() {
+        // Lengths below 64 take a one-byte prefix, longer ones move their fields up; deltas
+        // of one, two and more varint bytes; null and empty keys and values; headers.
+        let mut b = BatchBuilder::new(Compression::None);
+        let mut expected = Vec::new();
+        for (i, size) in (0..140usize).chain([300, 20_000]).enumerate() {
+            let value = vec![i as u8; size];
+            let key = match i % 3 {
+                0 => None,
+                1 => Some(Vec::new()),
+                _ => Some(vec![7u8; i % 70]),
+            };
+            let headers = if i % 5 == 0 {
+                vec![Header { key: format!("h{i}"), value: Some(Bytes::from(vec![1u8; i % 90])) }, Header { key: String::new(), value: None }]
+            } else {
+                Vec::new()
+            };
+            let ts = 1_000 + (i as i64 - 70) * 997;
+            let delta = i as i32 * 131;
+            b.push_with_delta(delta, ts, key.as_deref(), Some(&value), &headers);
+            expected.push((i64::from(delta), ts, key.map(Bytes::from), Some(Bytes::from(value)), headers));
+        }
+        let (h, records) = decode_batch(&b.build().unwrap()).unwrap();
+        assert_eq!(h.record_count as usize, expected.len());
+        for (r, (offset, ts, key, value, headers)) in records.iter().zip(expected) {
+            assert_eq!((r.offset, r.timestamp), (offset, ts));
+            assert_eq!((&r.key, &r.value, &r.headers), (&key, &value, &headers));
+        }
     }
 
     #[test]

@@ -7,15 +7,17 @@ pub use self::queries::{
     ReadOnlyKeyValueView, ReadOnlySessionView, ReadOnlyWindowView, StoreQueryParameters,
 };
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use parking_lot::{Condvar, Mutex};
 
-use super::client::ClientSupplier;
+use super::client::{ClientSupplier, InternalTopic, ProducerSettings};
 use super::global_thread::GlobalThread;
 use super::metadata::ThreadMetadata;
 use super::process_id;
@@ -28,8 +30,9 @@ use super::standby::Standbys;
 use super::stream_thread::{self, ThreadShared};
 use super::thread_context::ThreadContext;
 use super::topics;
+use supervisor::Supervised;
 use crate::config::{StreamsConfig, UncaughtExceptionResponse};
-use crate::engine::{TaskEngine, TaskFactory, TaskId, TopicPartition};
+use crate::engine::{OutputRecord, TaskEngine, TaskFactory, TaskId, TopicPartition};
 use crate::error::{Error, Result};
 
 /// Told about every state change: `(new, old)`, as Kafka's `StateListener.onChange`.
@@ -359,7 +362,15 @@ impl KafkaStreams {
             Instance::spawn_thread(inner, None)?;
         }
         Instance::recompute_state(inner);
-        supervisor::start(Arc::downgrade(inner), request_tp, baseline)?;
+        let start = supervisor::Start {
+            admin: ctx.admin.clone(),
+            topics: ctx.topics.clone(),
+            max_age: inner.config.metadata_max_age,
+            shared: inner.config.runtime.clone(),
+            request_tp,
+            baseline,
+        };
+        supervisor::start(Arc::downgrade(inner) as Weak<dyn Supervised>, start)?;
         Ok(())
     }
 
@@ -484,7 +495,54 @@ fn join_until(runner: &mut Runner, deadline: Instant) -> bool {
     }
 }
 
+impl Supervised for Instance {
+    fn application_id(&self) -> &str {
+        &self.config.application_id
+    }
+
+    fn running(&self, wait: Option<Duration>) -> bool {
+        let mut st = self.state.lock();
+        if let Some(wait) = wait.filter(|_| st.is_running_or_rebalancing()) {
+            self.state_cv.wait_for(&mut st, wait);
+        }
+        st.is_running_or_rebalancing()
+    }
+
+    fn shut_down(self: Arc<Self>) {
+        Instance::shutdown(&self, Duration::from_secs(60), false, State::Error);
+    }
+}
+
 impl Instance {
+    /// SHUTDOWN_APPLICATION: appends a request to `<application.id>-shutdown-requests`, which
+    /// every instance's supervisor watches.
+    fn request_application_shutdown(inner: &Arc<Instance>, thread: &str) -> Result<()> {
+        let topic = supervisor::shutdown_topic(&inner.config.application_id);
+        let admin = inner.supplier.admin()?;
+        admin.create_topics(&[InternalTopic {
+            name: topic.clone(),
+            partitions: 1,
+            configs: BTreeMap::from([("retention.ms".to_owned(), "604800000".to_owned())]),
+        }])?;
+        let mut producer = inner.supplier.producer(&ProducerSettings {
+            client_id: format!("{thread}-shutdown-requester"),
+            transactional_id: None,
+            overrides: BTreeMap::new(),
+            runtime: inner.config.runtime.clone(),
+        })?;
+        producer.send(OutputRecord {
+            topic: topic.into(),
+            partition: Some(0),
+            key: Some(Bytes::from(inner.process_id.clone())),
+            value: Some(Bytes::from(format!("shutdown requested by {thread}"))),
+            timestamp: brook_common::now_ms(),
+            headers: Vec::new(),
+        })?;
+        producer.flush()?;
+        tracing::error!(thread, "SHUTDOWN_APPLICATION: every instance of the application is asked to shut down");
+        Ok(())
+    }
+
     /// Locks the application's state directory, so two instances never share it (they would
     /// share a process id, hence transactional ids, and fence each other).
     fn lock_state_dir(inner: &Arc<Instance>) -> Result<()> {
@@ -623,7 +681,7 @@ impl Instance {
             }
             UncaughtExceptionResponse::ShutdownClient | UncaughtExceptionResponse::ShutdownApplication => {
                 if response == UncaughtExceptionResponse::ShutdownApplication {
-                    if let Err(e) = supervisor::request_application_shutdown(inner, &thread.name) {
+                    if let Err(e) = Instance::request_application_shutdown(inner, &thread.name) {
                         tracing::error!(error = %e, "could not ask the other instances to shut down");
                     }
                 }

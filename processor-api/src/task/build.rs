@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::processor::ProcessorSupplier;
 use crate::task::core::ErasedProcessor;
 use crate::task::nodes::{SerializedBytes, SinkNode, SourceNode};
-use crate::task::typed::TypedProcessor;
+use crate::task::typed::{Boxed, TypedProcessor};
 use crate::topology::spec::{ProcessorSpec, SinkSpec, SourceSpec};
 
 /// A node spec the task factory can instantiate, erased over the node's types.
@@ -45,6 +45,9 @@ where
     VOut: 'static,
 {
     fn instantiate(&self, _sink_topic: Option<&str>) -> Box<dyn ErasedProcessor> {
-        Box::new(TypedProcessor::new(self.supplier.get()))
+        match self.supplier.graph_node() {
+            Some(node) => node.0,
+            None => Box::new(TypedProcessor::new(Boxed(self.supplier.get()))),
+        }
     }
 }

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::punctuation::PunctuationType;
 use crate::record::RecordMetadata;
 use crate::store_ref::{GlobalStores, SharedStore};
-use crate::task::erased::ErasedRecord;
+use crate::task::erased::{ErasedRecord, NodeResult};
 
 /// An erased punctuator: called with its node's context and the punctuation time.
 pub(crate) type PunctuateFn = Box<dyn FnMut(NodeCx<'_>, i64) -> Result<()> + Send>;
@@ -24,7 +24,7 @@ pub(crate) type FlushFn = Box<dyn FnMut(NodeCx<'_>, FlushedRecord) -> Result<()>
 /// A node of the graph as the task engine drives it.
 pub(crate) trait ErasedProcessor: Send {
     fn init(&mut self, cx: NodeCx<'_>) -> Result<()>;
-    fn process(&mut self, cx: NodeCx<'_>, record: ErasedRecord<'_>) -> Result<()>;
+    fn process(&mut self, cx: NodeCx<'_>, record: ErasedRecord<'_>) -> NodeResult;
     fn close(&mut self) -> Result<()>;
     /// See [`Processor::batching`](crate::Processor::batching).
     fn batching(&self) -> bool {
@@ -41,7 +41,9 @@ pub(crate) trait ErasedProcessor: Send {
 pub(crate) struct NodeSlot {
     pub(crate) name: Arc<str>,
     pub(crate) children: Vec<usize>,
-    pub(crate) stores: Vec<String>,
+    /// The stores connected to the node, each with its position in the task's
+    /// `StateManager` (`None`: not a local store), resolved once when the task is built.
+    pub(crate) stores: Vec<(String, Option<usize>)>,
     /// Taken out while the node runs (the graph is a DAG, so a node never re-enters itself).
     pub(crate) proc: Option<Box<dyn ErasedProcessor>>,
 }
@@ -78,10 +80,13 @@ pub(crate) struct TaskCore {
     pub(crate) commit_requested: bool,
     pub(crate) output: Vec<OutputRecord>,
     pub(crate) record_context: RecordContext,
+    /// The timestamp last written to `record_context` (written only when it changes).
+    pub(crate) record_time: i64,
     pub(crate) schedules: Vec<Schedule>,
     pub(crate) next_schedule_id: u64,
-    pub(crate) flushed: Arc<Mutex<Vec<(String, FlushedRecord)>>>,
-    pub(crate) flush_handlers: BTreeMap<String, (usize, Option<FlushFn>)>,
+    pub(crate) flushed: Arc<FlushQueue>,
+    /// The cache-flush callbacks, one per store, indexed as the queue's records name them.
+    pub(crate) flush_handlers: Vec<FlushHandler>,
     pub(crate) globals: GlobalStores,
     /// Global stores looked up so far (their guards borrow from here).
     pub(crate) global_cache: BTreeMap<String, SharedStore>,
@@ -89,7 +94,51 @@ pub(crate) struct TaskCore {
     pub(crate) owned_globals: Vec<String>,
 }
 
+/// A cache-flush callback of node `node` for the records store `store` flushes.
+pub(crate) struct FlushHandler {
+    pub(crate) store: String,
+    pub(crate) node: usize,
+    /// Taken out while it runs.
+    pub(crate) f: Option<FlushFn>,
+}
+
+/// The records the stores' caches flushed or evicted, each with the index of its flush handler,
+/// until the task runs the handlers. The stores' flush listeners push here while the task
+/// writes them; `pending` lets the task check for none (after every record) without the lock.
+#[derive(Default)]
+pub(crate) struct FlushQueue {
+    pending: AtomicBool,
+    records: Mutex<Vec<(usize, FlushedRecord)>>,
+}
+
+impl FlushQueue {
+    pub(crate) fn push(&self, handler: usize, record: FlushedRecord) {
+        self.records.lock().push((handler, record));
+        self.pending.store(true, Ordering::Release);
+    }
+
+    /// Whether records may be queued (a spurious `true` is harmless: the queue is then empty).
+    #[inline]
+    fn pending(&self) -> bool {
+        self.pending.load(Ordering::Acquire)
+    }
+
+    fn take(&self) -> Vec<(usize, FlushedRecord)> {
+        self.pending.store(false, Ordering::Release);
+        std::mem::take(&mut *self.records.lock())
+    }
+}
+
 impl TaskCore {
+    /// Sets the timestamp the stores give the changes of the record being processed.
+    #[inline]
+    pub(crate) fn set_record_time(&mut self, timestamp: i64) {
+        if self.record_time != timestamp {
+            self.record_time = timestamp;
+            self.record_context.set_timestamp(timestamp);
+        }
+    }
+
     /// The metadata of the record being processed; `None` outside of one.
     #[inline]
     pub(crate) fn record_metadata(&self) -> Option<&RecordMetadata> {
@@ -146,7 +195,8 @@ impl NodeCx<'_> {
     }
 
     /// Runs node `target` on `record`.
-    pub(crate) fn dispatch(&mut self, target: usize, record: ErasedRecord<'_>) -> Result<()> {
+    #[inline]
+    pub(crate) fn dispatch(&mut self, target: usize, record: ErasedRecord<'_>) -> NodeResult {
         dispatch(self.core, self.nodes, target, record)
     }
 
@@ -165,14 +215,19 @@ impl NodeCx<'_> {
 }
 
 /// Runs node `target` on `record` with the task's shared state.
-pub(crate) fn dispatch(core: &mut TaskCore, nodes: &mut [NodeSlot], target: usize, record: ErasedRecord<'_>) -> Result<()> {
+pub(crate) fn dispatch(core: &mut TaskCore, nodes: &mut [NodeSlot], target: usize, record: ErasedRecord<'_>) -> NodeResult {
     let Some(mut p) = nodes[target].proc.take() else {
-        return Err(Error::IllegalState(format!("node {} re-entered", nodes[target].name)));
+        return Err(reentered(&nodes[target].name));
     };
-    core.record_context.set_timestamp(record.timestamp());
+    core.set_record_time(record.timestamp());
     let result = p.process(NodeCx { core, nodes, node: target }, record);
     nodes[target].proc = Some(p);
     result
+}
+
+#[cold]
+fn reentered(node: &str) -> Box<Error> {
+    Box::new(Error::IllegalState(format!("node {node} re-entered")))
 }
 
 /// Kafka's `PunctuationSchedule.next`: the first schedule time after `now`, aligned to the
@@ -204,7 +259,7 @@ pub(crate) fn may_punctuate(core: &mut TaskCore, nodes: &mut [NodeSlot], ty: Pun
         let node = core.schedules[i].node;
         let mut f = core.schedules[i].f.take().expect("checked");
         let saved = std::mem::replace(&mut core.in_record, false);
-        core.record_context.set_timestamp(now);
+        core.set_record_time(now);
         let result = f(NodeCx { core: &mut *core, nodes: &mut *nodes, node }, now);
         core.in_record = saved;
         if let Some(s) = core.schedules.iter_mut().find(|s| s.id == id) {
@@ -217,25 +272,34 @@ pub(crate) fn may_punctuate(core: &mut TaskCore, nodes: &mut [NodeSlot], ty: Pun
     Ok(fired)
 }
 
-/// Runs the cache-flush callbacks for records the stores' caches flushed or evicted.
+/// Runs the cache-flush callbacks for records the stores' caches flushed or evicted; returns
+/// whether there were any.
+#[inline]
 pub(crate) fn drain_flushed(core: &mut TaskCore, nodes: &mut [NodeSlot]) -> Result<bool> {
+    if !core.flushed.pending() {
+        return Ok(false);
+    }
+    run_flushed(core, nodes)
+}
+
+fn run_flushed(core: &mut TaskCore, nodes: &mut [NodeSlot]) -> Result<bool> {
     let mut any = false;
     loop {
-        let batch = std::mem::take(&mut *core.flushed.lock());
+        let batch = core.flushed.take();
         if batch.is_empty() {
             return Ok(any);
         }
         any = true;
-        for (store, rec) in batch {
-            let Some((node, f)) = core.flush_handlers.get_mut(&store) else { continue };
-            let node = *node;
-            let Some(mut f) = f.take() else { continue };
-            core.record_context.set_timestamp(rec.timestamp);
+        for (handler, rec) in batch {
+            let Some(h) = core.flush_handlers.get_mut(handler) else { continue };
+            let node = h.node;
+            let Some(mut f) = h.f.take() else { continue };
+            core.set_record_time(rec.timestamp);
             let saved = std::mem::replace(&mut core.in_record, false);
             let result = f(NodeCx { core: &mut *core, nodes: &mut *nodes, node }, rec);
             core.in_record = saved;
-            if let Some((_, slot)) = core.flush_handlers.get_mut(&store) {
-                *slot = Some(f);
+            if let Some(h) = core.flush_handlers.get_mut(handler) {
+                h.f = Some(f);
             }
             result?;
         }

@@ -14,8 +14,13 @@
 
 use std::any::{type_name, Any};
 
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::record::Record;
+
+/// What a node of the graph returns: the error boxed, so the result is a pointer wide and
+/// passes through the graph's dynamic calls in a register (the processor API's `Result<()>` is
+/// 96 bytes, copied through memory at each node).
+pub(crate) type NodeResult<T = ()> = std::result::Result<T, Box<Error>>;
 
 /// A `(key, value)` pair inside the graph: a borrowed `Option<(K, V)>` that lives on the
 /// forwarding node's stack; the receiving node takes the pair out.
@@ -33,6 +38,7 @@ pub(crate) type ErasedRecord<'a> = Record<KvSlot<'a>, ()>;
 
 /// Lends a typed record to `f` as an [`ErasedRecord`], without allocating: the pair stays on
 /// this stack frame while `f` (the dispatch to a child node) runs.
+#[inline(always)]
 pub(crate) fn with_erased<K: Send + 'static, V: Send + 'static, R>(r: Record<K, V>, f: impl FnOnce(ErasedRecord<'_>) -> R) -> R {
     let (k, v, ts, headers) = r.into_parts();
     let mut pair = Some((k, v));
@@ -41,7 +47,7 @@ pub(crate) fn with_erased<K: Send + 'static, V: Send + 'static, R>(r: Record<K, 
 
 /// Takes a lent `(key, value)` pair out as exactly `T`; a mismatch names the node and the type.
 #[inline]
-pub(crate) fn downcast<T: 'static>(node: &str, what: &str, mut value: KvSlot<'_>) -> Result<T> {
+pub(crate) fn downcast<T: 'static>(node: &str, what: &str, mut value: KvSlot<'_>) -> NodeResult<T> {
     match value.take::<T>() {
         Some(v) => Ok(v),
         None => Err(mismatch(node, what, type_name::<T>())),
@@ -49,6 +55,6 @@ pub(crate) fn downcast<T: 'static>(node: &str, what: &str, mut value: KvSlot<'_>
 }
 
 #[cold]
-fn mismatch(node: &str, what: &str, expected: &str) -> Error {
-    Error::Processing { processor: node.to_owned(), message: format!("{what} is not of the expected type {expected}") }
+fn mismatch(node: &str, what: &str, expected: &str) -> Box<Error> {
+    Box::new(Error::Processing { processor: node.to_owned(), message: format!("{what} is not of the expected type {expected}") })
 }

@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::engine::OutputRecord;
 use crate::error::{Error, Result};
-use crate::task::erased::{downcast, with_erased, ErasedRecord, KvSlot};
+use crate::task::erased::{downcast, with_erased, ErasedRecord, KvSlot, NodeResult};
 use crate::record::Record;
 use crate::task::core::{ErasedProcessor, NodeCx};
 use crate::topology::options::{Partitioner, TopicNameExtractor};
@@ -24,7 +24,7 @@ impl<K: Clone + Send + 'static, V: Clone + Send + 'static> ErasedProcessor for S
         Ok(())
     }
 
-    fn process(&mut self, mut cx: NodeCx<'_>, record: ErasedRecord<'_>) -> Result<()> {
+    fn process(&mut self, mut cx: NodeCx<'_>, record: ErasedRecord<'_>) -> NodeResult {
         let (kv, (), ts, headers) = record.into_parts();
         let (k, v): (Option<Bytes>, Option<Bytes>) =
             downcast(&cx.nodes[cx.node].name, "the record (key, value)", kv)?;
@@ -133,14 +133,14 @@ impl<K: 'static, V: 'static> ErasedProcessor for SinkNode<K, V> {
         Ok(())
     }
 
-    fn process(&mut self, cx: NodeCx<'_>, record: ErasedRecord<'_>) -> Result<()> {
+    fn process(&mut self, cx: NodeCx<'_>, record: ErasedRecord<'_>) -> NodeResult {
         let name: &str = &cx.nodes[cx.node].name;
         let (kv, (), timestamp, headers) = record.into_parts();
         let (key, value): (Option<K>, Option<V>) = nullable_pair(name, kv)?;
         let topic = match (&self.topic, &self.extractor) {
             (Some(t), _) => t.clone(),
             (None, Some(x)) => Arc::from(x(key.as_ref(), value.as_ref())),
-            (None, None) => return Err(Error::IllegalState(format!("sink {name} has no topic"))),
+            (None, None) => return Err(Box::new(Error::IllegalState(format!("sink {name} has no topic")))),
         };
         let ser_err = |what: &str, e: brook_state_store::Error| Error::Processing {
             processor: name.to_owned(),

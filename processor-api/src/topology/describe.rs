@@ -76,7 +76,14 @@ fn source_topics(topics: &[String]) -> String {
     set_string(&hash_order(topics, copied_capacity(topics.len())))
 }
 
-pub(super) fn describe(t: &Topology) -> TopologyDescription {
+impl Topology {
+    /// The printable description, in Kafka Streams' exact format.
+    pub fn describe(&self) -> TopologyDescription {
+        describe(self)
+    }
+}
+
+fn describe(t: &Topology) -> TopologyDescription {
     let mut text = String::from("Topologies:\n ");
     for (id, (group, global)) in t.node_groups().into_iter().enumerate() {
         text.push_str("  ");

@@ -5,6 +5,8 @@ pub(crate) mod processors;
 pub(crate) mod repartition;
 pub(crate) mod store;
 
+pub(crate) use store::store_getter;
+
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -297,16 +299,6 @@ impl<K, V> Clone for ValueGetter<K, V> {
     fn clone(&self) -> Self {
         ValueGetter { stores: self.stores.clone(), get: self.get.clone() }
     }
-}
-
-/// A getter over a table's or aggregation's store (written by its [`store::TableStore`]).
-pub(crate) fn store_getter<K: Send + Sync + Clone + 'static, V: Send + Sync + Clone + 'static>(
-    store: &str,
-    keys: Arc<dyn Serde<K>>,
-    values: Arc<dyn Serde<V>>,
-) -> ValueGetter<K, V> {
-    let table = store::TableStore::new(store, keys, values);
-    ValueGetter { stores: vec![store.to_owned()], get: Arc::new(move |cx, k| table.get(cx, k)) }
 }
 
 #[cfg(test)]

@@ -8,17 +8,18 @@ use brook_processor_api::{Processor, ProcessorContext, Record, Result as PResult
 
 use super::Shared;
 
-/// The body of a closure processor.
-pub(crate) type ProcessFn<KIn, VIn, KOut, VOut> =
-    Arc<dyn Fn(&mut ProcessorContext<'_, KOut, VOut>, Record<KIn, VIn>) -> PResult<()> + Send + Sync>;
-
-/// A processor running one closure per record.
-pub(crate) struct FnProcessor<KIn, VIn, KOut, VOut> {
-    f: ProcessFn<KIn, VIn, KOut, VOut>,
+/// A processor running one closure per record: the closure's own type, so the graph's node
+/// calls (and inlines) it directly.
+pub(crate) struct FnProcessor<F, KIn, VIn, KOut, VOut> {
+    f: Arc<F>,
     _types: PhantomData<fn(KIn, VIn, KOut, VOut)>,
 }
 
-impl<KIn, VIn, KOut, VOut> Processor<KIn, VIn, KOut, VOut> for FnProcessor<KIn, VIn, KOut, VOut> {
+impl<F, KIn, VIn, KOut, VOut> Processor<KIn, VIn, KOut, VOut> for FnProcessor<F, KIn, VIn, KOut, VOut>
+where
+    F: Fn(&mut ProcessorContext<'_, KOut, VOut>, Record<KIn, VIn>) -> PResult<()> + Send + Sync,
+{
+    #[inline]
     fn process(&mut self, ctx: &mut ProcessorContext<'_, KOut, VOut>, record: Record<KIn, VIn>) -> PResult<()> {
         (self.f)(ctx, record)
     }
@@ -36,7 +37,7 @@ pub(crate) fn add_fn<KIn, VIn, KOut, VOut>(
     KOut: 'static,
     VOut: 'static,
 {
-    let f: ProcessFn<KIn, VIn, KOut, VOut> = Arc::new(f);
+    let f = Arc::new(f);
     inner.borrow_mut().with_topology(|t| {
         t.add_processor(name, move || FnProcessor { f: f.clone(), _types: PhantomData }, parents)
     });

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use brook_processor_api::{ProcessorContext, Record, Result as PResult};
 use brook_state_store::{KeyValueStore, Serde, StateSerdes, TypedKeyValueStore, ValueAndTimestamp, ValueAndTimestampSerde};
 
-use super::{Change, StoreLookup, StoreSerdes};
+use super::{Change, StoreLookup, StoreSerdes, ValueGetter};
 
 /// Store and serdes of a materialized table or aggregation.
 pub(crate) struct TableStore<K, V> {
@@ -82,4 +82,14 @@ where
         }
         ctx.forward(Record::new(key, Change::new(new.map(|vt| vt.value), old), ts))
     }
+}
+
+/// A getter over a table's or aggregation's store (written by its [`TableStore`]).
+pub(crate) fn store_getter<K: Send + Sync + Clone + 'static, V: Send + Sync + Clone + 'static>(
+    store: &str,
+    keys: Arc<dyn Serde<K>>,
+    values: Arc<dyn Serde<V>>,
+) -> ValueGetter<K, V> {
+    let table = TableStore::new(store, keys, values);
+    ValueGetter { stores: vec![store.to_owned()], get: Arc::new(move |cx, k| table.get(cx, k)) }
 }

@@ -1,5 +1,5 @@
 //! The supervisor of a running instance: watches for shutdown requests of other instances
-//! (SHUTDOWN_APPLICATION, sent by [`request_application_shutdown`]) and, every
+//! (SHUTDOWN_APPLICATION, appended to [`shutdown_topic`]) and, every
 //! `metadata.max.age.ms`, for new topics matching pattern sources (the stream threads then
 //! re-subscribe).
 //!
@@ -8,56 +8,34 @@
 //! sleeps between checks and runs each check (admin calls, which may block on the `Kafka` seam)
 //! on the runtime's bounded blocking pool, so no shared worker ever waits on a client.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-
-use super::Instance;
-use crate::engine::{OutputRecord, TopicPartition};
+use crate::engine::TopicPartition;
 use crate::error::{Error, Result};
-use crate::runtime::client::{InternalTopic, ProducerSettings, StreamsAdmin};
-use crate::runtime::state::State;
+use crate::runtime::client::StreamsAdmin;
+use crate::runtime::shared::SharedRuntime;
 use crate::runtime::topics::TopologyTopics;
+
+/// What the supervisor needs of its instance.
+pub(super) trait Supervised: Send + Sync {
+    /// The instance's `application.id`.
+    fn application_id(&self) -> &str;
+    /// Whether the instance runs or rebalances; with `wait`, after waiting up to that long for a
+    /// change of its state (returning at once when it does not run).
+    fn running(&self, wait: Option<Duration>) -> bool;
+    /// Shuts the instance down into ERROR, as a SHUTDOWN_APPLICATION request asks.
+    fn shut_down(self: Arc<Self>);
+}
 
 /// The topic that carries SHUTDOWN_APPLICATION requests between instances.
 pub(super) fn shutdown_topic(application_id: &str) -> String {
     format!("{application_id}-shutdown-requests")
 }
 
-/// SHUTDOWN_APPLICATION: appends a request to `<application.id>-shutdown-requests`, which
-/// every instance's supervisor watches.
-pub(super) fn request_application_shutdown(inner: &Arc<Instance>, thread: &str) -> Result<()> {
-    let topic = shutdown_topic(&inner.config.application_id);
-    let admin = inner.supplier.admin()?;
-    admin.create_topics(&[InternalTopic {
-        name: topic.clone(),
-        partitions: 1,
-        configs: BTreeMap::from([("retention.ms".to_owned(), "604800000".to_owned())]),
-    }])?;
-    let mut producer = inner.supplier.producer(&ProducerSettings {
-        client_id: format!("{thread}-shutdown-requester"),
-        transactional_id: None,
-        overrides: BTreeMap::new(),
-        runtime: inner.config.runtime.clone(),
-    })?;
-    producer.send(OutputRecord {
-        topic: topic.into(),
-        partition: Some(0),
-        key: Some(Bytes::from(inner.process_id.clone())),
-        value: Some(Bytes::from(format!("shutdown requested by {thread}"))),
-        timestamp: brook_common::now_ms(),
-        headers: Vec::new(),
-    })?;
-    producer.flush()?;
-    tracing::error!(thread, "SHUTDOWN_APPLICATION: every instance of the application is asked to shut down");
-    Ok(())
-}
-
 /// What one instance's supervisor keeps between checks.
 struct Supervisor {
-    inner: Weak<Instance>,
+    inner: Weak<dyn Supervised>,
     admin: Arc<dyn StreamsAdmin>,
     topics: Arc<TopologyTopics>,
     max_age: Duration,
@@ -66,19 +44,23 @@ struct Supervisor {
     baseline: i64,
 }
 
+/// How to start a supervisor: its instance's admin client, topics, `metadata.max.age.ms` and
+/// shared runtime, and where shutdown requests arrive (those past `baseline` are new).
+pub(super) struct Start {
+    pub(super) admin: Arc<dyn StreamsAdmin>,
+    pub(super) topics: Arc<TopologyTopics>,
+    pub(super) max_age: Duration,
+    pub(super) shared: Option<SharedRuntime>,
+    pub(super) request_tp: TopicPartition,
+    pub(super) baseline: i64,
+}
+
 /// Starts the supervisor of a started instance: a task on its shared runtime, else a thread.
 ///
 /// # Errors
 /// The OS refused the thread.
-pub(super) fn start(inner: Weak<Instance>, request_tp: TopicPartition, baseline: i64) -> Result<()> {
-    let Some(strong) = inner.upgrade() else { return Ok(()) };
-    let Some((admin, topics, max_age)) =
-        strong.ctx.lock().as_ref().map(|c| (c.admin.clone(), c.topics.clone(), c.config.metadata_max_age))
-    else {
-        return Ok(());
-    };
-    let shared = strong.config.runtime.clone();
-    drop(strong);
+pub(super) fn start(inner: Weak<dyn Supervised>, how: Start) -> Result<()> {
+    let Start { admin, topics, max_age, shared, request_tp, baseline } = how;
     let sup = Supervisor { inner, admin, topics, max_age, last_refresh: Instant::now(), request_tp, baseline };
     match shared {
         Some(rt) => {
@@ -105,7 +87,7 @@ impl Supervisor {
 
     /// Whether the instance still runs.
     fn running(&self) -> bool {
-        self.inner.upgrade().is_some_and(|i| i.state.lock().is_running_or_rebalancing())
+        self.inner.upgrade().is_some_and(|i| i.running(None))
     }
 
     /// One round of checks; `false` once the supervisor should stop.
@@ -120,8 +102,8 @@ impl Supervisor {
             && self.admin.end_offset(&self.request_tp, false).is_ok_and(|end| end > self.baseline);
         if requested {
             let Some(inner) = self.inner.upgrade() else { return false };
-            tracing::error!(application = %inner.config.application_id, "another instance requested SHUTDOWN_APPLICATION; shutting down");
-            Instance::shutdown(&inner, Duration::from_secs(60), false, State::Error);
+            tracing::error!(application = %inner.application_id(), "another instance requested SHUTDOWN_APPLICATION; shutting down");
+            inner.shut_down();
             return false;
         }
         true
@@ -132,16 +114,8 @@ impl Supervisor {
 fn supervise(mut sup: Supervisor) {
     let tick = sup.tick();
     loop {
-        {
-            let Some(inner) = sup.inner.upgrade() else { return };
-            let mut st = inner.state.lock();
-            if !st.is_running_or_rebalancing() {
-                return;
-            }
-            inner.state_cv.wait_for(&mut st, tick);
-            if !st.is_running_or_rebalancing() {
-                return;
-            }
+        if !sup.inner.upgrade().is_some_and(|inner| inner.running(Some(tick))) {
+            return;
         }
         if !sup.check() {
             return;
