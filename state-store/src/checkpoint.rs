@@ -1,6 +1,8 @@
 //! The checkpoint file of a task (Kafka's `OffsetCheckpoint`, `<task dir>/.checkpoint`): the last
-//! changelog offset reflected in each store, per changelog partition. Written on commit and clean
-//! close under at-least-once, atomically (temp file, fsync, rename, directory fsync).
+//! changelog offset reflected in each store, per changelog partition. Written under
+//! at-least-once by commits that moved the offsets by more than 10,000 records since the last
+//! write (Kafka's `OFFSET_DELTA_THRESHOLD_FOR_CHECKPOINT`) and on clean close, atomically (temp
+//! file, fsync, rename, directory fsync).
 //!
 //! Format (Kafka's): a version line `0`, a count line, then one `topic partition offset` line
 //! per entry.

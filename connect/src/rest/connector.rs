@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::connectors::check_name;
-use super::{parse_body, RestResult, State};
+use super::common::{parse_body, RestResult, State};
 use crate::config::Config;
 
 /// `GET /connectors/{name}`.

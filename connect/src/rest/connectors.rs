@@ -12,7 +12,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{parse_body, query_values, RestError, RestResult, State};
+use super::common::{parse_body, query_values, RestError, RestResult, State};
 use crate::config::Config;
 use crate::herder::TargetState;
 

@@ -3,7 +3,7 @@
 use axum::extract::Path;
 use axum::http::StatusCode;
 
-use super::{RestResult, State};
+use super::common::{RestResult, State};
 
 /// `PUT /connectors/{name}/pause`.
 pub(crate) async fn pause(state: State, Path(name): Path<String>) -> RestResult<StatusCode> {

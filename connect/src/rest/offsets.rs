@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::Path;
 use axum::Json;
 
-use super::{parse_body, RestResult, State};
+use super::common::{parse_body, RestResult, State};
 use crate::herder::{ConnectorOffsets, Message};
 
 /// `GET /connectors/{name}/offsets`.

@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::extract::Path;
 use axum::Json;
 
-use super::{parse_body, RestError, RestResult, State};
+use super::common::{parse_body, RestError, RestResult, State};
 use crate::config::Config;
 use crate::herder::{ConfigInfos, ConfigKeyInfo, PluginInfo};
 

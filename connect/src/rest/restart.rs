@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::{query_flag, RestResult, State};
+use super::common::{query_flag, RestResult, State};
 use crate::herder::RestartRequest;
 
 /// The handler.

@@ -3,7 +3,7 @@
 
 use axum::Json;
 
-use super::State;
+use super::common::State;
 use crate::herder::ServerInfo;
 
 /// The handler.

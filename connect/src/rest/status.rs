@@ -3,7 +3,7 @@
 use axum::extract::Path;
 use axum::Json;
 
-use super::{RestResult, State};
+use super::common::{RestResult, State};
 use crate::herder::{ConnectorStateInfo, TaskState};
 
 /// `GET /connectors/{name}/status`.

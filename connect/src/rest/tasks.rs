@@ -5,7 +5,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::Json;
 
-use super::{RestResult, State};
+use super::common::{RestResult, State};
 use crate::herder::TaskInfo;
 
 /// `GET /connectors/{name}/tasks`.

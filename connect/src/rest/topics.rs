@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::{RestResult, State};
+use super::common::{RestResult, State};
 
 /// `GET /connectors/{name}/topics`.
 pub(crate) async fn get(state: State, Path(name): Path<String>) -> RestResult<Json<Value>> {

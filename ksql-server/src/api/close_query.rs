@@ -4,7 +4,7 @@
 use axum::body::Body;
 use serde::Deserialize;
 
-use super::{read_json, State};
+use super::common::{read_json, State};
 use crate::{Error, Result};
 
 /// The request body.

@@ -3,7 +3,7 @@
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::State;
+use super::common::State;
 
 /// The handler.
 pub(crate) async fn handle(state: State) -> Json<Value> {

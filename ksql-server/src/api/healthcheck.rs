@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::State;
+use super::common::State;
 
 /// The handler: 200 when healthy, 503 otherwise, as ksqlDB answers.
 pub(crate) async fn handle(state: State) -> (StatusCode, Json<Value>) {

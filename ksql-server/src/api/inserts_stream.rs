@@ -18,7 +18,8 @@ use serde_json::{json, Value as Json};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::{State, DELIMITED};
+use super::common::State;
+use crate::media_type::DELIMITED;
 use crate::error::BAD_REQUEST;
 use crate::{Error, Result};
 

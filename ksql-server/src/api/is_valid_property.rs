@@ -4,7 +4,8 @@
 use axum::extract::Path;
 use axum::Json;
 
-use super::{check_property, State};
+use super::common::State;
+use super::properties::check_property;
 use crate::Result;
 
 /// The handler.

@@ -18,7 +18,9 @@ use brook_sql_engine::Engine;
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use super::{properties, read_json, wants_json, State, JSON, KSQL_V1_JSON};
+use super::common::{read_json, wants_json, State};
+use super::properties::properties;
+use crate::media_type::{JSON, KSQL_V1_JSON};
 use crate::error::{BAD_STATEMENT, QUERY_ENDPOINT, SERVER_ERROR};
 use crate::command_topic::CommandTopic;
 use crate::{json, session, Error, Result};
@@ -37,7 +39,7 @@ pub(crate) struct KsqlRequest {
 
 /// The session variables of a request, as strings.
 pub(crate) fn variables(vars: &serde_json::Map<String, Json>) -> BTreeMap<String, String> {
-    vars.iter().map(|(k, v)| (k.clone(), super::property_text(v))).collect()
+    vars.iter().map(|(k, v)| (k.clone(), super::properties::property_text(v))).collect()
 }
 
 /// The engine error as a statement error, with ksqlDB's codes.

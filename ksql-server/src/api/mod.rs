@@ -1,13 +1,16 @@
-//! The endpoints, one file each, behind one route table ([`router`]), and what they share:
-//! reading a JSON body within the size limit, content negotiation, property validation.
+//! The endpoints, one file each, behind one route table ([`router`]) with its media type
+//! checks. What they share is below them: their state, reading a JSON body within the size
+//! limit and content negotiation in `common.rs`, property validation in `properties.rs`.
 
 mod close_query;
 mod cluster_status;
+mod common;
 mod healthcheck;
 mod info;
 mod inserts_stream;
 mod is_valid_property;
 mod ksql;
+mod properties;
 mod query;
 mod query_stream;
 mod status;
@@ -15,24 +18,19 @@ pub(crate) mod streaming;
 mod terminate;
 mod ws;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use serde::de::DeserializeOwned;
 
 use crate::shared::Shared;
-use crate::{Error, Result};
+use crate::Error;
 
 pub use crate::media_type::{DELIMITED, JSON, KSQL_V1_JSON};
-
-pub(crate) type State = axum::extract::State<Arc<Shared>>;
 
 /// Every route, behind the media type checks and, when configured, basic authentication.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -87,79 +85,4 @@ async fn media_types(request: Request, next: Next) -> Response {
         }
     }
     next.run(request).await
-}
-
-/// Reads a whole body (at most `limit` bytes) and parses it as `T`.
-pub(crate) async fn read_json<T: DeserializeOwned>(body: Body, limit: usize) -> Result<T> {
-    let bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| Error::Generic { code: crate::error::PAYLOAD_TOO_LARGE, message: format!("Request body is larger than the limit of {limit} bytes") })?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::bad_request(format!("Invalid JSON in request: {e}")))
-}
-
-/// Whether the client asked for `application/json` rather than ksqlDB's own type.
-pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
-    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains(JSON) && !a.contains("vnd.ksql"))
-}
-
-/// Kafka Streams, consumer and producer properties a request may set besides `ksql.*`.
-const STREAMS_PROPERTIES: &[&str] = &[
-    "auto.offset.reset",
-    "buffered.records.per.partition",
-    "cache.max.bytes.buffering",
-    "statestore.cache.max.bytes",
-    "commit.interval.ms",
-    "default.deserialization.exception.handler",
-    "default.production.exception.handler",
-    "max.task.idle.ms",
-    "num.standby.replicas",
-    "num.stream.threads",
-    "poll.ms",
-    "processing.guarantee",
-    "replication.factor",
-    "state.dir",
-    "topology.optimization",
-    "fetch.min.bytes",
-    "fetch.max.wait.ms",
-    "max.poll.records",
-    "session.timeout.ms",
-    "heartbeat.interval.ms",
-    "isolation.level",
-    "linger.ms",
-    "batch.size",
-    "acks",
-    "compression.type",
-];
-
-/// Checks a property a request sets, with ksqlDB's messages.
-pub(crate) fn check_property(name: &str, value: &str) -> Result<()> {
-    let bare = name.strip_prefix("ksql.streams.").unwrap_or(name);
-    let bare = bare.strip_prefix("consumer.").or_else(|| bare.strip_prefix("producer.")).unwrap_or(bare);
-    if !(name.starts_with("ksql.") && !name.starts_with("ksql.streams.")) && !STREAMS_PROPERTIES.contains(&bare) {
-        return Err(Error::bad_request(format!("Not recognizable as ksql, streams, consumer, or producer property: '{name}'")));
-    }
-    if bare == "auto.offset.reset" && !matches!(value, "earliest" | "latest" | "none") {
-        return Err(Error::bad_request(format!("Invalid value {value} for configuration {name}: String must be one of: latest, earliest, none")));
-    }
-    Ok(())
-}
-
-/// A JSON property value as the engine takes it (`SET 'name'='value'`).
-pub(crate) fn property_text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// Validates `streamsProperties` / `properties` and returns them as strings.
-pub(crate) fn properties(props: &serde_json::Map<String, serde_json::Value>) -> Result<BTreeMap<String, String>> {
-    props
-        .iter()
-        .map(|(k, v)| {
-            let text = property_text(v);
-            check_property(k, &text)?;
-            Ok((k.clone(), text))
-        })
-        .collect()
 }

@@ -8,7 +8,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::ksql::{variables, KsqlRequest};
 use super::streaming::{self, Framing};
-use super::{properties, read_json, wants_json, State, JSON, KSQL_V1_JSON};
+use super::common::{read_json, wants_json, State};
+use super::properties::properties;
+use crate::media_type::{JSON, KSQL_V1_JSON};
 use crate::Result;
 
 /// The handler.

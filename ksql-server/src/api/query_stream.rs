@@ -11,7 +11,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
 use super::streaming::{self, generic, Framing};
-use super::{properties, read_json, wants_json, State, DELIMITED, JSON};
+use super::common::{read_json, wants_json, State};
+use super::properties::properties;
+use crate::media_type::{DELIMITED, JSON};
 use crate::Result;
 
 /// The request body.

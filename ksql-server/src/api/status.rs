@@ -7,7 +7,7 @@ use axum::extract::Path;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::State;
+use super::common::State;
 use crate::{Error, Result};
 
 /// The handler.

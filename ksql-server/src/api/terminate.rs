@@ -11,7 +11,7 @@ use brook_sql_engine::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::State;
+use super::common::State;
 use crate::command_topic::CommandTopic;
 use crate::Result;
 
@@ -68,7 +68,7 @@ fn terminate_cluster(engine: &mut Engine, log: Option<&CommandTopic>, delete: &[
 /// The handler.
 pub(crate) async fn handle(state: State, body: Body) -> Result<Json<Value>> {
     let bytes = axum::body::to_bytes(body, state.config.max_body_bytes).await.unwrap_or_default();
-    let args: TerminateArgs = if bytes.is_empty() { TerminateArgs::default() } else { super::read_json(Body::from(bytes), usize::MAX).await? };
+    let args: TerminateArgs = if bytes.is_empty() { TerminateArgs::default() } else { super::common::read_json(Body::from(bytes), usize::MAX).await? };
     let delete = args.delete_topic_list;
     let log = state.command_topic.clone();
     let l = log.clone();

@@ -23,7 +23,8 @@ use futures::StreamExt;
 
 use super::ksql::{variables, KsqlRequest};
 use super::streaming::{self, Framing, Started};
-use super::{properties, State};
+use super::common::State;
+use super::properties::properties;
 use crate::shared::Shared;
 use crate::Error;
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use brook_state_store::{Error as StoreError, Result as StoreResult, Serde};
 
-use super::{RowSerde, SerdeContext};
+use super::api::{RowSerde, SerdeContext};
 use crate::error::Result;
 use crate::value::{Column, Row};
 
@@ -33,22 +33,22 @@ impl RowSerdeAdapter {
     /// The serde `info`'s format makes for `columns`, adapted.
     ///
     /// # Errors
-    /// As [`format_for`](super::format_for) and [`Format::row_serde`](super::Format::row_serde).
-    pub fn for_format(info: &super::FormatInfo, columns: &[Column], is_key: bool) -> Result<Self> {
+    /// As [`format_for`](super::dispatch::format_for) and [`Format::row_serde`](super::api::Format::row_serde).
+    pub fn for_format(info: &super::api::FormatInfo, columns: &[Column], is_key: bool) -> Result<Self> {
         Self::for_format_with(info, columns, is_key, None)
     }
 
     /// As [`for_format`](Self::for_format), with the Schema Registry of the `AVRO` format.
     ///
     /// # Errors
-    /// As [`format_with`](super::format_with) and [`Format::row_serde`](super::Format::row_serde).
+    /// As [`format_with`](super::dispatch::format_with) and [`Format::row_serde`](super::api::Format::row_serde).
     pub fn for_format_with(
-        info: &super::FormatInfo,
+        info: &super::api::FormatInfo,
         columns: &[Column],
         is_key: bool,
         registry: Option<&Arc<dyn brook_schema::SchemaRegistryClient>>,
     ) -> Result<Self> {
-        let serde = super::format_with(info, registry)?.row_serde(columns, is_key)?;
+        let serde = super::dispatch::format_with(info, registry)?.row_serde(columns, is_key)?;
         Ok(RowSerdeAdapter::new(serde, is_key))
     }
 

@@ -18,9 +18,9 @@ use brook_schema::{wire, Schema, SchemaRegistryClient, SchemaType};
 use std::sync::Mutex;
 use serde_json::{json, Value as Json};
 
+use super::api::{deserialize_error, serialize_error, Format, FormatInfo, RowSerde, SerdeContext, FULL_SCHEMA_NAME};
 use super::decimal_bytes::{from_be, minimal_be, rescale};
 use super::sr::{lock, registered, registry_error, schema_id, SrFormatConfig, SubjectIds};
-use super::{deserialize_error, serialize_error, Format, FormatInfo, RowSerde, SerdeContext, FULL_SCHEMA_NAME};
 use crate::error::{Error, Result};
 use crate::value::{Column, Decimal, Row, SqlType, Value};
 
@@ -46,7 +46,7 @@ impl Format for AvroFormat {
     fn row_serde(&self, columns: &[Column], is_key: bool) -> Result<Arc<dyn RowSerde>> {
         let registry = self.0.registry()?;
         let info = &self.0.info;
-        let unwrapped = super::unwrapped(columns, is_key, info.wrap_single_value);
+        let unwrapped = super::api::unwrapped(columns, is_key, info.wrap_single_value);
         let full_name = info.properties.get(FULL_SCHEMA_NAME).cloned();
         let own = match schema_id(info)? {
             Some(id) => {
@@ -102,7 +102,7 @@ impl AvroRowSerde {
 
 impl RowSerde for AvroRowSerde {
     fn serialize(&self, row: &[Value], ctx: &SerdeContext<'_>) -> Result<Option<Vec<u8>>> {
-        super::check_count(self.columns.len(), row.len(), true, ctx.topic)?;
+        super::api::check_count(self.columns.len(), row.len(), true, ctx.topic)?;
         let (id, writer) = self.writer(ctx)?;
         let names = Names::of(&writer);
         let value = if self.unwrapped {

@@ -14,8 +14,8 @@
 
 use std::sync::Arc;
 
+use super::api::{check_count, Format, FormatInfo, RowSerde, SerdeContext, DELIMITER};
 use super::scalar::{self, java_double};
-use super::{check_count, Format, FormatInfo, RowSerde, SerdeContext, DELIMITER};
 use crate::error::{Error, Result};
 use crate::value::{Column, Row, SqlType, Value};
 
@@ -79,7 +79,7 @@ impl Format for DelimitedFormat {
             None => Ok(()),
             Some(c) => Err(Error::Analysis(format!(
                 "The 'DELIMITED' format does not support type '{}', column: `{}`",
-                super::base_type(&c.ty),
+                super::api::base_type(&c.ty),
                 c.name
             ))),
         }
@@ -123,7 +123,7 @@ impl DelimitedRowSerde {
                 Value::Array(_) | Value::Map(_) | Value::Struct(_) => {
                     return Err(Error::Serde(format!(
                         "Error serializing CSV message: the 'DELIMITED' format does not support type '{}'",
-                        super::base_type(&self.types[i])
+                        super::api::base_type(&self.types[i])
                     )))
                 }
             };
@@ -237,7 +237,7 @@ fn parse_field(text: &str, ty: &SqlType) -> Result<Value, String> {
         SqlType::Time => Value::Time(scalar::time_from_millis(i64::from(int()?))?),
         SqlType::Timestamp => Value::Timestamp(scalar::parse_java_long(text).ok_or_else(bad)?),
         SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_) => {
-            return Err(format!("The 'DELIMITED' format does not support type '{}'", super::base_type(ty)))
+            return Err(format!("The 'DELIMITED' format does not support type '{}'", super::api::base_type(ty)))
         }
     })
 }

@@ -21,10 +21,10 @@ use std::borrow::Cow;
 use std::fmt::Write;
 use std::sync::Arc;
 
+use super::api::{check_count, deserialize_error, unwrapped, Format, RowSerde, SerdeContext};
 use super::json_flat::{self, FlatColumn};
 use super::json_tree::{self, Json};
 use super::scalar::{self, java_double};
-use super::{check_count, deserialize_error, unwrapped, Format, RowSerde, SerdeContext};
 use crate::error::Result;
 use crate::value::{Column, Row, SqlType, Value};
 
@@ -325,7 +325,7 @@ pub(crate) fn coerce(j: &Json, ty: &SqlType, path: &mut String) -> Result<Value,
             Ok(Value::Struct(fields.iter().map(|(n, _)| n.clone()).zip(values).collect()))
         }
         (SqlType::Boolean | SqlType::Int | SqlType::BigInt | SqlType::Double | SqlType::Date | SqlType::Time | SqlType::Timestamp, _) => {
-            Err(invalid(j, super::base_type(ty), path))
+            Err(invalid(j, super::api::base_type(ty), path))
         }
         _ => Err(invalid(j, &connect_name(ty), path)),
     }

@@ -20,10 +20,10 @@ use std::sync::{Arc, Mutex};
 use brook_schema::{wire, Schema, SchemaRegistryClient, SchemaType};
 use serde_json::{json, Map, Value as JsonValue};
 
+use super::api::{check_count, deserialize_error, Format, FormatInfo, RowSerde, SerdeContext, FULL_SCHEMA_NAME};
 use super::json::{coerce, write_value};
 use super::json_tree::{self, Json};
 use super::sr::{lock, registry_error, schema_id, SrFormatConfig, SubjectIds};
-use super::{check_count, deserialize_error, Format, FormatInfo, RowSerde, SerdeContext, FULL_SCHEMA_NAME};
 use crate::error::{Error, Result};
 use crate::value::{Column, Row, SqlType, Value};
 
@@ -49,7 +49,7 @@ impl Format for JsonSrFormat {
     fn row_serde(&self, columns: &[Column], is_key: bool) -> Result<Arc<dyn RowSerde>> {
         let registry = self.0.registry()?;
         let info = &self.0.info;
-        let unwrapped = super::unwrapped(columns, is_key, info.wrap_single_value);
+        let unwrapped = super::api::unwrapped(columns, is_key, info.wrap_single_value);
         // With a registered schema, top-level fields are written under the schema's property
         // names (matched to columns exactly, then case-insensitively).
         let mut names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use super::{check_count, column_list, Format, RowSerde, SerdeContext};
+use super::api::{check_count, column_list, Format, RowSerde, SerdeContext};
 use crate::error::{Error, Result};
 use crate::value::{Column, Row, SqlType, Value};
 
@@ -31,7 +31,7 @@ impl Format for KafkaFormat {
                 SqlType::Int | SqlType::BigInt | SqlType::Double | SqlType::String | SqlType::Bytes => Ok(()),
                 ref ty => Err(Error::Analysis(format!(
                     "The 'KAFKA' format does not support type '{}'",
-                    super::base_type(ty)
+                    super::api::base_type(ty)
                 ))),
             },
             _ => Err(Error::Analysis(format!(

@@ -8,7 +8,7 @@
 //! self-describing encoding for state stores and internal topics.
 //!
 //! Formats here: `JSON`, `DELIMITED`, `KAFKA`, `NONE`, `PROTOBUF_NOSR`, and through Schema
-//! Registry (a [`SchemaRegistryClient`] given to [`format_with`]) `AVRO`, `JSON_SR` and
+//! Registry (a [`SchemaRegistryClient`](brook_schema::SchemaRegistryClient) given to [`format_with`]) `AVRO`, `JSON_SR` and
 //! `PROTOBUF`.
 //!
 //! Differences from ksqlDB (all listed in `docs/sql.md`, section Formats):
@@ -21,10 +21,12 @@
 //! - Stores and internal topics use [`InternalRowSerde`], not the query's formats.
 
 mod adapter;
+mod api;
 pub(crate) mod avro;
 mod decimal_bytes;
 pub(crate) mod registry;
 mod delimited;
+mod dispatch;
 mod internal;
 pub(crate) mod json;
 pub(crate) mod json_flat;
@@ -38,266 +40,19 @@ pub(crate) mod scalar;
 mod sr;
 mod test_json;
 
-use std::collections::BTreeMap;
-use std::fmt;
-use std::sync::Arc;
-
-use brook_schema::SchemaRegistryClient;
-use serde::{Deserialize, Serialize};
-
-use crate::error::{Error, Result};
-use crate::value::{Column, Row, SqlType, Value};
+use crate::error::Result;
+use crate::value::{Column, Row, SqlType};
 
 pub use adapter::RowSerdeAdapter;
+pub(crate) use api::unwrapped;
+pub use api::{Format, FormatInfo, RowSerde, SerdeContext, DELIMITER, FULL_SCHEMA_NAME, SCHEMA_ID};
+pub use dispatch::{format_for, format_with, validate_columns};
 pub use internal::InternalRowSerde;
 pub use props::{formats_from_properties, sink_formats, FormatDefaults, SourceFormats};
 pub use test_json::{row_from_json, row_to_json};
 
-/// Format property: the `DELIMITED` field separator (one character).
-pub const DELIMITER: &str = "delimiter";
-/// Format property: the Schema Registry schema id (`KEY_SCHEMA_ID` / `VALUE_SCHEMA_ID`).
-pub const SCHEMA_ID: &str = "schemaId";
-/// Format property: the full schema name (`KEY_SCHEMA_FULL_NAME` / `VALUE_SCHEMA_FULL_NAME`).
-pub const FULL_SCHEMA_NAME: &str = "fullSchemaName";
-
-/// The formats ksqlDB knows, by their upper-case names.
-pub(crate) const KNOWN_FORMATS: [&str; 8] =
-    ["JSON", "DELIMITED", "KAFKA", "NONE", "AVRO", "JSON_SR", "PROTOBUF", "PROTOBUF_NOSR"];
-
-/// A key or value format as a statement declares it (ksqlDB's `FormatInfo` plus the value's
-/// wrapping setting, ksqlDB's `SerdeFeatures`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct FormatInfo {
-    /// Upper-case format name: `JSON`, `DELIMITED`, `KAFKA`, `NONE`, `AVRO`, ...
-    pub format: String,
-    /// Format properties by ksqlDB's names ([`DELIMITER`], [`SCHEMA_ID`], ...).
-    pub properties: BTreeMap<String, String>,
-    /// `WRAP_SINGLE_VALUE` for a value format (`None`: the format's default, wrapped). Keys
-    /// ignore it: a single key column is always unwrapped where the format can unwrap.
-    pub wrap_single_value: Option<bool>,
-}
-
-impl FormatInfo {
-    /// A format without properties; the name is upper-cased.
-    #[must_use]
-    pub fn of(format: &str) -> Self {
-        FormatInfo { format: format.to_ascii_uppercase(), properties: BTreeMap::new(), wrap_single_value: None }
-    }
-
-    /// With one more property.
-    #[must_use]
-    pub fn with_property(mut self, key: &str, value: &str) -> Self {
-        self.properties.insert(key.to_string(), value.to_string());
-        self
-    }
-
-    /// With `WRAP_SINGLE_VALUE` set.
-    #[must_use]
-    pub fn with_wrap_single_value(mut self, wrap: bool) -> Self {
-        self.wrap_single_value = Some(wrap);
-        self
-    }
-}
-
-impl fmt::Display for FormatInfo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.format)
-    }
-}
-
-/// What a serde is told about the record (topic, key or value, headers): the runtime's own
-/// context type, so a format sees what the source, sink and store nodes pass.
-pub use brook_state_store::SerdeContext;
-
-/// Serializes the key columns or the value columns of records.
-pub trait RowSerde: Send + Sync + fmt::Debug {
-    /// `row` to bytes; `Ok(None)` is a null (tombstone) record, as `KAFKA` and unwrapped `JSON`
-    /// write a single `NULL` column.
-    ///
-    /// # Errors
-    /// [`Error::Serde`] when the row does not fit the columns.
-    fn serialize(&self, row: &[Value], ctx: &SerdeContext<'_>) -> Result<Option<Vec<u8>>>;
-    /// Bytes to a row; `None` in (a null record) gives `None`, and so may a JSON `null`.
-    ///
-    /// # Errors
-    /// [`Error::Serde`] with ksqlDB's wording when the bytes do not match the format or columns.
-    fn deserialize(&self, bytes: Option<&[u8]>, ctx: &SerdeContext<'_>) -> Result<Option<Row>>;
-}
-
-/// A key or value format.
-pub trait Format: Send + Sync + fmt::Debug {
-    /// The upper-case name, as in `FormatInfo::format`.
-    fn name(&self) -> &'static str;
-
-    /// Whether `WRAP_SINGLE_VALUE` may be set to `wrap` (ksqlDB's `WRAP_SINGLES` /
-    /// `UNWRAP_SINGLES` features). Default: both, as `JSON`, `AVRO` and `JSON_SR` allow.
-    fn supports_wrapping(&self, _wrap: bool) -> bool {
-        true
-    }
-
-    /// Checks that the format can carry `columns` (type support, column count). Default: any
-    /// columns, as `JSON`, `AVRO` and `JSON_SR` carry every type.
-    ///
-    /// # Errors
-    /// [`Error::Analysis`] with ksqlDB's message, e.g. `The 'KAFKA' format does not support type 'BOOLEAN'`.
-    fn validate(&self, _columns: &[Column]) -> Result<()> {
-        Ok(())
-    }
-
-    /// A serde for `columns`: the key columns when `is_key`, else the value columns (without
-    /// header columns, which come from the record's headers).
-    ///
-    /// # Errors
-    /// As [`validate`](Self::validate).
-    fn row_serde(&self, columns: &[Column], is_key: bool) -> Result<Arc<dyn RowSerde>>;
-}
-
-/// The format `info` names, configured with its properties.
-///
-/// # Examples
-/// ```
-/// use brook_sql_engine::format::{format_for, FormatInfo, SerdeContext};
-/// use brook_sql_engine::{Column, ColumnNamespace, SqlType, Value};
-///
-/// let columns = vec![
-///     Column { name: "ID".into(), ty: SqlType::BigInt, namespace: ColumnNamespace::Value },
-///     Column { name: "NAME".into(), ty: SqlType::String, namespace: ColumnNamespace::Value },
-/// ];
-/// let serde = format_for(&FormatInfo::of("json"))?.row_serde(&columns, false)?;
-/// let ctx = SerdeContext::value("orders");
-/// let bytes = serde.serialize(&[Value::BigInt(1), Value::String("a".into())], &ctx)?.unwrap();
-/// assert_eq!(bytes, br#"{"ID":1,"NAME":"a"}"#);
-/// let row = serde.deserialize(Some(br#"{"id":"2","name":"b","extra":true}"#), &ctx)?.unwrap();
-/// assert_eq!(row, vec![Value::BigInt(2), Value::String("b".into())]);
-/// # Ok::<(), brook_sql_engine::Error>(())
-/// ```
-///
-/// # Errors
-/// [`Error::Analysis`] for an unknown name (`Unknown format: X`) or a property the format does
-/// not take (`JSON does not support the following configs: [delimiter]`);
-/// `AVRO`, `JSON_SR` and `PROTOBUF` without a registry (see [`format_with`]) fail with
-/// [`Error::Unsupported`] when a serde is made.
-pub fn format_for(info: &FormatInfo) -> Result<Arc<dyn Format>> {
-    format_with(info, None)
-}
-
-/// As [`format_for`], with the Schema Registry client the `AVRO`, `JSON_SR` and `PROTOBUF`
-/// formats read and register schemas through (the engine's, [`EngineConfig::schema_registry`](crate::EngineConfig)).
-///
-/// # Errors
-/// As [`format_for`].
-pub fn format_with(info: &FormatInfo, registry: Option<&Arc<dyn SchemaRegistryClient>>) -> Result<Arc<dyn Format>> {
-    props::check_format_properties(info)?;
-    match info.format.as_str() {
-        "JSON" => Ok(Arc::new(json::JsonFormat::new(info.wrap_single_value))),
-        "KAFKA" => Ok(Arc::new(kafka::KafkaFormat)),
-        "DELIMITED" => Ok(Arc::new(delimited::DelimitedFormat::new(info)?)),
-        "NONE" => Ok(Arc::new(none::NoneFormat)),
-        "AVRO" => Ok(Arc::new(avro::AvroFormat::new(info, registry.cloned()))),
-        "JSON_SR" => Ok(Arc::new(json_sr::JsonSrFormat::new(info, registry.cloned()))),
-        "PROTOBUF" => Ok(Arc::new(protobuf::ProtobufFormat::new(info, registry.cloned(), false))),
-        "PROTOBUF_NOSR" => Ok(Arc::new(protobuf::ProtobufFormat::new(info, None, true))),
-        f => Err(Error::Analysis(format!("Unknown format: {f}"))),
-    }
-}
-
-/// Checks that `info`'s format can carry `columns` (the key columns when `is_key`), with
-/// ksqlDB's message: `Key format does not support schema.` then the format, the persistence
-/// schema and the reason, one per line.
-///
-/// # Errors
-/// As [`format_for`], and [`Error::Analysis`] when the columns do not fit.
-pub fn validate_columns(info: &FormatInfo, columns: &[Column], is_key: bool) -> Result<()> {
-    if is_key {
-        if let Some(c) = columns.iter().find(|c| contains_map(&c.ty)) {
-            return Err(Error::Analysis(format!(
-                "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{}`. Column type: {}. See https://github.com/confluentinc/ksql/issues/6621 for more.",
-                c.name, c.ty
-            )));
-        }
-    }
-    let format = format_for(info)?;
-    format.validate(columns).map_err(|reason| {
-        let feature = if is_key {
-            (columns.len() == 1 && format.supports_wrapping(true) && format.supports_wrapping(false)).then_some("UNWRAP_SINGLES")
-        } else {
-            info.wrap_single_value.map(|w| if w { "WRAP_SINGLES" } else { "UNWRAP_SINGLES" })
-        };
-        Error::Analysis(format!(
-            "{} format does not support schema.\nformat: {}\nschema: Persistence{{columns={}, features=[{}]}}\nreason: {reason}",
-            if is_key { "Key" } else { "Value" },
-            format.name(),
-            column_list(columns),
-            feature.unwrap_or_default()
-        ))
-    })
-}
-
-fn contains_map(ty: &SqlType) -> bool {
-    match ty {
-        SqlType::Map(..) => true,
-        SqlType::Array(t) => contains_map(t),
-        SqlType::Struct(fields) => fields.iter().any(|(_, t)| contains_map(t)),
-        _ => false,
-    }
-}
-
-/// Whether a format carrying `columns` writes one anonymous value instead of a record: a single
-/// key column always (where the format supports unwrapping), a single value column when
-/// `WRAP_SINGLE_VALUE` is false.
-pub(crate) fn unwrapped(columns: &[Column], is_key: bool, wrap_single_value: Option<bool>) -> bool {
-    columns.len() == 1 && (is_key || wrap_single_value == Some(false))
-}
-
-/// ``[`K` STRING KEY, `A` INTEGER]``, as ksqlDB lists columns in format errors.
-pub(crate) fn column_list(columns: &[Column]) -> String {
-    let cols: Vec<String> = columns.iter().map(ToString::to_string).collect();
-    format!("[{}]", cols.join(", "))
-}
-
-/// ksqlDB's `SqlBaseType` name of a type: `INTEGER`, `DECIMAL`, `ARRAY`, ...
-pub(crate) fn base_type(ty: &SqlType) -> &'static str {
-    match ty {
-        SqlType::Boolean => "BOOLEAN",
-        SqlType::Int => "INTEGER",
-        SqlType::BigInt => "BIGINT",
-        SqlType::Double => "DOUBLE",
-        SqlType::Decimal { .. } => "DECIMAL",
-        SqlType::String => "STRING",
-        SqlType::Bytes => "BYTES",
-        SqlType::Date => "DATE",
-        SqlType::Time => "TIME",
-        SqlType::Timestamp => "TIMESTAMP",
-        SqlType::Array(_) => "ARRAY",
-        SqlType::Map(..) => "MAP",
-        SqlType::Struct(_) => "STRUCT",
-    }
-}
-
-/// `Column count mismatch on serialization. topic: t, expected: 2, got: 1` (ksqlDB's
-/// `SerdeUtils.throwOnColumnCountMismatch`).
-pub(crate) fn check_count(expected: usize, got: usize, serialization: bool, topic: &str) -> Result<()> {
-    if expected == got {
-        return Ok(());
-    }
-    Err(Error::Serde(format!(
-        "Column count mismatch on {}. topic: {topic}, expected: {expected}, got: {got}",
-        if serialization { "serialization" } else { "deserialization" }
-    )))
-}
-
-/// `Failed to deserialize value from topic: t. <reason>` (ksqlDB's `KsqlDeserializer`).
-pub(crate) fn deserialize_error(ctx: &SerdeContext<'_>, reason: impl fmt::Display) -> Error {
-    Error::Serde(format!("Failed to deserialize {} from topic: {}. {reason}", ctx.target(), ctx.topic))
-}
-
-/// `Error serializing message to topic: t. <reason>` (ksqlDB's `KsqlSerializer`).
-pub(crate) fn serialize_error(ctx: &SerdeContext<'_>, reason: impl fmt::Display) -> Error {
-    Error::Serde(format!("Error serializing message to topic: {}. {reason}", ctx.topic))
-}
-
 /// Deserializes arbitrary `bytes` as `info`'s format for `columns`: the entry point for fuzzing.
-/// Every outcome is an `Ok` or an [`Error`]; none panics.
+/// Every outcome is an `Ok` or an [`Error`](crate::Error); none panics.
 ///
 /// # Errors
 /// Whatever the format reports for these bytes and columns.
@@ -369,6 +124,7 @@ pub(crate) mod test_util {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     #[test]
     fn unknown_and_registry_formats_are_errors() {

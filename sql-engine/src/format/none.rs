@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{column_list, Format, RowSerde, SerdeContext};
+use super::api::{column_list, Format, RowSerde, SerdeContext};
 use crate::error::{Error, Result};
 use crate::value::{Column, Row, Value};
 
@@ -43,7 +43,7 @@ pub(crate) struct NoneRowSerde;
 
 impl RowSerde for NoneRowSerde {
     fn serialize(&self, row: &[Value], ctx: &SerdeContext<'_>) -> Result<Option<Vec<u8>>> {
-        super::check_count(0, row.len(), true, ctx.topic)?;
+        super::api::check_count(0, row.len(), true, ctx.topic)?;
         Ok(None)
     }
 

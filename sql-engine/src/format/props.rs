@@ -11,10 +11,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    format_for, validate_columns, Format, FormatInfo, RowSerdeAdapter, DELIMITER, FULL_SCHEMA_NAME, KNOWN_FORMATS,
-    SCHEMA_ID,
-};
+use super::adapter::RowSerdeAdapter;
+use super::api::{Format, FormatInfo, DELIMITER, FULL_SCHEMA_NAME, SCHEMA_ID};
+use super::dispatch::{check_format_properties, format_for, validate_columns, KNOWN_FORMATS};
 use crate::error::{Error, Result};
 use crate::parser::ast::Literal;
 use crate::value::{Column, ColumnNamespace, LogicalSchema};
@@ -241,30 +240,6 @@ fn read_formats(
     check_format_properties(&key)?;
     check_format_properties(&value)?;
     Ok(SourceFormats { key, value })
-}
-
-/// The properties each format takes; anything else is ksqlDB's `X does not support the
-/// following configs: [p]`, an empty value `p cannot be empty. Format configuration: {..}`.
-pub(crate) fn check_format_properties(info: &FormatInfo) -> Result<()> {
-    let supported: &[&str] = match info.format.as_str() {
-        "DELIMITED" => &[DELIMITER],
-        "AVRO" | "JSON_SR" | "PROTOBUF" => &[SCHEMA_ID, FULL_SCHEMA_NAME],
-        "PROTOBUF_NOSR" => &[],
-        _ => &[],
-    };
-    let unsupported: Vec<&str> = info.properties.keys().map(String::as_str).filter(|k| !supported.contains(k)).collect();
-    if !unsupported.is_empty() {
-        return Err(Error::Analysis(format!(
-            "{} does not support the following configs: [{}]",
-            info.format,
-            unsupported.join(", ")
-        )));
-    }
-    if let Some((k, _)) = info.properties.iter().find(|(k, v)| v.trim().is_empty() && k.as_str() != DELIMITER) {
-        let all: Vec<String> = info.properties.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        return Err(Error::Analysis(format!("{k} cannot be empty. Format configuration: {{{}}}", all.join(", "))));
-    }
-    Ok(())
 }
 
 fn literal_text(l: &Literal) -> String {

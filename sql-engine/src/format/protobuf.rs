@@ -19,9 +19,9 @@ use brook_schema::prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MapKey,
 use brook_schema::protobuf::{message_indexes, ParsedProto};
 use brook_schema::{wire, Schema, SchemaRegistryClient, SchemaType};
 
+use super::api::{check_count, deserialize_error, serialize_error, Format, FormatInfo, RowSerde, SerdeContext, FULL_SCHEMA_NAME};
 use super::decimal_bytes::{from_be, minimal_be, rescale};
 use super::sr::{lock, registered, registry_error, schema_id, SrFormatConfig, SubjectIds};
-use super::{check_count, deserialize_error, serialize_error, Format, FormatInfo, RowSerde, SerdeContext, FULL_SCHEMA_NAME};
 use crate::error::{Error, Result};
 use crate::value::{Column, Decimal, Row, SqlType, Value};
 

@@ -17,8 +17,9 @@ use std::sync::Arc;
 
 use brook_schema::{Schema, SchemaRegistryClient, SchemaType};
 
+use super::api::{FormatInfo, FULL_SCHEMA_NAME, SCHEMA_ID};
+use super::props::SourceFormats;
 use super::sr::{registry_type, schema_id};
-use super::{FormatInfo, SourceFormats, FULL_SCHEMA_NAME, SCHEMA_ID};
 use crate::error::{Error, Result};
 use crate::value::{Column, ColumnNamespace, LogicalSchema, SqlType};
 
@@ -108,7 +109,7 @@ pub(crate) fn sink_schema(info: &FormatInfo, columns: &[Column], is_key: bool) -
         return None;
     }
     let full_name = info.properties.get(FULL_SCHEMA_NAME).map(String::as_str);
-    let unwrapped = super::unwrapped(columns, is_key, info.wrap_single_value);
+    let unwrapped = super::api::unwrapped(columns, is_key, info.wrap_single_value);
     Some(match registry_type(&info.format)? {
         SchemaType::Avro => Schema::avro(super::avro::avro_schema(columns, unwrapped, full_name).to_string()),
         SchemaType::Json => Schema::json(super::json_sr::json_schema(columns, unwrapped, full_name).to_string()),
@@ -125,8 +126,8 @@ pub(crate) fn sink_schema(info: &FormatInfo, columns: &[Column], is_key: bool) -
 pub(crate) fn register_sink_schemas(
     registry: Option<&Arc<dyn SchemaRegistryClient>>,
     topic: &str,
-    key_format: &super::FormatInfo,
-    value_format: &super::FormatInfo,
+    key_format: &super::api::FormatInfo,
+    value_format: &super::api::FormatInfo,
     schema: &LogicalSchema,
 ) -> Result<()> {
     for (is_key, info) in [(true, key_format), (false, value_format)] {

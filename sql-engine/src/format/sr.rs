@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use brook_schema::{Resolved, Schema, SchemaRegistryClient, SchemaType};
 
-use super::{FormatInfo, SerdeContext, SCHEMA_ID};
+use super::api::{FormatInfo, SerdeContext, SCHEMA_ID};
 use crate::error::{Error, Result};
 
 /// The formats whose schemas live in Schema Registry, and the registry's type of each.

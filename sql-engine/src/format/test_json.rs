@@ -15,11 +15,11 @@
 //! enable `arbitrary_precision`): `12.30` reads back as `12.3`, which the decimal columns
 //! rescale exactly, but digits beyond an `f64`'s 17 are lost.
 
+use super::api::{unwrapped, FormatInfo, RowSerde, SerdeContext};
 use super::delimited::{DelimitedFormat, DelimitedRowSerde};
 use super::json::{self, JsonRowSerde};
 use super::json_tree::{self, Json};
 use super::kafka::KafkaRowSerde;
-use super::{unwrapped, FormatInfo, RowSerde, SerdeContext};
 use crate::error::{Error, Result};
 use crate::value::{Column, ColumnNamespace, Row, Value};
 
@@ -49,7 +49,7 @@ pub fn row_to_json(columns: &[Column], row: &[Value], info: &FormatInfo) -> Resu
             Ok(json_tree::to_serde(&tree))
         }
         "KAFKA" => {
-            super::check_count(columns.len().min(1), row.len(), true, "test")?;
+            super::api::check_count(columns.len().min(1), row.len(), true, "test")?;
             let Some(v) = row.first() else { return Ok(serde_json::Value::Null) };
             // Validates the value against the column type as the KAFKA serializer does.
             KafkaRowSerde::new(columns.first().map(|c| c.ty.clone())).serialize(row, &SerdeContext::value("test"))?;

@@ -1,9 +1,10 @@
-//! Argument accessors for function implementations. Arguments arrive converted to the matched
+//! Argument accessors for function implementations (and, for aggregate constructors, checks
+//! of argument types and literals). Arguments arrive converted to the matched
 //! signature's types, so a mismatch is an engine bug: it is reported as an error, not a panic.
 
 use crate::expr::cast::value_kind;
-use crate::value::{Decimal, Value};
-use crate::{Error, Result};
+use crate::value::{Decimal, SqlType, Value};
+use crate::{analysis_err, Error, Result};
 
 static NULL: Value = Value::Null;
 
@@ -98,4 +99,21 @@ pub(crate) fn map(a: &[Value], i: usize) -> Result<&[(Value, Value)]> {
 /// `Some(s)` as a string value, `None` as `NULL`.
 pub(crate) fn opt_str_value(s: Option<String>) -> Value {
     s.map_or(Value::Null, Value::String)
+}
+
+/// The first argument's type, or an error naming the function.
+pub(crate) fn first_type<'a>(name: &str, types: &'a [SqlType]) -> Result<&'a SqlType> {
+    match types.first() {
+        Some(t) => Ok(t),
+        None => analysis_err!("Function '{name}' requires an argument"),
+    }
+}
+
+/// A literal integer argument (`TOPK(x, 3)`).
+pub(crate) fn literal_int(name: &str, literals: &[Value], i: usize) -> Result<usize> {
+    match literals.get(i) {
+        Some(Value::Int(n)) if *n > 0 => Ok(*n as usize),
+        Some(Value::BigInt(n)) if *n > 0 => Ok(*n as usize),
+        _ => analysis_err!("Function '{name}' requires a positive integer literal as argument {}", i + 1),
+    }
 }

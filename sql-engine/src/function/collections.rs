@@ -1,8 +1,9 @@
 //! Array and map functions (ksqlDB's `udf/array`, `udf/map`), plus the lambda functions'
 //! registry entries (TRANSFORM, FILTER, REDUCE are compiled specially, see `expr::lambda`).
 
+use super::api::Nulls;
 use super::args::{arg, array, boolean, long, map, opt_string, string};
-use super::{FunctionRegistry, Nulls};
+use super::registry::FunctionRegistry;
 use crate::value::{SqlType, Value};
 use crate::{eval_err, Result};
 

@@ -2,8 +2,9 @@
 
 use base64::Engine;
 
+use super::api::Nulls;
 use super::args::{bytes, opt_string, string};
-use super::{FunctionRegistry, Nulls};
+use super::registry::FunctionRegistry;
 use crate::value::Value;
 use crate::{eval_err, Result};
 

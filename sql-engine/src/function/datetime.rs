@@ -2,9 +2,10 @@
 //! [`super::javatime`]); zones default to UTC. `DATEADD`/`TIMEADD`/`TIMESTAMPADD` take a time
 //! unit word as their first argument (`MINUTES`), which the compiler passes as a string.
 
+use super::api::Nulls;
 use super::args::{arg, int, long, string};
 use super::javatime::{format_instant, format_naive, parse_instant, parse_local, Zone};
-use super::{FunctionRegistry, Nulls};
+use super::registry::FunctionRegistry;
 use crate::expr::cast::{date_of, days_of, time_of, MS_PER_DAY};
 use crate::value::{SqlType, Value};
 use crate::{eval_err, Result};

@@ -3,8 +3,9 @@
 
 use super::jsondoc::Doc as Json;
 
+use super::api::Nulls;
 use super::args::{arg, string};
-use super::{FunctionRegistry, Nulls};
+use super::registry::FunctionRegistry;
 use crate::expr::cast;
 use crate::value::{SqlType, Value};
 use crate::Result;

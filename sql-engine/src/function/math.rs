@@ -3,8 +3,9 @@
 
 use rand::Rng;
 
+use super::api::Nulls;
 use super::args::{arg, decimal, double, int, long};
-use super::{FunctionRegistry, Nulls};
+use super::registry::FunctionRegistry;
 use crate::expr::decimal::{pow10, to_f64};
 use crate::value::{Decimal, SqlType, Value};
 use crate::{eval_err, Result};

@@ -1,7 +1,8 @@
 //! Null handling: COALESCE, IFNULL, NULLIF.
 
+use super::api::Nulls;
 use super::args::arg;
-use super::{FunctionRegistry, Nulls};
+use super::registry::FunctionRegistry;
 use crate::value::{SqlType, Value};
 use crate::Result;
 

@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use brook_common::javaregex::java_replacement;
 use regex::Regex;
 
+use super::api::Nulls;
 use super::args::{int, string};
-use super::{FunctionRegistry, Nulls};
+use super::registry::FunctionRegistry;
 use crate::value::{SqlType, Value};
 use crate::{Error, Result};
 

@@ -1,7 +1,8 @@
 //! String functions (ksqlDB's `udf/string`). Positions are 1-based; lengths count characters.
 
+use super::api::Nulls;
 use super::args::{arg, bytes, int, opt_str_value, opt_string, string};
-use super::{FunctionRegistry, Nulls};
+use super::registry::FunctionRegistry;
 use crate::value::{SqlType, Value};
 use crate::{eval_err, Result};
 

@@ -4,26 +4,10 @@
 
 use std::sync::Arc;
 
-use super::FunctionRegistry;
+use super::api::TableFunction;
+use super::registry::FunctionRegistry;
 use crate::value::{SqlType, Value};
 use crate::{analysis_err, eval_err, Result};
-
-/// One table function call site.
-pub trait TableFunction: Send + Sync {
-    /// The type of each produced value.
-    fn return_type(&self) -> SqlType;
-    /// The values for one row's arguments (empty for `NULL`).
-    ///
-    /// # Errors
-    /// [`crate::Error::Eval`] for a bad argument.
-    fn apply(&self, args: &[Value]) -> Result<Vec<Value>>;
-}
-
-impl std::fmt::Debug for dyn TableFunction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "TableFunction -> {}", self.return_type())
-    }
-}
 
 struct Explode {
     elem: SqlType,

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::{Nulls, ScalarImpl};
+use super::api::{Nulls, ScalarImpl};
 use crate::value::{SqlType, Value};
 use crate::{eval_err, Result};
 

@@ -1,8 +1,9 @@
 //! URL functions (ksqlDB's `udf/url`): parts of a URL as `java.net.URI` splits them, and
 //! `application/x-www-form-urlencoded` parameter coding. An unparsable URL gives `NULL`.
 
+use super::api::Nulls;
 use super::args::string;
-use super::{FunctionRegistry, Nulls};
+use super::registry::FunctionRegistry;
 use crate::value::Value;
 use crate::Result;
 

@@ -11,9 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use brook_state_store::Windowed;
-use brook_streams_dsl::{
-    Grouped, KGroupedStream, KTable, Materialized, Named, SessionWindows, StreamsBuilder, Suppressed, TimeWindows,
-};
+use brook_streams_dsl::{Grouped, KGroupedStream, KTable, Materialized, Named, SessionWindows, Suppressed, TimeWindows};
 
 use crate::analyzer::env::AggregateCall;
 use crate::analyzer::{AGG_PREFIX, WINDOWEND, WINDOWSTART};
@@ -21,7 +19,7 @@ use crate::engine::processing_log::QueryLogger;
 use crate::expr::CompiledExpr;
 use crate::lower::serde::internal_serde;
 use crate::lower::stream::{map_changelog, test};
-use crate::lower::{lower, LowerContext, Lowered};
+use crate::lower::context::{LowerContext, Lowered};
 use crate::parser::ast::{Expr, WindowExpr};
 use crate::plan::physical::{AggregateStep, ExecutionStep, PlanColumn, StepProperties};
 use crate::{Error, Result, Row, Value};
@@ -168,19 +166,22 @@ fn group_key(exprs: &[Arc<CompiledExpr>], v: &Row, log: &QueryLogger) -> Option<
     Some(key)
 }
 
+/// Lowers a step below an aggregation.
+type LowerInput<'a> = &'a dyn Fn(&ExecutionStep) -> Result<Lowered>;
+
 fn grouped(name: &str) -> Grouped<Row, Row> {
     Grouped::with(internal_serde(), internal_serde()).with_name(name)
 }
 
-/// Lowers the group-by step below an aggregation to a grouped stream.
-fn group_stream(step: &ExecutionStep, builder: &StreamsBuilder, cx: &LowerContext) -> Result<KGroupedStream<Row, Row>> {
+/// Lowers the group-by step below an aggregation to a grouped stream (its input through `lower`).
+fn group_stream(step: &ExecutionStep, cx: &LowerContext, lower: LowerInput<'_>) -> Result<KGroupedStream<Row, Row>> {
     match step {
-        ExecutionStep::StreamGroupByKey { props, source, .. } => match lower(source, builder, cx)? {
+        ExecutionStep::StreamGroupByKey { props, source, .. } => match lower(source)? {
             Lowered::Stream(s) => Ok(s.group_by_key(grouped(&props.op_name()))),
             _ => Err(Error::Unsupported("GROUP BY key of a table".into())),
         },
         ExecutionStep::StreamGroupBy { props, source, group_by, .. } => {
-            let Lowered::Stream(s) = lower(source, builder, cx)? else {
+            let Lowered::Stream(s) = lower(source)? else {
                 return Err(Error::Unsupported("StreamGroupBy of a table".into()));
             };
             let exprs = Arc::new(compile_all(cx, group_by, &source.schema().value)?);
@@ -226,18 +227,19 @@ pub(crate) fn output_of(a: &AggregateStep, cx: &LowerContext) -> Result<impl Fn(
 
 /// `StreamAggregate`, `StreamWindowedAggregate`, `TableAggregate`; `having` (a windowed
 /// aggregation's `HavingFilter`) filters the windowed table with its old values, so a window
-/// that never passed gets no tombstone and one that stops passing gets one (ksqlDB).
+/// that never passed gets no tombstone and one that stops passing gets one (ksqlDB). `lower`
+/// lowers the step below the group-by (the dispatcher in `mod.rs`, passed in).
 pub(crate) fn aggregate(
     a: &AggregateStep,
     window: Option<&WindowExpr>,
-    builder: &StreamsBuilder,
     cx: &LowerContext,
     emit_final: bool,
     having: Option<(&StepProperties, &Expr)>,
+    lower: LowerInput<'_>,
 ) -> Result<Lowered> {
     let agg = aggregator(a, cx)?;
     if let ExecutionStep::TableGroupBy { props, source, group_by, .. } = &*a.source {
-        let Lowered::Table(t) = lower(source, builder, cx)? else {
+        let Lowered::Table(t) = lower(source)? else {
             return Err(Error::Unsupported("TableGroupBy of a stream".into()));
         };
         if let Some(i) = agg.calls.iter().position(|c| !c.function.supports_undo()) {
@@ -257,7 +259,7 @@ pub(crate) fn aggregate(
         let out = agg.clone();
         return Ok(Lowered::Table(table.map_values(move |v| out.output(v))));
     }
-    let g = group_stream(&a.source, builder, cx)?;
+    let g = group_stream(&a.source, cx, lower)?;
     let (a1, a2) = (agg.clone(), agg.clone());
     let Some(window) = window else {
         let table = g.aggregate(move || a1.init(), move |_, v, acc| a2.add(v, acc), materialized(cx, None));

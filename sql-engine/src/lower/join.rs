@@ -2,15 +2,16 @@
 //! stores), `StreamTableJoin`, `TableTableJoin` and `ForeignKeyTableTableJoin`. The joined
 //! value is the left row followed by the right row (`NULL`s for a missing side), plus
 //! `ROWKEY` for full outer joins. `RIGHT` joins run as `LEFT` joins with the sides swapped.
+//! Each join gets its two inputs already lowered (left, then right) from the dispatcher.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use brook_streams_dsl::{JoinWindows, Joined, StreamJoined, StreamsBuilder};
+use brook_streams_dsl::{JoinWindows, Joined, StreamJoined};
 
 use crate::expr::CompiledExpr;
 use crate::lower::serde::internal_serde;
-use crate::lower::{lower, LowerContext, Lowered};
+use crate::lower::context::{LowerContext, Lowered};
 use crate::parser::ast::{JoinKind, Within};
 use crate::plan::physical::JoinStep;
 use crate::{Error, Result, Row, Value};
@@ -69,8 +70,8 @@ fn joiner(j: &JoinStep, cx: &LowerContext) -> Result<Arc<Joiner>> {
 }
 
 /// `StreamStreamJoin`.
-pub(crate) fn stream_stream(j: &JoinStep, within: &Within, builder: &StreamsBuilder, cx: &LowerContext) -> Result<Lowered> {
-    let (Lowered::Stream(l), Lowered::Stream(r)) = (lower(&j.left, builder, cx)?, lower(&j.right, builder, cx)?) else {
+pub(crate) fn stream_stream(j: &JoinStep, within: &Within, left: Lowered, right: Lowered, cx: &LowerContext) -> Result<Lowered> {
+    let (Lowered::Stream(l), Lowered::Stream(r)) = (left, right) else {
         return Err(Error::Unsupported("a stream-stream join of non-streams".into()));
     };
     let f = joiner(j, cx)?;
@@ -90,8 +91,8 @@ pub(crate) fn stream_stream(j: &JoinStep, within: &Within, builder: &StreamsBuil
 }
 
 /// `StreamTableJoin`.
-pub(crate) fn stream_table(j: &JoinStep, builder: &StreamsBuilder, cx: &LowerContext) -> Result<Lowered> {
-    let (Lowered::Stream(l), Lowered::Table(t)) = (lower(&j.left, builder, cx)?, lower(&j.right, builder, cx)?) else {
+pub(crate) fn stream_table(j: &JoinStep, left: Lowered, right: Lowered, cx: &LowerContext) -> Result<Lowered> {
+    let (Lowered::Stream(l), Lowered::Table(t)) = (left, right) else {
         return Err(Error::Unsupported("a stream-table join of a non-stream and a non-table".into()));
     };
     let f = joiner(j, cx)?;
@@ -104,8 +105,8 @@ pub(crate) fn stream_table(j: &JoinStep, builder: &StreamsBuilder, cx: &LowerCon
 }
 
 /// `TableTableJoin`.
-pub(crate) fn table_table(j: &JoinStep, builder: &StreamsBuilder, cx: &LowerContext) -> Result<Lowered> {
-    let (Lowered::Table(l), Lowered::Table(r)) = (lower(&j.left, builder, cx)?, lower(&j.right, builder, cx)?) else {
+pub(crate) fn table_table(j: &JoinStep, left: Lowered, right: Lowered, cx: &LowerContext) -> Result<Lowered> {
+    let (Lowered::Table(l), Lowered::Table(r)) = (left, right) else {
         return Err(Error::Unsupported("a table-table join of non-tables".into()));
     };
     let f = joiner(j, cx)?;
@@ -119,8 +120,8 @@ pub(crate) fn table_table(j: &JoinStep, builder: &StreamsBuilder, cx: &LowerCont
 
 /// `ForeignKeyTableTableJoin`: each left row joins the right row whose key the foreign-key
 /// expression gives.
-pub(crate) fn foreign_key(j: &JoinStep, fk: &crate::parser::ast::Expr, builder: &StreamsBuilder, cx: &LowerContext) -> Result<Lowered> {
-    let (Lowered::Table(l), Lowered::Table(r)) = (lower(&j.left, builder, cx)?, lower(&j.right, builder, cx)?) else {
+pub(crate) fn foreign_key(j: &JoinStep, fk: &crate::parser::ast::Expr, left: Lowered, right: Lowered, cx: &LowerContext) -> Result<Lowered> {
+    let (Lowered::Table(l), Lowered::Table(r)) = (left, right) else {
         return Err(Error::Unsupported("a foreign-key join of non-tables".into()));
     };
     let f = joiner(j, cx)?;

@@ -1,7 +1,10 @@
 //! Lowering: a physical plan onto the Streams DSL, over rows (`K` = the key columns, `V` =
-//! the value columns, both [`Row`]). One file per step family: [`source`], [`stream`]
+//! the value columns, both [`Row`](crate::Row)). One file per step family: [`source`], [`stream`]
 //! (filter, select, select key, flat map), [`aggregate`] (group by, aggregations, windows,
-//! suppression), [`sink`].
+//! suppression), `join`, [`sink`]; `vector` runs stateless stream queries over Arrow batches.
+//! This file dispatches each step to its file and lowers the inputs of joins (an aggregation
+//! gets the dispatcher as a function to lower the step below its group-by); what the step files
+//! share, [`LowerContext`] and [`Lowered`], is below them in `context.rs`.
 //!
 //! Failures on single records never stop a query, as in ksqlDB: a record whose key or value
 //! does not deserialize is skipped (the runtime's deserialization handler is set to continue),
@@ -17,6 +20,7 @@
 //! so `HAVING` and the projection of windowed aggregations run on that stream.
 
 pub(crate) mod aggregate;
+mod context;
 mod join;
 pub(crate) mod serde;
 mod sink;
@@ -24,56 +28,16 @@ pub(crate) mod source;
 pub(crate) mod stream;
 mod vector;
 
-use std::sync::Arc;
+use brook_streams_dsl::StreamsBuilder;
 
-use brook_state_store::Windowed;
-use brook_streams_dsl::{KStream, KTable, StreamsBuilder};
-
-use crate::analyzer::ExprEnv;
-use crate::engine::processing_log::{ProcessingLog, QueryLogger};
 use crate::plan::physical::ExecutionStep;
-use crate::{Error, Result, Row};
+use crate::{Error, Result};
+
+pub(crate) use self::context::{LowerContext, Lowered};
 
 /// The property that runs stateless stream queries over Arrow batches ([`vector`]) where the
 /// query allows it. Default: `true`; `false` keeps every query on the row path.
 pub(crate) const VECTORIZED: &str = "ksql.brook.vectorized.enable";
-
-/// What lowering needs besides the plan.
-#[derive(Debug, Clone)]
-pub(crate) struct LowerContext {
-    pub(crate) env: ExprEnv,
-    pub(crate) query_id: String,
-    pub(crate) log: Arc<ProcessingLog>,
-    /// `cache.max.bytes.buffering` is 0: stores do not cache.
-    pub(crate) caching: bool,
-    /// `ksql.brook.vectorized.enable`: stateless stream queries run over Arrow batches
-    /// ([`vector`]).
-    pub(crate) vectorized: bool,
-    /// Where sources start without committed offsets (`auto.offset.reset`; ksqlDB's default
-    /// is `latest`). `None` leaves the runtime's default.
-    pub(crate) offset_reset: Option<brook_processor_api::OffsetReset>,
-    /// The Schema Registry of the `AVRO` format's serdes.
-    pub(crate) registry: Option<Arc<dyn brook_schema::SchemaRegistryClient>>,
-    /// Stream sources forward records without a value (as `None`): set while lowering a
-    /// stream query whose steps all pass them on ([`passes_null_values`]).
-    pub(crate) null_values: bool,
-}
-
-impl LowerContext {
-    pub(crate) fn logger(&self, ctx: &str) -> QueryLogger {
-        QueryLogger::new(&self.log, &self.query_id, ctx)
-    }
-}
-
-/// A lowered step's output.
-pub(crate) enum Lowered {
-    Stream(KStream<Row, Row>),
-    Table(KTable<Row, Row>),
-    /// A windowed table, as its changelog stream (null values delete).
-    Windowed(KStream<Windowed<Row>, Row>),
-    /// A stream with windowed keys (read from a windowed source).
-    WindowedStream(KStream<Windowed<Row>, Row>),
-}
 
 /// Lowers `step` (and its inputs) into `builder`.
 pub(crate) fn lower(step: &ExecutionStep, builder: &StreamsBuilder, cx: &LowerContext) -> Result<Lowered> {
@@ -91,7 +55,7 @@ fn lower_with(step: &ExecutionStep, builder: &StreamsBuilder, cx: &LowerContext,
         // `HAVING` on a windowed aggregation filters the windowed table, which sees old values.
         TableFilter { props, source, predicate } if props.ctx.ends_with("HavingFilter") && matches!(**source, StreamWindowedAggregate { .. }) => {
             let StreamWindowedAggregate { aggregate: a, window } = &**source else { unreachable!("matched above") };
-            aggregate::aggregate(a, Some(window), builder, cx, emit_final, Some((props, predicate)))
+            aggregate::aggregate(a, Some(window), cx, emit_final, Some((props, predicate)), &|s| lower(s, builder, cx))
         }
         StreamFilter { props, source, predicate } | TableFilter { props, source, predicate } => {
             let input = lower_with(source, builder, cx, emit_final)?;
@@ -109,16 +73,18 @@ fn lower_with(step: &ExecutionStep, builder: &StreamsBuilder, cx: &LowerContext,
             let input = lower_with(source, builder, cx, emit_final)?;
             stream::flat_map(input, props, &source.schema().value, table_functions, cx)
         }
-        StreamAggregate(a) | TableAggregate(a) => aggregate::aggregate(a, None, builder, cx, emit_final, None),
-        StreamWindowedAggregate { aggregate: a, window } => aggregate::aggregate(a, Some(window), builder, cx, emit_final, None),
+        StreamAggregate(a) | TableAggregate(a) => aggregate::aggregate(a, None, cx, emit_final, None, &|s| lower(s, builder, cx)),
+        StreamWindowedAggregate { aggregate: a, window } => aggregate::aggregate(a, Some(window), cx, emit_final, None, &|s| lower(s, builder, cx)),
         TableSuppress { source, .. } => lower_with(source, builder, cx, true),
         StreamGroupBy { .. } | StreamGroupByKey { .. } | TableGroupBy { .. } => {
             Err(Error::Unsupported(format!("{} outside an aggregation", step.step_name())))
         }
-        StreamStreamJoin { join, within } => join::stream_stream(join, within, builder, cx),
-        StreamTableJoin(j) => join::stream_table(j, builder, cx),
-        TableTableJoin(j) => join::table_table(j, builder, cx),
-        ForeignKeyTableTableJoin { join, foreign_key } => join::foreign_key(join, foreign_key, builder, cx),
+        StreamStreamJoin { join, within } => join::stream_stream(join, within, lower(&join.left, builder, cx)?, lower(&join.right, builder, cx)?, cx),
+        StreamTableJoin(j) => join::stream_table(j, lower(&j.left, builder, cx)?, lower(&j.right, builder, cx)?, cx),
+        TableTableJoin(j) => join::table_table(j, lower(&j.left, builder, cx)?, lower(&j.right, builder, cx)?, cx),
+        ForeignKeyTableTableJoin { join, foreign_key } => {
+            join::foreign_key(join, foreign_key, lower(&join.left, builder, cx)?, lower(&join.right, builder, cx)?, cx)
+        }
         StreamSink(_) | TableSink(_) => Err(Error::Unsupported("a sink can only end a plan".into())),
     }
 }

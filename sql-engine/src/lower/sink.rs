@@ -10,7 +10,7 @@ use brook_processor_api::{Processor, ProcessorContext, Record, Result as PResult
 use brook_streams_dsl::{KStream, Produced};
 
 use crate::lower::serde::{columns, topic_serde, windowed_serde};
-use crate::lower::Lowered;
+use crate::lower::context::{LowerContext, Lowered};
 use crate::plan::physical::SinkStep;
 use crate::{Error, Result, Row};
 
@@ -35,7 +35,7 @@ fn null_keys(s: KStream<Row, Row>, null_values: bool) -> KStream<Row, Row> {
     s.process_values(move || NullKeys { null_values }, &[])
 }
 
-pub(crate) fn sink(input: Lowered, s: &SinkStep, cx: &super::LowerContext) -> Result<()> {
+pub(crate) fn sink(input: Lowered, s: &SinkStep, cx: &LowerContext) -> Result<()> {
     let schema = s.source.schema();
     let keys = topic_serde(&s.formats.key, &columns(&schema.key, true), true, cx.registry.as_ref())?;
     let values = topic_serde(&s.formats.value, &columns(&schema.value, false), false, cx.registry.as_ref())?;

@@ -11,7 +11,7 @@ use brook_state_store::{Serde, Windowed};
 use brook_streams_dsl::{Consumed, KStream, Materialized, Named, StreamsBuilder};
 
 use crate::lower::serde::{internal_serde, windowed_serde, SourceSerde};
-use crate::lower::{LowerContext, Lowered};
+use crate::lower::context::{LowerContext, Lowered};
 use crate::plan::physical::SourceStep;
 use crate::{Column, ColumnNamespace, Result, Row, SqlType, Value};
 

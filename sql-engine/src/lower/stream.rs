@@ -9,7 +9,7 @@ use brook_streams_dsl::Named;
 
 use crate::engine::processing_log::QueryLogger;
 use crate::expr::CompiledExpr;
-use crate::lower::{LowerContext, Lowered};
+use crate::lower::context::{LowerContext, Lowered};
 use crate::parser::ast::Expr;
 use crate::plan::physical::{PlanColumn, SelectColumn, StepProperties};
 use brook_streams_dsl::Data;

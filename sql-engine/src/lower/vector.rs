@@ -39,7 +39,7 @@ use crate::format::scalar::write_java_big_decimal;
 use crate::lower::serde::{columns, topic_serde, SourceSerde};
 use crate::lower::source::layout;
 use crate::lower::stream::{project, test};
-use crate::lower::LowerContext;
+use crate::lower::context::LowerContext;
 use crate::plan::physical::{ExecutionStep, SinkStep, SourceStep};
 use crate::value::Decimal;
 use crate::{Result, Row, SqlType, Value};

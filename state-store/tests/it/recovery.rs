@@ -1,7 +1,7 @@
 use std::fs;
 
 use brook_state_store::{
-    restore_start_offset, ChangelogRecord, CollectingChangelogSink, Error, KeyValueStore, OffsetCheckpoint, OpenOutcome,
+    restore_start_offset, ChangelogRecord, CollectingChangelogSink, Error, KeyValueStore, OffsetCheckpoint, Offsets, OpenOutcome,
     SessionKeySchema, StoreContext, Stores, Window, WindowKeySchema,
 };
 use brook_common::TopicPartition;
@@ -194,15 +194,23 @@ fn state_manager_checkpoints_persistent_stores() {
     assert!(task.get_mut("w").unwrap().as_session_mut().is_none());
     task.commit(&BTreeMap::from([("p".to_owned(), 5), ("m".to_owned(), 7), ("w".to_owned(), 3)])).unwrap();
     assert_eq!(f.sink.records().len(), 2, "commit flushed the caches into the changelog");
-    let cp = OffsetCheckpoint::for_task_dir(&f.ctx.task_dir()).read().unwrap();
-    assert_eq!(cp, [(TopicPartition::new("app-p-changelog", 1), 5), (TopicPartition::new("app-w-changelog", 1), 3)].into_iter().collect());
+    let file = OffsetCheckpoint::for_task_dir(&f.ctx.task_dir());
+    assert!(file.read().unwrap().is_empty(), "8 records: below Kafka's threshold, no checkpoint written");
+    let p_w = |p: i64| -> Offsets {
+        [(TopicPartition::new("app-p-changelog", 1), p), (TopicPartition::new("app-w-changelog", 1), 3)].into_iter().collect()
+    };
+    task.commit(&BTreeMap::from([("p".to_owned(), 10_005)])).unwrap();
+    assert_eq!(file.read().unwrap(), p_w(10_005), "past 10,000 records a commit writes the checkpoint");
+    task.commit(&BTreeMap::from([("p".to_owned(), 10_010)])).unwrap();
+    assert_eq!(file.read().unwrap(), p_w(10_005), "5 records since: the file is left as it is");
     task.close().unwrap();
+    assert_eq!(file.read().unwrap(), p_w(10_010), "a clean close writes the latest offsets");
 
     let mut task = StateManager::new(f.ctx.clone());
     task.register(f.kv(Kind::RocksDb, "p", true).into());
     task.register(f.kv(Kind::InMemory, "m", true).into());
     let starts = task.restore_start_offsets().unwrap();
-    assert_eq!(starts, BTreeMap::from([("m".to_owned(), None), ("p".to_owned(), Some(6))]));
+    assert_eq!(starts, BTreeMap::from([("m".to_owned(), None), ("p".to_owned(), Some(10_011))]));
     assert_eq!(task.store_names().collect::<Vec<_>>(), ["m", "p"]);
 }
 

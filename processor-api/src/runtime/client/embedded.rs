@@ -20,6 +20,17 @@ use crate::engine::{ConsumerRecord, OutputRecord, TopicPartition};
 use crate::error::{Error, Result};
 use crate::runtime::shared::{ClientRuntime, SharedRuntime};
 
+/// `max.partition.fetch.bytes` of a stream thread's embedded consumer (the client's default is
+/// 1 MiB; `consumer.max.partition.fetch.bytes` overrides it). The embedded consumer decodes a
+/// whole fetch into its buffer and the thread hands every polled record to its tasks, so the
+/// fetch size is the thread's working set: 1 MiB of small records is ~30,000 records per
+/// partition (~4 MiB of decoded records, moved through the poll vector and the task queues), and
+/// each fresh buffer was page-faulted in (Nexmark q7: ~19,000 of the query's ~20,500 page faults).
+/// 64 KiB is about 2,000 small records and one 64 KiB producer batch; the first batch is returned
+/// whole when larger (KIP-74), so progress does not depend on it. Kafka's Java consumer bounds the
+/// same working set by decoding lazily, `max.poll.records` (1,000 in Kafka Streams) at a time.
+const STREAM_FETCH_BYTES: usize = 64 << 10;
+
 /// The client seam over an in-process [`Broker`].
 #[derive(Debug, Clone)]
 pub struct Embedded {
@@ -57,6 +68,7 @@ impl ClientSupplier for Embedded {
             },
             session_timeout: s.session_timeout,
             heartbeat_interval: s.heartbeat_interval,
+            max_partition_fetch_bytes: STREAM_FETCH_BYTES,
             ..Default::default()
         };
         for (k, v) in &s.overrides {

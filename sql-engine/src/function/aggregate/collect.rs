@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use super::{first_type, literal_int, AggregateFunction};
-use crate::function::args::arg;
+use crate::function::api::AggregateFunction;
+use crate::function::args::{arg, first_type, literal_int};
 use crate::value::{SqlType, Value};
 use crate::{analysis_err, Result};
 
@@ -300,7 +300,7 @@ impl AggregateFunction for ByOffsetN {
 fn by_offset(name: &str, types: &[SqlType], literals: &[Value], latest: bool) -> Result<Arc<dyn AggregateFunction>> {
     let ty = first_type(name, types)?.clone();
     match types.get(1) {
-        Some(SqlType::Int | SqlType::BigInt) => Ok(Arc::new(ByOffsetN { ty, n: super::literal_int(name, literals, 1)?, latest })),
+        Some(SqlType::Int | SqlType::BigInt) => Ok(Arc::new(ByOffsetN { ty, n: literal_int(name, literals, 1)?, latest })),
         _ => Ok(Arc::new(ByOffset { ty, latest })),
     }
 }

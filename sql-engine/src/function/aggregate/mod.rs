@@ -8,67 +8,10 @@ mod stddev;
 
 use std::sync::Arc;
 
-use super::{AggregateFactory, FunctionRegistry};
+use super::api::{AggregateFactory, AggregateFunction};
+use super::registry::FunctionRegistry;
 use crate::value::{SqlType, Value};
-use crate::{analysis_err, Result};
-
-/// One aggregate call site, created for concrete argument types.
-pub trait AggregateFunction: Send + Sync {
-    /// The type of [`Self::result`].
-    fn return_type(&self) -> SqlType;
-    /// The empty accumulator.
-    fn init(&self) -> Value;
-    /// Folds one row's arguments in.
-    ///
-    /// # Errors
-    /// [`crate::Error::Eval`] on overflow or a bad argument.
-    fn add(&self, acc: Value, args: &[Value]) -> Result<Value>;
-    /// Takes one row's arguments out; `None` when the aggregate cannot undo (it then cannot
-    /// aggregate a table, as in ksqlDB).
-    fn undo(&self, acc: Value, args: &[Value]) -> Option<Result<Value>>;
-    /// Combines two accumulators (session windows merging).
-    ///
-    /// # Errors
-    /// [`crate::Error::Eval`] on overflow.
-    fn merge(&self, a: Value, b: Value) -> Result<Value>;
-    /// The aggregate's value for an accumulator.
-    ///
-    /// # Errors
-    /// [`crate::Error::Eval`] for a corrupt accumulator.
-    fn result(&self, acc: &Value) -> Result<Value>;
-    /// Whether ksqlDB's intermediate state for this aggregate is a STRUCT (AVG, STDDEV_*,
-    /// CORRELATION), which a DELIMITED value format cannot hold: ksqlDB rejects the query.
-    fn intermediate_is_struct(&self) -> bool {
-        false
-    }
-    /// Whether [`Self::undo`] is supported (checked by the planner before aggregating a table).
-    fn supports_undo(&self) -> bool {
-        self.undo(self.init(), &[]).is_some()
-    }
-}
-
-impl std::fmt::Debug for dyn AggregateFunction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "AggregateFunction -> {}", self.return_type())
-    }
-}
-
-/// The first argument's type, or an error naming the function.
-pub(crate) fn first_type<'a>(name: &str, types: &'a [SqlType]) -> Result<&'a SqlType> {
-    match types.first() {
-        Some(t) => Ok(t),
-        None => analysis_err!("Function '{name}' requires an argument"),
-    }
-}
-
-/// A literal integer argument (`TOPK(x, 3)`).
-pub(crate) fn literal_int(name: &str, literals: &[Value], i: usize) -> Result<usize> {
-    match literals.get(i) {
-        Some(Value::Int(n)) if *n > 0 => Ok(*n as usize),
-        Some(Value::BigInt(n)) if *n > 0 => Ok(*n as usize),
-        _ => analysis_err!("Function '{name}' requires a positive integer literal as argument {}", i + 1),
-    }
-}
+use crate::Result;
 
 /// A built-in aggregate's constructor.
 type Builtin = fn(&[SqlType], &[Value]) -> Result<Arc<dyn AggregateFunction>>;

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use super::{first_type, AggregateFunction};
 use crate::expr::decimal;
-use crate::function::args::arg;
+use crate::function::api::AggregateFunction;
+use crate::function::args::{arg, first_type};
 use crate::value::{SqlType, Value};
 use crate::{analysis_err, eval_err, Result};
 
