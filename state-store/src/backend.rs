@@ -143,6 +143,35 @@ pub(crate) type RawIter<'a> = Box<dyn Iterator<Item = Result<(Bytes, Bytes)>> + 
 /// delete. The cache lends its own buffer and stores an exact-size copy (one allocation).
 pub(crate) type UpdateFn<'a> = &'a mut dyn FnMut(Option<&[u8]>, &mut Vec<u8>) -> Result<bool>;
 
+/// The keys of one [`Backend::update_keys`] call, all of one length, concatenated in one buffer
+/// (the raw keys of a record's windows, built into a buffer the window store reuses).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeyBatch<'a> {
+    buf: &'a [u8],
+    key_len: usize,
+}
+
+impl<'a> KeyBatch<'a> {
+    /// The keys of `key_len` bytes in `buf` (a trailing partial key is ignored).
+    pub(crate) fn new(buf: &'a [u8], key_len: usize) -> Self {
+        KeyBatch { buf, key_len: key_len.max(1) }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.buf.len() / self.key_len
+    }
+
+    /// Key `i` (`i < len()`).
+    #[inline]
+    pub(crate) fn key(&self, i: usize) -> &'a [u8] {
+        &self.buf[i * self.key_len..(i + 1) * self.key_len]
+    }
+}
+
+/// The read-modify-write of [`Backend::update_keys`]: [`UpdateFn`] with the key's index in the
+/// batch.
+pub(crate) type UpdateManyFn<'a> = &'a mut dyn FnMut(usize, Option<&[u8]>, &mut Vec<u8>) -> Result<bool>;
+
 /// Runs `f` on `old`: the new value, or `None` to delete.
 pub(crate) fn apply_update(f: UpdateFn<'_>, old: Option<&[u8]>) -> Result<Option<Bytes>> {
     let mut out = Vec::new();
@@ -170,6 +199,16 @@ pub(crate) trait Backend: Send + fmt::Debug {
         let old = self.get(key)?;
         let new = apply_update(f, old.as_deref())?;
         self.put_key(key, new)
+    }
+    /// [`Backend::update_key`] of every key of `keys`, in order, as one call: the window store
+    /// updates all windows of a record with one pass through the layers (one metered count, one
+    /// cache lock while the windows are cached). Stops at the first error; the keys before it
+    /// are written.
+    fn update_keys(&mut self, keys: &KeyBatch<'_>, f: UpdateManyFn<'_>) -> Result<()> {
+        for i in 0..keys.len() {
+            self.update_key(keys.key(i), &mut |old, out| f(i, old, out))?;
+        }
+        Ok(())
     }
     fn range(&self, range: &KeyRange, reverse: bool) -> Result<RawIter<'_>>;
     /// Drops every key in `range` (expired segments); not logged.
@@ -217,6 +256,13 @@ pub(crate) trait Layer: Send + fmt::Debug {
         let old = Layer::get(self, key)?;
         let new = apply_update(f, old.as_deref())?;
         Layer::put_key(self, key, new)
+    }
+    /// The layer's own `update_key` of each key.
+    fn update_keys(&mut self, keys: &KeyBatch<'_>, f: UpdateManyFn<'_>) -> Result<()> {
+        for i in 0..keys.len() {
+            Layer::update_key(self, keys.key(i), &mut |old, out| f(i, old, out))?;
+        }
+        Ok(())
     }
     fn range(&self, range: &KeyRange, reverse: bool) -> Result<RawIter<'_>> {
         self.inner().range(range, reverse)
@@ -272,6 +318,9 @@ impl<L: Layer> Backend for L {
     }
     fn update_key(&mut self, key: &[u8], f: UpdateFn<'_>) -> Result<()> {
         Layer::update_key(self, key, f)
+    }
+    fn update_keys(&mut self, keys: &KeyBatch<'_>, f: UpdateManyFn<'_>) -> Result<()> {
+        Layer::update_keys(self, keys, f)
     }
     fn range(&self, range: &KeyRange, reverse: bool) -> Result<RawIter<'_>> {
         Layer::range(self, range, reverse)

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use parking_lot::Mutex;
 
-use crate::backend::{bounds, KeyRange, UpdateFn};
+use crate::backend::{bounds, KeyBatch, KeyRange, UpdateFn, UpdateManyFn};
 use crate::error::Result;
 
 const NIL: usize = usize::MAX;
@@ -95,6 +95,19 @@ pub struct CacheStats {
     pub evictions: u64,
     /// Dirty entries written to stores (on flush or eviction).
     pub flushed: u64,
+}
+
+/// Where [`ThreadCache::update_keys`] stopped.
+#[derive(Debug)]
+pub(crate) enum BatchStop {
+    /// Every key was cached and updated.
+    Done,
+    /// Key `i` is not cached (the keys before it were updated): the caller reads its store,
+    /// [`ThreadCache::put_key`]s it and goes on after it.
+    Miss(usize),
+    /// Updating key `i` made the cache evict these dirty entries, which the caller writes to its
+    /// store before it goes on after key `i`.
+    Evicted(usize, Vec<DirtyEntry>),
 }
 
 /// A dirty record leaving the cache for its store.
@@ -379,6 +392,31 @@ impl ThreadCache {
         g.stats.hits += 1;
         g.size = g.size.saturating_add_signed(delta);
         Ok(Some(g.maybe_evict(ns)))
+    }
+
+    /// [`ThreadCache::update_key`] of the keys of `keys` from index `from` on, in order, under one
+    /// lock, until a key is not cached or an update evicts dirty entries (the caller must write
+    /// those to its store before a later key's store read).
+    pub(crate) fn update_keys(&self, ns: usize, keys: &KeyBatch<'_>, from: usize, timestamp: i64, f: UpdateManyFn<'_>) -> Result<BatchStop> {
+        let mut guard = self.0.lock();
+        let g = &mut *guard;
+        for i in from..keys.len() {
+            let c = &mut g.caches[ns];
+            let Some(e) = c.find(keys.key(i)) else {
+                g.stats.misses += 1;
+                return Ok(BatchStop::Miss(i));
+            };
+            g.scratch.clear();
+            let keep = f(i, c.nodes[e].value.as_deref(), &mut g.scratch)?;
+            let delta = c.update(e, keep.then(|| Bytes::copy_from_slice(&g.scratch)), timestamp, true);
+            g.stats.hits += 1;
+            g.size = g.size.saturating_add_signed(delta);
+            let evicted = g.maybe_evict(ns);
+            if !evicted.is_empty() {
+                return Ok(BatchStop::Evicted(i, evicted));
+            }
+        }
+        Ok(BatchStop::Done)
     }
 
     /// As [`ThreadCache::put`] with a borrowed key, copied only for a new entry.

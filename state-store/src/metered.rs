@@ -12,7 +12,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::error::Result;
-use crate::backend::{Backend, KeyRange, Layer, RawIter, UpdateFn};
+use crate::backend::{Backend, KeyBatch, KeyRange, Layer, RawIter, UpdateFn, UpdateManyFn};
 
 /// Count and total latency of one operation of one store.
 #[derive(Debug, Default)]
@@ -154,16 +154,16 @@ impl MeteredBackend {
         tick & (SAMPLE_EVERY - 1) == 0
     }
 
-    /// Runs a write on the inner store, counted as one `put` and timed one call in
-    /// [`SAMPLE_EVERY`].
-    fn sampled_put(&mut self, f: impl FnOnce(&mut dyn Backend) -> Result<()>) -> Result<()> {
+    /// Runs `n` writes on the inner store in one call, counted as `n` `put`s and timed one call
+    /// in [`SAMPLE_EVERY`].
+    fn sampled_put(&mut self, n: u64, f: impl FnOnce(&mut dyn Backend) -> Result<()>) -> Result<()> {
         if !self.should_time() {
-            self.put.record_untimed(1);
+            self.put.record_untimed(n);
             return f(&mut *self.inner);
         }
         let t = Instant::now();
         let r = f(&mut *self.inner);
-        self.put.record(1, t.elapsed());
+        self.put.record(n, t.elapsed());
         r
     }
 
@@ -195,17 +195,24 @@ impl Layer for MeteredBackend {
     }
 
     fn put(&mut self, key: Bytes, value: Option<Bytes>) -> Result<()> {
-        self.sampled_put(|inner| inner.put(key, value))
+        self.sampled_put(1, |inner| inner.put(key, value))
     }
 
     fn put_key(&mut self, key: &[u8], value: Option<Bytes>) -> Result<()> {
-        self.sampled_put(|inner| inner.put_key(key, value))
+        self.sampled_put(1, |inner| inner.put_key(key, value))
     }
 
     /// Counts a `get` and a `put`; the sampled timing goes to `put`.
     fn update_key(&mut self, key: &[u8], f: UpdateFn<'_>) -> Result<()> {
         self.get.record_untimed(1);
-        self.sampled_put(|inner| inner.update_key(key, f))
+        self.sampled_put(1, |inner| inner.update_key(key, f))
+    }
+
+    /// Counts a `get` and a `put` per key, in one count each.
+    fn update_keys(&mut self, keys: &KeyBatch<'_>, f: UpdateManyFn<'_>) -> Result<()> {
+        let n = keys.len() as u64;
+        self.get.record_untimed(n);
+        self.sampled_put(n, |inner| inner.update_keys(keys, f))
     }
 
     fn put_all(&mut self, entries: Vec<(Bytes, Option<Bytes>)>) -> Result<()> {

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use self::segments::{raw_key, with_window_key, Segments};
 use crate::error::Result;
 use crate::serde::{Window, WindowKeySchema, Windowed};
-use crate::backend::{apply_update, Backend, KeyCodec, KeyRange, RawIter};
+use crate::backend::{apply_update, Backend, KeyBatch, KeyCodec, KeyRange, RawIter};
 use crate::state::{backed_state_store, ChangelogRecord, StateStore};
 
 /// `(window start, value)` pairs of one key.
@@ -117,6 +117,23 @@ pub trait WindowStore: ReadOnlyWindowStore + StateStore {
     ) -> Result<()> {
         fetch_then_put(self, key, window_start, f)
     }
+    /// [`WindowStore::update_one`] of the windows of `key` starting at each of `starts`, in order,
+    /// as one call (the windows of one record in a hopping aggregation): `f` gets the window's
+    /// index in `starts`. Stops at the first error; the windows before it are written. A store
+    /// without duplicates whose windows are all live and readable (the common case: no new
+    /// segment, none to expire) passes them through its layers at once: one metered count, one
+    /// cache lock while they are cached.
+    ///
+    /// # Errors
+    /// As [`WindowStore::update_one`].
+    fn update_windows(
+        &mut self,
+        key: &[u8],
+        starts: &[i64],
+        f: &mut dyn FnMut(usize, Option<&[u8]>, &mut Vec<u8>) -> Result<bool>,
+    ) -> Result<()> {
+        update_each(self, key, starts, f)
+    }
     /// The largest window start seen (Kafka's observed stream time); `-1` before any.
     fn observed_stream_time(&self) -> i64;
     /// Retention period in ms.
@@ -136,6 +153,19 @@ fn fetch_then_put<S: WindowStore + ?Sized>(
     let old = store.fetch_one(key, window_start)?;
     let new = apply_update(f, old.as_deref())?;
     store.put(Bytes::copy_from_slice(key), new, window_start)
+}
+
+/// [`WindowStore::update_windows`] as any store can do it: [`WindowStore::update_one`] of each.
+fn update_each<S: WindowStore + ?Sized>(
+    store: &mut S,
+    key: &[u8],
+    starts: &[i64],
+    f: &mut dyn FnMut(usize, Option<&[u8]>, &mut Vec<u8>) -> Result<bool>,
+) -> Result<()> {
+    for (i, &start) in starts.iter().enumerate() {
+        store.update_one(key, start, &mut |old, out| f(i, old, out))?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -182,6 +212,9 @@ pub(crate) struct SegmentedWindowStore {
     observed: i64,
     /// Records expire only with their segment (`StoreBuilder::with_segment_granular_expiry`).
     pub(crate) segment_expiry: bool,
+    /// The raw keys of an `update_windows` call, concatenated, and their segments: reused.
+    batch_keys: Vec<u8>,
+    batch_segments: Vec<i64>,
 }
 
 impl SegmentedWindowStore {
@@ -214,6 +247,8 @@ impl SegmentedWindowStore {
             seqnum,
             observed,
             segment_expiry: false,
+            batch_keys: Vec::new(),
+            batch_segments: Vec::new(),
         })
     }
 
@@ -231,10 +266,63 @@ impl SegmentedWindowStore {
     }
 
     fn actual_from(&self, time_from: i64) -> i64 {
+        self.actual_from_at(self.observed, time_from)
+    }
+
+    /// The first window start readable at `observed` stream time from `time_from` on.
+    fn actual_from_at(&self, observed: i64, time_from: i64) -> i64 {
         if self.segment_expiry {
             return time_from;
         }
-        time_from.max(self.observed.saturating_sub(self.segments.retention).saturating_add(1))
+        time_from.max(observed.saturating_sub(self.segments.retention).saturating_add(1))
+    }
+
+    /// Builds the raw keys of the windows of `key` at `starts` into `batch_keys` (and their
+    /// segments into `batch_segments`) and returns the observed stream time after them, when
+    /// `update_one` of each window in turn would read and write every one and expire no segment,
+    /// so that one pass through the layers does the same: the starts ascend, each window is
+    /// readable when its turn comes (its start within the retention, its segment live or the
+    /// one of the window before it), the first (so every) window's segment is live at the final
+    /// observed time, and so is every live segment (no expiry at the end, hence none in
+    /// between). `None` otherwise.
+    fn batch_keys(&mut self, key: &[u8], starts: &[i64]) -> Option<i64> {
+        let len = 8 + key.len() + 12;
+        self.batch_keys.clear();
+        self.batch_segments.clear();
+        let mut observed = self.observed;
+        for (i, &start) in starts.iter().enumerate() {
+            let id = self.segments.id(start);
+            let new_segment = self.batch_segments.last() != Some(&id);
+            if (i > 0 && start <= starts[i - 1])
+                || (new_segment && !self.segments.is_live(id))
+                || start < self.actual_from_at(observed, start)
+            {
+                return None;
+            }
+            if new_segment {
+                self.batch_segments.push(id);
+            }
+            observed = observed.max(start);
+            // The first key from its parts, the others from the one before: a new start, and
+            // maybe a new segment.
+            let at = self.batch_keys.len();
+            if at == 0 {
+                self.batch_keys.extend_from_slice(&segments::seg_prefix(id));
+                self.batch_keys.extend_from_slice(key);
+                self.batch_keys.extend_from_slice(&start.to_be_bytes());
+                self.batch_keys.extend_from_slice(&[0; 4]);
+                continue;
+            }
+            self.batch_keys.extend_from_within(at - len..at);
+            let k = &mut self.batch_keys[at..];
+            if new_segment {
+                k[..8].copy_from_slice(&segments::seg_prefix(id));
+            }
+            k[len - 12..len - 4].copy_from_slice(&start.to_be_bytes());
+        }
+        let min_live = self.segments.min_live(observed);
+        let first = *self.batch_segments.first()?;
+        (first >= min_live && self.segments.first_live().is_none_or(|f| f >= min_live)).then_some(observed)
     }
 
     fn fetch_key(&self, key: &[u8], time_from: i64, time_to: i64, reverse: bool) -> Result<WindowIter<'_>> {
@@ -402,6 +490,42 @@ impl WindowStore for SegmentedWindowStore {
         if writable {
             self.segments.add(id);
         }
+        self.segments.expire(&mut *self.backend, self.observed)
+    }
+
+    fn update_windows(
+        &mut self,
+        key: &[u8],
+        starts: &[i64],
+        f: &mut dyn FnMut(usize, Option<&[u8]>, &mut Vec<u8>) -> Result<bool>,
+    ) -> Result<()> {
+        let batch = if self.retain_duplicates || starts.len() < 2 { None } else { self.batch_keys(key, starts) };
+        let Some(observed) = batch else {
+            return update_each(self, key, starts, f);
+        };
+        self.check_open()?;
+        let mut written = 0;
+        let keys = KeyBatch::new(&self.batch_keys, 8 + key.len() + 12);
+        let r = self.backend.update_keys(&keys, &mut |i, old, out| {
+            let r = f(i, old, out);
+            if r.is_ok() {
+                written = i + 1;
+            }
+            r
+        });
+        // As `update_one` of each window written: the observed time moves, the segment is added.
+        if r.is_ok() {
+            self.observed = observed;
+            for &id in &self.batch_segments {
+                self.segments.add(id);
+            }
+        } else {
+            for &start in &starts[..written] {
+                self.observed = self.observed.max(start);
+                self.segments.add(self.segments.id(start));
+            }
+        }
+        r?;
         self.segments.expire(&mut *self.backend, self.observed)
     }
 

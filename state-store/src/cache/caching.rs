@@ -6,9 +6,12 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::{DirtyEntry, ThreadCache};
+use super::{BatchStop, DirtyEntry, ThreadCache};
 use crate::error::Result;
-use crate::backend::{apply_update, Backend, FlushListener, FlushedRecord, KeyCodec, KeyRange, Layer, MergeIter, RawIter, RecordContext, UpdateFn};
+use crate::backend::{
+    apply_update, Backend, FlushListener, FlushedRecord, KeyBatch, KeyCodec, KeyRange, Layer, MergeIter, RawIter, RecordContext, UpdateFn,
+    UpdateManyFn,
+};
 
 pub(crate) struct CachingBackend {
     inner: Box<dyn Backend>,
@@ -116,6 +119,31 @@ impl Layer for CachingBackend {
         let new = apply_update(f, old.as_deref())?;
         let evicted = self.cache.put_key(self.ns, key, new, timestamp);
         self.write_dirty(evicted)
+    }
+
+    /// The cached keys under one cache lock; a key not cached, and the dirty entries an update
+    /// evicts, as [`Layer::update_key`] handles them, before the next key.
+    fn update_keys(&mut self, keys: &KeyBatch<'_>, f: UpdateManyFn<'_>) -> Result<()> {
+        let timestamp = self.record.timestamp();
+        let mut from = 0;
+        while from < keys.len() {
+            match self.cache.update_keys(self.ns, keys, from, timestamp, &mut *f)? {
+                BatchStop::Done => return Ok(()),
+                BatchStop::Evicted(i, evicted) => {
+                    self.write_dirty(evicted)?;
+                    from = i + 1;
+                }
+                BatchStop::Miss(i) => {
+                    let key = keys.key(i);
+                    let old = self.inner.get(key)?;
+                    let new = apply_update(&mut |old, out| f(i, old, out), old.as_deref())?;
+                    let evicted = self.cache.put_key(self.ns, key, new, timestamp);
+                    self.write_dirty(evicted)?;
+                    from = i + 1;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn range(&self, range: &KeyRange, reverse: bool) -> Result<RawIter<'_>> {

@@ -3,11 +3,12 @@
 //!
 //! Stores read only by key (the windowed and key-value aggregations, through their cache) never
 //! need their keys in order: a hash lookup of a 26-byte window key costs a fraction of a B-tree
-//! walk comparing it with ~17 keys. The first range read of a non-empty store sorts the matching
-//! entries once and marks the store, and its next write moves every entry to the ordered map,
-//! where it stays.
+//! walk comparing it with ~17 keys. The first range read of a non-empty store sorts every entry
+//! once into the ordered map, which answers that read and every later one (a read-mostly store
+//! queried by range, such as an in-memory table under pull queries, sorts once, not on each
+//! read); the next write drops the hash map and keeps the ordered one.
 
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 use std::collections::{BTreeMap, HashMap};
 use std::ops::RangeBounds;
 
@@ -27,14 +28,17 @@ enum Map {
 pub(crate) struct MemoryBackend {
     name: String,
     map: Map,
-    /// A range read of the hash map happened: the next write switches to the ordered map.
-    ranged: Cell<bool>,
+    /// The hash map's entries in order, built by its first range read (reads take `&self`): later
+    /// range reads use it, and the next write makes it the store's map.
+    sorted: OnceCell<BTreeMap<Bytes, Bytes>>,
+    /// How many times a range read sorted the hash map (tests: once per switch).
+    sorts: Cell<u64>,
     open: bool,
 }
 
 impl MemoryBackend {
     pub(crate) fn new(name: &str) -> Self {
-        MemoryBackend { name: name.to_owned(), map: Map::Hash(HashMap::default()), ranged: Cell::new(false), open: true }
+        MemoryBackend { name: name.to_owned(), map: Map::Hash(HashMap::default()), sorted: OnceCell::new(), sorts: Cell::new(0), open: true }
     }
 
     fn check(&self) -> Result<()> {
@@ -43,10 +47,8 @@ impl MemoryBackend {
 
     /// The map to write: the ordered one once the store has been read by range.
     fn map_mut(&mut self) -> &mut Map {
-        if self.ranged.replace(false) {
-            if let Map::Hash(h) = &mut self.map {
-                self.map = Map::Ordered(std::mem::take(h).into_iter().collect());
-            }
+        if let Some(sorted) = self.sorted.take() {
+            self.map = Map::Ordered(sorted);
         }
         &mut self.map
     }
@@ -95,16 +97,13 @@ impl Backend for MemoryBackend {
             // Nothing to order (a window store's segment discovery on open reads its empty store).
             return Ok(Box::new(std::iter::empty()));
         }
-        // Sorted once here; the next write moves the store to the ordered map.
-        self.ranged.set(true);
-        let b = bounds(range);
-        let mut found: Vec<(Bytes, Bytes)> =
-            h.iter().filter(|(k, _)| RangeBounds::<&[u8]>::contains(&b, &&k[..])).map(|(k, v)| (k.clone(), v.clone())).collect();
-        found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        if reverse {
-            found.reverse();
-        }
-        Ok(Box::new(found.into_iter().map(Ok)))
+        // Sorted once, by the first range read; the next write keeps only the ordered map.
+        let sorted = self.sorted.get_or_init(|| {
+            self.sorts.set(self.sorts.get() + 1);
+            h.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        });
+        let it = sorted.range::<[u8], _>(bounds(range)).map(|(k, v)| Ok((k.clone(), v.clone())));
+        Ok(if reverse { Box::new(it.rev()) } else { Box::new(it) })
     }
 
     fn delete_range(&mut self, range: &KeyRange) -> Result<()> {
@@ -160,7 +159,7 @@ impl Backend for MemoryBackend {
     fn close(&mut self) -> Result<()> {
         self.open = false;
         self.map = Map::Hash(HashMap::default());
-        self.ranged.set(false);
+        self.sorted = OnceCell::new();
         Ok(())
     }
 
@@ -199,15 +198,24 @@ mod tests {
         assert_eq!(m.get(b"e").unwrap(), None);
         m.delete_range(&KeyRange { lo: Some(b("b")), hi: Some(b("c")) }).unwrap();
         assert_eq!(m.approximate_num_entries().unwrap(), 3);
-        // The first range read sorts the hash map's entries.
+        // The first range read sorts the hash map's entries, once: later range reads without a
+        // write in between use the sorted entries (a read-mostly store queried by range).
+        assert_eq!(m.sorts.get(), 0);
         let r = KeyRange { lo: Some(b("a")), hi: Some(b("d")) };
         assert_eq!(keys(m.range(&r, false).unwrap()), vec![b("a"), b("c")]);
-        assert_eq!(keys(m.range(&KeyRange::all(), true).unwrap()), vec![b("d"), b("c"), b("a")]);
+        assert_eq!(m.sorts.get(), 1);
+        for _ in 0..3 {
+            assert_eq!(keys(m.range(&KeyRange::all(), true).unwrap()), vec![b("d"), b("c"), b("a")]);
+            assert_eq!(keys(m.range(&r, false).unwrap()), vec![b("a"), b("c")]);
+        }
+        assert_eq!(m.sorts.get(), 1, "the second and later range reads do not scan the hash map");
         assert!(matches!(m.map, Map::Hash(_)));
+        assert_eq!(m.get(b"c").unwrap(), Some(b("c")));
         // The next write moves the store to the ordered map, with every entry.
         m.put(b("b"), Some(b("b"))).unwrap();
-        assert!(matches!(m.map, Map::Ordered(_)));
+        assert!(matches!(m.map, Map::Ordered(_)) && m.sorted.get().is_none());
         assert_eq!(keys(m.range(&KeyRange::all(), false).unwrap()), vec![b("a"), b("b"), b("c"), b("d")]);
+        assert_eq!(m.sorts.get(), 1);
         m.delete_range(&KeyRange { lo: Some(b("b")), hi: Some(b("d")) }).unwrap();
         assert_eq!(keys(m.range(&KeyRange::all(), true).unwrap()), vec![b("d"), b("a")]);
         assert_eq!(m.get(b"a").unwrap(), Some(b("a")));

@@ -80,6 +80,11 @@ impl Segments {
         self.id(observed.saturating_sub(self.retention))
     }
 
+    /// The oldest live segment.
+    pub(crate) fn first_live(&self) -> Option<i64> {
+        self.live.first().copied()
+    }
+
     pub(crate) fn is_live(&self, id: i64) -> bool {
         self.last_added == Some(id) || self.live.contains(&id)
     }
@@ -120,11 +125,18 @@ impl Segments {
         Ok(self.live.last().copied())
     }
 
-    /// Drops segments that are no longer live at `observed`.
+    /// Drops segments that are no longer live at `observed`. Every write of a window store asks,
+    /// and mostly at the observed time it last asked at: that check is inlined into the caller.
+    #[inline]
     pub(crate) fn expire(&mut self, backend: &mut dyn Backend, observed: i64) -> Result<()> {
         if observed == self.expired_at {
             return Ok(());
         }
+        self.expire_at(backend, observed)
+    }
+
+    #[inline(never)]
+    fn expire_at(&mut self, backend: &mut dyn Backend, observed: i64) -> Result<()> {
         let min_live = self.min_live(observed);
         let Some(&first) = self.live.first() else { return Ok(()) };
         if first >= min_live {

@@ -10,7 +10,8 @@ both_backends!(
     eviction_writes_through,
     zero_size_cache_forwards_every_update,
     window_and_session_caching,
-    window_update_one
+    window_update_one,
+    window_update_windows_as_update_one_each
 );
 
 type Seen = Arc<Mutex<Vec<FlushedRecord>>>;
@@ -175,5 +176,80 @@ fn window_update_one(kind: Kind) {
         w.flush().unwrap();
         let all: Vec<_> = w.all().unwrap().map(|r| r.unwrap()).map(|(k, v)| (k.window.start, v)).collect();
         assert_eq!(all, vec![(200_000, b("late"))], "caching={caching}");
+    }
+}
+
+/// What one run of [`hopping_run`] did: every old value the update function saw, the flushed
+/// records, the changelog, the final windows, the store's observed time and its metered `get` /
+/// `put` counts.
+type Run = (Vec<(usize, Option<String>)>, Vec<FlushedRecord>, Vec<brook_state_store::SentRecord>, Vec<(i64, String)>, i64, (u64, u64));
+
+/// Records of two keys' hopping windows (10 s, advancing by 2 s) through a store with 120 s
+/// retention (60 s segments), in one store call per record (`update_windows`) or one per window
+/// (`update_one`): new segments, late records, expiry, deletes, an error in the middle of a
+/// record's windows (`fail`) and, with a small cache, evictions.
+fn hopping_run(kind: Kind, cache_bytes: usize, caching: bool, fail: bool, batched: bool) -> Run {
+    let f = Fixture::with_cache(cache_bytes);
+    let mut w = f.window(kind, "w", 120_000, 10_000, false, caching);
+    let seen = if caching { Some(listener(&mut *w)) } else { None };
+    let mut saw = Vec::new();
+    let times = [1_000, 3_500, 9_000, 59_000, 61_000, 62_000, 50_000, 119_500, 121_000, 4_000, 185_000, 186_000, 70_000, 250_000, 251_000, 255_000];
+    for (n, &ts) in times.iter().enumerate() {
+        f.ctx.record_context().set_timestamp(ts);
+        let starts: Vec<i64> = (0..5).map(|j| (ts / 2_000 - j) * 2_000).filter(|&s| s >= 0).rev().collect();
+        for key in ["a", "b"] {
+            let mut update = |i: usize, old: Option<&[u8]>, out: &mut Vec<u8>| {
+                saw.push((i, old.map(|o| String::from_utf8(o.to_vec()).unwrap())));
+                if fail && n == 8 && key == "b" && i == 2 {
+                    return Err(brook_state_store::Error::Closed("refused".into()));
+                }
+                let count = old.map_or(0, <[u8]>::len);
+                if count == 3 {
+                    return Ok(false);
+                }
+                out.extend_from_slice(old.unwrap_or_default());
+                out.push(b'0' + u8::try_from(n % 10).unwrap());
+                Ok(true)
+            };
+            let r = if batched {
+                w.update_windows(key.as_bytes(), &starts, &mut update)
+            } else {
+                starts.iter().enumerate().try_for_each(|(i, &start)| w.update_one(key.as_bytes(), start, &mut |old, out| update(i, old, out)))
+            };
+            assert_eq!(r.is_err(), fail && n == 8 && key == "b", "record {n}");
+        }
+        if n % 5 == 4 {
+            w.flush().unwrap();
+        }
+    }
+    w.flush().unwrap();
+    let flushed = seen.map(|s| s.lock().unwrap().clone()).unwrap_or_default();
+    let all = w.all().unwrap().map(|r| r.unwrap()).map(|(k, v)| (k.window.start, String::from_utf8(v.to_vec()).unwrap())).collect();
+    let count = |op| f.ctx.metrics().get("w", op).map_or(0, |m| m.count);
+    (saw, flushed, f.sink.records(), all, w.observed_stream_time(), (count("get"), count("put")))
+}
+
+/// `update_windows` does what `update_one` of each window does, with and without the cache, and
+/// with caches small enough to evict within a record's windows (781 and 865 bytes: on updates of
+/// cached windows too, not only on new ones). The one difference: a call that
+/// fails counts a `get` and a `put` for each of its windows, also those after the failing one.
+fn window_update_windows_as_update_one_each(kind: Kind) {
+    for fail in [false, true] {
+        for (cache_bytes, caching) in [(1 << 20, false), (1 << 20, true), (3 * (64 + 23), true), (781, true), (865, true)] {
+            let each = hopping_run(kind, cache_bytes, caching, fail, false);
+            let mut batched = hopping_run(kind, cache_bytes, caching, fail, true);
+            assert!(each.0.len() > 100 && !each.3.is_empty(), "the scenario updates windows and keeps some");
+            if fail {
+                assert_eq!(batched.5, (each.5 .0 + 2, each.5 .1 + 2), "the two windows after the failing one are counted");
+                batched.5 = each.5;
+            }
+            let what = format!("cache {cache_bytes}, caching {caching}, fail {fail}");
+            assert_eq!(batched.0, each.0, "seen: {what}");
+            assert_eq!(batched.1, each.1, "flushed: {what}");
+            assert_eq!(batched.2, each.2, "changelog: {what}");
+            assert_eq!(batched.3, each.3, "windows: {what}");
+            assert_eq!(batched.4, each.4, "observed: {what}");
+            assert_eq!(batched.5, each.5, "metrics: {what}");
+        }
     }
 }

@@ -139,6 +139,8 @@ pub(crate) struct WinState<K, V, VA> {
     emitted_to: i64,
     /// The record's serialized key, reused across records.
     key_buf: Vec<u8>,
+    /// The starts of the record's open windows, reused across records.
+    starts: Vec<i64>,
 }
 
 /// The windowing operations of `KGroupedStream` live with the windows (here and in
@@ -276,6 +278,7 @@ pub(crate) fn window_aggregate_supplier<K: Data, V: Data, VA: Data>(
             observed: -1,
             emitted_to: -1,
             key_buf: Vec::new(),
+            starts: Vec::new(),
         },
         init: win_init::<K, V, VA>,
         process: win_step::<K, V, VA>,
@@ -315,40 +318,44 @@ fn win_step<K: Data, V: Data, VA: Data>(
     serdes.raw_key_into(&k, &mut s.key_buf)?;
     let kb = &s.key_buf[..];
     let forward = s.emit == EmitStrategy::OnWindowUpdate && !s.cached;
+    let size = s.windows.size;
+    s.starts.clear();
+    for (start, end) in s.windows.windows_iter(ts) {
+        if end <= close {
+            s.metrics.drop_record();
+        } else {
+            s.starts.push(start);
+        }
+    }
     let mut updates = Vec::new();
     {
-        // One store lookup per record and one read-and-write per window (Kafka's
-        // `windowStore.fetch(key, start)` then `put`, with the raw key built once; a hash
-        // lookup when the window is cached); the updates are forwarded after the store is
-        // written.
+        // One store lookup per record and one call for all its windows (Kafka's
+        // `windowStore.fetch(key, start)` then `put` per window, here one pass through the
+        // store's layers with the raw keys built once; hash lookups when the windows are
+        // cached); the updates are forwarded after the store is written.
         let store = ctx.get_window_store(&s.serdes.store)?;
-        let f = &s.f;
-        for (start, end) in s.windows.windows_iter(ts) {
-            if end <= close {
-                s.metrics.drop_record();
-                continue;
+        let (f, starts) = (&s.f, &s.starts[..]);
+        // The new aggregate is serialized into a buffer the store lends (the cache's, for a
+        // cached window), which the store copies once.
+        let mut step = |i: usize, old: Option<&[u8]>, buf: &mut Vec<u8>| {
+            let (old_value, old_ts) = match old.map(|b| serdes.timestamped_from(b)).transpose()? {
+                Some(a) => (Some(a.value), a.timestamp),
+                None => (None, i64::MIN),
+            };
+            let new_ts = ts.max(old_ts);
+            if forward {
+                let new = f(&k, &v, old_value.clone());
+                serdes.raw_timestamped_into(&new, new_ts, buf)?;
+                updates.push((Window::new(starts[i], starts[i] + size), Change::new(Some(new), old_value), new_ts));
+            } else {
+                serdes.raw_timestamped_into(&f(&k, &v, old_value), new_ts, buf)?;
             }
-            let mut change = None;
-            // The new aggregate is serialized into a buffer the store lends (the cache's, for a
-            // cached window), which the store copies once.
-            store.update_one(kb, start, &mut |old, buf| {
-                let (old_value, old_ts) = match old.map(|b| serdes.timestamped_from(b)).transpose()? {
-                    Some(a) => (Some(a.value), a.timestamp),
-                    None => (None, i64::MIN),
-                };
-                let new_ts = ts.max(old_ts);
-                if forward {
-                    let new = f(&k, &v, old_value.clone());
-                    serdes.raw_timestamped_into(&new, new_ts, buf)?;
-                    change = Some((Change::new(Some(new), old_value), new_ts));
-                } else {
-                    serdes.raw_timestamped_into(&f(&k, &v, old_value), new_ts, buf)?;
-                }
-                Ok(true)
-            })?;
-            if let Some((c, t)) = change {
-                updates.push((Window::new(start, end), c, t));
-            }
+            Ok(true)
+        };
+        // One window (tumbling windows) goes straight to `update_one`.
+        match starts {
+            [start] => store.update_one(kb, *start, &mut |old, buf| step(0, old, buf))?,
+            _ => store.update_windows(kb, starts, &mut step)?,
         }
     }
     for (window, change, t) in updates {
