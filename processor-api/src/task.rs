@@ -33,13 +33,12 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 pub use self::factory::TopologyTaskFactory;
-use self::core::{dispatch, drain_flushed, may_punctuate, NodeCx, NodeSlot, TaskCore};
+use self::core::{dispatch_input, drain_flushed, may_punctuate, NodeCx, NodeSlot, TaskCore};
 use crate::config::{HandlerResponse, StreamsConfig};
 use crate::engine::{AnyTaskId, ConsumerRecord, OutputRecord, RecordCollector, TaskEngine, TaskId, TopicPartition};
 use crate::error::{Error, Result, TopologyError};
 use crate::processor::TimestampExtractor;
 use crate::punctuation::PunctuationType;
-use self::erased::with_erased;
 use crate::record::{Record, RecordMetadata};
 use crate::store_ref::{GlobalStores, StoreRef};
 use crate::topology::pattern::TopicPattern;
@@ -436,6 +435,9 @@ impl StreamTask {
 
     fn send_all(&mut self, out: &mut dyn RecordCollector) -> Result<()> {
         let changelogs = self.changelogs.take();
+        if changelogs.is_empty() && self.core.output.is_empty() {
+            return Ok(());
+        }
         let keep_going = self.production_handler == HandlerResponse::Continue;
         for r in changelogs.into_iter().chain(self.core.output.drain(..)) {
             // The topic is only kept for the warning of a skipped record.
@@ -583,8 +585,7 @@ impl StreamTask {
         }
         self.metadata_topic = Some(topic);
         self.core.in_record = true;
-        let record = Record::with_all(key, value, ts, headers);
-        let result = with_erased(record, |record| dispatch(&mut self.core, &mut self.nodes, source, record));
+        let result = dispatch_input(&mut self.core, &mut self.nodes, source, Record::with_all(key, value, ts, headers));
         self.core.in_record = false;
         let result = match result {
             Ok(()) => Ok(()),

@@ -7,14 +7,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use brook_state_store::{FlushedRecord, RecordContext, StateManager};
+use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::engine::{AnyTaskId, OutputRecord};
 use crate::error::{Error, Result};
 use crate::punctuation::PunctuationType;
-use crate::record::RecordMetadata;
+use crate::record::{Record, RecordMetadata};
 use crate::store_ref::{GlobalStores, SharedStore};
-use crate::task::erased::{ErasedRecord, NodeResult};
+use crate::task::erased::{with_erased, ErasedRecord, NodeResult};
 
 /// An erased punctuator: called with its node's context and the punctuation time.
 pub(crate) type PunctuateFn = Box<dyn FnMut(NodeCx<'_>, i64) -> Result<()> + Send>;
@@ -25,6 +26,11 @@ pub(crate) type FlushFn = Box<dyn FnMut(NodeCx<'_>, FlushedRecord) -> Result<()>
 pub(crate) trait ErasedProcessor: Send {
     fn init(&mut self, cx: NodeCx<'_>) -> Result<()>;
     fn process(&mut self, cx: NodeCx<'_>, record: ErasedRecord<'_>) -> NodeResult;
+    /// Processes an input record of the task with its raw key and value (a source node's
+    /// override takes them without the erased slot). Default: [`ErasedProcessor::process`].
+    fn process_input(&mut self, cx: NodeCx<'_>, record: Record<Option<Bytes>, Option<Bytes>>) -> NodeResult {
+        with_erased(record, |r| self.process(cx, r))
+    }
     fn close(&mut self) -> Result<()>;
     /// See [`Processor::batching`](crate::Processor::batching).
     fn batching(&self) -> bool {
@@ -216,11 +222,29 @@ impl NodeCx<'_> {
 
 /// Runs node `target` on `record` with the task's shared state.
 pub(crate) fn dispatch(core: &mut TaskCore, nodes: &mut [NodeSlot], target: usize, record: ErasedRecord<'_>) -> NodeResult {
+    run_node(core, nodes, target, record.timestamp(), |p, cx| p.process(cx, record))
+}
+
+/// Runs source node `target` on an input record of the task.
+pub(crate) fn dispatch_input(core: &mut TaskCore, nodes: &mut [NodeSlot], target: usize, record: Record<Option<Bytes>, Option<Bytes>>) -> NodeResult {
+    run_node(core, nodes, target, record.timestamp(), |p, cx| p.process_input(cx, record))
+}
+
+/// Takes node `target`'s processor out of its slot while `f` runs it (the graph is a DAG: a
+/// node never re-enters itself).
+#[inline(always)]
+fn run_node(
+    core: &mut TaskCore,
+    nodes: &mut [NodeSlot],
+    target: usize,
+    timestamp: i64,
+    f: impl FnOnce(&mut dyn ErasedProcessor, NodeCx<'_>) -> NodeResult,
+) -> NodeResult {
     let Some(mut p) = nodes[target].proc.take() else {
         return Err(reentered(&nodes[target].name));
     };
-    core.set_record_time(record.timestamp());
-    let result = p.process(NodeCx { core, nodes, node: target }, record);
+    core.set_record_time(timestamp);
+    let result = f(&mut *p, NodeCx { core, nodes, node: target });
     nodes[target].proc = Some(p);
     result
 }

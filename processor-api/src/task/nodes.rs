@@ -24,10 +24,15 @@ impl<K: Clone + Send + 'static, V: Clone + Send + 'static> ErasedProcessor for S
         Ok(())
     }
 
-    fn process(&mut self, mut cx: NodeCx<'_>, record: ErasedRecord<'_>) -> NodeResult {
+    fn process(&mut self, cx: NodeCx<'_>, record: ErasedRecord<'_>) -> NodeResult {
         let (kv, (), ts, headers) = record.into_parts();
         let (k, v): (Option<Bytes>, Option<Bytes>) =
             downcast(&cx.nodes[cx.node].name, "the record (key, value)", kv)?;
+        self.process_input(cx, Record::with_all(k, v, ts, headers))
+    }
+
+    fn process_input(&mut self, mut cx: NodeCx<'_>, record: Record<Option<Bytes>, Option<Bytes>>) -> NodeResult {
+        let (k, v, ts, headers) = record.into_parts();
         let (key, value) = {
             // Borrowed, not cloned: the topic is only copied into an error.
             let (topic, partition, offset) = match cx.core.record_metadata() {
