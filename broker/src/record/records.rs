@@ -168,6 +168,14 @@ pub trait RecordSink {
     fn reserve(&mut self, n: usize);
     /// One record, in order.
     fn push(&mut self, record: Record);
+
+    /// One record, in order, as its parts: what the decoder calls, so that a sink that keeps
+    /// records of its own type builds them in place instead of moving a [`Record`] through.
+    /// By default a [`Record`] for [`push`](Self::push).
+    #[inline]
+    fn push_parts(&mut self, offset: i64, timestamp: i64, key: Option<Bytes>, value: Option<Bytes>, headers: Vec<Header>) {
+        self.push(Record { offset, timestamp, key, value, headers });
+    }
 }
 
 impl RecordSink for Vec<Record> {
@@ -234,17 +242,8 @@ fn decode_records(h: &BatchHeader, body: &Bytes, out: &mut impl RecordSink) -> R
             return Err(record_length_mismatch(len, rc.pos - start));
         }
         c.pos = end;
-        out.push(Record {
-            offset: h.base_offset + offset_delta as i64,
-            timestamp: if log_append {
-                h.max_timestamp
-            } else {
-                h.base_timestamp.wrapping_add(ts_delta)
-            },
-            key,
-            value,
-            headers,
-        });
+        let timestamp = if log_append { h.max_timestamp } else { h.base_timestamp.wrapping_add(ts_delta) };
+        out.push_parts(h.base_offset + offset_delta as i64, timestamp, key, value, headers);
     }
     if c.pos != body.len() {
         return Err(Error::Corrupt(format!(

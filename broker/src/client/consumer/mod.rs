@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
@@ -743,19 +744,23 @@ impl record::RecordSink for BufferSink<'_> {
         self.buffer.reserve(n);
     }
 
-    // Inlined into the batch's record loop: the record is built in the buffer, not moved
-    // through a call.
-    #[inline(always)]
     fn push(&mut self, r: record::Record) {
-        if r.offset >= self.from {
+        self.push_parts(r.offset, r.timestamp, r.key, r.value, r.headers);
+    }
+
+    // Inlined into the batch's record loop: the record is built in the buffer, not moved
+    // through a call or a `Record`.
+    #[inline(always)]
+    fn push_parts(&mut self, offset: i64, timestamp: i64, key: Option<Bytes>, value: Option<Bytes>, headers: Vec<record::Header>) {
+        if offset >= self.from {
             self.buffer.push_back(ConsumerRecord {
                 topic: self.topic.clone(),
                 partition: self.partition,
-                offset: r.offset,
-                timestamp: r.timestamp,
-                key: r.key,
-                value: r.value,
-                headers: r.headers,
+                offset,
+                timestamp,
+                key,
+                value,
+                headers,
             });
         }
     }
