@@ -204,8 +204,6 @@ pub enum Value {
     Struct(Struct),
 }
 
-/// Java's `toString()` of the value, as `FileStreamSink` writes it: `null`, `Struct{id=1,name=a}`,
-/// `{k=v, k2=v2}`, `[a, b]`. Bytes are written as (lossy) UTF-8 text, not Java's `[B@1b6d3586`.
 impl Value {
     /// The name of the value's type as Connect's messages print it (`int32`, `struct`; `null`).
     pub(crate) fn type_name(&self) -> &'static str {
@@ -227,6 +225,8 @@ impl Value {
     }
 }
 
+/// Java's `toString()` of the value, as `FileStreamSink` writes it: `null`, `Struct{id=1,name=a}`,
+/// `{k=v, k2=v2}`, `[a, b]`. Bytes are written as (lossy) UTF-8 text, not Java's `[B@1b6d3586`.
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

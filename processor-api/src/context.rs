@@ -234,7 +234,7 @@ impl<'a, KOut: 'static, VOut: 'static> ProcessorContext<'a, KOut, VOut> {
         let has_cache = self
             .get_state_store(store)?
             .state_store_mut()
-            .set_flush_listener(Box::new(move |r| queue.push(handler, r)));
+            .set_flush_listener(Box::new(move |r| queue.push((handler, r))));
         let f = Box::new(move |cx: NodeCx<'_>, r: FlushedRecord| callback(&mut ProcessorContext::new(cx), r));
         let node = self.cx.node;
         self.cx.core.flush_handlers[handler] = FlushHandler { store: store.to_owned(), node, f: Some(f) };

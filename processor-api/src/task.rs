@@ -22,7 +22,6 @@ pub(crate) mod typed;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use brook_state_store::{
@@ -33,7 +32,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 pub use self::factory::TopologyTaskFactory;
-use self::core::{dispatch_input, drain_flushed, may_punctuate, NodeCx, NodeSlot, TaskCore};
+use self::core::{dispatch_input, drain_flushed, may_punctuate, NodeCx, NodeSlot, PendingQueue, TaskCore};
 use crate::config::{HandlerResponse, StreamsConfig};
 use crate::engine::{AnyTaskId, ConsumerRecord, OutputRecord, RecordCollector, TaskEngine, TaskId, TopicPartition};
 use crate::error::{Error, Result, TopologyError};
@@ -47,24 +46,8 @@ use crate::topology::{NodeKind, Topology};
 /// The most records a task processes in one run when a node batches.
 const MAX_RUN: usize = 1024;
 
-/// Changelog records the stores wrote, until the task hands them to its `RecordCollector`;
-/// `pending` lets the task check for none (after every record) without the lock.
-#[derive(Default)]
-struct Changelogs {
-    pending: AtomicBool,
-    records: Mutex<Vec<OutputRecord>>,
-}
-
-impl Changelogs {
-    /// The buffered records, or none without taking the lock.
-    fn take(&self) -> Vec<OutputRecord> {
-        if !self.pending.load(Ordering::Acquire) {
-            return Vec::new();
-        }
-        self.pending.store(false, Ordering::Release);
-        std::mem::take(&mut *self.records.lock())
-    }
-}
+/// Changelog records the stores wrote, until the task hands them to its `RecordCollector`.
+type Changelogs = PendingQueue<OutputRecord>;
 
 /// Buffers changelog records until the task hands them to its `RecordCollector`. Keeps the
 /// last topic's name (one store writes one changelog: no allocation per record for it).
@@ -79,7 +62,7 @@ impl ChangelogSink for BufferingSink {
             Some(t) if **t == *topic => t.clone(),
             _ => self.topic.insert(Arc::from(topic)).clone(),
         };
-        self.out.records.lock().push(OutputRecord {
+        self.out.push(OutputRecord {
             topic,
             partition: Some(partition),
             key: Some(Bytes::copy_from_slice(key)),
@@ -87,7 +70,6 @@ impl ChangelogSink for BufferingSink {
             timestamp,
             headers: Vec::new(),
         });
-        self.out.pending.store(true, Ordering::Release);
     }
 }
 

@@ -124,10 +124,10 @@ impl<'a> Cursor<'a> {
         if len < 0 {
             return if len == -1 { Ok(None) } else { Err(bad_length(len)) };
         }
-        let end = self.pos + len as usize;
-        if end > self.buf.len() {
-            return Err(field_past_end(len));
-        }
+        let end = match self.pos.checked_add(len as usize) {
+            Some(end) if end <= self.buf.len() => end,
+            _ => return Err(field_past_end(len)),
+        };
         let r = self.pos..end;
         self.pos = end;
         Ok(Some(r))
@@ -223,8 +223,8 @@ fn decode_records(h: &BatchHeader, body: &Bytes, out: &mut impl RecordSink) -> R
     for _ in 0..h.record_count {
         let len = c.varint()?;
         let start = c.pos;
-        let end = match usize::try_from(len) {
-            Ok(l) if start + l <= body.len() => start + l,
+        let end = match usize::try_from(len).ok().and_then(|l| start.checked_add(l)) {
+            Some(end) if end <= body.len() => end,
             _ => return Err(record_past_batch(len)),
         };
         let mut rc = Cursor {

@@ -63,10 +63,7 @@ pub fn connector_config_def(sink: bool) -> ConfigDef {
             .display("Dead Letter Queue Topic Replication Factor")
             .define("errors.deadletterqueue.context.headers.enable", ConfigType::Boolean, Some("false"), Importance::Medium, "If true, add headers containing error context to the messages written to the dead letter queue.")
             .in_group("Error Handling", 8)
-            .display("Enable Error Context Headers");
-    }
-    if sink {
-        def = def
+            .display("Enable Error Context Headers")
             .define("topics", ConfigType::List, Some(""), Importance::High, "List of topics to consume, separated by commas")
             .in_group(common, 4)
             .display("Topics")

@@ -108,32 +108,45 @@ pub(crate) struct FlushHandler {
     pub(crate) f: Option<FlushFn>,
 }
 
-/// The records the stores' caches flushed or evicted, each with the index of its flush handler,
-/// until the task runs the handlers. The stores' flush listeners push here while the task
-/// writes them; `pending` lets the task check for none (after every record) without the lock.
-#[derive(Default)]
-pub(crate) struct FlushQueue {
+/// Items pushed by the stores while the task writes them (flushed records, changelog records),
+/// until the task takes them; `pending` lets the task check for none (after every record)
+/// without the lock.
+pub(crate) struct PendingQueue<T> {
     pending: AtomicBool,
-    records: Mutex<Vec<(usize, FlushedRecord)>>,
+    items: Mutex<Vec<T>>,
 }
 
-impl FlushQueue {
-    pub(crate) fn push(&self, handler: usize, record: FlushedRecord) {
-        self.records.lock().push((handler, record));
+impl<T> Default for PendingQueue<T> {
+    fn default() -> Self {
+        PendingQueue { pending: AtomicBool::new(false), items: Mutex::new(Vec::new()) }
+    }
+}
+
+impl<T> PendingQueue<T> {
+    pub(crate) fn push(&self, item: T) {
+        self.items.lock().push(item);
         self.pending.store(true, Ordering::Release);
     }
 
-    /// Whether records may be queued (a spurious `true` is harmless: the queue is then empty).
+    /// Whether items may be queued (a spurious `true` is harmless: the queue is then empty).
     #[inline]
-    fn pending(&self) -> bool {
+    pub(crate) fn pending(&self) -> bool {
         self.pending.load(Ordering::Acquire)
     }
 
-    fn take(&self) -> Vec<(usize, FlushedRecord)> {
+    /// The queued items; none without taking the lock when nothing was pushed.
+    pub(crate) fn take(&self) -> Vec<T> {
+        if !self.pending() {
+            return Vec::new();
+        }
         self.pending.store(false, Ordering::Release);
-        std::mem::take(&mut *self.records.lock())
+        std::mem::take(&mut *self.items.lock())
     }
 }
+
+/// The records the stores' caches flushed or evicted, each with the index of its flush handler,
+/// until the task runs the handlers.
+pub(crate) type FlushQueue = PendingQueue<(usize, FlushedRecord)>;
 
 impl TaskCore {
     /// Sets the timestamp the stores give the changes of the record being processed.

@@ -23,7 +23,7 @@ use serde_json::{json, Map, Value as JsonValue};
 use super::api::{check_count, deserialize_error, Format, FormatInfo, RowSerde, SerdeContext, FULL_SCHEMA_NAME};
 use super::json::{coerce, write_value};
 use super::json_tree::{self, Json};
-use super::sr::{lock, registry_error, schema_id, SrFormatConfig, SubjectIds};
+use super::sr::{check_type, lock, registered, registry_error, schema_id, SrFormatConfig, SubjectIds};
 use crate::error::{Error, Result};
 use crate::value::{Column, Row, SqlType, Value};
 
@@ -55,11 +55,8 @@ impl Format for JsonSrFormat {
         let mut names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
         let own = match schema_id(info)? {
             Some(id) => {
-                let schema = registry.schema_by_id(id).map_err(registry_error)?;
-                if schema.schema_type != SchemaType::Json {
-                    return Err(Error::Serde(format!("schema id {id} is a {} schema, not JSON", schema.schema_type)));
-                }
-                let properties = property_names(&schema.schema);
+                let resolved = registered(registry.as_ref(), id, SchemaType::Json)?;
+                let properties = property_names(&resolved.schema.schema);
                 for name in &mut names {
                     let found = properties.iter().find(|p| p.as_str() == name.as_str()).or_else(|| properties.iter().find(|p| p.eq_ignore_ascii_case(name)));
                     if let Some(p) = found {
@@ -93,19 +90,23 @@ struct JsonSrRowSerde {
     /// `KEY_SCHEMA_ID` / `VALUE_SCHEMA_ID`.
     own: Option<i32>,
     writers: SubjectIds,
-    /// Schema ids seen on records, and whether they are JSON schemas.
-    known: Mutex<HashMap<i32, bool>>,
+    /// The types of the schema ids seen on records.
+    known: Mutex<HashMap<i32, SchemaType>>,
 }
 
 impl JsonSrRowSerde {
+    /// Fails unless `id` is a JSON schema (each id asks the registry once).
     fn check_id(&self, id: i32) -> Result<()> {
-        if let Some(json) = lock(&self.known).get(&id) {
-            return if *json { Ok(()) } else { Err(Error::Serde(format!("schema id {id} is not a JSON schema"))) };
-        }
-        let schema = self.registry.schema_by_id(id).map_err(registry_error)?;
-        let json = schema.schema_type == SchemaType::Json;
-        lock(&self.known).insert(id, json);
-        self.check_id(id)
+        let known = lock(&self.known).get(&id).copied();
+        let actual = match known {
+            Some(t) => t,
+            None => {
+                let t = self.registry.schema_by_id(id).map_err(registry_error)?.schema_type;
+                lock(&self.known).insert(id, t);
+                t
+            }
+        };
+        check_type(id, actual, SchemaType::Json)
     }
 }
 

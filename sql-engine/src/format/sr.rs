@@ -73,10 +73,20 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// another type.
 pub(crate) fn registered(registry: &dyn SchemaRegistryClient, id: i32, expected: SchemaType) -> Result<Resolved> {
     let schema = registry.schema_by_id(id).map_err(registry_error)?;
-    if schema.schema_type != expected {
-        return Err(Error::Serde(format!("schema id {id} is a {} schema, not {expected}", schema.schema_type)));
-    }
+    check_type(id, schema.schema_type, expected)?;
     brook_schema::resolve_references(registry, schema).map_err(registry_error)
+}
+
+/// Fails when schema `id`, an `actual` schema, is not an `expected` one.
+///
+/// # Errors
+/// [`Error::Serde`] naming both types.
+pub(crate) fn check_type(id: i32, actual: SchemaType, expected: SchemaType) -> Result<()> {
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(Error::Serde(format!("schema id {id} is a {actual} schema, not {expected}")))
+    }
 }
 
 /// A generated schema's id per subject (`<topic>-key` / `<topic>-value`, from the record
@@ -126,10 +136,11 @@ mod tests {
         assert_eq!(err, format!("schema id {json} is a JSON schema, not AVRO"));
 
         let columns = [Column { name: "A".into(), ty: crate::SqlType::Int, namespace: ColumnNamespace::Value }];
-        for format in ["AVRO", "PROTOBUF"] {
-            let info = FormatInfo::of(format).with_property(SCHEMA_ID, &json.to_string());
+        for (format, id, other) in [("AVRO", json, "JSON"), ("PROTOBUF", json, "JSON"), ("JSON_SR", avro, "AVRO")] {
+            let info = FormatInfo::of(format).with_property(SCHEMA_ID, &id.to_string());
             let err = format_with(&info, Some(&registry)).unwrap().row_serde(&columns, false).unwrap_err().to_string();
-            assert!(err.contains(&format!("schema id {json} is a JSON schema, not {format}")), "{format}: {err}");
+            let expected = if format == "JSON_SR" { "JSON" } else { format };
+            assert!(err.contains(&format!("schema id {id} is a {other} schema, not {expected}")), "{format}: {err}");
         }
     }
 }

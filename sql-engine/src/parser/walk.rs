@@ -37,7 +37,7 @@ pub(crate) fn visit<'a>(e: &'a Expr, f: &mut impl FnMut(&'a Expr)) {
     }
 }
 
-/// Rebuilds `e` bottom-up... top-down: where `f` returns `Some`, that replaces the subtree
+/// Rebuilds `e` top-down: where `f` returns `Some`, that replaces the subtree
 /// (not visited further); elsewhere children are rewritten.
 pub(crate) fn rewrite(e: &Expr, f: &mut impl FnMut(&Expr) -> Option<Expr>) -> Expr {
     if let Some(r) = f(e) {

@@ -9,18 +9,20 @@
 //! read); the next write drops the hash map and keeps the ordered one.
 
 use std::cell::{Cell, OnceCell};
+use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::RangeBounds;
 
 use bytes::Bytes;
 
 use crate::backend::{bounds, Backend, KeyRange, OpenOutcome, RawIter};
-use crate::cache::FxBuild;
 use crate::error::{Error, Result};
 
 #[derive(Debug)]
 enum Map {
-    Hash(HashMap<Bytes, Bytes, FxBuild>),
+    /// Seeded (std's `RandomState`), not the record cache's Fx hash: the keys are the input
+    /// records' keys and the store has no size bound, so crafted keys must not collide at will.
+    Hash(HashMap<Bytes, Bytes, RandomState>),
     Ordered(BTreeMap<Bytes, Bytes>),
 }
 

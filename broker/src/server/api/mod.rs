@@ -196,7 +196,7 @@ pub(crate) async fn handle_frame(ctx: &Ctx, conn: &mut ConnState, frame: Bytes) 
     let f = match parse_frame(frame, supported_versions) {
         Ok(f) => f,
         Err(FrameError::UnsupportedVersion { api_key: ApiKey::ApiVersions, correlation_id, .. }) => {
-            return api_versions::unsupported(correlation_id, SUPPORTED);
+            return api_versions::unsupported(correlation_id, ctx.supported);
         }
         Err(e) => return Reply::Close(e.to_string()),
     };
